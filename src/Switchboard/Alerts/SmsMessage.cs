@@ -1,0 +1,39 @@
+namespace Switchboard.Alerts;
+
+/// <summary>An SMS sent to staff (or received on a tenant number), with its delivery status.</summary>
+internal sealed class SmsMessage
+{
+    public Guid Id { get; set; }
+    public Guid TenantId { get; set; }
+    public Guid? CallId { get; set; }
+    public Guid? LeadId { get; set; }
+
+    /// <summary><c>outbound</c> or <c>inbound</c>.</summary>
+    public required string Direction { get; set; }
+
+    /// <summary><c>emergency-alert</c>, <c>lead-alert</c> or <c>inbound</c>.</summary>
+    public required string Purpose { get; set; }
+
+    public required string To { get; set; }
+    public string? From { get; set; }
+    public required string Body { get; set; }
+
+    /// <summary><c>scheduled</c>, <c>queued</c>, <c>sending</c>, <c>sent</c> (accepted by Twilio), <c>delivered</c>, <c>failed</c>, <c>simulated</c> or <c>received</c>.</summary>
+    public required string Status { get; set; }
+
+    /// <summary>Twilio Message SID (<c>SM…</c>).</summary>
+    public string? MessageSid { get; set; }
+
+    public string? ErrorCode { get; set; }
+    public string? ErrorMessage { get; set; }
+    public int Attempts { get; set; }
+
+    /// <summary>Unique per tenant; one alert per call, purpose and recipient.</summary>
+    public required string IdempotencyKey { get; set; }
+
+    /// <summary>Earliest send time (held non-urgent alerts).</summary>
+    public DateTimeOffset? SendAfter { get; set; }
+
+    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset? SentAt { get; set; }
+}

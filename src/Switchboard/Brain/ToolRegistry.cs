@@ -1,0 +1,131 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.EntityFrameworkCore;
+using Switchboard.Alerts;
+using Switchboard.Assistants;
+using Switchboard.Calls;
+using Switchboard.Platform.Database;
+using Switchboard.Tenancy;
+
+namespace Switchboard.Brain;
+
+/// <summary>What a tool call runs against: the tenant, its assistant, and the conversation (null outside a call).</summary>
+internal sealed record ToolContext(Tenant Tenant, Assistant? Assistant, Call? Call);
+
+/// <summary>A tool's answer: <see cref="Result"/> (text for the model) or <see cref="Error"/>.</summary>
+internal sealed record ToolOutcome(string? Result, string? Error)
+{
+    public static ToolOutcome Ok(object value) => new(value as string ?? JsonSerializer.Serialize(value, JsonSerializerOptions.Web), null);
+    public static ToolOutcome Fail(string error) => new(null, error);
+}
+
+/// <summary>
+/// The built-in tools every assistant can use, shared by Vapi <c>tool-calls</c> and the native realtime bridge:
+/// <c>capture_lead</c> (name, phone, address, problem, urgency) and <c>check_business_hours</c>.
+/// Tools run inside the caller's unit of work; they never commit.
+/// </summary>
+internal sealed class ToolRegistry(SwitchboardDbContext db, AlertService alerts, TimeProvider clock)
+{
+    public const string CaptureLead = "capture_lead";
+    public const string CheckBusinessHours = "check_business_hours";
+
+    /// <summary>JSON-schema function definitions of the built-in tools (OpenAI / Vapi <c>function</c> tool shape).</summary>
+    public static JsonArray Definitions() =>
+    [
+        new JsonObject
+        {
+            ["name"] = CaptureLead,
+            ["description"] = "Record the caller's details and need so staff can call back. Call it as soon as you know the problem and a callback number; call again to complete the details.",
+            ["parameters"] = new JsonObject
+            {
+                ["type"] = "object",
+                ["properties"] = new JsonObject
+                {
+                    ["name"] = new JsonObject { ["type"] = "string", ["description"] = "Caller's full name" },
+                    ["phone"] = new JsonObject { ["type"] = "string", ["description"] = "Callback number, E.164 if possible" },
+                    ["address"] = new JsonObject { ["type"] = "string", ["description"] = "Service address" },
+                    ["problem"] = new JsonObject { ["type"] = "string", ["description"] = "What the caller needs, in their words" },
+                    ["urgency"] = new JsonObject { ["type"] = "string", ["enum"] = new JsonArray("emergency", "soon", "routine") },
+                },
+                ["required"] = new JsonArray("problem"),
+            },
+        },
+        new JsonObject
+        {
+            ["name"] = CheckBusinessHours,
+            ["description"] = "Tell whether the business is open now, today's hours and the next opening.",
+            ["parameters"] = new JsonObject { ["type"] = "object", ["properties"] = new JsonObject() },
+        },
+    ];
+
+    /// <summary>Runs a tool by name. An unknown tool or bad arguments give an error outcome, never an exception.</summary>
+    public async Task<ToolOutcome> InvokeAsync(string? name, JsonElement arguments, ToolContext context, CancellationToken ct) => name switch
+    {
+        CaptureLead => await CaptureLeadAsync(arguments, context, ct),
+        CheckBusinessHours => CheckHours(context),
+        null or "" => ToolOutcome.Fail("Tool name is missing."),
+        _ => ToolOutcome.Fail($"Unknown tool '{name}'."),
+    };
+
+    private async Task<ToolOutcome> CaptureLeadAsync(JsonElement arguments, ToolContext context, CancellationToken ct)
+    {
+        var draft = LeadExtractor.FromFields(arguments, "tool", context.Tenant.UrgencyRules);
+        if (draft is null)
+        {
+            return ToolOutcome.Fail("Give at least the caller's problem or a callback number.");
+        }
+        if (context.Call is null)
+        {
+            return ToolOutcome.Ok(new { captured = true, urgency = draft.Urgency });
+        }
+        var lead = await UpsertLeadAsync(db, context.Call, draft with { Phone = draft.Phone ?? context.Call.CustomerNumber }, clock.GetUtcNow(), ct);
+        // An emergency is texted during the call, not after it: the on-call plumber can be on the way before the caller hangs up.
+        var alerted = lead.Urgency == Urgency.Emergency
+            && await alerts.QueueLeadAlertsAsync(context.Tenant, context.Assistant, context.Call, lead, ct) > 0;
+        return ToolOutcome.Ok(new { captured = true, urgency = lead.Urgency, staffAlerted = alerted || lead.Urgency == Urgency.Emergency });
+    }
+
+    private ToolOutcome CheckHours(ToolContext context)
+    {
+        var now = clock.GetUtcNow();
+        var tenant = context.Tenant;
+        var zone = BusinessHoursCalculator.Zone(tenant.TimeZone);
+        var open = BusinessHoursCalculator.IsOpen(tenant.BusinessHours, tenant.TimeZone, now);
+        var next = BusinessHoursCalculator.NextOpening(tenant.BusinessHours, tenant.TimeZone, now);
+        return ToolOutcome.Ok(new
+        {
+            open,
+            timeZone = tenant.TimeZone,
+            localTime = TimeZoneInfo.ConvertTime(now, zone).ToString("yyyy-MM-dd'T'HH:mm", System.Globalization.CultureInfo.InvariantCulture),
+            todayHours = BusinessHoursCalculator.TodayRanges(tenant.BusinessHours, tenant.TimeZone, now),
+            nextOpening = next is { } n && !open ? TimeZoneInfo.ConvertTime(n, zone).ToString("yyyy-MM-dd'T'HH:mm", System.Globalization.CultureInfo.InvariantCulture) : null,
+        });
+    }
+
+    /// <summary>Creates or completes the call's one lead. Known fields are kept, new ones filled, urgency only rises.</summary>
+    public static async Task<Lead> UpsertLeadAsync(SwitchboardDbContext db, Call call, LeadDraft draft, DateTimeOffset now, CancellationToken ct)
+    {
+        var lead = db.Leads.Local.FirstOrDefault(l => l.CallId == call.Id)
+            ?? await db.Leads.FirstOrDefaultAsync(l => l.CallId == call.Id, ct);
+        if (lead is null)
+        {
+            lead = new Lead
+            {
+                Id = Guid.CreateVersion7(),
+                TenantId = call.TenantId,
+                CallId = call.Id,
+                Urgency = draft.Urgency,
+                Source = draft.Source,
+                CreatedAt = now,
+            };
+            db.Leads.Add(lead);
+        }
+        lead.Name = draft.Name ?? lead.Name;
+        lead.Phone = draft.Phone ?? lead.Phone;
+        lead.Address = draft.Address ?? lead.Address;
+        lead.Problem = draft.Problem ?? lead.Problem;
+        lead.Urgency = Urgency.Max(lead.Urgency, draft.Urgency);
+        lead.UpdatedAt = now;
+        return lead;
+    }
+}

@@ -1,0 +1,121 @@
+namespace Switchboard.Calls;
+
+/// <summary>One conversation (phone call or web chat), keyed by the provider's call id.</summary>
+internal sealed class Call
+{
+    public Guid Id { get; set; }
+    public Guid TenantId { get; set; }
+
+    /// <summary><c>voice</c> or <c>web</c>.</summary>
+    public required string Channel { get; set; }
+
+    /// <summary><c>vapi</c> or <c>twilio</c>.</summary>
+    public required string Provider { get; set; }
+
+    /// <summary>The provider's id of the call (Vapi <c>call.id</c>, or the Twilio CallSid for native calls).</summary>
+    public required string ProviderCallId { get; set; }
+
+    /// <summary>Twilio CallSid of the phone leg, when known (Vapi <c>call.phoneCallProviderId</c>).</summary>
+    public string? CallSid { get; set; }
+
+    /// <summary>Vapi call type (<c>inboundPhoneCall</c>, <c>outboundPhoneCall</c>, <c>webCall</c>…).</summary>
+    public string? Type { get; set; }
+
+    /// <summary><c>queued</c>, <c>ringing</c>, <c>in-progress</c>, <c>forwarding</c> or <c>ended</c>; never moves backwards.</summary>
+    public string Status { get; set; } = "queued";
+
+    public string? CustomerNumber { get; set; }
+    public string? BusinessNumber { get; set; }
+    public DateTimeOffset? StartedAt { get; set; }
+    public DateTimeOffset? EndedAt { get; set; }
+
+    /// <summary>Call length in seconds.</summary>
+    public double? DurationSeconds { get; set; }
+
+    /// <summary>Vapi <c>endedReason</c>, kept as a free string (627+ values).</summary>
+    public string? EndedReason { get; set; }
+
+    /// <summary>Provider cost in USD.</summary>
+    public decimal? Cost { get; set; }
+
+    public string? RecordingUrl { get; set; }
+    public string? StereoRecordingUrl { get; set; }
+    public string? Summary { get; set; }
+
+    /// <summary>Vapi <c>analysis.structuredData</c> as JSON text.</summary>
+    public string? StructuredDataJson { get; set; }
+
+    /// <summary>Vapi <c>analysis.successEvaluation</c> (a string whatever the rubric).</summary>
+    public string? SuccessEvaluation { get; set; }
+
+    /// <summary>The whole transcript as text, for search.</summary>
+    public string? TranscriptText { get; set; }
+
+    /// <summary>True once the end-of-call report's transcript replaced the live turns.</summary>
+    public bool TranscriptFinal { get; set; }
+
+    /// <summary>True once the post-call pipeline (lead, alerts) ran.</summary>
+    public bool Analyzed { get; set; }
+
+    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset UpdatedAt { get; set; }
+}
+
+/// <summary>One turn of a conversation's transcript.</summary>
+internal sealed class TranscriptTurn
+{
+    public Guid Id { get; set; }
+    public Guid TenantId { get; set; }
+    public Guid CallId { get; set; }
+
+    /// <summary>0-based order within the call.</summary>
+    public int Seq { get; set; }
+
+    /// <summary><c>assistant</c>, <c>user</c>, <c>tool_call</c> or <c>tool_result</c>.</summary>
+    public required string Role { get; set; }
+
+    public required string Text { get; set; }
+
+    /// <summary>Seconds from the start of the call.</summary>
+    public double? SecondsFromStart { get; set; }
+
+    public DateTimeOffset? At { get; set; }
+}
+
+/// <summary>A provider message as received, raw, for audit and replay.</summary>
+internal sealed class CallEvent
+{
+    public Guid Id { get; set; }
+    public Guid TenantId { get; set; }
+    public Guid? CallId { get; set; }
+    public required string Provider { get; set; }
+    public required string Type { get; set; }
+
+    /// <summary>Unique per tenant: the SHA-256 of the raw body for Vapi, so a redelivery is recognised.</summary>
+    public required string IdempotencyKey { get; set; }
+
+    public required string PayloadJson { get; set; }
+    public DateTimeOffset? ProviderTimestamp { get; set; }
+    public DateTimeOffset ReceivedAt { get; set; }
+}
+
+/// <summary>What the caller needs, derived from the call.</summary>
+internal sealed class Lead
+{
+    public Guid Id { get; set; }
+    public Guid TenantId { get; set; }
+    public Guid CallId { get; set; }
+    public string? Name { get; set; }
+    public string? Phone { get; set; }
+    public string? Address { get; set; }
+    public string? Problem { get; set; }
+
+    /// <summary><c>emergency</c>, <c>soon</c> or <c>routine</c>.</summary>
+    public required string Urgency { get; set; }
+
+    /// <summary>Where the lead came from: <c>structured-data</c>, <c>tool</c> or <c>transcript</c>.</summary>
+    public required string Source { get; set; }
+
+    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset UpdatedAt { get; set; }
+}

@@ -1,0 +1,100 @@
+using System.Text.Json;
+using Switchboard.Tenancy;
+using Switchboard.Vapi;
+
+namespace Switchboard.Calls;
+
+/// <summary>A lead as read from a conversation, before it is stored.</summary>
+internal sealed record LeadDraft(string? Name, string? Phone, string? Address, string? Problem, string Urgency, string Source);
+
+/// <summary>
+/// Derives the lead from what a conversation left behind, most trusted first: the provider's structured data
+/// (Vapi <c>analysis.structuredData</c>), then what the assistant captured with the <c>capture_lead</c> tool,
+/// then the caller's own words read against the tenant's <see cref="UrgencyRules"/>. The urgency is the
+/// highest of what was declared and what the caller's words show: an emergency is never downgraded.
+/// </summary>
+internal static class LeadExtractor
+{
+    private static readonly string[] NameKeys = ["name", "customerName", "callerName", "fullName", "nom", "clientName"];
+    private static readonly string[] PhoneKeys = ["phone", "phoneNumber", "callbackNumber", "callback_number", "callbackPhone", "telephone", "téléphone"];
+    private static readonly string[] AddressKeys = ["address", "serviceAddress", "service_address", "adresse"];
+    private static readonly string[] ProblemKeys = ["problem", "issue", "description", "reason", "problème", "probleme", "need"];
+    private static readonly string[] UrgencyKeys = ["urgency", "urgence", "priority", "isEmergency", "emergency"];
+
+    /// <summary>Reads a lead from a JSON object of fields (structured data or tool arguments).</summary>
+    public static LeadDraft? FromFields(JsonElement fields, string source, UrgencyRules rules)
+    {
+        if (fields.ValueKind != JsonValueKind.Object)
+        {
+            return null;
+        }
+        var name = First(fields, NameKeys);
+        var phone = First(fields, PhoneKeys);
+        var address = First(fields, AddressKeys);
+        var problem = First(fields, ProblemKeys);
+        var declared = Urgency.Normalize(First(fields, UrgencyKeys));
+        if (name is null && phone is null && address is null && problem is null && declared is null)
+        {
+            return null;
+        }
+        var detected = UrgencyClassifier.Classify(problem, rules).Urgency;
+        return new LeadDraft(name, phone, address, problem, Urgency.Max(declared ?? Urgency.Routine, detected), source);
+    }
+
+    /// <summary>
+    /// Builds the lead of a finished conversation. <paramref name="callerText"/> is what the caller said
+    /// (user turns); <paramref name="captured"/> the latest capture_lead arguments, if any. Returns null when the
+    /// conversation shows no caller to call back and nothing they asked for.
+    /// </summary>
+    public static LeadDraft? FromConversation(
+        JsonElement? structuredData, LeadDraft? captured, string? callerText, string? summary, string? customerNumber, UrgencyRules rules)
+    {
+        var fromStructured = structuredData is { } sd ? FromFields(sd, "structured-data", rules) : null;
+        var detected = UrgencyClassifier.Classify(callerText, rules).Urgency;
+        var summaryUrgency = UrgencyClassifier.Classify(summary, rules).Urgency;
+
+        var name = fromStructured?.Name ?? captured?.Name;
+        var phone = fromStructured?.Phone ?? captured?.Phone ?? customerNumber;
+        var address = fromStructured?.Address ?? captured?.Address;
+        var problem = fromStructured?.Problem ?? captured?.Problem ?? summary ?? FirstSentence(callerText);
+        if (name is null && phone is null && address is null && string.IsNullOrWhiteSpace(callerText) && fromStructured is null && captured is null)
+        {
+            return null;
+        }
+        var urgency = Urgency.Max(Urgency.Max(fromStructured?.Urgency ?? Urgency.Routine, captured?.Urgency ?? Urgency.Routine),
+            Urgency.Max(detected, summaryUrgency));
+        var source = fromStructured is not null ? "structured-data" : captured is not null ? "tool" : "transcript";
+        return new LeadDraft(name, phone, address, Truncate(problem, 1000), urgency, source);
+    }
+
+    private static string? First(JsonElement obj, string[] keys)
+    {
+        foreach (var property in obj.EnumerateObject())
+        {
+            foreach (var key in keys)
+            {
+                if (property.Name.Equals(key, StringComparison.OrdinalIgnoreCase))
+                {
+                    var value = ((JsonElement?)property.Value).Str();
+                    if (value is not null)
+                    {
+                        return Truncate(value.Trim(), 500);
+                    }
+                }
+            }
+        }
+        return null;
+    }
+
+    private static string? FirstSentence(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return null;
+        }
+        var line = text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault();
+        return Truncate(line, 300);
+    }
+
+    private static string? Truncate(string? s, int max) => s is null ? null : s.Length <= max ? s : s[..max];
+}

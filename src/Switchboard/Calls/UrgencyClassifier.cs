@@ -1,0 +1,125 @@
+using System.Globalization;
+using System.Text;
+using Switchboard.Tenancy;
+
+namespace Switchboard.Calls;
+
+/// <summary>Lead urgency levels, most urgent first.</summary>
+internal static class Urgency
+{
+    public const string Emergency = "emergency";
+    public const string Soon = "soon";
+    public const string Routine = "routine";
+
+    public static int Rank(string? u) => u switch { Emergency => 2, Soon => 1, _ => 0 };
+
+    public static string Max(string a, string b) => Rank(a) >= Rank(b) ? a : b;
+
+    /// <summary>Maps a provider's or model's wording (<c>high</c>, <c>urgent</c>, <c>true</c>…) to a level; null when unknown.</summary>
+    public static string? Normalize(string? value) => value?.Trim().ToLowerInvariant() switch
+    {
+        "emergency" or "urgent" or "urgence" or "critical" or "high" or "true" or "yes" or "oui" => Emergency,
+        "soon" or "medium" or "today" or "bientot" or "bientôt" or "moyenne" => Soon,
+        "routine" or "low" or "normal" or "false" or "no" or "non" or "faible" => Routine,
+        _ => null,
+    };
+}
+
+/// <summary>Reads a caller's words against the tenant's <see cref="UrgencyRules"/>.</summary>
+internal static class UrgencyClassifier
+{
+    private static readonly HashSet<string> Negations =
+        ["no", "not", "isnt", "wasnt", "dont", "doesnt", "never", "without", "pas", "aucun", "aucune", "sans", "jamais", "ni", "plus"];
+
+    /// <summary>Returns the highest urgency whose cue occurs un-negated in <paramref name="text"/>, and the cue.</summary>
+    public static (string Urgency, string? Cue) Classify(string? text, UrgencyRules rules)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return (Urgency.Routine, null);
+        }
+        var tokens = Tokenize(text);
+        foreach (var cue in rules.Emergency)
+        {
+            if (Occurs(tokens, Tokenize(cue)))
+            {
+                return (Urgency.Emergency, cue);
+            }
+        }
+        foreach (var cue in rules.Soon)
+        {
+            if (Occurs(tokens, Tokenize(cue)))
+            {
+                return (Urgency.Soon, cue);
+            }
+        }
+        return (Urgency.Routine, null);
+    }
+
+    private static bool Occurs(List<string> text, List<string> cue)
+    {
+        if (cue.Count == 0)
+        {
+            return false;
+        }
+        for (var i = 0; i + cue.Count <= text.Count; i++)
+        {
+            var match = true;
+            for (var j = 0; j < cue.Count && match; j++)
+            {
+                match = text[i + j] == cue[j];
+            }
+            if (!match)
+            {
+                continue;
+            }
+            // A negation within the three words before the cue cancels it, unless the cue itself is a
+            // negative phrase ("pas d'eau", "no water"), whose first word is then part of the cue.
+            var negated = false;
+            for (var k = Math.Max(0, i - 3); k < i; k++)
+            {
+                negated |= Negations.Contains(text[k]);
+            }
+            if (!negated)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>Lower-case, accent-free words; apostrophes (' ’) split words, so "d'égout" is ["d","egout"].</summary>
+    internal static List<string> Tokenize(string text)
+    {
+        var normalized = text.Normalize(NormalizationForm.FormD);
+        var words = new List<string>();
+        var current = new StringBuilder();
+        foreach (var ch in normalized)
+        {
+            var category = CharUnicodeInfo.GetUnicodeCategory(ch);
+            if (category == UnicodeCategory.NonSpacingMark)
+            {
+                continue;
+            }
+            if (char.IsLetterOrDigit(ch))
+            {
+                current.Append(char.ToLowerInvariant(ch));
+            }
+            else if ((ch == '\'' || ch == '’') && current.Length > 0 && current.ToString() is "isn" or "wasn" or "don" or "doesn")
+            {
+                // English contractions keep their negation as one word: "isn't" -> "isnt".
+                continue;
+            }
+            else if (current.Length > 0)
+            {
+                words.Add(current.ToString());
+                current.Clear();
+            }
+        }
+        if (current.Length > 0)
+        {
+            words.Add(current.ToString());
+        }
+        return words;
+    }
+}

@@ -1,0 +1,28 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Switchboard.Outbox;
+
+/// <summary>Configuration section <c>Switchboard:Outbox</c>.</summary>
+internal sealed class OutboxOptions
+{
+    public const string Section = "Switchboard:Outbox";
+
+    /// <summary>Run the background worker on this node (tests drive <see cref="OutboxProcessor"/> directly).</summary>
+    public bool WorkerEnabled { get; set; } = true;
+
+    /// <summary>Idle poll interval in milliseconds.</summary>
+    [Range(10, 60_000)]
+    public int PollIntervalMs { get; set; } = 500;
+
+    /// <summary>Rows claimed per poll.</summary>
+    [Range(1, 1000)]
+    public int BatchSize { get; set; } = 20;
+
+    /// <summary>Attempts before a message becomes a dead letter.</summary>
+    [Range(1, 100)]
+    public int MaxAttempts { get; set; } = 10;
+
+    /// <summary>How long a claim lasts, in seconds; a crashed worker's rows are retried after it.</summary>
+    [Range(5, 3600)]
+    public int LeaseSeconds { get; set; } = 120;
+}

@@ -1,0 +1,261 @@
+using System.Data.Common;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Switchboard.Platform.Database;
+using Switchboard.Tenancy;
+
+namespace Switchboard.Outbox;
+
+/// <summary>What a handler made of one outbox message.</summary>
+internal readonly record struct OutboxResult(OutboxResultKind Kind, string? Error = null, TimeSpan? RetryAfter = null)
+{
+    public static OutboxResult Done => new(OutboxResultKind.Done);
+    public static OutboxResult Retry(string error, TimeSpan? after = null) => new(OutboxResultKind.Retry, error, after);
+    public static OutboxResult Dead(string error) => new(OutboxResultKind.Dead, error);
+}
+
+internal enum OutboxResultKind
+{
+    Done,
+    Retry,
+    Dead,
+}
+
+/// <summary>
+/// Performs one kind of side effect. Runs in its own DI scope with <see cref="CurrentTenant"/> set to the
+/// message's tenant; changes it makes to the scope's <see cref="SwitchboardDbContext"/> commit together with the
+/// message's new status.
+/// </summary>
+internal interface IOutboxHandler
+{
+    string Kind { get; }
+
+    Task<OutboxResult> HandleAsync(OutboxMessage message, CancellationToken ct);
+}
+
+/// <summary>
+/// Claims due outbox rows and runs their handlers. Claiming is one UPDATE … RETURNING: on PostgreSQL the
+/// inner SELECT takes <c>FOR UPDATE SKIP LOCKED</c>, so nodes never claim the same row; on SQLite the single
+/// writer gives the same guarantee. A claim is a lease: if the node dies, the row is due again when it expires.
+/// Retries back off exponentially (5 s × 2^n, capped at 30 min, ±20 % jitter); after
+/// <see cref="OutboxOptions.MaxAttempts"/> the row becomes a dead letter.
+/// </summary>
+internal sealed class OutboxProcessor(
+    IServiceScopeFactory scopes,
+    IOptions<OutboxOptions> options,
+    IOptions<DatabaseOptions> database,
+    TimeProvider clock,
+    ILogger<OutboxProcessor> logger)
+{
+    private readonly string node = Truncate($"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}", 100);
+
+    private static string Truncate(string s, int max) => s.Length <= max ? s : s[^max..];
+
+    /// <summary>Claims and processes due messages once; returns how many were processed.</summary>
+    public async Task<int> ProcessDueAsync(CancellationToken ct)
+    {
+        var ids = await ClaimAsync(ct);
+        if (ids.Count == 0)
+        {
+            return 0;
+        }
+        await Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = ct },
+            async (id, token) => await ProcessOneAsync(id, token));
+        return ids.Count;
+    }
+
+    /// <summary>Processes until nothing is due (tests and the CLI); bounded by <paramref name="maxRounds"/>.</summary>
+    public async Task<int> DrainAsync(CancellationToken ct, int maxRounds = 100)
+    {
+        var total = 0;
+        for (var i = 0; i < maxRounds; i++)
+        {
+            var n = await ProcessDueAsync(ct);
+            if (n == 0)
+            {
+                break;
+            }
+            total += n;
+        }
+        return total;
+    }
+
+    private async Task<List<Guid>> ClaimAsync(CancellationToken ct)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<SwitchboardDbContext>();
+        var now = clock.GetUtcNow();
+        var until = now.AddSeconds(options.Value.LeaseSeconds);
+        var pg = database.Value.IsPostgres;
+        var sql = pg
+            ? """
+              UPDATE outbox SET "LockedBy" = @node, "LockedUntil" = @until
+              WHERE "Id" IN (SELECT "Id" FROM outbox
+                             WHERE "Status" = 'pending' AND "NextAttemptAt" <= @now AND ("LockedUntil" IS NULL OR "LockedUntil" < @now)
+                             ORDER BY "NextAttemptAt" LIMIT @limit FOR UPDATE SKIP LOCKED)
+              RETURNING "Id"
+              """
+            : """
+              UPDATE outbox SET "LockedBy" = @node, "LockedUntil" = @until
+              WHERE "Id" IN (SELECT "Id" FROM outbox
+                             WHERE "Status" = 'pending' AND "NextAttemptAt" <= @now AND ("LockedUntil" IS NULL OR "LockedUntil" < @now)
+                             ORDER BY "NextAttemptAt" LIMIT @limit)
+              RETURNING "Id"
+              """;
+        var conn = db.Database.GetDbConnection();
+        await db.Database.OpenConnectionAsync(ct);
+        try
+        {
+            await using var cmd = conn.CreateCommand();
+            cmd.CommandText = sql;
+            Add(cmd, "@node", node);
+            Add(cmd, "@until", pg ? until : until.UtcTicks);
+            Add(cmd, "@now", pg ? now : now.UtcTicks);
+            Add(cmd, "@limit", options.Value.BatchSize);
+            var ids = new List<Guid>();
+            await using var reader = await cmd.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                ids.Add(pg ? reader.GetGuid(0) : Guid.Parse(reader.GetString(0)));
+            }
+            return ids;
+        }
+        finally
+        {
+            await db.Database.CloseConnectionAsync();
+        }
+    }
+
+    private async Task ProcessOneAsync(Guid id, CancellationToken ct)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<SwitchboardDbContext>();
+        var message = await db.Outbox.IgnoreQueryFilters().FirstOrDefaultAsync(m => m.Id == id, ct);
+        if (message is null || message.Status != OutboxStatus.Pending || message.LockedBy != node)
+        {
+            return;
+        }
+        scope.ServiceProvider.GetRequiredService<CurrentTenant>().Set(message.TenantId);
+        var handler = scope.ServiceProvider.GetServices<IOutboxHandler>().FirstOrDefault(h => h.Kind == message.Kind);
+        using var logScope = logger.BeginScope(new Dictionary<string, object> { ["TenantId"] = message.TenantId, ["OutboxId"] = message.Id, ["Kind"] = message.Kind });
+
+        OutboxResult result;
+        if (handler is null)
+        {
+            result = OutboxResult.Dead($"No handler for kind '{message.Kind}'.");
+        }
+        else
+        {
+            try
+            {
+                result = await handler.HandleAsync(message, ct);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+            {
+                logger.LogWarning(e, "Outbox handler failed");
+                result = OutboxResult.Retry($"{e.GetType().Name}: {e.Message}");
+                // Roll back whatever the handler staged; only the message's own bookkeeping is saved.
+                foreach (var entry in db.ChangeTracker.Entries().Where(x => x.Entity != message).ToList())
+                {
+                    entry.State = entry.State == EntityState.Added ? EntityState.Detached : EntityState.Unchanged;
+                }
+            }
+        }
+
+        var now = clock.GetUtcNow();
+        message.Attempts++;
+        message.LockedBy = null;
+        message.LockedUntil = null;
+        message.LastError = result.Error is { Length: > 2000 } tooLong ? tooLong[..2000] : result.Error;
+        switch (result.Kind)
+        {
+            case OutboxResultKind.Done:
+                message.Status = OutboxStatus.Done;
+                message.CompletedAt = now;
+                break;
+            case OutboxResultKind.Dead:
+                message.Status = OutboxStatus.Dead;
+                message.CompletedAt = now;
+                logger.LogWarning("Outbox message dead-lettered: {Error}", message.LastError);
+                break;
+            default:
+                if (message.Attempts >= options.Value.MaxAttempts)
+                {
+                    message.Status = OutboxStatus.Dead;
+                    message.CompletedAt = now;
+                    logger.LogWarning("Outbox message dead-lettered after {Attempts} attempts: {Error}", message.Attempts, message.LastError);
+                    if (handler is IOutboxDeadLetterAware aware)
+                    {
+                        await aware.OnDeadLetterAsync(message, ct);
+                    }
+                }
+                else
+                {
+                    message.NextAttemptAt = now + (result.RetryAfter ?? Backoff(message.Attempts));
+                }
+                break;
+        }
+        await db.SaveChangesAsync(ct);
+    }
+
+    /// <summary>5 s × 2^(attempt−1), capped at 30 min, with ±20 % jitter.</summary>
+    internal static TimeSpan Backoff(int attempt)
+    {
+        var seconds = Math.Min(1800, 5 * Math.Pow(2, Math.Max(0, attempt - 1)));
+        var jitter = 0.8 + (Random.Shared.NextDouble() * 0.4);
+        return TimeSpan.FromSeconds(seconds * jitter);
+    }
+
+    private static void Add(DbCommand cmd, string name, object value)
+    {
+        var p = cmd.CreateParameter();
+        p.ParameterName = name;
+        p.Value = value;
+        cmd.Parameters.Add(p);
+    }
+}
+
+/// <summary>A handler that updates its own records when its message becomes a dead letter.</summary>
+internal interface IOutboxDeadLetterAware
+{
+    Task OnDeadLetterAsync(OutboxMessage message, CancellationToken ct);
+}
+
+/// <summary>Runs <see cref="OutboxProcessor"/> on every node; idle polls wait <see cref="OutboxOptions.PollIntervalMs"/>.</summary>
+internal sealed class OutboxWorker(OutboxProcessor processor, IOptions<OutboxOptions> options, ILogger<OutboxWorker> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (!options.Value.WorkerEnabled)
+        {
+            return;
+        }
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            var processed = 0;
+            try
+            {
+                processed = await processor.ProcessDueAsync(stoppingToken);
+                if (processed > 0)
+                {
+                    logger.LogInformation("Outbox processed {Count} messages", processed);
+                }
+            }
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+            {
+                logger.LogError(e, "Outbox poll failed");
+            }
+            if (processed == 0)
+            {
+                try
+                {
+                    await Task.Delay(options.Value.PollIntervalMs, stoppingToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+            }
+        }
+    }
+}

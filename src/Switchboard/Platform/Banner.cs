@@ -1,0 +1,27 @@
+namespace Switchboard.Platform;
+
+/// <summary>What <c>./switchboard</c> prints for a newcomer.</summary>
+internal static class Banner
+{
+    public static void PrintDemo(DemoCredentials? demo, string? url)
+    {
+        var baseUrl = (url ?? "http://localhost:8080").Replace("127.0.0.1", "localhost");
+        Console.WriteLine();
+        Console.WriteLine($"Switchboard is running on {baseUrl}");
+        if (demo is null)
+        {
+            Console.WriteLine("  (no demo tenant credentials on record: run `./switchboard seed-demo` on an empty database)");
+            return;
+        }
+        Console.WriteLine($"  Demo tenant       {demo.TenantName}  id {demo.TenantId}");
+        Console.WriteLine($"  Vapi webhook URL  {baseUrl}/webhooks/vapi/{demo.TenantId}");
+        Console.WriteLine($"  Webhook secret    {demo.VapiWebhookSecret}   (x-vapi-secret, or HMAC key for x-vapi-signature)");
+        Console.WriteLine($"  Secret API key    {demo.ApiKey}");
+        Console.WriteLine();
+        Console.WriteLine("  Replay a real Vapi end-of-call report, then read the call back:");
+        Console.WriteLine($"    ./switchboard replay --tenant {demo.TenantId} --fresh-ids ../shared/fixtures/vapi/end-of-call-report.2024-07.json");
+        Console.WriteLine($"    curl -s -H 'Authorization: Bearer {demo.ApiKey}' {baseUrl}/api/v1/calls");
+        Console.WriteLine($"    curl -s -H 'Authorization: Bearer {demo.ApiKey}' {baseUrl}/api/v1/sms");
+        Console.WriteLine();
+    }
+}

@@ -1,0 +1,48 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace Switchboard.Platform.Database;
+
+internal static class DatabaseExtensions
+{
+    /// <summary>Registers <see cref="SwitchboardDbContext"/> on SQLite or PostgreSQL per <see cref="DatabaseOptions"/>, and the migrator.</summary>
+    public static IServiceCollection AddSwitchboardDatabase(this IServiceCollection services)
+    {
+        services.AddOptions<DatabaseOptions>().BindConfiguration(DatabaseOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddDbContext<SwitchboardDbContext>((sp, options) =>
+        {
+            var db = sp.GetRequiredService<IOptions<DatabaseOptions>>().Value;
+            if (db.IsPostgres)
+            {
+                options.UseNpgsql(db.EffectiveConnectionString);
+            }
+            else
+            {
+                options.UseSqlite(PrepareSqlite(db.EffectiveConnectionString));
+            }
+        });
+        services.AddSingleton<Migrator>();
+        return services;
+    }
+
+    /// <summary>Creates the SQLite file's folder and turns on WAL and a busy timeout so concurrent writers wait instead of failing.</summary>
+    internal static string PrepareSqlite(string connectionString)
+    {
+        var builder = new SqliteConnectionStringBuilder(connectionString);
+        if (builder.Mode != SqliteOpenMode.Memory && !string.IsNullOrEmpty(builder.DataSource) && builder.DataSource != ":memory:")
+        {
+            var dir = Path.GetDirectoryName(Path.GetFullPath(builder.DataSource));
+            if (!string.IsNullOrEmpty(dir))
+            {
+                Directory.CreateDirectory(dir);
+            }
+        }
+        if (builder.DefaultTimeout < 30)
+        {
+            builder.DefaultTimeout = 30;
+        }
+        builder.Pooling = true;
+        return builder.ToString();
+    }
+}

@@ -1,0 +1,204 @@
+using System.Linq.Expressions;
+using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.ChangeTracking;
+using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
+using Switchboard.Alerts;
+using Switchboard.Assistants;
+using Switchboard.Calls;
+using Switchboard.Outbox;
+using Switchboard.Tenancy;
+
+namespace Switchboard.Platform.Database;
+
+/// <summary>
+/// The one EF Core context. Tenant isolation lives here: every tenant-owned entity has a query filter on
+/// <see cref="CurrentTenant"/>, which fails closed (no tenant set, no rows). Code that must cross tenants
+/// (webhook routing, workers) says so with <c>IgnoreQueryFilters()</c>.
+/// </summary>
+internal sealed class SwitchboardDbContext(DbContextOptions<SwitchboardDbContext> options, CurrentTenant currentTenant)
+    : DbContext(options)
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    public DbSet<Tenant> Tenants => Set<Tenant>();
+    public DbSet<ApiKey> ApiKeys => Set<ApiKey>();
+    public DbSet<Assistant> Assistants => Set<Assistant>();
+    public DbSet<Call> Calls => Set<Call>();
+    public DbSet<CallEvent> CallEvents => Set<CallEvent>();
+    public DbSet<TranscriptTurn> TranscriptTurns => Set<TranscriptTurn>();
+    public DbSet<Lead> Leads => Set<Lead>();
+    public DbSet<SmsMessage> SmsMessages => Set<SmsMessage>();
+    public DbSet<OutboxMessage> Outbox => Set<OutboxMessage>();
+
+    /// <summary>The tenant the query filters compare with; <see cref="Guid.Empty"/> (matches nothing) when unset.</summary>
+    internal Guid TenantFilter => currentTenant.TenantId ?? Guid.Empty;
+
+    protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
+    {
+        if (Database.IsSqlite())
+        {
+            // SQLite has no date type and EF cannot compare or order DateTimeOffset text there:
+            // store UTC ticks, which sort and compare as integers.
+            configurationBuilder.Properties<DateTimeOffset>().HaveConversion<UtcTicksConverter>();
+            configurationBuilder.Properties<DateTimeOffset?>().HaveConversion<UtcTicksConverter>();
+            configurationBuilder.Properties<decimal>().HaveConversion<double>();
+            configurationBuilder.Properties<decimal?>().HaveConversion<double>();
+        }
+    }
+
+    protected override void OnModelCreating(ModelBuilder b)
+    {
+        b.Entity<Tenant>(e =>
+        {
+            e.ToTable("tenants");
+            e.Property(x => x.Name).HasMaxLength(200);
+            e.Property(x => x.TimeZone).HasMaxLength(64);
+            e.Property(x => x.Locale).HasMaxLength(16);
+            e.Property(x => x.BusinessHours).HasConversion(JsonConverter<BusinessHours>(), JsonComparer<BusinessHours>());
+            e.Property(x => x.AlertPolicy).HasConversion(JsonConverter<AlertPolicy>(), JsonComparer<AlertPolicy>());
+            e.Property(x => x.UrgencyRules).HasConversion(JsonConverter<UrgencyRules>(), JsonComparer<UrgencyRules>());
+            e.Property(x => x.VapiSignatureHeader).HasMaxLength(100);
+            e.Property(x => x.VapiTimestampHeader).HasMaxLength(100);
+            e.Property(x => x.TwilioAccountSid).HasMaxLength(64);
+            e.Property(x => x.TwilioFromNumber).HasMaxLength(32);
+        });
+
+        b.Entity<ApiKey>(e =>
+        {
+            e.ToTable("api_keys");
+            e.HasIndex(x => x.Hash).IsUnique();
+            e.HasIndex(x => new { x.TenantId, x.CreatedAt });
+            e.Property(x => x.Name).HasMaxLength(200);
+            e.Property(x => x.Prefix).HasMaxLength(32);
+            e.Property(x => x.Hash).HasMaxLength(64);
+            TenantOwned(e);
+        });
+
+        b.Entity<Assistant>(e =>
+        {
+            e.ToTable("assistants");
+            e.HasIndex(x => new { x.TenantId, x.Name });
+            e.Property(x => x.Name).HasMaxLength(200);
+            e.Property(x => x.Provider).HasMaxLength(32);
+            e.Property(x => x.VapiAssistantId).HasMaxLength(100);
+            e.Property(x => x.Languages).HasConversion(JsonConverter<List<string>>(), JsonComparer<List<string>>());
+            e.Property(x => x.AlertPolicy).HasConversion(NullableJsonConverter<AlertPolicy>(), JsonComparer<AlertPolicy?>());
+            TenantOwned(e);
+        });
+
+        b.Entity<Call>(e =>
+        {
+            e.ToTable("calls");
+            e.HasIndex(x => new { x.TenantId, x.Provider, x.ProviderCallId }).IsUnique();
+            e.HasIndex(x => new { x.TenantId, x.CreatedAt });
+            e.HasIndex(x => new { x.TenantId, x.CustomerNumber });
+            e.Property(x => x.Channel).HasMaxLength(16);
+            e.Property(x => x.Provider).HasMaxLength(16);
+            e.Property(x => x.ProviderCallId).HasMaxLength(100);
+            e.Property(x => x.CallSid).HasMaxLength(64);
+            e.Property(x => x.Type).HasMaxLength(64);
+            e.Property(x => x.Status).HasMaxLength(32);
+            e.Property(x => x.CustomerNumber).HasMaxLength(64);
+            e.Property(x => x.BusinessNumber).HasMaxLength(64);
+            e.Property(x => x.EndedReason).HasMaxLength(200);
+            e.Property(x => x.SuccessEvaluation).HasMaxLength(2000);
+            e.Property(x => x.Cost).HasPrecision(12, 4);
+            TenantOwned(e);
+        });
+
+        b.Entity<CallEvent>(e =>
+        {
+            e.ToTable("call_events");
+            e.HasIndex(x => new { x.TenantId, x.IdempotencyKey }).IsUnique();
+            e.HasIndex(x => new { x.TenantId, x.CallId });
+            e.Property(x => x.Provider).HasMaxLength(16);
+            e.Property(x => x.Type).HasMaxLength(100);
+            e.Property(x => x.IdempotencyKey).HasMaxLength(128);
+            TenantOwned(e);
+        });
+
+        b.Entity<TranscriptTurn>(e =>
+        {
+            e.ToTable("transcript_turns");
+            e.HasIndex(x => new { x.TenantId, x.CallId, x.Seq }).IsUnique();
+            e.Property(x => x.Role).HasMaxLength(32);
+            TenantOwned(e);
+        });
+
+        b.Entity<Lead>(e =>
+        {
+            e.ToTable("leads");
+            e.HasIndex(x => new { x.TenantId, x.CallId }).IsUnique();
+            e.HasIndex(x => new { x.TenantId, x.Urgency, x.CreatedAt });
+            e.HasIndex(x => new { x.TenantId, x.Phone });
+            e.Property(x => x.Name).HasMaxLength(200);
+            e.Property(x => x.Phone).HasMaxLength(64);
+            e.Property(x => x.Address).HasMaxLength(500);
+            e.Property(x => x.Urgency).HasMaxLength(16);
+            e.Property(x => x.Source).HasMaxLength(32);
+            TenantOwned(e);
+        });
+
+        b.Entity<SmsMessage>(e =>
+        {
+            e.ToTable("sms_messages");
+            e.HasIndex(x => new { x.TenantId, x.IdempotencyKey }).IsUnique();
+            e.HasIndex(x => new { x.TenantId, x.CreatedAt });
+            e.HasIndex(x => new { x.TenantId, x.CallId });
+            e.HasIndex(x => new { x.TenantId, x.To });
+            e.Property(x => x.Direction).HasMaxLength(16);
+            e.Property(x => x.Purpose).HasMaxLength(32);
+            e.Property(x => x.To).HasMaxLength(64);
+            e.Property(x => x.From).HasMaxLength(64);
+            e.Property(x => x.Body).HasMaxLength(1600);
+            e.Property(x => x.Status).HasMaxLength(16);
+            e.Property(x => x.MessageSid).HasMaxLength(64);
+            e.Property(x => x.ErrorCode).HasMaxLength(32);
+            e.Property(x => x.IdempotencyKey).HasMaxLength(200);
+            TenantOwned(e);
+        });
+
+        b.Entity<OutboxMessage>(e =>
+        {
+            e.ToTable("outbox");
+            // Workers scan due rows across tenants; dedupe is global per kind.
+            e.HasIndex(x => new { x.Status, x.NextAttemptAt });
+            e.HasIndex(x => new { x.Kind, x.DedupeKey }).IsUnique();
+            e.HasIndex(x => new { x.TenantId, x.CreatedAt });
+            e.Property(x => x.Kind).HasMaxLength(64);
+            e.Property(x => x.DedupeKey).HasMaxLength(200);
+            e.Property(x => x.Status).HasMaxLength(16);
+            e.Property(x => x.LockedBy).HasMaxLength(100);
+            e.Property(x => x.LastError).HasMaxLength(2000);
+            TenantOwned(e);
+        });
+    }
+
+    private void TenantOwned<T>(Microsoft.EntityFrameworkCore.Metadata.Builders.EntityTypeBuilder<T> e) where T : class
+    {
+        // Every tenant-owned table has a TenantId property; the filter references this context instance,
+        // so EF re-evaluates TenantFilter per query.
+        var parameter = Expression.Parameter(typeof(T), "x");
+        var tenantId = Expression.Property(parameter, "TenantId");
+        var filterValue = Expression.Property(Expression.Constant(this), nameof(TenantFilter));
+        e.HasQueryFilter(Expression.Lambda<Func<T, bool>>(Expression.Equal(tenantId, filterValue), parameter));
+        e.HasOne<Tenant>().WithMany().HasForeignKey("TenantId").OnDelete(DeleteBehavior.Cascade);
+    }
+
+    private static ValueConverter<T, string> JsonConverter<T>() where T : new() =>
+        new(v => JsonSerializer.Serialize(v, Json), v => JsonSerializer.Deserialize<T>(v, Json) ?? new T());
+
+    private static ValueConverter<T?, string?> NullableJsonConverter<T>() where T : class =>
+        new(v => v == null ? null : JsonSerializer.Serialize(v, Json), v => v == null ? null : JsonSerializer.Deserialize<T>(v, Json));
+
+    private static ValueComparer<T> JsonComparer<T>() =>
+        new((a, b) => JsonSerializer.Serialize(a, Json) == JsonSerializer.Serialize(b, Json),
+            v => JsonSerializer.Serialize(v, Json).GetHashCode(StringComparison.Ordinal),
+            v => JsonSerializer.Deserialize<T>(JsonSerializer.Serialize(v, Json), Json)!);
+
+    /// <summary>Stores a <see cref="DateTimeOffset"/> as UTC ticks (100 ns since 0001-01-01).</summary>
+    private sealed class UtcTicksConverter() : ValueConverter<DateTimeOffset, long>(
+        v => v.UtcTicks,
+        v => new DateTimeOffset(v, TimeSpan.Zero));
+}

@@ -1,0 +1,104 @@
+using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using Switchboard.Assistants;
+using Switchboard.Credentials;
+using Switchboard.Platform.Database;
+using Switchboard.Tenancy;
+
+namespace Switchboard.Platform;
+
+/// <summary>What a newcomer needs to try the demo tenant. Saved to <c>data/demo-credentials.json</c> (mode 600) because the API key is stored hashed.</summary>
+internal sealed record DemoCredentials(Guid TenantId, string TenantName, string VapiWebhookSecret, string ApiKey);
+
+/// <summary>
+/// Creates the demo tenant, Drain Fortin (plumbing near Montréal: America/Toronto, fr-CA), with its assistant
+/// "Paul" (Vapi, Québec French and English, never transfers) and on-call numbers.
+/// </summary>
+internal sealed class DemoSeeder(SwitchboardDbContext db, SecretProtector secrets, TimeProvider clock, IHostEnvironment env)
+{
+    /// <summary>The demo tenant's fixed id, so the README's commands can be copied as they are.</summary>
+    public static readonly Guid DemoTenantId = Guid.Parse("6d0a1c8e-2f4b-4c1a-9e57-d1a9f0a7c001");
+
+    public string CredentialsPath => Path.Combine(env.ContentRootPath, "data", "demo-credentials.json");
+
+    public Task<bool> DatabaseIsEmptyAsync(CancellationToken ct) => db.Tenants.AnyAsync(ct).ContinueWith(t => !t.Result, ct);
+
+    /// <summary>Creates the demo tenant unless it exists; returns its credentials (from the saved file when it already existed).</summary>
+    public async Task<DemoCredentials?> SeedAsync(CancellationToken ct)
+    {
+        if (await db.Tenants.AnyAsync(t => t.Id == DemoTenantId, ct))
+        {
+            return ReadSaved();
+        }
+        var now = clock.GetUtcNow();
+        var secret = ApiKeys.GenerateWebhookSecret();
+        var key = ApiKeys.Generate();
+        db.Tenants.Add(new Tenant
+        {
+            Id = DemoTenantId,
+            Name = "Drain Fortin",
+            TimeZone = "America/Toronto",
+            Locale = "fr-CA",
+            BusinessHours = new BusinessHours
+            {
+                Weekly = new Dictionary<DayOfWeek, List<string>>
+                {
+                    [DayOfWeek.Monday] = ["07:30-17:30"],
+                    [DayOfWeek.Tuesday] = ["07:30-17:30"],
+                    [DayOfWeek.Wednesday] = ["07:30-17:30"],
+                    [DayOfWeek.Thursday] = ["07:30-17:30"],
+                    [DayOfWeek.Friday] = ["07:30-17:30"],
+                    [DayOfWeek.Saturday] = ["09:00-12:00"],
+                },
+                Holidays = ["2026-12-25", "2027-01-01"],
+            },
+            AlertPolicy = new AlertPolicy
+            {
+                OnCallNumbers = ["+15145550111"],
+                OfficeNumbers = ["+15145550100"],
+                NonUrgentDelivery = "business-hours",
+            },
+            UrgencyRules = UrgencyRules.Plumbing,
+            VapiWebhookSecretProtected = secrets.Protect(secret),
+            CreatedAt = now,
+        });
+        db.Assistants.Add(new Assistant
+        {
+            Id = Guid.CreateVersion7(),
+            TenantId = DemoTenantId,
+            Name = "Paul",
+            Provider = "vapi",
+            Languages = ["fr-CA", "en-US"],
+            IsDefault = true,
+            FirstMessage = "Drain Fortin, bonjour! Ici Paul. Comment puis-je vous aider? / Hello, this is Paul, how can I help?",
+            Instructions = "Tu es Paul, le réceptionniste de Drain Fortin, plombier près de Montréal. Réponds en français québécois ou en anglais selon " +
+                           "l'appelant. Ne transfère jamais l'appel. Prends le nom, le numéro de rappel, l'adresse et le problème avec capture_lead. " +
+                           "En cas d'inondation, de refoulement d'égout, de tuyau éclaté ou gelé ou d'absence d'eau, c'est une urgence: " +
+                           "rassure l'appelant, le plombier de garde est texté immédiatement.",
+            CreatedAt = now,
+        });
+        db.ApiKeys.Add(new ApiKey { Id = Guid.CreateVersion7(), TenantId = DemoTenantId, Name = "demo", Prefix = key.Prefix, Hash = key.Hash, CreatedAt = now });
+        await db.SaveChangesAsync(ct);
+
+        var credentials = new DemoCredentials(DemoTenantId, "Drain Fortin", secret, key.Plaintext);
+        Directory.CreateDirectory(Path.GetDirectoryName(CredentialsPath)!);
+        await File.WriteAllTextAsync(CredentialsPath, JsonSerializer.Serialize(credentials, new JsonSerializerOptions { WriteIndented = true }), ct);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(CredentialsPath, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+        return credentials;
+    }
+
+    public DemoCredentials? ReadSaved()
+    {
+        try
+        {
+            return File.Exists(CredentialsPath) ? JsonSerializer.Deserialize<DemoCredentials>(File.ReadAllText(CredentialsPath)) : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+}

@@ -1,0 +1,62 @@
+using Microsoft.AspNetCore.Diagnostics;
+
+namespace Switchboard.Platform.Http;
+
+/// <summary>
+/// Turns what escapes an endpoint into the error envelope: a malformed or oversized request
+/// (<see cref="BadHttpRequestException"/>) is the client's fault (400/413), anything else is a 500
+/// with no internals revealed.
+/// </summary>
+internal sealed class EnvelopeExceptionHandler(ILogger<EnvelopeExceptionHandler> logger) : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext http, Exception exception, CancellationToken ct)
+    {
+        if (http.Response.HasStarted)
+        {
+            return false;
+        }
+        switch (exception)
+        {
+            case BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge }:
+                await ApiError.WriteAsync(http, 413, "PAYLOAD_TOO_LARGE", "The request body is too large.");
+                return true;
+            case BadHttpRequestException bad:
+                await ApiError.WriteAsync(http, bad.StatusCode, "BAD_REQUEST", "The request is malformed.");
+                return true;
+            case OperationCanceledException when http.RequestAborted.IsCancellationRequested:
+                return true;
+            default:
+                logger.LogError(exception, "Unhandled error on {Method} {Path}", http.Request.Method, http.Request.Path);
+                await ApiError.WriteAsync(http, 500, "INTERNAL_ERROR", "An unexpected error occurred.");
+                return true;
+        }
+    }
+}
+
+internal static class ErrorHandlingExtensions
+{
+    /// <summary>Exception handler plus envelope bodies for bare status codes (unknown routes, wrong methods).</summary>
+    public static WebApplication UseErrorEnvelope(this WebApplication app)
+    {
+        app.UseExceptionHandler(new ExceptionHandlerOptions { ExceptionHandler = _ => Task.CompletedTask });
+        app.UseStatusCodePages(async ctx =>
+        {
+            var http = ctx.HttpContext;
+            if (http.Response.HasStarted || http.Response.ContentLength > 0 || http.Response.ContentType is not null)
+            {
+                return;
+            }
+            var (code, message) = http.Response.StatusCode switch
+            {
+                404 => ("NOT_FOUND", "No such resource."),
+                405 => ("METHOD_NOT_ALLOWED", "This method is not allowed here."),
+                401 => ("UNAUTHENTICATED", "Authentication is required."),
+                403 => ("FORBIDDEN", "Not allowed."),
+                415 => ("UNSUPPORTED_MEDIA_TYPE", "Unsupported content type."),
+                _ => ("HTTP_" + http.Response.StatusCode, "The request failed."),
+            };
+            await ApiError.WriteAsync(http, http.Response.StatusCode, code, message);
+        });
+        return app;
+    }
+}

@@ -1,0 +1,62 @@
+using System.Security.Claims;
+using System.Text.Encodings.Web;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Switchboard.Platform.Database;
+using Switchboard.Platform.Http;
+
+namespace Switchboard.Tenancy;
+
+/// <summary>
+/// Authenticates <c>Authorization: Bearer sk_…</c> against the hashed keys, and sets <see cref="CurrentTenant"/>
+/// to the key's tenant. Failures answer 401 in the error envelope.
+/// </summary>
+internal sealed class ApiKeyAuthenticationHandler(
+    IOptionsMonitor<AuthenticationSchemeOptions> options,
+    ILoggerFactory loggerFactory,
+    UrlEncoder encoder,
+    SwitchboardDbContext db,
+    CurrentTenant currentTenant)
+    : AuthenticationHandler<AuthenticationSchemeOptions>(options, loggerFactory, encoder)
+{
+    public const string SchemeName = "ApiKey";
+    public const string TenantClaim = "tenant_id";
+
+    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        var header = Request.Headers.Authorization.ToString();
+        if (string.IsNullOrEmpty(header))
+        {
+            return AuthenticateResult.NoResult();
+        }
+        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            return AuthenticateResult.Fail("Unsupported authorization scheme.");
+        }
+        var key = header["Bearer ".Length..].Trim();
+        if (!key.StartsWith("sk_", StringComparison.Ordinal) || key.Length > 200)
+        {
+            return AuthenticateResult.Fail("Malformed API key.");
+        }
+        var hash = ApiKeys.Hash(key);
+        var found = await db.ApiKeys.IgnoreQueryFilters().AsNoTracking()
+            .Where(k => k.Hash == hash && k.RevokedAt == null)
+            .Select(k => new { k.Id, k.TenantId })
+            .FirstOrDefaultAsync(Context.RequestAborted);
+        if (found is null)
+        {
+            return AuthenticateResult.Fail("Unknown or revoked API key.");
+        }
+        currentTenant.Set(found.TenantId);
+        var identity = new ClaimsIdentity(
+            [new Claim(TenantClaim, found.TenantId.ToString()), new Claim("api_key_id", found.Id.ToString())], SchemeName);
+        return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));
+    }
+
+    protected override Task HandleChallengeAsync(AuthenticationProperties properties) =>
+        ApiError.WriteAsync(Context, 401, "UNAUTHENTICATED", "A valid secret API key is required: Authorization: Bearer sk_…");
+
+    protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
+        ApiError.WriteAsync(Context, 403, "FORBIDDEN", "This key may not do that.");
+}

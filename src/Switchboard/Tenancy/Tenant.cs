@@ -1,0 +1,113 @@
+namespace Switchboard.Tenancy;
+
+/// <summary>A business served by this installation. Every tenant-owned row carries its <see cref="Id"/>.</summary>
+internal sealed class Tenant
+{
+    public Guid Id { get; set; }
+    public required string Name { get; set; }
+
+    /// <summary>IANA time zone id, e.g. <c>America/Toronto</c>.</summary>
+    public required string TimeZone { get; set; }
+
+    /// <summary>BCP 47 locale of staff-facing text (SMS alerts), e.g. <c>fr-CA</c>.</summary>
+    public required string Locale { get; set; }
+
+    /// <summary>Weekly opening hours in <see cref="TimeZone"/>.</summary>
+    public BusinessHours BusinessHours { get; set; } = BusinessHours.Default;
+
+    /// <summary>Who is texted, and when, about leads and emergencies.</summary>
+    public AlertPolicy AlertPolicy { get; set; } = new();
+
+    /// <summary>Cues that set a lead's urgency when the caller's words are read.</summary>
+    public UrgencyRules UrgencyRules { get; set; } = UrgencyRules.Generic;
+
+    /// <summary>Shared secret for the Vapi webhook (x-vapi-secret, bearer, or HMAC key), encrypted with Data Protection.</summary>
+    public required string VapiWebhookSecretProtected { get; set; }
+
+    /// <summary>Header carrying the HMAC-SHA256 signature; <c>x-vapi-signature</c> in Paul's contract.</summary>
+    public string VapiSignatureHeader { get; set; } = "x-vapi-signature";
+
+    /// <summary>When set, the HMAC covers <c>{timestamp}.{body}</c> and the timestamp must fall in the replay window.</summary>
+    public string? VapiTimestampHeader { get; set; }
+
+    /// <summary>Twilio account used to send SMS alerts. Null means SMS are recorded as simulated.</summary>
+    public string? TwilioAccountSid { get; set; }
+
+    /// <summary>Twilio auth token, encrypted with Data Protection.</summary>
+    public string? TwilioAuthTokenProtected { get; set; }
+
+    /// <summary>E.164 sender for SMS alerts.</summary>
+    public string? TwilioFromNumber { get; set; }
+
+    public DateTimeOffset CreatedAt { get; set; }
+}
+
+/// <summary>Opening hours per weekday as <c>HH:mm-HH:mm</c> ranges in the tenant's zone; a missing day is closed.</summary>
+internal sealed record BusinessHours
+{
+    public static BusinessHours Default => new()
+    {
+        Weekly = new Dictionary<DayOfWeek, List<string>>
+        {
+            [DayOfWeek.Monday] = ["08:00-17:00"],
+            [DayOfWeek.Tuesday] = ["08:00-17:00"],
+            [DayOfWeek.Wednesday] = ["08:00-17:00"],
+            [DayOfWeek.Thursday] = ["08:00-17:00"],
+            [DayOfWeek.Friday] = ["08:00-17:00"],
+        },
+    };
+
+    public Dictionary<DayOfWeek, List<string>> Weekly { get; init; } = [];
+
+    /// <summary>Closed dates (<c>yyyy-MM-dd</c>, in the tenant's zone).</summary>
+    public List<string> Holidays { get; init; } = [];
+}
+
+/// <summary>The SMS alert policy of a tenant.</summary>
+internal sealed record AlertPolicy
+{
+    /// <summary>E.164 numbers texted about emergencies at any hour.</summary>
+    public List<string> OnCallNumbers { get; init; } = [];
+
+    /// <summary>E.164 numbers texted about non-urgent leads; falls back to <see cref="OnCallNumbers"/> when empty.</summary>
+    public List<string> OfficeNumbers { get; init; } = [];
+
+    /// <summary>Non-urgent leads: <c>business-hours</c> (sent now when open, else held until the next opening) or <c>none</c>.</summary>
+    public string NonUrgentDelivery { get; init; } = "business-hours";
+
+    /// <summary>Language of the SMS text; the tenant's locale when null.</summary>
+    public string? Language { get; init; }
+}
+
+/// <summary>
+/// Phrases that mark a caller's need as an emergency or as soon-needed. Matching ignores case, accents and
+/// apostrophe style, respects word boundaries, and skips a cue preceded by a negation ("no flooding", "pas d'inondation").
+/// </summary>
+internal sealed record UrgencyRules
+{
+    public List<string> Emergency { get; init; } = [];
+    public List<string> Soon { get; init; } = [];
+
+    public static UrgencyRules Generic => new()
+    {
+        Emergency = ["emergency", "urgent", "urgence", "urgent", "911", "danger"],
+        Soon = ["as soon as possible", "asap", "today", "aujourd'hui", "des que possible", "rapidement"],
+    };
+
+    /// <summary>Plumbing (Drain Fortin): French (Québec) and English cues.</summary>
+    public static UrgencyRules Plumbing => new()
+    {
+        Emergency =
+        [
+            "inondation", "inonde", "inondee", "degat d'eau", "degats d'eau", "refoulement d'egout", "refoulement",
+            "tuyau gele", "tuyaux geles", "tuyau eclate", "tuyau a eclate", "pas d'eau", "plus d'eau", "urgence", "fuite majeure",
+            "flood", "flooding", "flooded", "water damage", "sewer backup", "sewage backup", "burst pipe", "pipe burst",
+            "frozen pipe", "frozen pipes", "no water", "emergency",
+        ],
+        Soon =
+        [
+            "fuite", "bouche", "bloque", "toilette bouchee", "drain bouche", "chauffe-eau", "pas d'eau chaude", "aujourd'hui", "des que possible",
+            "leak", "leaking", "clogged", "blocked", "backed up", "water heater", "no hot water", "today", "as soon as possible", "asap",
+        ],
+    };
+}

@@ -1,0 +1,440 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.EntityFrameworkCore;
+using Switchboard.Alerts;
+using Switchboard.Assistants;
+using Switchboard.Brain;
+using Switchboard.Calls;
+using Switchboard.Platform.Database;
+using Switchboard.Tenancy;
+
+namespace Switchboard.Vapi;
+
+/// <summary>
+/// Applies one Vapi server message to the tenant's records and builds the reply, inside the caller's unit of
+/// work (shared/protocols/vapi-server-messages.md §2–§5). Idempotent: a message already stored (same
+/// idempotency key) changes nothing, though request/response messages are answered again. Messages out of
+/// order never move a call backwards: status only advances, and the end-of-call report's transcript is final.
+/// </summary>
+internal sealed class VapiEventProcessor(
+    SwitchboardDbContext db, ToolRegistry tools, AlertService alerts, TimeProvider clock, ILogger<VapiEventProcessor> logger)
+{
+    private static readonly Dictionary<string, int> StatusRank = new(StringComparer.Ordinal)
+    {
+        ["scheduled"] = 0, ["queued"] = 0, ["ringing"] = 1, ["in-progress"] = 2, ["forwarding"] = 3, ["ended"] = 4,
+    };
+
+    /// <summary>Processes <paramref name="message"/> (the value of the body's <c>message</c>); returns the JSON reply.</summary>
+    public async Task<JsonNode> ProcessAsync(Tenant tenant, JsonElement message, string type, string rawBody, string idempotencyKey, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        var duplicate = await db.CallEvents.AnyAsync(e => e.IdempotencyKey == idempotencyKey, ct);
+        var providerCallId = message.Path("call", "id").Str() ?? message.Prop("callId").Str();
+        var call = providerCallId is null ? null : await FindOrCreateCallAsync(tenant, providerCallId, message, now, ct);
+        var assistant = await db.Assistants.OrderByDescending(a => a.IsDefault).ThenBy(a => a.CreatedAt).FirstOrDefaultAsync(ct);
+
+        using var scope = logger.BeginScope(new Dictionary<string, object?> { ["TenantId"] = tenant.Id, ["CallId"] = call?.Id, ["VapiType"] = type });
+        if (!duplicate)
+        {
+            db.CallEvents.Add(new CallEvent
+            {
+                Id = Guid.CreateVersion7(),
+                TenantId = tenant.Id,
+                CallId = call?.Id,
+                Provider = "vapi",
+                Type = type.Length > 100 ? type[..100] : type,
+                IdempotencyKey = idempotencyKey,
+                PayloadJson = rawBody,
+                ProviderTimestamp = message.Prop("timestamp").Time(),
+                ReceivedAt = now,
+            });
+            if (call is not null)
+            {
+                ApplyCallFields(call, message);
+                await ApplyAsync(tenant, assistant, call, message, type, ct);
+                call.UpdatedAt = now;
+            }
+        }
+        else
+        {
+            logger.LogInformation("Vapi message {VapiType} already received; not applied again", type);
+        }
+
+        return type switch
+        {
+            "assistant-request" => AssistantReply(tenant, assistant),
+            "tool-calls" => await ToolCallsReplyAsync(tenant, assistant, call, message, ct),
+            "function-call" => await FunctionCallReplyAsync(tenant, assistant, call, message, ct),
+            "transfer-destination-request" => new JsonObject { ["error"] = "Live transfer is not available: take a message and the team will call back." },
+            "handoff-destination-request" => new JsonObject { ["error"] = "Handoff is not configured for this assistant." },
+            "knowledge-base-request" => new JsonObject { ["documents"] = new JsonArray() },
+            "call.endpointing.request" => new JsonObject { ["timeoutSeconds"] = 0.5 },
+            "campaign.predial" => new JsonObject { ["eligible"] = true },
+            _ => new JsonObject { ["ok"] = true },
+        };
+    }
+
+    private async Task<Call> FindOrCreateCallAsync(Tenant tenant, string providerCallId, JsonElement message, DateTimeOffset now, CancellationToken ct)
+    {
+        var call = db.Calls.Local.FirstOrDefault(c => c.Provider == "vapi" && c.ProviderCallId == providerCallId)
+            ?? await db.Calls.FirstOrDefaultAsync(c => c.Provider == "vapi" && c.ProviderCallId == providerCallId, ct);
+        if (call is not null)
+        {
+            return call;
+        }
+        call = new Call
+        {
+            Id = Guid.CreateVersion7(),
+            TenantId = tenant.Id,
+            Channel = message.Path("call", "type").Str() == "webCall" ? "web" : "voice",
+            Provider = "vapi",
+            ProviderCallId = providerCallId.Length > 100 ? providerCallId[..100] : providerCallId,
+            CreatedAt = message.Path("call", "createdAt").Time() ?? now,
+            UpdatedAt = now,
+        };
+        db.Calls.Add(call);
+        return call;
+    }
+
+    /// <summary>Fields any message may carry: the call object, customer and phone number.</summary>
+    private static void ApplyCallFields(Call call, JsonElement m)
+    {
+        var c = m.Prop("call");
+        call.Type ??= Cap(c?.Prop("type").Str(), 64);
+        call.CallSid ??= Cap(c?.Prop("phoneCallProviderId").Str(), 64);
+        call.CustomerNumber ??= Cap(c?.Path("customer", "number").Str() ?? m.Path("customer", "number").Str(), 64);
+        call.BusinessNumber ??= Cap(m.Path("phoneNumber", "number").Str() ?? c?.Path("phoneNumber", "number").Str(), 64);
+        call.StartedAt ??= c?.Prop("startedAt").Time();
+        call.EndedAt ??= c?.Prop("endedAt").Time();
+    }
+
+    private async Task ApplyAsync(Tenant tenant, Assistant? assistant, Call call, JsonElement m, string type, CancellationToken ct)
+    {
+        switch (type)
+        {
+            case "status-update":
+                Advance(call, m.Prop("status").Str());
+                if (m.Prop("endedReason").Str() is { } reason)
+                {
+                    call.EndedReason ??= Cap(reason, 200);
+                }
+                break;
+            case "hang":
+                // The assistant was slow to answer; the raw event is kept, the call is touched.
+                break;
+            case "transcript" or "transcript[transcriptType=\"final\"]":
+                if (!call.TranscriptFinal && m.Prop("transcriptType").Str() is null or "final" && m.Prop("transcript").Str() is { } text)
+                {
+                    var seq = await db.TranscriptTurns.CountAsync(t => t.CallId == call.Id, ct)
+                        + db.TranscriptTurns.Local.Count(t => t.CallId == call.Id && db.Entry(t).State == EntityState.Added);
+                    db.TranscriptTurns.Add(NewTurn(call, seq, m.Prop("role").Str() == "user" ? "user" : "assistant", text, null, m.Prop("timestamp").Time()));
+                    Advance(call, "in-progress");
+                }
+                break;
+            case "conversation-update":
+                if (!call.TranscriptFinal && (m.Prop("messages") ?? m.Path("artifact", "messages")) is { ValueKind: JsonValueKind.Array } messages)
+                {
+                    var turns = TurnsFrom(call, messages);
+                    var existing = await db.TranscriptTurns.CountAsync(t => t.CallId == call.Id, ct);
+                    // Snapshots grow; an older one arriving late is shorter and is ignored.
+                    if (turns.Count >= existing)
+                    {
+                        await ReplaceTurnsAsync(call, turns, ct);
+                    }
+                    Advance(call, "in-progress");
+                }
+                break;
+            case "end-of-call-report":
+                await ApplyEndOfCallReportAsync(tenant, assistant, call, m, ct);
+                break;
+        }
+    }
+
+    private async Task ApplyEndOfCallReportAsync(Tenant tenant, Assistant? assistant, Call call, JsonElement m, CancellationToken ct)
+    {
+        var artifact = m.Prop("artifact");
+        var analysis = m.Prop("analysis");
+        Advance(call, "ended");
+        call.EndedReason = Cap(m.Prop("endedReason").Str(), 200) ?? call.EndedReason;
+        call.Summary = analysis?.Prop("summary").Str() ?? m.Prop("summary").Str() ?? call.Summary;
+        call.SuccessEvaluation = Cap(analysis?.Prop("successEvaluation").Str(), 2000) ?? call.SuccessEvaluation;
+        if (analysis?.Prop("structuredData") is { ValueKind: JsonValueKind.Object } sd)
+        {
+            call.StructuredDataJson = sd.GetRawText();
+        }
+        call.RecordingUrl = artifact?.Prop("recordingUrl").Str() ?? artifact?.Path("recording", "mono", "combinedUrl").Str()
+            ?? m.Prop("recordingUrl").Str() ?? call.RecordingUrl;
+        call.StereoRecordingUrl = artifact?.Prop("stereoRecordingUrl").Str() ?? artifact?.Path("recording", "stereoUrl").Str()
+            ?? m.Prop("stereoRecordingUrl").Str() ?? call.StereoRecordingUrl;
+        if ((m.Prop("cost") ?? m.Path("costBreakdown", "total")).Num() is { } cost)
+        {
+            call.Cost = (decimal)cost;
+        }
+
+        var messages = artifact?.Prop("messages") is { ValueKind: JsonValueKind.Array } am && am.GetArrayLength() > 0 ? am
+            : m.Prop("messages") is { ValueKind: JsonValueKind.Array } tm ? tm : (JsonElement?)null;
+        var transcriptText = artifact?.Prop("transcript").Str() ?? m.Prop("transcript").Str();
+        var turns = messages is { } list ? TurnsFrom(call, list) : TurnsFromText(call, transcriptText);
+        await ReplaceTurnsAsync(call, turns, ct);
+        call.TranscriptText = transcriptText ?? string.Join('\n', turns.Select(t => $"{t.Role}: {t.Text}"));
+        call.TranscriptFinal = true;
+
+        // Times: explicit fields first, then the call object, then the first and last message.
+        var times = messages is { } ms ? MessageTimes(ms) : (null, null);
+        call.StartedAt = m.Prop("startedAt").Time() ?? call.StartedAt ?? times.First;
+        call.EndedAt = m.Prop("endedAt").Time() ?? call.EndedAt ?? times.Last;
+        var seconds = m.Prop("durationSeconds").Num() ?? (m.Prop("durationMs").Num() / 1000.0);
+        call.DurationSeconds = seconds ?? (call.StartedAt is { } s && call.EndedAt is { } e && e >= s ? Math.Round((e - s).TotalSeconds, 3) : call.DurationSeconds);
+
+        // The lead and its alerts.
+        var captured = CapturedLead(messages, tenant.UrgencyRules);
+        var callerText = string.Join('\n', turns.Where(t => t.Role == "user").Select(t => t.Text));
+        var draft = LeadExtractor.FromConversation(analysis?.Prop("structuredData"), captured, callerText, call.Summary, call.CustomerNumber, tenant.UrgencyRules);
+        if (draft is not null)
+        {
+            var lead = await ToolRegistry.UpsertLeadAsync(db, call, draft, clock.GetUtcNow(), ct);
+            await alerts.QueueLeadAlertsAsync(tenant, assistant, call, lead, ct);
+        }
+        call.Analyzed = true;
+    }
+
+    /// <summary>The last capture_lead arguments found in the message history, if any.</summary>
+    private static LeadDraft? CapturedLead(JsonElement? messages, UrgencyRules rules)
+    {
+        if (messages is not { } list)
+        {
+            return null;
+        }
+        LeadDraft? found = null;
+        foreach (var msg in list.EnumerateArray())
+        {
+            if (msg.Prop("role").Str() != "tool_calls" || msg.Prop("toolCalls") is not { ValueKind: JsonValueKind.Array } calls)
+            {
+                continue;
+            }
+            foreach (var tc in calls.EnumerateArray())
+            {
+                var fn = tc.Prop("function");
+                if ((fn?.Prop("name").Str() ?? tc.Prop("name").Str()) == ToolRegistry.CaptureLead)
+                {
+                    found = LeadExtractor.FromFields(((JsonElement?)(fn ?? tc)).Arguments(), "tool", rules) ?? found;
+                }
+            }
+        }
+        return found;
+    }
+
+    private static (DateTimeOffset? First, DateTimeOffset? Last) MessageTimes(JsonElement messages)
+    {
+        DateTimeOffset? first = null, last = null;
+        foreach (var msg in messages.EnumerateArray())
+        {
+            if (msg.Prop("time").Time() is { } t)
+            {
+                first = first is null || t < first ? t : first;
+                last = last is null || t > last ? t : last;
+            }
+            if (msg.Prop("endTime").Time() is { } end)
+            {
+                last = last is null || end > last ? end : last;
+            }
+        }
+        return (first, last);
+    }
+
+    private List<TranscriptTurn> TurnsFrom(Call call, JsonElement messages)
+    {
+        var turns = new List<TranscriptTurn>();
+        foreach (var msg in messages.EnumerateArray())
+        {
+            var role = msg.Prop("role").Str();
+            string? text;
+            string mapped;
+            switch (role)
+            {
+                case "bot" or "assistant":
+                    mapped = "assistant";
+                    text = msg.Prop("message").Str() ?? msg.Prop("content").Str();
+                    break;
+                case "user":
+                    mapped = "user";
+                    text = msg.Prop("message").Str() ?? msg.Prop("content").Str();
+                    break;
+                case "tool_calls":
+                    mapped = "tool_call";
+                    text = msg.Prop("toolCalls") is { ValueKind: JsonValueKind.Array } tcs
+                        ? string.Join("; ", tcs.EnumerateArray().Select(tc =>
+                        {
+                            var fn = tc.Prop("function");
+                            var args = fn?.Prop("arguments") is { } a ? (a.ValueKind == JsonValueKind.String ? a.GetString() : a.GetRawText()) : "{}";
+                            return $"{fn?.Prop("name").Str() ?? tc.Prop("name").Str()}({args})";
+                        }))
+                        : null;
+                    break;
+                case "tool_call_result" or "tool":
+                    mapped = "tool_result";
+                    text = msg.Prop("result").Str() ?? msg.Prop("content").Str();
+                    break;
+                default:
+                    continue; // system prompts are configuration, not conversation.
+            }
+            if (text is null)
+            {
+                continue;
+            }
+            turns.Add(NewTurn(call, turns.Count, mapped, text, msg.Prop("secondsFromStart").Num(), msg.Prop("time").Time()));
+        }
+        return turns;
+    }
+
+    /// <summary>Parses Vapi's text transcript (<c>AI: …\nUser: …</c>) when no message list is sent.</summary>
+    private List<TranscriptTurn> TurnsFromText(Call call, string? transcript)
+    {
+        var turns = new List<TranscriptTurn>();
+        if (transcript is null)
+        {
+            return turns;
+        }
+        foreach (var line in transcript.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var (role, text) = line.StartsWith("AI:", StringComparison.Ordinal) ? ("assistant", line[3..])
+                : line.StartsWith("User:", StringComparison.Ordinal) ? ("user", line[5..])
+                : ("user", line);
+            turns.Add(NewTurn(call, turns.Count, role, text.Trim(), null, null));
+        }
+        return turns;
+    }
+
+    private async Task ReplaceTurnsAsync(Call call, List<TranscriptTurn> turns, CancellationToken ct)
+    {
+        foreach (var pending in db.TranscriptTurns.Local.Where(t => t.CallId == call.Id).ToList())
+        {
+            db.Entry(pending).State = db.Entry(pending).State == EntityState.Added ? EntityState.Detached : EntityState.Deleted;
+        }
+        if (db.Entry(call).State != EntityState.Added)
+        {
+            await db.TranscriptTurns.Where(t => t.CallId == call.Id).ExecuteDeleteAsync(ct);
+        }
+        db.TranscriptTurns.AddRange(turns);
+    }
+
+    private static TranscriptTurn NewTurn(Call call, int seq, string role, string text, double? seconds, DateTimeOffset? at) => new()
+    {
+        Id = Guid.CreateVersion7(),
+        TenantId = call.TenantId,
+        CallId = call.Id,
+        Seq = seq,
+        Role = role,
+        Text = text,
+        SecondsFromStart = seconds,
+        At = at,
+    };
+
+    private static void Advance(Call call, string? status)
+    {
+        if (status is null || !StatusRank.TryGetValue(status, out var next))
+        {
+            return;
+        }
+        if (next > StatusRank.GetValueOrDefault(call.Status))
+        {
+            call.Status = status;
+        }
+    }
+
+    private static JsonNode AssistantReply(Tenant tenant, Assistant? assistant)
+    {
+        if (assistant is null)
+        {
+            return new JsonObject { ["error"] = $"{tenant.Name} cannot take calls right now. Please call back later." };
+        }
+        if (assistant.VapiAssistantId is { } id)
+        {
+            return new JsonObject { ["assistantId"] = id };
+        }
+        var tools = new JsonArray();
+        foreach (var def in ToolRegistry.Definitions())
+        {
+            tools.Add(new JsonObject { ["type"] = "function", ["function"] = def!.DeepClone() });
+        }
+        return new JsonObject
+        {
+            ["assistant"] = new JsonObject
+            {
+                ["name"] = assistant.Name,
+                ["firstMessage"] = assistant.FirstMessage,
+                ["model"] = new JsonObject
+                {
+                    ["provider"] = "openai",
+                    ["model"] = "gpt-4o",
+                    ["messages"] = new JsonArray(new JsonObject { ["role"] = "system", ["content"] = assistant.Instructions ?? "" }),
+                    ["tools"] = tools,
+                },
+                ["transcriber"] = new JsonObject { ["provider"] = "deepgram", ["language"] = assistant.Languages.Count > 1 ? "multi" : (assistant.Languages.FirstOrDefault() ?? "en") },
+            },
+        };
+    }
+
+    private async Task<JsonNode> ToolCallsReplyAsync(Tenant tenant, Assistant? assistant, Call? call, JsonElement m, CancellationToken ct)
+    {
+        var results = new JsonArray();
+        var context = new ToolContext(tenant, assistant, call);
+        foreach (var (id, name, args) in ToolCallsOf(m))
+        {
+            var outcome = await tools.InvokeAsync(name, args, context, ct);
+            var result = new JsonObject { ["toolCallId"] = id, ["name"] = name };
+            if (outcome.Error is null)
+            {
+                result["result"] = outcome.Result;
+            }
+            else
+            {
+                result["error"] = outcome.Error;
+            }
+            results.Add(result);
+        }
+        return new JsonObject { ["results"] = results };
+    }
+
+    private async Task<JsonNode> FunctionCallReplyAsync(Tenant tenant, Assistant? assistant, Call? call, JsonElement m, CancellationToken ct)
+    {
+        var fn = m.Prop("functionCall");
+        var outcome = await tools.InvokeAsync(fn?.Prop("name").Str(), fn.Arguments(), new ToolContext(tenant, assistant, call), ct);
+        return new JsonObject { ["result"] = outcome.Result ?? outcome.Error };
+    }
+
+    /// <summary>
+    /// The calls of a <c>tool-calls</c> message: <c>toolCallList</c> (spec), else <c>toolCalls</c> (2024 traffic),
+    /// else <c>toolWithToolCallList[].toolCall</c>. Names under <c>function.name</c> or <c>name</c>; arguments as
+    /// object or string under <c>arguments</c> or <c>parameters</c>.
+    /// </summary>
+    private static IEnumerable<(string Id, string? Name, JsonElement Args)> ToolCallsOf(JsonElement m)
+    {
+        if ((m.Prop("toolCallList") ?? m.Prop("toolCalls")) is { ValueKind: JsonValueKind.Array } list)
+        {
+            foreach (var tc in list.EnumerateArray())
+            {
+                var fn = tc.Prop("function");
+                yield return (tc.Prop("id").Str() ?? "", fn?.Prop("name").Str() ?? tc.Prop("name").Str(), (fn?.Prop("arguments") is not null || fn?.Prop("parameters") is not null ? fn : tc).Arguments());
+            }
+            yield break;
+        }
+        if (m.Prop("toolWithToolCallList") is { ValueKind: JsonValueKind.Array } withList)
+        {
+            foreach (var item in withList.EnumerateArray())
+            {
+                var tc = item.Prop("toolCall");
+                var fn = tc?.Prop("function");
+                yield return (tc?.Prop("id").Str() ?? "", fn?.Prop("name").Str() ?? item.Path("function", "name").Str() ?? item.Prop("name").Str(), (fn ?? tc).Arguments());
+            }
+        }
+    }
+
+    private static string? Cap(string? s, int max) => s is null ? null : s.Length <= max ? s : s[..max];
+
+    /// <summary>Idempotency key of a raw body: lower-case hex SHA-256. A redelivered message has the same bytes.</summary>
+    public static string KeyOf(ReadOnlySpan<byte> body) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(body));
+
+    internal static string Utf8(ReadOnlySpan<byte> body) => Encoding.UTF8.GetString(body);
+}

@@ -1,0 +1,27 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Switchboard.Vapi;
+
+/// <summary>Configuration section <c>Switchboard:Vapi</c>.</summary>
+internal sealed class VapiOptions
+{
+    public const string Section = "Switchboard:Vapi";
+
+    /// <summary>Accepted webhook requests per tenant per minute (Paul's contract: 100).</summary>
+    [Range(1, 1_000_000)]
+    public int RateLimitPerMinute { get; set; } = 100;
+
+    /// <summary>Largest accepted body in bytes (default 2 MiB: a long call's end-of-call report).</summary>
+    [Range(1024, 64 * 1024 * 1024)]
+    public int MaxBodyBytes { get; set; } = 2 * 1024 * 1024;
+
+    /// <summary>How far a signed timestamp may be from now, in seconds.</summary>
+    [Range(1, 86_400)]
+    public int ReplayWindowSeconds { get; set; } = 300;
+
+    /// <summary>Origins answered on CORS preflight for the webhook (browser-side tools, Vapi's dashboard).</summary>
+    public string[] AllowedOrigins { get; set; } = ["https://dashboard.vapi.ai"];
+
+    /// <summary>Base URL of Vapi's REST API (a simulator in tests).</summary>
+    public string ApiBaseUrl { get; set; } = "https://api.vapi.ai";
+}

@@ -1,0 +1,224 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text.Json;
+using System.Threading.RateLimiting;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Caching.Memory;
+using Microsoft.Extensions.Options;
+using Switchboard.Credentials;
+using Switchboard.Platform.Database;
+using Switchboard.Platform.Http;
+using Switchboard.Tenancy;
+
+namespace Switchboard.Vapi;
+
+/// <summary>
+/// <c>POST /webhooks/vapi/{tenantId}</c>: Vapi's server messages (shared/protocols/vapi-server-messages.md).
+/// Order of checks: tenant exists (404), body size (413), authentication (401), per-tenant rate limit (429),
+/// JSON shape (400/422); then the raw message is stored once and applied in one transaction, and only
+/// then acknowledged.
+/// </summary>
+internal static class VapiWebhookApi
+{
+    public const string CorsPolicy = "vapi-webhook";
+
+    public static IEndpointRouteBuilder MapVapiWebhooks(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/webhooks/vapi/{tenantId}", HandleAsync)
+            .RequireCors(CorsPolicy)
+            .WithTags("Webhooks")
+            .WithSummary("Vapi server messages")
+            .WithDescription("Receives every Vapi server message type. Request/response types (assistant-request, tool-calls, function-call, " +
+                             "transfer-destination-request, knowledge-base-request…) are answered inline; others are acknowledged with {\"ok\":true}.")
+            .Accepts<JsonElement>("application/json")
+            .Produces<JsonElement>(StatusCodes.Status200OK)
+            .Produces<ErrorEnvelope>(StatusCodes.Status400BadRequest)
+            .Produces<ErrorEnvelope>(StatusCodes.Status401Unauthorized)
+            .Produces<ErrorEnvelope>(StatusCodes.Status404NotFound)
+            .Produces<ErrorEnvelope>(StatusCodes.Status413PayloadTooLarge)
+            .Produces<ErrorEnvelope>(StatusCodes.Status422UnprocessableEntity)
+            .Produces<ErrorEnvelope>(StatusCodes.Status429TooManyRequests);
+        return app;
+    }
+
+    private static async Task<IResult> HandleAsync(
+        string tenantId,
+        HttpContext http,
+        VapiTenantCache tenants,
+        VapiRateLimiter rateLimiter,
+        IOptions<VapiOptions> options,
+        CurrentTenant currentTenant,
+        IServiceProvider services,
+        TimeProvider clock,
+        CancellationToken ct)
+    {
+        if (!Guid.TryParse(tenantId, out var id) || await tenants.GetAsync(id, ct) is not { } tenant)
+        {
+            return ApiError.NotFound("TENANT_NOT_FOUND", "No such tenant.");
+        }
+
+        var max = options.Value.MaxBodyBytes;
+        if (http.Request.ContentLength > max)
+        {
+            return ApiError.TooLarge($"The body exceeds {max} bytes.");
+        }
+        var body = await ReadBodyAsync(http.Request, max, ct);
+        if (body is null)
+        {
+            return ApiError.TooLarge($"The body exceeds {max} bytes.");
+        }
+
+        var auth = VapiSignatureVerifier.Verify(
+            name => http.Request.Headers.TryGetValue(name, out var v) ? v.ToString() : null,
+            body, tenant.Secret, tenant.SignatureHeader, tenant.TimestampHeader, clock.GetUtcNow(),
+            TimeSpan.FromSeconds(options.Value.ReplayWindowSeconds));
+        switch (auth)
+        {
+            case VapiAuthResult.Missing:
+                return ApiError.Unauthorized("MISSING_SIGNATURE", $"Missing {tenant.SignatureHeader} header");
+            case VapiAuthResult.Stale:
+                return ApiError.Unauthorized("INVALID_SIGNATURE", "Signature timestamp is outside the replay window");
+            case VapiAuthResult.Invalid:
+                return ApiError.Unauthorized("INVALID_SIGNATURE", "Invalid signature");
+        }
+
+        using (var lease = rateLimiter.Acquire(id))
+        {
+            if (!lease.IsAcquired)
+            {
+                var retryAfter = lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : TimeSpan.FromSeconds(60);
+                http.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+                return ApiError.Create(429, "RATE_LIMITED", $"More than {options.Value.RateLimitPerMinute} requests per minute for this tenant.");
+            }
+        }
+
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 128 });
+        }
+        catch (JsonException)
+        {
+            return ApiError.BadRequest("MALFORMED_JSON", "The body is not valid JSON.");
+        }
+        using (document)
+        {
+            if (document.RootElement.ValueKind != JsonValueKind.Object
+                || !document.RootElement.TryGetProperty("message", out var message) || message.ValueKind != JsonValueKind.Object
+                || !message.TryGetProperty("type", out var typeElement) || typeElement.ValueKind != JsonValueKind.String
+                || typeElement.GetString() is not { Length: > 0 } type)
+            {
+                return ApiError.Unprocessable("INVALID_PAYLOAD", "Expected {\"message\":{\"type\":\"…\",…}}.");
+            }
+
+            currentTenant.Set(id);
+            var raw = VapiEventProcessor.Utf8(body);
+            var key = VapiEventProcessor.KeyOf(body);
+            var reply = await ProcessWithRetryAsync(services, tenant.Id, message, type, raw, key, ct);
+            return TypedResults.Json(reply);
+        }
+    }
+
+    /// <summary>
+    /// Runs the processor in a transaction; a unique-key race with a concurrent delivery of the same call or
+    /// message (two nodes, or Vapi retrying) is retried on fresh state, where it becomes an update or a duplicate.
+    /// </summary>
+    private static async Task<System.Text.Json.Nodes.JsonNode> ProcessWithRetryAsync(
+        IServiceProvider services, Guid tenantId, JsonElement message, string type, string raw, string key, CancellationToken ct)
+    {
+        var db = services.GetRequiredService<SwitchboardDbContext>();
+        var processor = services.GetRequiredService<VapiEventProcessor>();
+        for (var attempt = 1; ; attempt++)
+        {
+            db.ChangeTracker.Clear();
+            var tenant = await db.Tenants.FirstAsync(t => t.Id == tenantId, ct);
+            var strategy = db.Database.CreateExecutionStrategy();
+            try
+            {
+                return await strategy.ExecuteAsync(async () =>
+                {
+                    await using var tx = await db.Database.BeginTransactionAsync(ct);
+                    var reply = await processor.ProcessAsync(tenant, message, type, raw, key, ct);
+                    await db.SaveChangesAsync(ct);
+                    await tx.CommitAsync(ct);
+                    return reply;
+                });
+            }
+            catch (DbUpdateException) when (attempt < 4)
+            {
+                await Task.Delay(attempt * 10, ct);
+            }
+        }
+    }
+
+    /// <summary>Reads the whole body into an array; null when it exceeds <paramref name="max"/> bytes.</summary>
+    private static async Task<byte[]?> ReadBodyAsync(HttpRequest request, int max, CancellationToken ct)
+    {
+        var buffer = new ArrayBufferWriter<byte>(request.ContentLength is > 0 and var n && n <= max ? (int)n : 16 * 1024);
+        while (true)
+        {
+            var memory = buffer.GetMemory(16 * 1024);
+            var read = await request.Body.ReadAsync(memory, ct);
+            if (read == 0)
+            {
+                return buffer.WrittenSpan.ToArray();
+            }
+            buffer.Advance(read);
+            if (buffer.WrittenCount > max)
+            {
+                return null;
+            }
+        }
+    }
+}
+
+/// <summary>The webhook view of a tenant: its decrypted secret and header settings.</summary>
+internal sealed record VapiTenantAuth(Guid Id, string Secret, string SignatureHeader, string? TimestampHeader);
+
+/// <summary>
+/// Caches each tenant's webhook credentials for 30 s so the hot path does one query per tenant per 30 s,
+/// not per request. Unknown tenants are cached briefly too, so a flood of bad ids costs little.
+/// </summary>
+internal sealed class VapiTenantCache(IMemoryCache cache, IServiceScopeFactory scopes, SecretProtector secrets)
+{
+    public async Task<VapiTenantAuth?> GetAsync(Guid tenantId, CancellationToken ct)
+    {
+        if (cache.TryGetValue(("vapi-auth", tenantId), out VapiTenantAuth? hit))
+        {
+            return hit;
+        }
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<SwitchboardDbContext>();
+        var row = await db.Tenants.AsNoTracking().Where(t => t.Id == tenantId)
+            .Select(t => new { t.Id, t.VapiWebhookSecretProtected, t.VapiSignatureHeader, t.VapiTimestampHeader })
+            .FirstOrDefaultAsync(ct);
+        var secret = row is null ? null : secrets.Unprotect(row.VapiWebhookSecretProtected);
+        var auth = row is null || secret is null ? null : new VapiTenantAuth(row.Id, secret, row.VapiSignatureHeader, row.VapiTimestampHeader);
+        cache.Set(("vapi-auth", tenantId), auth, auth is null ? TimeSpan.FromSeconds(5) : TimeSpan.FromSeconds(30));
+        return auth;
+    }
+
+    /// <summary>Drops a tenant's cached credentials (after a secret rotation).</summary>
+    public void Invalidate(Guid tenantId) => cache.Remove(("vapi-auth", tenantId));
+}
+
+/// <summary>
+/// Per-tenant fixed-window limit on authenticated webhook requests (<see cref="VapiOptions.RateLimitPerMinute"/>),
+/// built on System.Threading.RateLimiting. Counted after authentication, so forged requests cannot use up a
+/// tenant's budget.
+/// </summary>
+internal sealed class VapiRateLimiter(IOptions<VapiOptions> options) : IDisposable
+{
+    private readonly PartitionedRateLimiter<Guid> limiter = PartitionedRateLimiter.Create<Guid, Guid>(tenantId =>
+        RateLimitPartition.GetFixedWindowLimiter(tenantId, _ => new FixedWindowRateLimiterOptions
+        {
+            PermitLimit = options.Value.RateLimitPerMinute,
+            Window = TimeSpan.FromMinutes(1),
+            QueueLimit = 0,
+            AutoReplenishment = true,
+        }));
+
+    public RateLimitLease Acquire(Guid tenantId) => limiter.AttemptAcquire(tenantId);
+
+    public void Dispose() => limiter.Dispose();
+}

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Runs every test suite and ends with one line "N passed, N failed":
+#   1. unit + integration on SQLite (+ interop with the vendors' npm libraries)
+#   2. integration on PostgreSQL: SWITCHBOARD_TEST_POSTGRES if set, else a throwaway cluster (initdb + pg_ctl
+#      on a free port in a temporary directory, removed afterwards); skipped loudly when neither is available.
+set -uo pipefail
+cd "$(dirname "$0")"
+root=$(pwd)
+artifacts="$root/.test-artifacts"
+rm -rf "$artifacts"; mkdir -p "$artifacts"
+passed=0; failed=0
+
+summary() { echo "$passed passed, $failed failed"; }
+
+echo "== build"
+if ! dotnet build Switchboard.slnx -c Release --nologo -v quiet -clp:ErrorsOnly; then
+  failed=$((failed + 1)); summary; exit 1
+fi
+
+if command -v npm >/dev/null 2>&1 && [ ! -d tests/interop/node_modules ]; then
+  echo "== npm ci (interop oracles)"
+  npm ci --prefix tests/interop --no-audit --no-fund --loglevel=error || echo "npm ci failed: interop tests will fail"
+fi
+
+# run_suite NAME FILTER [ENV=VALUE...]
+run_suite() {
+  local name=$1 filter=$2; shift 2
+  echo "== suite: $name"
+  local log="$artifacts/$name.log"
+  env "$@" dotnet test tests/Switchboard.Tests/Switchboard.Tests.csproj -c Release --no-build --nologo \
+      ${filter:+--filter "$filter"} --logger "console;verbosity=normal" 2>&1 | tee "$log" | grep -E "^\s+(Failed|Skipped) |Error Message|Passed!|Failed!|error" | head -200
+  local line p f
+  line=$(grep -E "(Passed|Failed)! +- +Failed: +[0-9]+, +Passed: +[0-9]+" "$log" | tail -1)
+  if [ -z "$line" ]; then
+    echo "suite $name produced no result line (crash?): see $log"
+    failed=$((failed + 1)); return
+  fi
+  f=$(echo "$line" | sed -E 's/.*Failed: +([0-9]+),.*/\1/')
+  p=$(echo "$line" | sed -E 's/.*Passed: +([0-9]+),.*/\1/')
+  passed=$((passed + p)); failed=$((failed + f))
+  echo "-- $name: $p passed, $f failed"
+}
+
+run_suite sqlite "" SWITCHBOARD_TEST_DB=sqlite
+
+# PostgreSQL
+pg_url="${SWITCHBOARD_TEST_POSTGRES:-}"
+pg_dir=""; pg_bin=""; pg_user=""
+cleanup() {
+  if [ -n "$pg_dir" ]; then
+    ${pg_user:+runuser -u "$pg_user" --} "$pg_bin/pg_ctl" -D "$pg_dir/data" -m immediate stop >/dev/null 2>&1 || true
+    rm -rf "$pg_dir"
+  fi
+}
+trap cleanup EXIT
+if [ -z "$pg_url" ]; then
+  pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+  if [ -n "$pg_bin" ] && [ -x "$pg_bin/initdb" ]; then
+    pg_dir=$(mktemp -d /tmp/switchboard-pg.XXXXXX)
+    if [ "$(id -u)" = "0" ]; then
+      pg_user=postgres
+      id postgres >/dev/null 2>&1 || useradd --system --no-create-home postgres
+      chown "$pg_user" "$pg_dir"
+    fi
+    port=""
+    for _ in $(seq 1 50); do
+      candidate=$((20000 + RANDOM % 20000))
+      if ! (exec 3<>/dev/tcp/127.0.0.1/$candidate) 2>/dev/null; then port=$candidate; break; fi
+    done
+    echo "== starting throwaway PostgreSQL on 127.0.0.1:$port"
+    if ${pg_user:+runuser -u "$pg_user" --} "$pg_bin/initdb" -D "$pg_dir/data" -U switchboard --auth=trust -E UTF8 >"$pg_dir/initdb.log" 2>&1 \
+       && ${pg_user:+runuser -u "$pg_user" --} "$pg_bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/server.log" -w -t 60 \
+            -o "-p $port -k $pg_dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300" start >/dev/null; then
+      pg_url="Host=127.0.0.1;Port=$port;Username=switchboard;Database=postgres"
+    else
+      echo "!! could not start PostgreSQL:"; cat "$pg_dir"/*.log
+      failed=$((failed + 1))
+    fi
+  fi
+fi
+if [ -n "$pg_url" ]; then
+  run_suite postgres "Category=Database" SWITCHBOARD_TEST_DB=postgres "SWITCHBOARD_TEST_POSTGRES=$pg_url" SWITCHBOARD_SKIP_INTEROP=1
+else
+  echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
+  echo "!! PostgreSQL suite SKIPPED: no SWITCHBOARD_TEST_POSTGRES and no initdb/pg_ctl found. !!"
+  echo "!! Install it (apt-get install postgresql) to test both databases.                  !!"
+  echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
+fi
+
+summary
+[ "$failed" -eq 0 ]

@@ -1,0 +1,147 @@
+using System.Net.Http.Headers;
+using System.Text;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using Switchboard.Credentials;
+using Switchboard.Outbox;
+using Switchboard.Platform.Database;
+using Switchboard.Tenancy;
+using Switchboard.Vapi;
+
+namespace Switchboard.Tests.Support;
+
+/// <summary>
+/// The real host over a real database (<see cref="TestDatabase"/>), with the clock under the test's control,
+/// the outbox worker off (tests drive <see cref="OutboxProcessor"/> directly) and Twilio pointed at a simulator.
+/// </summary>
+public class SwitchboardFactory : WebApplicationFactory<Program>
+{
+    private readonly TestDatabase database = new();
+    private readonly string keysPath = Path.Combine(Path.GetTempPath(), "switchboard-keys-" + Guid.NewGuid().ToString("N"));
+
+    internal ManualClock Clock { get; } = new(new DateTimeOffset(2026, 11, 18, 15, 0, 0, TimeSpan.Zero)); // a Wednesday, 10:00 in Montréal
+
+    /// <summary>Settings applied on top of the test defaults (e.g. a lower rate limit).</summary>
+    protected virtual IDictionary<string, string?> ExtraSettings => new Dictionary<string, string?>();
+
+    /// <summary>Base URL of Twilio's API; a test sets it before the host starts.</summary>
+    internal string TwilioBaseUrl { get; set; } = "http://127.0.0.1:9";
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Testing");
+        builder.UseSetting("Switchboard:Database:Provider", database.Provider);
+        builder.UseSetting("Switchboard:Database:ConnectionString", database.ConnectionString);
+        builder.UseSetting("Switchboard:Outbox:WorkerEnabled", "false");
+        builder.UseSetting("Switchboard:Twilio:ApiBaseUrl", TwilioBaseUrl);
+        builder.UseSetting("Switchboard:Twilio:TimeoutSeconds", "5");
+        builder.UseSetting("Switchboard:Vapi:RateLimitPerMinute", "10000");
+        builder.UseSetting("Logging:LogLevel:Default", "Warning");
+        foreach (var (key, value) in ExtraSettings)
+        {
+            builder.UseSetting(key, value);
+        }
+        builder.ConfigureTestServices(services =>
+        {
+            services.AddSingleton<TimeProvider>(Clock);
+            services.AddDataProtection().SetApplicationName("switchboard-tests").PersistKeysToFileSystem(new DirectoryInfo(keysPath));
+        });
+    }
+
+    internal IServiceScope Scope() => Services.CreateScope();
+
+    /// <summary>Runs <paramref name="work"/> with a context scoped to <paramref name="tenantId"/> (or unscoped when null).</summary>
+    internal async Task<T> WithDbAsync<T>(Guid? tenantId, Func<SwitchboardDbContext, Task<T>> work)
+    {
+        using var scope = Services.CreateScope();
+        if (tenantId is { } id)
+        {
+            scope.ServiceProvider.GetRequiredService<CurrentTenant>().Set(id);
+        }
+        return await work(scope.ServiceProvider.GetRequiredService<SwitchboardDbContext>());
+    }
+
+    internal OutboxProcessor Outbox => Services.GetRequiredService<OutboxProcessor>();
+
+    /// <summary>Creates a tenant with a webhook secret and an API key, straight in the database.</summary>
+    internal async Task<TestTenant> CreateTenantAsync(
+        string name = "Drain Fortin", Action<Tenant>? configure = null, bool withTwilio = false)
+    {
+        using var scope = Services.CreateScope();
+        var db = scope.ServiceProvider.GetRequiredService<SwitchboardDbContext>();
+        var secrets = scope.ServiceProvider.GetRequiredService<SecretProtector>();
+        var secret = ApiKeys.GenerateWebhookSecret();
+        var key = ApiKeys.Generate();
+        var tenant = new Tenant
+        {
+            Id = Guid.CreateVersion7(),
+            Name = name,
+            TimeZone = "America/Toronto",
+            Locale = "fr-CA",
+            VapiWebhookSecretProtected = secrets.Protect(secret),
+            UrgencyRules = UrgencyRules.Plumbing,
+            AlertPolicy = new AlertPolicy { OnCallNumbers = ["+15145550111"], OfficeNumbers = ["+15145550100"] },
+            CreatedAt = Clock.GetUtcNow(),
+        };
+        if (withTwilio)
+        {
+            tenant.TwilioAccountSid = TwilioSimulator.AccountSid;
+            tenant.TwilioAuthTokenProtected = secrets.Protect(TwilioSimulator.AuthToken);
+            tenant.TwilioFromNumber = "+15145550199";
+        }
+        configure?.Invoke(tenant);
+        db.Tenants.Add(tenant);
+        db.Assistants.Add(new Assistants.Assistant
+        {
+            Id = Guid.CreateVersion7(), TenantId = tenant.Id, Name = "Paul", Provider = "vapi", Languages = ["fr-CA", "en-US"],
+            IsDefault = true, FirstMessage = "Drain Fortin, bonjour!", Instructions = "Tu es Paul.", CreatedAt = Clock.GetUtcNow(),
+        });
+        db.ApiKeys.Add(new ApiKey { Id = Guid.CreateVersion7(), TenantId = tenant.Id, Name = "test", Prefix = key.Prefix, Hash = key.Hash, CreatedAt = Clock.GetUtcNow() });
+        await db.SaveChangesAsync();
+        Services.GetRequiredService<VapiTenantCache>().Invalidate(tenant.Id);
+        return new TestTenant(tenant.Id, secret, key.Plaintext);
+    }
+
+    /// <summary>A client carrying the tenant's secret API key.</summary>
+    internal HttpClient ApiClient(TestTenant tenant)
+    {
+        var client = CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", tenant.ApiKey);
+        return client;
+    }
+
+    /// <summary>Posts a Vapi server message signed as Paul's contract does (<c>x-vapi-signature: sha256=&lt;hex&gt;</c>).</summary>
+    internal async Task<HttpResponseMessage> PostVapiAsync(TestTenant tenant, string json, Action<HttpRequestMessage, byte[]>? sign = null)
+    {
+        var body = Encoding.UTF8.GetBytes(json);
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/webhooks/vapi/{tenant.Id}")
+        {
+            Content = new ByteArrayContent(body) { Headers = { ContentType = new MediaTypeHeaderValue("application/json") } },
+        };
+        if (sign is null)
+        {
+            request.Headers.Add("x-vapi-signature", "sha256=" + VapiSignatureVerifier.Sign(body, tenant.WebhookSecret));
+        }
+        else
+        {
+            sign(request, body);
+        }
+        return await CreateClient().SendAsync(request);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (disposing)
+        {
+            database.Dispose();
+            try { Directory.Delete(keysPath, true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+    }
+}
+
+/// <summary>A tenant made for a test: its id, webhook secret and API key.</summary>
+internal sealed record TestTenant(Guid Id, string WebhookSecret, string ApiKey);

@@ -1,0 +1,328 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.EntityFrameworkCore;
+using Switchboard.Platform;
+using Switchboard.Tests.Support;
+using Switchboard.Vapi;
+
+namespace Switchboard.Tests.Vapi;
+
+[Trait("Category", "Database")]
+public sealed class VapiWebhookTests(SwitchboardFactory factory) : IClassFixture<SwitchboardFactory>
+{
+    private static readonly string[] RequestResponseTypes = ["assistant-request", "tool-calls", "function-call"];
+
+    public static TheoryData<string> VapiFixtures()
+    {
+        var data = new TheoryData<string>();
+        var dir = Fixtures.PathOf("vapi");
+        foreach (var file in Directory.GetFiles(dir).Where(f => f.EndsWith(".json") || f.EndsWith(".jsonc")).Order())
+        {
+            data.Add(Path.GetFileName(file));
+        }
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(VapiFixtures))]
+    public async Task EveryVapiFixtureIsAcceptedWithTheRightReply(string file)
+    {
+        var tenant = await factory.CreateTenantAsync();
+        var json = Jsonc.ToStrictJson(Fixtures.ReadText("vapi/" + file));
+        var type = JsonNode.Parse(json)!["message"]!["type"]!.GetValue<string>();
+
+        var response = await factory.PostVapiAsync(tenant, json);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var reply = JsonNode.Parse(await response.Content.ReadAsStringAsync())!.AsObject();
+        switch (type)
+        {
+            case "assistant-request":
+                Assert.True(reply.ContainsKey("assistant") || reply.ContainsKey("assistantId"), reply.ToJsonString());
+                Assert.Equal("Paul", reply["assistant"]?["name"]?.GetValue<string>());
+                break;
+            case "tool-calls":
+                var results = reply["results"]!.AsArray();
+                Assert.NotEmpty(results);
+                Assert.All(results, r => Assert.False(string.IsNullOrEmpty(r!["toolCallId"]!.GetValue<string>())));
+                // The fixtures call tools Switchboard does not have: each gets an error result, not an HTTP error.
+                Assert.All(results, r => Assert.Contains("Unknown tool", r!["error"]!.GetValue<string>()));
+                break;
+            case "function-call":
+                Assert.Contains("Unknown tool", reply["result"]!.GetValue<string>());
+                break;
+            case "transfer-destination-request":
+                Assert.NotNull(reply["error"]);
+                break;
+            case "knowledge-base-request":
+                Assert.NotNull(reply["documents"]);
+                break;
+            case "call.endpointing.request":
+                Assert.NotNull(reply["timeoutSeconds"]);
+                break;
+            default:
+                Assert.True(reply["ok"]!.GetValue<bool>());
+                break;
+        }
+        var stored = await factory.WithDbAsync(tenant.Id, db => db.CallEvents.CountAsync(e => e.Type == type));
+        Assert.Equal(1, stored);
+    }
+
+    [Fact]
+    public async Task RealJuly2024EndOfCallReportYieldsCallWithTranscriptRecordingSummaryAndDuration()
+    {
+        var tenant = await factory.CreateTenantAsync();
+        var json = Fixtures.ReadText("vapi/end-of-call-report.2024-07.json");
+
+        var response = await factory.PostVapiAsync(tenant, json);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var client = factory.ApiClient(tenant);
+        var list = await client.GetFromJsonAsync<JsonObject>("/api/v1/calls");
+        var item = Assert.Single(list!["items"]!.AsArray());
+        var detail = await client.GetFromJsonAsync<JsonObject>($"/api/v1/calls/{item!["id"]}");
+        Assert.Equal("b1223960-1b4d-4585-91b8-a69b0f57ec2f", detail!["providerCallId"]!.GetValue<string>());
+        Assert.Equal("ended", detail["status"]!.GetValue<string>());
+        Assert.Equal("customer-ended-call", detail["endedReason"]!.GetValue<string>());
+        Assert.Equal("CAddff8dcc320080e68c5f1ecf0c97ab23", detail["callSid"]!.GetValue<string>());
+        Assert.Equal("+14566836490", detail["customerNumber"]!.GetValue<string>());
+        Assert.StartsWith("https://auth.vapi.ai/storage/v1/object/public/recordings/b2d2c06d", detail["recordingUrl"]!.GetValue<string>());
+        Assert.StartsWith("https://auth.vapi.ai/storage/v1/object/public/recordings/b2d2d06c", detail["stereoRecordingUrl"]!.GetValue<string>());
+        Assert.StartsWith("The user inquired about the weather", detail["summary"]!.GetValue<string>());
+        Assert.Equal("true", detail["successEvaluation"]!.GetValue<string>());
+        // First message at 1722115407145 ms, last endTime at 1722115441231 ms.
+        Assert.Equal(34.086, detail["durationSeconds"]!.GetValue<double>(), 3);
+        var turns = detail["transcript"]!.AsArray();
+        Assert.Equal(15, turns.Count); // 17 messages less the 2 system prompts
+        Assert.Equal("assistant", turns[0]!["role"]!.GetValue<string>());
+        Assert.Equal("Hi there. I'm assistant 1.", turns[0]!["text"]!.GetValue<string>());
+        Assert.Equal("user", turns[1]!["role"]!.GetValue<string>());
+        Assert.Contains(turns, t => t!["role"]!.GetValue<string>() == "tool_call" && t["text"]!.GetValue<string>().Contains("getWeatherByCity_001"));
+        Assert.NotNull(detail["lead"]);
+        Assert.Equal("+14566836490", detail["lead"]!["phone"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task ReplayingAMessageChangesNothing()
+    {
+        var tenant = await factory.CreateTenantAsync();
+        var json = Fixtures.ReadText("vapi/end-of-call-report.2024-07.json");
+
+        var first = await factory.PostVapiAsync(tenant, json);
+        var snapshot = await Counts(tenant.Id);
+        var second = await factory.PostVapiAsync(tenant, json);
+
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, second.StatusCode);
+        Assert.Equal(snapshot, await Counts(tenant.Id));
+        Assert.Equal(1, snapshot.Calls);
+        Assert.Equal(1, snapshot.Events);
+    }
+
+    [Fact]
+    public async Task MessagesOutOfOrderNeverMoveACallBackwards()
+    {
+        var tenant = await factory.CreateTenantAsync();
+        var callId = Guid.NewGuid().ToString();
+        await factory.PostVapiAsync(tenant, EndOfCallReport(callId, "The caller asked for a quote.", "Hi, I'd like a quote for a new water heater."));
+        var late = await factory.PostVapiAsync(tenant, """{"message":{"type":"status-update","status":"in-progress","timestamp":1749546450909,"call":{"id":"CALLID"}}}""".Replace("CALLID", callId));
+        var lateTranscript = await factory.PostVapiAsync(tenant, """{"message":{"type":"transcript","role":"user","transcriptType":"final","transcript":"late words","call":{"id":"CALLID"}}}""".Replace("CALLID", callId));
+
+        Assert.Equal(HttpStatusCode.OK, late.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, lateTranscript.StatusCode);
+        var call = await factory.WithDbAsync(tenant.Id, db => db.Calls.SingleAsync());
+        Assert.Equal("ended", call.Status);
+        var texts = await factory.WithDbAsync(tenant.Id, db => db.TranscriptTurns.Select(t => t.Text).ToListAsync());
+        Assert.DoesNotContain("late words", texts);
+    }
+
+    [Fact]
+    public async Task LiveMessagesBuildTheCallBeforeTheReport()
+    {
+        var tenant = await factory.CreateTenantAsync();
+        var callId = Guid.NewGuid().ToString();
+        await factory.PostVapiAsync(tenant, """{"message":{"type":"status-update","status":"ringing","timestamp":"2024-07-25T18:53:47.736Z","call":{"id":"CALLID","type":"inboundPhoneCall","customer":{"number":"+15145551234"}}}}""".Replace("CALLID", callId));
+        await factory.PostVapiAsync(tenant, """{"message":{"type":"status-update","status":"in-progress","timestamp":1749546450909,"call":{"id":"CALLID"}}}""".Replace("CALLID", callId));
+        await factory.PostVapiAsync(tenant, """{"message":{"type":"transcript","role":"assistant","transcriptType":"final","transcript":"Drain Fortin, bonjour!","call":{"id":"CALLID"}}}""".Replace("CALLID", callId));
+        await factory.PostVapiAsync(tenant, """{"message":{"type":"transcript","role":"user","transcriptType":"partial","transcript":"J'ai un","call":{"id":"CALLID"}}}""".Replace("CALLID", callId));
+        await factory.PostVapiAsync(tenant, """{"message":{"type":"transcript","role":"user","transcriptType":"final","transcript":"J'ai un problème de drain.","call":{"id":"CALLID"}}}""".Replace("CALLID", callId));
+        await factory.PostVapiAsync(tenant, """{"message":{"type":"hang","call":{"id":"CALLID"}}}""".Replace("CALLID", callId));
+
+        var call = await factory.WithDbAsync(tenant.Id, db => db.Calls.SingleAsync());
+        var turns = await factory.WithDbAsync(tenant.Id, db => db.TranscriptTurns.OrderBy(t => t.Seq).Select(t => t.Role + ":" + t.Text).ToListAsync());
+        Assert.Equal("in-progress", call.Status);
+        Assert.Equal("+15145551234", call.CustomerNumber);
+        Assert.Equal(["assistant:Drain Fortin, bonjour!", "user:J'ai un problème de drain."], turns);
+    }
+
+    [Fact]
+    public async Task ToolCallsAreAnsweredWithResultsForBuiltInToolsAndErrorsForUnknownOnes()
+    {
+        var tenant = await factory.CreateTenantAsync();
+        var callId = Guid.NewGuid().ToString();
+        var json = """
+        {"message":{"type":"tool-calls","call":{"id":"CALLID","customer":{"number":"+15145550000"}},
+          "toolCallList":[
+            {"id":"call_a","type":"function","function":{"name":"capture_lead","arguments":{"name":"Marie Tremblay","phone":"+15145557777","address":"12 rue des Érables, Laval","problem":"Mon sous-sol est inondé","urgency":"routine"}}},
+            {"id":"call_b","type":"function","function":{"name":"check_business_hours","arguments":"{}"}},
+            {"id":"call_c","type":"function","function":{"name":"book_flight","arguments":"{\"to\":\"YUL\"}"}}
+          ]}}
+        """.Replace("CALLID", callId);
+
+        var response = await factory.PostVapiAsync(tenant, json);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var results = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["results"]!.AsArray();
+        Assert.Equal(["call_a", "call_b", "call_c"], results.Select(r => r!["toolCallId"]!.GetValue<string>()));
+        var captured = JsonNode.Parse(results[0]!["result"]!.GetValue<string>())!;
+        Assert.Equal("emergency", captured["urgency"]!.GetValue<string>()); // "inondé" outranks the declared "routine"
+        var hours = JsonNode.Parse(results[1]!["result"]!.GetValue<string>())!;
+        Assert.True(hours["open"]!.GetValue<bool>()); // Wednesday 10:00 in Montréal
+        Assert.Equal("Unknown tool 'book_flight'.", results[2]!["error"]!.GetValue<string>());
+        var lead = await factory.WithDbAsync(tenant.Id, db => db.Leads.SingleAsync());
+        Assert.Equal("Marie Tremblay", lead.Name);
+        Assert.Equal("+15145557777", lead.Phone);
+        var sms = await factory.WithDbAsync(tenant.Id, db => db.SmsMessages.SingleAsync());
+        Assert.Equal("emergency-alert", sms.Purpose);
+        Assert.Equal("+15145550111", sms.To);
+    }
+
+    [Fact]
+    public async Task RealToolCallsPayloadWithObjectArgumentsIsAnswered()
+    {
+        var tenant = await factory.CreateTenantAsync();
+        var json = Fixtures.ReadText("vapi/tool-calls.json").Replace("getWeatherByCity_001", "check_business_hours");
+
+        var response = await factory.PostVapiAsync(tenant, json);
+
+        var result = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["results"]![0]!;
+        Assert.Equal("call_51kj", result["toolCallId"]!.GetValue<string>());
+        Assert.Equal("check_business_hours", result["name"]!.GetValue<string>());
+        Assert.NotNull(result["result"]);
+    }
+
+    [Fact]
+    public async Task AssistantRequestAnswersWithTheVapiAssistantIdWhenManagedThere()
+    {
+        var tenant = await factory.CreateTenantAsync();
+        await factory.WithDbAsync(tenant.Id, async db =>
+        {
+            var paul = await db.Assistants.SingleAsync();
+            paul.VapiAssistantId = "asst_paul_123";
+            return await db.SaveChangesAsync();
+        });
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+
+        var response = await factory.PostVapiAsync(tenant, """{"message":{"type":"assistant-request","call":{"id":"c-1"}}}""");
+
+        Assert.Equal("""{"assistantId":"asst_paul_123"}""", await response.Content.ReadAsStringAsync());
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(7.5));
+    }
+
+    [Fact]
+    public async Task UnknownMessageTypesAreStoredAndAcknowledged()
+    {
+        var tenant = await factory.CreateTenantAsync();
+
+        var response = await factory.PostVapiAsync(tenant, """{"message":{"type":"something-new-2027","payload":{"x":1}}}""");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("""{"ok":true}""", await response.Content.ReadAsStringAsync());
+        Assert.Equal(1, await factory.WithDbAsync(tenant.Id, db => db.CallEvents.CountAsync(e => e.Type == "something-new-2027")));
+    }
+
+    [Fact]
+    public async Task UnknownTenantIsNotFound()
+    {
+        var tenant = await factory.CreateTenantAsync();
+        var stranger = tenant with { Id = Guid.NewGuid() };
+
+        var response = await factory.PostVapiAsync(stranger, """{"message":{"type":"hang"}}""");
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("TENANT_NOT_FOUND", (await ErrorOf(response))["code"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task MalformedJsonIsABadRequestAndStoresNothing()
+    {
+        var tenant = await factory.CreateTenantAsync();
+
+        var response = await factory.PostVapiAsync(tenant, """{"message":{"type":"hang",""");
+        var shapeless = await factory.PostVapiAsync(tenant, """{"msg":{}}""");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("MALFORMED_JSON", (await ErrorOf(response))["code"]!.GetValue<string>());
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, shapeless.StatusCode);
+        Assert.Equal("INVALID_PAYLOAD", (await ErrorOf(shapeless))["code"]!.GetValue<string>());
+        Assert.Equal(0, await factory.WithDbAsync(tenant.Id, db => db.CallEvents.CountAsync()));
+    }
+
+    [Fact]
+    public async Task BodyOverTheLimitIsRejectedWith413()
+    {
+        var tenant = await factory.CreateTenantAsync();
+        var huge = """{"message":{"type":"transcript","transcript":""" + "\"" + new string('a', 2 * 1024 * 1024 + 10) + "\"}}";
+
+        var response = await factory.PostVapiAsync(tenant, huge);
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Equal("PAYLOAD_TOO_LARGE", (await ErrorOf(response))["code"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task CorsPreflightIsAnsweredForConfiguredOrigins()
+    {
+        var tenant = await factory.CreateTenantAsync();
+        using var request = new HttpRequestMessage(HttpMethod.Options, $"/webhooks/vapi/{tenant.Id}");
+        request.Headers.Add("Origin", "https://dashboard.vapi.ai");
+        request.Headers.Add("Access-Control-Request-Method", "POST");
+        request.Headers.Add("Access-Control-Request-Headers", "content-type,x-vapi-signature");
+
+        var response = await factory.CreateClient().SendAsync(request);
+
+        Assert.True(response.IsSuccessStatusCode);
+        Assert.Equal("https://dashboard.vapi.ai", response.Headers.GetValues("Access-Control-Allow-Origin").Single());
+    }
+
+    internal static async Task<JsonObject> ErrorOf(HttpResponseMessage response)
+    {
+        var body = JsonNode.Parse(await response.Content.ReadAsStringAsync())!.AsObject();
+        return body["error"]!.AsObject();
+    }
+
+    internal static string EndOfCallReport(string callId, string summary, params string[] userTurns)
+    {
+        var messages = new JsonArray { new JsonObject { ["role"] = "bot", ["message"] = "Drain Fortin, bonjour! Ici Paul.", ["time"] = 1763478000000, ["endTime"] = 1763478002000, ["secondsFromStart"] = 0.5 } };
+        var t = 1763478003000L;
+        foreach (var turn in userTurns)
+        {
+            messages.Add(new JsonObject { ["role"] = "user", ["message"] = turn, ["time"] = t, ["endTime"] = t + 3000, ["secondsFromStart"] = (t - 1763478000000) / 1000.0 });
+            t += 4000;
+            messages.Add(new JsonObject { ["role"] = "bot", ["message"] = "D'accord, je note.", ["time"] = t, ["endTime"] = t + 1500 });
+            t += 2000;
+        }
+        var report = new JsonObject
+        {
+            ["message"] = new JsonObject
+            {
+                ["type"] = "end-of-call-report",
+                ["endedReason"] = "customer-ended-call",
+                ["timestamp"] = t + 500,
+                ["call"] = new JsonObject { ["id"] = callId, ["type"] = "inboundPhoneCall", ["customer"] = new JsonObject { ["number"] = "+15145559876" } },
+                ["analysis"] = new JsonObject { ["summary"] = summary, ["successEvaluation"] = "true" },
+                ["artifact"] = new JsonObject { ["messages"] = messages, ["recordingUrl"] = "https://storage.vapi.ai/rec.wav" },
+                ["durationSeconds"] = (t - 1763478000000) / 1000.0,
+            },
+        };
+        return report.ToJsonString();
+    }
+
+    private async Task<(int Calls, int Events, int Turns, int Leads, int Sms, int Outbox)> Counts(Guid tenantId) =>
+        await factory.WithDbAsync(tenantId, async db => (
+            await db.Calls.CountAsync(), await db.CallEvents.CountAsync(), await db.TranscriptTurns.CountAsync(),
+            await db.Leads.CountAsync(), await db.SmsMessages.CountAsync(), await db.Outbox.CountAsync()));
+}
