@@ -10,6 +10,8 @@ using Switchboard.Platform;
 using Switchboard.Platform.Cli;
 using Switchboard.Platform.Database;
 using Switchboard.Platform.Http;
+using Switchboard.Realtime;
+using Switchboard.Realtime.Bridge;
 using Switchboard.Tenancy;
 using Switchboard.Twilio;
 using Switchboard.Vapi;
@@ -68,18 +70,37 @@ builder.Services.AddSingleton<VapiTenantCache>();
 builder.Services.AddSingleton<VapiRateLimiter>();
 builder.Services.AddScoped<VapiEventProcessor>();
 
-// Brain and alerts: the shared tool registry, the alert policy.
+// Brain and alerts: the shared tool registry, the alert policy, the post-call pipeline (Vapi and native calls).
 builder.Services.AddScoped<ToolRegistry>();
 builder.Services.AddScoped<AlertService>();
+builder.Services.AddScoped<PostCallPipeline>();
 
 // Twilio: REST client for SMS.
 builder.Services.AddOptions<TwilioOptions>().BindConfiguration(TwilioOptions.Section);
 builder.Services.AddHttpClient<TwilioRestClient>((sp, http) =>
     http.Timeout = TimeSpan.FromSeconds(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<TwilioOptions>>().Value.TimeoutSeconds));
 
+// Native voice: Twilio webhooks behind proxies, media-stream tokens, recordings, the realtime provider and the media bridge.
+builder.Services.AddSwitchboardForwardedHeaders(builder.Configuration);
+builder.Services.AddOptions<VoiceOptions>().BindConfiguration(VoiceOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+builder.Services.AddOptions<RealtimeOptions>().BindConfiguration(RealtimeOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+builder.Services.AddSingleton<TwilioWebhookUrls>();
+builder.Services.AddSingleton<MediaStreamTokens>();
+builder.Services.AddHttpClient<TwilioCallsClient>((sp, http) =>
+    http.Timeout = TimeSpan.FromSeconds(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<TwilioOptions>>().Value.TimeoutSeconds));
+builder.Services.AddSingleton<RealtimeConnector>();
+builder.Services.AddSingleton<VoiceMetrics>();
+builder.Services.AddSingleton<VoiceCallStore>();
+builder.Services.AddSingleton<BridgeRegistry>();
+builder.Services.AddSingleton<BridgeServices>();
+builder.Services.AddSingleton<TranscriptSink>();
+builder.Services.AddHostedService(sp => sp.GetRequiredService<TranscriptSink>());
+builder.Services.AddHostedService<BridgeTicker>();
+
 // Outbox: handlers, processor, worker.
 builder.Services.AddOptions<OutboxOptions>().BindConfiguration(OutboxOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddScoped<IOutboxHandler, SmsSendHandler>();
+builder.Services.AddScoped<IOutboxHandler, TwilioRecordingStartHandler>();
 builder.Services.AddSingleton<OutboxProcessor>();
 builder.Services.AddHostedService<OutboxWorker>();
 
@@ -128,7 +149,9 @@ if (app.Configuration.GetValue("Switchboard:Demo:SeedOnEmptyDatabase", false))
     demo = await seeder.DatabaseIsEmptyAsync(CancellationToken.None) ? await seeder.SeedAsync(CancellationToken.None) : seeder.ReadSaved();
 }
 
+app.UseForwardedHeaders();
 app.UseErrorEnvelope();
+app.UseWebSockets();
 app.UseCors();
 app.UseAuthentication();
 app.UseAuthorization();
@@ -136,6 +159,8 @@ app.UseAuthorization();
 app.MapHealth();                                                  // /healthz, /readyz
 app.MapOpenApi("/openapi/{documentName}.json");                   // /openapi/v1.json
 app.MapVapiWebhooks();                                            // POST /webhooks/vapi/{tenantId}
+app.MapTwilioWebhooks();                                          // POST /webhooks/twilio/{voice|status|recording|sms}/{tenantId}
+app.MapTwilioMediaStreams();                                      // WebSocket /media/twilio/{token}, GET /metrics/voice
 app.MapGroup("/api/v1").RequireAuthorization().MapCalls();        // calls, SMS log
 
 app.Lifetime.ApplicationStarted.Register(() => Banner.PrintDemo(demo, app.Urls.FirstOrDefault()));

@@ -18,6 +18,9 @@ internal sealed class SmsSendHandler(
 {
     public const string Kind = "sms.send";
 
+    /// <summary>Purpose of a text the assistant sends to the caller (tool <c>send_sms</c>).</summary>
+    public const string CallerPurpose = "caller-sms";
+
     /// <summary>Outbox payload: the SMS row to send.</summary>
     public sealed record Payload(Guid SmsId);
 

@@ -26,4 +26,10 @@ internal sealed class Assistant
 
     public bool IsDefault { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
+
+    /// <summary>Realtime model for native calls (e.g. <c>gpt-realtime</c>); the platform default when null.</summary>
+    public string? RealtimeModel { get; set; }
+
+    /// <summary>Realtime voice (e.g. <c>marin</c>, <c>alloy</c>); the platform default when null.</summary>
+    public string? RealtimeVoice { get; set; }
 }

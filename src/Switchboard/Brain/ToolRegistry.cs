@@ -21,13 +21,19 @@ internal sealed record ToolOutcome(string? Result, string? Error)
 
 /// <summary>
 /// The built-in tools every assistant can use, shared by Vapi <c>tool-calls</c> and the native realtime bridge:
-/// <c>capture_lead</c> (name, phone, address, problem, urgency) and <c>check_business_hours</c>.
+/// <c>capture_lead</c> (name, phone, address, problem, urgency), <c>check_business_hours</c>, <c>end_call</c> (the
+/// native bridge hangs up once the goodbye has played) and <c>send_sms</c> (a text to the caller, through the outbox).
 /// Tools run inside the caller's unit of work; they never commit.
 /// </summary>
 internal sealed class ToolRegistry(SwitchboardDbContext db, AlertService alerts, TimeProvider clock)
 {
     public const string CaptureLead = "capture_lead";
     public const string CheckBusinessHours = "check_business_hours";
+    public const string EndCall = "end_call";
+    public const string SendSms = "send_sms";
+
+    /// <summary>Most texts the assistant may send to one caller during one call.</summary>
+    public const int MaxCallerSmsPerCall = 3;
 
     /// <summary>JSON-schema function definitions of the built-in tools (OpenAI / Vapi <c>function</c> tool shape).</summary>
     public static JsonArray Definitions() =>
@@ -56,6 +62,27 @@ internal sealed class ToolRegistry(SwitchboardDbContext db, AlertService alerts,
             ["description"] = "Tell whether the business is open now, today's hours and the next opening.",
             ["parameters"] = new JsonObject { ["type"] = "object", ["properties"] = new JsonObject() },
         },
+        new JsonObject
+        {
+            ["name"] = EndCall,
+            ["description"] = "End the call. Use it once the caller's request is handled or they say goodbye; say a short goodbye in the same turn.",
+            ["parameters"] = new JsonObject
+            {
+                ["type"] = "object",
+                ["properties"] = new JsonObject { ["reason"] = new JsonObject { ["type"] = "string", ["description"] = "Why the call ends" } },
+            },
+        },
+        new JsonObject
+        {
+            ["name"] = SendSms,
+            ["description"] = "Send a short text message to the caller's phone (e.g. a confirmation or the business's address).",
+            ["parameters"] = new JsonObject
+            {
+                ["type"] = "object",
+                ["properties"] = new JsonObject { ["message"] = new JsonObject { ["type"] = "string", ["description"] = "The text, at most 320 characters" } },
+                ["required"] = new JsonArray("message"),
+            },
+        },
     ];
 
     /// <summary>Runs a tool by name. An unknown tool or bad arguments give an error outcome, never an exception.</summary>
@@ -63,6 +90,8 @@ internal sealed class ToolRegistry(SwitchboardDbContext db, AlertService alerts,
     {
         CaptureLead => await CaptureLeadAsync(arguments, context, ct),
         CheckBusinessHours => CheckHours(context),
+        EndCall => ToolOutcome.Ok(new { ending = true }),
+        SendSms => await SendSmsAsync(arguments, context, ct),
         null or "" => ToolOutcome.Fail("Tool name is missing."),
         _ => ToolOutcome.Fail($"Unknown tool '{name}'."),
     };
@@ -83,6 +112,63 @@ internal sealed class ToolRegistry(SwitchboardDbContext db, AlertService alerts,
         var alerted = lead.Urgency == Urgency.Emergency
             && await alerts.QueueLeadAlertsAsync(context.Tenant, context.Assistant, context.Call, lead, ct) > 0;
         return ToolOutcome.Ok(new { captured = true, urgency = lead.Urgency, staffAlerted = alerted || lead.Urgency == Urgency.Emergency });
+    }
+
+    private async Task<ToolOutcome> SendSmsAsync(JsonElement arguments, ToolContext context, CancellationToken ct)
+    {
+        var text = arguments.ValueKind == JsonValueKind.Object && arguments.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.String
+            ? m.GetString()?.Trim() : null;
+        if (string.IsNullOrEmpty(text))
+        {
+            return ToolOutcome.Fail("Give the message to send.");
+        }
+        if (context.Call?.CustomerNumber is not { } to || !to.StartsWith('+'))
+        {
+            return ToolOutcome.Fail("The caller's number is unknown: no text can be sent.");
+        }
+        if (text.Length > 320)
+        {
+            text = text[..320];
+        }
+        var call = context.Call;
+        var sent = await db.SmsMessages.CountAsync(s => s.CallId == call.Id && s.Purpose == SmsSendHandler.CallerPurpose, ct)
+            + db.SmsMessages.Local.Count(s => s.CallId == call.Id && s.Purpose == SmsSendHandler.CallerPurpose && db.Entry(s).State == EntityState.Added);
+        if (sent >= MaxCallerSmsPerCall)
+        {
+            return ToolOutcome.Fail($"At most {MaxCallerSmsPerCall} texts can be sent during a call.");
+        }
+        var now = clock.GetUtcNow();
+        var key = $"{call.Id:N}:{SmsSendHandler.CallerPurpose}:{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text)))[..16]}";
+        if (db.SmsMessages.Local.Any(s => s.IdempotencyKey == key) || await db.SmsMessages.AnyAsync(s => s.IdempotencyKey == key, ct))
+        {
+            return ToolOutcome.Ok(new { sent = true, duplicate = true });
+        }
+        var sms = new SmsMessage
+        {
+            Id = Guid.CreateVersion7(),
+            TenantId = call.TenantId,
+            CallId = call.Id,
+            Direction = "outbound",
+            Purpose = SmsSendHandler.CallerPurpose,
+            To = to,
+            From = context.Tenant.TwilioFromNumber,
+            Body = text,
+            Status = "queued",
+            IdempotencyKey = key,
+            CreatedAt = now,
+        };
+        db.SmsMessages.Add(sms);
+        db.Outbox.Add(new Outbox.OutboxMessage
+        {
+            Id = Guid.CreateVersion7(),
+            TenantId = call.TenantId,
+            Kind = SmsSendHandler.Kind,
+            DedupeKey = $"{call.TenantId:N}:{key}",
+            PayloadJson = JsonSerializer.Serialize(new SmsSendHandler.Payload(sms.Id)),
+            NextAttemptAt = now,
+            CreatedAt = now,
+        });
+        return ToolOutcome.Ok(new { sent = true });
     }
 
     private ToolOutcome CheckHours(ToolContext context)

@@ -59,6 +59,15 @@ internal sealed class Call
 
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
+
+    /// <summary>The assistant that took a native call.</summary>
+    public Guid? AssistantId { get; set; }
+
+    /// <summary>BCP 47 language the native call was answered in (consent notice and assistant), e.g. <c>fr-CA</c>.</summary>
+    public string? Language { get; set; }
+
+    /// <summary>Native calls: ms from the media stream's <c>start</c> to the first greeting frame sent to Twilio.</summary>
+    public double? GreetingLatencyMs { get; set; }
 }
 
 /// <summary>One turn of a conversation's transcript.</summary>
@@ -80,6 +89,12 @@ internal sealed class TranscriptTurn
     public double? SecondsFromStart { get; set; }
 
     public DateTimeOffset? At { get; set; }
+
+    /// <summary>Native assistant turns: ms from the caller's end of speech to the provider's first audio.</summary>
+    public double? ProviderLatencyMs { get; set; }
+
+    /// <summary>Native assistant turns: ms from the provider's first audio to the first frame sent to Twilio.</summary>
+    public double? BridgeLatencyMs { get; set; }
 }
 
 /// <summary>A provider message as received, raw, for audit and replay.</summary>

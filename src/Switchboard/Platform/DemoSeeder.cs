@@ -61,6 +61,11 @@ internal sealed class DemoSeeder(SwitchboardDbContext db, SecretProtector secret
             UrgencyRules = UrgencyRules.Plumbing,
             VapiWebhookSecretProtected = secrets.Protect(secret),
             CreatedAt = now,
+            // Native voice against the realtime simulator that `switchboard simulate-call` starts on its well-known port;
+            // a random Twilio auth token signs the simulated webhooks (no account sid: SMS and recordings stay simulated).
+            TwilioAuthTokenProtected = secrets.Protect(ApiKeys.GenerateWebhookSecret()),
+            RealtimeBaseUrl = Realtime.RealtimeOptions.SimulatorUrl,
+            VoiceRecordingEnabled = true,
         });
         db.Assistants.Add(new Assistant
         {

@@ -40,6 +40,44 @@ internal sealed class Tenant
     public string? TwilioFromNumber { get; set; }
 
     public DateTimeOffset CreatedAt { get; set; }
+
+    // Native voice (Twilio Media Streams bridged to a realtime speech model); migration 0003.
+
+    /// <summary>Record native calls (dual channel, started through Twilio's REST API) after the consent notice, which is then played.</summary>
+    public bool VoiceRecordingEnabled { get; set; }
+
+    /// <summary>Outside business hours: <c>answer</c> (the assistant answers), <c>message</c> (take a recorded message) or <c>polite</c> (a short notice, then hang up).</summary>
+    public string VoiceAfterHours { get; set; } = VoiceBehaviour.Answer;
+
+    /// <summary>Over <see cref="VoiceMaxConcurrentCalls"/>: <c>message</c> or <c>polite</c>.</summary>
+    public string VoiceOverLimit { get; set; } = VoiceBehaviour.Message;
+
+    /// <summary>The plan's limit of simultaneous native calls.</summary>
+    public int VoiceMaxConcurrentCalls { get; set; } = 10;
+
+    /// <summary>Longest native call, in seconds; the assistant then says goodbye and hangs up.</summary>
+    public int VoiceMaxCallSeconds { get; set; } = 900;
+
+    /// <summary>WebSocket URL of the realtime speech provider (OpenAI Realtime GA protocol); the platform default when null.</summary>
+    public string? RealtimeBaseUrl { get; set; }
+
+    /// <summary>The provider's API key, encrypted with Data Protection; the platform key when null.</summary>
+    public string? RealtimeApiKeyProtected { get; set; }
+}
+
+/// <summary>What a native call gets when the assistant does not answer it (after hours, over the limit, provider down).</summary>
+internal static class VoiceBehaviour
+{
+    /// <summary>The assistant answers (after hours only).</summary>
+    public const string Answer = "answer";
+
+    /// <summary>A notice, then the caller's message is recorded (<c>&lt;Record&gt;</c>).</summary>
+    public const string Message = "message";
+
+    /// <summary>A polite notice (<c>&lt;Say&gt;</c>), then <c>&lt;Hangup&gt;</c>.</summary>
+    public const string Polite = "polite";
+
+    public static bool IsValid(string? value, bool allowAnswer) => value is Message or Polite || (allowAnswer && value == Answer);
 }
 
 /// <summary>Opening hours per weekday as <c>HH:mm-HH:mm</c> ranges in the tenant's zone; a missing day is closed.</summary>

@@ -18,7 +18,7 @@ namespace Switchboard.Vapi;
 /// order never move a call backwards: status only advances, and the end-of-call report's transcript is final.
 /// </summary>
 internal sealed class VapiEventProcessor(
-    SwitchboardDbContext db, ToolRegistry tools, AlertService alerts, TimeProvider clock, ILogger<VapiEventProcessor> logger)
+    SwitchboardDbContext db, ToolRegistry tools, PostCallPipeline postCall, TimeProvider clock, ILogger<VapiEventProcessor> logger)
 {
     private static readonly Dictionary<string, int> StatusRank = new(StringComparer.Ordinal)
     {
@@ -190,13 +190,7 @@ internal sealed class VapiEventProcessor(
         // The lead and its alerts.
         var captured = CapturedLead(messages, tenant.UrgencyRules);
         var callerText = string.Join('\n', turns.Where(t => t.Role == "user").Select(t => t.Text));
-        var draft = LeadExtractor.FromConversation(analysis?.Prop("structuredData"), captured, callerText, call.Summary, call.CustomerNumber, tenant.UrgencyRules);
-        if (draft is not null)
-        {
-            var lead = await ToolRegistry.UpsertLeadAsync(db, call, draft, clock.GetUtcNow(), ct);
-            await alerts.QueueLeadAlertsAsync(tenant, assistant, call, lead, ct);
-        }
-        call.Analyzed = true;
+        await postCall.RunAsync(tenant, assistant, call, analysis?.Prop("structuredData"), captured, callerText, ct);
     }
 
     /// <summary>The last capture_lead arguments found in the message history, if any.</summary>

@@ -30,6 +30,7 @@ internal sealed class SwitchboardDbContext(DbContextOptions<SwitchboardDbContext
     public DbSet<Lead> Leads => Set<Lead>();
     public DbSet<SmsMessage> SmsMessages => Set<SmsMessage>();
     public DbSet<OutboxMessage> Outbox => Set<OutboxMessage>();
+    public DbSet<CallRecording> CallRecordings => Set<CallRecording>();
 
     /// <summary>The tenant the query filters compare with; <see cref="Guid.Empty"/> (matches nothing) when unset.</summary>
     internal Guid TenantFilter => currentTenant.TenantId ?? Guid.Empty;
@@ -62,6 +63,12 @@ internal sealed class SwitchboardDbContext(DbContextOptions<SwitchboardDbContext
             e.Property(x => x.VapiTimestampHeader).HasMaxLength(100);
             e.Property(x => x.TwilioAccountSid).HasMaxLength(64);
             e.Property(x => x.TwilioFromNumber).HasMaxLength(32);
+            e.Property(x => x.VoiceRecordingEnabled).HasDefaultValue(false);
+            e.Property(x => x.VoiceAfterHours).HasMaxLength(16).HasDefaultValue(VoiceBehaviour.Answer);
+            e.Property(x => x.VoiceOverLimit).HasMaxLength(16).HasDefaultValue(VoiceBehaviour.Message);
+            e.Property(x => x.VoiceMaxConcurrentCalls).HasDefaultValue(10);
+            e.Property(x => x.VoiceMaxCallSeconds).HasDefaultValue(900);
+            e.Property(x => x.RealtimeBaseUrl).HasMaxLength(500);
         });
 
         b.Entity<ApiKey>(e =>
@@ -84,6 +91,8 @@ internal sealed class SwitchboardDbContext(DbContextOptions<SwitchboardDbContext
             e.Property(x => x.VapiAssistantId).HasMaxLength(100);
             e.Property(x => x.Languages).HasConversion(JsonConverter<List<string>>(), JsonComparer<List<string>>());
             e.Property(x => x.AlertPolicy).HasConversion(NullableJsonConverter<AlertPolicy>(), JsonComparer<AlertPolicy?>());
+            e.Property(x => x.RealtimeModel).HasMaxLength(100);
+            e.Property(x => x.RealtimeVoice).HasMaxLength(64);
             TenantOwned(e);
         });
 
@@ -104,6 +113,7 @@ internal sealed class SwitchboardDbContext(DbContextOptions<SwitchboardDbContext
             e.Property(x => x.EndedReason).HasMaxLength(200);
             e.Property(x => x.SuccessEvaluation).HasMaxLength(2000);
             e.Property(x => x.Cost).HasPrecision(12, 4);
+            e.Property(x => x.Language).HasMaxLength(16);
             TenantOwned(e);
         });
 
@@ -156,6 +166,21 @@ internal sealed class SwitchboardDbContext(DbContextOptions<SwitchboardDbContext
             e.Property(x => x.MessageSid).HasMaxLength(64);
             e.Property(x => x.ErrorCode).HasMaxLength(32);
             e.Property(x => x.IdempotencyKey).HasMaxLength(200);
+            TenantOwned(e);
+        });
+
+        b.Entity<CallRecording>(e =>
+        {
+            e.ToTable("call_recordings");
+            e.HasIndex(x => new { x.TenantId, x.RecordingSid }).IsUnique();
+            e.HasIndex(x => new { x.TenantId, x.CallId });
+            e.Property(x => x.RecordingSid).HasMaxLength(64);
+            e.Property(x => x.CallSid).HasMaxLength(64);
+            e.Property(x => x.Status).HasMaxLength(16);
+            e.Property(x => x.Url).HasMaxLength(500);
+            e.Property(x => x.Source).HasMaxLength(64);
+            e.Property(x => x.Track).HasMaxLength(16);
+            e.Property(x => x.ErrorCode).HasMaxLength(32);
             TenantOwned(e);
         });
 

@@ -1,0 +1,68 @@
+using Microsoft.Extensions.Options;
+using Switchboard.Platform.Http;
+using Switchboard.Twilio;
+
+namespace Switchboard.Realtime.Bridge;
+
+/// <summary>
+/// WebSocket <c>/media/twilio/{token}</c>: Twilio's bidirectional media stream for one call
+/// (shared/protocols/twilio-media-streams.md). Everything is checked before the socket is accepted, with errors in the
+/// envelope: 400 not a WebSocket request, 403 bad or expired token or bad <c>X-Twilio-Signature</c> (checked when
+/// present, required when <see cref="VoiceOptions.RequireStreamSignature"/>), 404 call gone, 409 the call's stream is
+/// already connected. Then the call is bridged by its own <see cref="MediaBridge"/>. Also <c>GET /metrics/voice</c>.
+/// </summary>
+internal static class MediaStreamEndpoint
+{
+    public static IEndpointRouteBuilder MapTwilioMediaStreams(this IEndpointRouteBuilder app)
+    {
+        app.Map("/media/twilio/{token}", HandleAsync).WithTags("Webhooks").WithSummary("Twilio Media Streams WebSocket (one call)")
+            .ExcludeFromDescription();
+        app.MapGet("/metrics/voice", (VoiceMetrics metrics) => Results.Text(metrics.ToPrometheus(), "text/plain; version=0.0.4"))
+            .WithTags("Operations").WithSummary("Media bridge metrics (Prometheus text format)");
+        return app;
+    }
+
+    private static async Task<IResult> HandleAsync(
+        string token, HttpContext http, MediaStreamTokens tokens, VoiceCallStore store, TwilioWebhookUrls urls, BridgeRegistry registry,
+        BridgeServices services, IOptions<VoiceOptions> options, IHostApplicationLifetime lifetime, ILogger<MediaBridge> logger)
+    {
+        if (!http.WebSockets.IsWebSocketRequest)
+        {
+            return ApiError.BadRequest("WEBSOCKET_REQUIRED", "This endpoint takes a WebSocket upgrade from Twilio Media Streams.");
+        }
+        if (tokens.Read(token) is not { } grant)
+        {
+            logger.LogWarning("Media stream refused: invalid or expired token");
+            return ApiError.Forbidden("INVALID_STREAM_TOKEN", "The stream token is invalid or expired.");
+        }
+        if (await store.LoadSetupAsync(grant, urls.BaseFor(http.Request), http.RequestAborted) is not { } loaded)
+        {
+            return ApiError.NotFound("CALL_NOT_FOUND", "No such call.");
+        }
+        var signature = http.Request.Headers["X-Twilio-Signature"].ToString();
+        if (signature.Length > 0 || options.Value.RequireStreamSignature)
+        {
+            if (loaded.AuthToken is null || !TwilioRequestValidator.Validate(urls.WebSocketRequestUrl(http.Request), null, signature, loaded.AuthToken))
+            {
+                logger.LogWarning("Media stream refused for call {CallId}: bad X-Twilio-Signature", grant.CallId);
+                return ApiError.Forbidden("INVALID_SIGNATURE", "X-Twilio-Signature does not match this stream.");
+            }
+        }
+        if (!registry.TryReserve(grant.CallId))
+        {
+            return ApiError.Conflict("STREAM_ALREADY_CONNECTED", "This call's stream is already connected.");
+        }
+        try
+        {
+            using var socket = await http.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext { KeepAliveInterval = TimeSpan.FromSeconds(20) });
+            using var bridge = new MediaBridge(loaded.Setup, socket, services, lifetime.ApplicationStopping);
+            registry.Attach(grant.CallId, bridge);
+            await bridge.RunAsync();
+        }
+        finally
+        {
+            registry.Release(grant.CallId);
+        }
+        return Results.Empty;
+    }
+}

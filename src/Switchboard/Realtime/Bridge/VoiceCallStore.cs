@@ -1,0 +1,210 @@
+using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Switchboard.Alerts;
+using Switchboard.Brain;
+using Switchboard.Calls;
+using Switchboard.Credentials;
+using Switchboard.Outbox;
+using Switchboard.Platform.Database;
+using Switchboard.Tenancy;
+using Switchboard.Twilio;
+
+namespace Switchboard.Realtime.Bridge;
+
+/// <summary>
+/// The database work of native calls, each step in its own DI scope with the call's tenant set, so a bridge never
+/// holds a DbContext for the length of a call: loading the call's setup, marking the stream started (and queuing its
+/// recording), running a tool, recording a provider failure (and alerting staff), and finishing the call (status,
+/// transcript, latencies, then the shared <see cref="PostCallPipeline"/>).
+/// </summary>
+internal sealed class VoiceCallStore(
+    IServiceScopeFactory scopes, IOptions<RealtimeOptions> realtime, SecretProtector secrets, TimeProvider clock, ILogger<VoiceCallStore> logger)
+{
+    /// <summary>The call's setup and the tenant's Twilio auth token; null when the tenant or the call is gone.</summary>
+    public async Task<(VoiceCallSetup Setup, string? AuthToken)?> LoadSetupAsync(MediaStreamGrant grant, string baseUrl, CancellationToken ct)
+    {
+        await using var scope = Scoped(grant.TenantId, out var db);
+        var tenant = await db.Tenants.AsNoTracking().FirstOrDefaultAsync(t => t.Id == grant.TenantId, ct);
+        var call = await db.Calls.AsNoTracking().FirstOrDefaultAsync(c => c.Id == grant.CallId, ct);
+        if (tenant is null || call is null || call.CallSid != grant.CallSid)
+        {
+            return null;
+        }
+        var assistant = grant.AssistantId is { } aid ? await db.Assistants.AsNoTracking().FirstOrDefaultAsync(a => a.Id == aid, ct) : null;
+        var options = realtime.Value;
+        var languages = (assistant?.Languages ?? []).Append(tenant.Locale).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+        var zone = BusinessHoursCalculator.Zone(tenant.TimeZone);
+        var localTime = TimeZoneInfo.ConvertTime(clock.GetUtcNow(), zone).ToString("dddd yyyy-MM-dd HH:mm", System.Globalization.CultureInfo.InvariantCulture);
+        var setup = new VoiceCallSetup(
+            tenant.Id, tenant.Name, call.Id, grant.CallSid, assistant?.Id, grant.Language,
+            languages.Select(VoicePrompts.PrimaryOf).Distinct().Count() > 1,
+            RealtimeProtocol.Instructions(assistant?.Instructions, tenant.Name, languages, grant.Language, call.CustomerNumber, localTime),
+            assistant?.FirstMessage,
+            assistant?.RealtimeModel ?? options.Model,
+            assistant?.RealtimeVoice ?? options.Voice,
+            RealtimeConnector.SessionUri(tenant.RealtimeBaseUrl ?? options.BaseUrl, assistant?.RealtimeModel ?? options.Model),
+            secrets.Unprotect(tenant.RealtimeApiKeyProtected) ?? options.ApiKey,
+            options.ApiKeyHeader,
+            tenant.VoiceMaxCallSeconds,
+            tenant.VoiceRecordingEnabled,
+            $"{baseUrl}/webhooks/twilio/recording/{tenant.Id}",
+            call.CustomerNumber);
+        return (setup, secrets.Unprotect(tenant.TwilioAuthTokenProtected));
+    }
+
+    /// <summary>The stream started: the call is in progress, and its recording is queued when the tenant records calls.</summary>
+    public async Task MarkStartedAsync(VoiceCallSetup setup, DateTimeOffset startedAt, CancellationToken ct)
+    {
+        try
+        {
+            await using var scope = Scoped(setup.TenantId, out var db);
+            var call = await db.Calls.FirstAsync(c => c.Id == setup.CallId, ct);
+            NativeCallStatus.Advance(call, "in-progress");
+            call.StartedAt ??= startedAt;
+            call.UpdatedAt = clock.GetUtcNow();
+            if (setup.RecordingEnabled)
+            {
+                db.Outbox.Add(new OutboxMessage
+                {
+                    Id = Guid.CreateVersion7(),
+                    TenantId = setup.TenantId,
+                    Kind = TwilioRecordingStartHandler.Kind,
+                    DedupeKey = $"{setup.CallId:N}:recording",
+                    PayloadJson = JsonSerializer.Serialize(new TwilioRecordingStartHandler.Payload(setup.CallId, setup.RecordingCallbackUrl)),
+                    NextAttemptAt = clock.GetUtcNow(),
+                    CreatedAt = clock.GetUtcNow(),
+                });
+            }
+            await db.SaveChangesAsync(ct);
+        }
+        catch (Exception e) when (e is DbUpdateException or InvalidOperationException or OperationCanceledException or System.Data.Common.DbException)
+        {
+            logger.LogWarning(e, "Could not mark call {CallId} started", setup.CallId);
+        }
+    }
+
+    /// <summary>Runs a tool of the shared registry in its own unit of work; returns the output string for the model.</summary>
+    public async Task<string> InvokeToolAsync(VoiceCallSetup setup, string name, string arguments, CancellationToken ct)
+    {
+        try
+        {
+            await using var scope = Scoped(setup.TenantId, out var db);
+            var tools = scope.ServiceProvider.GetRequiredService<ToolRegistry>();
+            var tenant = await db.Tenants.FirstAsync(t => t.Id == setup.TenantId, ct);
+            var assistant = setup.AssistantId is { } aid ? await db.Assistants.FirstOrDefaultAsync(a => a.Id == aid, ct) : null;
+            var call = await db.Calls.FirstAsync(c => c.Id == setup.CallId, ct);
+            JsonDocument args;
+            try
+            {
+                args = JsonDocument.Parse(string.IsNullOrWhiteSpace(arguments) ? "{}" : arguments);
+            }
+            catch (JsonException)
+            {
+                return JsonSerializer.Serialize(new { error = "The arguments are not valid JSON." });
+            }
+            using (args)
+            {
+                var outcome = await tools.InvokeAsync(name, args.RootElement, new ToolContext(tenant, assistant, call), ct);
+                await db.SaveChangesAsync(ct);
+                return outcome.Error is null ? outcome.Result ?? "{}" : JsonSerializer.Serialize(new { error = outcome.Error });
+            }
+        }
+        catch (Exception e) when (e is DbUpdateException or InvalidOperationException or System.Data.Common.DbException)
+        {
+            logger.LogError(e, "Tool {Tool} failed on call {CallId}", name, setup.CallId);
+            return JsonSerializer.Serialize(new { error = "The tool failed; apologise and take the caller's details." });
+        }
+    }
+
+    /// <summary>
+    /// Records that the provider could not be reached (the <c>&lt;Connect action&gt;</c> then takes a message) and texts the
+    /// on-call staff, at most once an hour per recipient.
+    /// </summary>
+    public async Task MarkProviderUnreachableAsync(VoiceCallSetup setup, CancellationToken ct)
+    {
+        await using var scope = Scoped(setup.TenantId, out var db);
+        var call = await db.Calls.FirstAsync(c => c.Id == setup.CallId, ct);
+        call.EndedReason = NativeCallStatus.ProviderUnreachable;
+        var now = clock.GetUtcNow();
+        call.UpdatedAt = now;
+        var tenant = await db.Tenants.FirstAsync(t => t.Id == setup.TenantId, ct);
+        var assistant = setup.AssistantId is { } aid ? await db.Assistants.FirstOrDefaultAsync(a => a.Id == aid, ct) : null;
+        var policy = assistant?.AlertPolicy ?? tenant.AlertPolicy;
+        var recipients = policy.OnCallNumbers.Count > 0 ? policy.OnCallNumbers : policy.OfficeNumbers;
+        var fr = (policy.Language ?? tenant.Locale).StartsWith("fr", StringComparison.OrdinalIgnoreCase);
+        var local = TimeZoneInfo.ConvertTime(now, BusinessHoursCalculator.Zone(tenant.TimeZone)).ToString("HH:mm", System.Globalization.CultureInfo.InvariantCulture);
+        var body = fr
+            ? $"Switchboard {tenant.Name}: l'assistant vocal n'a pas pu joindre son fournisseur ({local}). Les appelants laissent un message."
+            : $"Switchboard {tenant.Name}: the voice assistant could not reach its speech provider ({local}). Callers are asked to leave a message.";
+        foreach (var to in recipients.Distinct())
+        {
+            var key = $"voice-failure:{now:yyyyMMddHH}:{to}";
+            if (await db.SmsMessages.AnyAsync(s => s.IdempotencyKey == key, ct))
+            {
+                continue;
+            }
+            var sms = new SmsMessage
+            {
+                Id = Guid.CreateVersion7(), TenantId = tenant.Id, CallId = call.Id, Direction = "outbound", Purpose = "voice-failure",
+                To = to, From = tenant.TwilioFromNumber, Body = body, Status = "queued", IdempotencyKey = key, CreatedAt = now,
+            };
+            db.SmsMessages.Add(sms);
+            db.Outbox.Add(new OutboxMessage
+            {
+                Id = Guid.CreateVersion7(), TenantId = tenant.Id, Kind = SmsSendHandler.Kind, DedupeKey = $"{tenant.Id:N}:{key}",
+                PayloadJson = JsonSerializer.Serialize(new SmsSendHandler.Payload(sms.Id)), NextAttemptAt = now, CreatedAt = now,
+            });
+        }
+        try
+        {
+            await db.SaveChangesAsync(ct);
+        }
+        catch (DbUpdateException)
+        {
+            // Another node alerted for the same hour and recipient: record the reason alone.
+            db.ChangeTracker.Clear();
+            await db.Calls.Where(c => c.Id == setup.CallId)
+                .ExecuteUpdateAsync(u => u.SetProperty(c => c.EndedReason, NativeCallStatus.ProviderUnreachable), ct);
+        }
+    }
+
+    /// <summary>The stream stopped: the call is completed, its transcript final, and it goes through the post-call pipeline.</summary>
+    public async Task FinishAsync(VoiceCallSetup setup, string reason, DateTimeOffset? startedAt, double? greetingMs,
+        IReadOnlyList<(string Role, string Text)> transcript, LeadDraft? captured, CancellationToken ct)
+    {
+        await using var scope = Scoped(setup.TenantId, out var db);
+        var call = await db.Calls.FirstAsync(c => c.Id == setup.CallId, ct);
+        var now = clock.GetUtcNow();
+        NativeCallStatus.Advance(call, "completed");
+        call.StartedAt ??= startedAt;
+        call.EndedAt ??= now;
+        if (call.StartedAt is { } s && call.EndedAt is { } e && e >= s)
+        {
+            call.DurationSeconds = Math.Round((e - s).TotalSeconds, 3);
+        }
+        call.EndedReason ??= reason;
+        call.GreetingLatencyMs ??= greetingMs is { } g ? Math.Round(g, 2) : null;
+        var spoken = transcript.Where(t => t.Role is "user" or "assistant").ToList();
+        call.TranscriptText = string.Join('\n', spoken.Select(t => $"{t.Role}: {t.Text}"));
+        call.TranscriptFinal = true;
+        call.UpdatedAt = now;
+        var callerText = string.Join('\n', spoken.Where(t => t.Role == "user" && !t.Text.StartsWith("[DTMF]", StringComparison.Ordinal)).Select(t => t.Text));
+        if (!call.Analyzed && call.EndedReason != NativeCallStatus.ProviderUnreachable && (callerText.Length > 0 || captured is not null))
+        {
+            var tenant = await db.Tenants.FirstAsync(t => t.Id == setup.TenantId, ct);
+            var assistant = setup.AssistantId is { } aid ? await db.Assistants.FirstOrDefaultAsync(a => a.Id == aid, ct) : null;
+            var pipeline = scope.ServiceProvider.GetRequiredService<PostCallPipeline>();
+            await pipeline.RunAsync(tenant, assistant, call, null, captured, callerText, ct);
+        }
+        await db.SaveChangesAsync(ct);
+    }
+
+    private AsyncServiceScope Scoped(Guid tenantId, out SwitchboardDbContext db)
+    {
+        var scope = scopes.CreateAsyncScope();
+        scope.ServiceProvider.GetRequiredService<CurrentTenant>().Set(tenantId);
+        db = scope.ServiceProvider.GetRequiredService<SwitchboardDbContext>();
+        return scope;
+    }
+}

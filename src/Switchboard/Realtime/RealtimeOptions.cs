@@ -1,0 +1,59 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Switchboard.Realtime;
+
+/// <summary>
+/// Configuration section <c>Switchboard:Realtime</c>: the realtime speech provider speaking the OpenAI Realtime GA
+/// WebSocket protocol (shared/protocols/openai-realtime.md), served by OpenAI, Azure OpenAI, xAI and others.
+/// A tenant may override <see cref="BaseUrl"/> and the key (<c>Tenant.RealtimeBaseUrl</c>, <c>RealtimeApiKeyProtected</c>).
+/// </summary>
+internal sealed class RealtimeOptions
+{
+    public const string Section = "Switchboard:Realtime";
+
+    /// <summary>The well-known local port of the realtime simulator that <c>switchboard simulate-call</c> starts.</summary>
+    public const int SimulatorPort = 8091;
+
+    /// <summary>The simulator's URL on that port; the demo tenant is configured with it.</summary>
+    public static readonly string SimulatorUrl = $"ws://127.0.0.1:{SimulatorPort}/v1/realtime";
+
+    /// <summary>WebSocket URL without query string; <c>?model=</c> is appended.</summary>
+    [Required]
+    public string BaseUrl { get; set; } = "wss://api.openai.com/v1/realtime";
+
+    /// <summary>API key; sent as <c>Authorization: Bearer</c> or, when <see cref="ApiKeyHeader"/> is <c>api-key</c> (Azure), as that header.</summary>
+    public string? ApiKey { get; set; }
+
+    public string ApiKeyHeader { get; set; } = "Authorization";
+
+    [Required]
+    public string Model { get; set; } = "gpt-realtime";
+
+    [Required]
+    public string Voice { get; set; } = "marin";
+
+    /// <summary><c>auto</c> (μ-law pass-through, transcoding if the provider refuses it), <c>pcmu</c> or <c>pcm16</c> (always transcode to 24 kHz PCM).</summary>
+    [RegularExpression("^(auto|pcmu|pcm16)$")]
+    public string AudioFormat { get; set; } = "auto";
+
+    /// <summary>Transcription model for the caller's side of the transcript; none when empty.</summary>
+    public string? TranscriptionModel { get; set; } = "gpt-4o-mini-transcribe";
+
+    /// <summary>Connect + handshake timeout, in ms; beyond it the call gets the tenant's fallback.</summary>
+    [Range(100, 30000)]
+    public int ConnectTimeoutMs { get; set; } = 3000;
+
+    /// <summary>Reconnections allowed per call (provider session limit, transient drops).</summary>
+    [Range(0, 100)]
+    public int MaxReconnects { get; set; } = 5;
+
+    /// <summary>Server VAD activation threshold (0–1).</summary>
+    [Range(0.0, 1.0)]
+    public double VadThreshold { get; set; } = 0.5;
+
+    [Range(0, 2000)]
+    public int VadPrefixPaddingMs { get; set; } = 300;
+
+    [Range(100, 5000)]
+    public int VadSilenceDurationMs { get; set; } = 500;
+}

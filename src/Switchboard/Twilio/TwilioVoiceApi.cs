@@ -1,0 +1,501 @@
+using System.Buffers;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Primitives;
+using Switchboard.Alerts;
+using Switchboard.Assistants;
+using Switchboard.Calls;
+using Switchboard.Credentials;
+using Switchboard.Platform.Database;
+using Switchboard.Platform.Http;
+using Switchboard.Tenancy;
+
+namespace Switchboard.Twilio;
+
+/// <summary>
+/// Twilio's webhooks for a tenant's numbers (shared/protocols/twilio-voice-sms.md), each checked with
+/// <c>X-Twilio-Signature</c> keyed by the tenant's auth token over the URL Twilio saw (<see cref="TwilioWebhookUrls"/>):
+/// <list type="bullet">
+/// <item><c>POST /webhooks/twilio/voice/{tenantId}</c>: an incoming call → TwiML: consent notice when recording, then
+/// <c>&lt;Connect&gt;&lt;Stream url="wss://…/media/twilio/{token}"&gt;</c>; after hours or over the concurrent-call limit,
+/// the tenant's behaviour (take a message or a polite notice), never silence.</item>
+/// <item><c>POST /webhooks/twilio/voice/{tenantId}/stream-ended</c>: the <c>&lt;Connect action&gt;</c>, requested when the
+/// stream ends: a hang-up, or the message-taking fallback when the speech provider was unreachable.</item>
+/// <item><c>POST /webhooks/twilio/voice/{tenantId}/recorded</c>: the <c>&lt;Record action&gt;</c> of a message.</item>
+/// <item><c>POST /webhooks/twilio/status/{tenantId}</c>: call status callbacks; the call only moves forward.</item>
+/// <item><c>POST /webhooks/twilio/recording/{tenantId}</c>: recording status callbacks (sid, URL, duration, channels).</item>
+/// <item><c>POST /webhooks/twilio/sms/{tenantId}</c>: inbound SMS → the SMS log.</item>
+/// </list>
+/// Errors in the envelope: 404 unknown tenant, 403 bad signature or no Twilio credentials, 413 body over 64 KB,
+/// 422 missing <c>CallSid</c>/<c>MessageSid</c>.
+/// </summary>
+internal static class TwilioVoiceApi
+{
+    private const int MaxBodyBytes = 64 * 1024;
+
+    public static IEndpointRouteBuilder MapTwilioWebhooks(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/webhooks/twilio").WithTags("Webhooks").DisableAntiforgery();
+        group.MapPost("/voice/{tenantId}", VoiceAsync).WithSummary("Twilio incoming call (TwiML)")
+            .Produces<string>(StatusCodes.Status200OK, "text/xml").ProducesProblemEnvelopes();
+        group.MapPost("/voice/{tenantId}/stream-ended", StreamEndedAsync).WithSummary("Twilio <Connect> action: after the media stream (TwiML)")
+            .Produces<string>(StatusCodes.Status200OK, "text/xml").ProducesProblemEnvelopes();
+        group.MapPost("/voice/{tenantId}/recorded", RecordedAsync).WithSummary("Twilio <Record> action: a message was left (TwiML)")
+            .Produces<string>(StatusCodes.Status200OK, "text/xml").ProducesProblemEnvelopes();
+        group.MapPost("/status/{tenantId}", StatusAsync).WithSummary("Twilio call status callback")
+            .Produces(StatusCodes.Status204NoContent).ProducesProblemEnvelopes();
+        group.MapPost("/recording/{tenantId}", RecordingAsync).WithSummary("Twilio recording status callback")
+            .Produces(StatusCodes.Status204NoContent).ProducesProblemEnvelopes();
+        group.MapPost("/sms/{tenantId}", SmsAsync).WithSummary("Twilio inbound SMS (TwiML)")
+            .Produces<string>(StatusCodes.Status200OK, "text/xml").ProducesProblemEnvelopes();
+        return app;
+    }
+
+    private static RouteHandlerBuilder ProducesProblemEnvelopes(this RouteHandlerBuilder b) => b
+        .Produces<ErrorEnvelope>(StatusCodes.Status403Forbidden)
+        .Produces<ErrorEnvelope>(StatusCodes.Status404NotFound)
+        .Produces<ErrorEnvelope>(StatusCodes.Status413PayloadTooLarge)
+        .Produces<ErrorEnvelope>(StatusCodes.Status422UnprocessableEntity);
+
+    /// <summary>An authenticated Twilio request: the tenant and every decoded form field.</summary>
+    private sealed record Signed(Tenant Tenant, Dictionary<string, StringValues> Form, string RawBody)
+    {
+        public string? this[string name] => Form.TryGetValue(name, out var v) && !StringValues.IsNullOrEmpty(v) ? v.ToString() : null;
+    }
+
+    /// <summary>Tenant (404), size (413), credentials and signature (403); sets the current tenant.</summary>
+    private static async Task<(Signed? Request, IResult? Error)> AuthenticateAsync(string tenantId, HttpContext http, CancellationToken ct)
+    {
+        var services = http.RequestServices;
+        var db = services.GetRequiredService<SwitchboardDbContext>();
+        if (!Guid.TryParse(tenantId, out var id) || await db.Tenants.AsNoTracking().FirstOrDefaultAsync(t => t.Id == id, ct) is not { } tenant)
+        {
+            return (null, ApiError.NotFound("TENANT_NOT_FOUND", "No such tenant."));
+        }
+        if (http.Request.ContentLength > MaxBodyBytes)
+        {
+            return (null, ApiError.TooLarge($"The body exceeds {MaxBodyBytes} bytes."));
+        }
+        var raw = await ReadBodyAsync(http.Request, ct);
+        if (raw is null)
+        {
+            return (null, ApiError.TooLarge($"The body exceeds {MaxBodyBytes} bytes."));
+        }
+        var token = services.GetRequiredService<SecretProtector>().Unprotect(tenant.TwilioAuthTokenProtected);
+        if (token is null)
+        {
+            return (null, ApiError.Forbidden("TWILIO_NOT_CONFIGURED", "This tenant has no Twilio auth token: its webhooks cannot be verified."));
+        }
+        var form = IsForm(http.Request) ? new FormReader(raw).ReadForm() : [];
+        var pairs = form.SelectMany(kv => kv.Value.Select(v => new KeyValuePair<string, string>(kv.Key, v ?? "")));
+        var url = services.GetRequiredService<TwilioWebhookUrls>().RequestUrl(http.Request);
+        if (!TwilioRequestValidator.Validate(url, pairs, http.Request.Headers["X-Twilio-Signature"].ToString(), token))
+        {
+            services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(TwilioVoiceApi))
+                .LogWarning("Twilio signature rejected for tenant {TenantId} at {Path}", tenant.Id, http.Request.Path.Value);
+            return (null, ApiError.Forbidden("INVALID_SIGNATURE", "X-Twilio-Signature does not match this request."));
+        }
+        services.GetRequiredService<CurrentTenant>().Set(tenant.Id);
+        return (new Signed(tenant, form, raw), null);
+    }
+
+    private static bool IsForm(HttpRequest request) =>
+        request.ContentType?.StartsWith("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase) == true;
+
+    private static async Task<string?> ReadBodyAsync(HttpRequest request, CancellationToken ct)
+    {
+        var buffer = new ArrayBufferWriter<byte>(4096);
+        while (true)
+        {
+            var read = await request.Body.ReadAsync(buffer.GetMemory(4096), ct);
+            if (read == 0)
+            {
+                return Encoding.UTF8.GetString(buffer.WrittenSpan);
+            }
+            buffer.Advance(read);
+            if (buffer.WrittenCount > MaxBodyBytes)
+            {
+                return null;
+            }
+        }
+    }
+
+    private static IResult Xml(string twiml) => Results.Content(twiml, TwiML.ContentType);
+
+    private static async Task<IResult> VoiceAsync(
+        string tenantId, HttpContext http, SwitchboardDbContext db, MediaStreamTokens tokens, TwilioWebhookUrls urls,
+        IOptions<VoiceOptions> options, TimeProvider clock, ILogger<TwilioVoiceWebhook> logger, CancellationToken ct)
+    {
+        var (request, error) = await AuthenticateAsync(tenantId, http, ct);
+        if (request is null)
+        {
+            return error!;
+        }
+        if (request["CallSid"] is not { } callSid)
+        {
+            return ApiError.Unprocessable("INVALID_PAYLOAD", "CallSid is required.");
+        }
+        var tenant = request.Tenant;
+        var now = clock.GetUtcNow();
+        var call = await FindOrCreateCallAsync(db, tenant.Id, callSid, now, ct);
+        call.CustomerNumber ??= Cap(request["From"] ?? request["Caller"], 64);
+        call.BusinessNumber ??= Cap(request["To"] ?? request["Called"], 64);
+        call.Type ??= request["Direction"] is { } d && d.StartsWith("outbound", StringComparison.Ordinal) ? "outboundPhoneCall" : "inboundPhoneCall";
+        NativeCallStatus.Advance(call, request["CallStatus"]);
+        call.UpdatedAt = now;
+        await AddEventAsync(db, tenant.Id, call.Id, "twilio.voice", request.RawBody, http, now, ct);
+
+        var assistant = await db.Assistants.OrderByDescending(a => a.IsDefault).ThenBy(a => a.CreatedAt).FirstOrDefaultAsync(ct);
+        var languages = (assistant?.Languages ?? []).Append(tenant.Locale).ToList();
+        var language = call.Language ?? VoicePrompts.Choose(languages, call.CustomerNumber, request["FromCountry"], request["FromState"]);
+        call.Language = language;
+        call.AssistantId ??= assistant?.Id;
+        var voice = VoicePrompts.SayFor(language);
+        var baseUrl = urls.BaseFor(http.Request);
+
+        string twiml;
+        if (assistant is null)
+        {
+            call.EndedReason ??= "no-assistant";
+            twiml = TwiML.SayAndHangup(VoicePrompts.Polite(language, tenant.Name, VoiceNoticeReason.Unavailable), voice);
+        }
+        else if (tenant.VoiceAfterHours != VoiceBehaviour.Answer && !BusinessHoursCalculator.IsOpen(tenant.BusinessHours, tenant.TimeZone, now))
+        {
+            call.EndedReason ??= "after-hours";
+            twiml = NotAnswered(tenant, tenant.VoiceAfterHours, VoiceNoticeReason.AfterHours, language, voice, baseUrl, options.Value);
+        }
+        else if (await ActiveCallsAsync(db, tenant, call.Id, now, ct) >= tenant.VoiceMaxConcurrentCalls)
+        {
+            call.EndedReason ??= "over-limit";
+            logger.LogWarning("Tenant {TenantId} is at its limit of {Limit} concurrent calls: call {CallSid} gets the over-limit behaviour",
+                tenant.Id, tenant.VoiceMaxConcurrentCalls, callSid);
+            twiml = NotAnswered(tenant, tenant.VoiceOverLimit, VoiceNoticeReason.Busy, language, voice, baseUrl, options.Value);
+        }
+        else
+        {
+            var token = tokens.Issue(tenant.Id, call.Id, callSid, assistant.Id, language);
+            var streamUrl = $"{TwilioWebhookUrls.ToWebSocket(baseUrl)}/media/twilio/{token}";
+            var consent = tenant.VoiceRecordingEnabled ? VoicePrompts.Consent(language, tenant.Name) : null;
+            twiml = TwiML.Connect(consent, voice, streamUrl,
+                [new("tenantId", tenant.Id.ToString()), new("callId", call.Id.ToString()), new("language", language)],
+                $"{baseUrl}/webhooks/twilio/voice/{tenant.Id}/stream-ended");
+        }
+        await SaveAsync(db, ct);
+        return Xml(twiml);
+    }
+
+    private static string NotAnswered(Tenant tenant, string behaviour, VoiceNoticeReason reason, string language, SayVoice voice, string baseUrl, VoiceOptions options) =>
+        behaviour == VoiceBehaviour.Polite
+            ? TwiML.SayAndHangup(VoicePrompts.Polite(language, tenant.Name, reason), voice)
+            : TakeMessage(tenant, reason, language, voice, baseUrl, options);
+
+    private static string TakeMessage(Tenant tenant, VoiceNoticeReason reason, string language, SayVoice voice, string baseUrl, VoiceOptions options) =>
+        TwiML.TakeMessage(VoicePrompts.TakeMessage(language, tenant.Name, reason), voice,
+            $"{baseUrl}/webhooks/twilio/voice/{tenant.Id}/recorded", $"{baseUrl}/webhooks/twilio/recording/{tenant.Id}",
+            options.MessageMaxSeconds, VoicePrompts.Thanks(language));
+
+    /// <summary>Native calls of the tenant still under way: answered by the bridge or about to be, within the longest call length.</summary>
+    private static Task<int> ActiveCallsAsync(SwitchboardDbContext db, Tenant tenant, Guid except, DateTimeOffset now, CancellationToken ct)
+    {
+        var since = now.AddSeconds(-(tenant.VoiceMaxCallSeconds + 120));
+        return db.Calls.CountAsync(c => c.Provider == NativeCallStatus.Provider && c.Id != except && c.EndedReason == null
+            && (c.Status == "queued" || c.Status == "initiated" || c.Status == "ringing" || c.Status == "in-progress") && c.CreatedAt >= since, ct);
+    }
+
+    private static async Task<IResult> StreamEndedAsync(
+        string tenantId, HttpContext http, SwitchboardDbContext db, TwilioWebhookUrls urls, IOptions<VoiceOptions> options, TimeProvider clock, CancellationToken ct)
+    {
+        var (request, error) = await AuthenticateAsync(tenantId, http, ct);
+        if (request is null)
+        {
+            return error!;
+        }
+        var callSid = request["CallSid"];
+        var call = callSid is null ? null : await db.Calls.FirstOrDefaultAsync(c => c.Provider == NativeCallStatus.Provider && c.ProviderCallId == callSid, ct);
+        if (call is null)
+        {
+            return Xml(TwiML.Hangup());
+        }
+        // The bridge never started (socket refused, node lost) or the speech provider was unreachable: take a message.
+        var failed = call.EndedReason is NativeCallStatus.ProviderUnreachable || (call.StartedAt is null && call.EndedReason is null);
+        if (!failed)
+        {
+            return Xml(TwiML.Hangup());
+        }
+        call.EndedReason ??= "stream-failed";
+        call.UpdatedAt = clock.GetUtcNow();
+        await SaveAsync(db, ct);
+        var language = call.Language ?? request.Tenant.Locale;
+        return Xml(TakeMessage(request.Tenant, VoiceNoticeReason.Unavailable, language, VoicePrompts.SayFor(language), urls.BaseFor(http.Request), options.Value));
+    }
+
+    private static async Task<IResult> RecordedAsync(
+        string tenantId, HttpContext http, SwitchboardDbContext db, PostCallPipeline postCall, TimeProvider clock, CancellationToken ct)
+    {
+        var (request, error) = await AuthenticateAsync(tenantId, http, ct);
+        if (request is null)
+        {
+            return error!;
+        }
+        var now = clock.GetUtcNow();
+        var callSid = request["CallSid"];
+        var call = callSid is null ? null : await db.Calls.FirstOrDefaultAsync(c => c.Provider == NativeCallStatus.Provider && c.ProviderCallId == callSid, ct);
+        var language = call?.Language ?? request.Tenant.Locale;
+        if (call is not null && request["RecordingSid"] is { } sid)
+        {
+            var recording = await UpsertRecordingAsync(db, request.Tenant.Id, call, sid, now, ct);
+            recording.Url ??= Cap(request["RecordingUrl"], 500);
+            recording.DurationSeconds ??= Int(request["RecordingDuration"]);
+            recording.Source ??= "RecordVerb";
+            recording.Channels ??= 1;
+            call.RecordingUrl ??= recording.Url;
+            if (!call.Analyzed)
+            {
+                // A message is a lead: the caller's number, and where to listen to what they said.
+                call.Summary ??= $"Voicemail ({recording.DurationSeconds ?? 0} s): {recording.Url}";
+                var assistant = call.AssistantId is { } aid ? await db.Assistants.FirstOrDefaultAsync(a => a.Id == aid, ct) : null;
+                var tenant = await db.Tenants.FirstAsync(t => t.Id == request.Tenant.Id, ct);
+                await postCall.RunAsync(tenant, assistant, call, null, null, null, ct);
+            }
+            call.UpdatedAt = now;
+            await SaveAsync(db, ct);
+        }
+        return Xml(TwiML.SayAndHangup(VoicePrompts.Thanks(language), VoicePrompts.SayFor(language)));
+    }
+
+    private static async Task<IResult> StatusAsync(string tenantId, HttpContext http, SwitchboardDbContext db, TimeProvider clock, CancellationToken ct)
+    {
+        var (request, error) = await AuthenticateAsync(tenantId, http, ct);
+        if (request is null)
+        {
+            return error!;
+        }
+        if (request["CallSid"] is not { } callSid)
+        {
+            return ApiError.Unprocessable("INVALID_PAYLOAD", "CallSid is required.");
+        }
+        var now = clock.GetUtcNow();
+        var call = await FindOrCreateCallAsync(db, request.Tenant.Id, callSid, now, ct);
+        if (await AddEventAsync(db, request.Tenant.Id, call.Id, "twilio.status", request.RawBody, http, now, ct))
+        {
+            var status = request["CallStatus"];
+            call.CustomerNumber ??= Cap(request["From"], 64);
+            call.BusinessNumber ??= Cap(request["To"], 64);
+            NativeCallStatus.Advance(call, status);
+            if (NativeCallStatus.IsTerminal(status))
+            {
+                call.EndedAt ??= TwilioRestClient.ParseRfc2822(request["Timestamp"]) ?? now;
+                if (Int(request["CallDuration"]) is { } seconds)
+                {
+                    call.DurationSeconds ??= seconds;
+                }
+                if (status != "completed")
+                {
+                    call.EndedReason ??= status;
+                }
+            }
+            call.UpdatedAt = now;
+            await SaveAsync(db, ct);
+        }
+        return Results.NoContent();
+    }
+
+    private static async Task<IResult> RecordingAsync(string tenantId, HttpContext http, SwitchboardDbContext db, TimeProvider clock, CancellationToken ct)
+    {
+        var (request, error) = await AuthenticateAsync(tenantId, http, ct);
+        if (request is null)
+        {
+            return error!;
+        }
+        if (request["RecordingSid"] is not { } sid)
+        {
+            return ApiError.Unprocessable("INVALID_PAYLOAD", "RecordingSid is required.");
+        }
+        var now = clock.GetUtcNow();
+        var callSid = request["CallSid"];
+        var call = callSid is null ? null : await db.Calls.FirstOrDefaultAsync(c => c.Provider == NativeCallStatus.Provider && c.ProviderCallId == callSid, ct);
+        var recording = await UpsertRecordingAsync(db, request.Tenant.Id, call, sid, now, ct);
+        recording.CallSid ??= Cap(callSid, 64);
+        var status = request["RecordingStatus"];
+        // Statuses only move forward: a late in-progress callback does not undo completed.
+        if (status is not null && (recording.Status is not ("completed" or "absent" or "failed") || status is "completed" or "absent" or "failed"))
+        {
+            recording.Status = Cap(status, 16)!;
+        }
+        recording.Url = Cap(request["RecordingUrl"], 500) ?? recording.Url;
+        recording.DurationSeconds = Int(request["RecordingDuration"]) ?? recording.DurationSeconds;
+        recording.Channels = Int(request["RecordingChannels"]) ?? recording.Channels;
+        recording.Source = Cap(request["RecordingSource"], 64) ?? recording.Source;
+        recording.Track = Cap(request["RecordingTrack"], 16) ?? recording.Track;
+        recording.ErrorCode = request["ErrorCode"] is { } code && code != "0" ? Cap(code, 32) : recording.ErrorCode;
+        recording.UpdatedAt = now;
+        if (call is not null && recording.Status == "completed" && recording.Url is { } url)
+        {
+            if (recording.Channels == 2)
+            {
+                call.StereoRecordingUrl = url;
+            }
+            else
+            {
+                call.RecordingUrl ??= url;
+            }
+            call.UpdatedAt = now;
+        }
+        await AddEventAsync(db, request.Tenant.Id, call?.Id, "twilio.recording", request.RawBody, http, now, ct);
+        await SaveAsync(db, ct);
+        return Results.NoContent();
+    }
+
+    private static async Task<IResult> SmsAsync(string tenantId, HttpContext http, SwitchboardDbContext db, TimeProvider clock, CancellationToken ct)
+    {
+        var (request, error) = await AuthenticateAsync(tenantId, http, ct);
+        if (request is null)
+        {
+            return error!;
+        }
+        if ((request["MessageSid"] ?? request["SmsSid"]) is not { } sid)
+        {
+            return ApiError.Unprocessable("INVALID_PAYLOAD", "MessageSid is required.");
+        }
+        var key = "inbound:" + sid;
+        if (!await db.SmsMessages.AnyAsync(s => s.IdempotencyKey == key, ct))
+        {
+            var now = clock.GetUtcNow();
+            var body = request["Body"] ?? "";
+            var media = Int(request["NumMedia"]) ?? 0;
+            if (media > 0)
+            {
+                body += (body.Length > 0 ? " " : "") + string.Join(' ', Enumerable.Range(0, Math.Min(media, 10)).Select(i => request[$"MediaUrl{i}"]).Where(u => u is not null));
+            }
+            db.SmsMessages.Add(new SmsMessage
+            {
+                Id = Guid.CreateVersion7(),
+                TenantId = request.Tenant.Id,
+                Direction = "inbound",
+                Purpose = "inbound",
+                To = Cap(request["To"], 64) ?? "",
+                From = Cap(request["From"], 64),
+                Body = Cap(body, 1600)!,
+                Status = "received",
+                MessageSid = Cap(sid, 64),
+                IdempotencyKey = key.Length > 200 ? key[..200] : key,
+                CreatedAt = now,
+                SentAt = now,
+            });
+            await SaveAsync(db, ct);
+        }
+        return Xml(TwiML.Empty());
+    }
+
+    private static async Task<Call> FindOrCreateCallAsync(SwitchboardDbContext db, Guid tenantId, string callSid, DateTimeOffset now, CancellationToken ct)
+    {
+        var call = await db.Calls.FirstOrDefaultAsync(c => c.Provider == NativeCallStatus.Provider && c.ProviderCallId == callSid, ct);
+        if (call is not null)
+        {
+            return call;
+        }
+        call = new Call
+        {
+            Id = Guid.CreateVersion7(),
+            TenantId = tenantId,
+            Channel = "voice",
+            Provider = NativeCallStatus.Provider,
+            ProviderCallId = Cap(callSid, 100)!,
+            CallSid = Cap(callSid, 64),
+            CreatedAt = now,
+            UpdatedAt = now,
+        };
+        db.Calls.Add(call);
+        return call;
+    }
+
+    private static async Task<CallRecording> UpsertRecordingAsync(SwitchboardDbContext db, Guid tenantId, Call? call, string sid, DateTimeOffset now, CancellationToken ct)
+    {
+        var recording = db.CallRecordings.Local.FirstOrDefault(r => r.RecordingSid == sid)
+            ?? await db.CallRecordings.FirstOrDefaultAsync(r => r.RecordingSid == sid, ct);
+        if (recording is null)
+        {
+            recording = new CallRecording
+            {
+                Id = Guid.CreateVersion7(), TenantId = tenantId, CallId = call?.Id, RecordingSid = Cap(sid, 64)!, CallSid = call?.CallSid,
+                Status = "in-progress", CreatedAt = now, UpdatedAt = now,
+            };
+            db.CallRecordings.Add(recording);
+        }
+        recording.CallId ??= call?.Id;
+        return recording;
+    }
+
+    /// <summary>Stores the raw request once; false when the same request was already received (a Twilio retry).</summary>
+    private static async Task<bool> AddEventAsync(
+        SwitchboardDbContext db, Guid tenantId, Guid? callId, string type, string rawBody, HttpContext http, DateTimeOffset now, CancellationToken ct)
+    {
+        var key = "twilio:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(http.Request.Path.Value + "\n" + rawBody)));
+        if (db.CallEvents.Local.Any(e => e.IdempotencyKey == key) || await db.CallEvents.AnyAsync(e => e.IdempotencyKey == key, ct))
+        {
+            return false;
+        }
+        db.CallEvents.Add(new CallEvent
+        {
+            Id = Guid.CreateVersion7(), TenantId = tenantId, CallId = callId, Provider = NativeCallStatus.Provider, Type = type,
+            IdempotencyKey = key, PayloadJson = System.Text.Json.JsonSerializer.Serialize(rawBody), ReceivedAt = now,
+        });
+        return true;
+    }
+
+    /// <summary>Saves; a unique-key race with a concurrent delivery of the same callback leaves the first one's row.</summary>
+    private static async Task SaveAsync(SwitchboardDbContext db, CancellationToken ct)
+    {
+        try
+        {
+            await db.SaveChangesAsync(ct);
+        }
+        catch (DbUpdateException)
+        {
+            db.ChangeTracker.Clear();
+        }
+    }
+
+    private static string? Cap(string? s, int max) => s is null ? null : s.Length <= max ? s : s[..max];
+
+    private static int? Int(string? s) => int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) ? n : null;
+}
+
+/// <summary>Log category of the Twilio voice webhook.</summary>
+internal sealed class TwilioVoiceWebhook;
+
+/// <summary>
+/// Status of a native call (<c>Provider = "twilio"</c>, <c>ProviderCallId = CallSid</c>) from Twilio's CallStatus values
+/// (twilio-voice-sms.md §1): queued/initiated → ringing → in-progress → completed | busy | no-answer | failed | canceled.
+/// A status only moves forward; once terminal it stays.
+/// </summary>
+internal static class NativeCallStatus
+{
+    public const string Provider = "twilio";
+
+    /// <summary><c>EndedReason</c> of a call whose speech provider could not be reached.</summary>
+    public const string ProviderUnreachable = "provider-unreachable";
+
+    public static int Rank(string? status) => status switch
+    {
+        "queued" or "initiated" => 0,
+        "ringing" => 1,
+        "in-progress" => 2,
+        "completed" or "busy" or "no-answer" or "failed" or "canceled" or "ended" => 4,
+        _ => -1,
+    };
+
+    public static bool IsTerminal(string? status) => Rank(status) == 4;
+
+    public static void Advance(Call call, string? status)
+    {
+        if (status is not null && Rank(status) > Rank(call.Status))
+        {
+            call.Status = status;
+        }
+    }
+}

@@ -1,0 +1,56 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Switchboard.Twilio;
+
+/// <summary>Configuration section <c>Switchboard:Voice</c>: native calls over Twilio Media Streams.</summary>
+internal sealed class VoiceOptions
+{
+    public const string Section = "Switchboard:Voice";
+
+    /// <summary>How long the media-stream token in the TwiML stays valid, in seconds (consent notice + connect time).</summary>
+    [Range(10, 3600)]
+    public int StreamTokenSeconds { get; set; } = 120;
+
+    /// <summary>
+    /// When true, the WebSocket upgrade must carry a valid <c>X-Twilio-Signature</c> over the <c>wss://</c> URL. Twilio's
+    /// documentation is ambiguous about signing Media Streams upgrades (twilio-media-streams.md §8), so by default a
+    /// signature is checked when present and the signed, short-lived token in the path is what authenticates the stream.
+    /// </summary>
+    public bool RequireStreamSignature { get; set; }
+
+    /// <summary>Longest message a caller can leave (<c>&lt;Record maxLength&gt;</c>), in seconds.</summary>
+    [Range(10, 600)]
+    public int MessageMaxSeconds { get; set; } = 120;
+
+    /// <summary>Silence (neither side speaking) before the assistant checks on the caller, in seconds.</summary>
+    [Range(2, 120)]
+    public int IdleRepromptSeconds { get; set; } = 8;
+
+    /// <summary>Re-prompts before the assistant says goodbye and hangs up.</summary>
+    [Range(0, 10)]
+    public int IdleMaxReprompts { get; set; } = 2;
+
+    /// <summary>A tool slower than this (ms) gets a spoken filler ("one moment…").</summary>
+    [Range(100, 10000)]
+    public int ToolFillerMs { get; set; } = 1000;
+
+    /// <summary>After the assistant decides to hang up, the longest wait for its goodbye to play, in seconds.</summary>
+    [Range(1, 60)]
+    public int HangupGraceSeconds { get; set; } = 15;
+
+    /// <summary>Largest text frame accepted from Twilio or the provider, in bytes; a bigger one ends that call.</summary>
+    [Range(4096, 16 * 1024 * 1024)]
+    public int MaxFrameBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>Malformed frames tolerated on one Twilio socket before the call is closed (code 1007).</summary>
+    [Range(0, 1000)]
+    public int MaxBadFrames { get; set; } = 20;
+
+    /// <summary>Frames queued towards one socket before the call is considered stuck and closed.</summary>
+    [Range(64, 100000)]
+    public int SendQueueFrames { get; set; } = 4096;
+
+    /// <summary>Caller audio kept (ms) while the provider session is being re-established.</summary>
+    [Range(0, 60000)]
+    public int ReconnectBufferMs { get; set; } = 10000;
+}

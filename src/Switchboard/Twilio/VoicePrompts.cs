@@ -1,0 +1,174 @@
+namespace Switchboard.Twilio;
+
+/// <summary>The <c>&lt;Say&gt;</c> settings for one language: Twilio's <c>language</c> and <c>voice</c> attributes.</summary>
+internal sealed record SayVoice(string Language, string? Voice);
+
+/// <summary>
+/// What Switchboard itself says on a native call before (or instead of) the assistant: the recording-consent notice,
+/// the after-hours and over-limit notices, the message-taking prompt and the fallback when the speech provider is
+/// down, in French, English, Spanish, Arabic and Hebrew, and the choice of language for a caller.
+/// </summary>
+internal static class VoicePrompts
+{
+    /// <summary>Languages with built-in texts (two-letter ISO 639-1).</summary>
+    public static readonly string[] Supported = ["fr", "en", "es", "ar", "he"];
+
+    // ISO 3166 alpha-2 country → main language, for countries whose callers we can greet in one of Supported.
+    private static readonly Dictionary<string, string> CountryLanguage = BuildCountries();
+
+    // E.164 country calling codes (longest first when matching) → ISO 3166 alpha-2.
+    private static readonly (string Prefix, string Country)[] CallingCodes =
+    [
+        ("+1", "US"), ("+20", "EG"), ("+212", "MA"), ("+213", "DZ"), ("+216", "TN"), ("+218", "LY"), ("+221", "SN"), ("+225", "CI"),
+        ("+249", "SD"), ("+32", "BE"), ("+33", "FR"), ("+34", "ES"), ("+352", "LU"), ("+353", "IE"), ("+377", "MC"), ("+41", "CH"),
+        ("+44", "GB"), ("+502", "GT"), ("+503", "SV"), ("+504", "HN"), ("+505", "NI"), ("+506", "CR"), ("+507", "PA"), ("+509", "HT"),
+        ("+51", "PE"), ("+52", "MX"), ("+53", "CU"), ("+54", "AR"), ("+56", "CL"), ("+57", "CO"), ("+58", "VE"), ("+591", "BO"),
+        ("+593", "EC"), ("+595", "PY"), ("+598", "UY"), ("+61", "AU"), ("+64", "NZ"), ("+961", "LB"), ("+962", "JO"), ("+963", "SY"),
+        ("+964", "IQ"), ("+965", "KW"), ("+966", "SA"), ("+967", "YE"), ("+968", "OM"), ("+970", "PS"), ("+971", "AE"), ("+972", "IL"),
+        ("+973", "BH"), ("+974", "QA"),
+    ];
+
+    private static Dictionary<string, string> BuildCountries()
+    {
+        var map = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var c in new[] { "FR", "BE", "LU", "MC", "SN", "CI", "HT", "CH" }) map[c] = "fr";
+        foreach (var c in new[] { "US", "GB", "IE", "AU", "NZ" }) map[c] = "en";
+        foreach (var c in new[] { "ES", "MX", "AR", "CO", "CL", "PE", "VE", "EC", "GT", "CU", "BO", "PY", "UY", "SV", "HN", "NI", "CR", "PA", "DO", "PR" }) map[c] = "es";
+        foreach (var c in new[] { "SA", "AE", "EG", "MA", "DZ", "TN", "LY", "JO", "LB", "SY", "IQ", "KW", "QA", "BH", "OM", "YE", "SD", "PS" }) map[c] = "ar";
+        map["IL"] = "he";
+        return map;
+    }
+
+    /// <summary>
+    /// The language (a BCP 47 tag among the tenant's) to greet a caller in: the main language of the caller's country
+    /// (Twilio's <c>FromCountry</c>, else the E.164 prefix of <c>From</c>; Canada: French from Québec and New Brunswick,
+    /// English elsewhere) when the tenant speaks it, else the tenant's default (the assistant's first language, else the
+    /// tenant's locale).
+    /// </summary>
+    /// <param name="tenantLanguages">The assistant's languages then the tenant's locale, e.g. <c>["fr-CA","en-US","fr-CA"]</c>.</param>
+    /// <param name="fromNumber">Twilio's <c>From</c> (E.164).</param>
+    /// <param name="fromCountry">Twilio's <c>FromCountry</c> (ISO 3166 alpha-2), when given.</param>
+    /// <param name="fromState">Twilio's <c>FromState</c> (e.g. <c>QC</c>), when given.</param>
+    public static string Choose(IReadOnlyList<string> tenantLanguages, string? fromNumber, string? fromCountry, string? fromState)
+    {
+        var fallback = tenantLanguages.FirstOrDefault(l => !string.IsNullOrWhiteSpace(l)) ?? "en-US";
+        var country = string.IsNullOrWhiteSpace(fromCountry) ? CountryOf(fromNumber) : fromCountry.Trim().ToUpperInvariant();
+        string? wanted = country switch
+        {
+            null => null,
+            "CA" => fromState?.Trim().ToUpperInvariant() is "QC" or "NB" ? "fr" : string.IsNullOrWhiteSpace(fromState) ? null : "en",
+            _ => CountryLanguage.GetValueOrDefault(country),
+        };
+        if (wanted is null)
+        {
+            return fallback;
+        }
+        return tenantLanguages.FirstOrDefault(l => PrimaryOf(l) == wanted) ?? fallback;
+    }
+
+    /// <summary>The country of an E.164 number by its calling code (<c>+1</c> is reported as <c>US</c>: North America is ambiguous).</summary>
+    public static string? CountryOf(string? e164)
+    {
+        if (e164 is null || !e164.StartsWith('+'))
+        {
+            return null;
+        }
+        string? best = null;
+        var length = 0;
+        foreach (var (prefix, country) in CallingCodes)
+        {
+            if (prefix.Length > length && e164.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                best = country;
+                length = prefix.Length;
+            }
+        }
+        // +1 covers the US, Canada and the Caribbean: without Twilio's FromCountry the language stays the tenant's default.
+        return best == "US" ? null : best;
+    }
+
+    /// <summary>Two-letter primary language of a tag, lower case (<c>fr-CA</c> → <c>fr</c>).</summary>
+    public static string PrimaryOf(string tag)
+    {
+        var dash = tag.IndexOfAny(['-', '_']);
+        return (dash < 0 ? tag : tag[..dash]).Trim().ToLowerInvariant();
+    }
+
+    /// <summary>Twilio <c>&lt;Say&gt;</c> language and voice for a tag (Amazon Polly voices; Google for Hebrew, which Polly lacks).</summary>
+    public static SayVoice SayFor(string tag) => (PrimaryOf(tag), tag.ToLowerInvariant()) switch
+    {
+        ("fr", "fr-ca") => new SayVoice("fr-CA", "Polly.Chantal"),
+        ("fr", _) => new SayVoice("fr-FR", "Polly.Celine"),
+        ("en", "en-gb") => new SayVoice("en-GB", "Polly.Amy"),
+        ("en", "en-au") => new SayVoice("en-AU", "Polly.Nicole"),
+        ("en", _) => new SayVoice("en-US", "Polly.Joanna"),
+        ("es", "es-es") => new SayVoice("es-ES", "Polly.Conchita"),
+        ("es", _) => new SayVoice("es-MX", "Polly.Mia"),
+        ("ar", _) => new SayVoice("arb", "Polly.Zeina"),
+        ("he", _) => new SayVoice("he-IL", "Google.he-IL-Standard-A"),
+        _ => new SayVoice(tag, null),
+    };
+
+    /// <summary>The recording-consent notice, said before the stream connects when the tenant records calls.</summary>
+    public static string Consent(string tag, string business) => PrimaryOf(tag) switch
+    {
+        "fr" => $"Bonjour, vous avez joint {business}. Cet appel est enregistré et traité par un assistant virtuel, pour la qualité du service et le suivi de votre demande.",
+        "es" => $"Hola, se ha comunicado con {business}. Esta llamada es grabada y atendida por un asistente virtual, para la calidad del servicio y el seguimiento de su solicitud.",
+        "ar" => $"مرحبًا، لقد اتصلت بـ {business}. يتم تسجيل هذه المكالمة ويتولاها مساعد افتراضي، لضمان جودة الخدمة ومتابعة طلبك.",
+        "he" => $"שלום, הגעתם אל {business}. השיחה מוקלטת ומטופלת על ידי עוזר וירטואלי, לשם איכות השירות והמעקב אחר פנייתכם.",
+        _ => $"Hello, you have reached {business}. This call is recorded and handled by a virtual assistant, for quality and to follow up on your request.",
+    };
+
+    /// <summary>Before a recorded message: closed, busy, or the assistant unavailable.</summary>
+    public static string TakeMessage(string tag, string business, VoiceNoticeReason reason) => (PrimaryOf(tag), reason) switch
+    {
+        ("fr", VoiceNoticeReason.AfterHours) => $"Merci d'avoir appelé {business}. Nous sommes présentement fermés. Laissez votre nom, votre numéro et votre message après le bip, nous vous rappellerons.",
+        ("fr", VoiceNoticeReason.Busy) => $"Merci d'avoir appelé {business}. Toutes nos lignes sont occupées. Laissez votre nom, votre numéro et votre message après le bip, nous vous rappellerons.",
+        ("fr", _) => $"Merci d'avoir appelé {business}. Notre assistant n'est pas disponible pour le moment. Laissez votre nom, votre numéro et votre message après le bip, nous vous rappellerons.",
+        ("es", VoiceNoticeReason.AfterHours) => $"Gracias por llamar a {business}. En este momento estamos cerrados. Deje su nombre, su número y su mensaje después del tono y le devolveremos la llamada.",
+        ("es", VoiceNoticeReason.Busy) => $"Gracias por llamar a {business}. Todas nuestras líneas están ocupadas. Deje su nombre, su número y su mensaje después del tono y le devolveremos la llamada.",
+        ("es", _) => $"Gracias por llamar a {business}. Nuestro asistente no está disponible en este momento. Deje su nombre, su número y su mensaje después del tono y le devolveremos la llamada.",
+        ("ar", VoiceNoticeReason.AfterHours) => $"شكرًا لاتصالك بـ {business}. نحن مغلقون حاليًا. اترك اسمك ورقمك ورسالتك بعد الصافرة وسنعاود الاتصال بك.",
+        ("ar", VoiceNoticeReason.Busy) => $"شكرًا لاتصالك بـ {business}. جميع خطوطنا مشغولة. اترك اسمك ورقمك ورسالتك بعد الصافرة وسنعاود الاتصال بك.",
+        ("ar", _) => $"شكرًا لاتصالك بـ {business}. مساعدنا غير متاح حاليًا. اترك اسمك ورقمك ورسالتك بعد الصافرة وسنعاود الاتصال بك.",
+        ("he", VoiceNoticeReason.AfterHours) => $"תודה שהתקשרתם אל {business}. כרגע אנחנו סגורים. השאירו שם, מספר טלפון והודעה אחרי הצפצוף ונחזור אליכם.",
+        ("he", VoiceNoticeReason.Busy) => $"תודה שהתקשרתם אל {business}. כל הקווים תפוסים. השאירו שם, מספר טלפון והודעה אחרי הצפצוף ונחזור אליכם.",
+        ("he", _) => $"תודה שהתקשרתם אל {business}. העוזר שלנו אינו זמין כרגע. השאירו שם, מספר טלפון והודעה אחרי הצפצוף ונחזור אליכם.",
+        (_, VoiceNoticeReason.AfterHours) => $"Thank you for calling {business}. We are closed right now. Please leave your name, number and message after the beep and we will call you back.",
+        (_, VoiceNoticeReason.Busy) => $"Thank you for calling {business}. All our lines are busy. Please leave your name, number and message after the beep and we will call you back.",
+        _ => $"Thank you for calling {business}. Our assistant is not available right now. Please leave your name, number and message after the beep and we will call you back.",
+    };
+
+    /// <summary>A polite notice before hanging up: closed, busy, or no assistant.</summary>
+    public static string Polite(string tag, string business, VoiceNoticeReason reason) => (PrimaryOf(tag), reason) switch
+    {
+        ("fr", VoiceNoticeReason.AfterHours) => $"Merci d'avoir appelé {business}. Nous sommes présentement fermés. Merci de rappeler pendant nos heures d'ouverture. Au revoir.",
+        ("fr", _) => $"Merci d'avoir appelé {business}. Nous ne pouvons pas prendre votre appel pour le moment. Merci de rappeler un peu plus tard. Au revoir.",
+        ("es", VoiceNoticeReason.AfterHours) => $"Gracias por llamar a {business}. En este momento estamos cerrados. Por favor llame durante nuestro horario de atención. Adiós.",
+        ("es", _) => $"Gracias por llamar a {business}. No podemos atender su llamada en este momento. Por favor vuelva a llamar más tarde. Adiós.",
+        ("ar", VoiceNoticeReason.AfterHours) => $"شكرًا لاتصالك بـ {business}. نحن مغلقون حاليًا. يرجى الاتصال خلال ساعات العمل. مع السلامة.",
+        ("ar", _) => $"شكرًا لاتصالك بـ {business}. لا يمكننا الرد على مكالمتك الآن. يرجى المحاولة لاحقًا. مع السلامة.",
+        ("he", VoiceNoticeReason.AfterHours) => $"תודה שהתקשרתם אל {business}. כרגע אנחנו סגורים. אנא התקשרו שוב בשעות הפעילות. להתראות.",
+        ("he", _) => $"תודה שהתקשרתם אל {business}. איננו יכולים לענות לשיחה כרגע. אנא התקשרו שוב מאוחר יותר. להתראות.",
+        (_, VoiceNoticeReason.AfterHours) => $"Thank you for calling {business}. We are closed right now. Please call back during business hours. Goodbye.",
+        _ => $"Thank you for calling {business}. We cannot take your call right now. Please call back a little later. Goodbye.",
+    };
+
+    /// <summary>After a recorded message.</summary>
+    public static string Thanks(string tag) => PrimaryOf(tag) switch
+    {
+        "fr" => "Merci, votre message a été enregistré. Au revoir.",
+        "es" => "Gracias, su mensaje ha sido grabado. Adiós.",
+        "ar" => "شكرًا، تم تسجيل رسالتك. مع السلامة.",
+        "he" => "תודה, ההודעה שלכם נקלטה. להתראות.",
+        _ => "Thank you, your message has been recorded. Goodbye.",
+    };
+}
+
+/// <summary>Why the assistant is not answering a native call.</summary>
+internal enum VoiceNoticeReason
+{
+    AfterHours,
+    Busy,
+    Unavailable,
+}
