@@ -16,12 +16,12 @@ using Switchboard.Tenancy;
 using Switchboard.Twilio;
 using Switchboard.Vapi;
 
-// The same binary is the server and the operator CLI: `serve` (default), `migrate`, `seed-demo`, `replay`, `schema-script`.
+// The same binary is the server and the operator CLI: `serve` (default), `migrate`, `seed-demo`, `replay`, `simulate-call`, `schema-script`.
 var command = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "serve";
 var rest = args.Length > 0 && !args[0].StartsWith('-') ? args[1..] : args;
-if (command is not ("serve" or "migrate" or "seed-demo" or "replay" or "schema-script"))
+if (command is not ("serve" or "migrate" or "seed-demo" or "replay" or "simulate-call" or "schema-script"))
 {
-    Console.Error.WriteLine($"Unknown command '{command}'. Commands: serve (default), migrate, seed-demo, replay, schema-script.");
+    Console.Error.WriteLine($"Unknown command '{command}'. Commands: serve (default), migrate, seed-demo, replay, simulate-call, schema-script.");
     return 2;
 }
 
@@ -125,6 +125,8 @@ switch (command)
         return 0;
     case "replay":
         return await ReplayCommand.RunAsync(app.Services, rest, CancellationToken.None);
+    case "simulate-call":
+        return await SimulateCallCommand.RunAsync(app.Services, rest, CancellationToken.None);
     case "schema-script":
         // Prints the DDL the EF model implies for the configured provider: the starting point of a hand-written migration.
         await using (var scope = app.Services.CreateAsyncScope())

@@ -15,6 +15,9 @@ internal enum TwilioEvent : byte
     Mark,
     Dtmf,
     Stop,
+
+    /// <summary>Server → Twilio only (read by the Twilio simulator).</summary>
+    Clear,
 }
 
 /// <summary>
@@ -83,6 +86,7 @@ internal static class Wire
                     : reader.ValueTextEquals("start"u8) ? TwilioEvent.Start
                     : reader.ValueTextEquals("stop"u8) ? TwilioEvent.Stop
                     : reader.ValueTextEquals("connected"u8) ? TwilioEvent.Connected
+                    : reader.ValueTextEquals("clear"u8) ? TwilioEvent.Clear
                     : TwilioEvent.Unknown;
             }
             else if (reader.ValueTextEquals("media"u8))
