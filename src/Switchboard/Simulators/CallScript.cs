@@ -8,7 +8,7 @@ namespace Switchboard.Simulators;
 /// (<see cref="CallerScript"/>) and how the realtime provider behaves (<see cref="ProviderScript"/>). JSON, camelCase;
 /// relative audio paths are resolved against the script's folder (<see cref="Load"/>). Example: <c>samples/flood-call.json</c>.
 /// </summary>
-public sealed record CallScript
+internal sealed record CallScript
 {
     public string? Description { get; init; }
     public CallerScript Caller { get; init; } = new();
@@ -39,7 +39,7 @@ public sealed record CallScript
 }
 
 /// <summary>The simulated caller: who calls, and what they do, step by step.</summary>
-public sealed record CallerScript
+internal sealed record CallerScript
 {
     public string From { get; init; } = "+15145550123";
     public string To { get; init; } = "+15145550199";
@@ -60,7 +60,7 @@ public sealed record CallerScript
 /// wait until the assistant is speaking and talk over it after that many ms: a barge-in), <see cref="Dtmf"/> (key
 /// presses), <see cref="PauseMs"/>, <see cref="Hangup"/>, <see cref="WaitForHangup"/> (the assistant ends the call).
 /// </summary>
-public sealed record CallerStep
+internal sealed record CallerStep
 {
     public bool Listen { get; init; }
     public string? Say { get; init; }
@@ -73,6 +73,11 @@ public sealed record CallerStep
     public int? PauseMs { get; init; }
     public bool Hangup { get; init; }
     public bool WaitForHangup { get; init; }
+
+    /// <summary>Sends this text frame as it is, e.g. malformed JSON (robustness tests), <see cref="Repeat"/> times.</summary>
+    public string? Raw { get; init; }
+
+    public int Repeat { get; init; } = 1;
 }
 
 /// <summary>
@@ -80,7 +85,7 @@ public sealed record CallerStep
 /// next <see cref="Turns"/> entry for each utterance, calls the turn's tool and then speaks, streaming audio deltas
 /// at <see cref="Pace"/> × real time in chunks of <see cref="DeltaMs"/>.
 /// </summary>
-public sealed record ProviderScript
+internal sealed record ProviderScript
 {
     public ScriptedSpeech Greeting { get; init; } = new() { Text = "Hello, how can I help you?" };
     public List<ScriptedTurn> Turns { get; init; } = [];
@@ -108,7 +113,7 @@ public sealed record ProviderScript
 }
 
 /// <summary>Something the assistant says: its transcript and, optionally, its audio length in ms (else ~55 ms per character).</summary>
-public sealed record ScriptedSpeech
+internal sealed record ScriptedSpeech
 {
     public string Text { get; init; } = "";
     public int? AudioMs { get; init; }
@@ -117,7 +122,7 @@ public sealed record ScriptedSpeech
 }
 
 /// <summary>One exchange: what the provider "hears" (its transcription of the utterance), the tool it calls, what it answers.</summary>
-public sealed record ScriptedTurn
+internal sealed record ScriptedTurn
 {
     public string Hears { get; init; } = "";
     public ScriptedTool? Tool { get; init; }
@@ -125,7 +130,7 @@ public sealed record ScriptedTurn
 }
 
 /// <summary>A function call the model makes: name and JSON arguments.</summary>
-public sealed record ScriptedTool
+internal sealed record ScriptedTool
 {
     public string Name { get; init; } = "";
     public JsonElement? Arguments { get; init; }

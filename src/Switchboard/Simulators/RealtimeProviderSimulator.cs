@@ -155,6 +155,12 @@ internal sealed class SimSession : ISimPaced
     public long AudioBytesReceived;
     public bool Closed { get; private set; }
 
+    /// <summary>How many times the VAD heard the caller start speaking.</summary>
+    public int SpeechStarts;
+
+    /// <summary>Out-of-band responses requested (<c>conversation: none</c>: fillers).</summary>
+    public int OutOfBandResponses;
+
     private sealed class Speech
     {
         public required string ResponseId;
@@ -395,6 +401,7 @@ internal sealed class SimSession : ISimPaced
         Action? after = null;
         if (outOfBand)
         {
+            Interlocked.Increment(ref OutOfBandResponses);
             say = new ScriptedSpeech { Text = "One moment please.", AudioMs = 500 };
         }
         else if (toolOutputReceived && pendingToolTurn is { } toolTurn)
@@ -476,6 +483,7 @@ internal sealed class SimSession : ISimPaced
 
     private void OnSpeechStarted()
     {
+        Interlocked.Increment(ref SpeechStarts);
         var item = NextId("item");
         Send(w =>
         {

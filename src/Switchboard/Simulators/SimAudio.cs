@@ -206,10 +206,16 @@ internal sealed class SimPacer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref disposed, 1) == 1)
+        {
+            return;
+        }
         await stop.CancelAsync();
         await loop;
         stop.Dispose();
     }
+
+    private int disposed;
 }
 
 /// <summary>Something a <see cref="SimPacer"/> drives.</summary>

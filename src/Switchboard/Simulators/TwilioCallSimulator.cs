@@ -326,6 +326,14 @@ internal sealed class SimulatedCall : ISimPaced
                     await Task.Delay(150, ct);
                 }
             }
+            else if (step.Raw is { } raw)
+            {
+                Log($"caller's side sends {step.Repeat} raw frame(s)");
+                for (var i = 0; i < step.Repeat; i++)
+                {
+                    Send(raw);
+                }
+            }
             else if (step.PauseMs is { } pause)
             {
                 await Task.Delay(pause, ct);

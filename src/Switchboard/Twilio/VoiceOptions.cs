@@ -31,7 +31,7 @@ internal sealed class VoiceOptions
     public int IdleMaxReprompts { get; set; } = 2;
 
     /// <summary>A tool slower than this (ms) gets a spoken filler ("one moment…").</summary>
-    [Range(100, 10000)]
+    [Range(1, 10000)]
     public int ToolFillerMs { get; set; } = 1000;
 
     /// <summary>After the assistant decides to hang up, the longest wait for its goodbye to play, in seconds.</summary>

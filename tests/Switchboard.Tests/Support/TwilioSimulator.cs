@@ -24,6 +24,9 @@ internal sealed class TwilioSimulator : IAsyncDisposable
 
     public ConcurrentQueue<SentMessage> Messages { get; } = new();
     public ConcurrentQueue<string> Rejections { get; } = new();
+
+    /// <summary>Call recordings started through the REST API: CallSid and the form fields.</summary>
+    public ConcurrentQueue<(string CallSid, Dictionary<string, string> Form)> Recordings { get; } = new();
     public int FailNext;
     public int AcceptThenFailNext;
     public string BaseUrl { get; }
@@ -45,6 +48,7 @@ internal sealed class TwilioSimulator : IAsyncDisposable
         TwilioSimulator? sim = null;
         app.MapPost("/2010-04-01/Accounts/{sid}/Messages.json", async (string sid, HttpContext http) => await sim!.CreateAsync(sid, http));
         app.MapGet("/2010-04-01/Accounts/{sid}/Messages.json", (string sid, HttpContext http) => sim!.List(sid, http));
+        app.MapPost("/2010-04-01/Accounts/{sid}/Calls/{callSid}/Recordings.json", async (string sid, string callSid, HttpContext http) => await sim!.RecordAsync(sid, callSid, http));
         await app.StartAsync();
         sim = new TwilioSimulator(app, app.Urls.First());
         return sim;
@@ -80,6 +84,25 @@ internal sealed class TwilioSimulator : IAsyncDisposable
             return Results.Json(new { code = 20500, message = "Internal Server Error", status = 500 }, statusCode: 500);
         }
         return Results.Json(ToJson(sid, message, "queued"), statusCode: 201);
+    }
+
+    /// <summary>Starts a call recording (twilio-voice-sms.md §3): 201 with the recording resource.</summary>
+    private async Task<IResult> RecordAsync(string sid, string callSid, HttpContext http)
+    {
+        if (!Authorized(sid, http))
+        {
+            return Results.Json(new { code = 20003, message = "Authenticate", status = 401 }, statusCode: 401);
+        }
+        var form = (await http.Request.ReadFormAsync()).ToDictionary(kv => kv.Key, kv => kv.Value.ToString());
+        Recordings.Enqueue((callSid, form));
+        var recording = $"RE{Interlocked.Increment(ref sequence):D32}";
+        return Results.Json(new Dictionary<string, object?>
+        {
+            ["account_sid"] = sid, ["api_version"] = "2010-04-01", ["call_sid"] = callSid, ["conference_sid"] = null,
+            ["channels"] = form.GetValueOrDefault("RecordingChannels") == "dual" ? 2 : 1, ["sid"] = recording, ["source"] = "StartCallRecordingAPI",
+            ["status"] = "in-progress", ["track"] = form.GetValueOrDefault("RecordingTrack") ?? "both", ["duration"] = null,
+            ["uri"] = $"/2010-04-01/Accounts/{sid}/Calls/{callSid}/Recordings/{recording}.json",
+        }, statusCode: 201);
     }
 
     private IResult List(string sid, HttpContext http)

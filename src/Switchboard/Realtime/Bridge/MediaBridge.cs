@@ -287,7 +287,8 @@ internal sealed class MediaBridge : IFrameObserver, IDisposable
             startedAt = now;
             lastActivity = now;
         }
-        Track(services.Store.MarkStartedAsync(setup, now, lifetime.Token));
+        // Database work never runs on a receive loop (SQLite's "async" calls complete synchronously).
+        Track(Task.Run(() => services.Store.MarkStartedAsync(setup, now, lifetime.Token)));
         TryGreet();
         return true;
     }
@@ -945,10 +946,14 @@ internal sealed class MediaBridge : IFrameObserver, IDisposable
     {
         lock (gate)
         {
+            if (kind == ResponseKind.Filler && toolsRunning == 0)
+            {
+                return; // the tool has answered meanwhile: no filler
+            }
             if (responseActive || responseRequested || !ready)
             {
-                // A filler that cannot play now is pointless; anything else waits, the most important first.
-                if (kind != ResponseKind.Filler && kind >= pending)
+                // Waits for the current response; the most important request wins.
+                if (kind >= pending)
                 {
                     pending = kind;
                     pendingReason = reason;
@@ -1001,7 +1006,8 @@ internal sealed class MediaBridge : IFrameObserver, IDisposable
     {
         try
         {
-            var work = InvokeToolSerialAsync(name, arguments);
+            // On its own thread: a blocked database must not delay the filler.
+            var work = Task.Run(() => InvokeToolSerialAsync(name, arguments));
             var filler = Task.Delay(voice.ToolFillerMs, lifetime.Token);
             if (await Task.WhenAny(work, filler) != work)
             {
