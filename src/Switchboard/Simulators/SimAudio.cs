@@ -164,18 +164,32 @@ internal static class SimAudio
 /// </summary>
 internal sealed class SimPacer : IAsyncDisposable
 {
-    private readonly ConcurrentDictionary<ISimPaced, byte> subscribers = new();
+    private readonly Lock gate = new();
+    private ISimPaced[] subscribers = [];
     private readonly CancellationTokenSource stop = new();
     private readonly Task loop;
+    private int disposed;
 
     public SimPacer(int tickMs = 10)
     {
         loop = Task.Factory.StartNew(() => RunAsync(tickMs), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
     }
 
-    public void Add(ISimPaced subscriber) => subscribers.TryAdd(subscriber, 0);
+    public void Add(ISimPaced subscriber)
+    {
+        lock (gate)
+        {
+            subscribers = [.. subscribers, subscriber];
+        }
+    }
 
-    public void Remove(ISimPaced subscriber) => subscribers.TryRemove(subscriber, out _);
+    public void Remove(ISimPaced subscriber)
+    {
+        lock (gate)
+        {
+            subscribers = subscribers.Where(s => s != subscriber).ToArray();
+        }
+    }
 
     private async Task RunAsync(int tickMs)
     {
@@ -185,7 +199,7 @@ internal sealed class SimPacer : IAsyncDisposable
             while (await timer.WaitForNextTickAsync(stop.Token))
             {
                 var now = System.Diagnostics.Stopwatch.GetTimestamp();
-                foreach (var s in subscribers.Keys)
+                foreach (var s in Volatile.Read(ref subscribers))
                 {
                     try
                     {
@@ -214,8 +228,6 @@ internal sealed class SimPacer : IAsyncDisposable
         await loop;
         stop.Dispose();
     }
-
-    private int disposed;
 }
 
 /// <summary>Something a <see cref="SimPacer"/> drives.</summary>

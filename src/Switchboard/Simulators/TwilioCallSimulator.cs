@@ -23,15 +23,22 @@ internal sealed class TwilioCallSimulator(Uri server, string authToken, SimPacer
 {
     private readonly HttpClient http = http ?? new HttpClient();
 
-    /// <summary>Optional sink for end-to-end audio latency (provider stamp → frame received), in µs (benchmark).</summary>
-    public LatencyHistogram? EndToEnd { get; init; }
+    /// <summary>Optional sink for end-to-end audio latency (provider stamp → frame received), in µs (benchmark); may be swapped while calls run.</summary>
+    public LatencyHistogram? EndToEnd { get; set; }
+
+    private long framesSent;
+
+    /// <summary>Caller media frames sent by every call of this simulator (benchmark pacing check).</summary>
+    public long FramesSent => Interlocked.Read(ref framesSent);
+
+    internal void CountFrame() => Interlocked.Increment(ref framesSent);
 
     /// <summary>Adds a signature to the WebSocket upgrade, as the platform may require.</summary>
     public bool SignStream { get; init; } = true;
 
     public async Task<SimulatedCall> PlaceCallAsync(Guid tenantId, CallerScript script, CancellationToken ct)
     {
-        var call = new SimulatedCall($"CA{Guid.NewGuid():N}", script, pacer, EndToEnd);
+        var call = new SimulatedCall($"CA{Guid.NewGuid():N}", script, pacer, () => EndToEnd, CountFrame);
         var form = new Dictionary<string, string>
         {
             ["AccountSid"] = "AC" + new string('0', 31) + "1", ["ApiVersion"] = "2010-04-01", ["CallSid"] = call.CallSid, ["CallStatus"] = "ringing",
@@ -169,10 +176,12 @@ internal sealed class SimulatedCall : ISimPaced
 
     private readonly CallerScript script;
     private readonly SimPacer pacer;
-    private readonly LatencyHistogram? endToEnd;
+    private readonly Func<LatencyHistogram?> endToEnd;
+    private readonly Action? frameSent;
     private readonly Lock gate = new();
     private readonly Stopwatch clock = Stopwatch.StartNew();
-    private readonly List<(long End, string Name)> marks = [];
+    private readonly List<(long End, byte[] Name)> marks = [];
+    private byte[]? markPrefix;
     private SocketSender? output;
     private byte[]? mediaPrefix;
     private long streamStart;
@@ -193,8 +202,9 @@ internal sealed class SimulatedCall : ISimPaced
     private long lastAudioAt;
     private long heardSinceStep;
 
-    public SimulatedCall(string callSid, CallerScript script, SimPacer pacer, LatencyHistogram? endToEnd)
+    public SimulatedCall(string callSid, CallerScript script, SimPacer pacer, Func<LatencyHistogram?> endToEnd, Action? frameSent = null)
     {
+        this.frameSent = frameSent;
         CallSid = callSid;
         StreamSid = $"MZ{Guid.NewGuid():N}";
         this.script = script;
@@ -237,6 +247,7 @@ internal sealed class SimulatedCall : ISimPaced
         output = new SocketSender(4096, null);
         var sending = output.RunAsync(socket, ct);
         mediaPrefix = Encoding.UTF8.GetBytes("{\"event\":\"media\",\"streamSid\":\"" + StreamSid + "\",\"sequenceNumber\":\"");
+        markPrefix = Encoding.UTF8.GetBytes("{\"event\":\"mark\",\"streamSid\":\"" + StreamSid + "\",\"sequenceNumber\":\"");
         Send(System.Text.Json.JsonSerializer.Serialize(new { @event = "connected", protocol = "Call", version = "1.0.0" }));
         Send(System.Text.Json.JsonSerializer.Serialize(new
         {
@@ -497,6 +508,7 @@ internal sealed class SimulatedCall : ISimPaced
         at += Copy(payload, span[at..]);
         at += Copy("\"}}"u8, span[at..]);
         output!.TryEnqueue(new OutFrame(buffer, at));
+        frameSent?.Invoke();
     }
 
     private static int Copy(ReadOnlySpan<byte> what, Span<byte> to)
@@ -504,6 +516,8 @@ internal sealed class SimulatedCall : ISimPaced
         what.CopyTo(to);
         return what.Length;
     }
+
+    private static int Copy(byte[] what, Span<byte> to) => Copy(what.AsSpan(), to);
 
     private async Task ReceiveAsync(ClientWebSocket socket, CancellationToken ct)
     {
@@ -558,9 +572,9 @@ internal sealed class SimulatedCall : ISimPaced
             switch (frame.Event)
             {
                 case TwilioEvent.Media:
-                    if (endToEnd is not null && SimSession.ReadStamp(frame.Payload) is var stamp and > 0)
+                    if (endToEnd() is { } histogram && SimSession.ReadStamp(frame.Payload) is var stamp and > 0)
                     {
-                        endToEnd.RecordTicks(received - stamp);
+                        histogram.RecordTicks(received - stamp);
                     }
                     var bytes = frame.Payload.Length / 4 * 3;
                     if (queuedBytes <= playedBytes)
@@ -584,7 +598,7 @@ internal sealed class SimulatedCall : ISimPaced
                     awaitingAnswer = false;
                     break;
                 case TwilioEvent.Mark:
-                    marks.Add((queuedBytes, Encoding.UTF8.GetString(frame.MarkName)));
+                    marks.Add((queuedBytes, frame.MarkName.ToArray()));
                     EchoPlayedMarks();
                     break;
                 case TwilioEvent.Clear:
@@ -605,7 +619,18 @@ internal sealed class SimulatedCall : ISimPaced
         for (; i < marks.Count && marks[i].End <= playedBytes; i++)
         {
             MarksEchoed++;
-            Send($"{{\"event\":\"mark\",\"sequenceNumber\":\"{NextSequence()}\",\"streamSid\":\"{StreamSid}\",\"mark\":{{\"name\":{System.Text.Json.JsonSerializer.Serialize(marks[i].Name)}}}}}");
+            // {"event":"mark","streamSid":"MZ…","sequenceNumber":"N","mark":{"name":"…"}}
+            var name = marks[i].Name;
+            var buffer = ArrayPool<byte>.Shared.Rent(markPrefix!.Length + name.Length + 64);
+            var span = buffer.AsSpan();
+            markPrefix.CopyTo(span);
+            var at = markPrefix.Length;
+            Utf8Formatter.TryFormat(Interlocked.Increment(ref sequence), span[at..], out var w);
+            at += w;
+            at += Copy("\",\"mark\":{\"name\":\""u8, span[at..]);
+            at += Copy(name, span[at..]);
+            at += Copy("\"}}"u8, span[at..]);
+            output?.TryEnqueue(new OutFrame(buffer, at));
         }
         if (i > 0)
         {

@@ -447,14 +447,17 @@ internal static class TwilioVoiceApi
         return true;
     }
 
-    /// <summary>Saves; a unique-key race with a concurrent delivery of the same callback leaves the first one's row.</summary>
+    /// <summary>
+    /// Saves (again when SQLite was busy); a unique-key race with a concurrent delivery of the same callback leaves the
+    /// first one's row.
+    /// </summary>
     private static async Task SaveAsync(SwitchboardDbContext db, CancellationToken ct)
     {
         try
         {
-            await db.SaveChangesAsync(ct);
+            await SqliteBusyRetry.RunAsync(() => db.SaveChangesAsync(ct), ct);
         }
-        catch (DbUpdateException)
+        catch (DbUpdateException e) when (!SqliteBusyRetry.IsBusy(e))
         {
             db.ChangeTracker.Clear();
         }

@@ -50,6 +50,21 @@ internal sealed class VoiceOptions
     [Range(64, 100000)]
     public int SendQueueFrames { get; set; } = 4096;
 
+    /// <summary>
+    /// Twilio frames (20 ms each) sent to the provider in one <c>input_audio_buffer.append</c>. 2 halves the messages to the
+    /// provider for 20 ms more on the caller's side of the turn (the provider's VAD then waits 500 ms anyway); 1 forwards
+    /// every frame as it comes.
+    /// </summary>
+    [Range(1, 10)]
+    public int InputBatchFrames { get; set; } = 2;
+
+    /// <summary>Assistant audio between two Twilio marks, in ms; barge-in interpolates between marks in real time.</summary>
+    [Range(20, 2000)]
+    public int MarkEveryMs { get; set; } = 200;
+
+    /// <summary>Lets <c>GET /metrics/voice?collect=true</c> force a full garbage collection first (benchmarks measuring live memory).</summary>
+    public bool MetricsMayCollect { get; set; }
+
     /// <summary>Caller audio kept (ms) while the provider session is being re-established.</summary>
     [Range(0, 60000)]
     public int ReconnectBufferMs { get; set; } = 10000;

@@ -40,8 +40,7 @@ internal sealed record BridgeServices(
 /// </summary>
 internal sealed class MediaBridge : IFrameObserver, IDisposable
 {
-    private const int MarkRing = 128;
-    private const int MarkEveryBytes = 800; // 100 ms of μ-law
+    private const int MarkRing = 64;
 
     private readonly VoiceCallSetup setup;
     private readonly WebSocket twilio;
@@ -53,6 +52,11 @@ internal sealed class MediaBridge : IFrameObserver, IDisposable
     private readonly Lock gate = new();
     private readonly SocketSender twilioOut;
     private readonly List<Task> background = [];
+    private readonly int markEveryBytes;
+
+    // Caller audio batched into one append (Twilio receive loop only).
+    private readonly byte[]? inputBatch;
+    private int inputBatchBytes;
 
     // Twilio stream.
     private string? streamSid;
@@ -108,7 +112,6 @@ internal sealed class MediaBridge : IFrameObserver, IDisposable
 
     // Conversation.
     private readonly List<HistoryItem> history = [];
-    private readonly List<(string Role, string Text)> turns = [];
     private readonly StringBuilder assistantText = new();
     private string? assistantTextItem;
     private int turnSeq;
@@ -141,6 +144,8 @@ internal sealed class MediaBridge : IFrameObserver, IDisposable
         lifetime = CancellationTokenSource.CreateLinkedTokenSource(appStopping);
         twilioOut = new SocketSender(voice.SendQueueFrames, this);
         transcode = realtime.AudioFormat == "pcm16";
+        markEveryBytes = voice.MarkEveryMs * 8;
+        inputBatch = voice.InputBatchFrames > 1 ? new byte[voice.InputBatchFrames * 160] : null;
     }
 
     public Guid CallId => setup.CallId;
@@ -177,7 +182,7 @@ internal sealed class MediaBridge : IFrameObserver, IDisposable
 
     private async Task ReceiveTwilioAsync()
     {
-        using var reader = new MessageReader(4096, voice.MaxFrameBytes);
+        using var reader = new MessageReader(1024, voice.MaxFrameBytes);
         while (!lifetime.IsCancellationRequested)
         {
             var (outcome, message) = await reader.ReceiveAsync(twilio, lifetime.Token);
@@ -317,7 +322,42 @@ internal sealed class MediaBridge : IFrameObserver, IDisposable
                 session.InputStartTimestamp = Stopwatch.GetTimestamp();
             }
         }
-        var frame = transcode ? TranscodeToProvider(base64, session) : Wire.Append(base64);
+        if (transcode)
+        {
+            EnqueueToProvider(session, TranscodeToProvider(base64, session));
+        }
+        else if (inputBatch is null)
+        {
+            EnqueueToProvider(session, Wire.Append(base64)); // μ-law passes through as it came
+        }
+        else if (Base64.DecodeFromUtf8(base64, inputBatch.AsSpan(inputBatchBytes), out _, out var decoded) == OperationStatus.Done)
+        {
+            // Several 20 ms frames per append: decoded into one buffer, encoded once when it is full.
+            inputBatchBytes += decoded;
+            if (inputBatchBytes + 160 > inputBatch.Length)
+            {
+                FlushCallerAudio(session);
+            }
+        }
+        else
+        {
+            // An unusual frame (larger than the batch, or not base64): what is batched goes first, then the frame as it is.
+            FlushCallerAudio(session);
+            EnqueueToProvider(session, Wire.Append(base64));
+        }
+    }
+
+    private void FlushCallerAudio(ProviderSession session)
+    {
+        if (inputBatchBytes > 0)
+        {
+            EnqueueToProvider(session, Wire.AppendAudio(inputBatch.AsSpan(0, inputBatchBytes)));
+            inputBatchBytes = 0;
+        }
+    }
+
+    private void EnqueueToProvider(ProviderSession session, OutFrame frame)
+    {
         if (frame.Buffer is null)
         {
             return;
@@ -579,7 +619,7 @@ internal sealed class MediaBridge : IFrameObserver, IDisposable
 
     private async Task ReceiveProviderAsync(ProviderSession session)
     {
-        using var reader = new MessageReader(16 * 1024, voice.MaxFrameBytes);
+        using var reader = new MessageReader(2048, voice.MaxFrameBytes);
         try
         {
             while (!lifetime.IsCancellationRequested)
@@ -693,8 +733,9 @@ internal sealed class MediaBridge : IFrameObserver, IDisposable
                 {
                     lock (gate)
                     {
-                        AddHistory(new HistoryItem("user", heard.Trim()));
-                        AddTurn("user", heard.Trim(), null, null);
+                        var text = heard.Trim();
+                        AddHistory(new HistoryItem("user", text));
+                        AddTurn("user", text, null, null);
                     }
                 }
                 break;
@@ -878,7 +919,7 @@ internal sealed class MediaBridge : IFrameObserver, IDisposable
             }
             itemBytes += audioBytes;
             bytesSinceMark += audioBytes;
-            if (bytesSinceMark >= MarkEveryBytes)
+            if (bytesSinceMark >= markEveryBytes)
             {
                 SendMark();
             }
@@ -1239,7 +1280,6 @@ internal sealed class MediaBridge : IFrameObserver, IDisposable
     private void AddTurn(string role, string text, double? providerMs, double? bridgeMs)
     {
         var now = services.Clock.GetUtcNow();
-        turns.Add((role, text));
         services.Transcripts.Add(new TranscriptTurn
         {
             Id = Guid.CreateVersion7(),
@@ -1294,20 +1334,19 @@ internal sealed class MediaBridge : IFrameObserver, IDisposable
 
         string reason;
         double? greeting;
-        List<(string Role, string Text)> transcript;
         LeadDraft? lead;
         lock (gate)
         {
             StoreInterruptedText();
             reason = endedReason ?? "caller-hangup";
             greeting = greetingMs;
-            transcript = [.. turns];
             lead = captured;
         }
         await services.Transcripts.FlushAsync();
         try
         {
-            await services.Store.FinishAsync(setup, reason, started ? startedAt : null, greeting, transcript, lead, CancellationToken.None);
+            // The stored turns are the transcript: the bridge keeps no second copy of the conversation.
+            await services.Store.FinishAsync(setup, reason, started ? startedAt : null, greeting, lead, CancellationToken.None);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {

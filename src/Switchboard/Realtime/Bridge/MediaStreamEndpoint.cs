@@ -17,7 +17,16 @@ internal static class MediaStreamEndpoint
     {
         app.Map("/media/twilio/{token}", HandleAsync).WithTags("Webhooks").WithSummary("Twilio Media Streams WebSocket (one call)")
             .ExcludeFromDescription();
-        app.MapGet("/metrics/voice", (VoiceMetrics metrics) => Results.Text(metrics.ToPrometheus(), "text/plain; version=0.0.4"))
+        app.MapGet("/metrics/voice", (VoiceMetrics metrics, IOptions<VoiceOptions> options, bool? collect) =>
+            {
+                if (collect == true && options.Value.MetricsMayCollect)
+                {
+                    // Benchmarks only (Switchboard:Voice:MetricsMayCollect): live memory, not heap plus garbage.
+                    GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+                    GC.WaitForPendingFinalizers();
+                }
+                return Results.Text(metrics.ToPrometheus(), "text/plain; version=0.0.4");
+            })
             .WithTags("Operations").WithSummary("Media bridge metrics (Prometheus text format)");
         return app;
     }

@@ -34,7 +34,7 @@ internal interface IFrameObserver
 /// <summary>
 /// The one send loop of a WebSocket: producers (the receive loops, tools, the ticker) enqueue complete text frames
 /// on a bounded <see cref="Channel{T}"/>; a single consumer writes them in order, so frames never interleave and no
-/// producer waits on the network. A full queue means the peer is stuck: <see cref="TryEnqueue"/> returns false and
+/// producer waits on the network (an idle loop runs on the producer's thread until the socket would block). A full queue means the peer is stuck: <see cref="TryEnqueue"/> returns false and
 /// the call is ended by its owner, never blocking another call.
 /// </summary>
 internal sealed class SocketSender
@@ -49,7 +49,9 @@ internal sealed class SocketSender
             SingleReader = true,
             SingleWriter = false,
             FullMode = BoundedChannelFullMode.Wait,
-            AllowSynchronousContinuations = false,
+            // An idle send loop resumes on the producer's thread: a frame is written without a thread-pool hop. When the
+            // socket cannot take it at once, SendAsync goes asynchronous and the producer is released right there.
+            AllowSynchronousContinuations = true,
         });
         this.observer = observer;
     }
@@ -74,7 +76,9 @@ internal sealed class SocketSender
         var reader = queue.Reader;
         try
         {
-            while (await reader.WaitToReadAsync(ct).ConfigureAwait(false))
+            // No token here: an uncancellable wait reuses the channel's one waiter instead of allocating per frame.
+            // The owner ends the loop with Complete(); a dead socket ends it through SendAsync.
+            while (await reader.WaitToReadAsync().ConfigureAwait(false))
             {
                 while (reader.TryRead(out var frame))
                 {
@@ -110,15 +114,23 @@ internal sealed class SocketSender
 
 /// <summary>
 /// Receives whole text messages from a WebSocket into one pooled buffer that grows (by renting a bigger one) up to a
-/// limit. The returned memory is valid until the next call. Not thread-safe: one per receive loop.
+/// limit, and shrinks back before the next message. The returned memory is valid until the next call. Not thread-safe:
+/// one per receive loop.
 /// </summary>
 internal sealed class MessageReader(int initialBytes, int maxBytes) : IDisposable
 {
     private byte[] buffer = ArrayPool<byte>.Shared.Rent(initialBytes);
 
     /// <summary>The next message, or an outcome saying why there is none.</summary>
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<(ReceiveOutcome Outcome, ReadOnlyMemory<byte> Message)> ReceiveAsync(WebSocket socket, CancellationToken ct)
     {
+        if (buffer.Length > initialBytes)
+        {
+            // A large message grew the buffer: give it back, so an idle call holds only the small one.
+            ArrayPool<byte>.Shared.Return(buffer);
+            buffer = ArrayPool<byte>.Shared.Rent(initialBytes);
+        }
         var count = 0;
         while (true)
         {

@@ -82,10 +82,13 @@ internal sealed class TranscriptSink(IServiceScopeFactory scopes, ILogger<Transc
     {
         try
         {
-            await using var scope = scopes.CreateAsyncScope();
-            var db = scope.ServiceProvider.GetRequiredService<SwitchboardDbContext>();
-            db.TranscriptTurns.AddRange(turns);
-            await db.SaveChangesAsync(ct);
+            await SqliteBusyRetry.RunAsync(async () =>
+            {
+                await using var scope = scopes.CreateAsyncScope();
+                var db = scope.ServiceProvider.GetRequiredService<SwitchboardDbContext>();
+                db.TranscriptTurns.AddRange(turns);
+                await db.SaveChangesAsync(ct);
+            }, ct);
             return true;
         }
         catch (Exception e) when (e is Microsoft.EntityFrameworkCore.DbUpdateException or InvalidOperationException or System.Data.Common.DbException)

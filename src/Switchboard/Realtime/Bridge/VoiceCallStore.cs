@@ -22,7 +22,10 @@ internal sealed class VoiceCallStore(
     IServiceScopeFactory scopes, IOptions<RealtimeOptions> realtime, SecretProtector secrets, TimeProvider clock, ILogger<VoiceCallStore> logger)
 {
     /// <summary>The call's setup and the tenant's Twilio auth token; null when the tenant or the call is gone.</summary>
-    public async Task<(VoiceCallSetup Setup, string? AuthToken)?> LoadSetupAsync(MediaStreamGrant grant, string baseUrl, CancellationToken ct)
+    public Task<(VoiceCallSetup Setup, string? AuthToken)?> LoadSetupAsync(MediaStreamGrant grant, string baseUrl, CancellationToken ct) =>
+        SqliteBusyRetry.RunAsync(() => LoadSetupOnceAsync(grant, baseUrl, ct), ct);
+
+    private async Task<(VoiceCallSetup Setup, string? AuthToken)?> LoadSetupOnceAsync(MediaStreamGrant grant, string baseUrl, CancellationToken ct)
     {
         await using var scope = Scoped(grant.TenantId, out var db);
         var tenant = await db.Tenants.AsNoTracking().FirstOrDefaultAsync(t => t.Id == grant.TenantId, ct);
@@ -58,6 +61,17 @@ internal sealed class VoiceCallStore(
     {
         try
         {
+            await SqliteBusyRetry.RunAsync(() => MarkStartedOnceAsync(setup, startedAt, ct), ct);
+        }
+        catch (Exception e) when (e is DbUpdateException or InvalidOperationException or OperationCanceledException or System.Data.Common.DbException)
+        {
+            logger.LogWarning(e, "Could not mark call {CallId} started", setup.CallId);
+        }
+    }
+
+    private async Task MarkStartedOnceAsync(VoiceCallSetup setup, DateTimeOffset startedAt, CancellationToken ct)
+    {
+        {
             await using var scope = Scoped(setup.TenantId, out var db);
             var call = await db.Calls.FirstAsync(c => c.Id == setup.CallId, ct);
             NativeCallStatus.Advance(call, "in-progress");
@@ -78,16 +92,24 @@ internal sealed class VoiceCallStore(
             }
             await db.SaveChangesAsync(ct);
         }
-        catch (Exception e) when (e is DbUpdateException or InvalidOperationException or OperationCanceledException or System.Data.Common.DbException)
-        {
-            logger.LogWarning(e, "Could not mark call {CallId} started", setup.CallId);
-        }
     }
 
     /// <summary>Runs a tool of the shared registry in its own unit of work; returns the output string for the model.</summary>
     public async Task<string> InvokeToolAsync(VoiceCallSetup setup, string name, string arguments, CancellationToken ct)
     {
         try
+        {
+            return await SqliteBusyRetry.RunAsync(() => InvokeToolOnceAsync(setup, name, arguments, ct), ct);
+        }
+        catch (Exception e) when (e is DbUpdateException or InvalidOperationException or System.Data.Common.DbException)
+        {
+            logger.LogError(e, "Tool {Tool} failed on call {CallId}", name, setup.CallId);
+            return JsonSerializer.Serialize(new { error = "The tool failed; apologise and take the caller's details." });
+        }
+    }
+
+    private async Task<string> InvokeToolOnceAsync(VoiceCallSetup setup, string name, string arguments, CancellationToken ct)
+    {
         {
             await using var scope = Scoped(setup.TenantId, out var db);
             var tools = scope.ServiceProvider.GetRequiredService<ToolRegistry>();
@@ -110,18 +132,16 @@ internal sealed class VoiceCallStore(
                 return outcome.Error is null ? outcome.Result ?? "{}" : JsonSerializer.Serialize(new { error = outcome.Error });
             }
         }
-        catch (Exception e) when (e is DbUpdateException or InvalidOperationException or System.Data.Common.DbException)
-        {
-            logger.LogError(e, "Tool {Tool} failed on call {CallId}", name, setup.CallId);
-            return JsonSerializer.Serialize(new { error = "The tool failed; apologise and take the caller's details." });
-        }
     }
 
     /// <summary>
     /// Records that the provider could not be reached (the <c>&lt;Connect action&gt;</c> then takes a message) and texts the
     /// on-call staff, at most once an hour per recipient.
     /// </summary>
-    public async Task MarkProviderUnreachableAsync(VoiceCallSetup setup, CancellationToken ct)
+    public Task MarkProviderUnreachableAsync(VoiceCallSetup setup, CancellationToken ct) =>
+        SqliteBusyRetry.RunAsync(() => MarkProviderUnreachableOnceAsync(setup, ct), ct);
+
+    private async Task MarkProviderUnreachableOnceAsync(VoiceCallSetup setup, CancellationToken ct)
     {
         await using var scope = Scoped(setup.TenantId, out var db);
         var call = await db.Calls.FirstAsync(c => c.Id == setup.CallId, ct);
@@ -160,7 +180,7 @@ internal sealed class VoiceCallStore(
         {
             await db.SaveChangesAsync(ct);
         }
-        catch (DbUpdateException)
+        catch (DbUpdateException e) when (!SqliteBusyRetry.IsBusy(e))
         {
             // Another node alerted for the same hour and recipient: record the reason alone.
             db.ChangeTracker.Clear();
@@ -169,9 +189,14 @@ internal sealed class VoiceCallStore(
         }
     }
 
-    /// <summary>The stream stopped: the call is completed, its transcript final, and it goes through the post-call pipeline.</summary>
-    public async Task FinishAsync(VoiceCallSetup setup, string reason, DateTimeOffset? startedAt, double? greetingMs,
-        IReadOnlyList<(string Role, string Text)> transcript, LeadDraft? captured, CancellationToken ct)
+    /// <summary>
+    /// The stream stopped (its turns are stored): the call is completed, its transcript final (from the stored turns), and it
+    /// goes through the post-call pipeline.
+    /// </summary>
+    public Task FinishAsync(VoiceCallSetup setup, string reason, DateTimeOffset? startedAt, double? greetingMs, LeadDraft? captured, CancellationToken ct) =>
+        SqliteBusyRetry.RunAsync(() => FinishOnceAsync(setup, reason, startedAt, greetingMs, captured, ct), ct);
+
+    private async Task FinishOnceAsync(VoiceCallSetup setup, string reason, DateTimeOffset? startedAt, double? greetingMs, LeadDraft? captured, CancellationToken ct)
     {
         await using var scope = Scoped(setup.TenantId, out var db);
         var call = await db.Calls.FirstAsync(c => c.Id == setup.CallId, ct);
@@ -185,7 +210,8 @@ internal sealed class VoiceCallStore(
         }
         call.EndedReason ??= reason;
         call.GreetingLatencyMs ??= greetingMs is { } g ? Math.Round(g, 2) : null;
-        var spoken = transcript.Where(t => t.Role is "user" or "assistant").ToList();
+        var spoken = await db.TranscriptTurns.AsNoTracking().Where(t => t.CallId == setup.CallId && (t.Role == "user" || t.Role == "assistant"))
+            .OrderBy(t => t.Seq).Select(t => new { t.Role, t.Text }).ToListAsync(ct);
         call.TranscriptText = string.Join('\n', spoken.Select(t => $"{t.Role}: {t.Text}"));
         call.TranscriptFinal = true;
         call.UpdatedAt = now;

@@ -57,6 +57,22 @@ internal sealed class LatencyHistogram
         return above;
     }
 
+    /// <summary>Cumulative counts at each non-empty bucket's upper bound (µs), for a Prometheus histogram.</summary>
+    public IEnumerable<(long UpperBoundMicroseconds, long Cumulative)> Cumulative()
+    {
+        long seen = 0;
+        for (var i = 0; i < buckets.Length; i++)
+        {
+            var c = Interlocked.Read(ref buckets[i]);
+            if (c == 0)
+            {
+                continue;
+            }
+            seen += c;
+            yield return (UpperBound(i), seen);
+        }
+    }
+
     private static int IndexOf(long v)
     {
         if (v < Linear)
@@ -145,10 +161,21 @@ internal sealed class VoiceMetrics
         Counter("switchboard_voice_bad_frames_total", "Malformed frames received.", Interlocked.Read(ref badFrames));
         Counter("switchboard_voice_queue_overflows_total", "Calls ended because a peer stopped reading.", Interlocked.Read(ref droppedCalls));
         Summary("switchboard_voice_bridge_latency_seconds", "Provider audio delta read to frame sent to Twilio.", BridgeLatency);
+        s.Append("# HELP switchboard_voice_bridge_latency_histogram_seconds Provider audio delta read to frame sent to Twilio.\n");
+        s.Append("# TYPE switchboard_voice_bridge_latency_histogram_seconds histogram\n");
+        foreach (var (bound, cumulative) in BridgeLatency.Cumulative())
+        {
+            s.Append("switchboard_voice_bridge_latency_histogram_seconds_bucket{le=\"").Append((bound / 1e6).ToString("0.######", CultureInfo.InvariantCulture))
+                .Append("\"} ").Append(cumulative.ToString(CultureInfo.InvariantCulture)).Append('\n');
+        }
+        s.Append("switchboard_voice_bridge_latency_histogram_seconds_bucket{le=\"+Inf\"} ").Append(BridgeLatency.Count.ToString(CultureInfo.InvariantCulture)).Append('\n');
+        s.Append("switchboard_voice_bridge_latency_histogram_seconds_count ").Append(BridgeLatency.Count.ToString(CultureInfo.InvariantCulture)).Append('\n');
         Summary("switchboard_voice_greeting_latency_seconds", "Stream start to the first greeting frame sent to Twilio.", GreetingLatency);
         Summary("switchboard_voice_provider_turn_latency_seconds", "Caller end of speech to the provider's first audio.", ProviderTurnLatency);
         Counter("switchboard_process_managed_heap_bytes", "GC heap size.", GC.GetTotalMemory(false), "gauge");
         Counter("switchboard_process_working_set_bytes", "Resident memory.", Environment.WorkingSet, "gauge");
+        Counter("switchboard_process_allocated_bytes_total", "Bytes allocated on the managed heap since start.", GC.GetTotalAllocatedBytes(false));
+        Counter("switchboard_process_gc_collections_total", "Garbage collections, all generations.", GC.CollectionCount(0));
         return s.ToString();
     }
 }

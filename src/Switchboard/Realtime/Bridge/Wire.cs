@@ -226,6 +226,18 @@ internal static class Wire
         return new OutFrame(buffer, length);
     }
 
+    /// <summary><c>input_audio_buffer.append</c> of raw audio bytes, base64-encoded straight into the pooled frame.</summary>
+    public static OutFrame AppendAudio(ReadOnlySpan<byte> audio)
+    {
+        var encoded = Base64.GetMaxEncodedToUtf8Length(audio.Length);
+        var length = AppendPrefix.Length + encoded + QuoteBrace.Length;
+        var buffer = ArrayPool<byte>.Shared.Rent(length);
+        AppendPrefix.CopyTo(buffer);
+        Base64.EncodeToUtf8(audio, buffer.AsSpan(AppendPrefix.Length), out _, out var written);
+        QuoteBrace.CopyTo(buffer.AsSpan(AppendPrefix.Length + written));
+        return new OutFrame(buffer, AppendPrefix.Length + written + QuoteBrace.Length);
+    }
+
     /// <summary>The bytes before the payload of a Twilio <c>media</c> message: <c>{"event":"media","streamSid":"…","media":{"payload":"</c>.</summary>
     public static byte[] TwilioMediaPrefix(string streamSid) =>
         Encoding.UTF8.GetBytes("{\"event\":\"media\",\"streamSid\":" + JsonSerializer.Serialize(streamSid) + ",\"media\":{\"payload\":\"");
