@@ -23,5 +23,8 @@ internal static class Banner
         Console.WriteLine($"    curl -s -H 'Authorization: Bearer {demo.ApiKey}' {baseUrl}/api/v1/calls");
         Console.WriteLine($"    curl -s -H 'Authorization: Bearer {demo.ApiKey}' {baseUrl}/api/v1/sms");
         Console.WriteLine();
+        Console.WriteLine("  Place a simulated phone call (Twilio and the realtime model simulated on 127.0.0.1):");
+        Console.WriteLine($"    ./switchboard simulate-call --tenant {demo.TenantId} --script samples/flood-call.json{(baseUrl == "http://localhost:8080" ? "" : " --url " + baseUrl)}");
+        Console.WriteLine();
     }
 }

@@ -76,8 +76,6 @@ internal static class VoiceBehaviour
 
     /// <summary>A polite notice (<c>&lt;Say&gt;</c>), then <c>&lt;Hangup&gt;</c>.</summary>
     public const string Polite = "polite";
-
-    public static bool IsValid(string? value, bool allowAnswer) => value is Message or Polite || (allowAnswer && value == Answer);
 }
 
 /// <summary>Opening hours per weekday as <c>HH:mm-HH:mm</c> ranges in the tenant's zone; a missing day is closed.</summary>

@@ -62,6 +62,10 @@ internal sealed class VoiceOptions
     [Range(20, 2000)]
     public int MarkEveryMs { get; set; } = 200;
 
+    /// <summary>At shutdown, how long calls in progress may go on before they are ended, in seconds (within the host's shutdown timeout).</summary>
+    [Range(0, 3600)]
+    public int DrainSeconds { get; set; } = 25;
+
     /// <summary>Lets <c>GET /metrics/voice?collect=true</c> force a full garbage collection first (benchmarks measuring live memory).</summary>
     public bool MetricsMayCollect { get; set; }
 

@@ -66,6 +66,7 @@ internal sealed class MediaBridge : IFrameObserver, IDisposable
     private DateTimeOffset startedAt;
     private bool started;
     private int badFrames;
+    private readonly DateTimeOffset acceptedAt;
 
     // Provider session.
     private ProviderSession? provider;
@@ -133,7 +134,11 @@ internal sealed class MediaBridge : IFrameObserver, IDisposable
     private Task? closing;
     private Task twilioSend = Task.CompletedTask;
 
-    public MediaBridge(VoiceCallSetup setup, WebSocket twilio, BridgeServices services, CancellationToken appStopping)
+    /// <param name="setup">The call, loaded before the socket was accepted.</param>
+    /// <param name="twilio">The accepted Twilio media-stream socket.</param>
+    /// <param name="services">The node's shared services.</param>
+    /// <param name="abort">Cancelled when the node gives up draining its calls at shutdown (not when shutdown starts).</param>
+    public MediaBridge(VoiceCallSetup setup, WebSocket twilio, BridgeServices services, CancellationToken abort)
     {
         this.setup = setup;
         this.twilio = twilio;
@@ -141,10 +146,11 @@ internal sealed class MediaBridge : IFrameObserver, IDisposable
         realtime = services.Realtime.Value;
         voice = services.Voice.Value;
         logger = services.Logs.CreateLogger<MediaBridge>();
-        lifetime = CancellationTokenSource.CreateLinkedTokenSource(appStopping);
+        lifetime = CancellationTokenSource.CreateLinkedTokenSource(abort);
         twilioOut = new SocketSender(voice.SendQueueFrames, this);
         transcode = realtime.AudioFormat == "pcm16";
         markEveryBytes = voice.MarkEveryMs * 8;
+        acceptedAt = services.Clock.GetUtcNow();
         inputBatch = voice.InputBatchFrames > 1 ? new byte[voice.InputBatchFrames * 160] : null;
     }
 
@@ -200,7 +206,17 @@ internal sealed class MediaBridge : IFrameObserver, IDisposable
                 case ReceiveOutcome.Binary:
                     continue; // Media Streams frames are text; binary is ignored (twilio-media-streams.md §7).
             }
-            if (!HandleTwilioFrame(message))
+            bool handled;
+            try
+            {
+                handled = HandleTwilioFrame(message);
+            }
+            catch (Exception e) when (e is InvalidOperationException or KeyNotFoundException or FormatException or ArgumentException)
+            {
+                services.Metrics.BadFrame();
+                handled = false;
+            }
+            if (!handled)
             {
                 if (++badFrames > voice.MaxBadFrames)
                 {
@@ -483,6 +499,19 @@ internal sealed class MediaBridge : IFrameObserver, IDisposable
 
     private async Task RunProviderAsync()
     {
+        try
+        {
+            await SuperviseProviderAsync();
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            logger.LogError(e, "Provider side of the bridge failed");
+            await FailOverAsync("failed inside the bridge");
+        }
+    }
+
+    private async Task SuperviseProviderAsync()
+    {
         if (!await OpenSessionAsync(replay: false))
         {
             await FailOverAsync("could not be reached at the start of the call");
@@ -635,7 +664,16 @@ internal sealed class MediaBridge : IFrameObserver, IDisposable
                 }
                 if (outcome == ReceiveOutcome.Text)
                 {
-                    HandleProviderFrame(session, message, Stopwatch.GetTimestamp());
+                    try
+                    {
+                        HandleProviderFrame(session, message, Stopwatch.GetTimestamp());
+                    }
+                    catch (Exception e) when (e is InvalidOperationException or KeyNotFoundException or FormatException or ArgumentException)
+                    {
+                        // An event of an unexpected shape: skipped, the call goes on.
+                        services.Metrics.BadFrame();
+                        logger.LogWarning("Provider event skipped: {Error}", e.Message);
+                    }
                 }
             }
         }
@@ -1103,8 +1141,18 @@ internal sealed class MediaBridge : IFrameObserver, IDisposable
         var now = services.Clock.GetUtcNow();
         lock (gate)
         {
-            if (ending || !started)
+            if (ending)
             {
+                return;
+            }
+            if (!started)
+            {
+                if (now - acceptedAt > TimeSpan.FromSeconds(10))
+                {
+                    logger.LogWarning("No stream start within 10 s of the connection: closing");
+                    endedReason ??= "stream-error";
+                    CloseTwilio();
+                }
                 return;
             }
             if (digits.Length > 0 && now - lastDigitAt >= TimeSpan.FromMilliseconds(700))

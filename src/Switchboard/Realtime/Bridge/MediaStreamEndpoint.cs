@@ -33,7 +33,7 @@ internal static class MediaStreamEndpoint
 
     private static async Task<IResult> HandleAsync(
         string token, HttpContext http, MediaStreamTokens tokens, VoiceCallStore store, TwilioWebhookUrls urls, BridgeRegistry registry,
-        BridgeServices services, IOptions<VoiceOptions> options, IHostApplicationLifetime lifetime, ILogger<MediaBridge> logger)
+        BridgeServices services, IOptions<VoiceOptions> options, ILogger<MediaBridge> logger)
     {
         if (!http.WebSockets.IsWebSocketRequest)
         {
@@ -64,7 +64,7 @@ internal static class MediaStreamEndpoint
         try
         {
             using var socket = await http.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext { KeepAliveInterval = TimeSpan.FromSeconds(20) });
-            using var bridge = new MediaBridge(loaded.Setup, socket, services, lifetime.ApplicationStopping);
+            using var bridge = new MediaBridge(loaded.Setup, socket, services, registry.Aborting);
             registry.Attach(grant.CallId, bridge);
             await bridge.RunAsync();
         }
