@@ -42,6 +42,7 @@ builder.Logging.AddJsonConsole(o =>
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSwitchboardDatabase();
 builder.Services.AddExceptionHandler<EnvelopeExceptionHandler>();
+builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true); // binding errors reach the envelope with their reason
 builder.Services.Configure<JsonOptions>(o => o.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.Never);
 builder.Services.AddOpenApi("v1", o => o.AddDocumentTransformer<OpenApiSecurity>());
 builder.Services.AddMemoryCache();
