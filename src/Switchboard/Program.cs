@@ -24,6 +24,13 @@ if (command is not ("serve" or "migrate" or "seed-demo" or "replay" or "schema-s
 }
 
 var builder = WebApplication.CreateBuilder(command == "serve" ? rest : []);
+// The content root is the working directory (data/ lives there); the shipped defaults live beside the binary.
+builder.Configuration.Sources.Insert(0, new Microsoft.Extensions.Configuration.Json.JsonConfigurationSource
+{
+    Path = "appsettings.json",
+    Optional = true,
+    FileProvider = new Microsoft.Extensions.FileProviders.PhysicalFileProvider(AppContext.BaseDirectory),
+});
 if (command == "serve" && string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["ASPNETCORE_URLS"]))
 {
     builder.WebHost.UseUrls("http://localhost:8080");
