@@ -137,7 +137,7 @@ internal sealed class OutboxProcessor(
         }
         scope.ServiceProvider.GetRequiredService<CurrentTenant>().Set(message.TenantId);
         var handler = scope.ServiceProvider.GetServices<IOutboxHandler>().FirstOrDefault(h => h.Kind == message.Kind);
-        using var logScope = logger.BeginScope(new Dictionary<string, object> { ["TenantId"] = message.TenantId, ["OutboxId"] = message.Id, ["Kind"] = message.Kind });
+        using var logScope = logger.BeginScope("Tenant {TenantId} outbox {OutboxId} {Kind}", message.TenantId, message.Id, message.Kind);
 
         OutboxResult result;
         if (handler is null)

@@ -34,7 +34,7 @@ internal sealed class VapiEventProcessor(
         var call = providerCallId is null ? null : await FindOrCreateCallAsync(tenant, providerCallId, message, now, ct);
         var assistant = await db.Assistants.OrderByDescending(a => a.IsDefault).ThenBy(a => a.CreatedAt).FirstOrDefaultAsync(ct);
 
-        using var scope = logger.BeginScope(new Dictionary<string, object?> { ["TenantId"] = tenant.Id, ["CallId"] = call?.Id, ["VapiType"] = type });
+        using var scope = logger.BeginScope("Tenant {TenantId} call {CallId} vapi {VapiType}", tenant.Id, call?.Id, type);
         if (!duplicate)
         {
             db.CallEvents.Add(new CallEvent
