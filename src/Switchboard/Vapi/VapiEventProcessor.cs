@@ -22,7 +22,12 @@ internal sealed class VapiEventProcessor(
 {
     private static readonly Dictionary<string, int> StatusRank = new(StringComparer.Ordinal)
     {
-        ["scheduled"] = 0, ["queued"] = 0, ["ringing"] = 1, ["in-progress"] = 2, ["forwarding"] = 3, ["ended"] = 4,
+        ["scheduled"] = 0,
+        ["queued"] = 0,
+        ["ringing"] = 1,
+        ["in-progress"] = 2,
+        ["forwarding"] = 3,
+        ["ended"] = 4,
     };
 
     /// <summary>Processes <paramref name="message"/> (the value of the body's <c>message</c>); returns the JSON reply.</summary>
