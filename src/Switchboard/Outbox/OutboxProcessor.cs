@@ -12,6 +12,9 @@ internal readonly record struct OutboxResult(OutboxResultKind Kind, string? Erro
     public static OutboxResult Done => new(OutboxResultKind.Done);
     public static OutboxResult Retry(string error, TimeSpan? after = null) => new(OutboxResultKind.Retry, error, after);
     public static OutboxResult Dead(string error) => new(OutboxResultKind.Dead, error);
+
+    /// <summary>Not attempted (e.g. a per-endpoint concurrency bound is reached): due again after <paramref name="after"/>, not counted as an attempt.</summary>
+    public static OutboxResult Defer(TimeSpan after) => new(OutboxResultKind.Deferred, null, after);
 }
 
 internal enum OutboxResultKind
@@ -19,6 +22,7 @@ internal enum OutboxResultKind
     Done,
     Retry,
     Dead,
+    Deferred,
 }
 
 /// <summary>
@@ -59,7 +63,7 @@ internal sealed class OutboxProcessor(
         {
             return 0;
         }
-        await Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = ct },
+        await Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = options.Value.MaxDegreeOfParallelism, CancellationToken = ct },
             async (id, token) => await ProcessOneAsync(id, token));
         return ids.Count;
     }
@@ -80,7 +84,70 @@ internal sealed class OutboxProcessor(
         return total;
     }
 
-    private async Task<List<Guid>> ClaimAsync(CancellationToken ct)
+    /// <summary>
+    /// The worker's loop: keeps up to <see cref="OutboxOptions.MaxDegreeOfParallelism"/> messages in flight and claims
+    /// more as soon as a slot frees, so one slow message (a webhook receiver taking its whole timeout) never holds
+    /// back the rows behind it, as a claim-a-batch-then-wait loop would. Waits <see cref="OutboxOptions.PollIntervalMs"/>
+    /// when nothing is due. Returns when <paramref name="ct"/> is cancelled, after the messages in flight finish.
+    /// </summary>
+    public async Task RunAsync(CancellationToken ct)
+    {
+        var inFlight = new List<Task>();
+        while (!ct.IsCancellationRequested)
+        {
+            inFlight.RemoveAll(t => t.IsCompleted);
+            var free = options.Value.MaxDegreeOfParallelism - inFlight.Count;
+            var claimed = 0;
+            if (free > 0)
+            {
+                try
+                {
+                    var ids = await ClaimAsync(ct, Math.Min(free, options.Value.BatchSize));
+                    claimed = ids.Count;
+                    inFlight.AddRange(ids.Select(id => ProcessLoggedAsync(id, ct)));
+                    if (claimed > 0)
+                    {
+                        logger.LogInformation("Outbox claimed {Count} messages", claimed);
+                    }
+                }
+                catch (Exception e) when (!ct.IsCancellationRequested)
+                {
+                    logger.LogError(e, "Outbox claim failed");
+                }
+            }
+            if (claimed == 0 || claimed == free)
+            {
+                // Idle, or every slot busy: wake on the first finished message or after the poll interval.
+                try
+                {
+                    await Task.WhenAny(inFlight.Append(Task.Delay(options.Value.PollIntervalMs, ct)));
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+            }
+        }
+        await Task.WhenAll(inFlight);
+    }
+
+    private async Task ProcessLoggedAsync(Guid id, CancellationToken ct)
+    {
+        try
+        {
+            await ProcessOneAsync(id, ct);
+        }
+        catch (Exception e) when (!ct.IsCancellationRequested)
+        {
+            logger.LogError(e, "Outbox message {OutboxId} failed to process", id);
+        }
+        catch (OperationCanceledException)
+        {
+            // Shutting down: the row keeps its lease and is claimed again when it expires.
+        }
+    }
+
+    private async Task<List<Guid>> ClaimAsync(CancellationToken ct, int? limit = null)
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<SwitchboardDbContext>();
@@ -111,7 +178,7 @@ internal sealed class OutboxProcessor(
             Add(cmd, "@node", node);
             Add(cmd, "@until", pg ? until : until.UtcTicks);
             Add(cmd, "@now", pg ? now : now.UtcTicks);
-            Add(cmd, "@limit", options.Value.BatchSize);
+            Add(cmd, "@limit", limit ?? options.Value.BatchSize);
             var ids = new List<Guid>();
             await using var reader = await cmd.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
@@ -163,6 +230,14 @@ internal sealed class OutboxProcessor(
         }
 
         var now = clock.GetUtcNow();
+        if (result.Kind == OutboxResultKind.Deferred)
+        {
+            message.LockedBy = null;
+            message.LockedUntil = null;
+            message.NextAttemptAt = now + (result.RetryAfter ?? TimeSpan.FromSeconds(1));
+            await db.SaveChangesAsync(ct);
+            return;
+        }
         message.Attempts++;
         message.LockedBy = null;
         message.LockedUntil = null;
@@ -221,41 +296,9 @@ internal interface IOutboxDeadLetterAware
     Task OnDeadLetterAsync(OutboxMessage message, CancellationToken ct);
 }
 
-/// <summary>Runs <see cref="OutboxProcessor"/> on every node; idle polls wait <see cref="OutboxOptions.PollIntervalMs"/>.</summary>
-internal sealed class OutboxWorker(OutboxProcessor processor, IOptions<OutboxOptions> options, ILogger<OutboxWorker> logger) : BackgroundService
+/// <summary>Runs <see cref="OutboxProcessor.RunAsync"/> on every node (unless <see cref="OutboxOptions.WorkerEnabled"/> is off).</summary>
+internal sealed class OutboxWorker(OutboxProcessor processor, IOptions<OutboxOptions> options) : BackgroundService
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        if (!options.Value.WorkerEnabled)
-        {
-            return;
-        }
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            var processed = 0;
-            try
-            {
-                processed = await processor.ProcessDueAsync(stoppingToken);
-                if (processed > 0)
-                {
-                    logger.LogInformation("Outbox processed {Count} messages", processed);
-                }
-            }
-            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
-            {
-                logger.LogError(e, "Outbox poll failed");
-            }
-            if (processed == 0)
-            {
-                try
-                {
-                    await Task.Delay(options.Value.PollIntervalMs, stoppingToken);
-                }
-                catch (OperationCanceledException)
-                {
-                    break;
-                }
-            }
-        }
-    }
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        options.Value.WorkerEnabled ? processor.RunAsync(stoppingToken) : Task.CompletedTask;
 }
