@@ -144,7 +144,7 @@ internal sealed class WebhookDeliveryHandler(
         logger.LogInformation("Webhook delivery {DeliveryId} attempt {Attempt} failed: {Error}", delivery.Id, delivery.Attempts, error);
         if (outcome.StatusCode == StatusCodes.Status410Gone)
         {
-            Disable(endpoint, "gone", now);
+            await DisableAsync(endpoint, "gone", now, notify: false, ct);
             return Fail(delivery, now, "The receiver answered 410 Gone: the endpoint is disabled.");
         }
         if (delivery.IsTest)
@@ -154,8 +154,7 @@ internal sealed class WebhookDeliveryHandler(
         endpoint.FailingSince ??= now;
         if (endpoint.Enabled && now - endpoint.FailingSince >= TimeSpan.FromHours(options.Value.DisableAfterFailingHours))
         {
-            Disable(endpoint, "failing", now);
-            await QueueDisabledNoticeAsync(endpoint, now, ct);
+            await DisableAsync(endpoint, "failing", now, notify: true, ct);
             return Fail(delivery, now, $"Every attempt failed for {options.Value.DisableAfterFailingHours / 24.0:0.#} days: the endpoint is disabled.");
         }
         if (delivery.ScheduleAttempts >= MaxAttempts)
@@ -208,13 +207,37 @@ internal sealed class WebhookDeliveryHandler(
         return OutboxResult.Dead(error);
     }
 
-    private void Disable(WebhookEndpoint endpoint, string reason, DateTimeOffset now)
+    /// <summary>
+    /// Disables the endpoint and (when <paramref name="notify"/>) queues the tenant's SMS in one transaction. The
+    /// conditional update makes exactly one of several concurrent failing deliveries the one that disables and notifies.
+    /// </summary>
+    private async Task DisableAsync(WebhookEndpoint endpoint, string reason, DateTimeOffset now, bool notify, CancellationToken ct)
     {
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        var won = await db.WebhookEndpoints.Where(e => e.Id == endpoint.Id && e.Enabled).ExecuteUpdateAsync(u => u
+            .SetProperty(e => e.Enabled, false)
+            .SetProperty(e => e.DisabledReason, reason)
+            .SetProperty(e => e.DisabledAt, now)
+            .SetProperty(e => e.UpdatedAt, now), ct) == 1;
         endpoint.Enabled = false;
-        endpoint.DisabledReason = reason;
-        endpoint.DisabledAt = now;
-        endpoint.UpdatedAt = now;
-        logger.LogWarning("Webhook endpoint {EndpointId} disabled: {Reason}", endpoint.Id, reason);
+        if (won)
+        {
+            endpoint.DisabledReason = reason;
+            endpoint.DisabledAt = now;
+            endpoint.UpdatedAt = now;
+            logger.LogWarning("Webhook endpoint {EndpointId} disabled: {Reason}", endpoint.Id, reason);
+            if (notify)
+            {
+                await QueueDisabledNoticeAsync(endpoint, now, ct);
+            }
+        }
+        else
+        {
+            // Another delivery disabled it first: keep its reason and time.
+            db.Entry(endpoint).State = EntityState.Detached;
+        }
+        await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
     }
 
     /// <summary>

@@ -188,7 +188,7 @@ internal sealed class WebhookUrlPolicy(IOptions<WebhookOptions> options, IHostEn
         {
             address = address.MapToIPv4();
         }
-        if (address.ScopeId != 0)
+        if (address.AddressFamily == AddressFamily.InterNetworkV6 && address.ScopeId != 0)
         {
             address = new IPAddress(address.GetAddressBytes());
         }
