@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.TestHost;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using Switchboard.Outbox;
 using Switchboard.Platform.Database;
 using Switchboard.Tenancy;
 using Switchboard.Tests.Support;
@@ -96,6 +97,26 @@ internal static class WebhookTestExtensions
     /// <summary>A thin test event of type <c>lead.created</c> for <paramref name="n"/>.</summary>
     public static LeadEventData Lead(int n) =>
         new(Guid.NewGuid(), Guid.NewGuid(), $"Caller {n}", "+15145550123", null, $"Problem {n}", "routine", "tool", DateTimeOffset.UnixEpoch);
+
+    /// <summary>
+    /// Drains the outbox, moving the clock 3 s at a time while deliveries wait for a per-endpoint slot (deferred by
+    /// 1–3 s): more than <see cref="WebhookOptions.MaxConcurrencyPerEndpoint"/> deliveries to one endpoint take several rounds.
+    /// </summary>
+    public static async Task DeliverAllAsync(this SwitchboardFactory factory)
+    {
+        for (var round = 0; round < 50; round++)
+        {
+            await factory.Outbox.DrainAsync(CancellationToken.None);
+            var soon = factory.Clock.GetUtcNow().AddSeconds(3);
+            var waiting = await factory.WithDbAsync(null, db => db.Outbox.IgnoreQueryFilters()
+                .AnyAsync(m => m.Status == OutboxStatus.Pending && m.Kind == WebhookDeliveryHandler.Kind && m.NextAttemptAt <= soon));
+            if (!waiting)
+            {
+                return;
+            }
+            factory.Clock.Advance(TimeSpan.FromSeconds(3));
+        }
+    }
 
     public static Task<List<WebhookDelivery>> DeliveriesAsync(this SwitchboardFactory factory, Guid tenantId, Guid endpointId) =>
         factory.WithDbAsync(tenantId, db => db.WebhookDeliveries.Where(d => d.EndpointId == endpointId).OrderBy(d => d.CreatedAt).ToListAsync());

@@ -65,6 +65,12 @@ internal sealed class Migrator(IServiceScopeFactory scopes, IOptions<DatabaseOpt
             {
                 await ExecAsync(conn, null, $"SELECT pg_advisory_lock({AdvisoryLockKey})", ct);
             }
+            else
+            {
+                // WAL (persistent in the file): readers never block a commit, so concurrent outbox handlers do not
+                // fail with "database is locked" when an autocommit write cannot take the exclusive lock.
+                await ExecAsync(conn, null, "PRAGMA journal_mode=WAL", ct);
+            }
             await ExecAsync(conn, null,
                 "CREATE TABLE IF NOT EXISTS __switchboard_migrations (id VARCHAR(200) NOT NULL PRIMARY KEY, applied_at VARCHAR(40) NOT NULL)", ct);
             var applied = await AppliedAsync(conn, ct);
