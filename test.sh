@@ -31,6 +31,10 @@ run_suite() {
       ${filter:+--filter "$filter"} --logger "console;verbosity=normal" 2>&1 | tee "$log" | grep -E "^\s+(Failed|Skipped) |Error Message|Passed!|Failed!|error" | head -200
   local line p f
   line=$(grep -E "(Passed|Failed)! +- +Failed: +[0-9]+, +Passed: +[0-9]+" "$log" | tail -1)
+  if [ -z "$line" ] && grep -qE "^Total tests: +[0-9]+" "$log"; then
+    # The normal-verbosity console logger ends with "Total tests: N / Passed: N / Failed: N" instead.
+    line=$(awk '/^Total tests:/ {p=0; f=0; s=1; next} s && /^ +Passed: +[0-9]+/ {p=$2} s && /^ +Failed: +[0-9]+/ {f=$2} END {if (s) printf "Failed! - Failed: %d, Passed: %d,", f, p}' "$log")
+  fi
   if [ -z "$line" ]; then
     echo "suite $name produced no result line (crash?): see $log"
     failed=$((failed + 1)); return
