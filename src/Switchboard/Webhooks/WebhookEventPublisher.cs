@@ -26,9 +26,16 @@ internal sealed class WebhookEventPublisher(SwitchboardDbContext db, TimeProvide
     /// <summary>Body serialisation: camelCase (JSON web defaults), nulls written, so each type's shape is stable.</summary>
     internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
+    private readonly Dictionary<Guid, List<(Guid Id, List<string> EventTypes)>> endpointsByTenant = [];
+
     private static readonly Dictionary<string, int> StatusRank = new(StringComparer.Ordinal)
     {
-        ["scheduled"] = 0, ["queued"] = 0, ["ringing"] = 1, ["in-progress"] = 2, ["forwarding"] = 3, ["ended"] = 4,
+        ["scheduled"] = 0,
+        ["queued"] = 0,
+        ["ringing"] = 1,
+        ["in-progress"] = 2,
+        ["forwarding"] = 3,
+        ["ended"] = 4,
     };
 
     /// <summary>
@@ -46,12 +53,8 @@ internal sealed class WebhookEventPublisher(SwitchboardDbContext db, TimeProvide
         {
             return false;
         }
-        // Explicitly scoped to the tenant given (callers run under it, but the outbox and CLI paths must not depend on that).
-        var endpoints = await db.WebhookEndpoints.IgnoreQueryFilters().AsNoTracking()
-            .Where(e => e.TenantId == tenantId && e.Enabled)
-            .Select(e => new { e.Id, e.EventTypes })
-            .ToListAsync(ct);
-        var subscribed = endpoints.Where(e => e.EventTypes.Count == 0 || e.EventTypes.Contains(type)).Select(e => e.Id).ToList();
+        var subscribed = (await EnabledEndpointsAsync(tenantId, ct))
+            .Where(e => e.EventTypes.Count == 0 || e.EventTypes.Contains(type)).Select(e => e.Id).ToList();
         if (subscribed.Count == 0)
         {
             return false;
@@ -67,6 +70,24 @@ internal sealed class WebhookEventPublisher(SwitchboardDbContext db, TimeProvide
             Enqueue(db, evt, endpointId, isTest: false, evt.CreatedAt);
         }
         return true;
+    }
+
+    /// <summary>
+    /// The tenant's enabled endpoints, read once per unit of work (an end-of-call report publishes several events).
+    /// Explicitly scoped to the tenant given: callers run under it, but the outbox and CLI paths must not depend on that.
+    /// </summary>
+    private async Task<List<(Guid Id, List<string> EventTypes)>> EnabledEndpointsAsync(Guid tenantId, CancellationToken ct)
+    {
+        if (!endpointsByTenant.TryGetValue(tenantId, out var endpoints))
+        {
+            var rows = await db.WebhookEndpoints.IgnoreQueryFilters().AsNoTracking()
+                .Where(e => e.TenantId == tenantId && e.Enabled)
+                .Select(e => new { e.Id, e.EventTypes })
+                .ToListAsync(ct);
+            endpoints = rows.Select(r => (r.Id, r.EventTypes)).ToList();
+            endpointsByTenant[tenantId] = endpoints;
+        }
+        return endpoints;
     }
 
     /// <summary>
