@@ -110,22 +110,19 @@ internal sealed class OutboxProcessor(
                         logger.LogInformation("Outbox claimed {Count} messages", claimed);
                     }
                 }
-                catch (Exception e) when (!ct.IsCancellationRequested)
+                catch (Exception) when (ct.IsCancellationRequested)
+                {
+                    break;
+                }
+                catch (Exception e)
                 {
                     logger.LogError(e, "Outbox claim failed");
                 }
             }
             if (claimed == 0 || claimed == free)
             {
-                // Idle, or every slot busy: wake on the first finished message or after the poll interval.
-                try
-                {
-                    await Task.WhenAny(inFlight.Append(Task.Delay(options.Value.PollIntervalMs, ct)));
-                }
-                catch (OperationCanceledException)
-                {
-                    break;
-                }
+                // Idle, or every slot busy: wake on the first finished message, after the poll interval, or on shutdown.
+                await Task.WhenAny(inFlight.Append(Task.Delay(options.Value.PollIntervalMs, ct)));
             }
         }
         await Task.WhenAll(inFlight);
@@ -137,13 +134,14 @@ internal sealed class OutboxProcessor(
         {
             await ProcessOneAsync(id, ct);
         }
-        catch (Exception e) when (!ct.IsCancellationRequested)
+        catch (Exception e) when (ct.IsCancellationRequested)
+        {
+            // Shutting down (whatever the cancelled call threw): the row keeps its lease and is claimed again when it expires.
+            logger.LogDebug(e, "Outbox message {OutboxId} interrupted by shutdown", id);
+        }
+        catch (Exception e)
         {
             logger.LogError(e, "Outbox message {OutboxId} failed to process", id);
-        }
-        catch (OperationCanceledException)
-        {
-            // Shutting down: the row keeps its lease and is claimed again when it expires.
         }
     }
 
