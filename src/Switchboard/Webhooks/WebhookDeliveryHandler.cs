@@ -22,7 +22,8 @@ namespace Switchboard.Webhooks;
 /// <item>Any 2xx is success and resets the endpoint's failure clock; 3xx, 4xx, 5xx, timeouts and connection errors are failures.</item>
 /// <item><c>410 Gone</c> disables the endpoint at once (spec §"Operational considerations").</item>
 /// <item>An endpoint whose attempts have all failed for <see cref="WebhookOptions.DisableAfterFailingHours"/> (5 days) is disabled
-/// and the tenant is texted through its alert policy (on-call and office numbers).</item>
+/// and the tenant is texted through its alert policy (on-call and office numbers). A day with no attempt at all restarts
+/// that clock: two failures days apart are not a continuous failure.</item>
 /// <item><c>Retry-After</c> on 429/503 lengthens the next delay (never shortens it), capped at 24 h.</item>
 /// <item>When the endpoint already has <see cref="WebhookOptions.MaxConcurrencyPerEndpoint"/> requests in flight on this node,
 /// the row is deferred by 1–3 s without counting as an attempt, so a slow receiver never holds more worker slots than that.</item>
@@ -46,6 +47,9 @@ internal sealed class WebhookDeliveryHandler(
         TimeSpan.FromSeconds(5), TimeSpan.FromMinutes(5), TimeSpan.FromMinutes(30), TimeSpan.FromHours(2),
         TimeSpan.FromHours(5), TimeSpan.FromHours(10), TimeSpan.FromHours(10),
     ];
+
+    /// <summary>A gap without any attempt this long restarts an endpoint's failure clock.</summary>
+    private static readonly TimeSpan QuietGap = TimeSpan.FromHours(24);
 
     /// <summary>Attempts per run of the schedule: the first plus one per delay.</summary>
     public static int MaxAttempts => Schedule.Length + 1;
@@ -150,6 +154,17 @@ internal sealed class WebhookDeliveryHandler(
         if (delivery.IsTest)
         {
             return Fail(delivery, now, error);
+        }
+        if (endpoint.FailingSince is not null)
+        {
+            // Failures with a quiet day between them are not one continuous failure (Svix starts its clock only for
+            // failures within 24 h of each other): after such a gap the clock restarts. Live retries are at most 10 h apart.
+            var previous = await db.WebhookAttempts.AsNoTracking().Where(a => a.EndpointId == endpoint.Id && a.At < now)
+                .OrderByDescending(a => a.At).Select(a => (DateTimeOffset?)a.At).FirstOrDefaultAsync(ct);
+            if (previous is null || now - previous.Value > QuietGap)
+            {
+                endpoint.FailingSince = now;
+            }
         }
         endpoint.FailingSince ??= now;
         if (endpoint.Enabled && now - endpoint.FailingSince >= TimeSpan.FromHours(options.Value.DisableAfterFailingHours))

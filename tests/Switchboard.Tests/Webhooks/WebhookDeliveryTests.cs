@@ -181,32 +181,65 @@ public sealed class WebhookDeliveryTests(WebhookFactory factory) : IClassFixture
         receiver.StatusCode = 500;
         var tenant = await factory.CreateTenantAsync();
         var (id, _) = await factory.CreateEndpointAsync(tenant, receiver.Url);
-
-        await factory.PublishAsync(tenant.Id, WebhookEventTypes.LeadCreated, "five-1", WebhookTestExtensions.Lead(1));
-        await factory.Outbox.DrainAsync(None);
         var firstFailure = factory.Clock.GetUtcNow();
-        factory.Clock.Advance(TimeSpan.FromDays(3));
-        await factory.PublishAsync(tenant.Id, WebhookEventTypes.LeadCreated, "five-2", WebhookTestExtensions.Lead(2));
-        await factory.Outbox.DrainAsync(None);
-        Assert.True((await factory.EndpointAsync(tenant.Id, id)).Enabled);
-        factory.Clock.Advance(TimeSpan.FromDays(2) + TimeSpan.FromMinutes(1));
-        await factory.PublishAsync(tenant.Id, WebhookEventTypes.LeadCreated, "five-3", WebhookTestExtensions.Lead(3));
-        await factory.Outbox.DrainAsync(None);
+
+        // An event every 12 h, the clock moving 1 h at a time so every retry runs on schedule.
+        var hour = 0;
+        for (; hour < 5 * 24 + 2 && (await factory.EndpointAsync(tenant.Id, id)).Enabled; hour++)
+        {
+            if (hour % 12 == 0)
+            {
+                await factory.PublishAsync(tenant.Id, WebhookEventTypes.LeadCreated, $"five-{hour}", WebhookTestExtensions.Lead(hour));
+            }
+            await factory.Outbox.DrainAsync(None);
+            factory.Clock.Advance(TimeSpan.FromHours(1));
+        }
+        await factory.Outbox.DrainAsync(None); // the tenant's SMS
 
         var endpoint = await factory.EndpointAsync(tenant.Id, id);
         Assert.False(endpoint.Enabled);
         Assert.Equal("failing", endpoint.DisabledReason);
         Assert.Equal(firstFailure, endpoint.FailingSince);
+        Assert.InRange(endpoint.DisabledAt!.Value - firstFailure, TimeSpan.FromDays(5), TimeSpan.FromDays(5) + TimeSpan.FromHours(1));
         var sms = await factory.WithDbAsync(tenant.Id, db => db.SmsMessages.Where(s => s.Purpose == "webhook-disabled").ToListAsync());
         Assert.Equal(["+15145550100", "+15145550111"], sms.Select(s => s.To).Order());
         Assert.All(sms, s =>
         {
-            Assert.Equal("simulated", s.Status); // drained: no Twilio account, so recorded as simulated
+            Assert.Equal("simulated", s.Status); // sent through the outbox; no Twilio account, so recorded as simulated
             Assert.Contains("127.0.0.1", s.Body);
             Assert.Contains("desactive apres 5 jours", s.Body); // the tenant's locale is fr-CA
         });
+        Assert.False(await factory.PublishAsync(tenant.Id, WebhookEventTypes.LeadCreated, "five-after", WebhookTestExtensions.Lead(0)));
+        var sent = receiver.Requests.Count;
+        factory.Clock.Advance(TimeSpan.FromHours(11));
+        await factory.Outbox.DrainAsync(None);
+        Assert.Equal(sent, receiver.Requests.Count); // retries still scheduled end without another request
         Assert.All(await factory.DeliveriesAsync(tenant.Id, id), d => Assert.Equal(WebhookDeliveryStatus.Failed, d.Status));
-        Assert.False(await factory.PublishAsync(tenant.Id, WebhookEventTypes.LeadCreated, "five-4", WebhookTestExtensions.Lead(4)));
+    }
+
+    [Fact]
+    public async Task FailuresDaysApartAreNotFiveDaysOfContinuousFailure()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        receiver.StatusCode = 500;
+        var tenant = await factory.CreateTenantAsync();
+        var (id, _) = await factory.CreateEndpointAsync(tenant, receiver.Url);
+        await factory.PublishAsync(tenant.Id, WebhookEventTypes.LeadCreated, "gap-1", WebhookTestExtensions.Lead(1));
+        for (var i = 0; i < 8; i++)
+        {
+            await factory.Outbox.DrainAsync(None);
+            factory.Clock.Advance(TimeSpan.FromHours(11)); // past every retry delay: the schedule runs out in ~28 h
+        }
+
+        factory.Clock.Advance(TimeSpan.FromDays(5));
+        var later = factory.Clock.GetUtcNow();
+        await factory.PublishAsync(tenant.Id, WebhookEventTypes.LeadCreated, "gap-2", WebhookTestExtensions.Lead(2));
+        await factory.Outbox.DrainAsync(None);
+
+        var endpoint = await factory.EndpointAsync(tenant.Id, id);
+        Assert.True(endpoint.Enabled);
+        Assert.Equal(later, endpoint.FailingSince);
+        Assert.Equal(9, receiver.Requests.Count);
     }
 
     [Fact]
