@@ -41,8 +41,10 @@ internal interface IOutboxHandler
 /// Claims due outbox rows and runs their handlers. Claiming is one UPDATE … RETURNING: on PostgreSQL the
 /// inner SELECT takes <c>FOR UPDATE SKIP LOCKED</c>, so nodes never claim the same row; on SQLite the single
 /// writer gives the same guarantee. A claim is a lease: if the node dies, the row is due again when it expires.
-/// Retries back off exponentially (5 s × 2^n, capped at 30 min, ±20 % jitter); after
-/// <see cref="OutboxOptions.MaxAttempts"/> the row becomes a dead letter.
+/// Retries back off exponentially (5 s × 2^n, capped at 30 min, ±20 % jitter) unless the handler names the delay;
+/// after <see cref="OutboxOptions.MaxAttempts"/> the row becomes a dead letter. A deferred row (the handler could not
+/// start it yet) is due again later without counting as an attempt. Up to <see cref="OutboxOptions.MaxDegreeOfParallelism"/>
+/// messages run at once: in batches for <see cref="ProcessDueAsync"/> (tests, CLI), continuously for <see cref="RunAsync"/> (the worker).
 /// </summary>
 internal sealed class OutboxProcessor(
     IServiceScopeFactory scopes,
