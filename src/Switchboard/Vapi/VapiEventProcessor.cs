@@ -8,6 +8,7 @@ using Switchboard.Brain;
 using Switchboard.Calls;
 using Switchboard.Platform.Database;
 using Switchboard.Tenancy;
+using Switchboard.Webhooks;
 
 namespace Switchboard.Vapi;
 
@@ -18,7 +19,8 @@ namespace Switchboard.Vapi;
 /// order never move a call backwards: status only advances, and the end-of-call report's transcript is final.
 /// </summary>
 internal sealed class VapiEventProcessor(
-    SwitchboardDbContext db, ToolRegistry tools, AlertService alerts, TimeProvider clock, ILogger<VapiEventProcessor> logger)
+    SwitchboardDbContext db, ToolRegistry tools, AlertService alerts, TimeProvider clock, ILogger<VapiEventProcessor> logger,
+    WebhookEventPublisher webhooks)
 {
     private static readonly Dictionary<string, int> StatusRank = new(StringComparer.Ordinal)
     {
@@ -56,9 +58,11 @@ internal sealed class VapiEventProcessor(
             });
             if (call is not null)
             {
+                var statusBefore = call.Status;
                 ApplyCallFields(call, message);
                 await ApplyAsync(tenant, assistant, call, message, type, ct);
                 call.UpdatedAt = now;
+                await webhooks.CallProgressedAsync(call, statusBefore, ct); // call.started
             }
         }
         else
@@ -200,8 +204,10 @@ internal sealed class VapiEventProcessor(
         {
             var lead = await ToolRegistry.UpsertLeadAsync(db, call, draft, clock.GetUtcNow(), ct);
             await alerts.QueueLeadAlertsAsync(tenant, assistant, call, lead, ct);
+            await webhooks.LeadAsync(lead, ct); // lead.created, lead.urgent
         }
         call.Analyzed = true;
+        await webhooks.CallEndedAsync(call, ct); // call.ended, recording.ready, call.analyzed
     }
 
     /// <summary>The last capture_lead arguments found in the message history, if any.</summary>
