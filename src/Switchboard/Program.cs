@@ -15,6 +15,7 @@ using Switchboard.Realtime.Bridge;
 using Switchboard.Tenancy;
 using Switchboard.Twilio;
 using Switchboard.Vapi;
+using Switchboard.Webhooks;
 
 // The same binary is the server and the operator CLI: `serve` (default), `migrate`, `seed-demo`, `replay`, `simulate-call`, `schema-script`.
 var command = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "serve";
@@ -26,6 +27,13 @@ if (command is not ("serve" or "migrate" or "seed-demo" or "replay" or "simulate
 }
 
 var builder = WebApplication.CreateBuilder(command == "serve" ? rest : []);
+// The content root is the working directory (data/ lives there); the shipped defaults live beside the binary.
+builder.Configuration.Sources.Insert(0, new Microsoft.Extensions.Configuration.Json.JsonConfigurationSource
+{
+    Path = "appsettings.json",
+    Optional = true,
+    FileProvider = new Microsoft.Extensions.FileProviders.PhysicalFileProvider(AppContext.BaseDirectory),
+});
 if (command == "serve" && string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["ASPNETCORE_URLS"]))
 {
     builder.WebHost.UseUrls("http://localhost:8080");
@@ -44,8 +52,9 @@ builder.Logging.AddJsonConsole(o =>
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSwitchboardDatabase();
 builder.Services.AddExceptionHandler<EnvelopeExceptionHandler>();
+builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true); // binding errors reach the envelope with their reason
 builder.Services.Configure<JsonOptions>(o => o.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.Never);
-builder.Services.AddOpenApi("v1", o => o.AddDocumentTransformer<OpenApiSecurity>());
+builder.Services.AddOpenApi("v1", o => o.AddDocumentTransformer<OpenApiSecurity>().AddDocumentTransformer<WebhookEventsOpenApi>());
 builder.Services.AddMemoryCache();
 builder.Services.AddCors(o => o.AddPolicy(VapiWebhookApi.CorsPolicy, p => p
     .WithOrigins(builder.Configuration.GetSection($"{VapiOptions.Section}:AllowedOrigins").Get<string[]>() ?? new VapiOptions().AllowedOrigins)
@@ -97,10 +106,18 @@ builder.Services.AddSingleton<TranscriptSink>();
 builder.Services.AddHostedService(sp => sp.GetRequiredService<TranscriptSink>());
 builder.Services.AddHostedService<BridgeTicker>();
 
+// Webhooks: options, SSRF policy, the shared HTTP client, per-endpoint concurrency bound, event publisher.
+builder.Services.AddOptions<WebhookOptions>().BindConfiguration(WebhookOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+builder.Services.AddSingleton<WebhookUrlPolicy>();
+builder.Services.AddSingleton<WebhookSender>();
+builder.Services.AddSingleton<WebhookEndpointGate>();
+builder.Services.AddScoped<WebhookEventPublisher>();
+
 // Outbox: handlers, processor, worker.
 builder.Services.AddOptions<OutboxOptions>().BindConfiguration(OutboxOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddScoped<IOutboxHandler, SmsSendHandler>();
 builder.Services.AddScoped<IOutboxHandler, TwilioRecordingStartHandler>();
+builder.Services.AddScoped<IOutboxHandler, WebhookDeliveryHandler>();
 builder.Services.AddSingleton<OutboxProcessor>();
 builder.Services.AddHostedService<OutboxWorker>();
 
@@ -164,6 +181,7 @@ app.MapVapiWebhooks();                                            // POST /webho
 app.MapTwilioWebhooks();                                          // POST /webhooks/twilio/{voice|status|recording|sms}/{tenantId}
 app.MapTwilioMediaStreams();                                      // WebSocket /media/twilio/{token}, GET /metrics/voice
 app.MapGroup("/api/v1").RequireAuthorization().MapCalls();        // calls, SMS log
+app.MapGroup("/api/v1").RequireAuthorization().MapWebhooks();     // webhook endpoints, deliveries, replay, test-send
 
 app.Lifetime.ApplicationStarted.Register(() => Banner.PrintDemo(demo, app.Urls.FirstOrDefault()));
 await app.RunAsync();

@@ -4,6 +4,7 @@ using Switchboard.Assistants;
 using Switchboard.Brain;
 using Switchboard.Platform.Database;
 using Switchboard.Tenancy;
+using Switchboard.Webhooks;
 
 namespace Switchboard.Calls;
 
@@ -12,9 +13,11 @@ namespace Switchboard.Calls;
 /// Twilio media stream that stopped): the lead is derived (<see cref="LeadExtractor"/>: structured data, then the
 /// last <c>capture_lead</c> arguments, then the caller's own words), stored or completed, its urgency classified,
 /// and the tenant's SMS alerts queued (<see cref="AlertService"/>: one per call, purpose and recipient, so an
-/// emergency already texted during the call is not texted again). Rows are added to the caller's unit of work.
+/// emergency already texted during the call is not texted again), then the tenant's webhook events (<c>lead.created</c>,
+/// <c>lead.urgent</c>, <c>call.ended</c>, <c>recording.ready</c>, <c>call.analyzed</c>). Rows are added to the caller's
+/// unit of work.
 /// </summary>
-internal sealed class PostCallPipeline(SwitchboardDbContext db, AlertService alerts, TimeProvider clock)
+internal sealed class PostCallPipeline(SwitchboardDbContext db, AlertService alerts, WebhookEventPublisher webhooks, TimeProvider clock)
 {
     /// <summary>Runs the pipeline on <paramref name="call"/>; returns the lead, or null when the call left none.</summary>
     /// <param name="tenant">The call's tenant (urgency rules, alert policy, hours).</param>
@@ -24,17 +27,24 @@ internal sealed class PostCallPipeline(SwitchboardDbContext db, AlertService ale
     /// <param name="captured">The latest <c>capture_lead</c> arguments of the call, if any.</param>
     /// <param name="callerText">What the caller said (user turns, one per line).</param>
     /// <param name="ct">Cancellation.</param>
+    /// <param name="extractLead">False when the conversation left nothing to read (a native call nobody spoke in): the call
+    /// is still analyzed and its end published, but no lead is made from the caller's number alone.</param>
     public async Task<Lead?> RunAsync(
-        Tenant tenant, Assistant? assistant, Call call, JsonElement? structuredData, LeadDraft? captured, string? callerText, CancellationToken ct)
+        Tenant tenant, Assistant? assistant, Call call, JsonElement? structuredData, LeadDraft? captured, string? callerText, CancellationToken ct,
+        bool extractLead = true)
     {
         Lead? lead = null;
-        var draft = LeadExtractor.FromConversation(structuredData, captured, callerText, call.Summary, call.CustomerNumber, tenant.UrgencyRules);
+        var draft = extractLead
+            ? LeadExtractor.FromConversation(structuredData, captured, callerText, call.Summary, call.CustomerNumber, tenant.UrgencyRules)
+            : null;
         if (draft is not null)
         {
             lead = await ToolRegistry.UpsertLeadAsync(db, call, draft, clock.GetUtcNow(), ct);
             await alerts.QueueLeadAlertsAsync(tenant, assistant, call, lead, ct);
+            await webhooks.LeadAsync(lead, ct); // lead.created, lead.urgent
         }
         call.Analyzed = true;
+        await webhooks.CallEndedAsync(call, ct); // call.ended, recording.ready, call.analyzed
         return lead;
     }
 }

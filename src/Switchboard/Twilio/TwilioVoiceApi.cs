@@ -267,7 +267,8 @@ internal static class TwilioVoiceApi
         return Xml(TwiML.SayAndHangup(VoicePrompts.Thanks(language), VoicePrompts.SayFor(language)));
     }
 
-    private static async Task<IResult> StatusAsync(string tenantId, HttpContext http, SwitchboardDbContext db, TimeProvider clock, CancellationToken ct)
+    private static async Task<IResult> StatusAsync(
+        string tenantId, HttpContext http, SwitchboardDbContext db, Webhooks.WebhookEventPublisher webhooks, TimeProvider clock, CancellationToken ct)
     {
         var (request, error) = await AuthenticateAsync(tenantId, http, ct);
         if (request is null)
@@ -285,7 +286,9 @@ internal static class TwilioVoiceApi
             var status = request["CallStatus"];
             call.CustomerNumber ??= Cap(request["From"], 64);
             call.BusinessNumber ??= Cap(request["To"], 64);
+            var statusBefore = call.Status;
             NativeCallStatus.Advance(call, status);
+            await webhooks.CallProgressedAsync(call, statusBefore, ct); // call.started
             if (NativeCallStatus.IsTerminal(status))
             {
                 call.EndedAt ??= TwilioRestClient.ParseRfc2822(request["Timestamp"]) ?? now;
@@ -296,6 +299,11 @@ internal static class TwilioVoiceApi
                 if (status != "completed")
                 {
                     call.EndedReason ??= status;
+                }
+                if (call.StartedAt is null)
+                {
+                    // Never bridged (busy, unanswered, after-hours notice): its end is published here; a bridged call's at the stream's end.
+                    await webhooks.CallEndedAsync(call, ct);
                 }
             }
             call.UpdatedAt = now;

@@ -253,7 +253,7 @@ public sealed class MediaBridgeTests(VoiceFactory factory) : IClassFixture<Voice
     /// <summary>Holds a write lock on the leads table (both databases) until disposed: capture_lead then waits on it.</summary>
     private async Task<IAsyncDisposable> LockLeadsAsync()
     {
-        var options = factory.Services.GetRequiredService<IOptions<Platform.Database.DatabaseOptions>>().Value;
+        var options = factory.Services.GetRequiredService<IOptions<global::Switchboard.Platform.Database.DatabaseOptions>>().Value;
         System.Data.Common.DbConnection connection = options.IsPostgres
             ? new Npgsql.NpgsqlConnection(options.ConnectionString)
             : new Microsoft.Data.Sqlite.SqliteConnection(options.ConnectionString);
@@ -434,7 +434,7 @@ public sealed class MediaBridgeTests(VoiceFactory factory) : IClassFixture<Voice
 
         var call = await factory.WithDbAsync(tenant.Id, async db =>
         {
-            var c = new Calls.Call
+            var c = new global::Switchboard.Calls.Call
             {
                 Id = Guid.CreateVersion7(), TenantId = tenant.Id, Channel = "voice", Provider = "twilio", ProviderCallId = "CA-token-test", CallSid = "CA-token-test",
                 CreatedAt = factory.Clock.GetUtcNow(), UpdatedAt = factory.Clock.GetUtcNow(),

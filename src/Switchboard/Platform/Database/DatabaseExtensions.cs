@@ -26,7 +26,7 @@ internal static class DatabaseExtensions
         return services;
     }
 
-    /// <summary>Creates the SQLite file's folder and turns on WAL and a busy timeout so concurrent writers wait instead of failing.</summary>
+    /// <summary>Creates the SQLite file's folder and sets a 30 s busy timeout so concurrent writers wait instead of failing (WAL is set by the migrator).</summary>
     internal static string PrepareSqlite(string connectionString)
     {
         var builder = new SqliteConnectionStringBuilder(connectionString);

@@ -65,6 +65,12 @@ internal sealed class Migrator(IServiceScopeFactory scopes, IOptions<DatabaseOpt
             {
                 await ExecAsync(conn, null, $"SELECT pg_advisory_lock({AdvisoryLockKey})", ct);
             }
+            else
+            {
+                // Write-ahead logging (persistent in the file): API readers never block webhook writers, and the
+                // reverse. Writers are serialised by BEGIN IMMEDIATE transactions and the busy timeout.
+                await ExecAsync(conn, null, "PRAGMA journal_mode=WAL", ct);
+            }
             await ExecAsync(conn, null,
                 "CREATE TABLE IF NOT EXISTS __switchboard_migrations (id VARCHAR(200) NOT NULL PRIMARY KEY, applied_at VARCHAR(40) NOT NULL)", ct);
             var applied = await AppliedAsync(conn, ct);

@@ -74,8 +74,10 @@ internal sealed class VoiceCallStore(
         {
             await using var scope = Scoped(setup.TenantId, out var db);
             var call = await db.Calls.FirstAsync(c => c.Id == setup.CallId, ct);
+            var statusBefore = call.Status;
             NativeCallStatus.Advance(call, "in-progress");
             call.StartedAt ??= startedAt;
+            await scope.ServiceProvider.GetRequiredService<Webhooks.WebhookEventPublisher>().CallProgressedAsync(call, statusBefore, ct); // call.started
             call.UpdatedAt = clock.GetUtcNow();
             if (setup.RecordingEnabled)
             {
@@ -216,12 +218,13 @@ internal sealed class VoiceCallStore(
         call.TranscriptFinal = true;
         call.UpdatedAt = now;
         var callerText = string.Join('\n', spoken.Where(t => t.Role == "user" && !t.Text.StartsWith("[DTMF]", StringComparison.Ordinal)).Select(t => t.Text));
-        if (!call.Analyzed && call.EndedReason != NativeCallStatus.ProviderUnreachable && (callerText.Length > 0 || captured is not null))
+        // A provider failure ends in a message: the <Record> action runs the pipeline on it instead.
+        if (!call.Analyzed && call.EndedReason != NativeCallStatus.ProviderUnreachable)
         {
             var tenant = await db.Tenants.FirstAsync(t => t.Id == setup.TenantId, ct);
             var assistant = setup.AssistantId is { } aid ? await db.Assistants.FirstOrDefaultAsync(a => a.Id == aid, ct) : null;
             var pipeline = scope.ServiceProvider.GetRequiredService<PostCallPipeline>();
-            await pipeline.RunAsync(tenant, assistant, call, null, captured, callerText, ct);
+            await pipeline.RunAsync(tenant, assistant, call, null, captured, callerText, ct, extractLead: callerText.Length > 0 || captured is not null);
         }
         await db.SaveChangesAsync(ct);
     }
