@@ -99,6 +99,7 @@ builder.Services.AddHttpClient<TwilioCallsClient>((sp, http) =>
     http.Timeout = TimeSpan.FromSeconds(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<TwilioOptions>>().Value.TimeoutSeconds));
 builder.Services.AddSingleton<RealtimeConnector>();
 builder.Services.AddSingleton<VoiceMetrics>();
+builder.Services.AddSingleton<SqliteWriteGate>();
 builder.Services.AddSingleton<VoiceCallStore>();
 builder.Services.AddSingleton<BridgeRegistry>();
 builder.Services.AddSingleton<BridgeServices>();

@@ -184,7 +184,7 @@ internal static class TwilioVoiceApi
                 [new("tenantId", tenant.Id.ToString()), new("callId", call.Id.ToString()), new("language", language)],
                 $"{baseUrl}/webhooks/twilio/voice/{tenant.Id}/stream-ended");
         }
-        await SaveAsync(db, ct);
+        await SaveAsync(http, db, ct);
         return Xml(twiml);
     }
 
@@ -228,7 +228,7 @@ internal static class TwilioVoiceApi
         }
         call.EndedReason ??= "stream-failed";
         call.UpdatedAt = clock.GetUtcNow();
-        await SaveAsync(db, ct);
+        await SaveAsync(http, db, ct);
         var language = call.Language ?? request.Tenant.Locale;
         return Xml(TakeMessage(request.Tenant, VoiceNoticeReason.Unavailable, language, VoicePrompts.SayFor(language), urls.BaseFor(http.Request), options.Value));
     }
@@ -262,7 +262,7 @@ internal static class TwilioVoiceApi
                 await postCall.RunAsync(tenant, assistant, call, null, null, null, ct);
             }
             call.UpdatedAt = now;
-            await SaveAsync(db, ct);
+            await SaveAsync(http, db, ct);
         }
         return Xml(TwiML.SayAndHangup(VoicePrompts.Thanks(language), VoicePrompts.SayFor(language)));
     }
@@ -307,7 +307,7 @@ internal static class TwilioVoiceApi
                 }
             }
             call.UpdatedAt = now;
-            await SaveAsync(db, ct);
+            await SaveAsync(http, db, ct);
         }
         return Results.NoContent();
     }
@@ -354,7 +354,7 @@ internal static class TwilioVoiceApi
             call.UpdatedAt = now;
         }
         await AddEventAsync(db, request.Tenant.Id, call?.Id, "twilio.recording", request.RawBody, http, now, ct);
-        await SaveAsync(db, ct);
+        await SaveAsync(http, db, ct);
         return Results.NoContent();
     }
 
@@ -394,7 +394,7 @@ internal static class TwilioVoiceApi
                 CreatedAt = now,
                 SentAt = now,
             });
-            await SaveAsync(db, ct);
+            await SaveAsync(http, db, ct);
         }
         return Xml(TwiML.Empty());
     }
@@ -459,10 +459,11 @@ internal static class TwilioVoiceApi
     /// Saves (again when SQLite was busy); a unique-key race with a concurrent delivery of the same callback leaves the
     /// first one's row.
     /// </summary>
-    private static async Task SaveAsync(SwitchboardDbContext db, CancellationToken ct)
+    private static async Task SaveAsync(HttpContext http, SwitchboardDbContext db, CancellationToken ct)
     {
         try
         {
+            using var _ = await http.RequestServices.GetRequiredService<SqliteWriteGate>().EnterAsync(ct);
             await SqliteBusyRetry.RunAsync(() => db.SaveChangesAsync(ct), ct);
         }
         catch (DbUpdateException e) when (!SqliteBusyRetry.IsBusy(e))

@@ -10,7 +10,7 @@ namespace Switchboard.Realtime.Bridge;
 /// turns are retried one by one, so one bad turn never loses another call's. <see cref="FlushAsync"/> lets a call
 /// wait until its own turns are stored before its post-call pipeline reads them.
 /// </summary>
-internal sealed class TranscriptSink(IServiceScopeFactory scopes, ILogger<TranscriptSink> logger) : BackgroundService
+internal sealed class TranscriptSink(IServiceScopeFactory scopes, SqliteWriteGate writes, ILogger<TranscriptSink> logger) : BackgroundService
 {
     private readonly Channel<Item> queue = Channel.CreateUnbounded<Item>(new UnboundedChannelOptions { SingleReader = true });
 
@@ -82,6 +82,7 @@ internal sealed class TranscriptSink(IServiceScopeFactory scopes, ILogger<Transc
     {
         try
         {
+            using var _ = await writes.EnterAsync(ct);
             await SqliteBusyRetry.RunAsync(async () =>
             {
                 await using var scope = scopes.CreateAsyncScope();

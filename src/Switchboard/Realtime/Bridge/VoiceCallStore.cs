@@ -19,7 +19,8 @@ namespace Switchboard.Realtime.Bridge;
 /// transcript, latencies, then the shared <see cref="PostCallPipeline"/>).
 /// </summary>
 internal sealed class VoiceCallStore(
-    IServiceScopeFactory scopes, IOptions<RealtimeOptions> realtime, SecretProtector secrets, TimeProvider clock, ILogger<VoiceCallStore> logger)
+    IServiceScopeFactory scopes, IOptions<RealtimeOptions> realtime, SecretProtector secrets, SqliteWriteGate writes, TimeProvider clock,
+    ILogger<VoiceCallStore> logger)
 {
     /// <summary>The call's setup and the tenant's Twilio auth token; null when the tenant or the call is gone.</summary>
     public Task<(VoiceCallSetup Setup, string? AuthToken)?> LoadSetupAsync(MediaStreamGrant grant, string baseUrl, CancellationToken ct) =>
@@ -61,6 +62,7 @@ internal sealed class VoiceCallStore(
     {
         try
         {
+            using var _ = await writes.EnterAsync(ct);
             await SqliteBusyRetry.RunAsync(() => MarkStartedOnceAsync(setup, startedAt, ct), ct);
         }
         catch (Exception e) when (e is DbUpdateException or InvalidOperationException or OperationCanceledException or System.Data.Common.DbException)
@@ -101,6 +103,7 @@ internal sealed class VoiceCallStore(
     {
         try
         {
+            using var _ = await writes.EnterAsync(ct);
             return await SqliteBusyRetry.RunAsync(() => InvokeToolOnceAsync(setup, name, arguments, ct), ct);
         }
         catch (Exception e) when (e is DbUpdateException or InvalidOperationException or System.Data.Common.DbException)
@@ -140,8 +143,11 @@ internal sealed class VoiceCallStore(
     /// Records that the provider could not be reached (the <c>&lt;Connect action&gt;</c> then takes a message) and texts the
     /// on-call staff, at most once an hour per recipient.
     /// </summary>
-    public Task MarkProviderUnreachableAsync(VoiceCallSetup setup, CancellationToken ct) =>
-        SqliteBusyRetry.RunAsync(() => MarkProviderUnreachableOnceAsync(setup, ct), ct);
+    public async Task MarkProviderUnreachableAsync(VoiceCallSetup setup, CancellationToken ct)
+    {
+        using var _ = await writes.EnterAsync(ct);
+        await SqliteBusyRetry.RunAsync(() => MarkProviderUnreachableOnceAsync(setup, ct), ct);
+    }
 
     private async Task MarkProviderUnreachableOnceAsync(VoiceCallSetup setup, CancellationToken ct)
     {
@@ -195,8 +201,11 @@ internal sealed class VoiceCallStore(
     /// The stream stopped (its turns are stored): the call is completed, its transcript final (from the stored turns), and it
     /// goes through the post-call pipeline.
     /// </summary>
-    public Task FinishAsync(VoiceCallSetup setup, string reason, DateTimeOffset? startedAt, double? greetingMs, LeadDraft? captured, CancellationToken ct) =>
-        SqliteBusyRetry.RunAsync(() => FinishOnceAsync(setup, reason, startedAt, greetingMs, captured, ct), ct);
+    public async Task FinishAsync(VoiceCallSetup setup, string reason, DateTimeOffset? startedAt, double? greetingMs, LeadDraft? captured, CancellationToken ct)
+    {
+        using var _ = await writes.EnterAsync(ct);
+        await SqliteBusyRetry.RunAsync(() => FinishOnceAsync(setup, reason, startedAt, greetingMs, captured, ct), ct);
+    }
 
     private async Task FinishOnceAsync(VoiceCallSetup setup, string reason, DateTimeOffset? startedAt, double? greetingMs, LeadDraft? captured, CancellationToken ct)
     {
