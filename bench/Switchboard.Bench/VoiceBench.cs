@@ -236,6 +236,9 @@ internal static class VoiceBench
             }
             await Task.Delay(TimeSpan.FromSeconds(warmup));
 
+            // Live heap with every call up, before the window (a forced collection pauses the server: never inside the window).
+            var liveStart = Metric(await http.GetStringAsync("/metrics/voice?collect=true"), "switchboard_process_managed_heap_bytes");
+            await Task.Delay(2000);
             var endToEnd = new LatencyHistogram();
             twilios.ForEach(t => t.EndToEnd = endToEnd);
             var callerFrames0 = twilios.Sum(t => t.FramesSent);
@@ -263,6 +266,8 @@ internal static class VoiceBench
             var metrics = await http.GetStringAsync("/metrics/voice");
             var connected = (int)Metric(metrics, "switchboard_voice_active_calls");
             var liveLoaded = Metric(await http.GetStringAsync("/metrics/voice?collect=true"), "switchboard_process_managed_heap_bytes");
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  live heap with {n} calls: {liveStart / 1048576.0:0.0} MB before the window, {liveLoaded / 1048576.0:0.0} MB after it ({(liveLoaded - liveStart) / 1024.0 / span * 60:0} KB/min); idle {heapIdle / 1048576.0:0.0} MB"));
             var appends = Metric(metrics, "switchboard_voice_frames_to_provider_total") - Metric(metrics0, "switchboard_voice_frames_to_provider_total");
             var allocated = Metric(metrics, "switchboard_process_allocated_bytes_total") - Metric(metrics0, "switchboard_process_allocated_bytes_total");
             var frames = Metric(metrics, "switchboard_voice_frames_to_twilio_total") - Metric(metrics0, "switchboard_voice_frames_to_twilio_total");
