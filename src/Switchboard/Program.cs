@@ -1,9 +1,14 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Http.Json;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.EntityFrameworkCore;
 using Switchboard.Alerts;
+using Switchboard.Billing;
 using Switchboard.Brain;
 using Switchboard.Calls;
+using Switchboard.Compliance;
 using Switchboard.Credentials;
 using Switchboard.Outbox;
 using Switchboard.Platform;
@@ -56,11 +61,29 @@ builder.Services.AddDataProtection()
         ?? Path.Combine(builder.Environment.ContentRootPath, "data", "keys")));
 builder.Services.AddSingleton<SecretProtector>();
 
-// Tenancy: current tenant per request, secret API keys.
+// Tenancy: current tenant per request; secret API keys or dashboard sessions (cookie), picked per request by a policy scheme.
 builder.Services.AddScoped<CurrentTenant>();
-builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
-    .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
-builder.Services.AddAuthorization();
+builder.Services.AddAuthentication(SessionAuthentication.PolicyScheme)
+    .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null)
+    .AddCookie(SessionAuthentication.CookieScheme, o => SessionAuthentication.ConfigureCookie(o, builder.Environment.IsDevelopment()))
+    .AddPolicyScheme(SessionAuthentication.PolicyScheme, null, o => o.ForwardDefaultSelector = SessionAuthentication.SelectScheme);
+builder.Services.AddAuthorization(SessionAuthentication.AddPolicies);
+
+// Accounts: users (Identity's password hasher), sessions, lockout, invitations, operators; authorization failures as envelopes.
+builder.Services.AddOptions<AccountOptions>().BindConfiguration(AccountOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+builder.Services.AddSingleton<IPasswordHasher<User>, PasswordHasher<User>>();
+builder.Services.AddScoped<AccountService>();
+builder.Services.AddSingleton<IAuthorizationMiddlewareResultHandler, EnvelopeAuthorizationResultHandler>();
+
+// Billing: plans and feature gates, the per-tenant account cache, /api/v1 rate limits by plan.
+builder.Services.AddOptions<BillingOptions>().BindConfiguration(BillingOptions.Section);
+builder.Services.AddSingleton<PlanCatalog>();
+builder.Services.AddSingleton<TenantAccountCache>();
+builder.Services.AddSingleton<ApiRateLimiter>();
+
+// Compliance: the append-only, hash-chained audit log.
+builder.Services.AddSingleton<AuditLog>();
+builder.Services.ConfigureDbContext<SwitchboardDbContext>(o => o.AddInterceptors(new AppendOnlyAuditInterceptor()));
 
 // Vapi: webhook options, credential cache, per-tenant rate limit, message processor.
 builder.Services.AddOptions<VapiOptions>().BindConfiguration(VapiOptions.Section).ValidateDataAnnotations().ValidateOnStart();
@@ -131,12 +154,17 @@ if (app.Configuration.GetValue("Switchboard:Demo:SeedOnEmptyDatabase", false))
 app.UseErrorEnvelope();
 app.UseCors();
 app.UseAuthentication();
+app.UseMiddleware<ApiGuardMiddleware>();                           // /api/v1: CSRF, suspension, API-access gate, rate limits
 app.UseAuthorization();
 
 app.MapHealth();                                                  // /healthz, /readyz
 app.MapOpenApi("/openapi/{documentName}.json");                   // /openapi/v1.json
 app.MapVapiWebhooks();                                            // POST /webhooks/vapi/{tenantId}
 app.MapGroup("/api/v1").RequireAuthorization().MapCalls();        // calls, SMS log
+app.MapGroup("/api/v1/auth").MapAccounts();                       // signup, login, logout, session, switch tenant, accept invitation
+app.MapGroup("/api/v1/operator").RequireAuthorization(SessionAuthentication.OperatorPolicy).MapOperator(); // all tenants
+app.MapGroup("/api/v1").RequireAuthorization()                    // self-service, per-endpoint permissions
+    .MapTeam();
 
 app.Lifetime.ApplicationStarted.Register(() => Banner.PrintDemo(demo, app.Urls.FirstOrDefault()));
 await app.RunAsync();
