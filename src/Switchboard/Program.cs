@@ -5,11 +5,13 @@ using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
 using Switchboard.Alerts;
+using Switchboard.Assistants;
 using Switchboard.Billing;
 using Switchboard.Brain;
 using Switchboard.Calls;
 using Switchboard.Compliance;
 using Switchboard.Credentials;
+using Switchboard.Numbers;
 using Switchboard.Outbox;
 using Switchboard.Platform;
 using Switchboard.Platform.Cli;
@@ -61,6 +63,14 @@ builder.Services.AddDataProtection()
         ?? Path.Combine(builder.Environment.ContentRootPath, "data", "keys")));
 builder.Services.AddSingleton<SecretProtector>();
 
+// Credentials: tenants' provider secrets (encrypted, previews only), live checks against configurable base URLs.
+builder.Services.AddOptions<CredentialOptions>().BindConfiguration(CredentialOptions.Section)
+    .PostConfigure(o => o.AllowPrivateBaseUrls |= builder.Environment.IsDevelopment());
+builder.Services.AddScoped<CredentialStore>();
+builder.Services.AddScoped<CredentialChecker>();
+builder.Services.AddHttpClient(CredentialChecker.HttpClientName);
+builder.Services.AddOptions<PublicUrlOptions>().BindConfiguration(PublicUrlOptions.Section);
+
 // Tenancy: current tenant per request; secret API keys or dashboard sessions (cookie), picked per request by a policy scheme.
 builder.Services.AddScoped<CurrentTenant>();
 builder.Services.AddAuthentication(SessionAuthentication.PolicyScheme)
@@ -99,6 +109,15 @@ builder.Services.AddScoped<AlertService>();
 builder.Services.AddOptions<TwilioOptions>().BindConfiguration(TwilioOptions.Section);
 builder.Services.AddHttpClient<TwilioRestClient>((sp, http) =>
     http.Timeout = TimeSpan.FromSeconds(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<TwilioOptions>>().Value.TimeoutSeconds));
+
+// Provisioning: Vapi REST client, Twilio IncomingPhoneNumbers client; assistants and numbers pushed through the outbox.
+builder.Services.AddHttpClient<VapiRestClient>((sp, http) => http.Timeout = TimeSpan.FromSeconds(30));
+builder.Services.AddHttpClient<TwilioNumbersClient>((sp, http) =>
+    http.Timeout = TimeSpan.FromSeconds(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<TwilioOptions>>().Value.TimeoutSeconds));
+builder.Services.AddScoped<AssistantService>();
+builder.Services.AddScoped<NumberService>();
+builder.Services.AddScoped<IOutboxHandler, VapiAssistantSyncHandler>();
+builder.Services.AddScoped<IOutboxHandler, NumberSyncHandler>();
 
 // Outbox: handlers, processor, worker.
 builder.Services.AddOptions<OutboxOptions>().BindConfiguration(OutboxOptions.Section).ValidateDataAnnotations().ValidateOnStart();
@@ -164,7 +183,10 @@ app.MapGroup("/api/v1").RequireAuthorization().MapCalls();        // calls, SMS 
 app.MapGroup("/api/v1/auth").MapAccounts();                       // signup, login, logout, session, switch tenant, accept invitation
 app.MapGroup("/api/v1/operator").RequireAuthorization(SessionAuthentication.OperatorPolicy).MapOperator(); // all tenants
 app.MapGroup("/api/v1").RequireAuthorization()                    // self-service, per-endpoint permissions
-    .MapTeam();
+    .MapTeam()                                                    // members, invitations
+    .MapCredentials()                                             // Vapi, Twilio, OpenAI-compatible credentials
+    .MapAssistants()                                              // assistants, pushed to Vapi
+    .MapNumbers();                                                // Twilio numbers (webhooks or Vapi import)
 
 app.Lifetime.ApplicationStarted.Register(() => Banner.PrintDemo(demo, app.Urls.FirstOrDefault()));
 await app.RunAsync();

@@ -14,7 +14,7 @@ namespace Switchboard.Tests.Support;
 /// when unknown), <c>POST /phone-number</c> (201, body discriminated by <c>provider</c>; <c>twilio</c> needs
 /// <c>number</c> and <c>twilioAccountSid</c>), <c>GET /phone-number</c>, <c>DELETE /phone-number/{id}</c>. Errors use
 /// Vapi's NestJS shape <c>{"message":[…],"error":"Bad Request","statusCode":400}</c>. <see cref="Outage"/> answers 503 to
-/// everything; <see cref="FailNext"/> answers 500 to the next n requests.
+/// everything; <see cref="FailNext"/> answers 500 to the next n requests; <see cref="AcceptThenFailNext"/> creates and then answers 502.
 /// </summary>
 internal sealed class VapiSimulator : IAsyncDisposable
 {
@@ -27,6 +27,9 @@ internal sealed class VapiSimulator : IAsyncDisposable
     public ConcurrentQueue<(string Method, string Path, string? Body, string? Authorization)> Requests { get; } = new();
     public bool Outage { get; set; }
     public int FailNext;
+
+    /// <summary>The next n creations succeed at Vapi but answer 502 (a lost response).</summary>
+    public int AcceptThenFailNext;
     public string BaseUrl { get; }
 
     private VapiSimulator(WebApplication app, string baseUrl)
@@ -65,12 +68,12 @@ internal sealed class VapiSimulator : IAsyncDisposable
             }
             await next(http);
         });
-        app.MapPost("/assistant", async (HttpContext http) => await sim!.CreateAsync(http, sim.Assistants, ValidateAssistant));
+        app.MapPost("/assistant", async Task<IResult> (HttpContext http) => await sim!.CreateAsync(http, sim.Assistants, ValidateAssistant));
         app.MapGet("/assistant", () => Results.Json(sim!.Assistants.Values.OrderBy(a => a["createdAt"]!.GetValue<string>()).ToList()));
         app.MapGet("/assistant/{id}", (string id) => sim!.Assistants.TryGetValue(id, out var a) ? Results.Json(a) : NotFound());
         app.MapPatch("/assistant/{id}", async (string id, HttpContext http) => await sim!.UpdateAsync(id, http, sim.Assistants));
         app.MapDelete("/assistant/{id}", (string id) => sim!.Assistants.TryRemove(id, out var a) ? Results.Json(a) : NotFound());
-        app.MapPost("/phone-number", async (HttpContext http) => await sim!.CreateAsync(http, sim.PhoneNumbers, ValidatePhoneNumber));
+        app.MapPost("/phone-number", async Task<IResult> (HttpContext http) => await sim!.CreateAsync(http, sim.PhoneNumbers, ValidatePhoneNumber));
         app.MapGet("/phone-number", () => Results.Json(sim!.PhoneNumbers.Values.ToList()));
         app.MapDelete("/phone-number/{id}", (string id) => sim!.PhoneNumbers.TryRemove(id, out var p) ? Results.Json(p) : NotFound());
         await app.StartAsync();
@@ -97,6 +100,10 @@ internal sealed class VapiSimulator : IAsyncDisposable
             body.Remove("twilioAuthToken"); // Vapi never echoes the token.
         }
         store[body["id"]!.GetValue<string>()] = body;
+        if (Interlocked.Decrement(ref AcceptThenFailNext) >= 0)
+        {
+            return Results.Json(Error(502, "Bad Gateway", "upstream timeout"), statusCode: 502);
+        }
         return Results.Json(body, statusCode: 201);
     }
 
