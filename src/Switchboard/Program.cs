@@ -12,6 +12,7 @@ using Switchboard.Calls;
 using Switchboard.Compliance;
 using Switchboard.Credentials;
 using Switchboard.Numbers;
+using Switchboard.Onboarding;
 using Switchboard.Outbox;
 using Switchboard.Platform;
 using Switchboard.Platform.Cli;
@@ -116,6 +117,7 @@ builder.Services.AddHttpClient<TwilioNumbersClient>((sp, http) =>
     http.Timeout = TimeSpan.FromSeconds(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<TwilioOptions>>().Value.TimeoutSeconds));
 builder.Services.AddScoped<AssistantService>();
 builder.Services.AddScoped<NumberService>();
+builder.Services.AddScoped<OnboardingService>();
 builder.Services.AddScoped<IOutboxHandler, VapiAssistantSyncHandler>();
 builder.Services.AddScoped<IOutboxHandler, NumberSyncHandler>();
 
@@ -184,6 +186,7 @@ app.MapGroup("/api/v1/auth").MapAccounts();                       // signup, log
 app.MapGroup("/api/v1/operator").RequireAuthorization(SessionAuthentication.OperatorPolicy).MapOperator(); // all tenants
 app.MapGroup("/api/v1").RequireAuthorization()                    // self-service, per-endpoint permissions
     .MapTeam()                                                    // members, invitations
+    .MapOnboarding()                                              // the nine-step wizard, studio configuration
     .MapCredentials()                                             // Vapi, Twilio, OpenAI-compatible credentials
     .MapAssistants()                                              // assistants, pushed to Vapi
     .MapNumbers();                                                // Twilio numbers (webhooks or Vapi import)

@@ -130,6 +130,11 @@ internal sealed class NumberService(SwitchboardDbContext db, TenantAccountCache 
         }
         catch (DbUpdateException)
         {
+            // Lost a race for the number: forget the staged rows so the caller's later saves do not retry them.
+            foreach (var entry in db.ChangeTracker.Entries().Where(e => e.State == EntityState.Added).ToList())
+            {
+                entry.State = EntityState.Detached;
+            }
             return (null, ApiError.Conflict("NUMBER_TAKEN", "This number is already attached."));
         }
         await audit.AppendAsync(caller.TenantId, caller.Actor, "number.attached", "number:" + number.Id, new { mode = number.Mode }, ct);
