@@ -91,6 +91,8 @@ builder.Services.AddOptions<BillingOptions>().BindConfiguration(BillingOptions.S
 builder.Services.AddSingleton<PlanCatalog>();
 builder.Services.AddSingleton<TenantAccountCache>();
 builder.Services.AddSingleton<ApiRateLimiter>();
+builder.Services.AddScoped<UsageMeter>();
+builder.Services.AddScoped<CallConcurrencyGate>();
 
 // Compliance: the append-only, hash-chained audit log.
 builder.Services.AddSingleton<AuditLog>();
@@ -189,7 +191,8 @@ app.MapGroup("/api/v1").RequireAuthorization()                    // self-servic
     .MapOnboarding()                                              // the nine-step wizard, studio configuration
     .MapCredentials()                                             // Vapi, Twilio, OpenAI-compatible credentials
     .MapAssistants()                                              // assistants, pushed to Vapi
-    .MapNumbers();                                                // Twilio numbers (webhooks or Vapi import)
+    .MapNumbers()                                                 // Twilio numbers (webhooks or Vapi import)
+    .MapBilling();                                                // plans, plan changes, usage against the plan
 
 app.Lifetime.ApplicationStarted.Register(() => Banner.PrintDemo(demo, app.Urls.FirstOrDefault()));
 await app.RunAsync();

@@ -33,7 +33,13 @@ public class SelfServiceFactory : SwitchboardFactory
         ["Switchboard:Credentials:AllowPrivateBaseUrls"] = "true",
         ["Switchboard:Retention:WorkerEnabled"] = "false",
         ["Logging:LogLevel:Default"] = "Trace",
-    }.Concat(MoreSettings).ToDictionary(p => p.Key, p => p.Value);
+        // Generous limits: tests share one client address and sign up many users; PlanLimitTests lowers them.
+        ["Switchboard:Accounts:AuthRequestsPerMinutePerIp"] = "100000",
+        ["Switchboard:Billing:Plans:free:RequestsPerMinute"] = "100000",
+        ["Switchboard:Billing:Plans:free:RequestsPerMinutePerKey"] = "100000",
+        ["Switchboard:Billing:Plans:pro:RequestsPerMinute"] = "100000",
+        ["Switchboard:Billing:Plans:pro:RequestsPerMinutePerKey"] = "100000",
+    }.Concat(MoreSettings).GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Last().Value);
 
     /// <summary>Settings a subclass adds.</summary>
     protected virtual IDictionary<string, string?> MoreSettings => new Dictionary<string, string?>();
