@@ -192,7 +192,8 @@ app.MapGroup("/api/v1").RequireAuthorization()                    // self-servic
     .MapCredentials()                                             // Vapi, Twilio, OpenAI-compatible credentials
     .MapAssistants()                                              // assistants, pushed to Vapi
     .MapNumbers()                                                 // Twilio numbers (webhooks or Vapi import)
-    .MapBilling();                                                // plans, plan changes, usage against the plan
+    .MapBilling()                                                 // plans, plan changes, usage against the plan
+    .MapKeys();                                                   // secret/publishable keys, rotation, widget origins
 
 app.Lifetime.ApplicationStarted.Register(() => Banner.PrintDemo(demo, app.Urls.FirstOrDefault()));
 await app.RunAsync();
