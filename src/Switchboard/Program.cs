@@ -98,6 +98,14 @@ builder.Services.AddScoped<CallConcurrencyGate>();
 builder.Services.AddSingleton<AuditLog>();
 builder.Services.ConfigureDbContext<SwitchboardDbContext>(o => o.AddInterceptors(new AppendOnlyAuditInterceptor()));
 
+// Compliance: export, erasure (caller, tenant), retention worker.
+builder.Services.AddScoped<ExportWriter>();
+builder.Services.AddScoped<ErasureService>();
+builder.Services.AddSingleton<TenantCaches>();
+builder.Services.AddOptions<RetentionOptions>().BindConfiguration(RetentionOptions.Section);
+builder.Services.AddScoped<RetentionService>();
+builder.Services.AddHostedService<RetentionWorker>();
+
 // Vapi: webhook options, credential cache, per-tenant rate limit, message processor.
 builder.Services.AddOptions<VapiOptions>().BindConfiguration(VapiOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddSingleton<VapiTenantCache>();
@@ -193,7 +201,8 @@ app.MapGroup("/api/v1").RequireAuthorization()                    // self-servic
     .MapAssistants()                                              // assistants, pushed to Vapi
     .MapNumbers()                                                 // Twilio numbers (webhooks or Vapi import)
     .MapBilling()                                                 // plans, plan changes, usage against the plan
-    .MapKeys();                                                   // secret/publishable keys, rotation, widget origins
+    .MapKeys()                                                    // secret/publishable keys, rotation, widget origins
+    .MapCompliance();                                             // audit log + verify, export, erasure, retention
 
 app.Lifetime.ApplicationStarted.Register(() => Banner.PrintDemo(demo, app.Urls.FirstOrDefault()));
 await app.RunAsync();
