@@ -73,6 +73,13 @@ public sealed class SignupToFirstCallTests(SelfServiceFactory factory) : IClassF
         Assert.Equal(1, calls!["total"]!.GetValue<int>());
         var usage = await owner.Client.GetFromJsonAsync<JsonObject>("/api/v1/usage?period=2024-07");
         Assert.Equal(34.086, usage!["callSeconds"]!.GetValue<double>(), 3);
+
+        // Through all of it, no secret reached a log line (captured at Trace level).
+        Assert.NotEmpty(factory.Logs.Lines);
+        foreach (var secretText in new[] { VapiSimulator.PrivateKey, TwilioNumbersSimulator.AuthToken, secret, owner.Password, owner.Csrf })
+        {
+            Assert.DoesNotContain(factory.Logs.Lines, l => l.Contains(secretText, StringComparison.Ordinal));
+        }
     }
 
     private async Task<HttpResponseMessage> PostAsVapiAsync(string path, string json, string secret)
