@@ -31,12 +31,18 @@ run_suite() {
       ${filter:+--filter "$filter"} --logger "console;verbosity=normal" 2>&1 | tee "$log" | grep -E "^\s+(Failed|Skipped) |Error Message|Passed!|Failed!|error" | head -200
   local line p f
   line=$(grep -E "(Passed|Failed)! +- +Failed: +[0-9]+, +Passed: +[0-9]+" "$log" | tail -1)
-  if [ -z "$line" ]; then
+  if [ -n "$line" ]; then
+    f=$(echo "$line" | sed -E 's/.*Failed: +([0-9]+),.*/\1/')
+    p=$(echo "$line" | sed -E 's/.*Passed: +([0-9]+),.*/\1/')
+  elif grep -qE "^Total tests: +[0-9]+" "$log"; then
+    # The "console;verbosity=normal" logger ends with "Total tests: N", "     Passed: N" and, if any, "     Failed: N".
+    p=$(sed -n '/^Total tests:/,$p' "$log" | grep -E "^ +Passed: +[0-9]+" | tail -1 | grep -oE "[0-9]+")
+    f=$(sed -n '/^Total tests:/,$p' "$log" | grep -E "^ +Failed: +[0-9]+" | tail -1 | grep -oE "[0-9]+")
+    p=${p:-0}; f=${f:-0}
+  else
     echo "suite $name produced no result line (crash?): see $log"
     failed=$((failed + 1)); return
   fi
-  f=$(echo "$line" | sed -E 's/.*Failed: +([0-9]+),.*/\1/')
-  p=$(echo "$line" | sed -E 's/.*Passed: +([0-9]+),.*/\1/')
   passed=$((passed + p)); failed=$((failed + f))
   echo "-- $name: $p passed, $f failed"
 }

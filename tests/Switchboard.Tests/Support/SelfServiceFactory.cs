@@ -49,6 +49,8 @@ public class SelfServiceFactory : SwitchboardFactory
         base.ConfigureWebHost(builder);
         builder.ConfigureLogging(logging =>
         {
+            // Every line, at Trace level, goes to the capture only (not to the console).
+            logging.ClearProviders();
             logging.SetMinimumLevel(LogLevel.Trace);
             logging.AddProvider(Logs);
         });
