@@ -181,6 +181,10 @@ internal sealed class NumberSyncHandler(
 
     private async Task<OutboxResult> DetachAsync(Guid tenantId, NumberSync.Payload payload, CancellationToken ct)
     {
+        if (payload.Number is { } e164 && await db.PhoneNumbers.IgnoreQueryFilters().AnyAsync(n => n.Number == e164, ct))
+        {
+            return OutboxResult.Done; // attached again since: the newer attachment owns the provider settings now.
+        }
         if (payload.Mode == "vapi" && payload.VapiPhoneNumberId is { } vapiId)
         {
             if (await credentials.GetVapiKeyAsync(ct) is not { } key)

@@ -32,7 +32,7 @@ internal static class NumbersApi
         var group = api.MapGroup("/numbers").WithTags("Phone numbers");
         group.MapGet("/", ListAsync).RequirePermission(Permission.Read).WithSummary("Attached numbers");
         group.MapGet("/{id:guid}", GetAsync).RequirePermission(Permission.Read).WithSummary("One number").ProducesErrors(404);
-        group.MapPost("/", AttachAsync).RequirePermission(Permission.Configure).WithSummary("Attach a Twilio number the tenant owns")
+        group.MapPost("/", AttachAsync).RequirePermission(Permission.Configure).RequireFeature(Features.Telephony).WithSummary("Attach a Twilio number the tenant owns")
             .ProducesErrors(400, 403, 409, 422);
         group.MapPatch("/{id:guid}", UpdateAsync).RequirePermission(Permission.Configure).WithSummary("Change a number's mode, assistant, hours or after-hours behaviour")
             .ProducesErrors(400, 403, 404, 422);

@@ -73,8 +73,8 @@ internal static class KeysApi
 
         var widget = api.MapGroup("/widget").WithTags("Widget");
         widget.MapGet("/origins", GetOriginsAsync).RequirePermission(Permission.Read).WithSummary("The widget's allowed origins");
-        widget.MapPut("/origins", PutOriginsAsync).RequirePermission(Permission.Configure).WithSummary("Replace the widget's allowed origins (at most 10, https)")
-            .ProducesErrors(400, 403, 422);
+        widget.MapPut("/origins", PutOriginsAsync).RequirePermission(Permission.Configure).RequireFeature(Features.Widget)
+            .WithSummary("Replace the widget's allowed origins (at most 10, https)").ProducesErrors(400, 422);
         return api;
     }
 
@@ -169,14 +169,9 @@ internal static class KeysApi
         TypedResults.Ok(new AllowedOrigins(await db.TenantAccounts.AsNoTracking().Select(a => a.AllowedOrigins).FirstOrDefaultAsync(ct) ?? []));
 
     private static async Task<Results<Ok<AllowedOrigins>, JsonHttpResult<ErrorEnvelope>>> PutOriginsAsync(
-        AllowedOrigins body, HttpContext http, SwitchboardDbContext db, TenantAccountCache accounts, Billing.PlanCatalog plans, AuditLog audit, TimeProvider clock, CancellationToken ct)
+        AllowedOrigins body, HttpContext http, SwitchboardDbContext db, Billing.PlanCatalog plans, AuditLog audit, TimeProvider clock, CancellationToken ct)
     {
         var caller = Caller.From(http);
-        var account = await accounts.GetAsync(caller.TenantId!.Value, ct);
-        if (!account.Plan.Has(Features.Widget))
-        {
-            return ApiError.Forbidden("FEATURE_NOT_IN_PLAN", $"The {account.Plan.Name} plan does not include the widget.");
-        }
         var v = new Validation();
         var origins = new List<string>();
         var list = body.Origins ?? [];
@@ -203,7 +198,7 @@ internal static class KeysApi
             return v.Result();
         }
         var now = clock.GetUtcNow();
-        var row = await TenantAccounts.GetOrCreateAsync(db, plans, caller.TenantId.Value, now, ct);
+        var row = await TenantAccounts.GetOrCreateAsync(db, plans, caller.TenantId!.Value, now, ct);
         row.AllowedOrigins = origins;
         row.UpdatedAt = now;
         await db.SaveChangesAsync(ct);

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Microsoft.EntityFrameworkCore;
 using Switchboard.Tests.Support;
 
 namespace Switchboard.Tests.Numbers;
@@ -110,6 +111,20 @@ public sealed class NumbersTests(SelfServiceFactory factory) : IClassFixture<Sel
         })).JsonAsync(HttpStatusCode.OK);
         Assert.Equal("13:00-17:00", good["businessHours"]!["weekly"]!["monday"]![1]!.GetValue<string>());
         Assert.Equal("+15145550199", good["afterHours"]!["forwardTo"]!.GetValue<string>());
+
+        // Call flows read them: the clock's Wednesday 10:00 in Montréal is closed for this number (Mondays only), open for the tenant.
+        var decision = await factory.WithDbAsync(owner.TenantId, async db =>
+        {
+            var tenant = await db.Tenants.FirstAsync(t => t.Id == owner.TenantId);
+            tenant.TimeZone = "America/Toronto";
+            return (Number: await Switchboard.Numbers.NumberSchedule.DecideAsync(db, tenant, e164, factory.Clock.GetUtcNow(), CancellationToken.None),
+                Other: await Switchboard.Numbers.NumberSchedule.DecideAsync(db, tenant, "+15145550000", factory.Clock.GetUtcNow(), CancellationToken.None));
+        });
+        Assert.False(decision.Number.Open);
+        Assert.Equal("forward", decision.Number.AfterHours.Action);
+        Assert.Equal(DayOfWeek.Monday, decision.Number.NextOpening!.Value.ToOffset(TimeSpan.FromHours(-5)).DayOfWeek);
+        Assert.True(decision.Other.Open);
+        Assert.Equal("assistant", decision.Other.AfterHours.Action);
     }
 
     [Fact]
