@@ -81,7 +81,13 @@ internal sealed class UsageMeter(SwitchboardDbContext db, TimeProvider clock)
         }
         db.UsageRecords.Add(new UsageRecord
         {
-            Id = Guid.CreateVersion7(), TenantId = tenantId, Kind = UsageKinds.ChatMessages, Quantity = 1, SourceId = messageId, Period = PeriodOf(at), OccurredAt = at,
+            Id = Guid.CreateVersion7(),
+            TenantId = tenantId,
+            Kind = UsageKinds.ChatMessages,
+            Quantity = 1,
+            SourceId = messageId,
+            Period = PeriodOf(at),
+            OccurredAt = at,
         });
         await db.SaveChangesAsync(ct);
     }

@@ -100,8 +100,13 @@ internal sealed class ErasureService(SwitchboardDbContext db, TimeProvider clock
         {
             db.UsageRecords.Add(new UsageRecord
             {
-                Id = Guid.CreateVersion7(), TenantId = c.TenantId, Kind = UsageKinds.CallSeconds, Quantity = c.DurationSeconds!.Value,
-                SourceId = c.Id.ToString(), Period = UsageMeter.PeriodOf(c.StartedAt ?? c.CreatedAt), OccurredAt = c.EndedAt ?? clock.GetUtcNow(),
+                Id = Guid.CreateVersion7(),
+                TenantId = c.TenantId,
+                Kind = UsageKinds.CallSeconds,
+                Quantity = c.DurationSeconds!.Value,
+                SourceId = c.Id.ToString(),
+                Period = UsageMeter.PeriodOf(c.StartedAt ?? c.CreatedAt),
+                OccurredAt = c.EndedAt ?? clock.GetUtcNow(),
             });
         }
         await db.SaveChangesAsync(ct);

@@ -144,8 +144,16 @@ public sealed class PlanAndUsageTests(SelfServiceFactory factory) : IClassFixtur
             {
                 db.Calls.Add(new Call
                 {
-                    Id = Guid.CreateVersion7(), TenantId = owner.TenantId, Channel = "voice", Provider = "vapi", ProviderCallId = Guid.NewGuid().ToString(),
-                    Status = status, DurationSeconds = seconds, StartedAt = now.AddHours(-1), CreatedAt = now.AddHours(-1), UpdatedAt = now,
+                    Id = Guid.CreateVersion7(),
+                    TenantId = owner.TenantId,
+                    Channel = "voice",
+                    Provider = "vapi",
+                    ProviderCallId = Guid.NewGuid().ToString(),
+                    Status = status,
+                    DurationSeconds = seconds,
+                    StartedAt = now.AddHours(-1),
+                    CreatedAt = now.AddHours(-1),
+                    UpdatedAt = now,
                 });
             }
             return await db.SaveChangesAsync();

@@ -27,8 +27,13 @@ public sealed class SignupToFirstCallTests(SelfServiceFactory factory) : IClassF
             plan = new { planId = "telephony" },
             profile = new
             {
-                fullName = "Luc Gagnon", organisation = "Plomberie Laval", industry = "plumbing", timeZone = "America/Toronto", locale = "fr-CA",
-                marketingOptIn = false, acceptedTerms = new { version = "2026-01", at = factory.Clock.GetUtcNow() },
+                fullName = "Luc Gagnon",
+                organisation = "Plomberie Laval",
+                industry = "plumbing",
+                timeZone = "America/Toronto",
+                locale = "fr-CA",
+                marketingOptIn = false,
+                acceptedTerms = new { version = "2026-01", at = factory.Clock.GetUtcNow() },
             },
             voiceProvider = new { provider = "vapi", vapiApiKey = VapiSimulator.PrivateKey },
             persona = new { persona = "Léa", jobToBeDone = "take urgent plumbing calls and book call-backs", languages = new[] { "fr-CA", "en-US" }, tone = "warm" },

@@ -82,8 +82,14 @@ internal sealed class TwilioNumbersSimulator : IAsyncDisposable
             var items = sim!.Numbers.Values.Where(n => filter.Length == 0 || n.PhoneNumber == filter).Select(n => Json(sid, n)).ToList();
             return Results.Json(new Dictionary<string, object?>
             {
-                ["incoming_phone_numbers"] = items, ["page"] = 0, ["page_size"] = 50, ["start"] = 0, ["end"] = Math.Max(0, items.Count - 1),
-                ["next_page_uri"] = null, ["previous_page_uri"] = null, ["uri"] = $"/2010-04-01/Accounts/{sid}/IncomingPhoneNumbers.json",
+                ["incoming_phone_numbers"] = items,
+                ["page"] = 0,
+                ["page_size"] = 50,
+                ["start"] = 0,
+                ["end"] = Math.Max(0, items.Count - 1),
+                ["next_page_uri"] = null,
+                ["previous_page_uri"] = null,
+                ["uri"] = $"/2010-04-01/Accounts/{sid}/IncomingPhoneNumbers.json",
             });
         });
         app.MapPost("/2010-04-01/Accounts/{sid}/IncomingPhoneNumbers/{file}", async (string sid, string file, HttpContext http) =>
