@@ -22,12 +22,12 @@ using Switchboard.Tenancy;
 using Switchboard.Twilio;
 using Switchboard.Vapi;
 
-// The same binary is the server and the operator CLI: `serve` (default), `migrate`, `seed-demo`, `replay`, `schema-script`.
+// The same binary is the server and the operator CLI: `serve` (default), `migrate`, `seed-demo`, `replay`, `schema-script`, `grant-operator`.
 var command = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "serve";
 var rest = args.Length > 0 && !args[0].StartsWith('-') ? args[1..] : args;
-if (command is not ("serve" or "migrate" or "seed-demo" or "replay" or "schema-script"))
+if (command is not ("serve" or "migrate" or "seed-demo" or "replay" or "schema-script" or "grant-operator"))
 {
-    Console.Error.WriteLine($"Unknown command '{command}'. Commands: serve (default), migrate, seed-demo, replay, schema-script.");
+    Console.Error.WriteLine($"Unknown command '{command}'. Commands: serve (default), migrate, seed-demo, replay, schema-script, grant-operator.");
     return 2;
 }
 
@@ -160,6 +160,8 @@ switch (command)
         return 0;
     case "replay":
         return await ReplayCommand.RunAsync(app.Services, rest, CancellationToken.None);
+    case "grant-operator":
+        return await GrantOperatorCommand.RunAsync(app.Services, rest, CancellationToken.None);
     case "schema-script":
         // Prints the DDL the EF model implies for the configured provider: the starting point of a hand-written migration.
         await using (var scope = app.Services.CreateAsyncScope())

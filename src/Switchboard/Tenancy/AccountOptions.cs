@@ -7,9 +7,6 @@ internal sealed class AccountOptions
 {
     public const string Section = "Switchboard:Accounts";
 
-    /// <summary>Emails of the installation's operators (manage every tenant). Matched case-insensitively at each request.</summary>
-    public string[] OperatorEmails { get; set; } = [];
-
     /// <summary>Failed sign-ins in a row before the account is locked.</summary>
     [Range(1, 100)]
     public int MaxFailedLogins { get; set; } = 5;

@@ -44,8 +44,6 @@ internal sealed class AccountService(
 
     public static string NormalizeEmail(string email) => email.Trim().ToLowerInvariant();
 
-    public bool IsOperatorEmail(string email) => options.Value.OperatorEmails.Any(e => string.Equals(e.Trim(), email, StringComparison.OrdinalIgnoreCase));
-
     /// <summary>Password rules: <see cref="AccountOptions.MinPasswordLength"/> to 128 characters, not the email.</summary>
     public string? PasswordProblem(string? password, string? email) =>
         string.IsNullOrEmpty(password) ? "is required"
@@ -138,7 +136,7 @@ internal sealed class AccountService(
             .OrderBy(m => m.CreatedAt).Select(m => m.TenantId).ToListAsync(ct);
         if (requested is { } r)
         {
-            if (memberships.Contains(r) || (IsOperatorEmail(user.Email) && await db.Tenants.AnyAsync(t => t.Id == r, ct)))
+            if (memberships.Contains(r) || (user.IsOperator && await db.Tenants.AnyAsync(t => t.Id == r, ct)))
             {
                 return r;
             }
@@ -193,7 +191,7 @@ internal sealed class AccountService(
         var memberships = await db.Memberships.IgnoreQueryFilters().AsNoTracking().Where(m => m.UserId == userId)
             .Join(db.Tenants, m => m.TenantId, t => t.Id, (m, t) => new { t.Id, t.Name, m.Role, m.CreatedAt })
             .OrderBy(x => x.CreatedAt).ToListAsync(ct);
-        var isOperator = IsOperatorEmail(user.Email);
+        var isOperator = user.IsOperator;
         SessionTenant? current = null;
         if (tenantId is { } t)
         {

@@ -112,7 +112,7 @@ internal static class AccountsApi
             return ApiError.NotFound("TENANT_NOT_FOUND", "You are not a member of that tenant.");
         }
         var csrf = await accounts.StartSessionAsync(http, user!, tenantId, ct);
-        await audit.AppendAsync(tenantId, new AuditActor(accounts.IsOperatorEmail(user!.Email) ? "operator" : "user", user.Id.ToString(), ip), "auth.login", null, null, ct);
+        await audit.AppendAsync(tenantId, new AuditActor(user!.IsOperator ? "operator" : "user", user.Id.ToString(), ip), "auth.login", null, null, ct);
         return TypedResults.Ok(await accounts.DescribeAsync(user.Id, tenantId, csrf, ct));
     }
 

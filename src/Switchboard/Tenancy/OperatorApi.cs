@@ -14,7 +14,7 @@ public sealed record OperatorTenantDto(Guid Id, string Name, string PlanId, stri
 public sealed record OperatorTenantUpdate(string? PlanId, string? Status);
 
 /// <summary>
-/// <c>/api/v1/operator</c>: the installation's operators (<c>Switchboard:Accounts:OperatorEmails</c>) list every
+/// <c>/api/v1/operator</c>: the installation's operators (users granted by <c>switchboard grant-operator &lt;email&gt;</c>) list every
 /// tenant and change its plan or status. To act inside a tenant, an operator switches the session to it
 /// (<c>POST /api/v1/auth/switch-tenant</c>) and acts as an owner there; every such action is audited as <c>operator</c>.
 /// </summary>

@@ -7,7 +7,6 @@ using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Authorization.Infrastructure;
 using Microsoft.AspNetCore.Authorization.Policy;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
 using Switchboard.Platform.Database;
 using Switchboard.Platform.Http;
 
@@ -98,15 +97,14 @@ internal static class SessionAuthentication
         var db = services.GetRequiredService<SwitchboardDbContext>();
         var row = await db.UserSessions.AsNoTracking()
             .Where(s => s.Id == sessionId && s.RevokedAt == null && s.ExpiresAt > now)
-            .Join(db.Users, s => s.UserId, u => u.Id, (s, u) => new { s.UserId, s.TenantId, u.Email })
+            .Join(db.Users, s => s.UserId, u => u.Id, (s, u) => new { s.UserId, s.TenantId, u.IsOperator })
             .FirstOrDefaultAsync(ctx.HttpContext.RequestAborted);
         if (row is null)
         {
             await RejectAsync(ctx);
             return;
         }
-        var options = services.GetRequiredService<IOptions<AccountOptions>>().Value;
-        var isOperator = options.OperatorEmails.Any(e => string.Equals(e.Trim(), row.Email, StringComparison.OrdinalIgnoreCase));
+        var isOperator = row.IsOperator;
         string? role = null;
         if (row.TenantId is { } tenantId)
         {

@@ -23,6 +23,13 @@ internal sealed class User
 
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset? LastLoginAt { get; set; }
+
+    /// <summary>
+    /// An operator of the installation (manages every tenant). Granted only from the server's command line
+    /// (<c>switchboard grant-operator &lt;email&gt;</c>), never through the API: emails are not verified, so a
+    /// configured email could be claimed by whoever signs up with it first.
+    /// </summary>
+    public bool IsOperator { get; set; }
 }
 
 /// <summary>A user's role in one tenant: <c>owner</c>, <c>admin</c> or <c>member</c> (see <see cref="Roles"/>).</summary>

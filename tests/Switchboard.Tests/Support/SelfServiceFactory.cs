@@ -26,7 +26,6 @@ public class SelfServiceFactory : SwitchboardFactory
 
     protected override IDictionary<string, string?> ExtraSettings => new Dictionary<string, string?>
     {
-        ["Switchboard:Accounts:OperatorEmails:0"] = OperatorEmail,
         ["Switchboard:PublicBaseUrl"] = PublicBaseUrl,
         ["Switchboard:Vapi:ApiBaseUrl"] = Vapi.BaseUrl,
         ["Switchboard:Twilio:ApiBaseUrl"] = Twilio.BaseUrl,
@@ -96,8 +95,17 @@ public class SelfServiceFactory : SwitchboardFactory
 
     private SignedIn? operatorSession;
 
-    /// <summary>The operator's session (signed up once per factory).</summary>
-    internal async Task<SignedIn> OperatorAsync() => operatorSession ??= await SignUpAsync(OperatorEmail, "Operators Inc");
+    /// <summary>The operator's session: signed up once per factory, then granted with the CLI command <c>grant-operator</c>.</summary>
+    internal async Task<SignedIn> OperatorAsync()
+    {
+        if (operatorSession is null)
+        {
+            await SignUpAsync(OperatorEmail, "Operators Inc");
+            Assert.Equal(0, await Switchboard.Platform.Cli.GrantOperatorCommand.RunAsync(Services, [OperatorEmail], CancellationToken.None));
+            operatorSession = await LoginAsync(OperatorEmail, "correct horse battery");
+        }
+        return operatorSession;
+    }
 
     protected override void Dispose(bool disposing)
     {

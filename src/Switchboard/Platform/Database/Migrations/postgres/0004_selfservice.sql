@@ -28,6 +28,7 @@ CREATE TABLE users (
     "LockedUntil" timestamp with time zone,
     "CreatedAt" timestamp with time zone NOT NULL,
     "LastLoginAt" timestamp with time zone,
+    "IsOperator" boolean NOT NULL,
     CONSTRAINT "PK_users" PRIMARY KEY ("Id")
 );
 

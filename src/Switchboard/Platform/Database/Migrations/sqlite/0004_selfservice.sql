@@ -26,7 +26,8 @@ CREATE TABLE "users" (
     "FailedLogins" INTEGER NOT NULL,
     "LockedUntil" INTEGER NULL,
     "CreatedAt" INTEGER NOT NULL,
-    "LastLoginAt" INTEGER NULL
+    "LastLoginAt" INTEGER NULL,
+    "IsOperator" INTEGER NOT NULL
 );
 
 CREATE TABLE "invitations" (
