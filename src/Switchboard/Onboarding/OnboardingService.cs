@@ -85,6 +85,10 @@ internal sealed class OnboardingService(
                 return (null, v.Result("The profile is invalid."));
             }
             await ApplyProfileAsync(caller, state, profile, now, ct);
+            if (profile.FullName is not null && caller.UserId is null)
+            {
+                warnings.Add(new OnboardingIssue(OnboardingSteps.Profile, "fullName", "an API key has no user to name; not saved (sign in to set it)"));
+            }
         }
         if (patch.Plan?.PlanId is { } planId)
         {
