@@ -112,6 +112,15 @@ internal static class VapiWebhookApi
             }
 
             currentTenant.Set(id);
+            // Plan limit on concurrent calls: a new call is refused (Vapi speaks the error and hangs up) before anything is stored.
+            if (type == "assistant-request"
+                && await services.GetRequiredService<Billing.CallConcurrencyGate>().CanStartAsync(id, ct) is { Allowed: false } gate)
+            {
+                return TypedResults.Json(new System.Text.Json.Nodes.JsonObject
+                {
+                    ["error"] = $"All {gate.Limit} lines are busy right now. Please call back in a few minutes.",
+                });
+            }
             var raw = VapiEventProcessor.Utf8(body);
             var key = VapiEventProcessor.KeyOf(body);
             var reply = await ProcessWithRetryAsync(services, tenant.Id, message, type, raw, key, ct);

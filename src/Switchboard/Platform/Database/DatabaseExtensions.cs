@@ -43,6 +43,28 @@ internal static class DatabaseExtensions
             builder.DefaultTimeout = 30;
         }
         builder.Pooling = true;
-        return builder.ToString();
+        var prepared = builder.ToString();
+        EnableWal(prepared, builder);
+        return prepared;
+    }
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> WalEnabled = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Puts a file database in WAL mode once per process (the mode is persistent in the file): readers no longer take
+    /// locks that make concurrent writers (parallel outbox handlers) fail with "database is locked".
+    /// </summary>
+    private static void EnableWal(string connectionString, SqliteConnectionStringBuilder builder)
+    {
+        if (builder.Mode == SqliteOpenMode.Memory || string.IsNullOrEmpty(builder.DataSource) || builder.DataSource == ":memory:"
+            || !WalEnabled.TryAdd(connectionString, true))
+        {
+            return;
+        }
+        using var connection = new SqliteConnection(connectionString);
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA journal_mode=WAL;";
+        command.ExecuteNonQuery();
     }
 }
