@@ -7,7 +7,7 @@ using Switchboard.Vapi;
 namespace Switchboard.Compliance;
 
 /// <summary>What one caller's erasure removed, per table.</summary>
-public sealed record CallerErasureResult(int Calls, int TranscriptTurns, int Leads, int SmsMessages, int CallEvents, int OutboxMessages);
+public sealed record CallerErasureResult(int Calls, int TranscriptTurns, int Leads, int SmsMessages, int CallEvents, int OutboxMessages, int WebhookEvents);
 
 /// <summary>What a tenant's erasure removed, and the provider-side resources an operator should still remove (ids only).</summary>
 public sealed record TenantErasureResult(Guid TenantId, int UsersDeleted, int AuditEntriesDeleted, IReadOnlyList<string> RemoteResources);
@@ -60,10 +60,35 @@ internal sealed class ErasureService(SwitchboardDbContext db, TimeProvider clock
             var events = await db.CallEvents.Where(e => (e.CallId != null && callIds.Contains(e.CallId.Value)) || EF.Functions.Like(e.PayloadJson, pattern))
                 .ExecuteDeleteAsync(ct);
             var outbox = await db.Outbox.Where(m => m.Status == "pending" && EF.Functions.Like(m.PayloadJson, pattern)).ExecuteDeleteAsync(ct);
+            var webhookEvents = await EraseWebhookEventsAsync(pattern, callIds, ct);
             var calls = await db.Calls.Where(c => callIds.Contains(c.Id)).ExecuteDeleteAsync(ct);
             await tx.CommitAsync(ct);
-            return new CallerErasureResult(calls, turns, leads, sms, events, outbox);
+            return new CallerErasureResult(calls, turns, leads, sms, events, outbox, webhookEvents);
         });
+    }
+
+    /// <summary>
+    /// Webhook events that carry the caller's number or one of the erased calls, with their deliveries and attempts
+    /// (whose response excerpts may echo the payload). A delivery still queued is dropped with its event: erased data
+    /// is not pushed to the tenant's tools afterwards.
+    /// </summary>
+    private async Task<int> EraseWebhookEventsAsync(string pattern, List<Guid> callIds, CancellationToken ct)
+    {
+        var eventIds = await db.WebhookEvents.Where(e => EF.Functions.Like(e.PayloadJson, pattern)).Select(e => e.Id).ToListAsync(ct);
+        foreach (var callId in callIds)
+        {
+            var byCall = "%" + callId.ToString("D") + "%";
+            eventIds.AddRange(await db.WebhookEvents.Where(e => EF.Functions.Like(e.PayloadJson, byCall)).Select(e => e.Id).ToListAsync(ct));
+        }
+        eventIds = eventIds.Distinct().ToList();
+        if (eventIds.Count == 0)
+        {
+            return 0;
+        }
+        var deliveryIds = await db.WebhookDeliveries.Where(d => eventIds.Contains(d.EventId)).Select(d => d.Id).ToListAsync(ct);
+        await db.WebhookAttempts.Where(a => deliveryIds.Contains(a.DeliveryId)).ExecuteDeleteAsync(ct);
+        await db.WebhookDeliveries.Where(d => deliveryIds.Contains(d.Id)).ExecuteDeleteAsync(ct);
+        return await db.WebhookEvents.Where(e => eventIds.Contains(e.Id)).ExecuteDeleteAsync(ct);
     }
 
     /// <summary>Erases the tenant and everything it owns. The caller has checked the confirmation.</summary>

@@ -172,11 +172,14 @@ public sealed class CallerErasureTests(SelfServiceFactory factory) : IClassFixtu
     public async Task AfterACallersErasureNoTableHoldsTheirNumberOrWords()
     {
         var tenant = await factory.CreateTenantAsync("Erasure Co");
+        // A webhook endpoint subscribed to everything: the events about the caller must go with the caller.
+        Assert.Equal(HttpStatusCode.Created, (await factory.ApiClient(tenant).PostAsJsonAsync("/api/v1/webhooks/endpoints", new { url = "http://127.0.0.1:9/hooks" })).StatusCode);
         var (ours, theirs) = Reports();
         Assert.Equal(HttpStatusCode.OK, (await factory.PostVapiAsync(tenant, ours)).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await factory.PostVapiAsync(tenant, theirs)).StatusCode);
         Assert.NotEmpty(await TableScanner.FindAsync(factory, "4566836490"));
         Assert.NotEmpty(await TableScanner.FindAsync(factory, "Danville"));
+        Assert.NotEmpty(await factory.WithDbAsync(tenant.Id, db => db.WebhookEvents.ToListAsync()));
         var smsBefore = await factory.WithDbAsync(tenant.Id, db => db.SmsMessages.CountAsync());
         Assert.True(smsBefore >= 2, "the alerts about both callers exist");
 

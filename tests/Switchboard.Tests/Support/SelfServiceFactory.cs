@@ -30,6 +30,8 @@ public class SelfServiceFactory : SwitchboardFactory
         ["Switchboard:Vapi:ApiBaseUrl"] = Vapi.BaseUrl,
         ["Switchboard:Twilio:ApiBaseUrl"] = Twilio.BaseUrl,
         ["Switchboard:Credentials:AllowPrivateBaseUrls"] = "true",
+        ["Switchboard:Webhooks:AllowInsecureUrls"] = "true",
+        ["Switchboard:Webhooks:AllowPrivateNetworks"] = "true",
         ["Switchboard:Retention:WorkerEnabled"] = "false",
         ["Logging:LogLevel:Default"] = "Trace",
         // Generous limits: tests share one client address and sign up many users; PlanLimitTests lowers them.
