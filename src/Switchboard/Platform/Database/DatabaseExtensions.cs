@@ -23,10 +23,11 @@ internal static class DatabaseExtensions
             }
         });
         services.AddSingleton<Migrator>();
+        services.AddSingleton<SqliteWriteGate>();
         return services;
     }
 
-    /// <summary>Creates the SQLite file's folder and turns on WAL and a busy timeout so concurrent writers wait instead of failing.</summary>
+    /// <summary>Creates the SQLite file's folder and sets a busy timeout so concurrent writers wait instead of failing (WAL is turned on by <see cref="Migrator"/>).</summary>
     internal static string PrepareSqlite(string connectionString)
     {
         var builder = new SqliteConnectionStringBuilder(connectionString);
