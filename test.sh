@@ -29,14 +29,15 @@ run_suite() {
   local log="$artifacts/$name.log"
   env "$@" dotnet test tests/Switchboard.Tests/Switchboard.Tests.csproj -c Release --no-build --nologo \
       ${filter:+--filter "$filter"} --logger "console;verbosity=normal" 2>&1 | tee "$log" | grep -E "^\s+(Failed|Skipped) |Error Message|Passed!|Failed!|error" | head -200
-  local line p f
-  line=$(grep -E "(Passed|Failed)! +- +Failed: +[0-9]+, +Passed: +[0-9]+" "$log" | tail -1)
-  if [ -z "$line" ]; then
+  local p f
+  # "Total tests: N / Passed: N / Failed: N" (normal verbosity) or "Passed!  - Failed: N, Passed: N" (minimal)
+  p=$(grep -E "^ +Passed: +[0-9]+$" "$log" | tail -1 | grep -oE "[0-9]+")
+  f=$(grep -E "^ +Failed: +[0-9]+$" "$log" | tail -1 | grep -oE "[0-9]+")
+  if [ -z "$p" ] && ! grep -qE "^Total tests: +[0-9]+" "$log"; then
     echo "suite $name produced no result line (crash?): see $log"
     failed=$((failed + 1)); return
   fi
-  f=$(echo "$line" | sed -E 's/.*Failed: +([0-9]+),.*/\1/')
-  p=$(echo "$line" | sed -E 's/.*Passed: +([0-9]+),.*/\1/')
+  p=${p:-0}; f=${f:-0}
   passed=$((passed + p)); failed=$((failed + f))
   echo "-- $name: $p passed, $f failed"
 }

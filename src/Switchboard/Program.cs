@@ -13,6 +13,7 @@ using Switchboard.Platform.Http;
 using Switchboard.Tenancy;
 using Switchboard.Twilio;
 using Switchboard.Vapi;
+using Switchboard.Webhooks;
 
 // The same binary is the server and the operator CLI: `serve` (default), `migrate`, `seed-demo`, `replay`, `schema-script`.
 var command = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "serve";
@@ -24,6 +25,13 @@ if (command is not ("serve" or "migrate" or "seed-demo" or "replay" or "schema-s
 }
 
 var builder = WebApplication.CreateBuilder(command == "serve" ? rest : []);
+// The content root is the working directory (data/ lives there); the shipped defaults live beside the binary.
+builder.Configuration.Sources.Insert(0, new Microsoft.Extensions.Configuration.Json.JsonConfigurationSource
+{
+    Path = "appsettings.json",
+    Optional = true,
+    FileProvider = new Microsoft.Extensions.FileProviders.PhysicalFileProvider(AppContext.BaseDirectory),
+});
 if (command == "serve" && string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["ASPNETCORE_URLS"]))
 {
     builder.WebHost.UseUrls("http://localhost:8080");
@@ -42,8 +50,9 @@ builder.Logging.AddJsonConsole(o =>
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSwitchboardDatabase();
 builder.Services.AddExceptionHandler<EnvelopeExceptionHandler>();
+builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true); // binding errors reach the envelope with their reason
 builder.Services.Configure<JsonOptions>(o => o.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.Never);
-builder.Services.AddOpenApi("v1", o => o.AddDocumentTransformer<OpenApiSecurity>());
+builder.Services.AddOpenApi("v1", o => o.AddDocumentTransformer<OpenApiSecurity>().AddDocumentTransformer<WebhookEventsOpenApi>());
 builder.Services.AddMemoryCache();
 builder.Services.AddCors(o => o.AddPolicy(VapiWebhookApi.CorsPolicy, p => p
     .WithOrigins(builder.Configuration.GetSection($"{VapiOptions.Section}:AllowedOrigins").Get<string[]>() ?? new VapiOptions().AllowedOrigins)
@@ -77,9 +86,17 @@ builder.Services.AddOptions<TwilioOptions>().BindConfiguration(TwilioOptions.Sec
 builder.Services.AddHttpClient<TwilioRestClient>((sp, http) =>
     http.Timeout = TimeSpan.FromSeconds(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<TwilioOptions>>().Value.TimeoutSeconds));
 
+// Webhooks: options, SSRF policy, the shared HTTP client, per-endpoint concurrency bound, event publisher.
+builder.Services.AddOptions<WebhookOptions>().BindConfiguration(WebhookOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+builder.Services.AddSingleton<WebhookUrlPolicy>();
+builder.Services.AddSingleton<WebhookSender>();
+builder.Services.AddSingleton<WebhookEndpointGate>();
+builder.Services.AddScoped<WebhookEventPublisher>();
+
 // Outbox: handlers, processor, worker.
 builder.Services.AddOptions<OutboxOptions>().BindConfiguration(OutboxOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddScoped<IOutboxHandler, SmsSendHandler>();
+builder.Services.AddScoped<IOutboxHandler, WebhookDeliveryHandler>();
 builder.Services.AddSingleton<OutboxProcessor>();
 builder.Services.AddHostedService<OutboxWorker>();
 
@@ -137,6 +154,7 @@ app.MapHealth();                                                  // /healthz, /
 app.MapOpenApi("/openapi/{documentName}.json");                   // /openapi/v1.json
 app.MapVapiWebhooks();                                            // POST /webhooks/vapi/{tenantId}
 app.MapGroup("/api/v1").RequireAuthorization().MapCalls();        // calls, SMS log
+app.MapGroup("/api/v1").RequireAuthorization().MapWebhooks();     // webhook endpoints, deliveries, replay, test-send
 
 app.Lifetime.ApplicationStarted.Register(() => Banner.PrintDemo(demo, app.Urls.FirstOrDefault()));
 await app.RunAsync();

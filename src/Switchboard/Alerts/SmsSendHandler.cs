@@ -3,6 +3,7 @@ using Switchboard.Credentials;
 using Switchboard.Outbox;
 using Switchboard.Platform.Database;
 using Switchboard.Twilio;
+using Switchboard.Webhooks;
 
 namespace Switchboard.Alerts;
 
@@ -13,7 +14,8 @@ namespace Switchboard.Alerts;
 /// recorded as <c>simulated</c>.
 /// </summary>
 internal sealed class SmsSendHandler(
-    SwitchboardDbContext db, TwilioRestClient twilio, SecretProtector secrets, TimeProvider clock, ILogger<SmsSendHandler> logger)
+    SwitchboardDbContext db, TwilioRestClient twilio, SecretProtector secrets, TimeProvider clock, ILogger<SmsSendHandler> logger,
+    WebhookEventPublisher webhooks)
     : IOutboxHandler, IOutboxDeadLetterAware
 {
     public const string Kind = "sms.send";
@@ -43,6 +45,7 @@ internal sealed class SmsSendHandler(
             sms.Status = "simulated";
             sms.SentAt = now;
             logger.LogInformation("SMS {SmsId} recorded as simulated: no Twilio credentials", sms.Id);
+            await webhooks.SmsAsync(sms, ct); // sms.sent
             return OutboxResult.Done;
         }
         var from = sms.From ?? tenant.TwilioFromNumber;
@@ -50,6 +53,7 @@ internal sealed class SmsSendHandler(
         {
             sms.Status = "failed";
             sms.ErrorMessage = "No sender number is configured for SMS.";
+            await webhooks.SmsAsync(sms, ct); // sms.failed
             return OutboxResult.Dead(sms.ErrorMessage);
         }
 
@@ -62,6 +66,7 @@ internal sealed class SmsSendHandler(
                 sms.MessageSid = existing;
                 sms.SentAt ??= now;
                 logger.LogInformation("SMS {SmsId} was already accepted by Twilio as {MessageSid}; not resending", sms.Id, existing);
+                await webhooks.SmsAsync(sms, ct); // sms.sent
                 return OutboxResult.Done;
             }
         }
@@ -81,11 +86,13 @@ internal sealed class SmsSendHandler(
                 sms.SentAt = clock.GetUtcNow();
                 sms.ErrorCode = null;
                 sms.ErrorMessage = null;
+                await webhooks.SmsAsync(sms, ct); // sms.sent
                 return OutboxResult.Done;
             case TwilioSendOutcome.Rejected:
                 sms.Status = "failed";
                 sms.ErrorCode = result.ErrorCode;
                 sms.ErrorMessage = result.ErrorMessage;
+                await webhooks.SmsAsync(sms, ct); // sms.failed
                 return OutboxResult.Dead($"Twilio rejected the message: {result.ErrorCode} {result.ErrorMessage}");
             default:
                 sms.Status = "queued";
@@ -103,6 +110,7 @@ internal sealed class SmsSendHandler(
         {
             sms.Status = "failed";
             sms.ErrorMessage ??= "Retries exhausted.";
+            await webhooks.SmsAsync(sms, ct); // sms.failed
         }
     }
 }

@@ -6,6 +6,7 @@ using Switchboard.Assistants;
 using Switchboard.Calls;
 using Switchboard.Platform.Database;
 using Switchboard.Tenancy;
+using Switchboard.Webhooks;
 
 namespace Switchboard.Brain;
 
@@ -24,7 +25,7 @@ internal sealed record ToolOutcome(string? Result, string? Error)
 /// <c>capture_lead</c> (name, phone, address, problem, urgency) and <c>check_business_hours</c>.
 /// Tools run inside the caller's unit of work; they never commit.
 /// </summary>
-internal sealed class ToolRegistry(SwitchboardDbContext db, AlertService alerts, TimeProvider clock)
+internal sealed class ToolRegistry(SwitchboardDbContext db, AlertService alerts, TimeProvider clock, WebhookEventPublisher webhooks)
 {
     public const string CaptureLead = "capture_lead";
     public const string CheckBusinessHours = "check_business_hours";
@@ -79,6 +80,7 @@ internal sealed class ToolRegistry(SwitchboardDbContext db, AlertService alerts,
             return ToolOutcome.Ok(new { captured = true, urgency = draft.Urgency });
         }
         var lead = await UpsertLeadAsync(db, context.Call, draft with { Phone = draft.Phone ?? context.Call.CustomerNumber }, clock.GetUtcNow(), ct);
+        await webhooks.LeadAsync(lead, ct); // lead.created, lead.urgent
         // An emergency is texted during the call, not after it: the on-call plumber can be on the way before the caller hangs up.
         var alerted = lead.Urgency == Urgency.Emergency
             && await alerts.QueueLeadAlertsAsync(context.Tenant, context.Assistant, context.Call, lead, ct) > 0;

@@ -67,7 +67,7 @@ internal static class UrgencyClassifier
             var match = true;
             for (var j = 0; j < cue.Count && match; j++)
             {
-                match = text[i + j] == cue[j];
+                match = SameWord(text[i + j], cue[j]);
             }
             if (!match)
             {
@@ -87,6 +87,10 @@ internal static class UrgencyClassifier
         }
         return false;
     }
+
+    /// <summary>Equal, or the text word is the cue word with a French gender/number or English plural ending (bouché → bouchée, pipe → pipes).</summary>
+    private static bool SameWord(string word, string cue) =>
+        word == cue || (word.Length - cue.Length is 1 or 2 && word.StartsWith(cue, StringComparison.Ordinal) && word[cue.Length..] is "e" or "s" or "es");
 
     /// <summary>Lower-case, accent-free words; apostrophes (' ’) split words, so "d'égout" is ["d","egout"].</summary>
     internal static List<string> Tokenize(string text)

@@ -18,6 +18,10 @@ internal sealed class OutboxOptions
     [Range(1, 1000)]
     public int BatchSize { get; set; } = 20;
 
+    /// <summary>Messages processed concurrently per node. Most handlers wait on the network (webhooks, Twilio), not the CPU.</summary>
+    [Range(1, 256)]
+    public int MaxDegreeOfParallelism { get; set; } = 16;
+
     /// <summary>Attempts before a message becomes a dead letter.</summary>
     [Range(1, 100)]
     public int MaxAttempts { get; set; } = 10;

@@ -12,6 +12,9 @@ internal readonly record struct OutboxResult(OutboxResultKind Kind, string? Erro
     public static OutboxResult Done => new(OutboxResultKind.Done);
     public static OutboxResult Retry(string error, TimeSpan? after = null) => new(OutboxResultKind.Retry, error, after);
     public static OutboxResult Dead(string error) => new(OutboxResultKind.Dead, error);
+
+    /// <summary>Not attempted (e.g. a per-endpoint concurrency bound is reached): due again after <paramref name="after"/>, not counted as an attempt.</summary>
+    public static OutboxResult Defer(TimeSpan after) => new(OutboxResultKind.Deferred, null, after);
 }
 
 internal enum OutboxResultKind
@@ -19,6 +22,7 @@ internal enum OutboxResultKind
     Done,
     Retry,
     Dead,
+    Deferred,
 }
 
 /// <summary>
@@ -37,8 +41,10 @@ internal interface IOutboxHandler
 /// Claims due outbox rows and runs their handlers. Claiming is one UPDATE … RETURNING: on PostgreSQL the
 /// inner SELECT takes <c>FOR UPDATE SKIP LOCKED</c>, so nodes never claim the same row; on SQLite the single
 /// writer gives the same guarantee. A claim is a lease: if the node dies, the row is due again when it expires.
-/// Retries back off exponentially (5 s × 2^n, capped at 30 min, ±20 % jitter); after
-/// <see cref="OutboxOptions.MaxAttempts"/> the row becomes a dead letter.
+/// Retries back off exponentially (5 s × 2^n, capped at 30 min, ±20 % jitter) unless the handler names the delay;
+/// after <see cref="OutboxOptions.MaxAttempts"/> the row becomes a dead letter. A deferred row (the handler could not
+/// start it yet) is due again later without counting as an attempt. Up to <see cref="OutboxOptions.MaxDegreeOfParallelism"/>
+/// messages run at once: in batches for <see cref="ProcessDueAsync"/> (tests, CLI), continuously for <see cref="RunAsync"/> (the worker).
 /// </summary>
 internal sealed class OutboxProcessor(
     IServiceScopeFactory scopes,
@@ -59,7 +65,7 @@ internal sealed class OutboxProcessor(
         {
             return 0;
         }
-        await Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = ct },
+        await Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = options.Value.MaxDegreeOfParallelism, CancellationToken = ct },
             async (id, token) => await ProcessOneAsync(id, token));
         return ids.Count;
     }
@@ -80,7 +86,68 @@ internal sealed class OutboxProcessor(
         return total;
     }
 
-    private async Task<List<Guid>> ClaimAsync(CancellationToken ct)
+    /// <summary>
+    /// The worker's loop: keeps up to <see cref="OutboxOptions.MaxDegreeOfParallelism"/> messages in flight and claims
+    /// more as soon as a slot frees, so one slow message (a webhook receiver taking its whole timeout) never holds
+    /// back the rows behind it, as a claim-a-batch-then-wait loop would. Waits <see cref="OutboxOptions.PollIntervalMs"/>
+    /// when nothing is due. Returns when <paramref name="ct"/> is cancelled, after the messages in flight finish.
+    /// </summary>
+    public async Task RunAsync(CancellationToken ct)
+    {
+        var inFlight = new List<Task>();
+        while (!ct.IsCancellationRequested)
+        {
+            inFlight.RemoveAll(t => t.IsCompleted);
+            var free = options.Value.MaxDegreeOfParallelism - inFlight.Count;
+            var claimed = 0;
+            if (free > 0)
+            {
+                try
+                {
+                    var ids = await ClaimAsync(ct, Math.Min(free, options.Value.BatchSize));
+                    claimed = ids.Count;
+                    inFlight.AddRange(ids.Select(id => ProcessLoggedAsync(id, ct)));
+                    if (claimed > 0)
+                    {
+                        logger.LogInformation("Outbox claimed {Count} messages", claimed);
+                    }
+                }
+                catch (Exception) when (ct.IsCancellationRequested)
+                {
+                    break;
+                }
+                catch (Exception e)
+                {
+                    logger.LogError(e, "Outbox claim failed");
+                }
+            }
+            if (claimed == 0 || claimed == free)
+            {
+                // Idle, or every slot busy: wake on the first finished message, after the poll interval, or on shutdown.
+                await Task.WhenAny(inFlight.Append(Task.Delay(options.Value.PollIntervalMs, ct)));
+            }
+        }
+        await Task.WhenAll(inFlight);
+    }
+
+    private async Task ProcessLoggedAsync(Guid id, CancellationToken ct)
+    {
+        try
+        {
+            await ProcessOneAsync(id, ct);
+        }
+        catch (Exception e) when (ct.IsCancellationRequested)
+        {
+            // Shutting down (whatever the cancelled call threw): the row keeps its lease and is claimed again when it expires.
+            logger.LogDebug(e, "Outbox message {OutboxId} interrupted by shutdown", id);
+        }
+        catch (Exception e)
+        {
+            logger.LogError(e, "Outbox message {OutboxId} failed to process", id);
+        }
+    }
+
+    private async Task<List<Guid>> ClaimAsync(CancellationToken ct, int? limit = null)
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<SwitchboardDbContext>();
@@ -111,7 +178,7 @@ internal sealed class OutboxProcessor(
             Add(cmd, "@node", node);
             Add(cmd, "@until", pg ? until : until.UtcTicks);
             Add(cmd, "@now", pg ? now : now.UtcTicks);
-            Add(cmd, "@limit", options.Value.BatchSize);
+            Add(cmd, "@limit", limit ?? options.Value.BatchSize);
             var ids = new List<Guid>();
             await using var reader = await cmd.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
@@ -137,7 +204,7 @@ internal sealed class OutboxProcessor(
         }
         scope.ServiceProvider.GetRequiredService<CurrentTenant>().Set(message.TenantId);
         var handler = scope.ServiceProvider.GetServices<IOutboxHandler>().FirstOrDefault(h => h.Kind == message.Kind);
-        using var logScope = logger.BeginScope(new Dictionary<string, object> { ["TenantId"] = message.TenantId, ["OutboxId"] = message.Id, ["Kind"] = message.Kind });
+        using var logScope = logger.BeginScope("Tenant {TenantId} outbox {OutboxId} {Kind}", message.TenantId, message.Id, message.Kind);
 
         OutboxResult result;
         if (handler is null)
@@ -163,6 +230,14 @@ internal sealed class OutboxProcessor(
         }
 
         var now = clock.GetUtcNow();
+        if (result.Kind == OutboxResultKind.Deferred)
+        {
+            message.LockedBy = null;
+            message.LockedUntil = null;
+            message.NextAttemptAt = now + (result.RetryAfter ?? TimeSpan.FromSeconds(1));
+            await db.SaveChangesAsync(ct);
+            return;
+        }
         message.Attempts++;
         message.LockedBy = null;
         message.LockedUntil = null;
@@ -221,41 +296,9 @@ internal interface IOutboxDeadLetterAware
     Task OnDeadLetterAsync(OutboxMessage message, CancellationToken ct);
 }
 
-/// <summary>Runs <see cref="OutboxProcessor"/> on every node; idle polls wait <see cref="OutboxOptions.PollIntervalMs"/>.</summary>
-internal sealed class OutboxWorker(OutboxProcessor processor, IOptions<OutboxOptions> options, ILogger<OutboxWorker> logger) : BackgroundService
+/// <summary>Runs <see cref="OutboxProcessor.RunAsync"/> on every node (unless <see cref="OutboxOptions.WorkerEnabled"/> is off).</summary>
+internal sealed class OutboxWorker(OutboxProcessor processor, IOptions<OutboxOptions> options) : BackgroundService
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        if (!options.Value.WorkerEnabled)
-        {
-            return;
-        }
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            var processed = 0;
-            try
-            {
-                processed = await processor.ProcessDueAsync(stoppingToken);
-                if (processed > 0)
-                {
-                    logger.LogInformation("Outbox processed {Count} messages", processed);
-                }
-            }
-            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
-            {
-                logger.LogError(e, "Outbox poll failed");
-            }
-            if (processed == 0)
-            {
-                try
-                {
-                    await Task.Delay(options.Value.PollIntervalMs, stoppingToken);
-                }
-                catch (OperationCanceledException)
-                {
-                    break;
-                }
-            }
-        }
-    }
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        options.Value.WorkerEnabled ? processor.RunAsync(stoppingToken) : Task.CompletedTask;
 }

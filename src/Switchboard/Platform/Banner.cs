@@ -19,7 +19,8 @@ internal static class Banner
         Console.WriteLine($"  Secret API key    {demo.ApiKey}");
         Console.WriteLine();
         Console.WriteLine("  Replay a real Vapi end-of-call report, then read the call back:");
-        Console.WriteLine($"    ./switchboard replay --tenant {demo.TenantId} --fresh-ids ../shared/fixtures/vapi/end-of-call-report.2024-07.json");
+        var urlOption = baseUrl == "http://localhost:8080" ? "" : $" --url {baseUrl}";
+        Console.WriteLine($"    ./switchboard replay --tenant {demo.TenantId}{urlOption} --fresh-ids ../shared/fixtures/vapi/end-of-call-report.2024-07.json");
         Console.WriteLine($"    curl -s -H 'Authorization: Bearer {demo.ApiKey}' {baseUrl}/api/v1/calls");
         Console.WriteLine($"    curl -s -H 'Authorization: Bearer {demo.ApiKey}' {baseUrl}/api/v1/sms");
         Console.WriteLine();

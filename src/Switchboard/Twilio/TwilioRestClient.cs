@@ -108,6 +108,10 @@ internal sealed class TwilioRestClient(HttpClient http, IOptions<TwilioOptions> 
             return null;
         }
         var space = value.LastIndexOf(' ');
+        if (space <= 0)
+        {
+            return null;
+        }
         var zone = value[(space + 1)..];
         if (!DateTime.TryParseExact(value[..space], "ddd, dd MMM yyyy HH:mm:ss", CultureInfo.InvariantCulture, DateTimeStyles.None, out var local))
         {

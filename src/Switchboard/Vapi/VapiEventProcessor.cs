@@ -8,6 +8,7 @@ using Switchboard.Brain;
 using Switchboard.Calls;
 using Switchboard.Platform.Database;
 using Switchboard.Tenancy;
+using Switchboard.Webhooks;
 
 namespace Switchboard.Vapi;
 
@@ -18,11 +19,17 @@ namespace Switchboard.Vapi;
 /// order never move a call backwards: status only advances, and the end-of-call report's transcript is final.
 /// </summary>
 internal sealed class VapiEventProcessor(
-    SwitchboardDbContext db, ToolRegistry tools, AlertService alerts, TimeProvider clock, ILogger<VapiEventProcessor> logger)
+    SwitchboardDbContext db, ToolRegistry tools, AlertService alerts, TimeProvider clock, ILogger<VapiEventProcessor> logger,
+    WebhookEventPublisher webhooks)
 {
     private static readonly Dictionary<string, int> StatusRank = new(StringComparer.Ordinal)
     {
-        ["scheduled"] = 0, ["queued"] = 0, ["ringing"] = 1, ["in-progress"] = 2, ["forwarding"] = 3, ["ended"] = 4,
+        ["scheduled"] = 0,
+        ["queued"] = 0,
+        ["ringing"] = 1,
+        ["in-progress"] = 2,
+        ["forwarding"] = 3,
+        ["ended"] = 4,
     };
 
     /// <summary>Processes <paramref name="message"/> (the value of the body's <c>message</c>); returns the JSON reply.</summary>
@@ -34,7 +41,7 @@ internal sealed class VapiEventProcessor(
         var call = providerCallId is null ? null : await FindOrCreateCallAsync(tenant, providerCallId, message, now, ct);
         var assistant = await db.Assistants.AsNoTracking().OrderByDescending(a => a.IsDefault).ThenBy(a => a.CreatedAt).FirstOrDefaultAsync(ct);
 
-        using var scope = logger.BeginScope(new Dictionary<string, object?> { ["TenantId"] = tenant.Id, ["CallId"] = call?.Id, ["VapiType"] = type });
+        using var scope = logger.BeginScope("Tenant {TenantId} call {CallId} vapi {VapiType}", tenant.Id, call?.Id, type);
         if (!duplicate)
         {
             db.CallEvents.Add(new CallEvent
@@ -51,9 +58,11 @@ internal sealed class VapiEventProcessor(
             });
             if (call is not null)
             {
+                var statusBefore = call.Status;
                 ApplyCallFields(call, message);
                 await ApplyAsync(tenant, assistant, call, message, type, ct);
                 call.UpdatedAt = now;
+                await webhooks.CallProgressedAsync(call, statusBefore, ct); // call.started
             }
         }
         else
@@ -195,8 +204,10 @@ internal sealed class VapiEventProcessor(
         {
             var lead = await ToolRegistry.UpsertLeadAsync(db, call, draft, clock.GetUtcNow(), ct);
             await alerts.QueueLeadAlertsAsync(tenant, assistant, call, lead, ct);
+            await webhooks.LeadAsync(lead, ct); // lead.created, lead.urgent
         }
         call.Analyzed = true;
+        await webhooks.CallEndedAsync(call, ct); // call.ended, recording.ready, call.analyzed
     }
 
     /// <summary>The last capture_lead arguments found in the message history, if any.</summary>

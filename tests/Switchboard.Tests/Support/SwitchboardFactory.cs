@@ -96,8 +96,15 @@ public class SwitchboardFactory : WebApplicationFactory<Program>
         db.Tenants.Add(tenant);
         db.Assistants.Add(new Assistants.Assistant
         {
-            Id = Guid.CreateVersion7(), TenantId = tenant.Id, Name = "Paul", Provider = "vapi", Languages = ["fr-CA", "en-US"],
-            IsDefault = true, FirstMessage = "Drain Fortin, bonjour!", Instructions = "Tu es Paul.", CreatedAt = Clock.GetUtcNow(),
+            Id = Guid.CreateVersion7(),
+            TenantId = tenant.Id,
+            Name = "Paul",
+            Provider = "vapi",
+            Languages = ["fr-CA", "en-US"],
+            IsDefault = true,
+            FirstMessage = "Drain Fortin, bonjour!",
+            Instructions = "Tu es Paul.",
+            CreatedAt = Clock.GetUtcNow(),
         });
         db.ApiKeys.Add(new ApiKey { Id = Guid.CreateVersion7(), TenantId = tenant.Id, Name = "test", Prefix = key.Prefix, Hash = key.Hash, CreatedAt = Clock.GetUtcNow() });
         await db.SaveChangesAsync();

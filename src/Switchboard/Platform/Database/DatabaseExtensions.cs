@@ -27,7 +27,7 @@ internal static class DatabaseExtensions
         return services;
     }
 
-    /// <summary>Creates the SQLite file's folder and sets a busy timeout so concurrent writers wait instead of failing (WAL is turned on by <see cref="Migrator"/>).</summary>
+    /// <summary>Creates the SQLite file's folder and sets a 30 s busy timeout so concurrent writers wait instead of failing (WAL is set by the migrator).</summary>
     internal static string PrepareSqlite(string connectionString)
     {
         var builder = new SqliteConnectionStringBuilder(connectionString);

@@ -67,8 +67,9 @@ internal sealed class Migrator(IServiceScopeFactory scopes, IOptions<DatabaseOpt
             }
             else
             {
-                // Write-ahead log (persistent in the file): readers never block the writer, and a commit is one fsync
-                // of the log instead of the rollback journal's several. A no-op on in-memory databases.
+                // Write-ahead logging (persistent in the file): API readers never block webhook writers, and the
+                // reverse. Writers are serialised by BEGIN IMMEDIATE transactions and the busy timeout
+                // (webhook deliveries queue before that in SqliteWriteGate).
                 await ExecAsync(conn, null, "PRAGMA journal_mode=WAL", ct);
             }
             await ExecAsync(conn, null,

@@ -8,6 +8,7 @@ using Switchboard.Assistants;
 using Switchboard.Calls;
 using Switchboard.Outbox;
 using Switchboard.Tenancy;
+using Switchboard.Webhooks;
 
 namespace Switchboard.Platform.Database;
 
@@ -30,6 +31,10 @@ internal sealed class SwitchboardDbContext(DbContextOptions<SwitchboardDbContext
     public DbSet<Lead> Leads => Set<Lead>();
     public DbSet<SmsMessage> SmsMessages => Set<SmsMessage>();
     public DbSet<OutboxMessage> Outbox => Set<OutboxMessage>();
+    public DbSet<WebhookEndpoint> WebhookEndpoints => Set<WebhookEndpoint>();
+    public DbSet<WebhookEvent> WebhookEvents => Set<WebhookEvent>();
+    public DbSet<WebhookDelivery> WebhookDeliveries => Set<WebhookDelivery>();
+    public DbSet<WebhookAttempt> WebhookAttempts => Set<WebhookAttempt>();
 
     /// <summary>The tenant the query filters compare with; <see cref="Guid.Empty"/> (matches nothing) when unset.</summary>
     internal Guid TenantFilter => currentTenant.TenantId ?? Guid.Empty;
@@ -171,6 +176,49 @@ internal sealed class SwitchboardDbContext(DbContextOptions<SwitchboardDbContext
             e.Property(x => x.Status).HasMaxLength(16);
             e.Property(x => x.LockedBy).HasMaxLength(100);
             e.Property(x => x.LastError).HasMaxLength(2000);
+            TenantOwned(e);
+        });
+
+        // Webhooks: endpoints, events (one per fact), deliveries (event × endpoint) and their attempts.
+        b.Entity<WebhookEndpoint>(e =>
+        {
+            e.ToTable("webhook_endpoints");
+            e.HasIndex(x => new { x.TenantId, x.CreatedAt });
+            e.Property(x => x.Url).HasMaxLength(2048);
+            e.Property(x => x.Description).HasMaxLength(500);
+            e.Property(x => x.EventTypes).HasConversion(JsonConverter<List<string>>(), JsonComparer<List<string>>());
+            e.Property(x => x.DisabledReason).HasMaxLength(32);
+            TenantOwned(e);
+        });
+
+        b.Entity<WebhookEvent>(e =>
+        {
+            e.ToTable("webhook_events");
+            e.HasIndex(x => new { x.TenantId, x.MessageId }).IsUnique();
+            e.HasIndex(x => new { x.TenantId, x.CreatedAt });
+            e.Property(x => x.MessageId).HasMaxLength(64);
+            e.Property(x => x.Type).HasMaxLength(64);
+            TenantOwned(e);
+        });
+
+        b.Entity<WebhookDelivery>(e =>
+        {
+            e.ToTable("webhook_deliveries");
+            e.HasIndex(x => new { x.TenantId, x.EventId, x.EndpointId }).IsUnique();
+            e.HasIndex(x => new { x.TenantId, x.EndpointId, x.CreatedAt });
+            e.HasIndex(x => new { x.TenantId, x.EndpointId, x.Status, x.CreatedAt });
+            e.Property(x => x.EventType).HasMaxLength(64);
+            e.Property(x => x.Status).HasMaxLength(16);
+            e.Property(x => x.LastError).HasMaxLength(500);
+            TenantOwned(e);
+        });
+
+        b.Entity<WebhookAttempt>(e =>
+        {
+            e.ToTable("webhook_attempts");
+            e.HasIndex(x => new { x.TenantId, x.DeliveryId, x.Number });
+            e.HasIndex(x => new { x.TenantId, x.EndpointId, x.At });
+            e.Property(x => x.Error).HasMaxLength(500);
             TenantOwned(e);
         });
     }

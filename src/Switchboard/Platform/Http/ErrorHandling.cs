@@ -21,7 +21,7 @@ internal sealed class EnvelopeExceptionHandler(ILogger<EnvelopeExceptionHandler>
                 await ApiError.WriteAsync(http, 413, "PAYLOAD_TOO_LARGE", "The request body is too large.");
                 return true;
             case BadHttpRequestException bad:
-                await ApiError.WriteAsync(http, bad.StatusCode, "BAD_REQUEST", "The request is malformed.");
+                await ApiError.WriteAsync(http, bad.StatusCode, bad.StatusCode == 400 ? "BAD_REQUEST" : "HTTP_" + bad.StatusCode, bad.Message);
                 return true;
             case OperationCanceledException when http.RequestAborted.IsCancellationRequested:
                 return true;
@@ -48,6 +48,7 @@ internal static class ErrorHandlingExtensions
             }
             var (code, message) = http.Response.StatusCode switch
             {
+                400 => ("BAD_REQUEST", "The request is malformed."),
                 404 => ("NOT_FOUND", "No such resource."),
                 405 => ("METHOD_NOT_ALLOWED", "This method is not allowed here."),
                 401 => ("UNAUTHENTICATED", "Authentication is required."),

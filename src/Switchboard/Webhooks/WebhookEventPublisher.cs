@@ -1,0 +1,227 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using Switchboard.Alerts;
+using Switchboard.Assistants;
+using Switchboard.Calls;
+using Switchboard.Outbox;
+using Switchboard.Platform.Database;
+
+namespace Switchboard.Webhooks;
+
+/// <summary>
+/// Turns facts into tenant webhook events. Each event is fanned out to the tenant's enabled endpoints subscribed
+/// to its type as one <see cref="WebhookDelivery"/> plus one outbox row each, all added to the caller's unit of work:
+/// they commit with the state change that caused them, or not at all. Nothing here calls SaveChanges.
+/// </summary>
+/// <remarks>
+/// The event id (<c>webhook-id</c>) is derived from the fact: <c>msg_</c> + the first 128 bits of
+/// SHA-256(tenant, type, event key), hex. Publishing the same fact again (a provider redelivering a message,
+/// a tool call and the end-of-call report both finding the lead) finds the existing event and adds nothing.
+/// No endpoint subscribed means no event row.
+/// </remarks>
+internal sealed class WebhookEventPublisher(SwitchboardDbContext db, TimeProvider clock)
+{
+    /// <summary>Body serialisation: camelCase (JSON web defaults), nulls written, so each type's shape is stable.</summary>
+    internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    private readonly Dictionary<Guid, List<(Guid Id, List<string> EventTypes)>> endpointsByTenant = [];
+
+    private static readonly Dictionary<string, int> StatusRank = new(StringComparer.Ordinal)
+    {
+        ["scheduled"] = 0,
+        ["queued"] = 0,
+        ["ringing"] = 1,
+        ["in-progress"] = 2,
+        ["forwarding"] = 3,
+        ["ended"] = 4,
+    };
+
+    /// <summary>
+    /// Publishes one event; returns true when it was new and at least one endpoint subscribes to it.
+    /// </summary>
+    /// <param name="tenantId">The tenant whose endpoints receive it.</param>
+    /// <param name="type">A type from <see cref="WebhookEventTypes"/>.</param>
+    /// <param name="eventKey">What makes the fact unique within its type (e.g. the call id); the event id derives from it.</param>
+    /// <param name="data">The type's data record.</param>
+    /// <param name="ct">Cancellation.</param>
+    public async Task<bool> PublishAsync<TData>(Guid tenantId, string type, string eventKey, TData data, CancellationToken ct)
+    {
+        var messageId = MessageIdFor(tenantId, type, eventKey);
+        if (db.WebhookEvents.Local.Any(e => e.TenantId == tenantId && e.MessageId == messageId))
+        {
+            return false;
+        }
+        var subscribed = (await EnabledEndpointsAsync(tenantId, ct))
+            .Where(e => e.EventTypes.Count == 0 || e.EventTypes.Contains(type)).Select(e => e.Id).ToList();
+        if (subscribed.Count == 0)
+        {
+            return false;
+        }
+        if (await db.WebhookEvents.IgnoreQueryFilters().AnyAsync(e => e.TenantId == tenantId && e.MessageId == messageId, ct))
+        {
+            return false;
+        }
+        var evt = NewEvent(tenantId, messageId, type, data);
+        db.WebhookEvents.Add(evt);
+        foreach (var endpointId in subscribed)
+        {
+            Enqueue(db, evt, endpointId, isTest: false, evt.CreatedAt);
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// The tenant's enabled endpoints, read once per unit of work (an end-of-call report publishes several events).
+    /// Explicitly scoped to the tenant given: callers run under it, but the outbox and CLI paths must not depend on that.
+    /// </summary>
+    private async Task<List<(Guid Id, List<string> EventTypes)>> EnabledEndpointsAsync(Guid tenantId, CancellationToken ct)
+    {
+        if (!endpointsByTenant.TryGetValue(tenantId, out var endpoints))
+        {
+            var rows = await db.WebhookEndpoints.IgnoreQueryFilters().AsNoTracking()
+                .Where(e => e.TenantId == tenantId && e.Enabled)
+                .Select(e => new { e.Id, e.EventTypes })
+                .ToListAsync(ct);
+            endpoints = rows.Select(r => (r.Id, r.EventTypes)).ToList();
+            endpointsByTenant[tenantId] = endpoints;
+        }
+        return endpoints;
+    }
+
+    /// <summary>
+    /// <c>call.started</c> when the call has just reached in-progress (or later) from <paramref name="statusBefore"/>.
+    /// Call after applying a provider message.
+    /// </summary>
+    public async Task CallProgressedAsync(Call call, string statusBefore, CancellationToken ct)
+    {
+        if (StatusRank.GetValueOrDefault(statusBefore) < 2 && StatusRank.GetValueOrDefault(call.Status) >= 2)
+        {
+            await CallStartedAsync(call, ct);
+        }
+    }
+
+    /// <summary>
+    /// The end-of-call events: <c>call.started</c> (if the call was never seen live), <c>call.ended</c>,
+    /// <c>recording.ready</c> (when a recording URL is known) and <c>call.analyzed</c> (with the call's lead, if any).
+    /// </summary>
+    public async Task CallEndedAsync(Call call, CancellationToken ct)
+    {
+        await CallStartedAsync(call, ct);
+        var key = call.Id.ToString("N");
+        await PublishAsync(call.TenantId, WebhookEventTypes.CallEnded, key, new CallEndedData(
+            call.Id, call.Channel, call.Provider, call.ProviderCallId, call.CallSid, call.CustomerNumber, call.BusinessNumber,
+            call.StartedAt, call.EndedAt, call.DurationSeconds, call.EndedReason, call.Cost), ct);
+        if (call.RecordingUrl is { } recording)
+        {
+            await PublishAsync(call.TenantId, WebhookEventTypes.RecordingReady, key,
+                new RecordingReadyData(call.Id, recording, call.StereoRecordingUrl, call.DurationSeconds), ct);
+        }
+        var lead = db.Leads.Local.FirstOrDefault(l => l.CallId == call.Id)
+            ?? await db.Leads.IgnoreQueryFilters().AsNoTracking().FirstOrDefaultAsync(l => l.TenantId == call.TenantId && l.CallId == call.Id, ct);
+        JsonElement? structured = null;
+        if (call.StructuredDataJson is { } sd)
+        {
+            using var doc = JsonDocument.Parse(sd);
+            structured = doc.RootElement.Clone();
+        }
+        await PublishAsync(call.TenantId, WebhookEventTypes.CallAnalyzed, key,
+            new CallAnalyzedData(call.Id, call.Summary, call.SuccessEvaluation, structured, lead?.Id, lead?.Urgency), ct);
+    }
+
+    /// <summary><c>lead.created</c> the first time a call's lead is seen, and <c>lead.urgent</c> the first time it is an emergency.</summary>
+    public async Task LeadAsync(Lead lead, CancellationToken ct)
+    {
+        var data = new LeadEventData(lead.Id, lead.CallId, lead.Name, lead.Phone, lead.Address, lead.Problem, lead.Urgency, lead.Source, lead.CreatedAt);
+        var key = lead.Id.ToString("N");
+        await PublishAsync(lead.TenantId, WebhookEventTypes.LeadCreated, key, data, ct);
+        if (lead.Urgency == Urgency.Emergency)
+        {
+            await PublishAsync(lead.TenantId, WebhookEventTypes.LeadUrgent, key, data, ct);
+        }
+    }
+
+    /// <summary><c>sms.sent</c> (status sent, delivered or simulated) or <c>sms.failed</c> (status failed); other statuses publish nothing.</summary>
+    public async Task SmsAsync(SmsMessage sms, CancellationToken ct)
+    {
+        var type = sms.Status switch
+        {
+            "sent" or "delivered" or "simulated" => WebhookEventTypes.SmsSent,
+            "failed" => WebhookEventTypes.SmsFailed,
+            _ => null,
+        };
+        if (type is null)
+        {
+            return;
+        }
+        await PublishAsync(sms.TenantId, type, sms.Id.ToString("N"), new SmsEventData(
+            sms.Id, sms.CallId, sms.LeadId, sms.Purpose, sms.To, sms.From, sms.Status, sms.MessageSid, sms.ErrorCode, sms.ErrorMessage), ct);
+    }
+
+    /// <summary>
+    /// <c>assistant.updated</c>. <paramref name="version"/> distinguishes successive updates (e.g. the update time):
+    /// the same assistant and version publish once.
+    /// </summary>
+    public Task AssistantUpdatedAsync(Assistant assistant, DateTimeOffset version, CancellationToken ct) =>
+        PublishAsync(assistant.TenantId, WebhookEventTypes.AssistantUpdated, $"{assistant.Id:N}:{version.UtcTicks}",
+            new AssistantUpdatedData(assistant.Id, assistant.Name, assistant.Provider, assistant.Languages, assistant.VapiAssistantId, assistant.IsDefault), ct);
+
+    private Task CallStartedAsync(Call call, CancellationToken ct) =>
+        PublishAsync(call.TenantId, WebhookEventTypes.CallStarted, call.Id.ToString("N"), new CallStartedData(
+            call.Id, call.Channel, call.Provider, call.ProviderCallId, call.CallSid, call.CustomerNumber, call.BusinessNumber, call.StartedAt), ct);
+
+    /// <summary><c>msg_</c> + 32 lower-case hex characters of SHA-256(<c>{tenant:N}\n{type}\n{eventKey}</c>): no <c>.</c>, as the spec requires of ids.</summary>
+    internal static string MessageIdFor(Guid tenantId, string type, string eventKey)
+    {
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes($"{tenantId:N}\n{type}\n{eventKey}"));
+        return "msg_" + Convert.ToHexStringLower(hash.AsSpan(0, 16));
+    }
+
+    /// <summary>A new event with its body serialised once; the body is what every attempt sends.</summary>
+    internal WebhookEvent NewEvent<TData>(Guid tenantId, string messageId, string type, TData data)
+    {
+        var now = clock.GetUtcNow();
+        return new WebhookEvent
+        {
+            Id = Guid.CreateVersion7(),
+            TenantId = tenantId,
+            MessageId = messageId,
+            Type = type,
+            PayloadJson = JsonSerializer.Serialize(new WebhookEventEnvelope<TData>(type, now, data), Json),
+            CreatedAt = now,
+        };
+    }
+
+    /// <summary>Adds a delivery of <paramref name="evt"/> to one endpoint and the outbox row that performs it, due at <paramref name="now"/>.</summary>
+    internal static WebhookDelivery Enqueue(SwitchboardDbContext db, WebhookEvent evt, Guid endpointId, bool isTest, DateTimeOffset now)
+    {
+        var delivery = new WebhookDelivery
+        {
+            Id = Guid.CreateVersion7(),
+            TenantId = evt.TenantId,
+            EndpointId = endpointId,
+            EventId = evt.Id,
+            EventType = evt.Type,
+            IsTest = isTest,
+            NextAttemptAt = now,
+            CreatedAt = now,
+        };
+        db.WebhookDeliveries.Add(delivery);
+        QueueAttempts(db, delivery, now);
+        return delivery;
+    }
+
+    /// <summary>Adds the outbox row that runs <paramref name="delivery"/>'s retry schedule from <paramref name="now"/>; one per run (replays included).</summary>
+    internal static void QueueAttempts(SwitchboardDbContext db, WebhookDelivery delivery, DateTimeOffset now) =>
+        db.Outbox.Add(new OutboxMessage
+        {
+            Id = Guid.CreateVersion7(),
+            TenantId = delivery.TenantId,
+            Kind = WebhookDeliveryHandler.Kind,
+            DedupeKey = $"{delivery.Id:N}:{delivery.Replays}",
+            PayloadJson = JsonSerializer.Serialize(new WebhookDeliveryHandler.Payload(delivery.Id)),
+            NextAttemptAt = now,
+            CreatedAt = now,
+        });
+}

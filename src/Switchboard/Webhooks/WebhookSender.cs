@@ -1,0 +1,166 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net.Http.Headers;
+using System.Text;
+using Microsoft.Extensions.Options;
+
+namespace Switchboard.Webhooks;
+
+/// <summary>What one POST to a receiver produced. <see cref="StatusCode"/> is null when no response arrived.</summary>
+internal sealed record SendOutcome(int? StatusCode, int LatencyMs, string? ResponseExcerpt, string? Error, TimeSpan? RetryAfter)
+{
+    public bool Succeeded => StatusCode is >= 200 and < 300;
+}
+
+/// <summary>
+/// The one HTTP client for tenant webhooks (a singleton: its connection pool is shared by every delivery).
+/// Redirects are not followed (a 3xx is a failure, spec §"Operational considerations"), no proxy is used (the
+/// connect callback must see the real destination), every connection goes through
+/// <see cref="WebhookUrlPolicy.ConnectAsync"/>, each attempt is bounded by <see cref="WebhookOptions.TimeoutSeconds"/>
+/// end to end, and only the first <see cref="WebhookOptions.ResponseExcerptBytes"/> of a response body are read.
+/// </summary>
+internal sealed class WebhookSender : IDisposable
+{
+    private const string UserAgent = "Switchboard-Webhooks/1.0 (+https://www.standardwebhooks.com)";
+
+    private readonly HttpClient http;
+    private readonly IOptions<WebhookOptions> options;
+
+    public WebhookSender(WebhookUrlPolicy policy, IOptions<WebhookOptions> options)
+    {
+        this.options = options;
+        var handler = new SocketsHttpHandler
+        {
+            AllowAutoRedirect = false,
+            UseProxy = false,
+            UseCookies = false,
+            AutomaticDecompression = System.Net.DecompressionMethods.None,
+            ConnectCallback = policy.ConnectAsync,
+            ConnectTimeout = TimeSpan.FromSeconds(Math.Min(10, options.Value.TimeoutSeconds)),
+            // Pooled connections are re-made (and their address re-checked) at least this often.
+            PooledConnectionLifetime = TimeSpan.FromMinutes(2),
+            PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30),
+            MaxResponseHeadersLength = 64,
+        };
+        http = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
+    }
+
+    /// <summary>
+    /// POSTs <paramref name="body"/> as <c>application/json</c> with the custom and Standard Webhooks headers.
+    /// Never throws for the receiver's behaviour (timeouts, refusals and blocked addresses are outcomes); throws
+    /// <see cref="OperationCanceledException"/> only when <paramref name="ct"/> is cancelled.
+    /// </summary>
+    public async Task<SendOutcome> SendAsync(Uri url, IReadOnlyDictionary<string, string> customHeaders, IReadOnlyList<KeyValuePair<string, string>> webhookHeaders,
+        byte[] body, CancellationToken ct)
+    {
+        var timeoutSeconds = options.Value.TimeoutSeconds;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(timeoutSeconds));
+        var watch = Stopwatch.StartNew();
+        try
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, url)
+            {
+                Content = new ByteArrayContent(body) { Headers = { ContentType = new MediaTypeHeaderValue("application/json") } },
+            };
+            foreach (var (name, value) in customHeaders)
+            {
+                request.Headers.TryAddWithoutValidation(name, value);
+            }
+            request.Headers.UserAgent.ParseAdd(UserAgent);
+            foreach (var (name, value) in webhookHeaders)
+            {
+                request.Headers.Remove(name);
+                request.Headers.TryAddWithoutValidation(name, value);
+            }
+            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+            var excerpt = await ReadExcerptAsync(response, options.Value.ResponseExcerptBytes, timeout.Token);
+            return new SendOutcome((int)response.StatusCode, Elapsed(watch), excerpt, null, RetryAfterOf(response));
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            return new SendOutcome(null, Elapsed(watch), null, $"Timed out after {timeoutSeconds} s.", null);
+        }
+        catch (HttpRequestException e)
+        {
+            var blocked = Find<BlockedAddressException>(e);
+            return new SendOutcome(null, Elapsed(watch), null, blocked?.Message ?? Describe(e), null);
+        }
+    }
+
+    public void Dispose() => http.Dispose();
+
+    private static int Elapsed(Stopwatch watch) => (int)Math.Min(int.MaxValue, watch.ElapsedMilliseconds);
+
+    private static async Task<string?> ReadExcerptAsync(HttpResponseMessage response, int maxBytes, CancellationToken ct)
+    {
+        await using var stream = await response.Content.ReadAsStreamAsync(ct);
+        var buffer = new byte[maxBytes];
+        var total = 0;
+        while (total < maxBytes)
+        {
+            var read = await stream.ReadAsync(buffer.AsMemory(total), ct);
+            if (read == 0)
+            {
+                break;
+            }
+            total += read;
+        }
+        return total == 0 ? null : Encoding.UTF8.GetString(buffer, 0, total);
+    }
+
+    /// <summary><c>Retry-After</c> as delta-seconds or an HTTP date (RFC 9110 §10.2.3).</summary>
+    private static TimeSpan? RetryAfterOf(HttpResponseMessage response) => response.Headers.RetryAfter switch
+    {
+        { Delta: { } delta } => delta,
+        { Date: { } date } => date - DateTimeOffset.UtcNow,
+        _ => null,
+    };
+
+    private static T? Find<T>(Exception? e) where T : Exception
+    {
+        for (; e is not null; e = e.InnerException)
+        {
+            if (e is T match)
+            {
+                return match;
+            }
+        }
+        return null;
+    }
+
+    private static string Describe(HttpRequestException e)
+    {
+        var message = e.InnerException is { } inner ? $"{e.Message} ({inner.Message})" : e.Message;
+        return message.Length <= 500 ? message : message[..500];
+    }
+}
+
+/// <summary>
+/// Bounds the requests in flight to each endpoint on this node (<see cref="WebhookOptions.MaxConcurrencyPerEndpoint"/>),
+/// so a slow receiver holds at most that many worker slots; deliveries beyond it are deferred, not waited for.
+/// </summary>
+internal sealed class WebhookEndpointGate(IOptions<WebhookOptions> options)
+{
+    private readonly ConcurrentDictionary<Guid, SemaphoreSlim> gates = new();
+
+    /// <summary>Takes a slot for <paramref name="endpointId"/> without waiting; dispose the result to release it. Null when saturated.</summary>
+    public IDisposable? TryEnter(Guid endpointId)
+    {
+        var gate = gates.GetOrAdd(endpointId, _ => new SemaphoreSlim(options.Value.MaxConcurrencyPerEndpoint));
+        return gate.Wait(0) ? new Slot(gate) : null;
+    }
+
+    private sealed class Slot(SemaphoreSlim gate) : IDisposable
+    {
+        private int released;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref released, 1) == 0)
+            {
+                gate.Release();
+            }
+        }
+    }
+}

@@ -1,0 +1,163 @@
+using Microsoft.EntityFrameworkCore;
+using Switchboard.Outbox;
+using Switchboard.Tenancy;
+using Switchboard.Tests.Support;
+using Switchboard.Tests.Vapi;
+
+namespace Switchboard.Tests.Alerts;
+
+/// <summary>The host with Twilio's REST API replaced by <see cref="TwilioSimulator"/> on 127.0.0.1.</summary>
+public sealed class TwilioFactory : SwitchboardFactory, IAsyncLifetime
+{
+    internal TwilioSimulator Twilio { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        Twilio = await TwilioSimulator.StartAsync();
+        TwilioBaseUrl = Twilio.BaseUrl;
+    }
+
+    async Task IAsyncLifetime.DisposeAsync() => await Twilio.DisposeAsync();
+}
+
+[Trait("Category", "Database")]
+public sealed class SmsAlertTests(TwilioFactory factory) : IClassFixture<TwilioFactory>
+{
+    private static string NewNumber() => "+1514" + Random.Shared.Next(2_000_000, 9_999_999);
+
+    private async Task<(TestTenant Tenant, string OnCall, string Office)> TenantAsync(bool withTwilio = true)
+    {
+        var (onCall, office) = (NewNumber(), NewNumber());
+        var tenant = await factory.CreateTenantAsync(withTwilio: withTwilio,
+            configure: t => t.AlertPolicy = new AlertPolicy { OnCallNumbers = [onCall], OfficeNumbers = [office] });
+        return (tenant, onCall, office);
+    }
+
+    [Fact]
+    public async Task EndOfCallReportWithFloodingSendsExactlyOneEmergencySmsEvenWhenDeliveredTwiceAndTwilioFailsFirst()
+    {
+        var (tenant, onCall, _) = await TenantAsync();
+        var report = VapiWebhookTests.EndOfCallReport(Guid.NewGuid().ToString(), "Le sous-sol de l'appelant est inondé.",
+            "Bonjour, mon sous-sol est inondé, il y a de l'eau partout!", "Je suis au 45 rue Principale à Laval.");
+        factory.Twilio.FailNext = 1;
+
+        var first = await factory.PostVapiAsync(tenant, report);
+        var second = await factory.PostVapiAsync(tenant, report);
+        await factory.Outbox.DrainAsync(CancellationToken.None);            // attempt 1: Twilio answers 500
+        var afterFailure = factory.Twilio.Messages.Count(m => m.To == onCall);
+        factory.Clock.Advance(TimeSpan.FromMinutes(1));
+        await factory.Outbox.DrainAsync(CancellationToken.None);            // attempt 2: accepted
+        factory.Clock.Advance(TimeSpan.FromHours(1));
+        await factory.Outbox.DrainAsync(CancellationToken.None);            // nothing left to do
+
+        Assert.True(first.IsSuccessStatusCode && second.IsSuccessStatusCode);
+        Assert.Equal(0, afterFailure);
+        var sent = Assert.Single(factory.Twilio.Messages, m => m.To == onCall);
+        Assert.StartsWith("URGENCE Drain Fortin", sent.Body);
+        Assert.Contains("+15145559876", sent.Body);
+        Assert.Equal("+15145550199", sent.From);
+        Assert.Empty(factory.Twilio.Rejections);
+        var sms = await factory.WithDbAsync(tenant.Id, db => db.SmsMessages.SingleAsync());
+        Assert.Equal("sent", sms.Status);
+        Assert.Equal(sent.Sid, sms.MessageSid);
+        Assert.Equal("emergency-alert", sms.Purpose);
+        Assert.Equal(2, sms.Attempts);
+        var lead = await factory.WithDbAsync(tenant.Id, db => db.Leads.SingleAsync());
+        Assert.Equal("emergency", lead.Urgency);
+    }
+
+    [Fact]
+    public async Task AResponseLostAfterTwilioAcceptedIsNotSentTwice()
+    {
+        var (tenant, onCall, _) = await TenantAsync();
+        factory.Twilio.AcceptThenFailNext = 1;
+
+        await factory.PostVapiAsync(tenant, VapiWebhookTests.EndOfCallReport(Guid.NewGuid().ToString(), "Burst pipe in the kitchen.", "Hi, a pipe burst in my kitchen!"));
+        await factory.Outbox.DrainAsync(CancellationToken.None);
+        factory.Clock.Advance(TimeSpan.FromMinutes(1));
+        await factory.Outbox.DrainAsync(CancellationToken.None);
+
+        var sent = Assert.Single(factory.Twilio.Messages, m => m.To == onCall);
+        var sms = await factory.WithDbAsync(tenant.Id, db => db.SmsMessages.SingleAsync());
+        Assert.Equal("sent", sms.Status);
+        Assert.Equal(sent.Sid, sms.MessageSid);
+    }
+
+    [Fact]
+    public async Task RoutineLeadAfterHoursIsHeldUntilTheNextOpeningAndGoesToTheOffice()
+    {
+        var (tenant, onCall, office) = await TenantAsync();
+        using var clock = new ClockRestorer(factory.Clock);
+        factory.Clock.Advance(TimeSpan.FromHours(12)); // Wednesday 22:00 in Montréal: closed
+
+        await factory.PostVapiAsync(tenant, VapiWebhookTests.EndOfCallReport(Guid.NewGuid().ToString(), "Wants a quote for a water softener.", "I'd like a quote for a water softener."));
+        await factory.Outbox.DrainAsync(CancellationToken.None);
+        var held = await factory.WithDbAsync(tenant.Id, db => db.SmsMessages.SingleAsync());
+        factory.Clock.Advance(TimeSpan.FromHours(11)); // Thursday 09:00
+        await factory.Outbox.DrainAsync(CancellationToken.None);
+
+        Assert.Equal("scheduled", held.Status);
+        Assert.Equal(new DateTimeOffset(2026, 11, 19, 13, 0, 0, TimeSpan.Zero), held.SendAfter); // Thursday 08:00 EST
+        Assert.DoesNotContain(factory.Twilio.Messages, m => m.To == onCall);
+        var sent = Assert.Single(factory.Twilio.Messages, m => m.To == office);
+        Assert.StartsWith("Nouveau client Drain Fortin", sent.Body);
+    }
+
+    [Fact]
+    public async Task WithoutTwilioCredentialsTheSmsIsRecordedAsSimulated()
+    {
+        var (tenant, onCall, _) = await TenantAsync(withTwilio: false);
+
+        await factory.PostVapiAsync(tenant, VapiWebhookTests.EndOfCallReport(Guid.NewGuid().ToString(), "Sewer backup.", "We have a sewer backup in the basement."));
+        await factory.Outbox.DrainAsync(CancellationToken.None);
+
+        var sms = await factory.WithDbAsync(tenant.Id, db => db.SmsMessages.SingleAsync());
+        Assert.Equal("simulated", sms.Status);
+        Assert.Equal(onCall, sms.To);
+        Assert.DoesNotContain(factory.Twilio.Messages, m => m.To == onCall);
+    }
+
+    [Fact]
+    public async Task TwilioRejectionFailsTheSmsWithoutRetrying()
+    {
+        var tenant = await factory.CreateTenantAsync(withTwilio: true,
+            configure: t => t.AlertPolicy = new AlertPolicy { OnCallNumbers = ["5145550000"] }); // not E.164: Twilio answers 21211
+
+        await factory.PostVapiAsync(tenant, VapiWebhookTests.EndOfCallReport(Guid.NewGuid().ToString(), "Flooding.", "My basement is flooded."));
+        await factory.Outbox.DrainAsync(CancellationToken.None);
+        factory.Clock.Advance(TimeSpan.FromHours(1));
+        await factory.Outbox.DrainAsync(CancellationToken.None);
+
+        var sms = await factory.WithDbAsync(tenant.Id, db => db.SmsMessages.SingleAsync());
+        Assert.Equal("failed", sms.Status);
+        Assert.Equal("21211", sms.ErrorCode);
+        Assert.Equal(1, sms.Attempts);
+        var outbox = await factory.WithDbAsync(tenant.Id, db => db.Outbox.SingleAsync());
+        Assert.Equal(OutboxStatus.Dead, outbox.Status);
+    }
+
+    [Fact]
+    public async Task EmergencyCapturedDuringTheCallIsTextedOnceAcrossToolCallAndReport()
+    {
+        var (tenant, onCall, office) = await TenantAsync();
+        var callId = Guid.NewGuid().ToString();
+        var toolCall = """{"message":{"type":"tool-calls","call":{"id":"CALLID","customer":{"number":"+15145559876"}},"toolCallList":[{"id":"t1","type":"function","function":{"name":"capture_lead","arguments":{"problem":"Refoulement d'égout au sous-sol","name":"Luc"}}}]}}""".Replace("CALLID", callId);
+
+        await factory.PostVapiAsync(tenant, toolCall);
+        await factory.Outbox.DrainAsync(CancellationToken.None);
+        var duringCall = factory.Twilio.Messages.Count(m => m.To == onCall);
+        await factory.PostVapiAsync(tenant, VapiWebhookTests.EndOfCallReport(callId, "Refoulement d'égout.", "J'ai un refoulement d'égout."));
+        await factory.Outbox.DrainAsync(CancellationToken.None);
+
+        Assert.Equal(1, duringCall);
+        Assert.Single(factory.Twilio.Messages, m => m.To == onCall);
+        Assert.DoesNotContain(factory.Twilio.Messages, m => m.To == office);
+    }
+
+    private sealed class ClockRestorer(ManualClock clock) : IDisposable
+    {
+        private readonly DateTimeOffset start = clock.GetUtcNow();
+
+        public void Dispose() => clock.Advance(TimeSpan.FromDays(7) - (clock.GetUtcNow() - start)); // move on to the next Wednesday 10:00
+    }
+}

@@ -1,0 +1,120 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Switchboard.Tests.Support;
+using Switchboard.Tests.Vapi;
+
+namespace Switchboard.Tests.Calls;
+
+[Trait("Category", "Database")]
+public sealed class CallsApiTests(SwitchboardFactory factory) : IClassFixture<SwitchboardFactory>
+{
+    [Fact]
+    public async Task CallsAreListedNewestFirstAndFilteredByStatusUrgencyAndText()
+    {
+        var tenant = await factory.CreateTenantAsync();
+        await factory.PostVapiAsync(tenant, VapiWebhookTests.EndOfCallReport("call-quote", "Wants a quote for a water softener.", "I'd like a quote for a water softener."));
+        factory.Clock.Advance(TimeSpan.FromMinutes(5));
+        await factory.PostVapiAsync(tenant, VapiWebhookTests.EndOfCallReport("call-flood", "Basement flooded.", "Mon sous-sol est inondé!"));
+        factory.Clock.Advance(TimeSpan.FromMinutes(5));
+        await factory.PostVapiAsync(tenant, """{"message":{"type":"status-update","status":"in-progress","call":{"id":"call-live"}}}""");
+        var client = factory.ApiClient(tenant);
+
+        var all = await client.GetFromJsonAsync<JsonObject>("/api/v1/calls");
+        var emergencies = await client.GetFromJsonAsync<JsonObject>("/api/v1/calls?urgency=emergency");
+        var live = await client.GetFromJsonAsync<JsonObject>("/api/v1/calls?status=in-progress");
+        var search = await client.GetFromJsonAsync<JsonObject>("/api/v1/calls?q=SOFTENER");
+        var paged = await client.GetFromJsonAsync<JsonObject>("/api/v1/calls?page=2&pageSize=2");
+
+        Assert.Equal(["call-live", "call-flood", "call-quote"], Ids(all));
+        Assert.Equal(3, all!["total"]!.GetValue<int>());
+        Assert.Equal(["call-flood"], Ids(emergencies));
+        Assert.Equal("emergency", emergencies!["items"]![0]!["urgency"]!.GetValue<string>());
+        Assert.Equal(["call-live"], Ids(live));
+        Assert.Equal(["call-quote"], Ids(search));
+        Assert.Equal(["call-quote"], Ids(paged));
+    }
+
+    [Fact]
+    public async Task CallDetailHasTranscriptLeadAndSms()
+    {
+        var tenant = await factory.CreateTenantAsync();
+        await factory.PostVapiAsync(tenant, VapiWebhookTests.EndOfCallReport("call-burst", "Burst pipe.", "A pipe burst under my sink!"));
+        var client = factory.ApiClient(tenant);
+        var id = (await client.GetFromJsonAsync<JsonObject>("/api/v1/calls"))!["items"]![0]!["id"]!.GetValue<string>();
+
+        var detail = await client.GetFromJsonAsync<JsonObject>($"/api/v1/calls/{id}");
+        var smsLog = await client.GetFromJsonAsync<JsonObject>("/api/v1/sms");
+
+        Assert.Equal(3, detail!["transcript"]!.AsArray().Count);
+        Assert.Equal("emergency", detail["lead"]!["urgency"]!.GetValue<string>());
+        var sms = Assert.Single(detail["sms"]!.AsArray());
+        Assert.Equal("emergency-alert", sms!["purpose"]!.GetValue<string>());
+        Assert.Equal(sms["id"]!.GetValue<string>(), smsLog!["items"]![0]!["id"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task AnotherTenantsCallIsNotFoundAndNeverListed()
+    {
+        var mine = await factory.CreateTenantAsync();
+        var theirs = await factory.CreateTenantAsync("Other Co");
+        await factory.PostVapiAsync(theirs, VapiWebhookTests.EndOfCallReport("their-call", "Flooding.", "Flooded basement."));
+        var theirClient = factory.ApiClient(theirs);
+        var theirId = (await theirClient.GetFromJsonAsync<JsonObject>("/api/v1/calls"))!["items"]![0]!["id"]!.GetValue<string>();
+        var myClient = factory.ApiClient(mine);
+
+        var detail = await myClient.GetAsync($"/api/v1/calls/{theirId}");
+        var list = await myClient.GetFromJsonAsync<JsonObject>("/api/v1/calls");
+        var sms = await myClient.GetFromJsonAsync<JsonObject>("/api/v1/sms");
+        var search = await myClient.GetFromJsonAsync<JsonObject>("/api/v1/calls?q=flooded");
+
+        Assert.Equal(HttpStatusCode.NotFound, detail.StatusCode);
+        Assert.Equal("CALL_NOT_FOUND", (await VapiWebhookTests.ErrorOf(detail))["code"]!.GetValue<string>());
+        Assert.Empty(list!["items"]!.AsArray());
+        Assert.Empty(sms!["items"]!.AsArray());
+        Assert.Empty(search!["items"]!.AsArray());
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("Bearer sk_live_doesnotexist0000000000000000000")]
+    [InlineData("Bearer not-a-key")]
+    [InlineData("Basic dXNlcjpwYXNz")]
+    public async Task ApiRequiresAValidSecretKey(string? authorization)
+    {
+        var client = factory.CreateClient();
+        if (authorization is not null)
+        {
+            client.DefaultRequestHeaders.TryAddWithoutValidation("Authorization", authorization);
+        }
+
+        foreach (var path in new[] { "/api/v1/calls", "/api/v1/sms", $"/api/v1/calls/{Guid.NewGuid()}" })
+        {
+            var response = await client.GetAsync(path);
+            Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+            Assert.Equal("UNAUTHENTICATED", (await VapiWebhookTests.ErrorOf(response))["code"]!.GetValue<string>());
+        }
+    }
+
+    [Theory]
+    [InlineData("/api/v1/calls?pageSize=0", 422, "INVALID_PAGE_SIZE")]
+    [InlineData("/api/v1/calls?pageSize=1000", 422, "INVALID_PAGE_SIZE")]
+    [InlineData("/api/v1/calls?page=0", 422, "INVALID_PAGE")]
+    [InlineData("/api/v1/calls?urgency=whenever", 422, "INVALID_FILTER")]
+    [InlineData("/api/v1/calls?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z", 422, "INVALID_RANGE")]
+    [InlineData("/api/v1/calls?from=yesterday", 400, "BAD_REQUEST")]
+    [InlineData("/api/v1/calls/not-a-guid", 404, "NOT_FOUND")]
+    [InlineData("/api/v1/nothing-here", 404, "NOT_FOUND")]
+    public async Task BadQueriesGetAnEnvelopeNeverA500(string path, int status, string code)
+    {
+        var tenant = await factory.CreateTenantAsync();
+
+        var response = await factory.ApiClient(tenant).GetAsync(path);
+
+        Assert.Equal(status, (int)response.StatusCode);
+        Assert.Equal(code, (await VapiWebhookTests.ErrorOf(response))["code"]!.GetValue<string>());
+    }
+
+    private static List<string> Ids(JsonObject? page) =>
+        page!["items"]!.AsArray().Select(i => i!["providerCallId"]!.GetValue<string>()).ToList();
+}

@@ -1,0 +1,73 @@
+using System.Text.Json;
+using Switchboard.Calls;
+using Switchboard.Tenancy;
+
+namespace Switchboard.Tests.Calls;
+
+public sealed class UrgencyAndLeadTests
+{
+    private static readonly UrgencyRules Plumbing = UrgencyRules.Plumbing;
+
+    [Theory]
+    [InlineData("Mon sous-sol est inondé!", "emergency")]
+    [InlineData("On a un gros dégât d'eau dans la cuisine", "emergency")]
+    [InlineData("Il y a un refoulement d’égout au sous-sol", "emergency")]
+    [InlineData("J'ai un tuyau gelé depuis ce matin", "emergency")]
+    [InlineData("On n'a pas d'eau depuis hier", "emergency")]
+    [InlineData("INONDATION au sous-sol", "emergency")]
+    [InlineData("My basement is flooding", "emergency")]
+    [InlineData("We have a sewer backup", "emergency")]
+    [InlineData("a pipe burst — there's a burst pipe in the wall", "emergency")]
+    [InlineData("Ma toilette est bouchée", "soon")]
+    [InlineData("There's a small leak under the sink", "soon")]
+    [InlineData("Je voudrais une soumission pour un adoucisseur d'eau", "routine")]
+    [InlineData("I'd like a quote for a new water heater install next month", "soon")]
+    [InlineData("Il n'y a pas d'inondation, juste une question", "routine")]
+    [InlineData("No flooding, just a question about pricing", "routine")]
+    [InlineData("The basement isn't flooded", "routine")]
+    [InlineData("", "routine")]
+    public void CallerWordsAreClassifiedInFrenchAndEnglish(string text, string expected)
+    {
+        Assert.Equal(expected, UrgencyClassifier.Classify(text, Plumbing).Urgency);
+    }
+
+    [Fact]
+    public void CuesMatchWholeWordsOnly()
+    {
+        // "flood" must not match inside another word, nor "fuite" inside "fuiter" etc.
+        Assert.Equal("routine", UrgencyClassifier.Classify("floodlight installation", Plumbing).Urgency);
+    }
+
+    [Fact]
+    public void StructuredDataWinsForFieldsAndUrgencyNeverGoesDown()
+    {
+        using var doc = JsonDocument.Parse("""{"customerName":"Marie","callbackNumber":"+15145550000","serviceAddress":"1 rue A","issue":"sous-sol inondé","urgency":"low"}""");
+
+        var lead = LeadExtractor.FromConversation(doc.RootElement, null, "bonjour", null, "+15149999999", Plumbing);
+
+        Assert.NotNull(lead);
+        Assert.Equal("Marie", lead.Name);
+        Assert.Equal("+15145550000", lead.Phone);
+        Assert.Equal("1 rue A", lead.Address);
+        Assert.Equal("emergency", lead.Urgency);
+        Assert.Equal("structured-data", lead.Source);
+    }
+
+    [Fact]
+    public void WithoutStructuredDataTheCallerNumberAndSummaryMakeTheLead()
+    {
+        var lead = LeadExtractor.FromConversation(null, null, "Hi, the water heater is leaking.", "Caller reports a leaking water heater.", "+15145551111", Plumbing);
+
+        Assert.NotNull(lead);
+        Assert.Equal("+15145551111", lead.Phone);
+        Assert.Equal("Caller reports a leaking water heater.", lead.Problem);
+        Assert.Equal("soon", lead.Urgency);
+        Assert.Equal("transcript", lead.Source);
+    }
+
+    [Fact]
+    public void AnEmptyConversationMakesNoLead()
+    {
+        Assert.Null(LeadExtractor.FromConversation(null, null, "", null, null, Plumbing));
+    }
+}

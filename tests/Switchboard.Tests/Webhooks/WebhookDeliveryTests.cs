@@ -1,0 +1,480 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json.Nodes;
+using Microsoft.EntityFrameworkCore;
+using Switchboard.Outbox;
+using Switchboard.Tests.Support;
+using Switchboard.Tests.Vapi;
+using Switchboard.Webhooks;
+
+namespace Switchboard.Tests.Webhooks;
+
+/// <summary>
+/// Delivery through the outbox to real receivers on 127.0.0.1: signatures (checked by the npm library too), the
+/// retry schedule on the injected clock, 410, the 5-day rule, rotation, replay, the log, redirects, timeouts,
+/// and crash recovery.
+/// </summary>
+[Trait("Category", "Database")]
+public sealed class WebhookDeliveryTests(WebhookFactory factory) : IClassFixture<WebhookFactory>
+{
+    private const string Endpoints = "/api/v1/webhooks/endpoints";
+    private static readonly CancellationToken None = CancellationToken.None;
+
+    [Fact]
+    public async Task RealDeliveriesOfEveryEventTypeVerifyWithTheStandardWebhooksLibrary()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var tenant = await factory.CreateTenantAsync();
+        var (id, secret) = await factory.CreateEndpointAsync(tenant, receiver.Url, headers: new() { ["X-Api-Key"] = "crm-123" });
+        var client = factory.ApiClient(tenant);
+        foreach (var type in WebhookEventTypes.All.Select(d => d.Type))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, (await client.PostAsJsonAsync($"{Endpoints}/{id}/test", new { eventType = type })).StatusCode);
+        }
+        Assert.Equal(HttpStatusCode.Accepted, (await client.PostAsync($"{Endpoints}/{id}/test", null)).StatusCode);
+
+        await factory.DeliverAllAsync();
+
+        var received = receiver.Requests.ToList();
+        Assert.Equal(WebhookEventTypes.All.Count + 1, received.Count);
+        Assert.Equal(WebhookEventTypes.All.Select(d => d.Type).Append("webhook.test").Order(), received.Select(r => r.Type).Order());
+        foreach (var r in received)
+        {
+            Assert.Equal("/hook", r.Path);
+            Assert.Equal("application/json", r.Headers["content-type"]);
+            Assert.Equal("crm-123", r.Headers["x-api-key"]);
+            Assert.Matches("^msg_[0-9a-f]{32}$", r.Id);
+            Assert.InRange(r.Timestamp, factory.Clock.GetUtcNow().AddMinutes(-1).ToUnixTimeSeconds(), factory.Clock.GetUtcNow().ToUnixTimeSeconds());
+            Assert.Matches(@"^v1,[A-Za-z0-9+/]{43}=$", r.Headers["webhook-signature"]);
+            var body = JsonNode.Parse(r.Text)!.AsObject();
+            Assert.Equal(["data", "timestamp", "type"], body.Select(p => p.Key).Order());
+        }
+        await StandardWebhooksOracle.AssertAllVerifyAsync(secret, received);
+
+        // The oracle can fail: one changed byte, or another endpoint's secret, is rejected.
+        var tampered = received[0] with { Body = Encoding.UTF8.GetBytes(received[0].Text.Replace("\"data\":{", "\"data\":{\"x\":1,", StringComparison.Ordinal)) };
+        var verdicts = await StandardWebhooksOracle.VerifyWithLibraryAsync([(secret, tampered), (StandardWebhookSigner.GenerateSecret(), received[1])]);
+        if (verdicts is not null)
+        {
+            Assert.All(verdicts, v => Assert.Contains("No matching signature found", v.Error));
+        }
+        Assert.Equal(VerifyResult.InvalidSignature, StandardWebhookSigner.Verify(secret, tampered.Headers, tampered.Body, DateTimeOffset.FromUnixTimeSeconds(tampered.Timestamp), StandardWebhookSigner.DefaultTolerance));
+    }
+
+    [Fact]
+    public async Task AReceiverThatIsDownAndThenRecoversReceivesEveryEventWithValidSignatures()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var tenant = await factory.CreateTenantAsync();
+        var (id, secret) = await factory.CreateEndpointAsync(tenant, receiver.Url);
+        receiver.Abort = true; // down: connections are dropped without an answer
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.True(await factory.PublishAsync(tenant.Id, WebhookEventTypes.LeadCreated, $"down-{i}", WebhookTestExtensions.Lead(i)));
+        }
+
+        await factory.Outbox.DrainAsync(None);                 // attempt 1: dropped
+        receiver.Abort = false;
+        receiver.StatusCode = 503;                              // up, but failing
+        factory.Clock.Advance(TimeSpan.FromSeconds(5.5));
+        await factory.Outbox.DrainAsync(None);                 // attempt 2, 5 s later
+        factory.Clock.Advance(TimeSpan.FromMinutes(5.5));
+        await factory.Outbox.DrainAsync(None);                 // attempt 3, 5 min later
+        var before = receiver.Requests.Count;
+        receiver.StatusCode = 200;                              // recovered
+        factory.Clock.Advance(TimeSpan.FromMinutes(20));
+        await factory.Outbox.DrainAsync(None);                 // not due yet (30 min)
+        Assert.Equal(before, receiver.Requests.Count);
+        factory.Clock.Advance(TimeSpan.FromMinutes(13));
+        await factory.Outbox.DrainAsync(None);                 // attempt 4, 30 min later: delivered
+
+        var deliveries = await factory.DeliveriesAsync(tenant.Id, id);
+        Assert.Equal(3, deliveries.Count);
+        Assert.All(deliveries, d =>
+        {
+            Assert.Equal(WebhookDeliveryStatus.Succeeded, d.Status);
+            Assert.Equal(4, d.Attempts);
+        });
+        var received = receiver.Requests.ToList();
+        Assert.Equal(12, received.Count);
+        Assert.Equal(3, received.Where(r => r.AnsweredWith == 200).Select(r => r.Id).Distinct().Count());
+        foreach (var attempts in received.GroupBy(r => r.Id))
+        {
+            Assert.Equal(4, attempts.Count());
+            Assert.Single(attempts.Select(a => a.Text).Distinct());        // same body on every attempt
+            Assert.Equal(4, attempts.Select(a => a.Timestamp).Distinct().Count()); // a fresh webhook-timestamp each time
+        }
+        await StandardWebhooksOracle.AssertAllVerifyAsync(secret, received);
+        var attemptLog = await factory.WithDbAsync(tenant.Id, db => db.WebhookAttempts.Where(a => a.EndpointId == id).ToListAsync());
+        Assert.Equal(3, attemptLog.Count(a => a.StatusCode is null && a.Error is not null));
+        Assert.Equal(6, attemptLog.Count(a => a.StatusCode == 503));
+        Assert.Null((await factory.EndpointAsync(tenant.Id, id)).FailingSince);
+    }
+
+    [Fact]
+    public async Task RetriesFollowTheSvixScheduleAndTheDeliveryFailsAfterTheEighthAttempt()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        receiver.StatusCode = 500;
+        var tenant = await factory.CreateTenantAsync();
+        var (id, _) = await factory.CreateEndpointAsync(tenant, receiver.Url);
+        await factory.PublishAsync(tenant.Id, WebhookEventTypes.LeadCreated, "schedule", WebhookTestExtensions.Lead(1));
+        var start = factory.Clock.GetUtcNow();
+
+        await factory.Outbox.DrainAsync(None);
+        for (var i = 0; i < WebhookDeliveryHandler.Schedule.Length; i++)
+        {
+            var delivery = (await factory.DeliveriesAsync(tenant.Id, id)).Single();
+            Assert.Equal(WebhookDeliveryStatus.Pending, delivery.Status);
+            var delay = delivery.NextAttemptAt!.Value - delivery.LastAttemptAt!.Value;
+            Assert.InRange(delay, WebhookDeliveryHandler.Schedule[i], WebhookDeliveryHandler.Schedule[i] * 1.1);
+            factory.Clock.Advance(delivery.NextAttemptAt.Value - factory.Clock.GetUtcNow() - TimeSpan.FromMilliseconds(1));
+            await factory.Outbox.DrainAsync(None);
+            Assert.Equal(i + 1, receiver.Requests.Count); // not a moment early
+            factory.Clock.Advance(TimeSpan.FromMilliseconds(1));
+            await factory.Outbox.DrainAsync(None);
+            Assert.Equal(i + 2, receiver.Requests.Count);
+        }
+
+        var failed = (await factory.DeliveriesAsync(tenant.Id, id)).Single();
+        Assert.Equal(WebhookDeliveryStatus.Failed, failed.Status);
+        Assert.Equal(8, failed.Attempts);
+        Assert.StartsWith("All 8 attempts failed", failed.LastError);
+        var elapsed = failed.LastAttemptAt!.Value - start;
+        var nominal = new TimeSpan(1, 3, 35, 5); // 27:35:05
+        Assert.InRange(elapsed, nominal, nominal * 1.1);
+        var outbox = await factory.WithDbAsync(tenant.Id, db => db.Outbox.SingleAsync(m => m.Kind == WebhookDeliveryHandler.Kind));
+        Assert.Equal(OutboxStatus.Dead, outbox.Status);
+        factory.Clock.Advance(TimeSpan.FromDays(1));
+        await factory.Outbox.DrainAsync(None);
+        Assert.Equal(8, receiver.Requests.Count);
+    }
+
+    [Fact]
+    public async Task GoneDisablesTheEndpointAtOnce()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        receiver.StatusCode = 410;
+        var tenant = await factory.CreateTenantAsync();
+        var (id, _) = await factory.CreateEndpointAsync(tenant, receiver.Url);
+        await factory.PublishAsync(tenant.Id, WebhookEventTypes.LeadCreated, "gone-1", WebhookTestExtensions.Lead(1));
+
+        await factory.Outbox.DrainAsync(None);
+        var later = await factory.PublishAsync(tenant.Id, WebhookEventTypes.LeadCreated, "gone-2", WebhookTestExtensions.Lead(2));
+        factory.Clock.Advance(TimeSpan.FromHours(1));
+        await factory.Outbox.DrainAsync(None);
+
+        var endpoint = await factory.EndpointAsync(tenant.Id, id);
+        Assert.False(endpoint.Enabled);
+        Assert.Equal("gone", endpoint.DisabledReason);
+        Assert.False(later);
+        Assert.Single(receiver.Requests);
+        Assert.Equal(WebhookDeliveryStatus.Failed, (await factory.DeliveriesAsync(tenant.Id, id)).Single().Status);
+        Assert.Equal(0, await factory.WithDbAsync(tenant.Id, db => db.SmsMessages.CountAsync()));
+    }
+
+    [Fact]
+    public async Task AnEndpointFailingForFiveDaysIsDisabledAndTheTenantIsTexted()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        receiver.StatusCode = 500;
+        var tenant = await factory.CreateTenantAsync();
+        var (id, _) = await factory.CreateEndpointAsync(tenant, receiver.Url);
+        var firstFailure = factory.Clock.GetUtcNow();
+
+        // An event every 12 h, the clock moving 1 h at a time so every retry runs on schedule.
+        var hour = 0;
+        for (; hour < 5 * 24 + 2 && (await factory.EndpointAsync(tenant.Id, id)).Enabled; hour++)
+        {
+            if (hour % 12 == 0)
+            {
+                await factory.PublishAsync(tenant.Id, WebhookEventTypes.LeadCreated, $"five-{hour}", WebhookTestExtensions.Lead(hour));
+            }
+            await factory.Outbox.DrainAsync(None);
+            factory.Clock.Advance(TimeSpan.FromHours(1));
+        }
+        await factory.Outbox.DrainAsync(None); // the tenant's SMS
+
+        var endpoint = await factory.EndpointAsync(tenant.Id, id);
+        Assert.False(endpoint.Enabled);
+        Assert.Equal("failing", endpoint.DisabledReason);
+        Assert.Equal(firstFailure, endpoint.FailingSince);
+        Assert.InRange(endpoint.DisabledAt!.Value - firstFailure, TimeSpan.FromDays(5), TimeSpan.FromDays(5) + TimeSpan.FromHours(1));
+        var sms = await factory.WithDbAsync(tenant.Id, db => db.SmsMessages.Where(s => s.Purpose == "webhook-disabled").ToListAsync());
+        Assert.Equal(["+15145550100", "+15145550111"], sms.Select(s => s.To).Order());
+        Assert.All(sms, s =>
+        {
+            Assert.Equal("simulated", s.Status); // sent through the outbox; no Twilio account, so recorded as simulated
+            Assert.Contains("127.0.0.1", s.Body);
+            Assert.Contains("desactive apres 5 jours", s.Body); // the tenant's locale is fr-CA
+        });
+        Assert.False(await factory.PublishAsync(tenant.Id, WebhookEventTypes.LeadCreated, "five-after", WebhookTestExtensions.Lead(0)));
+        var sent = receiver.Requests.Count;
+        factory.Clock.Advance(TimeSpan.FromHours(11));
+        await factory.Outbox.DrainAsync(None);
+        Assert.Equal(sent, receiver.Requests.Count); // retries still scheduled end without another request
+        Assert.All(await factory.DeliveriesAsync(tenant.Id, id), d => Assert.Equal(WebhookDeliveryStatus.Failed, d.Status));
+    }
+
+    [Fact]
+    public async Task FailuresDaysApartAreNotFiveDaysOfContinuousFailure()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        receiver.StatusCode = 500;
+        var tenant = await factory.CreateTenantAsync();
+        var (id, _) = await factory.CreateEndpointAsync(tenant, receiver.Url);
+        await factory.PublishAsync(tenant.Id, WebhookEventTypes.LeadCreated, "gap-1", WebhookTestExtensions.Lead(1));
+        for (var i = 0; i < 8; i++)
+        {
+            await factory.Outbox.DrainAsync(None);
+            factory.Clock.Advance(TimeSpan.FromHours(11)); // past every retry delay: the schedule runs out in ~28 h
+        }
+
+        factory.Clock.Advance(TimeSpan.FromDays(5));
+        var later = factory.Clock.GetUtcNow();
+        await factory.PublishAsync(tenant.Id, WebhookEventTypes.LeadCreated, "gap-2", WebhookTestExtensions.Lead(2));
+        await factory.Outbox.DrainAsync(None);
+
+        var endpoint = await factory.EndpointAsync(tenant.Id, id);
+        Assert.True(endpoint.Enabled);
+        Assert.Equal(later, endpoint.FailingSince);
+        Assert.Equal(9, receiver.Requests.Count);
+    }
+
+    [Fact]
+    public async Task ARotatedSecretSignsAlongsideTheOldOneUntilTheOverlapEnds()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var tenant = await factory.CreateTenantAsync();
+        var (id, oldSecret) = await factory.CreateEndpointAsync(tenant, receiver.Url);
+        var rotated = await factory.ApiClient(tenant).PostAsJsonAsync($"{Endpoints}/{id}/rotate-secret", new { });
+        var newSecret = JsonNode.Parse(await rotated.Content.ReadAsStringAsync())!["secret"]!.GetValue<string>();
+
+        await factory.PublishAsync(tenant.Id, WebhookEventTypes.LeadCreated, "rotate-1", WebhookTestExtensions.Lead(1));
+        await factory.Outbox.DrainAsync(None);
+        factory.Clock.Advance(TimeSpan.FromHours(24) + TimeSpan.FromSeconds(1));
+        await factory.PublishAsync(tenant.Id, WebhookEventTypes.LeadCreated, "rotate-2", WebhookTestExtensions.Lead(2));
+        await factory.Outbox.DrainAsync(None);
+
+        var during = await receiver.WaitForAsync(r => r.Data["name"]!.GetValue<string>() == "Caller 1");
+        var after = await receiver.WaitForAsync(r => r.Data["name"]!.GetValue<string>() == "Caller 2");
+        Assert.Equal(2, during.Headers["webhook-signature"].Split(' ').Length);
+        Assert.Single(after.Headers["webhook-signature"].Split(' '));
+        await StandardWebhooksOracle.AssertAllVerifyAsync(oldSecret, [during]);
+        await StandardWebhooksOracle.AssertAllVerifyAsync(newSecret, [during, after]);
+        var old = await StandardWebhooksOracle.VerifyWithLibraryAsync([(oldSecret, after)]);
+        if (old is not null)
+        {
+            Assert.False(old[0].Ok);
+        }
+        Assert.Equal(VerifyResult.InvalidSignature, StandardWebhookSigner.Verify(oldSecret, after.Headers, after.Body, DateTimeOffset.FromUnixTimeSeconds(after.Timestamp), StandardWebhookSigner.DefaultTolerance));
+    }
+
+    [Fact]
+    public async Task ReplayResendsTheSameEventAndFailedDeliveriesSinceATimeCanBeRecovered()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var tenant = await factory.CreateTenantAsync();
+        var client = factory.ApiClient(tenant);
+        var (id, secret) = await factory.CreateEndpointAsync(tenant, receiver.Url);
+        await factory.PublishAsync(tenant.Id, WebhookEventTypes.LeadCreated, "replay-1", WebhookTestExtensions.Lead(1));
+        await factory.Outbox.DrainAsync(None);
+        var first = (await factory.DeliveriesAsync(tenant.Id, id)).Single();
+
+        var replay = await client.PostAsync($"{Endpoints}/{id}/deliveries/{first.Id}/replay", null);
+        var pending = await client.PostAsync($"{Endpoints}/{id}/deliveries/{first.Id}/replay", null);
+        await factory.Outbox.DrainAsync(None);
+
+        Assert.Equal(HttpStatusCode.Accepted, replay.StatusCode);
+        Assert.Equal(HttpStatusCode.Conflict, pending.StatusCode);
+        Assert.Equal("DELIVERY_PENDING", (await VapiWebhookTests.ErrorOf(pending))["code"]!.GetValue<string>());
+        Assert.Equal(2, receiver.Requests.Count);
+        Assert.Single(receiver.Requests.Select(r => r.Id).Distinct());
+        Assert.Single(receiver.Requests.Select(r => r.Text).Distinct());
+
+        // Two deliveries fail while the endpoint is broken and then disabled.
+        factory.Clock.Advance(TimeSpan.FromMinutes(1));
+        var since = factory.Clock.GetUtcNow();
+        receiver.StatusCode = 500;
+        await factory.PublishAsync(tenant.Id, WebhookEventTypes.LeadCreated, "replay-2", WebhookTestExtensions.Lead(2));
+        await factory.PublishAsync(tenant.Id, WebhookEventTypes.LeadCreated, "replay-3", WebhookTestExtensions.Lead(3));
+        await factory.Outbox.DrainAsync(None);
+        await client.PatchAsJsonAsync($"{Endpoints}/{id}", new { enabled = false });
+        factory.Clock.Advance(TimeSpan.FromSeconds(6));
+        await factory.Outbox.DrainAsync(None);
+        var failed = (await factory.DeliveriesAsync(tenant.Id, id)).Where(d => d.Status == WebhookDeliveryStatus.Failed).ToList();
+        Assert.Equal(2, failed.Count);
+        var whileDisabled = await client.PostAsJsonAsync($"{Endpoints}/{id}/replay-failed", new { since });
+        Assert.Equal("ENDPOINT_DISABLED", (await VapiWebhookTests.ErrorOf(whileDisabled))["code"]!.GetValue<string>());
+
+        receiver.StatusCode = 200;
+        await client.PatchAsJsonAsync($"{Endpoints}/{id}", new { enabled = true });
+        var recover = await client.PostAsJsonAsync($"{Endpoints}/{id}/replay-failed", new { since });
+        await factory.Outbox.DrainAsync(None);
+        var nothingLeft = await client.PostAsJsonAsync($"{Endpoints}/{id}/replay-failed", new { since });
+
+        Assert.Equal(HttpStatusCode.Accepted, recover.StatusCode);
+        Assert.Equal(2, JsonNode.Parse(await recover.Content.ReadAsStringAsync())!["queued"]!.GetValue<int>());
+        Assert.Equal(0, JsonNode.Parse(await nothingLeft.Content.ReadAsStringAsync())!["queued"]!.GetValue<int>());
+        Assert.All(await factory.DeliveriesAsync(tenant.Id, id), d => Assert.Equal(WebhookDeliveryStatus.Succeeded, d.Status));
+        var byName = receiver.Requests.Where(r => r.AnsweredWith == 200).GroupBy(r => r.Data["name"]!.GetValue<string>()).ToDictionary(g => g.Key, g => g.ToList());
+        Assert.Equal(["Caller 1", "Caller 2", "Caller 3"], byName.Keys.Order());
+        foreach (var name in new[] { "Caller 2", "Caller 3" })
+        {
+            // The recovered delivery carries the webhook-id of the failed attempt: consumers can deduplicate.
+            Assert.Equal(receiver.Requests.First(r => r.Data["name"]!.GetValue<string>() == name).Id, byName[name].Single().Id);
+        }
+        await StandardWebhooksOracle.AssertAllVerifyAsync(secret, receiver.Requests);
+    }
+
+    [Fact]
+    public async Task TheDeliveryLogShowsAttemptsStatusCodesLatencyAndATruncatedResponse()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        receiver.StatusCode = 500;
+        receiver.ResponseBody = new string('é', 3000); // 6000 bytes of UTF-8
+        var tenant = await factory.CreateTenantAsync();
+        var client = factory.ApiClient(tenant);
+        var (id, _) = await factory.CreateEndpointAsync(tenant, receiver.Url);
+        await factory.PublishAsync(tenant.Id, WebhookEventTypes.LeadCreated, "log", WebhookTestExtensions.Lead(7));
+        await factory.Outbox.DrainAsync(None);
+        receiver.StatusCode = 200;
+        receiver.ResponseBody = "thanks";
+        factory.Clock.Advance(TimeSpan.FromSeconds(6));
+        await factory.Outbox.DrainAsync(None);
+
+        var page = JsonNode.Parse(await client.GetStringAsync($"{Endpoints}/{id}/deliveries"))!;
+        var item = Assert.Single(page["items"]!.AsArray())!;
+        var detail = JsonNode.Parse(await client.GetStringAsync($"{Endpoints}/{id}/deliveries/{item["id"]}"))!;
+        var failedOnly = JsonNode.Parse(await client.GetStringAsync($"{Endpoints}/{id}/deliveries?status=failed"))!;
+        var otherType = JsonNode.Parse(await client.GetStringAsync($"{Endpoints}/{id}/deliveries?eventType=call.ended"))!;
+
+        Assert.Equal("succeeded", item["status"]!.GetValue<string>());
+        Assert.Equal(2, item["attempts"]!.GetValue<int>());
+        Assert.Equal(200, item["lastStatusCode"]!.GetValue<int>());
+        Assert.InRange(item["lastLatencyMs"]!.GetValue<int>(), 0, 2000);
+        Assert.Equal(receiver.Requests.First().Id, item["eventId"]!.GetValue<string>());
+        Assert.Equal("lead.created", detail["payload"]!["type"]!.GetValue<string>());
+        var attempts = detail["attempts"]!.AsArray();
+        Assert.Equal([500, 200], attempts.Select(a => a!["statusCode"]!.GetValue<int>()));
+        var excerpt = attempts[0]!["responseExcerpt"]!.GetValue<string>();
+        Assert.Equal(512, excerpt.Length);
+        Assert.True(Encoding.UTF8.GetByteCount(excerpt) <= 1024);
+        Assert.Equal("HTTP 500", attempts[0]!["error"]!.GetValue<string>());
+        Assert.Equal("thanks", attempts[1]!["responseExcerpt"]!.GetValue<string>());
+        Assert.Equal(0, failedOnly["total"]!.GetValue<int>());
+        Assert.Equal(0, otherType["total"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public async Task RedirectsAreNotFollowed()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        await using var elsewhere = await WebhookReceiver.StartAsync();
+        receiver.StatusCode = 307;
+        receiver.ResponseHeaders["Location"] = elsewhere.Url;
+        var tenant = await factory.CreateTenantAsync();
+        var (id, _) = await factory.CreateEndpointAsync(tenant, receiver.Url);
+        await factory.PublishAsync(tenant.Id, WebhookEventTypes.LeadCreated, "redirect", WebhookTestExtensions.Lead(1));
+
+        await factory.Outbox.DrainAsync(None);
+
+        var delivery = (await factory.DeliveriesAsync(tenant.Id, id)).Single();
+        Assert.Equal(WebhookDeliveryStatus.Pending, delivery.Status);
+        Assert.Equal(307, delivery.LastStatusCode);
+        Assert.Single(receiver.Requests);
+        Assert.Empty(elsewhere.Requests);
+    }
+
+    [Fact]
+    public async Task ATimeoutIsAFailedAttemptThatIsRetried()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        receiver.Hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var tenant = await factory.CreateTenantAsync();
+        var (id, _) = await factory.CreateEndpointAsync(tenant, receiver.Url);
+        await factory.PublishAsync(tenant.Id, WebhookEventTypes.LeadCreated, "timeout", WebhookTestExtensions.Lead(1));
+
+        await factory.Outbox.DrainAsync(None);
+        var timedOut = (await factory.DeliveriesAsync(tenant.Id, id)).Single();
+        receiver.Hold = null;
+        factory.Clock.Advance(TimeSpan.FromSeconds(6));
+        await factory.Outbox.DrainAsync(None);
+
+        Assert.Equal("Timed out after 2 s.", timedOut.LastError);
+        Assert.Null(timedOut.LastStatusCode);
+        Assert.InRange(timedOut.LastLatencyMs!.Value, 1900, 10_000);
+        Assert.Equal(WebhookDeliveryStatus.Succeeded, (await factory.DeliveriesAsync(tenant.Id, id)).Single().Status);
+    }
+
+    [Fact]
+    public async Task AWorkerKilledMidDeliveryRedeliversAfterARestartAndLosesNothing()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        receiver.Hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var tenant = await factory.CreateTenantAsync();
+        var (id, secret) = await factory.CreateEndpointAsync(tenant, receiver.Url);
+        for (var i = 0; i < 3; i++)
+        {
+            await factory.PublishAsync(tenant.Id, WebhookEventTypes.LeadCreated, $"crash-{i}", WebhookTestExtensions.Lead(i));
+        }
+
+        // The node dies while the receiver is reading its requests: nothing after the claim is committed.
+        using (var kill = new CancellationTokenSource())
+        {
+            var pass = factory.Outbox.ProcessDueAsync(kill.Token);
+            var deadline = DateTime.UtcNow.AddSeconds(5);
+            while (receiver.Requests.Count < 3 && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(10);
+            }
+            await kill.CancelAsync();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => pass);
+        }
+        receiver.Hold = null;
+        Assert.Equal(3, receiver.Requests.Count);
+        Assert.All(await factory.DeliveriesAsync(tenant.Id, id), d => Assert.Equal(WebhookDeliveryStatus.Pending, d.Status));
+
+        await using var restarted = new RestartedFactory(factory, WebhookFactory.Settings);
+        Assert.Equal(0, await restarted.Outbox.DrainAsync(None)); // still leased to the dead node
+        restarted.Clock.Advance(TimeSpan.FromSeconds(121));         // the lease (120 s) expires
+        await restarted.Outbox.DrainAsync(None);
+
+        Assert.All(await restarted.DeliveriesAsync(tenant.Id, id), d => Assert.Equal(WebhookDeliveryStatus.Succeeded, d.Status));
+        var received = receiver.Requests.ToList();
+        Assert.Equal(6, received.Count);
+        Assert.Equal(3, received.Where(r => r.AnsweredWith == 200).Select(r => r.Id).Distinct().Count());
+        Assert.All(received.GroupBy(r => r.Id), g => Assert.Equal(2, g.Count())); // at least once: the same webhook-id again
+        await StandardWebhooksOracle.AssertAllVerifyAsync(secret, received.Where(r => r.AnsweredWith == 200));
+    }
+
+    [Fact]
+    public async Task TheSameFactNeverMakesTwoEventsEvenWhenVapiSendsItAgain()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var tenant = await factory.CreateTenantAsync();
+        var (id, secret) = await factory.CreateEndpointAsync(tenant, receiver.Url);
+        var callId = Guid.NewGuid().ToString();
+        var toolCall = """
+        {"message":{"type":"tool-calls","call":{"id":"CALLID","customer":{"number":"+15145559876"}},
+          "toolCallList":[{"id":"call_a","type":"function","function":{"name":"capture_lead","arguments":{"name":"Marie Tremblay","problem":"Mon sous-sol est inondé"}}}]}}
+        """.Replace("CALLID", callId);
+        var report = VapiWebhookTests.EndOfCallReport(callId, "Sous-sol inondé, rappeler Marie.", "Bonjour, mon sous-sol est inondé!", "Marie Tremblay, 12 rue des Érables.");
+        var redelivered = JsonNode.Parse(report)!;
+        redelivered["message"]!["timestamp"] = redelivered["message"]!["timestamp"]!.GetValue<long>() + 30_000; // same fact, new bytes
+
+        Assert.Equal(HttpStatusCode.OK, (await factory.PostVapiAsync(tenant, toolCall)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await factory.PostVapiAsync(tenant, report)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await factory.PostVapiAsync(tenant, report)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await factory.PostVapiAsync(tenant, redelivered.ToJsonString())).StatusCode);
+        await factory.DeliverAllAsync();
+
+        var types = receiver.Requests.Select(r => r.Type).Order().ToList();
+        Assert.Equal(["call.analyzed", "call.ended", "call.started", "lead.created", "lead.urgent", "recording.ready", "sms.sent"], types);
+        Assert.Equal(types.Count, receiver.Requests.Select(r => r.Id).Distinct().Count());
+        Assert.Equal(types.Count, await factory.WithDbAsync(tenant.Id, db => db.WebhookEvents.CountAsync()));
+        await StandardWebhooksOracle.AssertAllVerifyAsync(secret, receiver.Requests);
+        Assert.Single(await factory.DeliveriesAsync(tenant.Id, id), d => d.EventType == "sms.sent");
+    }
+}
