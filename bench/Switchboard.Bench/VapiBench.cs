@@ -135,7 +135,7 @@ internal static class VapiBench
             File.Copy(appsettings, Path.Combine(serverDir, "appsettings.json"));
         }
 
-        var db = DbTarget.Create(provider, work.FullName, pgAdmin).WithCluster(provider == "postgres" ? cluster : null);
+        var db = DbTarget.Create(provider, work.FullName, pgAdmin, o.PgOptions).WithCluster(provider == "postgres" ? cluster : null);
         ServerProcess? server = null;
         var started = DateTimeOffset.UtcNow;
         Console.WriteLine();
@@ -340,6 +340,8 @@ internal sealed class VapiBenchOptions
           --pg "Host=..;Port=..;Username=.."   PostgreSQL server where databases may be created (default: a throwaway
                                       cluster started with initdb + pg_ctl, as ./test.sh does)
           --pg-setting name=value     extra setting for the throwaway cluster (repeatable), e.g. fsync=off
+          --pg-options "K=V;..."      Npgsql connection-string options for both the server and the raw inserts,
+                                      e.g. "Max Auto Prepare=32;No Reset On Close=true"
           --rate N                    open-loop rate, requests/s (default 500)
           --open-seconds N            open-loop duration (default 20)
           --concurrency N             closed-loop workers and raw connections (default 16)
@@ -361,6 +363,7 @@ internal sealed class VapiBenchOptions
 
     public List<string> Providers { get; private set; } = ["sqlite", "postgres"];
     public string? Pg { get; private set; }
+    public string? PgOptions { get; private set; }
     public List<string> PgSettings { get; } = [];
     public double Rate { get; private set; } = 500;
     public double OpenSeconds { get; private set; } = 20;
@@ -409,6 +412,7 @@ internal sealed class VapiBenchOptions
                     };
                     break;
                 case "--pg": o.Pg = Value(); break;
+                case "--pg-options": o.PgOptions = Value(); break;
                 case "--pg-setting": var s = Pair(); o.PgSettings.Add($"{s.Key}={s.Value}"); break;
                 case "--rate": o.Rate = Positive(); break;
                 case "--open-seconds": o.OpenSeconds = Positive(); break;
@@ -453,6 +457,7 @@ internal sealed class VapiBenchOptions
         ["sweep"] = string.Join(',', Sweep.Select(r => r.ToString(CultureInfo.InvariantCulture))),
         ["sweepSeconds"] = SweepSeconds.ToString(CultureInfo.InvariantCulture),
         ["maxRequests"] = MaxRequests.ToString(CultureInfo.InvariantCulture),
+        ["pgOptions"] = PgOptions ?? "",
         ["pg"] = Pg is null ? "throwaway cluster" + (PgSettings.Count > 0 ? " " + string.Join(' ', PgSettings) : "") : "external",
         ["serverEnv"] = string.Join(' ', ServerEnv.Select(kv => $"{kv.Key}={kv.Value}")),
         ["label"] = Label ?? "",
@@ -793,14 +798,25 @@ internal sealed class DbTarget
     public string RawConnectionString { get; }
     public ThrowawayPostgres? Cluster { get; private set; }
 
-    public static DbTarget Create(string provider, string workDir, string? pgAdmin)
+    public static DbTarget Create(string provider, string workDir, string? pgAdmin, string? pgOptions)
     {
         if (provider == "sqlite")
         {
             return new DbTarget(provider, $"Data Source={Path.Combine(workDir, "server.db")}", $"Data Source={Path.Combine(workDir, "raw.db")}", null, null, null);
         }
         var suffix = Guid.NewGuid().ToString("N")[..10];
-        string Cs(string name) => new NpgsqlConnectionStringBuilder(pgAdmin) { Database = name }.ConnectionString;
+        string Cs(string name)
+        {
+            var b = new NpgsqlConnectionStringBuilder(pgAdmin) { Database = name };
+            if (!string.IsNullOrWhiteSpace(pgOptions))
+            {
+                foreach (var (k, v) in new NpgsqlConnectionStringBuilder(pgOptions))
+                {
+                    b[k] = v;
+                }
+            }
+            return b.ConnectionString;
+        }
         return new DbTarget(provider, Cs($"swb_bench_srv_{suffix}"), Cs($"swb_bench_raw_{suffix}"), pgAdmin, $"swb_bench_srv_{suffix}", $"swb_bench_raw_{suffix}");
     }
 
