@@ -1,1 +1,16 @@
-Console.WriteLine("bench");
+using Switchboard.Bench;
+
+// Benchmark dispatcher: `dotnet run -c Release --project bench/Switchboard.Bench -- <mode> [options]`.
+// Each mode lives in its own file and owns its options; `<mode> --help` prints them.
+var mode = args.Length > 0 ? args[0] : "";
+var rest = args.Length > 0 ? args[1..] : [];
+switch (mode)
+{
+    case "vapi":
+        return await VapiBench.RunAsync(rest);
+    default:
+        Console.Error.WriteLine("Usage: dotnet run -c Release --project bench/Switchboard.Bench -- <mode> [options]");
+        Console.Error.WriteLine("Modes:");
+        Console.Error.WriteLine("  vapi    signed Vapi end-of-call reports against the real server, vs the raw insert rate (vapi --help)");
+        return 2;
+}

@@ -23,6 +23,7 @@ internal static class DatabaseExtensions
             }
         });
         services.AddSingleton<Migrator>();
+        services.AddSingleton<SqliteWriteGate>();
         return services;
     }
 
