@@ -1,7 +1,19 @@
-// Benchmarks are separate programs: `dotnet run -c Release --project bench/Switchboard.Bench -- <mode> [options]`.
-if (args.Length > 0 && args[0] == "voice")
+using Switchboard.Bench;
+
+// Benchmark dispatcher: `dotnet run -c Release --project bench/Switchboard.Bench -- <mode> [options]`.
+// Each mode lives in its own file and owns its options; `<mode> --help` prints them.
+var mode = args.Length > 0 ? args[0] : "";
+var rest = args.Length > 0 ? args[1..] : [];
+switch (mode)
 {
-    return await Switchboard.Bench.VoiceBench.RunAsync(args[1..]); // native voice bridge under N concurrent calls (VoiceBench.cs)
+    case "vapi":
+        return await VapiBench.RunAsync(rest);
+    case "voice":
+        return await VoiceBench.RunAsync(rest);
+    default:
+        Console.Error.WriteLine("Usage: dotnet run -c Release --project bench/Switchboard.Bench -- <mode> [options]");
+        Console.Error.WriteLine("Modes:");
+        Console.Error.WriteLine("  vapi    signed Vapi end-of-call reports against the real server, vs the raw insert rate (vapi --help)");
+        Console.Error.WriteLine("  voice   N concurrent real-time native calls through the media bridge: CPU, memory, latency per call (VoiceBench.cs)");
+        return 2;
 }
-Console.WriteLine("bench");
-return 0;

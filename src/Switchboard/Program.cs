@@ -1,10 +1,18 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Http.Json;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.EntityFrameworkCore;
 using Switchboard.Alerts;
+using Switchboard.Assistants;
+using Switchboard.Billing;
 using Switchboard.Brain;
 using Switchboard.Calls;
+using Switchboard.Compliance;
 using Switchboard.Credentials;
+using Switchboard.Numbers;
+using Switchboard.Onboarding;
 using Switchboard.Outbox;
 using Switchboard.Platform;
 using Switchboard.Platform.Cli;
@@ -17,12 +25,12 @@ using Switchboard.Twilio;
 using Switchboard.Vapi;
 using Switchboard.Webhooks;
 
-// The same binary is the server and the operator CLI: `serve` (default), `migrate`, `seed-demo`, `replay`, `simulate-call`, `schema-script`.
+// The same binary is the server and the operator CLI: `serve` (default), `migrate`, `seed-demo`, `replay`, `simulate-call`, `schema-script`, `grant-operator`.
 var command = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "serve";
 var rest = args.Length > 0 && !args[0].StartsWith('-') ? args[1..] : args;
-if (command is not ("serve" or "migrate" or "seed-demo" or "replay" or "simulate-call" or "schema-script"))
+if (command is not ("serve" or "migrate" or "seed-demo" or "replay" or "simulate-call" or "schema-script" or "grant-operator"))
 {
-    Console.Error.WriteLine($"Unknown command '{command}'. Commands: serve (default), migrate, seed-demo, replay, simulate-call, schema-script.");
+    Console.Error.WriteLine($"Unknown command '{command}'. Commands: serve (default), migrate, seed-demo, replay, simulate-call, schema-script, grant-operator.");
     return 2;
 }
 
@@ -55,6 +63,8 @@ builder.Services.AddExceptionHandler<EnvelopeExceptionHandler>();
 builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true); // binding errors reach the envelope with their reason
 builder.Services.Configure<JsonOptions>(o => o.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.Never);
 builder.Services.AddOpenApi("v1", o => o.AddDocumentTransformer<OpenApiSecurity>().AddDocumentTransformer<WebhookEventsOpenApi>());
+builder.Services.Configure<Microsoft.AspNetCore.OpenApi.OpenApiOptions>("v1", o => o  // session scheme; auth, 401/403/429/500 and CSRF on every operation
+    .AddDocumentTransformer<OpenApiConventions>().AddOperationTransformer<OpenApiConventions>());
 builder.Services.AddMemoryCache();
 builder.Services.AddCors(o => o.AddPolicy(VapiWebhookApi.CorsPolicy, p => p
     .WithOrigins(builder.Configuration.GetSection($"{VapiOptions.Section}:AllowedOrigins").Get<string[]>() ?? new VapiOptions().AllowedOrigins)
@@ -67,11 +77,47 @@ builder.Services.AddDataProtection()
         ?? Path.Combine(builder.Environment.ContentRootPath, "data", "keys")));
 builder.Services.AddSingleton<SecretProtector>();
 
-// Tenancy: current tenant per request, secret API keys.
+// Credentials: tenants' provider secrets (encrypted, previews only), live checks against configurable base URLs.
+builder.Services.AddOptions<CredentialOptions>().BindConfiguration(CredentialOptions.Section)
+    .PostConfigure(o => o.AllowPrivateBaseUrls |= builder.Environment.IsDevelopment());
+builder.Services.AddScoped<CredentialStore>();
+builder.Services.AddScoped<CredentialChecker>();
+builder.Services.AddHttpClient(CredentialChecker.HttpClientName);
+builder.Services.AddOptions<PublicUrlOptions>().BindConfiguration(PublicUrlOptions.Section);
+
+// Tenancy: current tenant per request; secret API keys or dashboard sessions (cookie), picked per request by a policy scheme.
 builder.Services.AddScoped<CurrentTenant>();
-builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
-    .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
-builder.Services.AddAuthorization();
+builder.Services.AddAuthentication(SessionAuthentication.PolicyScheme)
+    .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null)
+    .AddCookie(SessionAuthentication.CookieScheme, o => SessionAuthentication.ConfigureCookie(o, builder.Environment.IsDevelopment()))
+    .AddPolicyScheme(SessionAuthentication.PolicyScheme, null, o => o.ForwardDefaultSelector = SessionAuthentication.SelectScheme);
+builder.Services.AddAuthorization(SessionAuthentication.AddPolicies);
+
+// Accounts: users (Identity's password hasher), sessions, lockout, invitations, operators; authorization failures as envelopes.
+builder.Services.AddOptions<AccountOptions>().BindConfiguration(AccountOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+builder.Services.AddSingleton<IPasswordHasher<User>, PasswordHasher<User>>();
+builder.Services.AddScoped<AccountService>();
+builder.Services.AddSingleton<IAuthorizationMiddlewareResultHandler, EnvelopeAuthorizationResultHandler>();
+
+// Billing: plans and feature gates, the per-tenant account cache, /api/v1 rate limits by plan.
+builder.Services.AddOptions<BillingOptions>().BindConfiguration(BillingOptions.Section);
+builder.Services.AddSingleton<PlanCatalog>();
+builder.Services.AddSingleton<TenantAccountCache>();
+builder.Services.AddSingleton<ApiRateLimiter>();
+builder.Services.AddScoped<UsageMeter>();
+builder.Services.AddScoped<CallConcurrencyGate>();
+
+// Compliance: the append-only, hash-chained audit log.
+builder.Services.AddSingleton<AuditLog>();
+builder.Services.ConfigureDbContext<SwitchboardDbContext>(o => o.AddInterceptors(new AppendOnlyAuditInterceptor()));
+
+// Compliance: export, erasure (caller, tenant), retention worker.
+builder.Services.AddScoped<ExportWriter>();
+builder.Services.AddScoped<ErasureService>();
+builder.Services.AddSingleton<TenantCaches>();
+builder.Services.AddOptions<RetentionOptions>().BindConfiguration(RetentionOptions.Section);
+builder.Services.AddScoped<RetentionService>();
+builder.Services.AddHostedService<RetentionWorker>();
 
 // Vapi: webhook options, credential cache, per-tenant rate limit, message processor.
 builder.Services.AddOptions<VapiOptions>().BindConfiguration(VapiOptions.Section).ValidateDataAnnotations().ValidateOnStart();
@@ -99,7 +145,6 @@ builder.Services.AddHttpClient<TwilioCallsClient>((sp, http) =>
     http.Timeout = TimeSpan.FromSeconds(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<TwilioOptions>>().Value.TimeoutSeconds));
 builder.Services.AddSingleton<RealtimeConnector>();
 builder.Services.AddSingleton<VoiceMetrics>();
-builder.Services.AddSingleton<SqliteWriteGate>();
 builder.Services.AddSingleton<VoiceCallStore>();
 builder.Services.AddSingleton<BridgeRegistry>();
 builder.Services.AddSingleton<BridgeServices>();
@@ -113,6 +158,16 @@ builder.Services.AddSingleton<WebhookUrlPolicy>();
 builder.Services.AddSingleton<WebhookSender>();
 builder.Services.AddSingleton<WebhookEndpointGate>();
 builder.Services.AddScoped<WebhookEventPublisher>();
+
+// Provisioning: Vapi REST client, Twilio IncomingPhoneNumbers client; assistants and numbers pushed through the outbox.
+builder.Services.AddHttpClient<VapiRestClient>((sp, http) => http.Timeout = TimeSpan.FromSeconds(30));
+builder.Services.AddHttpClient<TwilioNumbersClient>((sp, http) =>
+    http.Timeout = TimeSpan.FromSeconds(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<TwilioOptions>>().Value.TimeoutSeconds));
+builder.Services.AddScoped<AssistantService>();
+builder.Services.AddScoped<NumberService>();
+builder.Services.AddScoped<OnboardingService>();
+builder.Services.AddScoped<IOutboxHandler, VapiAssistantSyncHandler>();
+builder.Services.AddScoped<IOutboxHandler, NumberSyncHandler>();
 
 // Outbox: handlers, processor, worker.
 builder.Services.AddOptions<OutboxOptions>().BindConfiguration(OutboxOptions.Section).ValidateDataAnnotations().ValidateOnStart();
@@ -145,6 +200,8 @@ switch (command)
         return await ReplayCommand.RunAsync(app.Services, rest, CancellationToken.None);
     case "simulate-call":
         return await SimulateCallCommand.RunAsync(app.Services, rest, CancellationToken.None);
+    case "grant-operator":
+        return await GrantOperatorCommand.RunAsync(app.Services, rest, CancellationToken.None);
     case "schema-script":
         // Prints the DDL the EF model implies for the configured provider: the starting point of a hand-written migration.
         await using (var scope = app.Services.CreateAsyncScope())
@@ -174,15 +231,29 @@ app.UseErrorEnvelope();
 app.UseWebSockets();
 app.UseCors();
 app.UseAuthentication();
+app.UseMiddleware<ApiGuardMiddleware>();                           // /api/v1: CSRF, suspension, API-access gate, rate limits
 app.UseAuthorization();
 
 app.MapHealth();                                                  // /healthz, /readyz
 app.MapOpenApi("/openapi/{documentName}.json");                   // /openapi/v1.json
+app.MapApiReference();                                            // /docs: the rendered API reference (self-contained)
 app.MapVapiWebhooks();                                            // POST /webhooks/vapi/{tenantId}
 app.MapTwilioWebhooks();                                          // POST /webhooks/twilio/{voice|status|recording|sms}/{tenantId}
 app.MapTwilioMediaStreams();                                      // WebSocket /media/twilio/{token}, GET /metrics/voice
 app.MapGroup("/api/v1").RequireAuthorization().MapCalls();        // calls, SMS log
 app.MapGroup("/api/v1").RequireAuthorization().MapWebhooks();     // webhook endpoints, deliveries, replay, test-send
+
+app.MapGroup("/api/v1/auth").MapAccounts();                       // signup, login, logout, session, switch tenant, accept invitation
+app.MapGroup("/api/v1/operator").RequireAuthorization(SessionAuthentication.OperatorPolicy).MapOperator(); // all tenants
+app.MapGroup("/api/v1").RequireAuthorization()                    // self-service, per-endpoint permissions
+    .MapTeam()                                                    // members, invitations
+    .MapOnboarding()                                              // the nine-step wizard, studio configuration
+    .MapCredentials()                                             // Vapi, Twilio, OpenAI-compatible credentials
+    .MapAssistants()                                              // assistants, pushed to Vapi
+    .MapNumbers()                                                 // Twilio numbers (webhooks or Vapi import)
+    .MapBilling()                                                 // plans, plan changes, usage against the plan
+    .MapKeys()                                                    // secret/publishable keys, rotation, widget origins
+    .MapCompliance();                                             // audit log + verify, export, erasure, retention
 
 app.Lifetime.ApplicationStarted.Register(() => Banner.PrintDemo(demo, app.Urls.FirstOrDefault()));
 await app.RunAsync();

@@ -28,10 +28,12 @@ internal sealed class AlertService(SwitchboardDbContext db, TimeProvider clock)
         var emergency = lead.Urgency == Urgency.Emergency;
         var purpose = emergency ? EmergencyPurpose : LeadPurpose;
 
-        var existing = await db.SmsMessages.Where(s => s.CallId == call.Id && s.Direction == "outbound")
-            .Select(s => new { s.IdempotencyKey, s.Purpose }).ToListAsync(ct);
+        // A call added in this unit of work has no stored SMS: no query then.
+        var existing = db.Entry(call).State == EntityState.Added ? []
+            : await db.SmsMessages.Where(s => s.CallId == call.Id && s.Direction == "outbound")
+                .Select(s => new SentKey(s.IdempotencyKey, s.Purpose)).ToListAsync(ct);
         var pending = db.ChangeTracker.Entries<SmsMessage>().Where(e => e.State == EntityState.Added && e.Entity.CallId == call.Id)
-            .Select(e => new { e.Entity.IdempotencyKey, e.Entity.Purpose }).ToList();
+            .Select(e => new SentKey(e.Entity.IdempotencyKey, e.Entity.Purpose)).ToList();
         var keys = existing.Concat(pending).ToList();
         if (!emergency && keys.Any(k => k.Purpose == EmergencyPurpose))
         {
@@ -96,6 +98,8 @@ internal sealed class AlertService(SwitchboardDbContext db, TimeProvider clock)
         }
         return added;
     }
+
+    private sealed record SentKey(string IdempotencyKey, string Purpose);
 }
 
 /// <summary>Staff-facing SMS text, in French or English. Plain GSM-friendly text, at most 3 segments.</summary>

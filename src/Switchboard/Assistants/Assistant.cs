@@ -32,4 +32,32 @@ internal sealed class Assistant
 
     /// <summary>Realtime voice (e.g. <c>marin</c>, <c>alloy</c>); the platform default when null.</summary>
     public string? RealtimeVoice { get; set; }
+
+    /// <summary>Voice, e.g. <c>{"provider":"11labs","voiceId":"sarah"}</c>; the provider's default when null.</summary>
+    public AssistantVoice? Voice { get; set; }
+
+    /// <summary>Language model, e.g. <c>{"provider":"openai","model":"gpt-4o"}</c>; <c>openai/gpt-4o</c> when null.</summary>
+    public AssistantModel? Model { get; set; }
+
+    /// <summary>Enabled tools (<c>capture_lead</c>, <c>check_business_hours</c>, <c>end_call</c>); all built-in tools when null.</summary>
+    public List<string>? Tools { get; set; }
+
+    /// <summary>Whether calls are recorded (Vapi <c>artifactPlan.recordingEnabled</c>).</summary>
+    public bool RecordingEnabled { get; set; } = true;
+
+    /// <summary>Bumped on every change; the Vapi sync outbox job pushes only the latest version.</summary>
+    public int Version { get; set; }
+
+    /// <summary><c>pending</c>, <c>synced</c>, <c>retrying</c>, <c>failed</c>, <c>waiting-for-credentials</c> or <c>local</c> (not managed by Vapi).</summary>
+    public string? SyncStatus { get; set; }
+
+    public string? SyncError { get; set; }
+    public DateTimeOffset? SyncedAt { get; set; }
+    public DateTimeOffset? UpdatedAt { get; set; }
 }
+
+/// <summary>An assistant's voice (Vapi <c>voice</c>: <c>provider</c> and <c>voiceId</c>, optional <c>model</c>; <c>speed</c> as a multiplier).</summary>
+public sealed record AssistantVoice(string Provider, string VoiceId, string? Model = null, double? Speed = null);
+
+/// <summary>An assistant's language model (Vapi <c>model</c>: <c>provider</c>, <c>model</c>; <c>temperature</c> 0–2).</summary>
+public sealed record AssistantModel(string Provider, string Model, double? Temperature = null);

@@ -193,8 +193,9 @@ internal sealed class ToolRegistry(SwitchboardDbContext db, AlertService alerts,
     /// <summary>Creates or completes the call's one lead. Known fields are kept, new ones filled, urgency only rises.</summary>
     public static async Task<Lead> UpsertLeadAsync(SwitchboardDbContext db, Call call, LeadDraft draft, DateTimeOffset now, CancellationToken ct)
     {
+        // A call added in this unit of work has no stored lead: no query then.
         var lead = db.Leads.Local.FirstOrDefault(l => l.CallId == call.Id)
-            ?? await db.Leads.FirstOrDefaultAsync(l => l.CallId == call.Id, ct);
+            ?? (db.Entry(call).State == EntityState.Added ? null : await db.Leads.FirstOrDefaultAsync(l => l.CallId == call.Id, ct));
         if (lead is null)
         {
             lead = new Lead

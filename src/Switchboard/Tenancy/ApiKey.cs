@@ -16,4 +16,16 @@ internal sealed class ApiKey
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset? RevokedAt { get; set; }
     public DateTimeOffset? LastUsedAt { get; set; }
+
+    /// <summary><c>secret</c> (<c>sk_…</c>, server-to-server) or <c>publishable</c> (<c>pk_…</c>, the widget, checked against allowed origins).</summary>
+    public string Kind { get; set; } = ApiKeyKinds.Secret;
+
+    /// <summary>After this time the key no longer authenticates (set on the old key when it is rotated: the grace period).</summary>
+    public DateTimeOffset? ExpiresAt { get; set; }
+}
+
+internal static class ApiKeyKinds
+{
+    public const string Secret = "secret";
+    public const string Publishable = "publishable";
 }

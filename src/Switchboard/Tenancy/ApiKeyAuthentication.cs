@@ -10,14 +10,16 @@ namespace Switchboard.Tenancy;
 
 /// <summary>
 /// Authenticates <c>Authorization: Bearer sk_…</c> against the hashed keys, and sets <see cref="CurrentTenant"/>
-/// to the key's tenant. Failures answer 401 in the error envelope.
+/// to the key's tenant. A key acts with the <c>admin</c> role; a rotated key stops working at its <c>ExpiresAt</c>.
+/// Failures answer 401 in the error envelope.
 /// </summary>
 internal sealed class ApiKeyAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
     ILoggerFactory loggerFactory,
     UrlEncoder encoder,
     SwitchboardDbContext db,
-    CurrentTenant currentTenant)
+    CurrentTenant currentTenant,
+    TimeProvider clock)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, loggerFactory, encoder)
 {
     public const string SchemeName = "ApiKey";
@@ -40,17 +42,18 @@ internal sealed class ApiKeyAuthenticationHandler(
             return AuthenticateResult.Fail("Malformed API key.");
         }
         var hash = ApiKeys.Hash(key);
+        var now = clock.GetUtcNow();
         var found = await db.ApiKeys.IgnoreQueryFilters().AsNoTracking()
-            .Where(k => k.Hash == hash && k.RevokedAt == null)
+            .Where(k => k.Hash == hash && k.RevokedAt == null && k.Kind == ApiKeyKinds.Secret && (k.ExpiresAt == null || k.ExpiresAt > now))
             .Select(k => new { k.Id, k.TenantId })
             .FirstOrDefaultAsync(Context.RequestAborted);
         if (found is null)
         {
-            return AuthenticateResult.Fail("Unknown or revoked API key.");
+            return AuthenticateResult.Fail("Unknown, revoked or expired API key.");
         }
         currentTenant.Set(found.TenantId);
         var identity = new ClaimsIdentity(
-            [new Claim(TenantClaim, found.TenantId.ToString()), new Claim("api_key_id", found.Id.ToString())], SchemeName);
+            [new Claim(TenantClaim, found.TenantId.ToString()), new Claim("api_key_id", found.Id.ToString()), new Claim("role", Roles.Admin)], SchemeName);
         return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName));
     }
 

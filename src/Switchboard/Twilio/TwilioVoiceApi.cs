@@ -463,7 +463,7 @@ internal static class TwilioVoiceApi
     {
         try
         {
-            using var _ = await http.RequestServices.GetRequiredService<SqliteWriteGate>().EnterAsync(ct);
+            using var turn = await http.RequestServices.GetRequiredService<SqliteWriteGate>().EnterAsync(db, ct);
             await SqliteBusyRetry.RunAsync(() => db.SaveChangesAsync(ct), ct);
         }
         catch (DbUpdateException e) when (!SqliteBusyRetry.IsBusy(e))

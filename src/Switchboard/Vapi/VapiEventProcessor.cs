@@ -39,7 +39,7 @@ internal sealed class VapiEventProcessor(
         var duplicate = await db.CallEvents.AnyAsync(e => e.IdempotencyKey == idempotencyKey, ct);
         var providerCallId = message.Path("call", "id").Str() ?? message.Prop("callId").Str();
         var call = providerCallId is null ? null : await FindOrCreateCallAsync(tenant, providerCallId, message, now, ct);
-        var assistant = await db.Assistants.OrderByDescending(a => a.IsDefault).ThenBy(a => a.CreatedAt).FirstOrDefaultAsync(ct);
+        var assistant = await db.Assistants.AsNoTracking().OrderByDescending(a => a.IsDefault).ThenBy(a => a.CreatedAt).FirstOrDefaultAsync(ct);
 
         using var scope = logger.BeginScope("Tenant {TenantId} call {CallId} vapi {VapiType}", tenant.Id, call?.Id, type);
         if (!duplicate)

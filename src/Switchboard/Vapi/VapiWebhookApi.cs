@@ -112,6 +112,15 @@ internal static class VapiWebhookApi
             }
 
             currentTenant.Set(id);
+            // Plan limit on concurrent calls: a new call is refused (Vapi speaks the error and hangs up) before anything is stored.
+            if (type == "assistant-request"
+                && await services.GetRequiredService<Billing.CallConcurrencyGate>().CanStartAsync(id, ct) is { Allowed: false } gate)
+            {
+                return TypedResults.Json(new System.Text.Json.Nodes.JsonObject
+                {
+                    ["error"] = $"All {gate.Limit} lines are busy right now. Please call back in a few minutes.",
+                });
+            }
             var raw = VapiEventProcessor.Utf8(body);
             var key = VapiEventProcessor.KeyOf(body);
             var reply = await ProcessWithRetryAsync(services, tenant.Id, message, type, raw, key, ct);
@@ -128,16 +137,23 @@ internal static class VapiWebhookApi
     {
         var db = services.GetRequiredService<SwitchboardDbContext>();
         var processor = services.GetRequiredService<VapiEventProcessor>();
+        var gate = services.GetRequiredService<SqliteWriteGate>();
+        // A failure replays the whole unit of work below, so EF's savepoint around SaveChanges (two more statements) buys nothing.
+        db.Database.AutoSavepointsEnabled = false;
         for (var attempt = 1; ; attempt++)
         {
             db.ChangeTracker.Clear();
-            var tenant = await db.Tenants.FirstAsync(t => t.Id == tenantId, ct);
             var strategy = db.Database.CreateExecutionStrategy();
             try
             {
+                using var turn = await gate.EnterAsync(db, ct);
                 return await strategy.ExecuteAsync(async () =>
                 {
                     await using var tx = await db.Database.BeginTransactionAsync(ct);
+                    // Read in the transaction (one pooled-connection checkout per request: Npgsql resets the connection
+                    // with DISCARD ALL at each checkout) and untracked (read-only here; tracked, its JSON columns are
+                    // snapshotted and re-serialised by every DetectChanges).
+                    var tenant = await db.Tenants.AsNoTracking().FirstAsync(t => t.Id == tenantId, ct);
                     var reply = await processor.ProcessAsync(tenant, message, type, raw, key, ct);
                     await db.SaveChangesAsync(ct);
                     await tx.CommitAsync(ct);

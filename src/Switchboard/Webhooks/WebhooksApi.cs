@@ -1,3 +1,4 @@
+using Switchboard.Billing;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -86,26 +87,26 @@ internal static class WebhooksApi
 
     public static RouteGroupBuilder MapWebhooks(this RouteGroupBuilder api)
     {
-        var g = api.MapGroup("/webhooks").WithTags("Webhooks");
+        var g = api.MapGroup("/webhooks").WithTags("Webhooks").RequireFeature(Features.Webhooks);
         g.MapGet("/event-types", ListEventTypes).WithSummary("The event types endpoints can subscribe to")
             .WithDescription("Each type's body is {\"type\",\"timestamp\",\"data\"}; the data schemas are under 'webhooks' in this document.");
         g.MapGet("/endpoints", ListEndpointsAsync).WithSummary("List webhook endpoints");
-        g.MapPost("/endpoints", CreateEndpointAsync).WithSummary("Create a webhook endpoint; the response holds its secret, shown once")
+        g.MapPost("/endpoints", CreateEndpointAsync).RequirePermission(Permission.Configure).WithSummary("Create a webhook endpoint; the response holds its secret, shown once")
             .Accepts<CreateWebhookEndpointRequest>("application/json").Errors(400, 409, 413, 422);
         g.MapGet("/endpoints/{id:guid}", GetEndpointAsync).WithSummary("A webhook endpoint").Errors(404);
-        g.MapPatch("/endpoints/{id:guid}", UpdateEndpointAsync).WithSummary("Change a webhook endpoint")
+        g.MapPatch("/endpoints/{id:guid}", UpdateEndpointAsync).RequirePermission(Permission.Configure).WithSummary("Change a webhook endpoint")
             .Accepts<UpdateWebhookEndpointRequest>("application/json").Errors(400, 404, 413, 422);
-        g.MapDelete("/endpoints/{id:guid}", DeleteEndpointAsync).WithSummary("Delete a webhook endpoint and its delivery log").Errors(404);
-        g.MapPost("/endpoints/{id:guid}/rotate-secret", RotateSecretAsync).WithSummary("Rotate the signing secret; the old one keeps signing for the overlap")
+        g.MapDelete("/endpoints/{id:guid}", DeleteEndpointAsync).RequirePermission(Permission.Configure).WithSummary("Delete a webhook endpoint and its delivery log").Errors(404);
+        g.MapPost("/endpoints/{id:guid}/rotate-secret", RotateSecretAsync).RequirePermission(Permission.Configure).WithSummary("Rotate the signing secret; the old one keeps signing for the overlap")
             .Accepts<RotateWebhookSecretRequest>("application/json").Errors(400, 404, 422);
-        g.MapPost("/endpoints/{id:guid}/test", TestAsync).WithSummary("Send a test event now (also to a disabled endpoint)")
+        g.MapPost("/endpoints/{id:guid}/test", TestAsync).RequirePermission(Permission.Configure).WithSummary("Send a test event now (also to a disabled endpoint)")
             .Accepts<TestWebhookRequest>("application/json").Errors(400, 404, 422);
         g.MapGet("/endpoints/{id:guid}/deliveries", ListDeliveriesAsync).WithSummary("The endpoint's delivery log, newest first")
             .WithDescription("Filters: status (pending|succeeded|failed), eventType.").Errors(404, 422);
         g.MapGet("/endpoints/{id:guid}/deliveries/{deliveryId:guid}", GetDeliveryAsync).WithSummary("A delivery with its body and attempts").Errors(404);
-        g.MapPost("/endpoints/{id:guid}/deliveries/{deliveryId:guid}/replay", ReplayAsync).WithSummary("Deliver this event to the endpoint again")
+        g.MapPost("/endpoints/{id:guid}/deliveries/{deliveryId:guid}/replay", ReplayAsync).RequirePermission(Permission.Configure).WithSummary("Deliver this event to the endpoint again")
             .Errors(404, 409);
-        g.MapPost("/endpoints/{id:guid}/replay-failed", ReplayFailedAsync).WithSummary("Replay every failed delivery since a time")
+        g.MapPost("/endpoints/{id:guid}/replay-failed", ReplayFailedAsync).RequirePermission(Permission.Configure).WithSummary("Replay every failed delivery since a time")
             .Accepts<ReplayFailedWebhooksRequest>("application/json").Errors(400, 404, 409, 422);
         return api;
     }

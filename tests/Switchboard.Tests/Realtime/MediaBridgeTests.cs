@@ -40,7 +40,7 @@ public sealed class MediaBridgeTests(VoiceFactory factory) : IClassFixture<Voice
         Says = new ScriptedSpeech { Text = "I'm sorry to hear that, Marc. The on-call plumber has been alerted.", AudioMs = answerMs },
     };
 
-    private async Task<TestTenant> TenantAsync(Action<Tenancy.Tenant>? configure = null) =>
+    private async Task<TestTenant> TenantAsync(Action<global::Switchboard.Tenancy.Tenant>? configure = null) =>
         await factory.CreateTenantAsync(configure: configure, withTwilio: true);
 
     private static async Task EventuallyAsync(Func<bool> condition, int timeoutMs = 5000)

@@ -142,8 +142,8 @@ public sealed class TwilioVoiceWebhookTests(SwitchboardFactory factory) : IClass
     {
         var tenant = await factory.CreateTenantAsync(configure: t =>
         {
-            t.BusinessHours = new Tenancy.BusinessHours(); // closed every day
-            t.VoiceAfterHours = Tenancy.VoiceBehaviour.Message;
+            t.BusinessHours = new global::Switchboard.Tenancy.BusinessHours(); // closed every day
+            t.VoiceAfterHours = global::Switchboard.Tenancy.VoiceBehaviour.Message;
         }, withTwilio: true);
         var callSid = NewCallSid();
 
@@ -175,8 +175,8 @@ public sealed class TwilioVoiceWebhookTests(SwitchboardFactory factory) : IClass
     {
         var tenant = await factory.CreateTenantAsync(configure: t =>
         {
-            t.BusinessHours = new Tenancy.BusinessHours();
-            t.VoiceAfterHours = Tenancy.VoiceBehaviour.Polite;
+            t.BusinessHours = new global::Switchboard.Tenancy.BusinessHours();
+            t.VoiceAfterHours = global::Switchboard.Tenancy.VoiceBehaviour.Polite;
         }, withTwilio: true);
 
         var twiml = await TwiMLOf(await PostSignedAsync($"/webhooks/twilio/voice/{tenant.Id}", IncomingCall(NewCallSid(), "+14165550123", "CA", "ON")));
@@ -188,7 +188,7 @@ public sealed class TwilioVoiceWebhookTests(SwitchboardFactory factory) : IClass
     [Fact]
     public async Task AfterHoursTheAssistantAnswersWhenConfiguredTo()
     {
-        var tenant = await factory.CreateTenantAsync(configure: t => t.BusinessHours = new Tenancy.BusinessHours(), withTwilio: true);
+        var tenant = await factory.CreateTenantAsync(configure: t => t.BusinessHours = new global::Switchboard.Tenancy.BusinessHours(), withTwilio: true);
 
         var twiml = await TwiMLOf(await PostSignedAsync($"/webhooks/twilio/voice/{tenant.Id}", IncomingCall(NewCallSid())));
 
@@ -201,7 +201,7 @@ public sealed class TwilioVoiceWebhookTests(SwitchboardFactory factory) : IClass
         var tenant = await factory.CreateTenantAsync(configure: t =>
         {
             t.VoiceMaxConcurrentCalls = 1;
-            t.VoiceOverLimit = Tenancy.VoiceBehaviour.Polite;
+            t.VoiceOverLimit = global::Switchboard.Tenancy.VoiceBehaviour.Polite;
         }, withTwilio: true);
 
         var first = await TwiMLOf(await PostSignedAsync($"/webhooks/twilio/voice/{tenant.Id}", IncomingCall(NewCallSid())));
@@ -221,7 +221,7 @@ public sealed class TwilioVoiceWebhookTests(SwitchboardFactory factory) : IClass
         await factory.WithDbAsync(other.Id, async db =>
         {
             var t = await db.Tenants.SingleAsync(x => x.Id == other.Id);
-            t.TwilioAuthTokenProtected = factory.Services.GetRequiredService<Credentials.SecretProtector>().Protect("another-token");
+            t.TwilioAuthTokenProtected = factory.Services.GetRequiredService<global::Switchboard.Credentials.SecretProtector>().Protect("another-token");
             return await db.SaveChangesAsync();
         });
 

@@ -68,7 +68,8 @@ internal sealed class Migrator(IServiceScopeFactory scopes, IOptions<DatabaseOpt
             else
             {
                 // Write-ahead logging (persistent in the file): API readers never block webhook writers, and the
-                // reverse. Writers are serialised by BEGIN IMMEDIATE transactions and the busy timeout.
+                // reverse. Writers are serialised by BEGIN IMMEDIATE transactions and the busy timeout
+                // (webhook deliveries queue before that in SqliteWriteGate).
                 await ExecAsync(conn, null, "PRAGMA journal_mode=WAL", ct);
             }
             await ExecAsync(conn, null,

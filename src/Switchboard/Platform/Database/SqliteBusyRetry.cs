@@ -37,32 +37,3 @@ internal static class SqliteBusyRetry
             return true;
         }, ct, attempts);
 }
-
-/// <summary>
-/// On SQLite, lets one writer of this process in at a time, waiting asynchronously: SQLite has a single writer anyway,
-/// and waiting here (instead of in the driver's busy handler, which sleeps on a pool thread) keeps threads free and
-/// avoids "database is locked" between this process's own writers. On PostgreSQL it does nothing.
-/// </summary>
-internal sealed class SqliteWriteGate(Microsoft.Extensions.Options.IOptions<DatabaseOptions> options) : IDisposable
-{
-    private readonly SemaphoreSlim gate = new(1, 1);
-    private readonly bool enabled = !options.Value.IsPostgres;
-
-    /// <summary>Enters the gate; dispose the result to leave it.</summary>
-    public async ValueTask<Releaser> EnterAsync(CancellationToken ct)
-    {
-        if (!enabled)
-        {
-            return default;
-        }
-        await gate.WaitAsync(ct);
-        return new Releaser(gate);
-    }
-
-    public void Dispose() => gate.Dispose();
-
-    internal readonly struct Releaser(SemaphoreSlim? gate) : IDisposable
-    {
-        public void Dispose() => gate?.Release();
-    }
-}

@@ -17,7 +17,7 @@ namespace Switchboard.Platform.Database;
 /// <see cref="CurrentTenant"/>, which fails closed (no tenant set, no rows). Code that must cross tenants
 /// (webhook routing, workers) says so with <c>IgnoreQueryFilters()</c>.
 /// </summary>
-internal sealed class SwitchboardDbContext(DbContextOptions<SwitchboardDbContext> options, CurrentTenant currentTenant)
+internal sealed partial class SwitchboardDbContext(DbContextOptions<SwitchboardDbContext> options, CurrentTenant currentTenant)
     : DbContext(options)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
@@ -55,6 +55,8 @@ internal sealed class SwitchboardDbContext(DbContextOptions<SwitchboardDbContext
 
     protected override void OnModelCreating(ModelBuilder b)
     {
+        ConfigureSelfService(b); // accounts, onboarding, credentials, numbers, billing, compliance (SwitchboardDbContext.SelfService.cs)
+
         b.Entity<Tenant>(e =>
         {
             e.ToTable("tenants");

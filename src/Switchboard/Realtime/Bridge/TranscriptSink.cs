@@ -82,12 +82,12 @@ internal sealed class TranscriptSink(IServiceScopeFactory scopes, SqliteWriteGat
     {
         try
         {
-            using var _ = await writes.EnterAsync(ct);
             await SqliteBusyRetry.RunAsync(async () =>
             {
                 await using var scope = scopes.CreateAsyncScope();
                 var db = scope.ServiceProvider.GetRequiredService<SwitchboardDbContext>();
                 db.TranscriptTurns.AddRange(turns);
+                using var turn = await writes.EnterAsync(db, ct);
                 await db.SaveChangesAsync(ct);
             }, ct);
             return true;

@@ -62,8 +62,7 @@ internal sealed class VoiceCallStore(
     {
         try
         {
-            using var _ = await writes.EnterAsync(ct);
-            await SqliteBusyRetry.RunAsync(() => MarkStartedOnceAsync(setup, startedAt, ct), ct);
+                        await SqliteBusyRetry.RunAsync(() => MarkStartedOnceAsync(setup, startedAt, ct), ct);
         }
         catch (Exception e) when (e is DbUpdateException or InvalidOperationException or OperationCanceledException or System.Data.Common.DbException)
         {
@@ -94,6 +93,7 @@ internal sealed class VoiceCallStore(
                     CreatedAt = clock.GetUtcNow(),
                 });
             }
+            using var turn = await writes.EnterAsync(db, ct);
             await db.SaveChangesAsync(ct);
         }
     }
@@ -103,8 +103,7 @@ internal sealed class VoiceCallStore(
     {
         try
         {
-            using var _ = await writes.EnterAsync(ct);
-            return await SqliteBusyRetry.RunAsync(() => InvokeToolOnceAsync(setup, name, arguments, ct), ct);
+                        return await SqliteBusyRetry.RunAsync(() => InvokeToolOnceAsync(setup, name, arguments, ct), ct);
         }
         catch (Exception e) when (e is DbUpdateException or InvalidOperationException or System.Data.Common.DbException)
         {
@@ -133,6 +132,7 @@ internal sealed class VoiceCallStore(
             using (args)
             {
                 var outcome = await tools.InvokeAsync(name, args.RootElement, new ToolContext(tenant, assistant, call), ct);
+                using var turn = await writes.EnterAsync(db, ct);
                 await db.SaveChangesAsync(ct);
                 return outcome.Error is null ? outcome.Result ?? "{}" : JsonSerializer.Serialize(new { error = outcome.Error });
             }
@@ -145,8 +145,7 @@ internal sealed class VoiceCallStore(
     /// </summary>
     public async Task MarkProviderUnreachableAsync(VoiceCallSetup setup, CancellationToken ct)
     {
-        using var _ = await writes.EnterAsync(ct);
-        await SqliteBusyRetry.RunAsync(() => MarkProviderUnreachableOnceAsync(setup, ct), ct);
+                await SqliteBusyRetry.RunAsync(() => MarkProviderUnreachableOnceAsync(setup, ct), ct);
     }
 
     private async Task MarkProviderUnreachableOnceAsync(VoiceCallSetup setup, CancellationToken ct)
@@ -186,6 +185,7 @@ internal sealed class VoiceCallStore(
         }
         try
         {
+            using var turn = await writes.EnterAsync(db, ct);
             await db.SaveChangesAsync(ct);
         }
         catch (DbUpdateException e) when (!SqliteBusyRetry.IsBusy(e))
@@ -203,8 +203,7 @@ internal sealed class VoiceCallStore(
     /// </summary>
     public async Task FinishAsync(VoiceCallSetup setup, string reason, DateTimeOffset? startedAt, double? greetingMs, LeadDraft? captured, CancellationToken ct)
     {
-        using var _ = await writes.EnterAsync(ct);
-        await SqliteBusyRetry.RunAsync(() => FinishOnceAsync(setup, reason, startedAt, greetingMs, captured, ct), ct);
+                await SqliteBusyRetry.RunAsync(() => FinishOnceAsync(setup, reason, startedAt, greetingMs, captured, ct), ct);
     }
 
     private async Task FinishOnceAsync(VoiceCallSetup setup, string reason, DateTimeOffset? startedAt, double? greetingMs, LeadDraft? captured, CancellationToken ct)
@@ -235,6 +234,7 @@ internal sealed class VoiceCallStore(
             var pipeline = scope.ServiceProvider.GetRequiredService<PostCallPipeline>();
             await pipeline.RunAsync(tenant, assistant, call, null, captured, callerText, ct, extractLead: callerText.Length > 0 || captured is not null);
         }
+        using var turn = await writes.EnterAsync(db, ct);
         await db.SaveChangesAsync(ct);
     }
 

@@ -1,0 +1,247 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+using Switchboard.Billing;
+using Switchboard.Compliance;
+using Switchboard.Platform.Database;
+using Switchboard.Platform.Http;
+using Switchboard.Tenancy;
+
+namespace Switchboard.Assistants;
+
+/// <summary>
+/// An SMS alert policy: E.164 on-call numbers (emergencies, any hour), office numbers (other leads), delivery of
+/// non-urgent alerts (<c>business-hours</c> or <c>none</c>) and the SMS language (BCP 47).
+/// </summary>
+public sealed record AlertPolicyDto(List<string>? OnCallNumbers, List<string>? OfficeNumbers, string? NonUrgentDelivery, string? Language);
+
+/// <summary>
+/// An assistant. <c>Provider</c> is <c>vapi</c> (pushed to Vapi, <c>VapiAssistantId</c> once created) or <c>realtime</c>;
+/// <c>SyncStatus</c>: <c>pending</c>, <c>synced</c>, <c>retrying</c>, <c>failed</c>, <c>waiting-for-credentials</c>, <c>local</c>.
+/// </summary>
+public sealed record AssistantDto(
+    Guid Id, string Name, string? FirstMessage, string? Instructions, IReadOnlyList<string> Languages, AssistantVoice? Voice, AssistantModel? Model,
+    IReadOnlyList<string> Tools, AlertPolicyDto? AlertPolicy, bool RecordingEnabled, bool IsDefault, string Provider, string? VapiAssistantId,
+    string? SyncStatus, string? SyncError, DateTimeOffset? SyncedAt, DateTimeOffset CreatedAt, DateTimeOffset? UpdatedAt);
+
+/// <summary>
+/// Creates (all fields; <c>Name</c> required) or patches (only the fields given) an assistant. <c>Tools</c> ⊂
+/// {capture_lead, check_business_hours, end_call}; <c>RecordingEnabled</c> needs the plan's <c>recording</c> feature.
+/// </summary>
+public sealed record AssistantRequest(
+    string? Name, string? FirstMessage, string? Instructions, List<string>? Languages, AssistantVoice? Voice, AssistantModel? Model,
+    List<string>? Tools, AlertPolicyDto? AlertPolicy, bool? RecordingEnabled, bool? IsDefault);
+
+/// <summary>
+/// <c>/api/v1/assistants</c>: CRUD. For tenants whose voice provider is Vapi, every change is pushed to Vapi
+/// through the outbox (<see cref="VapiAssistantSyncHandler"/>); the response shows the sync status.
+/// </summary>
+internal static class AssistantsApi
+{
+    public static RouteGroupBuilder MapAssistants(this RouteGroupBuilder api)
+    {
+        var group = api.MapGroup("/assistants").WithTags("Assistants");
+        group.MapGet("/", ListAsync).RequirePermission(Permission.Read).WithSummary("The tenant's assistants");
+        group.MapGet("/{id:guid}", GetAsync).RequirePermission(Permission.Read).WithSummary("One assistant").ProducesErrors(404);
+        group.MapPost("/", CreateAsync).RequirePermission(Permission.Configure).WithSummary("Create an assistant").ProducesErrors(400, 403, 422);
+        group.MapPatch("/{id:guid}", UpdateAsync).RequirePermission(Permission.Configure).WithSummary("Change an assistant (partial)").ProducesErrors(400, 403, 404, 422);
+        group.MapDelete("/{id:guid}", DeleteAsync).RequirePermission(Permission.Configure).WithSummary("Delete an assistant (and at Vapi)").ProducesErrors(404);
+        return api;
+    }
+
+    internal static AssistantDto ToDto(Assistant a) => new(a.Id, a.Name, a.FirstMessage, a.Instructions, a.Languages, a.Voice, a.Model,
+        a.Tools ?? [.. VapiAssistantMapper.KnownTools],
+        a.AlertPolicy is { } p ? new AlertPolicyDto(p.OnCallNumbers, p.OfficeNumbers, p.NonUrgentDelivery, p.Language) : null,
+        a.RecordingEnabled, a.IsDefault, a.Provider, a.VapiAssistantId, a.SyncStatus, a.SyncError, a.SyncedAt, a.CreatedAt, a.UpdatedAt);
+
+    private static async Task<Ok<List<AssistantDto>>> ListAsync(SwitchboardDbContext db, CancellationToken ct) =>
+        TypedResults.Ok((await db.Assistants.AsNoTracking().OrderBy(a => a.CreatedAt).ToListAsync(ct)).Select(ToDto).ToList());
+
+    private static async Task<Results<Ok<AssistantDto>, JsonHttpResult<ErrorEnvelope>>> GetAsync(Guid id, SwitchboardDbContext db, CancellationToken ct) =>
+        await db.Assistants.AsNoTracking().FirstOrDefaultAsync(a => a.Id == id, ct) is { } a ? TypedResults.Ok(ToDto(a)) : NotFound();
+
+    private static async Task<Results<Created<AssistantDto>, JsonHttpResult<ErrorEnvelope>>> CreateAsync(
+        AssistantRequest body, HttpContext http, AssistantService assistants, CancellationToken ct)
+    {
+        var (assistant, error) = await assistants.CreateAsync(Caller.From(http), body, ct);
+        return assistant is null ? error! : TypedResults.Created($"/api/v1/assistants/{assistant.Id}", ToDto(assistant));
+    }
+
+    private static async Task<Results<Ok<AssistantDto>, JsonHttpResult<ErrorEnvelope>>> UpdateAsync(
+        Guid id, AssistantRequest body, HttpContext http, AssistantService assistants, SwitchboardDbContext db, CancellationToken ct)
+    {
+        var assistant = await db.Assistants.FirstOrDefaultAsync(a => a.Id == id, ct);
+        if (assistant is null)
+        {
+            return NotFound();
+        }
+        if (await assistants.UpdateAsync(Caller.From(http), assistant, body, ct) is { } error)
+        {
+            return error;
+        }
+        return TypedResults.Ok(ToDto(assistant));
+    }
+
+    private static async Task<Results<NoContent, JsonHttpResult<ErrorEnvelope>>> DeleteAsync(
+        Guid id, HttpContext http, SwitchboardDbContext db, AuditLog audit, TimeProvider clock, CancellationToken ct)
+    {
+        var assistant = await db.Assistants.FirstOrDefaultAsync(a => a.Id == id, ct);
+        if (assistant is null)
+        {
+            return NotFound();
+        }
+        db.Assistants.Remove(assistant);
+        if (assistant.Provider == "vapi")
+        {
+            AssistantSync.EnqueueDelete(db, assistant, clock.GetUtcNow());
+        }
+        await db.SaveChangesAsync(ct);
+        var caller = Caller.From(http);
+        await audit.AppendAsync(caller.TenantId, caller.Actor, "assistant.deleted", "assistant:" + id, null, ct);
+        return TypedResults.NoContent();
+    }
+
+    private static JsonHttpResult<ErrorEnvelope> NotFound() => ApiError.NotFound("ASSISTANT_NOT_FOUND", "No such assistant.");
+}
+
+/// <summary>Validates and applies assistant changes (shared by the assistants API and the onboarding wizard).</summary>
+internal sealed class AssistantService(SwitchboardDbContext db, TenantAccountCache accounts, AuditLog audit, TimeProvider clock)
+{
+    public async Task<(Assistant? Assistant, JsonHttpResult<ErrorEnvelope>? Error)> CreateAsync(Caller caller, AssistantRequest body, CancellationToken ct)
+    {
+        if (string.IsNullOrWhiteSpace(body.Name))
+        {
+            return (null, new Validation().Add("name", "is required").Result());
+        }
+        var account = await accounts.GetAsync(caller.TenantId!.Value, ct);
+        var now = clock.GetUtcNow();
+        var assistant = new Assistant
+        {
+            Id = Guid.CreateVersion7(),
+            TenantId = caller.TenantId.Value,
+            Name = body.Name.Trim(),
+            Provider = account.VoiceProvider ?? "vapi",
+            RecordingEnabled = account.Plan.Has(Features.Recording),
+            IsDefault = !await db.Assistants.AnyAsync(ct),
+            CreatedAt = now,
+        };
+        if (await ApplyAsync(assistant, body, account, ct) is { } error)
+        {
+            return (null, error);
+        }
+        assistant.UpdatedAt = now;
+        db.Assistants.Add(assistant);
+        if (assistant.Provider == "vapi")
+        {
+            AssistantSync.EnqueueUpsert(db, assistant, now);
+        }
+        else
+        {
+            assistant.SyncStatus = "local";
+        }
+        await db.SaveChangesAsync(ct);
+        await audit.AppendAsync(caller.TenantId, caller.Actor, "assistant.created", "assistant:" + assistant.Id, null, ct);
+        return (assistant, null);
+    }
+
+    /// <summary>Applies the given fields; queues a Vapi push only when something changed (idempotent for repeated auto-saves).</summary>
+    public async Task<JsonHttpResult<ErrorEnvelope>?> UpdateAsync(Caller caller, Assistant assistant, AssistantRequest body, CancellationToken ct)
+    {
+        var account = await accounts.GetAsync(caller.TenantId!.Value, ct);
+        var before = Fingerprint(assistant);
+        if (body.Name is not null && string.IsNullOrWhiteSpace(body.Name))
+        {
+            return new Validation().Add("name", "must not be empty").Result();
+        }
+        if (await ApplyAsync(assistant, body, account, ct) is { } error)
+        {
+            return error;
+        }
+        if (Fingerprint(assistant) == before)
+        {
+            return null;
+        }
+        var now = clock.GetUtcNow();
+        assistant.Version++;
+        assistant.UpdatedAt = now;
+        if (assistant.Provider == "vapi")
+        {
+            AssistantSync.EnqueueUpsert(db, assistant, now);
+        }
+        await db.SaveChangesAsync(ct);
+        await audit.AppendAsync(caller.TenantId, caller.Actor, "assistant.updated", "assistant:" + assistant.Id, null, ct);
+        return null;
+    }
+
+    private async Task<JsonHttpResult<ErrorEnvelope>?> ApplyAsync(Assistant a, AssistantRequest body, TenantAccountSnapshot account, CancellationToken ct)
+    {
+        var v = new Validation();
+        v.Max("name", body.Name, 200).Max("firstMessage", body.FirstMessage, 2000).Max("instructions", body.Instructions, 20_000);
+        if (body.Languages is { } languages && (languages.Count > 10 || languages.Any(l => !Validation.IsLocale(l))))
+        {
+            v.Add("languages", "must be up to 10 BCP 47 tags such as fr-CA");
+        }
+        if (body.Tools is { } tools && tools.Any(t => !VapiAssistantMapper.KnownTools.Contains(t)))
+        {
+            v.Add("tools", "known tools: " + string.Join(", ", VapiAssistantMapper.KnownTools));
+        }
+        if (body.Voice is { } voice && (string.IsNullOrWhiteSpace(voice.Provider) || string.IsNullOrWhiteSpace(voice.VoiceId) || voice.Speed is < 0.25 or > 4))
+        {
+            v.Add("voice", "needs provider and voiceId (speed 0.25–4)");
+        }
+        if (body.Model is { } model && (string.IsNullOrWhiteSpace(model.Provider) || string.IsNullOrWhiteSpace(model.Model) || model.Temperature is < 0 or > 2))
+        {
+            v.Add("model", "needs provider and model (temperature 0–2)");
+        }
+        if (body.AlertPolicy is { } p)
+        {
+            if ((p.OnCallNumbers ?? []).Concat(p.OfficeNumbers ?? []).Any(n => !Validation.IsE164(n)))
+            {
+                v.Add("alertPolicy", "numbers must be E.164, e.g. +15145550111");
+            }
+            if (p.NonUrgentDelivery is not null and not ("business-hours" or "none"))
+            {
+                v.Add("alertPolicy.nonUrgentDelivery", "must be business-hours or none");
+            }
+        }
+        if (!v.IsValid)
+        {
+            return v.Result();
+        }
+        if (body.RecordingEnabled == true && !account.Plan.Has(Features.Recording))
+        {
+            return ApiError.Forbidden("FEATURE_NOT_IN_PLAN", $"The {account.Plan.Name} plan does not include call recording.");
+        }
+        a.Name = body.Name?.Trim() ?? a.Name;
+        a.FirstMessage = body.FirstMessage ?? a.FirstMessage;
+        a.Instructions = body.Instructions ?? a.Instructions;
+        a.Languages = body.Languages ?? a.Languages;
+        a.Voice = body.Voice ?? a.Voice;
+        a.Model = body.Model ?? a.Model;
+        a.Tools = body.Tools ?? a.Tools;
+        a.RecordingEnabled = body.RecordingEnabled ?? a.RecordingEnabled;
+        if (body.AlertPolicy is { } policy)
+        {
+            a.AlertPolicy = new AlertPolicy
+            {
+                OnCallNumbers = policy.OnCallNumbers ?? [],
+                OfficeNumbers = policy.OfficeNumbers ?? [],
+                NonUrgentDelivery = policy.NonUrgentDelivery ?? "business-hours",
+                Language = policy.Language,
+            };
+        }
+        if (body.IsDefault == true && !a.IsDefault)
+        {
+            foreach (var other in await db.Assistants.Where(x => x.IsDefault && x.Id != a.Id).ToListAsync(ct))
+            {
+                other.IsDefault = false;
+            }
+            a.IsDefault = true;
+        }
+        return null;
+    }
+
+    private static string Fingerprint(Assistant a) => System.Text.Json.JsonSerializer.Serialize(new object?[]
+    {
+        a.Name, a.FirstMessage, a.Instructions, a.Languages, a.Voice, a.Model, a.Tools, a.AlertPolicy, a.RecordingEnabled, a.IsDefault,
+    });
+}

@@ -1,0 +1,123 @@
+using System.Globalization;
+using Microsoft.EntityFrameworkCore;
+using Switchboard.Platform.Database;
+
+namespace Switchboard.Billing;
+
+/// <summary>
+/// Meters use per tenant: each ended call's seconds (<see cref="UsageKinds.CallSeconds"/>, keyed by call id) and each
+/// chat message (<see cref="UsageKinds.ChatMessages"/>, keyed by message id). Metering is idempotent (unique
+/// tenant/kind/source), reads every call whatever created it (Vapi webhook, native bridge, widget), and keeps the
+/// seconds even after the call itself is erased. Periods are UTC months of the call's start.
+/// </summary>
+internal sealed class UsageMeter(SwitchboardDbContext db, TimeProvider clock)
+{
+    public static string PeriodOf(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM", CultureInfo.InvariantCulture);
+
+    public static bool TryParsePeriod(string? text, out DateTimeOffset start)
+    {
+        start = default;
+        if (!DateTime.TryParseExact(text, "yyyy-MM", CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var d))
+        {
+            return false;
+        }
+        start = new DateTimeOffset(d.Year, d.Month, 1, 0, 0, 0, TimeSpan.Zero);
+        return true;
+    }
+
+    /// <summary>Meters the current tenant's ended calls that started in the month beginning at <paramref name="periodStart"/>; returns how many were added.</summary>
+    public async Task<int> MeterEndedCallsAsync(DateTimeOffset periodStart, CancellationToken ct)
+    {
+        var from = periodStart.AddDays(-1);
+        var to = periodStart.AddMonths(1).AddDays(1);
+        var calls = await db.Calls.AsNoTracking()
+            .Where(c => c.Status == "ended" && c.DurationSeconds != null && c.CreatedAt >= from && c.CreatedAt < to)
+            .Select(c => new { c.Id, c.TenantId, c.DurationSeconds, c.StartedAt, c.CreatedAt, c.EndedAt })
+            .ToListAsync(ct);
+        if (calls.Count == 0)
+        {
+            return 0;
+        }
+        var ids = calls.Select(c => c.Id.ToString()).ToList();
+        var metered = (await db.UsageRecords.AsNoTracking().Where(u => u.Kind == UsageKinds.CallSeconds && ids.Contains(u.SourceId))
+            .Select(u => u.SourceId).ToListAsync(ct)).ToHashSet(StringComparer.Ordinal);
+        var added = 0;
+        foreach (var call in calls.Where(c => !metered.Contains(c.Id.ToString())))
+        {
+            db.UsageRecords.Add(new UsageRecord
+            {
+                Id = Guid.CreateVersion7(),
+                TenantId = call.TenantId,
+                Kind = UsageKinds.CallSeconds,
+                Quantity = Math.Max(0, call.DurationSeconds!.Value),
+                SourceId = call.Id.ToString(),
+                Period = PeriodOf(call.StartedAt ?? call.CreatedAt),
+                OccurredAt = call.EndedAt ?? clock.GetUtcNow(),
+            });
+            added++;
+        }
+        if (added > 0)
+        {
+            try
+            {
+                await db.SaveChangesAsync(ct);
+            }
+            catch (DbUpdateException)
+            {
+                // Metered concurrently by another request or node: the unique key kept one row.
+                db.ChangeTracker.Clear();
+                return 0;
+            }
+        }
+        return added;
+    }
+
+    /// <summary>Meters one chat message (for the web widget). Idempotent by <paramref name="messageId"/>.</summary>
+    public async Task RecordChatMessageAsync(Guid tenantId, string messageId, DateTimeOffset at, CancellationToken ct)
+    {
+        if (await db.UsageRecords.AnyAsync(u => u.Kind == UsageKinds.ChatMessages && u.SourceId == messageId, ct))
+        {
+            return;
+        }
+        db.UsageRecords.Add(new UsageRecord
+        {
+            Id = Guid.CreateVersion7(),
+            TenantId = tenantId,
+            Kind = UsageKinds.ChatMessages,
+            Quantity = 1,
+            SourceId = messageId,
+            Period = PeriodOf(at),
+            OccurredAt = at,
+        });
+        await db.SaveChangesAsync(ct);
+    }
+
+    /// <summary>Totals of the period: call seconds and chat messages.</summary>
+    public async Task<(double CallSeconds, int ChatMessages)> TotalsAsync(string period, CancellationToken ct)
+    {
+        var rows = await db.UsageRecords.AsNoTracking().Where(u => u.Period == period).GroupBy(u => u.Kind)
+            .Select(g => new { Kind = g.Key, Total = g.Sum(u => u.Quantity) }).ToListAsync(ct);
+        return (rows.FirstOrDefault(r => r.Kind == UsageKinds.CallSeconds)?.Total ?? 0, (int)(rows.FirstOrDefault(r => r.Kind == UsageKinds.ChatMessages)?.Total ?? 0));
+    }
+}
+
+/// <summary>
+/// Concurrent-call limit by plan: calls not yet ended and touched in the last 30 minutes count as active (a call
+/// whose end was never reported stops counting then).
+/// </summary>
+internal sealed class CallConcurrencyGate(SwitchboardDbContext db, Tenancy.TenantAccountCache accounts, TimeProvider clock)
+{
+    public async Task<int> ActiveCallsAsync(CancellationToken ct)
+    {
+        var since = clock.GetUtcNow().AddMinutes(-30);
+        return await db.Calls.CountAsync(c => c.Status != "ended" && c.UpdatedAt >= since, ct);
+    }
+
+    /// <summary>True when the tenant may take one more call now.</summary>
+    public async Task<(bool Allowed, int Active, int Limit)> CanStartAsync(Guid tenantId, CancellationToken ct)
+    {
+        var limit = (await accounts.GetAsync(tenantId, ct)).Plan.ConcurrentCalls;
+        var active = await ActiveCallsAsync(ct);
+        return (active < limit, active, limit);
+    }
+}

@@ -1,0 +1,138 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+using Switchboard.Calls;
+using Switchboard.Platform.Database;
+using Switchboard.Platform.Http;
+using Switchboard.Tenancy;
+
+namespace Switchboard.Compliance;
+
+/// <summary>An audit entry: who (<c>ActorType</c>, <c>ActorId</c>), what (<c>Action</c>, <c>Target</c>), when, from where (<c>Ip</c>), and its chain hash.</summary>
+public sealed record AuditEntryDto(long Seq, DateTimeOffset At, string ActorType, string? ActorId, string Action, string? Target, string? Ip, JsonElement? Details, string PrevHash, string Hash);
+
+/// <summary>Erases one caller's data: their phone number, E.164.</summary>
+public sealed record CallerErasureRequest(string? PhoneNumber);
+
+/// <summary>Erases the whole tenant. <c>Confirm</c> must be the organisation's exact name.</summary>
+public sealed record TenantErasureRequest(string? Confirm);
+
+/// <summary>Retention in days (1–3650); null keeps data forever.</summary>
+public sealed record RetentionSettings(int? RecordingDays, int? TranscriptDays);
+
+/// <summary>
+/// Compliance endpoints: the audit log and its verification, the tenant's data export, erasure of one caller (GDPR
+/// art. 17) or of the whole tenant, and retention settings (enforced by <see cref="RetentionWorker"/>).
+/// </summary>
+internal static class ComplianceApi
+{
+    public static RouteGroupBuilder MapCompliance(this RouteGroupBuilder api)
+    {
+        api.MapGet("/audit", ListAuditAsync).RequirePermission(Permission.Compliance).WithTags("Compliance").WithSummary("The audit log, newest first")
+            .ProducesErrors(422);
+        api.MapGet("/audit/verify", VerifyAsync).RequirePermission(Permission.Compliance).WithTags("Compliance")
+            .WithSummary("Recompute the audit hash chain and report the first broken entry");
+        api.MapGet("/export", ExportAsync).RequirePermission(Permission.Compliance).WithTags("Compliance")
+            .WithSummary("All of the tenant's data as one JSON document (streamed)")
+            .WithDescription("Secrets are never exported (credentials appear as previews, keys as prefixes). Raw provider events are included as received.")
+            .Produces<TenantExport>(StatusCodes.Status200OK, "application/json");
+        api.MapPost("/erasure/caller", EraseCallerAsync).RequirePermission(Permission.Compliance).WithTags("Compliance")
+            .WithSummary("Erase one caller's data by phone number (GDPR art. 17)").ProducesErrors(400, 422);
+        api.MapPost("/tenant/erase", EraseTenantAsync).RequirePermission(Permission.EraseTenant).WithTags("Compliance")
+            .WithSummary("Erase the whole tenant (owner; confirm with the organisation's name)").ProducesErrors(400, 403, 422);
+        api.MapGet("/retention", GetRetentionAsync).RequirePermission(Permission.Read).WithTags("Compliance").WithSummary("Retention settings");
+        api.MapPut("/retention", PutRetentionAsync).RequirePermission(Permission.Compliance).WithTags("Compliance").WithSummary("Change retention settings")
+            .ProducesErrors(400, 422);
+        return api;
+    }
+
+    private static async Task<Results<Ok<Paged<AuditEntryDto>>, JsonHttpResult<ErrorEnvelope>>> ListAuditAsync(
+        SwitchboardDbContext db, int? page, int? pageSize, CancellationToken ct)
+    {
+        if (page is < 1 || pageSize is < 1 or > 200)
+        {
+            return ApiError.Unprocessable("INVALID_PAGE", "page starts at 1; pageSize is 1 to 200.");
+        }
+        var (p, size) = (page ?? 1, pageSize ?? 50);
+        var total = await db.AuditLog.CountAsync(ct);
+        var rows = await db.AuditLog.AsNoTracking().OrderByDescending(a => a.Seq).Skip((p - 1) * size).Take(size).ToListAsync(ct);
+        return TypedResults.Ok(new Paged<AuditEntryDto>(rows.Select(ToDto).ToList(), p, size, total));
+    }
+
+    internal static AuditEntryDto ToDto(AuditEntry a) => new(a.Seq, a.At, a.ActorType, a.ActorId, a.Action, a.Target, a.Ip,
+        a.DetailsJson is null ? null : JsonDocument.Parse(a.DetailsJson).RootElement.Clone(), a.PrevHash, a.Hash);
+
+    private static async Task<Ok<AuditVerification>> VerifyAsync(HttpContext http, SwitchboardDbContext db, CancellationToken ct) =>
+        TypedResults.Ok(await AuditLog.VerifyAsync(db, Caller.From(http).TenantId!.Value, ct));
+
+    private static async Task ExportAsync(HttpContext http, ExportWriter export, AuditLog audit, CancellationToken ct)
+    {
+        var caller = Caller.From(http);
+        await audit.AppendAsync(caller.TenantId, caller.Actor, "data.exported", null, null, ct);
+        http.Response.ContentType = "application/json; charset=utf-8";
+        http.Response.Headers.ContentDisposition = $"attachment; filename=\"switchboard-export-{caller.TenantId:N}.json\"";
+        await export.WriteAsync(caller.TenantId!.Value, http.Response.BodyWriter, ct);
+    }
+
+    private static async Task<Results<Ok<CallerErasureResult>, JsonHttpResult<ErrorEnvelope>>> EraseCallerAsync(
+        CallerErasureRequest body, HttpContext http, ErasureService erasure, AuditLog audit, CancellationToken ct)
+    {
+        if (!Validation.IsE164(body.PhoneNumber))
+        {
+            return new Validation().Add("phoneNumber", "must be E.164, e.g. +15145550123").Result();
+        }
+        var result = await erasure.EraseCallerAsync(body.PhoneNumber!, ct);
+        var caller = Caller.From(http);
+        // The number itself is never written to the audit log: only what was erased.
+        await audit.AppendAsync(caller.TenantId, caller.Actor, "erasure.caller", null, result, ct);
+        return TypedResults.Ok(result);
+    }
+
+    private static async Task<Results<Ok<TenantErasureResult>, JsonHttpResult<ErrorEnvelope>>> EraseTenantAsync(
+        TenantErasureRequest body, HttpContext http, SwitchboardDbContext db, ErasureService erasure, TenantCaches caches, AuditLog audit, CancellationToken ct)
+    {
+        var caller = Caller.From(http);
+        var name = await db.Tenants.Where(t => t.Id == caller.TenantId).Select(t => t.Name).FirstAsync(ct);
+        if (!string.Equals(body.Confirm, name, StringComparison.Ordinal))
+        {
+            return ApiError.Unprocessable("CONFIRMATION_MISMATCH", "To erase everything, set confirm to the organisation's exact name.");
+        }
+        var result = await erasure.EraseTenantAsync(caller.TenantId!.Value, ct);
+        caches.Invalidate(caller.TenantId.Value);
+        await audit.AppendAsync(null, caller.Actor, "tenant.erased", "tenant:" + caller.TenantId, new { result.UsersDeleted, result.AuditEntriesDeleted }, ct);
+        return TypedResults.Ok(result);
+    }
+
+    private static async Task<Ok<RetentionSettings>> GetRetentionAsync(SwitchboardDbContext db, CancellationToken ct)
+    {
+        var row = await db.TenantAccounts.AsNoTracking().Select(a => new RetentionSettings(a.RecordingRetentionDays, a.TranscriptRetentionDays)).FirstOrDefaultAsync(ct);
+        return TypedResults.Ok(row ?? new RetentionSettings(null, null));
+    }
+
+    private static async Task<Results<Ok<RetentionSettings>, JsonHttpResult<ErrorEnvelope>>> PutRetentionAsync(
+        RetentionSettings body, HttpContext http, SwitchboardDbContext db, Billing.PlanCatalog plans, AuditLog audit, TimeProvider clock, CancellationToken ct)
+    {
+        var v = new Validation();
+        if (body.RecordingDays is < 1 or > 3650)
+        {
+            v.Add("recordingDays", "must be 1 to 3650, or null to keep");
+        }
+        if (body.TranscriptDays is < 1 or > 3650)
+        {
+            v.Add("transcriptDays", "must be 1 to 3650, or null to keep");
+        }
+        if (!v.IsValid)
+        {
+            return v.Result();
+        }
+        var caller = Caller.From(http);
+        var now = clock.GetUtcNow();
+        var account = await TenantAccounts.GetOrCreateAsync(db, plans, caller.TenantId!.Value, now, ct);
+        account.RecordingRetentionDays = body.RecordingDays;
+        account.TranscriptRetentionDays = body.TranscriptDays;
+        account.UpdatedAt = now;
+        await db.SaveChangesAsync(ct);
+        await audit.AppendAsync(caller.TenantId, caller.Actor, "retention.updated", null, body, ct);
+        return TypedResults.Ok(body);
+    }
+}

@@ -1,0 +1,149 @@
+using Microsoft.EntityFrameworkCore;
+using Switchboard.Billing;
+using Switchboard.Platform.Database;
+using Switchboard.Tenancy;
+using Switchboard.Vapi;
+
+namespace Switchboard.Compliance;
+
+/// <summary>What one caller's erasure removed, per table.</summary>
+public sealed record CallerErasureResult(int Calls, int TranscriptTurns, int Leads, int SmsMessages, int CallEvents, int OutboxMessages, int WebhookEvents);
+
+/// <summary>What a tenant's erasure removed, and the provider-side resources an operator should still remove (ids only).</summary>
+public sealed record TenantErasureResult(Guid TenantId, int UsersDeleted, int AuditEntriesDeleted, IReadOnlyList<string> RemoteResources);
+
+/// <summary>
+/// GDPR article 17 erasure. A caller is found by phone number in every form Switchboard stores it (E.164, digits,
+/// and the national digits of a +1 number inside raw JSON and message bodies): their calls (with transcripts,
+/// recording references, analysis), leads, SMS, the raw provider events that mention them, and pending outbox
+/// messages that carry the number. Call seconds are metered first, so usage survives without personal data.
+/// A tenant's erasure deletes the tenant row (every tenant-owned table cascades), its audit chain, and users left
+/// without any membership; an installation-level audit entry records it.
+/// </summary>
+internal sealed class ErasureService(SwitchboardDbContext db, TimeProvider clock)
+{
+    /// <summary>The strings that identify <paramref name="e164"/> in stored text: the number, its digits, and for +1 numbers the 10 national digits.</summary>
+    public static IReadOnlyList<string> Needles(string e164)
+    {
+        var digits = new string(e164.Where(char.IsAsciiDigit).ToArray());
+        var needles = new List<string> { e164, digits };
+        if (digits.Length == 11 && digits[0] == '1')
+        {
+            needles.Add(digits[1..]);
+        }
+        return needles;
+    }
+
+    public async Task<CallerErasureResult> EraseCallerAsync(string e164, CancellationToken ct)
+    {
+        var needles = Needles(e164);
+        var shortest = needles.OrderBy(n => n.Length).First();
+        var pattern = "%" + shortest + "%";
+        var exact = needles.ToList();
+
+        var strategy = db.Database.CreateExecutionStrategy();
+        return await strategy.ExecuteAsync(async () =>
+        {
+            await using var tx = await db.Database.BeginTransactionAsync(ct);
+            var callIds = await db.Calls.Where(c => exact.Contains(c.CustomerNumber!) || EF.Functions.Like(c.TranscriptText!, pattern)
+                    || EF.Functions.Like(c.StructuredDataJson!, pattern))
+                .Select(c => c.Id).ToListAsync(ct);
+            callIds.AddRange(await db.Leads.Where(l => exact.Contains(l.Phone!)).Select(l => l.CallId).ToListAsync(ct));
+            callIds.AddRange(await db.CallEvents.Where(e => e.CallId != null && EF.Functions.Like(e.PayloadJson, pattern)).Select(e => e.CallId!.Value).ToListAsync(ct));
+            callIds = callIds.Distinct().ToList();
+
+            await MeterAsync(callIds, ct);
+            var turns = await db.TranscriptTurns.Where(t => callIds.Contains(t.CallId) || EF.Functions.Like(t.Text, pattern)).ExecuteDeleteAsync(ct);
+            var leads = await db.Leads.Where(l => callIds.Contains(l.CallId) || exact.Contains(l.Phone!)).ExecuteDeleteAsync(ct);
+            var sms = await db.SmsMessages.Where(s => (s.CallId != null && callIds.Contains(s.CallId.Value)) || exact.Contains(s.To) || exact.Contains(s.From!)
+                || EF.Functions.Like(s.Body, pattern)).ExecuteDeleteAsync(ct);
+            var events = await db.CallEvents.Where(e => (e.CallId != null && callIds.Contains(e.CallId.Value)) || EF.Functions.Like(e.PayloadJson, pattern))
+                .ExecuteDeleteAsync(ct);
+            var outbox = await db.Outbox.Where(m => m.Status == "pending" && EF.Functions.Like(m.PayloadJson, pattern)).ExecuteDeleteAsync(ct);
+            var webhookEvents = await EraseWebhookEventsAsync(pattern, callIds, ct);
+            var calls = await db.Calls.Where(c => callIds.Contains(c.Id)).ExecuteDeleteAsync(ct);
+            await tx.CommitAsync(ct);
+            return new CallerErasureResult(calls, turns, leads, sms, events, outbox, webhookEvents);
+        });
+    }
+
+    /// <summary>
+    /// Webhook events that carry the caller's number or one of the erased calls, with their deliveries and attempts
+    /// (whose response excerpts may echo the payload). A delivery still queued is dropped with its event: erased data
+    /// is not pushed to the tenant's tools afterwards.
+    /// </summary>
+    private async Task<int> EraseWebhookEventsAsync(string pattern, List<Guid> callIds, CancellationToken ct)
+    {
+        var eventIds = await db.WebhookEvents.Where(e => EF.Functions.Like(e.PayloadJson, pattern)).Select(e => e.Id).ToListAsync(ct);
+        foreach (var callId in callIds)
+        {
+            var byCall = "%" + callId.ToString("D") + "%";
+            eventIds.AddRange(await db.WebhookEvents.Where(e => EF.Functions.Like(e.PayloadJson, byCall)).Select(e => e.Id).ToListAsync(ct));
+        }
+        eventIds = eventIds.Distinct().ToList();
+        if (eventIds.Count == 0)
+        {
+            return 0;
+        }
+        var deliveryIds = await db.WebhookDeliveries.Where(d => eventIds.Contains(d.EventId)).Select(d => d.Id).ToListAsync(ct);
+        await db.WebhookAttempts.Where(a => deliveryIds.Contains(a.DeliveryId)).ExecuteDeleteAsync(ct);
+        await db.WebhookDeliveries.Where(d => deliveryIds.Contains(d.Id)).ExecuteDeleteAsync(ct);
+        return await db.WebhookEvents.Where(e => eventIds.Contains(e.Id)).ExecuteDeleteAsync(ct);
+    }
+
+    /// <summary>Erases the tenant and everything it owns. The caller has checked the confirmation.</summary>
+    public async Task<TenantErasureResult> EraseTenantAsync(Guid tenantId, CancellationToken ct)
+    {
+        var remote = new List<string>();
+        remote.AddRange((await db.Assistants.Where(a => a.VapiAssistantId != null).Select(a => a.VapiAssistantId!).ToListAsync(ct)).Select(id => "vapi assistant " + id));
+        remote.AddRange((await db.PhoneNumbers.Select(n => new { n.Mode, n.Number, n.VapiPhoneNumberId }).ToListAsync(ct))
+            .Select(n => n.Mode == "vapi" ? $"vapi phone-number {n.VapiPhoneNumberId}" : $"twilio webhooks of {n.Number}"));
+        var memberIds = await db.Memberships.Select(m => m.UserId).ToListAsync(ct);
+
+        var strategy = db.Database.CreateExecutionStrategy();
+        return await strategy.ExecuteAsync(async () =>
+        {
+            await using var tx = await db.Database.BeginTransactionAsync(ct);
+            var audit = await db.AuditLog.IgnoreQueryFilters().Where(a => a.TenantId == tenantId).ExecuteDeleteAsync(ct);
+            await db.UserSessions.Where(s => s.TenantId == tenantId).ExecuteUpdateAsync(s => s.SetProperty(x => x.RevokedAt, clock.GetUtcNow()), ct);
+            // Every tenant-owned table references tenants ON DELETE CASCADE.
+            await db.Tenants.Where(t => t.Id == tenantId).ExecuteDeleteAsync(ct);
+            var orphans = await db.Users.Where(u => memberIds.Contains(u.Id) && !db.Memberships.IgnoreQueryFilters().Any(m => m.UserId == u.Id))
+                .ExecuteDeleteAsync(ct);
+            await tx.CommitAsync(ct);
+            return new TenantErasureResult(tenantId, orphans, audit, remote);
+        });
+    }
+
+    private async Task MeterAsync(List<Guid> callIds, CancellationToken ct)
+    {
+        var ended = await db.Calls.AsNoTracking().Where(c => callIds.Contains(c.Id) && c.Status == "ended" && c.DurationSeconds != null)
+            .Select(c => new { c.Id, c.TenantId, c.DurationSeconds, c.StartedAt, c.CreatedAt, c.EndedAt }).ToListAsync(ct);
+        var ids = ended.Select(c => c.Id.ToString()).ToList();
+        var metered = await db.UsageRecords.Where(u => u.Kind == UsageKinds.CallSeconds && ids.Contains(u.SourceId)).Select(u => u.SourceId).ToListAsync(ct);
+        foreach (var c in ended.Where(c => !metered.Contains(c.Id.ToString())))
+        {
+            db.UsageRecords.Add(new UsageRecord
+            {
+                Id = Guid.CreateVersion7(),
+                TenantId = c.TenantId,
+                Kind = UsageKinds.CallSeconds,
+                Quantity = c.DurationSeconds!.Value,
+                SourceId = c.Id.ToString(),
+                Period = UsageMeter.PeriodOf(c.StartedAt ?? c.CreatedAt),
+                OccurredAt = c.EndedAt ?? clock.GetUtcNow(),
+            });
+        }
+        await db.SaveChangesAsync(ct);
+    }
+}
+
+/// <summary>Drops caches that would otherwise outlive an erased tenant on this node.</summary>
+internal sealed class TenantCaches(TenantAccountCache accounts, VapiTenantCache vapi)
+{
+    public void Invalidate(Guid tenantId)
+    {
+        accounts.Invalidate(tenantId);
+        vapi.Invalidate(tenantId);
+    }
+}

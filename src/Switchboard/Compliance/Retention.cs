@@ -1,0 +1,93 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Switchboard.Platform.Database;
+
+namespace Switchboard.Compliance;
+
+/// <summary>Configuration section <c>Switchboard:Retention</c>.</summary>
+internal sealed class RetentionOptions
+{
+    public const string Section = "Switchboard:Retention";
+
+    /// <summary>Run the retention worker on this node (tests call <see cref="RetentionService.PurgeAsync"/> directly).</summary>
+    public bool WorkerEnabled { get; set; } = true;
+
+    /// <summary>Minutes between passes.</summary>
+    public int IntervalMinutes { get; set; } = 60;
+}
+
+/// <summary>What one retention pass did: recordings forgotten, transcript turns and texts purged, raw events deleted, tenants seen.</summary>
+public sealed record RetentionResult(int Tenants, int RecordingsForgotten, int TranscriptTurnsDeleted, int TranscriptsCleared, int CallEventsDeleted);
+
+/// <summary>
+/// Enforces each tenant's retention settings (<c>TenantAccount.RecordingRetentionDays</c> and
+/// <c>TranscriptRetentionDays</c>): calls older than the limit lose their recording URLs, or their transcript
+/// (turns and text); their raw provider events, which carry both, are deleted at the earlier of the two limits.
+/// Summaries, leads and usage are kept. Works across tenants explicitly (IgnoreQueryFilters with a TenantId predicate).
+/// </summary>
+internal sealed class RetentionService(SwitchboardDbContext db)
+{
+    public async Task<RetentionResult> PurgeAsync(DateTimeOffset now, CancellationToken ct)
+    {
+        var policies = await db.TenantAccounts.IgnoreQueryFilters().AsNoTracking()
+            .Where(a => a.RecordingRetentionDays != null || a.TranscriptRetentionDays != null)
+            .Select(a => new { a.TenantId, a.RecordingRetentionDays, a.TranscriptRetentionDays }).ToListAsync(ct);
+        int recordings = 0, turns = 0, texts = 0, events = 0;
+        foreach (var p in policies)
+        {
+            var calls = db.Calls.IgnoreQueryFilters().Where(c => c.TenantId == p.TenantId);
+            if (p.RecordingRetentionDays is { } rd)
+            {
+                var cutoff = now.AddDays(-rd);
+                recordings += await calls.Where(c => c.CreatedAt < cutoff && (c.RecordingUrl != null || c.StereoRecordingUrl != null))
+                    .ExecuteUpdateAsync(s => s.SetProperty(c => c.RecordingUrl, (string?)null).SetProperty(c => c.StereoRecordingUrl, (string?)null), ct);
+            }
+            if (p.TranscriptRetentionDays is { } td)
+            {
+                var cutoff = now.AddDays(-td);
+                var old = calls.Where(c => c.CreatedAt < cutoff).Select(c => c.Id);
+                turns += await db.TranscriptTurns.IgnoreQueryFilters().Where(t => t.TenantId == p.TenantId && old.Contains(t.CallId)).ExecuteDeleteAsync(ct);
+                texts += await calls.Where(c => c.CreatedAt < cutoff && c.TranscriptText != null)
+                    .ExecuteUpdateAsync(s => s.SetProperty(c => c.TranscriptText, (string?)null), ct);
+            }
+            var days = new[] { p.RecordingRetentionDays, p.TranscriptRetentionDays }.Where(d => d is not null).Min()!.Value;
+            var eventCutoff = now.AddDays(-days);
+            events += await db.CallEvents.IgnoreQueryFilters().Where(e => e.TenantId == p.TenantId && e.ReceivedAt < eventCutoff).ExecuteDeleteAsync(ct);
+        }
+        return new RetentionResult(policies.Count, recordings, turns, texts, events);
+    }
+}
+
+/// <summary>Runs <see cref="RetentionService.PurgeAsync"/> every <see cref="RetentionOptions.IntervalMinutes"/>, one DI scope per pass.</summary>
+internal sealed class RetentionWorker(IServiceScopeFactory scopes, IOptions<RetentionOptions> options, TimeProvider clock, ILogger<RetentionWorker> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (!options.Value.WorkerEnabled)
+        {
+            return;
+        }
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await using var scope = scopes.CreateAsyncScope();
+                var result = await scope.ServiceProvider.GetRequiredService<RetentionService>().PurgeAsync(clock.GetUtcNow(), stoppingToken);
+                logger.LogInformation("Retention pass: {Tenants} tenants, {Recordings} recordings forgotten, {Turns} transcript turns and {Texts} transcripts purged, {Events} raw events deleted",
+                    result.Tenants, result.RecordingsForgotten, result.TranscriptTurnsDeleted, result.TranscriptsCleared, result.CallEventsDeleted);
+            }
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+            {
+                logger.LogError(e, "Retention pass failed");
+            }
+            try
+            {
+                await Task.Delay(TimeSpan.FromMinutes(Math.Max(1, options.Value.IntervalMinutes)), clock, stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+    }
+}

@@ -1,0 +1,151 @@
+using Microsoft.EntityFrameworkCore;
+using Switchboard.Platform.Database;
+using Switchboard.Tenancy;
+
+namespace Switchboard.Credentials;
+
+/// <summary>Provider names of credentials.</summary>
+internal static class Providers
+{
+    public const string Vapi = "vapi";
+    public const string Twilio = "twilio";
+    public const string OpenAi = "openai";
+
+    public static readonly string[] All = [Vapi, Twilio, OpenAi];
+}
+
+/// <summary>A credential as the API shows it: never the secret, only a preview.</summary>
+public sealed record CredentialDto(
+    string Provider, bool Configured, string? Preview, string? AccountSid, string? BaseUrl, DateTimeOffset? UpdatedAt, CredentialCheckDto? LastCheck);
+
+/// <summary>The result of a live check against the provider.</summary>
+public sealed record CredentialCheckDto(bool Ok, string Message, DateTimeOffset CheckedAt);
+
+/// <summary>Decrypted Twilio credentials.</summary>
+internal sealed record TwilioCredentials(string AccountSid, string AuthToken);
+
+/// <summary>Decrypted OpenAI-compatible credentials.</summary>
+internal sealed record OpenAiCredentials(string ApiKey, string BaseUrl);
+
+/// <summary>
+/// Reads and writes the current tenant's provider credentials, encrypting secrets with <see cref="SecretProtector"/>
+/// (Data Protection; the key ring under data/keys is shared by every node). Changes are staged on the caller's
+/// context; the caller saves. Twilio's token lives on the tenant (<c>TwilioAuthTokenProtected</c>), where SMS and
+/// voice read it.
+/// </summary>
+internal sealed class CredentialStore(SwitchboardDbContext db, SecretProtector secrets, TimeProvider clock)
+{
+    public const string DefaultOpenAiBaseUrl = "https://api.openai.com/v1";
+
+    public async Task<List<CredentialDto>> ListAsync(CancellationToken ct)
+    {
+        var rows = await db.ProviderCredentials.AsNoTracking().ToListAsync(ct);
+        return Providers.All.Select(p => rows.FirstOrDefault(r => r.Provider == p) is { } r
+            ? new CredentialDto(p, true, r.Preview, p == Providers.Twilio ? r.PublicValue : null, p == Providers.OpenAi ? r.PublicValue : null, r.UpdatedAt,
+                r.CheckedAt is { } at ? new CredentialCheckDto(r.CheckOk == true, r.CheckMessage ?? "", at) : null)
+            : new CredentialDto(p, false, null, null, null, null, null)).ToList();
+    }
+
+    public async Task SetVapiAsync(Guid tenantId, string apiKey, CancellationToken ct) =>
+        await UpsertAsync(tenantId, Providers.Vapi, secrets.Protect(apiKey), SecretProtector.Preview(apiKey), null, ct);
+
+    public async Task SetOpenAiAsync(Guid tenantId, string apiKey, string baseUrl, CancellationToken ct) =>
+        await UpsertAsync(tenantId, Providers.OpenAi, secrets.Protect(apiKey), SecretProtector.Preview(apiKey), baseUrl, ct);
+
+    public async Task SetTwilioAsync(Guid tenantId, string accountSid, string authToken, CancellationToken ct)
+    {
+        var tenant = await db.Tenants.FirstAsync(t => t.Id == tenantId, ct);
+        tenant.TwilioAccountSid = accountSid;
+        tenant.TwilioAuthTokenProtected = secrets.Protect(authToken);
+        await UpsertAsync(tenantId, Providers.Twilio, null, SecretProtector.Preview(authToken), accountSid, ct);
+    }
+
+    /// <summary>Removes a credential; returns false when none was stored.</summary>
+    public async Task<bool> DeleteAsync(Guid tenantId, string provider, CancellationToken ct)
+    {
+        var row = await db.ProviderCredentials.FirstOrDefaultAsync(r => r.Provider == provider, ct);
+        if (provider == Providers.Twilio)
+        {
+            var tenant = await db.Tenants.FirstAsync(t => t.Id == tenantId, ct);
+            var had = tenant.TwilioAccountSid is not null || tenant.TwilioAuthTokenProtected is not null;
+            tenant.TwilioAccountSid = null;
+            tenant.TwilioAuthTokenProtected = null;
+            if (row is null)
+            {
+                return had;
+            }
+        }
+        if (row is null)
+        {
+            return false;
+        }
+        db.ProviderCredentials.Remove(row);
+        return true;
+    }
+
+    public async Task<string?> GetVapiKeyAsync(CancellationToken ct) =>
+        secrets.Unprotect(await db.ProviderCredentials.Where(r => r.Provider == Providers.Vapi).Select(r => r.SecretProtected).FirstOrDefaultAsync(ct));
+
+    public async Task<OpenAiCredentials?> GetOpenAiAsync(CancellationToken ct)
+    {
+        var row = await db.ProviderCredentials.AsNoTracking().FirstOrDefaultAsync(r => r.Provider == Providers.OpenAi, ct);
+        return secrets.Unprotect(row?.SecretProtected) is { } key ? new OpenAiCredentials(key, row!.PublicValue ?? DefaultOpenAiBaseUrl) : null;
+    }
+
+    /// <summary>The tenant's Twilio credentials (also set by operators directly on the tenant).</summary>
+    public async Task<TwilioCredentials?> GetTwilioAsync(Guid tenantId, CancellationToken ct)
+    {
+        var tenant = await db.Tenants.AsNoTracking().Where(t => t.Id == tenantId).Select(t => new { t.TwilioAccountSid, t.TwilioAuthTokenProtected }).FirstOrDefaultAsync(ct);
+        return tenant?.TwilioAccountSid is { } sid && secrets.Unprotect(tenant.TwilioAuthTokenProtected) is { } token ? new TwilioCredentials(sid, token) : null;
+    }
+
+    /// <summary>Records a live check's outcome.</summary>
+    public async Task RecordCheckAsync(string provider, bool ok, string message, CancellationToken ct)
+    {
+        var row = await db.ProviderCredentials.FirstOrDefaultAsync(r => r.Provider == provider, ct);
+        if (row is not null)
+        {
+            row.CheckedAt = clock.GetUtcNow();
+            row.CheckOk = ok;
+            row.CheckMessage = message.Length > 500 ? message[..500] : message;
+        }
+    }
+
+    private async Task UpsertAsync(Guid tenantId, string provider, string? protectedSecret, string preview, string? publicValue, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        var row = await db.ProviderCredentials.FirstOrDefaultAsync(r => r.Provider == provider, ct);
+        if (row is null)
+        {
+            row = new ProviderCredential { Id = Guid.CreateVersion7(), TenantId = tenantId, Provider = provider, Preview = preview, CreatedAt = now };
+            db.ProviderCredentials.Add(row);
+        }
+        row.SecretProtected = protectedSecret;
+        row.Preview = preview;
+        row.PublicValue = publicValue;
+        row.UpdatedAt = now;
+        row.CheckedAt = null;
+        row.CheckOk = null;
+        row.CheckMessage = null;
+    }
+}
+
+/// <summary>Redacts known secrets from provider error text before it is stored or logged.</summary>
+internal static class Redaction
+{
+    public static string? Redact(string? text, params string?[] secrets)
+    {
+        if (text is null)
+        {
+            return null;
+        }
+        foreach (var s in secrets)
+        {
+            if (!string.IsNullOrEmpty(s) && s.Length >= 4)
+            {
+                text = text.Replace(s, "[redacted]", StringComparison.Ordinal);
+            }
+        }
+        return text;
+    }
+}

@@ -1,0 +1,147 @@
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+using Switchboard.Assistants;
+using Switchboard.Compliance;
+using Switchboard.Numbers;
+using Switchboard.Platform.Database;
+using Switchboard.Platform.Http;
+using Switchboard.Tenancy;
+
+namespace Switchboard.Credentials;
+
+/// <summary>Vapi's private API key.</summary>
+public sealed record VapiCredentialRequest(string? ApiKey);
+
+/// <summary>Twilio's account SID (<c>AC</c> + 32 hex) and auth token.</summary>
+public sealed record TwilioCredentialRequest(string? AccountSid, string? AuthToken);
+
+/// <summary>An OpenAI-compatible API key and base URL (default <c>https://api.openai.com/v1</c>).</summary>
+public sealed record OpenAiCredentialRequest(string? ApiKey, string? BaseUrl);
+
+/// <summary>
+/// <c>/api/v1/credentials</c>: the tenant's provider credentials. Secrets are encrypted at rest and never returned
+/// or logged: responses carry previews such as <c>sk_te…9fA2</c>. <c>POST …/{provider}/check</c> tries the
+/// credential against the provider. Saving Vapi or Twilio credentials re-queues the provider syncs that waited for them.
+/// </summary>
+internal static partial class CredentialsApi
+{
+    public static RouteGroupBuilder MapCredentials(this RouteGroupBuilder api)
+    {
+        var group = api.MapGroup("/credentials").WithTags("Credentials");
+        group.MapGet("/", ListAsync).RequirePermission(Permission.Configure).WithSummary("Credentials, as previews");
+        group.MapPut("/vapi", PutVapiAsync).RequirePermission(Permission.Configure).WithSummary("Set the Vapi private API key").ProducesErrors(400, 422);
+        group.MapPut("/twilio", PutTwilioAsync).RequirePermission(Permission.Configure).WithSummary("Set the Twilio account SID and auth token").ProducesErrors(400, 422);
+        group.MapPut("/openai", PutOpenAiAsync).RequirePermission(Permission.Configure).WithSummary("Set an OpenAI-compatible key and base URL").ProducesErrors(400, 422);
+        group.MapPost("/{provider}/check", CheckAsync).RequirePermission(Permission.Configure).WithSummary("Check a credential live against its provider")
+            .ProducesErrors(404);
+        group.MapDelete("/{provider}", DeleteAsync).RequirePermission(Permission.Configure).WithSummary("Delete a credential").ProducesErrors(404);
+        return api;
+    }
+
+    [GeneratedRegex("^AC[0-9a-fA-F]{32}$")]
+    internal static partial Regex AccountSidPattern();
+
+    internal static bool LooksLikeSecret(string? s, int max = 300) => s is { Length: >= 8 } && s.Length <= max && !s.Any(char.IsWhiteSpace);
+
+    private static async Task<Ok<List<CredentialDto>>> ListAsync(CredentialStore store, CancellationToken ct) => TypedResults.Ok(await store.ListAsync(ct));
+
+    private static async Task<Results<Ok<CredentialDto>, JsonHttpResult<ErrorEnvelope>>> PutVapiAsync(
+        VapiCredentialRequest body, HttpContext http, CredentialStore store, SwitchboardDbContext db, AuditLog audit, TimeProvider clock, CancellationToken ct)
+    {
+        if (!LooksLikeSecret(body.ApiKey, 200))
+        {
+            return new Validation().Add("apiKey", "must be 8 to 200 characters without spaces").Result();
+        }
+        var caller = Caller.From(http);
+        await store.SetVapiAsync(caller.TenantId!.Value, body.ApiKey!, ct);
+        await AssistantSync.RequeueWaitingAsync(db, clock.GetUtcNow(), ct);
+        await NumberSync.RequeueWaitingAsync(db, clock.GetUtcNow(), ct);
+        await db.SaveChangesAsync(ct);
+        await audit.AppendAsync(caller.TenantId, caller.Actor, "credentials.updated", Providers.Vapi, null, ct);
+        return TypedResults.Ok((await store.ListAsync(ct)).First(c => c.Provider == Providers.Vapi));
+    }
+
+    private static async Task<Results<Ok<CredentialDto>, JsonHttpResult<ErrorEnvelope>>> PutTwilioAsync(
+        TwilioCredentialRequest body, HttpContext http, CredentialStore store, SwitchboardDbContext db, AuditLog audit, TimeProvider clock, CancellationToken ct)
+    {
+        var v = new Validation();
+        if (body.AccountSid is null || !AccountSidPattern().IsMatch(body.AccountSid))
+        {
+            v.Add("accountSid", "must be AC followed by 32 hexadecimal characters");
+        }
+        if (!LooksLikeSecret(body.AuthToken, 200))
+        {
+            v.Add("authToken", "must be 8 to 200 characters without spaces");
+        }
+        if (!v.IsValid)
+        {
+            return v.Result();
+        }
+        var caller = Caller.From(http);
+        await store.SetTwilioAsync(caller.TenantId!.Value, body.AccountSid!, body.AuthToken!, ct);
+        await NumberSync.RequeueWaitingAsync(db, clock.GetUtcNow(), ct);
+        await db.SaveChangesAsync(ct);
+        await audit.AppendAsync(caller.TenantId, caller.Actor, "credentials.updated", Providers.Twilio, null, ct);
+        return TypedResults.Ok((await store.ListAsync(ct)).First(c => c.Provider == Providers.Twilio));
+    }
+
+    private static async Task<Results<Ok<CredentialDto>, JsonHttpResult<ErrorEnvelope>>> PutOpenAiAsync(
+        OpenAiCredentialRequest body, HttpContext http, CredentialStore store, SwitchboardDbContext db, AuditLog audit,
+        IOptions<CredentialOptions> options, CancellationToken ct)
+    {
+        var v = new Validation();
+        if (!LooksLikeSecret(body.ApiKey))
+        {
+            v.Add("apiKey", "must be 8 to 300 characters without spaces");
+        }
+        var baseUrl = string.IsNullOrWhiteSpace(body.BaseUrl) ? CredentialStore.DefaultOpenAiBaseUrl : body.BaseUrl.Trim().TrimEnd('/');
+        if (await BaseUrlGuard.ProblemAsync(baseUrl, options.Value.AllowPrivateBaseUrls, ct) is { } problem)
+        {
+            v.Add("baseUrl", problem);
+        }
+        if (!v.IsValid)
+        {
+            return v.Result();
+        }
+        var caller = Caller.From(http);
+        await store.SetOpenAiAsync(caller.TenantId!.Value, body.ApiKey!, baseUrl, ct);
+        await db.SaveChangesAsync(ct);
+        await audit.AppendAsync(caller.TenantId, caller.Actor, "credentials.updated", Providers.OpenAi, new { baseUrl }, ct);
+        return TypedResults.Ok((await store.ListAsync(ct)).First(c => c.Provider == Providers.OpenAi));
+    }
+
+    private static async Task<Results<Ok<CredentialCheckDto>, JsonHttpResult<ErrorEnvelope>>> CheckAsync(
+        string provider, HttpContext http, CredentialStore store, CredentialChecker checker, SwitchboardDbContext db, AuditLog audit, TimeProvider clock, CancellationToken ct)
+    {
+        var caller = Caller.From(http);
+        (bool Ok, string Message)? result = provider switch
+        {
+            Providers.Vapi => await store.GetVapiKeyAsync(ct) is { } key ? await checker.CheckVapiAsync(key, ct) : null,
+            Providers.Twilio => await store.GetTwilioAsync(caller.TenantId!.Value, ct) is { } tw ? await checker.CheckTwilioAsync(tw, ct) : null,
+            Providers.OpenAi => await store.GetOpenAiAsync(ct) is { } oa ? await checker.CheckOpenAiAsync(oa, ct) : null,
+            _ => null,
+        };
+        if (result is not { } r)
+        {
+            return ApiError.NotFound("CREDENTIAL_NOT_FOUND", "No such credential is stored.");
+        }
+        await store.RecordCheckAsync(provider, r.Ok, r.Message, ct);
+        await db.SaveChangesAsync(ct);
+        await audit.AppendAsync(caller.TenantId, caller.Actor, "credentials.checked", provider, new { ok = r.Ok }, ct);
+        return TypedResults.Ok(new CredentialCheckDto(r.Ok, r.Message, clock.GetUtcNow()));
+    }
+
+    private static async Task<Results<NoContent, JsonHttpResult<ErrorEnvelope>>> DeleteAsync(
+        string provider, HttpContext http, CredentialStore store, SwitchboardDbContext db, AuditLog audit, CancellationToken ct)
+    {
+        var caller = Caller.From(http);
+        if (!Providers.All.Contains(provider) || !await store.DeleteAsync(caller.TenantId!.Value, provider, ct))
+        {
+            return ApiError.NotFound("CREDENTIAL_NOT_FOUND", "No such credential is stored.");
+        }
+        await db.SaveChangesAsync(ct);
+        await audit.AppendAsync(caller.TenantId, caller.Actor, "credentials.deleted", provider, null, ct);
+        return TypedResults.NoContent();
+    }
+}

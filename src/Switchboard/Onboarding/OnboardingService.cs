@@ -1,0 +1,661 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Switchboard.Assistants;
+using Switchboard.Billing;
+using Switchboard.Compliance;
+using Switchboard.Credentials;
+using Switchboard.Numbers;
+using Switchboard.Platform.Database;
+using Switchboard.Platform.Http;
+using Switchboard.Tenancy;
+
+namespace Switchboard.Onboarding;
+
+/// <summary>
+/// The onboarding wizard and studio configuration over the real settings: the profile writes the tenant (name,
+/// time zone, locale), the caller's user (full name) and the tenant account (industry, opt-in, terms); the voice
+/// provider and Twilio steps write credentials; telephony attaches the number and sets the tenant's business hours;
+/// the assistant step creates or updates the default assistant; the plan step changes the plan. Each PATCH applies
+/// only what changed, so a repeated auto-save queues nothing new.
+/// </summary>
+internal sealed class OnboardingService(
+    SwitchboardDbContext db,
+    CredentialStore credentials,
+    AssistantService assistants,
+    NumberService numbers,
+    PlanCatalog plans,
+    TenantAccountCache accountCache,
+    AuditLog audit,
+    TimeProvider clock,
+    IOptions<AccountOptions> accountOptions,
+    IOptions<CredentialOptions> credentialOptions)
+{
+    private static readonly Dictionary<string, string[]> KnownIntegrations = new()
+    {
+        ["calendar"] = ["google-calendar", "outlook-calendar", "calendly", "cal-com"],
+        ["crm"] = ["hubspot", "salesforce", "pipedrive", "zoho", "jobber", "housecall-pro"],
+        ["workspace"] = ["slack", "microsoft-teams", "google-workspace"],
+    };
+
+    private sealed record State(Tenant Tenant, TenantAccount Account, OnboardingState Onboarding, StudioConfig Studio);
+
+    public async Task<OnboardingDto> GetAsync(Caller caller, IReadOnlyList<OnboardingIssue> warnings, CancellationToken ct)
+    {
+        var state = await LoadAsync(caller.TenantId!.Value, ct);
+        var creds = await credentials.ListAsync(ct);
+        var number = await db.PhoneNumbers.AsNoTracking().OrderBy(n => n.CreatedAt).FirstOrDefaultAsync(ct);
+        var assistant = await DefaultAssistantAsync(ct);
+        var fullName = await FullNameAsync(caller, ct);
+        var s = state.Studio;
+        var t = state.Tenant;
+        var a = state.Account;
+        return new OnboardingDto(
+            state.Onboarding.CurrentStep,
+            OnboardingSteps.All,
+            OnboardingSteps.All.ToDictionary(x => x, x => state.Onboarding.Skipped.Contains(x)),
+            state.Onboarding.CompletedAt,
+            new ProfileStep(fullName, t.Name, a.Industry, t.TimeZone, t.Locale, a.MarketingOptIn,
+                a.TermsVersion is null ? null : new AcceptedTerms(a.TermsVersion, a.TermsAcceptedAt)),
+            new VoiceProviderStep(a.VoiceProvider, creds.First(c => c.Provider == Providers.Vapi), creds.First(c => c.Provider == Providers.OpenAi)),
+            Persona(s),
+            new TwilioStep(creds.First(c => c.Provider == Providers.Twilio)),
+            new TelephonyStep(number is null ? null : NumbersApi.ToDto(number), BusinessHoursDto.From(t.BusinessHours), t.TimeZone),
+            s.Integrations,
+            new AssistantStep(assistant is null ? null : AssistantsApi.ToDto(assistant)),
+            new PlanStep(plans.Get(a.PlanId).Id, plans.All),
+            warnings,
+            Missing(state, fullName, creds, number, assistant));
+    }
+
+    /// <summary>Applies a PATCH. Returns 422 (nothing saved) for an invalid profile; everything else becomes warnings.</summary>
+    public async Task<(OnboardingDto? Result, JsonHttpResult<ErrorEnvelope>? Error)> PatchAsync(Caller caller, OnboardingPatch patch, CancellationToken ct)
+    {
+        var tenantId = caller.TenantId!.Value;
+        var state = await LoadAsync(tenantId, ct);
+        var warnings = new List<OnboardingIssue>();
+        var now = clock.GetUtcNow();
+
+        if (patch.Profile is { } profile)
+        {
+            var v = ValidateProfile(profile, now);
+            if (!v.IsValid)
+            {
+                return (null, v.Result("The profile is invalid."));
+            }
+            await ApplyProfileAsync(caller, state, profile, now, ct);
+            if (profile.FullName is not null && caller.UserId is null)
+            {
+                warnings.Add(new OnboardingIssue(OnboardingSteps.Profile, "fullName", "an API key has no user to name; not saved (sign in to set it)"));
+            }
+        }
+        if (patch.Plan?.PlanId is { } planId)
+        {
+            await ApplyPlanAsync(caller, state, planId, warnings, now, ct);
+        }
+        if (patch.VoiceProvider is { } voice)
+        {
+            await ApplyVoiceProviderAsync(caller, state, voice, warnings, now, ct);
+        }
+        if (patch.Persona is { } persona)
+        {
+            ApplyPersona(state.Studio, persona, warnings, OnboardingSteps.Persona, now);
+        }
+        if (patch.Twilio is { } twilio)
+        {
+            await ApplyTwilioAsync(caller, twilio, warnings, now, ct);
+        }
+        if (patch.Integrations is { } integrations)
+        {
+            ApplyIntegrations(state.Studio, integrations, warnings, now);
+        }
+        await db.SaveChangesAsync(ct);
+        if (patch.Assistant is { } assistant)
+        {
+            await ApplyAssistantAsync(caller, state, assistant, warnings, ct);
+        }
+        if (patch.Telephony is { } telephony)
+        {
+            await ApplyTelephonyAsync(caller, state, telephony, warnings, ct);
+        }
+        foreach (var (step, skipped) in patch.Skipped ?? [])
+        {
+            if (!OnboardingSteps.All.Contains(step) || step is OnboardingSteps.Profile or OnboardingSteps.Done)
+            {
+                warnings.Add(new OnboardingIssue(step, "skipped", "only steps other than profile and done can be skipped"));
+            }
+            else if (skipped && !state.Onboarding.Skipped.Contains(step))
+            {
+                state.Onboarding.Skipped = [.. state.Onboarding.Skipped, step];
+            }
+            else if (!skipped && state.Onboarding.Skipped.Contains(step))
+            {
+                state.Onboarding.Skipped = state.Onboarding.Skipped.Where(x => x != step).ToList();
+            }
+        }
+        if (patch.CurrentStep is { } current)
+        {
+            if (OnboardingSteps.All.Contains(current))
+            {
+                state.Onboarding.CurrentStep = current;
+            }
+            else
+            {
+                warnings.Add(new OnboardingIssue("onboarding", "currentStep", "unknown step; steps: " + string.Join(", ", OnboardingSteps.All)));
+            }
+        }
+        if (db.ChangeTracker.HasChanges())
+        {
+            state.Onboarding.UpdatedAt = now;
+        }
+        await db.SaveChangesAsync(ct);
+        return (await GetAsync(caller, warnings, ct), null);
+    }
+
+    /// <summary>Records completion (the first time) when the profile is complete; returns what is still missing.</summary>
+    public async Task<(OnboardingCompletion? Result, JsonHttpResult<ErrorEnvelope>? Error)> CompleteAsync(Caller caller, CancellationToken ct)
+    {
+        var dto = await GetAsync(caller, [], ct);
+        var profileGaps = dto.Missing.Where(m => m.Step == OnboardingSteps.Profile).ToList();
+        if (profileGaps.Count > 0)
+        {
+            return (null, ApiError.Unprocessable("PROFILE_INCOMPLETE", "Complete the profile first.", profileGaps.ToDictionary(m => m.Field, m => m.Message)));
+        }
+        var state = await db.OnboardingStates.FirstAsync(ct);
+        var now = clock.GetUtcNow();
+        if (state.CompletedAt is null)
+        {
+            state.CompletedAt = now;
+            state.CurrentStep = OnboardingSteps.Done;
+            state.UpdatedAt = now;
+            await db.SaveChangesAsync(ct);
+            await audit.AppendAsync(caller.TenantId, caller.Actor, "onboarding.completed", null, new { missing = dto.Missing.Count }, ct);
+        }
+        return (new OnboardingCompletion(state.CompletedAt.Value, dto.Missing), null);
+    }
+
+    public async Task<StudioDto> GetStudioAsync(Guid tenantId, CancellationToken ct)
+    {
+        var state = await LoadAsync(tenantId, ct);
+        return new StudioDto(Persona(state.Studio), BusinessHoursDto.From(state.Tenant.BusinessHours), state.Tenant.TimeZone, state.Studio.Integrations);
+    }
+
+    public async Task<StudioResult> PatchStudioAsync(Guid tenantId, StudioPatch patch, CancellationToken ct)
+    {
+        var state = await LoadAsync(tenantId, ct);
+        var warnings = new List<OnboardingIssue>();
+        var now = clock.GetUtcNow();
+        if (patch.Persona is { } persona)
+        {
+            ApplyPersona(state.Studio, persona, warnings, "studio", now);
+        }
+        if (patch.BusinessHours is { } hours)
+        {
+            ApplyHours(state.Tenant, hours, warnings, "studio");
+        }
+        if (patch.Integrations is { } integrations)
+        {
+            ApplyIntegrations(state.Studio, integrations, warnings, now);
+        }
+        await db.SaveChangesAsync(ct);
+        return new StudioResult(await GetStudioAsync(tenantId, ct), warnings);
+    }
+
+    private async Task<State> LoadAsync(Guid tenantId, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        var tenant = await db.Tenants.FirstAsync(t => t.Id == tenantId, ct);
+        var account = await TenantAccounts.GetOrCreateAsync(db, plans, tenantId, now, ct);
+        var onboarding = await db.OnboardingStates.FirstOrDefaultAsync(ct);
+        if (onboarding is null)
+        {
+            onboarding = new OnboardingState { TenantId = tenantId, UpdatedAt = now };
+            db.OnboardingStates.Add(onboarding);
+        }
+        var studio = await db.StudioConfigs.FirstOrDefaultAsync(ct);
+        if (studio is null)
+        {
+            studio = new StudioConfig { TenantId = tenantId, UpdatedAt = now };
+            db.StudioConfigs.Add(studio);
+        }
+        return new State(tenant, account, onboarding, studio);
+    }
+
+    private static PersonaStep Persona(StudioConfig s) => new(s.Persona, s.JobToBeDone, s.Languages, s.Tone, s.Guidelines, s.FallbackEmail);
+
+    private Task<Assistants.Assistant?> DefaultAssistantAsync(CancellationToken ct) =>
+        db.Assistants.AsNoTracking().OrderByDescending(a => a.IsDefault).ThenBy(a => a.CreatedAt).FirstOrDefaultAsync(ct);
+
+    private async Task<string?> FullNameAsync(Caller caller, CancellationToken ct)
+    {
+        if (caller.UserId is { } userId)
+        {
+            return await db.Users.AsNoTracking().Where(u => u.Id == userId).Select(u => u.FullName).FirstOrDefaultAsync(ct);
+        }
+        return await db.Memberships.AsNoTracking().Where(m => m.Role == Roles.Owner).OrderBy(m => m.CreatedAt)
+            .Join(db.Users, m => m.UserId, u => u.Id, (m, u) => u.FullName).FirstOrDefaultAsync(ct);
+    }
+
+    private Validation ValidateProfile(ProfilePatch p, DateTimeOffset now)
+    {
+        var v = new Validation();
+        v.Max("fullName", p.FullName, 200).Max("industry", p.Industry, 100);
+        if (p.Organisation is not null)
+        {
+            v.Require("organisation", p.Organisation.Trim());
+        }
+        if (p.TimeZone is not null && !Validation.IsIanaTimeZone(p.TimeZone))
+        {
+            v.Add("timeZone", "must be an IANA time zone such as America/Toronto");
+        }
+        if (p.Locale is not null && !Validation.IsLocale(p.Locale))
+        {
+            v.Add("locale", "must be a BCP 47 locale such as fr-CA");
+        }
+        if (p.AcceptedTerms is { } terms)
+        {
+            if (string.IsNullOrWhiteSpace(terms.Version) || terms.Version.Length > 32)
+            {
+                v.Add("acceptedTerms.version", "is required (at most 32 characters)");
+            }
+            if (terms.At is not { } at || at > now.AddMinutes(5) || at.Year < 2000)
+            {
+                v.Add("acceptedTerms.at", "must be the time of acceptance, not in the future");
+            }
+        }
+        return v;
+    }
+
+    private async Task ApplyProfileAsync(Caller caller, State state, ProfilePatch p, DateTimeOffset now, CancellationToken ct)
+    {
+        if (p.FullName is not null && caller.UserId is { } userId)
+        {
+            var user = await db.Users.FirstAsync(u => u.Id == userId, ct);
+            user.FullName = p.FullName.Trim();
+        }
+        state.Tenant.Name = p.Organisation?.Trim() ?? state.Tenant.Name;
+        state.Tenant.TimeZone = p.TimeZone ?? state.Tenant.TimeZone;
+        state.Tenant.Locale = p.Locale ?? state.Tenant.Locale;
+        var a = state.Account;
+        a.Industry = p.Industry is null ? a.Industry : (p.Industry.Trim() is { Length: > 0 } i ? i : null);
+        a.MarketingOptIn = p.MarketingOptIn ?? a.MarketingOptIn;
+        if (p.AcceptedTerms is { } terms && (terms.Version != a.TermsVersion || terms.At != a.TermsAcceptedAt))
+        {
+            a.TermsVersion = terms.Version;
+            a.TermsAcceptedAt = terms.At;
+            await audit.AppendAsync(caller.TenantId, caller.Actor, "account.terms_accepted", null, new { version = terms.Version }, ct);
+        }
+        if (db.Entry(a).State == EntityState.Modified)
+        {
+            a.UpdatedAt = now;
+        }
+    }
+
+    private async Task ApplyPlanAsync(Caller caller, State state, string planId, List<OnboardingIssue> warnings, DateTimeOffset now, CancellationToken ct)
+    {
+        if (plans.Find(planId) is null)
+        {
+            warnings.Add(new OnboardingIssue(OnboardingSteps.Plan, "planId", "unknown plan: " + string.Join(", ", plans.All.Select(p => p.Id))));
+            return;
+        }
+        if (planId == state.Account.PlanId)
+        {
+            return;
+        }
+        if (!caller.Can(Permission.ManagePlan))
+        {
+            warnings.Add(new OnboardingIssue(OnboardingSteps.Plan, "planId", "only an owner can change the plan; not saved"));
+            return;
+        }
+        var before = state.Account.PlanId;
+        state.Account.PlanId = planId;
+        state.Account.PlanChangedAt = now;
+        state.Account.UpdatedAt = now;
+        await db.SaveChangesAsync(ct);
+        accountCache.Invalidate(state.Tenant.Id);
+        await audit.AppendAsync(caller.TenantId, caller.Actor, "plan.changed", null, new { from = before, to = planId }, ct);
+    }
+
+    private async Task ApplyVoiceProviderAsync(Caller caller, State state, VoiceProviderPatch p, List<OnboardingIssue> warnings, DateTimeOffset now, CancellationToken ct)
+    {
+        const string step = OnboardingSteps.VoiceProvider;
+        if (p.Provider is { } provider)
+        {
+            if (provider is not ("vapi" or "realtime"))
+            {
+                warnings.Add(new OnboardingIssue(step, "provider", "must be vapi or realtime; not saved"));
+            }
+            else if (provider != state.Account.VoiceProvider)
+            {
+                state.Account.VoiceProvider = provider;
+                state.Account.UpdatedAt = now;
+                foreach (var assistant in await db.Assistants.ToListAsync(ct))
+                {
+                    if (provider == "vapi" && assistant.Provider != "vapi")
+                    {
+                        assistant.Provider = "vapi";
+                        assistant.Version++;
+                        AssistantSync.EnqueueUpsert(db, assistant, now);
+                    }
+                    else if (provider == "realtime" && assistant.Provider == "vapi")
+                    {
+                        assistant.Provider = "realtime";
+                        assistant.SyncStatus = "local";
+                    }
+                }
+                await db.SaveChangesAsync(ct);
+                accountCache.Invalidate(state.Tenant.Id);
+            }
+        }
+        if (p.VapiApiKey is { } vapiKey)
+        {
+            if (!CredentialsApi.LooksLikeSecret(vapiKey, 200))
+            {
+                warnings.Add(new OnboardingIssue(step, "vapiApiKey", "must be 8 to 200 characters without spaces; not saved"));
+            }
+            else if (await credentials.GetVapiKeyAsync(ct) != vapiKey)
+            {
+                await credentials.SetVapiAsync(state.Tenant.Id, vapiKey, ct);
+                await AssistantSync.RequeueWaitingAsync(db, now, ct);
+                await NumberSync.RequeueWaitingAsync(db, now, ct);
+                await db.SaveChangesAsync(ct);
+                await audit.AppendAsync(caller.TenantId, caller.Actor, "credentials.updated", Providers.Vapi, null, ct);
+            }
+        }
+        if (p.OpenAiApiKey is not null || p.OpenAiBaseUrl is not null)
+        {
+            var current = await credentials.GetOpenAiAsync(ct);
+            var key = p.OpenAiApiKey ?? current?.ApiKey;
+            var baseUrl = string.IsNullOrWhiteSpace(p.OpenAiBaseUrl) ? current?.BaseUrl ?? CredentialStore.DefaultOpenAiBaseUrl : p.OpenAiBaseUrl.Trim().TrimEnd('/');
+            if (!CredentialsApi.LooksLikeSecret(key))
+            {
+                warnings.Add(new OnboardingIssue(step, "openAiApiKey", "must be 8 to 300 characters without spaces; not saved"));
+            }
+            else if (await BaseUrlGuard.ProblemAsync(baseUrl, credentialOptions.Value.AllowPrivateBaseUrls, ct) is { } problem)
+            {
+                warnings.Add(new OnboardingIssue(step, "openAiBaseUrl", problem + "; not saved"));
+            }
+            else if (current is null || current.ApiKey != key || current.BaseUrl != baseUrl)
+            {
+                await credentials.SetOpenAiAsync(state.Tenant.Id, key!, baseUrl, ct);
+                await db.SaveChangesAsync(ct);
+                await audit.AppendAsync(caller.TenantId, caller.Actor, "credentials.updated", Providers.OpenAi, new { baseUrl }, ct);
+            }
+        }
+        if (state.Account.VoiceProvider == "vapi" && await credentials.GetVapiKeyAsync(ct) is null)
+        {
+            warnings.Add(new OnboardingIssue(step, "vapiApiKey", "Vapi needs its private API key before assistants and numbers can be pushed"));
+        }
+    }
+
+    private static void ApplyPersona(StudioConfig s, PersonaPatch p, List<OnboardingIssue> warnings, string step, DateTimeOffset now)
+    {
+        string? Text(string? value, string? current, string field, int max)
+        {
+            if (value is null)
+            {
+                return current;
+            }
+            if (value.Length > max)
+            {
+                warnings.Add(new OnboardingIssue(step, field, $"at most {max} characters; not saved"));
+                return current;
+            }
+            return value.Trim() is { Length: > 0 } t ? t : null;
+        }
+        var before = System.Text.Json.JsonSerializer.Serialize(Persona(s));
+        s.Persona = Text(p.Persona, s.Persona, "persona", 2000);
+        s.JobToBeDone = Text(p.JobToBeDone, s.JobToBeDone, "jobToBeDone", 2000);
+        s.Tone = Text(p.Tone, s.Tone, "tone", 100);
+        s.Guidelines = Text(p.Guidelines, s.Guidelines, "guidelines", 8000);
+        if (p.FallbackEmail is { } email)
+        {
+            if (email.Length == 0)
+            {
+                s.FallbackEmail = null;
+            }
+            else if (Validation.IsEmail(email.Trim()))
+            {
+                s.FallbackEmail = email.Trim();
+            }
+            else
+            {
+                warnings.Add(new OnboardingIssue(step, "fallbackEmail", "not a valid email address; not saved"));
+            }
+        }
+        if (p.Languages is { } languages)
+        {
+            var valid = languages.Where(Validation.IsLocale).Distinct().Take(10).ToList();
+            foreach (var bad in languages.Where(l => !Validation.IsLocale(l)))
+            {
+                warnings.Add(new OnboardingIssue(step, "languages", $"'{bad}' is not a BCP 47 language tag; dropped"));
+            }
+            s.Languages = valid;
+        }
+        if (System.Text.Json.JsonSerializer.Serialize(Persona(s)) != before)
+        {
+            s.UpdatedAt = now;
+        }
+    }
+
+    private static void ApplyHours(Tenant tenant, BusinessHoursDto hours, List<OnboardingIssue> warnings, string step)
+    {
+        var problems = new List<string>();
+        var model = hours.ToModel(problems);
+        warnings.AddRange(problems.Select(p => new OnboardingIssue(step, "businessHours", p + "; dropped")));
+        if (System.Text.Json.JsonSerializer.Serialize(model) != System.Text.Json.JsonSerializer.Serialize(tenant.BusinessHours))
+        {
+            tenant.BusinessHours = model;
+        }
+    }
+
+    private static void ApplyIntegrations(StudioConfig s, StudioIntegrations i, List<OnboardingIssue> warnings, DateTimeOffset now)
+    {
+        string? Pick(string kind, string? value, string? current)
+        {
+            if (value is null)
+            {
+                return current;
+            }
+            if (value.Length == 0)
+            {
+                return null;
+            }
+            if (KnownIntegrations[kind].Contains(value))
+            {
+                return value;
+            }
+            warnings.Add(new OnboardingIssue(OnboardingSteps.Integrations, kind, $"unknown; known: {string.Join(", ", KnownIntegrations[kind])}; not saved"));
+            return current;
+        }
+        var next = new StudioIntegrations
+        {
+            Calendar = Pick("calendar", i.Calendar, s.Integrations.Calendar),
+            Crm = Pick("crm", i.Crm, s.Integrations.Crm),
+            Workspace = Pick("workspace", i.Workspace, s.Integrations.Workspace),
+        };
+        if (next != s.Integrations)
+        {
+            s.Integrations = next;
+            s.UpdatedAt = now;
+        }
+    }
+
+    private async Task ApplyTwilioAsync(Caller caller, TwilioPatch p, List<OnboardingIssue> warnings, DateTimeOffset now, CancellationToken ct)
+    {
+        const string step = OnboardingSteps.Twilio;
+        if (p.AccountSid is null && p.AuthToken is null)
+        {
+            return;
+        }
+        var current = await credentials.GetTwilioAsync(caller.TenantId!.Value, ct);
+        var sid = p.AccountSid ?? current?.AccountSid;
+        var token = p.AuthToken ?? current?.AuthToken;
+        if (sid is null || !CredentialsApi.AccountSidPattern().IsMatch(sid))
+        {
+            warnings.Add(new OnboardingIssue(step, "accountSid", "must be AC followed by 32 hexadecimal characters; not saved"));
+            return;
+        }
+        if (!CredentialsApi.LooksLikeSecret(token, 200))
+        {
+            warnings.Add(new OnboardingIssue(step, "authToken", "the auth token is required (8 to 200 characters); not saved"));
+            return;
+        }
+        if (current is not null && current.AccountSid == sid && current.AuthToken == token)
+        {
+            return;
+        }
+        await credentials.SetTwilioAsync(caller.TenantId.Value, sid, token!, ct);
+        await NumberSync.RequeueWaitingAsync(db, now, ct);
+        await db.SaveChangesAsync(ct);
+        await audit.AppendAsync(caller.TenantId, caller.Actor, "credentials.updated", Providers.Twilio, null, ct);
+    }
+
+    private async Task ApplyAssistantAsync(Caller caller, State state, AssistantRequest request, List<OnboardingIssue> warnings, CancellationToken ct)
+    {
+        var existing = await db.Assistants.OrderByDescending(a => a.IsDefault).ThenBy(a => a.CreatedAt).FirstOrDefaultAsync(ct);
+        JsonHttpResult<ErrorEnvelope>? error;
+        if (existing is null)
+        {
+            var s = state.Studio;
+            request = request with
+            {
+                Name = string.IsNullOrWhiteSpace(request.Name) ? "Receptionist" : request.Name,
+                Instructions = request.Instructions ?? ComposeInstructions(state.Tenant, s),
+                Languages = request.Languages ?? (s.Languages.Count > 0 ? s.Languages : null),
+                IsDefault = true,
+            };
+            (_, error) = await assistants.CreateAsync(caller, request, ct);
+        }
+        else
+        {
+            error = await assistants.UpdateAsync(caller, existing, request, ct);
+        }
+        if (error?.Value is { } envelope)
+        {
+            warnings.Add(new OnboardingIssue(OnboardingSteps.Assistant, "assistant", Describe(envelope) + "; not saved"));
+        }
+    }
+
+    private async Task ApplyTelephonyAsync(Caller caller, State state, TelephonyPatch p, List<OnboardingIssue> warnings, CancellationToken ct)
+    {
+        const string step = OnboardingSteps.Telephony;
+        if (p.BusinessHours is { } hours)
+        {
+            var tenant = await db.Tenants.FirstAsync(t => t.Id == state.Tenant.Id, ct);
+            ApplyHours(tenant, hours, warnings, step);
+            await db.SaveChangesAsync(ct);
+        }
+        var existing = await db.PhoneNumbers.OrderBy(n => n.CreatedAt).FirstOrDefaultAsync(ct);
+        JsonHttpResult<ErrorEnvelope>? error = null;
+        if (p.Number is { } e164 && existing is null)
+        {
+            (_, error) = await numbers.AttachAsync(caller, new PhoneNumberRequest(e164, p.Mode, null, null, p.AfterHours), ct);
+        }
+        else if (p.Number is { } other && existing is not null && other != existing.Number)
+        {
+            warnings.Add(new OnboardingIssue(step, "number", $"{existing.Number} is attached: detach it (DELETE /api/v1/numbers/{existing.Id}) to attach another; not saved"));
+        }
+        else if (existing is not null && (p.Mode is not null || p.AfterHours is not null))
+        {
+            error = await numbers.UpdateAsync(caller, existing, new PhoneNumberRequest(null, p.Mode, null, null, p.AfterHours), ct);
+        }
+        if (error?.Value is { } envelope)
+        {
+            warnings.Add(new OnboardingIssue(step, "number", Describe(envelope) + "; not saved"));
+        }
+    }
+
+    private static string Describe(ErrorEnvelope e) =>
+        e.Error.Details is IReadOnlyDictionary<string, string> d && d.Count > 0
+            ? $"{e.Error.Code}: {string.Join("; ", d.Select(p => $"{p.Key} {p.Value}"))}"
+            : $"{e.Error.Code}: {e.Error.Message}";
+
+    /// <summary>Instructions for a new assistant, written from the studio configuration.</summary>
+    internal static string ComposeInstructions(Tenant tenant, StudioConfig s)
+    {
+        var parts = new List<string>
+        {
+            $"You are {s.Persona ?? "the receptionist"} for {tenant.Name}.",
+        };
+        if (s.JobToBeDone is { } job)
+        {
+            parts.Add($"Your job: {job}.");
+        }
+        if (s.Languages.Count > 0)
+        {
+            parts.Add($"Speak {string.Join(" or ", s.Languages.Select(l => CultureInfo.GetCultureInfo(l).EnglishName))}, following the caller's language.");
+        }
+        if (s.Tone is { } tone)
+        {
+            parts.Add($"Tone: {tone}.");
+        }
+        if (s.Guidelines is { } guidelines)
+        {
+            parts.Add(guidelines);
+        }
+        parts.Add("Use check_business_hours for opening hours. As soon as you know the caller's need and a callback number, call capture_lead.");
+        return string.Join(" ", parts);
+    }
+
+    private List<OnboardingIssue> Missing(State state, string? fullName, List<CredentialDto> creds, PhoneNumber? number, Assistants.Assistant? assistant)
+    {
+        var missing = new List<OnboardingIssue>();
+        var skipped = state.Onboarding.Skipped;
+        void Add(string step, string field, string message) => missing.Add(new OnboardingIssue(step, field, message, skipped.Contains(step)));
+
+        var terms = accountOptions.Value.TermsVersion;
+        if (string.IsNullOrWhiteSpace(fullName))
+        {
+            Add(OnboardingSteps.Profile, "fullName", "is required");
+        }
+        if (state.Account.TermsVersion != terms || state.Account.TermsAcceptedAt is null)
+        {
+            Add(OnboardingSteps.Profile, "acceptedTerms", $"accept the terms, version {terms}");
+        }
+        var provider = state.Account.VoiceProvider;
+        if (provider is null)
+        {
+            Add(OnboardingSteps.VoiceProvider, "provider", "choose vapi or realtime");
+        }
+        else if (provider == "vapi" && !creds.Any(c => c.Provider == Providers.Vapi && c.Configured))
+        {
+            Add(OnboardingSteps.VoiceProvider, "vapiApiKey", "add the Vapi private API key");
+        }
+        else if (provider == "realtime" && !creds.Any(c => c.Provider == Providers.OpenAi && c.Configured))
+        {
+            Add(OnboardingSteps.VoiceProvider, "openAiApiKey", "add an OpenAI-compatible API key");
+        }
+        if (state.Studio.Persona is null && state.Studio.JobToBeDone is null)
+        {
+            Add(OnboardingSteps.Persona, "persona", "describe the assistant and its job");
+        }
+        if (!creds.Any(c => c.Provider == Providers.Twilio && c.Configured) && state.Tenant.TwilioAccountSid is null)
+        {
+            Add(OnboardingSteps.Twilio, "credentials", "add the Twilio account SID and auth token");
+        }
+        if (number is null)
+        {
+            Add(OnboardingSteps.Telephony, "number", "attach a phone number");
+        }
+        else if (number.Status != "active")
+        {
+            Add(OnboardingSteps.Telephony, "number", $"{number.Number} is {number.Status}" + (number.LastError is { } e ? ": " + e : ""));
+        }
+        var integrations = state.Studio.Integrations;
+        if (integrations.Calendar is null && integrations.Crm is null && integrations.Workspace is null)
+        {
+            Add(OnboardingSteps.Integrations, "integrations", "no integration chosen");
+        }
+        if (assistant is null)
+        {
+            Add(OnboardingSteps.Assistant, "assistant", "create the assistant");
+        }
+        else if (assistant.Provider == "vapi" && assistant.SyncStatus != "synced")
+        {
+            Add(OnboardingSteps.Assistant, "sync", $"the assistant is {assistant.SyncStatus ?? "not pushed"} at Vapi" + (assistant.SyncError is { } e ? ": " + e : ""));
+        }
+        return missing;
+    }
+}

@@ -1,0 +1,117 @@
+using System.Globalization;
+using System.Threading.RateLimiting;
+using Microsoft.Extensions.Options;
+using Switchboard.Billing;
+using Switchboard.Tenancy;
+
+namespace Switchboard.Platform.Http;
+
+/// <summary>
+/// Fixed-window request limits on <c>/api/v1</c>, built on System.Threading.RateLimiting: one window per tenant
+/// and one per API key or signed-in user, sized by the tenant's plan (<see cref="Plan.RequestsPerMinute"/>,
+/// <see cref="Plan.RequestsPerMinutePerKey"/>), and one per client address for anonymous <c>/api/v1/auth/*</c>.
+/// The limit is part of the partition key, so a plan change starts a new window at the new size.
+/// </summary>
+internal sealed class ApiRateLimiter : IDisposable
+{
+    private readonly PartitionedRateLimiter<string> limiter = PartitionedRateLimiter.Create<string, string>(key =>
+        RateLimitPartition.GetFixedWindowLimiter(key, k => new FixedWindowRateLimiterOptions
+        {
+            PermitLimit = int.Parse(k[(k.LastIndexOf('|') + 1)..], CultureInfo.InvariantCulture),
+            Window = TimeSpan.FromMinutes(1),
+            QueueLimit = 0,
+            AutoReplenishment = true,
+        }));
+
+    /// <summary>Takes one permit from the window <paramref name="partition"/> of size <paramref name="permitsPerMinute"/>.</summary>
+    public RateLimitLease Acquire(string partition, int permitsPerMinute) =>
+        limiter.AttemptAcquire($"{partition}|{Math.Max(1, permitsPerMinute)}");
+
+    public void Dispose() => limiter.Dispose();
+}
+
+/// <summary>
+/// Checks every <c>/api/v1</c> request after authentication and before authorization:
+/// <list type="number">
+/// <item>CSRF: a cookie-authenticated POST/PUT/PATCH/DELETE needs <c>X-CSRF-Token</c> equal to the session's token (403 <c>CSRF_TOKEN_INVALID</c>); Bearer requests are exempt.</item>
+/// <item>A suspended tenant is refused (403 <c>TENANT_SUSPENDED</c>), except for operators.</item>
+/// <item>A secret key needs the plan's <c>api_access</c> feature (403 <c>FEATURE_NOT_IN_PLAN</c>).</item>
+/// <item>Rate limits per tenant and per key/user by plan, and per address for anonymous sign-in calls (429 <c>RATE_LIMITED</c> with <c>Retry-After</c> in seconds).</item>
+/// </list>
+/// </summary>
+internal sealed class ApiGuardMiddleware(RequestDelegate next)
+{
+    private static readonly string[] CsrfExempt = ["/api/v1/auth/signup", "/api/v1/auth/login", "/api/v1/auth/invitations/accept"];
+
+    public async Task InvokeAsync(HttpContext http, ApiRateLimiter limiter, TenantAccountCache accounts, IOptions<AccountOptions> accountOptions)
+    {
+        if (!http.Request.Path.StartsWithSegments("/api/v1"))
+        {
+            await next(http);
+            return;
+        }
+        var user = http.User;
+        var authType = user.Identity?.IsAuthenticated == true ? user.Identity.AuthenticationType : null;
+        if (authType is null)
+        {
+            if (http.Request.Path.StartsWithSegments("/api/v1/auth"))
+            {
+                var ip = http.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+                if (!await TryAcquireAsync(http, limiter, "ip:" + ip, accountOptions.Value.AuthRequestsPerMinutePerIp))
+                {
+                    return;
+                }
+            }
+            await next(http);
+            return;
+        }
+
+        if (authType == SessionAuthentication.CookieScheme && !HttpMethods.IsGet(http.Request.Method) && !HttpMethods.IsHead(http.Request.Method)
+            && !HttpMethods.IsOptions(http.Request.Method) && !CsrfExempt.Any(p => http.Request.Path.Equals(p, StringComparison.OrdinalIgnoreCase))
+            && !SessionAuthentication.CsrfMatches(http.Request.Headers[SessionAuthentication.CsrfHeader].ToString(), user.FindFirst(SwitchboardClaims.Csrf)?.Value))
+        {
+            await ApiError.WriteAsync(http, 403, "CSRF_TOKEN_INVALID", $"Cookie-authenticated changes need the {SessionAuthentication.CsrfHeader} header (the sb_csrf cookie's value).");
+            return;
+        }
+
+        var caller = Caller.From(http);
+        if (caller.TenantId is { } tenantId)
+        {
+            var account = await accounts.GetAsync(tenantId, http.RequestAborted);
+            if (account.Status == "suspended" && !caller.IsOperator)
+            {
+                await ApiError.WriteAsync(http, 403, "TENANT_SUSPENDED", "This account is suspended. Contact the operator.");
+                return;
+            }
+            if (authType == ApiKeyAuthenticationHandler.SchemeName && !account.Plan.Has(Features.ApiAccess))
+            {
+                await ApiError.WriteAsync(http, 403, "FEATURE_NOT_IN_PLAN", $"The {account.Plan.Name} plan does not include API access.",
+                    new { feature = Features.ApiAccess, plan = account.Plan.Id });
+                return;
+            }
+            if (!await TryAcquireAsync(http, limiter, "tenant:" + tenantId, account.Plan.RequestsPerMinute))
+            {
+                return;
+            }
+            var principalKey = caller.ApiKeyId is { } k ? "key:" + k : caller.UserId is { } u ? "user:" + u : null;
+            if (principalKey is not null && !await TryAcquireAsync(http, limiter, principalKey, account.Plan.RequestsPerMinutePerKey))
+            {
+                return;
+            }
+        }
+        await next(http);
+    }
+
+    private static async Task<bool> TryAcquireAsync(HttpContext http, ApiRateLimiter limiter, string partition, int limit)
+    {
+        using var lease = limiter.Acquire(partition, limit);
+        if (lease.IsAcquired)
+        {
+            return true;
+        }
+        var retryAfter = lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : TimeSpan.FromMinutes(1);
+        http.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+        await ApiError.WriteAsync(http, 429, "RATE_LIMITED", $"More than {limit} requests per minute.", new { limit, windowSeconds = 60 });
+        return false;
+    }
+}

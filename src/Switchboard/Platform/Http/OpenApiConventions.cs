@@ -1,0 +1,141 @@
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.OpenApi;
+using Microsoft.OpenApi;
+using Switchboard.Tenancy;
+
+namespace Switchboard.Platform.Http;
+
+/// <summary>
+/// Completes the OpenAPI document: declares the dashboard's session cookie next to the secret key, and gives every
+/// operation its authentication (secret key or session), the error responses every endpoint can answer in the
+/// envelope (401 and 403 when authenticated, 429 with <c>Retry-After</c> on <c>/api/v1</c>, 500), and the
+/// <c>X-CSRF-Token</c> header that cookie-authenticated changes need.
+/// </summary>
+internal sealed class OpenApiConventions : IOpenApiDocumentTransformer, IOpenApiOperationTransformer
+{
+    public const string SecretKeyScheme = "secretKey";
+    public const string SessionScheme = "session";
+    public const string VapiSecretScheme = "vapiWebhookSecret";
+
+    public async Task TransformAsync(OpenApiDocument document, OpenApiDocumentTransformerContext context, CancellationToken cancellationToken)
+    {
+        document.Components ??= new OpenApiComponents();
+        document.Components.Schemas ??= new Dictionary<string, IOpenApiSchema>();
+        if (!document.Components.Schemas.ContainsKey(nameof(ErrorEnvelope)))
+        {
+            document.Components.Schemas[nameof(ErrorEnvelope)] = await context.GetOrCreateSchemaAsync(typeof(ErrorEnvelope), null, cancellationToken);
+        }
+        document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();
+        document.Components.SecuritySchemes[SessionScheme] = new OpenApiSecurityScheme
+        {
+            Type = SecuritySchemeType.ApiKey,
+            In = ParameterLocation.Cookie,
+            Name = SessionAuthentication.CookieName,
+            Description = "The dashboard's session cookie, set by POST /api/v1/auth/login or /signup (HttpOnly, Secure, SameSite=Lax). " +
+                          $"POST, PUT, PATCH and DELETE with it need the {SessionAuthentication.CsrfHeader} header (the sb_csrf cookie's value).",
+        };
+        document.Components.SecuritySchemes[VapiSecretScheme] = new OpenApiSecurityScheme
+        {
+            Type = SecuritySchemeType.ApiKey,
+            In = ParameterLocation.Header,
+            Name = "x-vapi-secret",
+            Description = "The tenant's Vapi webhook secret (Switchboard sets it in the assistant's and number's server.headers). " +
+                          "Also accepted: an HMAC-SHA256 of the body in x-vapi-signature, or Authorization: Bearer <secret>.",
+        };
+    }
+
+    public async Task TransformAsync(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
+    {
+        var metadata = context.Description.ActionDescriptor.EndpointMetadata;
+        var path = "/" + context.Description.RelativePath;
+        var method = context.Description.HttpMethod ?? "GET";
+        var authorized = !metadata.OfType<IAllowAnonymous>().Any() && metadata.OfType<IAuthorizeData>().Any();
+        // A reference: the document transformer makes sure the component exists.
+        IOpenApiSchema error = new OpenApiSchemaReference(nameof(ErrorEnvelope), context.Document);
+        operation.Responses ??= new OpenApiResponses();
+        foreach (var (status, response) in operation.Responses)
+        {
+            if (response is OpenApiResponse r && Described.TryGetValue(status, out var text) && r.Description == Reason(status))
+            {
+                r.Description = text;
+            }
+        }
+
+        if (authorized)
+        {
+            operation.Security =
+            [
+                new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(SecretKeyScheme, context.Document)] = [] },
+                new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(SessionScheme, context.Document)] = [] },
+            ];
+            Add(operation, "401", "Not authenticated (UNAUTHENTICATED): a secret key or a session is required.", error);
+            Add(operation, "403", "Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED.", error);
+            if (!HttpMethods.IsGet(method) && path.StartsWith("/api/v1", StringComparison.Ordinal))
+            {
+                operation.Parameters ??= [];
+                operation.Parameters.Add(new OpenApiParameter
+                {
+                    Name = SessionAuthentication.CsrfHeader,
+                    In = ParameterLocation.Header,
+                    Required = false,
+                    Description = "Required with a session cookie (the sb_csrf cookie's value, also returned at sign-in); not used with a secret key.",
+                    Schema = new OpenApiSchema { Type = JsonSchemaType.String },
+                });
+            }
+        }
+        if (path.StartsWith("/api/v1", StringComparison.Ordinal) || path.StartsWith("/webhooks", StringComparison.Ordinal))
+        {
+            Add(operation, "429", "Rate limited (RATE_LIMITED, or ACCOUNT_LOCKED at sign-in): retry after Retry-After seconds.", error);
+            if (operation.Responses.TryGetValue("429", out var limited) && limited is OpenApiResponse response)
+            {
+                response.Headers ??= new Dictionary<string, IOpenApiHeader>();
+                response.Headers["Retry-After"] = new OpenApiHeader { Description = "Seconds to wait.", Schema = new OpenApiSchema { Type = JsonSchemaType.Integer } };
+            }
+        }
+        if (path.Contains('{', StringComparison.Ordinal))
+        {
+            Add(operation, "404", Described["404"], error);
+        }
+        if (context.Description.ParameterDescriptions.Any(p => p.Source == Microsoft.AspNetCore.Mvc.ModelBinding.BindingSource.Body))
+        {
+            Add(operation, "400", Described["400"], error);
+        }
+        if (path.StartsWith("/webhooks/vapi", StringComparison.Ordinal))
+        {
+            operation.Security = [new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(VapiSecretScheme, context.Document)] = [] }];
+        }
+        Add(operation, "500", "Unexpected error (INTERNAL_ERROR); no internals are revealed.", error);
+    }
+
+    private static readonly Dictionary<string, string> Described = new()
+    {
+        ["400"] = "Malformed request (BAD_REQUEST, MALFORMED_JSON…).",
+        ["401"] = "Not authenticated (UNAUTHENTICATED, INVALID_CREDENTIALS…).",
+        ["403"] = "Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED.",
+        ["404"] = "Not found (also for another tenant's resource).",
+        ["409"] = "Conflict with the current state.",
+        ["413"] = "Body too large (PAYLOAD_TOO_LARGE).",
+        ["422"] = "Invalid input: VALIDATION_FAILED with details {field: message}, or a more specific code.",
+        ["429"] = "Rate limited: retry after Retry-After seconds.",
+    };
+
+    private static string Reason(string status) =>
+        int.TryParse(status, out var code) ? Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(code) : "";
+
+    private static void Add(OpenApiOperation operation, string status, string description, IOpenApiSchema schema)
+    {
+        if (operation.Responses!.TryGetValue(status, out var existing))
+        {
+            if (existing is OpenApiResponse r && (string.IsNullOrEmpty(r.Description) || r.Description == Reason(status)))
+            {
+                r.Description = description;
+            }
+            return;
+        }
+        operation.Responses[status] = new OpenApiResponse
+        {
+            Description = description,
+            Content = new Dictionary<string, OpenApiMediaType> { ["application/json"] = new() { Schema = schema } },
+        };
+    }
+}

@@ -1,0 +1,211 @@
+using System.Security.Cryptography;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Switchboard.Billing;
+using Switchboard.Compliance;
+using Switchboard.Credentials;
+using Switchboard.Onboarding;
+using Switchboard.Platform.Database;
+
+namespace Switchboard.Tenancy;
+
+/// <summary>The signed-in user.</summary>
+public sealed record SessionUser(Guid Id, string Email, string? FullName);
+
+/// <summary>A tenant the caller can act for, with the caller's role there.</summary>
+public sealed record SessionTenant(Guid Id, string Name, string Role);
+
+/// <summary>
+/// The caller's session: the user (null for an API key), the tenant acted for, every membership, whether the
+/// user is an operator, and the CSRF token to send as <c>X-CSRF-Token</c> on unsafe cookie-authenticated requests.
+/// <c>AuthenticatedBy</c> is <c>session</c> or <c>api_key</c>.
+/// </summary>
+public sealed record SessionInfo(SessionUser? User, SessionTenant? Tenant, IReadOnlyList<SessionTenant> Memberships, bool IsOperator, string? CsrfToken, string AuthenticatedBy);
+
+/// <summary>
+/// Sign-up, sign-in and sessions. Passwords go through ASP.NET Core Identity's <see cref="PasswordHasher{TUser}"/>;
+/// an unknown email costs the same hash work as a wrong password; after <see cref="AccountOptions.MaxFailedLogins"/>
+/// failures in a row the account is locked for <see cref="AccountOptions.LockoutMinutes"/>.
+/// </summary>
+internal sealed class AccountService(
+    SwitchboardDbContext db,
+    IPasswordHasher<User> hasher,
+    SecretProtector secrets,
+    PlanCatalog plans,
+    AuditLog audit,
+    TimeProvider clock,
+    IOptions<AccountOptions> options)
+{
+    private static readonly Lazy<string> DummyHash = new(() => new PasswordHasher<User>().HashPassword(null!, "switchboard-timing-equaliser"));
+
+    public AccountOptions Options => options.Value;
+
+    public static string NormalizeEmail(string email) => email.Trim().ToLowerInvariant();
+
+    /// <summary>Password rules: <see cref="AccountOptions.MinPasswordLength"/> to 128 characters, not the email.</summary>
+    public string? PasswordProblem(string? password, string? email) =>
+        string.IsNullOrEmpty(password) ? "is required"
+        : password.Length < options.Value.MinPasswordLength ? $"must be at least {options.Value.MinPasswordLength} characters"
+        : password.Length > 128 ? "must be at most 128 characters"
+        : email is not null && string.Equals(password, email, StringComparison.OrdinalIgnoreCase) ? "must not be the email"
+        : null;
+
+    public string HashPassword(User user, string password) => hasher.HashPassword(user, password);
+
+    /// <summary>Creates a tenant (with a fresh Vapi webhook secret and its account, onboarding and studio rows) and its owner.</summary>
+    public async Task<(User User, Tenant Tenant)> SignUpAsync(string email, string password, string organisation, string? fullName, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        var user = new User { Id = Guid.CreateVersion7(), Email = email, PasswordHash = "", FullName = fullName, CreatedAt = now };
+        user.PasswordHash = hasher.HashPassword(user, password);
+        var tenant = new Tenant
+        {
+            Id = Guid.CreateVersion7(),
+            Name = organisation,
+            TimeZone = "UTC",
+            Locale = "en-US",
+            UrgencyRules = UrgencyRules.Generic,
+            VapiWebhookSecretProtected = secrets.Protect(ApiKeys.GenerateWebhookSecret()),
+            CreatedAt = now,
+        };
+        db.Users.Add(user);
+        db.Tenants.Add(tenant);
+        db.Memberships.Add(new Membership { Id = Guid.CreateVersion7(), TenantId = tenant.Id, UserId = user.Id, Role = Roles.Owner, CreatedAt = now });
+        db.TenantAccounts.Add(new TenantAccount { TenantId = tenant.Id, PlanId = plans.SignupPlanId, PlanChangedAt = now, CreatedAt = now, UpdatedAt = now });
+        db.OnboardingStates.Add(new OnboardingState { TenantId = tenant.Id, UpdatedAt = now });
+        db.StudioConfigs.Add(new StudioConfig { TenantId = tenant.Id, UpdatedAt = now });
+        await db.SaveChangesAsync(ct);
+        return (user, tenant);
+    }
+
+    /// <summary>Outcome of checking a password.</summary>
+    public enum PasswordCheck
+    {
+        Ok,
+        Wrong,
+        Locked,
+    }
+
+    /// <summary>
+    /// Checks <paramref name="password"/> for <paramref name="user"/> (null: unknown email, still hashed for timing),
+    /// counting failures and locking the account when they reach the limit. Saves the user's counters.
+    /// </summary>
+    public async Task<(PasswordCheck Result, TimeSpan RetryAfter)> CheckPasswordAsync(User? user, string password, string? ip, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        if (user is null)
+        {
+            hasher.VerifyHashedPassword(null!, DummyHash.Value, password);
+            return (PasswordCheck.Wrong, TimeSpan.Zero);
+        }
+        if (user.LockedUntil is { } until && until > now)
+        {
+            return (PasswordCheck.Locked, until - now);
+        }
+        var verdict = hasher.VerifyHashedPassword(user, user.PasswordHash, password);
+        if (verdict == PasswordVerificationResult.Failed)
+        {
+            user.FailedLogins++;
+            var locked = user.FailedLogins >= options.Value.MaxFailedLogins;
+            if (locked)
+            {
+                user.LockedUntil = now.AddMinutes(options.Value.LockoutMinutes);
+                user.FailedLogins = 0;
+            }
+            await db.SaveChangesAsync(ct);
+            await audit.AppendAsync(null, new AuditActor("anonymous", null, ip), locked ? "auth.lockout" : "auth.login_failed", "user:" + user.Id, null, ct);
+            return locked ? (PasswordCheck.Locked, TimeSpan.FromMinutes(options.Value.LockoutMinutes)) : (PasswordCheck.Wrong, TimeSpan.Zero);
+        }
+        if (verdict == PasswordVerificationResult.SuccessRehashNeeded)
+        {
+            user.PasswordHash = hasher.HashPassword(user, password);
+        }
+        user.FailedLogins = 0;
+        user.LockedUntil = null;
+        user.LastLoginAt = now;
+        await db.SaveChangesAsync(ct);
+        return (PasswordCheck.Ok, TimeSpan.Zero);
+    }
+
+    /// <summary>The tenant a new session acts for: the requested one if the user may, else the oldest membership (null for an operator with none).</summary>
+    public async Task<Guid?> ChooseTenantAsync(User user, Guid? requested, CancellationToken ct)
+    {
+        var memberships = await db.Memberships.IgnoreQueryFilters().Where(m => m.UserId == user.Id)
+            .OrderBy(m => m.CreatedAt).Select(m => m.TenantId).ToListAsync(ct);
+        if (requested is { } r)
+        {
+            if (memberships.Contains(r) || (user.IsOperator && await db.Tenants.AnyAsync(t => t.Id == r, ct)))
+            {
+                return r;
+            }
+            return null;
+        }
+        return memberships.Count > 0 ? memberships[0] : null;
+    }
+
+    /// <summary>Starts a session: stores its row, sets the HttpOnly session cookie and the readable CSRF cookie. Returns the CSRF token.</summary>
+    public async Task<string> StartSessionAsync(HttpContext http, User user, Guid? tenantId, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        var session = new UserSession
+        {
+            Id = Guid.CreateVersion7(),
+            UserId = user.Id,
+            TenantId = tenantId,
+            CreatedAt = now,
+            ExpiresAt = now.AddHours(options.Value.SessionHours),
+            Ip = http.Connection.RemoteIpAddress?.ToString(),
+            UserAgent = http.Request.Headers.UserAgent.ToString() is { Length: > 0 } ua ? (ua.Length > 300 ? ua[..300] : ua) : null,
+        };
+        db.UserSessions.Add(session);
+        await db.SaveChangesAsync(ct);
+        var csrf = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        await http.SignInAsync(SessionAuthentication.CookieScheme, SessionAuthentication.TicketPrincipal(session.Id, csrf),
+            new AuthenticationProperties { IsPersistent = false, ExpiresUtc = session.ExpiresAt, AllowRefresh = false });
+        var development = http.RequestServices.GetRequiredService<IHostEnvironment>().IsDevelopment();
+        http.Response.Cookies.Append(SessionAuthentication.CsrfCookieName, csrf, new CookieOptions
+        {
+            HttpOnly = false,
+            Secure = !development || http.Request.IsHttps,
+            SameSite = SameSiteMode.Strict,
+            Path = "/",
+        });
+        return csrf;
+    }
+
+    /// <summary>Revokes the session row and clears both cookies.</summary>
+    public async Task EndSessionAsync(HttpContext http, Guid sessionId, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        await db.UserSessions.Where(s => s.Id == sessionId && s.RevokedAt == null).ExecuteUpdateAsync(s => s.SetProperty(x => x.RevokedAt, now), ct);
+        await http.SignOutAsync(SessionAuthentication.CookieScheme);
+        http.Response.Cookies.Delete(SessionAuthentication.CsrfCookieName);
+    }
+
+    /// <summary>Describes the session of <paramref name="userId"/> acting for <paramref name="tenantId"/>.</summary>
+    public async Task<SessionInfo> DescribeAsync(Guid userId, Guid? tenantId, string? csrf, CancellationToken ct)
+    {
+        var user = await db.Users.AsNoTracking().FirstAsync(u => u.Id == userId, ct);
+        var memberships = await db.Memberships.IgnoreQueryFilters().AsNoTracking().Where(m => m.UserId == userId)
+            .Join(db.Tenants, m => m.TenantId, t => t.Id, (m, t) => new { t.Id, t.Name, m.Role, m.CreatedAt })
+            .OrderBy(x => x.CreatedAt).ToListAsync(ct);
+        var isOperator = user.IsOperator;
+        SessionTenant? current = null;
+        if (tenantId is { } t)
+        {
+            var m = memberships.FirstOrDefault(x => x.Id == t);
+            if (m is not null)
+            {
+                current = new SessionTenant(m.Id, m.Name, m.Role);
+            }
+            else if (isOperator && await db.Tenants.AsNoTracking().Where(x => x.Id == t).Select(x => x.Name).FirstOrDefaultAsync(ct) is { } name)
+            {
+                current = new SessionTenant(t, name, Roles.Owner);
+            }
+        }
+        return new SessionInfo(new SessionUser(user.Id, user.Email, user.FullName), current,
+            memberships.Select(x => new SessionTenant(x.Id, x.Name, x.Role)).ToList(), isOperator, csrf, "session");
+    }
+}

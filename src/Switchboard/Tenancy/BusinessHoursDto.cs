@@ -1,0 +1,48 @@
+using System.Globalization;
+
+namespace Switchboard.Tenancy;
+
+/// <summary>
+/// Opening hours as the API shows them: weekday (<c>monday</c>…<c>sunday</c>) → <c>HH:mm-HH:mm</c> ranges in the
+/// tenant's time zone (a missing day is closed; <c>24:00</c> is a valid end), and closed dates (<c>yyyy-MM-dd</c>).
+/// </summary>
+public sealed record BusinessHoursDto(Dictionary<string, List<string>>? Weekly, List<string>? Holidays)
+{
+    internal static BusinessHoursDto From(BusinessHours hours) =>
+        new(hours.Weekly.OrderBy(p => ((int)p.Key + 6) % 7).ToDictionary(p => p.Key.ToString().ToLowerInvariant(), p => p.Value), hours.Holidays);
+
+    /// <summary>Converts, collecting problems (unknown weekday, bad range, bad date) into <paramref name="problems"/>.</summary>
+    internal BusinessHours ToModel(List<string> problems)
+    {
+        var weekly = new Dictionary<DayOfWeek, List<string>>();
+        foreach (var (day, ranges) in Weekly ?? [])
+        {
+            if (!Enum.TryParse<DayOfWeek>(day, ignoreCase: true, out var dow) || int.TryParse(day, out _))
+            {
+                problems.Add($"unknown weekday '{day}'");
+                continue;
+            }
+            foreach (var r in ranges ?? [])
+            {
+                if (!BusinessHoursCalculator.TryParseRange(r, out _))
+                {
+                    problems.Add($"{day}: '{r}' is not an HH:mm-HH:mm range");
+                }
+            }
+            weekly[dow] = (ranges ?? []).Where(r => BusinessHoursCalculator.TryParseRange(r, out _)).ToList();
+        }
+        var holidays = new List<string>();
+        foreach (var h in Holidays ?? [])
+        {
+            if (DateOnly.TryParseExact(h, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out _))
+            {
+                holidays.Add(h);
+            }
+            else
+            {
+                problems.Add($"holiday '{h}' is not yyyy-MM-dd");
+            }
+        }
+        return new BusinessHours { Weekly = weekly, Holidays = holidays };
+    }
+}

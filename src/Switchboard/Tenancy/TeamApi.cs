@@ -1,0 +1,165 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Switchboard.Compliance;
+using Switchboard.Platform.Database;
+using Switchboard.Platform.Http;
+
+namespace Switchboard.Tenancy;
+
+/// <summary>A member of the tenant.</summary>
+public sealed record MemberDto(Guid UserId, string Email, string? FullName, string Role, DateTimeOffset JoinedAt);
+
+/// <summary>Changes a member's role: <c>owner</c>, <c>admin</c> or <c>member</c>.</summary>
+public sealed record RoleChange(string? Role);
+
+/// <summary>Invites someone by email with a role.</summary>
+public sealed record InvitationRequest(string? Email, string? Role);
+
+/// <summary>An invitation. <c>Token</c> is returned once, at creation: send it to the invitee (<c>POST /api/v1/auth/invitations/accept</c>).</summary>
+public sealed record InvitationDto(Guid Id, string Email, string Role, DateTimeOffset CreatedAt, DateTimeOffset ExpiresAt, DateTimeOffset? AcceptedAt, DateTimeOffset? RevokedAt, string? Token);
+
+/// <summary>
+/// <c>/api/v1/team</c>: members and invitations. Admins manage admins and members; only owners grant, change or
+/// remove the owner role; the last owner cannot be demoted or removed (409 <c>LAST_OWNER</c>).
+/// </summary>
+internal static class TeamApi
+{
+    public static RouteGroupBuilder MapTeam(this RouteGroupBuilder api)
+    {
+        var team = api.MapGroup("/team").WithTags("Team");
+        team.MapGet("/members", ListMembersAsync).RequirePermission(Permission.Read).WithSummary("The tenant's members");
+        team.MapPatch("/members/{userId:guid}", ChangeRoleAsync).RequirePermission(Permission.ManageTeam).WithSummary("Change a member's role")
+            .ProducesErrors(400, 403, 404, 409, 422);
+        team.MapDelete("/members/{userId:guid}", RemoveMemberAsync).RequirePermission(Permission.ManageTeam).WithSummary("Remove a member")
+            .ProducesErrors(403, 404, 409);
+        team.MapGet("/invitations", ListInvitationsAsync).RequirePermission(Permission.ManageTeam).WithSummary("Pending and past invitations");
+        team.MapPost("/invitations", InviteAsync).RequirePermission(Permission.ManageTeam).WithSummary("Invite someone by email")
+            .ProducesErrors(400, 403, 409, 422);
+        team.MapDelete("/invitations/{id:guid}", RevokeInvitationAsync).RequirePermission(Permission.ManageTeam).WithSummary("Revoke an invitation")
+            .ProducesErrors(403, 404);
+        return api;
+    }
+
+    private static async Task<Ok<List<MemberDto>>> ListMembersAsync(SwitchboardDbContext db, CancellationToken ct) =>
+        TypedResults.Ok(await db.Memberships.AsNoTracking().OrderBy(m => m.CreatedAt)
+            .Join(db.Users, m => m.UserId, u => u.Id, (m, u) => new MemberDto(u.Id, u.Email, u.FullName, m.Role, m.CreatedAt))
+            .ToListAsync(ct));
+
+    private static async Task<Results<Ok<MemberDto>, JsonHttpResult<ErrorEnvelope>>> ChangeRoleAsync(
+        Guid userId, RoleChange body, HttpContext http, SwitchboardDbContext db, AuditLog audit, CancellationToken ct)
+    {
+        if (!Roles.IsValid(body.Role))
+        {
+            return new Validation().Add("role", "must be owner, admin or member").Result();
+        }
+        var caller = Caller.From(http);
+        var membership = await db.Memberships.FirstOrDefaultAsync(m => m.UserId == userId, ct);
+        if (membership is null)
+        {
+            return ApiError.NotFound("MEMBER_NOT_FOUND", "No such member.");
+        }
+        if ((membership.Role == Roles.Owner || body.Role == Roles.Owner) && !caller.Can(Permission.ManageOwners))
+        {
+            return ApiError.Forbidden("INSUFFICIENT_ROLE", "Only an owner can grant or change the owner role.");
+        }
+        if (membership.Role == Roles.Owner && body.Role != Roles.Owner && await db.Memberships.CountAsync(m => m.Role == Roles.Owner, ct) <= 1)
+        {
+            return ApiError.Conflict("LAST_OWNER", "The tenant needs at least one owner.");
+        }
+        var before = membership.Role;
+        membership.Role = body.Role!;
+        await db.SaveChangesAsync(ct);
+        await audit.AppendAsync(caller.TenantId, caller.Actor, "team.role_changed", "user:" + userId, new { from = before, to = body.Role }, ct);
+        var user = await db.Users.AsNoTracking().FirstAsync(u => u.Id == userId, ct);
+        return TypedResults.Ok(new MemberDto(user.Id, user.Email, user.FullName, membership.Role, membership.CreatedAt));
+    }
+
+    private static async Task<Results<NoContent, JsonHttpResult<ErrorEnvelope>>> RemoveMemberAsync(
+        Guid userId, HttpContext http, SwitchboardDbContext db, AuditLog audit, CancellationToken ct)
+    {
+        var caller = Caller.From(http);
+        var membership = await db.Memberships.FirstOrDefaultAsync(m => m.UserId == userId, ct);
+        if (membership is null)
+        {
+            return ApiError.NotFound("MEMBER_NOT_FOUND", "No such member.");
+        }
+        if (membership.Role == Roles.Owner && !caller.Can(Permission.ManageOwners))
+        {
+            return ApiError.Forbidden("INSUFFICIENT_ROLE", "Only an owner can remove an owner.");
+        }
+        if (membership.Role == Roles.Owner && await db.Memberships.CountAsync(m => m.Role == Roles.Owner, ct) <= 1)
+        {
+            return ApiError.Conflict("LAST_OWNER", "The tenant needs at least one owner.");
+        }
+        db.Memberships.Remove(membership);
+        await db.SaveChangesAsync(ct);
+        await audit.AppendAsync(caller.TenantId, caller.Actor, "team.member_removed", "user:" + userId, null, ct);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<Ok<List<InvitationDto>>> ListInvitationsAsync(SwitchboardDbContext db, CancellationToken ct) =>
+        TypedResults.Ok(await db.Invitations.AsNoTracking().OrderByDescending(i => i.CreatedAt)
+            .Select(i => new InvitationDto(i.Id, i.Email, i.Role, i.CreatedAt, i.ExpiresAt, i.AcceptedAt, i.RevokedAt, null)).ToListAsync(ct));
+
+    private static async Task<Results<Created<InvitationDto>, JsonHttpResult<ErrorEnvelope>>> InviteAsync(
+        InvitationRequest body, HttpContext http, SwitchboardDbContext db, AuditLog audit, TimeProvider clock, IOptions<AccountOptions> options, CancellationToken ct)
+    {
+        var email = body.Email is null ? null : AccountService.NormalizeEmail(body.Email);
+        var v = new Validation();
+        if (!Validation.IsEmail(email))
+        {
+            v.Add("email", "must be a valid email address");
+        }
+        if (!Roles.IsValid(body.Role))
+        {
+            v.Add("role", "must be owner, admin or member");
+        }
+        if (!v.IsValid)
+        {
+            return v.Result();
+        }
+        var caller = Caller.From(http);
+        if (body.Role == Roles.Owner && !caller.Can(Permission.ManageOwners))
+        {
+            return ApiError.Forbidden("INSUFFICIENT_ROLE", "Only an owner can invite an owner.");
+        }
+        if (await db.Memberships.Join(db.Users, m => m.UserId, u => u.Id, (m, u) => u.Email).AnyAsync(e => e == email, ct))
+        {
+            return ApiError.Conflict("ALREADY_MEMBER", "This person is already a member.");
+        }
+        var now = clock.GetUtcNow();
+        var token = "inv_" + ApiKeys.GenerateWebhookSecret();
+        var invitation = new Invitation
+        {
+            Id = Guid.CreateVersion7(),
+            TenantId = caller.TenantId!.Value,
+            Email = email!,
+            Role = body.Role!,
+            TokenHash = ApiKeys.Hash(token),
+            InvitedByUserId = caller.UserId,
+            CreatedAt = now,
+            ExpiresAt = now.AddDays(options.Value.InvitationDays),
+        };
+        db.Invitations.Add(invitation);
+        await db.SaveChangesAsync(ct);
+        await audit.AppendAsync(caller.TenantId, caller.Actor, "team.invited", "invitation:" + invitation.Id, new { role = invitation.Role }, ct);
+        return TypedResults.Created($"/api/v1/team/invitations/{invitation.Id}",
+            new InvitationDto(invitation.Id, invitation.Email, invitation.Role, invitation.CreatedAt, invitation.ExpiresAt, null, null, token));
+    }
+
+    private static async Task<Results<NoContent, JsonHttpResult<ErrorEnvelope>>> RevokeInvitationAsync(
+        Guid id, HttpContext http, SwitchboardDbContext db, AuditLog audit, TimeProvider clock, CancellationToken ct)
+    {
+        var invitation = await db.Invitations.FirstOrDefaultAsync(i => i.Id == id, ct);
+        if (invitation is null)
+        {
+            return ApiError.NotFound("INVITATION_NOT_FOUND", "No such invitation.");
+        }
+        invitation.RevokedAt ??= clock.GetUtcNow();
+        await db.SaveChangesAsync(ct);
+        var caller = Caller.From(http);
+        await audit.AppendAsync(caller.TenantId, caller.Actor, "team.invitation_revoked", "invitation:" + id, null, ct);
+        return TypedResults.NoContent();
+    }
+}

@@ -1,0 +1,224 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Switchboard.Credentials;
+using Switchboard.Tests.Support;
+
+namespace Switchboard.Tests.Accounts;
+
+[Trait("Category", "Database")]
+public sealed class AccountsTests(SelfServiceFactory factory) : IClassFixture<SelfServiceFactory>
+{
+    [Fact]
+    public async Task SignupCreatesTenantOwnerWebhookSecretAndSecureSessionCookie()
+    {
+        var client = factory.CookieClient();
+        var email = $"Marie.{Guid.NewGuid():N}@Example.test";
+
+        var response = await client.PostAsJsonAsync("/api/v1/auth/signup", new { email, password = "a long enough password", organisation = "Drain Test", fullName = "Marie" });
+
+        var body = await response.JsonAsync(HttpStatusCode.Created);
+        Assert.Equal(email.ToLowerInvariant(), body["user"]!["email"]!.GetValue<string>());
+        Assert.Equal("owner", body["tenant"]!["role"]!.GetValue<string>());
+        Assert.False(string.IsNullOrEmpty(body["csrfToken"]!.GetValue<string>()));
+        var cookies = response.Headers.GetValues("Set-Cookie").ToList();
+        var session = Assert.Single(cookies, c => c.StartsWith("sb_session=", StringComparison.Ordinal));
+        Assert.Contains("httponly", session, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("secure", session, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("samesite=lax", session, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("expires=", session, StringComparison.OrdinalIgnoreCase);
+        var csrfCookie = Assert.Single(cookies, c => c.StartsWith("sb_csrf=", StringComparison.Ordinal));
+        Assert.DoesNotContain("httponly", csrfCookie, StringComparison.OrdinalIgnoreCase);
+
+        var tenantId = Guid.Parse(body["tenant"]!["id"]!.GetValue<string>());
+        var secret = await factory.WithDbAsync(null, db => db.Tenants.Where(t => t.Id == tenantId).Select(t => t.VapiWebhookSecretProtected).FirstAsync());
+        Assert.NotNull(factory.Services.GetRequiredService<SecretProtector>().Unprotect(secret));
+        var me = await (await client.GetAsync("/api/v1/auth/session")).JsonAsync(HttpStatusCode.OK);
+        Assert.Equal(tenantId.ToString(), me["tenant"]!["id"]!.GetValue<string>());
+        Assert.Equal("session", me["authenticatedBy"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task SignupRejectsBadInputAndDuplicateEmails()
+    {
+        var client = factory.CookieClient();
+        var bad = await client.PostAsJsonAsync("/api/v1/auth/signup", new { email = "not-an-email", password = "short", organisation = "" });
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, bad.StatusCode);
+        var details = (await bad.JsonAsync(HttpStatusCode.UnprocessableEntity))["error"]!["details"]!.AsObject();
+        Assert.True(details.ContainsKey("email") && details.ContainsKey("password") && details.ContainsKey("organisation"));
+
+        var first = await factory.SignUpAsync();
+        var again = await factory.CookieClient().PostAsJsonAsync("/api/v1/auth/signup", new { email = first.Email, password = "another long password", organisation = "Other" });
+        Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
+        Assert.Equal("EMAIL_TAKEN", await again.ErrorCodeAsync());
+
+        var malformed = await client.PostAsync("/api/v1/auth/signup", new StringContent("{not json", System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, malformed.StatusCode);
+    }
+
+    [Fact]
+    public async Task UnsafeCookieRequestsNeedTheCsrfTokenButBearerRequestsDoNot()
+    {
+        var owner = await factory.SignUpAsync();
+        var invite = new { email = $"x-{Guid.NewGuid():N}@example.test", role = "member" };
+
+        owner.Client.DefaultRequestHeaders.Remove("X-CSRF-Token");
+        var missing = await owner.Client.PostAsJsonAsync("/api/v1/team/invitations", invite);
+        Assert.Equal(HttpStatusCode.Forbidden, missing.StatusCode);
+        Assert.Equal("CSRF_TOKEN_INVALID", await missing.ErrorCodeAsync());
+        owner.Client.DefaultRequestHeaders.Add("X-CSRF-Token", owner.Csrf + "x");
+        var wrong = await owner.Client.PostAsJsonAsync("/api/v1/team/invitations", invite);
+        Assert.Equal("CSRF_TOKEN_INVALID", await wrong.ErrorCodeAsync());
+        Assert.Equal(HttpStatusCode.OK, (await owner.Client.GetAsync("/api/v1/team/members")).StatusCode);
+        owner.Client.DefaultRequestHeaders.Remove("X-CSRF-Token");
+        owner.Client.DefaultRequestHeaders.Add("X-CSRF-Token", owner.Csrf);
+        Assert.Equal(HttpStatusCode.Created, (await owner.Client.PostAsJsonAsync("/api/v1/team/invitations", invite)).StatusCode);
+
+        var keyed = await factory.CreateTenantAsync("Keyed");
+        var api = factory.ApiClient(keyed);
+        Assert.Equal(HttpStatusCode.Created, (await api.PostAsJsonAsync("/api/v1/team/invitations", new { email = "y@example.test", role = "admin" })).StatusCode);
+    }
+
+    [Fact]
+    public async Task ExistingCallsEndpointsWorkWithASessionAndWithAKey()
+    {
+        var owner = await factory.SignUpAsync();
+        Assert.Equal(HttpStatusCode.OK, (await owner.Client.GetAsync("/api/v1/calls")).StatusCode);
+        var keyed = await factory.CreateTenantAsync("Keyed calls");
+        Assert.Equal(HttpStatusCode.OK, (await factory.ApiClient(keyed).GetAsync("/api/v1/calls")).StatusCode);
+        var anonymous = await factory.CookieClient().GetAsync("/api/v1/calls");
+        Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+        Assert.Equal("UNAUTHENTICATED", await anonymous.ErrorCodeAsync());
+    }
+
+    [Fact]
+    public async Task LogoutRevokesTheSessionEvenIfTheCookieIsReplayed()
+    {
+        var owner = await factory.SignUpAsync();
+        var login = factory.CookieClient();
+        var response = await login.PostAsJsonAsync("/api/v1/auth/login", new { email = owner.Email, password = owner.Password });
+        await response.JsonAsync(HttpStatusCode.OK);
+        var cookie = response.Headers.GetValues("Set-Cookie").First(c => c.StartsWith("sb_session=", StringComparison.Ordinal)).Split(';')[0];
+
+        Assert.Equal(HttpStatusCode.NoContent, (await owner.Client.PostAsync("/api/v1/auth/logout", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await owner.Client.GetAsync("/api/v1/auth/session")).StatusCode);
+
+        // The second session (same user) still works; after its logout the captured cookie is dead too.
+        var replay = factory.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { BaseAddress = new Uri("https://localhost"), HandleCookies = false });
+        replay.DefaultRequestHeaders.Add("Cookie", cookie);
+        Assert.Equal(HttpStatusCode.OK, (await replay.GetAsync("/api/v1/auth/session")).StatusCode);
+        var csrf = (await (await replay.GetAsync("/api/v1/auth/session")).JsonAsync(HttpStatusCode.OK))["csrfToken"]!.GetValue<string>();
+        var logout = new HttpRequestMessage(HttpMethod.Post, "/api/v1/auth/logout");
+        logout.Headers.Add("X-CSRF-Token", csrf);
+        Assert.Equal(HttpStatusCode.NoContent, (await replay.SendAsync(logout)).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await replay.GetAsync("/api/v1/auth/session")).StatusCode);
+    }
+
+    [Fact]
+    public async Task RepeatedFailuresLockTheAccountUntilTheLockoutEnds()
+    {
+        var owner = await factory.SignUpAsync();
+        var client = factory.CookieClient();
+        for (var i = 0; i < 4; i++)
+        {
+            var wrong = await client.PostAsJsonAsync("/api/v1/auth/login", new { email = owner.Email, password = "wrong password " + i });
+            Assert.Equal("INVALID_CREDENTIALS", await wrong.ErrorCodeAsync());
+        }
+        var fifth = await client.PostAsJsonAsync("/api/v1/auth/login", new { email = owner.Email, password = "wrong again" });
+        Assert.Equal(HttpStatusCode.TooManyRequests, fifth.StatusCode);
+        Assert.Equal("ACCOUNT_LOCKED", await fifth.ErrorCodeAsync());
+        var right = await client.PostAsJsonAsync("/api/v1/auth/login", new { email = owner.Email, password = owner.Password });
+        Assert.Equal(HttpStatusCode.TooManyRequests, right.StatusCode);
+        Assert.True(int.Parse(right.Headers.GetValues("Retry-After").Single()) > 0);
+
+        factory.Clock.Advance(TimeSpan.FromMinutes(16));
+        var later = await client.PostAsJsonAsync("/api/v1/auth/login", new { email = owner.Email, password = owner.Password });
+        Assert.Equal(HttpStatusCode.OK, later.StatusCode);
+    }
+
+    [Fact]
+    public async Task UnknownEmailAndWrongPasswordAnswerTheSame()
+    {
+        var owner = await factory.SignUpAsync();
+        var client = factory.CookieClient();
+        var unknown = await client.PostAsJsonAsync("/api/v1/auth/login", new { email = "nobody@example.test", password = "whatever password" });
+        var wrong = await client.PostAsJsonAsync("/api/v1/auth/login", new { email = owner.Email, password = "whatever password" });
+        Assert.Equal(HttpStatusCode.Unauthorized, unknown.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, wrong.StatusCode);
+        Assert.Equal((await unknown.JsonAsync(HttpStatusCode.Unauthorized))["error"]!["message"]!.ToString(),
+            (await wrong.JsonAsync(HttpStatusCode.Unauthorized))["error"]!["message"]!.ToString());
+    }
+
+    [Fact]
+    public async Task InvitedMemberCanReadButNotConfigure()
+    {
+        var owner = await factory.SignUpAsync();
+        var email = $"member-{Guid.NewGuid():N}@example.test";
+        var invitation = await (await owner.Client.PostAsJsonAsync("/api/v1/team/invitations", new { email, role = "member" })).JsonAsync(HttpStatusCode.Created);
+        var token = invitation["token"]!.GetValue<string>();
+        var listed = await (await owner.Client.GetAsync("/api/v1/team/invitations")).Content.ReadAsStringAsync();
+        Assert.DoesNotContain(token, listed);
+
+        var memberClient = factory.CookieClient();
+        var accepted = await (await memberClient.PostAsJsonAsync("/api/v1/auth/invitations/accept", new { token, password = "member password 123", fullName = "Mem Ber" }))
+            .JsonAsync(HttpStatusCode.OK);
+        Assert.Equal(owner.TenantId.ToString(), accepted["tenant"]!["id"]!.GetValue<string>());
+        Assert.Equal("member", accepted["tenant"]!["role"]!.GetValue<string>());
+        memberClient.DefaultRequestHeaders.Add("X-CSRF-Token", accepted["csrfToken"]!.GetValue<string>());
+
+        Assert.Equal(HttpStatusCode.OK, (await memberClient.GetAsync("/api/v1/team/members")).StatusCode);
+        var denied = await memberClient.PostAsJsonAsync("/api/v1/team/invitations", new { email = "z@example.test", role = "member" });
+        Assert.Equal(HttpStatusCode.Forbidden, denied.StatusCode);
+        Assert.Equal("INSUFFICIENT_ROLE", await denied.ErrorCodeAsync());
+
+        var reuse = await factory.CookieClient().PostAsJsonAsync("/api/v1/auth/invitations/accept", new { token, password = "member password 123" });
+        Assert.Equal(HttpStatusCode.NotFound, reuse.StatusCode);
+    }
+
+    [Fact]
+    public async Task AdminsCannotTouchOwnersAndTheLastOwnerStays()
+    {
+        var owner = await factory.SignUpAsync();
+        var email = $"admin-{Guid.NewGuid():N}@example.test";
+        var token = (await (await owner.Client.PostAsJsonAsync("/api/v1/team/invitations", new { email, role = "admin" })).JsonAsync(HttpStatusCode.Created))["token"]!.GetValue<string>();
+        var adminClient = factory.CookieClient();
+        var admin = await (await adminClient.PostAsJsonAsync("/api/v1/auth/invitations/accept", new { token, password = "admin password 123" })).JsonAsync(HttpStatusCode.OK);
+        adminClient.DefaultRequestHeaders.Add("X-CSRF-Token", admin["csrfToken"]!.GetValue<string>());
+
+        Assert.Equal("INSUFFICIENT_ROLE", await (await adminClient.PatchAsJsonAsync($"/api/v1/team/members/{owner.UserId}", new { role = "member" })).ErrorCodeAsync());
+        Assert.Equal("INSUFFICIENT_ROLE", await (await adminClient.PostAsJsonAsync("/api/v1/team/invitations", new { email = "o@example.test", role = "owner" })).ErrorCodeAsync());
+        Assert.Equal("INSUFFICIENT_ROLE", await (await adminClient.DeleteAsync($"/api/v1/team/members/{owner.UserId}")).ErrorCodeAsync());
+        var lastOwner = await owner.Client.PatchAsJsonAsync($"/api/v1/team/members/{owner.UserId}", new { role = "admin" });
+        Assert.Equal(HttpStatusCode.Conflict, lastOwner.StatusCode);
+        Assert.Equal("LAST_OWNER", await lastOwner.ErrorCodeAsync());
+    }
+
+    [Fact]
+    public async Task OperatorManagesEveryTenantAndOthersCannot()
+    {
+        var ops = await factory.OperatorAsync();
+        var customer = await factory.SignUpAsync(organisation: "Customer Co");
+
+        var list = await (await ops.Client.GetAsync("/api/v1/operator/tenants")).Content.ReadFromJsonAsync<JsonArray>();
+        Assert.Contains(list!, t => t!["id"]!.GetValue<string>() == customer.TenantId.ToString());
+        var denied = await customer.Client.GetAsync("/api/v1/operator/tenants");
+        Assert.Equal(HttpStatusCode.Forbidden, denied.StatusCode);
+        Assert.Equal(1, await Switchboard.Platform.Cli.GrantOperatorCommand.RunAsync(factory.Services, ["nobody@example.test"], CancellationToken.None));
+
+        var switched = await (await ops.Client.PostAsJsonAsync("/api/v1/auth/switch-tenant", new { tenantId = customer.TenantId })).JsonAsync(HttpStatusCode.OK);
+        Assert.Equal("owner", switched["tenant"]!["role"]!.GetValue<string>());
+        var members = await (await ops.Client.GetAsync("/api/v1/team/members")).Content.ReadFromJsonAsync<JsonArray>();
+        Assert.Contains(members!, m => m!["email"]!.GetValue<string>() == customer.Email);
+        Assert.Equal(HttpStatusCode.OK, (await ops.Client.PostAsJsonAsync("/api/v1/auth/switch-tenant", new { tenantId = ops.TenantId })).StatusCode);
+
+        var suspend = await ops.Client.PatchAsJsonAsync($"/api/v1/operator/tenants/{customer.TenantId}", new { status = "suspended" });
+        Assert.Equal("suspended", (await suspend.JsonAsync(HttpStatusCode.OK))["status"]!.GetValue<string>());
+        var blocked = await customer.Client.GetAsync("/api/v1/team/members");
+        Assert.Equal(HttpStatusCode.Forbidden, blocked.StatusCode);
+        Assert.Equal("TENANT_SUSPENDED", await blocked.ErrorCodeAsync());
+        await ops.Client.PatchAsJsonAsync($"/api/v1/operator/tenants/{customer.TenantId}", new { status = "active" });
+        Assert.Equal(HttpStatusCode.OK, (await customer.Client.GetAsync("/api/v1/team/members")).StatusCode);
+    }
+}

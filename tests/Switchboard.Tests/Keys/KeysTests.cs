@@ -1,0 +1,121 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Switchboard.Tenancy;
+using Switchboard.Tests.Support;
+
+namespace Switchboard.Tests.Keys;
+
+[Trait("Category", "Database")]
+public sealed class KeysTests(SelfServiceFactory factory) : IClassFixture<SelfServiceFactory>
+{
+    private HttpClient Bearer(string key)
+    {
+        var client = factory.CreateClient();
+        client.DefaultRequestHeaders.Authorization = Http.Bearer(key);
+        return client;
+    }
+
+    private async Task<SignedIn> ProTenantAsync()
+    {
+        var owner = await factory.SignUpAsync();
+        await factory.SetPlanAsync(owner.TenantId, "pro");
+        return owner;
+    }
+
+    [Fact]
+    public async Task ASecretKeyIsShownOnceWorksAndStopsWhenRevoked()
+    {
+        var owner = await ProTenantAsync();
+        var created = await (await owner.Client.PostAsJsonAsync("/api/v1/keys", new { name = "CRM sync" })).JsonAsync(HttpStatusCode.Created);
+        var key = created["key"]!.GetValue<string>();
+        Assert.StartsWith("sk_live_", key);
+        var id = created["apiKey"]!["id"]!.GetValue<string>();
+        var listed = await owner.Client.GetStringAsync("/api/v1/keys");
+        Assert.DoesNotContain(key, listed);
+        Assert.Contains(key[..12], listed);
+
+        Assert.Equal(HttpStatusCode.OK, (await Bearer(key).GetAsync("/api/v1/calls")).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await owner.Client.DeleteAsync($"/api/v1/keys/{id}")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await Bearer(key).GetAsync("/api/v1/calls")).StatusCode);
+        var status = (await owner.Client.GetFromJsonAsync<JsonArray>("/api/v1/keys"))!.First(k => k!["id"]!.GetValue<string>() == id)!["status"]!.GetValue<string>();
+        Assert.Equal("revoked", status);
+    }
+
+    [Fact]
+    public async Task ARotatedKeyKeepsWorkingForItsGracePeriodOnly()
+    {
+        var owner = await ProTenantAsync();
+        var created = await (await owner.Client.PostAsJsonAsync("/api/v1/keys", new { name = "Zapier" })).JsonAsync(HttpStatusCode.Created);
+        var oldKey = created["key"]!.GetValue<string>();
+        var rotated = await (await owner.Client.PostAsJsonAsync($"/api/v1/keys/{created["apiKey"]!["id"]}/rotate", new { graceHours = 1 })).JsonAsync(HttpStatusCode.Created);
+        var newKey = rotated["key"]!.GetValue<string>();
+        Assert.NotEqual(oldKey, newKey);
+        Assert.Equal("Zapier", rotated["apiKey"]!["name"]!.GetValue<string>());
+
+        Assert.Equal(HttpStatusCode.OK, (await Bearer(oldKey).GetAsync("/api/v1/calls")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await Bearer(newKey).GetAsync("/api/v1/calls")).StatusCode);
+        factory.Clock.Advance(TimeSpan.FromMinutes(61));
+        Assert.Equal(HttpStatusCode.Unauthorized, (await Bearer(oldKey).GetAsync("/api/v1/calls")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await Bearer(newKey).GetAsync("/api/v1/calls")).StatusCode);
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, (await owner.Client.PostAsJsonAsync($"/api/v1/keys/{rotated["apiKey"]!["id"]}/rotate", new { graceHours = 500 })).StatusCode);
+    }
+
+    [Fact]
+    public async Task PlansGateSecretKeysAndPublishableKeysAreNotSecretKeys()
+    {
+        var owner = await factory.SignUpAsync(); // free: widget, no API access
+        var secret = await owner.Client.PostAsJsonAsync("/api/v1/keys", new { name = "nope" });
+        Assert.Equal(HttpStatusCode.Forbidden, secret.StatusCode);
+        Assert.Equal("FEATURE_NOT_IN_PLAN", await secret.ErrorCodeAsync());
+        var publishable = await (await owner.Client.PostAsJsonAsync("/api/v1/keys", new { name = "site", kind = "publishable" })).JsonAsync(HttpStatusCode.Created);
+        var pk = publishable["key"]!.GetValue<string>();
+        Assert.StartsWith("pk_live_", pk);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await Bearer(pk).GetAsync("/api/v1/calls")).StatusCode);
+        var resolved = await factory.WithDbAsync(null, db => PublishableKeys.ResolveAsync(db, pk, factory.Clock.GetUtcNow(), CancellationToken.None));
+        Assert.Equal(owner.TenantId, resolved);
+
+        // A key made on a plan with API access stops authenticating when the plan loses it.
+        await factory.SetPlanAsync(owner.TenantId, "starter");
+        var key = (await (await owner.Client.PostAsJsonAsync("/api/v1/keys", new { name = "ok now" })).JsonAsync(HttpStatusCode.Created))["key"]!.GetValue<string>();
+        Assert.Equal(HttpStatusCode.OK, (await Bearer(key).GetAsync("/api/v1/calls")).StatusCode);
+        await factory.SetPlanAsync(owner.TenantId, "free");
+        var gated = await Bearer(key).GetAsync("/api/v1/calls");
+        Assert.Equal(HttpStatusCode.Forbidden, gated.StatusCode);
+        Assert.Equal("FEATURE_NOT_IN_PLAN", await gated.ErrorCodeAsync());
+    }
+
+    [Fact]
+    public async Task AllowedOriginsAreValidatedHttpsOriginsAtMostTen()
+    {
+        var owner = await factory.SignUpAsync();
+        var bad = await owner.Client.PutAsJsonAsync("/api/v1/widget/origins", new
+        {
+            origins = new[] { "http://shop.example.com", "https://shop.example.com/path", "https://*.example.com", "javascript:alert(1)", "https://ok.example.com" },
+        });
+        var details = (await bad.JsonAsync(HttpStatusCode.UnprocessableEntity))["error"]!["details"]!.AsObject();
+        Assert.Equal(4, details.Count);
+        var tooMany = await owner.Client.PutAsJsonAsync("/api/v1/widget/origins", new { origins = Enumerable.Range(0, 11).Select(i => $"https://s{i}.example.com").ToArray() });
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, tooMany.StatusCode);
+
+        var saved = await (await owner.Client.PutAsJsonAsync("/api/v1/widget/origins", new
+        {
+            origins = new[] { "https://Shop.Example.com/", "https://shop.example.com:443", "https://shop.example.com:8443" },
+        })).JsonAsync(HttpStatusCode.OK);
+        Assert.Equal(["https://shop.example.com", "https://shop.example.com:8443"], saved["origins"]!.AsArray().Select(o => o!.GetValue<string>()));
+        Assert.Equal(2, (await owner.Client.GetFromJsonAsync<JsonObject>("/api/v1/widget/origins"))!["origins"]!.AsArray().Count);
+    }
+
+    [Fact]
+    public async Task AnotherTenantsKeysCannotBeSeenRotatedOrRevoked()
+    {
+        var a = await ProTenantAsync();
+        var b = await ProTenantAsync();
+        var created = await (await a.Client.PostAsJsonAsync("/api/v1/keys", new { name = "A's" })).JsonAsync(HttpStatusCode.Created);
+        var id = created["apiKey"]!["id"]!.GetValue<string>();
+        Assert.DoesNotContain(id, await b.Client.GetStringAsync("/api/v1/keys"));
+        Assert.Equal(HttpStatusCode.NotFound, (await b.Client.PostAsJsonAsync($"/api/v1/keys/{id}/rotate", new { graceHours = 1 })).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await b.Client.DeleteAsync($"/api/v1/keys/{id}")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await Bearer(created["key"]!.GetValue<string>()).GetAsync("/api/v1/calls")).StatusCode);
+    }
+}

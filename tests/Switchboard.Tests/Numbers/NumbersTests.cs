@@ -1,0 +1,149 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Microsoft.EntityFrameworkCore;
+using Switchboard.Tests.Support;
+
+namespace Switchboard.Tests.Numbers;
+
+[Trait("Category", "Database")]
+public sealed class NumbersTests(SelfServiceFactory factory) : IClassFixture<SelfServiceFactory>
+{
+    private static int next = 100;
+
+    private static string NewNumber() => "+1514555" + Interlocked.Increment(ref next).ToString("D4");
+
+    private async Task<SignedIn> TelephonyTenantAsync(bool vapi = false)
+    {
+        var owner = await factory.SignUpAsync();
+        await factory.SetPlanAsync(owner.TenantId, "telephony");
+        await (await owner.Client.PutAsJsonAsync("/api/v1/credentials/twilio",
+            new { accountSid = TwilioNumbersSimulator.AccountSid, authToken = TwilioNumbersSimulator.AuthToken })).JsonAsync(HttpStatusCode.OK);
+        if (vapi)
+        {
+            await (await owner.Client.PutAsJsonAsync("/api/v1/credentials/vapi", new { apiKey = VapiSimulator.PrivateKey })).JsonAsync(HttpStatusCode.OK);
+        }
+        return owner;
+    }
+
+    [Fact]
+    public async Task AttachingInTwilioModePointsTheNumbersWebhooksAtSwitchboard()
+    {
+        var owner = await TelephonyTenantAsync();
+        var e164 = NewNumber();
+        var owned = factory.Twilio.Own(e164);
+
+        var attached = await (await owner.Client.PostAsJsonAsync("/api/v1/numbers", new { number = e164, mode = "twilio" })).JsonAsync(HttpStatusCode.Accepted);
+        Assert.Equal("pending", attached["status"]!.GetValue<string>());
+        await factory.Outbox.DrainAsync(CancellationToken.None);
+
+        var number = await owner.Client.GetFromJsonAsync<JsonObject>($"/api/v1/numbers/{attached["id"]}");
+        Assert.Equal("active", number!["status"]!.GetValue<string>());
+        Assert.Equal(owned.Sid, number["twilioSid"]!.GetValue<string>());
+        Assert.Equal($"{SelfServiceFactory.PublicBaseUrl}/webhooks/twilio/voice/{owner.TenantId}", owned.VoiceUrl);
+        Assert.Equal($"{SelfServiceFactory.PublicBaseUrl}/webhooks/twilio/status/{owner.TenantId}", owned.StatusCallback);
+        Assert.Equal($"{SelfServiceFactory.PublicBaseUrl}/webhooks/twilio/sms/{owner.TenantId}", owned.SmsUrl);
+        Assert.Equal("POST", owned.VoiceMethod);
+
+        Assert.Equal(HttpStatusCode.Accepted, (await owner.Client.DeleteAsync($"/api/v1/numbers/{attached["id"]}")).StatusCode);
+        await factory.Outbox.DrainAsync(CancellationToken.None);
+        Assert.Equal("", owned.VoiceUrl);
+        Assert.Equal("", owned.SmsUrl);
+    }
+
+    [Fact]
+    public async Task ANumberTheTenantDoesNotOwnFailsWithAReason()
+    {
+        var owner = await TelephonyTenantAsync();
+        var attached = await (await owner.Client.PostAsJsonAsync("/api/v1/numbers", new { number = NewNumber(), mode = "twilio" })).JsonAsync(HttpStatusCode.Accepted);
+        await factory.Outbox.DrainAsync(CancellationToken.None);
+        var number = await owner.Client.GetFromJsonAsync<JsonObject>($"/api/v1/numbers/{attached["id"]}");
+        Assert.Equal("failed", number!["status"]!.GetValue<string>());
+        Assert.Contains("is not a number of Twilio account", number["lastError"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task VapiModeImportsTheNumberIntoVapiWithTheWebhookServer()
+    {
+        var owner = await TelephonyTenantAsync(vapi: true);
+        var e164 = NewNumber();
+        factory.Twilio.Own(e164);
+        var attached = await (await owner.Client.PostAsJsonAsync("/api/v1/numbers", new { number = e164, mode = "vapi" })).JsonAsync(HttpStatusCode.Accepted);
+        await factory.Outbox.DrainAsync(CancellationToken.None);
+
+        var imported = Assert.Single(factory.Vapi.PhoneNumbers.Values, p => p["number"]!.GetValue<string>() == e164);
+        Assert.Equal("twilio", imported["provider"]!.GetValue<string>());
+        Assert.Equal(TwilioNumbersSimulator.AccountSid, imported["twilioAccountSid"]!.GetValue<string>());
+        Assert.Equal($"{SelfServiceFactory.PublicBaseUrl}/webhooks/vapi/{owner.TenantId}", imported["server"]!["url"]!.GetValue<string>());
+        Assert.False(string.IsNullOrEmpty(imported["server"]!["headers"]!["x-vapi-secret"]!.GetValue<string>()));
+        var create = factory.Vapi.Requests.Last(r => r.Method == "POST" && r.Path == "/phone-number");
+        Assert.Contains(TwilioNumbersSimulator.AuthToken, create.Body!); // Vapi needs the token to drive the number.
+        var number = await owner.Client.GetFromJsonAsync<JsonObject>($"/api/v1/numbers/{attached["id"]}");
+        Assert.Equal("active", number!["status"]!.GetValue<string>());
+        Assert.Equal(imported["id"]!.GetValue<string>(), number["vapiPhoneNumberId"]!.GetValue<string>());
+        Assert.DoesNotContain(TwilioNumbersSimulator.AuthToken, number.ToJsonString());
+
+        Assert.Equal(HttpStatusCode.Accepted, (await owner.Client.DeleteAsync($"/api/v1/numbers/{attached["id"]}")).StatusCode);
+        await factory.Outbox.DrainAsync(CancellationToken.None);
+        Assert.DoesNotContain(factory.Vapi.PhoneNumbers.Values, p => p["number"]!.GetValue<string>() == e164);
+    }
+
+    [Fact]
+    public async Task PerNumberHoursAndAfterHoursAreValidatedAndKept()
+    {
+        var owner = await TelephonyTenantAsync();
+        var e164 = NewNumber();
+        factory.Twilio.Own(e164);
+        var id = (await (await owner.Client.PostAsJsonAsync("/api/v1/numbers", new { number = e164, mode = "twilio" })).JsonAsync(HttpStatusCode.Accepted))["id"]!.GetValue<string>();
+
+        var bad = await owner.Client.PatchAsJsonAsync($"/api/v1/numbers/{id}", new
+        {
+            businessHours = new { weekly = new Dictionary<string, string[]> { ["funday"] = ["09:00-17:00"], ["monday"] = ["17:00-09:00"] } },
+            afterHours = new { action = "forward", forwardTo = "514" },
+        });
+        var details = (await bad.JsonAsync(HttpStatusCode.UnprocessableEntity))["error"]!["details"]!.AsObject();
+        Assert.True(details.ContainsKey("businessHours") && details.ContainsKey("afterHours.forwardTo"));
+
+        var good = await (await owner.Client.PatchAsJsonAsync($"/api/v1/numbers/{id}", new
+        {
+            businessHours = new { weekly = new Dictionary<string, string[]> { ["monday"] = ["08:00-12:00", "13:00-17:00"] }, holidays = new[] { "2026-12-25" } },
+            afterHours = new { action = "forward", forwardTo = "+15145550199", message = "Nous sommes fermés." },
+        })).JsonAsync(HttpStatusCode.OK);
+        Assert.Equal("13:00-17:00", good["businessHours"]!["weekly"]!["monday"]![1]!.GetValue<string>());
+        Assert.Equal("+15145550199", good["afterHours"]!["forwardTo"]!.GetValue<string>());
+
+        // Call flows read them: the clock's Wednesday 10:00 in Montréal is closed for this number (Mondays only), open for the tenant.
+        var decision = await factory.WithDbAsync(owner.TenantId, async db =>
+        {
+            var tenant = await db.Tenants.FirstAsync(t => t.Id == owner.TenantId);
+            tenant.TimeZone = "America/Toronto";
+            return (Number: await Switchboard.Numbers.NumberSchedule.DecideAsync(db, tenant, e164, factory.Clock.GetUtcNow(), CancellationToken.None),
+                Other: await Switchboard.Numbers.NumberSchedule.DecideAsync(db, tenant, "+15145550000", factory.Clock.GetUtcNow(), CancellationToken.None));
+        });
+        Assert.False(decision.Number.Open);
+        Assert.Equal("forward", decision.Number.AfterHours.Action);
+        Assert.Equal(DayOfWeek.Monday, decision.Number.NextOpening!.Value.ToOffset(TimeSpan.FromHours(-5)).DayOfWeek);
+        Assert.True(decision.Other.Open);
+        Assert.Equal("assistant", decision.Other.AfterHours.Action);
+    }
+
+    [Fact]
+    public async Task PlansWithoutTelephonyCannotAttachAndANumberBelongsToOneTenant()
+    {
+        var free = await factory.SignUpAsync();
+        var denied = await free.Client.PostAsJsonAsync("/api/v1/numbers", new { number = NewNumber() });
+        Assert.Equal(HttpStatusCode.Forbidden, denied.StatusCode);
+        Assert.Equal("FEATURE_NOT_IN_PLAN", await denied.ErrorCodeAsync());
+
+        var a = await TelephonyTenantAsync();
+        var b = await TelephonyTenantAsync();
+        var e164 = NewNumber();
+        var id = (await (await a.Client.PostAsJsonAsync("/api/v1/numbers", new { number = e164, mode = "twilio" })).JsonAsync(HttpStatusCode.Accepted))["id"]!.GetValue<string>();
+        var taken = await b.Client.PostAsJsonAsync("/api/v1/numbers", new { number = e164, mode = "twilio" });
+        Assert.Equal(HttpStatusCode.Conflict, taken.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await b.Client.GetAsync($"/api/v1/numbers/{id}")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await b.Client.PatchAsJsonAsync($"/api/v1/numbers/{id}", new { mode = "vapi" })).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await b.Client.DeleteAsync($"/api/v1/numbers/{id}")).StatusCode);
+        Assert.Empty((await b.Client.GetFromJsonAsync<JsonArray>("/api/v1/numbers"))!);
+    }
+}

@@ -1,0 +1,175 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Microsoft.EntityFrameworkCore;
+using Switchboard.Tests.Support;
+
+namespace Switchboard.Tests.Onboarding;
+
+[Trait("Category", "Database")]
+public sealed class OnboardingTests(SelfServiceFactory factory) : IClassFixture<SelfServiceFactory>
+{
+    private static object ValidProfile(DateTimeOffset at) => new
+    {
+        fullName = "Marie Fortin",
+        organisation = "Drain Fortin",
+        industry = "plumbing",
+        timeZone = "America/Toronto",
+        locale = "fr-CA",
+        marketingOptIn = true,
+        acceptedTerms = new { version = "2026-01", at },
+    };
+
+    [Fact]
+    public async Task ANewTenantStartsAtTheProfileWithEveryStepMissing()
+    {
+        var owner = await factory.SignUpAsync();
+        var state = await owner.Client.GetFromJsonAsync<JsonObject>("/api/v1/onboarding");
+        Assert.Equal("profile", state!["currentStep"]!.GetValue<string>());
+        Assert.Equal(9, state["steps"]!.AsArray().Count);
+        Assert.All(state["skipped"]!.AsObject(), p => Assert.False(p.Value!.GetValue<bool>()));
+        var missingSteps = state["missing"]!.AsArray().Select(m => m!["step"]!.GetValue<string>()).Distinct().ToList();
+        Assert.Equal(["profile", "voiceProvider", "persona", "twilio", "telephony", "integrations", "assistant"], missingSteps);
+        Assert.Equal("free", state["plan"]!["planId"]!.GetValue<string>());
+        Assert.Equal(4, state["plan"]!["available"]!.AsArray().Count);
+    }
+
+    [Fact]
+    public async Task AnInvalidProfileIsRefusedAndNothingIsSaved()
+    {
+        var owner = await factory.SignUpAsync();
+        var response = await owner.Client.PatchAsJsonAsync("/api/v1/onboarding", new
+        {
+            profile = new { timeZone = "Eastern Standard Time", locale = "not a locale", acceptedTerms = new { version = "2026-01", at = factory.Clock.GetUtcNow().AddDays(2) } },
+            persona = new { persona = "should not be saved" },
+        });
+        var details = (await response.JsonAsync(HttpStatusCode.UnprocessableEntity))["error"]!["details"]!.AsObject();
+        Assert.True(details.ContainsKey("timeZone") && details.ContainsKey("locale") && details.ContainsKey("acceptedTerms.at"));
+        var state = await owner.Client.GetFromJsonAsync<JsonObject>("/api/v1/onboarding");
+        Assert.Null(state!["persona"]!["persona"]);
+        Assert.Equal("UTC", state["profile"]!["timeZone"]!.GetValue<string>());
+
+        var bad = await owner.Client.PatchAsJsonAsync("/api/v1/onboarding", new { profile = new { timeZone = "Mars/Olympus_Mons" } });
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, bad.StatusCode);
+    }
+
+    [Fact]
+    public async Task PartialPatchesSaveAsTheyGoAndRepeatingOneChangesNothing()
+    {
+        var owner = await factory.SignUpAsync();
+        await factory.SetPlanAsync(owner.TenantId, "pro");
+        var patch = new
+        {
+            currentStep = "assistant",
+            profile = ValidProfile(factory.Clock.GetUtcNow()),
+            voiceProvider = new { provider = "vapi", vapiApiKey = VapiSimulator.PrivateKey },
+            persona = new { persona = "Paul, friendly", jobToBeDone = "take plumbing emergencies", languages = new[] { "fr-CA", "en-US" }, tone = "warm", guidelines = "Never transfer.", fallbackEmail = "bureau@drainfortin.example" },
+            twilio = new { accountSid = TwilioNumbersSimulator.AccountSid, authToken = TwilioNumbersSimulator.AuthToken },
+            integrations = new { calendar = "google-calendar" },
+            assistant = new { name = "Paul", firstMessage = "Drain Fortin, bonjour!" },
+        };
+        var first = await (await owner.Client.PatchAsJsonAsync("/api/v1/onboarding", patch)).JsonAsync(HttpStatusCode.OK);
+        Assert.Empty(first["warnings"]!.AsArray());
+        Assert.Equal("Drain Fortin", first["profile"]!["organisation"]!.GetValue<string>());
+        Assert.Equal("America/Toronto", first["profile"]!["timeZone"]!.GetValue<string>());
+        Assert.Equal("2026-01", first["profile"]!["acceptedTerms"]!["version"]!.GetValue<string>());
+        Assert.Equal("vapi-…9fA2", first["voiceProvider"]!["vapi"]!["preview"]!.GetValue<string>());
+        Assert.Equal("Paul", first["assistant"]!["assistant"]!["name"]!.GetValue<string>());
+        Assert.Contains("Never transfer.", first["assistant"]!["assistant"]!["instructions"]!.GetValue<string>());
+        Assert.Equal(["fr-CA", "en-US"], first["assistant"]!["assistant"]!["languages"]!.AsArray().Select(l => l!.GetValue<string>()));
+        Assert.Equal("assistant", first["currentStep"]!.GetValue<string>());
+
+        var counts = await Counts(owner.TenantId);
+        var second = await (await owner.Client.PatchAsJsonAsync("/api/v1/onboarding", patch)).JsonAsync(HttpStatusCode.OK);
+        Assert.Equal(counts, await Counts(owner.TenantId));
+        first.Remove("warnings");
+        second.Remove("warnings");
+        Assert.Equal(first.ToJsonString(), second.ToJsonString());
+    }
+
+    private Task<(int Outbox, int Audit, int Assistants, int Credentials)> Counts(Guid tenantId) => factory.WithDbAsync(tenantId, async db =>
+        (await db.Outbox.CountAsync(), await db.AuditLog.CountAsync(), await db.Assistants.CountAsync(), await db.ProviderCredentials.CountAsync()));
+
+    [Fact]
+    public async Task OtherStepsWarnInsteadOfBlocking()
+    {
+        var owner = await factory.SignUpAsync();
+        var result = await (await owner.Client.PatchAsJsonAsync("/api/v1/onboarding", new
+        {
+            persona = new { persona = "Ava", fallbackEmail = "not-an-email", languages = new[] { "fr-CA", "!!" } },
+            integrations = new { calendar = "google-calendar", crm = "acme-crm" },
+            telephony = new { number = "+15145550000", businessHours = new { weekly = new Dictionary<string, string[]> { ["monday"] = ["09:00-17:00", "nine to five"] } } },
+            twilio = new { accountSid = "AC123" },
+            plan = new { planId = "platinum" },
+        })).JsonAsync(HttpStatusCode.OK);
+
+        var warned = result["warnings"]!.AsArray().Select(w => $"{w!["step"]}.{w["field"]}").ToHashSet();
+        Assert.Superset(new HashSet<string> { "persona.fallbackEmail", "persona.languages", "integrations.crm", "telephony.businessHours", "telephony.number", "twilio.accountSid", "plan.planId" }, warned);
+        Assert.Equal("Ava", result["persona"]!["persona"]!.GetValue<string>());
+        Assert.Equal(["fr-CA"], result["persona"]!["languages"]!.AsArray().Select(l => l!.GetValue<string>()));
+        Assert.Equal("google-calendar", result["integrations"]!["calendar"]!.GetValue<string>());
+        Assert.Null(result["integrations"]!["crm"]);
+        Assert.Equal(["09:00-17:00"], result["telephony"]!["businessHours"]!["weekly"]!["monday"]!.AsArray().Select(r => r!.GetValue<string>()));
+        Assert.Contains("FEATURE_NOT_IN_PLAN", result["warnings"]!.AsArray().First(w => w!["field"]!.GetValue<string>() == "number")!["message"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task SkippedFlagsAndTheCurrentStepAreKept()
+    {
+        var owner = await factory.SignUpAsync();
+        var result = await (await owner.Client.PatchAsJsonAsync("/api/v1/onboarding", new
+        {
+            currentStep = "telephony",
+            skipped = new Dictionary<string, bool> { ["twilio"] = true, ["integrations"] = true, ["profile"] = true },
+        })).JsonAsync(HttpStatusCode.OK);
+        Assert.True(result["skipped"]!["twilio"]!.GetValue<bool>());
+        Assert.False(result["skipped"]!["profile"]!.GetValue<bool>());
+        Assert.Contains(result["warnings"]!.AsArray(), w => w!["step"]!.GetValue<string>() == "profile");
+        Assert.True(result["missing"]!.AsArray().First(m => m!["step"]!.GetValue<string>() == "twilio")!["skipped"]!.GetValue<bool>());
+
+        result = await (await owner.Client.PatchAsJsonAsync("/api/v1/onboarding", new { skipped = new Dictionary<string, bool> { ["twilio"] = false } })).JsonAsync(HttpStatusCode.OK);
+        Assert.False(result["skipped"]!["twilio"]!.GetValue<bool>());
+        Assert.True(result["skipped"]!["integrations"]!.GetValue<bool>());
+        Assert.Equal("telephony", (await owner.Client.GetFromJsonAsync<JsonObject>("/api/v1/onboarding"))!["currentStep"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task CompletionNeedsTheProfileAndReportsWhatIsMissing()
+    {
+        var owner = await factory.SignUpAsync();
+        var early = await owner.Client.PostAsync("/api/v1/onboarding/complete", null);
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, early.StatusCode);
+        Assert.Equal("PROFILE_INCOMPLETE", await early.ErrorCodeAsync());
+
+        await (await owner.Client.PatchAsJsonAsync("/api/v1/onboarding", new { profile = ValidProfile(factory.Clock.GetUtcNow()) })).JsonAsync(HttpStatusCode.OK);
+        var done = await (await owner.Client.PostAsync("/api/v1/onboarding/complete", null)).JsonAsync(HttpStatusCode.OK);
+        var at = done["completedAt"]!.GetValue<DateTimeOffset>();
+        Assert.Contains(done["missing"]!.AsArray(), m => m!["step"]!.GetValue<string>() == "telephony");
+        Assert.DoesNotContain(done["missing"]!.AsArray(), m => m!["step"]!.GetValue<string>() == "profile");
+
+        factory.Clock.Advance(TimeSpan.FromMinutes(3));
+        var again = await (await owner.Client.PostAsync("/api/v1/onboarding/complete", null)).JsonAsync(HttpStatusCode.OK);
+        Assert.Equal(at, again["completedAt"]!.GetValue<DateTimeOffset>());
+        Assert.Equal("done", (await owner.Client.GetFromJsonAsync<JsonObject>("/api/v1/onboarding"))!["currentStep"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task TheStudioConfigurationIsPersisted()
+    {
+        var owner = await factory.SignUpAsync();
+        var result = await (await owner.Client.PatchAsJsonAsync("/api/v1/studio", new
+        {
+            persona = new { persona = "Ava", tone = "formal", guidelines = "Never quote prices." },
+            businessHours = new { weekly = new Dictionary<string, string[]> { ["saturday"] = ["09:00-12:00"] }, holidays = new[] { "2026-12-25", "christmas" } },
+            integrations = new { workspace = "slack" },
+        })).JsonAsync(HttpStatusCode.OK);
+        Assert.Single(result["warnings"]!.AsArray());
+        var studio = await owner.Client.GetFromJsonAsync<JsonObject>("/api/v1/studio");
+        Assert.Equal("formal", studio!["persona"]!["tone"]!.GetValue<string>());
+        Assert.Equal(["09:00-12:00"], studio["businessHours"]!["weekly"]!["saturday"]!.AsArray().Select(r => r!.GetValue<string>()));
+        Assert.Equal(["2026-12-25"], studio["businessHours"]!["holidays"]!.AsArray().Select(r => r!.GetValue<string>()));
+        Assert.Equal("slack", studio["integrations"]!["workspace"]!.GetValue<string>());
+        var hours = await factory.WithDbAsync(null, db => db.Tenants.Where(t => t.Id == owner.TenantId).Select(t => t.BusinessHours).FirstAsync());
+        Assert.Equal(["09:00-12:00"], hours.Weekly[DayOfWeek.Saturday]);
+    }
+}

@@ -1,0 +1,99 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Switchboard.Tests.Support;
+
+namespace Switchboard.Tests.Platform;
+
+[Trait("Category", "Database")]
+public sealed partial class OpenApiDocumentTests(SelfServiceFactory factory) : IClassFixture<SelfServiceFactory>
+{
+    [GeneratedRegex(@"\{(\w+)(:[^}]*)?\}")]
+    private static partial Regex RouteParameter();
+
+    private async Task<JsonObject> DocumentAsync()
+    {
+        var response = await factory.CreateClient().GetAsync("/openapi/v1.json");
+        return await response.JsonAsync(HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task EveryEndpointIsDocumentedWithASuccessAndEnvelopeErrors()
+    {
+        var doc = await DocumentAsync();
+        var paths = doc["paths"]!.AsObject();
+        var endpoints = factory.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
+            .Where(e => e.Metadata.GetMetadata<IExcludeFromDescriptionMetadata>()?.ExcludeFromDescription != true)
+            .Where(e => e.Metadata.GetMetadata<IHttpMethodMetadata>() is not null)
+            .Where(e => !e.RoutePattern.RawText!.StartsWith("/openapi", StringComparison.Ordinal))
+            .ToList();
+        Assert.True(endpoints.Count > 50, $"only {endpoints.Count} endpoints found");
+
+        var missing = new List<string>();
+        foreach (var endpoint in endpoints)
+        {
+            var path = RouteParameter().Replace(endpoint.RoutePattern.RawText!, "{$1}").TrimEnd('/');
+            foreach (var method in endpoint.Metadata.GetMetadata<IHttpMethodMetadata>()!.HttpMethods)
+            {
+                if (paths[path]?[method.ToLowerInvariant()] is not JsonObject op)
+                {
+                    missing.Add($"{method} {path}");
+                    continue;
+                }
+                var responses = op["responses"]!.AsObject();
+                Assert.Contains(responses, r => r.Key.StartsWith('2'));
+                Assert.True(responses.ContainsKey("500"), $"{method} {path} lacks 500");
+                foreach (var (status, response) in responses.Where(r => r.Key[0] is '4' or '5'))
+                {
+                    var schemaRef = response!["content"]?["application/json"]?["schema"]?["$ref"]?.GetValue<string>();
+                    Assert.True(schemaRef == "#/components/schemas/ErrorEnvelope", $"{method} {path} {status} is not the error envelope");
+                    Assert.False(string.IsNullOrWhiteSpace(response["description"]?.GetValue<string>()));
+                }
+                if (path.StartsWith("/api/v1", StringComparison.Ordinal) && op["security"] is JsonArray security)
+                {
+                    var required = security.SelectMany(s => s!.AsObject().Select(p => p.Key)).ToHashSet();
+                    Assert.Superset(new HashSet<string> { "secretKey", "session" }, required);
+                    Assert.True(responses.ContainsKey("401") && responses.ContainsKey("403") && responses.ContainsKey("429"), $"{method} {path} lacks 401/403/429");
+                    Assert.NotNull(responses["429"]!["headers"]?["Retry-After"]);
+                    if (method != "GET")
+                    {
+                        Assert.Contains(op["parameters"]!.AsArray(), p => p!["name"]!.GetValue<string>() == "X-CSRF-Token");
+                    }
+                }
+            }
+        }
+        Assert.True(missing.Count == 0, "Undocumented: " + string.Join(", ", missing));
+
+        var schemes = doc["components"]!["securitySchemes"]!.AsObject();
+        Assert.Equal("cookie", schemes["session"]!["in"]!.GetValue<string>());
+        Assert.Equal("sb_session", schemes["session"]!["name"]!.GetValue<string>());
+        Assert.Equal("bearer", schemes["secretKey"]!["scheme"]!.GetValue<string>());
+        Assert.NotNull(schemes["vapiWebhookSecret"]);
+        // Request and response bodies have schemas, e.g. the onboarding PATCH.
+        var patch = paths["/api/v1/onboarding"]!["patch"]!;
+        Assert.Equal("#/components/schemas/OnboardingPatch", patch["requestBody"]!["content"]!["application/json"]!["schema"]!["$ref"]!.GetValue<string>());
+        Assert.Equal("#/components/schemas/OnboardingDto", patch["responses"]!["200"]!["content"]!["application/json"]!["schema"]!["$ref"]!.GetValue<string>());
+        Assert.NotNull(doc["components"]!["schemas"]!["TenantExport"]);
+        Assert.Null(paths["/api/v1/plans"]!["get"]!["security"]);
+    }
+
+    [Fact]
+    public async Task TheReferencePageIsSelfContainedUnderAStrictPolicy()
+    {
+        var response = await factory.CreateClient().GetAsync("/docs");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/html", response.Content.Headers.ContentType!.MediaType);
+        var html = await response.Content.ReadAsStringAsync();
+        Assert.Contains("fetch('/openapi/v1.json'", html);
+        Assert.DoesNotContain("http://", html);
+        Assert.DoesNotContain("https://", html);
+        Assert.DoesNotContain("innerHTML", html);
+        var csp = response.Headers.GetValues("Content-Security-Policy").Single();
+        Assert.Contains("default-src 'none'", csp);
+        Assert.Contains("script-src 'sha256-", csp);
+        Assert.Contains("connect-src 'self'", csp);
+    }
+}
