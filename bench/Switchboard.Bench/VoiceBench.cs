@@ -151,6 +151,7 @@ internal static class VoiceBench
         info.Environment["Switchboard__Realtime__ConnectTimeoutMs"] = "10000";
         info.Environment["Logging__LogLevel__Default"] = "Error";
         info.Environment["Switchboard__Voice__MetricsMayCollect"] = "true";
+        info.Environment["Switchboard__Billing__Plans__pro__ConcurrentCalls"] = "100000"; // the demo tenant's plan
         info.Environment["DOTNET_gcServer"] = "0";
         using var process = Process.Start(info) ?? throw new InvalidOperationException("The server did not start.");
         var serverLog = new System.Text.StringBuilder();
@@ -355,8 +356,9 @@ internal static class VoiceBench
     }
 
     /// <summary>
-    /// Points the seeded demo tenant at the platform's realtime URL (this run's simulator), lifts its concurrent-call limit,
-    /// turns recording off, and reads its Twilio auth token with the server's own Data Protection key ring.
+    /// Points the seeded demo tenant at the platform's realtime URL (this run's simulator), turns recording off (its consent
+    /// notice), and reads its Twilio auth token with the server's own Data Protection key ring. The plan's concurrent-call
+    /// limit is lifted through configuration.
     /// </summary>
     private static async Task<(Guid TenantId, string AuthToken)> ConfigureTenantAsync(string folder, string? postgres)
     {
@@ -367,8 +369,8 @@ internal static class VoiceBench
         await connection.OpenAsync();
         await using (var update = connection.CreateCommand())
         {
-            update.CommandText = "UPDATE tenants SET \"RealtimeBaseUrl\" = NULL, \"VoiceMaxConcurrentCalls\" = 100000, \"VoiceRecordingEnabled\" = " +
-                (postgres is null ? "0" : "FALSE") + ", \"VoiceMaxCallSeconds\" = 7200";
+            update.CommandText = "UPDATE tenants SET \"RealtimeBaseUrl\" = NULL, \"VoiceMaxCallSeconds\" = 7200; UPDATE assistants SET \"RecordingEnabled\" = " +
+                (postgres is null ? "0" : "FALSE");
             await update.ExecuteNonQueryAsync();
         }
         await using var read = connection.CreateCommand();

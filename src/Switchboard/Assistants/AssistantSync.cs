@@ -220,7 +220,9 @@ internal static class VapiAssistantMapper
         var tools = new JsonArray();
         foreach (var def in ToolRegistry.Definitions())
         {
-            if (enabled.Contains(def!["name"]!.GetValue<string>()))
+            // end_call is Vapi's own endCall tool (below), which hangs up; the registry's function is for native calls.
+            var name = def!["name"]!.GetValue<string>();
+            if (name != ToolRegistry.EndCall && enabled.Contains(name))
             {
                 tools.Add(new JsonObject { ["type"] = "function", ["function"] = def.DeepClone() });
             }

@@ -31,7 +31,7 @@ internal sealed class UsageMeter(SwitchboardDbContext db, TimeProvider clock)
         var from = periodStart.AddDays(-1);
         var to = periodStart.AddMonths(1).AddDays(1);
         var calls = await db.Calls.AsNoTracking()
-            .Where(c => c.Status == "ended" && c.DurationSeconds != null && c.CreatedAt >= from && c.CreatedAt < to)
+            .Where(c => Calls.CallStatuses.Ended.Contains(c.Status) && c.DurationSeconds != null && c.CreatedAt >= from && c.CreatedAt < to)
             .Select(c => new { c.Id, c.TenantId, c.DurationSeconds, c.StartedAt, c.CreatedAt, c.EndedAt })
             .ToListAsync(ct);
         if (calls.Count == 0)
@@ -110,7 +110,7 @@ internal sealed class CallConcurrencyGate(SwitchboardDbContext db, Tenancy.Tenan
     public async Task<int> ActiveCallsAsync(CancellationToken ct)
     {
         var since = clock.GetUtcNow().AddMinutes(-30);
-        return await db.Calls.CountAsync(c => c.Status != "ended" && c.UpdatedAt >= since, ct);
+        return await db.Calls.CountAsync(c => !Calls.CallStatuses.Ended.Contains(c.Status) && c.UpdatedAt >= since, ct);
     }
 
     /// <summary>True when the tenant may take one more call now.</summary>

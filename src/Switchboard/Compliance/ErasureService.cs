@@ -117,7 +117,7 @@ internal sealed class ErasureService(SwitchboardDbContext db, TimeProvider clock
 
     private async Task MeterAsync(List<Guid> callIds, CancellationToken ct)
     {
-        var ended = await db.Calls.AsNoTracking().Where(c => callIds.Contains(c.Id) && c.Status == "ended" && c.DurationSeconds != null)
+        var ended = await db.Calls.AsNoTracking().Where(c => callIds.Contains(c.Id) && Calls.CallStatuses.Ended.Contains(c.Status) && c.DurationSeconds != null)
             .Select(c => new { c.Id, c.TenantId, c.DurationSeconds, c.StartedAt, c.CreatedAt, c.EndedAt }).ToListAsync(ct);
         var ids = ended.Select(c => c.Id.ToString()).ToList();
         var metered = await db.UsageRecords.Where(u => u.Kind == UsageKinds.CallSeconds && ids.Contains(u.SourceId)).Select(u => u.SourceId).ToListAsync(ct);

@@ -65,7 +65,6 @@ internal sealed class DemoSeeder(SwitchboardDbContext db, SecretProtector secret
             // a random Twilio auth token signs the simulated webhooks (no account sid: SMS and recordings stay simulated).
             TwilioAuthTokenProtected = secrets.Protect(ApiKeys.GenerateWebhookSecret()),
             RealtimeBaseUrl = Realtime.RealtimeOptions.SimulatorUrl,
-            VoiceRecordingEnabled = true,
         });
         db.Assistants.Add(new Assistant
         {

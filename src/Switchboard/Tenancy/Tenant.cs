@@ -43,17 +43,11 @@ internal sealed class Tenant
 
     // Native voice (Twilio Media Streams bridged to a realtime speech model); migration 0003.
 
-    /// <summary>Record native calls (dual channel, started through Twilio's REST API) after the consent notice, which is then played.</summary>
-    public bool VoiceRecordingEnabled { get; set; }
-
     /// <summary>Outside business hours: <c>answer</c> (the assistant answers), <c>message</c> (take a recorded message) or <c>polite</c> (a short notice, then hang up).</summary>
     public string VoiceAfterHours { get; set; } = VoiceBehaviour.Answer;
 
-    /// <summary>Over <see cref="VoiceMaxConcurrentCalls"/>: <c>message</c> or <c>polite</c>.</summary>
+    /// <summary>Over the plan's concurrent-call limit: <c>message</c> or <c>polite</c>.</summary>
     public string VoiceOverLimit { get; set; } = VoiceBehaviour.Message;
-
-    /// <summary>The plan's limit of simultaneous native calls.</summary>
-    public int VoiceMaxConcurrentCalls { get; set; } = 10;
 
     /// <summary>Longest native call, in seconds; the assistant then says goodbye and hangs up.</summary>
     public int VoiceMaxCallSeconds { get; set; } = 900;

@@ -7,6 +7,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
 using Switchboard.Alerts;
+using Switchboard.Billing;
 using Switchboard.Assistants;
 using Switchboard.Calls;
 using Switchboard.Credentials;
@@ -30,6 +31,8 @@ namespace Switchboard.Twilio;
 /// <item><c>POST /webhooks/twilio/recording/{tenantId}</c>: recording status callbacks (sid, URL, duration, channels).</item>
 /// <item><c>POST /webhooks/twilio/sms/{tenantId}</c>: inbound SMS → the SMS log.</item>
 /// </list>
+/// The concurrent-call limit is the plan's (<see cref="CallConcurrencyGate"/>, as for Vapi calls); recording and its consent
+/// notice follow the assistant's <c>RecordingEnabled</c>.
 /// Errors in the envelope: 404 unknown tenant, 403 bad signature or no Twilio credentials, 413 body over 64 KB,
 /// 422 missing <c>CallSid</c>/<c>MessageSid</c>.
 /// </summary>
@@ -127,8 +130,8 @@ internal static class TwilioVoiceApi
     private static IResult Xml(string twiml) => Results.Content(twiml, TwiML.ContentType);
 
     private static async Task<IResult> VoiceAsync(
-        string tenantId, HttpContext http, SwitchboardDbContext db, MediaStreamTokens tokens, TwilioWebhookUrls urls,
-        IOptions<VoiceOptions> options, TimeProvider clock, ILogger<TwilioVoiceWebhook> logger, CancellationToken ct)
+        string tenantId, HttpContext http, SwitchboardDbContext db, MediaStreamTokens tokens, TwilioWebhookUrls urls, CallConcurrencyGate concurrency,
+        TenantAccountCache accounts, IOptions<VoiceOptions> options, TimeProvider clock, ILogger<TwilioVoiceWebhook> logger, CancellationToken ct)
     {
         var (request, error) = await AuthenticateAsync(tenantId, http, ct);
         if (request is null)
@@ -141,6 +144,11 @@ internal static class TwilioVoiceApi
         }
         var tenant = request.Tenant;
         var now = clock.GetUtcNow();
+        // The plan's concurrent-call limit, counted before this call exists (a retried webhook is not counted twice).
+        var known = await db.Calls.AsNoTracking().Where(c => c.Provider == NativeCallStatus.Provider && c.ProviderCallId == callSid)
+            .Select(c => new { c.EndedReason }).FirstOrDefaultAsync(ct);
+        var limit = known is null ? await concurrency.CanStartAsync(tenant.Id, ct) : (Allowed: known.EndedReason != "over-limit", Active: 0, Limit: 0);
+        var suspended = (await accounts.GetAsync(tenant.Id, ct)).Status == "suspended";
         var call = await FindOrCreateCallAsync(db, tenant.Id, callSid, now, ct);
         call.CustomerNumber ??= Cap(request["From"] ?? request["Caller"], 64);
         call.BusinessNumber ??= Cap(request["To"] ?? request["Called"], 64);
@@ -158,9 +166,9 @@ internal static class TwilioVoiceApi
         var baseUrl = urls.BaseFor(http.Request);
 
         string twiml;
-        if (assistant is null)
+        if (assistant is null || suspended)
         {
-            call.EndedReason ??= "no-assistant";
+            call.EndedReason ??= suspended ? "tenant-suspended" : "no-assistant";
             twiml = TwiML.SayAndHangup(VoicePrompts.Polite(language, tenant.Name, VoiceNoticeReason.Unavailable), voice);
         }
         else if (tenant.VoiceAfterHours != VoiceBehaviour.Answer && !BusinessHoursCalculator.IsOpen(tenant.BusinessHours, tenant.TimeZone, now))
@@ -168,18 +176,18 @@ internal static class TwilioVoiceApi
             call.EndedReason ??= "after-hours";
             twiml = NotAnswered(tenant, tenant.VoiceAfterHours, VoiceNoticeReason.AfterHours, language, voice, baseUrl, options.Value);
         }
-        else if (await ActiveCallsAsync(db, tenant, call.Id, now, ct) >= tenant.VoiceMaxConcurrentCalls)
+        else if (!limit.Allowed)
         {
             call.EndedReason ??= "over-limit";
-            logger.LogWarning("Tenant {TenantId} is at its limit of {Limit} concurrent calls: call {CallSid} gets the over-limit behaviour",
-                tenant.Id, tenant.VoiceMaxConcurrentCalls, callSid);
+            logger.LogWarning("Tenant {TenantId} is at its plan's limit of {Limit} concurrent calls: call {CallSid} gets the over-limit behaviour",
+                tenant.Id, limit.Limit, callSid);
             twiml = NotAnswered(tenant, tenant.VoiceOverLimit, VoiceNoticeReason.Busy, language, voice, baseUrl, options.Value);
         }
         else
         {
             var token = tokens.Issue(tenant.Id, call.Id, callSid, assistant.Id, language);
             var streamUrl = $"{TwilioWebhookUrls.ToWebSocket(baseUrl)}/media/twilio/{token}";
-            var consent = tenant.VoiceRecordingEnabled ? VoicePrompts.Consent(language, tenant.Name) : null;
+            var consent = assistant.RecordingEnabled ? VoicePrompts.Consent(language, tenant.Name) : null;
             twiml = TwiML.Connect(consent, voice, streamUrl,
                 [new("tenantId", tenant.Id.ToString()), new("callId", call.Id.ToString()), new("language", language)],
                 $"{baseUrl}/webhooks/twilio/voice/{tenant.Id}/stream-ended");
@@ -197,14 +205,6 @@ internal static class TwilioVoiceApi
         TwiML.TakeMessage(VoicePrompts.TakeMessage(language, tenant.Name, reason), voice,
             $"{baseUrl}/webhooks/twilio/voice/{tenant.Id}/recorded", $"{baseUrl}/webhooks/twilio/recording/{tenant.Id}",
             options.MessageMaxSeconds, VoicePrompts.Thanks(language));
-
-    /// <summary>Native calls of the tenant still under way: answered by the bridge or about to be, within the longest call length.</summary>
-    private static Task<int> ActiveCallsAsync(SwitchboardDbContext db, Tenant tenant, Guid except, DateTimeOffset now, CancellationToken ct)
-    {
-        var since = now.AddSeconds(-(tenant.VoiceMaxCallSeconds + 120));
-        return db.Calls.CountAsync(c => c.Provider == NativeCallStatus.Provider && c.Id != except && c.EndedReason == null
-            && (c.Status == "queued" || c.Status == "initiated" || c.Status == "ringing" || c.Status == "in-progress") && c.CreatedAt >= since, ct);
-    }
 
     private static async Task<IResult> StreamEndedAsync(
         string tenantId, HttpContext http, SwitchboardDbContext db, TwilioWebhookUrls urls, IOptions<VoiceOptions> options, TimeProvider clock, CancellationToken ct)

@@ -36,6 +36,7 @@ public sealed class VoiceFactory : SwitchboardFactory
         ["Switchboard:Voice:RequireStreamSignature"] = "true",
         ["Switchboard:Voice:IdleRepromptSeconds"] = "8",
         ["Switchboard:Voice:HangupGraceSeconds"] = "5",
+        ["Switchboard:Billing:Plans:pro:ConcurrentCalls"] = "1000",
     };
 
     /// <summary>The listener's address, e.g. <c>http://127.0.0.1:41234</c>.</summary>

@@ -47,6 +47,28 @@ public sealed class TwilioVoiceWebhookTests(SwitchboardFactory factory) : IClass
         return await client.SendAsync(request);
     }
 
+    /// <summary>Changes the tenant's (only) assistant.</summary>
+    private Task UpdateAssistantAsync(TestTenant tenant, Action<global::Switchboard.Assistants.Assistant> change) =>
+        factory.WithDbAsync(tenant.Id, async db =>
+        {
+            change(await db.Assistants.SingleAsync());
+            return await db.SaveChangesAsync();
+        });
+
+    /// <summary>Puts the tenant on a plan (its account row), as the operator API would.</summary>
+    private async Task SetPlanAsync(TestTenant tenant, string planId)
+    {
+        await factory.WithDbAsync(tenant.Id, async db =>
+        {
+            db.TenantAccounts.Add(new global::Switchboard.Tenancy.TenantAccount
+            {
+                TenantId = tenant.Id, PlanId = planId, CreatedAt = factory.Clock.GetUtcNow(), UpdatedAt = factory.Clock.GetUtcNow(),
+            });
+            return await db.SaveChangesAsync();
+        });
+        factory.Services.GetRequiredService<global::Switchboard.Tenancy.TenantAccountCache>().Invalidate(tenant.Id);
+    }
+
     private static async Task<XElement> TwiMLOf(HttpResponseMessage response)
     {
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -58,11 +80,12 @@ public sealed class TwilioVoiceWebhookTests(SwitchboardFactory factory) : IClass
     public async Task IncomingCallIsBridgedToAShortLivedSignedStream()
     {
         var tenant = await factory.CreateTenantAsync(withTwilio: true);
+        await UpdateAssistantAsync(tenant, a => a.RecordingEnabled = false);
         var callSid = NewCallSid();
 
         var twiml = await TwiMLOf(await PostSignedAsync($"/webhooks/twilio/voice/{tenant.Id}", IncomingCall(callSid)));
 
-        Assert.Empty(twiml.Elements("Say")); // recording is off: no consent notice
+        Assert.Empty(twiml.Elements("Say")); // the assistant does not record: no consent notice
         var connect = Assert.Single(twiml.Elements("Connect"));
         Assert.Equal($"http://localhost/webhooks/twilio/voice/{tenant.Id}/stream-ended", connect.Attribute("action")!.Value);
         var stream = Assert.Single(connect.Elements("Stream"));
@@ -106,13 +129,12 @@ public sealed class TwilioVoiceWebhookTests(SwitchboardFactory factory) : IClass
     [InlineData("he-IL", "+972501234567", null, null, "he-IL", "השיחה מוקלטת")]
     public async Task ConsentNoticeIsInTheCallersLanguage(string language, string from, string? country, string? state, string sayLanguage, string expected)
     {
-        var tenant = await factory.CreateTenantAsync(configure: t => t.VoiceRecordingEnabled = true, withTwilio: true);
-        // The business speaks French (its default) and the caller's language.
-        await factory.WithDbAsync(tenant.Id, async db =>
+        var tenant = await factory.CreateTenantAsync(withTwilio: true);
+        // The business speaks French (its default) and the caller's language; calls are recorded.
+        await UpdateAssistantAsync(tenant, a =>
         {
-            var assistant = await db.Assistants.SingleAsync();
-            assistant.Languages = ["fr-CA", language];
-            return await db.SaveChangesAsync();
+            a.Languages = ["fr-CA", language];
+            a.RecordingEnabled = true;
         });
 
         var twiml = await TwiMLOf(await PostSignedAsync($"/webhooks/twilio/voice/{tenant.Id}", IncomingCall(NewCallSid(), from, country, state)));
@@ -128,7 +150,8 @@ public sealed class TwilioVoiceWebhookTests(SwitchboardFactory factory) : IClass
     [Fact]
     public async Task ACallerFromACountryTheTenantDoesNotServeHearsTheTenantsDefault()
     {
-        var tenant = await factory.CreateTenantAsync(configure: t => t.VoiceRecordingEnabled = true, withTwilio: true);
+        var tenant = await factory.CreateTenantAsync(withTwilio: true);
+        await UpdateAssistantAsync(tenant, a => a.RecordingEnabled = true);
 
         var twiml = await TwiMLOf(await PostSignedAsync($"/webhooks/twilio/voice/{tenant.Id}", IncomingCall(NewCallSid(), "+972501234567")));
 
@@ -196,13 +219,10 @@ public sealed class TwilioVoiceWebhookTests(SwitchboardFactory factory) : IClass
     }
 
     [Fact]
-    public async Task OverTheConcurrentCallLimitTheCallerIsToldPolitely()
+    public async Task OverThePlansConcurrentCallLimitTheCallerIsToldPolitely()
     {
-        var tenant = await factory.CreateTenantAsync(configure: t =>
-        {
-            t.VoiceMaxConcurrentCalls = 1;
-            t.VoiceOverLimit = global::Switchboard.Tenancy.VoiceBehaviour.Polite;
-        }, withTwilio: true);
+        var tenant = await factory.CreateTenantAsync(configure: t => t.VoiceOverLimit = global::Switchboard.Tenancy.VoiceBehaviour.Polite, withTwilio: true);
+        await SetPlanAsync(tenant, "free"); // one concurrent call
 
         var first = await TwiMLOf(await PostSignedAsync($"/webhooks/twilio/voice/{tenant.Id}", IncomingCall(NewCallSid())));
         var second = await TwiMLOf(await PostSignedAsync($"/webhooks/twilio/voice/{tenant.Id}", IncomingCall(NewCallSid())));

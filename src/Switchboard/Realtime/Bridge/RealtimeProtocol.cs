@@ -23,7 +23,8 @@ internal sealed record VoiceCallSetup(
     int MaxCallSeconds,
     bool RecordingEnabled,
     string RecordingCallbackUrl,
-    string? CustomerNumber);
+    string? CustomerNumber,
+    IReadOnlyList<string> Tools);
 
 /// <summary>Why the bridge asks the model to speak.</summary>
 internal enum ResponseKind
@@ -49,12 +50,19 @@ internal sealed record HistoryItem(string Kind, string? Text, string? Name = nul
 /// </summary>
 internal static class RealtimeProtocol
 {
-    private static readonly byte[] ToolsJson = JsonSerializer.SerializeToUtf8Bytes(BuildTools());
+    // The tools JSON per set of enabled tools, built once and shared by every call with that set.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte[]> ToolsJson = new();
 
-    private static JsonArray BuildTools()
+    /// <summary>Every tool of the registry, for an assistant that does not restrict them.</summary>
+    public static IReadOnlyList<string> AllTools { get; } = ToolRegistry.Definitions().Select(d => d!["name"]!.GetValue<string>()).ToList();
+
+    private static byte[] ToolsFor(IReadOnlyList<string> enabled) =>
+        ToolsJson.GetOrAdd(string.Join(',', enabled.Order(StringComparer.Ordinal)), _ => JsonSerializer.SerializeToUtf8Bytes(BuildTools(enabled)));
+
+    private static JsonArray BuildTools(IReadOnlyList<string> enabled)
     {
         var tools = new JsonArray();
-        foreach (var def in ToolRegistry.Definitions())
+        foreach (var def in ToolRegistry.Definitions().Where(d => enabled.Contains(d!["name"]!.GetValue<string>())))
         {
             var tool = new JsonObject { ["type"] = "function" };
             foreach (var (key, value) in def!.AsObject())
@@ -108,7 +116,7 @@ internal static class RealtimeProtocol
             w.WriteEndObject();
             w.WriteEndObject();
             w.WritePropertyName("tools");
-            w.WriteRawValue(ToolsJson, skipInputValidation: true);
+            w.WriteRawValue(ToolsFor(setup.Tools), skipInputValidation: true);
             w.WriteString("tool_choice", "auto");
             w.WriteEndObject();
             w.WriteEndObject();

@@ -51,9 +51,10 @@ internal sealed class VoiceCallStore(
             secrets.Unprotect(tenant.RealtimeApiKeyProtected) ?? options.ApiKey,
             options.ApiKeyHeader,
             tenant.VoiceMaxCallSeconds,
-            tenant.VoiceRecordingEnabled,
+            assistant?.RecordingEnabled ?? false,
             $"{baseUrl}/webhooks/twilio/recording/{tenant.Id}",
-            call.CustomerNumber);
+            call.CustomerNumber,
+            assistant?.Tools is { } enabled ? RealtimeProtocol.AllTools.Where(enabled.Contains).ToList() : RealtimeProtocol.AllTools);
         return (setup, secrets.Unprotect(tenant.TwilioAuthTokenProtected));
     }
 
@@ -114,6 +115,10 @@ internal sealed class VoiceCallStore(
 
     private async Task<string> InvokeToolOnceAsync(VoiceCallSetup setup, string name, string arguments, CancellationToken ct)
     {
+        if (!setup.Tools.Contains(name))
+        {
+            return JsonSerializer.Serialize(new { error = $"The tool '{name}' is not enabled for this assistant." });
+        }
         {
             await using var scope = Scoped(setup.TenantId, out var db);
             var tools = scope.ServiceProvider.GetRequiredService<ToolRegistry>();

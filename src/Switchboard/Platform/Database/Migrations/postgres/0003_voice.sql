@@ -1,10 +1,8 @@
--- 0003_voice (PostgreSQL): native voice over Twilio Media Streams. Tenant voice settings (recording, after-hours and
--- over-limit behaviour, concurrent-call and call-length limits, realtime provider), the assistant's realtime model
+-- 0003_voice (PostgreSQL): native voice over Twilio Media Streams. Tenant voice settings (after-hours and over-limit
+-- behaviour, call-length limit, realtime provider), the assistant's realtime model
 -- and voice, per-call language and greeting latency, per-turn latencies, and Twilio recordings.
-ALTER TABLE tenants ADD COLUMN "VoiceRecordingEnabled" boolean NOT NULL DEFAULT FALSE;
 ALTER TABLE tenants ADD COLUMN "VoiceAfterHours" character varying(16) NOT NULL DEFAULT 'answer';
 ALTER TABLE tenants ADD COLUMN "VoiceOverLimit" character varying(16) NOT NULL DEFAULT 'message';
-ALTER TABLE tenants ADD COLUMN "VoiceMaxConcurrentCalls" integer NOT NULL DEFAULT 10;
 ALTER TABLE tenants ADD COLUMN "VoiceMaxCallSeconds" integer NOT NULL DEFAULT 900;
 ALTER TABLE tenants ADD COLUMN "RealtimeBaseUrl" character varying(500);
 ALTER TABLE tenants ADD COLUMN "RealtimeApiKeyProtected" text;

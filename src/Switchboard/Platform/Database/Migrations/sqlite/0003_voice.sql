@@ -1,10 +1,8 @@
--- 0003_voice (SQLite): native voice over Twilio Media Streams. Tenant voice settings (recording, after-hours and
--- over-limit behaviour, concurrent-call and call-length limits, realtime provider), the assistant's realtime model
+-- 0003_voice (SQLite): native voice over Twilio Media Streams. Tenant voice settings (after-hours and over-limit
+-- behaviour, call-length limit, realtime provider), the assistant's realtime model
 -- and voice, per-call language and greeting latency, per-turn latencies, and Twilio recordings.
-ALTER TABLE "tenants" ADD COLUMN "VoiceRecordingEnabled" INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE "tenants" ADD COLUMN "VoiceAfterHours" TEXT NOT NULL DEFAULT 'answer';
 ALTER TABLE "tenants" ADD COLUMN "VoiceOverLimit" TEXT NOT NULL DEFAULT 'message';
-ALTER TABLE "tenants" ADD COLUMN "VoiceMaxConcurrentCalls" INTEGER NOT NULL DEFAULT 10;
 ALTER TABLE "tenants" ADD COLUMN "VoiceMaxCallSeconds" INTEGER NOT NULL DEFAULT 900;
 ALTER TABLE "tenants" ADD COLUMN "RealtimeBaseUrl" TEXT NULL;
 ALTER TABLE "tenants" ADD COLUMN "RealtimeApiKeyProtected" TEXT NULL;
