@@ -153,6 +153,14 @@ internal static class VoiceBench
         info.Environment["Switchboard__Voice__MetricsMayCollect"] = "true";
         info.Environment["Switchboard__Billing__Plans__pro__ConcurrentCalls"] = "100000"; // the demo tenant's plan
         info.Environment["DOTNET_gcServer"] = "0";
+        foreach (var name in new[] { "DOTNET_ThreadPool_UnfairSemaphoreSpinLimit", "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "DOTNET_GCgen0size" })
+        {
+            // Runtime knobs passed through to the server when set for the benchmark (reported with the results).
+            if (Environment.GetEnvironmentVariable("SERVER_" + name) is { } value)
+            {
+                info.Environment[name] = value;
+            }
+        }
         using var process = Process.Start(info) ?? throw new InvalidOperationException("The server did not start.");
         var serverLog = new System.Text.StringBuilder();
         process.OutputDataReceived += (_, e) => { lock (serverLog) { if (serverLog.Length < 20000) { serverLog.AppendLine(e.Data); } } };

@@ -6,12 +6,13 @@ namespace Switchboard.Realtime.Bridge;
 
 /// <summary>
 /// Writes native calls' transcript turns while the calls run, off the audio path: bridges post turns on one channel,
-/// and this worker stores them in batches (one transaction for up to 200 turns across calls). If a batch fails, its
+/// and this worker stores them in batches (one transaction for the turns of every call gathered over 100 ms, up to 500). If a batch fails, its
 /// turns are retried one by one, so one bad turn never loses another call's. <see cref="FlushAsync"/> lets a call
 /// wait until its own turns are stored before its post-call pipeline reads them.
 /// </summary>
 internal sealed class TranscriptSink(IServiceScopeFactory scopes, SqliteWriteGate writes, ILogger<TranscriptSink> logger) : BackgroundService
 {
+    private static readonly TimeSpan BatchWindow = TimeSpan.FromMilliseconds(100);
     private readonly Channel<Item> queue = Channel.CreateUnbounded<Item>(new UnboundedChannelOptions { SingleReader = true });
 
     private readonly record struct Item(TranscriptTurn? Turn, TaskCompletionSource? Flushed);
@@ -37,7 +38,9 @@ internal sealed class TranscriptSink(IServiceScopeFactory scopes, SqliteWriteGat
         {
             while (await queue.Reader.WaitToReadAsync(stoppingToken))
             {
-                while (batch.Count < 200 && queue.Reader.TryRead(out var item))
+                // Turns of many calls arrive a few at a time: wait a moment so one transaction stores them together.
+                await Task.Delay(BatchWindow, stoppingToken);
+                while (batch.Count < 500 && queue.Reader.TryRead(out var item))
                 {
                     batch.Add(item);
                 }
