@@ -150,6 +150,7 @@ internal static class VoiceBench
         info.Environment["Switchboard__Realtime__BaseUrl"] = sim.Url;
         info.Environment["Switchboard__Realtime__ConnectTimeoutMs"] = "10000";
         info.Environment["Logging__LogLevel__Default"] = "Error";
+        info.Environment["Logging__LogLevel__Switchboard.Realtime"] = Environment.GetEnvironmentVariable("VOICE_BENCH_SERVER_LOG") == "1" ? "Warning" : "Error";
         info.Environment["Switchboard__Voice__MetricsMayCollect"] = "true";
         info.Environment["Switchboard__Billing__Plans__pro__ConcurrentCalls"] = "100000"; // the demo tenant's plan
         info.Environment["DOTNET_gcServer"] = "0";
@@ -295,6 +296,17 @@ internal static class VoiceBench
             await Task.Delay(3000);
             process.Refresh();
             var rssAfter = process.WorkingSet64;
+            Console.WriteLine("  calls by end: " + await EndedReasonsAsync(work.FullName, postgres?.ConnectionString));
+            if (Environment.GetEnvironmentVariable("VOICE_BENCH_SERVER_LOG") == "1")
+            {
+                lock (serverLog)
+                {
+                    foreach (var line in serverLog.ToString().Split('\n').Where(l => l.Contains("\"LogLevel\"", StringComparison.Ordinal)).Take(8))
+                    {
+                        Console.WriteLine("  server: " + (line.Length > 700 ? line[..700] : line));
+                    }
+                }
+            }
 
             var result = new Result(
                 n, connected,
@@ -387,6 +399,24 @@ internal static class VoiceBench
         var protector = DataProtectionProvider.Create(new DirectoryInfo(Path.Combine(folder, "data", "keys")), b => b.SetApplicationName("switchboard"))
             .CreateProtector("Switchboard.Credentials.v1");
         return (tenantId, protector.Unprotect(protectedToken));
+    }
+
+    /// <summary>How the run's calls ended, from the server's database (a call the bench hung up on ends as caller-hangup or stream-error).</summary>
+    private static async Task<string> EndedReasonsAsync(string folder, string? postgres)
+    {
+        await using System.Data.Common.DbConnection connection = postgres is null
+            ? new SqliteConnection($"Data Source={Path.Combine(folder, "data", "switchboard.db")}")
+            : new Npgsql.NpgsqlConnection(postgres);
+        await connection.OpenAsync();
+        await using var query = connection.CreateCommand();
+        query.CommandText = "SELECT COALESCE(\"EndedReason\", \"Status\"), COUNT(*) FROM calls GROUP BY 1 ORDER BY 2 DESC";
+        await using var reader = await query.ExecuteReaderAsync();
+        var parts = new List<string>();
+        while (await reader.ReadAsync())
+        {
+            parts.Add($"{reader.GetString(0)} {reader.GetInt64(1)}");
+        }
+        return string.Join(", ", parts);
     }
 
     private static int FreePort()

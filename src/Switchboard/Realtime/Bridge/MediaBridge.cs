@@ -1375,6 +1375,18 @@ internal sealed class MediaBridge : IFrameObserver, IDisposable
         {
             await closing;
         }
+        else if (twilio.State is WebSocketState.Open or WebSocketState.CloseReceived)
+        {
+            // The caller hung up (stop): close our side cleanly rather than drop the connection.
+            try
+            {
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+                await twilio.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, timeout.Token);
+            }
+            catch (Exception e) when (e is WebSocketException or OperationCanceledException or ObjectDisposedException or IOException)
+            {
+            }
+        }
         if (provider is { } last)
         {
             await DisposeSessionAsync(last);
