@@ -112,6 +112,12 @@ internal sealed class CallEvent
     public required string PayloadJson { get; set; }
     public DateTimeOffset? ProviderTimestamp { get; set; }
     public DateTimeOffset ReceivedAt { get; set; }
+
+    /// <summary>
+    /// JSON array of the JSON paths (<c>$.message.cost</c>…) of fields the message carried but that could not be used
+    /// (see <c>VapiFieldRules</c> and <c>TolerantJson</c>); null when every field was usable.
+    /// </summary>
+    public string? UnusableFields { get; set; }
 }
 
 /// <summary>What the caller needs, derived from the call.</summary>

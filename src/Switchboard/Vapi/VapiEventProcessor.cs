@@ -32,12 +32,17 @@ internal sealed class VapiEventProcessor(
         ["ended"] = 4,
     };
 
-    /// <summary>Processes <paramref name="message"/> (the value of the body's <c>message</c>); returns the JSON reply.</summary>
-    public async Task<JsonNode> ProcessAsync(Tenant tenant, JsonElement message, string type, string rawBody, string idempotencyKey, CancellationToken ct)
+    /// <summary>
+    /// Processes <paramref name="message"/> (the value of the body's <c>message</c>); returns the JSON reply.
+    /// <paramref name="unusableFields"/>: JSON paths of fields that could not be used (bad text, non-finite or
+    /// out-of-range numbers), recorded on the event.
+    /// </summary>
+    public async Task<JsonNode> ProcessAsync(Tenant tenant, JsonElement message, string type, string rawBody, string idempotencyKey,
+        IReadOnlyList<string> unusableFields, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
         var duplicate = await db.CallEvents.AnyAsync(e => e.IdempotencyKey == idempotencyKey, ct);
-        var providerCallId = message.Path("call", "id").Str() ?? message.Prop("callId").Str();
+        var providerCallId = ProviderIds.CanonicalOrNull(message.Path("call", "id").Str() ?? message.Prop("callId").Str(), ProviderIds.CallIdLength);
         var call = providerCallId is null ? null : await FindOrCreateCallAsync(tenant, providerCallId, message, now, ct);
         var assistant = await db.Assistants.AsNoTracking().OrderByDescending(a => a.IsDefault).ThenBy(a => a.CreatedAt).FirstOrDefaultAsync(ct);
 
@@ -54,6 +59,7 @@ internal sealed class VapiEventProcessor(
                 IdempotencyKey = idempotencyKey,
                 PayloadJson = rawBody,
                 ProviderTimestamp = message.Prop("timestamp").Time(),
+                UnusableFields = unusableFields.Count == 0 ? null : JsonSerializer.Serialize(unusableFields),
                 ReceivedAt = now,
             });
             if (call is not null)
@@ -98,7 +104,7 @@ internal sealed class VapiEventProcessor(
             TenantId = tenant.Id,
             Channel = message.Path("call", "type").Str() == "webCall" ? "web" : "voice",
             Provider = "vapi",
-            ProviderCallId = providerCallId.Length > 100 ? providerCallId[..100] : providerCallId,
+            ProviderCallId = providerCallId,
             CreatedAt = message.Path("call", "createdAt").Time() ?? now,
             UpdatedAt = now,
         };
@@ -176,9 +182,9 @@ internal sealed class VapiEventProcessor(
             ?? m.Prop("recordingUrl").Str() ?? call.RecordingUrl;
         call.StereoRecordingUrl = artifact?.Prop("stereoRecordingUrl").Str() ?? artifact?.Path("recording", "stereoUrl").Str()
             ?? m.Prop("stereoRecordingUrl").Str() ?? call.StereoRecordingUrl;
-        if ((m.Prop("cost") ?? m.Path("costBreakdown", "total")).Num() is { } cost)
+        if (VapiFieldRules.Cost(m) is { } cost)
         {
-            call.Cost = (decimal)cost;
+            call.Cost = Math.Round((decimal)cost, 4);
         }
 
         var messages = artifact?.Prop("messages") is { ValueKind: JsonValueKind.Array } am && am.GetArrayLength() > 0 ? am
@@ -193,7 +199,7 @@ internal sealed class VapiEventProcessor(
         var times = messages is { } ms ? MessageTimes(ms) : (null, null);
         call.StartedAt = m.Prop("startedAt").Time() ?? call.StartedAt ?? times.First;
         call.EndedAt = m.Prop("endedAt").Time() ?? call.EndedAt ?? times.Last;
-        var seconds = m.Prop("durationSeconds").Num() ?? (m.Prop("durationMs").Num() / 1000.0);
+        var seconds = VapiFieldRules.DurationSeconds(m);
         call.DurationSeconds = seconds ?? (call.StartedAt is { } s && call.EndedAt is { } e && e >= s ? Math.Round((e - s).TotalSeconds, 3) : call.DurationSeconds);
 
         // The lead and its alerts.
@@ -286,7 +292,7 @@ internal sealed class VapiEventProcessor(
             {
                 continue;
             }
-            turns.Add(NewTurn(call, turns.Count, mapped, text, msg.Prop("secondsFromStart").Num(), msg.Prop("time").Time()));
+            turns.Add(NewTurn(call, turns.Count, mapped, text, VapiFieldRules.SecondsFromStart(msg), msg.Prop("time").Time()));
         }
         return turns;
     }

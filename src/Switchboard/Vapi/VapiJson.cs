@@ -43,22 +43,37 @@ internal static class VapiJson
         return string.IsNullOrWhiteSpace(s) ? null : s;
     }
 
-    public static double? Num(this JsonElement? e)
+    /// <summary>
+    /// A number (JSON number or numeric string) that is finite and within [<paramref name="min"/>, <paramref name="max"/>];
+    /// null when absent, not a number, non-finite (<c>NaN</c>, <c>Infinity</c>, <c>1e400</c>) or out of range. The rule for
+    /// every provider number (see <see cref="VapiFieldRules"/>): an unusable value is never stored, the field stays unset.
+    /// </summary>
+    public static double? Num(this JsonElement? e, double min = double.MinValue, double max = double.MaxValue)
     {
         if (e is not { } v)
         {
             return null;
         }
-        if (v.ValueKind == JsonValueKind.Number && v.TryGetDouble(out var d))
+        double d;
+        if (v.ValueKind == JsonValueKind.Number)
         {
-            return d;
+            if (!v.TryGetDouble(out d))
+            {
+                return null;
+            }
         }
-        if (v.ValueKind == JsonValueKind.String && double.TryParse(v.GetString(), NumberStyles.Float, CultureInfo.InvariantCulture, out d))
+        else if (v.ValueKind != JsonValueKind.String || !double.TryParse(v.GetString(), NumberStyles.Float, CultureInfo.InvariantCulture, out d))
         {
-            return d;
+            return null;
         }
-        return null;
+        return double.IsFinite(d) && d >= min && d <= max ? d : null;
     }
+
+    /// <summary>True when the element is present (not null) but <see cref="Num"/> would not accept it.</summary>
+    public static bool IsUnusableNumber(this JsonElement? e, double min, double max) => e is not null && e.Num(min, max) is null;
+
+    /// <summary>True when the element is present (not null) but <see cref="Time"/> would not accept it.</summary>
+    public static bool IsUnusableTime(this JsonElement? e) => e is not null && e.Time() is null;
 
     /// <summary>A time as ISO-8601 text or epoch milliseconds (number or numeric string), in UTC.</summary>
     public static DateTimeOffset? Time(this JsonElement? e)
@@ -67,7 +82,7 @@ internal static class VapiJson
         {
             return null;
         }
-        if (v.ValueKind == JsonValueKind.Number && v.TryGetDouble(out var ms))
+        if (v.ValueKind == JsonValueKind.Number && v.TryGetDouble(out var ms) && double.IsFinite(ms))
         {
             return FromEpochMs(ms);
         }
@@ -76,9 +91,10 @@ internal static class VapiJson
             var s = v.GetString();
             if (double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out ms))
             {
-                return FromEpochMs(ms);
+                return double.IsFinite(ms) ? FromEpochMs(ms) : null;
             }
-            if (DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var at))
+            if (DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var at)
+                && at >= VapiFieldRules.EarliestTime && at <= VapiFieldRules.LatestTime)
             {
                 return at.ToUniversalTime();
             }
@@ -93,7 +109,7 @@ internal static class VapiJson
         {
             ms *= 1000;
         }
-        if (ms is < 0 or > 253_402_300_799_000)
+        if (!double.IsFinite(ms) || ms < VapiFieldRules.EarliestTime.ToUnixTimeMilliseconds() || ms > VapiFieldRules.LatestTime.ToUnixTimeMilliseconds())
         {
             return null;
         }

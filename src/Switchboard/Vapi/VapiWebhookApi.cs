@@ -22,6 +22,9 @@ internal static class VapiWebhookApi
 {
     public const string CorsPolicy = "vapi-webhook";
 
+    /// <summary>Deepest JSON nesting accepted (deeper bodies are 400 MALFORMED_JSON).</summary>
+    private const int MaxDepth = 128;
+
     public static IEndpointRouteBuilder MapVapiWebhooks(this IEndpointRouteBuilder app)
     {
         app.MapPost("/webhooks/vapi/{tenantId}", HandleAsync)
@@ -93,9 +96,19 @@ internal static class VapiWebhookApi
         }
 
         JsonDocument document;
+        byte[]? sanitized;
+        List<string> unusable;
         try
         {
-            document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 128 });
+            document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = MaxDepth });
+            // Strings that cannot be text (lone surrogates, invalid UTF-8, U+0000) are replaced with U+FFFD once, here,
+            // so every reader below sees usable text; the paths changed are recorded on the event.
+            sanitized = TolerantJson.Sanitize(body, MaxDepth, out unusable);
+            if (sanitized is not null)
+            {
+                document.Dispose();
+                document = JsonDocument.Parse(sanitized, new JsonDocumentOptions { MaxDepth = MaxDepth });
+            }
         }
         catch (JsonException)
         {
@@ -121,9 +134,18 @@ internal static class VapiWebhookApi
                     ["error"] = $"All {gate.Limit} lines are busy right now. Please call back in a few minutes.",
                 });
             }
-            var raw = VapiEventProcessor.Utf8(body);
+            // The event stores the body as received, or its sanitized form when some text was unusable (PostgreSQL text
+            // cannot hold invalid UTF-8 or U+0000); the idempotency key is always that of the bytes received.
+            var raw = VapiEventProcessor.Utf8(sanitized ?? body);
             var key = VapiEventProcessor.KeyOf(body);
-            var reply = await ProcessWithRetryAsync(services, tenant.Id, message, type, raw, key, ct);
+            unusable.AddRange(VapiFieldRules.UnusableFields(message));
+            if (unusable.Count > 0)
+            {
+                services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(VapiWebhookApi)).LogWarning(
+                    "Vapi message {VapiType} for tenant {TenantId}: {Count} unusable fields, left unset: {Fields}",
+                    type.Length > 100 ? type[..100] : type, tenant.Id, unusable.Count, string.Join(", ", unusable.Take(10)));
+            }
+            var reply = await ProcessWithRetryAsync(services, tenant.Id, message, type, raw, key, unusable, ct);
             return TypedResults.Json(reply);
         }
     }
@@ -133,7 +155,7 @@ internal static class VapiWebhookApi
     /// message (two nodes, or Vapi retrying) is retried on fresh state, where it becomes an update or a duplicate.
     /// </summary>
     private static async Task<System.Text.Json.Nodes.JsonNode> ProcessWithRetryAsync(
-        IServiceProvider services, Guid tenantId, JsonElement message, string type, string raw, string key, CancellationToken ct)
+        IServiceProvider services, Guid tenantId, JsonElement message, string type, string raw, string key, IReadOnlyList<string> unusable, CancellationToken ct)
     {
         var db = services.GetRequiredService<SwitchboardDbContext>();
         var processor = services.GetRequiredService<VapiEventProcessor>();
@@ -154,7 +176,7 @@ internal static class VapiWebhookApi
                     // with DISCARD ALL at each checkout) and untracked (read-only here; tracked, its JSON columns are
                     // snapshotted and re-serialised by every DetectChanges).
                     var tenant = await db.Tenants.AsNoTracking().FirstAsync(t => t.Id == tenantId, ct);
-                    var reply = await processor.ProcessAsync(tenant, message, type, raw, key, ct);
+                    var reply = await processor.ProcessAsync(tenant, message, type, raw, key, unusable, ct);
                     await db.SaveChangesAsync(ct);
                     await tx.CommitAsync(ct);
                     return reply;
