@@ -49,7 +49,7 @@ internal sealed class UsageMeter(SwitchboardDbContext db, TimeProvider clock)
                 Id = Guid.CreateVersion7(),
                 TenantId = call.TenantId,
                 Kind = UsageKinds.CallSeconds,
-                Quantity = Math.Max(0, call.DurationSeconds!.Value),
+                Quantity = double.IsFinite(call.DurationSeconds!.Value) ? Math.Max(0, call.DurationSeconds.Value) : 0, // NaN/±∞ stored before the edge rule: nothing to bill
                 SourceId = call.Id.ToString(),
                 Period = PeriodOf(call.StartedAt ?? call.CreatedAt),
                 OccurredAt = call.EndedAt ?? clock.GetUtcNow(),

@@ -128,7 +128,7 @@ internal sealed class ErasureService(SwitchboardDbContext db, TimeProvider clock
                 Id = Guid.CreateVersion7(),
                 TenantId = c.TenantId,
                 Kind = UsageKinds.CallSeconds,
-                Quantity = c.DurationSeconds!.Value,
+                Quantity = double.IsFinite(c.DurationSeconds!.Value) ? Math.Max(0, c.DurationSeconds.Value) : 0,
                 SourceId = c.Id.ToString(),
                 Period = UsageMeter.PeriodOf(c.StartedAt ?? c.CreatedAt),
                 OccurredAt = c.EndedAt ?? clock.GetUtcNow(),

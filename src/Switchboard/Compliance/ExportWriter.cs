@@ -46,7 +46,7 @@ public sealed record OnboardingStateExport(string CurrentStep, IReadOnlyList<str
 /// <summary>Streams <see cref="TenantExport"/> with a <see cref="Utf8JsonWriter"/>, one row at a time for the large tables.</summary>
 internal sealed class ExportWriter(SwitchboardDbContext db, CredentialStore credentials, TimeProvider clock)
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private static readonly JsonSerializerOptions Json = Platform.Http.FiniteDoubleConverter.AddTo(new(JsonSerializerDefaults.Web));
 
     /// <summary>Writes the export to <paramref name="output"/> (the response's pipe), flushing after each large row.</summary>
     public async Task WriteAsync(Guid tenantId, System.IO.Pipelines.PipeWriter output, CancellationToken ct)
@@ -93,7 +93,7 @@ internal sealed class ExportWriter(SwitchboardDbContext db, CredentialStore cred
             {
                 JsonSerializer.Serialize(w, new ExportCall(c.Id, c.Channel, c.Provider, c.ProviderCallId, c.CallSid, c.Type, c.Status, c.CustomerNumber, c.BusinessNumber,
                     c.StartedAt, c.EndedAt, c.DurationSeconds, c.EndedReason, c.Cost, c.RecordingUrl, c.StereoRecordingUrl, c.Summary,
-                    c.StructuredDataJson is null ? null : JsonDocument.Parse(c.StructuredDataJson).RootElement.Clone(), c.SuccessEvaluation, c.TranscriptText,
+                    c.StructuredDataJson is null ? null : Platform.Http.TolerantJson.ParseOrString(c.StructuredDataJson), c.SuccessEvaluation, c.TranscriptText,
                     turnsByCall.GetValueOrDefault(c.Id) ?? [], c.CreatedAt), Json);
             }
             await FlushAsync(w, output, ct);
@@ -116,15 +116,7 @@ internal sealed class ExportWriter(SwitchboardDbContext db, CredentialStore cred
             }
             foreach (var e in page)
             {
-                JsonElement payload;
-                try
-                {
-                    payload = JsonDocument.Parse(e.PayloadJson).RootElement.Clone();
-                }
-                catch (JsonException)
-                {
-                    payload = JsonSerializer.SerializeToElement(e.PayloadJson);
-                }
+                var payload = Platform.Http.TolerantJson.ParseOrString(e.PayloadJson);
                 JsonSerializer.Serialize(w, new ExportCallEvent(e.Id, e.CallId, e.Provider, e.Type, payload, e.ReceivedAt), Json);
             }
             await FlushAsync(w, output, ct);

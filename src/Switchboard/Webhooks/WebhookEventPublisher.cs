@@ -24,7 +24,7 @@ namespace Switchboard.Webhooks;
 internal sealed class WebhookEventPublisher(SwitchboardDbContext db, TimeProvider clock)
 {
     /// <summary>Body serialisation: camelCase (JSON web defaults), nulls written, so each type's shape is stable.</summary>
-    internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    internal static readonly JsonSerializerOptions Json = Platform.Http.FiniteDoubleConverter.AddTo(new(JsonSerializerDefaults.Web));
 
     private readonly Dictionary<Guid, List<(Guid Id, List<string> EventTypes)>> endpointsByTenant = [];
 
@@ -120,12 +120,7 @@ internal sealed class WebhookEventPublisher(SwitchboardDbContext db, TimeProvide
         }
         var lead = db.Leads.Local.FirstOrDefault(l => l.CallId == call.Id)
             ?? await db.Leads.IgnoreQueryFilters().AsNoTracking().FirstOrDefaultAsync(l => l.TenantId == call.TenantId && l.CallId == call.Id, ct);
-        JsonElement? structured = null;
-        if (call.StructuredDataJson is { } sd)
-        {
-            using var doc = JsonDocument.Parse(sd);
-            structured = doc.RootElement.Clone();
-        }
+        JsonElement? structured = call.StructuredDataJson is { } sd ? Platform.Http.TolerantJson.ParseOrString(sd) : null;
         await PublishAsync(call.TenantId, WebhookEventTypes.CallAnalyzed, key,
             new CallAnalyzedData(call.Id, call.Summary, call.SuccessEvaluation, structured, lead?.Id, lead?.Urgency), ct);
     }

@@ -6,6 +6,8 @@ namespace Switchboard.Platform.Database;
 
 internal static class DatabaseExtensions
 {
+    private static readonly NonFiniteGuardInterceptor NonFiniteGuard = new();
+
     /// <summary>Registers <see cref="SwitchboardDbContext"/> on SQLite or PostgreSQL per <see cref="DatabaseOptions"/>, and the migrator.</summary>
     public static IServiceCollection AddSwitchboardDatabase(this IServiceCollection services)
     {
@@ -22,6 +24,7 @@ internal static class DatabaseExtensions
             {
                 options.UseSqlite(connection.Value);
             }
+            options.AddInterceptors(NonFiniteGuard); // never NaN/±∞, never a decimal past its column
         });
         services.AddSingleton<Migrator>();
         services.AddSingleton<SqliteWriteGate>();

@@ -110,6 +110,25 @@ internal static class TolerantJson
     }
 
     /// <summary>
+    /// Parses stored JSON text for re-serialisation (export, webhook events), sanitizing unusable strings first; text
+    /// that is not JSON comes back as a JSON string element. Never throws.
+    /// </summary>
+    public static JsonElement ParseOrString(string json)
+    {
+        try
+        {
+            var bytes = Encoding.UTF8.GetBytes(json);
+            var clean = Sanitize(bytes, 256, out _) ?? bytes;
+            using var doc = JsonDocument.Parse(clean, new JsonDocumentOptions { MaxDepth = 256 });
+            return doc.RootElement.Clone();
+        }
+        catch (JsonException)
+        {
+            return JsonSerializer.SerializeToElement(json.Replace('\0', '\uFFFD'));
+        }
+    }
+
+    /// <summary>
     /// Decodes a JSON string token's raw bytes (between the quotes). Invalid UTF-8, a lone surrogate escape and
     /// U+0000 each become U+FFFD; <c>Clean</c> is false when any replacement was made.
     /// </summary>
