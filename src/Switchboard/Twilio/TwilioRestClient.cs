@@ -121,7 +121,11 @@ internal sealed class TwilioRestClient(HttpClient http, IOptions<TwilioOptions> 
             && int.TryParse(zone.AsSpan(3, 2), CultureInfo.InvariantCulture, out var mm))
         {
             var offset = new TimeSpan(hh, mm, 0) * (zone[0] == '-' ? -1 : 1);
-            return new DateTimeOffset(local, offset).ToUniversalTime();
+            var utcTicks = local.Ticks - offset.Ticks;
+            // An offset past ±14 h, or an instant outside the calendar (31 Dec 9999 -0100), is not a usable time.
+            return mm < 60 && offset.Duration() <= TimeSpan.FromHours(14) && utcTicks >= DateTime.MinValue.Ticks && utcTicks <= DateTime.MaxValue.Ticks
+                ? new DateTimeOffset(local, offset).ToUniversalTime()
+                : null;
         }
         return zone is "GMT" or "UTC" ? new DateTimeOffset(local, TimeSpan.Zero) : null;
     }

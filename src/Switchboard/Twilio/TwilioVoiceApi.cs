@@ -64,10 +64,87 @@ internal static class TwilioVoiceApi
         .Produces<ErrorEnvelope>(StatusCodes.Status413PayloadTooLarge)
         .Produces<ErrorEnvelope>(StatusCodes.Status422UnprocessableEntity);
 
-    /// <summary>An authenticated Twilio request: the tenant and every decoded form field.</summary>
-    private sealed record Signed(Tenant Tenant, Dictionary<string, StringValues> Form, string RawBody)
+    /// <summary>
+    /// An authenticated Twilio request: the tenant and every decoded form field, already normalised at the edge (see
+    /// <see cref="Normalise"/>), and the names of the fields it carried that could not be used.
+    /// </summary>
+    private sealed record Signed(Tenant Tenant, Dictionary<string, StringValues> Form, string RawBody, IReadOnlyList<string> Unusable)
     {
         public string? this[string name] => Form.TryGetValue(name, out var v) && !StringValues.IsNullOrEmpty(v) ? v.ToString() : null;
+
+        /// <summary>An integer field inside its range (<see cref="IntegerFields"/>); null when absent or unusable.</summary>
+        public int? Int(string name) => ParseInt(this[name], name);
+    }
+
+    /// <summary>
+    /// The one rule for Twilio numbers and times (same as Vapi's, <c>VapiFieldRules</c>): a value is used only when it
+    /// parses and lies in its range; anything else (<c>1e400</c>, <c>NaN</c>, hex, negative durations, a
+    /// <c>Timestamp</c> whose offset is past ±14 h or whose instant falls outside the calendar) is treated as absent and
+    /// its name recorded in the event's <c>UnusableFields</c>.
+    /// </summary>
+    private static readonly Dictionary<string, (int Min, int Max)> IntegerFields = new(StringComparer.Ordinal)
+    {
+        ["CallDuration"] = (0, 30 * 24 * 3600),
+        ["Duration"] = (0, 30 * 24 * 60),
+        ["RecordingDuration"] = (0, 30 * 24 * 3600),
+        ["RecordingChannels"] = (1, 2),
+        ["NumMedia"] = (0, 10),
+        ["NumSegments"] = (0, 1000),
+        ["SequenceNumber"] = (0, int.MaxValue),
+    };
+
+    private static int? ParseInt(string? value, string name) =>
+        value is not null && int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n)
+        && IntegerFields.TryGetValue(name, out var range) && n >= range.Min && n <= range.Max ? n : null;
+
+    /// <summary>
+    /// Edge normalisation, after the signature was checked over the fields as sent: U+0000 in any value becomes U+FFFD
+    /// (PostgreSQL text refuses it), and every <c>…Sid</c> field takes its canonical form (<see cref="ProviderIds"/>:
+    /// real SIDs are 34 characters; a longer one is stored and found again under the same hash-suffixed form, never
+    /// dropped). Returns the names of the fields that could not be used as sent.
+    /// </summary>
+    private static List<string> Normalise(Dictionary<string, StringValues> form)
+    {
+        var unusable = new List<string>();
+        foreach (var key in form.Keys.ToList())
+        {
+            var values = form[key];
+            var changed = false;
+            var fixedValues = new string?[values.Count];
+            for (var i = 0; i < values.Count; i++)
+            {
+                var v = values[i];
+                if (v is not null && v.Contains('\0'))
+                {
+                    v = v.Replace('\0', '\uFFFD');
+                }
+                if (v is not null && key.EndsWith("Sid", StringComparison.Ordinal))
+                {
+                    v = ProviderIds.Canonical(v, ProviderIds.SidLength);
+                }
+                changed |= !string.Equals(v, values[i], StringComparison.Ordinal);
+                fixedValues[i] = v;
+            }
+            if (changed)
+            {
+                form[key] = new StringValues(fixedValues);
+                unusable.Add(TolerantJson.Cap(key, 100)!);
+            }
+            var first = values.Count > 0 ? values[0] : null;
+            if (string.IsNullOrEmpty(first))
+            {
+                continue;
+            }
+            if (IntegerFields.ContainsKey(key) && ParseInt(first, key) is null)
+            {
+                unusable.Add(key);
+            }
+            if (key == "Timestamp" && TwilioRestClient.ParseRfc2822(first) is null)
+            {
+                unusable.Add(key);
+            }
+        }
+        return unusable.Distinct(StringComparer.Ordinal).Take(TolerantJson.MaxReportedPaths).ToList();
     }
 
     /// <summary>Tenant (404), size (413), credentials and signature (403); sets the current tenant.</summary>
@@ -93,7 +170,16 @@ internal static class TwilioVoiceApi
         {
             return (null, ApiError.Forbidden("TWILIO_NOT_CONFIGURED", "This tenant has no Twilio auth token: its webhooks cannot be verified."));
         }
-        var form = IsForm(http.Request) ? new FormReader(raw).ReadForm() : [];
+        Dictionary<string, StringValues> form;
+        try
+        {
+            form = IsForm(http.Request) ? new FormReader(raw).ReadForm() : [];
+        }
+        catch (InvalidDataException)
+        {
+            // FormReader's limits: 1,024 fields, keys of 2,048 characters, values of 4 MB. Twilio never comes close.
+            return (null, ApiError.TooLarge("The form exceeds 1,024 fields or has a key longer than 2,048 characters."));
+        }
         var pairs = form.SelectMany(kv => kv.Value.Select(v => new KeyValuePair<string, string>(kv.Key, v ?? "")));
         var url = services.GetRequiredService<TwilioWebhookUrls>().RequestUrl(http.Request);
         if (!TwilioRequestValidator.Validate(url, pairs, http.Request.Headers["X-Twilio-Signature"].ToString(), token))
@@ -103,7 +189,13 @@ internal static class TwilioVoiceApi
             return (null, ApiError.Forbidden("INVALID_SIGNATURE", "X-Twilio-Signature does not match this request."));
         }
         services.GetRequiredService<CurrentTenant>().Set(tenant.Id);
-        return (new Signed(tenant, form, raw), null);
+        var unusable = Normalise(form);
+        if (unusable.Count > 0)
+        {
+            services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(TwilioVoiceApi)).LogWarning(
+                "Twilio webhook for tenant {TenantId} at {Path}: unusable fields {Fields}", tenant.Id, http.Request.Path.Value, string.Join(", ", unusable));
+        }
+        return (new Signed(tenant, form, raw, unusable), null);
     }
 
     private static bool IsForm(HttpRequest request) =>
@@ -155,7 +247,7 @@ internal static class TwilioVoiceApi
         call.Type ??= request["Direction"] is { } d && d.StartsWith("outbound", StringComparison.Ordinal) ? "outboundPhoneCall" : "inboundPhoneCall";
         NativeCallStatus.Advance(call, request["CallStatus"]);
         call.UpdatedAt = now;
-        await AddEventAsync(db, tenant.Id, call.Id, "twilio.voice", request.RawBody, http, now, ct);
+        await AddEventAsync(db, tenant.Id, call.Id, "twilio.voice", request, http, now, ct);
 
         var assistant = await db.Assistants.OrderByDescending(a => a.IsDefault).ThenBy(a => a.CreatedAt).FirstOrDefaultAsync(ct);
         var languages = (assistant?.Languages ?? []).Append(tenant.Locale).ToList();
@@ -249,7 +341,7 @@ internal static class TwilioVoiceApi
         {
             var recording = await UpsertRecordingAsync(db, request.Tenant.Id, call, sid, now, ct);
             recording.Url ??= Cap(request["RecordingUrl"], 500);
-            recording.DurationSeconds ??= Int(request["RecordingDuration"]);
+            recording.DurationSeconds ??= request.Int("RecordingDuration");
             recording.Source ??= "RecordVerb";
             recording.Channels ??= 1;
             call.RecordingUrl ??= recording.Url;
@@ -281,7 +373,7 @@ internal static class TwilioVoiceApi
         }
         var now = clock.GetUtcNow();
         var call = await FindOrCreateCallAsync(db, request.Tenant.Id, callSid, now, ct);
-        if (await AddEventAsync(db, request.Tenant.Id, call.Id, "twilio.status", request.RawBody, http, now, ct))
+        if (await AddEventAsync(db, request.Tenant.Id, call.Id, "twilio.status", request, http, now, ct))
         {
             var status = request["CallStatus"];
             call.CustomerNumber ??= Cap(request["From"], 64);
@@ -292,7 +384,7 @@ internal static class TwilioVoiceApi
             if (NativeCallStatus.IsTerminal(status))
             {
                 call.EndedAt ??= TwilioRestClient.ParseRfc2822(request["Timestamp"]) ?? now;
-                if (Int(request["CallDuration"]) is { } seconds)
+                if (request.Int("CallDuration") is { } seconds)
                 {
                     call.DurationSeconds ??= seconds;
                 }
@@ -335,8 +427,8 @@ internal static class TwilioVoiceApi
             recording.Status = Cap(status, 16)!;
         }
         recording.Url = Cap(request["RecordingUrl"], 500) ?? recording.Url;
-        recording.DurationSeconds = Int(request["RecordingDuration"]) ?? recording.DurationSeconds;
-        recording.Channels = Int(request["RecordingChannels"]) ?? recording.Channels;
+        recording.DurationSeconds = request.Int("RecordingDuration") ?? recording.DurationSeconds;
+        recording.Channels = request.Int("RecordingChannels") ?? recording.Channels;
         recording.Source = Cap(request["RecordingSource"], 64) ?? recording.Source;
         recording.Track = Cap(request["RecordingTrack"], 16) ?? recording.Track;
         recording.ErrorCode = request["ErrorCode"] is { } code && code != "0" ? Cap(code, 32) : recording.ErrorCode;
@@ -353,7 +445,7 @@ internal static class TwilioVoiceApi
             }
             call.UpdatedAt = now;
         }
-        await AddEventAsync(db, request.Tenant.Id, call?.Id, "twilio.recording", request.RawBody, http, now, ct);
+        await AddEventAsync(db, request.Tenant.Id, call?.Id, "twilio.recording", request, http, now, ct);
         await SaveAsync(http, db, ct);
         return Results.NoContent();
     }
@@ -374,7 +466,7 @@ internal static class TwilioVoiceApi
         {
             var now = clock.GetUtcNow();
             var body = request["Body"] ?? "";
-            var media = Int(request["NumMedia"]) ?? 0;
+            var media = request.Int("NumMedia") ?? 0;
             if (media > 0)
             {
                 body += (body.Length > 0 ? " " : "") + string.Join(' ', Enumerable.Range(0, Math.Min(media, 10)).Select(i => request[$"MediaUrl{i}"]).Where(u => u is not null));
@@ -440,8 +532,9 @@ internal static class TwilioVoiceApi
 
     /// <summary>Stores the raw request once; false when the same request was already received (a Twilio retry).</summary>
     private static async Task<bool> AddEventAsync(
-        SwitchboardDbContext db, Guid tenantId, Guid? callId, string type, string rawBody, HttpContext http, DateTimeOffset now, CancellationToken ct)
+        SwitchboardDbContext db, Guid tenantId, Guid? callId, string type, Signed request, HttpContext http, DateTimeOffset now, CancellationToken ct)
     {
+        var rawBody = request.RawBody;
         var key = "twilio:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(http.Request.Path.Value + "\n" + rawBody)));
         if (db.CallEvents.Local.Any(e => e.IdempotencyKey == key) || await db.CallEvents.AnyAsync(e => e.IdempotencyKey == key, ct))
         {
@@ -451,6 +544,7 @@ internal static class TwilioVoiceApi
         {
             Id = Guid.CreateVersion7(), TenantId = tenantId, CallId = callId, Provider = NativeCallStatus.Provider, Type = type,
             IdempotencyKey = key, PayloadJson = System.Text.Json.JsonSerializer.Serialize(rawBody), ReceivedAt = now,
+            UnusableFields = request.Unusable.Count == 0 ? null : System.Text.Json.JsonSerializer.Serialize(request.Unusable),
         });
         return true;
     }
@@ -472,9 +566,8 @@ internal static class TwilioVoiceApi
         }
     }
 
-    private static string? Cap(string? s, int max) => s is null ? null : s.Length <= max ? s : s[..max];
+    private static string? Cap(string? s, int max) => TolerantJson.Cap(s, max);
 
-    private static int? Int(string? s) => int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) ? n : null;
 }
 
 /// <summary>Log category of the Twilio voice webhook.</summary>

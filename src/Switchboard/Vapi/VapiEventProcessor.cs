@@ -55,7 +55,7 @@ internal sealed class VapiEventProcessor(
                 TenantId = tenant.Id,
                 CallId = call?.Id,
                 Provider = "vapi",
-                Type = type.Length > 100 ? type[..100] : type,
+                Type = Cap(type, 100)!,
                 IdempotencyKey = idempotencyKey,
                 PayloadJson = rawBody,
                 ProviderTimestamp = message.Prop("timestamp").Time(),
@@ -440,7 +440,7 @@ internal sealed class VapiEventProcessor(
         }
     }
 
-    private static string? Cap(string? s, int max) => s is null ? null : s.Length <= max ? s : s[..max];
+    private static string? Cap(string? s, int max) => Platform.Http.TolerantJson.Cap(s, max);
 
     /// <summary>Idempotency key of a raw body: lower-case hex SHA-256. A redelivered message has the same bytes.</summary>
     public static string KeyOf(ReadOnlySpan<byte> body) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(body));

@@ -111,5 +111,5 @@ internal static class VapiFieldRules
         }
     }
 
-    private static string Short(string name) => name.Length > 100 ? name[..100] : name;
+    private static string Short(string name) => Platform.Http.TolerantJson.Cap(name, 100)!;
 }

@@ -143,7 +143,7 @@ internal static class VapiWebhookApi
             {
                 services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(VapiWebhookApi)).LogWarning(
                     "Vapi message {VapiType} for tenant {TenantId}: {Count} unusable fields, left unset: {Fields}",
-                    type.Length > 100 ? type[..100] : type, tenant.Id, unusable.Count, string.Join(", ", unusable.Take(10)));
+                    TolerantJson.Cap(type, 100), tenant.Id, unusable.Count, string.Join(", ", unusable.Take(10)));
             }
             var reply = await ProcessWithRetryAsync(services, tenant.Id, message, type, raw, key, unusable, ct);
             return TypedResults.Json(reply);

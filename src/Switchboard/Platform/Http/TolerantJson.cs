@@ -212,10 +212,23 @@ internal static class TolerantJson
             }
             else if (f.Property is { } p)
             {
-                sb.Append('.').Append(p.Length > 100 ? p[..100] : p);
+                sb.Append('.').Append(Cap(p, 100));
             }
         }
         paths.Add(sb.ToString());
+    }
+
+    /// <summary>
+    /// <paramref name="s"/> cut to at most <paramref name="max"/> UTF-16 units without splitting a surrogate pair (a lone
+    /// half cannot be encoded as UTF-8: PostgreSQL's driver refuses it).
+    /// </summary>
+    public static string? Cap(string? s, int max)
+    {
+        if (s is null || s.Length <= max)
+        {
+            return s;
+        }
+        return char.IsHighSurrogate(s[max - 1]) ? s[..(max - 1)] : s[..max];
     }
 
     private readonly record struct PathFrame(bool IsArray, int Index, string? Property);
