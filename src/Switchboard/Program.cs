@@ -60,6 +60,7 @@ builder.Logging.AddJsonConsole(o =>
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSwitchboardDatabase();
 builder.Services.AddExceptionHandler<EnvelopeExceptionHandler>();
+builder.WebHost.ConfigureKestrel(o => o.ConfigureEndpointDefaults(l => l.UseRejectedRequestEnvelope())); // Kestrel's own 400s (%00 in a path) carry the envelope too
 builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true); // binding errors reach the envelope with their reason
 builder.Services.Configure<JsonOptions>(o => o.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.Never);
 builder.Services.Configure<JsonOptions>(o => FiniteDoubleConverter.AddTo(o.SerializerOptions)); // NaN/±∞ already stored reads as null, never a 500
