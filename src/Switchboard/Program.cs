@@ -18,6 +18,7 @@ using Switchboard.Platform;
 using Switchboard.Platform.Cli;
 using Switchboard.Platform.Database;
 using Switchboard.Platform.Http;
+using Switchboard.Platform.Net;
 using Switchboard.Realtime;
 using Switchboard.Realtime.Bridge;
 using Switchboard.Tenancy;
@@ -82,7 +83,9 @@ builder.Services.AddOptions<CredentialOptions>().BindConfiguration(CredentialOpt
     .PostConfigure(o => o.AllowPrivateBaseUrls |= builder.Environment.IsDevelopment());
 builder.Services.AddScoped<CredentialStore>();
 builder.Services.AddScoped<CredentialChecker>();
-builder.Services.AddHttpClient(CredentialChecker.HttpClientName);
+builder.Services.AddHttpClient(CredentialChecker.HttpClientName)  // tenant-supplied hosts: SSRF policy at connect time, no redirects
+    .ConfigurePrimaryHttpMessageHandler(sp => OutboundPolicy.CreateHandler(
+        () => sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<CredentialOptions>>().Value.AllowPrivateBaseUrls, TimeSpan.FromSeconds(10)));
 builder.Services.AddOptions<PublicUrlOptions>().BindConfiguration(PublicUrlOptions.Section);
 
 // Tenancy: current tenant per request; secret API keys or dashboard sessions (cookie), picked per request by a policy scheme.
