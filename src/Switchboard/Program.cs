@@ -196,7 +196,7 @@ switch (command)
         await using (var scope = app.Services.CreateAsyncScope())
         {
             var seeded = await scope.ServiceProvider.GetRequiredService<DemoSeeder>().SeedAsync(CancellationToken.None);
-            Banner.PrintDemo(seeded, null);
+            Banner.PrintDemo(seeded, null, app.Environment);
         }
         return 0;
     case "replay":
@@ -258,7 +258,7 @@ app.MapGroup("/api/v1").RequireAuthorization()                    // self-servic
     .MapKeys()                                                    // secret/publishable keys, rotation, widget origins
     .MapCompliance();                                             // audit log + verify, export, erasure, retention
 
-app.Lifetime.ApplicationStarted.Register(() => Banner.PrintDemo(demo, app.Urls.FirstOrDefault()));
+app.Lifetime.ApplicationStarted.Register(() => Banner.PrintDemo(demo, app.Urls.FirstOrDefault(), app.Environment));
 await app.RunAsync();
 return 0;
 
