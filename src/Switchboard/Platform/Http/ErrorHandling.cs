@@ -23,7 +23,9 @@ internal sealed class EnvelopeExceptionHandler(ILogger<EnvelopeExceptionHandler>
             case BadHttpRequestException bad:
                 await ApiError.WriteAsync(http, bad.StatusCode, bad.StatusCode == 400 ? "BAD_REQUEST" : "HTTP_" + bad.StatusCode, bad.Message);
                 return true;
-            case OperationCanceledException when http.RequestAborted.IsCancellationRequested:
+            case OperationCanceledException or IOException when http.RequestAborted.IsCancellationRequested:
+                // The client went away (disconnect, reset mid-body): nobody is left to answer, and nothing is wrong here.
+                logger.LogDebug(exception, "Client disconnected during {Method} {Path}", http.Request.Method, http.Request.Path);
                 return true;
             case Exception when Database.UniqueViolation.Is(exception):
                 // Lost a race with a concurrent request on a unique key (after any transparent retry): the client may retry.

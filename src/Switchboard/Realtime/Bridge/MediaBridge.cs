@@ -8,6 +8,7 @@ using Microsoft.Extensions.Options;
 using Switchboard.Calls;
 using Switchboard.Realtime.Audio;
 using Switchboard.Twilio;
+using Switchboard.Platform.Database;
 
 namespace Switchboard.Realtime.Bridge;
 
@@ -1433,7 +1434,7 @@ internal sealed class MediaBridge : IFrameObserver, IDisposable
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            logger.LogError(e, "Post-call work failed");
+            logger.Log(ExpectedFailures.LevelOf(e), e, "Post-call work failed");
         }
     }
 
