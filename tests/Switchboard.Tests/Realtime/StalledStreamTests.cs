@@ -59,8 +59,14 @@ public sealed class StalledStreamTests(StalledStreamFactory factory) : IClassFix
         {
             var c = new global::Switchboard.Calls.Call
             {
-                Id = Guid.CreateVersion7(), TenantId = tenant.Id, Channel = "voice", Provider = "twilio", ProviderCallId = callSid, CallSid = callSid,
-                CreatedAt = factory.Clock.GetUtcNow(), UpdatedAt = factory.Clock.GetUtcNow(),
+                Id = Guid.CreateVersion7(),
+                TenantId = tenant.Id,
+                Channel = "voice",
+                Provider = "twilio",
+                ProviderCallId = callSid,
+                CallSid = callSid,
+                CreatedAt = factory.Clock.GetUtcNow(),
+                UpdatedAt = factory.Clock.GetUtcNow(),
             };
             db.Calls.Add(c);
             await db.SaveChangesAsync();

@@ -62,13 +62,15 @@ internal static class OutboundPolicy
         IPAddress.Parse("100.100.100.200"), // Alibaba Cloud metadata
     ];
 
-    private static (long At, HashSet<IPAddress> Addresses)? interfaceCache;
+    private static InterfaceSnapshot? interfaceCache; // a reference: read and replaced atomically
+
+    private sealed record InterfaceSnapshot(long At, HashSet<IPAddress> Addresses);
 
     /// <summary>This host's own interface addresses (cached 30 s): a public address of the host reaches its own services.</summary>
     public static IReadOnlySet<IPAddress> LocalAddresses()
     {
         var now = Environment.TickCount64;
-        if (interfaceCache is { } cached && now - cached.At < InterfaceCacheLifetime.TotalMilliseconds)
+        if (Volatile.Read(ref interfaceCache) is { } cached && now - cached.At < InterfaceCacheLifetime.TotalMilliseconds)
         {
             return cached.Addresses;
         }
@@ -87,7 +89,7 @@ internal static class OutboundPolicy
         {
             // Unreadable interfaces: the range rules still apply.
         }
-        interfaceCache = (now, set);
+        Volatile.Write(ref interfaceCache, new InterfaceSnapshot(now, set));
         return set;
     }
 

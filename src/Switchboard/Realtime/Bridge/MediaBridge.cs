@@ -6,9 +6,9 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Switchboard.Calls;
+using Switchboard.Platform.Database;
 using Switchboard.Realtime.Audio;
 using Switchboard.Twilio;
-using Switchboard.Platform.Database;
 
 namespace Switchboard.Realtime.Bridge;
 
