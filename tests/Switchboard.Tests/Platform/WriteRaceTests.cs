@@ -73,6 +73,20 @@ public sealed class WriteRaceTests(SelfServiceFactory factory) : IClassFixture<S
     }
 
     [Fact]
+    public async Task TwoConcurrentFirstWizardSavesNeverGiveA500()
+    {
+        for (var i = 0; i < 10; i++)
+        {
+            var owner = await factory.SignUpAsync(); // a fresh tenant: both saves create its first wizard rows
+            var responses = await PairAsync(
+                () => owner.Client.PatchAsJsonAsync("/api/v1/onboarding", new { persona = new { persona = $"Paul {i}" } }),
+                () => owner.Client.PatchAsJsonAsync("/api/v1/onboarding", new { persona = new { tone = "warm" } }));
+
+            AssertNoServerError(responses, HttpStatusCode.OK);
+        }
+    }
+
+    [Fact]
     public async Task TwoConcurrentAssistantChangesNeverGiveA500AndTheLastChangeIsQueued()
     {
         var owner = await factory.SignUpAsync();
