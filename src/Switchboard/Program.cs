@@ -18,6 +18,7 @@ using Switchboard.Platform;
 using Switchboard.Platform.Cli;
 using Switchboard.Platform.Database;
 using Switchboard.Platform.Http;
+using Switchboard.Platform.Net;
 using Switchboard.Realtime;
 using Switchboard.Realtime.Bridge;
 using Switchboard.Tenancy;
@@ -84,7 +85,9 @@ builder.Services.AddOptions<CredentialOptions>().BindConfiguration(CredentialOpt
     .PostConfigure(o => o.AllowPrivateBaseUrls |= builder.Environment.IsDevelopment());
 builder.Services.AddScoped<CredentialStore>();
 builder.Services.AddScoped<CredentialChecker>();
-builder.Services.AddHttpClient(CredentialChecker.HttpClientName);
+builder.Services.AddHttpClient(CredentialChecker.HttpClientName)  // tenant-supplied hosts: SSRF policy at connect time, no redirects
+    .ConfigurePrimaryHttpMessageHandler(sp => OutboundPolicy.CreateHandler(
+        () => sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<CredentialOptions>>().Value.AllowPrivateBaseUrls, TimeSpan.FromSeconds(10)));
 builder.Services.AddOptions<PublicUrlOptions>().BindConfiguration(PublicUrlOptions.Section);
 
 // Tenancy: current tenant per request; secret API keys or dashboard sessions (cookie), picked per request by a policy scheme.
@@ -195,7 +198,7 @@ switch (command)
         await using (var scope = app.Services.CreateAsyncScope())
         {
             var seeded = await scope.ServiceProvider.GetRequiredService<DemoSeeder>().SeedAsync(CancellationToken.None);
-            Banner.PrintDemo(seeded, null);
+            Banner.PrintDemo(seeded, null, app.Environment);
         }
         return 0;
     case "replay":
@@ -257,7 +260,7 @@ app.MapGroup("/api/v1").RequireAuthorization()                    // self-servic
     .MapKeys()                                                    // secret/publishable keys, rotation, widget origins
     .MapCompliance();                                             // audit log + verify, export, erasure, retention
 
-app.Lifetime.ApplicationStarted.Register(() => Banner.PrintDemo(demo, app.Urls.FirstOrDefault()));
+app.Lifetime.ApplicationStarted.Register(() => Banner.PrintDemo(demo, app.Urls.FirstOrDefault(), app.Environment));
 await app.RunAsync();
 return 0;
 

@@ -69,16 +69,20 @@ internal static class AssistantsApi
     private static async Task<Results<Ok<AssistantDto>, JsonHttpResult<ErrorEnvelope>>> UpdateAsync(
         Guid id, AssistantRequest body, HttpContext http, AssistantService assistants, SwitchboardDbContext db, CancellationToken ct)
     {
-        var assistant = await db.Assistants.FirstOrDefaultAsync(a => a.Id == id, ct);
-        if (assistant is null)
+        // Two concurrent changes both bump Version and queue the same {id}:v{n} sync message: the loser re-reads and applies again.
+        return await UniqueViolation.RetryOnceAsync<Results<Ok<AssistantDto>, JsonHttpResult<ErrorEnvelope>>>(db, async () =>
         {
-            return NotFound();
-        }
-        if (await assistants.UpdateAsync(Caller.From(http), assistant, body, ct) is { } error)
-        {
-            return error;
-        }
-        return TypedResults.Ok(ToDto(assistant));
+            var assistant = await db.Assistants.FirstOrDefaultAsync(a => a.Id == id, ct);
+            if (assistant is null)
+            {
+                return NotFound();
+            }
+            if (await assistants.UpdateAsync(Caller.From(http), assistant, body, ct) is { } error)
+            {
+                return error;
+            }
+            return TypedResults.Ok(ToDto(assistant));
+        });
     }
 
     private static async Task<Results<NoContent, JsonHttpResult<ErrorEnvelope>>> DeleteAsync(

@@ -78,7 +78,7 @@ internal sealed class RetentionWorker(IServiceScopeFactory scopes, IOptions<Rete
             }
             catch (Exception e) when (!stoppingToken.IsCancellationRequested)
             {
-                logger.LogError(e, "Retention pass failed");
+                logger.Log(ExpectedFailures.LevelOf(e), e, "Retention pass failed"); // retried at the next pass
             }
             try
             {

@@ -1,5 +1,6 @@
 using System.Net.Http.Headers;
 using Microsoft.Extensions.Options;
+using Switchboard.Platform.Net;
 using Switchboard.Twilio;
 using Switchboard.Vapi;
 
@@ -9,7 +10,10 @@ namespace Switchboard.Credentials;
 /// Live checks of stored credentials against their providers, each one cheap authenticated read:
 /// Vapi <c>GET /assistant?limit=1</c> (Bearer private key), Twilio <c>GET /2010-04-01/Accounts/{AccountSid}.json</c>
 /// (Basic), OpenAI-compatible <c>GET {baseUrl}/models</c> (Bearer). Base URLs come from configuration (Vapi, Twilio)
-/// or the tenant (OpenAI-compatible, checked by <see cref="BaseUrlGuard"/>), so tests point them at simulators.
+/// or the tenant (OpenAI-compatible, checked by <see cref="BaseUrlGuard"/>), so tests point them at simulators. The
+/// OpenAI-compatible check's client (<see cref="HttpClientName"/>) connects through <see cref="OutboundPolicy"/>'s
+/// connect callback and follows no redirects (a 3xx is reported as such), so neither DNS rebinding nor a redirect to
+/// an internal address gets through.
 /// </summary>
 internal sealed class CredentialChecker(
     VapiRestClient vapi, TwilioNumbersClient twilio, IHttpClientFactory httpFactory, IOptions<CredentialOptions> options)
@@ -57,6 +61,10 @@ internal sealed class CredentialChecker(
                 401 or 403 => (false, "The model server refused the key."),
                 var s => (false, $"The model server answered {s}."),
             };
+        }
+        catch (HttpRequestException e) when (e.InnerException is BlockedAddressException)
+        {
+            return (false, "Base URL must not point at a private or local address.");
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !ct.IsCancellationRequested)
         {

@@ -54,10 +54,13 @@ internal static partial class CredentialsApi
             return new Validation().Add("apiKey", "must be 8 to 200 characters without spaces").Result();
         }
         var caller = Caller.From(http);
-        await store.SetVapiAsync(caller.TenantId!.Value, body.ApiKey!, ct);
-        await AssistantSync.RequeueWaitingAsync(db, clock.GetUtcNow(), ct);
-        await NumberSync.RequeueWaitingAsync(db, clock.GetUtcNow(), ct);
-        await db.SaveChangesAsync(ct);
+        await UniqueViolation.RetryOnceAsync(db, async () => // a concurrent PUT may insert the row first: update it then
+        {
+            await store.SetVapiAsync(caller.TenantId!.Value, body.ApiKey!, ct);
+            await AssistantSync.RequeueWaitingAsync(db, clock.GetUtcNow(), ct);
+            await NumberSync.RequeueWaitingAsync(db, clock.GetUtcNow(), ct);
+            await db.SaveChangesAsync(ct);
+        });
         await audit.AppendAsync(caller.TenantId, caller.Actor, "credentials.updated", Providers.Vapi, null, ct);
         return TypedResults.Ok((await store.ListAsync(ct)).First(c => c.Provider == Providers.Vapi));
     }
@@ -79,9 +82,12 @@ internal static partial class CredentialsApi
             return v.Result();
         }
         var caller = Caller.From(http);
-        await store.SetTwilioAsync(caller.TenantId!.Value, body.AccountSid!, body.AuthToken!, ct);
-        await NumberSync.RequeueWaitingAsync(db, clock.GetUtcNow(), ct);
-        await db.SaveChangesAsync(ct);
+        await UniqueViolation.RetryOnceAsync(db, async () =>
+        {
+            await store.SetTwilioAsync(caller.TenantId!.Value, body.AccountSid!, body.AuthToken!, ct);
+            await NumberSync.RequeueWaitingAsync(db, clock.GetUtcNow(), ct);
+            await db.SaveChangesAsync(ct);
+        });
         await audit.AppendAsync(caller.TenantId, caller.Actor, "credentials.updated", Providers.Twilio, null, ct);
         return TypedResults.Ok((await store.ListAsync(ct)).First(c => c.Provider == Providers.Twilio));
     }
@@ -105,8 +111,11 @@ internal static partial class CredentialsApi
             return v.Result();
         }
         var caller = Caller.From(http);
-        await store.SetOpenAiAsync(caller.TenantId!.Value, body.ApiKey!, baseUrl, ct);
-        await db.SaveChangesAsync(ct);
+        await UniqueViolation.RetryOnceAsync(db, async () =>
+        {
+            await store.SetOpenAiAsync(caller.TenantId!.Value, body.ApiKey!, baseUrl, ct);
+            await db.SaveChangesAsync(ct);
+        });
         await audit.AppendAsync(caller.TenantId, caller.Actor, "credentials.updated", Providers.OpenAi, new { baseUrl }, ct);
         return TypedResults.Ok((await store.ListAsync(ct)).First(c => c.Provider == Providers.OpenAi));
     }

@@ -59,16 +59,20 @@ internal static class NumbersApi
     private static async Task<Results<Ok<PhoneNumberDto>, JsonHttpResult<ErrorEnvelope>>> UpdateAsync(
         Guid id, PhoneNumberRequest body, HttpContext http, NumberService numbers, SwitchboardDbContext db, CancellationToken ct)
     {
-        var number = await db.PhoneNumbers.FirstOrDefaultAsync(n => n.Id == id, ct);
-        if (number is null)
+        // Two concurrent changes both bump Version and queue the same {id}:v{n} sync message: the loser re-reads and applies again.
+        return await UniqueViolation.RetryOnceAsync<Results<Ok<PhoneNumberDto>, JsonHttpResult<ErrorEnvelope>>>(db, async () =>
         {
-            return NotFound();
-        }
-        if (await numbers.UpdateAsync(Caller.From(http), number, body, ct) is { } error)
-        {
-            return error;
-        }
-        return TypedResults.Ok(ToDto(number));
+            var number = await db.PhoneNumbers.FirstOrDefaultAsync(n => n.Id == id, ct);
+            if (number is null)
+            {
+                return NotFound();
+            }
+            if (await numbers.UpdateAsync(Caller.From(http), number, body, ct) is { } error)
+            {
+                return error;
+            }
+            return TypedResults.Ok(ToDto(number));
+        });
     }
 
     private static async Task<Results<Accepted, JsonHttpResult<ErrorEnvelope>>> DetachAsync(

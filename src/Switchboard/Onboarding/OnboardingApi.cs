@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http.HttpResults;
+using Switchboard.Platform.Database;
 using Switchboard.Platform.Http;
 using Switchboard.Tenancy;
 
@@ -30,23 +31,26 @@ internal static class OnboardingApi
     private static async Task<Ok<OnboardingDto>> GetAsync(HttpContext http, OnboardingService onboarding, CancellationToken ct) =>
         TypedResults.Ok(await onboarding.GetAsync(Caller.From(http), [], ct));
 
+    // Two concurrent saves may both create the tenant's first wizard rows, or queue the same assistant version: the
+    // loser runs again on fresh state (a PATCH of the wizard is idempotent), so a race is never a 500.
     private static async Task<Results<Ok<OnboardingDto>, JsonHttpResult<ErrorEnvelope>>> PatchAsync(
-        OnboardingPatch body, HttpContext http, OnboardingService onboarding, CancellationToken ct)
+        OnboardingPatch body, HttpContext http, OnboardingService onboarding, SwitchboardDbContext db, CancellationToken ct)
     {
-        var (result, error) = await onboarding.PatchAsync(Caller.From(http), body, ct);
+        var (result, error) = await UniqueViolation.RetryOnceAsync(db, () => onboarding.PatchAsync(Caller.From(http), body, ct));
         return result is null ? error! : TypedResults.Ok(result);
     }
 
     private static async Task<Results<Ok<OnboardingCompletion>, JsonHttpResult<ErrorEnvelope>>> CompleteAsync(
-        HttpContext http, OnboardingService onboarding, CancellationToken ct)
+        HttpContext http, OnboardingService onboarding, SwitchboardDbContext db, CancellationToken ct)
     {
-        var (result, error) = await onboarding.CompleteAsync(Caller.From(http), ct);
+        var (result, error) = await UniqueViolation.RetryOnceAsync(db, () => onboarding.CompleteAsync(Caller.From(http), ct));
         return result is null ? error! : TypedResults.Ok(result);
     }
 
     private static async Task<Ok<StudioDto>> GetStudioAsync(HttpContext http, OnboardingService onboarding, CancellationToken ct) =>
         TypedResults.Ok(await onboarding.GetStudioAsync(Caller.From(http).TenantId!.Value, ct));
 
-    private static async Task<Ok<StudioResult>> PatchStudioAsync(StudioPatch body, HttpContext http, OnboardingService onboarding, CancellationToken ct) =>
-        TypedResults.Ok(await onboarding.PatchStudioAsync(Caller.From(http).TenantId!.Value, body, ct));
+    private static async Task<Ok<StudioResult>> PatchStudioAsync(
+        StudioPatch body, HttpContext http, OnboardingService onboarding, SwitchboardDbContext db, CancellationToken ct) =>
+        TypedResults.Ok(await UniqueViolation.RetryOnceAsync(db, () => onboarding.PatchStudioAsync(Caller.From(http).TenantId!.Value, body, ct)));
 }

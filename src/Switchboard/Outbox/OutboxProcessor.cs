@@ -118,7 +118,7 @@ internal sealed class OutboxProcessor(
                 }
                 catch (Exception e)
                 {
-                    logger.LogError(e, "Outbox claim failed");
+                    logger.Log(ExpectedFailures.LevelOf(e), e, "Outbox claim failed"); // SQLite busy: the next poll claims
                 }
             }
             if (claimed == 0 || claimed == free)
@@ -143,7 +143,7 @@ internal sealed class OutboxProcessor(
         }
         catch (Exception e)
         {
-            logger.LogError(e, "Outbox message {OutboxId} failed to process", id);
+            logger.Log(ExpectedFailures.LevelOf(e), e, "Outbox message {OutboxId} failed to process", id); // retried when its lease expires
         }
     }
 

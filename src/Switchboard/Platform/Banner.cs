@@ -1,31 +1,45 @@
 namespace Switchboard.Platform;
 
-/// <summary>What <c>./switchboard</c> prints for a newcomer.</summary>
+/// <summary>
+/// What <c>./switchboard</c> prints for a newcomer. The demo tenant's webhook secret and API key (and the commands that
+/// use them) are printed only in the Development environment; elsewhere the banner says where they are kept
+/// (<c>data/demo-credentials.json</c>, mode 600), so no secret reaches a production log.
+/// </summary>
 internal static class Banner
 {
-    public static void PrintDemo(DemoCredentials? demo, string? url)
+    public static void PrintDemo(DemoCredentials? demo, string? url, IHostEnvironment environment) =>
+        WriteDemo(Console.Out, demo, url, environment.IsDevelopment());
+
+    /// <summary>Writes the banner to <paramref name="output"/>; <paramref name="development"/> allows the secrets.</summary>
+    internal static void WriteDemo(TextWriter output, DemoCredentials? demo, string? url, bool development)
     {
         var baseUrl = (url ?? "http://localhost:8080").Replace("127.0.0.1", "localhost");
-        Console.WriteLine();
-        Console.WriteLine($"Switchboard is running on {baseUrl}");
+        output.WriteLine();
+        output.WriteLine($"Switchboard is running on {baseUrl}");
         if (demo is null)
         {
-            Console.WriteLine("  (no demo tenant credentials on record: run `./switchboard seed-demo` on an empty database)");
+            output.WriteLine("  (no demo tenant credentials on record: run `./switchboard seed-demo` on an empty database)");
             return;
         }
-        Console.WriteLine($"  Demo tenant       {demo.TenantName}  id {demo.TenantId}");
-        Console.WriteLine($"  Vapi webhook URL  {baseUrl}/webhooks/vapi/{demo.TenantId}");
-        Console.WriteLine($"  Webhook secret    {demo.VapiWebhookSecret}   (x-vapi-secret, or HMAC key for x-vapi-signature)");
-        Console.WriteLine($"  Secret API key    {demo.ApiKey}");
-        Console.WriteLine();
-        Console.WriteLine("  Replay a real Vapi end-of-call report, then read the call back:");
+        output.WriteLine($"  Demo tenant       {demo.TenantName}  id {demo.TenantId}");
+        output.WriteLine($"  Vapi webhook URL  {baseUrl}/webhooks/vapi/{demo.TenantId}");
+        if (!development)
+        {
+            output.WriteLine("  Its webhook secret and API key are in data/demo-credentials.json (not printed outside Development).");
+            output.WriteLine();
+            return;
+        }
+        output.WriteLine($"  Webhook secret    {demo.VapiWebhookSecret}   (x-vapi-secret, or HMAC key for x-vapi-signature)");
+        output.WriteLine($"  Secret API key    {demo.ApiKey}");
+        output.WriteLine();
+        output.WriteLine("  Replay a real Vapi end-of-call report, then read the call back:");
         var urlOption = baseUrl == "http://localhost:8080" ? "" : $" --url {baseUrl}";
-        Console.WriteLine($"    ./switchboard replay --tenant {demo.TenantId}{urlOption} --fresh-ids ../shared/fixtures/vapi/end-of-call-report.2024-07.json");
-        Console.WriteLine($"    curl -s -H 'Authorization: Bearer {demo.ApiKey}' {baseUrl}/api/v1/calls");
-        Console.WriteLine($"    curl -s -H 'Authorization: Bearer {demo.ApiKey}' {baseUrl}/api/v1/sms");
-        Console.WriteLine();
-        Console.WriteLine("  Place a simulated phone call (Twilio and the realtime model simulated on 127.0.0.1):");
-        Console.WriteLine($"    ./switchboard simulate-call --tenant {demo.TenantId} --script samples/flood-call.json{(baseUrl == "http://localhost:8080" ? "" : " --url " + baseUrl)}");
-        Console.WriteLine();
+        output.WriteLine($"    ./switchboard replay --tenant {demo.TenantId}{urlOption} --fresh-ids ../shared/fixtures/vapi/end-of-call-report.2024-07.json");
+        output.WriteLine($"    curl -s -H 'Authorization: Bearer {demo.ApiKey}' {baseUrl}/api/v1/calls");
+        output.WriteLine($"    curl -s -H 'Authorization: Bearer {demo.ApiKey}' {baseUrl}/api/v1/sms");
+        output.WriteLine();
+        output.WriteLine("  Place a simulated phone call (Twilio and the realtime model simulated on 127.0.0.1):");
+        output.WriteLine($"    ./switchboard simulate-call --tenant {demo.TenantId} --script samples/flood-call.json{urlOption}");
+        output.WriteLine();
     }
 }

@@ -46,6 +46,23 @@ internal sealed class VoiceOptions
     [Range(0, 1000)]
     public int MaxBadFrames { get; set; } = 20;
 
+    /// <summary>
+    /// Seconds without a complete frame from Twilio before the call is ended and its provider session closed
+    /// (<c>endedReason</c> <c>stream-timeout</c>). Twilio sends a media frame every 20 ms for the whole call
+    /// (twilio-media-streams.md), so a longer silence is a dead or stalled socket (e.g. half a frame, then nothing).
+    /// Real (monotonic) time, not the injected clock.
+    /// </summary>
+    [Range(1, 3600)]
+    public int ReceiveIdleSeconds { get; set; } = 20;
+
+    /// <summary>
+    /// Seconds with marks outstanding and none echoed before they are dropped: Twilio echoes each mark once the audio
+    /// before it has played (every <see cref="MarkEveryMs"/> of audio), so longer means they will never come back, and
+    /// they must not keep the call from counting as quiet (idle reprompts, hang-up). Real time.
+    /// </summary>
+    [Range(1, 600)]
+    public int MarkEchoTimeoutSeconds { get; set; } = 10;
+
     /// <summary>Frames queued towards one socket before the call is considered stuck and closed.</summary>
     [Range(64, 100000)]
     public int SendQueueFrames { get; set; } = 4096;

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Text;
 using Microsoft.Extensions.Options;
+using Switchboard.Platform.Net;
 
 namespace Switchboard.Webhooks;
 
@@ -16,7 +17,7 @@ internal sealed record SendOutcome(int? StatusCode, int LatencyMs, string? Respo
 /// The one HTTP client for tenant webhooks (a singleton: its connection pool is shared by every delivery).
 /// Redirects are not followed (a 3xx is a failure, spec §"Operational considerations"), no proxy is used (the
 /// connect callback must see the real destination), every connection goes through
-/// <see cref="WebhookUrlPolicy.ConnectAsync"/>, each attempt is bounded by <see cref="WebhookOptions.TimeoutSeconds"/>
+/// <see cref="WebhookUrlPolicy.ConnectCallback"/>, each attempt is bounded by <see cref="WebhookOptions.TimeoutSeconds"/>
 /// end to end, and only the first <see cref="WebhookOptions.ResponseExcerptBytes"/> of a response body are read.
 /// </summary>
 internal sealed class WebhookSender : IDisposable
@@ -35,7 +36,7 @@ internal sealed class WebhookSender : IDisposable
             UseProxy = false,
             UseCookies = false,
             AutomaticDecompression = System.Net.DecompressionMethods.None,
-            ConnectCallback = policy.ConnectAsync,
+            ConnectCallback = policy.ConnectCallback,
             ConnectTimeout = TimeSpan.FromSeconds(Math.Min(10, options.Value.TimeoutSeconds)),
             // Pooled connections are re-made (and their address re-checked) at least this often.
             PooledConnectionLifetime = TimeSpan.FromMinutes(2),

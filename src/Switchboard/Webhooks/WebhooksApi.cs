@@ -8,6 +8,7 @@ using Switchboard.Calls;
 using Switchboard.Credentials;
 using Switchboard.Platform.Database;
 using Switchboard.Platform.Http;
+using Switchboard.Platform.Net;
 using Switchboard.Tenancy;
 
 namespace Switchboard.Webhooks;

@@ -13,7 +13,7 @@ namespace Switchboard.Tests.Realtime;
 /// The host on a real Kestrel listener (127.0.0.1, any port), with the realtime provider simulator and Twilio's REST
 /// simulator beside it: media calls go through real sockets end to end. Tests set <see cref="Provider"/>'s script.
 /// </summary>
-public sealed class VoiceFactory : SwitchboardFactory
+public class VoiceFactory : SwitchboardFactory
 {
     internal SimPacer Pacer { get; } = new();
     internal RealtimeProviderSimulator Provider { get; }
@@ -37,7 +37,10 @@ public sealed class VoiceFactory : SwitchboardFactory
         ["Switchboard:Voice:IdleRepromptSeconds"] = "8",
         ["Switchboard:Voice:HangupGraceSeconds"] = "5",
         ["Switchboard:Billing:Plans:pro:ConcurrentCalls"] = "1000",
-    };
+    }.Concat(MoreSettings).GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.Last().Value);
+
+    /// <summary>Settings a subclass adds.</summary>
+    protected virtual IDictionary<string, string?> MoreSettings => new Dictionary<string, string?>();
 
     /// <summary>The listener's address, e.g. <c>http://127.0.0.1:41234</c>.</summary>
     internal Uri ServerUri

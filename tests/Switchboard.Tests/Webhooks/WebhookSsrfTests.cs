@@ -151,6 +151,6 @@ public sealed class WebhookAddressRulesTests
     [InlineData("64:ff9b::7f00:1", "Private")]
     public void AddressesAreClassified(string address, string expected)
     {
-        Assert.Equal(expected, WebhookUrlPolicy.Classify(IPAddress.Parse(address)).Kind.ToString());
+        Assert.Equal(expected, Switchboard.Platform.Net.OutboundPolicy.Classify(IPAddress.Parse(address)).Kind.ToString());
     }
 }

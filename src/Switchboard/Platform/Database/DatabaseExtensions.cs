@@ -1,5 +1,6 @@
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.Options;
 
 namespace Switchboard.Platform.Database;
@@ -25,6 +26,13 @@ internal static class DatabaseExtensions
                 options.UseSqlite(connection.Value);
             }
             options.AddInterceptors(NonFiniteGuard); // never NaN/±∞, never a decimal past its column
+            // EF Core logs every failed command and save at Error, including expected ones that the caller handles (a
+            // SQLite busy retry that then succeeds, a unique-key race answered by a retry or a 409, an outbox dedupe).
+            // The code that catches the exception decides its level; whatever nobody handles is logged at Error by the
+            // envelope exception handler or the outbox processor.
+            options.ConfigureWarnings(w => w.Log(
+                (RelationalEventId.CommandError, LogLevel.Debug),
+                (CoreEventId.SaveChangesFailed, LogLevel.Debug)));
         });
         services.AddSingleton<Migrator>();
         services.AddSingleton<SqliteWriteGate>();

@@ -4,8 +4,8 @@ namespace Switchboard.Platform.Http;
 
 /// <summary>
 /// Turns what escapes an endpoint into the error envelope: a malformed or oversized request
-/// (<see cref="BadHttpRequestException"/>) is the client's fault (400/413), anything else is a 500
-/// with no internals revealed.
+/// (<see cref="BadHttpRequestException"/>) is the client's fault (400/413), a lost unique-key race is a 409
+/// <c>CONFLICT</c> (logged as a warning), anything else is a 500 with no internals revealed.
 /// </summary>
 internal sealed class EnvelopeExceptionHandler(ILogger<EnvelopeExceptionHandler> logger) : IExceptionHandler
 {
@@ -23,7 +23,14 @@ internal sealed class EnvelopeExceptionHandler(ILogger<EnvelopeExceptionHandler>
             case BadHttpRequestException bad:
                 await ApiError.WriteAsync(http, bad.StatusCode, bad.StatusCode == 400 ? "BAD_REQUEST" : "HTTP_" + bad.StatusCode, bad.Message);
                 return true;
-            case OperationCanceledException when http.RequestAborted.IsCancellationRequested:
+            case OperationCanceledException or IOException when http.RequestAborted.IsCancellationRequested:
+                // The client went away (disconnect, reset mid-body): nobody is left to answer, and nothing is wrong here.
+                logger.LogDebug(exception, "Client disconnected during {Method} {Path}", http.Request.Method, http.Request.Path);
+                return true;
+            case Exception when Database.UniqueViolation.Is(exception):
+                // Lost a race with a concurrent request on a unique key (after any transparent retry): the client may retry.
+                logger.LogWarning(exception, "Conflict on {Method} {Path}", http.Request.Method, http.Request.Path);
+                await ApiError.WriteAsync(http, 409, "CONFLICT", "A concurrent request changed the same resource; retry the request.");
                 return true;
             default:
                 logger.LogError(exception, "Unhandled error on {Method} {Path}", http.Request.Method, http.Request.Path);

@@ -6,6 +6,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Switchboard.Calls;
+using Switchboard.Platform.Database;
 using Switchboard.Realtime.Audio;
 using Switchboard.Twilio;
 
@@ -100,6 +101,10 @@ internal sealed class MediaBridge : IFrameObserver, IDisposable
     private long markCounter;
     private long anchorBytes;
     private long anchorTimestamp;
+    private long markProgressTimestamp; // Stopwatch: the last mark echo, or when the first outstanding mark was queued
+
+    // Liveness of the Twilio socket (Stopwatch timestamp of the last complete frame).
+    private long lastFrameTimestamp = Stopwatch.GetTimestamp();
 
     // Latency: caller end of speech → first provider audio → first frame to Twilio.
     private bool awaitingFirstAudio;
@@ -192,6 +197,7 @@ internal sealed class MediaBridge : IFrameObserver, IDisposable
         while (!lifetime.IsCancellationRequested)
         {
             var (outcome, message) = await reader.ReceiveAsync(twilio, lifetime.Token);
+            Volatile.Write(ref lastFrameTimestamp, Stopwatch.GetTimestamp());
             switch (outcome)
             {
                 case ReceiveOutcome.Closed:
@@ -427,6 +433,7 @@ internal sealed class MediaBridge : IFrameObserver, IDisposable
                     anchorBytes = 0; // an earlier item finished: the current one starts playing now
                 }
                 anchorTimestamp = now;
+                markProgressTimestamp = now;
                 markCount--;
             }
             if (markCount == 0 && !responseActive)
@@ -977,7 +984,10 @@ internal sealed class MediaBridge : IFrameObserver, IDisposable
         markBytes[i] = itemBytes;
         markGeneration[i] = itemGeneration;
         markHead = (markHead + 1) % MarkRing;
-        markCount++;
+        if (markCount++ == 0)
+        {
+            markProgressTimestamp = Stopwatch.GetTimestamp();
+        }
         bytesSinceMark = 0;
         twilioOut.TryEnqueue(Wire.TwilioMark(markPrefix, seq));
     }
@@ -1139,11 +1149,25 @@ internal sealed class MediaBridge : IFrameObserver, IDisposable
     public void OnTick()
     {
         var now = services.Clock.GetUtcNow();
+        if (!ending && Stopwatch.GetElapsedTime(Volatile.Read(ref lastFrameTimestamp)) >= TimeSpan.FromSeconds(voice.ReceiveIdleSeconds))
+        {
+            // A dead or stalled socket (e.g. a frame header, a few bytes, then nothing): end the call; the shutdown closes
+            // the provider session and runs the post-call work.
+            logger.LogWarning("No complete frame from Twilio in {Seconds} s: ending the call", voice.ReceiveIdleSeconds);
+            Ending("stream-timeout");
+            lifetime.Cancel(); // outside the lock: cancellation runs the receive loop's continuations
+            return;
+        }
         lock (gate)
         {
             if (ending)
             {
                 return;
+            }
+            if (markCount > 0 && Stopwatch.GetElapsedTime(markProgressTimestamp) >= TimeSpan.FromSeconds(voice.MarkEchoTimeoutSeconds))
+            {
+                logger.LogDebug("{Count} marks not echoed in {Seconds} s: dropped", markCount, voice.MarkEchoTimeoutSeconds);
+                markCount = 0;
             }
             if (!started)
             {
@@ -1410,7 +1434,7 @@ internal sealed class MediaBridge : IFrameObserver, IDisposable
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            logger.LogError(e, "Post-call work failed");
+            logger.Log(ExpectedFailures.LevelOf(e), e, "Post-call work failed");
         }
     }
 

@@ -1,5 +1,7 @@
 using System.Net.WebSockets;
 using Microsoft.Extensions.Options;
+using Switchboard.Credentials;
+using Switchboard.Platform.Net;
 
 namespace Switchboard.Realtime.Bridge;
 
@@ -7,15 +9,27 @@ namespace Switchboard.Realtime.Bridge;
 /// Opens WebSocket sessions to the realtime speech provider (openai-realtime.md §1): <c>{baseUrl}?model={model}</c>,
 /// <c>Authorization: Bearer {key}</c> (or Azure's <c>api-key</c> header), no <c>OpenAI-Beta</c> header (GA). One shared
 /// <see cref="SocketsHttpHandler"/> serves every call, so a session costs a socket, not a handler.
+/// A session to the operator's configured host (<see cref="RealtimeOptions.BaseUrl"/>) is trusted; any other host is
+/// tenant-supplied (<c>Tenant.RealtimeBaseUrl</c>) and goes through <see cref="OutboundPolicy"/>'s connect callback
+/// (public addresses only unless <see cref="CredentialOptions.AllowPrivateBaseUrls"/>), with no redirects.
 /// </summary>
-internal sealed class RealtimeConnector(IOptions<RealtimeOptions> options) : IDisposable
+internal sealed class RealtimeConnector(IOptions<RealtimeOptions> options, IOptions<CredentialOptions> credentialOptions) : IDisposable
 {
-    private readonly HttpMessageInvoker invoker = new(new SocketsHttpHandler
+    private readonly HttpMessageInvoker trusted = new(new SocketsHttpHandler
     {
         ConnectTimeout = TimeSpan.FromMilliseconds(options.Value.ConnectTimeoutMs),
         PooledConnectionLifetime = TimeSpan.FromMinutes(5),
         UseCookies = false,
+        AllowAutoRedirect = false,
     });
+
+    private readonly HttpMessageInvoker guarded = new(OutboundPolicy.CreateHandler(
+        () => credentialOptions.Value.AllowPrivateBaseUrls, TimeSpan.FromMilliseconds(options.Value.ConnectTimeoutMs)));
+
+    /// <summary>True when <paramref name="uri"/> is on the operator's configured host and port (not tenant-supplied).</summary>
+    public bool IsOperatorHost(Uri uri) =>
+        Uri.TryCreate(options.Value.BaseUrl, UriKind.Absolute, out var configured)
+        && string.Equals(configured.IdnHost, uri.IdnHost, StringComparison.OrdinalIgnoreCase) && configured.Port == uri.Port && configured.Scheme == uri.Scheme;
 
     /// <summary>The session URL for a model: the base URL with <c>model</c> added to its query string.</summary>
     public static Uri SessionUri(string baseUrl, string model)
@@ -24,7 +38,11 @@ internal sealed class RealtimeConnector(IOptions<RealtimeOptions> options) : IDi
         return new Uri($"{baseUrl}{separator}model={Uri.EscapeDataString(model)}");
     }
 
-    /// <summary>Connects; throws <see cref="WebSocketException"/>, <see cref="HttpRequestException"/> or <see cref="OperationCanceledException"/> on failure.</summary>
+    /// <summary>
+    /// Connects; throws <see cref="WebSocketException"/>, <see cref="HttpRequestException"/> or
+    /// <see cref="OperationCanceledException"/> on failure (a refused address is a <see cref="WebSocketException"/> or
+    /// <see cref="HttpRequestException"/> wrapping <see cref="BlockedAddressException"/>).
+    /// </summary>
     public async Task<ClientWebSocket> ConnectAsync(Uri uri, string? apiKey, string apiKeyHeader, CancellationToken ct)
     {
         var socket = new ClientWebSocket();
@@ -42,7 +60,7 @@ internal sealed class RealtimeConnector(IOptions<RealtimeOptions> options) : IDi
                     socket.Options.SetRequestHeader(apiKeyHeader, apiKey);
                 }
             }
-            await socket.ConnectAsync(uri, invoker, ct).ConfigureAwait(false);
+            await socket.ConnectAsync(uri, IsOperatorHost(uri) ? trusted : guarded, ct).ConfigureAwait(false);
             return socket;
         }
         catch
@@ -52,5 +70,9 @@ internal sealed class RealtimeConnector(IOptions<RealtimeOptions> options) : IDi
         }
     }
 
-    public void Dispose() => invoker.Dispose();
+    public void Dispose()
+    {
+        trusted.Dispose();
+        guarded.Dispose();
+    }
 }

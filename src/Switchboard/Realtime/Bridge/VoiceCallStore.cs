@@ -108,7 +108,7 @@ internal sealed class VoiceCallStore(
         }
         catch (Exception e) when (e is DbUpdateException or InvalidOperationException or System.Data.Common.DbException)
         {
-            logger.LogError(e, "Tool {Tool} failed on call {CallId}", name, setup.CallId);
+            logger.Log(ExpectedFailures.LevelOf(e), e, "Tool {Tool} failed on call {CallId}", name, setup.CallId);
             return JsonSerializer.Serialize(new { error = "The tool failed; apologise and take the caller's details." });
         }
     }
