@@ -133,6 +133,7 @@ builder.Services.AddScoped<VapiEventProcessor>();
 // Brain and alerts: the shared tool registry, the alert policy, the post-call pipeline (Vapi and native calls).
 builder.Services.AddScoped<ToolRegistry>();
 builder.Services.AddScoped<AlertService>();
+builder.Services.AddScoped<SmsSenderResolver>(); // one rule for every SMS sender: explicit sender, else an attached SMS-capable number
 builder.Services.AddScoped<PostCallPipeline>();
 
 // Twilio: REST client for SMS.

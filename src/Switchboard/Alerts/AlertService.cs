@@ -76,7 +76,6 @@ internal sealed class AlertService(SwitchboardDbContext db, TimeProvider clock)
                 Direction = "outbound",
                 Purpose = purpose,
                 To = to,
-                From = tenant.TwilioFromNumber,
                 Body = body,
                 Status = sendAt > now ? "scheduled" : "queued",
                 IdempotencyKey = key,

@@ -15,6 +15,11 @@ internal sealed class SmsMessage
     public required string Purpose { get; set; }
 
     public required string To { get; set; }
+
+    /// <summary>
+    /// The sender: an E.164 number, or a Messaging Service SID (<c>MG…</c>). Null until the first send attempt pins the
+    /// sender <see cref="SmsSenderResolver"/> chose, so every retry looks for, and sends from, the same one.
+    /// </summary>
     public string? From { get; set; }
     public required string Body { get; set; }
 
@@ -35,5 +40,12 @@ internal sealed class SmsMessage
     public DateTimeOffset? SendAfter { get; set; }
 
     public DateTimeOffset CreatedAt { get; set; }
+
+    /// <summary>
+    /// When the first POST to Twilio was about to be made. A message Twilio created for this row is at or after it, so
+    /// the duplicate lookup after a crash or a lost response reads Twilio's list back to here and no further.
+    /// </summary>
+    public DateTimeOffset? FirstAttemptAt { get; set; }
+
     public DateTimeOffset? SentAt { get; set; }
 }

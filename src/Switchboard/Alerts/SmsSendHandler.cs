@@ -8,13 +8,16 @@ using Switchboard.Webhooks;
 namespace Switchboard.Alerts;
 
 /// <summary>
-/// Sends one <see cref="SmsMessage"/> through Twilio's Messages API. Exactly-once in effect: before any retry it
-/// looks for a message Twilio already created with the same To, From and Body (a lost response or a crash
-/// after Twilio accepted), and adopts it instead of sending again. Without Twilio credentials the SMS is
-/// recorded as <c>simulated</c>.
+/// Sends one <see cref="SmsMessage"/> through Twilio's Messages API, exactly once in effect. The first attempt pins the
+/// sender (<see cref="SmsSenderResolver"/>) and its time (<see cref="SmsMessage.FirstAttemptAt"/>) on the row before
+/// the POST. Any later attempt (a lost response, a 5xx, a crash mid-send) first reads Twilio's list of messages from
+/// that sender to that recipient back to the first attempt, every page of it, and adopts a message with the same body
+/// that no other SMS row owns, instead of sending again; when Twilio cannot be read, it waits and asks again rather
+/// than risk a second text. Without Twilio credentials the SMS is recorded as <c>simulated</c>; with credentials but
+/// no sender it fails with the reason.
 /// </summary>
 internal sealed class SmsSendHandler(
-    SwitchboardDbContext db, TwilioRestClient twilio, SecretProtector secrets, TimeProvider clock, ILogger<SmsSendHandler> logger,
+    SwitchboardDbContext db, TwilioRestClient twilio, SecretProtector secrets, SmsSenderResolver senders, TimeProvider clock, ILogger<SmsSendHandler> logger,
     WebhookEventPublisher webhooks)
     : IOutboxHandler, IOutboxDeadLetterAware
 {
@@ -22,6 +25,9 @@ internal sealed class SmsSendHandler(
 
     /// <summary>Purpose of a text the assistant sends to the caller (tool <c>send_sms</c>).</summary>
     public const string CallerPurpose = "caller-sms";
+
+    /// <summary><see cref="SmsMessage.ErrorCode"/> of an SMS that failed because the tenant has no sender.</summary>
+    public const string NoSenderCode = "NO_SENDER";
 
     /// <summary>Outbox payload: the SMS row to send.</summary>
     public sealed record Payload(Guid SmsId);
@@ -51,23 +57,40 @@ internal sealed class SmsSendHandler(
             await webhooks.SmsAsync(sms, ct); // sms.sent
             return OutboxResult.Done;
         }
-        var from = sms.From ?? tenant.TwilioFromNumber;
+
+        // A row that was attempted keeps its sender: the lookup below must ask about the one it was sent from.
+        var from = sms.Attempts > 0 && sms.From is not null ? sms.From : null;
         if (from is null)
         {
-            sms.Status = "failed";
-            sms.ErrorMessage = "No sender number is configured for SMS.";
-            await webhooks.SmsAsync(sms, ct); // sms.failed
-            return OutboxResult.Dead(sms.ErrorMessage);
+            var resolved = await senders.ResolveAsync(tenant, ct);
+            if (resolved.Sender is null)
+            {
+                sms.Status = "failed";
+                sms.ErrorCode = NoSenderCode;
+                sms.ErrorMessage = resolved.Problem;
+                logger.LogWarning("SMS {SmsId} not sent: {Problem}", sms.Id, resolved.Problem);
+                await webhooks.SmsAsync(sms, ct); // sms.failed
+                return OutboxResult.Dead(resolved.Problem ?? "No SMS sender.");
+            }
+            from = resolved.Sender.Value;
         }
 
         if (sms.Attempts > 0)
         {
-            var existing = await twilio.FindSentAsync(tenant.TwilioAccountSid, token, from, sms.To, sms.Body, sms.CreatedAt, ct);
-            if (existing is not null)
+            // Rows attempted before FirstAttemptAt existed (migration 0005) were attempted after they were created.
+            var lookup = await FindAlreadySentAsync(sms, tenant.TwilioAccountSid, token, from, sms.FirstAttemptAt ?? sms.CreatedAt, ct);
+            if (lookup.Error is { } error)
+            {
+                // Not knowing whether Twilio has it, a resend could text the on-call twice: ask again later.
+                return OutboxResult.Retry(error);
+            }
+            if (lookup.MessageSid is { } existing)
             {
                 sms.Status = "sent";
                 sms.MessageSid = existing;
                 sms.SentAt ??= now;
+                sms.ErrorCode = null;
+                sms.ErrorMessage = null;
                 logger.LogInformation("SMS {SmsId} was already accepted by Twilio as {MessageSid}; not resending", sms.Id, existing);
                 await webhooks.SmsAsync(sms, ct); // sms.sent
                 return OutboxResult.Done;
@@ -78,6 +101,7 @@ internal sealed class SmsSendHandler(
         sms.Attempts++;
         sms.Status = "sending";
         sms.From = from;
+        sms.FirstAttemptAt ??= now;
         await db.SaveChangesAsync(ct);
 
         var result = await twilio.SendSmsAsync(tenant.TwilioAccountSid, token, from, sms.To, sms.Body, ct);
@@ -103,6 +127,21 @@ internal sealed class SmsSendHandler(
                 sms.ErrorMessage = result.ErrorMessage;
                 return OutboxResult.Retry($"Twilio transient failure: {result.ErrorCode} {result.ErrorMessage}");
         }
+    }
+
+    /// <summary>
+    /// Twilio's message for this row, if an earlier attempt reached it. Messages that other rows of the tenant already
+    /// own (same recipient, recorded since the first attempt's window) are skipped, so an identical alert is not
+    /// mistaken for this one.
+    /// </summary>
+    private async Task<TwilioLookup> FindAlreadySentAsync(SmsMessage sms, string accountSid, string token, string from, DateTimeOffset firstAttempt, CancellationToken ct)
+    {
+        var windowStart = firstAttempt - TwilioRestClient.ClockSkew;
+        var owned = await db.SmsMessages.AsNoTracking()
+            .Where(s => s.Id != sms.Id && s.To == sms.To && s.MessageSid != null && (s.SentAt == null || s.SentAt >= windowStart))
+            .Select(s => s.MessageSid!)
+            .ToListAsync(ct);
+        return await twilio.FindSentAsync(accountSid, token, from, sms.To, sms.Body, firstAttempt, owned.ToHashSet(StringComparer.Ordinal), ct);
     }
 
     public async Task OnDeadLetterAsync(OutboxMessage message, CancellationToken ct)

@@ -14,9 +14,13 @@ internal static class Providers
     public static readonly string[] All = [Vapi, Twilio, OpenAi];
 }
 
-/// <summary>A credential as the API shows it: never the secret, only a preview.</summary>
+/// <summary>
+/// A credential as the API shows it: never the secret, only a preview. For Twilio, <c>SmsSender</c> is the explicit SMS
+/// sender (E.164 or <c>MG…</c>), or null when SMS go out from an attached number.
+/// </summary>
 public sealed record CredentialDto(
-    string Provider, bool Configured, string? Preview, string? AccountSid, string? BaseUrl, DateTimeOffset? UpdatedAt, CredentialCheckDto? LastCheck);
+    string Provider, bool Configured, string? Preview, string? AccountSid, string? BaseUrl, DateTimeOffset? UpdatedAt, CredentialCheckDto? LastCheck,
+    string? SmsSender = null);
 
 /// <summary>The result of a live check against the provider.</summary>
 public sealed record CredentialCheckDto(bool Ok, string Message, DateTimeOffset CheckedAt);
@@ -40,9 +44,13 @@ internal sealed class CredentialStore(SwitchboardDbContext db, SecretProtector s
     public async Task<List<CredentialDto>> ListAsync(CancellationToken ct)
     {
         var rows = await db.ProviderCredentials.AsNoTracking().ToListAsync(ct);
+        var sender = rows.Any(r => r.Provider == Providers.Twilio)
+            ? await db.Tenants.AsNoTracking().Where(t => t.Id == db.TenantFilter).Select(t => t.TwilioFromNumber).FirstOrDefaultAsync(ct)
+            : null;
         return Providers.All.Select(p => rows.FirstOrDefault(r => r.Provider == p) is { } r
             ? new CredentialDto(p, true, r.Preview, p == Providers.Twilio ? r.PublicValue : null, p == Providers.OpenAi ? r.PublicValue : null, r.UpdatedAt,
-                r.CheckedAt is { } at ? new CredentialCheckDto(r.CheckOk == true, r.CheckMessage ?? "", at) : null)
+                r.CheckedAt is { } at ? new CredentialCheckDto(r.CheckOk == true, r.CheckMessage ?? "", at) : null,
+                p == Providers.Twilio ? sender : null)
             : new CredentialDto(p, false, null, null, null, null, null)).ToList();
     }
 
@@ -52,11 +60,19 @@ internal sealed class CredentialStore(SwitchboardDbContext db, SecretProtector s
     public async Task SetOpenAiAsync(Guid tenantId, string apiKey, string baseUrl, CancellationToken ct) =>
         await UpsertAsync(tenantId, Providers.OpenAi, secrets.Protect(apiKey), SecretProtector.Preview(apiKey), baseUrl, ct);
 
-    public async Task SetTwilioAsync(Guid tenantId, string accountSid, string authToken, CancellationToken ct)
+    /// <summary>
+    /// Sets the Twilio credentials, and the explicit SMS sender when <paramref name="smsSender"/> is given (validated by
+    /// the caller; an empty string clears it, null keeps it).
+    /// </summary>
+    public async Task SetTwilioAsync(Guid tenantId, string accountSid, string authToken, string? smsSender, CancellationToken ct)
     {
         var tenant = await db.Tenants.FirstAsync(t => t.Id == tenantId, ct);
         tenant.TwilioAccountSid = accountSid;
         tenant.TwilioAuthTokenProtected = secrets.Protect(authToken);
+        if (smsSender is not null)
+        {
+            tenant.TwilioFromNumber = smsSender.Length == 0 ? null : smsSender;
+        }
         await UpsertAsync(tenantId, Providers.Twilio, null, SecretProtector.Preview(authToken), accountSid, ct);
     }
 
@@ -70,6 +86,7 @@ internal sealed class CredentialStore(SwitchboardDbContext db, SecretProtector s
             var had = tenant.TwilioAccountSid is not null || tenant.TwilioAuthTokenProtected is not null;
             tenant.TwilioAccountSid = null;
             tenant.TwilioAuthTokenProtected = null;
+            tenant.TwilioFromNumber = null;
             if (row is null)
             {
                 return had;

@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
+using Switchboard.Alerts;
 using Switchboard.Assistants;
 using Switchboard.Compliance;
 using Switchboard.Numbers;
@@ -13,8 +14,12 @@ namespace Switchboard.Credentials;
 /// <summary>Vapi's private API key.</summary>
 public sealed record VapiCredentialRequest(string? ApiKey);
 
-/// <summary>Twilio's account SID (<c>AC</c> + 32 hex) and auth token.</summary>
-public sealed record TwilioCredentialRequest(string? AccountSid, string? AuthToken);
+/// <summary>
+/// Twilio's account SID (<c>AC</c> + 32 hex) and auth token, and optionally the SMS sender: an E.164 number of the
+/// account, or a Messaging Service SID (<c>MG</c> + 32 hex, sent as <c>MessagingServiceSid</c>). <c>SmsSender</c> absent
+/// keeps the current one; an empty string clears it, so SMS go out from an attached number that can send SMS.
+/// </summary>
+public sealed record TwilioCredentialRequest(string? AccountSid, string? AuthToken, string? SmsSender = null);
 
 /// <summary>An OpenAI-compatible API key and base URL (default <c>https://api.openai.com/v1</c>).</summary>
 public sealed record OpenAiCredentialRequest(string? ApiKey, string? BaseUrl);
@@ -31,7 +36,7 @@ internal static partial class CredentialsApi
         var group = api.MapGroup("/credentials").WithTags("Credentials");
         group.MapGet("/", ListAsync).RequirePermission(Permission.Configure).WithSummary("Credentials, as previews");
         group.MapPut("/vapi", PutVapiAsync).RequirePermission(Permission.Configure).WithSummary("Set the Vapi private API key").ProducesErrors(400, 422);
-        group.MapPut("/twilio", PutTwilioAsync).RequirePermission(Permission.Configure).WithSummary("Set the Twilio account SID and auth token").ProducesErrors(400, 422);
+        group.MapPut("/twilio", PutTwilioAsync).RequirePermission(Permission.Configure).WithSummary("Set the Twilio account SID, auth token and SMS sender").ProducesErrors(400, 422);
         group.MapPut("/openai", PutOpenAiAsync).RequirePermission(Permission.Configure).WithSummary("Set an OpenAI-compatible key and base URL").ProducesErrors(400, 422);
         group.MapPost("/{provider}/check", CheckAsync).RequirePermission(Permission.Configure).WithSummary("Check a credential live against its provider")
             .ProducesErrors(404);
@@ -77,6 +82,10 @@ internal static partial class CredentialsApi
         {
             v.Add("authToken", "must be 8 to 200 characters without spaces");
         }
+        if (body.SmsSender is { Length: > 0 } sender && !SmsSender.IsValid(sender))
+        {
+            v.Add("smsSender", "must be an E.164 number (+ and 8 to 15 digits) or a Messaging Service SID (MG followed by 32 hexadecimal characters)");
+        }
         if (!v.IsValid)
         {
             return v.Result();
@@ -84,7 +93,7 @@ internal static partial class CredentialsApi
         var caller = Caller.From(http);
         await UniqueViolation.RetryOnceAsync(db, async () =>
         {
-            await store.SetTwilioAsync(caller.TenantId!.Value, body.AccountSid!, body.AuthToken!, ct);
+            await store.SetTwilioAsync(caller.TenantId!.Value, body.AccountSid!, body.AuthToken!, body.SmsSender, ct);
             await NumberSync.RequeueWaitingAsync(db, clock.GetUtcNow(), ct);
             await db.SaveChangesAsync(ct);
         });

@@ -112,6 +112,7 @@ internal sealed class NumberSyncHandler(
             return Fail(number, found.Outcome == TwilioOutcome.Transient, Redaction.Redact(found.Error, tw.AuthToken) ?? "Twilio lookup failed");
         }
         number.TwilioSid = found.Sid;
+        number.SmsCapable = found.SmsCapable; // read by SmsSenderResolver
         var tenantPath = number.TenantId.ToString();
 
         if (number.Mode == "twilio")

@@ -38,6 +38,9 @@ internal sealed class PhoneNumber
 
     public string? LastError { get; set; }
 
+    /// <summary>Twilio's <c>capabilities.sms</c> for this number, read when it is found on the tenant's account; null until then.</summary>
+    public bool? SmsCapable { get; set; }
+
     /// <summary>Bumped on every change that must reach the provider; the outbox syncs only the latest.</summary>
     public int Version { get; set; }
 

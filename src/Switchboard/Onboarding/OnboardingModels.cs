@@ -18,8 +18,15 @@ public sealed record VoiceProviderStep(string? Provider, CredentialDto Vapi, Cre
 /// <summary>Step 3: the assistant's persona and studio settings.</summary>
 public sealed record PersonaStep(string? Persona, string? JobToBeDone, IReadOnlyList<string> Languages, string? Tone, string? Guidelines, string? FallbackEmail);
 
-/// <summary>Step 4: Twilio credentials (preview only).</summary>
-public sealed record TwilioStep(CredentialDto Credential);
+/// <summary>Step 4: Twilio credentials (preview only) and who SMS alerts are sent from.</summary>
+public sealed record TwilioStep(CredentialDto Credential, SmsSenderDto Sms);
+
+/// <summary>
+/// The SMS sender the tenant's alerts go out from: <c>Sender</c> (E.164 or <c>MG…</c>) and its <c>Source</c>
+/// (<c>explicit</c>: set with the credentials; <c>number</c>: an attached number that can send SMS), or null with
+/// the <c>Problem</c>.
+/// </summary>
+public sealed record SmsSenderDto(string? Sender, string? Source, string? Problem);
 
 /// <summary>Step 5: the phone number and business hours (in <c>TimeZone</c>).</summary>
 public sealed record TelephonyStep(PhoneNumberDto? Number, BusinessHoursDto BusinessHours, string TimeZone);
@@ -62,8 +69,11 @@ public sealed record VoiceProviderPatch(string? Provider, string? VapiApiKey, st
 /// <summary>Persona and studio changes. An empty string clears a text field.</summary>
 public sealed record PersonaPatch(string? Persona, string? JobToBeDone, List<string>? Languages, string? Tone, string? Guidelines, string? FallbackEmail);
 
-/// <summary>Twilio credentials (both together).</summary>
-public sealed record TwilioPatch(string? AccountSid, string? AuthToken);
+/// <summary>
+/// Twilio credentials (both together), and optionally the SMS sender: an E.164 number or a Messaging Service SID
+/// (<c>MG</c> + 32 hex); an empty string clears it (SMS then go out from an attached number).
+/// </summary>
+public sealed record TwilioPatch(string? AccountSid, string? AuthToken, string? SmsSender = null);
 
 /// <summary>Telephony changes: the number to attach (E.164; mode as in <c>/numbers</c>), business hours, after-hours behaviour.</summary>
 public sealed record TelephonyPatch(string? Number, string? Mode, BusinessHoursDto? BusinessHours, AfterHoursPolicy? AfterHours);

@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
+using Switchboard.Alerts;
 using Switchboard.Assistants;
 using Switchboard.Billing;
 using Switchboard.Compliance;
@@ -25,6 +26,7 @@ internal sealed class OnboardingService(
     CredentialStore credentials,
     AssistantService assistants,
     NumberService numbers,
+    SmsSenderResolver senders,
     PlanCatalog plans,
     TenantAccountCache accountCache,
     AuditLog audit,
@@ -48,6 +50,7 @@ internal sealed class OnboardingService(
         var number = await db.PhoneNumbers.AsNoTracking().OrderBy(n => n.CreatedAt).FirstOrDefaultAsync(ct);
         var assistant = await DefaultAssistantAsync(ct);
         var fullName = await FullNameAsync(caller, ct);
+        var sms = await senders.ResolveAsync(state.Tenant, ct);
         var s = state.Studio;
         var t = state.Tenant;
         var a = state.Account;
@@ -60,13 +63,13 @@ internal sealed class OnboardingService(
                 a.TermsVersion is null ? null : new AcceptedTerms(a.TermsVersion, a.TermsAcceptedAt)),
             new VoiceProviderStep(a.VoiceProvider, creds.First(c => c.Provider == Providers.Vapi), creds.First(c => c.Provider == Providers.OpenAi)),
             Persona(s),
-            new TwilioStep(creds.First(c => c.Provider == Providers.Twilio)),
+            new TwilioStep(creds.First(c => c.Provider == Providers.Twilio), new SmsSenderDto(sms.Sender?.Value, sms.Source, sms.Problem)),
             new TelephonyStep(number is null ? null : NumbersApi.ToDto(number), BusinessHoursDto.From(t.BusinessHours), t.TimeZone),
             s.Integrations,
             new AssistantStep(assistant is null ? null : AssistantsApi.ToDto(assistant)),
             new PlanStep(plans.Get(a.PlanId).Id, plans.All),
             warnings,
-            Missing(state, fullName, creds, number, assistant));
+            Missing(state, fullName, creds, number, assistant, sms));
     }
 
     /// <summary>Applies a PATCH. Returns 422 (nothing saved) for an invalid profile; everything else becomes warnings.</summary>
@@ -485,7 +488,7 @@ internal sealed class OnboardingService(
     private async Task ApplyTwilioAsync(Caller caller, TwilioPatch p, List<OnboardingIssue> warnings, DateTimeOffset now, CancellationToken ct)
     {
         const string step = OnboardingSteps.Twilio;
-        if (p.AccountSid is null && p.AuthToken is null)
+        if (p.AccountSid is null && p.AuthToken is null && p.SmsSender is null)
         {
             return;
         }
@@ -502,11 +505,18 @@ internal sealed class OnboardingService(
             warnings.Add(new OnboardingIssue(step, "authToken", "the auth token is required (8 to 200 characters); not saved"));
             return;
         }
-        if (current is not null && current.AccountSid == sid && current.AuthToken == token)
+        var sender = p.SmsSender;
+        if (sender is { Length: > 0 } && !SmsSender.IsValid(sender))
+        {
+            warnings.Add(new OnboardingIssue(step, "smsSender", "must be an E.164 number or a Messaging Service SID (MG followed by 32 hexadecimal characters); not saved"));
+            sender = null;
+        }
+        var currentSender = await db.Tenants.Where(t => t.Id == caller.TenantId.Value).Select(t => t.TwilioFromNumber).FirstOrDefaultAsync(ct);
+        if (current is not null && current.AccountSid == sid && current.AuthToken == token && (sender is null || (sender.Length == 0 ? null : sender) == currentSender))
         {
             return;
         }
-        await credentials.SetTwilioAsync(caller.TenantId.Value, sid, token!, ct);
+        await credentials.SetTwilioAsync(caller.TenantId.Value, sid, token!, sender, ct);
         await NumberSync.RequeueWaitingAsync(db, now, ct);
         await db.SaveChangesAsync(ct);
         await audit.AppendAsync(caller.TenantId, caller.Actor, "credentials.updated", Providers.Twilio, null, ct);
@@ -599,7 +609,8 @@ internal sealed class OnboardingService(
         return string.Join(" ", parts);
     }
 
-    private List<OnboardingIssue> Missing(State state, string? fullName, List<CredentialDto> creds, PhoneNumber? number, Assistants.Assistant? assistant)
+    private List<OnboardingIssue> Missing(
+        State state, string? fullName, List<CredentialDto> creds, PhoneNumber? number, Assistants.Assistant? assistant, SmsSenderResolution sms)
     {
         var missing = new List<OnboardingIssue>();
         var skipped = state.Onboarding.Skipped;
@@ -634,6 +645,11 @@ internal sealed class OnboardingService(
         if (!creds.Any(c => c.Provider == Providers.Twilio && c.Configured) && state.Tenant.TwilioAccountSid is null)
         {
             Add(OnboardingSteps.Twilio, "credentials", "add the Twilio account SID and auth token");
+        }
+        else if (sms.Sender is null)
+        {
+            // Credentials without a sender: every SMS alert would fail.
+            Add(OnboardingSteps.Twilio, "smsSender", sms.Problem ?? "no SMS sender");
         }
         if (number is null)
         {

@@ -26,6 +26,15 @@ internal sealed class OutboxOptions
     [Range(1, 100)]
     public int MaxAttempts { get; set; } = 10;
 
+    /// <summary>
+    /// This node's name in claims (<c>LockedBy</c> is <c>{NodeId}|{process id}|{boot id}</c>); the machine name when empty.
+    /// Nodes sharing a database must have distinct names: on start-up a node takes back at once the leases its own
+    /// previous incarnations held (same name, a process that is no longer running, or this process's earlier host),
+    /// and leaves every other node's leases to expire.
+    /// </summary>
+    [MaxLength(60)]
+    public string? NodeId { get; set; }
+
     /// <summary>How long a claim lasts, in seconds; a crashed worker's rows are retried after it.</summary>
     [Range(5, 3600)]
     public int LeaseSeconds { get; set; } = 120;

@@ -40,7 +40,8 @@ internal interface IOutboxHandler
 /// <summary>
 /// Claims due outbox rows and runs their handlers. Claiming is one UPDATE … RETURNING: on PostgreSQL the
 /// inner SELECT takes <c>FOR UPDATE SKIP LOCKED</c>, so nodes never claim the same row; on SQLite the single
-/// writer gives the same guarantee. A claim is a lease: if the node dies, the row is due again when it expires.
+/// writer gives the same guarantee. A claim is a lease: if the node dies, the row is due again when it expires, or at
+/// once when the same node starts again (<see cref="RecoverOwnLeasesAsync"/>).
 /// Retries back off exponentially (5 s × 2^n, capped at 30 min, ±20 % jitter) unless the handler names the delay;
 /// after <see cref="OutboxOptions.MaxAttempts"/> the row becomes a dead letter. A deferred row (the handler could not
 /// start it yet) is due again later without counting as an attempt. Up to <see cref="OutboxOptions.MaxDegreeOfParallelism"/>
@@ -53,9 +54,16 @@ internal sealed class OutboxProcessor(
     TimeProvider clock,
     ILogger<OutboxProcessor> logger)
 {
-    private readonly string node = Truncate($"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}", 100);
+    private readonly string nodeName = NodeName(options.Value.NodeId);
+    private readonly string node = $"{NodeName(options.Value.NodeId)}|{Environment.ProcessId}|{Guid.NewGuid():N}";
+    private int recovered;
 
-    private static string Truncate(string s, int max) => s.Length <= max ? s : s[^max..];
+    private static string NodeName(string? configured)
+    {
+        var name = string.IsNullOrWhiteSpace(configured) ? Environment.MachineName : configured.Trim();
+        name = name.Replace('|', '_');
+        return name.Length <= 60 ? name : name[..60];
+    }
 
     /// <summary>Claims and processes due messages once; returns how many were processed.</summary>
     public async Task<int> ProcessDueAsync(CancellationToken ct)
@@ -147,8 +155,74 @@ internal sealed class OutboxProcessor(
         }
     }
 
+    /// <summary>
+    /// Once per processor, before its first claim: rows still leased by an earlier incarnation of this node (a crash,
+    /// a kill, a host disposed mid-send) are released, so an alert in flight at the crash goes out now rather than
+    /// after the lease. A lease is this node's when <c>LockedBy</c> starts with <c>{NodeId}|</c>; it belongs to an
+    /// earlier incarnation when its boot id differs and its process is this one (an earlier host) or no longer runs.
+    /// Leases of other nodes, and of other live processes on this machine, are left to expire.
+    /// </summary>
+    /// <returns>How many leases were released.</returns>
+    public async Task<int> RecoverOwnLeasesAsync(CancellationToken ct)
+    {
+        if (Interlocked.Exchange(ref recovered, 1) == 1)
+        {
+            return 0;
+        }
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<SwitchboardDbContext>();
+        var prefix = nodeName + "|";
+        var held = await db.Outbox.IgnoreQueryFilters().AsNoTracking()
+            .Where(m => m.Status == OutboxStatus.Pending && m.LockedBy != null && m.LockedBy.StartsWith(prefix) && m.LockedBy != node)
+            .Select(m => new { m.Id, m.LockedBy })
+            .ToListAsync(ct);
+        var stale = held.Where(h => IsEarlierIncarnation(h.LockedBy!)).Select(h => h.Id).ToList();
+        var released = 0;
+        foreach (var chunk in stale.Chunk(200))
+        {
+            released += await db.Outbox.IgnoreQueryFilters()
+                .Where(m => chunk.Contains(m.Id) && m.Status == OutboxStatus.Pending && m.LockedBy != null && m.LockedBy.StartsWith(prefix) && m.LockedBy != node)
+                .ExecuteUpdateAsync(u => u.SetProperty(m => m.LockedBy, (string?)null).SetProperty(m => m.LockedUntil, (DateTimeOffset?)null), ct);
+        }
+        if (released > 0)
+        {
+            logger.LogInformation("Outbox released {Count} leases held by an earlier run of node {Node}", released, nodeName);
+        }
+        return released;
+    }
+
+    private static bool IsEarlierIncarnation(string lockedBy)
+    {
+        var parts = lockedBy.Split('|');
+        if (parts.Length != 3 || !int.TryParse(parts[1], System.Globalization.CultureInfo.InvariantCulture, out var pid))
+        {
+            return false;
+        }
+        if (pid == Environment.ProcessId)
+        {
+            return true;
+        }
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return true; // no such process: it died
+        }
+        catch (InvalidOperationException)
+        {
+            return true;
+        }
+    }
+
     private async Task<List<Guid>> ClaimAsync(CancellationToken ct, int? limit = null)
     {
+        if (Volatile.Read(ref recovered) == 0)
+        {
+            await RecoverOwnLeasesAsync(ct);
+        }
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<SwitchboardDbContext>();
         var now = clock.GetUtcNow();

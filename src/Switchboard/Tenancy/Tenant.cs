@@ -36,7 +36,10 @@ internal sealed class Tenant
     /// <summary>Twilio auth token, encrypted with Data Protection.</summary>
     public string? TwilioAuthTokenProtected { get; set; }
 
-    /// <summary>E.164 sender for SMS alerts.</summary>
+    /// <summary>
+    /// The tenant's explicit SMS sender, set with the Twilio credentials: an E.164 number or a Messaging Service SID
+    /// (<c>MG</c> + 32 hex). When null, SMS go out from an attached number that can send SMS (see <c>SmsSenderResolver</c>).
+    /// </summary>
     public string? TwilioFromNumber { get; set; }
 
     public DateTimeOffset CreatedAt { get; set; }

@@ -16,14 +16,17 @@ internal enum TwilioOutcome
     Transient,
 }
 
-/// <summary>A Twilio answer; <see cref="Sid"/> is the IncomingPhoneNumber sid (<c>PN…</c>) when one was found or updated.</summary>
-internal sealed record TwilioNumberResult(TwilioOutcome Outcome, string? Sid, string? Error);
+/// <summary>
+/// A Twilio answer; <see cref="Sid"/> is the IncomingPhoneNumber sid (<c>PN…</c>) when one was found or updated, and
+/// <see cref="SmsCapable"/> the number's <c>capabilities.sms</c> when a lookup returned it.
+/// </summary>
+internal sealed record TwilioNumberResult(TwilioOutcome Outcome, string? Sid, string? Error, bool? SmsCapable = null);
 
 /// <summary>
 /// Twilio's IncomingPhoneNumbers and Accounts REST resources (api.twilio.com, version 2010-04-01), HTTP Basic
 /// <c>AccountSid:AuthToken</c>, form-encoded writes:
 /// <list type="bullet">
-/// <item><c>GET /2010-04-01/Accounts/{AccountSid}/IncomingPhoneNumbers.json?PhoneNumber={E.164}</c>: page with <c>incoming_phone_numbers[]</c> (<c>sid</c>, <c>phone_number</c>…).</item>
+/// <item><c>GET /2010-04-01/Accounts/{AccountSid}/IncomingPhoneNumbers.json?PhoneNumber={E.164}</c>: page with <c>incoming_phone_numbers[]</c> (<c>sid</c>, <c>phone_number</c>, <c>capabilities</c> <c>{voice, sms, mms}</c>…).</item>
 /// <item><c>POST /2010-04-01/Accounts/{AccountSid}/IncomingPhoneNumbers/{PN…}.json</c> with <c>VoiceUrl</c>, <c>VoiceMethod</c>,
 /// <c>StatusCallback</c>, <c>StatusCallbackMethod</c>, <c>SmsUrl</c>, <c>SmsMethod</c>: 200 with the updated number.</item>
 /// <item><c>GET /2010-04-01/Accounts/{AccountSid}.json</c>: the account (used to check credentials).</item>
@@ -46,7 +49,10 @@ internal sealed class TwilioNumbersClient(HttpClient http, IOptions<TwilioOption
             {
                 if (n.TryGetProperty("phone_number", out var p) && p.GetString() == number && n.TryGetProperty("sid", out var sid))
                 {
-                    return new TwilioNumberResult(TwilioOutcome.Ok, sid.GetString(), null);
+                    bool? sms = n.TryGetProperty("capabilities", out var caps) && caps.ValueKind == JsonValueKind.Object
+                        && caps.TryGetProperty("sms", out var flag) && flag.ValueKind is JsonValueKind.True or JsonValueKind.False
+                        ? flag.GetBoolean() : null;
+                    return new TwilioNumberResult(TwilioOutcome.Ok, sid.GetString(), null, sms);
                 }
             }
         }

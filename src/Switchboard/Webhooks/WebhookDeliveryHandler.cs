@@ -279,7 +279,6 @@ internal sealed class WebhookDeliveryHandler(
                 Direction = "outbound",
                 Purpose = "webhook-disabled",
                 To = to,
-                From = tenant.TwilioFromNumber,
                 Body = body.Length <= 459 ? body : body[..458] + "…",
                 Status = "queued",
                 IdempotencyKey = key,

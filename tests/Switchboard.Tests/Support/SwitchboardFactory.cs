@@ -19,8 +19,27 @@ namespace Switchboard.Tests.Support;
 /// </summary>
 public class SwitchboardFactory : WebApplicationFactory<Program>
 {
-    private readonly TestDatabase database = new();
-    private readonly string keysPath = Path.Combine(Path.GetTempPath(), "switchboard-keys-" + Guid.NewGuid().ToString("N"));
+    private readonly TestDatabase database;
+    private readonly string keysPath;
+    private readonly bool ownsStorage;
+
+    public SwitchboardFactory()
+    {
+        database = new TestDatabase();
+        keysPath = Path.Combine(Path.GetTempPath(), "switchboard-keys-" + Guid.NewGuid().ToString("N"));
+        ownsStorage = true;
+    }
+
+    /// <summary>
+    /// A host over an existing database and Data Protection key ring, as a node restarted after a crash sees them;
+    /// the caller owns both (this factory deletes neither).
+    /// </summary>
+    internal SwitchboardFactory(TestDatabase database, string keysPath)
+    {
+        this.database = database;
+        this.keysPath = keysPath;
+        ownsStorage = false;
+    }
 
     internal ManualClock Clock { get; } = new(new DateTimeOffset(2026, 11, 18, 15, 0, 0, TimeSpan.Zero)); // a Wednesday, 10:00 in Montréal
 
@@ -142,7 +161,7 @@ public class SwitchboardFactory : WebApplicationFactory<Program>
     protected override void Dispose(bool disposing)
     {
         base.Dispose(disposing);
-        if (disposing)
+        if (disposing && ownsStorage)
         {
             database.Dispose();
             try { Directory.Delete(keysPath, true); } catch (IOException) { } catch (UnauthorizedAccessException) { }

@@ -10,9 +10,15 @@ namespace Switchboard.Tests.Support;
 
 /// <summary>
 /// Twilio's Messages REST API on 127.0.0.1 (shared/protocols/twilio-voice-sms.md §4): checks HTTP Basic
-/// <c>AccountSid:AuthToken</c>, the form-encoded To/From/Body, answers 201 with the message JSON, and lists
-/// messages on GET. <see cref="FailNext"/> makes the next sends answer 500 without creating a message;
-/// <see cref="AcceptThenFailNext"/> creates the message and then answers 500 (a lost response).
+/// <c>AccountSid:AuthToken</c>, the form-encoded To, Body and From or MessagingServiceSid, answers 201 with the message
+/// JSON, and lists messages on GET newest first, paged as Twilio pages (<c>PageSize</c> 1–1000, default 50;
+/// <c>next_page_uri</c> with <c>Page</c> and <c>PageToken</c>; <c>To</c>/<c>From</c> filters), keeping every message.
+/// <see cref="FailNext"/> makes the next sends answer 500 without creating a message; <see cref="AcceptThenFailNext"/>
+/// creates the message and then answers 500 (a lost response); <see cref="HoldAfterAccept"/> creates the message and
+/// answers only when released (a node that dies mid-send); <see cref="HoldBeforeAcceptNext"/> holds the next sends
+/// without creating them. Also the account and IncomingPhoneNumbers resources (<see cref="Own"/>), so a tenant can
+/// attach its numbers, and with <see cref="StrictSenders"/> a From that is not an owned SMS-capable number is refused
+/// (21606) as Twilio does.
 /// </summary>
 internal sealed class TwilioSimulator : IAsyncDisposable
 {
@@ -29,9 +35,53 @@ internal sealed class TwilioSimulator : IAsyncDisposable
     public ConcurrentQueue<(string CallSid, Dictionary<string, string> Form)> Recordings { get; } = new();
     public int FailNext;
     public int AcceptThenFailNext;
+    public int HoldBeforeAcceptNext;
     public string BaseUrl { get; }
 
-    public sealed record SentMessage(string Sid, string To, string From, string Body, DateTimeOffset CreatedAt);
+    /// <summary>While set, sends are created and then wait for it (or for the client to go away) before answering.</summary>
+    public TaskCompletionSource? HoldAfterAccept { get; set; }
+
+    /// <summary>Sends held by <see cref="HoldAfterAccept"/> or <see cref="HoldBeforeAcceptNext"/> right now.</summary>
+    public int Held => held;
+
+    private int held;
+
+    /// <summary>Refuse a From that is not an owned number able to send SMS (error 21606).</summary>
+    public bool StrictSenders { get; set; }
+
+    /// <summary>Stamps <c>date_created</c>; a test hands in its host's clock so windows line up.</summary>
+    public TimeProvider Clock { get; set; } = TimeProvider.System;
+
+    /// <summary>GET requests served on Messages.json (pages read).</summary>
+    public int ListRequests => listRequests;
+
+    private int listRequests;
+
+    /// <summary>The account's numbers (IncomingPhoneNumbers), by E.164.</summary>
+    public ConcurrentDictionary<string, OwnedNumber> Numbers { get; } = new();
+
+    public sealed record SentMessage(string Sid, string To, string? From, string Body, DateTimeOffset CreatedAt, string? MessagingServiceSid = null, long Seq = 0);
+
+    public sealed class OwnedNumber
+    {
+        public required string Sid { get; init; }
+        public required string PhoneNumber { get; init; }
+        public bool Sms { get; init; } = true;
+        public Dictionary<string, string> Config { get; } = [];
+    }
+
+    /// <summary>Makes <paramref name="number"/> one of the account's numbers (<c>capabilities.sms</c> = <paramref name="sms"/>).</summary>
+    public OwnedNumber Own(string number, bool sms = true) =>
+        Numbers.GetOrAdd(number, n => new OwnedNumber { Sid = $"PN{Interlocked.Increment(ref sequence):D32}", PhoneNumber = n, Sms = sms });
+
+    /// <summary>A message someone else sent through the account (other traffic to the same number), stamped now.</summary>
+    public SentMessage AddOther(string to, string from, string body)
+    {
+        var seq = Interlocked.Increment(ref sequence);
+        var message = new SentMessage($"SM{seq:D32}", to, from, body, Clock.GetUtcNow(), null, seq);
+        Messages.Enqueue(message);
+        return message;
+    }
 
     private TwilioSimulator(WebApplication app, string baseUrl)
     {
@@ -48,6 +98,12 @@ internal sealed class TwilioSimulator : IAsyncDisposable
         TwilioSimulator? sim = null;
         app.MapPost("/2010-04-01/Accounts/{sid}/Messages.json", async (string sid, HttpContext http) => await sim!.CreateAsync(sid, http));
         app.MapGet("/2010-04-01/Accounts/{sid}/Messages.json", (string sid, HttpContext http) => sim!.List(sid, http));
+        app.MapGet("/2010-04-01/Accounts/{file}", (string file, HttpContext http) =>
+            file == AccountSid + ".json" && Authorized(AccountSid, http)
+                ? Results.Json(new { sid = AccountSid, friendly_name = "Simulated", status = "active", type = "Full" })
+                : Results.Json(new { code = 20003, message = "Authenticate", status = 401 }, statusCode: 401));
+        app.MapGet("/2010-04-01/Accounts/{sid}/IncomingPhoneNumbers.json", (string sid, HttpContext http) => sim!.ListNumbers(sid, http));
+        app.MapPost("/2010-04-01/Accounts/{sid}/IncomingPhoneNumbers/{file}", async (string sid, string file, HttpContext http) => await sim!.UpdateNumberAsync(sid, file, http));
         app.MapPost("/2010-04-01/Accounts/{sid}/Calls/{callSid}/Recordings.json", async (string sid, string callSid, HttpContext http) => await sim!.RecordAsync(sid, callSid, http));
         await app.StartAsync();
         sim = new TwilioSimulator(app, app.Urls.First());
@@ -67,24 +123,108 @@ internal sealed class TwilioSimulator : IAsyncDisposable
             return Results.Json(new { code = 21602, message = "Message body is required.", status = 400 }, statusCode: 400);
         }
         var form = await http.Request.ReadFormAsync();
-        string to = form["To"].ToString(), from = form["From"].ToString(), body = form["Body"].ToString();
-        if (!to.StartsWith('+') || string.IsNullOrEmpty(from) || string.IsNullOrEmpty(body))
+        string to = form["To"].ToString(), from = form["From"].ToString(), service = form["MessagingServiceSid"].ToString(), body = form["Body"].ToString();
+        if (from.Length == 0 && service.Length == 0)
+        {
+            Rejections.Enqueue("no From or MessagingServiceSid");
+            return Results.Json(new { code = 21603, message = "A 'From' phone number is required.", status = 400 }, statusCode: 400);
+        }
+        if (service.Length > 0 && !System.Text.RegularExpressions.Regex.IsMatch(service, "^MG[0-9a-fA-F]{32}$"))
+        {
+            Rejections.Enqueue("MessagingServiceSid " + service);
+            return Results.Json(new { code = 21701, message = "The Messaging Service Sid is invalid.", status = 400 }, statusCode: 400);
+        }
+        if (!to.StartsWith('+') || string.IsNullOrEmpty(body))
         {
             Rejections.Enqueue($"form To={to} From={from} Body={body.Length}");
             return Results.Json(new { code = 21211, message = $"The 'To' number {to} is not a valid phone number.", status = 400 }, statusCode: 400);
+        }
+        if (StrictSenders && from.Length > 0 && !(Numbers.TryGetValue(from, out var owned) && owned.Sms))
+        {
+            Rejections.Enqueue("From not owned: " + from);
+            return Results.Json(new { code = 21606, message = $"The From phone number {from} is not a valid, SMS-capable inbound phone number or short code for your account.", status = 400 }, statusCode: 400);
         }
         if (Interlocked.Decrement(ref FailNext) >= 0)
         {
             return Results.Json(new { code = 20500, message = "Internal Server Error", status = 500 }, statusCode: 500);
         }
-        var message = new SentMessage($"SM{Interlocked.Increment(ref sequence):D32}", to, from, body, DateTimeOffset.UtcNow);
+        if (Interlocked.Decrement(ref HoldBeforeAcceptNext) >= 0)
+        {
+            await HoldAsync(Task.Delay(Timeout.Infinite, http.RequestAborted), http);
+            return Results.Json(new { code = 20500, message = "Internal Server Error", status = 500 }, statusCode: 500);
+        }
+        var seq = Interlocked.Increment(ref sequence);
+        var message = new SentMessage($"SM{seq:D32}", to, from.Length > 0 ? from : null, body, Clock.GetUtcNow(), service.Length > 0 ? service : null, seq);
         Messages.Enqueue(message);
+        if (HoldAfterAccept is { } gate)
+        {
+            await HoldAsync(gate.Task, http);
+        }
         if (Interlocked.Decrement(ref AcceptThenFailNext) >= 0)
         {
             return Results.Json(new { code = 20500, message = "Internal Server Error", status = 500 }, statusCode: 500);
         }
-        return Results.Json(ToJson(sid, message, "queued"), statusCode: 201);
+        return Results.Json(ToJson(sid, message, message.MessagingServiceSid is null ? "queued" : "accepted"), statusCode: 201);
     }
+
+    private async Task HoldAsync(Task release, HttpContext http)
+    {
+        Interlocked.Increment(ref held);
+        try
+        {
+            await release.WaitAsync(http.RequestAborted);
+        }
+        catch (OperationCanceledException)
+        {
+            // The client went away (its node "died"): nothing more to answer.
+        }
+        finally
+        {
+            Interlocked.Decrement(ref held);
+        }
+    }
+
+    private IResult ListNumbers(string sid, HttpContext http)
+    {
+        if (!Authorized(sid, http))
+        {
+            return Results.Json(new { code = 20003, message = "Authenticate", status = 401 }, statusCode: 401);
+        }
+        var filter = http.Request.Query["PhoneNumber"].ToString();
+        var items = Numbers.Values.Where(n => filter.Length == 0 || n.PhoneNumber == filter).Select(n => NumberJson(sid, n)).ToList();
+        return Results.Json(new Dictionary<string, object?>
+        {
+            ["incoming_phone_numbers"] = items, ["page"] = 0, ["page_size"] = 50, ["start"] = 0, ["end"] = Math.Max(0, items.Count - 1),
+            ["next_page_uri"] = null, ["previous_page_uri"] = null, ["uri"] = $"/2010-04-01/Accounts/{sid}/IncomingPhoneNumbers.json",
+        });
+    }
+
+    private async Task<IResult> UpdateNumberAsync(string sid, string file, HttpContext http)
+    {
+        if (!Authorized(sid, http))
+        {
+            return Results.Json(new { code = 20003, message = "Authenticate", status = 401 }, statusCode: 401);
+        }
+        var number = Numbers.Values.FirstOrDefault(n => n.Sid + ".json" == file);
+        if (number is null)
+        {
+            return Results.Json(new { code = 20404, message = "The requested resource was not found", status = 404 }, statusCode: 404);
+        }
+        foreach (var (key, value) in await http.Request.ReadFormAsync())
+        {
+            number.Config[key] = value.ToString();
+        }
+        return Results.Json(NumberJson(sid, number));
+    }
+
+    private static Dictionary<string, object?> NumberJson(string account, OwnedNumber n) => new()
+    {
+        ["sid"] = n.Sid, ["account_sid"] = account, ["phone_number"] = n.PhoneNumber, ["friendly_name"] = n.PhoneNumber,
+        ["voice_url"] = n.Config.GetValueOrDefault("VoiceUrl"), ["sms_url"] = n.Config.GetValueOrDefault("SmsUrl"),
+        ["status_callback"] = n.Config.GetValueOrDefault("StatusCallback"),
+        ["capabilities"] = new { voice = true, sms = n.Sms, mms = n.Sms },
+        ["api_version"] = "2010-04-01", ["uri"] = $"/2010-04-01/Accounts/{account}/IncomingPhoneNumbers/{n.Sid}.json",
+    };
 
     /// <summary>Starts a call recording (twilio-voice-sms.md §3): 201 with the recording resource.</summary>
     private async Task<IResult> RecordAsync(string sid, string callSid, HttpContext http)
@@ -105,17 +245,50 @@ internal sealed class TwilioSimulator : IAsyncDisposable
         }, statusCode: 201);
     }
 
+    /// <summary>
+    /// <c>GET Messages.json</c>: newest first, filtered by <c>To</c> and <c>From</c>, <c>PageSize</c> 1–1000 (default 50);
+    /// <c>next_page_uri</c> carries <c>Page</c> and <c>PageToken</c> (the last sid served), so a page read later does not
+    /// shift when new messages arrive. The page JSON is Twilio's: <c>messages</c>, <c>page</c>, <c>page_size</c>,
+    /// <c>start</c>, <c>end</c>, <c>first_page_uri</c>, <c>next_page_uri</c>, <c>previous_page_uri</c>, <c>uri</c>.
+    /// </summary>
     private IResult List(string sid, HttpContext http)
     {
         if (!Authorized(sid, http))
         {
             return Results.Json(new { code = 20003, message = "Authenticate", status = 401 }, statusCode: 401);
         }
-        var to = http.Request.Query["To"].ToString();
-        var from = http.Request.Query["From"].ToString();
-        var items = Messages.Where(m => (to.Length == 0 || m.To == to) && (from.Length == 0 || m.From == from))
-            .OrderByDescending(m => m.CreatedAt).Select(m => ToJson(sid, m, "sent")).ToList();
-        return Results.Json(new { messages = items, page = 0, page_size = 50 });
+        Interlocked.Increment(ref listRequests);
+        var query = http.Request.Query;
+        var to = query["To"].ToString();
+        var from = query["From"].ToString();
+        var pageSize = int.TryParse(query["PageSize"], out var size) ? Math.Clamp(size, 1, 1000) : 50;
+        var page = int.TryParse(query["Page"], out var p) ? Math.Max(0, p) : 0;
+        var token = query["PageToken"].ToString();
+        var all = Messages.Where(m => (to.Length == 0 || m.To == to) && (from.Length == 0 || m.From == from))
+            .OrderByDescending(m => m.CreatedAt).ThenByDescending(m => m.Seq).ToList();
+        var startAt = 0;
+        if (token.StartsWith("PA", StringComparison.Ordinal))
+        {
+            var after = all.FindIndex(m => m.Sid == token[2..]);
+            startAt = after < 0 ? all.Count : after + 1;
+        }
+        var items = all.Skip(startAt).Take(pageSize).ToList();
+        var filters = (to.Length > 0 ? "&To=" + Uri.EscapeDataString(to) : "") + (from.Length > 0 ? "&From=" + Uri.EscapeDataString(from) : "");
+        var path = $"/2010-04-01/Accounts/{sid}/Messages.json";
+        string Uri_(int pg, string? tok) => $"{path}?PageSize={pageSize}&Page={pg}{filters}" + (tok is null ? "" : "&PageToken=" + tok);
+        var more = startAt + items.Count < all.Count;
+        return Results.Json(new Dictionary<string, object?>
+        {
+            ["messages"] = items.Select(m => ToJson(sid, m, "sent")).ToList(),
+            ["page"] = page,
+            ["page_size"] = pageSize,
+            ["start"] = page * pageSize,
+            ["end"] = (page * pageSize) + Math.Max(0, items.Count - 1),
+            ["first_page_uri"] = Uri_(0, null),
+            ["next_page_uri"] = more ? Uri_(page + 1, "PA" + items[^1].Sid) : null,
+            ["previous_page_uri"] = page > 0 ? Uri_(page - 1, null) : null,
+            ["uri"] = $"{path}{http.Request.QueryString}",
+        });
     }
 
     private static bool Authorized(string sid, HttpContext http)
@@ -134,6 +307,7 @@ internal sealed class TwilioSimulator : IAsyncDisposable
         ["direction"] = "outbound-api",
         ["error_code"] = null,
         ["from"] = m.From,
+        ["messaging_service_sid"] = m.MessagingServiceSid,
         ["num_segments"] = "1",
         ["sid"] = m.Sid,
         ["status"] = status,

@@ -69,7 +69,7 @@ internal sealed partial class SwitchboardDbContext(DbContextOptions<SwitchboardD
             e.Property(x => x.VapiSignatureHeader).HasMaxLength(100);
             e.Property(x => x.VapiTimestampHeader).HasMaxLength(100);
             e.Property(x => x.TwilioAccountSid).HasMaxLength(64);
-            e.Property(x => x.TwilioFromNumber).HasMaxLength(32);
+            e.Property(x => x.TwilioFromNumber).HasMaxLength(64);
             e.Property(x => x.VoiceAfterHours).HasMaxLength(16).HasDefaultValue(VoiceBehaviour.Answer);
             e.Property(x => x.VoiceOverLimit).HasMaxLength(16).HasDefaultValue(VoiceBehaviour.Message);
             e.Property(x => x.VoiceMaxCallSeconds).HasDefaultValue(900);

@@ -179,7 +179,7 @@ internal sealed class VoiceCallStore(
             var sms = new SmsMessage
             {
                 Id = Guid.CreateVersion7(), TenantId = tenant.Id, CallId = call.Id, Direction = "outbound", Purpose = "voice-failure",
-                To = to, From = tenant.TwilioFromNumber, Body = body, Status = "queued", IdempotencyKey = key, CreatedAt = now,
+                To = to, Body = body, Status = "queued", IdempotencyKey = key, CreatedAt = now,
             };
             db.SmsMessages.Add(sms);
             db.Outbox.Add(new OutboxMessage

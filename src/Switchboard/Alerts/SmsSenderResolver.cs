@@ -1,0 +1,72 @@
+using System.Text.RegularExpressions;
+using Microsoft.EntityFrameworkCore;
+using Switchboard.Numbers;
+using Switchboard.Platform.Database;
+using Switchboard.Platform.Http;
+using Switchboard.Tenancy;
+
+namespace Switchboard.Alerts;
+
+/// <summary>
+/// Who an SMS is sent from. Twilio's Messages API takes either <c>From</c> (an E.164 number of the account) or
+/// <c>MessagingServiceSid</c> (<c>MG</c> + 32 hex; Twilio picks the number from the service's pool), never both
+/// being needed (shared/protocols/twilio-voice-sms.md §4).
+/// </summary>
+/// <param name="Value">The E.164 number or the <c>MG…</c> SID, as stored in <see cref="SmsMessage.From"/>.</param>
+internal sealed partial record SmsSender(string Value)
+{
+    /// <summary>True when <see cref="Value"/> is a Messaging Service SID (sent as <c>MessagingServiceSid</c>).</summary>
+    public bool IsMessagingService => MessagingServiceSidPattern().IsMatch(Value);
+
+    /// <summary>An E.164 number (<c>+</c> then 8 to 15 digits) or a Messaging Service SID.</summary>
+    public static bool IsValid(string? value) => value is not null && (Validation.IsE164(value) || MessagingServiceSidPattern().IsMatch(value));
+
+    [GeneratedRegex("^MG[0-9a-fA-F]{32}$")]
+    private static partial Regex MessagingServiceSidPattern();
+}
+
+/// <summary>Where a tenant's SMS sender comes from: <c>explicit</c> (set with the credentials) or <c>number</c> (an attached number).</summary>
+/// <param name="Sender">The sender, or null when the tenant has none.</param>
+/// <param name="Source"><c>explicit</c>, <c>number</c>, or null.</param>
+/// <param name="Problem">Why there is no sender (shown on the failed SMS and in onboarding's <c>missing</c>), or null.</param>
+internal sealed record SmsSenderResolution(SmsSender? Sender, string? Source, string? Problem);
+
+/// <summary>
+/// The one rule for a tenant's SMS sender, used by every SMS the platform sends (alerts, texts to callers, operational
+/// notices) and by onboarding: first the explicit sender set with <c>PUT /api/v1/credentials/twilio</c>
+/// (<c>smsSender</c>: an E.164 number or a Messaging Service SID), else the tenant's oldest attached number that
+/// Twilio confirmed on the tenant's account (status <c>active</c>) and that can send SMS (Twilio's
+/// <c>capabilities.sms</c> not false). The sender is resolved when an SMS is first sent, not when it is queued, so a
+/// held alert goes out from the number attached by then.
+/// </summary>
+internal sealed class SmsSenderResolver(SwitchboardDbContext db)
+{
+    public const string Explicit = "explicit";
+    public const string Number = "number";
+
+    /// <summary>Resolves <paramref name="tenant"/>'s sender; never throws for a missing one (see <see cref="SmsSenderResolution.Problem"/>).</summary>
+    public async Task<SmsSenderResolution> ResolveAsync(Tenant tenant, CancellationToken ct)
+    {
+        if (tenant.TwilioFromNumber is { Length: > 0 } configured)
+        {
+            return SmsSender.IsValid(configured)
+                ? new SmsSenderResolution(new SmsSender(configured), Explicit, null)
+                : new SmsSenderResolution(null, null, $"The SMS sender '{configured}' is neither an E.164 number nor a Messaging Service SID (MG…); set it again with PUT /api/v1/credentials/twilio.");
+        }
+        var numbers = await db.PhoneNumbers.IgnoreQueryFilters().AsNoTracking()
+            .Where(n => n.TenantId == tenant.Id)
+            .OrderBy(n => n.CreatedAt)
+            .Select(n => new { n.Number, n.Status, n.SmsCapable })
+            .ToListAsync(ct);
+        var usable = numbers.FirstOrDefault(n => n.Status == "active" && n.SmsCapable != false);
+        if (usable is not null)
+        {
+            return new SmsSenderResolution(new SmsSender(usable.Number), Number, null);
+        }
+        var why = numbers.Count == 0
+            ? "no number is attached"
+            : string.Join("; ", numbers.Select(n => n.SmsCapable == false ? $"{n.Number} cannot send SMS" : $"{n.Number} is {n.Status}"));
+        return new SmsSenderResolution(null, null,
+            $"No SMS sender: {why}. Attach a Twilio number that can send SMS, or set smsSender (an E.164 number or a Messaging Service SID) with PUT /api/v1/credentials/twilio.");
+    }
+}
