@@ -11,6 +11,7 @@ using Switchboard.Brain;
 using Switchboard.Calls;
 using Switchboard.Compliance;
 using Switchboard.Credentials;
+using Switchboard.Dashboard;
 using Switchboard.Numbers;
 using Switchboard.Onboarding;
 using Switchboard.Outbox;
@@ -186,6 +187,9 @@ builder.Services.AddHostedService<OutboxWorker>();
 // Demo tenant.
 builder.Services.AddScoped<DemoSeeder>();
 
+// Dashboard: live events (hub, PostgreSQL LISTEN/NOTIFY fan-out, change-tracker interceptor), recordings proxy client.
+builder.Services.AddDashboard();
+
 var app = builder.Build();
 
 switch (command)
@@ -239,6 +243,7 @@ app.UseCors();
 app.UseAuthentication();
 app.UseMiddleware<ApiGuardMiddleware>();                           // /api/v1: CSRF, suspension, API-access gate, rate limits
 app.UseAuthorization();
+app.UseDashboard();                                               // web/dist at / with SPA fallback and CSP (never under /api, /webhooks…)
 
 app.MapHealth();                                                  // /healthz, /readyz
 app.MapOpenApi("/openapi/{documentName}.json");                   // /openapi/v1.json
@@ -248,6 +253,7 @@ app.MapTwilioWebhooks();                                          // POST /webho
 app.MapTwilioMediaStreams();                                      // WebSocket /media/twilio/{token}, GET /metrics/voice
 app.MapGroup("/api/v1").RequireAuthorization().MapCalls();        // calls, SMS log
 app.MapGroup("/api/v1").RequireAuthorization().MapWebhooks();     // webhook endpoints, deliveries, replay, test-send
+app.MapGroup("/api/v1").RequireAuthorization().MapDashboard();    // live events (SSE), leads workflow, recordings proxy
 
 app.MapGroup("/api/v1/auth").MapAccounts();                       // signup, login, logout, session, switch tenant, accept invitation
 app.MapGroup("/api/v1/operator").RequireAuthorization(SessionAuthentication.OperatorPolicy).MapOperator(); // all tenants

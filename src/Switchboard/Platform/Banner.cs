@@ -21,13 +21,18 @@ internal static class Banner
             output.WriteLine("  (no demo tenant credentials on record: run `./switchboard seed-demo` on an empty database)");
             return;
         }
+        output.WriteLine($"  Dashboard         {baseUrl}/");
         output.WriteLine($"  Demo tenant       {demo.TenantName}  id {demo.TenantId}");
         output.WriteLine($"  Vapi webhook URL  {baseUrl}/webhooks/vapi/{demo.TenantId}");
         if (!development)
         {
-            output.WriteLine("  Its webhook secret and API key are in data/demo-credentials.json (not printed outside Development).");
+            output.WriteLine("  Its dashboard login, webhook secret and API key are in data/demo-credentials.json (not printed outside Development).");
             output.WriteLine();
             return;
+        }
+        if (demo.DashboardEmail is not null)
+        {
+            output.WriteLine($"  Dashboard login   {demo.DashboardEmail}  password {demo.DashboardPassword}");
         }
         output.WriteLine($"  Webhook secret    {demo.VapiWebhookSecret}   (x-vapi-secret, or HMAC key for x-vapi-signature)");
         output.WriteLine($"  Secret API key    {demo.ApiKey}");

@@ -20,13 +20,13 @@ namespace Switchboard.Tests.Support;
 public class SwitchboardFactory : WebApplicationFactory<Program>
 {
     private readonly TestDatabase database;
-    private readonly string keysPath;
+    private readonly string ownKeysPath;
     private readonly bool ownsStorage;
 
     public SwitchboardFactory()
     {
         database = new TestDatabase();
-        keysPath = Path.Combine(Path.GetTempPath(), "switchboard-keys-" + Guid.NewGuid().ToString("N"));
+        ownKeysPath = Path.Combine(Path.GetTempPath(), "switchboard-keys-" + Guid.NewGuid().ToString("N"));
         ownsStorage = true;
     }
 
@@ -37,9 +37,16 @@ public class SwitchboardFactory : WebApplicationFactory<Program>
     internal SwitchboardFactory(TestDatabase database, string keysPath)
     {
         this.database = database;
-        this.keysPath = keysPath;
+        ownKeysPath = keysPath;
         ownsStorage = false;
     }
+
+    /// <summary>Another factory whose database and key ring this host shares: a second node of the same installation.</summary>
+    internal SwitchboardFactory? Twin { get; init; }
+
+    private string DatabaseProvider => Twin?.DatabaseProvider ?? database.Provider;
+    private string DatabaseConnectionString => Twin?.DatabaseConnectionString ?? database.ConnectionString;
+    private string KeysPath => Twin?.KeysPath ?? ownKeysPath;
 
     internal ManualClock Clock { get; } = new(new DateTimeOffset(2026, 11, 18, 15, 0, 0, TimeSpan.Zero)); // a Wednesday, 10:00 in Montréal
 
@@ -52,8 +59,8 @@ public class SwitchboardFactory : WebApplicationFactory<Program>
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Testing");
-        builder.UseSetting("Switchboard:Database:Provider", database.Provider);
-        builder.UseSetting("Switchboard:Database:ConnectionString", database.ConnectionString);
+        builder.UseSetting("Switchboard:Database:Provider", DatabaseProvider);
+        builder.UseSetting("Switchboard:Database:ConnectionString", DatabaseConnectionString);
         builder.UseSetting("Switchboard:Outbox:WorkerEnabled", "false");
         builder.UseSetting("Switchboard:Twilio:ApiBaseUrl", TwilioBaseUrl);
         builder.UseSetting("Switchboard:Twilio:TimeoutSeconds", "5");
@@ -66,7 +73,7 @@ public class SwitchboardFactory : WebApplicationFactory<Program>
         builder.ConfigureTestServices(services =>
         {
             services.AddSingleton<TimeProvider>(Clock);
-            services.AddDataProtection().SetApplicationName("switchboard-tests").PersistKeysToFileSystem(new DirectoryInfo(keysPath));
+            services.AddDataProtection().SetApplicationName("switchboard-tests").PersistKeysToFileSystem(new DirectoryInfo(KeysPath));
         });
     }
 
@@ -164,7 +171,7 @@ public class SwitchboardFactory : WebApplicationFactory<Program>
         if (disposing && ownsStorage)
         {
             database.Dispose();
-            try { Directory.Delete(keysPath, true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            try { Directory.Delete(ownKeysPath, true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
         }
     }
 }
