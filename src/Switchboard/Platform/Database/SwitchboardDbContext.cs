@@ -231,6 +231,7 @@ internal sealed partial class SwitchboardDbContext(DbContextOptions<SwitchboardD
         {
             e.ToTable("webhook_events");
             e.HasIndex(x => new { x.TenantId, x.MessageId }).IsUnique();
+            e.HasIndex(x => new { x.TenantId, x.CallId });
             e.HasIndex(x => new { x.TenantId, x.CreatedAt });
             e.Property(x => x.MessageId).HasMaxLength(64);
             e.Property(x => x.Type).HasMaxLength(64);

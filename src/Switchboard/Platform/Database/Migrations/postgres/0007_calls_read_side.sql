@@ -48,3 +48,7 @@ CREATE FUNCTION calls_search_document(summary text, transcript text, number text
 $$;
 
 CREATE INDEX "IX_calls_search" ON calls USING gin (calls_search_document("Summary", "TranscriptText", "CustomerNumber"));
+
+-- 4. Webhook events remember their call, for the call detail.
+ALTER TABLE webhook_events ADD COLUMN "CallId" uuid;
+CREATE INDEX "IX_webhook_events_TenantId_CallId" ON webhook_events ("TenantId", "CallId");

@@ -59,3 +59,7 @@ END;
 CREATE TRIGGER "calls_search_bd" BEFORE DELETE ON "calls" BEGIN
     INSERT INTO "calls_search"("calls_search", rowid, "doc") SELECT 'delete', "rid", "doc" FROM "calls_search_source" WHERE "rid" = old.rowid;
 END;
+
+-- 4. Webhook events remember their call, for the call detail.
+ALTER TABLE "webhook_events" ADD COLUMN "CallId" TEXT NULL;
+CREATE INDEX "IX_webhook_events_TenantId_CallId" ON "webhook_events" ("TenantId", "CallId");
