@@ -104,10 +104,21 @@ internal sealed partial class SwitchboardDbContext(DbContextOptions<SwitchboardD
 
         b.Entity<Call>(e =>
         {
-            e.ToTable("calls");
+            // Triggers (0007): the full-text document on SQLite; leads copy their urgency into calls.Urgency.
+            e.ToTable("calls", t => t.HasTrigger("calls_search_ai"));
             e.HasIndex(x => new { x.TenantId, x.Provider, x.ProviderCallId }).IsUnique();
-            e.HasIndex(x => new { x.TenantId, x.CreatedAt });
+            // Keyset list order is (CreatedAt DESC, Id DESC); each list filter has an index ending in it (migration 0007).
+            // The unfiltered list walks the first; it also covers the analytics aggregates (no table reads per call).
+            e.HasIndex(x => new { x.TenantId, x.CreatedAt, x.Id, x.Status, x.DurationSeconds, x.Urgency, x.EndedReason, x.Cost }).HasDatabaseName("IX_calls_list_analytics");
+            e.HasIndex(x => new { x.TenantId, x.Status, x.CreatedAt, x.Id });
+            e.HasIndex(x => new { x.TenantId, x.Urgency, x.CreatedAt, x.Id });
+            e.HasIndex(x => new { x.TenantId, x.Channel, x.CreatedAt, x.Id });
+            e.HasIndex(x => new { x.TenantId, x.Type, x.CreatedAt, x.Id });
+            e.HasIndex(x => new { x.TenantId, x.AssistantId, x.CreatedAt, x.Id });
+            e.HasIndex(x => new { x.TenantId, x.EndedReason, x.CreatedAt, x.Id });
+            e.HasIndex(x => new { x.TenantId, x.DurationSeconds });
             e.HasIndex(x => new { x.TenantId, x.CustomerNumber });
+            e.Property(x => x.Urgency).HasMaxLength(16);
             e.Property(x => x.Channel).HasMaxLength(16);
             e.Property(x => x.Provider).HasMaxLength(16);
             e.Property(x => x.ProviderCallId).HasMaxLength(100);
@@ -138,13 +149,14 @@ internal sealed partial class SwitchboardDbContext(DbContextOptions<SwitchboardD
         {
             e.ToTable("transcript_turns");
             e.HasIndex(x => new { x.TenantId, x.CallId, x.Seq }).IsUnique();
+            e.HasIndex(x => new { x.TenantId, x.At, x.ProviderLatencyMs, x.BridgeLatencyMs }).HasDatabaseName("IX_transcript_turns_latency"); // analytics latency percentiles
             e.Property(x => x.Role).HasMaxLength(32);
             TenantOwned(e);
         });
 
         b.Entity<Lead>(e =>
         {
-            e.ToTable("leads");
+            e.ToTable("leads", t => t.HasTrigger("leads_urgency"));
             e.HasIndex(x => new { x.TenantId, x.CallId }).IsUnique();
             e.HasIndex(x => new { x.TenantId, x.Urgency, x.CreatedAt });
             e.HasIndex(x => new { x.TenantId, x.Phone });
@@ -225,6 +237,7 @@ internal sealed partial class SwitchboardDbContext(DbContextOptions<SwitchboardD
         {
             e.ToTable("webhook_events");
             e.HasIndex(x => new { x.TenantId, x.MessageId }).IsUnique();
+            e.HasIndex(x => new { x.TenantId, x.CallId });
             e.HasIndex(x => new { x.TenantId, x.CreatedAt });
             e.Property(x => x.MessageId).HasMaxLength(64);
             e.Property(x => x.Type).HasMaxLength(64);
