@@ -11,6 +11,7 @@ using Switchboard.Brain;
 using Switchboard.Calls;
 using Switchboard.Compliance;
 using Switchboard.Credentials;
+using Switchboard.Dashboard;
 using Switchboard.Numbers;
 using Switchboard.Onboarding;
 using Switchboard.Outbox;
@@ -233,6 +234,7 @@ app.UseCors();
 app.UseAuthentication();
 app.UseMiddleware<ApiGuardMiddleware>();                           // /api/v1: CSRF, suspension, API-access gate, rate limits
 app.UseAuthorization();
+app.UseDashboard();                                               // web/dist at / with SPA fallback and CSP (never under /api, /webhooks…)
 
 app.MapHealth();                                                  // /healthz, /readyz
 app.MapOpenApi("/openapi/{documentName}.json");                   // /openapi/v1.json

@@ -66,6 +66,12 @@ internal sealed class Call
     /// <summary>BCP 47 language the native call was answered in (consent notice and assistant), e.g. <c>fr-CA</c>.</summary>
     public string? Language { get; set; }
 
+    /// <summary>
+    /// The lead's urgency (<c>emergency</c>, <c>soon</c>, <c>routine</c>) or null: written only by database triggers on
+    /// <c>leads</c> (migration 0007) so the list can filter on one index; never set it from code.
+    /// </summary>
+    public string? Urgency { get; private set; }
+
     /// <summary>Native calls: ms from the media stream's <c>start</c> to the first greeting frame sent to Twilio.</summary>
     public double? GreetingLatencyMs { get; set; }
 }

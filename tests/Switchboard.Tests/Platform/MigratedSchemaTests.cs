@@ -12,7 +12,9 @@ namespace Switchboard.Tests.Platform;
 /// <summary>
 /// The hand-written migrations must build exactly the schema the EF model implies: one database is migrated,
 /// another is made by EF's <c>EnsureCreated</c>, and their columns (type, nullability, default), indexes and
-/// constraints are compared. Runs on both providers.
+/// constraints are compared. Runs on both providers. The full-text search objects of migration 0007 (SQLite's
+/// <c>calls_search*</c> FTS5 tables, PostgreSQL's <c>IX_calls_search</c> GIN expression index) are not part of the EF
+/// model and are left out; CallsSearchTests covers them.
 /// </summary>
 [Trait("Category", "Database")]
 public sealed class MigratedSchemaTests
@@ -65,7 +67,7 @@ public sealed class MigratedSchemaTests
                        || ' null=' || is_nullable || ' default=' || coalesce(column_default, '')
                 FROM information_schema.columns WHERE table_schema = 'public' AND table_name <> '__switchboard_migrations'
                 """, facts);
-            await ReadAsync(conn, "SELECT indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename <> '__switchboard_migrations'", facts);
+            await ReadAsync(conn, "SELECT indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename <> '__switchboard_migrations' AND indexname <> 'IX_calls_search'", facts);
             await ReadAsync(conn, """
                 SELECT conrelid::regclass::text || ' ' || conname || ' ' || pg_get_constraintdef(oid)
                 FROM pg_constraint WHERE connamespace = 'public'::regnamespace AND conrelid::regclass::text <> '__switchboard_migrations'
@@ -74,7 +76,7 @@ public sealed class MigratedSchemaTests
         else
         {
             var tables = new HashSet<string>();
-            await ReadAsync(conn, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> '__switchboard_migrations'", tables);
+            await ReadAsync(conn, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> '__switchboard_migrations' AND name NOT LIKE 'calls_search%'", tables);
             foreach (var table in tables)
             {
                 await ReadAsync(conn, $"SELECT '{table}.' || name || ' ' || type || ' notnull=' || \"notnull\" || ' default=' || coalesce(dflt_value, '') || ' pk=' || pk FROM pragma_table_info('{table}')", facts);

@@ -103,10 +103,20 @@ internal sealed partial class SwitchboardDbContext(DbContextOptions<SwitchboardD
 
         b.Entity<Call>(e =>
         {
-            e.ToTable("calls");
+            // Triggers (0007): the full-text document on SQLite; leads copy their urgency into calls.Urgency.
+            e.ToTable("calls", t => t.HasTrigger("calls_search_ai"));
             e.HasIndex(x => new { x.TenantId, x.Provider, x.ProviderCallId }).IsUnique();
-            e.HasIndex(x => new { x.TenantId, x.CreatedAt });
+            // Keyset list order is (CreatedAt DESC, Id DESC); each list filter has an index ending in it (migration 0007).
+            e.HasIndex(x => new { x.TenantId, x.CreatedAt, x.Id });
+            e.HasIndex(x => new { x.TenantId, x.Status, x.CreatedAt, x.Id });
+            e.HasIndex(x => new { x.TenantId, x.Urgency, x.CreatedAt, x.Id });
+            e.HasIndex(x => new { x.TenantId, x.Channel, x.CreatedAt, x.Id });
+            e.HasIndex(x => new { x.TenantId, x.Type, x.CreatedAt, x.Id });
+            e.HasIndex(x => new { x.TenantId, x.AssistantId, x.CreatedAt, x.Id });
+            e.HasIndex(x => new { x.TenantId, x.EndedReason, x.CreatedAt, x.Id });
+            e.HasIndex(x => new { x.TenantId, x.DurationSeconds });
             e.HasIndex(x => new { x.TenantId, x.CustomerNumber });
+            e.Property(x => x.Urgency).HasMaxLength(16);
             e.Property(x => x.Channel).HasMaxLength(16);
             e.Property(x => x.Provider).HasMaxLength(16);
             e.Property(x => x.ProviderCallId).HasMaxLength(100);
@@ -137,13 +147,14 @@ internal sealed partial class SwitchboardDbContext(DbContextOptions<SwitchboardD
         {
             e.ToTable("transcript_turns");
             e.HasIndex(x => new { x.TenantId, x.CallId, x.Seq }).IsUnique();
+            e.HasIndex(x => new { x.TenantId, x.ProviderLatencyMs });
             e.Property(x => x.Role).HasMaxLength(32);
             TenantOwned(e);
         });
 
         b.Entity<Lead>(e =>
         {
-            e.ToTable("leads");
+            e.ToTable("leads", t => t.HasTrigger("leads_urgency"));
             e.HasIndex(x => new { x.TenantId, x.CallId }).IsUnique();
             e.HasIndex(x => new { x.TenantId, x.Urgency, x.CreatedAt });
             e.HasIndex(x => new { x.TenantId, x.Phone });
