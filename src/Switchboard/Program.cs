@@ -181,6 +181,9 @@ builder.Services.AddHostedService<OutboxWorker>();
 // Demo tenant.
 builder.Services.AddScoped<DemoSeeder>();
 
+// Dashboard: live events (hub, PostgreSQL LISTEN/NOTIFY fan-out, change-tracker interceptor), recordings proxy client.
+builder.Services.AddDashboard();
+
 var app = builder.Build();
 
 switch (command)
@@ -244,6 +247,7 @@ app.MapTwilioWebhooks();                                          // POST /webho
 app.MapTwilioMediaStreams();                                      // WebSocket /media/twilio/{token}, GET /metrics/voice
 app.MapGroup("/api/v1").RequireAuthorization().MapCalls();        // calls, SMS log
 app.MapGroup("/api/v1").RequireAuthorization().MapWebhooks();     // webhook endpoints, deliveries, replay, test-send
+app.MapGroup("/api/v1").RequireAuthorization().MapDashboard();    // live events (SSE), leads workflow, recordings proxy
 
 app.MapGroup("/api/v1/auth").MapAccounts();                       // signup, login, logout, session, switch tenant, accept invitation
 app.MapGroup("/api/v1/operator").RequireAuthorization(SessionAuthentication.OperatorPolicy).MapOperator(); // all tenants

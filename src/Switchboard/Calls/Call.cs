@@ -137,6 +137,15 @@ internal sealed class Lead
     /// <summary>Where the lead came from: <c>structured-data</c>, <c>tool</c> or <c>transcript</c>.</summary>
     public required string Source { get; set; }
 
+    /// <summary>Workflow state, <see cref="LeadStatus"/>: <c>new</c> → <c>contacted</c> → <c>booked</c> or <c>lost</c> (reopen to <c>new</c>).</summary>
+    public string Status { get; set; } = LeadStatus.New;
+
+    /// <summary>The team's notes (≤ 4000 characters); personal data, erased with the caller.</summary>
+    public string? Notes { get; set; }
+
+    /// <summary>The member of the tenant who follows the lead up, if any.</summary>
+    public Guid? AssigneeUserId { get; set; }
+
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
 }

@@ -108,10 +108,11 @@ internal static class CallsApi
         var lead = await db.Leads.AsNoTracking().Where(l => l.CallId == id)
             .Select(l => new LeadDto(l.Id, l.Name, l.Phone, l.Address, l.Problem, l.Urgency, l.Source, l.CreatedAt)).FirstOrDefaultAsync(ct);
         var sms = await db.SmsMessages.AsNoTracking().Where(s => s.CallId == id).OrderBy(s => s.CreatedAt).ToListAsync(ct);
+        // The recording is served through the host (RecordingsApi): provider URLs and credentials stay server-side.
         JsonElement? structured = call.StructuredDataJson is null ? null : JsonDocument.Parse(call.StructuredDataJson).RootElement.Clone();
         return TypedResults.Ok(new CallDetail(call.Id, call.Channel, call.Provider, call.ProviderCallId, call.CallSid, call.Type, call.Status,
             call.CustomerNumber, call.BusinessNumber, call.StartedAt, call.EndedAt, call.DurationSeconds, call.EndedReason, call.Cost,
-            call.RecordingUrl, call.StereoRecordingUrl, call.Summary, structured, call.SuccessEvaluation, turns, lead,
+            call.RecordingUrl is null ? null : Dashboard.RecordingsApi.PathFor(call.Id), null, call.Summary, structured, call.SuccessEvaluation, turns, lead,
             sms.Select(ToDto).ToList(), call.CreatedAt, call.UpdatedAt));
     }
 

@@ -7,7 +7,7 @@ using Switchboard.Vapi;
 namespace Switchboard.Compliance;
 
 /// <summary>What one caller's erasure removed, per table.</summary>
-public sealed record CallerErasureResult(int Calls, int TranscriptTurns, int Leads, int SmsMessages, int CallEvents, int OutboxMessages, int WebhookEvents);
+public sealed record CallerErasureResult(int Calls, int TranscriptTurns, int Leads, int SmsMessages, int CallEvents, int OutboxMessages, int WebhookEvents, int LeadNotesCleared);
 
 /// <summary>What a tenant's erasure removed, and the provider-side resources an operator should still remove (ids only).</summary>
 public sealed record TenantErasureResult(Guid TenantId, int UsersDeleted, int AuditEntriesDeleted, IReadOnlyList<string> RemoteResources);
@@ -15,7 +15,7 @@ public sealed record TenantErasureResult(Guid TenantId, int UsersDeleted, int Au
 /// <summary>
 /// GDPR article 17 erasure. A caller is found by phone number in every form Switchboard stores it (E.164, digits,
 /// and the national digits of a +1 number inside raw JSON and message bodies): their calls (with transcripts,
-/// recording references, analysis), leads, SMS, the raw provider events that mention them, and pending outbox
+/// recording references, analysis), leads (and notes on other leads that mention them), SMS, the raw provider events that mention them, and pending outbox
 /// messages that carry the number. Call seconds are metered first, so usage survives without personal data.
 /// A tenant's erasure deletes the tenant row (every tenant-owned table cascades), its audit chain, and users left
 /// without any membership; an installation-level audit entry records it.
@@ -55,6 +55,9 @@ internal sealed class ErasureService(SwitchboardDbContext db, TimeProvider clock
             await MeterAsync(callIds, ct);
             var turns = await db.TranscriptTurns.Where(t => callIds.Contains(t.CallId) || EF.Functions.Like(t.Text, pattern)).ExecuteDeleteAsync(ct);
             var leads = await db.Leads.Where(l => callIds.Contains(l.CallId) || exact.Contains(l.Phone!)).ExecuteDeleteAsync(ct);
+            // The team's notes on other leads may mention the caller ("rappeler au 514…"): those notes go too.
+            var notes = await db.Leads.Where(l => l.Notes != null && EF.Functions.Like(l.Notes, pattern))
+                .ExecuteUpdateAsync(u => u.SetProperty(l => l.Notes, (string?)null), ct);
             var sms = await db.SmsMessages.Where(s => (s.CallId != null && callIds.Contains(s.CallId.Value)) || exact.Contains(s.To) || exact.Contains(s.From!)
                 || EF.Functions.Like(s.Body, pattern)).ExecuteDeleteAsync(ct);
             var events = await db.CallEvents.Where(e => (e.CallId != null && callIds.Contains(e.CallId.Value)) || EF.Functions.Like(e.PayloadJson, pattern))
@@ -63,7 +66,7 @@ internal sealed class ErasureService(SwitchboardDbContext db, TimeProvider clock
             var webhookEvents = await EraseWebhookEventsAsync(pattern, callIds, ct);
             var calls = await db.Calls.Where(c => callIds.Contains(c.Id)).ExecuteDeleteAsync(ct);
             await tx.CommitAsync(ct);
-            return new CallerErasureResult(calls, turns, leads, sms, events, outbox, webhookEvents);
+            return new CallerErasureResult(calls, turns, leads, sms, events, outbox, webhookEvents, notes);
         });
     }
 

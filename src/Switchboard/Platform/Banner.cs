@@ -13,6 +13,11 @@ internal static class Banner
             Console.WriteLine("  (no demo tenant credentials on record: run `./switchboard seed-demo` on an empty database)");
             return;
         }
+        Console.WriteLine($"  Dashboard         {baseUrl}/");
+        if (demo.DashboardEmail is not null)
+        {
+            Console.WriteLine($"  Dashboard login   {demo.DashboardEmail}  password {demo.DashboardPassword}");
+        }
         Console.WriteLine($"  Demo tenant       {demo.TenantName}  id {demo.TenantId}");
         Console.WriteLine($"  Vapi webhook URL  {baseUrl}/webhooks/vapi/{demo.TenantId}");
         Console.WriteLine($"  Webhook secret    {demo.VapiWebhookSecret}   (x-vapi-secret, or HMAC key for x-vapi-signature)");

@@ -7,15 +7,24 @@ using Switchboard.Tenancy;
 
 namespace Switchboard.Platform;
 
-/// <summary>What a newcomer needs to try the demo tenant. Saved to <c>data/demo-credentials.json</c> (mode 600) because the API key is stored hashed.</summary>
-internal sealed record DemoCredentials(Guid TenantId, string TenantName, string VapiWebhookSecret, string ApiKey);
+/// <summary>
+/// What a newcomer needs to try the demo tenant. Saved to <c>data/demo-credentials.json</c> (mode 600) because the API key
+/// and the password are stored hashed. <c>DashboardEmail</c>/<c>DashboardPassword</c>: the demo tenant's owner, to sign in
+/// to the dashboard (null in files written before the dashboard existed, until the next start adds them).
+/// </summary>
+internal sealed record DemoCredentials(Guid TenantId, string TenantName, string VapiWebhookSecret, string ApiKey,
+    string? DashboardEmail = null, string? DashboardPassword = null);
 
 /// <summary>
 /// Creates the demo tenant, Drain Fortin (plumbing near Montréal: America/Toronto, fr-CA), with its assistant
 /// "Paul" (Vapi, Québec French and English, never transfers) and on-call numbers.
 /// </summary>
-internal sealed class DemoSeeder(SwitchboardDbContext db, SecretProtector secrets, TimeProvider clock, IHostEnvironment env)
+internal sealed class DemoSeeder(
+    SwitchboardDbContext db, SecretProtector secrets, TimeProvider clock, IHostEnvironment env, Microsoft.AspNetCore.Identity.IPasswordHasher<User> hasher)
 {
+    /// <summary>The demo tenant owner's email (dashboard contract, issue 8).</summary>
+    public const string OwnerEmail = "owner@drainfortin.demo";
+
     /// <summary>The demo tenant's fixed id, so the README's commands can be copied as they are.</summary>
     public static readonly Guid DemoTenantId = Guid.Parse("6d0a1c8e-2f4b-4c1a-9e57-d1a9f0a7c001");
 
@@ -28,7 +37,7 @@ internal sealed class DemoSeeder(SwitchboardDbContext db, SecretProtector secret
     {
         if (await db.Tenants.AnyAsync(t => t.Id == DemoTenantId, ct))
         {
-            return ReadSaved();
+            return await AddOwnerIfMissingAsync(ReadSaved(), ct);
         }
         var now = clock.GetUtcNow();
         var secret = ApiKeys.GenerateWebhookSecret();
@@ -82,16 +91,47 @@ internal sealed class DemoSeeder(SwitchboardDbContext db, SecretProtector secret
             CreatedAt = now,
         });
         db.ApiKeys.Add(new ApiKey { Id = Guid.CreateVersion7(), TenantId = DemoTenantId, Name = "demo", Prefix = key.Prefix, Hash = key.Hash, CreatedAt = now });
+        var password = AddOwner(now);
         await db.SaveChangesAsync(ct);
 
-        var credentials = new DemoCredentials(DemoTenantId, "Drain Fortin", secret, key.Plaintext);
+        var credentials = new DemoCredentials(DemoTenantId, "Drain Fortin", secret, key.Plaintext, OwnerEmail, password);
+        await SaveAsync(credentials, ct);
+        return credentials;
+    }
+
+    /// <summary>A demo seeded before the dashboard existed has no owner to sign in with: add one, and its login to the saved file.</summary>
+    private async Task<DemoCredentials?> AddOwnerIfMissingAsync(DemoCredentials? saved, CancellationToken ct)
+    {
+        if (saved is null || saved.DashboardEmail is not null || await db.Users.AnyAsync(u => u.Email == OwnerEmail, ct))
+        {
+            return saved;
+        }
+        var password = AddOwner(clock.GetUtcNow());
+        await db.SaveChangesAsync(ct);
+        var credentials = saved with { DashboardEmail = OwnerEmail, DashboardPassword = password };
+        await SaveAsync(credentials, ct);
+        return credentials;
+    }
+
+    /// <summary>Adds the demo tenant's owner (random 20-character password) to the unit of work; returns the password.</summary>
+    private string AddOwner(DateTimeOffset now)
+    {
+        var password = System.Security.Cryptography.RandomNumberGenerator.GetString("ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789", 20);
+        var user = new User { Id = Guid.CreateVersion7(), Email = OwnerEmail, PasswordHash = "", FullName = "Demo Owner", CreatedAt = now };
+        user.PasswordHash = hasher.HashPassword(user, password);
+        db.Users.Add(user);
+        db.Memberships.Add(new Membership { Id = Guid.CreateVersion7(), TenantId = DemoTenantId, UserId = user.Id, Role = Roles.Owner, CreatedAt = now });
+        return password;
+    }
+
+    private async Task SaveAsync(DemoCredentials credentials, CancellationToken ct)
+    {
         Directory.CreateDirectory(Path.GetDirectoryName(CredentialsPath)!);
         await File.WriteAllTextAsync(CredentialsPath, JsonSerializer.Serialize(credentials, new JsonSerializerOptions { WriteIndented = true }), ct);
         if (!OperatingSystem.IsWindows())
         {
             File.SetUnixFileMode(CredentialsPath, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         }
-        return credentials;
     }
 
     public DemoCredentials? ReadSaved()

@@ -317,7 +317,12 @@ internal sealed class VapiEventProcessor(
         }
         if (db.Entry(call).State != EntityState.Added)
         {
-            await db.TranscriptTurns.Where(t => t.CallId == call.Id).ExecuteDeleteAsync(ct);
+            var stored = await db.TranscriptTurns.Where(t => t.CallId == call.Id).ExecuteDeleteAsync(ct);
+            // Turns already stored were already sent live: only the snapshot's new turns are announced.
+            foreach (var turn in turns.Where(t => t.Seq < stored))
+            {
+                db.LiveEvents.Skip(turn.Id);
+            }
         }
         db.TranscriptTurns.AddRange(turns);
     }

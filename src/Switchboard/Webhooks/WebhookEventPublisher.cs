@@ -142,6 +142,12 @@ internal sealed class WebhookEventPublisher(SwitchboardDbContext db, TimeProvide
         }
     }
 
+    /// <summary><c>lead.updated</c>: one event per change (keyed by the lead and its new <c>UpdatedAt</c>).</summary>
+    public Task LeadUpdatedAsync(Lead lead, string previousStatus, CancellationToken ct) =>
+        PublishAsync(lead.TenantId, WebhookEventTypes.LeadUpdated, $"{lead.Id:N}:{lead.UpdatedAt.UtcTicks}", new LeadUpdatedData(
+            lead.Id, lead.CallId, lead.Name, lead.Phone, lead.Urgency, lead.Status, previousStatus, lead.Notes, lead.AssigneeUserId,
+            lead.CreatedAt, lead.UpdatedAt), ct);
+
     /// <summary><c>sms.sent</c> (status sent, delivered or simulated) or <c>sms.failed</c> (status failed); other statuses publish nothing.</summary>
     public async Task SmsAsync(SmsMessage sms, CancellationToken ct)
     {

@@ -44,6 +44,14 @@ public sealed record LeadEventData(
     string Urgency, string Source, DateTimeOffset CreatedAt);
 
 /// <summary>
+/// <c>lead.updated</c>: someone changed a lead's workflow (status, notes, assignee) from the dashboard or the API.
+/// <c>Status</c>: new, contacted, booked or lost; <c>PreviousStatus</c> the status before this change.
+/// </summary>
+public sealed record LeadUpdatedData(
+    Guid LeadId, Guid CallId, string? Name, string? Phone, string Urgency, string Status, string PreviousStatus, string? Notes,
+    Guid? AssigneeUserId, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
+
+/// <summary>
 /// <c>sms.sent</c> (accepted by Twilio, or <c>simulated</c> when the tenant has no Twilio account) and
 /// <c>sms.failed</c> (rejected, or retries exhausted). <c>Purpose</c>: emergency-alert, lead-alert, webhook-disabled.
 /// </summary>
@@ -72,6 +80,7 @@ internal static class WebhookEventTypes
     public const string CallAnalyzed = "call.analyzed";
     public const string LeadCreated = "lead.created";
     public const string LeadUrgent = "lead.urgent";
+    public const string LeadUpdated = "lead.updated";
     public const string SmsSent = "sms.sent";
     public const string SmsFailed = "sms.failed";
     public const string RecordingReady = "recording.ready";
@@ -99,6 +108,9 @@ internal static class WebhookEventTypes
             () => ExampleLeadData()),
         new(LeadUrgent, typeof(LeadEventData), "A lead is an emergency.",
             () => ExampleLeadData()),
+        new(LeadUpdated, typeof(LeadUpdatedData), "A lead's status, notes or assignee changed.",
+            () => new LeadUpdatedData(ExampleLead, ExampleCall, "Marie Tremblay", "+15145550123", "emergency", "contacted", "new", "Rappelée à 10 h 05.",
+                null, ExampleStart.AddSeconds(40), ExampleStart.AddMinutes(12))),
         new(SmsSent, typeof(SmsEventData), "An SMS alert was sent.",
             () => new SmsEventData(Guid.Parse("019a9a1e-0000-7000-8000-000000000003"), ExampleCall, ExampleLead, "emergency-alert", "+15145550111", "+15145550199",
                 "sent", "SM00000000000000000000000000000000", null, null)),

@@ -89,8 +89,11 @@ public sealed class VapiWebhookTests(SwitchboardFactory factory) : IClassFixture
         Assert.Equal("customer-ended-call", detail["endedReason"]!.GetValue<string>());
         Assert.Equal("CAddff8dcc320080e68c5f1ecf0c97ab23", detail["callSid"]!.GetValue<string>());
         Assert.Equal("+14566836490", detail["customerNumber"]!.GetValue<string>());
-        Assert.StartsWith("https://auth.vapi.ai/storage/v1/object/public/recordings/b2d2c06d", detail["recordingUrl"]!.GetValue<string>());
-        Assert.StartsWith("https://auth.vapi.ai/storage/v1/object/public/recordings/b2d2d06c", detail["stereoRecordingUrl"]!.GetValue<string>());
+        // The recording is proxied by the host (GET /api/v1/calls/{id}/recording); the provider URL stays server-side.
+        Assert.Equal($"/api/v1/calls/{item!["id"]}/recording", detail["recordingUrl"]!.GetValue<string>());
+        Assert.Null(detail["stereoRecordingUrl"]);
+        var stored = await factory.WithDbAsync(tenant.Id, db => db.Calls.Select(c => c.RecordingUrl).SingleAsync());
+        Assert.StartsWith("https://auth.vapi.ai/storage/v1/object/public/recordings/b2d2c06d", stored);
         Assert.StartsWith("The user inquired about the weather", detail["summary"]!.GetValue<string>());
         Assert.Equal("true", detail["successEvaluation"]!.GetValue<string>());
         // First message at 1722115407145 ms, last endTime at 1722115441231 ms.

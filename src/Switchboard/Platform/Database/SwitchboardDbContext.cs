@@ -56,6 +56,7 @@ internal sealed partial class SwitchboardDbContext(DbContextOptions<SwitchboardD
     protected override void OnModelCreating(ModelBuilder b)
     {
         ConfigureSelfService(b); // accounts, onboarding, credentials, numbers, billing, compliance (SwitchboardDbContext.SelfService.cs)
+        ConfigureDashboard(b);   // live-event sequences (SwitchboardDbContext.Dashboard.cs)
 
         b.Entity<Tenant>(e =>
         {
@@ -163,6 +164,10 @@ internal sealed partial class SwitchboardDbContext(DbContextOptions<SwitchboardD
             e.Property(x => x.Address).HasMaxLength(500);
             e.Property(x => x.Urgency).HasMaxLength(16);
             e.Property(x => x.Source).HasMaxLength(32);
+            e.Property(x => x.Status).HasMaxLength(16).HasDefaultValue(LeadStatus.New);
+            e.Property(x => x.Notes).HasMaxLength(4000);
+            e.HasIndex(x => new { x.TenantId, x.CreatedAt, x.Id });
+            e.HasIndex(x => new { x.TenantId, x.Status, x.CreatedAt });
             TenantOwned(e);
         });
 

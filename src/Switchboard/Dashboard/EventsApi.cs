@@ -1,0 +1,130 @@
+using System.Globalization;
+using System.Net.ServerSentEvents;
+using System.Runtime.CompilerServices;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Switchboard.Platform.Database;
+using Switchboard.Tenancy;
+
+namespace Switchboard.Dashboard;
+
+/// <summary>
+/// <c>GET /api/v1/events</c>: the tenant's live events as Server-Sent Events (dashboard contract, issue 8;
+/// frontends.md §5.2). Each event has <c>id:</c> = the tenant's event id (an integer, increasing), <c>event:</c> = its name
+/// (<see cref="LiveEventTypes"/>) and <c>data:</c> = JSON. <c>Last-Event-ID</c> (header, or <c>?lastEventId=</c>) resumes
+/// within the replay window, else the stream starts with <c>reset</c> (<c>{}</c>) and the client refetches.
+/// <c>ping</c> (<c>{"at":iso}</c>) every <see cref="DashboardOptions.PingSeconds"/>; the session or API key is checked again
+/// at each ping and the stream ends once it is revoked (logout) or expired.
+/// </summary>
+internal static class EventsApi
+{
+    public static RouteGroupBuilder MapLiveEvents(this RouteGroupBuilder api)
+    {
+        api.MapGet("/events", Stream).WithTags("Live events").WithSummary("The tenant's live events (Server-Sent Events)")
+            .WithDescription("Events: call.started, call.updated, call.ended, transcript.turn, lead.created, lead.updated, sms.updated, ping, reset. " +
+                             "callId limits transcript.turn to one call. Resume with the Last-Event-ID header.")
+            .RequirePermission(Permission.Read);
+        return api;
+    }
+
+    private static async Task<ServerSentEventsResult<string>> Stream(
+        HttpContext http, Guid? callId, string? lastEventId, LiveEventHub hub, ILiveEventTransport transport, CancellationToken ct)
+    {
+        var caller = Caller.From(http);
+        var tenantId = caller.TenantId!.Value;
+        var header = http.Request.Headers["Last-Event-ID"].FirstOrDefault() ?? lastEventId;
+        long? resumeFrom = null;
+        var unreadable = false;
+        if (!string.IsNullOrWhiteSpace(header))
+        {
+            if (long.TryParse(header, NumberStyles.None, CultureInfo.InvariantCulture, out var n))
+            {
+                resumeFrom = n;
+            }
+            else
+            {
+                unreadable = true;
+            }
+        }
+        var stored = resumeFrom is null ? null : await transport.LatestAsync(tenantId, ct);
+        var subscription = hub.Subscribe(tenantId, callId, resumeFrom, stored);
+        if (unreadable)
+        {
+            subscription.Dispose();
+            subscription = hub.Subscribe(tenantId, callId, -1, null); // an id we cannot read is an id we cannot resume from
+        }
+        http.Response.Headers["X-Accel-Buffering"] = "no"; // nginx: do not buffer the stream
+        return TypedResults.ServerSentEvents(ReadAsync(http, caller, tenantId, subscription, ct));
+    }
+
+    private static async IAsyncEnumerable<SseItem<string>> ReadAsync(
+        HttpContext http, Caller caller, Guid tenantId, LiveEventHub.Subscription subscription, [EnumeratorCancellation] CancellationToken ct)
+    {
+        var services = http.RequestServices;
+        var clock = services.GetRequiredService<TimeProvider>();
+        var interval = TimeSpan.FromSeconds(services.GetRequiredService<IOptions<DashboardOptions>>().Value.PingSeconds);
+        using (subscription)
+        {
+            var reader = subscription.Reader;
+            Task<bool>? waiting = null;
+            var ping = Task.Delay(interval, clock, ct);
+            while (!ct.IsCancellationRequested)
+            {
+                waiting ??= reader.WaitToReadAsync(ct).AsTask();
+                var done = await Task.WhenAny(waiting, ping);
+                if (done == ping)
+                {
+                    if (ct.IsCancellationRequested || !await StillAllowedAsync(services, caller, tenantId, clock, ct))
+                    {
+                        yield break;
+                    }
+                    yield return new SseItem<string>($"{{\"at\":\"{clock.GetUtcNow():O}\"}}", LiveEventTypes.Ping);
+                    ping = Task.Delay(interval, clock, ct);
+                    continue;
+                }
+                if (!waiting.IsCompletedSuccessfully || !waiting.Result)
+                {
+                    yield break;
+                }
+                waiting = null;
+                while (reader.TryRead(out var e))
+                {
+                    if (subscription.TakeLostImportant())
+                    {
+                        yield return new SseItem<string>("{}", LiveEventTypes.Reset);
+                    }
+                    yield return e.Type == LiveEventTypes.Reset
+                        ? new SseItem<string>("{}", LiveEventTypes.Reset)
+                        : new SseItem<string>(e.DataJson, e.Type) { EventId = e.Seq.ToString(CultureInfo.InvariantCulture) };
+                }
+            }
+        }
+    }
+
+    /// <summary>True while the session (not revoked, not expired, still acting for this tenant) or the API key is valid.</summary>
+    private static async Task<bool> StillAllowedAsync(IServiceProvider requestServices, Caller caller, Guid tenantId, TimeProvider clock, CancellationToken ct)
+    {
+        await using var scope = requestServices.GetRequiredService<IServiceScopeFactory>().CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<SwitchboardDbContext>();
+        var now = clock.GetUtcNow();
+        try
+        {
+            if (caller.SessionId is { } sessionId)
+            {
+                return await db.UserSessions.AsNoTracking()
+                    .AnyAsync(s => s.Id == sessionId && s.RevokedAt == null && s.ExpiresAt > now && s.TenantId == tenantId, ct);
+            }
+            if (caller.ApiKeyId is { } keyId)
+            {
+                return await db.ApiKeys.IgnoreQueryFilters().AsNoTracking()
+                    .AnyAsync(k => k.Id == keyId && k.TenantId == tenantId && k.RevokedAt == null && (k.ExpiresAt == null || k.ExpiresAt > now), ct);
+            }
+            return false;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+}

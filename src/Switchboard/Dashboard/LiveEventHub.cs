@@ -1,0 +1,185 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using Microsoft.Extensions.Options;
+
+namespace Switchboard.Dashboard;
+
+/// <summary>
+/// This node's side of the live events: per tenant, the SSE subscribers and a replay buffer of recent events (at least
+/// <see cref="DashboardOptions.ReplayMinutes"/>) for <c>Last-Event-ID</c> resume. Events arrive in id order from the
+/// transport (<see cref="ILiveEventTransport"/>): in process on SQLite, from PostgreSQL <c>LISTEN</c> otherwise. Each
+/// subscriber has a bounded queue that drops its oldest events when the client is too slow; losing anything but a
+/// transcript turn makes the stream send <c>reset</c> so the client refetches.
+/// </summary>
+internal sealed class LiveEventHub(IOptions<DashboardOptions> options, TimeProvider clock)
+{
+    private readonly ConcurrentDictionary<Guid, TenantStream> tenants = new();
+    private readonly DashboardOptions settings = options.Value;
+
+    /// <summary>The reset marker written into subscribers' queues (never buffered, no id).</summary>
+    internal static readonly LiveEvent ResetMarker = new(Guid.Empty, 0, LiveEventTypes.Reset, "{}", null);
+
+    /// <summary>Hands an event to the tenant's subscribers and keeps it for resume. Out-of-order duplicates are ignored; a gap resets the tenant's buffer.</summary>
+    public void Deliver(LiveEvent e)
+    {
+        var stream = tenants.GetOrAdd(e.TenantId, _ => new TenantStream());
+        var now = clock.GetUtcNow();
+        lock (stream.Gate)
+        {
+            if (stream.Last > 0 && e.Seq <= stream.Last)
+            {
+                return;
+            }
+            if (stream.Last > 0 && e.Seq > stream.Last + 1)
+            {
+                // Events were lost between this node and the database (listener reconnect): nobody can resume across the gap.
+                stream.Ring.Clear();
+                foreach (var s in stream.Subscribers)
+                {
+                    s.Push(ResetMarker);
+                }
+            }
+            if (stream.Ring.Count == 0)
+            {
+                stream.Floor = e.Seq - 1;
+            }
+            stream.Ring.Enqueue((e, now));
+            stream.Last = e.Seq;
+            var horizon = now.AddMinutes(-settings.ReplayMinutes);
+            while (stream.Ring.Count > settings.ReplayMaxEventsPerTenant || (stream.Ring.Count > 1 && stream.Ring.Peek().At < horizon))
+            {
+                stream.Floor = stream.Ring.Dequeue().Event.Seq;
+            }
+            foreach (var s in stream.Subscribers)
+            {
+                if (s.Wants(e))
+                {
+                    s.Push(e);
+                }
+            }
+        }
+    }
+
+    /// <summary>The transport may have lost events (PostgreSQL listener reconnected): forget every buffer and tell every subscriber to refetch.</summary>
+    public void ResetAll()
+    {
+        foreach (var stream in tenants.Values)
+        {
+            lock (stream.Gate)
+            {
+                stream.Ring.Clear();
+                stream.Last = 0;
+                foreach (var s in stream.Subscribers)
+                {
+                    s.Push(ResetMarker);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Subscribes to a tenant's events. With <paramref name="lastEventId"/>, the events after it are replayed when this
+    /// node still holds all of them (or it is the latest id, per <paramref name="storedLast"/> when this node has seen
+    /// none); otherwise the subscription starts with <c>reset</c>.
+    /// </summary>
+    /// <param name="tenantId">The subscriber's tenant: it never sees another tenant's events.</param>
+    /// <param name="callId">When set, transcript turns of other calls are left out.</param>
+    /// <param name="lastEventId">The client's <c>Last-Event-ID</c>, if any.</param>
+    /// <param name="storedLast">The tenant's latest id according to the transport (PostgreSQL), or null when unknown.</param>
+    public Subscription Subscribe(Guid tenantId, Guid? callId, long? lastEventId, long? storedLast)
+    {
+        var stream = tenants.GetOrAdd(tenantId, _ => new TenantStream());
+        var subscription = new Subscription(this, stream, callId, settings.SubscriberQueue);
+        lock (stream.Gate)
+        {
+            stream.Subscribers.Add(subscription);
+            if (lastEventId is not { } n)
+            {
+                return subscription;
+            }
+            var known = stream.Last > 0 ? stream.Last : storedLast;
+            if (known is { } last && n == last)
+            {
+                return subscription;
+            }
+            if (stream.Last > 0 && n >= stream.Floor && n < stream.Last)
+            {
+                foreach (var (e, _) in stream.Ring)
+                {
+                    if (e.Seq > n && subscription.Wants(e))
+                    {
+                        subscription.Push(e);
+                    }
+                }
+                return subscription;
+            }
+            subscription.Push(ResetMarker);
+            return subscription;
+        }
+    }
+
+    private void Unsubscribe(TenantStream stream, Subscription subscription)
+    {
+        lock (stream.Gate)
+        {
+            stream.Subscribers.Remove(subscription);
+        }
+    }
+
+    /// <summary>Subscribers of all tenants on this node (metrics, tests).</summary>
+    public int SubscriberCount => tenants.Values.Sum(s => { lock (s.Gate) { return s.Subscribers.Count; } });
+
+    internal sealed class TenantStream
+    {
+        public readonly Lock Gate = new();
+        public readonly Queue<(LiveEvent Event, DateTimeOffset At)> Ring = new();
+        public readonly List<Subscription> Subscribers = [];
+
+        /// <summary>Resume works from any id ≥ Floor (all later events are in <see cref="Ring"/>).</summary>
+        public long Floor;
+
+        /// <summary>The latest id seen; 0 when unknown.</summary>
+        public long Last;
+    }
+
+    /// <summary>One SSE client's queue. Dispose to unsubscribe.</summary>
+    internal sealed class Subscription : IDisposable
+    {
+        private readonly LiveEventHub hub;
+        private readonly TenantStream stream;
+        private readonly Guid? callId;
+        private readonly Channel<LiveEvent> queue;
+        private int lostImportant;
+
+        public Subscription(LiveEventHub hub, TenantStream stream, Guid? callId, int capacity)
+        {
+            this.hub = hub;
+            this.stream = stream;
+            this.callId = callId;
+            queue = Channel.CreateBounded<LiveEvent>(
+                new BoundedChannelOptions(capacity) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true, SingleWriter = false },
+                dropped =>
+                {
+                    if (dropped.Type != LiveEventTypes.TranscriptTurn)
+                    {
+                        Interlocked.Exchange(ref lostImportant, 1);
+                    }
+                });
+        }
+
+        public ChannelReader<LiveEvent> Reader => queue.Reader;
+
+        /// <summary>True once (then false) after an event other than a transcript turn was dropped for lack of room.</summary>
+        public bool TakeLostImportant() => Interlocked.Exchange(ref lostImportant, 0) == 1;
+
+        internal bool Wants(LiveEvent e) => callId is not { } only || e.Type != LiveEventTypes.TranscriptTurn || e.CallId == only;
+
+        internal void Push(LiveEvent e) => queue.Writer.TryWrite(e);
+
+        public void Dispose()
+        {
+            hub.Unsubscribe(stream, this);
+            queue.Writer.TryComplete();
+        }
+    }
+}

@@ -1,0 +1,42 @@
+using System.Collections.Concurrent;
+
+namespace Switchboard.Dashboard;
+
+/// <summary>
+/// Gives published events their per-tenant ids and brings them to every node's <see cref="LiveEventHub"/>: in process on
+/// SQLite (<see cref="InProcessLiveEventTransport"/>), through PostgreSQL <c>NOTIFY</c>/<c>LISTEN</c> across nodes
+/// (<see cref="PostgresLiveEventTransport"/>).
+/// </summary>
+internal interface ILiveEventTransport
+{
+    /// <summary>Publishes an event whose changes are committed. Never blocks on I/O and never throws.</summary>
+    void Publish(LiveEventDraft draft);
+
+    /// <summary>The tenant's latest event id as the transport knows it (0 when none yet), or null when it cannot tell.</summary>
+    Task<long?> LatestAsync(Guid tenantId, CancellationToken ct);
+}
+
+/// <summary>
+/// One process (SQLite): ids come from an in-memory counter per tenant that starts at the process's start time in
+/// microseconds since 1970, so ids keep increasing across restarts and an id from a previous run is never mistaken for a
+/// current one (it is unknown, and the client gets <c>reset</c>).
+/// </summary>
+internal sealed class InProcessLiveEventTransport(LiveEventHub hub, TimeProvider clock) : ILiveEventTransport
+{
+    private readonly ConcurrentDictionary<Guid, long> last = new();
+    private readonly long start = clock.GetUtcNow().ToUnixTimeMilliseconds() * 1000;
+    private readonly Lock gate = new();
+
+    public void Publish(LiveEventDraft draft)
+    {
+        // One lock across numbering and delivery keeps each tenant's events in id order for every subscriber.
+        lock (gate)
+        {
+            var seq = last.AddOrUpdate(draft.TenantId, start + 1, (_, n) => n + 1);
+            hub.Deliver(new LiveEvent(draft.TenantId, seq, draft.Type, draft.DataJson, draft.CallId));
+        }
+    }
+
+    public Task<long?> LatestAsync(Guid tenantId, CancellationToken ct) =>
+        Task.FromResult<long?>(last.TryGetValue(tenantId, out var n) ? n : null);
+}

@@ -1,0 +1,271 @@
+using System.Globalization;
+using System.Text;
+using System.Threading.Channels;
+using Npgsql;
+using Switchboard.Platform.Database;
+
+namespace Switchboard.Dashboard;
+
+/// <summary>
+/// Live events across nodes on PostgreSQL. Publishing (one batch per burst, off the request path) increments the
+/// tenant's row of <c>live_event_sequences</c> and calls <c>pg_notify('switchboard_live', …)</c> in the same implicit
+/// transaction: the row lock orders concurrent publishers of a tenant on any node, and PostgreSQL delivers notifications
+/// in commit order, so every node sees each tenant's ids in increasing order with no gaps. Every node, the publisher
+/// included, receives events only through its one long-lived <c>LISTEN</c> connection (Npgsql <c>Notification</c> +
+/// <c>WaitAsync</c>), reconnected with exponential backoff (1 s to 30 s); a reconnect resets the hub (events may have been
+/// missed). A <c>NOTIFY</c> payload must stay under 8000 bytes (PostgreSQL docs, NOTIFY): an event's JSON is cut into
+/// parts of at most <see cref="PartBytes"/> UTF-8 bytes, sent in one transaction and reassembled here.
+/// Payload: <c>{tenantId}:{seq}:{part}:{parts}:{type}:{callId}\n{json part}</c>.
+/// </summary>
+internal sealed class PostgresLiveEventTransport : BackgroundService, ILiveEventTransport
+{
+    public const string ChannelName = "switchboard_live";
+    internal const int PartBytes = 7800;
+
+    private const string NotifySql = """
+        WITH s AS (
+            INSERT INTO live_event_sequences ("TenantId", "LastSeq") VALUES ($1, 1)
+            ON CONFLICT ("TenantId") DO UPDATE SET "LastSeq" = live_event_sequences."LastSeq" + 1
+            RETURNING "LastSeq")
+        SELECT pg_notify('switchboard_live', $1::text || ':' || s."LastSeq" || ':' || p.part)
+        FROM s, unnest($2::text[]) AS p(part)
+        """;
+
+    private readonly LiveEventHub hub;
+    private readonly ILogger<PostgresLiveEventTransport> logger;
+    private readonly NpgsqlDataSource? dataSource;
+    private readonly string listenConnectionString = "";
+    private readonly Channel<LiveEventDraft> outgoing = Channel.CreateUnbounded<LiveEventDraft>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Dictionary<(Guid, long), string?[]> partial = [];
+    private readonly TaskCompletionSource listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public PostgresLiveEventTransport(DatabaseExtensions.EffectiveConnection connection, LiveEventHub hub, ILogger<PostgresLiveEventTransport> logger)
+    {
+        this.hub = hub;
+        this.logger = logger;
+        if (!connection.IsPostgres)
+        {
+            return; // registered on every host; idle on SQLite
+        }
+        dataSource = NpgsqlDataSource.Create(connection.Value);
+        listenConnectionString = new NpgsqlConnectionStringBuilder(connection.Value)
+        {
+            Pooling = false,
+            KeepAlive = 15,
+            MaxAutoPrepare = 0,
+            ApplicationName = "switchboard-live-listener",
+        }.ConnectionString;
+    }
+
+    public void Publish(LiveEventDraft draft) => outgoing.Writer.TryWrite(draft);
+
+    public async Task<long?> LatestAsync(Guid tenantId, CancellationToken ct)
+    {
+        try
+        {
+            await using var cmd = dataSource!.CreateCommand("SELECT \"LastSeq\" FROM live_event_sequences WHERE \"TenantId\" = $1");
+            cmd.Parameters.Add(new NpgsqlParameter { Value = tenantId });
+            return await cmd.ExecuteScalarAsync(ct) is long n ? n : 0;
+        }
+        catch (NpgsqlException e)
+        {
+            logger.LogWarning(e, "Reading the live-event sequence failed");
+            return null;
+        }
+    }
+
+    /// <summary>Starts listening before the host serves, so a subscriber never misses events published after it connected.</summary>
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await base.StartAsync(cancellationToken);
+        if (dataSource is null)
+        {
+            return;
+        }
+        await Task.WhenAny(listening.Task, Task.Delay(TimeSpan.FromSeconds(10), cancellationToken));
+    }
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => dataSource is null ? Task.CompletedTask :
+        Task.WhenAll(Task.Run(() => ListenAsync(stoppingToken), stoppingToken), Task.Run(() => SendAsync(stoppingToken), stoppingToken));
+
+    public override void Dispose()
+    {
+        base.Dispose();
+        dataSource?.Dispose();
+    }
+
+    private async Task SendAsync(CancellationToken ct)
+    {
+        var batch = new List<LiveEventDraft>(256);
+        try
+        {
+            while (await outgoing.Reader.WaitToReadAsync(ct))
+            {
+                while (batch.Count < 256 && outgoing.Reader.TryRead(out var draft))
+                {
+                    batch.Add(draft);
+                }
+                try
+                {
+                    await NotifyAsync(batch, ct);
+                }
+                catch (Exception e) when (e is NpgsqlException or InvalidOperationException && !ct.IsCancellationRequested)
+                {
+                    // One bad event (its tenant just erased) must not sink the others: retry them one by one.
+                    logger.LogWarning(e, "Publishing {Count} live events failed; retrying one by one", batch.Count);
+                    foreach (var draft in batch)
+                    {
+                        try
+                        {
+                            await NotifyAsync([draft], ct);
+                        }
+                        catch (Exception one) when (one is NpgsqlException or InvalidOperationException && !ct.IsCancellationRequested)
+                        {
+                            logger.LogWarning(one, "Live event {Type} of tenant {TenantId} was dropped", draft.Type, draft.TenantId);
+                        }
+                    }
+                }
+                batch.Clear();
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task NotifyAsync(List<LiveEventDraft> drafts, CancellationToken ct)
+    {
+        await using var batch = dataSource!.CreateBatch();
+        foreach (var draft in drafts)
+        {
+            var command = new NpgsqlBatchCommand(NotifySql);
+            command.Parameters.Add(new NpgsqlParameter { Value = draft.TenantId });
+            command.Parameters.Add(new NpgsqlParameter { Value = Parts(draft) });
+            batch.BatchCommands.Add(command);
+        }
+        // A batch without a transaction runs as one implicit transaction: all its notifications are sent at its commit.
+        await batch.ExecuteNonQueryAsync(ct);
+    }
+
+    /// <summary>The per-part payload after <c>{tenantId}:{seq}:</c> (added in SQL): <c>{part}:{parts}:{type}:{callId}\n{json}</c>.</summary>
+    internal static string[] Parts(LiveEventDraft draft)
+    {
+        var chunks = Split(draft.DataJson, PartBytes);
+        var callId = draft.CallId?.ToString("N") ?? "";
+        var parts = new string[chunks.Count];
+        for (var i = 0; i < chunks.Count; i++)
+        {
+            parts[i] = string.Create(CultureInfo.InvariantCulture, $"{i}:{chunks.Count}:{draft.Type}:{callId}\n{chunks[i]}");
+        }
+        return parts;
+    }
+
+    /// <summary>Cuts text into pieces of at most <paramref name="maxBytes"/> UTF-8 bytes, never inside a surrogate pair.</summary>
+    internal static List<string> Split(string text, int maxBytes)
+    {
+        var chunks = new List<string>();
+        var start = 0;
+        var bytes = 0;
+        for (var i = 0; i < text.Length; i++)
+        {
+            var width = char.IsHighSurrogate(text[i]) && i + 1 < text.Length ? 4 : text[i] < 0x80 ? 1 : text[i] < 0x800 ? 2 : 3;
+            if (bytes + width > maxBytes)
+            {
+                chunks.Add(text[start..i]);
+                start = i;
+                bytes = 0;
+            }
+            bytes += width;
+            if (width == 4)
+            {
+                i++;
+            }
+        }
+        chunks.Add(text[start..]);
+        return chunks;
+    }
+
+    private async Task ListenAsync(CancellationToken ct)
+    {
+        var backoff = TimeSpan.FromSeconds(1);
+        var connectedBefore = false;
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                await using var connection = new NpgsqlConnection(listenConnectionString);
+                await connection.OpenAsync(ct);
+                connection.Notification += (_, e) => OnNotification(e.Payload);
+                await using (var listen = new NpgsqlCommand($"LISTEN {ChannelName}", connection))
+                {
+                    await listen.ExecuteNonQueryAsync(ct);
+                }
+                if (connectedBefore)
+                {
+                    hub.ResetAll();
+                    logger.LogInformation("Live events listener reconnected");
+                }
+                connectedBefore = true;
+                backoff = TimeSpan.FromSeconds(1);
+                listening.TrySetResult();
+                while (true)
+                {
+                    await connection.WaitAsync(ct);
+                }
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e) when (e is NpgsqlException or IOException or InvalidOperationException or TimeoutException)
+            {
+                logger.LogWarning(e, "Live events listener lost its connection; retrying in {Seconds} s", backoff.TotalSeconds);
+                hub.ResetAll();
+                try
+                {
+                    await Task.Delay(backoff, ct);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+                backoff = TimeSpan.FromSeconds(Math.Min(30, backoff.TotalSeconds * 2));
+            }
+        }
+    }
+
+    /// <summary>Parses one notification; delivers the event once all its parts are in.</summary>
+    private void OnNotification(string payload)
+    {
+        var newline = payload.IndexOf('\n', StringComparison.Ordinal);
+        var header = newline < 0 ? [] : payload[..newline].Split(':');
+        if (header.Length != 6 || !Guid.TryParse(header[0], out var tenantId) || !long.TryParse(header[1], CultureInfo.InvariantCulture, out var seq)
+            || !int.TryParse(header[2], CultureInfo.InvariantCulture, out var part) || !int.TryParse(header[3], CultureInfo.InvariantCulture, out var count)
+            || count < 1 || part < 0 || part >= count)
+        {
+            logger.LogWarning("Ignored a malformed live-event notification");
+            return;
+        }
+        Guid? callId = Guid.TryParse(header[5], out var c) ? c : null;
+        var body = payload[(newline + 1)..];
+        if (count == 1)
+        {
+            hub.Deliver(new LiveEvent(tenantId, seq, header[4], body, callId));
+            return;
+        }
+        if (partial.Count > 1000)
+        {
+            partial.Clear();
+        }
+        if (!partial.TryGetValue((tenantId, seq), out var parts))
+        {
+            partial[(tenantId, seq)] = parts = new string?[count];
+        }
+        parts[part] = body;
+        if (parts.All(p => p is not null))
+        {
+            partial.Remove((tenantId, seq));
+            hub.Deliver(new LiveEvent(tenantId, seq, header[4], string.Concat(parts), callId));
+        }
+    }
+}

@@ -1,0 +1,29 @@
+using Microsoft.EntityFrameworkCore;
+using Switchboard.Dashboard;
+using Switchboard.Tenancy;
+
+namespace Switchboard.Platform.Database;
+
+/// <summary>The dashboard part of the model (migration 0008), and the live events a unit of work has produced.</summary>
+internal sealed partial class SwitchboardDbContext
+{
+    public DbSet<LiveEventSequence> LiveEventSequences => Set<LiveEventSequence>();
+
+    /// <summary>
+    /// Live events derived from this context's changes (<see cref="LiveEventsInterceptor"/>): held from SaveChanges until
+    /// the changes are committed, then published; dropped when the transaction rolls back.
+    /// </summary>
+    internal LiveEventBatch LiveEvents { get; } = new();
+
+    private static void ConfigureDashboard(ModelBuilder b)
+    {
+        // One row per tenant on PostgreSQL: the last live-event id handed out, incremented under the row lock so every node
+        // draws from the same per-tenant sequence (unused on SQLite, where events stay in one process).
+        b.Entity<LiveEventSequence>(e =>
+        {
+            e.ToTable("live_event_sequences");
+            e.HasKey(x => x.TenantId);
+            e.HasOne<Tenant>().WithMany().HasForeignKey(x => x.TenantId).OnDelete(DeleteBehavior.Cascade);
+        });
+    }
+}
