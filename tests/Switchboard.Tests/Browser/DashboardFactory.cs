@@ -1,7 +1,9 @@
 using System.Net;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Identity;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Switchboard.Simulators;
@@ -13,7 +15,7 @@ namespace Switchboard.Tests.Browser;
 /// <summary>
 /// The host on a real Kestrel listener (127.0.0.1, any port) serving the built dashboard from <c>web/dist</c>, with
 /// the realtime provider and Twilio REST simulators beside it (as <c>./switchboard simulate-call</c> uses), a file
-/// server for recordings, and the clock set to the real time so the browser and the host agree on "today".
+/// server for recordings, and the real clock so the browser and the host agree on "today".
 /// </summary>
 public sealed class DashboardFactory : SwitchboardFactory
 {
@@ -28,8 +30,14 @@ public sealed class DashboardFactory : SwitchboardFactory
         TwilioRest = TwilioSimulator.StartAsync().GetAwaiter().GetResult();
         Recordings = RecordingServer.Start();
         TwilioBaseUrl = TwilioRest.BaseUrl;
-        Clock.Advance(DateTimeOffset.UtcNow - Clock.GetUtcNow());
         UseKestrel(o => o.Listen(IPAddress.Loopback, 0));
+    }
+
+    /// <summary>The real clock: the browser's timers, EventSource heartbeats and "today" must agree with the host.</summary>
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        base.ConfigureWebHost(builder);
+        builder.ConfigureTestServices(services => services.AddSingleton(TimeProvider.System));
     }
 
     /// <summary>web/dist at the repository root.</summary>
@@ -72,10 +80,10 @@ public sealed class DashboardFactory : SwitchboardFactory
         var email = $"owner-{Guid.NewGuid():N}@drainfortin.test";
         using var scope = Services.CreateScope();
         var db = scope.ServiceProvider.GetRequiredService<Switchboard.Platform.Database.SwitchboardDbContext>();
-        var user = new User { Id = Guid.CreateVersion7(), Email = email, PasswordHash = "", FullName = "Marie Fortin", CreatedAt = Clock.GetUtcNow() };
+        var user = new User { Id = Guid.CreateVersion7(), Email = email, PasswordHash = "", FullName = "Marie Fortin", CreatedAt = DateTimeOffset.UtcNow };
         user.PasswordHash = new PasswordHasher<User>().HashPassword(user, password);
         db.Users.Add(user);
-        db.Memberships.Add(new Membership { Id = Guid.CreateVersion7(), TenantId = tenantId, UserId = user.Id, Role = Roles.Owner, CreatedAt = Clock.GetUtcNow() });
+        db.Memberships.Add(new Membership { Id = Guid.CreateVersion7(), TenantId = tenantId, UserId = user.Id, Role = Roles.Owner, CreatedAt = DateTimeOffset.UtcNow });
         await db.SaveChangesAsync();
         return email;
     }

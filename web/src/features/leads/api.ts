@@ -5,12 +5,12 @@ import { keys } from '@/lib/query-keys';
 export const LEAD_STATUSES = ['new', 'contacted', 'booked', 'lost'] as const;
 export type LeadStatus = (typeof LEAD_STATUSES)[number];
 
-/** Next statuses allowed from each one (new → contacted → booked / lost; a lost or booked lead can be reopened). */
+/** Next statuses the API allows from each one (new → contacted → booked / lost; any lead can be reopened as new). */
 export const NEXT_STATUS: Record<LeadStatus, readonly LeadStatus[]> = {
   new: ['contacted', 'booked', 'lost'],
   contacted: ['booked', 'lost', 'new'],
-  booked: ['contacted'],
-  lost: ['contacted'],
+  booked: ['new'],
+  lost: ['new'],
 };
 
 /** LeadItem (dashboard contract). */
