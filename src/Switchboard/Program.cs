@@ -245,7 +245,8 @@ app.MapApiReference();                                            // /docs: the 
 app.MapVapiWebhooks();                                            // POST /webhooks/vapi/{tenantId}
 app.MapTwilioWebhooks();                                          // POST /webhooks/twilio/{voice|status|recording|sms}/{tenantId}
 app.MapTwilioMediaStreams();                                      // WebSocket /media/twilio/{token}, GET /metrics/voice
-app.MapGroup("/api/v1").RequireAuthorization().MapCalls();        // calls, SMS log
+app.MapGroup("/api/v1").RequireAuthorization().MapCalls();        // calls (filters, search, keyset, CSV export), SMS log
+app.MapGroup("/api/v1").RequireAuthorization().MapAnalytics();    // analytics per local day, computed in the database
 app.MapGroup("/api/v1").RequireAuthorization().MapWebhooks();     // webhook endpoints, deliveries, replay, test-send
 app.MapGroup("/api/v1").RequireAuthorization().MapDashboard();    // live events (SSE), leads workflow, recordings proxy
 

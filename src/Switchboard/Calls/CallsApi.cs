@@ -14,10 +14,26 @@ public sealed record Paged<T>(IReadOnlyList<T> Items, int Page, int PageSize, in
 public sealed record CallSummary(
     Guid Id, string Channel, string Provider, string ProviderCallId, string Status, string? CustomerNumber,
     DateTimeOffset? StartedAt, DateTimeOffset? EndedAt, double? DurationSeconds, string? EndedReason, string? Summary,
-    string? Urgency, DateTimeOffset CreatedAt);
+    string? Urgency, DateTimeOffset CreatedAt, Guid? AssistantId = null, string? Direction = null);
 
-/// <summary>One transcript turn. <c>SecondsFromStart</c> in seconds.</summary>
-public sealed record TurnDto(int Seq, string Role, string Text, double? SecondsFromStart, DateTimeOffset? At);
+/// <summary>
+/// One transcript turn. <c>SecondsFromStart</c> in seconds from the call's start (click-to-seek). Native assistant turns
+/// carry their latency in ms: <c>ProviderLatencyMs</c> from the caller's end of speech to the provider's first audio,
+/// <c>BridgeLatencyMs</c> from that audio to the first frame sent to Twilio, and <c>LatencyMs</c> their sum (null when not measured).
+/// </summary>
+public sealed record TurnDto(int Seq, string Role, string Text, double? SecondsFromStart, DateTimeOffset? At,
+    double? LatencyMs = null, double? ProviderLatencyMs = null, double? BridgeLatencyMs = null);
+
+/// <summary>A page of calls, newest first (CreatedAt, then Id). <c>NextCursor</c> (opaque) fetches the next page, null on the last;
+/// <c>Page</c> and <c>Total</c> are set only in page-number mode (<c>?page=</c>), since counting reads every matching row.</summary>
+public sealed record CallPage(IReadOnlyList<CallSummary> Items, int? Page, int PageSize, int? Total, string? NextCursor);
+
+/// <summary>A webhook event the call caused, with its deliveries' state: <c>DeliveryStatus</c> is <c>none</c> (no endpoint),
+/// <c>pending</c>, <c>succeeded</c>, <c>failed</c> or <c>partial</c> (some endpoints failed).</summary>
+public sealed record CallWebhookEventDto(Guid Id, string MessageId, string Type, DateTimeOffset CreatedAt, string DeliveryStatus, int Deliveries);
+
+/// <summary>A provider message as received for the call (<c>Body</c> is the raw JSON), for support.</summary>
+public sealed record RawEventDto(Guid Id, string Provider, string Type, DateTimeOffset ReceivedAt, DateTimeOffset? ProviderTimestamp, JsonElement Body);
 
 /// <summary>A call's lead.</summary>
 public sealed record LeadDto(Guid Id, string? Name, string? Phone, string? Address, string? Problem, string Urgency, string Source, DateTimeOffset CreatedAt);
@@ -33,67 +49,90 @@ public sealed record CallDetail(
     string? CustomerNumber, string? BusinessNumber, DateTimeOffset? StartedAt, DateTimeOffset? EndedAt, double? DurationSeconds,
     string? EndedReason, decimal? Cost, string? RecordingUrl, string? StereoRecordingUrl, string? Summary,
     JsonElement? StructuredData, string? SuccessEvaluation, IReadOnlyList<TurnDto> Transcript, LeadDto? Lead,
-    IReadOnlyList<SmsDto> Sms, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
+    IReadOnlyList<SmsDto> Sms, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt,
+    IReadOnlyList<CallWebhookEventDto> WebhookEvents, IReadOnlyList<RawEventDto> RawEvents, Guid? AssistantId, string? Language, double? GreetingLatencyMs);
 
 /// <summary><c>/api/v1/calls</c> and <c>/api/v1/sms</c>: the tenant's conversations and SMS log. Reads are scoped to the key's tenant.</summary>
 internal static class CallsApi
 {
+    /// <summary>Most raw provider events returned with a call (newest kept).</summary>
+    private const int MaxRawEvents = 200;
+
     public static RouteGroupBuilder MapCalls(this RouteGroupBuilder api)
     {
-        api.MapGet("/calls", ListCallsAsync).WithTags("Calls").WithSummary("List calls, newest first")
-            .WithDescription("Filters: from/to (ISO-8601, on the call's creation time), status, urgency (emergency|soon|routine), q (text in transcript or summary).");
-        api.MapGet("/calls/{id:guid}", GetCallAsync).WithTags("Calls").WithSummary("A call with its transcript, lead and SMS");
-        api.MapGet("/sms", ListSmsAsync).WithTags("SMS").WithSummary("The SMS log, newest first");
+        api.MapGet("/calls", ListCallsAsync).WithTags("Calls").WithName("listCalls").WithSummary("List calls, newest first")
+            .WithDescription("Filters (all optional, combined with AND): from/to (ISO-8601, on the call's creation time), status, urgency " +
+                "(emergency|urgent|routine), channel (phone|web), direction (inbound|outbound), assistantId, number (3+ digits of the caller's " +
+                "number, anywhere in it), hasRecording, minDuration/maxDuration (seconds), endedReason, q (words in the transcript or summary; " +
+                "accents and case ignored, the last word also as a prefix). Paging: keyset with cursor (from nextCursor) and pageSize (1-100, " +
+                "default 20); or page-number mode with page, which also returns total.");
+        api.MapGet("/calls/export.csv", ExportCallsAsync).WithTags("Calls").WithName("exportCallsCsv")
+            .WithSummary("The filtered calls as CSV (same filters as the list), times in the tenant's time zone")
+            .Produces<string>(StatusCodes.Status200OK, "text/csv");
+        api.MapGet("/calls/{id:guid}", GetCallAsync).WithTags("Calls").WithName("getCall")
+            .WithSummary("A call with its transcript (per-turn timing), lead, SMS, webhook events and raw provider events");
+        api.MapGet("/sms", ListSmsAsync).WithTags("SMS").WithName("listSms").WithSummary("The SMS log, newest first");
         return api;
     }
 
-    private static async Task<Results<Ok<Paged<CallSummary>>, JsonHttpResult<ErrorEnvelope>>> ListCallsAsync(
-        SwitchboardDbContext db, DateTimeOffset? from, DateTimeOffset? to, string? status, string? urgency, string? q,
-        int? page, int? pageSize, CancellationToken ct)
+    private static async Task<Results<Ok<CallPage>, JsonHttpResult<ErrorEnvelope>>> ListCallsAsync(
+        SwitchboardDbContext db, [AsParameters] CallFilter filter, string? cursor, int? page, int? pageSize, CancellationToken ct)
     {
         if (Paging(page, pageSize) is { } error)
         {
             return error;
         }
-        if (from is { } f && to is { } t && f > t)
+        var (f, invalid) = filter.Validate();
+        if (invalid is not null)
         {
-            return ApiError.Unprocessable("INVALID_RANGE", "'from' must not be after 'to'.");
+            return invalid;
         }
-        if (urgency is not null && Urgency.Normalize(urgency) is null)
+        (DateTimeOffset, Guid)? after = null;
+        if (!string.IsNullOrEmpty(cursor))
         {
-            return ApiError.Unprocessable("INVALID_FILTER", "urgency must be emergency, soon or routine.");
+            if (page is not null)
+            {
+                return ApiError.Unprocessable("INVALID_PAGE", "Use either cursor or page, not both.");
+            }
+            if (!CallCursor.TryDecode(cursor, out var createdAt, out var lastId))
+            {
+                return ApiError.Unprocessable("INVALID_CURSOR", "cursor is not a value returned in nextCursor.");
+            }
+            after = (createdAt, lastId);
         }
-        var query = db.Calls.AsNoTracking();
-        if (from is { } start)
+        var size = pageSize ?? 20;
+        var query = new CallListQuery(db);
+        var tenantId = db.TenantFilter;
+        var keys = await query.KeysAsync(tenantId, f!, after, page is { } p ? (p - 1) * size : 0, size + 1, ct);
+        int? total = page is null ? null : await query.CountAsync(tenantId, f!, ct);
+        var more = keys.Count > size;
+        if (more)
         {
-            query = query.Where(c => c.CreatedAt >= start.ToUniversalTime());
+            keys.RemoveAt(size);
         }
-        if (to is { } end)
-        {
-            query = query.Where(c => c.CreatedAt <= end.ToUniversalTime());
-        }
-        if (!string.IsNullOrWhiteSpace(status))
-        {
-            query = query.Where(c => c.Status == status);
-        }
-        if (urgency is not null)
-        {
-            var level = Urgency.Normalize(urgency);
-            query = query.Where(c => db.Leads.Any(l => l.CallId == c.Id && l.Urgency == level));
-        }
-        if (!string.IsNullOrWhiteSpace(q))
-        {
-            var pattern = "%" + q.Trim().ToLowerInvariant().Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_") + "%";
-            query = query.Where(c => EF.Functions.Like(c.TranscriptText!.ToLower(), pattern, "\\") || EF.Functions.Like(c.Summary!.ToLower(), pattern, "\\"));
-        }
-        var (p, size) = (page ?? 1, pageSize ?? 20);
-        var total = await query.CountAsync(ct);
-        var items = await query.OrderByDescending(c => c.CreatedAt).ThenByDescending(c => c.Id)
-            .Skip((p - 1) * size).Take(size)
+        var ids = keys.Select(k => k.Id).ToList();
+        var rows = await db.Calls.AsNoTracking().Where(c => ids.Contains(c.Id))
             .Select(c => new CallSummary(c.Id, c.Channel, c.Provider, c.ProviderCallId, c.Status, c.CustomerNumber, c.StartedAt, c.EndedAt,
-                c.DurationSeconds, c.EndedReason, c.Summary, db.Leads.Where(l => l.CallId == c.Id).Select(l => l.Urgency).FirstOrDefault(), c.CreatedAt))
+                c.DurationSeconds, c.EndedReason, c.Summary, c.Urgency, c.CreatedAt, c.AssistantId,
+                c.Type == "outboundPhoneCall" ? "outbound" : "inbound"))
             .ToListAsync(ct);
-        return TypedResults.Ok(new Paged<CallSummary>(items, p, size, total));
+        var byId = rows.ToDictionary(r => r.Id);
+        var items = ids.Where(byId.ContainsKey).Select(id => byId[id]).ToList();
+        var next = more ? CallCursor.Encode(keys[^1].CreatedAt, keys[^1].Id) : null;
+        return TypedResults.Ok(new CallPage(items, page, size, total, next));
+    }
+
+    private static async Task<Results<EmptyHttpResult, JsonHttpResult<ErrorEnvelope>>> ExportCallsAsync(
+        HttpContext http, SwitchboardDbContext db, [AsParameters] CallFilter filter, TimeProvider clock, CancellationToken ct)
+    {
+        var (f, invalid) = filter.Validate();
+        if (invalid is not null)
+        {
+            return invalid;
+        }
+        var timeZone = await db.Tenants.AsNoTracking().Where(t => t.Id == db.TenantFilter).Select(t => t.TimeZone).FirstOrDefaultAsync(ct) ?? "UTC";
+        await CallsCsv.WriteAsync(http, new CallListQuery(db), db.TenantFilter, f!, timeZone, clock.GetUtcNow(), ct);
+        return TypedResults.Empty;
     }
 
     private static async Task<Results<Ok<CallDetail>, JsonHttpResult<ErrorEnvelope>>> GetCallAsync(Guid id, SwitchboardDbContext db, CancellationToken ct)
@@ -104,16 +143,46 @@ internal static class CallsApi
             return ApiError.NotFound("CALL_NOT_FOUND", "No such call.");
         }
         var turns = await db.TranscriptTurns.AsNoTracking().Where(t => t.CallId == id).OrderBy(t => t.Seq)
-            .Select(t => new TurnDto(t.Seq, t.Role, t.Text, t.SecondsFromStart, t.At)).ToListAsync(ct);
+            .Select(t => new TurnDto(t.Seq, t.Role, t.Text, t.SecondsFromStart, t.At,
+                t.ProviderLatencyMs == null ? null : t.ProviderLatencyMs + (t.BridgeLatencyMs ?? 0), t.ProviderLatencyMs, t.BridgeLatencyMs))
+            .ToListAsync(ct);
         var lead = await db.Leads.AsNoTracking().Where(l => l.CallId == id)
             .Select(l => new LeadDto(l.Id, l.Name, l.Phone, l.Address, l.Problem, l.Urgency, l.Source, l.CreatedAt)).FirstOrDefaultAsync(ct);
         var sms = await db.SmsMessages.AsNoTracking().Where(s => s.CallId == id).OrderBy(s => s.CreatedAt).ToListAsync(ct);
+        var events = await db.WebhookEvents.AsNoTracking().Where(e => e.CallId == id).OrderBy(e => e.CreatedAt)
+            .Select(e => new { e.Id, e.MessageId, e.Type, e.CreatedAt, Statuses = db.WebhookDeliveries.Where(d => d.EventId == e.Id && !d.IsTest).Select(d => d.Status).ToList() })
+            .ToListAsync(ct);
+        var raw = await db.CallEvents.AsNoTracking().Where(e => e.CallId == id).OrderByDescending(e => e.ReceivedAt).Take(MaxRawEvents)
+            .Select(e => new { e.Id, e.Provider, e.Type, e.ReceivedAt, e.ProviderTimestamp, e.PayloadJson }).ToListAsync(ct);
         // The recording is served through the host (RecordingsApi): provider URLs and credentials stay server-side.
-        JsonElement? structured = call.StructuredDataJson is null ? null : JsonDocument.Parse(call.StructuredDataJson).RootElement.Clone();
+        JsonElement? structured = call.StructuredDataJson is null ? null : Parse(call.StructuredDataJson);
         return TypedResults.Ok(new CallDetail(call.Id, call.Channel, call.Provider, call.ProviderCallId, call.CallSid, call.Type, call.Status,
             call.CustomerNumber, call.BusinessNumber, call.StartedAt, call.EndedAt, call.DurationSeconds, call.EndedReason, call.Cost,
             call.RecordingUrl is null ? null : Dashboard.RecordingsApi.PathFor(call.Id), null, call.Summary, structured, call.SuccessEvaluation, turns, lead,
-            sms.Select(ToDto).ToList(), call.CreatedAt, call.UpdatedAt));
+            sms.Select(ToDto).ToList(), call.CreatedAt, call.UpdatedAt,
+            events.Select(e => new CallWebhookEventDto(e.Id, e.MessageId, e.Type, e.CreatedAt, DeliveryStatus(e.Statuses), e.Statuses.Count)).ToList(),
+            raw.OrderBy(e => e.ReceivedAt).Select(e => new RawEventDto(e.Id, e.Provider, e.Type, e.ReceivedAt, e.ProviderTimestamp, Parse(e.PayloadJson))).ToList(),
+            call.AssistantId, call.Language, call.GreetingLatencyMs));
+    }
+
+    private static string DeliveryStatus(List<string> statuses) =>
+        statuses.Count == 0 ? "none"
+        : statuses.All(s => s == statuses[0]) ? statuses[0]
+        : statuses.Contains("failed") ? "partial"
+        : "pending";
+
+    /// <summary>Stored JSON as an element; text that is not JSON (should not happen) becomes a JSON string.</summary>
+    private static JsonElement Parse(string json)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(json);
+            return doc.RootElement.Clone();
+        }
+        catch (JsonException)
+        {
+            return JsonSerializer.SerializeToElement(json);
+        }
     }
 
     private static async Task<Results<Ok<Paged<SmsDto>>, JsonHttpResult<ErrorEnvelope>>> ListSmsAsync(

@@ -52,7 +52,8 @@ internal static class BusinessHoursCalculator
     private static bool IsHoliday(BusinessHours hours, DateOnly date) =>
         hours.Holidays.Contains(date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
 
-    private static IEnumerable<(TimeSpan Start, TimeSpan End)> RangesFor(BusinessHours hours, DateOnly date)
+    /// <summary>The opening ranges (local time of day) of <paramref name="date"/>; none on a holiday or a closed day.</summary>
+    internal static IEnumerable<(TimeSpan Start, TimeSpan End)> RangesFor(BusinessHours hours, DateOnly date)
     {
         if (IsHoliday(hours, date) || !hours.Weekly.TryGetValue(date.DayOfWeek, out var ranges))
         {

@@ -62,6 +62,9 @@ internal sealed class WebhookEvent
     public required string PayloadJson { get; set; }
 
     public DateTimeOffset CreatedAt { get; set; }
+
+    /// <summary>The call the event is about (call, recording, lead and SMS events), for the call detail; null otherwise.</summary>
+    public Guid? CallId { get; set; }
 }
 
 /// <summary>One event on its way to one endpoint: its status and the last attempt's outcome.</summary>

@@ -46,7 +46,8 @@ internal sealed class WebhookEventPublisher(SwitchboardDbContext db, TimeProvide
     /// <param name="eventKey">What makes the fact unique within its type (e.g. the call id); the event id derives from it.</param>
     /// <param name="data">The type's data record.</param>
     /// <param name="ct">Cancellation.</param>
-    public async Task<bool> PublishAsync<TData>(Guid tenantId, string type, string eventKey, TData data, CancellationToken ct)
+    /// <param name="callId">The call the event is about, if any (the call detail lists its webhook events).</param>
+    public async Task<bool> PublishAsync<TData>(Guid tenantId, string type, string eventKey, TData data, CancellationToken ct, Guid? callId = null)
     {
         var messageId = MessageIdFor(tenantId, type, eventKey);
         if (db.WebhookEvents.Local.Any(e => e.TenantId == tenantId && e.MessageId == messageId))
@@ -64,6 +65,7 @@ internal sealed class WebhookEventPublisher(SwitchboardDbContext db, TimeProvide
             return false;
         }
         var evt = NewEvent(tenantId, messageId, type, data);
+        evt.CallId = callId;
         db.WebhookEvents.Add(evt);
         foreach (var endpointId in subscribed)
         {
@@ -112,11 +114,11 @@ internal sealed class WebhookEventPublisher(SwitchboardDbContext db, TimeProvide
         var key = call.Id.ToString("N");
         await PublishAsync(call.TenantId, WebhookEventTypes.CallEnded, key, new CallEndedData(
             call.Id, call.Channel, call.Provider, call.ProviderCallId, call.CallSid, call.CustomerNumber, call.BusinessNumber,
-            call.StartedAt, call.EndedAt, call.DurationSeconds, call.EndedReason, call.Cost), ct);
+            call.StartedAt, call.EndedAt, call.DurationSeconds, call.EndedReason, call.Cost), ct, call.Id);
         if (call.RecordingUrl is { } recording)
         {
             await PublishAsync(call.TenantId, WebhookEventTypes.RecordingReady, key,
-                new RecordingReadyData(call.Id, recording, call.StereoRecordingUrl, call.DurationSeconds), ct);
+                new RecordingReadyData(call.Id, recording, call.StereoRecordingUrl, call.DurationSeconds), ct, call.Id);
         }
         var lead = db.Leads.Local.FirstOrDefault(l => l.CallId == call.Id)
             ?? await db.Leads.IgnoreQueryFilters().AsNoTracking().FirstOrDefaultAsync(l => l.TenantId == call.TenantId && l.CallId == call.Id, ct);
@@ -127,7 +129,7 @@ internal sealed class WebhookEventPublisher(SwitchboardDbContext db, TimeProvide
             structured = doc.RootElement.Clone();
         }
         await PublishAsync(call.TenantId, WebhookEventTypes.CallAnalyzed, key,
-            new CallAnalyzedData(call.Id, call.Summary, call.SuccessEvaluation, structured, lead?.Id, lead?.Urgency), ct);
+            new CallAnalyzedData(call.Id, call.Summary, call.SuccessEvaluation, structured, lead?.Id, lead?.Urgency), ct, call.Id);
     }
 
     /// <summary><c>lead.created</c> the first time a call's lead is seen, and <c>lead.urgent</c> the first time it is an emergency.</summary>
@@ -135,10 +137,10 @@ internal sealed class WebhookEventPublisher(SwitchboardDbContext db, TimeProvide
     {
         var data = new LeadEventData(lead.Id, lead.CallId, lead.Name, lead.Phone, lead.Address, lead.Problem, lead.Urgency, lead.Source, lead.CreatedAt);
         var key = lead.Id.ToString("N");
-        await PublishAsync(lead.TenantId, WebhookEventTypes.LeadCreated, key, data, ct);
+        await PublishAsync(lead.TenantId, WebhookEventTypes.LeadCreated, key, data, ct, lead.CallId);
         if (lead.Urgency == Urgency.Emergency)
         {
-            await PublishAsync(lead.TenantId, WebhookEventTypes.LeadUrgent, key, data, ct);
+            await PublishAsync(lead.TenantId, WebhookEventTypes.LeadUrgent, key, data, ct, lead.CallId);
         }
     }
 
@@ -162,7 +164,7 @@ internal sealed class WebhookEventPublisher(SwitchboardDbContext db, TimeProvide
             return;
         }
         await PublishAsync(sms.TenantId, type, sms.Id.ToString("N"), new SmsEventData(
-            sms.Id, sms.CallId, sms.LeadId, sms.Purpose, sms.To, sms.From, sms.Status, sms.MessageSid, sms.ErrorCode, sms.ErrorMessage), ct);
+            sms.Id, sms.CallId, sms.LeadId, sms.Purpose, sms.To, sms.From, sms.Status, sms.MessageSid, sms.ErrorCode, sms.ErrorMessage), ct, sms.CallId);
     }
 
     /// <summary>
@@ -175,7 +177,7 @@ internal sealed class WebhookEventPublisher(SwitchboardDbContext db, TimeProvide
 
     private Task CallStartedAsync(Call call, CancellationToken ct) =>
         PublishAsync(call.TenantId, WebhookEventTypes.CallStarted, call.Id.ToString("N"), new CallStartedData(
-            call.Id, call.Channel, call.Provider, call.ProviderCallId, call.CallSid, call.CustomerNumber, call.BusinessNumber, call.StartedAt), ct);
+            call.Id, call.Channel, call.Provider, call.ProviderCallId, call.CallSid, call.CustomerNumber, call.BusinessNumber, call.StartedAt), ct, call.Id);
 
     /// <summary><c>msg_</c> + 32 lower-case hex characters of SHA-256(<c>{tenant:N}\n{type}\n{eventKey}</c>): no <c>.</c>, as the spec requires of ids.</summary>
     internal static string MessageIdFor(Guid tenantId, string type, string eventKey)

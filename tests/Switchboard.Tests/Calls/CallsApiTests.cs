@@ -20,7 +20,7 @@ public sealed class CallsApiTests(SwitchboardFactory factory) : IClassFixture<Sw
         await factory.PostVapiAsync(tenant, """{"message":{"type":"status-update","status":"in-progress","call":{"id":"call-live"}}}""");
         var client = factory.ApiClient(tenant);
 
-        var all = await client.GetFromJsonAsync<JsonObject>("/api/v1/calls");
+        var all = await client.GetFromJsonAsync<JsonObject>("/api/v1/calls?page=1");
         var emergencies = await client.GetFromJsonAsync<JsonObject>("/api/v1/calls?urgency=emergency");
         var live = await client.GetFromJsonAsync<JsonObject>("/api/v1/calls?status=in-progress");
         var search = await client.GetFromJsonAsync<JsonObject>("/api/v1/calls?q=SOFTENER");

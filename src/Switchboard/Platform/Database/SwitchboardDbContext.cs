@@ -108,7 +108,8 @@ internal sealed partial class SwitchboardDbContext(DbContextOptions<SwitchboardD
             e.ToTable("calls", t => t.HasTrigger("calls_search_ai"));
             e.HasIndex(x => new { x.TenantId, x.Provider, x.ProviderCallId }).IsUnique();
             // Keyset list order is (CreatedAt DESC, Id DESC); each list filter has an index ending in it (migration 0007).
-            e.HasIndex(x => new { x.TenantId, x.CreatedAt, x.Id });
+            // The unfiltered list walks the first; it also covers the analytics aggregates (no table reads per call).
+            e.HasIndex(x => new { x.TenantId, x.CreatedAt, x.Id, x.Status, x.DurationSeconds, x.Urgency, x.EndedReason, x.Cost }).HasDatabaseName("IX_calls_list_analytics");
             e.HasIndex(x => new { x.TenantId, x.Status, x.CreatedAt, x.Id });
             e.HasIndex(x => new { x.TenantId, x.Urgency, x.CreatedAt, x.Id });
             e.HasIndex(x => new { x.TenantId, x.Channel, x.CreatedAt, x.Id });
@@ -148,7 +149,7 @@ internal sealed partial class SwitchboardDbContext(DbContextOptions<SwitchboardD
         {
             e.ToTable("transcript_turns");
             e.HasIndex(x => new { x.TenantId, x.CallId, x.Seq }).IsUnique();
-            e.HasIndex(x => new { x.TenantId, x.ProviderLatencyMs });
+            e.HasIndex(x => new { x.TenantId, x.At, x.ProviderLatencyMs, x.BridgeLatencyMs }).HasDatabaseName("IX_transcript_turns_latency"); // analytics latency percentiles
             e.Property(x => x.Role).HasMaxLength(32);
             TenantOwned(e);
         });
@@ -236,6 +237,7 @@ internal sealed partial class SwitchboardDbContext(DbContextOptions<SwitchboardD
         {
             e.ToTable("webhook_events");
             e.HasIndex(x => new { x.TenantId, x.MessageId }).IsUnique();
+            e.HasIndex(x => new { x.TenantId, x.CallId });
             e.HasIndex(x => new { x.TenantId, x.CreatedAt });
             e.Property(x => x.MessageId).HasMaxLength(64);
             e.Property(x => x.Type).HasMaxLength(64);

@@ -1,7 +1,8 @@
 -- 0007_calls_read_side (PostgreSQL): the dashboard's read side at scale (issue 8).
 -- 1. calls."Urgency": the call's lead urgency, copied by a trigger on leads so that ?urgency= is one index range.
 -- 2. Keyset indexes: every list filter has an index (TenantId, <filter>, CreatedAt, Id) matching the list order
---    (CreatedAt DESC, Id DESC); the plain (TenantId, CreatedAt) index becomes (TenantId, CreatedAt, Id).
+--    (CreatedAt DESC, Id DESC); the plain (TenantId, CreatedAt) index becomes (TenantId, CreatedAt, Id, …) covering
+--    the analytics columns; transcript turns get (TenantId, At, latencies) for the latency percentiles.
 -- 3. Full-text search: a GIN index on calls_search_document(summary, transcript, number), a 'simple' tsvector of
 --    the accent-folded text (sb_fold: translate(), no extension needed) plus the caller's number as tokens n<suffix>,
 --    so a digits fragment is a prefix query (n<digits>:*). Queries must use the same expression to use the index.
@@ -22,7 +23,8 @@ CREATE TRIGGER leads_urgency AFTER INSERT OR UPDATE OF "Urgency", "CallId" OR DE
     FOR EACH ROW EXECUTE FUNCTION leads_copy_urgency();
 
 DROP INDEX "IX_calls_TenantId_CreatedAt";
-CREATE INDEX "IX_calls_TenantId_CreatedAt_Id" ON calls ("TenantId", "CreatedAt", "Id");
+-- The unfiltered list walks this one; it also covers the analytics aggregates (no table reads per call).
+CREATE INDEX "IX_calls_list_analytics" ON calls ("TenantId", "CreatedAt", "Id", "Status", "DurationSeconds", "Urgency", "EndedReason", "Cost");
 CREATE INDEX "IX_calls_TenantId_Status_CreatedAt_Id" ON calls ("TenantId", "Status", "CreatedAt", "Id");
 CREATE INDEX "IX_calls_TenantId_Urgency_CreatedAt_Id" ON calls ("TenantId", "Urgency", "CreatedAt", "Id");
 CREATE INDEX "IX_calls_TenantId_Channel_CreatedAt_Id" ON calls ("TenantId", "Channel", "CreatedAt", "Id");
@@ -30,7 +32,7 @@ CREATE INDEX "IX_calls_TenantId_Type_CreatedAt_Id" ON calls ("TenantId", "Type",
 CREATE INDEX "IX_calls_TenantId_AssistantId_CreatedAt_Id" ON calls ("TenantId", "AssistantId", "CreatedAt", "Id");
 CREATE INDEX "IX_calls_TenantId_EndedReason_CreatedAt_Id" ON calls ("TenantId", "EndedReason", "CreatedAt", "Id");
 CREATE INDEX "IX_calls_TenantId_DurationSeconds" ON calls ("TenantId", "DurationSeconds");
-CREATE INDEX "IX_transcript_turns_TenantId_ProviderLatencyMs" ON transcript_turns ("TenantId", "ProviderLatencyMs");
+CREATE INDEX "IX_transcript_turns_latency" ON transcript_turns ("TenantId", "At", "ProviderLatencyMs", "BridgeLatencyMs");
 
 CREATE FUNCTION sb_fold(value text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT AS $$
     SELECT translate(value,
@@ -48,3 +50,7 @@ CREATE FUNCTION calls_search_document(summary text, transcript text, number text
 $$;
 
 CREATE INDEX "IX_calls_search" ON calls USING gin (calls_search_document("Summary", "TranscriptText", "CustomerNumber"));
+
+-- 4. Webhook events remember their call, for the call detail.
+ALTER TABLE webhook_events ADD COLUMN "CallId" uuid;
+CREATE INDEX "IX_webhook_events_TenantId_CallId" ON webhook_events ("TenantId", "CallId");

@@ -1,7 +1,8 @@
 -- 0007_calls_read_side (SQLite): the dashboard's read side at scale (issue 8).
 -- 1. calls."Urgency": the call's lead urgency, copied by triggers on leads so that ?urgency= is one index range.
 -- 2. Keyset indexes: every list filter has an index (TenantId, <filter>, CreatedAt, Id) matching the list order
---    (CreatedAt DESC, Id DESC); the plain (TenantId, CreatedAt) index becomes (TenantId, CreatedAt, Id).
+--    (CreatedAt DESC, Id DESC); the plain (TenantId, CreatedAt) index becomes (TenantId, CreatedAt, Id, …) covering
+--    the analytics columns; transcript turns get (TenantId, At, latencies) for the latency percentiles.
 -- 3. Full-text search: calls_search, an FTS5 external-content table over the view calls_search_source (summary +
 --    transcript, and the caller's number as tokens n<suffix> so a digits fragment is a prefix query), accents folded
 --    by unicode61 remove_diacritics 2. Triggers keep it in sync; the BEFORE triggers remove the old document while
@@ -21,7 +22,8 @@ CREATE TRIGGER "leads_urgency_ad" AFTER DELETE ON "leads" BEGIN
 END;
 
 DROP INDEX "IX_calls_TenantId_CreatedAt";
-CREATE INDEX "IX_calls_TenantId_CreatedAt_Id" ON "calls" ("TenantId", "CreatedAt", "Id");
+-- The unfiltered list walks this one; it also covers the analytics aggregates (no table reads per call).
+CREATE INDEX "IX_calls_list_analytics" ON "calls" ("TenantId", "CreatedAt", "Id", "Status", "DurationSeconds", "Urgency", "EndedReason", "Cost");
 CREATE INDEX "IX_calls_TenantId_Status_CreatedAt_Id" ON "calls" ("TenantId", "Status", "CreatedAt", "Id");
 CREATE INDEX "IX_calls_TenantId_Urgency_CreatedAt_Id" ON "calls" ("TenantId", "Urgency", "CreatedAt", "Id");
 CREATE INDEX "IX_calls_TenantId_Channel_CreatedAt_Id" ON "calls" ("TenantId", "Channel", "CreatedAt", "Id");
@@ -29,7 +31,7 @@ CREATE INDEX "IX_calls_TenantId_Type_CreatedAt_Id" ON "calls" ("TenantId", "Type
 CREATE INDEX "IX_calls_TenantId_AssistantId_CreatedAt_Id" ON "calls" ("TenantId", "AssistantId", "CreatedAt", "Id");
 CREATE INDEX "IX_calls_TenantId_EndedReason_CreatedAt_Id" ON "calls" ("TenantId", "EndedReason", "CreatedAt", "Id");
 CREATE INDEX "IX_calls_TenantId_DurationSeconds" ON "calls" ("TenantId", "DurationSeconds");
-CREATE INDEX "IX_transcript_turns_TenantId_ProviderLatencyMs" ON "transcript_turns" ("TenantId", "ProviderLatencyMs");
+CREATE INDEX "IX_transcript_turns_latency" ON "transcript_turns" ("TenantId", "At", "ProviderLatencyMs", "BridgeLatencyMs");
 
 CREATE VIEW "calls_search_source" AS
 SELECT c.rowid AS "rid",
@@ -59,3 +61,7 @@ END;
 CREATE TRIGGER "calls_search_bd" BEFORE DELETE ON "calls" BEGIN
     INSERT INTO "calls_search"("calls_search", rowid, "doc") SELECT 'delete', "rid", "doc" FROM "calls_search_source" WHERE "rid" = old.rowid;
 END;
+
+-- 4. Webhook events remember their call, for the call detail.
+ALTER TABLE "webhook_events" ADD COLUMN "CallId" TEXT NULL;
+CREATE INDEX "IX_webhook_events_TenantId_CallId" ON "webhook_events" ("TenantId", "CallId");

@@ -1,0 +1,109 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+using Switchboard.Platform.Database;
+using Switchboard.Platform.Http;
+using Switchboard.Tenancy;
+
+namespace Switchboard.Calls;
+
+/// <summary>
+/// One local day of activity. <c>Answered</c> = calls − <c>Missed</c>; a call is missed when Twilio ended it busy,
+/// no-answer, failed or canceled, or when it ended with no duration. <c>AfterHours</c>: created outside the tenant's
+/// business hours. <c>Urgent</c> is the middle urgency level (stored as <c>soon</c>). <c>Leads</c>: calls with a lead.
+/// <c>SmsSent</c>: outbound SMS sent, delivered or simulated.
+/// </summary>
+public sealed record AnalyticsDay(string Date, int Calls, int Answered, int Missed, int AfterHours, int Emergency, int Urgent, int Routine, int Leads, int SmsSent);
+
+/// <summary>
+/// The period's totals. Durations in seconds (average over calls with a duration; p95 nearest-rank). Latency: native
+/// assistant turns, ms from the caller's end of speech to the first audio frame sent to Twilio (p50/p95 nearest-rank).
+/// <c>CostTotal</c> in USD over calls whose cost is known (null when none is). <c>LeadsBooked</c> is null until leads
+/// carry a status.
+/// </summary>
+public sealed record AnalyticsTotals(int Calls, int Answered, int Missed, int AfterHours, int Leads, int? LeadsBooked, int SmsSent,
+    double? AverageDurationSeconds, double? P95DurationSeconds, double? LatencyP50Ms, double? LatencyP95Ms, decimal? CostTotal);
+
+/// <summary>Calls per lead urgency in the period.</summary>
+public sealed record UrgencyMix(int Emergency, int Urgent, int Routine);
+
+/// <summary>How many calls ended for one reason.</summary>
+public sealed record EndedReasonCount(string Reason, int Count);
+
+/// <summary><c>GET /api/v1/analytics</c>: local days <c>From</c>..<c>To</c> (inclusive, <c>YYYY-MM-DD</c>) in <c>TimeZone</c> (IANA).</summary>
+public sealed record AnalyticsDto(string From, string To, string TimeZone, IReadOnlyList<AnalyticsDay> Days, AnalyticsTotals Totals,
+    UrgencyMix UrgencyMix, IReadOnlyList<EndedReasonCount> EndedReasons);
+
+/// <summary><c>/api/v1/analytics</c>: the overview page's aggregates, computed in the database (<see cref="AnalyticsQuery"/>).</summary>
+internal static class AnalyticsApi
+{
+    /// <summary>Longest period, in days.</summary>
+    public const int MaxDays = 366;
+
+    private static readonly double[] DurationPercentiles = [0.95];
+    private static readonly double[] LatencyPercentiles = [0.5, 0.95];
+
+    public static RouteGroupBuilder MapAnalytics(this RouteGroupBuilder api)
+    {
+        api.MapGet("/analytics", GetAsync).WithTags("Analytics").WithName("getAnalytics")
+            .WithSummary("Calls, outcomes, urgency, leads, SMS, duration and latency per local day")
+            .WithDescription("from and to are local dates (YYYY-MM-DD, inclusive; default: the last 30 days), tz an IANA time zone " +
+                             $"(default: the tenant's). At most {MaxDays} days. Days follow the zone's DST changes (23- or 25-hour days).");
+        return api;
+    }
+
+    private static async Task<Results<Ok<AnalyticsDto>, JsonHttpResult<ErrorEnvelope>>> GetAsync(
+        SwitchboardDbContext db, TimeProvider clock, DateOnly? from, DateOnly? to, string? tz, CancellationToken ct)
+    {
+        var tenantId = db.TenantFilter;
+        var tenant = await db.Tenants.AsNoTracking().Where(t => t.Id == tenantId).Select(t => new { t.TimeZone, t.BusinessHours }).FirstOrDefaultAsync(ct);
+        if (tenant is null)
+        {
+            return ApiError.NotFound("TENANT_NOT_FOUND", "No tenant.");
+        }
+        var zoneId = string.IsNullOrWhiteSpace(tz) ? tenant.TimeZone : tz.Trim();
+        if (zoneId.Length > 64 || !TimeZoneInfo.TryFindSystemTimeZoneById(zoneId, out var zone))
+        {
+            return ApiError.Unprocessable("INVALID_TIME_ZONE", "tz must be an IANA time zone such as America/Toronto.",
+                new Dictionary<string, string> { ["tz"] = "unknown time zone" });
+        }
+        var today = DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(clock.GetUtcNow(), zone).DateTime);
+        var last = to ?? today;
+        var first = from ?? last.AddDays(-29);
+        if (first > last)
+        {
+            return ApiError.Unprocessable("INVALID_RANGE", "'from' must not be after 'to'.");
+        }
+        if (last.DayNumber - first.DayNumber + 1 > MaxDays)
+        {
+            return ApiError.Unprocessable("INVALID_RANGE", $"The period is limited to {MaxDays} days.");
+        }
+
+        var query = new AnalyticsQuery(db);
+        var days = AnalyticsQuery.Days(first, last, zone, tenant.BusinessHours);
+        var (start, end) = (days[0].Start, days[^1].End);
+        var calls = await query.CallDaysAsync(tenantId, days, ct);
+        var sms = await query.SmsDaysAsync(tenantId, days, ct);
+        var reasons = await query.EndedReasonsAsync(tenantId, start, end, 20, ct);
+        var durationCount = calls.Values.Sum(d => d.DurationCount);
+        var duration = await query.DurationPercentilesAsync(tenantId, start, end, durationCount, DurationPercentiles, ct);
+        var latency = await query.LatencyPercentilesAsync(tenantId, start, end, LatencyPercentiles, ct);
+
+        var dayDtos = days.Select((d, i) =>
+        {
+            var c = calls.GetValueOrDefault(i) ?? new AnalyticsQuery.DayRow(i, 0, 0, 0, 0, 0, 0, 0, 0, 0, null);
+            return new AnalyticsDay(d.Date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), c.Calls, c.Calls - c.Missed, c.Missed, c.AfterHours,
+                c.Emergency, c.Soon, c.Routine, c.Leads, sms.GetValueOrDefault(i));
+        }).ToList();
+        var costs = calls.Values.Where(c => c.Cost is not null).Select(c => c.Cost!.Value).ToList();
+        var totals = new AnalyticsTotals(
+            dayDtos.Sum(d => d.Calls), dayDtos.Sum(d => d.Answered), dayDtos.Sum(d => d.Missed), dayDtos.Sum(d => d.AfterHours),
+            dayDtos.Sum(d => d.Leads), null, dayDtos.Sum(d => d.SmsSent),
+            durationCount == 0 ? null : Math.Round(calls.Values.Sum(c => c.DurationSum) / durationCount, 2), duration[0],
+            latency[0] is { } p50 ? Math.Round(p50, 2) : null, latency[1] is { } p95 ? Math.Round(p95, 2) : null,
+            costs.Count == 0 ? null : costs.Sum());
+        return TypedResults.Ok(new AnalyticsDto(first.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), last.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+            zone.Id, dayDtos, totals, new UrgencyMix(dayDtos.Sum(d => d.Emergency), dayDtos.Sum(d => d.Urgent), dayDtos.Sum(d => d.Routine)),
+            reasons.Select(r => new EndedReasonCount(r.Reason, r.Count)).ToList()));
+    }
+}

@@ -1,0 +1,77 @@
+using System.Text;
+
+namespace Switchboard.Calls;
+
+/// <summary>
+/// Turns the user's search text into full-text queries that cannot be a syntax error: the text is cut into words of
+/// letters and digits only (so <c>sous-sol</c> is <c>sous</c> + <c>sol</c>, <c>l'eau</c> is <c>eau</c>, and quotes,
+/// <c>AND</c>/<c>NEAR</c>/<c>*</c> operators and unbalanced quotes are plain text), every word must occur, and the last
+/// word also matches as a prefix (search as you type). Accents and case are folded by the index on both sides
+/// (SQLite FTS5 <c>unicode61 remove_diacritics 2</c>; PostgreSQL <c>sb_fold</c> + the <c>simple</c> configuration).
+/// A caller's number is indexed as tokens <c>n&lt;suffix&gt;</c>, so a digits fragment is the prefix query <c>n&lt;digits&gt;*</c>.
+/// </summary>
+internal static class SearchText
+{
+    private const int MaxWordLength = 64;
+
+    /// <summary>The words of <paramref name="text"/>, lower-cased, at most <paramref name="max"/>; one-letter words are dropped when others exist.</summary>
+    public static IReadOnlyList<string> Words(string? text, int max)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return [];
+        }
+        var words = new List<string>();
+        var current = new StringBuilder();
+        foreach (var c in text.Normalize(NormalizationForm.FormC))
+        {
+            if (char.IsLetterOrDigit(c))
+            {
+                current.Append(char.ToLowerInvariant(c));
+                continue;
+            }
+            if (char.GetUnicodeCategory(c) is System.Globalization.UnicodeCategory.NonSpacingMark && current.Length > 0)
+            {
+                continue; // a combining accent left after composition: the index folds accents anyway
+            }
+            Flush();
+        }
+        Flush();
+        if (words.Count > 1)
+        {
+            words.RemoveAll(w => w.Length == 1);
+        }
+        return words.Distinct().Take(max).ToList();
+
+        void Flush()
+        {
+            if (current.Length > 0)
+            {
+                words.Add(current.Length > MaxWordLength ? current.ToString(0, MaxWordLength) : current.ToString());
+                current.Clear();
+            }
+        }
+    }
+
+    /// <summary>An FTS5 MATCH expression: every word quoted (<c>"word"</c>), the last as a prefix when 3+ characters, and the number token.</summary>
+    public static string? Fts5(IReadOnlyList<string> words, string? digits)
+    {
+        var parts = words.Select((w, i) => i == words.Count - 1 && w.Length >= 3 ? $"\"{w}\"*" : $"\"{w}\"").ToList();
+        if (digits is not null)
+        {
+            parts.Add($"\"n{digits}\"*");
+        }
+        return parts.Count == 0 ? null : string.Join(' ', parts);
+    }
+
+    /// <summary>A PostgreSQL <c>to_tsquery('simple', …)</c> text: quoted words joined by <c>&amp;</c>, the last with <c>:*</c> when 3+ characters.</summary>
+    public static string? TsQuery(IReadOnlyList<string> words, string? digits)
+    {
+        var parts = words.Select((w, i) => i == words.Count - 1 && w.Length >= 3 ? $"'{w}':*" : $"'{w}'").ToList();
+        if (digits is not null)
+        {
+            parts.Add($"'n{digits}':*");
+        }
+        return parts.Count == 0 ? null : string.Join(" & ", parts);
+    }
+}
