@@ -232,7 +232,7 @@ function Detail({ call }: { call: CallDetail }) {
             {call.webhookEvents.map((w) => (
               <li key={w.id} className="flex flex-wrap gap-2">
                 <Ltr>{w.type}</Ltr>
-                <Badge>{w.deliveryStatus ?? w.status ?? ''}</Badge>
+                <Badge>{w.deliveryStatus}</Badge>
                 <span className="text-slate-600 dark:text-slate-400">{formatDateTime(w.createdAt, locale, timeZone)}</span>
               </li>
             ))}

@@ -1,6 +1,7 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, data, request } from '@/lib/api/client';
 import { keys } from '@/lib/query-keys';
+import type { components } from '@/lib/api/schema';
 
 export const LEAD_STATUSES = ['new', 'contacted', 'booked', 'lost'] as const;
 export type LeadStatus = (typeof LEAD_STATUSES)[number];
@@ -13,22 +14,8 @@ export const NEXT_STATUS: Record<LeadStatus, readonly LeadStatus[]> = {
   lost: ['new'],
 };
 
-/** LeadItem (dashboard contract). */
-export interface LeadItem {
-  id: string;
-  callId: string | null;
-  name: string | null;
-  phone: string | null;
-  address: string | null;
-  problem: string | null;
-  urgency: string;
-  status: LeadStatus | string;
-  notes: string | null;
-  assigneeUserId: string | null;
-  source: string;
-  createdAt: string;
-  updatedAt: string;
-}
+/** LeadItem from the OpenAPI snapshot (GET/PATCH /api/v1/leads). */
+export type LeadItem = components['schemas']['LeadItem'];
 
 export interface LeadsFilter {
   status?: string;

@@ -771,74 +771,26 @@ export interface paths {
         };
         /**
          * List calls, newest first
-         * @description Filters: from/to (ISO-8601, on the call's creation time), status, urgency (emergency|soon|routine), q (text in transcript or summary).
+         * @description Filters (all optional, combined with AND): from/to (ISO-8601, on the call's creation time), status, urgency (emergency|urgent|routine), channel (phone|web), direction (inbound|outbound), assistantId, number (3+ digits of the caller's number, anywhere in it), hasRecording, minDuration/maxDuration (seconds), endedReason, q (words in the transcript or summary; accents and case ignored, the last word also as a prefix). Paging: keyset with cursor (from nextCursor) and pageSize (1-100, default 20); or page-number mode with page, which also returns total.
          */
-        get: {
-            parameters: {
-                query?: {
-                    from?: string;
-                    to?: string;
-                    status?: string;
-                    urgency?: string;
-                    q?: string;
-                    page?: number | string;
-                    pageSize?: number | string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["PagedOfCallSummary"];
-                    };
-                };
-                /** @description Not authenticated (UNAUTHENTICATED): a secret key or a session is required. */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Rate limited (RATE_LIMITED, or ACCOUNT_LOCKED at sign-in): retry after Retry-After seconds. */
-                429: {
-                    headers: {
-                        /** @description Seconds to wait. */
-                        "Retry-After"?: number;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Unexpected error (INTERNAL_ERROR); no internals are revealed. */
-                500: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-            };
+        get: operations["listCalls"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/calls/export.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
         };
+        /** The filtered calls as CSV (same filters as the list), times in the tenant's time zone */
+        get: operations["exportCallsCsv"];
         put?: never;
         post?: never;
         delete?: never;
@@ -854,76 +806,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A call with its transcript, lead and SMS */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["CallDetail"];
-                    };
-                };
-                /** @description Not authenticated (UNAUTHENTICATED): a secret key or a session is required. */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Not found (also for another tenant's resource). */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Rate limited (RATE_LIMITED, or ACCOUNT_LOCKED at sign-in): retry after Retry-After seconds. */
-                429: {
-                    headers: {
-                        /** @description Seconds to wait. */
-                        "Retry-After"?: number;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Unexpected error (INTERNAL_ERROR); no internals are revealed. */
-                500: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-            };
-        };
+        /** A call with its transcript (per-turn timing), lead, SMS, webhook events and raw provider events */
+        get: operations["getCall"];
         put?: never;
         post?: never;
         delete?: never;
@@ -940,68 +824,27 @@ export interface paths {
             cookie?: never;
         };
         /** The SMS log, newest first */
-        get: {
-            parameters: {
-                query?: {
-                    status?: string;
-                    page?: number | string;
-                    pageSize?: number | string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["PagedOfSmsDto"];
-                    };
-                };
-                /** @description Not authenticated (UNAUTHENTICATED): a secret key or a session is required. */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Rate limited (RATE_LIMITED, or ACCOUNT_LOCKED at sign-in): retry after Retry-After seconds. */
-                429: {
-                    headers: {
-                        /** @description Seconds to wait. */
-                        "Retry-After"?: number;
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-                /** @description Unexpected error (INTERNAL_ERROR); no internals are revealed. */
-                500: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ErrorEnvelope"];
-                    };
-                };
-            };
+        get: operations["listSms"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
         };
+        /**
+         * Calls, outcomes, urgency, leads, SMS, duration and latency per local day
+         * @description from and to are local dates (YYYY-MM-DD, inclusive; default: the last 30 days), tz an IANA time zone (default: the tenant's). At most 366 days. Days follow the zone's DST changes (23- or 25-hour days).
+         */
+        get: operations["getAnalytics"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2139,6 +1982,459 @@ export interface paths {
                 };
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The tenant's live events (Server-Sent Events)
+         * @description Events: call.started, call.updated, call.ended, transcript.turn, lead.created, lead.updated, sms.updated, ping, reset. callId limits transcript.turn to one call. Resume with the Last-Event-ID header.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    callId?: string;
+                    lastEventId?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/event-stream": components["schemas"]["SseItemOfstring"];
+                    };
+                };
+                /** @description Not authenticated (UNAUTHENTICATED): a secret key or a session is required. */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Rate limited (RATE_LIMITED, or ACCOUNT_LOCKED at sign-in): retry after Retry-After seconds. */
+                429: {
+                    headers: {
+                        /** @description Seconds to wait. */
+                        "Retry-After"?: number;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Unexpected error (INTERNAL_ERROR); no internals are revealed. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/leads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List leads, newest first (keyset paging)
+         * @description Filters: status (new|contacted|booked|lost), urgency (emergency|soon|routine), q (name, phone, address, problem, notes). pageSize 1–100 (default 20); cursor from the previous page's nextCursor.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    status?: string;
+                    urgency?: string;
+                    q?: string;
+                    cursor?: string;
+                    pageSize?: number | string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["LeadPage"];
+                    };
+                };
+                /** @description Not authenticated (UNAUTHENTICATED, INVALID_CREDENTIALS…). */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Invalid input: VALIDATION_FAILED with details {field: message}, or a more specific code. */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Rate limited (RATE_LIMITED, or ACCOUNT_LOCKED at sign-in): retry after Retry-After seconds. */
+                429: {
+                    headers: {
+                        /** @description Seconds to wait. */
+                        "Retry-After"?: number;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Unexpected error (INTERNAL_ERROR); no internals are revealed. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/leads/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A lead */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["LeadItem"];
+                    };
+                };
+                /** @description Not authenticated (UNAUTHENTICATED, INVALID_CREDENTIALS…). */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Not found (also for another tenant's resource). */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Rate limited (RATE_LIMITED, or ACCOUNT_LOCKED at sign-in): retry after Retry-After seconds. */
+                429: {
+                    headers: {
+                        /** @description Seconds to wait. */
+                        "Retry-After"?: number;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Unexpected error (INTERNAL_ERROR); no internals are revealed. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change a lead's status, notes or assignee
+         * @description Writes an audit entry (lead.updated) and emits the webhook and live event lead.updated.
+         */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description Required with a session cookie (the sb_csrf cookie's value, also returned at sign-in); not used with a secret key. */
+                    "X-CSRF-Token"?: string;
+                };
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["JsonElement"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["LeadItem"];
+                    };
+                };
+                /** @description Malformed request (BAD_REQUEST, MALFORMED_JSON…). */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Not authenticated (UNAUTHENTICATED, INVALID_CREDENTIALS…). */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Not found (also for another tenant's resource). */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Invalid input: VALIDATION_FAILED with details {field: message}, or a more specific code. */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Rate limited (RATE_LIMITED, or ACCOUNT_LOCKED at sign-in): retry after Retry-After seconds. */
+                429: {
+                    headers: {
+                        /** @description Seconds to wait. */
+                        "Retry-After"?: number;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Unexpected error (INTERNAL_ERROR); no internals are revealed. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        trace?: never;
+    };
+    "/api/v1/calls/{id}/recording": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The call's recording audio (supports Range) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Partial Content */
+                206: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Not authenticated (UNAUTHENTICATED, INVALID_CREDENTIALS…). */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Not found (also for another tenant's resource). */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Rate limited (RATE_LIMITED, or ACCOUNT_LOCKED at sign-in): retry after Retry-After seconds. */
+                429: {
+                    headers: {
+                        /** @description Seconds to wait. */
+                        "Retry-After"?: number;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Unexpected error (INTERNAL_ERROR); no internals are revealed. */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+                /** @description Bad Gateway */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ErrorEnvelope"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -6717,6 +7013,26 @@ export interface webhooks {
         patch?: never;
         trace?: never;
     };
+    "lead.updated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A lead's status, notes or assignee changed.
+         * @description POSTed to every enabled endpoint subscribed to 'lead.updated'. Verify the signature over the raw body (Standard Webhooks v1: HMAC-SHA256 of '{webhook-id}.{webhook-timestamp}.{body}' with the endpoint secret), deduplicate on webhook-id, and answer 2xx within 15 s.
+         */
+        post: operations["webhook_LeadUpdatedEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "sms.sent": {
         parameters: {
             query?: never;
@@ -6834,6 +7150,75 @@ export interface components {
         /** @description The widget's allowed origins: at most 10 `https://host[:port]` origins. */
         AllowedOrigins: {
             origins: string[];
+        };
+        /**
+         * @description One local day of activity. `Answered` = calls − `Missed`; a call is missed when Twilio ended it busy,
+         *     no-answer, failed or canceled, or when it ended with no duration. `AfterHours`: created outside the tenant's
+         *     business hours. `Urgent` is the middle urgency level (stored as `soon`). `Leads`: calls with a lead.
+         *     `SmsSent`: outbound SMS sent, delivered or simulated.
+         */
+        AnalyticsDay: {
+            date: string;
+            /** Format: int32 */
+            calls: number | string;
+            /** Format: int32 */
+            answered: number | string;
+            /** Format: int32 */
+            missed: number | string;
+            /** Format: int32 */
+            afterHours: number | string;
+            /** Format: int32 */
+            emergency: number | string;
+            /** Format: int32 */
+            urgent: number | string;
+            /** Format: int32 */
+            routine: number | string;
+            /** Format: int32 */
+            leads: number | string;
+            /** Format: int32 */
+            smsSent: number | string;
+        };
+        /** @description `GET /api/v1/analytics`: local days `From`..`To` (inclusive, `YYYY-MM-DD`) in `TimeZone` (IANA). */
+        AnalyticsDto: {
+            from: string;
+            to: string;
+            timeZone: string;
+            days: components["schemas"]["AnalyticsDay"][];
+            totals: components["schemas"]["AnalyticsTotals"];
+            urgencyMix: components["schemas"]["UrgencyMix"];
+            endedReasons: components["schemas"]["EndedReasonCount"][];
+        };
+        /**
+         * @description The period's totals. Durations in seconds (average over calls with a duration; p95 nearest-rank). Latency: native
+         *     assistant turns, ms from the caller's end of speech to the first audio frame sent to Twilio (p50/p95 nearest-rank).
+         *     `CostTotal` in USD over calls whose cost is known (null when none is). `LeadsBooked` is null until leads
+         *     carry a status.
+         */
+        AnalyticsTotals: {
+            /** Format: int32 */
+            calls: number | string;
+            /** Format: int32 */
+            answered: number | string;
+            /** Format: int32 */
+            missed: number | string;
+            /** Format: int32 */
+            afterHours: number | string;
+            /** Format: int32 */
+            leads: number | string;
+            /** Format: int32 */
+            leadsBooked: null | number | string;
+            /** Format: int32 */
+            smsSent: number | string;
+            /** Format: double */
+            averageDurationSeconds: null | number | string;
+            /** Format: double */
+            p95DurationSeconds: null | number | string;
+            /** Format: double */
+            latencyP50Ms: null | number | string;
+            /** Format: double */
+            latencyP95Ms: null | number | string;
+            /** Format: double */
+            costTotal: null | number | string;
         };
         /**
          * @description An API key as listed: never the key itself, only its prefix. `Kind`: `secret` (`sk_live_…`) or
@@ -7035,6 +7420,13 @@ export interface components {
             createdAt: string;
             /** Format: date-time */
             updatedAt: string;
+            webhookEvents: components["schemas"]["CallWebhookEventDto"][];
+            rawEvents: components["schemas"]["RawEventDto"][];
+            /** Format: uuid */
+            assistantId: null | string;
+            language: null | string;
+            /** Format: double */
+            greetingLatencyMs: null | number | string;
         };
         /** @description call.ended: A call ended. */
         CallEndedEvent: {
@@ -7082,6 +7474,22 @@ export interface components {
             outboxMessages: number | string;
             /** Format: int32 */
             webhookEvents: number | string;
+            /** Format: int32 */
+            leadNotesCleared: number | string;
+        };
+        /**
+         * @description A page of calls, newest first (CreatedAt, then Id). `NextCursor` (opaque) fetches the next page, null on the last;
+         *         `Page` and `Total` are set only in page-number mode (`?page=`), since counting reads every matching row.
+         */
+        CallPage: {
+            items: components["schemas"]["CallSummary"][];
+            /** Format: int32 */
+            page: null | number | string;
+            /** Format: int32 */
+            pageSize: number | string;
+            /** Format: int32 */
+            total: null | number | string;
+            nextCursor: null | string;
         };
         /** @description call.started: A call was answered. */
         CallStartedEvent: {
@@ -7122,6 +7530,24 @@ export interface components {
             urgency: null | string;
             /** Format: date-time */
             createdAt: string;
+            /** Format: uuid */
+            assistantId?: null | string;
+            direction?: null | string;
+        };
+        /**
+         * @description A webhook event the call caused, with its deliveries' state: `DeliveryStatus` is `none` (no endpoint),
+         *         `pending`, `succeeded`, `failed` or `partial` (some endpoints failed).
+         */
+        CallWebhookEventDto: {
+            /** Format: uuid */
+            id: string;
+            messageId: string;
+            type: string;
+            /** Format: date-time */
+            createdAt: string;
+            deliveryStatus: string;
+            /** Format: int32 */
+            deliveries: number | string;
         };
         /** @description A new key: `Key` is shown this once (only its SHA-256 is stored). */
         CreatedApiKey: {
@@ -7165,6 +7591,12 @@ export interface components {
             plan: components["schemas"]["Plan"];
             /** Format: date-time */
             changedAt: null | string;
+        };
+        /** @description How many calls ended for one reason. */
+        EndedReasonCount: {
+            reason: string;
+            /** Format: int32 */
+            count: number | string;
         };
         /** @description The body of an ErrorEnvelope. Code is UPPER_SNAKE. */
         ErrorBody: {
@@ -7324,6 +7756,63 @@ export interface components {
             /** Format: date-time */
             createdAt: string;
         };
+        /**
+         * @description A lead in the inbox. `Urgency`: emergency, soon or routine. `Status`: new, contacted, booked or lost.
+         *     `Source`: structured-data, tool or transcript. `Notes` ≤ 4000 characters.
+         */
+        LeadItem: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            callId: string;
+            name: null | string;
+            phone: null | string;
+            address: null | string;
+            problem: null | string;
+            urgency: string;
+            status: string;
+            notes: null | string;
+            /** Format: uuid */
+            assigneeUserId: null | string;
+            source: string;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        /** @description One page of leads, newest first; pass `NextCursor` as `cursor` for the next page (null on the last). */
+        LeadPage: {
+            items: components["schemas"]["LeadItem"][];
+            nextCursor: null | string;
+        };
+        /** @description lead.updated: A lead's status, notes or assignee changed. */
+        LeadUpdatedEvent: {
+            type: string;
+            /** Format: date-time */
+            timestamp: string;
+            /**
+             * @description `lead.updated`: someone changed a lead's workflow (status, notes, assignee) from the dashboard or the API.
+             *     `Status`: new, contacted, booked or lost; `PreviousStatus` the status before this change.
+             */
+            data: {
+                /** Format: uuid */
+                leadId: string;
+                /** Format: uuid */
+                callId: string;
+                name: null | string;
+                phone: null | string;
+                urgency: string;
+                status: string;
+                previousStatus: string;
+                notes: null | string;
+                /** Format: uuid */
+                assigneeUserId: null | string;
+                /** Format: date-time */
+                createdAt: string;
+                /** Format: date-time */
+                updatedAt: string;
+            };
+        };
         /** @description lead.urgent: A lead is an emergency. */
         LeadUrgentEvent: {
             type: string;
@@ -7461,16 +7950,6 @@ export interface components {
             total: number | string;
         };
         /** @description One page of results, newest first. */
-        PagedOfCallSummary: {
-            items: components["schemas"]["CallSummary"][];
-            /** Format: int32 */
-            page: number | string;
-            /** Format: int32 */
-            pageSize: number | string;
-            /** Format: int32 */
-            total: number | string;
-        };
-        /** @description One page of results, newest first. */
         PagedOfSmsDto: {
             items: components["schemas"]["SmsDto"][];
             /** Format: int32 */
@@ -7591,6 +8070,18 @@ export interface components {
             locale: string;
             marketingOptIn: boolean;
             acceptedTerms: null | components["schemas"]["AcceptedTerms"];
+        };
+        /** @description A provider message as received for the call (`Body` is the raw JSON), for support. */
+        RawEventDto: {
+            /** Format: uuid */
+            id: string;
+            provider: string;
+            type: string;
+            /** Format: date-time */
+            receivedAt: string;
+            /** Format: date-time */
+            providerTimestamp: null | string;
+            body: components["schemas"]["JsonElement"];
         };
         /** @description recording.ready: A call's recording is available. */
         RecordingReadyEvent: {
@@ -7743,6 +8234,12 @@ export interface components {
                 errorMessage: null | string;
             };
         };
+        SseItemOfstring: {
+            data?: null | string;
+            eventType?: null | string;
+            eventId?: null | string;
+            reconnectionInterval?: null | string;
+        };
         /** @description The studio configuration: persona, languages, tone, guidelines, business hours (tenant time zone), fallback email, integrations. */
         StudioDto: {
             persona: components["schemas"]["PersonaStep"];
@@ -7827,7 +8324,11 @@ export interface components {
         TestWebhookRequest: {
             eventType: null | string;
         };
-        /** @description One transcript turn. `SecondsFromStart` in seconds. */
+        /**
+         * @description One transcript turn. `SecondsFromStart` in seconds from the call's start (click-to-seek). Native assistant turns
+         *     carry their latency in ms: `ProviderLatencyMs` from the caller's end of speech to the provider's first audio,
+         *     `BridgeLatencyMs` from that audio to the first frame sent to Twilio, and `LatencyMs` their sum (null when not measured).
+         */
         TurnDto: {
             /** Format: int32 */
             seq: number | string;
@@ -7837,6 +8338,12 @@ export interface components {
             secondsFromStart: null | number | string;
             /** Format: date-time */
             at: null | string;
+            /** Format: double */
+            latencyMs?: null | number | string;
+            /** Format: double */
+            providerLatencyMs?: null | number | string;
+            /** Format: double */
+            bridgeLatencyMs?: null | number | string;
         };
         /** @description Twilio's account SID (`AC` + 32 hex) and auth token. */
         TwilioCredentialRequest: {
@@ -7861,6 +8368,15 @@ export interface components {
             headers: null | {
                 [key: string]: string;
             };
+        };
+        /** @description Calls per lead urgency in the period. */
+        UrgencyMix: {
+            /** Format: int32 */
+            emergency: number | string;
+            /** Format: int32 */
+            urgent: number | string;
+            /** Format: int32 */
+            routine: number | string;
         };
         /**
          * @description Use in one month (UTC, `yyyy-MM`) against the plan: call seconds and minutes (rounded up), chat messages,
@@ -8009,6 +8525,346 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    listCalls: {
+        parameters: {
+            query?: {
+                from?: string;
+                to?: string;
+                status?: string;
+                urgency?: string;
+                channel?: string;
+                direction?: string;
+                assistantId?: string;
+                number?: string;
+                hasRecording?: boolean;
+                minDuration?: number | string;
+                maxDuration?: number | string;
+                endedReason?: string;
+                q?: string;
+                cursor?: string;
+                page?: number | string;
+                pageSize?: number | string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CallPage"];
+                };
+            };
+            /** @description Not authenticated (UNAUTHENTICATED): a secret key or a session is required. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (RATE_LIMITED, or ACCOUNT_LOCKED at sign-in): retry after Retry-After seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unexpected error (INTERNAL_ERROR); no internals are revealed. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    exportCallsCsv: {
+        parameters: {
+            query?: {
+                from?: string;
+                to?: string;
+                status?: string;
+                urgency?: string;
+                channel?: string;
+                direction?: string;
+                assistantId?: string;
+                number?: string;
+                hasRecording?: boolean;
+                minDuration?: number | string;
+                maxDuration?: number | string;
+                endedReason?: string;
+                q?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            /** @description Not authenticated (UNAUTHENTICATED): a secret key or a session is required. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (RATE_LIMITED, or ACCOUNT_LOCKED at sign-in): retry after Retry-After seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unexpected error (INTERNAL_ERROR); no internals are revealed. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    getCall: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CallDetail"];
+                };
+            };
+            /** @description Not authenticated (UNAUTHENTICATED): a secret key or a session is required. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found (also for another tenant's resource). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (RATE_LIMITED, or ACCOUNT_LOCKED at sign-in): retry after Retry-After seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unexpected error (INTERNAL_ERROR); no internals are revealed. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    listSms: {
+        parameters: {
+            query?: {
+                status?: string;
+                page?: number | string;
+                pageSize?: number | string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PagedOfSmsDto"];
+                };
+            };
+            /** @description Not authenticated (UNAUTHENTICATED): a secret key or a session is required. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (RATE_LIMITED, or ACCOUNT_LOCKED at sign-in): retry after Retry-After seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unexpected error (INTERNAL_ERROR); no internals are revealed. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    getAnalytics: {
+        parameters: {
+            query?: {
+                from?: string;
+                to?: string;
+                tz?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnalyticsDto"];
+                };
+            };
+            /** @description Not authenticated (UNAUTHENTICATED): a secret key or a session is required. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (RATE_LIMITED, or ACCOUNT_LOCKED at sign-in): retry after Retry-After seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unexpected error (INTERNAL_ERROR); no internals are revealed. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
     webhook_CallStartedEvent: {
         parameters: {
             query?: never;
@@ -8142,6 +8998,35 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["LeadUrgentEvent"];
+            };
+        };
+        responses: {
+            /** @description Received. Anything else (or no answer within 15 s) is retried; 410 disables the endpoint. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_LeadUpdatedEvent: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Event id, the same on every retry and replay: the idempotency key. */
+                "webhook-id": string;
+                /** @description Unix seconds of this attempt. */
+                "webhook-timestamp": string;
+                /** @description Space-separated 'v1,<base64>' signatures, one per active secret (two during a rotation). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LeadUpdatedEvent"];
             };
         };
         responses: {
