@@ -1,3 +1,4 @@
+import './lib/zod-config';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { QueryCache, QueryClient, QueryClientProvider } from '@tanstack/react-query';
@@ -8,12 +9,9 @@ import { useTranslation } from 'react-i18next';
 import i18n from './lib/i18n';
 import { ApiError, onUnauthorized } from './lib/api/client';
 import { applyTheme, storedTheme } from './lib/theme';
-import { z } from 'zod';
 import { routeTree } from './routeTree.gen';
 import './index.css';
 
-// zod 4 probes `new Function` to speed up parsing; the dashboard's CSP (script-src 'self') forbids eval, so stay jitless.
-z.config({ jitless: true });
 applyTheme(storedTheme());
 
 const queryClient = new QueryClient({

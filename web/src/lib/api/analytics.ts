@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
-import { startOfDayInZone } from '../format/format';
+import { localDate } from '../format/format';
 import { request } from './client';
 import { keys } from '../query-keys';
 
@@ -30,10 +30,10 @@ export interface Analytics {
   endedReasons: { reason: string; count: number }[];
 }
 
-/** Analytics from midnight `daysBack` days ago (tenant zone) to now, fixed when the page opened. */
+/** Analytics for the tenant's local days from `daysBack` days ago to today (inclusive), fixed when the page opened. */
 export function useAnalytics(tenantId: string, timeZone: string, daysBack: number) {
-  const [now] = useState(() => new Date(Math.ceil(Date.now() / 60_000) * 60_000));
-  const range = { from: startOfDayInZone(now, timeZone, daysBack), to: now.toISOString(), tz: timeZone };
+  const [now] = useState(() => new Date());
+  const range = { from: localDate(now, timeZone, daysBack), to: localDate(now, timeZone), tz: timeZone };
   return useQuery({
     queryKey: [...keys.analytics(tenantId), range],
     queryFn: ({ signal }) => request<Analytics>('GET', '/api/v1/analytics', { query: range, signal }),

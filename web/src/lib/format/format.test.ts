@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatDateTime, formatDuration, formatLatency, formatPhone, startOfDayInZone, zoneOffsetMs, formatDay } from './format';
+import { localDate, formatDateTime, formatDuration, formatLatency, formatPhone, startOfDayInZone, zoneOffsetMs, formatDay } from './format';
 
 describe('format', () => {
   it('formats durations as m:ss and h:mm:ss', () => {
@@ -35,5 +35,14 @@ describe('format', () => {
 
   it('reads analytics days as plain dates', () => {
     expect(formatDay('2026-11-30', 'en')).toBe('Nov 30');
+  });
+});
+
+describe('localDate', () => {
+  it('gives the tenant calendar day and counts back across months', () => {
+    const now = new Date('2026-12-01T03:00:00Z'); // still 30 Nov in Montréal
+    expect(localDate(now, 'America/Toronto')).toBe('2026-11-30');
+    expect(localDate(now, 'UTC')).toBe('2026-12-01');
+    expect(localDate(now, 'America/Toronto', 29)).toBe('2026-11-01');
   });
 });

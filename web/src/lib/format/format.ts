@@ -112,3 +112,12 @@ export function zoneOffsetMs(at: Date, timeZone: string): number {
   const asUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
   return asUtc - Math.floor(at.getTime() / 1000) * 1000;
 }
+
+/** The calendar date (YYYY-MM-DD) in `timeZone`, `daysAgo` days before `now`. */
+export function localDate(now: Date, timeZone: string, daysAgo = 0): string {
+  const today = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(now);
+  if (daysAgo === 0) return today;
+  const d = new Date(`${today}T12:00:00Z`);
+  d.setUTCDate(d.getUTCDate() - daysAgo);
+  return d.toISOString().slice(0, 10);
+}
