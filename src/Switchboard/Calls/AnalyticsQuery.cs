@@ -159,10 +159,12 @@ internal sealed class AnalyticsQuery(SwitchboardDbContext db)
         for (var i = 0; i < ps.Length && count > 0; i++)
         {
             var rank = Math.Max(1, (int)Math.Ceiling(ps[i] * count));
+            // High percentiles read from the top (a sorter of count − rank + 1 rows instead of rank rows).
+            var (order, offset) = rank > count / 2 ? ("DESC", count - rank) : ("ASC", rank - 1);
             answers[i] = await RunAsync(async cmd =>
             {
                 cmd.CommandText = $"SELECT {value} FROM {table} WHERE {RangeWhere(cmd, alias, time, tenantId, start, end)} AND {notNull} IS NOT NULL " +
-                                  $"ORDER BY 1 LIMIT 1 OFFSET {Param(cmd, rank - 1)}";
+                                  $"ORDER BY 1 {order} LIMIT 1 OFFSET {Param(cmd, offset)}";
                 var result = await cmd.ExecuteScalarAsync(ct);
                 return result is null or DBNull ? (double?)null : Convert.ToDouble(result, CultureInfo.InvariantCulture);
             }, ct);

@@ -36,10 +36,10 @@ internal sealed record CallFilter(
     public const int MaxQueryLength = 200, MaxWords = 8;
 
     /// <summary>Digits of <see cref="Number"/> after <see cref="Validate"/>.</summary>
-    public string? NumberDigits { get; private init; }
+    public string? NumberDigits { get; internal init; }
 
     /// <summary>The words of <see cref="Q"/> (letters and digits only, at most <see cref="MaxWords"/>), after <see cref="Validate"/>.</summary>
-    public IReadOnlyList<string> Words { get; private init; } = [];
+    public IReadOnlyList<string> Words { get; internal init; } = [];
 
     /// <summary>Returns the normalised filter, or the 422 envelope naming the first bad value.</summary>
     public (CallFilter? Filter, JsonHttpResult<ErrorEnvelope>? Error) Validate()

@@ -20,7 +20,14 @@ namespace Switchboard.Tests.Support;
 public class SwitchboardFactory : WebApplicationFactory<Program>
 {
     private readonly TestDatabase database = new();
-    private readonly string keysPath = Path.Combine(Path.GetTempPath(), "switchboard-keys-" + Guid.NewGuid().ToString("N"));
+    private readonly string ownKeysPath = Path.Combine(Path.GetTempPath(), "switchboard-keys-" + Guid.NewGuid().ToString("N"));
+
+    /// <summary>Another factory whose database and key ring this host shares: a second node of the same installation.</summary>
+    internal SwitchboardFactory? Twin { get; init; }
+
+    private string DatabaseProvider => Twin?.DatabaseProvider ?? database.Provider;
+    private string DatabaseConnectionString => Twin?.DatabaseConnectionString ?? database.ConnectionString;
+    private string KeysPath => Twin?.KeysPath ?? ownKeysPath;
 
     internal ManualClock Clock { get; } = new(new DateTimeOffset(2026, 11, 18, 15, 0, 0, TimeSpan.Zero)); // a Wednesday, 10:00 in Montréal
 
@@ -33,8 +40,8 @@ public class SwitchboardFactory : WebApplicationFactory<Program>
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Testing");
-        builder.UseSetting("Switchboard:Database:Provider", database.Provider);
-        builder.UseSetting("Switchboard:Database:ConnectionString", database.ConnectionString);
+        builder.UseSetting("Switchboard:Database:Provider", DatabaseProvider);
+        builder.UseSetting("Switchboard:Database:ConnectionString", DatabaseConnectionString);
         builder.UseSetting("Switchboard:Outbox:WorkerEnabled", "false");
         builder.UseSetting("Switchboard:Twilio:ApiBaseUrl", TwilioBaseUrl);
         builder.UseSetting("Switchboard:Twilio:TimeoutSeconds", "5");
@@ -47,7 +54,7 @@ public class SwitchboardFactory : WebApplicationFactory<Program>
         builder.ConfigureTestServices(services =>
         {
             services.AddSingleton<TimeProvider>(Clock);
-            services.AddDataProtection().SetApplicationName("switchboard-tests").PersistKeysToFileSystem(new DirectoryInfo(keysPath));
+            services.AddDataProtection().SetApplicationName("switchboard-tests").PersistKeysToFileSystem(new DirectoryInfo(KeysPath));
         });
     }
 
@@ -145,7 +152,7 @@ public class SwitchboardFactory : WebApplicationFactory<Program>
         if (disposing)
         {
             database.Dispose();
-            try { Directory.Delete(keysPath, true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            try { Directory.Delete(ownKeysPath, true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
         }
     }
 }
