@@ -318,6 +318,32 @@ public sealed class DashboardBrowserTests(BrowserFixture browser, ITestOutputHel
         await tab.AssertCleanAsync();
     }
 
+    [Fact]
+    public async Task TheKeyboardAloneReachesTheContentAndTheNavigation()
+    {
+        if (Skipped()) { return; }
+        await using var tab = await browser.OpenAsync();
+        var page = tab.Page;
+        await page.GotoAsync("/calls");
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Calls", Exact = true })).ToBeVisibleAsync();
+        await page.Keyboard.PressAsync("Tab");
+        await Expect(page.GetByRole(AriaRole.Link, new() { Name = "Skip to content" })).ToBeFocusedAsync();
+        await page.Keyboard.PressAsync("Tab");
+        await page.Keyboard.PressAsync("Tab");
+        await Expect(page.GetByRole(AriaRole.Link, new() { Name = "Live", Exact = true })).ToBeFocusedAsync();
+        await page.Keyboard.PressAsync("Enter");
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Live calls" })).ToBeVisibleAsync();
+        // A transcript turn of a recorded call is a button: Enter seeks like a click.
+        var callId = await ReplayAsync("+15145550188", "Keyboard seek", browser.Host.Recordings.BaseUrl + "/flood-en.wav", "Il y a de l'eau partout.");
+        await page.GotoAsync($"/calls/{callId}");
+        await page.WaitForFunctionAsync("() => { const a = document.querySelector('audio'); return a && a.readyState >= 1; }", null, new() { Timeout = 10000 });
+        var turn = page.GetByRole(AriaRole.Button).Filter(new() { HasText = "Il y a de l'eau partout." });
+        await turn.FocusAsync();
+        await page.Keyboard.PressAsync("Enter");
+        await Expect(turn).ToHaveAttributeAsync("aria-current", "true");
+        await tab.AssertCleanAsync();
+    }
+
     [Theory]
     [InlineData("ar", "المكالمات")]
     [InlineData("he", "שיחות")]

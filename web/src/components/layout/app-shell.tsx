@@ -117,6 +117,9 @@ export function AppShell({ children }: { children: ReactNode }) {
   const [open, setOpen] = useState(false);
   return (
     <div className="flex min-h-screen">
+      <a href="#main" className="sr-only z-50 rounded bg-white p-2 focus:not-sr-only focus:fixed focus:start-2 focus:top-2 dark:bg-slate-900">
+        {t('nav.skip')}
+      </a>
       <aside
         aria-label={t('nav.label')}
         data-testid="sidebar"
@@ -164,7 +167,7 @@ export function AppShell({ children }: { children: ReactNode }) {
             <LiveDot />
           </span>
         </header>
-        <main id="main" className="min-w-0 flex-1 p-4 md:p-6">
+        <main id="main" tabIndex={-1} className="min-w-0 flex-1 p-4 outline-none md:p-6">
           {children}
         </main>
       </div>
