@@ -42,6 +42,10 @@ else
   echo "!! Node.js >= 20.19 is missing: the dashboard is not built, tested or linted, and the browser suite skips. !!"
 fi
 
+if [ ! -x "${SWITCHBOARD_CHROMIUM:-/usr/bin/chromium}" ]; then
+  echo "!! Chromium is missing: the browser suite will SKIP (apt-get install chromium fonts-noto-core, or .ci/run). !!"
+fi
+
 if command -v npm >/dev/null 2>&1 && [ ! -d tests/interop/node_modules ]; then
   echo "== npm ci (interop oracles)"
   npm ci --prefix tests/interop --no-audit --no-fund --loglevel=error || echo "npm ci failed: interop tests will fail"

@@ -7,7 +7,7 @@ import { request } from '@/lib/api/client';
 import { keys } from '@/lib/query-keys';
 import { useFormat, useTenantId } from '@/lib/session';
 import { formatDuration, formatPhone, formatTime } from '@/lib/format/format';
-import { isEnded, pruneEnded, type CallEvent, type LiveCall, type LiveState } from '@/lib/live/events';
+import { isEnded, mergeTurn, pruneEnded, type CallEvent, type LiveCall, type LiveState, type Turn } from '@/lib/live/events';
 import { cn } from '@/lib/cn';
 
 interface CallsPage {
@@ -93,7 +93,16 @@ function LiveCard({ call, now }: { call: LiveCall; now: number }) {
   const ended = isEnded(c.status);
   const started = c.startedAt ? Date.parse(c.startedAt) : null;
   const elapsed = ended ? c.durationSeconds : started ? (now - started) / 1000 : null;
-  const lastTurns = call.turns.slice(-6);
+  // Turns spoken before this page opened come from the call detail; the stream adds the rest.
+  const tenantId = useTenantId();
+  const earlier = useQuery({
+    queryKey: keys.call(tenantId, c.callId),
+    queryFn: ({ signal }) => request<{ transcript: Turn[] }>('GET', `/api/v1/calls/${encodeURIComponent(c.callId)}`, { signal }),
+    enabled: !ended,
+    staleTime: Infinity,
+  });
+  const turns = call.turns.reduce((all, t) => mergeTurn(all, t), earlier.data?.transcript ?? []);
+  const lastTurns = turns.slice(-6);
   return (
     <li>
       <Card className={cn('h-full', ended && 'opacity-80')} aria-label={c.fromNumber ? formatPhone(c.fromNumber) : t('live.call')}>
