@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test suite and ends with one line "N passed, N failed":
 #   1. unit + integration on SQLite (+ interop with the vendors' npm libraries)
-#   2. integration on PostgreSQL: SWITCHBOARD_TEST_POSTGRES if set, else a throwaway cluster (initdb + pg_ctl
+#      the browser suite (Playwright + Debian's Chromium) runs inside it, skipping loudly without Chromium or web/dist
+#   2. the dashboard (web/): typecheck and lint (one failure each when failing) and Vitest (its counts are added)
+#   3. integration on PostgreSQL: SWITCHBOARD_TEST_POSTGRES if set, else a throwaway cluster (initdb + pg_ctl
 #      on a free port in a temporary directory, removed afterwards); skipped loudly when neither is available.
 set -uo pipefail
 cd "$(dirname "$0")"
@@ -15,6 +17,33 @@ summary() { echo "$passed passed, $failed failed"; }
 echo "== build"
 if ! dotnet build Switchboard.slnx -c Release --nologo -v quiet -clp:ErrorsOnly; then
   failed=$((failed + 1)); summary; exit 1
+fi
+
+# The dashboard: build it (the browser tests serve web/dist), then typecheck, lint and Vitest.
+. scripts/front-ends.sh
+if node_ok; then
+  echo "== web: build"
+  if ! build_front web web/dist/index.html; then failed=$((failed + 1)); fi
+  echo "== web: typecheck"
+  if ! npm run --prefix web --silent typecheck; then echo "-- web typecheck FAILED"; failed=$((failed + 1)); fi
+  echo "== web: lint"
+  if ! npm run --prefix web --silent lint; then echo "-- web lint FAILED"; failed=$((failed + 1)); fi
+  echo "== web: vitest"
+  (cd web && npx vitest run --reporter=default --reporter=json --outputFile="$artifacts/vitest-web.json") | tail -5
+  if [ -f "$artifacts/vitest-web.json" ]; then
+    vp=$(node -e 'const r=require(process.argv[1]);console.log(r.numPassedTests)' "$artifacts/vitest-web.json")
+    vf=$(node -e 'const r=require(process.argv[1]);console.log(r.numFailedTests)' "$artifacts/vitest-web.json")
+    passed=$((passed + vp)); failed=$((failed + vf))
+    echo "-- web vitest: $vp passed, $vf failed"
+  else
+    echo "-- web vitest produced no report"; failed=$((failed + 1))
+  fi
+else
+  echo "!! Node.js >= 20.19 is missing: the dashboard is not built, tested or linted, and the browser suite skips. !!"
+fi
+
+if [ ! -x "${SWITCHBOARD_CHROMIUM:-/usr/bin/chromium}" ]; then
+  echo "!! Chromium is missing: the browser suite will SKIP (apt-get install chromium fonts-noto-core, or .ci/run). !!"
 fi
 
 if command -v npm >/dev/null 2>&1 && [ ! -d tests/interop/node_modules ]; then

@@ -173,7 +173,6 @@ internal static class CallsApi
 
     /// <summary>Stored JSON as an element, read tolerantly (TolerantJson): text that is not JSON becomes a JSON string.</summary>
     private static JsonElement Parse(string json) => Platform.Http.TolerantJson.ParseOrString(json);
-    }
 
     private static async Task<Results<Ok<Paged<SmsDto>>, JsonHttpResult<ErrorEnvelope>>> ListSmsAsync(
         SwitchboardDbContext db, string? status, int? page, int? pageSize, CancellationToken ct)

@@ -1,0 +1,434 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Playwright;
+using Switchboard.Simulators;
+using Switchboard.Tests.Support;
+using Xunit.Abstractions;
+using static Microsoft.Playwright.Assertions;
+
+namespace Switchboard.Tests.Browser;
+
+/// <summary>
+/// The dashboard in Debian's Chromium against the real host and database: sign-in, live updates from Vapi webhooks and
+/// native simulated calls, call detail with recording and click-to-seek, URL filters, CSV export, the lead workflow,
+/// right-to-left languages, a 375 px screen, console/CSP cleanliness and axe-core. Elements are found by role and name.
+/// </summary>
+[Collection("Browser")]
+[Trait("Category", "Browser")]
+public sealed class DashboardBrowserTests(BrowserFixture browser, ITestOutputHelper output)
+{
+    private static readonly string[] Pages = ["/", "/live", "/calls", "/leads", "/sms", "/analytics"];
+
+    private bool Skipped()
+    {
+        if (browser.SkipReason is null)
+        {
+            return false;
+        }
+        output.WriteLine("SKIPPED: " + browser.SkipReason);
+        return true;
+    }
+
+    /// <summary>A Vapi end-of-call report for a new call (signed like Vapi's), optionally with a recording URL.</summary>
+    private static string EndOfCallReport(string vapiCallId, string number, string summary, string? recordingUrl = null, params string[] userTurns)
+    {
+        var start = 1763478000000L;
+        var messages = new JsonArray { new JsonObject { ["role"] = "bot", ["message"] = "Drain Fortin, bonjour! Ici Paul.", ["time"] = start + 500, ["endTime"] = start + 2000, ["secondsFromStart"] = 0.5 } };
+        var t = start + 2500;
+        foreach (var turn in userTurns)
+        {
+            messages.Add(new JsonObject { ["role"] = "user", ["message"] = turn, ["time"] = t, ["endTime"] = t + 1500, ["secondsFromStart"] = (t - start) / 1000.0 });
+            t += 2000;
+            messages.Add(new JsonObject { ["role"] = "bot", ["message"] = "D'accord, je note.", ["time"] = t, ["endTime"] = t + 1000, ["secondsFromStart"] = (t - start) / 1000.0 });
+            t += 1500;
+        }
+        var artifact = new JsonObject { ["messages"] = messages };
+        if (recordingUrl is not null)
+        {
+            artifact["recordingUrl"] = recordingUrl;
+        }
+        return new JsonObject
+        {
+            ["message"] = new JsonObject
+            {
+                ["type"] = "end-of-call-report",
+                ["endedReason"] = "customer-ended-call",
+                ["timestamp"] = t + 500,
+                ["call"] = new JsonObject { ["id"] = vapiCallId, ["type"] = "inboundPhoneCall", ["customer"] = new JsonObject { ["number"] = number } },
+                ["analysis"] = new JsonObject { ["summary"] = summary, ["successEvaluation"] = "true" },
+                ["artifact"] = artifact,
+                ["recordingUrl"] = recordingUrl,
+                ["durationSeconds"] = (t - start) / 1000.0,
+            },
+        }.ToJsonString();
+    }
+
+    private async Task<Guid> ReplayAsync(string number, string summary, string? recordingUrl = null, params string[] userTurns)
+    {
+        var vapiId = Guid.NewGuid().ToString();
+        using var response = await browser.Host.PostVapiAsync(browser.Tenant, EndOfCallReport(vapiId, number, summary, recordingUrl, userTurns));
+        Assert.True(response.IsSuccessStatusCode, $"webhook {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+        return await browser.Host.WithDbAsync(browser.Tenant.Id, db => db.Calls.Where(c => c.ProviderCallId == vapiId).Select(c => c.Id).SingleAsync());
+    }
+
+    [Fact]
+    public async Task SigningInWithTheFormOpensTheOverviewAndSigningOutReturnsToSignIn()
+    {
+        if (Skipped()) { return; }
+        await using var tab = await browser.OpenAsync(signIn: false);
+        var page = tab.Page;
+        await page.GotoAsync("/calls");
+        await Expect(page).ToHaveURLAsync(new Regex("/sign-in\\?redirect="));
+        await page.GetByLabel("Email").FillAsync(browser.Email);
+        await page.GetByLabel("Password").FillAsync("wrong password entirely");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Alert)).ToBeVisibleAsync();
+        tab.Errors.Clear(); // the 401 of the wrong password is logged by Chromium as a failed resource
+        await page.GetByLabel("Password").FillAsync(BrowserFixture.Password);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Calls", Exact = true })).ToBeVisibleAsync();
+        await Expect(page).ToHaveURLAsync(new Regex("/calls$"));
+        await page.GetByRole(AriaRole.Link, new() { Name = "Overview" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Overview" })).ToBeVisibleAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
+        await Expect(page).ToHaveURLAsync(new Regex("/sign-in"));
+        await tab.AssertCleanAsync();
+    }
+
+    [Fact]
+    public async Task AVapiEndOfCallReportAppearsInLiveAndCallsWithoutReload()
+    {
+        if (Skipped()) { return; }
+        await using var live = await browser.OpenAsync();
+        await live.Page.GotoAsync("/live");
+        await Expect(live.Page.GetByText("Live", new() { Exact = true }).First).ToBeVisibleAsync();
+        await Expect(live.Page.GetByRole(AriaRole.Status).Filter(new() { HasText = "Live" })).ToBeVisibleAsync(); // the stream is open
+        var calls = await browser.OpenAsync();
+        await using var _ = calls;
+        await calls.Page.GotoAsync("/calls");
+        await Expect(calls.Page.GetByRole(AriaRole.Status).Filter(new() { HasText = "Live" })).ToBeVisibleAsync();
+
+        var summary = "Sous-sol inondé rue Principale " + Guid.NewGuid().ToString("N")[..6];
+        await ReplayAsync("+15145550142", summary);
+
+        await Expect(live.Page.GetByText(summary)).ToBeVisibleAsync(new() { Timeout = 5000 });
+        await Expect(calls.Page.GetByRole(AriaRole.Row).Filter(new() { HasText = "+1 514-555-0142" }).First).ToBeVisibleAsync(new() { Timeout = 5000 });
+        await live.AssertCleanAsync();
+        await calls.AssertCleanAsync();
+    }
+
+    [Fact]
+    public async Task WebhookToScreenLatencyIsMeasuredOverFiftyEvents()
+    {
+        if (Skipped()) { return; }
+        await using var tab = await browser.OpenAsync();
+        await tab.Page.GotoAsync("/live");
+        await Expect(tab.Page.GetByRole(AriaRole.Status).Filter(new() { HasText = "Live" })).ToBeVisibleAsync();
+        var latencies = new List<double>();
+        for (var i = 0; i < 50; i++)
+        {
+            var summary = $"Latency probe {i} {Guid.NewGuid():N}";
+            await tab.Page.EvaluateAsync("t => window.__arm(t)", summary);
+            var vapiId = Guid.NewGuid().ToString();
+            using var response = await browser.Host.PostVapiAsync(browser.Tenant, EndOfCallReport(vapiId, "+1514555" + (1000 + i), summary));
+            var acknowledged = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            Assert.True(response.IsSuccessStatusCode);
+            var seen = await tab.Page.WaitForFunctionAsync("t => window.__seen[t]", summary, new() { Timeout = 5000 });
+            latencies.Add(Math.Max(0, (await seen.JsonValueAsync<double>()) - acknowledged));
+        }
+        latencies.Sort();
+        var p50 = latencies[latencies.Count / 2];
+        var p95 = latencies[(int)Math.Ceiling(latencies.Count * 0.95) - 1];
+        var line = $"webhook acknowledged → text on screen over {latencies.Count} events: p50 {p50:F0} ms, p95 {p95:F0} ms, max {latencies[^1]:F0} ms";
+        output.WriteLine(line);
+        Console.WriteLine("[browser] " + line);
+        Assert.True(p95 <= 250, line);
+        await tab.AssertCleanAsync();
+    }
+
+    [Fact]
+    public async Task ANativeSimulatedCallShowsItsTranscriptLiveTurnByTurn()
+    {
+        if (Skipped()) { return; }
+        await using var tab = await browser.OpenAsync();
+        await tab.Page.GotoAsync("/live");
+        await Expect(tab.Page.GetByRole(AriaRole.Status).Filter(new() { HasText = "Live" })).ToBeVisibleAsync();
+        const string Greeting = "Drain Fortin, bonjour! Ici Paul.";
+        const string Caller = "My basement is flooding, please help.";
+        const string Answer = "I'm sorry to hear that. The on-call plumber has been alerted.";
+        foreach (var text in new[] { Greeting, Caller, Answer })
+        {
+            await tab.Page.EvaluateAsync("t => window.__arm(t)", text);
+        }
+        var script = new CallScript
+        {
+            Caller = new CallerScript
+            {
+                From = "+15145550177", Country = "CA", State = "QC",
+                Steps = [new() { Listen = true }, new() { Say = "tone:700", Text = Caller }, new() { Listen = true }, new() { Say = "tone:500", Text = "Goodbye." }, new() { WaitForHangup = true }],
+            },
+            Provider = new ProviderScript
+            {
+                Greeting = new ScriptedSpeech { Text = Greeting, AudioMs = 800 },
+                FirstAudioDelayMs = 40, DeltaMs = 60, Pace = 2,
+                Turns =
+                [
+                    new ScriptedTurn { Hears = Caller, Says = new ScriptedSpeech { Text = Answer, AudioMs = 1500 } },
+                    new ScriptedTurn
+                    {
+                        Hears = "Goodbye.",
+                        Tool = new ScriptedTool { Name = "end_call", Arguments = JsonSerializer.SerializeToElement(new { reason = "done" }) },
+                        Says = new ScriptedSpeech { Text = "Goodbye!", AudioMs = 500 },
+                    },
+                ],
+            },
+        };
+        browser.Host.Provider.Script = script.Provider;
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var call = await browser.Host.Twilio().PlaceCallAsync(browser.Tenant.Id, script.Caller, cts.Token);
+        var hungUp = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+
+        var seen = new List<double>();
+        foreach (var text in new[] { Greeting, Caller, Answer })
+        {
+            var handle = await tab.Page.WaitForFunctionAsync("t => window.__seen[t]", text, new() { Timeout = 10000 });
+            seen.Add(await handle.JsonValueAsync<double>());
+        }
+        output.WriteLine($"turns on screen at {string.Join(", ", seen.Select(s => s - seen[0]))} ms after the greeting; hang-up at {hungUp - seen[0]} ms");
+        // Live: each turn appeared while the call was still going, in order, not all at once when it ended.
+        Assert.True(seen[0] < seen[1] && seen[1] <= seen[2], string.Join(", ", seen));
+        Assert.True(seen[1] < hungUp, $"the caller's turn appeared at {seen[1]}, after the hang-up at {hungUp} ({string.Join("\n", call.Timeline)})");
+        await tab.AssertCleanAsync();
+    }
+
+    [Fact]
+    public async Task CallDetailPlaysItsRecordingAndClickingATurnSeeks()
+    {
+        if (Skipped()) { return; }
+        var callId = await ReplayAsync("+15145550155", "Recording check", browser.Host.Recordings.BaseUrl + "/flood-en.wav", "Mon sous-sol est inondé.", "Au 12 rue Principale.");
+        await using var tab = await browser.OpenAsync();
+        var page = tab.Page;
+        await page.GotoAsync($"/calls/{callId}");
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Transcript" })).ToBeVisibleAsync();
+        var audio = page.Locator("audio");
+        await Expect(audio).ToHaveAttributeAsync("src", $"/api/v1/calls/{callId}/recording");
+        // The recording loads through the host's proxy (metadata: a duration).
+        await page.WaitForFunctionAsync("() => { const a = document.querySelector('audio'); return a && a.readyState >= 1 && a.duration > 0; }", null, new() { Timeout = 10000 });
+        var turn = page.GetByRole(AriaRole.Button).Filter(new() { HasText = "Mon sous-sol est inondé." });
+        await turn.ClickAsync();
+        var position = await page.EvaluateAsync<double>("() => document.querySelector('audio').currentTime");
+        Assert.InRange(position, 2.45, 3.2); // that turn starts 2.5 s into the call (the WAV lasts about 5 s)
+        await Expect(turn).ToHaveAttributeAsync("aria-current", "true");
+        await page.WaitForFunctionAsync("() => !document.querySelector('audio').paused || document.querySelector('audio').ended", null, new() { Timeout = 5000 });
+        await tab.AssertCleanAsync();
+    }
+
+    [Fact]
+    public async Task FiltersAndSearchNarrowTheCallsListAndSurviveAReload()
+    {
+        if (Skipped()) { return; }
+        var word = "zorblax" + Guid.NewGuid().ToString("N")[..5];
+        await ReplayAsync("+14185550101", $"Chauffe-eau qui fuit {word}");
+        await ReplayAsync("+14185550102", "Robinet qui goutte dans la cuisine");
+        await using var tab = await browser.OpenAsync();
+        var page = tab.Page;
+        await page.GotoAsync("/calls");
+        var rows = page.GetByRole(AriaRole.Row).Filter(new() { HasText = "+1 418-555-010" });
+        await Expect(rows).ToHaveCountAsync(2);
+
+        await page.GetByRole(AriaRole.Searchbox).FillAsync(word);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Search" }).ClickAsync();
+        await Expect(page).ToHaveURLAsync(new Regex("q=" + word));
+        await Expect(rows).ToHaveCountAsync(1);
+        await Expect(rows.First).ToContainTextAsync("+1 418-555-0101");
+
+        await page.ReloadAsync();
+        await Expect(page.GetByRole(AriaRole.Searchbox)).ToHaveValueAsync(word);
+        await Expect(rows).ToHaveCountAsync(1);
+
+        // Clear the search, filter by a number fragment instead.
+        await page.GetByRole(AriaRole.Searchbox).FillAsync("");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Search" }).ClickAsync();
+        await page.GetByLabel("Phone number").FillAsync("418-555-0102");
+        await page.GetByLabel("Phone number").PressAsync("Enter");
+        await Expect(page).ToHaveURLAsync(new Regex("number="));
+        await Expect(page.GetByRole(AriaRole.Row)).ToHaveCountAsync(2); // header + the one call
+        await Expect(rows.First).ToContainTextAsync("+1 418-555-0102");
+        await page.ReloadAsync();
+        await Expect(page.GetByRole(AriaRole.Row)).ToHaveCountAsync(2);
+        await tab.AssertCleanAsync();
+    }
+
+    [Fact]
+    public async Task CsvExportHasTheFilteredCalls()
+    {
+        if (Skipped()) { return; }
+        var word = "plixor" + Guid.NewGuid().ToString("N")[..5];
+        await ReplayAsync("+18195550123", $"Drain bouché {word}");
+        await using var tab = await browser.OpenAsync();
+        var page = tab.Page;
+        await page.GotoAsync($"/calls?q={word}");
+        await Expect(page.GetByRole(AriaRole.Row).Filter(new() { HasText = "+1 819-555-0123" })).ToHaveCountAsync(1);
+        var download = await page.RunAndWaitForDownloadAsync(() => page.GetByRole(AriaRole.Link, new() { Name = "Export CSV" }).ClickAsync());
+        var csv = await File.ReadAllTextAsync((await download.PathAsync())!);
+        var lines = csv.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(lines.Length == 2, csv); // header + the one matching call
+        Assert.Contains("+18195550123", lines[1]);
+        Assert.Matches(new Regex(@"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?[-+]0[45]:00"), lines[1]); // Montréal time with its offset
+        await tab.AssertCleanAsync();
+    }
+
+    [Fact]
+    public async Task ChangingALeadStatusIsAuditedAndShownAtOnce()
+    {
+        if (Skipped()) { return; }
+        var callId = await ReplayAsync("+15145550166", "Lead workflow check");
+        var name = "Jeanne Lavoie " + Guid.NewGuid().ToString("N")[..4];
+        var leadId = Guid.CreateVersion7();
+        await browser.Host.WithDbAsync(browser.Tenant.Id, async db =>
+        {
+            db.Leads.RemoveRange(db.Leads.Where(l => l.CallId == callId));
+            db.Leads.Add(new Switchboard.Calls.Lead
+            {
+                Id = leadId, TenantId = browser.Tenant.Id, CallId = callId, Name = name, Phone = "+15145550166", Problem = "Toilette bouchée",
+                Urgency = "soon", Source = "tool", CreatedAt = DateTimeOffset.UtcNow, UpdatedAt = DateTimeOffset.UtcNow,
+            });
+            return await db.SaveChangesAsync();
+        });
+        await using var tab = await browser.OpenAsync();
+        var page = tab.Page;
+        await page.GotoAsync("/leads");
+        var card = page.GetByRole(AriaRole.Region, new() { Name = name });
+        await Expect(card.GetByRole(AriaRole.Link, new() { Name = "Call back" })).ToHaveAttributeAsync("href", "tel:+15145550166");
+        await card.GetByRole(AriaRole.Button, new() { Name = "Mark contacted" }).ClickAsync();
+        await Expect(card.GetByText("Contacted", new() { Exact = true })).ToBeVisibleAsync();
+        await card.GetByLabel("Notes").FillAsync("Rappelée à 9 h, passe demain.");
+        await card.GetByRole(AriaRole.Button, new() { Name = "Save notes" }).ClickAsync();
+        await Expect(card.GetByRole(AriaRole.Button, new() { Name = "Save notes" })).ToBeDisabledAsync();
+
+        var audit = await tab.Context.APIRequest.GetAsync("/api/v1/audit?pageSize=50");
+        var text = await audit.TextAsync();
+        Assert.True(audit.Ok, text);
+        Assert.Contains(leadId.ToString(), text);
+        Assert.Contains("contacted", text);
+        var stored = await browser.Host.WithDbAsync(browser.Tenant.Id, db => db.Leads.AsNoTracking().SingleAsync(l => l.Id == leadId));
+        Assert.Equal(("contacted", "Rappelée à 9 h, passe demain."), (stored.Status, stored.Notes));
+        await tab.AssertCleanAsync();
+    }
+
+    [Fact]
+    public async Task TheKeyboardAloneReachesTheContentAndTheNavigation()
+    {
+        if (Skipped()) { return; }
+        await using var tab = await browser.OpenAsync();
+        var page = tab.Page;
+        await page.GotoAsync("/calls");
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Calls", Exact = true })).ToBeVisibleAsync();
+        await page.Keyboard.PressAsync("Tab");
+        await Expect(page.GetByRole(AriaRole.Link, new() { Name = "Skip to content" })).ToBeFocusedAsync();
+        await page.Keyboard.PressAsync("Tab");
+        await page.Keyboard.PressAsync("Tab");
+        await Expect(page.GetByRole(AriaRole.Link, new() { Name = "Live", Exact = true })).ToBeFocusedAsync();
+        await page.Keyboard.PressAsync("Enter");
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Live calls" })).ToBeVisibleAsync();
+        // A transcript turn of a recorded call is a button: Enter seeks like a click.
+        var callId = await ReplayAsync("+15145550188", "Keyboard seek", browser.Host.Recordings.BaseUrl + "/flood-en.wav", "Il y a de l'eau partout.");
+        await page.GotoAsync($"/calls/{callId}");
+        await page.WaitForFunctionAsync("() => { const a = document.querySelector('audio'); return a && a.readyState >= 1; }", null, new() { Timeout = 10000 });
+        var turn = page.GetByRole(AriaRole.Button).Filter(new() { HasText = "Il y a de l'eau partout." });
+        await turn.FocusAsync();
+        await page.Keyboard.PressAsync("Enter");
+        await Expect(turn).ToHaveAttributeAsync("aria-current", "true");
+        await tab.AssertCleanAsync();
+    }
+
+    [Theory]
+    [InlineData("ar", "المكالمات")]
+    [InlineData("he", "שיחות")]
+    public async Task ArabicAndHebrewRenderRightToLeftWithTheSidebarOnTheRight(string locale, string callsHeading)
+    {
+        if (Skipped()) { return; }
+        await using var tab = await browser.OpenAsync(locale: locale);
+        var page = tab.Page;
+        await page.GotoAsync("/calls");
+        await Expect(page.Locator("html")).ToHaveAttributeAsync("dir", "rtl");
+        await Expect(page.Locator("html")).ToHaveAttributeAsync("lang", locale);
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = callsHeading, Exact = true })).ToBeVisibleAsync();
+        var sidebar = await page.GetByTestId("sidebar").BoundingBoxAsync();
+        var main = await page.Locator("main").BoundingBoxAsync();
+        Assert.True(sidebar!.X > main!.X, $"sidebar at x={sidebar.X}, main at x={main.X}: the sidebar should be on the right");
+        await tab.AssertCleanAsync();
+    }
+
+    [Fact]
+    public async Task EveryPageFitsA375PixelScreenWithoutHorizontalScroll()
+    {
+        if (Skipped()) { return; }
+        await using var tab = await browser.OpenAsync(width: 375, height: 812);
+        var page = tab.Page;
+        foreach (var path in Pages)
+        {
+            await page.GotoAsync(path);
+            await Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToBeVisibleAsync();
+            await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
+            var overflow = await page.EvaluateAsync<int>("() => document.documentElement.scrollWidth - window.innerWidth");
+            Assert.True(overflow <= 0, $"{path} scrolls sideways by {overflow} px at 375 px");
+        }
+        // The navigation is a drawer on a phone.
+        await page.GetByRole(AriaRole.Button, new() { Name = "Open menu" }).ClickAsync();
+        await page.GetByRole(AriaRole.Dialog).GetByRole(AriaRole.Link, new() { Name = "Leads" }).ClickAsync();
+        await Expect(page).ToHaveURLAsync(new Regex("/leads"));
+        await tab.AssertCleanAsync();
+    }
+
+    [Theory]
+    [InlineData("en-CA", false)]
+    [InlineData("fr-CA", true)]
+    [InlineData("ar", false)]
+    [InlineData("he", true)]
+    public async Task EveryPageIsCleanOfConsoleErrorsCspViolationsAndSeriousAxeViolations(string locale, bool dark)
+    {
+        if (Skipped()) { return; }
+        var callId = await ReplayAsync("+15145550199", "Axe check", browser.Host.Recordings.BaseUrl + "/flood-en.wav", "Bonjour, j'ai un dégât d'eau.");
+        await using var tab = await browser.OpenAsync(locale: locale, dark: dark, axe: true);
+        var page = tab.Page;
+        var problems = new List<string>();
+        foreach (var path in Pages.Append($"/calls/{callId}").Append("/sign-in"))
+        {
+            await page.GotoAsync(path);
+            await Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToBeVisibleAsync();
+            await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
+            problems.AddRange((await tab.SeriousAxeViolationsAsync()).Select(v => $"{path}: {v}"));
+        }
+        Assert.True(problems.Count == 0, string.Join("\n", problems));
+        await tab.AssertCleanAsync();
+    }
+
+    /// <summary>Screenshots of the main pages (light/dark, en/ar, 375 px) into SWITCHBOARD_SCREENSHOTS when it is set.</summary>
+    [Fact]
+    public async Task ScreenshotsOfTheMainPages()
+    {
+        if (Skipped()) { return; }
+        var dir = Environment.GetEnvironmentVariable("SWITCHBOARD_SCREENSHOTS");
+        if (string.IsNullOrEmpty(dir))
+        {
+            return;
+        }
+        Directory.CreateDirectory(dir);
+        var callId = await ReplayAsync("+15145550123", "Sous-sol inondé, client en panique; technicien de garde alerté.", browser.Host.Recordings.BaseUrl + "/flood-en.wav",
+            "Mon sous-sol est inondé!", "Marc Tremblay, 12 rue Principale à Laval.");
+        foreach (var (locale, dark, width) in new[] { ("en-CA", false, 1280), ("en-CA", true, 1280), ("ar", false, 1280), ("fr-CA", false, 375), ("ar", true, 375) })
+        {
+            await using var tab = await browser.OpenAsync(locale: locale, dark: dark, width: width, height: width < 500 ? 812 : 900);
+            foreach (var path in Pages.Append($"/calls/{callId}"))
+            {
+                await tab.Page.GotoAsync(path);
+                await tab.Page.WaitForLoadStateAsync(LoadState.NetworkIdle);
+                var name = (path == "/" ? "overview" : path.Trim('/').Replace('/', '-')).Replace(callId.ToString(), "detail");
+                await tab.Page.ScreenshotAsync(new() { Path = Path.Combine(dir, $"{name}-{locale}-{(dark ? "dark" : "light")}-{width}.png"), FullPage = true });
+            }
+        }
+    }
+}

@@ -1,0 +1,40 @@
+import { z } from 'zod';
+import { startOfDayInZone } from '@/lib/format/format';
+
+/** The calls list's filters, kept in the URL (validated with zod so a hand-edited link cannot break the page). */
+export const callsSearchSchema = z.object({
+  range: z.enum(['today', '7d', '30d', '90d', 'all']).optional().catch(undefined),
+  status: z.string().max(40).optional().catch(undefined),
+  urgency: z.enum(['emergency', 'urgent', 'soon', 'routine']).optional().catch(undefined),
+  channel: z.enum(['phone', 'web']).optional().catch(undefined),
+  direction: z.enum(['inbound', 'outbound']).optional().catch(undefined),
+  number: z.string().max(40).optional().catch(undefined),
+  hasRecording: z.boolean().optional().catch(undefined),
+  duration: z.enum(['lt1', '1to5', 'gt5']).optional().catch(undefined),
+  endedReason: z.string().max(80).optional().catch(undefined),
+  q: z.string().max(200).optional().catch(undefined),
+});
+export type CallsSearch = z.infer<typeof callsSearchSchema>;
+
+const RANGE_DAYS = { today: 0, '7d': 6, '30d': 29, '90d': 89 } as const;
+
+/** The API query for the filters: the date preset starts at midnight in the tenant's zone. */
+export function toCallsQuery(s: CallsSearch, timeZone: string, now: Date = new Date()): Record<string, string | number | boolean | undefined> {
+  const from = s.range && s.range !== 'all' ? startOfDayInZone(now, timeZone, RANGE_DAYS[s.range]) : undefined;
+  const [minDuration, maxDuration] =
+    s.duration === 'lt1' ? [undefined, 60] : s.duration === '1to5' ? [60, 300] : s.duration === 'gt5' ? [300, undefined] : [undefined, undefined];
+  const digits = s.number?.replace(/[^0-9]/g, '');
+  return {
+    from,
+    status: s.status,
+    urgency: s.urgency,
+    channel: s.channel,
+    direction: s.direction,
+    number: digits || undefined,
+    hasRecording: s.hasRecording,
+    minDuration,
+    maxDuration,
+    endedReason: s.endedReason,
+    q: s.q?.trim() || undefined,
+  };
+}

@@ -1,0 +1,137 @@
+import { useEffect, useState } from 'react';
+import { Link } from '@tanstack/react-router';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useTranslation } from 'react-i18next';
+import { Badge, Card, ErrorMessage, Ltr, PageTitle, urgencyTone } from '@/components/ui/ui';
+import { request } from '@/lib/api/client';
+import { keys } from '@/lib/query-keys';
+import { useFormat, useTenantId } from '@/lib/session';
+import { formatDuration, formatPhone, formatTime } from '@/lib/format/format';
+import { isEnded, mergeTurn, pruneEnded, type CallEvent, type LiveCall, type LiveState, type Turn } from '@/lib/live/events';
+import { cn } from '@/lib/cn';
+
+interface CallsPage {
+  items: { id: string; status: string; channel: string; provider: string; customerNumber: string | null; startedAt: string | null; urgency: string | null; summary: string | null }[];
+}
+
+/** Ended calls stay on Live for two minutes, then they are only in the Calls log. */
+const KEEP_ENDED_MS = 120_000;
+
+/**
+ * Live = the calls in progress when the page opened (a normal list query, refreshed with the Calls list) merged
+ * with what the event stream reported since (client state written by useLiveEvents, which wins).
+ */
+function useLiveState(tenantId: string) {
+  const qc = useQueryClient();
+  const stream = useQuery({
+    queryKey: keys.live(tenantId),
+    queryFn: () => qc.getQueryData<LiveState>(keys.live(tenantId)) ?? { calls: [] },
+    staleTime: Infinity,
+  });
+  const seed = useQuery({
+    queryKey: [...keys.calls(tenantId), 'active'],
+    queryFn: ({ signal }) => request<CallsPage>('GET', '/api/v1/calls', { query: { pageSize: 50 }, signal }),
+  });
+  const streamed = stream.data?.calls ?? [];
+  const seen = new Set(streamed.map((c) => c.call.callId));
+  const active: LiveCall[] = (seed.data?.items ?? [])
+    .filter((c) => !isEnded(c.status) && !seen.has(c.id))
+    .map((c) => ({
+      call: { callId: c.id, status: c.status, channel: c.channel, provider: c.provider, fromNumber: c.customerNumber, startedAt: c.startedAt, urgency: c.urgency, summary: c.summary },
+      turns: [],
+    }));
+  return { data: { calls: [...streamed, ...active] } satisfies LiveState, error: seed.error };
+}
+
+function useNow(ms: number) {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const id = setInterval(() => setNow(Date.now()), ms);
+    return () => clearInterval(id);
+  }, [ms]);
+  return now;
+}
+
+/** Calls in progress on both channels with their transcript as spoken; an ended call moves to the log. */
+export function LivePage() {
+  const { t } = useTranslation();
+  const tenantId = useTenantId();
+  const live = useLiveState(tenantId);
+  const now = useNow(1000);
+  const state = pruneEnded(live.data, now, KEEP_ENDED_MS);
+  const active = state.calls.filter((c) => !isEnded(c.call.status));
+  const ended = state.calls.filter((c) => isEnded(c.call.status));
+  return (
+    <>
+      <PageTitle>{t('live.title')}</PageTitle>
+      <ErrorMessage error={live.error} />
+      <h2 className="mb-2 font-semibold">{t('live.active', { count: active.length })}</h2>
+      {active.length === 0 ? <p className="mb-6 text-sm text-slate-600 dark:text-slate-400">{t('live.none')}</p> : null}
+      <ul className="mb-6 grid gap-4 lg:grid-cols-2">
+        {active.map((c) => (
+          <LiveCard key={c.call.callId} call={c} now={now} />
+        ))}
+      </ul>
+      {ended.length > 0 ? (
+        <>
+          <h2 className="mb-2 font-semibold">{t('live.justEnded')}</h2>
+          <ul className="grid gap-4 lg:grid-cols-2">
+            {ended.map((c) => (
+              <LiveCard key={c.call.callId} call={c} now={now} />
+            ))}
+          </ul>
+        </>
+      ) : null}
+    </>
+  );
+}
+
+function LiveCard({ call, now }: { call: LiveCall; now: number }) {
+  const { t } = useTranslation();
+  const { locale, timeZone } = useFormat();
+  const c: CallEvent = call.call;
+  const ended = isEnded(c.status);
+  const started = c.startedAt ? Date.parse(c.startedAt) : null;
+  const elapsed = ended ? c.durationSeconds : started ? (now - started) / 1000 : null;
+  // Turns spoken before this page opened come from the call detail; the stream adds the rest.
+  const tenantId = useTenantId();
+  const earlier = useQuery({
+    queryKey: keys.call(tenantId, c.callId),
+    queryFn: ({ signal }) => request<{ transcript: Turn[] }>('GET', `/api/v1/calls/${encodeURIComponent(c.callId)}`, { signal }),
+    enabled: !ended,
+    staleTime: Infinity,
+  });
+  const turns = call.turns.reduce((all, t) => mergeTurn(all, t), earlier.data?.transcript ?? []);
+  const lastTurns = turns.slice(-6);
+  return (
+    <li>
+      <Card className={cn('h-full', ended && 'opacity-80')} aria-label={c.fromNumber ? formatPhone(c.fromNumber) : t('live.call')}>
+        <div className="mb-2 flex flex-wrap items-center gap-2">
+          <Link to="/calls/$callId" params={{ callId: c.callId }} className="font-semibold text-brand-700 hover:underline dark:text-brand-100">
+            {c.fromNumber ? <Ltr>{formatPhone(c.fromNumber)}</Ltr> : t(`channel.${c.channel}`, { defaultValue: c.channel })}
+          </Link>
+          <Badge tone={ended ? 'slate' : 'green'}>{t(`status.${c.status}`, { defaultValue: c.status })}</Badge>
+          <Badge>{t(`channel.${c.channel}`, { defaultValue: c.channel })}</Badge>
+          {c.urgency ? <Badge tone={urgencyTone(c.urgency)}>{t(`urgency.${c.urgency}`, { defaultValue: c.urgency })}</Badge> : null}
+          <span className="ms-auto text-sm tabular-nums" aria-label={t('call.duration')}>
+            <Ltr>{elapsed !== null && elapsed !== undefined ? formatDuration(elapsed) : ''}</Ltr>
+          </span>
+        </div>
+        {c.startedAt ? <p className="mb-2 text-xs text-slate-600 dark:text-slate-400">{formatTime(c.startedAt, locale, timeZone)}</p> : null}
+        {c.summary ? (
+          <p dir="auto" className="mb-2 text-sm">
+            {c.summary}
+          </p>
+        ) : null}
+        <ol className="flex flex-col gap-1 text-sm" aria-live="polite" aria-label={t('call.transcript')}>
+          {lastTurns.map((turn) => (
+            <li key={turn.seq}>
+              <span className="font-medium text-slate-600 dark:text-slate-400">{t(`roles.${turn.role}`, { defaultValue: turn.role })}: </span>
+              <span dir="auto">{turn.text}</span>
+            </li>
+          ))}
+        </ol>
+      </Card>
+    </li>
+  );
+}

@@ -1,0 +1,115 @@
+import { Link } from '@tanstack/react-router';
+import { useQuery } from '@tanstack/react-query';
+import { useTranslation } from 'react-i18next';
+import { Badge, Card, ErrorMessage, Ltr, PageTitle, urgencyTone } from '@/components/ui/ui';
+import { request } from '@/lib/api/client';
+import { useAnalytics } from '@/lib/api/analytics';
+import { keys } from '@/lib/query-keys';
+import { useFormat, useTenantId } from '@/lib/session';
+import { formatDateTime, formatDuration, formatNumber, formatPhone} from '@/lib/format/format';
+import { isEnded } from '@/lib/live/events';
+
+interface RecentCall {
+  id: string;
+  status: string;
+  channel: string;
+  customerNumber: string | null;
+  startedAt: string | null;
+  createdAt: string;
+  urgency: string | null;
+  summary: string | null;
+}
+interface UrgentLead {
+  id: string;
+  callId: string | null;
+  name: string | null;
+  phone: string | null;
+  problem: string | null;
+  urgency: string;
+  status: string;
+  createdAt: string;
+}
+
+function Kpi({ label, value }: { label: string; value: string }) {
+  return (
+    <Card className="p-3">
+      <p className="text-xs text-slate-600 dark:text-slate-400">{label}</p>
+      <p className="mt-1 text-2xl font-semibold tabular-nums">
+        <bdi dir="ltr">{value || '0'}</bdi>
+      </p>
+    </Card>
+  );
+}
+
+/** Today at a glance: KPIs, calls in progress, recent calls and new urgent leads. */
+export function OverviewPage() {
+  const { t } = useTranslation();
+  const tenantId = useTenantId();
+  const { locale, timeZone } = useFormat();
+  const today = useAnalytics(tenantId, timeZone, 0);
+  const recent = useQuery({
+    queryKey: [...keys.calls(tenantId), 'recent'],
+    queryFn: ({ signal }) => request<{ items: RecentCall[] }>('GET', '/api/v1/calls', { query: { pageSize: 8 }, signal }),
+  });
+  const leads = useQuery({
+    queryKey: [...keys.leads(tenantId), 'urgent-new'],
+    queryFn: ({ signal }) => request<{ items: UrgentLead[] }>('GET', '/api/v1/leads', { query: { status: 'new', urgency: 'emergency', pageSize: 5 }, signal }),
+  });
+  const active = (recent.data?.items ?? []).filter((c) => !isEnded(c.status)).length;
+  const totals = today.data?.totals;
+  return (
+    <>
+      <PageTitle>{t('overview.title')}</PageTitle>
+      <div className="mb-4 grid grid-cols-2 gap-3 md:grid-cols-3 xl:grid-cols-6">
+        <Kpi label={t('overview.callsToday')} value={formatNumber(totals?.calls, locale)} />
+        <Kpi label={t('analytics.answered')} value={formatNumber(totals?.answered, locale)} />
+        <Kpi label={t('analytics.missed')} value={formatNumber(totals?.missed, locale)} />
+        <Kpi label={t('analytics.leads')} value={formatNumber(totals?.leads, locale)} />
+        <Kpi label={t('analytics.avgDuration')} value={formatDuration(totals?.averageDurationSeconds)} />
+        <Kpi label={t('analytics.smsSent')} value={formatNumber(totals?.smsSent, locale)} />
+      </div>
+      <ErrorMessage error={today.error} />
+      <Card className="mb-4 flex flex-wrap items-center justify-between gap-2">
+        <p className="font-medium">{t('live.active', { count: active })}</p>
+        <Link to="/live" className="text-sm text-brand-700 hover:underline dark:text-brand-100">
+          {t('overview.openLive')}
+        </Link>
+      </Card>
+      <div className="grid gap-4 lg:grid-cols-2">
+        <Card>
+          <h2 className="mb-2 font-semibold">{t('overview.recentCalls')}</h2>
+          <ErrorMessage error={recent.error} />
+          <ul className="flex flex-col divide-y divide-slate-100 dark:divide-slate-800">
+            {(recent.data?.items ?? []).map((c) => (
+              <li key={c.id} className="flex flex-wrap items-center gap-2 py-2 text-sm">
+                <Link to="/calls/$callId" params={{ callId: c.id }} className="font-medium text-brand-700 hover:underline dark:text-brand-100">
+                  {c.customerNumber ? <Ltr>{formatPhone(c.customerNumber)}</Ltr> : t(`channel.${c.channel}`, { defaultValue: c.channel })}
+                </Link>
+                {c.urgency ? <Badge tone={urgencyTone(c.urgency)}>{t(`urgency.${c.urgency}`, { defaultValue: c.urgency })}</Badge> : null}
+                <span className="ms-auto text-xs text-slate-600 dark:text-slate-400">{formatDateTime(c.startedAt ?? c.createdAt, locale, timeZone)}</span>
+              </li>
+            ))}
+          </ul>
+          {recent.data && recent.data.items.length === 0 ? <p className="text-sm text-slate-600 dark:text-slate-400">{t('calls.empty')}</p> : null}
+        </Card>
+        <Card>
+          <h2 className="mb-2 font-semibold">{t('overview.urgentLeads')}</h2>
+          <ErrorMessage error={leads.error} />
+          <ul className="flex flex-col divide-y divide-slate-100 dark:divide-slate-800">
+            {(leads.data?.items ?? []).map((l) => (
+              <li key={l.id} className="py-2 text-sm">
+                <Link to="/leads" search={{ urgency: 'emergency' }} className="font-medium text-brand-700 hover:underline dark:text-brand-100">
+                  <span dir="auto">{l.name ?? ''}</span> {l.phone ? <Ltr>{formatPhone(l.phone)}</Ltr> : null}
+                </Link>
+                <p dir="auto" className="text-slate-600 dark:text-slate-400">
+                  {l.problem}
+                </p>
+              </li>
+            ))}
+          </ul>
+          {leads.data && leads.data.items.length === 0 ? <p className="text-sm text-slate-600 dark:text-slate-400">{t('leads.empty')}</p> : null}
+        </Card>
+      </div>
+    </>
+  );
+}

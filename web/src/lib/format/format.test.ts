@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { localDate, formatDateTime, formatDuration, formatLatency, formatPhone, startOfDayInZone, zoneOffsetMs, formatDay } from './format';
+
+describe('format', () => {
+  it('formats durations as m:ss and h:mm:ss', () => {
+    expect(formatDuration(0)).toBe('0:00');
+    expect(formatDuration(65.4)).toBe('1:05');
+    expect(formatDuration('3725')).toBe('1:02:05');
+    expect(formatDuration(null)).toBe('');
+  });
+
+  it('formats North American numbers and leaves others as E.164', () => {
+    expect(formatPhone('+15145550100')).toBe('+1 514-555-0100');
+    expect(formatPhone('+972501234567')).toBe('+972501234567');
+    expect(formatPhone(null)).toBe('');
+  });
+
+  it('formats latency in ms below a second and in seconds above', () => {
+    expect(formatLatency(850, 'en')).toBe('850 ms');
+    expect(formatLatency(1234, 'en')).toBe('1.2 s');
+  });
+
+  it('shows times in the tenant time zone, not the browser one', () => {
+    const iso = '2026-11-30T19:05:00Z';
+    expect(formatDateTime(iso, 'en', 'America/Toronto')).toContain('2:05');
+    expect(formatDateTime(iso, 'en', 'Asia/Jerusalem')).toContain('9:05');
+  });
+
+  it('computes the start of the tenant day across offsets', () => {
+    const now = new Date('2026-11-30T03:00:00Z'); // still 29 Nov in Montréal (UTC-5)
+    expect(startOfDayInZone(now, 'America/Toronto')).toBe('2026-11-29T05:00:00.000Z');
+    expect(startOfDayInZone(now, 'UTC', 1)).toBe('2026-11-29T00:00:00.000Z');
+    expect(zoneOffsetMs(now, 'America/Toronto')).toBe(-5 * 3600 * 1000);
+  });
+
+  it('reads analytics days as plain dates', () => {
+    expect(formatDay('2026-11-30', 'en')).toBe('Nov 30');
+  });
+});
+
+describe('localDate', () => {
+  it('gives the tenant calendar day and counts back across months', () => {
+    const now = new Date('2026-12-01T03:00:00Z'); // still 30 Nov in Montréal
+    expect(localDate(now, 'America/Toronto')).toBe('2026-11-30');
+    expect(localDate(now, 'UTC')).toBe('2026-12-01');
+    expect(localDate(now, 'America/Toronto', 29)).toBe('2026-11-01');
+  });
+});

@@ -1,0 +1,123 @@
+/**
+ * Formatting through Intl in the tenant's time zone (not the browser's): dates, times, durations, phone numbers.
+ * Every function is pure so Vitest covers it without a browser.
+ */
+
+export type Locale = 'en' | 'fr' | 'he' | 'ar';
+
+/** BCP 47 tag used by Intl: Québec French, Hebrew and Arabic with Latin digits for phone-like data. */
+export function intlLocale(locale: Locale): string {
+  switch (locale) {
+    case 'fr':
+      return 'fr-CA';
+    case 'he':
+      return 'he-IL';
+    case 'ar':
+      return 'ar';
+    default:
+      return 'en-CA';
+  }
+}
+
+function parse(iso: string | null | undefined): Date | null {
+  if (!iso) return null;
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? null : d;
+}
+
+/** "30 Nov 2026, 14:05" style date and time in the tenant's zone; "" when missing. */
+export function formatDateTime(iso: string | null | undefined, locale: Locale, timeZone: string): string {
+  const d = parse(iso);
+  if (!d) return '';
+  return new Intl.DateTimeFormat(intlLocale(locale), { dateStyle: 'medium', timeStyle: 'short', timeZone }).format(d);
+}
+
+/** Time of day only, in the tenant's zone. */
+export function formatTime(iso: string | null | undefined, locale: Locale, timeZone: string): string {
+  const d = parse(iso);
+  if (!d) return '';
+  return new Intl.DateTimeFormat(intlLocale(locale), { timeStyle: 'medium', timeZone }).format(d);
+}
+
+/** A calendar day "YYYY-MM-DD" (analytics buckets) as a short localized date, read as a plain date (no zone shift). */
+export function formatDay(day: string, locale: Locale): string {
+  const d = parse(`${day}T12:00:00Z`);
+  if (!d) return day;
+  return new Intl.DateTimeFormat(intlLocale(locale), { month: 'short', day: 'numeric', timeZone: 'UTC' }).format(d);
+}
+
+/** Seconds as m:ss or h:mm:ss (digits stay Latin so durations line up in tables). */
+export function formatDuration(seconds: number | string | null | undefined): string {
+  if (seconds === null || seconds === undefined || seconds === '') return '';
+  const total = Math.max(0, Math.round(Number(seconds)));
+  if (!Number.isFinite(total)) return '';
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = total % 60;
+  const ss = String(s).padStart(2, '0');
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
+}
+
+/** Milliseconds as "850 ms" or "1.2 s". */
+export function formatLatency(ms: number | string | null | undefined, locale: Locale): string {
+  if (ms === null || ms === undefined || ms === '') return '';
+  const n = Number(ms);
+  if (!Number.isFinite(n)) return '';
+  const nf = (digits: number) => new Intl.NumberFormat(intlLocale(locale), { maximumFractionDigits: digits, numberingSystem: 'latn' });
+  return n < 1000 ? `${nf(0).format(n)} ms` : `${nf(1).format(n / 1000)} s`;
+}
+
+/** North American numbers as +1 514-555-0100; anything else stays as given (E.164). */
+export function formatPhone(e164: string | null | undefined): string {
+  if (!e164) return '';
+  const digits = e164.replace(/[^0-9]/g, '');
+  if (e164.startsWith('+1') && digits.length === 11) {
+    return `+1 ${digits.slice(1, 4)}-${digits.slice(4, 7)}-${digits.slice(7)}`;
+  }
+  return e164;
+}
+
+/** A number in the locale with Latin digits. */
+export function formatNumber(n: number | string | null | undefined, locale: Locale, maximumFractionDigits = 0): string {
+  if (n === null || n === undefined || n === '') return '';
+  const v = Number(n);
+  if (!Number.isFinite(v)) return '';
+  return new Intl.NumberFormat(intlLocale(locale), { maximumFractionDigits, numberingSystem: 'latn' }).format(v);
+}
+
+/** Money in USD (provider costs are in USD). */
+export function formatCost(n: number | string | null | undefined, locale: Locale): string {
+  if (n === null || n === undefined || n === '') return '';
+  const v = Number(n);
+  if (!Number.isFinite(v)) return '';
+  return new Intl.NumberFormat(intlLocale(locale), { style: 'currency', currency: 'USD', maximumFractionDigits: 2, numberingSystem: 'latn' }).format(v);
+}
+
+/** Start of the day `daysAgo` days before `now`, in the given zone, as an ISO instant (for the date presets). */
+export function startOfDayInZone(now: Date, timeZone: string, daysAgo = 0): string {
+  const parts = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).formatToParts(now);
+  const get = (t: string) => Number(parts.find((p) => p.type === t)?.value);
+  const localMidnightAsUtc = Date.UTC(get('year'), get('month') - 1, get('day') - daysAgo);
+  // The zone's offset at that moment: format the UTC guess back in the zone and correct by the difference.
+  const offsetMs = zoneOffsetMs(new Date(localMidnightAsUtc), timeZone);
+  return new Date(localMidnightAsUtc - offsetMs).toISOString();
+}
+
+/** Offset of `timeZone` from UTC at `at`, in milliseconds (positive east of Greenwich). */
+export function zoneOffsetMs(at: Date, timeZone: string): number {
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit',
+  }).formatToParts(at);
+  const get = (t: string) => Number(parts.find((p) => p.type === t)?.value);
+  const asUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
+  return asUtc - Math.floor(at.getTime() / 1000) * 1000;
+}
+
+/** The calendar date (YYYY-MM-DD) in `timeZone`, `daysAgo` days before `now`. */
+export function localDate(now: Date, timeZone: string, daysAgo = 0): string {
+  const today = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(now);
+  if (daysAgo === 0) return today;
+  const d = new Date(`${today}T12:00:00Z`);
+  d.setUTCDate(d.getUTCDate() - daysAgo);
+  return d.toISOString().slice(0, 10);
+}

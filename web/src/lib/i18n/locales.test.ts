@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import en from './locales/en.json';
+import fr from './locales/fr.json';
+import he from './locales/he.json';
+import ar from './locales/ar.json';
+
+type Tree = { [k: string]: string | Tree };
+
+function keys(tree: Tree, prefix = ''): string[] {
+  return Object.entries(tree).flatMap(([k, v]) => (typeof v === 'string' ? [`${prefix}${k}`] : keys(v, `${prefix}${k}.`)));
+}
+
+/** Plural suffixes differ per language (Arabic has six forms), so compare base keys. */
+function base(list: string[]): string[] {
+  return [...new Set(list.map((k) => k.replace(/_(zero|one|two|few|many|other)$/, '')))].sort();
+}
+
+describe('locales', () => {
+  const reference = base(keys(en as Tree));
+  it.each([
+    ['fr', fr],
+    ['he', he],
+    ['ar', ar],
+  ])('%s has exactly the English keys', (_name, tree) => {
+    expect(base(keys(tree as Tree))).toEqual(reference);
+  });
+
+  it('Arabic has every plural form for counted strings', () => {
+    const arKeys = keys(ar as Tree);
+    for (const k of keys(en as Tree).filter((x) => x.endsWith('_other'))) {
+      const stem = k.replace(/_other$/, '');
+      for (const form of ['zero', 'one', 'two', 'few', 'many', 'other']) expect(arKeys).toContain(`${stem}_${form}`);
+    }
+  });
+
+  it('no value is empty', () => {
+    for (const tree of [en, fr, he, ar]) {
+      const walk = (t: Tree) => Object.values(t).forEach((v) => (typeof v === 'string' ? expect(v.trim()).not.toBe('') : walk(v)));
+      walk(tree as Tree);
+    }
+  });
+});

@@ -1,0 +1,63 @@
+import './lib/zod-config';
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import { QueryCache, QueryClient, QueryClientProvider } from '@tanstack/react-query';
+import { createRouter, RouterProvider } from '@tanstack/react-router';
+import { I18nextProvider } from 'react-i18next';
+import { Direction } from 'radix-ui';
+import { useTranslation } from 'react-i18next';
+import i18n from './lib/i18n';
+import { ApiError, onUnauthorized } from './lib/api/client';
+import { applyTheme, storedTheme } from './lib/theme';
+import { routeTree } from './routeTree.gen';
+import './index.css';
+
+applyTheme(storedTheme());
+
+const queryClient = new QueryClient({
+  defaultOptions: {
+    queries: {
+      // Never retry what the server refused: 401/403/404/422 answers will not change by asking again.
+      retry: (count, error) => !(error instanceof ApiError && error.status >= 400 && error.status < 500) && count < 2,
+      refetchOnWindowFocus: false,
+      staleTime: 10_000,
+    },
+  },
+  queryCache: new QueryCache(),
+});
+
+const router = createRouter({ routeTree, context: { queryClient }, defaultPreload: 'intent', scrollRestoration: true });
+
+declare module '@tanstack/react-router' {
+  interface Register {
+    router: typeof router;
+  }
+}
+
+// A 401 anywhere (the session expired or was revoked) sends the user to sign-in, back here afterwards.
+onUnauthorized(() => {
+  queryClient.clear();
+  const here = router.state.location.href;
+  if (!router.state.location.pathname.startsWith('/sign-in')) {
+    void router.navigate({ to: '/sign-in', search: { redirect: here } });
+  }
+});
+
+function App() {
+  const { i18n: i } = useTranslation();
+  return (
+    <Direction.Provider dir={i.dir(i.language)}>
+      <RouterProvider router={router} />
+    </Direction.Provider>
+  );
+}
+
+createRoot(document.getElementById('root')!).render(
+  <StrictMode>
+    <I18nextProvider i18n={i18n}>
+      <QueryClientProvider client={queryClient}>
+        <App />
+      </QueryClientProvider>
+    </I18nextProvider>
+  </StrictMode>,
+);
