@@ -18,7 +18,7 @@ namespace Switchboard.Dashboard;
 /// auth (AccountSid:AuthToken) and <c>.wav</c> appended when the URL has no extension (twilio-voice-sms.md §3). The
 /// client's <c>Range</c> header is forwarded and a <c>206</c> relayed with <c>Content-Range</c>; a provider that ignores
 /// Range is answered from a temporary copy with the host's own range processing. Outbound connections go through the
-/// webhook SSRF policy (<see cref="WebhookUrlPolicy.ConnectAsync"/>: checked at connect time, redirects included).
+/// webhook SSRF policy (<see cref="WebhookUrlPolicy.ConnectCallback"/>: checked at connect time, redirects included).
 /// Errors: 404 <c>CALL_NOT_FOUND</c> (also another tenant's call), 404 <c>RECORDING_NOT_FOUND</c>, 502 <c>RECORDING_UNAVAILABLE</c>.
 /// </summary>
 internal static class RecordingsApi
@@ -33,7 +33,7 @@ internal static class RecordingsApi
         services.AddHttpClient(HttpClientName, http => http.Timeout = TimeSpan.FromSeconds(60))
             .ConfigurePrimaryHttpMessageHandler(sp => new SocketsHttpHandler
             {
-                ConnectCallback = sp.GetRequiredService<WebhookUrlPolicy>().ConnectAsync,
+                ConnectCallback = sp.GetRequiredService<WebhookUrlPolicy>().ConnectCallback,
                 AllowAutoRedirect = true, // Twilio answers a media URL with a redirect to storage; the Authorization header is not forwarded
                 MaxAutomaticRedirections = 3,
                 UseProxy = false,
