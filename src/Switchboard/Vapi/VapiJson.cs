@@ -131,7 +131,9 @@ internal static class VapiJson
         {
             try
             {
-                using var doc = JsonDocument.Parse(text);
+                // A JSON string holding JSON: its inner strings get the same tolerant reading as the body's.
+                var bytes = System.Text.Encoding.UTF8.GetBytes(text);
+                using var doc = JsonDocument.Parse(Platform.Http.TolerantJson.Sanitize(bytes, 64, out _) ?? bytes);
                 if (doc.RootElement.ValueKind == JsonValueKind.Object)
                 {
                     return doc.RootElement.Clone();

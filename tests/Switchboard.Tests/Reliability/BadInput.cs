@@ -28,6 +28,7 @@ internal static class BadInput
             "\"\\ud800\"", "\"x\\udc00\"", "\"\\ud83d\\ude00 \\u202e\\u0645\\u0631\\u062d\\u0628\\u0627\"", "\"<script>alert(1)</script>\"",
             "\"'; DROP TABLE calls; --\"", "\"" + new string('x', 2048) + "\"", "\"" + string.Concat(Enumerable.Repeat("\\ud83d\\ude00", 60)) + "\"",
             "{}", "[]", "[null]", "[1,\"a\",{},null,[true]]", Deep60Arrays, Deep60Objects, "\"" + new string('L', 101) + "\"",
+            "\"{\\\"name\\\":\\\"\\\\ud800\\\",\\\"phone\\\":\\\"\\\\u0000\\\"}\"", // JSON in a string, with bad text inside
         }.Select(Encoding.UTF8.GetBytes),
         [(byte)'"', (byte)'+', (byte)'1', (byte)'5', (byte)'1', (byte)'4', 0xFF, (byte)'"'],
         [(byte)'"', 0xC3, 0x28, (byte)'"'],

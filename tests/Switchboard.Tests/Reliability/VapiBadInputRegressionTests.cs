@@ -49,6 +49,21 @@ public sealed class VapiBadInputRegressionTests(WebhookFactory factory) : IClass
     }
 
     [Fact]
+    public async Task V1LoneSurrogateInsideToolArgumentsGivenAsAJsonStringIsAnsweredNot500()
+    {
+        var tenant = await factory.CreateTenantAsync();
+        var body = "{\"message\":{\"type\":\"function-call\",\"functionCall\":{\"name\":\"capture_lead\",\"parameters\":"
+            + "\"{\\\"name\\\":\\\"\\\\ud800\\\",\\\"phone\\\":\\\"+1514\\\\u0000\\\",\\\"problem\\\":\\\"fuite\\\"}\"},"
+            + "\"call\":{\"id\":\"" + NewId("v1-args") + "\"}}}";
+
+        var (response, text) = await PostAsync(tenant, body);
+
+        Assert.True(response.StatusCode == HttpStatusCode.OK, text);
+        Assert.Contains("result", text);
+        await BadInput.AssertEverythingReadableAsync(factory, tenant);
+    }
+
+    [Fact]
     public async Task V2InvalidUtf8InAStringIsStoredWithReplacementCharacters()
     {
         var tenant = await factory.CreateTenantAsync();
