@@ -52,6 +52,9 @@ internal sealed record CallerScript
 
     /// <summary>Longest wait of a <c>listen</c> step, in ms.</summary>
     public int ListenTimeoutMs { get; init; } = 20000;
+
+    /// <summary>Echo each mark once its audio has played, as Twilio does; false plays a peer that never echoes them.</summary>
+    public bool EchoMarks { get; init; } = true;
 }
 
 /// <summary>

@@ -618,6 +618,10 @@ internal sealed class SimulatedCall : ISimPaced
         var i = 0;
         for (; i < marks.Count && marks[i].End <= playedBytes; i++)
         {
+            if (!script.EchoMarks)
+            {
+                continue; // played, never echoed
+            }
             MarksEchoed++;
             // {"event":"mark","streamSid":"MZ…","sequenceNumber":"N","mark":{"name":"…"}}
             var name = marks[i].Name;

@@ -4,17 +4,19 @@ using System.Text;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Switchboard.Realtime.Bridge;
+using Switchboard.Simulators;
 using Switchboard.Tests.Support;
 using Switchboard.Twilio;
 
 namespace Switchboard.Tests.Realtime;
 
-/// <summary>The voice host with a 1 s receive idle timeout on the media socket.</summary>
+/// <summary>The voice host with a 2 s receive idle timeout on the media socket, and marks dropped 1 s after their last echo.</summary>
 public sealed class StalledStreamFactory : VoiceFactory
 {
     protected override IDictionary<string, string?> MoreSettings => new Dictionary<string, string?>
     {
-        ["Switchboard:Voice:ReceiveIdleSeconds"] = "1",
+        ["Switchboard:Voice:ReceiveIdleSeconds"] = "2",
+        ["Switchboard:Voice:MarkEchoTimeoutSeconds"] = "1",
     };
 }
 
@@ -113,6 +115,46 @@ public sealed class StalledStreamTests(StalledStreamFactory factory) : IClassFix
         await EventuallyAsync(() => factory.Provider.Sessions.Skip(sessionsBefore).All(s => s.Closed));
         var ended = await factory.FinishedCallAsync(tenant, callSid);
         Assert.Equal("stream-timeout", ended.EndedReason);
+    }
+
+    [Fact]
+    public async Task MarksThatAreNeverEchoedDoNotKeepAnIdleCallAlive()
+    {
+        var tenant = await factory.CreateTenantAsync(withTwilio: true);
+        factory.Provider.Script = new ProviderScript
+        {
+            Greeting = new ScriptedSpeech { Text = "Drain Fortin, bonjour! Ici Paul.", AudioMs = 800 },
+            FirstAudioDelayMs = 40,
+            DeltaMs = 60,
+            Pace = 2,
+        };
+        var caller = new CallerScript { EchoMarks = false, ListenTimeoutMs = 30000, Steps = [new() { Listen = true }, new() { WaitForHangup = true }] };
+        using var stop = new CancellationTokenSource();
+        // Silence passes on the server's clock (3 s every 300 ms of real time); the marks of the greeting never come back.
+        var clock = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                await Task.Delay(300);
+                factory.Clock.Advance(TimeSpan.FromSeconds(3));
+            }
+        });
+        SimulatedCall twilio;
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            twilio = await factory.Twilio().PlaceCallAsync(tenant.Id, caller, timeout.Token);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await clock;
+        }
+
+        Assert.True(twilio.ServerEnded, string.Join('\n', twilio.Timeline));
+        Assert.Equal(0, twilio.MarksEchoed);
+        var call = await factory.FinishedCallAsync(tenant, twilio.CallSid);
+        Assert.Equal("idle-timeout", call.EndedReason); // not max-duration: the unechoed marks were dropped
     }
 
     private static async Task EventuallyAsync(Func<bool> condition, int timeoutMs = 10000)
