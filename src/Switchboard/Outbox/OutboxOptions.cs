@@ -32,7 +32,7 @@ internal sealed class OutboxOptions
     /// previous incarnations held (same name, a process that is no longer running, or this process's earlier host),
     /// and leaves every other node's leases to expire.
     /// </summary>
-    [MaxLength(60)]
+    [MaxLength(50)]
     public string? NodeId { get; set; }
 
     /// <summary>How long a claim lasts, in seconds; a crashed worker's rows are retried after it.</summary>

@@ -62,7 +62,7 @@ internal sealed class OutboxProcessor(
     {
         var name = string.IsNullOrWhiteSpace(configured) ? Environment.MachineName : configured.Trim();
         name = name.Replace('|', '_');
-        return name.Length <= 60 ? name : name[..60];
+        return name.Length <= 50 ? name : name[..50]; // LockedBy (100) = name | pid (≤ 10) | boot id (32)
     }
 
     /// <summary>Claims and processes due messages once; returns how many were processed.</summary>

@@ -176,6 +176,26 @@ public sealed class SmsSenderTests(SmsSelfServiceFactory factory) : IClassFixtur
         Assert.Equal(("sent", ServiceSid, sent.Sid), (sms.Status, sms.From, sms.MessageSid));
     }
 
+    [Fact]
+    public async Task TheOnboardingTwilioStepSetsTheSenderAndWarnsAboutAnInvalidOne()
+    {
+        var owner = await factory.SignUpAsync(organisation: "Plomberie Terrebonne");
+
+        var bad = await (await owner.Client.PatchAsJsonAsync("/api/v1/onboarding", new
+        {
+            twilio = new { accountSid = TwilioSimulator.AccountSid, authToken = TwilioSimulator.AuthToken, smsSender = "514-555-0199" },
+        })).JsonAsync(HttpStatusCode.OK);
+        Assert.Contains(bad["warnings"]!.AsArray(), w => w!["field"]!.GetValue<string>() == "smsSender");
+        Assert.Null(bad["twilio"]!["sms"]!["sender"]);
+        Assert.True(bad["twilio"]!["credential"]!["configured"]!.GetValue<bool>()); // the credentials themselves were saved
+
+        var good = await (await owner.Client.PatchAsJsonAsync("/api/v1/onboarding", new { twilio = new { smsSender = ServiceSid } })).JsonAsync(HttpStatusCode.OK);
+        Assert.Empty(good["warnings"]!.AsArray());
+        Assert.Equal(ServiceSid, good["twilio"]!["sms"]!["sender"]!.GetValue<string>());
+        Assert.Equal("explicit", good["twilio"]!["sms"]!["source"]!.GetValue<string>());
+        Assert.DoesNotContain(good["missing"]!.AsArray(), m => m!["field"]!.GetValue<string>() == "smsSender");
+    }
+
     [Theory]
     [InlineData("5145550199")]
     [InlineData("+0145550199")]
