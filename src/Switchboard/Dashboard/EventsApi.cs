@@ -69,6 +69,9 @@ internal static class EventsApi
             var reader = subscription.Reader;
             Task<bool>? waiting = null;
             var ping = Task.Delay(interval, clock, ct);
+            // A first ping at once sends the response headers, so the browser's EventSource opens (and shows "live")
+            // without waiting for the first event or the first heartbeat.
+            yield return new SseItem<string>($"{{\"at\":\"{clock.GetUtcNow():O}\"}}", LiveEventTypes.Ping);
             while (!ct.IsCancellationRequested)
             {
                 waiting ??= reader.WaitToReadAsync(ct).AsTask();

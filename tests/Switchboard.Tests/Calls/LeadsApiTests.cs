@@ -74,6 +74,7 @@ public sealed class LeadsApiTests : IClassFixture<LeadsApiTests.Factory>
     {
         var owner = await factory.SignUpAsync();
         await AddLeadAsync(owner.TenantId, "Marie Tremblay", "emergency");
+        await AddLeadAsync(owner.TenantId, "Luc Gagnon", "soon");
         var booked = await AddLeadAsync(owner.TenantId, "Jean Roy", "routine", notes: "Rappeler pour le sous-sol");
         await owner.Client.PatchAsJsonAsync($"/api/v1/leads/{booked}", new { status = "booked" });
 
@@ -81,6 +82,8 @@ public sealed class LeadsApiTests : IClassFixture<LeadsApiTests.Factory>
             (await (await owner.Client.GetAsync("/api/v1/leads?" + query)).JsonAsync(HttpStatusCode.OK))["items"]!.AsArray().Select(l => l!["name"]!.GetValue<string>());
 
         Assert.Equal(["Marie Tremblay"], await Names("urgency=emergency"));
+        Assert.Equal(["Luc Gagnon"], await Names("urgency=urgent")); // the middle level, stored "soon", as on /calls
+        Assert.Equal(["Luc Gagnon"], await Names("urgency=soon"));
         Assert.Equal(["Jean Roy"], await Names("status=booked"));
         Assert.Equal(["Jean Roy"], await Names("q=SOUS-SOL"));
         Assert.Equal(["Marie Tremblay"], await Names("q=tremblay&status=new"));
