@@ -132,12 +132,26 @@ internal sealed class LiveEventsInterceptor(ILiveEventTransport publisher) : Sav
         }
     }
 
+    /// <summary>A failed save or an ended transaction leaves nothing to announce (a retried unit of work captures again).</summary>
     private static void Discard(DbContext? context)
     {
-        if (context is SwitchboardDbContext db && db.Database.CurrentTransaction is null)
+        if (context is SwitchboardDbContext db)
         {
             db.LiveEvents.Clear();
         }
+    }
+
+    public InterceptionResult<DbTransaction> TransactionStarting(DbConnection connection, TransactionStartingEventData eventData, InterceptionResult<DbTransaction> result)
+    {
+        Discard(eventData.Context);
+        return result;
+    }
+
+    public ValueTask<InterceptionResult<DbTransaction>> TransactionStartingAsync(
+        DbConnection connection, TransactionStartingEventData eventData, InterceptionResult<DbTransaction> result, CancellationToken cancellationToken = default)
+    {
+        Discard(eventData.Context);
+        return ValueTask.FromResult(result);
     }
 
     /// <summary>Reads the change tracker before the save: what changed, and the data each event will carry.</summary>
