@@ -141,18 +141,6 @@ internal sealed class LiveEventsInterceptor(ILiveEventTransport publisher) : Sav
         }
     }
 
-    public InterceptionResult<DbTransaction> TransactionStarting(DbConnection connection, TransactionStartingEventData eventData, InterceptionResult<DbTransaction> result)
-    {
-        Discard(eventData.Context);
-        return result;
-    }
-
-    public ValueTask<InterceptionResult<DbTransaction>> TransactionStartingAsync(
-        DbConnection connection, TransactionStartingEventData eventData, InterceptionResult<DbTransaction> result, CancellationToken cancellationToken = default)
-    {
-        Discard(eventData.Context);
-        return ValueTask.FromResult(result);
-    }
 
     /// <summary>Reads the change tracker before the save: what changed, and the data each event will carry.</summary>
     private static void Capture(DbContext? context)
