@@ -42,7 +42,7 @@ internal static class LeadsApi
     public static RouteGroupBuilder MapLeads(this RouteGroupBuilder api)
     {
         api.MapGet("/leads", ListAsync).WithTags("Leads").WithSummary("List leads, newest first (keyset paging)")
-            .WithDescription("Filters: status (new|contacted|booked|lost), urgency (emergency|soon|routine), q (name, phone, address, problem, notes). " +
+            .WithDescription("Filters: status (new|contacted|booked|lost), urgency (emergency|urgent|routine; soon = urgent), q (name, phone, address, problem, notes). " +
                              "pageSize 1–100 (default 20); cursor from the previous page's nextCursor.")
             .RequirePermission(Permission.Read).ProducesErrors(401, 403, 422);
         api.MapGet("/leads/{id:guid}", GetAsync).WithTags("Leads").WithSummary("A lead").RequirePermission(Permission.Read).ProducesErrors(401, 403, 404);
@@ -60,7 +60,8 @@ internal static class LeadsApi
         {
             return ApiError.Unprocessable("INVALID_FILTER", "status must be new, contacted, booked or lost.");
         }
-        var level = urgency is null ? null : Urgency.Normalize(urgency);
+        // As on /api/v1/calls: "urgent" is the middle level (stored "soon"), not an alias of emergency.
+        var level = urgency is null ? null : string.Equals(urgency.Trim(), "urgent", StringComparison.OrdinalIgnoreCase) ? Urgency.Soon : Urgency.Normalize(urgency);
         if (urgency is not null && level is null)
         {
             return ApiError.Unprocessable("INVALID_FILTER", "urgency must be emergency, soon or routine.");

@@ -132,13 +132,15 @@ internal sealed class LiveEventsInterceptor(ILiveEventTransport publisher) : Sav
         }
     }
 
+    /// <summary>A failed save or an ended transaction leaves nothing to announce (a retried unit of work captures again).</summary>
     private static void Discard(DbContext? context)
     {
-        if (context is SwitchboardDbContext db && db.Database.CurrentTransaction is null)
+        if (context is SwitchboardDbContext db)
         {
             db.LiveEvents.Clear();
         }
     }
+
 
     /// <summary>Reads the change tracker before the save: what changed, and the data each event will carry.</summary>
     private static void Capture(DbContext? context)

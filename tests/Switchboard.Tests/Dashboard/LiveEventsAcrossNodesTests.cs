@@ -106,5 +106,4 @@ public sealed class LiveEventsAcrossNodesTests : IDisposable
 
     private static string Summary(List<double> values) =>
         $"n={values.Count} p50={Percentile(values, 0.5):F1} ms p95={Percentile(values, 0.95):F1} ms max={values.Max():F1} ms";
-    }
 }

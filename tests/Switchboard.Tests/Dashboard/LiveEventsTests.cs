@@ -256,20 +256,22 @@ public sealed class LiveEventsTests : IClassFixture<LiveEventsTests.Factory>
 
         await factory.WithDbAsync(tenant.Id, async db =>
         {
-            await using var tx = await db.Database.BeginTransactionAsync();
-            db.TranscriptTurns.Add(new TranscriptTurn { Id = Guid.CreateVersion7(), TenantId = tenant.Id, CallId = callId, Seq = 0, Role = "assistant", Text = "rolled back" });
-            await db.SaveChangesAsync();
-            await tx.RollbackAsync();
-            return 0;
-        });
-        await factory.WithDbAsync(tenant.Id, async db =>
-        {
+            // A unit of work rolled back, then retried on the same context (as the Vapi webhook retries): only the retry is announced.
+            await using (var tx = await db.Database.BeginTransactionAsync())
+            {
+                db.TranscriptTurns.Add(new TranscriptTurn { Id = Guid.CreateVersion7(), TenantId = tenant.Id, CallId = callId, Seq = 0, Role = "assistant", Text = "rolled back" });
+                await db.SaveChangesAsync();
+                await tx.RollbackAsync();
+            }
+            db.ChangeTracker.Clear();
             db.TranscriptTurns.Add(new TranscriptTurn { Id = Guid.CreateVersion7(), TenantId = tenant.Id, CallId = callId, Seq = 0, Role = "assistant", Text = "Drain Fortin, bonjour!" });
             return await db.SaveChangesAsync();
         });
 
         var turn = await stream.WaitForAsync(e => e.Type == "transcript.turn", Deadline);
         Assert.Equal("Drain Fortin, bonjour!", turn.Json["text"]!.GetValue<string>());
+        await PostAsync(tenant, StatusUpdate(vapiCall, "ended"));
+        Assert.Equal("call.ended", (await stream.NextNonPingAsync(Deadline)).Type); // nothing stale in between
     }
 
     [Fact]

@@ -65,6 +65,7 @@ public sealed partial class TenantIsolationTests(SelfServiceFactory factory) : I
             ["/api/v1/keys/{id}"] = keyId,
             ["/api/v1/keys/{id}/rotate"] = keyId,
             ["/api/v1/calls/{id}"] = callId,
+            ["/api/v1/calls/{id}/recording"] = callId,
             ["/api/v1/credentials/{provider}"] = "vapi",
             ["/api/v1/credentials/{provider}/check"] = "vapi",
         };
@@ -80,6 +81,7 @@ public sealed partial class TenantIsolationTests(SelfServiceFactory factory) : I
         var endpoints = factory.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
             .Where(e => e.RoutePattern.RawText!.StartsWith("/api/v1/", StringComparison.Ordinal) && e.Metadata.GetMetadata<IHttpMethodMetadata>() is not null)
             .Where(e => !e.RoutePattern.RawText!.StartsWith("/api/v1/auth", StringComparison.Ordinal) && !e.RoutePattern.RawText!.StartsWith("/api/v1/operator", StringComparison.Ordinal))
+            .Where(e => e.RoutePattern.RawText != "/api/v1/events") // a stream that never ends: LiveEventsTests.AnotherTenantsEventsNeverArrive covers it
             .ToList();
         var checkedRoutes = 0;
         foreach (var endpoint in endpoints)
