@@ -248,7 +248,14 @@ internal sealed class CallListQuery(SwitchboardDbContext db)
         {
             w.Add($"c.\"EndedReason\" = {Param(cmd, reason)}");
         }
-        if (postgres && SearchText.TsQuery(f.Words, f.NumberDigits) is { } tsQuery)
+        if (postgres && f.NumberDigits is not null && SearchText.TsQuery(f.Words, f.NumberDigits) is { } numberQuery)
+        {
+            // A number fragment is a prefix query the planner cannot estimate: take the matches from the GIN index first
+            // (OFFSET 0 keeps the subquery from being flattened into a walk of the list that evaluates the document per row).
+            w.Add($"c.\"Id\" IN (SELECT s.\"Id\" FROM calls s WHERE s.\"TenantId\" = c.\"TenantId\" AND " +
+                  $"calls_search_document(s.\"Summary\", s.\"TranscriptText\", s.\"CustomerNumber\") @@ to_tsquery('simple', sb_fold({Param(cmd, numberQuery)})) OFFSET 0)");
+        }
+        else if (postgres && SearchText.TsQuery(f.Words, null) is { } tsQuery)
         {
             w.Add($"calls_search_document(c.\"Summary\", c.\"TranscriptText\", c.\"CustomerNumber\") @@ to_tsquery('simple', sb_fold({Param(cmd, tsQuery)}))");
         }

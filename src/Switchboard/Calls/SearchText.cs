@@ -64,10 +64,14 @@ internal static class SearchText
         return parts.Count == 0 ? null : string.Join(' ', parts);
     }
 
-    /// <summary>A PostgreSQL <c>to_tsquery('simple', …)</c> text: quoted words joined by <c>&amp;</c>, the last with <c>:*</c> when 3+ characters.</summary>
+    /// <summary>
+    /// A PostgreSQL <c>to_tsquery('simple', …)</c> text: quoted whole words joined by <c>&amp;</c> (no prefix: a prefix
+    /// defeats the planner's per-word statistics, and a rare word would then walk the whole list), and the number token
+    /// as a prefix.
+    /// </summary>
     public static string? TsQuery(IReadOnlyList<string> words, string? digits)
     {
-        var parts = words.Select((w, i) => i == words.Count - 1 && w.Length >= 3 ? $"'{w}':*" : $"'{w}'").ToList();
+        var parts = words.Select(w => $"'{w}'").ToList();
         if (digits is not null)
         {
             parts.Add($"'n{digits}':*");
