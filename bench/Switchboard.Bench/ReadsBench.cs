@@ -19,7 +19,7 @@ namespace Switchboard.Bench;
 internal static class ReadsBench
 {
     private sealed record Options(string Db, int Calls, int OtherTenants, int OtherCalls, int Requests, int Warmup, string WorkDir, string PgAdmin,
-        string PgDatabase, bool Reuse, string? Label);
+        string PgDatabase, bool Reuse, string? Label, string? Only);
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -28,7 +28,7 @@ internal static class ReadsBench
             Console.WriteLine("""
                 reads: --db sqlite|postgres  --calls 1000000  --other-tenants 100  --other-calls 200  --requests 200  --warmup 20
                        --workdir /tmp/sb-reads  --pg "Host=127.0.0.1;Port=55432;Username=switchboard;Database=postgres"  --pg-db sb_reads_bench
-                       --reuse (keep the seeded database and reuse it when present)  --label TEXT
+                       --reuse (keep the seeded database and reuse it when present)  --label TEXT  --only SUBSTRING[,SUBSTRING] (scenarios)
                 """);
             return 0;
         }
@@ -132,7 +132,7 @@ internal static class ReadsBench
         };
 
         var results = new List<ScenarioResult>();
-        foreach (var (name, url) in scenarios)
+        foreach (var (name, url) in scenarios.Where(s => o.Only is null || o.Only.Split(',').Any(x => s.Name.Contains(x, StringComparison.Ordinal))))
         {
             var requests = name.StartsWith("analytics", StringComparison.Ordinal) ? Math.Max(20, o.Requests / 4) : o.Requests;
             results.Add(await MeasureAsync(http, name, url, o.Warmup, requests, ct));
@@ -279,6 +279,6 @@ internal static class ReadsBench
             int.Parse(Get("--other-calls", "200"), CultureInfo.InvariantCulture), int.Parse(Get("--requests", "200"), CultureInfo.InvariantCulture),
             int.Parse(Get("--warmup", "20"), CultureInfo.InvariantCulture), Get("--workdir", Path.Combine(Path.GetTempPath(), "sb-reads")),
             Get("--pg", "Host=127.0.0.1;Port=55432;Username=switchboard;Database=postgres"), Get("--pg-db", "sb_reads_bench"),
-            args.Contains("--reuse"), args.Contains("--label") ? Get("--label", "") : null);
+            args.Contains("--reuse"), args.Contains("--label") ? Get("--label", "") : null, args.Contains("--only") ? Get("--only", "") : null);
     }
 }

@@ -24,7 +24,7 @@ namespace Switchboard.Calls;
 /// <param name="MinDuration">Minimum duration, seconds.</param>
 /// <param name="MaxDuration">Maximum duration, seconds.</param>
 /// <param name="EndedReason">Exact Vapi <c>endedReason</c> or native reason.</param>
-/// <param name="Q">Words to find in the transcript or summary (all of them; the last one as a prefix). Accents and case are ignored.</param>
+/// <param name="Q">Words to find in the transcript or summary (all of them, whole words). Accents and case are ignored.</param>
 internal sealed record CallFilter(
     [FromQuery(Name = "from")] DateTimeOffset? From, [FromQuery(Name = "to")] DateTimeOffset? To, [FromQuery(Name = "status")] string? Status,
     [FromQuery(Name = "urgency")] string? Urgency, [FromQuery(Name = "channel")] string? Channel, [FromQuery(Name = "direction")] string? Direction,

@@ -25,8 +25,7 @@ internal sealed class CallListQuery(SwitchboardDbContext db)
     /// </summary>
     public async Task<List<Key>> KeysAsync(Guid tenantId, CallFilter filter, (DateTimeOffset CreatedAt, Guid Id)? after, int skip, int take, CancellationToken ct)
     {
-        if (!postgres && skip == 0 && SearchText.Fts5(filter.Words, filter.NumberDigits) is { } match
-            && await EstimateMatchesAsync(filter, ct) > MaterializeLimit)
+        if (!postgres && skip == 0 && SearchText.Fts5(filter.Words, filter.NumberDigits) is { } match)
         {
             if (await WalkAsync(tenantId, filter, match, after, take, ct) is { } walked)
             {
@@ -57,38 +56,15 @@ internal sealed class CallListQuery(SwitchboardDbContext db)
         }, ct);
     }
 
-    /// <summary>
-    /// SQLite searches estimated to match more calls than this walk the time index instead of sorting every match:
-    /// sorting M matches costs ~M, walking costs ~pageSize·N/M probes, equal near sqrt(20 × 1,000,000) ≈ 4,500.
-    /// </summary>
-    private const int MaterializeLimit = 4_000;
-
     /// <summary>Candidates probed per round of <see cref="WalkAsync"/>, and most rounds before falling back to sorting all matches.</summary>
     private const int WalkChunk = 400, WalkRounds = 25;
 
     /// <summary>
-    /// SQLite: an upper bound on the calls a search matches, from the FTS5 vocabulary (documents per term; a prefix
-    /// sums its terms): the smallest count among the ANDed words. Words are folded like the tokenizer does.
-    /// </summary>
-    private Task<long> EstimateMatchesAsync(CallFilter filter, CancellationToken ct) =>
-        WithCommandAsync(async cmd =>
-        {
-            var terms = filter.Words.Select((w, i) => (Term: Fold(w), Prefix: i == filter.Words.Count - 1 && w.Length >= 3)).ToList();
-            if (filter.NumberDigits is { } digits)
-            {
-                terms.Add(("n" + digits, true));
-            }
-            var parts = terms.Select(t => t.Prefix
-                ? $"(SELECT coalesce(sum(doc), 0) FROM calls_search_vocab WHERE term >= {Param(cmd, t.Term)} AND term < {Param(cmd, t.Term + "\uffff")})"
-                : $"(SELECT coalesce(sum(doc), 0) FROM calls_search_vocab WHERE term = {Param(cmd, t.Term)})");
-            cmd.CommandText = "SELECT min(n) FROM (" + string.Join(" UNION ALL ", parts.Select(p => "SELECT " + p + " AS n")) + ")";
-            return Convert.ToInt64(await cmd.ExecuteScalarAsync(ct), System.Globalization.CultureInfo.InvariantCulture);
-        }, ct);
-
-    /// <summary>
-    /// SQLite, frequent search terms: walks the list order (with the other filters, on their index) in chunks and keeps the
+    /// SQLite search, tried first: walks the list order (with the other filters, on their index) in chunks and keeps the
     /// candidates the FTS5 index matches (<c>rowid IN (…)</c>: one doclist seek each), stopping at <paramref name="take"/>.
-    /// Null when the walk gives up (the terms were rarer for this tenant than the vocabulary suggested).
+    /// Frequent terms finish in a round or two; null after <see cref="WalkRounds"/> rounds (rare terms), and the caller then
+    /// takes every match from the FTS5 index and sorts them. (An estimate from fts5vocab was tried: its term-range scan
+    /// read the whole vocabulary, seconds at 200,000 calls.)
     /// </summary>
     private Task<List<Key>?> WalkAsync(Guid tenantId, CallFilter filter, string match, (DateTimeOffset CreatedAt, Guid Id)? after, int take, CancellationToken ct) =>
         WithCommandAsync(async _ =>
@@ -146,20 +122,6 @@ internal sealed class CallListQuery(SwitchboardDbContext db)
             }
             return null;
         }, ct);
-
-    private static string Fold(string word)
-    {
-        var decomposed = word.Normalize(NormalizationForm.FormD);
-        var folded = new StringBuilder(decomposed.Length);
-        foreach (var c in decomposed)
-        {
-            if (System.Globalization.CharUnicodeInfo.GetUnicodeCategory(c) != System.Globalization.UnicodeCategory.NonSpacingMark)
-            {
-                folded.Append(c);
-            }
-        }
-        return folded.ToString().Normalize(NormalizationForm.FormC);
-    }
 
     /// <summary>The number of calls matching <paramref name="filter"/> (page-number mode only: it reads every matching index entry).</summary>
     public Task<int> CountAsync(Guid tenantId, CallFilter filter, CancellationToken ct) =>
@@ -248,7 +210,14 @@ internal sealed class CallListQuery(SwitchboardDbContext db)
         {
             w.Add($"c.\"EndedReason\" = {Param(cmd, reason)}");
         }
-        if (postgres && SearchText.TsQuery(f.Words, f.NumberDigits) is { } tsQuery)
+        if (postgres && f.NumberDigits is not null && SearchText.TsQuery(f.Words, f.NumberDigits) is { } numberQuery)
+        {
+            // A number fragment is a prefix query the planner cannot estimate: take the matches from the GIN index first
+            // (OFFSET 0 keeps the subquery from being flattened into a walk of the list that evaluates the document per row).
+            w.Add($"c.\"Id\" IN (SELECT s.\"Id\" FROM calls s WHERE s.\"TenantId\" = c.\"TenantId\" AND " +
+                  $"calls_search_document(s.\"Summary\", s.\"TranscriptText\", s.\"CustomerNumber\") @@ to_tsquery('simple', sb_fold({Param(cmd, numberQuery)})) OFFSET 0)");
+        }
+        else if (postgres && SearchText.TsQuery(f.Words, null) is { } tsQuery)
         {
             w.Add($"calls_search_document(c.\"Summary\", c.\"TranscriptText\", c.\"CustomerNumber\") @@ to_tsquery('simple', sb_fold({Param(cmd, tsQuery)}))");
         }

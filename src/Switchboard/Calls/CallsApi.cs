@@ -64,7 +64,7 @@ internal static class CallsApi
             .WithDescription("Filters (all optional, combined with AND): from/to (ISO-8601, on the call's creation time), status, urgency " +
                 "(emergency|urgent|routine), channel (phone|web), direction (inbound|outbound), assistantId, number (3+ digits of the caller's " +
                 "number, anywhere in it), hasRecording, minDuration/maxDuration (seconds), endedReason, q (words in the transcript or summary; " +
-                "accents and case ignored, the last word also as a prefix). Paging: keyset with cursor (from nextCursor) and pageSize (1-100, " +
+                "accents and case ignored, whole words). Paging: keyset with cursor (from nextCursor) and pageSize (1-100, " +
                 "default 20); or page-number mode with page, which also returns total.");
         api.MapGet("/calls/export.csv", ExportCallsAsync).WithTags("Calls").WithName("exportCallsCsv")
             .WithSummary("The filtered calls as CSV (same filters as the list), times in the tenant's time zone")

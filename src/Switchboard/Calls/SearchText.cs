@@ -5,8 +5,8 @@ namespace Switchboard.Calls;
 /// <summary>
 /// Turns the user's search text into full-text queries that cannot be a syntax error: the text is cut into words of
 /// letters and digits only (so <c>sous-sol</c> is <c>sous</c> + <c>sol</c>, <c>l'eau</c> is <c>eau</c>, and quotes,
-/// <c>AND</c>/<c>NEAR</c>/<c>*</c> operators and unbalanced quotes are plain text), every word must occur, and the last
-/// word also matches as a prefix (search as you type). Accents and case are folded by the index on both sides
+/// <c>AND</c>/<c>NEAR</c>/<c>*</c> operators and unbalanced quotes are plain text) and every word must occur as a whole
+/// word (a prefix on the last word made frequent prefixes expand over many terms on every query). Accents and case are folded by the index on both sides
 /// (SQLite FTS5 <c>unicode61 remove_diacritics 2</c>; PostgreSQL <c>sb_fold</c> + the <c>simple</c> configuration).
 /// A caller's number is indexed as tokens <c>n&lt;suffix&gt;</c>, so a digits fragment is the prefix query <c>n&lt;digits&gt;*</c>.
 /// </summary>
@@ -53,10 +53,10 @@ internal static class SearchText
         }
     }
 
-    /// <summary>An FTS5 MATCH expression: every word quoted (<c>"word"</c>), the last as a prefix when 3+ characters, and the number token.</summary>
+    /// <summary>An FTS5 MATCH expression: every word quoted (<c>"word"</c>, whole words as on PostgreSQL), and the number token as a prefix.</summary>
     public static string? Fts5(IReadOnlyList<string> words, string? digits)
     {
-        var parts = words.Select((w, i) => i == words.Count - 1 && w.Length >= 3 ? $"\"{w}\"*" : $"\"{w}\"").ToList();
+        var parts = words.Select(w => $"\"{w}\"").ToList();
         if (digits is not null)
         {
             parts.Add($"\"n{digits}\"*");
@@ -64,10 +64,14 @@ internal static class SearchText
         return parts.Count == 0 ? null : string.Join(' ', parts);
     }
 
-    /// <summary>A PostgreSQL <c>to_tsquery('simple', …)</c> text: quoted words joined by <c>&amp;</c>, the last with <c>:*</c> when 3+ characters.</summary>
+    /// <summary>
+    /// A PostgreSQL <c>to_tsquery('simple', …)</c> text: quoted whole words joined by <c>&amp;</c> (no prefix: a prefix
+    /// defeats the planner's per-word statistics, and a rare word would then walk the whole list), and the number token
+    /// as a prefix.
+    /// </summary>
     public static string? TsQuery(IReadOnlyList<string> words, string? digits)
     {
-        var parts = words.Select((w, i) => i == words.Count - 1 && w.Length >= 3 ? $"'{w}':*" : $"'{w}'").ToList();
+        var parts = words.Select(w => $"'{w}'").ToList();
         if (digits is not null)
         {
             parts.Add($"'n{digits}':*");

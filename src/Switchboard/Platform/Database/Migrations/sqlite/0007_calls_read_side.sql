@@ -48,8 +48,6 @@ FROM "calls" c;
 CREATE VIRTUAL TABLE "calls_search" USING fts5(
     "doc", content='calls_search_source', content_rowid='rid', tokenize='unicode61 remove_diacritics 2', detail='none');
 INSERT INTO "calls_search"("calls_search") VALUES('rebuild');
--- Per-term document counts: the list estimates how many calls a search matches to pick its plan (CallListQuery).
-CREATE VIRTUAL TABLE "calls_search_vocab" USING fts5vocab("calls_search", 'row');
 
 CREATE TRIGGER "calls_search_ai" AFTER INSERT ON "calls" BEGIN
     INSERT INTO "calls_search"(rowid, "doc") SELECT "rid", "doc" FROM "calls_search_source" WHERE "rid" = new.rowid;
