@@ -335,37 +335,32 @@ internal sealed class ReadsSeeder(string provider, string connectionString, Date
             await copy.CompleteAsync(ct);
             return;
         }
-        // SQLite: 50 rows per statement, prepared once per shape.
-        const int perStatement = 50;
-        for (var offset = 0; offset < rows.Count; offset += perStatement)
+        // SQLite: one single-row INSERT per table, prepared once per transaction and re-bound for every row.
+        await using var cmd = conn.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = $"INSERT INTO \"{table}\" ({columnList}) VALUES ({string.Join(", ", columns.Select((_, i) => "@p" + i))})";
+        var parameters = columns.Select((_, i) =>
         {
-            var chunk = rows.Skip(offset).Take(perStatement).ToList();
-            await using var cmd = conn.CreateCommand();
-            cmd.Transaction = tx;
-            var sql = new StringBuilder($"INSERT INTO \"{table}\" ({columnList}) VALUES ");
-            for (var r = 0; r < chunk.Count; r++)
+            var p = cmd.CreateParameter();
+            p.ParameterName = "@p" + i;
+            cmd.Parameters.Add(p);
+            return p;
+        }).ToArray();
+        await cmd.PrepareAsync(ct);
+        foreach (var row in rows)
+        {
+            for (var c = 0; c < columns.Length; c++)
             {
-                sql.Append(r == 0 ? "(" : ",(");
-                for (var c = 0; c < columns.Length; c++)
+                parameters[c].Value = row[c] switch
                 {
-                    var name = $"@p{r}_{c}";
-                    sql.Append(c == 0 ? name : "," + name);
-                    var p = cmd.CreateParameter();
-                    p.ParameterName = name;
-                    p.Value = chunk[r][c] switch
-                    {
-                        null => DBNull.Value,
-                        Guid g => g.ToString().ToUpperInvariant(),
-                        DateTimeOffset d => d.UtcTicks,
-                        bool b => b ? 1 : 0,
-                        decimal m => (double)m,
-                        var v => v,
-                    };
-                    cmd.Parameters.Add(p);
-                }
-                sql.Append(')');
+                    null => DBNull.Value,
+                    Guid g => g.ToString().ToUpperInvariant(),
+                    DateTimeOffset d => d.UtcTicks,
+                    bool b => b ? 1 : 0,
+                    decimal m => (double)m,
+                    var v => v,
+                };
             }
-            cmd.CommandText = sql.ToString();
             await cmd.ExecuteNonQueryAsync(ct);
         }
     }

@@ -62,10 +62,15 @@ builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSwitchboardDatabase();
 builder.Services.AddExceptionHandler<EnvelopeExceptionHandler>();
 builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true); // binding errors reach the envelope with their reason
-builder.Services.Configure<JsonOptions>(o => o.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.Never);
+builder.Services.Configure<JsonOptions>(o =>
+{
+    o.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.Never;
+    o.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict; // numbers are JSON numbers (and typed so in OpenAPI)
+});
 builder.Services.AddOpenApi("v1", o => o.AddDocumentTransformer<OpenApiSecurity>().AddDocumentTransformer<WebhookEventsOpenApi>());
 builder.Services.Configure<Microsoft.AspNetCore.OpenApi.OpenApiOptions>("v1", o => o  // session scheme; auth, 401/403/429/500 and CSRF on every operation
-    .AddDocumentTransformer<OpenApiConventions>().AddOperationTransformer<OpenApiConventions>());
+    .AddDocumentTransformer<OpenApiConventions>().AddOperationTransformer<OpenApiConventions>()
+    .AddOperationTransformer<CallsOpenApi>()); // the call list's enumerated filters
 builder.Services.AddMemoryCache();
 builder.Services.AddCors(o => o.AddPolicy(VapiWebhookApi.CorsPolicy, p => p
     .WithOrigins(builder.Configuration.GetSection($"{VapiOptions.Section}:AllowedOrigins").Get<string[]>() ?? new VapiOptions().AllowedOrigins)

@@ -9,8 +9,14 @@ namespace Switchboard.Dashboard;
 /// </summary>
 internal interface ILiveEventTransport
 {
-    /// <summary>Publishes an event whose changes are committed. Never blocks on I/O and never throws.</summary>
+    /// <summary>Publishes an event whose changes are committed, in the background. Never blocks on I/O and never throws.</summary>
     void Publish(LiveEventDraft draft);
+
+    /// <summary>
+    /// Publishes events whose changes are committed and returns once they are numbered and sent, so a client told of the
+    /// change (the webhook's 200) finds the events ordered after it. Never throws: on failure the events go to the background.
+    /// </summary>
+    Task PublishAsync(IReadOnlyList<LiveEventDraft> drafts);
 
     /// <summary>The tenant's latest event id as the transport knows it (0 when none yet), or null when it cannot tell.</summary>
     Task<long?> LatestAsync(Guid tenantId, CancellationToken ct);
@@ -35,6 +41,15 @@ internal sealed class InProcessLiveEventTransport(LiveEventHub hub, TimeProvider
             var seq = last.AddOrUpdate(draft.TenantId, start + 1, (_, n) => n + 1);
             hub.Deliver(new LiveEvent(draft.TenantId, seq, draft.Type, draft.DataJson, draft.CallId));
         }
+    }
+
+    public Task PublishAsync(IReadOnlyList<LiveEventDraft> drafts)
+    {
+        foreach (var draft in drafts)
+        {
+            Publish(draft);
+        }
+        return Task.CompletedTask;
     }
 
     public Task<long?> LatestAsync(Guid tenantId, CancellationToken ct) =>

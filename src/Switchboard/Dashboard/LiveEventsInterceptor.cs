@@ -46,7 +46,8 @@ internal sealed class LiveEventBatch
 /// seen over), a call changed → <c>call.updated</c> / <c>call.ended</c>, a transcript turn added → <c>transcript.turn</c>,
 /// a lead added/changed → <c>lead.created</c>/<c>lead.updated</c>, an SMS added or its status changed → <c>sms.updated</c>.
 /// Data is captured when SaveChanges starts; events are published only once the changes are durable: after SaveChanges
-/// when no transaction is open, else when the transaction commits (dropped on rollback). Bulk
+/// when no transaction is open, else when the transaction commits (dropped on rollback). The async paths wait for the
+/// events to be numbered and sent (so a webhook's 200 follows its events); the synchronous ones hand them to the background. Bulk
 /// <c>ExecuteUpdate</c>/<c>ExecuteDelete</c> statements are not seen.
 /// </summary>
 internal sealed class LiveEventsInterceptor(ILiveEventTransport publisher) : SaveChangesInterceptor, IDbTransactionInterceptor
@@ -68,10 +69,13 @@ internal sealed class LiveEventsInterceptor(ILiveEventTransport publisher) : Sav
         return result;
     }
 
-    public override ValueTask<int> SavedChangesAsync(SaveChangesCompletedEventData eventData, int result, CancellationToken cancellationToken = default)
+    public override async ValueTask<int> SavedChangesAsync(SaveChangesCompletedEventData eventData, int result, CancellationToken cancellationToken = default)
     {
-        FlushUnlessInTransaction(eventData.Context);
-        return ValueTask.FromResult(result);
+        if (eventData.Context is SwitchboardDbContext db && db.Database.CurrentTransaction is null)
+        {
+            await publisher.PublishAsync(db.LiveEvents.Take());
+        }
+        return result;
     }
 
     public override int SavedChanges(SaveChangesCompletedEventData eventData, int result)
@@ -90,11 +94,8 @@ internal sealed class LiveEventsInterceptor(ILiveEventTransport publisher) : Sav
 
     public void TransactionCommitted(DbTransaction transaction, TransactionEndEventData eventData) => Flush(eventData.Context);
 
-    public Task TransactionCommittedAsync(DbTransaction transaction, TransactionEndEventData eventData, CancellationToken cancellationToken = default)
-    {
-        Flush(eventData.Context);
-        return Task.CompletedTask;
-    }
+    public Task TransactionCommittedAsync(DbTransaction transaction, TransactionEndEventData eventData, CancellationToken cancellationToken = default) =>
+        eventData.Context is SwitchboardDbContext db ? publisher.PublishAsync(db.LiveEvents.Take()) : Task.CompletedTask;
 
     public void TransactionRolledBack(DbTransaction transaction, TransactionEndEventData eventData) => Discard(eventData.Context);
 

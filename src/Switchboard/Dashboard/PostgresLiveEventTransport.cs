@@ -7,7 +7,7 @@ using Switchboard.Platform.Database;
 namespace Switchboard.Dashboard;
 
 /// <summary>
-/// Live events across nodes on PostgreSQL. Publishing (one batch per burst, off the request path) increments the
+/// Live events across nodes on PostgreSQL. Publishing (one batch per unit of work, awaited after its commit) increments the
 /// tenant's row of <c>live_event_sequences</c> and calls <c>pg_notify('switchboard_live', …)</c> in the same implicit
 /// transaction: the row lock orders concurrent publishers of a tenant on any node, and PostgreSQL delivers notifications
 /// in commit order, so every node sees each tenant's ids in increasing order with no gaps. Every node, the publisher
@@ -58,6 +58,27 @@ internal sealed class PostgresLiveEventTransport : BackgroundService, ILiveEvent
     }
 
     public void Publish(LiveEventDraft draft) => outgoing.Writer.TryWrite(draft);
+
+    public async Task PublishAsync(IReadOnlyList<LiveEventDraft> drafts)
+    {
+        if (drafts.Count == 0)
+        {
+            return;
+        }
+        try
+        {
+            // Not the request's token: the changes are committed, their events must follow even if the client left.
+            await NotifyAsync(drafts, CancellationToken.None);
+        }
+        catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
+        {
+            logger.LogWarning(e, "Publishing {Count} live events failed; retrying in the background", drafts.Count);
+            foreach (var draft in drafts)
+            {
+                Publish(draft);
+            }
+        }
+    }
 
     public async Task<long?> LatestAsync(Guid tenantId, CancellationToken ct)
     {
@@ -133,7 +154,7 @@ internal sealed class PostgresLiveEventTransport : BackgroundService, ILiveEvent
         }
     }
 
-    private async Task NotifyAsync(List<LiveEventDraft> drafts, CancellationToken ct)
+    private async Task NotifyAsync(IReadOnlyList<LiveEventDraft> drafts, CancellationToken ct)
     {
         await using var batch = dataSource!.CreateBatch();
         foreach (var draft in drafts)

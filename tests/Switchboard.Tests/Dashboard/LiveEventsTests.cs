@@ -273,6 +273,25 @@ public sealed class LiveEventsTests : IClassFixture<LiveEventsTests.Factory>
     }
 
     [Fact]
+    public async Task ClosingTheStreamUnsubscribes()
+    {
+        var hub = factory.Services.GetRequiredService<LiveEventHub>();
+        var tenant = await factory.CreateTenantAsync();
+        var before = hub.SubscriberCount;
+        var stream = await SseStream.OpenAsync(factory.ApiClient(tenant));
+        Assert.Equal(before + 1, hub.SubscriberCount);
+
+        await stream.DisposeAsync();
+
+        var deadline = DateTime.UtcNow + Deadline;
+        while (hub.SubscriberCount > before && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(10);
+        }
+        Assert.Equal(before, hub.SubscriberCount);
+    }
+
+    [Fact]
     public async Task SlowSubscriberThatLosesACallEventGetsReset()
     {
         var hub = factory.Services.GetRequiredService<LiveEventHub>();

@@ -96,4 +96,63 @@ public sealed partial class OpenApiDocumentTests(SelfServiceFactory factory) : I
         Assert.Contains("script-src 'sha256-", csp);
         Assert.Contains("connect-src 'self'", csp);
     }
+
+    [Fact]
+    public async Task OperationsHaveUniqueIdsNumbersAreNumbersAndFiltersAreEnums()
+    {
+        var doc = await DocumentAsync();
+        var operations = doc["paths"]!.AsObject()
+            .SelectMany(p => p.Value!.AsObject().Where(m => m.Key is "get" or "post" or "put" or "patch" or "delete").Select(m => (Path: p.Key, Method: m.Key, Op: m.Value!)))
+            .ToList();
+        var ids = operations.Select(o => o.Op["operationId"]?.GetValue<string>()).ToList();
+        Assert.DoesNotContain(null, ids);
+        Assert.Equal(ids.Count, ids.Distinct().Count());
+        Assert.Equal("listCalls", paths(doc)["/api/v1/calls"]!["get"]!["operationId"]!.GetValue<string>());
+        Assert.Equal("getWebhooksEndpointsById", paths(doc)["/api/v1/webhooks/endpoints/{id}"]!["get"]!["operationId"]!.GetValue<string>());
+
+        // No "integer or string" (System.Text.Json's AllowReadingFromString) anywhere: generated clients get number types.
+        var loose = new List<string>();
+        Walk(doc, "", loose);
+        Assert.True(loose.Count == 0, "String-or-number schemas: " + string.Join(", ", loose.Take(10)));
+
+        var list = paths(doc)["/api/v1/calls"]!["get"]!["parameters"]!.AsArray();
+        JsonNode Param(string name) => list.Single(p => p!["name"]!.GetValue<string>() == name)!["schema"]!;
+        Assert.Equal(["emergency", "urgent", "routine"], Param("urgency")["enum"]!.AsArray().Select(v => v!.GetValue<string>()));
+        Assert.Equal(["phone", "web"], Param("channel")["enum"]!.AsArray().Select(v => v!.GetValue<string>()));
+        Assert.Equal("number", Param("minDuration")["type"]!.GetValue<string>());
+        Assert.Equal("boolean", Param("hasRecording")["type"]!.GetValue<string>());
+        var schemas = doc["components"]!["schemas"]!;
+        Assert.Equal(["null", "string"], schemas["CallPage"]!["properties"]!["nextCursor"]!["type"]!.AsArray().Select(t => t!.GetValue<string>()).Order());
+        Assert.Equal("integer", schemas["AnalyticsDay"]!["properties"]!["calls"]!["type"]!.GetValue<string>());
+        Assert.Equal(["null", "number"], schemas["TurnDto"]!["properties"]!["latencyMs"]!["type"]!.AsArray().Select(t => t!.GetValue<string>()).Order());
+
+        static JsonObject paths(JsonObject d) => d["paths"]!.AsObject();
+    }
+
+    private static void Walk(JsonNode? node, string path, List<string> loose)
+    {
+        switch (node)
+        {
+            case JsonObject o:
+                if (o["type"] is JsonArray types)
+                {
+                    var names = types.Select(t => t!.GetValue<string>()).ToList();
+                    if (names.Contains("string") && (names.Contains("integer") || names.Contains("number")))
+                    {
+                        loose.Add(path);
+                    }
+                }
+                foreach (var (key, value) in o)
+                {
+                    Walk(value, path + "/" + key, loose);
+                }
+                break;
+            case JsonArray a:
+                for (var i = 0; i < a.Count; i++)
+                {
+                    Walk(a[i], path + "/" + i, loose);
+                }
+                break;
+        }
+    }
 }

@@ -50,6 +50,7 @@ internal sealed class OpenApiConventions : IOpenApiDocumentTransformer, IOpenApi
         var path = "/" + context.Description.RelativePath;
         var method = context.Description.HttpMethod ?? "GET";
         var authorized = !metadata.OfType<IAllowAnonymous>().Any() && metadata.OfType<IAuthorizeData>().Any();
+        operation.OperationId ??= OperationId(method, path);
         // A reference: the document transformer makes sure the component exists.
         IOpenApiSchema error = new OpenApiSchemaReference(nameof(ErrorEnvelope), context.Document);
         operation.Responses ??= new OpenApiResponses();
@@ -105,6 +106,27 @@ internal sealed class OpenApiConventions : IOpenApiDocumentTransformer, IOpenApi
             operation.Security = [new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(VapiSecretScheme, context.Document)] = [] }];
         }
         Add(operation, "500", "Unexpected error (INTERNAL_ERROR); no internals are revealed.", error);
+    }
+
+    /// <summary>
+    /// An operationId for endpoints without a name (<c>WithName</c>): the method and the path's segments in camel case,
+    /// <c>/api/v1</c> left out and <c>{id}</c> as <c>ById</c>: <c>GET /api/v1/webhooks/endpoints/{id}</c> is
+    /// <c>getWebhooksEndpointsById</c>. Unique because method + path is.
+    /// </summary>
+    internal static string OperationId(string method, string path)
+    {
+        var id = new System.Text.StringBuilder(method.ToLowerInvariant());
+        var trimmed = path.StartsWith("/api/v1/", StringComparison.Ordinal) ? path["/api/v1/".Length..] : path.TrimStart('/');
+        foreach (var segment in trimmed.Split('/', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var parameter = segment.StartsWith('{') ? segment.Trim('{', '}').Split(':')[0] : null;
+            var name = parameter is { Length: > 0 } ? "By" + char.ToUpperInvariant(parameter[0]) + parameter[1..] : segment;
+            foreach (var word in name.Split(['-', '.', '_'], StringSplitOptions.RemoveEmptyEntries))
+            {
+                id.Append(char.ToUpperInvariant(word[0])).Append(word.AsSpan(1));
+            }
+        }
+        return id.ToString();
     }
 
     private static readonly Dictionary<string, string> Described = new()
