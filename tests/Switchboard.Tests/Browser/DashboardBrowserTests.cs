@@ -17,6 +17,7 @@ namespace Switchboard.Tests.Browser;
 /// </summary>
 [Collection("Browser")]
 [Trait("Category", "Browser")]
+[Trait("Category", "Database")] // also run by ./test.sh's PostgreSQL suite
 public sealed class DashboardBrowserTests(BrowserFixture browser, ITestOutputHelper output)
 {
     private static readonly string[] Pages = ["/", "/live", "/calls", "/leads", "/sms", "/analytics"];
