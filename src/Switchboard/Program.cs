@@ -11,6 +11,7 @@ using Switchboard.Brain;
 using Switchboard.Calls;
 using Switchboard.Compliance;
 using Switchboard.Credentials;
+using Switchboard.Knowledge;
 using Switchboard.Numbers;
 using Switchboard.Onboarding;
 using Switchboard.Outbox;
@@ -129,6 +130,9 @@ builder.Services.AddScoped<VapiEventProcessor>();
 builder.Services.AddScoped<ToolRegistry>();
 builder.Services.AddScoped<AlertService>();
 builder.Services.AddScoped<PostCallPipeline>();
+
+// Knowledge base: ingestion (text, Markdown, HTML, PDF, URL through the SSRF guard), FTS retrieval, optional embeddings.
+builder.Services.AddKnowledge();
 
 // Twilio: REST client for SMS.
 builder.Services.AddOptions<TwilioOptions>().BindConfiguration(TwilioOptions.Section);
@@ -253,6 +257,7 @@ app.MapGroup("/api/v1").RequireAuthorization()                    // self-servic
     .MapNumbers()                                                 // Twilio numbers (webhooks or Vapi import)
     .MapBilling()                                                 // plans, plan changes, usage against the plan
     .MapKeys()                                                    // secret/publishable keys, rotation, widget origins
+    .MapKnowledge()                                               // knowledge base: documents, chunks, search
     .MapCompliance();                                             // audit log + verify, export, erasure, retention
 
 app.Lifetime.ApplicationStarted.Register(() => Banner.PrintDemo(demo, app.Urls.FirstOrDefault()));

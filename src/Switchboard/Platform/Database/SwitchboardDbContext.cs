@@ -56,6 +56,7 @@ internal sealed partial class SwitchboardDbContext(DbContextOptions<SwitchboardD
     protected override void OnModelCreating(ModelBuilder b)
     {
         ConfigureSelfService(b); // accounts, onboarding, credentials, numbers, billing, compliance (SwitchboardDbContext.SelfService.cs)
+        ConfigureKnowledge(b);   // knowledge documents and chunks (SwitchboardDbContext.Knowledge.cs)
 
         b.Entity<Tenant>(e =>
         {
