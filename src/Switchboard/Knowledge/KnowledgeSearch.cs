@@ -18,8 +18,8 @@ public sealed record KnowledgeHit(
 /// Retrieval over a tenant's knowledge base (brain-and-knowledge-base.md §4.3–§4.6), shared by web chat, the
 /// <c>search_knowledge_base</c> tool and Vapi's <c>knowledge-base-request</c>. Keyword retrieval runs on SQLite FTS5
 /// (<c>bm25</c>) or PostgreSQL full text (<c>ts_rank</c> over a GIN-indexed <c>tsvector</c>), both over the same
-/// pre-folded terms (<see cref="TextFolding"/>); a query is built only from those <c>[a-z0-9]</c> terms (OR-ed, prefix
-/// match for terms of 4+ characters) AND the tenant's own term, so user text is never FTS syntax. When the tenant's chunks
+/// pre-folded terms (<see cref="TextFolding"/>); a query is built only from those <c>[a-z0-9]</c> terms (OR-ed, the
+/// terms too common to rank by left out on SQLite) AND the tenant's own term, so user text is never FTS syntax. When the tenant's chunks
 /// carry embeddings and its OpenAI-compatible endpoint answers within <see cref="KnowledgeOptions.QueryEmbeddingTimeoutMs"/>,
 /// a cosine list joins, and the lists are fused by Reciprocal Rank Fusion, k = 60 (Cormack, Clarke &amp; Büttcher 2009).
 /// Tenant isolation does not rely on the EF query filter: every statement names <c>TenantId</c>.
@@ -87,15 +87,81 @@ internal sealed class KnowledgeSearch(
     }
 
     /// <summary>Drops this node's cached vectors of a tenant (after its documents change).</summary>
-    public void Invalidate(Guid tenantId) => cache.Remove(("kb-vectors", tenantId));
+    public void Invalidate(Guid tenantId)
+    {
+        cache.Remove(("kb-vectors", tenantId));
+        Interlocked.Increment(ref generation); // term statistics restart from the database
+    }
 
-    /// <summary>The FTS query for SQLite FTS5: <c>"kbt…" AND ("inond"* OR "eau")</c>.</summary>
-    internal static string Fts5Query(Guid tenantId, IReadOnlyList<string> terms) =>
-        $"\"{TextFolding.TenantTerm(tenantId)}\" AND ({string.Join(" OR ", terms.Select(t => "\"" + t.Replace("\"", "\"\"") + "\"" + (t.Length >= 4 ? "*" : "")))})";
+    /// <summary>Bumped by every write on this node: cached term statistics are keyed by it.</summary>
+    private static long generation;
 
-    /// <summary>The tsquery operand list for PostgreSQL: <c>inond:* | eau</c> (terms are <c>[a-z0-9]</c> only).</summary>
-    internal static string TsQuery(IReadOnlyList<string> terms) =>
-        string.Join(" | ", terms.Select(t => t + (t.Length >= 4 ? ":*" : "")));
+    /// <summary>The FTS query for SQLite FTS5: <c>"kbt…" AND ("inond" OR "eau")</c> (terms are already stemmed on both sides).</summary>
+    internal static string Fts5Query(Guid tenantId, IReadOnlyList<string> terms, string op = "OR") =>
+        $"\"{TextFolding.TenantTerm(tenantId)}\" AND ({string.Join($" {op} ", terms.Select(t => "\"" + t.Replace("\"", "\"\"") + "\""))})";
+
+    /// <summary>The tsquery operand list for PostgreSQL: <c>inond | eau</c> (terms are <c>[a-z0-9]</c> only).</summary>
+    internal static string TsQuery(IReadOnlyList<string> terms) => string.Join(" | ", terms);
+
+    /// <summary>Most terms of one query sent to FTS5 (the rarest ones): scoring cost grows with every common term.</summary>
+    internal const int MaxFtsTerms = 4;
+
+    /// <summary>
+    /// SQLite: the terms worth sending to FTS5, rarest first. A term held by more than half of the indexed chunks is left out
+    /// (its BM25 weight is nil: FTS5 clamps a negative IDF, log((N − n + 0.5)/(n + 0.5)), to ~0, yet it would make most chunks
+    /// candidates to score); at most <see cref="MaxFtsTerms"/> are kept; the rarest is kept when all are common; none when no
+    /// term is indexed at all (no FTS query then). n comes from FTS5's own vocabulary (<c>knowledge_fts_vocab</c>) and N
+    /// from the chunk count, both cached on this node for a minute (they only steer which terms are sent).
+    /// </summary>
+    private async Task<List<string>> SelectiveTermsAsync(List<string> terms, CancellationToken ct)
+    {
+        var gen = Interlocked.Read(ref generation);
+        var counts = new Dictionary<string, long>(StringComparer.Ordinal);
+        var unknown = new List<string>();
+        foreach (var term in terms)
+        {
+            if (cache.TryGetValue(("kb-df", gen, term), out long n))
+            {
+                counts[term] = n;
+            }
+            else
+            {
+                unknown.Add(term);
+            }
+        }
+        if (unknown.Count > 0)
+        {
+            var list = System.Text.Json.JsonSerializer.Serialize(unknown);
+            var rows = await db.Database.SqlQuery<VocabRow>($"""
+                SELECT term AS "Term", doc AS "Docs" FROM knowledge_fts_vocab WHERE term IN (SELECT value FROM json_each({list}))
+                """).ToListAsync(ct);
+            foreach (var term in unknown)
+            {
+                var n = rows.FirstOrDefault(r => r.Term == term)?.Docs ?? 0;
+                counts[term] = n;
+                if (n > 0)
+                {
+                    // Zero is not cached: a term another node has just indexed must be searchable at once.
+                    cache.Set(("kb-df", gen, term), n, TimeSpan.FromSeconds(60));
+                }
+            }
+        }
+        if (!cache.TryGetValue(("kb-chunks", gen), out long total))
+        {
+            total = await db.KnowledgeChunks.IgnoreQueryFilters().LongCountAsync(ct);
+            cache.Set(("kb-chunks", gen), total, TimeSpan.FromSeconds(60));
+        }
+        var known = counts.Where(p => p.Value > 0).OrderBy(p => p.Value).ThenBy(p => p.Key, StringComparer.Ordinal).ToList();
+        var selective = known.Where(p => p.Value * 2 <= total).Take(MaxFtsTerms).Select(p => p.Key).ToList();
+        return selective.Count > 0 ? selective : known.Take(1).Select(p => p.Key).ToList();
+    }
+
+    /// <summary>A row of <c>knowledge_fts_vocab</c>: a term and the number of chunks holding it.</summary>
+    internal sealed class VocabRow
+    {
+        public string Term { get; set; } = "";
+        public long Docs { get; set; }
+    }
 
     private async Task<List<ChunkRow>> KeywordAsync(Guid tenantId, List<string> terms, CancellationToken ct)
     {
@@ -114,8 +180,21 @@ internal sealed class KnowledgeSearch(
                 LIMIT {Candidates}
                 """).ToListAsync(ct);
         }
-        var match = Fts5Query(tenantId, terms);
-        return await db.Database.SqlQuery<ChunkRow>($"""
+        var selective = await SelectiveTermsAsync(terms, ct);
+        if (selective.Count == 0)
+        {
+            return [];
+        }
+        // Chunks holding every term first (few candidates to score, and the most precise answers); all terms OR-ed otherwise.
+        if (selective.Count > 1 && await Fts5Async(tenantId, Fts5Query(tenantId, selective, "AND"), ct) is { Count: > 0 } all)
+        {
+            return all;
+        }
+        return await Fts5Async(tenantId, Fts5Query(tenantId, selective, "OR"), ct);
+    }
+
+    private Task<List<ChunkRow>> Fts5Async(Guid tenantId, string match, CancellationToken ct) =>
+        db.Database.SqlQuery<ChunkRow>($"""
             SELECT c."Id" AS "ChunkId", c."DocumentId", d."Title", c."Heading", c."Text", c."SearchText", -f.rank AS "Score"
             FROM (SELECT rowid, rank FROM knowledge_fts WHERE knowledge_fts MATCH {match} ORDER BY rank LIMIT {Candidates}) f
             JOIN knowledge_chunks c ON c."Id" = f.rowid
@@ -123,7 +202,6 @@ internal sealed class KnowledgeSearch(
             WHERE c."TenantId" = {tenantId}
             ORDER BY f.rank, c."Id"
             """).ToListAsync(ct);
-    }
 
     private Task<List<ChunkRow>> RowsAsync(Guid tenantId, List<long> ids, CancellationToken ct) =>
         db.KnowledgeChunks.IgnoreQueryFilters().AsNoTracking()
@@ -168,11 +246,11 @@ internal sealed class KnowledgeSearch(
         return list;
     }
 
-    /// <summary>How many query terms occur in the chunk's indexed terms (prefix match for terms of 4+ characters, as the FTS query).</summary>
+    /// <summary>How many query terms occur in the chunk's indexed terms.</summary>
     private static int Matched(List<string> terms, string searchText)
     {
         var words = searchText.Split(' ');
-        return terms.Count(t => t.Length >= 4 ? words.Any(w => w.StartsWith(t, StringComparison.Ordinal)) : words.Contains(t));
+        return terms.Count(words.Contains);
     }
 
     /// <summary>A row of the keyword query (and of the by-id lookup for semantic-only hits).</summary>

@@ -61,3 +61,6 @@ CREATE TRIGGER knowledge_chunks_au AFTER UPDATE OF "SearchText" ON knowledge_chu
     INSERT INTO knowledge_fts(knowledge_fts, rowid, "SearchText") VALUES ('delete', old."Id", old."SearchText");
     INSERT INTO knowledge_fts(rowid, "SearchText") VALUES (new."Id", new."SearchText");
 END;
+
+-- Per-term document counts (FTS5's own statistics), read before a search to leave out terms too common to rank by.
+CREATE VIRTUAL TABLE knowledge_fts_vocab USING fts5vocab(knowledge_fts, 'row');
