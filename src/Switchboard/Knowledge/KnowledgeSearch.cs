@@ -19,7 +19,7 @@ public sealed record KnowledgeHit(
 /// <c>search_knowledge_base</c> tool and Vapi's <c>knowledge-base-request</c>. Keyword retrieval runs on SQLite FTS5
 /// (<c>bm25</c>) or PostgreSQL full text (<c>ts_rank</c> over a GIN-indexed <c>tsvector</c>), both over the same
 /// pre-folded terms (<see cref="TextFolding"/>); a query is built only from those <c>[a-z0-9]</c> terms (OR-ed, the
-/// terms too common to rank by left out on SQLite) AND the tenant's own term, so user text is never FTS syntax. When the tenant's chunks
+/// terms too common to rank by left out, all terms AND-ed first) AND the tenant's own term, so user text is never FTS syntax. When the tenant's chunks
 /// carry embeddings and its OpenAI-compatible endpoint answers within <see cref="KnowledgeOptions.QueryEmbeddingTimeoutMs"/>,
 /// a cosine list joins, and the lists are fused by Reciprocal Rank Fusion, k = 60 (Cormack, Clarke &amp; Büttcher 2009).
 /// Tenant isolation does not rely on the EF query filter: every statement names <c>TenantId</c>.
@@ -103,14 +103,15 @@ internal sealed class KnowledgeSearch(
     /// <summary>The tsquery operand list for PostgreSQL: <c>inond | eau</c> (terms are <c>[a-z0-9]</c> only).</summary>
     internal static string TsQuery(IReadOnlyList<string> terms) => string.Join(" | ", terms);
 
-    /// <summary>Most terms of one query sent to FTS5 (the rarest ones): scoring cost grows with every common term.</summary>
+    /// <summary>Most terms of one query sent to the full-text index (the rarest ones): scoring cost grows with every common term.</summary>
     internal const int MaxFtsTerms = 4;
 
     /// <summary>
-    /// SQLite: the terms worth sending to FTS5, rarest first. A term held by more than half of the indexed chunks is left out
+    /// The terms worth sending to the full-text index, rarest first. A term held by more than half of the indexed chunks is left out
     /// (its BM25 weight is nil: FTS5 clamps a negative IDF, log((N − n + 0.5)/(n + 0.5)), to ~0, yet it would make most chunks
     /// candidates to score); at most <see cref="MaxFtsTerms"/> are kept; the rarest is kept when all are common; none when no
-    /// term is indexed at all (no FTS query then). n comes from FTS5's own vocabulary (<c>knowledge_fts_vocab</c>) and N
+    /// term is indexed at all (no FTS query then). n comes from FTS5's own vocabulary (<c>knowledge_fts_vocab</c>) or a GIN
+    /// count on PostgreSQL, and N
     /// from the chunk count, both cached on this node for a minute (they only steer which terms are sent).
     /// </summary>
     private async Task<List<string>> SelectiveTermsAsync(List<string> terms, CancellationToken ct)
@@ -131,10 +132,22 @@ internal sealed class KnowledgeSearch(
         }
         if (unknown.Count > 0)
         {
-            var list = System.Text.Json.JsonSerializer.Serialize(unknown);
-            var rows = await db.Database.SqlQuery<VocabRow>($"""
-                SELECT term AS "Term", doc AS "Docs" FROM knowledge_fts_vocab WHERE term IN (SELECT value FROM json_each({list}))
-                """).ToListAsync(ct);
+            List<VocabRow> rows;
+            if (db.Database.IsNpgsql())
+            {
+                var array = unknown.ToArray();
+                rows = await db.Database.SqlQuery<VocabRow>($"""
+                    SELECT t AS "Term", (SELECT count(*) FROM knowledge_chunks WHERE "SearchVector" @@ to_tsquery('simple', t)) AS "Docs"
+                    FROM unnest({array}) AS t
+                    """).ToListAsync(ct);
+            }
+            else
+            {
+                var list = System.Text.Json.JsonSerializer.Serialize(unknown);
+                rows = await db.Database.SqlQuery<VocabRow>($"""
+                    SELECT term AS "Term", doc AS "Docs" FROM knowledge_fts_vocab WHERE term IN (SELECT value FROM json_each({list}))
+                    """).ToListAsync(ct);
+            }
             foreach (var term in unknown)
             {
                 var n = rows.FirstOrDefault(r => r.Term == term)?.Docs ?? 0;
@@ -165,32 +178,53 @@ internal sealed class KnowledgeSearch(
 
     private async Task<List<ChunkRow>> KeywordAsync(Guid tenantId, List<string> terms, CancellationToken ct)
     {
-        if (db.Database.IsNpgsql())
-        {
-            // The filter query carries the tenant's term (GIN intersects posting lists); ranking uses the terms alone.
-            var filter = TextFolding.TenantTerm(tenantId) + " & (" + TsQuery(terms) + ")";
-            var ranking = TsQuery(terms);
-            return await db.Database.SqlQuery<ChunkRow>($"""
-                SELECT c."Id" AS "ChunkId", c."DocumentId", d."Title", c."Heading", c."Text", c."SearchText",
-                       ts_rank(c."SearchVector", to_tsquery('simple', {ranking}), 1)::float8 AS "Score"
-                FROM knowledge_chunks c
-                JOIN knowledge_documents d ON d."Id" = c."DocumentId"
-                WHERE c."TenantId" = {tenantId} AND c."SearchVector" @@ to_tsquery('simple', {filter})
-                ORDER BY "Score" DESC, c."Id"
-                LIMIT {Candidates}
-                """).ToListAsync(ct);
-        }
         var selective = await SelectiveTermsAsync(terms, ct);
         if (selective.Count == 0)
         {
             return [];
         }
         // Chunks holding every term first (few candidates to score, and the most precise answers); all terms OR-ed otherwise.
+        if (db.Database.IsNpgsql())
+        {
+            if (selective.Count > 1 && await PostgresAsync(tenantId, selective, " & ", ct) is { Count: > 0 } every)
+            {
+                return every;
+            }
+            return await PostgresAsync(tenantId, selective, " | ", ct);
+        }
         if (selective.Count > 1 && await Fts5Async(tenantId, Fts5Query(tenantId, selective, "AND"), ct) is { Count: > 0 } all)
         {
             return all;
         }
         return await Fts5Async(tenantId, Fts5Query(tenantId, selective, "OR"), ct);
+    }
+
+    /// <summary>Most chunks PostgreSQL ranks per query: past it, a broad query is ranked over the first matches the index gives.</summary>
+    internal const int MaxRankedPostgres = 1000;
+
+    /// <summary>
+    /// PostgreSQL: the filter carries the tenant's term (GIN intersects posting lists); ranking (<c>ts_rank</c>, normalised by
+    /// length) uses the terms alone and runs over at most <see cref="MaxRankedPostgres"/> matches, because every ranked row's
+    /// tsvector is de-TOASTed: a query whose terms are in thousands of chunks would otherwise cost tens of milliseconds.
+    /// </summary>
+    private Task<List<ChunkRow>> PostgresAsync(Guid tenantId, List<string> terms, string op, CancellationToken ct)
+    {
+        var filter = TextFolding.TenantTerm(tenantId) + " & (" + string.Join(op, terms) + ")";
+        var ranking = TsQuery(terms);
+        return db.Database.SqlQuery<ChunkRow>($"""
+            WITH m AS MATERIALIZED (
+                SELECT "Id" FROM knowledge_chunks
+                WHERE "TenantId" = {tenantId} AND "SearchVector" @@ to_tsquery('simple', {filter})
+                LIMIT {MaxRankedPostgres})
+            SELECT c."Id" AS "ChunkId", c."DocumentId", d."Title", c."Heading", c."Text", c."SearchText",
+                   ts_rank(c."SearchVector", to_tsquery('simple', {ranking}), 1)::float8 AS "Score"
+            FROM m
+            JOIN knowledge_chunks c ON c."Id" = m."Id"
+            JOIN knowledge_documents d ON d."Id" = c."DocumentId"
+            WHERE c."TenantId" = {tenantId}
+            ORDER BY "Score" DESC, c."Id"
+            LIMIT {Candidates}
+            """).ToListAsync(ct);
     }
 
     private Task<List<ChunkRow>> Fts5Async(Guid tenantId, string match, CancellationToken ct) =>
