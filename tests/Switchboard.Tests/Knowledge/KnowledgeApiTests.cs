@@ -283,6 +283,27 @@ public sealed class KnowledgeApiTests(KnowledgeFactory factory) : IClassFixture<
         Assert.Equal("Paiement par carte ou chèque.", doc["text"]!.GetValue<string>());
     }
 
+    [Theory]
+    [InlineData("Combien coûte un appel d'urgence la fin de semaine?", "Heures, territoire et tarifs", "175 $")]
+    [InlineData("How much is an emergency call on a weekend?", "Hours, areas served and pricing", "$175")]
+    [InlineData("Desservez-vous Terrebonne?", "Heures, territoire et tarifs", "Terrebonne")]
+    [InlineData("Mon sous-sol est inondé, que faire?", "Services — Drain Fortin", "coupez l'eau")]
+    [InlineData("my water heater is leaking from the bottom", "Services — Drain Fortin (English)", "leaking from the bottom")]
+    public async Task TheDemoKnowledgeBaseAnswersInBothLanguages(string question, string title, string quote)
+    {
+        var tenant = await factory.CreateTenantAsync();
+        using (var scope = factory.Scope())
+        {
+            Assert.Equal(DemoKnowledge.Documents.Length,
+                await DemoKnowledge.SeedAsync(scope.ServiceProvider.GetRequiredService<KnowledgeIngestion>(), tenant.Id, CancellationToken.None));
+        }
+        using var search = factory.Scope();
+        var hits = await search.ServiceProvider.GetRequiredService<KnowledgeSearch>().SearchAsync(tenant.Id, question, 3, CancellationToken.None);
+        Assert.True(hits.Count > 0, question);
+        Assert.Equal(title, hits[0].DocumentTitle);
+        Assert.Contains(quote, hits[0].Text, StringComparison.OrdinalIgnoreCase);
+    }
+
     /// <summary>Index entries of a tenant: FTS5 rows on SQLite (the external-content index), tsvector rows on PostgreSQL.</summary>
     private Task<int> FtsRowsAsync(Guid tenantId) => factory.WithDbAsync(null, async db =>
     {
