@@ -241,8 +241,15 @@ internal static class KnowledgeBench
             var now = DateTimeOffset.UtcNow;
             var document = new KnowledgeDocument
             {
-                Id = Guid.CreateVersion7(), TenantId = tenantId, Title = $"Document {start / PerDocument}", SourceType = "text",
-                ContentText = "(bench)", Sha256 = Guid.NewGuid().ToString("N"), CreatedAt = now, UpdatedAt = now, IndexedAt = now,
+                Id = Guid.CreateVersion7(),
+                TenantId = tenantId,
+                Title = $"Document {start / PerDocument}",
+                SourceType = "text",
+                ContentText = "(bench)",
+                Sha256 = Guid.NewGuid().ToString("N"),
+                CreatedAt = now,
+                UpdatedAt = now,
+                IndexedAt = now,
             };
             db.KnowledgeDocuments.Add(document);
             var n = Math.Min(PerDocument, chunkCount - start);
@@ -253,8 +260,14 @@ internal static class KnowledgeBench
                 var heading = "Section " + Word(zipf.Next());
                 db.KnowledgeChunks.Add(new KnowledgeChunk
                 {
-                    TenantId = tenantId, DocumentId = document.Id, Ordinal = i, Heading = heading, Text = text,
-                    SearchText = TextFolding.SearchText(tenantId, heading, text), Language = TextFolding.DetectLanguage(text), CreatedAt = now,
+                    TenantId = tenantId,
+                    DocumentId = document.Id,
+                    Ordinal = i,
+                    Heading = heading,
+                    Text = text,
+                    SearchText = TextFolding.SearchText(tenantId, heading, text),
+                    Language = TextFolding.DetectLanguage(text),
+                    CreatedAt = now,
                 });
             }
             document.ChunkCount = n;
