@@ -12,11 +12,14 @@ switch (mode)
         return await VoiceBench.RunAsync(rest);
     case "reads":
         return await ReadsBench.RunAsync(rest);
+    case "knowledge":
+        return await KnowledgeBench.RunAsync(rest);
     default:
         Console.Error.WriteLine("Usage: dotnet run -c Release --project bench/Switchboard.Bench -- <mode> [options]");
         Console.Error.WriteLine("Modes:");
         Console.Error.WriteLine("  vapi    signed Vapi end-of-call reports against the real server, vs the raw insert rate (vapi --help)");
         Console.Error.WriteLine("  reads   the dashboard read side over 1,000,000 calls: list, filters, search, detail, analytics (reads --help)");
+        Console.Error.WriteLine("  knowledge  retrieval latency at 10,000 chunks per tenant on SQLite and PostgreSQL (KnowledgeBench.cs)");
         Console.Error.WriteLine("  voice   N concurrent real-time native calls through the media bridge: CPU, memory, latency per call (VoiceBench.cs)");
         return 2;
 }

@@ -12,6 +12,7 @@ using Switchboard.Calls;
 using Switchboard.Compliance;
 using Switchboard.Credentials;
 using Switchboard.Dashboard;
+using Switchboard.Knowledge;
 using Switchboard.Numbers;
 using Switchboard.Onboarding;
 using Switchboard.Outbox;
@@ -142,6 +143,9 @@ builder.Services.AddScoped<AlertService>();
 builder.Services.AddScoped<SmsSenderResolver>(); // one rule for every SMS sender: explicit sender, else an attached SMS-capable number
 builder.Services.AddScoped<PostCallPipeline>();
 
+// Knowledge base: ingestion (text, Markdown, HTML, PDF, URL through the SSRF guard), FTS retrieval, optional embeddings.
+builder.Services.AddKnowledge();
+
 // Twilio: REST client for SMS.
 builder.Services.AddOptions<TwilioOptions>().BindConfiguration(TwilioOptions.Section);
 builder.Services.AddHttpClient<TwilioRestClient>((sp, http) =>
@@ -271,6 +275,7 @@ app.MapGroup("/api/v1").RequireAuthorization()                    // self-servic
     .MapNumbers()                                                 // Twilio numbers (webhooks or Vapi import)
     .MapBilling()                                                 // plans, plan changes, usage against the plan
     .MapKeys()                                                    // secret/publishable keys, rotation, widget origins
+    .MapKnowledge()                                               // knowledge base: documents, chunks, search
     .MapCompliance();                                             // audit log + verify, export, erasure, retention
 
 app.Lifetime.ApplicationStarted.Register(() => Banner.PrintDemo(demo, app.Urls.FirstOrDefault(), app.Environment));

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Switchboard.Assistants;
 using Switchboard.Credentials;
+using Switchboard.Knowledge;
 using Switchboard.Platform.Database;
 using Switchboard.Tenancy;
 
@@ -17,10 +18,12 @@ internal sealed record DemoCredentials(Guid TenantId, string TenantName, string 
 
 /// <summary>
 /// Creates the demo tenant, Drain Fortin (plumbing near Montréal: America/Toronto, fr-CA), with its assistant
-/// "Paul" (Vapi, Québec French and English, never transfers) and on-call numbers.
+/// "Paul" (Vapi, Québec French and English, never transfers), on-call numbers and a small bilingual knowledge base
+/// (<see cref="DemoKnowledge"/>; added to an existing demo tenant that has none).
 /// </summary>
 internal sealed class DemoSeeder(
-    SwitchboardDbContext db, SecretProtector secrets, TimeProvider clock, IHostEnvironment env, Microsoft.AspNetCore.Identity.IPasswordHasher<User> hasher)
+    SwitchboardDbContext db, SecretProtector secrets, TimeProvider clock, IHostEnvironment env,
+    Microsoft.AspNetCore.Identity.IPasswordHasher<User> hasher, KnowledgeIngestion knowledge)
 {
     /// <summary>The demo tenant owner's email (dashboard contract, issue 8).</summary>
     public const string OwnerEmail = "owner@drainfortin.demo";
@@ -37,6 +40,10 @@ internal sealed class DemoSeeder(
     {
         if (await db.Tenants.AnyAsync(t => t.Id == DemoTenantId, ct))
         {
+            if (!await db.KnowledgeDocuments.IgnoreQueryFilters().AnyAsync(d => d.TenantId == DemoTenantId, ct))
+            {
+                await DemoKnowledge.SeedAsync(knowledge, DemoTenantId, ct);
+            }
             return await AddOwnerIfMissingAsync(ReadSaved(), ct);
         }
         var now = clock.GetUtcNow();
@@ -93,6 +100,7 @@ internal sealed class DemoSeeder(
         db.ApiKeys.Add(new ApiKey { Id = Guid.CreateVersion7(), TenantId = DemoTenantId, Name = "demo", Prefix = key.Prefix, Hash = key.Hash, CreatedAt = now });
         var password = AddOwner(now);
         await db.SaveChangesAsync(ct);
+        await DemoKnowledge.SeedAsync(knowledge, DemoTenantId, ct);
 
         var credentials = new DemoCredentials(DemoTenantId, "Drain Fortin", secret, key.Plaintext, OwnerEmail, password);
         await SaveAsync(credentials, ct);
