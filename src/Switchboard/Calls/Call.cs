@@ -9,7 +9,7 @@ internal sealed class Call
     /// <summary><c>voice</c> or <c>web</c>.</summary>
     public required string Channel { get; set; }
 
-    /// <summary><c>vapi</c> or <c>twilio</c>.</summary>
+    /// <summary><c>vapi</c>, <c>twilio</c> or <c>widget</c> (web chat).</summary>
     public required string Provider { get; set; }
 
     /// <summary>The provider's id of the call (Vapi <c>call.id</c>, or the Twilio CallSid for native calls).</summary>
@@ -130,6 +130,12 @@ internal sealed class Lead
 
     /// <summary>Where the lead came from: <c>structured-data</c>, <c>tool</c> or <c>transcript</c>.</summary>
     public required string Source { get; set; }
+
+    /// <summary>Qualification 0–100 from budget, authority, need and timeline (<see cref="Brain.LeadQualification"/>); null when none was given.</summary>
+    public int? Score { get; set; }
+
+    /// <summary>The qualification answers as JSON <c>{"budget":…,"authority":…,"need":…,"timeline":…}</c>.</summary>
+    public string? QualificationJson { get; set; }
 
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
