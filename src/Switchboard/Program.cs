@@ -24,13 +24,14 @@ using Switchboard.Tenancy;
 using Switchboard.Twilio;
 using Switchboard.Vapi;
 using Switchboard.Webhooks;
+using Switchboard.Widget;
 
-// The same binary is the server and the operator CLI: `serve` (default), `migrate`, `seed-demo`, `replay`, `simulate-call`, `schema-script`, `grant-operator`.
+// The same binary is the server and the operator CLI: `serve` (default), `migrate`, `seed-demo`, `replay`, `simulate-call`, `simulate-chat`, `schema-script`, `grant-operator`.
 var command = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "serve";
 var rest = args.Length > 0 && !args[0].StartsWith('-') ? args[1..] : args;
-if (command is not ("serve" or "migrate" or "seed-demo" or "replay" or "simulate-call" or "schema-script" or "grant-operator"))
+if (command is not ("serve" or "migrate" or "seed-demo" or "replay" or "simulate-call" or "simulate-chat" or "schema-script" or "grant-operator"))
 {
-    Console.Error.WriteLine($"Unknown command '{command}'. Commands: serve (default), migrate, seed-demo, replay, simulate-call, schema-script, grant-operator.");
+    Console.Error.WriteLine($"Unknown command '{command}'. Commands: serve (default), migrate, seed-demo, replay, simulate-call, simulate-chat, schema-script, grant-operator.");
     return 2;
 }
 
@@ -130,6 +131,18 @@ builder.Services.AddScoped<ToolRegistry>();
 builder.Services.AddScoped<AlertService>();
 builder.Services.AddScoped<PostCallPipeline>();
 
+// Web chat: the brain (chat model over Microsoft.Extensions.AI, offline receptionist), the widget's public endpoints, idle chats closed.
+builder.Services.AddOptions<BrainOptions>().BindConfiguration(BrainOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+builder.Services.AddOptions<WidgetOptions>().BindConfiguration(WidgetOptions.Section).ValidateDataAnnotations().ValidateOnStart()
+    .PostConfigure(o => { o.AllowLocalHttpOrigins |= builder.Environment.IsDevelopment(); o.DemoPage |= builder.Environment.IsDevelopment(); });
+builder.Services.AddHttpClient(ModelBrain.HttpClientName);
+builder.Services.AddSingleton<ModelBrain>();
+builder.Services.AddSingleton<WidgetTokens>();
+builder.Services.AddSingleton<WebConversationCloser>();
+builder.Services.AddHostedService<WebConversationCloserWorker>();
+builder.Services.AddScoped<WebChatService>();
+builder.Services.AddScoped<IKnowledgeLookup, NoKnowledge>();
+
 // Twilio: REST client for SMS.
 builder.Services.AddOptions<TwilioOptions>().BindConfiguration(TwilioOptions.Section);
 builder.Services.AddHttpClient<TwilioRestClient>((sp, http) =>
@@ -200,6 +213,8 @@ switch (command)
         return await ReplayCommand.RunAsync(app.Services, rest, CancellationToken.None);
     case "simulate-call":
         return await SimulateCallCommand.RunAsync(app.Services, rest, CancellationToken.None);
+    case "simulate-chat":
+        return await SimulateChatCommand.RunAsync(rest, CancellationToken.None);
     case "grant-operator":
         return await GrantOperatorCommand.RunAsync(app.Services, rest, CancellationToken.None);
     case "schema-script":
@@ -224,11 +239,13 @@ if (app.Configuration.GetValue("Switchboard:Demo:SeedOnEmptyDatabase", false))
     await using var scope = app.Services.CreateAsyncScope();
     var seeder = scope.ServiceProvider.GetRequiredService<DemoSeeder>();
     demo = await seeder.DatabaseIsEmptyAsync(CancellationToken.None) ? await seeder.SeedAsync(CancellationToken.None) : seeder.ReadSaved();
+    demo = await seeder.EnsureWidgetKeyAsync(demo, CancellationToken.None);
 }
 
 app.UseForwardedHeaders();
 app.UseErrorEnvelope();
 app.UseWebSockets();
+app.UseMiddleware<WidgetAccessMiddleware>();                      // /widget/v1: publishable key, allowed origin (CORS), plan, per-origin rate limit
 app.UseCors();
 app.UseAuthentication();
 app.UseMiddleware<ApiGuardMiddleware>();                           // /api/v1: CSRF, suspension, API-access gate, rate limits
@@ -240,6 +257,8 @@ app.MapApiReference();                                            // /docs: the 
 app.MapVapiWebhooks();                                            // POST /webhooks/vapi/{tenantId}
 app.MapTwilioWebhooks();                                          // POST /webhooks/twilio/{voice|status|recording|sms}/{tenantId}
 app.MapTwilioMediaStreams();                                      // WebSocket /media/twilio/{token}, GET /metrics/voice
+app.MapWidget();                                                  // /widget/v1: config, conversations, messages (SSE)
+app.MapWidgetScript();                                            // /widget.js, /widget/demo (Development)
 app.MapGroup("/api/v1").RequireAuthorization().MapCalls();        // calls, SMS log
 app.MapGroup("/api/v1").RequireAuthorization().MapWebhooks();     // webhook endpoints, deliveries, replay, test-send
 
@@ -253,6 +272,7 @@ app.MapGroup("/api/v1").RequireAuthorization()                    // self-servic
     .MapNumbers()                                                 // Twilio numbers (webhooks or Vapi import)
     .MapBilling()                                                 // plans, plan changes, usage against the plan
     .MapKeys()                                                    // secret/publishable keys, rotation, widget origins
+    .MapWidgetSettings()                                          // the widget's branding
     .MapCompliance();                                             // audit log + verify, export, erasure, retention
 
 app.Lifetime.ApplicationStarted.Register(() => Banner.PrintDemo(demo, app.Urls.FirstOrDefault()));

@@ -8,7 +8,7 @@ using Switchboard.Tenancy;
 namespace Switchboard.Platform;
 
 /// <summary>What a newcomer needs to try the demo tenant. Saved to <c>data/demo-credentials.json</c> (mode 600) because the API key is stored hashed.</summary>
-internal sealed record DemoCredentials(Guid TenantId, string TenantName, string VapiWebhookSecret, string ApiKey);
+internal sealed record DemoCredentials(Guid TenantId, string TenantName, string VapiWebhookSecret, string ApiKey, string? PublishableKey = null);
 
 /// <summary>
 /// Creates the demo tenant, Drain Fortin (plumbing near Montréal: America/Toronto, fr-CA), with its assistant
@@ -82,16 +82,46 @@ internal sealed class DemoSeeder(SwitchboardDbContext db, SecretProtector secret
             CreatedAt = now,
         });
         db.ApiKeys.Add(new ApiKey { Id = Guid.CreateVersion7(), TenantId = DemoTenantId, Name = "demo", Prefix = key.Prefix, Hash = key.Hash, CreatedAt = now });
+        var widgetKey = AddPublishableKey(now);
         await db.SaveChangesAsync(ct);
 
-        var credentials = new DemoCredentials(DemoTenantId, "Drain Fortin", secret, key.Plaintext);
+        var credentials = new DemoCredentials(DemoTenantId, "Drain Fortin", secret, key.Plaintext, widgetKey);
+        await SaveAsync(credentials, ct);
+        return credentials;
+    }
+
+    /// <summary>Gives a demo tenant seeded before the widget existed a publishable key (saved with its credentials).</summary>
+    public async Task<DemoCredentials?> EnsureWidgetKeyAsync(DemoCredentials? demo, CancellationToken ct)
+    {
+        if (demo is null || demo.PublishableKey is not null || !await db.Tenants.AnyAsync(t => t.Id == demo.TenantId, ct))
+        {
+            return demo;
+        }
+        var widgetKey = AddPublishableKey(clock.GetUtcNow());
+        await db.SaveChangesAsync(ct);
+        demo = demo with { PublishableKey = widgetKey };
+        await SaveAsync(demo, ct);
+        return demo;
+    }
+
+    private string AddPublishableKey(DateTimeOffset now)
+    {
+        var (plaintext, prefix, hash) = PublishableKeys.Generate();
+        db.ApiKeys.Add(new ApiKey
+        {
+            Id = Guid.CreateVersion7(), TenantId = DemoTenantId, Name = "widget demo", Kind = ApiKeyKinds.Publishable, Prefix = prefix, Hash = hash, CreatedAt = now,
+        });
+        return plaintext;
+    }
+
+    private async Task SaveAsync(DemoCredentials credentials, CancellationToken ct)
+    {
         Directory.CreateDirectory(Path.GetDirectoryName(CredentialsPath)!);
         await File.WriteAllTextAsync(CredentialsPath, JsonSerializer.Serialize(credentials, new JsonSerializerOptions { WriteIndented = true }), ct);
         if (!OperatingSystem.IsWindows())
         {
             File.SetUnixFileMode(CredentialsPath, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         }
-        return credentials;
     }
 
     public DemoCredentials? ReadSaved()
