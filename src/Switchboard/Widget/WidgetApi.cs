@@ -18,8 +18,12 @@ namespace Switchboard.Widget;
 public sealed record WidgetConfigDto(string TenantName, string? Title, string? Greeting, string? AccentColor, string Position, string? AvatarUrl,
     string DefaultLanguage, IReadOnlyList<string> Languages, bool Open, IReadOnlyList<string> Modes);
 
-/// <summary>Starts a conversation. <c>VisitorId</c>: the tab's random id (8–64 of <c>[A-Za-z0-9_-]</c>); <c>Language</c>: two letters; <c>PageUrl</c>/<c>Referrer</c>: the page's, for attribution (UTM, gclid, fbclid are read from <c>PageUrl</c>).</summary>
-public sealed record StartConversationRequest(string? VisitorId, string? Language, string? PageUrl, string? Referrer);
+/// <summary>
+/// Starts a conversation. <c>VisitorId</c>: the tab's random id (8–64 of <c>[A-Za-z0-9_-]</c>); <c>Language</c>: two
+/// letters; <c>PageUrl</c>/<c>Referrer</c>: the page's, for attribution (UTM, gclid, fbclid are read from <c>PageUrl</c>);
+/// <c>Name</c>/<c>Phone</c>: what the host page passed to <c>Switchboard.identify</c>, if anything.
+/// </summary>
+public sealed record StartConversationRequest(string? VisitorId, string? Language, string? PageUrl, string? Referrer, string? Name = null, string? Phone = null);
 
 /// <summary>A started conversation: its id and the bearer token for its messages.</summary>
 public sealed record ConversationStarted(Guid Id, string Token, DateTimeOffset ExpiresAt);
@@ -88,7 +92,12 @@ internal static class WidgetApi
         {
             v.Add("language", "a two-letter language code");
         }
-        v.Max("pageUrl", body.PageUrl, 2048).Max("referrer", body.Referrer, 2048);
+        v.Max("pageUrl", body.PageUrl, 2048).Max("referrer", body.Referrer, 2048).Max("name", body.Name, 100).Max("phone", body.Phone, 32);
+        var phone = body.Phone is null ? null : OfflineReceptionist.FindPhone(body.Phone);
+        if (body.Phone is not null && phone is null)
+        {
+            v.Add("phone", "a phone number (10 digits or E.164)");
+        }
         if (!v.IsValid)
         {
             return v.Result();
@@ -115,6 +124,7 @@ internal static class WidgetApi
             UpdatedAt = now,
             AssistantId = assistantId,
             Language = language,
+            CustomerNumber = phone,
         };
         db.Calls.Add(call);
         var query = Query(body.PageUrl);
@@ -135,6 +145,7 @@ internal static class WidgetApi
             Gclid = query("gclid"),
             Fbclid = query("fbclid"),
             Language = language,
+            StateJson = body.Name is null && phone is null ? null : new ReceptionistState { Name = body.Name?.Trim(), Phone = phone }.Write(),
             CreatedAt = now,
             LastMessageAt = now,
         });
