@@ -11,6 +11,7 @@ using Switchboard.Brain;
 using Switchboard.Calls;
 using Switchboard.Compliance;
 using Switchboard.Credentials;
+using Switchboard.Knowledge;
 using Switchboard.Numbers;
 using Switchboard.Onboarding;
 using Switchboard.Outbox;
@@ -141,7 +142,9 @@ builder.Services.AddSingleton<WidgetTokens>();
 builder.Services.AddSingleton<WebConversationCloser>();
 builder.Services.AddHostedService<WebConversationCloserWorker>();
 builder.Services.AddScoped<WebChatService>();
-builder.Services.AddScoped<IKnowledgeLookup, NoKnowledge>();
+builder.Services.AddScoped<IKnowledgeLookup, KnowledgeBaseLookup>();     // retrieval for the offline receptionist
+// Knowledge base: ingestion (text, Markdown, HTML, PDF, URL through the SSRF guard), FTS retrieval, optional embeddings.
+builder.Services.AddKnowledge();
 
 // Twilio: REST client for SMS.
 builder.Services.AddOptions<TwilioOptions>().BindConfiguration(TwilioOptions.Section);
@@ -273,6 +276,7 @@ app.MapGroup("/api/v1").RequireAuthorization()                    // self-servic
     .MapBilling()                                                 // plans, plan changes, usage against the plan
     .MapKeys()                                                    // secret/publishable keys, rotation, widget origins
     .MapWidgetSettings()                                          // the widget's branding
+    .MapKnowledge()                                               // knowledge base: documents, chunks, search
     .MapCompliance();                                             // audit log + verify, export, erasure, retention
 
 app.Lifetime.ApplicationStarted.Register(() => Banner.PrintDemo(demo, app.Urls.FirstOrDefault()));

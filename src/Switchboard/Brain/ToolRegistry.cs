@@ -4,6 +4,7 @@ using Microsoft.EntityFrameworkCore;
 using Switchboard.Alerts;
 using Switchboard.Assistants;
 using Switchboard.Calls;
+using Switchboard.Knowledge;
 using Switchboard.Platform.Database;
 using Switchboard.Tenancy;
 using Switchboard.Webhooks;
@@ -23,15 +24,20 @@ internal sealed record ToolOutcome(string? Result, string? Error)
 /// <summary>
 /// The built-in tools every assistant can use, shared by Vapi <c>tool-calls</c> and the native realtime bridge:
 /// <c>capture_lead</c> (name, phone, address, problem, urgency), <c>check_business_hours</c>, <c>end_call</c> (the
-/// native bridge hangs up once the goodbye has played) and <c>send_sms</c> (a text to the caller, through the outbox).
+/// native bridge hangs up once the goodbye has played), <c>send_sms</c> (a text to the caller, through the outbox) and
+/// <c>search_knowledge_base</c> (the tenant's knowledge base, with citations: <see cref="KnowledgeSearch"/>).
 /// Tools run inside the caller's unit of work; they never commit.
 /// </summary>
-internal sealed class ToolRegistry(SwitchboardDbContext db, AlertService alerts, TimeProvider clock, WebhookEventPublisher webhooks)
+internal sealed class ToolRegistry(SwitchboardDbContext db, AlertService alerts, TimeProvider clock, WebhookEventPublisher webhooks, KnowledgeSearch knowledge)
 {
     public const string CaptureLead = "capture_lead";
     public const string CheckBusinessHours = "check_business_hours";
     public const string EndCall = "end_call";
     public const string SendSms = "send_sms";
+    public const string SearchKnowledgeBase = "search_knowledge_base";
+
+    /// <summary>Passages <c>search_knowledge_base</c> returns (3–5 suit voice: brain-and-knowledge-base.md §4.6).</summary>
+    public const int KnowledgeResults = 3;
 
     /// <summary>Most texts the assistant may send to one caller during one call.</summary>
     public const int MaxCallerSmsPerCall = 3;
@@ -89,6 +95,21 @@ internal sealed class ToolRegistry(SwitchboardDbContext db, AlertService alerts,
                 ["required"] = new JsonArray("message"),
             },
         },
+        new JsonObject
+        {
+            ["name"] = SearchKnowledgeBase,
+            ["description"] = "Search the business's own knowledge base (services, prices and fees, areas served, policies, hours details). " +
+                              "Answer only from the passages returned and name their source; if nothing relevant comes back, say you will have someone call back.",
+            ["parameters"] = new JsonObject
+            {
+                ["type"] = "object",
+                ["properties"] = new JsonObject
+                {
+                    ["query"] = new JsonObject { ["type"] = "string", ["description"] = "The caller's question, in their words and language" },
+                },
+                ["required"] = new JsonArray("query"),
+            },
+        },
     ];
 
     /// <summary>Runs a tool by name. An unknown tool or bad arguments give an error outcome, never an exception.</summary>
@@ -98,6 +119,7 @@ internal sealed class ToolRegistry(SwitchboardDbContext db, AlertService alerts,
         CheckBusinessHours => CheckHours(context),
         EndCall => ToolOutcome.Ok(new { ending = true }),
         SendSms => await SendSmsAsync(arguments, context, ct),
+        SearchKnowledgeBase => await SearchKnowledgeAsync(arguments, context, ct),
         null or "" => ToolOutcome.Fail("Tool name is missing."),
         _ => ToolOutcome.Fail($"Unknown tool '{name}'."),
     };
@@ -177,6 +199,30 @@ internal sealed class ToolRegistry(SwitchboardDbContext db, AlertService alerts,
             CreatedAt = now,
         });
         return ToolOutcome.Ok(new { sent = true });
+    }
+
+    /// <summary>
+    /// <c>{"found":true,"results":[{"title","heading","text","documentId","chunkId","score"}]}</c>, best first; <c>found:false</c>
+    /// with a hint when nothing matches.
+    /// </summary>
+    private async Task<ToolOutcome> SearchKnowledgeAsync(JsonElement arguments, ToolContext context, CancellationToken ct)
+    {
+        var query = arguments.ValueKind == JsonValueKind.Object && arguments.TryGetProperty("query", out var q) && q.ValueKind == JsonValueKind.String
+            ? q.GetString()?.Trim() : null;
+        if (string.IsNullOrEmpty(query))
+        {
+            return ToolOutcome.Fail("Give the question to search for.");
+        }
+        var hits = await knowledge.SearchAsync(context.Tenant.Id, query, KnowledgeResults, ct);
+        if (hits.Count == 0)
+        {
+            return ToolOutcome.Ok(new { found = false, results = Array.Empty<object>(), hint = "Nothing in the knowledge base answers this: offer a callback." });
+        }
+        return ToolOutcome.Ok(new
+        {
+            found = true,
+            results = hits.Select(h => new { title = h.DocumentTitle, heading = h.Heading, text = h.Text, documentId = h.DocumentId, chunkId = h.ChunkId, score = h.Score }),
+        });
     }
 
     private ToolOutcome CheckHours(ToolContext context)

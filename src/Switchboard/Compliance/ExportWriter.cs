@@ -37,8 +37,11 @@ public sealed record ExportUsage(string Kind, double Quantity, string SourceId, 
 public sealed record TenantExport(
     DateTimeOffset ExportedAt, ExportTenant Tenant, ExportAccount? Account, OnboardingStateExport? Onboarding, PersonaStep? Studio,
     IReadOnlyList<MemberDto> Members, IReadOnlyList<InvitationDto> Invitations, IReadOnlyList<ApiKeyDto> ApiKeys, IReadOnlyList<CredentialDto> Credentials,
-    IReadOnlyList<AssistantDto> Assistants, IReadOnlyList<PhoneNumberDto> PhoneNumbers, IReadOnlyList<ExportCall> Calls, IReadOnlyList<LeadDto> Leads,
+    IReadOnlyList<AssistantDto> Assistants, IReadOnlyList<PhoneNumberDto> PhoneNumbers, IReadOnlyList<ExportKnowledgeDocument> Knowledge, IReadOnlyList<ExportCall> Calls, IReadOnlyList<LeadDto> Leads,
     IReadOnlyList<SmsDto> Sms, IReadOnlyList<ExportCallEvent> CallEvents, IReadOnlyList<ExportUsage> Usage, IReadOnlyList<AuditEntryDto> AuditLog);
+
+/// <summary>A knowledge-base document in an export: its metadata and extracted text (chunks are derived from it).</summary>
+public sealed record ExportKnowledgeDocument(Knowledge.KnowledgeDocumentDto Document, string Text);
 
 /// <summary>Onboarding progress in an export.</summary>
 public sealed record OnboardingStateExport(string CurrentStep, IReadOnlyList<string> Skipped, DateTimeOffset? CompletedAt);
@@ -75,6 +78,13 @@ internal sealed class ExportWriter(SwitchboardDbContext db, CredentialStore cred
         Write(w, "credentials", await credentials.ListAsync(ct));
         Write(w, "assistants", (await db.Assistants.AsNoTracking().OrderBy(x => x.CreatedAt).ToListAsync(ct)).Select(AssistantsApi.ToDto).ToList());
         Write(w, "phoneNumbers", (await db.PhoneNumbers.AsNoTracking().OrderBy(x => x.CreatedAt).ToListAsync(ct)).Select(NumbersApi.ToDto).ToList());
+        w.WriteStartArray("knowledge");
+        await foreach (var d in db.KnowledgeDocuments.AsNoTracking().OrderBy(x => x.CreatedAt).AsAsyncEnumerable().WithCancellation(ct))
+        {
+            JsonSerializer.Serialize(w, new ExportKnowledgeDocument(Knowledge.KnowledgeApi.ToDto(d), d.ContentText), Json);
+            await FlushAsync(w, output, ct);
+        }
+        w.WriteEndArray();
 
         // Pages of 200 rows (keyset on Id, UUIDv7 so time-ordered): one query at a time, as PostgreSQL requires, and bounded memory.
         w.WriteStartArray("calls");

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Switchboard.Assistants;
 using Switchboard.Credentials;
+using Switchboard.Knowledge;
 using Switchboard.Platform.Database;
 using Switchboard.Tenancy;
 
@@ -12,9 +13,10 @@ internal sealed record DemoCredentials(Guid TenantId, string TenantName, string 
 
 /// <summary>
 /// Creates the demo tenant, Drain Fortin (plumbing near Montréal: America/Toronto, fr-CA), with its assistant
-/// "Paul" (Vapi, Québec French and English, never transfers) and on-call numbers.
+/// "Paul" (Vapi, Québec French and English, never transfers), on-call numbers and a small bilingual knowledge base
+/// (<see cref="DemoKnowledge"/>; added to an existing demo tenant that has none).
 /// </summary>
-internal sealed class DemoSeeder(SwitchboardDbContext db, SecretProtector secrets, TimeProvider clock, IHostEnvironment env)
+internal sealed class DemoSeeder(SwitchboardDbContext db, SecretProtector secrets, TimeProvider clock, IHostEnvironment env, KnowledgeIngestion knowledge)
 {
     /// <summary>The demo tenant's fixed id, so the README's commands can be copied as they are.</summary>
     public static readonly Guid DemoTenantId = Guid.Parse("6d0a1c8e-2f4b-4c1a-9e57-d1a9f0a7c001");
@@ -28,6 +30,10 @@ internal sealed class DemoSeeder(SwitchboardDbContext db, SecretProtector secret
     {
         if (await db.Tenants.AnyAsync(t => t.Id == DemoTenantId, ct))
         {
+            if (!await db.KnowledgeDocuments.IgnoreQueryFilters().AnyAsync(d => d.TenantId == DemoTenantId, ct))
+            {
+                await DemoKnowledge.SeedAsync(knowledge, DemoTenantId, ct);
+            }
             return ReadSaved();
         }
         var now = clock.GetUtcNow();
@@ -84,6 +90,7 @@ internal sealed class DemoSeeder(SwitchboardDbContext db, SecretProtector secret
         db.ApiKeys.Add(new ApiKey { Id = Guid.CreateVersion7(), TenantId = DemoTenantId, Name = "demo", Prefix = key.Prefix, Hash = key.Hash, CreatedAt = now });
         var widgetKey = AddPublishableKey(now);
         await db.SaveChangesAsync(ct);
+        await DemoKnowledge.SeedAsync(knowledge, DemoTenantId, ct);
 
         var credentials = new DemoCredentials(DemoTenantId, "Drain Fortin", secret, key.Plaintext, widgetKey);
         await SaveAsync(credentials, ct);

@@ -6,6 +6,7 @@ using Switchboard.Alerts;
 using Switchboard.Assistants;
 using Switchboard.Brain;
 using Switchboard.Calls;
+using Switchboard.Knowledge;
 using Switchboard.Platform.Database;
 using Switchboard.Tenancy;
 using Switchboard.Webhooks;
@@ -20,7 +21,7 @@ namespace Switchboard.Vapi;
 /// </summary>
 internal sealed class VapiEventProcessor(
     SwitchboardDbContext db, ToolRegistry tools, PostCallPipeline postCall, TimeProvider clock, ILogger<VapiEventProcessor> logger,
-    WebhookEventPublisher webhooks)
+    WebhookEventPublisher webhooks, KnowledgeSearch knowledge)
 {
     private static readonly Dictionary<string, int> StatusRank = new(StringComparer.Ordinal)
     {
@@ -77,11 +78,67 @@ internal sealed class VapiEventProcessor(
             "function-call" => await FunctionCallReplyAsync(tenant, assistant, call, message, ct),
             "transfer-destination-request" => new JsonObject { ["error"] = "Live transfer is not available: take a message and the team will call back." },
             "handoff-destination-request" => new JsonObject { ["error"] = "Handoff is not configured for this assistant." },
-            "knowledge-base-request" => new JsonObject { ["documents"] = new JsonArray() },
+            "knowledge-base-request" => await KnowledgeReplyAsync(tenant, message, ct),
             "call.endpointing.request" => new JsonObject { ["timeoutSeconds"] = 0.5 },
             "campaign.predial" => new JsonObject { ["eligible"] = true },
             _ => new JsonObject { ["ok"] = true },
         };
+    }
+
+    /// <summary>Passages returned to Vapi per <c>knowledge-base-request</c> (3–5 suit voice: brain-and-knowledge-base.md §4.6).</summary>
+    internal const int KnowledgeDocuments = 3;
+
+    /// <summary>
+    /// Answers Vapi's custom knowledge base request (brain-and-knowledge-base.md §5; Vapi OpenAPI
+    /// <c>ServerMessageResponseKnowledgeBaseRequest</c>): <c>{"documents":[{"content","similarity","uuid"}]}</c> for the last user
+    /// turn, read from <c>messagesOpenAIFormatted[].content</c>, else <c>messages[].message</c>, else <c>messages[].content</c>.
+    /// <c>content</c> starts with the source's title (and heading path) so the model can cite it; <c>similarity</c> is the fused
+    /// score (0–1); <c>uuid</c> is the chunk id. Nothing to search or nothing found → <c>{"documents":[]}</c> (the call goes on).
+    /// </summary>
+    private async Task<JsonNode> KnowledgeReplyAsync(Tenant tenant, JsonElement message, CancellationToken ct)
+    {
+        var documents = new JsonArray();
+        if (LastUserText(message) is { } question)
+        {
+            foreach (var hit in await knowledge.SearchAsync(tenant.Id, question, KnowledgeDocuments, ct))
+            {
+                var source = hit.Heading is null ? hit.DocumentTitle : $"{hit.DocumentTitle} › {hit.Heading}";
+                documents.Add(new JsonObject
+                {
+                    ["content"] = $"[{source}]\n{hit.Text}",
+                    ["similarity"] = hit.Score,
+                    ["uuid"] = hit.ChunkId.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                });
+            }
+        }
+        return new JsonObject { ["documents"] = documents };
+    }
+
+    private static string? LastUserText(JsonElement message)
+    {
+        foreach (var (list, field) in new[] { ("messagesOpenAIFormatted", "content"), ("messages", "message"), ("messages", "content") })
+        {
+            if (message.Prop(list) is not { ValueKind: JsonValueKind.Array } items)
+            {
+                continue;
+            }
+            for (var i = items.GetArrayLength() - 1; i >= 0; i--)
+            {
+                var item = items[i];
+                if (item.ValueKind != JsonValueKind.Object || item.Prop("role").Str() != "user")
+                {
+                    continue;
+                }
+                var text = item.Prop(field) is { ValueKind: JsonValueKind.Array } parts
+                    ? string.Join(' ', parts.EnumerateArray().Select(p => p.ValueKind == JsonValueKind.Object ? p.Prop("text").Str() : null).Where(t => t is not null))
+                    : item.Prop(field).Str();
+                if (!string.IsNullOrWhiteSpace(text))
+                {
+                    return text;
+                }
+            }
+        }
+        return null;
     }
 
     private async Task<Call> FindOrCreateCallAsync(Tenant tenant, string providerCallId, JsonElement message, DateTimeOffset now, CancellationToken ct)

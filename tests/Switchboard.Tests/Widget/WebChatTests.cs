@@ -165,4 +165,47 @@ public sealed class WebChatTests(WidgetFactory factory) : IClassFixture<WidgetFa
         Assert.Contains("ouverts", messages[1]!["text"]!.GetValue<string>());
         Assert.False(resumed["closed"]!.GetValue<bool>());
     }
+
+    [Fact]
+    public async Task AKnowledgeQuestionIsAnsweredFromTheKnowledgeBaseWithItsSource()
+    {
+        var t = await factory.CreateWidgetTenantAsync("Plomberie Savoir");
+        using (var scope = factory.Services.CreateScope())
+        {
+            scope.ServiceProvider.GetRequiredService<Switchboard.Tenancy.CurrentTenant>().Set(t.Id);
+            var ingestion = scope.ServiceProvider.GetRequiredService<Switchboard.Knowledge.KnowledgeIngestion>();
+            var (document, error) = await ingestion.AddAsync(t.Id, new Switchboard.Knowledge.KnowledgeDocumentRequest(
+                Switchboard.Knowledge.DocumentExtractor.Markdown, "Tarifs",
+                "# Tarifs\n\n## Inspection par caméra\nL'inspection par caméra des drains coûte 249 $ et comprend un rapport vidéo.", null, null, null), CancellationToken.None);
+            Assert.True(document is not null, error?.Value?.Error.Message);
+        }
+        var visitor = new Visitor(factory.Browser(), t);
+        await visitor.StartAsync();
+
+        var reply = await visitor.SayAsync("Combien coûte une inspection par caméra?");
+
+        Assert.Contains("249 $", reply.Text);
+        Assert.Contains("Tarifs", reply.Text);
+        Assert.Null(reply.Lead);
+    }
+
+    [Fact]
+    public async Task ErasingTheVisitorsNumberErasesTheWebChat()
+    {
+        var t = await factory.CreateWidgetTenantAsync("Plomberie Oubli");
+        var visitor = new Visitor(factory.Browser(), t);
+        await visitor.StartAsync();
+        await visitor.SayAsync("Mon sous-sol est inondé, appelez-moi au 514 555 0188");
+
+        var erased = await factory.ApiClient(t.Tenant).PostAsJsonAsync("/api/v1/erasure/caller", new { phoneNumber = "+15145550188" });
+        Assert.True(erased.IsSuccessStatusCode, await erased.Content.ReadAsStringAsync());
+        await factory.WithDbAsync(t.Id, async db =>
+        {
+            Assert.Equal(0, await db.Calls.CountAsync());
+            Assert.Equal(0, await db.WebConversations.CountAsync());
+            Assert.Equal(0, await db.TranscriptTurns.CountAsync());
+            Assert.Equal(0, await db.Leads.CountAsync());
+            return 0;
+        });
+    }
 }

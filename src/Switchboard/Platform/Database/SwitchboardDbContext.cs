@@ -57,6 +57,7 @@ internal sealed partial class SwitchboardDbContext(DbContextOptions<SwitchboardD
     {
         ConfigureWebChat(b);     // widget conversations and settings (SwitchboardDbContext.WebChat.cs)
         ConfigureSelfService(b); // accounts, onboarding, credentials, numbers, billing, compliance (SwitchboardDbContext.SelfService.cs)
+        ConfigureKnowledge(b);   // knowledge documents and chunks (SwitchboardDbContext.Knowledge.cs)
 
         b.Entity<Tenant>(e =>
         {

@@ -1,0 +1,245 @@
+using System.Text;
+using AngleSharp.Dom;
+using AngleSharp.Html.Parser;
+using UglyToad.PdfPig;
+using UglyToad.PdfPig.DocumentLayoutAnalysis.TextExtractor;
+
+namespace Switchboard.Knowledge;
+
+/// <summary>A titled part of a document: the heading path (<c>Services › Débouchage</c>, or null) and its plain text.</summary>
+internal sealed record DocumentSection(string? Heading, string Text);
+
+/// <summary>The plain text of a document, split into sections at its headings, or why it could not be read.</summary>
+internal sealed record ExtractedDocument(IReadOnlyList<DocumentSection> Sections, string? SuggestedTitle, string? Error)
+{
+    public static ExtractedDocument Fail(string error) => new([], null, error);
+
+    /// <summary>
+    /// The whole text as stored on the document (for export and re-indexing): sections joined by blank lines, a titled
+    /// section starting with a <c># Heading › Path</c> line, which <see cref="FromStored"/> reads back.
+    /// </summary>
+    public string StoredText => string.Join("\n\n", Sections.Select(s => s.Heading is null ? s.Text : "# " + s.Heading + "\n" + s.Text));
+
+    /// <summary>Reads <see cref="StoredText"/> back into sections.</summary>
+    public static ExtractedDocument FromStored(string stored)
+    {
+        var sections = new List<DocumentSection>();
+        string? heading = null;
+        var body = new System.Text.StringBuilder();
+        void Flush()
+        {
+            var text = body.ToString().Trim();
+            if (text.Length > 0)
+            {
+                sections.Add(new DocumentSection(heading, text));
+            }
+            body.Clear();
+        }
+        foreach (var line in stored.Split('\n'))
+        {
+            if (line.StartsWith("# ", StringComparison.Ordinal))
+            {
+                Flush();
+                heading = line[2..].Trim();
+                continue;
+            }
+            body.Append(line).Append('\n');
+        }
+        Flush();
+        return sections.Count == 0 ? Fail("The document has no text.") : new(sections, null, null);
+    }
+}
+
+/// <summary>
+/// Turns text, Markdown, HTML and PDF into sections of plain text (brain-and-knowledge-base.md §4.1): Markdown is split
+/// at ATX headings before Markdig's <c>ToPlainText</c> (which keeps list and heading text, drops link URLs); HTML drops
+/// <c>script, style, nav, header, footer, noscript</c>, starts a section at each <c>h1</c>–<c>h6</c> and joins block
+/// elements with newlines (AngleSharp's <c>TextContent</c> would glue "DébouchageService 24/7"); PDF text comes page by
+/// page from PdfPig's <c>ContentOrderTextExtractor</c> (newlines kept). A PDF with no text layer is an error
+/// ("0 characters extracted"), never an empty document.
+/// </summary>
+internal static class DocumentExtractor
+{
+    public const string Text = "text";
+    public const string Markdown = "markdown";
+    public const string Html = "html";
+    public const string Pdf = "pdf";
+    public const string Url = "url";
+
+    /// <summary>Document types accepted by the API.</summary>
+    public static readonly string[] Types = [Text, Markdown, Html, Pdf, Url];
+
+    private static readonly string[] Dropped = ["script", "style", "nav", "header", "footer", "noscript", "template", "svg", "iframe", "form", "button"];
+
+    private static readonly HashSet<string> Blocks = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "p", "div", "li", "ul", "ol", "tr", "table", "section", "article", "main", "aside", "blockquote", "pre", "dd", "dt", "dl",
+        "h1", "h2", "h3", "h4", "h5", "h6", "br", "address", "figcaption", "td", "th",
+    };
+
+    public static ExtractedDocument FromText(string text)
+    {
+        var normalized = TextFolding.Normalize(text).Trim();
+        return normalized.Length == 0 ? ExtractedDocument.Fail("The document has no text.") : new([new DocumentSection(null, normalized)], null, null);
+    }
+
+    public static ExtractedDocument FromMarkdown(string markdown)
+    {
+        var sections = new List<DocumentSection>();
+        var path = new List<(int Level, string Title)>();
+        var body = new StringBuilder();
+        string? title = null;
+        var inFence = false;
+
+        void Flush()
+        {
+            var text = Markdig.Markdown.ToPlainText(body.ToString()).Trim();
+            if (text.Length > 0)
+            {
+                sections.Add(new DocumentSection(path.Count == 0 ? null : string.Join(" › ", path.Select(p => p.Title)), TextFolding.Normalize(text)));
+            }
+            body.Clear();
+        }
+
+        foreach (var line in TextFolding.Normalize(markdown).Split('\n'))
+        {
+            if (line.TrimStart().StartsWith("```", StringComparison.Ordinal) || line.TrimStart().StartsWith("~~~", StringComparison.Ordinal))
+            {
+                inFence = !inFence;
+            }
+            var level = inFence ? 0 : line.TakeWhile(c => c == '#').Count();
+            if (level is >= 1 and <= 6 && line.Length > level && line[level] == ' ')
+            {
+                Flush();
+                var heading = line[level..].Trim().TrimEnd('#').Trim();
+                title ??= heading;
+                path.RemoveAll(p => p.Level >= level);
+                path.Add((level, heading));
+                continue;
+            }
+            body.Append(line).Append('\n');
+        }
+        Flush();
+        return sections.Count == 0 ? ExtractedDocument.Fail("The document has no text.") : new(sections, title, null);
+    }
+
+    public static ExtractedDocument FromHtml(string html)
+    {
+        var document = new HtmlParser().ParseDocument(html);
+        foreach (var element in document.QuerySelectorAll(string.Join(",", Dropped)).ToList())
+        {
+            element.Remove();
+        }
+        var sections = new List<DocumentSection>();
+        var path = new List<(int Level, string Title)>();
+        var current = new StringBuilder();
+        var pageTitle = document.Title?.Trim();
+
+        void Flush()
+        {
+            var text = CollapseLines(current.ToString());
+            if (text.Length > 0)
+            {
+                sections.Add(new DocumentSection(path.Count == 0 ? null : string.Join(" › ", path.Select(p => p.Title)), text));
+            }
+            current.Clear();
+        }
+
+        void Walk(INode node)
+        {
+            foreach (var child in node.ChildNodes)
+            {
+                if (child is IText text)
+                {
+                    current.Append(text.Data);
+                }
+                else if (child is IElement element)
+                {
+                    var name = element.LocalName;
+                    if (name.Length == 2 && name[0] == 'h' && name[1] is >= '1' and <= '6')
+                    {
+                        Flush();
+                        var level = name[1] - '0';
+                        path.RemoveAll(p => p.Level >= level);
+                        var heading = CollapseLines(element.TextContent).Replace('\n', ' ');
+                        if (heading.Length > 0)
+                        {
+                            path.Add((level, heading));
+                        }
+                        continue;
+                    }
+                    var block = Blocks.Contains(name);
+                    if (block)
+                    {
+                        current.Append('\n');
+                    }
+                    Walk(element);
+                    if (block)
+                    {
+                        current.Append('\n');
+                    }
+                }
+            }
+        }
+
+        if (document.Body is { } bodyElement)
+        {
+            Walk(bodyElement);
+        }
+        Flush();
+        var firstHeading = sections.Select(s => s.Heading).FirstOrDefault(h => h is not null)?.Split(" › ")[0];
+        return sections.Count == 0 ? ExtractedDocument.Fail("The page has no text.") : new(sections, string.IsNullOrEmpty(pageTitle) ? firstHeading : pageTitle, null);
+    }
+
+    public static ExtractedDocument FromPdf(byte[] bytes)
+    {
+        var pages = new List<DocumentSection>();
+        string? title;
+        try
+        {
+            using var pdf = PdfDocument.Open(bytes);
+            title = pdf.Information?.Title;
+            foreach (var page in pdf.GetPages())
+            {
+                var text = CollapseLines(ContentOrderTextExtractor.GetText(page));
+                if (text.Length > 0)
+                {
+                    pages.Add(new DocumentSection(null, text));
+                }
+            }
+        }
+        catch (Exception e) when (e is not OutOfMemoryException and not OperationCanceledException)
+        {
+            // PdfPig throws its own exception types (and occasionally others) on damaged files.
+            return ExtractedDocument.Fail("The file is not a readable PDF.");
+        }
+        if (pages.Count == 0)
+        {
+            return ExtractedDocument.Fail("0 characters extracted: the PDF has no text layer (a scan?).");
+        }
+        return new([new DocumentSection(null, string.Join("\n\n", pages.Select(p => p.Text)))], string.IsNullOrWhiteSpace(title) ? null : title.Trim(), null);
+    }
+
+    /// <summary>Trims each line, collapses runs of spaces, and keeps at most one blank line between paragraphs.</summary>
+    internal static string CollapseLines(string text)
+    {
+        var sb = new StringBuilder(text.Length);
+        var blank = 0;
+        foreach (var raw in TextFolding.Normalize(text).Split('\n'))
+        {
+            var line = string.Join(' ', raw.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries));
+            if (line.Length == 0)
+            {
+                blank++;
+                continue;
+            }
+            if (sb.Length > 0)
+            {
+                sb.Append(blank > 0 ? "\n\n" : "\n");
+            }
+            sb.Append(line);
+            blank = 0;
+        }
+        return sb.ToString();
+    }
+}

@@ -1,0 +1,320 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json.Nodes;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Switchboard.Brain;
+using Switchboard.Compliance;
+using Switchboard.Knowledge;
+using Switchboard.Tests.Support;
+
+namespace Switchboard.Tests.Knowledge;
+
+/// <summary>The knowledge base end to end: every document type in, found by search, cited, isolated per tenant.</summary>
+[Trait("Category", "Database")]
+public sealed class KnowledgeApiTests(KnowledgeFactory factory) : IClassFixture<KnowledgeFactory>
+{
+    private const string Markdown = """
+        # Services
+
+        ## Sous-sol inondé
+        Un sous-sol inondé est une urgence : le plombier de garde est texté immédiatement, jour et nuit.
+        Coupez l'eau à l'entrée principale en attendant.
+
+        ## Chauffe-eau
+        Remplacement de chauffe-eau de 40 et 60 gallons, électriques ou au gaz.
+        """;
+
+    private const string Html = """
+        <html><head><title>Territoire desservi</title><style>p{color:red}</style><script>var secret="do-not-index";</script></head>
+        <body><nav>Accueil | Contact</nav>
+        <h1>Territoire</h1><p>Nous desservons Laval, Longueuil et Brossard.</p><div>Service 24/7</div>
+        <footer>© Drain Fortin</footer></body></html>
+        """;
+
+    [Fact]
+    public async Task EachDocumentTypeIsIngestedAndFoundWithItsCitation()
+    {
+        var tenant = await factory.CreateTenantAsync();
+        using var api = factory.ApiClient(tenant);
+        await using var pages = await PageServer.StartAsync();
+        pages.Pages["/tarifs.html"] = (200, "text/html; charset=utf-8",
+            Encoding.UTF8.GetBytes("<html><head><title>Tarifs</title></head><body><h2>Déplacement d'urgence</h2><p>Le déplacement d'urgence coûte 175 $ la fin de semaine.</p></body></html>"),
+            new Dictionary<string, string> { ["ETag"] = "\"v1\"" });
+
+        var pdf = KnowledgeFactory.Pdf("Garantie", "Garantie de deux ans sur la main-d'œuvre.", "Les pièces sont garanties par le fabricant, même à Québec.");
+        var added = new Dictionary<string, JsonNode>();
+        foreach (var (type, body) in new (string, object)[]
+        {
+            ("text", new { type = "text", title = "Paiement", content = "Nous acceptons le paiement par carte, virement Interac ou chèque." }),
+            ("markdown", new { type = "markdown", content = Markdown }),
+            ("html", new { type = "html", content = Html }),
+            ("pdf", new { type = "pdf", contentBase64 = Convert.ToBase64String(pdf), fileName = "garantie.pdf" }),
+            ("url", new { type = "url", url = pages.BaseUrl + "/tarifs.html" }),
+        })
+        {
+            var response = await KnowledgeFactory.AddAsync(api, body);
+            var text = await response.Content.ReadAsStringAsync();
+            Assert.True(response.StatusCode == HttpStatusCode.Created, $"{type}: {(int)response.StatusCode} {text}");
+            added[type] = JsonNode.Parse(text)!;
+            Assert.Equal(type, added[type]["sourceType"]!.GetValue<string>());
+            Assert.True(added[type]["chunkCount"]!.GetValue<int>() >= 1);
+        }
+        Assert.Equal("Services", added["markdown"]["title"]!.GetValue<string>());   // the first heading
+        Assert.Equal("Territoire desservi", added["html"]["title"]!.GetValue<string>()); // <title>
+        Assert.Equal("Garantie", added["pdf"]["title"]!.GetValue<string>());         // PDF metadata
+        Assert.Equal("Tarifs", added["url"]["title"]!.GetValue<string>());
+
+        await AssertTopHitAsync(api, "virement interac", added["text"]);
+        await AssertTopHitAsync(api, "Mon sous-sol est inonde!", added["markdown"], heading: "Services › Sous-sol inondé"); // no accent in the query
+        await AssertTopHitAsync(api, "chauffe-eau 60 gallons", added["markdown"], heading: "Services › Chauffe-eau");
+        await AssertTopHitAsync(api, "Desservez-vous Longueuil?", added["html"]);
+        await AssertTopHitAsync(api, "main d'oeuvre garantie", added["pdf"]);  // œ folded, accents folded
+        await AssertTopHitAsync(api, "Québec", added["pdf"]);
+        await AssertTopHitAsync(api, "déplacement urgence fin de semaine", added["url"]);
+
+        // HTML: scripts, styles, navigation and footers are not indexed; block elements are not glued together.
+        Assert.Empty(await KnowledgeFactory.SearchAsync(api, "do-not-index"));
+        Assert.Empty(await KnowledgeFactory.SearchAsync(api, "Accueil"));
+        var html = JsonNode.Parse(await api.GetStringAsync($"/api/v1/knowledge/{added["html"]["id"]}"))!;
+        Assert.Contains("Brossard.\n\nService 24/7", html["text"]!.GetValue<string>());
+        Assert.Equal(pages.BaseUrl + "/tarifs.html", added["url"]["sourceUrl"]!.GetValue<string>());
+
+        var list = JsonNode.Parse(await api.GetStringAsync("/api/v1/knowledge"))!.AsArray();
+        Assert.Equal(5, list.Count);
+    }
+
+    [Fact]
+    public async Task SearchQuotesEveryUserInputAndNeverFails()
+    {
+        var tenant = await factory.CreateTenantAsync();
+        using var api = factory.ApiClient(tenant);
+        Assert.Equal(HttpStatusCode.Created, (await KnowledgeFactory.AddAsync(api, new { type = "markdown", content = Markdown })).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await KnowledgeFactory.AddAsync(api, new { type = "text", title = "Eau", content = "Plus d'eau chaude? Vérifiez le disjoncteur du chauffe-eau." })).StatusCode);
+
+        // FTS5 reads sous-sol as column "sous" minus "sol", and l'eau as an unterminated string: both must just search.
+        Assert.Contains("Sous-sol", (await KnowledgeFactory.SearchAsync(api, "sous-sol"))[0]!["heading"]!.GetValue<string>());
+        Assert.Contains("eau", (await KnowledgeFactory.SearchAsync(api, "l'eau chaude"))[0]!["text"]!.GetValue<string>());
+        foreach (var hostile in new[]
+        {
+            "\"sous-sol", "sous\"sol\"\"", "'", "\"", "NEAR(sous sol, 2)", "sous AND OR NOT sol", "SearchText:inondé", "{SearchText}: eau",
+            "inond*", "^sous", "-garage +sol", "sous-sol)(", "(((", "a & b | !c", "eau:* & !", "<-> sol", "\\", "%_", "'; DROP TABLE knowledge_chunks; --",
+            "   ", "le la les de", "🙂🚰", new string('x', 5000), "ÉTÉ À L'ÎLE", "kbtaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        })
+        {
+            var response = await api.GetAsync($"/api/v1/knowledge/search?q={Uri.EscapeDataString(hostile)}");
+            Assert.True(response.StatusCode == HttpStatusCode.OK, $"'{hostile}' answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+        }
+        Assert.NotEmpty(await KnowledgeFactory.SearchAsync(api, "\"sous-sol inondé"));          // unbalanced quote
+        Assert.NotEmpty(await KnowledgeFactory.SearchAsync(api, "NEAR(chauffe-eau gallons)")); // operators are plain words
+        Assert.Empty(await KnowledgeFactory.SearchAsync(api, "le la les de"));                  // only stop words: nothing to search
+
+        var bad = await api.GetAsync("/api/v1/knowledge/search?q=eau&limit=500");
+        await AssertEnvelopeAsync(bad, HttpStatusCode.UnprocessableEntity, "VALIDATION_FAILED");
+    }
+
+    [Fact]
+    public async Task VapiKnowledgeBaseRequestIsAnsweredWithDocumentsFromTheTenantsKnowledgeBase()
+    {
+        var tenant = await factory.CreateTenantAsync();
+        using var api = factory.ApiClient(tenant);
+        Assert.Equal(HttpStatusCode.Created, (await KnowledgeFactory.AddAsync(api, new { type = "markdown", title = "Tarifs", content = """
+            ## Appel d'urgence
+            Le déplacement d'urgence coûte 175 $ la fin de semaine, plus 145 $ de l'heure.
+
+            ## Territoire
+            Laval, Longueuil, Brossard.
+            """ })).StatusCode);
+
+        // Vapi's spec puts the text in messages[].message; messagesOpenAIFormatted has it in content (read first).
+        var json = """
+            {"message":{"type":"knowledge-base-request","timestamp":1767225600000,"call":{"id":"kb-call-1"},
+              "messages":[{"role":"bot","message":"Drain Fortin, bonjour!"},{"role":"user","message":"Combien coûte un appel d'urgence la fin de semaine?"}],
+              "messagesOpenAIFormatted":[{"role":"assistant","content":"Drain Fortin, bonjour!"},{"role":"user","content":"Combien coûte un appel d'urgence la fin de semaine?"}]}}
+            """;
+        var response = await factory.PostVapiAsync(tenant, json);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var documents = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["documents"]!.AsArray();
+        Assert.NotEmpty(documents);
+        Assert.True(documents.Count <= 3);
+        var best = documents[0]!;
+        Assert.Contains("175 $", best["content"]!.GetValue<string>());
+        Assert.StartsWith("[Tarifs › Appel d'urgence]", best["content"]!.GetValue<string>());
+        var similarity = best["similarity"]!.GetValue<double>();
+        Assert.InRange(similarity, 0.01, 1.0);
+        Assert.True(long.TryParse(best["uuid"]!.GetValue<string>(), out _));
+
+        // The docs' example shape (content in messages[]) and a question the knowledge base cannot answer.
+        var docsShape = """{"message":{"type":"knowledge-base-request","messages":[{"role":"user","content":"Do you serve Brossard?"}]}}""";
+        var docsReply = JsonNode.Parse(await (await factory.PostVapiAsync(tenant, docsShape)).Content.ReadAsStringAsync())!["documents"]!.AsArray();
+        Assert.Contains("Brossard", docsReply[0]!["content"]!.GetValue<string>());
+        var nothing = """{"message":{"type":"knowledge-base-request","messages":[{"role":"user","message":"zzyzx qwerty"}]}}""";
+        Assert.Empty(JsonNode.Parse(await (await factory.PostVapiAsync(tenant, nothing)).Content.ReadAsStringAsync())!["documents"]!.AsArray());
+        var noUser = """{"message":{"type":"knowledge-base-request","messages":[]}}""";
+        Assert.Empty(JsonNode.Parse(await (await factory.PostVapiAsync(tenant, noUser)).Content.ReadAsStringAsync())!["documents"]!.AsArray());
+    }
+
+    [Fact]
+    public async Task SearchKnowledgeBaseToolAnswersThroughVapiToolCallsAndTheRegistry()
+    {
+        var tenant = await factory.CreateTenantAsync();
+        using var api = factory.ApiClient(tenant);
+        Assert.Equal(HttpStatusCode.Created, (await KnowledgeFactory.AddAsync(api, new { type = "text", title = "Hours", content = "Emergencies (flooding, sewer backup, burst pipe) are handled 24/7 by the on-call plumber." })).StatusCode);
+
+        var json = """
+            {"message":{"type":"tool-calls","call":{"id":"kb-tool-1"},"toolCallList":[
+              {"id":"call_kb","type":"function","function":{"name":"search_knowledge_base","arguments":{"query":"Is a burst pipe handled at night?"}}},
+              {"id":"call_none","type":"function","function":{"name":"search_knowledge_base","arguments":{"query":"zzyzx"}}},
+              {"id":"call_bad","type":"function","function":{"name":"search_knowledge_base","arguments":{}}}]}}
+            """;
+        var results = JsonNode.Parse(await (await factory.PostVapiAsync(tenant, json)).Content.ReadAsStringAsync())!["results"]!.AsArray();
+        var found = JsonNode.Parse(results[0]!["result"]!.GetValue<string>())!;
+        Assert.True(found["found"]!.GetValue<bool>());
+        var first = found["results"]![0]!;
+        Assert.Equal("Hours", first["title"]!.GetValue<string>());
+        Assert.Contains("24/7", first["text"]!.GetValue<string>());
+        Assert.True(first["chunkId"]!.GetValue<long>() > 0);
+        Assert.False(JsonNode.Parse(results[1]!["result"]!.GetValue<string>())!["found"]!.GetValue<bool>());
+        Assert.Equal("Give the question to search for.", results[2]!["error"]!.GetValue<string>());
+
+        // The registry is what native calls and web chat use; the tool is in the definitions they send to the model.
+        Assert.Contains(ToolRegistry.Definitions(), d => d!["name"]!.GetValue<string>() == ToolRegistry.SearchKnowledgeBase);
+        using var scope = factory.Scope();
+        var db = scope.ServiceProvider.GetRequiredService<Switchboard.Platform.Database.SwitchboardDbContext>();
+        var t = await db.Tenants.AsNoTracking().SingleAsync(x => x.Id == tenant.Id);
+        var outcome = await scope.ServiceProvider.GetRequiredService<ToolRegistry>().InvokeAsync(ToolRegistry.SearchKnowledgeBase,
+            System.Text.Json.JsonDocument.Parse("""{"query":"sewer backup"}""").RootElement, new ToolContext(t, null, null), CancellationToken.None);
+        Assert.Null(outcome.Error);
+        Assert.Contains("on-call plumber", outcome.Result);
+    }
+
+    [Fact]
+    public async Task AnotherTenantsDocumentsAndChunksAreNeverSeen()
+    {
+        var a = await factory.CreateTenantAsync("Drain Fortin");
+        var b = await factory.CreateTenantAsync("Plomberie Rivale");
+        using var apiA = factory.ApiClient(a);
+        using var apiB = factory.ApiClient(b);
+        var created = await KnowledgeFactory.AddAsync(apiA, new { type = "text", title = "Secret A", content = "Le code de la porte du garage est 4321, inondation." });
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var id = JsonNode.Parse(await created.Content.ReadAsStringAsync())!["id"]!.GetValue<string>();
+        // B holds the very same text: a duplicate only within a tenant, and B's copy stays B's.
+        Assert.Equal(HttpStatusCode.Created, (await KnowledgeFactory.AddAsync(apiB, new { type = "text", title = "Copie B", content = "Le code de la porte du garage est 4321, inondation." })).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await KnowledgeFactory.AddAsync(apiB, new { type = "text", title = "B only", content = "Plomberie Rivale répare les chauffe-eau." })).StatusCode);
+
+        Assert.DoesNotContain(JsonNode.Parse(await apiB.GetStringAsync("/api/v1/knowledge"))!.AsArray(), d => d!["id"]!.GetValue<string>() == id);
+        await AssertEnvelopeAsync(await apiB.GetAsync($"/api/v1/knowledge/{id}"), HttpStatusCode.NotFound, "DOCUMENT_NOT_FOUND");
+        await AssertEnvelopeAsync(await apiB.PostAsync($"/api/v1/knowledge/{id}/reindex", null), HttpStatusCode.NotFound, "DOCUMENT_NOT_FOUND");
+        await AssertEnvelopeAsync(await apiB.DeleteAsync($"/api/v1/knowledge/{id}"), HttpStatusCode.NotFound, "DOCUMENT_NOT_FOUND");
+
+        var hitsB = await KnowledgeFactory.SearchAsync(apiB, "code porte garage 4321");
+        Assert.All(hitsB, h => Assert.Equal("Copie B", h!["documentTitle"]!.GetValue<string>()));
+        Assert.DoesNotContain(await KnowledgeFactory.SearchAsync(apiA, "chauffe-eau Rivale"), h => h!["documentTitle"]!.GetValue<string>() == "B only");
+        var vapi = """{"message":{"type":"knowledge-base-request","messages":[{"role":"user","message":"chauffe-eau Rivale"}]}}""";
+        var docs = JsonNode.Parse(await (await factory.PostVapiAsync(a, vapi)).Content.ReadAsStringAsync())!["documents"]!.AsArray();
+        Assert.DoesNotContain(docs, d => d!["content"]!.GetValue<string>().Contains("Rivale", StringComparison.Ordinal));
+
+        // Every chunk belongs to its document's tenant, and A's document is untouched by B's attempts.
+        var (orphans, chunksA) = await factory.WithDbAsync(null, async db => (
+            await db.KnowledgeChunks.IgnoreQueryFilters().CountAsync(c => !db.KnowledgeDocuments.IgnoreQueryFilters().Any(d => d.Id == c.DocumentId && d.TenantId == c.TenantId)),
+            await db.KnowledgeChunks.IgnoreQueryFilters().CountAsync(c => c.TenantId == a.Id)));
+        Assert.Equal(0, orphans);
+        Assert.Equal(1, chunksA);
+        Assert.Equal(HttpStatusCode.OK, (await apiA.GetAsync($"/api/v1/knowledge/{id}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task DeleteAndReindexKeepTheIndexInStepAndAreAudited()
+    {
+        var tenant = await factory.CreateTenantAsync();
+        using var api = factory.ApiClient(tenant);
+        var created = JsonNode.Parse(await (await KnowledgeFactory.AddAsync(api, new { type = "markdown", content = Markdown })).Content.ReadAsStringAsync())!;
+        var id = created["id"]!.GetValue<string>();
+
+        var reindexed = await api.PostAsync($"/api/v1/knowledge/{id}/reindex", null);
+        Assert.Equal(HttpStatusCode.OK, reindexed.StatusCode);
+        var after = JsonNode.Parse(await reindexed.Content.ReadAsStringAsync())!;
+        Assert.Equal(created["chunkCount"]!.GetValue<int>(), after["chunkCount"]!.GetValue<int>());
+        var hits = await KnowledgeFactory.SearchAsync(api, "sous-sol inondé");
+        Assert.Equal(id, hits[0]!["documentId"]!.GetValue<string>());
+        Assert.Equal("Services › Sous-sol inondé", hits[0]!["heading"]!.GetValue<string>()); // headings survive re-indexing
+
+        Assert.Equal(HttpStatusCode.NoContent, (await api.DeleteAsync($"/api/v1/knowledge/{id}")).StatusCode);
+        Assert.Empty(await KnowledgeFactory.SearchAsync(api, "sous-sol inondé"));
+        Assert.Equal(0, await factory.WithDbAsync(null, db => db.KnowledgeChunks.IgnoreQueryFilters().CountAsync(c => c.TenantId == tenant.Id)));
+        Assert.Equal(0, await FtsRowsAsync(tenant.Id));
+
+        var actions = await factory.WithDbAsync(tenant.Id, db => db.AuditLog.Where(e => e.Target == "knowledge:" + id).Select(e => e.Action).ToListAsync());
+        Assert.Equal(["knowledge.document.added", "knowledge.document.deleted", "knowledge.document.reindexed"], actions.Order(StringComparer.Ordinal).ToList());
+    }
+
+    [Fact]
+    public async Task ErasingTheTenantRemovesItsDocumentsChunksAndIndexEntries()
+    {
+        var tenant = await factory.CreateTenantAsync();
+        var other = await factory.CreateTenantAsync("Other");
+        using var api = factory.ApiClient(tenant);
+        Assert.Equal(HttpStatusCode.Created, (await KnowledgeFactory.AddAsync(api, new { type = "markdown", content = Markdown })).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await KnowledgeFactory.AddAsync(factory.ApiClient(other), new { type = "markdown", content = Markdown })).StatusCode);
+        Assert.True(await FtsRowsAsync(tenant.Id) > 0);
+
+        using (var scope = factory.Scope())
+        {
+            scope.ServiceProvider.GetRequiredService<Switchboard.Tenancy.CurrentTenant>().Set(tenant.Id);
+            await scope.ServiceProvider.GetRequiredService<ErasureService>().EraseTenantAsync(tenant.Id, CancellationToken.None);
+        }
+
+        Assert.Equal(0, await factory.WithDbAsync(null, db => db.KnowledgeDocuments.IgnoreQueryFilters().CountAsync(d => d.TenantId == tenant.Id)));
+        Assert.Equal(0, await factory.WithDbAsync(null, db => db.KnowledgeChunks.IgnoreQueryFilters().CountAsync(c => c.TenantId == tenant.Id)));
+        Assert.Equal(0, await FtsRowsAsync(tenant.Id));
+        Assert.True(await FtsRowsAsync(other.Id) > 0); // the other tenant keeps its knowledge base
+    }
+
+    [Fact]
+    public async Task ExportIncludesTheKnowledgeBase()
+    {
+        var tenant = await factory.CreateTenantAsync();
+        using var api = factory.ApiClient(tenant);
+        Assert.Equal(HttpStatusCode.Created, (await KnowledgeFactory.AddAsync(api, new { type = "text", title = "Paiement", content = "Paiement par carte ou chèque." })).StatusCode);
+        var export = JsonNode.Parse(await api.GetStringAsync("/api/v1/export"))!;
+        var doc = export["knowledge"]!.AsArray().Single()!;
+        Assert.Equal("Paiement", doc["document"]!["title"]!.GetValue<string>());
+        Assert.Equal("Paiement par carte ou chèque.", doc["text"]!.GetValue<string>());
+    }
+
+    /// <summary>Index entries of a tenant: FTS5 rows on SQLite (the external-content index), tsvector rows on PostgreSQL.</summary>
+    private Task<int> FtsRowsAsync(Guid tenantId) => factory.WithDbAsync(null, async db =>
+    {
+        var term = TextFolding.TenantTerm(tenantId);
+        if (TestDatabase.IsPostgres)
+        {
+            return await db.Database.SqlQuery<int>($"SELECT count(*)::int AS \"Value\" FROM knowledge_chunks WHERE \"SearchVector\" @@ to_tsquery('simple', {term})").SingleAsync();
+        }
+        var match = "\"" + term + "\"";
+        return await db.Database.SqlQuery<int>($"SELECT count(*) AS \"Value\" FROM knowledge_fts WHERE knowledge_fts MATCH {match}").SingleAsync();
+    });
+
+    private static async Task AssertTopHitAsync(HttpClient api, string query, JsonNode document, string? heading = null)
+    {
+        var hits = await KnowledgeFactory.SearchAsync(api, query);
+        Assert.True(hits.Count > 0, $"'{query}' found nothing");
+        var top = hits[0]!;
+        Assert.True(top["documentId"]!.GetValue<string>() == document["id"]!.GetValue<string>(),
+            $"'{query}': expected '{document["title"]}' first, got '{top["documentTitle"]}' ({top["text"]})");
+        Assert.Equal(document["title"]!.GetValue<string>(), top["documentTitle"]!.GetValue<string>());
+        Assert.True(top["chunkId"]!.GetValue<long>() > 0);
+        Assert.InRange(top["score"]!.GetValue<double>(), 0.0001, 1.0);
+        if (heading is not null)
+        {
+            Assert.Equal(heading, top["heading"]!.GetValue<string>());
+        }
+    }
+
+    internal static async Task AssertEnvelopeAsync(HttpResponseMessage response, HttpStatusCode status, string code)
+    {
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == status, $"expected {(int)status} {code}, got {(int)response.StatusCode}: {text}");
+        Assert.Equal(code, JsonNode.Parse(text)!["error"]!["code"]!.GetValue<string>());
+    }
+}
