@@ -123,12 +123,7 @@ internal static partial class OfflineReceptionist
 
         JsonElement? capture = null;
         var emergency = state.Urgency == Calls.Urgency.Emergency;
-        if (emergency && !wasEmergency)
-        {
-            say.Append(fr
-                ? "C'est une urgence : le plombier de garde est prévenu par texto immédiatement. "
-                : "This is an emergency: the on-call technician is being texted right now. ");
-        }
+        var capturedBefore = state.LeadCaptured;
         // An emergency is captured at once (the on-call SMS goes out), with the callback number when the visitor gave it or
         // after one ask; a routine lead once the problem, name and number are known.
         var complete = state.Problem is not null && state.Name is not null && state.Phone is not null;
@@ -136,6 +131,16 @@ internal static partial class OfflineReceptionist
         {
             capture = Arguments(state);
             state.LeadCaptured = true;
+        }
+        if (emergency && (!wasEmergency || (capture is not null && !capturedBefore)))
+        {
+            say.Append((capture is not null, fr) switch
+            {
+                (true, true) => wasEmergency ? "Le plombier de garde est prévenu par texto immédiatement. " : "C'est une urgence : le plombier de garde est prévenu par texto immédiatement. ",
+                (true, false) => wasEmergency ? "The on-call technician is being texted right now. " : "This is an emergency: the on-call technician is being texted right now. ",
+                (false, true) => "C'est une urgence : le plombier de garde sera prévenu par texto dès que j'aurai votre numéro. ",
+                (false, false) => "This is an emergency: the on-call technician will be texted as soon as I have your number. ",
+            });
         }
 
         // The next question, or what happens next.

@@ -15,7 +15,7 @@ internal static class WidgetHosting
 {
     public static IEndpointRouteBuilder MapWidgetScript(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/widget.js", ScriptAsync).WithTags("Widget (public)").WithSummary("The embeddable widget script").ExcludeFromDescription();
+        app.MapMethods("/widget.js", [HttpMethods.Get, HttpMethods.Head], ScriptAsync).WithTags("Widget (public)").WithSummary("The embeddable widget script").ExcludeFromDescription();
         app.MapGet("/widget/demo", Demo).ExcludeFromDescription();
         return app;
     }
