@@ -127,7 +127,7 @@ public sealed class MediaBridgeTests(VoiceFactory factory) : IClassFixture<Voice
 
         // The provider session: configured once, truncated at what the caller heard.
         var session = Assert.Single(factory.Provider.Sessions.Skip(sessionsBefore));
-        Assert.Equal(("audio/pcmu", 4, "Bearer sk-test-realtime"), (session.Format, session.ToolCount, session.Authorization));
+        Assert.Equal(("audio/pcmu", Switchboard.Brain.ToolRegistry.Definitions().Count, "Bearer sk-test-realtime"), (session.Format, session.ToolCount, session.Authorization));
         Assert.Contains("Tu es Paul.", session.Instructions);
         var (item, heardMs) = Assert.Single(session.Truncations);
         Assert.False(string.IsNullOrEmpty(item));
