@@ -121,6 +121,12 @@ public sealed class WidgetEndpointTests(WidgetFactory factory) : IClassFixture<W
         visitorA.Token = visitorB.Token;
         Assert.Equal("INVALID_TOKEN", await (await visitorA.PostAsync("Bonjour")).ErrorCodeAsync());
 
+        // The attribution API: B sees its chat's attribution, A gets 404 for B's call id.
+        var callB = await factory.WithDbAsync(b.Id, db => db.WebConversations.Select(c => c.CallId).SingleAsync());
+        var attribution = await (await factory.ApiClient(b.Tenant).GetAsync($"/api/v1/widget/conversations/{callB}")).JsonAsync(HttpStatusCode.OK);
+        Assert.Equal(("google", "G123", WidgetFactory.SiteOrigin), (attribution["utmSource"]!.GetValue<string>(), attribution["gclid"]!.GetValue<string>(), attribution["origin"]!.GetValue<string>()));
+        Assert.Equal(HttpStatusCode.NotFound, (await factory.ApiClient(a.Tenant).GetAsync($"/api/v1/widget/conversations/{callB}")).StatusCode);
+
         // A's API does not list B's web chat or lead.
         var calls = await factory.ApiClient(a.Tenant).GetStringAsync("/api/v1/calls");
         Assert.DoesNotContain("inondé", calls);
