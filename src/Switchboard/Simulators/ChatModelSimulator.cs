@@ -76,7 +76,10 @@ internal sealed class ChatModelSimulator : IAsyncDisposable
         {
             var chunk = new JsonObject
             {
-                ["id"] = id, ["object"] = "chat.completion.chunk", ["created"] = 1767225600, ["model"] = model,
+                ["id"] = id,
+                ["object"] = "chat.completion.chunk",
+                ["created"] = 1767225600,
+                ["model"] = model,
                 ["choices"] = new JsonArray(new JsonObject { ["index"] = 0, ["delta"] = JsonSerializer.SerializeToNode(choiceDelta), ["finish_reason"] = finish }),
             };
             await http.Response.WriteAsync($"data: {chunk.ToJsonString()}\n\n");
@@ -118,7 +121,11 @@ internal sealed class ChatModelSimulator : IAsyncDisposable
         }
         var usage = new JsonObject
         {
-            ["id"] = id, ["object"] = "chat.completion.chunk", ["created"] = 1767225600, ["model"] = model, ["choices"] = new JsonArray(),
+            ["id"] = id,
+            ["object"] = "chat.completion.chunk",
+            ["created"] = 1767225600,
+            ["model"] = model,
+            ["choices"] = new JsonArray(),
             ["usage"] = new JsonObject { ["prompt_tokens"] = 50, ["completion_tokens"] = 10, ["total_tokens"] = 60 },
         };
         await http.Response.WriteAsync($"data: {usage.ToJsonString()}\n\ndata: [DONE]\n\n");
