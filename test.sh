@@ -42,6 +42,26 @@ else
   echo "!! Node.js >= 20.19 is missing: the dashboard is not built, tested or linted, and the browser suite skips. !!"
 fi
 
+# The widget: build it (the browser tests serve widget/dist), then typecheck and Vitest (SSE parser, languages, size budget).
+if node_ok; then
+  echo "== widget: build"
+  if ! build_front widget widget/dist/widget.js; then failed=$((failed + 1)); fi
+  echo "== widget: typecheck"
+  if ! npm run --prefix widget --silent typecheck; then echo "-- widget typecheck FAILED"; failed=$((failed + 1)); fi
+  echo "== widget: vitest"
+  (cd widget && npx vitest run --reporter=default --reporter=json --outputFile="$artifacts/vitest-widget.json") | tail -5
+  if [ -f "$artifacts/vitest-widget.json" ]; then
+    vp=$(node -e 'const r=require(process.argv[1]);console.log(r.numPassedTests)' "$artifacts/vitest-widget.json")
+    vf=$(node -e 'const r=require(process.argv[1]);console.log(r.numFailedTests)' "$artifacts/vitest-widget.json")
+    passed=$((passed + vp)); failed=$((failed + vf))
+    echo "-- widget vitest: $vp passed, $vf failed"
+  else
+    echo "-- widget vitest produced no report"; failed=$((failed + 1))
+  fi
+else
+  echo "!! Node.js >= 20.19 is missing: the widget is not built or tested, and the widget browser suite skips. !!"
+fi
+
 if [ ! -x "${SWITCHBOARD_CHROMIUM:-/usr/bin/chromium}" ]; then
   echo "!! Chromium is missing: the browser suite will SKIP (apt-get install chromium fonts-noto-core, or .ci/run). !!"
 fi

@@ -27,13 +27,14 @@ using Switchboard.Tenancy;
 using Switchboard.Twilio;
 using Switchboard.Vapi;
 using Switchboard.Webhooks;
+using Switchboard.Widget;
 
-// The same binary is the server and the operator CLI: `serve` (default), `migrate`, `seed-demo`, `replay`, `simulate-call`, `schema-script`, `grant-operator`.
+// The same binary is the server and the operator CLI: `serve` (default), `migrate`, `seed-demo`, `replay`, `simulate-call`, `simulate-chat`, `schema-script`, `grant-operator`.
 var command = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "serve";
 var rest = args.Length > 0 && !args[0].StartsWith('-') ? args[1..] : args;
-if (command is not ("serve" or "migrate" or "seed-demo" or "replay" or "simulate-call" or "schema-script" or "grant-operator"))
+if (command is not ("serve" or "migrate" or "seed-demo" or "replay" or "simulate-call" or "simulate-chat" or "schema-script" or "grant-operator"))
 {
-    Console.Error.WriteLine($"Unknown command '{command}'. Commands: serve (default), migrate, seed-demo, replay, simulate-call, schema-script, grant-operator.");
+    Console.Error.WriteLine($"Unknown command '{command}'. Commands: serve (default), migrate, seed-demo, replay, simulate-call, simulate-chat, schema-script, grant-operator.");
     return 2;
 }
 
@@ -143,6 +144,17 @@ builder.Services.AddScoped<AlertService>();
 builder.Services.AddScoped<SmsSenderResolver>(); // one rule for every SMS sender: explicit sender, else an attached SMS-capable number
 builder.Services.AddScoped<PostCallPipeline>();
 
+// Web chat: the brain (chat model over Microsoft.Extensions.AI, offline receptionist), the widget's public endpoints, idle chats closed.
+builder.Services.AddOptions<BrainOptions>().BindConfiguration(BrainOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+builder.Services.AddOptions<WidgetOptions>().BindConfiguration(WidgetOptions.Section).ValidateDataAnnotations().ValidateOnStart()
+    .PostConfigure(o => { o.AllowLocalHttpOrigins |= builder.Environment.IsDevelopment(); o.DemoPage |= builder.Environment.IsDevelopment(); });
+builder.Services.AddHttpClient(ModelBrain.HttpClientName);
+builder.Services.AddSingleton<ModelBrain>();
+builder.Services.AddSingleton<WidgetTokens>();
+builder.Services.AddSingleton<WebConversationCloser>();
+builder.Services.AddHostedService<WebConversationCloserWorker>();
+builder.Services.AddScoped<WebChatService>();
+builder.Services.AddScoped<IKnowledgeLookup, KnowledgeBaseLookup>();     // retrieval for the offline receptionist
 // Knowledge base: ingestion (text, Markdown, HTML, PDF, URL through the SSRF guard), FTS retrieval, optional embeddings.
 builder.Services.AddKnowledge();
 
@@ -219,6 +231,8 @@ switch (command)
         return await ReplayCommand.RunAsync(app.Services, rest, CancellationToken.None);
     case "simulate-call":
         return await SimulateCallCommand.RunAsync(app.Services, rest, CancellationToken.None);
+    case "simulate-chat":
+        return await SimulateChatCommand.RunAsync(rest, CancellationToken.None);
     case "grant-operator":
         return await GrantOperatorCommand.RunAsync(app.Services, rest, CancellationToken.None);
     case "schema-script":
@@ -243,11 +257,13 @@ if (app.Configuration.GetValue("Switchboard:Demo:SeedOnEmptyDatabase", false))
     await using var scope = app.Services.CreateAsyncScope();
     var seeder = scope.ServiceProvider.GetRequiredService<DemoSeeder>();
     demo = await seeder.DatabaseIsEmptyAsync(CancellationToken.None) ? await seeder.SeedAsync(CancellationToken.None) : seeder.ReadSaved();
+    demo = await seeder.EnsureWidgetKeyAsync(demo, CancellationToken.None);
 }
 
 app.UseForwardedHeaders();
 app.UseErrorEnvelope();
 app.UseWebSockets();
+app.UseMiddleware<WidgetAccessMiddleware>();                      // /widget/v1: publishable key, allowed origin (CORS), plan, per-origin rate limit
 app.UseCors();
 app.UseAuthentication();
 app.UseMiddleware<ApiGuardMiddleware>();                           // /api/v1: CSRF, suspension, API-access gate, rate limits
@@ -260,6 +276,8 @@ app.MapApiReference();                                            // /docs: the 
 app.MapVapiWebhooks();                                            // POST /webhooks/vapi/{tenantId}
 app.MapTwilioWebhooks();                                          // POST /webhooks/twilio/{voice|status|recording|sms}/{tenantId}
 app.MapTwilioMediaStreams();                                      // WebSocket /media/twilio/{token}, GET /metrics/voice
+app.MapWidget();                                                  // /widget/v1: config, conversations, messages (SSE)
+app.MapWidgetScript();                                            // /widget.js, /widget/demo (Development)
 app.MapGroup("/api/v1").RequireAuthorization().MapCalls();        // calls (filters, search, keyset, CSV export), SMS log
 app.MapGroup("/api/v1").RequireAuthorization().MapAnalytics();    // analytics per local day, computed in the database
 app.MapGroup("/api/v1").RequireAuthorization().MapWebhooks();     // webhook endpoints, deliveries, replay, test-send
@@ -275,6 +293,7 @@ app.MapGroup("/api/v1").RequireAuthorization()                    // self-servic
     .MapNumbers()                                                 // Twilio numbers (webhooks or Vapi import)
     .MapBilling()                                                 // plans, plan changes, usage against the plan
     .MapKeys()                                                    // secret/publishable keys, rotation, widget origins
+    .MapWidgetSettings()                                          // the widget's branding
     .MapKnowledge()                                               // knowledge base: documents, chunks, search
     .MapCompliance();                                             // audit log + verify, export, erasure, retention
 

@@ -59,6 +59,11 @@ internal sealed class ToolRegistry(SwitchboardDbContext db, AlertService alerts,
                     ["address"] = new JsonObject { ["type"] = "string", ["description"] = "Service address" },
                     ["problem"] = new JsonObject { ["type"] = "string", ["description"] = "What the caller needs, in their words" },
                     ["urgency"] = new JsonObject { ["type"] = "string", ["enum"] = new JsonArray("emergency", "soon", "routine") },
+                    // Lead qualification (BANT) → Lead.Score (LeadQualification).
+                    ["budget"] = new JsonObject { ["type"] = "string", ["description"] = "Budget the caller mentioned, if any" },
+                    ["authority"] = new JsonObject { ["type"] = "string", ["description"] = "Whether the caller decides (owner, tenant, manager…)" },
+                    ["need"] = new JsonObject { ["type"] = "string", ["description"] = "The service needed, in a few words" },
+                    ["timeline"] = new JsonObject { ["type"] = "string", ["description"] = "When the work is wanted (now, this week, later)" },
                 },
                 ["required"] = new JsonArray("problem"),
             },
@@ -131,6 +136,7 @@ internal sealed class ToolRegistry(SwitchboardDbContext db, AlertService alerts,
             return ToolOutcome.Ok(new { captured = true, urgency = draft.Urgency });
         }
         var lead = await UpsertLeadAsync(db, context.Call, draft with { Phone = draft.Phone ?? context.Call.CustomerNumber }, clock.GetUtcNow(), ct);
+        LeadQualification.Apply(lead, arguments);
         await webhooks.LeadAsync(lead, ct); // lead.created, lead.urgent
         // An emergency is texted during the call, not after it: the on-call plumber can be on the way before the caller hangs up.
         var alerted = lead.Urgency == Urgency.Emergency

@@ -9,7 +9,7 @@ internal sealed class Call
     /// <summary><c>voice</c> or <c>web</c>.</summary>
     public required string Channel { get; set; }
 
-    /// <summary><c>vapi</c> or <c>twilio</c>.</summary>
+    /// <summary><c>vapi</c>, <c>twilio</c> or <c>widget</c> (web chat).</summary>
     public required string Provider { get; set; }
 
     /// <summary>The provider's id of the call (Vapi <c>call.id</c>, or the Twilio CallSid for native calls).</summary>
@@ -151,6 +151,12 @@ internal sealed class Lead
 
     /// <summary>The member of the tenant who follows the lead up, if any.</summary>
     public Guid? AssigneeUserId { get; set; }
+
+    /// <summary>Qualification 0–100 from budget, authority, need and timeline (<see cref="Brain.LeadQualification"/>); null when none was given.</summary>
+    public int? Score { get; set; }
+
+    /// <summary>The qualification answers as JSON <c>{"budget":…,"authority":…,"need":…,"timeline":…}</c>.</summary>
+    public string? QualificationJson { get; set; }
 
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }

@@ -46,5 +46,14 @@ internal static class Banner
         output.WriteLine("  Place a simulated phone call (Twilio and the realtime model simulated on 127.0.0.1):");
         output.WriteLine($"    ./switchboard simulate-call --tenant {demo.TenantId} --script samples/flood-call.json{urlOption}");
         output.WriteLine();
+        if (demo.PublishableKey is { } pk)
+        {
+            output.WriteLine("  Web chat widget (offline receptionist: no model key needed). Paste on a site whose origin is allowed");
+            output.WriteLine("  (PUT /api/v1/widget/origins; in Development http://localhost:<port> and http://127.0.0.1:<port> may be allowed):");
+            output.WriteLine($"    <script src=\"{baseUrl}/widget.js\" data-key=\"{pk}\" async></script>");
+            output.WriteLine($"  Try it now: {baseUrl}/widget/demo   (write « Mon sous-sol est inondé, rappelez-moi au 514 555 0142 »)");
+            output.WriteLine($"    ./switchboard simulate-chat --key {pk}{(baseUrl == "http://localhost:8080" ? "" : " --url " + baseUrl)} --script samples/flood-chat.json");
+            output.WriteLine();
+        }
     }
 }

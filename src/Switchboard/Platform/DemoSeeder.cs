@@ -11,10 +11,11 @@ namespace Switchboard.Platform;
 /// <summary>
 /// What a newcomer needs to try the demo tenant. Saved to <c>data/demo-credentials.json</c> (mode 600) because the API key
 /// and the password are stored hashed. <c>DashboardEmail</c>/<c>DashboardPassword</c>: the demo tenant's owner, to sign in
-/// to the dashboard (null in files written before the dashboard existed, until the next start adds them).
+/// to the dashboard (null in files written before the dashboard existed, until the next start adds them);
+/// <c>PublishableKey</c>: the web chat widget's key (null in files written before the widget existed).
 /// </summary>
 internal sealed record DemoCredentials(Guid TenantId, string TenantName, string VapiWebhookSecret, string ApiKey,
-    string? DashboardEmail = null, string? DashboardPassword = null);
+    string? DashboardEmail = null, string? DashboardPassword = null, string? PublishableKey = null);
 
 /// <summary>
 /// Creates the demo tenant, Drain Fortin (plumbing near Montréal: America/Toronto, fr-CA), with its assistant
@@ -99,10 +100,11 @@ internal sealed class DemoSeeder(
         });
         db.ApiKeys.Add(new ApiKey { Id = Guid.CreateVersion7(), TenantId = DemoTenantId, Name = "demo", Prefix = key.Prefix, Hash = key.Hash, CreatedAt = now });
         var password = AddOwner(now);
+        var widgetKey = AddPublishableKey(now);
         await db.SaveChangesAsync(ct);
         await DemoKnowledge.SeedAsync(knowledge, DemoTenantId, ct);
 
-        var credentials = new DemoCredentials(DemoTenantId, "Drain Fortin", secret, key.Plaintext, OwnerEmail, password);
+        var credentials = new DemoCredentials(DemoTenantId, "Drain Fortin", secret, key.Plaintext, OwnerEmail, password, widgetKey);
         await SaveAsync(credentials, ct);
         return credentials;
     }
@@ -130,6 +132,30 @@ internal sealed class DemoSeeder(
         db.Users.Add(user);
         db.Memberships.Add(new Membership { Id = Guid.CreateVersion7(), TenantId = DemoTenantId, UserId = user.Id, Role = Roles.Owner, CreatedAt = now });
         return password;
+    }
+
+    /// <summary>Gives a demo tenant seeded before the widget existed a publishable key (saved with its credentials).</summary>
+    public async Task<DemoCredentials?> EnsureWidgetKeyAsync(DemoCredentials? demo, CancellationToken ct)
+    {
+        if (demo is null || demo.PublishableKey is not null || !await db.Tenants.AnyAsync(t => t.Id == demo.TenantId, ct))
+        {
+            return demo;
+        }
+        var widgetKey = AddPublishableKey(clock.GetUtcNow());
+        await db.SaveChangesAsync(ct);
+        demo = demo with { PublishableKey = widgetKey };
+        await SaveAsync(demo, ct);
+        return demo;
+    }
+
+    private string AddPublishableKey(DateTimeOffset now)
+    {
+        var (plaintext, prefix, hash) = PublishableKeys.Generate();
+        db.ApiKeys.Add(new ApiKey
+        {
+            Id = Guid.CreateVersion7(), TenantId = DemoTenantId, Name = "widget demo", Kind = ApiKeyKinds.Publishable, Prefix = prefix, Hash = hash, CreatedAt = now,
+        });
+        return plaintext;
     }
 
     private async Task SaveAsync(DemoCredentials credentials, CancellationToken ct)

@@ -24,7 +24,7 @@ public sealed record ApiKeyRequest(string? Name, string? Kind);
 /// <summary>Rotates a key: the old one keeps working for <c>GraceHours</c> (0–168, default 24; 0 revokes it now).</summary>
 public sealed record RotateRequest(int? GraceHours);
 
-/// <summary>The widget's allowed origins: at most 10 <c>https://host[:port]</c> origins.</summary>
+/// <summary>The widget's allowed origins: at most 10 <c>https://host[:port]</c> origins or <c>https://*.domain</c> wildcards (Development: also <c>http://localhost[:port]</c>, <c>http://127.0.0.1[:port]</c>).</summary>
 public sealed record AllowedOrigins(List<string> Origins);
 
 /// <summary>Publishable keys (<c>pk_live_</c> + 32 base62 characters) for the widget, checked against allowed origins.</summary>
@@ -169,7 +169,8 @@ internal static class KeysApi
         TypedResults.Ok(new AllowedOrigins(await db.TenantAccounts.AsNoTracking().Select(a => a.AllowedOrigins).FirstOrDefaultAsync(ct) ?? []));
 
     private static async Task<Results<Ok<AllowedOrigins>, JsonHttpResult<ErrorEnvelope>>> PutOriginsAsync(
-        AllowedOrigins body, HttpContext http, SwitchboardDbContext db, Billing.PlanCatalog plans, AuditLog audit, TimeProvider clock, CancellationToken ct)
+        AllowedOrigins body, HttpContext http, SwitchboardDbContext db, Billing.PlanCatalog plans, AuditLog audit, TimeProvider clock,
+        Microsoft.Extensions.Options.IOptions<Widget.WidgetOptions> widget, CancellationToken ct)
     {
         var caller = Caller.From(http);
         var v = new Validation();
@@ -181,7 +182,7 @@ internal static class KeysApi
         }
         for (var i = 0; i < list.Count; i++)
         {
-            if (NormalizeOrigin(list[i]) is { } origin)
+            if (NormalizeOrigin(list[i], widget.Value.AllowLocalHttpOrigins) is { } origin)
             {
                 if (!origins.Contains(origin))
                 {
@@ -190,7 +191,9 @@ internal static class KeysApi
             }
             else
             {
-                v.Add($"origins[{i}]", "must be an https origin such as https://www.example.com (no path, query or wildcard)");
+                v.Add($"origins[{i}]", widget.Value.AllowLocalHttpOrigins
+                    ? "must be an https origin such as https://www.example.com or https://*.example.com, or http://localhost[:port] / http://127.0.0.1[:port] (no path or query)"
+                    : "must be an https origin such as https://www.example.com or https://*.example.com (no path or query)");
             }
         }
         if (!v.IsValid)
@@ -206,23 +209,50 @@ internal static class KeysApi
         return TypedResults.Ok(new AllowedOrigins(origins));
     }
 
-    /// <summary><c>https://host[:port]</c> in lower case without a default port; null when not such an origin.</summary>
-    internal static string? NormalizeOrigin(string? value)
+    /// <summary>
+    /// <c>https://host[:port]</c> or <c>https://*.domain[:port]</c> (any subdomain) in lower case without a default port;
+    /// with <paramref name="allowLocalHttp"/> also <c>http://localhost[:port]</c> and <c>http://127.0.0.1[:port]</c>
+    /// (Development). Null when not such an origin.
+    /// </summary>
+    internal static string? NormalizeOrigin(string? value, bool allowLocalHttp = false)
     {
         var trimmed = value?.Trim();
+        var wildcard = trimmed is not null && trimmed.StartsWith("https://*.", StringComparison.OrdinalIgnoreCase);
+        if (wildcard)
+        {
+            trimmed = "https://wildcard." + trimmed!["https://*.".Length..];
+        }
+        var scheme = "https://";
+        if (allowLocalHttp && !wildcard && trimmed is not null && trimmed.StartsWith("http://", StringComparison.OrdinalIgnoreCase))
+        {
+            scheme = "http://";
+        }
         if (string.IsNullOrEmpty(trimmed) || trimmed.Length > 253 || trimmed.IndexOfAny(['*', '?', '#', '@', ' ']) >= 0
-            || !trimmed.StartsWith("https://", StringComparison.OrdinalIgnoreCase) || !Uri.TryCreate(trimmed, UriKind.Absolute, out var uri)
+            || !trimmed.StartsWith(scheme, StringComparison.OrdinalIgnoreCase) || !Uri.TryCreate(trimmed, UriKind.Absolute, out var uri)
             || uri.HostNameType is not (UriHostNameType.Dns or UriHostNameType.IPv4 or UriHostNameType.IPv6))
         {
             return null;
         }
-        var slash = trimmed.IndexOf('/', "https://".Length);
+        var slash = trimmed.IndexOf('/', scheme.Length);
         if (slash >= 0 && slash != trimmed.Length - 1)
         {
             return null; // a path
         }
         var host = uri.IdnHost.ToLowerInvariant();
-        return uri.IsDefaultPort ? $"https://{host}" : $"https://{host}:{uri.Port}";
+        if (scheme == "http://" && host is not ("localhost" or "127.0.0.1"))
+        {
+            return null;
+        }
+        if (wildcard)
+        {
+            host = "*." + host["wildcard.".Length..];
+            if (!host[2..].Contains('.'))
+            {
+                return null; // https://*.com
+            }
+        }
+        var prefix = scheme == "http://" ? "http" : "https";
+        return uri.IsDefaultPort ? $"{prefix}://{host}" : $"{prefix}://{host}:{uri.Port}";
     }
 
     private static async Task<JsonHttpResult<ErrorEnvelope>?> FeatureProblemAsync(TenantAccountCache accounts, Guid tenantId, string kind, CancellationToken ct)

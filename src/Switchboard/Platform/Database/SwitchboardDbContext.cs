@@ -55,6 +55,7 @@ internal sealed partial class SwitchboardDbContext(DbContextOptions<SwitchboardD
 
     protected override void OnModelCreating(ModelBuilder b)
     {
+        ConfigureWebChat(b);     // widget conversations and settings (SwitchboardDbContext.WebChat.cs)
         ConfigureSelfService(b); // accounts, onboarding, credentials, numbers, billing, compliance (SwitchboardDbContext.SelfService.cs)
         ConfigureDashboard(b);   // live-event sequences (SwitchboardDbContext.Dashboard.cs)
         ConfigureKnowledge(b);   // knowledge documents and chunks (SwitchboardDbContext.Knowledge.cs)

@@ -1,0 +1,155 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Switchboard.Billing;
+using Switchboard.Platform.Database;
+using Switchboard.Platform.Http;
+using Switchboard.Tenancy;
+
+namespace Switchboard.Widget;
+
+/// <summary>Who is calling a <c>/widget/v1</c> endpoint: the publishable key's tenant and the allowed origin (null for a same-origin or non-browser GET).</summary>
+internal sealed record WidgetCaller(Guid TenantId, string? Origin)
+{
+    public static WidgetCaller From(HttpContext http) => (WidgetCaller)http.Items[typeof(WidgetCaller)]!;
+}
+
+/// <summary>
+/// The gate in front of every <c>/widget/v1</c> request (frontends.md §3.4): the publishable key (<c>?key=pk_live_…</c>,
+/// in the query so a CORS preflight carries it too) names the tenant; the browser's <c>Origin</c> must be one of the
+/// tenant's allowed origins (or this host's own origin, for the demo page and the dashboard's preview). Only then is
+/// <c>Access-Control-Allow-Origin: &lt;origin&gt;</c> granted; every answer carries <c>Vary: Origin</c>. A request without
+/// an <c>Origin</c> may read the config (public branding) but never chat. Then the tenant's plan must include the
+/// widget, the tenant must be active, and the per-origin rate limit must allow it (429 <c>RATE_LIMITED</c>).
+/// Errors are the envelope: 401 <c>INVALID_KEY</c>, 403 <c>ORIGIN_NOT_ALLOWED</c> / <c>ORIGIN_REQUIRED</c> /
+/// <c>FEATURE_NOT_IN_PLAN</c> / <c>TENANT_SUSPENDED</c>.
+/// </summary>
+internal sealed class WidgetAccessMiddleware(RequestDelegate next)
+{
+    public const string PathPrefix = "/widget/v1";
+
+    public async Task InvokeAsync(HttpContext http, SwitchboardDbContext db, CurrentTenant current, TenantAccountCache accounts,
+        ApiRateLimiter limiter, IOptions<WidgetOptions> options, TimeProvider clock)
+    {
+        if (!http.Request.Path.StartsWithSegments(PathPrefix))
+        {
+            await next(http);
+            return;
+        }
+        http.Response.Headers.Vary = "Origin";
+        http.Response.Headers.CacheControl = "no-store";
+        var ct = http.RequestAborted;
+        var rawOrigin = http.Request.Headers.Origin.ToString();
+        var origin = WidgetOrigins.Normalize(rawOrigin);
+        var preflight = HttpMethods.IsOptions(http.Request.Method);
+        var key = http.Request.Query["key"].ToString();
+        var tenantId = key.Length == 0 ? null : await PublishableKeys.ResolveAsync(db, key, clock.GetUtcNow(), ct);
+        if (tenantId is null)
+        {
+            await ApiError.WriteAsync(http, 401, "INVALID_KEY", "The publishable key (?key=pk_live_…) is missing, revoked or unknown.");
+            return;
+        }
+        if (rawOrigin.Length > 0)
+        {
+            var allowed = origin is not null && (origin == SelfOrigin(http) || WidgetOrigins.IsAllowed(origin, await db.TenantAccounts.IgnoreQueryFilters()
+                .AsNoTracking().Where(a => a.TenantId == tenantId).Select(a => a.AllowedOrigins).FirstOrDefaultAsync(ct) ?? []));
+            if (!allowed)
+            {
+                await ApiError.WriteAsync(http, 403, "ORIGIN_NOT_ALLOWED", "This site is not one of the widget's allowed origins (PUT /api/v1/widget/origins).");
+                return;
+            }
+            http.Response.Headers.AccessControlAllowOrigin = origin;
+            http.Response.Headers.AccessControlExposeHeaders = "Retry-After";
+        }
+        else if (!HttpMethods.IsGet(http.Request.Method))
+        {
+            await ApiError.WriteAsync(http, 403, "ORIGIN_REQUIRED", "Chat requests must come from a browser on an allowed origin.");
+            return;
+        }
+        if (preflight)
+        {
+            http.Response.Headers.AccessControlAllowMethods = "GET, POST";
+            http.Response.Headers.AccessControlAllowHeaders = "content-type, authorization";
+            http.Response.Headers.AccessControlMaxAge = "7200";
+            http.Response.StatusCode = StatusCodes.Status204NoContent;
+            return;
+        }
+        var account = await accounts.GetAsync(tenantId.Value, ct);
+        if (account.Status != "active")
+        {
+            await ApiError.WriteAsync(http, 403, "TENANT_SUSPENDED", "This business's chat is not available.");
+            return;
+        }
+        if (!account.Plan.Has(Features.Widget))
+        {
+            await ApiError.WriteAsync(http, 403, "FEATURE_NOT_IN_PLAN", $"The {account.Plan.Name} plan does not include the widget.");
+            return;
+        }
+        using (var lease = limiter.Acquire($"widget-origin:{tenantId:N}:{origin ?? "-"}", options.Value.RequestsPerMinutePerOrigin))
+        {
+            if (!lease.IsAcquired)
+            {
+                http.Response.Headers.RetryAfter = "60";
+                await ApiError.WriteAsync(http, 429, "RATE_LIMITED", "Too many chat requests from this site; try again in a minute.");
+                return;
+            }
+        }
+        current.Set(tenantId.Value);
+        http.Items[typeof(WidgetCaller)] = new WidgetCaller(tenantId.Value, origin);
+        await next(http);
+    }
+
+    private static string SelfOrigin(HttpContext http) => $"{http.Request.Scheme}://{http.Request.Host.Value}".ToLowerInvariant() switch
+    {
+        var s when s.EndsWith(":80", StringComparison.Ordinal) && s.StartsWith("http://", StringComparison.Ordinal) => s[..^3],
+        var s when s.EndsWith(":443", StringComparison.Ordinal) && s.StartsWith("https://", StringComparison.Ordinal) => s[..^4],
+        var s => s,
+    };
+}
+
+/// <summary>
+/// Conversation tokens: <c>{tenantId:N}.{conversationId:N}.{issued unix seconds}</c> protected with Data Protection
+/// (purpose <c>Switchboard.Widget.Conversation.v1</c>), sent back as <c>Authorization: Bearer</c>. Valid for 24 hours;
+/// the widget forgets them after 30 idle minutes, and the server refuses a closed conversation.
+/// </summary>
+internal sealed class WidgetTokens(IDataProtectionProvider provider, TimeProvider clock)
+{
+    public static readonly TimeSpan Lifetime = TimeSpan.FromHours(24);
+    private readonly IDataProtector protector = provider.CreateProtector("Switchboard.Widget.Conversation.v1");
+
+    public string Issue(Guid tenantId, Guid conversationId) =>
+        protector.Protect($"{tenantId:N}.{conversationId:N}.{clock.GetUtcNow().ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture)}");
+
+    /// <summary>True when <paramref name="token"/> was issued for this tenant's conversation and has not expired.</summary>
+    public bool Validate(string? token, Guid tenantId, Guid conversationId)
+    {
+        if (string.IsNullOrEmpty(token) || token.Length > 1000)
+        {
+            return false;
+        }
+        string plain;
+        try
+        {
+            plain = protector.Unprotect(token);
+        }
+        catch (CryptographicException)
+        {
+            return false;
+        }
+        var parts = plain.Split('.');
+        return parts.Length == 3
+            && CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(parts[0] + parts[1]), Encoding.ASCII.GetBytes($"{tenantId:N}{conversationId:N}"))
+            && long.TryParse(parts[2], CultureInfo.InvariantCulture, out var issued)
+            && clock.GetUtcNow() - DateTimeOffset.FromUnixTimeSeconds(issued) < Lifetime;
+    }
+
+    /// <summary>The bearer token of a request, or null.</summary>
+    public static string? FromRequest(HttpRequest request)
+    {
+        var header = request.Headers.Authorization.ToString();
+        return header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header[7..].Trim() : null;
+    }
+}

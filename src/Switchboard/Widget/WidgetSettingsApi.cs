@@ -1,0 +1,96 @@
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+using Switchboard.Billing;
+using Switchboard.Compliance;
+using Switchboard.Platform.Database;
+using Switchboard.Platform.Http;
+using Switchboard.Tenancy;
+
+namespace Switchboard.Widget;
+
+/// <summary>The widget's look: <c>AccentColor</c> <c>#rrggbb</c>, <c>Position</c> <c>end</c>|<c>start</c>, <c>Title</c> (≤ 100), <c>Greeting</c> (≤ 500), <c>AvatarUrl</c> (https, ≤ 500). Colour and avatar need <c>custom_branding</c>.</summary>
+public sealed record WidgetSettingsDto(string? AccentColor, string? Position, string? Title, string? Greeting, string? AvatarUrl);
+
+/// <summary>
+/// A web chat's attribution and state, by its call id: the origin and page it started on, the referrer, UTM parameters,
+/// Google/Meta click ids, its language, who answered last (<c>model</c> or <c>offline</c>) and its message count.
+/// </summary>
+public sealed record WebConversationDto(
+    Guid Id, Guid CallId, string Origin, string? PageUrl, string? Referrer, string? UtmSource, string? UtmMedium, string? UtmCampaign,
+    string? UtmTerm, string? UtmContent, string? Gclid, string? Fbclid, string Language, string Brain, int MessageCount,
+    DateTimeOffset CreatedAt, DateTimeOffset LastMessageAt, DateTimeOffset? EndedAt);
+
+/// <summary>
+/// <c>GET/PUT /api/v1/widget/settings</c>: the widget's branding, read by <c>GET /widget/v1/config</c>; and
+/// <c>GET /api/v1/widget/conversations/{callId}</c>: a web chat's attribution.
+/// </summary>
+internal static partial class WidgetSettingsApi
+{
+    public static RouteGroupBuilder MapWidgetSettings(this RouteGroupBuilder api)
+    {
+        var widget = api.MapGroup("/widget").WithTags("Widget");
+        widget.MapGet("/settings", GetAsync).RequirePermission(Permission.Read).WithSummary("The widget's branding");
+        widget.MapPut("/settings", PutAsync).RequirePermission(Permission.Configure).RequireFeature(Features.Widget)
+            .WithSummary("Replace the widget's branding").ProducesErrors(400, 422);
+        widget.MapGet("/conversations/{callId:guid}", ConversationAsync).RequirePermission(Permission.Read)
+            .WithSummary("A web chat's attribution (page, referrer, UTM, click ids) by its call id").ProducesErrors(404);
+        return api;
+    }
+
+    private static async Task<Results<Ok<WebConversationDto>, JsonHttpResult<ErrorEnvelope>>> ConversationAsync(Guid callId, SwitchboardDbContext db, CancellationToken ct)
+    {
+        var c = await db.WebConversations.AsNoTracking().FirstOrDefaultAsync(x => x.CallId == callId, ct);
+        return c is null
+            ? ApiError.NotFound("CONVERSATION_NOT_FOUND", "No web chat with this call id.")
+            : TypedResults.Ok(new WebConversationDto(c.Id, c.CallId, c.Origin, c.PageUrl, c.Referrer, c.UtmSource, c.UtmMedium, c.UtmCampaign,
+                c.UtmTerm, c.UtmContent, c.Gclid, c.Fbclid, c.Language, c.Brain, c.MessageCount, c.CreatedAt, c.LastMessageAt, c.EndedAt));
+    }
+
+    private static async Task<Ok<WidgetSettingsDto>> GetAsync(SwitchboardDbContext db, CancellationToken ct)
+    {
+        var s = await db.WidgetSettings.AsNoTracking().FirstOrDefaultAsync(ct);
+        return TypedResults.Ok(new WidgetSettingsDto(s?.AccentColor, s?.Position ?? "end", s?.Title, s?.Greeting, s?.AvatarUrl));
+    }
+
+    private static async Task<Results<Ok<WidgetSettingsDto>, JsonHttpResult<ErrorEnvelope>>> PutAsync(
+        WidgetSettingsDto body, HttpContext http, SwitchboardDbContext db, AuditLog audit, TimeProvider clock, CancellationToken ct)
+    {
+        var v = new Validation().Max("title", body.Title, 100).Max("greeting", body.Greeting, 500).Max("avatarUrl", body.AvatarUrl, 500);
+        if (body.AccentColor is not null && !Colour().IsMatch(body.AccentColor))
+        {
+            v.Add("accentColor", "#rrggbb");
+        }
+        if (body.Position is not (null or "end" or "start"))
+        {
+            v.Add("position", "end or start");
+        }
+        if (body.AvatarUrl is not null && (!Uri.TryCreate(body.AvatarUrl, UriKind.Absolute, out var avatar) || avatar.Scheme != "https"))
+        {
+            v.Add("avatarUrl", "an https URL");
+        }
+        if (!v.IsValid)
+        {
+            return v.Result();
+        }
+        var caller = Caller.From(http);
+        var row = await db.WidgetSettings.FirstOrDefaultAsync(ct);
+        if (row is null)
+        {
+            row = new WidgetSettings { TenantId = caller.TenantId!.Value };
+            db.WidgetSettings.Add(row);
+        }
+        row.AccentColor = body.AccentColor?.ToLowerInvariant();
+        row.Position = body.Position ?? "end";
+        row.Title = string.IsNullOrWhiteSpace(body.Title) ? null : body.Title.Trim();
+        row.Greeting = string.IsNullOrWhiteSpace(body.Greeting) ? null : body.Greeting.Trim();
+        row.AvatarUrl = body.AvatarUrl;
+        row.UpdatedAt = clock.GetUtcNow();
+        await db.SaveChangesAsync(ct);
+        await audit.AppendAsync(caller.TenantId, caller.Actor, "widget.settings_updated", null, null, ct);
+        return TypedResults.Ok(new WidgetSettingsDto(row.AccentColor, row.Position, row.Title, row.Greeting, row.AvatarUrl));
+    }
+
+    [GeneratedRegex("^#[0-9a-fA-F]{6}$")]
+    private static partial Regex Colour();
+}

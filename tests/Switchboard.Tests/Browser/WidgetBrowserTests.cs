@@ -1,0 +1,243 @@
+using System.IO.Compression;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Playwright;
+using Switchboard.Tests.Support;
+using Switchboard.Tests.Widget;
+
+namespace Switchboard.Tests.Browser;
+
+/// <summary>
+/// The host on a real Kestrel listener (127.0.0.1, any port) serving the built widget from <c>widget/dist</c>, plus a
+/// "customer site" on another 127.0.0.1 port (another origin) whose pages have a strict CSP and hostile CSS and embed the
+/// snippet; one Debian Chromium (<c>SWITCHBOARD_CHROMIUM</c> overrides /usr/bin/chromium). Without Chromium or the built
+/// widget the tests are skipped, loudly.
+/// </summary>
+public sealed class WidgetBrowserFixture : IAsyncLifetime
+{
+    private IPlaywright? playwright;
+    private WebApplication? site;
+
+    internal WidgetKestrelFactory Host { get; } = new();
+    internal IBrowser? Browser { get; private set; }
+    internal string? SkipReason { get; private set; }
+    internal WidgetTenant Tenant { get; private set; } = null!;
+    internal string HostUrl { get; private set; } = "";
+    internal string SiteUrl { get; private set; } = "";
+
+    internal static string ChromiumPath => Environment.GetEnvironmentVariable("SWITCHBOARD_CHROMIUM") is { Length: > 0 } p ? p : "/usr/bin/chromium";
+    internal static string WidgetJs => Path.Combine(Fixtures.RepositoryRoot, "widget", "dist", "widget.js");
+
+    public async Task InitializeAsync()
+    {
+        SkipReason = !File.Exists(ChromiumPath) ? $"Chromium not found at {ChromiumPath} (apt-get install -y chromium fonts-noto-core)"
+            : !File.Exists(WidgetJs) ? "widget/dist/widget.js is not built (run ./test.sh or npm run --prefix widget build)" : null;
+        if (SkipReason is not null)
+        {
+            Console.Error.WriteLine($"!!!!!!!! Widget browser suite SKIPPED: {SkipReason} !!!!!!!!");
+            return;
+        }
+        HostUrl = Host.ServerUri.ToString().TrimEnd('/');
+
+        // The customer's site: another origin (port), a strict CSP naming the Switchboard host, CSS that attacks buttons.
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        site = builder.Build();
+        site.MapGet("/{lang}", (string lang, HttpContext http, string? key) =>
+        {
+            http.Response.Headers.ContentSecurityPolicy =
+                $"default-src 'self'; script-src 'self' {HostUrl}; connect-src 'self' {HostUrl}; style-src 'self'; img-src 'self'";
+            var dir = lang is "ar" or "he" ? " dir=\"rtl\"" : "";
+            return Results.Content($$"""
+                <!doctype html><html lang="{{lang}}"{{dir}}><head><meta charset="utf-8"><title>Plomberie</title>
+                <link rel="stylesheet" href="/hostile.css">
+                </head><body><h1>Plomberie Fortin</h1><button type="button">Bouton du site</button>
+                <script src="{{HostUrl}}/widget.js" data-key="{{WebUtility.HtmlEncode(key ?? Tenant.Key)}}" async></script></body></html>
+                """, "text/html; charset=utf-8");
+        });
+        site.MapGet("/hostile.css", () => Results.Text(
+            "button{background:red!important;font-size:40px!important;padding:50px!important} *{font-family:serif!important} div{display:inline!important}" +
+            " switchboard-widget{opacity:.2} .launcher,.panel,.msg{color:lime!important}", "text/css"));
+        await site.StartAsync();
+        SiteUrl = site.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First().TrimEnd('/');
+
+        Tenant = await Host.CreateWidgetTenantAsync("Drain Fortin", "https://www.drainfortin.example");
+        // The Development path: a local http origin allowed through the same API a developer uses.
+        var origins = await Host.ApiClient(Tenant.Tenant).PutAsJsonAsync("/api/v1/widget/origins", new { origins = new[] { SiteUrl, "https://www.drainfortin.example" } });
+        Assert.Equal(HttpStatusCode.OK, origins.StatusCode);
+
+        playwright = await Playwright.CreateAsync();
+        Browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = ChromiumPath, Headless = true });
+    }
+
+    /// <summary>A fresh context and page that record console errors and CSP violations (<c>window.__csp</c>) and the widget's DOM events (<c>window.__events</c>).</summary>
+    internal async Task<(IPage Page, List<string> Errors)> OpenAsync(string locale = "fr-CA")
+    {
+        var context = await Browser!.NewContextAsync(new() { Locale = locale, ViewportSize = new ViewportSize { Width = 1280, Height = 800 } });
+        await context.AddInitScriptAsync(
+            "window.__csp = []; document.addEventListener('securitypolicyviolation', e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));" +
+            "window.__events = []; for (const n of ['ready','message','lead','error']) document.addEventListener('switchboard:' + n, e => window.__events.push(n));");
+        var page = await context.NewPageAsync();
+        var errors = new List<string>();
+        page.Console += (_, m) => { if (m.Type == "error") { errors.Add(m.Text); } };
+        page.PageError += (_, e) => errors.Add(e);
+        return (page, errors);
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (Browser is not null)
+        {
+            await Browser.DisposeAsync();
+        }
+        playwright?.Dispose();
+        if (site is not null)
+        {
+            await site.DisposeAsync();
+        }
+        Host.Dispose();
+    }
+}
+
+/// <summary>The widget test host on a real Kestrel listener (the browser needs a socket).</summary>
+public sealed class WidgetKestrelFactory : WidgetFactory
+{
+    public WidgetKestrelFactory() => UseKestrel(o => o.Listen(IPAddress.Loopback, 0));
+
+    protected override IDictionary<string, string?> MoreSettings => new Dictionary<string, string?>
+    {
+        ["Switchboard:Web:WidgetPath"] = Path.GetDirectoryName(WidgetBrowserFixture.WidgetJs),
+    };
+
+    internal Uri ServerUri
+    {
+        get
+        {
+            StartServer();
+            return new Uri(Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+        }
+    }
+}
+
+[Trait("Category", "Browser")]
+public sealed class WidgetBrowserTests(WidgetBrowserFixture fx) : IClassFixture<WidgetBrowserFixture>
+{
+    private bool Skipped => fx.SkipReason is not null;
+
+    [Fact]
+    public async Task AFrenchVisitorOnAStrictCspSiteReportsAFloodedBasementAndTheOnCallPlumberIsTexted()
+    {
+        if (Skipped)
+        {
+            return;
+        }
+        var (page, errors) = await fx.OpenAsync();
+        await page.GotoAsync(fx.SiteUrl + "/fr");
+        var launcher = page.GetByRole(AriaRole.Button, new() { Name = "Écrivez-nous" });
+        await Assertions.Expect(launcher).ToBeVisibleAsync();
+
+        // The host page's hostile CSS reaches its own button, not the widget's.
+        Assert.Equal("rgb(255, 0, 0)", await page.GetByRole(AriaRole.Button, new() { Name = "Bouton du site" }).EvaluateAsync<string>("e => getComputedStyle(e).backgroundColor"));
+        Assert.Equal("rgb(37, 99, 235)", await launcher.EvaluateAsync<string>("e => getComputedStyle(e).backgroundColor"));
+        Assert.Equal("14px", await launcher.EvaluateAsync<string>("e => getComputedStyle(e).fontSize"));
+
+        await launcher.ClickAsync();
+        await Assertions.Expect(launcher).ToHaveAttributeAsync("aria-expanded", "true");
+        var box = page.GetByRole(AriaRole.Textbox, new() { Name = "Écrivez un message…" });
+        await box.FillAsync("Bonjour, mon sous-sol est inondé, il y a de l'eau partout! Rappelez-moi au 514 555 0142");
+        await box.PressAsync("Enter");
+        await Assertions.Expect(page.GetByText("le plombier de garde est prévenu", new() { Exact = false })).ToBeVisibleAsync(new() { Timeout = 15000 });
+        await box.FillAsync("Marie Tremblay");
+        await box.PressAsync("Enter");
+        await Assertions.Expect(page.GetByText("Quelle est l'adresse des travaux ?", new() { Exact = false })).ToBeVisibleAsync();
+
+        // The API shows the web conversation with its emergency lead, and one SMS to the on-call number.
+        var api = fx.Host.ApiClient(fx.Tenant.Tenant);
+        var calls = (await api.GetFromJsonAsync<JsonObject>("/api/v1/calls"))!["items"]!.AsArray();
+        var web = Assert.Single(calls, c => c!["channel"]!.GetValue<string>() == "web")!;
+        Assert.Equal("emergency", web["urgency"]!.GetValue<string>());
+        var detail = (await api.GetFromJsonAsync<JsonObject>($"/api/v1/calls/{web["id"]}"))!;
+        Assert.Equal("Marie Tremblay", detail["lead"]!["name"]!.GetValue<string>());
+        Assert.Equal("+15145550142", detail["lead"]!["phone"]!.GetValue<string>());
+        var sms = (await api.GetFromJsonAsync<JsonObject>("/api/v1/sms"))!["items"]!.AsArray().Where(s => s!["callId"]?.GetValue<string>() == web["id"]!.GetValue<string>()).ToList();
+        Assert.Equal("+15145550111", Assert.Single(sms)!["to"]!.GetValue<string>());
+
+        Assert.Contains("lead", await page.EvaluateAsync<string[]>("() => window.__events"));
+        Assert.Empty(await page.EvaluateAsync<string[]>("() => window.__csp"));
+
+        // Navigation keeps the conversation (sessionStorage, resumed server-side).
+        await page.ReloadAsync();
+        await Assertions.Expect(page.GetByText("Marie Tremblay")).ToBeVisibleAsync();
+
+        Assert.Empty(await page.EvaluateAsync<string[]>("() => window.__csp"));
+        Assert.Empty(errors);
+    }
+
+    [Fact]
+    public async Task TheWidgetStaysSilentOnAnOriginThatIsNotAllowed()
+    {
+        if (Skipped)
+        {
+            return;
+        }
+        var other = await fx.Host.CreateWidgetTenantAsync("Autre Plombier", "https://other.example");
+        var (page, _) = await fx.OpenAsync();
+        await page.GotoAsync(fx.SiteUrl + "/fr?key=" + Uri.EscapeDataString(other.Key));
+        await page.WaitForFunctionAsync("() => window.__events.includes('error')");
+        Assert.Equal(0, await page.Locator("switchboard-widget").CountAsync());
+        Assert.Equal(0, await page.GetByRole(AriaRole.Button, new() { Name = "Écrivez-nous" }).CountAsync());
+        Assert.Equal(0, await fx.Host.WithDbAsync(other.Id, db => Task.FromResult(db.WebConversations.Count())));
+    }
+
+    [Fact]
+    public async Task ArabicIsRightToLeftWithTheLauncherOnTheLeft()
+    {
+        if (Skipped)
+        {
+            return;
+        }
+        var (page, errors) = await fx.OpenAsync("ar");
+        await page.GotoAsync(fx.SiteUrl + "/ar");
+        var launcher = page.GetByRole(AriaRole.Button, new() { Name = "تحدث معنا" });
+        await Assertions.Expect(launcher).ToBeVisibleAsync();
+        var bounds = (await launcher.BoundingBoxAsync())!;
+        Assert.True(bounds.X < 640 / 2, $"launcher at x={bounds.X}");
+        await launcher.ClickAsync();
+        var dialog = page.GetByRole(AriaRole.Dialog);
+        await Assertions.Expect(dialog).ToBeVisibleAsync();
+        Assert.Equal("rtl", await dialog.EvaluateAsync<string>("e => getComputedStyle(e).direction"));
+        await Assertions.Expect(page.GetByText("مرحبا! كيف يمكننا مساعدتك؟")).ToBeVisibleAsync();
+        await page.Keyboard.PressAsync("Escape");
+        await Assertions.Expect(dialog).ToBeHiddenAsync();
+        Assert.Empty(errors);
+    }
+
+    [Fact]
+    public async Task TheBundleStaysWithinItsGzipBudget()
+    {
+        if (Skipped)
+        {
+            return;
+        }
+        var bytes = await File.ReadAllBytesAsync(WidgetBrowserFixture.WidgetJs);
+        using var gz = new MemoryStream();
+        await using (var z = new GZipStream(gz, CompressionLevel.SmallestSize, leaveOpen: true))
+        {
+            await z.WriteAsync(bytes);
+        }
+        Assert.True(gz.Length <= 15 * 1024, $"widget.js is {gz.Length} bytes gzipped (budget 15 KB)");
+        using var client = new HttpClient();
+        var served = await client.GetAsync(fx.HostUrl + "/widget.js");
+        Assert.Equal("public, max-age=300", served.Headers.CacheControl?.ToString());
+        Assert.NotNull(served.Headers.ETag);
+    }
+}

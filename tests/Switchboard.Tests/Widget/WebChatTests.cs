@@ -1,0 +1,211 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Switchboard.Billing;
+using Switchboard.Simulators;
+using Switchboard.Tests.Support;
+using Switchboard.Widget;
+
+namespace Switchboard.Tests.Widget;
+
+/// <summary>Web chats end to end over the real host and database: offline receptionist, model with tools, fallback, closing.</summary>
+[Trait("Category", "Database")]
+public sealed class WebChatTests(WidgetFactory factory) : IClassFixture<WidgetFactory>
+{
+    [Fact]
+    public async Task FrenchFloodedBasementChatCapturesAnEmergencyLeadAndTextsOnCallOnce()
+    {
+        var t = await factory.CreateWidgetTenantAsync();
+        var visitor = new Visitor(factory.Browser(), t);
+        Assert.Equal(HttpStatusCode.Created, (await visitor.StartAsync()).StatusCode);
+
+        var first = await visitor.SayAsync("Bonjour, mon sous-sol est inondé, il y a de l'eau partout! Rappelez-moi au 514 555 0142");
+        Assert.True(first.Deltas > 1, "the answer streams in pieces");
+        Assert.Contains("urgence", first.Text);
+        Assert.Equal("emergency", first.Lead!["urgency"]!.GetValue<string>());
+        Assert.Equal("offline", first.Done!["brain"]!.GetValue<string>());
+        var second = await visitor.SayAsync("Marie Tremblay");
+        var third = await visitor.SayAsync("123 rue Principale, Laval");
+        Assert.Contains("514", third.Text);
+        _ = second;
+
+        await factory.WithDbAsync(t.Id, async db =>
+        {
+            var call = await db.Calls.SingleAsync(c => c.Channel == "web");
+            Assert.Equal("+15145550142", call.CustomerNumber);
+            var lead = await db.Leads.SingleAsync(l => l.CallId == call.Id);
+            Assert.Equal("emergency", lead.Urgency);
+            Assert.Equal("Marie Tremblay", lead.Name);
+            Assert.Equal("123 rue Principale, Laval", lead.Address);
+            Assert.Contains("inondé", lead.Problem);
+            var sms = await db.SmsMessages.Where(s => s.CallId == call.Id).ToListAsync();
+            Assert.Equal("+15145550111", Assert.Single(sms).To);
+            var turns = await db.TranscriptTurns.Where(x => x.CallId == call.Id).OrderBy(x => x.Seq).Select(x => x.Role).ToListAsync();
+            Assert.Equal(["user", "assistant", "user", "assistant", "user", "assistant"], turns);
+            var conversation = await db.WebConversations.SingleAsync();
+            Assert.Equal(("google", "hiver", "G123", "https://www.google.com/"), (conversation.UtmSource, conversation.UtmCampaign, conversation.Gclid, conversation.Referrer));
+            Assert.Equal(WidgetFactory.SiteOrigin, conversation.Origin);
+            Assert.Equal(3, await db.UsageRecords.CountAsync(u => u.Kind == UsageKinds.ChatMessages));
+            return 0;
+        });
+
+        // The same conversation through the API, like a call.
+        var calls = await factory.ApiClient(t.Tenant).GetFromJsonAsync<JsonNode>("/api/v1/calls");
+        Assert.Contains("\"web\"", calls!.ToJsonString());
+    }
+
+    [Fact]
+    public async Task ModelToolCallDeltasAreAssembledAndCaptureLeadRuns()
+    {
+        await using var model = await ChatModelSimulator.StartAsync();
+        var t = await factory.CreateWidgetTenantAsync("Plomberie Modèle");
+        await factory.UseModelAsync(t.Id, model.BaseUrl);
+        var visitor = new Visitor(factory.Browser(), t);
+        await visitor.StartAsync();
+
+        var reply = await visitor.SayAsync("Mon sous-sol est inondé! Mon numéro: 514-555-0177");
+
+        Assert.Equal("model", reply.Done!["brain"]!.GetValue<string>());
+        Assert.Contains(reply.Events, e => e.Type == "tool" && e.Data["name"]!.GetValue<string>() == "capture_lead");
+        Assert.Equal("emergency", reply.Lead!["urgency"]!.GetValue<string>());
+        Assert.Equal("C'est noté. Le technicien de garde est prévenu et vous rappelle très vite.", reply.Text);
+        var requests = model.Requests.ToList();
+        Assert.Equal(2, requests.Count);
+        Assert.True(requests[0]["stream"]!.GetValue<bool>());
+        Assert.Contains(requests[0]["tools"]!.AsArray(), tool => tool!["function"]!["name"]!.GetValue<string>() == "capture_lead");
+        var toolMessage = requests[1]["messages"]!.AsArray().Single(m => m!["role"]!.GetValue<string>() == "tool");
+        Assert.Contains("captured", toolMessage!["content"]!.ToJsonString());
+        Assert.All(model.Authorizations, a => Assert.StartsWith("Bearer sk-sim-", a));
+
+        await factory.WithDbAsync(t.Id, async db =>
+        {
+            var lead = await db.Leads.SingleAsync();
+            Assert.Equal(("emergency", "+15145550177"), (lead.Urgency, lead.Phone));
+            Assert.True(lead.Score >= 75, $"score {lead.Score}");
+            Assert.Contains("\"timeline\":\"now\"", lead.QualificationJson);
+            Assert.Single(await db.SmsMessages.Where(s => s.To == "+15145550111").ToListAsync());
+            return 0;
+        });
+    }
+
+    [Fact]
+    public async Task AModelErrorMidConversationFallsBackToTheOfflineReceptionistWithoutLosingTheVisitorsWords()
+    {
+        await using var model = await ChatModelSimulator.StartAsync();
+        var t = await factory.CreateWidgetTenantAsync("Plomberie Panne");
+        await factory.UseModelAsync(t.Id, model.BaseUrl);
+        var visitor = new Visitor(factory.Browser(), t);
+        await visitor.StartAsync();
+        model.Script.Enqueue(new SimChatReply.Text("Bonjour! ", "Que puis-je faire pour vous?"));
+        var first = await visitor.SayAsync("Bonjour");
+        Assert.Equal("model", first.Done!["brain"]!.GetValue<string>());
+
+        model.Script.Enqueue(new SimChatReply.Error(500));
+        model.Script.Enqueue(new SimChatReply.Error(500));
+        model.Script.Enqueue(new SimChatReply.Error(500));
+        var second = await visitor.SayAsync("Un tuyau a éclaté dans la cuisine, appelez-moi au 438 555 0199");
+
+        Assert.Equal("offline", second.Done!["brain"]!.GetValue<string>());
+        Assert.Contains("urgence", second.Text);
+        Assert.Equal("emergency", second.Lead!["urgency"]!.GetValue<string>());
+        await factory.WithDbAsync(t.Id, async db =>
+        {
+            var userTurns = await db.TranscriptTurns.Where(x => x.Role == "user").OrderBy(x => x.Seq).Select(x => x.Text).ToListAsync();
+            Assert.Equal(["Bonjour", "Un tuyau a éclaté dans la cuisine, appelez-moi au 438 555 0199"], userTurns);
+            var lead = await db.Leads.SingleAsync();
+            Assert.Equal(("+14385550199", "emergency"), (lead.Phone, lead.Urgency));
+            Assert.Contains("éclaté", lead.Problem);
+            return 0;
+        });
+    }
+
+    [Fact]
+    public async Task AnIdleChatIsClosedThroughThePostCallPipeline()
+    {
+        var t = await factory.CreateWidgetTenantAsync("Plomberie Calme");
+        var visitor = new Visitor(factory.Browser(), t);
+        await visitor.StartAsync();
+        await visitor.SayAsync("J'aimerais une soumission pour changer mon chauffe-eau");
+        await visitor.SayAsync("Jean Roy");
+        await visitor.SayAsync("450 555 0123");
+
+        factory.Clock.Advance(TimeSpan.FromMinutes(31));
+        var closer = factory.Services.GetRequiredService<WebConversationCloser>();
+        var closed = await closer.CloseIdleAsync(CancellationToken.None);
+        Assert.True(closed >= 1, $"closed {closed}; now {factory.Clock.GetUtcNow()}; last " + string.Join(",", await factory.WithDbAsync(t.Id, db => db.WebConversations.Select(c => c.LastMessageAt.ToString() + "/" + c.EndedAt).ToListAsync())));
+        Assert.Equal(HttpStatusCode.Conflict, (await visitor.PostAsync("Encore là?")).StatusCode);
+
+        await factory.WithDbAsync(t.Id, async db =>
+        {
+            var call = await db.Calls.SingleAsync();
+            Assert.Equal(("completed", true, true), (call.Status, call.Analyzed, call.TranscriptFinal));
+            Assert.Null(call.DurationSeconds); // chats are metered per message, not per second
+            var lead = await db.Leads.SingleAsync();
+            Assert.Equal(("Jean Roy", "+14505550123"), (lead.Name, lead.Phone));
+            Assert.Contains(await db.SmsMessages.Select(s => s.To).ToListAsync(), to => to == "+15145550100"); // the office is texted about the lead
+            return 0;
+        });
+    }
+
+    [Fact]
+    public async Task AConversationResumesAfterNavigationWithItsToken()
+    {
+        var t = await factory.CreateWidgetTenantAsync("Plomberie Navigation");
+        var visitor = new Visitor(factory.Browser(), t);
+        await visitor.StartAsync();
+        await visitor.SayAsync("Quelles sont vos heures d'ouverture?");
+
+        var request = new HttpRequestMessage(HttpMethod.Get, $"/widget/v1/conversations/{visitor.Id}{t.Q}");
+        request.Headers.Authorization = new("Bearer", visitor.Token);
+        var resumed = await (await factory.Browser().SendAsync(request)).JsonAsync(HttpStatusCode.OK);
+        var messages = resumed["messages"]!.AsArray();
+        Assert.Equal(2, messages.Count);
+        Assert.Contains("ouverts", messages[1]!["text"]!.GetValue<string>());
+        Assert.False(resumed["closed"]!.GetValue<bool>());
+    }
+
+    [Fact]
+    public async Task AKnowledgeQuestionIsAnsweredFromTheKnowledgeBaseWithItsSource()
+    {
+        var t = await factory.CreateWidgetTenantAsync("Plomberie Savoir");
+        using (var scope = factory.Services.CreateScope())
+        {
+            scope.ServiceProvider.GetRequiredService<Switchboard.Tenancy.CurrentTenant>().Set(t.Id);
+            var ingestion = scope.ServiceProvider.GetRequiredService<Switchboard.Knowledge.KnowledgeIngestion>();
+            var (document, error) = await ingestion.AddAsync(t.Id, new Switchboard.Knowledge.KnowledgeDocumentRequest(
+                Switchboard.Knowledge.DocumentExtractor.Markdown, "Tarifs",
+                "# Tarifs\n\n## Inspection par caméra\nL'inspection par caméra des drains coûte 249 $ et comprend un rapport vidéo.", null, null, null), CancellationToken.None);
+            Assert.True(document is not null, error?.Value?.Error.Message);
+        }
+        var visitor = new Visitor(factory.Browser(), t);
+        await visitor.StartAsync();
+
+        var reply = await visitor.SayAsync("Combien coûte une inspection par caméra?");
+
+        Assert.Contains("249 $", reply.Text);
+        Assert.Contains("Tarifs", reply.Text);
+        Assert.Null(reply.Lead);
+    }
+
+    [Fact]
+    public async Task ErasingTheVisitorsNumberErasesTheWebChat()
+    {
+        var t = await factory.CreateWidgetTenantAsync("Plomberie Oubli");
+        var visitor = new Visitor(factory.Browser(), t);
+        await visitor.StartAsync();
+        await visitor.SayAsync("Mon sous-sol est inondé, appelez-moi au 514 555 0188");
+
+        var erased = await factory.ApiClient(t.Tenant).PostAsJsonAsync("/api/v1/erasure/caller", new { phoneNumber = "+15145550188" });
+        Assert.True(erased.IsSuccessStatusCode, await erased.Content.ReadAsStringAsync());
+        await factory.WithDbAsync(t.Id, async db =>
+        {
+            Assert.Equal(0, await db.Calls.CountAsync());
+            Assert.Equal(0, await db.WebConversations.CountAsync());
+            Assert.Equal(0, await db.TranscriptTurns.CountAsync());
+            Assert.Equal(0, await db.Leads.CountAsync());
+            return 0;
+        });
+    }
+}

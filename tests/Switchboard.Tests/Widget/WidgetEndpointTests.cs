@@ -1,0 +1,164 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using Microsoft.EntityFrameworkCore;
+using Switchboard.Brain;
+using Switchboard.Tenancy;
+using Switchboard.Tests.Support;
+using Switchboard.Widget;
+
+namespace Switchboard.Tests.Widget;
+
+/// <summary>The public widget endpoints refuse bad input with the envelope, change nothing, and keep tenants apart.</summary>
+[Trait("Category", "Database")]
+public sealed class WidgetEndpointTests(WidgetFactory factory) : IClassFixture<WidgetFactory>
+{
+    private static async Task<int> TurnsAsync(WidgetFactory f, Guid tenantId) => await f.WithDbAsync(tenantId, db => db.TranscriptTurns.CountAsync());
+
+    [Fact]
+    public async Task AnAllowedOriginGetsCorsAndADisallowedOneGetsNoChat()
+    {
+        var t = await factory.CreateWidgetTenantAsync("Origines", WidgetFactory.SiteOrigin, "https://*.fortin.example");
+
+        var config = await factory.Browser().GetAsync("/widget/v1/config" + t.Q);
+        Assert.Equal(HttpStatusCode.OK, config.StatusCode);
+        Assert.Equal(WidgetFactory.SiteOrigin, config.Headers.GetValues("Access-Control-Allow-Origin").Single());
+        Assert.Contains("Origin", config.Headers.Vary);
+        Assert.Contains("\"tenantName\":\"Origines\"", await config.Content.ReadAsStringAsync());
+
+        var preflight = new HttpRequestMessage(HttpMethod.Options, "/widget/v1/conversations" + t.Q);
+        preflight.Headers.Add("Access-Control-Request-Method", "POST");
+        var allowed = await factory.Browser("https://shop.fortin.example").SendAsync(preflight);
+        Assert.Equal(HttpStatusCode.NoContent, allowed.StatusCode);
+        Assert.Equal("https://shop.fortin.example", allowed.Headers.GetValues("Access-Control-Allow-Origin").Single());
+        Assert.Equal("7200", allowed.Headers.GetValues("Access-Control-Max-Age").Single());
+
+        foreach (var origin in new[] { "https://evil.example", "http://www.drainfortin.example", "https://fortin.example", "https://www.drainfortin.example:8443" })
+        {
+            var refused = await new Visitor(factory.Browser(origin), t).StartAsync();
+            Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+            Assert.Equal("ORIGIN_NOT_ALLOWED", await refused.ErrorCodeAsync());
+            Assert.False(refused.Headers.Contains("Access-Control-Allow-Origin"));
+            Assert.Contains("Origin", refused.Headers.Vary);
+        }
+        var noOrigin = await new Visitor(factory.Browser(null), t).StartAsync();
+        Assert.Equal("ORIGIN_REQUIRED", await noOrigin.ErrorCodeAsync());
+        Assert.Equal(0, await factory.WithDbAsync(t.Id, db => db.WebConversations.CountAsync()));
+    }
+
+    [Fact]
+    public async Task BadInputIsAnEnvelopeAndStoresNothing()
+    {
+        var t = await factory.CreateWidgetTenantAsync("Entrées");
+        var visitor = new Visitor(factory.Browser(), t);
+        await visitor.StartAsync();
+        var before = await TurnsAsync(factory, t.Id);
+
+        var oversize = await visitor.PostAsync(new string('a', 2001));
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, oversize.StatusCode);
+        Assert.Equal("MESSAGE_TOO_LONG", await oversize.ErrorCodeAsync());
+        Assert.Equal(WidgetFactory.SiteOrigin, oversize.Headers.GetValues("Access-Control-Allow-Origin").Single()); // the widget can read why
+
+        var huge = new HttpRequestMessage(HttpMethod.Post, $"/widget/v1/conversations/{visitor.Id}/messages{t.Q}")
+        {
+            Content = new StringContent("{\"text\":\"" + new string('b', 40_000) + "\"}", Encoding.UTF8, "application/json"),
+        };
+        huge.Headers.Authorization = new("Bearer", visitor.Token);
+        Assert.Equal("PAYLOAD_TOO_LARGE", await (await factory.Browser().SendAsync(huge)).ErrorCodeAsync());
+
+        var malformed = new HttpRequestMessage(HttpMethod.Post, $"/widget/v1/conversations/{visitor.Id}/messages{t.Q}")
+        {
+            Content = new StringContent("{\"text\": \"unterminated", Encoding.UTF8, "application/json"),
+        };
+        malformed.Headers.Authorization = new("Bearer", visitor.Token);
+        var bad = await factory.Browser().SendAsync(malformed);
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Equal("MALFORMED_JSON", await bad.ErrorCodeAsync());
+
+        Assert.Equal("VALIDATION_FAILED", await (await visitor.PostAsync("   ")).ErrorCodeAsync());
+        var startBad = await factory.Browser().PostAsync("/widget/v1/conversations" + t.Q, new StringContent("[1,2", Encoding.UTF8, "application/json"));
+        Assert.Equal("MALFORMED_JSON", await startBad.ErrorCodeAsync());
+        var badVisitor = await factory.Browser().PostAsJsonAsync("/widget/v1/conversations" + t.Q, new { visitorId = "<script>", language = "français" });
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, badVisitor.StatusCode);
+
+        foreach (var key in new[] { "", "pk_live_doesnotexist", "sk_live_" + new string('x', 32), new string('k', 500) })
+        {
+            var invalid = await factory.Browser().GetAsync("/widget/v1/config?key=" + Uri.EscapeDataString(key));
+            Assert.Equal(HttpStatusCode.Unauthorized, invalid.StatusCode);
+            Assert.Equal("INVALID_KEY", await invalid.ErrorCodeAsync());
+        }
+
+        var wrongToken = visitor.Token;
+        visitor.Token = "not-a-token";
+        Assert.Equal("INVALID_TOKEN", await (await visitor.PostAsync("Bonjour")).ErrorCodeAsync());
+        visitor.Token = wrongToken;
+        Assert.Equal("CONVERSATION_NOT_FOUND", await (await visitor.PostAsync("Bonjour", Guid.NewGuid().ToString())).ErrorCodeAsync());
+
+        Assert.Equal(before, await TurnsAsync(factory, t.Id));
+        Assert.Equal(0, await factory.WithDbAsync(t.Id, db => db.UsageRecords.CountAsync()));
+    }
+
+    [Fact]
+    public async Task AnotherTenantsConversationCannotBeReadOrContinued()
+    {
+        var a = await factory.CreateWidgetTenantAsync("Tenant A");
+        var b = await factory.CreateWidgetTenantAsync("Tenant B");
+        var visitorB = new Visitor(factory.Browser(), b);
+        await visitorB.StartAsync();
+        await visitorB.SayAsync("Mon sous-sol est inondé, rappelez-moi au 514 555 0100");
+
+        // B's conversation id and token presented with A's key: A's tenant does not have it.
+        var asA = new Visitor(factory.Browser(), a) { Token = visitorB.Token };
+        var continued = await asA.PostAsync("Bonjour", visitorB.Id);
+        Assert.Equal(HttpStatusCode.NotFound, continued.StatusCode);
+        var read = new HttpRequestMessage(HttpMethod.Get, $"/widget/v1/conversations/{visitorB.Id}{a.Q}");
+        read.Headers.Authorization = new("Bearer", visitorB.Token);
+        Assert.Equal(HttpStatusCode.NotFound, (await factory.Browser().SendAsync(read)).StatusCode);
+
+        // A's own conversation does not accept B's token.
+        var visitorA = new Visitor(factory.Browser(), a);
+        await visitorA.StartAsync();
+        visitorA.Token = visitorB.Token;
+        Assert.Equal("INVALID_TOKEN", await (await visitorA.PostAsync("Bonjour")).ErrorCodeAsync());
+
+        // The attribution API: B sees its chat's attribution, A gets 404 for B's call id.
+        var callB = await factory.WithDbAsync(b.Id, db => db.WebConversations.Select(c => c.CallId).SingleAsync());
+        var attribution = await (await factory.ApiClient(b.Tenant).GetAsync($"/api/v1/widget/conversations/{callB}")).JsonAsync(HttpStatusCode.OK);
+        Assert.Equal(("google", "G123", WidgetFactory.SiteOrigin), (attribution["utmSource"]!.GetValue<string>(), attribution["gclid"]!.GetValue<string>(), attribution["origin"]!.GetValue<string>()));
+        Assert.Equal(HttpStatusCode.NotFound, (await factory.ApiClient(a.Tenant).GetAsync($"/api/v1/widget/conversations/{callB}")).StatusCode);
+
+        // A's API does not list B's web chat or lead.
+        var calls = await factory.ApiClient(a.Tenant).GetStringAsync("/api/v1/calls");
+        Assert.DoesNotContain("inondé", calls);
+        Assert.Equal(0, await factory.WithDbAsync(a.Id, db => db.Leads.CountAsync()));
+        Assert.Equal(1, await factory.WithDbAsync(b.Id, db => db.Leads.CountAsync()));
+    }
+
+    [Fact]
+    public async Task LocalHttpOriginsAndWildcardsAreAcceptedByTheOriginsApiWhenAllowed()
+    {
+        Assert.Equal("http://localhost:5173", KeysApi.NormalizeOrigin("http://localhost:5173", allowLocalHttp: true));
+        Assert.Equal("http://127.0.0.1:8080", KeysApi.NormalizeOrigin("http://127.0.0.1:8080/", allowLocalHttp: true));
+        Assert.Null(KeysApi.NormalizeOrigin("http://localhost:5173"));
+        Assert.Null(KeysApi.NormalizeOrigin("http://example.com", allowLocalHttp: true));
+        Assert.Equal("https://*.example.com", KeysApi.NormalizeOrigin("https://*.Example.com"));
+        Assert.Null(KeysApi.NormalizeOrigin("https://*.com"));
+        Assert.True(WidgetOrigins.IsAllowed("https://a.b.example.com", ["https://*.example.com"]));
+        Assert.False(WidgetOrigins.IsAllowed("https://example.com", ["https://*.example.com"]));
+        Assert.False(WidgetOrigins.IsAllowed("https://evilexample.com", ["https://*.example.com"]));
+        Assert.False(WidgetOrigins.IsAllowed("https://a.example.com:8443", ["https://*.example.com"]));
+        Assert.Null(WidgetOrigins.Normalize("null"));
+        await Task.CompletedTask;
+    }
+
+    [Fact]
+    public void TheOfflineReceptionistReadsLanguageAndPhoneNumbers()
+    {
+        Assert.True(OfflineReceptionist.IsFrench("Mon sous-sol est inondé"));
+        Assert.False(OfflineReceptionist.IsFrench("My basement is flooded, please call me"));
+        Assert.Equal("+15145550142", OfflineReceptionist.FindPhone("rappelez-moi au (514) 555-0142 svp"));
+        Assert.Equal("+15145550142", OfflineReceptionist.FindPhone("1-514-555-0142"));
+        Assert.Equal("+33612345678", OfflineReceptionist.FindPhone("+33 6 12 34 56 78"));
+        Assert.Null(OfflineReceptionist.FindPhone("il y a 3 pouces d'eau depuis 2 heures"));
+    }
+}

@@ -1,0 +1,58 @@
+/** The widget's own text in its six languages (inlined: no i18n library). */
+export interface Strings {
+  launcher: string;
+  title: string;
+  greeting: string;
+  placeholder: string;
+  send: string;
+  close: string;
+  error: string;
+  busy: string;
+  tooLong: string;
+}
+
+export const STRINGS: Record<string, Strings> = {
+  en: {
+    launcher: "Chat with us", title: "Chat", greeting: "Hello! How can we help you?", placeholder: "Write a message…", send: "Send",
+    close: "Close chat", error: "Sorry, the message could not be sent. Please try again.", busy: "Too many messages; please wait a minute.",
+    tooLong: "This message is too long.",
+  },
+  fr: {
+    launcher: "Écrivez-nous", title: "Clavardage", greeting: "Bonjour! Comment pouvons-nous vous aider?", placeholder: "Écrivez un message…",
+    send: "Envoyer", close: "Fermer la conversation", error: "Désolé, le message n'a pas pu être envoyé. Réessayez.",
+    busy: "Trop de messages; patientez une minute.", tooLong: "Ce message est trop long.",
+  },
+  es: {
+    launcher: "Escríbenos", title: "Chat", greeting: "¡Hola! ¿En qué podemos ayudarle?", placeholder: "Escriba un mensaje…", send: "Enviar",
+    close: "Cerrar el chat", error: "No se pudo enviar el mensaje. Inténtelo de nuevo.", busy: "Demasiados mensajes; espere un minuto.",
+    tooLong: "El mensaje es demasiado largo.",
+  },
+  de: {
+    launcher: "Schreiben Sie uns", title: "Chat", greeting: "Hallo! Wie können wir helfen?", placeholder: "Nachricht schreiben…", send: "Senden",
+    close: "Chat schließen", error: "Die Nachricht konnte nicht gesendet werden. Bitte erneut versuchen.",
+    busy: "Zu viele Nachrichten; bitte eine Minute warten.", tooLong: "Die Nachricht ist zu lang.",
+  },
+  ar: {
+    launcher: "تحدث معنا", title: "محادثة", greeting: "مرحبا! كيف يمكننا مساعدتك؟", placeholder: "اكتب رسالة…", send: "إرسال",
+    close: "إغلاق المحادثة", error: "عذرا، تعذر إرسال الرسالة. حاول مرة أخرى.", busy: "رسائل كثيرة جدا؛ انتظر دقيقة.",
+    tooLong: "هذه الرسالة طويلة جدا.",
+  },
+  he: {
+    launcher: "דברו איתנו", title: "צ'אט", greeting: "שלום! איך נוכל לעזור?", placeholder: "כתבו הודעה…", send: "שליחה",
+    close: "סגירת הצ'אט", error: "ההודעה לא נשלחה. נסו שוב.", busy: "יותר מדי הודעות; המתינו דקה.", tooLong: "ההודעה ארוכה מדי.",
+  },
+};
+
+export const RTL = new Set(["ar", "he"]);
+
+/**
+ * The widget's language: `data-lang`, then the tenant's default, then the page's `<html lang>`, then the browser's
+ * languages; the first that is supported (compared by primary subtag), else English.
+ */
+export function pickLanguage(candidates: ReadonlyArray<string | null | undefined>): string {
+  for (const candidate of candidates) {
+    const primary = candidate?.trim().toLowerCase().split(/[-_]/)[0];
+    if (primary && primary in STRINGS) return primary;
+  }
+  return "en";
+}

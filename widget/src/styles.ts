@@ -1,0 +1,29 @@
+/**
+ * The widget's CSS, adopted as a constructable stylesheet (no <style> element: a host page's CSP `style-src` does not
+ * block it). Logical properties only, so right-to-left languages flip the layout with no extra rules.
+ */
+export const CSS = `
+:host{all:initial}
+.root{--sb-accent:#2563eb;--sb-fg:#111827;--sb-bg:#fff;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans","Noto Sans Arabic","Noto Sans Hebrew",sans-serif;color:var(--sb-fg)}
+.root *{box-sizing:border-box;font:inherit;letter-spacing:normal;text-transform:none}
+.launcher{position:fixed;inset-block-end:20px;inset-inline-end:20px;z-index:2147483000;min-inline-size:44px;min-block-size:44px;padding:10px 16px;border:0;border-radius:22px;background:var(--sb-accent);color:#fff;font-size:14px;font-weight:600;cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.2)}
+.start .launcher,.start .panel{inset-inline-end:auto;inset-inline-start:20px}
+.launcher:focus-visible,.panel button:focus-visible,.panel textarea:focus-visible{outline:3px solid var(--sb-accent);outline-offset:2px}
+.panel{position:fixed;inset-block-end:80px;inset-inline-end:20px;z-index:2147483000;inline-size:380px;block-size:560px;max-block-size:calc(100vh - 100px);display:flex;flex-direction:column;background:var(--sb-bg);border-radius:12px;box-shadow:0 10px 40px rgba(0,0,0,.25);overflow:hidden}
+.panel[hidden]{display:none}
+.head{display:flex;align-items:center;gap:8px;padding:12px 14px;background:var(--sb-accent);color:#fff}
+.head img{inline-size:28px;block-size:28px;border-radius:50%}
+.head h2{flex:1;margin:0;font-size:15px;font-weight:600}
+.head button{min-inline-size:44px;min-block-size:44px;border:0;background:transparent;color:#fff;font-size:20px;cursor:pointer}
+.log{flex:1;overflow-y:auto;padding:12px;display:flex;flex-direction:column;gap:8px}
+.msg{max-inline-size:85%;padding:8px 12px;border-radius:12px;white-space:pre-wrap;overflow-wrap:anywhere}
+.assistant{align-self:flex-start;background:#f3f4f6}
+.user{align-self:flex-end;background:var(--sb-accent);color:#fff}
+.note{align-self:center;color:#b91c1c;font-size:12px}
+form{display:flex;gap:8px;padding:10px;border-block-start:1px solid #e5e7eb}
+textarea{flex:1;resize:none;min-block-size:44px;max-block-size:120px;padding:10px;border:1px solid #d1d5db;border-radius:8px;color:var(--sb-fg);background:#fff}
+form button{min-inline-size:44px;min-block-size:44px;padding:0 14px;border:0;border-radius:8px;background:var(--sb-accent);color:#fff;font-weight:600;cursor:pointer}
+form button:disabled{opacity:.6;cursor:default}
+@media (max-width:640px){.panel{inset:0;inline-size:auto;block-size:auto;max-block-size:none;border-radius:0}}
+@media (prefers-reduced-motion:no-preference){.panel{transition:opacity .15s}}
+`;

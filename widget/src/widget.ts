@@ -1,0 +1,284 @@
+import { pickLanguage, RTL, STRINGS, type Strings } from "./i18n";
+import { CSS } from "./styles";
+import { SseParser } from "./sse";
+import { load, save, storageKey, visitorId, type Saved } from "./session";
+
+/** `GET /widget/v1/config` (Switchboard.Widget.WidgetConfigDto). */
+interface Config {
+  tenantName: string;
+  title: string | null;
+  greeting: string | null;
+  accentColor: string | null;
+  position: string;
+  avatarUrl: string | null;
+  defaultLanguage: string;
+  open: boolean;
+}
+
+interface Identity {
+  name?: string;
+  phone?: string;
+}
+
+type Command = "open" | "close" | "toggle" | "send" | "identify";
+
+interface Api {
+  open(): void;
+  close(): void;
+  toggle(): void;
+  send(text: string): Promise<void>;
+  identify(identity: Identity): void;
+}
+
+type Stub = ((...args: unknown[]) => void) & { q?: unknown[][] };
+
+const w = window as unknown as { Switchboard?: Stub | Api };
+const script = (document.currentScript ?? document.querySelector("script[data-key][src*='widget.js']")) as HTMLScriptElement | null;
+
+/** Raises `switchboard:<name>` on the document (the host page listens there). */
+function emit(name: "ready" | "message" | "lead" | "error", detail: unknown): void {
+  document.dispatchEvent(new CustomEvent("switchboard:" + name, { detail }));
+}
+
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: string): HTMLElementTagNameMap[K] {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined) e.textContent = text; // never innerHTML: visitor and model text are untrusted
+  return e;
+}
+
+async function main(): Promise<void> {
+  if (!script?.dataset.key) {
+    console.warn("Switchboard widget: the script tag needs data-key=\"pk_live_…\".");
+    return;
+  }
+  const key = script.dataset.key;
+  const base = new URL(script.src, location.href).origin;
+  const q = "?key=" + encodeURIComponent(key);
+  let config: Config;
+  try {
+    const response = await fetch(base + "/widget/v1/config" + q, { mode: "cors", credentials: "omit" });
+    if (!response.ok) throw new Error(String(response.status));
+    config = (await response.json()) as Config;
+  } catch (e) {
+    // A refused origin gets no CORS grant: one line, nothing rendered.
+    console.warn("Switchboard widget: chat unavailable on this site (" + (e instanceof Error ? e.message : "error") + ").");
+    emit("error", { code: "UNAVAILABLE" });
+    return;
+  }
+
+  // data-lang, then the page's lang, then the business's language, then the browser's.
+  const lang = pickLanguage([script.dataset.lang, document.documentElement.lang, config.defaultLanguage, ...navigator.languages]);
+  const t: Strings = STRINGS[lang];
+  const store = storageKey(key);
+  let saved: Saved | null = load(sessionStorage, store, Date.now());
+  let identity: Identity = {};
+  let busy = false;
+
+  const host = el("switchboard-widget" as "div");
+  const shadow = host.attachShadow({ mode: "open" });
+  const sheet = new CSSStyleSheet();
+  sheet.replaceSync(CSS);
+  shadow.adoptedStyleSheets = [sheet];
+  const root = el("div", "root" + ((script.dataset.position ?? config.position) === "start" ? " start" : ""));
+  root.dir = RTL.has(lang) ? "rtl" : "ltr";
+  root.lang = lang;
+  if (config.accentColor) root.style.setProperty("--sb-accent", config.accentColor);
+
+  const launcher = el("button", "launcher", t.launcher);
+  launcher.type = "button";
+  launcher.setAttribute("aria-expanded", "false");
+  const panel = el("div", "panel");
+  panel.hidden = true;
+  panel.setAttribute("role", "dialog");
+  panel.setAttribute("aria-label", config.title ?? config.tenantName);
+  launcher.setAttribute("aria-controls", "sb-panel");
+  panel.id = "sb-panel";
+  const head = el("div", "head");
+  if (config.avatarUrl) {
+    const img = el("img");
+    img.alt = "";
+    img.src = config.avatarUrl;
+    head.append(img);
+  }
+  const closeButton = el("button", undefined, "×");
+  closeButton.type = "button";
+  closeButton.setAttribute("aria-label", t.close);
+  head.append(el("h2", undefined, config.title ?? config.tenantName), closeButton);
+  const log = el("div", "log");
+  log.setAttribute("role", "log");
+  log.setAttribute("aria-live", "polite");
+  const form = el("form");
+  const input = el("textarea");
+  input.rows = 1;
+  input.placeholder = t.placeholder;
+  input.setAttribute("aria-label", t.placeholder);
+  input.maxLength = 2000;
+  const sendButton = el("button", undefined, t.send);
+  sendButton.type = "submit";
+  form.append(input, sendButton);
+  panel.append(head, log, form);
+  root.append(launcher, panel);
+  shadow.append(root);
+  document.body.append(host);
+
+  const bubble = (role: "user" | "assistant" | "note", text: string): HTMLDivElement => {
+    const b = el("div", "msg " + role, text);
+    log.append(b);
+    log.scrollTop = log.scrollHeight;
+    return b;
+  };
+  bubble("assistant", config.greeting ?? t.greeting);
+
+  const open = (): void => {
+    panel.hidden = false;
+    launcher.setAttribute("aria-expanded", "true");
+    input.focus();
+  };
+  const close = (): void => {
+    panel.hidden = true;
+    launcher.setAttribute("aria-expanded", "false");
+    launcher.focus();
+  };
+  const toggle = (): void => (panel.hidden ? open() : close());
+  launcher.addEventListener("click", toggle);
+  closeButton.addEventListener("click", close);
+  panel.addEventListener("keydown", (e) => {
+    if (e.key === "Escape") close();
+  });
+
+  const post = (path: string, body: unknown, token?: string): Promise<Response> =>
+    fetch(base + "/widget/v1" + path + q, {
+      method: "POST",
+      mode: "cors",
+      credentials: "omit",
+      headers: { "content-type": "application/json", accept: "text/event-stream, application/json", ...(token ? { authorization: "Bearer " + token } : {}) },
+      body: JSON.stringify(body),
+    });
+
+  const start = async (): Promise<Saved> => {
+    const response = await post("/conversations", {
+      visitorId: visitorId((n) => crypto.getRandomValues(new Uint8Array(n))),
+      language: lang,
+      pageUrl: location.href,
+      referrer: document.referrer || null,
+      name: identity.name ?? null,
+      phone: identity.phone ?? null,
+    });
+    if (!response.ok) throw new Error(String(response.status));
+    const started = (await response.json()) as { id: string; token: string };
+    saved = { id: started.id, token: started.token, at: Date.now() };
+    save(sessionStorage, store, saved);
+    return saved;
+  };
+
+  // A conversation from an earlier page of this tab: show it again.
+  if (saved) {
+    try {
+      const response = await fetch(base + "/widget/v1/conversations/" + saved.id + q, { mode: "cors", credentials: "omit", headers: { authorization: "Bearer " + saved.token } });
+      const resumed = response.ok ? ((await response.json()) as { closed: boolean; messages: { role: "user" | "assistant"; text: string }[] }) : null;
+      if (resumed && !resumed.closed) {
+        for (const m of resumed.messages) bubble(m.role, m.text);
+        if (resumed.messages.length > 0) open();
+      } else {
+        saved = null;
+      }
+    } catch {
+      saved = null;
+    }
+  }
+
+  const send = async (raw: string): Promise<void> => {
+    const text = raw.trim();
+    if (!text || busy) return;
+    if (text.length > 2000) {
+      bubble("note", t.tooLong);
+      return;
+    }
+    busy = true;
+    sendButton.disabled = true;
+    bubble("user", text);
+    emit("message", { role: "user", text });
+    let answer: HTMLDivElement | null = null;
+    try {
+      let conversation = saved ?? (await start());
+      let response = await post("/conversations/" + conversation.id + "/messages", { text }, conversation.token);
+      if (response.status === 409 || response.status === 401 || response.status === 404) {
+        // Closed after 30 idle minutes (or forgotten): a new conversation carries on.
+        conversation = await start();
+        response = await post("/conversations/" + conversation.id + "/messages", { text }, conversation.token);
+      }
+      if (!response.ok || !response.body) {
+        bubble("note", response.status === 429 ? t.busy : t.error);
+        emit("error", { status: response.status });
+        return;
+      }
+      const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+      const parser = new SseParser();
+      let full = "";
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        for (const event of parser.push(value)) {
+          const data = JSON.parse(event.data) as Record<string, unknown>;
+          if (event.event === "delta" && typeof data.text === "string") {
+            answer ??= bubble("assistant", "");
+            full += data.text;
+            answer.textContent = full;
+            log.scrollTop = log.scrollHeight;
+          } else if (event.event === "lead") {
+            emit("lead", data);
+          } else if (event.event === "error") {
+            bubble("note", t.error);
+            emit("error", data);
+          }
+        }
+      }
+      conversation.at = Date.now();
+      save(sessionStorage, store, conversation);
+      emit("message", { role: "assistant", text: full });
+    } catch (e) {
+      bubble("note", t.error);
+      emit("error", { message: e instanceof Error ? e.message : "error" });
+    } finally {
+      busy = false;
+      sendButton.disabled = false;
+    }
+  };
+
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const text = input.value;
+    input.value = "";
+    void send(text);
+  });
+  input.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && !e.shiftKey) {
+      e.preventDefault();
+      form.requestSubmit();
+    }
+  });
+
+  const api: Api = {
+    open,
+    close,
+    toggle,
+    send: (text: string) => {
+      open();
+      return send(text);
+    },
+    identify: (who: Identity) => {
+      identity = { ...identity, ...who };
+    },
+  };
+  const queued = (w.Switchboard as Stub | undefined)?.q ?? [];
+  const callable = Object.assign((command: Command, arg?: unknown) => {
+    const fn = api[command] as ((x?: unknown) => unknown) | undefined;
+    if (typeof fn === "function") void fn(arg);
+  }, api);
+  w.Switchboard = callable;
+  for (const [command, arg] of queued) callable(command as Command, arg);
+  emit("ready", { language: lang });
+}
+
+void main();

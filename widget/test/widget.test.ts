@@ -1,0 +1,71 @@
+import { describe, expect, it } from "vitest";
+import { readFileSync, existsSync } from "node:fs";
+import { gzipSync } from "node:zlib";
+import { SseParser } from "../src/sse";
+import { pickLanguage, STRINGS } from "../src/i18n";
+import { IDLE_MS, load, save, visitorId } from "../src/session";
+
+describe("SseParser", () => {
+  it("assembles events split across chunks and line-end styles", () => {
+    const p = new SseParser();
+    const events = [
+      ...p.push('event: delta\ndata: {"text":"Bon'),
+      ...p.push('jour"}\n\nevent: done\r'),
+      ...p.push('\ndata: {"brain":"offline"}\r\n\r\n: comment\n\ndata: a\ndata: b\n\n'),
+    ];
+    expect(events).toEqual([
+      { event: "delta", data: '{"text":"Bonjour"}' },
+      { event: "done", data: '{"brain":"offline"}' },
+      { event: "message", data: "a\nb" },
+    ]);
+  });
+
+  it("waits for the end of an event before emitting it", () => {
+    const p = new SseParser();
+    expect(p.push("data: x\n")).toEqual([]);
+    expect(p.push("\n")).toEqual([{ event: "message", data: "x" }]);
+  });
+});
+
+describe("pickLanguage", () => {
+  it("takes the first supported candidate by primary subtag", () => {
+    expect(pickLanguage([undefined, "ar-MA", "fr"])).toBe("ar");
+    expect(pickLanguage(["", "pt-BR", "fr-CA"])).toBe("fr");
+    expect(pickLanguage(["zz"])).toBe("en");
+  });
+
+  it("has the same keys in every language", () => {
+    const keys = Object.keys(STRINGS.en).sort();
+    for (const [lang, strings] of Object.entries(STRINGS)) expect([lang, Object.keys(strings).sort()]).toEqual([lang, keys]);
+    expect(Object.keys(STRINGS).sort()).toEqual(["ar", "de", "en", "es", "fr", "he"]);
+  });
+});
+
+describe("session", () => {
+  const memory = () => {
+    const m = new Map<string, string>();
+    return { getItem: (k: string) => m.get(k) ?? null, setItem: (k: string, v: string) => void m.set(k, v), removeItem: (k: string) => void m.delete(k) };
+  };
+
+  it("resumes within 30 minutes and forgets after", () => {
+    const s = memory();
+    save(s, "k", { id: "c1", token: "t", at: 1000 });
+    expect(load(s, "k", 1000 + IDLE_MS - 1)?.id).toBe("c1");
+    expect(load(s, "k", 1000 + IDLE_MS)).toBeNull();
+    expect(s.getItem("k")).toBeNull();
+  });
+
+  it("makes visitor ids the server accepts", () => {
+    expect(visitorId((n) => new Uint8Array(n).map((_, i) => i * 7))).toMatch(/^[a-z0-9]{20}$/);
+  });
+});
+
+describe("bundle", () => {
+  it("stays within 15 KB gzip with no runtime dependencies", () => {
+    const file = new URL("../dist/widget.js", import.meta.url);
+    expect(existsSync(file), "run npm run build first").toBe(true);
+    expect(gzipSync(readFileSync(file), { level: 9 }).length).toBeLessThanOrEqual(15 * 1024);
+    const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { dependencies?: object };
+    expect(pkg.dependencies).toBeUndefined();
+  });
+});
