@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using Microsoft.Extensions.Options;
+using Switchboard.Platform.Net;
 using Switchboard.Webhooks;
 
 namespace Switchboard.Knowledge;
@@ -36,7 +37,7 @@ internal sealed class KnowledgeFetcher : IDisposable
             AllowAutoRedirect = false,
             UseProxy = false,
             UseCookies = false,
-            ConnectCallback = policy.ConnectAsync,
+            ConnectCallback = policy.ConnectCallback,
             ConnectTimeout = TimeSpan.FromSeconds(10),
             PooledConnectionLifetime = TimeSpan.FromMinutes(2),
             AutomaticDecompression = DecompressionMethods.GZip | DecompressionMethods.Deflate | DecompressionMethods.Brotli,
