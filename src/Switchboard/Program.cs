@@ -75,7 +75,8 @@ builder.Services.Configure<JsonOptions>(o => FiniteDoubleConverter.AddTo(o.Seria
 builder.Services.AddOpenApi("v1", o => o.AddDocumentTransformer<OpenApiSecurity>().AddDocumentTransformer<WebhookEventsOpenApi>());
 builder.Services.Configure<Microsoft.AspNetCore.OpenApi.OpenApiOptions>("v1", o => o  // session scheme; auth, 401/403/429/500 and CSRF on every operation
     .AddDocumentTransformer<OpenApiConventions>().AddOperationTransformer<OpenApiConventions>()
-    .AddOperationTransformer<CallsOpenApi>()); // the call list's enumerated filters
+    .AddOperationTransformer<CallsOpenApi>()   // the call list's enumerated filters
+    .AddSchemaTransformer(FiniteDoubleSchema.TransformAsync)); // doubles stay typed numbers despite FiniteDoubleConverter
 builder.Services.AddMemoryCache();
 builder.Services.AddCors(o => o.AddPolicy(VapiWebhookApi.CorsPolicy, p => p
     .WithOrigins(builder.Configuration.GetSection($"{VapiOptions.Section}:AllowedOrigins").Get<string[]>() ?? new VapiOptions().AllowedOrigins)

@@ -34,3 +34,37 @@ internal sealed class FiniteDoubleConverter : JsonConverter<double>
         return options;
     }
 }
+
+/// <summary>
+/// Keeps <c>double</c> properties typed as JSON numbers in the OpenAPI document. A custom converter
+/// (<see cref="FiniteDoubleConverter"/>) hides the CLR type from the schema generator, which then emits an untyped
+/// schema; this transformer restores <c>number</c> (plus <c>null</c> for <c>double?</c>), format <c>double</c>.
+/// </summary>
+internal static class FiniteDoubleSchema
+{
+    /// <summary>An OpenAPI schema transformer: see the class summary.</summary>
+    public static Task TransformAsync(Microsoft.OpenApi.OpenApiSchema schema, Microsoft.AspNetCore.OpenApi.OpenApiSchemaTransformerContext context, CancellationToken ct)
+    {
+        var type = context.JsonTypeInfo.Type;
+        if (schema.Type is not null)
+        {
+            return Task.CompletedTask; // already typed (query parameters, other converters): leave it
+        }
+        if (type == typeof(double) || type == typeof(float))
+        {
+            schema.Type = Microsoft.OpenApi.JsonSchemaType.Number;
+            schema.Format ??= type == typeof(double) ? "double" : "float";
+        }
+        else if ((type == typeof(double?) || type == typeof(float?)) && context.ParameterDescription is not null)
+        {
+            schema.Type = Microsoft.OpenApi.JsonSchemaType.Number; // an optional query parameter: absent, never null
+            schema.Format ??= type == typeof(double?) ? "double" : "float";
+        }
+        else if (type == typeof(double?) || type == typeof(float?))
+        {
+            schema.Type = Microsoft.OpenApi.JsonSchemaType.Number | Microsoft.OpenApi.JsonSchemaType.Null;
+            schema.Format ??= type == typeof(double?) ? "double" : "float";
+        }
+        return Task.CompletedTask;
+    }
+}

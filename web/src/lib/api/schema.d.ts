@@ -160,6 +160,74 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/widget/v1/config": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The widget's branding and languages for a publishable key (?key=pk_live_…) */
+        get: operations["getWidgetV1Config"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/widget/v1/conversations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Start a web chat (Origin must be allowed) */
+        post: operations["postWidgetV1Conversations"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/widget/v1/conversations/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Resume a web chat (Authorization: Bearer <token>) */
+        get: operations["getWidgetV1ConversationsById"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/widget/v1/conversations/{id}/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send a visitor message; the answer streams as text/event-stream */
+        post: operations["postWidgetV1ConversationsByIdMessages"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/calls": {
         parameters: {
             query?: never;
@@ -169,7 +237,7 @@ export interface paths {
         };
         /**
          * List calls, newest first
-         * @description Filters (all optional, combined with AND): from/to (ISO-8601, on the call's creation time), status, urgency (emergency|urgent|routine), channel (phone|web), direction (inbound|outbound), assistantId, number (3+ digits of the caller's number, anywhere in it), hasRecording, minDuration/maxDuration (seconds), endedReason, q (words in the transcript or summary; accents and case ignored, the last word also as a prefix). Paging: keyset with cursor (from nextCursor) and pageSize (1-100, default 20); or page-number mode with page, which also returns total.
+         * @description Filters (all optional, combined with AND): from/to (ISO-8601, on the call's creation time), status, urgency (emergency|urgent|routine), channel (phone|web), direction (inbound|outbound), assistantId, number (3+ digits of the caller's number, anywhere in it), hasRecording, minDuration/maxDuration (seconds), endedReason, q (words in the transcript or summary; accents and case ignored, whole words). Paging: keyset with cursor (from nextCursor) and pageSize (1-100, default 20); or page-number mode with page, which also returns total.
          */
         get: operations["listCalls"];
         put?: never;
@@ -442,7 +510,7 @@ export interface paths {
         };
         /**
          * List leads, newest first (keyset paging)
-         * @description Filters: status (new|contacted|booked|lost), urgency (emergency|soon|routine), q (name, phone, address, problem, notes). pageSize 1–100 (default 20); cursor from the previous page's nextCursor.
+         * @description Filters: status (new|contacted|booked|lost), urgency (emergency|urgent|routine; soon = urgent), q (name, phone, address, problem, notes). pageSize 1–100 (default 20); cursor from the previous page's nextCursor.
          */
         get: operations["getLeads"];
         put?: never;
@@ -799,7 +867,7 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Set the Twilio account SID and auth token */
+        /** Set the Twilio account SID, auth token and SMS sender */
         put: operations["putCredentialsTwilio"];
         post?: never;
         delete?: never;
@@ -1164,6 +1232,117 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/widget/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The widget's branding */
+        get: operations["getWidgetSettings"];
+        /** Replace the widget's branding */
+        put: operations["putWidgetSettings"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/widget/conversations/{callId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A web chat's attribution (page, referrer, UTM, click ids) by its call id */
+        get: operations["getWidgetConversationsByCallId"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/knowledge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The knowledge base's documents */
+        get: operations["getKnowledge"];
+        put?: never;
+        /**
+         * Add a document (text, markdown, html, pdf as base64, or url)
+         * @description type=text|markdown|html: content is the text. type=pdf: contentBase64 is the file. type=url: url is fetched once (https, public addresses only, no redirects, 15 s, 5 MB; text/html, text/plain, text/markdown or application/pdf). The text is chunked (800–1200 characters, split at headings, paragraphs, sentences) and indexed at once.
+         */
+        post: operations["postKnowledge"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/knowledge/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Search the knowledge base (as the assistant does)
+         * @description q: any text (at most 2000 characters are read); limit: 1–20 (default 5). Hits carry their citation (document, chunk).
+         */
+        get: operations["getKnowledgeSearch"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/knowledge/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One document, its text and chunks */
+        get: operations["getKnowledgeById"];
+        put?: never;
+        post?: never;
+        /** Delete a document and its chunks */
+        delete: operations["deleteKnowledgeById"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/knowledge/{id}/reindex": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Re-chunk and re-index a document (a url document is fetched again) */
+        post: operations["postKnowledgeByIdReindex"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export interface webhooks {
     "call.started": {
@@ -1400,7 +1579,7 @@ export interface components {
             nonUrgentDelivery: null | string;
             language: null | string;
         };
-        /** @description The widget's allowed origins: at most 10 `https://host[:port]` origins. */
+        /** @description The widget's allowed origins: at most 10 `https://host[:port]` origins or `https://*.domain` wildcards (Development: also `http://localhost[:port]`, `http://127.0.0.1[:port]`). */
         AllowedOrigins: {
             origins: string[];
         };
@@ -1802,6 +1981,21 @@ export interface components {
             /** Format: int32 */
             deliveries: number;
         };
+        /** @description A conversation resumed after a page navigation. */
+        ConversationDto: {
+            /** Format: uuid */
+            id: string;
+            closed: boolean;
+            messages: components["schemas"]["WidgetMessageDto"][];
+        };
+        /** @description A started conversation: its id and the bearer token for its messages. */
+        ConversationStarted: {
+            /** Format: uuid */
+            id: string;
+            token: string;
+            /** Format: date-time */
+            expiresAt: string;
+        };
         /** @description A new key: `Key` is shown this once (only its SHA-256 is stored). */
         CreatedApiKey: {
             apiKey: components["schemas"]["ApiKeyDto"];
@@ -1828,7 +2022,10 @@ export interface components {
             /** Format: date-time */
             checkedAt: string;
         };
-        /** @description A credential as the API shows it: never the secret, only a preview. */
+        /**
+         * @description A credential as the API shows it: never the secret, only a preview. For Twilio, `SmsSender` is the explicit SMS
+         *     sender (E.164 or `MG…`), or null when SMS go out from an attached number.
+         */
         CredentialDto: {
             provider: string;
             configured: boolean;
@@ -1838,6 +2035,7 @@ export interface components {
             /** Format: date-time */
             updatedAt: null | string;
             lastCheck: null | components["schemas"]["CredentialCheckDto"];
+            smsSender?: null | string;
         };
         /** @description The tenant's plan. */
         CurrentPlan: {
@@ -1925,6 +2123,11 @@ export interface components {
             /** Format: date-time */
             receivedAt: string;
         };
+        /** @description A knowledge-base document in an export: its metadata and extracted text (chunks are derived from it). */
+        ExportKnowledgeDocument: {
+            document: components["schemas"]["KnowledgeDocumentDto"];
+            text: string;
+        };
         /** @description The tenant in an export. */
         ExportTenant: {
             /** Format: uuid */
@@ -1972,6 +2175,91 @@ export interface components {
             role: null | string;
         };
         JsonElement: unknown;
+        /** @description A chunk of a document: its id (cited by search hits), position, heading path and text. */
+        KnowledgeChunkDto: {
+            /** Format: int64 */
+            id: number;
+            /** Format: int32 */
+            ordinal: number;
+            heading: null | string;
+            text: string;
+            language: null | string;
+            embedded: boolean;
+        };
+        /** @description A document with its extracted text and chunks. */
+        KnowledgeDocumentDetailDto: {
+            document: components["schemas"]["KnowledgeDocumentDto"];
+            text: string;
+            chunks: components["schemas"]["KnowledgeChunkDto"][];
+        };
+        /**
+         * @description A knowledge-base document. `SourceType`: `text`, `markdown`, `html`, `pdf`, `url`;
+         *     `Language`: `fr`, `en` or null; `Characters` of extracted text; `EmbeddedChunks` of
+         *     `ChunkCount` carry an embedding (0 without an OpenAI-compatible credential).
+         */
+        KnowledgeDocumentDto: {
+            /** Format: uuid */
+            id: string;
+            title: string;
+            sourceType: string;
+            sourceUrl: null | string;
+            fileName: null | string;
+            language: null | string;
+            /** Format: int32 */
+            characters: number;
+            /** Format: int32 */
+            chunkCount: number;
+            /** Format: int32 */
+            embeddedChunks: number;
+            sha256: string;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+            /** Format: date-time */
+            indexedAt: string;
+        };
+        /**
+         * @description Adds a document: `Type` is `text`, `markdown`, `html` (`Content`: the text), `pdf`
+         *     (`ContentBase64`: the file, base64) or `url` (`Url`: fetched once, https, public address, no redirect).
+         *     `Title` defaults to the document's own title (Markdown's first heading, HTML's `&lt;title&gt;`, the PDF's
+         *     metadata, else the file name or URL). Sizes are in bytes after decoding.
+         */
+        KnowledgeDocumentRequest: {
+            type: null | string;
+            title: null | string;
+            content: null | string;
+            contentBase64: null | string;
+            url: null | string;
+            fileName: null | string;
+        };
+        /**
+         * @description One retrieved chunk with its citation: the document (DocumentId, DocumentTitle)
+         *     and chunk (ChunkId, Heading path) it comes from, its full text, the fused score
+         *     (0–1: 1 = ranked first by every retriever that ran), and how many of the query's terms it contains
+         *     (MatchedTerms of QueryTerms; a caller can demand e.g. ≥ 2 before quoting it).
+         */
+        KnowledgeHit: {
+            /** Format: uuid */
+            documentId: string;
+            documentTitle: string;
+            /** Format: int64 */
+            chunkId: number;
+            heading: null | string;
+            text: string;
+            /** Format: double */
+            score: number;
+            /** Format: int32 */
+            matchedTerms: number;
+            /** Format: int32 */
+            queryTerms: number;
+        };
+        /** @description Search results: the terms the query was reduced to, and the hits, best first. */
+        KnowledgeSearchDto: {
+            query: string;
+            terms: string[];
+            hits: components["schemas"]["KnowledgeHit"][];
+        };
         /** @description lead.created: A call produced a lead. */
         LeadCreatedEvent: {
             type: string;
@@ -2377,7 +2665,7 @@ export interface components {
         /** @description `OverlapHours`: how long the previous secret keeps signing alongside the new one (0–168; default 24). */
         RotateWebhookSecretRequest: {
             /** Format: double */
-            overlapHours: null | number;
+            overlapHours: number;
         };
         /**
          * @description The caller's session: the user (null for an API key), the tenant acted for, every membership, whether the
@@ -2462,6 +2750,16 @@ export interface components {
                 errorMessage: null | string;
             };
         };
+        /**
+         * @description The SMS sender the tenant's alerts go out from: `Sender` (E.164 or `MG…`) and its `Source`
+         *     (`explicit`: set with the credentials; `number`: an attached number that can send SMS), or null with
+         *     the `Problem`.
+         */
+        SmsSenderDto: {
+            sender: null | string;
+            source: null | string;
+            problem: null | string;
+        };
         /** @description sms.sent: An SMS alert was sent. */
         SmsSentEvent: {
             type: string;
@@ -2486,6 +2784,12 @@ export interface components {
                 errorCode: null | string;
                 errorMessage: null | string;
             };
+        };
+        SseItemOfObject: {
+            data?: unknown;
+            eventType?: null | string;
+            eventId?: null | string;
+            reconnectionInterval?: null | string;
         };
         SseItemOfstring: {
             data?: null | string;
@@ -2566,6 +2870,7 @@ export interface components {
             credentials: components["schemas"]["CredentialDto"][];
             assistants: components["schemas"]["AssistantDto"][];
             phoneNumbers: components["schemas"]["PhoneNumberDto"][];
+            knowledge: components["schemas"]["ExportKnowledgeDocument"][];
             calls: components["schemas"]["ExportCall"][];
             leads: components["schemas"]["LeadDto"][];
             sms: components["schemas"]["SmsDto"][];
@@ -2598,19 +2903,29 @@ export interface components {
             /** Format: double */
             bridgeLatencyMs?: null | number;
         };
-        /** @description Twilio's account SID (`AC` + 32 hex) and auth token. */
+        /**
+         * @description Twilio's account SID (`AC` + 32 hex) and auth token, and optionally the SMS sender: an E.164 number of the
+         *     account, or a Messaging Service SID (`MG` + 32 hex, sent as `MessagingServiceSid`). `SmsSender` absent
+         *     keeps the current one; an empty string clears it, so SMS go out from an attached number that can send SMS.
+         */
         TwilioCredentialRequest: {
             accountSid: null | string;
             authToken: null | string;
+            smsSender?: null | string;
         };
-        /** @description Twilio credentials (both together). */
+        /**
+         * @description Twilio credentials (both together), and optionally the SMS sender: an E.164 number or a Messaging Service SID
+         *     (`MG` + 32 hex); an empty string clears it (SMS then go out from an attached number).
+         */
         TwilioPatch: {
             accountSid: null | string;
             authToken: null | string;
+            smsSender?: null | string;
         };
-        /** @description Step 4: Twilio credentials (preview only). */
+        /** @description Step 4: Twilio credentials (preview only) and who SMS alerts are sent from. */
         TwilioStep: {
             credential: components["schemas"]["CredentialDto"];
+            sms: components["schemas"]["SmsSenderDto"];
         };
         /** @description Changes an endpoint; null fields are left as they are. `Headers` replaces the whole set (`{}` clears it). Enabling clears the failure clock. */
         UpdateWebhookEndpointRequest: {
@@ -2671,6 +2986,36 @@ export interface components {
             provider: null | string;
             vapi: components["schemas"]["CredentialDto"];
             openAi: components["schemas"]["CredentialDto"];
+        };
+        /**
+         * @description A web chat's attribution and state, by its call id: the origin and page it started on, the referrer, UTM parameters,
+         *     Google/Meta click ids, its language, who answered last (`model` or `offline`) and its message count.
+         */
+        WebConversationDto: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            callId: string;
+            origin: string;
+            pageUrl: null | string;
+            referrer: null | string;
+            utmSource: null | string;
+            utmMedium: null | string;
+            utmCampaign: null | string;
+            utmTerm: null | string;
+            utmContent: null | string;
+            gclid: null | string;
+            fbclid: null | string;
+            language: string;
+            brain: string;
+            /** Format: int32 */
+            messageCount: number;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            lastMessageAt: string;
+            /** Format: date-time */
+            endedAt: null | string;
         };
         /** @description One HTTP attempt. `StatusCode` null: no response (timeout, refused, blocked). `ResponseExcerpt`: first 1 KB of the body. */
         WebhookAttemptDto: {
@@ -2768,6 +3113,34 @@ export interface components {
             secret: string;
             /** Format: date-time */
             previousSecretExpiresAt: null | string;
+        };
+        /** @description The widget's configuration: branding, languages and whether the business is open now. */
+        WidgetConfigDto: {
+            tenantName: string;
+            title: null | string;
+            greeting: null | string;
+            accentColor: null | string;
+            position: string;
+            avatarUrl: null | string;
+            defaultLanguage: string;
+            languages: string[];
+            open: boolean;
+            modes: string[];
+        };
+        /** @description One message of a conversation as the widget shows it (`Role`: `user` or `assistant`). */
+        WidgetMessageDto: {
+            role: string;
+            text: string;
+            /** Format: date-time */
+            at: null | string;
+        };
+        /** @description The widget's look: `AccentColor` `#rrggbb`, `Position` `end`|`start`, `Title` (≤ 100), `Greeting` (≤ 500), `AvatarUrl` (https, ≤ 500). Colour and avatar need `custom_branding`. */
+        WidgetSettingsDto: {
+            accentColor: null | string;
+            position: null | string;
+            title: null | string;
+            greeting: null | string;
+            avatarUrl: null | string;
         };
     };
     responses: never;
@@ -3372,6 +3745,288 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait. */
                     "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unexpected error (INTERNAL_ERROR); no internals are revealed. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    getWidgetV1Config: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WidgetConfigDto"];
+                };
+            };
+            /** @description Not authenticated (UNAUTHENTICATED, INVALID_CREDENTIALS…). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited: retry after Retry-After seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unexpected error (INTERNAL_ERROR); no internals are revealed. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    postWidgetV1Conversations: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationStarted"];
+                };
+            };
+            /** @description Malformed request (BAD_REQUEST, MALFORMED_JSON…). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated (UNAUTHENTICATED, INVALID_CREDENTIALS…). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large (PAYLOAD_TOO_LARGE). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited: retry after Retry-After seconds. */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unexpected error (INTERNAL_ERROR); no internals are revealed. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    getWidgetV1ConversationsById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationDto"];
+                };
+            };
+            /** @description Not authenticated (UNAUTHENTICATED, INVALID_CREDENTIALS…). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found (also for another tenant's resource). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unexpected error (INTERNAL_ERROR); no internals are revealed. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    postWidgetV1ConversationsByIdMessages: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": components["schemas"]["SseItemOfObject"];
+                };
+            };
+            /** @description Malformed request (BAD_REQUEST, MALFORMED_JSON…). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated (UNAUTHENTICATED, INVALID_CREDENTIALS…). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found (also for another tenant's resource). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large (PAYLOAD_TOO_LARGE). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited: retry after Retry-After seconds. */
+            429: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -8906,6 +9561,683 @@ export interface operations {
             };
             /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message}, or a more specific code. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (RATE_LIMITED, or ACCOUNT_LOCKED at sign-in): retry after Retry-After seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unexpected error (INTERNAL_ERROR); no internals are revealed. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    getWidgetSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WidgetSettingsDto"];
+                };
+            };
+            /** @description Not authenticated (UNAUTHENTICATED): a secret key or a session is required. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (RATE_LIMITED, or ACCOUNT_LOCKED at sign-in): retry after Retry-After seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unexpected error (INTERNAL_ERROR); no internals are revealed. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    putWidgetSettings: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Required with a session cookie (the sb_csrf cookie's value, also returned at sign-in); not used with a secret key. */
+                "X-CSRF-Token"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WidgetSettingsDto"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WidgetSettingsDto"];
+                };
+            };
+            /** @description Malformed request (BAD_REQUEST, MALFORMED_JSON…). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated (UNAUTHENTICATED): a secret key or a session is required. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message}, or a more specific code. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (RATE_LIMITED, or ACCOUNT_LOCKED at sign-in): retry after Retry-After seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unexpected error (INTERNAL_ERROR); no internals are revealed. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    getWidgetConversationsByCallId: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                callId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebConversationDto"];
+                };
+            };
+            /** @description Not authenticated (UNAUTHENTICATED): a secret key or a session is required. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found (also for another tenant's resource). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (RATE_LIMITED, or ACCOUNT_LOCKED at sign-in): retry after Retry-After seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unexpected error (INTERNAL_ERROR); no internals are revealed. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    getKnowledge: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KnowledgeDocumentDto"][];
+                };
+            };
+            /** @description Not authenticated (UNAUTHENTICATED): a secret key or a session is required. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (RATE_LIMITED, or ACCOUNT_LOCKED at sign-in): retry after Retry-After seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unexpected error (INTERNAL_ERROR); no internals are revealed. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    postKnowledge: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Required with a session cookie (the sb_csrf cookie's value, also returned at sign-in); not used with a secret key. */
+                "X-CSRF-Token"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["KnowledgeDocumentRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KnowledgeDocumentDto"];
+                };
+            };
+            /** @description Malformed request (BAD_REQUEST, MALFORMED_JSON…). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated (UNAUTHENTICATED): a secret key or a session is required. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large (PAYLOAD_TOO_LARGE). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message}, or a more specific code. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (RATE_LIMITED, or ACCOUNT_LOCKED at sign-in): retry after Retry-After seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unexpected error (INTERNAL_ERROR); no internals are revealed. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    getKnowledgeSearch: {
+        parameters: {
+            query?: {
+                q?: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KnowledgeSearchDto"];
+                };
+            };
+            /** @description Not authenticated (UNAUTHENTICATED): a secret key or a session is required. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message}, or a more specific code. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (RATE_LIMITED, or ACCOUNT_LOCKED at sign-in): retry after Retry-After seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unexpected error (INTERNAL_ERROR); no internals are revealed. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    getKnowledgeById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KnowledgeDocumentDetailDto"];
+                };
+            };
+            /** @description Not authenticated (UNAUTHENTICATED): a secret key or a session is required. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found (also for another tenant's resource). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (RATE_LIMITED, or ACCOUNT_LOCKED at sign-in): retry after Retry-After seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unexpected error (INTERNAL_ERROR); no internals are revealed. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    deleteKnowledgeById: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Required with a session cookie (the sb_csrf cookie's value, also returned at sign-in); not used with a secret key. */
+                "X-CSRF-Token"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not authenticated (UNAUTHENTICATED): a secret key or a session is required. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found (also for another tenant's resource). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (RATE_LIMITED, or ACCOUNT_LOCKED at sign-in): retry after Retry-After seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unexpected error (INTERNAL_ERROR); no internals are revealed. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    postKnowledgeByIdReindex: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Required with a session cookie (the sb_csrf cookie's value, also returned at sign-in); not used with a secret key. */
+                "X-CSRF-Token"?: string;
+            };
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KnowledgeDocumentDto"];
+                };
+            };
+            /** @description Not authenticated (UNAUTHENTICATED): a secret key or a session is required. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found (also for another tenant's resource). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large (PAYLOAD_TOO_LARGE). */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
