@@ -70,6 +70,7 @@ builder.Services.Configure<JsonOptions>(o =>
 {
     o.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.Never;
     o.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict; // numbers are JSON numbers (and typed so in OpenAPI)
+    o.SerializerOptions.MaxDepth = 256; // a call's raw provider events (accepted up to 128 deep) are written back inside the detail
 });
 builder.Services.Configure<JsonOptions>(o => FiniteDoubleConverter.AddTo(o.SerializerOptions)); // NaN/±∞ already stored reads as null, never a 500
 builder.Services.AddOpenApi("v1", o => o.AddDocumentTransformer<OpenApiSecurity>().AddDocumentTransformer<WebhookEventsOpenApi>());

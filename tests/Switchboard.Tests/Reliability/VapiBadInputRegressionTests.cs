@@ -49,6 +49,23 @@ public sealed class VapiBadInputRegressionTests(WebhookFactory factory) : IClass
     }
 
     [Fact]
+    public async Task ARawEventNestedOneHundredLevelsDeepLeavesTheCallDetailReadable()
+    {
+        // Found by the property test once the detail carried the call's raw provider events: the body is written back
+        // inside rawEvents, deeper than System.Text.Json's default MaxDepth of 64.
+        var tenant = await factory.CreateTenantAsync();
+        var id = NewId("deep");
+        var deep = string.Concat(Enumerable.Repeat("{\"a\":", 100)) + "1" + new string('}', 100);
+        var body = "{\"message\":{\"type\":\"status-update\",\"status\":\"ringing\",\"extra\":" + deep + ",\"call\":{\"id\":\"" + id + "\"}}}";
+
+        var (response, text) = await PostAsync(tenant, body);
+
+        Assert.True(response.StatusCode == HttpStatusCode.OK, text);
+        Assert.NotNull(await CallAsync(tenant, id));
+        await BadInput.AssertEverythingReadableAsync(factory, tenant); // GET /api/v1/calls/{id} was a 500 here
+    }
+
+    [Fact]
     public async Task V1LoneSurrogateInsideToolArgumentsGivenAsAJsonStringIsAnsweredNot500()
     {
         var tenant = await factory.CreateTenantAsync();
