@@ -19,47 +19,39 @@ if ! dotnet build Switchboard.slnx -c Release --nologo -v quiet -clp:ErrorsOnly;
   failed=$((failed + 1)); summary; exit 1
 fi
 
-# The dashboard: build it (the browser tests serve web/dist), then typecheck, lint and Vitest.
+# front_checks DIR OUTPUT [lint]: build a front end (the browser tests serve its dist), typecheck it, lint it when asked,
+# and add its Vitest counts to the totals. Each failing step counts as one failure.
+front_checks() {
+  local dir=$1 out=$2 lint=${3:-}
+  echo "== $dir: build"
+  if ! build_front "$dir" "$out"; then failed=$((failed + 1)); fi
+  echo "== $dir: typecheck"
+  if ! npm run --prefix "$dir" --silent typecheck; then echo "-- $dir typecheck FAILED"; failed=$((failed + 1)); fi
+  if [ -n "$lint" ]; then
+    echo "== $dir: lint"
+    if ! npm run --prefix "$dir" --silent lint; then echo "-- $dir lint FAILED"; failed=$((failed + 1)); fi
+  fi
+  echo "== $dir: vitest"
+  local report="$artifacts/vitest-$dir.json"
+  (cd "$dir" && npx vitest run --reporter=default --reporter=json --outputFile="$report") | tail -5
+  if [ -f "$report" ]; then
+    local vp vf
+    vp=$(node -e 'const r=require(process.argv[1]);console.log(r.numPassedTests)' "$report")
+    vf=$(node -e 'const r=require(process.argv[1]);console.log(r.numFailedTests)' "$report")
+    passed=$((passed + vp)); failed=$((failed + vf))
+    echo "-- $dir vitest: $vp passed, $vf failed"
+  else
+    echo "-- $dir vitest produced no report"; failed=$((failed + 1))
+  fi
+}
+
+# The dashboard (web/: typecheck, lint, Vitest) and the widget (widget/: typecheck, Vitest incl. the size budget).
 . scripts/front-ends.sh
 if node_ok; then
-  echo "== web: build"
-  if ! build_front web web/dist/index.html; then failed=$((failed + 1)); fi
-  echo "== web: typecheck"
-  if ! npm run --prefix web --silent typecheck; then echo "-- web typecheck FAILED"; failed=$((failed + 1)); fi
-  echo "== web: lint"
-  if ! npm run --prefix web --silent lint; then echo "-- web lint FAILED"; failed=$((failed + 1)); fi
-  echo "== web: vitest"
-  (cd web && npx vitest run --reporter=default --reporter=json --outputFile="$artifacts/vitest-web.json") | tail -5
-  if [ -f "$artifacts/vitest-web.json" ]; then
-    vp=$(node -e 'const r=require(process.argv[1]);console.log(r.numPassedTests)' "$artifacts/vitest-web.json")
-    vf=$(node -e 'const r=require(process.argv[1]);console.log(r.numFailedTests)' "$artifacts/vitest-web.json")
-    passed=$((passed + vp)); failed=$((failed + vf))
-    echo "-- web vitest: $vp passed, $vf failed"
-  else
-    echo "-- web vitest produced no report"; failed=$((failed + 1))
-  fi
+  front_checks web web/dist/index.html lint
+  front_checks widget widget/dist/widget.js
 else
-  echo "!! Node.js >= 20.19 is missing: the dashboard is not built, tested or linted, and the browser suite skips. !!"
-fi
-
-# The widget: build it (the browser tests serve widget/dist), then typecheck and Vitest (SSE parser, languages, size budget).
-if node_ok; then
-  echo "== widget: build"
-  if ! build_front widget widget/dist/widget.js; then failed=$((failed + 1)); fi
-  echo "== widget: typecheck"
-  if ! npm run --prefix widget --silent typecheck; then echo "-- widget typecheck FAILED"; failed=$((failed + 1)); fi
-  echo "== widget: vitest"
-  (cd widget && npx vitest run --reporter=default --reporter=json --outputFile="$artifacts/vitest-widget.json") | tail -5
-  if [ -f "$artifacts/vitest-widget.json" ]; then
-    vp=$(node -e 'const r=require(process.argv[1]);console.log(r.numPassedTests)' "$artifacts/vitest-widget.json")
-    vf=$(node -e 'const r=require(process.argv[1]);console.log(r.numFailedTests)' "$artifacts/vitest-widget.json")
-    passed=$((passed + vp)); failed=$((failed + vf))
-    echo "-- widget vitest: $vp passed, $vf failed"
-  else
-    echo "-- widget vitest produced no report"; failed=$((failed + 1))
-  fi
-else
-  echo "!! Node.js >= 20.19 is missing: the widget is not built or tested, and the widget browser suite skips. !!"
+  echo "!! Node.js >= 20.19 is missing: the dashboard and widget are not built or tested, and the browser suites skip. !!"
 fi
 
 if [ ! -x "${SWITCHBOARD_CHROMIUM:-/usr/bin/chromium}" ]; then

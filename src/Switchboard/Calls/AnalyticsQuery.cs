@@ -216,16 +216,9 @@ internal sealed class AnalyticsQuery(SwitchboardDbContext db)
 
     private static int Int(DbDataReader r, int i) => r.IsDBNull(i) ? 0 : Convert.ToInt32(r.GetValue(i), CultureInfo.InvariantCulture);
 
-    private static string Param(DbCommand cmd, object value)
-    {
-        var p = cmd.CreateParameter();
-        p.ParameterName = "@p" + cmd.Parameters.Count;
-        p.Value = value;
-        cmd.Parameters.Add(p);
-        return p.ParameterName;
-    }
+    private static string Param(DbCommand cmd, object value) => StoredValues.Param(cmd, value);
 
-    private object Id(Guid id) => postgres ? id : id.ToString().ToUpperInvariant();
+    private object Id(Guid id) => StoredValues.Id(postgres, id);
 
-    private object Time(DateTimeOffset t) => postgres ? t.ToUniversalTime() : t.UtcTicks;
+    private object Time(DateTimeOffset t) => StoredValues.Time(postgres, t);
 }

@@ -244,20 +244,11 @@ internal sealed class CallListQuery(SwitchboardDbContext db)
         }
     }
 
-    private static string Param(DbCommand cmd, object value)
-    {
-        var p = cmd.CreateParameter();
-        p.ParameterName = "@p" + cmd.Parameters.Count;
-        p.Value = value;
-        cmd.Parameters.Add(p);
-        return p.ParameterName;
-    }
+    private static string Param(DbCommand cmd, object value) => StoredValues.Param(cmd, value);
 
-    /// <summary>Guids as EF stores them: uuid on PostgreSQL, upper-case text on SQLite.</summary>
-    private object Id(Guid id) => postgres ? id : id.ToString().ToUpperInvariant();
+    private object Id(Guid id) => StoredValues.Id(postgres, id);
 
-    /// <summary>Times as EF stores them: timestamptz (UTC) on PostgreSQL, UTC ticks on SQLite.</summary>
-    private object Time(DateTimeOffset t) => postgres ? t.ToUniversalTime() : t.UtcTicks;
+    private object Time(DateTimeOffset t) => StoredValues.Time(postgres, t);
 
     private DateTimeOffset? ReadTime(DbDataReader r, int i) =>
         r.IsDBNull(i) ? null : postgres ? r.GetFieldValue<DateTimeOffset>(i) : new DateTimeOffset(r.GetInt64(i), TimeSpan.Zero);
