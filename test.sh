@@ -69,7 +69,9 @@ run_suite() {
   echo "== suite: $name"
   local log="$artifacts/$name.log"
   env "$@" dotnet test tests/Switchboard.Tests/Switchboard.Tests.csproj -c Release --no-build --nologo \
-      ${filter:+--filter "$filter"} --logger "console;verbosity=normal" 2>&1 | tee "$log" | grep -E "^\s+(Failed|Skipped) |Error Message|Passed!|Failed!|error" | head -200
+      ${filter:+--filter "$filter"} --logger "console;verbosity=normal" 2>&1 | tee "$log" | grep -E "^\s+(Failed|Skipped) |Passed!|Failed!|^\s*error |: error " | head -200
+  # the reason of each failure: its message and the first frames of its stack
+  grep -A 12 -E "^\s+Failed " "$log" | grep -vE '^\{"Timestamp"' | head -150
   local p f
   # "Total tests: N / Passed: N / Failed: N" (normal verbosity) or "Passed!  - Failed: N, Passed: N" (minimal)
   p=$(grep -E "^ +Passed: +[0-9]+$" "$log" | tail -1 | grep -oE "[0-9]+")

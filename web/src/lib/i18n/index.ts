@@ -1,9 +1,6 @@
 import i18n from 'i18next';
 import { initReactI18next } from 'react-i18next';
-import en from './locales/en.json';
-import fr from './locales/fr.json';
-import he from './locales/he.json';
-import ar from './locales/ar.json';
+import { resources } from './resources';
 import type { Locale } from '../format/format';
 
 export const LOCALES: readonly Locale[] = ['en', 'fr', 'he', 'ar'];
@@ -28,7 +25,12 @@ function applyDocument(lng: string) {
 }
 
 void i18n.use(initReactI18next).init({
-  resources: { en: { translation: en }, fr: { translation: fr }, he: { translation: he }, ar: { translation: ar } },
+  resources: {
+    en: { translation: resources.en },
+    fr: { translation: resources.fr },
+    he: { translation: resources.he },
+    ar: { translation: resources.ar },
+  },
   lng: initialLocale(),
   fallbackLng: 'en',
   supportedLngs: LOCALES as Locale[],

@@ -1,10 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import en from './locales/en.json';
-import fr from './locales/fr.json';
-import he from './locales/he.json';
-import ar from './locales/ar.json';
+import { areaFileNames, resources, type Tree } from './resources';
 
-type Tree = { [k: string]: string | Tree };
+const { en, fr, he, ar } = resources;
 
 function keys(tree: Tree, prefix = ''): string[] {
   return Object.entries(tree).flatMap(([k, v]) => (typeof v === 'string' ? [`${prefix}${k}`] : keys(v, `${prefix}${k}.`)));
@@ -38,5 +35,10 @@ describe('locales', () => {
       const walk = (t: Tree) => Object.values(t).forEach((v) => (typeof v === 'string' ? expect(v.trim()).not.toBe('') : walk(v)));
       walk(tree as Tree);
     }
+  });
+
+  it('every feature area has a file in every language', () => {
+    const areas = new Set(areaFileNames.map((f) => f.replace(/\.(en|fr|he|ar)\.json$/, '')));
+    for (const area of areas) for (const lang of ['en', 'fr', 'he', 'ar']) expect(areaFileNames).toContain(`${area}.${lang}.json`);
   });
 });
