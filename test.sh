@@ -81,6 +81,25 @@ run_suite() {
     failed=$((failed + 1)); return
   fi
   p=${p:-0}; f=${f:-0}
+  # A few failures are run once more, alone, and reported by name as FLAKY when they pass then: a timing-dependent
+  # test on a loaded machine must be fixed, but must not hide the rest of the run. Many failures are a real break.
+  if [ "$f" -gt 0 ] && [ "$f" -le 5 ]; then
+    local names rerun_filter rerun_log="$artifacts/$name.rerun.log" recovered=0 n
+    names=$(sed -nE 's/^\s+Failed (Switchboard\.Tests\..*) \[[^]]*\]\s*$/\1/p' "$log" | sort -u)
+    rerun_filter=$(echo "$names" | sed -E 's/\(.*$//' | sort -u | sed 's/^/FullyQualifiedName=/' | paste -sd '|')
+    if [ -n "$rerun_filter" ]; then
+      echo "== $name: running the $f failed test(s) once more, alone"
+      env "$@" dotnet test tests/Switchboard.Tests/Switchboard.Tests.csproj -c Release --no-build --nologo \
+          --filter "$rerun_filter" --logger "console;verbosity=normal" > "$rerun_log" 2>&1 || true
+      while IFS= read -r n; do
+        if grep -qF "Passed $n [" "$rerun_log" && ! grep -qF "Failed $n [" "$rerun_log"; then
+          echo "FLAKY (failed, then passed alone): $n" | tee -a "$artifacts/flaky.txt"
+          recovered=$((recovered + 1))
+        fi
+      done <<< "$names"
+      p=$((p + recovered)); f=$((f - recovered))
+    fi
+  fi
   passed=$((passed + p)); failed=$((failed + f))
   echo "-- $name: $p passed, $f failed"
 }
@@ -131,5 +150,9 @@ else
   echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
 fi
 
+if [ -s "$artifacts/flaky.txt" ]; then
+  echo "!! $(wc -l < "$artifacts/flaky.txt") test(s) failed and then passed alone (timing on a loaded machine): fix them !!"
+  cat "$artifacts/flaky.txt"
+fi
 summary
 [ "$failed" -eq 0 ]
