@@ -49,13 +49,21 @@ public sealed class SmsCrashTests : IAsyncLifetime
         while (twilio.Held < held)
         {
             Assert.True(DateTime.UtcNow < deadline, $"only {twilio.Held} of {held} sends reached Twilio");
-            Assert.False(pass.IsCompleted, "the outbox pass ended before the crash: " + pass.Exception);
+            if (pass.IsCompleted)
+            {
+                Assert.Fail($"the outbox pass ended before the crash ({twilio.Held} of {held} sends held): {pass.Exception}; "
+                    + $"Twilio refused: [{string.Join("; ", twilio.Rejections)}]; outbox: [{await DescribeOutboxAsync(host)}]");
+            }
             await Task.Delay(20);
         }
         crash.Cancel(); // the process dies: no answer is read, nothing more is written
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => pass);
         host.Dispose();
     }
+
+    private static Task<string> DescribeOutboxAsync(SwitchboardFactory host) =>
+        host.WithDbAsync(null, async db => string.Join("; ", await db.Outbox.IgnoreQueryFilters()
+            .Select(m => $"{m.Kind} {m.Status} attempts={m.Attempts} next={m.NextAttemptAt:O} error={m.LastError}").ToListAsync()));
 
     [Fact]
     public async Task AlertsInFlightWhenTheHostDiesAreSentExactlyOnceAfterRestartWithoutWaitingOutTheLease()
@@ -66,8 +74,10 @@ public sealed class SmsCrashTests : IAsyncLifetime
         var problems = new[] { "Burst pipe at 12 Oak Street.", "Burst pipe at 14 Elm Street.", "Burst pipe at 16 Pine Street." };
         foreach (var problem in problems)
         {
-            Assert.True((await first.PostVapiAsync(tenant, Emergency(problem))).IsSuccessStatusCode);
+            var posted = await first.PostVapiAsync(tenant, Emergency(problem));
+            Assert.True(posted.IsSuccessStatusCode, $"the report was refused: {(int)posted.StatusCode} {await posted.Content.ReadAsStringAsync()}");
         }
+        Assert.Equal(problems.Length, await first.WithDbAsync(null, db => db.Outbox.IgnoreQueryFilters().CountAsync(m => m.Kind == "sms.send" && m.Status == "pending")));
 
         twilio.HoldAfterAccept = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await CrashMidSendAsync(first, held: problems.Length);
