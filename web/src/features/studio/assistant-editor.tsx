@@ -1,11 +1,12 @@
 import { useState, type ReactNode } from 'react';
 import { Link, useNavigate, useParams, useSearch } from '@tanstack/react-router';
 import { useTranslation } from 'react-i18next';
-import { Button, buttonClass, Card, ErrorMessage, Field, inputClass, PageTitle } from '@/components/ui/ui';
+import { Button, buttonClass, Card, ErrorMessage, inputClass, PageTitle } from '@/components/ui/ui';
 import { useTenantId } from '@/lib/session';
 import { TOOLS, useAssistants, useDeleteAssistant, useSaveAssistant, useTemplates, type Assistant, type AssistantRequest, type AssistantTemplate } from './api';
 import { E164, fieldErrors, splitList } from './http';
 import { FieldError, ReturnToBanner } from './return-to';
+import { Field } from './field';
 import { SyncBadge } from './assistants-page';
 
 interface Form {

@@ -1,12 +1,13 @@
 import { useState } from 'react';
 import { useSearch } from '@tanstack/react-router';
 import { useTranslation } from 'react-i18next';
-import { Badge, Button, Card, ErrorMessage, Field, inputClass, Ltr, PageTitle } from '@/components/ui/ui';
+import { Badge, Button, Card, ErrorMessage, inputClass, Ltr, PageTitle } from '@/components/ui/ui';
 import { useTenantId } from '@/lib/session';
 import { formatPhone } from '@/lib/format/format';
 import { statusTone, useAssistants, useAttachNumber, useDetachNumber, useNumbers, useUpdateNumber, type PhoneNumber } from './api';
 import { E164, fieldErrors } from './http';
 import { FieldError, ReturnToBanner } from './return-to';
+import { Field } from './field';
 
 const DAYS = ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'] as const;
 const RANGE = /^([01][0-9]|2[0-3]):[0-5][0-9]-(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$/;

@@ -1,12 +1,13 @@
 import { useState } from 'react';
 import { useSearch } from '@tanstack/react-router';
 import { useTranslation } from 'react-i18next';
-import { Button, Card, ErrorMessage, Field, inputClass, PageTitle } from '@/components/ui/ui';
+import { Button, Card, ErrorMessage, inputClass, PageTitle } from '@/components/ui/ui';
 import { useTenantId } from '@/lib/session';
 import { cn } from '@/lib/cn';
 import { useCreateWidgetKey, useSaveOrigins, useSaveWidgetSettings, useWidget, type WidgetInstall, type WidgetSettings } from './api';
 import { fieldErrors } from './http';
 import { FieldError, ReturnToBanner } from './return-to';
+import { Field } from './field';
 import { PLATFORMS, previewDocument, snippet, type Platform } from './snippets';
 
 /** Settings → Widget: install snippet per platform, allowed origins, branding, and a live preview of the real widget. */
