@@ -27,8 +27,8 @@ export function WidgetPage() {
         <div className="grid gap-4 xl:grid-cols-2">
           <div className="flex min-w-0 flex-col gap-4">
             <Install tenantId={tenantId} install={widget.data.install} />
-            <Origins key={widget.data.install.allowedOrigins.join(' ')} tenantId={tenantId} origins={widget.data.install.allowedOrigins} />
-            <Branding key={JSON.stringify(widget.data.settings)} tenantId={tenantId} settings={widget.data.settings} />
+            <Origins tenantId={tenantId} origins={widget.data.install.allowedOrigins} />
+            <Branding tenantId={tenantId} settings={widget.data.settings} />
           </div>
           <Preview install={widget.data.install} settings={widget.data.settings} />
         </div>
@@ -123,7 +123,13 @@ function Origins({ tenantId, origins }: { tenantId: string; origins: string[] })
           e.preventDefault();
           save.mutate(
             rows.map((r) => r.trim()).filter(Boolean),
-            { onSuccess: () => setSaved(true) },
+            {
+              // Show the origins as the server normalised them (lower case, no default port, duplicates merged).
+              onSuccess: (result) => {
+                setRows(result.origins.length > 0 ? result.origins : ['']);
+                setSaved(true);
+              },
+            },
           );
         }}
       >
