@@ -251,14 +251,14 @@ public sealed class StudioBrowserTests(BrowserFixture browser, ITestOutputHelper
     }
 
     [Fact]
-    public async Task TheStudioPagesWorkInHebrewAt375PixelsInDarkMode()
+    public async Task TheStudioPagesWorkInHebrewAt375PixelsInDarkModeWithoutSeriousAxeViolations()
     {
         if (Skipped())
         {
             return;
         }
         await TelephonyPlanAsync();
-        await using var tab = await browser.OpenAsync(locale: "he-IL", width: 375, height: 800, dark: true);
+        await using var tab = await browser.OpenAsync(locale: "he-IL", width: 375, height: 800, dark: true, axe: true);
         var page = tab.Page;
         foreach (var (path, heading) in new[] { ("/settings/assistants", "סטודיו העוזר"), ("/settings/numbers", "מספרי טלפון"), ("/settings/widget", "צ'אט לאתר") })
         {
@@ -268,6 +268,7 @@ public sealed class StudioBrowserTests(BrowserFixture browser, ITestOutputHelper
             Assert.Equal(0, await page.GetByRole(AriaRole.Link, new() { Name = "חזרה להגדרה הראשונית" }).CountAsync());
             var overflow = await page.EvaluateAsync<int>("() => document.documentElement.scrollWidth - document.documentElement.clientWidth");
             Assert.True(overflow <= 1, $"{path} scrolls sideways by {overflow}px at 375px");
+            Assert.Empty(await tab.SeriousAxeViolationsAsync());
         }
         await tab.AssertCleanAsync();
     }
