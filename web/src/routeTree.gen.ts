@@ -18,6 +18,10 @@ import { Route as AppLiveRouteImport } from './routes/_app/live'
 import { Route as AppSmsRouteImport } from './routes/_app/sms'
 import { Route as AppCallsIndexRouteImport } from './routes/_app/calls/index'
 import { Route as AppCallsCallIdRouteImport } from './routes/_app/calls/$callId'
+import { Route as AppSettingsNumbersRouteImport } from './routes/_app/settings/numbers'
+import { Route as AppSettingsWidgetRouteImport } from './routes/_app/settings/widget'
+import { Route as AppSettingsAssistantsIndexRouteImport } from './routes/_app/settings/assistants/index'
+import { Route as AppSettingsAssistantsAssistantIdRouteImport } from './routes/_app/settings/assistants/$assistantId'
 
 const AppRouteRoute = AppRouteRouteImport.update({
   id: '/_app',
@@ -63,6 +67,28 @@ const AppCallsCallIdRoute = AppCallsCallIdRouteImport.update({
   path: '/calls/$callId',
   getParentRoute: () => AppRouteRoute,
 } as any)
+const AppSettingsNumbersRoute = AppSettingsNumbersRouteImport.update({
+  id: '/settings/numbers',
+  path: '/settings/numbers',
+  getParentRoute: () => AppRouteRoute,
+} as any)
+const AppSettingsWidgetRoute = AppSettingsWidgetRouteImport.update({
+  id: '/settings/widget',
+  path: '/settings/widget',
+  getParentRoute: () => AppRouteRoute,
+} as any)
+const AppSettingsAssistantsIndexRoute =
+  AppSettingsAssistantsIndexRouteImport.update({
+    id: '/settings/assistants/',
+    path: '/settings/assistants/',
+    getParentRoute: () => AppRouteRoute,
+  } as any)
+const AppSettingsAssistantsAssistantIdRoute =
+  AppSettingsAssistantsAssistantIdRouteImport.update({
+    id: '/settings/assistants/$assistantId',
+    path: '/settings/assistants/$assistantId',
+    getParentRoute: () => AppRouteRoute,
+  } as any)
 
 export interface FileRoutesByFullPath {
   '/': typeof AppIndexRoute
@@ -72,7 +98,11 @@ export interface FileRoutesByFullPath {
   '/live': typeof AppLiveRoute
   '/sms': typeof AppSmsRoute
   '/calls/$callId': typeof AppCallsCallIdRoute
+  '/settings/numbers': typeof AppSettingsNumbersRoute
+  '/settings/widget': typeof AppSettingsWidgetRoute
   '/calls/': typeof AppCallsIndexRoute
+  '/settings/assistants/$assistantId': typeof AppSettingsAssistantsAssistantIdRoute
+  '/settings/assistants/': typeof AppSettingsAssistantsIndexRoute
 }
 export interface FileRoutesByTo {
   '/sign-in': typeof SignInRoute
@@ -82,7 +112,11 @@ export interface FileRoutesByTo {
   '/sms': typeof AppSmsRoute
   '/': typeof AppIndexRoute
   '/calls/$callId': typeof AppCallsCallIdRoute
+  '/settings/numbers': typeof AppSettingsNumbersRoute
+  '/settings/widget': typeof AppSettingsWidgetRoute
   '/calls': typeof AppCallsIndexRoute
+  '/settings/assistants/$assistantId': typeof AppSettingsAssistantsAssistantIdRoute
+  '/settings/assistants': typeof AppSettingsAssistantsIndexRoute
 }
 export interface FileRoutesById {
   __root__: typeof rootRouteImport
@@ -94,7 +128,11 @@ export interface FileRoutesById {
   '/_app/sms': typeof AppSmsRoute
   '/_app/': typeof AppIndexRoute
   '/_app/calls/$callId': typeof AppCallsCallIdRoute
+  '/_app/settings/numbers': typeof AppSettingsNumbersRoute
+  '/_app/settings/widget': typeof AppSettingsWidgetRoute
   '/_app/calls/': typeof AppCallsIndexRoute
+  '/_app/settings/assistants/$assistantId': typeof AppSettingsAssistantsAssistantIdRoute
+  '/_app/settings/assistants/': typeof AppSettingsAssistantsIndexRoute
 }
 export interface FileRouteTypes {
   fileRoutesByFullPath: FileRoutesByFullPath
@@ -106,7 +144,11 @@ export interface FileRouteTypes {
     | '/live'
     | '/sms'
     | '/calls/$callId'
+    | '/settings/numbers'
+    | '/settings/widget'
     | '/calls/'
+    | '/settings/assistants/$assistantId'
+    | '/settings/assistants/'
   fileRoutesByTo: FileRoutesByTo
   to:
     | '/sign-in'
@@ -116,7 +158,11 @@ export interface FileRouteTypes {
     | '/sms'
     | '/'
     | '/calls/$callId'
+    | '/settings/numbers'
+    | '/settings/widget'
     | '/calls'
+    | '/settings/assistants/$assistantId'
+    | '/settings/assistants'
   id:
     | '__root__'
     | '/_app'
@@ -127,7 +173,11 @@ export interface FileRouteTypes {
     | '/_app/sms'
     | '/_app/'
     | '/_app/calls/$callId'
+    | '/_app/settings/numbers'
+    | '/_app/settings/widget'
     | '/_app/calls/'
+    | '/_app/settings/assistants/$assistantId'
+    | '/_app/settings/assistants/'
   fileRoutesById: FileRoutesById
 }
 export interface RootRouteChildren {
@@ -200,6 +250,34 @@ declare module '@tanstack/react-router' {
       preLoaderRoute: typeof AppCallsCallIdRouteImport
       parentRoute: typeof AppRouteRoute
     }
+    '/_app/settings/numbers': {
+      id: '/_app/settings/numbers'
+      path: '/settings/numbers'
+      fullPath: '/settings/numbers'
+      preLoaderRoute: typeof AppSettingsNumbersRouteImport
+      parentRoute: typeof AppRouteRoute
+    }
+    '/_app/settings/widget': {
+      id: '/_app/settings/widget'
+      path: '/settings/widget'
+      fullPath: '/settings/widget'
+      preLoaderRoute: typeof AppSettingsWidgetRouteImport
+      parentRoute: typeof AppRouteRoute
+    }
+    '/_app/settings/assistants/': {
+      id: '/_app/settings/assistants/'
+      path: '/settings/assistants'
+      fullPath: '/settings/assistants/'
+      preLoaderRoute: typeof AppSettingsAssistantsIndexRouteImport
+      parentRoute: typeof AppRouteRoute
+    }
+    '/_app/settings/assistants/$assistantId': {
+      id: '/_app/settings/assistants/$assistantId'
+      path: '/settings/assistants/$assistantId'
+      fullPath: '/settings/assistants/$assistantId'
+      preLoaderRoute: typeof AppSettingsAssistantsAssistantIdRouteImport
+      parentRoute: typeof AppRouteRoute
+    }
   }
 }
 
@@ -210,7 +288,11 @@ interface AppRouteRouteChildren {
   AppSmsRoute: typeof AppSmsRoute
   AppIndexRoute: typeof AppIndexRoute
   AppCallsCallIdRoute: typeof AppCallsCallIdRoute
+  AppSettingsNumbersRoute: typeof AppSettingsNumbersRoute
+  AppSettingsWidgetRoute: typeof AppSettingsWidgetRoute
   AppCallsIndexRoute: typeof AppCallsIndexRoute
+  AppSettingsAssistantsAssistantIdRoute: typeof AppSettingsAssistantsAssistantIdRoute
+  AppSettingsAssistantsIndexRoute: typeof AppSettingsAssistantsIndexRoute
 }
 
 const AppRouteRouteChildren: AppRouteRouteChildren = {
@@ -220,7 +302,11 @@ const AppRouteRouteChildren: AppRouteRouteChildren = {
   AppSmsRoute: AppSmsRoute,
   AppIndexRoute: AppIndexRoute,
   AppCallsCallIdRoute: AppCallsCallIdRoute,
+  AppSettingsNumbersRoute: AppSettingsNumbersRoute,
+  AppSettingsWidgetRoute: AppSettingsWidgetRoute,
   AppCallsIndexRoute: AppCallsIndexRoute,
+  AppSettingsAssistantsAssistantIdRoute: AppSettingsAssistantsAssistantIdRoute,
+  AppSettingsAssistantsIndexRoute: AppSettingsAssistantsIndexRoute,
 }
 
 const AppRouteRouteWithChildren = AppRouteRoute._addFileChildren(

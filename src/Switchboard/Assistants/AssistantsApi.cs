@@ -198,9 +198,18 @@ internal sealed class AssistantService(SwitchboardDbContext db, TenantAccountCac
         }
         if (body.AlertPolicy is { } p)
         {
-            if ((p.OnCallNumbers ?? []).Concat(p.OfficeNumbers ?? []).Any(n => !Validation.IsE164(n)))
+            // One detail per list, so a form can show the message beside the field that holds the bad number.
+            if ((p.OnCallNumbers ?? []).Any(n => !Validation.IsE164(n)) || p.OnCallNumbers is { Count: > 10 })
             {
-                v.Add("alertPolicy", "numbers must be E.164, e.g. +15145550111");
+                v.Add("alertPolicy.onCallNumbers", "numbers must be E.164, e.g. +15145550111 (at most 10)");
+            }
+            if ((p.OfficeNumbers ?? []).Any(n => !Validation.IsE164(n)) || p.OfficeNumbers is { Count: > 10 })
+            {
+                v.Add("alertPolicy.officeNumbers", "numbers must be E.164, e.g. +15145550111 (at most 10)");
+            }
+            if (p.Language is not null && !Validation.IsLocale(p.Language))
+            {
+                v.Add("alertPolicy.language", "must be a BCP 47 tag such as fr-CA");
             }
             if (p.NonUrgentDelivery is not null and not ("business-hours" or "none"))
             {

@@ -154,6 +154,7 @@ internal sealed class DemoSeeder(
         db.ApiKeys.Add(new ApiKey
         {
             Id = Guid.CreateVersion7(), TenantId = DemoTenantId, Name = "widget demo", Kind = ApiKeyKinds.Publishable, Prefix = prefix, Hash = hash, CreatedAt = now,
+            PublishableKey = plaintext,
         });
         return plaintext;
     }

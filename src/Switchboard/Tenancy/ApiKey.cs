@@ -22,6 +22,13 @@ internal sealed class ApiKey
 
     /// <summary>After this time the key no longer authenticates (set on the old key when it is rotated: the grace period).</summary>
     public DateTimeOffset? ExpiresAt { get; set; }
+
+    /// <summary>
+    /// The whole key, for publishable keys only (<c>pk_live_…</c>): it is public by design (every page embedding the
+    /// widget shows it), so the dashboard can print the install snippet again. Null for secret keys and for
+    /// publishable keys issued before migration 0014.
+    /// </summary>
+    public string? PublishableKey { get; set; }
 }
 
 internal static class ApiKeyKinds

@@ -13,6 +13,13 @@ namespace Switchboard.Widget;
 public sealed record WidgetSettingsDto(string? AccentColor, string? Position, string? Title, string? Greeting, string? AvatarUrl);
 
 /// <summary>
+/// What the dashboard needs to print the install snippet: <c>ScriptUrl</c> (<c>{PublicBaseUrl}/widget.js</c>), the newest
+/// active publishable key whose value is kept (<c>PublishableKey</c>, <c>pk_live_…</c>; null when there is none: create
+/// one with <c>POST /api/v1/keys</c> <c>{"kind":"publishable"}</c>) and the allowed origins.
+/// </summary>
+public sealed record WidgetInstallDto(string ScriptUrl, string? PublishableKey, IReadOnlyList<string> AllowedOrigins);
+
+/// <summary>
 /// A web chat's attribution and state, by its call id: the origin and page it started on, the referrer, UTM parameters,
 /// Google/Meta click ids, its language, who answered last (<c>model</c> or <c>offline</c>) and its message count.
 /// </summary>
@@ -22,7 +29,8 @@ public sealed record WebConversationDto(
     DateTimeOffset CreatedAt, DateTimeOffset LastMessageAt, DateTimeOffset? EndedAt);
 
 /// <summary>
-/// <c>GET/PUT /api/v1/widget/settings</c>: the widget's branding, read by <c>GET /widget/v1/config</c>; and
+/// <c>GET/PUT /api/v1/widget/settings</c>: the widget's branding, read by <c>GET /widget/v1/config</c>;
+/// <c>GET /api/v1/widget/install</c>: the script URL, publishable key and origins for the install snippet; and
 /// <c>GET /api/v1/widget/conversations/{callId}</c>: a web chat's attribution.
 /// </summary>
 internal static partial class WidgetSettingsApi
@@ -33,6 +41,8 @@ internal static partial class WidgetSettingsApi
         widget.MapGet("/settings", GetAsync).RequirePermission(Permission.Read).WithSummary("The widget's branding");
         widget.MapPut("/settings", PutAsync).RequirePermission(Permission.Configure).RequireFeature(Features.Widget)
             .WithSummary("Replace the widget's branding").ProducesErrors(400, 422);
+        widget.MapGet("/install", InstallAsync).RequirePermission(Permission.Read)
+            .WithSummary("The install snippet's script URL, publishable key (null when none is kept) and allowed origins");
         widget.MapGet("/conversations/{callId:guid}", ConversationAsync).RequirePermission(Permission.Read)
             .WithSummary("A web chat's attribution (page, referrer, UTM, click ids) by its call id").ProducesErrors(404);
         return api;
@@ -45,6 +55,20 @@ internal static partial class WidgetSettingsApi
             ? ApiError.NotFound("CONVERSATION_NOT_FOUND", "No web chat with this call id.")
             : TypedResults.Ok(new WebConversationDto(c.Id, c.CallId, c.Origin, c.PageUrl, c.Referrer, c.UtmSource, c.UtmMedium, c.UtmCampaign,
                 c.UtmTerm, c.UtmContent, c.Gclid, c.Fbclid, c.Language, c.Brain, c.MessageCount, c.CreatedAt, c.LastMessageAt, c.EndedAt));
+    }
+
+    private static async Task<Ok<WidgetInstallDto>> InstallAsync(
+        SwitchboardDbContext db, Microsoft.Extensions.Options.IOptions<Platform.PublicUrlOptions> publicUrl, TimeProvider clock, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        // Newest first; a key in its rotation grace period still works but its replacement is the one to paste.
+        var keys = await db.ApiKeys.AsNoTracking()
+            .Where(k => k.Kind == ApiKeyKinds.Publishable && k.PublishableKey != null && k.RevokedAt == null)
+            .Select(k => new { k.PublishableKey, k.CreatedAt, k.ExpiresAt }).ToListAsync(ct);
+        var key = keys.Where(k => k.ExpiresAt == null || k.ExpiresAt > now).OrderBy(k => k.ExpiresAt != null).ThenByDescending(k => k.CreatedAt)
+            .Select(k => k.PublishableKey).FirstOrDefault();
+        var origins = await db.TenantAccounts.AsNoTracking().Select(a => a.AllowedOrigins).FirstOrDefaultAsync(ct) ?? [];
+        return TypedResults.Ok(new WidgetInstallDto(publicUrl.Value.Url("/widget.js"), key, origins));
     }
 
     private static async Task<Ok<WidgetSettingsDto>> GetAsync(SwitchboardDbContext db, CancellationToken ct)

@@ -87,6 +87,7 @@ internal sealed partial class SwitchboardDbContext(DbContextOptions<SwitchboardD
             e.Property(x => x.Name).HasMaxLength(200);
             e.Property(x => x.Prefix).HasMaxLength(32);
             e.Property(x => x.Hash).HasMaxLength(64);
+            e.Property(x => x.PublishableKey).HasMaxLength(100);
             TenantOwned(e);
         });
 

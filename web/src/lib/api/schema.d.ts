@@ -1250,6 +1250,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/widget/install": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The install snippet's script URL, publishable key (null when none is kept) and allowed origins */
+        get: operations["getWidgetInstall"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/widget/conversations/{callId}": {
         parameters: {
             query?: never;
@@ -3126,6 +3143,16 @@ export interface components {
             languages: string[];
             open: boolean;
             modes: string[];
+        };
+        /**
+         * @description What the dashboard needs to print the install snippet: `ScriptUrl` (`{PublicBaseUrl}/widget.js`), the newest
+         *     active publishable key whose value is kept (`PublishableKey`, `pk_live_…`; null when there is none: create
+         *     one with `POST /api/v1/keys` `{"kind":"publishable"}`) and the allowed origins.
+         */
+        WidgetInstallDto: {
+            scriptUrl: string;
+            publishableKey: null | string;
+            allowedOrigins: string[];
         };
         /** @description One message of a conversation as the widget shows it (`Role`: `user` or `assistant`). */
         WidgetMessageDto: {
@@ -9711,6 +9738,64 @@ export interface operations {
             };
             /** @description Invalid input: VALIDATION_FAILED with details {field: message}, or a more specific code. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (RATE_LIMITED, or ACCOUNT_LOCKED at sign-in): retry after Retry-After seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unexpected error (INTERNAL_ERROR); no internals are revealed. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    getWidgetInstall: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WidgetInstallDto"];
+                };
+            };
+            /** @description Not authenticated (UNAUTHENTICATED): a secret key or a session is required. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

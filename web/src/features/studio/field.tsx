@@ -1,0 +1,19 @@
+import { cloneElement, isValidElement, useId, type ReactElement, type ReactNode } from 'react';
+import { cn } from '@/lib/cn';
+
+/**
+ * A labelled control: the label is tied by `for`/`id` rather than by wrapping, so a select's accessible name is its
+ * label alone (a wrapping label would add every option's text to it).
+ */
+export function Field({ label, children, className }: { label: string; children: ReactNode; className?: string }) {
+  const id = useId();
+  const control = isValidElement(children) ? cloneElement(children as ReactElement<{ id?: string }>, { id }) : children;
+  return (
+    <div className={cn('flex flex-col gap-1 text-sm', className)}>
+      <label htmlFor={id} className="font-medium text-slate-700 dark:text-slate-300">
+        {label}
+      </label>
+      {control}
+    </div>
+  );
+}
