@@ -15,9 +15,11 @@ import { Route as AppIndexRouteImport } from './routes/_app/index'
 import { Route as AppAnalyticsRouteImport } from './routes/_app/analytics'
 import { Route as AppLeadsRouteImport } from './routes/_app/leads'
 import { Route as AppLiveRouteImport } from './routes/_app/live'
+import { Route as AppOnboardingRouteImport } from './routes/_app/onboarding'
 import { Route as AppSmsRouteImport } from './routes/_app/sms'
 import { Route as AppCallsIndexRouteImport } from './routes/_app/calls/index'
 import { Route as AppCallsCallIdRouteImport } from './routes/_app/calls/$callId'
+import { Route as AppSettingsCredentialsRouteImport } from './routes/_app/settings/credentials'
 
 const AppRouteRoute = AppRouteRouteImport.update({
   id: '/_app',
@@ -48,6 +50,11 @@ const AppLiveRoute = AppLiveRouteImport.update({
   path: '/live',
   getParentRoute: () => AppRouteRoute,
 } as any)
+const AppOnboardingRoute = AppOnboardingRouteImport.update({
+  id: '/onboarding',
+  path: '/onboarding',
+  getParentRoute: () => AppRouteRoute,
+} as any)
 const AppSmsRoute = AppSmsRouteImport.update({
   id: '/sms',
   path: '/sms',
@@ -63,6 +70,11 @@ const AppCallsCallIdRoute = AppCallsCallIdRouteImport.update({
   path: '/calls/$callId',
   getParentRoute: () => AppRouteRoute,
 } as any)
+const AppSettingsCredentialsRoute = AppSettingsCredentialsRouteImport.update({
+  id: '/settings/credentials',
+  path: '/settings/credentials',
+  getParentRoute: () => AppRouteRoute,
+} as any)
 
 export interface FileRoutesByFullPath {
   '/': typeof AppIndexRoute
@@ -70,8 +82,10 @@ export interface FileRoutesByFullPath {
   '/analytics': typeof AppAnalyticsRoute
   '/leads': typeof AppLeadsRoute
   '/live': typeof AppLiveRoute
+  '/onboarding': typeof AppOnboardingRoute
   '/sms': typeof AppSmsRoute
   '/calls/$callId': typeof AppCallsCallIdRoute
+  '/settings/credentials': typeof AppSettingsCredentialsRoute
   '/calls/': typeof AppCallsIndexRoute
 }
 export interface FileRoutesByTo {
@@ -79,9 +93,11 @@ export interface FileRoutesByTo {
   '/analytics': typeof AppAnalyticsRoute
   '/leads': typeof AppLeadsRoute
   '/live': typeof AppLiveRoute
+  '/onboarding': typeof AppOnboardingRoute
   '/sms': typeof AppSmsRoute
   '/': typeof AppIndexRoute
   '/calls/$callId': typeof AppCallsCallIdRoute
+  '/settings/credentials': typeof AppSettingsCredentialsRoute
   '/calls': typeof AppCallsIndexRoute
 }
 export interface FileRoutesById {
@@ -91,9 +107,11 @@ export interface FileRoutesById {
   '/_app/analytics': typeof AppAnalyticsRoute
   '/_app/leads': typeof AppLeadsRoute
   '/_app/live': typeof AppLiveRoute
+  '/_app/onboarding': typeof AppOnboardingRoute
   '/_app/sms': typeof AppSmsRoute
   '/_app/': typeof AppIndexRoute
   '/_app/calls/$callId': typeof AppCallsCallIdRoute
+  '/_app/settings/credentials': typeof AppSettingsCredentialsRoute
   '/_app/calls/': typeof AppCallsIndexRoute
 }
 export interface FileRouteTypes {
@@ -104,8 +122,10 @@ export interface FileRouteTypes {
     | '/analytics'
     | '/leads'
     | '/live'
+    | '/onboarding'
     | '/sms'
     | '/calls/$callId'
+    | '/settings/credentials'
     | '/calls/'
   fileRoutesByTo: FileRoutesByTo
   to:
@@ -113,9 +133,11 @@ export interface FileRouteTypes {
     | '/analytics'
     | '/leads'
     | '/live'
+    | '/onboarding'
     | '/sms'
     | '/'
     | '/calls/$callId'
+    | '/settings/credentials'
     | '/calls'
   id:
     | '__root__'
@@ -124,9 +146,11 @@ export interface FileRouteTypes {
     | '/_app/analytics'
     | '/_app/leads'
     | '/_app/live'
+    | '/_app/onboarding'
     | '/_app/sms'
     | '/_app/'
     | '/_app/calls/$callId'
+    | '/_app/settings/credentials'
     | '/_app/calls/'
   fileRoutesById: FileRoutesById
 }
@@ -179,6 +203,13 @@ declare module '@tanstack/react-router' {
       preLoaderRoute: typeof AppLiveRouteImport
       parentRoute: typeof AppRouteRoute
     }
+    '/_app/onboarding': {
+      id: '/_app/onboarding'
+      path: '/onboarding'
+      fullPath: '/onboarding'
+      preLoaderRoute: typeof AppOnboardingRouteImport
+      parentRoute: typeof AppRouteRoute
+    }
     '/_app/sms': {
       id: '/_app/sms'
       path: '/sms'
@@ -200,6 +231,13 @@ declare module '@tanstack/react-router' {
       preLoaderRoute: typeof AppCallsCallIdRouteImport
       parentRoute: typeof AppRouteRoute
     }
+    '/_app/settings/credentials': {
+      id: '/_app/settings/credentials'
+      path: '/settings/credentials'
+      fullPath: '/settings/credentials'
+      preLoaderRoute: typeof AppSettingsCredentialsRouteImport
+      parentRoute: typeof AppRouteRoute
+    }
   }
 }
 
@@ -207,9 +245,11 @@ interface AppRouteRouteChildren {
   AppAnalyticsRoute: typeof AppAnalyticsRoute
   AppLeadsRoute: typeof AppLeadsRoute
   AppLiveRoute: typeof AppLiveRoute
+  AppOnboardingRoute: typeof AppOnboardingRoute
   AppSmsRoute: typeof AppSmsRoute
   AppIndexRoute: typeof AppIndexRoute
   AppCallsCallIdRoute: typeof AppCallsCallIdRoute
+  AppSettingsCredentialsRoute: typeof AppSettingsCredentialsRoute
   AppCallsIndexRoute: typeof AppCallsIndexRoute
 }
 
@@ -217,9 +257,11 @@ const AppRouteRouteChildren: AppRouteRouteChildren = {
   AppAnalyticsRoute: AppAnalyticsRoute,
   AppLeadsRoute: AppLeadsRoute,
   AppLiveRoute: AppLiveRoute,
+  AppOnboardingRoute: AppOnboardingRoute,
   AppSmsRoute: AppSmsRoute,
   AppIndexRoute: AppIndexRoute,
   AppCallsCallIdRoute: AppCallsCallIdRoute,
+  AppSettingsCredentialsRoute: AppSettingsCredentialsRoute,
   AppCallsIndexRoute: AppCallsIndexRoute,
 }
 

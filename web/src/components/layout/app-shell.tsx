@@ -2,7 +2,7 @@ import { useState, type ReactNode } from 'react';
 import { Link, useNavigate } from '@tanstack/react-router';
 import { useTranslation } from 'react-i18next';
 import { Dialog } from 'radix-ui';
-import { Activity, BarChart3, Home, Menu, MessageSquare, Phone, Radio, Users, X, LogOut, BookOpen } from 'lucide-react';
+import { Activity, BarChart3, Home, Menu, MessageSquare, Phone, Radio, Users, X, LogOut, BookOpen, KeyRound, Rocket } from 'lucide-react';
 import { useSession } from '@/lib/session';
 import { useConnection } from '@/lib/live/use-live-events';
 import { api } from '@/lib/api/client';
@@ -18,6 +18,9 @@ const NAV = [
   { to: '/leads', key: 'nav.leads', icon: Users },
   { to: '/sms', key: 'nav.sms', icon: MessageSquare },
   { to: '/analytics', key: 'nav.analytics', icon: BarChart3 },
+  { to: '/onboarding', key: 'onboarding.nav', icon: Rocket },
+  { group: 'credentials.settingsGroup' }, // the lead may merge this into a shared nav.settings group
+  { to: '/settings/credentials', key: 'credentials.nav', icon: KeyRound },
 ] as const;
 
 function NavLinks({ onNavigate }: { onNavigate?: () => void }) {
