@@ -25,7 +25,11 @@ export function useOnboardingState(tenantId: string) {
   return useQuery({
     queryKey: onboardingKey(tenantId),
     queryFn: ({ signal }) => request<OnboardingDto>('GET', '/api/v1/onboarding', { signal }),
-    staleTime: Infinity,
+    // The wizard copies this into its draft once: read it fresh on every visit (e.g. back from Settings), never behind its back.
+    staleTime: 0,
+    refetchOnMount: 'always',
+    refetchOnWindowFocus: false,
+    refetchOnReconnect: false,
   });
 }
 

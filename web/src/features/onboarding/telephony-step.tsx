@@ -18,50 +18,42 @@ export function HoursEditor({ hours, onChange }: { hours: Hours; onChange: (h: H
   };
   return (
     <div className="flex flex-col gap-3">
-      <table className="w-full text-sm">
-        <caption className="sr-only">{t('onboarding.telephony.hours')}</caption>
-        <tbody>
-          {WEEKDAYS.map((day) => {
-            const range = hours.weekly[day]?.[0];
-            const [from, to] = (range ?? '09:00-17:00').split('-');
-            const open = range !== undefined;
-            return (
-              <tr key={day} className="border-b border-slate-100 dark:border-slate-800">
-                <th scope="row" className="py-1.5 pe-2 text-start font-medium">
-                  {t(`onboarding.days.${day}`)}
-                </th>
-                <td className="py-1.5 pe-2">
-                  <label className="flex items-center gap-1.5">
-                    <input type="checkbox" checked={open} onChange={(e) => setDay(day, e.target.checked ? ['09:00-17:00'] : null)} />
-                    {open ? t('onboarding.telephony.open') : t('onboarding.telephony.closed')}
-                  </label>
-                </td>
-                <td className="py-1.5">
-                  {open ? (
-                    <span className="flex flex-wrap items-center gap-1" dir="ltr">
-                      <input
-                        type="time"
-                        aria-label={t('onboarding.telephony.from', { day: t(`onboarding.days.${day}`) })}
-                        className={inputClass}
-                        value={from}
-                        onChange={(e) => setDay(day, [`${e.target.value}-${to}`, ...(hours.weekly[day]?.slice(1) ?? [])])}
-                      />
-                      –
-                      <input
-                        type="time"
-                        aria-label={t('onboarding.telephony.to', { day: t(`onboarding.days.${day}`) })}
-                        className={inputClass}
-                        value={to === '24:00' ? '23:59' : to}
-                        onChange={(e) => setDay(day, [`${from}-${e.target.value}`, ...(hours.weekly[day]?.slice(1) ?? [])])}
-                      />
-                    </span>
-                  ) : null}
-                </td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
+      <div className="flex flex-col divide-y divide-slate-100 text-sm dark:divide-slate-800">
+        {WEEKDAYS.map((day) => {
+          const range = hours.weekly[day]?.[0];
+          const [from, to] = (range ?? '09:00-17:00').split('-');
+          const open = range !== undefined;
+          const dayName = t(`onboarding.days.${day}`);
+          return (
+            <div key={day} role="group" aria-label={dayName} className="flex flex-wrap items-center gap-x-3 gap-y-1 py-1.5">
+              <span className="w-24 font-medium">{dayName}</span>
+              <label className="flex w-24 items-center gap-1.5">
+                <input type="checkbox" checked={open} onChange={(e) => setDay(day, e.target.checked ? ['09:00-17:00'] : null)} />
+                {open ? t('onboarding.telephony.open') : t('onboarding.telephony.closed')}
+              </label>
+              {open ? (
+                <span className="flex items-center gap-1" dir="ltr">
+                  <input
+                    type="time"
+                    aria-label={t('onboarding.telephony.from', { day: dayName })}
+                    className={inputClass}
+                    value={from}
+                    onChange={(e) => setDay(day, [`${e.target.value}-${to}`, ...(hours.weekly[day]?.slice(1) ?? [])])}
+                  />
+                  –
+                  <input
+                    type="time"
+                    aria-label={t('onboarding.telephony.to', { day: dayName })}
+                    className={inputClass}
+                    value={to === '24:00' ? '23:59' : to}
+                    onChange={(e) => setDay(day, [`${from}-${e.target.value}`, ...(hours.weekly[day]?.slice(1) ?? [])])}
+                  />
+                </span>
+              ) : null}
+            </div>
+          );
+        })}
+      </div>
       <div>
         <p className="mb-1 text-sm font-medium">{t('onboarding.telephony.holidays')}</p>
         <ul className="mb-2 flex flex-wrap gap-2">
