@@ -53,9 +53,9 @@ public sealed class OnboardingBrowserTests(BrowserFixture browser, ITestOutputHe
     }
 
     /// <summary>A new organisation signed up through the API in a fresh browser context (its cookies are the session).</summary>
-    private async Task<Tab> SignUpAsync(string locale = "en-CA", int width = 1280, string organisation = "Plomberie Ava")
+    private async Task<Tab> SignUpAsync(string locale = "en-CA", int width = 1280, string organisation = "Plomberie Ava", bool dark = false, bool axe = false)
     {
-        var tab = await browser.OpenAsync(locale: locale, width: width, signIn: false);
+        var tab = await browser.OpenAsync(locale: locale, width: width, signIn: false, dark: dark, axe: axe);
         var response = await tab.Context.APIRequest.PostAsync("/api/v1/auth/signup", new()
         {
             DataObject = new { email = $"ava-{Guid.NewGuid():N}@example.test", password = BrowserFixture.Password, organisation, fullName = "Ava Tremblay" },
@@ -258,6 +258,18 @@ public sealed class OnboardingBrowserTests(BrowserFixture browser, ITestOutputHe
         await Expect(StepHeading(page, "Persona")).ToBeVisibleAsync();
         await Expect(page.GetByLabel("Job to be done")).ToHaveValueAsync("Answer after-hours calls for Plomberie Ava");
 
+        // Leaving the page before the debounce fires still saves (keep-alive request on beforeunload).
+        await page.GetByLabel("Guidelines").FillAsync("Never quote prices.");
+        await page.GotoAsync("/calls");
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while ((await StateAsync(tab)).GetProperty("persona").GetProperty("guidelines").GetString() != "Never quote prices.")
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the edit made just before leaving was not saved");
+            await Task.Delay(100);
+        }
+        await page.GotoAsync("/onboarding");
+        await Expect(StepHeading(page, "Persona")).ToBeVisibleAsync();
+
         // Business hours with a holiday are saved the same way.
         await StepButton(page, "Phone and hours").ClickAsync();
         await page.GetByRole(AriaRole.Group, new() { Name = "Saturday" }).GetByRole(AriaRole.Checkbox).CheckAsync();
@@ -324,5 +336,61 @@ public sealed class OnboardingBrowserTests(BrowserFixture browser, ITestOutputHe
         var text = await page.InnerTextAsync("body");
         Assert.DoesNotMatch(@"\b(onboarding|credentials)\.[a-zA-Z]", text); // no raw key on screen
         await tab.AssertCleanAsync(); // a missing translation key is logged as a console error
+    }
+
+    [Fact]
+    public async Task CredentialsShowPreviewsOnlyAndCanBeCheckedReplacedAndDeleted()
+    {
+        if (Skipped()) { return; }
+        await using var tab = await SignUpAsync(dark: true, axe: true);
+        var page = tab.Page;
+        await page.GotoAsync("/settings/credentials");
+        var card = page.GetByRole(AriaRole.Region, new() { Name = "Vapi" });
+        await Expect(card.GetByText("Not configured", new() { Exact = true })).ToBeVisibleAsync();
+        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Back to onboarding" })).ToHaveCountAsync(0); // no returnTo, no banner
+
+        await card.GetByLabel("Vapi private API key").FillAsync("short");
+        await card.GetByRole(AriaRole.Button, new() { Name = "Save", Exact = true }).ClickAsync();
+        await Expect(card.GetByRole(AriaRole.Alert)).ToBeVisibleAsync(); // the API's 422, as a message
+        tab.Errors.Clear(); // Chromium logs the 422 as a failed resource
+        await card.GetByLabel("Vapi private API key").FillAsync(VapiSimulator.PrivateKey);
+        await card.GetByRole(AriaRole.Button, new() { Name = "Save", Exact = true }).ClickAsync();
+        await Expect(card.GetByText("vapi-…9fA2")).ToBeVisibleAsync();
+        Assert.DoesNotContain(VapiSimulator.PrivateKey, await page.ContentAsync());
+
+        await card.GetByRole(AriaRole.Button, new() { Name = "Check", Exact = true }).ClickAsync();
+        await Expect(card.GetByText("Vapi accepted the private key.")).ToBeVisibleAsync();
+
+        await card.GetByRole(AriaRole.Button, new() { Name = "Replace" }).ClickAsync();
+        await card.GetByLabel("Vapi private API key").FillAsync("vapi-other-key-0002-7xQ9");
+        await card.GetByRole(AriaRole.Button, new() { Name = "Save replacement" }).ClickAsync();
+        await Expect(card.GetByText("vapi-…7xQ9")).ToBeVisibleAsync();
+        await card.GetByRole(AriaRole.Button, new() { Name = "Check", Exact = true }).ClickAsync();
+        await Expect(card.GetByText("Check failed")).ToBeVisibleAsync(); // the simulator only knows the first key
+
+        Assert.Empty(await tab.SeriousAxeViolationsAsync());
+        await card.GetByRole(AriaRole.Button, new() { Name = "Delete" }).ClickAsync();
+        await card.GetByRole(AriaRole.Button, new() { Name = "Confirm delete" }).ClickAsync();
+        await Expect(card.GetByText("Not configured", new() { Exact = true })).ToBeVisibleAsync();
+        var list = await tab.Context.APIRequest.GetAsync("/api/v1/credentials");
+        Assert.False((await list.JsonAsync())!.Value.EnumerateArray().Single(c => c.GetProperty("provider").GetString() == "vapi").GetProperty("configured").GetBoolean());
+        await tab.AssertCleanAsync();
+    }
+
+    [Fact]
+    public async Task TheWizardHasNoSeriousAccessibilityViolationInDarkMode()
+    {
+        if (Skipped()) { return; }
+        await using var tab = await SignUpAsync(dark: true, axe: true);
+        var page = tab.Page;
+        await page.GotoAsync("/onboarding");
+        await Expect(StepHeading(page, "Profile")).ToBeVisibleAsync();
+        Assert.Empty(await tab.SeriousAxeViolationsAsync());
+        await StepButton(page, "Assistant").ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Button, new() { NameRegex = new Regex("Paul") }).First).ToBeVisibleAsync();
+        await StepButton(page, "Phone and hours").ClickAsync();
+        await Expect(StepHeading(page, "Phone and hours")).ToBeVisibleAsync();
+        Assert.Empty(await tab.SeriousAxeViolationsAsync());
+        await tab.AssertCleanAsync();
     }
 }
