@@ -104,6 +104,8 @@ public sealed class OnboardingBrowserTests(BrowserFixture browser, ITestOutputHe
         await next.ClickAsync();
         await page.GetByRole(AriaRole.Radio, new() { NameRegex = new Regex("^Vapi") }).CheckAsync();
         await next.ClickAsync();
+        await page.GetByLabel("Start from a template (optional)").SelectOptionAsync("plumbing-en");
+        await Expect(page.GetByLabel("Guidelines")).ToHaveValueAsync(new Regex("Never transfer the call"));
         await page.GetByLabel("Who is the assistant?").FillAsync("Paul, the friendly receptionist of Plomberie Ava");
         await page.GetByLabel("Job to be done").FillAsync("Take plumbing emergencies and book call-backs");
         foreach (var heading in new[] { "Twilio", "Phone and hours", "Integrations", "Assistant", "Plan" })
@@ -122,6 +124,8 @@ public sealed class OnboardingBrowserTests(BrowserFixture browser, ITestOutputHe
         Assert.Equal(JsonValueKind.String, state.GetProperty("completedAt").ValueKind);
         Assert.Equal("vapi", state.GetProperty("voiceProvider").GetProperty("provider").GetString());
         Assert.Equal("Take plumbing emergencies and book call-backs", state.GetProperty("persona").GetProperty("jobToBeDone").GetString());
+        Assert.Contains("Never transfer the call", state.GetProperty("persona").GetProperty("guidelines").GetString());
+        Assert.Equal(["en-US", "fr-CA"], state.GetProperty("persona").GetProperty("languages").EnumerateArray().Select(l => l.GetString()));
         Assert.DoesNotContain(state.GetProperty("missing").EnumerateArray(), m => m.GetProperty("step").GetString() == "profile");
         await tab.AssertCleanAsync();
     }

@@ -2,7 +2,8 @@ import { useState, type ReactNode } from 'react';
 import { Link } from '@tanstack/react-router';
 import { useTranslation } from 'react-i18next';
 import { Badge, Button, buttonClass, ErrorMessage, Field, inputClass, Ltr } from '@/components/ui/ui';
-import { checkCredential, type CredentialDto, type OnboardingDto, type OnboardingPatch } from './api';
+import { useTenantId } from '@/lib/session';
+import { checkCredential, useTemplates, type CredentialDto, type OnboardingDto, type OnboardingPatch } from './api';
 import { draftFrom, type Draft, type DraftStep } from './draft';
 import type { SaveStatus } from './use-autosave';
 
@@ -210,13 +211,31 @@ export function VoiceProviderStep(props: StepProps) {
   );
 }
 
-export function PersonaStep({ draft, edit }: StepProps) {
-  const { t } = useTranslation();
+export function PersonaStep({ draft, edit, server }: StepProps) {
+  const { t, i18n } = useTranslation();
+  const tenantId = useTenantId();
+  const templates = useTemplates(tenantId, i18n.resolvedLanguage === 'fr' ? 'fr' : 'en');
   const p = draft.persona;
   const set = (change: Partial<Draft['persona']>) => edit('persona', change);
   const toggle = (lang: string, on: boolean) => set({ languages: on ? [...p.languages, lang] : p.languages.filter((l) => l !== lang) });
+  const fromTemplate = (id: string) => {
+    const tpl = templates.data?.items.find((x) => x.id === id);
+    if (tpl) set({ persona: `${tpl.assistantName} — ${tpl.name}`, languages: [...tpl.languages], guidelines: tpl.instructions });
+  };
+  const items = [...(templates.data?.items ?? [])].sort((a, b) => Number(b.trade === server.profile.industry) - Number(a.trade === server.profile.industry));
   return (
     <div className="grid gap-3">
+      <Field label={t('onboarding.persona.template')}>
+        <select className={inputClass} value="" onChange={(e) => fromTemplate(e.target.value)}>
+          <option value="">{t('onboarding.persona.templateNone')}</option>
+          {items.map((tpl) => (
+            <option key={tpl.id} value={tpl.id}>
+              {tpl.name} ({tpl.assistantName})
+            </option>
+          ))}
+        </select>
+      </Field>
+      <ErrorMessage error={templates.error} />
       <Field label={t('onboarding.persona.persona')}>
         <textarea className={inputClass} rows={2} value={p.persona} placeholder={t('onboarding.persona.personaPlaceholder')} onChange={(e) => set({ persona: e.target.value })} />
       </Field>
