@@ -23,6 +23,7 @@ using Switchboard.Platform.Http;
 using Switchboard.Platform.Net;
 using Switchboard.Realtime;
 using Switchboard.Realtime.Bridge;
+using Switchboard.Templates;
 using Switchboard.Tenancy;
 using Switchboard.Twilio;
 using Switchboard.Vapi;
@@ -196,6 +197,7 @@ builder.Services.AddHttpClient<TwilioNumbersClient>((sp, http) =>
 builder.Services.AddScoped<AssistantService>();
 builder.Services.AddScoped<NumberService>();
 builder.Services.AddScoped<OnboardingService>();
+builder.Services.AddAssistantTemplates();                     // the receptionist template gallery (12 trades × en/fr), read once
 builder.Services.AddScoped<IOutboxHandler, VapiAssistantSyncHandler>();
 builder.Services.AddScoped<IOutboxHandler, NumberSyncHandler>();
 
@@ -292,6 +294,7 @@ app.MapGroup("/api/v1").RequireAuthorization()                    // self-servic
     .MapOnboarding()                                              // the nine-step wizard, studio configuration
     .MapCredentials()                                             // Vapi, Twilio, OpenAI-compatible credentials
     .MapAssistants()                                              // assistants, pushed to Vapi
+    .MapAssistantTemplates()                                      // receptionist templates per trade, en/fr
     .MapNumbers()                                                 // Twilio numbers (webhooks or Vapi import)
     .MapBilling()                                                 // plans, plan changes, usage against the plan
     .MapKeys()                                                    // secret/publishable keys, rotation, widget origins

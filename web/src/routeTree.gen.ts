@@ -15,13 +15,11 @@ import { Route as AppIndexRouteImport } from './routes/_app/index'
 import { Route as AppAnalyticsRouteImport } from './routes/_app/analytics'
 import { Route as AppLeadsRouteImport } from './routes/_app/leads'
 import { Route as AppLiveRouteImport } from './routes/_app/live'
+import { Route as AppOnboardingRouteImport } from './routes/_app/onboarding'
 import { Route as AppSmsRouteImport } from './routes/_app/sms'
 import { Route as AppCallsIndexRouteImport } from './routes/_app/calls/index'
 import { Route as AppCallsCallIdRouteImport } from './routes/_app/calls/$callId'
-import { Route as AppSettingsNumbersRouteImport } from './routes/_app/settings/numbers'
-import { Route as AppSettingsWidgetRouteImport } from './routes/_app/settings/widget'
-import { Route as AppSettingsAssistantsIndexRouteImport } from './routes/_app/settings/assistants/index'
-import { Route as AppSettingsAssistantsAssistantIdRouteImport } from './routes/_app/settings/assistants/$assistantId'
+import { Route as AppSettingsCredentialsRouteImport } from './routes/_app/settings/credentials'
 
 const AppRouteRoute = AppRouteRouteImport.update({
   id: '/_app',
@@ -52,6 +50,11 @@ const AppLiveRoute = AppLiveRouteImport.update({
   path: '/live',
   getParentRoute: () => AppRouteRoute,
 } as any)
+const AppOnboardingRoute = AppOnboardingRouteImport.update({
+  id: '/onboarding',
+  path: '/onboarding',
+  getParentRoute: () => AppRouteRoute,
+} as any)
 const AppSmsRoute = AppSmsRouteImport.update({
   id: '/sms',
   path: '/sms',
@@ -67,28 +70,11 @@ const AppCallsCallIdRoute = AppCallsCallIdRouteImport.update({
   path: '/calls/$callId',
   getParentRoute: () => AppRouteRoute,
 } as any)
-const AppSettingsNumbersRoute = AppSettingsNumbersRouteImport.update({
-  id: '/settings/numbers',
-  path: '/settings/numbers',
+const AppSettingsCredentialsRoute = AppSettingsCredentialsRouteImport.update({
+  id: '/settings/credentials',
+  path: '/settings/credentials',
   getParentRoute: () => AppRouteRoute,
 } as any)
-const AppSettingsWidgetRoute = AppSettingsWidgetRouteImport.update({
-  id: '/settings/widget',
-  path: '/settings/widget',
-  getParentRoute: () => AppRouteRoute,
-} as any)
-const AppSettingsAssistantsIndexRoute =
-  AppSettingsAssistantsIndexRouteImport.update({
-    id: '/settings/assistants/',
-    path: '/settings/assistants/',
-    getParentRoute: () => AppRouteRoute,
-  } as any)
-const AppSettingsAssistantsAssistantIdRoute =
-  AppSettingsAssistantsAssistantIdRouteImport.update({
-    id: '/settings/assistants/$assistantId',
-    path: '/settings/assistants/$assistantId',
-    getParentRoute: () => AppRouteRoute,
-  } as any)
 
 export interface FileRoutesByFullPath {
   '/': typeof AppIndexRoute
@@ -96,27 +82,23 @@ export interface FileRoutesByFullPath {
   '/analytics': typeof AppAnalyticsRoute
   '/leads': typeof AppLeadsRoute
   '/live': typeof AppLiveRoute
+  '/onboarding': typeof AppOnboardingRoute
   '/sms': typeof AppSmsRoute
   '/calls/$callId': typeof AppCallsCallIdRoute
-  '/settings/numbers': typeof AppSettingsNumbersRoute
-  '/settings/widget': typeof AppSettingsWidgetRoute
+  '/settings/credentials': typeof AppSettingsCredentialsRoute
   '/calls/': typeof AppCallsIndexRoute
-  '/settings/assistants/$assistantId': typeof AppSettingsAssistantsAssistantIdRoute
-  '/settings/assistants/': typeof AppSettingsAssistantsIndexRoute
 }
 export interface FileRoutesByTo {
   '/sign-in': typeof SignInRoute
   '/analytics': typeof AppAnalyticsRoute
   '/leads': typeof AppLeadsRoute
   '/live': typeof AppLiveRoute
+  '/onboarding': typeof AppOnboardingRoute
   '/sms': typeof AppSmsRoute
   '/': typeof AppIndexRoute
   '/calls/$callId': typeof AppCallsCallIdRoute
-  '/settings/numbers': typeof AppSettingsNumbersRoute
-  '/settings/widget': typeof AppSettingsWidgetRoute
+  '/settings/credentials': typeof AppSettingsCredentialsRoute
   '/calls': typeof AppCallsIndexRoute
-  '/settings/assistants/$assistantId': typeof AppSettingsAssistantsAssistantIdRoute
-  '/settings/assistants': typeof AppSettingsAssistantsIndexRoute
 }
 export interface FileRoutesById {
   __root__: typeof rootRouteImport
@@ -125,14 +107,12 @@ export interface FileRoutesById {
   '/_app/analytics': typeof AppAnalyticsRoute
   '/_app/leads': typeof AppLeadsRoute
   '/_app/live': typeof AppLiveRoute
+  '/_app/onboarding': typeof AppOnboardingRoute
   '/_app/sms': typeof AppSmsRoute
   '/_app/': typeof AppIndexRoute
   '/_app/calls/$callId': typeof AppCallsCallIdRoute
-  '/_app/settings/numbers': typeof AppSettingsNumbersRoute
-  '/_app/settings/widget': typeof AppSettingsWidgetRoute
+  '/_app/settings/credentials': typeof AppSettingsCredentialsRoute
   '/_app/calls/': typeof AppCallsIndexRoute
-  '/_app/settings/assistants/$assistantId': typeof AppSettingsAssistantsAssistantIdRoute
-  '/_app/settings/assistants/': typeof AppSettingsAssistantsIndexRoute
 }
 export interface FileRouteTypes {
   fileRoutesByFullPath: FileRoutesByFullPath
@@ -142,27 +122,23 @@ export interface FileRouteTypes {
     | '/analytics'
     | '/leads'
     | '/live'
+    | '/onboarding'
     | '/sms'
     | '/calls/$callId'
-    | '/settings/numbers'
-    | '/settings/widget'
+    | '/settings/credentials'
     | '/calls/'
-    | '/settings/assistants/$assistantId'
-    | '/settings/assistants/'
   fileRoutesByTo: FileRoutesByTo
   to:
     | '/sign-in'
     | '/analytics'
     | '/leads'
     | '/live'
+    | '/onboarding'
     | '/sms'
     | '/'
     | '/calls/$callId'
-    | '/settings/numbers'
-    | '/settings/widget'
+    | '/settings/credentials'
     | '/calls'
-    | '/settings/assistants/$assistantId'
-    | '/settings/assistants'
   id:
     | '__root__'
     | '/_app'
@@ -170,14 +146,12 @@ export interface FileRouteTypes {
     | '/_app/analytics'
     | '/_app/leads'
     | '/_app/live'
+    | '/_app/onboarding'
     | '/_app/sms'
     | '/_app/'
     | '/_app/calls/$callId'
-    | '/_app/settings/numbers'
-    | '/_app/settings/widget'
+    | '/_app/settings/credentials'
     | '/_app/calls/'
-    | '/_app/settings/assistants/$assistantId'
-    | '/_app/settings/assistants/'
   fileRoutesById: FileRoutesById
 }
 export interface RootRouteChildren {
@@ -229,6 +203,13 @@ declare module '@tanstack/react-router' {
       preLoaderRoute: typeof AppLiveRouteImport
       parentRoute: typeof AppRouteRoute
     }
+    '/_app/onboarding': {
+      id: '/_app/onboarding'
+      path: '/onboarding'
+      fullPath: '/onboarding'
+      preLoaderRoute: typeof AppOnboardingRouteImport
+      parentRoute: typeof AppRouteRoute
+    }
     '/_app/sms': {
       id: '/_app/sms'
       path: '/sms'
@@ -250,32 +231,11 @@ declare module '@tanstack/react-router' {
       preLoaderRoute: typeof AppCallsCallIdRouteImport
       parentRoute: typeof AppRouteRoute
     }
-    '/_app/settings/numbers': {
-      id: '/_app/settings/numbers'
-      path: '/settings/numbers'
-      fullPath: '/settings/numbers'
-      preLoaderRoute: typeof AppSettingsNumbersRouteImport
-      parentRoute: typeof AppRouteRoute
-    }
-    '/_app/settings/widget': {
-      id: '/_app/settings/widget'
-      path: '/settings/widget'
-      fullPath: '/settings/widget'
-      preLoaderRoute: typeof AppSettingsWidgetRouteImport
-      parentRoute: typeof AppRouteRoute
-    }
-    '/_app/settings/assistants/': {
-      id: '/_app/settings/assistants/'
-      path: '/settings/assistants'
-      fullPath: '/settings/assistants/'
-      preLoaderRoute: typeof AppSettingsAssistantsIndexRouteImport
-      parentRoute: typeof AppRouteRoute
-    }
-    '/_app/settings/assistants/$assistantId': {
-      id: '/_app/settings/assistants/$assistantId'
-      path: '/settings/assistants/$assistantId'
-      fullPath: '/settings/assistants/$assistantId'
-      preLoaderRoute: typeof AppSettingsAssistantsAssistantIdRouteImport
+    '/_app/settings/credentials': {
+      id: '/_app/settings/credentials'
+      path: '/settings/credentials'
+      fullPath: '/settings/credentials'
+      preLoaderRoute: typeof AppSettingsCredentialsRouteImport
       parentRoute: typeof AppRouteRoute
     }
   }
@@ -285,28 +245,24 @@ interface AppRouteRouteChildren {
   AppAnalyticsRoute: typeof AppAnalyticsRoute
   AppLeadsRoute: typeof AppLeadsRoute
   AppLiveRoute: typeof AppLiveRoute
+  AppOnboardingRoute: typeof AppOnboardingRoute
   AppSmsRoute: typeof AppSmsRoute
   AppIndexRoute: typeof AppIndexRoute
   AppCallsCallIdRoute: typeof AppCallsCallIdRoute
-  AppSettingsNumbersRoute: typeof AppSettingsNumbersRoute
-  AppSettingsWidgetRoute: typeof AppSettingsWidgetRoute
+  AppSettingsCredentialsRoute: typeof AppSettingsCredentialsRoute
   AppCallsIndexRoute: typeof AppCallsIndexRoute
-  AppSettingsAssistantsAssistantIdRoute: typeof AppSettingsAssistantsAssistantIdRoute
-  AppSettingsAssistantsIndexRoute: typeof AppSettingsAssistantsIndexRoute
 }
 
 const AppRouteRouteChildren: AppRouteRouteChildren = {
   AppAnalyticsRoute: AppAnalyticsRoute,
   AppLeadsRoute: AppLeadsRoute,
   AppLiveRoute: AppLiveRoute,
+  AppOnboardingRoute: AppOnboardingRoute,
   AppSmsRoute: AppSmsRoute,
   AppIndexRoute: AppIndexRoute,
   AppCallsCallIdRoute: AppCallsCallIdRoute,
-  AppSettingsNumbersRoute: AppSettingsNumbersRoute,
-  AppSettingsWidgetRoute: AppSettingsWidgetRoute,
+  AppSettingsCredentialsRoute: AppSettingsCredentialsRoute,
   AppCallsIndexRoute: AppCallsIndexRoute,
-  AppSettingsAssistantsAssistantIdRoute: AppSettingsAssistantsAssistantIdRoute,
-  AppSettingsAssistantsIndexRoute: AppSettingsAssistantsIndexRoute,
 }
 
 const AppRouteRouteWithChildren = AppRouteRoute._addFileChildren(

@@ -9,8 +9,12 @@ namespace Switchboard.Onboarding;
 /// <summary>Accepted terms of service: version and time (UTC).</summary>
 public sealed record AcceptedTerms(string? Version, DateTimeOffset? At);
 
-/// <summary>Step 1 (mandatory): who is onboarding and the organisation's basics. <c>TimeZone</c> is IANA, <c>Locale</c> BCP 47.</summary>
-public sealed record ProfileStep(string? FullName, string Organisation, string? Industry, string TimeZone, string Locale, bool MarketingOptIn, AcceptedTerms? AcceptedTerms);
+/// <summary>
+/// Step 1 (mandatory): who is onboarding and the organisation's basics. <c>TimeZone</c> is IANA, <c>Locale</c> BCP 47;
+/// <c>TermsVersion</c> is the version of the terms the installation requires (what the wizard asks the user to accept).
+/// </summary>
+public sealed record ProfileStep(
+    string? FullName, string Organisation, string? Industry, string TimeZone, string Locale, bool MarketingOptIn, AcceptedTerms? AcceptedTerms, string TermsVersion);
 
 /// <summary>Step 2: <c>vapi</c> (managed voice) or <c>realtime</c> (native Twilio bridge with an OpenAI-compatible model), and its credentials (previews).</summary>
 public sealed record VoiceProviderStep(string? Provider, CredentialDto Vapi, CredentialDto OpenAi);

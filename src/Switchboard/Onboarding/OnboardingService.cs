@@ -60,7 +60,7 @@ internal sealed class OnboardingService(
             OnboardingSteps.All.ToDictionary(x => x, x => state.Onboarding.Skipped.Contains(x)),
             state.Onboarding.CompletedAt,
             new ProfileStep(fullName, t.Name, a.Industry, t.TimeZone, t.Locale, a.MarketingOptIn,
-                a.TermsVersion is null ? null : new AcceptedTerms(a.TermsVersion, a.TermsAcceptedAt)),
+                a.TermsVersion is null ? null : new AcceptedTerms(a.TermsVersion, a.TermsAcceptedAt), accountOptions.Value.TermsVersion),
             new VoiceProviderStep(a.VoiceProvider, creds.First(c => c.Provider == Providers.Vapi), creds.First(c => c.Provider == Providers.OpenAi)),
             Persona(s),
             new TwilioStep(creds.First(c => c.Provider == Providers.Twilio), new SmsSenderDto(sms.Sender?.Value, sms.Source, sms.Problem)),

@@ -2,7 +2,7 @@ import { useState, type ReactNode } from 'react';
 import { Link, useNavigate } from '@tanstack/react-router';
 import { useTranslation } from 'react-i18next';
 import { Dialog } from 'radix-ui';
-import { Activity, BarChart3, Bot, Home, Menu, MessageSquare, MessagesSquare, Phone, PhoneCall, Radio, Users, X, LogOut, BookOpen } from 'lucide-react';
+import { Activity, BarChart3, BookOpen, Bot, Home, KeyRound, LogOut, Menu, MessageSquare, MessagesSquare, Phone, PhoneCall, Radio, Rocket, Users, X } from 'lucide-react';
 import { useSession } from '@/lib/session';
 import { useConnection } from '@/lib/live/use-live-events';
 import { api } from '@/lib/api/client';
@@ -18,10 +18,12 @@ const NAV = [
   { to: '/leads', key: 'nav.leads', icon: Users },
   { to: '/sms', key: 'nav.sms', icon: MessageSquare },
   { to: '/analytics', key: 'nav.analytics', icon: BarChart3 },
+  { to: '/onboarding', key: 'onboarding.nav', icon: Rocket },
   { group: 'studio.nav.settings' },
   { to: '/settings/assistants', key: 'studio.nav.assistants', icon: Bot },
   { to: '/settings/numbers', key: 'studio.nav.numbers', icon: PhoneCall },
   { to: '/settings/widget', key: 'studio.nav.widget', icon: MessagesSquare },
+  { to: '/settings/credentials', key: 'credentials.nav', icon: KeyRound },
 ] as const;
 
 function NavLinks({ onNavigate }: { onNavigate?: () => void }) {

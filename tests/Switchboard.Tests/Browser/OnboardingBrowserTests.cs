@@ -1,0 +1,400 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Microsoft.Playwright;
+using Switchboard.Tests.Support;
+using Switchboard.Vapi;
+using Xunit.Abstractions;
+using static Microsoft.Playwright.Assertions;
+
+namespace Switchboard.Tests.Browser;
+
+/// <summary>
+/// The Ava onboarding scenarios in Chromium against the real host (issue 9 §4): sign-up → wizard → complete, skip
+/// everything, Vapi configured inline against the Vapi simulator, a detour to Settings → Credentials and back to the
+/// same step, the assistant created from a template, autosave surviving a reload, the clickable stepper, and every
+/// language (EN/FR/HE/AR, 375 px for the right-to-left ones) without a missing key. Each test signs up its own
+/// organisation through the API (the sign-up page belongs to another branch).
+/// </summary>
+[Trait("Category", "Browser")]
+[Trait("Category", "Database")]
+public sealed class OnboardingBrowserTests(BrowserFixture browser, ITestOutputHelper output) : IClassFixture<BrowserFixture>, IAsyncLifetime
+{
+    private VapiSimulator? vapi;
+
+    public async Task InitializeAsync()
+    {
+        if (browser.SkipReason is not null)
+        {
+            return;
+        }
+        vapi = await VapiSimulator.StartAsync();
+        // This class has its own host (IClassFixture): point its Vapi REST client at the simulator.
+        browser.Host.Services.GetRequiredService<IOptions<VapiOptions>>().Value.ApiBaseUrl = vapi.BaseUrl;
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (vapi is not null)
+        {
+            await vapi.DisposeAsync();
+        }
+    }
+
+    private bool Skipped()
+    {
+        if (browser.SkipReason is null)
+        {
+            return false;
+        }
+        output.WriteLine("SKIPPED: " + browser.SkipReason);
+        return true;
+    }
+
+    /// <summary>A new organisation signed up through the API in a fresh browser context (its cookies are the session).</summary>
+    private async Task<Tab> SignUpAsync(string locale = "en-CA", int width = 1280, string organisation = "Plomberie Ava", bool dark = false, bool axe = false)
+    {
+        var tab = await browser.OpenAsync(locale: locale, width: width, signIn: false, dark: dark, axe: axe);
+        var response = await tab.Context.APIRequest.PostAsync("/api/v1/auth/signup", new()
+        {
+            DataObject = new { email = $"ava-{Guid.NewGuid():N}@example.test", password = BrowserFixture.Password, organisation, fullName = "Ava Tremblay" },
+        });
+        Assert.True(response.Status == 201, $"signup {response.Status}: {await response.TextAsync()}");
+        return tab;
+    }
+
+    private static async Task<JsonElement> StateAsync(Tab tab)
+    {
+        var response = await tab.Context.APIRequest.GetAsync("/api/v1/onboarding");
+        Assert.True(response.Ok, $"GET onboarding {response.Status}");
+        return (await response.JsonAsync())!.Value;
+    }
+
+    private static ILocator StepButton(IPage page, string name) =>
+        page.GetByRole(AriaRole.Navigation, new() { Name = "Onboarding steps" }).GetByRole(AriaRole.Button, new() { Name = name });
+
+    private static ILocator StepHeading(IPage page, string name) => page.GetByRole(AriaRole.Heading, new() { Name = name, Exact = true, Level = 2 });
+
+    private static ILocator SaveStatus(IPage page) => page.Locator("[data-save-status]");
+
+    /// <summary>Opens the wizard and gets past the profile (accepting the terms), landing on the voice provider.</summary>
+    private static async Task PassProfileAsync(IPage page)
+    {
+        await page.GotoAsync("/onboarding");
+        await Expect(StepHeading(page, "Profile")).ToBeVisibleAsync();
+        await page.GetByLabel(new Regex("I accept the terms of service")).CheckAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Continue" }).ClickAsync();
+        await Expect(StepHeading(page, "Voice provider")).ToBeVisibleAsync();
+        await Expect(SaveStatus(page)).ToHaveAttributeAsync("data-save-status", "saved");
+    }
+
+    [Fact]
+    public async Task SigningUpThenWalkingThroughTheWizardCompletesOnboarding()
+    {
+        if (Skipped()) { return; }
+        await using var tab = await SignUpAsync();
+        var page = tab.Page;
+        await page.GotoAsync("/onboarding");
+        await Expect(page.GetByLabel("Business name")).ToHaveValueAsync("Plomberie Ava");
+        await Expect(page.GetByLabel("Your full name")).ToHaveValueAsync("Ava Tremblay");
+        var next = page.GetByRole(AriaRole.Button, new() { Name = "Continue" });
+        await Expect(next).ToBeDisabledAsync(); // the profile is the one required step: terms first
+        await page.GetByLabel(new Regex("I accept the terms of service")).CheckAsync();
+        await next.ClickAsync();
+        await page.GetByRole(AriaRole.Radio, new() { NameRegex = new Regex("^Vapi") }).CheckAsync();
+        await next.ClickAsync();
+        await page.GetByLabel("Start from a template (optional)").SelectOptionAsync("plumbing-en");
+        await Expect(page.GetByLabel("Guidelines")).ToHaveValueAsync(new Regex("Never transfer the call"));
+        await page.GetByLabel("Who is the assistant?").FillAsync("Paul, the friendly receptionist of Plomberie Ava");
+        await page.GetByLabel("Job to be done").FillAsync("Take plumbing emergencies and book call-backs");
+        foreach (var heading in new[] { "Twilio", "Phone and hours", "Integrations", "Assistant", "Plan" })
+        {
+            await next.ClickAsync();
+            await Expect(StepHeading(page, heading)).ToBeVisibleAsync();
+        }
+        await next.ClickAsync();
+        await Expect(StepHeading(page, "Launch")).ToBeVisibleAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Finish onboarding" }).ClickAsync();
+        await Expect(page.GetByText("Onboarding is complete.")).ToBeVisibleAsync();
+        await page.GetByRole(AriaRole.Link, new() { Name = "Go to the dashboard" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Overview" })).ToBeVisibleAsync();
+
+        var state = await StateAsync(tab);
+        Assert.Equal(JsonValueKind.String, state.GetProperty("completedAt").ValueKind);
+        Assert.Equal("vapi", state.GetProperty("voiceProvider").GetProperty("provider").GetString());
+        Assert.Equal("Take plumbing emergencies and book call-backs", state.GetProperty("persona").GetProperty("jobToBeDone").GetString());
+        Assert.Contains("Never transfer the call", state.GetProperty("persona").GetProperty("guidelines").GetString());
+        Assert.Equal(["en-US", "fr-CA"], state.GetProperty("persona").GetProperty("languages").EnumerateArray().Select(l => l.GetString()));
+        Assert.DoesNotContain(state.GetProperty("missing").EnumerateArray(), m => m.GetProperty("step").GetString() == "profile");
+        await tab.AssertCleanAsync();
+    }
+
+    [Fact]
+    public async Task SkippingEverySkippableStepCompletesWithTheMissingItemsListed()
+    {
+        if (Skipped()) { return; }
+        await using var tab = await SignUpAsync();
+        var page = tab.Page;
+        await PassProfileAsync(page);
+        foreach (var heading in new[] { "Persona", "Twilio", "Phone and hours", "Integrations", "Assistant", "Plan", "Launch" })
+        {
+            await page.GetByRole(AriaRole.Button, new() { Name = "Skip for now" }).ClickAsync();
+            await Expect(StepHeading(page, heading)).ToBeVisibleAsync();
+        }
+        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Skip for now" })).ToHaveCountAsync(0); // nothing to skip on the summary
+        await page.GetByRole(AriaRole.Button, new() { Name = "Finish onboarding" }).ClickAsync();
+        await Expect(page.GetByText("Onboarding is complete.")).ToBeVisibleAsync();
+        var missing = page.GetByRole(AriaRole.Region, new() { NameRegex = new Regex("items still missing") });
+        await Expect(missing.GetByText("Create the assistant")).ToBeVisibleAsync();
+        await Expect(missing.GetByText("Add the Twilio account SID and auth token")).ToBeVisibleAsync();
+        await Expect(missing.GetByText("Choose Vapi or the realtime bridge")).ToBeVisibleAsync();
+        Assert.True(await missing.GetByText("skipped", new() { Exact = true }).CountAsync() >= 6);
+
+        var state = await StateAsync(tab);
+        Assert.Equal(JsonValueKind.String, state.GetProperty("completedAt").ValueKind);
+        var skipped = state.GetProperty("skipped");
+        foreach (var step in new[] { "voiceProvider", "persona", "twilio", "telephony", "integrations", "assistant", "plan" })
+        {
+            Assert.True(skipped.GetProperty(step).GetBoolean(), step + " should be skipped");
+        }
+        await tab.AssertCleanAsync();
+    }
+
+    [Fact]
+    public async Task ConfiguringVapiInlineChecksTheKeyAgainstVapiAndContinues()
+    {
+        if (Skipped()) { return; }
+        await using var tab = await SignUpAsync();
+        var page = tab.Page;
+        await PassProfileAsync(page);
+        await page.GetByRole(AriaRole.Radio, new() { NameRegex = new Regex("^Vapi") }).CheckAsync();
+        await page.GetByLabel("Vapi private API key").FillAsync(VapiSimulator.PrivateKey);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Save and check" }).ClickAsync();
+        await Expect(page.GetByText("Vapi accepted the private key.")).ToBeVisibleAsync();
+        await Expect(page.GetByText("vapi-…9fA2")).ToBeVisibleAsync(); // the preview, never the key
+        await Expect(page.GetByLabel("Vapi private API key")).ToHaveValueAsync("");
+        Assert.Contains(vapi!.Requests, r => r.Authorization == "Bearer " + VapiSimulator.PrivateKey);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Continue" }).ClickAsync();
+        await Expect(StepHeading(page, "Persona")).ToBeVisibleAsync();
+
+        var state = await StateAsync(tab);
+        Assert.True(state.GetProperty("voiceProvider").GetProperty("vapi").GetProperty("configured").GetBoolean());
+        Assert.DoesNotContain(state.GetProperty("missing").EnumerateArray(), m => m.GetProperty("step").GetString() == "voiceProvider");
+        Assert.DoesNotContain(VapiSimulator.PrivateKey, await page.ContentAsync());
+        await tab.AssertCleanAsync();
+    }
+
+    [Fact]
+    public async Task GoingToSettingsMidWizardAndComingBackResumesAtTheSameStep()
+    {
+        if (Skipped()) { return; }
+        await using var tab = await SignUpAsync();
+        var page = tab.Page;
+        await PassProfileAsync(page);
+        await StepButton(page, "Twilio").ClickAsync();
+        await Expect(StepHeading(page, "Twilio")).ToBeVisibleAsync();
+        await Expect(SaveStatus(page)).ToHaveAttributeAsync("data-save-status", "saved");
+        await page.GetByRole(AriaRole.Link, new() { Name = "Go to Settings and come back" }).ClickAsync();
+        await Expect(page).ToHaveURLAsync(new Regex("/settings/credentials\\?returnTo=(%2F|/)onboarding$"));
+
+        var card = page.GetByRole(AriaRole.Region, new() { Name = "Twilio" });
+        await card.GetByLabel("Account SID").FillAsync("AC" + new string('a', 32));
+        await card.GetByLabel("Auth token").FillAsync("twilio-auth-token-0001");
+        await card.GetByLabel("SMS sender").FillAsync("+15145550100");
+        await card.GetByRole(AriaRole.Button, new() { Name = "Save", Exact = true }).ClickAsync();
+        await Expect(card.GetByText("Configured", new() { Exact = true })).ToBeVisibleAsync();
+        await Expect(card.GetByText("+15145550100")).ToBeVisibleAsync();
+
+        await page.GetByRole(AriaRole.Button, new() { Name = "Back to onboarding" }).ClickAsync();
+        await Expect(page).ToHaveURLAsync(new Regex("/onboarding$"));
+        await Expect(StepHeading(page, "Twilio")).ToBeVisibleAsync();
+        await Expect(StepButton(page, "Twilio")).ToHaveAttributeAsync("aria-current", "step");
+        await Expect(page.GetByText("+15145550100")).ToBeVisibleAsync(); // the sender saved in Settings, read fresh
+
+        // A full reload resumes there too (the step is stored server-side), and an off-site returnTo is ignored.
+        await page.ReloadAsync();
+        await Expect(StepHeading(page, "Twilio")).ToBeVisibleAsync();
+        await page.GotoAsync("/settings/credentials?returnTo=https%3A%2F%2Fevil.example%2F");
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Credentials", Level = 1 })).ToBeVisibleAsync();
+        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Back to onboarding" })).ToHaveCountAsync(0);
+        await tab.AssertCleanAsync();
+    }
+
+    [Fact]
+    public async Task TheAssistantIsCreatedFromTheFrenchPlumbingTemplate()
+    {
+        if (Skipped()) { return; }
+        await using var tab = await SignUpAsync();
+        var page = tab.Page;
+        await PassProfileAsync(page);
+        await StepButton(page, "Assistant").ClickAsync();
+        await page.GetByLabel("Template language").SelectOptionAsync("fr");
+        await page.GetByRole(AriaRole.Button, new() { NameRegex = new Regex("Réceptionniste plomberie") }).ClickAsync();
+        await Expect(page.GetByLabel("Assistant name")).ToHaveValueAsync("Paul");
+        await Expect(page.GetByLabel("Instructions")).ToHaveValueAsync(new Regex("Ne transfère jamais l'appel"));
+        await page.GetByRole(AriaRole.Button, new() { Name = "Create the assistant" }).ClickAsync();
+        await Expect(page.GetByText("Your assistant: Paul")).ToBeVisibleAsync();
+        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Update the assistant" })).ToBeVisibleAsync();
+
+        var list = await tab.Context.APIRequest.GetAsync("/api/v1/assistants");
+        var assistant = (await list.JsonAsync())!.Value.EnumerateArray().Single();
+        Assert.Equal("Paul", assistant.GetProperty("name").GetString());
+        Assert.Contains("plombier de garde est texté", assistant.GetProperty("instructions").GetString());
+        Assert.Equal(["fr-CA", "en-US"], assistant.GetProperty("languages").EnumerateArray().Select(l => l.GetString()));
+        Assert.True(assistant.GetProperty("isDefault").GetBoolean());
+        await tab.AssertCleanAsync();
+    }
+
+    [Fact]
+    public async Task AnEditIsAutosavedAndSurvivesAReload()
+    {
+        if (Skipped()) { return; }
+        await using var tab = await SignUpAsync();
+        var page = tab.Page;
+        await PassProfileAsync(page);
+        await StepButton(page, "Persona").ClickAsync();
+        var job = page.GetByLabel("Job to be done");
+        await job.FillAsync("Answer after-hours calls for Plomberie Ava");
+        await Expect(SaveStatus(page)).ToHaveAttributeAsync("data-save-status", "dirty");
+        await Expect(SaveStatus(page)).ToHaveAttributeAsync("data-save-status", "saved"); // debounced, no blur, no button
+        await page.ReloadAsync();
+        await Expect(StepHeading(page, "Persona")).ToBeVisibleAsync();
+        await Expect(page.GetByLabel("Job to be done")).ToHaveValueAsync("Answer after-hours calls for Plomberie Ava");
+
+        // Leaving the page before the debounce fires still saves (keep-alive request on beforeunload).
+        await page.GetByLabel("Guidelines").FillAsync("Never quote prices.");
+        await page.GotoAsync("/calls");
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while ((await StateAsync(tab)).GetProperty("persona").GetProperty("guidelines").GetString() != "Never quote prices.")
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the edit made just before leaving was not saved");
+            await Task.Delay(100);
+        }
+        await page.GotoAsync("/onboarding");
+        await Expect(StepHeading(page, "Persona")).ToBeVisibleAsync();
+
+        // Business hours with a holiday are saved the same way.
+        await StepButton(page, "Phone and hours").ClickAsync();
+        await page.GetByRole(AriaRole.Group, new() { Name = "Saturday" }).GetByRole(AriaRole.Checkbox).CheckAsync();
+        await page.GetByLabel("Holiday date").FillAsync("2026-12-25");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Add holiday" }).ClickAsync();
+        await Expect(SaveStatus(page)).ToHaveAttributeAsync("data-save-status", "saved");
+        var hours = (await StateAsync(tab)).GetProperty("telephony").GetProperty("businessHours");
+        Assert.Equal("09:00-17:00", hours.GetProperty("weekly").GetProperty("saturday")[0].GetString());
+        Assert.Equal("2026-12-25", hours.GetProperty("holidays")[0].GetString());
+        await tab.AssertCleanAsync();
+    }
+
+    [Fact]
+    public async Task TheStepperJumpsToAnyStepAndTheJumpIsRemembered()
+    {
+        if (Skipped()) { return; }
+        await using var tab = await SignUpAsync();
+        var page = tab.Page;
+        await page.GotoAsync("/onboarding");
+        await StepButton(page, "Plan").ClickAsync();
+        await Expect(StepHeading(page, "Plan")).ToBeVisibleAsync();
+        await Expect(SaveStatus(page)).ToHaveAttributeAsync("data-save-status", "saved");
+        Assert.Equal("plan", (await StateAsync(tab)).GetProperty("currentStep").GetString());
+        await StepButton(page, "Integrations").ClickAsync();
+        await page.GetByLabel("Calendar").SelectOptionAsync("google-calendar");
+        await Expect(SaveStatus(page)).ToHaveAttributeAsync("data-save-status", "saved");
+        await page.ReloadAsync();
+        await Expect(StepHeading(page, "Integrations")).ToBeVisibleAsync();
+        await Expect(page.GetByLabel("Calendar")).ToHaveValueAsync("google-calendar");
+        await StepButton(page, "Profile").ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Skip for now" })).ToHaveCountAsync(0); // the profile cannot be skipped
+        await tab.AssertCleanAsync();
+    }
+
+    [Theory]
+    [InlineData("en-CA", "ltr", 1280)]
+    [InlineData("fr-CA", "ltr", 1280)]
+    [InlineData("he-IL", "rtl", 375)]
+    [InlineData("ar", "rtl", 375)]
+    public async Task EveryStepRendersInEachLanguageWithoutAMissingKey(string locale, string dir, int width)
+    {
+        if (Skipped()) { return; }
+        await using var tab = await SignUpAsync(locale, width);
+        var page = tab.Page;
+        await page.GotoAsync("/onboarding");
+        await Expect(page.Locator("html")).ToHaveAttributeAsync("dir", dir);
+        var steps = page.Locator("#main nav ol > li > button");
+        await Expect(steps).ToHaveCountAsync(9);
+        for (var i = 0; i < 9; i++)
+        {
+            await steps.Nth(i).ClickAsync();
+            await Expect(steps.Nth(i)).ToHaveAttributeAsync("aria-current", "step");
+            await Expect(page.GetByRole(AriaRole.Heading, new() { Level = 2 }).First).ToBeVisibleAsync();
+            if (i == 6)
+            {
+                await Expect(page.GetByRole(AriaRole.Button, new() { NameRegex = new Regex("Paul") }).First).ToBeVisibleAsync(); // the gallery loaded
+            }
+            var overflow = await page.EvaluateAsync<bool>("() => document.documentElement.scrollWidth > window.innerWidth + 1");
+            Assert.False(overflow, $"step {i + 1} overflows horizontally at {width}px in {locale}");
+        }
+        await page.GotoAsync("/settings/credentials?returnTo=%2Fonboarding");
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToBeVisibleAsync();
+        await Expect(page.GetByRole(AriaRole.Region)).ToHaveCountAsync(3);
+        var text = await page.InnerTextAsync("body");
+        Assert.DoesNotMatch(@"\b(onboarding|credentials)\.[a-zA-Z]", text); // no raw key on screen
+        await tab.AssertCleanAsync(); // a missing translation key is logged as a console error
+    }
+
+    [Fact]
+    public async Task CredentialsShowPreviewsOnlyAndCanBeCheckedReplacedAndDeleted()
+    {
+        if (Skipped()) { return; }
+        await using var tab = await SignUpAsync(dark: true, axe: true);
+        var page = tab.Page;
+        await page.GotoAsync("/settings/credentials");
+        var card = page.GetByRole(AriaRole.Region, new() { Name = "Vapi" });
+        await Expect(card.GetByText("Not configured", new() { Exact = true })).ToBeVisibleAsync();
+        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Back to onboarding" })).ToHaveCountAsync(0); // no returnTo, no banner
+
+        await card.GetByLabel("Vapi private API key").FillAsync("short");
+        await card.GetByRole(AriaRole.Button, new() { Name = "Save", Exact = true }).ClickAsync();
+        await Expect(card.GetByRole(AriaRole.Alert)).ToBeVisibleAsync(); // the API's 422, as a message
+        tab.Errors.Clear(); // Chromium logs the 422 as a failed resource
+        await card.GetByLabel("Vapi private API key").FillAsync(VapiSimulator.PrivateKey);
+        await card.GetByRole(AriaRole.Button, new() { Name = "Save", Exact = true }).ClickAsync();
+        await Expect(card.GetByText("vapi-…9fA2")).ToBeVisibleAsync();
+        Assert.DoesNotContain(VapiSimulator.PrivateKey, await page.ContentAsync());
+
+        await card.GetByRole(AriaRole.Button, new() { Name = "Check", Exact = true }).ClickAsync();
+        await Expect(card.GetByText("Vapi accepted the private key.")).ToBeVisibleAsync();
+
+        await card.GetByRole(AriaRole.Button, new() { Name = "Replace" }).ClickAsync();
+        await card.GetByLabel("Vapi private API key").FillAsync("vapi-other-key-0002-7xQ9");
+        await card.GetByRole(AriaRole.Button, new() { Name = "Save replacement" }).ClickAsync();
+        await Expect(card.GetByText("vapi-…7xQ9")).ToBeVisibleAsync();
+        await card.GetByRole(AriaRole.Button, new() { Name = "Check", Exact = true }).ClickAsync();
+        await Expect(card.GetByText("Check failed")).ToBeVisibleAsync(); // the simulator only knows the first key
+
+        Assert.Empty(await tab.SeriousAxeViolationsAsync());
+        await card.GetByRole(AriaRole.Button, new() { Name = "Delete" }).ClickAsync();
+        await card.GetByRole(AriaRole.Button, new() { Name = "Confirm delete" }).ClickAsync();
+        await Expect(card.GetByText("Not configured", new() { Exact = true })).ToBeVisibleAsync();
+        var list = await tab.Context.APIRequest.GetAsync("/api/v1/credentials");
+        Assert.False((await list.JsonAsync())!.Value.EnumerateArray().Single(c => c.GetProperty("provider").GetString() == "vapi").GetProperty("configured").GetBoolean());
+        await tab.AssertCleanAsync();
+    }
+
+    [Fact]
+    public async Task TheWizardHasNoSeriousAccessibilityViolationInDarkMode()
+    {
+        if (Skipped()) { return; }
+        await using var tab = await SignUpAsync(dark: true, axe: true);
+        var page = tab.Page;
+        await page.GotoAsync("/onboarding");
+        await Expect(StepHeading(page, "Profile")).ToBeVisibleAsync();
+        Assert.Empty(await tab.SeriousAxeViolationsAsync());
+        await StepButton(page, "Assistant").ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Button, new() { NameRegex = new Regex("Paul") }).First).ToBeVisibleAsync();
+        await StepButton(page, "Phone and hours").ClickAsync();
+        await Expect(StepHeading(page, "Phone and hours")).ToBeVisibleAsync();
+        Assert.Empty(await tab.SeriousAxeViolationsAsync());
+        await tab.AssertCleanAsync();
+    }
+}

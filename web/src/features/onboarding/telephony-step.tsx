@@ -1,0 +1,161 @@
+import { useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import { X } from 'lucide-react';
+import { Badge, Button, ErrorMessage, Field, inputClass, Ltr } from '@/components/ui/ui';
+import { WEEKDAYS, type Draft } from './draft';
+import { useAction, type StepProps } from './steps';
+
+type Hours = Draft['telephony']['hours'];
+
+/** Weekly hours (one range per day) and closed dates, in the tenant's time zone. */
+export function HoursEditor({ hours, onChange }: { hours: Hours; onChange: (h: Hours) => void }) {
+  const { t } = useTranslation();
+  const [holiday, setHoliday] = useState('');
+  const setDay = (day: string, range: string[] | null) => {
+    const weekly = Object.fromEntries(Object.entries(hours.weekly).filter(([d]) => d !== day));
+    if (range) weekly[day] = range;
+    onChange({ ...hours, weekly });
+  };
+  return (
+    <div className="flex flex-col gap-3">
+      <div className="flex flex-col divide-y divide-slate-100 text-sm dark:divide-slate-800">
+        {WEEKDAYS.map((day) => {
+          const range = hours.weekly[day]?.[0];
+          const [from, to] = (range ?? '09:00-17:00').split('-');
+          const open = range !== undefined;
+          const dayName = t(`onboarding.days.${day}`);
+          return (
+            <div key={day} role="group" aria-label={dayName} className="flex flex-wrap items-center gap-x-3 gap-y-1 py-1.5">
+              <span className="w-24 font-medium">{dayName}</span>
+              <label className="flex w-24 items-center gap-1.5">
+                <input type="checkbox" checked={open} onChange={(e) => setDay(day, e.target.checked ? ['09:00-17:00'] : null)} />
+                {open ? t('onboarding.telephony.open') : t('onboarding.telephony.closed')}
+              </label>
+              {open ? (
+                <span className="flex items-center gap-1" dir="ltr">
+                  <input
+                    type="time"
+                    aria-label={t('onboarding.telephony.from', { day: dayName })}
+                    className={inputClass}
+                    value={from}
+                    onChange={(e) => setDay(day, [`${e.target.value}-${to}`, ...(hours.weekly[day]?.slice(1) ?? [])])}
+                  />
+                  –
+                  <input
+                    type="time"
+                    aria-label={t('onboarding.telephony.to', { day: dayName })}
+                    className={inputClass}
+                    value={to === '24:00' ? '23:59' : to}
+                    onChange={(e) => setDay(day, [`${from}-${e.target.value}`, ...(hours.weekly[day]?.slice(1) ?? [])])}
+                  />
+                </span>
+              ) : null}
+            </div>
+          );
+        })}
+      </div>
+      <div>
+        <p className="mb-1 text-sm font-medium">{t('onboarding.telephony.holidays')}</p>
+        <ul className="mb-2 flex flex-wrap gap-2">
+          {hours.holidays.map((d) => (
+            <li key={d}>
+              <Badge>
+                <Ltr>{d}</Ltr>
+                <button
+                  type="button"
+                  className="ms-1"
+                  aria-label={t('onboarding.telephony.removeHoliday', { date: d })}
+                  onClick={() => onChange({ ...hours, holidays: hours.holidays.filter((h) => h !== d) })}
+                >
+                  <X aria-hidden className="size-3" />
+                </button>
+              </Badge>
+            </li>
+          ))}
+        </ul>
+        <div className="flex flex-wrap items-end gap-2">
+          <Field label={t('onboarding.telephony.holidayDate')}>
+            <input type="date" className={inputClass} value={holiday} onChange={(e) => setHoliday(e.target.value)} />
+          </Field>
+          <Button
+            disabled={!holiday || hours.holidays.includes(holiday)}
+            onClick={() => {
+              onChange({ ...hours, holidays: [...hours.holidays, holiday].sort() });
+              setHoliday('');
+            }}
+          >
+            {t('onboarding.telephony.addHoliday')}
+          </Button>
+        </div>
+      </div>
+    </div>
+  );
+}
+
+export function TelephonyStep(props: StepProps) {
+  const { t } = useTranslation();
+  const { draft, edit, server } = props;
+  const [number, setNumber] = useState('');
+  const action = useAction(props);
+  const tel = draft.telephony;
+  const attached = server.telephony.number;
+  const attach = () =>
+    void action.run({
+      telephony: {
+        number: number.trim(),
+        mode: null,
+        businessHours: null,
+        afterHours: { action: tel.afterHours, forwardTo: tel.afterHours === 'forward' ? tel.forwardTo || null : null, message: tel.afterHours === 'voicemail' ? tel.message || null : null },
+      },
+    });
+  return (
+    <div className="flex flex-col gap-5">
+      <section>
+        <h3 className="mb-2 font-medium">{t('onboarding.telephony.number')}</h3>
+        {attached ? (
+          <p className="flex flex-wrap items-center gap-2 text-sm">
+            <Ltr>{attached.number}</Ltr> <Badge tone={attached.status === 'active' ? 'green' : 'amber'}>{attached.status}</Badge>
+          </p>
+        ) : (
+          <div className="flex flex-wrap items-end gap-2">
+            <Field label={t('onboarding.telephony.numberLabel')}>
+              <input className={inputClass} dir="ltr" type="tel" placeholder="+15145550100" value={number} onChange={(e) => setNumber(e.target.value)} />
+            </Field>
+            <Button variant="primary" disabled={action.busy || !/^\+[1-9]\d{7,14}$/.test(number.trim())} onClick={attach}>
+              {t('onboarding.telephony.attach')}
+            </Button>
+          </div>
+        )}
+        <ErrorMessage error={action.error} />
+      </section>
+      <section>
+        <h3 className="mb-2 font-medium">
+          {t('onboarding.telephony.hours')} <span className="text-sm font-normal text-slate-600 dark:text-slate-400">({server.telephony.timeZone})</span>
+        </h3>
+        <HoursEditor hours={tel.hours} onChange={(hours) => edit('telephony', { hours })} />
+      </section>
+      <section className="grid gap-2 sm:grid-cols-2">
+        <Field label={t('onboarding.telephony.afterHours')}>
+          <select className={inputClass} value={tel.afterHours} onChange={(e) => edit('telephony', { afterHours: e.target.value })}>
+            {['assistant', 'voicemail', 'forward'].map((a) => (
+              <option key={a} value={a}>
+                {t(`onboarding.telephony.after.${a}`)}
+              </option>
+            ))}
+          </select>
+        </Field>
+        {tel.afterHours === 'forward' ? (
+          <Field label={t('onboarding.telephony.forwardTo')}>
+            <input className={inputClass} dir="ltr" type="tel" value={tel.forwardTo} onChange={(e) => edit('telephony', { forwardTo: e.target.value })} />
+          </Field>
+        ) : null}
+        {tel.afterHours === 'voicemail' ? (
+          <Field label={t('onboarding.telephony.message')}>
+            <input className={inputClass} value={tel.message} onChange={(e) => edit('telephony', { message: e.target.value })} />
+          </Field>
+        ) : null}
+        {!attached ? <p className="text-xs text-slate-600 dark:text-slate-400 sm:col-span-2">{t('onboarding.telephony.afterHoursHelp')}</p> : null}
+      </section>
+    </div>
+  );
+}
