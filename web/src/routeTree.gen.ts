@@ -18,6 +18,12 @@ import { Route as AppLiveRouteImport } from './routes/_app/live'
 import { Route as AppSmsRouteImport } from './routes/_app/sms'
 import { Route as AppCallsIndexRouteImport } from './routes/_app/calls/index'
 import { Route as AppCallsCallIdRouteImport } from './routes/_app/calls/$callId'
+import { Route as AppOperatorIndexRouteImport } from './routes/_app/operator/index'
+import { Route as AppSettingsApiKeysRouteImport } from './routes/_app/settings/api-keys'
+import { Route as AppSettingsAuditRouteImport } from './routes/_app/settings/audit'
+import { Route as AppSettingsPlanRouteImport } from './routes/_app/settings/plan'
+import { Route as AppSettingsPrivacyRouteImport } from './routes/_app/settings/privacy'
+import { Route as AppSettingsWebhooksRouteImport } from './routes/_app/settings/webhooks'
 
 const AppRouteRoute = AppRouteRouteImport.update({
   id: '/_app',
@@ -63,6 +69,36 @@ const AppCallsCallIdRoute = AppCallsCallIdRouteImport.update({
   path: '/calls/$callId',
   getParentRoute: () => AppRouteRoute,
 } as any)
+const AppOperatorIndexRoute = AppOperatorIndexRouteImport.update({
+  id: '/operator/',
+  path: '/operator/',
+  getParentRoute: () => AppRouteRoute,
+} as any)
+const AppSettingsApiKeysRoute = AppSettingsApiKeysRouteImport.update({
+  id: '/settings/api-keys',
+  path: '/settings/api-keys',
+  getParentRoute: () => AppRouteRoute,
+} as any)
+const AppSettingsAuditRoute = AppSettingsAuditRouteImport.update({
+  id: '/settings/audit',
+  path: '/settings/audit',
+  getParentRoute: () => AppRouteRoute,
+} as any)
+const AppSettingsPlanRoute = AppSettingsPlanRouteImport.update({
+  id: '/settings/plan',
+  path: '/settings/plan',
+  getParentRoute: () => AppRouteRoute,
+} as any)
+const AppSettingsPrivacyRoute = AppSettingsPrivacyRouteImport.update({
+  id: '/settings/privacy',
+  path: '/settings/privacy',
+  getParentRoute: () => AppRouteRoute,
+} as any)
+const AppSettingsWebhooksRoute = AppSettingsWebhooksRouteImport.update({
+  id: '/settings/webhooks',
+  path: '/settings/webhooks',
+  getParentRoute: () => AppRouteRoute,
+} as any)
 
 export interface FileRoutesByFullPath {
   '/': typeof AppIndexRoute
@@ -72,7 +108,13 @@ export interface FileRoutesByFullPath {
   '/live': typeof AppLiveRoute
   '/sms': typeof AppSmsRoute
   '/calls/$callId': typeof AppCallsCallIdRoute
+  '/settings/api-keys': typeof AppSettingsApiKeysRoute
+  '/settings/audit': typeof AppSettingsAuditRoute
+  '/settings/plan': typeof AppSettingsPlanRoute
+  '/settings/privacy': typeof AppSettingsPrivacyRoute
+  '/settings/webhooks': typeof AppSettingsWebhooksRoute
   '/calls/': typeof AppCallsIndexRoute
+  '/operator/': typeof AppOperatorIndexRoute
 }
 export interface FileRoutesByTo {
   '/sign-in': typeof SignInRoute
@@ -82,7 +124,13 @@ export interface FileRoutesByTo {
   '/sms': typeof AppSmsRoute
   '/': typeof AppIndexRoute
   '/calls/$callId': typeof AppCallsCallIdRoute
+  '/settings/api-keys': typeof AppSettingsApiKeysRoute
+  '/settings/audit': typeof AppSettingsAuditRoute
+  '/settings/plan': typeof AppSettingsPlanRoute
+  '/settings/privacy': typeof AppSettingsPrivacyRoute
+  '/settings/webhooks': typeof AppSettingsWebhooksRoute
   '/calls': typeof AppCallsIndexRoute
+  '/operator': typeof AppOperatorIndexRoute
 }
 export interface FileRoutesById {
   __root__: typeof rootRouteImport
@@ -94,7 +142,13 @@ export interface FileRoutesById {
   '/_app/sms': typeof AppSmsRoute
   '/_app/': typeof AppIndexRoute
   '/_app/calls/$callId': typeof AppCallsCallIdRoute
+  '/_app/settings/api-keys': typeof AppSettingsApiKeysRoute
+  '/_app/settings/audit': typeof AppSettingsAuditRoute
+  '/_app/settings/plan': typeof AppSettingsPlanRoute
+  '/_app/settings/privacy': typeof AppSettingsPrivacyRoute
+  '/_app/settings/webhooks': typeof AppSettingsWebhooksRoute
   '/_app/calls/': typeof AppCallsIndexRoute
+  '/_app/operator/': typeof AppOperatorIndexRoute
 }
 export interface FileRouteTypes {
   fileRoutesByFullPath: FileRoutesByFullPath
@@ -106,7 +160,13 @@ export interface FileRouteTypes {
     | '/live'
     | '/sms'
     | '/calls/$callId'
+    | '/settings/api-keys'
+    | '/settings/audit'
+    | '/settings/plan'
+    | '/settings/privacy'
+    | '/settings/webhooks'
     | '/calls/'
+    | '/operator/'
   fileRoutesByTo: FileRoutesByTo
   to:
     | '/sign-in'
@@ -116,7 +176,13 @@ export interface FileRouteTypes {
     | '/sms'
     | '/'
     | '/calls/$callId'
+    | '/settings/api-keys'
+    | '/settings/audit'
+    | '/settings/plan'
+    | '/settings/privacy'
+    | '/settings/webhooks'
     | '/calls'
+    | '/operator'
   id:
     | '__root__'
     | '/_app'
@@ -127,7 +193,13 @@ export interface FileRouteTypes {
     | '/_app/sms'
     | '/_app/'
     | '/_app/calls/$callId'
+    | '/_app/settings/api-keys'
+    | '/_app/settings/audit'
+    | '/_app/settings/plan'
+    | '/_app/settings/privacy'
+    | '/_app/settings/webhooks'
     | '/_app/calls/'
+    | '/_app/operator/'
   fileRoutesById: FileRoutesById
 }
 export interface RootRouteChildren {
@@ -200,6 +272,48 @@ declare module '@tanstack/react-router' {
       preLoaderRoute: typeof AppCallsCallIdRouteImport
       parentRoute: typeof AppRouteRoute
     }
+    '/_app/operator/': {
+      id: '/_app/operator/'
+      path: '/operator'
+      fullPath: '/operator/'
+      preLoaderRoute: typeof AppOperatorIndexRouteImport
+      parentRoute: typeof AppRouteRoute
+    }
+    '/_app/settings/api-keys': {
+      id: '/_app/settings/api-keys'
+      path: '/settings/api-keys'
+      fullPath: '/settings/api-keys'
+      preLoaderRoute: typeof AppSettingsApiKeysRouteImport
+      parentRoute: typeof AppRouteRoute
+    }
+    '/_app/settings/audit': {
+      id: '/_app/settings/audit'
+      path: '/settings/audit'
+      fullPath: '/settings/audit'
+      preLoaderRoute: typeof AppSettingsAuditRouteImport
+      parentRoute: typeof AppRouteRoute
+    }
+    '/_app/settings/plan': {
+      id: '/_app/settings/plan'
+      path: '/settings/plan'
+      fullPath: '/settings/plan'
+      preLoaderRoute: typeof AppSettingsPlanRouteImport
+      parentRoute: typeof AppRouteRoute
+    }
+    '/_app/settings/privacy': {
+      id: '/_app/settings/privacy'
+      path: '/settings/privacy'
+      fullPath: '/settings/privacy'
+      preLoaderRoute: typeof AppSettingsPrivacyRouteImport
+      parentRoute: typeof AppRouteRoute
+    }
+    '/_app/settings/webhooks': {
+      id: '/_app/settings/webhooks'
+      path: '/settings/webhooks'
+      fullPath: '/settings/webhooks'
+      preLoaderRoute: typeof AppSettingsWebhooksRouteImport
+      parentRoute: typeof AppRouteRoute
+    }
   }
 }
 
@@ -210,7 +324,13 @@ interface AppRouteRouteChildren {
   AppSmsRoute: typeof AppSmsRoute
   AppIndexRoute: typeof AppIndexRoute
   AppCallsCallIdRoute: typeof AppCallsCallIdRoute
+  AppSettingsApiKeysRoute: typeof AppSettingsApiKeysRoute
+  AppSettingsAuditRoute: typeof AppSettingsAuditRoute
+  AppSettingsPlanRoute: typeof AppSettingsPlanRoute
+  AppSettingsPrivacyRoute: typeof AppSettingsPrivacyRoute
+  AppSettingsWebhooksRoute: typeof AppSettingsWebhooksRoute
   AppCallsIndexRoute: typeof AppCallsIndexRoute
+  AppOperatorIndexRoute: typeof AppOperatorIndexRoute
 }
 
 const AppRouteRouteChildren: AppRouteRouteChildren = {
@@ -220,7 +340,13 @@ const AppRouteRouteChildren: AppRouteRouteChildren = {
   AppSmsRoute: AppSmsRoute,
   AppIndexRoute: AppIndexRoute,
   AppCallsCallIdRoute: AppCallsCallIdRoute,
+  AppSettingsApiKeysRoute: AppSettingsApiKeysRoute,
+  AppSettingsAuditRoute: AppSettingsAuditRoute,
+  AppSettingsPlanRoute: AppSettingsPlanRoute,
+  AppSettingsPrivacyRoute: AppSettingsPrivacyRoute,
+  AppSettingsWebhooksRoute: AppSettingsWebhooksRoute,
   AppCallsIndexRoute: AppCallsIndexRoute,
+  AppOperatorIndexRoute: AppOperatorIndexRoute,
 }
 
 const AppRouteRouteWithChildren = AppRouteRoute._addFileChildren(

@@ -100,7 +100,7 @@ function KeyRow({ k, canConfigure, onRotated }: { k: ApiKeyDto; canConfigure: bo
                   <select className={inputClass} value={grace} onChange={(e) => setGrace(Number(e.target.value))}>
                     {[0, 1, 24, 72, 168].map((h) => (
                       <option key={h} value={h}>
-                        {t('admin.keys.graceHours', { count: h })}
+                        {h === 0 ? t('admin.keys.noGrace') : t('admin.keys.graceHours', { count: h })}
                       </option>
                     ))}
                   </select>

@@ -77,7 +77,7 @@ export function useKeyMutations(t: string) {
       onSuccess: refresh,
     }),
     revoke: useMutation({
-      mutationFn: (id: string) => request<void>('DELETE', `/api/v1/keys/${encodeURIComponent(id)}`),
+      mutationFn: (id: string) => request<undefined>('DELETE', `/api/v1/keys/${encodeURIComponent(id)}`),
       onSuccess: refresh,
     }),
   };
@@ -105,7 +105,7 @@ export interface EndpointInput {
   description: string | null;
   eventTypes: string[];
   enabled: boolean;
-  headers: Record<string, string>;
+  headers: Record<string, string> | undefined;
 }
 
 const ep = (id: string) => `/api/v1/webhooks/endpoints/${encodeURIComponent(id)}`;
@@ -122,7 +122,7 @@ export function useEndpointMutations(t: string) {
       mutationFn: ({ id, body }: { id: string; body: Partial<EndpointInput> }) => request<WebhookEndpointDto>('PATCH', ep(id), { body }),
       onSuccess: refresh,
     }),
-    remove: useMutation({ mutationFn: (id: string) => request<void>('DELETE', ep(id)), onSuccess: refresh }),
+    remove: useMutation({ mutationFn: (id: string) => request<undefined>('DELETE', ep(id)), onSuccess: refresh }),
     rotate: useMutation({
       mutationFn: ({ id, overlapHours }: { id: string; overlapHours: number }) =>
         request<WebhookSecretRotated>('POST', `${ep(id)}/rotate-secret`, { body: { overlapHours } }),

@@ -155,7 +155,7 @@ function EndpointCard({ endpoint: e, canConfigure, onSecret }: { endpoint: Webho
                 <select className={inputClass} value={overlap} onChange={(ev) => setOverlap(Number(ev.target.value))}>
                   {[0, 1, 24, 72, 168].map((h) => (
                     <option key={h} value={h}>
-                      {t('admin.keys.graceHours', { count: h })}
+                      {h === 0 ? t('admin.keys.noGrace') : t('admin.keys.graceHours', { count: h })}
                     </option>
                   ))}
                 </select>
@@ -229,11 +229,8 @@ function EndpointForm({
           enabled,
           headers: Object.fromEntries(headers.filter((h) => h.name.trim()).map((h) => [h.name.trim(), h.value])),
         };
-        if (keepHeaders) {
-          const { headers: _omit, ...rest } = body;
-          void _omit;
-          onSubmit(rest as EndpointInput);
-        } else onSubmit(body);
+        // Editing without replacing the headers leaves them as stored (the API keeps a field that is absent).
+        onSubmit(keepHeaders ? { ...body, headers: undefined } : body);
       }}
     >
       <Field label={t('admin.webhooks.url')}>
