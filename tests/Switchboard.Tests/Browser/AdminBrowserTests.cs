@@ -218,6 +218,53 @@ public sealed class AdminBrowserTests(BrowserFixture browser, ITestOutputHelper 
         await tab.AssertCleanAsync();
     }
 
+    private static readonly string[] Pages = ["/settings/api-keys", "/settings/webhooks", "/settings/plan", "/settings/audit", "/settings/privacy"];
+
+    [Theory]
+    [InlineData("en-CA", false, 1280)]
+    [InlineData("fr-CA", true, 375)]
+    [InlineData("he-IL", false, 375)]
+    [InlineData("ar", true, 1280)]
+    public async Task EveryAdminPageIsCleanFitsItsScreenAndHasNoSeriousAxeViolation(string locale, bool dark, int width)
+    {
+        if (Skipped()) { return; }
+        var problems = new List<string>();
+        async Task CheckAsync(Tab tab, string path)
+        {
+            var page = tab.Page;
+            await page.GotoAsync(path);
+            await Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToBeVisibleAsync();
+            await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
+            await Expect(page.GetByRole(AriaRole.Alert)).ToHaveCountAsync(0); // no API error shown
+            var overflow = await page.EvaluateAsync<int>("() => document.documentElement.scrollWidth - window.innerWidth");
+            if (overflow > 0)
+            {
+                problems.Add($"{path}: scrolls sideways by {overflow} px at {width} px");
+            }
+            if (locale is "he-IL" or "ar")
+            {
+                Assert.Equal("rtl", await page.EvaluateAsync<string>("() => document.documentElement.dir"));
+            }
+            problems.AddRange((await tab.SeriousAxeViolationsAsync()).Select(v => $"{path}: {v}"));
+        }
+
+        await using (var owner = await browser.OpenAsync(locale: locale, dark: dark, width: width, height: 812, axe: true))
+        {
+            foreach (var path in Pages)
+            {
+                await CheckAsync(owner, path);
+            }
+            await owner.AssertCleanAsync();
+        }
+        var operatorEmail = await AddOperatorAsync();
+        await using var ops = await browser.OpenAsync(locale: locale, dark: dark, width: width, height: 812, signIn: false, axe: true);
+        var login = await ops.Context.APIRequest.PostAsync("/api/v1/auth/login", new() { DataObject = new { email = operatorEmail, password = BrowserFixture.Password } });
+        Assert.True(login.Ok, await login.TextAsync());
+        await CheckAsync(ops, "/operator");
+        Assert.True(problems.Count == 0, string.Join("\n", problems));
+        await ops.AssertCleanAsync();
+    }
+
     /// <summary>An installation operator who is also a member of the fixture's tenant (the dashboard needs a tenant to act for).</summary>
     private async Task<string> AddOperatorAsync()
     {
