@@ -239,7 +239,10 @@ public sealed class AdminBrowserTests(BrowserFixture browser, ITestOutputHelper 
             var overflow = await page.EvaluateAsync<int>("() => document.documentElement.scrollWidth - window.innerWidth");
             if (overflow > 0)
             {
-                problems.Add($"{path}: scrolls sideways by {overflow} px at {width} px");
+                var culprits = await page.EvaluateAsync<string>(
+                    "() => [...document.querySelectorAll('body *')].filter(e => { const r = e.getBoundingClientRect(); return (r.right > innerWidth + 1 || r.left < -1) && !(e.parentElement && e.parentElement.closest('.overflow-x-auto')); })" +
+                    ".slice(-3).map(e => e.tagName + '.' + e.className.toString().slice(0, 60) + ' ' + Math.round(e.getBoundingClientRect().width)).join(' | ')");
+                problems.Add($"{path}: scrolls sideways by {overflow} px at {width} px ({culprits})");
             }
             if (locale is "he-IL" or "ar")
             {

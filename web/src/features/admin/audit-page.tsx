@@ -94,7 +94,7 @@ export function AuditPage() {
       {audit.isPending ? <p>{t('common.loading')}</p> : null}
       {audit.data && audit.data.items.length === 0 ? <p className="text-sm text-slate-600 dark:text-slate-400">{t('admin.audit.empty')}</p> : null}
       {audit.data && audit.data.items.length > 0 ? (
-        <div className="overflow-x-auto rounded-lg border border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
+        <div role="region" tabIndex={0} aria-label={t('admin.audit.title')} className="max-w-full overflow-x-auto rounded-lg border border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
           <table className="w-full text-sm">
             <thead>
               <tr className="border-b border-slate-200 text-xs text-slate-600 dark:border-slate-800 dark:text-slate-400">
@@ -102,8 +102,8 @@ export function AuditPage() {
                 <th className="p-2 text-start">{t('admin.audit.at')}</th>
                 <th className="p-2 text-start">{t('admin.audit.action')}</th>
                 <th className="p-2 text-start">{t('admin.audit.actor')}</th>
-                <th className="p-2 text-start">{t('admin.audit.target')}</th>
-                <th className="p-2 text-start">{t('admin.audit.details')}</th>
+                <th className="hidden p-2 text-start md:table-cell">{t('admin.audit.target')}</th>
+                <th className="hidden p-2 text-start lg:table-cell">{t('admin.audit.details')}</th>
               </tr>
             </thead>
             <tbody>
@@ -122,10 +122,10 @@ export function AuditPage() {
                       </span>
                     ) : null}
                   </td>
-                  <td className="p-2 text-xs break-all">
+                  <td className="hidden p-2 text-xs break-all md:table-cell">
                     <Ltr>{a.target ?? ''}</Ltr>
                   </td>
-                  <td className="max-w-xs p-2">
+                  <td className="hidden max-w-xs p-2 lg:table-cell">
                     {a.details ? (
                       <code className="block text-xs break-all" dir="ltr">
                         {JSON.stringify(a.details)}

@@ -23,15 +23,15 @@ export function OperatorPage() {
       <ErrorMessage error={tenants.error ?? plans.error} />
       {tenants.isPending ? <p>{t('common.loading')}</p> : null}
       {tenants.data ? <p className="mb-2 text-sm">{t('admin.operator.count', { count: rows.length })}</p> : null}
-      <div className="overflow-x-auto rounded-lg border border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
+      <div role="region" tabIndex={0} aria-label={t('admin.operator.title')} className="max-w-full overflow-x-auto rounded-lg border border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
         <table className="w-full text-sm">
           <thead>
             <tr className="border-b border-slate-200 text-xs text-slate-600 dark:border-slate-800 dark:text-slate-400">
               <th className="p-2 text-start">{t('admin.operator.name')}</th>
               <th className="p-2 text-start">{t('admin.operator.status')}</th>
               <th className="p-2 text-start">{t('admin.operator.plan')}</th>
-              <th className="p-2 text-start">{t('admin.operator.members')}</th>
-              <th className="p-2 text-start">{t('admin.operator.created')}</th>
+              <th className="hidden p-2 text-start sm:table-cell">{t('admin.operator.members')}</th>
+              <th className="hidden p-2 text-start md:table-cell">{t('admin.operator.created')}</th>
               <th className="p-2 text-start">
                 <span className="sr-only">{t('admin.webhooks.col.actions')}</span>
               </th>
@@ -59,7 +59,7 @@ function TenantRow({ row, plans }: { row: OperatorTenantDto; plans: Plan[] }) {
         <span className="font-medium" dir="auto">
           {row.name}
         </span>
-        <div className="text-xs text-slate-600 dark:text-slate-400">
+        <div className="text-xs break-all text-slate-600 dark:text-slate-400">
           <bdi dir="ltr">{row.id}</bdi>
         </div>
       </td>
@@ -68,7 +68,7 @@ function TenantRow({ row, plans }: { row: OperatorTenantDto; plans: Plan[] }) {
       </td>
       <td className="p-2">
         <select
-          className={inputClass}
+          className={`${inputClass} max-w-32`}
           aria-label={t('admin.operator.planFor', { name: row.name })}
           value={row.planId}
           disabled={update.isPending}
@@ -81,8 +81,8 @@ function TenantRow({ row, plans }: { row: OperatorTenantDto; plans: Plan[] }) {
           ))}
         </select>
       </td>
-      <td className="p-2">{row.members}</td>
-      <td className="p-2 whitespace-nowrap">{formatDateTime(row.createdAt, locale, timeZone)}</td>
+      <td className="hidden p-2 sm:table-cell">{row.members}</td>
+      <td className="hidden p-2 whitespace-nowrap md:table-cell">{formatDateTime(row.createdAt, locale, timeZone)}</td>
       <td className="p-2">
         <Button
           variant={suspended ? 'primary' : 'danger'}

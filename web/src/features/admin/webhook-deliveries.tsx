@@ -76,7 +76,7 @@ export function DeliveryLog({ endpointId, canConfigure, onNotice }: { endpointId
       {log.isPending ? <p>{t('common.loading')}</p> : null}
       {!log.isPending && items.length === 0 ? <p className="text-sm text-slate-600 dark:text-slate-400">{t('admin.webhooks.noDeliveries')}</p> : null}
       {items.length > 0 ? (
-        <div className="overflow-x-auto">
+        <div role="region" tabIndex={0} aria-label={t('admin.webhooks.log')} className="overflow-x-auto">
           <table className="w-full text-start text-sm">
             <thead>
               <tr className="border-b border-slate-200 text-xs text-slate-600 dark:border-slate-800 dark:text-slate-400">
