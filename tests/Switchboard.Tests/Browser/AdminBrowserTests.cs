@@ -160,7 +160,7 @@ public sealed class AdminBrowserTests(BrowserFixture browser, ITestOutputHelper 
         await Expect(confirm).ToContainTextAsync("+1 514-555-0188");
         Assert.True(await browser.Host.WithDbAsync(browser.Tenant.Id, db => db.Calls.AnyAsync(c => c.Id == callId))); // nothing before confirming
         await confirm.GetByRole(AriaRole.Button, new() { Name = "Yes, erase permanently" }).ClickAsync();
-        await Expect(erase.GetByRole(AriaRole.Status)).ToContainTextAsync("Erased 1 calls, 1 leads");
+        await Expect(erase.GetByRole(AriaRole.Status)).ToContainTextAsync("+1 514-555-0188 erased. Calls: 1 · Leads: 1");
 
         await page.GetByRole(AriaRole.Link, new() { Name = "Calls" }).ClickAsync();
         await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Calls", Exact = true })).ToBeVisibleAsync();

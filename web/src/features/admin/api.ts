@@ -200,6 +200,7 @@ export function useChangePlan(t: string) {
 export interface AuditFilter {
   action?: string;
   actorType?: string;
+  actorId?: string;
   from?: string;
   to?: string;
   page?: number;

@@ -5,6 +5,7 @@ import { Badge, Button, Card, ErrorMessage, Field, inputClass, Ltr, PageTitle } 
 import { formatDateTime } from '@/lib/format/format';
 import { useFormat, useTenantId } from '@/lib/session';
 import { useAudit, useAuditVerify } from './api';
+import { useMembers } from '@/features/leads/api';
 import { toAuditQuery, type AuditSearch } from './audit-search';
 import { ReturnToBanner } from './parts';
 
@@ -20,6 +21,8 @@ export function AuditPage() {
   const set = (patch: Partial<AuditSearch>) => void navigate({ search: (prev) => ({ ...prev, page: undefined, ...patch }), replace: true });
   const audit = useAudit(tenantId, toAuditQuery(search, timeZone));
   const verify = useAuditVerify(tenantId);
+  const members = useMembers(tenantId);
+  const who = (id: string | null) => (id ? (members.data ?? []).find((m) => m.userId === id) : undefined);
   const page = audit.data?.page ?? 1;
   const pages = audit.data ? Math.max(1, Math.ceil(audit.data.total / audit.data.pageSize)) : 1;
   const v = verify.data;
@@ -56,7 +59,7 @@ export function AuditPage() {
         <ErrorMessage error={verify.error} />
       </Card>
       <Card className="mb-4">
-        <div className="grid grid-cols-2 gap-3 sm:grid-cols-4">
+        <div className="grid grid-cols-2 gap-3 lg:grid-cols-5">
           <Field label={t('admin.audit.action')}>
             <input
               className={inputClass}
@@ -78,6 +81,16 @@ export function AuditPage() {
               {ACTOR_TYPES.map((a) => (
                 <option key={a} value={a}>
                   {t(`admin.audit.actorType.${a}`)}
+                </option>
+              ))}
+            </select>
+          </Field>
+          <Field label={t('admin.audit.member')}>
+            <select className={inputClass} value={search.actorId ?? ''} onChange={(e) => set({ actorId: e.target.value || undefined })}>
+              <option value="">{t('filters.any')}</option>
+              {(members.data ?? []).map((m) => (
+                <option key={m.userId} value={m.userId}>
+                  {m.fullName ?? m.email}
                 </option>
               ))}
             </select>
@@ -116,6 +129,11 @@ export function AuditPage() {
                   </td>
                   <td className="p-2">
                     <Badge>{t(`admin.audit.actorType.${a.actorType}`, { defaultValue: a.actorType })}</Badge>
+                    {who(a.actorId) ? (
+                      <span className="ms-1" dir="auto">
+                        {who(a.actorId)?.fullName ?? who(a.actorId)?.email}
+                      </span>
+                    ) : null}
                     {a.ip ? (
                       <span className="ms-1 text-xs text-slate-600 dark:text-slate-400">
                         <Ltr>{a.ip}</Ltr>

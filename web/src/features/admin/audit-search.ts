@@ -7,6 +7,7 @@ const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/);
 export const auditSearchSchema = z.object({
   action: z.string().max(100).optional().catch(undefined),
   actorType: z.enum(['user', 'api_key', 'operator', 'system', 'anonymous']).optional().catch(undefined),
+  actorId: z.string().max(200).optional().catch(undefined),
   from: day.optional().catch(undefined),
   to: day.optional().catch(undefined),
   page: z.number().int().min(1).max(100000).optional().catch(undefined),
@@ -20,6 +21,7 @@ export function toAuditQuery(s: AuditSearch, timeZone: string) {
   return {
     action: s.action?.trim() || undefined,
     actorType: s.actorType,
+    actorId: s.actorId,
     from: s.from ? midnight(s.from, 0) : undefined,
     to: s.to ? midnight(s.to, -1) : undefined,
     page: s.page,

@@ -176,7 +176,7 @@ function CallerErasureCard() {
       <Notice>
         {result ? (
           <>
-            {t('admin.privacy.erasedCaller', { calls: result.r.calls, leads: result.r.leads, sms: result.r.smsMessages })} <Ltr>{formatPhone(result.phone)}</Ltr>
+            <Ltr>{formatPhone(result.phone)}</Ltr> {t('admin.privacy.erasedCaller', { calls: result.r.calls, leads: result.r.leads, sms: result.r.smsMessages })}
           </>
         ) : null}
       </Notice>
