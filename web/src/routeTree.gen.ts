@@ -15,11 +15,15 @@ import { Route as AppIndexRouteImport } from './routes/_app/index'
 import { Route as AppAnalyticsRouteImport } from './routes/_app/analytics'
 import { Route as AppLeadsRouteImport } from './routes/_app/leads'
 import { Route as AppLiveRouteImport } from './routes/_app/live'
-import { Route as AppOnboardingRouteImport } from './routes/_app/onboarding'
 import { Route as AppSmsRouteImport } from './routes/_app/sms'
 import { Route as AppCallsIndexRouteImport } from './routes/_app/calls/index'
 import { Route as AppCallsCallIdRouteImport } from './routes/_app/calls/$callId'
-import { Route as AppSettingsCredentialsRouteImport } from './routes/_app/settings/credentials'
+import { Route as AppOperatorIndexRouteImport } from './routes/_app/operator/index'
+import { Route as AppSettingsApiKeysRouteImport } from './routes/_app/settings/api-keys'
+import { Route as AppSettingsAuditRouteImport } from './routes/_app/settings/audit'
+import { Route as AppSettingsPlanRouteImport } from './routes/_app/settings/plan'
+import { Route as AppSettingsPrivacyRouteImport } from './routes/_app/settings/privacy'
+import { Route as AppSettingsWebhooksRouteImport } from './routes/_app/settings/webhooks'
 
 const AppRouteRoute = AppRouteRouteImport.update({
   id: '/_app',
@@ -50,11 +54,6 @@ const AppLiveRoute = AppLiveRouteImport.update({
   path: '/live',
   getParentRoute: () => AppRouteRoute,
 } as any)
-const AppOnboardingRoute = AppOnboardingRouteImport.update({
-  id: '/onboarding',
-  path: '/onboarding',
-  getParentRoute: () => AppRouteRoute,
-} as any)
 const AppSmsRoute = AppSmsRouteImport.update({
   id: '/sms',
   path: '/sms',
@@ -70,9 +69,34 @@ const AppCallsCallIdRoute = AppCallsCallIdRouteImport.update({
   path: '/calls/$callId',
   getParentRoute: () => AppRouteRoute,
 } as any)
-const AppSettingsCredentialsRoute = AppSettingsCredentialsRouteImport.update({
-  id: '/settings/credentials',
-  path: '/settings/credentials',
+const AppOperatorIndexRoute = AppOperatorIndexRouteImport.update({
+  id: '/operator/',
+  path: '/operator/',
+  getParentRoute: () => AppRouteRoute,
+} as any)
+const AppSettingsApiKeysRoute = AppSettingsApiKeysRouteImport.update({
+  id: '/settings/api-keys',
+  path: '/settings/api-keys',
+  getParentRoute: () => AppRouteRoute,
+} as any)
+const AppSettingsAuditRoute = AppSettingsAuditRouteImport.update({
+  id: '/settings/audit',
+  path: '/settings/audit',
+  getParentRoute: () => AppRouteRoute,
+} as any)
+const AppSettingsPlanRoute = AppSettingsPlanRouteImport.update({
+  id: '/settings/plan',
+  path: '/settings/plan',
+  getParentRoute: () => AppRouteRoute,
+} as any)
+const AppSettingsPrivacyRoute = AppSettingsPrivacyRouteImport.update({
+  id: '/settings/privacy',
+  path: '/settings/privacy',
+  getParentRoute: () => AppRouteRoute,
+} as any)
+const AppSettingsWebhooksRoute = AppSettingsWebhooksRouteImport.update({
+  id: '/settings/webhooks',
+  path: '/settings/webhooks',
   getParentRoute: () => AppRouteRoute,
 } as any)
 
@@ -82,23 +106,31 @@ export interface FileRoutesByFullPath {
   '/analytics': typeof AppAnalyticsRoute
   '/leads': typeof AppLeadsRoute
   '/live': typeof AppLiveRoute
-  '/onboarding': typeof AppOnboardingRoute
   '/sms': typeof AppSmsRoute
   '/calls/$callId': typeof AppCallsCallIdRoute
-  '/settings/credentials': typeof AppSettingsCredentialsRoute
+  '/settings/api-keys': typeof AppSettingsApiKeysRoute
+  '/settings/audit': typeof AppSettingsAuditRoute
+  '/settings/plan': typeof AppSettingsPlanRoute
+  '/settings/privacy': typeof AppSettingsPrivacyRoute
+  '/settings/webhooks': typeof AppSettingsWebhooksRoute
   '/calls/': typeof AppCallsIndexRoute
+  '/operator/': typeof AppOperatorIndexRoute
 }
 export interface FileRoutesByTo {
   '/sign-in': typeof SignInRoute
   '/analytics': typeof AppAnalyticsRoute
   '/leads': typeof AppLeadsRoute
   '/live': typeof AppLiveRoute
-  '/onboarding': typeof AppOnboardingRoute
   '/sms': typeof AppSmsRoute
   '/': typeof AppIndexRoute
   '/calls/$callId': typeof AppCallsCallIdRoute
-  '/settings/credentials': typeof AppSettingsCredentialsRoute
+  '/settings/api-keys': typeof AppSettingsApiKeysRoute
+  '/settings/audit': typeof AppSettingsAuditRoute
+  '/settings/plan': typeof AppSettingsPlanRoute
+  '/settings/privacy': typeof AppSettingsPrivacyRoute
+  '/settings/webhooks': typeof AppSettingsWebhooksRoute
   '/calls': typeof AppCallsIndexRoute
+  '/operator': typeof AppOperatorIndexRoute
 }
 export interface FileRoutesById {
   __root__: typeof rootRouteImport
@@ -107,12 +139,16 @@ export interface FileRoutesById {
   '/_app/analytics': typeof AppAnalyticsRoute
   '/_app/leads': typeof AppLeadsRoute
   '/_app/live': typeof AppLiveRoute
-  '/_app/onboarding': typeof AppOnboardingRoute
   '/_app/sms': typeof AppSmsRoute
   '/_app/': typeof AppIndexRoute
   '/_app/calls/$callId': typeof AppCallsCallIdRoute
-  '/_app/settings/credentials': typeof AppSettingsCredentialsRoute
+  '/_app/settings/api-keys': typeof AppSettingsApiKeysRoute
+  '/_app/settings/audit': typeof AppSettingsAuditRoute
+  '/_app/settings/plan': typeof AppSettingsPlanRoute
+  '/_app/settings/privacy': typeof AppSettingsPrivacyRoute
+  '/_app/settings/webhooks': typeof AppSettingsWebhooksRoute
   '/_app/calls/': typeof AppCallsIndexRoute
+  '/_app/operator/': typeof AppOperatorIndexRoute
 }
 export interface FileRouteTypes {
   fileRoutesByFullPath: FileRoutesByFullPath
@@ -122,23 +158,31 @@ export interface FileRouteTypes {
     | '/analytics'
     | '/leads'
     | '/live'
-    | '/onboarding'
     | '/sms'
     | '/calls/$callId'
-    | '/settings/credentials'
+    | '/settings/api-keys'
+    | '/settings/audit'
+    | '/settings/plan'
+    | '/settings/privacy'
+    | '/settings/webhooks'
     | '/calls/'
+    | '/operator/'
   fileRoutesByTo: FileRoutesByTo
   to:
     | '/sign-in'
     | '/analytics'
     | '/leads'
     | '/live'
-    | '/onboarding'
     | '/sms'
     | '/'
     | '/calls/$callId'
-    | '/settings/credentials'
+    | '/settings/api-keys'
+    | '/settings/audit'
+    | '/settings/plan'
+    | '/settings/privacy'
+    | '/settings/webhooks'
     | '/calls'
+    | '/operator'
   id:
     | '__root__'
     | '/_app'
@@ -146,12 +190,16 @@ export interface FileRouteTypes {
     | '/_app/analytics'
     | '/_app/leads'
     | '/_app/live'
-    | '/_app/onboarding'
     | '/_app/sms'
     | '/_app/'
     | '/_app/calls/$callId'
-    | '/_app/settings/credentials'
+    | '/_app/settings/api-keys'
+    | '/_app/settings/audit'
+    | '/_app/settings/plan'
+    | '/_app/settings/privacy'
+    | '/_app/settings/webhooks'
     | '/_app/calls/'
+    | '/_app/operator/'
   fileRoutesById: FileRoutesById
 }
 export interface RootRouteChildren {
@@ -203,13 +251,6 @@ declare module '@tanstack/react-router' {
       preLoaderRoute: typeof AppLiveRouteImport
       parentRoute: typeof AppRouteRoute
     }
-    '/_app/onboarding': {
-      id: '/_app/onboarding'
-      path: '/onboarding'
-      fullPath: '/onboarding'
-      preLoaderRoute: typeof AppOnboardingRouteImport
-      parentRoute: typeof AppRouteRoute
-    }
     '/_app/sms': {
       id: '/_app/sms'
       path: '/sms'
@@ -231,11 +272,46 @@ declare module '@tanstack/react-router' {
       preLoaderRoute: typeof AppCallsCallIdRouteImport
       parentRoute: typeof AppRouteRoute
     }
-    '/_app/settings/credentials': {
-      id: '/_app/settings/credentials'
-      path: '/settings/credentials'
-      fullPath: '/settings/credentials'
-      preLoaderRoute: typeof AppSettingsCredentialsRouteImport
+    '/_app/operator/': {
+      id: '/_app/operator/'
+      path: '/operator'
+      fullPath: '/operator/'
+      preLoaderRoute: typeof AppOperatorIndexRouteImport
+      parentRoute: typeof AppRouteRoute
+    }
+    '/_app/settings/api-keys': {
+      id: '/_app/settings/api-keys'
+      path: '/settings/api-keys'
+      fullPath: '/settings/api-keys'
+      preLoaderRoute: typeof AppSettingsApiKeysRouteImport
+      parentRoute: typeof AppRouteRoute
+    }
+    '/_app/settings/audit': {
+      id: '/_app/settings/audit'
+      path: '/settings/audit'
+      fullPath: '/settings/audit'
+      preLoaderRoute: typeof AppSettingsAuditRouteImport
+      parentRoute: typeof AppRouteRoute
+    }
+    '/_app/settings/plan': {
+      id: '/_app/settings/plan'
+      path: '/settings/plan'
+      fullPath: '/settings/plan'
+      preLoaderRoute: typeof AppSettingsPlanRouteImport
+      parentRoute: typeof AppRouteRoute
+    }
+    '/_app/settings/privacy': {
+      id: '/_app/settings/privacy'
+      path: '/settings/privacy'
+      fullPath: '/settings/privacy'
+      preLoaderRoute: typeof AppSettingsPrivacyRouteImport
+      parentRoute: typeof AppRouteRoute
+    }
+    '/_app/settings/webhooks': {
+      id: '/_app/settings/webhooks'
+      path: '/settings/webhooks'
+      fullPath: '/settings/webhooks'
+      preLoaderRoute: typeof AppSettingsWebhooksRouteImport
       parentRoute: typeof AppRouteRoute
     }
   }
@@ -245,24 +321,32 @@ interface AppRouteRouteChildren {
   AppAnalyticsRoute: typeof AppAnalyticsRoute
   AppLeadsRoute: typeof AppLeadsRoute
   AppLiveRoute: typeof AppLiveRoute
-  AppOnboardingRoute: typeof AppOnboardingRoute
   AppSmsRoute: typeof AppSmsRoute
   AppIndexRoute: typeof AppIndexRoute
   AppCallsCallIdRoute: typeof AppCallsCallIdRoute
-  AppSettingsCredentialsRoute: typeof AppSettingsCredentialsRoute
+  AppSettingsApiKeysRoute: typeof AppSettingsApiKeysRoute
+  AppSettingsAuditRoute: typeof AppSettingsAuditRoute
+  AppSettingsPlanRoute: typeof AppSettingsPlanRoute
+  AppSettingsPrivacyRoute: typeof AppSettingsPrivacyRoute
+  AppSettingsWebhooksRoute: typeof AppSettingsWebhooksRoute
   AppCallsIndexRoute: typeof AppCallsIndexRoute
+  AppOperatorIndexRoute: typeof AppOperatorIndexRoute
 }
 
 const AppRouteRouteChildren: AppRouteRouteChildren = {
   AppAnalyticsRoute: AppAnalyticsRoute,
   AppLeadsRoute: AppLeadsRoute,
   AppLiveRoute: AppLiveRoute,
-  AppOnboardingRoute: AppOnboardingRoute,
   AppSmsRoute: AppSmsRoute,
   AppIndexRoute: AppIndexRoute,
   AppCallsCallIdRoute: AppCallsCallIdRoute,
-  AppSettingsCredentialsRoute: AppSettingsCredentialsRoute,
+  AppSettingsApiKeysRoute: AppSettingsApiKeysRoute,
+  AppSettingsAuditRoute: AppSettingsAuditRoute,
+  AppSettingsPlanRoute: AppSettingsPlanRoute,
+  AppSettingsPrivacyRoute: AppSettingsPrivacyRoute,
+  AppSettingsWebhooksRoute: AppSettingsWebhooksRoute,
   AppCallsIndexRoute: AppCallsIndexRoute,
+  AppOperatorIndexRoute: AppOperatorIndexRoute,
 }
 
 const AppRouteRouteWithChildren = AppRouteRoute._addFileChildren(

@@ -2,7 +2,7 @@ import { useState, type ReactNode } from 'react';
 import { Link, useNavigate } from '@tanstack/react-router';
 import { useTranslation } from 'react-i18next';
 import { Dialog } from 'radix-ui';
-import { Activity, BarChart3, BookOpen, Bot, Home, KeyRound, LogOut, Menu, MessageSquare, MessagesSquare, Phone, PhoneCall, Radio, Rocket, Users, X } from 'lucide-react';
+import { Lock, Activity, BarChart3, BookOpen, Bot, Building, Gauge, Home, KeyRound, LogOut, Menu, MessageSquare, MessagesSquare, Phone, PhoneCall, Radio, Rocket, ScrollText, ShieldCheck, Users, Webhook, X } from 'lucide-react';
 import { useSession } from '@/lib/session';
 import { useConnection } from '@/lib/live/use-live-events';
 import { api } from '@/lib/api/client';
@@ -23,14 +23,21 @@ const NAV = [
   { to: '/settings/assistants', key: 'studio.nav.assistants', icon: Bot },
   { to: '/settings/numbers', key: 'studio.nav.numbers', icon: PhoneCall },
   { to: '/settings/widget', key: 'studio.nav.widget', icon: MessagesSquare },
-  { to: '/settings/credentials', key: 'credentials.nav', icon: KeyRound },
+  { to: '/settings/credentials', key: 'credentials.nav', icon: Lock },
+  { to: '/settings/api-keys', key: 'admin.nav.apiKeys', icon: KeyRound },
+  { to: '/settings/webhooks', key: 'admin.nav.webhooks', icon: Webhook },
+  { to: '/settings/plan', key: 'admin.nav.plan', icon: Gauge },
+  { to: '/settings/audit', key: 'admin.nav.audit', icon: ScrollText },
+  { to: '/settings/privacy', key: 'admin.nav.privacy', icon: ShieldCheck },
+  { to: '/operator', key: 'admin.nav.operator', icon: Building, operatorOnly: true },
 ] as const;
 
 function NavLinks({ onNavigate }: { onNavigate?: () => void }) {
   const { t } = useTranslation();
+  const { isOperator } = useSession();
   return (
     <ul className="flex flex-col gap-0.5">
-      {NAV.map((item) =>
+      {NAV.filter((item) => !('operatorOnly' in item) || isOperator).map((item) =>
         'group' in item ? (
           <li key={item.group} className="mt-4 px-3 pb-1 text-xs font-semibold tracking-wide text-slate-600 uppercase dark:text-slate-400">
             {t(item.group)}

@@ -1046,7 +1046,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The audit log, newest first */
+        /**
+         * The audit log, newest first
+         * @description Filters: action (exact, or a prefix ending in '.'), actorType (user|api_key|operator|system|anonymous), actorId, from/to (ISO 8601; to is exclusive).
+         */
         get: operations["getAudit"];
         put?: never;
         post?: never;
@@ -8415,6 +8418,11 @@ export interface operations {
             query?: {
                 page?: number;
                 pageSize?: number;
+                action?: string;
+                actorType?: string;
+                actorId?: string;
+                from?: string;
+                to?: string;
             };
             header?: never;
             path?: never;

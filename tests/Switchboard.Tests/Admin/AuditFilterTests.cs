@@ -1,0 +1,89 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Switchboard.Tests.Support;
+
+namespace Switchboard.Tests.Admin;
+
+/// <summary>The audit log's filters (action, actor, time range) behind Settings → Audit log: scoped to the tenant, bad filters refused.</summary>
+[Trait("Category", "Database")]
+public sealed class AuditFilterTests(SelfServiceFactory factory) : IClassFixture<SelfServiceFactory>
+{
+    private static List<string> Actions(JsonObject page) => page["items"]!.AsArray().Select(e => e!["action"]!.GetValue<string>()).ToList();
+
+    private static string Iso(DateTimeOffset at) => Uri.EscapeDataString(at.ToString("O", CultureInfo.InvariantCulture));
+
+    [Fact]
+    public async Task TheAuditLogFiltersByActionPrefixActorAndTimeRange()
+    {
+        var owner = await factory.SignUpAsync();
+        await factory.SetPlanAsync(owner.TenantId, "pro");
+        var before = factory.Clock.GetUtcNow();
+        factory.Clock.Advance(TimeSpan.FromMinutes(1));
+        await (await owner.Client.PostAsJsonAsync("/api/v1/keys", new { name = "first" })).JsonAsync(HttpStatusCode.Created);
+        var second = await (await owner.Client.PostAsJsonAsync("/api/v1/keys", new { name = "second" })).JsonAsync(HttpStatusCode.Created);
+        factory.Clock.Advance(TimeSpan.FromMinutes(1));
+        var middle = factory.Clock.GetUtcNow();
+        factory.Clock.Advance(TimeSpan.FromMinutes(1));
+        var id = second["apiKey"]!["id"]!.GetValue<string>();
+        (await owner.Client.DeleteAsync($"/api/v1/keys/{id}")).EnsureSuccessStatusCode();
+        await (await owner.Client.PutAsJsonAsync("/api/v1/retention", new { recordingDays = 30 })).JsonAsync(HttpStatusCode.OK);
+
+        var created = await owner.Client.GetFromJsonAsync<JsonObject>("/api/v1/audit?action=keys.created");
+        Assert.Equal(["keys.created", "keys.created"], Actions(created!));
+        Assert.Equal(2, created!["total"]!.GetValue<int>());
+
+        var keys = await owner.Client.GetFromJsonAsync<JsonObject>("/api/v1/audit?action=keys.");
+        Assert.Equal(["keys.revoked", "keys.created", "keys.created"], Actions(keys!));
+
+        var early = await owner.Client.GetFromJsonAsync<JsonObject>($"/api/v1/audit?action=keys.&from={Iso(before)}&to={Iso(middle)}");
+        Assert.Equal(["keys.created", "keys.created"], Actions(early!));
+        var late = await owner.Client.GetFromJsonAsync<JsonObject>($"/api/v1/audit?from={Iso(middle)}");
+        Assert.Equal(["retention.updated", "keys.revoked"], Actions(late!));
+
+        var byUser = await owner.Client.GetFromJsonAsync<JsonObject>($"/api/v1/audit?actorType=user&actorId={owner.UserId}&pageSize=2&page=2");
+        Assert.Equal(2, byUser!["items"]!.AsArray().Count);
+        Assert.All(byUser["items"]!.AsArray(), e => Assert.Equal(owner.UserId.ToString(), e!["actorId"]!.GetValue<string>()));
+        var none = await owner.Client.GetFromJsonAsync<JsonObject>("/api/v1/audit?actorType=system&action=keys.created");
+        Assert.Empty(none!["items"]!.AsArray());
+    }
+
+    [Fact]
+    public async Task AnotherTenantsEntriesNeverMatchAFilter()
+    {
+        var ours = await factory.SignUpAsync();
+        var theirs = await factory.SignUpAsync();
+        await factory.SetPlanAsync(theirs.TenantId, "pro");
+        await (await theirs.Client.PostAsJsonAsync("/api/v1/keys", new { name = "theirs" })).JsonAsync(HttpStatusCode.Created);
+
+        var page = await ours.Client.GetFromJsonAsync<JsonObject>($"/api/v1/audit?action=keys.created&actorId={theirs.UserId}");
+        Assert.Empty(page!["items"]!.AsArray());
+        Assert.Equal(0, page["total"]!.GetValue<int>());
+        var all = await ours.Client.GetFromJsonAsync<JsonObject>("/api/v1/audit?pageSize=200");
+        Assert.DoesNotContain(all!["items"]!.AsArray(), e => e!["actorId"]?.GetValue<string>() == theirs.UserId.ToString());
+    }
+
+    [Theory]
+    [InlineData("actorType=robot", "actorType")]
+    [InlineData("from=yesterday", "from")]
+    [InlineData("to=2026-13-45", "to")]
+    [InlineData("from=2026-11-02T00:00:00Z&to=2026-11-01T00:00:00Z", "to")]
+    public async Task ABadAuditFilterIsA422NamingTheField(string query, string field)
+    {
+        var owner = await factory.SignUpAsync();
+        var response = await owner.Client.GetAsync("/api/v1/audit?" + query);
+        var body = await response.JsonAsync(HttpStatusCode.UnprocessableEntity);
+        Assert.Equal("INVALID_FILTER", body["error"]!["code"]!.GetValue<string>());
+        Assert.NotNull(body["error"]!["details"]![field]);
+    }
+
+    [Fact]
+    public async Task AnOverlongActionFilterIsRefused()
+    {
+        var owner = await factory.SignUpAsync();
+        var response = await owner.Client.GetAsync("/api/v1/audit?action=" + new string('a', 101));
+        Assert.Equal("INVALID_FILTER", await response.ErrorCodeAsync());
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
+    }
+}

@@ -1,0 +1,305 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Playwright;
+using Switchboard.Tenancy;
+using Switchboard.Tests.Support;
+using Xunit.Abstractions;
+using static Microsoft.Playwright.Assertions;
+
+namespace Switchboard.Tests.Browser;
+
+/// <summary>
+/// The admin settings pages in Chromium against the real host: a webhook endpoint created, test-sent, delivered and
+/// replayed (a real receiver on 127.0.0.1); an API key shown once, used with Bearer and revoked; a caller erased by
+/// number; an operator suspending a tenant. Every page must stay clean of console errors and CSP violations.
+/// </summary>
+[Trait("Category", "Browser")]
+[Trait("Category", "Database")] // also run by ./test.sh's PostgreSQL suite
+public sealed class AdminBrowserTests(BrowserFixture browser, ITestOutputHelper output) : IClassFixture<BrowserFixture>
+{
+    private bool Skipped()
+    {
+        if (browser.SkipReason is null)
+        {
+            return false;
+        }
+        output.WriteLine("SKIPPED: " + browser.SkipReason);
+        return true;
+    }
+
+    [Fact]
+    public async Task AWebhookEndpointIsCreatedTestSentDeliveredAndReplayedWithBothAttemptsInTheLog()
+    {
+        if (Skipped()) { return; }
+        await using var receiver = await WebhookReceiver.StartAsync();
+        receiver.ResponseBody = "received by the plumber's CRM";
+        await using var tab = await browser.OpenAsync();
+        var page = tab.Page;
+        await page.GotoAsync("/settings/webhooks");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Add endpoint" }).ClickAsync();
+        await page.GetByLabel("URL").FillAsync(receiver.Url);
+        await page.GetByLabel("Description").FillAsync("CRM");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Add header" }).ClickAsync();
+        await page.GetByLabel("Header name").FillAsync("X-Crm-Token");
+        await page.GetByLabel("Value").FillAsync("tok-123");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Save" }).ClickAsync();
+
+        var secret = page.GetByRole(AriaRole.Textbox, new() { Name = "Signing secret for " + receiver.Url });
+        await Expect(secret).ToHaveValueAsync(new Regex("^whsec_"));
+        await page.GetByRole(AriaRole.Button, new() { Name = "I saved it" }).ClickAsync();
+        await Expect(secret).ToHaveCountAsync(0);
+
+        var card = page.GetByRole(AriaRole.Region, new() { Name = receiver.Url });
+        await Expect(card.GetByText("X-Crm-Token:")).ToBeVisibleAsync();
+        await card.GetByRole(AriaRole.Button, new() { Name = "Delivery log" }).ClickAsync();
+        await card.GetByRole(AriaRole.Button, new() { Name = "Send test" }).ClickAsync();
+        await Expect(card.GetByRole(AriaRole.Status)).ToContainTextAsync("Test event queued");
+        await browser.Host.Outbox.DrainAsync(CancellationToken.None);
+        Assert.Single(receiver.Requests);
+        var first = receiver.Requests.Single();
+        Assert.Equal("webhook.test", first.Type);
+        Assert.Equal("tok-123", first.Headers.Single(h => h.Key.Equals("X-Crm-Token", StringComparison.OrdinalIgnoreCase)).Value);
+
+        var row = card.GetByRole(AriaRole.Row).Filter(new() { HasText = "webhook.test" });
+        await Expect(row.GetByText("Delivered")).ToBeVisibleAsync(new() { Timeout = 10000 });
+        await row.GetByRole(AriaRole.Button, new() { Name = "Replay" }).ClickAsync();
+        await Expect(card.GetByRole(AriaRole.Status)).ToContainTextAsync("Delivery queued again");
+        await browser.Host.Outbox.DrainAsync(CancellationToken.None);
+        Assert.Equal(2, receiver.Requests.Count);
+        Assert.All(receiver.Requests, r => Assert.Equal(first.Id, r.Id)); // a replay keeps the webhook-id
+
+        await Expect(row.GetByRole(AriaRole.Cell, new() { Name = "2", Exact = true })).ToBeVisibleAsync(new() { Timeout = 10000 });
+        await Expect(row.GetByText("Delivered")).ToBeVisibleAsync(new() { Timeout = 10000 });
+        await row.GetByRole(AriaRole.Button, new() { Name = "Attempts" }).ClickAsync();
+        var attempts = card.GetByRole(AriaRole.List, new() { Name = "Attempts" });
+        await Expect(attempts.GetByRole(AriaRole.Listitem)).ToHaveCountAsync(2);
+        await Expect(attempts.GetByText("Attempt 2")).ToBeVisibleAsync();
+        await Expect(attempts.GetByText("received by the plumber's CRM").First).ToBeVisibleAsync();
+        await Expect(attempts.GetByText("200").First).ToBeVisibleAsync();
+        await tab.AssertCleanAsync();
+    }
+
+    [Fact]
+    public async Task AnApiKeyIsShownOnceWorksWithBearerAndIsRefusedOnceRevoked()
+    {
+        if (Skipped()) { return; }
+        await using var tab = await browser.OpenAsync();
+        var page = tab.Page;
+        await page.GotoAsync("/settings/api-keys");
+        var name = "CRM sync " + Guid.NewGuid().ToString("N")[..4];
+        await page.GetByLabel("Name").FillAsync(name);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Create key" }).ClickAsync();
+        var shown = page.GetByRole(AriaRole.Textbox, new() { Name = $"New key “{name}”" });
+        await Expect(shown).ToHaveValueAsync(new Regex("^sk_live_"));
+        var key = await shown.InputValueAsync();
+
+        using var http = new HttpClient { BaseAddress = new Uri(browser.BaseUrl) };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        using (var ok = await http.GetAsync("/api/v1/calls"))
+        {
+            Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+        }
+
+        await page.GetByRole(AriaRole.Button, new() { Name = "I saved it" }).ClickAsync();
+        await page.ReloadAsync();
+        var card = page.GetByRole(AriaRole.Region, new() { Name = name });
+        await Expect(card.GetByText("Active", new() { Exact = true })).ToBeVisibleAsync();
+        Assert.DoesNotContain(key, await page.ContentAsync()); // shown once: never again
+        Assert.Contains(key[..12], await card.InnerTextAsync()); // only its prefix
+
+        await card.GetByRole(AriaRole.Button, new() { Name = "Revoke" }).ClickAsync();
+        await card.GetByRole(AriaRole.Button, new() { Name = "Yes, revoke" }).ClickAsync();
+        await Expect(card.GetByText("Revoked", new() { Exact = true })).ToBeVisibleAsync();
+        using (var refused = await http.GetAsync("/api/v1/calls"))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        }
+        await tab.AssertCleanAsync();
+    }
+
+    [Fact]
+    public async Task ErasingACallerByNumberRemovesTheCallerFromCallsAndLeads()
+    {
+        if (Skipped()) { return; }
+        const string Number = "+15145550188";
+        var lead = "Gaétan Roy " + Guid.NewGuid().ToString("N")[..4];
+        var vapiId = Guid.NewGuid().ToString();
+        using (var response = await browser.Host.PostVapiAsync(browser.Tenant, EndOfCallReport(vapiId, Number)))
+        {
+            Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+        }
+        var callId = await browser.Host.WithDbAsync(browser.Tenant.Id, db => db.Calls.Where(c => c.ProviderCallId == vapiId).Select(c => c.Id).SingleAsync());
+        await browser.Host.WithDbAsync(browser.Tenant.Id, async db =>
+        {
+            db.Leads.RemoveRange(db.Leads.Where(l => l.CallId == callId));
+            db.Leads.Add(new Switchboard.Calls.Lead
+            {
+                Id = Guid.CreateVersion7(), TenantId = browser.Tenant.Id, CallId = callId, Name = lead, Phone = Number, Problem = "Chauffe-eau qui coule",
+                Urgency = "soon", Source = "tool", CreatedAt = DateTimeOffset.UtcNow, UpdatedAt = DateTimeOffset.UtcNow,
+            });
+            return await db.SaveChangesAsync();
+        });
+
+        await using var tab = await browser.OpenAsync();
+        var page = tab.Page;
+        await page.GotoAsync("/calls");
+        await Expect(page.GetByRole(AriaRole.Row).Filter(new() { HasText = "+1 514-555-0188" }).First).ToBeVisibleAsync();
+        await page.GotoAsync("/leads");
+        await Expect(page.GetByRole(AriaRole.Region, new() { Name = lead })).ToBeVisibleAsync();
+
+        await page.GotoAsync("/settings/privacy");
+        var erase = page.GetByRole(AriaRole.Region, new() { Name = "Erase a caller" });
+        await erase.GetByLabel("Phone number (E.164)").FillAsync("+1 514 555 0188");
+        await erase.GetByRole(AriaRole.Button, new() { Name = "Erase…" }).ClickAsync();
+        var confirm = erase.GetByRole(AriaRole.Alertdialog);
+        await Expect(confirm).ToContainTextAsync("+1 514-555-0188");
+        Assert.True(await browser.Host.WithDbAsync(browser.Tenant.Id, db => db.Calls.AnyAsync(c => c.Id == callId))); // nothing before confirming
+        await confirm.GetByRole(AriaRole.Button, new() { Name = "Yes, erase permanently" }).ClickAsync();
+        await Expect(erase.GetByRole(AriaRole.Status)).ToContainTextAsync("+1 514-555-0188 erased. Calls: 1 · Leads: 1");
+
+        await page.GetByRole(AriaRole.Link, new() { Name = "Calls" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Calls", Exact = true })).ToBeVisibleAsync();
+        await Expect(page.GetByRole(AriaRole.Row).Filter(new() { HasText = "+1 514-555-0188" })).ToHaveCountAsync(0);
+        await page.GetByRole(AriaRole.Link, new() { Name = "Leads" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Leads", Exact = true })).ToBeVisibleAsync();
+        await Expect(page.GetByRole(AriaRole.Region, new() { Name = lead })).ToHaveCountAsync(0);
+        await page.ReloadAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Leads", Exact = true })).ToBeVisibleAsync();
+        await Expect(page.GetByText(lead)).ToHaveCountAsync(0);
+        Assert.False(await browser.Host.WithDbAsync(browser.Tenant.Id, db => db.Calls.AnyAsync(c => c.Id == callId)));
+        await tab.AssertCleanAsync();
+    }
+
+    [Fact]
+    public async Task AnOperatorSuspendsATenantAndItsApiKeyIsRefused()
+    {
+        if (Skipped()) { return; }
+        var other = await browser.Host.CreateTenantAsync(name: "Plomberie Laval " + Guid.NewGuid().ToString("N")[..4]);
+        var otherName = await browser.Host.WithDbAsync(null, db => db.Tenants.Where(t => t.Id == other.Id).Select(t => t.Name).SingleAsync());
+        var operatorEmail = await AddOperatorAsync();
+
+        // The owner (not an operator) has no console: no link, and the route sends them home.
+        await using (var owner = await browser.OpenAsync())
+        {
+            await owner.Page.GotoAsync("/settings/plan");
+            await Expect(owner.Page.GetByRole(AriaRole.Heading, new() { Name = "Plan & usage" })).ToBeVisibleAsync();
+            await Expect(owner.Page.GetByRole(AriaRole.Link, new() { Name = "Operator console" })).ToHaveCountAsync(0);
+            await owner.Page.GotoAsync("/operator");
+            await Expect(owner.Page.GetByRole(AriaRole.Heading, new() { Name = "Overview" })).ToBeVisibleAsync();
+            await owner.AssertCleanAsync();
+        }
+
+        await using var tab = await browser.OpenAsync(signIn: false);
+        var login = await tab.Context.APIRequest.PostAsync("/api/v1/auth/login", new() { DataObject = new { email = operatorEmail, password = BrowserFixture.Password } });
+        Assert.True(login.Ok, await login.TextAsync());
+        var page = tab.Page;
+        await page.GotoAsync("/");
+        await page.GetByRole(AriaRole.Link, new() { Name = "Operator console" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Operator console" })).ToBeVisibleAsync();
+        var row = page.GetByRole(AriaRole.Row, new() { Name = otherName });
+        await Expect(row.GetByText("Active", new() { Exact = true })).ToBeVisibleAsync();
+        await row.GetByRole(AriaRole.Button, new() { Name = "Suspend" }).ClickAsync();
+        await Expect(row.GetByText("Suspended", new() { Exact = true })).ToBeVisibleAsync();
+        await Expect(row.GetByRole(AriaRole.Button, new() { Name = "Resume" })).ToBeVisibleAsync();
+
+        using var http = new HttpClient { BaseAddress = new Uri(browser.BaseUrl) };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", other.ApiKey);
+        using var refused = await http.GetAsync("/api/v1/calls");
+        Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+        Assert.Equal("TENANT_SUSPENDED", JsonNode.Parse(await refused.Content.ReadAsStringAsync())!["error"]!["code"]!.GetValue<string>());
+
+        await page.ReloadAsync();
+        await Expect(page.GetByRole(AriaRole.Row, new() { Name = otherName }).GetByText("Suspended", new() { Exact = true })).ToBeVisibleAsync();
+        await tab.AssertCleanAsync();
+    }
+
+    private static readonly string[] Pages = ["/settings/api-keys", "/settings/webhooks", "/settings/plan", "/settings/audit", "/settings/privacy"];
+
+    [Theory]
+    [InlineData("en-CA", false, 1280)]
+    [InlineData("fr-CA", true, 375)]
+    [InlineData("he-IL", false, 375)]
+    [InlineData("ar", true, 1280)]
+    public async Task EveryAdminPageIsCleanFitsItsScreenAndHasNoSeriousAxeViolation(string locale, bool dark, int width)
+    {
+        if (Skipped()) { return; }
+        var problems = new List<string>();
+        async Task CheckAsync(Tab tab, string path)
+        {
+            var page = tab.Page;
+            await page.GotoAsync(path);
+            await Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToBeVisibleAsync();
+            await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
+            await Expect(page.GetByRole(AriaRole.Alert)).ToHaveCountAsync(0); // no API error shown
+            var overflow = await page.EvaluateAsync<int>("() => document.documentElement.scrollWidth - window.innerWidth");
+            if (overflow > 0)
+            {
+                var culprits = await page.EvaluateAsync<string>(
+                    "() => [...document.querySelectorAll('body *')].filter(e => { const r = e.getBoundingClientRect(); return (r.right > innerWidth + 1 || r.left < -1) && !(e.parentElement && e.parentElement.closest('.overflow-x-auto')); })" +
+                    ".slice(-3).map(e => e.tagName + '.' + e.className.toString().slice(0, 60) + ' ' + Math.round(e.getBoundingClientRect().width)).join(' | ')");
+                problems.Add($"{path}: scrolls sideways by {overflow} px at {width} px ({culprits})");
+            }
+            if (locale is "he-IL" or "ar")
+            {
+                Assert.Equal("rtl", await page.EvaluateAsync<string>("() => document.documentElement.dir"));
+            }
+            problems.AddRange((await tab.SeriousAxeViolationsAsync()).Select(v => $"{path}: {v}"));
+        }
+
+        await using (var owner = await browser.OpenAsync(locale: locale, dark: dark, width: width, height: 812, axe: true))
+        {
+            foreach (var path in Pages)
+            {
+                await CheckAsync(owner, path);
+            }
+            await owner.AssertCleanAsync();
+        }
+        var operatorEmail = await AddOperatorAsync();
+        await using var ops = await browser.OpenAsync(locale: locale, dark: dark, width: width, height: 812, signIn: false, axe: true);
+        var login = await ops.Context.APIRequest.PostAsync("/api/v1/auth/login", new() { DataObject = new { email = operatorEmail, password = BrowserFixture.Password } });
+        Assert.True(login.Ok, await login.TextAsync());
+        await CheckAsync(ops, "/operator");
+        Assert.True(problems.Count == 0, string.Join("\n", problems));
+        await ops.AssertCleanAsync();
+    }
+
+    /// <summary>An installation operator who is also a member of the fixture's tenant (the dashboard needs a tenant to act for).</summary>
+    private async Task<string> AddOperatorAsync()
+    {
+        var email = $"ops-{Guid.NewGuid():N}@switchboard.test";
+        using var scope = browser.Host.Services.CreateScope();
+        var db = scope.ServiceProvider.GetRequiredService<Switchboard.Platform.Database.SwitchboardDbContext>();
+        var user = new User { Id = Guid.CreateVersion7(), Email = email, PasswordHash = "", FullName = "Opérateur", IsOperator = true, CreatedAt = DateTimeOffset.UtcNow };
+        user.PasswordHash = new PasswordHasher<User>().HashPassword(user, BrowserFixture.Password);
+        db.Users.Add(user);
+        db.Memberships.Add(new Membership { Id = Guid.CreateVersion7(), TenantId = browser.Tenant.Id, UserId = user.Id, Role = Roles.Member, CreatedAt = DateTimeOffset.UtcNow });
+        await db.SaveChangesAsync();
+        return email;
+    }
+
+    /// <summary>A minimal signed-for-Vapi end-of-call report from <paramref name="number"/>.</summary>
+    private static string EndOfCallReport(string vapiCallId, string number) => new JsonObject
+    {
+        ["message"] = new JsonObject
+        {
+            ["type"] = "end-of-call-report",
+            ["endedReason"] = "customer-ended-call",
+            ["timestamp"] = 1763478010000L,
+            ["call"] = new JsonObject { ["id"] = vapiCallId, ["type"] = "inboundPhoneCall", ["customer"] = new JsonObject { ["number"] = number } },
+            ["analysis"] = new JsonObject { ["summary"] = "Chauffe-eau qui coule au sous-sol." },
+            ["artifact"] = new JsonObject
+            {
+                ["messages"] = new JsonArray
+                {
+                    new JsonObject { ["role"] = "bot", ["message"] = "Drain Fortin, bonjour!", ["time"] = 1763478000500L, ["endTime"] = 1763478002000L, ["secondsFromStart"] = 0.5 },
+                },
+            },
+            ["durationSeconds"] = 10.0,
+        },
+    }.ToJsonString();
+}

@@ -1,0 +1,133 @@
+import { useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import { Badge, Button, Card, ErrorMessage, Field, inputClass, Ltr, PageTitle, type Tone } from '@/components/ui/ui';
+import { formatDateTime } from '@/lib/format/format';
+import { useFormat, useTenantId } from '@/lib/session';
+import { useApiKeys, useKeyMutations, usePermissions, type ApiKeyDto, type CreatedApiKey } from './api';
+import { ReturnToBanner, SecretOnce } from './parts';
+
+const statusTone: Record<string, Tone> = { active: 'green', expiring: 'amber', expired: 'slate', revoked: 'red' };
+
+/** Settings → API keys: create (the key shown once, with a copy button), rotate with a grace period, revoke. */
+export function ApiKeysPage() {
+  const { t } = useTranslation();
+  const tenantId = useTenantId();
+  const can = usePermissions();
+  const keys = useApiKeys(tenantId);
+  const m = useKeyMutations(tenantId);
+  const [name, setName] = useState('');
+  const [kind, setKind] = useState('secret');
+  const [shown, setShown] = useState<CreatedApiKey | null>(null);
+  const onCreated = (k: CreatedApiKey) => {
+    setShown(k);
+    setName('');
+  };
+  return (
+    <>
+      <ReturnToBanner />
+      <PageTitle>{t('admin.keys.title')}</PageTitle>
+      <p className="mb-4 max-w-prose text-sm text-slate-600 dark:text-slate-400">{t('admin.keys.intro')}</p>
+      {shown ? <SecretOnce label={t('admin.keys.newKey', { name: shown.apiKey.name })} value={shown.key} onDone={() => setShown(null)} /> : null}
+      {can.configure ? (
+        <Card className="mb-4">
+          <form
+            className="flex flex-wrap items-end gap-3"
+            onSubmit={(e) => {
+              e.preventDefault();
+              m.create.mutate({ name: name.trim(), kind }, { onSuccess: onCreated });
+            }}
+          >
+            <Field label={t('admin.keys.name')} className="min-w-48 flex-1">
+              <input className={inputClass} required maxLength={200} value={name} onChange={(e) => setName(e.target.value)} dir="auto" />
+            </Field>
+            <Field label={t('admin.keys.kind')}>
+              <select className={inputClass} value={kind} onChange={(e) => setKind(e.target.value)}>
+                <option value="secret">{t('admin.keys.kinds.secret')}</option>
+                <option value="publishable">{t('admin.keys.kinds.publishable')}</option>
+              </select>
+            </Field>
+            <Button type="submit" variant="primary" disabled={m.create.isPending || !name.trim()}>
+              {t('admin.keys.create')}
+            </Button>
+          </form>
+          <ErrorMessage error={m.create.error} />
+        </Card>
+      ) : (
+        <p className="mb-4 text-sm">{t('admin.readOnly')}</p>
+      )}
+      <ErrorMessage error={keys.error ?? m.rotate.error ?? m.revoke.error} />
+      {keys.isPending ? <p>{t('common.loading')}</p> : null}
+      {keys.data && keys.data.length === 0 ? <p className="text-sm text-slate-600 dark:text-slate-400">{t('admin.keys.empty')}</p> : null}
+      <ul className="grid gap-3">
+        {(keys.data ?? []).map((k) => (
+          <KeyRow key={k.id} k={k} canConfigure={can.configure} onRotated={setShown} />
+        ))}
+      </ul>
+    </>
+  );
+}
+
+function KeyRow({ k, canConfigure, onRotated }: { k: ApiKeyDto; canConfigure: boolean; onRotated: (k: CreatedApiKey) => void }) {
+  const { t } = useTranslation();
+  const { locale, timeZone } = useFormat();
+  const tenantId = useTenantId();
+  const m = useKeyMutations(tenantId);
+  const [grace, setGrace] = useState(24);
+  const [confirmRevoke, setConfirmRevoke] = useState(false);
+  const live = k.status === 'active' || k.status === 'expiring';
+  return (
+    <li>
+      <Card aria-label={k.name}>
+        <div className="flex flex-wrap items-center gap-2">
+          <h2 className="font-semibold" dir="auto">
+            {k.name}
+          </h2>
+          <code className="text-xs">
+            <Ltr>{k.prefix}…</Ltr>
+          </code>
+          <Badge tone="blue">{t(`admin.keys.kinds.${k.kind}`, { defaultValue: k.kind })}</Badge>
+          <Badge tone={statusTone[k.status] ?? 'slate'}>{t(`admin.keys.status.${k.status}`, { defaultValue: k.status })}</Badge>
+          <span className="ms-auto text-xs text-slate-600 dark:text-slate-400">
+            {t('admin.keys.created', { at: formatDateTime(k.createdAt, locale, timeZone) })}
+            {k.expiresAt && !k.revokedAt ? ` · ${t('admin.keys.expires', { at: formatDateTime(k.expiresAt, locale, timeZone) })}` : ''}
+          </span>
+        </div>
+        {canConfigure && live ? (
+          <div className="mt-3 flex flex-wrap items-end gap-2">
+            {k.status === 'active' ? (
+              <>
+                <Field label={t('admin.keys.grace')}>
+                  <select className={inputClass} value={grace} onChange={(e) => setGrace(Number(e.target.value))}>
+                    {[0, 1, 24, 72, 168].map((h) => (
+                      <option key={h} value={h}>
+                        {h === 0 ? t('admin.keys.noGrace') : t('admin.keys.graceHours', { count: h })}
+                      </option>
+                    ))}
+                  </select>
+                </Field>
+                <Button disabled={m.rotate.isPending} onClick={() => m.rotate.mutate({ id: k.id, graceHours: grace }, { onSuccess: onRotated })}>
+                  {t('admin.keys.rotate')}
+                </Button>
+              </>
+            ) : null}
+            {confirmRevoke ? (
+              <>
+                <span className="text-sm">{t('admin.keys.revokeConfirm')}</span>
+                <Button variant="danger" disabled={m.revoke.isPending} onClick={() => m.revoke.mutate(k.id)}>
+                  {t('admin.keys.revokeYes')}
+                </Button>
+                <Button variant="ghost" onClick={() => setConfirmRevoke(false)}>
+                  {t('admin.cancel')}
+                </Button>
+              </>
+            ) : (
+              <Button variant="danger" onClick={() => setConfirmRevoke(true)}>
+                {t('admin.keys.revoke')}
+              </Button>
+            )}
+          </div>
+        ) : null}
+      </Card>
+    </li>
+  );
+}

@@ -1,0 +1,121 @@
+import { useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import { Badge, Button, Card, ErrorMessage, Field, inputClass, PageTitle } from '@/components/ui/ui';
+import { formatDateTime, formatNumber } from '@/lib/format/format';
+import { useFormat, useTenantId } from '@/lib/session';
+import { useChangePlan, usePermissions, usePlan, usePlans, useUsage } from './api';
+import { Meter, Notice, ReturnToBanner } from './parts';
+
+/**
+ * Settings → Plan & usage: the plan, its limits and features, this month's use as meters. No payment provider is
+ * wired (billing is its own issue): the API lets the owner change plan immediately, and the page says so.
+ */
+export function PlanPage() {
+  const { t } = useTranslation();
+  const { locale, timeZone } = useFormat();
+  const tenantId = useTenantId();
+  const can = usePermissions();
+  const plan = usePlan(tenantId);
+  const usage = useUsage(tenantId);
+  const plans = usePlans();
+  const change = useChangePlan(tenantId);
+  const [choice, setChoice] = useState('');
+  const [saved, setSaved] = useState<string | null>(null);
+  const p = plan.data?.plan;
+  const u = usage.data;
+  const n = (x: number) => formatNumber(x, locale);
+  return (
+    <>
+      <ReturnToBanner />
+      <PageTitle>{t('admin.plan.title')}</PageTitle>
+      <ErrorMessage error={plan.error ?? usage.error} />
+      {plan.isPending ? <p>{t('common.loading')}</p> : null}
+      {p ? (
+        <div className="grid gap-4 lg:grid-cols-2">
+          <Card aria-label={t('admin.plan.current')}>
+            <h2 className="mb-1 text-sm font-medium text-slate-600 dark:text-slate-400">{t('admin.plan.current')}</h2>
+            <p className="mb-1 text-2xl font-semibold">{p.name}</p>
+            <p className="mb-3 text-sm text-slate-600 dark:text-slate-400">
+              {t('admin.plan.price', { price: formatNumber(p.monthlyPriceUsd, locale, 2) })}
+              {plan.data?.changedAt ? ` · ${t('admin.plan.changedAt', { at: formatDateTime(plan.data.changedAt, locale, timeZone) })}` : ''}
+            </p>
+            <dl className="grid grid-cols-[1fr_auto] gap-x-4 gap-y-1 text-sm">
+              <dt>{t('admin.plan.includedMinutes')}</dt>
+              <dd className="text-end">{n(p.includedMinutes)}</dd>
+              <dt>{t('admin.plan.concurrentCalls')}</dt>
+              <dd className="text-end">{n(p.concurrentCalls)}</dd>
+              <dt>{t('admin.plan.requestsPerMinute')}</dt>
+              <dd className="text-end">{n(p.requestsPerMinute)}</dd>
+              <dt>{t('admin.plan.requestsPerMinutePerKey')}</dt>
+              <dd className="text-end">{n(p.requestsPerMinutePerKey)}</dd>
+            </dl>
+            <h3 className="mt-3 mb-1 text-sm font-medium">{t('admin.plan.features')}</h3>
+            <ul className="flex flex-wrap gap-1">
+              {['telephony', 'widget', 'webhooks', 'recording', 'custom_branding', 'api_access'].map((f) => (
+                <li key={f}>
+                  <Badge tone={p.features.includes(f) ? 'green' : 'slate'}>
+                    {p.features.includes(f) ? '✓ ' : '✗ '}
+                    {t(`admin.plan.feature.${f}`)}
+                  </Badge>
+                </li>
+              ))}
+            </ul>
+          </Card>
+          <Card aria-label={t('admin.plan.usage')}>
+            <h2 className="mb-3 font-semibold">{u ? t('admin.plan.usageIn', { period: u.period }) : t('admin.plan.usage')}</h2>
+            {u ? (
+              <div className="grid gap-4">
+                <Meter
+                  label={t('admin.plan.minutes')}
+                  value={u.callMinutes}
+                  max={u.includedMinutes}
+                  text={t('admin.plan.ofIncluded', { used: n(u.callMinutes), limit: n(u.includedMinutes) })}
+                />
+                {u.overageMinutes > 0 ? <p className="text-sm text-red-800 dark:text-red-300">{t('admin.plan.overage', { count: u.overageMinutes })}</p> : null}
+                <Meter
+                  label={t('admin.plan.activeCalls')}
+                  value={u.activeCalls}
+                  max={u.concurrentCallLimit}
+                  text={t('admin.plan.ofIncluded', { used: n(u.activeCalls), limit: n(u.concurrentCallLimit) })}
+                />
+                <Meter label={t('admin.plan.chatMessages')} value={u.chatMessages} max={0} text={n(u.chatMessages)} />
+              </div>
+            ) : usage.isPending ? (
+              <p>{t('common.loading')}</p>
+            ) : null}
+          </Card>
+          <Card className="lg:col-span-2" aria-label={t('admin.plan.change')}>
+            <h2 className="mb-1 font-semibold">{t('admin.plan.change')}</h2>
+            <p className="mb-3 text-sm text-slate-600 dark:text-slate-400">{t('admin.plan.noBilling')}</p>
+            {can.owner ? (
+              <form
+                className="flex flex-wrap items-end gap-2"
+                onSubmit={(e) => {
+                  e.preventDefault();
+                  if (choice) change.mutate(choice, { onSuccess: (r) => setSaved(t('admin.plan.changed', { name: r.plan.name })) });
+                }}
+              >
+                <Field label={t('admin.plan.choose')}>
+                  <select className={inputClass} value={choice || p.id} onChange={(e) => setChoice(e.target.value)}>
+                    {(plans.data ?? [p]).map((o) => (
+                      <option key={o.id} value={o.id}>
+                        {o.name} — {t('admin.plan.price', { price: formatNumber(o.monthlyPriceUsd, locale, 2) })}
+                      </option>
+                    ))}
+                  </select>
+                </Field>
+                <Button type="submit" variant="primary" disabled={change.isPending || !choice || choice === p.id}>
+                  {t('admin.plan.apply')}
+                </Button>
+              </form>
+            ) : (
+              <p className="text-sm">{t('admin.plan.ownerOnly')}</p>
+            )}
+            <ErrorMessage error={change.error ?? plans.error} />
+            <Notice>{saved}</Notice>
+          </Card>
+        </div>
+      ) : null}
+    </>
+  );
+}
