@@ -21,6 +21,7 @@ using Switchboard.Platform.Cli;
 using Switchboard.Platform.Database;
 using Switchboard.Platform.Http;
 using Switchboard.Platform.Net;
+using Switchboard.Platform.Observability;
 using Switchboard.Realtime;
 using Switchboard.Realtime.Bridge;
 using Switchboard.Tenancy;
@@ -51,14 +52,8 @@ if (command == "serve" && string.IsNullOrEmpty(builder.Configuration["urls"]) &&
     builder.WebHost.UseUrls("http://localhost:8080");
 }
 
-// Logs: structured JSON with scopes (TenantId, CallId); secrets are never logged.
-builder.Logging.ClearProviders();
-builder.Logging.AddJsonConsole(o =>
-{
-    o.IncludeScopes = true;
-    o.UseUtcTimestamp = true;
-    o.TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.fff'Z' ";
-});
+// Observability: traces, metrics (OTLP when configured, /metrics), console logs (readable in Development, JSON elsewhere).
+builder.AddObservability();
 
 // Platform: time, database, errors, JSON, OpenAPI, caching.
 builder.Services.AddSingleton(TimeProvider.System);
@@ -273,6 +268,7 @@ app.UseAuthorization();
 app.UseDashboard();                                               // web/dist at / with SPA fallback and CSP (never under /api, /webhooks…)
 
 app.MapHealth();                                                  // /healthz, /readyz
+app.MapMetrics();                                                 // /metrics: Prometheus text, operator or scrape token (or its own port)
 app.MapOpenApi("/openapi/{documentName}.json");                   // /openapi/v1.json
 app.MapApiReference();                                            // /docs: the rendered API reference (self-contained)
 app.MapVapiWebhooks();                                            // POST /webhooks/vapi/{tenantId}
