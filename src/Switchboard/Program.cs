@@ -1,9 +1,3 @@
-using System.Text.Json;
-using Microsoft.AspNetCore.DataProtection;
-using Microsoft.AspNetCore.Http.Json;
-using Microsoft.AspNetCore.Authorization;
-using Microsoft.AspNetCore.Identity;
-using Microsoft.EntityFrameworkCore;
 using Switchboard.Alerts;
 using Switchboard.Assistants;
 using Switchboard.Billing;
@@ -21,6 +15,7 @@ using Switchboard.Platform.Cli;
 using Switchboard.Platform.Database;
 using Switchboard.Platform.Http;
 using Switchboard.Platform.Net;
+using Switchboard.Platform.Observability;
 using Switchboard.Realtime;
 using Switchboard.Realtime.Bridge;
 using Switchboard.Templates;
@@ -52,168 +47,24 @@ if (command == "serve" && string.IsNullOrEmpty(builder.Configuration["urls"]) &&
     builder.WebHost.UseUrls("http://localhost:8080");
 }
 
-// Logs: structured JSON with scopes (TenantId, CallId); secrets are never logged.
-builder.Logging.ClearProviders();
-builder.Logging.AddJsonConsole(o =>
-{
-    o.IncludeScopes = true;
-    o.UseUtcTimestamp = true;
-    o.TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.fff'Z' ";
-});
-
-// Platform: time, database, errors, JSON, OpenAPI, caching.
-builder.Services.AddSingleton(TimeProvider.System);
-builder.Services.AddSwitchboardDatabase();
-builder.Services.AddExceptionHandler<EnvelopeExceptionHandler>();
-builder.WebHost.ConfigureKestrel(o => o.ConfigureEndpointDefaults(l => l.UseRejectedRequestEnvelope())); // Kestrel's own 400s (%00 in a path) carry the envelope too
-builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true); // binding errors reach the envelope with their reason
-builder.Services.Configure<JsonOptions>(o =>
-{
-    o.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.Never;
-    o.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict; // numbers are JSON numbers (and typed so in OpenAPI)
-    o.SerializerOptions.MaxDepth = 256; // a call's raw provider events (accepted up to 128 deep) are written back inside the detail
-});
-builder.Services.Configure<JsonOptions>(o => FiniteDoubleConverter.AddTo(o.SerializerOptions)); // NaN/±∞ already stored reads as null, never a 500
-builder.Services.AddOpenApi("v1", o => o.AddDocumentTransformer<OpenApiSecurity>().AddDocumentTransformer<WebhookEventsOpenApi>());
-builder.Services.Configure<Microsoft.AspNetCore.OpenApi.OpenApiOptions>("v1", o => o  // session scheme; auth, 401/403/429/500 and CSRF on every operation
-    .AddDocumentTransformer<OpenApiConventions>().AddOperationTransformer<OpenApiConventions>()
-    .AddOperationTransformer<CallsOpenApi>()   // the call list's enumerated filters
-    .AddSchemaTransformer(FiniteDoubleSchema.TransformAsync)); // doubles stay typed numbers despite FiniteDoubleConverter
-builder.Services.AddMemoryCache();
-builder.Services.AddCors(o => o.AddPolicy(VapiWebhookApi.CorsPolicy, p => p
-    .WithOrigins(builder.Configuration.GetSection($"{VapiOptions.Section}:AllowedOrigins").Get<string[]>() ?? new VapiOptions().AllowedOrigins)
-    .WithMethods("POST").WithHeaders("content-type", "x-vapi-secret", "x-vapi-signature", "x-signature", "x-timestamp", "authorization")));
-
-// Credentials: Data Protection key ring under data/keys (share this folder, or point it elsewhere, across nodes).
-builder.Services.AddDataProtection()
-    .SetApplicationName("switchboard")
-    .PersistKeysToFileSystem(new DirectoryInfo(builder.Configuration["Switchboard:DataProtection:KeysPath"]
-        ?? Path.Combine(builder.Environment.ContentRootPath, "data", "keys")));
-builder.Services.AddSingleton<SecretProtector>();
-
-// Credentials: tenants' provider secrets (encrypted, previews only), live checks against configurable base URLs.
-builder.Services.AddOptions<CredentialOptions>().BindConfiguration(CredentialOptions.Section)
-    .PostConfigure(o => o.AllowPrivateBaseUrls |= builder.Environment.IsDevelopment());
-builder.Services.AddScoped<CredentialStore>();
-builder.Services.AddScoped<CredentialChecker>();
-builder.Services.AddHttpClient(CredentialChecker.HttpClientName)  // tenant-supplied hosts: SSRF policy at connect time, no redirects
-    .ConfigurePrimaryHttpMessageHandler(sp => OutboundPolicy.CreateHandler(
-        () => sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<CredentialOptions>>().Value.AllowPrivateBaseUrls, TimeSpan.FromSeconds(10)));
-builder.Services.AddOptions<PublicUrlOptions>().BindConfiguration(PublicUrlOptions.Section);
-
-// Tenancy: current tenant per request; secret API keys or dashboard sessions (cookie), picked per request by a policy scheme.
-builder.Services.AddScoped<CurrentTenant>();
-builder.Services.AddAuthentication(SessionAuthentication.PolicyScheme)
-    .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null)
-    .AddCookie(SessionAuthentication.CookieScheme, o => SessionAuthentication.ConfigureCookie(o, builder.Environment.IsDevelopment()))
-    .AddPolicyScheme(SessionAuthentication.PolicyScheme, null, o => o.ForwardDefaultSelector = SessionAuthentication.SelectScheme);
-builder.Services.AddAuthorization(SessionAuthentication.AddPolicies);
-
-// Accounts: users (Identity's password hasher), sessions, lockout, invitations, operators; authorization failures as envelopes.
-builder.Services.AddOptions<AccountOptions>().BindConfiguration(AccountOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-builder.Services.AddSingleton<IPasswordHasher<User>, PasswordHasher<User>>();
-builder.Services.AddScoped<AccountService>();
-builder.Services.AddSingleton<IAuthorizationMiddlewareResultHandler, EnvelopeAuthorizationResultHandler>();
-
-// Billing: plans and feature gates, the per-tenant account cache, /api/v1 rate limits by plan.
-builder.Services.AddOptions<BillingOptions>().BindConfiguration(BillingOptions.Section);
-builder.Services.AddSingleton<PlanCatalog>();
-builder.Services.AddSingleton<TenantAccountCache>();
-builder.Services.AddSingleton<ApiRateLimiter>();
-builder.Services.AddScoped<UsageMeter>();
-builder.Services.AddScoped<CallConcurrencyGate>();
-
-// Compliance: the append-only, hash-chained audit log.
-builder.Services.AddSingleton<AuditLog>();
-builder.Services.ConfigureDbContext<SwitchboardDbContext>(o => o.AddInterceptors(new AppendOnlyAuditInterceptor()));
-
-// Compliance: export, erasure (caller, tenant), retention worker.
-builder.Services.AddScoped<ExportWriter>();
-builder.Services.AddScoped<ErasureService>();
-builder.Services.AddSingleton<TenantCaches>();
-builder.Services.AddOptions<RetentionOptions>().BindConfiguration(RetentionOptions.Section);
-builder.Services.AddScoped<RetentionService>();
-builder.Services.AddHostedService<RetentionWorker>();
-
-// Vapi: webhook options, credential cache, per-tenant rate limit, message processor.
-builder.Services.AddOptions<VapiOptions>().BindConfiguration(VapiOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-builder.Services.AddSingleton<VapiTenantCache>();
-builder.Services.AddSingleton<VapiRateLimiter>();
-builder.Services.AddScoped<VapiEventProcessor>();
-
-// Brain and alerts: the shared tool registry, the alert policy, the post-call pipeline (Vapi and native calls).
-builder.Services.AddScoped<ToolRegistry>();
-builder.Services.AddScoped<AlertService>();
-builder.Services.AddScoped<SmsSenderResolver>(); // one rule for every SMS sender: explicit sender, else an attached SMS-capable number
-builder.Services.AddScoped<PostCallPipeline>();
-
-// Web chat: the brain (chat model over Microsoft.Extensions.AI, offline receptionist), the widget's public endpoints, idle chats closed.
-builder.Services.AddOptions<BrainOptions>().BindConfiguration(BrainOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-builder.Services.AddOptions<WidgetOptions>().BindConfiguration(WidgetOptions.Section).ValidateDataAnnotations().ValidateOnStart()
-    .PostConfigure(o => { o.AllowLocalHttpOrigins |= builder.Environment.IsDevelopment(); o.DemoPage |= builder.Environment.IsDevelopment(); });
-builder.Services.AddHttpClient(ModelBrain.HttpClientName);
-builder.Services.AddSingleton<ModelBrain>();
-builder.Services.AddSingleton<WidgetTokens>();
-builder.Services.AddSingleton<WebConversationCloser>();
-builder.Services.AddHostedService<WebConversationCloserWorker>();
-builder.Services.AddScoped<WebChatService>();
-builder.Services.AddScoped<IKnowledgeLookup, KnowledgeBaseLookup>();     // retrieval for the offline receptionist
-// Knowledge base: ingestion (text, Markdown, HTML, PDF, URL through the SSRF guard), FTS retrieval, optional embeddings.
-builder.Services.AddKnowledge();
-
-// Twilio: REST client for SMS.
-builder.Services.AddOptions<TwilioOptions>().BindConfiguration(TwilioOptions.Section);
-builder.Services.AddHttpClient<TwilioRestClient>((sp, http) =>
-    http.Timeout = TimeSpan.FromSeconds(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<TwilioOptions>>().Value.TimeoutSeconds));
-
-// Native voice: Twilio webhooks behind proxies, media-stream tokens, recordings, the realtime provider and the media bridge.
-builder.Services.AddSwitchboardForwardedHeaders(builder.Configuration);
-builder.Services.AddOptions<VoiceOptions>().BindConfiguration(VoiceOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-builder.Services.AddOptions<RealtimeOptions>().BindConfiguration(RealtimeOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-builder.Services.AddSingleton<TwilioWebhookUrls>();
-builder.Services.AddSingleton<MediaStreamTokens>();
-builder.Services.AddHttpClient<TwilioCallsClient>((sp, http) =>
-    http.Timeout = TimeSpan.FromSeconds(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<TwilioOptions>>().Value.TimeoutSeconds));
-builder.Services.AddSingleton<RealtimeConnector>();
-builder.Services.AddSingleton<VoiceMetrics>();
-builder.Services.AddSingleton<VoiceCallStore>();
-builder.Services.AddSingleton<BridgeRegistry>();
-builder.Services.AddSingleton<BridgeServices>();
-builder.Services.AddSingleton<TranscriptSink>();
-builder.Services.AddHostedService(sp => sp.GetRequiredService<TranscriptSink>());
-builder.Services.AddHostedService<BridgeTicker>();
-
-// Webhooks: options, SSRF policy, the shared HTTP client, per-endpoint concurrency bound, event publisher.
-builder.Services.AddOptions<WebhookOptions>().BindConfiguration(WebhookOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-builder.Services.AddSingleton<WebhookUrlPolicy>();
-builder.Services.AddSingleton<WebhookSender>();
-builder.Services.AddSingleton<WebhookEndpointGate>();
-builder.Services.AddScoped<WebhookEventPublisher>();
-
-// Provisioning: Vapi REST client, Twilio IncomingPhoneNumbers client; assistants and numbers pushed through the outbox.
-builder.Services.AddHttpClient<VapiRestClient>((sp, http) => http.Timeout = TimeSpan.FromSeconds(30));
-builder.Services.AddHttpClient<TwilioNumbersClient>((sp, http) =>
-    http.Timeout = TimeSpan.FromSeconds(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<TwilioOptions>>().Value.TimeoutSeconds));
-builder.Services.AddScoped<AssistantService>();
-builder.Services.AddScoped<NumberService>();
-builder.Services.AddScoped<OnboardingService>();
-builder.Services.AddAssistantTemplates();                     // the receptionist template gallery (12 trades × en/fr), read once
-builder.Services.AddScoped<IOutboxHandler, VapiAssistantSyncHandler>();
-builder.Services.AddScoped<IOutboxHandler, NumberSyncHandler>();
-
-// Outbox: handlers, processor, worker.
-builder.Services.AddOptions<OutboxOptions>().BindConfiguration(OutboxOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-builder.Services.AddScoped<IOutboxHandler, SmsSendHandler>();
-builder.Services.AddScoped<IOutboxHandler, TwilioRecordingStartHandler>();
-builder.Services.AddScoped<IOutboxHandler, WebhookDeliveryHandler>();
-builder.Services.AddSingleton<OutboxProcessor>();
-builder.Services.AddHostedService<OutboxWorker>();
-
-// Demo tenant.
-builder.Services.AddScoped<DemoSeeder>();
-
-// Dashboard: live events (hub, PostgreSQL LISTEN/NOTIFY fan-out, change-tracker interceptor), recordings proxy client.
-builder.Services.AddDashboard();
+// Services, one line per feature; each feature registers itself in its folder (<Feature>Registration.cs).
+builder.AddObservability();                                       // Observability: traces, metrics, OTLP when configured, console logs.
+builder.AddPlatform();                                            // Platform: time, database, errors, JSON, OpenAPI, caching, CORS of the Vapi webhook.
+builder.AddCredentials();                                         // Credentials: Data Protection key ring, tenants' provider secrets (encrypted), live checks through the SSRF guard.
+builder.AddTenancy();                                             // Tenancy and accounts: current tenant, API keys or sessions, users, lockout, invitations, operators.
+builder.AddBilling();                                             // Billing: plans, feature gates, rate limits by plan, usage.
+builder.AddCompliance();                                          // Compliance: audit log, export, erasure, retention.
+builder.AddVapi();                                                // Vapi: webhook options, credential cache, per-tenant rate limit, message processor.
+builder.AddBrainAndAlerts();                                      // Brain and alerts: tool registry, alert policy, SMS sender, post-call pipeline.
+builder.AddWebChat();                                             // Web chat and knowledge base: chat brain, widget tokens, idle chats closed, ingestion and retrieval.
+builder.AddTwilioSms();                                           // Twilio: REST client for SMS.
+builder.AddVoice();                                               // Native voice: forwarded headers, stream tokens, realtime provider, media bridge.
+builder.AddWebhooks();                                            // Webhooks: SSRF policy, sender, per-endpoint bound, event publisher.
+builder.AddProvisioning();                                        // Provisioning: assistants and numbers pushed to Vapi/Twilio through the outbox, onboarding.
+builder.Services.AddAssistantTemplates();                         // The receptionist template gallery (12 trades × en/fr), read once.
+builder.AddOutbox();                                              // Outbox: handlers (SMS, recordings, webhooks), processor, worker.
+builder.Services.AddScoped<DemoSeeder>();                         // Demo tenant.
+builder.Services.AddDashboard();                                  // Dashboard: live events (hub, LISTEN/NOTIFY fan-out), recordings proxy.
 
 var app = builder.Build();
 
@@ -275,6 +126,7 @@ app.UseAuthorization();
 app.UseDashboard();                                               // web/dist at / with SPA fallback and CSP (never under /api, /webhooks…)
 
 app.MapHealth();                                                  // /healthz, /readyz
+app.MapMetrics();                                                 // /metrics: Prometheus text, operator or scrape token (or its own port)
 app.MapOpenApi("/openapi/{documentName}.json");                   // /openapi/v1.json
 app.MapApiReference();                                            // /docs: the rendered API reference (self-contained)
 app.MapVapiWebhooks();                                            // POST /webhooks/vapi/{tenantId}

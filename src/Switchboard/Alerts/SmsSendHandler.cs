@@ -2,6 +2,7 @@ using Microsoft.EntityFrameworkCore;
 using Switchboard.Credentials;
 using Switchboard.Outbox;
 using Switchboard.Platform.Database;
+using Switchboard.Platform.Observability;
 using Switchboard.Twilio;
 using Switchboard.Webhooks;
 
@@ -18,7 +19,7 @@ namespace Switchboard.Alerts;
 /// </summary>
 internal sealed class SmsSendHandler(
     SwitchboardDbContext db, TwilioRestClient twilio, SecretProtector secrets, SmsSenderResolver senders, TimeProvider clock, ILogger<SmsSendHandler> logger,
-    WebhookEventPublisher webhooks)
+    WebhookEventPublisher webhooks, SwitchboardMetrics metrics)
     : IOutboxHandler, IOutboxDeadLetterAware
 {
     public const string Kind = "sms.send";
@@ -55,6 +56,7 @@ internal sealed class SmsSendHandler(
             sms.SentAt = now;
             logger.LogInformation("SMS {SmsId} recorded as simulated: no Twilio credentials", sms.Id);
             await webhooks.SmsAsync(sms, ct); // sms.sent
+            metrics.SmsSettled("simulated");
             return OutboxResult.Done;
         }
 
@@ -70,6 +72,7 @@ internal sealed class SmsSendHandler(
                 sms.ErrorMessage = resolved.Problem;
                 logger.LogWarning("SMS {SmsId} not sent: {Problem}", sms.Id, resolved.Problem);
                 await webhooks.SmsAsync(sms, ct); // sms.failed
+                metrics.SmsSettled("failed");
                 return OutboxResult.Dead(resolved.Problem ?? "No SMS sender.");
             }
             from = resolved.Sender.Value;
@@ -93,6 +96,7 @@ internal sealed class SmsSendHandler(
                 sms.ErrorMessage = null;
                 logger.LogInformation("SMS {SmsId} was already accepted by Twilio as {MessageSid}; not resending", sms.Id, existing);
                 await webhooks.SmsAsync(sms, ct); // sms.sent
+                metrics.SmsSettled("sent");
                 return OutboxResult.Done;
             }
         }
@@ -114,12 +118,14 @@ internal sealed class SmsSendHandler(
                 sms.ErrorCode = null;
                 sms.ErrorMessage = null;
                 await webhooks.SmsAsync(sms, ct); // sms.sent
+                metrics.SmsSettled("sent");
                 return OutboxResult.Done;
             case TwilioSendOutcome.Rejected:
                 sms.Status = "failed";
                 sms.ErrorCode = result.ErrorCode;
                 sms.ErrorMessage = result.ErrorMessage;
                 await webhooks.SmsAsync(sms, ct); // sms.failed
+                metrics.SmsSettled("failed");
                 return OutboxResult.Dead($"Twilio rejected the message: {result.ErrorCode} {result.ErrorMessage}");
             default:
                 sms.Status = "queued";
@@ -153,6 +159,7 @@ internal sealed class SmsSendHandler(
             sms.Status = "failed";
             sms.ErrorMessage ??= "Retries exhausted.";
             await webhooks.SmsAsync(sms, ct); // sms.failed
+            metrics.SmsSettled("failed");
         }
     }
 }

@@ -135,7 +135,7 @@ internal sealed class ToolRegistry(SwitchboardDbContext db, AlertService alerts,
         {
             return ToolOutcome.Ok(new { captured = true, urgency = draft.Urgency });
         }
-        var lead = await UpsertLeadAsync(db, context.Call, draft with { Phone = draft.Phone ?? context.Call.CustomerNumber }, clock.GetUtcNow(), ct);
+        var lead = await UpsertLeadAsync(db, context.Call, draft with { Phone = Platform.Phones.Phones.Normalize(draft.Phone, Platform.Phones.Phones.RegionOf(context.Tenant.Locale)) ?? context.Call.CustomerNumber }, clock.GetUtcNow(), ct);
         LeadQualification.Apply(lead, arguments);
         await webhooks.LeadAsync(lead, ct); // lead.created, lead.urgent
         // An emergency is texted during the call, not after it: the on-call plumber can be on the way before the caller hangs up.

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Switchboard.Platform.Phones;
 using Switchboard.Tenancy;
 using Switchboard.Vapi;
 
@@ -44,17 +45,20 @@ internal static class LeadExtractor
     /// <summary>
     /// Builds the lead of a finished conversation. <paramref name="callerText"/> is what the caller said
     /// (user turns); <paramref name="captured"/> the latest capture_lead arguments, if any. Returns null when the
-    /// conversation shows no caller to call back and nothing they asked for.
+    /// conversation shows no caller to call back and nothing they asked for. A callback number the model captured as
+    /// people write it ("(514) 555-0199") is stored in E.164, read in <paramref name="region"/> (the tenant's; see
+    /// <see cref="Phones.RegionOf"/>); one that is not a valid number there is kept as said.
     /// </summary>
     public static LeadDraft? FromConversation(
-        JsonElement? structuredData, LeadDraft? captured, string? callerText, string? summary, string? customerNumber, UrgencyRules rules)
+        JsonElement? structuredData, LeadDraft? captured, string? callerText, string? summary, string? customerNumber, UrgencyRules rules,
+        string region = Phones.DefaultRegion)
     {
         var fromStructured = structuredData is { } sd ? FromFields(sd, "structured-data", rules) : null;
         var detected = UrgencyClassifier.Classify(callerText, rules).Urgency;
         var summaryUrgency = UrgencyClassifier.Classify(summary, rules).Urgency;
 
         var name = fromStructured?.Name ?? captured?.Name;
-        var phone = fromStructured?.Phone ?? captured?.Phone ?? customerNumber;
+        var phone = Phones.Normalize(fromStructured?.Phone ?? captured?.Phone, region) ?? customerNumber;
         var address = fromStructured?.Address ?? captured?.Address;
         var problem = fromStructured?.Problem ?? captured?.Problem ?? summary ?? FirstSentence(callerText);
         if (name is null && phone is null && address is null && string.IsNullOrWhiteSpace(callerText) && fromStructured is null && captured is null)

@@ -35,7 +35,8 @@ internal sealed class PostCallPipeline(SwitchboardDbContext db, AlertService ale
     {
         Lead? lead = null;
         var draft = extractLead
-            ? LeadExtractor.FromConversation(structuredData, captured, callerText, call.Summary, call.CustomerNumber, tenant.UrgencyRules)
+            ? LeadExtractor.FromConversation(structuredData, captured, callerText, call.Summary, call.CustomerNumber, tenant.UrgencyRules,
+                Platform.Phones.Phones.RegionOf(tenant.Locale))
             : null;
         if (draft is not null)
         {

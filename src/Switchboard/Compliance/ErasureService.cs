@@ -1,6 +1,9 @@
 using Microsoft.EntityFrameworkCore;
 using Switchboard.Billing;
+using Switchboard.Alerts;
+using Switchboard.Calls;
 using Switchboard.Platform.Database;
+using Switchboard.Platform.Phones;
 using Switchboard.Tenancy;
 using Switchboard.Vapi;
 
@@ -14,7 +17,7 @@ public sealed record TenantErasureResult(Guid TenantId, int UsersDeleted, int Au
 
 /// <summary>
 /// GDPR article 17 erasure. A caller is found by phone number in every form Switchboard stores it (E.164, digits,
-/// and the national digits of a +1 number inside raw JSON and message bodies): their calls (with transcripts,
+/// the national number, national and international formats inside raw JSON, transcripts and message bodies): their calls (with transcripts,
 /// recording references, analysis), leads (and notes on other leads that mention them), SMS, the raw provider events that mention them, and pending outbox
 /// messages that carry the number. Call seconds are metered first, so usage survives without personal data.
 /// A tenant's erasure deletes the tenant row (every tenant-owned table cascades), its audit chain, and users left
@@ -22,48 +25,45 @@ public sealed record TenantErasureResult(Guid TenantId, int UsersDeleted, int Au
 /// </summary>
 internal sealed class ErasureService(SwitchboardDbContext db, TimeProvider clock)
 {
-    /// <summary>The strings that identify <paramref name="e164"/> in stored text: the number, its digits, and for +1 numbers the 10 national digits.</summary>
-    public static IReadOnlyList<string> Needles(string e164)
-    {
-        var digits = new string(e164.Where(char.IsAsciiDigit).ToArray());
-        var needles = new List<string> { e164, digits };
-        if (digits.Length == 11 && digits[0] == '1')
-        {
-            needles.Add(digits[1..]);
-        }
-        return needles;
-    }
+    /// <summary>
+    /// The strings that identify <paramref name="e164"/> in stored text (libphonenumber): E.164, its digits, the national
+    /// number, and the national and international formats with their usual separators (see <see cref="Phones.Forms"/>).
+    /// </summary>
+    public static IReadOnlyList<string> Needles(string e164) => Phones.Forms(e164);
 
     public async Task<CallerErasureResult> EraseCallerAsync(string e164, CancellationToken ct)
     {
-        var needles = Needles(e164);
-        var shortest = needles.OrderBy(n => n.Length).First();
-        var pattern = "%" + shortest + "%";
-        var exact = needles.ToList();
+        var exact = Needles(e164).ToList();
+        var patterns = TextSearch.Patterns(exact);
 
         var strategy = db.Database.CreateExecutionStrategy();
         return await strategy.ExecuteAsync(async () =>
         {
             await using var tx = await db.Database.BeginTransactionAsync(ct);
-            var callIds = await db.Calls.Where(c => exact.Contains(c.CustomerNumber!) || EF.Functions.Like(c.TranscriptText!, pattern)
-                    || EF.Functions.Like(c.StructuredDataJson!, pattern))
+            var callIds = await db.Calls.Where(TextSearch.Or<Call>(c => exact.Contains(c.CustomerNumber!),
+                    TextSearch.Mentions<Call>(c => c.TranscriptText, patterns), TextSearch.Mentions<Call>(c => c.StructuredDataJson, patterns)))
                 .Select(c => c.Id).ToListAsync(ct);
             callIds.AddRange(await db.Leads.Where(l => exact.Contains(l.Phone!)).Select(l => l.CallId).ToListAsync(ct));
-            callIds.AddRange(await db.CallEvents.Where(e => e.CallId != null && EF.Functions.Like(e.PayloadJson, pattern)).Select(e => e.CallId!.Value).ToListAsync(ct));
+            callIds.AddRange(await db.CallEvents.Where(e => e.CallId != null).Where(TextSearch.Mentions<CallEvent>(e => e.PayloadJson, patterns))
+                .Select(e => e.CallId!.Value).ToListAsync(ct));
             callIds = callIds.Distinct().ToList();
 
             await MeterAsync(callIds, ct);
-            var turns = await db.TranscriptTurns.Where(t => callIds.Contains(t.CallId) || EF.Functions.Like(t.Text, pattern)).ExecuteDeleteAsync(ct);
+            var turns = await db.TranscriptTurns.Where(TextSearch.Or<TranscriptTurn>(t => callIds.Contains(t.CallId), TextSearch.Mentions<TranscriptTurn>(t => t.Text, patterns)))
+                .ExecuteDeleteAsync(ct);
             var leads = await db.Leads.Where(l => callIds.Contains(l.CallId) || exact.Contains(l.Phone!)).ExecuteDeleteAsync(ct);
             // The team's notes on other leads may mention the caller ("rappeler au 514…"): those notes go too.
-            var notes = await db.Leads.Where(l => l.Notes != null && EF.Functions.Like(l.Notes, pattern))
+            var notes = await db.Leads.Where(l => l.Notes != null).Where(TextSearch.Mentions<Lead>(l => l.Notes, patterns))
                 .ExecuteUpdateAsync(u => u.SetProperty(l => l.Notes, (string?)null), ct);
-            var sms = await db.SmsMessages.Where(s => (s.CallId != null && callIds.Contains(s.CallId.Value)) || exact.Contains(s.To) || exact.Contains(s.From!)
-                || EF.Functions.Like(s.Body, pattern)).ExecuteDeleteAsync(ct);
-            var events = await db.CallEvents.Where(e => (e.CallId != null && callIds.Contains(e.CallId.Value)) || EF.Functions.Like(e.PayloadJson, pattern))
+            var sms = await db.SmsMessages.Where(TextSearch.Or<SmsMessage>(
+                    s => (s.CallId != null && callIds.Contains(s.CallId.Value)) || exact.Contains(s.To) || exact.Contains(s.From!),
+                    TextSearch.Mentions<SmsMessage>(s => s.Body, patterns)))
                 .ExecuteDeleteAsync(ct);
-            var outbox = await db.Outbox.Where(m => m.Status == "pending" && EF.Functions.Like(m.PayloadJson, pattern)).ExecuteDeleteAsync(ct);
-            var webhookEvents = await EraseWebhookEventsAsync(pattern, callIds, ct);
+            var events = await db.CallEvents.Where(TextSearch.Or<CallEvent>(e => e.CallId != null && callIds.Contains(e.CallId.Value),
+                    TextSearch.Mentions<CallEvent>(e => e.PayloadJson, patterns)))
+                .ExecuteDeleteAsync(ct);
+            var outbox = await db.Outbox.Where(m => m.Status == "pending").Where(TextSearch.Mentions<Outbox.OutboxMessage>(m => m.PayloadJson, patterns)).ExecuteDeleteAsync(ct);
+            var webhookEvents = await EraseWebhookEventsAsync(patterns, callIds, ct);
             var calls = await db.Calls.Where(c => callIds.Contains(c.Id)).ExecuteDeleteAsync(ct);
             await tx.CommitAsync(ct);
             return new CallerErasureResult(calls, turns, leads, sms, events, outbox, webhookEvents, notes);
@@ -75,9 +75,9 @@ internal sealed class ErasureService(SwitchboardDbContext db, TimeProvider clock
     /// (whose response excerpts may echo the payload). A delivery still queued is dropped with its event: erased data
     /// is not pushed to the tenant's tools afterwards.
     /// </summary>
-    private async Task<int> EraseWebhookEventsAsync(string pattern, List<Guid> callIds, CancellationToken ct)
+    private async Task<int> EraseWebhookEventsAsync(IReadOnlyList<string> patterns, List<Guid> callIds, CancellationToken ct)
     {
-        var eventIds = await db.WebhookEvents.Where(e => EF.Functions.Like(e.PayloadJson, pattern)).Select(e => e.Id).ToListAsync(ct);
+        var eventIds = await db.WebhookEvents.Where(TextSearch.Mentions<Webhooks.WebhookEvent>(e => e.PayloadJson, patterns)).Select(e => e.Id).ToListAsync(ct);
         foreach (var callId in callIds)
         {
             var byCall = "%" + callId.ToString("D") + "%";

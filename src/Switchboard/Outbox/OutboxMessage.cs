@@ -1,3 +1,5 @@
+using Switchboard.Platform.Observability;
+
 namespace Switchboard.Outbox;
 
 /// <summary>
@@ -30,6 +32,12 @@ internal sealed class OutboxMessage
     public string? LastError { get; set; }
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset? CompletedAt { get; set; }
+
+    /// <summary>
+    /// W3C <c>traceparent</c> of the span current when the row was created (the webhook, media stream or handler that
+    /// caused it), or null when none was; the handler's span continues this trace (see <see cref="SwitchboardTracing"/>).
+    /// </summary>
+    public string? TraceParent { get; set; } = SwitchboardTracing.CurrentTraceParent();
 }
 
 internal static class OutboxStatus

@@ -2,6 +2,7 @@ using System.Data.Common;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Switchboard.Platform.Database;
+using Switchboard.Platform.Observability;
 using Switchboard.Tenancy;
 
 namespace Switchboard.Outbox;
@@ -52,7 +53,8 @@ internal sealed class OutboxProcessor(
     IOptions<OutboxOptions> options,
     IOptions<DatabaseOptions> database,
     TimeProvider clock,
-    ILogger<OutboxProcessor> logger)
+    ILogger<OutboxProcessor> logger,
+    SwitchboardMetrics metrics)
 {
     private readonly string nodeName = NodeName(options.Value.NodeId);
     private readonly string node = $"{NodeName(options.Value.NodeId)}|{Environment.ProcessId}|{Guid.NewGuid():N}";
@@ -279,6 +281,9 @@ internal sealed class OutboxProcessor(
         scope.ServiceProvider.GetRequiredService<CurrentTenant>().Set(message.TenantId);
         var handler = scope.ServiceProvider.GetServices<IOutboxHandler>().FirstOrDefault(h => h.Kind == message.Kind);
         using var logScope = logger.BeginScope("Tenant {TenantId} outbox {OutboxId} {Kind}", message.TenantId, message.Id, message.Kind);
+        // The handler's span continues the trace of whatever enqueued the row (its stored traceparent); the HTTP calls
+        // it makes (Twilio, Vapi, the tenant's webhook) are its children and carry the same trace id onward.
+        using var span = SwitchboardTracing.StartOutboxSpan(message.Kind, message.TraceParent, message.Id, message.Attempts + 1);
 
         OutboxResult result;
         if (handler is null)
@@ -325,6 +330,8 @@ internal sealed class OutboxProcessor(
             case OutboxResultKind.Dead:
                 message.Status = OutboxStatus.Dead;
                 message.CompletedAt = now;
+                metrics.DeadLettered(message.Kind);
+                span?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, message.LastError);
                 logger.LogWarning("Outbox message dead-lettered: {Error}", message.LastError);
                 break;
             default:
@@ -332,6 +339,8 @@ internal sealed class OutboxProcessor(
                 {
                     message.Status = OutboxStatus.Dead;
                     message.CompletedAt = now;
+                    metrics.DeadLettered(message.Kind);
+                    span?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, message.LastError);
                     logger.LogWarning("Outbox message dead-lettered after {Attempts} attempts: {Error}", message.Attempts, message.LastError);
                     if (handler is IOutboxDeadLetterAware aware)
                     {
@@ -341,6 +350,7 @@ internal sealed class OutboxProcessor(
                 else
                 {
                     message.NextAttemptAt = now + (result.RetryAfter ?? Backoff(message.Attempts));
+                    span?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, message.LastError);
                 }
                 break;
         }

@@ -13,6 +13,7 @@ using Switchboard.Calls;
 using Switchboard.Credentials;
 using Switchboard.Platform.Database;
 using Switchboard.Platform.Http;
+using Switchboard.Platform.Observability;
 using Switchboard.Tenancy;
 
 namespace Switchboard.Twilio;
@@ -115,6 +116,7 @@ internal static class TwilioVoiceApi
         {
             services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(TwilioVoiceApi))
                 .LogWarning("Twilio signature rejected for tenant {TenantId} at {Path}", tenant.Id, http.Request.Path.Value);
+            services.GetRequiredService<SwitchboardMetrics>().SignatureRejected("twilio", "invalid");
             return (null, ApiError.Forbidden("INVALID_SIGNATURE", "X-Twilio-Signature does not match this request."));
         }
         services.GetRequiredService<CurrentTenant>().Set(tenant.Id);

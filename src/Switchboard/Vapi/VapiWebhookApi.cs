@@ -8,6 +8,7 @@ using Microsoft.Extensions.Options;
 using Switchboard.Credentials;
 using Switchboard.Platform.Database;
 using Switchboard.Platform.Http;
+using Switchboard.Platform.Observability;
 using Switchboard.Tenancy;
 
 namespace Switchboard.Vapi;
@@ -75,6 +76,10 @@ internal static class VapiWebhookApi
             name => http.Request.Headers.TryGetValue(name, out var v) ? v.ToString() : null,
             body, tenant.Secret, tenant.SignatureHeader, tenant.TimestampHeader, clock.GetUtcNow(),
             TimeSpan.FromSeconds(options.Value.ReplayWindowSeconds));
+        if (auth is VapiAuthResult.Missing or VapiAuthResult.Stale or VapiAuthResult.Invalid)
+        {
+            services.GetRequiredService<SwitchboardMetrics>().SignatureRejected("vapi", auth.ToString().ToLowerInvariant());
+        }
         switch (auth)
         {
             case VapiAuthResult.Missing:

@@ -6,6 +6,7 @@ using Switchboard.Alerts;
 using Switchboard.Credentials;
 using Switchboard.Outbox;
 using Switchboard.Platform.Database;
+using Switchboard.Platform.Observability;
 using Switchboard.Tenancy;
 
 namespace Switchboard.Webhooks;
@@ -37,7 +38,8 @@ internal sealed class WebhookDeliveryHandler(
     SecretProtector secrets,
     IOptions<WebhookOptions> options,
     TimeProvider clock,
-    ILogger<WebhookDeliveryHandler> logger) : IOutboxHandler, IOutboxDeadLetterAware
+    ILogger<WebhookDeliveryHandler> logger,
+    SwitchboardMetrics metrics) : IOutboxHandler, IOutboxDeadLetterAware
 {
     public const string Kind = "webhook.deliver";
 
@@ -110,6 +112,7 @@ internal sealed class WebhookDeliveryHandler(
             ];
             outcome = await sender.SendAsync(url, WebhookHeaders.Read(secrets, endpoint.HeadersProtected), headers, body, ct);
         }
+        metrics.WebhookDelivered(outcome.StatusCode, outcome.Succeeded, outcome.LatencyMs);
 
         delivery.Attempts++;
         delivery.ScheduleAttempts++;

@@ -221,6 +221,7 @@ internal sealed partial class SwitchboardDbContext(DbContextOptions<SwitchboardD
             e.Property(x => x.Status).HasMaxLength(16);
             e.Property(x => x.LockedBy).HasMaxLength(100);
             e.Property(x => x.LastError).HasMaxLength(2000);
+            e.Property(x => x.TraceParent).HasMaxLength(64);
             TenantOwned(e);
         });
 

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Switchboard.Platform.Http;
+using Switchboard.Platform.Observability;
 using Switchboard.Twilio;
 
 namespace Switchboard.Realtime.Bridge;
@@ -54,6 +55,7 @@ internal static class MediaStreamEndpoint
             if (loaded.AuthToken is null || !TwilioRequestValidator.Validate(urls.WebSocketRequestUrl(http.Request), null, signature, loaded.AuthToken))
             {
                 logger.LogWarning("Media stream refused for call {CallId}: bad X-Twilio-Signature", grant.CallId);
+                http.RequestServices.GetRequiredService<SwitchboardMetrics>().SignatureRejected("twilio", signature.Length == 0 ? "missing" : "invalid");
                 return ApiError.Forbidden("INVALID_SIGNATURE", "X-Twilio-Signature does not match this stream.");
             }
         }

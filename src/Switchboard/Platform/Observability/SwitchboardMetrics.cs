@@ -1,0 +1,81 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using Switchboard.Realtime.Bridge;
+
+namespace Switchboard.Platform.Observability;
+
+/// <summary>
+/// Switchboard's instruments on the Meter <c>Switchboard</c> (created through this host's <see cref="IMeterFactory"/>):
+/// <list type="bullet">
+/// <item><c>switchboard.voice.calls.active</c> (up-down, {call}): media streams bridged right now.</item>
+/// <item><c>switchboard.voice.bridge.latency</c> (gauge, s, tag <c>quantile</c> 0.5/0.99): provider audio delta read →
+/// frame handed to Twilio, from the bridge's lock-free histogram (the per-frame path records nothing more).</item>
+/// <item><c>switchboard.outbox.depth</c> (gauge, {message}, tag <c>state</c> pending/due/dead): rows by state, sampled
+/// from the database by <see cref="OutboxGauges"/>.</item>
+/// <item><c>switchboard.outbox.oldest_due.age</c> (gauge, s): how long the oldest due, unclaimed-or-expired row has waited.</item>
+/// <item><c>switchboard.outbox.dead_letters</c> (counter, {message}, tag <c>kind</c>): rows that became dead letters.</item>
+/// <item><c>switchboard.webhook.delivery.duration</c> (histogram, s, tags <c>http.response.status_code</c>, <c>outcome</c>
+/// succeeded/failed): each attempt to deliver to a tenant's endpoint.</item>
+/// <item><c>switchboard.signatures.rejected</c> (counter, {request}, tags <c>provider</c> vapi/twilio, <c>reason</c>).</item>
+/// <item><c>switchboard.sms</c> (counter, {message}, tag <c>status</c> sent/failed/simulated): SMS settled by the outbox.</item>
+/// </list>
+/// In Prometheus text the dots become underscores, counters gain <c>_total</c> and seconds <c>_seconds</c>.
+/// </summary>
+internal sealed class SwitchboardMetrics
+{
+    private readonly Counter<long> deadLetters;
+    private readonly Histogram<double> webhookDuration;
+    private readonly Counter<long> rejectedSignatures;
+    private readonly Counter<long> sms;
+
+    public SwitchboardMetrics(IMeterFactory meters, VoiceMetrics voice, OutboxGauges outbox)
+    {
+        var meter = meters.Create(SwitchboardTracing.Name);
+        meter.CreateObservableUpDownCounter("switchboard.voice.calls.active", () => voice.ActiveCalls, "{call}", "Media streams bridged right now.");
+        meter.CreateObservableGauge("switchboard.voice.bridge.latency", () => BridgeLatency(voice), "s",
+            "Provider audio delta read to frame sent to Twilio, at quantiles 0.5 and 0.99.");
+        meter.CreateObservableGauge("switchboard.outbox.depth", () => outbox.Depth(), "{message}",
+            "Outbox rows by state: pending (all), due (pending and due now), dead (dead letters kept).");
+        meter.CreateObservableGauge("switchboard.outbox.oldest_due.age", () => outbox.OldestDueAgeSeconds(), "s",
+            "How long the oldest due outbox row has waited past its due time (0 when none is due).");
+        deadLetters = meter.CreateCounter<long>("switchboard.outbox.dead_letters", "{message}", "Outbox rows that became dead letters.");
+        webhookDuration = meter.CreateHistogram("switchboard.webhook.delivery.duration", "s", "Attempts to deliver an event to a tenant's webhook endpoint.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] });
+        rejectedSignatures = meter.CreateCounter<long>("switchboard.signatures.rejected", "{request}", "Provider webhooks and media streams refused for their signature.");
+        sms = meter.CreateCounter<long>("switchboard.sms", "{message}", "SMS settled by the outbox, by status.");
+    }
+
+    public void DeadLettered(string kind) => deadLetters.Add(1, new KeyValuePair<string, object?>("kind", kind));
+
+    /// <summary>Records one delivery attempt to a tenant's webhook endpoint.</summary>
+    /// <param name="statusCode">The receiver's HTTP status, or null when no response came (timeout, refused, blocked): tagged 0.</param>
+    /// <param name="succeeded">A 2xx response.</param>
+    /// <param name="latencyMs">Request sent to response read (ms).</param>
+    public void WebhookDelivered(int? statusCode, bool succeeded, int latencyMs)
+    {
+        var tags = new TagList
+        {
+            { "http.response.status_code", statusCode ?? 0 },
+            { "outcome", succeeded ? "succeeded" : "failed" },
+        };
+        webhookDuration.Record(latencyMs / 1000.0, tags);
+    }
+
+    /// <param name="provider"><c>vapi</c> or <c>twilio</c>.</param>
+    /// <param name="reason"><c>missing</c>, <c>stale</c> or <c>invalid</c>.</param>
+    public void SignatureRejected(string provider, string reason) =>
+        rejectedSignatures.Add(1, new KeyValuePair<string, object?>("provider", provider), new KeyValuePair<string, object?>("reason", reason));
+
+    /// <param name="status"><c>sent</c>, <c>failed</c> or <c>simulated</c>.</param>
+    public void SmsSettled(string status) => sms.Add(1, new KeyValuePair<string, object?>("status", status));
+
+    private static IEnumerable<Measurement<double>> BridgeLatency(VoiceMetrics voice)
+    {
+        if (voice.BridgeLatency.Count == 0)
+        {
+            yield break;
+        }
+        yield return new Measurement<double>(voice.BridgeLatency.Quantile(0.5) / 1e6, new KeyValuePair<string, object?>("quantile", "0.5"));
+        yield return new Measurement<double>(voice.BridgeLatency.Quantile(0.99) / 1e6, new KeyValuePair<string, object?>("quantile", "0.99"));
+    }
+}

@@ -1,0 +1,89 @@
+using PhoneNumbers;
+
+namespace Switchboard.Platform.Phones;
+
+/// <summary>
+/// Phone numbers through libphonenumber (Google's metadata): a number written as people write it ("(514) 555-0199",
+/// "514.555.0199", "+1 514 555 0199") is read in the tenant's region and stored in E.164 (<c>+15145550199</c>), and a
+/// stored number is searched for in the forms it takes in free text (national, international, digits only).
+/// </summary>
+internal static class Phones
+{
+    /// <summary>Region assumed when a tenant's locale names none (Switchboard's tenants are North American first).</summary>
+    public const string DefaultRegion = "CA";
+
+    private static readonly PhoneNumberUtil Util = PhoneNumberUtil.GetInstance();
+
+    /// <summary>The ISO 3166 region of a locale such as <c>fr-CA</c> (<c>CA</c>), else <see cref="DefaultRegion"/>.</summary>
+    public static string RegionOf(string? locale)
+    {
+        var dash = locale?.LastIndexOf('-') ?? -1;
+        var region = dash > 0 ? locale![(dash + 1)..].ToUpperInvariant() : null;
+        return region is { Length: 2 } && Util.GetSupportedRegions().Contains(region) ? region : DefaultRegion;
+    }
+
+    /// <summary>
+    /// The E.164 form of <paramref name="text"/> read in <paramref name="region"/> (a leading <c>+</c> or international
+    /// prefix overrides the region), or null when it is not a valid number there (too short, unassigned range, letters).
+    /// </summary>
+    public static string? ToE164(string? text, string region)
+    {
+        if (string.IsNullOrWhiteSpace(text) || text.Length > 64)
+        {
+            return null;
+        }
+        try
+        {
+            var number = Util.Parse(text, region);
+            return Util.IsValidNumber(number) ? Util.Format(number, PhoneNumberFormat.E164) : null;
+        }
+        catch (NumberParseException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>A captured number in E.164 when it reads as one in <paramref name="region"/>; otherwise as given (trimmed), so nothing the caller said is lost.</summary>
+    public static string? Normalize(string? text, string region) => ToE164(text, region) ?? text?.Trim();
+
+    /// <summary>True when <paramref name="e164"/> is already E.164 and a valid number (libphonenumber's metadata).</summary>
+    public static bool IsValidE164(string? e164) => e164 is { Length: > 1 } && e164[0] == '+' && ToE164(e164, DefaultRegion) == e164;
+
+    /// <summary>
+    /// The strings under which <paramref name="e164"/> appears in stored text: E.164, its digits, the national number,
+    /// the national and international formats, and the national number with dashes, spaces or dots between its groups
+    /// (<c>+15145550199</c>, <c>15145550199</c>, <c>5145550199</c>, <c>(514) 555-0199</c>, <c>+1 514-555-0199</c>,
+    /// <c>514-555-0199</c>, <c>514 555 0199</c>, <c>514.555.0199</c>). Not a number: just the text and its digits.
+    /// </summary>
+    public static IReadOnlyList<string> Forms(string e164)
+    {
+        var digits = new string(e164.Where(char.IsAsciiDigit).ToArray());
+        var forms = new List<string> { e164 };
+        if (digits.Length > 0)
+        {
+            forms.Add(digits);
+        }
+        PhoneNumber number;
+        try
+        {
+            number = Util.Parse(e164, DefaultRegion);
+        }
+        catch (NumberParseException)
+        {
+            return forms.Distinct(StringComparer.Ordinal).ToList();
+        }
+        forms.Add(Util.GetNationalSignificantNumber(number));
+        var national = Util.Format(number, PhoneNumberFormat.NATIONAL);
+        forms.Add(national);
+        forms.Add(Util.Format(number, PhoneNumberFormat.INTERNATIONAL));
+        // The groups of the national format, joined as people also write them.
+        var groups = national.Split([' ', '-', '(', ')', '.'], StringSplitOptions.RemoveEmptyEntries);
+        if (groups.Length > 1)
+        {
+            forms.Add(string.Join('-', groups));
+            forms.Add(string.Join(' ', groups));
+            forms.Add(string.Join('.', groups));
+        }
+        return forms.Where(f => f.Length >= 6).Distinct(StringComparer.Ordinal).ToList();
+    }
+}

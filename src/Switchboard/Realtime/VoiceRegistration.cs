@@ -1,0 +1,30 @@
+using Switchboard.Realtime.Bridge;
+using Switchboard.Twilio;
+
+namespace Switchboard.Realtime;
+
+/// <summary>Registers this feature's services (called once from Program.cs).</summary>
+internal static class VoiceRegistration
+{
+    /// <summary>Native voice: Twilio webhooks behind proxies, media-stream tokens, recordings, the realtime provider and the media bridge.</summary>
+    public static WebApplicationBuilder AddVoice(this WebApplicationBuilder builder)
+    {
+        // Native voice: Twilio webhooks behind proxies, media-stream tokens, recordings, the realtime provider and the media bridge.
+        builder.Services.AddSwitchboardForwardedHeaders(builder.Configuration);
+        builder.Services.AddOptions<VoiceOptions>().BindConfiguration(VoiceOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<RealtimeOptions>().BindConfiguration(RealtimeOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<TwilioWebhookUrls>();
+        builder.Services.AddSingleton<MediaStreamTokens>();
+        builder.Services.AddHttpClient<TwilioCallsClient>((sp, http) =>
+            http.Timeout = TimeSpan.FromSeconds(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<TwilioOptions>>().Value.TimeoutSeconds));
+        builder.Services.AddSingleton<RealtimeConnector>();
+        builder.Services.AddSingleton<VoiceMetrics>();
+        builder.Services.AddSingleton<VoiceCallStore>();
+        builder.Services.AddSingleton<BridgeRegistry>();
+        builder.Services.AddSingleton<BridgeServices>();
+        builder.Services.AddSingleton<TranscriptSink>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<TranscriptSink>());
+        builder.Services.AddHostedService<BridgeTicker>();
+        return builder;
+    }
+}

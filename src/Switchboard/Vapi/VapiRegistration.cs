@@ -1,0 +1,16 @@
+namespace Switchboard.Vapi;
+
+/// <summary>Registers this feature's services (called once from Program.cs).</summary>
+internal static class VapiRegistration
+{
+    /// <summary>The Vapi webhook's options, credential cache, per-tenant rate limit and message processor.</summary>
+    public static WebApplicationBuilder AddVapi(this WebApplicationBuilder builder)
+    {
+        // Vapi: webhook options, credential cache, per-tenant rate limit, message processor.
+        builder.Services.AddOptions<VapiOptions>().BindConfiguration(VapiOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<VapiTenantCache>();
+        builder.Services.AddSingleton<VapiRateLimiter>();
+        builder.Services.AddScoped<VapiEventProcessor>();
+        return builder;
+    }
+}
