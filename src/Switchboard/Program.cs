@@ -156,6 +156,7 @@ builder.Services.AddSingleton<WidgetTokens>();
 builder.Services.AddSingleton<WebConversationCloser>();
 builder.Services.AddHostedService<WebConversationCloserWorker>();
 builder.Services.AddScoped<WebChatService>();
+builder.AddWidgetVoice();                                         // widget voice: short-lived voice socket tokens
 builder.Services.AddScoped<IKnowledgeLookup, KnowledgeBaseLookup>();     // retrieval for the offline receptionist
 // Knowledge base: ingestion (text, Markdown, HTML, PDF, URL through the SSRF guard), FTS retrieval, optional embeddings.
 builder.Services.AddKnowledge();
@@ -279,6 +280,7 @@ app.MapVapiWebhooks();                                            // POST /webho
 app.MapTwilioWebhooks();                                          // POST /webhooks/twilio/{voice|status|recording|sms}/{tenantId}
 app.MapTwilioMediaStreams();                                      // WebSocket /media/twilio/{token}, GET /metrics/voice
 app.MapWidget();                                                  // /widget/v1: config, conversations, messages (SSE)
+app.MapWidgetVoice();                                             // /widget/v1/voice: start a voice conversation, the media WebSocket
 app.MapWidgetScript();                                            // /widget.js, /widget/demo (Development)
 app.MapGroup("/api/v1").RequireAuthorization().MapCalls();        // calls (filters, search, keyset, CSV export), SMS log
 app.MapGroup("/api/v1").RequireAuthorization().MapAnalytics();    // analytics per local day, computed in the database
