@@ -16,7 +16,10 @@ using Switchboard.Tests.Support;
 
 namespace Switchboard.Tests.Widget;
 
-/// <summary>The host on Kestrel with the realtime provider simulator, and widget tenants (publishable key, allowed origins).</summary>
+/// <summary>
+/// The host on Kestrel with the realtime provider simulator, serving the built widget (<c>widget/dist</c>), and widget
+/// tenants (publishable key, allowed origins).
+/// </summary>
 public sealed class WidgetVoiceFactory : VoiceFactory
 {
     public const string SiteOrigin = "https://www.drainfortin.example";
@@ -25,10 +28,12 @@ public sealed class WidgetVoiceFactory : VoiceFactory
     {
         ["Switchboard:Widget:CloserEnabled"] = "false",
         ["Switchboard:Retention:WorkerEnabled"] = "false",
+        ["Switchboard:Widget:AllowLocalHttpOrigins"] = "true",
+        ["Switchboard:Web:WidgetPath"] = Path.Combine(Fixtures.RepositoryRoot, "widget", "dist"),
     };
 
     /// <summary>A tenant with a publishable key, <see cref="SiteOrigin"/> allowed, on <paramref name="plan"/>.</summary>
-    internal async Task<WidgetTenant> CreateWidgetTenantAsync(string plan = "pro")
+    internal async Task<WidgetTenant> CreateWidgetTenantAsync(string plan = "pro", params string[] origins)
     {
         var tenant = await CreateTenantAsync(withTwilio: true);
         var (key, _, hash) = PublishableKeys.Generate();
@@ -39,7 +44,7 @@ public sealed class WidgetVoiceFactory : VoiceFactory
                 Id = Guid.CreateVersion7(), TenantId = tenant.Id, Name = "widget", Kind = ApiKeyKinds.Publishable, Prefix = key[..12], Hash = hash, CreatedAt = Clock.GetUtcNow(),
             });
             var account = await TenantAccounts.GetOrCreateAsync(db, Services.GetRequiredService<PlanCatalog>(), tenant.Id, Clock.GetUtcNow(), CancellationToken.None);
-            account.AllowedOrigins = [SiteOrigin];
+            account.AllowedOrigins = origins.Length > 0 ? [.. origins] : [SiteOrigin];
             account.PlanId = plan;
             return await db.SaveChangesAsync();
         });
