@@ -143,8 +143,10 @@ public sealed class WidgetVoiceBrowserTests(WidgetVoiceBrowserFixture fx) : ICla
 {
     private bool Skipped => fx.SkipReason is not null;
 
-    [Fact]
-    public async Task AVisitorTalksToTheAssistantFromTheCustomersSite()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)] // a browser (or host CSP) where the AudioWorklet cannot load: the ScriptProcessor fallback captures
+    public async Task AVisitorTalksToTheAssistantFromTheCustomersSite(bool workletBlocked)
     {
         if (Skipped)
         {
@@ -159,7 +161,7 @@ public sealed class WidgetVoiceBrowserTests(WidgetVoiceBrowserFixture fx) : ICla
             Pace = 1,
             Turns = [new ScriptedTurn { Hears = "Mon sous-sol est inondé.", Says = new ScriptedSpeech { Text = "Je préviens le plombier de garde.", AudioMs = 1200 } }],
         };
-        var (page, errors) = await fx.OpenAsync();
+        var (page, errors) = await fx.OpenAsync(workletBlocked ? "AudioWorklet.prototype.addModule = () => Promise.reject(new DOMException('blocked', 'AbortError'));" : null);
         await page.GotoAsync($"{fx.SiteUrl}/fr?key={Uri.EscapeDataString(tenant.Key)}");
         await page.GetByRole(AriaRole.Button, new() { Name = "Écrivez-nous" }).ClickAsync();
         var mic = page.GetByRole(AriaRole.Button, new() { Name = "Parlez-nous" });
@@ -223,6 +225,30 @@ public sealed class WidgetVoiceBrowserTests(WidgetVoiceBrowserFixture fx) : ICla
         {
             Assert.Empty(errors);
         }
+    }
+
+    [Fact]
+    public async Task TheVoiceChunkAndItsWorkletAreServedSeparatelyWithinTheirBudget()
+    {
+        if (Skipped)
+        {
+            return;
+        }
+        using var client = new HttpClient();
+        foreach (var (path, budget) in new[] { ("/widget/voice.js", 10 * 1024), ("/widget/voice-worklet.js", 2 * 1024) })
+        {
+            var served = await client.GetAsync(fx.HostUrl + path);
+            Assert.Equal(HttpStatusCode.OK, served.StatusCode);
+            Assert.Equal("*", served.Headers.GetValues("Access-Control-Allow-Origin").Single()); // a worklet module is fetched in CORS mode
+            using var gz = new MemoryStream();
+            await using (var z = new System.IO.Compression.GZipStream(gz, System.IO.Compression.CompressionLevel.SmallestSize, leaveOpen: true))
+            {
+                await z.WriteAsync(await served.Content.ReadAsByteArrayAsync());
+            }
+            Assert.True(gz.Length <= budget, $"{path} is {gz.Length} bytes gzipped (budget {budget})");
+        }
+        var widget = await client.GetStringAsync(fx.HostUrl + "/widget.js");
+        Assert.DoesNotContain("getUserMedia", widget, StringComparison.Ordinal); // text chat never carries the voice code
     }
 
     [Fact]
