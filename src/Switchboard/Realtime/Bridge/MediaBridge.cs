@@ -26,6 +26,8 @@ internal sealed record BridgeServices(
 /// <summary>
 /// One native call: the Twilio media stream (twilio-media-streams.md) bridged to one realtime provider session
 /// (openai-realtime.md), with all of its state here and nowhere else, so one call's failure never reaches another.
+/// The caller's socket is a <see cref="MediaLeg"/>: Twilio's (μ-law 8 kHz), or the web widget's (PCM16 24 kHz in the same
+/// framing, passed through; Switchboard.Widget.WidgetVoiceApi).
 /// <list type="bullet">
 /// <item>Audio: μ-law base64 is copied between the two protocols untouched when the provider accepts <c>audio/pcmu</c>;
 /// otherwise it is transcoded to and from 24 kHz PCM16 (<see cref="Resampler8kTo24k"/>, <see cref="Resampler24kTo8k"/>).</item>
