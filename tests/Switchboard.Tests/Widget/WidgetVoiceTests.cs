@@ -29,6 +29,9 @@ public sealed class WidgetVoiceFactory : VoiceFactory
         ["Switchboard:Widget:CloserEnabled"] = "false",
         ["Switchboard:Retention:WorkerEnabled"] = "false",
         ["Switchboard:Widget:AllowLocalHttpOrigins"] = "true",
+        // A cold host on a loaded machine (the browser suite runs beside everything else) may take more than VoiceFactory's
+        // 2 s to open the first provider session; these tests are not about the provider failing over.
+        ["Switchboard:Realtime:ConnectTimeoutMs"] = "15000",
         ["Switchboard:Web:WidgetPath"] = Path.Combine(Fixtures.RepositoryRoot, "widget", "dist"),
     };
 
