@@ -57,6 +57,7 @@ builder.AddCompliance();                                          // Compliance:
 builder.AddVapi();                                                // Vapi: webhook options, credential cache, per-tenant rate limit, message processor.
 builder.AddBrainAndAlerts();                                      // Brain and alerts: tool registry, alert policy, SMS sender, post-call pipeline.
 builder.AddWebChat();                                             // Web chat and knowledge base: chat brain, widget tokens, idle chats closed, ingestion and retrieval.
+builder.AddWidgetVoice();                                         // Widget voice: short-lived voice socket tokens.
 builder.AddTwilioSms();                                           // Twilio: REST client for SMS.
 builder.AddVoice();                                               // Native voice: forwarded headers, stream tokens, realtime provider, media bridge.
 builder.AddWebhooks();                                            // Webhooks: SSRF policy, sender, per-endpoint bound, event publisher.
@@ -133,6 +134,7 @@ app.MapVapiWebhooks();                                            // POST /webho
 app.MapTwilioWebhooks();                                          // POST /webhooks/twilio/{voice|status|recording|sms}/{tenantId}
 app.MapTwilioMediaStreams();                                      // WebSocket /media/twilio/{token}, GET /metrics/voice
 app.MapWidget();                                                  // /widget/v1: config, conversations, messages (SSE)
+app.MapWidgetVoice();                                             // /widget/v1/voice: start a voice conversation, the media WebSocket
 app.MapWidgetScript();                                            // /widget.js, /widget/demo (Development)
 app.MapGroup("/api/v1").RequireAuthorization().MapCalls();        // calls (filters, search, keyset, CSV export), SMS log
 app.MapGroup("/api/v1").RequireAuthorization().MapAnalytics();    // analytics per local day, computed in the database

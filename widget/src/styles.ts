@@ -24,6 +24,8 @@ form{display:flex;gap:8px;padding:10px;border-block-start:1px solid #e5e7eb}
 textarea{flex:1;resize:none;min-block-size:44px;max-block-size:120px;padding:10px;border:1px solid #d1d5db;border-radius:8px;color:var(--sb-fg);background:#fff}
 form button{min-inline-size:44px;min-block-size:44px;padding:0 14px;border:0;border-radius:8px;background:var(--sb-accent);color:#fff;font-weight:600;cursor:pointer}
 form button:disabled{opacity:.6;cursor:default}
+form .mic{padding:0 10px;background:#fff;border:1px solid var(--sb-accent);color:var(--sb-accent)}
+form .mic[aria-pressed=true]{background:var(--sb-accent);color:#fff}
 @media (max-width:640px){.panel{inset:0;inline-size:auto;block-size:auto;max-block-size:none;border-radius:0}}
 @media (prefers-reduced-motion:no-preference){.panel{transition:opacity .15s}}
 `;

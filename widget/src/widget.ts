@@ -13,7 +13,18 @@ interface Config {
   avatarUrl: string | null;
   defaultLanguage: string;
   open: boolean;
+  /** `chat`, and `voice` when the plan includes widget voice. */
+  modes?: string[];
 }
+
+/** What dist/voice.js puts on `window.__switchboardVoice` (src/voice/voice.ts). */
+type StartVoice = (o: {
+  base: string;
+  q: string;
+  body: Record<string, unknown>;
+  onState(state: string): void;
+  onTranscript(role: "user" | "assistant", text: string): void;
+}) => Promise<{ stop(): void }>;
 
 interface Identity {
   name?: string;
@@ -36,7 +47,7 @@ const w = window as unknown as { Switchboard?: Stub | Api };
 const script = (document.currentScript ?? document.querySelector("script[data-key][src*='widget.js']")) as HTMLScriptElement | null;
 
 /** Raises `switchboard:<name>` on the document (the host page listens there). */
-function emit(name: "ready" | "message" | "lead" | "error", detail: unknown): void {
+function emit(name: "ready" | "message" | "lead" | "error" | "voice", detail: unknown): void {
   document.dispatchEvent(new CustomEvent("switchboard:" + name, { detail }));
 }
 
@@ -117,6 +128,13 @@ async function main(): Promise<void> {
   const sendButton = el("button", undefined, t.send);
   sendButton.type = "submit";
   form.append(input, sendButton);
+  // Voice (when the plan has it and data-mode is not "chat"): the voice chunk loads on the first click.
+  const mic = el("button", "mic", "🎙");
+  mic.type = "button";
+  mic.dataset.state = "ended";
+  mic.setAttribute("aria-label", t.talk);
+  mic.setAttribute("aria-pressed", "false");
+  if (config.modes?.includes("voice") && script.dataset.mode !== "chat") form.append(mic);
   panel.append(head, log, form);
   root.append(launcher, panel);
   shadow.append(root);
@@ -245,6 +263,59 @@ async function main(): Promise<void> {
       sendButton.disabled = false;
     }
   };
+
+  let call: { stop(): void } | null = null;
+  let loading: Promise<StartVoice> | null = null;
+  const loadVoice = (): Promise<StartVoice> =>
+    (loading ??= new Promise<StartVoice>((resolve, reject) => {
+      const tag = el("script");
+      tag.src = base + "/widget/voice.js";
+      tag.onload = () => {
+        const start = (window as unknown as { __switchboardVoice?: StartVoice }).__switchboardVoice;
+        if (start) resolve(start);
+        else reject(new Error("voice"));
+      };
+      tag.onerror = () => {
+        loading = null;
+        reject(new Error("voice"));
+      };
+      document.head.append(tag);
+    }));
+  const voiceState = (state: string): void => {
+    mic.dataset.state = state;
+    mic.setAttribute("aria-pressed", String(state !== "ended"));
+    mic.setAttribute("aria-label", state === "ended" ? t.talk : t.hangUp);
+    if (state === "ended") call = null;
+    emit("voice", { state });
+  };
+  mic.addEventListener("click", () => {
+    if (mic.dataset.state !== "ended") {
+      call?.stop();
+      return;
+    }
+    voiceState("connecting");
+    void (async () => {
+      try {
+        const start = await loadVoice();
+        call = await start({
+          base,
+          q,
+          body: { visitorId: visitorId((n) => crypto.getRandomValues(new Uint8Array(n))), language: lang, pageUrl: location.href, referrer: document.referrer || null },
+          onState: voiceState,
+          onTranscript: (role, text) => {
+            bubble(role, text);
+            emit("message", { role, text, voice: true });
+          },
+        });
+      } catch (e) {
+        // Refused microphone, no voice in the plan, or a failure: the chat goes on in text.
+        voiceState("ended");
+        bubble("note", e === "MIC_DENIED" ? t.micDenied : t.voiceOff);
+        emit("error", { code: typeof e === "string" ? e : "VOICE_FAILED" });
+        input.focus();
+      }
+    })();
+  });
 
   form.addEventListener("submit", (e) => {
     e.preventDefault();

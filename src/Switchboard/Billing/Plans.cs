@@ -23,7 +23,10 @@ public static class Features
     /// <summary>Secret API keys (<c>sk_…</c>) for server-to-server use of <c>/api/v1</c>.</summary>
     public const string ApiAccess = "api_access";
 
-    public static readonly string[] All = [Telephony, Widget, Webhooks, Recording, CustomBranding, ApiAccess];
+    /// <summary>Voice in the web widget: the visitor talks to the assistant from the page (<c>/widget/v1/voice</c>), metered as call seconds.</summary>
+    public const string WidgetVoice = "widget_voice";
+
+    public static readonly string[] All = [Telephony, Widget, Webhooks, Recording, CustomBranding, ApiAccess, WidgetVoice];
 }
 
 /// <summary>
@@ -75,9 +78,9 @@ internal sealed class PlanCatalog(IOptions<BillingOptions> options)
         new("free", "Free", 0m, 30, 1, [Features.Widget], 60, 30),
         new("starter", "Starter", 49m, 300, 2, [Features.Widget, Features.Webhooks, Features.Recording, Features.ApiAccess], 300, 120),
         new("pro", "Pro", 149m, 1500, 5,
-            [Features.Widget, Features.Webhooks, Features.Recording, Features.CustomBranding, Features.ApiAccess], 1200, 600),
+            [Features.Widget, Features.WidgetVoice, Features.Webhooks, Features.Recording, Features.CustomBranding, Features.ApiAccess], 1200, 600),
         new("telephony", "Telephony", 299m, 4000, 10,
-            [Features.Telephony, Features.Widget, Features.Webhooks, Features.Recording, Features.CustomBranding, Features.ApiAccess], 3000, 1200),
+            [Features.Telephony, Features.Widget, Features.WidgetVoice, Features.Webhooks, Features.Recording, Features.CustomBranding, Features.ApiAccess], 3000, 1200),
     ];
 
     private readonly Lazy<IReadOnlyList<Plan>> plans = new(() => Defaults.Select(p =>

@@ -65,21 +65,41 @@ internal static class WidgetApi
         var caller = WidgetCaller.From(http);
         var tenant = await db.Tenants.AsNoTracking().FirstAsync(t => t.Id == caller.TenantId, ct);
         var settings = await db.WidgetSettings.AsNoTracking().FirstOrDefaultAsync(ct);
-        var branded = (await accounts.GetAsync(caller.TenantId, ct)).Plan.Has(Features.CustomBranding);
+        var plan = (await accounts.GetAsync(caller.TenantId, ct)).Plan;
+        var branded = plan.Has(Features.CustomBranding);
         return TypedResults.Ok(new WidgetConfigDto(
             tenant.Name, settings?.Title, settings?.Greeting, branded ? settings?.AccentColor : null, settings?.Position ?? "end",
             branded ? settings?.AvatarUrl : null, tenant.Locale[..2].ToLowerInvariant(), Languages,
-            BusinessHoursCalculator.IsOpen(tenant.BusinessHours, tenant.TimeZone, clock.GetUtcNow()), ["chat"]));
+            BusinessHoursCalculator.IsOpen(tenant.BusinessHours, tenant.TimeZone, clock.GetUtcNow()), plan.Has(Features.WidgetVoice) ? ["chat", "voice"] : ["chat"]));
     }
 
     private static async Task<Results<Created<ConversationStarted>, JsonHttpResult<ErrorEnvelope>>> StartAsync(
         HttpContext http, SwitchboardDbContext db, WidgetTokens tokens, ApiRateLimiter limiter, IOptions<WidgetOptions> options,
         Webhooks.WebhookEventPublisher webhooks, SqliteWriteGate writes, TimeProvider clock, CancellationToken ct)
     {
-        var (body, problem) = await ReadAsync<StartConversationRequest>(http, ct);
+        var (conversation, problem) = await CreateConversationAsync(http, db, limiter, options.Value, webhooks, writes, clock, voice: false, ct);
         if (problem is not null)
         {
             return problem;
+        }
+        var id = conversation!.Id;
+        return TypedResults.Created($"{WidgetAccessMiddleware.PathPrefix}/conversations/{id}",
+            new ConversationStarted(id, tokens.Issue(conversation.TenantId, id), conversation.CreatedAt + WidgetTokens.Lifetime));
+    }
+
+    /// <summary>
+    /// Validates a <see cref="StartConversationRequest"/> body, applies the per-visitor rate limit, and stores a conversation
+    /// and its call (channel <c>web</c>, provider <c>widget</c>). A chat (<c>type webChat</c>) is in progress at once
+    /// (<c>call.started</c> now); a voice conversation (<c>type webVoice</c>) is <c>queued</c> until its media socket starts.
+    /// </summary>
+    internal static async Task<(WebConversation? Conversation, JsonHttpResult<ErrorEnvelope>? Problem)> CreateConversationAsync(
+        HttpContext http, SwitchboardDbContext db, ApiRateLimiter limiter, WidgetOptions options,
+        Webhooks.WebhookEventPublisher webhooks, SqliteWriteGate writes, TimeProvider clock, bool voice, CancellationToken ct)
+    {
+        var (body, problem) = await ReadAsync<StartConversationRequest>(http, ct);
+        if (problem is not null)
+        {
+            return (null, problem);
         }
         var v = new Validation();
         var visitor = body!.VisitorId?.Trim();
@@ -100,12 +120,12 @@ internal static class WidgetApi
         }
         if (!v.IsValid)
         {
-            return v.Result();
+            return (null, v.Result());
         }
         var caller = WidgetCaller.From(http);
-        if (Limited(http, limiter, options.Value, caller, visitor!) is { } limited)
+        if (Limited(http, limiter, options, caller, visitor!) is { } limited)
         {
-            return limited;
+            return (null, limited);
         }
         var now = clock.GetUtcNow();
         var assistantId = await db.Assistants.AsNoTracking().Where(a => a.IsDefault).Select(a => (Guid?)a.Id).FirstOrDefaultAsync(ct);
@@ -117,9 +137,9 @@ internal static class WidgetApi
             Channel = "web",
             Provider = "widget",
             ProviderCallId = id.ToString("N"),
-            Type = "webChat",
-            Status = "in-progress",
-            StartedAt = now,
+            Type = voice ? "webVoice" : "webChat",
+            Status = voice ? "queued" : "in-progress",
+            StartedAt = voice ? null : now,
             CreatedAt = now,
             UpdatedAt = now,
             AssistantId = assistantId,
@@ -128,7 +148,7 @@ internal static class WidgetApi
         };
         db.Calls.Add(call);
         var query = Query(body.PageUrl);
-        db.WebConversations.Add(new WebConversation
+        var conversation = new WebConversation
         {
             Id = id,
             TenantId = caller.TenantId,
@@ -148,13 +168,17 @@ internal static class WidgetApi
             StateJson = body.Name is null && phone is null ? null : new ReceptionistState { Name = body.Name?.Trim(), Phone = phone }.Write(),
             CreatedAt = now,
             LastMessageAt = now,
-        });
-        await webhooks.CallProgressedAsync(call, "queued", ct); // call.started
+        };
+        db.WebConversations.Add(conversation);
+        if (!voice)
+        {
+            await webhooks.CallProgressedAsync(call, "queued", ct); // call.started (a voice call's is sent when its stream starts)
+        }
         using (await writes.EnterAsync(db, ct))
         {
             await db.SaveChangesAsync(ct);
         }
-        return TypedResults.Created($"{WidgetAccessMiddleware.PathPrefix}/conversations/{id}", new ConversationStarted(id, tokens.Issue(caller.TenantId, id), now + WidgetTokens.Lifetime));
+        return (conversation, null);
     }
 
     private static async Task<Results<Ok<ConversationDto>, JsonHttpResult<ErrorEnvelope>>> ResumeAsync(
@@ -291,7 +315,8 @@ internal static class WidgetApi
     private static bool Closed(WebConversation c, WidgetOptions o, TimeProvider clock) =>
         c.EndedAt is not null || clock.GetUtcNow() - c.LastMessageAt > TimeSpan.FromMinutes(o.IdleMinutes);
 
-    private static JsonHttpResult<ErrorEnvelope>? Limited(HttpContext http, ApiRateLimiter limiter, WidgetOptions o, WidgetCaller caller, string visitor)
+    /// <summary>The per-visitor and per-address limits of chat requests: null when allowed, else 429 <c>RATE_LIMITED</c> (with <c>Retry-After</c>).</summary>
+    internal static JsonHttpResult<ErrorEnvelope>? Limited(HttpContext http, ApiRateLimiter limiter, WidgetOptions o, WidgetCaller caller, string visitor)
     {
         var ip = http.Connection.RemoteIpAddress?.ToString() ?? "-";
         using var perVisitor = limiter.Acquire($"widget-visitor:{caller.TenantId:N}:{ip}:{visitor}", o.RequestsPerMinutePerVisitor);

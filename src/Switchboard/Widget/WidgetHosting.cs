@@ -10,12 +10,20 @@ namespace Switchboard.Widget;
 /// Serves the built widget (<c>widget/dist/widget.js</c>, or <c>Switchboard:Web:WidgetPath</c>) at <c>/widget.js</c>
 /// with <c>Cache-Control: public, max-age=300</c> and an ETag (tenants paste a stable URL; frontends.md §3.4), and in
 /// Development a test page at <c>/widget/demo</c> that embeds it with the demo tenant's publishable key under a strict CSP.
+/// The voice chunk <c>/widget/voice.js</c> (loaded on the first microphone click) and its capture worklet
+/// <c>/widget/voice-worklet.js</c> are served the same way, with <c>Access-Control-Allow-Origin: *</c>: a worklet module
+/// is fetched in CORS mode from the customer's page (frontends.md §3.4).
 /// </summary>
 internal static class WidgetHosting
 {
     public static IEndpointRouteBuilder MapWidgetScript(this IEndpointRouteBuilder app)
     {
-        app.MapMethods("/widget.js", [HttpMethods.Get, HttpMethods.Head], ScriptAsync).WithTags("Widget (public)").WithSummary("The embeddable widget script").ExcludeFromDescription();
+        app.MapMethods("/widget.js", [HttpMethods.Get, HttpMethods.Head], (HttpContext http, IConfiguration config, IHostEnvironment env, IOptions<WidgetOptions> options, CancellationToken ct) =>
+            ScriptAsync("widget.js", http, config, env, options, ct)).WithTags("Widget (public)").WithSummary("The embeddable widget script").ExcludeFromDescription();
+        app.MapMethods("/widget/voice.js", [HttpMethods.Get, HttpMethods.Head], (HttpContext http, IConfiguration config, IHostEnvironment env, IOptions<WidgetOptions> options, CancellationToken ct) =>
+            ScriptAsync("voice.js", http, config, env, options, ct)).ExcludeFromDescription();
+        app.MapMethods("/widget/voice-worklet.js", [HttpMethods.Get, HttpMethods.Head], (HttpContext http, IConfiguration config, IHostEnvironment env, IOptions<WidgetOptions> options, CancellationToken ct) =>
+            ScriptAsync("voice-worklet.js", http, config, env, options, ct)).ExcludeFromDescription();
         app.MapGet("/widget/demo", Demo).ExcludeFromDescription();
         return app;
     }
@@ -38,12 +46,16 @@ internal static class WidgetHosting
     }
 
     private static async Task<Results<FileContentHttpResult, StatusCodeHttpResult, JsonHttpResult<ErrorEnvelope>>> ScriptAsync(
-        HttpContext http, IConfiguration config, IHostEnvironment env, IOptions<WidgetOptions> options, CancellationToken ct)
+        string name, HttpContext http, IConfiguration config, IHostEnvironment env, IOptions<WidgetOptions> options, CancellationToken ct)
     {
-        var file = Path.Combine(DistPath(config, env, options.Value), "widget.js");
+        var file = Path.Combine(DistPath(config, env, options.Value), name);
         if (!File.Exists(file))
         {
-            return ApiError.NotFound("WIDGET_NOT_BUILT", "widget.js is not built: run ./switchboard (Node.js 20.19+) or `npm run --prefix widget build`.");
+            return ApiError.NotFound("WIDGET_NOT_BUILT", $"{name} is not built: run ./switchboard (Node.js 20.19+) or `npm run --prefix widget build`.");
+        }
+        if (name != "widget.js")
+        {
+            http.Response.Headers.AccessControlAllowOrigin = "*";
         }
         var bytes = await File.ReadAllBytesAsync(file, ct);
         var etag = $"\"{Convert.ToHexStringLower(SHA256.HashData(bytes))[..16]}\"";

@@ -26,6 +26,8 @@ internal sealed record BridgeServices(
 /// <summary>
 /// One native call: the Twilio media stream (twilio-media-streams.md) bridged to one realtime provider session
 /// (openai-realtime.md), with all of its state here and nowhere else, so one call's failure never reaches another.
+/// The caller's socket is a <see cref="MediaLeg"/>: Twilio's (μ-law 8 kHz), or the web widget's (PCM16 24 kHz in the same
+/// framing, passed through; Switchboard.Widget.WidgetVoiceApi).
 /// <list type="bullet">
 /// <item>Audio: μ-law base64 is copied between the two protocols untouched when the provider accepts <c>audio/pcmu</c>;
 /// otherwise it is transcoded to and from 24 kHz PCM16 (<see cref="Resampler8kTo24k"/>, <see cref="Resampler24kTo8k"/>).</item>
@@ -54,6 +56,7 @@ internal sealed class MediaBridge : IFrameObserver, IDisposable
     private readonly SocketSender twilioOut;
     private readonly List<Task> background = [];
     private readonly int markEveryBytes;
+    private readonly MediaLeg leg;
 
     // Caller audio batched into one append (Twilio receive loop only).
     private readonly byte[]? inputBatch;
@@ -143,8 +146,10 @@ internal sealed class MediaBridge : IFrameObserver, IDisposable
     /// <param name="twilio">The accepted Twilio media-stream socket.</param>
     /// <param name="services">The node's shared services.</param>
     /// <param name="abort">Cancelled when the node gives up draining its calls at shutdown (not when shutdown starts).</param>
-    public MediaBridge(VoiceCallSetup setup, WebSocket twilio, BridgeServices services, CancellationToken abort)
+    /// <param name="leg">What the caller's socket carries; <see cref="MediaLeg.Twilio"/> when null.</param>
+    public MediaBridge(VoiceCallSetup setup, WebSocket twilio, BridgeServices services, CancellationToken abort, MediaLeg? leg = null)
     {
+        this.leg = leg ?? MediaLeg.Twilio;
         this.setup = setup;
         this.twilio = twilio;
         this.services = services;
@@ -153,10 +158,10 @@ internal sealed class MediaBridge : IFrameObserver, IDisposable
         logger = services.Logs.CreateLogger<MediaBridge>();
         lifetime = CancellationTokenSource.CreateLinkedTokenSource(abort);
         twilioOut = new SocketSender(voice.SendQueueFrames, this);
-        transcode = realtime.AudioFormat == "pcm16";
-        markEveryBytes = voice.MarkEveryMs * 8;
+        transcode = !this.leg.Pcm16PassThrough && realtime.AudioFormat == "pcm16";
+        markEveryBytes = voice.MarkEveryMs * this.leg.BytesPerMs;
         acceptedAt = services.Clock.GetUtcNow();
-        inputBatch = voice.InputBatchFrames > 1 ? new byte[voice.InputBatchFrames * 160] : null;
+        inputBatch = voice.InputBatchFrames > 1 && !this.leg.Pcm16PassThrough ? new byte[voice.InputBatchFrames * 160] : null;
     }
 
     public Guid CallId => setup.CallId;
@@ -399,7 +404,7 @@ internal sealed class MediaBridge : IFrameObserver, IDisposable
     /// <summary>Keeps caller audio while the provider session is not ready (start-up, reconnection), up to the configured length.</summary>
     private void Hold(ReadOnlySpan<byte> base64)
     {
-        var limit = voice.ReconnectBufferMs * 8 * 4 / 3;
+        var limit = voice.ReconnectBufferMs * leg.BytesPerMs * 4 / 3;
         if (heldAudio is null || heldBytes + base64.Length > limit)
         {
             return;
@@ -587,8 +592,8 @@ internal sealed class MediaBridge : IFrameObserver, IDisposable
             {
                 provider = session;
             }
-            session.AskedPcm = transcode;
-            session.Out.TryEnqueue(RealtimeProtocol.SessionUpdate(setup, realtime, transcode));
+            session.AskedPcm = transcode || leg.Pcm16PassThrough;
+            session.Out.TryEnqueue(RealtimeProtocol.SessionUpdate(setup, realtime, session.AskedPcm));
             session.ReceiveTask = Task.Run(() => ReceiveProviderAsync(session));
             await session.Handshake.Task.WaitAsync(timeout.Token);
             if (replay)
@@ -751,7 +756,7 @@ internal sealed class MediaBridge : IFrameObserver, IDisposable
                 lock (gate)
                 {
                     // A provider that answers audio/pcm to our audio/pcmu gets transcoded audio.
-                    transcode = format is "audio/pcm" || (format is null && session.AskedPcm);
+                    transcode = !leg.Pcm16PassThrough && (format is "audio/pcm" || (format is null && session.AskedPcm));
                 }
                 session.Handshake.TrySetResult();
                 break;
@@ -846,7 +851,7 @@ internal sealed class MediaBridge : IFrameObserver, IDisposable
             logger.LogInformation("Provider session {Number} reached its time limit", session.Number);
             return;
         }
-        if (!session.Handshake.Task.IsCompleted && !session.AskedPcm && realtime.AudioFormat == "auto"
+        if (!session.Handshake.Task.IsCompleted && !session.AskedPcm && !leg.Pcm16PassThrough && realtime.AudioFormat == "auto"
             && ((param?.Contains("format", StringComparison.OrdinalIgnoreCase) ?? false) || (message?.Contains("pcmu", StringComparison.OrdinalIgnoreCase) ?? false)))
         {
             // The provider refuses μ-law: ask for 24 kHz PCM16 and transcode.
@@ -881,19 +886,19 @@ internal sealed class MediaBridge : IFrameObserver, IDisposable
             {
                 return; // nothing is playing: not a barge-in
             }
-            // What the caller heard of the current item: the last echoed mark, plus real time since (audio plays at 8 bytes/ms).
+            // What the caller heard of the current item: the last echoed mark, plus real time since (audio plays at the leg's bytes/ms).
             var playingCurrent = markGeneration[(markHead - markCount + MarkRing) % MarkRing] == itemGeneration || anchorBytes > 0;
-            var heard = playingCurrent ? anchorBytes + ((now - anchorTimestamp) * 8000 / Stopwatch.Frequency) : 0;
+            var heard = playingCurrent ? anchorBytes + ((now - anchorTimestamp) * 1000 * leg.BytesPerMs / Stopwatch.Frequency) : 0;
             heard = Math.Clamp(heard, 0, itemBytes);
             var item = Encoding.UTF8.GetString(itemId, 0, itemIdLength);
-            SendToProvider(RealtimeProtocol.Truncate(item, heard / 8));
+            SendToProvider(RealtimeProtocol.Truncate(item, heard / leg.BytesPerMs));
             twilioOut.TryEnqueue(RealtimeProtocol.TwilioClear(streamSid));
             itemId.AsSpan(0, itemIdLength).CopyTo(droppedItemId);
             droppedItemIdLength = itemIdLength;
             itemIdLength = 0;
             markCount = 0;
             StoreInterruptedText();
-            logger.LogDebug("Barge-in: item {Item} truncated at {Ms} ms", item, heard / 8);
+            logger.LogDebug("Barge-in: item {Item} truncated at {Ms} ms", item, heard / leg.BytesPerMs);
         }
     }
 
@@ -1352,6 +1357,17 @@ internal sealed class MediaBridge : IFrameObserver, IDisposable
     private void AddTurn(string role, string text, double? providerMs, double? bridgeMs)
     {
         var now = services.Clock.GetUtcNow();
+        if (leg.SendsTranscripts && role is "user" or "assistant" && !ending)
+        {
+            twilioOut.TryEnqueue(Wire.Json((role, text), static (w, t) =>
+            {
+                w.WriteStartObject();
+                w.WriteString("event", "transcript");
+                w.WriteString("role", t.role);
+                w.WriteString("text", t.text);
+                w.WriteEndObject();
+            }));
+        }
         services.Transcripts.Add(new TranscriptTurn
         {
             Id = Guid.CreateVersion7(),

@@ -24,16 +24,28 @@ internal sealed class VoiceCallStore(
 {
     /// <summary>The call's setup and the tenant's Twilio auth token; null when the tenant or the call is gone.</summary>
     public Task<(VoiceCallSetup Setup, string? AuthToken)?> LoadSetupAsync(MediaStreamGrant grant, string baseUrl, CancellationToken ct) =>
-        SqliteBusyRetry.RunAsync(() => LoadSetupOnceAsync(grant, baseUrl, ct), ct);
+        SqliteBusyRetry.RunAsync(() => LoadSetupOnceAsync(grant, baseUrl, web: false, ct), ct);
 
-    private async Task<(VoiceCallSetup Setup, string? AuthToken)?> LoadSetupOnceAsync(MediaStreamGrant grant, string baseUrl, CancellationToken ct)
+    /// <summary>
+    /// The setup of a widget voice conversation (a call of channel <c>web</c>, provider <c>widget</c>): as a phone call's,
+    /// with the conversation id in place of the CallSid and never a Twilio recording. Null when the tenant or the call is gone.
+    /// </summary>
+    public async Task<VoiceCallSetup?> LoadWebSetupAsync(Guid tenantId, Guid callId, Guid? assistantId, string language, CancellationToken ct) =>
+        (await SqliteBusyRetry.RunAsync(() => LoadSetupOnceAsync(
+            new MediaStreamGrant(tenantId, callId, "", assistantId, language, DateTimeOffset.MaxValue), "", web: true, ct), ct))?.Setup;
+
+    private async Task<(VoiceCallSetup Setup, string? AuthToken)?> LoadSetupOnceAsync(MediaStreamGrant grant, string baseUrl, bool web, CancellationToken ct)
     {
         await using var scope = Scoped(grant.TenantId, out var db);
         var tenant = await db.Tenants.AsNoTracking().FirstOrDefaultAsync(t => t.Id == grant.TenantId, ct);
         var call = await db.Calls.AsNoTracking().FirstOrDefaultAsync(c => c.Id == grant.CallId, ct);
-        if (tenant is null || call is null || call.CallSid != grant.CallSid)
+        if (tenant is null || call is null || (web ? call.Channel != "web" : call.CallSid != grant.CallSid))
         {
             return null;
+        }
+        if (web)
+        {
+            grant = grant with { CallSid = call.ProviderCallId };
         }
         var assistant = grant.AssistantId is { } aid ? await db.Assistants.AsNoTracking().FirstOrDefaultAsync(a => a.Id == aid, ct) : null;
         var options = realtime.Value;
@@ -51,7 +63,7 @@ internal sealed class VoiceCallStore(
             secrets.Unprotect(tenant.RealtimeApiKeyProtected) ?? options.ApiKey,
             options.ApiKeyHeader,
             tenant.VoiceMaxCallSeconds,
-            assistant?.RecordingEnabled ?? false,
+            !web && (assistant?.RecordingEnabled ?? false),
             $"{baseUrl}/webhooks/twilio/recording/{tenant.Id}",
             call.CustomerNumber,
             assistant?.Tools is { } enabled ? RealtimeProtocol.AllTools.Where(enabled.Contains).ToList() : RealtimeProtocol.AllTools);
