@@ -15,15 +15,21 @@ import { Route as AppIndexRouteImport } from './routes/_app/index'
 import { Route as AppAnalyticsRouteImport } from './routes/_app/analytics'
 import { Route as AppLeadsRouteImport } from './routes/_app/leads'
 import { Route as AppLiveRouteImport } from './routes/_app/live'
+import { Route as AppOnboardingRouteImport } from './routes/_app/onboarding'
 import { Route as AppSmsRouteImport } from './routes/_app/sms'
 import { Route as AppCallsIndexRouteImport } from './routes/_app/calls/index'
 import { Route as AppCallsCallIdRouteImport } from './routes/_app/calls/$callId'
 import { Route as AppOperatorIndexRouteImport } from './routes/_app/operator/index'
 import { Route as AppSettingsApiKeysRouteImport } from './routes/_app/settings/api-keys'
 import { Route as AppSettingsAuditRouteImport } from './routes/_app/settings/audit'
+import { Route as AppSettingsCredentialsRouteImport } from './routes/_app/settings/credentials'
+import { Route as AppSettingsNumbersRouteImport } from './routes/_app/settings/numbers'
 import { Route as AppSettingsPlanRouteImport } from './routes/_app/settings/plan'
 import { Route as AppSettingsPrivacyRouteImport } from './routes/_app/settings/privacy'
 import { Route as AppSettingsWebhooksRouteImport } from './routes/_app/settings/webhooks'
+import { Route as AppSettingsWidgetRouteImport } from './routes/_app/settings/widget'
+import { Route as AppSettingsAssistantsIndexRouteImport } from './routes/_app/settings/assistants/index'
+import { Route as AppSettingsAssistantsAssistantIdRouteImport } from './routes/_app/settings/assistants/$assistantId'
 
 const AppRouteRoute = AppRouteRouteImport.update({
   id: '/_app',
@@ -52,6 +58,11 @@ const AppLeadsRoute = AppLeadsRouteImport.update({
 const AppLiveRoute = AppLiveRouteImport.update({
   id: '/live',
   path: '/live',
+  getParentRoute: () => AppRouteRoute,
+} as any)
+const AppOnboardingRoute = AppOnboardingRouteImport.update({
+  id: '/onboarding',
+  path: '/onboarding',
   getParentRoute: () => AppRouteRoute,
 } as any)
 const AppSmsRoute = AppSmsRouteImport.update({
@@ -84,6 +95,16 @@ const AppSettingsAuditRoute = AppSettingsAuditRouteImport.update({
   path: '/settings/audit',
   getParentRoute: () => AppRouteRoute,
 } as any)
+const AppSettingsCredentialsRoute = AppSettingsCredentialsRouteImport.update({
+  id: '/settings/credentials',
+  path: '/settings/credentials',
+  getParentRoute: () => AppRouteRoute,
+} as any)
+const AppSettingsNumbersRoute = AppSettingsNumbersRouteImport.update({
+  id: '/settings/numbers',
+  path: '/settings/numbers',
+  getParentRoute: () => AppRouteRoute,
+} as any)
 const AppSettingsPlanRoute = AppSettingsPlanRouteImport.update({
   id: '/settings/plan',
   path: '/settings/plan',
@@ -99,6 +120,23 @@ const AppSettingsWebhooksRoute = AppSettingsWebhooksRouteImport.update({
   path: '/settings/webhooks',
   getParentRoute: () => AppRouteRoute,
 } as any)
+const AppSettingsWidgetRoute = AppSettingsWidgetRouteImport.update({
+  id: '/settings/widget',
+  path: '/settings/widget',
+  getParentRoute: () => AppRouteRoute,
+} as any)
+const AppSettingsAssistantsIndexRoute =
+  AppSettingsAssistantsIndexRouteImport.update({
+    id: '/settings/assistants/',
+    path: '/settings/assistants/',
+    getParentRoute: () => AppRouteRoute,
+  } as any)
+const AppSettingsAssistantsAssistantIdRoute =
+  AppSettingsAssistantsAssistantIdRouteImport.update({
+    id: '/settings/assistants/$assistantId',
+    path: '/settings/assistants/$assistantId',
+    getParentRoute: () => AppRouteRoute,
+  } as any)
 
 export interface FileRoutesByFullPath {
   '/': typeof AppIndexRoute
@@ -106,31 +144,43 @@ export interface FileRoutesByFullPath {
   '/analytics': typeof AppAnalyticsRoute
   '/leads': typeof AppLeadsRoute
   '/live': typeof AppLiveRoute
+  '/onboarding': typeof AppOnboardingRoute
   '/sms': typeof AppSmsRoute
   '/calls/$callId': typeof AppCallsCallIdRoute
   '/settings/api-keys': typeof AppSettingsApiKeysRoute
   '/settings/audit': typeof AppSettingsAuditRoute
+  '/settings/credentials': typeof AppSettingsCredentialsRoute
+  '/settings/numbers': typeof AppSettingsNumbersRoute
   '/settings/plan': typeof AppSettingsPlanRoute
   '/settings/privacy': typeof AppSettingsPrivacyRoute
   '/settings/webhooks': typeof AppSettingsWebhooksRoute
+  '/settings/widget': typeof AppSettingsWidgetRoute
   '/calls/': typeof AppCallsIndexRoute
   '/operator/': typeof AppOperatorIndexRoute
+  '/settings/assistants/$assistantId': typeof AppSettingsAssistantsAssistantIdRoute
+  '/settings/assistants/': typeof AppSettingsAssistantsIndexRoute
 }
 export interface FileRoutesByTo {
   '/sign-in': typeof SignInRoute
   '/analytics': typeof AppAnalyticsRoute
   '/leads': typeof AppLeadsRoute
   '/live': typeof AppLiveRoute
+  '/onboarding': typeof AppOnboardingRoute
   '/sms': typeof AppSmsRoute
   '/': typeof AppIndexRoute
   '/calls/$callId': typeof AppCallsCallIdRoute
   '/settings/api-keys': typeof AppSettingsApiKeysRoute
   '/settings/audit': typeof AppSettingsAuditRoute
+  '/settings/credentials': typeof AppSettingsCredentialsRoute
+  '/settings/numbers': typeof AppSettingsNumbersRoute
   '/settings/plan': typeof AppSettingsPlanRoute
   '/settings/privacy': typeof AppSettingsPrivacyRoute
   '/settings/webhooks': typeof AppSettingsWebhooksRoute
+  '/settings/widget': typeof AppSettingsWidgetRoute
   '/calls': typeof AppCallsIndexRoute
   '/operator': typeof AppOperatorIndexRoute
+  '/settings/assistants/$assistantId': typeof AppSettingsAssistantsAssistantIdRoute
+  '/settings/assistants': typeof AppSettingsAssistantsIndexRoute
 }
 export interface FileRoutesById {
   __root__: typeof rootRouteImport
@@ -139,16 +189,22 @@ export interface FileRoutesById {
   '/_app/analytics': typeof AppAnalyticsRoute
   '/_app/leads': typeof AppLeadsRoute
   '/_app/live': typeof AppLiveRoute
+  '/_app/onboarding': typeof AppOnboardingRoute
   '/_app/sms': typeof AppSmsRoute
   '/_app/': typeof AppIndexRoute
   '/_app/calls/$callId': typeof AppCallsCallIdRoute
   '/_app/settings/api-keys': typeof AppSettingsApiKeysRoute
   '/_app/settings/audit': typeof AppSettingsAuditRoute
+  '/_app/settings/credentials': typeof AppSettingsCredentialsRoute
+  '/_app/settings/numbers': typeof AppSettingsNumbersRoute
   '/_app/settings/plan': typeof AppSettingsPlanRoute
   '/_app/settings/privacy': typeof AppSettingsPrivacyRoute
   '/_app/settings/webhooks': typeof AppSettingsWebhooksRoute
+  '/_app/settings/widget': typeof AppSettingsWidgetRoute
   '/_app/calls/': typeof AppCallsIndexRoute
   '/_app/operator/': typeof AppOperatorIndexRoute
+  '/_app/settings/assistants/$assistantId': typeof AppSettingsAssistantsAssistantIdRoute
+  '/_app/settings/assistants/': typeof AppSettingsAssistantsIndexRoute
 }
 export interface FileRouteTypes {
   fileRoutesByFullPath: FileRoutesByFullPath
@@ -158,31 +214,43 @@ export interface FileRouteTypes {
     | '/analytics'
     | '/leads'
     | '/live'
+    | '/onboarding'
     | '/sms'
     | '/calls/$callId'
     | '/settings/api-keys'
     | '/settings/audit'
+    | '/settings/credentials'
+    | '/settings/numbers'
     | '/settings/plan'
     | '/settings/privacy'
     | '/settings/webhooks'
+    | '/settings/widget'
     | '/calls/'
     | '/operator/'
+    | '/settings/assistants/$assistantId'
+    | '/settings/assistants/'
   fileRoutesByTo: FileRoutesByTo
   to:
     | '/sign-in'
     | '/analytics'
     | '/leads'
     | '/live'
+    | '/onboarding'
     | '/sms'
     | '/'
     | '/calls/$callId'
     | '/settings/api-keys'
     | '/settings/audit'
+    | '/settings/credentials'
+    | '/settings/numbers'
     | '/settings/plan'
     | '/settings/privacy'
     | '/settings/webhooks'
+    | '/settings/widget'
     | '/calls'
     | '/operator'
+    | '/settings/assistants/$assistantId'
+    | '/settings/assistants'
   id:
     | '__root__'
     | '/_app'
@@ -190,16 +258,22 @@ export interface FileRouteTypes {
     | '/_app/analytics'
     | '/_app/leads'
     | '/_app/live'
+    | '/_app/onboarding'
     | '/_app/sms'
     | '/_app/'
     | '/_app/calls/$callId'
     | '/_app/settings/api-keys'
     | '/_app/settings/audit'
+    | '/_app/settings/credentials'
+    | '/_app/settings/numbers'
     | '/_app/settings/plan'
     | '/_app/settings/privacy'
     | '/_app/settings/webhooks'
+    | '/_app/settings/widget'
     | '/_app/calls/'
     | '/_app/operator/'
+    | '/_app/settings/assistants/$assistantId'
+    | '/_app/settings/assistants/'
   fileRoutesById: FileRoutesById
 }
 export interface RootRouteChildren {
@@ -251,6 +325,13 @@ declare module '@tanstack/react-router' {
       preLoaderRoute: typeof AppLiveRouteImport
       parentRoute: typeof AppRouteRoute
     }
+    '/_app/onboarding': {
+      id: '/_app/onboarding'
+      path: '/onboarding'
+      fullPath: '/onboarding'
+      preLoaderRoute: typeof AppOnboardingRouteImport
+      parentRoute: typeof AppRouteRoute
+    }
     '/_app/sms': {
       id: '/_app/sms'
       path: '/sms'
@@ -293,6 +374,20 @@ declare module '@tanstack/react-router' {
       preLoaderRoute: typeof AppSettingsAuditRouteImport
       parentRoute: typeof AppRouteRoute
     }
+    '/_app/settings/credentials': {
+      id: '/_app/settings/credentials'
+      path: '/settings/credentials'
+      fullPath: '/settings/credentials'
+      preLoaderRoute: typeof AppSettingsCredentialsRouteImport
+      parentRoute: typeof AppRouteRoute
+    }
+    '/_app/settings/numbers': {
+      id: '/_app/settings/numbers'
+      path: '/settings/numbers'
+      fullPath: '/settings/numbers'
+      preLoaderRoute: typeof AppSettingsNumbersRouteImport
+      parentRoute: typeof AppRouteRoute
+    }
     '/_app/settings/plan': {
       id: '/_app/settings/plan'
       path: '/settings/plan'
@@ -314,6 +409,27 @@ declare module '@tanstack/react-router' {
       preLoaderRoute: typeof AppSettingsWebhooksRouteImport
       parentRoute: typeof AppRouteRoute
     }
+    '/_app/settings/widget': {
+      id: '/_app/settings/widget'
+      path: '/settings/widget'
+      fullPath: '/settings/widget'
+      preLoaderRoute: typeof AppSettingsWidgetRouteImport
+      parentRoute: typeof AppRouteRoute
+    }
+    '/_app/settings/assistants/': {
+      id: '/_app/settings/assistants/'
+      path: '/settings/assistants'
+      fullPath: '/settings/assistants/'
+      preLoaderRoute: typeof AppSettingsAssistantsIndexRouteImport
+      parentRoute: typeof AppRouteRoute
+    }
+    '/_app/settings/assistants/$assistantId': {
+      id: '/_app/settings/assistants/$assistantId'
+      path: '/settings/assistants/$assistantId'
+      fullPath: '/settings/assistants/$assistantId'
+      preLoaderRoute: typeof AppSettingsAssistantsAssistantIdRouteImport
+      parentRoute: typeof AppRouteRoute
+    }
   }
 }
 
@@ -321,32 +437,44 @@ interface AppRouteRouteChildren {
   AppAnalyticsRoute: typeof AppAnalyticsRoute
   AppLeadsRoute: typeof AppLeadsRoute
   AppLiveRoute: typeof AppLiveRoute
+  AppOnboardingRoute: typeof AppOnboardingRoute
   AppSmsRoute: typeof AppSmsRoute
   AppIndexRoute: typeof AppIndexRoute
   AppCallsCallIdRoute: typeof AppCallsCallIdRoute
   AppSettingsApiKeysRoute: typeof AppSettingsApiKeysRoute
   AppSettingsAuditRoute: typeof AppSettingsAuditRoute
+  AppSettingsCredentialsRoute: typeof AppSettingsCredentialsRoute
+  AppSettingsNumbersRoute: typeof AppSettingsNumbersRoute
   AppSettingsPlanRoute: typeof AppSettingsPlanRoute
   AppSettingsPrivacyRoute: typeof AppSettingsPrivacyRoute
   AppSettingsWebhooksRoute: typeof AppSettingsWebhooksRoute
+  AppSettingsWidgetRoute: typeof AppSettingsWidgetRoute
   AppCallsIndexRoute: typeof AppCallsIndexRoute
   AppOperatorIndexRoute: typeof AppOperatorIndexRoute
+  AppSettingsAssistantsAssistantIdRoute: typeof AppSettingsAssistantsAssistantIdRoute
+  AppSettingsAssistantsIndexRoute: typeof AppSettingsAssistantsIndexRoute
 }
 
 const AppRouteRouteChildren: AppRouteRouteChildren = {
   AppAnalyticsRoute: AppAnalyticsRoute,
   AppLeadsRoute: AppLeadsRoute,
   AppLiveRoute: AppLiveRoute,
+  AppOnboardingRoute: AppOnboardingRoute,
   AppSmsRoute: AppSmsRoute,
   AppIndexRoute: AppIndexRoute,
   AppCallsCallIdRoute: AppCallsCallIdRoute,
   AppSettingsApiKeysRoute: AppSettingsApiKeysRoute,
   AppSettingsAuditRoute: AppSettingsAuditRoute,
+  AppSettingsCredentialsRoute: AppSettingsCredentialsRoute,
+  AppSettingsNumbersRoute: AppSettingsNumbersRoute,
   AppSettingsPlanRoute: AppSettingsPlanRoute,
   AppSettingsPrivacyRoute: AppSettingsPrivacyRoute,
   AppSettingsWebhooksRoute: AppSettingsWebhooksRoute,
+  AppSettingsWidgetRoute: AppSettingsWidgetRoute,
   AppCallsIndexRoute: AppCallsIndexRoute,
   AppOperatorIndexRoute: AppOperatorIndexRoute,
+  AppSettingsAssistantsAssistantIdRoute: AppSettingsAssistantsAssistantIdRoute,
+  AppSettingsAssistantsIndexRoute: AppSettingsAssistantsIndexRoute,
 }
 
 const AppRouteRouteWithChildren = AppRouteRoute._addFileChildren(
