@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Identity;
@@ -18,6 +17,7 @@ using Switchboard.Onboarding;
 using Switchboard.Outbox;
 using Switchboard.Platform;
 using Switchboard.Platform.Cli;
+using Switchboard.Platform.Cluster;
 using Switchboard.Platform.Database;
 using Switchboard.Platform.Http;
 using Switchboard.Platform.Net;
@@ -83,11 +83,9 @@ builder.Services.AddCors(o => o.AddPolicy(VapiWebhookApi.CorsPolicy, p => p
     .WithOrigins(builder.Configuration.GetSection($"{VapiOptions.Section}:AllowedOrigins").Get<string[]>() ?? new VapiOptions().AllowedOrigins)
     .WithMethods("POST").WithHeaders("content-type", "x-vapi-secret", "x-vapi-signature", "x-signature", "x-timestamp", "authorization")));
 
-// Credentials: Data Protection key ring under data/keys (share this folder, or point it elsewhere, across nodes).
-builder.Services.AddDataProtection()
-    .SetApplicationName("switchboard")
-    .PersistKeysToFileSystem(new DirectoryInfo(builder.Configuration["Switchboard:DataProtection:KeysPath"]
-        ?? Path.Combine(builder.Environment.ContentRootPath, "data", "keys")));
+// Cluster: the Data Protection key ring in the database, encrypted with the master key (config, else data/master.key); data/keys imported.
+builder.Services.AddSharedKeyRing();
+builder.Services.AddClusterLimits(); // rate windows and concurrency leases (cluster-wide on PostgreSQL), one-use stream tokens
 builder.Services.AddSingleton<SecretProtector>();
 
 // Credentials: tenants' provider secrets (encrypted, previews only), live checks against configurable base URLs.

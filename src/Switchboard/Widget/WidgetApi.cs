@@ -103,7 +103,7 @@ internal static class WidgetApi
             return v.Result();
         }
         var caller = WidgetCaller.From(http);
-        if (Limited(http, limiter, options.Value, caller, visitor!) is { } limited)
+        if (await LimitedAsync(http, limiter, options.Value, caller, visitor!) is { } limited)
         {
             return limited;
         }
@@ -200,7 +200,7 @@ internal static class WidgetApi
         {
             return ApiError.Unauthorized("INVALID_TOKEN", "The conversation token is missing, expired or not this conversation's.");
         }
-        if (Limited(http, limiter, o, caller, conversation.VisitorId) is { } limited)
+        if (await LimitedAsync(http, limiter, o, caller, conversation.VisitorId) is { } limited)
         {
             return limited;
         }
@@ -291,12 +291,12 @@ internal static class WidgetApi
     private static bool Closed(WebConversation c, WidgetOptions o, TimeProvider clock) =>
         c.EndedAt is not null || clock.GetUtcNow() - c.LastMessageAt > TimeSpan.FromMinutes(o.IdleMinutes);
 
-    private static JsonHttpResult<ErrorEnvelope>? Limited(HttpContext http, ApiRateLimiter limiter, WidgetOptions o, WidgetCaller caller, string visitor)
+    private static async Task<JsonHttpResult<ErrorEnvelope>?> LimitedAsync(HttpContext http, ApiRateLimiter limiter, WidgetOptions o, WidgetCaller caller, string visitor)
     {
         var ip = http.Connection.RemoteIpAddress?.ToString() ?? "-";
-        using var perVisitor = limiter.Acquire($"widget-visitor:{caller.TenantId:N}:{ip}:{visitor}", o.RequestsPerMinutePerVisitor);
-        using var perAddress = limiter.Acquire($"widget-ip:{caller.TenantId:N}:{ip}", o.RequestsPerMinutePerVisitor * 4);
-        if (perVisitor.IsAcquired && perAddress.IsAcquired)
+        var perVisitor = await limiter.AcquireAsync($"widget-visitor:{caller.TenantId:N}:{ip}:{visitor}", o.RequestsPerMinutePerVisitor, http.RequestAborted);
+        var perAddress = await limiter.AcquireAsync($"widget-ip:{caller.TenantId:N}:{ip}", o.RequestsPerMinutePerVisitor * 4, http.RequestAborted);
+        if (perVisitor.Acquired && perAddress.Acquired)
         {
             return null;
         }
