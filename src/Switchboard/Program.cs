@@ -148,7 +148,10 @@ builder.Services.AddScoped<PostCallPipeline>();
 builder.Services.AddOptions<BrainOptions>().BindConfiguration(BrainOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 builder.Services.AddOptions<WidgetOptions>().BindConfiguration(WidgetOptions.Section).ValidateDataAnnotations().ValidateOnStart()
     .PostConfigure(o => { o.AllowLocalHttpOrigins |= builder.Environment.IsDevelopment(); o.DemoPage |= builder.Environment.IsDevelopment(); });
-builder.Services.AddHttpClient(ModelBrain.HttpClientName);
+builder.Services.AddHttpClient(ModelBrain.HttpClientName);  // the operator's configured model host
+builder.Services.AddHttpClient(ModelBrain.TenantHttpClientName) // a tenant's own OpenAI-compatible base URL: the same connect-time SSRF guard
+    .ConfigurePrimaryHttpMessageHandler(sp => OutboundPolicy.CreateHandler(
+        () => sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<CredentialOptions>>().Value.AllowPrivateBaseUrls, TimeSpan.FromSeconds(10)));
 builder.Services.AddSingleton<ModelBrain>();
 builder.Services.AddSingleton<WidgetTokens>();
 builder.Services.AddSingleton<WebConversationCloser>();

@@ -11,7 +11,7 @@ namespace Switchboard.Realtime.Bridge;
 /// envelope: 400 not a WebSocket request, 403 bad or expired token or bad <c>X-Twilio-Signature</c> (checked when
 /// present, required when <see cref="VoiceOptions.RequireStreamSignature"/>), 404 call gone, 409 the call's stream is
 /// already connected, 409 <c>STREAM_TOKEN_USED</c> the token already opened a stream (on any node: a token is
-/// accepted once, cluster-wide, <see cref="StreamTokenLedger"/>). Then the call is bridged by its own <see cref="MediaBridge"/>. Also <c>GET /metrics/voice</c>.
+/// accepted once, cluster-wide, <see cref="StreamTokenLedger"/>). Then the call is bridged by its own <see cref="MediaBridge"/>. Also <c>GET /metrics/voice</c> (operator sessions only).
 /// </summary>
 internal static class MediaStreamEndpoint
 {
@@ -29,7 +29,8 @@ internal static class MediaStreamEndpoint
                 }
                 return Results.Text(metrics.ToPrometheus(), "text/plain; version=0.0.4");
             })
-            .WithTags("Operations").WithSummary("Media bridge metrics (Prometheus text format)");
+            .RequireAuthorization(Switchboard.Tenancy.SessionAuthentication.OperatorPolicy) // operators only: call volumes and latencies of every tenant
+            .WithTags("Operations").WithSummary("Media bridge metrics (Prometheus text format; operators only)");
         return app;
     }
 
