@@ -106,13 +106,13 @@ internal sealed class AlertService(SwitchboardDbContext db, TimeProvider clock)
 /// and number, the address, the problem, and what to do. The encoding follows the whole text (<see cref="SmsSegments"/>:
 /// GSM-7 when every character fits it, else UCS-2), and the text is kept within <see cref="EmergencySegments"/>
 /// segments for an emergency (<see cref="LeadSegments"/> otherwise) by trimming the problem, never the facts (number,
-/// address, urgency). A trimmed problem ends with "..." (GSM-7, unlike "…").
+/// address, urgency). One fact per line. A trimmed problem ends with "..." (GSM-7, unlike "…").
 /// </summary>
 internal static class SmsText
 {
     public const int EmergencySegments = 2;
     public const int LeadSegments = 3;
-    private const string Separator = " | ";
+    private const string Separator = "\n"; // one fact per line: LF is 1 GSM-7 septet, where "|" (extension table) is 2
     private const string Ellipsis = "...";
 
     public static string ForLead(string business, Lead lead, bool emergency, string language)

@@ -58,15 +58,15 @@ public sealed class SmsTextTests
     {
         var text = SmsText.ForLead("Drain Fortin", Lead("Le sous-sol est inondé, l'eau monte."), emergency: true, "fr-CA");
 
-        Assert.Equal("URGENCE Drain Fortin | Marie Tremblay +15145559876 | Adresse : 45, rue Principale, Laval | " +
-            "Problème : Le sous-sol est inondé, l'eau monte. | Rappeler immédiatement.", text);
-        Assert.Equal(new SmsCount("GSM-7", text.Length, 1), SmsSegments.Count(text));
+        Assert.Equal("URGENCE Drain Fortin\nMarie Tremblay +15145559876\nAdresse : 45, rue Principale, Laval\n" +
+            "Problème : Le sous-sol est inondé, l'eau monte.\nRappeler immédiatement.", text);
+        Assert.Equal(new SmsCount("GSM-7", text.Length, 1), SmsSegments.Count(text)); // accents and all, one GSM-7 message
     }
 
     [Fact]
     public void ACallersWordsOutsideGsmSevenMakeTheMessageUcsTwo()
     {
-        var text = SmsText.ForLead("Plomberie Côté", Lead("Ça coule du plafond."), emergency: true, "fr-CA");
+        var text = SmsText.ForLead("Plomberie Côté", Lead("Ça coule du plafond.", address: null), emergency: true, "fr-CA");
 
         Assert.Contains("Problème : Ça coule du plafond.", text);
         Assert.EndsWith("Rappeler immédiatement.", text);
@@ -87,9 +87,9 @@ public sealed class SmsTextTests
 
         var count = SmsSegments.Count(text);
         Assert.True(count.Segments <= 2, $"{count}: {text}");
-        Assert.StartsWith("URGENCE Plomberie Saint-Jérôme | Marie Tremblay +15145559876 | Adresse : 1234, boulevard des Laurentides, app. 5, Laval (Québec) H7G 2V1 | Problème : ", text);
-        Assert.EndsWith("... | Rappeler immédiatement.", text);
-        var kept = text[(text.IndexOf("Problème : ", StringComparison.Ordinal) + 11)..text.IndexOf("... |", StringComparison.Ordinal)];
+        Assert.StartsWith("URGENCE Plomberie Saint-Jérôme\nMarie Tremblay +15145559876\nAdresse : 1234, boulevard des Laurentides, app. 5, Laval (Québec) H7G 2V1\nProblème : ", text);
+        Assert.EndsWith("...\nRappeler immédiatement.", text);
+        var kept = text[(text.IndexOf("Problème : ", StringComparison.Ordinal) + 11)..text.IndexOf("...\n", StringComparison.Ordinal)];
         Assert.StartsWith(kept, problem);
         Assert.True(kept.Length > 20, kept); // as much of the problem as fits, not nothing
         Assert.True(SmsSegments.Count(text.Replace(kept + "...", problem + "...")).Segments > 2); // the whole problem would not have fitted
@@ -98,7 +98,7 @@ public sealed class SmsTextTests
     [Fact]
     public void WhenTheFactsAloneFillTwoSegmentsTheProblemGoesAndTheFactsStay()
     {
-        var address = string.Join(", ", Enumerable.Repeat("Place du Marché-Saint-Jacques", 6));
+        var address = string.Join(", ", Enumerable.Repeat("Place du Marché-Saint-Jacques", 10));
         var text = SmsText.ForLead("Plomberie", Lead("Fuite.", address: address), emergency: true, "fr-CA");
 
         Assert.Contains(address, text);
@@ -112,17 +112,17 @@ public sealed class SmsTextTests
     {
         var text = SmsText.ForLead("Drain Fortin", Lead("Robinet qui goutte dans la salle de bain.", urgency: "routine"), emergency: false, "fr-CA");
 
-        Assert.Equal("Nouveau client Drain Fortin | Marie Tremblay +15145559876 | Adresse : 45, rue Principale, Laval | " +
-            "Problème : Robinet qui goutte dans la salle de bain. | Rappeler dès que possible.", text);
+        Assert.Equal("Nouveau client Drain Fortin\nMarie Tremblay +15145559876\nAdresse : 45, rue Principale, Laval\n" +
+            "Problème : Robinet qui goutte dans la salle de bain.\nRappeler dès que possible.", text);
         Assert.Equal("GSM-7", SmsSegments.Count(text).Encoding);
     }
 
     [Fact]
-    public void EnglishAlertsAreUnchangedInWording()
+    public void EnglishAlertsKeepTheirWording()
     {
         var text = SmsText.ForLead("Drain Fortin", Lead("Burst pipe in the kitchen."), emergency: true, "en-US");
 
-        Assert.Equal("EMERGENCY Drain Fortin | Marie Tremblay +15145559876 | Address: 45, rue Principale, Laval | Problem: Burst pipe in the kitchen. | Call back now.", text);
+        Assert.Equal("EMERGENCY Drain Fortin\nMarie Tremblay +15145559876\nAddress: 45, rue Principale, Laval\nProblem: Burst pipe in the kitchen.\nCall back now.", text);
     }
 }
 

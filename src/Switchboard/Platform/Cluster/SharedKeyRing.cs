@@ -33,6 +33,28 @@ internal static class SharedKeyRing
         return services;
     }
 
+    /// <summary>
+    /// A provider over key XML already read from <c>data_protection_keys</c>, for tools outside the host (the voice
+    /// bench reads a tenant's Twilio auth token with it): it needs the installation's master key, and never writes keys.
+    /// </summary>
+    internal static IDataProtectionProvider ReadOnlyProvider(IEnumerable<string> keyXml, byte[] masterKey, string applicationName)
+    {
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddSingleton(MasterKeys.From(masterKey));
+        services.AddDataProtection().SetApplicationName(applicationName).DisableAutomaticKeyGeneration();
+        var elements = keyXml.Select(x => XElement.Parse(x)).ToList();
+        services.Configure<KeyManagementOptions>(o => o.XmlRepository = new FixedXmlRepository(elements));
+        return services.BuildServiceProvider().GetRequiredService<IDataProtectionProvider>();
+    }
+
+    private sealed class FixedXmlRepository(IReadOnlyList<XElement> elements) : IXmlRepository
+    {
+        public IReadOnlyCollection<XElement> GetAllElements() => elements.Select(e => new XElement(e)).ToList();
+
+        public void StoreElement(XElement element, string friendlyName) => throw new InvalidOperationException("This key ring is read-only.");
+    }
+
     private sealed class KeyRingSetup(IServiceProvider services, MasterKeys master, IConfiguration configuration, IHostEnvironment environment,
         ILoggerFactory loggers) : IConfigureOptions<KeyManagementOptions>
     {
@@ -201,7 +223,9 @@ internal sealed class MasterKeyXmlDecryptor(IServiceProvider services) : IXmlDec
 internal sealed class ImportingXmlRepository(IXmlRepository inner, string legacyFolder, IXmlEncryptor encryptor, ILogger<ImportingXmlRepository> logger)
     : IXmlRepository
 {
-    private static readonly XName RequiresEncryption = XName.Get("requiresEncryption", "http://schemas.asp.net/2015/03/dataProtection");
+    private const string DataProtectionNamespace = "http://schemas.asp.net/2015/03/dataProtection";
+    private static readonly XName RequiresEncryption = XName.Get("requiresEncryption", DataProtectionNamespace);
+    private static readonly XName EncryptedSecret = XName.Get("encryptedSecret", DataProtectionNamespace); // as Data Protection writes it
     private readonly Lock gate = new();
     private bool imported;
 
@@ -253,7 +277,7 @@ internal sealed class ImportingXmlRepository(IXmlRepository inner, string legacy
             foreach (var secret in key.Descendants().Where(e => (bool?)e.Attribute(RequiresEncryption) == true).ToList())
             {
                 var info = encryptor.Encrypt(new XElement(secret));
-                secret.ReplaceWith(new XElement("encryptedSecret",
+                secret.ReplaceWith(new XElement(EncryptedSecret,
                     new XAttribute("decryptorType", info.DecryptorType.AssemblyQualifiedName!), info.EncryptedElement));
             }
             inner.StoreElement(key, "key-" + id);
