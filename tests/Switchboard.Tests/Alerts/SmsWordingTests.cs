@@ -83,16 +83,29 @@ public sealed class SmsTextTests
     {
         var lead = Lead(problem, address: "1234, boulevard des Laurentides, app. 5, Laval (Québec) H7G 2V1");
 
-        var text = SmsText.ForLead("Plomberie Saint-Jérôme", lead, emergency: true, "fr-CA");
+        var text = SmsText.ForLead("Plomberie Saint-Jean", lead, emergency: true, "fr-CA");
 
         var count = SmsSegments.Count(text);
         Assert.True(count.Segments <= 2, $"{count}: {text}");
-        Assert.StartsWith("URGENCE Plomberie Saint-Jérôme\nMarie Tremblay +15145559876\nAdresse : 1234, boulevard des Laurentides, app. 5, Laval (Québec) H7G 2V1\nProblème : ", text);
+        Assert.StartsWith("URGENCE Plomberie Saint-Jean\nMarie Tremblay +15145559876\nAdresse : 1234, boulevard des Laurentides, app. 5, Laval (Québec) H7G 2V1\nProblème : ", text);
         Assert.EndsWith("...\nRappeler immédiatement.", text);
         var kept = text[(text.IndexOf("Problème : ", StringComparison.Ordinal) + 11)..text.IndexOf("...\n", StringComparison.Ordinal)];
         Assert.StartsWith(kept, problem);
         Assert.True(kept.Length > 20, kept); // as much of the problem as fits, not nothing
         Assert.True(SmsSegments.Count(text.Replace(kept + "...", problem + "...")).Segments > 2); // the whole problem would not have fitted
+    }
+
+    [Fact]
+    public void InUcsTwoTheFactsStayWholeEvenPastTwoSegments()
+    {
+        // "Saint-Jérôme" (ô) makes the whole message UCS-2: 2 segments are 134 units, less than these facts alone.
+        var lead = Lead("Le chauffe-eau fuit.", address: "1234, boulevard des Laurentides, app. 5, Laval (Québec) H7G 2V1");
+
+        var text = SmsText.ForLead("Plomberie Saint-Jérôme", lead, emergency: true, "fr-CA");
+
+        Assert.Equal("URGENCE Plomberie Saint-Jérôme\nMarie Tremblay +15145559876\nAdresse : 1234, boulevard des Laurentides, app. 5, Laval (Québec) H7G 2V1\n" +
+            "Rappeler immédiatement.", text);
+        Assert.Equal("UCS-2", SmsSegments.Count(text).Encoding);
     }
 
     [Fact]

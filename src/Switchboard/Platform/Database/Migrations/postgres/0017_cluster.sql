@@ -9,7 +9,9 @@ CREATE TABLE data_protection_keys (
     CONSTRAINT "PK_data_protection_keys" PRIMARY KEY ("Id")
 );
 
-CREATE TABLE rate_limit_counters (
+-- Counters and leases are ephemeral: UNLOGGED (no WAL, emptied after a crash, not on standbys), which is what a
+-- one-minute window or a lease that expires by itself can afford.
+CREATE UNLOGGED TABLE rate_limit_counters (
     "Key" character varying(200) NOT NULL,
     "WindowStart" bigint NOT NULL,
     "Count" integer NOT NULL,
@@ -18,7 +20,7 @@ CREATE TABLE rate_limit_counters (
 );
 CREATE INDEX "IX_rate_limit_counters_ExpiresAt" ON rate_limit_counters ("ExpiresAt");
 
-CREATE TABLE concurrency_leases (
+CREATE UNLOGGED TABLE concurrency_leases (
     "Key" character varying(200) NOT NULL,
     "Slot" integer NOT NULL,
     "Holder" uuid NOT NULL,
