@@ -49,8 +49,15 @@ public sealed class SmsTextTests
 {
     private static Lead Lead(string? problem, string? address = "45, rue Principale, Laval", string? name = "Marie Tremblay", string urgency = "emergency") => new()
     {
-        Id = Guid.NewGuid(), TenantId = Guid.NewGuid(), CallId = Guid.NewGuid(), Name = name, Phone = "+15145559876", Address = address,
-        Problem = problem, Urgency = urgency, Source = "vapi",
+        Id = Guid.NewGuid(),
+        TenantId = Guid.NewGuid(),
+        CallId = Guid.NewGuid(),
+        Name = name,
+        Phone = "+15145559876",
+        Address = address,
+        Problem = problem,
+        Urgency = urgency,
+        Source = "vapi",
     };
 
     [Fact]

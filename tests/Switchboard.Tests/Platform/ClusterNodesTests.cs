@@ -72,8 +72,14 @@ public sealed class SharedKeyRingTests
         {
             var c = new global::Switchboard.Calls.Call
             {
-                Id = Guid.CreateVersion7(), TenantId = tenant.Id, Channel = "voice", Provider = "twilio", ProviderCallId = "CA-cluster", CallSid = "CA-cluster",
-                CreatedAt = a.Clock.GetUtcNow(), UpdatedAt = a.Clock.GetUtcNow(),
+                Id = Guid.CreateVersion7(),
+                TenantId = tenant.Id,
+                Channel = "voice",
+                Provider = "twilio",
+                ProviderCallId = "CA-cluster",
+                CallSid = "CA-cluster",
+                CreatedAt = a.Clock.GetUtcNow(),
+                UpdatedAt = a.Clock.GetUtcNow(),
             };
             db.Calls.Add(c);
             await db.SaveChangesAsync();
