@@ -173,6 +173,7 @@ internal static class VoiceBench
         {
             await WaitHealthyAsync(http, process, serverLog);
             var (tenantId, token) = await ConfigureTenantAsync(work.FullName, postgres?.ConnectionString);
+            await SignInAsOperatorAsync(http, work.FullName);
             using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = 256, PooledConnectionLifetime = TimeSpan.FromMinutes(10) };
             var webhookClient = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(60) };
             var twilios = callerPacers.Select(p => new TwilioCallSimulator(new Uri(url), token, p, webhookClient)).ToList();
@@ -396,9 +397,38 @@ internal static class VoiceBench
         await using var read = connection.CreateCommand();
         read.CommandText = "SELECT \"TwilioAuthTokenProtected\" FROM tenants LIMIT 1";
         var protectedToken = (string)(await read.ExecuteScalarAsync())!;
-        var protector = DataProtectionProvider.Create(new DirectoryInfo(Path.Combine(folder, "data", "keys")), b => b.SetApplicationName("switchboard"))
-            .CreateProtector("Switchboard.Credentials.v1");
+        // The key ring is in the database, encrypted with the master key the server generated in data/master.key.
+        var keyXml = new List<string>();
+        await using (var keys = connection.CreateCommand())
+        {
+            keys.CommandText = "SELECT \"Xml\" FROM data_protection_keys";
+            await using var reader = await keys.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                keyXml.Add(reader.GetString(0));
+            }
+        }
+        var masterKey = Convert.FromBase64String((await File.ReadAllTextAsync(Path.Combine(folder, "data", "master.key"))).Trim());
+        var protector = Switchboard.Platform.Cluster.SharedKeyRing.ReadOnlyProvider(keyXml, masterKey, "switchboard").CreateProtector("Switchboard.Credentials.v1");
+        // /metrics/voice is for operators: the demo owner becomes one, and the bench signs in as them.
+        await using (var grant = connection.CreateCommand())
+        {
+            grant.CommandText = "UPDATE users SET \"IsOperator\" = TRUE WHERE \"Email\" = 'owner@drainfortin.demo'";
+            await grant.ExecuteNonQueryAsync();
+        }
         return (tenantId, protector.Unprotect(protectedToken));
+    }
+
+    /// <summary>Signs in as the demo owner (made an operator by <see cref="ConfigureTenantAsync"/>) and keeps the session cookie on <paramref name="http"/>.</summary>
+    private static async Task SignInAsOperatorAsync(HttpClient http, string folder)
+    {
+        using var saved = System.Text.Json.JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(folder, "data", "demo-credentials.json")));
+        var email = saved.RootElement.GetProperty("DashboardEmail").GetString();
+        var password = saved.RootElement.GetProperty("DashboardPassword").GetString();
+        using var login = await http.PostAsync("/api/v1/auth/login", new StringContent(
+            System.Text.Json.JsonSerializer.Serialize(new { email, password }), System.Text.Encoding.UTF8, "application/json"));
+        login.EnsureSuccessStatusCode();
+        http.DefaultRequestHeaders.Add("Cookie", string.Join("; ", login.Headers.GetValues("Set-Cookie").Select(c => c.Split(';')[0])));
     }
 
     /// <summary>How the run's calls ended, from the server's database (a call the bench hung up on ends as caller-hangup or stream-error).</summary>

@@ -101,9 +101,20 @@ internal sealed class AlertService(SwitchboardDbContext db, TimeProvider clock)
     private sealed record SentKey(string IdempotencyKey, string Purpose);
 }
 
-/// <summary>Staff-facing SMS text, in French or English. Plain GSM-friendly text, at most 3 segments.</summary>
+/// <summary>
+/// Staff-facing SMS text, in French (with its accents) or English: a head (urgency and business), the caller's name
+/// and number, the address, the problem, and what to do. The encoding follows the whole text (<see cref="SmsSegments"/>:
+/// GSM-7 when every character fits it, else UCS-2), and the text is kept within <see cref="EmergencySegments"/>
+/// segments for an emergency (<see cref="LeadSegments"/> otherwise) by trimming the problem, never the facts (number,
+/// address, urgency). One fact per line. A trimmed problem ends with "..." (GSM-7, unlike "…").
+/// </summary>
 internal static class SmsText
 {
+    public const int EmergencySegments = 2;
+    public const int LeadSegments = 3;
+    private const string Separator = "\n"; // one fact per line: LF is 1 GSM-7 septet, where "|" (extension table) is 2
+    private const string Ellipsis = "...";
+
     public static string ForLead(string business, Lead lead, bool emergency, string language)
     {
         var fr = language.StartsWith("fr", StringComparison.OrdinalIgnoreCase);
@@ -114,18 +125,61 @@ internal static class SmsText
             (false, true) => $"Nouveau client {business}",
             (false, false) => $"New lead {business}",
         };
-        var parts = new List<string> { head };
-        parts.Add((lead.Name ?? (fr ? "Client" : "Caller")) + (lead.Phone is null ? "" : " " + lead.Phone));
+        var before = new List<string> { head, (lead.Name ?? (fr ? "Client" : "Caller")) + (lead.Phone is null ? "" : " " + lead.Phone) };
         if (lead.Address is not null)
         {
-            parts.Add((fr ? "Adresse: " : "Address: ") + lead.Address);
+            before.Add((fr ? "Adresse : " : "Address: ") + lead.Address);
         }
-        if (lead.Problem is not null)
+        var after = emergency ? (fr ? "Rappeler immédiatement." : "Call back now.") : (fr ? "Rappeler dès que possible." : "Please call back.");
+        var problemLabel = fr ? "Problème : " : "Problem: ";
+        var max = emergency ? EmergencySegments : LeadSegments;
+
+        string Compose(string? problem) =>
+            string.Join(Separator, problem is null ? [.. before, after] : (IEnumerable<string>)[.. before, problemLabel + problem, after]);
+
+        var problem = lead.Problem?.Trim();
+        if (string.IsNullOrEmpty(problem))
         {
-            parts.Add((fr ? "Probleme: " : "Problem: ") + lead.Problem);
+            return Compose(null);
         }
-        parts.Add(emergency ? (fr ? "Rappeler immediatement." : "Call back now.") : (fr ? "A rappeler." : "Please call back."));
-        var text = string.Join(" | ", parts);
-        return text.Length <= 459 ? text : text[..458] + "…";
+        var full = Compose(problem);
+        if (SmsSegments.Count(full).Segments <= max)
+        {
+            return full;
+        }
+        // The longest prefix of the problem that fits: fitting is monotonic in the prefix length (a longer prefix has
+        // as many units or more, and can only move GSM-7 to UCS-2), so a binary search finds it.
+        int low = 0, high = problem.Length - 1;
+        while (low < high)
+        {
+            var mid = (low + high + 1) / 2;
+            if (SmsSegments.Count(Compose(Trimmed(problem, mid))).Segments <= max)
+            {
+                low = mid;
+            }
+            else
+            {
+                high = mid - 1;
+            }
+        }
+        return low == 0 || SmsSegments.Count(Compose(Trimmed(problem, low))).Segments > max
+            ? Compose(null) // not even a word of the problem fits beside the facts: the facts go alone
+            : Compose(Trimmed(problem, low));
+    }
+
+    /// <summary>The first <paramref name="length"/> characters, back to a word boundary when one is near, never splitting a surrogate pair, plus "...".</summary>
+    private static string Trimmed(string problem, int length)
+    {
+        if (length > 0 && char.IsHighSurrogate(problem[length - 1]))
+        {
+            length--;
+        }
+        var cut = problem[..length];
+        var space = cut.LastIndexOf(' ');
+        if (space > length * 2 / 3 && length < problem.Length && problem[length] != ' ')
+        {
+            cut = cut[..space];
+        }
+        return cut.TrimEnd(' ', ',', ';', ':', '.', '-') + Ellipsis;
     }
 }

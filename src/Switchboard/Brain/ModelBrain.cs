@@ -22,6 +22,14 @@ internal sealed class ModelBrain(IHttpClientFactory httpClients, IOptions<BrainO
 {
     public const string HttpClientName = "brain";
 
+    /// <summary>The client for a tenant's own base URL: connects through <c>OutboundPolicy</c>'s connect-time address check, no redirects.</summary>
+    public const string TenantHttpClientName = "brain-tenant";
+
+    /// <summary>True when <paramref name="baseUrl"/> is on the operator's configured host (<see cref="BrainOptions.BaseUrl"/>), not tenant-supplied.</summary>
+    private bool IsOperatorHost(string baseUrl) =>
+        Uri.TryCreate(options.Value.BaseUrl, UriKind.Absolute, out var configured) && Uri.TryCreate(baseUrl, UriKind.Absolute, out var target)
+        && string.Equals(configured.IdnHost, target.IdnHost, StringComparison.OrdinalIgnoreCase) && configured.Port == target.Port && configured.Scheme == target.Scheme;
+
     /// <summary>Streams the model's answer to <paramref name="history"/> with <paramref name="tools"/>; tool side events go to <paramref name="side"/>.</summary>
     /// <exception cref="ClientResultException">The model answered an error status (after the client's own retries).</exception>
     public async IAsyncEnumerable<BrainEvent> ReplyAsync(
@@ -32,7 +40,7 @@ internal sealed class ModelBrain(IHttpClientFactory httpClients, IOptions<BrainO
         var clientOptions = new OpenAIClientOptions
         {
             Endpoint = new Uri(target.BaseUrl.TrimEnd('/')),
-            Transport = new HttpClientPipelineTransport(httpClients.CreateClient(HttpClientName)),
+            Transport = new HttpClientPipelineTransport(httpClients.CreateClient(IsOperatorHost(target.BaseUrl) ? HttpClientName : TenantHttpClientName)),
             NetworkTimeout = TimeSpan.FromSeconds(o.TimeoutSeconds),
             RetryPolicy = new ClientRetryPolicy(maxRetries: 1),
         };

@@ -1,5 +1,5 @@
-using Microsoft.AspNetCore.DataProtection;
 using Switchboard.Platform;
+using Switchboard.Platform.Cluster;
 using Switchboard.Platform.Net;
 
 namespace Switchboard.Credentials;
@@ -10,11 +10,9 @@ internal static class CredentialsRegistration
     /// <summary>The Data Protection key ring and <see cref="SecretProtector"/>, then tenants' provider secrets (encrypted, previews only) and their live checks against tenant-supplied base URLs (SSRF policy at connect time, no redirects).</summary>
     public static WebApplicationBuilder AddCredentials(this WebApplicationBuilder builder)
     {
-        // Credentials: Data Protection key ring under data/keys (share this folder, or point it elsewhere, across nodes).
-        builder.Services.AddDataProtection()
-            .SetApplicationName("switchboard")
-            .PersistKeysToFileSystem(new DirectoryInfo(builder.Configuration["Switchboard:DataProtection:KeysPath"]
-                ?? Path.Combine(builder.Environment.ContentRootPath, "data", "keys")));
+        // Cluster: the Data Protection key ring in the database, encrypted with the master key (config, else data/master.key); data/keys imported.
+        builder.Services.AddSharedKeyRing();
+        builder.Services.AddClusterLimits(); // rate windows and concurrency leases (cluster-wide on PostgreSQL), one-use stream tokens
         builder.Services.AddSingleton<SecretProtector>();
 
         // Credentials: tenants' provider secrets (encrypted, previews only), live checks against configurable base URLs.

@@ -1,11 +1,11 @@
 using System.Buffers;
 using System.Globalization;
 using System.Text.Json;
-using System.Threading.RateLimiting;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
 using Switchboard.Credentials;
+using Switchboard.Platform.Cluster;
 using Switchboard.Platform.Database;
 using Switchboard.Platform.Http;
 using Switchboard.Platform.Observability;
@@ -90,14 +90,11 @@ internal static class VapiWebhookApi
                 return ApiError.Unauthorized("INVALID_SIGNATURE", "Invalid signature");
         }
 
-        using (var lease = rateLimiter.Acquire(id))
+        var decision = await rateLimiter.AcquireAsync(id, http.RequestAborted);
+        if (!decision.Acquired)
         {
-            if (!lease.IsAcquired)
-            {
-                var retryAfter = lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : TimeSpan.FromSeconds(60);
-                http.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
-                return ApiError.Create(429, "RATE_LIMITED", $"More than {options.Value.RateLimitPerMinute} requests per minute for this tenant.");
-            }
+            http.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(decision.RetryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+            return ApiError.Create(429, "RATE_LIMITED", $"More than {options.Value.RateLimitPerMinute} requests per minute for this tenant.");
         }
 
         JsonDocument document;
@@ -247,21 +244,11 @@ internal sealed class VapiTenantCache(IMemoryCache cache, IServiceScopeFactory s
 
 /// <summary>
 /// Per-tenant fixed-window limit on authenticated webhook requests (<see cref="VapiOptions.RateLimitPerMinute"/>),
-/// built on System.Threading.RateLimiting. Counted after authentication, so forged requests cannot use up a
-/// tenant's budget.
+/// cluster-wide on PostgreSQL and in memory on SQLite (<see cref="ClusterRateLimiter"/>). Counted after authentication,
+/// so forged requests cannot use up a tenant's budget.
 /// </summary>
-internal sealed class VapiRateLimiter(IOptions<VapiOptions> options) : IDisposable
+internal sealed class VapiRateLimiter(ClusterRateLimiter cluster, IOptions<VapiOptions> options)
 {
-    private readonly PartitionedRateLimiter<Guid> limiter = PartitionedRateLimiter.Create<Guid, Guid>(tenantId =>
-        RateLimitPartition.GetFixedWindowLimiter(tenantId, _ => new FixedWindowRateLimiterOptions
-        {
-            PermitLimit = options.Value.RateLimitPerMinute,
-            Window = TimeSpan.FromMinutes(1),
-            QueueLimit = 0,
-            AutoReplenishment = true,
-        }));
-
-    public RateLimitLease Acquire(Guid tenantId) => limiter.AttemptAcquire(tenantId);
-
-    public void Dispose() => limiter.Dispose();
+    public ValueTask<RateDecision> AcquireAsync(Guid tenantId, CancellationToken ct) =>
+        cluster.TryAcquireAsync($"vapi:{tenantId:N}|{options.Value.RateLimitPerMinute}", options.Value.RateLimitPerMinute, ct);
 }

@@ -97,7 +97,7 @@ internal sealed class WebhookDeliveryHandler(
         }
 
         SendOutcome outcome;
-        using (var slot = gate.TryEnter(endpoint.Id))
+        await using (var slot = await gate.TryEnterAsync(endpoint.Id, ct))
         {
             if (slot is null)
             {

@@ -1,8 +1,8 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Text;
 using Microsoft.Extensions.Options;
+using Switchboard.Platform.Cluster;
 using Switchboard.Platform.Net;
 
 namespace Switchboard.Webhooks;
@@ -138,30 +138,15 @@ internal sealed class WebhookSender : IDisposable
 }
 
 /// <summary>
-/// Bounds the requests in flight to each endpoint on this node (<see cref="WebhookOptions.MaxConcurrencyPerEndpoint"/>),
-/// so a slow receiver holds at most that many worker slots; deliveries beyond it are deferred, not waited for.
+/// Bounds the requests in flight to each endpoint (<see cref="WebhookOptions.MaxConcurrencyPerEndpoint"/>), across every
+/// node on PostgreSQL (leases that expire after the attempt timeout plus 30 s) and per node on SQLite
+/// (<see cref="ClusterConcurrency"/>), so a slow receiver holds at most that many worker slots; deliveries beyond it
+/// are deferred, not waited for.
 /// </summary>
-internal sealed class WebhookEndpointGate(IOptions<WebhookOptions> options)
+internal sealed class WebhookEndpointGate(IOptions<WebhookOptions> options, ClusterConcurrency concurrency)
 {
-    private readonly ConcurrentDictionary<Guid, SemaphoreSlim> gates = new();
-
     /// <summary>Takes a slot for <paramref name="endpointId"/> without waiting; dispose the result to release it. Null when saturated.</summary>
-    public IDisposable? TryEnter(Guid endpointId)
-    {
-        var gate = gates.GetOrAdd(endpointId, _ => new SemaphoreSlim(options.Value.MaxConcurrencyPerEndpoint));
-        return gate.Wait(0) ? new Slot(gate) : null;
-    }
-
-    private sealed class Slot(SemaphoreSlim gate) : IDisposable
-    {
-        private int released;
-
-        public void Dispose()
-        {
-            if (Interlocked.Exchange(ref released, 1) == 0)
-            {
-                gate.Release();
-            }
-        }
-    }
+    public ValueTask<IAsyncDisposable?> TryEnterAsync(Guid endpointId, CancellationToken ct) =>
+        concurrency.TryEnterAsync($"webhook-endpoint:{endpointId:N}", options.Value.MaxConcurrencyPerEndpoint,
+            TimeSpan.FromSeconds(options.Value.TimeoutSeconds + 30), ct);
 }

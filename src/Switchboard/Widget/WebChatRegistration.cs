@@ -1,5 +1,7 @@
 using Switchboard.Brain;
+using Switchboard.Credentials;
 using Switchboard.Knowledge;
+using Switchboard.Platform.Net;
 
 namespace Switchboard.Widget;
 
@@ -13,7 +15,10 @@ internal static class WebChatRegistration
         builder.Services.AddOptions<BrainOptions>().BindConfiguration(BrainOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<WidgetOptions>().BindConfiguration(WidgetOptions.Section).ValidateDataAnnotations().ValidateOnStart()
             .PostConfigure(o => { o.AllowLocalHttpOrigins |= builder.Environment.IsDevelopment(); o.DemoPage |= builder.Environment.IsDevelopment(); });
-        builder.Services.AddHttpClient(ModelBrain.HttpClientName);
+        builder.Services.AddHttpClient(ModelBrain.HttpClientName);  // the operator's configured model host
+        builder.Services.AddHttpClient(ModelBrain.TenantHttpClientName) // a tenant's own OpenAI-compatible base URL: the same connect-time SSRF guard
+            .ConfigurePrimaryHttpMessageHandler(sp => OutboundPolicy.CreateHandler(
+                () => sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<CredentialOptions>>().Value.AllowPrivateBaseUrls, TimeSpan.FromSeconds(10)));
         builder.Services.AddSingleton<ModelBrain>();
         builder.Services.AddSingleton<WidgetTokens>();
         builder.Services.AddSingleton<WebConversationCloser>();

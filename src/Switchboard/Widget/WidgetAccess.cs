@@ -88,14 +88,11 @@ internal sealed class WidgetAccessMiddleware(RequestDelegate next)
             await ApiError.WriteAsync(http, 403, "FEATURE_NOT_IN_PLAN", $"The {account.Plan.Name} plan does not include the widget.");
             return;
         }
-        using (var lease = limiter.Acquire($"widget-origin:{tenantId:N}:{origin ?? "-"}", options.Value.RequestsPerMinutePerOrigin))
+        if (!(await limiter.AcquireAsync($"widget-origin:{tenantId:N}:{origin ?? "-"}", options.Value.RequestsPerMinutePerOrigin, ct)).Acquired)
         {
-            if (!lease.IsAcquired)
-            {
-                http.Response.Headers.RetryAfter = "60";
-                await ApiError.WriteAsync(http, 429, "RATE_LIMITED", "Too many chat requests from this site; try again in a minute.");
-                return;
-            }
+            http.Response.Headers.RetryAfter = "60";
+            await ApiError.WriteAsync(http, 429, "RATE_LIMITED", "Too many chat requests from this site; try again in a minute.");
+            return;
         }
         current.Set(tenantId.Value);
         http.Items[typeof(WidgetCaller)] = new WidgetCaller(tenantId.Value, origin);

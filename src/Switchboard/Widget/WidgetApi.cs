@@ -123,7 +123,7 @@ internal static class WidgetApi
             return (null, v.Result());
         }
         var caller = WidgetCaller.From(http);
-        if (Limited(http, limiter, options, caller, visitor!) is { } limited)
+        if (await LimitedAsync(http, limiter, options, caller, visitor!) is { } limited)
         {
             return (null, limited);
         }
@@ -224,7 +224,7 @@ internal static class WidgetApi
         {
             return ApiError.Unauthorized("INVALID_TOKEN", "The conversation token is missing, expired or not this conversation's.");
         }
-        if (Limited(http, limiter, o, caller, conversation.VisitorId) is { } limited)
+        if (await LimitedAsync(http, limiter, o, caller, conversation.VisitorId) is { } limited)
         {
             return limited;
         }
@@ -316,12 +316,12 @@ internal static class WidgetApi
         c.EndedAt is not null || clock.GetUtcNow() - c.LastMessageAt > TimeSpan.FromMinutes(o.IdleMinutes);
 
     /// <summary>The per-visitor and per-address limits of chat requests: null when allowed, else 429 <c>RATE_LIMITED</c> (with <c>Retry-After</c>).</summary>
-    internal static JsonHttpResult<ErrorEnvelope>? Limited(HttpContext http, ApiRateLimiter limiter, WidgetOptions o, WidgetCaller caller, string visitor)
+    internal static async Task<JsonHttpResult<ErrorEnvelope>?> LimitedAsync(HttpContext http, ApiRateLimiter limiter, WidgetOptions o, WidgetCaller caller, string visitor)
     {
         var ip = http.Connection.RemoteIpAddress?.ToString() ?? "-";
-        using var perVisitor = limiter.Acquire($"widget-visitor:{caller.TenantId:N}:{ip}:{visitor}", o.RequestsPerMinutePerVisitor);
-        using var perAddress = limiter.Acquire($"widget-ip:{caller.TenantId:N}:{ip}", o.RequestsPerMinutePerVisitor * 4);
-        if (perVisitor.IsAcquired && perAddress.IsAcquired)
+        var perVisitor = await limiter.AcquireAsync($"widget-visitor:{caller.TenantId:N}:{ip}:{visitor}", o.RequestsPerMinutePerVisitor, http.RequestAborted);
+        var perAddress = await limiter.AcquireAsync($"widget-ip:{caller.TenantId:N}:{ip}", o.RequestsPerMinutePerVisitor * 4, http.RequestAborted);
+        if (perVisitor.Acquired && perAddress.Acquired)
         {
             return null;
         }

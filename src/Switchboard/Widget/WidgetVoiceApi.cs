@@ -102,7 +102,7 @@ internal static class WidgetVoiceApi
         {
             return ApiError.Conflict("CONVERSATION_CLOSED", "This conversation is over; start a new one.");
         }
-        if (WidgetApi.Limited(http, limiter, options.Value, caller, conversation.VisitorId) is { } limited)
+        if (await WidgetApi.LimitedAsync(http, limiter, options.Value, caller, conversation.VisitorId) is { } limited)
         {
             return limited;
         }

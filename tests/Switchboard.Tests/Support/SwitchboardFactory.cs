@@ -66,6 +66,9 @@ public class SwitchboardFactory : WebApplicationFactory<Program>
         builder.UseSetting("Switchboard:Twilio:TimeoutSeconds", "5");
         builder.UseSetting("Switchboard:Vapi:RateLimitPerMinute", "10000");
         builder.UseSetting("Logging:LogLevel:Default", "Warning");
+        // The key ring lives in the test database; its master key (and any old file ring to import) in the test's folder.
+        builder.UseSetting("Switchboard:DataProtection:MasterKeyFile", Path.Combine(KeysPath, "master.key"));
+        builder.UseSetting("Switchboard:DataProtection:KeysPath", KeysPath);
         foreach (var (key, value) in ExtraSettings)
         {
             builder.UseSetting(key, value);
@@ -73,7 +76,7 @@ public class SwitchboardFactory : WebApplicationFactory<Program>
         builder.ConfigureTestServices(services =>
         {
             services.AddSingleton<TimeProvider>(Clock);
-            services.AddDataProtection().SetApplicationName("switchboard-tests").PersistKeysToFileSystem(new DirectoryInfo(KeysPath));
+            services.AddDataProtection().SetApplicationName("switchboard-tests"); // the key ring is in the database
         });
     }
 

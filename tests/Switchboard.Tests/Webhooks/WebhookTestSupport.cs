@@ -1,14 +1,12 @@
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
-using Microsoft.AspNetCore.DataProtection;
-using Microsoft.AspNetCore.DataProtection.KeyManagement;
-using Microsoft.AspNetCore.DataProtection.Repositories;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Switchboard.Outbox;
+using Switchboard.Platform.Cluster;
 using Switchboard.Platform.Database;
 using Switchboard.Tenancy;
 using Switchboard.Tests.Support;
@@ -46,7 +44,6 @@ public sealed class StrictWebhookFactory : SwitchboardFactory
 internal sealed class RestartedFactory : SwitchboardFactory
 {
     private readonly Dictionary<string, string?> settings;
-    private readonly DirectoryInfo keys;
 
     public RestartedFactory(SwitchboardFactory original, IDictionary<string, string?> extra)
     {
@@ -55,19 +52,13 @@ internal sealed class RestartedFactory : SwitchboardFactory
         {
             ["Switchboard:Database:Provider"] = db.Provider,
             ["Switchboard:Database:ConnectionString"] = db.ConnectionString,
+            // The key ring is in the shared database; the node needs the installation's master key to read it.
+            ["Switchboard:DataProtection:MasterKey"] = Convert.ToBase64String(original.Services.GetRequiredService<MasterKeys>().Current),
         };
-        var repository = original.Services.GetRequiredService<IOptions<KeyManagementOptions>>().Value.XmlRepository as FileSystemXmlRepository;
-        keys = repository?.Directory ?? throw new InvalidOperationException("The original host's key ring is not on the file system.");
         Clock.Advance(original.Clock.GetUtcNow() - Clock.GetUtcNow());
     }
 
     protected override IDictionary<string, string?> ExtraSettings => settings;
-
-    protected override void ConfigureWebHost(IWebHostBuilder builder)
-    {
-        base.ConfigureWebHost(builder);
-        builder.ConfigureTestServices(s => s.AddDataProtection().SetApplicationName("switchboard-tests").PersistKeysToFileSystem(keys));
-    }
 }
 
 internal static class WebhookTestExtensions

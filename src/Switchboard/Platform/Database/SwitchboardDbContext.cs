@@ -59,6 +59,7 @@ internal sealed partial class SwitchboardDbContext(DbContextOptions<SwitchboardD
         ConfigureSelfService(b); // accounts, onboarding, credentials, numbers, billing, compliance (SwitchboardDbContext.SelfService.cs)
         ConfigureDashboard(b);   // live-event sequences (SwitchboardDbContext.Dashboard.cs)
         ConfigureKnowledge(b);   // knowledge documents and chunks (SwitchboardDbContext.Knowledge.cs)
+        ConfigureCluster(b);     // shared key ring, rate-limit counters, leases, used stream tokens (SwitchboardDbContext.Cluster.cs)
 
         b.Entity<Tenant>(e =>
         {

@@ -1,33 +1,22 @@
 using System.Globalization;
-using System.Threading.RateLimiting;
 using Microsoft.Extensions.Options;
 using Switchboard.Billing;
+using Switchboard.Platform.Cluster;
 using Switchboard.Tenancy;
 
 namespace Switchboard.Platform.Http;
 
 /// <summary>
-/// Fixed-window request limits on <c>/api/v1</c>, built on System.Threading.RateLimiting: one window per tenant
-/// and one per API key or signed-in user, sized by the tenant's plan (<see cref="Plan.RequestsPerMinute"/>,
-/// <see cref="Plan.RequestsPerMinutePerKey"/>), and one per client address for anonymous <c>/api/v1/auth/*</c>.
-/// The limit is part of the partition key, so a plan change starts a new window at the new size.
+/// Fixed-window request limits on <c>/api/v1</c> (<see cref="ClusterRateLimiter"/>: cluster-wide on PostgreSQL, in
+/// memory on SQLite): one window per tenant and one per API key or signed-in user, sized by the tenant's plan
+/// (<see cref="Plan.RequestsPerMinute"/>, <see cref="Plan.RequestsPerMinutePerKey"/>), and one per client address for
+/// anonymous <c>/api/v1/auth/*</c>. The limit is part of the key, so a plan change starts a new window at the new size.
 /// </summary>
-internal sealed class ApiRateLimiter : IDisposable
+internal sealed class ApiRateLimiter(ClusterRateLimiter cluster)
 {
-    private readonly PartitionedRateLimiter<string> limiter = PartitionedRateLimiter.Create<string, string>(key =>
-        RateLimitPartition.GetFixedWindowLimiter(key, k => new FixedWindowRateLimiterOptions
-        {
-            PermitLimit = int.Parse(k[(k.LastIndexOf('|') + 1)..], CultureInfo.InvariantCulture),
-            Window = TimeSpan.FromMinutes(1),
-            QueueLimit = 0,
-            AutoReplenishment = true,
-        }));
-
     /// <summary>Takes one permit from the window <paramref name="partition"/> of size <paramref name="permitsPerMinute"/>.</summary>
-    public RateLimitLease Acquire(string partition, int permitsPerMinute) =>
-        limiter.AttemptAcquire($"{partition}|{Math.Max(1, permitsPerMinute)}");
-
-    public void Dispose() => limiter.Dispose();
+    public ValueTask<RateDecision> AcquireAsync(string partition, int permitsPerMinute, CancellationToken ct) =>
+        cluster.TryAcquireAsync($"api:{partition}|{Math.Max(1, permitsPerMinute)}", permitsPerMinute, ct);
 }
 
 /// <summary>
@@ -104,13 +93,12 @@ internal sealed class ApiGuardMiddleware(RequestDelegate next)
 
     private static async Task<bool> TryAcquireAsync(HttpContext http, ApiRateLimiter limiter, string partition, int limit)
     {
-        using var lease = limiter.Acquire(partition, limit);
-        if (lease.IsAcquired)
+        var decision = await limiter.AcquireAsync(partition, limit, http.RequestAborted);
+        if (decision.Acquired)
         {
             return true;
         }
-        var retryAfter = lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : TimeSpan.FromMinutes(1);
-        http.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+        http.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(decision.RetryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
         await ApiError.WriteAsync(http, 429, "RATE_LIMITED", $"More than {limit} requests per minute.", new { limit, windowSeconds = 60 });
         return false;
     }

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Switchboard.Platform.Cluster;
 using Switchboard.Platform.Http;
 using Switchboard.Platform.Observability;
 using Switchboard.Twilio;
@@ -10,7 +11,8 @@ namespace Switchboard.Realtime.Bridge;
 /// (shared/protocols/twilio-media-streams.md). Everything is checked before the socket is accepted, with errors in the
 /// envelope: 400 not a WebSocket request, 403 bad or expired token or bad <c>X-Twilio-Signature</c> (checked when
 /// present, required when <see cref="VoiceOptions.RequireStreamSignature"/>), 404 call gone, 409 the call's stream is
-/// already connected. Then the call is bridged by its own <see cref="MediaBridge"/>. Also <c>GET /metrics/voice</c>.
+/// already connected, 409 <c>STREAM_TOKEN_USED</c> the token already opened a stream (on any node: a token is
+/// accepted once, cluster-wide, <see cref="StreamTokenLedger"/>). Then the call is bridged by its own <see cref="MediaBridge"/>. Also <c>GET /metrics/voice</c> (operator sessions only).
 /// </summary>
 internal static class MediaStreamEndpoint
 {
@@ -28,13 +30,14 @@ internal static class MediaStreamEndpoint
                 }
                 return Results.Text(metrics.ToPrometheus(), "text/plain; version=0.0.4");
             })
-            .WithTags("Operations").WithSummary("Media bridge metrics (Prometheus text format)");
+            .RequireAuthorization(Switchboard.Tenancy.SessionAuthentication.OperatorPolicy) // operators only: call volumes and latencies of every tenant
+            .WithTags("Operations").WithSummary("Media bridge metrics (Prometheus text format; operators only)");
         return app;
     }
 
     private static async Task<IResult> HandleAsync(
         string token, HttpContext http, MediaStreamTokens tokens, VoiceCallStore store, TwilioWebhookUrls urls, BridgeRegistry registry,
-        BridgeServices services, IOptions<VoiceOptions> options, ILogger<MediaBridge> logger)
+        BridgeServices services, StreamTokenLedger ledger, IOptions<VoiceOptions> options, ILogger<MediaBridge> logger)
     {
         if (!http.WebSockets.IsWebSocketRequest)
         {
@@ -58,6 +61,11 @@ internal static class MediaStreamEndpoint
                 http.RequestServices.GetRequiredService<SwitchboardMetrics>().SignatureRejected("twilio", signature.Length == 0 ? "missing" : "invalid");
                 return ApiError.Forbidden("INVALID_SIGNATURE", "X-Twilio-Signature does not match this stream.");
             }
+        }
+        if (!await ledger.TryUseAsync(grant, http.RequestAborted))
+        {
+            logger.LogWarning("Media stream refused for call {CallId}: the stream token was already used", grant.CallId);
+            return ApiError.Conflict("STREAM_TOKEN_USED", "This stream token has already been used.");
         }
         if (!registry.TryReserve(grant.CallId))
         {

@@ -48,7 +48,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Media bridge metrics (Prometheus text format) */
+        /** Media bridge metrics (Prometheus text format; operators only) */
         get: operations["getMetricsVoice"];
         put?: never;
         post?: never;
@@ -3391,6 +3391,24 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Not authenticated (UNAUTHENTICATED): a secret key or a session is required. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
             };
             /** @description Unexpected error (INTERNAL_ERROR); no internals are revealed. */
             500: {
