@@ -12,6 +12,7 @@ using Switchboard.Calls;
 using Switchboard.Compliance;
 using Switchboard.Credentials;
 using Switchboard.Dashboard;
+using Switchboard.Email;
 using Switchboard.Knowledge;
 using Switchboard.Numbers;
 using Switchboard.Onboarding;
@@ -113,6 +114,9 @@ builder.Services.AddOptions<AccountOptions>().BindConfiguration(AccountOptions.S
 builder.Services.AddSingleton<IPasswordHasher<User>, PasswordHasher<User>>();
 builder.Services.AddScoped<AccountService>();
 builder.Services.AddSingleton<IAuthorizationMiddlewareResultHandler, EnvelopeAuthorizationResultHandler>();
+
+// Email: MailKit over SMTP (Switchboard__Email__*) through the outbox, or the local mailbox; password resets, verification.
+builder.Services.AddEmail();
 
 // Billing: plans and feature gates, the per-tenant account cache, /api/v1 rate limits by plan.
 builder.Services.AddOptions<BillingOptions>().BindConfiguration(BillingOptions.Section);
@@ -285,8 +289,9 @@ app.MapGroup("/api/v1").RequireAuthorization().MapAnalytics();    // analytics p
 app.MapGroup("/api/v1").RequireAuthorization().MapWebhooks();     // webhook endpoints, deliveries, replay, test-send
 app.MapGroup("/api/v1").RequireAuthorization().MapDashboard();    // live events (SSE), leads workflow, recordings proxy
 
-app.MapGroup("/api/v1/auth").MapAccounts();                       // signup, login, logout, session, switch tenant, accept invitation
+app.MapGroup("/api/v1/auth").MapAccounts();                       // signup, login, logout, session, switch tenant, invitations, password reset, email verification
 app.MapGroup("/api/v1/operator").RequireAuthorization(SessionAuthentication.OperatorPolicy).MapOperator(); // all tenants
+app.MapEmail();                                                   // /api/v1/operator/mailbox: account emails (operators)
 app.MapGroup("/api/v1").RequireAuthorization()                    // self-service, per-endpoint permissions
     .MapTeam()                                                    // members, invitations
     .MapOnboarding()                                              // the nine-step wizard, studio configuration

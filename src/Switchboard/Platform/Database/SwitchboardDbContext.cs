@@ -59,6 +59,7 @@ internal sealed partial class SwitchboardDbContext(DbContextOptions<SwitchboardD
         ConfigureSelfService(b); // accounts, onboarding, credentials, numbers, billing, compliance (SwitchboardDbContext.SelfService.cs)
         ConfigureDashboard(b);   // live-event sequences (SwitchboardDbContext.Dashboard.cs)
         ConfigureKnowledge(b);   // knowledge documents and chunks (SwitchboardDbContext.Knowledge.cs)
+        ConfigureEmail(b);       // account emails and single-use account tokens (SwitchboardDbContext.Email.cs)
 
         b.Entity<Tenant>(e =>
         {
