@@ -59,6 +59,7 @@ internal sealed class EmailSendHandler(SwitchboardDbContext db, IOptions<EmailOp
         }
         if (string.IsNullOrWhiteSpace(o.Host))
         {
+            email.Status = EmailStatus.Failed;
             email.Error = "SMTP is not configured (Switchboard__Email__Host).";
             return OutboxResult.Dead(email.Error);
         }
@@ -70,6 +71,7 @@ internal sealed class EmailSendHandler(SwitchboardDbContext db, IOptions<EmailOp
         catch (SmtpCommandException e) when ((int)e.StatusCode >= 500 && e.ErrorCode is SmtpErrorCode.RecipientNotAccepted
                                                  or SmtpErrorCode.SenderNotAccepted or SmtpErrorCode.MessageNotAccepted)
         {
+            email.Status = EmailStatus.Failed;
             email.Error = $"SMTP refused the {ErrorTarget(e.ErrorCode)}: {(int)e.StatusCode} {e.Message}";
             logger.LogWarning("Email {EmailId} refused permanently: {Status}", email.Id, (int)e.StatusCode);
             return OutboxResult.Dead(email.Error);
@@ -78,7 +80,7 @@ internal sealed class EmailSendHandler(SwitchboardDbContext db, IOptions<EmailOp
                                       or SslHandshakeException or IOException or System.Net.Sockets.SocketException or TimeoutException
                                       or ServiceNotConnectedException or OperationCanceledException)
         {
-            email.Error = $"{e.GetType().Name}: {e.Message}";
+            email.Error = e is SmtpCommandException command ? $"SMTP {(int)command.StatusCode}: {e.Message}" : $"{e.GetType().Name}: {e.Message}";
             logger.LogWarning("Email {EmailId} not sent yet: {Error}", email.Id, email.Error);
             return OutboxResult.Retry(email.Error);
         }

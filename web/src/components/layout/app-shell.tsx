@@ -2,13 +2,15 @@ import { useState, type ReactNode } from 'react';
 import { Link, useNavigate } from '@tanstack/react-router';
 import { useTranslation } from 'react-i18next';
 import { Dialog } from 'radix-ui';
-import { Activity, BarChart3, Home, Menu, MessageSquare, Phone, Radio, Users, X, LogOut, BookOpen } from 'lucide-react';
+import { Activity, BarChart3, Home, Menu, MessageSquare, Phone, Radio, Users, X, LogOut, BookOpen, UserCog, Mail } from 'lucide-react';
 import { useSession } from '@/lib/session';
 import { useConnection } from '@/lib/live/use-live-events';
 import { api } from '@/lib/api/client';
 import { useQueryClient } from '@tanstack/react-query';
 import { cn } from '@/lib/cn';
 import { LanguageSelect, ThemeSelect } from './preferences';
+import { OrgSwitcher } from '@/features/account/org-switcher';
+import { VerifyBanner } from '@/features/account/verify-banner';
 
 const NAV = [
   { to: '/', key: 'nav.overview', icon: Home, exact: true },
@@ -18,13 +20,17 @@ const NAV = [
   { to: '/leads', key: 'nav.leads', icon: Users },
   { to: '/sms', key: 'nav.sms', icon: MessageSquare },
   { to: '/analytics', key: 'nav.analytics', icon: BarChart3 },
+  { group: 'account.nav.settings' },
+  { to: '/settings/team', key: 'account.nav.team', icon: UserCog },
+  { to: '/operator/mailbox', key: 'account.nav.mailbox', icon: Mail, operator: true },
 ] as const;
 
 function NavLinks({ onNavigate }: { onNavigate?: () => void }) {
   const { t } = useTranslation();
+  const { isOperator } = useSession();
   return (
     <ul className="flex flex-col gap-0.5">
-      {NAV.map((item) =>
+      {NAV.filter((item) => !('operator' in item) || isOperator).map((item) =>
         'group' in item ? (
           <li key={item.group} className="mt-4 px-3 pb-1 text-xs font-semibold tracking-wide text-slate-600 uppercase dark:text-slate-400">
             {t(item.group)}
@@ -163,10 +169,12 @@ export function AppShell({ children }: { children: ReactNode }) {
             </Dialog.Portal>
           </Dialog.Root>
           <span className="font-semibold md:hidden">Switchboard</span>
-          <span className="ms-auto">
+          <span className="ms-auto flex min-w-0 items-center gap-3">
+            <OrgSwitcher />
             <LiveDot />
           </span>
         </header>
+        <VerifyBanner />
         <main id="main" tabIndex={-1} className="min-w-0 flex-1 p-4 outline-none md:p-6">
           {children}
         </main>
