@@ -9,10 +9,11 @@ export type InvitationDto = components['schemas']['InvitationDto'];
 export type MailboxItem = components['schemas']['MailboxItemDto'];
 
 /** Replaces every cached answer with the new session (another user or tenant: nothing cached may leak across). */
-function useStartSession() {
+function useStartSession(keep?: string) {
   const qc = useQueryClient();
   return (session: SessionInfo) => {
-    qc.clear();
+    // `keep`: a query the page still shows (removing it would refetch a now-used token).
+    qc.removeQueries({ predicate: (q) => q.queryKey[0] !== keep });
     qc.setQueryData(keys.session, session);
   };
 }
@@ -73,7 +74,7 @@ export function useInvitationPreview(token: string) {
 
 /** POST /api/v1/auth/invitations/accept: joins the tenant and signs in. */
 export function useAcceptInvitation() {
-  const start = useStartSession();
+  const start = useStartSession('invitation-preview');
   return useMutation({
     mutationFn: async (body: { token: string; password: string; fullName: string | null }) =>
       data(await api.POST('/api/v1/auth/invitations/accept', { body })),

@@ -26,4 +26,4 @@ export function Notice({ children }: { children: ReactNode }) {
   );
 }
 
-export const linkClass = 'text-sm font-medium text-brand-700 underline-offset-2 hover:underline dark:text-brand-300';
+export const linkClass = 'text-sm font-medium text-brand-700 underline-offset-2 hover:underline dark:text-sky-300';

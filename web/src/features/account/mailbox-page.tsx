@@ -55,7 +55,7 @@ function linkify(text: string) {
       return part;
     }
     return (
-      <a key={i} href={href} className="text-brand-700 underline dark:text-brand-300">
+      <a key={i} href={href} className="text-brand-700 underline dark:text-sky-300">
         {part}
       </a>
     );

@@ -138,7 +138,7 @@ function InviteForm({ grantable, invite }: { grantable: string[]; invite: Return
           <input className={inputClass} type="email" required dir="ltr" value={email} onChange={(e) => setEmail(e.target.value)} />
         </Field>
         <Field label={t('account.team.role')}>
-          <select className={inputClass} value={role} onChange={(e) => setRole(e.target.value)}>
+          <select className={inputClass} aria-label={t('account.team.role')} value={role} onChange={(e) => setRole(e.target.value)}>
             {grantable.map((r) => (
               <option key={r} value={r}>
                 {t(`account.roles.${r}`)}
