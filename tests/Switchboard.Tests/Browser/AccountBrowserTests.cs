@@ -114,6 +114,7 @@ public sealed class AccountBrowserTests(BrowserFixture browser, ITestOutputHelpe
         var page = tab.Page;
         await page.GotoAsync("/sign-in");
         await page.GetByRole(AriaRole.Link, new() { Name = "Forgot your password?" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Reset your password" })).ToBeVisibleAsync(); // not the sign-in form's Email field
         await page.GetByLabel("Email").FillAsync(email);
         await page.GetByRole(AriaRole.Button, new() { Name = "Send the link" }).ClickAsync();
         await Expect(page.GetByRole(AriaRole.Status)).ToContainTextAsync("If an account uses this email");
@@ -127,6 +128,7 @@ public sealed class AccountBrowserTests(BrowserFixture browser, ITestOutputHelpe
         await page.GetByRole(AriaRole.Button, new() { Name = "Save the new password" }).ClickAsync();
         await Expect(page.GetByRole(AriaRole.Status)).ToContainTextAsync("Your password is changed");
         await page.GetByRole(AriaRole.Link, new() { Name = "Sign in" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Sign in to Switchboard" })).ToBeVisibleAsync();
         await page.GetByLabel("Email").FillAsync(email);
         await page.GetByLabel("Password").FillAsync("brand new reset password");
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
