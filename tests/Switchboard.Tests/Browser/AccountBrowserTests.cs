@@ -188,7 +188,9 @@ public sealed class AccountBrowserTests(BrowserFixture browser, ITestOutputHelpe
         await page.GetByRole(AriaRole.Button, new() { Name = "Se connecter" }).ClickAsync();
         await Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync("Ce compte est bloqué");
         await page.GetByLabel("Mot de passe").FillAsync(BrowserFixture.Password);
-        await page.GetByRole(AriaRole.Button, new() { Name = "Se connecter" }).ClickAsync();
+        // The message is already on screen: wait for this attempt's refusal (Chromium logs it) before checking again.
+        await page.RunAndWaitForConsoleMessageAsync(() => page.GetByRole(AriaRole.Button, new() { Name = "Se connecter" }).ClickAsync(),
+            new() { Predicate = m => m.Text.Contains("status of 429", StringComparison.Ordinal) });
         await Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync("Ce compte est bloqué"); // even the right password, until the lockout ends
         tab.Errors.RemoveAll(e => e.Contains("status of 401", StringComparison.Ordinal) || e.Contains("status of 429", StringComparison.Ordinal));
         await tab.AssertCleanAsync();
