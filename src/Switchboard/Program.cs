@@ -6,6 +6,7 @@ using Switchboard.Calls;
 using Switchboard.Compliance;
 using Switchboard.Credentials;
 using Switchboard.Dashboard;
+using Switchboard.Email;
 using Switchboard.Knowledge;
 using Switchboard.Numbers;
 using Switchboard.Onboarding;
@@ -52,6 +53,7 @@ builder.AddObservability();                                       // Observabili
 builder.AddPlatform();                                            // Platform: time, database, errors, JSON, OpenAPI, caching, CORS of the Vapi webhook.
 builder.AddCredentials();                                         // Credentials: Data Protection key ring, tenants' provider secrets (encrypted), live checks through the SSRF guard.
 builder.AddTenancy();                                             // Tenancy and accounts: current tenant, API keys or sessions, users, lockout, invitations, operators.
+builder.Services.AddEmail();                                      // Email: MailKit over SMTP (Switchboard__Email__*) through the outbox, or the local mailbox; password resets, verification.
 builder.AddBilling();                                             // Billing: plans, feature gates, rate limits by plan, usage.
 builder.AddCompliance();                                          // Compliance: audit log, export, erasure, retention.
 builder.AddVapi();                                                // Vapi: webhook options, credential cache, per-tenant rate limit, message processor.
@@ -141,8 +143,9 @@ app.MapGroup("/api/v1").RequireAuthorization().MapAnalytics();    // analytics p
 app.MapGroup("/api/v1").RequireAuthorization().MapWebhooks();     // webhook endpoints, deliveries, replay, test-send
 app.MapGroup("/api/v1").RequireAuthorization().MapDashboard();    // live events (SSE), leads workflow, recordings proxy
 
-app.MapGroup("/api/v1/auth").MapAccounts();                       // signup, login, logout, session, switch tenant, accept invitation
+app.MapGroup("/api/v1/auth").MapAccounts();                       // signup, login, logout, session, switch tenant, invitations, password reset, email verification
 app.MapGroup("/api/v1/operator").RequireAuthorization(SessionAuthentication.OperatorPolicy).MapOperator(); // all tenants
+app.MapEmail();                                                   // /api/v1/operator/mailbox: account emails (operators)
 app.MapGroup("/api/v1").RequireAuthorization()                    // self-service, per-endpoint permissions
     .MapTeam()                                                    // members, invitations
     .MapOnboarding()                                              // the nine-step wizard, studio configuration

@@ -38,7 +38,9 @@ declare module '@tanstack/react-router' {
 onUnauthorized(() => {
   queryClient.clear();
   const here = router.state.location.href;
-  if (!router.state.location.pathname.startsWith('/sign-in')) {
+  // Signed-out pages handle their own 401s (a wrong password when accepting an invitation) as messages.
+  const signedOutPages = ['/sign-in', '/sign-up', '/forgot-password', '/reset-password', '/verify-email', '/invitations/accept'];
+  if (!signedOutPages.some((p) => router.state.location.pathname.startsWith(p))) {
     void router.navigate({ to: '/sign-in', search: { redirect: here } });
   }
 });

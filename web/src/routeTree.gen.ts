@@ -10,34 +10,49 @@
 
 import { Route as rootRouteImport } from './routes/__root'
 import { Route as AppRouteRouteImport } from './routes/_app/route'
+import { Route as ForgotPasswordRouteImport } from './routes/forgot-password'
+import { Route as ResetPasswordRouteImport } from './routes/reset-password'
 import { Route as SignInRouteImport } from './routes/sign-in'
+import { Route as SignUpRouteImport } from './routes/sign-up'
+import { Route as VerifyEmailRouteImport } from './routes/verify-email'
 import { Route as AppIndexRouteImport } from './routes/_app/index'
 import { Route as AppAnalyticsRouteImport } from './routes/_app/analytics'
 import { Route as AppLeadsRouteImport } from './routes/_app/leads'
 import { Route as AppLiveRouteImport } from './routes/_app/live'
-import { Route as AppOnboardingRouteImport } from './routes/_app/onboarding'
 import { Route as AppSmsRouteImport } from './routes/_app/sms'
+import { Route as InvitationsAcceptRouteImport } from './routes/invitations/accept'
 import { Route as AppCallsIndexRouteImport } from './routes/_app/calls/index'
 import { Route as AppCallsCallIdRouteImport } from './routes/_app/calls/$callId'
-import { Route as AppOperatorIndexRouteImport } from './routes/_app/operator/index'
-import { Route as AppSettingsApiKeysRouteImport } from './routes/_app/settings/api-keys'
-import { Route as AppSettingsAuditRouteImport } from './routes/_app/settings/audit'
-import { Route as AppSettingsCredentialsRouteImport } from './routes/_app/settings/credentials'
-import { Route as AppSettingsNumbersRouteImport } from './routes/_app/settings/numbers'
-import { Route as AppSettingsPlanRouteImport } from './routes/_app/settings/plan'
-import { Route as AppSettingsPrivacyRouteImport } from './routes/_app/settings/privacy'
-import { Route as AppSettingsWebhooksRouteImport } from './routes/_app/settings/webhooks'
-import { Route as AppSettingsWidgetRouteImport } from './routes/_app/settings/widget'
-import { Route as AppSettingsAssistantsIndexRouteImport } from './routes/_app/settings/assistants/index'
-import { Route as AppSettingsAssistantsAssistantIdRouteImport } from './routes/_app/settings/assistants/$assistantId'
+import { Route as AppOperatorMailboxRouteImport } from './routes/_app/operator/mailbox'
+import { Route as AppSettingsTeamRouteImport } from './routes/_app/settings/team'
 
 const AppRouteRoute = AppRouteRouteImport.update({
   id: '/_app',
   getParentRoute: () => rootRouteImport,
 } as any)
+const ForgotPasswordRoute = ForgotPasswordRouteImport.update({
+  id: '/forgot-password',
+  path: '/forgot-password',
+  getParentRoute: () => rootRouteImport,
+} as any)
+const ResetPasswordRoute = ResetPasswordRouteImport.update({
+  id: '/reset-password',
+  path: '/reset-password',
+  getParentRoute: () => rootRouteImport,
+} as any)
 const SignInRoute = SignInRouteImport.update({
   id: '/sign-in',
   path: '/sign-in',
+  getParentRoute: () => rootRouteImport,
+} as any)
+const SignUpRoute = SignUpRouteImport.update({
+  id: '/sign-up',
+  path: '/sign-up',
+  getParentRoute: () => rootRouteImport,
+} as any)
+const VerifyEmailRoute = VerifyEmailRouteImport.update({
+  id: '/verify-email',
+  path: '/verify-email',
   getParentRoute: () => rootRouteImport,
 } as any)
 const AppIndexRoute = AppIndexRouteImport.update({
@@ -60,15 +75,15 @@ const AppLiveRoute = AppLiveRouteImport.update({
   path: '/live',
   getParentRoute: () => AppRouteRoute,
 } as any)
-const AppOnboardingRoute = AppOnboardingRouteImport.update({
-  id: '/onboarding',
-  path: '/onboarding',
-  getParentRoute: () => AppRouteRoute,
-} as any)
 const AppSmsRoute = AppSmsRouteImport.update({
   id: '/sms',
   path: '/sms',
   getParentRoute: () => AppRouteRoute,
+} as any)
+const InvitationsAcceptRoute = InvitationsAcceptRouteImport.update({
+  id: '/invitations/accept',
+  path: '/invitations/accept',
+  getParentRoute: () => rootRouteImport,
 } as any)
 const AppCallsIndexRoute = AppCallsIndexRouteImport.update({
   id: '/calls/',
@@ -80,205 +95,133 @@ const AppCallsCallIdRoute = AppCallsCallIdRouteImport.update({
   path: '/calls/$callId',
   getParentRoute: () => AppRouteRoute,
 } as any)
-const AppOperatorIndexRoute = AppOperatorIndexRouteImport.update({
-  id: '/operator/',
-  path: '/operator/',
+const AppOperatorMailboxRoute = AppOperatorMailboxRouteImport.update({
+  id: '/operator/mailbox',
+  path: '/operator/mailbox',
   getParentRoute: () => AppRouteRoute,
 } as any)
-const AppSettingsApiKeysRoute = AppSettingsApiKeysRouteImport.update({
-  id: '/settings/api-keys',
-  path: '/settings/api-keys',
+const AppSettingsTeamRoute = AppSettingsTeamRouteImport.update({
+  id: '/settings/team',
+  path: '/settings/team',
   getParentRoute: () => AppRouteRoute,
 } as any)
-const AppSettingsAuditRoute = AppSettingsAuditRouteImport.update({
-  id: '/settings/audit',
-  path: '/settings/audit',
-  getParentRoute: () => AppRouteRoute,
-} as any)
-const AppSettingsCredentialsRoute = AppSettingsCredentialsRouteImport.update({
-  id: '/settings/credentials',
-  path: '/settings/credentials',
-  getParentRoute: () => AppRouteRoute,
-} as any)
-const AppSettingsNumbersRoute = AppSettingsNumbersRouteImport.update({
-  id: '/settings/numbers',
-  path: '/settings/numbers',
-  getParentRoute: () => AppRouteRoute,
-} as any)
-const AppSettingsPlanRoute = AppSettingsPlanRouteImport.update({
-  id: '/settings/plan',
-  path: '/settings/plan',
-  getParentRoute: () => AppRouteRoute,
-} as any)
-const AppSettingsPrivacyRoute = AppSettingsPrivacyRouteImport.update({
-  id: '/settings/privacy',
-  path: '/settings/privacy',
-  getParentRoute: () => AppRouteRoute,
-} as any)
-const AppSettingsWebhooksRoute = AppSettingsWebhooksRouteImport.update({
-  id: '/settings/webhooks',
-  path: '/settings/webhooks',
-  getParentRoute: () => AppRouteRoute,
-} as any)
-const AppSettingsWidgetRoute = AppSettingsWidgetRouteImport.update({
-  id: '/settings/widget',
-  path: '/settings/widget',
-  getParentRoute: () => AppRouteRoute,
-} as any)
-const AppSettingsAssistantsIndexRoute =
-  AppSettingsAssistantsIndexRouteImport.update({
-    id: '/settings/assistants/',
-    path: '/settings/assistants/',
-    getParentRoute: () => AppRouteRoute,
-  } as any)
-const AppSettingsAssistantsAssistantIdRoute =
-  AppSettingsAssistantsAssistantIdRouteImport.update({
-    id: '/settings/assistants/$assistantId',
-    path: '/settings/assistants/$assistantId',
-    getParentRoute: () => AppRouteRoute,
-  } as any)
 
 export interface FileRoutesByFullPath {
   '/': typeof AppIndexRoute
+  '/forgot-password': typeof ForgotPasswordRoute
+  '/reset-password': typeof ResetPasswordRoute
   '/sign-in': typeof SignInRoute
+  '/sign-up': typeof SignUpRoute
+  '/verify-email': typeof VerifyEmailRoute
   '/analytics': typeof AppAnalyticsRoute
   '/leads': typeof AppLeadsRoute
   '/live': typeof AppLiveRoute
-  '/onboarding': typeof AppOnboardingRoute
   '/sms': typeof AppSmsRoute
+  '/invitations/accept': typeof InvitationsAcceptRoute
   '/calls/$callId': typeof AppCallsCallIdRoute
-  '/settings/api-keys': typeof AppSettingsApiKeysRoute
-  '/settings/audit': typeof AppSettingsAuditRoute
-  '/settings/credentials': typeof AppSettingsCredentialsRoute
-  '/settings/numbers': typeof AppSettingsNumbersRoute
-  '/settings/plan': typeof AppSettingsPlanRoute
-  '/settings/privacy': typeof AppSettingsPrivacyRoute
-  '/settings/webhooks': typeof AppSettingsWebhooksRoute
-  '/settings/widget': typeof AppSettingsWidgetRoute
+  '/operator/mailbox': typeof AppOperatorMailboxRoute
+  '/settings/team': typeof AppSettingsTeamRoute
   '/calls/': typeof AppCallsIndexRoute
-  '/operator/': typeof AppOperatorIndexRoute
-  '/settings/assistants/$assistantId': typeof AppSettingsAssistantsAssistantIdRoute
-  '/settings/assistants/': typeof AppSettingsAssistantsIndexRoute
 }
 export interface FileRoutesByTo {
+  '/forgot-password': typeof ForgotPasswordRoute
+  '/reset-password': typeof ResetPasswordRoute
   '/sign-in': typeof SignInRoute
+  '/sign-up': typeof SignUpRoute
+  '/verify-email': typeof VerifyEmailRoute
   '/analytics': typeof AppAnalyticsRoute
   '/leads': typeof AppLeadsRoute
   '/live': typeof AppLiveRoute
-  '/onboarding': typeof AppOnboardingRoute
   '/sms': typeof AppSmsRoute
+  '/invitations/accept': typeof InvitationsAcceptRoute
   '/': typeof AppIndexRoute
   '/calls/$callId': typeof AppCallsCallIdRoute
-  '/settings/api-keys': typeof AppSettingsApiKeysRoute
-  '/settings/audit': typeof AppSettingsAuditRoute
-  '/settings/credentials': typeof AppSettingsCredentialsRoute
-  '/settings/numbers': typeof AppSettingsNumbersRoute
-  '/settings/plan': typeof AppSettingsPlanRoute
-  '/settings/privacy': typeof AppSettingsPrivacyRoute
-  '/settings/webhooks': typeof AppSettingsWebhooksRoute
-  '/settings/widget': typeof AppSettingsWidgetRoute
+  '/operator/mailbox': typeof AppOperatorMailboxRoute
+  '/settings/team': typeof AppSettingsTeamRoute
   '/calls': typeof AppCallsIndexRoute
-  '/operator': typeof AppOperatorIndexRoute
-  '/settings/assistants/$assistantId': typeof AppSettingsAssistantsAssistantIdRoute
-  '/settings/assistants': typeof AppSettingsAssistantsIndexRoute
 }
 export interface FileRoutesById {
   __root__: typeof rootRouteImport
   '/_app': typeof AppRouteRouteWithChildren
+  '/forgot-password': typeof ForgotPasswordRoute
+  '/reset-password': typeof ResetPasswordRoute
   '/sign-in': typeof SignInRoute
+  '/sign-up': typeof SignUpRoute
+  '/verify-email': typeof VerifyEmailRoute
   '/_app/analytics': typeof AppAnalyticsRoute
   '/_app/leads': typeof AppLeadsRoute
   '/_app/live': typeof AppLiveRoute
-  '/_app/onboarding': typeof AppOnboardingRoute
   '/_app/sms': typeof AppSmsRoute
+  '/invitations/accept': typeof InvitationsAcceptRoute
   '/_app/': typeof AppIndexRoute
   '/_app/calls/$callId': typeof AppCallsCallIdRoute
-  '/_app/settings/api-keys': typeof AppSettingsApiKeysRoute
-  '/_app/settings/audit': typeof AppSettingsAuditRoute
-  '/_app/settings/credentials': typeof AppSettingsCredentialsRoute
-  '/_app/settings/numbers': typeof AppSettingsNumbersRoute
-  '/_app/settings/plan': typeof AppSettingsPlanRoute
-  '/_app/settings/privacy': typeof AppSettingsPrivacyRoute
-  '/_app/settings/webhooks': typeof AppSettingsWebhooksRoute
-  '/_app/settings/widget': typeof AppSettingsWidgetRoute
+  '/_app/operator/mailbox': typeof AppOperatorMailboxRoute
+  '/_app/settings/team': typeof AppSettingsTeamRoute
   '/_app/calls/': typeof AppCallsIndexRoute
-  '/_app/operator/': typeof AppOperatorIndexRoute
-  '/_app/settings/assistants/$assistantId': typeof AppSettingsAssistantsAssistantIdRoute
-  '/_app/settings/assistants/': typeof AppSettingsAssistantsIndexRoute
 }
 export interface FileRouteTypes {
   fileRoutesByFullPath: FileRoutesByFullPath
   fullPaths:
     | '/'
+    | '/forgot-password'
+    | '/reset-password'
     | '/sign-in'
+    | '/sign-up'
+    | '/verify-email'
     | '/analytics'
     | '/leads'
     | '/live'
-    | '/onboarding'
     | '/sms'
+    | '/invitations/accept'
     | '/calls/$callId'
-    | '/settings/api-keys'
-    | '/settings/audit'
-    | '/settings/credentials'
-    | '/settings/numbers'
-    | '/settings/plan'
-    | '/settings/privacy'
-    | '/settings/webhooks'
-    | '/settings/widget'
+    | '/operator/mailbox'
+    | '/settings/team'
     | '/calls/'
-    | '/operator/'
-    | '/settings/assistants/$assistantId'
-    | '/settings/assistants/'
   fileRoutesByTo: FileRoutesByTo
   to:
+    | '/forgot-password'
+    | '/reset-password'
     | '/sign-in'
+    | '/sign-up'
+    | '/verify-email'
     | '/analytics'
     | '/leads'
     | '/live'
-    | '/onboarding'
     | '/sms'
+    | '/invitations/accept'
     | '/'
     | '/calls/$callId'
-    | '/settings/api-keys'
-    | '/settings/audit'
-    | '/settings/credentials'
-    | '/settings/numbers'
-    | '/settings/plan'
-    | '/settings/privacy'
-    | '/settings/webhooks'
-    | '/settings/widget'
+    | '/operator/mailbox'
+    | '/settings/team'
     | '/calls'
-    | '/operator'
-    | '/settings/assistants/$assistantId'
-    | '/settings/assistants'
   id:
     | '__root__'
     | '/_app'
+    | '/forgot-password'
+    | '/reset-password'
     | '/sign-in'
+    | '/sign-up'
+    | '/verify-email'
     | '/_app/analytics'
     | '/_app/leads'
     | '/_app/live'
-    | '/_app/onboarding'
     | '/_app/sms'
+    | '/invitations/accept'
     | '/_app/'
     | '/_app/calls/$callId'
-    | '/_app/settings/api-keys'
-    | '/_app/settings/audit'
-    | '/_app/settings/credentials'
-    | '/_app/settings/numbers'
-    | '/_app/settings/plan'
-    | '/_app/settings/privacy'
-    | '/_app/settings/webhooks'
-    | '/_app/settings/widget'
+    | '/_app/operator/mailbox'
+    | '/_app/settings/team'
     | '/_app/calls/'
-    | '/_app/operator/'
-    | '/_app/settings/assistants/$assistantId'
-    | '/_app/settings/assistants/'
   fileRoutesById: FileRoutesById
 }
 export interface RootRouteChildren {
   AppRouteRoute: typeof AppRouteRouteWithChildren
+  ForgotPasswordRoute: typeof ForgotPasswordRoute
+  ResetPasswordRoute: typeof ResetPasswordRoute
   SignInRoute: typeof SignInRoute
+  SignUpRoute: typeof SignUpRoute
+  VerifyEmailRoute: typeof VerifyEmailRoute
+  InvitationsAcceptRoute: typeof InvitationsAcceptRoute
 }
 
 declare module '@tanstack/react-router' {
@@ -290,11 +233,39 @@ declare module '@tanstack/react-router' {
       preLoaderRoute: typeof AppRouteRouteImport
       parentRoute: typeof rootRouteImport
     }
+    '/forgot-password': {
+      id: '/forgot-password'
+      path: '/forgot-password'
+      fullPath: '/forgot-password'
+      preLoaderRoute: typeof ForgotPasswordRouteImport
+      parentRoute: typeof rootRouteImport
+    }
+    '/reset-password': {
+      id: '/reset-password'
+      path: '/reset-password'
+      fullPath: '/reset-password'
+      preLoaderRoute: typeof ResetPasswordRouteImport
+      parentRoute: typeof rootRouteImport
+    }
     '/sign-in': {
       id: '/sign-in'
       path: '/sign-in'
       fullPath: '/sign-in'
       preLoaderRoute: typeof SignInRouteImport
+      parentRoute: typeof rootRouteImport
+    }
+    '/sign-up': {
+      id: '/sign-up'
+      path: '/sign-up'
+      fullPath: '/sign-up'
+      preLoaderRoute: typeof SignUpRouteImport
+      parentRoute: typeof rootRouteImport
+    }
+    '/verify-email': {
+      id: '/verify-email'
+      path: '/verify-email'
+      fullPath: '/verify-email'
+      preLoaderRoute: typeof VerifyEmailRouteImport
       parentRoute: typeof rootRouteImport
     }
     '/_app/': {
@@ -325,19 +296,19 @@ declare module '@tanstack/react-router' {
       preLoaderRoute: typeof AppLiveRouteImport
       parentRoute: typeof AppRouteRoute
     }
-    '/_app/onboarding': {
-      id: '/_app/onboarding'
-      path: '/onboarding'
-      fullPath: '/onboarding'
-      preLoaderRoute: typeof AppOnboardingRouteImport
-      parentRoute: typeof AppRouteRoute
-    }
     '/_app/sms': {
       id: '/_app/sms'
       path: '/sms'
       fullPath: '/sms'
       preLoaderRoute: typeof AppSmsRouteImport
       parentRoute: typeof AppRouteRoute
+    }
+    '/invitations/accept': {
+      id: '/invitations/accept'
+      path: '/invitations/accept'
+      fullPath: '/invitations/accept'
+      preLoaderRoute: typeof InvitationsAcceptRouteImport
+      parentRoute: typeof rootRouteImport
     }
     '/_app/calls/': {
       id: '/_app/calls/'
@@ -353,81 +324,18 @@ declare module '@tanstack/react-router' {
       preLoaderRoute: typeof AppCallsCallIdRouteImport
       parentRoute: typeof AppRouteRoute
     }
-    '/_app/operator/': {
-      id: '/_app/operator/'
-      path: '/operator'
-      fullPath: '/operator/'
-      preLoaderRoute: typeof AppOperatorIndexRouteImport
+    '/_app/operator/mailbox': {
+      id: '/_app/operator/mailbox'
+      path: '/operator/mailbox'
+      fullPath: '/operator/mailbox'
+      preLoaderRoute: typeof AppOperatorMailboxRouteImport
       parentRoute: typeof AppRouteRoute
     }
-    '/_app/settings/api-keys': {
-      id: '/_app/settings/api-keys'
-      path: '/settings/api-keys'
-      fullPath: '/settings/api-keys'
-      preLoaderRoute: typeof AppSettingsApiKeysRouteImport
-      parentRoute: typeof AppRouteRoute
-    }
-    '/_app/settings/audit': {
-      id: '/_app/settings/audit'
-      path: '/settings/audit'
-      fullPath: '/settings/audit'
-      preLoaderRoute: typeof AppSettingsAuditRouteImport
-      parentRoute: typeof AppRouteRoute
-    }
-    '/_app/settings/credentials': {
-      id: '/_app/settings/credentials'
-      path: '/settings/credentials'
-      fullPath: '/settings/credentials'
-      preLoaderRoute: typeof AppSettingsCredentialsRouteImport
-      parentRoute: typeof AppRouteRoute
-    }
-    '/_app/settings/numbers': {
-      id: '/_app/settings/numbers'
-      path: '/settings/numbers'
-      fullPath: '/settings/numbers'
-      preLoaderRoute: typeof AppSettingsNumbersRouteImport
-      parentRoute: typeof AppRouteRoute
-    }
-    '/_app/settings/plan': {
-      id: '/_app/settings/plan'
-      path: '/settings/plan'
-      fullPath: '/settings/plan'
-      preLoaderRoute: typeof AppSettingsPlanRouteImport
-      parentRoute: typeof AppRouteRoute
-    }
-    '/_app/settings/privacy': {
-      id: '/_app/settings/privacy'
-      path: '/settings/privacy'
-      fullPath: '/settings/privacy'
-      preLoaderRoute: typeof AppSettingsPrivacyRouteImport
-      parentRoute: typeof AppRouteRoute
-    }
-    '/_app/settings/webhooks': {
-      id: '/_app/settings/webhooks'
-      path: '/settings/webhooks'
-      fullPath: '/settings/webhooks'
-      preLoaderRoute: typeof AppSettingsWebhooksRouteImport
-      parentRoute: typeof AppRouteRoute
-    }
-    '/_app/settings/widget': {
-      id: '/_app/settings/widget'
-      path: '/settings/widget'
-      fullPath: '/settings/widget'
-      preLoaderRoute: typeof AppSettingsWidgetRouteImport
-      parentRoute: typeof AppRouteRoute
-    }
-    '/_app/settings/assistants/': {
-      id: '/_app/settings/assistants/'
-      path: '/settings/assistants'
-      fullPath: '/settings/assistants/'
-      preLoaderRoute: typeof AppSettingsAssistantsIndexRouteImport
-      parentRoute: typeof AppRouteRoute
-    }
-    '/_app/settings/assistants/$assistantId': {
-      id: '/_app/settings/assistants/$assistantId'
-      path: '/settings/assistants/$assistantId'
-      fullPath: '/settings/assistants/$assistantId'
-      preLoaderRoute: typeof AppSettingsAssistantsAssistantIdRouteImport
+    '/_app/settings/team': {
+      id: '/_app/settings/team'
+      path: '/settings/team'
+      fullPath: '/settings/team'
+      preLoaderRoute: typeof AppSettingsTeamRouteImport
       parentRoute: typeof AppRouteRoute
     }
   }
@@ -437,44 +345,24 @@ interface AppRouteRouteChildren {
   AppAnalyticsRoute: typeof AppAnalyticsRoute
   AppLeadsRoute: typeof AppLeadsRoute
   AppLiveRoute: typeof AppLiveRoute
-  AppOnboardingRoute: typeof AppOnboardingRoute
   AppSmsRoute: typeof AppSmsRoute
   AppIndexRoute: typeof AppIndexRoute
   AppCallsCallIdRoute: typeof AppCallsCallIdRoute
-  AppSettingsApiKeysRoute: typeof AppSettingsApiKeysRoute
-  AppSettingsAuditRoute: typeof AppSettingsAuditRoute
-  AppSettingsCredentialsRoute: typeof AppSettingsCredentialsRoute
-  AppSettingsNumbersRoute: typeof AppSettingsNumbersRoute
-  AppSettingsPlanRoute: typeof AppSettingsPlanRoute
-  AppSettingsPrivacyRoute: typeof AppSettingsPrivacyRoute
-  AppSettingsWebhooksRoute: typeof AppSettingsWebhooksRoute
-  AppSettingsWidgetRoute: typeof AppSettingsWidgetRoute
+  AppOperatorMailboxRoute: typeof AppOperatorMailboxRoute
+  AppSettingsTeamRoute: typeof AppSettingsTeamRoute
   AppCallsIndexRoute: typeof AppCallsIndexRoute
-  AppOperatorIndexRoute: typeof AppOperatorIndexRoute
-  AppSettingsAssistantsAssistantIdRoute: typeof AppSettingsAssistantsAssistantIdRoute
-  AppSettingsAssistantsIndexRoute: typeof AppSettingsAssistantsIndexRoute
 }
 
 const AppRouteRouteChildren: AppRouteRouteChildren = {
   AppAnalyticsRoute: AppAnalyticsRoute,
   AppLeadsRoute: AppLeadsRoute,
   AppLiveRoute: AppLiveRoute,
-  AppOnboardingRoute: AppOnboardingRoute,
   AppSmsRoute: AppSmsRoute,
   AppIndexRoute: AppIndexRoute,
   AppCallsCallIdRoute: AppCallsCallIdRoute,
-  AppSettingsApiKeysRoute: AppSettingsApiKeysRoute,
-  AppSettingsAuditRoute: AppSettingsAuditRoute,
-  AppSettingsCredentialsRoute: AppSettingsCredentialsRoute,
-  AppSettingsNumbersRoute: AppSettingsNumbersRoute,
-  AppSettingsPlanRoute: AppSettingsPlanRoute,
-  AppSettingsPrivacyRoute: AppSettingsPrivacyRoute,
-  AppSettingsWebhooksRoute: AppSettingsWebhooksRoute,
-  AppSettingsWidgetRoute: AppSettingsWidgetRoute,
+  AppOperatorMailboxRoute: AppOperatorMailboxRoute,
+  AppSettingsTeamRoute: AppSettingsTeamRoute,
   AppCallsIndexRoute: AppCallsIndexRoute,
-  AppOperatorIndexRoute: AppOperatorIndexRoute,
-  AppSettingsAssistantsAssistantIdRoute: AppSettingsAssistantsAssistantIdRoute,
-  AppSettingsAssistantsIndexRoute: AppSettingsAssistantsIndexRoute,
 }
 
 const AppRouteRouteWithChildren = AppRouteRoute._addFileChildren(
@@ -483,7 +371,12 @@ const AppRouteRouteWithChildren = AppRouteRoute._addFileChildren(
 
 const rootRouteChildren: RootRouteChildren = {
   AppRouteRoute: AppRouteRouteWithChildren,
+  ForgotPasswordRoute: ForgotPasswordRoute,
+  ResetPasswordRoute: ResetPasswordRoute,
   SignInRoute: SignInRoute,
+  SignUpRoute: SignUpRoute,
+  VerifyEmailRoute: VerifyEmailRoute,
+  InvitationsAcceptRoute: InvitationsAcceptRoute,
 }
 export const routeTree = rootRouteImport
   ._addFileChildren(rootRouteChildren)

@@ -12,7 +12,8 @@ using Switchboard.Platform.Database;
 namespace Switchboard.Tenancy;
 
 /// <summary>The signed-in user.</summary>
-public sealed record SessionUser(Guid Id, string Email, string? FullName);
+/// <remarks><c>EmailVerified</c>: the user proved the email is theirs (verification link, invitation or reset); an unverified user may still sign in.</remarks>
+public sealed record SessionUser(Guid Id, string Email, string? FullName, bool EmailVerified);
 
 /// <summary>A tenant the caller can act for, with the caller's role there.</summary>
 public sealed record SessionTenant(Guid Id, string Name, string Role);
@@ -205,7 +206,7 @@ internal sealed class AccountService(
                 current = new SessionTenant(t, name, Roles.Owner);
             }
         }
-        return new SessionInfo(new SessionUser(user.Id, user.Email, user.FullName), current,
+        return new SessionInfo(new SessionUser(user.Id, user.Email, user.FullName, user.EmailVerifiedAt != null), current,
             memberships.Select(x => new SessionTenant(x.Id, x.Name, x.Role)).ToList(), isOperator, csrf, "session");
     }
 }

@@ -42,11 +42,12 @@ internal static class AccountsApi
             .WithSummary("Act for another tenant").ProducesErrors(400, 401, 403, 404);
         auth.MapPost("/invitations/accept", AcceptInvitationAsync).AllowAnonymous().WithSummary("Accept an invitation and sign in")
             .ProducesErrors(400, 401, 404, 422, 429);
+        auth.MapAccountRecovery(); // password reset, email verification, invitation preview
         return auth;
     }
 
     private static async Task<Results<Created<SessionInfo>, JsonHttpResult<ErrorEnvelope>>> SignupAsync(
-        SignupRequest body, HttpContext http, AccountService accounts, SwitchboardDbContext db, AuditLog audit, CancellationToken ct)
+        SignupRequest body, HttpContext http, AccountService accounts, AccountRecovery recovery, SwitchboardDbContext db, AuditLog audit, CancellationToken ct)
     {
         var v = new Validation();
         var email = body.Email is null ? null : AccountService.NormalizeEmail(body.Email);
@@ -77,6 +78,7 @@ internal static class AccountsApi
         {
             return ApiError.Conflict("EMAIL_TAKEN", "An account with this email exists: sign in instead.");
         }
+        await recovery.SendVerificationAsync(user, tenant.Id, ct);
         var csrf = await accounts.StartSessionAsync(http, user, tenant.Id, ct);
         var caller = Caller.From(http);
         await audit.AppendAsync(tenant.Id, new AuditActor("user", user.Id.ToString(), caller.Ip), "account.signup", "tenant:" + tenant.Id, null, ct);
@@ -210,6 +212,7 @@ internal static class AccountsApi
             db.Memberships.Add(new Membership { Id = Guid.CreateVersion7(), TenantId = invitation.TenantId, UserId = user.Id, Role = invitation.Role, CreatedAt = now });
         }
         invitation.AcceptedAt = now;
+        user.EmailVerifiedAt ??= now; // the token came by mail to this address
         await db.SaveChangesAsync(ct);
         var csrf = await accounts.StartSessionAsync(http, user, invitation.TenantId, ct);
         await audit.AppendAsync(invitation.TenantId, new AuditActor("user", user.Id.ToString(), ip), "team.invitation_accepted", "invitation:" + invitation.Id,

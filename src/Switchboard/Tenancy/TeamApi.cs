@@ -16,7 +16,7 @@ public sealed record RoleChange(string? Role);
 /// <summary>Invites someone by email with a role.</summary>
 public sealed record InvitationRequest(string? Email, string? Role);
 
-/// <summary>An invitation. <c>Token</c> is returned once, at creation: send it to the invitee (<c>POST /api/v1/auth/invitations/accept</c>).</summary>
+/// <summary>An invitation. It is emailed to the invitee (a link to <c>/invitations/accept?token=…</c>); <c>Token</c> is also returned once, at creation (<c>POST /api/v1/auth/invitations/accept</c>).</summary>
 public sealed record InvitationDto(Guid Id, string Email, string Role, DateTimeOffset CreatedAt, DateTimeOffset ExpiresAt, DateTimeOffset? AcceptedAt, DateTimeOffset? RevokedAt, string? Token);
 
 /// <summary>
@@ -103,7 +103,8 @@ internal static class TeamApi
             .Select(i => new InvitationDto(i.Id, i.Email, i.Role, i.CreatedAt, i.ExpiresAt, i.AcceptedAt, i.RevokedAt, null)).ToListAsync(ct));
 
     private static async Task<Results<Created<InvitationDto>, JsonHttpResult<ErrorEnvelope>>> InviteAsync(
-        InvitationRequest body, HttpContext http, SwitchboardDbContext db, AuditLog audit, TimeProvider clock, IOptions<AccountOptions> options, CancellationToken ct)
+        InvitationRequest body, HttpContext http, SwitchboardDbContext db, AuditLog audit, TimeProvider clock, IOptions<AccountOptions> options,
+        Switchboard.Email.Mailer mailer, CancellationToken ct)
     {
         var email = body.Email is null ? null : AccountService.NormalizeEmail(body.Email);
         var v = new Validation();
@@ -142,6 +143,8 @@ internal static class TeamApi
             ExpiresAt = now.AddDays(options.Value.InvitationDays),
         };
         db.Invitations.Add(invitation);
+        var tenantName = await db.Tenants.Where(t => t.Id == invitation.TenantId).Select(t => t.Name).FirstAsync(ct);
+        mailer.Invitation(invitation.TenantId, invitation.Email, tenantName, invitation.Role, token, invitation.ExpiresAt); // same transaction: email.send outbox row
         await db.SaveChangesAsync(ct);
         await audit.AppendAsync(caller.TenantId, caller.Actor, "team.invited", "invitation:" + invitation.Id, new { role = invitation.Role }, ct);
         return TypedResults.Created($"/api/v1/team/invitations/{invitation.Id}",

@@ -24,6 +24,9 @@ internal sealed class User
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset? LastLoginAt { get; set; }
 
+    /// <summary>When the user proved the email is theirs (verification link, invitation or password reset); null: not yet.</summary>
+    public DateTimeOffset? EmailVerifiedAt { get; set; }
+
     /// <summary>
     /// An operator of the installation (manages every tenant). Granted only from the server's command line
     /// (<c>switchboard grant-operator &lt;email&gt;</c>), never through the API: emails are not verified, so a

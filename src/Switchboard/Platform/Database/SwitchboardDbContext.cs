@@ -60,6 +60,7 @@ internal sealed partial class SwitchboardDbContext(DbContextOptions<SwitchboardD
         ConfigureDashboard(b);   // live-event sequences (SwitchboardDbContext.Dashboard.cs)
         ConfigureKnowledge(b);   // knowledge documents and chunks (SwitchboardDbContext.Knowledge.cs)
         ConfigureCluster(b);     // shared key ring, rate-limit counters, leases, used stream tokens (SwitchboardDbContext.Cluster.cs)
+        ConfigureEmail(b);       // account emails and single-use account tokens (SwitchboardDbContext.Email.cs)
 
         b.Entity<Tenant>(e =>
         {

@@ -30,7 +30,8 @@ internal sealed class ApiRateLimiter(ClusterRateLimiter cluster)
 /// </summary>
 internal sealed class ApiGuardMiddleware(RequestDelegate next)
 {
-    private static readonly string[] CsrfExempt = ["/api/v1/auth/signup", "/api/v1/auth/login", "/api/v1/auth/invitations/accept"];
+    private static readonly string[] CsrfExempt = ["/api/v1/auth/signup", "/api/v1/auth/login", "/api/v1/auth/invitations/accept",
+        "/api/v1/auth/password-reset", "/api/v1/auth/password-reset/confirm", "/api/v1/auth/verify-email", "/api/v1/auth/invitations/preview"];
 
     public async Task InvokeAsync(HttpContext http, ApiRateLimiter limiter, TenantAccountCache accounts, IOptions<AccountOptions> accountOptions)
     {

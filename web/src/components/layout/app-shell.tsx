@@ -2,13 +2,15 @@ import { useState, type ReactNode } from 'react';
 import { Link, useNavigate } from '@tanstack/react-router';
 import { useTranslation } from 'react-i18next';
 import { Dialog } from 'radix-ui';
-import { Lock, Activity, BarChart3, BookOpen, Bot, Building, Gauge, Home, KeyRound, LogOut, Menu, MessageSquare, MessagesSquare, Phone, PhoneCall, Radio, Rocket, ScrollText, ShieldCheck, Users, Webhook, X } from 'lucide-react';
+import { Activity, BarChart3, BookOpen, Bot, Building, Gauge, Home, KeyRound, Lock, LogOut, Mail, Menu, MessageSquare, MessagesSquare, Phone, PhoneCall, Radio, Rocket, ScrollText, ShieldCheck, UserCog, Users, Webhook, X } from 'lucide-react';
 import { useSession } from '@/lib/session';
 import { useConnection } from '@/lib/live/use-live-events';
 import { api } from '@/lib/api/client';
 import { useQueryClient } from '@tanstack/react-query';
 import { cn } from '@/lib/cn';
 import { LanguageSelect, ThemeSelect } from './preferences';
+import { OrgSwitcher } from '@/features/account/org-switcher';
+import { VerifyBanner } from '@/features/account/verify-banner';
 
 const NAV = [
   { to: '/', key: 'nav.overview', icon: Home, exact: true },
@@ -29,7 +31,9 @@ const NAV = [
   { to: '/settings/plan', key: 'admin.nav.plan', icon: Gauge },
   { to: '/settings/audit', key: 'admin.nav.audit', icon: ScrollText },
   { to: '/settings/privacy', key: 'admin.nav.privacy', icon: ShieldCheck },
-  { to: '/operator', key: 'admin.nav.operator', icon: Building, operatorOnly: true },
+  { to: '/settings/team', key: 'account.nav.team', icon: UserCog },
+  { to: '/operator', key: 'admin.nav.operator', icon: Building, operatorOnly: true, exact: true },
+  { to: '/operator/mailbox', key: 'account.nav.mailbox', icon: Mail, operatorOnly: true },
 ] as const;
 
 function NavLinks({ onNavigate }: { onNavigate?: () => void }) {
@@ -176,10 +180,12 @@ export function AppShell({ children }: { children: ReactNode }) {
             </Dialog.Portal>
           </Dialog.Root>
           <span className="font-semibold md:hidden">Switchboard</span>
-          <span className="ms-auto">
+          <span className="ms-auto flex min-w-0 items-center gap-3">
+            <OrgSwitcher />
             <LiveDot />
           </span>
         </header>
+        <VerifyBanner />
         <main id="main" tabIndex={-1} className="min-w-0 flex-1 p-4 outline-none md:p-6">
           {children}
         </main>

@@ -1,9 +1,11 @@
 import { useState, type FormEvent } from 'react';
-import { useNavigate, useSearch } from '@tanstack/react-router';
+import { Link, useNavigate, useSearch } from '@tanstack/react-router';
 import { useTranslation } from 'react-i18next';
 import { Button, Card, ErrorMessage, Field, inputClass } from '@/components/ui/ui';
 import { LanguageSelect } from '@/components/layout/preferences';
 import { useSignIn } from './api';
+import { accountError, safeRedirect } from '@/features/account/errors';
+import { linkClass } from '@/features/account/auth-card';
 
 /** Sign in with email and password (cookie session); goes back to the page asked for. */
 export function SignInPage() {
@@ -20,8 +22,7 @@ export function SignInPage() {
       { email, password },
       {
         onSuccess: () => {
-          const target = search.redirect && search.redirect.startsWith('/') && !search.redirect.startsWith('//') ? search.redirect : '/';
-          void navigate({ to: target });
+          void navigate({ to: safeRedirect(search.redirect) });
         },
       },
     );
@@ -41,10 +42,18 @@ export function SignInPage() {
           <Field label={t('auth.password')}>
             <input className={inputClass} type="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} />
           </Field>
-          <ErrorMessage error={signIn.error} />
+          <ErrorMessage error={accountError(t, signIn.error)} />
           <Button type="submit" variant="primary" disabled={signIn.isPending}>
             {signIn.isPending ? t('auth.signingIn') : t('auth.submit')}
           </Button>
+          <div className="flex flex-wrap justify-between gap-2">
+            <Link to="/forgot-password" className={linkClass}>
+              {t('account.signIn.forgot')}
+            </Link>
+            <Link to="/sign-up" className={linkClass}>
+              {t('account.signIn.createAccount')}
+            </Link>
+          </div>
         </form>
       </Card>
     </main>

@@ -1,0 +1,62 @@
+import { useState, type FormEvent } from 'react';
+import { Link, useNavigate, useRouter } from '@tanstack/react-router';
+import { useTranslation } from 'react-i18next';
+import { Button, ErrorMessage, Field, inputClass } from '@/components/ui/ui';
+import { AuthCard, linkClass } from './auth-card';
+import { useSignUp } from './api';
+import { accountError } from './errors';
+
+/** Sign-up: the organisation and its owner; lands signed in on the onboarding wizard when there is one, else the overview. */
+export function SignUpPage() {
+  const { t } = useTranslation();
+  const navigate = useNavigate();
+  const router = useRouter();
+  const signUp = useSignUp();
+  const [form, setForm] = useState({ organisation: '', fullName: '', email: '', password: '' });
+  const set = (k: keyof typeof form) => (e: { target: { value: string } }) => setForm((f) => ({ ...f, [k]: e.target.value }));
+
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    signUp.mutate(
+      { ...form, fullName: form.fullName.trim() || null },
+      {
+        onSuccess: () => {
+          const hasOnboarding = Object.keys(router.routesByPath).includes('/onboarding');
+          void navigate({ to: hasOnboarding ? ('/onboarding' as '/') : '/' });
+        },
+      },
+    );
+  };
+
+  return (
+    <AuthCard title={t('account.signUp.title')}>
+      <form onSubmit={submit} className="flex flex-col gap-3">
+        <Field label={t('account.signUp.organisation')}>
+          <input className={inputClass} required maxLength={200} autoComplete="organization" value={form.organisation} onChange={set('organisation')} />
+        </Field>
+        <Field label={t('account.signUp.fullName')}>
+          <input className={inputClass} maxLength={200} autoComplete="name" value={form.fullName} onChange={set('fullName')} />
+        </Field>
+        <Field label={t('auth.email')}>
+          <input className={inputClass} type="email" required dir="ltr" autoComplete="email" value={form.email} onChange={set('email')} />
+        </Field>
+        <Field label={t('auth.password')}>
+          <input className={inputClass} type="password" required minLength={10} maxLength={128} autoComplete="new-password" value={form.password} onChange={set('password')} aria-describedby="password-hint" />
+        </Field>
+        <p id="password-hint" className="text-xs text-slate-600 dark:text-slate-400">
+          {t('account.passwordHint')}
+        </p>
+        <ErrorMessage error={accountError(t, signUp.error)} />
+        <Button type="submit" variant="primary" disabled={signUp.isPending}>
+          {signUp.isPending ? t('account.working') : t('account.signUp.submit')}
+        </Button>
+        <p className="text-sm">
+          {t('account.signUp.haveAccount')}{' '}
+          <Link to="/sign-in" search={{}} className={linkClass}>
+            {t('account.signIn.link')}
+          </Link>
+        </p>
+      </form>
+    </AuthCard>
+  );
+}
