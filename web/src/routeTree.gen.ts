@@ -19,12 +19,24 @@ import { Route as AppIndexRouteImport } from './routes/_app/index'
 import { Route as AppAnalyticsRouteImport } from './routes/_app/analytics'
 import { Route as AppLeadsRouteImport } from './routes/_app/leads'
 import { Route as AppLiveRouteImport } from './routes/_app/live'
+import { Route as AppOnboardingRouteImport } from './routes/_app/onboarding'
 import { Route as AppSmsRouteImport } from './routes/_app/sms'
 import { Route as InvitationsAcceptRouteImport } from './routes/invitations/accept'
 import { Route as AppCallsIndexRouteImport } from './routes/_app/calls/index'
 import { Route as AppCallsCallIdRouteImport } from './routes/_app/calls/$callId'
+import { Route as AppOperatorIndexRouteImport } from './routes/_app/operator/index'
 import { Route as AppOperatorMailboxRouteImport } from './routes/_app/operator/mailbox'
+import { Route as AppSettingsApiKeysRouteImport } from './routes/_app/settings/api-keys'
+import { Route as AppSettingsAuditRouteImport } from './routes/_app/settings/audit'
+import { Route as AppSettingsCredentialsRouteImport } from './routes/_app/settings/credentials'
+import { Route as AppSettingsNumbersRouteImport } from './routes/_app/settings/numbers'
+import { Route as AppSettingsPlanRouteImport } from './routes/_app/settings/plan'
+import { Route as AppSettingsPrivacyRouteImport } from './routes/_app/settings/privacy'
 import { Route as AppSettingsTeamRouteImport } from './routes/_app/settings/team'
+import { Route as AppSettingsWebhooksRouteImport } from './routes/_app/settings/webhooks'
+import { Route as AppSettingsWidgetRouteImport } from './routes/_app/settings/widget'
+import { Route as AppSettingsAssistantsIndexRouteImport } from './routes/_app/settings/assistants/index'
+import { Route as AppSettingsAssistantsAssistantIdRouteImport } from './routes/_app/settings/assistants/$assistantId'
 
 const AppRouteRoute = AppRouteRouteImport.update({
   id: '/_app',
@@ -75,6 +87,11 @@ const AppLiveRoute = AppLiveRouteImport.update({
   path: '/live',
   getParentRoute: () => AppRouteRoute,
 } as any)
+const AppOnboardingRoute = AppOnboardingRouteImport.update({
+  id: '/onboarding',
+  path: '/onboarding',
+  getParentRoute: () => AppRouteRoute,
+} as any)
 const AppSmsRoute = AppSmsRouteImport.update({
   id: '/sms',
   path: '/sms',
@@ -95,9 +112,44 @@ const AppCallsCallIdRoute = AppCallsCallIdRouteImport.update({
   path: '/calls/$callId',
   getParentRoute: () => AppRouteRoute,
 } as any)
+const AppOperatorIndexRoute = AppOperatorIndexRouteImport.update({
+  id: '/operator/',
+  path: '/operator/',
+  getParentRoute: () => AppRouteRoute,
+} as any)
 const AppOperatorMailboxRoute = AppOperatorMailboxRouteImport.update({
   id: '/operator/mailbox',
   path: '/operator/mailbox',
+  getParentRoute: () => AppRouteRoute,
+} as any)
+const AppSettingsApiKeysRoute = AppSettingsApiKeysRouteImport.update({
+  id: '/settings/api-keys',
+  path: '/settings/api-keys',
+  getParentRoute: () => AppRouteRoute,
+} as any)
+const AppSettingsAuditRoute = AppSettingsAuditRouteImport.update({
+  id: '/settings/audit',
+  path: '/settings/audit',
+  getParentRoute: () => AppRouteRoute,
+} as any)
+const AppSettingsCredentialsRoute = AppSettingsCredentialsRouteImport.update({
+  id: '/settings/credentials',
+  path: '/settings/credentials',
+  getParentRoute: () => AppRouteRoute,
+} as any)
+const AppSettingsNumbersRoute = AppSettingsNumbersRouteImport.update({
+  id: '/settings/numbers',
+  path: '/settings/numbers',
+  getParentRoute: () => AppRouteRoute,
+} as any)
+const AppSettingsPlanRoute = AppSettingsPlanRouteImport.update({
+  id: '/settings/plan',
+  path: '/settings/plan',
+  getParentRoute: () => AppRouteRoute,
+} as any)
+const AppSettingsPrivacyRoute = AppSettingsPrivacyRouteImport.update({
+  id: '/settings/privacy',
+  path: '/settings/privacy',
   getParentRoute: () => AppRouteRoute,
 } as any)
 const AppSettingsTeamRoute = AppSettingsTeamRouteImport.update({
@@ -105,6 +157,28 @@ const AppSettingsTeamRoute = AppSettingsTeamRouteImport.update({
   path: '/settings/team',
   getParentRoute: () => AppRouteRoute,
 } as any)
+const AppSettingsWebhooksRoute = AppSettingsWebhooksRouteImport.update({
+  id: '/settings/webhooks',
+  path: '/settings/webhooks',
+  getParentRoute: () => AppRouteRoute,
+} as any)
+const AppSettingsWidgetRoute = AppSettingsWidgetRouteImport.update({
+  id: '/settings/widget',
+  path: '/settings/widget',
+  getParentRoute: () => AppRouteRoute,
+} as any)
+const AppSettingsAssistantsIndexRoute =
+  AppSettingsAssistantsIndexRouteImport.update({
+    id: '/settings/assistants/',
+    path: '/settings/assistants/',
+    getParentRoute: () => AppRouteRoute,
+  } as any)
+const AppSettingsAssistantsAssistantIdRoute =
+  AppSettingsAssistantsAssistantIdRouteImport.update({
+    id: '/settings/assistants/$assistantId',
+    path: '/settings/assistants/$assistantId',
+    getParentRoute: () => AppRouteRoute,
+  } as any)
 
 export interface FileRoutesByFullPath {
   '/': typeof AppIndexRoute
@@ -116,12 +190,24 @@ export interface FileRoutesByFullPath {
   '/analytics': typeof AppAnalyticsRoute
   '/leads': typeof AppLeadsRoute
   '/live': typeof AppLiveRoute
+  '/onboarding': typeof AppOnboardingRoute
   '/sms': typeof AppSmsRoute
   '/invitations/accept': typeof InvitationsAcceptRoute
   '/calls/$callId': typeof AppCallsCallIdRoute
   '/operator/mailbox': typeof AppOperatorMailboxRoute
+  '/settings/api-keys': typeof AppSettingsApiKeysRoute
+  '/settings/audit': typeof AppSettingsAuditRoute
+  '/settings/credentials': typeof AppSettingsCredentialsRoute
+  '/settings/numbers': typeof AppSettingsNumbersRoute
+  '/settings/plan': typeof AppSettingsPlanRoute
+  '/settings/privacy': typeof AppSettingsPrivacyRoute
   '/settings/team': typeof AppSettingsTeamRoute
+  '/settings/webhooks': typeof AppSettingsWebhooksRoute
+  '/settings/widget': typeof AppSettingsWidgetRoute
   '/calls/': typeof AppCallsIndexRoute
+  '/operator/': typeof AppOperatorIndexRoute
+  '/settings/assistants/$assistantId': typeof AppSettingsAssistantsAssistantIdRoute
+  '/settings/assistants/': typeof AppSettingsAssistantsIndexRoute
 }
 export interface FileRoutesByTo {
   '/forgot-password': typeof ForgotPasswordRoute
@@ -132,13 +218,25 @@ export interface FileRoutesByTo {
   '/analytics': typeof AppAnalyticsRoute
   '/leads': typeof AppLeadsRoute
   '/live': typeof AppLiveRoute
+  '/onboarding': typeof AppOnboardingRoute
   '/sms': typeof AppSmsRoute
   '/invitations/accept': typeof InvitationsAcceptRoute
   '/': typeof AppIndexRoute
   '/calls/$callId': typeof AppCallsCallIdRoute
   '/operator/mailbox': typeof AppOperatorMailboxRoute
+  '/settings/api-keys': typeof AppSettingsApiKeysRoute
+  '/settings/audit': typeof AppSettingsAuditRoute
+  '/settings/credentials': typeof AppSettingsCredentialsRoute
+  '/settings/numbers': typeof AppSettingsNumbersRoute
+  '/settings/plan': typeof AppSettingsPlanRoute
+  '/settings/privacy': typeof AppSettingsPrivacyRoute
   '/settings/team': typeof AppSettingsTeamRoute
+  '/settings/webhooks': typeof AppSettingsWebhooksRoute
+  '/settings/widget': typeof AppSettingsWidgetRoute
   '/calls': typeof AppCallsIndexRoute
+  '/operator': typeof AppOperatorIndexRoute
+  '/settings/assistants/$assistantId': typeof AppSettingsAssistantsAssistantIdRoute
+  '/settings/assistants': typeof AppSettingsAssistantsIndexRoute
 }
 export interface FileRoutesById {
   __root__: typeof rootRouteImport
@@ -151,13 +249,25 @@ export interface FileRoutesById {
   '/_app/analytics': typeof AppAnalyticsRoute
   '/_app/leads': typeof AppLeadsRoute
   '/_app/live': typeof AppLiveRoute
+  '/_app/onboarding': typeof AppOnboardingRoute
   '/_app/sms': typeof AppSmsRoute
   '/invitations/accept': typeof InvitationsAcceptRoute
   '/_app/': typeof AppIndexRoute
   '/_app/calls/$callId': typeof AppCallsCallIdRoute
   '/_app/operator/mailbox': typeof AppOperatorMailboxRoute
+  '/_app/settings/api-keys': typeof AppSettingsApiKeysRoute
+  '/_app/settings/audit': typeof AppSettingsAuditRoute
+  '/_app/settings/credentials': typeof AppSettingsCredentialsRoute
+  '/_app/settings/numbers': typeof AppSettingsNumbersRoute
+  '/_app/settings/plan': typeof AppSettingsPlanRoute
+  '/_app/settings/privacy': typeof AppSettingsPrivacyRoute
   '/_app/settings/team': typeof AppSettingsTeamRoute
+  '/_app/settings/webhooks': typeof AppSettingsWebhooksRoute
+  '/_app/settings/widget': typeof AppSettingsWidgetRoute
   '/_app/calls/': typeof AppCallsIndexRoute
+  '/_app/operator/': typeof AppOperatorIndexRoute
+  '/_app/settings/assistants/$assistantId': typeof AppSettingsAssistantsAssistantIdRoute
+  '/_app/settings/assistants/': typeof AppSettingsAssistantsIndexRoute
 }
 export interface FileRouteTypes {
   fileRoutesByFullPath: FileRoutesByFullPath
@@ -171,12 +281,24 @@ export interface FileRouteTypes {
     | '/analytics'
     | '/leads'
     | '/live'
+    | '/onboarding'
     | '/sms'
     | '/invitations/accept'
     | '/calls/$callId'
     | '/operator/mailbox'
+    | '/settings/api-keys'
+    | '/settings/audit'
+    | '/settings/credentials'
+    | '/settings/numbers'
+    | '/settings/plan'
+    | '/settings/privacy'
     | '/settings/team'
+    | '/settings/webhooks'
+    | '/settings/widget'
     | '/calls/'
+    | '/operator/'
+    | '/settings/assistants/$assistantId'
+    | '/settings/assistants/'
   fileRoutesByTo: FileRoutesByTo
   to:
     | '/forgot-password'
@@ -187,13 +309,25 @@ export interface FileRouteTypes {
     | '/analytics'
     | '/leads'
     | '/live'
+    | '/onboarding'
     | '/sms'
     | '/invitations/accept'
     | '/'
     | '/calls/$callId'
     | '/operator/mailbox'
+    | '/settings/api-keys'
+    | '/settings/audit'
+    | '/settings/credentials'
+    | '/settings/numbers'
+    | '/settings/plan'
+    | '/settings/privacy'
     | '/settings/team'
+    | '/settings/webhooks'
+    | '/settings/widget'
     | '/calls'
+    | '/operator'
+    | '/settings/assistants/$assistantId'
+    | '/settings/assistants'
   id:
     | '__root__'
     | '/_app'
@@ -205,13 +339,25 @@ export interface FileRouteTypes {
     | '/_app/analytics'
     | '/_app/leads'
     | '/_app/live'
+    | '/_app/onboarding'
     | '/_app/sms'
     | '/invitations/accept'
     | '/_app/'
     | '/_app/calls/$callId'
     | '/_app/operator/mailbox'
+    | '/_app/settings/api-keys'
+    | '/_app/settings/audit'
+    | '/_app/settings/credentials'
+    | '/_app/settings/numbers'
+    | '/_app/settings/plan'
+    | '/_app/settings/privacy'
     | '/_app/settings/team'
+    | '/_app/settings/webhooks'
+    | '/_app/settings/widget'
     | '/_app/calls/'
+    | '/_app/operator/'
+    | '/_app/settings/assistants/$assistantId'
+    | '/_app/settings/assistants/'
   fileRoutesById: FileRoutesById
 }
 export interface RootRouteChildren {
@@ -296,6 +442,13 @@ declare module '@tanstack/react-router' {
       preLoaderRoute: typeof AppLiveRouteImport
       parentRoute: typeof AppRouteRoute
     }
+    '/_app/onboarding': {
+      id: '/_app/onboarding'
+      path: '/onboarding'
+      fullPath: '/onboarding'
+      preLoaderRoute: typeof AppOnboardingRouteImport
+      parentRoute: typeof AppRouteRoute
+    }
     '/_app/sms': {
       id: '/_app/sms'
       path: '/sms'
@@ -324,11 +477,60 @@ declare module '@tanstack/react-router' {
       preLoaderRoute: typeof AppCallsCallIdRouteImport
       parentRoute: typeof AppRouteRoute
     }
+    '/_app/operator/': {
+      id: '/_app/operator/'
+      path: '/operator'
+      fullPath: '/operator/'
+      preLoaderRoute: typeof AppOperatorIndexRouteImport
+      parentRoute: typeof AppRouteRoute
+    }
     '/_app/operator/mailbox': {
       id: '/_app/operator/mailbox'
       path: '/operator/mailbox'
       fullPath: '/operator/mailbox'
       preLoaderRoute: typeof AppOperatorMailboxRouteImport
+      parentRoute: typeof AppRouteRoute
+    }
+    '/_app/settings/api-keys': {
+      id: '/_app/settings/api-keys'
+      path: '/settings/api-keys'
+      fullPath: '/settings/api-keys'
+      preLoaderRoute: typeof AppSettingsApiKeysRouteImport
+      parentRoute: typeof AppRouteRoute
+    }
+    '/_app/settings/audit': {
+      id: '/_app/settings/audit'
+      path: '/settings/audit'
+      fullPath: '/settings/audit'
+      preLoaderRoute: typeof AppSettingsAuditRouteImport
+      parentRoute: typeof AppRouteRoute
+    }
+    '/_app/settings/credentials': {
+      id: '/_app/settings/credentials'
+      path: '/settings/credentials'
+      fullPath: '/settings/credentials'
+      preLoaderRoute: typeof AppSettingsCredentialsRouteImport
+      parentRoute: typeof AppRouteRoute
+    }
+    '/_app/settings/numbers': {
+      id: '/_app/settings/numbers'
+      path: '/settings/numbers'
+      fullPath: '/settings/numbers'
+      preLoaderRoute: typeof AppSettingsNumbersRouteImport
+      parentRoute: typeof AppRouteRoute
+    }
+    '/_app/settings/plan': {
+      id: '/_app/settings/plan'
+      path: '/settings/plan'
+      fullPath: '/settings/plan'
+      preLoaderRoute: typeof AppSettingsPlanRouteImport
+      parentRoute: typeof AppRouteRoute
+    }
+    '/_app/settings/privacy': {
+      id: '/_app/settings/privacy'
+      path: '/settings/privacy'
+      fullPath: '/settings/privacy'
+      preLoaderRoute: typeof AppSettingsPrivacyRouteImport
       parentRoute: typeof AppRouteRoute
     }
     '/_app/settings/team': {
@@ -338,6 +540,34 @@ declare module '@tanstack/react-router' {
       preLoaderRoute: typeof AppSettingsTeamRouteImport
       parentRoute: typeof AppRouteRoute
     }
+    '/_app/settings/webhooks': {
+      id: '/_app/settings/webhooks'
+      path: '/settings/webhooks'
+      fullPath: '/settings/webhooks'
+      preLoaderRoute: typeof AppSettingsWebhooksRouteImport
+      parentRoute: typeof AppRouteRoute
+    }
+    '/_app/settings/widget': {
+      id: '/_app/settings/widget'
+      path: '/settings/widget'
+      fullPath: '/settings/widget'
+      preLoaderRoute: typeof AppSettingsWidgetRouteImport
+      parentRoute: typeof AppRouteRoute
+    }
+    '/_app/settings/assistants/': {
+      id: '/_app/settings/assistants/'
+      path: '/settings/assistants'
+      fullPath: '/settings/assistants/'
+      preLoaderRoute: typeof AppSettingsAssistantsIndexRouteImport
+      parentRoute: typeof AppRouteRoute
+    }
+    '/_app/settings/assistants/$assistantId': {
+      id: '/_app/settings/assistants/$assistantId'
+      path: '/settings/assistants/$assistantId'
+      fullPath: '/settings/assistants/$assistantId'
+      preLoaderRoute: typeof AppSettingsAssistantsAssistantIdRouteImport
+      parentRoute: typeof AppRouteRoute
+    }
   }
 }
 
@@ -345,24 +575,48 @@ interface AppRouteRouteChildren {
   AppAnalyticsRoute: typeof AppAnalyticsRoute
   AppLeadsRoute: typeof AppLeadsRoute
   AppLiveRoute: typeof AppLiveRoute
+  AppOnboardingRoute: typeof AppOnboardingRoute
   AppSmsRoute: typeof AppSmsRoute
   AppIndexRoute: typeof AppIndexRoute
   AppCallsCallIdRoute: typeof AppCallsCallIdRoute
   AppOperatorMailboxRoute: typeof AppOperatorMailboxRoute
+  AppSettingsApiKeysRoute: typeof AppSettingsApiKeysRoute
+  AppSettingsAuditRoute: typeof AppSettingsAuditRoute
+  AppSettingsCredentialsRoute: typeof AppSettingsCredentialsRoute
+  AppSettingsNumbersRoute: typeof AppSettingsNumbersRoute
+  AppSettingsPlanRoute: typeof AppSettingsPlanRoute
+  AppSettingsPrivacyRoute: typeof AppSettingsPrivacyRoute
   AppSettingsTeamRoute: typeof AppSettingsTeamRoute
+  AppSettingsWebhooksRoute: typeof AppSettingsWebhooksRoute
+  AppSettingsWidgetRoute: typeof AppSettingsWidgetRoute
   AppCallsIndexRoute: typeof AppCallsIndexRoute
+  AppOperatorIndexRoute: typeof AppOperatorIndexRoute
+  AppSettingsAssistantsAssistantIdRoute: typeof AppSettingsAssistantsAssistantIdRoute
+  AppSettingsAssistantsIndexRoute: typeof AppSettingsAssistantsIndexRoute
 }
 
 const AppRouteRouteChildren: AppRouteRouteChildren = {
   AppAnalyticsRoute: AppAnalyticsRoute,
   AppLeadsRoute: AppLeadsRoute,
   AppLiveRoute: AppLiveRoute,
+  AppOnboardingRoute: AppOnboardingRoute,
   AppSmsRoute: AppSmsRoute,
   AppIndexRoute: AppIndexRoute,
   AppCallsCallIdRoute: AppCallsCallIdRoute,
   AppOperatorMailboxRoute: AppOperatorMailboxRoute,
+  AppSettingsApiKeysRoute: AppSettingsApiKeysRoute,
+  AppSettingsAuditRoute: AppSettingsAuditRoute,
+  AppSettingsCredentialsRoute: AppSettingsCredentialsRoute,
+  AppSettingsNumbersRoute: AppSettingsNumbersRoute,
+  AppSettingsPlanRoute: AppSettingsPlanRoute,
+  AppSettingsPrivacyRoute: AppSettingsPrivacyRoute,
   AppSettingsTeamRoute: AppSettingsTeamRoute,
+  AppSettingsWebhooksRoute: AppSettingsWebhooksRoute,
+  AppSettingsWidgetRoute: AppSettingsWidgetRoute,
   AppCallsIndexRoute: AppCallsIndexRoute,
+  AppOperatorIndexRoute: AppOperatorIndexRoute,
+  AppSettingsAssistantsAssistantIdRoute: AppSettingsAssistantsAssistantIdRoute,
+  AppSettingsAssistantsIndexRoute: AppSettingsAssistantsIndexRoute,
 }
 
 const AppRouteRouteWithChildren = AppRouteRoute._addFileChildren(
