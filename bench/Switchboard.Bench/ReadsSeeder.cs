@@ -106,6 +106,23 @@ internal sealed class ReadsSeeder(string provider, string connectionString, Date
         return (bigId, key.Plaintext, bigAssistants, others);
     }
 
+    /// <summary>
+    /// Takes over a database seeded earlier whose state file is gone (the key's plaintext is never stored): the tenant
+    /// named "Drain Fortin (bench)" gets a new secret key, and its assistants are read back.
+    /// </summary>
+    public async Task<Seeded> AdoptAsync(CancellationToken ct)
+    {
+        var options = new DbContextOptionsBuilder<SwitchboardDbContext>();
+        if (postgres) { options.UseNpgsql(connectionString); } else { options.UseSqlite(connectionString); }
+        await using var db = new SwitchboardDbContext(options.Options, new CurrentTenant());
+        var tenant = await db.Tenants.IgnoreQueryFilters().SingleAsync(t => t.Name == "Drain Fortin (bench)", ct);
+        var assistants = await db.Assistants.IgnoreQueryFilters().Where(a => a.TenantId == tenant.Id).OrderBy(a => a.Id).Select(a => a.Id).ToArrayAsync(ct);
+        var key = ApiKeys.Generate();
+        db.ApiKeys.Add(new ApiKey { Id = Guid.CreateVersion7(), TenantId = tenant.Id, Name = "bench (adopted)", Prefix = key.Prefix, Hash = key.Hash, CreatedAt = now });
+        await db.SaveChangesAsync(ct);
+        return new Seeded(tenant.Id, key.Plaintext, assistants, 0);
+    }
+
     private async Task<DbConnection> OpenAsync(CancellationToken ct)
     {
         DbConnection conn = postgres ? new NpgsqlConnection(connectionString) : new SqliteConnection(connectionString);
