@@ -30,7 +30,16 @@ internal sealed class CallListQuery(SwitchboardDbContext db)
         SearchPlan? forcedPlan = null)
     {
         var plan = forcedPlan ?? await PlanAsync(filter, ct);
-        return await WithCommandAsync(async cmd =>
+        if (!postgres && skip == 0 && plan.WordsMatch is not null && !plan.WordsSelective)
+        {
+            return await WalkWordsAsync(tenantId, filter, plan, after, take, ct);
+        }
+        return await SelectKeysAsync(tenantId, filter, plan, after, skip, take, ct);
+    }
+
+    private Task<List<Key>> SelectKeysAsync(Guid tenantId, CallFilter filter, SearchPlan plan, (DateTimeOffset CreatedAt, Guid Id)? after, int skip, int take,
+        CancellationToken ct) =>
+        WithCommandAsync(async cmd =>
         {
             var sql = new StringBuilder("SELECT c.\"Id\", c.\"CreatedAt\" FROM ").Append(From(cmd, plan)).Append(" WHERE ");
             sql.Append(Where(cmd, tenantId, filter, plan));
@@ -52,6 +61,79 @@ internal sealed class CallListQuery(SwitchboardDbContext db)
             }
             return keys;
         }, ct);
+
+    /// <summary>First chunk of list rows probed by <see cref="WalkWordsAsync"/> (doubling up to the maximum), and most rounds.</summary>
+    private const int WalkChunk = 200, WalkMaxChunk = 3200, WalkRounds = 12;
+
+    /// <summary>
+    /// SQLite with a frequent word: walks the list order (other filters applied by their index) in chunks, and asks FTS5
+    /// once per chunk which rowids in the chunk's rowid range hold the words (<c>rowid BETWEEN lo AND hi</c> is a seek in
+    /// the doclists; calls are written in time order, so the newest rows have neighbouring rowids). Results are exact
+    /// whatever the rowid order (the hits are intersected with the chunk); after <see cref="WalkRounds"/> rounds it goes on
+    /// with one query that checks each row (<c>EXISTS … rowid = c.rowid</c>).
+    /// </summary>
+    private async Task<List<Key>> WalkWordsAsync(Guid tenantId, CallFilter filter, SearchPlan plan, (DateTimeOffset CreatedAt, Guid Id)? after, int take,
+        CancellationToken ct)
+    {
+        var found = new List<Key>(take);
+        var position = after;
+        var withoutWords = plan with { WordsMatch = null, WordsSelective = false };
+        var chunk = WalkChunk;
+        for (var round = 0; round < WalkRounds; round++)
+        {
+            var candidates = await WithCommandAsync(async cmd =>
+            {
+                var sql = new StringBuilder("SELECT c.rowid, c.\"Id\", c.\"CreatedAt\" FROM ").Append(From(cmd, withoutWords)).Append(" WHERE ")
+                    .Append(Where(cmd, tenantId, filter, withoutWords));
+                if (position is { } a)
+                {
+                    sql.Append(" AND (c.\"CreatedAt\", c.\"Id\") < (").Append(Param(cmd, Time(a.CreatedAt))).Append(", ").Append(Param(cmd, Id(a.Id))).Append(')');
+                }
+                cmd.CommandText = sql.Append(" ORDER BY c.\"CreatedAt\" DESC, c.\"Id\" DESC LIMIT ").Append(chunk).ToString();
+                var rows = new List<(long RowId, Key Key)>(chunk);
+                await using var reader = await cmd.ExecuteReaderAsync(ct);
+                while (await reader.ReadAsync(ct))
+                {
+                    rows.Add((reader.GetInt64(0), new Key(reader.GetGuid(1), new DateTimeOffset(reader.GetInt64(2), TimeSpan.Zero))));
+                }
+                return rows;
+            }, ct);
+            if (candidates.Count == 0)
+            {
+                return found;
+            }
+            var hits = await WithCommandAsync(async cmd =>
+            {
+                cmd.CommandText = $"SELECT rowid FROM calls_search WHERE calls_search MATCH {Param(cmd, plan.WordsMatch!)} " +
+                                  $"AND rowid BETWEEN {Param(cmd, candidates.Min(c => c.RowId))} AND {Param(cmd, candidates.Max(c => c.RowId))}";
+                var set = new HashSet<long>();
+                await using var reader = await cmd.ExecuteReaderAsync(ct);
+                while (await reader.ReadAsync(ct))
+                {
+                    set.Add(reader.GetInt64(0));
+                }
+                return set;
+            }, ct);
+            foreach (var (rowId, key) in candidates)
+            {
+                if (hits.Contains(rowId))
+                {
+                    found.Add(key);
+                    if (found.Count == take)
+                    {
+                        return found;
+                    }
+                }
+            }
+            if (candidates.Count < chunk)
+            {
+                return found;
+            }
+            position = (candidates[^1].Key.CreatedAt, candidates[^1].Key.Id);
+            chunk = Math.Min(chunk * 2, WalkMaxChunk);
+        }
+        found.AddRange(await SelectKeysAsync(tenantId, filter, plan, position, 0, take - found.Count, ct));
+        return found;
     }
 
     /// <summary>Hits read by the SQLite selectivity probe: fewer means the term is selective (the query starts from its hits).</summary>

@@ -4,8 +4,9 @@
 --    0007's prefix query over n<suffix> tokens. Triggers keep it in sync like calls_search's.
 -- 2. calls_search indexes words only (summary + transcript): the n<suffix> tokens are dropped and the index rebuilt.
 -- How the list uses them (CallListQuery): a cheap probe (at most 2,000 hits) tells a selective term from a frequent
--- one; a selective term drives the query from the FTS hits (then sorted by time); a frequent one is checked per row
--- (FTS5 rowid = ? seek, or the digits expression) while the list index is walked newest first, stopping at the page.
+-- one; a selective term drives the query from the FTS hits (then sorted by time); a frequent one is checked while the
+-- list index is walked newest first, stopping at the page (words: one FTS5 rowid-range query per chunk of rows, since
+-- rowids follow time; a number fragment: the digits expression in the row).
 DROP TRIGGER "calls_search_ai";
 DROP TRIGGER "calls_search_bu";
 DROP TRIGGER "calls_search_au";
