@@ -22,3 +22,7 @@ ALTER TABLE calls
 
 CREATE INDEX "IX_calls_search" ON calls USING gin ("SearchDocument");
 CREATE INDEX "IX_calls_customer_digits" ON calls USING gin ("CustomerDigits" gin_trgm_ops);
+
+-- Statistics for the new columns now (a sample of rows), not at the next autovacuum: without them the planner guesses
+-- that a common word is rare and sorts every match instead of walking the list index.
+ANALYZE calls;
