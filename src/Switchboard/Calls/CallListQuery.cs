@@ -47,6 +47,12 @@ internal sealed class CallListQuery(SwitchboardDbContext db)
             {
                 sql.Append(" AND (c.\"CreatedAt\", c.\"Id\") < (").Append(Param(cmd, Time(a.CreatedAt))).Append(", ").Append(Param(cmd, Id(a.Id))).Append(')');
             }
+            if (postgres && (plan.WordsSelective || plan.NumberSelective))
+            {
+                // A selective term on PostgreSQL: the fence (OFFSET 0) makes the planner fetch every match through the GIN
+                // index first (no LIMIT inside to tempt it into walking the list index), then the few matches are sorted.
+                sql.Insert(0, "SELECT c.\"Id\", c.\"CreatedAt\" FROM (").Append(" OFFSET 0) c");
+            }
             sql.Append(" ORDER BY c.\"CreatedAt\" DESC, c.\"Id\" DESC LIMIT ").Append(Param(cmd, take));
             if (skip > 0)
             {
@@ -143,7 +149,8 @@ internal sealed class CallListQuery(SwitchboardDbContext db)
     /// How a SQLite query uses its full-text tables: per search kind, whether the term is selective (fewer than
     /// <see cref="SelectiveHits"/> hits in the whole index, all tenants) and then drives the query, or frequent and
     /// then checked per row while the list index is walked newest first (the page fills within a few dozen rows).
-    /// PostgreSQL needs no plan: its planner weighs the GIN indexes (tsvector, trigram) against the list index itself.
+    /// On PostgreSQL the same probe (through the GIN indexes) marks a rare term, whose matches are then fetched first
+    /// behind an <c>OFFSET 0</c> fence and sorted; otherwise the planner weighs the GIN indexes against the list index.
     /// </summary>
     internal sealed record SearchPlan(string? WordsMatch, bool WordsSelective, string? NumberMatch, bool NumberSelective)
     {
@@ -154,12 +161,18 @@ internal sealed class CallListQuery(SwitchboardDbContext db)
             WordsSelective ? ("calls_search", WordsMatch!) : NumberSelective ? ("calls_number", NumberMatch!) : null;
     }
 
-    /// <summary>Probes SQLite's FTS tables (at most <see cref="SelectiveHits"/> rowids each) to choose the <see cref="SearchPlan"/>.</summary>
+    /// <summary>Probes the FTS tables (SQLite) or GIN indexes (PostgreSQL), at most <see cref="SelectiveHits"/> hits each, to choose the <see cref="SearchPlan"/>.</summary>
     internal async Task<SearchPlan> PlanAsync(CallFilter filter, CancellationToken ct)
     {
         if (postgres)
         {
-            return SearchPlan.None;
+            // The planner's estimate for a word or fragment missing from its statistics is a guess; ask the GIN indexes.
+            var tsQuery = SearchText.TsQuery(filter.Words);
+            var wordsRare = tsQuery is not null &&
+                await PgHitsAsync(cmd => $"c.\"SearchDocument\" @@ to_tsquery('simple', sb_fold({Param(cmd, tsQuery)}))", ct) < SelectiveHits;
+            var numberRare = !wordsRare && filter.NumberDigits is { } digits &&
+                await PgHitsAsync(cmd => $"c.\"CustomerDigits\" LIKE {Param(cmd, "%" + digits + "%")}", ct) < SelectiveHits;
+            return new SearchPlan(tsQuery, wordsRare, filter.NumberDigits, numberRare);
         }
         var words = SearchText.Fts5(filter.Words);
         var number = SearchText.Fts5Trigram(filter.NumberDigits);
@@ -171,6 +184,13 @@ internal sealed class CallListQuery(SwitchboardDbContext db)
         var numberSelective = !wordsSelective && number is not null && await HitsAsync("calls_number", number, ct) < SelectiveHits;
         return new SearchPlan(words, wordsSelective, number, numberSelective);
     }
+
+    private Task<int> PgHitsAsync(Func<DbCommand, string> predicate, CancellationToken ct) =>
+        WithCommandAsync(async cmd =>
+        {
+            cmd.CommandText = $"SELECT COUNT(*) FROM (SELECT 1 FROM calls c WHERE {predicate(cmd)} LIMIT {SelectiveHits}) hits";
+            return Convert.ToInt32(await cmd.ExecuteScalarAsync(ct), System.Globalization.CultureInfo.InvariantCulture);
+        }, ct);
 
     private Task<int> HitsAsync(string table, string match, CancellationToken ct) =>
         WithCommandAsync(async cmd =>
