@@ -127,9 +127,12 @@ public sealed class CommandPaletteBrowserTests(BrowserFixture browser, ITestOutp
         var page = tab.Page;
         await page.GotoAsync("/analytics");
         await Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToBeVisibleAsync();
+        await page.WaitForLoadStateAsync(LoadState.NetworkIdle); // the analytics are drawn: the page has its full length
         await page.EvaluateAsync("() => window.scrollTo(0, document.documentElement.scrollHeight)");
-        var (column, document) = (await page.GetByTestId("sidebar-column").EvaluateAsync<double>("e => e.getBoundingClientRect().height"),
-            await page.EvaluateAsync<double>("() => document.documentElement.scrollHeight"));
+        // Both heights in one evaluation, so the page cannot grow between them.
+        var heights = await page.EvaluateAsync<double[]>(
+            "() => [document.querySelector('[data-testid=sidebar-column]').getBoundingClientRect().height, document.documentElement.scrollHeight]");
+        var (column, document) = (heights[0], heights[1]);
         Assert.True(document > 400, $"the page is not long enough to test ({document} px)");
         Assert.True(column >= document - 1, $"sidebar background is {column} px tall on a {document} px page");
         await Expect(page.GetByTestId("sidebar")).ToBeInViewportAsync();
