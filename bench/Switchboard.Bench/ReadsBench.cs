@@ -19,7 +19,7 @@ namespace Switchboard.Bench;
 internal static class ReadsBench
 {
     private sealed record Options(string Db, int Calls, int OtherTenants, int OtherCalls, int Requests, int Warmup, string WorkDir, string PgAdmin,
-        string PgDatabase, bool Reuse, string? Label, string? Only);
+        string PgDatabase, bool Reuse, string? Label, string? Only, bool Adopt);
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -29,6 +29,7 @@ internal static class ReadsBench
                 reads: --db sqlite|postgres  --calls 1000000  --other-tenants 100  --other-calls 200  --requests 200  --warmup 20
                        --workdir /tmp/sb-reads  --pg "Host=127.0.0.1;Port=55432;Username=switchboard;Database=postgres"  --pg-db sb_reads_bench
                        --reuse (keep the seeded database and reuse it when present)  --label TEXT  --only SUBSTRING[,SUBSTRING] (scenarios)
+                       --adopt (with no state file: take over an already seeded database, giving its big tenant a new key; migrate it first)
                 """);
             return 0;
         }
@@ -58,6 +59,12 @@ internal static class ReadsBench
         {
             seeded = JsonSerializer.Deserialize<ReadsSeeder.Seeded>(await File.ReadAllTextAsync(statePath, ct))!;
             Console.WriteLine($"reusing the seeded database ({statePath})");
+        }
+        else if (o.Adopt)
+        {
+            seeded = await new ReadsSeeder(o.Db, connectionString, now).AdoptAsync(ct);
+            await File.WriteAllTextAsync(statePath, JsonSerializer.Serialize(seeded), ct);
+            Console.WriteLine($"adopted the seeded database (new key for tenant {seeded.TenantId})");
         }
         else
         {
@@ -113,6 +120,7 @@ internal static class ReadsBench
             ("filter maxDuration=60", _ => "/api/v1/calls?maxDuration=60"),
             ("filter endedReason=voicemail", _ => "/api/v1/calls?endedReason=voicemail"),
             ("filter from/to (one week, 200 days ago)", _ => $"/api/v1/calls?from={weekStart}&to={weekEnd}"),
+            ("filter number=438 (3 digits, frequent)", _ => "/api/v1/calls?number=438"),
             ("filter number=4385 (fragment)", _ => "/api/v1/calls?number=4385"),
             ("filter number=5142345 (rarer fragment)", _ => "/api/v1/calls?number=5142345"),
             ("filter urgency=emergency + channel=phone + from", _ => $"/api/v1/calls?urgency=emergency&channel=phone&from={weekStart}"),
@@ -279,6 +287,7 @@ internal static class ReadsBench
             int.Parse(Get("--other-calls", "200"), CultureInfo.InvariantCulture), int.Parse(Get("--requests", "200"), CultureInfo.InvariantCulture),
             int.Parse(Get("--warmup", "20"), CultureInfo.InvariantCulture), Get("--workdir", Path.Combine(Path.GetTempPath(), "sb-reads")),
             Get("--pg", "Host=127.0.0.1;Port=55432;Username=switchboard;Database=postgres"), Get("--pg-db", "sb_reads_bench"),
-            args.Contains("--reuse"), args.Contains("--label") ? Get("--label", "") : null, args.Contains("--only") ? Get("--only", "") : null);
+            args.Contains("--reuse"), args.Contains("--label") ? Get("--label", "") : null, args.Contains("--only") ? Get("--only", "") : null,
+            args.Contains("--adopt"));
     }
 }

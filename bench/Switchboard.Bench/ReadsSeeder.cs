@@ -106,6 +106,23 @@ internal sealed class ReadsSeeder(string provider, string connectionString, Date
         return (bigId, key.Plaintext, bigAssistants, others);
     }
 
+    /// <summary>
+    /// Takes over a database seeded earlier whose state file is gone (the key's plaintext is never stored): the tenant
+    /// named "Drain Fortin (bench)" gets a new secret key, and its assistants are read back.
+    /// </summary>
+    public async Task<Seeded> AdoptAsync(CancellationToken ct)
+    {
+        var options = new DbContextOptionsBuilder<SwitchboardDbContext>();
+        if (postgres) { options.UseNpgsql(connectionString); } else { options.UseSqlite(connectionString); }
+        await using var db = new SwitchboardDbContext(options.Options, new CurrentTenant());
+        var tenant = await db.Tenants.IgnoreQueryFilters().SingleAsync(t => t.Name == "Drain Fortin (bench)", ct);
+        var assistants = await db.Assistants.IgnoreQueryFilters().Where(a => a.TenantId == tenant.Id).OrderBy(a => a.Id).Select(a => a.Id).ToArrayAsync(ct);
+        var key = ApiKeys.Generate();
+        db.ApiKeys.Add(new ApiKey { Id = Guid.CreateVersion7(), TenantId = tenant.Id, Name = "bench (adopted)", Prefix = key.Prefix, Hash = key.Hash, CreatedAt = now });
+        await db.SaveChangesAsync(ct);
+        return new Seeded(tenant.Id, key.Plaintext, assistants, 0);
+    }
+
     private async Task<DbConnection> OpenAsync(CancellationToken ct)
     {
         DbConnection conn = postgres ? new NpgsqlConnection(connectionString) : new SqliteConnection(connectionString);
@@ -119,10 +136,13 @@ internal sealed class ReadsSeeder(string provider, string connectionString, Date
         var restore = new List<string>();
         if (postgres)
         {
-            var index = await ScalarAsync(conn, "SELECT indexdef FROM pg_indexes WHERE indexname = 'IX_calls_search'", ct);
-            await ExecAsync(conn, "DROP INDEX \"IX_calls_search\"", ct);
+            foreach (var name in new[] { "IX_calls_search", "IX_calls_customer_digits" })
+            {
+                var index = await ScalarAsync(conn, $"SELECT indexdef FROM pg_indexes WHERE indexname = '{name}'", ct);
+                await ExecAsync(conn, $"DROP INDEX \"{name}\"", ct);
+                restore.Add((string)index!);
+            }
             await ExecAsync(conn, "ALTER TABLE leads DISABLE TRIGGER leads_urgency", ct);
-            restore.Add((string)index!);
             restore.Add("ALTER TABLE leads ENABLE TRIGGER leads_urgency");
             return restore;
         }
@@ -130,7 +150,7 @@ internal sealed class ReadsSeeder(string provider, string connectionString, Date
         await ExecAsync(conn, "PRAGMA cache_size=-400000", ct);
         await using (var cmd = conn.CreateCommand())
         {
-            cmd.CommandText = "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND (name LIKE 'calls_search_%' OR name LIKE 'leads_urgency_%')";
+            cmd.CommandText = "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND (name LIKE 'calls_search_%' OR name LIKE 'calls_number_%' OR name LIKE 'leads_urgency_%')";
             await using var r = await cmd.ExecuteReaderAsync(ct);
             while (await r.ReadAsync(ct))
             {
@@ -157,6 +177,7 @@ internal sealed class ReadsSeeder(string provider, string connectionString, Date
             return;
         }
         await ExecAsync(conn, "INSERT INTO calls_search(calls_search) VALUES('rebuild')", ct, TimeSpan.FromHours(1));
+        await ExecAsync(conn, "INSERT INTO calls_number(calls_number) VALUES('rebuild')", ct, TimeSpan.FromHours(1));
         foreach (var sql in restore)
         {
             await ExecAsync(conn, sql, ct);
@@ -185,6 +206,8 @@ internal sealed class ReadsSeeder(string provider, string connectionString, Date
     {
         const int batch = 20_000;
         var rare = plantRare ? Enumerable.Range(0, RareCount).Select(_ => random.Next(count)).ToHashSet() : [];
+        // Rows go in in time order, as a live system writes them (SQLite rowids then follow time, like in production).
+        times = new Queue<DateTimeOffset>(Enumerable.Range(0, count).Select(_ => NextCreated()).Order());
         var written = 0;
         var progress = Stopwatch.StartNew();
         while (written < count)
@@ -216,17 +239,21 @@ internal sealed class ReadsSeeder(string provider, string connectionString, Date
         }
     }
 
-    private void MakeCall(Guid tenantId, Guid[] assistants, bool rare, List<object?[]> calls, List<object?[]> turns, List<object?[]> leads,
-        List<object?[]> events, List<object?[]> sms)
+    private Queue<DateTimeOffset> times = new();
+
+    /// <summary>A creation time spread over 365 days, mostly in the day (local business hours ≈ 12:00–23:00 UTC).</summary>
+    private DateTimeOffset NextCreated()
     {
-        // Spread over 365 days, mostly in the day (local business hours ≈ 12:00–23:00 UTC).
         var day = now.UtcDateTime.Date.AddDays(-random.Next(365));
         var hour = random.NextDouble() < 0.8 ? 12 + random.NextDouble() * 11 : random.NextDouble() * 24;
         var created = new DateTimeOffset(day, TimeSpan.Zero).AddHours(hour).AddMilliseconds(random.Next(1000));
-        if (created > now)
-        {
-            created = now.AddMinutes(-random.Next(1, 600));
-        }
+        return created > now ? now.AddMinutes(-random.Next(1, 600)) : created;
+    }
+
+    private void MakeCall(Guid tenantId, Guid[] assistants, bool rare, List<object?[]> calls, List<object?[]> turns, List<object?[]> leads,
+        List<object?[]> events, List<object?[]> sms)
+    {
+        var created = times.Dequeue();
         var id = Guid.CreateVersion7(created);
         var native = random.NextDouble() < 0.4;
         var web = !native && random.NextDouble() < 0.1;

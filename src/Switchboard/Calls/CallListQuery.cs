@@ -10,7 +10,10 @@ namespace Switchboard.Calls;
 /// The call list's SQL, per provider: the filters of <see cref="CallFilter"/> as one WHERE clause over <c>calls c</c>,
 /// ordered (CreatedAt DESC, Id DESC) so that keyset pages walk an index (migration 0007 gives every filter an index
 /// (TenantId, filter, CreatedAt, Id)). Full-text search uses the SQLite FTS5 table <c>calls_search</c> or the
-/// PostgreSQL GIN index on <c>calls_search_document(…)</c>. Tenant scoping is explicit (raw SQL bypasses EF's filters).
+/// PostgreSQL GIN index on the stored <c>calls."SearchDocument"</c>; a number fragment the SQLite FTS5 trigram table
+/// <c>calls_number</c> or PostgreSQL's pg_trgm index on <c>calls."CustomerDigits"</c> (migration 0016; on SQLite the
+/// <see cref="SearchPlan"/> decides whether a term drives the query or is checked per row). Tenant scoping is explicit
+/// (raw SQL bypasses EF's filters).
 /// </summary>
 internal sealed class CallListQuery(SwitchboardDbContext db)
 {
@@ -21,24 +24,34 @@ internal sealed class CallListQuery(SwitchboardDbContext db)
 
     /// <summary>
     /// Up to <paramref name="take"/> keys after <paramref name="after"/> (keyset) or after skipping <paramref name="skip"/> rows,
-    /// newest first.
+    /// newest first. <paramref name="forcedPlan"/> (tests) replaces the SQLite probe's choice.
     /// </summary>
-    public async Task<List<Key>> KeysAsync(Guid tenantId, CallFilter filter, (DateTimeOffset CreatedAt, Guid Id)? after, int skip, int take, CancellationToken ct)
+    public async Task<List<Key>> KeysAsync(Guid tenantId, CallFilter filter, (DateTimeOffset CreatedAt, Guid Id)? after, int skip, int take, CancellationToken ct,
+        SearchPlan? forcedPlan = null)
     {
-        if (!postgres && skip == 0 && SearchText.Fts5(filter.Words, filter.NumberDigits) is { } match)
+        var plan = forcedPlan ?? await PlanAsync(filter, ct);
+        if (!postgres && skip == 0 && plan.WordsMatch is not null && !plan.WordsSelective)
         {
-            if (await WalkAsync(tenantId, filter, match, after, take, ct) is { } walked)
-            {
-                return walked;
-            }
+            return await WalkWordsAsync(tenantId, filter, plan, after, take, ct);
         }
-        return await WithCommandAsync(async cmd =>
+        return await SelectKeysAsync(tenantId, filter, plan, after, skip, take, ct);
+    }
+
+    private Task<List<Key>> SelectKeysAsync(Guid tenantId, CallFilter filter, SearchPlan plan, (DateTimeOffset CreatedAt, Guid Id)? after, int skip, int take,
+        CancellationToken ct) =>
+        WithCommandAsync(async cmd =>
         {
-            var sql = new StringBuilder("SELECT c.\"Id\", c.\"CreatedAt\" FROM calls c WHERE ");
-            sql.Append(Where(cmd, tenantId, filter));
+            var sql = new StringBuilder("SELECT c.\"Id\", c.\"CreatedAt\" FROM ").Append(From(cmd, plan)).Append(" WHERE ");
+            sql.Append(Where(cmd, tenantId, filter, plan));
             if (after is { } a)
             {
                 sql.Append(" AND (c.\"CreatedAt\", c.\"Id\") < (").Append(Param(cmd, Time(a.CreatedAt))).Append(", ").Append(Param(cmd, Id(a.Id))).Append(')');
+            }
+            if (postgres && (plan.WordsSelective || plan.NumberSelective))
+            {
+                // A selective term on PostgreSQL: the fence (OFFSET 0) makes the planner fetch every match through the GIN
+                // index first (no LIMIT inside to tempt it into walking the list index), then the few matches are sorted.
+                sql.Insert(0, "SELECT c.\"Id\", c.\"CreatedAt\" FROM (").Append(" OFFSET 0) c");
             }
             sql.Append(" ORDER BY c.\"CreatedAt\" DESC, c.\"Id\" DESC LIMIT ").Append(Param(cmd, take));
             if (skip > 0)
@@ -54,111 +67,192 @@ internal sealed class CallListQuery(SwitchboardDbContext db)
             }
             return keys;
         }, ct);
-    }
 
-    /// <summary>Candidates probed per round of <see cref="WalkAsync"/>, and most rounds before falling back to sorting all matches.</summary>
-    private const int WalkChunk = 400, WalkRounds = 25;
+    /// <summary>First chunk of list rows probed by <see cref="WalkWordsAsync"/> (doubling up to the maximum), and most rounds.</summary>
+    private const int WalkChunk = 200, WalkMaxChunk = 3200, WalkRounds = 12;
 
     /// <summary>
-    /// SQLite search, tried first: walks the list order (with the other filters, on their index) in chunks and keeps the
-    /// candidates the FTS5 index matches (<c>rowid IN (…)</c>: one doclist seek each), stopping at <paramref name="take"/>.
-    /// Frequent terms finish in a round or two; null after <see cref="WalkRounds"/> rounds (rare terms), and the caller then
-    /// takes every match from the FTS5 index and sorts them. (An estimate from fts5vocab was tried: its term-range scan
-    /// read the whole vocabulary, seconds at 200,000 calls.)
+    /// SQLite with a frequent word: walks the list order (other filters applied by their index) in chunks, and asks FTS5
+    /// once per chunk which rowids in the chunk's rowid range hold the words (<c>rowid BETWEEN lo AND hi</c> is a seek in
+    /// the doclists; calls are written in time order, so the newest rows have neighbouring rowids). Results are exact
+    /// whatever the rowid order (the hits are intersected with the chunk); after <see cref="WalkRounds"/> rounds it goes on
+    /// with one query that checks each row (<c>EXISTS … rowid = c.rowid</c>).
     /// </summary>
-    private Task<List<Key>?> WalkAsync(Guid tenantId, CallFilter filter, string match, (DateTimeOffset CreatedAt, Guid Id)? after, int take, CancellationToken ct) =>
-        WithCommandAsync(async _ =>
+    private async Task<List<Key>> WalkWordsAsync(Guid tenantId, CallFilter filter, SearchPlan plan, (DateTimeOffset CreatedAt, Guid Id)? after, int take,
+        CancellationToken ct)
+    {
+        var found = new List<Key>(take);
+        var position = after;
+        var withoutWords = plan with { WordsMatch = null, WordsSelective = false };
+        var chunk = WalkChunk;
+        for (var round = 0; round < WalkRounds; round++)
         {
-            var found = new List<Key>(take);
-            var position = after;
-            var withoutSearch = filter with { Q = null, Number = null, Words = [], NumberDigits = null };
-            for (var round = 0; round < WalkRounds; round++)
+            var candidates = await WithCommandAsync(async cmd =>
             {
-                var candidates = new List<(long RowId, Key Key)>(WalkChunk);
-                await using (var cmd = db.Database.GetDbConnection().CreateCommand())
+                var sql = new StringBuilder("SELECT c.rowid, c.\"Id\", c.\"CreatedAt\" FROM ").Append(From(cmd, withoutWords)).Append(" WHERE ")
+                    .Append(Where(cmd, tenantId, filter, withoutWords));
+                if (position is { } a)
                 {
-                    var sql = new StringBuilder("SELECT c.rowid, c.\"Id\", c.\"CreatedAt\" FROM calls c WHERE ").Append(Where(cmd, tenantId, withoutSearch));
-                    if (position is { } a)
-                    {
-                        sql.Append(" AND (c.\"CreatedAt\", c.\"Id\") < (").Append(Param(cmd, Time(a.CreatedAt))).Append(", ").Append(Param(cmd, Id(a.Id))).Append(')');
-                    }
-                    cmd.CommandText = sql.Append(" ORDER BY c.\"CreatedAt\" DESC, c.\"Id\" DESC LIMIT ").Append(WalkChunk).ToString();
-                    await using var reader = await cmd.ExecuteReaderAsync(ct);
-                    while (await reader.ReadAsync(ct))
-                    {
-                        candidates.Add((reader.GetInt64(0), new Key(reader.GetGuid(1), new DateTimeOffset(reader.GetInt64(2), TimeSpan.Zero))));
-                    }
+                    sql.Append(" AND (c.\"CreatedAt\", c.\"Id\") < (").Append(Param(cmd, Time(a.CreatedAt))).Append(", ").Append(Param(cmd, Id(a.Id))).Append(')');
                 }
-                if (candidates.Count == 0)
+                cmd.CommandText = sql.Append(" ORDER BY c.\"CreatedAt\" DESC, c.\"Id\" DESC LIMIT ").Append(chunk).ToString();
+                var rows = new List<(long RowId, Key Key)>(chunk);
+                await using var reader = await cmd.ExecuteReaderAsync(ct);
+                while (await reader.ReadAsync(ct))
                 {
-                    return found;
+                    rows.Add((reader.GetInt64(0), new Key(reader.GetGuid(1), new DateTimeOffset(reader.GetInt64(2), TimeSpan.Zero))));
                 }
-                var matched = new HashSet<long>();
-                await using (var cmd = db.Database.GetDbConnection().CreateCommand())
-                {
-                    cmd.CommandText = $"SELECT rowid FROM calls_search WHERE calls_search MATCH {Param(cmd, match)} AND rowid IN ({string.Join(',', candidates.Select(c => c.RowId))})";
-                    await using var reader = await cmd.ExecuteReaderAsync(ct);
-                    while (await reader.ReadAsync(ct))
-                    {
-                        matched.Add(reader.GetInt64(0));
-                    }
-                }
-                foreach (var (rowId, key) in candidates)
-                {
-                    if (matched.Contains(rowId))
-                    {
-                        found.Add(key);
-                        if (found.Count == take)
-                        {
-                            return found;
-                        }
-                    }
-                }
-                if (candidates.Count < WalkChunk)
-                {
-                    return found;
-                }
-                position = (candidates[^1].Key.CreatedAt, candidates[^1].Key.Id);
+                return rows;
+            }, ct);
+            if (candidates.Count == 0)
+            {
+                return found;
             }
-            return null;
-        }, ct);
+            var hits = await WithCommandAsync(async cmd =>
+            {
+                cmd.CommandText = $"SELECT rowid FROM calls_search WHERE calls_search MATCH {Param(cmd, plan.WordsMatch!)} " +
+                                  $"AND rowid BETWEEN {Param(cmd, candidates.Min(c => c.RowId))} AND {Param(cmd, candidates.Max(c => c.RowId))}";
+                var set = new HashSet<long>();
+                await using var reader = await cmd.ExecuteReaderAsync(ct);
+                while (await reader.ReadAsync(ct))
+                {
+                    set.Add(reader.GetInt64(0));
+                }
+                return set;
+            }, ct);
+            foreach (var (rowId, key) in candidates)
+            {
+                if (hits.Contains(rowId))
+                {
+                    found.Add(key);
+                    if (found.Count == take)
+                    {
+                        return found;
+                    }
+                }
+            }
+            if (candidates.Count < chunk)
+            {
+                return found;
+            }
+            position = (candidates[^1].Key.CreatedAt, candidates[^1].Key.Id);
+            chunk = Math.Min(chunk * 2, WalkMaxChunk);
+        }
+        found.AddRange(await SelectKeysAsync(tenantId, filter, plan, position, 0, take - found.Count, ct));
+        return found;
+    }
 
-    /// <summary>The number of calls matching <paramref name="filter"/> (page-number mode only: it reads every matching index entry).</summary>
-    public Task<int> CountAsync(Guid tenantId, CallFilter filter, CancellationToken ct) =>
+    /// <summary>Hits read by the SQLite selectivity probe: fewer means the term is selective (the query starts from its hits).</summary>
+    internal const int SelectiveHits = 2000;
+
+    /// <summary>
+    /// How a SQLite query uses its full-text tables: per search kind, whether the term is selective (fewer than
+    /// <see cref="SelectiveHits"/> hits in the whole index, all tenants) and then drives the query, or frequent and
+    /// then checked per row while the list index is walked newest first (the page fills within a few dozen rows).
+    /// On PostgreSQL the same probe (through the GIN indexes) marks a rare term, whose matches are then fetched first
+    /// behind an <c>OFFSET 0</c> fence and sorted; otherwise the planner weighs the GIN indexes against the list index.
+    /// </summary>
+    internal sealed record SearchPlan(string? WordsMatch, bool WordsSelective, string? NumberMatch, bool NumberSelective)
+    {
+        public static readonly SearchPlan None = new(null, false, null, false);
+
+        /// <summary>The FTS table that drives the query (words first), or null to walk the list index.</summary>
+        public (string Table, string Match)? Driver =>
+            WordsSelective ? ("calls_search", WordsMatch!) : NumberSelective ? ("calls_number", NumberMatch!) : null;
+    }
+
+    /// <summary>Probes the FTS tables (SQLite) or GIN indexes (PostgreSQL), at most <see cref="SelectiveHits"/> hits each, to choose the <see cref="SearchPlan"/>.</summary>
+    internal async Task<SearchPlan> PlanAsync(CallFilter filter, CancellationToken ct)
+    {
+        if (postgres)
+        {
+            // The planner's estimate for a word or fragment missing from its statistics is a guess; ask the GIN indexes.
+            var tsQuery = SearchText.TsQuery(filter.Words);
+            var wordsRare = tsQuery is not null &&
+                await PgHitsAsync(cmd => $"c.\"SearchDocument\" @@ to_tsquery('simple', sb_fold({Param(cmd, tsQuery)}))", ct) < SelectiveHits;
+            var numberRare = !wordsRare && filter.NumberDigits is { } digits &&
+                await PgHitsAsync(cmd => $"c.\"CustomerDigits\" LIKE {Param(cmd, "%" + digits + "%")}", ct) < SelectiveHits;
+            return new SearchPlan(tsQuery, wordsRare, filter.NumberDigits, numberRare);
+        }
+        var words = SearchText.Fts5(filter.Words);
+        var number = SearchText.Fts5Trigram(filter.NumberDigits);
+        if (words is null && number is null)
+        {
+            return SearchPlan.None;
+        }
+        var wordsSelective = words is not null && await HitsAsync("calls_search", words, ct) < SelectiveHits;
+        var numberSelective = !wordsSelective && number is not null && await HitsAsync("calls_number", number, ct) < SelectiveHits;
+        return new SearchPlan(words, wordsSelective, number, numberSelective);
+    }
+
+    private Task<int> PgHitsAsync(Func<DbCommand, string> predicate, CancellationToken ct) =>
         WithCommandAsync(async cmd =>
         {
-            cmd.CommandText = "SELECT COUNT(*) FROM calls c WHERE " + Where(cmd, tenantId, filter);
+            cmd.CommandText = $"SELECT COUNT(*) FROM (SELECT 1 FROM calls c WHERE {predicate(cmd)} LIMIT {SelectiveHits}) hits";
+            return Convert.ToInt32(await cmd.ExecuteScalarAsync(ct), System.Globalization.CultureInfo.InvariantCulture);
+        }, ct);
+
+    private Task<int> HitsAsync(string table, string match, CancellationToken ct) =>
+        WithCommandAsync(async cmd =>
+        {
+            cmd.CommandText = $"SELECT COUNT(*) FROM (SELECT rowid FROM {table} WHERE {table} MATCH {Param(cmd, match)} LIMIT {SelectiveHits})";
             return Convert.ToInt32(await cmd.ExecuteScalarAsync(ct), System.Globalization.CultureInfo.InvariantCulture);
         }, ct);
 
     /// <summary>
+    /// The FROM clause: <c>calls c</c>, or on SQLite with a selective term its FTS hits first (<c>CROSS JOIN</c> fixes the
+    /// join order in SQLite, so the planner cannot choose to walk the whole list index and probe the hits per row).
+    /// </summary>
+    private string From(DbCommand cmd, SearchPlan plan) =>
+        !postgres && plan.Driver is { } d
+            ? $"(SELECT rowid AS r FROM {d.Table} WHERE {d.Table} MATCH {Param(cmd, d.Match)}) hits CROSS JOIN calls c ON c.rowid = hits.r"
+            : "calls c";
+
+    /// <summary>The number of calls matching <paramref name="filter"/> (page-number mode only: it reads every matching index entry).</summary>
+    public async Task<int> CountAsync(Guid tenantId, CallFilter filter, CancellationToken ct)
+    {
+        var plan = await PlanAsync(filter, ct);
+        return await WithCommandAsync(async cmd =>
+        {
+            cmd.CommandText = "SELECT COUNT(*) FROM " + From(cmd, plan) + " WHERE " + Where(cmd, tenantId, filter, plan);
+            return Convert.ToInt32(await cmd.ExecuteScalarAsync(ct), System.Globalization.CultureInfo.InvariantCulture);
+        }, ct);
+    }
+
+    /// <summary>
     /// Streams every matching call, newest first, as CSV-ready rows to <paramref name="row"/> (one database reader, no buffering).
     /// </summary>
-    public Task ExportAsync(Guid tenantId, CallFilter filter, Func<ExportRow, Task> row, CancellationToken ct) =>
-        WithCommandAsync(async cmd =>
+    public async Task ExportAsync(Guid tenantId, CallFilter filter, Func<ExportRow, Task> row, CancellationToken ct)
+    {
+        var plan = await PlanAsync(filter, ct);
+        await WithCommandAsync(async cmd =>
         {
             cmd.CommandText = """
                 SELECT c."Id", c."CreatedAt", c."StartedAt", c."EndedAt", c."DurationSeconds", c."Channel", c."Provider", c."Type", c."Status",
-                       c."EndedReason", c."Urgency", c."CustomerNumber", c."BusinessNumber", c."Cost", c."AssistantId", c."Summary"
-                FROM calls c WHERE
-                """ + " " + Where(cmd, tenantId, filter) + " ORDER BY c.\"CreatedAt\" DESC, c.\"Id\" DESC";
+                       c."EndedReason", c."Urgency", c."CustomerNumber", c."BusinessNumber", c."Cost", c."AssistantId", c."Summary", l."Status", l."Notes"
+                FROM
+                """ + " " + From(cmd, plan) + """
+                 LEFT JOIN leads l ON l."Id" = (SELECT l1."Id" FROM leads l1 WHERE l1."TenantId" = c."TenantId" AND l1."CallId" = c."Id" ORDER BY l1."CreatedAt" LIMIT 1)
+                WHERE
+                """ + " " + Where(cmd, tenantId, filter, plan) + " ORDER BY c.\"CreatedAt\" DESC, c.\"Id\" DESC";
             await using var reader = await cmd.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
             {
                 await row(new ExportRow(reader.GetGuid(0), ReadTime(reader, 1)!.Value, ReadTime(reader, 2), ReadTime(reader, 3),
                     reader.IsDBNull(4) ? null : reader.GetDouble(4), reader.GetString(5), reader.GetString(6), Str(reader, 7), reader.GetString(8),
                     Str(reader, 9), Str(reader, 10), Str(reader, 11), Str(reader, 12), reader.IsDBNull(13) ? null : Convert.ToDecimal(reader.GetValue(13), System.Globalization.CultureInfo.InvariantCulture),
-                    reader.IsDBNull(14) ? null : reader.GetGuid(14), Str(reader, 15)));
+                    reader.IsDBNull(14) ? null : reader.GetGuid(14), Str(reader, 15), Str(reader, 16), Str(reader, 17)));
             }
             return 0;
         }, ct);
+    }
 
-    /// <summary>A call as the CSV export writes it.</summary>
+    /// <summary>A call as the CSV export writes it, with its lead's workflow status and notes (null when the call has no lead).</summary>
     public sealed record ExportRow(Guid Id, DateTimeOffset CreatedAt, DateTimeOffset? StartedAt, DateTimeOffset? EndedAt, double? DurationSeconds,
         string Channel, string Provider, string? Type, string Status, string? EndedReason, string? Urgency, string? CustomerNumber,
-        string? BusinessNumber, decimal? Cost, Guid? AssistantId, string? Summary);
+        string? BusinessNumber, decimal? Cost, Guid? AssistantId, string? Summary, string? LeadStatus, string? LeadNotes);
 
-    private string Where(DbCommand cmd, Guid tenantId, CallFilter f)
+    private string Where(DbCommand cmd, Guid tenantId, CallFilter f, SearchPlan plan)
     {
         var w = new List<string> { $"c.\"TenantId\" = {Param(cmd, Id(tenantId))}" };
         if (f.From is { } from)
@@ -210,20 +304,32 @@ internal sealed class CallListQuery(SwitchboardDbContext db)
         {
             w.Add($"c.\"EndedReason\" = {Param(cmd, reason)}");
         }
-        if (postgres && f.NumberDigits is not null && SearchText.TsQuery(f.Words, f.NumberDigits) is { } numberQuery)
+        if (postgres)
         {
-            // A number fragment is a prefix query the planner cannot estimate: take the matches from the GIN index first
-            // (OFFSET 0 keeps the subquery from being flattened into a walk of the list that evaluates the document per row).
-            w.Add($"c.\"Id\" IN (SELECT s.\"Id\" FROM calls s WHERE s.\"TenantId\" = c.\"TenantId\" AND " +
-                  $"calls_search_document(s.\"Summary\", s.\"TranscriptText\", s.\"CustomerNumber\") @@ to_tsquery('simple', sb_fold({Param(cmd, numberQuery)})) OFFSET 0)");
+            if (f.NumberDigits is { } digits)
+            {
+                // Stored digits with a pg_trgm GIN index (migration 0016); digits only, so no LIKE escaping is needed.
+                w.Add($"c.\"CustomerDigits\" LIKE {Param(cmd, "%" + digits + "%")}");
+            }
+            if (SearchText.TsQuery(f.Words) is { } tsQuery)
+            {
+                w.Add($"c.\"SearchDocument\" @@ to_tsquery('simple', sb_fold({Param(cmd, tsQuery)}))");
+            }
         }
-        else if (postgres && SearchText.TsQuery(f.Words, null) is { } tsQuery)
+        else
         {
-            w.Add($"calls_search_document(c.\"Summary\", c.\"TranscriptText\", c.\"CustomerNumber\") @@ to_tsquery('simple', sb_fold({Param(cmd, tsQuery)}))");
-        }
-        else if (!postgres && SearchText.Fts5(f.Words, f.NumberDigits) is { } match)
-        {
-            w.Add($"c.rowid IN (SELECT rowid FROM calls_search WHERE calls_search MATCH {Param(cmd, match)})");
+            var driver = plan.Driver?.Table;
+            if (plan.WordsMatch is { } words && driver != "calls_search")
+            {
+                // A frequent word (or a second selective term): one FTS5 rowid seek per row the query reaches.
+                w.Add($"EXISTS (SELECT 1 FROM calls_search WHERE calls_search MATCH {Param(cmd, words)} AND calls_search.rowid = c.rowid)");
+            }
+            if (plan.NumberMatch is not null && driver != "calls_number")
+            {
+                // A frequent fragment: the same digits as calls_number_source, compared in the row.
+                w.Add("replace(replace(replace(replace(replace(replace(coalesce(c.\"CustomerNumber\", ''), '+', ''), '-', ''), ' ', ''), '(', ''), ')', ''), '.', '') " +
+                      $"LIKE {Param(cmd, "%" + f.NumberDigits + "%")}");
+            }
         }
         return string.Join(" AND ", w);
     }

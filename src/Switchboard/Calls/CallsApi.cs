@@ -35,8 +35,9 @@ public sealed record CallWebhookEventDto(Guid Id, string MessageId, string Type,
 /// <summary>A provider message as received for the call (<c>Body</c> is the raw JSON), for support.</summary>
 public sealed record RawEventDto(Guid Id, string Provider, string Type, DateTimeOffset ReceivedAt, DateTimeOffset? ProviderTimestamp, JsonElement Body);
 
-/// <summary>A call's lead.</summary>
-public sealed record LeadDto(Guid Id, string? Name, string? Phone, string? Address, string? Problem, string Urgency, string Source, DateTimeOffset CreatedAt);
+/// <summary>A call's lead, with its workflow status (<c>new</c>, <c>contacted</c>, <c>booked</c>, <c>lost</c>) and notes.</summary>
+public sealed record LeadDto(Guid Id, string? Name, string? Phone, string? Address, string? Problem, string Urgency, string Source, DateTimeOffset CreatedAt,
+    string Status, string? Notes);
 
 /// <summary>An SMS in the log. Status: scheduled, queued, sending, sent, delivered, failed, simulated, received.</summary>
 public sealed record SmsDto(
@@ -147,7 +148,7 @@ internal static class CallsApi
                 t.ProviderLatencyMs == null ? null : t.ProviderLatencyMs + (t.BridgeLatencyMs ?? 0), t.ProviderLatencyMs, t.BridgeLatencyMs))
             .ToListAsync(ct);
         var lead = await db.Leads.AsNoTracking().Where(l => l.CallId == id)
-            .Select(l => new LeadDto(l.Id, l.Name, l.Phone, l.Address, l.Problem, l.Urgency, l.Source, l.CreatedAt)).FirstOrDefaultAsync(ct);
+            .Select(l => new LeadDto(l.Id, l.Name, l.Phone, l.Address, l.Problem, l.Urgency, l.Source, l.CreatedAt, l.Status, l.Notes)).FirstOrDefaultAsync(ct);
         var sms = await db.SmsMessages.AsNoTracking().Where(s => s.CallId == id).OrderBy(s => s.CreatedAt).ToListAsync(ct);
         var events = await db.WebhookEvents.AsNoTracking().Where(e => e.CallId == id).OrderBy(e => e.CreatedAt)
             .Select(e => new { e.Id, e.MessageId, e.Type, e.CreatedAt, Statuses = db.WebhookDeliveries.Where(d => d.EventId == e.Id && !d.IsTest).Select(d => d.Status).ToList() })

@@ -9,13 +9,15 @@ namespace Switchboard.Calls;
 /// read accents), streamed row by row from one database reader. Times are ISO-8601 in the tenant's time zone with
 /// their offset (<c>2026-03-08T01:30:00-05:00</c>). Cells that a spreadsheet would run as a formula (starting with
 /// <c>=</c>, <c>+</c>, <c>-</c>, <c>@</c>, tab or carriage return; OWASP "CSV injection") are prefixed with <c>'</c>.
+/// The last two columns are the call's lead workflow status (<c>new</c>, <c>contacted</c>, <c>booked</c>, <c>lost</c>) and
+/// notes, empty when the call has no lead.
 /// </summary>
 internal static class CallsCsv
 {
     private static readonly string[] Header =
     [
         "id", "createdAt", "startedAt", "endedAt", "durationSeconds", "channel", "direction", "provider", "status", "endedReason",
-        "urgency", "customerNumber", "businessNumber", "cost", "assistantId", "summary",
+        "urgency", "customerNumber", "businessNumber", "cost", "assistantId", "summary", "leadStatus", "leadNotes",
     ];
 
     /// <summary>Writes the response: headers, then one line per call. Flushes every 200 rows.</summary>
@@ -49,6 +51,8 @@ internal static class CallsCsv
             Cell(line, row.Cost?.ToString("0.####", CultureInfo.InvariantCulture), text: false);
             Cell(line, row.AssistantId?.ToString(), text: false);
             Cell(line, row.Summary, text: true);
+            Cell(line, row.LeadStatus, text: true);
+            Cell(line, row.LeadNotes, text: true);
             line.Length--; // trailing comma
             line.Append("\r\n");
             await writer.WriteAsync(line, ct);

@@ -8,7 +8,8 @@ namespace Switchboard.Calls;
 /// <c>AND</c>/<c>NEAR</c>/<c>*</c> operators and unbalanced quotes are plain text) and every word must occur as a whole
 /// word (a prefix on the last word made frequent prefixes expand over many terms on every query). Accents and case are folded by the index on both sides
 /// (SQLite FTS5 <c>unicode61 remove_diacritics 2</c>; PostgreSQL <c>sb_fold</c> + the <c>simple</c> configuration).
-/// A caller's number is indexed as tokens <c>n&lt;suffix&gt;</c>, so a digits fragment is the prefix query <c>n&lt;digits&gt;*</c>.
+/// A caller's number fragment is not a word: it is a substring of the number's digits (SQLite FTS5 trigram table
+/// <c>calls_number</c>, PostgreSQL pg_trgm on <c>calls."CustomerDigits"</c>; migration 0016).
 /// </summary>
 internal static class SearchText
 {
@@ -53,29 +54,17 @@ internal static class SearchText
         }
     }
 
-    /// <summary>An FTS5 MATCH expression: every word quoted (<c>"word"</c>, whole words as on PostgreSQL), and the number token as a prefix.</summary>
-    public static string? Fts5(IReadOnlyList<string> words, string? digits)
-    {
-        var parts = words.Select(w => $"\"{w}\"").ToList();
-        if (digits is not null)
-        {
-            parts.Add($"\"n{digits}\"*");
-        }
-        return parts.Count == 0 ? null : string.Join(' ', parts);
-    }
+    /// <summary>An FTS5 MATCH expression for <c>calls_search</c>: every word quoted (<c>"word"</c>, whole words as on PostgreSQL); null without words.</summary>
+    public static string? Fts5(IReadOnlyList<string> words) =>
+        words.Count == 0 ? null : string.Join(' ', words.Select(w => $"\"{w}\""));
+
+    /// <summary>An FTS5 MATCH expression for the trigram table <c>calls_number</c>: the digits as one quoted substring; null without digits.</summary>
+    public static string? Fts5Trigram(string? digits) => digits is null ? null : $"\"{digits}\"";
 
     /// <summary>
     /// A PostgreSQL <c>to_tsquery('simple', …)</c> text: quoted whole words joined by <c>&amp;</c> (no prefix: a prefix
-    /// defeats the planner's per-word statistics, and a rare word would then walk the whole list), and the number token
-    /// as a prefix.
+    /// defeats the planner's per-word statistics, and a rare word would then walk the whole list); null without words.
     /// </summary>
-    public static string? TsQuery(IReadOnlyList<string> words, string? digits)
-    {
-        var parts = words.Select(w => $"'{w}'").ToList();
-        if (digits is not null)
-        {
-            parts.Add($"'n{digits}':*");
-        }
-        return parts.Count == 0 ? null : string.Join(" & ", parts);
-    }
+    public static string? TsQuery(IReadOnlyList<string> words) =>
+        words.Count == 0 ? null : string.Join(" & ", words.Select(w => $"'{w}'"));
 }

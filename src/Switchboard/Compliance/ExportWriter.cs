@@ -111,7 +111,7 @@ internal sealed class ExportWriter(SwitchboardDbContext db, CredentialStore cred
         }
         w.WriteEndArray();
         Write(w, "leads", await db.Leads.AsNoTracking().OrderBy(l => l.CreatedAt)
-            .Select(l => new LeadDto(l.Id, l.Name, l.Phone, l.Address, l.Problem, l.Urgency, l.Source, l.CreatedAt)).ToListAsync(ct));
+            .Select(l => new LeadDto(l.Id, l.Name, l.Phone, l.Address, l.Problem, l.Urgency, l.Source, l.CreatedAt, l.Status, l.Notes)).ToListAsync(ct));
         Write(w, "sms", await db.SmsMessages.AsNoTracking().OrderBy(x => x.CreatedAt)
             .Select(x => new SmsDto(x.Id, x.CallId, x.Direction, x.Purpose, x.To, x.From, x.Body, x.Status, x.MessageSid, x.ErrorCode, x.ErrorMessage, x.Attempts,
                 x.SendAfter, x.CreatedAt, x.SentAt)).ToListAsync(ct));

@@ -11,6 +11,7 @@ import { cn } from '@/lib/cn';
 import { LanguageSelect, ThemeSelect } from './preferences';
 import { OrgSwitcher } from '@/features/account/org-switcher';
 import { VerifyBanner } from '@/features/account/verify-banner';
+import { CommandPalette } from '@/features/palette/command-palette';
 
 const NAV = [
   { to: '/', key: 'nav.overview', icon: Home, exact: true },
@@ -132,22 +133,25 @@ export function LiveDot() {
 export function AppShell({ children }: { children: ReactNode }) {
   const { t } = useTranslation();
   const [open, setOpen] = useState(false);
+  const { isOperator } = useSession();
+  const pages = NAV.flatMap((item) =>
+    'group' in item || ('operatorOnly' in item && !isOperator) ? [] : [{ to: item.to, label: t(item.key) }],
+  );
   return (
     <div className="flex min-h-screen">
       <a href="#main" className="sr-only z-50 rounded bg-white p-2 focus:not-sr-only focus:fixed focus:start-2 focus:top-2 dark:bg-slate-900">
         {t('nav.skip')}
       </a>
-      <aside
-        aria-label={t('nav.label')}
-        data-testid="sidebar"
-        className="sticky top-0 hidden h-screen w-60 shrink-0 flex-col justify-between overflow-y-auto border-e border-slate-200 bg-white p-3 md:flex dark:border-slate-800 dark:bg-slate-900"
-      >
-        <nav aria-label={t('nav.label')}>
-          <Brand />
-          <NavLinks />
-        </nav>
-        <SidebarFooter />
-      </aside>
+      {/* The column stretches to the page's full height (its background covers long pages); the sidebar sticks inside it. */}
+      <div data-testid="sidebar-column" className="hidden w-60 shrink-0 border-e border-slate-200 bg-white md:block dark:border-slate-800 dark:bg-slate-900">
+        <aside aria-label={t('nav.label')} data-testid="sidebar" className="sticky top-0 flex h-screen flex-col justify-between overflow-y-auto p-3">
+          <nav aria-label={t('nav.label')}>
+            <Brand />
+            <NavLinks />
+          </nav>
+          <SidebarFooter />
+        </aside>
+      </div>
       <div className="flex min-w-0 flex-1 flex-col">
         <header className="sticky top-0 z-10 flex items-center justify-between gap-2 border-b border-slate-200 bg-white/90 px-4 py-2 backdrop-blur dark:border-slate-800 dark:bg-slate-900/90">
           <Dialog.Root open={open} onOpenChange={setOpen}>
@@ -181,6 +185,7 @@ export function AppShell({ children }: { children: ReactNode }) {
           </Dialog.Root>
           <span className="font-semibold md:hidden">Switchboard</span>
           <span className="ms-auto flex min-w-0 items-center gap-3">
+            <CommandPalette pages={pages} />
             <OrgSwitcher />
             <LiveDot />
           </span>

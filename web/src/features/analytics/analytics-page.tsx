@@ -38,7 +38,7 @@ export function AnalyticsPage() {
         { name: t('urgency.routine'), value: a.urgencyMix.routine, color: '#059669' },
       ]
     : [];
-  const conversion = a && a.totals.leads > 0 ? (100 * a.totals.leadsBooked) / a.totals.leads : null;
+  const conversion = a && a.totals.leads > 0 && a.totals.leadsBooked !== null ? (100 * a.totals.leadsBooked) / a.totals.leads : null;
   return (
     <>
       <PageTitle

@@ -106,11 +106,11 @@ export function CallsPage() {
           <caption className="sr-only">{t('calls.title')}</caption>
           <thead className="border-b border-slate-200 text-start text-xs text-slate-600 dark:border-slate-800 dark:text-slate-400">
             <tr>
-              <th scope="col" className="w-[38%] p-2 text-start sm:w-[20%]">{t('calls.columns.time')}</th>
+              <th scope="col" className="w-[48%] p-2 text-start sm:w-[20%]">{t('calls.columns.time')}</th>
               <th scope="col" className="p-2 text-start">{t('calls.columns.caller')}</th>
               <th scope="col" className="hidden w-20 p-2 text-start sm:table-cell">{t('calls.columns.duration')}</th>
               <th scope="col" className="hidden p-2 text-start sm:table-cell">{t('calls.columns.status')}</th>
-              <th scope="col" className="w-24 p-2 text-start">{t('calls.columns.urgency')}</th>
+              <th scope="col" className="hidden w-24 p-2 text-start sm:table-cell">{t('calls.columns.urgency')}</th>
               <th scope="col" className="hidden w-[30%] p-2 text-start lg:table-cell">{t('calls.columns.summary')}</th>
             </tr>
           </thead>
@@ -121,8 +121,13 @@ export function CallsPage() {
                   <Link to="/calls/$callId" params={{ callId: c.id }} className="font-medium text-brand-700 underline-offset-2 hover:underline dark:text-brand-100">
                     {formatDateTime(c.startedAt ?? c.createdAt, locale, timeZone)}
                   </Link>
+                  {c.urgency ? (
+                    <span className="mt-1 block sm:hidden">
+                      <Badge tone={urgencyTone(c.urgency)}>{t(`urgency.${c.urgency}`, { defaultValue: c.urgency })}</Badge>
+                    </span>
+                  ) : null}
                 </td>
-                <td className="truncate p-2">
+                <td className="p-2 whitespace-nowrap sm:truncate" data-testid="call-caller">
                   {c.customerNumber ? <Ltr>{formatPhone(c.customerNumber)}</Ltr> : <span className="text-slate-500">{t(`channel.${c.channel}`, { defaultValue: c.channel })}</span>}
                 </td>
                 <td className="hidden p-2 tabular-nums sm:table-cell">
@@ -132,7 +137,7 @@ export function CallsPage() {
                   {t(`status.${c.status}`, { defaultValue: c.status })}
                   {c.endedReason ? <span className="block truncate text-xs text-slate-500 dark:text-slate-400">{c.endedReason}</span> : null}
                 </td>
-                <td className="p-2">{c.urgency ? <Badge tone={urgencyTone(c.urgency)}>{t(`urgency.${c.urgency}`, { defaultValue: c.urgency })}</Badge> : null}</td>
+                <td className="hidden p-2 sm:table-cell">{c.urgency ? <Badge tone={urgencyTone(c.urgency)}>{t(`urgency.${c.urgency}`, { defaultValue: c.urgency })}</Badge> : null}</td>
                 <td className="hidden p-2 lg:table-cell">
                   <p dir="auto" className="line-clamp-2">
                     {c.summary}

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { startOfDayInZone } from '@/lib/format/format';
+import type { CallsQuery } from './api';
 
 /** The calls list's filters, kept in the URL (validated with zod so a hand-edited link cannot break the page). */
 export const callsSearchSchema = z.object({
@@ -18,8 +19,8 @@ export type CallsSearch = z.infer<typeof callsSearchSchema>;
 
 const RANGE_DAYS = { today: 0, '7d': 6, '30d': 29, '90d': 89 } as const;
 
-/** The API query for the filters: the date preset starts at midnight in the tenant's zone. */
-export function toCallsQuery(s: CallsSearch, timeZone: string, now: Date = new Date()): Record<string, string | number | boolean | undefined> {
+/** The API query for the filters (typed by the OpenAPI document): the date preset starts at midnight in the tenant's zone. */
+export function toCallsQuery(s: CallsSearch, timeZone: string, now: Date = new Date()): CallsQuery {
   const from = s.range && s.range !== 'all' ? startOfDayInZone(now, timeZone, RANGE_DAYS[s.range]) : undefined;
   const [minDuration, maxDuration] =
     s.duration === 'lt1' ? [undefined, 60] : s.duration === '1to5' ? [60, 300] : s.duration === 'gt5' ? [300, undefined] : [undefined, undefined];
@@ -27,7 +28,7 @@ export function toCallsQuery(s: CallsSearch, timeZone: string, now: Date = new D
   return {
     from,
     status: s.status,
-    urgency: s.urgency,
+    urgency: s.urgency === 'soon' ? 'urgent' : s.urgency, // the list shows stored `soon`; the API filter says `urgent`
     channel: s.channel,
     direction: s.direction,
     number: digits || undefined,

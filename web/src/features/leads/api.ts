@@ -1,5 +1,5 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { api, data, request } from '@/lib/api/client';
+import { api, data } from '@/lib/api/client';
 import { keys } from '@/lib/query-keys';
 import type { components } from '@/lib/api/schema';
 
@@ -26,8 +26,7 @@ export interface LeadsFilter {
 export function useLeads(tenantId: string, filter: LeadsFilter) {
   return useQuery({
     queryKey: [...keys.leads(tenantId), filter],
-    queryFn: ({ signal }) =>
-      request<{ items: LeadItem[]; nextCursor: string | null }>('GET', '/api/v1/leads', { query: { ...filter, pageSize: 100 }, signal }),
+    queryFn: async ({ signal }) => data(await api.GET('/api/v1/leads', { params: { query: { ...filter, pageSize: 100 } }, signal })),
     placeholderData: keepPreviousData,
   });
 }
@@ -43,8 +42,8 @@ export function useMembers(tenantId: string) {
 export function useUpdateLead(tenantId: string) {
   const qc = useQueryClient();
   return useMutation({
-    mutationFn: ({ id, patch }: { id: string; patch: { status?: string; notes?: string; assigneeUserId?: string | null } }) =>
-      request<LeadItem>('PATCH', `/api/v1/leads/${encodeURIComponent(id)}`, { body: patch }),
+    mutationFn: async ({ id, patch }: { id: string; patch: { status?: string; notes?: string; assigneeUserId?: string | null } }) =>
+      data(await api.PATCH('/api/v1/leads/{id}', { params: { path: { id } }, body: patch })),
     onSuccess: (lead) => {
       qc.setQueriesData<{ items: LeadItem[]; nextCursor: string | null }>({ queryKey: keys.leads(tenantId) }, (old) =>
         old ? { ...old, items: old.items.map((l) => (l.id === lead.id ? lead : l)) } : old,

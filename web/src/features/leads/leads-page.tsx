@@ -79,7 +79,7 @@ function LeadCard({ lead, tenantId }: { lead: LeadItem; tenantId: string }) {
       <Card aria-label={title}>
         <div className="mb-2 flex flex-wrap items-center gap-2">
           <h2 className="font-semibold" dir="auto">
-            {title}
+            {lead.name ?? (lead.phone ? <Ltr>{formatPhone(lead.phone)}</Ltr> : title)}
           </h2>
           <Badge tone={urgencyTone(lead.urgency)}>{t(`urgency.${lead.urgency}`, { defaultValue: lead.urgency })}</Badge>
           <Badge tone="blue">{t(`leadStatus.${lead.status}`, { defaultValue: lead.status })}</Badge>

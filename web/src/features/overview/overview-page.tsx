@@ -2,33 +2,14 @@ import { Link } from '@tanstack/react-router';
 import { useQuery } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { Badge, Card, ErrorMessage, Ltr, PageTitle, urgencyTone } from '@/components/ui/ui';
-import { request } from '@/lib/api/client';
+import { api, data } from '@/lib/api/client';
+import { fetchCalls } from '@/features/calls/api';
 import { useAnalytics } from '@/lib/api/analytics';
 import { keys } from '@/lib/query-keys';
 import { useFormat, useTenantId } from '@/lib/session';
 import { formatDateTime, formatDuration, formatNumber, formatPhone} from '@/lib/format/format';
 import { isEnded } from '@/lib/live/events';
 
-interface RecentCall {
-  id: string;
-  status: string;
-  channel: string;
-  customerNumber: string | null;
-  startedAt: string | null;
-  createdAt: string;
-  urgency: string | null;
-  summary: string | null;
-}
-interface UrgentLead {
-  id: string;
-  callId: string | null;
-  name: string | null;
-  phone: string | null;
-  problem: string | null;
-  urgency: string;
-  status: string;
-  createdAt: string;
-}
 
 function Kpi({ label, value }: { label: string; value: string }) {
   return (
@@ -49,11 +30,11 @@ export function OverviewPage() {
   const today = useAnalytics(tenantId, timeZone, 0);
   const recent = useQuery({
     queryKey: [...keys.calls(tenantId), 'recent'],
-    queryFn: ({ signal }) => request<{ items: RecentCall[] }>('GET', '/api/v1/calls', { query: { pageSize: 8 }, signal }),
+    queryFn: ({ signal }) => fetchCalls({ pageSize: 8 }, signal),
   });
   const leads = useQuery({
     queryKey: [...keys.leads(tenantId), 'urgent-new'],
-    queryFn: ({ signal }) => request<{ items: UrgentLead[] }>('GET', '/api/v1/leads', { query: { status: 'new', urgency: 'emergency', pageSize: 5 }, signal }),
+    queryFn: async ({ signal }) => data(await api.GET('/api/v1/leads', { params: { query: { status: 'new', urgency: 'emergency', pageSize: 5 } }, signal })),
   });
   const active = (recent.data?.items ?? []).filter((c) => !isEnded(c.status)).length;
   const totals = today.data?.totals;

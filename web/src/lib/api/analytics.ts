@@ -1,34 +1,12 @@
 import { useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
 import { localDate } from '../format/format';
-import { request } from './client';
+import { api, data } from './client';
+import type { components } from './schema';
 import { keys } from '../query-keys';
 
-type Num = number | string | null;
-
-/** GET /api/v1/analytics (dashboard contract): per-day counts and totals computed in the database. */
-export interface Analytics {
-  from: string;
-  to: string;
-  timeZone: string;
-  days: { date: string; calls: number; answered: number; missed: number; afterHours: number; emergency: number; urgent: number; routine: number; leads: number; smsSent: number }[];
-  totals: {
-    calls: number;
-    answered: number;
-    missed: number;
-    afterHours: number;
-    leads: number;
-    leadsBooked: number;
-    smsSent: number;
-    averageDurationSeconds: Num;
-    p95DurationSeconds: Num;
-    latencyP50Ms: Num;
-    latencyP95Ms: Num;
-    costTotal: Num;
-  };
-  urgencyMix: { emergency: number; urgent: number; routine: number };
-  endedReasons: { reason: string; count: number }[];
-}
+/** GET /api/v1/analytics: per-day counts and totals computed in the database. */
+export type Analytics = components['schemas']['AnalyticsDto'];
 
 /** Analytics for the tenant's local days from `daysBack` days ago to today (inclusive), fixed when the page opened. */
 export function useAnalytics(tenantId: string, timeZone: string, daysBack: number) {
@@ -36,7 +14,7 @@ export function useAnalytics(tenantId: string, timeZone: string, daysBack: numbe
   const range = { from: localDate(now, timeZone, daysBack), to: localDate(now, timeZone), tz: timeZone };
   return useQuery({
     queryKey: [...keys.analytics(tenantId), range],
-    queryFn: ({ signal }) => request<Analytics>('GET', '/api/v1/analytics', { query: range, signal }),
+    queryFn: async ({ signal }) => data(await api.GET('/api/v1/analytics', { params: { query: range }, signal })),
     staleTime: 30_000,
   });
 }

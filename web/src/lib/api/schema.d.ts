@@ -2512,7 +2512,7 @@ export interface components {
                 createdAt: string;
             };
         };
-        /** @description A call's lead. */
+        /** @description A call's lead, with its workflow status (`new`, `contacted`, `booked`, `lost`) and notes. */
         LeadDto: {
             /** Format: uuid */
             id: string;
@@ -2524,6 +2524,8 @@ export interface components {
             source: string;
             /** Format: date-time */
             createdAt: string;
+            status: string;
+            notes: null | string;
         };
         /**
          * @description A lead in the inbox. `Urgency`: emergency, soon or routine. `Status`: new, contacted, booked or lost.
