@@ -206,7 +206,7 @@ public sealed class OnboardingBrowserTests(BrowserFixture browser, ITestOutputHe
         await Expect(card.GetByText("Configured", new() { Exact = true })).ToBeVisibleAsync();
         await Expect(card.GetByText("+15145550100")).ToBeVisibleAsync();
 
-        await page.GetByRole(AriaRole.Button, new() { Name = "Back to onboarding" }).ClickAsync();
+        await page.GetByRole(AriaRole.Link, new() { Name = "Back to onboarding" }).ClickAsync();
         await Expect(page).ToHaveURLAsync(new Regex("/onboarding$"));
         await Expect(StepHeading(page, "Twilio")).ToBeVisibleAsync();
         await Expect(StepButton(page, "Twilio")).ToHaveAttributeAsync("aria-current", "step");
@@ -217,7 +217,7 @@ public sealed class OnboardingBrowserTests(BrowserFixture browser, ITestOutputHe
         await Expect(StepHeading(page, "Twilio")).ToBeVisibleAsync();
         await page.GotoAsync("/settings/credentials?returnTo=https%3A%2F%2Fevil.example%2F");
         await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Credentials", Level = 1 })).ToBeVisibleAsync();
-        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Back to onboarding" })).ToHaveCountAsync(0);
+        await Expect(page.GetByRole(AriaRole.Link, new() { Name = "Back to onboarding" })).ToHaveCountAsync(0);
         await tab.AssertCleanAsync();
     }
 
@@ -351,7 +351,7 @@ public sealed class OnboardingBrowserTests(BrowserFixture browser, ITestOutputHe
         await page.GotoAsync("/settings/credentials");
         var card = page.GetByRole(AriaRole.Region, new() { Name = "Vapi" });
         await Expect(card.GetByText("Not configured", new() { Exact = true })).ToBeVisibleAsync();
-        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Back to onboarding" })).ToHaveCountAsync(0); // no returnTo, no banner
+        await Expect(page.GetByRole(AriaRole.Link, new() { Name = "Back to onboarding" })).ToHaveCountAsync(0); // no returnTo, no banner
 
         await card.GetByLabel("Vapi private API key").FillAsync("short");
         await card.GetByRole(AriaRole.Button, new() { Name = "Save", Exact = true }).ClickAsync();

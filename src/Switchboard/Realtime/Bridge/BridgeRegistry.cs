@@ -5,8 +5,11 @@ namespace Switchboard.Realtime.Bridge;
 /// <summary>
 /// The media bridges running on this node, by call. A call's stream can be connected once at a time (a replayed
 /// token is refused with 409); the <see cref="BridgeTicker"/> drives each bridge's timers from here.
+/// Not disposable on purpose: its token source has no timer or linked registrations to release, and the container
+/// may dispose singletons before the ticker's StopAsync calls <see cref="AbortAll"/> (a shutdown race that threw
+/// ObjectDisposedException out of host disposal).
 /// </summary>
-internal sealed class BridgeRegistry : IDisposable
+internal sealed class BridgeRegistry
 {
     private readonly ConcurrentDictionary<Guid, MediaBridge?> bridges = new();
     private readonly CancellationTokenSource abort = new();
@@ -16,8 +19,6 @@ internal sealed class BridgeRegistry : IDisposable
 
     /// <summary>Ends every call still bridged here.</summary>
     public void AbortAll() => abort.Cancel();
-
-    public void Dispose() => abort.Dispose();
 
     public int Count => bridges.Count;
 

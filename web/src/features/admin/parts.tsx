@@ -1,8 +1,9 @@
+import { ReturnToBanner as SharedReturnToBanner } from '@/components/layout/return-to-banner';
 import { useState, type ReactNode } from 'react';
-import { Link, useSearch } from '@tanstack/react-router';
+import { useSearch } from '@tanstack/react-router';
 import { useTranslation } from 'react-i18next';
-import { Check, Copy, ArrowLeft } from 'lucide-react';
-import { Button, buttonClass, inputClass } from '@/components/ui/ui';
+import { Check, Copy } from 'lucide-react';
+import { Button, inputClass } from '@/components/ui/ui';
 
 /**
  * A secret shown this once (API key, webhook signing secret): read-only, selectable, with a copy button. The
@@ -44,26 +45,12 @@ export function SecretOnce({ label, value, onDone }: { label: string; value: str
   );
 }
 
-/** A same-origin path from `?returnTo=` (anything else is ignored). */
-export function safeReturnTo(value: unknown): string | undefined {
-  return typeof value === 'string' && value.startsWith('/') && !value.startsWith('//') && !value.includes('\\') ? value : undefined;
-}
+export { safeReturnTo } from '@/lib/return-to';
 
-/** "Back to onboarding" when the page was opened from the wizard with `?returnTo=/onboarding`. */
+/** The shared "Back to onboarding" banner, fed from this page's `?returnTo=`. */
 export function ReturnToBanner() {
-  const { t } = useTranslation();
   const search: { returnTo?: unknown } = useSearch({ strict: false });
-  const returnTo = safeReturnTo(search.returnTo);
-  if (!returnTo) return null;
-  return (
-    <div className="mb-4 flex flex-wrap items-center justify-between gap-2 rounded-md border border-sky-300 bg-sky-50 p-3 text-sm dark:border-sky-800 dark:bg-sky-950">
-      <span>{t('admin.returnTo.text')}</span>
-      <Link to={returnTo} className={buttonClass('primary')}>
-        <ArrowLeft aria-hidden className="size-4 rtl:rotate-180" />
-        {t('admin.returnTo.back')}
-      </Link>
-    </div>
-  );
+  return <SharedReturnToBanner returnTo={search.returnTo} />;
 }
 
 /** A labelled usage bar: value against a limit (limit 0: no bar). */

@@ -54,12 +54,4 @@ export function checkCredential(provider: string): Promise<components['schemas']
   return request('POST', `/api/v1/credentials/${encodeURIComponent(provider)}/check`);
 }
 
-/**
- * A `returnTo` query value a settings page may honour: a same-origin path (starts with one `/`, not `//` nor `/\`);
- * anything else is ignored (issue 9 split, "Go to Settings and come back").
- */
-export function safeReturnTo(value: unknown): string | undefined {
-  if (typeof value !== 'string' || value.length > 500) return undefined;
-  if (!value.startsWith('/') || value.startsWith('//') || value.startsWith('/\\')) return undefined;
-  return value;
-}
+export { safeReturnTo } from '@/lib/return-to';

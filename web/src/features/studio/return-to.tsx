@@ -1,15 +1,8 @@
-import { useRouter } from '@tanstack/react-router';
-import { useTranslation } from 'react-i18next';
 import { z } from 'zod';
-import { ArrowLeft } from 'lucide-react';
-import { buttonClass } from '@/components/ui/ui';
+import { safeReturnTo } from '@/lib/return-to';
 
-/** A same-origin path to come back to (`/onboarding`…): starts with one `/`, never `//` or a scheme; anything else is dropped. */
-export function safeReturnTo(value: unknown): string | undefined {
-  if (typeof value !== 'string' || value.length > 300) return undefined;
-  if (!value.startsWith('/') || value.startsWith('//') || value.startsWith('/\\')) return undefined;
-  return value;
-}
+export { safeReturnTo } from '@/lib/return-to';
+export { ReturnToBanner } from '@/components/layout/return-to-banner';
 
 /** Search schema shared by the studio pages: `?returnTo=` (validated, else ignored). */
 export const returnToSearch = z.object({
@@ -19,34 +12,6 @@ export const returnToSearch = z.object({
     .catch(undefined)
     .transform((v) => safeReturnTo(v)),
 });
-
-/** "Back to onboarding" (or "Back") banner shown when the page was opened with a valid `?returnTo=`. */
-export function ReturnToBanner({ returnTo }: { returnTo: string | undefined }) {
-  const { t } = useTranslation();
-  const router = useRouter();
-  if (!returnTo) return null;
-  const label = returnTo.startsWith('/onboarding') ? t('studio.returnTo.onboarding') : t('studio.returnTo.back');
-  return (
-    <div
-      role="region"
-      aria-label={label}
-      className="mb-4 flex flex-wrap items-center justify-between gap-2 rounded-md border border-sky-300 bg-sky-50 p-3 text-sm text-sky-950 dark:border-sky-800 dark:bg-sky-950 dark:text-sky-100"
-    >
-      <span>{t('studio.returnTo.hint')}</span>
-      <a
-        href={returnTo}
-        className={buttonClass('primary')}
-        onClick={(e) => {
-          e.preventDefault();
-          router.history.push(returnTo);
-        }}
-      >
-        <ArrowLeft aria-hidden className="size-4 rtl:rotate-180" />
-        {label}
-      </a>
-    </div>
-  );
-}
 
 /** A field's server (or client) error, shown under the field and tied to it with `aria-describedby`. */
 export function FieldError({ id, message }: { id: string; message: string | undefined }) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { safeReturnTo } from './api';
+import { safeReturnTo } from './return-to';
 
 describe('safeReturnTo', () => {
   it('keeps a same-origin path', () => {
