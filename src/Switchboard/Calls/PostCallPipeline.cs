@@ -43,6 +43,8 @@ internal sealed class PostCallPipeline(SwitchboardDbContext db, AlertService ale
             lead = await ToolRegistry.UpsertLeadAsync(db, call, draft, clock.GetUtcNow(), ct);
             await alerts.QueueLeadAlertsAsync(tenant, assistant, call, lead, ct);
             await webhooks.LeadAsync(lead, ct); // lead.created, lead.urgent
+            // Native calls and web chats have no provider summary: write one from the lead so lists and search show it.
+            call.Summary ??= LeadSummary.Write(lead, call.Language ?? tenant.Locale);
         }
         call.Analyzed = true;
         await webhooks.CallEndedAsync(call, ct); // call.ended, recording.ready, call.analyzed

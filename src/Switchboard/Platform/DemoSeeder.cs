@@ -127,7 +127,8 @@ internal sealed class DemoSeeder(
     private string AddOwner(DateTimeOffset now)
     {
         var password = System.Security.Cryptography.RandomNumberGenerator.GetString("ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789", 20);
-        var user = new User { Id = Guid.CreateVersion7(), Email = OwnerEmail, PasswordHash = "", FullName = "Demo Owner", CreatedAt = now };
+        // The demo address cannot receive mail: the owner is seeded verified, so the dashboard shows no confirmation banner.
+        var user = new User { Id = Guid.CreateVersion7(), Email = OwnerEmail, PasswordHash = "", FullName = "Demo Owner", CreatedAt = now, EmailVerifiedAt = now };
         user.PasswordHash = hasher.HashPassword(user, password);
         db.Users.Add(user);
         db.Memberships.Add(new Membership { Id = Guid.CreateVersion7(), TenantId = DemoTenantId, UserId = user.Id, Role = Roles.Owner, CreatedAt = now });

@@ -62,6 +62,13 @@ async function start(o: VoiceOptions): Promise<VoiceCall> {
     const audio = ctx;
     const resampler = new Resampler(audio.sampleRate);
     const socket = (ws = new WebSocket(o.base.replace(/^http/, "ws") + url));
+    // Listen for the handshake now: the socket may open while the worklet module below is still loading (a slow or busy
+    // page), and an `open` event nobody listened for would leave the call "connecting" forever.
+    const opened = new Promise<void>((resolve, reject) => {
+      socket.onopen = () => resolve();
+      socket.onerror = () => reject("FAILED" satisfies VoiceFailure);
+    });
+    opened.catch(() => undefined); // handled by the await below; this only keeps an early failure from being reported as unhandled
     const send = (message: unknown): void => {
       if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
     };
@@ -137,10 +144,7 @@ async function start(o: VoiceOptions): Promise<VoiceCall> {
         o.onTranscript(m.role, m.text);
       }
     };
-    await new Promise<void>((resolve, reject) => {
-      socket.onopen = () => resolve();
-      socket.onerror = () => reject("FAILED" satisfies VoiceFailure);
-    });
+    await opened;
     socket.onerror = null;
     socket.onclose = end;
     send({ event: "start", start: { streamSid: "web-" + Date.now().toString(36) } });

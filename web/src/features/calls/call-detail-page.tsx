@@ -220,7 +220,7 @@ function Detail({ call }: { call: CallDetail }) {
                 </Badge>
                 <span>{formatDateTime(s.sentAt ?? s.createdAt, locale, timeZone)}</span>
               </div>
-              <p dir="auto">{s.body}</p>
+              <p dir="auto" className="whitespace-pre-line">{s.body}</p>
             </li>
           ))}
         </ul>
