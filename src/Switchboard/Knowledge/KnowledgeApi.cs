@@ -50,8 +50,8 @@ internal static class KnowledgeApi
                              "(https, public addresses only, no redirects, 15 s, 5 MB; text/html, text/plain, text/markdown or application/pdf). " +
                              "multipart/form-data: file (.pdf, .md, .html, .txt; at most 5 MB), optional title and type; another file type is a 415. " +
                              "The text is chunked (800–1200 characters, split at headings, paragraphs, sentences) and indexed at once.")
-            .Accepts<KnowledgeDocumentRequest>("application/json")
-            .Accepts<KnowledgeUploadForm>("multipart/form-data")
+            .Accepts<KnowledgeDocumentRequest>("application/json", "multipart/form-data")
+            .AddOpenApiOperationTransformer((operation, _, _) => KnowledgeUpload.DescribeForm(operation))
             .ProducesErrors(400, 403, 409, 413, 415, 422);
         group.MapPost("/{id:guid}/reindex", ReindexAsync).RequirePermission(Permission.Configure)
             .WithSummary("Re-chunk and re-index a document (a url document is fetched again)").ProducesErrors(403, 404, 409, 413, 422);

@@ -1,6 +1,7 @@
 using System.Text;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.OpenApi;
 using Switchboard.Platform.Http;
 
 namespace Switchboard.Knowledge;
@@ -9,9 +10,9 @@ namespace Switchboard.Knowledge;
 /// The <c>multipart/form-data</c> form of <c>POST /api/v1/knowledge</c> (the dashboard's file upload): one <c>file</c>
 /// part (a PDF, Markdown, HTML or plain-text file, at most <see cref="KnowledgeOptions.MaxDocumentBytes"/> bytes), an
 /// optional <c>title</c> and an optional <c>type</c> (<c>text</c>, <c>markdown</c>, <c>html</c>, <c>pdf</c>; else read
-/// from the file's extension, then its content type). Documented for OpenAPI only: the handler reads the form itself.
+/// from the file's extension, then its content type). The handler reads the form itself; <see cref="KnowledgeUpload.DescribeForm"/>
+/// documents it.
 /// </summary>
-public sealed record KnowledgeUploadForm(IFormFile File, string? Title, string? Type);
 
 /// <summary>Reads a knowledge upload into a <see cref="KnowledgeDocumentRequest"/>; refusals are envelopes and store nothing.</summary>
 internal static class KnowledgeUpload
@@ -78,6 +79,26 @@ internal static class KnowledgeUpload
         return type == DocumentExtractor.Pdf
             ? (new KnowledgeDocumentRequest(type, title, null, Convert.ToBase64String(bytes), null, name), null)
             : (new KnowledgeDocumentRequest(type, title, Decode(bytes), null, null, name), null);
+    }
+
+    /// <summary>Sets the OpenAPI schema of the <c>multipart/form-data</c> body: <c>file</c> (binary, required), <c>title</c>, <c>type</c>.</summary>
+    public static Task DescribeForm(OpenApiOperation operation)
+    {
+        if (operation.RequestBody?.Content is { } content && content.TryGetValue("multipart/form-data", out var form) && form is OpenApiMediaType media)
+        {
+            media.Schema = new OpenApiSchema
+            {
+                Type = JsonSchemaType.Object,
+                Required = new HashSet<string> { "file" },
+                Properties = new Dictionary<string, IOpenApiSchema>
+                {
+                    ["file"] = new OpenApiSchema { Type = JsonSchemaType.String, Format = "binary", Description = "A .pdf, .md, .html or .txt file" },
+                    ["title"] = new OpenApiSchema { Type = JsonSchemaType.String, Description = "Title (else the document's own)" },
+                    ["type"] = new OpenApiSchema { Type = JsonSchemaType.String, Description = "text, markdown, html or pdf (else from the file)" },
+                },
+            };
+        }
+        return Task.CompletedTask;
     }
 
     /// <summary>The document type of a file: its extension first, then its content type; null when neither tells.</summary>
