@@ -128,7 +128,7 @@ public sealed class WebConversationsBrowserTests(BrowserFixture browser, ITestOu
             Name = "tarifs.md", MimeType = "text/markdown", Buffer = Encoding.UTF8.GetBytes("# Tarifs\n\n## Urgence\n\nLes soirs et fins de semaine : 175 $."),
         });
         await page.GetByRole(AriaRole.Button, new() { Name = "Add", Exact = true }).ClickAsync();
-        await Expect(page.GetByRole(AriaRole.Status)).ToContainTextAsync("Tarifs 2026");
+        await Expect(page.GetByRole(AriaRole.Status).Filter(new() { HasText = "was added and indexed" })).ToContainTextAsync("Tarifs 2026");
         var document = page.GetByTestId("knowledge-document").Filter(new() { HasText = "Tarifs 2026" });
         await Expect(document).ToContainTextAsync("Markdown");
         await Expect(document).ToContainTextAsync("tarifs.md");
@@ -141,7 +141,7 @@ public sealed class WebConversationsBrowserTests(BrowserFixture browser, ITestOu
             Name = "devis.docx", MimeType = "application/vnd.openxmlformats-officedocument.wordprocessingml.document", Buffer = [0x50, 0x4B, 0x03, 0x04],
         });
         await page.GetByRole(AriaRole.Button, new() { Name = "Add", Exact = true }).ClickAsync();
-        await Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync("Upload a PDF");
+        await Expect(page.GetByRole(AriaRole.Alert).Filter(new() { HasText = "Upload a PDF" })).ToBeVisibleAsync();
         await Expect(page.GetByTestId("knowledge-document")).ToHaveCountAsync(1);
 
         // Re-index and delete.
