@@ -144,6 +144,17 @@ public sealed class WebConversationsBrowserTests(BrowserFixture browser, ITestOu
         await Expect(page.GetByRole(AriaRole.Alert).Filter(new() { HasText = "Upload a PDF" })).ToBeVisibleAsync();
         await Expect(page.GetByTestId("knowledge-document")).ToHaveCountAsync(1);
 
+        // Hebrew, right to left, on a 375 px phone in dark mode: the list reads whole, nothing scrolls sideways.
+        await using (var phone = await browser.OpenAsync(locale: "he", width: 375, height: 812, dark: true))
+        {
+            await phone.Page.GotoAsync("/settings/knowledge");
+            await Expect(phone.Page.Locator("html")).ToHaveAttributeAsync("dir", "rtl");
+            await Expect(phone.Page.GetByRole(AriaRole.Heading, new() { Name = "מאגר ידע", Exact = true })).ToBeVisibleAsync();
+            await Expect(phone.Page.GetByTestId("knowledge-document")).ToContainTextAsync("קטע אחד");
+            Assert.True(await phone.Page.EvaluateAsync<int>("() => document.documentElement.scrollWidth - window.innerWidth") <= 0, "the knowledge page scrolls sideways at 375 px");
+            await phone.AssertCleanAsync();
+        }
+
         // Re-index and delete.
         await document.GetByRole(AriaRole.Button, new() { Name = "Re-index" }).ClickAsync();
         await document.GetByRole(AriaRole.Button, new() { Name = "Delete" }).ClickAsync();
