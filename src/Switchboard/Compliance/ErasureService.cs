@@ -33,24 +33,23 @@ internal sealed class ErasureService(SwitchboardDbContext db, TimeProvider clock
     /// </summary>
     public static IReadOnlyList<string> Needles(string e164) => Phones.Forms(e164);
 
-    public Task<CallerErasureResult> EraseCallerAsync(string e164, CancellationToken ct) => EraseAsync(e164, null, ct);
+    public Task<CallerErasureResult> EraseCallerAsync(string e164, CancellationToken ct) => EraseAsync([e164], null, ct);
 
     /// <summary>
     /// Erases a web visitor (the widget's <c>visitorId</c>): their web conversations (page URLs, referrers, UTM and click ids)
-    /// with their calls, and, when a conversation learnt the visitor's phone number, everything under that number too.
+    /// with their calls, and, for each phone number those conversations learnt, everything under that number too.
     /// </summary>
     public async Task<CallerErasureResult> EraseVisitorAsync(string visitorId, CancellationToken ct)
     {
         var numbers = await db.WebConversations.Where(w => w.VisitorId == visitorId)
             .Join(db.Calls, w => w.CallId, c => c.Id, (w, c) => c.CustomerNumber).Where(n => n != null).Distinct().ToListAsync(ct);
-        var e164 = numbers.FirstOrDefault(n => Validation.IsE164(n));
-        return await EraseAsync(e164, visitorId, ct);
+        return await EraseAsync(numbers.Where(Validation.IsE164).Select(n => n!).ToList(), visitorId, ct);
     }
 
-    private async Task<CallerErasureResult> EraseAsync(string? e164, string? visitorId, CancellationToken ct)
+    private async Task<CallerErasureResult> EraseAsync(IReadOnlyList<string> numbers, string? visitorId, CancellationToken ct)
     {
-        var exact = e164 is null ? [] : Needles(e164).ToList();
-        var patterns = e164 is null ? [] : TextSearch.Patterns(exact);
+        var exact = numbers.SelectMany(Needles).Distinct(StringComparer.Ordinal).ToList();
+        var patterns = TextSearch.Patterns(exact);
 
         var strategy = db.Database.CreateExecutionStrategy();
         return await strategy.ExecuteAsync(async () =>

@@ -80,20 +80,24 @@ public sealed class WebChatPrivacyTests(WidgetFactory factory) : IClassFixture<W
         var t = await factory.CreateWidgetTenantAsync("Oubli Visiteur");
         var other = await factory.CreateWidgetTenantAsync("Voisin Visiteur");
         var gone = await ChatAsync(t, "visitor-gone-0001", "Mon drain est bouché, appelez-moi au 514 555 0177");
-        var again = await ChatAsync(t, "visitor-gone-0001", "Et le chauffe-eau aussi");
+        var again = await ChatAsync(t, "visitor-gone-0001", "Mon sous-sol est inondé! Rappelez-moi au 514 555 0177");
+        // Another tab of the same person (another visitor id) gave the same number: erased with the number the visitor's chat learnt.
+        var sameNumber = await ChatAsync(t, "visitor-tab2-0003", "Inondation au sous-sol, 514 555 0177");
         var kept = await ChatAsync(t, "visitor-kept-0002", "Mon évier est bouché");
         var elsewhere = await ChatAsync(other, "visitor-gone-0001", "Même identifiant, autre entreprise");
-        var goneCalls = new[] { await CallIdAsync(t.Id, gone), await CallIdAsync(t.Id, again) };
+        var goneCalls = new[] { await CallIdAsync(t.Id, gone), await CallIdAsync(t.Id, again), await CallIdAsync(t.Id, sameNumber) };
 
         var erased = await (await factory.ApiClient(t.Tenant).PostAsJsonAsync("/api/v1/erasure/caller", new { visitorId = "visitor-gone-0001" })).JsonAsync(HttpStatusCode.OK);
 
-        Assert.Equal(2, erased["calls"]!.GetValue<int>());
+        Assert.Equal(3, erased["calls"]!.GetValue<int>());
+        Assert.Equal(2, erased["leads"]!.GetValue<int>());
         await factory.WithDbAsync(t.Id, async db =>
         {
             Assert.Equal([kept], await db.WebConversations.Select(c => c.Id).ToListAsync());
             Assert.False(await db.Calls.AnyAsync(c => goneCalls.Contains(c.Id)));
             Assert.False(await db.TranscriptTurns.AnyAsync(x => goneCalls.Contains(x.CallId)));
             Assert.False(await db.Leads.AnyAsync(l => l.Phone == "+15145550177"));
+            Assert.False(await db.SmsMessages.AnyAsync(x => x.Body.Contains("555") && x.Body.Contains("0177")));
             Assert.Equal(1, await db.Calls.CountAsync());
             return 0;
         });
