@@ -110,6 +110,20 @@ public sealed class WebConversationsBrowserTests(BrowserFixture browser, ITestOu
             Assert.True(await page.EvaluateAsync<int>("() => document.documentElement.scrollWidth - window.innerWidth") <= 0, "the detail scrolls sideways at 375 px");
             await tab.AssertCleanAsync();
         }
+
+        // The owner erases the visitor from the detail: the chat and its attribution are gone.
+        await using (var tab = await browser.OpenAsync())
+        {
+            var page = tab.Page;
+            await page.GotoAsync("/calls?channel=web");
+            await page.Locator("tbody tr").First.GetByRole(AriaRole.Link).ClickAsync();
+            await page.GetByRole(AriaRole.Button, new() { Name = "Erase this visitor…" }).ClickAsync();
+            await page.GetByRole(AriaRole.Button, new() { Name = "Erase for good" }).ClickAsync();
+            await Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/calls$"));
+            await Expect(page.Locator("tbody [data-channel=webChat]")).ToHaveCountAsync(0);
+            Assert.Equal(0, await browser.Host.WithDbAsync(browser.Tenant.Id, db => Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.CountAsync(db.WebConversations)));
+            await tab.AssertCleanAsync();
+        }
     }
 
     [Fact]

@@ -8,7 +8,7 @@ import { formatCost, formatDateTime, formatDuration, formatLatency, formatPhone,
 import { cn } from '@/lib/cn';
 import { useCall, type CallDetail } from './api';
 import { ChannelLabel, channelKind } from './channel';
-import { AttributionFacts, ChatTranscript } from './web-conversation';
+import { AttributionFacts, ChatTranscript, EraseVisitor } from './web-conversation';
 
 function Section({ title, children }: { title: string; children: ReactNode }) {
   return (
@@ -132,6 +132,7 @@ function Detail({ call }: { call: CallDetail }) {
       {call.attribution ? (
         <Section title={t('webConversations.attribution.title')}>
           <AttributionFacts attribution={call.attribution} />
+          <EraseVisitor visitorId={call.attribution.visitorId} />
         </Section>
       ) : null}
 

@@ -1,6 +1,12 @@
+import { useState } from 'react';
+import { useNavigate } from '@tanstack/react-router';
 import { useTranslation } from 'react-i18next';
-import { Ltr } from '@/components/ui/ui';
-import { useFormat } from '@/lib/session';
+import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { Button, ErrorMessage, Ltr } from '@/components/ui/ui';
+import { api, data } from '@/lib/api/client';
+import { keys } from '@/lib/query-keys';
+import { useFormat, useTenantId } from '@/lib/session';
+import { usePermissions } from '@/features/admin/api';
 import { formatTime } from '@/lib/format/format';
 import { cn } from '@/lib/cn';
 import type { CallDetail } from './api';
@@ -62,6 +68,44 @@ export function AttributionFacts({ attribution: a }: { attribution: Attribution 
         <p className="mt-2 text-sm text-slate-600 dark:text-slate-400">{k('direct')}</p>
       ) : null}
     </>
+  );
+}
+
+/**
+ * Erases the visitor (POST /api/v1/erasure/caller with the widget's visitor id): their web conversations, attribution,
+ * transcripts, leads and SMS, and everything under the phone numbers their chats learnt. Owners and admins only, after a
+ * confirmation; the dashboard then returns to the calls list.
+ */
+export function EraseVisitor({ visitorId }: { visitorId: string }) {
+  const { t } = useTranslation();
+  const can = usePermissions();
+  const tenantId = useTenantId();
+  const client = useQueryClient();
+  const navigate = useNavigate();
+  const [confirming, setConfirming] = useState(false);
+  const erase = useMutation({
+    mutationFn: async () => data(await api.POST('/api/v1/erasure/caller', { body: { phoneNumber: null, visitorId } })),
+    onSuccess: async () => {
+      await client.invalidateQueries({ queryKey: keys.calls(tenantId) });
+      await navigate({ to: '/calls' });
+    },
+  });
+  if (!can.compliance) return null;
+  return (
+    <div className="mt-3 border-t border-slate-200 pt-3 dark:border-slate-800">
+      <p className="mb-2 text-xs text-slate-600 dark:text-slate-400">{t('webConversations.erase.hint')}</p>
+      <ErrorMessage error={erase.error} />
+      {confirming ? (
+        <div className="flex flex-wrap gap-2">
+          <Button variant="danger" onClick={() => erase.mutate()} disabled={erase.isPending}>
+            {t('webConversations.erase.confirm')}
+          </Button>
+          <Button onClick={() => setConfirming(false)}>{t('webConversations.erase.cancel')}</Button>
+        </div>
+      ) : (
+        <Button onClick={() => setConfirming(true)}>{t('webConversations.erase.start')}</Button>
+      )}
+    </div>
   );
 }
 
