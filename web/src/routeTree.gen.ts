@@ -29,6 +29,7 @@ import { Route as AppOperatorMailboxRouteImport } from './routes/_app/operator/m
 import { Route as AppSettingsApiKeysRouteImport } from './routes/_app/settings/api-keys'
 import { Route as AppSettingsAuditRouteImport } from './routes/_app/settings/audit'
 import { Route as AppSettingsCredentialsRouteImport } from './routes/_app/settings/credentials'
+import { Route as AppSettingsKnowledgeRouteImport } from './routes/_app/settings/knowledge'
 import { Route as AppSettingsNumbersRouteImport } from './routes/_app/settings/numbers'
 import { Route as AppSettingsPlanRouteImport } from './routes/_app/settings/plan'
 import { Route as AppSettingsPrivacyRouteImport } from './routes/_app/settings/privacy'
@@ -137,6 +138,11 @@ const AppSettingsCredentialsRoute = AppSettingsCredentialsRouteImport.update({
   path: '/settings/credentials',
   getParentRoute: () => AppRouteRoute,
 } as any)
+const AppSettingsKnowledgeRoute = AppSettingsKnowledgeRouteImport.update({
+  id: '/settings/knowledge',
+  path: '/settings/knowledge',
+  getParentRoute: () => AppRouteRoute,
+} as any)
 const AppSettingsNumbersRoute = AppSettingsNumbersRouteImport.update({
   id: '/settings/numbers',
   path: '/settings/numbers',
@@ -198,6 +204,7 @@ export interface FileRoutesByFullPath {
   '/settings/api-keys': typeof AppSettingsApiKeysRoute
   '/settings/audit': typeof AppSettingsAuditRoute
   '/settings/credentials': typeof AppSettingsCredentialsRoute
+  '/settings/knowledge': typeof AppSettingsKnowledgeRoute
   '/settings/numbers': typeof AppSettingsNumbersRoute
   '/settings/plan': typeof AppSettingsPlanRoute
   '/settings/privacy': typeof AppSettingsPrivacyRoute
@@ -227,6 +234,7 @@ export interface FileRoutesByTo {
   '/settings/api-keys': typeof AppSettingsApiKeysRoute
   '/settings/audit': typeof AppSettingsAuditRoute
   '/settings/credentials': typeof AppSettingsCredentialsRoute
+  '/settings/knowledge': typeof AppSettingsKnowledgeRoute
   '/settings/numbers': typeof AppSettingsNumbersRoute
   '/settings/plan': typeof AppSettingsPlanRoute
   '/settings/privacy': typeof AppSettingsPrivacyRoute
@@ -258,6 +266,7 @@ export interface FileRoutesById {
   '/_app/settings/api-keys': typeof AppSettingsApiKeysRoute
   '/_app/settings/audit': typeof AppSettingsAuditRoute
   '/_app/settings/credentials': typeof AppSettingsCredentialsRoute
+  '/_app/settings/knowledge': typeof AppSettingsKnowledgeRoute
   '/_app/settings/numbers': typeof AppSettingsNumbersRoute
   '/_app/settings/plan': typeof AppSettingsPlanRoute
   '/_app/settings/privacy': typeof AppSettingsPrivacyRoute
@@ -289,6 +298,7 @@ export interface FileRouteTypes {
     | '/settings/api-keys'
     | '/settings/audit'
     | '/settings/credentials'
+    | '/settings/knowledge'
     | '/settings/numbers'
     | '/settings/plan'
     | '/settings/privacy'
@@ -318,6 +328,7 @@ export interface FileRouteTypes {
     | '/settings/api-keys'
     | '/settings/audit'
     | '/settings/credentials'
+    | '/settings/knowledge'
     | '/settings/numbers'
     | '/settings/plan'
     | '/settings/privacy'
@@ -348,6 +359,7 @@ export interface FileRouteTypes {
     | '/_app/settings/api-keys'
     | '/_app/settings/audit'
     | '/_app/settings/credentials'
+    | '/_app/settings/knowledge'
     | '/_app/settings/numbers'
     | '/_app/settings/plan'
     | '/_app/settings/privacy'
@@ -512,6 +524,13 @@ declare module '@tanstack/react-router' {
       preLoaderRoute: typeof AppSettingsCredentialsRouteImport
       parentRoute: typeof AppRouteRoute
     }
+    '/_app/settings/knowledge': {
+      id: '/_app/settings/knowledge'
+      path: '/settings/knowledge'
+      fullPath: '/settings/knowledge'
+      preLoaderRoute: typeof AppSettingsKnowledgeRouteImport
+      parentRoute: typeof AppRouteRoute
+    }
     '/_app/settings/numbers': {
       id: '/_app/settings/numbers'
       path: '/settings/numbers'
@@ -583,6 +602,7 @@ interface AppRouteRouteChildren {
   AppSettingsApiKeysRoute: typeof AppSettingsApiKeysRoute
   AppSettingsAuditRoute: typeof AppSettingsAuditRoute
   AppSettingsCredentialsRoute: typeof AppSettingsCredentialsRoute
+  AppSettingsKnowledgeRoute: typeof AppSettingsKnowledgeRoute
   AppSettingsNumbersRoute: typeof AppSettingsNumbersRoute
   AppSettingsPlanRoute: typeof AppSettingsPlanRoute
   AppSettingsPrivacyRoute: typeof AppSettingsPrivacyRoute
@@ -607,6 +627,7 @@ const AppRouteRouteChildren: AppRouteRouteChildren = {
   AppSettingsApiKeysRoute: AppSettingsApiKeysRoute,
   AppSettingsAuditRoute: AppSettingsAuditRoute,
   AppSettingsCredentialsRoute: AppSettingsCredentialsRoute,
+  AppSettingsKnowledgeRoute: AppSettingsKnowledgeRoute,
   AppSettingsNumbersRoute: AppSettingsNumbersRoute,
   AppSettingsPlanRoute: AppSettingsPlanRoute,
   AppSettingsPrivacyRoute: AppSettingsPrivacyRoute,

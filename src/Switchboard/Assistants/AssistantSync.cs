@@ -205,7 +205,8 @@ internal sealed class VapiAssistantSyncHandler(
     private static string? Cap(string? s) => s is { Length: > 1000 } ? s[..1000] : s;
 }
 
-/// <summary>Builds Vapi's <c>CreateAssistantDTO</c> / <c>UpdateAssistantDTO</c> for an assistant.</summary>
+/// <summary>Builds Vapi's <c>CreateAssistantDTO</c> / <c>UpdateAssistantDTO</c> for an assistant: its enabled tools as functions, plus
+/// <c>search_knowledge_base</c> (always), answered through the <c>tool-calls</c> server message.</summary>
 internal static class VapiAssistantMapper
 {
     /// <summary>Built-in tool names an assistant may enable.</summary>
@@ -222,7 +223,8 @@ internal static class VapiAssistantMapper
         {
             // end_call is Vapi's own endCall tool (below), which hangs up; the registry's function is for native calls.
             var name = def!["name"]!.GetValue<string>();
-            if (name != ToolRegistry.EndCall && enabled.Contains(name))
+            // search_knowledge_base is always offered: it only reads the tenant's knowledge base (answered through tool-calls).
+            if (name != ToolRegistry.EndCall && (enabled.Contains(name) || name == ToolRegistry.SearchKnowledgeBase))
             {
                 tools.Add(new JsonObject { ["type"] = "function", ["function"] = def.DeepClone() });
             }

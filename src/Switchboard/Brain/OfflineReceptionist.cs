@@ -49,8 +49,10 @@ internal sealed record ReceptionistReply(string Text, JsonElement? CaptureArgume
 /// (brain-and-knowledge-base.md §3): it says what it is, answers opening hours from the tenant's business hours and
 /// questions from the knowledge base (quoting the passage and naming its source), otherwise fills the lead's slots
 /// (problem, name, callback number, address), flags an emergency with the tenant's <see cref="UrgencyRules"/> (the lead
-/// is then captured at once so the on-call staff is texted), and closes with what happens next. French or English,
-/// per message (accents and stop words), else the conversation's language.
+/// is then captured at once so the on-call staff is texted; cues in Spanish, German, Arabic and Hebrew are built in:
+/// <see cref="ReceptionistLanguage.BuiltInEmergency"/>), and closes with what happens next. It answers in the language of
+/// each message (<see cref="DetectLanguage"/>: en, fr, es, de, ar, he), else the conversation's language; wording in
+/// <see cref="ReceptionistLanguage"/>.
 /// </summary>
 internal static partial class OfflineReceptionist
 {
@@ -64,34 +66,32 @@ internal static partial class OfflineReceptionist
     public static ReceptionistReply Answer(
         Tenant tenant, ReceptionistState state, string text, string conversationLanguage, DateTimeOffset now, KnowledgePassage? knowledge)
     {
-        var fr = IsFrench(text) ?? conversationLanguage.StartsWith("fr", StringComparison.OrdinalIgnoreCase);
+        var l = ReceptionistLanguage.For(DetectLanguage(text) ?? conversationLanguage);
         var say = new StringBuilder();
         if (!state.Introduced)
         {
             state.Introduced = true;
-            var open = BusinessHoursCalculator.IsOpen(tenant.BusinessHours, tenant.TimeZone, now);
-            say.Append(fr
-                ? $"Vous écrivez à l'assistant automatique de {tenant.Name} ({(open ? "nous sommes ouverts" : "nous sommes fermés en ce moment")}). "
-                : $"You are chatting with {tenant.Name}'s automated assistant ({(open ? "we are open" : "we are closed right now")}). ");
+            say.Append(l.Intro(tenant.Name, BusinessHoursCalculator.IsOpen(tenant.BusinessHours, tenant.TimeZone, now)));
         }
 
         var phone = FindPhone(text);
-        var urgency = UrgencyClassifier.Classify(text, tenant.UrgencyRules).Urgency;
+        var urgency = Calls.Urgency.Max(UrgencyClassifier.Classify(text, tenant.UrgencyRules).Urgency,
+            UrgencyClassifier.Classify(text, ReceptionistLanguage.BuiltInEmergency).Urgency);
         var wasEmergency = state.Urgency == Calls.Urgency.Emergency;
         state.Urgency = Calls.Urgency.Max(state.Urgency, urgency);
         var name = NamePattern().Match(text) is { Success: true } m ? Clean(m.Groups["name"].Value, 100) : null;
 
         // A question about hours or from the knowledge base is answered, then the slot filling resumes where it was.
-        var asksHours = HoursPattern().IsMatch(Fold(text)) && urgency != Calls.Urgency.Emergency;
+        var asksHours = AsksHours(text) && urgency != Calls.Urgency.Emergency;
         if (asksHours)
         {
-            say.Append(Hours(tenant, now, fr)).Append(' ');
+            say.Append(Hours(tenant, now, l)).Append(' ');
         }
         else if (knowledge is not null && state.Problem is null && urgency == Calls.Urgency.Routine && LooksLikeQuestion(text))
         {
             var quote = knowledge.Text.Length > QuoteLength ? knowledge.Text[..QuoteLength].TrimEnd() + "…" : knowledge.Text;
-            say.Append(fr ? $"D'après « {knowledge.Title} » : {quote} " : $"From \"{knowledge.Title}\": {quote} ");
-            return new(say.Append(fr ? "Puis-je faire autre chose pour vous ?" : "Can I help with anything else?").ToString().Trim(), null);
+            say.Append(l.Quote(knowledge.Title, quote));
+            return new(say.Append(l.AnythingElse).ToString().Trim(), null);
         }
 
         // Slots from this message, by stage.
@@ -134,79 +134,64 @@ internal static partial class OfflineReceptionist
         }
         if (emergency && (!wasEmergency || (capture is not null && !capturedBefore)))
         {
-            say.Append((capture is not null, fr) switch
-            {
-                (true, true) => wasEmergency ? "Le plombier de garde est prévenu par texto immédiatement. " : "C'est une urgence : le plombier de garde est prévenu par texto immédiatement. ",
-                (true, false) => wasEmergency ? "The on-call technician is being texted right now. " : "This is an emergency: the on-call technician is being texted right now. ",
-                (false, true) => "C'est une urgence : le plombier de garde sera prévenu par texto dès que j'aurai votre numéro. ",
-                (false, false) => "This is an emergency: the on-call technician will be texted as soon as I have your number. ",
-            });
+            say.Append(capture is null ? l.EmergencyPending : wasEmergency ? l.StillAlerting : l.EmergencyAlerted);
         }
 
         // The next question, or what happens next.
         if (state.Problem is null)
         {
             state.Stage = "problem";
-            say.Append(fr ? "Comment puis-je vous aider ? Décrivez-moi votre problème." : "How can I help? Please describe the problem.");
+            say.Append(l.AskProblem);
         }
         else if (state.Phone is null && (emergency || state.Name is not null) && state.PhoneAsks < 2)
         {
             state.Stage = "phone";
             state.PhoneAsks++;
-            say.Append(state.PhoneAsks > 1 && phone is null
-                ? (fr ? "Je n'ai pas reconnu de numéro. Quel est votre numéro de téléphone (10 chiffres) ?" : "I did not recognise a number. What is your phone number (10 digits)?")
-                : (fr ? "À quel numéro pouvons-nous vous rappeler ?" : "What number can we call you back on?"));
+            say.Append(state.PhoneAsks > 1 && phone is null ? l.AskPhoneAgain : l.AskPhone);
         }
         else if (state.Name is null && state.Stage != "name")
         {
             state.Stage = "name";
-            say.Append(fr ? "Quel est votre nom ?" : "May I have your name?");
+            say.Append(l.AskName);
         }
         else if (state.Address is null && state.Stage != "address" && state.Stage != "done")
         {
             state.Stage = "address";
-            say.Append(fr ? "Quelle est l'adresse des travaux ?" : "What is the address of the job?");
+            say.Append(l.AskAddress);
         }
         else
         {
             state.Stage = "done";
-            say.Append(Next(tenant, state, now, fr));
+            say.Append(Next(tenant, state, now, l));
         }
         return new(say.ToString().Trim(), capture);
     }
 
-    private static string Next(Tenant tenant, ReceptionistState state, DateTimeOffset now, bool fr)
+    private static string Next(Tenant tenant, ReceptionistState state, DateTimeOffset now, ReceptionistLanguage l)
     {
-        var number = state.Phone ?? (fr ? "le numéro indiqué" : "the number you gave");
         if (state.Urgency == Calls.Urgency.Emergency)
         {
-            return fr ? $"Merci. Le plombier de garde vous rappelle au {number} dans les prochaines minutes. En attendant, fermez l'entrée d'eau principale si vous le pouvez."
-                      : $"Thank you. The on-call technician will call you at {number} within minutes. Meanwhile, shut off the main water valve if you can.";
+            return l.NextEmergency(state.Phone);
         }
         if (BusinessHoursCalculator.IsOpen(tenant.BusinessHours, tenant.TimeZone, now))
         {
-            return fr ? $"Merci, c'est noté. Un membre de l'équipe de {tenant.Name} vous rappelle au {number} aujourd'hui."
-                      : $"Thank you, that's noted. Someone from {tenant.Name} will call you at {number} today.";
+            return l.NextOpen(tenant.Name, state.Phone);
         }
         var next = BusinessHoursCalculator.NextOpening(tenant.BusinessHours, tenant.TimeZone, now);
-        var when = next is { } n ? TimeZoneInfo.ConvertTime(n, BusinessHoursCalculator.Zone(tenant.TimeZone))
-            .ToString(fr ? "dddd 'à' HH'h'mm" : "dddd 'at' h:mm tt", CultureInfo.GetCultureInfo(fr ? "fr-CA" : "en-US")) : null;
-        return fr ? $"Merci, c'est noté. Nous sommes fermés ; nous vous rappelons au {number} dès l'ouverture{(when is null ? "" : $" ({when})")}."
-                  : $"Thank you, that's noted. We are closed now; we will call you at {number} when we open{(when is null ? "" : $" ({when})")}.";
+        var when = next is { } n ? TimeZoneInfo.ConvertTime(n, BusinessHoursCalculator.Zone(tenant.TimeZone)).ToString(l.NextOpeningFormat, l.CultureInfo) : null;
+        return l.NextClosed(state.Phone, when);
     }
 
-    private static string Hours(Tenant tenant, DateTimeOffset now, bool fr)
+    private static string Hours(Tenant tenant, DateTimeOffset now, ReceptionistLanguage l)
     {
         var open = BusinessHoursCalculator.IsOpen(tenant.BusinessHours, tenant.TimeZone, now);
         var today = BusinessHoursCalculator.TodayRanges(tenant.BusinessHours, tenant.TimeZone, now);
-        var culture = CultureInfo.GetCultureInfo(fr ? "fr-CA" : "en-US");
-        var week = string.Join(", ", Enumerable.Range(1, 7).Select(i => (DayOfWeek)(i % 7))
+        var culture = l.CultureInfo;
+        var week = string.Join(l.Code == "ar" ? "، " : ", ", Enumerable.Range(1, 7).Select(i => (DayOfWeek)(i % 7))
             .Where(d => tenant.BusinessHours.Weekly.TryGetValue(d, out var r) && r.Count > 0)
             .Select(d => $"{culture.DateTimeFormat.GetDayName(d)} {string.Join(" / ", tenant.BusinessHours.Weekly[d])}"));
-        var status = open
-            ? (fr ? $"Nous sommes ouverts en ce moment (aujourd'hui : {string.Join(", ", today)})." : $"We are open now (today: {string.Join(", ", today)}).")
-            : (fr ? "Nous sommes fermés en ce moment." : "We are closed right now.");
-        return $"{status} {(fr ? "Nos heures" : "Our hours")} : {week}.".Replace(" :", fr ? " :" : ":");
+        var status = open ? l.OpenNow(string.Join(", ", today)) : l.ClosedNow;
+        return $"{status} {l.HoursLabel}{(l.Code == "fr" ? " :" : ":")} {week}.";
     }
 
     private static JsonElement Arguments(ReceptionistState state) => JsonSerializer.SerializeToElement(new Dictionary<string, string?>
@@ -218,22 +203,61 @@ internal static partial class OfflineReceptionist
         ["urgency"] = state.Urgency,
     }.Where(p => p.Value is not null).ToDictionary());
 
-    /// <summary>True for French, false for English, null when the message does not tell.</summary>
+    /// <summary>True for French, false for English, null when the message does not tell between the two.</summary>
     internal static bool? IsFrench(string text)
     {
-        var words = Fold(text).Split([' ', ',', '.', '!', '?', '\'', '’', ';', ':', '\n'], StringSplitOptions.RemoveEmptyEntries);
-        var fr = words.Count(w => FrenchWords.Contains(w)) + (text.Any(c => "éèêàùçôîâœ".Contains(char.ToLowerInvariant(c))) ? 2 : 0);
-        var en = words.Count(w => EnglishWords.Contains(w));
+        var words = Words(text);
+        var fr = words.Count(w => StopWords["fr"].Contains(w)) + (text.Any(c => "éèêàùçôîâœ".Contains(char.ToLowerInvariant(c))) ? 2 : 0);
+        var en = words.Count(w => StopWords["en"].Contains(w));
         return fr == en ? null : fr > en;
     }
 
-    private static readonly HashSet<string> FrenchWords =
-        ["le", "la", "les", "un", "une", "des", "est", "et", "je", "mon", "ma", "mes", "nous", "vous", "il", "y", "a", "de", "du", "au", "pour",
-         "bonjour", "merci", "oui", "non", "quel", "quelle", "quand", "comment", "ouvert", "ouverts", "heures", "sous-sol", "eau", "avec", "pas"];
+    /// <summary>
+    /// The language a message is written in, among the six the receptionist speaks: Arabic or Hebrew by their script,
+    /// else by common words (and French accents, Spanish ñ ¿ ¡, German umlauts and ß); null when the message does not tell.
+    /// </summary>
+    internal static string? DetectLanguage(string text)
+    {
+        int arabic = 0, hebrew = 0, latin = 0;
+        foreach (var c in text)
+        {
+            if (c is >= '\u0600' and <= '\u06FF') { arabic++; }
+            else if (c is >= '\u0590' and <= '\u05FF') { hebrew++; }
+            else if (char.IsAsciiLetter(c)) { latin++; }
+        }
+        if (arabic > latin && arabic >= hebrew)
+        {
+            return "ar";
+        }
+        if (hebrew > latin)
+        {
+            return "he";
+        }
+        var words = Words(text);
+        var lower = text.ToLowerInvariant();
+        var scores = StopWords.ToDictionary(p => p.Key, p => words.Count(w => p.Value.Contains(w)));
+        scores["fr"] += lower.Any(c => "èêàùçôîâœ".Contains(c)) ? 2 : 0;
+        scores["es"] += lower.Any(c => "ñ¿¡".Contains(c)) ? 2 : 0;
+        scores["de"] += lower.Any(c => "äöüß".Contains(c)) ? 2 : 0;
+        var best = scores.OrderByDescending(p => p.Value).ToList();
+        return best[0].Value > 0 && best[0].Value > best[1].Value ? best[0].Key : null;
+    }
 
-    private static readonly HashSet<string> EnglishWords =
-        ["the", "a", "an", "is", "and", "i", "my", "we", "you", "it", "there", "of", "to", "for", "hello", "hi", "thanks", "yes", "no", "what",
-         "when", "how", "open", "hours", "basement", "water", "with", "not", "have", "has", "please", "call", "me"];
+    private static string[] Words(string text) =>
+        Fold(text).Split([' ', ',', '.', '!', '?', '¿', '¡', '\'', '’', ';', ':', '\n'], StringSplitOptions.RemoveEmptyEntries);
+
+    /// <summary>Common words per language, accent-folded (words shared by two languages count for both).</summary>
+    private static readonly Dictionary<string, HashSet<string>> StopWords = new()
+    {
+        ["fr"] = ["le", "la", "les", "un", "une", "des", "est", "et", "je", "mon", "ma", "mes", "nous", "vous", "il", "y", "a", "de", "du", "au", "pour",
+                  "bonjour", "merci", "oui", "non", "quel", "quelle", "quand", "comment", "ouvert", "ouverts", "heures", "sous-sol", "eau", "avec", "pas"],
+        ["en"] = ["the", "a", "an", "is", "and", "i", "my", "we", "you", "it", "there", "of", "to", "for", "hello", "hi", "thanks", "yes", "no", "what",
+                  "when", "how", "open", "hours", "basement", "water", "with", "not", "have", "has", "please", "call", "me"],
+        ["es"] = ["el", "los", "las", "una", "es", "esta", "y", "yo", "mi", "mis", "nosotros", "usted", "hay", "en", "por", "para", "con", "que", "hola",
+                  "gracias", "si", "sotano", "agua", "cuando", "como", "abierto", "abiertos", "horario", "llamame", "tengo", "todo", "todas", "partes", "buenos", "dias"],
+        ["de"] = ["der", "die", "das", "ein", "eine", "ist", "und", "ich", "mein", "meine", "wir", "sie", "es", "gibt", "im", "mit", "fur", "nicht", "hallo",
+                  "danke", "ja", "nein", "keller", "wasser", "wann", "wie", "geoffnet", "offnungszeiten", "bitte", "rufen", "steht", "unter", "haben", "guten", "tag"],
+    };
 
     /// <summary>A North American or E.164 number in the text, normalised to E.164; null when none.</summary>
     internal static string? FindPhone(string text)
@@ -257,11 +281,13 @@ internal static partial class OfflineReceptionist
         return null;
     }
 
-    private static bool LooksLikeQuestion(string text) => text.Contains('?') || QuestionPattern().IsMatch(Fold(text));
+    private static bool LooksLikeQuestion(string text) => text.Contains('?') || text.Contains('؟') || QuestionPattern().IsMatch(Fold(text));
+
+    private static bool AsksHours(string text) => HoursPattern().IsMatch(Fold(text));
 
     private static bool IsGreeting(string text) => GreetingPattern().IsMatch(Fold(text).Trim());
 
-    private static bool IsRefusal(string text) => Fold(text).Trim() is "non" or "no" or "pas maintenant" or "skip" or "-";
+    private static bool IsRefusal(string text) => Fold(text).Trim() is "non" or "no" or "pas maintenant" or "skip" or "-" or "nein" or "لا" or "לא";
 
     private static string Clean(string text, int max)
     {
@@ -286,15 +312,15 @@ internal static partial class OfflineReceptionist
     [GeneratedRegex(@"(?:\+\d[\d\s().-]{7,18}\d)|(?:\(?\b\d{3}\)?[\s.-]*\d{3}[\s.-]*\d{4}\b)|(?:\b1[\s.-]*\d{3}[\s.-]*\d{3}[\s.-]*\d{4}\b)")]
     private static partial Regex PhonePattern();
 
-    [GeneratedRegex(@"\b(heures?|horaires?|ouverts?|ouverte|fermes?|hours|open|opening|closed)\b")]
+    [GeneratedRegex(@"\b(heures?|horaires?|ouverts?|ouverte|fermes?|hours|open|opening|closed|horarios?|abiertos?|abren|cerrados?|offnungszeiten|geoffnet|offen|geschlossen)\b|ساعات|مفتوح|تفتحون|مغلق|دوام|שעות|פתוח|סגור")]
     private static partial Regex HoursPattern();
 
-    [GeneratedRegex(@"^(quel|quelle|quels|quelles|comment|combien|est-ce|pourquoi|ou|what|how|which|do you|does|can you|are you|why|where)\b")]
+    [GeneratedRegex(@"^(quel|quelle|quels|quelles|comment|combien|est-ce|pourquoi|ou|what|how|which|do you|does|can you|are you|why|where|que|como|cuanto|cuanta|cuando|donde|cual|hacen|tienen|was|wie|wann|wo|welche|warum|kostet|konnen|bieten|كم|ما|ماذا|هل|كيف|متى|اين|כמה|מה|האם|איך|מתי|איפה)(?!\w)")]
     private static partial Regex QuestionPattern();
 
-    [GeneratedRegex(@"^(bonjour|allo|salut|bonsoir|hello|hi|hey|good (morning|afternoon|evening))[ !.,]*$")]
+    [GeneratedRegex(@"^(bonjour|allo|salut|bonsoir|hello|hi|hey|good (morning|afternoon|evening)|hola|buenos dias|buenas tardes|buenas noches|buenas|hallo|guten (tag|morgen|abend)|servus|moin|مرحبا|اهلا|السلام عليكم|שלום|היי)[ !.,]*$")]
     private static partial Regex GreetingPattern();
 
-    [GeneratedRegex(@"(?:je m'appelle|je m’appelle|mon nom est|my name is)\s+(?<name>[\p{L}][\p{L}' .-]{1,60}?)(?=$|[,.!?]|\s+(?:et|and|au|at|mon|my)\b)", RegexOptions.IgnoreCase)]
+    [GeneratedRegex(@"(?:je m'appelle|je m’appelle|mon nom est|my name is|me llamo|mi nombre es|ich heiße|ich heisse|mein name ist|اسمي|קוראים לי|שמי|השם שלי)\s+(?<name>[\p{L}][\p{L}' .-]{1,60}?)(?=$|[,.!?]|\s+(?:et|and|au|at|mon|my|y|und|mi|mein)\b)", RegexOptions.IgnoreCase)]
     private static partial Regex NamePattern();
 }

@@ -14,7 +14,7 @@ public sealed record Paged<T>(IReadOnlyList<T> Items, int Page, int PageSize, in
 public sealed record CallSummary(
     Guid Id, string Channel, string Provider, string ProviderCallId, string Status, string? CustomerNumber,
     DateTimeOffset? StartedAt, DateTimeOffset? EndedAt, double? DurationSeconds, string? EndedReason, string? Summary,
-    string? Urgency, DateTimeOffset CreatedAt, Guid? AssistantId = null, string? Direction = null);
+    string? Urgency, DateTimeOffset CreatedAt, Guid? AssistantId = null, string? Direction = null, string? Type = null);
 
 /// <summary>
 /// One transcript turn. <c>SecondsFromStart</c> in seconds from the call's start (click-to-seek). Native assistant turns
@@ -44,14 +44,26 @@ public sealed record SmsDto(
     Guid Id, Guid? CallId, string Direction, string Purpose, string To, string? From, string Body, string Status,
     string? MessageSid, string? ErrorCode, string? ErrorMessage, int Attempts, DateTimeOffset? SendAfter, DateTimeOffset CreatedAt, DateTimeOffset? SentAt);
 
-/// <summary>A call with everything known about it. Cost in USD, duration in seconds.</summary>
+/// <summary>
+/// Where a web conversation (channel <c>web</c>) came from, read by the widget from the page that opened it: the page URL,
+/// the referrer, the UTM parameters and the Google/Meta click ids of the page URL, the allowed origin, the widget's language
+/// and the widget's visitor id (the key of an erasure by visitor). Personal data: cleared by the transcript retention
+/// policy and erased with the caller.
+/// </summary>
+public sealed record WebAttributionDto(string Origin, string? PageUrl, string? Referrer, string? UtmSource, string? UtmMedium, string? UtmCampaign,
+    string? UtmTerm, string? UtmContent, string? Gclid, string? Fbclid, string Language, string VisitorId);
+
+/// <summary>A call with everything known about it. Cost in USD, duration in seconds. <c>Type</c>: the provider's call type
+/// (<c>inboundPhoneCall</c>, <c>outboundPhoneCall</c>, <c>webCall</c>, and the widget's <c>webChat</c> / <c>webVoice</c>);
+/// <c>Attribution</c> is set for widget conversations.</summary>
 public sealed record CallDetail(
     Guid Id, string Channel, string Provider, string ProviderCallId, string? CallSid, string? Type, string Status,
     string? CustomerNumber, string? BusinessNumber, DateTimeOffset? StartedAt, DateTimeOffset? EndedAt, double? DurationSeconds,
     string? EndedReason, decimal? Cost, string? RecordingUrl, string? StereoRecordingUrl, string? Summary,
     JsonElement? StructuredData, string? SuccessEvaluation, IReadOnlyList<TurnDto> Transcript, LeadDto? Lead,
     IReadOnlyList<SmsDto> Sms, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt,
-    IReadOnlyList<CallWebhookEventDto> WebhookEvents, IReadOnlyList<RawEventDto> RawEvents, Guid? AssistantId, string? Language, double? GreetingLatencyMs);
+    IReadOnlyList<CallWebhookEventDto> WebhookEvents, IReadOnlyList<RawEventDto> RawEvents, Guid? AssistantId, string? Language, double? GreetingLatencyMs,
+    WebAttributionDto? Attribution = null);
 
 /// <summary><c>/api/v1/calls</c> and <c>/api/v1/sms</c>: the tenant's conversations and SMS log. Reads are scoped to the key's tenant.</summary>
 internal static class CallsApi
@@ -115,7 +127,7 @@ internal static class CallsApi
         var rows = await db.Calls.AsNoTracking().Where(c => ids.Contains(c.Id))
             .Select(c => new CallSummary(c.Id, c.Channel, c.Provider, c.ProviderCallId, c.Status, c.CustomerNumber, c.StartedAt, c.EndedAt,
                 c.DurationSeconds, c.EndedReason, c.Summary, c.Urgency, c.CreatedAt, c.AssistantId,
-                c.Type == "outboundPhoneCall" ? "outbound" : "inbound"))
+                c.Type == "outboundPhoneCall" ? "outbound" : "inbound", c.Type))
             .ToListAsync(ct);
         var byId = rows.ToDictionary(r => r.Id);
         var items = ids.Where(byId.ContainsKey).Select(id => byId[id]).ToList();
@@ -155,6 +167,11 @@ internal static class CallsApi
             .ToListAsync(ct);
         var raw = await db.CallEvents.AsNoTracking().Where(e => e.CallId == id).OrderByDescending(e => e.ReceivedAt).Take(MaxRawEvents)
             .Select(e => new { e.Id, e.Provider, e.Type, e.ReceivedAt, e.ProviderTimestamp, e.PayloadJson }).ToListAsync(ct);
+        var attribution = call.Channel == "web"
+            ? await db.WebConversations.AsNoTracking().Where(w => w.CallId == id)
+                .Select(w => new WebAttributionDto(w.Origin, w.PageUrl, w.Referrer, w.UtmSource, w.UtmMedium, w.UtmCampaign, w.UtmTerm, w.UtmContent,
+                    w.Gclid, w.Fbclid, w.Language, w.VisitorId)).FirstOrDefaultAsync(ct)
+            : null;
         // The recording is served through the host (RecordingsApi): provider URLs and credentials stay server-side.
         JsonElement? structured = call.StructuredDataJson is null ? null : Parse(call.StructuredDataJson);
         return TypedResults.Ok(new CallDetail(call.Id, call.Channel, call.Provider, call.ProviderCallId, call.CallSid, call.Type, call.Status,
@@ -163,7 +180,7 @@ internal static class CallsApi
             sms.Select(ToDto).ToList(), call.CreatedAt, call.UpdatedAt,
             events.Select(e => new CallWebhookEventDto(e.Id, e.MessageId, e.Type, e.CreatedAt, DeliveryStatus(e.Statuses), e.Statuses.Count)).ToList(),
             raw.OrderBy(e => e.ReceivedAt).Select(e => new RawEventDto(e.Id, e.Provider, e.Type, e.ReceivedAt, e.ProviderTimestamp, Parse(e.PayloadJson))).ToList(),
-            call.AssistantId, call.Language, call.GreetingLatencyMs));
+            call.AssistantId, call.Language, call.GreetingLatencyMs, attribution));
     }
 
     private static string DeliveryStatus(List<string> statuses) =>

@@ -11,8 +11,9 @@ namespace Switchboard.Compliance;
 /// <summary>An audit entry: who (<c>ActorType</c>, <c>ActorId</c>), what (<c>Action</c>, <c>Target</c>), when, from where (<c>Ip</c>), and its chain hash.</summary>
 public sealed record AuditEntryDto(long Seq, DateTimeOffset At, string ActorType, string? ActorId, string Action, string? Target, string? Ip, JsonElement? Details, string PrevHash, string Hash);
 
-/// <summary>Erases one caller's data: their phone number, E.164.</summary>
-public sealed record CallerErasureRequest(string? PhoneNumber);
+/// <summary>Erases one caller's data: their phone number (E.164), or a web visitor's id (the widget's <c>visitorId</c>, shown
+/// with a web conversation's attribution); exactly one of the two.</summary>
+public sealed record CallerErasureRequest(string? PhoneNumber, string? VisitorId = null);
 
 /// <summary>Erases the whole tenant. <c>Confirm</c> must be the organisation's exact name.</summary>
 public sealed record TenantErasureRequest(string? Confirm);
@@ -38,7 +39,7 @@ internal static class ComplianceApi
             .WithDescription("Secrets are never exported (credentials appear as previews, keys as prefixes). Raw provider events are included as received.")
             .Produces<TenantExport>(StatusCodes.Status200OK, "application/json");
         api.MapPost("/erasure/caller", EraseCallerAsync).RequirePermission(Permission.Compliance).WithTags("Compliance")
-            .WithSummary("Erase one caller's data by phone number (GDPR art. 17)").ProducesErrors(400, 422);
+            .WithSummary("Erase one caller's data by phone number or web visitor id (GDPR art. 17)").ProducesErrors(400, 422);
         api.MapPost("/tenant/erase", EraseTenantAsync).RequirePermission(Permission.EraseTenant).WithTags("Compliance")
             .WithSummary("Erase the whole tenant (owner; confirm with the organisation's name)").ProducesErrors(400, 403, 422);
         api.MapGet("/retention", GetRetentionAsync).RequirePermission(Permission.Read).WithTags("Compliance").WithSummary("Retention settings");
@@ -145,11 +146,19 @@ internal static class ComplianceApi
     private static async Task<Results<Ok<CallerErasureResult>, JsonHttpResult<ErrorEnvelope>>> EraseCallerAsync(
         CallerErasureRequest body, HttpContext http, ErasureService erasure, AuditLog audit, CancellationToken ct)
     {
-        if (!Validation.IsE164(body.PhoneNumber))
+        if (body.VisitorId is not null)
+        {
+            var visitor = body.VisitorId.Trim();
+            if (body.PhoneNumber is not null || visitor.Length is < 8 or > 64 || !visitor.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
+            {
+                return new Validation().Add("visitorId", body.PhoneNumber is not null ? "give phoneNumber or visitorId, not both" : "8 to 64 letters, digits, - or _").Result();
+            }
+        }
+        else if (!Validation.IsE164(body.PhoneNumber))
         {
             return new Validation().Add("phoneNumber", "must be E.164, e.g. +15145550123").Result();
         }
-        var result = await erasure.EraseCallerAsync(body.PhoneNumber!, ct);
+        var result = body.VisitorId is { } v ? await erasure.EraseVisitorAsync(v.Trim(), ct) : await erasure.EraseCallerAsync(body.PhoneNumber!, ct);
         var caller = Caller.From(http);
         // The number itself is never written to the audit log: only what was erased.
         await audit.AppendAsync(caller.TenantId, caller.Actor, "erasure.caller", null, result, ct);

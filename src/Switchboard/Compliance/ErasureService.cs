@@ -3,6 +3,7 @@ using Switchboard.Billing;
 using Switchboard.Alerts;
 using Switchboard.Calls;
 using Switchboard.Platform.Database;
+using Switchboard.Platform.Http;
 using Switchboard.Platform.Phones;
 using Switchboard.Tenancy;
 using Switchboard.Vapi;
@@ -19,7 +20,8 @@ public sealed record TenantErasureResult(Guid TenantId, int UsersDeleted, int Au
 /// GDPR article 17 erasure. A caller is found by phone number in every form Switchboard stores it (E.164, digits,
 /// the national number, national and international formats inside raw JSON, transcripts and message bodies): their calls (with transcripts,
 /// recording references, analysis), leads (and notes on other leads that mention them), SMS, the raw provider events that mention them, and pending outbox
-/// messages that carry the number. Call seconds are metered first, so usage survives without personal data.
+/// messages that carry the number, and the web conversations of those calls (page URLs, referrers, UTM: attribution). A web
+/// visitor can also be erased by the widget's visitor id (<see cref="EraseVisitorAsync"/>). Call seconds are metered first, so usage survives without personal data.
 /// A tenant's erasure deletes the tenant row (every tenant-owned table cascades), its audit chain, and users left
 /// without any membership; an installation-level audit entry records it.
 /// </summary>
@@ -31,9 +33,22 @@ internal sealed class ErasureService(SwitchboardDbContext db, TimeProvider clock
     /// </summary>
     public static IReadOnlyList<string> Needles(string e164) => Phones.Forms(e164);
 
-    public async Task<CallerErasureResult> EraseCallerAsync(string e164, CancellationToken ct)
+    public Task<CallerErasureResult> EraseCallerAsync(string e164, CancellationToken ct) => EraseAsync([e164], null, ct);
+
+    /// <summary>
+    /// Erases a web visitor (the widget's <c>visitorId</c>): their web conversations (page URLs, referrers, UTM and click ids)
+    /// with their calls, and, for each phone number those conversations learnt, everything under that number too.
+    /// </summary>
+    public async Task<CallerErasureResult> EraseVisitorAsync(string visitorId, CancellationToken ct)
     {
-        var exact = Needles(e164).ToList();
+        var numbers = await db.WebConversations.Where(w => w.VisitorId == visitorId)
+            .Join(db.Calls, w => w.CallId, c => c.Id, (w, c) => c.CustomerNumber).Where(n => n != null).Distinct().ToListAsync(ct);
+        return await EraseAsync(numbers.Where(Validation.IsE164).Select(n => n!).ToList(), visitorId, ct);
+    }
+
+    private async Task<CallerErasureResult> EraseAsync(IReadOnlyList<string> numbers, string? visitorId, CancellationToken ct)
+    {
+        var exact = numbers.SelectMany(Needles).Distinct(StringComparer.Ordinal).ToList();
         var patterns = TextSearch.Patterns(exact);
 
         var strategy = db.Database.CreateExecutionStrategy();
@@ -46,6 +61,10 @@ internal sealed class ErasureService(SwitchboardDbContext db, TimeProvider clock
             callIds.AddRange(await db.Leads.Where(l => exact.Contains(l.Phone!)).Select(l => l.CallId).ToListAsync(ct));
             callIds.AddRange(await db.CallEvents.Where(e => e.CallId != null).Where(TextSearch.Mentions<CallEvent>(e => e.PayloadJson, patterns))
                 .Select(e => e.CallId!.Value).ToListAsync(ct));
+            if (visitorId is not null)
+            {
+                callIds.AddRange(await db.WebConversations.Where(w => w.VisitorId == visitorId).Select(w => w.CallId).ToListAsync(ct));
+            }
             callIds = callIds.Distinct().ToList();
 
             await MeterAsync(callIds, ct);
@@ -64,6 +83,8 @@ internal sealed class ErasureService(SwitchboardDbContext db, TimeProvider clock
                 .ExecuteDeleteAsync(ct);
             var outbox = await db.Outbox.Where(m => m.Status == "pending").Where(TextSearch.Mentions<Outbox.OutboxMessage>(m => m.PayloadJson, patterns)).ExecuteDeleteAsync(ct);
             var webhookEvents = await EraseWebhookEventsAsync(patterns, callIds, ct);
+            // Web conversations cascade with their calls; deleted explicitly so the attribution goes whatever the provider's FK handling.
+            await db.WebConversations.Where(w => callIds.Contains(w.CallId) || (visitorId != null && w.VisitorId == visitorId)).ExecuteDeleteAsync(ct);
             var calls = await db.Calls.Where(c => callIds.Contains(c.Id)).ExecuteDeleteAsync(ct);
             await tx.CommitAsync(ct);
             return new CallerErasureResult(calls, turns, leads, sms, events, outbox, webhookEvents, notes);

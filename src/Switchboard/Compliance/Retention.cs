@@ -16,13 +16,17 @@ internal sealed class RetentionOptions
     public int IntervalMinutes { get; set; } = 60;
 }
 
-/// <summary>What one retention pass did: recordings forgotten, transcript turns and texts purged, raw events deleted, tenants seen.</summary>
-public sealed record RetentionResult(int Tenants, int RecordingsForgotten, int TranscriptTurnsDeleted, int TranscriptsCleared, int CallEventsDeleted);
+/// <summary>What one retention pass did: recordings forgotten, transcript turns and texts purged, raw events deleted, web
+/// conversations' attribution cleared, tenants seen.</summary>
+public sealed record RetentionResult(int Tenants, int RecordingsForgotten, int TranscriptTurnsDeleted, int TranscriptsCleared, int CallEventsDeleted,
+    int AttributionsCleared = 0);
 
 /// <summary>
 /// Enforces each tenant's retention settings (<c>TenantAccount.RecordingRetentionDays</c> and
 /// <c>TranscriptRetentionDays</c>): calls older than the limit lose their recording URLs, or their transcript
-/// (turns and text); their raw provider events, which carry both, are deleted at the earlier of the two limits.
+/// (turns and text) and, for web conversations, the attribution (page URL, referrer, UTM parameters, click ids) and the
+/// offline receptionist's slots (name, phone, address); their raw provider events, which carry both, are deleted at the
+/// earlier of the two limits.
 /// Summaries, leads and usage are kept. Works across tenants explicitly (IgnoreQueryFilters with a TenantId predicate).
 /// </summary>
 internal sealed class RetentionService(SwitchboardDbContext db)
@@ -32,7 +36,7 @@ internal sealed class RetentionService(SwitchboardDbContext db)
         var policies = await db.TenantAccounts.IgnoreQueryFilters().AsNoTracking()
             .Where(a => a.RecordingRetentionDays != null || a.TranscriptRetentionDays != null)
             .Select(a => new { a.TenantId, a.RecordingRetentionDays, a.TranscriptRetentionDays }).ToListAsync(ct);
-        int recordings = 0, turns = 0, texts = 0, events = 0;
+        int recordings = 0, turns = 0, texts = 0, events = 0, attributions = 0;
         foreach (var p in policies)
         {
             var calls = db.Calls.IgnoreQueryFilters().Where(c => c.TenantId == p.TenantId);
@@ -49,12 +53,20 @@ internal sealed class RetentionService(SwitchboardDbContext db)
                 turns += await db.TranscriptTurns.IgnoreQueryFilters().Where(t => t.TenantId == p.TenantId && old.Contains(t.CallId)).ExecuteDeleteAsync(ct);
                 texts += await calls.Where(c => c.CreatedAt < cutoff && c.TranscriptText != null)
                     .ExecuteUpdateAsync(s => s.SetProperty(c => c.TranscriptText, (string?)null), ct);
+                attributions += await db.WebConversations.IgnoreQueryFilters()
+                    .Where(w => w.TenantId == p.TenantId && w.CreatedAt < cutoff && (w.PageUrl != null || w.Referrer != null || w.UtmSource != null
+                        || w.UtmMedium != null || w.UtmCampaign != null || w.UtmTerm != null || w.UtmContent != null || w.Gclid != null || w.Fbclid != null
+                        || w.StateJson != null))
+                    .ExecuteUpdateAsync(s => s.SetProperty(w => w.PageUrl, (string?)null).SetProperty(w => w.Referrer, (string?)null)
+                        .SetProperty(w => w.UtmSource, (string?)null).SetProperty(w => w.UtmMedium, (string?)null).SetProperty(w => w.UtmCampaign, (string?)null)
+                        .SetProperty(w => w.UtmTerm, (string?)null).SetProperty(w => w.UtmContent, (string?)null)
+                        .SetProperty(w => w.Gclid, (string?)null).SetProperty(w => w.Fbclid, (string?)null).SetProperty(w => w.StateJson, (string?)null), ct);
             }
             var days = new[] { p.RecordingRetentionDays, p.TranscriptRetentionDays }.Where(d => d is not null).Min()!.Value;
             var eventCutoff = now.AddDays(-days);
             events += await db.CallEvents.IgnoreQueryFilters().Where(e => e.TenantId == p.TenantId && e.ReceivedAt < eventCutoff).ExecuteDeleteAsync(ct);
         }
-        return new RetentionResult(policies.Count, recordings, turns, texts, events);
+        return new RetentionResult(policies.Count, recordings, turns, texts, events, attributions);
     }
 }
 
@@ -73,8 +85,8 @@ internal sealed class RetentionWorker(IServiceScopeFactory scopes, IOptions<Rete
             {
                 await using var scope = scopes.CreateAsyncScope();
                 var result = await scope.ServiceProvider.GetRequiredService<RetentionService>().PurgeAsync(clock.GetUtcNow(), stoppingToken);
-                logger.LogInformation("Retention pass: {Tenants} tenants, {Recordings} recordings forgotten, {Turns} transcript turns and {Texts} transcripts purged, {Events} raw events deleted",
-                    result.Tenants, result.RecordingsForgotten, result.TranscriptTurnsDeleted, result.TranscriptsCleared, result.CallEventsDeleted);
+                logger.LogInformation("Retention pass: {Tenants} tenants, {Recordings} recordings forgotten, {Turns} transcript turns and {Texts} transcripts purged, {Events} raw events deleted, {Attributions} web attributions cleared",
+                    result.Tenants, result.RecordingsForgotten, result.TranscriptTurnsDeleted, result.TranscriptsCleared, result.CallEventsDeleted, result.AttributionsCleared);
             }
             catch (Exception e) when (!stoppingToken.IsCancellationRequested)
             {

@@ -1,5 +1,7 @@
 using Microsoft.AspNetCore.Http.HttpResults;
+using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 using Switchboard.Compliance;
 using Switchboard.Platform.Database;
 using Switchboard.Platform.Http;
@@ -26,9 +28,9 @@ public sealed record KnowledgeDocumentDetailDto(KnowledgeDocumentDto Document, s
 public sealed record KnowledgeSearchDto(string Query, IReadOnlyList<string> Terms, IReadOnlyList<KnowledgeHit> Hits);
 
 /// <summary>
-/// <c>/api/v1/knowledge</c>: the tenant's knowledge base (issue 14 §3). Documents go in as JSON: text, Markdown and HTML
-/// in <c>content</c>, a PDF base64-encoded in <c>contentBase64</c> (one JSON API for every type, no multipart), a web
-/// page or file by <c>url</c>. Reading needs <c>Read</c>; adding, deleting and re-indexing need <c>Configure</c> and are
+/// <c>/api/v1/knowledge</c>: the tenant's knowledge base (issue 14 §3). Documents go in as JSON (text, Markdown and HTML
+/// in <c>content</c>, a PDF base64-encoded in <c>contentBase64</c>, a web page or file by <c>url</c>) or as a
+/// <c>multipart/form-data</c> file upload (<see cref="KnowledgeUpload"/>). Reading needs <c>Read</c>; adding, deleting and re-indexing need <c>Configure</c> and are
 /// audited. Not plan-gated: every plan answers from its knowledge base (limits in <see cref="KnowledgeOptions"/>).
 /// </summary>
 internal static class KnowledgeApi
@@ -43,11 +45,14 @@ internal static class KnowledgeApi
             .ProducesErrors(422);
         group.MapGet("/{id:guid}", GetAsync).RequirePermission(Permission.Read).WithSummary("One document, its text and chunks").ProducesErrors(404);
         group.MapPost("/", AddAsync).RequirePermission(Permission.Configure)
-            .WithSummary("Add a document (text, markdown, html, pdf as base64, or url)")
-            .WithDescription("type=text|markdown|html: content is the text. type=pdf: contentBase64 is the file. type=url: url is fetched once " +
+            .WithSummary("Add a document (text, markdown, html, pdf as base64, or url; or a file upload)")
+            .WithDescription("JSON: type=text|markdown|html: content is the text. type=pdf: contentBase64 is the file. type=url: url is fetched once " +
                              "(https, public addresses only, no redirects, 15 s, 5 MB; text/html, text/plain, text/markdown or application/pdf). " +
+                             "multipart/form-data: file (.pdf, .md, .html, .txt; at most 5 MB), optional title and type; another file type is a 415. " +
                              "The text is chunked (800–1200 characters, split at headings, paragraphs, sentences) and indexed at once.")
-            .ProducesErrors(400, 403, 409, 413, 422);
+            .Accepts<KnowledgeDocumentRequest>("application/json", "multipart/form-data")
+            .AddOpenApiOperationTransformer((operation, _, _) => KnowledgeUpload.DescribeForm(operation))
+            .ProducesErrors(400, 403, 409, 413, 415, 422);
         group.MapPost("/{id:guid}/reindex", ReindexAsync).RequirePermission(Permission.Configure)
             .WithSummary("Re-chunk and re-index a document (a url document is fetched again)").ProducesErrors(403, 404, 409, 413, 422);
         group.MapDelete("/{id:guid}", DeleteAsync).RequirePermission(Permission.Configure).WithSummary("Delete a document and its chunks").ProducesErrors(403, 404);
@@ -83,11 +88,41 @@ internal static class KnowledgeApi
         return TypedResults.Ok(new KnowledgeSearchDto(query, TextFolding.QueryTerms(query), hits));
     }
 
+    /// <summary>Adds a document from the JSON body or the multipart upload (<see cref="KnowledgeUpload"/>); any other body is a 415.</summary>
     private static async Task<Results<Created<KnowledgeDocumentDto>, JsonHttpResult<ErrorEnvelope>>> AddAsync(
-        KnowledgeDocumentRequest body, HttpContext http, KnowledgeIngestion ingestion, AuditLog audit, CancellationToken ct)
+        HttpContext http, KnowledgeIngestion ingestion, AuditLog audit, IOptions<KnowledgeOptions> options, CancellationToken ct)
     {
+        KnowledgeDocumentRequest? body;
+        if (http.Request.HasFormContentType)
+        {
+            var (form, invalid) = await KnowledgeUpload.ReadAsync(http.Request, options.Value, ct);
+            if (invalid is not null)
+            {
+                return invalid;
+            }
+            body = form;
+        }
+        else if (http.Request.HasJsonContentType())
+        {
+            try
+            {
+                body = await http.Request.ReadFromJsonAsync<KnowledgeDocumentRequest>(ct);
+            }
+            catch (JsonException)
+            {
+                return ApiError.BadRequest("BAD_REQUEST", "The body is not a valid JSON document request.");
+            }
+            if (body is null)
+            {
+                return ApiError.BadRequest("BAD_REQUEST", "The body must be a JSON object.");
+            }
+        }
+        else
+        {
+            return ApiError.Create(415, "UNSUPPORTED_MEDIA_TYPE", "Send application/json or multipart/form-data.");
+        }
         var caller = Caller.From(http);
-        var (document, error) = await ingestion.AddAsync(caller.TenantId!.Value, body, ct);
+        var (document, error) = await ingestion.AddAsync(caller.TenantId!.Value, body!, ct);
         if (document is null)
         {
             return error!;

@@ -53,7 +53,7 @@ public sealed class AssistantSyncTests(SelfServiceFactory factory) : IClassFixtu
         Assert.Equal("gpt-4o-mini", remote["model"]!["model"]!.GetValue<string>());
         Assert.Equal("Tu es Paul.", remote["model"]!["messages"]![0]!["content"]!.GetValue<string>());
         var toolTypes = remote["model"]!["tools"]!.AsArray().Select(t => t!["type"]!.GetValue<string>() == "function" ? t["function"]!["name"]!.GetValue<string>() : t["type"]!.GetValue<string>()).ToList();
-        Assert.Equal(["capture_lead", "endCall"], toolTypes);
+        Assert.Equal(["capture_lead", "search_knowledge_base", "endCall"], toolTypes); // the knowledge base is always searchable
         Assert.True(remote["artifactPlan"]!["recordingEnabled"]!.GetValue<bool>());
         Assert.Equal("sarah", remote["voice"]!["voiceId"]!.GetValue<string>());
         var synced = await owner.Client.GetFromJsonAsync<JsonObject>($"/api/v1/assistants/{id}");

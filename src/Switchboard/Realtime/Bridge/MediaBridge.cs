@@ -1276,7 +1276,8 @@ internal sealed class MediaBridge : IFrameObserver, IDisposable
         lifetime.CancelAfter(TimeSpan.FromSeconds(2));
     }
 
-    /// <summary>The provider cannot be reached: log, alert, record the reason, then end the stream so Twilio plays the fallback.</summary>
+    /// <summary>The provider cannot be reached: log, alert, record the reason, then end the stream so Twilio plays the fallback
+    /// (a browser leg is told, in its language, to write in the chat instead: <see cref="Widget.WebVoiceFallback"/>).</summary>
     private async Task FailOverAsync(string what)
     {
         if (ending)
@@ -1299,6 +1300,11 @@ internal sealed class MediaBridge : IFrameObserver, IDisposable
         }
         lock (gate)
         {
+            if (leg.SendsTranscripts)
+            {
+                // A web visitor cannot leave a message after the tone: they are asked to write in the chat instead.
+                AddTurn("assistant", Widget.WebVoiceFallback.For(setup.Language), null, null);
+            }
             CloseTwilio();
         }
     }

@@ -178,9 +178,14 @@ internal sealed class VoiceCallStore(
         var recipients = policy.OnCallNumbers.Count > 0 ? policy.OnCallNumbers : policy.OfficeNumbers;
         var fr = (policy.Language ?? tenant.Locale).StartsWith("fr", StringComparison.OrdinalIgnoreCase);
         var local = TimeZoneInfo.ConvertTime(now, BusinessHoursCalculator.Zone(tenant.TimeZone)).ToString("HH:mm", System.Globalization.CultureInfo.InvariantCulture);
-        var body = fr
-            ? $"Switchboard {tenant.Name}: l'assistant vocal n'a pas pu joindre son fournisseur ({local}). Les appelants laissent un message."
-            : $"Switchboard {tenant.Name}: the voice assistant could not reach its speech provider ({local}). Callers are asked to leave a message.";
+        var web = call.Channel == "web";
+        var body = (fr, web) switch
+        {
+            (true, false) => $"Switchboard {tenant.Name}: l'assistant vocal n'a pas pu joindre son fournisseur ({local}). Les appelants laissent un message.",
+            (false, false) => $"Switchboard {tenant.Name}: the voice assistant could not reach its speech provider ({local}). Callers are asked to leave a message.",
+            (true, true) => $"Switchboard {tenant.Name}: la voix du widget n'a pas pu joindre son fournisseur ({local}). Les visiteurs du site sont invités à écrire dans le clavardage.",
+            (false, true) => $"Switchboard {tenant.Name}: the website widget's voice could not reach its speech provider ({local}). Visitors are asked to write in the chat instead.",
+        };
         foreach (var to in recipients.Distinct())
         {
             var key = $"voice-failure:{now:yyyyMMddHH}:{to}";

@@ -7,6 +7,8 @@ import { useFormat, useTenantId } from '@/lib/session';
 import { formatCost, formatDateTime, formatDuration, formatLatency, formatPhone, formatTime } from '@/lib/format/format';
 import { cn } from '@/lib/cn';
 import { useCall, type CallDetail } from './api';
+import { ChannelLabel, channelKind } from './channel';
+import { AttributionFacts, ChatTranscript, EraseVisitor } from './web-conversation';
 
 function Section({ title, children }: { title: string; children: ReactNode }) {
   return (
@@ -59,6 +61,7 @@ function Detail({ call }: { call: CallDetail }) {
   const hasRecording = !!(call.recordingUrl || call.stereoRecordingUrl);
   const recordingSrc = `/api/v1/calls/${call.id}/recording`;
   const turns = call.transcript;
+  const isChat = channelKind(call.channel, call.type) === 'webChat';
   const currentSeq = (() => {
     let seq: number | null = null;
     for (const turn of turns) {
@@ -88,12 +91,14 @@ function Detail({ call }: { call: CallDetail }) {
           ) : null
         }
       >
-        {call.customerNumber ? <Ltr>{formatPhone(call.customerNumber)}</Ltr> : t(`channel.${call.channel}`, { defaultValue: call.channel })}
+        {call.customerNumber ? <Ltr>{formatPhone(call.customerNumber)}</Ltr> : <ChannelLabel channel={call.channel} type={call.type} />}
       </PageTitle>
       <Card className="mb-4">
         <div className="mb-3 flex flex-wrap gap-2">
           <Badge tone="blue">{t(`status.${call.status}`, { defaultValue: call.status })}</Badge>
-          <Badge>{t(`channel.${call.channel}`, { defaultValue: call.channel })}</Badge>
+          <Badge>
+            <ChannelLabel channel={call.channel} type={call.type} className="gap-1" />
+          </Badge>
           {call.lead?.urgency ? <Badge tone={urgencyTone(call.lead.urgency)}>{t(`urgency.${call.lead.urgency}`, { defaultValue: call.lead.urgency })}</Badge> : null}
         </div>
         <Facts
@@ -124,6 +129,19 @@ function Detail({ call }: { call: CallDetail }) {
         </Section>
       ) : null}
 
+      {call.attribution ? (
+        <Section title={t('webConversations.attribution.title')}>
+          <AttributionFacts attribution={call.attribution} />
+          <EraseVisitor visitorId={call.attribution.visitorId} />
+        </Section>
+      ) : null}
+
+      {isChat ? (
+        <Section title={t('webConversations.chat.title')}>
+          {turns.length === 0 ? <p className="text-sm text-slate-600 dark:text-slate-400">{t('call.noTranscript')}</p> : null}
+          <ChatTranscript turns={turns} />
+        </Section>
+      ) : (
       <Section title={t('call.transcript')}>
         {turns.length === 0 ? <p className="text-sm text-slate-600 dark:text-slate-400">{t('call.noTranscript')}</p> : null}
         <ol className="flex flex-col gap-2" aria-live="polite">
@@ -165,6 +183,7 @@ function Detail({ call }: { call: CallDetail }) {
           })}
         </ol>
       </Section>
+      )}
 
       {call.summary || call.structuredData || call.successEvaluation ? (
         <Section title={t('call.analysis')}>

@@ -6,6 +6,8 @@ import { Badge, Button, buttonClass, Card, ErrorMessage, Field, inputClass, Ltr,
 import { useFormat, useTenantId } from '@/lib/session';
 import { formatDateTime, formatDuration, formatPhone } from '@/lib/format/format';
 import { exportHref, useCalls } from './api';
+import { ChannelLabel } from './channel';
+import { cn } from '@/lib/cn';
 import { toCallsQuery, type CallsSearch } from './search';
 
 const STATUSES = ['in-progress', 'ringing', 'ended', 'completed', 'no-answer', 'busy', 'failed', 'canceled'];
@@ -68,7 +70,7 @@ export function CallsPage() {
           {select('range', t('filters.range'), ['today', '7d', '30d', '90d', 'all'], (v) => t(`filters.ranges.${v}`))}
           {select('status', t('filters.status'), STATUSES, (v) => t(`status.${v}`, { defaultValue: v }))}
           {select('urgency', t('filters.urgency'), ['emergency', 'soon', 'routine'], (v) => t(`urgency.${v}`))}
-          {select('channel', t('filters.channel'), ['phone', 'web'], (v) => t(`channel.${v}`))}
+          {select('channel', t('filters.channel'), ['phone', 'web'], (v) => t(`webConversations.filterChannel.${v}`))}
           {select('direction', t('filters.direction'), ['inbound', 'outbound'], (v) => t(`direction.${v}`))}
           {select('duration', t('filters.duration'), ['lt1', '1to5', 'gt5'], (v) => t(`filters.durations.${v}`))}
           <Field label={t('filters.number')}>
@@ -127,8 +129,17 @@ export function CallsPage() {
                     </span>
                   ) : null}
                 </td>
-                <td className="p-2 whitespace-nowrap sm:truncate" data-testid="call-caller">
-                  {c.customerNumber ? <Ltr>{formatPhone(c.customerNumber)}</Ltr> : <span className="text-slate-500">{t(`channel.${c.channel}`, { defaultValue: c.channel })}</span>}
+                <td className="p-2 whitespace-nowrap">
+                  {c.customerNumber ? (
+                    <div className="sm:truncate" data-testid="call-caller">
+                      <Ltr>{formatPhone(c.customerNumber)}</Ltr>
+                    </div>
+                  ) : null}
+                  <ChannelLabel
+                    channel={c.channel}
+                    type={c.type}
+                    className={cn('flex text-slate-600 dark:text-slate-400', c.customerNumber && 'mt-0.5 text-xs')}
+                  />
                 </td>
                 <td className="hidden p-2 tabular-nums sm:table-cell">
                   <Ltr>{formatDuration(c.durationSeconds)}</Ltr>

@@ -1250,7 +1250,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Erase one caller's data by phone number (GDPR art. 17) */
+        /** Erase one caller's data by phone number or web visitor id (GDPR art. 17) */
         post: operations["postErasureCaller"];
         delete?: never;
         options?: never;
@@ -1463,8 +1463,8 @@ export interface paths {
         get: operations["getKnowledge"];
         put?: never;
         /**
-         * Add a document (text, markdown, html, pdf as base64, or url)
-         * @description type=text|markdown|html: content is the text. type=pdf: contentBase64 is the file. type=url: url is fetched once (https, public addresses only, no redirects, 15 s, 5 MB; text/html, text/plain, text/markdown or application/pdf). The text is chunked (800–1200 characters, split at headings, paragraphs, sentences) and indexed at once.
+         * Add a document (text, markdown, html, pdf as base64, or url; or a file upload)
+         * @description JSON: type=text|markdown|html: content is the text. type=pdf: contentBase64 is the file. type=url: url is fetched once (https, public addresses only, no redirects, 15 s, 5 MB; text/html, text/plain, text/markdown or application/pdf). multipart/form-data: file (.pdf, .md, .html, .txt; at most 5 MB), optional title and type; another file type is a 415. The text is chunked (800–1200 characters, split at headings, paragraphs, sentences) and indexed at once.
          */
         post: operations["postKnowledge"];
         delete?: never;
@@ -2030,7 +2030,11 @@ export interface components {
                 urgency: null | string;
             };
         };
-        /** @description A call with everything known about it. Cost in USD, duration in seconds. */
+        /**
+         * @description A call with everything known about it. Cost in USD, duration in seconds. `Type`: the provider's call type
+         *         (`inboundPhoneCall`, `outboundPhoneCall`, `webCall`, and the widget's `webChat` / `webVoice`);
+         *         `Attribution` is set for widget conversations.
+         */
         CallDetail: {
             /** Format: uuid */
             id: string;
@@ -2070,6 +2074,7 @@ export interface components {
             language: null | string;
             /** Format: double */
             greetingLatencyMs: null | number;
+            attribution?: null | components["schemas"]["WebAttributionDto"];
         };
         /** @description call.ended: A call ended. */
         CallEndedEvent: {
@@ -2097,9 +2102,13 @@ export interface components {
                 cost: null | number;
             };
         };
-        /** @description Erases one caller's data: their phone number, E.164. */
+        /**
+         * @description Erases one caller's data: their phone number (E.164), or a web visitor's id (the widget's `visitorId`, shown
+         *         with a web conversation's attribution); exactly one of the two.
+         */
         CallerErasureRequest: {
             phoneNumber: null | string;
+            visitorId?: null | string;
         };
         /** @description What one caller's erasure removed, per table. */
         CallerErasureResult: {
@@ -2176,6 +2185,7 @@ export interface components {
             /** Format: uuid */
             assistantId?: null | string;
             direction?: null | string;
+            type?: null | string;
         };
         /**
          * @description A webhook event the call caused, with its deliveries' state: `DeliveryStatus` is `none` (no endpoint),
@@ -3272,6 +3282,26 @@ export interface components {
             /** Format: date-time */
             expiresAt: string;
             url: string;
+        };
+        /**
+         * @description Where a web conversation (channel `web`) came from, read by the widget from the page that opened it: the page URL,
+         *     the referrer, the UTM parameters and the Google/Meta click ids of the page URL, the allowed origin, the widget's language
+         *     and the widget's visitor id (the key of an erasure by visitor). Personal data: cleared by the transcript retention
+         *     policy and erased with the caller.
+         */
+        WebAttributionDto: {
+            origin: string;
+            pageUrl: null | string;
+            referrer: null | string;
+            utmSource: null | string;
+            utmMedium: null | string;
+            utmCampaign: null | string;
+            utmTerm: null | string;
+            utmContent: null | string;
+            gclid: null | string;
+            fbclid: null | string;
+            language: string;
+            visitorId: string;
         };
         /**
          * @description A web chat's attribution and state, by its call id: the origin and page it started on, the referrer, UTM parameters,
@@ -10855,6 +10885,17 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["KnowledgeDocumentRequest"];
+                "multipart/form-data": {
+                    /**
+                     * Format: binary
+                     * @description A .pdf, .md, .html or .txt file
+                     */
+                    file: string;
+                    /** @description Title (else the document's own) */
+                    title?: string;
+                    /** @description text, markdown, html or pdf (else from the file) */
+                    type?: string;
+                };
             };
         };
         responses: {
@@ -10905,6 +10946,15 @@ export interface operations {
             };
             /** @description Body too large (PAYLOAD_TOO_LARGE). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported Media Type */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

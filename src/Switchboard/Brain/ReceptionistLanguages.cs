@@ -1,0 +1,135 @@
+using System.Globalization;
+using Switchboard.Tenancy;
+
+namespace Switchboard.Brain;
+
+/// <summary>
+/// What the <see cref="OfflineReceptionist"/> says, in one of the widget's six languages (en, fr, es, de, ar, he:
+/// widget/src/i18n.ts): greeting, opening hours, the questions for the problem, callback number, name and address, the
+/// emergency wording and what happens next. French is Québec French; Arabic and Hebrew numbers are isolated (U+2066/U+2069)
+/// so they read left to right inside right-to-left text. <c>Number</c> arguments are E.164 or null when the visitor gave none.
+/// </summary>
+internal sealed record ReceptionistLanguage(
+    string Code,
+    string Culture,
+    Func<string, bool, string> Intro,
+    Func<string, string> OpenNow,
+    string ClosedNow,
+    string HoursLabel,
+    Func<string, string, string> Quote,
+    string AnythingElse,
+    string EmergencyAlerted,
+    string StillAlerting,
+    string EmergencyPending,
+    string AskProblem,
+    string AskPhone,
+    string AskPhoneAgain,
+    string AskName,
+    string AskAddress,
+    Func<string?, string> NextEmergency,
+    Func<string, string?, string> NextOpen,
+    Func<string?, string?, string> NextClosed,
+    string NextOpeningFormat,
+    IReadOnlyList<string> EmergencyCues)
+{
+    /// <summary>The languages by two-letter code.</summary>
+    public static readonly IReadOnlyDictionary<string, ReceptionistLanguage> All = new Dictionary<string, ReceptionistLanguage>
+    {
+        ["en"] = new("en", "en-US",
+            (name, open) => $"You are chatting with {name}'s automated assistant ({(open ? "we are open" : "we are closed right now")}). ",
+            today => $"We are open now (today: {today}).", "We are closed right now.", "Our hours",
+            (title, quote) => $"From \"{title}\": {quote} ", "Can I help with anything else?",
+            "This is an emergency: the on-call technician is being texted right now. ", "The on-call technician is being texted right now. ",
+            "This is an emergency: the on-call technician will be texted as soon as I have your number. ",
+            "How can I help? Please describe the problem.", "What number can we call you back on?",
+            "I did not recognise a number. What is your phone number (10 digits)?", "May I have your name?", "What is the address of the job?",
+            n => $"Thank you. The on-call technician will call you at {n ?? "the number you gave"} within minutes. Meanwhile, shut off the main water valve if you can.",
+            (name, n) => $"Thank you, that's noted. Someone from {name} will call you at {n ?? "the number you gave"} today.",
+            (n, when) => $"Thank you, that's noted. We are closed now; we will call you at {n ?? "the number you gave"} when we open{(when is null ? "" : $" ({when})")}.",
+            "dddd 'at' h:mm tt", []),
+        ["fr"] = new("fr", "fr-CA",
+            (name, open) => $"Vous écrivez à l'assistant automatique de {name} ({(open ? "nous sommes ouverts" : "nous sommes fermés en ce moment")}). ",
+            today => $"Nous sommes ouverts en ce moment (aujourd'hui : {today}).", "Nous sommes fermés en ce moment.", "Nos heures",
+            (title, quote) => $"D'après « {title} » : {quote} ", "Puis-je faire autre chose pour vous ?",
+            "C'est une urgence : le plombier de garde est prévenu par texto immédiatement. ", "Le plombier de garde est prévenu par texto immédiatement. ",
+            "C'est une urgence : le plombier de garde sera prévenu par texto dès que j'aurai votre numéro. ",
+            "Comment puis-je vous aider ? Décrivez-moi votre problème.", "À quel numéro pouvons-nous vous rappeler ?",
+            "Je n'ai pas reconnu de numéro. Quel est votre numéro de téléphone (10 chiffres) ?", "Quel est votre nom ?", "Quelle est l'adresse des travaux ?",
+            n => $"Merci. Le plombier de garde vous rappelle au {n ?? "numéro indiqué"} dans les prochaines minutes. En attendant, fermez l'entrée d'eau principale si vous le pouvez.",
+            (name, n) => $"Merci, c'est noté. Un membre de l'équipe de {name} vous rappelle au {n ?? "numéro indiqué"} aujourd'hui.",
+            (n, when) => $"Merci, c'est noté. Nous sommes fermés ; nous vous rappelons au {n ?? "numéro indiqué"} dès l'ouverture{(when is null ? "" : $" ({when})")}.",
+            "dddd 'à' HH'h'mm", []),
+        ["es"] = new("es", "es-MX",
+            (name, open) => $"Está escribiendo al asistente automático de {name} ({(open ? "estamos abiertos" : "ahora mismo estamos cerrados")}). ",
+            today => $"Ahora estamos abiertos (hoy: {today}).", "Ahora mismo estamos cerrados.", "Nuestro horario",
+            (title, quote) => $"Según «{title}»: {quote} ", "¿Puedo ayudarle en algo más?",
+            "Es una emergencia: estamos avisando por SMS al técnico de guardia ahora mismo. ", "Estamos avisando por SMS al técnico de guardia ahora mismo. ",
+            "Es una emergencia: avisaremos por SMS al técnico de guardia en cuanto tenga su número. ",
+            "¿En qué podemos ayudarle? Cuénteme el problema.", "¿A qué número podemos devolverle la llamada?",
+            "No reconocí ningún número. ¿Cuál es su número de teléfono (10 dígitos)?", "¿Cuál es su nombre?", "¿En qué dirección hay que hacer el trabajo?",
+            n => $"Gracias. El técnico de guardia le llamará al {n ?? "número que nos dio"} en los próximos minutos. Mientras tanto, cierre la llave de paso principal del agua si puede.",
+            (name, n) => $"Gracias, queda anotado. Alguien de {name} le llamará hoy al {n ?? "número que nos dio"}.",
+            (n, when) => $"Gracias, queda anotado. Ahora estamos cerrados; le llamaremos al {n ?? "número que nos dio"} en cuanto abramos{(when is null ? "" : $" ({when})")}.",
+            "dddd 'a las' HH:mm",
+            ["inundacion", "inundado", "inundada", "se inundo", "tuberia rota", "tubo roto", "tuberia reventada", "se reventó", "revento", "fuga grande",
+             "aguas negras", "sin agua", "no tengo agua", "no hay agua", "emergencia", "urgencia", "agua por todas partes"]),
+        ["de"] = new("de", "de-DE",
+            (name, open) => $"Sie schreiben mit dem automatischen Assistenten von {name} ({(open ? "wir haben geöffnet" : "wir haben gerade geschlossen")}). ",
+            today => $"Wir haben jetzt geöffnet (heute: {today}).", "Wir haben gerade geschlossen.", "Unsere Öffnungszeiten",
+            (title, quote) => $"Laut „{title}“: {quote} ", "Kann ich sonst noch helfen?",
+            "Das ist ein Notfall: Der Techniker im Bereitschaftsdienst wird sofort per SMS benachrichtigt. ",
+            "Der Techniker im Bereitschaftsdienst wird sofort per SMS benachrichtigt. ",
+            "Das ist ein Notfall: Der Techniker im Bereitschaftsdienst wird per SMS benachrichtigt, sobald ich Ihre Nummer habe. ",
+            "Wie können wir helfen? Bitte beschreiben Sie das Problem.", "Unter welcher Nummer können wir Sie zurückrufen?",
+            "Ich habe keine Nummer erkannt. Wie lautet Ihre Telefonnummer (10 Ziffern)?", "Wie ist Ihr Name?", "An welcher Adresse sollen wir arbeiten?",
+            n => $"Danke. Der Techniker im Bereitschaftsdienst ruft Sie in den nächsten Minuten {(n is null ? "unter der angegebenen Nummer" : $"unter {n}")} an. Drehen Sie bis dahin, wenn möglich, den Hauptwasserhahn zu.",
+            (name, n) => $"Danke, ist notiert. Jemand von {name} ruft Sie heute {(n is null ? "unter der angegebenen Nummer" : $"unter {n}")} zurück.",
+            (n, when) => $"Danke, ist notiert. Wir haben gerade geschlossen; wir rufen Sie {(n is null ? "unter der angegebenen Nummer" : $"unter {n}")} zurück, sobald wir öffnen{(when is null ? "" : $" ({when})")}.",
+            "dddd 'um' HH:mm 'Uhr'",
+            ["uberschwemmung", "uberschwemmt", "uberflutet", "uberflutung", "hochwasser", "wasserschaden", "rohrbruch", "rohr geplatzt", "geplatzt",
+             "unter wasser", "kein wasser", "notfall", "dringend"]),
+        ["ar"] = new("ar", "ar-EG",
+            (name, open) => $"أنت تراسل المساعد الآلي لشركة {name} ({(open ? "نحن مفتوحون الآن" : "نحن مغلقون حاليًا")}). ",
+            today => $"نحن مفتوحون الآن (اليوم: {today}).", "نحن مغلقون حاليًا.", "ساعات العمل",
+            (title, quote) => $"بحسب «{title}»: {quote} ", "هل يمكنني مساعدتك في شيء آخر؟",
+            "هذه حالة طارئة: يتم الآن إبلاغ الفني المناوب برسالة نصية. ", "يتم الآن إبلاغ الفني المناوب برسالة نصية. ",
+            "هذه حالة طارئة: سيتم إبلاغ الفني المناوب برسالة نصية فور حصولي على رقمك. ",
+            "كيف يمكننا مساعدتك؟ يرجى وصف المشكلة.", "على أي رقم يمكننا معاودة الاتصال بك؟",
+            "لم أتعرف على أي رقم. ما رقم هاتفك (10 أرقام)؟", "ما اسمك؟", "ما عنوان مكان العمل؟",
+            n => $"شكرًا. سيتصل بك الفني المناوب {(n is null ? "على الرقم الذي زودتنا به" : $"على الرقم {Isolate(n)}")} خلال دقائق. وفي الأثناء، أغلق محبس المياه الرئيسي إن استطعت.",
+            (name, n) => $"شكرًا، تم تسجيل طلبك. سيتصل بك أحد أفراد فريق {name} اليوم {(n is null ? "على الرقم الذي زودتنا به" : $"على الرقم {Isolate(n)}")}.",
+            (n, when) => $"شكرًا، تم تسجيل طلبك. نحن مغلقون الآن؛ سنتصل بك {(n is null ? "على الرقم الذي زودتنا به" : $"على الرقم {Isolate(n)}")} فور افتتاحنا{(when is null ? "" : $" ({when})")}.",
+            "dddd 'الساعة' HH:mm",
+            ["فيضان", "الفيضان", "فيضانات", "غرق", "غارق", "غارقة", "غمرت", "غمرته", "مغمور", "مغمورة", "انفجار", "انفجر", "انفجرت", "ماسورة مكسورة",
+             "تسرب كبير", "طوارئ", "الطوارئ", "طارئ", "طارئة", "عاجل", "لا يوجد ماء", "المياه في كل مكان", "الماء في كل مكان"]),
+        ["he"] = new("he", "he-IL",
+            (name, open) => $"אתם מתכתבים עם העוזר האוטומטי של {name} ({(open ? "אנחנו פתוחים עכשיו" : "אנחנו סגורים כרגע")}). ",
+            today => $"אנחנו פתוחים עכשיו (היום: {today}).", "אנחנו סגורים כרגע.", "שעות הפעילות שלנו",
+            (title, quote) => $"לפי \"{title}\": {quote} ", "אפשר לעזור במשהו נוסף?",
+            "זה מקרה חירום: הטכנאי התורן מקבל הודעת SMS ממש עכשיו. ", "הטכנאי התורן מקבל הודעת SMS ממש עכשיו. ",
+            "זה מקרה חירום: הטכנאי התורן יקבל הודעת SMS ברגע שיהיה לי המספר שלכם. ",
+            "איך נוכל לעזור? תארו בבקשה את הבעיה.", "לאיזה מספר נוכל לחזור אליכם?",
+            "לא זיהיתי מספר. מה מספר הטלפון שלכם (10 ספרות)?", "מה השם שלכם?", "מה הכתובת של העבודה?",
+            n => $"תודה. הטכנאי התורן יתקשר אליכם {(n is null ? "למספר שמסרתם" : $"למספר {Isolate(n)}")} בדקות הקרובות. בינתיים, אם אפשר, סגרו את ברז המים הראשי.",
+            (name, n) => $"תודה, רשמנו. מישהו מצוות {name} יחזור אליכם היום {(n is null ? "למספר שמסרתם" : $"למספר {Isolate(n)}")}.",
+            (n, when) => $"תודה, רשמנו. אנחנו סגורים כרגע; נחזור אליכם {(n is null ? "למספר שמסרתם" : $"למספר {Isolate(n)}")} ברגע שנפתח{(when is null ? "" : $" ({when})")}.",
+            "dddd 'בשעה' HH:mm",
+            ["הצפה", "בהצפה", "מוצף", "מוצפת", "הוצף", "הוצפה", "שיטפון", "צינור התפוצץ", "פיצוץ צינור", "התפוצץ", "נזילה גדולה", "חירום", "דחוף",
+             "מים בכל מקום", "אין מים"]),
+    };
+
+    /// <summary>Emergency cues of the languages whose words a tenant's rules (written in French and English) do not hold.</summary>
+    public static readonly UrgencyRules BuiltInEmergency = new() { Emergency = [.. All.Values.SelectMany(l => l.EmergencyCues)] };
+
+    /// <summary>The language for <paramref name="code"/> (<c>es</c>, <c>es-MX</c>…), English when not one of the six.</summary>
+    public static ReceptionistLanguage For(string? code) =>
+        All.TryGetValue((code ?? "en").Split('-', '_')[0].ToLowerInvariant(), out var l) ? l : All["en"];
+
+    public CultureInfo CultureInfo => CultureInfo.GetCultureInfo(Culture);
+
+    /// <summary>True for Arabic and Hebrew.</summary>
+    public bool RightToLeft => Code is "ar" or "he";
+
+    /// <summary>A phone number isolated left to right (FSI … PDI is not used: an LRI keeps "+" before the digits).</summary>
+    private static string Isolate(string number) => "\u2066" + number + "\u2069";
+}
