@@ -97,11 +97,16 @@ internal sealed partial class StripeSimulator
             var items = new JsonArray();
             foreach (var line in session["line_items_requested"]!.AsArray())
             {
-                items.Add(new JsonObject
+                var item = new JsonObject
                 {
                     ["id"] = NewId("si"), ["object"] = "subscription_item", ["price"] = objects[(string)line!["price"]!].DeepClone(),
-                    ["quantity"] = line["quantity"]?.DeepClone(), ["current_period_start"] = now, ["current_period_end"] = periodEnd, ["created"] = now,
-                });
+                    ["current_period_start"] = now, ["current_period_end"] = periodEnd, ["created"] = now,
+                };
+                if (line["quantity"] is { } quantity)
+                {
+                    item["quantity"] = quantity.DeepClone(); // metered items carry none
+                }
+                items.Add(item);
             }
             var sub = Store(new JsonObject
             {
