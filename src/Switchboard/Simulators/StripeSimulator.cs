@@ -78,6 +78,14 @@ internal sealed partial class StripeSimulator : IAsyncDisposable
         }
     }
 
+    /// <summary>When set, an accepted meter event's answer waits for this task (the event is already stored): a caller killed meanwhile never reads it.</summary>
+    public TaskCompletionSource? HoldAfterAccept { get; set; }
+
+    private int held;
+
+    /// <summary>How many answers <see cref="HoldAfterAccept"/> has held so far.</summary>
+    public int Held => Volatile.Read(ref held);
+
     /// <summary>Meter events accepted so far (copies).</summary>
     public IReadOnlyList<JsonObject> MeterEvents
     {
@@ -169,6 +177,12 @@ internal sealed partial class StripeSimulator : IAsyncDisposable
             {
                 idempotency[key] = (fingerprint, result.Status, body);
             }
+        }
+        if (path == "billing/meter_events" && result.Status == 200 && HoldAfterAccept is { } hold)
+        {
+            // Accepted and saved, answer not yet sent: the caller dies here in crash tests.
+            Interlocked.Increment(ref held);
+            await hold.Task;
         }
         await WriteAsync(http, result.Status, body);
         await DeliverAsync(result.Events, http.RequestAborted);
