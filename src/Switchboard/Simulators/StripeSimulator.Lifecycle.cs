@@ -21,7 +21,7 @@ internal sealed partial class StripeSimulator
             var lines = string.Join("", session["line_items_requested"]!.AsArray().Select(i =>
                 $"<li>{WebUtility.HtmlEncode(ProductName((string)i!["price"]!))}</li>"));
             return Results.Content($"""
-                <!doctype html><html lang="en"><head><meta charset="utf-8"><title>Stripe Checkout (simulator)</title></head>
+                <!doctype html><html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>Stripe Checkout (simulator)</title></head>
                 <body><h1>Subscribe</h1><ul>{lines}</ul>
                 <form method="post" action="/checkout/{WebUtility.HtmlEncode(id)}/complete"><button type="submit">Pay and subscribe</button></form>
                 <a href="{WebUtility.HtmlEncode((string?)session["cancel_url"] ?? "/")}">Cancel</a></body></html>
@@ -41,7 +41,7 @@ internal sealed partial class StripeSimulator
                 return Results.NotFound();
             }
             return Results.Content($"""
-                <!doctype html><html lang="en"><head><meta charset="utf-8"><title>Billing portal (simulator)</title></head>
+                <!doctype html><html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>Billing portal (simulator)</title></head>
                 <body><h1>Manage your subscription</h1>
                 <form method="post" action="/portal/{WebUtility.HtmlEncode(id)}/cancel"><button type="submit">Cancel subscription</button></form>
                 <a href="{WebUtility.HtmlEncode((string?)portal["return_url"] ?? "/")}">Return</a></body></html>
@@ -57,7 +57,7 @@ internal sealed partial class StripeSimulator
             return Results.Redirect((string?)portal["return_url"] ?? "/");
         });
         web.MapGet("/invoices/{id}", (string id) => Get(id) is { } invoice
-            ? Results.Content($"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Invoice {WebUtility.HtmlEncode(id)}</title></head><body><h1>Invoice</h1><p>{invoice["amount_due"]} {invoice["currency"]} — {invoice["status"]}</p></body></html>", "text/html")
+            ? Results.Content($"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><link rel=\"icon\" href=\"data:,\"><title>Invoice {WebUtility.HtmlEncode(id)}</title></head><body><h1>Invoice</h1><p>{invoice["amount_due"]} {invoice["currency"]} — {invoice["status"]}</p></body></html>", "text/html")
             : Results.NotFound());
     }
 
