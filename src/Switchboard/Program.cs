@@ -26,12 +26,12 @@ using Switchboard.Vapi;
 using Switchboard.Webhooks;
 using Switchboard.Widget;
 
-// The same binary is the server and the operator CLI: `serve` (default), `migrate`, `seed-demo`, `replay`, `simulate-call`, `simulate-chat`, `schema-script`, `grant-operator`, `stripe-setup`, `billing-reconcile`.
+// The same binary is the server and the operator CLI: `serve` (default), `migrate`, `seed-demo`, `replay`, `simulate-call`, `simulate-chat`, `schema-script`, `grant-operator`, `stripe-setup`, `billing-reconcile`, `simulate-stripe`.
 var command = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "serve";
 var rest = args.Length > 0 && !args[0].StartsWith('-') ? args[1..] : args;
-if (command is not ("serve" or "migrate" or "seed-demo" or "replay" or "simulate-call" or "simulate-chat" or "schema-script" or "grant-operator" or "stripe-setup" or "billing-reconcile"))
+if (command is not ("serve" or "migrate" or "seed-demo" or "replay" or "simulate-call" or "simulate-chat" or "schema-script" or "grant-operator" or "stripe-setup" or "billing-reconcile" or "simulate-stripe"))
 {
-    Console.Error.WriteLine($"Unknown command '{command}'. Commands: serve (default), migrate, seed-demo, replay, simulate-call, simulate-chat, schema-script, grant-operator, stripe-setup, billing-reconcile.");
+    Console.Error.WriteLine($"Unknown command '{command}'. Commands: serve (default), migrate, seed-demo, replay, simulate-call, simulate-chat, schema-script, grant-operator, stripe-setup, billing-reconcile, simulate-stripe.");
     return 2;
 }
 
@@ -95,6 +95,8 @@ switch (command)
         return await GrantOperatorCommand.RunAsync(app.Services, rest, CancellationToken.None);
     case "stripe-setup":
         return await StripeSetupCommand.RunAsync(app.Services, rest, Console.Out, CancellationToken.None);
+    case "simulate-stripe":
+        return await SimulateStripeCommand.RunAsync(rest, CancellationToken.None);
     case "billing-reconcile":
         return await BillingReconcileCommand.RunAsync(app.Services, rest, CancellationToken.None);
     case "schema-script":
