@@ -91,9 +91,10 @@ public sealed class BillingBrowserTests : IClassFixture<BrowserFixture>, IAsyncL
         await using var _ = context;
         var page = await context.NewPageAsync();
         var tab = new Tab(context, page);
+        var email = $"owner-{Guid.NewGuid():N}@example.test";
         var signup = await context.APIRequest.PostAsync("/api/v1/auth/signup", new()
         {
-            DataObject = new { email = $"owner-{Guid.NewGuid():N}@example.test", password = BrowserFixture.Password, organisation = "Plomberie Navigateur", fullName = "Marie Fortin" },
+            DataObject = new { email, password = BrowserFixture.Password, organisation = "Plomberie Navigateur", fullName = "Marie Fortin" },
         });
         Assert.True(signup.Ok, $"signup {signup.Status}: {await signup.TextAsync()}");
 
@@ -113,5 +114,26 @@ public sealed class BillingBrowserTests : IClassFixture<BrowserFixture>, IAsyncL
         await Expect(billing.GetByRole(AriaRole.Button, new() { Name = "Upgrade to Pro" })).ToHaveCountAsync(0);
         Assert.All(host.Stripe.Deliveries, d => Assert.Equal(200, d.Status));
         await tab.AssertCleanAsync();
+
+        // The same page right-to-left, in Hebrew, dark, at 375 px: laid out, readable, no sideways scroll, no serious axe violation.
+        var rtl = await browser.Browser.NewContextAsync(new()
+        {
+            BaseURL = host.BaseUrl, Locale = "he-IL", ColorScheme = ColorScheme.Dark, ViewportSize = new ViewportSize { Width = 375, Height = 800 },
+        });
+        await using var __ = rtl;
+        await rtl.AddInitScriptAsync(await File.ReadAllTextAsync(Path.Combine(Fixtures.RepositoryRoot, "web", "node_modules", "axe-core", "axe.min.js")));
+        await rtl.AddInitScriptAsync("window.__csp = []; document.addEventListener('securitypolicyviolation', e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));");
+        var hePage = await rtl.NewPageAsync();
+        var heTab = new Tab(rtl, hePage);
+        var login = await rtl.APIRequest.PostAsync("/api/v1/auth/login", new() { DataObject = new { email, password = BrowserFixture.Password } });
+        Assert.True(login.Ok, await login.TextAsync());
+        await hePage.GotoAsync("/settings/plan");
+        var heBilling = hePage.GetByRole(AriaRole.Region, new() { Name = "חיוב" });
+        await Expect(heBilling.GetByText("פעיל", new() { Exact = true })).ToBeVisibleAsync();
+        await Expect(heBilling.GetByRole(AriaRole.Button, new() { Name = "ניהול החיוב" })).ToBeVisibleAsync();
+        Assert.Equal("rtl", await hePage.EvaluateAsync<string>("() => document.documentElement.dir"));
+        Assert.True(await hePage.EvaluateAsync<int>("() => document.documentElement.scrollWidth - window.innerWidth") <= 0, "the page scrolls sideways at 375 px");
+        Assert.Empty(await heTab.SeriousAxeViolationsAsync());
+        await heTab.AssertCleanAsync();
     }
 }
