@@ -158,6 +158,8 @@ public sealed class StripeBillingTests(StripeBillingFactory factory) : IClassFix
             tenant.AlertPolicy = new AlertPolicy { OfficeNumbers = ["+15145550177"] };
             return await db.SaveChangesAsync();
         });
+        await (await owner.Client.PostAsJsonAsync("/api/v1/webhooks/endpoints", new { url = "http://127.0.0.1:9/billing-hook", eventTypes = new[] { "billing.plan_changed", "billing.payment_failed" } }))
+            .JsonAsync(HttpStatusCode.Created);
 
         factory.Clock.Advance(TimeSpan.FromMinutes(1));
         await factory.Stripe.FailPaymentAsync(subscription);
@@ -187,6 +189,11 @@ public sealed class StripeBillingTests(StripeBillingFactory factory) : IClassFix
         Assert.Null(account.GraceEndsAt);
         Assert.Equal("pro", (await (await owner.Client.GetAsync("/api/v1/plan")).JsonAsync(HttpStatusCode.OK))["plan"]!["id"]!.GetValue<string>());
         Assert.Equal(HttpStatusCode.OK, (await owner.Client.GetAsync("/api/v1/webhooks/endpoints")).StatusCode);
+
+        // The tenant's own systems heard it: one payment failure, and the plan's features coming back.
+        var types = await factory.WithDbAsync(owner.TenantId, db => db.WebhookEvents.Select(e => e.Type).ToListAsync());
+        Assert.Equal(1, types.Count(t => t == "billing.payment_failed"));
+        Assert.Equal(1, types.Count(t => t == "billing.plan_changed"));
     }
 
     [Fact]
