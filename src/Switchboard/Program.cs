@@ -26,12 +26,12 @@ using Switchboard.Vapi;
 using Switchboard.Webhooks;
 using Switchboard.Widget;
 
-// The same binary is the server and the operator CLI: `serve` (default), `migrate`, `seed-demo`, `replay`, `simulate-call`, `simulate-chat`, `schema-script`, `grant-operator`.
+// The same binary is the server and the operator CLI: `serve` (default), `migrate`, `seed-demo`, `replay`, `simulate-call`, `simulate-chat`, `schema-script`, `grant-operator`, `stripe-setup`, `billing-reconcile`, `simulate-stripe`.
 var command = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "serve";
 var rest = args.Length > 0 && !args[0].StartsWith('-') ? args[1..] : args;
-if (command is not ("serve" or "migrate" or "seed-demo" or "replay" or "simulate-call" or "simulate-chat" or "schema-script" or "grant-operator"))
+if (command is not ("serve" or "migrate" or "seed-demo" or "replay" or "simulate-call" or "simulate-chat" or "schema-script" or "grant-operator" or "stripe-setup" or "billing-reconcile" or "simulate-stripe"))
 {
-    Console.Error.WriteLine($"Unknown command '{command}'. Commands: serve (default), migrate, seed-demo, replay, simulate-call, simulate-chat, schema-script, grant-operator.");
+    Console.Error.WriteLine($"Unknown command '{command}'. Commands: serve (default), migrate, seed-demo, replay, simulate-call, simulate-chat, schema-script, grant-operator, stripe-setup, billing-reconcile, simulate-stripe.");
     return 2;
 }
 
@@ -93,6 +93,12 @@ switch (command)
         return await SimulateChatCommand.RunAsync(rest, CancellationToken.None);
     case "grant-operator":
         return await GrantOperatorCommand.RunAsync(app.Services, rest, CancellationToken.None);
+    case "stripe-setup":
+        return await StripeSetupCommand.RunAsync(app.Services, rest, Console.Out, CancellationToken.None);
+    case "simulate-stripe":
+        return await SimulateStripeCommand.RunAsync(rest, CancellationToken.None);
+    case "billing-reconcile":
+        return await BillingReconcileCommand.RunAsync(app.Services, rest, CancellationToken.None);
     case "schema-script":
         // Prints the DDL the EF model implies for the configured provider: the starting point of a hand-written migration.
         await using (var scope = app.Services.CreateAsyncScope())
@@ -134,6 +140,7 @@ app.MapOpenApi("/openapi/{documentName}.json");                   // /openapi/v1
 app.MapApiReference();                                            // /docs: the rendered API reference (self-contained)
 app.MapVapiWebhooks();                                            // POST /webhooks/vapi/{tenantId}
 app.MapTwilioWebhooks();                                          // POST /webhooks/twilio/{voice|status|recording|sms}/{tenantId}
+app.MapStripeWebhooks();                                          // POST /webhooks/stripe: signed Stripe events (subscriptions, invoices, checkout)
 app.MapTwilioMediaStreams();                                      // WebSocket /media/twilio/{token}, GET /metrics/voice
 app.MapWidget();                                                  // /widget/v1: config, conversations, messages (SSE)
 app.MapWidgetVoice();                                             // /widget/v1/voice: start a voice conversation, the media WebSocket
@@ -145,6 +152,7 @@ app.MapGroup("/api/v1").RequireAuthorization().MapDashboard();    // live events
 
 app.MapGroup("/api/v1/auth").MapAccounts();                       // signup, login, logout, session, switch tenant, invitations, password reset, email verification
 app.MapGroup("/api/v1/operator").RequireAuthorization(SessionAuthentication.OperatorPolicy).MapOperator(); // all tenants
+app.MapGroup("/api/v1/operator/billing").RequireAuthorization(SessionAuthentication.OperatorPolicy).MapBillingOperator(); // billing drift, reconcile now
 app.MapEmail();                                                   // /api/v1/operator/mailbox: account emails (operators)
 app.MapGroup("/api/v1").RequireAuthorization()                    // self-service, per-endpoint permissions
     .MapTeam()                                                    // members, invitations

@@ -29,10 +29,13 @@ internal static class BillingApi
         api.MapGet("/plans", (PlanCatalog plans) => TypedResults.Ok(plans.All)).AllowAnonymous().WithTags("Billing").WithSummary("The plans on offer");
         api.MapGet("/plan", GetPlanAsync).RequirePermission(Permission.Read).WithTags("Billing").WithSummary("The tenant's plan");
         api.MapPut("/plan", ChangePlanAsync).RequirePermission(Permission.ManagePlan).WithTags("Billing").WithSummary("Change the plan (owner)")
-            .WithDescription("No payment provider is wired: the change is immediate. Features and rate limits follow at once.")
-            .ProducesErrors(400, 403, 422);
+            .WithDescription("Without Stripe billing the change is immediate (403 PLAN_CHANGES_DISABLED when the operator does not allow it). "
+                + "With Stripe billing a paid plan needs payment: 402 CHECKOUT_REQUIRED (use POST /api/v1/billing/checkout), and a subscribed "
+                + "tenant changes or cancels in the Customer Portal: 409 MANAGE_IN_PORTAL.")
+            .ProducesErrors(400, 402, 403, 409, 422);
         api.MapGet("/usage", UsageAsync).RequirePermission(Permission.Read).WithTags("Billing").WithSummary("Use this month (or ?period=yyyy-MM) against the plan")
             .ProducesErrors(422);
+        api.MapStripeBilling();
         return api;
     }
 
@@ -45,7 +48,8 @@ internal static class BillingApi
     }
 
     private static async Task<Results<Ok<CurrentPlan>, JsonHttpResult<ErrorEnvelope>>> ChangePlanAsync(
-        PlanChange body, HttpContext http, SwitchboardDbContext db, PlanCatalog plans, TenantAccountCache accounts, AuditLog audit, TimeProvider clock, CancellationToken ct)
+        PlanChange body, HttpContext http, SwitchboardDbContext db, PlanCatalog plans, TenantAccountCache accounts, AuditLog audit, TimeProvider clock,
+        StripeGateway stripe, Microsoft.Extensions.Options.IOptions<BillingOptions> billing, CancellationToken ct)
     {
         if (plans.Find(body.PlanId) is not { } plan)
         {
@@ -55,6 +59,22 @@ internal static class BillingApi
         var now = clock.GetUtcNow();
         var account = await TenantAccounts.GetOrCreateAsync(db, plans, caller.TenantId!.Value, now, ct);
         var before = account.PlanId;
+        if (before != plan.Id && !caller.IsOperator)
+        {
+            if (!stripe.Enabled && !billing.Value.OwnersMayChangePlan)
+            {
+                return ApiError.Forbidden("PLAN_CHANGES_DISABLED", "The operator of this installation sets plans; ask them to change yours.");
+            }
+            if (stripe.Enabled && account.SubscriptionStatus is "active" or "trialing" or "past_due" or "unpaid")
+            {
+                return ApiError.Conflict("MANAGE_IN_PORTAL", "Your plan is a Stripe subscription: change or cancel it in the billing portal (POST /api/v1/billing/portal).");
+            }
+            if (stripe.Enabled && plan.MonthlyPriceUsd > 0)
+            {
+                return ApiError.Create(402, "CHECKOUT_REQUIRED", $"The {plan.Name} plan is paid: subscribe through Stripe Checkout (POST /api/v1/billing/checkout).",
+                    new { planId = plan.Id, checkout = "/api/v1/billing/checkout" });
+            }
+        }
         if (before != plan.Id)
         {
             account.PlanId = plan.Id;

@@ -6,7 +6,7 @@ namespace Switchboard.Billing;
 /// <summary>Registers this feature's services (called once from Program.cs).</summary>
 internal static class BillingRegistration
 {
-    /// <summary>Plans and feature gates, the per-tenant account cache, /api/v1 rate limits by plan, usage metering and the concurrent-call gate.</summary>
+    /// <summary>Plans and feature gates, the per-tenant account cache, /api/v1 rate limits by plan, usage metering, the concurrent-call gate, and Stripe billing.</summary>
     public static WebApplicationBuilder AddBilling(this WebApplicationBuilder builder)
     {
         // Billing: plans and feature gates, the per-tenant account cache, /api/v1 rate limits by plan.
@@ -16,6 +16,14 @@ internal static class BillingRegistration
         builder.Services.AddSingleton<ApiRateLimiter>();
         builder.Services.AddScoped<UsageMeter>();
         builder.Services.AddScoped<CallConcurrencyGate>();
+        // Stripe billing (off without Switchboard:Stripe:SecretKey): client, webhook applier, meter events through the outbox, sweep and reconciliation.
+        builder.Services.AddOptions<StripeOptions>().BindConfiguration(StripeOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddHttpClient("stripe");
+        builder.Services.AddSingleton<StripeGateway>();
+        builder.Services.AddScoped<StripeEventApplier>();
+        builder.Services.AddScoped<BillingReconciler>();
+        builder.Services.AddScoped<Outbox.IOutboxHandler, MeterEventHandler>();
+        builder.Services.AddHostedService<BillingWorker>();
         return builder;
     }
 }

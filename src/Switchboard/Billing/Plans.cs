@@ -31,7 +31,8 @@ public static class Features
 
 /// <summary>
 /// A plan: monthly price in USD, included voice minutes per month, concurrent calls, features, and the
-/// <c>/api/v1</c> rate limits (requests per minute per tenant, and per API key or signed-in user).
+/// <c>/api/v1</c> rate limits (requests per minute per tenant, and per API key or signed-in user), and how a call's
+/// measured duration is rounded for billing: up to a whole number of <c>BillingIncrementSeconds</c> (60 = per started minute).
 /// </summary>
 public sealed record Plan(
     string Id,
@@ -41,8 +42,20 @@ public sealed record Plan(
     int ConcurrentCalls,
     IReadOnlyList<string> Features,
     int RequestsPerMinute,
-    int RequestsPerMinutePerKey)
+    int RequestsPerMinutePerKey,
+    int BillingIncrementSeconds = 60)
 {
+    /// <summary>Billable seconds of a call lasting <paramref name="seconds"/>: rounded up to the plan's increment.</summary>
+    public long BillableSeconds(double seconds)
+    {
+        if (!double.IsFinite(seconds) || seconds <= 0)
+        {
+            return 0;
+        }
+        var increment = Math.Max(1, BillingIncrementSeconds);
+        return (long)Math.Ceiling(Math.Round(seconds, 3) / increment) * increment;
+    }
+
     public bool Has(string feature) => Features.Contains(feature);
 }
 
@@ -59,6 +72,9 @@ internal sealed class BillingOptions
 
     /// <summary>Per-plan overrides of the rate limits and included minutes, keyed by plan id.</summary>
     public Dictionary<string, PlanOverride> Plans { get; set; } = [];
+
+    /// <summary>Without Stripe billing: whether owners may change their plan themselves (<c>PUT /api/v1/plan</c>); operators always may.</summary>
+    public bool OwnersMayChangePlan { get; set; } = true;
 }
 
 /// <summary>Overrides of one plan's numbers (tests lower the rate limits).</summary>
@@ -68,9 +84,13 @@ internal sealed class PlanOverride
     public int? RequestsPerMinutePerKey { get; set; }
     public int? IncludedMinutes { get; set; }
     public int? ConcurrentCalls { get; set; }
+    public int? BillingIncrementSeconds { get; set; }
 }
 
-/// <summary>The plans on offer: <c>free</c>, <c>starter</c>, <c>pro</c> and <c>telephony</c> (no payment provider is wired: a plan change is immediate).</summary>
+/// <summary>
+/// The plans on offer: <c>free</c>, <c>starter</c>, <c>pro</c> and <c>telephony</c>. Without Stripe a plan change is immediate;
+/// with Stripe a paid plan (<see cref="Plan.MonthlyPriceUsd"/> &gt; 0) is reached only through Checkout.
+/// </summary>
 internal sealed class PlanCatalog(IOptions<BillingOptions> options)
 {
     private static readonly Plan[] Defaults =
@@ -78,9 +98,9 @@ internal sealed class PlanCatalog(IOptions<BillingOptions> options)
         new("free", "Free", 0m, 30, 1, [Features.Widget], 60, 30),
         new("starter", "Starter", 49m, 300, 2, [Features.Widget, Features.Webhooks, Features.Recording, Features.ApiAccess], 300, 120),
         new("pro", "Pro", 149m, 1500, 5,
-            [Features.Widget, Features.WidgetVoice, Features.Webhooks, Features.Recording, Features.CustomBranding, Features.ApiAccess], 1200, 600),
+            [Features.Widget, Features.WidgetVoice, Features.Webhooks, Features.Recording, Features.CustomBranding, Features.ApiAccess], 1200, 600, 6),
         new("telephony", "Telephony", 299m, 4000, 10,
-            [Features.Telephony, Features.Widget, Features.WidgetVoice, Features.Webhooks, Features.Recording, Features.CustomBranding, Features.ApiAccess], 3000, 1200),
+            [Features.Telephony, Features.Widget, Features.WidgetVoice, Features.Webhooks, Features.Recording, Features.CustomBranding, Features.ApiAccess], 3000, 1200, 1),
     ];
 
     private readonly Lazy<IReadOnlyList<Plan>> plans = new(() => Defaults.Select(p =>
@@ -91,6 +111,7 @@ internal sealed class PlanCatalog(IOptions<BillingOptions> options)
                 RequestsPerMinutePerKey = o.RequestsPerMinutePerKey ?? p.RequestsPerMinutePerKey,
                 IncludedMinutes = o.IncludedMinutes ?? p.IncludedMinutes,
                 ConcurrentCalls = o.ConcurrentCalls ?? p.ConcurrentCalls,
+                BillingIncrementSeconds = o.BillingIncrementSeconds ?? p.BillingIncrementSeconds,
             }
             : p).ToList());
 

@@ -8,9 +8,11 @@ namespace Switchboard.Billing;
 /// Meters use per tenant: each ended call's seconds (<see cref="UsageKinds.CallSeconds"/>, keyed by call id) and each
 /// chat message (<see cref="UsageKinds.ChatMessages"/>, keyed by message id). Metering is idempotent (unique
 /// tenant/kind/source), reads every call whatever created it (Vapi webhook, native bridge, widget), and keeps the
-/// seconds even after the call itself is erased. Periods are UTC months of the call's start.
+/// seconds even after the call itself is erased. Periods are UTC months of the call's start. With Stripe billing, each
+/// new record also enqueues, in the same transaction, a <see cref="MeterEventHandler"/> outbox message that reports it to
+/// Stripe as a meter event (identifier = the call or message id), so a record is reported once even across crashes.
 /// </summary>
-internal sealed class UsageMeter(SwitchboardDbContext db, TimeProvider clock)
+internal sealed class UsageMeter(SwitchboardDbContext db, TimeProvider clock, StripeGateway stripe)
 {
     public static string PeriodOf(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM", CultureInfo.InvariantCulture);
 
@@ -26,11 +28,18 @@ internal sealed class UsageMeter(SwitchboardDbContext db, TimeProvider clock)
     }
 
     /// <summary>Meters the current tenant's ended calls that started in the month beginning at <paramref name="periodStart"/>; returns how many were added.</summary>
-    public async Task<int> MeterEndedCallsAsync(DateTimeOffset periodStart, CancellationToken ct)
+    public Task<int> MeterEndedCallsAsync(DateTimeOffset periodStart, CancellationToken ct) =>
+        MeterEndedCallsAsync(periodStart.AddDays(-1), periodStart.AddMonths(1).AddDays(1), allTenants: false, ct);
+
+    /// <summary>Meters every tenant's ended calls created in [<paramref name="from"/>, <paramref name="to"/>) (the usage sweep); returns how many were added.</summary>
+    public Task<int> MeterEndedCallsOfAllTenantsAsync(DateTimeOffset from, DateTimeOffset to, CancellationToken ct) =>
+        MeterEndedCallsAsync(from, to, allTenants: true, ct);
+
+    private async Task<int> MeterEndedCallsAsync(DateTimeOffset from, DateTimeOffset to, bool allTenants, CancellationToken ct)
     {
-        var from = periodStart.AddDays(-1);
-        var to = periodStart.AddMonths(1).AddDays(1);
-        var calls = await db.Calls.AsNoTracking()
+        var callsQuery = allTenants ? db.Calls.IgnoreQueryFilters() : db.Calls;
+        var usageQuery = allTenants ? db.UsageRecords.IgnoreQueryFilters() : db.UsageRecords;
+        var calls = await callsQuery.AsNoTracking()
             .Where(c => Calls.CallStatuses.Ended.Contains(c.Status) && c.DurationSeconds != null && c.CreatedAt >= from && c.CreatedAt < to)
             .Select(c => new { c.Id, c.TenantId, c.DurationSeconds, c.StartedAt, c.CreatedAt, c.EndedAt })
             .ToListAsync(ct);
@@ -39,12 +48,12 @@ internal sealed class UsageMeter(SwitchboardDbContext db, TimeProvider clock)
             return 0;
         }
         var ids = calls.Select(c => c.Id.ToString()).ToList();
-        var metered = (await db.UsageRecords.AsNoTracking().Where(u => u.Kind == UsageKinds.CallSeconds && ids.Contains(u.SourceId))
+        var metered = (await usageQuery.AsNoTracking().Where(u => u.Kind == UsageKinds.CallSeconds && ids.Contains(u.SourceId))
             .Select(u => u.SourceId).ToListAsync(ct)).ToHashSet(StringComparer.Ordinal);
         var added = 0;
         foreach (var call in calls.Where(c => !metered.Contains(c.Id.ToString())))
         {
-            db.UsageRecords.Add(new UsageRecord
+            Add(new UsageRecord
             {
                 Id = Guid.CreateVersion7(),
                 TenantId = call.TenantId,
@@ -79,7 +88,7 @@ internal sealed class UsageMeter(SwitchboardDbContext db, TimeProvider clock)
         {
             return;
         }
-        db.UsageRecords.Add(new UsageRecord
+        Add(new UsageRecord
         {
             Id = Guid.CreateVersion7(),
             TenantId = tenantId,
@@ -90,6 +99,25 @@ internal sealed class UsageMeter(SwitchboardDbContext db, TimeProvider clock)
             OccurredAt = at,
         });
         await db.SaveChangesAsync(ct);
+    }
+
+    /// <summary>Stages a record and, with Stripe billing, its meter-event outbox message (one transaction).</summary>
+    private void Add(UsageRecord record)
+    {
+        db.UsageRecords.Add(record);
+        if (stripe.Enabled)
+        {
+            db.Outbox.Add(new Outbox.OutboxMessage
+            {
+                Id = Guid.CreateVersion7(),
+                TenantId = record.TenantId,
+                Kind = MeterEventHandler.Kind,
+                DedupeKey = "meter:" + record.Id.ToString("N"),
+                PayloadJson = System.Text.Json.JsonSerializer.Serialize(new MeterEventHandler.Payload(record.Id)),
+                NextAttemptAt = clock.GetUtcNow(),
+                CreatedAt = clock.GetUtcNow(),
+            });
+        }
     }
 
     /// <summary>Totals of the period: call seconds and chat messages.</summary>

@@ -22,6 +22,9 @@ internal sealed class UsageRecord
     public required string Period { get; set; }
 
     public DateTimeOffset OccurredAt { get; set; }
+
+    /// <summary>When Stripe accepted this record's meter event (Stripe billing only); null until then.</summary>
+    public DateTimeOffset? ReportedAt { get; set; }
 }
 
 internal static class UsageKinds

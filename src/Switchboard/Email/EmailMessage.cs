@@ -46,4 +46,5 @@ internal static class EmailPurpose
     public const string Invitation = "invitation";
     public const string PasswordReset = "password_reset";
     public const string VerifyEmail = "verify_email";
+    public const string Billing = "billing";
 }

@@ -64,6 +64,10 @@ internal sealed class Mailer(SwitchboardDbContext db, TimeProvider clock, IOptio
             Bienvenue sur Switchboard. Confirmez que cette adresse est bien la vôtre avec le lien ci-dessus.
             """);
 
+    /// <summary>Queues a billing notice (payment failed, trial ending) to a tenant's owner.</summary>
+    public EmailMessage BillingNotice(Guid tenantId, string to, string subject, string body) =>
+        Queue(tenantId, to, EmailPurpose.Billing, subject, body);
+
     private EmailMessage Queue(Guid? tenantId, string to, string purpose, string subject, string body)
     {
         var now = clock.GetUtcNow();

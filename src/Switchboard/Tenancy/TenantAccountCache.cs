@@ -12,21 +12,28 @@ internal sealed record TenantAccountSnapshot(Guid TenantId, Plan Plan, string St
 /// Caches each tenant's plan and status for 15 s (one query per tenant per 15 s on the hot path). Writers call
 /// <see cref="Invalidate"/> after a change, so this node sees it at once; other nodes within 15 s.
 /// </summary>
-internal sealed class TenantAccountCache(IMemoryCache cache, IServiceScopeFactory scopes, PlanCatalog plans)
+internal sealed class TenantAccountCache(IMemoryCache cache, IServiceScopeFactory scopes, PlanCatalog plans, TimeProvider clock)
 {
+    private sealed record Row(string? PlanId, string Status, string? VoiceProvider, DateTimeOffset? GraceEndsAt);
+
+    /// <summary>
+    /// The tenant's plan and status. A tenant whose Stripe grace period has ended (past due, unpaid) gets the signup
+    /// plan's features until it pays (evaluated on every call, so the suspension starts on time whatever the cache holds).
+    /// </summary>
     public async Task<TenantAccountSnapshot> GetAsync(Guid tenantId, CancellationToken ct)
     {
-        if (cache.TryGetValue(("tenant-account", tenantId), out TenantAccountSnapshot? hit) && hit is not null)
+        if (!cache.TryGetValue(("tenant-account", tenantId), out Row? row) || row is null)
         {
-            return hit;
+            await using var scope = scopes.CreateAsyncScope();
+            var db = scope.ServiceProvider.GetRequiredService<SwitchboardDbContext>();
+            row = await db.TenantAccounts.IgnoreQueryFilters().AsNoTracking().Where(a => a.TenantId == tenantId)
+                .Select(a => new Row(a.PlanId, a.Status, a.VoiceProvider, a.GraceEndsAt)).FirstOrDefaultAsync(ct)
+                ?? new Row(null, "active", null, null);
+            cache.Set(("tenant-account", tenantId), row, TimeSpan.FromSeconds(15));
         }
-        await using var scope = scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<SwitchboardDbContext>();
-        var row = await db.TenantAccounts.IgnoreQueryFilters().AsNoTracking().Where(a => a.TenantId == tenantId)
-            .Select(a => new { a.PlanId, a.Status, a.VoiceProvider }).FirstOrDefaultAsync(ct);
-        var snapshot = new TenantAccountSnapshot(tenantId, plans.Get(row?.PlanId ?? plans.DefaultPlanId), row?.Status ?? "active", row?.VoiceProvider);
-        cache.Set(("tenant-account", tenantId), snapshot, TimeSpan.FromSeconds(15));
-        return snapshot;
+        var suspended = row.GraceEndsAt is { } ends && ends <= clock.GetUtcNow();
+        var plan = suspended ? plans.Get(plans.SignupPlanId) : plans.Get(row.PlanId ?? plans.DefaultPlanId);
+        return new TenantAccountSnapshot(tenantId, plan, row.Status, row.VoiceProvider);
     }
 
     public void Invalidate(Guid tenantId) => cache.Remove(("tenant-account", tenantId));

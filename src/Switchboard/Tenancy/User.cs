@@ -120,6 +120,21 @@ internal sealed class TenantAccount
     /// <summary>Days after which transcripts (turns, text and raw provider events) are purged; null keeps them.</summary>
     public int? TranscriptRetentionDays { get; set; }
 
+    /// <summary>Stripe customer (<c>cus_…</c>) when Stripe billing is configured and the tenant has been to Checkout (or got a trial credit).</summary>
+    public string? StripeCustomerId { get; set; }
+
+    /// <summary>Stripe subscription (<c>sub_…</c>) that sets <see cref="PlanId"/>, if any.</summary>
+    public string? StripeSubscriptionId { get; set; }
+
+    /// <summary>Stripe subscription status (<c>trialing</c>, <c>active</c>, <c>past_due</c>, <c>unpaid</c>, <c>canceled</c>…), null without one.</summary>
+    public string? SubscriptionStatus { get; set; }
+
+    /// <summary>Time (the event's <c>created</c>) of the subscription state last applied; older events are stale and ignored.</summary>
+    public DateTimeOffset? SubscriptionStateAt { get; set; }
+
+    /// <summary>When a past-due tenant's grace ends: from then on its plan's features are suspended until it pays.</summary>
+    public DateTimeOffset? GraceEndsAt { get; set; }
+
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
 }

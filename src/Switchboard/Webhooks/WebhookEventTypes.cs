@@ -63,6 +63,19 @@ public sealed record SmsEventData(
 public sealed record AssistantUpdatedData(
     Guid AssistantId, string Name, string Provider, IReadOnlyList<string> Languages, string? VapiAssistantId, bool IsDefault);
 
+/// <summary>
+/// <c>billing.plan_changed</c>: the tenant's plan (<c>planId</c>, before: <c>previousPlanId</c>) or the suspension of its
+/// features changed, after a Stripe subscription event with <c>subscriptionStatus</c> at <c>at</c>.
+/// </summary>
+public sealed record BillingPlanChangedData(string PlanId, string PreviousPlanId, string SubscriptionStatus, bool FeaturesSuspended, DateTimeOffset At);
+
+/// <summary>
+/// <c>billing.payment_failed</c>: a subscription invoice (<c>invoiceId</c>, <c>amountDue</c> in the currency's minor unit)
+/// could not be paid (attempt <c>attemptCount</c>); Stripe retries at <c>nextPaymentAttempt</c>; features stay on until <c>graceEndsAt</c>.
+/// </summary>
+public sealed record BillingPaymentFailedData(
+    string InvoiceId, long AmountDue, string Currency, int AttemptCount, DateTimeOffset? NextPaymentAttempt, string? HostedInvoiceUrl, DateTimeOffset? GraceEndsAt);
+
 /// <summary><c>webhook.test</c>: sent by the test-send endpoint.</summary>
 public sealed record WebhookTestData(Guid EndpointId, string Message);
 
@@ -85,6 +98,8 @@ internal static class WebhookEventTypes
     public const string SmsFailed = "sms.failed";
     public const string RecordingReady = "recording.ready";
     public const string AssistantUpdated = "assistant.updated";
+    public const string BillingPlanChanged = "billing.plan_changed";
+    public const string BillingPaymentFailed = "billing.payment_failed";
 
     /// <summary>Only sent by test-send; not subscribable.</summary>
     public const string Test = "webhook.test";
@@ -121,6 +136,10 @@ internal static class WebhookEventTypes
             () => new RecordingReadyData(ExampleCall, "https://storage.example.com/recordings/example.wav", null, 94)),
         new(AssistantUpdated, typeof(AssistantUpdatedData), "An assistant's configuration changed.",
             () => new AssistantUpdatedData(Guid.Parse("019a9a1e-0000-7000-8000-000000000004"), "Paul", "vapi", ["fr-CA", "en-US"], null, true)),
+        new(BillingPlanChanged, typeof(BillingPlanChangedData), "The plan or its features changed after a Stripe subscription event (upgrade, cancellation, suspension, restoration).",
+            () => new BillingPlanChangedData("pro", "free", "active", false, ExampleStart)),
+        new(BillingPaymentFailed, typeof(BillingPaymentFailedData), "A subscription payment failed; the plan's features stay on until the grace period ends.",
+            () => new BillingPaymentFailedData("in_example", 14900, "usd", 1, ExampleStart.AddDays(3), "https://invoice.stripe.com/i/example", ExampleStart.AddDays(7))),
     ];
 
     private static readonly Dictionary<string, Definition> ByType = All.ToDictionary(d => d.Type, StringComparer.Ordinal);

@@ -77,6 +77,10 @@ internal sealed partial class SwitchboardDbContext
             e.Property(x => x.Industry).HasMaxLength(100);
             e.Property(x => x.TermsVersion).HasMaxLength(32);
             e.Property(x => x.VoiceProvider).HasMaxLength(16);
+            e.Property(x => x.StripeCustomerId).HasMaxLength(64);
+            e.Property(x => x.StripeSubscriptionId).HasMaxLength(64);
+            e.Property(x => x.SubscriptionStatus).HasMaxLength(32);
+            e.HasIndex(x => x.StripeCustomerId).IsUnique();
             e.Property(x => x.AllowedOrigins).HasConversion(JsonConverter<List<string>>(), JsonComparer<List<string>>());
             TenantOwned(e);
         });

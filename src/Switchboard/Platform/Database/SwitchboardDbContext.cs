@@ -61,6 +61,7 @@ internal sealed partial class SwitchboardDbContext(DbContextOptions<SwitchboardD
         ConfigureKnowledge(b);   // knowledge documents and chunks (SwitchboardDbContext.Knowledge.cs)
         ConfigureCluster(b);     // shared key ring, rate-limit counters, leases, used stream tokens (SwitchboardDbContext.Cluster.cs)
         ConfigureEmail(b);       // account emails and single-use account tokens (SwitchboardDbContext.Email.cs)
+        ConfigureBilling(b);     // Stripe events, catalog, reconciliation drift (SwitchboardDbContext.Billing.cs)
 
         b.Entity<Tenant>(e =>
         {

@@ -4,11 +4,14 @@ import { Badge, Button, Card, ErrorMessage, Field, inputClass, PageTitle } from 
 import { formatDateTime, formatNumber } from '@/lib/format/format';
 import { useFormat, useTenantId } from '@/lib/session';
 import { useChangePlan, usePermissions, usePlan, usePlans, useUsage } from './api';
+import { useBilling } from './billing-api';
+import { BillingCard } from './billing-card';
 import { Meter, Notice, ReturnToBanner } from './parts';
 
 /**
- * Settings → Plan & usage: the plan, its limits and features, this month's use as meters. No payment provider is
- * wired (billing is its own issue): the API lets the owner change plan immediately, and the page says so.
+ * Settings → Plan & usage: the plan, its limits and features, this month's use as meters. With Stripe billing, the
+ * billing card (subscription, credit, invoices, Upgrade through Checkout, Manage in the portal) replaces the plan form;
+ * without it (self-hosted) the API lets the owner change plan immediately, and the page says so.
  */
 export function PlanPage() {
   const { t } = useTranslation();
@@ -21,6 +24,8 @@ export function PlanPage() {
   const change = useChangePlan(tenantId);
   const [choice, setChoice] = useState('');
   const [saved, setSaved] = useState<string | null>(null);
+  const billing = useBilling(tenantId);
+  const stripeMode = billing.data?.mode === 'stripe';
   const p = plan.data?.plan;
   const u = usage.data;
   const n = (x: number) => formatNumber(x, locale);
@@ -84,7 +89,9 @@ export function PlanPage() {
               <p>{t('common.loading')}</p>
             ) : null}
           </Card>
-          <Card className="lg:col-span-2" aria-label={t('admin.plan.change')}>
+          <BillingCard plans={plans.data ?? []} currentPlanId={p.id} owner={can.owner} />
+          {stripeMode ? null : (
+            <Card className="lg:col-span-2" aria-label={t('admin.plan.change')}>
             <h2 className="mb-1 font-semibold">{t('admin.plan.change')}</h2>
             <p className="mb-3 text-sm text-slate-600 dark:text-slate-400">{t('admin.plan.noBilling')}</p>
             {can.owner ? (
@@ -113,7 +120,8 @@ export function PlanPage() {
             )}
             <ErrorMessage error={change.error ?? plans.error} />
             <Notice>{saved}</Notice>
-          </Card>
+            </Card>
+          )}
         </div>
       ) : null}
     </>

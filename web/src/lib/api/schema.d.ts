@@ -41,6 +41,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/webhooks/stripe": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Stripe events (subscriptions, invoices, checkout)
+         * @description Verified with Stripe-Signature (HMAC-SHA256, 300 s tolerance); each event id is applied once, in the order of its object's state.
+         */
+        post: operations["postWebhooksStripe"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/metrics/voice": {
         parameters: {
             query?: never;
@@ -807,6 +827,40 @@ export interface paths {
         patch: operations["patchOperatorTenantsById"];
         trace?: never;
     };
+    "/api/v1/operator/billing/drift": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Billing drift found by reconciliation, newest first */
+        get: operations["getOperatorBillingDrift"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/operator/billing/reconcile": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Reconcile a month's usage with Stripe's meter summaries now (?period=yyyy-MM) */
+        post: operations["postOperatorBillingReconcile"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/operator/mailbox": {
         parameters: {
             query?: never;
@@ -1157,7 +1211,7 @@ export interface paths {
         get: operations["getPlan"];
         /**
          * Change the plan (owner)
-         * @description No payment provider is wired: the change is immediate. Features and rate limits follow at once.
+         * @description Without Stripe billing the change is immediate (403 PLAN_CHANGES_DISABLED when the operator does not allow it). With Stripe billing a paid plan needs payment: 402 CHECKOUT_REQUIRED (use POST /api/v1/billing/checkout), and a subscribed tenant changes or cancels in the Customer Portal: 409 MANAGE_IN_PORTAL.
          */
         put: operations["putPlan"];
         post?: never;
@@ -1178,6 +1232,60 @@ export interface paths {
         get: operations["getUsage"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/billing": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Billing: plan, subscription, credit left, usage this period, upcoming and past invoices */
+        get: operations["getBilling"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/billing/checkout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start Stripe Checkout for a paid plan (owner)
+         * @description Returns the Checkout URL. The plan changes when Stripe's webhook confirms the subscription.
+         */
+        post: operations["postBillingCheckout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/billing/portal": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Open the Stripe Customer Portal (card, invoices, plan change, cancellation) */
+        post: operations["postBillingPortal"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1730,6 +1838,46 @@ export interface webhooks {
         patch?: never;
         trace?: never;
     };
+    "billing.plan_changed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The plan or its features changed after a Stripe subscription event (upgrade, cancellation, suspension, restoration).
+         * @description POSTed to every enabled endpoint subscribed to 'billing.plan_changed'. Verify the signature over the raw body (Standard Webhooks v1: HMAC-SHA256 of '{webhook-id}.{webhook-timestamp}.{body}' with the endpoint secret), deduplicate on webhook-id, and answer 2xx within 15 s.
+         */
+        post: operations["webhook_BillingPlanChangedEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "billing.payment_failed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A subscription payment failed; the plan's features stay on until the grace period ends.
+         * @description POSTed to every enabled endpoint subscribed to 'billing.payment_failed'. Verify the signature over the raw body (Standard Webhooks v1: HMAC-SHA256 of '{webhook-id}.{webhook-timestamp}.{body}' with the endpoint secret), deduplicate on webhook-id, and answer 2xx within 15 s.
+         */
+        post: operations["webhook_BillingPaymentFailedEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export interface components {
     schemas: {
@@ -2001,6 +2149,79 @@ export interface components {
             headHash: null | string;
         };
         /**
+         * @description The tenant's billing: `mode` (`stripe` or `self_hosted`), plan, subscription status, grace end and
+         *     suspension, whether owners may change plans (self-hosted), credit left (minor units), usage this period, the
+         *     upcoming invoice and past invoices. Stripe values are null when Stripe is off, the tenant has no customer yet, or
+         *     Stripe could not be reached (`stripeError` then says so).
+         */
+        BillingOverview: {
+            mode: string;
+            planId: string;
+            subscriptionStatus: null | string;
+            /** Format: date-time */
+            graceEndsAt: null | string;
+            featuresSuspended: boolean;
+            ownersMayChangePlan: boolean;
+            hasCustomer: boolean;
+            /** Format: int64 */
+            creditLeft: null | number;
+            currency: string;
+            period: string;
+            /** Format: double */
+            callSeconds: number;
+            /** Format: int32 */
+            chatMessages: number;
+            upcomingInvoice: null | components["schemas"]["UpcomingInvoiceDto"];
+            invoices: components["schemas"]["InvoiceDto"][];
+            stripeError: null | string;
+        };
+        /** @description billing.payment_failed: A subscription payment failed; the plan's features stay on until the grace period ends. */
+        BillingPaymentFailedEvent: {
+            type: string;
+            /** Format: date-time */
+            timestamp: string;
+            /**
+             * @description `billing.payment_failed`: a subscription invoice (`invoiceId`, `amountDue` in the currency's minor unit)
+             *     could not be paid (attempt `attemptCount`); Stripe retries at `nextPaymentAttempt`; features stay on until `graceEndsAt`.
+             */
+            data: {
+                invoiceId: string;
+                /** Format: int64 */
+                amountDue: number;
+                currency: string;
+                /** Format: int32 */
+                attemptCount: number;
+                /** Format: date-time */
+                nextPaymentAttempt: null | string;
+                hostedInvoiceUrl: null | string;
+                /** Format: date-time */
+                graceEndsAt: null | string;
+            };
+        };
+        /** @description billing.plan_changed: The plan or its features changed after a Stripe subscription event (upgrade, cancellation, suspension, restoration). */
+        BillingPlanChangedEvent: {
+            type: string;
+            /** Format: date-time */
+            timestamp: string;
+            /**
+             * @description `billing.plan_changed`: the tenant's plan (`planId`, before: `previousPlanId`) or the suspension of its
+             *     features changed, after a Stripe subscription event with `subscriptionStatus` at `at`.
+             */
+            data: {
+                planId: string;
+                previousPlanId: string;
+                subscriptionStatus: string;
+                featuresSuspended: boolean;
+                /** Format: date-time */
+                at: string;
+            };
+        };
+        /** @description A Stripe-hosted page to send the owner to (Checkout or the Customer Portal). */
+        BillingRedirect: {
+            url: string;
+            sessionId: null | string;
+        };
+        /**
          * @description Opening hours as the API shows them: weekday (`monday`…`sunday`) → `HH:mm-HH:mm` ranges in the
          *     tenant's time zone (a missing day is closed; `24:00` is a valid end), and closed dates (`yyyy-MM-dd`).
          */
@@ -2202,6 +2423,10 @@ export interface components {
             /** Format: int32 */
             deliveries: number;
         };
+        /** @description Starts Stripe Checkout for a paid plan. */
+        CheckoutRequest: {
+            planId: null | string;
+        };
         /** @description A conversation resumed after a page navigation. */
         ConversationDto: {
             /** Format: uuid */
@@ -2263,6 +2488,21 @@ export interface components {
             plan: components["schemas"]["Plan"];
             /** Format: date-time */
             changedAt: null | string;
+        };
+        /** @description One tenant's usage that Switchboard and Stripe disagree on (meter units: billable seconds or messages). */
+        DriftDto: {
+            /** Format: uuid */
+            tenantId: string;
+            period: string;
+            kind: string;
+            /** Format: double */
+            local: number;
+            /** Format: double */
+            reported: number;
+            /** Format: double */
+            difference: number;
+            /** Format: date-time */
+            checkedAt: string;
         };
         /** @description The result of verifying an email. */
         EmailVerifiedDto: {
@@ -2411,6 +2651,26 @@ export interface components {
         InvitationRequest: {
             email: null | string;
             role: null | string;
+        };
+        /** @description A past invoice with its Stripe-hosted page. */
+        InvoiceDto: {
+            id: string;
+            number: null | string;
+            status: null | string;
+            /** Format: int64 */
+            amountDue: number;
+            /** Format: int64 */
+            amountPaid: number;
+            currency: string;
+            /** Format: date-time */
+            created: string;
+            hostedInvoiceUrl: null | string;
+        };
+        /** @description An invoice line: description and amount in the currency's minor unit (cents). */
+        InvoiceLineDto: {
+            description: null | string;
+            /** Format: int64 */
+            amount: number;
         };
         JsonElement: unknown;
         /** @description A chunk of a document: its id (cited by search hits), position, heading path and text. */
@@ -2837,7 +3097,8 @@ export interface components {
         };
         /**
          * @description A plan: monthly price in USD, included voice minutes per month, concurrent calls, features, and the
-         *     `/api/v1` rate limits (requests per minute per tenant, and per API key or signed-in user).
+         *     `/api/v1` rate limits (requests per minute per tenant, and per API key or signed-in user), and how a call's
+         *     measured duration is rounded for billing: up to a whole number of `BillingIncrementSeconds` (60 = per started minute).
          */
         Plan: {
             id: string;
@@ -2853,6 +3114,11 @@ export interface components {
             requestsPerMinute: number;
             /** Format: int32 */
             requestsPerMinutePerKey: number;
+            /**
+             * Format: int32
+             * @default 60
+             */
+            billingIncrementSeconds: number;
         };
         /** @description Changes the plan (owner only). */
         PlanChange: {
@@ -2902,6 +3168,18 @@ export interface components {
             /** Format: date-time */
             providerTimestamp: null | string;
             body: components["schemas"]["JsonElement"];
+        };
+        /** @description A reconciliation run: period, tenants checked, usage records not yet reported, the drifts found, and an error if Stripe could not be read. */
+        ReconciliationReport: {
+            period: string;
+            /** Format: date-time */
+            checkedAt: string;
+            /** Format: int32 */
+            tenantsChecked: number;
+            /** Format: int32 */
+            pendingRecords: number;
+            drift: components["schemas"]["DriftDto"][];
+            error: null | string;
         };
         /** @description recording.ready: A call's recording is available. */
         RecordingReadyEvent: {
@@ -3077,6 +3355,12 @@ export interface components {
             eventId?: null | string;
             reconnectionInterval?: null | string;
         };
+        /** @description Answer to Stripe for an accepted event: whether it was new and what was done. */
+        StripeWebhookAck: {
+            received: boolean;
+            duplicate: boolean;
+            outcome: string;
+        };
         /** @description The studio configuration: persona, languages, tone, guidelines, business hours (tenant time zone), fallback email, integrations. */
         StudioDto: {
             persona: components["schemas"]["PersonaStep"];
@@ -3210,6 +3494,17 @@ export interface components {
         TwilioStep: {
             credential: components["schemas"]["CredentialDto"];
             sms: components["schemas"]["SmsSenderDto"];
+        };
+        /** @description The invoice Stripe would issue now for the current period (`amountDue` in minor units). */
+        UpcomingInvoiceDto: {
+            /** Format: int64 */
+            amountDue: number;
+            currency: string;
+            /** Format: date-time */
+            periodStart: null | string;
+            /** Format: date-time */
+            periodEnd: null | string;
+            lines: components["schemas"]["InvoiceLineDto"][];
         };
         /** @description Changes an endpoint; null fields are left as they are. `Headers` replaces the whole set (`{}` clears it). Enabling clears the failure clock. */
         UpdateWebhookEndpointRequest: {
@@ -3574,6 +3869,77 @@ export interface operations {
                 };
             };
             /** @description Rate limited: retry after Retry-After seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unexpected error (INTERNAL_ERROR); no internals are revealed. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    postWebhooksStripe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["JsonElement"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StripeWebhookAck"];
+                };
+            };
+            /** @description Malformed request (BAD_REQUEST, MALFORMED_JSON…). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found (also for another tenant's resource). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large (PAYLOAD_TOO_LARGE). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (RATE_LIMITED, or ACCOUNT_LOCKED at sign-in): retry after Retry-After seconds. */
             429: {
                 headers: {
                     /** @description Seconds to wait. */
@@ -7126,6 +7492,147 @@ export interface operations {
             };
         };
     };
+    getOperatorBillingDrift: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DriftDto"][];
+                };
+            };
+            /** @description Not authenticated (UNAUTHENTICATED): a secret key or a session is required. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (RATE_LIMITED, or ACCOUNT_LOCKED at sign-in): retry after Retry-After seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unexpected error (INTERNAL_ERROR); no internals are revealed. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    postOperatorBillingReconcile: {
+        parameters: {
+            query?: {
+                period?: string;
+            };
+            header?: {
+                /** @description Required with a session cookie (the sb_csrf cookie's value, also returned at sign-in); not used with a secret key. */
+                "X-CSRF-Token"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReconciliationReport"];
+                };
+            };
+            /** @description Not authenticated (UNAUTHENTICATED): a secret key or a session is required. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found (also for another tenant's resource). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message}, or a more specific code. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (RATE_LIMITED, or ACCOUNT_LOCKED at sign-in): retry after Retry-After seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unexpected error (INTERNAL_ERROR); no internals are revealed. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
     getOperatorMailbox: {
         parameters: {
             query?: {
@@ -9101,8 +9608,26 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description Payment Required */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict with the current state. */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9201,6 +9726,262 @@ export interface operations {
             };
             /** @description Unexpected error (INTERNAL_ERROR); no internals are revealed. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    getBilling: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BillingOverview"];
+                };
+            };
+            /** @description Not authenticated (UNAUTHENTICATED): a secret key or a session is required. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (RATE_LIMITED, or ACCOUNT_LOCKED at sign-in): retry after Retry-After seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unexpected error (INTERNAL_ERROR); no internals are revealed. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    postBillingCheckout: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Required with a session cookie (the sb_csrf cookie's value, also returned at sign-in); not used with a secret key. */
+                "X-CSRF-Token"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CheckoutRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BillingRedirect"];
+                };
+            };
+            /** @description Malformed request (BAD_REQUEST, MALFORMED_JSON…). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated (UNAUTHENTICATED): a secret key or a session is required. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found (also for another tenant's resource). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message}, or a more specific code. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (RATE_LIMITED, or ACCOUNT_LOCKED at sign-in): retry after Retry-After seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unexpected error (INTERNAL_ERROR); no internals are revealed. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Bad Gateway */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    postBillingPortal: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Required with a session cookie (the sb_csrf cookie's value, also returned at sign-in); not used with a secret key. */
+                "X-CSRF-Token"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BillingRedirect"];
+                };
+            };
+            /** @description Not authenticated (UNAUTHENTICATED): a secret key or a session is required. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found (also for another tenant's resource). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (RATE_LIMITED, or ACCOUNT_LOCKED at sign-in): retry after Retry-After seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unexpected error (INTERNAL_ERROR); no internals are revealed. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Bad Gateway */
+            502: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11579,6 +12360,64 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["AssistantUpdatedEvent"];
+            };
+        };
+        responses: {
+            /** @description Received. Anything else (or no answer within 15 s) is retried; 410 disables the endpoint. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_BillingPlanChangedEvent: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Event id, the same on every retry and replay: the idempotency key. */
+                "webhook-id": string;
+                /** @description Unix seconds of this attempt. */
+                "webhook-timestamp": string;
+                /** @description Space-separated 'v1,<base64>' signatures, one per active secret (two during a rotation). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BillingPlanChangedEvent"];
+            };
+        };
+        responses: {
+            /** @description Received. Anything else (or no answer within 15 s) is retried; 410 disables the endpoint. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    webhook_BillingPaymentFailedEvent: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Event id, the same on every retry and replay: the idempotency key. */
+                "webhook-id": string;
+                /** @description Unix seconds of this attempt. */
+                "webhook-timestamp": string;
+                /** @description Space-separated 'v1,<base64>' signatures, one per active secret (two during a rotation). */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BillingPaymentFailedEvent"];
             };
         };
         responses: {

@@ -1,0 +1,334 @@
+using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using Switchboard.Alerts;
+using Switchboard.Email;
+using Switchboard.Outbox;
+using Switchboard.Platform.Database;
+using Switchboard.Tenancy;
+using Switchboard.Webhooks;
+
+namespace Switchboard.Billing;
+
+/// <summary>What applying one Stripe event did: its outcome, the tenant, and the plan change (if any) to audit.</summary>
+internal sealed record StripeEventOutcome(string Outcome, Guid? TenantId, string? ObjectId, object? AuditDetails = null);
+
+/// <summary>
+/// Applies a verified Stripe event to the tenant it is about (stripe-billing.md §6.3), staging every change on the
+/// scope's context (the caller saves them with the event row, in one transaction). Subscription state is applied in the
+/// order of the object's state, not of arrival: a state older than the one applied (event <c>created</c>), or as old
+/// but of lower precedence (<see cref="StatusRank"/>), is stale and ignored. Status → plan: <c>trialing</c>/<c>active</c>
+/// → the subscribed plan; <c>past_due</c> → grace of <see cref="StripeOptions.GraceDays"/> (owner alerted by SMS and
+/// email), then features suspended (<see cref="TenantAccountCache"/> answers the signup plan); <c>unpaid</c> → suspended
+/// at once; <c>canceled</c>/<c>incomplete_expired</c> → the signup (free) plan. Tenant webhook events:
+/// <c>billing.plan_changed</c>, <c>billing.payment_failed</c>.
+/// </summary>
+internal sealed class StripeEventApplier(
+    SwitchboardDbContext db, PlanCatalog plans, StripeGateway stripe, WebhookEventPublisher webhooks, Mailer mailer, CurrentTenant current,
+    TimeProvider clock, ILogger<StripeEventApplier> logger)
+{
+    /// <summary>Precedence of statuses created in the same second: the later step of the lifecycle wins.</summary>
+    internal static int StatusRank(string? status) => status switch
+    {
+        "incomplete" => 0,
+        "incomplete_expired" => 1,
+        "trialing" => 2,
+        "active" => 3,
+        "paused" => 4,
+        "past_due" => 5,
+        "unpaid" => 6,
+        "canceled" => 7,
+        _ => -1,
+    };
+
+    public async Task<StripeEventOutcome> ApplyAsync(JsonElement ev, CancellationToken ct)
+    {
+        var type = ev.GetProperty("type").GetString()!;
+        var at = DateTimeOffset.FromUnixTimeSeconds(ev.TryGetProperty("created", out var c) && c.TryGetInt64(out var s) ? s : clock.GetUtcNow().ToUnixTimeSeconds());
+        if (!ev.TryGetProperty("data", out var data) || !data.TryGetProperty("object", out var obj) || obj.ValueKind != JsonValueKind.Object)
+        {
+            return new("ignored: no data.object", null, null);
+        }
+        var objectId = Str(obj, "id");
+        switch (type)
+        {
+            case "checkout.session.completed":
+            {
+                if (Str(obj, "mode") != "subscription")
+                {
+                    return new("ignored: not a subscription checkout", null, objectId);
+                }
+                var account = await FindAccountAsync(Guid.TryParse(Str(obj, "client_reference_id"), out var t) ? t : MetadataTenant(obj), Str(obj, "customer"), ct);
+                if (account is null)
+                {
+                    return new("ignored: unknown tenant", null, objectId);
+                }
+                account.StripeCustomerId ??= Str(obj, "customer");
+                var status = Str(obj, "payment_status") == "no_payment_required" ? "trialing" : "active";
+                var planId = obj.TryGetProperty("metadata", out var md) ? Str(md, "plan_id") : null;
+                return await ApplySubscriptionAsync(account, Str(obj, "subscription"), status, planId, at, type, objectId, ct);
+            }
+            case "customer.subscription.created" or "customer.subscription.updated" or "customer.subscription.deleted":
+            {
+                var account = await FindAccountAsync(MetadataTenant(obj), Str(obj, "customer"), ct);
+                if (account is null)
+                {
+                    return new("ignored: unknown tenant", null, objectId);
+                }
+                account.StripeCustomerId ??= Str(obj, "customer");
+                var status = type == "customer.subscription.deleted" ? "canceled" : Str(obj, "status") ?? "incomplete";
+                if (account.StripeSubscriptionId is { } currentSub && currentSub != objectId && StatusRank(account.SubscriptionStatus) is 2 or 3 && status == "canceled")
+                {
+                    return new("ignored: another subscription is current", account.TenantId, objectId);
+                }
+                return await ApplySubscriptionAsync(account, objectId, status, await PlanOfAsync(obj, ct), at, type, objectId, ct);
+            }
+            case "invoice.paid":
+            {
+                var account = await FindAccountAsync(null, Str(obj, "customer"), ct);
+                if (account is null)
+                {
+                    return new("ignored: unknown customer", null, objectId);
+                }
+                if (account.SubscriptionStatus is "past_due" or "unpaid" && SubscriptionOfInvoice(obj) is { } sub && sub == account.StripeSubscriptionId)
+                {
+                    // Paying the overdue invoice makes the subscription active again (the subscription.updated that says so may come later or earlier).
+                    return await ApplySubscriptionAsync(account, sub, "active", null, at, type, objectId, ct);
+                }
+                return new("applied", account.TenantId, objectId);
+            }
+            case "invoice.payment_failed":
+            {
+                var account = await FindAccountAsync(null, Str(obj, "customer"), ct);
+                if (account is null)
+                {
+                    return new("ignored: unknown customer", null, objectId);
+                }
+                var now = clock.GetUtcNow();
+                if (account.SubscriptionStatus is not ("canceled" or "incomplete_expired"))
+                {
+                    account.GraceEndsAt ??= now.AddDays(stripe.Options.GraceDays);
+                    account.UpdatedAt = now;
+                }
+                var attempt = obj.TryGetProperty("attempt_count", out var a) && a.TryGetInt32(out var n) ? n : 1;
+                await webhooks.PublishAsync(account.TenantId, WebhookEventTypes.BillingPaymentFailed, $"{objectId}:{attempt}",
+                    new BillingPaymentFailedData(objectId ?? "", Long(obj, "amount_due"), Str(obj, "currency") ?? stripe.Options.Currency, attempt,
+                        Long(obj, "next_payment_attempt") is > 0 and var next ? DateTimeOffset.FromUnixTimeSeconds(next) : null,
+                        Str(obj, "hosted_invoice_url"), account.GraceEndsAt), ct);
+                await AlertOwnerAsync(account, $"payment-failed:{objectId}:{attempt}", Str(obj, "hosted_invoice_url"), ct);
+                return new("applied", account.TenantId, objectId, new { invoice = objectId, attempt, graceEndsAt = account.GraceEndsAt });
+            }
+            case "customer.subscription.trial_will_end":
+            {
+                var account = await FindAccountAsync(MetadataTenant(obj), Str(obj, "customer"), ct);
+                if (account is null)
+                {
+                    return new("ignored: unknown tenant", null, objectId);
+                }
+                foreach (var owner in await OwnerEmailsAsync(account.TenantId, ct))
+                {
+                    mailer.BillingNotice(account.TenantId, owner, "Your Switchboard trial ends soon / Votre essai Switchboard se termine bientôt",
+                        $"""
+                        Your Switchboard trial ends in 3 days. Your card will then be charged for your plan; manage it here:
+                        {mailer.Link("/settings/plan")}
+
+                        ---
+                        Votre essai Switchboard se termine dans 3 jours. Votre carte sera ensuite débitée; gérez votre forfait ici :
+                        {mailer.Link("/settings/plan")}
+                        """);
+                }
+                return new("applied", account.TenantId, objectId);
+            }
+            default:
+                return new("ignored: type not handled", null, objectId);
+        }
+    }
+
+    private async Task<StripeEventOutcome> ApplySubscriptionAsync(
+        TenantAccount account, string? subscriptionId, string status, string? planId, DateTimeOffset at, string type, string? objectId, CancellationToken ct)
+    {
+        if (account.SubscriptionStateAt is { } last && (at < last || (at == last && StatusRank(status) <= StatusRank(account.SubscriptionStatus))))
+        {
+            logger.LogInformation("Stripe {Type} for tenant {TenantId} is stale ({Status} at {At:O}; applied: {Current} at {Last:O})",
+                type, account.TenantId, status, at, account.SubscriptionStatus, last);
+            return new("stale", account.TenantId, objectId);
+        }
+        var now = clock.GetUtcNow();
+        var beforePlan = account.PlanId;
+        var beforeStatus = account.SubscriptionStatus;
+        var wasSuspended = account.GraceEndsAt is { } g && g <= now;
+        account.SubscriptionStatus = status;
+        account.SubscriptionStateAt = at;
+        account.StripeSubscriptionId = subscriptionId ?? account.StripeSubscriptionId;
+        account.UpdatedAt = now;
+        switch (status)
+        {
+            case "trialing" or "active":
+                if (planId is not null && plans.Find(planId) is { } plan)
+                {
+                    account.PlanId = plan.Id;
+                }
+                account.GraceEndsAt = null;
+                break;
+            case "past_due":
+                if (account.GraceEndsAt is null)
+                {
+                    account.GraceEndsAt = now.AddDays(stripe.Options.GraceDays);
+                    await AlertOwnerAsync(account, $"past-due:{subscriptionId}:{at.ToUnixTimeSeconds()}", null, ct);
+                }
+                break;
+            case "unpaid":
+                account.GraceEndsAt = account.GraceEndsAt is { } ends && ends < now ? ends : now;
+                break;
+            case "canceled" or "incomplete_expired":
+                account.PlanId = plans.SignupPlanId;
+                account.GraceEndsAt = null;
+                break;
+        }
+        if (account.PlanId != beforePlan)
+        {
+            account.PlanChangedAt = now;
+        }
+        var suspended = account.GraceEndsAt is { } e && e <= now;
+        if (account.PlanId != beforePlan || suspended != wasSuspended)
+        {
+            await webhooks.PublishAsync(account.TenantId, WebhookEventTypes.BillingPlanChanged, $"{objectId}:{type}:{at.ToUnixTimeSeconds()}:{status}",
+                new BillingPlanChangedData(account.PlanId, beforePlan, status, suspended, at), ct);
+        }
+        return new("applied", account.TenantId, objectId, new { from = beforePlan, to = account.PlanId, statusBefore = beforeStatus, status, subscription = subscriptionId });
+    }
+
+    private async Task<TenantAccount?> FindAccountAsync(Guid? tenantId, string? customerId, CancellationToken ct)
+    {
+        TenantAccount? account = null;
+        if (customerId is not null)
+        {
+            account = await db.TenantAccounts.IgnoreQueryFilters().FirstOrDefaultAsync(a => a.StripeCustomerId == customerId, ct);
+        }
+        if (account is null && tenantId is { } id)
+        {
+            if (!await db.Tenants.IgnoreQueryFilters().AnyAsync(t => t.Id == id, ct))
+            {
+                return null;
+            }
+            current.Set(id);
+            account = await TenantAccounts.GetOrCreateAsync(db, plans, id, clock.GetUtcNow(), ct);
+            if (account.StripeCustomerId is { } linked && customerId is not null && linked != customerId)
+            {
+                return null; // metadata naming a tenant that is linked to another customer: not this tenant's subscription
+            }
+        }
+        if (account is not null && current.TenantId is null)
+        {
+            current.Set(account.TenantId);
+        }
+        return account;
+    }
+
+    private static Guid? MetadataTenant(JsonElement obj) =>
+        obj.TryGetProperty("metadata", out var md) && md.ValueKind == JsonValueKind.Object && Guid.TryParse(Str(md, "tenant_id"), out var id) ? id : null;
+
+    private static string? SubscriptionOfInvoice(JsonElement invoice) =>
+        invoice.TryGetProperty("parent", out var p) && p.ValueKind == JsonValueKind.Object && p.TryGetProperty("subscription_details", out var d)
+            && d.ValueKind == JsonValueKind.Object ? Str(d, "subscription") : null;
+
+    /// <summary>The plan of a subscription: its <c>metadata[plan_id]</c>, else a price's <c>metadata[plan_id]</c>, else the catalog's price ids.</summary>
+    private async Task<string?> PlanOfAsync(JsonElement sub, CancellationToken ct)
+    {
+        if (sub.TryGetProperty("metadata", out var md) && md.ValueKind == JsonValueKind.Object && plans.Find(Str(md, "plan_id")) is { } byMetadata)
+        {
+            return byMetadata.Id;
+        }
+        if (!sub.TryGetProperty("items", out var items) || !items.TryGetProperty("data", out var list) || list.ValueKind != JsonValueKind.Array)
+        {
+            return null;
+        }
+        Dictionary<string, string>? catalog = null;
+        foreach (var item in list.EnumerateArray())
+        {
+            if (!item.TryGetProperty("price", out var price) || price.ValueKind != JsonValueKind.Object)
+            {
+                continue;
+            }
+            if (price.TryGetProperty("metadata", out var pm) && pm.ValueKind == JsonValueKind.Object && plans.Find(Str(pm, "plan_id")) is { } byPrice)
+            {
+                return byPrice.Id;
+            }
+            catalog ??= await StripeGateway.CatalogAsync(db, ct);
+            var priceId = Str(price, "id");
+            var entry = catalog.FirstOrDefault(p => p.Value == priceId && p.Key.StartsWith("price:", StringComparison.Ordinal) && p.Key.EndsWith(":base", StringComparison.Ordinal));
+            if (entry.Key is not null)
+            {
+                return entry.Key.Split(':')[1];
+            }
+        }
+        return null;
+    }
+
+    private async Task<List<string>> OwnerEmailsAsync(Guid tenantId, CancellationToken ct) =>
+        await db.Memberships.IgnoreQueryFilters().Where(m => m.TenantId == tenantId && m.Role == Roles.Owner)
+            .Join(db.Users, m => m.UserId, u => u.Id, (m, u) => u.Email).ToListAsync(ct);
+
+    /// <summary>Texts the tenant's office numbers (else on-call numbers) and emails its owners that a payment failed; once per <paramref name="key"/>.</summary>
+    private async Task AlertOwnerAsync(TenantAccount account, string key, string? invoiceUrl, CancellationToken ct)
+    {
+        var tenant = await db.Tenants.IgnoreQueryFilters().FirstAsync(t => t.Id == account.TenantId, ct);
+        var now = clock.GetUtcNow();
+        var graceEnds = account.GraceEndsAt ?? now.AddDays(stripe.Options.GraceDays);
+        var fr = (tenant.AlertPolicy.Language ?? tenant.Locale).StartsWith("fr", StringComparison.OrdinalIgnoreCase);
+        var smsBody = fr
+            ? $"Switchboard {tenant.Name}: le paiement de votre abonnement a echoue. Mettez a jour votre carte avant le {graceEnds:yyyy-MM-dd} pour garder votre forfait."
+            : $"Switchboard {tenant.Name}: your subscription payment failed. Update your card before {graceEnds:yyyy-MM-dd} to keep your plan.";
+        var numbers = tenant.AlertPolicy.OfficeNumbers.Count > 0 ? tenant.AlertPolicy.OfficeNumbers : tenant.AlertPolicy.OnCallNumbers;
+        foreach (var to in numbers.Distinct())
+        {
+            var idempotencyKey = $"billing:{key}:{to}";
+            if (await db.SmsMessages.IgnoreQueryFilters().AnyAsync(m => m.TenantId == tenant.Id && m.IdempotencyKey == idempotencyKey, ct))
+            {
+                continue;
+            }
+            var sms = new SmsMessage
+            {
+                Id = Guid.CreateVersion7(),
+                TenantId = tenant.Id,
+                Direction = "outbound",
+                Purpose = "billing-payment-failed",
+                To = to,
+                Body = smsBody,
+                Status = "queued",
+                IdempotencyKey = idempotencyKey,
+                CreatedAt = now,
+            };
+            db.SmsMessages.Add(sms);
+            db.Outbox.Add(new OutboxMessage
+            {
+                Id = Guid.CreateVersion7(),
+                TenantId = tenant.Id,
+                Kind = SmsSendHandler.Kind,
+                DedupeKey = $"{tenant.Id:N}:{idempotencyKey}",
+                PayloadJson = JsonSerializer.Serialize(new SmsSendHandler.Payload(sms.Id)),
+                NextAttemptAt = now,
+                CreatedAt = now,
+            });
+        }
+        foreach (var owner in await OwnerEmailsAsync(tenant.Id, ct))
+        {
+            mailer.BillingNotice(tenant.Id, owner, "Payment failed for your Switchboard plan / Paiement refusé pour votre forfait Switchboard",
+                $"""
+                The payment for your Switchboard subscription ({tenant.Name}) failed. Your plan's features stay on until {graceEnds:yyyy-MM-dd} (UTC);
+                after that they are suspended until the invoice is paid.
+                {(invoiceUrl is null ? "" : "Pay the invoice: " + invoiceUrl)}
+                Update your card: {mailer.Link("/settings/plan")}
+
+                ---
+                Le paiement de votre abonnement Switchboard ({tenant.Name}) a été refusé. Les fonctions de votre forfait restent actives
+                jusqu'au {graceEnds:yyyy-MM-dd} (UTC), puis elles seront suspendues jusqu'au paiement de la facture.
+                """);
+        }
+    }
+
+    private static string? Str(JsonElement obj, string name) =>
+        obj.ValueKind == JsonValueKind.Object && obj.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+
+    private static long Long(JsonElement obj, string name) =>
+        obj.ValueKind == JsonValueKind.Object && obj.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetInt64(out var n) ? n : 0;
+}

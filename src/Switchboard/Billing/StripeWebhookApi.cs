@@ -1,0 +1,134 @@
+using System.Buffers;
+using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using Switchboard.Compliance;
+using Switchboard.Credentials;
+using Switchboard.Platform.Database;
+using Switchboard.Platform.Http;
+using Switchboard.Tenancy;
+
+namespace Switchboard.Billing;
+
+/// <summary>Answer to Stripe for an accepted event: whether it was new and what was done.</summary>
+public sealed record StripeWebhookAck(bool Received, bool Duplicate, string Outcome);
+
+/// <summary>
+/// <c>POST /webhooks/stripe</c>: one platform endpoint (Stripe talks to the platform account, not a tenant). The raw body is
+/// verified against <c>Stripe-Signature</c> (<see cref="StripeSignature"/>; 300 s tolerance) before anything is parsed;
+/// each event is stored once by its id in the same transaction as its effect (<see cref="StripeEventApplier"/>), so a
+/// redelivery answers 200 <c>duplicate</c> and changes nothing. Errors: 404 <c>STRIPE_NOT_CONFIGURED</c>,
+/// 400 <c>INVALID_SIGNATURE</c> / <c>STALE_SIGNATURE</c> / <c>MALFORMED_EVENT</c>, 413.
+/// </summary>
+internal static class StripeWebhookApi
+{
+    private const int MaxBodyBytes = 512 * 1024;
+
+    public static IEndpointRouteBuilder MapStripeWebhooks(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/webhooks/stripe", HandleAsync)
+            .WithTags("Webhooks")
+            .WithSummary("Stripe events (subscriptions, invoices, checkout)")
+            .WithDescription("Verified with Stripe-Signature (HMAC-SHA256, 300 s tolerance); each event id is applied once, in the order of its object's state.")
+            .Accepts<JsonElement>("application/json")
+            .Produces<StripeWebhookAck>(StatusCodes.Status200OK)
+            .Produces<ErrorEnvelope>(StatusCodes.Status400BadRequest)
+            .Produces<ErrorEnvelope>(StatusCodes.Status404NotFound)
+            .Produces<ErrorEnvelope>(StatusCodes.Status413PayloadTooLarge);
+        return app;
+    }
+
+    private static async Task<IResult> HandleAsync(
+        HttpContext http, StripeGateway stripe, SwitchboardDbContext db, SecretProtector secrets, StripeEventApplier applier, TenantAccountCache accounts,
+        AuditLog audit, TimeProvider clock, ILogger<StripeEventApplier> logger, CancellationToken ct)
+    {
+        if (!stripe.Enabled || await stripe.WebhookSecretAsync(db, secrets, ct) is not { } secret)
+        {
+            return ApiError.NotFound("STRIPE_NOT_CONFIGURED", "Stripe billing is not configured on this installation.");
+        }
+        if (http.Request.ContentLength > MaxBodyBytes || await ReadBodyAsync(http.Request, ct) is not { } body)
+        {
+            return ApiError.TooLarge($"The body exceeds {MaxBodyBytes} bytes.");
+        }
+        var verdict = StripeSignature.Verify(http.Request.Headers["Stripe-Signature"].ToString(), body, secret, clock.GetUtcNow(),
+            TimeSpan.FromSeconds(stripe.Options.WebhookToleranceSeconds));
+        switch (verdict)
+        {
+            case StripeSignatureResult.Stale:
+                return ApiError.BadRequest("STALE_SIGNATURE", $"The Stripe-Signature timestamp is more than {stripe.Options.WebhookToleranceSeconds} s away.");
+            case not StripeSignatureResult.Valid:
+                logger.LogWarning("Stripe webhook refused: signature {Verdict}", verdict);
+                return ApiError.BadRequest("INVALID_SIGNATURE", "The Stripe-Signature header is missing or does not match the body.");
+        }
+
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 64 });
+        }
+        catch (JsonException)
+        {
+            return ApiError.BadRequest("MALFORMED_EVENT", "The body is not JSON.");
+        }
+        using (document)
+        {
+            var ev = document.RootElement;
+            if (ev.ValueKind != JsonValueKind.Object || !ev.TryGetProperty("id", out var idProp) || idProp.GetString() is not { Length: > 0 and <= 255 } id
+                || !ev.TryGetProperty("type", out var typeProp) || typeProp.GetString() is not { Length: > 0 and <= 100 } type)
+            {
+                return ApiError.BadRequest("MALFORMED_EVENT", "An event needs an id and a type.");
+            }
+            if (await db.StripeEvents.AsNoTracking().AnyAsync(e => e.Id == id, ct))
+            {
+                return TypedResults.Ok(new StripeWebhookAck(true, true, "duplicate"));
+            }
+            var outcome = await applier.ApplyAsync(ev, ct);
+            db.StripeEvents.Add(new StripeEventRecord
+            {
+                Id = id,
+                Type = type,
+                Created = DateTimeOffset.FromUnixTimeSeconds(ev.TryGetProperty("created", out var c) && c.TryGetInt64(out var s) ? s : 0),
+                TenantId = outcome.TenantId,
+                ObjectId = outcome.ObjectId is { Length: <= 255 } o ? o : null,
+                Outcome = outcome.Outcome.Length <= 200 ? outcome.Outcome : outcome.Outcome[..200],
+                ReceivedAt = clock.GetUtcNow(),
+            });
+            try
+            {
+                await db.SaveChangesAsync(ct);
+            }
+            catch (DbUpdateException e) when (UniqueViolation.Is(e))
+            {
+                // The same event delivered concurrently: the other request applied it.
+                return TypedResults.Ok(new StripeWebhookAck(true, true, "duplicate"));
+            }
+            if (outcome.TenantId is { } tenantId)
+            {
+                accounts.Invalidate(tenantId);
+                if (outcome.AuditDetails is not null)
+                {
+                    await audit.AppendAsync(tenantId, new AuditActor("stripe", id, null), "billing." + type, outcome.ObjectId, outcome.AuditDetails, ct);
+                }
+            }
+            logger.LogInformation("Stripe event {EventId} {Type}: {Outcome}", id, type, outcome.Outcome);
+            return TypedResults.Ok(new StripeWebhookAck(true, false, outcome.Outcome));
+        }
+    }
+
+    private static async Task<byte[]?> ReadBodyAsync(HttpRequest request, CancellationToken ct)
+    {
+        var buffer = new ArrayBufferWriter<byte>(16 * 1024);
+        while (true)
+        {
+            var read = await request.Body.ReadAsync(buffer.GetMemory(16 * 1024), ct);
+            if (read == 0)
+            {
+                return buffer.WrittenSpan.ToArray();
+            }
+            buffer.Advance(read);
+            if (buffer.WrittenCount > MaxBodyBytes)
+            {
+                return null;
+            }
+        }
+    }
+}

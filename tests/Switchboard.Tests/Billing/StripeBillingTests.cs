@@ -1,0 +1,426 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Switchboard.Billing;
+using Switchboard.Calls;
+using Switchboard.Tenancy;
+using Switchboard.Tests.Support;
+
+namespace Switchboard.Tests.Billing;
+
+/// <summary>
+/// Stripe billing end to end against <see cref="Switchboard.Simulators.StripeSimulator"/> (issue 10 "Tests"): Checkout →
+/// signed webhook → plan; forged and stale signatures; redelivered and out-of-order events; payment failure → grace →
+/// suspension → payment; cancellation; the owner's plan change without payment; metering through the outbox;
+/// reconciliation; tenant isolation and bad input on every billing route.
+/// </summary>
+[Trait("Category", "Database")]
+public sealed class StripeBillingTests(StripeBillingFactory factory) : IClassFixture<StripeBillingFactory>
+{
+    [Fact]
+    public async Task UpgradeThroughCheckoutActivatesThePlanWithItsFeaturesAndShowsTheInvoice()
+    {
+        await factory.EnsureSetUpAsync();
+        var owner = await factory.SignUpAsync();
+        Assert.Equal(HttpStatusCode.Forbidden, (await owner.Client.GetAsync("/api/v1/webhooks/endpoints")).StatusCode); // free: no webhooks
+
+        var checkout = await (await owner.Client.PostAsJsonAsync("/api/v1/billing/checkout", new { planId = "pro" })).JsonAsync(HttpStatusCode.OK);
+        var url = checkout["url"]!.GetValue<string>();
+        Assert.StartsWith(factory.Stripe.BaseUrl + "/checkout/cs_", url);
+        Assert.Equal("free", (await (await owner.Client.GetAsync("/api/v1/plan")).JsonAsync(HttpStatusCode.OK))["plan"]!["id"]!.GetValue<string>());
+
+        var session = await factory.Stripe.CompleteCheckoutAsync(checkout["sessionId"]!.GetValue<string>());
+        Assert.All(factory.Stripe.Deliveries.Where(d => factory.Stripe.Events.Any(e => (string?)e["id"] == d.EventId && e["data"]!["object"]!["id"]!.ToString() == (string)session["id"]!)),
+            d => Assert.Equal(200, d.Status));
+
+        var plan = await (await owner.Client.GetAsync("/api/v1/plan")).JsonAsync(HttpStatusCode.OK);
+        Assert.Equal("pro", plan["plan"]!["id"]!.GetValue<string>());
+        Assert.Equal(HttpStatusCode.OK, (await owner.Client.GetAsync("/api/v1/webhooks/endpoints")).StatusCode); // pro: webhooks on
+
+        var account = await factory.AccountAsync(owner.TenantId);
+        Assert.Equal("active", account.SubscriptionStatus);
+        Assert.Equal((string)session["subscription"]!, account.StripeSubscriptionId);
+        Assert.Equal((string)session["customer"]!, account.StripeCustomerId);
+
+        var billing = await (await owner.Client.GetAsync("/api/v1/billing")).JsonAsync(HttpStatusCode.OK);
+        Assert.Equal("stripe", billing["mode"]!.GetValue<string>());
+        Assert.Equal(2500, billing["creditLeft"]!.GetValue<long>()); // the starter credit grant
+        Assert.Equal(14900, billing["upcomingInvoice"]!["amountDue"]!.GetValue<long>()); // no usage yet: the flat fee
+        var invoice = Assert.Single(billing["invoices"]!.AsArray());
+        Assert.Equal("paid", invoice!["status"]!.GetValue<string>());
+        Assert.StartsWith(factory.Stripe.BaseUrl + "/invoices/in_", invoice["hostedInvoiceUrl"]!.GetValue<string>());
+        Assert.Null(billing["stripeError"]);
+
+        var audit = await factory.WithDbAsync(owner.TenantId, db => db.AuditLog.Where(a => a.Action.StartsWith("billing.")).Select(a => a.Action).ToListAsync());
+        Assert.Contains("billing.customer.subscription.created", audit); // the state change; checkout.session.completed said the same thing at the same second
+    }
+
+    [Fact]
+    public async Task OwnerCannotSwitchToAPaidPlanWithoutPaying()
+    {
+        await factory.EnsureSetUpAsync();
+        var owner = await factory.SignUpAsync();
+        var refused = await owner.Client.PutAsJsonAsync("/api/v1/plan", new { planId = "telephony" });
+        Assert.Equal(HttpStatusCode.PaymentRequired, refused.StatusCode);
+        Assert.Equal("CHECKOUT_REQUIRED", await refused.ErrorCodeAsync());
+        Assert.Equal("free", (await factory.AccountAsync(owner.TenantId)).PlanId);
+
+        await factory.SubscribeAsync("starter", owner);
+        var portalOnly = await owner.Client.PutAsJsonAsync("/api/v1/plan", new { planId = "free" });
+        Assert.Equal(HttpStatusCode.Conflict, portalOnly.StatusCode);
+        Assert.Equal("MANAGE_IN_PORTAL", await portalOnly.ErrorCodeAsync());
+        Assert.Equal("starter", (await factory.AccountAsync(owner.TenantId)).PlanId);
+
+        var again = await owner.Client.PostAsJsonAsync("/api/v1/billing/checkout", new { planId = "pro" });
+        Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
+        Assert.Equal("ALREADY_SUBSCRIBED", await again.ErrorCodeAsync());
+    }
+
+    [Fact]
+    public async Task ForgedOrStaleSignatureIsRefusedAndChangesNothing()
+    {
+        var (owner, subscription) = await factory.SubscribeAsync("starter");
+        var sub = factory.Stripe.Get(subscription)!;
+        sub["status"] = "canceled";
+        var ev = factory.Stripe.NewEvent("customer.subscription.deleted", sub);
+        var body = ev.ToJsonString();
+        var now = factory.Clock.GetUtcNow().ToUnixTimeSeconds();
+
+        var forged = await factory.PostStripeAsync(body, "whsec_not_the_secret", now);
+        Assert.Equal(HttpStatusCode.BadRequest, forged.StatusCode);
+        Assert.Equal("INVALID_SIGNATURE", await forged.ErrorCodeAsync());
+
+        var stale = await factory.PostStripeAsync(body, factory.WebhookSecret, now - 301);
+        Assert.Equal(HttpStatusCode.BadRequest, stale.StatusCode);
+        Assert.Equal("STALE_SIGNATURE", await stale.ErrorCodeAsync());
+
+        using var unsigned = new HttpRequestMessage(HttpMethod.Post, "/webhooks/stripe") { Content = new StringContent(body, System.Text.Encoding.UTF8, "application/json") };
+        var missing = await factory.CreateClient().SendAsync(unsigned);
+        Assert.Equal("INVALID_SIGNATURE", await missing.ErrorCodeAsync());
+
+        var tampered = await factory.PostStripeAsync(body, factory.WebhookSecret, now);
+        Assert.Equal(HttpStatusCode.OK, tampered.StatusCode); // control: the same body, rightly signed, is accepted…
+        Assert.Equal("free", (await factory.AccountAsync(owner.TenantId)).PlanId); // …and is what changed the plan
+
+        Assert.Equal(1, await factory.WithDbAsync(null, db => db.StripeEvents.CountAsync(e => e.Id == (string)ev["id"]!)));
+    }
+
+    [Fact]
+    public async Task AcceptedAtTheToleranceEdgeAndRefusedJustPastIt()
+    {
+        var (owner, subscription) = await factory.SubscribeAsync("starter");
+        var now = factory.Clock.GetUtcNow().ToUnixTimeSeconds();
+        var first = factory.Stripe.NewEvent("customer.subscription.trial_will_end", factory.Stripe.Get(subscription)!).ToJsonString();
+        Assert.Equal(HttpStatusCode.OK, (await factory.PostStripeAsync(first, factory.WebhookSecret, now - 300)).StatusCode);
+        var second = factory.Stripe.NewEvent("customer.subscription.trial_will_end", factory.Stripe.Get(subscription)!).ToJsonString();
+        Assert.Equal(HttpStatusCode.BadRequest, (await factory.PostStripeAsync(second, factory.WebhookSecret, now + 301)).StatusCode);
+        Assert.Equal("starter", (await factory.AccountAsync(owner.TenantId)).PlanId);
+    }
+
+    [Fact]
+    public async Task SameEventThreeTimesAndEventsOutOfOrderMakeOneStateChange()
+    {
+        var (owner, subscription) = await factory.SubscribeAsync("pro");
+        var sub = factory.Stripe.Get(subscription)!;
+        factory.Clock.Advance(TimeSpan.FromSeconds(5));
+        sub["status"] = "active";
+        var older = factory.Stripe.NewEvent("customer.subscription.updated", sub);
+        factory.Clock.Advance(TimeSpan.FromSeconds(5));
+        sub["status"] = "canceled";
+        var newer = factory.Stripe.NewEvent("customer.subscription.deleted", sub);
+
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal([200], await factory.Stripe.DeliverAsync([newer]));
+        }
+        Assert.Equal([200], await factory.Stripe.DeliverAsync([older])); // arrives last, describes an earlier state
+
+        var account = await factory.AccountAsync(owner.TenantId);
+        Assert.Equal("free", account.PlanId);
+        Assert.Equal("canceled", account.SubscriptionStatus);
+        var outcomes = await factory.WithDbAsync(null, db => db.StripeEvents.Where(e => e.Id == (string)newer["id"]! || e.Id == (string)older["id"]!)
+            .ToDictionaryAsync(e => e.Id, e => e.Outcome));
+        Assert.Equal("applied", outcomes[(string)newer["id"]!]);
+        Assert.Equal("stale", outcomes[(string)older["id"]!]);
+        var changes = await factory.WithDbAsync(owner.TenantId, db => db.AuditLog.CountAsync(a => a.Action == "billing.customer.subscription.deleted"));
+        Assert.Equal(1, changes);
+    }
+
+    [Fact]
+    public async Task PaymentFailureGivesGraceThenSuspendsFeaturesUntilPaid()
+    {
+        var (owner, subscription) = await factory.SubscribeAsync("pro");
+        await factory.WithDbAsync(owner.TenantId, async db =>
+        {
+            var tenant = await db.Tenants.FirstAsync(t => t.Id == owner.TenantId);
+            tenant.AlertPolicy = new AlertPolicy { OfficeNumbers = ["+15145550177"] };
+            return await db.SaveChangesAsync();
+        });
+        await (await owner.Client.PostAsJsonAsync("/api/v1/webhooks/endpoints", new { url = "http://127.0.0.1:9/billing-hook", eventTypes = new[] { "billing.plan_changed", "billing.payment_failed" } }))
+            .JsonAsync(HttpStatusCode.Created);
+
+        factory.Clock.Advance(TimeSpan.FromMinutes(1));
+        await factory.Stripe.FailPaymentAsync(subscription);
+        var account = await factory.AccountAsync(owner.TenantId);
+        Assert.Equal("past_due", account.SubscriptionStatus);
+        Assert.Equal(factory.Clock.GetUtcNow().AddDays(7), account.GraceEndsAt);
+        Assert.Equal("pro", (await (await owner.Client.GetAsync("/api/v1/plan")).JsonAsync(HttpStatusCode.OK))["plan"]!["id"]!.GetValue<string>());
+
+        // The owner is told once, by SMS and by email, although two events (invoice.payment_failed, subscription past_due) said so.
+        var sms = await factory.WithDbAsync(owner.TenantId, db => db.SmsMessages.Where(m => m.Purpose == "billing-payment-failed").Select(m => m.To).ToListAsync());
+        Assert.Equal(["+15145550177"], sms);
+        var emails = await factory.WithDbAsync(null, db => db.EmailMessages.Where(m => m.TenantId == owner.TenantId && m.Purpose == "billing").Select(m => m.To).ToListAsync());
+        Assert.Equal([owner.Email], emails);
+
+        factory.Clock.Advance(TimeSpan.FromDays(7).Add(TimeSpan.FromSeconds(1)));
+        owner = await factory.LoginAsync(owner.Email, owner.Password); // a week later: a new session
+        Assert.Equal("free", (await (await owner.Client.GetAsync("/api/v1/plan")).JsonAsync(HttpStatusCode.OK))["plan"]!["id"]!.GetValue<string>());
+        var gated = await owner.Client.GetAsync("/api/v1/webhooks/endpoints");
+        Assert.Equal(HttpStatusCode.Forbidden, gated.StatusCode);
+        Assert.Equal("FEATURE_NOT_IN_PLAN", await gated.ErrorCodeAsync());
+        Assert.True((await (await owner.Client.GetAsync("/api/v1/billing")).JsonAsync(HttpStatusCode.OK))["featuresSuspended"]!.GetValue<bool>());
+
+        factory.Clock.Advance(TimeSpan.FromMinutes(1));
+        await factory.Stripe.PayOpenInvoicesAsync(subscription);
+        account = await factory.AccountAsync(owner.TenantId);
+        Assert.Equal("active", account.SubscriptionStatus);
+        Assert.Null(account.GraceEndsAt);
+        Assert.Equal("pro", (await (await owner.Client.GetAsync("/api/v1/plan")).JsonAsync(HttpStatusCode.OK))["plan"]!["id"]!.GetValue<string>());
+        Assert.Equal(HttpStatusCode.OK, (await owner.Client.GetAsync("/api/v1/webhooks/endpoints")).StatusCode);
+
+        // The tenant's own systems heard it: one payment failure, and the plan's features coming back.
+        var types = await factory.WithDbAsync(owner.TenantId, db => db.WebhookEvents.Select(e => e.Type).ToListAsync());
+        Assert.Equal(1, types.Count(t => t == "billing.payment_failed"));
+        Assert.Equal(1, types.Count(t => t == "billing.plan_changed"));
+    }
+
+    [Fact]
+    public async Task CancellingInThePortalMovesTheTenantToTheFreePlan()
+    {
+        var (owner, _) = await factory.SubscribeAsync("starter");
+        var portal = await (await owner.Client.PostAsync("/api/v1/billing/portal", null)).JsonAsync(HttpStatusCode.OK);
+        var url = portal["url"]!.GetValue<string>();
+        Assert.StartsWith(factory.Stripe.BaseUrl + "/portal/bps_", url);
+
+        using var browser = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false });
+        var cancel = await browser.PostAsync(url + "/cancel", null); // the portal's Cancel button
+        Assert.Equal(HttpStatusCode.Redirect, cancel.StatusCode);
+        Assert.Equal(SelfServiceFactory.PublicBaseUrl + "/settings/plan", cancel.Headers.Location!.ToString());
+
+        var account = await factory.AccountAsync(owner.TenantId);
+        Assert.Equal("free", account.PlanId);
+        Assert.Equal("canceled", account.SubscriptionStatus);
+    }
+
+    [Fact]
+    public async Task BillingRoutesAreTenantIsolated()
+    {
+        var (subscribed, _) = await factory.SubscribeAsync("pro");
+        var other = await factory.SignUpAsync();
+
+        var billing = await (await other.Client.GetAsync("/api/v1/billing")).JsonAsync(HttpStatusCode.OK);
+        Assert.False(billing["hasCustomer"]!.GetValue<bool>());
+        Assert.Empty(billing["invoices"]!.AsArray());
+        Assert.Null(billing["subscriptionStatus"]);
+        var portal = await other.Client.PostAsync("/api/v1/billing/portal", null);
+        Assert.Equal(HttpStatusCode.Conflict, portal.StatusCode);
+        Assert.Equal("NO_SUBSCRIPTION", await portal.ErrorCodeAsync());
+
+        // A checkout for the other tenant makes its own customer; completing it never touches the first tenant.
+        var checkout = await (await other.Client.PostAsJsonAsync("/api/v1/billing/checkout", new { planId = "starter" })).JsonAsync(HttpStatusCode.OK);
+        await factory.Stripe.CompleteCheckoutAsync(checkout["sessionId"]!.GetValue<string>());
+        var a = await factory.AccountAsync(subscribed.TenantId);
+        var b = await factory.AccountAsync(other.TenantId);
+        Assert.NotEqual(a.StripeCustomerId, b.StripeCustomerId);
+        Assert.Equal("pro", a.PlanId);
+        Assert.Equal("starter", b.PlanId);
+
+        // A subscription event naming tenant A in its metadata but for B's customer applies to B only.
+        factory.Clock.Advance(TimeSpan.FromSeconds(2));
+        var subOfB = factory.Stripe.Get(b.StripeSubscriptionId!)!;
+        subOfB["metadata"]!["tenant_id"] = subscribed.TenantId.ToString();
+        subOfB["status"] = "canceled";
+        await factory.Stripe.DeliverAsync([factory.Stripe.NewEvent("customer.subscription.deleted", subOfB)]);
+        Assert.Equal("pro", (await factory.AccountAsync(subscribed.TenantId)).PlanId);
+        Assert.Equal("free", (await factory.AccountAsync(other.TenantId)).PlanId);
+    }
+
+    [Fact]
+    public async Task CheckoutRefusesBadInputAndNonOwners()
+    {
+        await factory.EnsureSetUpAsync();
+        var owner = await factory.SignUpAsync();
+        foreach (var planId in new[] { "free", "nope", "" })
+        {
+            var response = await owner.Client.PostAsJsonAsync("/api/v1/billing/checkout", new { planId });
+            Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
+        }
+        var garbage = await owner.Client.PostAsync("/api/v1/billing/checkout", new StringContent("{not json", System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, garbage.StatusCode);
+
+        var token = (await (await owner.Client.PostAsJsonAsync("/api/v1/team/invitations", new { email = $"m-{Guid.NewGuid():N}@example.test", role = "admin" }))
+            .JsonAsync(HttpStatusCode.Created))["token"]!.GetValue<string>();
+        var admin = factory.CookieClient();
+        var session = await (await admin.PostAsJsonAsync("/api/v1/auth/invitations/accept", new { token, password = "admin password 123" })).JsonAsync(HttpStatusCode.OK);
+        admin.DefaultRequestHeaders.Add("X-CSRF-Token", session["csrfToken"]!.GetValue<string>());
+        Assert.Equal(HttpStatusCode.Forbidden, (await admin.PostAsJsonAsync("/api/v1/billing/checkout", new { planId = "pro" })).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await admin.PostAsync("/api/v1/billing/portal", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync("/api/v1/billing")).StatusCode);
+        Assert.Null((await factory.AccountAsync(owner.TenantId)).StripeCustomerId);
+
+        var malformed = await factory.PostStripeAsync("[1,2]", factory.WebhookSecret, factory.Clock.GetUtcNow().ToUnixTimeSeconds());
+        Assert.Equal("MALFORMED_EVENT", await malformed.ErrorCodeAsync());
+    }
+
+    [Fact]
+    public async Task ACallAndChatMessagesBecomeExactlyTheExpectedMeterEventsEvenAfterA500()
+    {
+        var (owner, _) = await factory.SubscribeAsync("starter"); // starter: per started minute
+        var customer = (await factory.AccountAsync(owner.TenantId)).StripeCustomerId!;
+        var callId = Guid.CreateVersion7();
+        var now = factory.Clock.GetUtcNow();
+        await factory.WithDbAsync(owner.TenantId, async db =>
+        {
+            db.Calls.Add(new Call
+            {
+                Id = callId, TenantId = owner.TenantId, Channel = "voice", Provider = "realtime", ProviderCallId = "CA" + Guid.NewGuid().ToString("N"),
+                Status = "ended", DurationSeconds = 1790.4, StartedAt = now.AddMinutes(-30), EndedAt = now, CreatedAt = now.AddMinutes(-30), UpdatedAt = now,
+            });
+            return await db.SaveChangesAsync();
+        });
+        var messageIds = Enumerable.Range(0, 12).Select(_ => Guid.CreateVersion7().ToString()).ToList();
+        using (var scope = factory.Scope())
+        {
+            scope.ServiceProvider.GetRequiredService<CurrentTenant>().Set(owner.TenantId);
+            var meter = scope.ServiceProvider.GetRequiredService<UsageMeter>();
+            foreach (var id in messageIds)
+            {
+                await meter.RecordChatMessageAsync(owner.TenantId, id, now, CancellationToken.None);
+            }
+            Assert.Equal(1, await meter.MeterEndedCallsOfAllTenantsAsync(now.AddDays(-1), now.AddMinutes(1), CancellationToken.None));
+            Assert.Equal(0, await meter.MeterEndedCallsOfAllTenantsAsync(now.AddDays(-1), now.AddMinutes(1), CancellationToken.None)); // idempotent
+        }
+
+        factory.Stripe.FailNext("/v1/billing/meter_events", 1, 500);
+        await factory.Outbox.DrainAsync(CancellationToken.None);
+        var retried = await factory.WithDbAsync(owner.TenantId, db => db.Outbox.Where(m => m.Kind == MeterEventHandler.Kind && m.Status == "pending").ToListAsync());
+        Assert.Single(retried);
+        Assert.Contains("500", retried[0].LastError);
+        factory.Clock.Advance(TimeSpan.FromMinutes(1));
+        await factory.Outbox.DrainAsync(CancellationToken.None);
+
+        var events = factory.Stripe.MeterEvents.Where(e => (string?)e["payload"]!["stripe_customer_id"] == customer).ToList();
+        var voice = Assert.Single(events, e => (string?)e["event_name"] == "voice_seconds");
+        Assert.Equal(callId.ToString(), (string?)voice["identifier"]);
+        Assert.Equal("1800", (string?)voice["payload"]!["value"]); // 1790.4 s rounded up to whole minutes
+        var chats = events.Where(e => (string?)e["event_name"] == "chat_messages").ToList();
+        Assert.Equal(messageIds.Order(), chats.Select(e => (string)e["identifier"]!).Order());
+        Assert.All(chats, e => Assert.Equal("1", (string?)e["payload"]!["value"]));
+        Assert.Equal(0, await factory.WithDbAsync(owner.TenantId, db => db.UsageRecords.CountAsync(u => u.ReportedAt == null)));
+
+        // The invoice preview carries the usage: 30 minutes × 5 ¢ + 12 messages × 0.5 ¢ on top of the 49 $ fee.
+        var billing = await (await owner.Client.GetAsync("/api/v1/billing")).JsonAsync(HttpStatusCode.OK);
+        Assert.Equal(4900 + 150 + 6, billing["upcomingInvoice"]!["amountDue"]!.GetValue<long>());
+
+        // Reconciliation finds no drift; a meter event Stripe holds that Switchboard does not is reported as drift.
+        var ops = await factory.OperatorAsync();
+        var clean = await (await ops.Client.PostAsync($"/api/v1/operator/billing/reconcile?period={UsageMeter.PeriodOf(now)}", null)).JsonAsync(HttpStatusCode.OK);
+        Assert.DoesNotContain(clean["drift"]!.AsArray(), d => d!["tenantId"]!.GetValue<Guid>() == owner.TenantId);
+        using (var stripe = new HttpClient())
+        {
+            stripe.DefaultRequestHeaders.Authorization = new("Bearer", "sk_test_other_client");
+            var extra = await stripe.PostAsync(factory.Stripe.BaseUrl + "/v1/billing/meter_events", new FormUrlEncodedContent(new Dictionary<string, string>
+            {
+                ["event_name"] = "chat_messages", ["identifier"] = "stray-" + Guid.NewGuid().ToString("N"), ["payload[stripe_customer_id]"] = customer,
+                ["payload[value]"] = "1", ["timestamp"] = now.ToUnixTimeSeconds().ToString(),
+            }));
+            Assert.Equal(HttpStatusCode.OK, extra.StatusCode);
+        }
+        var drifted = await (await ops.Client.PostAsync($"/api/v1/operator/billing/reconcile?period={UsageMeter.PeriodOf(now)}", null)).JsonAsync(HttpStatusCode.OK);
+        var drift = Assert.Single(drifted["drift"]!.AsArray(), d => d!["tenantId"]!.GetValue<Guid>() == owner.TenantId);
+        Assert.Equal("chat_messages", drift!["kind"]!.GetValue<string>());
+        Assert.Equal(12, drift["local"]!.GetValue<double>());
+        Assert.Equal(13, drift["reported"]!.GetValue<double>());
+        var listed = JsonNode.Parse(await ops.Client.GetStringAsync("/api/v1/operator/billing/drift"))!.AsArray();
+        Assert.Contains(listed, d => d!["tenantId"]!.GetValue<Guid>() == owner.TenantId && d["kind"]!.GetValue<string>() == "chat_messages");
+        Assert.Equal(HttpStatusCode.Forbidden, (await owner.Client.GetAsync("/api/v1/operator/billing/drift")).StatusCode);
+    }
+
+    [Fact]
+    public async Task UsageOlderThanStripeAcceptsBecomesADeadLetter()
+    {
+        var (owner, _) = await factory.SubscribeAsync("starter");
+        var old = factory.Clock.GetUtcNow().AddDays(-36);
+        using (var scope = factory.Scope())
+        {
+            scope.ServiceProvider.GetRequiredService<CurrentTenant>().Set(owner.TenantId);
+            await scope.ServiceProvider.GetRequiredService<UsageMeter>().RecordChatMessageAsync(owner.TenantId, "old-" + Guid.NewGuid().ToString("N"), old, CancellationToken.None);
+        }
+        await factory.Outbox.DrainAsync(CancellationToken.None);
+        var dead = await factory.WithDbAsync(owner.TenantId, db => db.Outbox.SingleAsync(m => m.Kind == MeterEventHandler.Kind));
+        Assert.Equal("dead", dead.Status);
+        Assert.StartsWith("timestamp_too_far_in_past", dead.LastError);
+    }
+
+    [Fact]
+    public async Task StripeSetupIsIdempotent()
+    {
+        await factory.EnsureSetUpAsync();
+        Assert.Contains("created meter   voice_seconds", factory.SetupOutput.ToString());
+        Assert.Contains("created price   switchboard_pro_minutes", factory.SetupOutput.ToString());
+        var prices = factory.Stripe.All("price").Count;
+        var catalog = await factory.WithDbAsync(null, db => db.BillingCatalog.AsNoTracking().ToDictionaryAsync(e => e.Key, e => e.StripeId));
+        using var again = new StringWriter();
+        Assert.Equal(0, await StripeSetupCommand.RunAsync(factory.Services, ["--webhook-url", StripeBillingFactory.WebhookUrl], again, CancellationToken.None));
+        Assert.DoesNotContain("created", again.ToString());
+        Assert.Contains("exists  price   switchboard_telephony_base", again.ToString());
+        Assert.Equal(prices, factory.Stripe.All("price").Count);
+        Assert.Equal(3 * 3, prices); // starter, pro, telephony × base, minutes, messages
+        Assert.Single(factory.Stripe.All("webhook_endpoint"));
+        Assert.Equal(catalog, await factory.WithDbAsync(null, db => db.BillingCatalog.AsNoTracking().ToDictionaryAsync(e => e.Key, e => e.StripeId)));
+        var endpoint = Assert.Single(factory.Stripe.All("webhook_endpoint"));
+        Assert.Equal(Stripe.StripeConfiguration.ApiVersion, (string?)endpoint["api_version"]);
+    }
+}
+
+/// <summary>Without Stripe settings nothing changes for a self-hoster: owners change plans at once (unless the operator forbids it), Stripe routes say so.</summary>
+[Trait("Category", "Database")]
+public sealed class SelfHostedBillingTests(SelfServiceFactory factory) : IClassFixture<SelfServiceFactory>
+{
+    [Fact]
+    public async Task WithoutStripeThePlanApiIsUnchangedAndStripeRoutesAreNotConfigured()
+    {
+        var owner = await factory.SignUpAsync();
+        var changed = await (await owner.Client.PutAsJsonAsync("/api/v1/plan", new { planId = "pro" })).JsonAsync(HttpStatusCode.OK);
+        Assert.Equal("pro", changed["plan"]!["id"]!.GetValue<string>());
+        var billing = await (await owner.Client.GetAsync("/api/v1/billing")).JsonAsync(HttpStatusCode.OK);
+        Assert.Equal("self_hosted", billing["mode"]!.GetValue<string>());
+        Assert.True(billing["ownersMayChangePlan"]!.GetValue<bool>());
+        Assert.Equal("STRIPE_NOT_CONFIGURED", await (await owner.Client.PostAsJsonAsync("/api/v1/billing/checkout", new { planId = "pro" })).ErrorCodeAsync());
+        Assert.Equal("STRIPE_NOT_CONFIGURED", await (await owner.Client.PostAsync("/api/v1/billing/portal", null)).ErrorCodeAsync());
+        Assert.Equal(HttpStatusCode.NotFound, (await factory.CreateClient().PostAsync("/webhooks/stripe", new StringContent("{}", System.Text.Encoding.UTF8, "application/json"))).StatusCode);
+    }
+}
+
+/// <summary>A host whose operator sets plans: owners may not.</summary>
+public sealed class OperatorSetsPlansFactory : SelfServiceFactory
+{
+    protected override IDictionary<string, string?> MoreSettings => new Dictionary<string, string?> { ["Switchboard:Billing:OwnersMayChangePlan"] = "false" };
+}
+
+[Trait("Category", "Database")]
+public sealed class OperatorSetsPlansTests(OperatorSetsPlansFactory factory) : IClassFixture<OperatorSetsPlansFactory>
+{
+    [Fact]
+    public async Task OwnersCannotChangeTheirPlanWhenTheOperatorSetsPlans()
+    {
+        var owner = await factory.SignUpAsync();
+        var refused = await owner.Client.PutAsJsonAsync("/api/v1/plan", new { planId = "pro" });
+        Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+        Assert.Equal("PLAN_CHANGES_DISABLED", await refused.ErrorCodeAsync());
+        await factory.SetPlanAsync(owner.TenantId, "pro"); // the operator can
+        Assert.Equal("pro", (await (await owner.Client.GetAsync("/api/v1/plan")).JsonAsync(HttpStatusCode.OK))["plan"]!["id"]!.GetValue<string>());
+    }
+}
