@@ -11,14 +11,14 @@ using Switchboard.Twilio;
 
 namespace Switchboard.Realtime.Bridge;
 
-/// <summary>The singletons a bridge uses; one instance per node.</summary>
+/// <summary>The singletons a bridge uses; one instance per node (and one for the start-up warm-up, <see cref="BridgeWarmup"/>).</summary>
 internal sealed record BridgeServices(
     IOptions<RealtimeOptions> Realtime,
     IOptions<VoiceOptions> Voice,
     RealtimeConnector Connector,
-    TranscriptSink Transcripts,
+    ITranscriptWriter Transcripts,
     VoiceMetrics Metrics,
-    VoiceCallStore Store,
+    IVoiceCallRecorder Store,
     TimeProvider Clock,
     ILoggerFactory Logs);
 
