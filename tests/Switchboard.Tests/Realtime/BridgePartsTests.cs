@@ -2,7 +2,10 @@ using System.Buffers;
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
+using Microsoft.Extensions.Options;
 using Switchboard.Calls;
+using Switchboard.Credentials;
+using Switchboard.Realtime;
 using Switchboard.Realtime.Bridge;
 using Switchboard.Twilio;
 
@@ -123,6 +126,27 @@ public sealed class BridgePartsTests
         Assert.True(marks.TryNextMark(0, out var two));
         Assert.Equal(one + 1, two);
         Assert.Equal(1601, marks.ItemBytes);
+    }
+
+    [Fact]
+    public void ThePerFrameMarkBookkeepingAllocatesNothing()
+    {
+        var marks = new PlaybackMarks(1600);
+        marks.BeginItem(ItemA, 0);
+        void Frames(int count)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                if (!marks.IsDropped(ItemA) && marks.IsCurrent(ItemA) && marks.AddAudio(800) && marks.TryNextMark(i, out var seq))
+                {
+                    marks.OnEchoed(seq, i);
+                }
+            }
+        }
+        Frames(100); // compiled first
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        Frames(10_000);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
     }
 
     // ───── TurnLatency ─────
@@ -362,5 +386,25 @@ public sealed class BridgePartsTests
         Assert.NotNull(lead);
         Assert.Equal(("Marc Tremblay", "12 rue Principale, Laval", "Basement flooding", Urgency.Emergency, "tool"),
             (lead.Name, lead.Address, lead.Problem, lead.Urgency, lead.Source));
+    }
+
+    // ───── Connect queue ─────
+
+    [Fact]
+    public async Task ProviderConnectsAreBoundedPerNodeAndAWaitingCallGetsTheNextTurn()
+    {
+        using var full = new RealtimeConnector(Options.Create(new RealtimeOptions { MaxConcurrentConnects = 1, ConnectQueueMs = 50 }),
+            Options.Create(new CredentialOptions()));
+        Assert.True(await full.AcquireSlotAsync(CancellationToken.None));
+        Assert.False(await full.AcquireSlotAsync(CancellationToken.None)); // no turn within 50 ms: the call falls back
+
+        using var queue = new RealtimeConnector(Options.Create(new RealtimeOptions { MaxConcurrentConnects = 2, ConnectQueueMs = 30_000 }),
+            Options.Create(new CredentialOptions()));
+        Assert.True(await queue.AcquireSlotAsync(CancellationToken.None));
+        Assert.True(await queue.AcquireSlotAsync(CancellationToken.None));
+        var waiting = queue.AcquireSlotAsync(CancellationToken.None);
+        Assert.False(waiting.IsCompleted);
+        queue.ReleaseSlot();
+        Assert.True(await waiting.WaitAsync(TimeSpan.FromSeconds(10)));
     }
 }

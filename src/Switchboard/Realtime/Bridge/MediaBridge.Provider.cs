@@ -82,11 +82,22 @@ internal sealed partial class MediaBridge
     private async Task<bool> OpenSessionAsync(bool replay)
     {
         ProviderSession? session = null;
+        var slot = false;
         try
         {
+            // A bounded connect queue: a burst of calls connects a few sessions at a time, and the connect timeout runs from
+            // this call's turn, so the node's own queue is not taken for an unreachable provider.
+            slot = await services.Connector.AcquireSlotAsync(lifetime.Token);
+            if (!slot)
+            {
+                logger.LogWarning("No provider connect turn within {Ms} ms", realtime.ConnectQueueMs);
+                return false;
+            }
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(lifetime.Token);
             timeout.CancelAfter(realtime.ConnectTimeoutMs);
             var socket = await services.Connector.ConnectAsync(setup.ProviderUri, setup.ApiKey, setup.ApiKeyHeader, timeout.Token);
+            services.Connector.ReleaseSlot();
+            slot = false;
             session = new ProviderSession(socket, new SocketSender(voice.SendQueueFrames, null), reconnects + 1);
             session.SendTask = session.Out.RunAsync(socket, lifetime.Token);
             lock (gate)
@@ -142,6 +153,13 @@ internal sealed partial class MediaBridge
                 await DisposeSessionAsync(session);
             }
             return false;
+        }
+        finally
+        {
+            if (slot)
+            {
+                services.Connector.ReleaseSlot();
+            }
         }
     }
 
