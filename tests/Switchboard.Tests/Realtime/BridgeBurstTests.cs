@@ -12,8 +12,17 @@ namespace Switchboard.Tests.Realtime;
 /// call reaches the provider and is greeted, none gets the leave-a-message fallback.
 /// </summary>
 [Trait("Category", "Database")]
-public sealed class BridgeBurstTests(VoiceFactory factory) : IClassFixture<VoiceFactory>
+public sealed class BridgeBurstTests(BridgeBurstTests.BurstFactory factory) : IClassFixture<BridgeBurstTests.BurstFactory>
 {
+    /// <summary>The voice host with the product's connect timeout (3 s) rather than the suite's shortened 2 s.</summary>
+    public sealed class BurstFactory : VoiceFactory
+    {
+        protected override IDictionary<string, string?> MoreSettings => new Dictionary<string, string?>
+        {
+            ["Switchboard:Realtime:ConnectTimeoutMs"] = "3000",
+        };
+    }
+
     private const int Calls = 50;
     private const int PerSecond = 100;
 
