@@ -59,6 +59,9 @@ internal static class VoiceBench
         server ??= await BuildServerAsync();
         Console.WriteLine($"Voice bridge benchmark: {Environment.ProcessorCount} cores, server {server}, database {database}");
         Console.WriteLine($"  window {seconds} s after {warmup} s of warm-up, ramp {ramp} calls/s, provider deltas of {deltaMs} ms at real-time pace");
+        var knobs = Environment.GetEnvironmentVariables().Keys.Cast<string>().Where(k => k.StartsWith("SERVER_DOTNET_", StringComparison.Ordinal)).Order()
+            .Select(k => $"{k["SERVER_".Length..]}={Environment.GetEnvironmentVariable(k)}").ToList();
+        Console.WriteLine($"  server runtime settings: its runtimeconfig.json{(knobs.Count > 0 ? ", plus " + string.Join(' ', knobs) : "")}; load average {(File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "n/a")}");
         var results = new List<Result>();
         foreach (var n in counts)
         {
@@ -153,10 +156,15 @@ internal static class VoiceBench
         info.Environment["Logging__LogLevel__Switchboard.Realtime"] = Environment.GetEnvironmentVariable("VOICE_BENCH_SERVER_LOG") == "1" ? "Warning" : "Error";
         info.Environment["Switchboard__Voice__MetricsMayCollect"] = "true";
         info.Environment["Switchboard__Billing__Plans__pro__ConcurrentCalls"] = "100000"; // the demo tenant's plan
-        info.Environment["DOTNET_gcServer"] = "0";
-        foreach (var name in new[] { "DOTNET_ThreadPool_UnfairSemaphoreSpinLimit", "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "DOTNET_GCgen0size" })
+        // The server runs with the runtime settings it ships with (its runtimeconfig.json), as ./switchboard runs it: forcing
+        // workstation GC here (as this bench once did) measured another program than bridgebench does.
+        foreach (var name in new[]
         {
-            // Runtime knobs passed through to the server when set for the benchmark (reported with the results).
+            "DOTNET_ThreadPool_UnfairSemaphoreSpinLimit", "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "DOTNET_GCgen0size", "DOTNET_gcServer",
+            "DOTNET_GCConserveMemory", "DOTNET_GCDynamicAdaptationMode", "DOTNET_TieredPGO", "DOTNET_TieredCompilation",
+        })
+        {
+            // Runtime knobs passed through to the server when set for the benchmark as SERVER_<name> (reported with the results).
             if (Environment.GetEnvironmentVariable("SERVER_" + name) is { } value)
             {
                 info.Environment[name] = value;

@@ -43,6 +43,18 @@ internal sealed class RealtimeOptions
     [Range(100, 30000)]
     public int ConnectTimeoutMs { get; set; } = 3000;
 
+    /// <summary>
+    /// Provider sessions the node connects at once (a bounded connect queue): under a burst of calls the rest wait their
+    /// turn, and <see cref="ConnectTimeoutMs"/> runs from when a call's turn comes, so a busy node does not mistake its own
+    /// queue for an unreachable provider (issue 16).
+    /// </summary>
+    [Range(1, 10000)]
+    public int MaxConcurrentConnects { get; set; } = 32;
+
+    /// <summary>Longest wait for a connect turn, in ms; beyond it the call gets the tenant's fallback.</summary>
+    [Range(0, 60000)]
+    public int ConnectQueueMs { get; set; } = 15000;
+
     /// <summary>Reconnections allowed per call (provider session limit, transient drops).</summary>
     [Range(0, 100)]
     public int MaxReconnects { get; set; } = 5;

@@ -21,10 +21,17 @@ internal static class VoiceRegistration
         builder.Services.AddSingleton<VoiceMetrics>();
         builder.Services.AddSingleton<VoiceCallStore>();
         builder.Services.AddSingleton<BridgeRegistry>();
-        builder.Services.AddSingleton<BridgeServices>();
+        builder.Services.AddSingleton(sp => new BridgeServices(
+            sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<RealtimeOptions>>(), sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<VoiceOptions>>(),
+            sp.GetRequiredService<RealtimeConnector>(), sp.GetRequiredService<TranscriptSink>(), sp.GetRequiredService<VoiceMetrics>(),
+            sp.GetRequiredService<VoiceCallStore>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddSingleton<TranscriptSink>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<TranscriptSink>());
         builder.Services.AddHostedService<BridgeTicker>();
+        // The first call after a start is as fast as the rest: the bridge path is compiled before /readyz says ready.
+        builder.Services.AddSingleton<BridgeWarmup>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<BridgeWarmup>());
+        builder.Services.AddSingleton<Switchboard.Platform.IReadinessGate>(sp => sp.GetRequiredService<BridgeWarmup>());
         return builder;
     }
 }

@@ -49,6 +49,10 @@ internal sealed class RealtimeProviderSimulator : IAsyncDisposable
     public static async Task<RealtimeProviderSimulator> StartAsync(ProviderScript script, int port = 0, SimPacer? pacer = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
+        // Nothing from the hosting process's configuration (ASPNETCORE_URLS, Kestrel:Endpoints in appsettings.json…): the
+        // simulator also runs inside the server for its start-up warm-up, and must never bind the server's own addresses.
+        builder.Configuration.Sources.Clear();
+        builder.Configuration.AddInMemoryCollection();
         builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
         builder.Logging.ClearProviders();
         var app = builder.Build();

@@ -89,4 +89,11 @@ internal sealed class VoiceOptions
     /// <summary>Caller audio kept (ms) while the provider session is being re-established.</summary>
     [Range(0, 60000)]
     public int ReconnectBufferMs { get; set; } = 10000;
+
+    /// <summary>
+    /// At start-up, before <c>/readyz</c> says ready, run two synthetic calls through the media bridge against an
+    /// in-process provider on 127.0.0.1 (μ-law pass-through, then transcoding) so the first real call does not pay for
+    /// just-in-time compilation (Switchboard.Realtime.Bridge.BridgeWarmup). Once per process.
+    /// </summary>
+    public bool WarmUpOnStart { get; set; } = true;
 }

@@ -250,6 +250,8 @@ public sealed class WidgetVoiceTests(WidgetVoiceFactory factory) : IClassFixture
         // The visitor talks over the greeting: the server tells the widget to drop its queued playback.
         await SendAudioAsync(ws, 600, tone: true);
         await EventuallyAsync(() => web.Clears == 1, "clear on barge-in");
+        // The truncation goes to the provider on its own socket: it may land just after the clear reaches the widget.
+        await EventuallyAsync(() => session.Truncations.Count >= 1, "truncation on barge-in");
         Assert.Single(session.Truncations);
         web.EchoMarks = true;
         await SendAudioAsync(ws, 900, tone: false);

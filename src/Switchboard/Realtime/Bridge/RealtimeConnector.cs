@@ -23,8 +23,19 @@ internal sealed class RealtimeConnector(IOptions<RealtimeOptions> options, IOpti
         AllowAutoRedirect = false,
     });
 
+    private readonly SemaphoreSlim slots = new(options.Value.MaxConcurrentConnects, options.Value.MaxConcurrentConnects);
+
     private readonly HttpMessageInvoker guarded = new(OutboundPolicy.CreateHandler(
         () => credentialOptions.Value.AllowPrivateBaseUrls, TimeSpan.FromMilliseconds(options.Value.ConnectTimeoutMs)));
+
+    /// <summary>
+    /// Waits for one of the node's <see cref="RealtimeOptions.MaxConcurrentConnects"/> connect turns; false when none comes
+    /// within <see cref="RealtimeOptions.ConnectQueueMs"/>. A true result must be followed by <see cref="ReleaseSlot"/>.
+    /// </summary>
+    public Task<bool> AcquireSlotAsync(CancellationToken ct) => slots.WaitAsync(options.Value.ConnectQueueMs, ct);
+
+    /// <summary>Gives back a connect turn once the socket is connected (or failed).</summary>
+    public void ReleaseSlot() => slots.Release();
 
     /// <summary>True when <paramref name="uri"/> is on the operator's configured host and port (not tenant-supplied).</summary>
     public bool IsOperatorHost(Uri uri) =>
@@ -74,5 +85,6 @@ internal sealed class RealtimeConnector(IOptions<RealtimeOptions> options, IOpti
     {
         trusted.Dispose();
         guarded.Dispose();
+        slots.Dispose();
     }
 }

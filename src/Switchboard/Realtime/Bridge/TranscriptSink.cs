@@ -10,7 +10,7 @@ namespace Switchboard.Realtime.Bridge;
 /// turns are retried one by one, so one bad turn never loses another call's. <see cref="FlushAsync"/> lets a call
 /// wait until its own turns are stored before its post-call pipeline reads them.
 /// </summary>
-internal sealed class TranscriptSink(IServiceScopeFactory scopes, SqliteWriteGate writes, ILogger<TranscriptSink> logger) : BackgroundService
+internal sealed class TranscriptSink(IServiceScopeFactory scopes, SqliteWriteGate writes, ILogger<TranscriptSink> logger) : BackgroundService, ITranscriptWriter
 {
     private static readonly TimeSpan BatchWindow = TimeSpan.FromMilliseconds(100);
     private readonly Channel<Item> queue = Channel.CreateUnbounded<Item>(new UnboundedChannelOptions { SingleReader = true });

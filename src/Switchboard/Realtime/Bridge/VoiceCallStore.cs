@@ -20,7 +20,7 @@ namespace Switchboard.Realtime.Bridge;
 /// </summary>
 internal sealed class VoiceCallStore(
     IServiceScopeFactory scopes, IOptions<RealtimeOptions> realtime, SecretProtector secrets, SqliteWriteGate writes, TimeProvider clock,
-    ILogger<VoiceCallStore> logger)
+    ILogger<VoiceCallStore> logger) : IVoiceCallRecorder
 {
     /// <summary>The call's setup and the tenant's Twilio auth token; null when the tenant or the call is gone.</summary>
     public Task<(VoiceCallSetup Setup, string? AuthToken)?> LoadSetupAsync(MediaStreamGrant grant, string baseUrl, CancellationToken ct) =>

@@ -1,0 +1,115 @@
+using System.Text;
+using Switchboard.Twilio;
+
+namespace Switchboard.Realtime.Bridge;
+
+/// <summary>What <see cref="CallPolicy.Idle"/> asks the bridge to do.</summary>
+internal enum IdleAction
+{
+    None,
+
+    /// <summary>Ask the model to re-prompt the silent caller.</summary>
+    Reprompt,
+
+    /// <summary>Too many re-prompts: say goodbye and hang up (<c>idle-timeout</c>).</summary>
+    Goodbye,
+}
+
+/// <summary>
+/// The rules that end or nudge a call, as pure decisions on the times given: idle re-prompts
+/// (<see cref="VoiceOptions.IdleRepromptSeconds"/>, at most <see cref="VoiceOptions.IdleMaxReprompts"/>, then a goodbye),
+/// DTMF digits grouped into one message (sent on <c>#</c> or 700 ms after the last digit), the call's maximum length
+/// (once), and the hang-up deadline (<see cref="VoiceOptions.HangupGraceSeconds"/> after a hang-up is requested, the
+/// call is closed even if the goodbye has not finished). Times are from the injected <see cref="TimeProvider"/>.
+/// Not thread-safe: the bridge calls it under its lock.
+/// </summary>
+internal sealed class CallPolicy(VoiceOptions voice, int maxCallSeconds)
+{
+    /// <summary>Digits typed within this long of each other go to the model as one message.</summary>
+    public static readonly TimeSpan DigitGroupWindow = TimeSpan.FromMilliseconds(700);
+
+    private readonly StringBuilder digits = new();
+    private DateTimeOffset lastDigitAt;
+    private DateTimeOffset lastActivity;
+    private int reprompts;
+    private bool maxDurationHandled;
+    private DateTimeOffset hangupDeadline;
+
+    /// <summary>A hang-up has been requested: the call closes once the goodbye has played, or at the deadline.</summary>
+    public bool HangupRequested { get; private set; }
+
+    /// <summary>Something happened on the call (audio finished playing, a tool returned): the idle timer restarts.</summary>
+    public void Activity(DateTimeOffset now) => lastActivity = now;
+
+    /// <summary>The caller spoke or typed: the idle timer restarts and the re-prompt count is reset.</summary>
+    public void CallerActivity(DateTimeOffset now)
+    {
+        lastActivity = now;
+        reprompts = 0;
+    }
+
+    /// <summary>Adds one DTMF digit (one or two bytes); returns the grouped message when it is <c>#</c>, else null.</summary>
+    public string? AddDigit(ReadOnlySpan<byte> digit, DateTimeOffset now)
+    {
+        digits.Append(Encoding.ASCII.GetString(digit));
+        lastDigitAt = now;
+        CallerActivity(now);
+        return digit[0] == (byte)'#' ? TakeDigits() : null;
+    }
+
+    /// <summary>The grouped digits once <see cref="DigitGroupWindow"/> has passed since the last one, else null.</summary>
+    public string? TakeDigitsIfDue(DateTimeOffset now) =>
+        digits.Length > 0 && now - lastDigitAt >= DigitGroupWindow ? TakeDigits() : null;
+
+    private string? TakeDigits()
+    {
+        if (digits.Length == 0)
+        {
+            return null;
+        }
+        var text = "[DTMF] The caller pressed: " + string.Join(' ', digits.ToString().ToCharArray());
+        digits.Clear();
+        return text;
+    }
+
+    /// <summary>True once, when the call has lasted its maximum length since <paramref name="startedAt"/>.</summary>
+    public bool MaxDurationReached(DateTimeOffset now, DateTimeOffset startedAt)
+    {
+        if (maxDurationHandled || now - startedAt < TimeSpan.FromSeconds(maxCallSeconds))
+        {
+            return false;
+        }
+        maxDurationHandled = true;
+        return true;
+    }
+
+    /// <summary>Requests a hang-up; true the first time (the caller records the ended reason then).</summary>
+    public bool RequestHangup(DateTimeOffset now)
+    {
+        if (HangupRequested)
+        {
+            return false;
+        }
+        HangupRequested = true;
+        hangupDeadline = now.AddSeconds(voice.HangupGraceSeconds);
+        return true;
+    }
+
+    /// <summary>The hang-up grace is over: close the call now.</summary>
+    public bool HangupOverdue(DateTimeOffset now) => HangupRequested && now >= hangupDeadline;
+
+    /// <summary>
+    /// The idle rule, for a call that is <paramref name="quiet"/> (nobody speaking, nothing playing or pending, no tool
+    /// running): after <see cref="VoiceOptions.IdleRepromptSeconds"/> of quiet a re-prompt, and after
+    /// <see cref="VoiceOptions.IdleMaxReprompts"/> of them a goodbye.
+    /// </summary>
+    public IdleAction Idle(DateTimeOffset now, bool quiet)
+    {
+        if (!quiet || now - lastActivity < TimeSpan.FromSeconds(voice.IdleRepromptSeconds))
+        {
+            return IdleAction.None;
+        }
+        lastActivity = now;
+        return ++reprompts > voice.IdleMaxReprompts ? IdleAction.Goodbye : IdleAction.Reprompt;
+    }
+}
