@@ -24,15 +24,16 @@ internal sealed class CallListQuery(SwitchboardDbContext db)
 
     /// <summary>
     /// Up to <paramref name="take"/> keys after <paramref name="after"/> (keyset) or after skipping <paramref name="skip"/> rows,
-    /// newest first. <paramref name="forcedPlan"/> (tests) replaces the SQLite probe's choice.
+    /// newest first. <paramref name="forcedPlan"/> (tests) replaces the SQLite probe's choice; <paramref name="walk"/>
+    /// (tests) the chunk sizes of <see cref="WalkWordsAsync"/>.
     /// </summary>
     public async Task<List<Key>> KeysAsync(Guid tenantId, CallFilter filter, (DateTimeOffset CreatedAt, Guid Id)? after, int skip, int take, CancellationToken ct,
-        SearchPlan? forcedPlan = null)
+        SearchPlan? forcedPlan = null, WalkSizes? walk = null)
     {
         var plan = forcedPlan ?? await PlanAsync(filter, ct);
         if (!postgres && skip == 0 && plan.WordsMatch is not null && !plan.WordsSelective)
         {
-            return await WalkWordsAsync(tenantId, filter, plan, after, take, ct);
+            return await WalkWordsAsync(tenantId, filter, plan, after, take, walk ?? WalkSizes.Default, ct);
         }
         return await SelectKeysAsync(tenantId, filter, plan, after, skip, take, ct);
     }
@@ -68,8 +69,14 @@ internal sealed class CallListQuery(SwitchboardDbContext db)
             return keys;
         }, ct);
 
-    /// <summary>First chunk of list rows probed by <see cref="WalkWordsAsync"/> (doubling up to the maximum), and most rounds.</summary>
-    private const int WalkChunk = 200, WalkMaxChunk = 3200, WalkRounds = 12;
+    /// <summary>First chunk of list rows probed by <see cref="WalkWordsAsync"/> (doubling up to <see cref="Max"/>).</summary>
+    internal readonly record struct WalkSizes(int First, int Max)
+    {
+        public static readonly WalkSizes Default = new(200, 3200);
+    }
+
+    /// <summary>Most chunks <see cref="WalkWordsAsync"/> probes before checking each remaining row in one query.</summary>
+    private const int WalkRounds = 12;
 
     /// <summary>
     /// SQLite with a frequent word: walks the list order (other filters applied by their index) in chunks, and asks FTS5
@@ -79,12 +86,12 @@ internal sealed class CallListQuery(SwitchboardDbContext db)
     /// with one query that checks each row (<c>EXISTS … rowid = c.rowid</c>).
     /// </summary>
     private async Task<List<Key>> WalkWordsAsync(Guid tenantId, CallFilter filter, SearchPlan plan, (DateTimeOffset CreatedAt, Guid Id)? after, int take,
-        CancellationToken ct)
+        WalkSizes sizes, CancellationToken ct)
     {
         var found = new List<Key>(take);
         var position = after;
         var withoutWords = plan with { WordsMatch = null, WordsSelective = false };
-        var chunk = WalkChunk;
+        var chunk = sizes.First;
         for (var round = 0; round < WalkRounds; round++)
         {
             var candidates = await WithCommandAsync(async cmd =>
@@ -136,7 +143,7 @@ internal sealed class CallListQuery(SwitchboardDbContext db)
                 return found;
             }
             position = (candidates[^1].Key.CreatedAt, candidates[^1].Key.Id);
-            chunk = Math.Min(chunk * 2, WalkMaxChunk);
+            chunk = Math.Min(chunk * 2, sizes.Max);
         }
         found.AddRange(await SelectKeysAsync(tenantId, filter, plan, position, 0, take - found.Count, ct));
         return found;
@@ -208,13 +215,18 @@ internal sealed class CallListQuery(SwitchboardDbContext db)
             ? $"(SELECT rowid AS r FROM {d.Table} WHERE {d.Table} MATCH {Param(cmd, d.Match)}) hits CROSS JOIN calls c ON c.rowid = hits.r"
             : "calls c";
 
-    /// <summary>The number of calls matching <paramref name="filter"/> (page-number mode only: it reads every matching index entry).</summary>
-    public async Task<int> CountAsync(Guid tenantId, CallFilter filter, CancellationToken ct)
+    /// <summary>
+    /// The number of calls matching <paramref name="filter"/>, counted up to <paramref name="cap"/> + 1 (page-number mode):
+    /// a result above <paramref name="cap"/> means "more than <paramref name="cap"/>". It reads at most cap + 1 index
+    /// entries, so the count costs the same whether 10,001 or 1,000,000 calls match.
+    /// </summary>
+    public async Task<int> CountAsync(Guid tenantId, CallFilter filter, int cap, CancellationToken ct)
     {
         var plan = await PlanAsync(filter, ct);
         return await WithCommandAsync(async cmd =>
         {
-            cmd.CommandText = "SELECT COUNT(*) FROM " + From(cmd, plan) + " WHERE " + Where(cmd, tenantId, filter, plan);
+            cmd.CommandText = "SELECT COUNT(*) FROM (SELECT 1 FROM " + From(cmd, plan) + " WHERE " + Where(cmd, tenantId, filter, plan) +
+                              " LIMIT " + Param(cmd, cap + 1) + ") n";
             return Convert.ToInt32(await cmd.ExecuteScalarAsync(ct), System.Globalization.CultureInfo.InvariantCulture);
         }, ct);
     }
