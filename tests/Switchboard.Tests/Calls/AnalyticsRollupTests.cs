@@ -57,7 +57,11 @@ public sealed class AnalyticsRollupTests(SwitchboardFactory factory) : IClassFix
             turn.ProviderLatencyMs = 4321.5;
             return await db.SaveChangesAsync();
         });
-        var leadIds = await factory.WithDbAsync(tenant.Id, db => db.Leads.OrderBy(l => l.Id).Select(l => l.Id).Take(3).ToListAsync());
+        // Leads of calls well inside the period (lead CreatedAt = call CreatedAt here).
+        var (inside, insideEnd) = (new DateTimeOffset(2026, 10, 31, 0, 0, 0, TimeSpan.Zero), new DateTimeOffset(2026, 11, 2, 0, 0, 0, TimeSpan.Zero));
+        var leadIds = await factory.WithDbAsync(tenant.Id, db => db.Leads.Where(l => l.CreatedAt >= inside && l.CreatedAt < insideEnd)
+            .OrderBy(l => l.CreatedAt).Select(l => l.Id).Take(3).ToListAsync());
+        Assert.Equal(3, leadIds.Count);
         foreach (var (leadId, status) in leadIds.Zip(["booked", "lost", "booked"]))
         {
             var patched = await client.PatchAsJsonAsync($"/api/v1/leads/{leadId}", new { status });
