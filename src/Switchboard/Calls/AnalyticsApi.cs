@@ -16,10 +16,12 @@ namespace Switchboard.Calls;
 public sealed record AnalyticsDay(string Date, int Calls, int Answered, int Missed, int AfterHours, int Emergency, int Urgent, int Routine, int Leads, int SmsSent);
 
 /// <summary>
-/// The period's totals. Durations in seconds (average over calls with a duration; p95 nearest-rank). Latency: native
-/// assistant turns, ms from the caller's end of speech to the first audio frame sent to Twilio (p50/p95 nearest-rank).
-/// <c>CostTotal</c> in USD over calls whose cost is known (null when none is). <c>LeadsBooked</c> is null until leads
-/// carry a status.
+/// The period's totals. Durations in seconds (average over calls with a duration, exact; p95 nearest-rank over fixed
+/// bins: ± 0.5 s below 2 minutes, ± 2.5 s to 10 minutes, ± 15 s to an hour, see <c>AnalyticsBins</c>). Latency: native
+/// assistant turns, ms from the caller's end of speech to the first audio frame sent to Twilio (p50/p95 nearest-rank
+/// over fixed bins: ± 2.5 ms below 1 s, ± 5 ms to 3 s, ± 25 ms to 10 s). <c>CostTotal</c> in USD over calls whose cost
+/// is known (null when none is). <c>LeadsBooked</c>: calls of the period whose lead is booked (the conversion is
+/// <c>LeadsBooked / Leads</c>).
 /// </summary>
 public sealed record AnalyticsTotals(int Calls, int Answered, int Missed, int AfterHours, int Leads, int? LeadsBooked, int SmsSent,
     double? AverageDurationSeconds, double? P95DurationSeconds, double? LatencyP50Ms, double? LatencyP95Ms, decimal? CostTotal);
@@ -34,14 +36,14 @@ public sealed record EndedReasonCount(string Reason, int Count);
 public sealed record AnalyticsDto(string From, string To, string TimeZone, IReadOnlyList<AnalyticsDay> Days, AnalyticsTotals Totals,
     UrgencyMix UrgencyMix, IReadOnlyList<EndedReasonCount> EndedReasons);
 
-/// <summary><c>/api/v1/analytics</c>: the overview page's aggregates, computed in the database (<see cref="AnalyticsQuery"/>).</summary>
+/// <summary>
+/// <c>/api/v1/analytics</c>: the overview page's aggregates, computed in the database from the rollup that triggers
+/// maintain on write (migration 0019, <see cref="AnalyticsQuery.FromRollupAsync"/>): no call rows are loaded.
+/// </summary>
 internal static class AnalyticsApi
 {
     /// <summary>Longest period, in days.</summary>
     public const int MaxDays = 366;
-
-    private static readonly double[] DurationPercentiles = [0.95];
-    private static readonly double[] LatencyPercentiles = [0.5, 0.95];
 
     public static RouteGroupBuilder MapAnalytics(this RouteGroupBuilder api)
     {
@@ -79,16 +81,10 @@ internal static class AnalyticsApi
             return ApiError.Unprocessable("INVALID_RANGE", $"The period is limited to {MaxDays} days.");
         }
 
-        var query = new AnalyticsQuery(db);
         var days = AnalyticsQuery.Days(first, last, zone, tenant.BusinessHours);
-        var (start, end) = (days[0].Start, days[^1].End);
-        var calls = await query.CallDaysAsync(tenantId, days, ct);
-        var sms = await query.SmsDaysAsync(tenantId, days, ct);
-        var reasons = await query.EndedReasonsAsync(tenantId, start, end, 20, ct);
+        var result = await new AnalyticsQuery(db).FromRollupAsync(tenantId, days, 20, ct);
+        var (calls, sms, reasons) = (result.Days, result.Sms, result.EndedReasons);
         var durationCount = calls.Values.Sum(d => d.DurationCount);
-        var duration = await query.DurationPercentilesAsync(tenantId, start, end, durationCount, DurationPercentiles, ct);
-        var latency = await query.LatencyPercentilesAsync(tenantId, start, end, LatencyPercentiles, ct);
-
         var dayDtos = days.Select((d, i) =>
         {
             var c = calls.GetValueOrDefault(i) ?? new AnalyticsQuery.DayRow(i, 0, 0, 0, 0, 0, 0, 0, 0, 0, null);
@@ -98,10 +94,10 @@ internal static class AnalyticsApi
         var costs = calls.Values.Where(c => c.Cost is not null).Select(c => c.Cost!.Value).ToList();
         var totals = new AnalyticsTotals(
             dayDtos.Sum(d => d.Calls), dayDtos.Sum(d => d.Answered), dayDtos.Sum(d => d.Missed), dayDtos.Sum(d => d.AfterHours),
-            dayDtos.Sum(d => d.Leads), null, dayDtos.Sum(d => d.SmsSent),
-            durationCount == 0 ? null : Math.Round(calls.Values.Sum(c => c.DurationSum) / durationCount, 2), duration[0],
-            latency[0] is { } p50 ? Math.Round(p50, 2) : null, latency[1] is { } p95 ? Math.Round(p95, 2) : null,
-            costs.Count == 0 ? null : costs.Sum());
+            dayDtos.Sum(d => d.Leads), calls.Values.Sum(c => c.LeadsBooked), dayDtos.Sum(d => d.SmsSent),
+            durationCount == 0 ? null : Math.Round(calls.Values.Sum(c => c.DurationSum) / durationCount, 2), result.DurationP95,
+            result.LatencyP50 is { } p50 ? Math.Round(p50, 2) : null, result.LatencyP95 is { } p95 ? Math.Round(p95, 2) : null,
+            costs.Count == 0 ? null : Math.Round(costs.Sum(), 4));
         return TypedResults.Ok(new AnalyticsDto(first.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), last.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
             zone.Id, dayDtos, totals, new UrgencyMix(dayDtos.Sum(d => d.Emergency), dayDtos.Sum(d => d.Urgent), dayDtos.Sum(d => d.Routine)),
             reasons.Select(r => new EndedReasonCount(r.Reason, r.Count)).ToList()));

@@ -14,7 +14,7 @@ namespace Switchboard.Calls;
 /// creation time, so SQLite and PostgreSQL share the same SQL. Percentiles are nearest-rank (the value at rank
 /// ceil(p·n)): PostgreSQL <c>percentile_disc</c>, SQLite <c>ORDER BY … LIMIT 1 OFFSET rank-1</c>.
 /// </summary>
-internal sealed class AnalyticsQuery(SwitchboardDbContext db)
+internal sealed partial class AnalyticsQuery(SwitchboardDbContext db)
 {
     /// <summary>Most opening ranges per day considered for after-hours (further ranges count as closed).</summary>
     public const int MaxRangesPerDay = 3;
@@ -51,7 +51,13 @@ internal sealed class AnalyticsQuery(SwitchboardDbContext db)
 
     /// <summary>Per-day counters (calls, missed, after hours, urgency, leads, SMS) and duration sums.</summary>
     public sealed record DayRow(int Index, int Calls, int Missed, int AfterHours, int Emergency, int Soon, int Routine, int Leads,
-        double DurationSum, int DurationCount, decimal? Cost);
+        double DurationSum, int DurationCount, decimal? Cost, int LeadsBooked = 0)
+    {
+        /// <summary>The sum of two rows of the same day (costs: null only when both are).</summary>
+        public DayRow Plus(DayRow o) => new(Index, Calls + o.Calls, Missed + o.Missed, AfterHours + o.AfterHours, Emergency + o.Emergency,
+            Soon + o.Soon, Routine + o.Routine, Leads + o.Leads, DurationSum + o.DurationSum, DurationCount + o.DurationCount,
+            Cost is null && o.Cost is null ? null : (Cost ?? 0) + (o.Cost ?? 0), LeadsBooked + o.LeadsBooked);
+    }
 
     /// <summary>The per-day call counters, keyed by day index.</summary>
     public Task<Dictionary<int, DayRow>> CallDaysAsync(Guid tenantId, IReadOnlyList<Day> days, CancellationToken ct) =>
@@ -67,7 +73,7 @@ internal sealed class AnalyticsQuery(SwitchboardDbContext db)
                        SUM(CASE WHEN c."Urgency" = 'soon' THEN 1 ELSE 0 END),
                        SUM(CASE WHEN c."Urgency" = 'routine' THEN 1 ELSE 0 END),
                        COUNT(c."Urgency"),
-                       coalesce(SUM(c."DurationSeconds"), 0), COUNT(c."DurationSeconds"), SUM(c."Cost")
+                       coalesce(SUM(c."DurationSeconds"), 0), COUNT(c."DurationSeconds"), SUM(c."Cost"), COUNT(c."LeadBooked")
                 FROM days JOIN calls c ON c."TenantId" = {Param(cmd, Id(tenantId))} AND c."CreatedAt" >= days.s AND c."CreatedAt" < days.e
                 GROUP BY days.d
                 """;
@@ -77,7 +83,7 @@ internal sealed class AnalyticsQuery(SwitchboardDbContext db)
             {
                 rows[Int(r, 0)] = new DayRow(Int(r, 0), Int(r, 1), Int(r, 2), Int(r, 3), Int(r, 4), Int(r, 5), Int(r, 6), Int(r, 7),
                     Convert.ToDouble(r.GetValue(8), CultureInfo.InvariantCulture), Int(r, 9),
-                    r.IsDBNull(10) ? null : Convert.ToDecimal(r.GetValue(10), CultureInfo.InvariantCulture));
+                    r.IsDBNull(10) ? null : Dec(r, 10), Int(r, 11));
             }
             return rows;
         }, ct);
@@ -213,6 +219,14 @@ internal sealed class AnalyticsQuery(SwitchboardDbContext db)
             await db.Database.CloseConnectionAsync();
         }
     }
+
+    /// <summary>A decimal as either provider returns it (SQLite: text, possibly in exponent form after float arithmetic, or a real).</summary>
+    internal static decimal Dec(DbDataReader r, int i) => r.GetValue(i) switch
+    {
+        decimal d => d,
+        string text => decimal.Parse(text, NumberStyles.Float, CultureInfo.InvariantCulture),
+        var other => Convert.ToDecimal(other, CultureInfo.InvariantCulture),
+    };
 
     private static int Int(DbDataReader r, int i) => r.IsDBNull(i) ? 0 : Convert.ToInt32(r.GetValue(i), CultureInfo.InvariantCulture);
 

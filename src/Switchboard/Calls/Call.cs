@@ -72,6 +72,12 @@ internal sealed class Call
     /// </summary>
     public string? Urgency { get; private set; }
 
+    /// <summary>
+    /// True when the call's lead is <c>booked</c>, else null: like <see cref="Urgency"/>, written only by the database
+    /// triggers on <c>leads</c> (migration 0019) so the analytics rollup counts booked leads; never set it from code.
+    /// </summary>
+    public bool? LeadBooked { get; private set; }
+
     /// <summary>Native calls: ms from the media stream's <c>start</c> to the first greeting frame sent to Twilio.</summary>
     public double? GreetingLatencyMs { get; set; }
 }

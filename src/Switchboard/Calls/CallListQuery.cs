@@ -24,15 +24,29 @@ internal sealed class CallListQuery(SwitchboardDbContext db)
 
     /// <summary>
     /// Up to <paramref name="take"/> keys after <paramref name="after"/> (keyset) or after skipping <paramref name="skip"/> rows,
-    /// newest first. <paramref name="forcedPlan"/> (tests) replaces the SQLite probe's choice.
+    /// newest first. <paramref name="forcedPlan"/> (tests) replaces the SQLite probe's choice; <paramref name="walk"/>
+    /// (tests) the chunk sizes of <see cref="WalkWordsAsync"/>.
     /// </summary>
     public async Task<List<Key>> KeysAsync(Guid tenantId, CallFilter filter, (DateTimeOffset CreatedAt, Guid Id)? after, int skip, int take, CancellationToken ct,
-        SearchPlan? forcedPlan = null)
+        SearchPlan? forcedPlan = null, WalkSizes? walk = null)
     {
+        if (postgres && skip == 0 && forcedPlan is null && SearchText.TsQuery(filter.Words) is { } tsQuery)
+        {
+            var walked = await PgBoundedWalkAsync(tenantId, filter, tsQuery, after, take, ct);
+            if (walked.Count == take)
+            {
+                return walked;
+            }
+            if (walked.Count > 0 && filter.NumberDigits is null)
+            {
+                // Matches among the newest rows: the words are not rare (≥ 1 in PgWalkBound), so the GIN probe is skipped.
+                forcedPlan = new SearchPlan(tsQuery, false, null, false);
+            }
+        }
         var plan = forcedPlan ?? await PlanAsync(filter, ct);
         if (!postgres && skip == 0 && plan.WordsMatch is not null && !plan.WordsSelective)
         {
-            return await WalkWordsAsync(tenantId, filter, plan, after, take, ct);
+            return await WalkWordsAsync(tenantId, filter, plan, after, take, walk ?? WalkSizes.Default, ct);
         }
         return await SelectKeysAsync(tenantId, filter, plan, after, skip, take, ct);
     }
@@ -68,8 +82,58 @@ internal sealed class CallListQuery(SwitchboardDbContext db)
             return keys;
         }, ct);
 
-    /// <summary>First chunk of list rows probed by <see cref="WalkWordsAsync"/> (doubling up to the maximum), and most rounds.</summary>
-    private const int WalkChunk = 200, WalkMaxChunk = 3200, WalkRounds = 12;
+    /// <summary>
+    /// A PostgreSQL string literal of a <see cref="SearchText.TsQuery"/> text (its words are letters and digits only,
+    /// <see cref="SearchText.Words"/>; quotes are doubled all the same).
+    /// </summary>
+    private static string PgLiteral(string tsQuery) => "'" + tsQuery.Replace("'", "''", StringComparison.Ordinal) + "'";
+
+    /// <summary>Rows of the list order that <see cref="PgBoundedWalkAsync"/> reads at most.</summary>
+    internal const int PgWalkBound = 400;
+
+    /// <summary>
+    /// PostgreSQL with words: the newest <see cref="PgWalkBound"/> calls matching the other filters (walking their index
+    /// backwards, e.g. (TenantId, Urgency, CreatedAt, Id)) are checked against the words and the number fragment, in order.
+    /// When that fills the page (words in more than ≈ 5 % of the filtered calls, as <c>chauffe-eau</c> among emergencies),
+    /// the page is exact and costs a few hundred index entries, with no GIN probe (whose bitmap of a frequent word's
+    /// matches across every tenant costs 140–220 ms at 1M calls). When it finds some matches but not a page, the words
+    /// are not rare and the planner goes on without the probe; only when it finds none does the probe decide.
+    /// </summary>
+    private Task<List<Key>> PgBoundedWalkAsync(Guid tenantId, CallFilter filter, string tsQuery, (DateTimeOffset CreatedAt, Guid Id)? after, int take,
+        CancellationToken ct) =>
+        WithCommandAsync(async cmd =>
+        {
+            var others = filter with { Words = [], NumberDigits = null };
+            var sql = new StringBuilder("SELECT c.\"Id\", c.\"CreatedAt\" FROM (SELECT c.\"Id\", c.\"CreatedAt\", c.\"SearchDocument\", c.\"CustomerDigits\" FROM calls c WHERE ")
+                .Append(Where(cmd, tenantId, others, SearchPlan.None));
+            if (after is { } a)
+            {
+                sql.Append(" AND (c.\"CreatedAt\", c.\"Id\") < (").Append(Param(cmd, Time(a.CreatedAt))).Append(", ").Append(Param(cmd, Id(a.Id))).Append(')');
+            }
+            sql.Append(" ORDER BY c.\"CreatedAt\" DESC, c.\"Id\" DESC LIMIT ").Append(PgWalkBound)
+               .Append(") c WHERE c.\"SearchDocument\" @@ to_tsquery('simple', sb_fold(").Append(PgLiteral(tsQuery)).Append("))");
+            if (filter.NumberDigits is { } digits)
+            {
+                sql.Append(" AND c.\"CustomerDigits\" LIKE ").Append(Param(cmd, "%" + digits + "%"));
+            }
+            cmd.CommandText = sql.Append(" ORDER BY c.\"CreatedAt\" DESC, c.\"Id\" DESC LIMIT ").Append(Param(cmd, take)).ToString();
+            var keys = new List<Key>(take);
+            await using var reader = await cmd.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                keys.Add(new Key(reader.GetGuid(0), reader.GetFieldValue<DateTimeOffset>(1)));
+            }
+            return keys;
+        }, ct);
+
+    /// <summary>First chunk of list rows probed by <see cref="WalkWordsAsync"/> (doubling up to <see cref="Max"/>).</summary>
+    internal readonly record struct WalkSizes(int First, int Max)
+    {
+        public static readonly WalkSizes Default = new(200, 3200);
+    }
+
+    /// <summary>Most chunks <see cref="WalkWordsAsync"/> probes before checking each remaining row in one query.</summary>
+    private const int WalkRounds = 12;
 
     /// <summary>
     /// SQLite with a frequent word: walks the list order (other filters applied by their index) in chunks, and asks FTS5
@@ -79,12 +143,12 @@ internal sealed class CallListQuery(SwitchboardDbContext db)
     /// with one query that checks each row (<c>EXISTS … rowid = c.rowid</c>).
     /// </summary>
     private async Task<List<Key>> WalkWordsAsync(Guid tenantId, CallFilter filter, SearchPlan plan, (DateTimeOffset CreatedAt, Guid Id)? after, int take,
-        CancellationToken ct)
+        WalkSizes sizes, CancellationToken ct)
     {
         var found = new List<Key>(take);
         var position = after;
         var withoutWords = plan with { WordsMatch = null, WordsSelective = false };
-        var chunk = WalkChunk;
+        var chunk = sizes.First;
         for (var round = 0; round < WalkRounds; round++)
         {
             var candidates = await WithCommandAsync(async cmd =>
@@ -136,7 +200,7 @@ internal sealed class CallListQuery(SwitchboardDbContext db)
                 return found;
             }
             position = (candidates[^1].Key.CreatedAt, candidates[^1].Key.Id);
-            chunk = Math.Min(chunk * 2, WalkMaxChunk);
+            chunk = Math.Min(chunk * 2, sizes.Max);
         }
         found.AddRange(await SelectKeysAsync(tenantId, filter, plan, position, 0, take - found.Count, ct));
         return found;
@@ -208,13 +272,18 @@ internal sealed class CallListQuery(SwitchboardDbContext db)
             ? $"(SELECT rowid AS r FROM {d.Table} WHERE {d.Table} MATCH {Param(cmd, d.Match)}) hits CROSS JOIN calls c ON c.rowid = hits.r"
             : "calls c";
 
-    /// <summary>The number of calls matching <paramref name="filter"/> (page-number mode only: it reads every matching index entry).</summary>
-    public async Task<int> CountAsync(Guid tenantId, CallFilter filter, CancellationToken ct)
+    /// <summary>
+    /// The number of calls matching <paramref name="filter"/>, counted up to <paramref name="cap"/> + 1 (page-number mode):
+    /// a result above <paramref name="cap"/> means "more than <paramref name="cap"/>". It reads at most cap + 1 index
+    /// entries, so the count costs the same whether 10,001 or 1,000,000 calls match.
+    /// </summary>
+    public async Task<int> CountAsync(Guid tenantId, CallFilter filter, int cap, CancellationToken ct)
     {
         var plan = await PlanAsync(filter, ct);
         return await WithCommandAsync(async cmd =>
         {
-            cmd.CommandText = "SELECT COUNT(*) FROM " + From(cmd, plan) + " WHERE " + Where(cmd, tenantId, filter, plan);
+            cmd.CommandText = "SELECT COUNT(*) FROM (SELECT 1 FROM " + From(cmd, plan) + " WHERE " + Where(cmd, tenantId, filter, plan) +
+                              " LIMIT " + Param(cmd, cap + 1) + ") n";
             return Convert.ToInt32(await cmd.ExecuteScalarAsync(ct), System.Globalization.CultureInfo.InvariantCulture);
         }, ct);
     }
@@ -313,7 +382,9 @@ internal sealed class CallListQuery(SwitchboardDbContext db)
             }
             if (SearchText.TsQuery(f.Words) is { } tsQuery)
             {
-                w.Add($"c.\"SearchDocument\" @@ to_tsquery('simple', sb_fold({Param(cmd, tsQuery)}))");
+                // A literal, not a parameter: with Npgsql's auto-prepare a parameter turns into a generic plan after five
+                // executions, which cannot see the words' frequency (l'eau chaude went from 1 ms to 3 s).
+                w.Add($"c.\"SearchDocument\" @@ to_tsquery('simple', sb_fold({PgLiteral(tsQuery)}))");
             }
         }
         else

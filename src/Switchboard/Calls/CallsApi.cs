@@ -25,8 +25,9 @@ public sealed record TurnDto(int Seq, string Role, string Text, double? SecondsF
     double? LatencyMs = null, double? ProviderLatencyMs = null, double? BridgeLatencyMs = null);
 
 /// <summary>A page of calls, newest first (CreatedAt, then Id). <c>NextCursor</c> (opaque) fetches the next page, null on the last;
-/// <c>Page</c> and <c>Total</c> are set only in page-number mode (<c>?page=</c>), since counting reads every matching row.</summary>
-public sealed record CallPage(IReadOnlyList<CallSummary> Items, int? Page, int PageSize, int? Total, string? NextCursor);
+/// <c>Page</c>, <c>Total</c> and <c>TotalCapped</c> are set only in page-number mode (<c>?page=</c>). The count stops at
+/// 10,000: past it <c>Total</c> is 10,000 and <c>TotalCapped</c> true (show "10,000+"), so a page costs the same at any size.</summary>
+public sealed record CallPage(IReadOnlyList<CallSummary> Items, int? Page, int PageSize, int? Total, string? NextCursor, bool? TotalCapped = null);
 
 /// <summary>A webhook event the call caused, with its deliveries' state: <c>DeliveryStatus</c> is <c>none</c> (no endpoint),
 /// <c>pending</c>, <c>succeeded</c>, <c>failed</c> or <c>partial</c> (some endpoints failed).</summary>
@@ -68,6 +69,9 @@ public sealed record CallDetail(
 /// <summary><c>/api/v1/calls</c> and <c>/api/v1/sms</c>: the tenant's conversations and SMS log. Reads are scoped to the key's tenant.</summary>
 internal static class CallsApi
 {
+    /// <summary>Page-number mode counts matching calls up to this many (<see cref="CallPage.TotalCapped"/> beyond).</summary>
+    internal const int TotalCap = 10_000;
+
     /// <summary>Most raw provider events returned with a call (newest kept).</summary>
     private const int MaxRawEvents = 200;
 
@@ -78,7 +82,7 @@ internal static class CallsApi
                 "(emergency|urgent|routine), channel (phone|web), direction (inbound|outbound), assistantId, number (3+ digits of the caller's " +
                 "number, anywhere in it), hasRecording, minDuration/maxDuration (seconds), endedReason, q (words in the transcript or summary; " +
                 "accents and case ignored, whole words). Paging: keyset with cursor (from nextCursor) and pageSize (1-100, " +
-                "default 20); or page-number mode with page, which also returns total.");
+                "default 20); or page-number mode with page, which also returns total (counted up to 10,000; totalCapped is then true).");
         api.MapGet("/calls/export.csv", ExportCallsAsync).WithTags("Calls").WithName("exportCallsCsv")
             .WithSummary("The filtered calls as CSV (same filters as the list), times in the tenant's time zone")
             .Produces<string>(StatusCodes.Status200OK, "text/csv");
@@ -117,7 +121,7 @@ internal static class CallsApi
         var query = new CallListQuery(db);
         var tenantId = db.TenantFilter;
         var keys = await query.KeysAsync(tenantId, f!, after, page is { } p ? (p - 1) * size : 0, size + 1, ct);
-        int? total = page is null ? null : await query.CountAsync(tenantId, f!, ct);
+        int? total = page is null ? null : await query.CountAsync(tenantId, f!, TotalCap, ct);
         var more = keys.Count > size;
         if (more)
         {
@@ -132,7 +136,7 @@ internal static class CallsApi
         var byId = rows.ToDictionary(r => r.Id);
         var items = ids.Where(byId.ContainsKey).Select(id => byId[id]).ToList();
         var next = more ? CallCursor.Encode(keys[^1].CreatedAt, keys[^1].Id) : null;
-        return TypedResults.Ok(new CallPage(items, page, size, total, next));
+        return TypedResults.Ok(new CallPage(items, page, size, total is { } n ? Math.Min(n, TotalCap) : null, next, total is null ? null : total > TotalCap));
     }
 
     private static async Task<Results<EmptyHttpResult, JsonHttpResult<ErrorEnvelope>>> ExportCallsAsync(

@@ -132,6 +132,10 @@ internal sealed class ErasureService(SwitchboardDbContext db, TimeProvider clock
             await db.UserSessions.Where(s => s.TenantId == tenantId).ExecuteUpdateAsync(s => s.SetProperty(x => x.RevokedAt, clock.GetUtcNow()), ct);
             // Every tenant-owned table references tenants ON DELETE CASCADE.
             await db.Tenants.Where(t => t.Id == tenantId).ExecuteDeleteAsync(ct);
+            // The analytics rollup (migration 0019) has no foreign key: the cascade's triggers leave its rows at zero.
+            await db.Set<AnalyticsQuarter>().Where(q => q.TenantId == tenantId).ExecuteDeleteAsync(ct);
+            await db.Set<AnalyticsHistogramBin>().Where(h => h.TenantId == tenantId).ExecuteDeleteAsync(ct);
+            await db.Set<AnalyticsEndedReason>().Where(r => r.TenantId == tenantId).ExecuteDeleteAsync(ct);
             var orphans = await db.Users.Where(u => memberIds.Contains(u.Id) && !db.Memberships.IgnoreQueryFilters().Any(m => m.UserId == u.Id))
                 .ExecuteDeleteAsync(ct);
             await tx.CommitAsync(ct);

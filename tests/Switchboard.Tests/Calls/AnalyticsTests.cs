@@ -72,9 +72,10 @@ public sealed class AnalyticsTests(SwitchboardFactory factory) : IClassFixture<S
         Assert.Equal(3, totals["leads"]!.GetValue<int>());
         Assert.Equal(2, totals["smsSent"]!.GetValue<int>());
         Assert.Equal(20.0, totals["averageDurationSeconds"]!.GetValue<double>()); // (10+20+0+30+40)/5
-        Assert.Equal(40.0, totals["p95DurationSeconds"]!.GetValue<double>());
-        Assert.Equal(701.0, totals["latencyP50Ms"]!.GetValue<double>()); // nearest rank 2 of 4
-        Assert.Equal(1101.0, totals["latencyP95Ms"]!.GetValue<double>());
+        // Percentiles: the middle of the fixed bin (AnalyticsBins) holding the nearest-rank value.
+        Assert.Equal(40.5, totals["p95DurationSeconds"]!.GetValue<double>()); // 40 s, in the 1 s bin [40, 41)
+        Assert.Equal(702.5, totals["latencyP50Ms"]!.GetValue<double>()); // nearest rank 2 of 4: 701 ms, in the 5 ms bin [700, 705)
+        Assert.Equal(1105.0, totals["latencyP95Ms"]!.GetValue<double>()); // 1101 ms, in the 10 ms bin [1100, 1110)
         Assert.Equal(0.75m, totals["costTotal"]!.GetValue<decimal>());
         Assert.Equal(1, a["urgencyMix"]!["emergency"]!.GetValue<int>());
         Assert.Equal(1, a["urgencyMix"]!["urgent"]!.GetValue<int>());

@@ -139,6 +139,60 @@ public sealed class CallsSearchAtScaleTests(SwitchboardFactory factory) : IClass
     }
 
     [Fact]
+    public async Task TheWalkForAFrequentWordCrossesManyChunksAndReturnsExactlyEachPage()
+    {
+        var tenant = await factory.CreateTenantAsync();
+        var other = await factory.CreateTenantAsync("Other Co");
+        var calls = await SeedAsync(tenant, 30);
+        await SeedAsync(other, 6);
+        var (filter, error) = new CallFilter(null, null, null, null, null, null, null, null, null, null, null, null, "eau").Validate();
+        Assert.Null(error);
+        var walk = new CallListQuery.SearchPlan(SearchText.Fts5(filter!.Words), false, null, false);
+        var expected = Expected(calls, c => c.Phrase == 1); // 7 of 30, one in four rows
+
+        // Chunks of 1 (twelve rounds, then the per-row query for the rest), 2 doubling to 4, 3 doubling to 6, fixed 5:
+        // every page of 2 after the previous page's last key, and the whole list in one call, must be exact.
+        foreach (var sizes in new CallListQuery.WalkSizes[] { new(1, 1), new(2, 4), new(3, 6), new(5, 5) })
+        {
+            var all = await factory.WithDbAsync(tenant.Id, db => new CallListQuery(db).KeysAsync(tenant.Id, filter, null, 0, 100, CancellationToken.None, walk, sizes));
+            Assert.True(expected.SequenceEqual(all.Select(k => k.Id)), $"{sizes}: whole list");
+            var paged = new List<Guid>();
+            (DateTimeOffset, Guid)? after = null;
+            while (true)
+            {
+                var page = await factory.WithDbAsync(tenant.Id, db => new CallListQuery(db).KeysAsync(tenant.Id, filter, after, 0, 2, CancellationToken.None, walk, sizes));
+                Assert.True(page.Count <= 2);
+                paged.AddRange(page.Select(k => k.Id));
+                if (page.Count < 2)
+                {
+                    break;
+                }
+                after = (page[^1].CreatedAt, page[^1].Id);
+            }
+            Assert.True(expected.SequenceEqual(paged), $"{sizes}: pages of 2 gave {paged.Count} of {expected.Count}");
+        }
+    }
+
+    [Fact]
+    public async Task PageNumberModeCountsUpToTheCapAndSaysWhenThereAreMore()
+    {
+        var tenant = await factory.CreateTenantAsync();
+        await SeedAsync(tenant, 8);
+        var (filter, _) = new CallFilter(null, null, null, null, null, null, null, null, null, null, null, null, null).Validate();
+        var (emergency, _) = new CallFilter(null, null, null, "emergency", null, null, null, null, null, null, null, null, null).Validate();
+
+        Assert.Equal(6, await factory.WithDbAsync(tenant.Id, db => new CallListQuery(db).CountAsync(tenant.Id, filter!, 5, CancellationToken.None)));
+        Assert.Equal(8, await factory.WithDbAsync(tenant.Id, db => new CallListQuery(db).CountAsync(tenant.Id, filter!, 8, CancellationToken.None)));
+        Assert.Equal(2, await factory.WithDbAsync(tenant.Id, db => new CallListQuery(db).CountAsync(tenant.Id, emergency!, 5, CancellationToken.None)));
+        var page = await factory.ApiClient(tenant).GetFromJsonAsync<JsonObject>("/api/v1/calls?page=2&pageSize=3");
+        Assert.Equal(8, page!["total"]!.GetValue<int>());
+        Assert.False(page["totalCapped"]!.GetValue<bool>());
+        Assert.Equal(3, page["items"]!.AsArray().Count);
+        var keyset = await factory.ApiClient(tenant).GetFromJsonAsync<JsonObject>("/api/v1/calls?pageSize=3");
+        Assert.Null(keyset!["totalCapped"]?.GetValue<bool>());
+    }
+
+    [Fact]
     public async Task NumberIndexFollowsUpdatesAndDeletesOnEveryPlan()
     {
         var tenant = await factory.CreateTenantAsync();

@@ -153,7 +153,7 @@ internal sealed partial class SwitchboardDbContext(DbContextOptions<SwitchboardD
 
         b.Entity<TranscriptTurn>(e =>
         {
-            e.ToTable("transcript_turns");
+            e.ToTable("transcript_turns", t => t.HasTrigger("transcript_turns_analytics")); // 0019: latency histogram
             e.HasIndex(x => new { x.TenantId, x.CallId, x.Seq }).IsUnique();
             e.HasIndex(x => new { x.TenantId, x.At, x.ProviderLatencyMs, x.BridgeLatencyMs }).HasDatabaseName("IX_transcript_turns_latency"); // analytics latency percentiles
             e.Property(x => x.Role).HasMaxLength(32);
@@ -178,9 +178,29 @@ internal sealed partial class SwitchboardDbContext(DbContextOptions<SwitchboardD
             TenantOwned(e);
         });
 
+        // The analytics rollup (migration 0019), written only by triggers; no foreign key to tenants (see AnalyticsQuarter).
+        b.Entity<AnalyticsQuarter>(e =>
+        {
+            e.ToTable("analytics_quarters");
+            e.HasKey(x => new { x.TenantId, x.Bucket });
+            e.Property(x => x.CostSum).HasPrecision(18, 4);
+        });
+        b.Entity<AnalyticsHistogramBin>(e =>
+        {
+            e.ToTable("analytics_histograms");
+            e.HasKey(x => new { x.TenantId, x.Metric, x.Day, x.Bin });
+            e.Property(x => x.Metric).HasMaxLength(16);
+        });
+        b.Entity<AnalyticsEndedReason>(e =>
+        {
+            e.ToTable("analytics_ended_reasons");
+            e.HasKey(x => new { x.TenantId, x.Day, x.EndedReason });
+            e.Property(x => x.EndedReason).HasMaxLength(200);
+        });
+
         b.Entity<SmsMessage>(e =>
         {
-            e.ToTable("sms_messages");
+            e.ToTable("sms_messages", t => t.HasTrigger("sms_messages_analytics")); // 0019: SMS sent per quarter
             e.HasIndex(x => new { x.TenantId, x.IdempotencyKey }).IsUnique();
             e.HasIndex(x => new { x.TenantId, x.CreatedAt });
             e.HasIndex(x => new { x.TenantId, x.CallId });

@@ -274,7 +274,7 @@ export interface paths {
         };
         /**
          * List calls, newest first
-         * @description Filters (all optional, combined with AND): from/to (ISO-8601, on the call's creation time), status, urgency (emergency|urgent|routine), channel (phone|web), direction (inbound|outbound), assistantId, number (3+ digits of the caller's number, anywhere in it), hasRecording, minDuration/maxDuration (seconds), endedReason, q (words in the transcript or summary; accents and case ignored, whole words). Paging: keyset with cursor (from nextCursor) and pageSize (1-100, default 20); or page-number mode with page, which also returns total.
+         * @description Filters (all optional, combined with AND): from/to (ISO-8601, on the call's creation time), status, urgency (emergency|urgent|routine), channel (phone|web), direction (inbound|outbound), assistantId, number (3+ digits of the caller's number, anywhere in it), hasRecording, minDuration/maxDuration (seconds), endedReason, q (words in the transcript or summary; accents and case ignored, whole words). Paging: keyset with cursor (from nextCursor) and pageSize (1-100, default 20); or page-number mode with page, which also returns total (counted up to 10,000; totalCapped is then true).
          */
         get: operations["listCalls"];
         put?: never;
@@ -1958,10 +1958,12 @@ export interface components {
             endedReasons: components["schemas"]["EndedReasonCount"][];
         };
         /**
-         * @description The period's totals. Durations in seconds (average over calls with a duration; p95 nearest-rank). Latency: native
-         *     assistant turns, ms from the caller's end of speech to the first audio frame sent to Twilio (p50/p95 nearest-rank).
-         *     `CostTotal` in USD over calls whose cost is known (null when none is). `LeadsBooked` is null until leads
-         *     carry a status.
+         * @description The period's totals. Durations in seconds (average over calls with a duration, exact; p95 nearest-rank over fixed
+         *     bins: ± 0.5 s below 2 minutes, ± 2.5 s to 10 minutes, ± 15 s to an hour, see `AnalyticsBins`). Latency: native
+         *     assistant turns, ms from the caller's end of speech to the first audio frame sent to Twilio (p50/p95 nearest-rank
+         *     over fixed bins: ± 2.5 ms below 1 s, ± 5 ms to 3 s, ± 25 ms to 10 s). `CostTotal` in USD over calls whose cost
+         *     is known (null when none is). `LeadsBooked`: calls of the period whose lead is booked (the conversion is
+         *     `LeadsBooked / Leads`).
          */
         AnalyticsTotals: {
             /** Format: int32 */
@@ -2352,7 +2354,8 @@ export interface components {
         };
         /**
          * @description A page of calls, newest first (CreatedAt, then Id). `NextCursor` (opaque) fetches the next page, null on the last;
-         *         `Page` and `Total` are set only in page-number mode (`?page=`), since counting reads every matching row.
+         *         `Page`, `Total` and `TotalCapped` are set only in page-number mode (`?page=`). The count stops at
+         *         10,000: past it `Total` is 10,000 and `TotalCapped` true (show "10,000+"), so a page costs the same at any size.
          */
         CallPage: {
             items: components["schemas"]["CallSummary"][];
@@ -2363,6 +2366,7 @@ export interface components {
             /** Format: int32 */
             total: null | number;
             nextCursor: null | string;
+            totalCapped?: null | boolean;
         };
         /** @description call.started: A call was answered. */
         CallStartedEvent: {
