@@ -103,7 +103,7 @@ public class SelfServiceFactory : SwitchboardFactory
         if (operatorSession is null)
         {
             await SignUpAsync(OperatorEmail, "Operators Inc");
-            Assert.Equal(0, await Switchboard.Platform.Cli.GrantOperatorCommand.RunAsync(Services, [OperatorEmail], CancellationToken.None));
+            Assert.Equal(0, await Switchboard.Platform.Cli.GrantOperatorCommand.RunAsync(Services, OperatorEmail, revoke: false, CancellationToken.None));
             operatorSession = await LoginAsync(OperatorEmail, "correct horse battery");
         }
         return operatorSession;
