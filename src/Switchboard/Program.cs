@@ -27,15 +27,14 @@ using Switchboard.Webhooks;
 using Switchboard.Widget;
 
 // The same binary is the server and the operator CLI: `serve` (default), `migrate`, `seed-demo`, `replay`, `simulate-call`, `simulate-chat`, `schema-script`, `grant-operator`, `stripe-setup`, `billing-reconcile`, `simulate-stripe`.
-var command = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "serve";
-var rest = args.Length > 0 && !args[0].StartsWith('-') ? args[1..] : args;
-if (command is not ("serve" or "migrate" or "seed-demo" or "replay" or "simulate-call" or "simulate-chat" or "schema-script" or "grant-operator" or "stripe-setup" or "billing-reconcile" or "simulate-stripe"))
+var cli = SwitchboardCli.Parse(args);                             // System.CommandLine: --help per command; bad options exit 2 before the host is built.
+if (cli.Exit(Console.Out, Console.Error) is { } exit)
 {
-    Console.Error.WriteLine($"Unknown command '{command}'. Commands: serve (default), migrate, seed-demo, replay, simulate-call, simulate-chat, schema-script, grant-operator, stripe-setup, billing-reconcile, simulate-stripe.");
-    return 2;
+    return exit;
 }
+var command = cli.Command;
 
-var builder = WebApplication.CreateBuilder(command == "serve" ? rest : []);
+var builder = WebApplication.CreateBuilder(cli.HostArgs);
 // The content root is the working directory (data/ lives there); the shipped defaults live beside the binary.
 builder.Configuration.Sources.Insert(0, new Microsoft.Extensions.Configuration.Json.JsonConfigurationSource
 {
@@ -71,42 +70,9 @@ builder.Services.AddDashboard();                                  // Dashboard: 
 
 var app = builder.Build();
 
-switch (command)
+if (command != "serve")
 {
-    case "migrate":
-        var applied = await app.Services.GetRequiredService<Migrator>().MigrateAsync(CancellationToken.None);
-        Console.WriteLine(applied.Count == 0 ? "Database is up to date." : $"Applied: {string.Join(", ", applied)}");
-        return 0;
-    case "seed-demo":
-        await app.Services.GetRequiredService<Migrator>().MigrateAsync(CancellationToken.None);
-        await using (var scope = app.Services.CreateAsyncScope())
-        {
-            var seeded = await scope.ServiceProvider.GetRequiredService<DemoSeeder>().SeedAsync(CancellationToken.None);
-            Banner.PrintDemo(seeded, null, app.Environment);
-        }
-        return 0;
-    case "replay":
-        return await ReplayCommand.RunAsync(app.Services, rest, CancellationToken.None);
-    case "simulate-call":
-        return await SimulateCallCommand.RunAsync(app.Services, rest, CancellationToken.None);
-    case "simulate-chat":
-        return await SimulateChatCommand.RunAsync(rest, CancellationToken.None);
-    case "grant-operator":
-        return await GrantOperatorCommand.RunAsync(app.Services, rest, CancellationToken.None);
-    case "stripe-setup":
-        return await StripeSetupCommand.RunAsync(app.Services, rest, Console.Out, CancellationToken.None);
-    case "simulate-stripe":
-        return await SimulateStripeCommand.RunAsync(rest, CancellationToken.None);
-    case "billing-reconcile":
-        return await BillingReconcileCommand.RunAsync(app.Services, rest, CancellationToken.None);
-    case "schema-script":
-        // Prints the DDL the EF model implies for the configured provider: the starting point of a hand-written migration.
-        await using (var scope = app.Services.CreateAsyncScope())
-        {
-            Console.WriteLine(Microsoft.EntityFrameworkCore.RelationalDatabaseFacadeExtensions.GenerateCreateScript(
-                scope.ServiceProvider.GetRequiredService<SwitchboardDbContext>().Database));
-        }
-        return 0;
+    return await cli.RunAsync(app, CancellationToken.None);       // migrate, seed-demo, replay, simulate-*, schema-script, grant-operator, stripe-setup, billing-reconcile
 }
 
 // serve

@@ -4,6 +4,7 @@ using Switchboard.Billing;
 using Switchboard.Compliance;
 using Switchboard.Platform.Database;
 using Switchboard.Platform.Http;
+using Switchboard.Platform.Phones;
 using Switchboard.Tenancy;
 
 namespace Switchboard.Assistants;
@@ -176,6 +177,10 @@ internal sealed class AssistantService(SwitchboardDbContext db, TenantAccountCac
         return null;
     }
 
+    private static string NumbersProblem(string? invalid, string region) =>
+        (invalid is null ? "" : $"'{(invalid.Length > 40 ? invalid[..40] + "…" : invalid)}' is not a phone number in {region}; ")
+        + "numbers such as +15145550111 or (514) 555-0111 (at most 10)";
+
     private async Task<JsonHttpResult<ErrorEnvelope>?> ApplyAsync(Assistant a, AssistantRequest body, TenantAccountSnapshot account, CancellationToken ct)
     {
         var v = new Validation();
@@ -196,16 +201,21 @@ internal sealed class AssistantService(SwitchboardDbContext db, TenantAccountCac
         {
             v.Add("model", "needs provider and model (temperature 0–2)");
         }
+        List<string> onCall = [], office = [];
         if (body.AlertPolicy is { } p)
         {
-            // One detail per list, so a form can show the message beside the field that holds the bad number.
-            if ((p.OnCallNumbers ?? []).Any(n => !Validation.IsE164(n)) || p.OnCallNumbers is { Count: > 10 })
+            // Read in the tenant's region and stored in E.164 (Phones.SettingsNumberToE164). One detail per list, so a
+            // form can show the message beside the field that holds the bad number.
+            var region = Phones.RegionOf(await db.Tenants.IgnoreQueryFilters().Where(t => t.Id == a.TenantId).Select(t => t.Locale).FirstOrDefaultAsync(ct));
+            onCall = Phones.SettingsNumbersToE164(p.OnCallNumbers ?? [], region, out var badOnCall);
+            if (badOnCall is not null || p.OnCallNumbers is { Count: > 10 })
             {
-                v.Add("alertPolicy.onCallNumbers", "numbers must be E.164, e.g. +15145550111 (at most 10)");
+                v.Add("alertPolicy.onCallNumbers", NumbersProblem(badOnCall, region));
             }
-            if ((p.OfficeNumbers ?? []).Any(n => !Validation.IsE164(n)) || p.OfficeNumbers is { Count: > 10 })
+            office = Phones.SettingsNumbersToE164(p.OfficeNumbers ?? [], region, out var badOffice);
+            if (badOffice is not null || p.OfficeNumbers is { Count: > 10 })
             {
-                v.Add("alertPolicy.officeNumbers", "numbers must be E.164, e.g. +15145550111 (at most 10)");
+                v.Add("alertPolicy.officeNumbers", NumbersProblem(badOffice, region));
             }
             if (p.Language is not null && !Validation.IsLocale(p.Language))
             {
@@ -236,8 +246,8 @@ internal sealed class AssistantService(SwitchboardDbContext db, TenantAccountCac
         {
             a.AlertPolicy = new AlertPolicy
             {
-                OnCallNumbers = policy.OnCallNumbers ?? [],
-                OfficeNumbers = policy.OfficeNumbers ?? [],
+                OnCallNumbers = onCall,
+                OfficeNumbers = office,
                 NonUrgentDelivery = policy.NonUrgentDelivery ?? "business-hours",
                 Language = policy.Language,
             };

@@ -11,6 +11,9 @@ internal static class Providers
     public const string Twilio = "twilio";
     public const string OpenAi = "openai";
 
+    /// <summary>Twilio's webhook shared key (HMAC-SHA256 signatures); shown on the Twilio credential, not listed alone.</summary>
+    public const string TwilioSigningKey = "twilio-signing";
+
     public static readonly string[] All = [Vapi, Twilio, OpenAi];
 }
 
@@ -27,6 +30,12 @@ public sealed record CredentialCheckDto(bool Ok, string Message, DateTimeOffset 
 
 /// <summary>Decrypted Twilio credentials.</summary>
 internal sealed record TwilioCredentials(string AccountSid, string AuthToken);
+
+/// <summary>A decrypted Twilio webhook shared key: its id (<c>key=</c> of the signature settings header; null: any) and secret.</summary>
+internal sealed record TwilioSigningKey(string? KeyId, string Secret);
+
+/// <summary>The Twilio webhook shared key as the API shows it: its id and a preview of the secret, never the secret.</summary>
+public sealed record TwilioSigningKeyDto(string? KeyId, string Preview, DateTimeOffset UpdatedAt);
 
 /// <summary>Decrypted OpenAI-compatible credentials.</summary>
 internal sealed record OpenAiCredentials(string ApiKey, string BaseUrl);
@@ -76,10 +85,36 @@ internal sealed class CredentialStore(SwitchboardDbContext db, SecretProtector s
         await UpsertAsync(tenantId, Providers.Twilio, null, SecretProtector.Preview(authToken), accountSid, ct);
     }
 
-    /// <summary>Removes a credential; returns false when none was stored.</summary>
+    /// <summary>
+    /// Sets the secret of the tenant's Twilio webhook shared key (encrypted like every provider secret) and its id
+    /// (null: whichever key Twilio names). Webhooks whose <c>X-Twilio-Webhooks-Signature-Settings</c> says
+    /// <c>algorithm=HMAC_SHA256</c> are then verified with it.
+    /// </summary>
+    public async Task SetTwilioSigningKeyAsync(Guid tenantId, string? keyId, string secret, CancellationToken ct) =>
+        await UpsertAsync(tenantId, Providers.TwilioSigningKey, secrets.Protect(secret), SecretProtector.Preview(secret), keyId, ct);
+
+    /// <summary>The current tenant's Twilio shared key as shown (no secret), or null.</summary>
+    public async Task<TwilioSigningKeyDto?> GetTwilioSigningKeyDtoAsync(CancellationToken ct) =>
+        await db.ProviderCredentials.AsNoTracking().Where(r => r.Provider == Providers.TwilioSigningKey)
+            .Select(r => new TwilioSigningKeyDto(r.PublicValue, r.Preview, r.UpdatedAt)).FirstOrDefaultAsync(ct);
+
+    /// <summary>The shared key of <paramref name="tenantId"/>, read before any tenant is current (webhooks), or null.</summary>
+    public async Task<TwilioSigningKey?> GetTwilioSigningKeyAsync(Guid tenantId, CancellationToken ct)
+    {
+        var row = await db.ProviderCredentials.IgnoreQueryFilters().AsNoTracking()
+            .Where(r => r.TenantId == tenantId && r.Provider == Providers.TwilioSigningKey)
+            .Select(r => new { r.PublicValue, r.SecretProtected }).FirstOrDefaultAsync(ct);
+        return row is not null && secrets.Unprotect(row.SecretProtected) is { } secret ? new TwilioSigningKey(row.PublicValue, secret) : null;
+    }
+
+    /// <summary>Removes a credential; returns false when none was stored. Removing Twilio's also removes its shared key.</summary>
     public async Task<bool> DeleteAsync(Guid tenantId, string provider, CancellationToken ct)
     {
         var row = await db.ProviderCredentials.FirstOrDefaultAsync(r => r.Provider == provider, ct);
+        if (provider == Providers.Twilio && await db.ProviderCredentials.FirstOrDefaultAsync(r => r.Provider == Providers.TwilioSigningKey, ct) is { } key)
+        {
+            db.ProviderCredentials.Remove(key);
+        }
         if (provider == Providers.Twilio)
         {
             var tenant = await db.Tenants.FirstAsync(t => t.Id == tenantId, ct);

@@ -21,6 +21,13 @@ public sealed record VapiCredentialRequest(string? ApiKey);
 /// </summary>
 public sealed record TwilioCredentialRequest(string? AccountSid, string? AuthToken, string? SmsSender = null);
 
+/// <summary>
+/// Twilio's webhook shared key (Twilio Console, or <c>POST /v1/Webhooks/SharedKeys</c>): its secret, and optionally its id
+/// as Twilio names it in <c>X-Twilio-Webhooks-Signature-Settings: key=…,algorithm=HMAC_SHA256</c>. With it, webhooks signed
+/// with HMAC-SHA256 are accepted alongside those signed with the Auth Token (HMAC-SHA1).
+/// </summary>
+public sealed record TwilioSigningKeyRequest(string? Secret, string? KeyId = null);
+
 /// <summary>An OpenAI-compatible API key and base URL (default <c>https://api.openai.com/v1</c>).</summary>
 public sealed record OpenAiCredentialRequest(string? ApiKey, string? BaseUrl);
 
@@ -37,6 +44,12 @@ internal static partial class CredentialsApi
         group.MapGet("/", ListAsync).RequirePermission(Permission.Configure).WithSummary("Credentials, as previews");
         group.MapPut("/vapi", PutVapiAsync).RequirePermission(Permission.Configure).WithSummary("Set the Vapi private API key").ProducesErrors(400, 422);
         group.MapPut("/twilio", PutTwilioAsync).RequirePermission(Permission.Configure).WithSummary("Set the Twilio account SID, auth token and SMS sender").ProducesErrors(400, 422);
+        group.MapGet("/twilio/signing-key", GetTwilioSigningKeyAsync).RequirePermission(Permission.Configure)
+            .WithSummary("The Twilio webhook shared key, as a preview").ProducesErrors(404);
+        group.MapPut("/twilio/signing-key", PutTwilioSigningKeyAsync).RequirePermission(Permission.Configure)
+            .WithSummary("Set the Twilio webhook shared key (HMAC-SHA256 signatures)").ProducesErrors(400, 422);
+        group.MapDelete("/twilio/signing-key", DeleteTwilioSigningKeyAsync).RequirePermission(Permission.Configure)
+            .WithSummary("Delete the Twilio webhook shared key").ProducesErrors(404);
         group.MapPut("/openai", PutOpenAiAsync).RequirePermission(Permission.Configure).WithSummary("Set an OpenAI-compatible key and base URL").ProducesErrors(400, 422);
         group.MapPost("/{provider}/check", CheckAsync).RequirePermission(Permission.Configure).WithSummary("Check a credential live against its provider")
             .ProducesErrors(404);
@@ -99,6 +112,51 @@ internal static partial class CredentialsApi
         });
         await audit.AppendAsync(caller.TenantId, caller.Actor, "credentials.updated", Providers.Twilio, null, ct);
         return TypedResults.Ok((await store.ListAsync(ct)).First(c => c.Provider == Providers.Twilio));
+    }
+
+    [GeneratedRegex("^[A-Za-z0-9_.:-]{1,200}$")]
+    private static partial Regex SharedKeyIdPattern();
+
+    private static async Task<Results<Ok<TwilioSigningKeyDto>, JsonHttpResult<ErrorEnvelope>>> GetTwilioSigningKeyAsync(CredentialStore store, CancellationToken ct) =>
+        await store.GetTwilioSigningKeyDtoAsync(ct) is { } key ? TypedResults.Ok(key) : ApiError.NotFound("CREDENTIAL_NOT_FOUND", "No Twilio shared key is stored.");
+
+    private static async Task<Results<Ok<TwilioSigningKeyDto>, JsonHttpResult<ErrorEnvelope>>> PutTwilioSigningKeyAsync(
+        TwilioSigningKeyRequest body, HttpContext http, CredentialStore store, SwitchboardDbContext db, AuditLog audit, CancellationToken ct)
+    {
+        var v = new Validation();
+        if (!LooksLikeSecret(body.Secret, 500))
+        {
+            v.Add("secret", "must be 8 to 500 characters without spaces");
+        }
+        if (body.KeyId is { Length: > 0 } keyId && !SharedKeyIdPattern().IsMatch(keyId))
+        {
+            v.Add("keyId", "must be 1 to 200 letters, digits, '_', '.', ':' or '-'");
+        }
+        if (!v.IsValid)
+        {
+            return v.Result();
+        }
+        var caller = Caller.From(http);
+        await UniqueViolation.RetryOnceAsync(db, async () =>
+        {
+            await store.SetTwilioSigningKeyAsync(caller.TenantId!.Value, body.KeyId is { Length: > 0 } ? body.KeyId : null, body.Secret!, ct);
+            await db.SaveChangesAsync(ct);
+        });
+        await audit.AppendAsync(caller.TenantId, caller.Actor, "credentials.updated", Providers.TwilioSigningKey, null, ct);
+        return TypedResults.Ok((await store.GetTwilioSigningKeyDtoAsync(ct))!);
+    }
+
+    private static async Task<Results<NoContent, JsonHttpResult<ErrorEnvelope>>> DeleteTwilioSigningKeyAsync(
+        HttpContext http, CredentialStore store, SwitchboardDbContext db, AuditLog audit, CancellationToken ct)
+    {
+        var caller = Caller.From(http);
+        if (!await store.DeleteAsync(caller.TenantId!.Value, Providers.TwilioSigningKey, ct))
+        {
+            return ApiError.NotFound("CREDENTIAL_NOT_FOUND", "No Twilio shared key is stored.");
+        }
+        await db.SaveChangesAsync(ct);
+        await audit.AppendAsync(caller.TenantId, caller.Actor, "credentials.deleted", Providers.TwilioSigningKey, null, ct);
+        return TypedResults.NoContent();
     }
 
     private static async Task<Results<Ok<CredentialDto>, JsonHttpResult<ErrorEnvelope>>> PutOpenAiAsync(

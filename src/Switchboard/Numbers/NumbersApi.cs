@@ -4,6 +4,7 @@ using Switchboard.Billing;
 using Switchboard.Compliance;
 using Switchboard.Platform.Database;
 using Switchboard.Platform.Http;
+using Switchboard.Platform.Phones;
 using Switchboard.Tenancy;
 
 namespace Switchboard.Numbers;
@@ -104,10 +105,12 @@ internal sealed class NumberService(SwitchboardDbContext db, TenantAccountCache 
         {
             return (null, ApiError.Forbidden("FEATURE_NOT_IN_PLAN", $"The {account.Plan.Name} plan does not include telephony."));
         }
-        if (!Validation.IsE164(body.Number))
+        var region = await RegionAsync(caller.TenantId.Value, ct);
+        if (Phones.SettingsNumberToE164(body.Number, region) is not { } e164)
         {
-            return (null, new Validation().Add("number", "must be E.164, e.g. +15145550123").Result());
+            return (null, new Validation().Add("number", $"must be a phone number in {region}, e.g. +15145550123 or (514) 555-0123").Result());
         }
+        body = body with { Number = e164 };
         if (await db.PhoneNumbers.IgnoreQueryFilters().AnyAsync(n => n.Number == body.Number, ct))
         {
             return (null, ApiError.Conflict("NUMBER_TAKEN", "This number is already attached."));
@@ -173,6 +176,10 @@ internal sealed class NumberService(SwitchboardDbContext db, TenantAccountCache 
         return null;
     }
 
+    /// <summary>The tenant's region (from its locale) in which typed numbers are read.</summary>
+    private async Task<string> RegionAsync(Guid tenantId, CancellationToken ct) =>
+        Phones.RegionOf(await db.Tenants.IgnoreQueryFilters().Where(t => t.Id == tenantId).Select(t => t.Locale).FirstOrDefaultAsync(ct));
+
     private async Task<JsonHttpResult<ErrorEnvelope>?> ApplyAsync(PhoneNumber number, PhoneNumberRequest body, CancellationToken ct)
     {
         var v = new Validation();
@@ -200,9 +207,17 @@ internal sealed class NumberService(SwitchboardDbContext db, TenantAccountCache 
             {
                 v.Add("afterHours.action", "must be assistant, voicemail or forward");
             }
-            else if (after.Action == "forward" && !Validation.IsE164(after.ForwardTo))
+            else if (after.Action == "forward")
             {
-                v.Add("afterHours.forwardTo", "must be E.164 to forward");
+                var region = await RegionAsync(number.TenantId, ct);
+                if (Phones.SettingsNumberToE164(after.ForwardTo, region) is { } forwardTo)
+                {
+                    body = body with { AfterHours = after with { ForwardTo = forwardTo } };
+                }
+                else
+                {
+                    v.Add("afterHours.forwardTo", $"must be a phone number in {region} to forward, e.g. +15145550123");
+                }
             }
             v.Max("afterHours.message", after.Message, 500);
         }

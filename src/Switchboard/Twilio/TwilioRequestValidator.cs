@@ -27,8 +27,56 @@ namespace Switchboard.Twilio;
 /// </remarks>
 internal static class TwilioRequestValidator
 {
+    /// <summary>
+    /// The header Twilio adds to webhooks signed with a shared key: <c>key=&lt;sharedKeyId&gt;,algorithm=HMAC_SHA256</c>
+    /// (twilio-csharp 8.2 <c>RequestValidator.SignatureSettingsHeader</c>). Absent, the request was signed with the
+    /// account's Auth Token using HMAC-SHA1.
+    /// </summary>
+    public const string SignatureSettingsHeader = "X-Twilio-Webhooks-Signature-Settings";
+
+    /// <summary>
+    /// Reads <see cref="SignatureSettingsHeader"/>: the algorithm (<see cref="TwilioSignatureAlgorithm.HmacSha1"/> when
+    /// the header or its <c>algorithm=</c> is missing, as twilio-csharp's <c>GetSignatureAlgorithm</c>), the shared key's
+    /// id when named, or null for an algorithm this host does not know (the request is then refused).
+    /// </summary>
+    public static (TwilioSignatureAlgorithm Algorithm, string? KeyId)? ReadSignatureSettings(string? header)
+    {
+        string? algorithm = null, keyId = null;
+        foreach (var part in (header ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var eq = part.IndexOf('=');
+            if (eq <= 0)
+            {
+                continue;
+            }
+            var name = part[..eq].Trim();
+            var value = part[(eq + 1)..].Trim();
+            if (name.Equals("algorithm", StringComparison.OrdinalIgnoreCase))
+            {
+                algorithm = value;
+            }
+            else if (name.Equals("key", StringComparison.OrdinalIgnoreCase))
+            {
+                keyId = value;
+            }
+        }
+        return algorithm switch
+        {
+            null or "" or "HMAC_SHA1" => (TwilioSignatureAlgorithm.HmacSha1, keyId),
+            "HMAC_SHA256" => (TwilioSignatureAlgorithm.HmacSha256, keyId),
+            _ => null,
+        };
+    }
+
     /// <summary>Length in characters of a base64-encoded HMAC-SHA1 (20 bytes → 28 chars with padding).</summary>
     private const int SignatureChars = 28;
+
+    /// <summary>Length in characters of a base64-encoded HMAC-SHA256 (32 bytes → 44 chars with padding).</summary>
+    private const int Sha256SignatureChars = 44;
+
+    private static int CharsOf(TwilioSignatureAlgorithm algorithm) => algorithm == TwilioSignatureAlgorithm.HmacSha256 ? Sha256SignatureChars : SignatureChars;
+
+    private static int BytesOf(TwilioSignatureAlgorithm algorithm) => algorithm == TwilioSignatureAlgorithm.HmacSha256 ? HMACSHA256.HashSizeInBytes : HMACSHA1.HashSizeInBytes;
 
     private const string BodyHashParameter = "bodySHA256";
 
@@ -52,19 +100,25 @@ internal static class TwilioRequestValidator
     /// the URL with the scheme's default port added (twilio-csharp <c>Validate</c>: "check signature of
     /// url with and without port, since sig generation on back end is inconsistent").
     /// </returns>
-    public static bool Validate(string url, IEnumerable<KeyValuePair<string, string>>? formParams, string? signature, string authToken)
+    /// <param name="algorithm">
+    /// HMAC-SHA1 keyed with the Auth Token (the default), or HMAC-SHA256 keyed with a shared key's secret when the request
+    /// carries <see cref="SignatureSettingsHeader"/>; the signed string is the same for both (twilio-csharp 8.2).
+    /// </param>
+    public static bool Validate(
+        string url, IEnumerable<KeyValuePair<string, string>>? formParams, string? signature, string authToken,
+        TwilioSignatureAlgorithm algorithm = TwilioSignatureAlgorithm.HmacSha1)
     {
         if (string.IsNullOrEmpty(url) || string.IsNullOrEmpty(signature) || string.IsNullOrEmpty(authToken))
         {
             return false;
         }
-        // The signature's length is public (always 28), so rejecting any other length early leaks nothing.
-        if (signature.Length != SignatureChars)
+        // The signature's length is public (28 or 44), so rejecting any other length early leaks nothing.
+        if (signature.Length != CharsOf(algorithm))
         {
             return false;
         }
 
-        return MatchesAnyUrlVariant(url, Encoding.UTF8.GetBytes(ConcatenateParams(formParams)), signature, authToken);
+        return MatchesAnyUrlVariant(url, Encoding.UTF8.GetBytes(ConcatenateParams(formParams)), signature, authToken, algorithm);
     }
 
     /// <summary>
@@ -88,7 +142,7 @@ internal static class TwilioRequestValidator
         {
             return false;
         }
-        return signature.Length == SignatureChars && MatchesAnyUrlVariant(url, [], signature, authToken);
+        return signature.Length == SignatureChars && MatchesAnyUrlVariant(url, [], signature, authToken, TwilioSignatureAlgorithm.HmacSha1);
     }
 
     /// <summary>
@@ -111,16 +165,19 @@ internal static class TwilioRequestValidator
     /// </summary>
     /// <param name="url">The URL to sign, byte for byte as it will be requested.</param>
     /// <param name="formParams">Decoded form fields, keys may repeat; <see langword="null"/> or empty for GET, WebSocket or JSON requests.</param>
-    /// <param name="authToken">The HMAC key.</param>
-    /// <returns>The 28-character base64 signature.</returns>
+    /// <param name="authToken">The HMAC key: the Auth Token, or a shared key's secret for HMAC-SHA256.</param>
+    /// <param name="algorithm">HMAC-SHA1 (default) or HMAC-SHA256.</param>
+    /// <returns>The base64 signature: 28 characters (SHA-1) or 44 (SHA-256).</returns>
     /// <exception cref="ArgumentNullException"><paramref name="url"/> or <paramref name="authToken"/> is null.</exception>
-    public static string ComputeSignature(string url, IEnumerable<KeyValuePair<string, string>>? formParams, string authToken)
+    public static string ComputeSignature(
+        string url, IEnumerable<KeyValuePair<string, string>>? formParams, string authToken,
+        TwilioSignatureAlgorithm algorithm = TwilioSignatureAlgorithm.HmacSha1)
     {
         ArgumentNullException.ThrowIfNull(url);
         ArgumentNullException.ThrowIfNull(authToken);
 
-        Span<byte> mac = stackalloc byte[HMACSHA1.HashSizeInBytes];
-        ComputeMac(Encoding.UTF8.GetBytes(authToken), url, Encoding.UTF8.GetBytes(ConcatenateParams(formParams)), mac);
+        Span<byte> mac = stackalloc byte[BytesOf(algorithm)];
+        ComputeMac(Encoding.UTF8.GetBytes(authToken), url, Encoding.UTF8.GetBytes(ConcatenateParams(formParams)), mac, algorithm);
         return Convert.ToBase64String(mac);
     }
 
@@ -161,24 +218,24 @@ internal static class TwilioRequestValidator
         return sb.ToString();
     }
 
-    private static bool MatchesAnyUrlVariant(string url, byte[] paramBytes, string signature, string authToken)
+    private static bool MatchesAnyUrlVariant(string url, byte[] paramBytes, string signature, string authToken, TwilioSignatureAlgorithm algorithm)
     {
         // As twilio-csharp: try the URL without its port, then with a port. The URL as given is always
         // one of the two (it either has a port or has none), and a custom port such as :1234 is both
         // dropped and kept, as the https-custom-port-* vectors require.
         var key = Encoding.UTF8.GetBytes(authToken);
         var (withoutPort, withPort) = PortVariants(url);
-        return Matches(key, withoutPort, paramBytes, signature)
-            || (!ReferenceEquals(withPort, withoutPort) && Matches(key, withPort, paramBytes, signature));
+        return Matches(key, withoutPort, paramBytes, signature, algorithm)
+            || (!ReferenceEquals(withPort, withoutPort) && Matches(key, withPort, paramBytes, signature, algorithm));
     }
 
-    private static bool Matches(byte[] key, string url, byte[] paramBytes, string signature)
+    private static bool Matches(byte[] key, string url, byte[] paramBytes, string signature, TwilioSignatureAlgorithm algorithm)
     {
-        Span<byte> mac = stackalloc byte[HMACSHA1.HashSizeInBytes];
-        ComputeMac(key, url, paramBytes, mac);
+        Span<byte> mac = stackalloc byte[BytesOf(algorithm)];
+        ComputeMac(key, url, paramBytes, mac, algorithm);
 
-        Span<char> expected = stackalloc char[SignatureChars];
-        if (!Convert.TryToBase64Chars(mac, expected, out var written) || written != SignatureChars)
+        Span<char> expected = stackalloc char[CharsOf(algorithm)];
+        if (!Convert.TryToBase64Chars(mac, expected, out var written) || written != expected.Length)
         {
             return false;
         }
@@ -189,9 +246,9 @@ internal static class TwilioRequestValidator
             MemoryMarshal.AsBytes(signature.AsSpan()));
     }
 
-    private static void ComputeMac(byte[] key, string url, ReadOnlySpan<byte> paramBytes, Span<byte> destination)
+    private static void ComputeMac(byte[] key, string url, ReadOnlySpan<byte> paramBytes, Span<byte> destination, TwilioSignatureAlgorithm algorithm)
     {
-        using var hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA1, key);
+        using var hmac = IncrementalHash.CreateHMAC(algorithm == TwilioSignatureAlgorithm.HmacSha256 ? HashAlgorithmName.SHA256 : HashAlgorithmName.SHA1, key);
         hmac.AppendData(Encoding.UTF8.GetBytes(url));
         hmac.AppendData(paramBytes);
         hmac.GetHashAndReset(destination);
@@ -309,4 +366,14 @@ internal static class TwilioRequestValidator
             MemoryMarshal.AsBytes((ReadOnlySpan<char>)hex),
             MemoryMarshal.AsBytes(claimed.AsSpan()));
     }
+}
+
+/// <summary>How Twilio signed a webhook (<see cref="TwilioRequestValidator.SignatureSettingsHeader"/>).</summary>
+internal enum TwilioSignatureAlgorithm
+{
+    /// <summary>HMAC-SHA1 keyed with the account's Auth Token (no settings header).</summary>
+    HmacSha1,
+
+    /// <summary>HMAC-SHA256 keyed with a webhook shared key's secret (<c>algorithm=HMAC_SHA256</c>).</summary>
+    HmacSha256,
 }

@@ -205,7 +205,7 @@ public sealed class AccountsTests(SelfServiceFactory factory) : IClassFixture<Se
         Assert.Contains(list!, t => t!["id"]!.GetValue<string>() == customer.TenantId.ToString());
         var denied = await customer.Client.GetAsync("/api/v1/operator/tenants");
         Assert.Equal(HttpStatusCode.Forbidden, denied.StatusCode);
-        Assert.Equal(1, await Switchboard.Platform.Cli.GrantOperatorCommand.RunAsync(factory.Services, ["nobody@example.test"], CancellationToken.None));
+        Assert.Equal(1, await Switchboard.Platform.Cli.GrantOperatorCommand.RunAsync(factory.Services, "nobody@example.test", revoke: false, CancellationToken.None));
 
         var switched = await (await ops.Client.PostAsJsonAsync("/api/v1/auth/switch-tenant", new { tenantId = customer.TenantId })).JsonAsync(HttpStatusCode.OK);
         Assert.Equal("owner", switched["tenant"]!["role"]!.GetValue<string>());

@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Time.Testing;
 using Switchboard.Outbox;
 using Switchboard.Tenancy;
 using Switchboard.Tests.Support;
@@ -154,7 +155,7 @@ public sealed class SmsAlertTests(TwilioFactory factory) : IClassFixture<TwilioF
         Assert.DoesNotContain(factory.Twilio.Messages, m => m.To == office);
     }
 
-    private sealed class ClockRestorer(ManualClock clock) : IDisposable
+    private sealed class ClockRestorer(FakeTimeProvider clock) : IDisposable
     {
         private readonly DateTimeOffset start = clock.GetUtcNow();
 

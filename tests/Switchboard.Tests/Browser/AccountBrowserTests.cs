@@ -30,7 +30,7 @@ public sealed class AccountBrowserTests(BrowserFixture browser, ITestOutputHelpe
     private async Task<Tab> OperatorTabAsync()
     {
         var email = await browser.Host.AddOwnerAsync(browser.Tenant.Id, BrowserFixture.Password);
-        Assert.Equal(0, await GrantOperatorCommand.RunAsync(browser.Host.Services, [email], CancellationToken.None));
+        Assert.Equal(0, await GrantOperatorCommand.RunAsync(browser.Host.Services, email, revoke: false, CancellationToken.None));
         var tab = await browser.OpenAsync(signIn: false);
         var login = await tab.Context.APIRequest.PostAsync("/api/v1/auth/login", new() { DataObject = new { email, password = BrowserFixture.Password } });
         Assert.True(login.Ok, $"operator login {login.Status}");

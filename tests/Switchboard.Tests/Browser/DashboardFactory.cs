@@ -20,6 +20,9 @@ namespace Switchboard.Tests.Browser;
 public sealed class DashboardFactory : SwitchboardFactory
 {
     internal SimPacer Pacer { get; } = new();
+
+    /// <summary>The dashboard's live stream pings (and re-checks the session) on the host's clock while a person watches.</summary>
+    protected override bool RealTimePasses => true;
     internal RealtimeProviderSimulator Provider { get; }
     internal TwilioSimulator TwilioRest { get; }
     internal RecordingServer Recordings { get; }

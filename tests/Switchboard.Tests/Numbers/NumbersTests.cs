@@ -146,4 +146,45 @@ public sealed class NumbersTests(SelfServiceFactory factory) : IClassFixture<Sel
         Assert.Equal(HttpStatusCode.NotFound, (await b.Client.DeleteAsync($"/api/v1/numbers/{id}")).StatusCode);
         Assert.Empty((await b.Client.GetFromJsonAsync<JsonArray>("/api/v1/numbers"))!);
     }
+
+    [Fact]
+    public async Task NumbersTypedAsPeopleWriteThemAreStoredInE164AndBadOnesNameTheirField()
+    {
+        var owner = await TelephonyTenantAsync();
+        var digits = Interlocked.Increment(ref next).ToString("D4");
+        var e164 = "+1514555" + digits;
+        factory.Twilio.Own(e164);
+
+        // The business number, written the way a plumber writes it, read in the tenant's region.
+        var attached = await (await owner.Client.PostAsJsonAsync("/api/v1/numbers", new { number = $"(514) 555-{digits}", mode = "twilio" })).JsonAsync(HttpStatusCode.Accepted);
+        Assert.Equal(e164, attached["number"]!.GetValue<string>());
+        var again = await owner.Client.PostAsJsonAsync("/api/v1/numbers", new { number = $"514.555.{digits}", mode = "twilio" });
+        Assert.Equal("NUMBER_TAKEN", (await again.JsonAsync(HttpStatusCode.Conflict))["error"]!["code"]!.GetValue<string>());
+        var tooShort = await owner.Client.PostAsJsonAsync("/api/v1/numbers", new { number = "555-0123", mode = "twilio" });
+        Assert.True((await tooShort.JsonAsync(HttpStatusCode.UnprocessableEntity))["error"]!["details"]!.AsObject().ContainsKey("number"));
+
+        var forwarded = await (await owner.Client.PatchAsJsonAsync($"/api/v1/numbers/{attached["id"]}", new
+        {
+            afterHours = new { action = "forward", forwardTo = "1 (514) 555-0188" },
+        })).JsonAsync(HttpStatusCode.OK);
+        Assert.Equal("+15145550188", forwarded["afterHours"]!["forwardTo"]!.GetValue<string>());
+
+        // Alert recipients: stored in E.164, duplicates written two ways kept once; a bad one names its list.
+        var created = await (await owner.Client.PostAsJsonAsync("/api/v1/assistants", new
+        {
+            name = "Paul",
+            alertPolicy = new { onCallNumbers = new[] { "(514) 555-0111", "514-555-0111", "+1 456 555 0142" }, officeNumbers = new[] { "514 555 0100" } },
+        })).JsonAsync(HttpStatusCode.Created);
+        Assert.Equal(["+15145550111", "+14565550142"], created["alertPolicy"]!["onCallNumbers"]!.AsArray().Select(n => n!.GetValue<string>()));
+        Assert.Equal(["+15145550100"], created["alertPolicy"]!["officeNumbers"]!.AsArray().Select(n => n!.GetValue<string>()));
+        var bad = await owner.Client.PatchAsJsonAsync($"/api/v1/assistants/{created["id"]}", new
+        {
+            alertPolicy = new { onCallNumbers = new[] { "+15145550111", "555-0111" }, officeNumbers = new[] { "plombier" } },
+        });
+        var details = (await bad.JsonAsync(HttpStatusCode.UnprocessableEntity))["error"]!["details"]!.AsObject();
+        Assert.Contains("555-0111", details["alertPolicy.onCallNumbers"]!.ToJsonString());
+        Assert.True(details.ContainsKey("alertPolicy.officeNumbers"));
+        var unchanged = await owner.Client.GetFromJsonAsync<JsonObject>($"/api/v1/assistants/{created["id"]}");
+        Assert.Equal(2, unchanged!["alertPolicy"]!["onCallNumbers"]!.AsArray().Count);
+    }
 }

@@ -23,6 +23,23 @@ public sealed class PhonesTests
         Assert.Equal(e164, Phones.ToE164(written, region));
 
     [Theory]
+    [InlineData("(514) 555-0199", "CA", "+15145550199")]
+    [InlineData("+1 456 555 0142", "CA", "+14565550142")]   // unassigned area code: possible, so kept (see SettingsNumberToE164)
+    [InlineData("06 12 34 56 78", "FR", "+33612345678")]
+    [InlineData("+44 20 7946 0958", "CA", "+442079460958")]
+    public void SettingsNumbersArePossibleNumbersInTheTenantsRegion(string written, string region, string e164) =>
+        Assert.Equal(e164, Phones.SettingsNumberToE164(written, region));
+
+    [Theory]
+    [InlineData("555-0199", "CA")]             // no area code
+    [InlineData("514 555 01999", "CA")]        // a digit too many
+    [InlineData("plombier", "CA")]
+    [InlineData("06 12 34 56", "FR")]          // too short for France
+    [InlineData("", "CA")]
+    public void SettingsNumbersOfTheWrongLengthAreRefused(string written, string region) =>
+        Assert.Null(Phones.SettingsNumberToE164(written, region));
+
+    [Theory]
     [InlineData("555-0199")]          // no area code
     [InlineData("(123) 555-0199")]    // area codes never start with 1
     [InlineData("call me maybe")]

@@ -36,7 +36,7 @@ public sealed class WriteRaceTests(SelfServiceFactory factory) : IClassFixture<S
         }
     }
 
-    private string[] ErrorLines() => factory.Logs.Lines.Where(l => l.StartsWith("Error ", StringComparison.Ordinal) || l.StartsWith("Critical ", StringComparison.Ordinal)).ToArray();
+    private string[] ErrorLines() => factory.LogLines.Where(l => l.StartsWith("Error ", StringComparison.Ordinal) || l.StartsWith("Critical ", StringComparison.Ordinal)).ToArray();
 
     [Fact]
     public async Task TwoConcurrentFirstOpenAiCredentialsNeverGiveA500()

@@ -80,10 +80,10 @@ public sealed class SignupToFirstCallTests(SelfServiceFactory factory) : IClassF
         Assert.Equal(34.086, usage!["callSeconds"]!.GetValue<double>(), 3);
 
         // Through all of it, no secret reached a log line (captured at Trace level).
-        Assert.NotEmpty(factory.Logs.Lines);
+        Assert.NotEmpty(factory.LogLines);
         foreach (var secretText in new[] { VapiSimulator.PrivateKey, TwilioNumbersSimulator.AuthToken, secret, owner.Password, owner.Csrf })
         {
-            Assert.DoesNotContain(factory.Logs.Lines, l => l.Contains(secretText, StringComparison.Ordinal));
+            Assert.DoesNotContain(factory.LogLines, l => l.Contains(secretText, StringComparison.Ordinal));
         }
     }
 

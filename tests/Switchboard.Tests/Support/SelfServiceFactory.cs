@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 
 namespace Switchboard.Tests.Support;
 
@@ -22,7 +23,16 @@ public class SelfServiceFactory : SwitchboardFactory
 
     internal VapiSimulator Vapi => vapi.Value;
     internal TwilioNumbersSimulator Twilio => twilio.Value;
-    internal LogCapture Logs { get; } = new();
+    /// <summary>Every log record of the host (Microsoft.Extensions.Diagnostics.Testing), with its structured state and scopes.</summary>
+    internal FakeLogCollector Logs { get; } = new();
+
+    /// <summary>
+    /// The records as text to scan: level, category, message, structured state (<c>key=value;…</c>), scopes and exception,
+    /// so a secret that reached a log by any of those routes is found.
+    /// </summary>
+    internal IReadOnlyList<string> LogLines => Logs.GetSnapshot().Select(r =>
+        $"{r.Level} {r.Category}: {r.Message} {string.Join(";", (r.StructuredState ?? []).Select(p => $"{p.Key}={p.Value}"))}" +
+        $"{string.Concat(r.Scopes.Select(scope => " => " + scope))} {r.Exception}").ToList();
 
     protected override IDictionary<string, string?> ExtraSettings => new Dictionary<string, string?>
     {
@@ -53,7 +63,7 @@ public class SelfServiceFactory : SwitchboardFactory
             // Every line, at Trace level, goes to the capture only (not to the console).
             logging.ClearProviders();
             logging.SetMinimumLevel(LogLevel.Trace);
-            logging.AddProvider(Logs);
+            logging.AddProvider(new FakeLoggerProvider(Logs));
         });
     }
 
@@ -103,7 +113,7 @@ public class SelfServiceFactory : SwitchboardFactory
         if (operatorSession is null)
         {
             await SignUpAsync(OperatorEmail, "Operators Inc");
-            Assert.Equal(0, await Switchboard.Platform.Cli.GrantOperatorCommand.RunAsync(Services, [OperatorEmail], CancellationToken.None));
+            Assert.Equal(0, await Switchboard.Platform.Cli.GrantOperatorCommand.RunAsync(Services, OperatorEmail, revoke: false, CancellationToken.None));
             operatorSession = await LoginAsync(OperatorEmail, "correct horse battery");
         }
         return operatorSession;

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 using Switchboard.Credentials;
 using Switchboard.Outbox;
 using Switchboard.Platform.Database;
@@ -48,7 +49,21 @@ public class SwitchboardFactory : WebApplicationFactory<Program>
     private string DatabaseConnectionString => Twin?.DatabaseConnectionString ?? database.ConnectionString;
     private string KeysPath => Twin?.KeysPath ?? ownKeysPath;
 
-    internal ManualClock Clock { get; } = new(new DateTimeOffset(2026, 11, 18, 15, 0, 0, TimeSpan.Zero)); // a Wednesday, 10:00 in Montréal
+    /// <summary>
+    /// The host's clock (Microsoft.Extensions.TimeProvider.Testing): time moves only when a test advances it, and timers and
+    /// <c>Task.Delay(…, clock)</c> fire when it passes their due time. Factories whose tests need the host's own
+    /// timers to fire as real time passes (SSE pings) turn on <see cref="RealTimePasses"/>.
+    /// </summary>
+    internal FakeTimeProvider Clock { get; } = new(new DateTimeOffset(2026, 11, 18, 15, 0, 0, TimeSpan.Zero)); // a Wednesday, 10:00 in Montréal
+
+    /// <summary>
+    /// When true, <see cref="Clock"/> also advances with real time (every 50 ms by the real time elapsed), on top of what
+    /// tests add with <c>Advance</c>: for hosts whose tests wait on timers the host runs on its clock, such as the live
+    /// events stream's pings, where driving each ping by hand would race the stream's reader.
+    /// </summary>
+    protected virtual bool RealTimePasses => false;
+
+    private Timer? pump;
 
     /// <summary>Settings applied on top of the test defaults (e.g. a lower rate limit).</summary>
     protected virtual IDictionary<string, string?> ExtraSettings => new Dictionary<string, string?>();
@@ -62,6 +77,8 @@ public class SwitchboardFactory : WebApplicationFactory<Program>
         builder.UseSetting("Switchboard:Database:Provider", DatabaseProvider);
         builder.UseSetting("Switchboard:Database:ConnectionString", DatabaseConnectionString);
         builder.UseSetting("Switchboard:Outbox:WorkerEnabled", "false");
+        // The retention worker waits on the host's clock: with FakeTimeProvider, a test that advances days would start a purge.
+        builder.UseSetting("Switchboard:Retention:WorkerEnabled", "false");
         builder.UseSetting("Switchboard:Twilio:ApiBaseUrl", TwilioBaseUrl);
         builder.UseSetting("Switchboard:Twilio:TimeoutSeconds", "5");
         builder.UseSetting("Switchboard:Vapi:RateLimitPerMinute", "10000");
@@ -72,6 +89,16 @@ public class SwitchboardFactory : WebApplicationFactory<Program>
         foreach (var (key, value) in ExtraSettings)
         {
             builder.UseSetting(key, value);
+        }
+        if (RealTimePasses && pump is null)
+        {
+            var last = System.Diagnostics.Stopwatch.GetTimestamp();
+            pump = new Timer(_ =>
+            {
+                var now = System.Diagnostics.Stopwatch.GetTimestamp();
+                Clock.Advance(System.Diagnostics.Stopwatch.GetElapsedTime(last, now));
+                last = now;
+            }, null, TimeSpan.FromMilliseconds(50), TimeSpan.FromMilliseconds(50));
         }
         builder.ConfigureTestServices(services =>
         {
@@ -170,6 +197,7 @@ public class SwitchboardFactory : WebApplicationFactory<Program>
 
     protected override void Dispose(bool disposing)
     {
+        pump?.Dispose();
         base.Dispose(disposing);
         if (disposing && ownsStorage)
         {

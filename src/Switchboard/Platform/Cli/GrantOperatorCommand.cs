@@ -11,15 +11,8 @@ namespace Switchboard.Platform.Cli;
 /// </summary>
 internal static class GrantOperatorCommand
 {
-    public static async Task<int> RunAsync(IServiceProvider services, string[] args, CancellationToken ct)
+    public static async Task<int> RunAsync(IServiceProvider services, string email, bool revoke, CancellationToken ct)
     {
-        var email = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal));
-        if (email is null)
-        {
-            Console.Error.WriteLine("Usage: switchboard grant-operator <email> [--revoke]");
-            return 2;
-        }
-        var revoke = args.Contains("--revoke");
         await services.GetRequiredService<Migrator>().MigrateAsync(ct);
         await using var scope = services.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<SwitchboardDbContext>();

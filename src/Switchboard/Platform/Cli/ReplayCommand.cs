@@ -16,34 +16,12 @@ namespace Switchboard.Platform.Cli;
 /// </summary>
 internal static class ReplayCommand
 {
-    public static async Task<int> RunAsync(IServiceProvider services, string[] args, CancellationToken ct)
+    /// <summary>Parsed options (<see cref="SwitchboardCli"/>): the tenant, the server, the secret, fresh ids, the files.</summary>
+    internal sealed record Options(Guid TenantId, string? Url, string? Secret, bool FreshIds, IReadOnlyList<string> Files);
+
+    public static async Task<int> RunAsync(IServiceProvider services, Options options, CancellationToken ct)
     {
-        string? tenant = null, url = null, secret = null;
-        var fresh = false;
-        var files = new List<string>();
-        for (var i = 0; i < args.Length; i++)
-        {
-            switch (args[i])
-            {
-                case "--tenant" when i + 1 < args.Length: tenant = args[++i]; break;
-                case "--url" when i + 1 < args.Length: url = args[++i]; break;
-                case "--secret" when i + 1 < args.Length: secret = args[++i]; break;
-                case "--fresh-ids": fresh = true; break;
-                default:
-                    if (args[i].StartsWith("--", StringComparison.Ordinal))
-                    {
-                        Console.Error.WriteLine($"replay: unknown option {args[i]}");
-                        return 2;
-                    }
-                    files.Add(args[i]);
-                    break;
-            }
-        }
-        if (tenant is null || !Guid.TryParse(tenant, out var tenantId) || files.Count == 0)
-        {
-            Console.Error.WriteLine("usage: switchboard replay --tenant <tenant-id> [--url http://localhost:8080] [--secret <webhook-secret>] [--fresh-ids] <file.json>...");
-            return 2;
-        }
+        var (tenantId, url, secret, fresh, files) = options;
         url ??= (Environment.GetEnvironmentVariable("ASPNETCORE_URLS")?.Split(';')[0] ?? "http://localhost:8080").Replace("://+", "://localhost").Replace("://*", "://localhost").Replace("://0.0.0.0", "://localhost");
         if (secret is null)
         {

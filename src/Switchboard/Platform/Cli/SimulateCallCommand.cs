@@ -19,32 +19,13 @@ namespace Switchboard.Platform.Cli;
 /// </summary>
 internal static class SimulateCallCommand
 {
-    public static async Task<int> RunAsync(IServiceProvider services, string[] args, CancellationToken ct)
+    /// <summary>Parsed options (<see cref="SwitchboardCli"/>).</summary>
+    internal sealed record Options(Guid TenantId, string ScriptPath, string Url, string? AuthToken, int ProviderPort, bool NoProvider);
+
+    public static async Task<int> RunAsync(IServiceProvider services, Options options, CancellationToken ct)
     {
-        string? tenantArg = null, scriptPath = null, token = null;
-        var url = "http://localhost:8080";
-        var port = RealtimeOptions.SimulatorPort;
-        var provider = true;
-        for (var i = 0; i < args.Length; i++)
-        {
-            switch (args[i])
-            {
-                case "--tenant" when i + 1 < args.Length: tenantArg = args[++i]; break;
-                case "--script" when i + 1 < args.Length: scriptPath = args[++i]; break;
-                case "--url" when i + 1 < args.Length: url = args[++i]; break;
-                case "--auth-token" when i + 1 < args.Length: token = args[++i]; break;
-                case "--provider-port" when i + 1 < args.Length: port = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
-                case "--no-provider": provider = false; break;
-                default:
-                    Console.Error.WriteLine($"simulate-call: unknown argument {args[i]}");
-                    return 2;
-            }
-        }
-        if (!Guid.TryParse(tenantArg, out var tenantId) || scriptPath is null)
-        {
-            Console.Error.WriteLine("usage: switchboard simulate-call --tenant <id> --script <file.json> [--url http://localhost:8080] [--auth-token T] [--provider-port 8091 | --no-provider]");
-            return 2;
-        }
+        var (tenantId, scriptPath, url, token, port, noProvider) = options;
+        var provider = !noProvider;
         if (!File.Exists(scriptPath))
         {
             Console.Error.WriteLine($"simulate-call: no such script {scriptPath}");

@@ -18,28 +18,13 @@ namespace Switchboard.Platform.Cli;
 /// </summary>
 internal static class SimulateChatCommand
 {
-    public static async Task<int> RunAsync(string[] args, CancellationToken ct)
+    /// <summary>Parsed options (<see cref="SwitchboardCli"/>).</summary>
+    internal sealed record Options(string? Key, string Url, string? Origin, string? ScriptPath, string? Message, bool ServeModel, int Port);
+
+    public static async Task<int> RunAsync(Options options, CancellationToken ct)
     {
-        string? key = null, scriptPath = null, message = null, origin = null;
-        var url = "http://localhost:8080";
-        var serveModel = false;
-        var port = ChatModelSimulator.DefaultPort;
-        for (var i = 0; i < args.Length; i++)
-        {
-            switch (args[i])
-            {
-                case "--key" when i + 1 < args.Length: key = args[++i]; break;
-                case "--url" when i + 1 < args.Length: url = args[++i].TrimEnd('/'); break;
-                case "--origin" when i + 1 < args.Length: origin = args[++i]; break;
-                case "--script" when i + 1 < args.Length: scriptPath = args[++i]; break;
-                case "--message" when i + 1 < args.Length: message = args[++i]; break;
-                case "--serve-model": serveModel = true; break;
-                case "--port" when i + 1 < args.Length: port = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
-                default:
-                    Console.Error.WriteLine($"simulate-chat: unknown argument {args[i]}");
-                    return 2;
-            }
-        }
+        var (key, url, origin, scriptPath, message, serveModel, port) = options;
+        url = url.TrimEnd('/');
         if (serveModel)
         {
             await using var sim = await ChatModelSimulator.StartAsync(port);

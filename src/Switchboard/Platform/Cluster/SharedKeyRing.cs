@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.AspNetCore.DataProtection.Repositories;
 using Microsoft.AspNetCore.DataProtection.XmlEncryption;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Switchboard.Platform.Database;
 
@@ -65,7 +66,8 @@ internal static class SharedKeyRing
             options.XmlEncryptor = encryptor;
             options.XmlRepository = new ImportingXmlRepository(
                 new EntityFrameworkCoreXmlRepository<SwitchboardDbContext>(services, loggers), legacy, encryptor,
-                loggers.CreateLogger<ImportingXmlRepository>());
+                loggers.CreateLogger<ImportingXmlRepository>(),
+                services.GetRequiredService<IOptions<DatabaseOptions>>().Value.IsPostgres ? new FirstKeyGate(services) : null);
         }
     }
 }
@@ -220,7 +222,8 @@ internal sealed class MasterKeyXmlDecryptor(IServiceProvider services) : IXmlDec
 /// (Data Protection marks secret elements <c>requiresEncryption</c>). Idempotent (keys are matched by their
 /// <c>key-{id}</c> friendly name), so every node may try; the old folder is left in place for the operator to delete.
 /// </summary>
-internal sealed class ImportingXmlRepository(IXmlRepository inner, string legacyFolder, IXmlEncryptor encryptor, ILogger<ImportingXmlRepository> logger)
+internal sealed class ImportingXmlRepository(
+    IXmlRepository inner, string legacyFolder, IXmlEncryptor encryptor, ILogger<ImportingXmlRepository> logger, FirstKeyGate? firstKey = null)
     : IXmlRepository
 {
     private const string DataProtectionNamespace = "http://schemas.asp.net/2015/03/dataProtection";
@@ -235,8 +238,9 @@ internal sealed class ImportingXmlRepository(IXmlRepository inner, string legacy
         {
             if (!imported)
             {
+                imported = true; // first, so the key manager's re-entrant reads below go straight to the database
                 Import();
-                imported = true;
+                firstKey?.EnsureOneKey(inner);
             }
         }
         return inner.GetAllElements();
@@ -289,4 +293,58 @@ internal sealed class ImportingXmlRepository(IXmlRepository inner, string legacy
                 "The files there are not encrypted: delete the folder once every node runs this version.", count, legacyFolder);
         }
     }
+}
+
+/// <summary>
+/// Makes the creation of the first key race-free across nodes (PostgreSQL). Left alone, Data Protection creates a key on
+/// each node that finds the ring empty, so two nodes starting together on a new database each make one and protect with
+/// different keys. Instead, on the first read of the ring, a node takes a PostgreSQL advisory lock, reads the ring
+/// again, creates the key through the host's <see cref="IKeyManager"/> only if there is still none, and releases the
+/// lock: the second node waits, then finds the first node's key and uses it. Later keys (the rolling 90-day rotation)
+/// are created ahead of their activation, so both nodes see them before use.
+/// </summary>
+internal sealed class FirstKeyGate(IServiceProvider services)
+{
+    /// <summary>Advisory lock key for the first Data Protection key ("SWKEYS"); the migrator uses another.</summary>
+    internal const long AdvisoryLockKey = 0x5357_4B45_5953;
+
+    public void EnsureOneKey(IXmlRepository ring)
+    {
+        if (HasKey(ring))
+        {
+            return;
+        }
+        using var scope = services.CreateScope();
+        var db = scope.ServiceProvider.GetRequiredService<SwitchboardDbContext>();
+        db.Database.OpenConnection();
+        try
+        {
+            using (var command = db.Database.GetDbConnection().CreateCommand())
+            {
+                command.CommandText = $"SELECT pg_advisory_lock({AdvisoryLockKey})";
+                command.ExecuteNonQuery();
+            }
+            try
+            {
+                if (!HasKey(ring))
+                {
+                    var now = services.GetRequiredService<TimeProvider>().GetUtcNow();
+                    var lifetime = services.GetRequiredService<IOptions<KeyManagementOptions>>().Value.NewKeyLifetime;
+                    services.GetRequiredService<IKeyManager>().CreateNewKey(now, now + lifetime);
+                }
+            }
+            finally
+            {
+                using var unlock = db.Database.GetDbConnection().CreateCommand();
+                unlock.CommandText = $"SELECT pg_advisory_unlock({AdvisoryLockKey})";
+                unlock.ExecuteNonQuery();
+            }
+        }
+        finally
+        {
+            db.Database.CloseConnection();
+        }
+    }
+
+    private static bool HasKey(IXmlRepository ring) => ring.GetAllElements().Any(e => e.Name.LocalName == "key");
 }

@@ -43,6 +43,63 @@ internal static class Phones
         }
     }
 
+    /// <summary>
+    /// A number a tenant typed in settings (alert recipients, business numbers, forwarding), read in the tenant's
+    /// <paramref name="region"/> and returned in E.164, or null when it cannot be a phone number there.
+    /// </summary>
+    /// <remarks>
+    /// The rule is libphonenumber's <c>IsPossibleNumber</c> (the right number of digits for the country's numbering
+    /// plan), not <c>IsValidNumber</c> (the digits fall in a range the metadata lists as assigned). Range metadata lags
+    /// real allocations (new area codes and overlays reach a deployed binary only with its next libphonenumber update),
+    /// so a validity check would refuse a real customer's new number; a length check catches what tenants actually get
+    /// wrong (a digit missing or extra, letters, a number of another country typed without its prefix). Numbers in an
+    /// unassigned range pass here and are refused by Twilio when first dialled or texted. It also keeps North American
+    /// test and demo numbers (+1 456…, unassigned) usable. Captured numbers from calls keep the stricter
+    /// <see cref="ToE164"/>, where a mis-heard number must not look like a real one.
+    /// </remarks>
+    public static string? SettingsNumberToE164(string? text, string region)
+    {
+        if (string.IsNullOrWhiteSpace(text) || text.Length > 64)
+        {
+            return null;
+        }
+        try
+        {
+            var number = Util.Parse(text, region);
+            return Util.IsPossibleNumberWithReason(number) == PhoneNumberUtil.ValidationResult.IS_POSSIBLE
+                && Util.Format(number, PhoneNumberFormat.E164) is { } e164 && IsE164Shape(e164) ? e164 : null;
+        }
+        catch (NumberParseException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// <see cref="SettingsNumberToE164"/> over a list: the E.164 forms (duplicates dropped, order kept), or the first entry
+    /// that is not a number in <paramref name="region"/> as <paramref name="invalid"/>.
+    /// </summary>
+    public static List<string> SettingsNumbersToE164(IEnumerable<string?> texts, string region, out string? invalid)
+    {
+        invalid = null;
+        var result = new List<string>();
+        foreach (var text in texts)
+        {
+            if (SettingsNumberToE164(text, region) is not { } e164)
+            {
+                invalid = text ?? "";
+                return result;
+            }
+            if (!result.Contains(e164, StringComparer.Ordinal))
+            {
+                result.Add(e164);
+            }
+        }
+        return result;
+    }
+
+    private static bool IsE164Shape(string e164) => e164.Length is >= 9 and <= 16 && e164[0] == '+' && e164[1] != '0';
+
     /// <summary>A captured number in E.164 when it reads as one in <paramref name="region"/>; otherwise as given (trimmed), so nothing the caller said is lost.</summary>
     public static string? Normalize(string? text, string region) => ToE164(text, region) ?? text?.Trim();
 
