@@ -1000,9 +1000,9 @@ internal sealed class RowTemplate
         }
         tokens.Add(new Token(providerCallId, -1, 'P'));
         var eventKeys = rows.Where(r => r.Table == "call_events").Select(r => r.Row["IdempotencyKey"] as string).OfType<string>().Distinct().ToList();
-        foreach (var key in eventKeys)
+        for (var k = 0; k < eventKeys.Count; k++)
         {
-            tokens.Add(new Token(key, -2, 'K'));
+            tokens.Add(new Token(eventKeys[k], -2 - k, 'K')); // one call's several messages (ingest mode): one distinct key each
         }
 
         var byTable = new List<TableRows>();
@@ -1097,7 +1097,7 @@ internal sealed class RowTemplate
                 'D' => instance.Ids[t.Slot].ToString("D"),
                 'N' => instance.Ids[t.Slot].ToString("N"),
                 'P' => instance.ProviderCallId,
-                _ => instance.EventKey,
+                _ => t.Slot == -2 ? instance.EventKey : instance.EventKey + "." + (-2 - t.Slot).ToString(CultureInfo.InvariantCulture),
             });
         }
         return sb.ToString();
