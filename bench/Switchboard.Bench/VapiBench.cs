@@ -999,7 +999,9 @@ internal sealed class RowTemplate
             tokens.Add(new Token(ids[i].ToString("N"), i, 'N'));
         }
         tokens.Add(new Token(providerCallId, -1, 'P'));
-        var eventKeys = rows.Where(r => r.Table == "call_events").Select(r => r.Row["IdempotencyKey"] as string).OfType<string>().Distinct().ToList();
+        var eventKeys = rows.Where(r => r.Table == "call_events").Select(r => r.Row["IdempotencyKey"] as string)
+            .Concat(rows.Where(r => r.Table == "webhook_events").Select(r => r.Row.GetValueOrDefault("MessageId") as string)) // unique per tenant too
+            .OfType<string>().Distinct().ToList();
         for (var k = 0; k < eventKeys.Count; k++)
         {
             tokens.Add(new Token(eventKeys[k], -2 - k, 'K')); // one call's several messages (ingest mode): one distinct key each
