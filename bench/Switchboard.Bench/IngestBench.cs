@@ -144,6 +144,7 @@ internal static class IngestBench
                 ["Switchboard__Demo__SeedOnEmptyDatabase"] = "true",
                 ["Switchboard__Webhooks__AllowPrivateNetworks"] = "true", // the receiver is on 127.0.0.1
                 ["Switchboard__Webhooks__AllowInsecureUrls"] = "true",
+                ["Switchboard__Billing__Plans__pro__ConcurrentCalls"] = "1000000", // ~40 live calls on the one demo tenant (pro: 5)
                 ["Logging__LogLevel__Default"] = "Warning",
             };
             var startClock = Stopwatch.StartNew();
