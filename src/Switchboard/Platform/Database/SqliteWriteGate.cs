@@ -29,8 +29,12 @@ internal enum WritePriority
 /// </summary>
 internal sealed class SqliteWriteGate
 {
-    /// <summary>Turns given in a row to a higher priority while a lower one waits, before the lowest waiter goes once.</summary>
-    internal const int MaxBypass = 8;
+    /// <summary>
+    /// Turns given in a row to a higher priority while a lower one waits, before the lowest waiter goes once. 32: under
+    /// overload the outbox keeps about 3 % of the writer (bench/results/ingest-2026-12-01.md: at 8 it took enough writer
+    /// and CPU to cut webhook throughput on a CPU-starved host); when webhooks do not saturate the writer it gets the rest.
+    /// </summary>
+    internal const int MaxBypass = 32;
 
     private readonly Lock sync = new();
     private readonly Queue<TaskCompletionSource>[] queues = [new(), new(), new()];
