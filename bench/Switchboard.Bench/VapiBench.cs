@@ -1007,10 +1007,22 @@ internal sealed class RowTemplate
             tokens.Add(new Token(eventKeys[k], -2 - k, 'K')); // one call's several messages (ingest mode): one distinct key each
         }
 
+        // Generated columns (PostgreSQL's calls."SearchDocument") are computed by the database, never inserted.
+        var generated = new HashSet<(string, string)>();
+        if (db.IsPostgres)
+        {
+            await using var cmd = conn.CreateCommand();
+            cmd.CommandText = "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'public' AND is_generated = 'ALWAYS'";
+            await using var reader = await cmd.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                generated.Add((reader.GetString(0), reader.GetString(1)));
+            }
+        }
         var byTable = new List<TableRows>();
         foreach (var group in rows.GroupBy(r => r.Table))
         {
-            var columns = group.First().Row.Keys.ToList();
+            var columns = group.First().Row.Keys.Where(c => !generated.Contains((group.Key, c))).ToList();
             var templates = group.Select(r => columns.Select(c => Compile(r.Row[c], ids, tokens)).ToArray()).ToList();
             byTable.Add(new TableRows(group.Key, columns, templates));
         }
