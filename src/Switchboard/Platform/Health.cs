@@ -13,7 +13,7 @@ internal static class Health
     public static IEndpointRouteBuilder MapHealth(this IEndpointRouteBuilder app)
     {
         app.MapGet("/healthz", () => TypedResults.Ok(new HealthStatus("ok"))).WithTags("Operations").ExcludeFromDescription();
-        app.MapGet("/readyz", ReadyAsync).WithTags("Operations").WithSummary("Readiness: warmed up, database reachable and migrated");
+        app.MapGet("/readyz", ReadyAsync).WithTags("Operations").WithSummary("Readiness: database reachable and migrated");
         return app;
     }
 
