@@ -1111,7 +1111,7 @@ internal sealed class RowTemplate
                 'D' => instance.Ids[t.Slot].ToString("D"),
                 'N' => instance.Ids[t.Slot].ToString("N"),
                 'P' => instance.ProviderCallId,
-                _ => t.Slot == -2 ? instance.EventKey : instance.EventKey + "." + (-2 - t.Slot).ToString(CultureInfo.InvariantCulture),
+                _ => instance.EventKey[..^4] + (-2 - t.Slot).ToString("x4", CultureInfo.InvariantCulture), // same length (varchar(64) on PostgreSQL)
             });
         }
         return sb.ToString();
