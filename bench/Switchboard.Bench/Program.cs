@@ -8,6 +8,8 @@ switch (mode)
 {
     case "vapi":
         return await VapiBench.RunAsync(rest);
+    case "ingest":
+        return await IngestBench.RunAsync(rest);
     case "voice":
         return await VoiceBench.RunAsync(rest);
     case "reads":
@@ -18,6 +20,7 @@ switch (mode)
         Console.Error.WriteLine("Usage: dotnet run -c Release --project bench/Switchboard.Bench -- <mode> [options]");
         Console.Error.WriteLine("Modes:");
         Console.Error.WriteLine("  vapi    signed Vapi end-of-call reports against the real server, vs the raw insert rate (vapi --help)");
+        Console.Error.WriteLine("  ingest  the message mix of live Vapi calls, open loop at fixed rates, outbox delivering; vs raw (IngestBench.cs)");
         Console.Error.WriteLine("  reads   the dashboard read side over 1,000,000 calls: list, filters, search, detail, analytics (reads --help)");
         Console.Error.WriteLine("  knowledge  retrieval latency at 10,000 chunks per tenant on SQLite and PostgreSQL (KnowledgeBench.cs)");
         Console.Error.WriteLine("  voice   N concurrent real-time native calls through the media bridge: CPU, memory, latency per call (VoiceBench.cs)");

@@ -999,16 +999,30 @@ internal sealed class RowTemplate
             tokens.Add(new Token(ids[i].ToString("N"), i, 'N'));
         }
         tokens.Add(new Token(providerCallId, -1, 'P'));
-        var eventKeys = rows.Where(r => r.Table == "call_events").Select(r => r.Row["IdempotencyKey"] as string).OfType<string>().Distinct().ToList();
-        foreach (var key in eventKeys)
+        var eventKeys = rows.Where(r => r.Table == "call_events").Select(r => r.Row["IdempotencyKey"] as string)
+            .Concat(rows.Where(r => r.Table == "webhook_events").Select(r => r.Row.GetValueOrDefault("MessageId") as string)) // unique per tenant too
+            .OfType<string>().Distinct().ToList();
+        for (var k = 0; k < eventKeys.Count; k++)
         {
-            tokens.Add(new Token(key, -2, 'K'));
+            tokens.Add(new Token(eventKeys[k], -2 - k, 'K')); // one call's several messages (ingest mode): one distinct key each
         }
 
+        // Generated columns (PostgreSQL's calls."SearchDocument") are computed by the database, never inserted.
+        var generated = new HashSet<(string, string)>();
+        if (db.IsPostgres)
+        {
+            await using var cmd = conn.CreateCommand();
+            cmd.CommandText = "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'public' AND is_generated = 'ALWAYS'";
+            await using var reader = await cmd.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                generated.Add((reader.GetString(0), reader.GetString(1)));
+            }
+        }
         var byTable = new List<TableRows>();
         foreach (var group in rows.GroupBy(r => r.Table))
         {
-            var columns = group.First().Row.Keys.ToList();
+            var columns = group.First().Row.Keys.Where(c => !generated.Contains((group.Key, c))).ToList();
             var templates = group.Select(r => columns.Select(c => Compile(r.Row[c], ids, tokens)).ToArray()).ToList();
             byTable.Add(new TableRows(group.Key, columns, templates));
         }
@@ -1097,7 +1111,7 @@ internal sealed class RowTemplate
                 'D' => instance.Ids[t.Slot].ToString("D"),
                 'N' => instance.Ids[t.Slot].ToString("N"),
                 'P' => instance.ProviderCallId,
-                _ => instance.EventKey,
+                _ => instance.EventKey[..^4] + (-2 - t.Slot).ToString("x4", CultureInfo.InvariantCulture), // same length (varchar(64) on PostgreSQL)
             });
         }
         return sb.ToString();

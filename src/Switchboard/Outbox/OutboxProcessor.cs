@@ -182,6 +182,7 @@ internal sealed class OutboxProcessor(
         var released = 0;
         foreach (var chunk in stale.Chunk(200))
         {
+            using var turn = await scope.ServiceProvider.GetRequiredService<SqliteWriteGate>().EnterAsync(db, WritePriority.Low, ct);
             released += await db.Outbox.IgnoreQueryFilters()
                 .Where(m => chunk.Contains(m.Id) && m.Status == OutboxStatus.Pending && m.LockedBy != null && m.LockedBy.StartsWith(prefix) && m.LockedBy != node)
                 .ExecuteUpdateAsync(u => u.SetProperty(m => m.LockedBy, (string?)null).SetProperty(m => m.LockedUntil, (DateTimeOffset?)null), ct);
@@ -246,6 +247,9 @@ internal sealed class OutboxProcessor(
               RETURNING "Id"
               """;
         var conn = db.Database.GetDbConnection();
+        // SQLite: a claim is one short UPDATE that waits behind webhook deliveries for the single writer (never collides
+        // with them on SQLITE_BUSY); PostgreSQL: SKIP LOCKED, no wait.
+        using var turn = await scope.ServiceProvider.GetRequiredService<SqliteWriteGate>().EnterAsync(db, WritePriority.Low, ct);
         await db.Database.OpenConnectionAsync(ct);
         try
         {
@@ -273,6 +277,9 @@ internal sealed class OutboxProcessor(
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<SwitchboardDbContext>();
+        // SQLite: every save of this scope (the handler's own, then the message's result) waits for a writer turn at low
+        // priority, so outbox bookkeeping queues behind webhook deliveries instead of colliding with them.
+        scope.ServiceProvider.GetRequiredService<SqliteWriteGate>().GateSavesOf(db, WritePriority.Low);
         var message = await db.Outbox.IgnoreQueryFilters().FirstOrDefaultAsync(m => m.Id == id, ct);
         if (message is null || message.Status != OutboxStatus.Pending || message.LockedBy != node)
         {

@@ -4,14 +4,18 @@ using Switchboard.Platform.Database;
 namespace Switchboard.Platform;
 
 /// <summary>
-/// Start-up work that must finish before <c>/readyz</c> says ready (e.g. the media bridge's warm-up, so the first call after
-/// a deploy is not the slow one). Registered as a singleton <see cref="IReadinessGate"/>; <c>/readyz</c> waits up to
-/// <see cref="Health.GateWait"/> for each, then answers 503 with its <see cref="Name"/>.
+/// Start-up work that must finish before <c>/readyz</c> says ready (the media bridge's warm-up, so the first call after a
+/// deploy is not the slow one; the webhook path's warm-up, <see cref="StartupReadiness"/>). Registered as singletons of
+/// <see cref="IReadinessGate"/>; <c>/readyz</c> waits up to each gate's <see cref="Wait"/>, then answers 503 with its
+/// <see cref="Reason"/>.
 /// </summary>
 internal interface IReadinessGate
 {
-    /// <summary>For the 503 reason, e.g. <c>media bridge warm-up</c>.</summary>
-    string Name { get; }
+    /// <summary>The 503 reason while the gate is closed, e.g. <c>media bridge warm-up in progress</c>.</summary>
+    string Reason { get; }
+
+    /// <summary>How long <c>/readyz</c> may wait for the gate before answering 503 (zero: answer at once).</summary>
+    TimeSpan Wait { get; }
 
     /// <summary>Completes (never faults) once the work is done or given up.</summary>
     Task Ready { get; }
@@ -19,7 +23,7 @@ internal interface IReadinessGate
 
 /// <summary>
 /// <c>/healthz</c> (the process is alive) and <c>/readyz</c> (start-up gates passed, database reachable and every migration
-/// applied).
+/// applied; 503 with a reason otherwise).
 /// </summary>
 internal static class Health
 {
@@ -42,11 +46,11 @@ internal static class Health
         {
             try
             {
-                await gate.Ready.WaitAsync(GateWait, ct);
+                await gate.Ready.WaitAsync(gate.Wait, ct);
             }
             catch (TimeoutException)
             {
-                return TypedResults.Json(new HealthStatus("unavailable", gate.Name + " in progress"), statusCode: 503);
+                return TypedResults.Json(new HealthStatus("unavailable", gate.Reason), statusCode: 503);
             }
         }
         try

@@ -22,6 +22,13 @@ internal sealed class VapiOptions
     /// <summary>Origins answered on CORS preflight for the webhook (browser-side tools, Vapi's dashboard).</summary>
     public string[] AllowedOrigins { get; set; } = ["https://dashboard.vapi.ai"];
 
+    /// <summary>Warm the webhook path before <c>/readyz</c> reports ready (<see cref="VapiWarmup"/>); the test host turns it off.</summary>
+    public bool WarmUpOnStart { get; set; } = true;
+
+    /// <summary>Longest warm-up, in seconds; past it the node becomes ready anyway.</summary>
+    [Range(1, 600)]
+    public int WarmUpTimeoutSeconds { get; set; } = 60;
+
     /// <summary>Base URL of Vapi's REST API (a simulator in tests).</summary>
     public string ApiBaseUrl { get; set; } = "https://api.vapi.ai";
 }

@@ -3,7 +3,7 @@ namespace Switchboard.Vapi;
 /// <summary>Registers this feature's services (called once from Program.cs).</summary>
 internal static class VapiRegistration
 {
-    /// <summary>The Vapi webhook's options, credential cache, per-tenant rate limit and message processor.</summary>
+    /// <summary>The Vapi webhook's options, credential cache, per-tenant rate limit, message processor and start-up warm-up.</summary>
     public static WebApplicationBuilder AddVapi(this WebApplicationBuilder builder)
     {
         // Vapi: webhook options, credential cache, per-tenant rate limit, message processor.
@@ -11,6 +11,9 @@ internal static class VapiRegistration
         builder.Services.AddSingleton<VapiTenantCache>();
         builder.Services.AddSingleton<VapiRateLimiter>();
         builder.Services.AddScoped<VapiEventProcessor>();
+        builder.Services.AddSingleton<Platform.StartupReadiness>(); // /readyz waits for the warm-up below
+        builder.Services.AddSingleton<Platform.IReadinessGate>(sp => sp.GetRequiredService<Platform.StartupReadiness>());
+        builder.Services.AddHostedService<VapiWarmup>();
         return builder;
     }
 }

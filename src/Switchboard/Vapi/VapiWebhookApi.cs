@@ -170,7 +170,7 @@ internal static class VapiWebhookApi
             var strategy = db.Database.CreateExecutionStrategy();
             try
             {
-                using var turn = await gate.EnterAsync(db, ct);
+                using var turn = await gate.EnterAsync(db, PriorityOf(type), ct);
                 return await strategy.ExecuteAsync(async () =>
                 {
                     await using var tx = await db.Database.BeginTransactionAsync(ct);
@@ -190,6 +190,20 @@ internal static class VapiWebhookApi
             }
         }
     }
+
+    /// <summary>
+    /// Vapi's request/response messages (shared/protocols/vapi-server-messages.md §3: the call waits on the answer;
+    /// <c>assistant-request</c> within 7.5 s, tool calls within the tool's timeout), which take the SQLite writer ahead
+    /// of fire-and-forget ones (issue 13).
+    /// </summary>
+    internal static readonly IReadOnlySet<string> RequestResponseTypes = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "assistant-request", "tool-calls", "function-call", "transfer-destination-request", "handoff-destination-request",
+        "knowledge-base-request", "call.endpointing.request", "campaign.predial",
+    };
+
+    /// <summary>The writer-gate priority of a message type: request/response ahead of fire-and-forget.</summary>
+    internal static WritePriority PriorityOf(string type) => RequestResponseTypes.Contains(type) ? WritePriority.High : WritePriority.Normal;
 
     /// <summary>Reads the whole body into an array; null when it exceeds <paramref name="max"/> bytes.</summary>
     private static async Task<byte[]?> ReadBodyAsync(HttpRequest request, int max, CancellationToken ct)
@@ -236,6 +250,24 @@ internal sealed class VapiTenantCache(IMemoryCache cache, IServiceScopeFactory s
         var auth = row is null || secret is null ? null : new VapiTenantAuth(row.Id, secret, row.VapiSignatureHeader, row.VapiTimestampHeader);
         cache.Set(("vapi-auth", tenantId), auth, auth is null ? TimeSpan.FromSeconds(5) : TimeSpan.FromSeconds(30));
         return auth;
+    }
+
+    /// <summary>Loads the credentials of up to <paramref name="max"/> tenants in one query (start-up warm-up); returns how many.</summary>
+    public async Task<int> WarmAsync(int max, CancellationToken ct)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<SwitchboardDbContext>();
+        var rows = await db.Tenants.AsNoTracking().OrderBy(t => t.Id).Take(max)
+            .Select(t => new { t.Id, t.VapiWebhookSecretProtected, t.VapiSignatureHeader, t.VapiTimestampHeader })
+            .ToListAsync(ct);
+        foreach (var row in rows)
+        {
+            if (secrets.Unprotect(row.VapiWebhookSecretProtected) is { } secret)
+            {
+                cache.Set(("vapi-auth", row.Id), new VapiTenantAuth(row.Id, secret, row.VapiSignatureHeader, row.VapiTimestampHeader), TimeSpan.FromSeconds(30));
+            }
+        }
+        return rows.Count;
     }
 
     /// <summary>Drops a tenant's cached credentials (after a secret rotation).</summary>

@@ -82,6 +82,7 @@ public class SwitchboardFactory : WebApplicationFactory<Program>
         builder.UseSetting("Switchboard:Twilio:ApiBaseUrl", TwilioBaseUrl);
         builder.UseSetting("Switchboard:Twilio:TimeoutSeconds", "5");
         builder.UseSetting("Switchboard:Vapi:RateLimitPerMinute", "10000");
+        builder.UseSetting("Switchboard:Vapi:WarmUpOnStart", "false"); // /readyz at once; VapiWarmupTests turn it on
         builder.UseSetting("Logging:LogLevel:Default", "Warning");
         // The key ring lives in the test database; its master key (and any old file ring to import) in the test's folder.
         builder.UseSetting("Switchboard:DataProtection:MasterKeyFile", Path.Combine(KeysPath, "master.key"));

@@ -26,6 +26,7 @@ internal static class DatabaseExtensions
                 options.UseSqlite(connection.Value);
             }
             options.AddInterceptors(NonFiniteGuard); // never NaN/±∞, never a decimal past its column
+            options.AddInterceptors(sp.GetRequiredService<SqliteWriteGate.SaveInterceptor>()); // outbox handlers' saves take a writer turn (SQLite)
             // EF Core logs every failed command and save at Error, including expected ones that the caller handles (a
             // SQLite busy retry that then succeeds, a unique-key race answered by a retry or a 409, an outbox dedupe).
             // The code that catches the exception decides its level; whatever nobody handles is logged at Error by the
@@ -36,6 +37,7 @@ internal static class DatabaseExtensions
         });
         services.AddSingleton<Migrator>();
         services.AddSingleton<SqliteWriteGate>();
+        services.AddSingleton<SqliteWriteGate.SaveInterceptor>();
         return services;
     }
 

@@ -38,7 +38,10 @@ internal sealed class BridgeWarmup(
 
     private readonly TaskCompletionSource done = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public string Name => "media bridge warm-up";
+    public string Reason => "media bridge warm-up in progress";
+
+    /// <inheritdoc />
+    public TimeSpan Wait => Platform.Health.GateWait;
 
     public Task Ready => done.Task;
 

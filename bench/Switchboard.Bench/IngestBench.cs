@@ -1,0 +1,697 @@
+using System.Data.Common;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+using Switchboard.Vapi;
+
+namespace Switchboard.Bench;
+
+/// <summary>
+/// <c>ingest</c> mode (issue 13): the message mix of real Vapi calls, open loop at fixed message rates, with the outbox
+/// delivering SMS alerts (simulated: the demo tenant has no Twilio account sid) and tenant webhooks (a local receiver in
+/// this process, registered through the API) during the run. Each simulated call sends, in order, with a fresh call id
+/// and signature: assistant-request, status-update (in-progress), speech-update ×4, transcript partial + final ×2,
+/// conversation-update ×2, tool-calls (capture_lead; an emergency in one call of five, so an SMS alert flows at once),
+/// status-update (ended), end-of-call-report (the July 2024 fixture): 15 messages. About 40 calls are live at once.
+/// Latency is measured from each message's scheduled send time, per kind, request/response apart from fire-and-forget;
+/// the first 10 s after the server reports ready are reported apart (the first rate runs at once after start-up).
+/// Then: a closed loop (C workers, each sending whole calls), CPU per message kind (each kind alone), and, with the server
+/// stopped, the raw insert rate of one whole call's rows through the same driver (<see cref="RawInsert"/>).
+/// Writes <c>bench/results/ingest-&lt;provider&gt;-&lt;date&gt;[-label].json</c>.
+/// </summary>
+internal static class IngestBench
+{
+    private const int LiveCalls = 40;
+
+    private static readonly HashSet<string> RequestResponse = new(StringComparer.Ordinal)
+    {
+        "assistant-request", "tool-calls", "function-call", "knowledge-base-request", "transfer-destination-request",
+    };
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var providers = new List<string> { "sqlite", "postgres" };
+        var rates = new List<double> { 100, 300, 500 };
+        double seconds = 30, closedSeconds = 20, rawSeconds = 10;
+        int concurrency = 16, perKind = 300;
+        string? label = null, serverDll = null;
+        var save = true;
+        for (var i = 0; i < args.Length; i++)
+        {
+            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+            switch (args[i])
+            {
+                case "--db": providers = Next().Split(',').ToList(); break;
+                case "--rates": rates = Next().Split(',').Select(x => double.Parse(x, CultureInfo.InvariantCulture)).ToList(); break;
+                case "--seconds": seconds = double.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--closed-seconds": closedSeconds = double.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--raw-seconds": rawSeconds = double.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--concurrency": concurrency = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--per-kind": perKind = int.Parse(Next(), CultureInfo.InvariantCulture); break;
+                case "--label": label = Next(); break;
+                case "--server": serverDll = Next(); break;
+                case "--no-save": save = false; break;
+                default:
+                    Console.Error.WriteLine("ingest [--db sqlite,postgres] [--rates 100,300,500] [--seconds 30] [--closed-seconds 20] " +
+                                            "[--raw-seconds 10] [--concurrency 16] [--per-kind 300 (0: skip)] [--label L] [--server DLL] [--no-save]");
+                    return args[i] is "--help" or "-h" ? 0 : 2;
+            }
+        }
+
+        var repo = BenchEnv.RepoRoot();
+        serverDll ??= BenchEnv.FindServerDll(repo);
+        var fixtureDir = Path.Combine(Path.GetDirectoryName(repo)!, "shared", "fixtures", "vapi");
+        var eocr = await File.ReadAllTextAsync(Path.Combine(fixtureDir, "end-of-call-report.2024-07.json"));
+        using var cts = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = true;
+            cts.Cancel();
+        };
+        ThrowawayPostgres? cluster = null;
+        try
+        {
+            foreach (var provider in providers)
+            {
+                string? pgAdmin = null;
+                if (provider == "postgres")
+                {
+                    cluster ??= await ThrowawayPostgres.StartAsync([], cts.Token);
+                    pgAdmin = cluster.AdminConnectionString;
+                }
+                var result = await RunProviderAsync(provider, serverDll, eocr, pgAdmin, cluster, rates, seconds, closedSeconds, rawSeconds, concurrency, perKind, cts.Token);
+                result["commit"] = BenchEnv.GitCommit(repo);
+                if (save)
+                {
+                    var dir = Path.Combine(repo, "bench", "results");
+                    var file = Path.Combine(dir, $"ingest-{provider}-{DateTime.UtcNow:yyyy-MM-dd}{(label is null ? "" : "-" + label)}.json");
+                    await File.WriteAllTextAsync(file, result.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+                    Console.WriteLine($"written: {file}");
+                }
+            }
+            return 0;
+        }
+        finally
+        {
+            if (cluster is not null)
+            {
+                await cluster.DisposeAsync();
+            }
+        }
+    }
+
+    private static async Task<JsonObject> RunProviderAsync(string provider, string serverDll, string eocr, string? pgAdmin, ThrowawayPostgres? cluster,
+        List<double> rates, double seconds, double closedSeconds, double rawSeconds, int concurrency, int perKind, CancellationToken ct)
+    {
+        var work = Directory.CreateTempSubdirectory("switchboard-bench-ingest-");
+        var serverDir = Directory.CreateDirectory(Path.Combine(work.FullName, "server")).FullName;
+        var rawDir = Directory.CreateDirectory(Path.Combine(work.FullName, "raw")).FullName;
+        var appsettings = Path.Combine(Path.GetDirectoryName(serverDll)!, "appsettings.json");
+        if (File.Exists(appsettings))
+        {
+            File.Copy(appsettings, Path.Combine(serverDir, "appsettings.json"));
+        }
+        var db = DbTarget.Create(provider, work.FullName, pgAdmin, null).WithCluster(provider == "postgres" ? cluster : null);
+        var result = new JsonObject
+        {
+            ["benchmark"] = "ingest: realistic Vapi message mix, open loop, outbox delivering",
+            ["provider"] = provider,
+            ["database"] = db.Describe(),
+            ["cores"] = Environment.ProcessorCount,
+            ["loadAverageAtStart"] = BenchEnv.LoadAverage(),
+            ["messagesPerCall"] = CallScript.Steps.Length,
+        };
+        Console.WriteLine($"\n=== ingest {provider}: {db.Describe()}; load {BenchEnv.LoadAverage()} ===");
+        ServerProcess? server = null;
+        using var receiver = new WebhookReceiver();
+        try
+        {
+            await db.CreateAsync(ct);
+            var baseUrl = $"http://127.0.0.1:{BenchEnv.FreePort()}";
+            var env = new Dictionary<string, string>
+            {
+                ["ASPNETCORE_URLS"] = baseUrl,
+                ["ASPNETCORE_ENVIRONMENT"] = "Production",
+                ["Switchboard__Database__Provider"] = provider,
+                ["Switchboard__Database__ConnectionString"] = db.ServerConnectionString,
+                ["Switchboard__Vapi__RateLimitPerMinute"] = "1000000", // the validated maximum (16 667 msg/s)
+                ["Switchboard__Demo__SeedOnEmptyDatabase"] = "true",
+                ["Switchboard__Webhooks__AllowPrivateNetworks"] = "true", // the receiver is on 127.0.0.1
+                ["Switchboard__Webhooks__AllowInsecureUrls"] = "true",
+                ["Switchboard__Billing__Plans__pro__ConcurrentCalls"] = "1000000", // ~40 live calls on the one demo tenant (pro: 5)
+                ["Logging__LogLevel__Default"] = "Warning",
+            };
+            var startClock = Stopwatch.StartNew();
+            server = await ServerProcess.StartAsync(serverDll, serverDir, env, new Uri(baseUrl + "/readyz"), TimeSpan.FromSeconds(180), ct);
+            result["startToReadySeconds"] = Math.Round(startClock.Elapsed.TotalSeconds, 2);
+            Console.WriteLine($"server ready in {startClock.Elapsed.TotalSeconds:F1} s, pid {server.Pid}");
+            using var creds = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(serverDir, "data", "demo-credentials.json"), ct));
+            var tenantId = creds.RootElement.GetProperty("TenantId").GetGuid();
+            var secret = creds.RootElement.GetProperty("VapiWebhookSecret").GetString()!;
+            var apiKey = creds.RootElement.GetProperty("ApiKey").GetString()!;
+            var url = new Uri($"{baseUrl}/webhooks/vapi/{tenantId}");
+            using var http = BenchEnv.NewHttpClient(2048);
+            http.Timeout = TimeSpan.FromSeconds(60);
+
+            // The first rate starts at once (the first 10 s after /readyz are the cold-start figure); the webhook endpoint is
+            // registered in the same instant, so its deliveries join the outbox from the first calls on.
+            result["webhookEndpoint"] = await RegisterEndpointAsync(http, baseUrl, apiKey, receiver.Url, ct);
+            var script = new CallScript(eocr, secret);
+            var phases = new JsonArray();
+            foreach (var rate in rates)
+            {
+                var phase = await OpenLoopAsync(http, url, script, rate, seconds, server, db, ct);
+                phase["webhooksReceivedSoFar"] = receiver.Received;
+                phases.Add(phase);
+            }
+            result["openLoop"] = phases;
+            result["outboxAfterOpenLoops"] = await OutboxCountsAsync(db, ct);
+
+            result["closedLoop"] = await ClosedLoopAsync(http, url, script, concurrency, closedSeconds, server, db, ct);
+            if (perKind > 0)
+            {
+                result["cpuPerKind"] = await CpuPerKindAsync(http, url, script, perKind, server, db, ct);
+            }
+
+            // One whole call, sequentially, for the raw template (rows of every table that names the call).
+            var before = await db.CountRowsAsync(db.ServerConnectionString, ct);
+            var probe = script.Build(int.MaxValue);
+            foreach (var m in probe.Messages)
+            {
+                if (await SendAsync(http, url, m, ct) is { } error)
+                {
+                    throw new InvalidOperationException($"probe call failed at {m.Kind}: {error}");
+                }
+            }
+            var after = await db.CountRowsAsync(db.ServerConnectionString, ct);
+            var perCall = RowCounts.Delta(before, after, 1);
+            Console.WriteLine($"one call writes: {RowCounts.Describe(perCall)}");
+            result["rowsPerCall"] = JsonSerializer.SerializeToNode(perCall);
+            var template = await RowTemplate.ExtractAsync(db, probe.CallId, ct);
+            result["rawTemplate"] = template.Describe();
+            result["serverCpuSecondsTotal"] = Math.Round(server.CpuTime().TotalSeconds, 2);
+            result["serverPeakWorkingSetMb"] = server.PeakWorkingSetMb();
+            result["webhooksReceived"] = receiver.Received;
+            await server.DisposeAsync();
+            server = null;
+
+            var migrateEnv = new Dictionary<string, string>
+            {
+                ["ASPNETCORE_ENVIRONMENT"] = "Production",
+                ["Switchboard__Database__Provider"] = provider,
+                ["Switchboard__Database__ConnectionString"] = db.RawConnectionString,
+                ["Logging__LogLevel__Default"] = "Warning",
+            };
+            var (code, output) = await ServerProcess.RunCommandAsync(serverDll, rawDir, migrateEnv, ["migrate"], TimeSpan.FromSeconds(180), ct);
+            if (code != 0)
+            {
+                throw new InvalidOperationException($"migrate failed ({code}): {output}");
+            }
+            await template.CopyTenantAsync(db, ct);
+            await RawInsert.RunAsync(db, template, concurrency, TimeSpan.FromSeconds(2), 1_000_000, cluster, ct);
+            var raw = await RawInsert.RunAsync(db, template, concurrency, TimeSpan.FromSeconds(rawSeconds), 1_000_000, cluster, ct);
+            var raw1 = await RawInsert.RunAsync(db, template, 1, TimeSpan.FromSeconds(rawSeconds), 1_000_000, cluster, ct);
+            var bestRawRows = Math.Max(raw.RowsPerSecond, raw1.RowsPerSecond);
+            Console.WriteLine($"raw: {raw.TransactionsPerSecond:F0} calls/s ({raw.RowsPerSecond:F0} rows/s) at {concurrency} connections, " +
+                              $"{raw1.TransactionsPerSecond:F0} calls/s ({raw1.RowsPerSecond:F0} rows/s) at 1");
+            result["raw"] = JsonSerializer.SerializeToNode(raw);
+            result["rawSerial"] = JsonSerializer.SerializeToNode(raw1);
+            // Same rows: the server's rows/s in the closed loop against the best raw rows/s (raw writes a call's rows in one
+            // transaction; the server writes them in 15 deliveries).
+            var closedRowsPerSecond = result["closedLoop"]!["messagesPerSecond"]!.GetValue<double>() / CallScript.Steps.Length * template.RowCount;
+            result["ratioToRaw"] = Math.Round(bestRawRows > 0 ? closedRowsPerSecond / bestRawRows : 0, 3);
+            result["loadAverageAtEnd"] = BenchEnv.LoadAverage();
+            Console.WriteLine($"closed loop ≈ {closedRowsPerSecond:F0} rows/s → ratio to best raw {result["ratioToRaw"]}; load {BenchEnv.LoadAverage()}");
+            return result;
+        }
+        finally
+        {
+            if (server is not null)
+            {
+                Console.WriteLine(server.LogTail());
+                await server.DisposeAsync();
+            }
+            SqliteConnection.ClearAllPools();
+            NpgsqlConnection.ClearAllPools();
+            try
+            {
+                await db.DropAsync(CancellationToken.None);
+                work.Delete(recursive: true);
+            }
+            catch (Exception e) when (e is DbException or IOException or InvalidOperationException)
+            {
+                Console.Error.WriteLine($"cleanup: {e.Message}");
+            }
+        }
+    }
+
+    private static async Task<string> RegisterEndpointAsync(HttpClient http, string baseUrl, string apiKey, string receiverUrl, CancellationToken ct)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, baseUrl + "/api/v1/webhooks/endpoints")
+        {
+            Content = JsonContent(new JsonObject { ["url"] = receiverUrl, ["description"] = "ingest bench receiver", ["enabled"] = true }),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
+        using var response = await http.SendAsync(request, ct);
+        var text = $"HTTP {(int)response.StatusCode}";
+        if (!response.IsSuccessStatusCode)
+        {
+            text += ": " + await response.Content.ReadAsStringAsync(ct);
+            Console.WriteLine($"!! webhook endpoint not registered ({text}): tenant webhooks will not flow");
+        }
+        return text;
+    }
+
+    private static StringContent JsonContent(JsonNode node) => new(node.ToJsonString(), Encoding.UTF8, "application/json");
+
+    /// <summary>One message to send: its kind (transcript partial and final apart), body and signature.</summary>
+    internal sealed record Message(string Kind, byte[] Body, string Signature)
+    {
+        public bool IsRequestResponse => RequestResponse.Contains(Kind);
+    }
+
+    internal sealed record ScriptedCall(string CallId, Message[] Messages);
+
+    private static async Task<string?> SendAsync(HttpClient http, Uri url, Message m, CancellationToken ct)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new ByteArrayContent(m.Body) };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        request.Headers.TryAddWithoutValidation("x-vapi-signature", m.Signature);
+        try
+        {
+            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseContentRead, ct);
+            if (!response.IsSuccessStatusCode)
+            {
+                return $"HTTP {(int)response.StatusCode}";
+            }
+            if (m.Kind == "tool-calls" && !(await response.Content.ReadAsStringAsync(ct)).Contains("\"results\"", StringComparison.Ordinal))
+            {
+                return "tool-calls reply without results";
+            }
+            return null;
+        }
+        catch (HttpRequestException e)
+        {
+            return $"{e.HttpRequestError}";
+        }
+        catch (TaskCanceledException) when (!ct.IsCancellationRequested)
+        {
+            return "timeout";
+        }
+    }
+
+    /// <summary>
+    /// Messages of ~<see cref="LiveCalls"/> interleaved calls at a constant rate: message i at start + i/rate whatever
+    /// happened to the earlier ones; latency from that scheduled time to the end of its response.
+    /// </summary>
+    private static async Task<JsonObject> OpenLoopAsync(HttpClient http, Uri url, CallScript script, double rate, double seconds, ServerProcess server, DbTarget db, CancellationToken ct)
+    {
+        var total = (int)Math.Round(rate * seconds);
+        var calls = Enumerable.Range(0, (int)Math.Ceiling((double)total / CallScript.Steps.Length) + 1).Select(script.Build).ToArray();
+        var steps = CallScript.Steps.Length;
+        // Call c's message j at "time" c + j·W/steps: about W calls live at once, each message of a call after the previous one.
+        var order = calls.SelectMany((c, ci) => c.Messages.Select((m, j) => (Key: ci + (j * (double)LiveCalls / steps), Message: m)))
+            .OrderBy(x => x.Key).Take(total).Select(x => x.Message).ToArray();
+        Console.WriteLine($"open loop {rate} msg/s × {seconds} s ({order.Length} messages, {calls.Length} calls)");
+        var latencies = new double[order.Length];
+        var scheduledAt = new double[order.Length];
+        var errors = new string?[order.Length];
+        var tasks = new Task[order.Length];
+        using var lagCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var lagSampler = SampleOutboxLagAsync(db, lagCts.Token);
+        var meter = new ResourceMeter(server, db.Cluster);
+        var start = Stopwatch.GetTimestamp();
+        var next = 0;
+        while (next < order.Length)
+        {
+            var due = Math.Min(order.Length, (int)Math.Floor(Stopwatch.GetElapsedTime(start).TotalSeconds * rate) + 1);
+            while (next < due)
+            {
+                var i = next++;
+                var scheduled = start + (long)(i / rate * Stopwatch.Frequency);
+                scheduledAt[i] = i / rate;
+                tasks[i] = Fire(i, scheduled);
+            }
+            if (next < order.Length)
+            {
+                var wait = (next / rate) - Stopwatch.GetElapsedTime(start).TotalSeconds;
+                if (wait > 0.0005)
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(Math.Min(wait, 0.01)), ct);
+                }
+                else
+                {
+                    await Task.Yield();
+                }
+            }
+        }
+        await Task.WhenAll(tasks);
+        var duration = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        var resources = meter.Stop();
+        await lagCts.CancelAsync();
+        var lag = await lagSampler;
+
+        var ok = errors.Count(e => e is null);
+        var okIdx = Enumerable.Range(0, order.Length).Where(i => errors[i] is null).ToArray();
+        JsonNode Summary(IEnumerable<int> idx) => JsonSerializer.SerializeToNode(LatencySummary.Of(idx.Select(i => latencies[i])))!;
+        var byKind = new JsonObject();
+        foreach (var g in okIdx.GroupBy(i => order[i].Kind).OrderBy(g => g.Key, StringComparer.Ordinal))
+        {
+            byKind[g.Key] = Summary(g);
+        }
+        var phase = new JsonObject
+        {
+            ["targetRate"] = rate,
+            ["messages"] = order.Length,
+            ["ok"] = ok,
+            ["errors"] = order.Length - ok,
+            ["errorsByKind"] = JsonSerializer.SerializeToNode(errors.Where(e => e is not null).GroupBy(e => e!).ToDictionary(g => g.Key, g => g.Count())),
+            ["durationSeconds"] = Math.Round(duration, 2),
+            ["achievedRate"] = Math.Round(ok / duration, 1),
+            ["all"] = Summary(okIdx),
+            ["requestResponse"] = Summary(okIdx.Where(i => order[i].IsRequestResponse)),
+            ["fireAndForget"] = Summary(okIdx.Where(i => !order[i].IsRequestResponse)),
+            ["first10s"] = Summary(okIdx.Where(i => scheduledAt[i] < 10)),
+            ["first10sRequestResponse"] = Summary(okIdx.Where(i => scheduledAt[i] < 10 && order[i].IsRequestResponse)),
+            ["after10s"] = Summary(okIdx.Where(i => scheduledAt[i] >= 10)),
+            ["byKind"] = byKind,
+            ["serverCpuMsPerMessage"] = ok > 0 ? Math.Round(resources.ServerCpuSeconds * 1000 / ok, 3) : 0,
+            ["databaseCpuMsPerMessage"] = ok > 0 && resources.DatabaseCpuSeconds is { } d ? Math.Round(d * 1000 / ok, 3) : null,
+            ["resources"] = JsonSerializer.SerializeToNode(resources),
+            ["outboxLag"] = lag,
+        };
+        Console.WriteLine($"  achieved {phase["achievedRate"]} msg/s, errors {phase["errors"]}; p50/p99 ms: all {P(phase["all"])}, " +
+                          $"request/response {P(phase["requestResponse"])}, fire-and-forget {P(phase["fireAndForget"])}, first 10 s {P(phase["first10s"])}; " +
+                          $"server CPU {phase["serverCpuMsPerMessage"]} ms/msg; outbox lag max {lag["maxSeconds"]} s; load {resources.LoadAverageAfter}");
+        return phase;
+
+        async Task Fire(int i, long scheduled)
+        {
+            await Task.Yield();
+            errors[i] = await SendAsync(http, url, order[i], ct);
+            latencies[i] = Stopwatch.GetElapsedTime(scheduled).TotalMilliseconds;
+        }
+    }
+
+    private static string P(JsonNode? s) => $"{s?["P50"]}/{s?["P99"]}";
+
+    /// <summary>C workers, each sending whole calls (15 messages in order) back to back: the sustained maximum.</summary>
+    private static async Task<JsonObject> ClosedLoopAsync(HttpClient http, Uri url, CallScript script, int concurrency, double seconds, ServerProcess server, DbTarget db, CancellationToken ct)
+    {
+        Console.WriteLine($"closed loop: {concurrency} workers × {seconds} s, whole calls");
+        var meter = new ResourceMeter(server, db.Cluster);
+        var start = Stopwatch.GetTimestamp();
+        var deadline = start + (long)(seconds * Stopwatch.Frequency);
+        var next = 0;
+        var perWorker = new List<(double Ms, string? Error)>[concurrency];
+        await Task.WhenAll(Enumerable.Range(0, concurrency).Select(w => Task.Run(async () =>
+        {
+            var mine = perWorker[w] = [];
+            while (Stopwatch.GetTimestamp() < deadline)
+            {
+                var call = script.Build(Interlocked.Increment(ref next));
+                foreach (var m in call.Messages)
+                {
+                    var t0 = Stopwatch.GetTimestamp();
+                    var error = await SendAsync(http, url, m, ct);
+                    mine.Add((Stopwatch.GetElapsedTime(t0).TotalMilliseconds, error));
+                }
+            }
+        }, ct)));
+        var elapsed = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        var resources = meter.Stop();
+        var all = perWorker.SelectMany(x => x).ToArray();
+        var ok = all.Count(x => x.Error is null);
+        var phase = new JsonObject
+        {
+            ["concurrency"] = concurrency,
+            ["messages"] = all.Length,
+            ["errors"] = all.Length - ok,
+            ["messagesPerSecond"] = Math.Round(ok / elapsed, 1),
+            ["latency"] = JsonSerializer.SerializeToNode(LatencySummary.Of(all.Where(x => x.Error is null).Select(x => x.Ms))),
+            ["serverCpuMsPerMessage"] = ok > 0 ? Math.Round(resources.ServerCpuSeconds * 1000 / ok, 3) : 0,
+            ["databaseCpuMsPerMessage"] = ok > 0 && resources.DatabaseCpuSeconds is { } d ? Math.Round(d * 1000 / ok, 3) : null,
+            ["resources"] = JsonSerializer.SerializeToNode(resources),
+        };
+        Console.WriteLine($"  {phase["messagesPerSecond"]} msg/s, errors {phase["errors"]}, p50/p99 {P(phase["latency"])} ms, server CPU {phase["serverCpuMsPerMessage"]} ms/msg");
+        return phase;
+    }
+
+    /// <summary>
+    /// Server (and PostgreSQL) CPU per message of each kind, sent alone: <paramref name="count"/> fresh calls, each getting
+    /// the messages of its script up to and including that kind, 8 workers; only the last message of each call is counted.
+    /// </summary>
+    private static async Task<JsonObject> CpuPerKindAsync(HttpClient http, Uri url, CallScript script, int count, ServerProcess server, DbTarget db, CancellationToken ct)
+    {
+        var result = new JsonObject();
+        var seed = 10_000_000;
+        foreach (var kind in CallScript.Steps.Select(s => s.Kind).Distinct())
+        {
+            var index = Array.FindIndex(CallScript.Steps, s => s.Kind == kind);
+            var calls = Enumerable.Range(0, count).Select(_ => script.Build(seed++)).ToArray();
+            // The messages before it, untimed: the kind is measured on a call in its real state.
+            await Parallel.ForEachAsync(calls, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (c, t) =>
+            {
+                for (var j = 0; j < index; j++)
+                {
+                    await SendAsync(http, url, c.Messages[j], t);
+                }
+            });
+            var meter = new ResourceMeter(server, db.Cluster);
+            var errors = 0;
+            await Parallel.ForEachAsync(calls, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct }, async (c, t) =>
+            {
+                if (await SendAsync(http, url, c.Messages[index], t) is not null)
+                {
+                    Interlocked.Increment(ref errors);
+                }
+            });
+            var r = meter.Stop();
+            result[kind] = new JsonObject
+            {
+                ["serverCpuMs"] = Math.Round(r.ServerCpuSeconds * 1000 / count, 3),
+                ["databaseCpuMs"] = r.DatabaseCpuSeconds is { } d ? Math.Round(d * 1000 / count, 3) : null,
+                ["errors"] = errors,
+            };
+            Console.WriteLine($"  cpu {kind}: server {result[kind]!["serverCpuMs"]} ms, db {result[kind]!["databaseCpuMs"]} ms");
+        }
+        return result;
+    }
+
+    /// <summary>Samples, every 500 ms, the age of the oldest due pending outbox row (its <c>NextAttemptAt</c>) and how many are due.</summary>
+    private static async Task<JsonObject> SampleOutboxLagAsync(DbTarget db, CancellationToken ct)
+    {
+        var ages = new List<double>();
+        var due = new List<long>();
+        try
+        {
+            await using var conn = await db.OpenAsync(db.ServerConnectionString, ct);
+            while (!ct.IsCancellationRequested)
+            {
+                await using (var cmd = conn.CreateCommand())
+                {
+                    cmd.CommandText = """SELECT MIN("NextAttemptAt"), COUNT(*) FROM outbox WHERE "Status" = 'pending' AND "NextAttemptAt" <= @now""";
+                    var p = cmd.CreateParameter();
+                    p.ParameterName = "@now";
+                    var now = DateTimeOffset.UtcNow;
+                    p.Value = db.IsPostgres ? now : now.UtcTicks;
+                    cmd.Parameters.Add(p);
+                    await using var reader = await cmd.ExecuteReaderAsync(ct);
+                    await reader.ReadAsync(ct);
+                    var age = reader.IsDBNull(0) ? 0
+                        : db.IsPostgres ? (now - reader.GetFieldValue<DateTimeOffset>(0)).TotalSeconds
+                        : (now.UtcTicks - reader.GetInt64(0)) / (double)TimeSpan.TicksPerSecond;
+                    ages.Add(age);
+                    due.Add(reader.GetInt64(1));
+                }
+                await Task.Delay(500, ct);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (DbException e)
+        {
+            Console.Error.WriteLine($"outbox lag sampler: {e.Message}");
+        }
+        return new JsonObject
+        {
+            ["samples"] = ages.Count,
+            ["maxSeconds"] = ages.Count == 0 ? 0 : Math.Round(ages.Max(), 2),
+            ["p50Seconds"] = ages.Count == 0 ? 0 : Math.Round(ages.Order().ElementAt(ages.Count / 2), 2),
+            ["maxDue"] = due.Count == 0 ? 0 : due.Max(),
+        };
+    }
+
+    private static async Task<JsonObject> OutboxCountsAsync(DbTarget db, CancellationToken ct)
+    {
+        await using var conn = await db.OpenAsync(db.ServerConnectionString, ct);
+        await using var cmd = conn.CreateCommand();
+        cmd.CommandText = """SELECT "Kind", "Status", COUNT(*) FROM outbox GROUP BY "Kind", "Status" ORDER BY 1, 2""";
+        var counts = new JsonObject();
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            counts[$"{reader.GetString(0)}/{reader.GetString(1)}"] = reader.GetInt64(2);
+        }
+        Console.WriteLine($"outbox: {counts.ToJsonString()}");
+        return counts;
+    }
+
+    /// <summary>Builds the 15 signed messages of one call from the fixtures, with a fresh call id.</summary>
+    internal sealed class CallScript
+    {
+        public static readonly (string Kind, string Detail)[] Steps =
+        [
+            ("assistant-request", ""),
+            ("status-update", "in-progress"),
+            ("speech-update", "assistant started"),
+            ("speech-update", "assistant stopped"),
+            ("transcript-partial", "user"),
+            ("transcript-final", "user"),
+            ("speech-update", "user started"),
+            ("conversation-update", "3"),
+            ("tool-calls", "capture_lead"),
+            ("transcript-partial", "assistant"),
+            ("transcript-final", "assistant"),
+            ("speech-update", "user stopped"),
+            ("conversation-update", "6"),
+            ("status-update", "ended"),
+            ("end-of-call-report", ""),
+        ];
+
+        private readonly string eocr;
+        private readonly string oldCallId;
+        private readonly string secret;
+        private readonly JsonArray conversation;
+
+        public CallScript(string eocrFixture, string secret)
+        {
+            eocr = eocrFixture;
+            this.secret = secret;
+            var root = JsonNode.Parse(eocrFixture)!["message"]!;
+            oldCallId = root["call"]!["id"]!.GetValue<string>();
+            conversation = root["messages"]!.AsArray();
+        }
+
+        public ScriptedCall Build(int index)
+        {
+            var callId = Guid.NewGuid().ToString();
+            var emergency = index % 5 == 0;
+            var call = JsonNode.Parse(eocr)!["message"]!["call"]!;
+            call["id"] = callId;
+            var messages = new Message[Steps.Length];
+            for (var i = 0; i < Steps.Length; i++)
+            {
+                var (kind, detail) = Steps[i];
+                JsonObject message;
+                if (kind == "end-of-call-report")
+                {
+                    messages[i] = Sign(kind, Encoding.UTF8.GetBytes(eocr.Replace(oldCallId, callId, StringComparison.Ordinal)));
+                    continue;
+                }
+                message = kind switch
+                {
+                    "assistant-request" => new JsonObject { ["type"] = kind },
+                    "status-update" => new JsonObject
+                    {
+                        ["type"] = kind, ["status"] = detail,
+                        ["endedReason"] = detail == "ended" ? "customer-ended-call" : null,
+                    },
+                    "speech-update" => new JsonObject
+                    {
+                        ["type"] = kind, ["status"] = detail.Split(' ')[1], ["role"] = detail.Split(' ')[0], ["turn"] = i,
+                    },
+                    "transcript-partial" or "transcript-final" => new JsonObject
+                    {
+                        ["type"] = "transcript", ["role"] = detail, ["transcriptType"] = kind == "transcript-final" ? "final" : "partial",
+                        ["transcript"] = detail == "user" ? "My basement is flooding, water everywhere" : "I'm taking your details right now.",
+                    },
+                    "conversation-update" => new JsonObject
+                    {
+                        ["type"] = kind,
+                        ["messages"] = new JsonArray(conversation.Take(int.Parse(detail, CultureInfo.InvariantCulture)).Select(m => m!.DeepClone()).ToArray()),
+                    },
+                    "tool-calls" => ToolCalls(index, emergency),
+                    _ => throw new InvalidOperationException(kind),
+                };
+                message["timestamp"] = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+                message["call"] = call.DeepClone();
+                messages[i] = Sign(kind, Encoding.UTF8.GetBytes(new JsonObject { ["message"] = message }.ToJsonString()));
+            }
+            return new ScriptedCall(callId, messages);
+        }
+
+        private static JsonObject ToolCalls(int index, bool emergency)
+        {
+            JsonObject Call() => new()
+            {
+                ["id"] = $"call_{index:x}",
+                ["type"] = "function",
+                ["function"] = new JsonObject
+                {
+                    ["name"] = "capture_lead",
+                    ["arguments"] = new JsonObject
+                    {
+                        ["name"] = "Sylvie Tremblay",
+                        ["phone"] = "+15145550" + (index % 1000).ToString("000", CultureInfo.InvariantCulture),
+                        ["address"] = "1234 rue Beaubien Est, Montréal",
+                        ["problem"] = emergency ? "Basement flooding, burst pipe" : "Dripping kitchen faucet",
+                        ["urgency"] = emergency ? "emergency" : "routine",
+                    },
+                },
+            };
+            return new JsonObject { ["type"] = "tool-calls", ["toolCalls"] = new JsonArray(Call()), ["toolCallList"] = new JsonArray(Call()) };
+        }
+
+        private Message Sign(string kind, byte[] body) => new(kind, body, "sha256=" + VapiSignatureVerifier.Sign(body, secret));
+    }
+
+    /// <summary>A tenant webhook receiver on 127.0.0.1 answering 200 to every POST; counts what it received.</summary>
+    private sealed class WebhookReceiver : IDisposable
+    {
+        private readonly HttpListener listener = new();
+        private int received;
+
+        public WebhookReceiver()
+        {
+            var port = BenchEnv.FreePort();
+            Url = $"http://127.0.0.1:{port}/hook";
+            listener.Prefixes.Add($"http://127.0.0.1:{port}/");
+            listener.Start();
+            _ = Task.Run(LoopAsync);
+        }
+
+        public string Url { get; }
+
+        public int Received => Volatile.Read(ref received);
+
+        private async Task LoopAsync()
+        {
+            while (listener.IsListening)
+            {
+                HttpListenerContext context;
+                try
+                {
+                    context = await listener.GetContextAsync();
+                }
+                catch (Exception e) when (e is HttpListenerException or ObjectDisposedException or InvalidOperationException)
+                {
+                    return;
+                }
+                Interlocked.Increment(ref received);
+                await context.Request.InputStream.CopyToAsync(Stream.Null);
+                context.Response.StatusCode = 200;
+                context.Response.Close();
+            }
+        }
+
+        public void Dispose() => listener.Close();
+    }
+}

@@ -1,0 +1,232 @@
+using System.Net;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Switchboard.Platform;
+using Switchboard.Platform.Database;
+using Switchboard.Tests.Support;
+using Switchboard.Vapi;
+
+namespace Switchboard.Tests.Vapi;
+
+/// <summary>Webhook ingestion at platform scale (issue 13): the mixed message stream with the outbox running, on both databases.</summary>
+[Trait("Category", "Database")]
+public sealed class VapiIngestTests(SwitchboardFactory factory) : IClassFixture<SwitchboardFactory>
+{
+    private const string FixtureCallId = "b1223960-1b4d-4585-91b8-a69b0f57ec2f";
+
+    [Fact]
+    public async Task ConcurrentMixedDeliveriesWithDuplicatesAndAMalformedOneAreEachStoredOnceWithTheRightReplies()
+    {
+        var tenant = await factory.CreateTenantAsync();
+        var eocr = Fixtures.ReadText("vapi/end-of-call-report.2024-07.json");
+        // Four calls: the test tenant's plan (pro) takes five at once; a sixth assistant-request would be refused, not stored.
+        var callIds = Enumerable.Range(0, 4).Select(_ => Guid.NewGuid().ToString()).ToList();
+        var bodies = callIds.SelectMany((id, i) => CallMessages(id, i, eocr)).ToList();
+        var distinct = bodies.Count;
+        // Vapi retries: the same bytes again, for one message of each kind.
+        var duplicates = bodies.Where((_, i) => i % 4 == 0).ToList();
+        var all = bodies.Concat(duplicates).OrderBy(_ => Random.Shared.Next()).ToList();
+
+        // The outbox drains alongside (SMS alerts for the emergencies), as the worker does in production.
+        using var stop = new CancellationTokenSource();
+        var outbox = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                await factory.Outbox.ProcessDueAsync(CancellationToken.None);
+                await Task.Yield();
+            }
+        });
+        var malformed = factory.PostVapiAsync(tenant, "{\"message\":{\"type\":\"status-update\",");
+        // Eight in flight at a time: concurrent enough to race on every call and key, within the shared PostgreSQL's connection limit.
+        using var inFlight = new SemaphoreSlim(8);
+        var responses = await Task.WhenAll(all.Select(async b =>
+        {
+            await inFlight.WaitAsync();
+            try
+            {
+                return (Body: b, Response: await factory.PostVapiAsync(tenant, b.Json));
+            }
+            finally
+            {
+                inFlight.Release();
+            }
+        }));
+        await stop.CancelAsync();
+        await outbox;
+
+        Assert.Equal(HttpStatusCode.BadRequest, (await malformed).StatusCode);
+        foreach (var (body, response) in responses)
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var reply = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+            switch (body.Type)
+            {
+                case "tool-calls":
+                    var result = Assert.Single(reply["results"]!.AsArray())!;
+                    Assert.Equal(body.ToolCallId, result["toolCallId"]!.GetValue<string>());
+                    Assert.Null(result["error"]);
+                    break;
+                case "assistant-request":
+                    Assert.NotNull(reply["assistant"] ?? reply["assistantId"]);
+                    break;
+                default:
+                    Assert.True(reply["ok"]!.GetValue<bool>());
+                    break;
+            }
+        }
+        var (events, calls, ended, leads) = await factory.WithDbAsync(tenant.Id, async db => (
+            await db.CallEvents.CountAsync(),
+            await db.Calls.CountAsync(),
+            await db.Calls.CountAsync(c => c.Status == "ended" && c.TranscriptFinal),
+            await db.Leads.CountAsync()));
+        Assert.Equal(distinct, events);
+        Assert.Equal(callIds.Count, calls);
+        Assert.Equal(callIds.Count, ended);
+        Assert.Equal(callIds.Count, leads);
+    }
+
+    [Fact]
+    public async Task RequestResponseMessagesAreAnsweredAheadOfQueuedFireAndForgetOnes()
+    {
+        if (TestDatabase.IsPostgres)
+        {
+            return; // PostgreSQL has no writer queue: concurrent transactions run side by side
+        }
+        var tenant = await factory.CreateTenantAsync();
+        var gate = factory.Services.GetRequiredService<SqliteWriteGate>();
+        var callId = Guid.NewGuid().ToString();
+        var order = new System.Collections.Concurrent.ConcurrentQueue<string>();
+
+        Task<HttpResponseMessage> Post(string kind, string json) => Task.Run(async () =>
+        {
+            var response = await factory.PostVapiAsync(tenant, json);
+            order.Enqueue(kind);
+            return response;
+        });
+
+        var held = await gate.EnterAsync(WritePriority.Normal, CancellationToken.None);
+        var statusUpdates = Enumerable.Range(0, 8).Select(i => Post("speech-update", Json(new
+        {
+            message = new { type = "speech-update", status = "started", role = "user", turn = i, call = new { id = callId } },
+        }))).ToList();
+        await Until(() => gate.Waiting >= 8);
+        var toolCall = Post("tool-calls", ToolCalls(callId, "call_first", "routine"));
+        await Until(() => gate.Waiting >= 9);
+        held.Dispose();
+        var responses = await Task.WhenAll(statusUpdates.Append(toolCall));
+
+        Assert.All(responses, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+        // First through the writer (first-come-first-served would make it ninth); its response may race the next one's.
+        Assert.Contains("tool-calls", order.Take(2));
+    }
+
+    [Fact]
+    public async Task TheWarmUpRunsASyntheticCallAndStoresNothing()
+    {
+        var tenant = await factory.CreateTenantAsync();
+        var before = await CountsAsync();
+        var warmup = factory.Services.GetServices<IHostedService>().OfType<VapiWarmup>().Single();
+
+        await warmup.WarmPipelineAsync(CancellationToken.None);
+
+        Assert.Equal(before, await CountsAsync());
+        var response = await factory.PostVapiAsync(tenant, Json(new { message = new { type = "status-update", status = "in-progress", call = new { id = Guid.NewGuid().ToString() } } }));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+
+        Task<(int, int, int, int, int)> CountsAsync() => factory.WithDbAsync(null, async db => (
+            await db.Tenants.IgnoreQueryFilters().CountAsync(),
+            await db.Calls.IgnoreQueryFilters().CountAsync(),
+            await db.CallEvents.IgnoreQueryFilters().CountAsync(),
+            await db.Leads.IgnoreQueryFilters().CountAsync(),
+            await db.Outbox.IgnoreQueryFilters().CountAsync()));
+    }
+
+    internal sealed record Body(string Type, string Json, string? ToolCallId);
+
+    /// <summary>One call's messages in Vapi's shapes; every other call reports an emergency through capture_lead.</summary>
+    internal static IEnumerable<Body> CallMessages(string callId, int index, string eocr)
+    {
+        var call = new { id = callId, type = "inboundPhoneCall", customer = new { number = "+1514555" + (1000 + index) } };
+        yield return new Body("assistant-request", Json(new { message = new { type = "assistant-request", call } }), null);
+        yield return new Body("status-update", Json(new { message = new { type = "status-update", status = "in-progress", call } }), null);
+        yield return new Body("speech-update", Json(new { message = new { type = "speech-update", status = "started", role = "user", turn = 1, call } }), null);
+        yield return new Body("transcript", Json(new { message = new { type = "transcript", role = "user", transcriptType = "partial", transcript = "My basement", call } }), null);
+        yield return new Body("transcript", Json(new { message = new { type = "transcript", role = "user", transcriptType = "final", transcript = "My basement is flooding", call } }), null);
+        var toolCallId = $"call_{index}";
+        yield return new Body("tool-calls", ToolCalls(callId, toolCallId, index % 2 == 0 ? "emergency" : "routine"), toolCallId);
+        yield return new Body("status-update", Json(new { message = new { type = "status-update", status = "ended", endedReason = "customer-ended-call", call } }), null);
+        yield return new Body("end-of-call-report", eocr.Replace(FixtureCallId, callId, StringComparison.Ordinal), null);
+    }
+
+    private static string ToolCalls(string callId, string toolCallId, string urgency)
+    {
+        var toolCall = new
+        {
+            id = toolCallId,
+            type = "function",
+            function = new
+            {
+                name = "capture_lead",
+                arguments = new { name = "Sylvie Tremblay", phone = "+15145550123", address = "1234 rue Beaubien Est", problem = "Basement flooding", urgency },
+            },
+        };
+        return Json(new { message = new { type = "tool-calls", toolCallList = new[] { toolCall }, toolCalls = new[] { toolCall }, call = new { id = callId } } });
+    }
+
+    private static string Json(object value) => JsonSerializer.Serialize(value);
+
+    private static async Task Until(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "condition not met within 30 s");
+            await Task.Delay(5);
+        }
+    }
+}
+
+/// <summary>A host that warms up on start, with its readiness under the test's control.</summary>
+public sealed class WarmingFactory : SwitchboardFactory
+{
+    internal StartupReadiness Readiness { get; } = new();
+
+    protected override IDictionary<string, string?> ExtraSettings => new Dictionary<string, string?> { ["Switchboard:Vapi:WarmUpOnStart"] = "true" };
+
+    protected override void ConfigureWebHost(Microsoft.AspNetCore.Hosting.IWebHostBuilder builder)
+    {
+        base.ConfigureWebHost(builder);
+        // The readiness the warm-up marks is the test's: the warm-up itself is replaced by nothing, so the test decides when it ends.
+        builder.ConfigureTestServices(services =>
+        {
+            services.AddSingleton(Readiness);
+            var warmup = services.Single(d => d.ServiceType == typeof(IHostedService) && d.ImplementationType == typeof(VapiWarmup));
+            services.Remove(warmup);
+        });
+    }
+}
+
+[Trait("Category", "Database")]
+public sealed class VapiWarmupReadinessTests(WarmingFactory factory) : IClassFixture<WarmingFactory>
+{
+    [Fact]
+    public async Task ReadyzSaysWarmingUpUntilTheWarmUpIsDone()
+    {
+        using var client = factory.CreateClient();
+
+        var before = await client.GetAsync("/readyz");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, before.StatusCode);
+        Assert.Equal("warming up", JsonNode.Parse(await before.Content.ReadAsStringAsync())!["reason"]!.GetValue<string>());
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/healthz")).StatusCode);
+
+        factory.Readiness.MarkReady();
+
+        var after = await client.GetAsync("/readyz");
+        Assert.Equal(HttpStatusCode.OK, after.StatusCode);
+    }
+}
