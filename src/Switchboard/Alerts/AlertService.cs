@@ -82,17 +82,7 @@ internal sealed class AlertService(SwitchboardDbContext db, TimeProvider clock)
                 SendAfter = sendAt > now ? sendAt : null,
                 CreatedAt = now,
             };
-            db.SmsMessages.Add(sms);
-            db.Outbox.Add(new OutboxMessage
-            {
-                Id = Guid.CreateVersion7(),
-                TenantId = tenant.Id,
-                Kind = SmsSendHandler.Kind,
-                DedupeKey = $"{tenant.Id:N}:{key}",
-                PayloadJson = JsonSerializer.Serialize(new SmsSendHandler.Payload(sms.Id)),
-                NextAttemptAt = sendAt,
-                CreatedAt = now,
-            });
+            SmsSendHandler.Queue(db, sms, sendAt);
             added++;
         }
         return added;

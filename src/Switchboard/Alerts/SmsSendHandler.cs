@@ -33,6 +33,26 @@ internal sealed class SmsSendHandler(
     /// <summary>Outbox payload: the SMS row to send.</summary>
     public sealed record Payload(Guid SmsId);
 
+    /// <summary>
+    /// Adds <paramref name="sms"/> and the outbox row that sends it to the caller's unit of work: kind <see cref="Kind"/>,
+    /// dedupe key <c>{tenantId:N}:{IdempotencyKey}</c> (so the same alert is never queued twice), due at
+    /// <paramref name="sendAt"/> (now, or a held alert's next opening).
+    /// </summary>
+    public static void Queue(SwitchboardDbContext db, SmsMessage sms, DateTimeOffset sendAt)
+    {
+        db.SmsMessages.Add(sms);
+        db.Outbox.Add(new OutboxMessage
+        {
+            Id = Guid.CreateVersion7(),
+            TenantId = sms.TenantId,
+            Kind = Kind,
+            DedupeKey = $"{sms.TenantId:N}:{sms.IdempotencyKey}",
+            PayloadJson = System.Text.Json.JsonSerializer.Serialize(new Payload(sms.Id)),
+            NextAttemptAt = sendAt,
+            CreatedAt = sms.CreatedAt,
+        });
+    }
+
     string IOutboxHandler.Kind => Kind;
 
     public async Task<OutboxResult> HandleAsync(OutboxMessage message, CancellationToken ct)

@@ -298,17 +298,7 @@ internal sealed class StripeEventApplier(
                 IdempotencyKey = idempotencyKey,
                 CreatedAt = now,
             };
-            db.SmsMessages.Add(sms);
-            db.Outbox.Add(new OutboxMessage
-            {
-                Id = Guid.CreateVersion7(),
-                TenantId = tenant.Id,
-                Kind = SmsSendHandler.Kind,
-                DedupeKey = $"{tenant.Id:N}:{idempotencyKey}",
-                PayloadJson = JsonSerializer.Serialize(new SmsSendHandler.Payload(sms.Id)),
-                NextAttemptAt = now,
-                CreatedAt = now,
-            });
+            SmsSendHandler.Queue(db, sms, now);
         }
         foreach (var owner in await OwnerEmailsAsync(tenant.Id, ct))
         {

@@ -186,17 +186,7 @@ internal sealed class ToolRegistry(SwitchboardDbContext db, AlertService alerts,
             IdempotencyKey = key,
             CreatedAt = now,
         };
-        db.SmsMessages.Add(sms);
-        db.Outbox.Add(new Outbox.OutboxMessage
-        {
-            Id = Guid.CreateVersion7(),
-            TenantId = call.TenantId,
-            Kind = SmsSendHandler.Kind,
-            DedupeKey = $"{call.TenantId:N}:{key}",
-            PayloadJson = JsonSerializer.Serialize(new SmsSendHandler.Payload(sms.Id)),
-            NextAttemptAt = now,
-            CreatedAt = now,
-        });
+        SmsSendHandler.Queue(db, sms, now);
         return ToolOutcome.Ok(new { sent = true });
     }
 

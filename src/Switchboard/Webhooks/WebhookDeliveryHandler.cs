@@ -287,17 +287,7 @@ internal sealed class WebhookDeliveryHandler(
                 IdempotencyKey = key,
                 CreatedAt = now,
             };
-            db.SmsMessages.Add(sms);
-            db.Outbox.Add(new OutboxMessage
-            {
-                Id = Guid.CreateVersion7(),
-                TenantId = tenant.Id,
-                Kind = SmsSendHandler.Kind,
-                DedupeKey = $"{tenant.Id:N}:{key}",
-                PayloadJson = JsonSerializer.Serialize(new SmsSendHandler.Payload(sms.Id)),
-                NextAttemptAt = now,
-                CreatedAt = now,
-            });
+            SmsSendHandler.Queue(db, sms, now);
         }
     }
 

@@ -63,7 +63,7 @@ public sealed class StudioApiTests(SelfServiceFactory factory) : IClassFixture<S
         var bad = await owner.Client.PatchAsJsonAsync($"/api/v1/assistants/{id}", new
         {
             name = "Paul 2",
-            alertPolicy = new { onCallNumbers = new[] { "514-555-0111" }, officeNumbers = new[] { "+15145550100" }, language = "not a tag!" },
+            alertPolicy = new { onCallNumbers = new[] { "514-555-01" }, officeNumbers = new[] { "+15145550100" }, language = "not a tag!" }, // too short for a Canadian number (a national "514-555-0111" is valid since numbers are read in the tenant's region)
         });
         var error = (await bad.JsonAsync(HttpStatusCode.UnprocessableEntity))["error"]!;
         Assert.Equal("VALIDATION_FAILED", error["code"]!.GetValue<string>());

@@ -86,7 +86,7 @@ SELECT c."TenantId", analytics_quarter(c."CreatedAt"), COUNT(*),
        COUNT(*) FILTER (WHERE c."Status" IN ('busy', 'no-answer', 'failed', 'canceled') OR (c."Status" IN ('ended', 'completed') AND coalesce(c."DurationSeconds", 0) = 0)),
        COUNT(*) FILTER (WHERE c."Urgency" = 'emergency'), COUNT(*) FILTER (WHERE c."Urgency" = 'soon'),
        COUNT(*) FILTER (WHERE c."Urgency" = 'routine'), COUNT(c."Urgency"), COUNT(c."LeadBooked"),
-       coalesce(SUM(c."DurationSeconds"), 0), COUNT(c."DurationSeconds"), coalesce(SUM(c."Cost"), 0), COUNT(c."Cost"), 0
+       coalesce(SUM(c."DurationSeconds") FILTER (WHERE c."DurationSeconds" NOT IN ('Infinity', '-Infinity', 'NaN')), 0), COUNT(c."DurationSeconds") FILTER (WHERE c."DurationSeconds" NOT IN ('Infinity', '-Infinity', 'NaN')), coalesce(SUM(c."Cost") FILTER (WHERE c."Cost" NOT IN ('Infinity', '-Infinity', 'NaN')), 0), COUNT(c."Cost") FILTER (WHERE c."Cost" NOT IN ('Infinity', '-Infinity', 'NaN')), 0
 FROM calls c GROUP BY 1, 2;
 INSERT INTO analytics_quarters ("TenantId", "Bucket", "Calls", "Missed", "Emergency", "Soon", "Routine", "Leads", "LeadsBooked", "DurationSum", "DurationCount", "CostSum", "CostCount", "SmsSent")
 SELECT s."TenantId", analytics_quarter(s."CreatedAt"), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, COUNT(*)
@@ -112,8 +112,11 @@ BEGIN
                 CASE WHEN r."Urgency" = 'emergency' THEN s ELSE 0 END, CASE WHEN r."Urgency" = 'soon' THEN s ELSE 0 END,
                 CASE WHEN r."Urgency" = 'routine' THEN s ELSE 0 END, CASE WHEN r."Urgency" IS NOT NULL THEN s ELSE 0 END,
                 CASE WHEN r."LeadBooked" THEN s ELSE 0 END,
-                s * coalesce(r."DurationSeconds", 0), CASE WHEN r."DurationSeconds" IS NOT NULL THEN s ELSE 0 END,
-                s * coalesce(r."Cost", 0), CASE WHEN r."Cost" IS NOT NULL THEN s ELSE 0 END, 0)
+                -- finite values only: a stored ±∞ or NaN would make the sum NaN for good
+                s * (CASE WHEN r."DurationSeconds" NOT IN ('Infinity', '-Infinity', 'NaN') THEN r."DurationSeconds" ELSE 0 END),
+                CASE WHEN r."DurationSeconds" NOT IN ('Infinity', '-Infinity', 'NaN') THEN s ELSE 0 END,
+                s * (CASE WHEN r."Cost" NOT IN ('Infinity', '-Infinity', 'NaN') THEN r."Cost" ELSE 0 END),
+                CASE WHEN r."Cost" NOT IN ('Infinity', '-Infinity', 'NaN') THEN s ELSE 0 END, 0)
         ON CONFLICT ("TenantId", "Bucket") DO UPDATE SET "Calls" = a."Calls" + excluded."Calls", "Missed" = a."Missed" + excluded."Missed",
             "Emergency" = a."Emergency" + excluded."Emergency", "Soon" = a."Soon" + excluded."Soon", "Routine" = a."Routine" + excluded."Routine",
             "Leads" = a."Leads" + excluded."Leads", "LeadsBooked" = a."LeadsBooked" + excluded."LeadsBooked",

@@ -67,7 +67,7 @@ SELECT c."TenantId", c."CreatedAt" - c."CreatedAt" % 9000000000, COUNT(*),
        SUM(CASE WHEN c."Status" IN ('busy', 'no-answer', 'failed', 'canceled') OR (c."Status" IN ('ended', 'completed') AND coalesce(c."DurationSeconds", 0) = 0) THEN 1 ELSE 0 END),
        SUM(CASE WHEN c."Urgency" = 'emergency' THEN 1 ELSE 0 END), SUM(CASE WHEN c."Urgency" = 'soon' THEN 1 ELSE 0 END),
        SUM(CASE WHEN c."Urgency" = 'routine' THEN 1 ELSE 0 END), COUNT(c."Urgency"), COUNT(c."LeadBooked"),
-       coalesce(SUM(c."DurationSeconds"), 0), COUNT(c."DurationSeconds"), coalesce(SUM(c."Cost"), 0), COUNT(c."Cost"), 0
+       coalesce(SUM(CASE WHEN c."DurationSeconds" BETWEEN -1e308 AND 1e308 THEN c."DurationSeconds" END), 0), COUNT(CASE WHEN c."DurationSeconds" BETWEEN -1e308 AND 1e308 THEN 1 END), coalesce(SUM(CASE WHEN c."Cost" BETWEEN -1e308 AND 1e308 THEN c."Cost" END), 0), COUNT(CASE WHEN c."Cost" BETWEEN -1e308 AND 1e308 THEN 1 END), 0
 FROM "calls" c GROUP BY 1, 2;
 INSERT INTO "analytics_quarters" ("TenantId", "Bucket", "Calls", "Missed", "Emergency", "Soon", "Routine", "Leads", "LeadsBooked", "DurationSum", "DurationCount", "CostSum", "CostCount", "SmsSent")
 SELECT s."TenantId", s."CreatedAt" - s."CreatedAt" % 9000000000, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, COUNT(*)
@@ -83,6 +83,8 @@ INSERT INTO "analytics_ended_reasons" ("TenantId", "Day", "EndedReason", "Count"
 SELECT c."TenantId", c."CreatedAt" - c."CreatedAt" % 864000000000, c."EndedReason", COUNT(*)
 FROM "calls" c WHERE c."EndedReason" IS NOT NULL GROUP BY 1, 2, 3;
 
+-- Sums and counts take finite values only: a non-finite value stored before the edge rule (±∞) would make a sum NaN
+-- (∞ − ∞ when it is removed), which SQLite stores as NULL. Histograms bin ±∞ into their end bins symmetrically.
 CREATE TRIGGER "calls_analytics_ai" AFTER INSERT ON "calls" BEGIN
     INSERT INTO "analytics_quarters" ("TenantId", "Bucket", "Calls", "Missed", "Emergency", "Soon", "Routine", "Leads", "LeadsBooked", "DurationSum", "DurationCount", "CostSum", "CostCount", "SmsSent")
     VALUES (new."TenantId", new."CreatedAt" - new."CreatedAt" % 9000000000, 1,
@@ -90,8 +92,8 @@ CREATE TRIGGER "calls_analytics_ai" AFTER INSERT ON "calls" BEGIN
             CASE WHEN new."Urgency" = 'emergency' THEN 1 ELSE 0 END, CASE WHEN new."Urgency" = 'soon' THEN 1 ELSE 0 END,
             CASE WHEN new."Urgency" = 'routine' THEN 1 ELSE 0 END, CASE WHEN new."Urgency" IS NOT NULL THEN 1 ELSE 0 END,
             CASE WHEN new."LeadBooked" THEN 1 ELSE 0 END,
-            1 * coalesce(new."DurationSeconds", 0), CASE WHEN new."DurationSeconds" IS NOT NULL THEN 1 ELSE 0 END,
-            1 * coalesce(new."Cost", 0), CASE WHEN new."Cost" IS NOT NULL THEN 1 ELSE 0 END, 0)
+            1 * (CASE WHEN new."DurationSeconds" BETWEEN -1e308 AND 1e308 THEN new."DurationSeconds" ELSE 0 END), CASE WHEN new."DurationSeconds" BETWEEN -1e308 AND 1e308 THEN 1 ELSE 0 END,
+            1 * (CASE WHEN new."Cost" BETWEEN -1e308 AND 1e308 THEN new."Cost" ELSE 0 END), CASE WHEN new."Cost" BETWEEN -1e308 AND 1e308 THEN 1 ELSE 0 END, 0)
     ON CONFLICT ("TenantId", "Bucket") DO UPDATE SET "Calls" = "Calls" + excluded."Calls", "Missed" = "Missed" + excluded."Missed",
         "Emergency" = "Emergency" + excluded."Emergency", "Soon" = "Soon" + excluded."Soon", "Routine" = "Routine" + excluded."Routine",
         "Leads" = "Leads" + excluded."Leads", "LeadsBooked" = "LeadsBooked" + excluded."LeadsBooked",
@@ -112,8 +114,8 @@ WHEN old."TenantId" IS NOT new."TenantId" OR old."CreatedAt" IS NOT new."Created
             CASE WHEN old."Urgency" = 'emergency' THEN -1 ELSE 0 END, CASE WHEN old."Urgency" = 'soon' THEN -1 ELSE 0 END,
             CASE WHEN old."Urgency" = 'routine' THEN -1 ELSE 0 END, CASE WHEN old."Urgency" IS NOT NULL THEN -1 ELSE 0 END,
             CASE WHEN old."LeadBooked" THEN -1 ELSE 0 END,
-            -1 * coalesce(old."DurationSeconds", 0), CASE WHEN old."DurationSeconds" IS NOT NULL THEN -1 ELSE 0 END,
-            -1 * coalesce(old."Cost", 0), CASE WHEN old."Cost" IS NOT NULL THEN -1 ELSE 0 END, 0)
+            -1 * (CASE WHEN old."DurationSeconds" BETWEEN -1e308 AND 1e308 THEN old."DurationSeconds" ELSE 0 END), CASE WHEN old."DurationSeconds" BETWEEN -1e308 AND 1e308 THEN -1 ELSE 0 END,
+            -1 * (CASE WHEN old."Cost" BETWEEN -1e308 AND 1e308 THEN old."Cost" ELSE 0 END), CASE WHEN old."Cost" BETWEEN -1e308 AND 1e308 THEN -1 ELSE 0 END, 0)
     ON CONFLICT ("TenantId", "Bucket") DO UPDATE SET "Calls" = "Calls" + excluded."Calls", "Missed" = "Missed" + excluded."Missed",
         "Emergency" = "Emergency" + excluded."Emergency", "Soon" = "Soon" + excluded."Soon", "Routine" = "Routine" + excluded."Routine",
         "Leads" = "Leads" + excluded."Leads", "LeadsBooked" = "LeadsBooked" + excluded."LeadsBooked",
@@ -125,8 +127,8 @@ WHEN old."TenantId" IS NOT new."TenantId" OR old."CreatedAt" IS NOT new."Created
             CASE WHEN new."Urgency" = 'emergency' THEN 1 ELSE 0 END, CASE WHEN new."Urgency" = 'soon' THEN 1 ELSE 0 END,
             CASE WHEN new."Urgency" = 'routine' THEN 1 ELSE 0 END, CASE WHEN new."Urgency" IS NOT NULL THEN 1 ELSE 0 END,
             CASE WHEN new."LeadBooked" THEN 1 ELSE 0 END,
-            1 * coalesce(new."DurationSeconds", 0), CASE WHEN new."DurationSeconds" IS NOT NULL THEN 1 ELSE 0 END,
-            1 * coalesce(new."Cost", 0), CASE WHEN new."Cost" IS NOT NULL THEN 1 ELSE 0 END, 0)
+            1 * (CASE WHEN new."DurationSeconds" BETWEEN -1e308 AND 1e308 THEN new."DurationSeconds" ELSE 0 END), CASE WHEN new."DurationSeconds" BETWEEN -1e308 AND 1e308 THEN 1 ELSE 0 END,
+            1 * (CASE WHEN new."Cost" BETWEEN -1e308 AND 1e308 THEN new."Cost" ELSE 0 END), CASE WHEN new."Cost" BETWEEN -1e308 AND 1e308 THEN 1 ELSE 0 END, 0)
     ON CONFLICT ("TenantId", "Bucket") DO UPDATE SET "Calls" = "Calls" + excluded."Calls", "Missed" = "Missed" + excluded."Missed",
         "Emergency" = "Emergency" + excluded."Emergency", "Soon" = "Soon" + excluded."Soon", "Routine" = "Routine" + excluded."Routine",
         "Leads" = "Leads" + excluded."Leads", "LeadsBooked" = "LeadsBooked" + excluded."LeadsBooked",
@@ -158,8 +160,8 @@ CREATE TRIGGER "calls_analytics_ad" AFTER DELETE ON "calls" BEGIN
             CASE WHEN old."Urgency" = 'emergency' THEN -1 ELSE 0 END, CASE WHEN old."Urgency" = 'soon' THEN -1 ELSE 0 END,
             CASE WHEN old."Urgency" = 'routine' THEN -1 ELSE 0 END, CASE WHEN old."Urgency" IS NOT NULL THEN -1 ELSE 0 END,
             CASE WHEN old."LeadBooked" THEN -1 ELSE 0 END,
-            -1 * coalesce(old."DurationSeconds", 0), CASE WHEN old."DurationSeconds" IS NOT NULL THEN -1 ELSE 0 END,
-            -1 * coalesce(old."Cost", 0), CASE WHEN old."Cost" IS NOT NULL THEN -1 ELSE 0 END, 0)
+            -1 * (CASE WHEN old."DurationSeconds" BETWEEN -1e308 AND 1e308 THEN old."DurationSeconds" ELSE 0 END), CASE WHEN old."DurationSeconds" BETWEEN -1e308 AND 1e308 THEN -1 ELSE 0 END,
+            -1 * (CASE WHEN old."Cost" BETWEEN -1e308 AND 1e308 THEN old."Cost" ELSE 0 END), CASE WHEN old."Cost" BETWEEN -1e308 AND 1e308 THEN -1 ELSE 0 END, 0)
     ON CONFLICT ("TenantId", "Bucket") DO UPDATE SET "Calls" = "Calls" + excluded."Calls", "Missed" = "Missed" + excluded."Missed",
         "Emergency" = "Emergency" + excluded."Emergency", "Soon" = "Soon" + excluded."Soon", "Routine" = "Routine" + excluded."Routine",
         "Leads" = "Leads" + excluded."Leads", "LeadsBooked" = "LeadsBooked" + excluded."LeadsBooked",
