@@ -30,17 +30,18 @@ internal sealed class CallListQuery(SwitchboardDbContext db)
     public async Task<List<Key>> KeysAsync(Guid tenantId, CallFilter filter, (DateTimeOffset CreatedAt, Guid Id)? after, int skip, int take, CancellationToken ct,
         SearchPlan? forcedPlan = null, WalkSizes? walk = null)
     {
-        if (postgres && skip == 0 && forcedPlan is null && SearchText.TsQuery(filter.Words) is { } tsQuery)
+        if (postgres && skip == 0 && forcedPlan is null && (SearchText.TsQuery(filter.Words) is not null || filter.NumberDigits is not null))
         {
+            var tsQuery = SearchText.TsQuery(filter.Words);
             var walked = await PgBoundedWalkAsync(tenantId, filter, tsQuery, after, take, ct);
             if (walked.Count == take)
             {
                 return walked;
             }
-            if (walked.Count > 0 && filter.NumberDigits is null)
+            if (walked.Count > 0 && (tsQuery is null || filter.NumberDigits is null))
             {
-                // Matches among the newest rows: the words are not rare (≥ 1 in PgWalkBound), so the GIN probe is skipped.
-                forcedPlan = new SearchPlan(tsQuery, false, null, false);
+                // Matches among the newest rows: the term is not rare (≥ 1 in PgWalkBound), so the GIN probe is skipped.
+                forcedPlan = new SearchPlan(tsQuery, false, filter.NumberDigits, false);
             }
         }
         var plan = forcedPlan ?? await PlanAsync(filter, ct);
@@ -88,34 +89,50 @@ internal sealed class CallListQuery(SwitchboardDbContext db)
     /// </summary>
     private static string PgLiteral(string tsQuery) => "'" + tsQuery.Replace("'", "''", StringComparison.Ordinal) + "'";
 
+    /// <summary>
+    /// The <c>LIKE '%digits%'</c> pattern as a PostgreSQL literal. <see cref="CallFilter.NumberDigits"/> holds ASCII digits only
+    /// (checked here all the same), so nothing needs escaping; a literal lets an auto-prepared statement keep a custom plan
+    /// that sees the fragment's frequency in pg_trgm's statistics.
+    /// </summary>
+    private static string PgLikeLiteral(string digits) =>
+        digits.All(char.IsAsciiDigit) ? "'%" + digits + "%'" : throw new ArgumentException("digits only", nameof(digits));
+
     /// <summary>Rows of the list order that <see cref="PgBoundedWalkAsync"/> reads at most.</summary>
     internal const int PgWalkBound = 400;
 
     /// <summary>
-    /// PostgreSQL with words: the newest <see cref="PgWalkBound"/> calls matching the other filters (walking their index
-    /// backwards, e.g. (TenantId, Urgency, CreatedAt, Id)) are checked against the words and the number fragment, in order.
+    /// PostgreSQL with words or a number fragment: the newest <see cref="PgWalkBound"/> calls matching the other filters
+    /// (walking their index backwards, e.g. (TenantId, Urgency, CreatedAt, Id)) are checked against the words and the number
+    /// fragment, in order. A frequent fragment (<c>438</c>) fills its page here instead of building the pg_trgm bitmap of
+    /// every call holding it.
     /// When that fills the page (words in more than ≈ 5 % of the filtered calls, as <c>chauffe-eau</c> among emergencies),
     /// the page is exact and costs a few hundred index entries, with no GIN probe (whose bitmap of a frequent word's
     /// matches across every tenant costs 140–220 ms at 1M calls). When it finds some matches but not a page, the words
     /// are not rare and the planner goes on without the probe; only when it finds none does the probe decide.
     /// </summary>
-    private Task<List<Key>> PgBoundedWalkAsync(Guid tenantId, CallFilter filter, string tsQuery, (DateTimeOffset CreatedAt, Guid Id)? after, int take,
+    private Task<List<Key>> PgBoundedWalkAsync(Guid tenantId, CallFilter filter, string? tsQuery, (DateTimeOffset CreatedAt, Guid Id)? after, int take,
         CancellationToken ct) =>
         WithCommandAsync(async cmd =>
         {
             var others = filter with { Words = [], NumberDigits = null };
-            var sql = new StringBuilder("SELECT c.\"Id\", c.\"CreatedAt\" FROM (SELECT c.\"Id\", c.\"CreatedAt\", c.\"SearchDocument\", c.\"CustomerDigits\" FROM calls c WHERE ")
+            var columns = tsQuery is null ? "c.\"Id\", c.\"CreatedAt\", c.\"CustomerDigits\"" : "c.\"Id\", c.\"CreatedAt\", c.\"SearchDocument\", c.\"CustomerDigits\"";
+            var sql = new StringBuilder("SELECT c.\"Id\", c.\"CreatedAt\" FROM (SELECT ").Append(columns).Append(" FROM calls c WHERE ")
                 .Append(Where(cmd, tenantId, others, SearchPlan.None));
             if (after is { } a)
             {
                 sql.Append(" AND (c.\"CreatedAt\", c.\"Id\") < (").Append(Param(cmd, Time(a.CreatedAt))).Append(", ").Append(Param(cmd, Id(a.Id))).Append(')');
             }
-            sql.Append(" ORDER BY c.\"CreatedAt\" DESC, c.\"Id\" DESC LIMIT ").Append(PgWalkBound)
-               .Append(") c WHERE c.\"SearchDocument\" @@ to_tsquery('simple', sb_fold(").Append(PgLiteral(tsQuery)).Append("))");
+            sql.Append(" ORDER BY c.\"CreatedAt\" DESC, c.\"Id\" DESC LIMIT ").Append(PgWalkBound).Append(") c WHERE ");
+            var terms = new List<string>(2);
+            if (tsQuery is not null)
+            {
+                terms.Add("c.\"SearchDocument\" @@ to_tsquery('simple', sb_fold(" + PgLiteral(tsQuery) + "))");
+            }
             if (filter.NumberDigits is { } digits)
             {
-                sql.Append(" AND c.\"CustomerDigits\" LIKE ").Append(Param(cmd, "%" + digits + "%"));
+                terms.Add("c.\"CustomerDigits\" LIKE " + PgLikeLiteral(digits));
             }
+            sql.AppendJoin(" AND ", terms);
             cmd.CommandText = sql.Append(" ORDER BY c.\"CreatedAt\" DESC, c.\"Id\" DESC LIMIT ").Append(Param(cmd, take)).ToString();
             var keys = new List<Key>(take);
             await using var reader = await cmd.ExecuteReaderAsync(ct);
@@ -233,9 +250,9 @@ internal sealed class CallListQuery(SwitchboardDbContext db)
             // The planner's estimate for a word or fragment missing from its statistics is a guess; ask the GIN indexes.
             var tsQuery = SearchText.TsQuery(filter.Words);
             var wordsRare = tsQuery is not null &&
-                await PgHitsAsync(cmd => $"c.\"SearchDocument\" @@ to_tsquery('simple', sb_fold({Param(cmd, tsQuery)}))", ct) < SelectiveHits;
+                await PgHitsAsync(_ => $"c.\"SearchDocument\" @@ to_tsquery('simple', sb_fold({PgLiteral(tsQuery)}))", ct) < SelectiveHits;
             var numberRare = !wordsRare && filter.NumberDigits is { } digits &&
-                await PgHitsAsync(cmd => $"c.\"CustomerDigits\" LIKE {Param(cmd, "%" + digits + "%")}", ct) < SelectiveHits;
+                await PgHitsAsync(_ => $"c.\"CustomerDigits\" LIKE {PgLikeLiteral(digits)}", ct) < SelectiveHits;
             return new SearchPlan(tsQuery, wordsRare, filter.NumberDigits, numberRare);
         }
         var words = SearchText.Fts5(filter.Words);
@@ -377,8 +394,8 @@ internal sealed class CallListQuery(SwitchboardDbContext db)
         {
             if (f.NumberDigits is { } digits)
             {
-                // Stored digits with a pg_trgm GIN index (migration 0016); digits only, so no LIKE escaping is needed.
-                w.Add($"c.\"CustomerDigits\" LIKE {Param(cmd, "%" + digits + "%")}");
+                // Stored digits with a pg_trgm GIN index (migration 0016), as a literal for the same reason as the words below.
+                w.Add($"c.\"CustomerDigits\" LIKE {PgLikeLiteral(digits)}");
             }
             if (SearchText.TsQuery(f.Words) is { } tsQuery)
             {
