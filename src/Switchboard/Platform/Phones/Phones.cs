@@ -66,7 +66,7 @@ internal static class Phones
         try
         {
             var number = Util.Parse(text, region);
-            return Util.IsPossibleNumberWithReason(number) == PhoneNumberUtil.ValidationResult.IS_POSSIBLE
+            return Util.IsPossibleNumberWithReason(number) == PhoneNumberUtil.ValidationResult.IS_POSSIBLE && FitsNumberingPlan(number)
                 && Util.Format(number, PhoneNumberFormat.E164) is { } e164 && IsE164Shape(e164) ? e164 : null;
         }
         catch (NumberParseException)
@@ -96,6 +96,27 @@ internal static class Phones
             }
         }
         return result;
+    }
+
+    /// <summary>
+    /// True when the national number fits the general pattern of its country's numbering plan (libphonenumber's
+    /// <c>generalDesc</c> for any region of the calling code), which is broader than the assigned ranges: a North American
+    /// number needs an area code starting 2–9 (so "06 12 34 56 78" typed on a Québec tenant is refused), a new overlay
+    /// still passes.
+    /// </summary>
+    private static bool FitsNumberingPlan(PhoneNumber number)
+    {
+        var national = Util.GetNationalSignificantNumber(number);
+        foreach (var region in Util.GetRegionCodesForCountryCode(number.CountryCode))
+        {
+            var pattern = Util.GetMetadataForRegion(region)?.GeneralDesc?.NationalNumberPattern;
+            if (string.IsNullOrEmpty(pattern)
+                || System.Text.RegularExpressions.Regex.IsMatch(national, $"^(?:{pattern})$", System.Text.RegularExpressions.RegexOptions.None, TimeSpan.FromMilliseconds(100)))
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static bool IsE164Shape(string e164) => e164.Length is >= 9 and <= 16 && e164[0] == '+' && e164[1] != '0';
