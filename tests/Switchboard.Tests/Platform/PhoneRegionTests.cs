@@ -202,4 +202,21 @@ public sealed class PhoneRegionTests(SwitchboardFactory factory) : IClassFixture
 
         Assert.Equal(("+33142685300", SmsSenderResolver.Explicit), (resolved.Sender?.Value, resolved.Source));
     }
+
+    [Fact]
+    public async Task AFrenchTenantFindsACallByTheCallersNumberWrittenNationally()
+    {
+        var tenant = await FrenchTenantAsync();
+        Assert.Equal(HttpStatusCode.OK, (await factory.PostVapiAsync(tenant, ReportWithCapturedPhone("06 12 34 56 78", "+33612345678"))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await factory.PostVapiAsync(tenant, ReportWithCapturedPhone("06 98 76 54 32", "+33698765432"))).StatusCode);
+        var api = factory.ApiClient(tenant);
+
+        var national = await (await api.GetAsync("/api/v1/calls?number=" + Uri.EscapeDataString("06 12 34 56 78"))).JsonAsync(HttpStatusCode.OK);
+        var international = await (await api.GetAsync("/api/v1/calls?number=" + Uri.EscapeDataString("+33 6 12 34 56 78"))).JsonAsync(HttpStatusCode.OK);
+        var partial = await (await api.GetAsync("/api/v1/calls?number=5432")).JsonAsync(HttpStatusCode.OK);
+
+        Assert.Equal("+33612345678", Assert.Single(national["items"]!.AsArray())!["customerNumber"]!.GetValue<string>());
+        Assert.Equal("+33612345678", Assert.Single(international["items"]!.AsArray())!["customerNumber"]!.GetValue<string>());
+        Assert.Equal("+33698765432", Assert.Single(partial["items"]!.AsArray())!["customerNumber"]!.GetValue<string>());
+    }
 }

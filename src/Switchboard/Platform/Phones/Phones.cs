@@ -76,6 +76,27 @@ internal static class Phones
     }
 
     /// <summary>
+    /// The national significant number (no trunk prefix, no calling code) of a whole number read in <paramref name="region"/>
+    /// ("06 12 34 56 78" in FR → <c>612345678</c>; "+1 514 555 0199" → <c>5145550199</c>), or null when the text is not a
+    /// whole possible number there (a partial number is searched by its digits instead).
+    /// </summary>
+    public static string? NationalDigits(string? text, string region)
+    {
+        if (SettingsNumberToE164(text, region) is not { } e164)
+        {
+            return null;
+        }
+        try
+        {
+            return Util.GetNationalSignificantNumber(Util.Parse(e164, region));
+        }
+        catch (NumberParseException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
     /// <see cref="SettingsNumberToE164"/> over a list: the E.164 forms (duplicates dropped, order kept), or the first entry
     /// that is not a number in <paramref name="region"/> as <paramref name="invalid"/>.
     /// </summary>
