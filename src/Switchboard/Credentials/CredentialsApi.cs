@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Switchboard.Alerts;
 using Switchboard.Assistants;
@@ -7,9 +8,8 @@ using Switchboard.Compliance;
 using Switchboard.Numbers;
 using Switchboard.Platform.Database;
 using Switchboard.Platform.Http;
-using Switchboard.Tenancy;
-using Microsoft.EntityFrameworkCore;
 using Switchboard.Platform.Phones;
+using Switchboard.Tenancy;
 
 namespace Switchboard.Credentials;
 

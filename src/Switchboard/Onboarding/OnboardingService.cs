@@ -10,8 +10,8 @@ using Switchboard.Credentials;
 using Switchboard.Numbers;
 using Switchboard.Platform.Database;
 using Switchboard.Platform.Http;
-using Switchboard.Tenancy;
 using Switchboard.Platform.Phones;
+using Switchboard.Tenancy;
 
 namespace Switchboard.Onboarding;
 
