@@ -84,7 +84,7 @@ internal static class VoiceBench
         return 0;
     }
 
-    private static async Task<string> BuildServerAsync()
+    internal static async Task<string> BuildServerAsync()
     {
         var root = AppContext.BaseDirectory;
         while (!File.Exists(Path.Combine(root, "Switchboard.slnx")))

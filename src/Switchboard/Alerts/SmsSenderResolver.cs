@@ -2,7 +2,7 @@ using System.Text.RegularExpressions;
 using Microsoft.EntityFrameworkCore;
 using Switchboard.Numbers;
 using Switchboard.Platform.Database;
-using Switchboard.Platform.Http;
+using Switchboard.Platform.Phones;
 using Switchboard.Tenancy;
 
 namespace Switchboard.Alerts;
@@ -18,8 +18,15 @@ internal sealed partial record SmsSender(string Value)
     /// <summary>True when <see cref="Value"/> is a Messaging Service SID (sent as <c>MessagingServiceSid</c>).</summary>
     public bool IsMessagingService => MessagingServiceSidPattern().IsMatch(Value);
 
-    /// <summary>An E.164 number (<c>+</c> then 8 to 15 digits) or a Messaging Service SID.</summary>
-    public static bool IsValid(string? value) => value is not null && (Validation.IsE164(value) || MessagingServiceSidPattern().IsMatch(value));
+    /// <summary>
+    /// <paramref name="value"/> as a sender: a Messaging Service SID as given, or a phone number read in the tenant's
+    /// <paramref name="region"/> (<see cref="Phones.SettingsNumberToE164"/>: "06 12 34 56 78" in France, "(514) 555-0100" in
+    /// Québec, "+44 20 7946 0958" anywhere) in E.164; null when it is neither.
+    /// </summary>
+    public static string? Normalize(string? value, string region) =>
+        value is null ? null
+        : MessagingServiceSidPattern().IsMatch(value.Trim()) ? value.Trim()
+        : Phones.SettingsNumberToE164(value, region);
 
     [GeneratedRegex("^MG[0-9a-fA-F]{32}$")]
     private static partial Regex MessagingServiceSidPattern();
@@ -34,7 +41,7 @@ internal sealed record SmsSenderResolution(SmsSender? Sender, string? Source, st
 /// <summary>
 /// The one rule for a tenant's SMS sender, used by every SMS the platform sends (alerts, texts to callers, operational
 /// notices) and by onboarding: first the explicit sender set with <c>PUT /api/v1/credentials/twilio</c>
-/// (<c>smsSender</c>: an E.164 number or a Messaging Service SID), else the tenant's oldest attached number that
+/// (<c>smsSender</c>: a phone number, stored in E.164 after reading it in the tenant's region, or a Messaging Service SID), else the tenant's oldest attached number that
 /// Twilio confirmed on the tenant's account (status <c>active</c>) and that can send SMS (Twilio's
 /// <c>capabilities.sms</c> not false). The sender is resolved when an SMS is first sent, not when it is queued, so a
 /// held alert goes out from the number attached by then.
@@ -49,8 +56,10 @@ internal sealed class SmsSenderResolver(SwitchboardDbContext db)
     {
         if (tenant.TwilioFromNumber is { Length: > 0 } configured)
         {
-            return SmsSender.IsValid(configured)
-                ? new SmsSenderResolution(new SmsSender(configured), Explicit, null)
+            // Stored normalised since the number went through libphonenumber; an older row written as the tenant typed
+            // it ("(514) 555-0100", "06 12 34 56 78") is read in the tenant's region, not as North American.
+            return SmsSender.Normalize(configured, Phones.RegionOf(tenant.Locale)) is { } sender
+                ? new SmsSenderResolution(new SmsSender(sender), Explicit, null)
                 : new SmsSenderResolution(null, null, $"The SMS sender '{configured}' is neither an E.164 number nor a Messaging Service SID (MG…); set it again with PUT /api/v1/credentials/twilio.");
         }
         var numbers = await db.PhoneNumbers.IgnoreQueryFilters().AsNoTracking()

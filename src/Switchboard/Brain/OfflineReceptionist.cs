@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
 using Switchboard.Calls;
+using Switchboard.Platform.Phones;
 using Switchboard.Tenancy;
 
 namespace Switchboard.Brain;
@@ -74,7 +75,7 @@ internal static partial class OfflineReceptionist
             say.Append(l.Intro(tenant.Name, BusinessHoursCalculator.IsOpen(tenant.BusinessHours, tenant.TimeZone, now)));
         }
 
-        var phone = FindPhone(text);
+        var phone = FindPhone(text, Phones.RegionOf(tenant.Locale));
         var urgency = Calls.Urgency.Max(UrgencyClassifier.Classify(text, tenant.UrgencyRules).Urgency,
             UrgencyClassifier.Classify(text, ReceptionistLanguage.BuiltInEmergency).Urgency);
         var wasEmergency = state.Urgency == Calls.Urgency.Emergency;
@@ -259,27 +260,11 @@ internal static partial class OfflineReceptionist
                   "danke", "ja", "nein", "keller", "wasser", "wann", "wie", "geoffnet", "offnungszeiten", "bitte", "rufen", "steht", "unter", "haben", "guten", "tag"],
     };
 
-    /// <summary>A North American or E.164 number in the text, normalised to E.164; null when none.</summary>
-    internal static string? FindPhone(string text)
-    {
-        foreach (Match m in PhonePattern().Matches(text))
-        {
-            var digits = new string(m.Value.Where(char.IsAsciiDigit).ToArray());
-            if (m.Value.TrimStart().StartsWith('+') && digits.Length is >= 8 and <= 15)
-            {
-                return "+" + digits;
-            }
-            if (digits.Length == 10 && digits[0] is >= '2' and <= '9')
-            {
-                return "+1" + digits;
-            }
-            if (digits.Length == 11 && digits[0] == '1')
-            {
-                return "+" + digits;
-            }
-        }
-        return null;
-    }
+    /// <summary>
+    /// The first valid phone number in the text, read in <paramref name="region"/> (the tenant's, <see cref="Phones.RegionOf"/>)
+    /// and normalised to E.164 through libphonenumber (<see cref="Phones.FindInText"/>); null when none.
+    /// </summary>
+    internal static string? FindPhone(string text, string region = Phones.DefaultRegion) => Phones.FindInText(text, region);
 
     private static bool LooksLikeQuestion(string text) => text.Contains('?') || text.Contains('؟') || QuestionPattern().IsMatch(Fold(text));
 
@@ -308,9 +293,6 @@ internal static partial class OfflineReceptionist
         }
         return sb.ToString();
     }
-
-    [GeneratedRegex(@"(?:\+\d[\d\s().-]{7,18}\d)|(?:\(?\b\d{3}\)?[\s.-]*\d{3}[\s.-]*\d{4}\b)|(?:\b1[\s.-]*\d{3}[\s.-]*\d{3}[\s.-]*\d{4}\b)")]
-    private static partial Regex PhonePattern();
 
     [GeneratedRegex(@"\b(heures?|horaires?|ouverts?|ouverte|fermes?|hours|open|opening|closed|horarios?|abiertos?|abren|cerrados?|offnungszeiten|geoffnet|offen|geschlossen)\b|ساعات|مفتوح|تفتحون|مغلق|دوام|שעות|פתוח|סגור")]
     private static partial Regex HoursPattern();

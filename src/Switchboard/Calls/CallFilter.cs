@@ -41,8 +41,12 @@ internal sealed record CallFilter(
     /// <summary>The words of <see cref="Q"/> (letters and digits only, at most <see cref="MaxWords"/>), after <see cref="Validate"/>.</summary>
     public IReadOnlyList<string> Words { get; internal init; } = [];
 
-    /// <summary>Returns the normalised filter, or the 422 envelope naming the first bad value.</summary>
-    public (CallFilter? Filter, JsonHttpResult<ErrorEnvelope>? Error) Validate()
+    /// <summary>
+    /// Returns the normalised filter, or the 422 envelope naming the first bad value. A <see cref="Number"/> that is a whole
+    /// phone number in the tenant's <paramref name="region"/> ("06 12 34 56 78" for a French tenant) is searched by its
+    /// national significant number (<c>612345678</c>, inside the stored <c>+33612345678</c>); a partial one by its digits.
+    /// </summary>
+    public (CallFilter? Filter, JsonHttpResult<ErrorEnvelope>? Error) Validate(string region = Platform.Phones.Phones.DefaultRegion)
     {
         if (MinDuration is < 0 or > 1e9 || MaxDuration is < 0 or > 1e9 || (MinDuration is { } m1 && !double.IsFinite(m1)) || (MaxDuration is { } m2 && !double.IsFinite(m2)))
         {
@@ -83,6 +87,7 @@ internal sealed record CallFilter(
                 return (null, ApiError.Unprocessable("INVALID_FILTER", "number must contain 3 to 20 digits.",
                     new Dictionary<string, string> { ["number"] = "3 to 20 digits" }));
             }
+            digits = Platform.Phones.Phones.NationalDigits(number, region) ?? digits;
         }
         if (q is { Length: > MaxQueryLength })
         {

@@ -99,7 +99,7 @@ internal static class CallsApi
         {
             return error;
         }
-        var (f, invalid) = filter.Validate();
+        var (f, invalid) = filter.Validate(await RegionForNumberAsync(db, filter, ct));
         if (invalid is not null)
         {
             return invalid;
@@ -139,10 +139,16 @@ internal static class CallsApi
         return TypedResults.Ok(new CallPage(items, page, size, total is { } n ? Math.Min(n, TotalCap) : null, next, total is null ? null : total > TotalCap));
     }
 
+    /// <summary>The tenant's phone region (<see cref="Platform.Phones.Phones.RegionOf"/>), looked up only when the filter names a number.</summary>
+    private static async Task<string> RegionForNumberAsync(SwitchboardDbContext db, CallFilter filter, CancellationToken ct) =>
+        string.IsNullOrWhiteSpace(filter.Number)
+            ? Platform.Phones.Phones.DefaultRegion
+            : Platform.Phones.Phones.RegionOf(await db.Tenants.AsNoTracking().Where(t => t.Id == db.TenantFilter).Select(t => t.Locale).FirstOrDefaultAsync(ct));
+
     private static async Task<Results<EmptyHttpResult, JsonHttpResult<ErrorEnvelope>>> ExportCallsAsync(
         HttpContext http, SwitchboardDbContext db, [AsParameters] CallFilter filter, TimeProvider clock, CancellationToken ct)
     {
-        var (f, invalid) = filter.Validate();
+        var (f, invalid) = filter.Validate(await RegionForNumberAsync(db, filter, ct));
         if (invalid is not null)
         {
             return invalid;

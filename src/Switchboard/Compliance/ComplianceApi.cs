@@ -4,6 +4,7 @@ using Microsoft.EntityFrameworkCore;
 using Switchboard.Calls;
 using Switchboard.Platform.Database;
 using Switchboard.Platform.Http;
+using Switchboard.Platform.Phones;
 using Switchboard.Tenancy;
 
 namespace Switchboard.Compliance;
@@ -11,7 +12,7 @@ namespace Switchboard.Compliance;
 /// <summary>An audit entry: who (<c>ActorType</c>, <c>ActorId</c>), what (<c>Action</c>, <c>Target</c>), when, from where (<c>Ip</c>), and its chain hash.</summary>
 public sealed record AuditEntryDto(long Seq, DateTimeOffset At, string ActorType, string? ActorId, string Action, string? Target, string? Ip, JsonElement? Details, string PrevHash, string Hash);
 
-/// <summary>Erases one caller's data: their phone number (E.164), or a web visitor's id (the widget's <c>visitorId</c>, shown
+/// <summary>Erases one caller's data: their phone number (E.164, or national as written in the business's country), or a web visitor's id (the widget's <c>visitorId</c>, shown
 /// with a web conversation's attribution); exactly one of the two.</summary>
 public sealed record CallerErasureRequest(string? PhoneNumber, string? VisitorId = null);
 
@@ -144,8 +145,9 @@ internal static class ComplianceApi
     }
 
     private static async Task<Results<Ok<CallerErasureResult>, JsonHttpResult<ErrorEnvelope>>> EraseCallerAsync(
-        CallerErasureRequest body, HttpContext http, ErasureService erasure, AuditLog audit, CancellationToken ct)
+        CallerErasureRequest body, HttpContext http, SwitchboardDbContext db, ErasureService erasure, AuditLog audit, CancellationToken ct)
     {
+        string? e164 = null;
         if (body.VisitorId is not null)
         {
             var visitor = body.VisitorId.Trim();
@@ -154,11 +156,18 @@ internal static class ComplianceApi
                 return new Validation().Add("visitorId", body.PhoneNumber is not null ? "give phoneNumber or visitorId, not both" : "8 to 64 letters, digits, - or _").Result();
             }
         }
-        else if (!Validation.IsE164(body.PhoneNumber))
+        else
         {
-            return new Validation().Add("phoneNumber", "must be E.164, e.g. +15145550123").Result();
+            // E.164, or the number as the business writes it ("(514) 555-0123", "06 12 34 56 78") read in the tenant's region.
+            var tenantId = Caller.From(http).TenantId;
+            var region = Phones.RegionOf(await db.Tenants.IgnoreQueryFilters().Where(t => t.Id == tenantId).Select(t => t.Locale).FirstOrDefaultAsync(ct));
+            e164 = Phones.SettingsNumberToE164(body.PhoneNumber, region);
+            if (e164 is null)
+            {
+                return new Validation().Add("phoneNumber", "must be a phone number: E.164 (e.g. +15145550123) or national in the business's country").Result();
+            }
         }
-        var result = body.VisitorId is { } v ? await erasure.EraseVisitorAsync(v.Trim(), ct) : await erasure.EraseCallerAsync(body.PhoneNumber!, ct);
+        var result = body.VisitorId is { } v ? await erasure.EraseVisitorAsync(v.Trim(), ct) : await erasure.EraseCallerAsync(e164!, ct);
         var caller = Caller.From(http);
         // The number itself is never written to the audit log: only what was erased.
         await audit.AppendAsync(caller.TenantId, caller.Actor, "erasure.caller", null, result, ct);

@@ -43,7 +43,7 @@ internal sealed class ErasureService(SwitchboardDbContext db, TimeProvider clock
     {
         var numbers = await db.WebConversations.Where(w => w.VisitorId == visitorId)
             .Join(db.Calls, w => w.CallId, c => c.Id, (w, c) => c.CustomerNumber).Where(n => n != null).Distinct().ToListAsync(ct);
-        return await EraseAsync(numbers.Where(Validation.IsE164).Select(n => n!).ToList(), visitorId, ct);
+        return await EraseAsync(numbers.Where(Phones.IsE164).Select(n => n!).ToList(), visitorId, ct);
     }
 
     private async Task<CallerErasureResult> EraseAsync(IReadOnlyList<string> numbers, string? visitorId, CancellationToken ct)

@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Switchboard.Alerts;
 using Switchboard.Assistants;
@@ -7,6 +8,7 @@ using Switchboard.Compliance;
 using Switchboard.Numbers;
 using Switchboard.Platform.Database;
 using Switchboard.Platform.Http;
+using Switchboard.Platform.Phones;
 using Switchboard.Tenancy;
 
 namespace Switchboard.Credentials;
@@ -95,18 +97,25 @@ internal static partial class CredentialsApi
         {
             v.Add("authToken", "must be 8 to 200 characters without spaces");
         }
-        if (body.SmsSender is { Length: > 0 } sender && !SmsSender.IsValid(sender))
+        var caller = Caller.From(http);
+        // A number is read in the tenant's region (Phones) and stored in E.164; a Messaging Service SID as given.
+        var smsSender = body.SmsSender;
+        if (smsSender is { Length: > 0 })
         {
-            v.Add("smsSender", "must be an E.164 number (+ and 8 to 15 digits) or a Messaging Service SID (MG followed by 32 hexadecimal characters)");
+            var region = Phones.RegionOf(await db.Tenants.IgnoreQueryFilters().Where(t => t.Id == caller.TenantId).Select(t => t.Locale).FirstOrDefaultAsync(ct));
+            smsSender = SmsSender.Normalize(smsSender, region);
+            if (smsSender is null)
+            {
+                v.Add("smsSender", "must be a phone number (E.164, or national in the business's country) or a Messaging Service SID (MG followed by 32 hexadecimal characters)");
+            }
         }
         if (!v.IsValid)
         {
             return v.Result();
         }
-        var caller = Caller.From(http);
         await UniqueViolation.RetryOnceAsync(db, async () =>
         {
-            await store.SetTwilioAsync(caller.TenantId!.Value, body.AccountSid!, body.AuthToken!, body.SmsSender, ct);
+            await store.SetTwilioAsync(caller.TenantId!.Value, body.AccountSid!, body.AuthToken!, smsSender, ct);
             await NumberSync.RequeueWaitingAsync(db, clock.GetUtcNow(), ct);
             await db.SaveChangesAsync(ct);
         });

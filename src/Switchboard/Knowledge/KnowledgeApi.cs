@@ -171,8 +171,10 @@ internal static class KnowledgeServices
     {
         services.AddOptions<KnowledgeOptions>().BindConfiguration(KnowledgeOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<KnowledgeFetcher>();
+        // The tenant's own OpenAI-compatible base URL: the same connect-time address check as every tenant-supplied host.
         services.AddHttpClient(KnowledgeEmbeddings.HttpClientName, http => http.Timeout = TimeSpan.FromSeconds(60))
-            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false });
+            .ConfigurePrimaryHttpMessageHandler(sp => Platform.Net.OutboundPolicy.CreateHandler(
+                () => sp.GetRequiredService<IOptions<Credentials.CredentialOptions>>().Value.AllowPrivateBaseUrls, TimeSpan.FromSeconds(10)));
         services.AddScoped<KnowledgeEmbeddings>();
         services.AddScoped<KnowledgeSearch>();
         services.AddScoped<KnowledgeIngestion>();

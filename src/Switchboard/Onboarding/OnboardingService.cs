@@ -10,6 +10,7 @@ using Switchboard.Credentials;
 using Switchboard.Numbers;
 using Switchboard.Platform.Database;
 using Switchboard.Platform.Http;
+using Switchboard.Platform.Phones;
 using Switchboard.Tenancy;
 
 namespace Switchboard.Onboarding;
@@ -506,12 +507,17 @@ internal sealed class OnboardingService(
             return;
         }
         var sender = p.SmsSender;
-        if (sender is { Length: > 0 } && !SmsSender.IsValid(sender))
+        if (sender is { Length: > 0 })
         {
-            warnings.Add(new OnboardingIssue(step, "smsSender", "must be an E.164 number or a Messaging Service SID (MG followed by 32 hexadecimal characters); not saved"));
-            sender = null;
+            // Read in the tenant's region and stored in E.164 (Phones), as the credentials endpoint does.
+            var region = Phones.RegionOf(await db.Tenants.IgnoreQueryFilters().Where(t => t.Id == caller.TenantId.Value).Select(t => t.Locale).FirstOrDefaultAsync(ct));
+            sender = SmsSender.Normalize(sender, region);
+            if (sender is null)
+            {
+                warnings.Add(new OnboardingIssue(step, "smsSender", "must be a phone number (E.164, or national in the business's country) or a Messaging Service SID (MG followed by 32 hexadecimal characters); not saved"));
+            }
         }
-        var currentSender = await db.Tenants.Where(t => t.Id == caller.TenantId.Value).Select(t => t.TwilioFromNumber).FirstOrDefaultAsync(ct);
+        var currentSender = await db.Tenants.IgnoreQueryFilters().Where(t => t.Id == caller.TenantId.Value).Select(t => t.TwilioFromNumber).FirstOrDefaultAsync(ct);
         if (current is not null && current.AccountSid == sid && current.AuthToken == token && (sender is null || (sender.Length == 0 ? null : sender) == currentSender))
         {
             return;

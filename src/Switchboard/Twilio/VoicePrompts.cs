@@ -16,18 +16,6 @@ internal static class VoicePrompts
     // ISO 3166 alpha-2 country → main language, for countries whose callers we can greet in one of Supported.
     private static readonly Dictionary<string, string> CountryLanguage = BuildCountries();
 
-    // E.164 country calling codes (longest first when matching) → ISO 3166 alpha-2.
-    private static readonly (string Prefix, string Country)[] CallingCodes =
-    [
-        ("+1", "US"), ("+20", "EG"), ("+212", "MA"), ("+213", "DZ"), ("+216", "TN"), ("+218", "LY"), ("+221", "SN"), ("+225", "CI"),
-        ("+249", "SD"), ("+32", "BE"), ("+33", "FR"), ("+34", "ES"), ("+352", "LU"), ("+353", "IE"), ("+377", "MC"), ("+41", "CH"),
-        ("+44", "GB"), ("+502", "GT"), ("+503", "SV"), ("+504", "HN"), ("+505", "NI"), ("+506", "CR"), ("+507", "PA"), ("+509", "HT"),
-        ("+51", "PE"), ("+52", "MX"), ("+53", "CU"), ("+54", "AR"), ("+56", "CL"), ("+57", "CO"), ("+58", "VE"), ("+591", "BO"),
-        ("+593", "EC"), ("+595", "PY"), ("+598", "UY"), ("+61", "AU"), ("+64", "NZ"), ("+961", "LB"), ("+962", "JO"), ("+963", "SY"),
-        ("+964", "IQ"), ("+965", "KW"), ("+966", "SA"), ("+967", "YE"), ("+968", "OM"), ("+970", "PS"), ("+971", "AE"), ("+972", "IL"),
-        ("+973", "BH"), ("+974", "QA"),
-    ];
-
     private static Dictionary<string, string> BuildCountries()
     {
         var map = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
@@ -66,26 +54,13 @@ internal static class VoicePrompts
         return tenantLanguages.FirstOrDefault(l => PrimaryOf(l) == wanted) ?? fallback;
     }
 
-    /// <summary>The country of an E.164 number by its calling code (<c>+1</c> is reported as <c>US</c>: North America is ambiguous).</summary>
-    public static string? CountryOf(string? e164)
-    {
-        if (e164 is null || !e164.StartsWith('+'))
-        {
-            return null;
-        }
-        string? best = null;
-        var length = 0;
-        foreach (var (prefix, country) in CallingCodes)
-        {
-            if (prefix.Length > length && e164.StartsWith(prefix, StringComparison.Ordinal))
-            {
-                best = country;
-                length = prefix.Length;
-            }
-        }
-        // +1 covers the US, Canada and the Caribbean: without Twilio's FromCountry the language stays the tenant's default.
-        return best == "US" ? null : best;
-    }
+    /// <summary>
+    /// The country of an E.164 number (libphonenumber, <see cref="Platform.Phones.Phones.RegionOfNumber"/>), or null for
+    /// calling code +1: without Twilio's <c>FromCountry</c>/<c>FromState</c> a North American number does not say which
+    /// language its caller speaks (Québec and New Brunswick area codes are also dialled by English speakers).
+    /// </summary>
+    public static string? CountryOf(string? e164) =>
+        e164 is null || !e164.StartsWith('+') || Platform.Phones.Phones.CallingCodeOf(e164) is null or 1 ? null : Platform.Phones.Phones.RegionOfNumber(e164);
 
     /// <summary>Two-letter primary language of a tag, lower case (<c>fr-CA</c> → <c>fr</c>).</summary>
     public static string PrimaryOf(string tag)

@@ -10,6 +10,7 @@ using Switchboard.Brain;
 using Switchboard.Calls;
 using Switchboard.Platform.Database;
 using Switchboard.Platform.Http;
+using Switchboard.Platform.Phones;
 using Switchboard.Tenancy;
 
 namespace Switchboard.Widget;
@@ -113,10 +114,17 @@ internal static class WidgetApi
             v.Add("language", "a two-letter language code");
         }
         v.Max("pageUrl", body.PageUrl, 2048).Max("referrer", body.Referrer, 2048).Max("name", body.Name, 100).Max("phone", body.Phone, 32);
-        var phone = body.Phone is null ? null : OfflineReceptionist.FindPhone(body.Phone);
-        if (body.Phone is not null && phone is null)
+        string? phone = null;
+        if (body.Phone is not null)
         {
-            v.Add("phone", "a phone number (10 digits or E.164)");
+            // Read in the tenant's region: "06 12 34 56 78" on a French tenant's site, "(514) 555-0142" on a Québec one.
+            var tenantId = WidgetCaller.From(http).TenantId;
+            var region = Phones.RegionOf(await db.Tenants.IgnoreQueryFilters().Where(t => t.Id == tenantId).Select(t => t.Locale).FirstOrDefaultAsync(ct));
+            phone = OfflineReceptionist.FindPhone(body.Phone, region);
+            if (phone is null)
+            {
+                v.Add("phone", "a phone number, national (in the business's country) or international (+ and country code)");
+            }
         }
         if (!v.IsValid)
         {

@@ -183,7 +183,7 @@ public sealed class SmsSenderTests(SmsSelfServiceFactory factory) : IClassFixtur
 
         var bad = await (await owner.Client.PatchAsJsonAsync("/api/v1/onboarding", new
         {
-            twilio = new { accountSid = TwilioSimulator.AccountSid, authToken = TwilioSimulator.AuthToken, smsSender = "514-555-0199" },
+            twilio = new { accountSid = TwilioSimulator.AccountSid, authToken = TwilioSimulator.AuthToken, smsSender = "555-0199" }, // no area code
         })).JsonAsync(HttpStatusCode.OK);
         Assert.Contains(bad["warnings"]!.AsArray(), w => w!["field"]!.GetValue<string>() == "smsSender");
         Assert.Null(bad["twilio"]!["sms"]!["sender"]);
@@ -197,9 +197,10 @@ public sealed class SmsSenderTests(SmsSelfServiceFactory factory) : IClassFixtur
     }
 
     [Theory]
-    [InlineData("5145550199")]
+    [InlineData("555-0199")]           // no area code
     [InlineData("+0145550199")]
-    [InlineData("+1 514 555 0199")]
+    [InlineData("514 555 01999")]      // a digit too many
+    [InlineData("06 12 34 56 78")]     // a French number, written nationally, on a Québec tenant
     [InlineData("MG0123")]
     [InlineData("MG0123456789abcdef0123456789abcdeg")]
     [InlineData("PN0123456789abcdef0123456789abcdef")]

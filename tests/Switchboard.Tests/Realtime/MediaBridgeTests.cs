@@ -1,5 +1,8 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Net.WebSockets;
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -8,6 +11,7 @@ using Switchboard.Realtime.Bridge;
 using Switchboard.Simulators;
 using Switchboard.Tests.Support;
 using Switchboard.Twilio;
+using TwilioSdkValidator = Twilio.Security.RequestValidator;
 
 namespace Switchboard.Tests.Realtime;
 
@@ -461,5 +465,74 @@ public sealed class MediaBridgeTests(VoiceFactory factory) : IClassFixture<Voice
         Assert.Contains("WEBSOCKET_REQUIRED", await plain.Content.ReadAsStringAsync());
         factory.Clock.Advance(TimeSpan.FromMinutes(3));
         Assert.Equal(HttpStatusCode.Forbidden, await UpgradeAsync(ws + token, good)); // expired
+    }
+
+    /// <summary>
+    /// The WebSocket upgrade takes Twilio's shared-key scheme (HMAC-SHA256 with <c>X-Twilio-Webhooks-Signature-Settings</c>)
+    /// exactly as the webhooks do; the Twilio SDK's <c>RequestValidator</c> is the oracle for every signature sent.
+    /// </summary>
+    [Fact]
+    public async Task AStreamUpgradeSignedWithTheSharedKeyIsAcceptedAsTheWebhooksAre()
+    {
+        const string secret = "whsk_test_stream_0123456789abcdefAB";
+        const string keyId = "webhooks_sharedkey_stream0001";
+        var tenant = await TenantAsync();
+        (await factory.ApiClient(tenant).PutAsJsonAsync("/api/v1/credentials/twilio/signing-key", new { secret, keyId })).EnsureSuccessStatusCode();
+        var call = await factory.WithDbAsync(tenant.Id, async db =>
+        {
+            var c = new global::Switchboard.Calls.Call
+            {
+                Id = Guid.CreateVersion7(), TenantId = tenant.Id, Channel = "voice", Provider = "twilio", ProviderCallId = "CA-shared-key", CallSid = "CA-shared-key",
+                CreatedAt = factory.Clock.GetUtcNow(), UpdatedAt = factory.Clock.GetUtcNow(),
+            };
+            db.Calls.Add(c);
+            await db.SaveChangesAsync();
+            return c;
+        });
+        var token = factory.Services.GetRequiredService<MediaStreamTokens>().Issue(tenant.Id, call.Id, "CA-shared-key", null, "fr-CA");
+        var url = $"ws://{factory.ServerUri.Authority}/media/twilio/{token}";
+        // Twilio's signed string for an upgrade is the URL alone; HMAC-SHA256 written here, independently of the host.
+        var sha256 = Convert.ToBase64String(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), Encoding.UTF8.GetBytes(url)));
+        var sdk = new TwilioSdkValidator(secret);
+        Assert.True(sdk.Validate(url, new Dictionary<string, string>(), sha256, TwilioSdkValidator.HmacSha256));
+        var forged = Convert.ToBase64String(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret + "x"), Encoding.UTF8.GetBytes(url)));
+        Assert.False(sdk.Validate(url, new Dictionary<string, string>(), forged, TwilioSdkValidator.HmacSha256));
+
+        // Refused before the token is spent: a SHA-256 signature announced as SHA-1 (no settings header), another key's id,
+        // an unknown algorithm, a signature the SDK refuses, and the settings header with no signature at all.
+        Assert.Equal(HttpStatusCode.Forbidden, await UpgradeAsync(url, sha256, null));
+        Assert.Equal(HttpStatusCode.Forbidden, await UpgradeAsync(url, sha256, "key=webhooks_sharedkey_other,algorithm=HMAC_SHA256"));
+        Assert.Equal(HttpStatusCode.Forbidden, await UpgradeAsync(url, sha256, $"key={keyId},algorithm=HMAC_SHA512"));
+        Assert.Equal(HttpStatusCode.Forbidden, await UpgradeAsync(url, forged, $"key={keyId},algorithm=HMAC_SHA256"));
+        Assert.Equal(HttpStatusCode.Forbidden, await UpgradeAsync(url, null, $"key={keyId},algorithm=HMAC_SHA256"));
+
+        // Accepted: the stream opens.
+        Assert.Equal(HttpStatusCode.SwitchingProtocols, await UpgradeAsync(url, sha256, $"key={keyId},algorithm=HMAC_SHA256"));
+        await EventuallyAsync(() => factory.Services.GetRequiredService<BridgeRegistry>().Count == 0);
+    }
+
+    /// <summary>Opens (and at once closes) a media-stream socket; returns 101 when accepted, else the refusal's status.</summary>
+    private static async Task<HttpStatusCode> UpgradeAsync(string url, string? signature, string? settings)
+    {
+        using var socket = new ClientWebSocket();
+        socket.Options.CollectHttpResponseDetails = true;
+        if (signature is not null)
+        {
+            socket.Options.SetRequestHeader("X-Twilio-Signature", signature);
+        }
+        if (settings is not null)
+        {
+            socket.Options.SetRequestHeader(TwilioRequestValidator.SignatureSettingsHeader, settings);
+        }
+        try
+        {
+            await socket.ConnectAsync(new Uri(url), CancellationToken.None);
+        }
+        catch (WebSocketException)
+        {
+            return socket.HttpStatusCode;
+        }
+        await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "done", CancellationToken.None);
+        return HttpStatusCode.SwitchingProtocols;
     }
 }

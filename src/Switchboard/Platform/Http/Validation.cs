@@ -45,9 +45,6 @@ internal sealed partial class Validation
 
     public static bool IsEmail(string? value) => value is { Length: > 3 and <= 254 } && EmailPattern().IsMatch(value);
 
-    /// <summary>E.164: a plus and 8 to 15 digits, no leading zero.</summary>
-    public static bool IsE164(string? value) => value is not null && E164Pattern().IsMatch(value);
-
     /// <summary>An IANA zone id known to this system (e.g. <c>America/Toronto</c>); Windows ids are refused.</summary>
     public static bool IsIanaTimeZone(string? value) =>
         value is { Length: > 0 and <= 64 } && (value == "UTC" || value.Contains('/'))
@@ -72,9 +69,6 @@ internal sealed partial class Validation
 
     [GeneratedRegex(@"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
     private static partial Regex EmailPattern();
-
-    [GeneratedRegex(@"^\+[1-9][0-9]{7,14}$")]
-    private static partial Regex E164Pattern();
 
     [GeneratedRegex(@"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$")]
     private static partial Regex LocalePattern();

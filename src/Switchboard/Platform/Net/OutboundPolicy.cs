@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
@@ -155,7 +156,7 @@ internal static class OutboundPolicy
             {
                 using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
                 timeout.CancelAfter(DnsTimeout);
-                addresses = await Dns.GetHostAddressesAsync(uri.IdnHost, timeout.Token);
+                addresses = await ResolveAsync(uri.IdnHost, timeout.Token);
             }
             catch (Exception e) when (e is SocketException or ArgumentException || (e is OperationCanceledException && !ct.IsCancellationRequested))
             {
@@ -205,7 +206,7 @@ internal static class OutboundPolicy
     private static async ValueTask<Stream> ConnectAsync(DnsEndPoint endpoint, bool allowPrivate, CancellationToken ct)
     {
         var host = endpoint.Host;
-        var addresses = LiteralAddress(host) is { } literal ? [literal] : await Dns.GetHostAddressesAsync(host, ct);
+        var addresses = LiteralAddress(host) is { } literal ? [literal] : await ResolveAsync(host, ct);
         if (addresses.Length == 0)
         {
             throw new BlockedAddressException($"The host '{host}' has no addresses.");
@@ -244,6 +245,37 @@ internal static class OutboundPolicy
             }
         }
         throw last ?? new SocketException((int)SocketError.HostNotFound);
+    }
+
+    private static readonly ConcurrentDictionary<string, Queue<IPAddress[]>> TestNames = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// Test seam for DNS rebinding: gives a name under the reserved <c>.test</c> top-level domain a sequence of answers.
+    /// Each resolution takes the next answer and the last one sticks, as a rebinding name does (a public answer with a
+    /// TTL of 0 when the URL is checked, an internal one when the connection is made). RFC 6761 §6.2 reserves
+    /// <c>.test</c>: real DNS never answers for it, so nothing pinned here can change where a deployed host connects.
+    /// </summary>
+    /// <exception cref="ArgumentException">The name is not under <c>.test</c>, or no answer is given.</exception>
+    internal static void PinTestName(string host, params IPAddress[][] answers)
+    {
+        if (!host.EndsWith(".test", StringComparison.OrdinalIgnoreCase) || answers.Length == 0)
+        {
+            throw new ArgumentException("Only names under .test can be pinned, with at least one answer.", nameof(host));
+        }
+        TestNames[host] = new Queue<IPAddress[]>(answers);
+    }
+
+    /// <summary>The host's addresses: a pinned <c>.test</c> name's next answer (<see cref="PinTestName"/>), else the system resolver.</summary>
+    private static async ValueTask<IPAddress[]> ResolveAsync(string host, CancellationToken ct)
+    {
+        if (host.EndsWith(".test", StringComparison.OrdinalIgnoreCase) && TestNames.TryGetValue(host, out var answers))
+        {
+            lock (answers)
+            {
+                return answers.Count > 1 ? answers.Dequeue() : answers.Peek();
+            }
+        }
+        return await Dns.GetHostAddressesAsync(host, ct);
     }
 
     /// <summary>An IP literal host (IPv6 with or without brackets), else null.</summary>

@@ -6,6 +6,7 @@ using OpenTelemetry.Exporter;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
+using Switchboard.Platform.Http;
 using Switchboard.Tenancy;
 
 namespace Switchboard.Platform.Observability;
@@ -90,17 +91,26 @@ internal static class ObservabilityExtensions
         var settings = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ObservabilityOptions>>().Value;
         app.Use(async (http, next) =>
         {
-            if (http.Request.Path.Equals("/metrics", StringComparison.Ordinal) && HttpMethods.IsGet(http.Request.Method)
-                && (settings.MetricsPort is not { } port || http.Connection.LocalPort == port))
+            if (http.Request.Path.Equals("/metrics", StringComparison.Ordinal))
             {
-                await http.RequestServices.GetRequiredService<OutboxGauges>().RefreshAsync(http.RequestAborted);
+                // With its own port, /metrics answers on that port only: the connection's local port decides, never the Host
+                // header (a request to the public port saying "Host: node:9464" must not get anonymous metrics).
+                if (settings.MetricsPort is { } port && http.Connection.LocalPort != port)
+                {
+                    await ApiError.NotFound("NOT_FOUND", "No such resource.").ExecuteAsync(http);
+                    return;
+                }
+                if (HttpMethods.IsGet(http.Request.Method))
+                {
+                    await http.RequestServices.GetRequiredService<OutboxGauges>().RefreshAsync(http.RequestAborted);
+                }
             }
             await next(http);
         });
         var endpoint = app.MapPrometheusScrapingEndpoint("/metrics");
-        if (settings.MetricsPort is { } metricsPort)
+        if (settings.MetricsPort is not null)
         {
-            endpoint.RequireHost($"*:{metricsPort}").AllowAnonymous();
+            endpoint.AllowAnonymous(); // reached only through the metrics port (above)
         }
         else
         {

@@ -52,15 +52,13 @@ internal static class MediaStreamEndpoint
         {
             return ApiError.NotFound("CALL_NOT_FOUND", "No such call.");
         }
-        var signature = http.Request.Headers["X-Twilio-Signature"].ToString();
-        if (signature.Length > 0 || options.Value.RequireStreamSignature)
+        // Checked as every Twilio webhook is (Auth Token HMAC-SHA1 or shared-key HMAC-SHA256), over the wss:// URL with no params.
+        var signed = http.Request.Headers.ContainsKey("X-Twilio-Signature") || http.Request.Headers.ContainsKey(TwilioRequestValidator.SignatureSettingsHeader);
+        if ((signed || options.Value.RequireStreamSignature)
+            && await TwilioSignatureCheck.VerifyAsync(http, grant.TenantId, loaded.AuthToken, urls.WebSocketRequestUrl(http.Request), null, "stream", http.RequestAborted) is { } refused)
         {
-            if (loaded.AuthToken is null || !TwilioRequestValidator.Validate(urls.WebSocketRequestUrl(http.Request), null, signature, loaded.AuthToken))
-            {
-                logger.LogWarning("Media stream refused for call {CallId}: bad X-Twilio-Signature", grant.CallId);
-                http.RequestServices.GetRequiredService<SwitchboardMetrics>().SignatureRejected("twilio", signature.Length == 0 ? "missing" : "invalid");
-                return ApiError.Forbidden("INVALID_SIGNATURE", "X-Twilio-Signature does not match this stream.");
-            }
+            logger.LogWarning("Media stream refused for call {CallId}: bad X-Twilio-Signature", grant.CallId);
+            return refused;
         }
         if (!await ledger.TryUseAsync(grant, http.RequestAborted))
         {
