@@ -175,6 +175,8 @@ public sealed class StripeBillingTests(StripeBillingFactory factory) : IClassFix
         Assert.Equal([owner.Email], emails);
 
         factory.Clock.Advance(TimeSpan.FromDays(7).Add(TimeSpan.FromSeconds(1)));
+        // The suspension sweep (BillingSuspensionWorker, on the host's clock) announces the end of the grace once.
+        await WaitUntilAsync(async () => (await factory.AccountAsync(owner.TenantId)).SuspendedAt is not null, "the sweep to announce the suspension");
         owner = await factory.LoginAsync(owner.Email, owner.Password); // a week later: a new session
         Assert.Equal("free", (await (await owner.Client.GetAsync("/api/v1/plan")).JsonAsync(HttpStatusCode.OK))["plan"]!["id"]!.GetValue<string>());
         var gated = await owner.Client.GetAsync("/api/v1/webhooks/endpoints");
@@ -190,10 +192,85 @@ public sealed class StripeBillingTests(StripeBillingFactory factory) : IClassFix
         Assert.Equal("pro", (await (await owner.Client.GetAsync("/api/v1/plan")).JsonAsync(HttpStatusCode.OK))["plan"]!["id"]!.GetValue<string>());
         Assert.Equal(HttpStatusCode.OK, (await owner.Client.GetAsync("/api/v1/webhooks/endpoints")).StatusCode);
 
-        // The tenant's own systems heard it: one payment failure, and the plan's features coming back.
-        var types = await factory.WithDbAsync(owner.TenantId, db => db.WebhookEvents.Select(e => e.Type).ToListAsync());
-        Assert.Equal(1, types.Count(t => t == "billing.payment_failed"));
-        Assert.Equal(1, types.Count(t => t == "billing.plan_changed"));
+        Assert.Null(account.SuspendedAt);
+
+        // The tenant's own systems heard it: one payment failure, the features suspended once, and coming back once.
+        var events = await factory.WithDbAsync(owner.TenantId, db => db.WebhookEvents.OrderBy(e => e.CreatedAt).ThenBy(e => e.Id).Select(e => new { e.Type, e.PayloadJson }).ToListAsync());
+        Assert.Equal(1, events.Count(e => e.Type == "billing.payment_failed"));
+        var changes = events.Where(e => e.Type == "billing.plan_changed").Select(e => JsonNode.Parse(e.PayloadJson)!).ToList();
+        Assert.Equal(2, changes.Count);
+        var suspendedData = changes[0]["data"] ?? changes[0];
+        Assert.True(suspendedData["featuresSuspended"]!.GetValue<bool>());
+        Assert.Equal("free", suspendedData["planId"]!.GetValue<string>());
+        Assert.Equal("pro", suspendedData["previousPlanId"]!.GetValue<string>());
+        var restoredData = changes[1]["data"] ?? changes[1];
+        Assert.False(restoredData["featuresSuspended"]!.GetValue<bool>());
+        Assert.Equal("pro", restoredData["planId"]!.GetValue<string>());
+
+        // And both are on the tenant's audit log, once each; another sweep changes nothing.
+        using (var scope = factory.Scope())
+        {
+            Assert.Equal(0, await scope.ServiceProvider.GetRequiredService<BillingSuspensions>().SweepAsync(CancellationToken.None));
+        }
+        var audit = await factory.WithDbAsync(owner.TenantId, db => db.AuditLog.Where(a => a.Action.StartsWith("billing.features_")).Select(a => a.Action).ToListAsync());
+        Assert.Equal(["billing.features_restored", "billing.features_suspended"], audit.Order());
+    }
+
+    /// <summary>Bounded polling for a background worker's effect (the host's timers fire when the fake clock is advanced).</summary>
+    internal static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}");
+            await Task.Delay(20);
+        }
+    }
+
+    [Fact]
+    public async Task StripeMeterErrorReportsDeadLetterTheUsageAndShowAsDrift()
+    {
+        var (owner, _) = await factory.SubscribeAsync("starter");
+        var now = factory.Clock.GetUtcNow();
+        var ids = new[] { "msg-ok-" + Guid.NewGuid().ToString("N"), "msg-bad-" + Guid.NewGuid().ToString("N") };
+        using (var scope = factory.Scope())
+        {
+            scope.ServiceProvider.GetRequiredService<CurrentTenant>().Set(owner.TenantId);
+            foreach (var id in ids)
+            {
+                await scope.ServiceProvider.GetRequiredService<UsageMeter>().RecordChatMessageAsync(owner.TenantId, id, now, CancellationToken.None);
+            }
+        }
+        await factory.Outbox.DrainAsync(CancellationToken.None);
+        Assert.Equal(2, factory.Stripe.MeterEvents.Count(e => ids.Contains((string?)e["identifier"])));
+
+        // Stripe took the event (200) and rejects it later: a thin event, whose full form Switchboard fetches with Stripe.net.
+        var report = await factory.Stripe.RejectMeterEventAsync(ids[1], "meter_event_customer_not_found", "No customer matches cus_x.");
+        var thinId = (string)report["id"]!;
+        Assert.Contains(factory.Stripe.Deliveries, d => d.EventId == thinId && d.Status == 200);
+        Assert.Contains(factory.Stripe.Requests, r => r.Method == "GET" && r.Path == "/v2/core/events/" + thinId);
+
+        var stored = await factory.WithDbAsync(owner.TenantId, db => db.UsageRecords.Where(u => ids.Contains(u.SourceId)).Select(u => new { u.Id, u.SourceId }).ToListAsync());
+        var outbox = await factory.WithDbAsync(owner.TenantId, db => db.Outbox.Where(m => m.Kind == MeterEventHandler.Kind).Select(m => new { m.DedupeKey, m.Status, m.LastError }).ToListAsync());
+        var bad = Assert.Single(outbox, m => m.DedupeKey == "meter:" + stored.Single(u => u.SourceId == ids[1]).Id.ToString("N"));
+        Assert.Equal("dead", bad.Status);
+        Assert.StartsWith("meter_event_customer_not_found: No customer matches cus_x.", bad.LastError);
+        Assert.Contains(thinId, bad.LastError);
+        Assert.Equal("done", Assert.Single(outbox, m => m.DedupeKey == "meter:" + stored.Single(u => u.SourceId == ids[0]).Id.ToString("N")).Status);
+        var audited = await factory.WithDbAsync(owner.TenantId, db => db.AuditLog.Where(a => a.Action == MeterErrorReports.AuditAction).Select(a => a.DetailsJson).ToListAsync());
+        Assert.Contains(ids[1], Assert.Single(audited));
+        Assert.Contains(factory.LogLines, l => l.StartsWith("Warning") && l.Contains("meter_event_customer_not_found") && l.Contains(ids[1]));
+
+        // The same thin event again changes nothing; the reconciliation shows the lost message as drift.
+        var again = await factory.Stripe.DeliverAsync([factory.Stripe.Events.Single(e => (string?)e["id"] == thinId)]);
+        Assert.Equal([200], again);
+        Assert.Single(await factory.WithDbAsync(owner.TenantId, db => db.AuditLog.Where(a => a.Action == MeterErrorReports.AuditAction).ToListAsync()));
+        var ops = await factory.OperatorAsync();
+        var reconciled = await (await ops.Client.PostAsync($"/api/v1/operator/billing/reconcile?period={UsageMeter.PeriodOf(now)}", null)).JsonAsync(HttpStatusCode.OK);
+        var drift = Assert.Single(reconciled["drift"]!.AsArray(), d => d!["tenantId"]!.GetValue<Guid>() == owner.TenantId);
+        Assert.Equal("chat_messages", drift!["kind"]!.GetValue<string>());
+        Assert.Equal(2, drift["local"]!.GetValue<double>());
+        Assert.Equal(1, drift["reported"]!.GetValue<double>());
     }
 
     [Fact]
