@@ -27,7 +27,10 @@ internal sealed record StripeEventOutcome(string Outcome, Guid? TenantId, string
 /// → the subscribed plan; <c>past_due</c> → grace of <see cref="StripeOptions.GraceDays"/> (owner alerted by SMS and
 /// email), then features suspended (<see cref="TenantAccountCache"/> answers the signup plan); <c>unpaid</c> → suspended
 /// at once; <c>canceled</c>/<c>incomplete_expired</c> → the signup (free) plan. Tenant webhook events:
-/// <c>billing.plan_changed</c>, <c>billing.payment_failed</c>.
+/// <c>billing.plan_changed</c>, <c>billing.payment_failed</c>. The end of a grace is announced once by
+/// <see cref="BillingSuspensions"/> (the sweep, or here when an event finds it due first); a payment that brings the
+/// subscription back to <c>active</c> restores the features: <c>billing.plan_changed</c> with <c>featuresSuspended: false</c>,
+/// audited <c>billing.features_restored</c>. Thin events (meter error reports) go to <see cref="MeterErrorReports"/>.
 /// </summary>
 internal sealed class StripeEventApplier(
     SwitchboardDbContext db, PlanCatalog plans, StripeGateway stripe, WebhookEventPublisher webhooks, Mailer mailer, CurrentTenant current,

@@ -32,7 +32,7 @@ public sealed class StripeBillingTests(StripeBillingFactory factory) : IClassFix
         Assert.Equal("free", (await (await owner.Client.GetAsync("/api/v1/plan")).JsonAsync(HttpStatusCode.OK))["plan"]!["id"]!.GetValue<string>());
 
         var session = await factory.Stripe.CompleteCheckoutAsync(checkout["sessionId"]!.GetValue<string>());
-        Assert.All(factory.Stripe.Deliveries.Where(d => factory.Stripe.Events.Any(e => (string?)e["id"] == d.EventId && e["data"]!["object"]!["id"]!.ToString() == (string)session["id"]!)),
+        Assert.All(factory.Stripe.Deliveries.Where(d => factory.Stripe.Events.Any(e => (string?)e["id"] == d.EventId && e["data"]?["object"]?["id"]?.ToString() == (string)session["id"]!)),
             d => Assert.Equal(200, d.Status));
 
         var plan = await (await owner.Client.GetAsync("/api/v1/plan")).JsonAsync(HttpStatusCode.OK);
@@ -439,6 +439,24 @@ public sealed class StripeBillingTests(StripeBillingFactory factory) : IClassFix
         var dead = await factory.WithDbAsync(owner.TenantId, db => db.Outbox.SingleAsync(m => m.Kind == MeterEventHandler.Kind));
         Assert.Equal("dead", dead.Status);
         Assert.StartsWith("timestamp_too_far_in_past", dead.LastError);
+        Assert.Contains(factory.LogLines, l => l.StartsWith("Warning") && l.Contains("dead-lettered") && l.Contains("timestamp_too_far_in_past"));
+        var customer = (await factory.AccountAsync(owner.TenantId)).StripeCustomerId;
+        Assert.Equal(0, factory.Stripe.Requests.Count(r => r.Path == "/v1/billing/meter_events" && r.Form.GetValueOrDefault("payload[stripe_customer_id]") == customer));
+
+        // More than 5 minutes ahead (Stripe: timestamp_in_future): not dropped, not dead, sent once it is within Stripe's window.
+        var ahead = "ahead-" + Guid.NewGuid().ToString("N");
+        using (var scope = factory.Scope())
+        {
+            scope.ServiceProvider.GetRequiredService<CurrentTenant>().Set(owner.TenantId);
+            await scope.ServiceProvider.GetRequiredService<UsageMeter>().RecordChatMessageAsync(owner.TenantId, ahead, factory.Clock.GetUtcNow().AddHours(1), CancellationToken.None);
+        }
+        await factory.Outbox.DrainAsync(CancellationToken.None);
+        var waiting = await factory.WithDbAsync(owner.TenantId, db => db.Outbox.Where(m => m.Kind == MeterEventHandler.Kind && m.Status == "pending").ToListAsync());
+        Assert.StartsWith("timestamp_in_future", Assert.Single(waiting).LastError);
+        Assert.DoesNotContain(factory.Stripe.MeterEvents, e => (string?)e["identifier"] == ahead);
+        factory.Clock.Advance(TimeSpan.FromMinutes(57));
+        await factory.Outbox.DrainAsync(CancellationToken.None);
+        Assert.Single(factory.Stripe.MeterEvents, e => (string?)e["identifier"] == ahead);
     }
 
     [Fact]
