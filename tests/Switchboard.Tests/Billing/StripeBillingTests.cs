@@ -322,6 +322,22 @@ public sealed class StripeBillingTests(StripeBillingFactory factory) : IClassFix
         await factory.Stripe.DeliverAsync([factory.Stripe.NewEvent("customer.subscription.deleted", subOfB)]);
         Assert.Equal("pro", (await factory.AccountAsync(subscribed.TenantId)).PlanId);
         Assert.Equal("free", (await factory.AccountAsync(other.TenantId)).PlanId);
+
+        // /plan and /usage answer each tenant its own; the operator's billing routes are not a tenant's.
+        using (var scope = factory.Scope())
+        {
+            scope.ServiceProvider.GetRequiredService<CurrentTenant>().Set(subscribed.TenantId);
+            await scope.ServiceProvider.GetRequiredService<UsageMeter>().RecordChatMessageAsync(subscribed.TenantId, "iso-" + Guid.NewGuid().ToString("N"), factory.Clock.GetUtcNow(), CancellationToken.None);
+        }
+        Assert.Equal("pro", (await (await subscribed.Client.GetAsync("/api/v1/plan")).JsonAsync(HttpStatusCode.OK))["plan"]!["id"]!.GetValue<string>());
+        Assert.Equal("free", (await (await other.Client.GetAsync("/api/v1/plan")).JsonAsync(HttpStatusCode.OK))["plan"]!["id"]!.GetValue<string>());
+        Assert.Equal(1, (await (await subscribed.Client.GetAsync("/api/v1/usage")).JsonAsync(HttpStatusCode.OK))["chatMessages"]!.GetValue<int>());
+        Assert.Equal(0, (await (await other.Client.GetAsync("/api/v1/usage")).JsonAsync(HttpStatusCode.OK))["chatMessages"]!.GetValue<int>());
+        Assert.Equal(HttpStatusCode.Forbidden, (await other.Client.GetAsync("/api/v1/operator/billing/drift")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await other.Client.PostAsync("/api/v1/operator/billing/reconcile", null)).StatusCode);
+        var anonymous = factory.CreateClient();
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync("/api/v1/billing")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.PostAsJsonAsync("/api/v1/billing/checkout", new { planId = "pro" })).StatusCode);
     }
 
     [Fact]
