@@ -512,6 +512,19 @@ public sealed class SelfHostedBillingTests(SelfServiceFactory factory) : IClassF
         Assert.Equal("STRIPE_NOT_CONFIGURED", await (await owner.Client.PostAsJsonAsync("/api/v1/billing/checkout", new { planId = "pro" })).ErrorCodeAsync());
         Assert.Equal("STRIPE_NOT_CONFIGURED", await (await owner.Client.PostAsync("/api/v1/billing/portal", null)).ErrorCodeAsync());
         Assert.Equal(HttpStatusCode.NotFound, (await factory.CreateClient().PostAsync("/webhooks/stripe", new StringContent("{}", System.Text.Encoding.UTF8, "application/json"))).StatusCode);
+
+        // Usage is still counted against the plan, but nothing is queued for Stripe and there is nothing to reconcile.
+        using (var scope = factory.Scope())
+        {
+            scope.ServiceProvider.GetRequiredService<CurrentTenant>().Set(owner.TenantId);
+            await scope.ServiceProvider.GetRequiredService<UsageMeter>().RecordChatMessageAsync(owner.TenantId, "self-" + Guid.NewGuid().ToString("N"), factory.Clock.GetUtcNow(), CancellationToken.None);
+            var report = await scope.ServiceProvider.GetRequiredService<BillingReconciler>().RunAsync(UsageMeter.PeriodOf(factory.Clock.GetUtcNow()), CancellationToken.None);
+            Assert.Equal("Stripe billing is not configured.", report.Error);
+        }
+        Assert.Equal(1, (await (await owner.Client.GetAsync("/api/v1/usage")).JsonAsync(HttpStatusCode.OK))["chatMessages"]!.GetValue<int>());
+        Assert.Equal(0, await factory.WithDbAsync(owner.TenantId, db => db.Outbox.CountAsync(m => m.Kind == MeterEventHandler.Kind)));
+        var ops = await factory.OperatorAsync();
+        Assert.Equal("STRIPE_NOT_CONFIGURED", await (await ops.Client.PostAsync("/api/v1/operator/billing/reconcile", null)).ErrorCodeAsync());
     }
 }
 
