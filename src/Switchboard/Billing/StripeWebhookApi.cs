@@ -54,6 +54,13 @@ internal static class StripeWebhookApi
         }
         var verdict = StripeSignature.Verify(http.Request.Headers["Stripe-Signature"].ToString(), body, secret, clock.GetUtcNow(),
             TimeSpan.FromSeconds(stripe.Options.WebhookToleranceSeconds));
+        if (verdict != StripeSignatureResult.Valid && !string.IsNullOrWhiteSpace(stripe.Options.EventDestinationSecret))
+        {
+            // The event destination of thin events (meter error reports) signs with its own secret.
+            var asDestination = StripeSignature.Verify(http.Request.Headers["Stripe-Signature"].ToString(), body, stripe.Options.EventDestinationSecret,
+                clock.GetUtcNow(), TimeSpan.FromSeconds(stripe.Options.WebhookToleranceSeconds));
+            verdict = asDestination == StripeSignatureResult.Valid ? asDestination : verdict;
+        }
         switch (verdict)
         {
             case StripeSignatureResult.Stale:

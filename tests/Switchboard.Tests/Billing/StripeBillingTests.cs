@@ -264,6 +264,11 @@ public sealed class StripeBillingTests(StripeBillingFactory factory) : IClassFix
         // The same thin event again changes nothing; the reconciliation shows the lost message as drift.
         var again = await factory.Stripe.DeliverAsync([factory.Stripe.Events.Single(e => (string?)e["id"] == thinId)]);
         Assert.Equal([200], again);
+        var thinBody = factory.Stripe.Events.Single(e => (string?)e["id"] == thinId).ToJsonString();
+        var viaDestination = await factory.PostStripeAsync(thinBody, StripeBillingFactory.EventDestinationSecret, factory.Clock.GetUtcNow().ToUnixTimeSeconds());
+        Assert.True((await viaDestination.JsonAsync(HttpStatusCode.OK))["duplicate"]!.GetValue<bool>()); // the event destination's own secret is accepted too
+        var forged = await factory.PostStripeAsync(thinBody, "whsec_someone_else", factory.Clock.GetUtcNow().ToUnixTimeSeconds());
+        Assert.Equal("INVALID_SIGNATURE", await forged.ErrorCodeAsync());
         Assert.Single(await factory.WithDbAsync(owner.TenantId, db => db.AuditLog.Where(a => a.Action == MeterErrorReports.AuditAction).ToListAsync()));
         var ops = await factory.OperatorAsync();
         var reconciled = await (await ops.Client.PostAsync($"/api/v1/operator/billing/reconcile?period={UsageMeter.PeriodOf(now)}", null)).JsonAsync(HttpStatusCode.OK);
