@@ -79,13 +79,19 @@ internal sealed partial class StripeSimulator
         return full.DeepClone().AsObject();
     }
 
-    /// <summary><c>GET /v2/core/events/{id}</c>: the full form of a thin event (JSON; errors in the v1 envelope).</summary>
+    /// <summary><c>GET /v2/core/events/{id}</c>: the full form of a thin event (JSON; errors in the v1 envelope; <see cref="FailNext"/> applies).</summary>
     private async Task V2EventAsync(HttpContext http, string id)
     {
         Requests.Enqueue(("GET", "/v2/core/events/" + id, [], null, http.Request.Headers["Stripe-Version"].ToString()));
         if (!http.Request.Headers.Authorization.ToString().StartsWith("Bearer sk_", StringComparison.Ordinal))
         {
             await WriteAsync(http, 401, Error("invalid_request_error", null, "You did not provide an API key.").ToJsonString());
+            return;
+        }
+        if (faults.TryPeek(out var fault) && ("/v2/core/events/" + id).StartsWith(fault.PathPrefix, StringComparison.Ordinal) && faults.TryDequeue(out fault))
+        {
+            http.Response.Headers["Stripe-Should-Retry"] = "true";
+            await WriteAsync(http, fault.Status, Error("api_error", null, "Simulated failure.").ToJsonString());
             return;
         }
         JsonObject? full;

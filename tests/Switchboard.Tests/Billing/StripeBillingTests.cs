@@ -245,8 +245,13 @@ public sealed class StripeBillingTests(StripeBillingFactory factory) : IClassFix
         Assert.Equal(2, factory.Stripe.MeterEvents.Count(e => ids.Contains((string?)e["identifier"])));
 
         // Stripe took the event (200) and rejects it later: a thin event, whose full form Switchboard fetches with Stripe.net.
+        // The first fetch fails: 503, nothing stored, and Stripe's next delivery applies it.
+        factory.Stripe.FailNext("/v2/core/events/", 1, 500);
         var report = await factory.Stripe.RejectMeterEventAsync(ids[1], "meter_event_customer_not_found", "No customer matches cus_x.");
         var thinId = (string)report["id"]!;
+        Assert.Equal([503], factory.Stripe.Deliveries.Where(d => d.EventId == thinId).Select(d => d.Status));
+        Assert.False(await factory.WithDbAsync(null, db => db.StripeEvents.AnyAsync(e => e.Id == thinId)));
+        Assert.Equal([200], await factory.Stripe.DeliverAsync([factory.Stripe.Events.Single(e => (string?)e["id"] == thinId)]));
         Assert.Contains(factory.Stripe.Deliveries, d => d.EventId == thinId && d.Status == 200);
         Assert.Contains(factory.Stripe.Requests, r => r.Method == "GET" && r.Path == "/v2/core/events/" + thinId);
 
