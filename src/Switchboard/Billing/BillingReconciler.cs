@@ -19,12 +19,15 @@ public sealed record ReconciliationReport(string Period, DateTimeOffset CheckedA
 /// Compares, per Stripe customer and meter, Switchboard's usage of a UTC month (<see cref="UsageRecord"/>s, in the units
 /// the meter events carry) with Stripe's meter event summaries for the same window
 /// (<c>GET /v1/billing/meters/{id}/event_summaries</c>, stripe-billing.md §2.2). Each difference is stored
-/// (<c>billing_drift</c>), logged as a warning and counted (<c>switchboard.billing.drift</c>). Records still waiting in the
+/// (<c>billing_drift</c>, listed by <c>GET /api/v1/operator/billing/drift</c>), logged as a warning, counted
+/// (<c>switchboard.billing.drift</c>) and audited (<c>billing.drift</c> on the tenant's log); every run is audited on the
+/// platform's log (<c>billing.reconciled</c>: period, customers checked, pending records, drifts, error). Records still waiting in the
 /// outbox are reported separately (<c>PendingRecords</c>) and left out of the comparison: they are lag, not drift.
 /// Run nightly by <see cref="BillingWorker"/>, by <c>switchboard billing-reconcile [yyyy-MM]</c>, or by an operator
 /// (<c>POST /api/v1/operator/billing/reconcile</c>).
 /// </summary>
-internal sealed class BillingReconciler(SwitchboardDbContext db, StripeGateway stripe, PlanCatalog plans, TimeProvider clock, ILogger<BillingReconciler> logger, IMeterFactory meters)
+internal sealed class BillingReconciler(
+    SwitchboardDbContext db, StripeGateway stripe, PlanCatalog plans, Compliance.AuditLog audit, TimeProvider clock, ILogger<BillingReconciler> logger, IMeterFactory meters)
 {
     private readonly Counter<long> drifts = meters.Create(SwitchboardTracing.Name).CreateCounter<long>("switchboard.billing.drift", "{drift}",
         "Usage that Switchboard and Stripe's meter summaries disagree on, per tenant, period and meter, found by reconciliation.");
@@ -77,7 +80,9 @@ internal sealed class BillingReconciler(SwitchboardDbContext db, StripeGateway s
         catch (StripeException e)
         {
             logger.LogWarning(e, "Billing reconciliation of {Period} could not read Stripe", period);
-            return new(period, now, accounts.Count, 0, found, e.StripeError?.Message ?? e.Message);
+            var failed = new ReconciliationReport(period, now, accounts.Count, 0, found, e.StripeError?.Message ?? e.Message);
+            await AuditAsync(failed, ct);
+            return failed;
         }
         foreach (var drift in found)
         {
@@ -91,8 +96,23 @@ internal sealed class BillingReconciler(SwitchboardDbContext db, StripeGateway s
         await db.SaveChangesAsync(ct);
         var customers = accounts.Select(a => a.TenantId).ToHashSet();
         var pending = records.Count(r => r.ReportedAt == null && customers.Contains(r.TenantId));
-        logger.LogInformation("Billing reconciliation of {Period}: {Tenants} customers, {Drift} drifts, {Pending} records pending", period, accounts.Count, found.Count, pending);
-        return new(period, now, accounts.Count, pending, found, null);
+        logger.Log(found.Count == 0 ? LogLevel.Information : LogLevel.Warning,
+            "Billing reconciliation of {Period}: {Tenants} customers, {Drift} drifts, {Pending} records pending", period, accounts.Count, found.Count, pending);
+        var report = new ReconciliationReport(period, now, accounts.Count, pending, found, null);
+        await AuditAsync(report, ct);
+        return report;
+    }
+
+    /// <summary>Each run on the platform's audit log (<c>billing.reconciled</c>), and each drift on its tenant's (<c>billing.drift</c>).</summary>
+    private async Task AuditAsync(ReconciliationReport report, CancellationToken ct)
+    {
+        var actor = new Compliance.AuditActor("system", "billing-reconcile", null);
+        await audit.AppendAsync(null, actor, "billing.reconciled", "period:" + report.Period,
+            new { report.Period, report.TenantsChecked, report.PendingRecords, drifts = report.Drift.Count, report.Error }, ct);
+        foreach (var d in report.Drift)
+        {
+            await audit.AppendAsync(d.TenantId, actor, "billing.drift", "period:" + report.Period, new { d.Kind, d.Local, d.Reported, d.Difference }, ct);
+        }
     }
 }
 

@@ -23,7 +23,10 @@ internal static class BillingRegistration
         builder.Services.AddScoped<StripeEventApplier>();
         builder.Services.AddScoped<BillingReconciler>();
         builder.Services.AddScoped<Outbox.IOutboxHandler, MeterEventHandler>();
+        builder.Services.AddScoped<BillingSuspensions>();
+        builder.Services.AddScoped<MeterErrorReports>();
         builder.Services.AddHostedService<BillingWorker>();
+        builder.Services.AddHostedService<BillingSuspensionWorker>();
         return builder;
     }
 }

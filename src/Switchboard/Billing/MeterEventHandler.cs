@@ -17,6 +17,8 @@ namespace Switchboard.Billing;
 /// after a lost answer or a crash replays the same key (Stripe returns the saved answer), and an identifier Stripe
 /// already holds (<c>resource_already_exists</c>) counts as reported. A record older than Stripe accepts (35 days) or
 /// refused by Stripe with a 4xx other than 429 becomes a dead letter with the reason; 429, 5xx and network errors are retried.
+/// A record more than 5 minutes ahead of this host's clock (Stripe's <c>timestamp_in_future</c>) waits until it is not.
+/// Stripe may still reject an accepted event later: <see cref="MeterErrorReports"/> dead-letters it then.
 /// A tenant without a Stripe customer has nothing to bill: the message completes without a report.
 /// </summary>
 internal sealed class MeterEventHandler(SwitchboardDbContext db, StripeGateway stripe, TenantAccountCache accounts, TimeProvider clock, ILogger<MeterEventHandler> logger)
@@ -54,6 +56,11 @@ internal sealed class MeterEventHandler(SwitchboardDbContext db, StripeGateway s
         if (record.OccurredAt < now.AddDays(-stripe.Options.MeterEventMaxAgeDays))
         {
             return OutboxResult.Dead($"timestamp_too_far_in_past: usage of {record.OccurredAt:O} is older than the {stripe.Options.MeterEventMaxAgeDays} days Stripe accepts.");
+        }
+        if (record.OccurredAt > now.AddMinutes(5))
+        {
+            // Stripe refuses timestamps more than 5 minutes ahead (timestamp_in_future); the usage becomes sendable with time, so wait instead of dead-lettering.
+            return OutboxResult.Retry($"timestamp_in_future: usage of {record.OccurredAt:O} is more than 5 minutes ahead; sent when it is not.", record.OccurredAt - now - TimeSpan.FromMinutes(4));
         }
         var plan = (await accounts.GetAsync(record.TenantId, ct)).Plan;
         var value = record.Kind == UsageKinds.CallSeconds ? plan.BillableSeconds(record.Quantity) : (long)Math.Round(record.Quantity);

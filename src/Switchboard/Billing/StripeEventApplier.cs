@@ -10,7 +10,14 @@ using Switchboard.Webhooks;
 namespace Switchboard.Billing;
 
 /// <summary>What applying one Stripe event did: its outcome, the tenant, and the plan change (if any) to audit.</summary>
-internal sealed record StripeEventOutcome(string Outcome, Guid? TenantId, string? ObjectId, object? AuditDetails = null);
+internal sealed record StripeEventOutcome(string Outcome, Guid? TenantId, string? ObjectId, object? AuditDetails = null)
+{
+    /// <summary>
+    /// More audit entries to append once saved: <c>billing.features_suspended</c> / <c>billing.features_restored</c> (tenant
+    /// null: <see cref="TenantId"/>'s log) and <c>billing.meter_error</c> (on the named tenant's log), with their details.
+    /// </summary>
+    public List<(Guid? TenantId, string Action, object Details)> MoreAudit { get; } = [];
+}
 
 /// <summary>
 /// Applies a verified Stripe event to the tenant it is about (stripe-billing.md §6.3), staging every change on the
@@ -20,12 +27,17 @@ internal sealed record StripeEventOutcome(string Outcome, Guid? TenantId, string
 /// → the subscribed plan; <c>past_due</c> → grace of <see cref="StripeOptions.GraceDays"/> (owner alerted by SMS and
 /// email), then features suspended (<see cref="TenantAccountCache"/> answers the signup plan); <c>unpaid</c> → suspended
 /// at once; <c>canceled</c>/<c>incomplete_expired</c> → the signup (free) plan. Tenant webhook events:
-/// <c>billing.plan_changed</c>, <c>billing.payment_failed</c>.
+/// <c>billing.plan_changed</c>, <c>billing.payment_failed</c>. The end of a grace is announced once by
+/// <see cref="BillingSuspensions"/> (the sweep, or here when an event finds it due first); a payment that brings the
+/// subscription back to <c>active</c> restores the features: <c>billing.plan_changed</c> with <c>featuresSuspended: false</c>,
+/// audited <c>billing.features_restored</c>. Thin events (meter error reports) go to <see cref="MeterErrorReports"/>.
 /// </summary>
 internal sealed class StripeEventApplier(
     SwitchboardDbContext db, PlanCatalog plans, StripeGateway stripe, WebhookEventPublisher webhooks, Mailer mailer, CurrentTenant current,
-    TimeProvider clock, ILogger<StripeEventApplier> logger)
+    BillingSuspensions suspensions, MeterErrorReports meterErrors, TimeProvider clock, ILogger<StripeEventApplier> logger)
 {
+    private readonly List<(Guid? TenantId, string Action, object Details)> moreAudit = [];
+
     /// <summary>Precedence of statuses created in the same second: the later step of the lifecycle wins.</summary>
     internal static int StatusRank(string? status) => status switch
     {
@@ -42,8 +54,23 @@ internal sealed class StripeEventApplier(
 
     public async Task<StripeEventOutcome> ApplyAsync(JsonElement ev, CancellationToken ct)
     {
+        moreAudit.Clear();
+        var outcome = await ApplyCoreAsync(ev, ct);
+        outcome.MoreAudit.AddRange(moreAudit);
+        return outcome;
+    }
+
+    private async Task<StripeEventOutcome> ApplyCoreAsync(JsonElement ev, CancellationToken ct)
+    {
         var type = ev.GetProperty("type").GetString()!;
-        var at = DateTimeOffset.FromUnixTimeSeconds(ev.TryGetProperty("created", out var c) && c.TryGetInt64(out var s) ? s : clock.GetUtcNow().ToUnixTimeSeconds());
+        var at = CreatedOf(ev) ?? clock.GetUtcNow();
+        if (MeterErrorReports.Handles(type))
+        {
+            // A thin event (v2 event destination): no data.object, the full event is fetched from Stripe.
+            var (reportOutcome, audits) = await meterErrors.ApplyAsync(ev.GetProperty("id").GetString()!, type, ct);
+            moreAudit.AddRange(audits.Select(a => ((Guid?)a.TenantId, a.Action, a.Details)));
+            return new(reportOutcome, null, ev.TryGetProperty("related_object", out var related) ? Str(related, "id") : null);
+        }
         if (!ev.TryGetProperty("data", out var data) || !data.TryGetProperty("object", out var obj) || obj.ValueKind != JsonValueKind.Object)
         {
             return new("ignored: no data.object", null, null);
@@ -153,9 +180,14 @@ internal sealed class StripeEventApplier(
             return new("stale", account.TenantId, objectId);
         }
         var now = clock.GetUtcNow();
+        // A grace that ended before the sweep announced it (the host was down) is announced first, so a restore always follows its suspension.
+        if (await suspensions.StageSuspensionAsync(account, now, ct) is { } caughtUp)
+        {
+            moreAudit.Add((null, BillingSuspensions.SuspendedAction, caughtUp));
+        }
         var beforePlan = account.PlanId;
         var beforeStatus = account.SubscriptionStatus;
-        var wasSuspended = account.GraceEndsAt is { } g && g <= now;
+        var wasSuspended = account.SuspendedAt is not null;
         account.SubscriptionStatus = status;
         account.SubscriptionStateAt = at;
         account.StripeSubscriptionId = subscriptionId ?? account.StripeSubscriptionId;
@@ -182,6 +214,7 @@ internal sealed class StripeEventApplier(
             case "canceled" or "incomplete_expired":
                 account.PlanId = plans.SignupPlanId;
                 account.GraceEndsAt = null;
+                account.SuspendedAt = null; // nothing suspended any more: the tenant is on the free plan (billing.plan_changed says so)
                 break;
         }
         if (account.PlanId != beforePlan)
@@ -189,10 +222,20 @@ internal sealed class StripeEventApplier(
             account.PlanChangedAt = now;
         }
         var suspended = account.GraceEndsAt is { } e && e <= now;
-        if (account.PlanId != beforePlan || suspended != wasSuspended)
+        if (suspended && await suspensions.StageSuspensionAsync(account, now, ct) is { } atOnce)
+        {
+            moreAudit.Add((null, BillingSuspensions.SuspendedAction, atOnce)); // unpaid: no grace left
+        }
+        var restored = !suspended && wasSuspended && status is "trialing" or "active"; // canceled: the plan change to free says it
+        if (restored)
+        {
+            account.SuspendedAt = null;
+            moreAudit.Add((null, BillingSuspensions.RestoredAction, new { plan = account.PlanId, status, subscription = subscriptionId }));
+        }
+        if (account.PlanId != beforePlan || restored)
         {
             await webhooks.PublishAsync(account.TenantId, WebhookEventTypes.BillingPlanChanged, $"{objectId}:{type}:{at.ToUnixTimeSeconds()}:{status}",
-                new BillingPlanChangedData(account.PlanId, beforePlan, status, suspended, at), ct);
+                new BillingPlanChangedData(account.PlanId, restored ? plans.SignupPlanId : beforePlan, status, suspended, at), ct);
         }
         return new("applied", account.TenantId, objectId, new { from = beforePlan, to = account.PlanId, statusBefore = beforeStatus, status, subscription = subscriptionId });
     }
@@ -223,6 +266,14 @@ internal sealed class StripeEventApplier(
         }
         return account;
     }
+
+    /// <summary>An event's <c>created</c>: Unix seconds (v1 snapshot events) or an ISO 8601 time (v2 thin events); null when absent.</summary>
+    internal static DateTimeOffset? CreatedOf(JsonElement ev) =>
+        !ev.TryGetProperty("created", out var c) ? null
+        : c.ValueKind == JsonValueKind.Number && c.TryGetInt64(out var unix) ? DateTimeOffset.FromUnixTimeSeconds(unix)
+        : c.ValueKind == JsonValueKind.String && DateTimeOffset.TryParse(c.GetString(), System.Globalization.CultureInfo.InvariantCulture,
+            System.Globalization.DateTimeStyles.AssumeUniversal, out var iso) ? iso.ToUniversalTime()
+        : null;
 
     private static Guid? MetadataTenant(JsonElement obj) =>
         obj.TryGetProperty("metadata", out var md) && md.ValueKind == JsonValueKind.Object && Guid.TryParse(Str(md, "tenant_id"), out var id) ? id : null;

@@ -17,6 +17,12 @@ internal sealed class StripeOptions
     /// <summary>Webhook endpoint secret (<c>whsec_…</c>); when empty, the one <c>stripe-setup</c> stored (encrypted) is used.</summary>
     public string? WebhookSecret { get; set; }
 
+    /// <summary>
+    /// Signing secret (<c>whsec_…</c>) of an event destination that sends thin events (the meter error reports) to the same
+    /// URL; Stripe gives each destination its own secret. Optional: a signature valid for either secret is accepted.
+    /// </summary>
+    public string? EventDestinationSecret { get; set; }
+
     /// <summary>API base URL; empty for Stripe itself (<c>https://api.stripe.com</c>). Tests and <c>simulate</c> point it at <c>StripeSimulator</c>.</summary>
     public string? ApiBase { get; set; }
 

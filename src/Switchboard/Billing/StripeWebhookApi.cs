@@ -16,8 +16,10 @@ public sealed record StripeWebhookAck(bool Received, bool Duplicate, string Outc
 /// <c>POST /webhooks/stripe</c>: one platform endpoint (Stripe talks to the platform account, not a tenant). The raw body is
 /// verified against <c>Stripe-Signature</c> (<see cref="StripeSignature"/>; 300 s tolerance) before anything is parsed;
 /// each event is stored once by its id in the same transaction as its effect (<see cref="StripeEventApplier"/>), so a
-/// redelivery answers 200 <c>duplicate</c> and changes nothing. Errors: 404 <c>STRIPE_NOT_CONFIGURED</c>,
-/// 400 <c>INVALID_SIGNATURE</c> / <c>STALE_SIGNATURE</c> / <c>MALFORMED_EVENT</c>, 413.
+/// redelivery answers 200 <c>duplicate</c> and changes nothing. Thin events (v2 event destinations, <c>created</c> as
+/// ISO 8601) are accepted on the same route: the meter error reports (<see cref="MeterErrorReports"/>). Errors: 404
+/// <c>STRIPE_NOT_CONFIGURED</c>, 400 <c>INVALID_SIGNATURE</c> / <c>STALE_SIGNATURE</c> / <c>MALFORMED_EVENT</c>, 413, 503
+/// <c>STRIPE_UNAVAILABLE</c> (a thin event's full form could not be fetched; nothing stored, Stripe redelivers).
 /// </summary>
 internal static class StripeWebhookApi
 {
@@ -33,7 +35,8 @@ internal static class StripeWebhookApi
             .Produces<StripeWebhookAck>(StatusCodes.Status200OK)
             .Produces<ErrorEnvelope>(StatusCodes.Status400BadRequest)
             .Produces<ErrorEnvelope>(StatusCodes.Status404NotFound)
-            .Produces<ErrorEnvelope>(StatusCodes.Status413PayloadTooLarge);
+            .Produces<ErrorEnvelope>(StatusCodes.Status413PayloadTooLarge)
+            .Produces<ErrorEnvelope>(StatusCodes.Status503ServiceUnavailable);
         return app;
     }
 
@@ -51,6 +54,13 @@ internal static class StripeWebhookApi
         }
         var verdict = StripeSignature.Verify(http.Request.Headers["Stripe-Signature"].ToString(), body, secret, clock.GetUtcNow(),
             TimeSpan.FromSeconds(stripe.Options.WebhookToleranceSeconds));
+        if (verdict != StripeSignatureResult.Valid && !string.IsNullOrWhiteSpace(stripe.Options.EventDestinationSecret))
+        {
+            // The event destination of thin events (meter error reports) signs with its own secret.
+            var asDestination = StripeSignature.Verify(http.Request.Headers["Stripe-Signature"].ToString(), body, stripe.Options.EventDestinationSecret,
+                clock.GetUtcNow(), TimeSpan.FromSeconds(stripe.Options.WebhookToleranceSeconds));
+            verdict = asDestination == StripeSignatureResult.Valid ? asDestination : verdict;
+        }
         switch (verdict)
         {
             case StripeSignatureResult.Stale:
@@ -81,12 +91,22 @@ internal static class StripeWebhookApi
             {
                 return TypedResults.Ok(new StripeWebhookAck(true, true, "duplicate"));
             }
-            var outcome = await applier.ApplyAsync(ev, ct);
+            StripeEventOutcome outcome;
+            try
+            {
+                outcome = await applier.ApplyAsync(ev, ct);
+            }
+            catch (Stripe.StripeException e)
+            {
+                // Applying needed Stripe (a thin event's full form) and Stripe did not answer: not stored, so Stripe delivers it again.
+                logger.LogWarning(e, "Stripe event {EventId} {Type} could not be applied now: Stripe answered {Status}", id, type, (int)e.HttpStatusCode);
+                return ApiError.Create(503, "STRIPE_UNAVAILABLE", "Stripe could not be read to apply this event; deliver it again later.");
+            }
             db.StripeEvents.Add(new StripeEventRecord
             {
                 Id = id,
                 Type = type,
-                Created = DateTimeOffset.FromUnixTimeSeconds(ev.TryGetProperty("created", out var c) && c.TryGetInt64(out var s) ? s : 0),
+                Created = StripeEventApplier.CreatedOf(ev) ?? DateTimeOffset.UnixEpoch,
                 TenantId = outcome.TenantId,
                 ObjectId = outcome.ObjectId is { Length: <= 255 } o ? o : null,
                 Outcome = outcome.Outcome.Length <= 200 ? outcome.Outcome : outcome.Outcome[..200],
@@ -107,6 +127,13 @@ internal static class StripeWebhookApi
                 if (outcome.AuditDetails is not null)
                 {
                     await audit.AppendAsync(tenantId, new AuditActor("stripe", id, null), "billing." + type, outcome.ObjectId, outcome.AuditDetails, ct);
+                }
+            }
+            foreach (var (tenant, action, details) in outcome.MoreAudit)
+            {
+                if ((tenant ?? outcome.TenantId) is { } auditTenant)
+                {
+                    await audit.AppendAsync(auditTenant, new AuditActor("stripe", id, null), action, outcome.ObjectId, details, ct);
                 }
             }
             logger.LogInformation("Stripe event {EventId} {Type}: {Outcome}", id, type, outcome.Outcome);

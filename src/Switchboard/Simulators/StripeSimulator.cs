@@ -64,6 +64,7 @@ internal sealed partial class StripeSimulator : IAsyncDisposable
         var sim = new StripeSimulator(app);
         sim.MapPages(app);
         app.Map("/v1/{**path}", sim.ApiAsync);
+        app.MapGet("/v2/core/events/{id}", sim.V2EventAsync);
         await app.StartAsync();
         sim.BaseUrl = app.Urls.First().TrimEnd('/');
         return sim;

@@ -135,6 +135,13 @@ internal sealed class TenantAccount
     /// <summary>When a past-due tenant's grace ends: from then on its plan's features are suspended until it pays.</summary>
     public DateTimeOffset? GraceEndsAt { get; set; }
 
+    /// <summary>
+    /// When the end of the grace period was announced (audited, <c>billing.plan_changed</c> with <c>featuresSuspended</c>):
+    /// set once per grace period by <see cref="Billing.BillingSuspensions"/> (the sweep, or the Stripe event that finds it
+    /// due), cleared when the tenant pays. Null while not suspended.
+    /// </summary>
+    public DateTimeOffset? SuspendedAt { get; set; }
+
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset UpdatedAt { get; set; }
 }

@@ -65,7 +65,10 @@ public sealed record AssistantUpdatedData(
 
 /// <summary>
 /// <c>billing.plan_changed</c>: the tenant's plan (<c>planId</c>, before: <c>previousPlanId</c>) or the suspension of its
-/// features changed, after a Stripe subscription event with <c>subscriptionStatus</c> at <c>at</c>.
+/// features changed, after a Stripe subscription event with <c>subscriptionStatus</c> at <c>at</c>. The end of a past-due
+/// grace period is this event too, once: <c>featuresSuspended: true</c>, <c>planId</c> the signup plan whose features now
+/// apply, <c>previousPlanId</c> the subscribed plan, <c>at</c> when the grace ended; the payment that ends it sends
+/// <c>featuresSuspended: false</c> with the subscribed plan as <c>planId</c>.
 /// </summary>
 public sealed record BillingPlanChangedData(string PlanId, string PreviousPlanId, string SubscriptionStatus, bool FeaturesSuspended, DateTimeOffset At);
 

@@ -32,6 +32,7 @@ public sealed class StripeBillingFactory : SelfServiceFactory
         ["Switchboard:Stripe:WorkersEnabled"] = "false",
         ["Switchboard:Stripe:GraceDays"] = "7",
         ["Switchboard:Stripe:TrialCreditCents"] = "2500",
+        ["Switchboard:Stripe:EventDestinationSecret"] = EventDestinationSecret,
     };
 
     /// <summary>Runs <c>stripe-setup</c> once and wires the fake's webhook delivery to this host.</summary>
@@ -56,6 +57,9 @@ public sealed class StripeBillingFactory : SelfServiceFactory
     }
 
     internal const string WebhookUrl = "http://localhost/webhooks/stripe";
+
+    /// <summary>The secret of the (thin) event destination the host is configured with.</summary>
+    internal const string EventDestinationSecret = "whsec_destination_test";
 
     /// <summary>The signing secret the fake holds for the endpoint <c>stripe-setup</c> created.</summary>
     internal string WebhookSecret => (string)Stripe.All("webhook_endpoint").Single(e => (string?)e["url"] == WebhookUrl)["secret"]!;

@@ -32,7 +32,7 @@ public sealed class StripeBillingTests(StripeBillingFactory factory) : IClassFix
         Assert.Equal("free", (await (await owner.Client.GetAsync("/api/v1/plan")).JsonAsync(HttpStatusCode.OK))["plan"]!["id"]!.GetValue<string>());
 
         var session = await factory.Stripe.CompleteCheckoutAsync(checkout["sessionId"]!.GetValue<string>());
-        Assert.All(factory.Stripe.Deliveries.Where(d => factory.Stripe.Events.Any(e => (string?)e["id"] == d.EventId && e["data"]!["object"]!["id"]!.ToString() == (string)session["id"]!)),
+        Assert.All(factory.Stripe.Deliveries.Where(d => factory.Stripe.Events.Any(e => (string?)e["id"] == d.EventId && e["data"]?["object"]?["id"]?.ToString() == (string)session["id"]!)),
             d => Assert.Equal(200, d.Status));
 
         var plan = await (await owner.Client.GetAsync("/api/v1/plan")).JsonAsync(HttpStatusCode.OK);
@@ -175,6 +175,8 @@ public sealed class StripeBillingTests(StripeBillingFactory factory) : IClassFix
         Assert.Equal([owner.Email], emails);
 
         factory.Clock.Advance(TimeSpan.FromDays(7).Add(TimeSpan.FromSeconds(1)));
+        // The suspension sweep (BillingSuspensionWorker, on the host's clock) announces the end of the grace once.
+        await WaitUntilAsync(async () => (await factory.AccountAsync(owner.TenantId)).SuspendedAt is not null, "the sweep to announce the suspension");
         owner = await factory.LoginAsync(owner.Email, owner.Password); // a week later: a new session
         Assert.Equal("free", (await (await owner.Client.GetAsync("/api/v1/plan")).JsonAsync(HttpStatusCode.OK))["plan"]!["id"]!.GetValue<string>());
         var gated = await owner.Client.GetAsync("/api/v1/webhooks/endpoints");
@@ -190,10 +192,95 @@ public sealed class StripeBillingTests(StripeBillingFactory factory) : IClassFix
         Assert.Equal("pro", (await (await owner.Client.GetAsync("/api/v1/plan")).JsonAsync(HttpStatusCode.OK))["plan"]!["id"]!.GetValue<string>());
         Assert.Equal(HttpStatusCode.OK, (await owner.Client.GetAsync("/api/v1/webhooks/endpoints")).StatusCode);
 
-        // The tenant's own systems heard it: one payment failure, and the plan's features coming back.
-        var types = await factory.WithDbAsync(owner.TenantId, db => db.WebhookEvents.Select(e => e.Type).ToListAsync());
-        Assert.Equal(1, types.Count(t => t == "billing.payment_failed"));
-        Assert.Equal(1, types.Count(t => t == "billing.plan_changed"));
+        Assert.Null(account.SuspendedAt);
+
+        // The tenant's own systems heard it: one payment failure, the features suspended once, and coming back once.
+        var events = await factory.WithDbAsync(owner.TenantId, db => db.WebhookEvents.OrderBy(e => e.CreatedAt).ThenBy(e => e.Id).Select(e => new { e.Type, e.PayloadJson }).ToListAsync());
+        Assert.Equal(1, events.Count(e => e.Type == "billing.payment_failed"));
+        var changes = events.Where(e => e.Type == "billing.plan_changed").Select(e => JsonNode.Parse(e.PayloadJson)!).ToList();
+        Assert.Equal(2, changes.Count);
+        var suspendedData = changes[0]["data"] ?? changes[0];
+        Assert.True(suspendedData["featuresSuspended"]!.GetValue<bool>());
+        Assert.Equal("free", suspendedData["planId"]!.GetValue<string>());
+        Assert.Equal("pro", suspendedData["previousPlanId"]!.GetValue<string>());
+        var restoredData = changes[1]["data"] ?? changes[1];
+        Assert.False(restoredData["featuresSuspended"]!.GetValue<bool>());
+        Assert.Equal("pro", restoredData["planId"]!.GetValue<string>());
+
+        // And both are on the tenant's audit log, once each; another sweep changes nothing.
+        using (var scope = factory.Scope())
+        {
+            Assert.Equal(0, await scope.ServiceProvider.GetRequiredService<BillingSuspensions>().SweepAsync(CancellationToken.None));
+        }
+        var audit = await factory.WithDbAsync(owner.TenantId, db => db.AuditLog.Where(a => a.Action.StartsWith("billing.features_")).Select(a => a.Action).ToListAsync());
+        Assert.Equal(["billing.features_restored", "billing.features_suspended"], audit.Order());
+    }
+
+    /// <summary>Bounded polling for a background worker's effect (the host's timers fire when the fake clock is advanced).</summary>
+    internal static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}");
+            await Task.Delay(20);
+        }
+    }
+
+    [Fact]
+    public async Task StripeMeterErrorReportsDeadLetterTheUsageAndShowAsDrift()
+    {
+        var (owner, _) = await factory.SubscribeAsync("starter");
+        var now = factory.Clock.GetUtcNow();
+        var ids = new[] { "msg-ok-" + Guid.NewGuid().ToString("N"), "msg-bad-" + Guid.NewGuid().ToString("N") };
+        using (var scope = factory.Scope())
+        {
+            scope.ServiceProvider.GetRequiredService<CurrentTenant>().Set(owner.TenantId);
+            foreach (var id in ids)
+            {
+                await scope.ServiceProvider.GetRequiredService<UsageMeter>().RecordChatMessageAsync(owner.TenantId, id, now, CancellationToken.None);
+            }
+        }
+        await factory.Outbox.DrainAsync(CancellationToken.None);
+        Assert.Equal(2, factory.Stripe.MeterEvents.Count(e => ids.Contains((string?)e["identifier"])));
+
+        // Stripe took the event (200) and rejects it later: a thin event, whose full form Switchboard fetches with Stripe.net.
+        // The first fetch fails: 503, nothing stored, and Stripe's next delivery applies it.
+        factory.Stripe.FailNext("/v2/core/events/", 1, 500);
+        var report = await factory.Stripe.RejectMeterEventAsync(ids[1], "meter_event_customer_not_found", "No customer matches cus_x.");
+        var thinId = (string)report["id"]!;
+        Assert.Equal([503], factory.Stripe.Deliveries.Where(d => d.EventId == thinId).Select(d => d.Status));
+        Assert.False(await factory.WithDbAsync(null, db => db.StripeEvents.AnyAsync(e => e.Id == thinId)));
+        Assert.Equal([200], await factory.Stripe.DeliverAsync([factory.Stripe.Events.Single(e => (string?)e["id"] == thinId)]));
+        Assert.Contains(factory.Stripe.Deliveries, d => d.EventId == thinId && d.Status == 200);
+        Assert.Contains(factory.Stripe.Requests, r => r.Method == "GET" && r.Path == "/v2/core/events/" + thinId);
+
+        var stored = await factory.WithDbAsync(owner.TenantId, db => db.UsageRecords.Where(u => ids.Contains(u.SourceId)).Select(u => new { u.Id, u.SourceId }).ToListAsync());
+        var outbox = await factory.WithDbAsync(owner.TenantId, db => db.Outbox.Where(m => m.Kind == MeterEventHandler.Kind).Select(m => new { m.DedupeKey, m.Status, m.LastError }).ToListAsync());
+        var bad = Assert.Single(outbox, m => m.DedupeKey == "meter:" + stored.Single(u => u.SourceId == ids[1]).Id.ToString("N"));
+        Assert.Equal("dead", bad.Status);
+        Assert.StartsWith("meter_event_customer_not_found: No customer matches cus_x.", bad.LastError);
+        Assert.Contains(thinId, bad.LastError);
+        Assert.Equal("done", Assert.Single(outbox, m => m.DedupeKey == "meter:" + stored.Single(u => u.SourceId == ids[0]).Id.ToString("N")).Status);
+        var audited = await factory.WithDbAsync(owner.TenantId, db => db.AuditLog.Where(a => a.Action == MeterErrorReports.AuditAction).Select(a => a.DetailsJson).ToListAsync());
+        Assert.Contains(ids[1], Assert.Single(audited));
+        Assert.Contains(factory.LogLines, l => l.StartsWith("Warning") && l.Contains("meter_event_customer_not_found") && l.Contains(ids[1]));
+
+        // The same thin event again changes nothing; the reconciliation shows the lost message as drift.
+        var again = await factory.Stripe.DeliverAsync([factory.Stripe.Events.Single(e => (string?)e["id"] == thinId)]);
+        Assert.Equal([200], again);
+        var thinBody = factory.Stripe.Events.Single(e => (string?)e["id"] == thinId).ToJsonString();
+        var viaDestination = await factory.PostStripeAsync(thinBody, StripeBillingFactory.EventDestinationSecret, factory.Clock.GetUtcNow().ToUnixTimeSeconds());
+        Assert.True((await viaDestination.JsonAsync(HttpStatusCode.OK))["duplicate"]!.GetValue<bool>()); // the event destination's own secret is accepted too
+        var forged = await factory.PostStripeAsync(thinBody, "whsec_someone_else", factory.Clock.GetUtcNow().ToUnixTimeSeconds());
+        Assert.Equal("INVALID_SIGNATURE", await forged.ErrorCodeAsync());
+        Assert.Single(await factory.WithDbAsync(owner.TenantId, db => db.AuditLog.Where(a => a.Action == MeterErrorReports.AuditAction).ToListAsync()));
+        var ops = await factory.OperatorAsync();
+        var reconciled = await (await ops.Client.PostAsync($"/api/v1/operator/billing/reconcile?period={UsageMeter.PeriodOf(now)}", null)).JsonAsync(HttpStatusCode.OK);
+        var drift = Assert.Single(reconciled["drift"]!.AsArray(), d => d!["tenantId"]!.GetValue<Guid>() == owner.TenantId);
+        Assert.Equal("chat_messages", drift!["kind"]!.GetValue<string>());
+        Assert.Equal(2, drift["local"]!.GetValue<double>());
+        Assert.Equal(1, drift["reported"]!.GetValue<double>());
     }
 
     [Fact]
@@ -245,6 +332,22 @@ public sealed class StripeBillingTests(StripeBillingFactory factory) : IClassFix
         await factory.Stripe.DeliverAsync([factory.Stripe.NewEvent("customer.subscription.deleted", subOfB)]);
         Assert.Equal("pro", (await factory.AccountAsync(subscribed.TenantId)).PlanId);
         Assert.Equal("free", (await factory.AccountAsync(other.TenantId)).PlanId);
+
+        // /plan and /usage answer each tenant its own; the operator's billing routes are not a tenant's.
+        using (var scope = factory.Scope())
+        {
+            scope.ServiceProvider.GetRequiredService<CurrentTenant>().Set(subscribed.TenantId);
+            await scope.ServiceProvider.GetRequiredService<UsageMeter>().RecordChatMessageAsync(subscribed.TenantId, "iso-" + Guid.NewGuid().ToString("N"), factory.Clock.GetUtcNow(), CancellationToken.None);
+        }
+        Assert.Equal("pro", (await (await subscribed.Client.GetAsync("/api/v1/plan")).JsonAsync(HttpStatusCode.OK))["plan"]!["id"]!.GetValue<string>());
+        Assert.Equal("free", (await (await other.Client.GetAsync("/api/v1/plan")).JsonAsync(HttpStatusCode.OK))["plan"]!["id"]!.GetValue<string>());
+        Assert.Equal(1, (await (await subscribed.Client.GetAsync("/api/v1/usage")).JsonAsync(HttpStatusCode.OK))["chatMessages"]!.GetValue<int>());
+        Assert.Equal(0, (await (await other.Client.GetAsync("/api/v1/usage")).JsonAsync(HttpStatusCode.OK))["chatMessages"]!.GetValue<int>());
+        Assert.Equal(HttpStatusCode.Forbidden, (await other.Client.GetAsync("/api/v1/operator/billing/drift")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await other.Client.PostAsync("/api/v1/operator/billing/reconcile", null)).StatusCode);
+        var anonymous = factory.CreateClient();
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync("/api/v1/billing")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.PostAsJsonAsync("/api/v1/billing/checkout", new { planId = "pro" })).StatusCode);
     }
 
     [Fact]
@@ -362,6 +465,24 @@ public sealed class StripeBillingTests(StripeBillingFactory factory) : IClassFix
         var dead = await factory.WithDbAsync(owner.TenantId, db => db.Outbox.SingleAsync(m => m.Kind == MeterEventHandler.Kind));
         Assert.Equal("dead", dead.Status);
         Assert.StartsWith("timestamp_too_far_in_past", dead.LastError);
+        Assert.Contains(factory.LogLines, l => l.StartsWith("Warning") && l.Contains("dead-lettered") && l.Contains("timestamp_too_far_in_past"));
+        var customer = (await factory.AccountAsync(owner.TenantId)).StripeCustomerId;
+        Assert.Equal(0, factory.Stripe.Requests.Count(r => r.Path == "/v1/billing/meter_events" && r.Form.GetValueOrDefault("payload[stripe_customer_id]") == customer));
+
+        // More than 5 minutes ahead (Stripe: timestamp_in_future): not dropped, not dead, sent once it is within Stripe's window.
+        var ahead = "ahead-" + Guid.NewGuid().ToString("N");
+        using (var scope = factory.Scope())
+        {
+            scope.ServiceProvider.GetRequiredService<CurrentTenant>().Set(owner.TenantId);
+            await scope.ServiceProvider.GetRequiredService<UsageMeter>().RecordChatMessageAsync(owner.TenantId, ahead, factory.Clock.GetUtcNow().AddHours(1), CancellationToken.None);
+        }
+        await factory.Outbox.DrainAsync(CancellationToken.None);
+        var waiting = await factory.WithDbAsync(owner.TenantId, db => db.Outbox.Where(m => m.Kind == MeterEventHandler.Kind && m.Status == "pending").ToListAsync());
+        Assert.StartsWith("timestamp_in_future", Assert.Single(waiting).LastError);
+        Assert.DoesNotContain(factory.Stripe.MeterEvents, e => (string?)e["identifier"] == ahead);
+        factory.Clock.Advance(TimeSpan.FromMinutes(57));
+        await factory.Outbox.DrainAsync(CancellationToken.None);
+        Assert.Single(factory.Stripe.MeterEvents, e => (string?)e["identifier"] == ahead);
     }
 
     [Fact]
@@ -401,6 +522,19 @@ public sealed class SelfHostedBillingTests(SelfServiceFactory factory) : IClassF
         Assert.Equal("STRIPE_NOT_CONFIGURED", await (await owner.Client.PostAsJsonAsync("/api/v1/billing/checkout", new { planId = "pro" })).ErrorCodeAsync());
         Assert.Equal("STRIPE_NOT_CONFIGURED", await (await owner.Client.PostAsync("/api/v1/billing/portal", null)).ErrorCodeAsync());
         Assert.Equal(HttpStatusCode.NotFound, (await factory.CreateClient().PostAsync("/webhooks/stripe", new StringContent("{}", System.Text.Encoding.UTF8, "application/json"))).StatusCode);
+
+        // Usage is still counted against the plan, but nothing is queued for Stripe and there is nothing to reconcile.
+        using (var scope = factory.Scope())
+        {
+            scope.ServiceProvider.GetRequiredService<CurrentTenant>().Set(owner.TenantId);
+            await scope.ServiceProvider.GetRequiredService<UsageMeter>().RecordChatMessageAsync(owner.TenantId, "self-" + Guid.NewGuid().ToString("N"), factory.Clock.GetUtcNow(), CancellationToken.None);
+            var report = await scope.ServiceProvider.GetRequiredService<BillingReconciler>().RunAsync(UsageMeter.PeriodOf(factory.Clock.GetUtcNow()), CancellationToken.None);
+            Assert.Equal("Stripe billing is not configured.", report.Error);
+        }
+        Assert.Equal(1, (await (await owner.Client.GetAsync("/api/v1/usage")).JsonAsync(HttpStatusCode.OK))["chatMessages"]!.GetValue<int>());
+        Assert.Equal(0, await factory.WithDbAsync(owner.TenantId, db => db.Outbox.CountAsync(m => m.Kind == MeterEventHandler.Kind)));
+        var ops = await factory.OperatorAsync();
+        Assert.Equal("STRIPE_NOT_CONFIGURED", await (await ops.Client.PostAsync("/api/v1/operator/billing/reconcile", null)).ErrorCodeAsync());
     }
 }
 
