@@ -26,7 +26,7 @@ namespace Switchboard.Outbound;
 /// </summary>
 internal sealed class TransferService(
     SwitchboardDbContext db, TwilioCallControl twilio, SecretProtector secrets, WebhookEventPublisher webhooks, MediaStreamTokens tokens,
-    IOptions<TransferOptions> options, TimeProvider clock, ILogger<TransferService> logger)
+    IOptions<TransferOptions> options, SqliteWriteGate writes, TimeProvider clock, ILogger<TransferService> logger)
 {
     /// <summary>The EndedReason of a call handed to a person.</summary>
     public const string TransferredReason = "transferred";
@@ -34,9 +34,15 @@ internal sealed class TransferService(
     /// <summary>The stream parameter that tells the bridge the caller came back from a failed warm transfer.</summary>
     public const string ResumeParameter = "resume";
 
-    /// <summary>Runs <c>transfer_call</c> {destination, reason, mode?}: the outcome the model reads (never an exception).</summary>
-    public async Task<ToolOutcome> StartAsync(JsonElement arguments, ToolContext context, CancellationToken ct)
+    /// <summary>
+    /// Runs <c>transfer_call</c> {destination, reason, mode?}: the outcome the model reads (never an exception). Once Twilio is
+    /// asked, the work is not cancelled with the call's token: the update stops the media stream (and the bridge) at once, and a
+    /// transfer made must still be recorded.
+    /// </summary>
+    public async Task<ToolOutcome> StartAsync(JsonElement arguments, ToolContext context, CancellationToken callToken)
     {
+        _ = callToken;
+        var ct = CancellationToken.None;
         if (context.Assistant is not { OffersTransfer: true } assistant)
         {
             return ToolOutcome.Fail("Live transfer is not available: take a message with capture_lead.");
@@ -92,6 +98,7 @@ internal sealed class TransferService(
             if (!result.Ok)
             {
                 await FailAsync(transfer, TransferOutcomes.Failed, result.Error, ct);
+                await SaveAsync(ct);
                 return ToolOutcome.Fail("The transfer failed. Apologise and take a message with capture_lead.");
             }
             transfer.Outcome = TransferOutcomes.Transferred;
@@ -99,19 +106,21 @@ internal sealed class TransferService(
             call.EndedReason = TransferredReason;
             call.UpdatedAt = now;
             await PublishAsync(transfer, ct);
+            await SaveAsync(ct);
             return ToolOutcome.Ok(new { transferred = true, mode, destination = destination.Name, instruction = "The call is being transferred: say nothing more." });
         }
 
         // Warm. The row is committed before Twilio can call back about the agent's leg.
         transfer.ConferenceName = $"xfer-{callSid}";
         call.UpdatedAt = now;
-        await db.SaveChangesAsync(ct);
+        await SaveAsync(ct);
         var hold = fr ? $"Je vous mets en attente quelques instants, je joins {destination.Name}." : $"Please hold while I reach {destination.Name}.";
         var moved = await twilio.UpdateCallAsync(tenant.TwilioAccountSid, token, callSid,
             TransferTwiML.HoldInConference(hold, voice, transfer.ConferenceName, options.Value.HoldMusicUrl), ct);
         if (!moved.Ok)
         {
             await FailAsync(transfer, TransferOutcomes.Failed, moved.Error, ct);
+            await SaveAsync(ct);
             return ToolOutcome.Fail("The transfer failed. Apologise and take a message with capture_lead.");
         }
         var callback = $"{baseUrl}/webhooks/twilio/transfer/{tenant.Id}/{transfer.Id}";
@@ -128,10 +137,12 @@ internal sealed class TransferService(
         if (!agent.Ok)
         {
             await FailAsync(transfer, TransferOutcomes.Failed, agent.Error, ct);
+            await SaveAsync(ct);
             await ResumeAsync(tenant, call, baseUrl, token, ct);
             return ToolOutcome.Ok(new { transferred = false, reason = "failed", instruction = "The transfer failed." });
         }
-        transfer.AgentCallSid = agent.Sid;
+        transfer.AgentCallSid ??= agent.Sid;
+        await SaveAsync(ct);
         return ToolOutcome.Ok(new { transferring = true, mode, destination = destination.Name, instruction = $"The caller is on hold while {destination.Name} is called: say nothing more." });
     }
 
@@ -332,6 +343,12 @@ internal sealed class TransferService(
         {
             logger.LogWarning("Call {CallId} could not be returned to the assistant after a failed transfer: {Error}", call.Id, result.Error);
         }
+    }
+
+    private async Task SaveAsync(CancellationToken ct)
+    {
+        using var turn = await writes.EnterAsync(db, ct);
+        await db.SaveChangesAsync(ct);
     }
 
     private async Task FailAsync(CallTransfer transfer, string outcome, string? error, CancellationToken ct)
