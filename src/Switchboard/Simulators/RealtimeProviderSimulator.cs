@@ -312,6 +312,16 @@ internal sealed class SimSession : ISimPaced
     {
         var session = e.GetProperty("session");
         Instructions = Str(session, "instructions") ?? Instructions;
+        if (turn == 0 && Instructions is not null && script.StartTurnByInstructions is { } starts)
+        {
+            foreach (var (marker, start) in starts)
+            {
+                if (Instructions.Contains(marker, StringComparison.Ordinal))
+                {
+                    turn = start;
+                }
+            }
+        }
         ToolCount = session.TryGetProperty("tools", out var tools) && tools.ValueKind == JsonValueKind.Array ? tools.GetArrayLength() : ToolCount;
         if (tools.ValueKind == JsonValueKind.Array)
         {

@@ -151,6 +151,10 @@ internal sealed class TwilioCallSimulator(Uri server, string authToken, SimPacer
                         call.Log($"<Conference> {name}: on hold ({conference.Attribute("waitUrl")?.Value})");
                         call.Conferences.Add(name);
                         Rest?.Conferences.TryAdd(name, call);
+                        if (Rest?.Joined.FirstOrDefault(j => j.Conference == name) is { AgentCallSid: { } early })
+                        {
+                            call.AgentJoined(early); // joined while the caller's stream was still closing
+                        }
                         var outcome = await call.WaitInConferenceAsync(ConferenceWaitMs, ct);
                         Rest?.Conferences.TryRemove(name, out _);
                         if (outcome is null)

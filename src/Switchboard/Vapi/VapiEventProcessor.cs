@@ -432,6 +432,10 @@ internal sealed class VapiEventProcessor(
         {
             tools.Add(new JsonObject { ["type"] = "function", ["function"] = def!.DeepClone() });
         }
+        if (assistant.OffersTransfer)
+        {
+            tools.Add(Outbound.TransferConfig.VapiTransferTool(assistant.TransferDestinations!));
+        }
         return new JsonObject
         {
             ["assistant"] = new JsonObject

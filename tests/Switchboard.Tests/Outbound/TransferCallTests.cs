@@ -177,7 +177,7 @@ public sealed class TransferCallTests(VoiceFactory factory) : IClassFixture<Voic
                     Hears = "Marc Tremblay, 514 555 0123, pour une soumission.",
                     Tool = new ScriptedTool { Name = "capture_lead", Arguments = Json(new { name = "Marc Tremblay", phone = "+15145550123", problem = "Soumission", urgency = "routine" }) },
                     Says = new ScriptedSpeech { Text = "Merci, le bureau vous rappellera.", AudioMs = 600 },
-                }),
+                }) with { StartTurnByInstructions = new() { ["did not go through"] = 1 } },
         };
         var before = factory.Provider.Sessions.Count;
 

@@ -121,6 +121,34 @@ internal static class TransferConfig
             ?? destinations.FirstOrDefault(d => d.Name.Contains(wanted, StringComparison.OrdinalIgnoreCase) || wanted.Contains(d.Name, StringComparison.OrdinalIgnoreCase));
     }
 
+    /// <summary>
+    /// Vapi's <c>transferCall</c> tool with no destinations (outbound-and-transfer.md §3.3 "Dynamic destination"): Vapi then
+    /// asks Switchboard with <c>transfer-destination-request</c>, answered from the same configuration and hours. The function's
+    /// <c>destination</c> argument names one of <paramref name="destinations"/>.
+    /// </summary>
+    public static System.Text.Json.Nodes.JsonObject VapiTransferTool(IEnumerable<TransferDestination> destinations) => new()
+    {
+        ["type"] = "transferCall",
+        ["destinations"] = new System.Text.Json.Nodes.JsonArray(),
+        ["function"] = new System.Text.Json.Nodes.JsonObject
+        {
+            ["name"] = "transferCall",
+            ["description"] = "Transfer the caller live to a person when they ask for one or the need is beyond you.",
+            ["parameters"] = new System.Text.Json.Nodes.JsonObject
+            {
+                ["type"] = "object",
+                ["properties"] = new System.Text.Json.Nodes.JsonObject
+                {
+                    ["destination"] = new System.Text.Json.Nodes.JsonObject
+                    {
+                        ["type"] = "string",
+                        ["enum"] = new System.Text.Json.Nodes.JsonArray([.. destinations.Select(d => (System.Text.Json.Nodes.JsonNode?)System.Text.Json.Nodes.JsonValue.Create(d.Name))]),
+                    },
+                },
+            },
+        },
+    };
+
     /// <summary>Whether <paramref name="destination"/> takes transfers at <paramref name="now"/> (its hours, else the tenant's).</summary>
     public static bool IsOpen(TransferDestination destination, Tenant tenant, DateTimeOffset now) =>
         BusinessHoursCalculator.IsOpen(destination.Hours ?? tenant.BusinessHours, tenant.TimeZone, now);
