@@ -137,6 +137,7 @@ internal sealed class TransferService(
         if (!agent.Ok)
         {
             await FailAsync(transfer, TransferOutcomes.Failed, agent.Error, ct);
+            call.EndedReason = null;
             await SaveAsync(ct);
             await ResumeAsync(tenant, call, baseUrl, token, ct);
             return ToolOutcome.Ok(new { transferred = false, reason = "failed", instruction = "The transfer failed." });
@@ -184,6 +185,7 @@ internal sealed class TransferService(
                 if (!joined.Ok)
                 {
                     await FailAsync(transfer, TransferOutcomes.Failed, joined.Error, ct);
+                    await db.SaveChangesAsync(ct); // committed before the caller's new stream loads its setup
                     await ResumeAsync(tenant, call, baseUrl, token, ct);
                     break;
                 }
@@ -196,6 +198,8 @@ internal sealed class TransferService(
             case "busy" or "no-answer" or "failed" or "canceled" or "completed":
                 await FailAsync(transfer, status is "busy" or "no-answer" ? status : status == "completed" ? TransferOutcomes.NoAnswer : TransferOutcomes.Failed,
                     $"agent leg {status}", ct);
+                call.EndedReason = null;
+                await db.SaveChangesAsync(ct); // committed before the caller's new stream loads its setup
                 await ResumeAsync(tenant, call, baseUrl, token, ct);
                 break;
         }
@@ -332,7 +336,6 @@ internal sealed class TransferService(
     /// <summary>Sends the caller back to the assistant: a new <c>&lt;Connect&gt;&lt;Stream&gt;</c> with <c>resume=transfer-failed</c>.</summary>
     private async Task ResumeAsync(Tenant tenant, Call call, string baseUrl, string token, CancellationToken ct)
     {
-        call.EndedReason = null;
         var language = call.Language ?? tenant.Locale;
         var stream = tokens.Issue(tenant.Id, call.Id, call.CallSid!, call.AssistantId, language);
         var twiml = TwiML.Connect(null, VoicePrompts.SayFor(language), $"{TwilioWebhookUrls.ToWebSocket(baseUrl)}/media/twilio/{stream}",

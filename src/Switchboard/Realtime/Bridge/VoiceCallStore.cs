@@ -259,7 +259,18 @@ internal sealed class VoiceCallStore(
         {
             call.DurationSeconds = Math.Round((e - s).TotalSeconds, 3);
         }
-        call.EndedReason ??= reason;
+        // A live transfer decides the reason: transferred once made; while a warm one rings, its outcome (or the caller's
+        // return to the assistant) will.
+        var transfer = await db.CallTransfers.AsNoTracking().Where(t => t.CallId == call.Id).OrderByDescending(t => t.CreatedAt)
+            .Select(t => t.Outcome).FirstOrDefaultAsync(ct);
+        if (transfer == Outbound.TransferOutcomes.Transferred)
+        {
+            call.EndedReason = Outbound.TransferService.TransferredReason;
+        }
+        else if (transfer != Outbound.TransferOutcomes.Pending)
+        {
+            call.EndedReason ??= reason;
+        }
         call.GreetingLatencyMs ??= greetingMs is { } g ? Math.Round(g, 2) : null;
         var spoken = await db.TranscriptTurns.AsNoTracking().Where(t => t.CallId == setup.CallId && (t.Role == "user" || t.Role == "assistant"))
             .OrderBy(t => t.Seq).Select(t => new { t.Role, t.Text }).ToListAsync(ct);
