@@ -233,17 +233,28 @@ internal static class TwilioVoiceRestSimulator
         }
         return Results.Json(new
         {
-            sid = callSid, account_sid = accountSid, status = "in-progress", direction = "inbound", api_version = "2010-04-01",
+            sid = callSid,
+            account_sid = accountSid,
+            status = "in-progress",
+            direction = "inbound",
+            api_version = "2010-04-01",
             uri = $"/2010-04-01/Accounts/{accountSid}/Calls/{callSid}.json",
         });
     }
 
     private static object Participant(string accountSid, string conference, string callSid, Dictionary<string, string> form, string status) => new
     {
-        account_sid = accountSid, call_sid = callSid, conference_sid = conference.StartsWith("CF", StringComparison.Ordinal) ? conference : "CF" + new string('0', 31) + "1",
-        label = form.GetValueOrDefault("Label"), status, coaching = form.GetValueOrDefault("Coaching") == "true", call_sid_to_coach = form.GetValueOrDefault("CallSidToCoach"),
-        hold = form.GetValueOrDefault("Hold") == "true", muted = form.GetValueOrDefault("Muted") == "true",
-        end_conference_on_exit = form.GetValueOrDefault("EndConferenceOnExit") == "true", start_conference_on_enter = form.GetValueOrDefault("StartConferenceOnEnter") != "false",
+        account_sid = accountSid,
+        call_sid = callSid,
+        conference_sid = conference.StartsWith("CF", StringComparison.Ordinal) ? conference : "CF" + new string('0', 31) + "1",
+        label = form.GetValueOrDefault("Label"),
+        status,
+        coaching = form.GetValueOrDefault("Coaching") == "true",
+        call_sid_to_coach = form.GetValueOrDefault("CallSidToCoach"),
+        hold = form.GetValueOrDefault("Hold") == "true",
+        muted = form.GetValueOrDefault("Muted") == "true",
+        end_conference_on_exit = form.GetValueOrDefault("EndConferenceOnExit") == "true",
+        start_conference_on_enter = form.GetValueOrDefault("StartConferenceOnEnter") != "false",
         uri = $"/2010-04-01/Accounts/{accountSid}/Conferences/{conference}/Participants/{callSid}.json",
     };
 
@@ -267,8 +278,14 @@ internal static class TwilioVoiceRestSimulator
             var events = (form.GetValueOrDefault("StatusCallbackEvent") ?? "completed").Split(' ', StringSplitOptions.RemoveEmptyEntries);
             Dictionary<string, string> Status(string status) => new()
             {
-                ["AccountSid"] = accountSid, ["CallSid"] = participant.CallSid, ["CallStatus"] = status, ["From"] = from, ["To"] = to,
-                ["Direction"] = "outbound-api", ["ApiVersion"] = "2010-04-01", ["CallbackSource"] = "call-progress-events",
+                ["AccountSid"] = accountSid,
+                ["CallSid"] = participant.CallSid,
+                ["CallStatus"] = status,
+                ["From"] = from,
+                ["To"] = to,
+                ["Direction"] = "outbound-api",
+                ["ApiVersion"] = "2010-04-01",
+                ["CallbackSource"] = "call-progress-events",
                 ["Timestamp"] = DateTimeOffset.UtcNow.ToString("r", CultureInfo.InvariantCulture),
             };
             state.Later(async () =>
@@ -307,7 +324,10 @@ internal static class TwilioVoiceRestSimulator
             {
                 var twiml = await state.CallbackAsync(announce, new Dictionary<string, string>
                 {
-                    ["AccountSid"] = accountSid, ["ConferenceSid"] = conference, ["CallSid"] = callSid, ["ApiVersion"] = "2010-04-01",
+                    ["AccountSid"] = accountSid,
+                    ["ConferenceSid"] = conference,
+                    ["CallSid"] = callSid,
+                    ["ApiVersion"] = "2010-04-01",
                 });
                 if (twiml is not null)
                 {

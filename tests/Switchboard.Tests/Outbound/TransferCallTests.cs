@@ -50,8 +50,13 @@ public sealed class TransferCallTests(VoiceFactory factory) : IClassFixture<Voic
                 : null;
             db.WebhookEndpoints.Add(new WebhookEndpoint
             {
-                Id = Guid.NewGuid(), TenantId = tenant.Id, Url = "https://hooks.example/transfer", SecretProtected = "x", Enabled = true,
-                CreatedAt = factory.Clock.GetUtcNow(), UpdatedAt = factory.Clock.GetUtcNow(),
+                Id = Guid.NewGuid(),
+                TenantId = tenant.Id,
+                Url = "https://hooks.example/transfer",
+                SecretProtected = "x",
+                Enabled = true,
+                CreatedAt = factory.Clock.GetUtcNow(),
+                UpdatedAt = factory.Clock.GetUtcNow(),
             });
             return await db.SaveChangesAsync();
         });
@@ -177,7 +182,8 @@ public sealed class TransferCallTests(VoiceFactory factory) : IClassFixture<Voic
                     Hears = "Marc Tremblay, 514 555 0123, pour une soumission.",
                     Tool = new ScriptedTool { Name = "capture_lead", Arguments = Json(new { name = "Marc Tremblay", phone = "+15145550123", problem = "Soumission", urgency = "routine" }) },
                     Says = new ScriptedSpeech { Text = "Merci, le bureau vous rappellera.", AudioMs = 600 },
-                }) with { StartTurnByInstructions = new() { ["did not go through"] = 1 } },
+                }) with
+            { StartTurnByInstructions = new() { ["did not go through"] = 1 } },
         };
         var before = factory.Provider.Sessions.Count;
 

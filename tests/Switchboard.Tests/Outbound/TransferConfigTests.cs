@@ -123,7 +123,8 @@ public sealed class TransferConfigTests(SwitchboardFactory factory) : IClassFixt
                     ["role"] = "tool_calls",
                     ["toolCalls"] = new JsonArray(new JsonObject
                     {
-                        ["id"] = "call_1", ["type"] = "function",
+                        ["id"] = "call_1",
+                        ["type"] = "function",
                         ["function"] = new JsonObject { ["name"] = "transferCall", ["arguments"] = $"{{\"destination\":\"{destination}\"}}" },
                     }),
                 }),
@@ -152,8 +153,13 @@ public sealed class TransferConfigTests(SwitchboardFactory factory) : IClassFixt
             ];
             db.WebhookEndpoints.Add(new WebhookEndpoint
             {
-                Id = Guid.NewGuid(), TenantId = tenant.Id, Url = "https://hooks.example/transfer", SecretProtected = "x", Enabled = true,
-                CreatedAt = factory.Clock.GetUtcNow(), UpdatedAt = factory.Clock.GetUtcNow(),
+                Id = Guid.NewGuid(),
+                TenantId = tenant.Id,
+                Url = "https://hooks.example/transfer",
+                SecretProtected = "x",
+                Enabled = true,
+                CreatedAt = factory.Clock.GetUtcNow(),
+                UpdatedAt = factory.Clock.GetUtcNow(),
             });
             return await db.SaveChangesAsync();
         });

@@ -40,7 +40,11 @@ public sealed class TwilioVoiceRestSimulatorTests
 
         var agent = await ParticipantResource.CreateAsync(new CreateParticipantOptions("xfer-" + caller, new PhoneNumber("+14385550199"), new PhoneNumber("+15145550111"))
         {
-            Label = "agent", Coaching = true, CallSidToCoach = caller, Timeout = 20, StartConferenceOnEnter = true,
+            Label = "agent",
+            Coaching = true,
+            CallSidToCoach = caller,
+            Timeout = 20,
+            StartConferenceOnEnter = true,
         }, client);
         Assert.StartsWith("CA", agent.CallSid);
         Assert.Equal(("agent", true, caller), (agent.Label, agent.Coaching, agent.CallSidToCoach));

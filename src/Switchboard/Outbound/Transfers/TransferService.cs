@@ -85,8 +85,16 @@ internal sealed class TransferService(
         var fr = voice.Language.StartsWith("fr", StringComparison.OrdinalIgnoreCase);
         var transfer = new CallTransfer
         {
-            Id = Guid.CreateVersion7(), TenantId = tenant.Id, CallId = call.Id, Provider = "twilio", Destination = destination.Name,
-            Number = destination.Number, Mode = mode, Reason = Cap(reason, 500), Outcome = TransferOutcomes.Pending, CreatedAt = now,
+            Id = Guid.CreateVersion7(),
+            TenantId = tenant.Id,
+            CallId = call.Id,
+            Provider = "twilio",
+            Destination = destination.Name,
+            Number = destination.Number,
+            Mode = mode,
+            Reason = Cap(reason, 500),
+            Outcome = TransferOutcomes.Pending,
+            CreatedAt = now,
         };
         db.CallTransfers.Add(transfer);
         if (mode == "cold")
@@ -290,9 +298,17 @@ internal sealed class TransferService(
         var mode = d.TryGetProperty("transferPlan", out var plan) && plan.ValueKind == JsonValueKind.Object && Str(plan, "mode") is { } m && m.StartsWith("warm", StringComparison.Ordinal) ? "warm" : "cold";
         var transfer = new CallTransfer
         {
-            Id = Guid.CreateVersion7(), TenantId = call.TenantId, CallId = call.Id, Provider = "vapi",
+            Id = Guid.CreateVersion7(),
+            TenantId = call.TenantId,
+            CallId = call.Id,
+            Provider = "vapi",
             Destination = assistant?.TransferDestinations?.FirstOrDefault(x => x.Number == number)?.Name ?? Cap(Str(d, "description"), 80),
-            Number = Cap(number, 40)!, Mode = mode, Outcome = TransferOutcomes.Transferred, CreatedAt = now, ConnectedAt = now, EndedAt = now,
+            Number = Cap(number, 40)!,
+            Mode = mode,
+            Outcome = TransferOutcomes.Transferred,
+            CreatedAt = now,
+            ConnectedAt = now,
+            EndedAt = now,
         };
         db.CallTransfers.Add(transfer);
         await PublishAsync(transfer, ct);
