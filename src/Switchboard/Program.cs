@@ -10,6 +10,7 @@ using Switchboard.Email;
 using Switchboard.Knowledge;
 using Switchboard.Numbers;
 using Switchboard.Onboarding;
+using Switchboard.Outbound;
 using Switchboard.Outbox;
 using Switchboard.Platform;
 using Switchboard.Platform.Cli;
@@ -61,6 +62,7 @@ builder.AddWebChat();                                             // Web chat an
 builder.AddWidgetVoice();                                         // Widget voice: short-lived voice socket tokens.
 builder.AddTwilioSms();                                           // Twilio: REST client for SMS.
 builder.AddVoice();                                               // Native voice: forwarded headers, stream tokens, realtime provider, media bridge.
+builder.AddTransfers();                                           // Live transfer: transfer_call (cold <Dial>, warm conference), Vapi transfer-destination-request.
 builder.AddWebhooks();                                            // Webhooks: SSRF policy, sender, per-endpoint bound, event publisher.
 builder.AddProvisioning();                                        // Provisioning: assistants and numbers pushed to Vapi/Twilio through the outbox, onboarding.
 builder.Services.AddAssistantTemplates();                         // The receptionist template gallery (12 trades × en/fr), read once.

@@ -54,6 +54,15 @@ internal sealed class Assistant
     public string? SyncError { get; set; }
     public DateTimeOffset? SyncedAt { get; set; }
     public DateTimeOffset? UpdatedAt { get; set; }
+
+    /// <summary>Live transfer is offered (<c>transfer_call</c> on native calls, Vapi's <c>transfer-destination-request</c>); off by default.</summary>
+    public bool TransferEnabled { get; set; }
+
+    /// <summary>Where calls can be transferred (name, E.164 number, hours); null or empty: nowhere.</summary>
+    public List<Outbound.TransferDestination>? TransferDestinations { get; set; }
+
+    /// <summary>Whether the assistant can transfer at all: enabled and with at least one destination.</summary>
+    public bool OffersTransfer => TransferEnabled && TransferDestinations is { Count: > 0 };
 }
 
 /// <summary>An assistant's voice (Vapi <c>voice</c>: <c>provider</c> and <c>voiceId</c>, optional <c>model</c>; <c>speed</c> as a multiplier).</summary>

@@ -233,6 +233,10 @@ internal static class VapiAssistantMapper
         {
             tools.Add(new JsonObject { ["type"] = "endCall" });
         }
+        if (assistant.OffersTransfer)
+        {
+            tools.Add(Outbound.TransferConfig.VapiTransferTool(assistant.TransferDestinations!));
+        }
         var model = new JsonObject
         {
             ["provider"] = assistant.Model?.Provider ?? "openai",
@@ -252,7 +256,7 @@ internal static class VapiAssistantMapper
             ["model"] = model,
             ["transcriber"] = new JsonObject { ["provider"] = "deepgram", ["model"] = "nova-3", ["language"] = language },
             ["server"] = new JsonObject { ["url"] = serverUrl, ["headers"] = new JsonObject { ["x-vapi-secret"] = secret } },
-            ["serverMessages"] = new JsonArray(ServerMessages.Select(m => (JsonNode)m).ToArray()),
+            ["serverMessages"] = new JsonArray(ServerMessages.Concat(assistant.OffersTransfer ? ["transfer-destination-request", "transfer-update"] : []).Select(m => (JsonNode)m).ToArray()),
             ["artifactPlan"] = new JsonObject { ["recordingEnabled"] = assistant.RecordingEnabled },
             ["metadata"] = new JsonObject { ["switchboardTenantId"] = assistant.TenantId.ToString(), ["switchboardAssistantId"] = assistant.Id.ToString() },
         };

@@ -22,15 +22,17 @@ public sealed record AlertPolicyDto(List<string>? OnCallNumbers, List<string>? O
 public sealed record AssistantDto(
     Guid Id, string Name, string? FirstMessage, string? Instructions, IReadOnlyList<string> Languages, AssistantVoice? Voice, AssistantModel? Model,
     IReadOnlyList<string> Tools, AlertPolicyDto? AlertPolicy, bool RecordingEnabled, bool IsDefault, string Provider, string? VapiAssistantId,
-    string? SyncStatus, string? SyncError, DateTimeOffset? SyncedAt, DateTimeOffset CreatedAt, DateTimeOffset? UpdatedAt);
+    string? SyncStatus, string? SyncError, DateTimeOffset? SyncedAt, DateTimeOffset CreatedAt, DateTimeOffset? UpdatedAt,
+    Outbound.TransferConfigDto? Transfer = null);
 
 /// <summary>
 /// Creates (all fields; <c>Name</c> required) or patches (only the fields given) an assistant. <c>Tools</c> ⊂
-/// {capture_lead, check_business_hours, end_call}; <c>RecordingEnabled</c> needs the plan's <c>recording</c> feature.
+/// {capture_lead, check_business_hours, end_call}; <c>RecordingEnabled</c> needs the plan's <c>recording</c> feature;
+/// <c>Transfer</c>: live transfer (off by default; see <see cref="Outbound.TransferConfigDto"/>).
 /// </summary>
 public sealed record AssistantRequest(
     string? Name, string? FirstMessage, string? Instructions, List<string>? Languages, AssistantVoice? Voice, AssistantModel? Model,
-    List<string>? Tools, AlertPolicyDto? AlertPolicy, bool? RecordingEnabled, bool? IsDefault);
+    List<string>? Tools, AlertPolicyDto? AlertPolicy, bool? RecordingEnabled, bool? IsDefault, Outbound.TransferConfigDto? Transfer = null);
 
 /// <summary>
 /// <c>/api/v1/assistants</c>: CRUD. For tenants whose voice provider is Vapi, every change is pushed to Vapi
@@ -52,7 +54,8 @@ internal static class AssistantsApi
     internal static AssistantDto ToDto(Assistant a) => new(a.Id, a.Name, a.FirstMessage, a.Instructions, a.Languages, a.Voice, a.Model,
         a.Tools ?? [.. VapiAssistantMapper.KnownTools],
         a.AlertPolicy is { } p ? new AlertPolicyDto(p.OnCallNumbers, p.OfficeNumbers, p.NonUrgentDelivery, p.Language) : null,
-        a.RecordingEnabled, a.IsDefault, a.Provider, a.VapiAssistantId, a.SyncStatus, a.SyncError, a.SyncedAt, a.CreatedAt, a.UpdatedAt);
+        a.RecordingEnabled, a.IsDefault, a.Provider, a.VapiAssistantId, a.SyncStatus, a.SyncError, a.SyncedAt, a.CreatedAt, a.UpdatedAt,
+        Outbound.TransferConfig.ToDto(a.TransferEnabled, a.TransferDestinations));
 
     private static async Task<Ok<List<AssistantDto>>> ListAsync(SwitchboardDbContext db, CancellationToken ct) =>
         TypedResults.Ok((await db.Assistants.AsNoTracking().OrderBy(a => a.CreatedAt).ToListAsync(ct)).Select(ToDto).ToList());
@@ -202,11 +205,22 @@ internal sealed class AssistantService(SwitchboardDbContext db, TenantAccountCac
             v.Add("model", "needs provider and model (temperature 0–2)");
         }
         List<string> onCall = [], office = [];
+        var region = body.AlertPolicy is not null || body.Transfer is not null
+            ? Phones.RegionOf(await db.Tenants.IgnoreQueryFilters().Where(t => t.Id == a.TenantId).Select(t => t.Locale).FirstOrDefaultAsync(ct))
+            : Phones.DefaultRegion;
+        List<Outbound.TransferDestination>? destinations = null;
+        if (body.Transfer?.Destinations is { } wanted)
+        {
+            destinations = Outbound.TransferConfig.Parse(wanted, region, v);
+        }
+        if (body.Transfer?.Enabled == true && (destinations ?? a.TransferDestinations) is not { Count: > 0 } && v.IsValid)
+        {
+            v.Add("transfer.destinations", "at least one destination is needed to enable transfers");
+        }
         if (body.AlertPolicy is { } p)
         {
             // Read in the tenant's region and stored in E.164 (Phones.SettingsNumberToE164). One detail per list, so a
             // form can show the message beside the field that holds the bad number.
-            var region = Phones.RegionOf(await db.Tenants.IgnoreQueryFilters().Where(t => t.Id == a.TenantId).Select(t => t.Locale).FirstOrDefaultAsync(ct));
             onCall = Phones.SettingsNumbersToE164(p.OnCallNumbers ?? [], region, out var badOnCall);
             if (badOnCall is not null || p.OnCallNumbers is { Count: > 10 })
             {
@@ -242,6 +256,8 @@ internal sealed class AssistantService(SwitchboardDbContext db, TenantAccountCac
         a.Model = body.Model ?? a.Model;
         a.Tools = body.Tools ?? a.Tools;
         a.RecordingEnabled = body.RecordingEnabled ?? a.RecordingEnabled;
+        a.TransferEnabled = body.Transfer?.Enabled ?? a.TransferEnabled;
+        a.TransferDestinations = destinations ?? a.TransferDestinations;
         if (body.AlertPolicy is { } policy)
         {
             a.AlertPolicy = new AlertPolicy
@@ -266,5 +282,6 @@ internal sealed class AssistantService(SwitchboardDbContext db, TenantAccountCac
     private static string Fingerprint(Assistant a) => System.Text.Json.JsonSerializer.Serialize(new object?[]
     {
         a.Name, a.FirstMessage, a.Instructions, a.Languages, a.Voice, a.Model, a.Tools, a.AlertPolicy, a.RecordingEnabled, a.IsDefault,
+        a.TransferEnabled, a.TransferDestinations,
     });
 }

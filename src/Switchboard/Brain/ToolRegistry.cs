@@ -11,8 +11,8 @@ using Switchboard.Webhooks;
 
 namespace Switchboard.Brain;
 
-/// <summary>What a tool call runs against: the tenant, its assistant, and the conversation (null outside a call).</summary>
-internal sealed record ToolContext(Tenant Tenant, Assistant? Assistant, Call? Call);
+/// <summary>What a tool call runs against: the tenant, its assistant, the conversation (null outside a call) and the host's public base URL (native calls).</summary>
+internal sealed record ToolContext(Tenant Tenant, Assistant? Assistant, Call? Call, string? BaseUrl = null);
 
 /// <summary>A tool's answer: <see cref="Result"/> (text for the model) or <see cref="Error"/>.</summary>
 internal sealed record ToolOutcome(string? Result, string? Error)
@@ -28,13 +28,39 @@ internal sealed record ToolOutcome(string? Result, string? Error)
 /// <c>search_knowledge_base</c> (the tenant's knowledge base, with citations: <see cref="KnowledgeSearch"/>).
 /// Tools run inside the caller's unit of work; they never commit.
 /// </summary>
-internal sealed class ToolRegistry(SwitchboardDbContext db, AlertService alerts, TimeProvider clock, WebhookEventPublisher webhooks, KnowledgeSearch knowledge)
+internal sealed class ToolRegistry(SwitchboardDbContext db, AlertService alerts, TimeProvider clock, WebhookEventPublisher webhooks, KnowledgeSearch knowledge,
+    Outbound.TransferService transfers)
 {
     public const string CaptureLead = "capture_lead";
     public const string CheckBusinessHours = "check_business_hours";
     public const string EndCall = "end_call";
     public const string SendSms = "send_sms";
     public const string SearchKnowledgeBase = "search_knowledge_base";
+
+    /// <summary>Live transfer; not in <see cref="Definitions"/>: offered only by assistants that enable it (<see cref="TransferDefinition"/>).</summary>
+    public const string TransferCall = "transfer_call";
+
+    /// <summary>
+    /// The <c>transfer_call</c> function for an assistant's destinations: <c>{destination (one of the names), reason (the
+    /// summary whispered to the person), mode? (warm: announced hand-off, default; cold: straight through)}</c>.
+    /// </summary>
+    public static JsonObject TransferDefinition(IEnumerable<string> destinations) => new()
+    {
+        ["name"] = TransferCall,
+        ["description"] = "Transfer the caller live to a person. Use it only when the caller asks for a person or the need is beyond you. " +
+                          "If the result says the destination is unavailable, do not retry: take a message with capture_lead.",
+        ["parameters"] = new JsonObject
+        {
+            ["type"] = "object",
+            ["properties"] = new JsonObject
+            {
+                ["destination"] = new JsonObject { ["type"] = "string", ["enum"] = new JsonArray([.. destinations.Select(d => (JsonNode?)JsonValue.Create(d))]), ["description"] = "Who to transfer to" },
+                ["reason"] = new JsonObject { ["type"] = "string", ["description"] = "One-sentence summary for the person: who calls and what they need" },
+                ["mode"] = new JsonObject { ["type"] = "string", ["enum"] = new JsonArray("warm", "cold"), ["description"] = "warm (default): the person is briefed first; cold: put straight through" },
+            },
+            ["required"] = new JsonArray("destination", "reason"),
+        },
+    };
 
     /// <summary>Passages <c>search_knowledge_base</c> returns (3–5 suit voice: brain-and-knowledge-base.md §4.6).</summary>
     public const int KnowledgeResults = 3;
@@ -120,6 +146,7 @@ internal sealed class ToolRegistry(SwitchboardDbContext db, AlertService alerts,
         EndCall => ToolOutcome.Ok(new { ending = true }),
         SendSms => await SendSmsAsync(arguments, context, ct),
         SearchKnowledgeBase => await SearchKnowledgeAsync(arguments, context, ct),
+        TransferCall => await transfers.StartAsync(arguments, context, ct),
         null or "" => ToolOutcome.Fail("Tool name is missing."),
         _ => ToolOutcome.Fail($"Unknown tool '{name}'."),
     };

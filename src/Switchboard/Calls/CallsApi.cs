@@ -64,7 +64,14 @@ public sealed record CallDetail(
     JsonElement? StructuredData, string? SuccessEvaluation, IReadOnlyList<TurnDto> Transcript, LeadDto? Lead,
     IReadOnlyList<SmsDto> Sms, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt,
     IReadOnlyList<CallWebhookEventDto> WebhookEvents, IReadOnlyList<RawEventDto> RawEvents, Guid? AssistantId, string? Language, double? GreetingLatencyMs,
-    WebAttributionDto? Attribution = null);
+    WebAttributionDto? Attribution = null, IReadOnlyList<CallTransferDto>? Transfers = null);
+
+/// <summary>
+/// A live transfer of the call: <c>Provider</c> twilio|vapi, <c>Mode</c> cold|warm, <c>Outcome</c> pending|transferred|no-answer|busy|failed,
+/// <c>Number</c> in E.164, <c>AgentCallSid</c> the agent's leg of a warm transfer.
+/// </summary>
+public sealed record CallTransferDto(Guid Id, string Provider, string Mode, string? Destination, string Number, string? Reason, string Outcome,
+    string? AgentCallSid, string? Error, DateTimeOffset CreatedAt, DateTimeOffset? ConnectedAt, DateTimeOffset? EndedAt);
 
 /// <summary><c>/api/v1/calls</c> and <c>/api/v1/sms</c>: the tenant's conversations and SMS log. Reads are scoped to the key's tenant.</summary>
 internal static class CallsApi
@@ -182,6 +189,9 @@ internal static class CallsApi
                 .Select(w => new WebAttributionDto(w.Origin, w.PageUrl, w.Referrer, w.UtmSource, w.UtmMedium, w.UtmCampaign, w.UtmTerm, w.UtmContent,
                     w.Gclid, w.Fbclid, w.Language, w.VisitorId)).FirstOrDefaultAsync(ct)
             : null;
+        var transfers = await db.CallTransfers.AsNoTracking().Where(t => t.CallId == id).OrderBy(t => t.CreatedAt)
+            .Select(t => new CallTransferDto(t.Id, t.Provider, t.Mode, t.Destination, t.Number, t.Reason, t.Outcome, t.AgentCallSid, t.Error, t.CreatedAt, t.ConnectedAt, t.EndedAt))
+            .ToListAsync(ct);
         // The recording is served through the host (RecordingsApi): provider URLs and credentials stay server-side.
         JsonElement? structured = call.StructuredDataJson is null ? null : Parse(call.StructuredDataJson);
         return TypedResults.Ok(new CallDetail(call.Id, call.Channel, call.Provider, call.ProviderCallId, call.CallSid, call.Type, call.Status,
@@ -190,7 +200,7 @@ internal static class CallsApi
             sms.Select(ToDto).ToList(), call.CreatedAt, call.UpdatedAt,
             events.Select(e => new CallWebhookEventDto(e.Id, e.MessageId, e.Type, e.CreatedAt, DeliveryStatus(e.Statuses), e.Statuses.Count)).ToList(),
             raw.OrderBy(e => e.ReceivedAt).Select(e => new RawEventDto(e.Id, e.Provider, e.Type, e.ReceivedAt, e.ProviderTimestamp, Parse(e.PayloadJson))).ToList(),
-            call.AssistantId, call.Language, call.GreetingLatencyMs, attribution));
+            call.AssistantId, call.Language, call.GreetingLatencyMs, attribution, transfers));
     }
 
     private static string DeliveryStatus(List<string> statuses) =>

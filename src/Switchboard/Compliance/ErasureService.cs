@@ -85,6 +85,8 @@ internal sealed class ErasureService(SwitchboardDbContext db, TimeProvider clock
             var webhookEvents = await EraseWebhookEventsAsync(patterns, callIds, ct);
             // Web conversations cascade with their calls; deleted explicitly so the attribution goes whatever the provider's FK handling.
             await db.WebConversations.Where(w => callIds.Contains(w.CallId) || (visitorId != null && w.VisitorId == visitorId)).ExecuteDeleteAsync(ct);
+            // Live transfers of the erased calls (their reason is the caller's need, in the assistant's words).
+            await db.CallTransfers.Where(t => callIds.Contains(t.CallId)).ExecuteDeleteAsync(ct);
             var calls = await db.Calls.Where(c => callIds.Contains(c.Id)).ExecuteDeleteAsync(ct);
             await tx.CommitAsync(ct);
             return new CallerErasureResult(calls, turns, leads, sms, events, outbox, webhookEvents, notes);

@@ -113,6 +113,12 @@ internal sealed record ProviderScript
 
     /// <summary>Put a <see cref="System.Diagnostics.Stopwatch"/> timestamp in the first 12 bytes of every delta (benchmark).</summary>
     public bool StampAudio { get; init; }
+
+    /// <summary>
+    /// A new session whose instructions contain a key starts after that many turns (e.g. a caller back from a failed
+    /// transfer on a new stream: the script goes on where the call was).
+    /// </summary>
+    public Dictionary<string, int>? StartTurnByInstructions { get; init; }
 }
 
 /// <summary>Something the assistant says: its transcript and, optionally, its audio length in ms (else ~55 ms per character).</summary>

@@ -156,6 +156,9 @@ internal sealed class SimSession : ISimPaced
     public string? Instructions { get; private set; }
     public string? Format { get; private set; }
     public int ToolCount { get; private set; }
+
+    /// <summary>Names of the tools of the last <c>session.update</c> that carried tools.</summary>
+    public IReadOnlyList<string> ToolNames { get; private set; } = [];
     public long AudioBytesReceived;
     public bool Closed { get; private set; }
 
@@ -309,7 +312,21 @@ internal sealed class SimSession : ISimPaced
     {
         var session = e.GetProperty("session");
         Instructions = Str(session, "instructions") ?? Instructions;
+        if (turn == 0 && Instructions is not null && script.StartTurnByInstructions is { } starts)
+        {
+            foreach (var (marker, start) in starts)
+            {
+                if (Instructions.Contains(marker, StringComparison.Ordinal))
+                {
+                    turn = start;
+                }
+            }
+        }
         ToolCount = session.TryGetProperty("tools", out var tools) && tools.ValueKind == JsonValueKind.Array ? tools.GetArrayLength() : ToolCount;
+        if (tools.ValueKind == JsonValueKind.Array)
+        {
+            ToolNames = [.. tools.EnumerateArray().Select(t => t.TryGetProperty("name", out var n) ? n.GetString() ?? "" : "")];
+        }
         var input = session.TryGetProperty("audio", out var audio) && audio.TryGetProperty("input", out var i) ? i : default;
         var format = input.ValueKind == JsonValueKind.Object && input.TryGetProperty("format", out var f) ? Str(f, "type") : null;
         if (input.ValueKind == JsonValueKind.Object && input.TryGetProperty("turn_detection", out var td) && td.ValueKind == JsonValueKind.Object

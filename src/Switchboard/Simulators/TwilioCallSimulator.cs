@@ -36,6 +36,15 @@ internal sealed class TwilioCallSimulator(Uri server, string authToken, SimPacer
     /// <summary>Adds a signature to the WebSocket upgrade, as the platform may require.</summary>
     public bool SignStream { get; init; } = true;
 
+    /// <summary>
+    /// Twilio's REST side (<see cref="TwilioVoiceRestSimulator"/>): when set, calls register there while in progress, so a
+    /// REST call update redirects them (the stream stops, the new TwiML runs) and a conference can join an agent to them.
+    /// </summary>
+    public TwilioVoiceRestState? Rest { get; init; }
+
+    /// <summary>Longest wait on hold in a conference before the simulated caller gives up and hangs up, in ms.</summary>
+    public int ConferenceWaitMs { get; init; } = 30000;
+
     public async Task<SimulatedCall> PlaceCallAsync(Guid tenantId, CallerScript script, CancellationToken ct)
     {
         var call = new SimulatedCall($"CA{Guid.NewGuid():N}", script, pacer, () => EndToEnd, CountFrame);
@@ -53,9 +62,19 @@ internal sealed class TwilioCallSimulator(Uri server, string authToken, SimPacer
             form["FromState"] = script.State;
         }
         call.Log("voice webhook");
-        var twiml = await PostAsync($"/webhooks/twilio/voice/{tenantId}", form, ct);
-        call.TwiML = twiml.ToString(SaveOptions.DisableFormatting);
-        await FollowAsync(tenantId, call, twiml, form, ct);
+        Rest?.LiveCalls.TryAdd(call.CallSid, call);
+        try
+        {
+            var twiml = await PostAsync($"/webhooks/twilio/voice/{tenantId}", form, ct);
+            call.TwiML = twiml.ToString(SaveOptions.DisableFormatting);
+            await FollowAsync(tenantId, call, twiml, form, ct);
+        }
+        finally
+        {
+            call.Complete();
+            Rest?.LiveCalls.TryRemove(call.CallSid, out _);
+            Rest?.EndedCalls.TryAdd(call.CallSid, true);
+        }
         call.Log("status callback: completed");
         var status = new Dictionary<string, string>(form)
         {
@@ -82,6 +101,12 @@ internal sealed class TwilioCallSimulator(Uri server, string authToken, SimPacer
                         break;
                     case "Connect" when verb.Element("Stream") is { } stream:
                         await StreamAsync(call, stream, ct);
+                        if (call.TakeRedirect() is { } updated)
+                        {
+                            // A REST update replaced <Connect>: its action is not requested (outbound-and-transfer.md §2).
+                            next = updated;
+                            break;
+                        }
                         if (call.CallerHungUp)
                         {
                             return;
@@ -117,6 +142,28 @@ internal sealed class TwilioCallSimulator(Uri server, string authToken, SimPacer
                     case "Hangup":
                         call.Log("<Hangup/>");
                         return;
+                    case "Dial" when verb.Element("Number") is { } number:
+                        call.Log($"<Dial> {number.Value.Trim()}: the caller is put through");
+                        call.Dialled.Add(number.Value.Trim());
+                        return;
+                    case "Dial" when verb.Element("Conference") is { } conference:
+                        var name = conference.Value.Trim();
+                        call.Log($"<Conference> {name}: on hold ({conference.Attribute("waitUrl")?.Value})");
+                        call.Conferences.Add(name);
+                        Rest?.Conferences.TryAdd(name, call);
+                        if (Rest?.Joined.FirstOrDefault(j => j.Conference == name) is { AgentCallSid: { } early })
+                        {
+                            call.AgentJoined(early); // joined while the caller's stream was still closing
+                        }
+                        var outcome = await call.WaitInConferenceAsync(ConferenceWaitMs, ct);
+                        Rest?.Conferences.TryRemove(name, out _);
+                        if (outcome is null)
+                        {
+                            call.Log(call.JoinedBy is { } agent ? $"conference {name}: talking with {agent}" : $"conference {name}: nobody came, the caller hangs up");
+                            return;
+                        }
+                        next = outcome;
+                        break;
                 }
                 if (next is not null)
                 {
@@ -170,7 +217,7 @@ internal sealed class TwilioCallSimulator(Uri server, string authToken, SimPacer
 }
 
 /// <summary>One simulated call: its Twilio-side state while it runs, then what the caller experienced.</summary>
-internal sealed class SimulatedCall : ISimPaced
+internal sealed class SimulatedCall : ISimPaced, ISimLiveCall
 {
     private static readonly byte[] SilenceFrame = Encoding.ASCII.GetBytes(Convert.ToBase64String(SimAudio.Silence(20)));
 
@@ -214,6 +261,114 @@ internal sealed class SimulatedCall : ISimPaced
 
     public string CallSid { get; }
     public string StreamSid { get; }
+
+    /// <summary>Numbers a <c>&lt;Dial&gt;&lt;Number&gt;</c> put the caller through to.</summary>
+    public List<string> Dialled { get; } = [];
+
+    /// <summary>Conferences the caller waited in.</summary>
+    public List<string> Conferences { get; } = [];
+
+    /// <summary>The agent's CallSid once one was joined to the caller's conference.</summary>
+    public string? JoinedBy { get; private set; }
+
+    /// <summary>Media streams run (a caller back from a failed transfer runs a second one).</summary>
+    public int Streams { get; private set; }
+
+    private readonly Queue<XElement> redirects = new();
+    private bool completed;
+    private CancellationTokenSource? streamCts;
+    private TaskCompletionSource<XElement?>? conferenceWait;
+
+    /// <summary>A REST update: the TwiML to run next; a running stream stops (<c>stop</c>, then the socket closes).</summary>
+    public bool Redirect(XElement twiml)
+    {
+        CancellationTokenSource? stopStream;
+        TaskCompletionSource<XElement?>? waiting;
+        lock (gate)
+        {
+            if (completed)
+            {
+                return false;
+            }
+            redirects.Enqueue(twiml);
+            stopStream = streamCts;
+            waiting = conferenceWait;
+        }
+        Log("REST update: new TwiML " + twiml.ToString(SaveOptions.DisableFormatting));
+        if (stopStream is not null && output is not null)
+        {
+            Send(System.Text.Json.JsonSerializer.Serialize(new { @event = "stop", sequenceNumber = NextSequence(), streamSid = StreamSid, stop = new { accountSid = "AC" + new string('0', 31) + "1", callSid = CallSid } }));
+            stopStream.Cancel();
+        }
+        if (waiting is not null && TakeRedirect() is { } next)
+        {
+            waiting.TrySetResult(next);
+        }
+        return true;
+    }
+
+    /// <summary>The agent joined the conference the caller waits in.</summary>
+    public void AgentJoined(string agentCallSid)
+    {
+        Log($"agent {agentCallSid} joined");
+        lock (gate)
+        {
+            JoinedBy = agentCallSid;
+            conferenceWait?.TrySetResult(null);
+        }
+    }
+
+    /// <summary>The TwiML of a REST update not yet run, once.</summary>
+    public XElement? TakeRedirect()
+    {
+        lock (gate)
+        {
+            return redirects.TryDequeue(out var next) ? next : null;
+        }
+    }
+
+    /// <summary>On hold: null once an agent joins (or after <paramref name="timeoutMs"/>), else the TwiML of a REST update.</summary>
+    public async Task<XElement?> WaitInConferenceAsync(int timeoutMs, CancellationToken ct)
+    {
+        var wait = new TaskCompletionSource<XElement?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (gate)
+        {
+            if (redirects.TryDequeue(out var next))
+            {
+                return next;
+            }
+            if (JoinedBy is not null)
+            {
+                return null;
+            }
+            conferenceWait = wait;
+        }
+        try
+        {
+            return await wait.Task.WaitAsync(TimeSpan.FromMilliseconds(timeoutMs), ct);
+        }
+        catch (TimeoutException)
+        {
+            return null;
+        }
+        finally
+        {
+            lock (gate)
+            {
+                conferenceWait = null;
+            }
+        }
+    }
+
+    /// <summary>The call is over: later REST updates answer 21220.</summary>
+    public void Complete()
+    {
+        lock (gate)
+        {
+            completed = true;
+        }
+    }
+
     public string? TwiML { get; set; }
     public string? ActionTwiML { get; set; }
     public List<string> Said { get; } = [];
@@ -242,10 +397,22 @@ internal sealed class SimulatedCall : ISimPaced
         }
     }
 
-    public async Task RunAsync(ClientWebSocket socket, IReadOnlyDictionary<string, string> parameters, CancellationToken ct)
+    public async Task RunAsync(ClientWebSocket socket, IReadOnlyDictionary<string, string> parameters, CancellationToken outer)
     {
+        using var stream = CancellationTokenSource.CreateLinkedTokenSource(outer);
+        var ct = stream.Token;
+        lock (gate)
+        {
+            // A second stream (the caller back from a transfer) starts its own pacing and playback.
+            streamCts = stream;
+            framesSent = 0;
+            queuedBytes = playedBytes = 0;
+            marks.Clear();
+            clip = null;
+            Streams++;
+        }
         output = new SocketSender(4096, null);
-        var sending = output.RunAsync(socket, ct);
+        var sending = output.RunAsync(socket, outer);
         mediaPrefix = Encoding.UTF8.GetBytes("{\"event\":\"media\",\"streamSid\":\"" + StreamSid + "\",\"sequenceNumber\":\"");
         markPrefix = Encoding.UTF8.GetBytes("{\"event\":\"mark\",\"streamSid\":\"" + StreamSid + "\",\"sequenceNumber\":\"");
         Send(System.Text.Json.JsonSerializer.Serialize(new { @event = "connected", protocol = "Call", version = "1.0.0" }));
@@ -271,17 +438,25 @@ internal sealed class SimulatedCall : ISimPaced
         }
         Log("stream started");
         pacer.Add(this);
-        var receiving = ReceiveAsync(socket, ct);
+        var receiving = ReceiveAsync(socket, outer);
         try
         {
             await RunStepsAsync(socket, receiving, ct);
         }
+        catch (OperationCanceledException) when (!outer.IsCancellationRequested)
+        {
+            Log("stream stopped by a REST update");
+        }
         finally
         {
+            lock (gate)
+            {
+                streamCts = null;
+            }
             pacer.Remove(this);
             output.Complete();
             await sending;
-            if (CallerHungUp && socket.State == WebSocketState.Open)
+            if ((CallerHungUp || stream.IsCancellationRequested) && socket.State == WebSocketState.Open)
             {
                 try
                 {
@@ -301,10 +476,15 @@ internal sealed class SimulatedCall : ISimPaced
         }
     }
 
+    private int nextStep;
+
     private async Task RunStepsAsync(ClientWebSocket socket, Task receiving, CancellationToken ct)
     {
-        foreach (var step in script.Steps)
+        // Steps carry on across streams: a caller back from a failed transfer goes on where it was.
+        for (; nextStep < script.Steps.Count; nextStep++)
         {
+            var step = script.Steps[nextStep];
+            ct.ThrowIfCancellationRequested();
             if (receiving.IsCompleted)
             {
                 Log("the server ended the stream");
@@ -369,6 +549,7 @@ internal sealed class SimulatedCall : ISimPaced
                 break;
             }
         }
+        ct.ThrowIfCancellationRequested();
         if (!receiving.IsCompleted)
         {
             // The script is over and nobody hung up: the caller does.

@@ -37,7 +37,7 @@ namespace Switchboard.Twilio;
 /// Errors in the envelope: 404 unknown tenant, 403 bad signature or no Twilio credentials, 413 body over 64 KB,
 /// 422 missing <c>CallSid</c>/<c>MessageSid</c>.
 /// </summary>
-internal static class TwilioVoiceApi
+internal static partial class TwilioVoiceApi
 {
     private const int MaxBodyBytes = 64 * 1024;
 
@@ -56,6 +56,7 @@ internal static class TwilioVoiceApi
             .Produces(StatusCodes.Status204NoContent).ProducesProblemEnvelopes();
         group.MapPost("/sms/{tenantId}", SmsAsync).WithSummary("Twilio inbound SMS (TwiML)")
             .Produces<string>(StatusCodes.Status200OK, "text/xml").ProducesProblemEnvelopes();
+        MapTransferWebhooks(group); // warm transfer: the agent's leg status, the whisper (TransferWebhooks.cs)
         return app;
     }
 

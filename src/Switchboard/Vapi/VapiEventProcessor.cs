@@ -21,7 +21,7 @@ namespace Switchboard.Vapi;
 /// </summary>
 internal sealed class VapiEventProcessor(
     SwitchboardDbContext db, ToolRegistry tools, PostCallPipeline postCall, TimeProvider clock, ILogger<VapiEventProcessor> logger,
-    WebhookEventPublisher webhooks, KnowledgeSearch knowledge)
+    WebhookEventPublisher webhooks, KnowledgeSearch knowledge, Outbound.TransferService transfers)
 {
     private static readonly Dictionary<string, int> StatusRank = new(StringComparer.Ordinal)
     {
@@ -82,7 +82,7 @@ internal sealed class VapiEventProcessor(
             "assistant-request" => AssistantReply(tenant, assistant),
             "tool-calls" => await ToolCallsReplyAsync(tenant, assistant, call, message, ct),
             "function-call" => await FunctionCallReplyAsync(tenant, assistant, call, message, ct),
-            "transfer-destination-request" => new JsonObject { ["error"] = "Live transfer is not available: take a message and the team will call back." },
+            "transfer-destination-request" => transfers.VapiDestination(tenant, assistant, call, message),
             "handoff-destination-request" => new JsonObject { ["error"] = "Handoff is not configured for this assistant." },
             "knowledge-base-request" => await KnowledgeReplyAsync(tenant, message, ct),
             "call.endpointing.request" => new JsonObject { ["timeoutSeconds"] = 0.5 },
@@ -191,6 +191,9 @@ internal sealed class VapiEventProcessor(
                 {
                     call.EndedReason ??= Cap(reason, 200);
                 }
+                break;
+            case "transfer-update":
+                await transfers.RecordVapiTransferAsync(assistant, call, m, ct);
                 break;
             case "hang":
                 // The assistant was slow to answer; the raw event is kept, the call is touched.
@@ -428,6 +431,10 @@ internal sealed class VapiEventProcessor(
         foreach (var def in ToolRegistry.Definitions())
         {
             tools.Add(new JsonObject { ["type"] = "function", ["function"] = def!.DeepClone() });
+        }
+        if (assistant.OffersTransfer)
+        {
+            tools.Add(Outbound.TransferConfig.VapiTransferTool(assistant.TransferDestinations!));
         }
         return new JsonObject
         {

@@ -79,6 +79,15 @@ public sealed record BillingPlanChangedData(string PlanId, string PreviousPlanId
 public sealed record BillingPaymentFailedData(
     string InvoiceId, long AmountDue, string Currency, int AttemptCount, DateTimeOffset? NextPaymentAttempt, string? HostedInvoiceUrl, DateTimeOffset? GraceEndsAt);
 
+/// <summary>
+/// <c>call.transferred</c> (the caller was handed to a person: cold <c>&lt;Dial&gt;</c> made, or warm agent joined) and
+/// <c>call.transfer_failed</c> (busy, no-answer or failed; the caller went back to the assistant). <c>Provider</c>: twilio or
+/// vapi; <c>Mode</c>: cold or warm; <c>Outcome</c>: transferred, no-answer, busy, failed; <c>Number</c> in E.164.
+/// </summary>
+public sealed record CallTransferData(
+    Guid CallId, Guid TransferId, string Provider, string Mode, string? Destination, string Number, string Outcome, string? Reason, string? Error,
+    DateTimeOffset CreatedAt, DateTimeOffset? EndedAt);
+
 /// <summary><c>webhook.test</c>: sent by the test-send endpoint.</summary>
 public sealed record WebhookTestData(Guid EndpointId, string Message);
 
@@ -103,6 +112,8 @@ internal static class WebhookEventTypes
     public const string AssistantUpdated = "assistant.updated";
     public const string BillingPlanChanged = "billing.plan_changed";
     public const string BillingPaymentFailed = "billing.payment_failed";
+    public const string CallTransferred = "call.transferred";
+    public const string CallTransferFailed = "call.transfer_failed";
 
     /// <summary>Only sent by test-send; not subscribable.</summary>
     public const string Test = "webhook.test";
@@ -143,6 +154,12 @@ internal static class WebhookEventTypes
             () => new BillingPlanChangedData("pro", "free", "active", false, ExampleStart)),
         new(BillingPaymentFailed, typeof(BillingPaymentFailedData), "A subscription payment failed; the plan's features stay on until the grace period ends.",
             () => new BillingPaymentFailedData("in_example", 14900, "usd", 1, ExampleStart.AddDays(3), "https://invoice.stripe.com/i/example", ExampleStart.AddDays(7))),
+        new(CallTransferred, typeof(CallTransferData), "A call was transferred live to a person (cold, or warm once the person joined).",
+            () => new CallTransferData(ExampleCall, Guid.Parse("019a9a1e-0000-7000-8000-000000000005"), "twilio", "warm", "Plombier de garde", "+15145550111",
+                "transferred", "Sous-sol inondé, client veut parler à un plombier", null, ExampleStart.AddSeconds(50), ExampleStart.AddSeconds(70))),
+        new(CallTransferFailed, typeof(CallTransferData), "A live transfer did not go through (busy, no answer, failed); the assistant took the call back.",
+            () => new CallTransferData(ExampleCall, Guid.Parse("019a9a1e-0000-7000-8000-000000000005"), "twilio", "warm", "Plombier de garde", "+15145550111",
+                "no-answer", "Sous-sol inondé, client veut parler à un plombier", "agent leg no-answer", ExampleStart.AddSeconds(50), ExampleStart.AddSeconds(75))),
     ];
 
     private static readonly Dictionary<string, Definition> ByType = All.ToDictionary(d => d.Type, StringComparer.Ordinal);

@@ -52,7 +52,7 @@ public class VoiceFactory : SwitchboardFactory
         }
     }
 
-    internal TwilioCallSimulator Twilio() => new(ServerUri, TwilioSimulator.AuthToken, Pacer);
+    internal TwilioCallSimulator Twilio() => new(ServerUri, TwilioSimulator.AuthToken, Pacer) { Rest = TwilioRest.Voice };
 
     /// <summary>Places a call as Twilio would, with the script's provider behaviour.</summary>
     internal async Task<SimulatedCall> CallAsync(TestTenant tenant, CallScript script, TimeSpan? timeout = null)

@@ -83,11 +83,15 @@ internal sealed class TwilioSimulator : IAsyncDisposable
         return message;
     }
 
-    private TwilioSimulator(WebApplication app, string baseUrl)
+    private TwilioSimulator(WebApplication app, string baseUrl, global::Switchboard.Simulators.TwilioVoiceRestState voice)
     {
         this.app = app;
         BaseUrl = baseUrl;
+        Voice = voice;
     }
+
+    /// <summary>The voice REST side on the same host: call updates, conference participants (live transfer).</summary>
+    public global::Switchboard.Simulators.TwilioVoiceRestState Voice { get; }
 
     public static async Task<TwilioSimulator> StartAsync()
     {
@@ -96,6 +100,8 @@ internal sealed class TwilioSimulator : IAsyncDisposable
         builder.Logging.ClearProviders();
         var app = builder.Build();
         TwilioSimulator? sim = null;
+        var voice = new global::Switchboard.Simulators.TwilioVoiceRestState(AccountSid, AuthToken);
+        global::Switchboard.Simulators.TwilioVoiceRestSimulator.MapTwilioVoiceRest(app, voice);
         app.MapPost("/2010-04-01/Accounts/{sid}/Messages.json", async (string sid, HttpContext http) => await sim!.CreateAsync(sid, http));
         app.MapGet("/2010-04-01/Accounts/{sid}/Messages.json", (string sid, HttpContext http) => sim!.List(sid, http));
         app.MapGet("/2010-04-01/Accounts/{file}", (string file, HttpContext http) =>
@@ -106,7 +112,7 @@ internal sealed class TwilioSimulator : IAsyncDisposable
         app.MapPost("/2010-04-01/Accounts/{sid}/IncomingPhoneNumbers/{file}", async (string sid, string file, HttpContext http) => await sim!.UpdateNumberAsync(sid, file, http));
         app.MapPost("/2010-04-01/Accounts/{sid}/Calls/{callSid}/Recordings.json", async (string sid, string callSid, HttpContext http) => await sim!.RecordAsync(sid, callSid, http));
         await app.StartAsync();
-        sim = new TwilioSimulator(app, app.Urls.First());
+        sim = new TwilioSimulator(app, app.Urls.First(), voice);
         return sim;
     }
 
@@ -319,5 +325,6 @@ internal sealed class TwilioSimulator : IAsyncDisposable
     {
         await app.StopAsync();
         await app.DisposeAsync();
+        await Voice.DisposeAsync();
     }
 }

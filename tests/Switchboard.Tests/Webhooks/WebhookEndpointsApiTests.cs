@@ -273,7 +273,7 @@ public sealed class WebhookEndpointsApiTests(WebhookFactory factory) : IClassFix
         var types = JsonNode.Parse(await factory.ApiClient(tenant).GetStringAsync("/api/v1/webhooks/event-types"))!.AsArray();
         var openApi = JsonNode.Parse(await factory.CreateClient().GetStringAsync("/openapi/v1.json"))!;
 
-        string[] expected = ["call.started", "call.ended", "call.analyzed", "lead.created", "lead.urgent", "lead.updated", "sms.sent", "sms.failed", "recording.ready", "assistant.updated", "billing.plan_changed", "billing.payment_failed"];
+        string[] expected = ["call.started", "call.ended", "call.analyzed", "lead.created", "lead.urgent", "lead.updated", "sms.sent", "sms.failed", "recording.ready", "assistant.updated", "billing.plan_changed", "billing.payment_failed", "call.transferred", "call.transfer_failed"];
         Assert.Equal(expected.Order(), types.Select(t => t!["type"]!.GetValue<string>()).Order());
         var webhooks = openApi["webhooks"]!.AsObject();
         Assert.Equal(expected.Order(), webhooks.Select(w => w.Key).Order());

@@ -62,6 +62,7 @@ internal sealed partial class SwitchboardDbContext(DbContextOptions<SwitchboardD
         ConfigureCluster(b);     // shared key ring, rate-limit counters, leases, used stream tokens (SwitchboardDbContext.Cluster.cs)
         ConfigureEmail(b);       // account emails and single-use account tokens (SwitchboardDbContext.Email.cs)
         ConfigureBilling(b);     // Stripe events, catalog, reconciliation drift (SwitchboardDbContext.Billing.cs)
+        ConfigureTransfers(b);   // assistants' transfer settings, call transfers (SwitchboardDbContext.Transfers.cs)
 
         b.Entity<Tenant>(e =>
         {

@@ -111,6 +111,7 @@ internal sealed partial class MediaBridge : IFrameObserver, IDisposable
     {
         this.leg = leg ?? MediaLeg.Twilio;
         this.setup = setup;
+        turnSeq = setup.FirstTurnSeq; // a caller back from a failed transfer continues the call's transcript
         this.twilio = twilio;
         this.services = services;
         realtime = services.Realtime.Value;

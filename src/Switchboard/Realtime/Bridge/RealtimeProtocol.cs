@@ -24,7 +24,10 @@ internal sealed record VoiceCallSetup(
     bool RecordingEnabled,
     string RecordingCallbackUrl,
     string? CustomerNumber,
-    IReadOnlyList<string> Tools);
+    IReadOnlyList<string> Tools,
+    IReadOnlyList<string>? TransferDestinations = null,
+    string? BaseUrl = null,
+    int FirstTurnSeq = 0);
 
 /// <summary>Why the bridge asks the model to speak.</summary>
 internal enum ResponseKind
@@ -56,16 +59,22 @@ internal static class RealtimeProtocol
     /// <summary>Every tool of the registry, for an assistant that does not restrict them.</summary>
     public static IReadOnlyList<string> AllTools { get; } = ToolRegistry.Definitions().Select(d => d!["name"]!.GetValue<string>()).ToList();
 
-    private static byte[] ToolsFor(IReadOnlyList<string> enabled) =>
-        ToolsJson.GetOrAdd(string.Join(',', enabled.Order(StringComparer.Ordinal)), _ => JsonSerializer.SerializeToUtf8Bytes(BuildTools(enabled)));
+    private static byte[] ToolsFor(IReadOnlyList<string> enabled, IReadOnlyList<string>? destinations) =>
+        ToolsJson.GetOrAdd(string.Join(',', enabled.Order(StringComparer.Ordinal)) + "|" + string.Join('\u001f', destinations ?? []),
+            _ => JsonSerializer.SerializeToUtf8Bytes(BuildTools(enabled, destinations)));
 
-    private static JsonArray BuildTools(IReadOnlyList<string> enabled)
+    private static JsonArray BuildTools(IReadOnlyList<string> enabled, IReadOnlyList<string>? destinations)
     {
         var tools = new JsonArray();
-        foreach (var def in ToolRegistry.Definitions().Where(d => enabled.Contains(d!["name"]!.GetValue<string>())))
+        var definitions = ToolRegistry.Definitions().Select(d => d!.AsObject()).ToList();
+        if (enabled.Contains(ToolRegistry.TransferCall) && destinations is { Count: > 0 })
+        {
+            definitions.Add(ToolRegistry.TransferDefinition(destinations)); // only for assistants that enable transfer
+        }
+        foreach (var def in definitions.Where(d => enabled.Contains(d["name"]!.GetValue<string>())))
         {
             var tool = new JsonObject { ["type"] = "function" };
-            foreach (var (key, value) in def!.AsObject())
+            foreach (var (key, value) in def)
             {
                 tool[key] = value?.DeepClone();
             }
@@ -116,7 +125,7 @@ internal static class RealtimeProtocol
             w.WriteEndObject();
             w.WriteEndObject();
             w.WritePropertyName("tools");
-            w.WriteRawValue(ToolsFor(setup.Tools), skipInputValidation: true);
+            w.WriteRawValue(ToolsFor(setup.Tools, setup.TransferDestinations), skipInputValidation: true);
             w.WriteString("tool_choice", "auto");
             w.WriteEndObject();
             w.WriteEndObject();

@@ -52,11 +52,32 @@ internal sealed class VoiceCallStore(
         var languages = (assistant?.Languages ?? []).Append(tenant.Locale).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
         var zone = BusinessHoursCalculator.Zone(tenant.TimeZone);
         var localTime = TimeZoneInfo.ConvertTime(clock.GetUtcNow(), zone).ToString("dddd yyyy-MM-dd HH:mm", System.Globalization.CultureInfo.InvariantCulture);
+        // A caller back from a transfer that did not go through: the assistant apologises, takes a message, never transfers again.
+        var failedTransfer = web ? null : await db.CallTransfers.AsNoTracking()
+            .Where(t => t.CallId == call.Id && t.Outcome != Outbound.TransferOutcomes.Pending && t.Outcome != Outbound.TransferOutcomes.Transferred)
+            .OrderByDescending(t => t.CreatedAt).FirstOrDefaultAsync(ct);
+        var firstTurnSeq = web ? 0 : await db.TranscriptTurns.AsNoTracking().Where(t => t.CallId == call.Id).Select(t => (int?)t.Seq).MaxAsync(ct) is { } last ? last + 1 : 0;
+        var offersTransfer = !web && failedTransfer is null && assistant is { OffersTransfer: true };
+        var tools = (assistant?.Tools is { } enabled ? RealtimeProtocol.AllTools.Where(enabled.Contains).ToList() : [.. RealtimeProtocol.AllTools]);
+        if (offersTransfer)
+        {
+            tools.Add(ToolRegistry.TransferCall);
+        }
+        var instructions = RealtimeProtocol.Instructions(assistant?.Instructions, tenant.Name, languages, grant.Language, call.CustomerNumber, localTime);
+        var firstMessage = assistant?.FirstMessage;
+        if (failedTransfer is not null)
+        {
+            var fr = grant.Language.StartsWith("fr", StringComparison.OrdinalIgnoreCase);
+            instructions += $"\n\nThe caller was just on hold for a transfer to {failedTransfer.Destination} that did not go through ({failedTransfer.Outcome}). " +
+                            "Apologise, say that person is not available, and take a message: name, callback number and need (capture_lead). Do not transfer again.";
+            firstMessage = fr ? $"Désolé, {failedTransfer.Destination} n'est pas disponible en ce moment. Je peux prendre un message : quel est votre nom?"
+                : $"Sorry, {failedTransfer.Destination} is not available right now. I can take a message: may I have your name?";
+        }
         var setup = new VoiceCallSetup(
             tenant.Id, tenant.Name, call.Id, grant.CallSid, assistant?.Id, grant.Language,
             languages.Select(VoicePrompts.PrimaryOf).Distinct().Count() > 1,
-            RealtimeProtocol.Instructions(assistant?.Instructions, tenant.Name, languages, grant.Language, call.CustomerNumber, localTime),
-            assistant?.FirstMessage,
+            instructions,
+            firstMessage,
             assistant?.RealtimeModel ?? options.Model,
             assistant?.RealtimeVoice ?? options.Voice,
             RealtimeConnector.SessionUri(tenant.RealtimeBaseUrl ?? options.BaseUrl, assistant?.RealtimeModel ?? options.Model),
@@ -66,7 +87,10 @@ internal sealed class VoiceCallStore(
             !web && (assistant?.RecordingEnabled ?? false),
             $"{baseUrl}/webhooks/twilio/recording/{tenant.Id}",
             call.CustomerNumber,
-            assistant?.Tools is { } enabled ? RealtimeProtocol.AllTools.Where(enabled.Contains).ToList() : RealtimeProtocol.AllTools);
+            tools,
+            offersTransfer ? assistant!.TransferDestinations!.Select(d => d.Name).ToList() : null,
+            web ? null : baseUrl,
+            firstTurnSeq);
         return (setup, secrets.Unprotect(tenant.TwilioAuthTokenProtected));
     }
 
@@ -148,7 +172,7 @@ internal sealed class VoiceCallStore(
             }
             using (args)
             {
-                var outcome = await tools.InvokeAsync(name, args.RootElement, new ToolContext(tenant, assistant, call), ct);
+                var outcome = await tools.InvokeAsync(name, args.RootElement, new ToolContext(tenant, assistant, call, setup.BaseUrl), ct);
                 using var turn = await writes.EnterAsync(db, ct);
                 await db.SaveChangesAsync(ct);
                 return outcome.Error is null ? outcome.Result ?? "{}" : JsonSerializer.Serialize(new { error = outcome.Error });
@@ -235,7 +259,18 @@ internal sealed class VoiceCallStore(
         {
             call.DurationSeconds = Math.Round((e - s).TotalSeconds, 3);
         }
-        call.EndedReason ??= reason;
+        // A live transfer decides the reason: transferred once made; while a warm one rings, its outcome (or the caller's
+        // return to the assistant) will.
+        var transfer = await db.CallTransfers.AsNoTracking().Where(t => t.CallId == call.Id).OrderByDescending(t => t.CreatedAt)
+            .Select(t => t.Outcome).FirstOrDefaultAsync(ct);
+        if (transfer == Outbound.TransferOutcomes.Transferred)
+        {
+            call.EndedReason = Outbound.TransferService.TransferredReason;
+        }
+        else if (transfer != Outbound.TransferOutcomes.Pending)
+        {
+            call.EndedReason ??= reason;
+        }
         call.GreetingLatencyMs ??= greetingMs is { } g ? Math.Round(g, 2) : null;
         var spoken = await db.TranscriptTurns.AsNoTracking().Where(t => t.CallId == setup.CallId && (t.Role == "user" || t.Role == "assistant"))
             .OrderBy(t => t.Seq).Select(t => new { t.Role, t.Text }).ToListAsync(ct);

@@ -1,0 +1,391 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Switchboard.Assistants;
+using Switchboard.Brain;
+using Switchboard.Calls;
+using Switchboard.Credentials;
+using Switchboard.Platform.Database;
+using Switchboard.Platform.Phones;
+using Switchboard.Tenancy;
+using Switchboard.Twilio;
+using Switchboard.Webhooks;
+
+namespace Switchboard.Outbound;
+
+/// <summary>
+/// Live transfer of native calls (the <c>transfer_call</c> tool) and of Vapi calls (<c>transfer-destination-request</c>,
+/// <c>transfer-update</c>), from the assistant's configuration (<see cref="TransferConfig"/>). Protocol:
+/// shared/protocols/outbound-and-transfer.md §2–§3. Cold: the caller's call is updated to <c>&lt;Dial&gt;&lt;Number&gt;</c>.
+/// Warm: the caller is put on hold in conference <c>xfer-{CallSid}</c>, the agent dialled in as a coach of the caller (hears,
+/// is not heard), whispered the assistant's summary on answer (<c>AnnounceUrl</c>), then joined (<c>Coaching=false</c>);
+/// busy, no-answer or a failed leg send the caller back to the assistant (<c>&lt;Connect&gt;&lt;Stream&gt;</c>), which takes
+/// a message. Every transfer is a <see cref="CallTransfer"/> row and a <c>call.transferred</c> / <c>call.transfer_failed</c>
+/// tenant webhook. Runs inside the caller's unit of work: it saves only around Twilio requests (so callbacks find the row).
+/// </summary>
+internal sealed class TransferService(
+    SwitchboardDbContext db, TwilioCallControl twilio, SecretProtector secrets, WebhookEventPublisher webhooks, MediaStreamTokens tokens,
+    IOptions<TransferOptions> options, SqliteWriteGate writes, TimeProvider clock, ILogger<TransferService> logger)
+{
+    /// <summary>The EndedReason of a call handed to a person.</summary>
+    public const string TransferredReason = "transferred";
+
+    /// <summary>The stream parameter that tells the bridge the caller came back from a failed warm transfer.</summary>
+    public const string ResumeParameter = "resume";
+
+    /// <summary>
+    /// Runs <c>transfer_call</c> {destination, reason, mode?}: the outcome the model reads (never an exception). Once Twilio is
+    /// asked, the work is not cancelled with the call's token: the update stops the media stream (and the bridge) at once, and a
+    /// transfer made must still be recorded.
+    /// </summary>
+    public async Task<ToolOutcome> StartAsync(JsonElement arguments, ToolContext context, CancellationToken callToken)
+    {
+        _ = callToken;
+        var ct = CancellationToken.None;
+        if (context.Assistant is not { OffersTransfer: true } assistant)
+        {
+            return ToolOutcome.Fail("Live transfer is not available: take a message with capture_lead.");
+        }
+        if (context.Call is not { CallSid: { } callSid } call || context.BaseUrl is not { } baseUrl)
+        {
+            return ToolOutcome.Fail("Only phone calls can be transferred: take a message with capture_lead.");
+        }
+        var tenant = context.Tenant;
+        var requested = Str(arguments, "destination");
+        var reason = Str(arguments, "reason");
+        var mode = Str(arguments, "mode")?.ToLowerInvariant() ?? "warm";
+        if (mode is not ("cold" or "warm"))
+        {
+            return ToolOutcome.Fail("mode must be cold or warm.");
+        }
+        var destination = TransferConfig.Find(assistant.TransferDestinations!, requested, Phones.RegionOf(tenant.Locale));
+        if (destination is null)
+        {
+            return ToolOutcome.Fail($"Unknown destination '{requested}'. Choose one of: {string.Join(", ", assistant.TransferDestinations!.Select(d => d.Name))}.");
+        }
+        var now = clock.GetUtcNow();
+        if (!TransferConfig.IsOpen(destination, tenant, now))
+        {
+            return ToolOutcome.Ok(new
+            {
+                transferred = false,
+                reason = "outside-hours",
+                destination = destination.Name,
+                nextAvailable = TransferConfig.NextOpening(destination, tenant, now),
+                instruction = $"{destination.Name} does not take calls at this hour. Tell the caller, do not transfer, and take a message with capture_lead (name, number, need).",
+            });
+        }
+        var token = secrets.Unprotect(tenant.TwilioAuthTokenProtected);
+        if (tenant.TwilioAccountSid is null || token is null)
+        {
+            return ToolOutcome.Fail("The transfer cannot be made right now: apologise and take a message with capture_lead.");
+        }
+        var voice = VoicePrompts.SayFor(call.Language ?? tenant.Locale);
+        var fr = voice.Language.StartsWith("fr", StringComparison.OrdinalIgnoreCase);
+        var transfer = new CallTransfer
+        {
+            Id = Guid.CreateVersion7(),
+            TenantId = tenant.Id,
+            CallId = call.Id,
+            Provider = "twilio",
+            Destination = destination.Name,
+            Number = destination.Number,
+            Mode = mode,
+            Reason = Cap(reason, 500),
+            Outcome = TransferOutcomes.Pending,
+            CreatedAt = now,
+        };
+        db.CallTransfers.Add(transfer);
+        if (mode == "cold")
+        {
+            var notice = fr ? $"Je vous transfère à {destination.Name}. Un instant." : $"I'm transferring you to {destination.Name}. One moment.";
+            var callerId = Phones.IsValidE164(call.CustomerNumber) ? call.CustomerNumber : null;
+            var result = await twilio.UpdateCallAsync(tenant.TwilioAccountSid, token, callSid,
+                TransferTwiML.ColdDial(notice, voice, destination.Number, callerId, options.Value.DialTimeoutSeconds), ct);
+            if (!result.Ok)
+            {
+                await FailAsync(transfer, TransferOutcomes.Failed, result.Error, ct);
+                await SaveAsync(ct);
+                return ToolOutcome.Fail("The transfer failed. Apologise and take a message with capture_lead.");
+            }
+            transfer.Outcome = TransferOutcomes.Transferred;
+            transfer.ConnectedAt = transfer.EndedAt = now;
+            call.EndedReason = TransferredReason;
+            call.UpdatedAt = now;
+            await PublishAsync(transfer, ct);
+            await SaveAsync(ct);
+            return ToolOutcome.Ok(new { transferred = true, mode, destination = destination.Name, instruction = "The call is being transferred: say nothing more." });
+        }
+
+        // Warm. The row is committed before Twilio can call back about the agent's leg.
+        transfer.ConferenceName = $"xfer-{callSid}";
+        call.UpdatedAt = now;
+        await SaveAsync(ct);
+        var hold = fr ? $"Je vous mets en attente quelques instants, je joins {destination.Name}." : $"Please hold while I reach {destination.Name}.";
+        var moved = await twilio.UpdateCallAsync(tenant.TwilioAccountSid, token, callSid,
+            TransferTwiML.HoldInConference(hold, voice, transfer.ConferenceName, options.Value.HoldMusicUrl), ct);
+        if (!moved.Ok)
+        {
+            await FailAsync(transfer, TransferOutcomes.Failed, moved.Error, ct);
+            await SaveAsync(ct);
+            return ToolOutcome.Fail("The transfer failed. Apologise and take a message with capture_lead.");
+        }
+        var callback = $"{baseUrl}/webhooks/twilio/transfer/{tenant.Id}/{transfer.Id}";
+        var from = call.BusinessNumber ?? tenant.TwilioFromNumber ?? destination.Number;
+        var agent = await twilio.AddParticipantAsync(tenant.TwilioAccountSid, token, transfer.ConferenceName,
+        [
+            new("From", from), new("To", destination.Number), new("Label", "agent"),
+            new("Timeout", options.Value.AgentRingSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            new("StatusCallback", callback), new("StatusCallbackMethod", "POST"),
+            new("StatusCallbackEvent", "initiated"), new("StatusCallbackEvent", "ringing"), new("StatusCallbackEvent", "answered"), new("StatusCallbackEvent", "completed"),
+            new("Coaching", "true"), new("CallSidToCoach", callSid),
+            new("StartConferenceOnEnter", "true"), new("EndConferenceOnExit", "true"), new("Beep", "false"),
+        ], ct);
+        if (!agent.Ok)
+        {
+            await FailAsync(transfer, TransferOutcomes.Failed, agent.Error, ct);
+            call.EndedReason = null;
+            await SaveAsync(ct);
+            await ResumeAsync(tenant, call, baseUrl, token, ct);
+            return ToolOutcome.Ok(new { transferred = false, reason = "failed", instruction = "The transfer failed." });
+        }
+        transfer.AgentCallSid ??= agent.Sid;
+        await SaveAsync(ct);
+        return ToolOutcome.Ok(new { transferring = true, mode, destination = destination.Name, instruction = $"The caller is on hold while {destination.Name} is called: say nothing more." });
+    }
+
+    /// <summary>
+    /// A status callback of the agent's leg (Twilio call-progress parameters: <c>CallSid</c>, <c>CallStatus</c> =
+    /// <c>initiated|ringing|in-progress|completed|busy|no-answer|failed|canceled</c>). Answered: whisper, then join. Busy,
+    /// no-answer, failed, canceled, or completed before answering: the caller goes back to the assistant. Repeats are no-ops.
+    /// </summary>
+    public async Task<bool> OnAgentStatusAsync(Tenant tenant, Guid transferId, string? agentCallSid, string? status, string baseUrl, CancellationToken ct)
+    {
+        var transfer = await db.CallTransfers.FirstOrDefaultAsync(t => t.Id == transferId, ct);
+        if (transfer is null)
+        {
+            return false;
+        }
+        if (transfer.Outcome != TransferOutcomes.Pending)
+        {
+            return true;
+        }
+        var call = await db.Calls.FirstAsync(c => c.Id == transfer.CallId, ct);
+        var token = secrets.Unprotect(tenant.TwilioAuthTokenProtected);
+        if (tenant.TwilioAccountSid is null || token is null || transfer.ConferenceName is null)
+        {
+            return true;
+        }
+        transfer.AgentCallSid ??= agentCallSid;
+        var now = clock.GetUtcNow();
+        switch (status)
+        {
+            case "in-progress" or "answered":
+                var agentSid = transfer.AgentCallSid ?? agentCallSid!;
+                var whisper = await twilio.UpdateParticipantAsync(tenant.TwilioAccountSid, token, transfer.ConferenceName, agentSid,
+                    [new("AnnounceUrl", $"{baseUrl}/webhooks/twilio/transfer/{tenant.Id}/{transfer.Id}/whisper"), new("AnnounceMethod", "POST")], ct);
+                if (!whisper.Ok)
+                {
+                    logger.LogWarning("Whisper to the agent of transfer {TransferId} failed: {Error}", transfer.Id, whisper.Error);
+                }
+                var joined = await twilio.UpdateParticipantAsync(tenant.TwilioAccountSid, token, transfer.ConferenceName, agentSid, [new("Coaching", "false")], ct);
+                if (!joined.Ok)
+                {
+                    await FailAsync(transfer, TransferOutcomes.Failed, joined.Error, ct);
+                    await db.SaveChangesAsync(ct); // committed before the caller's new stream loads its setup
+                    await ResumeAsync(tenant, call, baseUrl, token, ct);
+                    break;
+                }
+                transfer.Outcome = TransferOutcomes.Transferred;
+                transfer.ConnectedAt = transfer.EndedAt = now;
+                call.EndedReason = TransferredReason;
+                call.UpdatedAt = now;
+                await PublishAsync(transfer, ct);
+                break;
+            case "busy" or "no-answer" or "failed" or "canceled" or "completed":
+                await FailAsync(transfer, status is "busy" or "no-answer" ? status : status == "completed" ? TransferOutcomes.NoAnswer : TransferOutcomes.Failed,
+                    $"agent leg {status}", ct);
+                call.EndedReason = null;
+                await db.SaveChangesAsync(ct); // committed before the caller's new stream loads its setup
+                await ResumeAsync(tenant, call, baseUrl, token, ct);
+                break;
+        }
+        await db.SaveChangesAsync(ct);
+        return true;
+    }
+
+    /// <summary>The text whispered to the agent: who transfers, why (the model's <c>reason</c>), and the caller's number.</summary>
+    public async Task<string?> WhisperAsync(Tenant tenant, Guid transferId, CancellationToken ct)
+    {
+        var transfer = await db.CallTransfers.AsNoTracking().FirstOrDefaultAsync(t => t.Id == transferId, ct);
+        if (transfer is null)
+        {
+            return null;
+        }
+        var call = await db.Calls.AsNoTracking().FirstAsync(c => c.Id == transfer.CallId, ct);
+        var assistant = call.AssistantId is { } aid ? await db.Assistants.AsNoTracking().FirstOrDefaultAsync(a => a.Id == aid, ct) : null;
+        var lead = await db.Leads.AsNoTracking().FirstOrDefaultAsync(l => l.CallId == call.Id, ct);
+        var voice = VoicePrompts.SayFor(call.Language ?? tenant.Locale);
+        var who = assistant?.Name ?? tenant.Name;
+        var about = transfer.Reason ?? lead?.Problem ?? "";
+        var number = call.CustomerNumber is { } n ? string.Join(' ', n.TrimStart('+').ToCharArray()) : null;
+        var text = voice.Language.StartsWith("fr", StringComparison.OrdinalIgnoreCase)
+            ? $"Appel transféré par {who}. {about}. {(lead?.Name is { } name ? $"Appelant : {name}. " : "")}{(number is null ? "" : $"Numéro : {number}.")}"
+            : $"Call transferred by {who}. {about}. {(lead?.Name is { } name2 ? $"Caller: {name2}. " : "")}{(number is null ? "" : $"Number: {number}.")}";
+        return TransferTwiML.Whisper(text.Replace(". .", ".", StringComparison.Ordinal), voice);
+    }
+
+    /// <summary>
+    /// Answers Vapi's <c>transfer-destination-request</c> (vapi-server-messages.md "Other replies"; outbound-and-transfer.md §3.3):
+    /// <c>{"destination":{"type":"number","number","message","description","transferPlan":{"mode"}},"message":{"type":"request-start","content"}}</c>,
+    /// or <c>{"error":"…"}</c> (spoken; no transfer) when transfer is off, no destination matches, or it is outside its hours.
+    /// The destination asked for is the <c>destination</c> argument of the last <c>transferCall</c> tool call in the message's
+    /// <c>artifact.messages</c> / <c>messages</c>, else the only one, else the first open one.
+    /// </summary>
+    public JsonNode VapiDestination(Tenant tenant, Assistant? assistant, Call? call, JsonElement message)
+    {
+        var fr = (call?.Language ?? tenant.Locale).StartsWith("fr", StringComparison.OrdinalIgnoreCase);
+        if (assistant is not { OffersTransfer: true })
+        {
+            return new JsonObject { ["error"] = fr ? "Le transfert n'est pas disponible. Je peux prendre un message." : "Live transfer is not available. I can take a message." };
+        }
+        var now = clock.GetUtcNow();
+        var requested = RequestedDestination(message);
+        var destinations = assistant.TransferDestinations!;
+        var destination = TransferConfig.Find(destinations, requested, Phones.RegionOf(tenant.Locale))
+            ?? (requested is null ? destinations.FirstOrDefault(d => TransferConfig.IsOpen(d, tenant, now)) : null);
+        if (destination is null)
+        {
+            return new JsonObject { ["error"] = fr ? "Je ne peux pas transférer cet appel. Je peux prendre un message." : "I cannot transfer this call. I can take a message." };
+        }
+        if (!TransferConfig.IsOpen(destination, tenant, now))
+        {
+            return new JsonObject
+            {
+                ["error"] = fr ? $"{destination.Name} n'est pas disponible à cette heure-ci. Je peux prendre un message." : $"{destination.Name} is not available at this hour. I can take a message.",
+            };
+        }
+        var say = fr ? $"Je vous transfère à {destination.Name}." : $"I'm transferring you to {destination.Name}.";
+        return new JsonObject
+        {
+            ["destination"] = new JsonObject
+            {
+                ["type"] = "number",
+                ["number"] = destination.Number,
+                ["message"] = say,
+                ["description"] = destination.Name,
+                ["transferPlan"] = new JsonObject { ["mode"] = "warm-transfer-say-summary" },
+            },
+            ["message"] = new JsonObject { ["type"] = "request-start", ["content"] = say },
+        };
+    }
+
+    /// <summary>Records a transfer Vapi reports (<c>transfer-update</c>: <c>destination.number</c> / <c>sipUri</c>) once per call and number.</summary>
+    public async Task RecordVapiTransferAsync(Assistant? assistant, Call call, JsonElement message, CancellationToken ct)
+    {
+        var d = message.TryGetProperty("destination", out var dest) && dest.ValueKind == JsonValueKind.Object ? dest : default;
+        var number = d.ValueKind == JsonValueKind.Object ? Str(d, "number") ?? Str(d, "sipUri") : null;
+        if (number is null)
+        {
+            return;
+        }
+        if (db.CallTransfers.Local.Any(t => t.CallId == call.Id && t.Number == number) || await db.CallTransfers.AnyAsync(t => t.CallId == call.Id && t.Number == number, ct))
+        {
+            return;
+        }
+        var now = clock.GetUtcNow();
+        var mode = d.TryGetProperty("transferPlan", out var plan) && plan.ValueKind == JsonValueKind.Object && Str(plan, "mode") is { } m && m.StartsWith("warm", StringComparison.Ordinal) ? "warm" : "cold";
+        var transfer = new CallTransfer
+        {
+            Id = Guid.CreateVersion7(),
+            TenantId = call.TenantId,
+            CallId = call.Id,
+            Provider = "vapi",
+            Destination = assistant?.TransferDestinations?.FirstOrDefault(x => x.Number == number)?.Name ?? Cap(Str(d, "description"), 80),
+            Number = Cap(number, 40)!,
+            Mode = mode,
+            Outcome = TransferOutcomes.Transferred,
+            CreatedAt = now,
+            ConnectedAt = now,
+            EndedAt = now,
+        };
+        db.CallTransfers.Add(transfer);
+        await PublishAsync(transfer, ct);
+    }
+
+    private static string? RequestedDestination(JsonElement message)
+    {
+        foreach (var list in new[] { message.TryGetProperty("artifact", out var a) && a.ValueKind == JsonValueKind.Object && a.TryGetProperty("messages", out var am) ? am : default,
+                     message.TryGetProperty("messages", out var mm) ? mm : default })
+        {
+            if (list.ValueKind != JsonValueKind.Array)
+            {
+                continue;
+            }
+            for (var i = list.GetArrayLength() - 1; i >= 0; i--)
+            {
+                if (list[i].ValueKind == JsonValueKind.Object && list[i].TryGetProperty("toolCalls", out var calls) && calls.ValueKind == JsonValueKind.Array)
+                {
+                    foreach (var tc in calls.EnumerateArray())
+                    {
+                        if (tc.ValueKind == JsonValueKind.Object && tc.TryGetProperty("function", out var f) && f.ValueKind == JsonValueKind.Object
+                            && Str(f, "name") is "transferCall" or "transfer_call" && Str(f, "arguments") is { } args)
+                        {
+                            try
+                            {
+                                using var doc = JsonDocument.Parse(args);
+                                return Str(doc.RootElement, "destination");
+                            }
+                            catch (JsonException)
+                            {
+                                return null;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return null;
+    }
+
+    /// <summary>Sends the caller back to the assistant: a new <c>&lt;Connect&gt;&lt;Stream&gt;</c> with <c>resume=transfer-failed</c>.</summary>
+    private async Task ResumeAsync(Tenant tenant, Call call, string baseUrl, string token, CancellationToken ct)
+    {
+        var language = call.Language ?? tenant.Locale;
+        var stream = tokens.Issue(tenant.Id, call.Id, call.CallSid!, call.AssistantId, language);
+        var twiml = TwiML.Connect(null, VoicePrompts.SayFor(language), $"{TwilioWebhookUrls.ToWebSocket(baseUrl)}/media/twilio/{stream}",
+            [new("tenantId", tenant.Id.ToString()), new("callId", call.Id.ToString()), new("language", language), new(ResumeParameter, "transfer-failed")],
+            $"{baseUrl}/webhooks/twilio/voice/{tenant.Id}/stream-ended");
+        var result = await twilio.UpdateCallAsync(tenant.TwilioAccountSid!, token, call.CallSid!, twiml, ct);
+        if (!result.Ok)
+        {
+            logger.LogWarning("Call {CallId} could not be returned to the assistant after a failed transfer: {Error}", call.Id, result.Error);
+        }
+    }
+
+    private async Task SaveAsync(CancellationToken ct)
+    {
+        using var turn = await writes.EnterAsync(db, ct);
+        await db.SaveChangesAsync(ct);
+    }
+
+    private async Task FailAsync(CallTransfer transfer, string outcome, string? error, CancellationToken ct)
+    {
+        transfer.Outcome = outcome;
+        transfer.Error = Cap(error, 500);
+        transfer.EndedAt = clock.GetUtcNow();
+        logger.LogInformation("Transfer {TransferId} of call {CallId} ended {Outcome}: {Error}", transfer.Id, transfer.CallId, outcome, transfer.Error);
+        await PublishAsync(transfer, ct);
+    }
+
+    private Task PublishAsync(CallTransfer t, CancellationToken ct) =>
+        webhooks.PublishAsync(t.TenantId, t.Outcome == TransferOutcomes.Transferred ? WebhookEventTypes.CallTransferred : WebhookEventTypes.CallTransferFailed,
+            $"{t.Id:N}:{t.Outcome}", new CallTransferData(t.CallId, t.Id, t.Provider, t.Mode, t.Destination, t.Number, t.Outcome, t.Reason, t.Error, t.CreatedAt, t.EndedAt),
+            ct, t.CallId);
+
+    private static string? Str(JsonElement e, string name) =>
+        e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString()?.Trim() is { Length: > 0 } s ? s : null : null;
+
+    private static string? Cap(string? s, int max) => s is null ? null : s.Length > max ? s[..max] : s;
+}

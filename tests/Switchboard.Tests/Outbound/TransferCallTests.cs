@@ -1,0 +1,245 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.EntityFrameworkCore;
+using Switchboard.Outbound;
+using Switchboard.Simulators;
+using Switchboard.Tenancy;
+using Switchboard.Tests.Realtime;
+using Switchboard.Tests.Support;
+using Switchboard.Webhooks;
+
+namespace Switchboard.Tests.Outbound;
+
+/// <summary>
+/// Live transfer of native calls end to end: the realtime provider simulator calls <c>transfer_call</c>, the host drives
+/// Twilio's REST simulator (call update, conference participants), which stops the media stream, runs the new TwiML and
+/// calls back about the agent's leg, as Twilio does.
+/// </summary>
+[Trait("Category", "Database")]
+public sealed class TransferCallTests(VoiceFactory factory) : IClassFixture<VoiceFactory>
+{
+    private const string OfficeNumber = "+15145550100";
+    private const string OnCallNumber = "+15145550142";
+
+    private static JsonElement Json(object value) => JsonSerializer.SerializeToElement(value);
+
+    private static ProviderScript Provider(params ScriptedTurn[] turns) => new()
+    {
+        Greeting = new ScriptedSpeech { Text = "Drain Fortin, bonjour! Ici Paul.", AudioMs = 600 },
+        FirstAudioDelayMs = 40,
+        DeltaMs = 60,
+        Pace = 2,
+        Turns = [.. turns],
+    };
+
+    private async Task<TestTenant> TenantAsync(bool transfer, BusinessHours? onCallHours = null)
+    {
+        var tenant = await factory.CreateTenantAsync(withTwilio: true);
+        await factory.WithDbAsync(tenant.Id, async db =>
+        {
+            var paul = await db.Assistants.SingleAsync();
+            paul.TransferEnabled = transfer;
+            paul.TransferDestinations = transfer
+                ?
+                [
+                    new TransferDestination { Name = "Bureau", Number = OfficeNumber },
+                    new TransferDestination { Name = "Plombier de garde", Number = OnCallNumber, Hours = onCallHours },
+                ]
+                : null;
+            db.WebhookEndpoints.Add(new WebhookEndpoint
+            {
+                Id = Guid.NewGuid(),
+                TenantId = tenant.Id,
+                Url = "https://hooks.example/transfer",
+                SecretProtected = "x",
+                Enabled = true,
+                CreatedAt = factory.Clock.GetUtcNow(),
+                UpdatedAt = factory.Clock.GetUtcNow(),
+            });
+            return await db.SaveChangesAsync();
+        });
+        return tenant;
+    }
+
+    private static CallerScript Caller(params CallerStep[] steps) => new() { From = "+15145550123", Country = "CA", State = "QC", Steps = [.. steps] };
+
+    private async Task<List<string>> EventTypesAsync(TestTenant tenant, Guid callId) =>
+        await factory.WithDbAsync(tenant.Id, db => db.WebhookEvents.Where(e => e.CallId == callId).Select(e => e.Type).ToListAsync());
+
+    private async Task<JsonObject> DetailAsync(TestTenant tenant, Guid callId) =>
+        (await factory.ApiClient(tenant).GetFromJsonAsync<JsonObject>($"/api/v1/calls/{callId}"))!;
+
+    [Fact]
+    public async Task PaulOffersNoTransferToolUnlessTransferIsEnabled()
+    {
+        var paul = await TenantAsync(transfer: false);
+        var script = new CallScript { Caller = Caller(new() { Listen = true }, new() { Hangup = true }), Provider = Provider() };
+        var before = factory.Provider.Sessions.Count;
+        await factory.CallAsync(paul, script);
+        var session = Assert.Single(factory.Provider.Sessions.Skip(before));
+        Assert.NotEmpty(session.ToolNames);
+        Assert.DoesNotContain(global::Switchboard.Brain.ToolRegistry.TransferCall, session.ToolNames);
+
+        var enabled = await TenantAsync(transfer: true);
+        before = factory.Provider.Sessions.Count;
+        await factory.CallAsync(enabled, script);
+        Assert.Contains(global::Switchboard.Brain.ToolRegistry.TransferCall, Assert.Single(factory.Provider.Sessions.Skip(before)).ToolNames);
+    }
+
+    [Fact]
+    public async Task AColdTransferUpdatesTheCallWithADialToTheDestinationNumber()
+    {
+        var tenant = await TenantAsync(transfer: true);
+        var script = new CallScript
+        {
+            Caller = Caller(new() { Listen = true }, new() { Say = "tone:900", Text = "Je veux parler au bureau." }, new() { Listen = true }, new() { PauseMs = 5000 }),
+            Provider = Provider(new ScriptedTurn
+            {
+                Hears = "Je veux parler au bureau.",
+                Tool = new ScriptedTool { Name = "transfer_call", Arguments = Json(new { destination = "Bureau", reason = "Client veut une soumission", mode = "cold" }) },
+                Says = new ScriptedSpeech { Text = "Je vous transfère.", AudioMs = 600 },
+            }),
+        };
+
+        var twilio = await factory.CallAsync(tenant, script);
+
+        Assert.True(twilio.Dialled.SequenceEqual([OfficeNumber]), string.Join('\n', twilio.Timeline));
+        var update = Assert.Single(factory.TwilioRest.Voice.CallUpdates, u => u.CallSid == twilio.CallSid);
+        Assert.Contains($"<Dial answerOnBridge=\"true\" timeout=\"30\" callerId=\"+15145550123\"><Number>{OfficeNumber}</Number></Dial>", update.Form["Twiml"]);
+        Assert.Contains("Je vous transfère à Bureau", update.Form["Twiml"]);
+
+        var call = await factory.FinishedCallAsync(tenant, twilio.CallSid);
+        Assert.Equal(TransferService.TransferredReason, call.EndedReason);
+        var transfer = Assert.Single((await DetailAsync(tenant, call.Id))["transfers"]!.AsArray());
+        Assert.Equal(("twilio", "cold", "Bureau", OfficeNumber, "transferred"), (transfer!["provider"]!.GetValue<string>(), transfer["mode"]!.GetValue<string>(),
+            transfer["destination"]!.GetValue<string>(), transfer["number"]!.GetValue<string>(), transfer["outcome"]!.GetValue<string>()));
+        Assert.Contains(WebhookEventTypes.CallTransferred, await EventTypesAsync(tenant, call.Id));
+    }
+
+    [Fact]
+    public async Task AWarmTransferWhispersTheSummaryToTheAgentAndThenJoinsTheCaller()
+    {
+        var tenant = await TenantAsync(transfer: true);
+        var script = new CallScript
+        {
+            Caller = Caller(new() { Listen = true }, new() { Say = "tone:900", Text = "Mon sous-sol est inondé, je veux un plombier." }, new() { Listen = true }, new() { PauseMs = 5000 }),
+            Provider = Provider(new ScriptedTurn
+            {
+                Hears = "Mon sous-sol est inondé, je veux un plombier.",
+                Tool = new ScriptedTool { Name = "transfer_call", Arguments = Json(new { destination = "Plombier de garde", reason = "Sous-sol inondé au 12 rue Principale" }) },
+                Says = new ScriptedSpeech { Text = "Un instant.", AudioMs = 500 },
+            }),
+        };
+
+        var twilio = await factory.CallAsync(tenant, script);
+        await factory.TwilioRest.Voice.IdleAsync(TimeSpan.FromSeconds(10));
+
+        var rest = factory.TwilioRest.Voice;
+        var timeline = string.Join('\n', twilio.Timeline) + "\n--\n" + string.Join('\n', rest.Timeline);
+        var conference = $"xfer-{twilio.CallSid}";
+        Assert.True(twilio.Conferences.SequenceEqual([conference]), timeline);
+        var hold = Assert.Single(rest.CallUpdates, u => u.CallSid == twilio.CallSid).Form["Twiml"];
+        Assert.Contains($"startConferenceOnEnter=\"false\" endConferenceOnExit=\"true\"", hold);
+        var agent = Assert.Single(rest.Participants, p => p.Conference == conference);
+        Assert.Equal((OnCallNumber, "true", twilio.CallSid, "agent"), (agent.Form["To"], agent.Form["Coaching"], agent.Form["CallSidToCoach"], agent.Form["Label"]));
+        Assert.Contains(rest.Whispers, w => w.AgentCallSid == agent.CallSid && w.Text.Contains("Sous-sol inondé au 12 rue Principale") && w.Text.Contains("Paul"));
+        Assert.Contains((conference, agent.CallSid), rest.Joined);
+        Assert.Equal(agent.CallSid, twilio.JoinedBy);
+
+        var call = await factory.FinishedCallAsync(tenant, twilio.CallSid);
+        var transfer = await factory.WithDbAsync(tenant.Id, db => db.CallTransfers.SingleAsync(t => t.CallId == call.Id));
+        Assert.Equal(("warm", TransferOutcomes.Transferred, agent.CallSid), (transfer.Mode, transfer.Outcome, transfer.AgentCallSid));
+        Assert.NotNull(transfer.ConnectedAt);
+        Assert.Equal(TransferService.TransferredReason, (await factory.WithDbAsync(tenant.Id, db => db.Calls.SingleAsync(c => c.Id == call.Id))).EndedReason);
+        Assert.Contains(WebhookEventTypes.CallTransferred, await EventTypesAsync(tenant, call.Id));
+    }
+
+    [Fact]
+    public async Task AWarmTransferNobodyAnswersBringsTheCallerBackToTheAssistantWhichTakesAMessage()
+    {
+        var tenant = await TenantAsync(transfer: true);
+        factory.TwilioRest.Voice.Agents[OfficeNumber] = SimAgentBehaviour.NoAnswer;
+        var script = new CallScript
+        {
+            Caller = Caller(
+                new() { Listen = true },
+                new() { Say = "tone:900", Text = "Passez-moi le bureau." },
+                new() { Listen = true },
+                new() { Say = "tone:700", Text = "Marc Tremblay, 514 555 0123, pour une soumission." },
+                new() { Listen = true },
+                new() { Hangup = true }),
+            Provider = Provider(
+                new ScriptedTurn
+                {
+                    Hears = "Passez-moi le bureau.",
+                    Tool = new ScriptedTool { Name = "transfer_call", Arguments = Json(new { destination = "Bureau", reason = "Demande de soumission", mode = "warm" }) },
+                    Says = new ScriptedSpeech { Text = "Un instant.", AudioMs = 400 },
+                },
+                new ScriptedTurn
+                {
+                    Hears = "Marc Tremblay, 514 555 0123, pour une soumission.",
+                    Tool = new ScriptedTool { Name = "capture_lead", Arguments = Json(new { name = "Marc Tremblay", phone = "+15145550123", problem = "Soumission", urgency = "routine" }) },
+                    Says = new ScriptedSpeech { Text = "Merci, le bureau vous rappellera.", AudioMs = 600 },
+                }) with
+            { StartTurnByInstructions = new() { ["did not go through"] = 1 } },
+        };
+        var before = factory.Provider.Sessions.Count;
+
+        var twilio = await factory.CallAsync(tenant, script);
+
+        var rest = factory.TwilioRest.Voice;
+        var timeline = string.Join('\n', twilio.Timeline) + "\n--\n" + string.Join('\n', rest.Timeline);
+        Assert.True(twilio.Streams == 2, timeline); // back to the assistant after the hold
+        Assert.Null(twilio.JoinedBy);
+        var updates = rest.CallUpdates.Where(u => u.CallSid == twilio.CallSid).Select(u => u.Form["Twiml"]).ToList();
+        Assert.Equal(2, updates.Count);
+        Assert.Contains("<Conference", updates[0]);
+        Assert.Contains("<Connect", updates[1]);
+        Assert.Contains("name=\"resume\" value=\"transfer-failed\"", updates[1]);
+
+        // The second session knows why the caller is back, greets accordingly and offers no transfer.
+        var resumed = factory.Provider.Sessions.Skip(before).Last();
+        Assert.Contains("did not go through", resumed.Instructions);
+        Assert.DoesNotContain(global::Switchboard.Brain.ToolRegistry.TransferCall, resumed.ToolNames);
+
+        var call = await factory.FinishedCallAsync(tenant, twilio.CallSid);
+        var transfer = await factory.WithDbAsync(tenant.Id, db => db.CallTransfers.SingleAsync(t => t.CallId == call.Id));
+        Assert.Equal(("warm", TransferOutcomes.NoAnswer), (transfer.Mode, transfer.Outcome));
+        var lead = await factory.WithDbAsync(tenant.Id, db => db.Leads.SingleAsync(l => l.CallId == call.Id));
+        Assert.Equal("Marc Tremblay", lead.Name);
+        Assert.Contains(WebhookEventTypes.CallTransferFailed, await EventTypesAsync(tenant, call.Id));
+        var turns = await factory.WithDbAsync(tenant.Id, db => db.TranscriptTurns.Where(t => t.CallId == call.Id).OrderBy(t => t.Seq).Select(t => t.Seq).ToListAsync());
+        Assert.Equal(Enumerable.Range(0, turns.Count), turns); // one transcript across both streams
+    }
+
+    [Fact]
+    public async Task OutsideItsHoursADestinationIsRefusedAndTheModelIsToldToTakeAMessage()
+    {
+        // The on-call plumber takes transfers on weekends only; the factory's clock is a Wednesday.
+        var weekends = new BusinessHours { Weekly = new() { [DayOfWeek.Saturday] = ["00:00-24:00"], [DayOfWeek.Sunday] = ["00:00-24:00"] } };
+        var tenant = await TenantAsync(transfer: true, onCallHours: weekends);
+        var script = new CallScript
+        {
+            Caller = Caller(new() { Listen = true }, new() { Say = "tone:900", Text = "Je veux le plombier de garde." }, new() { Listen = true }, new() { Hangup = true }),
+            Provider = Provider(new ScriptedTurn
+            {
+                Hears = "Je veux le plombier de garde.",
+                Tool = new ScriptedTool { Name = "transfer_call", Arguments = Json(new { destination = "Plombier de garde", reason = "Fuite", mode = "cold" }) },
+                Says = new ScriptedSpeech { Text = "Il n'est pas disponible, je prends un message.", AudioMs = 600 },
+            }),
+        };
+        var before = factory.Provider.Sessions.Count;
+
+        var twilio = await factory.CallAsync(tenant, script);
+
+        Assert.DoesNotContain(factory.TwilioRest.Voice.CallUpdates, u => u.CallSid == twilio.CallSid);
+        Assert.Empty(twilio.Dialled);
+        var output = Assert.Single(factory.Provider.Sessions.Skip(before).Single().ToolOutputs).Output;
+        Assert.Contains("\"reason\":\"outside-hours\"", output);
+        Assert.Contains("capture_lead", output);
+        var call = await factory.FinishedCallAsync(tenant, twilio.CallSid);
+        Assert.False(await factory.WithDbAsync(tenant.Id, db => db.CallTransfers.AnyAsync(t => t.CallId == call.Id)));
+    }
+}
