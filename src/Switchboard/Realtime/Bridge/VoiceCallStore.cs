@@ -55,8 +55,9 @@ internal sealed class VoiceCallStore(
         var setup = new VoiceCallSetup(
             tenant.Id, tenant.Name, call.Id, grant.CallSid, assistant?.Id, grant.Language,
             languages.Select(VoicePrompts.PrimaryOf).Distinct().Count() > 1,
-            RealtimeProtocol.Instructions(assistant?.Instructions, tenant.Name, languages, grant.Language, call.CustomerNumber, localTime),
-            assistant?.FirstMessage,
+            RealtimeProtocol.Instructions(assistant?.Instructions, tenant.Name, languages, grant.Language, call.CustomerNumber, localTime)
+                + Outbound.OutboundContext.Instructions(call, tenant.Name),
+            call.Direction == "outbound" ? null : assistant?.FirstMessage, // an inbound greeting does not fit a call we placed
             assistant?.RealtimeModel ?? options.Model,
             assistant?.RealtimeVoice ?? options.Voice,
             RealtimeConnector.SessionUri(tenant.RealtimeBaseUrl ?? options.BaseUrl, assistant?.RealtimeModel ?? options.Model),
