@@ -39,7 +39,8 @@ internal sealed class OutboundCalls(SwitchboardDbContext db, DoNotCallList dnc, 
         }
         var now = clock.GetUtcNow();
         var id = Guid.CreateVersion7();
-        var native = plan.Assistant.Provider != "vapi";
+        // Vapi places the call when the assistant lives there; otherwise (native, or never pushed to Vapi) the realtime bridge does.
+        var native = plan.Assistant.Provider != "vapi" || plan.Assistant.VapiAssistantId is null;
         var call = new Call
         {
             Id = id,
