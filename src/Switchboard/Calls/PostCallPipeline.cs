@@ -18,7 +18,8 @@ namespace Switchboard.Calls;
 /// unit of work.
 /// </summary>
 internal sealed class PostCallPipeline(
-    SwitchboardDbContext db, AlertService alerts, WebhookEventPublisher webhooks, Outbound.DoNotCallList dnc, Compliance.AuditLog audit, TimeProvider clock)
+    SwitchboardDbContext db, AlertService alerts, WebhookEventPublisher webhooks, Outbound.DoNotCallList dnc, Outbound.AutoCallbacks callbacks, Compliance.AuditLog audit,
+    TimeProvider clock)
 {
     /// <summary>Runs the pipeline on <paramref name="call"/>; returns the lead, or null when the call left none.</summary>
     /// <param name="tenant">The call's tenant (urgency rules, alert policy, hours).</param>
@@ -48,6 +49,7 @@ internal sealed class PostCallPipeline(
             call.Summary ??= LeadSummary.Write(lead, call.Language ?? tenant.Locale);
         }
         await HonourDoNotCallRequestAsync(tenant, call, callerText, ct);
+        await callbacks.ScheduleIfDueAsync(tenant, assistant, call, lead, ct); // a short call that left no details: call back later
         call.Analyzed = true;
         await webhooks.CallEndedAsync(call, ct); // call.ended, recording.ready, call.analyzed
         return lead;

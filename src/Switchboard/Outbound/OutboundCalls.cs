@@ -31,7 +31,8 @@ internal sealed class OutboundCalls(SwitchboardDbContext db, DoNotCallList dnc, 
     /// Checks <paramref name="plan"/> for <paramref name="tenant"/> and queues the call, or records and returns why not.
     /// <paramref name="baseUrl"/> is the public base Twilio reaches this server at (webhooks).
     /// </summary>
-    public async Task<(Call? Call, OutboundRefused? Refused)> QueueAsync(Tenant tenant, OutboundCallPlan plan, string baseUrl, CancellationToken ct)
+    public async Task<(Call? Call, OutboundRefused? Refused)> QueueAsync(Tenant tenant, OutboundCallPlan plan, string baseUrl, CancellationToken ct,
+        string? dedupeKey = null)
     {
         if (await CheckAsync(tenant, plan.To, plan.At, plan.Source, ct) is { } refused)
         {
@@ -64,7 +65,7 @@ internal sealed class OutboundCalls(SwitchboardDbContext db, DoNotCallList dnc, 
             Id = Guid.CreateVersion7(),
             TenantId = tenant.Id,
             Kind = OutboundPlaceHandler.Kind,
-            DedupeKey = $"{id:N}:place",
+            DedupeKey = dedupeKey ?? $"{id:N}:place",
             PayloadJson = JsonSerializer.Serialize(new OutboundPlaceHandler.Payload(id, baseUrl.TrimEnd('/'), plan.Source), JsonSerializerOptions.Web),
             NextAttemptAt = plan.At > now ? plan.At : now,
             CreatedAt = now,

@@ -14,6 +14,7 @@ internal static class OutboundRegistration
             http.Timeout = TimeSpan.FromSeconds(sp.GetRequiredService<IOptions<TwilioOptions>>().Value.TimeoutSeconds));
         builder.Services.AddScoped<DoNotCallList>();
         builder.Services.AddScoped<OutboundCalls>();
+        builder.Services.AddScoped<AutoCallbacks>();
         builder.Services.AddScoped<IOutboxHandler, OutboundPlaceHandler>();
         return builder;
     }

@@ -1,6 +1,6 @@
 -- 0022_outbound (PostgreSQL): outbound calls (issue 11 part A). A call knows its direction (inbound by default), the
 -- context variables an outbound call was placed with (JSON) and what answered it (Twilio AnsweredBy). An assistant may
--- carry its own voicemail message. do_not_call is a tenant's internal do-not-call list (one row per E.164 number, with
+-- carry its own voicemail message and an automatic callback delay (minutes; null = off). do_not_call is a tenant's internal do-not-call list (one row per E.164 number, with
 -- when and how it was added: api, csv, callee-request); outbound_refusals records every outbound call Switchboard
 -- refused to place and why (dnc, calling window, invalid number), with the next allowed time when there is one.
 
@@ -9,6 +9,7 @@ ALTER TABLE calls ADD COLUMN "OutboundContextJson" text;
 ALTER TABLE calls ADD COLUMN "AnsweredBy" character varying(32);
 
 ALTER TABLE assistants ADD COLUMN "VoicemailMessage" character varying(1000);
+ALTER TABLE assistants ADD COLUMN "AutoCallbackMinutes" integer;
 
 CREATE TABLE do_not_call (
     "Id" uuid NOT NULL,
