@@ -33,6 +33,9 @@ public sealed record DoNotCallImportDto(int Added, int AlreadyListed, List<CsvRo
 /// <summary>A CSV row that could not be used.</summary>
 public sealed record CsvRowError(int Line, string Value, string Reason);
 
+/// <summary>An assistant's outbound settings: the voicemail left on machines (≤ 1000 characters; null = a default naming the business) and the automatic callback delay in minutes (1–1440; null = off).</summary>
+public sealed record AssistantOutboundSettings(string? VoicemailMessage, int? AutoCallbackMinutes);
+
 /// <summary>A refused outbound call: number, reason (<c>do-not-call</c>, <c>outside-calling-window</c>…), detail, next allowed time, source.</summary>
 public sealed record OutboundRefusalDto(string Number, string Reason, string? Detail, DateTimeOffset? NextAllowedAt, string Source, DateTimeOffset At);
 
@@ -53,6 +56,10 @@ internal static class OutboundApi
         calls.MapPost("/", PlaceAsync).RequirePermission(Permission.Configure).RequireFeature(Features.Telephony)
             .WithSummary("Place an outbound call (checked against the do-not-call list and calling windows)").ProducesErrors(400, 403, 404, 422);
         calls.MapGet("/refusals", RefusalsAsync).RequirePermission(Permission.Read).WithSummary("Outbound calls refused, newest first (≤ 200)");
+        api.MapGet("/assistants/{id:guid}/outbound", GetSettingsAsync).WithTags("Outbound calls").RequirePermission(Permission.Read)
+            .WithSummary("An assistant's voicemail message and automatic callback delay").ProducesErrors(404);
+        api.MapPut("/assistants/{id:guid}/outbound", PutSettingsAsync).WithTags("Outbound calls").RequirePermission(Permission.Configure)
+            .WithSummary("Set an assistant's voicemail message and automatic callback delay (null = off)").ProducesErrors(400, 404, 422);
         var dnc = api.MapGroup("/dnc").WithTags("Do-not-call list");
         dnc.MapGet("/", ListAsync).RequirePermission(Permission.Read).WithSummary("The tenant's do-not-call list");
         dnc.MapPost("/", AddAsync).RequirePermission(Permission.Configure).WithSummary("Add a number to the do-not-call list").ProducesErrors(400, 422);
@@ -108,6 +115,35 @@ internal static class OutboundApi
         await audit.AppendAsync(caller.TenantId, caller.Actor, "call.outbound.queued", "call:" + call!.Id, new { to, assistantId = assistant.Id, placeAt = at }, ct);
         return TypedResults.Accepted($"/api/v1/calls/{call.Id}",
             new OutboundCallDto(call.Id, call.Status, call.Direction, to, assistant.Id, at, CallingWindows.ZoneFor(to, tenant.TimeZone)));
+    }
+
+    private static async Task<Results<Ok<AssistantOutboundSettings>, JsonHttpResult<ErrorEnvelope>>> GetSettingsAsync(Guid id, SwitchboardDbContext db, CancellationToken ct) =>
+        await db.Assistants.AsNoTracking().FirstOrDefaultAsync(a => a.Id == id, ct) is { } a
+            ? TypedResults.Ok(new AssistantOutboundSettings(a.VoicemailMessage, a.AutoCallbackMinutes))
+            : ApiError.NotFound("ASSISTANT_NOT_FOUND", "No such assistant.");
+
+    private static async Task<Results<Ok<AssistantOutboundSettings>, JsonHttpResult<ErrorEnvelope>>> PutSettingsAsync(
+        Guid id, AssistantOutboundSettings body, HttpContext http, SwitchboardDbContext db, AuditLog audit, CancellationToken ct)
+    {
+        if (body.AutoCallbackMinutes is < 1 or > 1440)
+        {
+            return ApiError.Unprocessable("INVALID_AUTO_CALLBACK", "autoCallbackMinutes: 1–1440, or null to turn callbacks off.");
+        }
+        if (body.VoicemailMessage is { } text && (text.Length > 1000 || string.IsNullOrWhiteSpace(text)))
+        {
+            return ApiError.Unprocessable("INVALID_VOICEMAIL", "voicemailMessage: 1–1000 characters, or null for the default.");
+        }
+        var assistant = await db.Assistants.FirstOrDefaultAsync(a => a.Id == id, ct);
+        if (assistant is null)
+        {
+            return ApiError.NotFound("ASSISTANT_NOT_FOUND", "No such assistant.");
+        }
+        assistant.VoicemailMessage = body.VoicemailMessage?.Trim();
+        assistant.AutoCallbackMinutes = body.AutoCallbackMinutes;
+        await db.SaveChangesAsync(ct);
+        var caller = Caller.From(http);
+        await audit.AppendAsync(caller.TenantId, caller.Actor, "assistant.outbound.updated", "assistant:" + id, new { body.AutoCallbackMinutes, voicemail = body.VoicemailMessage is not null }, ct);
+        return TypedResults.Ok(new AssistantOutboundSettings(assistant.VoicemailMessage, assistant.AutoCallbackMinutes));
     }
 
     private static async Task<Ok<List<OutboundRefusalDto>>> RefusalsAsync(SwitchboardDbContext db, CancellationToken ct) =>

@@ -1,3 +1,6 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Switchboard.Calls;
@@ -47,11 +50,15 @@ public sealed class AutoCallbackTests(OutboundFactory factory) : IClassFixture<O
     {
         var tenant = await factory.NativeTenantAsync();
         var quiet = await factory.NativeTenantAsync(); // its assistant keeps the default: no callbacks
-        await factory.WithDbAsync(tenant.Id, async db =>
-        {
-            (await db.Assistants.SingleAsync()).AutoCallbackMinutes = 10;
-            return await db.SaveChangesAsync();
-        });
+        var assistantId = await factory.WithDbAsync(tenant.Id, db => db.Assistants.Select(a => a.Id).SingleAsync());
+        var set = await factory.Api(tenant).PutAsJsonAsync($"/api/v1/assistants/{assistantId}/outbound", new { autoCallbackMinutes = 10 });
+        Assert.Equal(HttpStatusCode.OK, set.StatusCode);
+        Assert.Null((await factory.Api(quiet).GetFromJsonAsync<JsonElement>(
+            $"/api/v1/assistants/{await factory.WithDbAsync(quiet.Id, db => db.Assistants.Select(a => a.Id).SingleAsync())}/outbound")).GetProperty("autoCallbackMinutes").GetInt32OrNull());
+        // Another tenant cannot read or change it; bad values get the envelope.
+        Assert.Equal(HttpStatusCode.NotFound, (await factory.Api(quiet).PutAsJsonAsync($"/api/v1/assistants/{assistantId}/outbound", new { autoCallbackMinutes = 5 })).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await factory.Api(quiet).GetAsync($"/api/v1/assistants/{assistantId}/outbound")).StatusCode);
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, (await factory.Api(tenant).PutAsJsonAsync($"/api/v1/assistants/{assistantId}/outbound", new { autoCallbackMinutes = 0 })).StatusCode);
         const string Caller = "+15145550777";
         factory.Calls.State.Callee = _ => CalleeKind.Busy;
         // Wednesday 22:00 in Montréal (03:00 UTC Thursday).
@@ -84,4 +91,9 @@ public sealed class AutoCallbackTests(OutboundFactory factory) : IClassFixture<O
         Assert.Contains("MachineDetection=DetectMessageEnd", factory.Calls.State.TimelineOf(placed.Sid).First(e => e.Event == "create").Detail);
         await placed.Ended.Task.WaitAsync(TimeSpan.FromSeconds(15));
     }
+}
+
+internal static class JsonElementExtensions
+{
+    public static int? GetInt32OrNull(this JsonElement e) => e.ValueKind == JsonValueKind.Null ? null : e.GetInt32();
 }
