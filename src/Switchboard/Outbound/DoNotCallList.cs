@@ -28,8 +28,13 @@ internal sealed class DoNotCallList(SwitchboardDbContext db, TimeProvider clock)
         }
         var entry = new DoNotCallEntry
         {
-            Id = Guid.CreateVersion7(), TenantId = tenantId, Number = e164, Source = source,
-            Note = note is { Length: > 500 } ? note[..500] : note, CallId = callId, AddedAt = clock.GetUtcNow(),
+            Id = Guid.CreateVersion7(),
+            TenantId = tenantId,
+            Number = e164,
+            Source = source,
+            Note = note is { Length: > 500 } ? note[..500] : note,
+            CallId = callId,
+            AddedAt = clock.GetUtcNow(),
         };
         db.DoNotCall.Add(entry);
         return (entry, true);

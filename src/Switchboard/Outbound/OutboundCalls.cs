@@ -96,8 +96,13 @@ internal sealed class OutboundCalls(SwitchboardDbContext db, DoNotCallList dnc, 
     public void Record(Guid tenantId, string number, OutboundRefused refused, string source) =>
         db.OutboundRefusals.Add(new OutboundRefusal
         {
-            Id = Guid.CreateVersion7(), TenantId = tenantId, Number = number.Length > 64 ? number[..64] : number, Reason = refused.Reason,
-            Detail = refused.Message.Length > 500 ? refused.Message[..500] : refused.Message, NextAllowedAt = refused.NextAllowedAt, Source = source,
+            Id = Guid.CreateVersion7(),
+            TenantId = tenantId,
+            Number = number.Length > 64 ? number[..64] : number,
+            Reason = refused.Reason,
+            Detail = refused.Message.Length > 500 ? refused.Message[..500] : refused.Message,
+            NextAllowedAt = refused.NextAllowedAt,
+            Source = source,
             At = clock.GetUtcNow(),
         });
 }

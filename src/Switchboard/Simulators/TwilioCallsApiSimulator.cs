@@ -452,8 +452,15 @@ internal static class TwilioCallsApiSimulator
 
     private static Dictionary<string, string> BaseParams(TwilioCallsApiState state, SimOutboundCall call, string status) => new()
     {
-        ["AccountSid"] = state.AccountSid, ["ApiVersion"] = "2010-04-01", ["CallSid"] = call.Sid, ["CallStatus"] = status,
-        ["Direction"] = "outbound-api", ["From"] = call.From, ["To"] = call.To, ["Called"] = call.To, ["Caller"] = call.From,
+        ["AccountSid"] = state.AccountSid,
+        ["ApiVersion"] = "2010-04-01",
+        ["CallSid"] = call.Sid,
+        ["CallStatus"] = status,
+        ["Direction"] = "outbound-api",
+        ["From"] = call.From,
+        ["To"] = call.To,
+        ["Called"] = call.To,
+        ["Caller"] = call.From,
     };
 
     private static async Task StatusAsync(TwilioCallsApiState state, SimOutboundCall call, string status, HashSet<string> events, CancellationToken ct, bool final = false)

@@ -30,9 +30,21 @@ public sealed class AutoCallbackTests(OutboundFactory factory) : IClassFixture<O
         var now = factory.Clock.GetUtcNow();
         var call = new Call
         {
-            Id = Guid.CreateVersion7(), TenantId = tenant.Id, Channel = "voice", Provider = "twilio", ProviderCallId = "CA" + Guid.NewGuid().ToString("N"),
-            Status = "completed", CustomerNumber = from, BusinessNumber = "+15145550199", StartedAt = now.AddSeconds(-seconds), EndedAt = now,
-            DurationSeconds = seconds, Language = "fr-CA", CreatedAt = now, UpdatedAt = now, TranscriptFinal = true,
+            Id = Guid.CreateVersion7(),
+            TenantId = tenant.Id,
+            Channel = "voice",
+            Provider = "twilio",
+            ProviderCallId = "CA" + Guid.NewGuid().ToString("N"),
+            Status = "completed",
+            CustomerNumber = from,
+            BusinessNumber = "+15145550199",
+            StartedAt = now.AddSeconds(-seconds),
+            EndedAt = now,
+            DurationSeconds = seconds,
+            Language = "fr-CA",
+            CreatedAt = now,
+            UpdatedAt = now,
+            TranscriptFinal = true,
         };
         db.Calls.Add(call);
         var tenantRow = await db.Tenants.SingleAsync(t => t.Id == tenant.Id);

@@ -2,8 +2,8 @@ using System.Net.Http.Headers;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Switchboard.Billing;
-using Switchboard.Tenancy;
 using Switchboard.Simulators;
+using Switchboard.Tenancy;
 using Switchboard.Tests.Realtime;
 using Switchboard.Tests.Support;
 
