@@ -66,6 +66,7 @@ builder.AddTransfers();                                           // Live transf
 builder.AddWebhooks();                                            // Webhooks: SSRF policy, sender, per-endpoint bound, event publisher.
 builder.AddProvisioning();                                        // Provisioning: assistants and numbers pushed to Vapi/Twilio through the outbox, onboarding.
 builder.Services.AddAssistantTemplates();                         // The receptionist template gallery (12 trades × en/fr), read once.
+builder.AddOutbound();                                            // Outbound calls: Twilio Calls API with AMD or Vapi /call, do-not-call list, calling windows.
 builder.AddOutbox();                                              // Outbox: handlers (SMS, recordings, webhooks), processor, worker.
 builder.Services.AddScoped<DemoSeeder>();                         // Demo tenant.
 builder.Services.AddDashboard();                                  // Dashboard: live events (hub, LISTEN/NOTIFY fan-out), recordings proxy.
@@ -108,6 +109,7 @@ app.MapOpenApi("/openapi/{documentName}.json");                   // /openapi/v1
 app.MapApiReference();                                            // /docs: the rendered API reference (self-contained)
 app.MapVapiWebhooks();                                            // POST /webhooks/vapi/{tenantId}
 app.MapTwilioWebhooks();                                          // POST /webhooks/twilio/{voice|status|recording|sms}/{tenantId}
+app.MapOutboundTwilioWebhooks();                                  // POST /webhooks/twilio/outbound/{tenantId}/{callId}/{answer|amd|status}
 app.MapStripeWebhooks();                                          // POST /webhooks/stripe: signed Stripe events (subscriptions, invoices, checkout)
 app.MapTwilioMediaStreams();                                      // WebSocket /media/twilio/{token}, GET /metrics/voice
 app.MapWidget();                                                  // /widget/v1: config, conversations, messages (SSE)
@@ -133,7 +135,8 @@ app.MapGroup("/api/v1").RequireAuthorization()                    // self-servic
     .MapKeys()                                                    // secret/publishable keys, rotation, widget origins
     .MapWidgetSettings()                                          // the widget's branding
     .MapKnowledge()                                               // knowledge base: documents, chunks, search
-    .MapCompliance();                                             // audit log + verify, export, erasure, retention
+    .MapCompliance()                                              // audit log + verify, export, erasure, retention
+    .MapOutbound();                                               // outbound calls, refusals, do-not-call list
 
 app.Lifetime.ApplicationStarted.Register(() => Banner.PrintDemo(demo, app.Urls.FirstOrDefault(), app.Environment));
 await app.RunAsync();

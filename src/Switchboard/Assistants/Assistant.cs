@@ -45,6 +45,15 @@ internal sealed class Assistant
     /// <summary>Whether calls are recorded (Vapi <c>artifactPlan.recordingEnabled</c>).</summary>
     public bool RecordingEnabled { get; set; } = true;
 
+    /// <summary>Outbound calls answered by a machine: the message left after the beep (≤ 1000 characters); a default naming the business when null.</summary>
+    public string? VoicemailMessage { get; set; }
+
+    /// <summary>
+    /// Call back callers who hung up without leaving details (a short call, no lead) after this many minutes, inside
+    /// business hours and the legal window, at most once per number per day; null (the default) = never.
+    /// </summary>
+    public int? AutoCallbackMinutes { get; set; }
+
     /// <summary>Bumped on every change; the Vapi sync outbox job pushes only the latest version.</summary>
     public int Version { get; set; }
 

@@ -80,6 +80,15 @@ internal sealed class Call
 
     /// <summary>Native calls: ms from the media stream's <c>start</c> to the first greeting frame sent to Twilio.</summary>
     public double? GreetingLatencyMs { get; set; }
+
+    /// <summary><c>inbound</c> (the default) or <c>outbound</c> (placed by Switchboard: the API, a callback, a campaign).</summary>
+    public string Direction { get; set; } = "inbound";
+
+    /// <summary>Outbound calls: the context variables the call was placed with, a JSON object of strings (why it calls, names…).</summary>
+    public string? OutboundContextJson { get; set; }
+
+    /// <summary>Outbound native calls: Twilio's <c>AnsweredBy</c> (<c>human</c>, <c>machine_end_beep</c>, <c>machine_end_silence</c>, <c>machine_end_other</c>, <c>fax</c>, <c>unknown</c>).</summary>
+    public string? AnsweredBy { get; set; }
 }
 
 /// <summary>One turn of a conversation's transcript.</summary>

@@ -17,7 +17,9 @@ namespace Switchboard.Calls;
 /// <c>lead.urgent</c>, <c>call.ended</c>, <c>recording.ready</c>, <c>call.analyzed</c>). Rows are added to the caller's
 /// unit of work.
 /// </summary>
-internal sealed class PostCallPipeline(SwitchboardDbContext db, AlertService alerts, WebhookEventPublisher webhooks, TimeProvider clock)
+internal sealed class PostCallPipeline(
+    SwitchboardDbContext db, AlertService alerts, WebhookEventPublisher webhooks, Outbound.DoNotCallList dnc, Outbound.AutoCallbacks callbacks, Compliance.AuditLog audit,
+    TimeProvider clock)
 {
     /// <summary>Runs the pipeline on <paramref name="call"/>; returns the lead, or null when the call left none.</summary>
     /// <param name="tenant">The call's tenant (urgency rules, alert policy, hours).</param>
@@ -46,8 +48,30 @@ internal sealed class PostCallPipeline(SwitchboardDbContext db, AlertService ale
             // Native calls and web chats have no provider summary: write one from the lead so lists and search show it.
             call.Summary ??= LeadSummary.Write(lead, call.Language ?? tenant.Locale);
         }
+        await HonourDoNotCallRequestAsync(tenant, call, callerText, ct);
+        await callbacks.ScheduleIfDueAsync(tenant, assistant, call, lead, ct); // a short call that left no details: call back later
         call.Analyzed = true;
         await webhooks.CallEndedAsync(call, ct); // call.ended, recording.ready, call.analyzed
         return lead;
+    }
+
+    /// <summary>
+    /// The caller asked not to be called again ("ne m'appelez plus", "don't call me again": <see cref="Outbound.DoNotCallPhrases"/>):
+    /// their number joins the tenant's do-not-call list at once (CRTC: within 14 days; TCPA: 10 business days), with an
+    /// audit entry <c>dnc.added</c> naming the call and the words.
+    /// </summary>
+    private async Task HonourDoNotCallRequestAsync(Tenant tenant, Call call, string? callerText, CancellationToken ct)
+    {
+        if (Outbound.DoNotCallPhrases.Find(callerText) is not { } words
+            || Platform.Phones.Phones.SettingsNumberToE164(call.CustomerNumber, Platform.Phones.Phones.RegionOf(tenant.Locale)) is not { } e164)
+        {
+            return;
+        }
+        var (_, added) = await dnc.AddAsync(tenant.Id, e164, Outbound.DoNotCallSources.CalleeRequest, $"Said during the call: \"{words}\"", call.Id, ct);
+        if (added)
+        {
+            await audit.AppendAsync(tenant.Id, Compliance.AuditActor.System, "dnc.added", "number:" + e164,
+                new { source = Outbound.DoNotCallSources.CalleeRequest, callId = call.Id, words }, ct);
+        }
     }
 }

@@ -70,7 +70,7 @@ internal static partial class TwilioVoiceApi
     /// An authenticated Twilio request: the tenant and every decoded form field, already normalised at the edge (see
     /// <see cref="TwilioFieldRules.Normalise"/>), and the names of the fields it carried that could not be used.
     /// </summary>
-    private sealed record Signed(Tenant Tenant, Dictionary<string, StringValues> Form, string RawBody, IReadOnlyList<string> Unusable)
+    internal sealed record Signed(Tenant Tenant, Dictionary<string, StringValues> Form, string RawBody, IReadOnlyList<string> Unusable)
     {
         public string? this[string name] => Form.TryGetValue(name, out var v) && !StringValues.IsNullOrEmpty(v) ? v.ToString() : null;
 
@@ -79,7 +79,7 @@ internal static partial class TwilioVoiceApi
     }
 
     /// <summary>Tenant (404), size (413), credentials and signature (403); sets the current tenant.</summary>
-    private static async Task<(Signed? Request, IResult? Error)> AuthenticateAsync(string tenantId, HttpContext http, CancellationToken ct)
+    internal static async Task<(Signed? Request, IResult? Error)> AuthenticateAsync(string tenantId, HttpContext http, CancellationToken ct)
     {
         var services = http.RequestServices;
         var db = services.GetRequiredService<SwitchboardDbContext>();
@@ -457,7 +457,7 @@ internal static partial class TwilioVoiceApi
     }
 
     /// <summary>Stores the raw request once; false when the same request was already received (a Twilio retry).</summary>
-    private static async Task<bool> AddEventAsync(
+    internal static async Task<bool> AddEventAsync(
         SwitchboardDbContext db, Guid tenantId, Guid? callId, string type, Signed request, HttpContext http, DateTimeOffset now, CancellationToken ct)
     {
         var rawBody = request.RawBody;
@@ -479,7 +479,7 @@ internal static partial class TwilioVoiceApi
     /// Saves (again when SQLite was busy); a unique-key race with a concurrent delivery of the same callback leaves the
     /// first one's row.
     /// </summary>
-    private static async Task SaveAsync(HttpContext http, SwitchboardDbContext db, CancellationToken ct)
+    internal static async Task SaveAsync(HttpContext http, SwitchboardDbContext db, CancellationToken ct)
     {
         try
         {

@@ -61,6 +61,9 @@ internal sealed class VapiRestClient(HttpClient http, IOptions<VapiOptions> opti
     public Task<VapiResult> ListPhoneNumbersAsync(string apiKey, CancellationToken ct) => SendAsync(HttpMethod.Get, "/phone-number?limit=1000", apiKey, null, ct);
 
     /// <summary>A cheap authenticated read, to check a private key.</summary>
+    /// <summary><c>POST /call</c>: an outbound phone call (<c>assistantId</c>, <c>phoneNumberId</c>, <c>customer.number</c>, <c>assistantOverrides.variableValues</c>) → 201 with the call (<c>id</c>, <c>status</c> <c>queued</c>).</summary>
+    public Task<VapiResult> CreateCallAsync(string apiKey, JsonObject body, CancellationToken ct) => SendAsync(HttpMethod.Post, "/call", apiKey, body, ct);
+
     public Task<VapiResult> CheckKeyAsync(string apiKey, CancellationToken ct) => SendAsync(HttpMethod.Get, "/assistant?limit=1", apiKey, null, ct);
 
     private async Task<VapiResult> SendAsync(HttpMethod method, string path, string apiKey, JsonObject? body, CancellationToken ct)

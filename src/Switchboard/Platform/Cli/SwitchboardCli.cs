@@ -33,7 +33,11 @@ internal sealed class SwitchboardCli
 
     private readonly Command simulateCall = new("simulate-call", "Place a simulated native call (Twilio + realtime provider simulators) against a running server.");
     private readonly Option<Guid> callTenant = new("--tenant") { Description = "The tenant's id.", Required = true };
-    private readonly Option<string> callScript = new("--script") { Description = "The call script, e.g. samples/flood-call.json.", Required = true };
+    private readonly Option<string?> callScript = new("--script") { Description = "The call script, e.g. samples/flood-call.json (required for an inbound call)." };
+    private readonly Option<bool> callOutbound = new("--outbound") { Description = "Place an outbound call with voicemail detection through the Twilio Calls API simulator (the server's Switchboard__Twilio__ApiBaseUrl must point at it)." };
+    private readonly Option<string> callTo = new("--to") { Description = "Outbound: the number called.", DefaultValueFactory = _ => "+15145550123" };
+    private readonly Option<string> callCallee = new("--callee") { Description = "Outbound: who answers: human, machine, busy or no-answer.", DefaultValueFactory = _ => "machine" };
+    private readonly Option<int> callCallsPort = new("--calls-port") { Description = "Outbound: port of the Twilio Calls API simulator on 127.0.0.1.", DefaultValueFactory = _ => 8093 };
     private readonly Option<string> callUrl = new("--url") { Description = "The server.", DefaultValueFactory = _ => DefaultUrl };
     private readonly Option<string?> callToken = new("--auth-token") { Description = "The tenant's Twilio auth token (default: read from the local database)." };
     private readonly Option<int> callPort = new("--provider-port") { Description = "Port of the realtime provider simulator on 127.0.0.1.", DefaultValueFactory = _ => RealtimeOptions.SimulatorPort };
@@ -83,6 +87,10 @@ internal sealed class SwitchboardCli
         simulateCall.Options.Add(callToken);
         simulateCall.Options.Add(callPort);
         simulateCall.Options.Add(callNoProvider);
+        simulateCall.Options.Add(callOutbound);
+        simulateCall.Options.Add(callTo);
+        simulateCall.Options.Add(callCallee);
+        simulateCall.Options.Add(callCallsPort);
         foreach (var option in new Option[] { chatKey, chatUrl, chatOrigin, chatScript, chatMessage, chatServeModel, chatPort })
         {
             simulateChat.Options.Add(option);
@@ -176,6 +184,13 @@ internal sealed class SwitchboardCli
             case "replay":
                 return await ReplayCommand.RunAsync(app.Services, new ReplayCommand.Options(
                     r.GetValue(replayTenant), r.GetValue(replayUrl), r.GetValue(replaySecret), r.GetValue(replayFresh), r.GetValue(replayFiles) ?? []), ct);
+            case "simulate-call" when r.GetValue(callOutbound):
+                return await SimulateOutboundCallCommand.RunAsync(app.Services, new SimulateOutboundCallCommand.Options(
+                    r.GetValue(callTenant), r.GetValue(callTo)!, r.GetValue(callCallee)!, r.GetValue(callScript), r.GetValue(callUrl)!, r.GetValue(callCallsPort),
+                    r.GetValue(callPort), r.GetValue(callNoProvider)), ct);
+            case "simulate-call" when r.GetValue(callScript) is null:
+                Console.Error.WriteLine("simulate-call: --script is required (or --outbound).");
+                return 2;
             case "simulate-call":
                 return await SimulateCallCommand.RunAsync(app.Services, new SimulateCallCommand.Options(
                     r.GetValue(callTenant), r.GetValue(callScript)!, r.GetValue(callUrl)!, r.GetValue(callToken), r.GetValue(callPort), r.GetValue(callNoProvider)), ct);

@@ -178,6 +178,7 @@ internal sealed partial class SwitchboardDbContext
             e.Property(x => x.Version).HasDefaultValue(0);
             e.Property(x => x.SyncStatus).HasMaxLength(32);
             e.Property(x => x.SyncError).HasMaxLength(1000);
+            e.Property(x => x.VoicemailMessage).HasMaxLength(1000);
         });
     }
 

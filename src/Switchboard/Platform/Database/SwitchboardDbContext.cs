@@ -63,6 +63,7 @@ internal sealed partial class SwitchboardDbContext(DbContextOptions<SwitchboardD
         ConfigureEmail(b);       // account emails and single-use account tokens (SwitchboardDbContext.Email.cs)
         ConfigureBilling(b);     // Stripe events, catalog, reconciliation drift (SwitchboardDbContext.Billing.cs)
         ConfigureTransfers(b);   // assistants' transfer settings, call transfers (SwitchboardDbContext.Transfers.cs)
+        ConfigureOutbound(b);    // do-not-call list, refused outbound calls (SwitchboardDbContext.Outbound.cs)
 
         b.Entity<Tenant>(e =>
         {
@@ -138,6 +139,8 @@ internal sealed partial class SwitchboardDbContext(DbContextOptions<SwitchboardD
             e.Property(x => x.SuccessEvaluation).HasMaxLength(2000);
             e.Property(x => x.Cost).HasPrecision(12, 4);
             e.Property(x => x.Language).HasMaxLength(16);
+            e.Property(x => x.Direction).HasMaxLength(16).HasDefaultValue("inbound");
+            e.Property(x => x.AnsweredBy).HasMaxLength(32);
             TenantOwned(e);
         });
 

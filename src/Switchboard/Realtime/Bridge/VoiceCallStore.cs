@@ -63,8 +63,9 @@ internal sealed class VoiceCallStore(
         {
             tools.Add(ToolRegistry.TransferCall);
         }
-        var instructions = RealtimeProtocol.Instructions(assistant?.Instructions, tenant.Name, languages, grant.Language, call.CustomerNumber, localTime);
-        var firstMessage = assistant?.FirstMessage;
+        var instructions = RealtimeProtocol.Instructions(assistant?.Instructions, tenant.Name, languages, grant.Language, call.CustomerNumber, localTime)
+                           + Outbound.OutboundContext.Instructions(call, tenant.Name);
+        var firstMessage = call.Direction == "outbound" ? null : assistant?.FirstMessage; // an inbound greeting does not fit a call we placed
         if (failedTransfer is not null)
         {
             var fr = grant.Language.StartsWith("fr", StringComparison.OrdinalIgnoreCase);

@@ -1,0 +1,82 @@
+using System.Globalization;
+using System.Text;
+using System.Text.RegularExpressions;
+using Microsoft.EntityFrameworkCore;
+using Switchboard.Compliance;
+using Switchboard.Platform.Database;
+
+namespace Switchboard.Outbound;
+
+/// <summary>
+/// A tenant's internal do-not-call list: look-ups before every outbound call, additions from the API, a CSV import
+/// and the callee's own request (<see cref="DoNotCallPhrases"/>), each with its date and source and an audit entry
+/// (<c>dnc.added</c>, <c>dnc.removed</c>). Rows are added to the caller's unit of work; the caller saves.
+/// </summary>
+internal sealed class DoNotCallList(SwitchboardDbContext db, TimeProvider clock)
+{
+    /// <summary>True when <paramref name="e164"/> is on the current tenant's list.</summary>
+    public Task<bool> ContainsAsync(string e164, CancellationToken ct) => db.DoNotCall.AnyAsync(d => d.Number == e164, ct);
+
+    /// <summary>Adds <paramref name="e164"/> unless already listed; returns the entry (existing or new) and whether it is new.</summary>
+    public async Task<(DoNotCallEntry Entry, bool Added)> AddAsync(Guid tenantId, string e164, string source, string? note, Guid? callId, CancellationToken ct)
+    {
+        var existing = db.DoNotCall.Local.FirstOrDefault(d => d.TenantId == tenantId && d.Number == e164)
+            ?? await db.DoNotCall.FirstOrDefaultAsync(d => d.Number == e164, ct);
+        if (existing is not null)
+        {
+            return (existing, false);
+        }
+        var entry = new DoNotCallEntry
+        {
+            Id = Guid.CreateVersion7(),
+            TenantId = tenantId,
+            Number = e164,
+            Source = source,
+            Note = note is { Length: > 500 } ? note[..500] : note,
+            CallId = callId,
+            AddedAt = clock.GetUtcNow(),
+        };
+        db.DoNotCall.Add(entry);
+        return (entry, true);
+    }
+}
+
+/// <summary>
+/// Recognises a callee asking not to be called again, in French and English ("ne m'appelez plus", "arrêtez de
+/// m'appeler", "retirez-moi de votre liste", "don't call me again", "stop calling me", "take me off your list", "put me
+/// on your do not call list"). Accents and case are ignored; a phrase must be said by the caller (user turns only).
+/// </summary>
+internal static partial class DoNotCallPhrases
+{
+    [GeneratedRegex(
+        @"\b(ne\s+(m|me)\s*'?\s*appel(ez|le|er)\s+plus|(n|ne)\s*'?\s*appel(ez|le)\s+plus|arret(ez|e)\s+de\s+(m|me)\s*'?\s*appeler|(retirez|enlevez|otez)[\s-]*(moi|mon\s+numero)\s+de\s+(votre|la|vos)\s+liste"
+        + @"|do\s*n[o']?t\s+call\s+(me|this\s+number)\s+(again|anymore|any\s+more)|never\s+call\s+(me|this\s+number)\s+again|stop\s+calling\s+(me|this\s+number)"
+        + @"|(take|remove)\s+(me|my\s+number)\s+(off|from)\s+(your|the)\s+(call(ing)?\s+)?list|(put|add)\s+me\s+(on|to)\s+(your|the)\s+do[\s-]*not[\s-]*call\s+list)\b",
+        RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex Pattern();
+
+    /// <summary>The words that matched in <paramref name="callerText"/>, or null when the caller made no such request.</summary>
+    public static string? Find(string? callerText)
+    {
+        if (string.IsNullOrWhiteSpace(callerText))
+        {
+            return null;
+        }
+        var match = Pattern().Match(Fold(callerText.Replace('’', '\'')));
+        return match.Success ? match.Value : null;
+    }
+
+    private static string Fold(string text)
+    {
+        var decomposed = text.Normalize(NormalizationForm.FormD);
+        var sb = new StringBuilder(decomposed.Length);
+        foreach (var c in decomposed)
+        {
+            if (CharUnicodeInfo.GetUnicodeCategory(c) != UnicodeCategory.NonSpacingMark)
+            {
+                sb.Append(c);
+            }
+        }
+        return sb.ToString();
+    }
+}

@@ -1,0 +1,232 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.EntityFrameworkCore;
+using Switchboard.Assistants;
+using Switchboard.Calls;
+using Switchboard.Credentials;
+using Switchboard.Outbox;
+using Switchboard.Platform.Database;
+using Switchboard.Tenancy;
+using Switchboard.Twilio;
+using Switchboard.Vapi;
+
+namespace Switchboard.Outbound;
+
+/// <summary>What an outbound call request asks for, already validated: E.164 number, assistant, variables, earliest time.</summary>
+internal sealed record OutboundCallPlan(string To, Assistant Assistant, IReadOnlyDictionary<string, string> Variables, DateTimeOffset At, string Source);
+
+/// <summary>A refused outbound call: the reason (<see cref="OutboundRefusalReasons"/>), a sentence, and the next allowed time when one exists.</summary>
+internal sealed record OutboundRefused(string Reason, string Message, DateTimeOffset? NextAllowedAt, string? TimeZone);
+
+/// <summary>
+/// Places outbound calls for every source (the API, callbacks, campaigns): the do-not-call list and the calling
+/// window are checked (and every refusal recorded in <c>outbound_refusals</c> with its reason), the call record is
+/// created (direction <c>outbound</c>, status <c>queued</c>) and an <see cref="OutboundPlaceHandler"/> outbox message
+/// due at the requested time places it, so a scheduled call survives restarts. Rows are added to the caller's unit of
+/// work; the caller saves.
+/// </summary>
+internal sealed class OutboundCalls(SwitchboardDbContext db, DoNotCallList dnc, TimeProvider clock)
+{
+    /// <summary>
+    /// Checks <paramref name="plan"/> for <paramref name="tenant"/> and queues the call, or records and returns why not.
+    /// <paramref name="baseUrl"/> is the public base Twilio reaches this server at (webhooks).
+    /// </summary>
+    public async Task<(Call? Call, OutboundRefused? Refused)> QueueAsync(Tenant tenant, OutboundCallPlan plan, string baseUrl, CancellationToken ct,
+        string? dedupeKey = null)
+    {
+        if (await CheckAsync(tenant, plan.To, plan.At, plan.Source, ct) is { } refused)
+        {
+            return (null, refused);
+        }
+        var now = clock.GetUtcNow();
+        var id = Guid.CreateVersion7();
+        // Vapi places the call when the assistant lives there; otherwise (native, or never pushed to Vapi) the realtime bridge does.
+        var native = plan.Assistant.Provider != "vapi" || plan.Assistant.VapiAssistantId is null;
+        var call = new Call
+        {
+            Id = id,
+            TenantId = tenant.Id,
+            Channel = "voice",
+            Provider = native ? NativeCallStatus.Provider : "vapi",
+            ProviderCallId = "outbound:" + id.ToString("N"),
+            Type = "outboundPhoneCall",
+            Direction = "outbound",
+            Status = "queued",
+            CustomerNumber = plan.To,
+            AssistantId = plan.Assistant.Id,
+            Language = plan.Assistant.Languages.FirstOrDefault() ?? tenant.Locale,
+            OutboundContextJson = plan.Variables.Count == 0 ? null : JsonSerializer.Serialize(plan.Variables),
+            CreatedAt = now,
+            UpdatedAt = now,
+        };
+        db.Calls.Add(call);
+        db.Outbox.Add(new OutboxMessage
+        {
+            Id = Guid.CreateVersion7(),
+            TenantId = tenant.Id,
+            Kind = OutboundPlaceHandler.Kind,
+            DedupeKey = dedupeKey ?? $"{id:N}:place",
+            PayloadJson = JsonSerializer.Serialize(new OutboundPlaceHandler.Payload(id, baseUrl.TrimEnd('/'), plan.Source), JsonSerializerOptions.Web),
+            NextAttemptAt = plan.At > now ? plan.At : now,
+            CreatedAt = now,
+        });
+        return (call, null);
+    }
+
+    /// <summary>The do-not-call list, then the calling window at <paramref name="at"/>; a refusal is recorded (unsaved) and returned.</summary>
+    public async Task<OutboundRefused?> CheckAsync(Tenant tenant, string e164, DateTimeOffset at, string source, CancellationToken ct)
+    {
+        OutboundRefused? refused = null;
+        if (await dnc.ContainsAsync(e164, ct))
+        {
+            refused = new OutboundRefused(OutboundRefusalReasons.DoNotCall, $"{e164} is on the do-not-call list.", null, null);
+        }
+        else if (CallingWindows.Check(e164, tenant.TimeZone, tenant.BusinessHours, at) is { Allowed: false } window)
+        {
+            refused = new OutboundRefused(window.Reason!, window.Detail!, window.NextAllowedAt, window.TimeZone);
+        }
+        if (refused is not null)
+        {
+            Record(tenant.Id, e164, refused, source);
+        }
+        return refused;
+    }
+
+    /// <summary>Adds the refusal row (unsaved).</summary>
+    public void Record(Guid tenantId, string number, OutboundRefused refused, string source) =>
+        db.OutboundRefusals.Add(new OutboundRefusal
+        {
+            Id = Guid.CreateVersion7(),
+            TenantId = tenantId,
+            Number = number.Length > 64 ? number[..64] : number,
+            Reason = refused.Reason,
+            Detail = refused.Message.Length > 500 ? refused.Message[..500] : refused.Message,
+            NextAllowedAt = refused.NextAllowedAt,
+            Source = source,
+            At = clock.GetUtcNow(),
+        });
+}
+
+/// <summary>
+/// Places a queued outbound call when it is due: the do-not-call list and window are checked again (a scheduled call
+/// may have become forbidden), then the call is created at Twilio (native bridge: asynchronous AMD, the
+/// <c>/webhooks/twilio/outbound/…</c> callbacks) or at Vapi (<c>POST /call</c>). A refusal or a provider's 4xx ends
+/// the call (<c>canceled</c> / <c>failed</c>, with the reason in <c>EndedReason</c>); 429/5xx are retried. A crash after
+/// Twilio accepted the call and before the CallSid is saved would place it again on retry (not yet guarded).
+/// </summary>
+internal sealed class OutboundPlaceHandler(
+    SwitchboardDbContext db, OutboundCalls outbound, TwilioOutboundClient twilio, VapiRestClient vapi, CredentialStore credentials,
+    Webhooks.WebhookEventPublisher webhooks, TimeProvider clock, ILogger<OutboundPlaceHandler> logger) : IOutboxHandler
+{
+    public const string Kind = "outbound.place";
+
+    /// <summary>Outbox payload: the call, the public base URL of this server, and what asked for the call.</summary>
+    public sealed record Payload(Guid CallId, string BaseUrl, string Source);
+
+    string IOutboxHandler.Kind => Kind;
+
+    public async Task<OutboxResult> HandleAsync(OutboxMessage message, CancellationToken ct)
+    {
+        var payload = JsonSerializer.Deserialize<Payload>(message.PayloadJson, JsonSerializerOptions.Web);
+        var call = payload is null ? null : await db.Calls.FirstOrDefaultAsync(c => c.Id == payload.CallId, ct);
+        if (payload is null || call is null)
+        {
+            return OutboxResult.Dead("Call not found.");
+        }
+        if (call.Status != "queued" || !call.ProviderCallId.StartsWith("outbound:", StringComparison.Ordinal))
+        {
+            return OutboxResult.Done; // already placed or ended
+        }
+        var tenant = await db.Tenants.AsNoTracking().FirstAsync(t => t.Id == call.TenantId, ct);
+        var assistant = call.AssistantId is { } aid ? await db.Assistants.AsNoTracking().FirstOrDefaultAsync(a => a.Id == aid, ct) : null;
+        var now = clock.GetUtcNow();
+        if (await outbound.CheckAsync(tenant, call.CustomerNumber!, now, payload.Source, ct) is { } refused)
+        {
+            return await EndAsync(call, "canceled", "refused:" + refused.Reason, ct);
+        }
+        if (assistant is null)
+        {
+            return await EndAsync(call, "failed", "no-assistant", ct);
+        }
+        return call.Provider == "vapi"
+            ? await PlaceWithVapiAsync(tenant, assistant, call, ct)
+            : await PlaceWithTwilioAsync(tenant, call, payload.BaseUrl, ct);
+    }
+
+    private async Task<OutboxResult> PlaceWithTwilioAsync(Tenant tenant, Call call, string baseUrl, CancellationToken ct)
+    {
+        var creds = await credentials.GetTwilioAsync(tenant.Id, ct);
+        var from = tenant.TwilioFromNumber
+            ?? await db.PhoneNumbers.AsNoTracking().Where(n => n.Mode == "twilio").OrderBy(n => n.CreatedAt).Select(n => n.Number).FirstOrDefaultAsync(ct);
+        if (creds is null || from is null)
+        {
+            return await EndAsync(call, "failed", creds is null ? "no-twilio-credentials" : "no-caller-id", ct);
+        }
+        var hooks = $"{baseUrl}/webhooks/twilio/outbound/{tenant.Id}/{call.Id}";
+        var result = await twilio.CreateAsync(creds.AccountSid, creds.AuthToken, call.CustomerNumber!, from, hooks + "/answer", hooks + "/status", hooks + "/amd", ct);
+        switch (result.Outcome)
+        {
+            case TwilioSendOutcome.Accepted when result.CallSid is { } sid:
+                // The callbacks may have bound the CallSid already (they carry the call id in their URL).
+                call.CallSid ??= sid;
+                if (call.ProviderCallId.StartsWith("outbound:", StringComparison.Ordinal))
+                {
+                    call.ProviderCallId = sid;
+                }
+                call.BusinessNumber ??= from;
+                call.UpdatedAt = clock.GetUtcNow();
+                return OutboxResult.Done;
+            case TwilioSendOutcome.Transient:
+                return OutboxResult.Retry(result.Error ?? "transient");
+            default:
+                logger.LogWarning("Twilio refused outbound call {CallId}: {Error}", call.Id, result.Error);
+                return await EndAsync(call, "failed", $"twilio-error:{result.ErrorCode?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "rejected"}", ct);
+        }
+    }
+
+    private async Task<OutboxResult> PlaceWithVapiAsync(Tenant tenant, Assistant assistant, Call call, CancellationToken ct)
+    {
+        var key = await credentials.GetVapiKeyAsync(ct);
+        var phoneNumberId = await db.PhoneNumbers.AsNoTracking().Where(n => n.Mode == "vapi" && n.VapiPhoneNumberId != null)
+            .OrderBy(n => n.CreatedAt).Select(n => n.VapiPhoneNumberId).FirstOrDefaultAsync(ct);
+        if (key is null || assistant.VapiAssistantId is null || phoneNumberId is null)
+        {
+            return await EndAsync(call, "failed", key is null ? "no-vapi-key" : assistant.VapiAssistantId is null ? "assistant-not-at-vapi" : "no-vapi-number", ct);
+        }
+        var variables = new JsonObject();
+        foreach (var (k, v) in OutboundContext.Read(call.OutboundContextJson))
+        {
+            variables[k] = v;
+        }
+        var body = new JsonObject
+        {
+            ["assistantId"] = assistant.VapiAssistantId,
+            ["phoneNumberId"] = phoneNumberId,
+            ["customer"] = new JsonObject { ["number"] = call.CustomerNumber },
+            ["assistantOverrides"] = new JsonObject { ["variableValues"] = variables },
+            ["metadata"] = new JsonObject { ["switchboardCallId"] = call.Id.ToString(), ["tenantId"] = tenant.Id.ToString() },
+        };
+        var result = await vapi.CreateCallAsync(key, body, ct);
+        switch (result.Outcome)
+        {
+            case VapiOutcome.Ok when (result.Body?["id"]?.GetValue<string>() is { } id):
+                call.ProviderCallId = id;
+                call.UpdatedAt = clock.GetUtcNow();
+                return OutboxResult.Done;
+            case VapiOutcome.Transient:
+                return OutboxResult.Retry(result.Error ?? "Vapi unavailable");
+            default:
+                return await EndAsync(call, "failed", "vapi-error:" + result.Status.ToString(System.Globalization.CultureInfo.InvariantCulture), ct);
+        }
+    }
+
+    private async Task<OutboxResult> EndAsync(Call call, string status, string reason, CancellationToken ct)
+    {
+        call.Status = status;
+        call.EndedReason ??= reason;
+        call.EndedAt ??= clock.GetUtcNow();
+        call.UpdatedAt = clock.GetUtcNow();
+        await webhooks.CallEndedAsync(call, ct);
+        return OutboxResult.Done;
+    }
+}

@@ -1,0 +1,67 @@
+namespace Switchboard.Outbound;
+
+/// <summary>
+/// One number on a tenant's internal do-not-call list (CRTC Unsolicited Telecommunications Rules: added within 14 days,
+/// kept 3 years and 14 days; TCPA 47 CFR § 64.1200(d): honoured within 10 business days). Switchboard adds a callee's
+/// request at once. Unique per tenant and E.164 number.
+/// </summary>
+internal sealed class DoNotCallEntry
+{
+    public Guid Id { get; set; }
+    public Guid TenantId { get; set; }
+
+    /// <summary>E.164, e.g. <c>+15145550123</c>.</summary>
+    public required string Number { get; set; }
+
+    /// <summary>How it was added: <see cref="DoNotCallSources"/>.</summary>
+    public required string Source { get; set; }
+
+    /// <summary>Free text (≤ 500 characters): who asked, the import file, the words the callee used.</summary>
+    public string? Note { get; set; }
+
+    /// <summary>The call in which the callee asked not to be called, when that is how it was added.</summary>
+    public Guid? CallId { get; set; }
+
+    /// <summary>When the number was added (the date the rules require kept).</summary>
+    public DateTimeOffset AddedAt { get; set; }
+}
+
+/// <summary>Values of <see cref="DoNotCallEntry.Source"/>.</summary>
+internal static class DoNotCallSources
+{
+    public const string Api = "api";
+    public const string Csv = "csv";
+
+    /// <summary>The callee said "ne m'appelez plus" / "don't call me again" during a call.</summary>
+    public const string CalleeRequest = "callee-request";
+}
+
+/// <summary>An outbound call Switchboard refused to place, and why (<see cref="OutboundRefusalReasons"/>).</summary>
+internal sealed class OutboundRefusal
+{
+    public Guid Id { get; set; }
+    public Guid TenantId { get; set; }
+
+    /// <summary>The number as asked for (E.164 when it parsed).</summary>
+    public required string Number { get; set; }
+
+    public required string Reason { get; set; }
+    public string? Detail { get; set; }
+
+    /// <summary>The next time the law and the tenant's hours allow a call, for window refusals.</summary>
+    public DateTimeOffset? NextAllowedAt { get; set; }
+
+    /// <summary>What asked for the call: <c>api</c>, <c>callback</c>, <c>campaign</c>.</summary>
+    public required string Source { get; set; }
+
+    public DateTimeOffset At { get; set; }
+}
+
+/// <summary>Values of <see cref="OutboundRefusal.Reason"/>.</summary>
+internal static class OutboundRefusalReasons
+{
+    public const string DoNotCall = "do-not-call";
+    public const string OutsideWindow = "outside-calling-window";
+    public const string InvalidNumber = "invalid-number";
+    public const string UnknownTimeZone = "unknown-time-zone";
+}

@@ -1,0 +1,223 @@
+using System.Xml.Linq;
+using Microsoft.EntityFrameworkCore;
+using Switchboard.Calls;
+using Switchboard.Credentials;
+using Switchboard.Platform.Database;
+using Switchboard.Platform.Http;
+using Switchboard.Tenancy;
+using Switchboard.Twilio;
+
+namespace Switchboard.Outbound;
+
+/// <summary>
+/// Twilio's callbacks for an outbound native call, each signed (<c>X-Twilio-Signature</c>, checked as for inbound
+/// webhooks by <see cref="TwilioVoiceApi.AuthenticateAsync"/>) and carrying Switchboard's call id in its path, so they
+/// find the call even before the create response's CallSid was saved:
+/// <list type="bullet">
+/// <item><c>POST /webhooks/twilio/outbound/{tenantId}/{callId}/answer</c>: the call's <c>Url</c>. With <c>AsyncAmd=true</c>
+/// the call is connected before detection ends, so the answer holds the line (<c>&lt;Pause length="40"/&gt;</c>, longer than
+/// the 30 s detection timeout) until the AMD result arrives; if it already arrived, the TwiML for it is returned.</item>
+/// <item><c>…/amd</c>: the asynchronous AMD result (<c>AnsweredBy</c>, <c>MachineDetectionDuration</c> ms;
+/// outbound-and-transfer.md §1, §7): <c>human</c> or <c>unknown</c> → the live call is updated to
+/// <c>&lt;Connect&gt;&lt;Stream&gt;</c> (the realtime bridge, with the call's context in its instructions);
+/// <c>machine_end_beep</c>, <c>machine_end_silence</c>, <c>machine_end_other</c> (or <c>machine_start</c>) → updated to
+/// <c>&lt;Pause length="1"/&gt;&lt;Say&gt;voicemail&lt;/Say&gt;&lt;Hangup/&gt;</c>; <c>fax</c> → hung up.</item>
+/// <item><c>…/status</c>: status callbacks (initiated, ringing, in-progress, completed, busy, no-answer, failed); a call
+/// that ends without reaching the bridge (voicemail, busy, no answer) goes through the post-call pipeline here.</item>
+/// </list>
+/// Errors in the envelope: 404 unknown tenant or call, 403 bad signature, 413 body too large.
+/// The model speaks only after AMD said human: the caller may hear ~1–3 s of silence after "Hello?" (the price of not
+/// talking over a voicemail greeting).
+/// </summary>
+internal static class OutboundTwilioWebhooks
+{
+    /// <summary>Seconds the answer holds the line waiting for the AMD result.</summary>
+    public const int HoldSeconds = 40;
+
+    public static IEndpointRouteBuilder MapOutboundTwilioWebhooks(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/webhooks/twilio/outbound/{tenantId}/{callId}").WithTags("Webhooks").DisableAntiforgery();
+        group.MapPost("/answer", AnswerAsync).WithSummary("Twilio outbound call answered (TwiML)")
+            .Produces<string>(StatusCodes.Status200OK, "text/xml").Produces<ErrorEnvelope>(403).Produces<ErrorEnvelope>(404).Produces<ErrorEnvelope>(413);
+        group.MapPost("/amd", AmdAsync).WithSummary("Twilio asynchronous answering-machine detection result")
+            .Produces(StatusCodes.Status204NoContent).Produces<ErrorEnvelope>(403).Produces<ErrorEnvelope>(404).Produces<ErrorEnvelope>(413);
+        group.MapPost("/status", StatusAsync).WithSummary("Twilio outbound call status callback")
+            .Produces(StatusCodes.Status204NoContent).Produces<ErrorEnvelope>(403).Produces<ErrorEnvelope>(404).Produces<ErrorEnvelope>(413);
+        return app;
+    }
+
+    private static async Task<(TwilioVoiceApi.Signed? Request, Call? Call, IResult? Error)> LoadAsync(
+        string tenantId, string callId, HttpContext http, SwitchboardDbContext db, CancellationToken ct)
+    {
+        var (request, error) = await TwilioVoiceApi.AuthenticateAsync(tenantId, http, ct);
+        if (request is null)
+        {
+            return (null, null, error);
+        }
+        var call = Guid.TryParse(callId, out var id) ? await db.Calls.FirstOrDefaultAsync(c => c.Id == id && c.Direction == "outbound", ct) : null;
+        if (call is null)
+        {
+            return (null, null, ApiError.NotFound("CALL_NOT_FOUND", "No such outbound call."));
+        }
+        if (request["CallSid"] is { } sid)
+        {
+            call.CallSid ??= TolerantJson.Cap(sid, 64);
+            if (call.ProviderCallId.StartsWith("outbound:", StringComparison.Ordinal))
+            {
+                call.ProviderCallId = TolerantJson.Cap(sid, 100)!;
+            }
+        }
+        return (request, call, null);
+    }
+
+    private static async Task<IResult> AnswerAsync(string tenantId, string callId, HttpContext http, SwitchboardDbContext db, MediaStreamTokens tokens,
+        TwilioWebhookUrls urls, TimeProvider clock, CancellationToken ct)
+    {
+        var (request, call, error) = await LoadAsync(tenantId, callId, http, db, ct);
+        if (request is null || call is null)
+        {
+            return error!;
+        }
+        await TwilioVoiceApi.AddEventAsync(db, request.Tenant.Id, call.Id, "twilio.outbound.answer", request, http, clock.GetUtcNow(), ct);
+        NativeCallStatus.Advance(call, "ringing");
+        call.UpdatedAt = clock.GetUtcNow();
+        var twiml = call.AnsweredBy is { } answeredBy
+            ? await TwimlForAsync(db, tokens, request.Tenant, call, answeredBy, urls.BaseFor(http.Request), ct)
+            : null;
+        await TwilioVoiceApi.SaveAsync(http, db, ct);
+        return Results.Content(twiml ?? Hold(), TwiML.ContentType);
+    }
+
+    private static async Task<IResult> AmdAsync(string tenantId, string callId, HttpContext http, SwitchboardDbContext db, MediaStreamTokens tokens,
+        TwilioWebhookUrls urls, TwilioOutboundClient twilio, TimeProvider clock, ILogger<OutboundTwilioWebhook> logger, CancellationToken ct)
+    {
+        var (request, call, error) = await LoadAsync(tenantId, callId, http, db, ct);
+        if (request is null || call is null)
+        {
+            return error!;
+        }
+        var fresh = await TwilioVoiceApi.AddEventAsync(db, request.Tenant.Id, call.Id, "twilio.outbound.amd", request, http, clock.GetUtcNow(), ct);
+        if (!fresh || call.AnsweredBy is not null || request["AnsweredBy"] is not { } answeredBy)
+        {
+            await TwilioVoiceApi.SaveAsync(http, db, ct);
+            return Results.NoContent();
+        }
+        call.AnsweredBy = TolerantJson.Cap(answeredBy, 32);
+        call.UpdatedAt = clock.GetUtcNow();
+        var twiml = await TwimlForAsync(db, tokens, request.Tenant, call, answeredBy, urls.BaseFor(http.Request), ct);
+        await TwilioVoiceApi.SaveAsync(http, db, ct);
+        var creds = await http.RequestServices.GetRequiredService<CredentialStore>().GetTwilioAsync(request.Tenant.Id, ct);
+        if (creds is not null && call.CallSid is { } sid)
+        {
+            var result = twiml is null
+                ? await twilio.HangUpAsync(creds.AccountSid, creds.AuthToken, sid, ct)
+                : await twilio.UpdateTwimlAsync(creds.AccountSid, creds.AuthToken, sid, twiml, ct);
+            if (result.Outcome != TwilioSendOutcome.Accepted)
+            {
+                // 21220: the callee hung up meanwhile. The status callback ends the call either way.
+                logger.LogWarning("Could not update outbound call {CallId} after AMD {AnsweredBy}: {Error}", call.Id, answeredBy, result.Error);
+            }
+        }
+        return Results.NoContent();
+    }
+
+    /// <summary>The TwiML for an AMD result: the bridge for a person, the voicemail for a machine, null (hang up) for a fax.</summary>
+    private static async Task<string?> TwimlForAsync(SwitchboardDbContext db, MediaStreamTokens tokens, Tenant tenant, Call call, string answeredBy,
+        string baseUrl, CancellationToken ct)
+    {
+        var assistant = call.AssistantId is { } aid ? await db.Assistants.AsNoTracking().FirstOrDefaultAsync(a => a.Id == aid, ct) : null;
+        var language = call.Language ?? tenant.Locale;
+        var voice = VoicePrompts.SayFor(language);
+        if (answeredBy.StartsWith("machine", StringComparison.Ordinal))
+        {
+            call.EndedReason ??= "voicemail";
+            var text = assistant?.VoicemailMessage ?? DefaultVoicemail(language, tenant.Name, tenant.TwilioFromNumber ?? call.BusinessNumber);
+            return Write(new XElement("Response",
+                new XElement("Pause", new XAttribute("length", 1)),
+                Say(text, voice),
+                new XElement("Hangup")));
+        }
+        if (answeredBy == "fax" || assistant is null || call.CallSid is null)
+        {
+            call.EndedReason ??= answeredBy == "fax" ? "fax" : "no-assistant";
+            return answeredBy == "fax" ? null : TwiML.Hangup();
+        }
+        var token = tokens.Issue(tenant.Id, call.Id, call.CallSid, assistant.Id, language);
+        var consent = assistant.RecordingEnabled ? VoicePrompts.Consent(language, tenant.Name) : null;
+        return TwiML.Connect(consent, voice, $"{TwilioWebhookUrls.ToWebSocket(baseUrl)}/media/twilio/{token}",
+            [new("tenantId", tenant.Id.ToString()), new("callId", call.Id.ToString()), new("language", language), new("direction", "outbound")],
+            $"{baseUrl}/webhooks/twilio/voice/{tenant.Id}/stream-ended");
+    }
+
+    private static async Task<IResult> StatusAsync(string tenantId, string callId, HttpContext http, SwitchboardDbContext db, PostCallPipeline postCall,
+        Webhooks.WebhookEventPublisher webhooks, TimeProvider clock, CancellationToken ct)
+    {
+        var (request, call, error) = await LoadAsync(tenantId, callId, http, db, ct);
+        if (request is null || call is null)
+        {
+            return error!;
+        }
+        var now = clock.GetUtcNow();
+        if (await TwilioVoiceApi.AddEventAsync(db, request.Tenant.Id, call.Id, "twilio.outbound.status", request, http, now, ct))
+        {
+            var status = request["CallStatus"];
+            var before = call.Status;
+            if (status == "in-progress" && call.AnsweredBy is null)
+            {
+                // Answered, but the bridge (and so call.started) waits for the AMD result.
+                status = "ringing";
+            }
+            NativeCallStatus.Advance(call, status);
+            await webhooks.CallProgressedAsync(call, before, ct);
+            if (NativeCallStatus.IsTerminal(status) && !call.Analyzed)
+            {
+                call.EndedAt ??= TwilioRestClient.ParseRfc2822(request["Timestamp"]) ?? now;
+                if (request.Int("CallDuration") is { } seconds)
+                {
+                    call.DurationSeconds ??= seconds;
+                }
+                if (status != "completed")
+                {
+                    call.EndedReason ??= status;
+                }
+                if (call.StartedAt is null)
+                {
+                    // Never bridged (voicemail, busy, no answer, failed): analysed here; a bridged call is at the stream's end.
+                    var tenant = await db.Tenants.FirstAsync(t => t.Id == request.Tenant.Id, ct);
+                    var assistant = call.AssistantId is { } aid ? await db.Assistants.FirstOrDefaultAsync(a => a.Id == aid, ct) : null;
+                    call.Summary ??= call.EndedReason == "voicemail" ? "Outbound call: voicemail left." : $"Outbound call: {call.EndedReason ?? status}.";
+                    await postCall.RunAsync(tenant, assistant, call, null, null, null, ct, extractLead: false);
+                }
+            }
+            call.UpdatedAt = now;
+        }
+        await TwilioVoiceApi.SaveAsync(http, db, ct);
+        return Results.NoContent();
+    }
+
+    private static string Hold() => Write(new XElement("Response", new XElement("Pause", new XAttribute("length", HoldSeconds))));
+
+    /// <summary>The voicemail left when the assistant has none: who calls, that it is automated, and the number to call back.</summary>
+    public static string DefaultVoicemail(string language, string business, string? callbackNumber) => VoicePrompts.PrimaryOf(language) switch
+    {
+        "fr" => $"Bonjour, ici l'assistant virtuel de {business}. Nous vous rappelons au sujet de votre demande."
+            + (callbackNumber is null ? "" : $" Vous pouvez nous joindre au {callbackNumber}.") + " Merci et bonne journée.",
+        _ => $"Hello, this is the automated assistant of {business}, calling about your request."
+            + (callbackNumber is null ? "" : $" You can reach us at {callbackNumber}.") + " Thank you, goodbye.",
+    };
+
+    private static XElement Say(string text, SayVoice voice)
+    {
+        var say = new XElement("Say", new XAttribute("language", voice.Language), text);
+        if (voice.Voice is not null)
+        {
+            say.Add(new XAttribute("voice", voice.Voice));
+        }
+        return say;
+    }
+
+    private static string Write(XElement response) => "<?xml version=\"1.0\" encoding=\"UTF-8\"?>" + response.ToString(SaveOptions.DisableFormatting);
+}
+
+/// <summary>Log category of the outbound Twilio webhooks.</summary>
+internal sealed class OutboundTwilioWebhook;

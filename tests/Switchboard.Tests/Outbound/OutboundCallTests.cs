@@ -1,0 +1,294 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using Switchboard.Simulators;
+using Switchboard.Tests.Support;
+using Switchboard.Twilio;
+
+namespace Switchboard.Tests.Outbound;
+
+/// <summary>
+/// Outbound calls end to end: the API → the outbox → Twilio's Calls API simulator → its callee (AMD callback, media
+/// stream to the realtime simulator) → the call record; the do-not-call list and calling windows; isolation and bad input.
+/// The host's clock is Wednesday 2026-11-18 10:00 in Montréal.
+/// </summary>
+[Trait("Category", "Database")]
+public sealed class OutboundCallTests(OutboundFactory factory) : IClassFixture<OutboundFactory>
+{
+    private static int next = 100;
+
+    /// <summary>A Montréal number no other test of this class calls.</summary>
+    private static string NewNumber() => $"+1514555{Interlocked.Increment(ref next):D4}";
+
+    private static ProviderScript Provider(params ScriptedTurn[] turns) => new()
+    {
+        Greeting = new ScriptedSpeech { Text = "Bonjour, ici l'assistant de Drain Fortin.", AudioMs = 600 },
+        FirstAudioDelayMs = 40,
+        DeltaMs = 60,
+        Pace = 2,
+        Turns = [.. turns],
+    };
+
+    private async Task<HttpResponseMessage> PlaceAsync(TestTenant tenant, object body) =>
+        await factory.Api(tenant).PostAsJsonAsync("/api/v1/calls/outbound", body);
+
+    private async Task<global::Switchboard.Calls.Call> CallAsync(TestTenant tenant, Guid id, Func<global::Switchboard.Calls.Call, bool> until, int timeoutMs = 15000)
+    {
+        var deadline = DateTime.UtcNow.AddMilliseconds(timeoutMs);
+        while (true)
+        {
+            var call = await factory.WithDbAsync(tenant.Id, db => db.Calls.AsNoTracking().SingleAsync(c => c.Id == id));
+            if (until(call) || DateTime.UtcNow > deadline)
+            {
+                return call;
+            }
+            await Task.Delay(30);
+        }
+    }
+
+    private static async Task<Guid> IdOf(HttpResponseMessage response)
+    {
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal("outbound", doc.RootElement.GetProperty("direction").GetString());
+        return doc.RootElement.GetProperty("id").GetGuid();
+    }
+
+    [Fact]
+    public async Task AnOutboundCallToAPersonReachesTheBridgeWithItsContext()
+    {
+        var tenant = await factory.NativeTenantAsync();
+        var to = NewNumber();
+        factory.Calls.State.HumanScript = _ => new CallerScript
+        {
+            Steps = [new() { Listen = true }, new() { Say = "tone:700", Text = "Oui, c'est Marc." }, new() { Listen = true }, new() { Hangup = true }],
+        };
+        factory.Provider.Script = Provider(new ScriptedTurn
+        {
+            Hears = "Oui, c'est Marc.",
+            Says = new ScriptedSpeech { Text = "Je vous appelle pour confirmer votre rendez-vous de jeudi.", AudioMs = 700 },
+        });
+        var sessionsBefore = factory.Provider.Sessions.Count;
+
+        var id = await IdOf(await PlaceAsync(tenant, new { to = to[2..], variables = new { reason = "Confirmer le rendez-vous de jeudi 10 h", name = "Marc" } }));
+        await factory.Outbox.DrainAsync(CancellationToken.None);
+        var sim = await factory.EndedCallAsync(to);
+
+        var create = factory.Calls.State.TimelineOf(sim.Sid).First(e => e.Event == "create").Detail;
+        Assert.Contains("MachineDetection=DetectMessageEnd", create);
+        Assert.Contains("AsyncAmd=true", create);
+        Assert.Contains($"AsyncAmdStatusCallback={factory.ServerUri.ToString().TrimEnd('/')}/webhooks/twilio/outbound/{tenant.Id}/{id}/amd", create);
+        Assert.Contains("From=+15145550199", create);
+        var events = factory.Calls.State.TimelineOf(sim.Sid).Select(e => e.Event).ToList();
+        Assert.True(events.IndexOf("amd detected") < events.IndexOf("update") && events.IndexOf("update") < events.IndexOf("media stream"), string.Join(", ", events));
+        Assert.Contains("amd callback: human", events);
+        Assert.NotNull(sim.Media);
+        Assert.True(sim.Media!.AudioBytesHeard > 0); // the callee heard the assistant
+
+        // (The bridge's warm-up may open a session of its own: the call's is the one with its context.)
+        var session = Assert.Single(factory.Provider.Sessions.Skip(sessionsBefore), s => s.Instructions?.Contains("Confirmer le rendez-vous") == true);
+        Assert.Contains("OUTBOUND", session.Instructions);
+        Assert.Contains("reason: Confirmer le rendez-vous de jeudi 10 h", session.Instructions);
+        Assert.Contains("name: Marc", session.Instructions);
+
+        var call = await CallAsync(tenant, id, c => c.TranscriptFinal && c.Status == "completed");
+        Assert.Equal("outbound", call.Direction);
+        Assert.Equal(sim.Sid, call.CallSid);
+        Assert.Equal(sim.Sid, call.ProviderCallId);
+        Assert.Equal("human", call.AnsweredBy);
+        Assert.Equal(to, call.CustomerNumber);
+        Assert.NotNull(call.StartedAt);
+        Assert.Contains("Oui, c'est Marc.", call.TranscriptText);
+        Assert.Contains("Je vous appelle pour confirmer votre rendez-vous de jeudi.", call.TranscriptText);
+    }
+
+    [Fact]
+    public async Task AnOutboundCallToAMachineLeavesTheVoicemailAfterTheBeep()
+    {
+        const string Voicemail = "Bonjour, ici Drain Fortin. Nous vous rappelons pour votre soumission. Rappelez-nous au 514 555 0199.";
+        var tenant = await factory.NativeTenantAsync(voicemail: Voicemail);
+        var to = NewNumber();
+        factory.Calls.State.Callee = n => n == to ? CalleeKind.Machine : CalleeKind.Human;
+        var sessionsBefore = factory.Provider.Sessions.Count;
+
+        var id = await IdOf(await PlaceAsync(tenant, new { to, variables = new { reason = "soumission" } }));
+        await factory.Outbox.DrainAsync(CancellationToken.None);
+        var sim = await factory.EndedCallAsync(to);
+
+        var timeline = factory.Calls.State.TimelineOf(sim.Sid);
+        var amd = timeline.Single(e => e.Event == "amd detected" && e.Detail == "machine_end_beep");
+        Assert.Contains(timeline, e => e.Event == "amd callback: machine_end_beep");
+        var update = timeline.Single(e => e.Event == "update");
+        var recorded = timeline.Single(e => e.Event == "voicemail recorded");
+        Assert.True(amd.Seq < update.Seq && update.Seq < recorded.Seq, string.Join(", ", timeline.Select(e => e.Event)));
+        Assert.Contains("<Hangup", update.Detail);
+        Assert.Equal(Voicemail, recorded.Detail);
+        Assert.DoesNotContain(timeline, e => e.Event == "media stream");
+        Assert.DoesNotContain(factory.Provider.Sessions.Skip(sessionsBefore), s => s.Instructions?.Contains("soumission") == true); // the model never spoke to the machine
+
+        var call = await CallAsync(tenant, id, c => c.Analyzed);
+        Assert.True(call.Analyzed);
+        Assert.Equal("completed", call.Status);
+        Assert.Equal("machine_end_beep", call.AnsweredBy);
+        Assert.Equal("voicemail", call.EndedReason);
+        Assert.Null(call.StartedAt);
+    }
+
+    [Fact]
+    public async Task ABusyCalleeEndsTheCallAsBusy()
+    {
+        var tenant = await factory.NativeTenantAsync();
+        var to = NewNumber();
+        factory.Calls.State.Callee = n => n == to ? CalleeKind.Busy : CalleeKind.Human;
+        var id = await IdOf(await PlaceAsync(tenant, new { to }));
+        await factory.Outbox.DrainAsync(CancellationToken.None);
+        await factory.EndedCallAsync(to);
+        var call = await CallAsync(tenant, id, c => c.Analyzed);
+        Assert.Equal("busy", call.Status);
+        Assert.Equal("busy", call.EndedReason);
+        Assert.True(call.Analyzed);
+    }
+
+    [Fact]
+    public async Task ACalleeWhoSaysNeMappelezPlusJoinsTheDoNotCallList()
+    {
+        var tenant = await factory.NativeTenantAsync();
+        var to = NewNumber();
+        factory.Calls.State.HumanScript = _ => new CallerScript
+        {
+            Steps = [new() { Listen = true }, new() { Say = "tone:700", Text = "Non merci, ne m'appelez plus." }, new() { Listen = true }, new() { Hangup = true }],
+        };
+        factory.Provider.Script = Provider(new ScriptedTurn
+        {
+            Hears = "Non merci, ne m'appelez plus.",
+            Says = new ScriptedSpeech { Text = "Entendu, nous ne vous rappellerons plus. Au revoir.", AudioMs = 600 },
+        });
+        var id = await IdOf(await PlaceAsync(tenant, new { to }));
+        await factory.Outbox.DrainAsync(CancellationToken.None);
+        await factory.EndedCallAsync(to);
+        await CallAsync(tenant, id, c => c.Analyzed);
+
+        var list = await factory.Api(tenant).GetFromJsonAsync<JsonElement>("/api/v1/dnc");
+        var entry = Assert.Single(list.EnumerateArray(), e => e.GetProperty("number").GetString() == to);
+        Assert.Equal("callee-request", entry.GetProperty("source").GetString());
+        Assert.Equal(id, entry.GetProperty("callId").GetGuid());
+        Assert.Equal(factory.Clock.GetUtcNow(), entry.GetProperty("addedAt").GetDateTimeOffset());
+        var audit = await factory.WithDbAsync(tenant.Id, db => db.AuditLog.AsNoTracking().Where(a => a.Action == "dnc.added").ToListAsync());
+        Assert.Contains(audit, a => a.Target == "number:" + to && a.ActorType == "system");
+
+        // The next call to that number is refused.
+        var again = await PlaceAsync(tenant, new { to });
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, again.StatusCode);
+        Assert.Contains("NUMBER_ON_DO_NOT_CALL_LIST", await again.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task ANumberOnTheDoNotCallListIsRefusedAndTheRefusalRecorded()
+    {
+        var tenant = await factory.NativeTenantAsync();
+        var to = NewNumber();
+        var added = await factory.Api(tenant).PostAsJsonAsync("/api/v1/dnc", new { number = $"({to[2..5]}) {to[5..8]}-{to[8..]}", note = "asked by phone" });
+        Assert.Equal(HttpStatusCode.Created, added.StatusCode);
+
+        var response = await PlaceAsync(tenant, new { to });
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
+        using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal("NUMBER_ON_DO_NOT_CALL_LIST", doc.RootElement.GetProperty("error").GetProperty("code").GetString());
+        Assert.Equal(0, await factory.WithDbAsync(tenant.Id, db => db.Calls.CountAsync(c => c.CustomerNumber == to)));
+        var refusals = await factory.Api(tenant).GetFromJsonAsync<JsonElement>("/api/v1/calls/outbound/refusals");
+        Assert.Contains(refusals.EnumerateArray(), r => r.GetProperty("number").GetString() == to && r.GetProperty("reason").GetString() == "do-not-call");
+    }
+
+    [Fact]
+    public async Task ACallOutsideTheLegalWindowIsRefusedWithTheNextAllowedTime()
+    {
+        var tenant = await factory.NativeTenantAsync();
+        var to = NewNumber();
+        // 22:00 in Montréal tonight: after the CRTC's 21:30.
+        var tonight = new DateTimeOffset(2026, 11, 18, 22, 0, 0, TimeSpan.FromHours(-5));
+        var response = await PlaceAsync(tenant, new { to, notBefore = tonight });
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
+        using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var error = doc.RootElement.GetProperty("error");
+        Assert.Equal("OUTSIDE_CALLING_WINDOW", error.GetProperty("code").GetString());
+        // Thursday 9:00 in Montréal: the CRTC window opens after the tenant's 8:00.
+        Assert.Equal(new DateTimeOffset(2026, 11, 19, 14, 0, 0, TimeSpan.Zero), error.GetProperty("details").GetProperty("nextAllowedAt").GetDateTimeOffset());
+        Assert.Equal("America/Toronto", error.GetProperty("details").GetProperty("timeZone").GetString());
+
+        // 7:00 in Vancouver now (10:00 in Montréal): refused until 9:00 there.
+        var vancouver = await PlaceAsync(tenant, new { to = "+16045550123" });
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, vancouver.StatusCode);
+        using var v = JsonDocument.Parse(await vancouver.Content.ReadAsStringAsync());
+        Assert.Equal(new DateTimeOffset(2026, 11, 18, 17, 0, 0, TimeSpan.Zero),
+            v.RootElement.GetProperty("error").GetProperty("details").GetProperty("nextAllowedAt").GetDateTimeOffset());
+        var refusals = await factory.Api(tenant).GetFromJsonAsync<JsonElement>("/api/v1/calls/outbound/refusals");
+        Assert.Equal(2, refusals.EnumerateArray().Count(r => r.GetProperty("reason").GetString() == "outside-calling-window"));
+    }
+
+    [Fact]
+    public async Task BadInputGetsTheErrorEnvelopeNeverA500()
+    {
+        var tenant = await factory.NativeTenantAsync();
+        var api = factory.Api(tenant);
+        async Task Expect(HttpResponseMessage r, HttpStatusCode status, string code)
+        {
+            var body = await r.Content.ReadAsStringAsync();
+            Assert.True(r.StatusCode == status, $"{(int)r.StatusCode} {body}");
+            Assert.Contains(code, body);
+        }
+        await Expect(await PlaceAsync(tenant, new { to = "pas un numéro" }), HttpStatusCode.UnprocessableEntity, "INVALID_NUMBER");
+        await Expect(await PlaceAsync(tenant, new { }), HttpStatusCode.UnprocessableEntity, "INVALID_NUMBER");
+        await Expect(await PlaceAsync(tenant, new { to = NewNumber(), variables = Enumerable.Range(0, 21).ToDictionary(i => $"k{i}", i => "v") }),
+            HttpStatusCode.UnprocessableEntity, "INVALID_VARIABLES");
+        await Expect(await PlaceAsync(tenant, new { to = NewNumber(), assistantId = Guid.NewGuid() }), HttpStatusCode.NotFound, "ASSISTANT_NOT_FOUND");
+        await Expect(await PlaceAsync(tenant, new { to = NewNumber(), notBefore = factory.Clock.GetUtcNow().AddDays(30) }), HttpStatusCode.UnprocessableEntity, "INVALID_NOT_BEFORE");
+        var malformed = await api.PostAsync("/api/v1/calls/outbound", new StringContent("{\"to\":", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, malformed.StatusCode);
+        await Expect(await api.PostAsJsonAsync("/api/v1/dnc", new { number = "12" }), HttpStatusCode.UnprocessableEntity, "INVALID_NUMBER");
+        await Expect(await api.DeleteAsync("/api/v1/dnc/abc"), HttpStatusCode.UnprocessableEntity, "INVALID_NUMBER");
+        await Expect(await api.DeleteAsync("/api/v1/dnc/%2B15145559999"), HttpStatusCode.NotFound, "NUMBER_NOT_LISTED");
+        await Expect(await api.PostAsync("/api/v1/dnc/import", new StringContent("{}", Encoding.UTF8, "application/json")), HttpStatusCode.UnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE");
+
+        // A CSV with garbage rows: a report per row, the good ones imported.
+        var csv = "number,name\n+15145550901,Marc\nnot a number,X\n\n514-555-0902\n\"+1 514 555 0901\",dup\n12,short\n";
+        var import = await api.PostAsync("/api/v1/dnc/import", new StringContent(csv, Encoding.UTF8, "text/csv"));
+        Assert.Equal(HttpStatusCode.OK, import.StatusCode);
+        using var report = JsonDocument.Parse(await import.Content.ReadAsStringAsync());
+        Assert.Equal(2, report.RootElement.GetProperty("added").GetInt32());
+        Assert.Equal(1, report.RootElement.GetProperty("alreadyListed").GetInt32());
+        var errors = report.RootElement.GetProperty("errors").EnumerateArray().Select(e => e.GetProperty("line").GetInt32()).ToList();
+        Assert.Equal([3, 7], errors);
+    }
+
+    [Fact]
+    public async Task AnotherTenantCannotSeeOrTouchATenantsCallsOrList()
+    {
+        var a = await factory.NativeTenantAsync();
+        var b = await factory.NativeTenantAsync();
+        var number = NewNumber();
+        Assert.Equal(HttpStatusCode.Created, (await factory.Api(a).PostAsJsonAsync("/api/v1/dnc", new { number })).StatusCode);
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, (await PlaceAsync(a, new { to = number })).StatusCode);
+
+        // B's list is empty, B cannot remove A's entry, and B may call the number (A's list is A's).
+        Assert.DoesNotContain((await factory.Api(b).GetFromJsonAsync<JsonElement>("/api/v1/dnc")).EnumerateArray(), e => e.GetProperty("number").GetString() == number);
+        Assert.Equal(HttpStatusCode.NotFound, (await factory.Api(b).DeleteAsync($"/api/v1/dnc/{Uri.EscapeDataString(number)}")).StatusCode);
+        Assert.Empty((await factory.Api(b).GetFromJsonAsync<JsonElement>("/api/v1/calls/outbound/refusals")).EnumerateArray());
+        var aAssistant = await factory.WithDbAsync(a.Id, db => db.Assistants.Select(x => x.Id).SingleAsync());
+        Assert.Equal(HttpStatusCode.NotFound, (await PlaceAsync(b, new { to = NewNumber(), assistantId = aAssistant })).StatusCode);
+
+        // A's outbound call cannot be driven through B's webhook path, even correctly signed.
+        var id = await IdOf(await PlaceAsync(a, new { to = NewNumber() }));
+        var url = $"{factory.ServerUri.ToString().TrimEnd('/')}/webhooks/twilio/outbound/{b.Id}/{id}/amd";
+        var form = new Dictionary<string, string> { ["CallSid"] = "CA" + new string('1', 32), ["AnsweredBy"] = "human" };
+        using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new FormUrlEncodedContent(form) };
+        request.Headers.Add("X-Twilio-Signature", TwilioRequestValidator.ComputeSignature(url, form, TwilioSimulator.AuthToken));
+        var response = await new HttpClient().SendAsync(request);
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        // Unsigned: refused.
+        using var unsigned = new HttpRequestMessage(HttpMethod.Post, url.Replace(b.Id.ToString(), a.Id.ToString())) { Content = new FormUrlEncodedContent(form) };
+        Assert.Equal(HttpStatusCode.Forbidden, (await new HttpClient().SendAsync(unsigned)).StatusCode);
+        Assert.Null((await CallAsync(a, id, _ => true)).AnsweredBy);
+    }
+}
