@@ -199,8 +199,9 @@ internal static class TwilioCallsApiSimulator
         state.Calls[call.Sid] = call;
         state.Log(call.Sid, "create", string.Join('&', form.SelectMany(kv => kv.Value.Select(v => $"{kv.Key}={v}"))));
         // The callee plays once the answer is on its way, as Twilio dials after queuing the call.
+        var created = ToJson(state, call); // the resource as created ("queued"), before the callee can move it on
         state.Running[call.Sid] = Task.Run(() => PlayCalleeAsync(state, call));
-        return Results.Json(ToJson(state, call), statusCode: 201);
+        return Results.Json(created, statusCode: 201);
     }
 
     private static async Task<IResult> UpdateAsync(TwilioCallsApiState state, string accountSid, string callSid, HttpContext http)
