@@ -43,6 +43,19 @@ internal sealed class CallListQuery(SwitchboardDbContext db)
                 // Matches among the newest rows: the term is not rare (≥ 1 in PgWalkBound), so the GIN probe is skipped.
                 forcedPlan = new SearchPlan(tsQuery, false, filter.NumberDigits, false);
             }
+            else
+            {
+                // Probe and answer in one query per term: a rare term's matches are the answer, fetched once.
+                foreach (var rare in new[] { tsQuery is null ? null : SearchPlan.None with { WordsSelective = true },
+                             filter.NumberDigits is null ? null : SearchPlan.None with { NumberSelective = true } })
+                {
+                    if (rare is not null && await PgRareMatchesAsync(tenantId, filter, rare, after, take, ct) is { } keys)
+                    {
+                        return keys;
+                    }
+                }
+                forcedPlan = new SearchPlan(tsQuery, false, filter.NumberDigits, false);
+            }
         }
         var plan = forcedPlan ?? await PlanAsync(filter, ct);
         if (!postgres && skip == 0 && plan.WordsMatch is not null && !plan.WordsSelective)
@@ -135,6 +148,40 @@ internal sealed class CallListQuery(SwitchboardDbContext db)
                 keys.Add(new Key(reader.GetGuid(0), reader.GetFieldValue<DateTimeOffset>(1)));
             }
             return keys;
+        }, ct);
+
+    /// <summary>
+    /// PostgreSQL, one term of <paramref name="rare"/> (words or number): its matches across every tenant, at most
+    /// <see cref="SelectiveHits"/> + 1, fetched through its GIN index behind a fence with literals only (see
+    /// <see cref="PgFence"/>), each marked with whether it passes the tenant, the other filters and the keyset position.
+    /// Fewer than <see cref="SelectiveHits"/> + 1 matches: the term is rare and the first <paramref name="take"/> marked rows
+    /// are the page (one query where the probe and the fenced select took two, each planned and each building the same
+    /// bitmap). Otherwise null: the term is frequent and the planner decides.
+    /// </summary>
+    private Task<List<Key>?> PgRareMatchesAsync(Guid tenantId, CallFilter filter, SearchPlan rare, (DateTimeOffset CreatedAt, Guid Id)? after, int take,
+        CancellationToken ct) =>
+        WithCommandAsync(async cmd =>
+        {
+            var sql = new StringBuilder("SELECT c.\"Id\", c.\"CreatedAt\", COALESCE((").Append(Where(cmd, tenantId, filter, rare));
+            if (after is { } a)
+            {
+                sql.Append(" AND (c.\"CreatedAt\", c.\"Id\") < (").Append(Param(cmd, Time(a.CreatedAt))).Append(", ").Append(Param(cmd, Id(a.Id))).Append(')');
+            }
+            sql.Append("), false) AS mine FROM (SELECT * FROM calls c WHERE ").Append(PgFence(filter, rare)).Append(" LIMIT ").Append(SelectiveHits + 1)
+               .Append(") c ORDER BY c.\"CreatedAt\" DESC, c.\"Id\" DESC");
+            cmd.CommandText = sql.ToString();
+            var keys = new List<Key>(take);
+            var hits = 0;
+            await using var reader = await cmd.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                hits++;
+                if (keys.Count < take && reader.GetBoolean(2))
+                {
+                    keys.Add(new Key(reader.GetGuid(0), reader.GetFieldValue<DateTimeOffset>(1)));
+                }
+            }
+            return hits > SelectiveHits ? null : keys;
         }, ct);
 
     /// <summary>First chunk of list rows probed by <see cref="WalkWordsAsync"/> (doubling up to <see cref="Max"/>).</summary>

@@ -139,6 +139,40 @@ public sealed class CallsSearchAtScaleTests(SwitchboardFactory factory) : IClass
     }
 
     [Fact]
+    public async Task RareTermsBeyondTheNewestRowsAreFoundInOrderAndOnlyInTheirTenant()
+    {
+        // On PostgreSQL the list first walks the newest CallListQuery.PgWalkBound calls; terms only in older calls are then
+        // fetched by their GIN index in one query that probes and answers. The rare word and number are in three old calls
+        // of this tenant and in one newer call of another tenant, never listed here.
+        var tenant = await factory.CreateTenantAsync();
+        var other = await factory.CreateTenantAsync("Other Co");
+        var reads = new CallsReadSideTests(factory);
+        var rare = new List<Guid>();
+        for (var i = 0; i < CallListQuery.PgWalkBound + 30; i++)
+        {
+            var old = i is 3 or 5 or 9;
+            var id = await reads.AddCallAsync(tenant, T0.AddMinutes(i), c =>
+            {
+                c.CustomerNumber = old ? "+1 819 555 7" + i.ToString("000", System.Globalization.CultureInfo.InvariantCulture) : "+1 514 555 0100";
+                c.TranscriptText = old ? "User: Un voyage à Zanzibar, puis le drain." : "User: Le drain est bouché.";
+            }, urgency: i == 5 ? Urgency.Emergency : null);
+            if (old)
+            {
+                rare.Insert(0, id);
+            }
+        }
+        await reads.AddCallAsync(other, T0.AddDays(1), c => { c.CustomerNumber = "+1 819 555 7003"; c.TranscriptText = "User: Zanzibar"; });
+        var client = factory.ApiClient(tenant);
+
+        Assert.Equal(rare, await ApiAsync(client, "q=zanzibar"));
+        Assert.Equal(rare, await ApiAsync(client, "q=zanzibar", pageSize: 1));
+        Assert.Equal(rare, await ApiAsync(client, "number=8195557", pageSize: 2));
+        Assert.Equal([rare[1]], await ApiAsync(client, "q=zanzibar&urgency=emergency"));
+        Assert.Equal([rare[^1]], await ApiAsync(client, "q=zanzibar&number=7003"));
+        Assert.Empty(await ApiAsync(client, "q=zanzibar&number=7004"));
+    }
+
+    [Fact]
     public async Task TheWalkForAFrequentWordCrossesManyChunksAndReturnsExactlyEachPage()
     {
         var tenant = await factory.CreateTenantAsync();
