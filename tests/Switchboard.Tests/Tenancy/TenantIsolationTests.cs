@@ -43,6 +43,8 @@ public sealed partial class TenantIsolationTests(SelfServiceFactory factory) : I
         var created = await (await a.Client.PostAsJsonAsync("/api/v1/keys", new { name = "Key " + marker })).JsonAsync(HttpStatusCode.Created);
         var keyId = created["apiKey"]!["id"]!.GetValue<string>();
         var secretKey = created["key"]!.GetValue<string>();
+        const string doNotCall = "+14385550177";
+        await (await a.Client.PostAsJsonAsync("/api/v1/dnc", new { number = doNotCall, note = "Note " + marker })).JsonAsync(HttpStatusCode.Created);
         await factory.Outbox.DrainAsync(CancellationToken.None);
         var webhookSecret = factory.Services.GetRequiredService<SecretProtector>().Unprotect(
             await factory.WithDbAsync(null, db => db.Tenants.Where(t => t.Id == a.TenantId).Select(t => t.VapiWebhookSecretProtected).FirstAsync()))!;
@@ -70,6 +72,7 @@ public sealed partial class TenantIsolationTests(SelfServiceFactory factory) : I
             ["/api/v1/calls/{id}/recording"] = callId,
             ["/api/v1/credentials/{provider}"] = "vapi",
             ["/api/v1/credentials/{provider}/check"] = "vapi",
+            ["/api/v1/dnc/{number}"] = Uri.EscapeDataString(doNotCall), // on A's list only: B removing it finds nothing
         };
         var bodies = new Dictionary<string, object>
         {
@@ -78,7 +81,7 @@ public sealed partial class TenantIsolationTests(SelfServiceFactory factory) : I
             ["PATCH /api/v1/team/members/{userId}"] = new { role = "member" },
             ["POST /api/v1/keys/{id}/rotate"] = new { graceHours = 0 },
         };
-        var secrets = new[] { a.TenantId.ToString(), assistantId, numberId, number, invitationId, keyId, callId, a.Email, marker, "4566836490", secretKey, VapiSimulator.PrivateKey, sharedKey };
+        var secrets = new[] { a.TenantId.ToString(), assistantId, numberId, number, invitationId, keyId, callId, a.Email, marker, "4566836490", "4385550177", secretKey, VapiSimulator.PrivateKey, sharedKey };
         // Singletons B has not set: 404 for B (never A's), checked for leaks like the rest.
         var absentForB = new HashSet<string> { "/api/v1/credentials/twilio/signing-key" };
 
