@@ -340,15 +340,7 @@ internal static class IngestBench
             }
             if (next < order.Length)
             {
-                var wait = (next / rate) - Stopwatch.GetElapsedTime(start).TotalSeconds;
-                if (wait > 0.0005)
-                {
-                    await Task.Delay(TimeSpan.FromSeconds(Math.Min(wait, 0.01)), ct);
-                }
-                else
-                {
-                    await Task.Yield();
-                }
+                await Load.PaceAsync(start, next, rate, ct);
             }
         }
         await Task.WhenAll(tasks);

@@ -663,6 +663,23 @@ internal sealed class ResourceMeter
 /// <summary>HTTP load: open loop (constant rate) and closed loop (C workers).</summary>
 internal static class Load
 {
+    /// <summary>
+    /// Open-loop pacing: waits until message <paramref name="next"/> is due (<c>next / rate</c> seconds after
+    /// <paramref name="start"/>, a <see cref="Stopwatch"/> timestamp), in steps of at most 10 ms, yielding when it is due.
+    /// </summary>
+    internal static async Task PaceAsync(long start, long next, double rate, CancellationToken ct)
+    {
+        var wait = (next / rate) - Stopwatch.GetElapsedTime(start).TotalSeconds;
+        if (wait > 0.0005)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(Math.Min(wait, 0.01)), ct);
+        }
+        else
+        {
+            await Task.Yield();
+        }
+    }
+
     /// <summary>Sends one signed body; returns null on a 2xx, else an error kind.</summary>
     public static async Task<string?> SendAsync(HttpClient http, Uri url, SignedBody body, CancellationToken ct)
     {
@@ -712,15 +729,7 @@ internal static class Load
             }
             if (next < n)
             {
-                var wait = (next / rate) - Stopwatch.GetElapsedTime(start).TotalSeconds;
-                if (wait > 0.0005)
-                {
-                    await Task.Delay(TimeSpan.FromSeconds(Math.Min(wait, 0.01)), ct);
-                }
-                else
-                {
-                    await Task.Yield();
-                }
+                await Load.PaceAsync(start, next, rate, ct);
             }
         }
         await Task.WhenAll(tasks);
