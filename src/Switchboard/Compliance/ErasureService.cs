@@ -169,11 +169,12 @@ internal sealed class ErasureService(SwitchboardDbContext db, TimeProvider clock
 }
 
 /// <summary>Drops caches that would otherwise outlive an erased tenant on this node.</summary>
-internal sealed class TenantCaches(TenantAccountCache accounts, VapiTenantCache vapi)
+internal sealed class TenantCaches(TenantAccountCache accounts, VapiTenantCache vapi, TenantConfigCache configs)
 {
     public void Invalidate(Guid tenantId)
     {
         accounts.Invalidate(tenantId);
         vapi.Invalidate(tenantId);
+        configs.Invalidate(tenantId);
     }
 }

@@ -22,6 +22,11 @@ internal static class TenancyRegistration
         builder.Services.AddSingleton<IPasswordHasher<User>, PasswordHasher<User>>();
         builder.Services.AddScoped<AccountService>();
         builder.Services.AddSingleton<IAuthorizationMiddlewareResultHandler, EnvelopeAuthorizationResultHandler>();
+
+        // The webhook path's per-tenant reads (tenant row, default assistant), dropped by any save that touches them.
+        builder.Services.AddSingleton<TenantConfigCache>();
+        builder.Services.AddSingleton<TenantConfigCache.Interceptor>();
+        builder.Services.ConfigureDbContext<Platform.Database.SwitchboardDbContext>((sp, o) => o.AddInterceptors(sp.GetRequiredService<TenantConfigCache.Interceptor>()));
         return builder;
     }
 }

@@ -38,14 +38,14 @@ internal sealed class VapiEventProcessor(
     /// <paramref name="unusableFields"/>: JSON paths of fields that could not be used (bad text, non-finite or
     /// out-of-range numbers), recorded on the event.
     /// </summary>
-    public async Task<JsonNode> ProcessAsync(Tenant tenant, JsonElement message, string type, string rawBody, string idempotencyKey,
+    public async Task<JsonNode> ProcessAsync(TenantConfig config, JsonElement message, string type, string rawBody, string idempotencyKey,
         IReadOnlyList<string> unusableFields, CancellationToken ct)
     {
+        var (tenant, assistant) = config;
         var now = clock.GetUtcNow();
         var duplicate = await db.CallEvents.AnyAsync(e => e.IdempotencyKey == idempotencyKey, ct);
         var providerCallId = ProviderIds.CanonicalOrNull(message.Path("call", "id").Str() ?? message.Prop("callId").Str(), ProviderIds.CallIdLength);
         var call = providerCallId is null ? null : await FindOrCreateCallAsync(tenant, providerCallId, message, now, ct);
-        var assistant = await db.Assistants.AsNoTracking().OrderByDescending(a => a.IsDefault).ThenBy(a => a.CreatedAt).FirstOrDefaultAsync(ct);
 
         using var scope = logger.BeginScope("Tenant {TenantId} call {CallId} vapi {VapiType}", tenant.Id, call?.Id, type);
         if (!duplicate)

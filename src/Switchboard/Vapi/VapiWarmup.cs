@@ -96,7 +96,7 @@ internal sealed class VapiWarmup(
             using var document = JsonDocument.Parse(bytes);
             var message = document.RootElement.GetProperty("message");
             var type = message.GetProperty("type").GetString()!;
-            await processor.ProcessAsync(tenant, message, type, body, VapiEventProcessor.KeyOf(bytes), [], ct);
+            await processor.ProcessAsync(new TenantConfig(tenant, null), message, type, body, VapiEventProcessor.KeyOf(bytes), [], ct);
             await db.SaveChangesAsync(ct);
             db.ChangeTracker.Clear(); // each delivery starts from fresh state, as in VapiWebhookApi
         }

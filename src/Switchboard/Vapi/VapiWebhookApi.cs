@@ -162,6 +162,7 @@ internal static class VapiWebhookApi
         var db = services.GetRequiredService<SwitchboardDbContext>();
         var processor = services.GetRequiredService<VapiEventProcessor>();
         var gate = services.GetRequiredService<SqliteWriteGate>();
+        var configs = services.GetRequiredService<TenantConfigCache>();
         // A failure replays the whole unit of work below, so EF's savepoint around SaveChanges (two more statements) buys nothing.
         db.Database.AutoSavepointsEnabled = false;
         for (var attempt = 1; ; attempt++)
@@ -174,11 +175,10 @@ internal static class VapiWebhookApi
                 return await strategy.ExecuteAsync(async () =>
                 {
                     await using var tx = await db.Database.BeginTransactionAsync(ct);
-                    // Read in the transaction (one pooled-connection checkout per request: Npgsql resets the connection
-                    // with DISCARD ALL at each checkout) and untracked (read-only here; tracked, its JSON columns are
-                    // snapshotted and re-serialised by every DetectChanges).
-                    var tenant = await db.Tenants.AsNoTracking().FirstAsync(t => t.Id == tenantId, ct);
-                    var reply = await processor.ProcessAsync(tenant, message, type, raw, key, unusable, ct);
+                    // The tenant and its default assistant come from a short-lived cache (read in the transaction on a miss:
+                    // one pooled-connection checkout per request, as Npgsql resets the connection at each checkout), untracked.
+                    var config = await configs.GetAsync(db, tenantId, ct);
+                    var reply = await processor.ProcessAsync(config, message, type, raw, key, unusable, ct);
                     await db.SaveChangesAsync(ct);
                     await tx.CommitAsync(ct);
                     return reply;

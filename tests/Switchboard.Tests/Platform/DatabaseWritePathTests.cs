@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.EntityFrameworkCore;
 using Switchboard.Tests.Support;
 
@@ -51,5 +52,89 @@ public sealed class DatabaseWritePathTests(SwitchboardFactory factory) : IClassF
         Assert.Equal(16, calls);
         Assert.Equal(16, leads);
         Assert.Equal(16, sms);
+    }
+
+    [Fact]
+    public async Task WalCheckpointsRunInTheBackgroundNotInsideACommit()
+    {
+        if (TestDatabase.IsPostgres)
+        {
+            return;
+        }
+        var checkpointer = factory.Services.GetRequiredService<Switchboard.Platform.Database.SqliteCheckpointer>();
+        Assert.True(checkpointer.Enabled);
+        // The application's connections never checkpoint in a COMMIT...
+        var autocheckpoint = await factory.WithDbAsync(null, async db =>
+        {
+            await db.Database.OpenConnectionAsync();
+            try
+            {
+                await using var cmd = db.Database.GetDbConnection().CreateCommand();
+                cmd.CommandText = "PRAGMA wal_autocheckpoint";
+                return Convert.ToInt64(await cmd.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
+            }
+            finally
+            {
+                await db.Database.CloseConnectionAsync();
+            }
+        });
+        Assert.Equal(0, autocheckpoint);
+
+        // ...and the background checkpointer copies what they wrote into the database file.
+        var tenant = await factory.CreateTenantAsync();
+        var template = Fixtures.ReadText("vapi/end-of-call-report.2024-07.json");
+        for (var i = 0; i < 5; i++)
+        {
+            var response = await factory.PostVapiAsync(tenant, template.Replace("b1223960-1b4d-4585-91b8-a69b0f57ec2f", Guid.NewGuid().ToString(), StringComparison.Ordinal));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+        var connection = factory.Services.GetRequiredService<Switchboard.Platform.Database.DatabaseExtensions.EffectiveConnection>();
+        await using var conn = new Microsoft.Data.Sqlite.SqliteConnection(connection.Value);
+        await conn.OpenAsync();
+        var result = await checkpointer.CheckpointAsync(conn, CancellationToken.None);
+        Assert.NotNull(result);
+        var (busy, log, checkpointed) = result.Value;
+        Assert.Equal(0, busy);
+        Assert.True(log > 0, "the writes went to the WAL");
+        Assert.Equal(log, checkpointed);
+        // The hosted service runs on its own (every second): bounded wait on real time, no sleep-to-pass.
+        var runs = checkpointer.Runs;
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (checkpointer.Runs <= runs + 1 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+        Assert.True(checkpointer.Runs > runs + 1, "the background checkpointer runs periodically");
+    }
+
+    [Fact]
+    public async Task TheCachedDefaultAssistantIsDroppedAsSoonAsItChanges()
+    {
+        var tenant = await factory.CreateTenantAsync();
+        var configs = factory.Services.GetRequiredService<Switchboard.Tenancy.TenantConfigCache>();
+        var first = await factory.WithDbAsync(tenant.Id, db => configs.GetAsync(db, tenant.Id, CancellationToken.None));
+        var again = await factory.WithDbAsync(tenant.Id, db => configs.GetAsync(db, tenant.Id, CancellationToken.None));
+        Assert.Same(first, again); // cached: no query
+        Assert.Equal("Drain Fortin, bonjour!", first.DefaultAssistant!.FirstMessage);
+
+        await factory.WithDbAsync(tenant.Id, async db =>
+        {
+            var assistant = await db.Assistants.SingleAsync();
+            assistant.FirstMessage = "Drain Fortin, salut!";
+            return await db.SaveChangesAsync();
+        });
+        var json = "{\"message\":{\"type\":\"assistant-request\",\"call\":{\"id\":\"" + Guid.NewGuid() + "\",\"type\":\"inboundPhoneCall\"}}}";
+        var reply = await factory.PostVapiAsync(tenant, json);
+        Assert.Equal(HttpStatusCode.OK, reply.StatusCode);
+        Assert.Contains("Drain Fortin, salut!", await reply.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        await factory.WithDbAsync(tenant.Id, async db =>
+        {
+            var row = await db.Tenants.SingleAsync(t => t.Id == tenant.Id);
+            row.Name = "Drain Fortin inc.";
+            return await db.SaveChangesAsync();
+        });
+        var renamed = await factory.WithDbAsync(tenant.Id, db => configs.GetAsync(db, tenant.Id, CancellationToken.None));
+        Assert.Equal("Drain Fortin inc.", renamed.Tenant.Name);
     }
 }

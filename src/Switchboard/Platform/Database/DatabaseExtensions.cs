@@ -24,6 +24,10 @@ internal static class DatabaseExtensions
             else
             {
                 options.UseSqlite(connection.Value);
+                if (sp.GetRequiredService<SqliteCheckpointer>().Enabled)
+                {
+                    options.AddInterceptors(sp.GetRequiredService<SqliteCheckpointer.Interceptor>()); // checkpoints run in the background, not in a COMMIT
+                }
             }
             options.AddInterceptors(NonFiniteGuard); // never NaN/±∞, never a decimal past its column
             options.AddInterceptors(sp.GetRequiredService<SqliteWriteGate.SaveInterceptor>()); // outbox handlers' saves take a writer turn (SQLite)
@@ -38,6 +42,9 @@ internal static class DatabaseExtensions
         services.AddSingleton<Migrator>();
         services.AddSingleton<SqliteWriteGate>();
         services.AddSingleton<SqliteWriteGate.SaveInterceptor>();
+        services.AddSingleton<SqliteCheckpointer>();
+        services.AddSingleton<SqliteCheckpointer.Interceptor>();
+        services.AddHostedService(sp => sp.GetRequiredService<SqliteCheckpointer>());
         return services;
     }
 
