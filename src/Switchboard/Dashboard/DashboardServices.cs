@@ -18,6 +18,7 @@ internal static class DashboardServices
             ? sp.GetRequiredService<PostgresLiveEventTransport>()
             : sp.GetRequiredService<InProcessLiveEventTransport>());
         services.AddSingleton<LiveEventsInterceptor>();
+        services.AddSingleton<IGroupCommitListener>(sp => sp.GetRequiredService<LiveEventsInterceptor>());
         services.ConfigureDbContext<SwitchboardDbContext>((sp, o) => o.AddInterceptors(sp.GetRequiredService<LiveEventsInterceptor>()));
         services.AddRecordingsProxy();
         return services;

@@ -50,7 +50,7 @@ internal sealed class LiveEventBatch
 /// events to be numbered and sent (so a webhook's 200 follows its events); the synchronous ones hand them to the background. Bulk
 /// <c>ExecuteUpdate</c>/<c>ExecuteDelete</c> statements are not seen.
 /// </summary>
-internal sealed class LiveEventsInterceptor(ILiveEventTransport publisher) : SaveChangesInterceptor, IDbTransactionInterceptor
+internal sealed class LiveEventsInterceptor(ILiveEventTransport publisher) : SaveChangesInterceptor, IDbTransactionInterceptor, IGroupCommitListener
 {
     private static readonly HashSet<string> QuietCallProperties = new(StringComparer.Ordinal)
     {
@@ -71,7 +71,7 @@ internal sealed class LiveEventsInterceptor(ILiveEventTransport publisher) : Sav
 
     public override async ValueTask<int> SavedChangesAsync(SaveChangesCompletedEventData eventData, int result, CancellationToken cancellationToken = default)
     {
-        if (eventData.Context is SwitchboardDbContext db && db.Database.CurrentTransaction is null)
+        if (eventData.Context is SwitchboardDbContext db && db.Database.CurrentTransaction is null && !db.InGroupCommit)
         {
             await publisher.PublishAsync(db.LiveEvents.Take());
         }
@@ -99,6 +99,12 @@ internal sealed class LiveEventsInterceptor(ILiveEventTransport publisher) : Sav
 
     public void TransactionRolledBack(DbTransaction transaction, TransactionEndEventData eventData) => Discard(eventData.Context);
 
+    /// <summary>A <see cref="SqliteGroupCommit"/> batch holding <paramref name="db"/>'s saves committed: announce them.</summary>
+    public Task CommittedAsync(SwitchboardDbContext db) => publisher.PublishAsync(db.LiveEvents.Take());
+
+    /// <summary>A <see cref="SqliteGroupCommit"/> unit was undone: nothing to announce.</summary>
+    public void RolledBack(SwitchboardDbContext db) => Discard(db);
+
     public Task TransactionRolledBackAsync(DbTransaction transaction, TransactionEndEventData eventData, CancellationToken cancellationToken = default)
     {
         Discard(eventData.Context);
@@ -115,7 +121,7 @@ internal sealed class LiveEventsInterceptor(ILiveEventTransport publisher) : Sav
 
     private void FlushUnlessInTransaction(DbContext? context)
     {
-        if (context is SwitchboardDbContext db && db.Database.CurrentTransaction is null)
+        if (context is SwitchboardDbContext db && db.Database.CurrentTransaction is null && !db.InGroupCommit)
         {
             Flush(db);
         }

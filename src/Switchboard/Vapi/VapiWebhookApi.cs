@@ -161,25 +161,26 @@ internal static class VapiWebhookApi
     {
         var db = services.GetRequiredService<SwitchboardDbContext>();
         var processor = services.GetRequiredService<VapiEventProcessor>();
-        var gate = services.GetRequiredService<SqliteWriteGate>();
         var configs = services.GetRequiredService<TenantConfigCache>();
         // A failure replays the whole unit of work below, so EF's savepoint around SaveChanges (two more statements) buys nothing.
         db.Database.AutoSavepointsEnabled = false;
+        var sqlite = db.Database.IsSqlite();
+        var groupCommit = sqlite ? services.GetRequiredService<SqliteGroupCommit>() : null;
         for (var attempt = 1; ; attempt++)
         {
             db.ChangeTracker.Clear();
-            var strategy = db.Database.CreateExecutionStrategy();
             try
             {
-                using var turn = await gate.EnterAsync(db, PriorityOf(type), ct);
+                if (groupCommit is not null)
+                {
+                    // SQLite: one writer, one fsync per COMMIT; units of work queued together share a transaction.
+                    return await groupCommit.RunAsync(db, PriorityOf(type), () => UnitOfWorkAsync(db, configs, processor, tenantId, message, type, raw, key, unusable, ct), ct);
+                }
+                var strategy = db.Database.CreateExecutionStrategy();
                 return await strategy.ExecuteAsync(async () =>
                 {
                     await using var tx = await db.Database.BeginTransactionAsync(ct);
-                    // The tenant and its default assistant come from a short-lived cache (read in the transaction on a miss:
-                    // one pooled-connection checkout per request, as Npgsql resets the connection at each checkout), untracked.
-                    var config = await configs.GetAsync(db, tenantId, ct);
-                    var reply = await processor.ProcessAsync(config, message, type, raw, key, unusable, ct);
-                    await db.SaveChangesAsync(ct);
+                    var reply = await UnitOfWorkAsync(db, configs, processor, tenantId, message, type, raw, key, unusable, ct);
                     await tx.CommitAsync(ct);
                     return reply;
                 });
@@ -189,6 +190,20 @@ internal static class VapiWebhookApi
                 await Task.Delay(attempt * 10, ct);
             }
         }
+    }
+
+    /// <summary>
+    /// One delivery's unit of work: the tenant and its default assistant from a short-lived cache (read in the unit of
+    /// work on a miss: one pooled-connection checkout per request, as Npgsql resets the connection at each checkout),
+    /// the processor, one <c>SaveChanges</c>. The caller owns the transaction.
+    /// </summary>
+    private static async Task<System.Text.Json.Nodes.JsonNode> UnitOfWorkAsync(SwitchboardDbContext db, TenantConfigCache configs, VapiEventProcessor processor,
+        Guid tenantId, JsonElement message, string type, string raw, string key, IReadOnlyList<string> unusable, CancellationToken ct)
+    {
+        var config = await configs.GetAsync(db, tenantId, ct);
+        var reply = await processor.ProcessAsync(config, message, type, raw, key, unusable, ct);
+        await db.SaveChangesAsync(ct);
+        return reply;
     }
 
     /// <summary>

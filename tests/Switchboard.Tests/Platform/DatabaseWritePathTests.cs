@@ -137,4 +137,56 @@ public sealed class DatabaseWritePathTests(SwitchboardFactory factory) : IClassF
         var renamed = await factory.WithDbAsync(tenant.Id, db => configs.GetAsync(db, tenant.Id, CancellationToken.None));
         Assert.Equal("Drain Fortin inc.", renamed.Tenant.Name);
     }
+
+    [Fact]
+    public async Task UnitsQueuedBehindTheWriterShareOneCommitAndAFailingUnitIsUndoneAlone()
+    {
+        if (TestDatabase.IsPostgres)
+        {
+            return;
+        }
+        var tenant = await factory.CreateTenantAsync();
+        var gate = factory.Services.GetRequiredService<Switchboard.Platform.Database.SqliteWriteGate>();
+        var group = factory.Services.GetRequiredService<Switchboard.Platform.Database.SqliteGroupCommit>();
+        var scopes = Enumerable.Range(0, 10).Select(_ => factory.Scope()).ToList();
+        var keys = Enumerable.Range(0, 10).Select(i => $"group-commit-{Guid.NewGuid():N}-{i}").ToList();
+        Task<int>[] units;
+        long batchesBefore, unitsBefore;
+        // Hold the writer: every unit queues behind it, then one leader runs them all in one transaction.
+        using (await gate.EnterAsync(Switchboard.Platform.Database.WritePriority.Normal, CancellationToken.None))
+        {
+            batchesBefore = group.Batches;
+            unitsBefore = group.Units;
+            units = scopes.Select((scope, i) =>
+            {
+                var db = scope.ServiceProvider.GetRequiredService<Switchboard.Platform.Database.SwitchboardDbContext>();
+                return group.RunAsync(db, Switchboard.Platform.Database.WritePriority.Normal, async () =>
+                {
+                    db.CallEvents.Add(new Switchboard.Calls.CallEvent
+                    {
+                        Id = Guid.CreateVersion7(), TenantId = tenant.Id, Provider = "vapi", Type = "speech-update",
+                        IdempotencyKey = keys[i], PayloadJson = "{}", ReceivedAt = DateTimeOffset.UtcNow,
+                    });
+                    await db.SaveChangesAsync();
+                    if (i == 3)
+                    {
+                        throw new InvalidOperationException("unit 3 fails after its save");
+                    }
+                    return i;
+                }, CancellationToken.None);
+            }).ToArray();
+            // RunAsync queues synchronously, before its first await: all ten are queued while the writer is held.
+        }
+        var failed = await Assert.ThrowsAsync<InvalidOperationException>(() => units[3]);
+        Assert.Equal("unit 3 fails after its save", failed.Message);
+        foreach (var i in Enumerable.Range(0, 10).Where(i => i != 3))
+        {
+            Assert.Equal(i, await units[i]);
+        }
+        Assert.Equal(1, group.Batches - batchesBefore);
+        Assert.Equal(9, group.Units - unitsBefore);
+        var stored = await factory.WithDbAsync(tenant.Id, db => db.CallEvents.Where(e => keys.Contains(e.IdempotencyKey)).Select(e => e.IdempotencyKey).ToListAsync());
+        Assert.Equal(keys.Where((_, i) => i != 3).Order(), stored.Order());
+        scopes.ForEach(s => s.Dispose());
+    }
 }

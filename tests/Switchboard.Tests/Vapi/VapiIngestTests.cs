@@ -109,20 +109,51 @@ public sealed class VapiIngestTests(SwitchboardFactory factory) : IClassFixture<
             return response;
         });
 
+        var group = factory.Services.GetRequiredService<SqliteGroupCommit>();
         var held = await gate.EnterAsync(WritePriority.Normal, CancellationToken.None);
-        var statusUpdates = Enumerable.Range(0, 8).Select(i => Post("speech-update", Json(new
+        Task<HttpResponseMessage>[] responsesTasks;
+        try
         {
-            message = new { type = "speech-update", status = "started", role = "user", turn = i, call = new { id = callId } },
-        }))).ToList();
-        await Until(() => gate.Waiting >= 8);
-        var toolCall = Post("tool-calls", ToolCalls(callId, "call_first", "routine"));
-        await Until(() => gate.Waiting >= 9);
-        held.Dispose();
-        var responses = await Task.WhenAll(statusUpdates.Append(toolCall));
+            // Webhook units queue for the group commit (its leader alone waits on the writer gate).
+            var statusUpdates = Enumerable.Range(0, 8).Select(i => Post("speech-update", Json(new
+            {
+                message = new { type = "speech-update", status = "started", role = "user", turn = i, call = new { id = callId } },
+            }))).ToList();
+            await Until(() => group.Queued >= 8);
+            var toolCall = Post("tool-calls", ToolCalls(callId, "call_first", "routine"));
+            await Until(() => group.Queued >= 9);
+            responsesTasks = [.. statusUpdates.Append(toolCall)];
+        }
+        finally
+        {
+            held.Dispose();
+        }
+        var responses = await Task.WhenAll(responsesTasks);
 
         Assert.All(responses, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
-        // First through the writer (first-come-first-served would make it ninth); its response may race the next one's.
-        Assert.Contains("tool-calls", order.Take(2));
+        // First through the writer (first-come-first-served would make it ninth): its row is the first written. (All nine
+        // share one COMMIT, so their responses leave together.)
+        var firstWritten = await factory.WithDbAsync(tenant.Id, async db =>
+        {
+            var conn = db.Database.GetDbConnection();
+            await db.Database.OpenConnectionAsync();
+            try
+            {
+                await using var cmd = conn.CreateCommand();
+                cmd.CommandText = "SELECT e.\"Type\" FROM call_events e JOIN calls c ON c.\"Id\" = e.\"CallId\" WHERE c.\"ProviderCallId\" = $id ORDER BY e.rowid LIMIT 1";
+                var p = cmd.CreateParameter();
+                p.ParameterName = "$id";
+                p.Value = callId;
+                cmd.Parameters.Add(p);
+                return (string?)await cmd.ExecuteScalarAsync();
+            }
+            finally
+            {
+                await db.Database.CloseConnectionAsync();
+            }
+        });
+        Assert.Equal("tool-calls", firstWritten);
+        Assert.Empty(order.Except(["speech-update", "tool-calls"]));
     }
 
     [Fact]

@@ -43,6 +43,7 @@ internal static class DatabaseExtensions
         services.AddSingleton<SqliteWriteGate>();
         services.AddSingleton<SqliteWriteGate.SaveInterceptor>();
         services.AddSingleton<SqliteCheckpointer>();
+        services.AddSingleton<SqliteGroupCommit>();
         services.AddSingleton<SqliteCheckpointer.Interceptor>();
         services.AddHostedService(sp => sp.GetRequiredService<SqliteCheckpointer>());
         return services;

@@ -15,6 +15,12 @@ internal sealed partial class SwitchboardDbContext
     /// </summary>
     internal LiveEventBatch LiveEvents { get; } = new();
 
+    /// <summary>
+    /// True while this context's unit of work runs inside a <see cref="SqliteGroupCommit"/> batch: its saves are not durable
+    /// until the batch commits, so what they announce waits for <see cref="IGroupCommitListener"/>.
+    /// </summary>
+    internal bool InGroupCommit { get; set; }
+
     private static void ConfigureDashboard(ModelBuilder b)
     {
         // One row per tenant on PostgreSQL: the last live-event id handed out, incremented under the row lock so every node

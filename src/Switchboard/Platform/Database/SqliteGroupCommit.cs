@@ -1,0 +1,318 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+
+namespace Switchboard.Platform.Database;
+
+/// <summary>Told when a unit of work run through <see cref="SqliteGroupCommit"/> became durable, or was undone.</summary>
+internal interface IGroupCommitListener
+{
+    /// <summary>The batch holding <paramref name="db"/>'s unit of work committed (runs in the unit's own async context).</summary>
+    Task CommittedAsync(SwitchboardDbContext db);
+
+    /// <summary><paramref name="db"/>'s unit of work was rolled back (it failed, or its batch's COMMIT did).</summary>
+    void RolledBack(SwitchboardDbContext db);
+}
+
+/// <summary>
+/// Group commit for SQLite's webhook path (issue 13). SQLite in WAL mode with <c>synchronous=FULL</c> fsyncs the WAL at
+/// every COMMIT (sqlite.org/pragma.html#pragma_synchronous), so with one transaction per webhook the single writer
+/// commits at most 1/fsync times a second (2–6 ms here: ~170–500 messages/s whatever the CPU). Here several units of
+/// work share one transaction on one connection and one fsync, with the same durability: nobody is answered before the
+/// COMMIT that holds their rows has returned.
+/// <para>
+/// How: callers queue (<see cref="RunAsync{T}"/>); the first caller that finds no leader becomes one: it takes a
+/// <see cref="SqliteWriteGate"/> turn, opens <c>BEGIN IMMEDIATE</c> on a connection of its own, and hands the connection to
+/// the queued units one at a time, highest <see cref="WritePriority"/> first, up to <see cref="MaxBatch"/>. Each unit
+/// runs in its own async context (its request's trace, logging scope and tenant), between <c>SAVEPOINT</c> and
+/// <c>RELEASE</c>: a unit that throws is rolled back to its savepoint alone and gets its exception (the caller retries a
+/// unique-key race as before). Then one COMMIT, every unit is told, the turn is released (the outbox and API writers
+/// interleave between batches as the gate decides), and the leader goes on while units are waiting. Nothing waits to
+/// fill a batch: at low load a batch is one unit; under load the units that queued during one fsync share the next.
+/// </para>
+/// </summary>
+internal sealed class SqliteGroupCommit(
+    SqliteWriteGate gate, DatabaseExtensions.EffectiveConnection connection, SqliteCheckpointer checkpointer,
+    IEnumerable<IGroupCommitListener> listeners, ILogger<SqliteGroupCommit> logger)
+{
+    /// <summary>Most units in one transaction (bounds the time a high-priority unit arriving mid-batch waits).</summary>
+    internal const int MaxBatch = 64;
+
+    private readonly Lock sync = new();
+    private readonly Queue<Unit>[] queues = [new(), new(), new()];
+    private readonly IGroupCommitListener[] listeners = listeners.ToArray();
+    private bool leading;
+    private SqliteConnection? shared;
+
+    /// <summary>Units queued and not yet handed the connection (tests and diagnostics).</summary>
+    internal int Queued
+    {
+        get
+        {
+            lock (sync)
+            {
+                return queues.Sum(q => q.Count);
+            }
+        }
+    }
+
+    /// <summary>Batches committed so far (tests and diagnostics).</summary>
+    internal long Batches => Interlocked.Read(ref batches);
+
+    /// <summary>Units committed so far.</summary>
+    internal long Units => Interlocked.Read(ref units);
+
+    private long batches;
+    private long units;
+
+    /// <summary>
+    /// Runs <paramref name="work"/> (reads and <c>SaveChanges</c> through <paramref name="db"/>, no transaction of its own)
+    /// in a shared SQLite transaction and returns its result once that transaction has committed. Throws what
+    /// <paramref name="work"/> threw (its changes undone), or the COMMIT's <see cref="SqliteException"/> (every unit of
+    /// that batch undone). <paramref name="db"/>'s change tracker is left as the work left it.
+    /// </summary>
+    public async Task<T> RunAsync<T>(SwitchboardDbContext db, WritePriority priority, Func<Task<T>> work, CancellationToken ct)
+    {
+        ct.ThrowIfCancellationRequested();
+        var unit = new Unit(ct);
+        bool lead;
+        lock (sync)
+        {
+            queues[(int)priority].Enqueue(unit);
+            lead = !leading;
+            leading = true;
+        }
+        if (lead)
+        {
+            // The leader outlives no request: it is its own task, started without this request's async context.
+            using (ExecutionContext.SuppressFlow())
+            {
+                _ = Task.Run(LeadAsync, CancellationToken.None);
+            }
+        }
+
+        SqliteConnection conn;
+        try
+        {
+            conn = await unit.Turn.Task.WaitAsync(ct);
+        }
+        catch (OperationCanceledException)
+        {
+            // Not started: the leader skips it (Turn cancelled first) or, if it was granted meanwhile, finishes it empty.
+            if (!unit.Turn.TrySetCanceled(ct))
+            {
+                unit.Done.TrySetResult(false);
+            }
+            throw;
+        }
+
+        T result = default!;
+        Exception? failure = null;
+        var behavior = db.Database.AutoTransactionBehavior;
+        try
+        {
+            db.Database.SetDbConnection(conn, contextOwnsConnection: false);
+            db.Database.AutoTransactionBehavior = AutoTransactionBehavior.Never;
+            db.InGroupCommit = true;
+            await ExecAsync(conn, "SAVEPOINT unit");
+            try
+            {
+                result = await work();
+                await ExecAsync(conn, "RELEASE unit");
+            }
+            catch (Exception e)
+            {
+                failure = e;
+                await ExecAsync(conn, "ROLLBACK TO unit");
+                await ExecAsync(conn, "RELEASE unit");
+            }
+        }
+        catch (Exception e) when (failure is null)
+        {
+            failure = e; // the savepoint statements themselves failed: the leader's COMMIT will say more
+        }
+        finally
+        {
+            db.Database.AutoTransactionBehavior = behavior;
+            unit.Done.TrySetResult(failure is null);
+        }
+
+        if (failure is null)
+        {
+            try
+            {
+                await unit.Committed.Task;
+            }
+            catch
+            {
+                db.InGroupCommit = false;
+                Notify(db, committed: false);
+                throw;
+            }
+            db.InGroupCommit = false;
+            foreach (var listener in listeners)
+            {
+                await listener.CommittedAsync(db);
+            }
+            return result;
+        }
+        db.InGroupCommit = false;
+        Notify(db, committed: false);
+        System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
+        return default!;
+    }
+
+    private void Notify(SwitchboardDbContext db, bool committed)
+    {
+        if (!committed)
+        {
+            foreach (var listener in listeners)
+            {
+                listener.RolledBack(db);
+            }
+        }
+    }
+
+    private async Task LeadAsync()
+    {
+        while (true)
+        {
+            WritePriority first;
+            lock (sync)
+            {
+                var level = Array.FindIndex(queues, q => q.Count > 0);
+                if (level < 0)
+                {
+                    leading = false;
+                    return;
+                }
+                first = (WritePriority)level;
+            }
+            try
+            {
+                using var turn = await gate.EnterAsync(first, CancellationToken.None);
+                await RunBatchAsync();
+            }
+            catch (Exception e)
+            {
+                // A batch that could not even begin (the file is unavailable): its units were failed; keep serving the rest.
+                logger.LogError(e, "SQLite group commit: batch failed");
+                shared?.Dispose();
+                shared = null;
+            }
+        }
+    }
+
+    private async Task RunBatchAsync()
+    {
+        var conn = await OpenAsync();
+        var batch = new List<Unit>(8);
+        try
+        {
+            await ExecAsync(conn, "BEGIN IMMEDIATE");
+        }
+        catch (Exception e)
+        {
+            FailQueued(e);
+            throw;
+        }
+        while (batch.Count < MaxBatch && TryDequeue() is { } unit)
+        {
+            if (!unit.Turn.TrySetResult(conn))
+            {
+                continue; // cancelled while queued
+            }
+            if (await unit.Done.Task)
+            {
+                batch.Add(unit);
+            }
+        }
+        try
+        {
+            await ExecAsync(conn, "COMMIT");
+        }
+        catch (Exception e)
+        {
+            logger.LogError(e, "SQLite group commit: COMMIT of {Units} units failed; all undone", batch.Count);
+            try
+            {
+                await ExecAsync(conn, "ROLLBACK");
+            }
+            catch (SqliteException)
+            {
+                // already rolled back by SQLite
+            }
+            foreach (var u in batch)
+            {
+                u.Committed.TrySetException(e);
+            }
+            return;
+        }
+        Interlocked.Increment(ref batches);
+        Interlocked.Add(ref units, batch.Count);
+        foreach (var u in batch)
+        {
+            u.Committed.TrySetResult();
+        }
+    }
+
+    private Unit? TryDequeue()
+    {
+        lock (sync)
+        {
+            foreach (var queue in queues)
+            {
+                if (queue.TryDequeue(out var unit))
+                {
+                    return unit;
+                }
+            }
+            return null;
+        }
+    }
+
+    private void FailQueued(Exception e)
+    {
+        while (TryDequeue() is { } unit)
+        {
+            unit.Turn.TrySetException(e);
+        }
+    }
+
+    private async Task<SqliteConnection> OpenAsync()
+    {
+        if (shared is { State: System.Data.ConnectionState.Open })
+        {
+            return shared;
+        }
+        shared?.Dispose();
+        var conn = new SqliteConnection(connection.Value);
+        await conn.OpenAsync();
+        if (checkpointer.Enabled)
+        {
+            await ExecAsync(conn, "PRAGMA wal_autocheckpoint=0"); // checkpoints run in the background (SqliteCheckpointer)
+        }
+        shared = conn;
+        return conn;
+    }
+
+    private static async Task ExecAsync(SqliteConnection conn, string sql)
+    {
+        await using var command = conn.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync();
+    }
+
+    private sealed class Unit(CancellationToken ct)
+    {
+        public CancellationToken Cancellation { get; } = ct;
+
+        /// <summary>Granted by the leader: the shared connection, inside the open transaction.</summary>
+        public TaskCompletionSource<SqliteConnection> Turn { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>Set by the unit: its work ended (true: kept; false: rolled back to its savepoint).</summary>
+        public TaskCompletionSource<bool> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>Set by the leader once the batch's COMMIT returned (or failed).</summary>
+        public TaskCompletionSource Committed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}
