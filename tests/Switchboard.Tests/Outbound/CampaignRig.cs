@@ -209,6 +209,10 @@ internal sealed class CampaignRig : IAsyncDisposable
         return maxRounds;
     }
 
+    /// <summary>The campaign's status, read from the database (cheaper than the API in a loop).</summary>
+    public Task<string> StatusAsync(Guid tenantId, Guid campaignId) =>
+        Host.WithDbAsync(tenantId, db => db.Campaigns.AsNoTracking().Where(c => c.Id == campaignId).Select(c => c.Status).SingleAsync());
+
     /// <summary>Advances the fake clock by <paramref name="span"/> one second at a time, running a round each second.</summary>
     public async Task WaitAsync(TimeSpan span)
     {

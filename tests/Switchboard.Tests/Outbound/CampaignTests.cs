@@ -144,7 +144,7 @@ public sealed class CampaignTests
         Assert.Contains(errors, e => e.GetProperty("reason").GetString() == "name longer than 200 characters");
         Assert.Equal("scheduled", created.GetProperty("campaign").GetProperty("status").GetString());
 
-        var rounds = await rig.RunAsync(tenant.Id, id, async () => await StatusAsync(api, id) == "completed", TimeSpan.FromHours(30));
+        var rounds = await rig.RunAsync(tenant.Id, id, async () => await rig.StatusAsync(tenant.Id, id) == "completed", TimeSpan.FromHours(30));
         Assert.Equal("completed", await StatusAsync(api, id));
 
         var calls = Intervals(rig);
@@ -227,7 +227,7 @@ public sealed class CampaignTests
 
         rig.StartHost(stoppedAt.AddSeconds(5));
         var api = rig.Host.Api(tenant);
-        await rig.RunAsync(tenant.Id, id, async () => await StatusAsync(api, id) == "completed", TimeSpan.FromHours(2));
+        await rig.RunAsync(tenant.Id, id, async () => await rig.StatusAsync(tenant.Id, id) == "completed", TimeSpan.FromHours(2));
 
         Assert.Equal("completed", await StatusAsync(api, id));
         var creates = rig.Creates();
@@ -298,7 +298,7 @@ public sealed class CampaignTests
             """;
         var (id, created) = await CreateAsync(api, new { name = "Promo", promotional = true, contactsCsv = csv, startAt = rig.Host.Clock.GetUtcNow() });
         Assert.Equal(2, created.GetProperty("consents").GetInt32());
-        await rig.RunAsync(tenant.Id, id, async () => await StatusAsync(api, id) == "completed", TimeSpan.FromHours(1));
+        await rig.RunAsync(tenant.Id, id, async () => await rig.StatusAsync(tenant.Id, id) == "completed", TimeSpan.FromHours(1));
 
         Assert.Equal(["+15145584000", "+15145584001"], rig.Creates().Select(c => c.To).Order());
         var contacts = await ContactsAsync(rig, tenant.Id, id);
@@ -330,7 +330,7 @@ public sealed class CampaignTests
         Assert.Equal(HttpStatusCode.OK, (await api.PostAsync($"/api/v1/campaigns/{id}/start", null)).StatusCode);
         (type, data) = await NextEventAsync(reader);
         Assert.Equal(("campaign.status", "running"), (type, data.GetProperty("status").GetString()));
-        await rig.RunAsync(tenant.Id, id, async () => await StatusAsync(api, id) == "completed", TimeSpan.FromHours(1));
+        await rig.RunAsync(tenant.Id, id, async () => await rig.StatusAsync(tenant.Id, id) == "completed", TimeSpan.FromHours(1));
 
         var seen = new List<(string Type, JsonElement Data)>();
         while (seen.Count == 0 || seen[^1].Type != "campaign.status")

@@ -134,6 +134,10 @@ internal sealed class CampaignDialer(IServiceScopeFactory scopes, IOptions<Campa
             }
             var next = campaign.NextDialAt is { } at && at > now ? at : now;
             var spacing = TimeSpan.FromSeconds(1.0 / Math.Max(1, campaign.CallsPerSecond));
+            if (free <= 0 || next >= horizon)
+            {
+                continue; // no line free, or not this campaign's turn yet: due contacts (windows, refusals included) wait for one
+            }
             var due = await db.CampaignContacts
                 .Where(c => c.CampaignId == campaign.Id && c.State == ContactStates.Pending && c.NextAttemptAt <= now)
                 .OrderBy(c => c.NextAttemptAt).ThenBy(c => c.Ordinal).Take(options.Value.BatchSize).ToListAsync(ct);
@@ -206,28 +210,25 @@ internal sealed class CampaignDialer(IServiceScopeFactory scopes, IOptions<Campa
         for (var i = 0; i < campaigns.Count; i++)
         {
             var campaign = campaigns[i];
-            if (campaign.Status == CampaignStatuses.Running && !await db.CampaignContacts.AnyAsync(c => c.CampaignId == campaign.Id && ContactStates.Open.Contains(c.State), ct))
+            if (staged[i].Count == 0 && campaign.Status != CampaignStatuses.Running)
+            {
+                continue;
+            }
+            var counts = await CampaignResults.CountsAsync(db, tenantId, campaign.Id, ct);
+            if (campaign.Status == CampaignStatuses.Running && counts.Pending + counts.Queued + counts.Calling == 0)
             {
                 campaign.Status = CampaignStatuses.Completed;
                 campaign.EndedAt = now;
                 campaign.UpdatedAt = now;
-                staged[i].Add(counts => CampaignResults.StatusEvent(campaign, counts));
+                staged[i].Add(c => CampaignResults.StatusEvent(campaign, c));
                 logger.LogInformation("Campaign {CampaignId} completed", campaign.Id);
             }
-        }
-        await db.SaveChangesAsync(ct);
-        for (var i = 0; i < campaigns.Count; i++)
-        {
-            if (staged[i].Count == 0)
-            {
-                continue;
-            }
-            var counts = await CampaignResults.CountsAsync(db, tenantId, campaigns[i].Id, ct);
             foreach (var make in staged[i])
             {
                 db.LiveEvents.Add(make(counts)); // published by the live-events interceptor when the transaction commits
             }
         }
+        await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
         return queued;
     }
