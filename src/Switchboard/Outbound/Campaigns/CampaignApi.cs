@@ -431,14 +431,14 @@ internal static class CampaignApi
         Guid id, CampaignScheduleRequest body, HttpContext http, SwitchboardDbContext db, AuditLog audit, TimeProvider clock, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
-        if (body.StartAt is not { } startAt || startAt > now.AddYears(1))
-        {
-            return new Validation().Add("startAt", "give a date and time within a year (UTC)").Result();
-        }
         var campaign = await db.Campaigns.FirstOrDefaultAsync(c => c.Id == id, ct);
         if (campaign is null)
         {
             return NotFound();
+        }
+        if (body.StartAt is not { } startAt || startAt > now.AddYears(1))
+        {
+            return new Validation().Add("startAt", "give a date and time within a year (UTC)").Result();
         }
         if (campaign.Status is not (CampaignStatuses.Draft or CampaignStatuses.Scheduled))
         {
