@@ -309,6 +309,11 @@ public sealed class CampaignTests
         var page = await GetAsync(api, $"/api/v1/campaigns/{id}/contacts?state=refused");
         Assert.Equal(2, page.GetProperty("items").GetArrayLength());
         Assert.Equal("printemps", page.GetProperty("items")[0].GetProperty("variables").GetProperty("offer").GetString());
+
+        // Erasing a callee removes their campaign contact and consent record.
+        Assert.Equal(HttpStatusCode.OK, (await api.PostAsJsonAsync("/api/v1/erasure/caller", new { phoneNumber = "+15145584000" })).StatusCode);
+        Assert.DoesNotContain(await ContactsAsync(rig, tenant.Id, id), c => c.Number == "+15145584000");
+        Assert.Equal(["+15145584001"], await rig.Host.WithDbAsync(tenant.Id, db => db.Consents.Select(c => c.Number).ToListAsync()));
     }
 
     [Fact]
