@@ -310,6 +310,11 @@ public sealed class CampaignTests
         Assert.Equal(2, page.GetProperty("items").GetArrayLength());
         Assert.Equal("printemps", page.GetProperty("items")[0].GetProperty("variables").GetProperty("offer").GetString());
 
+        // The call knows whom it calls and why: the campaign, the contact's name and the CSV's variables.
+        var context = await rig.Host.WithDbAsync(tenant.Id, db => db.Calls.AsNoTracking().Where(c => c.CustomerNumber == "+15145584000").Select(c => c.OutboundContextJson).SingleAsync());
+        Assert.Equal(new Dictionary<string, string> { ["campaign"] = "Promo", ["name"] = "Ana", ["offer"] = "printemps" },
+            global::Switchboard.Outbound.OutboundContext.Read(context).ToDictionary());
+
         // Erasing a callee removes their campaign contact and consent record.
         Assert.Equal(HttpStatusCode.OK, (await api.PostAsJsonAsync("/api/v1/erasure/caller", new { phoneNumber = "+15145584000" })).StatusCode);
         Assert.DoesNotContain(await ContactsAsync(rig, tenant.Id, id), c => c.Number == "+15145584000");

@@ -353,8 +353,8 @@ internal static class CampaignApi
                 errors.Add("startAt", "must be an ISO 8601 date and time");
             }
         }
-        var request2 = new CampaignCreateRequest(form["name"].ToString(), assistantId, promotional, Int("maxAttempts"), Int("retryMinutes"), Int("callsPerSecond"), startAt, csv);
-        return errors.IsValid ? (request2, null) : (null, errors.Result());
+        var parsed = new CampaignCreateRequest(form["name"].ToString(), assistantId, promotional, Int("maxAttempts"), Int("retryMinutes"), Int("callsPerSecond"), startAt, csv);
+        return errors.IsValid ? (parsed, null) : (null, errors.Result());
     }
 
     private static Task DescribeForm(OpenApiOperation operation)
