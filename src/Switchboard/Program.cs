@@ -11,6 +11,7 @@ using Switchboard.Knowledge;
 using Switchboard.Numbers;
 using Switchboard.Onboarding;
 using Switchboard.Outbound;
+using Switchboard.Outbound.Campaigns;
 using Switchboard.Outbox;
 using Switchboard.Platform;
 using Switchboard.Platform.Cli;
@@ -67,6 +68,7 @@ builder.AddWebhooks();                                            // Webhooks: S
 builder.AddProvisioning();                                        // Provisioning: assistants and numbers pushed to Vapi/Twilio through the outbox, onboarding.
 builder.Services.AddAssistantTemplates();                         // The receptionist template gallery (12 trades × en/fr), read once.
 builder.AddOutbound();                                            // Outbound calls: Twilio Calls API with AMD or Vapi /call, do-not-call list, calling windows.
+builder.AddCampaigns();                                           // Campaigns: CSV contacts, the dialer (windows, DNC, consent, pacing, retries), progress events.
 builder.AddOutbox();                                              // Outbox: handlers (SMS, recordings, webhooks), processor, worker.
 builder.Services.AddScoped<DemoSeeder>();                         // Demo tenant.
 builder.Services.AddDashboard();                                  // Dashboard: live events (hub, LISTEN/NOTIFY fan-out), recordings proxy.
@@ -136,7 +138,8 @@ app.MapGroup("/api/v1").RequireAuthorization()                    // self-servic
     .MapWidgetSettings()                                          // the widget's branding
     .MapKnowledge()                                               // knowledge base: documents, chunks, search
     .MapCompliance()                                              // audit log + verify, export, erasure, retention
-    .MapOutbound();                                               // outbound calls, refusals, do-not-call list
+    .MapOutbound()                                                // outbound calls, refusals, do-not-call list
+    .MapCampaigns();                                              // campaigns: create from CSV, schedule, pause/resume/cancel, contacts, progress (SSE)
 
 app.Lifetime.ApplicationStarted.Register(() => Banner.PrintDemo(demo, app.Urls.FirstOrDefault(), app.Environment));
 await app.RunAsync();

@@ -19,7 +19,7 @@ namespace Switchboard.Calls;
 /// </summary>
 internal sealed class PostCallPipeline(
     SwitchboardDbContext db, AlertService alerts, WebhookEventPublisher webhooks, Outbound.DoNotCallList dnc, Outbound.AutoCallbacks callbacks, Compliance.AuditLog audit,
-    TimeProvider clock)
+    Outbound.Campaigns.CampaignResults campaigns, TimeProvider clock)
 {
     /// <summary>Runs the pipeline on <paramref name="call"/>; returns the lead, or null when the call left none.</summary>
     /// <param name="tenant">The call's tenant (urgency rules, alert policy, hours).</param>
@@ -51,6 +51,7 @@ internal sealed class PostCallPipeline(
         await HonourDoNotCallRequestAsync(tenant, call, callerText, ct);
         await callbacks.ScheduleIfDueAsync(tenant, assistant, call, lead, ct); // a short call that left no details: call back later
         call.Analyzed = true;
+        await campaigns.CallEndedAsync(call, ct); // a campaign contact's call: its result, or its retry
         await webhooks.CallEndedAsync(call, ct); // call.ended, recording.ready, call.analyzed
         return lead;
     }

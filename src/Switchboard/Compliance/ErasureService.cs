@@ -20,7 +20,8 @@ public sealed record TenantErasureResult(Guid TenantId, int UsersDeleted, int Au
 /// GDPR article 17 erasure. A caller is found by phone number in every form Switchboard stores it (E.164, digits,
 /// the national number, national and international formats inside raw JSON, transcripts and message bodies): their calls (with transcripts,
 /// recording references, analysis), leads (and notes on other leads that mention them), SMS, the raw provider events that mention them, and pending outbox
-/// messages that carry the number, and the web conversations of those calls (page URLs, referrers, UTM: attribution). A web
+/// messages that carry the number, the web conversations of those calls (page URLs, referrers, UTM: attribution), and the number's
+/// campaign contacts and consent records (the do-not-call list is kept: the rules require it). A web
 /// visitor can also be erased by the widget's visitor id (<see cref="EraseVisitorAsync"/>). Call seconds are metered first, so usage survives without personal data.
 /// A tenant's erasure deletes the tenant row (every tenant-owned table cascades), its audit chain, and users left
 /// without any membership; an installation-level audit entry records it.
@@ -88,6 +89,9 @@ internal sealed class ErasureService(SwitchboardDbContext db, TimeProvider clock
             // Live transfers of the erased calls (their reason is the caller's need, in the assistant's words).
             await db.CallTransfers.Where(t => callIds.Contains(t.CallId)).ExecuteDeleteAsync(ct);
             var calls = await db.Calls.Where(c => callIds.Contains(c.Id)).ExecuteDeleteAsync(ct);
+            // Campaign contacts (number, name, the tenant's variables about them) and consent records of the number.
+            await db.CampaignContacts.Where(c => exact.Contains(c.Number)).ExecuteDeleteAsync(ct);
+            await db.Consents.Where(c => exact.Contains(c.Number)).ExecuteDeleteAsync(ct);
             await tx.CommitAsync(ct);
             return new CallerErasureResult(calls, turns, leads, sms, events, outbox, webhookEvents, notes);
         });

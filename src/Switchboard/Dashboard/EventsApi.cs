@@ -106,7 +106,7 @@ internal static class EventsApi
     }
 
     /// <summary>True while the session (not revoked, not expired, still acting for this tenant) or the API key is valid.</summary>
-    private static async Task<bool> StillAllowedAsync(IServiceProvider requestServices, Caller caller, Guid tenantId, TimeProvider clock, CancellationToken ct)
+    internal static async Task<bool> StillAllowedAsync(IServiceProvider requestServices, Caller caller, Guid tenantId, TimeProvider clock, CancellationToken ct)
     {
         await using var scope = requestServices.GetRequiredService<IServiceScopeFactory>().CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<SwitchboardDbContext>();

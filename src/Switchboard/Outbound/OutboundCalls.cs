@@ -116,7 +116,7 @@ internal sealed class OutboundCalls(SwitchboardDbContext db, DoNotCallList dnc, 
 /// </summary>
 internal sealed class OutboundPlaceHandler(
     SwitchboardDbContext db, OutboundCalls outbound, TwilioOutboundClient twilio, VapiRestClient vapi, CredentialStore credentials,
-    Webhooks.WebhookEventPublisher webhooks, TimeProvider clock, ILogger<OutboundPlaceHandler> logger) : IOutboxHandler
+    Webhooks.WebhookEventPublisher webhooks, Campaigns.CampaignResults campaigns, TimeProvider clock, ILogger<OutboundPlaceHandler> logger) : IOutboxHandler
 {
     public const string Kind = "outbound.place";
 
@@ -226,6 +226,7 @@ internal sealed class OutboundPlaceHandler(
         call.EndedReason ??= reason;
         call.EndedAt ??= clock.GetUtcNow();
         call.UpdatedAt = clock.GetUtcNow();
+        await campaigns.CallEndedAsync(call, ct); // a campaign contact's call: refused (dnc) or failed before it rang
         await webhooks.CallEndedAsync(call, ct);
         return OutboxResult.Done;
     }

@@ -64,4 +64,7 @@ internal static class OutboundRefusalReasons
     public const string OutsideWindow = "outside-calling-window";
     public const string InvalidNumber = "invalid-number";
     public const string UnknownTimeZone = "unknown-time-zone";
+
+    /// <summary>A promotional campaign's contact without a consent record (Campaign.Promotional).</summary>
+    public const string NoConsent = "no-consent";
 }

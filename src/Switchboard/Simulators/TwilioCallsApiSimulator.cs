@@ -73,6 +73,12 @@ internal sealed class TwilioCallsApiState(string accountSid, string authToken)
     /// <summary>Stamps the timeline; a test hands in its host's clock.</summary>
     public TimeProvider Clock { get; set; } = TimeProvider.System;
 
+    /// <summary>
+    /// Awaited after the <c>ringing</c> callback, before the callee answers (or is busy, or lets it ring out): a test that
+    /// drives a fake clock holds calls here so that they last on that clock (e.g. a campaign's concurrency). Null: no wait.
+    /// </summary>
+    public Func<SimOutboundCall, CancellationToken, Task>? Ringing { get; set; }
+
     /// <summary>Paces the media streams of bridged callees.</summary>
     public SimPacer? Pacer { get; set; }
 
@@ -302,6 +308,10 @@ internal static class TwilioCallsApiSimulator
         {
             await StatusAsync(state, call, "initiated", events, ct);
             await StatusAsync(state, call, "ringing", events, ct);
+            if (state.Ringing is { } ringing)
+            {
+                await ringing(call, ct);
+            }
             var kind = state.Callee(call.To);
             state.Log(call.Sid, "callee", kind.ToString());
             if (kind is CalleeKind.Busy or CalleeKind.NoAnswer)

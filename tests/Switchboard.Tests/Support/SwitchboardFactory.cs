@@ -77,6 +77,7 @@ public class SwitchboardFactory : WebApplicationFactory<Program>
         builder.UseSetting("Switchboard:Database:Provider", DatabaseProvider);
         builder.UseSetting("Switchboard:Database:ConnectionString", DatabaseConnectionString);
         builder.UseSetting("Switchboard:Outbox:WorkerEnabled", "false");
+        builder.UseSetting("Switchboard:Campaigns:DialerEnabled", "false"); // tests drive CampaignDialer.TickAsync
         // The retention worker waits on the host's clock: with FakeTimeProvider, a test that advances days would start a purge.
         builder.UseSetting("Switchboard:Retention:WorkerEnabled", "false");
         builder.UseSetting("Switchboard:Twilio:ApiBaseUrl", TwilioBaseUrl);

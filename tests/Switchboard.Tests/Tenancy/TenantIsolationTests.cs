@@ -45,6 +45,8 @@ public sealed partial class TenantIsolationTests(SelfServiceFactory factory) : I
         var secretKey = created["key"]!.GetValue<string>();
         const string doNotCall = "+14385550177";
         await (await a.Client.PostAsJsonAsync("/api/v1/dnc", new { number = doNotCall, note = "Note " + marker })).JsonAsync(HttpStatusCode.Created);
+        var campaignId = (await (await a.Client.PostAsJsonAsync("/api/v1/campaigns", new { name = "Campaign " + marker, contactsCsv = "number,name\n+14385550166,Contact " + marker }))
+            .JsonAsync(HttpStatusCode.Created))["campaign"]!["id"]!.GetValue<string>();
         await factory.Outbox.DrainAsync(CancellationToken.None);
         var webhookSecret = factory.Services.GetRequiredService<SecretProtector>().Unprotect(
             await factory.WithDbAsync(null, db => db.Tenants.Where(t => t.Id == a.TenantId).Select(t => t.VapiWebhookSecretProtected).FirstAsync()))!;
@@ -73,6 +75,14 @@ public sealed partial class TenantIsolationTests(SelfServiceFactory factory) : I
             ["/api/v1/credentials/{provider}"] = "vapi",
             ["/api/v1/credentials/{provider}/check"] = "vapi",
             ["/api/v1/dnc/{number}"] = Uri.EscapeDataString(doNotCall), // on A's list only: B removing it finds nothing
+            ["/api/v1/campaigns/{id}"] = campaignId,
+            ["/api/v1/campaigns/{id}/contacts"] = campaignId,
+            ["/api/v1/campaigns/{id}/events"] = campaignId,
+            ["/api/v1/campaigns/{id}/schedule"] = campaignId,
+            ["/api/v1/campaigns/{id}/start"] = campaignId,
+            ["/api/v1/campaigns/{id}/pause"] = campaignId,
+            ["/api/v1/campaigns/{id}/resume"] = campaignId,
+            ["/api/v1/campaigns/{id}/cancel"] = campaignId,
         };
         var bodies = new Dictionary<string, object>
         {
@@ -81,7 +91,7 @@ public sealed partial class TenantIsolationTests(SelfServiceFactory factory) : I
             ["PATCH /api/v1/team/members/{userId}"] = new { role = "member" },
             ["POST /api/v1/keys/{id}/rotate"] = new { graceHours = 0 },
         };
-        var secrets = new[] { a.TenantId.ToString(), assistantId, numberId, number, invitationId, keyId, callId, a.Email, marker, "4566836490", "4385550177", secretKey, VapiSimulator.PrivateKey, sharedKey };
+        var secrets = new[] { a.TenantId.ToString(), campaignId, "4385550166", assistantId, numberId, number, invitationId, keyId, callId, a.Email, marker, "4566836490", "4385550177", secretKey, VapiSimulator.PrivateKey, sharedKey };
         // Singletons B has not set: 404 for B (never A's), checked for leaks like the rest.
         var absentForB = new HashSet<string> { "/api/v1/credentials/twilio/signing-key" };
 
@@ -135,6 +145,7 @@ public sealed partial class TenantIsolationTests(SelfServiceFactory factory) : I
         Assert.Equal(HttpStatusCode.OK, (await keyed.GetAsync("/api/v1/calls")).StatusCode);
         Assert.Equal("owner", (await a.Client.GetFromJsonAsync<JsonArray>("/api/v1/team/members"))!.First(m => m!["userId"]!.GetValue<string>() == a.UserId.ToString())!["role"]!.GetValue<string>());
         Assert.True((await a.Client.GetFromJsonAsync<JsonArray>("/api/v1/credentials"))!.First(c => c!["provider"]!.GetValue<string>() == "vapi")!["configured"]!.GetValue<bool>());
+        Assert.Equal("draft", (await a.Client.GetFromJsonAsync<JsonObject>($"/api/v1/campaigns/{campaignId}"))!["status"]!.GetValue<string>());
         Assert.True((await a.Client.GetFromJsonAsync<JsonObject>("/api/v1/audit/verify"))!["valid"]!.GetValue<bool>());
     }
 }

@@ -64,6 +64,7 @@ internal sealed partial class SwitchboardDbContext(DbContextOptions<SwitchboardD
         ConfigureBilling(b);     // Stripe events, catalog, reconciliation drift (SwitchboardDbContext.Billing.cs)
         ConfigureTransfers(b);   // assistants' transfer settings, call transfers (SwitchboardDbContext.Transfers.cs)
         ConfigureOutbound(b);    // do-not-call list, refused outbound calls (SwitchboardDbContext.Outbound.cs)
+        ConfigureCampaigns(b);   // outbound campaigns, their contacts, consent records (SwitchboardDbContext.Campaigns.cs)
 
         b.Entity<Tenant>(e =>
         {
