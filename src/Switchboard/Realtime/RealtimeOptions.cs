@@ -39,9 +39,20 @@ internal sealed class RealtimeOptions
     /// <summary>Transcription model for the caller's side of the transcript; none when empty.</summary>
     public string? TranscriptionModel { get; set; } = "gpt-4o-mini-transcribe";
 
-    /// <summary>Connect + handshake timeout, in ms; beyond it the call gets the tenant's fallback.</summary>
+    /// <summary>
+    /// Connect + handshake timeout, in ms, counted only while the node keeps up with its own work
+    /// (<see cref="Bridge.ConnectDeadlines"/>): beyond it the call gets the tenant's fallback. On an idle node this is wall
+    /// time; under a burst of calls the node's own backlog does not count, up to <see cref="ConnectTimeoutCapMs"/>.
+    /// </summary>
     [Range(100, 30000)]
     public int ConnectTimeoutMs { get; set; } = 3000;
+
+    /// <summary>
+    /// Wall-clock bound on connect + handshake, in ms, however busy the node is (issue 16): no call waits longer for its
+    /// provider session, counted from its connect turn. At least <see cref="ConnectTimeoutMs"/> in effect.
+    /// </summary>
+    [Range(100, 120000)]
+    public int ConnectTimeoutCapMs { get; set; } = 20000;
 
     /// <summary>
     /// Provider sessions the node connects at once (a bounded connect queue): under a burst of calls the rest wait their
