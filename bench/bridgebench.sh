@@ -46,7 +46,7 @@ case "$what" in
     (cd "$harness" && node bench.mjs --mock-port "$MOCK_PORT" --pid "$pid" --voice-url "$voice_url" --auth-token "$token" "$@")
     exec 3>&-
     for _ in $(seq 1 60); do grep -q 'bridge-host: server log' "$host_log" && break; sleep 0.5; done
-    grep -A6 'bridge-host: server log' "$host_log" >&2 || true
+    grep -A12 "bridge-host: server log" "$host_log" >&2 || true
     ;;
   sample)
     : "${SAMPLE_DIR:?a folder outside the repository with the sample installed (see the header)}"

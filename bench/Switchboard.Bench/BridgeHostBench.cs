@@ -72,7 +72,7 @@ internal static class BridgeHostBench
                 {
                     warnings++;
                 }
-                if (log.Length < 20000)
+                if (log.Length < 4_000_000)
                 {
                     log.AppendLine(line);
                 }
@@ -97,11 +97,25 @@ internal static class BridgeHostBench
             await Task.WhenAny(stdin, process.WaitForExitAsync(), Task.Delay(Timeout.Infinite, stop.Token));
             lock (log)
             {
-                Console.WriteLine($"bridge-host: server log had {warnings} warning/error lines; first ones:");
-                foreach (var line in log.ToString().Split('\n').Where(l => l.Contains("Warn", StringComparison.Ordinal) || l.Contains("Error", StringComparison.Ordinal)).Take(5))
+                // The warnings and errors by message (numbers masked), so a run's lost calls and their causes read at a glance.
+                var byMessage = log.ToString().Split('\n')
+                    .Select(l => System.Text.RegularExpressions.Regex.Match(l, "\"Message\":\"([^\"]{0,160})"))
+                    .Where(m => m.Success)
+                    .GroupBy(m => System.Text.RegularExpressions.Regex.Replace(m.Groups[1].Value, "[0-9]+", "#"))
+                    .OrderByDescending(g => g.Count());
+                Console.WriteLine($"bridge-host: server log had {warnings} warning/error lines (the first 4 MB kept), by message:");
+                foreach (var g in byMessage.Take(8))
                 {
-                    Console.WriteLine("  " + (line.Length > 400 ? line[..400] : line));
+                    Console.WriteLine($"  {g.Count()} × {g.Key}");
                 }
+            }
+            try
+            {
+                Console.WriteLine("bridge-host: calls by end: " + await VoiceBench.EndedReasonsAsync(work.FullName, postgres?.ConnectionString));
+            }
+            catch (Exception e) when (e is System.Data.Common.DbException or InvalidOperationException)
+            {
+                Console.WriteLine("bridge-host: calls by end: unavailable (" + e.Message + ")");
             }
             return 0;
         }

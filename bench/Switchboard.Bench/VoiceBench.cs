@@ -440,7 +440,7 @@ internal static class VoiceBench
     }
 
     /// <summary>How the run's calls ended, from the server's database (a call the bench hung up on ends as caller-hangup or stream-error).</summary>
-    private static async Task<string> EndedReasonsAsync(string folder, string? postgres)
+    internal static async Task<string> EndedReasonsAsync(string folder, string? postgres)
     {
         await using System.Data.Common.DbConnection connection = postgres is null
             ? new SqliteConnection($"Data Source={Path.Combine(folder, "data", "switchboard.db")}")

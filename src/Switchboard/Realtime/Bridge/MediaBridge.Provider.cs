@@ -97,8 +97,10 @@ internal sealed partial class MediaBridge
             }
             turn = Stopwatch.GetTimestamp();
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(lifetime.Token);
-            // Counted while the node keeps up (ConnectDeadlines): a burst's backlog is not the provider's silence.
-            using var deadline = services.Connector.Deadlines.Start(timeout, realtime.ConnectTimeoutMs, Math.Max(realtime.ConnectTimeoutMs, realtime.ConnectTimeoutCapMs));
+            // Counted while the node keeps up (ConnectDeadlines): a burst's backlog is not the provider's silence. Reaching
+            // the provider at all is bounded apart, by the connector's TCP/TLS connect timeout.
+            var handshakeMs = Math.Max(realtime.ConnectTimeoutMs, realtime.HandshakeTimeoutMs);
+            using var deadline = services.Connector.Deadlines.Start(timeout, handshakeMs, Math.Max(handshakeMs, realtime.ConnectTimeoutCapMs));
             var socket = await services.Connector.ConnectAsync(setup.ProviderUri, setup.ApiKey, setup.ApiKeyHeader, timeout.Token);
             connected = Stopwatch.GetTimestamp();
             services.Connector.ReleaseSlot();

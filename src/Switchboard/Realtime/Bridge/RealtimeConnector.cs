@@ -15,11 +15,11 @@ namespace Switchboard.Realtime.Bridge;
 /// </summary>
 internal sealed class RealtimeConnector(IOptions<RealtimeOptions> options, IOptions<CredentialOptions> credentialOptions) : IDisposable
 {
-    // The handlers' own (wall-clock) connect timeout is the cap; the configured timeout is enforced by Deadlines, which
-    // does not count the node's own backlog (issue 16).
+    // The handlers' connect timeout bounds reaching the provider (TCP/TLS); the upgrade and the session handshake are
+    // bounded by Deadlines, which does not count the node's own backlog (issue 16).
     private readonly HttpMessageInvoker trusted = new(new SocketsHttpHandler
     {
-        ConnectTimeout = TimeSpan.FromMilliseconds(Math.Max(options.Value.ConnectTimeoutMs, options.Value.ConnectTimeoutCapMs)),
+        ConnectTimeout = TimeSpan.FromMilliseconds(options.Value.ConnectTimeoutMs),
         PooledConnectionLifetime = TimeSpan.FromMinutes(5),
         UseCookies = false,
         AllowAutoRedirect = false,
@@ -28,7 +28,7 @@ internal sealed class RealtimeConnector(IOptions<RealtimeOptions> options, IOpti
     private readonly SemaphoreSlim slots = new(options.Value.MaxConcurrentConnects, options.Value.MaxConcurrentConnects);
 
     private readonly HttpMessageInvoker guarded = new(OutboundPolicy.CreateHandler(
-        () => credentialOptions.Value.AllowPrivateBaseUrls, TimeSpan.FromMilliseconds(Math.Max(options.Value.ConnectTimeoutMs, options.Value.ConnectTimeoutCapMs))));
+        () => credentialOptions.Value.AllowPrivateBaseUrls, TimeSpan.FromMilliseconds(options.Value.ConnectTimeoutMs)));
 
     /// <summary>The connect and handshake deadlines of every call on the node (real time: the lag probe needs real timers).</summary>
     public ConnectDeadlines Deadlines { get; } = new(TimeProvider.System);
