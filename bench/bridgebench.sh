@@ -45,7 +45,7 @@ case "$what" in
     token=$(sed -E 's/.* auth-token=([^ ]+).*/\1/' <<<"$line")
     (cd "$harness" && node bench.mjs --mock-port "$MOCK_PORT" --pid "$pid" --voice-url "$voice_url" --auth-token "$token" "$@")
     exec 3>&-
-    for _ in $(seq 1 60); do grep -q 'bridge-host: server log' "$host_log" && break; sleep 0.5; done
+    for _ in $(seq 1 60); do grep -q "bridge-host: calls by end" "$host_log" && break; sleep 0.5; done
     grep -A12 "bridge-host: server log" "$host_log" >&2 || true
     ;;
   sample)

@@ -92,7 +92,16 @@ internal static class BridgeHostBench
             // Until the caller closes our standard input (or stops us).
             using var stop = new CancellationTokenSource();
             Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
-            AppDomain.CurrentDomain.ProcessExit += (_, _) => stop.Cancel();
+            AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+            {
+                try
+                {
+                    stop.Cancel();
+                }
+                catch (ObjectDisposedException)
+                {
+                }
+            };
             var stdin = Task.Run(() => Console.In.ReadToEnd());
             await Task.WhenAny(stdin, process.WaitForExitAsync(), Task.Delay(Timeout.Infinite, stop.Token));
             lock (log)
