@@ -360,7 +360,7 @@ internal static class VoiceBench
         }
     }
 
-    private static async Task WaitHealthyAsync(HttpClient http, Process process, System.Text.StringBuilder log)
+    internal static async Task WaitHealthyAsync(HttpClient http, Process process, System.Text.StringBuilder log)
     {
         var deadline = DateTime.UtcNow.AddSeconds(60);
         while (DateTime.UtcNow < deadline)
@@ -389,7 +389,7 @@ internal static class VoiceBench
     /// notice), and reads its Twilio auth token with the server's own Data Protection key ring. The plan's concurrent-call
     /// limit is lifted through configuration.
     /// </summary>
-    private static async Task<(Guid TenantId, string AuthToken)> ConfigureTenantAsync(string folder, string? postgres)
+    internal static async Task<(Guid TenantId, string AuthToken)> ConfigureTenantAsync(string folder, string? postgres)
     {
         var tenantId = Guid.Parse("6d0a1c8e-2f4b-4c1a-9e57-d1a9f0a7c001");
         await using System.Data.Common.DbConnection connection = postgres is null
@@ -440,7 +440,7 @@ internal static class VoiceBench
     }
 
     /// <summary>How the run's calls ended, from the server's database (a call the bench hung up on ends as caller-hangup or stream-error).</summary>
-    private static async Task<string> EndedReasonsAsync(string folder, string? postgres)
+    internal static async Task<string> EndedReasonsAsync(string folder, string? postgres)
     {
         await using System.Data.Common.DbConnection connection = postgres is null
             ? new SqliteConnection($"Data Source={Path.Combine(folder, "data", "switchboard.db")}")
@@ -457,7 +457,7 @@ internal static class VoiceBench
         return string.Join(", ", parts);
     }
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

@@ -39,9 +39,31 @@ internal sealed class RealtimeOptions
     /// <summary>Transcription model for the caller's side of the transcript; none when empty.</summary>
     public string? TranscriptionModel { get; set; } = "gpt-4o-mini-transcribe";
 
-    /// <summary>Connect + handshake timeout, in ms; beyond it the call gets the tenant's fallback.</summary>
+    /// <summary>
+    /// Reaching the provider, in ms: the TCP (and TLS) connection, the part that tells an unreachable provider from a busy
+    /// one (the HTTP handler's connect timeout; a refused connection or a 5xx upgrade fails at once). Beyond it the call
+    /// gets the tenant's fallback.
+    /// </summary>
     [Range(100, 30000)]
     public int ConnectTimeoutMs { get; set; } = 3000;
+
+    /// <summary>
+    /// From the call's connect turn to a configured session (WebSocket upgrade, then <c>session.update</c> answered by
+    /// <c>session.updated</c>), in ms, counted only while the node keeps up with its own work
+    /// (<see cref="Bridge.ConnectDeadlines"/>): on an idle node this is wall time; under a burst of calls the node's own
+    /// backlog does not count, up to <see cref="ConnectTimeoutCapMs"/>. At least <see cref="ConnectTimeoutMs"/> in effect.
+    /// Beyond it the call gets the tenant's fallback (issue 16: a 3 s wall-clock bound lost calls to a provider that had
+    /// accepted the connection but answered late under a burst).
+    /// </summary>
+    [Range(100, 60000)]
+    public int HandshakeTimeoutMs { get; set; } = 10000;
+
+    /// <summary>
+    /// Wall-clock bound on connect + handshake, in ms, however busy the node is (issue 16): no call waits longer for its
+    /// provider session, counted from its connect turn.
+    /// </summary>
+    [Range(100, 120000)]
+    public int ConnectTimeoutCapMs { get; set; } = 20000;
 
     /// <summary>
     /// Provider sessions the node connects at once (a bounded connect queue): under a burst of calls the rest wait their

@@ -8,8 +8,9 @@ namespace Switchboard.Tests.Realtime;
 
 /// <summary>
 /// Many calls starting at once (issue 16: with 400 calls starting at 200/s, calls were lost to the provider connect
-/// timeout). A bounded burst here, 50 calls at 100 per second through real sockets against the realtime simulator: every
-/// call reaches the provider and is greeted, none gets the leave-a-message fallback.
+/// timeout). A bounded burst here, 100 calls at 200 per second (the issue's rate) through real sockets against the
+/// realtime simulator: every call reaches the provider and is greeted within a bounded time, none gets the
+/// leave-a-message fallback, however busy the test machine (the connect deadline does not count the node's own backlog).
 /// </summary>
 [Trait("Category", "Database")]
 public sealed class BridgeBurstTests(BridgeBurstTests.BurstFactory factory) : IClassFixture<BridgeBurstTests.BurstFactory>
@@ -23,11 +24,14 @@ public sealed class BridgeBurstTests(BridgeBurstTests.BurstFactory factory) : IC
         };
     }
 
-    private const int Calls = 50;
-    private const int PerSecond = 100;
+    private const int Calls = 100;
+    private const int PerSecond = 200;
+
+    /// <summary>Every call greeted within this, from its own start (the connect timeout's wall-clock cap is 20 s).</summary>
+    private const int GreetedWithinMs = 30_000;
 
     [Fact]
-    public async Task FiftyCallsStartingAtAHundredPerSecondAllConnect()
+    public async Task AHundredCallsStartingAtTwoHundredPerSecondAllConnect()
     {
         var tenant = await factory.CreateTenantAsync(withTwilio: true); // the plan allows 1,000 concurrent calls (VoiceFactory)
         factory.Provider.Script = new ProviderScript
@@ -59,7 +63,9 @@ public sealed class BridgeBurstTests(BridgeBurstTests.BurstFactory factory) : IC
         {
             Assert.False(call.LeftMessage, string.Join('\n', call.Timeline));
             Assert.NotNull(call.GreetingMs);
+            Assert.True(call.GreetingMs < GreetedWithinMs, $"greeted after {call.GreetingMs} ms");
         });
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(90), $"the burst took {clock.Elapsed}");
         Assert.Equal(Calls, factory.Provider.Sessions.Count - sessionsBefore);
         foreach (var call in results)
         {

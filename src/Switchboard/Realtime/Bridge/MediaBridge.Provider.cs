@@ -83,6 +83,8 @@ internal sealed partial class MediaBridge
     {
         ProviderSession? session = null;
         var slot = false;
+        var asked = Stopwatch.GetTimestamp();
+        long turn = 0, connected = 0;
         try
         {
             // A bounded connect queue: a burst of calls connects a few sessions at a time, and the connect timeout runs from
@@ -93,9 +95,14 @@ internal sealed partial class MediaBridge
                 logger.LogWarning("No provider connect turn within {Ms} ms", realtime.ConnectQueueMs);
                 return false;
             }
+            turn = Stopwatch.GetTimestamp();
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(lifetime.Token);
-            timeout.CancelAfter(realtime.ConnectTimeoutMs);
+            // Counted while the node keeps up (ConnectDeadlines): a burst's backlog is not the provider's silence. Reaching
+            // the provider at all is bounded apart, by the connector's TCP/TLS connect timeout.
+            var handshakeMs = Math.Max(realtime.ConnectTimeoutMs, realtime.HandshakeTimeoutMs);
+            using var deadline = services.Connector.Deadlines.Start(timeout, handshakeMs, Math.Max(handshakeMs, realtime.ConnectTimeoutCapMs));
             var socket = await services.Connector.ConnectAsync(setup.ProviderUri, setup.ApiKey, setup.ApiKeyHeader, timeout.Token);
+            connected = Stopwatch.GetTimestamp();
             services.Connector.ReleaseSlot();
             slot = false;
             session = new ProviderSession(socket, new SocketSender(voice.SendQueueFrames, null), reconnects + 1);
@@ -147,7 +154,9 @@ internal sealed partial class MediaBridge
         }
         catch (Exception e) when (e is WebSocketException or HttpRequestException or OperationCanceledException or IOException or TimeoutException)
         {
-            logger.LogWarning("Provider session could not be opened: {Error}", e.Message);
+            var now = Stopwatch.GetTimestamp();
+            logger.LogWarning("Provider session could not be opened: {Error} ({QueueMs} ms waiting for a connect turn, {ConnectMs} ms connecting, {HandshakeMs} ms in the handshake)",
+                e.Message, Ms(asked, turn == 0 ? now : turn), turn == 0 ? 0 : Ms(turn, connected == 0 ? now : connected), connected == 0 ? 0 : Ms(connected, now));
             if (session is not null)
             {
                 await DisposeSessionAsync(session);
@@ -162,6 +171,8 @@ internal sealed partial class MediaBridge
             }
         }
     }
+
+    private static long Ms(long from, long to) => (long)Stopwatch.GetElapsedTime(from, to).TotalMilliseconds;
 
     private static async Task DisposeSessionAsync(ProviderSession session)
     {

@@ -15,9 +15,13 @@ namespace Switchboard.Realtime.Bridge;
 /// </summary>
 internal sealed class RealtimeConnector(IOptions<RealtimeOptions> options, IOptions<CredentialOptions> credentialOptions) : IDisposable
 {
+    // Reaching the operator's provider (the TCP connect) is bounded by ConnectTimeoutMs counted while the node keeps up
+    // (Deadlines, issue 16): under a burst, a connect the kernel completed at once was timed out by a wall clock while its
+    // completion waited behind the node's own queue. The handler's wall-clock timeout is only the cap.
     private readonly HttpMessageInvoker trusted = new(new SocketsHttpHandler
     {
-        ConnectTimeout = TimeSpan.FromMilliseconds(options.Value.ConnectTimeoutMs),
+        ConnectTimeout = TimeSpan.FromMilliseconds(Math.Max(options.Value.ConnectTimeoutMs, options.Value.ConnectTimeoutCapMs)),
+        ConnectCallback = (context, ct) => ConnectTcpAsync(context.DnsEndPoint, options.Value, ct),
         PooledConnectionLifetime = TimeSpan.FromMinutes(5),
         UseCookies = false,
         AllowAutoRedirect = false,
@@ -27,6 +31,30 @@ internal sealed class RealtimeConnector(IOptions<RealtimeOptions> options, IOpti
 
     private readonly HttpMessageInvoker guarded = new(OutboundPolicy.CreateHandler(
         () => credentialOptions.Value.AllowPrivateBaseUrls, TimeSpan.FromMilliseconds(options.Value.ConnectTimeoutMs)));
+
+    /// <summary>The connect and handshake deadlines of every call on the node (real time: the lag probe needs real timers).</summary>
+    public ConnectDeadlines Deadlines { get; } = new(TimeProvider.System);
+
+    private static readonly ConnectDeadlines TcpDeadlines = new(TimeProvider.System);
+
+    private static async ValueTask<Stream> ConnectTcpAsync(System.Net.DnsEndPoint endpoint, RealtimeOptions options, CancellationToken ct)
+    {
+        var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            using (TcpDeadlines.Start(timeout, options.ConnectTimeoutMs, Math.Max(options.ConnectTimeoutMs, options.ConnectTimeoutCapMs)))
+            {
+                await socket.ConnectAsync(endpoint, timeout.Token).ConfigureAwait(false);
+            }
+            return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
 
     /// <summary>
     /// Waits for one of the node's <see cref="RealtimeOptions.MaxConcurrentConnects"/> connect turns; false when none comes
@@ -86,5 +114,6 @@ internal sealed class RealtimeConnector(IOptions<RealtimeOptions> options, IOpti
         trusted.Dispose();
         guarded.Dispose();
         slots.Dispose();
+        Deadlines.Dispose();
     }
 }
