@@ -28,6 +28,12 @@ internal sealed record OutboundRefused(string Reason, string Message, DateTimeOf
 internal sealed class OutboundCalls(SwitchboardDbContext db, DoNotCallList dnc, TimeProvider clock)
 {
     /// <summary>
+    /// Prefix of <see cref="Call.ProviderCallId"/> until the provider's id (Twilio CallSid, Vapi call id) is known:
+    /// <c>outbound:</c> + the call's id in hex.
+    /// </summary>
+    public const string UnplacedPrefix = "outbound:";
+
+    /// <summary>
     /// Checks <paramref name="plan"/> for <paramref name="tenant"/> and queues the call, or records and returns why not.
     /// <paramref name="baseUrl"/> is the public base Twilio reaches this server at (webhooks).
     /// </summary>
@@ -48,7 +54,7 @@ internal sealed class OutboundCalls(SwitchboardDbContext db, DoNotCallList dnc, 
             TenantId = tenant.Id,
             Channel = "voice",
             Provider = native ? NativeCallStatus.Provider : "vapi",
-            ProviderCallId = "outbound:" + id.ToString("N"),
+            ProviderCallId = UnplacedPrefix + id.ToString("N"),
             Type = "outboundPhoneCall",
             Direction = "outbound",
             Status = "queued",
@@ -133,7 +139,7 @@ internal sealed class OutboundPlaceHandler(
         {
             return OutboxResult.Dead("Call not found.");
         }
-        if (call.Status != "queued" || !call.ProviderCallId.StartsWith("outbound:", StringComparison.Ordinal))
+        if (call.Status != "queued" || !call.ProviderCallId.StartsWith(OutboundCalls.UnplacedPrefix, StringComparison.Ordinal))
         {
             return OutboxResult.Done; // already placed or ended
         }
@@ -169,7 +175,7 @@ internal sealed class OutboundPlaceHandler(
             case TwilioSendOutcome.Accepted when result.CallSid is { } sid:
                 // The callbacks may have bound the CallSid already (they carry the call id in their URL).
                 call.CallSid ??= sid;
-                if (call.ProviderCallId.StartsWith("outbound:", StringComparison.Ordinal))
+                if (call.ProviderCallId.StartsWith(OutboundCalls.UnplacedPrefix, StringComparison.Ordinal))
                 {
                     call.ProviderCallId = sid;
                 }
