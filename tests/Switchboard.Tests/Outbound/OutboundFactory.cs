@@ -87,13 +87,24 @@ public sealed class OutboundFactory : VoiceFactory
             var now = Clock.GetUtcNow();
             db.ProviderCredentials.Add(new ProviderCredential
             {
-                Id = Guid.CreateVersion7(), TenantId = tenant.Id, Provider = Providers.Vapi, SecretProtected = secrets.Protect(VapiSimulator.PrivateKey),
-                Preview = SecretProtector.Preview(VapiSimulator.PrivateKey), CreatedAt = now, UpdatedAt = now,
+                Id = Guid.CreateVersion7(),
+                TenantId = tenant.Id,
+                Provider = Providers.Vapi,
+                SecretProtected = secrets.Protect(VapiSimulator.PrivateKey),
+                Preview = SecretProtector.Preview(VapiSimulator.PrivateKey),
+                CreatedAt = now,
+                UpdatedAt = now,
             });
             db.PhoneNumbers.Add(new global::Switchboard.Numbers.PhoneNumber
             {
-                Id = Guid.CreateVersion7(), TenantId = tenant.Id, Number = business, Mode = "vapi", VapiPhoneNumberId = phoneNumberId,
-                Status = "active", CreatedAt = now, UpdatedAt = now,
+                Id = Guid.CreateVersion7(),
+                TenantId = tenant.Id,
+                Number = business,
+                Mode = "vapi",
+                VapiPhoneNumberId = phoneNumberId,
+                Status = "active",
+                CreatedAt = now,
+                UpdatedAt = now,
             });
             var account = await TenantAccounts.GetOrCreateAsync(db, Services.GetRequiredService<PlanCatalog>(), tenant.Id, now, CancellationToken.None);
             account.PlanId = "telephony";
