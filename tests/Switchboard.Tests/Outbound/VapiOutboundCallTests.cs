@@ -132,7 +132,7 @@ public sealed class VapiOutboundCallTests(OutboundFactory factory) : IClassFixtu
     }
 
     [Fact]
-    public async Task AVapi4xxFailsTheCallAndA5xxIsRetried()
+    public async Task AVapi4xxFailsTheCallAndA5xxIsRetriedWithoutCallingTwice()
     {
         var (rejected, _, _) = await factory.VapiTenantAsync(knownNumber: false);
         var to = NewNumber();
@@ -158,5 +158,17 @@ public sealed class VapiOutboundCallTests(OutboundFactory factory) : IClassFixtu
         var vapiCall = Assert.Single(factory.Vapi.Calls.Values, c => c["customer"]!["number"]!.GetValue<string>() == to2);
         Assert.Equal(vapiCall["id"]!.GetValue<string>(), (await RowAsync(tenant, id)).ProviderCallId);
         Assert.Equal(2, CreatesFor(to2).Count);
+
+        // Vapi created the call but its answer was lost (502): the retry finds it by its metadata instead of calling twice.
+        var to3 = NewNumber();
+        var id3 = await IdOf(await factory.Api(tenant).PostAsJsonAsync("/api/v1/calls/outbound", new { to = to3 }));
+        factory.Vapi.AcceptThenFailNext = 1;
+        await factory.Outbox.DrainAsync(CancellationToken.None);
+        Assert.StartsWith("outbound:", (await RowAsync(tenant, id3)).ProviderCallId);
+        factory.Clock.Advance(TimeSpan.FromMinutes(1));
+        await factory.Outbox.DrainAsync(CancellationToken.None);
+        var once = Assert.Single(factory.Vapi.Calls.Values, c => c["customer"]!["number"]!.GetValue<string>() == to3);
+        Assert.Single(CreatesFor(to3));
+        Assert.Equal(once["id"]!.GetValue<string>(), (await RowAsync(tenant, id3)).ProviderCallId);
     }
 }
