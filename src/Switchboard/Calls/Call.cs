@@ -89,6 +89,12 @@ internal sealed class Call
 
     /// <summary>Outbound native calls: Twilio's <c>AnsweredBy</c> (<c>human</c>, <c>machine_end_beep</c>, <c>machine_end_silence</c>, <c>machine_end_other</c>, <c>fax</c>, <c>unknown</c>).</summary>
     public string? AnsweredBy { get; set; }
+
+    /// <summary>
+    /// Outbound native calls: when Switchboard last began asking Twilio to create the call (status <c>dialing</c>), saved
+    /// before the request so a retry after a crash or a lost response can find the call at Twilio instead of placing it again.
+    /// </summary>
+    public DateTimeOffset? DialingAt { get; set; }
 }
 
 /// <summary>One turn of a conversation's transcript.</summary>

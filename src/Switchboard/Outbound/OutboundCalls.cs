@@ -28,6 +28,12 @@ internal sealed record OutboundRefused(string Reason, string Message, DateTimeOf
 internal sealed class OutboundCalls(SwitchboardDbContext db, DoNotCallList dnc, TimeProvider clock)
 {
     /// <summary>
+    /// Prefix of <see cref="Call.ProviderCallId"/> until the provider's id (Twilio CallSid, Vapi call id) is known:
+    /// <c>outbound:</c> + the call's id in hex.
+    /// </summary>
+    public const string UnplacedPrefix = "outbound:";
+
+    /// <summary>
     /// Checks <paramref name="plan"/> for <paramref name="tenant"/> and queues the call, or records and returns why not.
     /// <paramref name="baseUrl"/> is the public base Twilio reaches this server at (webhooks).
     /// </summary>
@@ -48,7 +54,7 @@ internal sealed class OutboundCalls(SwitchboardDbContext db, DoNotCallList dnc, 
             TenantId = tenant.Id,
             Channel = "voice",
             Provider = native ? NativeCallStatus.Provider : "vapi",
-            ProviderCallId = "outbound:" + id.ToString("N"),
+            ProviderCallId = UnplacedPrefix + id.ToString("N"),
             Type = "outboundPhoneCall",
             Direction = "outbound",
             Status = "queued",
@@ -111,14 +117,22 @@ internal sealed class OutboundCalls(SwitchboardDbContext db, DoNotCallList dnc, 
 /// Places a queued outbound call when it is due: the do-not-call list and window are checked again (a scheduled call
 /// may have become forbidden), then the call is created at Twilio (native bridge: asynchronous AMD, the
 /// <c>/webhooks/twilio/outbound/…</c> callbacks) or at Vapi (<c>POST /call</c>). A refusal or a provider's 4xx ends
-/// the call (<c>canceled</c> / <c>failed</c>, with the reason in <c>EndedReason</c>); 429/5xx are retried. A crash after
-/// Twilio accepted the call and before the CallSid is saved would place it again on retry (not yet guarded).
+/// the call (<c>canceled</c> / <c>failed</c>, with the reason in <c>EndedReason</c>); 429/5xx are retried.
+/// Crash safety (Twilio): before the create request the call is marked <c>dialing</c> with <see cref="Call.DialingAt"/>
+/// and that is committed on its own; a retry that finds the marker but no CallSid (a crash, a timeout or a lost
+/// response after Twilio may have accepted) first lists Twilio's calls to that number from that caller id since the
+/// marker (<see cref="TwilioOutboundClient.ListSinceAsync"/>) and binds the newest one no other call owns; it places
+/// again only when there is none. The status callbacks also bind the CallSid (their URL carries the call id).
+/// Vapi: a retry first looks for a Vapi call whose <c>metadata.switchboardCallId</c> is this call (<c>GET /call</c>).
 /// </summary>
 internal sealed class OutboundPlaceHandler(
     SwitchboardDbContext db, OutboundCalls outbound, TwilioOutboundClient twilio, VapiRestClient vapi, CredentialStore credentials,
     Webhooks.WebhookEventPublisher webhooks, Campaigns.CampaignResults campaigns, TimeProvider clock, ILogger<OutboundPlaceHandler> logger) : IOutboxHandler
 {
     public const string Kind = "outbound.place";
+
+    /// <summary>Status of a call while Switchboard is asking Twilio to create it (see <see cref="Call.DialingAt"/>).</summary>
+    public const string Dialing = "dialing";
 
     /// <summary>Outbox payload: the call, the public base URL of this server, and what asked for the call.</summary>
     public sealed record Payload(Guid CallId, string BaseUrl, string Source);
@@ -133,7 +147,7 @@ internal sealed class OutboundPlaceHandler(
         {
             return OutboxResult.Dead("Call not found.");
         }
-        if (call.Status != "queued" || !call.ProviderCallId.StartsWith("outbound:", StringComparison.Ordinal))
+        if (call.Status is not ("queued" or Dialing) || !call.ProviderCallId.StartsWith(OutboundCalls.UnplacedPrefix, StringComparison.Ordinal))
         {
             return OutboxResult.Done; // already placed or ended
         }
@@ -149,7 +163,7 @@ internal sealed class OutboundPlaceHandler(
             return await EndAsync(call, "failed", "no-assistant", ct);
         }
         return call.Provider == "vapi"
-            ? await PlaceWithVapiAsync(tenant, assistant, call, ct)
+            ? await PlaceWithVapiAsync(tenant, assistant, call, retry: message.Attempts > 0, ct)
             : await PlaceWithTwilioAsync(tenant, call, payload.BaseUrl, ct);
     }
 
@@ -162,19 +176,37 @@ internal sealed class OutboundPlaceHandler(
         {
             return await EndAsync(call, "failed", creds is null ? "no-twilio-credentials" : "no-caller-id", ct);
         }
+        if (call.Status == Dialing && call.DialingAt is { } since)
+        {
+            // A previous attempt got as far as asking Twilio: did Twilio create the call?
+            var listed = await twilio.ListSinceAsync(creds.AccountSid, creds.AuthToken, call.CustomerNumber!, from, since, ct);
+            if (listed.Outcome != TwilioSendOutcome.Accepted)
+            {
+                return OutboxResult.Retry("listing Twilio calls after an interrupted placement: " + listed.Error);
+            }
+            foreach (var candidate in listed.Calls.Reverse())
+            {
+                if (!await db.Calls.IgnoreQueryFilters().AnyAsync(c => c.Id != call.Id && (c.CallSid == candidate.Sid || c.ProviderCallId == candidate.Sid), ct))
+                {
+                    logger.LogWarning("Outbound call {CallId} was created at Twilio by an interrupted attempt: bound to it, not placed again", call.Id);
+                    Bind(call, candidate.Sid, from);
+                    return OutboxResult.Done;
+                }
+            }
+        }
+        // The marker, committed before Twilio is asked (a crash after Twilio accepted leaves it for the retry to find).
+        call.Status = Dialing;
+        call.DialingAt = clock.GetUtcNow();
+        call.BusinessNumber ??= from;
+        call.UpdatedAt = call.DialingAt.Value;
+        await db.SaveChangesAsync(ct);
+
         var hooks = $"{baseUrl}/webhooks/twilio/outbound/{tenant.Id}/{call.Id}";
         var result = await twilio.CreateAsync(creds.AccountSid, creds.AuthToken, call.CustomerNumber!, from, hooks + "/answer", hooks + "/status", hooks + "/amd", ct);
         switch (result.Outcome)
         {
             case TwilioSendOutcome.Accepted when result.CallSid is { } sid:
-                // The callbacks may have bound the CallSid already (they carry the call id in their URL).
-                call.CallSid ??= sid;
-                if (call.ProviderCallId.StartsWith("outbound:", StringComparison.Ordinal))
-                {
-                    call.ProviderCallId = sid;
-                }
-                call.BusinessNumber ??= from;
-                call.UpdatedAt = clock.GetUtcNow();
+                Bind(call, sid, from);
                 return OutboxResult.Done;
             case TwilioSendOutcome.Transient:
                 return OutboxResult.Retry(result.Error ?? "transient");
@@ -184,7 +216,19 @@ internal sealed class OutboundPlaceHandler(
         }
     }
 
-    private async Task<OutboxResult> PlaceWithVapiAsync(Tenant tenant, Assistant assistant, Call call, CancellationToken ct)
+    /// <summary>Saves Twilio's CallSid on the call (the callbacks may have bound it already: they carry the call id in their URL).</summary>
+    private void Bind(Call call, string sid, string from)
+    {
+        call.CallSid ??= sid;
+        if (call.ProviderCallId.StartsWith(OutboundCalls.UnplacedPrefix, StringComparison.Ordinal))
+        {
+            call.ProviderCallId = sid;
+        }
+        call.BusinessNumber ??= from;
+        call.UpdatedAt = clock.GetUtcNow();
+    }
+
+    private async Task<OutboxResult> PlaceWithVapiAsync(Tenant tenant, Assistant assistant, Call call, bool retry, CancellationToken ct)
     {
         var key = await credentials.GetVapiKeyAsync(ct);
         var phoneNumberId = await db.PhoneNumbers.AsNoTracking().Where(n => n.Mode == "vapi" && n.VapiPhoneNumberId != null)
@@ -192,6 +236,23 @@ internal sealed class OutboundPlaceHandler(
         if (key is null || assistant.VapiAssistantId is null || phoneNumberId is null)
         {
             return await EndAsync(call, "failed", key is null ? "no-vapi-key" : assistant.VapiAssistantId is null ? "assistant-not-at-vapi" : "no-vapi-number", ct);
+        }
+        if (retry)
+        {
+            // A previous attempt may have been created at Vapi with its response lost (timeout, 5xx after the create).
+            var listed = await vapi.ListCallsAsync(key, phoneNumberId, call.CreatedAt - TwilioOutboundClient.ClockSkew, ct);
+            if (listed.Outcome != VapiOutcome.Ok)
+            {
+                return OutboxResult.Retry("listing Vapi calls after a failed placement: " + listed.Error);
+            }
+            if (listed.Body is JsonArray calls && calls.OfType<JsonObject>().FirstOrDefault(c =>
+                    c["metadata"]?["switchboardCallId"]?.GetValueKind() == JsonValueKind.String && c["metadata"]!["switchboardCallId"]!.GetValue<string>() == call.Id.ToString()
+                    && c["id"]?.GetValueKind() == JsonValueKind.String) is { } existing)
+            {
+                call.ProviderCallId = existing["id"]!.GetValue<string>();
+                call.UpdatedAt = clock.GetUtcNow();
+                return OutboxResult.Done;
+            }
         }
         var variables = new JsonObject();
         foreach (var (k, v) in OutboundContext.Read(call.OutboundContextJson))

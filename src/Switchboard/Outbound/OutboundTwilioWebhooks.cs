@@ -18,8 +18,10 @@ namespace Switchboard.Outbound;
 /// the call is connected before detection ends, so the answer holds the line (<c>&lt;Pause length="40"/&gt;</c>, longer than
 /// the 30 s detection timeout) until the AMD result arrives; if it already arrived, the TwiML for it is returned.</item>
 /// <item><c>…/amd</c>: the asynchronous AMD result (<c>AnsweredBy</c>, <c>MachineDetectionDuration</c> ms;
-/// outbound-and-transfer.md §1, §7): <c>human</c> or <c>unknown</c> → the live call is updated to
-/// <c>&lt;Connect&gt;&lt;Stream&gt;</c> (the realtime bridge, with the call's context in its instructions);
+/// outbound-and-transfer.md §1, §7): <c>human</c> or <c>unknown</c> → the live call is updated to <c>&lt;Say&gt;</c> the
+/// outbound notice (<see cref="VoicePrompts.OutboundNotice"/>: an automated call from the business, recorded or not; never
+/// the inbound consent notice) then <c>&lt;Connect&gt;&lt;Stream&gt;</c> (the realtime bridge, with the call's context in
+/// its instructions);
 /// <c>machine_end_beep</c>, <c>machine_end_silence</c>, <c>machine_end_other</c> (or <c>machine_start</c>) → updated to
 /// <c>&lt;Pause length="1"/&gt;&lt;Say&gt;voicemail&lt;/Say&gt;&lt;Hangup/&gt;</c>; <c>fax</c> → hung up.</item>
 /// <item><c>…/status</c>: status callbacks (initiated, ringing, in-progress, completed, busy, no-answer, failed); a call
@@ -143,8 +145,9 @@ internal static class OutboundTwilioWebhooks
             return answeredBy == "fax" ? null : TwiML.Hangup();
         }
         var token = tokens.Issue(tenant.Id, call.Id, call.CallSid, assistant.Id, language);
-        var consent = assistant.RecordingEnabled ? VoicePrompts.Consent(language, tenant.Name) : null;
-        return TwiML.Connect(consent, voice, $"{TwilioWebhookUrls.ToWebSocket(baseUrl)}/media/twilio/{token}",
+        // Not the inbound consent notice ("you have reached…"): the callee hears who is calling and that it is automated.
+        var notice = VoicePrompts.OutboundNotice(language, tenant.Name, assistant.RecordingEnabled);
+        return TwiML.Connect(notice, voice, $"{TwilioWebhookUrls.ToWebSocket(baseUrl)}/media/twilio/{token}",
             [new("tenantId", tenant.Id.ToString()), new("callId", call.Id.ToString()), new("language", language), new("direction", "outbound")],
             $"{baseUrl}/webhooks/twilio/voice/{tenant.Id}/stream-ended");
     }

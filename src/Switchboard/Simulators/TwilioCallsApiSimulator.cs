@@ -38,6 +38,12 @@ internal sealed class SimOutboundCall
     public string Status { get; set; } = "queued";
     public string? AnsweredBy { get; set; }
 
+    /// <summary>When Twilio dialled it (<c>start_time</c>; null while queued).</summary>
+    public DateTimeOffset? StartedAt { get; set; }
+
+    /// <summary>Completed when the call leaves Twilio's queue and is dialled (at once unless <see cref="TwilioCallsApiState.HoldQueue"/>).</summary>
+    public TaskCompletionSource Dequeued { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     /// <summary>Texts of the <c>&lt;Say&gt;</c> verbs the callee heard (a machine "records" them: the voicemail left).</summary>
     public ConcurrentQueue<string> Said { get; } = new();
 
@@ -91,6 +97,28 @@ internal sealed class TwilioCallsApiState(string accountSid, string authToken)
     public ConcurrentDictionary<string, SimOutboundCall> Calls { get; } = new();
     public ConcurrentQueue<SimTimelineEntry> Timeline { get; } = new();
 
+    /// <summary>
+    /// When true, created calls stay <c>queued</c> (as behind a busy account's calls-per-second queue), with no callbacks,
+    /// until <see cref="ReleaseQueue"/>.
+    /// </summary>
+    public bool HoldQueue { get; set; }
+
+    /// <summary>The next n create requests answer 500 without creating anything.</summary>
+    public int FailNextCreates;
+
+    /// <summary>The next n create requests create the call and then answer 502 (Twilio accepted it; the response is lost).</summary>
+    public int AcceptThenFailNextCreates;
+
+    /// <summary>Dials every call held in the queue.</summary>
+    public void ReleaseQueue()
+    {
+        HoldQueue = false;
+        foreach (var call in Calls.Values)
+        {
+            call.Dequeued.TrySetResult();
+        }
+    }
+
     /// <summary>Callee tasks still running (a host waits for them before stopping).</summary>
     public ConcurrentDictionary<string, Task> Running { get; } = new();
 
@@ -110,6 +138,10 @@ internal sealed class TwilioCallsApiState(string accountSid, string authToken)
 /// (<c>sid</c> <c>CA…</c>, <c>status</c> <c>queued</c>, <c>direction</c> <c>outbound-api</c>, RFC 2822 dates).</item>
 /// <item><c>POST …/Calls/{CallSid}.json</c> with <c>Twiml</c>, <c>Url</c> or <c>Status=completed|canceled</c> → <c>200</c>;
 /// <c>21220</c> when the call is over. <c>GET …/Calls/{CallSid}.json</c> → the call.</item>
+/// <item><c>GET …/Calls.json</c> (Read multiple): filters <c>To</c>, <c>From</c>, <c>Status</c>, <c>StartTime</c> (a UTC date
+/// <c>YYYY-MM-DD</c> or an ISO 8601 time; also <c>StartTime&gt;</c> / <c>StartTime&lt;</c>, i.e. <c>StartTime&gt;=…</c> on the
+/// wire), <c>PageSize</c> (≤ 1000, default 50) → <c>{"calls":[…],"page":0,"page_size","next_page_uri":null,"uri",…}</c>,
+/// newest first. A queued call has no <c>start_time</c> and so matches no <c>StartTime</c> filter.</item>
 /// <item>Errors as Twilio answers them: <c>{"code","message","more_info","status"}</c> (20003 authentication, 20404 not
 /// found, 21211 invalid To, 21213 no From, 21205 no Url/Twiml).</item>
 /// </list>
@@ -127,6 +159,7 @@ internal static class TwilioCallsApiSimulator
         var group = app.MapGroup("/2010-04-01/Accounts/{accountSid}");
         group.MapPost("/Calls.json", (string accountSid, HttpContext http) => CreateAsync(state, accountSid, http));
         group.MapPost("/Calls/{callSid}.json", (string accountSid, string callSid, HttpContext http) => UpdateAsync(state, accountSid, callSid, http));
+        group.MapGet("/Calls.json", (string accountSid, HttpContext http) => List(state, accountSid, http));
         group.MapGet("/Calls/{callSid}.json", (string accountSid, string callSid, HttpContext http) => FetchAsync(state, accountSid, callSid, http));
         return app;
     }
@@ -179,6 +212,10 @@ internal static class TwilioCallsApiSimulator
         {
             return Error(400, 21211, "Invalid 'To' Phone Number");
         }
+        if (Interlocked.Decrement(ref state.FailNextCreates) >= 0)
+        {
+            return Error(500, 20500, "Internal Server Error");
+        }
         var form = await ReadFormAsync(http);
         string? Get(string n) => form.TryGetValue(n, out var v) && v.Count > 0 && v[0].Length > 0 ? v[0] : null;
         var to = Get("To");
@@ -206,7 +243,16 @@ internal static class TwilioCallsApiSimulator
         state.Log(call.Sid, "create", string.Join('&', form.SelectMany(kv => kv.Value.Select(v => $"{kv.Key}={v}"))));
         // The callee plays once the answer is on its way, as Twilio dials after queuing the call.
         var created = ToJson(state, call); // the resource as created ("queued"), before the callee can move it on
+        if (!state.HoldQueue)
+        {
+            call.Dequeued.TrySetResult();
+        }
         state.Running[call.Sid] = Task.Run(() => PlayCalleeAsync(state, call));
+        if (Interlocked.Decrement(ref state.AcceptThenFailNextCreates) >= 0)
+        {
+            state.Log(call.Sid, "create response lost", "502");
+            return Error(502, 20500, "Bad Gateway");
+        }
         return Results.Json(created, statusCode: 201);
     }
 
@@ -269,6 +315,63 @@ internal static class TwilioCallsApiSimulator
         : state.Calls.TryGetValue(callSid, out var call) ? Results.Json(ToJson(state, call))
         : Error(404, 20404, $"The requested resource /2010-04-01/Accounts/{accountSid}/Calls/{callSid}.json was not found");
 
+    private static IResult List(TwilioCallsApiState state, string accountSid, HttpContext http)
+    {
+        if (!Authorized(state, accountSid, http))
+        {
+            return Error(401, 20003, "Authenticate");
+        }
+        var q = http.Request.Query;
+        string? Get(string n) => q.TryGetValue(n, out var v) && v.Count > 0 && v[0] is { Length: > 0 } value ? value : null;
+        IEnumerable<SimOutboundCall> calls = state.Calls.Values;
+        if (Get("To") is { } to)
+        {
+            calls = calls.Where(c => c.To == to);
+        }
+        if (Get("From") is { } from)
+        {
+            calls = calls.Where(c => c.From == from);
+        }
+        if (Get("Status") is { } status)
+        {
+            calls = calls.Where(c => c.Status == status);
+        }
+        foreach (var (key, compare) in new (string, Func<DateTimeOffset, DateTimeOffset, bool, bool>)[]
+        {
+            ("StartTime", (start, at, dateOnly) => dateOnly ? start.UtcDateTime.Date == at.UtcDateTime.Date : start == at),
+            ("StartTime>", (start, at, dateOnly) => dateOnly ? start.UtcDateTime.Date >= at.UtcDateTime.Date : start >= at),
+            ("StartTime<", (start, at, dateOnly) => dateOnly ? start.UtcDateTime.Date <= at.UtcDateTime.Date : start <= at),
+        })
+        {
+            if (Get(key) is not { } value)
+            {
+                continue;
+            }
+            if (!DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at))
+            {
+                return Error(400, 20001, $"Invalid {key}: {value}");
+            }
+            var dateOnly = value.Length == 10;
+            calls = calls.Where(c => c.StartedAt is { } start && compare(start, at, dateOnly));
+        }
+        var pageSize = int.TryParse(Get("PageSize"), CultureInfo.InvariantCulture, out var size) && size is > 0 and <= 1000 ? size : 50;
+        var page = calls.OrderByDescending(c => c.CreatedAt).ThenByDescending(c => c.Sid, StringComparer.Ordinal).Take(pageSize).Select(c => ToJson(state, c)).ToList();
+        state.Log("", "list", http.Request.QueryString.Value ?? "");
+        var uri = $"/2010-04-01/Accounts/{accountSid}/Calls.json{http.Request.QueryString}";
+        return Results.Json(new Dictionary<string, object?>
+        {
+            ["calls"] = page,
+            ["end"] = Math.Max(0, page.Count - 1),
+            ["first_page_uri"] = uri,
+            ["next_page_uri"] = null,
+            ["page"] = 0,
+            ["page_size"] = pageSize,
+            ["previous_page_uri"] = null,
+            ["start"] = 0,
+            ["uri"] = uri,
+        });
+    }
+
     private static Dictionary<string, object?> ToJson(TwilioCallsApiState state, SimOutboundCall call) => new()
     {
         ["sid"] = call.Sid,
@@ -283,7 +386,7 @@ internal static class TwilioCallsApiSimulator
         ["queue_time"] = "0",
         ["parent_call_sid"] = null,
         ["phone_number_sid"] = null,
-        ["start_time"] = null,
+        ["start_time"] = call.StartedAt?.ToString("ddd, dd MMM yyyy HH:mm:ss '+0000'", CultureInfo.InvariantCulture),
         ["end_time"] = null,
         ["duration"] = null,
         ["price"] = null,
@@ -306,6 +409,8 @@ internal static class TwilioCallsApiSimulator
         var events = call.Form.TryGetValue("StatusCallbackEvent", out var e) ? e.SelectMany(v => v.Split(' ', StringSplitOptions.RemoveEmptyEntries)).ToHashSet() : [];
         try
         {
+            await call.Dequeued.Task.WaitAsync(ct);
+            call.StartedAt = state.Clock.GetUtcNow();
             await StatusAsync(state, call, "initiated", events, ct);
             await StatusAsync(state, call, "ringing", events, ct);
             if (state.Ringing is { } ringing)

@@ -68,6 +68,12 @@ internal sealed class TwilioVoiceRestState : IAsyncDisposable
     /// <summary>Participants created: conference, the agent's CallSid, the create form, then every update form.</summary>
     public ConcurrentQueue<SimParticipant> Participants { get; } = new();
 
+    /// <summary>
+    /// When set, an agent's answer (or no-answer) waits for it after ringing: a test can look at the call while the caller
+    /// holds in the conference. Status callbacks are sent in order by one loop, so later ones wait too.
+    /// </summary>
+    public TaskCompletionSource? AgentGate { get; set; }
+
     /// <summary>What an agent number does (<see cref="SimAgentBehaviour.Answer"/> when absent).</summary>
     public ConcurrentDictionary<string, SimAgentBehaviour> Agents { get; } = new();
 
@@ -293,6 +299,10 @@ internal static class TwilioVoiceRestSimulator
                 if (events.Contains("ringing"))
                 {
                     await state.CallbackAsync(callback, Status("ringing"));
+                }
+                if (state.AgentGate is { } gate)
+                {
+                    await gate.Task.WaitAsync(TimeSpan.FromSeconds(30));
                 }
                 var final = behaviour switch { SimAgentBehaviour.Answer => "in-progress", SimAgentBehaviour.Busy => "busy", _ => "no-answer" };
                 if (final == "in-progress" ? events.Contains("answered") : events.Contains("completed"))

@@ -94,6 +94,27 @@ internal static class VoicePrompts
         _ => $"Hello, you have reached {business}. This call is recorded and handled by a virtual assistant, for quality and to follow up on your request.",
     };
 
+    /// <summary>
+    /// What the callee of an outbound call hears before the assistant, instead of <see cref="Consent"/> (which tells a caller
+    /// they "have reached" the business): that this is an automated call from the business's virtual assistant and, when
+    /// calls are recorded, that it is recorded. Automated calls must identify the caller at the start (CRTC Unsolicited
+    /// Telecommunications Rules, ADAD rules; 47 CFR § 64.1200(b)); outbound-and-transfer.md §6. The purpose is the
+    /// assistant's first sentence (its instructions carry it).
+    /// </summary>
+    public static string OutboundNotice(string tag, string business, bool recorded) => (PrimaryOf(tag), recorded) switch
+    {
+        ("fr", true) => $"Bonjour, ceci est un appel automatisé de l'assistant virtuel de {business}. Cet appel est enregistré.",
+        ("fr", false) => $"Bonjour, ceci est un appel automatisé de l'assistant virtuel de {business}.",
+        ("es", true) => $"Hola, esta es una llamada automatizada del asistente virtual de {business}. Esta llamada es grabada.",
+        ("es", false) => $"Hola, esta es una llamada automatizada del asistente virtual de {business}.",
+        ("ar", true) => $"مرحبًا، هذه مكالمة آلية من المساعد الافتراضي لـ {business}. يتم تسجيل هذه المكالمة.",
+        ("ar", false) => $"مرحبًا، هذه مكالمة آلية من المساعد الافتراضي لـ {business}.",
+        ("he", true) => $"שלום, זוהי שיחה אוטומטית מהעוזר הווירטואלי של {business}. השיחה מוקלטת.",
+        ("he", false) => $"שלום, זוהי שיחה אוטומטית מהעוזר הווירטואלי של {business}.",
+        (_, true) => $"Hello, this is an automated call from the virtual assistant of {business}. This call is recorded.",
+        _ => $"Hello, this is an automated call from the virtual assistant of {business}.",
+    };
+
     /// <summary>Before a recorded message: closed, busy, or the assistant unavailable.</summary>
     public static string TakeMessage(string tag, string business, VoiceNoticeReason reason) => (PrimaryOf(tag), reason) switch
     {

@@ -155,13 +155,28 @@ internal sealed class VapiEventProcessor(
         {
             return call;
         }
+        // An outbound call Switchboard placed (POST /call with metadata.switchboardCallId): its row exists before Vapi's id is
+        // saved on it, and Vapi's first messages may arrive before the create response is saved. Bind the id to that row.
+        if (Guid.TryParse(message.Path("call", "metadata", "switchboardCallId").Str(), out var placedId))
+        {
+            call = db.Calls.Local.FirstOrDefault(c => c.Id == placedId)
+                ?? await db.Calls.FirstOrDefaultAsync(c => c.Id == placedId, ct);
+            if (call is { Provider: "vapi", Direction: "outbound" } && call.TenantId == tenant.Id
+                && (call.ProviderCallId == providerCallId || call.ProviderCallId.StartsWith(Outbound.OutboundCalls.UnplacedPrefix, StringComparison.Ordinal)))
+            {
+                call.ProviderCallId = providerCallId;
+                return call;
+            }
+        }
+        var type = message.Path("call", "type").Str();
         call = new Call
         {
             Id = Guid.CreateVersion7(),
             TenantId = tenant.Id,
-            Channel = message.Path("call", "type").Str() == "webCall" ? "web" : "voice",
+            Channel = type == "webCall" ? "web" : "voice",
             Provider = "vapi",
             ProviderCallId = providerCallId,
+            Direction = type == "outboundPhoneCall" ? "outbound" : "inbound",
             CreatedAt = message.Path("call", "createdAt").Time() ?? now,
             UpdatedAt = now,
         };

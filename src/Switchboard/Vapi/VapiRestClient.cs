@@ -64,6 +64,14 @@ internal sealed class VapiRestClient(HttpClient http, IOptions<VapiOptions> opti
     /// <summary><c>POST /call</c>: an outbound phone call (<c>assistantId</c>, <c>phoneNumberId</c>, <c>customer.number</c>, <c>assistantOverrides.variableValues</c>) → 201 with the call (<c>id</c>, <c>status</c> <c>queued</c>).</summary>
     public Task<VapiResult> CreateCallAsync(string apiKey, JsonObject body, CancellationToken ct) => SendAsync(HttpMethod.Post, "/call", apiKey, body, ct);
 
+    /// <summary>
+    /// <c>GET /call?phoneNumberId=&amp;createdAtGe=&amp;limit=100</c>: the calls from a Vapi phone number created since a time
+    /// (ISO 8601), as a plain JSON array.
+    /// </summary>
+    public Task<VapiResult> ListCallsAsync(string apiKey, string phoneNumberId, DateTimeOffset createdSince, CancellationToken ct) =>
+        SendAsync(HttpMethod.Get, $"/call?phoneNumberId={Uri.EscapeDataString(phoneNumberId)}&createdAtGe={Uri.EscapeDataString(createdSince.UtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture))}&limit=100",
+            apiKey, null, ct);
+
     public Task<VapiResult> CheckKeyAsync(string apiKey, CancellationToken ct) => SendAsync(HttpMethod.Get, "/assistant?limit=1", apiKey, null, ct);
 
     private async Task<VapiResult> SendAsync(HttpMethod method, string path, string apiKey, JsonObject? body, CancellationToken ct)

@@ -105,6 +105,48 @@ public sealed class OutboundCallTests(OutboundFactory factory) : IClassFixture<O
     }
 
     [Fact]
+    public async Task AnOutboundCalleeHearsTheAutomatedCallDisclosureAndAnInboundCallerTheConsentNotice()
+    {
+        var tenant = await factory.NativeTenantAsync();
+        await factory.WithDbAsync(tenant.Id, async db =>
+        {
+            (await db.Assistants.SingleAsync()).RecordingEnabled = true;
+            return await db.SaveChangesAsync();
+        });
+        var to = NewNumber();
+        factory.Calls.State.HumanScript = _ => new CallerScript
+        {
+            Steps = [new() { Listen = true }, new() { Say = "tone:700", Text = "Allô?" }, new() { Listen = true }, new() { Hangup = true }],
+        };
+        factory.Provider.Script = Provider(new ScriptedTurn
+        {
+            Hears = "Allô?",
+            Says = new ScriptedSpeech { Text = "Je vous appelle au sujet de votre soumission.", AudioMs = 500 },
+        });
+
+        // Outbound: the callee is told at once that this is an automated call from the business, and that it is recorded.
+        await IdOf(await PlaceAsync(tenant, new { to }));
+        await factory.Outbox.DrainAsync(CancellationToken.None);
+        var sim = await factory.EndedCallAsync(to);
+        var heard = Assert.Single(sim.Said);
+        Assert.Equal("Bonjour, ceci est un appel automatisé de l'assistant virtuel de Drain Fortin. Cet appel est enregistré.", heard);
+        var timeline = factory.Calls.State.TimelineOf(sim.Sid).Select(e => e.Event).ToList();
+        Assert.True(timeline.IndexOf("say") < timeline.IndexOf("media stream"), string.Join(", ", timeline));
+        Assert.DoesNotContain(factory.Calls.State.TimelineOf(sim.Sid), e => e.Detail.Contains("vous avez joint", StringComparison.OrdinalIgnoreCase));
+
+        // Inbound to the same tenant: the caller hears the consent notice for callers.
+        var url = $"{factory.ServerUri.ToString().TrimEnd('/')}/webhooks/twilio/voice/{tenant.Id}";
+        var form = global::Switchboard.Tests.Twilio.TwilioVoiceWebhookTests.IncomingCall("CA" + Guid.NewGuid().ToString("N"));
+        using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new FormUrlEncodedContent(form) };
+        request.Headers.Add("X-Twilio-Signature", TwilioRequestValidator.ComputeSignature(url, form, TwilioSimulator.AuthToken));
+        var response = await new HttpClient().SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var say = Assert.Single(System.Xml.Linq.XElement.Parse(await response.Content.ReadAsStringAsync()).Elements("Say"));
+        Assert.StartsWith("Bonjour, vous avez joint Drain Fortin. Cet appel est enregistré", say.Value);
+        Assert.DoesNotContain("appel automatisé", say.Value);
+    }
+
+    [Fact]
     public async Task AnOutboundCallToAMachineLeavesTheVoicemailAfterTheBeep()
     {
         const string Voicemail = "Bonjour, ici Drain Fortin. Nous vous rappelons pour votre soumission. Rappelez-nous au 514 555 0199.";

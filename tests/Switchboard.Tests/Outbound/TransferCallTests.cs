@@ -68,6 +68,11 @@ public sealed class TransferCallTests(VoiceFactory factory) : IClassFixture<Voic
     private async Task<List<string>> EventTypesAsync(TestTenant tenant, Guid callId) =>
         await factory.WithDbAsync(tenant.Id, db => db.WebhookEvents.Where(e => e.CallId == callId).Select(e => e.Type).ToListAsync());
 
+    /// <summary>The <c>data</c> of each webhook event of <paramref name="type"/> about the call.</summary>
+    private async Task<List<JsonObject>> EventDataAsync(TestTenant tenant, Guid callId, string type) =>
+        (await factory.WithDbAsync(tenant.Id, db => db.WebhookEvents.Where(e => e.CallId == callId && e.Type == type).Select(e => e.PayloadJson).ToListAsync()))
+        .Select(p => JsonNode.Parse(p)!.AsObject()).Select(p => (p["data"] as JsonObject) ?? p).ToList();
+
     private async Task<JsonObject> DetailAsync(TestTenant tenant, Guid callId) =>
         (await factory.ApiClient(tenant).GetFromJsonAsync<JsonObject>($"/api/v1/calls/{callId}"))!;
 
@@ -154,6 +159,64 @@ public sealed class TransferCallTests(VoiceFactory factory) : IClassFixture<Voic
         Assert.NotNull(transfer.ConnectedAt);
         Assert.Equal(TransferService.TransferredReason, (await factory.WithDbAsync(tenant.Id, db => db.Calls.SingleAsync(c => c.Id == call.Id))).EndedReason);
         Assert.Contains(WebhookEventTypes.CallTransferred, await EventTypesAsync(tenant, call.Id));
+
+        // The post-call pipeline ran once, after the agent joined (not when the hold stopped the stream): its call.ended
+        // already says the call was transferred.
+        var ended = Assert.Single(await EventDataAsync(tenant, call.Id, WebhookEventTypes.CallEnded));
+        Assert.Equal(TransferService.TransferredReason, ended["endedReason"]?.GetValue<string>());
+        Assert.True((await factory.WithDbAsync(tenant.Id, db => db.Calls.SingleAsync(c => c.Id == call.Id))).Analyzed);
+    }
+
+    [Fact]
+    public async Task WhileTheCallerHoldsForAWarmTransferThePostCallPipelineWaitsForTheTransfer()
+    {
+        var tenant = await TenantAsync(transfer: true);
+        var rest = factory.TwilioRest.Voice;
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        rest.AgentGate = gate;
+        try
+        {
+            var script = new CallScript
+            {
+                Caller = Caller(new() { Listen = true }, new() { Say = "tone:900", Text = "Il y a de l'eau partout, passez-moi le plombier." }, new() { Listen = true }, new() { PauseMs = 5000 }),
+                Provider = Provider(new ScriptedTurn
+                {
+                    Hears = "Il y a de l'eau partout, passez-moi le plombier.",
+                    Tool = new ScriptedTool { Name = "transfer_call", Arguments = Json(new { destination = "Plombier de garde", reason = "Dégât d'eau" }) },
+                    Says = new ScriptedSpeech { Text = "Un instant.", AudioMs = 500 },
+                }),
+            };
+            var running = factory.CallAsync(tenant, script);
+
+            // The hold stopped the stream and the bridge finished it (its greeting latency is saved then); the agent still rings.
+            var deadline = DateTime.UtcNow.AddSeconds(20);
+            global::Switchboard.Calls.Call? held = null;
+            while (DateTime.UtcNow < deadline && held?.GreetingLatencyMs is null)
+            {
+                held = await factory.WithDbAsync(tenant.Id, db => db.Calls.AsNoTracking().Where(c => c.TenantId == tenant.Id).FirstOrDefaultAsync());
+                await Task.Delay(30);
+            }
+            Assert.NotNull(held?.GreetingLatencyMs);
+            Assert.Equal(TransferOutcomes.Pending, await factory.WithDbAsync(tenant.Id, db => db.CallTransfers.Where(t => t.CallId == held!.Id).Select(t => t.Outcome).SingleAsync()));
+            Assert.False(held!.Analyzed);
+            Assert.False(held.TranscriptFinal);
+            Assert.NotEqual("completed", held.Status);
+            Assert.Empty(await EventDataAsync(tenant, held.Id, WebhookEventTypes.CallEnded));
+
+            // The agent answers: the pipeline runs once, now.
+            gate.SetResult();
+            var twilio = await running;
+            await rest.IdleAsync(TimeSpan.FromSeconds(10));
+            var call = await factory.FinishedCallAsync(tenant, twilio.CallSid);
+            Assert.True(call.Analyzed);
+            var ended = Assert.Single(await EventDataAsync(tenant, call.Id, WebhookEventTypes.CallEnded));
+            Assert.Equal(TransferService.TransferredReason, ended["endedReason"]?.GetValue<string>());
+        }
+        finally
+        {
+            gate.TrySetResult();
+            rest.AgentGate = null;
+        }
     }
 
     [Fact]
@@ -212,6 +275,13 @@ public sealed class TransferCallTests(VoiceFactory factory) : IClassFixture<Voic
         Assert.Contains(WebhookEventTypes.CallTransferFailed, await EventTypesAsync(tenant, call.Id));
         var turns = await factory.WithDbAsync(tenant.Id, db => db.TranscriptTurns.Where(t => t.CallId == call.Id).OrderBy(t => t.Seq).Select(t => t.Seq).ToListAsync());
         Assert.Equal(Enumerable.Range(0, turns.Count), turns); // one transcript across both streams
+
+        // One pipeline run, at the end of the resumed conversation (not when the hold stopped the first stream): call.analyzed
+        // knows the message taken after the failed transfer.
+        Assert.Single(await EventDataAsync(tenant, call.Id, WebhookEventTypes.CallEnded));
+        var analyzed = Assert.Single(await EventDataAsync(tenant, call.Id, WebhookEventTypes.CallAnalyzed));
+        Assert.Equal(lead.Id, analyzed["leadId"]?.GetValue<Guid>());
+        Assert.Contains("Marc Tremblay", (await factory.WithDbAsync(tenant.Id, db => db.Calls.SingleAsync(c => c.Id == call.Id))).TranscriptText);
     }
 
     [Fact]

@@ -12,7 +12,12 @@ namespace Switchboard.Tests.Support;
 /// Vapi's REST API on 127.0.0.1 (shared/protocols/vapi-rest.md): <c>Authorization: Bearer &lt;private key&gt;</c>;
 /// <c>POST /assistant</c> (201), <c>GET /assistant</c> (plain array), <c>GET|PATCH|DELETE /assistant/{id}</c> (200, 404
 /// when unknown), <c>POST /phone-number</c> (201, body discriminated by <c>provider</c>; <c>twilio</c> needs
-/// <c>number</c> and <c>twilioAccountSid</c>), <c>GET /phone-number</c>, <c>DELETE /phone-number/{id}</c>. Errors use
+/// <c>number</c> and <c>twilioAccountSid</c>), <c>GET /phone-number</c>, <c>DELETE /phone-number/{id}</c>. Calls:
+/// <c>POST /call</c> (<c>CreateCallDTO</c>: <c>assistantId</c> of a stored assistant, <c>phoneNumberId</c> of a stored number,
+/// <c>customer.number</c> in E.164, optional <c>assistantOverrides</c> and <c>metadata</c> objects) → 201 with the call
+/// (<c>id</c>, <c>orgId</c>, <c>type</c> <c>outboundPhoneCall</c>, <c>status</c> <c>queued</c>, the request's fields echoed,
+/// <c>createdAt</c>), 400 on a bad body; <c>GET /call</c> (query <c>id</c>, <c>assistantId</c>, <c>phoneNumberId</c>,
+/// <c>createdAtGe</c>, <c>limit</c>; plain array, newest first) and <c>GET /call/{id}</c>. Errors use
 /// Vapi's NestJS shape <c>{"message":[…],"error":"Bad Request","statusCode":400}</c>. <see cref="Outage"/> answers 503 to
 /// everything; <see cref="FailNext"/> answers 500 to the next n requests; <see cref="AcceptThenFailNext"/> creates and then answers 502.
 /// </summary>
@@ -24,6 +29,9 @@ internal sealed class VapiSimulator : IAsyncDisposable
 
     public ConcurrentDictionary<string, JsonObject> Assistants { get; } = new();
     public ConcurrentDictionary<string, JsonObject> PhoneNumbers { get; } = new();
+
+    /// <summary>Calls created with <c>POST /call</c>, by id.</summary>
+    public ConcurrentDictionary<string, JsonObject> Calls { get; } = new();
     public ConcurrentQueue<(string Method, string Path, string? Body, string? Authorization)> Requests { get; } = new();
     public bool Outage { get; set; }
     public int FailNext;
@@ -76,6 +84,9 @@ internal sealed class VapiSimulator : IAsyncDisposable
         app.MapPost("/phone-number", async Task<IResult> (HttpContext http) => await sim!.CreateAsync(http, sim.PhoneNumbers, ValidatePhoneNumber));
         app.MapGet("/phone-number", () => Results.Json(sim!.PhoneNumbers.Values.ToList()));
         app.MapDelete("/phone-number/{id}", (string id) => sim!.PhoneNumbers.TryRemove(id, out var p) ? Results.Json(p) : NotFound());
+        app.MapPost("/call", async Task<IResult> (HttpContext http) => await sim!.CreateCallAsync(http));
+        app.MapGet("/call", (HttpContext http) => sim!.ListCalls(http.Request.Query));
+        app.MapGet("/call/{id}", (string id) => sim!.Calls.TryGetValue(id, out var c) ? Results.Json(c) : NotFound());
         await app.StartAsync();
         sim = new VapiSimulator(app, app.Urls.First());
         return sim;
@@ -105,6 +116,107 @@ internal sealed class VapiSimulator : IAsyncDisposable
             return Results.Json(Error(502, "Bad Gateway", "upstream timeout"), statusCode: 502);
         }
         return Results.Json(body, statusCode: 201);
+    }
+
+    /// <summary>
+    /// <c>POST /call</c> for one customer (vapi-rest.md "Calls"; the batch form <c>customers[]</c> is not simulated and is a 400).
+    /// Vapi answers 400 when the assistant or the phone number is unknown ("Couldn't Get Assistant." / "Couldn't Get Phone Number.").
+    /// </summary>
+    private async Task<IResult> CreateCallAsync(HttpContext http)
+    {
+        var body = await ReadObjectAsync(http);
+        var problem = body is null ? "body must be a JSON object" : ValidateCall(body);
+        if (problem is not null || body is null)
+        {
+            return Results.Json(Error(400, "Bad Request", problem ?? "body must be a JSON object"), statusCode: 400);
+        }
+        var now = DateTimeOffset.UtcNow.ToString("O");
+        var call = new JsonObject
+        {
+            ["id"] = Guid.NewGuid().ToString(),
+            ["orgId"] = "org-simulated",
+            ["type"] = "outboundPhoneCall",
+            ["status"] = "queued",
+            ["assistantId"] = body["assistantId"]?.DeepClone(),
+            ["phoneNumberId"] = body["phoneNumberId"]?.DeepClone(),
+            ["customer"] = body["customer"]?.DeepClone(),
+            ["phoneCallProvider"] = "twilio",
+            ["phoneCallTransport"] = "pstn",
+            ["createdAt"] = now,
+            ["updatedAt"] = now,
+        };
+        foreach (var optional in new[] { "assistantOverrides", "metadata", "name" })
+        {
+            if (body[optional] is { } value)
+            {
+                call[optional] = value.DeepClone();
+            }
+        }
+        Calls[call["id"]!.GetValue<string>()] = call;
+        if (Interlocked.Decrement(ref AcceptThenFailNext) >= 0)
+        {
+            return Results.Json(Error(502, "Bad Gateway", "upstream timeout"), statusCode: 502);
+        }
+        return Results.Json(call, statusCode: 201);
+    }
+
+    private string? ValidateCall(JsonObject c)
+    {
+        if (c.ContainsKey("customers"))
+        {
+            return "customers is not supported by this simulator";
+        }
+        if (c["assistantId"] is not JsonValue aid || aid.GetValueKind() != JsonValueKind.String)
+        {
+            return c.ContainsKey("assistant") || c.ContainsKey("squadId") ? null : "assistantId must be a UUID";
+        }
+        if (!Assistants.ContainsKey(aid.GetValue<string>()))
+        {
+            return "Couldn't Get Assistant.";
+        }
+        if (c["phoneNumberId"] is not JsonValue pid || pid.GetValueKind() != JsonValueKind.String)
+        {
+            return "phoneNumberId must be a UUID";
+        }
+        if (!PhoneNumbers.ContainsKey(pid.GetValue<string>()))
+        {
+            return "Couldn't Get Phone Number.";
+        }
+        if (c["customer"] is not JsonObject customer || customer["number"] is not JsonValue n || n.GetValueKind() != JsonValueKind.String)
+        {
+            return "customer.number must be a string";
+        }
+        var number = n.GetValue<string>();
+        if (!(number.StartsWith('+') && number.Length is >= 8 and <= 16 && number[1..].All(char.IsAsciiDigit)))
+        {
+            return "customer.number must be a valid phone number in the E.164 format.";
+        }
+        foreach (var objectField in new[] { "assistantOverrides", "metadata" })
+        {
+            if (c[objectField] is { } v && v is not JsonObject)
+            {
+                return objectField + " must be an object";
+            }
+        }
+        return null;
+    }
+
+    private IResult ListCalls(IQueryCollection query)
+    {
+        IEnumerable<JsonObject> calls = Calls.Values;
+        foreach (var field in new[] { "id", "assistantId", "phoneNumberId" })
+        {
+            if (query[field].ToString() is { Length: > 0 } value)
+            {
+                calls = calls.Where(c => c[field]?.GetValue<string>() == value);
+            }
+        }
+        if (DateTimeOffset.TryParse(query["createdAtGe"].ToString(), System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var since))
+        {
+            calls = calls.Where(c => DateTimeOffset.Parse(c["createdAt"]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture) >= since);
+        }
+        var limit = int.TryParse(query["limit"].ToString(), out var l) && l is > 0 and <= 1000 ? l : 100;
+        return Results.Json(calls.OrderByDescending(c => c["createdAt"]!.GetValue<string>()).Take(limit).ToList());
     }
 
     private async Task<IResult> UpdateAsync(string id, HttpContext http, ConcurrentDictionary<string, JsonObject> store)

@@ -23,11 +23,17 @@ namespace Switchboard.Outbound;
 /// busy, no-answer or a failed leg send the caller back to the assistant (<c>&lt;Connect&gt;&lt;Stream&gt;</c>), which takes
 /// a message. Every transfer is a <see cref="CallTransfer"/> row and a <c>call.transferred</c> / <c>call.transfer_failed</c>
 /// tenant webhook. Runs inside the caller's unit of work: it saves only around Twilio requests (so callbacks find the row).
+/// The post-call pipeline of a warm-transferred call runs once, at its real end: when the agent joined (the assistant's part
+/// is over), when the caller is gone and cannot be brought back, or at the end of the assistant's resumed stream; never when
+/// the first stream stops for the hold (<see cref="Realtime.Bridge.VoiceCallStore.FinishAsync"/>).
 /// </summary>
 internal sealed class TransferService(
     SwitchboardDbContext db, TwilioCallControl twilio, SecretProtector secrets, WebhookEventPublisher webhooks, MediaStreamTokens tokens,
-    IOptions<TransferOptions> options, SqliteWriteGate writes, TimeProvider clock, ILogger<TransferService> logger)
+    IOptions<TransferOptions> options, SqliteWriteGate writes, Realtime.Bridge.VoiceCallStore calls, TimeProvider clock, ILogger<TransferService> logger)
 {
+    /// <summary>EndedReason of a call whose caller hung up while on hold for a warm transfer that then did not go through.</summary>
+    public const string HungUpOnHoldReason = "hangup-on-hold";
+
     /// <summary>The EndedReason of a call handed to a person.</summary>
     public const string TransferredReason = "transferred";
 
@@ -194,7 +200,11 @@ internal sealed class TransferService(
                 {
                     await FailAsync(transfer, TransferOutcomes.Failed, joined.Error, ct);
                     await db.SaveChangesAsync(ct); // committed before the caller's new stream loads its setup
-                    await ResumeAsync(tenant, call, baseUrl, token, ct);
+                    if (!await ResumeAsync(tenant, call, baseUrl, token, ct))
+                    {
+                        await calls.FinishAfterTransferAsync(tenant.Id, call.Id, call.AssistantId, HungUpOnHoldReason, ct);
+                        return true;
+                    }
                     break;
                 }
                 transfer.Outcome = TransferOutcomes.Transferred;
@@ -202,13 +212,22 @@ internal sealed class TransferService(
                 call.EndedReason = TransferredReason;
                 call.UpdatedAt = now;
                 await PublishAsync(transfer, ct);
-                break;
+                await db.SaveChangesAsync(ct);
+                // The assistant's part of the call is over: now (not when the hold stopped its stream) the pipeline runs.
+                await calls.FinishAfterTransferAsync(tenant.Id, call.Id, call.AssistantId, TransferredReason, ct);
+                return true;
             case "busy" or "no-answer" or "failed" or "canceled" or "completed":
                 await FailAsync(transfer, status is "busy" or "no-answer" ? status : status == "completed" ? TransferOutcomes.NoAnswer : TransferOutcomes.Failed,
                     $"agent leg {status}", ct);
                 call.EndedReason = null;
                 await db.SaveChangesAsync(ct); // committed before the caller's new stream loads its setup
-                await ResumeAsync(tenant, call, baseUrl, token, ct);
+                if (!await ResumeAsync(tenant, call, baseUrl, token, ct))
+                {
+                    // The caller left while on hold (21220): this is the call's end.
+                    await db.SaveChangesAsync(ct);
+                    await calls.FinishAfterTransferAsync(tenant.Id, call.Id, call.AssistantId, HungUpOnHoldReason, ct);
+                    return true;
+                }
                 break;
         }
         await db.SaveChangesAsync(ct);
@@ -349,8 +368,11 @@ internal sealed class TransferService(
         return null;
     }
 
-    /// <summary>Sends the caller back to the assistant: a new <c>&lt;Connect&gt;&lt;Stream&gt;</c> with <c>resume=transfer-failed</c>.</summary>
-    private async Task ResumeAsync(Tenant tenant, Call call, string baseUrl, string token, CancellationToken ct)
+    /// <summary>
+    /// Sends the caller back to the assistant: a new <c>&lt;Connect&gt;&lt;Stream&gt;</c> with <c>resume=transfer-failed</c>.
+    /// False when Twilio refused (21220: the caller is no longer on the line).
+    /// </summary>
+    private async Task<bool> ResumeAsync(Tenant tenant, Call call, string baseUrl, string token, CancellationToken ct)
     {
         var language = call.Language ?? tenant.Locale;
         var stream = tokens.Issue(tenant.Id, call.Id, call.CallSid!, call.AssistantId, language);
@@ -362,6 +384,7 @@ internal sealed class TransferService(
         {
             logger.LogWarning("Call {CallId} could not be returned to the assistant after a failed transfer: {Error}", call.Id, result.Error);
         }
+        return result.Ok;
     }
 
     private async Task SaveAsync(CancellationToken ct)

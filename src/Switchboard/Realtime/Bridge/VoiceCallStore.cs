@@ -243,16 +243,50 @@ internal sealed class VoiceCallStore(
     /// The stream stopped (its turns are stored): the call is completed, its transcript final (from the stored turns), and it
     /// goes through the post-call pipeline.
     /// </summary>
+    /// <remarks>
+    /// A stream that stops while a warm transfer is pending (the caller was moved to the conference to hold) is not the
+    /// call's end: the call stays open, its turns stored, and the post-call pipeline waits for the transfer's outcome
+    /// (<see cref="FinishAfterTransferAsync"/> once the agent joined or the caller is gone; a new stream when the caller
+    /// comes back to the assistant, finished here as usual).
+    /// </remarks>
     public async Task FinishAsync(VoiceCallSetup setup, string reason, DateTimeOffset? startedAt, double? greetingMs, LeadDraft? captured, CancellationToken ct)
     {
-                await SqliteBusyRetry.RunAsync(() => FinishOnceAsync(setup, reason, startedAt, greetingMs, captured, ct), ct);
+                await SqliteBusyRetry.RunAsync(() => FinishOnceAsync(setup.TenantId, setup.CallId, setup.AssistantId, reason, startedAt, greetingMs, captured,
+                    streamEnded: true, ct), ct);
     }
 
-    private async Task FinishOnceAsync(VoiceCallSetup setup, string reason, DateTimeOffset? startedAt, double? greetingMs, LeadDraft? captured, CancellationToken ct)
+    /// <summary>
+    /// The end of a native call whose last stream stopped for a warm transfer: the agent joined (reason <c>transferred</c>),
+    /// or the caller could not be brought back to the assistant (gone while on hold). Completes the call and runs the
+    /// post-call pipeline once (a no-op when it already ran).
+    /// </summary>
+    public async Task FinishAfterTransferAsync(Guid tenantId, Guid callId, Guid? assistantId, string reason, CancellationToken ct) =>
+        await SqliteBusyRetry.RunAsync(() => FinishOnceAsync(tenantId, callId, assistantId, reason, null, null, null, streamEnded: false, ct), ct);
+
+    private async Task FinishOnceAsync(Guid tenantId, Guid callId, Guid? assistantId, string reason, DateTimeOffset? startedAt, double? greetingMs,
+        LeadDraft? captured, bool streamEnded, CancellationToken ct)
     {
-        await using var scope = Scoped(setup.TenantId, out var db);
-        var call = await db.Calls.FirstAsync(c => c.Id == setup.CallId, ct);
+        await using var scope = Scoped(tenantId, out var db);
+        var call = await db.Calls.FirstAsync(c => c.Id == callId, ct);
         var now = clock.GetUtcNow();
+        // A live transfer decides the reason: transferred once made; while a warm one rings, its outcome (or the caller's
+        // return to the assistant) will.
+        var transfer = await db.CallTransfers.AsNoTracking().Where(t => t.CallId == call.Id).OrderByDescending(t => t.CreatedAt)
+            .Select(t => t.Outcome).FirstOrDefaultAsync(ct);
+        if (call.Analyzed && !streamEnded)
+        {
+            return;
+        }
+        if (streamEnded && transfer == Outbound.TransferOutcomes.Pending)
+        {
+            // The caller is on hold in the transfer's conference: not the end of the call (see FinishAsync).
+            call.StartedAt ??= startedAt;
+            call.GreetingLatencyMs ??= greetingMs is { } greeting ? Math.Round(greeting, 2) : null;
+            call.UpdatedAt = now;
+            using var holdTurn = await writes.EnterAsync(db, ct);
+            await db.SaveChangesAsync(ct);
+            return;
+        }
         NativeCallStatus.Advance(call, "completed");
         call.StartedAt ??= startedAt;
         call.EndedAt ??= now;
@@ -260,10 +294,6 @@ internal sealed class VoiceCallStore(
         {
             call.DurationSeconds = Math.Round((e - s).TotalSeconds, 3);
         }
-        // A live transfer decides the reason: transferred once made; while a warm one rings, its outcome (or the caller's
-        // return to the assistant) will.
-        var transfer = await db.CallTransfers.AsNoTracking().Where(t => t.CallId == call.Id).OrderByDescending(t => t.CreatedAt)
-            .Select(t => t.Outcome).FirstOrDefaultAsync(ct);
         if (transfer == Outbound.TransferOutcomes.Transferred)
         {
             call.EndedReason = Outbound.TransferService.TransferredReason;
@@ -273,7 +303,7 @@ internal sealed class VoiceCallStore(
             call.EndedReason ??= reason;
         }
         call.GreetingLatencyMs ??= greetingMs is { } g ? Math.Round(g, 2) : null;
-        var spoken = await db.TranscriptTurns.AsNoTracking().Where(t => t.CallId == setup.CallId && (t.Role == "user" || t.Role == "assistant"))
+        var spoken = await db.TranscriptTurns.AsNoTracking().Where(t => t.CallId == callId && (t.Role == "user" || t.Role == "assistant"))
             .OrderBy(t => t.Seq).Select(t => new { t.Role, t.Text }).ToListAsync(ct);
         call.TranscriptText = string.Join('\n', spoken.Select(t => $"{t.Role}: {t.Text}"));
         call.TranscriptFinal = true;
@@ -282,8 +312,8 @@ internal sealed class VoiceCallStore(
         // A provider failure ends in a message: the <Record> action runs the pipeline on it instead.
         if (!call.Analyzed && call.EndedReason != NativeCallStatus.ProviderUnreachable)
         {
-            var tenant = await db.Tenants.FirstAsync(t => t.Id == setup.TenantId, ct);
-            var assistant = setup.AssistantId is { } aid ? await db.Assistants.FirstOrDefaultAsync(a => a.Id == aid, ct) : null;
+            var tenant = await db.Tenants.FirstAsync(t => t.Id == tenantId, ct);
+            var assistant = (assistantId ?? call.AssistantId) is { } aid ? await db.Assistants.FirstOrDefaultAsync(a => a.Id == aid, ct) : null;
             var pipeline = scope.ServiceProvider.GetRequiredService<PostCallPipeline>();
             await pipeline.RunAsync(tenant, assistant, call, null, captured, callerText, ct, extractLead: callerText.Length > 0 || captured is not null);
         }
