@@ -95,11 +95,20 @@ public class SwitchboardFactory : WebApplicationFactory<Program>
         if (RealTimePasses && pump is null)
         {
             var last = System.Diagnostics.Stopwatch.GetTimestamp();
+            var gate = new Lock();
             pump = new Timer(_ =>
             {
-                var now = System.Diagnostics.Stopwatch.GetTimestamp();
-                Clock.Advance(System.Diagnostics.Stopwatch.GetElapsedTime(last, now));
-                last = now;
+                // Timer callbacks overlap when the thread pool runs late: one at a time, and never a negative step
+                // (FakeTimeProvider.Advance throws on one, which crashed the test host).
+                lock (gate)
+                {
+                    var now = System.Diagnostics.Stopwatch.GetTimestamp();
+                    if (now > last)
+                    {
+                        Clock.Advance(System.Diagnostics.Stopwatch.GetElapsedTime(last, now));
+                        last = now;
+                    }
+                }
             }, null, TimeSpan.FromMilliseconds(50), TimeSpan.FromMilliseconds(50));
         }
         builder.ConfigureTestServices(services =>
