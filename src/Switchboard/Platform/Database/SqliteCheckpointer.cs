@@ -84,6 +84,14 @@ internal sealed class SqliteCheckpointer(DatabaseExtensions.EffectiveConnection 
         }
     }
 
+    /// <summary>Turns SQLite's automatic checkpoint off on <paramref name="connection"/> (open); this service checkpoints instead.</summary>
+    internal static void DisableAutoCheckpoint(SqliteConnection connection)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA wal_autocheckpoint=0;";
+        command.ExecuteNonQuery();
+    }
+
     private static bool IsSqliteFile(DatabaseExtensions.EffectiveConnection connection)
     {
         if (connection.IsPostgres)
@@ -117,9 +125,7 @@ internal sealed class SqliteCheckpointer(DatabaseExtensions.EffectiveConnection 
             {
                 return;
             }
-            using var command = sqlite.CreateCommand();
-            command.CommandText = "PRAGMA wal_autocheckpoint=0;";
-            command.ExecuteNonQuery();
+            DisableAutoCheckpoint(sqlite);
             configured.AddOrUpdate(handle, this);
         }
     }

@@ -73,7 +73,7 @@ internal sealed class SqliteGroupCommit(
     public async Task<T> RunAsync<T>(SwitchboardDbContext db, WritePriority priority, Func<Task<T>> work, CancellationToken ct)
     {
         ct.ThrowIfCancellationRequested();
-        var unit = new Unit(ct);
+        var unit = new Unit();
         bool lead;
         lock (sync)
         {
@@ -145,7 +145,7 @@ internal sealed class SqliteGroupCommit(
             catch
             {
                 db.InGroupCommit = false;
-                Notify(db, committed: false);
+                RolledBack(db);
                 throw;
             }
             db.InGroupCommit = false;
@@ -156,19 +156,16 @@ internal sealed class SqliteGroupCommit(
             return result;
         }
         db.InGroupCommit = false;
-        Notify(db, committed: false);
+        RolledBack(db);
         System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
         return default!;
     }
 
-    private void Notify(SwitchboardDbContext db, bool committed)
+    private void RolledBack(SwitchboardDbContext db)
     {
-        if (!committed)
+        foreach (var listener in listeners)
         {
-            foreach (var listener in listeners)
-            {
-                listener.RolledBack(db);
-            }
+            listener.RolledBack(db);
         }
     }
 
@@ -289,7 +286,7 @@ internal sealed class SqliteGroupCommit(
         await conn.OpenAsync();
         if (checkpointer.Enabled)
         {
-            await ExecAsync(conn, "PRAGMA wal_autocheckpoint=0"); // checkpoints run in the background (SqliteCheckpointer)
+            SqliteCheckpointer.DisableAutoCheckpoint(conn); // checkpoints run in the background
         }
         shared = conn;
         return conn;
@@ -302,10 +299,8 @@ internal sealed class SqliteGroupCommit(
         await command.ExecuteNonQueryAsync();
     }
 
-    private sealed class Unit(CancellationToken ct)
+    private sealed class Unit
     {
-        public CancellationToken Cancellation { get; } = ct;
-
         /// <summary>Granted by the leader: the shared connection, inside the open transaction.</summary>
         public TaskCompletionSource<SqliteConnection> Turn { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
