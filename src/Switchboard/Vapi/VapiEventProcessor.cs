@@ -226,11 +226,11 @@ internal sealed class VapiEventProcessor(
                 if (!call.TranscriptFinal && (m.Prop("messages") ?? m.Path("artifact", "messages")) is { ValueKind: JsonValueKind.Array } messages)
                 {
                     var turns = TurnsFrom(call, messages);
-                    var existing = await db.TranscriptTurns.CountAsync(t => t.CallId == call.Id, ct);
+                    var existing = db.Entry(call).State == EntityState.Added ? 0 : await db.TranscriptTurns.CountAsync(t => t.CallId == call.Id, ct);
                     // Snapshots grow; an older one arriving late is shorter and is ignored.
                     if (turns.Count >= existing)
                     {
-                        await ReplaceTurnsAsync(call, turns, ct);
+                        await ReplaceTurnsAsync(call, turns, existing, ct);
                     }
                     Advance(call, "in-progress");
                 }
@@ -266,7 +266,7 @@ internal sealed class VapiEventProcessor(
             : m.Prop("messages") is { ValueKind: JsonValueKind.Array } tm ? tm : (JsonElement?)null;
         var transcriptText = artifact?.Prop("transcript").Str() ?? m.Prop("transcript").Str();
         var turns = messages is { } list ? TurnsFrom(call, list) : TurnsFromText(call, transcriptText);
-        await ReplaceTurnsAsync(call, turns, ct);
+        await ReplaceTurnsAsync(call, turns, stored: null, ct);
         call.TranscriptText = transcriptText ?? string.Join('\n', turns.Select(t => $"{t.Role}: {t.Text}"));
         call.TranscriptFinal = true;
 
@@ -390,7 +390,12 @@ internal sealed class VapiEventProcessor(
         return turns;
     }
 
-    private async Task ReplaceTurnsAsync(Call call, List<TranscriptTurn> turns, CancellationToken ct)
+    /// <summary>
+    /// Replaces the call's stored transcript with <paramref name="turns"/>. The delete of the stored turns is deferred to the
+    /// unit's save (<see cref="SwitchboardDbContext.DeferWrite"/>), so the message can be prepared outside SQLite's writer;
+    /// <paramref name="stored"/> is how many turns are stored when the caller has just counted them (counted here otherwise).
+    /// </summary>
+    private async Task ReplaceTurnsAsync(Call call, List<TranscriptTurn> turns, int? stored, CancellationToken ct)
     {
         foreach (var pending in db.TranscriptTurns.Local.Where(t => t.CallId == call.Id).ToList())
         {
@@ -398,9 +403,11 @@ internal sealed class VapiEventProcessor(
         }
         if (db.Entry(call).State != EntityState.Added)
         {
-            var stored = await db.TranscriptTurns.Where(t => t.CallId == call.Id).ExecuteDeleteAsync(ct);
+            var count = stored ?? await db.TranscriptTurns.CountAsync(t => t.CallId == call.Id, ct);
+            var callId = call.Id;
+            db.DeferWrite(token => db.TranscriptTurns.Where(t => t.CallId == callId).ExecuteDeleteAsync(token));
             // Turns already stored were already sent live: only the snapshot's new turns are announced.
-            foreach (var turn in turns.Where(t => t.Seq < stored))
+            foreach (var turn in turns.Where(t => t.Seq < count))
             {
                 db.LiveEvents.Skip(turn.Id);
             }
