@@ -69,6 +69,9 @@ internal sealed class VapiEventProcessor(
                 ApplyCallFields(call, message);
                 await ApplyAsync(tenant, assistant, call, message, type, ct);
                 call.UpdatedAt = now;
+                // Every message applied to a call changes its version, even one that changes no column (a transcript turn
+                // added, the same clock reading): two messages of one call prepared side by side cannot both be written.
+                call.Version = db.Entry(call).State == EntityState.Added ? 0 : db.Entry(call).Property(c => c.Version).OriginalValue + 1;
                 await webhooks.CallProgressedAsync(call, statusBefore, ct); // call.started
             }
         }
