@@ -170,7 +170,9 @@ internal sealed class LiveEventsInterceptor(ILiveEventTransport publisher) : Sav
                     if (entry.State == EntityState.Modified)
                     {
                         // The same pass keeps the call's version (issue 13: what a prepared Vapi message checks before it is written).
-                        call.Version = (long)entry.Property(nameof(Call.Version)).OriginalValue! + 1;
+                        // Through the entry, which marks it modified: changes are detected once, before the interceptors run.
+                        var version = entry.Property(nameof(Call.Version));
+                        version.CurrentValue = (long)version.OriginalValue! + 1;
                     }
                     break;
                 case TranscriptTurn turn when entry.State == EntityState.Added && !batch.IsSkipped(turn.Id):

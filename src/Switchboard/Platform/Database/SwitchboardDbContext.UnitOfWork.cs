@@ -26,24 +26,59 @@ internal sealed partial class SwitchboardDbContext
         LiveEvents.Clear();
     }
 
-    /// <inheritdoc />
-    public override Task<int> SaveChangesAsync(bool acceptAllChangesOnSuccess, CancellationToken cancellationToken = default) =>
-        deferredWrites is null ? base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken) : SaveWithDeferredAsync(acceptAllChangesOnSuccess, cancellationToken);
-
-    /// <inheritdoc />
-    public override int SaveChanges(bool acceptAllChangesOnSuccess) => deferredWrites is null
-        ? base.SaveChanges(acceptAllChangesOnSuccess)
-        : throw new InvalidOperationException("Deferred writes are pending: save with SaveChangesAsync.");
-
-    private async Task<int> SaveWithDeferredAsync(bool acceptAllChangesOnSuccess, CancellationToken ct)
+    /// <summary>
+    /// Runs the deferred writes, then saves. Changes are detected once, here: the save interceptors (live events, the
+    /// tenant-config cache, the non-finite guard, the audit log) each walk <c>ChangeTracker.Entries()</c>, which would
+    /// otherwise detect changes again every time (six passes over every tracked entity per save). Interceptors that change
+    /// a value do it through the entry (<c>PropertyEntry.CurrentValue</c>), which marks it modified without detection.
+    /// </summary>
+    public override async Task<int> SaveChangesAsync(bool acceptAllChangesOnSuccess, CancellationToken cancellationToken = default)
     {
-        var writes = deferredWrites!;
-        deferredWrites = null;
-        foreach (var write in writes)
+        if (deferredWrites is { } writes)
         {
-            await write(ct);
+            deferredWrites = null;
+            foreach (var write in writes)
+            {
+                await write(cancellationToken);
+            }
         }
-        return await base.SaveChangesAsync(acceptAllChangesOnSuccess, ct);
+        if (!ChangeTracker.AutoDetectChangesEnabled)
+        {
+            return await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
+        }
+        ChangeTracker.DetectChanges();
+        ChangeTracker.AutoDetectChangesEnabled = false;
+        try
+        {
+            return await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
+        }
+        finally
+        {
+            ChangeTracker.AutoDetectChangesEnabled = true;
+        }
+    }
+
+    /// <summary>As <see cref="SaveChangesAsync(bool, CancellationToken)"/>; throws <see cref="InvalidOperationException"/> when deferred writes are pending.</summary>
+    public override int SaveChanges(bool acceptAllChangesOnSuccess)
+    {
+        if (deferredWrites is not null)
+        {
+            throw new InvalidOperationException("Deferred writes are pending: save with SaveChangesAsync.");
+        }
+        if (!ChangeTracker.AutoDetectChangesEnabled)
+        {
+            return base.SaveChanges(acceptAllChangesOnSuccess);
+        }
+        ChangeTracker.DetectChanges();
+        ChangeTracker.AutoDetectChangesEnabled = false;
+        try
+        {
+            return base.SaveChanges(acceptAllChangesOnSuccess);
+        }
+        finally
+        {
+            ChangeTracker.AutoDetectChangesEnabled = true;
+        }
     }
 
     private static readonly Func<SwitchboardDbContext, Guid, Task<long?>> StoredCallVersion = EF.CompileAsyncQuery(
