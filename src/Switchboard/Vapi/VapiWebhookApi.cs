@@ -180,8 +180,17 @@ internal static class VapiWebhookApi
                     // SQLite: one writer, one fsync per COMMIT; units of work queued together share a transaction. The message
                     // is prepared here, in parallel with other requests (reads on this context's own connection, changes
                     // tracked); only its writes wait for the writer.
-                    var config = await configs.GetAsync(db, tenantId, ct);
-                    var prepared = await processor.ProcessAsync(config, message, type, raw, key, unusable, ct);
+                    System.Text.Json.Nodes.JsonNode prepared;
+                    await db.Database.OpenConnectionAsync(ct); // one pooled reader connection for all the reads, not one per query
+                    try
+                    {
+                        var config = await configs.GetAsync(db, tenantId, ct);
+                        prepared = await processor.ProcessAsync(config, message, type, raw, key, unusable, ct);
+                    }
+                    finally
+                    {
+                        await db.Database.CloseConnectionAsync();
+                    }
                     var read = db.CallVersionsRead();
                     return await groupCommit.RunAsync(db, PriorityOf(type), async () =>
                     {
