@@ -95,6 +95,13 @@ internal sealed class Call
     /// before the request so a retry after a crash or a lost response can find the call at Twilio instead of placing it again.
     /// </summary>
     public DateTimeOffset? DialingAt { get; set; }
+
+    /// <summary>
+    /// How many saves changed this call (0 when created): bumped by every <c>SaveChanges</c> that modifies it
+    /// (<see cref="Switchboard.Platform.Database.SwitchboardDbContext"/>). A Vapi message prepared outside SQLite's single
+    /// writer compares the version it read with the stored one inside it (issue 13).
+    /// </summary>
+    public long Version { get; set; }
 }
 
 /// <summary>One turn of a conversation's transcript.</summary>

@@ -48,13 +48,14 @@ internal sealed class LiveEventBatch
 /// Data is captured when SaveChanges starts; events are published only once the changes are durable: after SaveChanges
 /// when no transaction is open, else when the transaction commits (dropped on rollback). The async paths wait for the
 /// events to be numbered and sent (so a webhook's 200 follows its events); the synchronous ones hand them to the background. Bulk
-/// <c>ExecuteUpdate</c>/<c>ExecuteDelete</c> statements are not seen.
+/// <c>ExecuteUpdate</c>/<c>ExecuteDelete</c> statements are not seen. The same pass over the changed entries bumps
+/// <see cref="Call.Version"/> of every modified call.
 /// </summary>
 internal sealed class LiveEventsInterceptor(ILiveEventTransport publisher) : SaveChangesInterceptor, IDbTransactionInterceptor, IGroupCommitListener
 {
     private static readonly HashSet<string> QuietCallProperties = new(StringComparer.Ordinal)
     {
-        nameof(Call.UpdatedAt), nameof(Call.TranscriptText), nameof(Call.TranscriptFinal), nameof(Call.Analyzed), nameof(Call.GreetingLatencyMs),
+        nameof(Call.UpdatedAt), nameof(Call.TranscriptText), nameof(Call.TranscriptFinal), nameof(Call.Analyzed), nameof(Call.GreetingLatencyMs), nameof(Call.Version),
     };
 
     public override ValueTask<InterceptionResult<int>> SavingChangesAsync(DbContextEventData eventData, InterceptionResult<int> result, CancellationToken cancellationToken = default)
@@ -166,6 +167,13 @@ internal sealed class LiveEventsInterceptor(ILiveEventTransport publisher) : Sav
             {
                 case Call call:
                     CaptureCall(db, batch, entry, call);
+                    if (entry.State == EntityState.Modified)
+                    {
+                        // The same pass keeps the call's version (issue 13: what a prepared Vapi message checks before it is written).
+                        // Through the entry, which marks it modified: changes are detected once, before the interceptors run.
+                        var version = entry.Property(nameof(Call.Version));
+                        version.CurrentValue = (long)version.OriginalValue! + 1;
+                    }
                     break;
                 case TranscriptTurn turn when entry.State == EntityState.Added && !batch.IsSkipped(turn.Id):
                     batch.Add(LiveEventData.Draft(turn.TenantId, LiveEventTypes.TranscriptTurn, LiveEventData.Turn(turn), turn.CallId));

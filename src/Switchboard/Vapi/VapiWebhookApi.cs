@@ -4,6 +4,7 @@ using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
+using Switchboard.Calls;
 using Switchboard.Credentials;
 using Switchboard.Platform.Cluster;
 using Switchboard.Platform.Database;
@@ -155,6 +156,9 @@ internal static class VapiWebhookApi
     /// <summary>
     /// Runs the processor in a transaction; a unique-key race with a concurrent delivery of the same call or
     /// message (two nodes, or Vapi retrying) is retried on fresh state, where it becomes an update or a duplicate.
+    /// On SQLite the first attempt is prepared outside the single writer and written inside it if the calls it read are
+    /// unchanged (<see cref="Call.Version"/>), else redone inside it: the same outcome as running it all inside the writer,
+    /// with the reads and decisions of many messages running in parallel.
     /// </summary>
     private static async Task<System.Text.Json.Nodes.JsonNode> ProcessWithRetryAsync(
         IServiceProvider services, Guid tenantId, JsonElement message, string type, string raw, string key, IReadOnlyList<string> unusable, CancellationToken ct)
@@ -168,12 +172,43 @@ internal static class VapiWebhookApi
         var groupCommit = sqlite ? services.GetRequiredService<SqliteGroupCommit>() : null;
         for (var attempt = 1; ; attempt++)
         {
-            db.ChangeTracker.Clear();
+            db.ResetUnitOfWork();
             try
             {
+                if (groupCommit is not null && attempt == 1)
+                {
+                    // SQLite: one writer, one fsync per COMMIT; units of work queued together share a transaction. The message
+                    // is prepared here, in parallel with other requests (reads on this context's own connection, changes
+                    // tracked); only its writes wait for the writer.
+                    System.Text.Json.Nodes.JsonNode prepared;
+                    await db.Database.OpenConnectionAsync(ct); // one pooled reader connection for all the reads, not one per query
+                    try
+                    {
+                        var config = await configs.GetAsync(db, tenantId, ct);
+                        prepared = await processor.ProcessAsync(config, message, type, raw, key, unusable, ct);
+                    }
+                    finally
+                    {
+                        await db.Database.CloseConnectionAsync();
+                    }
+                    var read = db.CallVersionsRead();
+                    return await groupCommit.RunAsync(db, PriorityOf(type), async () =>
+                    {
+                        if (await db.CallVersionsUnchangedAsync(read))
+                        {
+                            await db.SaveChangesAsync(ct);
+                            return prepared;
+                        }
+                        // The call changed since it was read (another message of it was written first): redo the message
+                        // on what is stored now, inside the writer.
+                        db.ResetUnitOfWork();
+                        return await UnitOfWorkAsync(db, configs, processor, tenantId, message, type, raw, key, unusable, ct);
+                    }, ct);
+                }
                 if (groupCommit is not null)
                 {
-                    // SQLite: one writer, one fsync per COMMIT; units of work queued together share a transaction.
+                    // A retry (a unique-key race: a call or message inserted by a unit not yet visible when this one was
+                    // prepared) is prepared and written inside the writer, where every earlier write is visible.
                     return await groupCommit.RunAsync(db, PriorityOf(type), () => UnitOfWorkAsync(db, configs, processor, tenantId, message, type, raw, key, unusable, ct), ct);
                 }
                 var strategy = db.Database.CreateExecutionStrategy();

@@ -157,6 +157,55 @@ public sealed class VapiIngestTests(SwitchboardFactory factory) : IClassFixture<
     }
 
     [Fact]
+    public async Task AMessagePreparedBeforeAnotherOfTheSameCallWasWrittenIsRedoneOnWhatWasWritten()
+    {
+        if (TestDatabase.IsPostgres)
+        {
+            return; // only SQLite prepares messages outside its single writer
+        }
+        var tenant = await factory.CreateTenantAsync();
+        var gate = factory.Services.GetRequiredService<SqliteWriteGate>();
+        var group = factory.Services.GetRequiredService<SqliteGroupCommit>();
+        var callId = Guid.NewGuid().ToString();
+        var call = new { id = callId };
+        Assert.Equal(HttpStatusCode.OK, (await factory.PostVapiAsync(tenant, Json(new { message = new { type = "status-update", status = "ringing", call } }))).StatusCode);
+
+        // Both messages are prepared from the stored call (ringing) while the writer is held; the first queued is written
+        // first. The second must then be redone: written as prepared, its transcript turn would move the call back from
+        // ended to in-progress.
+        var held = await gate.EnterAsync(WritePriority.Normal, CancellationToken.None);
+        Task<HttpResponseMessage> ended, late;
+        try
+        {
+            ended = Task.Run(() => factory.PostVapiAsync(tenant, Json(new
+            {
+                message = new { type = "status-update", status = "ended", endedReason = "customer-ended-call", call },
+            })));
+            await Until(() => group.Queued >= 1);
+            late = Task.Run(() => factory.PostVapiAsync(tenant, Json(new
+            {
+                message = new { type = "transcript", role = "user", transcriptType = "final", transcript = "Merci!", call },
+            })));
+            await Until(() => group.Queued >= 2);
+        }
+        finally
+        {
+            held.Dispose();
+        }
+        Assert.Equal(HttpStatusCode.OK, (await ended).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await late).StatusCode);
+
+        var (status, turns, version) = await factory.WithDbAsync(tenant.Id, async db =>
+        {
+            var stored = await db.Calls.SingleAsync(c => c.ProviderCallId == callId);
+            return (stored.Status, await db.TranscriptTurns.Where(t => t.CallId == stored.Id).OrderBy(t => t.Seq).Select(t => t.Text).ToListAsync(), stored.Version);
+        });
+        Assert.Equal("ended", status);
+        Assert.Equal(["Merci!"], turns);
+        Assert.Equal(2, version); // one per message applied after the one that created the call
+    }
+
+    [Fact]
     public async Task TheWarmUpRunsASyntheticCallAndStoresNothing()
     {
         var tenant = await factory.CreateTenantAsync();

@@ -141,6 +141,7 @@ internal sealed partial class SwitchboardDbContext(DbContextOptions<SwitchboardD
             e.Property(x => x.Cost).HasPrecision(12, 4);
             e.Property(x => x.Language).HasMaxLength(16);
             e.Property(x => x.Direction).HasMaxLength(16).HasDefaultValue("inbound");
+            e.Property(x => x.Version).HasDefaultValue(0L); // migration 0028
             e.Property(x => x.AnsweredBy).HasMaxLength(32);
             TenantOwned(e);
         });

@@ -1,0 +1,128 @@
+using Microsoft.EntityFrameworkCore;
+using Switchboard.Calls;
+
+namespace Switchboard.Platform.Database;
+
+/// <summary>
+/// Writes a unit of work holds back until its <c>SaveChanges</c>, so the unit can be prepared (read, decided, tracked)
+/// outside SQLite's single writer and written inside it (issue 13: "decide outside the lock, write inside").
+/// </summary>
+internal sealed partial class SwitchboardDbContext
+{
+    private List<Func<CancellationToken, Task>>? deferredWrites;
+
+    /// <summary>
+    /// Runs <paramref name="write"/> (a bulk statement such as <c>ExecuteDelete</c>) at the start of the next
+    /// <c>SaveChangesAsync</c>, in that save's transaction, before the tracked changes; writes run in the order deferred.
+    /// A synchronous <c>SaveChanges</c> with deferred writes pending throws <see cref="InvalidOperationException"/>.
+    /// </summary>
+    internal void DeferWrite(Func<CancellationToken, Task> write) => (deferredWrites ??= []).Add(write);
+
+    /// <summary>Forgets everything this unit of work prepared: tracked entities, deferred writes and pending live events.</summary>
+    internal void ResetUnitOfWork()
+    {
+        ChangeTracker.Clear();
+        deferredWrites = null;
+        LiveEvents.Clear();
+    }
+
+    /// <summary>
+    /// Runs the deferred writes, then saves. Changes are detected once, here: the save interceptors (live events, the
+    /// tenant-config cache, the non-finite guard, the audit log) each walk <c>ChangeTracker.Entries()</c>, which would
+    /// otherwise detect changes again every time (six passes over every tracked entity per save). Interceptors that change
+    /// a value do it through the entry (<c>PropertyEntry.CurrentValue</c>), which marks it modified without detection.
+    /// </summary>
+    public override async Task<int> SaveChangesAsync(bool acceptAllChangesOnSuccess, CancellationToken cancellationToken = default)
+    {
+        if (deferredWrites is { } writes)
+        {
+            deferredWrites = null;
+            foreach (var write in writes)
+            {
+                await write(cancellationToken);
+            }
+        }
+        if (!ChangeTracker.AutoDetectChangesEnabled)
+        {
+            return await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
+        }
+        ChangeTracker.DetectChanges();
+        ChangeTracker.AutoDetectChangesEnabled = false;
+        try
+        {
+            return await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
+        }
+        finally
+        {
+            ChangeTracker.AutoDetectChangesEnabled = true;
+        }
+    }
+
+    /// <summary>As <see cref="SaveChangesAsync(bool, CancellationToken)"/>; throws <see cref="InvalidOperationException"/> when deferred writes are pending.</summary>
+    public override int SaveChanges(bool acceptAllChangesOnSuccess)
+    {
+        if (deferredWrites is not null)
+        {
+            throw new InvalidOperationException("Deferred writes are pending: save with SaveChangesAsync.");
+        }
+        if (!ChangeTracker.AutoDetectChangesEnabled)
+        {
+            return base.SaveChanges(acceptAllChangesOnSuccess);
+        }
+        ChangeTracker.DetectChanges();
+        ChangeTracker.AutoDetectChangesEnabled = false;
+        try
+        {
+            return base.SaveChanges(acceptAllChangesOnSuccess);
+        }
+        finally
+        {
+            ChangeTracker.AutoDetectChangesEnabled = true;
+        }
+    }
+
+    private static readonly Func<SwitchboardDbContext, Guid, Task<long?>> StoredCallVersion = EF.CompileAsyncQuery(
+        (SwitchboardDbContext db, Guid id) => db.Calls.IgnoreQueryFilters().Where(c => c.Id == id).Select(c => (long?)c.Version).FirstOrDefault());
+
+    /// <summary>
+    /// The calls this unit of work read from the database (tracked, not added by it), with the <see cref="Call.Version"/>
+    /// each had when read. Does not detect changes (only the original values are used).
+    /// </summary>
+    internal List<(Guid Id, long Version)> CallVersionsRead()
+    {
+        var auto = ChangeTracker.AutoDetectChangesEnabled;
+        ChangeTracker.AutoDetectChangesEnabled = false;
+        try
+        {
+            var read = new List<(Guid, long)>(1);
+            foreach (var entry in ChangeTracker.Entries<Call>())
+            {
+                if (entry.State != EntityState.Added)
+                {
+                    read.Add((entry.Entity.Id, entry.Property(c => c.Version).OriginalValue));
+                }
+            }
+            return read;
+        }
+        finally
+        {
+            ChangeTracker.AutoDetectChangesEnabled = auto;
+        }
+    }
+
+    /// <summary>
+    /// True when every call in <paramref name="read"/> is still stored with the version read (one primary-key lookup per
+    /// call, inside the caller's transaction); false when one was changed or deleted since.
+    /// </summary>
+    internal async Task<bool> CallVersionsUnchangedAsync(List<(Guid Id, long Version)> read)
+    {
+        foreach (var (id, version) in read)
+        {
+            if (await StoredCallVersion(this, id) != version)
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+}
