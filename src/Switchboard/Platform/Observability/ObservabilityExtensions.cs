@@ -21,6 +21,9 @@ internal static class ObservabilityExtensions
     /// <summary>Authorization policy of <c>GET /metrics</c>: an operator's session, or the configured scrape token.</summary>
     public const string MetricsPolicy = "metrics-scrape";
 
+    /// <summary>ASP.NET Core 10's server memory-pool meter (<c>aspnetcore.memory_pool.*</c>), not exported (see where it is dropped).</summary>
+    private const string KestrelMemoryPoolMeter = "Microsoft.AspNetCore.MemoryPool";
+
     public static WebApplicationBuilder AddObservability(this WebApplicationBuilder builder)
     {
         var section = builder.Configuration.GetSection(ObservabilityOptions.Section);
@@ -62,10 +65,13 @@ internal static class ObservabilityExtensions
                 .AddHttpClientInstrumentation()
                 .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0));
         // Meters made by an IMeterFactory belong to one host: another host in the same process (tests, tools) stays out.
+        // Kestrel's memory-pool meter records every buffer rented and returned, twice per WebSocket frame on a media call:
+        // ~1 % of the bridge's CPU in a profile at 200 calls for figures nobody reads (issue 16, bench/results/bridge-cpu-2026-12-01.md).
         builder.Services.ConfigureOpenTelemetryMeterProvider((sp, m) =>
         {
             var own = sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
-            m.AddView(instrument => instrument.Meter.Scope is not null && !ReferenceEquals(instrument.Meter.Scope, own) ? MetricStreamConfiguration.Drop : null);
+            m.AddView(instrument => instrument.Meter.Name == KestrelMemoryPoolMeter
+                || (instrument.Meter.Scope is not null && !ReferenceEquals(instrument.Meter.Scope, own)) ? MetricStreamConfiguration.Drop : null);
         });
 
         if (!string.IsNullOrWhiteSpace(settings.OtlpEndpoint))
