@@ -25,13 +25,6 @@ internal sealed class VapiOptions
     /// <summary>Warm the webhook path before <c>/readyz</c> reports ready (<see cref="VapiWarmup"/>); the test host turns it off.</summary>
     public bool WarmUpOnStart { get; set; } = true;
 
-    /// <summary>
-    /// Synthetic calls the warm-up runs through the processor (and unsigned requests through the server): enough for the
-    /// hot methods to pass the runtime's tier-up threshold (30 calls, twice with dynamic PGO) before the node is ready.
-    /// </summary>
-    [Range(1, 500)]
-    public int WarmUpRounds { get; set; } = 40;
-
     /// <summary>Longest warm-up, in seconds; past it the node becomes ready anyway.</summary>
     [Range(1, 600)]
     public int WarmUpTimeoutSeconds { get; set; } = 60;

@@ -16,20 +16,14 @@ namespace Switchboard.Vapi;
 /// Warms the webhook path before <c>/readyz</c> reports ready (<see cref="StartupReadiness"/>; issue 13: up to 4.8 s of
 /// tail in the first seconds after a start). Migrations have run before the host starts (Program.cs). Then, once:
 /// <list type="number">
-/// <item><see cref="VapiOptions.WarmUpRounds"/> synthetic calls (assistant-request, status-update, transcript,
-/// conversation-update, tool-calls with a routine <c>capture_lead</c>, end-of-call-report) go through
-/// <see cref="VapiEventProcessor"/> for a throwaway tenant, inside one transaction that is rolled back, so nothing is stored
-/// and nothing is sent (the outbox rows it queues roll back with it); this compiles the EF Core queries and JITs the
-/// processor, the tools and the post-call pipeline, often enough that the runtime recompiles the hot methods optimized
-/// (tiered compilation: 30 calls at tier 0, 30 more instrumented). A single round left the first seconds after a start
-/// running unoptimized code: 16 ms of CPU per message at 100 msg/s against 4 ms once warm (bench ingest, stop 19);</item>
+/// <item>a synthetic call (assistant-request, status-update, transcript, conversation-update, tool-calls with a routine
+/// <c>capture_lead</c>, end-of-call-report) goes through <see cref="VapiEventProcessor"/> for a throwaway tenant, inside one
+/// transaction that is rolled back, so nothing is stored and nothing is sent (the outbox rows it queues roll back with it);
+/// this compiles the EF Core queries and JITs the processor, the tools and the post-call pipeline;</item>
 /// <item>the signature check runs once on a synthetic body;</item>
 /// <item>the credentials of up to <see cref="TenantsCached"/> tenants are loaded into <see cref="VapiTenantCache"/> in one query;</item>
-/// <item>when the server listens on an address, <see cref="VapiOptions.WarmUpRounds"/> unsigned POSTs to
-/// <c>/webhooks/vapi/{random id}</c> (404s) warm Kestrel, the middleware, routing and the endpoint;</item>
-/// <item>then it waits, at most <see cref="JitSettleLimit"/>, until the runtime has compiled no method for
-/// <see cref="JitQuietFor"/> (<see cref="System.Runtime.JitInfo.GetCompiledMethodCount"/>): the background recompilations
-/// it queued are done.</item>
+/// <item>when the server listens on an address, one unsigned POST to <c>/webhooks/vapi/{random id}</c> (a 404) warms
+/// Kestrel, routing and the endpoint.</item>
 /// </list>
 /// Bounded by <see cref="VapiOptions.WarmUpTimeoutSeconds"/>; a failure is logged and the node becomes ready anyway (its
 /// database check still stands). Off with <c>Switchboard:Vapi:WarmUpOnStart=false</c> (the test host's default).
@@ -40,12 +34,6 @@ internal sealed class VapiWarmup(
 {
     /// <summary>Most tenants whose webhook credentials are cached at start.</summary>
     internal const int TenantsCached = 1000;
-
-    /// <summary>How long the JIT must stay idle for the warm-up to count it settled.</summary>
-    internal static readonly TimeSpan JitQuietFor = TimeSpan.FromMilliseconds(300);
-
-    /// <summary>Longest wait for the JIT to settle after the synthetic traffic.</summary>
-    internal static readonly TimeSpan JitSettleLimit = TimeSpan.FromSeconds(5);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -63,9 +51,7 @@ internal sealed class VapiWarmup(
             await WarmPipelineAsync(cts.Token);
             await tenants.WarmAsync(TenantsCached, cts.Token);
             await WarmHttpAsync(cts.Token);
-            var settled = await JitSettledAsync(cts.Token);
-            logger.LogInformation("Webhook path warmed up in {Ms} ms ({Rounds} synthetic calls; {Methods} methods compiled, JIT {Settled})",
-                watch.ElapsedMilliseconds, options.Value.WarmUpRounds, System.Runtime.JitInfo.GetCompiledMethodCount(), settled ? "idle" : "still busy");
+            logger.LogInformation("Webhook path warmed up in {Ms} ms", watch.ElapsedMilliseconds);
         }
         catch (Exception e) when (!stoppingToken.IsCancellationRequested)
         {
@@ -103,7 +89,7 @@ internal sealed class VapiWarmup(
         });
         await db.SaveChangesAsync(ct);
         var tenant = await db.Tenants.AsNoTracking().FirstAsync(t => t.Id == tenantId, ct);
-        foreach (var body in Enumerable.Range(0, options.Value.WarmUpRounds).SelectMany(_ => SyntheticCall(Guid.NewGuid().ToString(), now)))
+        foreach (var body in SyntheticCall(Guid.NewGuid().ToString(), now))
         {
             var bytes = Encoding.UTF8.GetBytes(body);
             VapiSignatureVerifier.Verify(_ => null, bytes, secret, tenant.VapiSignatureHeader, tenant.VapiTimestampHeader, now, TimeSpan.FromMinutes(5));
@@ -133,46 +119,15 @@ internal sealed class VapiWarmup(
             return;
         }
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
-        for (var i = 0; i < options.Value.WarmUpRounds; i++)
+        using var content = new StringContent("{\"message\":{\"type\":\"status-update\"}}", Encoding.UTF8, "application/json");
+        try
         {
-            using var content = new StringContent("{\"message\":{\"type\":\"status-update\"}}", Encoding.UTF8, "application/json");
-            try
-            {
-                using var response = await http.PostAsync(new Uri(baseUri, $"/webhooks/vapi/{Guid.NewGuid()}"), content, ct);
-            }
-            catch (HttpRequestException e)
-            {
-                logger.LogDebug(e, "HTTP warm-up request failed");
-                return;
-            }
+            using var response = await http.PostAsync(new Uri(baseUri, $"/webhooks/vapi/{Guid.NewGuid()}"), content, ct);
         }
-    }
-
-    /// <summary>
-    /// Waits until no method has been compiled for <see cref="JitQuietFor"/> (polled every 100 ms), at most
-    /// <see cref="JitSettleLimit"/>; true when it settled.
-    /// </summary>
-    private static async Task<bool> JitSettledAsync(CancellationToken ct)
-    {
-        // Real time, not the host's TimeProvider: the JIT runs on the machine's clock.
-        var watch = Stopwatch.StartNew();
-        var last = System.Runtime.JitInfo.GetCompiledMethodCount();
-        var quietSince = watch.Elapsed;
-        while (watch.Elapsed < JitSettleLimit)
+        catch (HttpRequestException e)
         {
-            await Task.Delay(TimeSpan.FromMilliseconds(100), ct);
-            var count = System.Runtime.JitInfo.GetCompiledMethodCount();
-            if (count != last)
-            {
-                last = count;
-                quietSince = watch.Elapsed;
-            }
-            else if (watch.Elapsed - quietSince >= JitQuietFor)
-            {
-                return true;
-            }
+            logger.LogDebug(e, "HTTP warm-up request failed");
         }
-        return false;
     }
 
     /// <summary>The messages of a short call, in Vapi's shapes (shared/protocols/vapi-server-messages.md).</summary>
