@@ -42,6 +42,7 @@ internal static class IngestBench
         int concurrency = 16, perKind = 300;
         string? label = null, serverDll = null;
         var save = true;
+        var serverEnv = new Dictionary<string, string>(StringComparer.Ordinal);
         for (var i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -57,9 +58,14 @@ internal static class IngestBench
                 case "--label": label = Next(); break;
                 case "--server": serverDll = Next(); break;
                 case "--no-save": save = false; break;
+                case "--server-env":
+                    // An A/B switch without a rebuild, e.g. --server-env Switchboard__Outbox__WorkerEnabled=false (repeatable).
+                    var pair = Next().Split('=', 2);
+                    serverEnv[pair[0]] = pair.Length == 2 ? pair[1] : "";
+                    break;
                 default:
                     Console.Error.WriteLine("ingest [--db sqlite,postgres] [--rates 100,300,500] [--seconds 30] [--closed-seconds 20] " +
-                                            "[--raw-seconds 10] [--concurrency 16] [--per-kind 300 (0: skip)] [--label L] [--server DLL] [--no-save]");
+                                            "[--raw-seconds 10] [--concurrency 16] [--per-kind 300 (0: skip)] [--label L] [--server DLL] [--server-env K=V]… [--no-save]");
                     return args[i] is "--help" or "-h" ? 0 : 2;
             }
         }
@@ -85,7 +91,7 @@ internal static class IngestBench
                     cluster ??= await ThrowawayPostgres.StartAsync([], cts.Token);
                     pgAdmin = cluster.AdminConnectionString;
                 }
-                var result = await RunProviderAsync(provider, serverDll, eocr, pgAdmin, cluster, rates, seconds, closedSeconds, rawSeconds, concurrency, perKind, cts.Token);
+                var result = await RunProviderAsync(provider, serverDll, eocr, pgAdmin, cluster, rates, seconds, closedSeconds, rawSeconds, concurrency, perKind, serverEnv, cts.Token);
                 result["commit"] = BenchEnv.GitCommit(repo);
                 if (save)
                 {
@@ -107,7 +113,8 @@ internal static class IngestBench
     }
 
     private static async Task<JsonObject> RunProviderAsync(string provider, string serverDll, string eocr, string? pgAdmin, ThrowawayPostgres? cluster,
-        List<double> rates, double seconds, double closedSeconds, double rawSeconds, int concurrency, int perKind, CancellationToken ct)
+        List<double> rates, double seconds, double closedSeconds, double rawSeconds, int concurrency, int perKind,
+        IReadOnlyDictionary<string, string> serverEnv, CancellationToken ct)
     {
         var work = Directory.CreateTempSubdirectory("switchboard-bench-ingest-");
         var serverDir = Directory.CreateDirectory(Path.Combine(work.FullName, "server")).FullName;
@@ -147,6 +154,14 @@ internal static class IngestBench
                 ["Switchboard__Billing__Plans__pro__ConcurrentCalls"] = "1000000", // ~40 live calls on the one demo tenant (pro: 5)
                 ["Logging__LogLevel__Default"] = "Warning",
             };
+            foreach (var (k, v) in serverEnv)
+            {
+                env[k] = v;
+            }
+            if (serverEnv.Count > 0)
+            {
+                result["serverEnv"] = JsonSerializer.SerializeToNode(serverEnv);
+            }
             var startClock = Stopwatch.StartNew();
             server = await ServerProcess.StartAsync(serverDll, serverDir, env, new Uri(baseUrl + "/readyz"), TimeSpan.FromSeconds(180), ct);
             result["startToReadySeconds"] = Math.Round(startClock.Elapsed.TotalSeconds, 2);
