@@ -54,7 +54,8 @@ internal sealed class OutboxProcessor(
     IOptions<DatabaseOptions> database,
     TimeProvider clock,
     ILogger<OutboxProcessor> logger,
-    SwitchboardMetrics metrics)
+    SwitchboardMetrics metrics,
+    SqliteGroupCommit groupCommit)
 {
     private readonly string nodeName = NodeName(options.Value.NodeId);
     private readonly string node = $"{NodeName(options.Value.NodeId)}|{Environment.ProcessId}|{Guid.NewGuid():N}";
@@ -246,12 +247,7 @@ internal sealed class OutboxProcessor(
                              ORDER BY "NextAttemptAt" LIMIT @limit)
               RETURNING "Id"
               """;
-        var conn = db.Database.GetDbConnection();
-        // SQLite: a claim is one short UPDATE that waits behind webhook deliveries for the single writer (never collides
-        // with them on SQLITE_BUSY); PostgreSQL: SKIP LOCKED, no wait.
-        using var turn = await scope.ServiceProvider.GetRequiredService<SqliteWriteGate>().EnterAsync(db, WritePriority.Low, ct);
-        await db.Database.OpenConnectionAsync(ct);
-        try
+        async Task<List<Guid>> ClaimOnAsync(DbConnection conn)
         {
             await using var cmd = conn.CreateCommand();
             cmd.CommandText = sql;
@@ -267,18 +263,41 @@ internal sealed class OutboxProcessor(
             }
             return ids;
         }
+
+        if (!pg)
+        {
+            // SQLite: the claim is one more unit of the group commit at low priority, in the same transaction (and fsync) as
+            // the webhooks and outbox results written with it; the ids come back once that transaction has committed.
+            return await groupCommit.RunAsync(db, WritePriority.Low, () => ClaimOnAsync(db.Database.GetDbConnection()), ct);
+        }
+        // PostgreSQL: SKIP LOCKED, no wait.
+        await db.Database.OpenConnectionAsync(ct);
+        try
+        {
+            return await ClaimOnAsync(db.Database.GetDbConnection());
+        }
         finally
         {
             await db.Database.CloseConnectionAsync();
         }
     }
 
+    /// <summary>
+    /// Saves a message's result with whatever its handler staged. SQLite: as a low-priority unit of the group commit, so
+    /// outbox results share the webhooks' transactions and fsyncs instead of each taking the single writer for a commit of
+    /// its own (issue 13: at a few hundred deliveries a second those commits starved ingestion, and vice versa).
+    /// </summary>
+    private Task SaveResultAsync(SwitchboardDbContext db, CancellationToken ct) =>
+        database.Value.IsPostgres
+            ? db.SaveChangesAsync(ct)
+            : groupCommit.RunAsync(db, WritePriority.Low, () => db.SaveChangesAsync(ct), ct);
+
     private async Task ProcessOneAsync(Guid id, CancellationToken ct)
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<SwitchboardDbContext>();
-        // SQLite: every save of this scope (the handler's own, then the message's result) waits for a writer turn at low
-        // priority, so outbox bookkeeping queues behind webhook deliveries instead of colliding with them.
+        // SQLite: the handler's own saves wait for a writer turn at low priority, so outbox bookkeeping queues behind webhook
+        // deliveries instead of colliding with them; the message's result joins the group commit (SaveResultAsync).
         scope.ServiceProvider.GetRequiredService<SqliteWriteGate>().GateSavesOf(db, WritePriority.Low);
         var message = await db.Outbox.IgnoreQueryFilters().FirstOrDefaultAsync(m => m.Id == id, ct);
         if (message is null || message.Status != OutboxStatus.Pending || message.LockedBy != node)
@@ -321,7 +340,7 @@ internal sealed class OutboxProcessor(
             message.LockedBy = null;
             message.LockedUntil = null;
             message.NextAttemptAt = now + (result.RetryAfter ?? TimeSpan.FromSeconds(1));
-            await db.SaveChangesAsync(ct);
+            await SaveResultAsync(db, ct);
             return;
         }
         message.Attempts++;
@@ -361,7 +380,7 @@ internal sealed class OutboxProcessor(
                 }
                 break;
         }
-        await db.SaveChangesAsync(ct);
+        await SaveResultAsync(db, ct);
     }
 
     /// <summary>5 s × 2^(attempt−1), capped at 30 min, with ±20 % jitter.</summary>
