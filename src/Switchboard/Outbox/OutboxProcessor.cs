@@ -221,6 +221,16 @@ internal sealed class OutboxProcessor(
         }
     }
 
+    /// <summary>
+    /// Kinds claimed ahead of everything else due: the SMS alerts (an emergency must reach the on-call phone first; a webhook
+    /// delivery can wait a few seconds). Served by the index (Status, Kind, NextAttemptAt) of migration 0029.
+    /// </summary>
+    internal static readonly string[] AlertKinds = [Alerts.SmsSendHandler.Kind];
+
+    private static readonly bool[] ClaimPasses = [true, false]; // alerts only, then everything due
+
+    private static readonly string AlertKindsSql = $" AND \"Kind\" IN ({string.Join(", ", AlertKinds.Select(k => $"'{k}'"))})";
+
     private async Task<List<Guid>> ClaimAsync(CancellationToken ct, int? limit = null)
     {
         if (Volatile.Read(ref recovered) == 0)
@@ -232,34 +242,39 @@ internal sealed class OutboxProcessor(
         var now = clock.GetUtcNow();
         var until = now.AddSeconds(options.Value.LeaseSeconds);
         var pg = database.Value.IsPostgres;
-        var sql = pg
-            ? """
-              UPDATE outbox SET "LockedBy" = @node, "LockedUntil" = @until
-              WHERE "Id" IN (SELECT "Id" FROM outbox
-                             WHERE "Status" = 'pending' AND "NextAttemptAt" <= @now AND ("LockedUntil" IS NULL OR "LockedUntil" < @now)
-                             ORDER BY "NextAttemptAt" LIMIT @limit FOR UPDATE SKIP LOCKED)
-              RETURNING "Id"
-              """
-            : """
-              UPDATE outbox SET "LockedBy" = @node, "LockedUntil" = @until
-              WHERE "Id" IN (SELECT "Id" FROM outbox
-                             WHERE "Status" = 'pending' AND "NextAttemptAt" <= @now AND ("LockedUntil" IS NULL OR "LockedUntil" < @now)
-                             ORDER BY "NextAttemptAt" LIMIT @limit)
-              RETURNING "Id"
-              """;
+        var max = limit ?? options.Value.BatchSize;
+        // Two passes: the alert kinds first (an emergency text never queues behind a backlog of webhook deliveries), then
+        // whatever is due, oldest first. Each pass is one UPDATE … RETURNING on the index (Status, Kind, NextAttemptAt) or
+        // (Status, NextAttemptAt); rows claimed by the first are leased, so the second skips them.
+        string Sql(bool alerts) =>
+            $"""
+             UPDATE outbox SET "LockedBy" = @node, "LockedUntil" = @until
+             WHERE "Id" IN (SELECT "Id" FROM outbox
+                            WHERE "Status" = 'pending'{(alerts ? AlertKindsSql : "")} AND "NextAttemptAt" <= @now AND ("LockedUntil" IS NULL OR "LockedUntil" < @now)
+                            ORDER BY "NextAttemptAt" LIMIT @limit{(pg ? " FOR UPDATE SKIP LOCKED" : "")})
+             RETURNING "Id"
+             """;
+
         async Task<List<Guid>> ClaimOnAsync(DbConnection conn)
         {
-            await using var cmd = conn.CreateCommand();
-            cmd.CommandText = sql;
-            Add(cmd, "@node", node);
-            Add(cmd, "@until", pg ? until : until.UtcTicks);
-            Add(cmd, "@now", pg ? now : now.UtcTicks);
-            Add(cmd, "@limit", limit ?? options.Value.BatchSize);
             var ids = new List<Guid>();
-            await using var reader = await cmd.ExecuteReaderAsync(ct);
-            while (await reader.ReadAsync(ct))
+            foreach (var alerts in ClaimPasses)
             {
-                ids.Add(pg ? reader.GetGuid(0) : Guid.Parse(reader.GetString(0)));
+                if (ids.Count >= max)
+                {
+                    break;
+                }
+                await using var cmd = conn.CreateCommand();
+                cmd.CommandText = Sql(alerts);
+                Add(cmd, "@node", node);
+                Add(cmd, "@until", pg ? until : until.UtcTicks);
+                Add(cmd, "@now", pg ? now : now.UtcTicks);
+                Add(cmd, "@limit", max - ids.Count);
+                await using var reader = await cmd.ExecuteReaderAsync(ct);
+                while (await reader.ReadAsync(ct))
+                {
+                    ids.Add(pg ? reader.GetGuid(0) : Guid.Parse(reader.GetString(0)));
+                }
             }
             return ids;
         }

@@ -246,6 +246,7 @@ internal sealed partial class SwitchboardDbContext(DbContextOptions<SwitchboardD
             e.ToTable("outbox");
             // Workers scan due rows across tenants; dedupe is global per kind.
             e.HasIndex(x => new { x.Status, x.NextAttemptAt });
+            e.HasIndex(x => new { x.Status, x.Kind, x.NextAttemptAt }); // alerts claimed first (migration 0029)
             e.HasIndex(x => new { x.Kind, x.DedupeKey }).IsUnique();
             e.HasIndex(x => new { x.TenantId, x.CreatedAt });
             e.Property(x => x.Kind).HasMaxLength(64);

@@ -1,5 +1,0 @@
--- 0029_calls_live_index (PostgreSQL): a partial index of the calls that have not ended, for the plan's concurrent-call
--- count (see the SQLite migration of the same number); the query's condition is the index's predicate.
-
-CREATE INDEX "IX_calls_live" ON calls ("TenantId", "UpdatedAt")
-    WHERE "Status" NOT IN ('ended', 'completed', 'busy', 'no-answer', 'failed', 'canceled');
