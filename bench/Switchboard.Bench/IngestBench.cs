@@ -395,7 +395,7 @@ internal static class IngestBench
         };
         Console.WriteLine($"  achieved {phase["achievedRate"]} msg/s, errors {phase["errors"]}; p50/p99 ms: all {P(phase["all"])}, " +
                           $"request/response {P(phase["requestResponse"])}, fire-and-forget {P(phase["fireAndForget"])}, first 10 s {P(phase["first10s"])}; " +
-                          $"server CPU {phase["serverCpuMsPerMessage"]} ms/msg; outbox lag max {lag["maxSeconds"]} s; load {resources.LoadAverageAfter}");
+                          $"server CPU {phase["serverCpuMsPerMessage"]} ms/msg; outbox lag max {lag["maxSeconds"]} s (SMS {lag["smsMaxSeconds"]} s); load {resources.LoadAverageAfter}");
         return phase;
 
         async Task Fire(int i, long scheduled)
@@ -495,6 +495,7 @@ internal static class IngestBench
     private static async Task<JsonObject> SampleOutboxLagAsync(DbTarget db, CancellationToken ct)
     {
         var ages = new List<double>();
+        var smsAges = new List<double>();
         var due = new List<long>();
         try
         {
@@ -503,7 +504,10 @@ internal static class IngestBench
             {
                 await using (var cmd = conn.CreateCommand())
                 {
-                    cmd.CommandText = """SELECT MIN("NextAttemptAt"), COUNT(*) FROM outbox WHERE "Status" = 'pending' AND "NextAttemptAt" <= @now""";
+                    cmd.CommandText = """
+                        SELECT MIN("NextAttemptAt"), COUNT(*), MIN(CASE WHEN "Kind" = 'sms.send' THEN "NextAttemptAt" END)
+                        FROM outbox WHERE "Status" = 'pending' AND "NextAttemptAt" <= @now
+                        """;
                     var p = cmd.CreateParameter();
                     p.ParameterName = "@now";
                     var now = DateTimeOffset.UtcNow;
@@ -516,6 +520,9 @@ internal static class IngestBench
                         : (now.UtcTicks - reader.GetInt64(0)) / (double)TimeSpan.TicksPerSecond;
                     ages.Add(age);
                     due.Add(reader.GetInt64(1));
+                    smsAges.Add(reader.IsDBNull(2) ? 0
+                        : db.IsPostgres ? (now - reader.GetFieldValue<DateTimeOffset>(2)).TotalSeconds
+                        : (now.UtcTicks - reader.GetInt64(2)) / (double)TimeSpan.TicksPerSecond);
                 }
                 await Task.Delay(500, ct);
             }
@@ -533,6 +540,7 @@ internal static class IngestBench
             ["maxSeconds"] = ages.Count == 0 ? 0 : Math.Round(ages.Max(), 2),
             ["p50Seconds"] = ages.Count == 0 ? 0 : Math.Round(ages.Order().ElementAt(ages.Count / 2), 2),
             ["maxDue"] = due.Count == 0 ? 0 : due.Max(),
+            ["smsMaxSeconds"] = smsAges.Count == 0 ? 0 : Math.Round(smsAges.Max(), 2), // the oldest SMS alert waiting to be sent
         };
     }
 
