@@ -214,6 +214,10 @@ internal static class IngestBench
             result["serverPeakWorkingSetMb"] = server.PeakWorkingSetMb();
             result["webhooksReceived"] = receiver.Received;
             await server.DisposeAsync();
+            // The server's log (warnings and errors) outlives the run's temporary folder, to explain any error it counted.
+            var keptLog = Path.Combine(Path.GetTempPath(), $"switchboard-ingest-server-{provider}.log");
+            File.Copy(server.LogPath, keptLog, overwrite: true);
+            Console.WriteLine($"server log: {keptLog}");
             server = null;
 
             var migrateEnv = new Dictionary<string, string>

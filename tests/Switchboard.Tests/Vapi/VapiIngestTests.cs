@@ -245,6 +245,22 @@ public sealed class VapiIngestTests(SwitchboardFactory factory) : IClassFixture<
     }
 
     [Fact]
+    public void UniqueKeyRacesAndPostgresDeadlocksAreReplayedOtherFailuresAreNot()
+    {
+        static Npgsql.PostgresException Pg(string sqlState) => new("message", "ERROR", "ERROR", sqlState);
+        // As EF's non-retrying execution strategy hands a transient PostgreSQL failure over: wrapped twice.
+        static Exception Wrapped(Exception inner) => new InvalidOperationException("An exception has been raised that is likely due to a transient failure.",
+            new DbUpdateException("An error occurred while saving the entity changes.", inner));
+
+        Assert.True(VapiWebhookApi.Replayable(new DbUpdateException("unique", Pg("23505"))));
+        Assert.True(VapiWebhookApi.Replayable(Wrapped(Pg("40P01")))); // deadlock detected
+        Assert.True(VapiWebhookApi.Replayable(new InvalidOperationException("transient", Pg("40001")))); // serialization failure
+        Assert.False(VapiWebhookApi.Replayable(new InvalidOperationException("transient", Pg("57014")))); // statement timeout: not replayed
+        Assert.False(VapiWebhookApi.Replayable(new InvalidOperationException("a bug")));
+        Assert.False(VapiWebhookApi.Replayable(new OperationCanceledException()));
+    }
+
+    [Fact]
     public async Task TheWarmUpRunsASyntheticCallAndStoresNothing()
     {
         var tenant = await factory.CreateTenantAsync();
