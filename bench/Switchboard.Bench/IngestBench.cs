@@ -42,6 +42,7 @@ internal static class IngestBench
         int concurrency = 16, perKind = 300;
         string? label = null, serverDll = null;
         var save = true;
+        var serverEnv = new Dictionary<string, string>(StringComparer.Ordinal);
         for (var i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -57,9 +58,14 @@ internal static class IngestBench
                 case "--label": label = Next(); break;
                 case "--server": serverDll = Next(); break;
                 case "--no-save": save = false; break;
+                case "--server-env":
+                    // An A/B switch without a rebuild, e.g. --server-env Switchboard__Outbox__WorkerEnabled=false (repeatable).
+                    var pair = Next().Split('=', 2);
+                    serverEnv[pair[0]] = pair.Length == 2 ? pair[1] : "";
+                    break;
                 default:
                     Console.Error.WriteLine("ingest [--db sqlite,postgres] [--rates 100,300,500] [--seconds 30] [--closed-seconds 20] " +
-                                            "[--raw-seconds 10] [--concurrency 16] [--per-kind 300 (0: skip)] [--label L] [--server DLL] [--no-save]");
+                                            "[--raw-seconds 10] [--concurrency 16] [--per-kind 300 (0: skip)] [--label L] [--server DLL] [--server-env K=V]… [--no-save]");
                     return args[i] is "--help" or "-h" ? 0 : 2;
             }
         }
@@ -85,7 +91,7 @@ internal static class IngestBench
                     cluster ??= await ThrowawayPostgres.StartAsync([], cts.Token);
                     pgAdmin = cluster.AdminConnectionString;
                 }
-                var result = await RunProviderAsync(provider, serverDll, eocr, pgAdmin, cluster, rates, seconds, closedSeconds, rawSeconds, concurrency, perKind, cts.Token);
+                var result = await RunProviderAsync(provider, serverDll, eocr, pgAdmin, cluster, rates, seconds, closedSeconds, rawSeconds, concurrency, perKind, serverEnv, cts.Token);
                 result["commit"] = BenchEnv.GitCommit(repo);
                 if (save)
                 {
@@ -107,7 +113,8 @@ internal static class IngestBench
     }
 
     private static async Task<JsonObject> RunProviderAsync(string provider, string serverDll, string eocr, string? pgAdmin, ThrowawayPostgres? cluster,
-        List<double> rates, double seconds, double closedSeconds, double rawSeconds, int concurrency, int perKind, CancellationToken ct)
+        List<double> rates, double seconds, double closedSeconds, double rawSeconds, int concurrency, int perKind,
+        IReadOnlyDictionary<string, string> serverEnv, CancellationToken ct)
     {
         var work = Directory.CreateTempSubdirectory("switchboard-bench-ingest-");
         var serverDir = Directory.CreateDirectory(Path.Combine(work.FullName, "server")).FullName;
@@ -147,6 +154,14 @@ internal static class IngestBench
                 ["Switchboard__Billing__Plans__pro__ConcurrentCalls"] = "1000000", // ~40 live calls on the one demo tenant (pro: 5)
                 ["Logging__LogLevel__Default"] = "Warning",
             };
+            foreach (var (k, v) in serverEnv)
+            {
+                env[k] = v;
+            }
+            if (serverEnv.Count > 0)
+            {
+                result["serverEnv"] = JsonSerializer.SerializeToNode(serverEnv);
+            }
             var startClock = Stopwatch.StartNew();
             server = await ServerProcess.StartAsync(serverDll, serverDir, env, new Uri(baseUrl + "/readyz"), TimeSpan.FromSeconds(180), ct);
             result["startToReadySeconds"] = Math.Round(startClock.Elapsed.TotalSeconds, 2);
@@ -199,6 +214,10 @@ internal static class IngestBench
             result["serverPeakWorkingSetMb"] = server.PeakWorkingSetMb();
             result["webhooksReceived"] = receiver.Received;
             await server.DisposeAsync();
+            // The server's log (warnings and errors) outlives the run's temporary folder, to explain any error it counted.
+            var keptLog = Path.Combine(Path.GetTempPath(), $"switchboard-ingest-server-{provider}.log");
+            File.Copy(server.LogPath, keptLog, overwrite: true);
+            Console.WriteLine($"server log: {keptLog}");
             server = null;
 
             var migrateEnv = new Dictionary<string, string>
@@ -380,7 +399,7 @@ internal static class IngestBench
         };
         Console.WriteLine($"  achieved {phase["achievedRate"]} msg/s, errors {phase["errors"]}; p50/p99 ms: all {P(phase["all"])}, " +
                           $"request/response {P(phase["requestResponse"])}, fire-and-forget {P(phase["fireAndForget"])}, first 10 s {P(phase["first10s"])}; " +
-                          $"server CPU {phase["serverCpuMsPerMessage"]} ms/msg; outbox lag max {lag["maxSeconds"]} s; load {resources.LoadAverageAfter}");
+                          $"server CPU {phase["serverCpuMsPerMessage"]} ms/msg; outbox lag max {lag["maxSeconds"]} s (SMS {lag["smsMaxSeconds"]} s); load {resources.LoadAverageAfter}");
         return phase;
 
         async Task Fire(int i, long scheduled)
@@ -480,6 +499,7 @@ internal static class IngestBench
     private static async Task<JsonObject> SampleOutboxLagAsync(DbTarget db, CancellationToken ct)
     {
         var ages = new List<double>();
+        var smsAges = new List<double>();
         var due = new List<long>();
         try
         {
@@ -488,7 +508,10 @@ internal static class IngestBench
             {
                 await using (var cmd = conn.CreateCommand())
                 {
-                    cmd.CommandText = """SELECT MIN("NextAttemptAt"), COUNT(*) FROM outbox WHERE "Status" = 'pending' AND "NextAttemptAt" <= @now""";
+                    cmd.CommandText = """
+                        SELECT MIN("NextAttemptAt"), COUNT(*), MIN(CASE WHEN "Kind" = 'sms.send' THEN "NextAttemptAt" END)
+                        FROM outbox WHERE "Status" = 'pending' AND "NextAttemptAt" <= @now
+                        """;
                     var p = cmd.CreateParameter();
                     p.ParameterName = "@now";
                     var now = DateTimeOffset.UtcNow;
@@ -501,6 +524,9 @@ internal static class IngestBench
                         : (now.UtcTicks - reader.GetInt64(0)) / (double)TimeSpan.TicksPerSecond;
                     ages.Add(age);
                     due.Add(reader.GetInt64(1));
+                    smsAges.Add(reader.IsDBNull(2) ? 0
+                        : db.IsPostgres ? (now - reader.GetFieldValue<DateTimeOffset>(2)).TotalSeconds
+                        : (now.UtcTicks - reader.GetInt64(2)) / (double)TimeSpan.TicksPerSecond);
                 }
                 await Task.Delay(500, ct);
             }
@@ -518,6 +544,7 @@ internal static class IngestBench
             ["maxSeconds"] = ages.Count == 0 ? 0 : Math.Round(ages.Max(), 2),
             ["p50Seconds"] = ages.Count == 0 ? 0 : Math.Round(ages.Order().ElementAt(ages.Count / 2), 2),
             ["maxDue"] = due.Count == 0 ? 0 : due.Max(),
+            ["smsMaxSeconds"] = smsAges.Count == 0 ? 0 : Math.Round(smsAges.Max(), 2), // the oldest SMS alert waiting to be sent
         };
     }
 

@@ -54,7 +54,8 @@ internal sealed class OutboxProcessor(
     IOptions<DatabaseOptions> database,
     TimeProvider clock,
     ILogger<OutboxProcessor> logger,
-    SwitchboardMetrics metrics)
+    SwitchboardMetrics metrics,
+    SqliteGroupCommit groupCommit)
 {
     private readonly string nodeName = NodeName(options.Value.NodeId);
     private readonly string node = $"{NodeName(options.Value.NodeId)}|{Environment.ProcessId}|{Guid.NewGuid():N}";
@@ -220,6 +221,16 @@ internal sealed class OutboxProcessor(
         }
     }
 
+    /// <summary>
+    /// Kinds claimed ahead of everything else due: the SMS alerts (an emergency must reach the on-call phone first; a webhook
+    /// delivery can wait a few seconds). Served by the index (Status, Kind, NextAttemptAt) of migration 0029.
+    /// </summary>
+    internal static readonly string[] AlertKinds = [Alerts.SmsSendHandler.Kind];
+
+    private static readonly bool[] ClaimPasses = [true, false]; // alerts only, then everything due
+
+    private static readonly string AlertKindsSql = $" AND \"Kind\" IN ({string.Join(", ", AlertKinds.Select(k => $"'{k}'"))})";
+
     private async Task<List<Guid>> ClaimAsync(CancellationToken ct, int? limit = null)
     {
         if (Volatile.Read(ref recovered) == 0)
@@ -231,41 +242,54 @@ internal sealed class OutboxProcessor(
         var now = clock.GetUtcNow();
         var until = now.AddSeconds(options.Value.LeaseSeconds);
         var pg = database.Value.IsPostgres;
-        var sql = pg
-            ? """
-              UPDATE outbox SET "LockedBy" = @node, "LockedUntil" = @until
-              WHERE "Id" IN (SELECT "Id" FROM outbox
-                             WHERE "Status" = 'pending' AND "NextAttemptAt" <= @now AND ("LockedUntil" IS NULL OR "LockedUntil" < @now)
-                             ORDER BY "NextAttemptAt" LIMIT @limit FOR UPDATE SKIP LOCKED)
-              RETURNING "Id"
-              """
-            : """
-              UPDATE outbox SET "LockedBy" = @node, "LockedUntil" = @until
-              WHERE "Id" IN (SELECT "Id" FROM outbox
-                             WHERE "Status" = 'pending' AND "NextAttemptAt" <= @now AND ("LockedUntil" IS NULL OR "LockedUntil" < @now)
-                             ORDER BY "NextAttemptAt" LIMIT @limit)
-              RETURNING "Id"
-              """;
-        var conn = db.Database.GetDbConnection();
-        // SQLite: a claim is one short UPDATE that waits behind webhook deliveries for the single writer (never collides
-        // with them on SQLITE_BUSY); PostgreSQL: SKIP LOCKED, no wait.
-        using var turn = await scope.ServiceProvider.GetRequiredService<SqliteWriteGate>().EnterAsync(db, WritePriority.Low, ct);
+        var max = limit ?? options.Value.BatchSize;
+        // Two passes: the alert kinds first (an emergency text never queues behind a backlog of webhook deliveries), then
+        // whatever is due, oldest first. Each pass is one UPDATE … RETURNING on the index (Status, Kind, NextAttemptAt) or
+        // (Status, NextAttemptAt); rows claimed by the first are leased, so the second skips them.
+        string Sql(bool alerts) =>
+            $"""
+             UPDATE outbox SET "LockedBy" = @node, "LockedUntil" = @until
+             WHERE "Id" IN (SELECT "Id" FROM outbox
+                            WHERE "Status" = 'pending'{(alerts ? AlertKindsSql : "")} AND "NextAttemptAt" <= @now AND ("LockedUntil" IS NULL OR "LockedUntil" < @now)
+                            ORDER BY "NextAttemptAt" LIMIT @limit{(pg ? " FOR UPDATE SKIP LOCKED" : "")})
+             RETURNING "Id"
+             """;
+
+        async Task<List<Guid>> ClaimOnAsync(DbConnection conn)
+        {
+            var ids = new List<Guid>();
+            foreach (var alerts in ClaimPasses)
+            {
+                if (ids.Count >= max)
+                {
+                    break;
+                }
+                await using var cmd = conn.CreateCommand();
+                cmd.CommandText = Sql(alerts);
+                Add(cmd, "@node", node);
+                Add(cmd, "@until", pg ? until : until.UtcTicks);
+                Add(cmd, "@now", pg ? now : now.UtcTicks);
+                Add(cmd, "@limit", max - ids.Count);
+                await using var reader = await cmd.ExecuteReaderAsync(ct);
+                while (await reader.ReadAsync(ct))
+                {
+                    ids.Add(pg ? reader.GetGuid(0) : Guid.Parse(reader.GetString(0)));
+                }
+            }
+            return ids;
+        }
+
+        if (!pg)
+        {
+            // SQLite: the claim is one more unit of the group commit at low priority, in the same transaction (and fsync) as
+            // the webhooks and outbox results written with it; the ids come back once that transaction has committed.
+            return await groupCommit.RunAsync(db, WritePriority.Low, () => ClaimOnAsync(db.Database.GetDbConnection()), ct);
+        }
+        // PostgreSQL: SKIP LOCKED, no wait.
         await db.Database.OpenConnectionAsync(ct);
         try
         {
-            await using var cmd = conn.CreateCommand();
-            cmd.CommandText = sql;
-            Add(cmd, "@node", node);
-            Add(cmd, "@until", pg ? until : until.UtcTicks);
-            Add(cmd, "@now", pg ? now : now.UtcTicks);
-            Add(cmd, "@limit", limit ?? options.Value.BatchSize);
-            var ids = new List<Guid>();
-            await using var reader = await cmd.ExecuteReaderAsync(ct);
-            while (await reader.ReadAsync(ct))
-            {
-                ids.Add(pg ? reader.GetGuid(0) : Guid.Parse(reader.GetString(0)));
-            }
-            return ids;
+            return await ClaimOnAsync(db.Database.GetDbConnection());
         }
         finally
         {
@@ -273,12 +297,22 @@ internal sealed class OutboxProcessor(
         }
     }
 
+    /// <summary>
+    /// Saves a message's result with whatever its handler staged. SQLite: as a low-priority unit of the group commit, so
+    /// outbox results share the webhooks' transactions and fsyncs instead of each taking the single writer for a commit of
+    /// its own (issue 13: at a few hundred deliveries a second those commits starved ingestion, and vice versa).
+    /// </summary>
+    private Task SaveResultAsync(SwitchboardDbContext db, CancellationToken ct) =>
+        database.Value.IsPostgres
+            ? db.SaveChangesAsync(ct)
+            : groupCommit.RunAsync(db, WritePriority.Low, () => db.SaveChangesAsync(ct), ct);
+
     private async Task ProcessOneAsync(Guid id, CancellationToken ct)
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<SwitchboardDbContext>();
-        // SQLite: every save of this scope (the handler's own, then the message's result) waits for a writer turn at low
-        // priority, so outbox bookkeeping queues behind webhook deliveries instead of colliding with them.
+        // SQLite: the handler's own saves wait for a writer turn at low priority, so outbox bookkeeping queues behind webhook
+        // deliveries instead of colliding with them; the message's result joins the group commit (SaveResultAsync).
         scope.ServiceProvider.GetRequiredService<SqliteWriteGate>().GateSavesOf(db, WritePriority.Low);
         var message = await db.Outbox.IgnoreQueryFilters().FirstOrDefaultAsync(m => m.Id == id, ct);
         if (message is null || message.Status != OutboxStatus.Pending || message.LockedBy != node)
@@ -321,7 +355,7 @@ internal sealed class OutboxProcessor(
             message.LockedBy = null;
             message.LockedUntil = null;
             message.NextAttemptAt = now + (result.RetryAfter ?? TimeSpan.FromSeconds(1));
-            await db.SaveChangesAsync(ct);
+            await SaveResultAsync(db, ct);
             return;
         }
         message.Attempts++;
@@ -361,7 +395,7 @@ internal sealed class OutboxProcessor(
                 }
                 break;
         }
-        await db.SaveChangesAsync(ct);
+        await SaveResultAsync(db, ct);
     }
 
     /// <summary>5 s × 2^(attempt−1), capped at 30 min, with ±20 % jitter.</summary>

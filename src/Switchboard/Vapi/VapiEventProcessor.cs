@@ -78,11 +78,20 @@ internal sealed class VapiEventProcessor(
             {
                 var statusBefore = call.Status;
                 ApplyCallFields(call, message);
-                await ApplyAsync(tenant, assistant, call, message, type, ct);
-                call.UpdatedAt = now;
-                // Every message applied to a call changes its version, even one that changes no column (a transcript turn
-                // added, the same clock reading): two messages of one call prepared side by side cannot both be written.
-                call.Version = db.Entry(call).State == EntityState.Added ? 0 : db.Entry(call).Property(c => c.Version).OriginalValue + 1;
+                var wroteDependents = await ApplyAsync(tenant, assistant, call, message, type, ct);
+                var entry = db.Entry(call); // detects this call's changes
+                // A message that changes the call (a column, its transcript, or whatever a request/response message's tools
+                // write) moves its version: two such messages of one call prepared side by side cannot both be written. One
+                // that only records its event (speech-update, a partial transcript, a repeated status) leaves the call row
+                // alone: no rewrite of the row and its indexes per message, no conflict with the call's other messages; its
+                // last-activity time is touched at most once per ActivityTouch (the concurrent-call count's 30-minute window).
+                if (entry.State is EntityState.Added or EntityState.Modified || wroteDependents || RequestResponse(type)
+                    || now - call.UpdatedAt >= ActivityTouch)
+                {
+                    // Through the entry, so the call is marked modified now (CallVersionsRead does not detect changes).
+                    entry.Property(c => c.UpdatedAt).CurrentValue = now;
+                    entry.Property(c => c.Version).CurrentValue = entry.State == EntityState.Added ? 0 : entry.Property(c => c.Version).OriginalValue + 1;
+                }
                 await webhooks.CallProgressedAsync(call, statusBefore, ct); // call.started
             }
         }
@@ -210,7 +219,16 @@ internal sealed class VapiEventProcessor(
         call.EndedAt ??= c?.Prop("endedAt").Time();
     }
 
-    private async Task ApplyAsync(Tenant tenant, Assistant? assistant, Call call, JsonElement m, string type, CancellationToken ct)
+    /// <summary>
+    /// A call's last-activity time (<see cref="Call.UpdatedAt"/>) is moved by a message that changes nothing else at most this
+    /// often; the concurrent-call count treats calls untouched for 30 minutes as over.
+    /// </summary>
+    internal static readonly TimeSpan ActivityTouch = TimeSpan.FromMinutes(1);
+
+    private static bool RequestResponse(string type) => VapiWebhookApi.RequestResponseTypes.Contains(type);
+
+    /// <summary>Applies the message's own effect; true when it wrote rows that hang off the call (transcript turns, a transfer, the report's pipeline).</summary>
+    private async Task<bool> ApplyAsync(Tenant tenant, Assistant? assistant, Call call, JsonElement m, string type, CancellationToken ct)
     {
         switch (type)
         {
@@ -220,13 +238,13 @@ internal sealed class VapiEventProcessor(
                 {
                     call.EndedReason ??= Cap(reason, 200);
                 }
-                break;
+                return false;
             case "transfer-update":
                 await transfers.RecordVapiTransferAsync(assistant, call, m, ct);
-                break;
+                return true;
             case "hang":
-                // The assistant was slow to answer; the raw event is kept, the call is touched.
-                break;
+                // The assistant was slow to answer; the raw event is kept.
+                return false;
             case "transcript" or "transcript[transcriptType=\"final\"]":
                 if (!call.TranscriptFinal && m.Prop("transcriptType").Str() is null or "final" && m.Prop("transcript").Str() is { } text)
                 {
@@ -234,8 +252,9 @@ internal sealed class VapiEventProcessor(
                         + db.TranscriptTurns.Local.Count(t => t.CallId == call.Id && db.Entry(t).State == EntityState.Added);
                     db.TranscriptTurns.Add(NewTurn(call, seq, m.Prop("role").Str() == "user" ? "user" : "assistant", text, null, m.Prop("timestamp").Time()));
                     Advance(call, "in-progress");
+                    return true;
                 }
-                break;
+                return false; // a partial transcript: the event is its record
             case "conversation-update":
                 if (!call.TranscriptFinal && (m.Prop("messages") ?? m.Path("artifact", "messages")) is { ValueKind: JsonValueKind.Array } messages)
                 {
@@ -247,11 +266,14 @@ internal sealed class VapiEventProcessor(
                         await ReplaceTurnsAsync(call, turns, existing, ct);
                     }
                     Advance(call, "in-progress");
+                    return true;
                 }
-                break;
+                return false;
             case "end-of-call-report":
                 await ApplyEndOfCallReportAsync(tenant, assistant, call, m, ct);
-                break;
+                return true;
+            default:
+                return false;
         }
     }
 

@@ -155,7 +155,8 @@ internal static class VapiWebhookApi
 
     /// <summary>
     /// Runs the processor in a transaction; a unique-key race with a concurrent delivery of the same call or
-    /// message (two nodes, or Vapi retrying) is retried on fresh state, where it becomes an update or a duplicate.
+    /// message (two nodes, or Vapi retrying) is retried on fresh state, where it becomes an update or a duplicate, and so is
+    /// a transaction PostgreSQL aborted to break a deadlock (<see cref="Replayable"/>; up to <see cref="MaxAttempts"/> attempts).
     /// On SQLite the first attempt is prepared outside the single writer and written inside it if the calls it read are
     /// unchanged (<see cref="Call.Version"/>), else redone inside it: the same outcome as running it all inside the writer,
     /// with the reads and decisions of many messages running in parallel.
@@ -220,11 +221,38 @@ internal static class VapiWebhookApi
                     return reply;
                 });
             }
-            catch (DbUpdateException) when (attempt < 4)
+            catch (Exception e) when (attempt < MaxAttempts && Replayable(e))
             {
-                await Task.Delay(attempt * 10, ct);
+                await Task.Delay(attempt * 10 + Random.Shared.Next(10), ct); // jittered: the units that collided do not collide again
             }
         }
+    }
+
+    /// <summary>Attempts of one delivery's unit of work before its error reaches the caller (a 409, or a 500 for anything else).</summary>
+    internal const int MaxAttempts = 6;
+
+    /// <summary>
+    /// True for a failure the unit of work is replayed after: a unique-key race with a concurrent delivery of the same call or
+    /// message (<see cref="DbUpdateException"/>), or a transaction PostgreSQL chose to abort to break a deadlock (40P01) or a
+    /// serialization failure (40001), which it asks the client to retry (postgresql.org/docs/current/mvcc-serialization-failure-handling.html).
+    /// EF's execution strategy hands the latter over wrapped in an <see cref="InvalidOperationException"/>. Under a burst of
+    /// one call's messages (issue 13's PostgreSQL bench) those deadlocks were answered 500, and Vapi does not resend
+    /// fire-and-forget messages.
+    /// </summary>
+    internal static bool Replayable(Exception e)
+    {
+        if (e is DbUpdateException)
+        {
+            return true;
+        }
+        for (var inner = e; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is Npgsql.PostgresException { SqlState: Npgsql.PostgresErrorCodes.DeadlockDetected or Npgsql.PostgresErrorCodes.SerializationFailure })
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     /// <summary>

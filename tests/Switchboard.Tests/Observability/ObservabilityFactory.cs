@@ -22,6 +22,7 @@ public sealed class ObservabilityFactory : SelfServiceFactory
     protected override IDictionary<string, string?> MoreSettings => new Dictionary<string, string?>
     {
         ["Switchboard:Observability:ScrapeToken"] = ScrapeToken,
+        ["Switchboard:Observability:Tracing"] = "true", // spans go to Spans, not to an OTLP collector
         ["Switchboard:Webhooks:TimeoutSeconds"] = "2",
     };
 

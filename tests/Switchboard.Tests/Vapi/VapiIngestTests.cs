@@ -206,6 +206,61 @@ public sealed class VapiIngestTests(SwitchboardFactory factory) : IClassFixture<
     }
 
     [Fact]
+    public async Task MessagesThatOnlyRecordTheirEventLeaveTheCallRowAloneAndTouchItsActivityAtMostOncePerMinute()
+    {
+        var tenant = await factory.CreateTenantAsync();
+        var callId = Guid.NewGuid().ToString();
+        var call = new { id = callId };
+        async Task SendAsync(object message) =>
+            Assert.Equal(HttpStatusCode.OK, (await factory.PostVapiAsync(tenant, Json(new { message }))).StatusCode);
+        Task<(long Version, DateTimeOffset UpdatedAt, string Status, int Events, int Turns)> StoredAsync() => factory.WithDbAsync(tenant.Id, async db =>
+        {
+            var stored = await db.Calls.AsNoTracking().SingleAsync(c => c.ProviderCallId == callId);
+            return (stored.Version, stored.UpdatedAt, stored.Status, await db.CallEvents.CountAsync(e => e.CallId == stored.Id),
+                await db.TranscriptTurns.CountAsync(t => t.CallId == stored.Id));
+        });
+
+        await SendAsync(new { type = "status-update", status = "in-progress", call });
+        var created = await StoredAsync();
+        Assert.Equal(0, created.Version);
+
+        // Within the minute: a speech update, a partial transcript and the same status again change nothing on the call.
+        factory.Clock.Advance(TimeSpan.FromSeconds(20));
+        await SendAsync(new { type = "speech-update", status = "started", role = "user", call });
+        await SendAsync(new { type = "transcript", role = "user", transcriptType = "partial", transcript = "Mon sous-sol", call });
+        await SendAsync(new { type = "status-update", status = "in-progress", timestamp = 1764601234567L, call }); // not a redelivery: other bytes
+        var quiet = await StoredAsync();
+        Assert.Equal((0L, created.UpdatedAt, "in-progress", 4, 0), quiet); // every event stored, the row untouched
+
+        // A minute after the last touch, the next one moves the call's activity time (the concurrent-call window counts on it).
+        factory.Clock.Advance(TimeSpan.FromSeconds(41));
+        await SendAsync(new { type = "speech-update", status = "stopped", role = "user", call });
+        var touched = await StoredAsync();
+        Assert.Equal((1L, factory.Clock.GetUtcNow(), 5), (touched.Version, touched.UpdatedAt, touched.Events));
+
+        // A final transcript writes a turn: the call's version moves whatever the clock says.
+        await SendAsync(new { type = "transcript", role = "user", transcriptType = "final", transcript = "Mon sous-sol est inondé.", call });
+        var final = await StoredAsync();
+        Assert.Equal((2L, 6, 1), (final.Version, final.Events, final.Turns));
+    }
+
+    [Fact]
+    public void UniqueKeyRacesAndPostgresDeadlocksAreReplayedOtherFailuresAreNot()
+    {
+        static Npgsql.PostgresException Pg(string sqlState) => new("message", "ERROR", "ERROR", sqlState);
+        // As EF's non-retrying execution strategy hands a transient PostgreSQL failure over: wrapped twice.
+        static Exception Wrapped(Exception inner) => new InvalidOperationException("An exception has been raised that is likely due to a transient failure.",
+            new DbUpdateException("An error occurred while saving the entity changes.", inner));
+
+        Assert.True(VapiWebhookApi.Replayable(new DbUpdateException("unique", Pg("23505"))));
+        Assert.True(VapiWebhookApi.Replayable(Wrapped(Pg("40P01")))); // deadlock detected
+        Assert.True(VapiWebhookApi.Replayable(new InvalidOperationException("transient", Pg("40001")))); // serialization failure
+        Assert.False(VapiWebhookApi.Replayable(new InvalidOperationException("transient", Pg("57014")))); // statement timeout: not replayed
+        Assert.False(VapiWebhookApi.Replayable(new InvalidOperationException("a bug")));
+        Assert.False(VapiWebhookApi.Replayable(new OperationCanceledException()));
+    }
+
+    [Fact]
     public async Task TheWarmUpRunsASyntheticCallAndStoresNothing()
     {
         var tenant = await factory.CreateTenantAsync();

@@ -37,6 +37,12 @@ internal sealed class SqliteGroupCommit(
     /// <summary>Most units in one transaction (bounds the time a high-priority unit arriving mid-batch waits).</summary>
     internal const int MaxBatch = 64;
 
+    /// <summary>
+    /// Every this many units handed out in a batch, the oldest unit of the lowest waiting priority goes next, so outbox claims
+    /// and results (low) keep a share of a writer saturated by webhooks instead of waiting for a batch with room to spare.
+    /// </summary>
+    internal const int LowestShareEvery = 8;
+
     private readonly Lock sync = new();
     private readonly Queue<Unit>[] queues = [new(), new(), new()];
     private readonly IGroupCommitListener[] listeners = listeners.ToArray();
@@ -212,7 +218,8 @@ internal sealed class SqliteGroupCommit(
             FailQueued(e);
             throw;
         }
-        while (batch.Count < MaxBatch && TryDequeue() is { } unit)
+        var handed = 0;
+        while (batch.Count < MaxBatch && TryDequeue(lowestFirst: ++handed % LowestShareEvery == 0) is { } unit)
         {
             if (!unit.Turn.TrySetResult(conn))
             {
@@ -252,10 +259,21 @@ internal sealed class SqliteGroupCommit(
         }
     }
 
-    private Unit? TryDequeue()
+    private Unit? TryDequeue(bool lowestFirst = false)
     {
         lock (sync)
         {
+            if (lowestFirst)
+            {
+                for (var i = queues.Length - 1; i >= 0; i--)
+                {
+                    if (queues[i].TryDequeue(out var low))
+                    {
+                        return low;
+                    }
+                }
+                return null;
+            }
             foreach (var queue in queues)
             {
                 if (queue.TryDequeue(out var unit))

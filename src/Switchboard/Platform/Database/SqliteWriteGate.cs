@@ -134,12 +134,16 @@ internal sealed class SqliteWriteGate
         public void Dispose() => gate?.Release();
     }
 
-    /// <summary>Takes a turn around the <c>SaveChanges</c> of contexts registered with <see cref="GateSavesOf"/>.</summary>
+    /// <summary>
+    /// Takes a turn around the <c>SaveChanges</c> of contexts registered with <see cref="GateSavesOf"/>, unless the save runs
+    /// in an explicit transaction or inside a <see cref="SqliteGroupCommit"/> unit (whose batch already holds the turn).
+    /// </summary>
     internal sealed class SaveInterceptor(SqliteWriteGate gate) : SaveChangesInterceptor
     {
         public override async ValueTask<InterceptionResult<int>> SavingChangesAsync(DbContextEventData eventData, InterceptionResult<int> result, CancellationToken ct = default)
         {
-            if (eventData.Context is { } db && db.Database.CurrentTransaction is null && gate.gatedSaves.TryGetValue(db, out var priority))
+            if (eventData.Context is { } db && db.Database.CurrentTransaction is null && db is not SwitchboardDbContext { InGroupCommit: true }
+                && gate.gatedSaves.TryGetValue(db, out var priority))
             {
                 var turn = await gate.EnterAsync(priority.Value, ct);
                 gate.saveTurns.AddOrUpdate(db, new StrongBox<Turn>(turn));
@@ -149,7 +153,8 @@ internal sealed class SqliteWriteGate
 
         public override InterceptionResult<int> SavingChanges(DbContextEventData eventData, InterceptionResult<int> result)
         {
-            if (eventData.Context is { } db && db.Database.CurrentTransaction is null && gate.gatedSaves.TryGetValue(db, out var priority))
+            if (eventData.Context is { } db && db.Database.CurrentTransaction is null && db is not SwitchboardDbContext { InGroupCommit: true }
+                && gate.gatedSaves.TryGetValue(db, out var priority))
             {
                 var turn = gate.EnterAsync(priority.Value, CancellationToken.None).AsTask().GetAwaiter().GetResult();
                 gate.saveTurns.AddOrUpdate(db, new StrongBox<Turn>(turn));

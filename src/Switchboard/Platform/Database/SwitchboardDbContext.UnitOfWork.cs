@@ -85,8 +85,10 @@ internal sealed partial class SwitchboardDbContext
         (SwitchboardDbContext db, Guid id) => db.Calls.IgnoreQueryFilters().Where(c => c.Id == id).Select(c => (long?)c.Version).FirstOrDefault());
 
     /// <summary>
-    /// The calls this unit of work read from the database (tracked, not added by it), with the <see cref="Call.Version"/>
-    /// each had when read. Does not detect changes (only the original values are used).
+    /// The calls this unit of work read from the database and changes (tracked as modified), with the <see cref="Call.Version"/>
+    /// each had when read. A call it only read (a message that records its event and nothing else) is not listed: writing
+    /// that event cannot conflict with the call's other messages. Does not detect changes: a unit that changes a call moves
+    /// its version, which marks it modified.
     /// </summary>
     internal List<(Guid Id, long Version)> CallVersionsRead()
     {
@@ -97,7 +99,7 @@ internal sealed partial class SwitchboardDbContext
             var read = new List<(Guid, long)>(1);
             foreach (var entry in ChangeTracker.Entries<Call>())
             {
-                if (entry.State != EntityState.Added)
+                if (entry.State == EntityState.Modified)
                 {
                     read.Add((entry.Entity.Id, entry.Property(c => c.Version).OriginalValue));
                 }

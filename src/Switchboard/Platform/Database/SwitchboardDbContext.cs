@@ -120,6 +120,9 @@ internal sealed partial class SwitchboardDbContext(DbContextOptions<SwitchboardD
             // The unfiltered list walks the first; it also covers the analytics aggregates (no table reads per call).
             e.HasIndex(x => new { x.TenantId, x.CreatedAt, x.Id, x.Status, x.DurationSeconds, x.Urgency, x.EndedReason, x.Cost }).HasDatabaseName("IX_calls_list_analytics");
             e.HasIndex(x => new { x.TenantId, x.Status, x.CreatedAt, x.Id });
+            // Live calls only (migration 0029): the plan's concurrent-call count on every new call reads the tenant's calls
+            // that have not ended, not all its calls (CallConcurrencyGate; the filter is CallStatuses.Ended, inlined there).
+            e.HasIndex(x => new { x.TenantId, x.UpdatedAt }).HasDatabaseName("IX_calls_live").HasFilter(Switchboard.Calls.CallStatuses.LiveFilterSql);
             e.HasIndex(x => new { x.TenantId, x.Urgency, x.CreatedAt, x.Id });
             e.HasIndex(x => new { x.TenantId, x.Channel, x.CreatedAt, x.Id });
             e.HasIndex(x => new { x.TenantId, x.Type, x.CreatedAt, x.Id });
@@ -243,6 +246,7 @@ internal sealed partial class SwitchboardDbContext(DbContextOptions<SwitchboardD
             e.ToTable("outbox");
             // Workers scan due rows across tenants; dedupe is global per kind.
             e.HasIndex(x => new { x.Status, x.NextAttemptAt });
+            e.HasIndex(x => new { x.Status, x.Kind, x.NextAttemptAt }); // alerts claimed first (migration 0029)
             e.HasIndex(x => new { x.Kind, x.DedupeKey }).IsUnique();
             e.HasIndex(x => new { x.TenantId, x.CreatedAt });
             e.Property(x => x.Kind).HasMaxLength(64);

@@ -52,14 +52,18 @@ internal static class ObservabilityExtensions
             ctx.User.HasClaim(SwitchboardClaims.Operator, "true")
             || (ctx.Resource is HttpContext http && ScrapeTokenMatches(http, http.RequestServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<ObservabilityOptions>>().Value.ScrapeToken)))));
 
+        var exporting = !string.IsNullOrWhiteSpace(settings.OtlpEndpoint) || !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
         var otel = builder.Services.AddOpenTelemetry()
-            .ConfigureResource(r => r.AddService("switchboard", serviceInstanceId: Environment.MachineName))
-            .WithTracing(t => t
+            .ConfigureResource(r => r.AddService("switchboard", serviceInstanceId: Environment.MachineName));
+        if (settings.Tracing ?? exporting)
+        {
+            otel.WithTracing(t => t
                 .AddSource(SwitchboardTracing.Name)
                 .AddSource("Npgsql")
                 .AddAspNetCoreInstrumentation(o => o.Filter = http => !IsScrapeOrProbe(http.Request.Path))
-                .AddHttpClientInstrumentation())
-            .WithMetrics(m => m
+                .AddHttpClientInstrumentation());
+        }
+        otel.WithMetrics(m => m
                 .AddMeter(SwitchboardTracing.Name)
                 .AddAspNetCoreInstrumentation()
                 .AddHttpClientInstrumentation()

@@ -24,6 +24,14 @@ internal sealed class ObservabilityOptions
     /// <summary>A bearer token a Prometheus scraper presents (<c>Authorization: Bearer …</c>); compared in constant time.</summary>
     public string? ScrapeToken { get; set; }
 
+    /// <summary>
+    /// Record spans (traces): by default only when an OTLP endpoint is configured (<see cref="OtlpEndpoint"/> or
+    /// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c>), since nothing else reads them and every request, query-bearing handler and HTTP call
+    /// would pay for its span (issue 13). <c>true</c> records them anyway (a processor added in code, as the tests do);
+    /// <c>false</c> never does. Without spans, outbox rows carry no <c>traceparent</c> and outgoing calls send none.
+    /// </summary>
+    public bool? Tracing { get; set; }
+
     /// <summary>How often the database-held outbox figures are sampled while OTLP export is on (seconds).</summary>
     public int SampleSeconds { get; set; } = 15;
 }

@@ -1,0 +1,91 @@
+using System.Text.RegularExpressions;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Switchboard.Billing;
+using Switchboard.Calls;
+using Switchboard.Platform.Database;
+using Switchboard.Tenancy;
+using Switchboard.Tests.Support;
+
+namespace Switchboard.Tests.Billing;
+
+/// <summary>
+/// The plan's concurrent-call count (run on every new call) reads the tenant's live calls through the partial index
+/// <c>IX_calls_live</c> (migration 0029), not its whole call history (issue 13).
+/// </summary>
+[Trait("Category", "Database")]
+public sealed class LiveCallsIndexTests(SwitchboardFactory factory) : IClassFixture<SwitchboardFactory>
+{
+    [Fact]
+    public async Task TheConcurrentCallCountSeesOnlyLiveRecentCallsOfItsTenant()
+    {
+        var tenant = await factory.CreateTenantAsync();
+        var other = await factory.CreateTenantAsync("Other");
+        var now = factory.Clock.GetUtcNow();
+        using (var scope = factory.Scope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<SwitchboardDbContext>();
+            var n = 0;
+            Call NewCall(Guid tenantId, string status, DateTimeOffset updated) => new()
+            {
+                Id = Guid.CreateVersion7(), TenantId = tenantId, Channel = "voice", Direction = "inbound", Provider = "vapi", ProviderCallId = $"live-{Guid.NewGuid():N}-{n++}",
+                Status = status, CreatedAt = updated, UpdatedAt = updated,
+            };
+            foreach (var ended in CallStatuses.Ended)
+            {
+                db.Calls.Add(NewCall(tenant.Id, ended, now)); // every ended status is left out
+            }
+            db.Calls.Add(NewCall(tenant.Id, "in-progress", now));
+            db.Calls.Add(NewCall(tenant.Id, "ringing", now.AddMinutes(-29)));
+            db.Calls.Add(NewCall(tenant.Id, "queued", now.AddMinutes(-31)));   // never reported ended: stops counting after 30 min
+            db.Calls.Add(NewCall(other.Id, "in-progress", now));              // another tenant's
+            await db.SaveChangesAsync();
+        }
+
+        using (var scope = factory.Scope())
+        {
+            scope.ServiceProvider.GetRequiredService<CurrentTenant>().Set(tenant.Id);
+            Assert.Equal(2, await scope.ServiceProvider.GetRequiredService<CallConcurrencyGate>().ActiveCallsAsync(CancellationToken.None));
+        }
+    }
+
+    [Fact]
+    public async Task TheCountReadsThePartialIndexOfLiveCalls()
+    {
+        var tenant = await factory.CreateTenantAsync();
+        using var scope = factory.Scope();
+        scope.ServiceProvider.GetRequiredService<CurrentTenant>().Set(tenant.Id);
+        var db = scope.ServiceProvider.GetRequiredService<SwitchboardDbContext>();
+        var sql = string.Join('\n', CallConcurrencyGate.Live(db.Calls, factory.Clock.GetUtcNow()).Select(c => c.Id).ToQueryString()
+            .Split('\n').Where(line => !line.StartsWith(".param", StringComparison.Ordinal) && !line.StartsWith("--", StringComparison.Ordinal)));
+
+        var conn = db.Database.GetDbConnection();
+        await conn.OpenAsync();
+        if (TestDatabase.IsPostgres)
+        {
+            // A handful of rows: PostgreSQL would rather scan the table; the question is whether the index can serve the query.
+            await using var off = conn.CreateCommand();
+            off.CommandText = "SET enable_seqscan = off";
+            await off.ExecuteNonQueryAsync();
+        }
+        await using var cmd = conn.CreateCommand();
+        cmd.CommandText = (TestDatabase.IsPostgres ? "EXPLAIN " : "EXPLAIN QUERY PLAN ") + sql;
+        foreach (var name in Regex.Matches(sql, @"@\w+").Select(m => m.Value).Distinct())
+        {
+            var p = cmd.CreateParameter();
+            p.ParameterName = name;
+            // SQLite plans without the values; PostgreSQL folds a NULL comparison to "false" and plans nothing.
+            p.Value = !TestDatabase.IsPostgres ? DBNull.Value : name.Contains("Tenant", StringComparison.Ordinal) ? tenant.Id : factory.Clock.GetUtcNow();
+            cmd.Parameters.Add(p);
+        }
+        var plan = new List<string>();
+        await using (var reader = await cmd.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                plan.Add(reader.GetString(TestDatabase.IsPostgres ? 0 : 3));
+            }
+        }
+        Assert.True(plan.Any(step => step.Contains("IX_calls_live", StringComparison.Ordinal)), string.Join('\n', plan.Prepend(sql)));
+    }
+}
