@@ -142,8 +142,7 @@ internal sealed class SqliteWriteGate
     {
         public override async ValueTask<InterceptionResult<int>> SavingChangesAsync(DbContextEventData eventData, InterceptionResult<int> result, CancellationToken ct = default)
         {
-            if (eventData.Context is { } db && db.Database.CurrentTransaction is null && db is not SwitchboardDbContext { InGroupCommit: true }
-                && gate.gatedSaves.TryGetValue(db, out var priority))
+            if (eventData.Context is { } db && NeedsTurn(db, out var priority))
             {
                 var turn = await gate.EnterAsync(priority.Value, ct);
                 gate.saveTurns.AddOrUpdate(db, new StrongBox<Turn>(turn));
@@ -153,8 +152,7 @@ internal sealed class SqliteWriteGate
 
         public override InterceptionResult<int> SavingChanges(DbContextEventData eventData, InterceptionResult<int> result)
         {
-            if (eventData.Context is { } db && db.Database.CurrentTransaction is null && db is not SwitchboardDbContext { InGroupCommit: true }
-                && gate.gatedSaves.TryGetValue(db, out var priority))
+            if (eventData.Context is { } db && NeedsTurn(db, out var priority))
             {
                 var turn = gate.EnterAsync(priority.Value, CancellationToken.None).AsTask().GetAwaiter().GetResult();
                 gate.saveTurns.AddOrUpdate(db, new StrongBox<Turn>(turn));
@@ -189,6 +187,14 @@ internal sealed class SqliteWriteGate
         }
 
         public override void SaveChangesCanceled(DbContextEventData eventData) => End(eventData.Context);
+
+        /// <summary>A save of a registered context outside an explicit transaction and outside a group-commit unit: it takes a turn.</summary>
+        private bool NeedsTurn(DbContext db, out StrongBox<WritePriority> priority)
+        {
+            priority = null!;
+            return db.Database.CurrentTransaction is null && db is not SwitchboardDbContext { InGroupCommit: true }
+                && gate.gatedSaves.TryGetValue(db, out priority!);
+        }
 
         private void End(DbContext? db)
         {
