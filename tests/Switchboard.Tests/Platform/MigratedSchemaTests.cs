@@ -41,7 +41,7 @@ public sealed class MigratedSchemaTests
 
         var modelOptions = new DbContextOptionsBuilder<SwitchboardDbContext>();
         if (TestDatabase.IsPostgres) { modelOptions.UseNpgsql(modelDb.ConnectionString); } else { modelOptions.UseSqlite(modelDb.ConnectionString); }
-        await using (var ctx = new SwitchboardDbContext(modelOptions.Options, new CurrentTenant()))
+        await using (var ctx = new SwitchboardDbContext(modelOptions.Options).Rent(new CurrentTenant()))
         {
             await ctx.Database.EnsureCreatedAsync();
         }

@@ -14,7 +14,9 @@ internal static class DatabaseExtensions
     {
         services.AddOptions<DatabaseOptions>().BindConfiguration(DatabaseOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<EffectiveConnection>();
-        services.AddDbContext<SwitchboardDbContext>((sp, options) =>
+        // Pooled (issue 13): the options are built once, and a context's internal services outlive its scope. The options'
+        // dependencies are all singletons; the scope's tenant is bound when a context is rented.
+        services.AddPooledDbContextFactory<SwitchboardDbContext>((sp, options) =>
         {
             var connection = sp.GetRequiredService<EffectiveConnection>();
             if (connection.IsPostgres)
@@ -39,6 +41,8 @@ internal static class DatabaseExtensions
                 (RelationalEventId.CommandError, LogLevel.Debug),
                 (CoreEventId.SaveChangesFailed, LogLevel.Debug)));
         });
+        services.AddScoped(sp => sp.GetRequiredService<IDbContextFactory<SwitchboardDbContext>>().CreateDbContext()
+            .Rent(sp.GetRequiredService<Tenancy.CurrentTenant>()));
         services.AddSingleton<Migrator>();
         services.AddSingleton<SqliteWriteGate>();
         services.AddSingleton<SqliteWriteGate.SaveInterceptor>();

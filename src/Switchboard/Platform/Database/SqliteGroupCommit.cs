@@ -139,6 +139,10 @@ internal sealed class SqliteGroupCommit(
         finally
         {
             db.Database.AutoTransactionBehavior = behavior;
+            // Back to a connection of its own: the batch's connection belongs to the leader (the next unit may be using it
+            // already), and a pooled context must never carry it into another scope.
+            db.Database.SetDbConnection(null, contextOwnsConnection: true);
+            db.Database.SetConnectionString(connection.Value);
             unit.Done.TrySetResult(failure is null);
         }
 
