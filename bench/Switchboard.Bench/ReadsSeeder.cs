@@ -71,7 +71,7 @@ internal sealed class ReadsSeeder(string provider, string connectionString, Date
     {
         var options = new DbContextOptionsBuilder<SwitchboardDbContext>();
         if (postgres) { options.UseNpgsql(connectionString); } else { options.UseSqlite(connectionString); }
-        await using var db = new SwitchboardDbContext(options.Options, new CurrentTenant());
+        await using var db = new SwitchboardDbContext(options.Options).Rent(new CurrentTenant());
         var key = ApiKeys.Generate();
         Guid bigId = default;
         Guid[] bigAssistants = [];
@@ -114,7 +114,7 @@ internal sealed class ReadsSeeder(string provider, string connectionString, Date
     {
         var options = new DbContextOptionsBuilder<SwitchboardDbContext>();
         if (postgres) { options.UseNpgsql(connectionString); } else { options.UseSqlite(connectionString); }
-        await using var db = new SwitchboardDbContext(options.Options, new CurrentTenant());
+        await using var db = new SwitchboardDbContext(options.Options).Rent(new CurrentTenant());
         var tenant = await db.Tenants.IgnoreQueryFilters().SingleAsync(t => t.Name == "Drain Fortin (bench)", ct);
         var assistants = await db.Assistants.IgnoreQueryFilters().Where(a => a.TenantId == tenant.Id).OrderBy(a => a.Id).Select(a => a.Id).ToArrayAsync(ct);
         var key = ApiKeys.Generate();

@@ -8,6 +8,7 @@ namespace Switchboard.Platform.Database;
 internal static class DatabaseExtensions
 {
     private static readonly NonFiniteGuardInterceptor NonFiniteGuard = new();
+    private static readonly SqliteStatementCache StatementCache = new();
 
     /// <summary>Registers <see cref="SwitchboardDbContext"/> on SQLite or PostgreSQL per <see cref="DatabaseOptions"/>, and the migrator.</summary>
     public static IServiceCollection AddSwitchboardDatabase(this IServiceCollection services)
@@ -26,6 +27,7 @@ internal static class DatabaseExtensions
             else
             {
                 options.UseSqlite(connection.Value);
+                options.AddInterceptors(StatementCache); // statements stay prepared on connections that stay open
                 if (sp.GetRequiredService<SqliteCheckpointer>().Enabled)
                 {
                     options.AddInterceptors(sp.GetRequiredService<SqliteCheckpointer.Interceptor>()); // checkpoints run in the background, not in a COMMIT
@@ -42,7 +44,8 @@ internal static class DatabaseExtensions
                 (CoreEventId.SaveChangesFailed, LogLevel.Debug)));
         });
         services.AddScoped(sp => sp.GetRequiredService<IDbContextFactory<SwitchboardDbContext>>().CreateDbContext()
-            .Rent(sp.GetRequiredService<Tenancy.CurrentTenant>()));
+            .Rent(sp.GetRequiredService<Tenancy.CurrentTenant>(), sp.GetRequiredService<SqliteSessionPool>()));
+        services.AddSingleton<SqliteSessionPool>();
         services.AddSingleton<Migrator>();
         services.AddSingleton<SqliteWriteGate>();
         services.AddSingleton<SqliteWriteGate.SaveInterceptor>();

@@ -141,8 +141,7 @@ internal sealed class SqliteGroupCommit(
             db.Database.AutoTransactionBehavior = behavior;
             // Back to a connection of its own: the batch's connection belongs to the leader (the next unit may be using it
             // already), and a pooled context must never carry it into another scope.
-            db.Database.SetDbConnection(null, contextOwnsConnection: true);
-            db.Database.SetConnectionString(connection.Value);
+            db.RestoreConnection(connection.Value);
             unit.Done.TrySetResult(failure is null);
         }
 
@@ -306,6 +305,7 @@ internal sealed class SqliteGroupCommit(
         shared?.Dispose();
         var conn = new SqliteConnection(connection.Value);
         await conn.OpenAsync();
+        SqliteStatementCache.Attach(conn); // open until it fails: its statements stay prepared
         if (checkpointer.Enabled)
         {
             SqliteCheckpointer.DisableAutoCheckpoint(conn); // checkpoints run in the background

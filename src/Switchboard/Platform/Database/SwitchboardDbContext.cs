@@ -26,36 +26,71 @@ namespace Switchboard.Platform.Database;
 internal sealed partial class SwitchboardDbContext(DbContextOptions<SwitchboardDbContext> options)
     : DbContext(options)
 {
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
     private CurrentTenant? currentTenant;
+    private SqliteSessionPool? sessions;
+    private Microsoft.Data.Sqlite.SqliteConnection? lentConnection;
 
     /// <summary>
     /// Prepares a pooled context for a new scope: binds its tenant (the query filters read <paramref name="tenant"/> at
-    /// query time, so a tenant set later in the request still applies) and forgets any unit-of-work state.
+    /// query time, so a tenant set later in the request still applies), forgets any unit-of-work state, and on a SQLite file
+    /// borrows an open connection from <paramref name="sessionPool"/> (its statements stay prepared between scopes).
     /// </summary>
-    internal SwitchboardDbContext Rent(CurrentTenant tenant)
+    internal SwitchboardDbContext Rent(CurrentTenant tenant, SqliteSessionPool? sessionPool = null)
     {
         currentTenant = tenant;
         deferredWrites = null;
         LiveEvents.Clear();
         InGroupCommit = false;
+        if (sessionPool is { Enabled: true })
+        {
+            sessions = sessionPool;
+            lentConnection = sessionPool.Take();
+            Database.SetDbConnection(lentConnection, contextOwnsConnection: false);
+        }
         return this;
+    }
+
+    /// <summary>
+    /// Points the context back at its own connection after a <see cref="SqliteGroupCommit"/> unit ran it on the batch's
+    /// (the lent one, or a connection of its own built from <paramref name="connectionString"/>).
+    /// </summary>
+    internal void RestoreConnection(string connectionString)
+    {
+        if (lentConnection is not null)
+        {
+            Database.SetDbConnection(lentConnection, contextOwnsConnection: false);
+            return;
+        }
+        Database.SetDbConnection(null, contextOwnsConnection: true);
+        Database.SetConnectionString(connectionString);
     }
 
     /// <inheritdoc />
     public override void Dispose()
     {
         currentTenant = null; // a context back in the pool matches no tenant's rows
-        base.Dispose();
+        base.Dispose(); // resets (rolls back) first, on the lent connection, which EF leaves open
+        GiveBackConnection();
     }
 
     /// <inheritdoc />
-    public override ValueTask DisposeAsync()
+    public override async ValueTask DisposeAsync()
     {
         currentTenant = null;
-        return base.DisposeAsync();
+        await base.DisposeAsync();
+        GiveBackConnection();
     }
 
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private void GiveBackConnection()
+    {
+        if (lentConnection is { } lent)
+        {
+            lentConnection = null;
+            sessions?.Return(lent);
+        }
+    }
 
     public DbSet<Tenant> Tenants => Set<Tenant>();
     public DbSet<ApiKey> ApiKeys => Set<ApiKey>();

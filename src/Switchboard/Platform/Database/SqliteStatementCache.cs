@@ -1,0 +1,239 @@
+using System.Collections.Concurrent;
+using System.Data;
+using System.Data.Common;
+using System.Runtime.CompilerServices;
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore.Diagnostics;
+
+namespace Switchboard.Platform.Database;
+
+/// <summary>
+/// Prepared statements kept per long-lived SQLite connection (issue 13). Microsoft.Data.Sqlite prepares every command it
+/// runs (<c>sqlite3_prepare_v2</c>: parse, name resolution, query planning, trigger and constraint code) and finalizes it
+/// when the command is disposed; EF Core creates a command per statement, so a webhook's ten-odd statements were compiled
+/// on every message — about a tenth of the server's CPU under the ingestion bench, more than SQLite spent executing them.
+/// <para>
+/// This interceptor runs a statement on a cached <see cref="SqliteCommand"/> of the same text instead, for connections that
+/// stay open (<see cref="Attach"/>: the group commit's connection and the <see cref="SqliteSessionPool"/>'s). The cached
+/// command takes EF's parameters, transaction and timeout; Microsoft.Data.Sqlite resets and re-binds its statements on every
+/// execution (and checks that every parameter is bound), and SQLite re-prepares a statement by itself after a schema change
+/// (<c>SQLITE_SCHEMA</c>). A command whose previous reader is still open, or any connection without a cache, takes EF's
+/// normal path.
+/// </para>
+/// <para>
+/// A connection is used by one context at a time, so a cache needs no lock. It holds at most <see cref="Capacity"/>
+/// statements and is emptied when full (EF's batched statements vary with the batch's size; the common ones come back at
+/// once).
+/// </para>
+/// </summary>
+internal sealed class SqliteStatementCache : DbCommandInterceptor
+{
+    /// <summary>Statements kept per connection before the cache is emptied.</summary>
+    internal const int Capacity = 96;
+
+    private static readonly ConditionalWeakTable<SqliteConnection, Statements> Caches = new();
+
+    /// <summary>Gives <paramref name="connection"/> a statement cache (idempotent). Call only for connections that stay open.</summary>
+    internal static void Attach(SqliteConnection connection) => Caches.GetValue(connection, _ => new Statements());
+
+    /// <summary>The statements cached for <paramref name="connection"/> (tests and diagnostics); 0 without a cache.</summary>
+    internal static int CountFor(SqliteConnection connection) => Caches.TryGetValue(connection, out var s) ? s.Count : 0;
+
+    /// <summary>Commands run on a cached statement since start (tests and diagnostics).</summary>
+    internal static long Hits => Interlocked.Read(ref hits);
+
+    private static long hits;
+
+    public override InterceptionResult<DbDataReader> ReaderExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<DbDataReader> result)
+    {
+        if (result.HasResult || Lend(command) is not { } lent)
+        {
+            return result;
+        }
+        var reader = lent.Command.ExecuteReader();
+        lent.Reader = reader;
+        return InterceptionResult<DbDataReader>.SuppressWithResult(reader);
+    }
+
+    public override async ValueTask<InterceptionResult<DbDataReader>> ReaderExecutingAsync(DbCommand command, CommandEventData eventData,
+        InterceptionResult<DbDataReader> result, CancellationToken cancellationToken = default)
+    {
+        if (result.HasResult || Lend(command) is not { } lent)
+        {
+            return result;
+        }
+        var reader = await lent.Command.ExecuteReaderAsync(cancellationToken);
+        lent.Reader = reader;
+        return InterceptionResult<DbDataReader>.SuppressWithResult(reader);
+    }
+
+    public override InterceptionResult<int> NonQueryExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<int> result) =>
+        result.HasResult || Lend(command) is not { } lent ? result : InterceptionResult<int>.SuppressWithResult(lent.Command.ExecuteNonQuery());
+
+    public override async ValueTask<InterceptionResult<int>> NonQueryExecutingAsync(DbCommand command, CommandEventData eventData,
+        InterceptionResult<int> result, CancellationToken cancellationToken = default) =>
+        result.HasResult || Lend(command) is not { } lent ? result : InterceptionResult<int>.SuppressWithResult(await lent.Command.ExecuteNonQueryAsync(cancellationToken));
+
+    public override InterceptionResult<object> ScalarExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<object> result) =>
+        result.HasResult || Lend(command) is not { } lent ? result : InterceptionResult<object>.SuppressWithResult(lent.Command.ExecuteScalar()!);
+
+    public override async ValueTask<InterceptionResult<object>> ScalarExecutingAsync(DbCommand command, CommandEventData eventData,
+        InterceptionResult<object> result, CancellationToken cancellationToken = default) =>
+        result.HasResult || Lend(command) is not { } lent ? result : InterceptionResult<object>.SuppressWithResult((await lent.Command.ExecuteScalarAsync(cancellationToken))!);
+
+    /// <summary>The cached command for <paramref name="command"/>'s text, loaded with its parameters; null to run EF's own.</summary>
+    private static Cached? Lend(DbCommand command)
+    {
+        if (command is not SqliteCommand { Connection: { State: ConnectionState.Open } connection } source
+            || command.CommandType != CommandType.Text
+            || !Caches.TryGetValue(connection, out var statements))
+        {
+            return null;
+        }
+        var cached = statements.Get(connection, source.CommandText);
+        if (cached is null)
+        {
+            return null;
+        }
+        var target = cached.Command;
+        target.Transaction = source.Transaction;
+        target.CommandTimeout = source.CommandTimeout;
+        target.Parameters.Clear();
+        foreach (SqliteParameter p in source.Parameters)
+        {
+            target.Parameters.Add(p);
+        }
+        Interlocked.Increment(ref hits);
+        return cached;
+    }
+
+    /// <summary>One connection's cached commands by text.</summary>
+    private sealed class Statements
+    {
+        private readonly Dictionary<string, Cached> byText = new(StringComparer.Ordinal);
+
+        public int Count => byText.Count;
+
+        public Cached? Get(SqliteConnection connection, string text)
+        {
+            if (byText.TryGetValue(text, out var cached))
+            {
+                return cached.Reader is { IsClosed: false } ? null : cached; // its last reader is still being read
+            }
+            if (byText.Count >= Capacity)
+            {
+                foreach (var old in byText.Values)
+                {
+                    if (old.Reader is not { IsClosed: false })
+                    {
+                        old.Command.Dispose(); // finalizes its statements; one still being read is left to its reader
+                    }
+                }
+                byText.Clear();
+            }
+            cached = new Cached(new SqliteCommand(text, connection));
+            byText[text] = cached;
+            return cached;
+        }
+    }
+
+    private sealed class Cached(SqliteCommand command)
+    {
+        public SqliteCommand Command { get; } = command;
+
+        public DbDataReader? Reader { get; set; }
+    }
+}
+
+/// <summary>
+/// Open SQLite connections lent to pooled contexts for the length of a scope (issue 13), so that their statements stay
+/// prepared (<see cref="SqliteStatementCache"/>) from one request to the next. A context takes one when it is rented
+/// (<see cref="SwitchboardDbContext.Rent"/>) and gives it back when its scope ends; EF Core never opens or closes a
+/// connection it was given open. At most <see cref="MaxIdle"/> wait between scopes; a connection given back closed or
+/// inside a transaction is disposed (the transaction rolled back), never lent again. Only for a database file (an in-memory database lives and dies with
+/// its connections), never for PostgreSQL (Npgsql prepares statements itself).
+/// </summary>
+internal sealed class SqliteSessionPool(DatabaseExtensions.EffectiveConnection connection, SqliteCheckpointer checkpointer)
+{
+    /// <summary>Connections kept open between scopes; more are closed when given back.</summary>
+    internal const int MaxIdle = 24;
+
+    private readonly ConcurrentBag<SqliteConnection> idle = [];
+    private int idleCount;
+
+    /// <summary>True when contexts get lent connections: SQLite on a file.</summary>
+    public bool Enabled { get; } = !connection.IsPostgres && IsFile(connection.Value);
+
+    /// <summary>Connections waiting to be lent (tests and diagnostics).</summary>
+    internal int IdleCount => Volatile.Read(ref idleCount);
+
+    /// <summary>An open connection with a statement cache: one given back earlier, or a new one.</summary>
+    public SqliteConnection Take()
+    {
+        while (idle.TryTake(out var kept))
+        {
+            Interlocked.Decrement(ref idleCount);
+            if (kept.State == ConnectionState.Open)
+            {
+                return kept;
+            }
+            kept.Dispose();
+        }
+        var opened = new SqliteConnection(connection.Value);
+        try
+        {
+            opened.Open();
+            if (checkpointer.Enabled)
+            {
+                SqliteCheckpointer.DisableAutoCheckpoint(opened); // as SqliteCheckpointer.Interceptor does for EF's own opens
+            }
+        }
+        catch
+        {
+            opened.Dispose();
+            throw;
+        }
+        SqliteStatementCache.Attach(opened);
+        return opened;
+    }
+
+    /// <summary>Takes <paramref name="lent"/> back: kept open for the next scope if it is idle and outside a transaction, else disposed.</summary>
+    public void Return(SqliteConnection lent)
+    {
+        var reusable = lent.State == ConnectionState.Open && lent.Handle is { } handle && SQLitePCL.raw.sqlite3_get_autocommit(handle) != 0;
+        if (reusable && Interlocked.Increment(ref idleCount) <= MaxIdle)
+        {
+            idle.Add(lent);
+            return;
+        }
+        if (reusable)
+        {
+            Interlocked.Decrement(ref idleCount); // over the limit
+        }
+        else if (lent.State == ConnectionState.Open)
+        {
+            RollBack(lent); // Microsoft.Data.Sqlite's own pool would hand the open transaction to its next user
+        }
+        lent.Dispose();
+    }
+
+    private static void RollBack(SqliteConnection inTransaction)
+    {
+        try
+        {
+            using var rollback = inTransaction.CreateCommand();
+            rollback.CommandText = "ROLLBACK";
+            rollback.ExecuteNonQuery();
+        }
+        catch (SqliteException)
+        {
+            SqliteConnection.ClearPool(inTransaction); // its handle is not pooled again
+        }
+    }
+
+    private static bool IsFile(string connectionString)
+    {
+        var builder = new SqliteConnectionStringBuilder(connectionString);
+        return builder.Mode != SqliteOpenMode.Memory && !string.IsNullOrEmpty(builder.DataSource) && builder.DataSource != ":memory:";
+    }
+}

@@ -1,0 +1,162 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Switchboard.Platform.Database;
+using Switchboard.Tenancy;
+using Switchboard.Tests.Support;
+
+namespace Switchboard.Tests.Platform;
+
+/// <summary>
+/// Pooled contexts (issue 13): a context serves scope after scope without carrying a tenant, a transaction or the group
+/// commit's connection across, and on SQLite its statements stay prepared on the connection lent to it.
+/// </summary>
+[Trait("Category", "Database")]
+public sealed class PooledContextTests(SwitchboardFactory factory) : IClassFixture<SwitchboardFactory>
+{
+    [Fact]
+    public async Task ScopeAfterScopeEachContextSeesOnlyItsOwnTenantAndSqliteReusesItsPreparedStatements()
+    {
+        var a = await factory.CreateTenantAsync("Pool A");
+        var b = await factory.CreateTenantAsync("Pool B");
+        var hitsBefore = SqliteStatementCache.Hits;
+
+        for (var i = 0; i < 20; i++)
+        {
+            var tenant = i % 2 == 0 ? a : b;
+            var seen = await factory.WithDbAsync(tenant.Id, db => db.ApiKeys.Select(k => k.TenantId).Distinct().ToListAsync());
+            Assert.Equal([tenant.Id], seen);
+        }
+        // A scope without a tenant, after all of those: the pooled context it gets matches nothing.
+        Assert.Empty(await factory.WithDbAsync(null, db => db.ApiKeys.ToListAsync()));
+
+        if (!TestDatabase.IsPostgres)
+        {
+            Assert.True(SqliteStatementCache.Hits - hitsBefore >= 19, $"cached statement runs: {SqliteStatementCache.Hits - hitsBefore}");
+            var cached = await factory.WithDbAsync(a.Id, async db =>
+            {
+                await db.ApiKeys.CountAsync();
+                return SqliteStatementCache.CountFor((SqliteConnection)db.Database.GetDbConnection());
+            });
+            Assert.True(cached > 0);
+        }
+    }
+
+    [Fact]
+    public async Task AStatementRunAgainWhileItsFirstReaderIsOpenGetsACommandOfItsOwn()
+    {
+        var tenant = await factory.CreateTenantAsync("Pool nested");
+        var pairs = await factory.WithDbAsync(tenant.Id, async db =>
+        {
+            var found = new List<(Guid Outer, int Inner)>();
+            await foreach (var key in db.ApiKeys.AsNoTracking().Where(k => k.TenantId == tenant.Id).AsAsyncEnumerable())
+            {
+                // The same text again, its first reader still open on the same connection.
+                var inner = await db.ApiKeys.AsNoTracking().Where(k => k.TenantId == tenant.Id).ToListAsync();
+                found.Add((key.Id, inner.Count));
+            }
+            return found;
+        });
+        Assert.NotEmpty(pairs);
+        Assert.All(pairs, p => Assert.Equal(pairs.Count, p.Inner));
+    }
+
+    [Fact]
+    public async Task AContextDisposedInsideATransactionRollsItBackAndItsConnectionIsNotLentAgain()
+    {
+        var tenant = await factory.CreateTenantAsync("Pool tx");
+        SqliteConnection? lent = null;
+        using (var scope = factory.Services.CreateScope())
+        {
+            scope.ServiceProvider.GetRequiredService<CurrentTenant>().Set(tenant.Id);
+            var db = scope.ServiceProvider.GetRequiredService<SwitchboardDbContext>();
+            await db.Database.BeginTransactionAsync();
+            var key = await db.ApiKeys.FirstAsync();
+            key.Name = "changed inside a transaction never committed";
+            await db.SaveChangesAsync();
+            lent = db.Database.GetDbConnection() as SqliteConnection;
+            // The scope ends here with the transaction still open.
+        }
+        var name = await factory.WithDbAsync(tenant.Id, db => db.ApiKeys.Select(k => k.Name).FirstAsync());
+        Assert.NotEqual("changed inside a transaction never committed", name);
+
+        if (!TestDatabase.IsPostgres)
+        {
+            Assert.NotNull(lent);
+            // EF rolled the transaction back when the context went back to the pool; the connection is reusable.
+            Assert.Equal(System.Data.ConnectionState.Open, lent.State);
+            Assert.NotEqual(0, SQLitePCL.raw.sqlite3_get_autocommit(lent.Handle));
+        }
+    }
+
+    [Fact]
+    public void ASqliteConnectionGivenBackInsideARawTransactionIsClosedNotKept()
+    {
+        if (TestDatabase.IsPostgres)
+        {
+            return;
+        }
+        var pool = factory.Services.GetRequiredService<SqliteSessionPool>();
+        Assert.True(pool.Enabled);
+
+        var clean = pool.Take();
+        var busy = pool.Take();
+        using (var begin = busy.CreateCommand())
+        {
+            begin.CommandText = "BEGIN";
+            begin.ExecuteNonQuery();
+        }
+        var handle = busy.Handle!;
+        pool.Return(busy);
+        Assert.Equal(System.Data.ConnectionState.Closed, busy.State);
+        // Its transaction was rolled back before its handle went back to Microsoft.Data.Sqlite's pool: a connection opened
+        // after it (possibly on that very handle) can begin one.
+        using (var next = new SqliteConnection(factory.Services.GetRequiredService<DatabaseExtensions.EffectiveConnection>().Value))
+        {
+            next.Open();
+            using var begin = next.CreateCommand();
+            begin.CommandText = "BEGIN IMMEDIATE; ROLLBACK;";
+            begin.ExecuteNonQuery();
+        }
+        GC.KeepAlive(handle);
+
+        pool.Return(clean);
+        Assert.Equal(System.Data.ConnectionState.Open, clean.State);
+        var again = new List<SqliteConnection>();
+        for (var i = 0; i <= SqliteSessionPool.MaxIdle; i++)
+        {
+            again.Add(pool.Take());
+        }
+        Assert.Contains(clean, again);
+        Assert.DoesNotContain(busy, again);
+        again.ForEach(pool.Return);
+        Assert.True(pool.IdleCount <= SqliteSessionPool.MaxIdle);
+    }
+
+    [Fact]
+    public async Task AGroupCommitUnitHandsTheContextBackItsOwnConnection()
+    {
+        if (TestDatabase.IsPostgres)
+        {
+            return;
+        }
+        var tenant = await factory.CreateTenantAsync("Pool group commit");
+        var groupCommit = factory.Services.GetRequiredService<SqliteGroupCommit>();
+        using var scope = factory.Services.CreateScope();
+        scope.ServiceProvider.GetRequiredService<CurrentTenant>().Set(tenant.Id);
+        var db = scope.ServiceProvider.GetRequiredService<SwitchboardDbContext>();
+        var own = db.Database.GetDbConnection();
+
+        var during = await groupCommit.RunAsync(db, WritePriority.Normal, async () =>
+        {
+            var key = await db.ApiKeys.FirstAsync();
+            key.Name = "renamed in a batch";
+            await db.SaveChangesAsync();
+            return db.Database.GetDbConnection();
+        }, CancellationToken.None);
+
+        Assert.NotSame(own, during);
+        Assert.Same(own, db.Database.GetDbConnection());
+        Assert.Equal("renamed in a batch", await db.ApiKeys.AsNoTracking().Select(k => k.Name).FirstAsync());
+    }
+}
