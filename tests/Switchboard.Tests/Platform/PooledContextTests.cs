@@ -163,4 +163,37 @@ public sealed class PooledContextTests(SwitchboardFactory factory) : IClassFixtu
         Assert.Same(own, db.Database.GetDbConnection());
         Assert.Equal("renamed in a batch", await db.ApiKeys.AsNoTracking().Select(k => k.Name).FirstAsync());
     }
+
+    [Fact]
+    public async Task AContextWhoseSavesWereGatedForgetsItWhenRentedAgain()
+    {
+        var tenant = await factory.CreateTenantAsync("Pool gated");
+        var gate = factory.Services.GetRequiredService<SqliteWriteGate>();
+        SwitchboardDbContext gated;
+        using (var scope = factory.Services.CreateScope())
+        {
+            gated = scope.ServiceProvider.GetRequiredService<SwitchboardDbContext>();
+            gate.GateSavesOf(gated, WritePriority.Low); // as an outbox handler's scope does
+        }
+
+        // Rent until the pool hands that very context out again (EF's pool is first in, first out), then write the way a
+        // webhook does: hold a turn, save. A leftover gate would make the save wait for the turn its own caller holds.
+        for (var i = 0; i < 2_000; i++)
+        {
+            using var scope = factory.Services.CreateScope();
+            scope.ServiceProvider.GetRequiredService<CurrentTenant>().Set(tenant.Id);
+            var db = scope.ServiceProvider.GetRequiredService<SwitchboardDbContext>();
+            if (!ReferenceEquals(db, gated))
+            {
+                continue;
+            }
+            Assert.Null(db.GatedSaves);
+            using var turn = await gate.EnterAsync(db, CancellationToken.None);
+            var key = await db.ApiKeys.FirstAsync();
+            key.Name = "saved under the caller's own turn";
+            await db.SaveChangesAsync().WaitAsync(TimeSpan.FromSeconds(20));
+            return;
+        }
+        Assert.Fail("the pool never handed the gated context out again");
+    }
 }

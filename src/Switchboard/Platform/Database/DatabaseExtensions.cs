@@ -70,6 +70,7 @@ internal static class DatabaseExtensions
     /// Turns on Npgsql's automatic statement preparation (up to 32 statements per connection) unless the operator set
     /// it: the webhook path repeats the same ~25 statements, and preparing them halved PostgreSQL's CPU per request
     /// in bench/. Behind PgBouncer in transaction mode, set <c>Max Auto Prepare=0</c> or enable its prepared-statement support.
+    /// Also skips the session reset on each pooled reuse unless the operator set <c>No Reset On Close</c> (issue 13).
     /// </summary>
     internal static string PreparePostgres(string connectionString)
     {
@@ -77,6 +78,15 @@ internal static class DatabaseExtensions
         if (!connectionString.Contains("Auto Prepare", StringComparison.OrdinalIgnoreCase) && !connectionString.Contains("AutoPrepare", StringComparison.OrdinalIgnoreCase))
         {
             builder.MaxAutoPrepare = 32;
+        }
+        if (!connectionString.Contains("Reset On Close", StringComparison.OrdinalIgnoreCase) && !connectionString.Contains("ResetOnClose", StringComparison.OrdinalIgnoreCase))
+        {
+            // EF opens and closes the connection around every query, and Npgsql resets a pooled connection's session on
+            // each reuse (CLOSE ALL, UNLISTEN *, pg_advisory_unlock_all(), DISCARD SEQUENCES/TEMP, RESET ALL: one more
+            // statement batch for the server per query). Nothing here leaves session state behind: no SET, no temporary
+            // tables, LISTEN only on the live-event listener's unpooled connection, and the two session advisory locks
+            // (migrations, key ring) are released in finally blocks (a broken connection is never pooled).
+            builder.NoResetOnClose = true;
         }
         return builder.ConnectionString;
     }

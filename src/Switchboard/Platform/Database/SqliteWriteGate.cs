@@ -38,7 +38,6 @@ internal sealed class SqliteWriteGate
 
     private readonly Lock sync = new();
     private readonly Queue<TaskCompletionSource>[] queues = [new(), new(), new()];
-    private readonly ConditionalWeakTable<DbContext, StrongBox<WritePriority>> gatedSaves = new();
     private readonly ConditionalWeakTable<DbContext, StrongBox<Turn>> saveTurns = new();
     private bool held;
     private int bypassed;
@@ -94,11 +93,11 @@ internal sealed class SqliteWriteGate
     /// at <paramref name="priority"/> for its duration (SQLite only). For writers that cannot hold a turn across their
     /// work, such as outbox handlers, which save, call a provider, then save again.
     /// </summary>
-    public void GateSavesOf(DbContext db, WritePriority priority)
+    public void GateSavesOf(SwitchboardDbContext db, WritePriority priority)
     {
         if (db.Database.IsSqlite())
         {
-            gatedSaves.AddOrUpdate(db, new StrongBox<WritePriority>(priority));
+            db.GatedSaves = priority; // on the context, not beside it: a pooled context forgets it when rented again
         }
     }
 
@@ -144,7 +143,7 @@ internal sealed class SqliteWriteGate
         {
             if (eventData.Context is { } db && NeedsTurn(db, out var priority))
             {
-                var turn = await gate.EnterAsync(priority.Value, ct);
+                var turn = await gate.EnterAsync(priority, ct);
                 gate.saveTurns.AddOrUpdate(db, new StrongBox<Turn>(turn));
             }
             return result;
@@ -154,7 +153,7 @@ internal sealed class SqliteWriteGate
         {
             if (eventData.Context is { } db && NeedsTurn(db, out var priority))
             {
-                var turn = gate.EnterAsync(priority.Value, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+                var turn = gate.EnterAsync(priority, CancellationToken.None).AsTask().GetAwaiter().GetResult();
                 gate.saveTurns.AddOrUpdate(db, new StrongBox<Turn>(turn));
             }
             return result;
@@ -189,11 +188,15 @@ internal sealed class SqliteWriteGate
         public override void SaveChangesCanceled(DbContextEventData eventData) => End(eventData.Context);
 
         /// <summary>A save of a registered context outside an explicit transaction and outside a group-commit unit: it takes a turn.</summary>
-        private bool NeedsTurn(DbContext db, out StrongBox<WritePriority> priority)
+        private static bool NeedsTurn(DbContext db, out WritePriority priority)
         {
-            priority = null!;
-            return db.Database.CurrentTransaction is null && db is not SwitchboardDbContext { InGroupCommit: true }
-                && gate.gatedSaves.TryGetValue(db, out priority!);
+            priority = default;
+            if (db is not SwitchboardDbContext { InGroupCommit: false, GatedSaves: { } gated } || db.Database.CurrentTransaction is not null)
+            {
+                return false;
+            }
+            priority = gated;
+            return true;
         }
 
         private void End(DbContext? db)

@@ -43,6 +43,7 @@ internal sealed partial class SwitchboardDbContext(DbContextOptions<SwitchboardD
         deferredWrites = null;
         LiveEvents.Clear();
         InGroupCommit = false;
+        GatedSaves = null;
         if (sessionPool is { Enabled: true })
         {
             sessions = sessionPool;
@@ -51,6 +52,12 @@ internal sealed partial class SwitchboardDbContext(DbContextOptions<SwitchboardD
         }
         return this;
     }
+
+    /// <summary>
+    /// Set by <see cref="SqliteWriteGate.GateSavesOf"/>: every save of this context outside an explicit transaction and
+    /// outside a group-commit unit takes a writer turn at this priority (SQLite); null for the scope's other contexts.
+    /// </summary>
+    internal WritePriority? GatedSaves { get; set; }
 
     /// <summary>
     /// Points the context back at its own connection after a <see cref="SqliteGroupCommit"/> unit ran it on the batch's
