@@ -40,8 +40,7 @@ internal sealed partial class SwitchboardDbContext(DbContextOptions<SwitchboardD
     internal SwitchboardDbContext Rent(CurrentTenant tenant, SqliteSessionPool? sessionPool = null)
     {
         currentTenant = tenant;
-        deferredWrites = null;
-        LiveEvents.Clear();
+        ResetUnitOfWork(); // deferred writes, pending live events (EF's pool has already emptied the change tracker)
         InGroupCommit = false;
         GatedSaves = null;
         if (sessionPool is { Enabled: true })
