@@ -17,7 +17,6 @@ internal sealed class ApiKeyAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
     ILoggerFactory loggerFactory,
     UrlEncoder encoder,
-    SwitchboardDbContext db,
     CurrentTenant currentTenant,
     TimeProvider clock)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, loggerFactory, encoder)
@@ -43,6 +42,9 @@ internal sealed class ApiKeyAuthenticationHandler(
         }
         var hash = ApiKeys.Hash(key);
         var now = clock.GetUtcNow();
+        // Resolved here, not in the constructor: every request without credentials (Twilio's and Vapi's webhooks, a media
+        // stream for the length of its call) comes through this scheme, and has no reason to rent a context for its whole life.
+        var db = Context.RequestServices.GetRequiredService<SwitchboardDbContext>();
         var found = await db.ApiKeys.IgnoreQueryFilters().AsNoTracking()
             .Where(k => k.Hash == hash && k.RevokedAt == null && k.Kind == ApiKeyKinds.Secret && (k.ExpiresAt == null || k.ExpiresAt > now))
             .Select(k => new { k.Id, k.TenantId })

@@ -31,7 +31,7 @@ internal sealed class WidgetAccessMiddleware(RequestDelegate next)
 {
     public const string PathPrefix = "/widget/v1";
 
-    public async Task InvokeAsync(HttpContext http, SwitchboardDbContext db, CurrentTenant current, TenantAccountCache accounts,
+    public async Task InvokeAsync(HttpContext http, CurrentTenant current, TenantAccountCache accounts,
         ApiRateLimiter limiter, IOptions<WidgetOptions> options, TimeProvider clock)
     {
         if (!http.Request.Path.StartsWithSegments(PathPrefix))
@@ -39,6 +39,9 @@ internal sealed class WidgetAccessMiddleware(RequestDelegate next)
             await next(http);
             return;
         }
+        // Resolved past the path check: every request passes through here, and a context rented by a long one (a media
+        // stream, for its whole call) would hold a database connection that long.
+        var db = http.RequestServices.GetRequiredService<SwitchboardDbContext>();
         http.Response.Headers.Vary = "Origin";
         http.Response.Headers.CacheControl = "no-store";
         var ct = http.RequestAborted;

@@ -103,8 +103,8 @@ public sealed class PooledContextTests(SwitchboardFactory factory) : IClassFixtu
         var pool = factory.Services.GetRequiredService<SqliteSessionPool>();
         Assert.True(pool.Enabled);
 
-        var clean = pool.Take();
-        var busy = pool.Take();
+        var clean = pool.TryTake()!;
+        var busy = pool.TryTake()!;
         using (var begin = busy.CreateCommand())
         {
             begin.CommandText = "BEGIN";
@@ -129,7 +129,7 @@ public sealed class PooledContextTests(SwitchboardFactory factory) : IClassFixtu
         var again = new List<SqliteConnection>();
         for (var i = 0; i <= SqliteSessionPool.MaxIdle; i++)
         {
-            again.Add(pool.Take());
+            again.Add(pool.TryTake()!);
         }
         Assert.Contains(clean, again);
         Assert.DoesNotContain(busy, again);
@@ -195,5 +195,49 @@ public sealed class PooledContextTests(SwitchboardFactory factory) : IClassFixtu
             return;
         }
         Assert.Fail("the pool never handed the gated context out again");
+    }
+
+    [Fact]
+    public async Task PastTheLendingLimitScopesUseConnectionsOfTheirOwnAndTheCountComesBack()
+    {
+        var pool = factory.Services.GetRequiredService<SqliteSessionPool>();
+        if (!pool.Enabled)
+        {
+            return; // PostgreSQL: no connections are lent
+        }
+        var tenant = await factory.CreateTenantAsync("Pool limit");
+        var lentBefore = pool.LentCount;
+        // More scopes open at once than may borrow (long requests: media streams, live event streams), each querying.
+        var scopes = new List<IServiceScope>();
+        try
+        {
+            for (var i = 0; i < SqliteSessionPool.MaxLent + 10; i++)
+            {
+                var scope = factory.Services.CreateScope();
+                scopes.Add(scope);
+                scope.ServiceProvider.GetRequiredService<CurrentTenant>().Set(tenant.Id);
+                var db = scope.ServiceProvider.GetRequiredService<SwitchboardDbContext>();
+                Assert.Equal([tenant.Id], await db.ApiKeys.Select(k => k.TenantId).Distinct().ToListAsync());
+                Assert.True(pool.LentCount <= SqliteSessionPool.MaxLent, $"lent: {pool.LentCount}");
+            }
+            // The contexts past the limit run on connections of their own, closed between operations (not lent ones).
+            var own = scopes.Count(s => s.ServiceProvider.GetRequiredService<SwitchboardDbContext>().Database.GetDbConnection().State
+                == System.Data.ConnectionState.Closed);
+            Assert.True(own >= 10 - lentBefore, $"contexts on their own connection: {own}");
+        }
+        finally
+        {
+            scopes.ForEach(s => s.Dispose());
+        }
+        // Every connection comes back (the host's own background scopes are short).
+        var deadline = DateTime.UtcNow.AddSeconds(5);
+        while (pool.LentCount > 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(10);
+        }
+        Assert.Equal(0, pool.LentCount);
+
+        // Rented again, the contexts that ran on their own connections borrow again and find their tenant's rows.
+        Assert.Equal([tenant.Id], await factory.WithDbAsync(tenant.Id, db => db.ApiKeys.Select(k => k.TenantId).Distinct().ToListAsync()));
     }
 }

@@ -17,7 +17,7 @@ internal static class DatabaseExtensions
         services.AddSingleton<EffectiveConnection>();
         // Pooled (issue 13): the options are built once, and a context's internal services outlive its scope. The options'
         // dependencies are all singletons; the scope's tenant is bound when a context is rented.
-        services.AddPooledDbContextFactory<SwitchboardDbContext>((sp, options) =>
+        services.AddPooledDbContextFactory<SwitchboardDbContext>(poolSize: ContextPoolSize, optionsAction: (sp, options) =>
         {
             var connection = sp.GetRequiredService<EffectiveConnection>();
             if (connection.IsPostgres)
@@ -55,6 +55,13 @@ internal static class DatabaseExtensions
         services.AddHostedService(sp => sp.GetRequiredService<SqliteCheckpointer>());
         return services;
     }
+
+    /// <summary>
+    /// Contexts kept between scopes. A burst (400 calls set up at once) creates one per concurrent scope, and EF Core's
+    /// default (1,024) kept every one of them afterwards: each holds its internal service scope and change-tracking state,
+    /// tens of KB (issue 16, RSS per live call). Past this size a context is created and disposed as before pooling.
+    /// </summary>
+    internal const int ContextPoolSize = 128;
 
     /// <summary>The connection string actually used, worked out once per process (not per request).</summary>
     internal sealed class EffectiveConnection(IOptions<DatabaseOptions> options)

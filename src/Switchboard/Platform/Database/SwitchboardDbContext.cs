@@ -35,7 +35,8 @@ internal sealed partial class SwitchboardDbContext(DbContextOptions<SwitchboardD
     /// <summary>
     /// Prepares a pooled context for a new scope: binds its tenant (the query filters read <paramref name="tenant"/> at
     /// query time, so a tenant set later in the request still applies), forgets any unit-of-work state, and on a SQLite file
-    /// borrows an open connection from <paramref name="sessionPool"/> (its statements stay prepared between scopes).
+    /// borrows an open connection from <paramref name="sessionPool"/> (its statements stay prepared between scopes) while
+    /// fewer than <see cref="SqliteSessionPool.MaxLent"/> are out, else uses a connection of its own.
     /// </summary>
     internal SwitchboardDbContext Rent(CurrentTenant tenant, SqliteSessionPool? sessionPool = null)
     {
@@ -46,8 +47,15 @@ internal sealed partial class SwitchboardDbContext(DbContextOptions<SwitchboardD
         if (sessionPool is { Enabled: true })
         {
             sessions = sessionPool;
-            lentConnection = sessionPool.Take();
-            Database.SetDbConnection(lentConnection, contextOwnsConnection: false);
+            lentConnection = sessionPool.TryTake();
+            if (lentConnection is not null)
+            {
+                Database.SetDbConnection(lentConnection, contextOwnsConnection: false);
+            }
+            else
+            {
+                RestoreConnection(sessionPool.ConnectionString); // none to lend: not the one an earlier scope gave back
+            }
         }
         return this;
     }
