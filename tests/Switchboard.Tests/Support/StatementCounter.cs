@@ -21,9 +21,15 @@ internal sealed class StatementCounter : DbCommandInterceptor
 
     private static readonly AsyncLocal<Recording?> Current = new();
 
-    /// <summary>Adds the counter to the host's <see cref="SwitchboardDbContext"/> options.</summary>
+    /// <summary>
+    /// Adds the counter to the host's <see cref="SwitchboardDbContext"/> options, and runs the test server's requests in the
+    /// sending test's async flow so that a request's SQL counts for the test that sent it.
+    /// </summary>
     public static void AddTo(IWebHostBuilder builder) => builder.ConfigureTestServices(services =>
-        services.ConfigureDbContext<SwitchboardDbContext>(options => options.AddInterceptors(Instance)));
+    {
+        services.ConfigureDbContext<SwitchboardDbContext>(options => options.AddInterceptors(Instance));
+        services.Configure<TestServerOptions>(options => options.PreserveExecutionContext = true);
+    });
 
     /// <summary>Starts counting the SQL run by this async flow until the recording is disposed.</summary>
     public static Recording Record() => Current.Value = new Recording();
