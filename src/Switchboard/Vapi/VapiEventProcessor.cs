@@ -70,7 +70,7 @@ internal sealed class VapiEventProcessor(
         var now = clock.GetUtcNow();
         var providerCallId = ProviderIds.CanonicalOrNull(message.Path("call", "id").Str() ?? message.Prop("callId").Str(), ProviderIds.CallIdLength);
         bool duplicate;
-        Call? call = null;
+        Call? call;
         if (providerCallId is not null
             && db.Calls.Local.FirstOrDefault(c => c.Provider == "vapi" && c.ProviderCallId == providerCallId) is null
             && await StoredEventAndCall(db, tenant.Id, idempotencyKey, providerCallId, ct) is { } stored)
