@@ -44,6 +44,7 @@ internal sealed class PostCallPipeline(
         {
             lead = await ToolRegistry.UpsertLeadAsync(db, call, draft, clock.GetUtcNow(), ct);
             await alerts.QueueLeadAlertsAsync(tenant, assistant, call, lead, ct);
+            await webhooks.PreloadAsync(call.TenantId, WebhookEventPublisher.CallEndFacts(call, lead), ct); // the lead's and the call's events in one lookup
             await webhooks.LeadAsync(lead, ct); // lead.created, lead.urgent
             // Native calls and web chats have no provider summary: write one from the lead so lists and search show it.
             call.Summary ??= LeadSummary.Write(lead, call.Language ?? tenant.Locale);

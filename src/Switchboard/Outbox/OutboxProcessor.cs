@@ -71,14 +71,14 @@ internal sealed class OutboxProcessor(
     /// <summary>Claims and processes due messages once; returns how many were processed.</summary>
     public async Task<int> ProcessDueAsync(CancellationToken ct)
     {
-        var ids = await ClaimAsync(ct);
-        if (ids.Count == 0)
+        var claimed = await ClaimAsync(ct);
+        if (claimed.Count == 0)
         {
             return 0;
         }
-        await Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = options.Value.MaxDegreeOfParallelism, CancellationToken = ct },
-            async (id, token) => await ProcessOneAsync(id, token));
-        return ids.Count;
+        await Parallel.ForEachAsync(claimed, new ParallelOptions { MaxDegreeOfParallelism = options.Value.MaxDegreeOfParallelism, CancellationToken = ct },
+            async (message, token) => await ProcessOneAsync(message, token));
+        return claimed.Count;
     }
 
     /// <summary>Processes until nothing is due (tests and the CLI); bounded by <paramref name="maxRounds"/>.</summary>
@@ -115,9 +115,9 @@ internal sealed class OutboxProcessor(
             {
                 try
                 {
-                    var ids = await ClaimAsync(ct, Math.Min(free, options.Value.BatchSize));
-                    claimed = ids.Count;
-                    inFlight.AddRange(ids.Select(id => ProcessLoggedAsync(id, ct)));
+                    var messages = await ClaimAsync(ct, Math.Min(free, options.Value.BatchSize));
+                    claimed = messages.Count;
+                    inFlight.AddRange(messages.Select(message => ProcessLoggedAsync(message, ct)));
                     if (claimed > 0)
                     {
                         logger.LogInformation("Outbox claimed {Count} messages", claimed);
@@ -141,11 +141,12 @@ internal sealed class OutboxProcessor(
         await Task.WhenAll(inFlight);
     }
 
-    private async Task ProcessLoggedAsync(Guid id, CancellationToken ct)
+    private async Task ProcessLoggedAsync(OutboxMessage claimed, CancellationToken ct)
     {
+        var id = claimed.Id;
         try
         {
-            await ProcessOneAsync(id, ct);
+            await ProcessOneAsync(claimed, ct);
         }
         catch (Exception e) when (ct.IsCancellationRequested)
         {
@@ -231,7 +232,11 @@ internal sealed class OutboxProcessor(
 
     private static readonly string AlertKindsSql = $" AND \"Kind\" IN ({string.Join(", ", AlertKinds.Select(k => $"'{k}'"))})";
 
-    private async Task<List<Guid>> ClaimAsync(CancellationToken ct, int? limit = null)
+    /// <summary>
+    /// Leases up to <paramref name="limit"/> (default <see cref="OutboxOptions.BatchSize"/>) due rows to this node and returns
+    /// them as they stand once leased (untracked): the UPDATE returns the whole row, so processing it needs no second read.
+    /// </summary>
+    private async Task<List<OutboxMessage>> ClaimAsync(CancellationToken ct, int? limit = null)
     {
         if (Volatile.Read(ref recovered) == 0)
         {
@@ -245,51 +250,46 @@ internal sealed class OutboxProcessor(
         var max = limit ?? options.Value.BatchSize;
         // Two passes: the alert kinds first (an emergency text never queues behind a backlog of webhook deliveries), then
         // whatever is due, oldest first. Each pass is one UPDATE … RETURNING on the index (Status, Kind, NextAttemptAt) or
-        // (Status, NextAttemptAt); rows claimed by the first are leased, so the second skips them.
+        // (Status, NextAttemptAt); rows claimed by the first are leased, so the second skips them. RETURNING * hands back the
+        // leased rows themselves (issue 13: each message then re-read its row by key, one statement per message).
         string Sql(bool alerts) =>
             $"""
              UPDATE outbox SET "LockedBy" = @node, "LockedUntil" = @until
              WHERE "Id" IN (SELECT "Id" FROM outbox
                             WHERE "Status" = 'pending'{(alerts ? AlertKindsSql : "")} AND "NextAttemptAt" <= @now AND ("LockedUntil" IS NULL OR "LockedUntil" < @now)
                             ORDER BY "NextAttemptAt" LIMIT @limit{(pg ? " FOR UPDATE SKIP LOCKED" : "")})
-             RETURNING "Id"
+             RETURNING *
              """;
 
-        async Task<List<Guid>> ClaimOnAsync(DbConnection conn)
+        async Task<List<OutboxMessage>> ClaimOnAsync()
         {
-            var ids = new List<Guid>();
+            var claimed = new List<OutboxMessage>();
             foreach (var alerts in ClaimPasses)
             {
-                if (ids.Count >= max)
+                if (claimed.Count >= max)
                 {
                     break;
                 }
-                await using var cmd = conn.CreateCommand();
-                cmd.CommandText = Sql(alerts);
-                Add(cmd, "@node", node);
-                Add(cmd, "@until", pg ? until : until.UtcTicks);
-                Add(cmd, "@now", pg ? now : now.UtcTicks);
-                Add(cmd, "@limit", max - ids.Count);
-                await using var reader = await cmd.ExecuteReaderAsync(ct);
-                while (await reader.ReadAsync(ct))
-                {
-                    ids.Add(pg ? reader.GetGuid(0) : Guid.Parse(reader.GetString(0)));
-                }
+                // Not composed (no filter, no tracking): EF runs the UPDATE as written and materialises the rows it returns.
+                claimed.AddRange(await db.Outbox.FromSqlRaw(Sql(alerts),
+                        Parameter(pg, "@node", node), Parameter(pg, "@until", pg ? until : until.UtcTicks),
+                        Parameter(pg, "@now", pg ? now : now.UtcTicks), Parameter(pg, "@limit", max - claimed.Count))
+                    .IgnoreQueryFilters().AsNoTracking().ToListAsync(ct));
             }
-            return ids;
+            return claimed;
         }
 
         if (!pg)
         {
             // SQLite: the claim is one more unit of the group commit at low priority, in the same transaction (and fsync) as
-            // the webhooks and outbox results written with it; the ids come back once that transaction has committed.
-            return await groupCommit.RunAsync(db, WritePriority.Low, () => ClaimOnAsync(db.Database.GetDbConnection()), ct);
+            // the webhooks and outbox results written with it; the rows come back once that transaction has committed.
+            return await groupCommit.RunAsync(db, WritePriority.Low, ClaimOnAsync, ct);
         }
         // PostgreSQL: SKIP LOCKED, no wait.
         await db.Database.OpenConnectionAsync(ct);
         try
         {
-            return await ClaimOnAsync(db.Database.GetDbConnection());
+            return await ClaimOnAsync();
         }
         finally
         {
@@ -307,14 +307,29 @@ internal sealed class OutboxProcessor(
             ? db.SaveChangesAsync(ct)
             : groupCommit.RunAsync(db, WritePriority.Low, () => db.SaveChangesAsync(ct), ct);
 
-    private async Task ProcessOneAsync(Guid id, CancellationToken ct)
+    /// <summary>
+    /// Runs <paramref name="claimed"/> (a row as <see cref="ClaimAsync"/> leased it) and saves its result. While the lease
+    /// has time left the row is this node's (another claim needs it expired), so the claimed row is used as it stands;
+    /// once the lease has run out (a message that waited its turn in a long batch) the row is read again, and left alone
+    /// unless it is still pending and leased to this node.
+    /// </summary>
+    private async Task ProcessOneAsync(OutboxMessage claimed, CancellationToken ct)
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<SwitchboardDbContext>();
         // SQLite: the handler's own saves wait for a writer turn at low priority, so outbox bookkeeping queues behind webhook
         // deliveries instead of colliding with them; the message's result joins the group commit (SaveResultAsync).
         scope.ServiceProvider.GetRequiredService<SqliteWriteGate>().GateSavesOf(db, WritePriority.Low);
-        var message = await db.Outbox.IgnoreQueryFilters().FirstOrDefaultAsync(m => m.Id == id, ct);
+        OutboxMessage? message;
+        if (claimed.LockedBy == node && claimed.LockedUntil > clock.GetUtcNow())
+        {
+            message = claimed;
+            db.Outbox.Attach(message);
+        }
+        else
+        {
+            message = await db.Outbox.IgnoreQueryFilters().FirstOrDefaultAsync(m => m.Id == claimed.Id, ct);
+        }
         if (message is null || message.Status != OutboxStatus.Pending || message.LockedBy != node)
         {
             return;
@@ -406,13 +421,8 @@ internal sealed class OutboxProcessor(
         return TimeSpan.FromSeconds(seconds * jitter);
     }
 
-    private static void Add(DbCommand cmd, string name, object value)
-    {
-        var p = cmd.CreateParameter();
-        p.ParameterName = name;
-        p.Value = value;
-        cmd.Parameters.Add(p);
-    }
+    private static DbParameter Parameter(bool pg, string name, object value) =>
+        pg ? new Npgsql.NpgsqlParameter(name, value) : new Microsoft.Data.Sqlite.SqliteParameter(name, value);
 }
 
 /// <summary>A handler that updates its own records when its message becomes a dead letter.</summary>

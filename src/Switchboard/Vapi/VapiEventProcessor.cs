@@ -41,6 +41,20 @@ internal sealed class VapiEventProcessor(
     private static readonly Func<SwitchboardDbContext, string, CancellationToken, Task<Call?>> VapiCall = EF.CompileAsyncQuery(
         (SwitchboardDbContext db, string providerCallId, CancellationToken ct) => db.Calls.FirstOrDefault(c => c.Provider == "vapi" && c.ProviderCallId == providerCallId));
 
+    /// <summary>
+    /// Both lookups a message of a call starts with, in one statement: whether the message is stored already, and the call
+    /// (tracked) if it is. Anchored on the tenant's row, which always exists, so the answer comes back with or without a
+    /// call; the call side is a left join on the unique (TenantId, Provider, ProviderCallId), at most one row.
+    /// </summary>
+    private static readonly Func<SwitchboardDbContext, Guid, string, string, CancellationToken, Task<EventAndCall?>> StoredEventAndCall = EF.CompileAsyncQuery(
+        (SwitchboardDbContext db, Guid tenantId, string key, string providerCallId, CancellationToken ct) =>
+            (from t in db.Tenants
+             where t.Id == tenantId
+             from c in db.Calls.Where(c => c.Provider == "vapi" && c.ProviderCallId == providerCallId).DefaultIfEmpty()
+             select new EventAndCall(db.CallEvents.Any(e => e.IdempotencyKey == key), c)).FirstOrDefault());
+
+    private sealed record EventAndCall(bool Stored, Call? Call);
+
     private static readonly Func<SwitchboardDbContext, Guid, CancellationToken, Task<int>> StoredTurns = EF.CompileAsyncQuery(
         (SwitchboardDbContext db, Guid callId, CancellationToken ct) => db.TranscriptTurns.Count(t => t.CallId == callId));
 
@@ -54,9 +68,21 @@ internal sealed class VapiEventProcessor(
     {
         var (tenant, assistant) = config;
         var now = clock.GetUtcNow();
-        var duplicate = await EventStored(db, idempotencyKey, ct);
         var providerCallId = ProviderIds.CanonicalOrNull(message.Path("call", "id").Str() ?? message.Prop("callId").Str(), ProviderIds.CallIdLength);
-        var call = providerCallId is null ? null : await FindOrCreateCallAsync(tenant, providerCallId, message, now, ct);
+        bool duplicate;
+        Call? call;
+        if (providerCallId is not null
+            && db.Calls.Local.FirstOrDefault(c => c.Provider == "vapi" && c.ProviderCallId == providerCallId) is null
+            && await StoredEventAndCall(db, tenant.Id, idempotencyKey, providerCallId, ct) is { } stored)
+        {
+            duplicate = stored.Stored;
+            call = stored.Call ?? await BindOrCreateCallAsync(tenant, providerCallId, message, now, ct);
+        }
+        else
+        {
+            duplicate = await EventStored(db, idempotencyKey, ct);
+            call = providerCallId is null ? null : await FindOrCreateCallAsync(tenant, providerCallId, message, now, ct);
+        }
 
         using var scope = logger.BeginScope("Tenant {TenantId} call {CallId} vapi {VapiType}", tenant.Id, call?.Id, type);
         if (!duplicate)
@@ -174,10 +200,13 @@ internal sealed class VapiEventProcessor(
     {
         var call = db.Calls.Local.FirstOrDefault(c => c.Provider == "vapi" && c.ProviderCallId == providerCallId)
             ?? await VapiCall(db, providerCallId, ct);
-        if (call is not null)
-        {
-            return call;
-        }
+        return call ?? await BindOrCreateCallAsync(tenant, providerCallId, message, now, ct);
+    }
+
+    /// <summary>The call of <paramref name="providerCallId"/> when none is stored under that id: an outbound call placed here, or a new one.</summary>
+    private async Task<Call> BindOrCreateCallAsync(Tenant tenant, string providerCallId, JsonElement message, DateTimeOffset now, CancellationToken ct)
+    {
+        Call? call;
         // An outbound call Switchboard placed (POST /call with metadata.switchboardCallId): its row exists before Vapi's id is
         // saved on it, and Vapi's first messages may arrive before the create response is saved. Bind the id to that row.
         if (Guid.TryParse(message.Path("call", "metadata", "switchboardCallId").Str(), out var placedId))

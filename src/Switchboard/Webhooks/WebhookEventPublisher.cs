@@ -28,6 +28,23 @@ internal sealed class WebhookEventPublisher(SwitchboardDbContext db, TimeProvide
 
     private readonly Dictionary<Guid, List<(Guid Id, List<string> EventTypes)>> endpointsByTenant = [];
 
+    /// <summary>Event ids (<c>webhook-id</c>) this unit of work has looked up: true when stored (<see cref="PreloadAsync"/>).</summary>
+    private readonly Dictionary<string, bool> storedByMessageId = new(StringComparer.Ordinal);
+
+    /// <summary>The <see cref="SwitchboardDbContext.UnitOfWork"/> the lookups above were made in.</summary>
+    private int lookupsOf;
+
+    /// <summary>Forgets the lookups of an earlier unit of work (one replayed after a unique-key race must see what is stored now).</summary>
+    private void ForgetEarlierUnits()
+    {
+        if (lookupsOf != db.UnitOfWork)
+        {
+            lookupsOf = db.UnitOfWork;
+            storedByMessageId.Clear();
+            endpointsByTenant.Clear();
+        }
+    }
+
     private static readonly Dictionary<string, int> StatusRank = new(StringComparer.Ordinal)
     {
         ["scheduled"] = 0,
@@ -49,6 +66,7 @@ internal sealed class WebhookEventPublisher(SwitchboardDbContext db, TimeProvide
     /// <param name="callId">The call the event is about, if any (the call detail lists its webhook events).</param>
     public async Task<bool> PublishAsync<TData>(Guid tenantId, string type, string eventKey, TData data, CancellationToken ct, Guid? callId = null)
     {
+        ForgetEarlierUnits();
         var messageId = MessageIdFor(tenantId, type, eventKey);
         if (db.WebhookEvents.Local.Any(e => e.TenantId == tenantId && e.MessageId == messageId))
         {
@@ -60,7 +78,9 @@ internal sealed class WebhookEventPublisher(SwitchboardDbContext db, TimeProvide
         {
             return false;
         }
-        if (await db.WebhookEvents.IgnoreQueryFilters().AnyAsync(e => e.TenantId == tenantId && e.MessageId == messageId, ct))
+        if (storedByMessageId.TryGetValue(messageId, out var stored)
+                ? stored
+                : await db.WebhookEvents.IgnoreQueryFilters().AnyAsync(e => e.TenantId == tenantId && e.MessageId == messageId, ct))
         {
             return false;
         }
@@ -93,6 +113,48 @@ internal sealed class WebhookEventPublisher(SwitchboardDbContext db, TimeProvide
     }
 
     /// <summary>
+    /// Looks up in one query which of the facts (type, event key) a unit of work is about to publish are stored already, so
+    /// that publishing them needs no lookup each (issue 13: an end-of-call report checked its six events one by one). Does
+    /// nothing when no endpoint of the tenant is enabled (nothing is published then) or every fact was looked up already.
+    /// </summary>
+    internal async Task PreloadAsync(Guid tenantId, IEnumerable<(string Type, string EventKey)> facts, CancellationToken ct)
+    {
+        ForgetEarlierUnits();
+        var ids = facts.Select(f => MessageIdFor(tenantId, f.Type, f.EventKey)).Where(id => !storedByMessageId.ContainsKey(id)).Distinct().ToList();
+        if (ids.Count == 0 || (await EnabledEndpointsAsync(tenantId, ct)).Count == 0)
+        {
+            return;
+        }
+        var stored = await db.WebhookEvents.IgnoreQueryFilters().AsNoTracking()
+            .Where(e => e.TenantId == tenantId && ids.Contains(e.MessageId)).Select(e => e.MessageId).ToListAsync(ct);
+        foreach (var id in ids)
+        {
+            storedByMessageId[id] = stored.Contains(id);
+        }
+    }
+
+    /// <summary>The facts <see cref="CallEndedAsync"/> publishes for <paramref name="call"/>, and <see cref="LeadAsync"/> for its <paramref name="lead"/>.</summary>
+    internal static IEnumerable<(string Type, string EventKey)> CallEndFacts(Call call, Lead? lead)
+    {
+        if (lead is not null)
+        {
+            yield return (WebhookEventTypes.LeadCreated, lead.Id.ToString("N"));
+            if (lead.Urgency == Urgency.Emergency)
+            {
+                yield return (WebhookEventTypes.LeadUrgent, lead.Id.ToString("N"));
+            }
+        }
+        var key = call.Id.ToString("N");
+        yield return (WebhookEventTypes.CallStarted, key);
+        yield return (WebhookEventTypes.CallEnded, key);
+        if (call.RecordingUrl is not null)
+        {
+            yield return (WebhookEventTypes.RecordingReady, key);
+        }
+        yield return (WebhookEventTypes.CallAnalyzed, key);
+    }
+
+    /// <summary>
     /// <c>call.started</c> when the call has just reached in-progress (or later) from <paramref name="statusBefore"/>.
     /// Call after applying a provider message.
     /// </summary>
@@ -110,6 +172,7 @@ internal sealed class WebhookEventPublisher(SwitchboardDbContext db, TimeProvide
     /// </summary>
     public async Task CallEndedAsync(Call call, CancellationToken ct)
     {
+        await PreloadAsync(call.TenantId, CallEndFacts(call, lead: null), ct);
         await CallStartedAsync(call, ct);
         var key = call.Id.ToString("N");
         await PublishAsync(call.TenantId, WebhookEventTypes.CallEnded, key, new CallEndedData(

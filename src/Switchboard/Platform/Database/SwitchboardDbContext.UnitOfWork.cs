@@ -18,9 +18,16 @@ internal sealed partial class SwitchboardDbContext
     /// </summary>
     internal void DeferWrite(Func<CancellationToken, Task> write) => (deferredWrites ??= []).Add(write);
 
+    /// <summary>
+    /// Moves on each <see cref="ResetUnitOfWork"/>: services that remember what a unit of work read (the webhook publisher's
+    /// lookups) compare it with the value they read under, and forget it when a unit is replayed on fresh state.
+    /// </summary>
+    internal int UnitOfWork { get; private set; }
+
     /// <summary>Forgets everything this unit of work prepared: tracked entities, deferred writes and pending live events.</summary>
     internal void ResetUnitOfWork()
     {
+        UnitOfWork++;
         ChangeTracker.Clear();
         deferredWrites = null;
         LiveEvents.Clear();

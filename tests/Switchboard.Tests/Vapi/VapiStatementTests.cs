@@ -1,0 +1,72 @@
+using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using Switchboard.Tenancy;
+using Switchboard.Tests.Support;
+using Switchboard.Tests.Webhooks;
+using Switchboard.Vapi;
+using Xunit.Abstractions;
+
+namespace Switchboard.Tests.Vapi;
+
+/// <summary>
+/// The SQL each kind of Vapi message costs in steady state (issue 13: ~4.1–4.6 ms of CPU per message on SQLite): one call's
+/// messages as Vapi sends them, for a tenant with a webhook endpoint subscribed to every event, after a first call has
+/// warmed the caches. The bounds are the statements each kind needs; a change that adds one fails here first.
+/// </summary>
+[Trait("Category", "Database")]
+public sealed class VapiStatementTests(CountingWebhookFactory factory, ITestOutputHelper output) : IClassFixture<CountingWebhookFactory>
+{
+    /// <summary>
+    /// Most statements per message of <see cref="VapiIngestTests.CallMessages"/>, in its order. Every message starts with one
+    /// lookup (stored already? its call); on SQLite a message that changes its call also re-reads the call's version in
+    /// the writer (PostgreSQL runs the unit in its own transaction instead).
+    /// </summary>
+    private static readonly (string Type, int Max)[] Budget =
+    [
+        ("assistant-request", 4),   // live-call count (plan limit), lookup; the event, the call
+        ("status-update", 9),       // lookup, endpoints, call.started stored?, version; event, call, call.started's event, delivery, outbox row
+        ("speech-update", 2),       // lookup; the event
+        ("transcript", 2),          // a partial transcript: lookup; the event
+        ("transcript", 6),          // lookup, turns stored, version; event, call, turn
+        ("tool-calls", 18),         // capture_lead: the lead, its alerts and lead.created
+        ("status-update", 4),       // lookup, version; event, call
+        ("end-of-call-report", 35), // lookup, turns stored, lead, alerts sent, endpoints, the six events stored? (one query), version;
+                                    // turns deleted, event, call, lead, 3 outbox rows, 15 turns, 3 × (event, delivery)
+    ];
+
+    [Fact]
+    public async Task EachMessageKindRunsNoMoreStatementsThanItNeeds()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var tenant = await factory.CreateTenantAsync("Counted Vapi");
+        await factory.CreateEndpointAsync(tenant, receiver.Url);
+        var eocr = Fixtures.ReadText("vapi/end-of-call-report.2024-07.json");
+        foreach (var body in VapiIngestTests.CallMessages(Guid.NewGuid().ToString(), 0, eocr))
+        {
+            Assert.Equal(HttpStatusCode.OK, (await factory.PostVapiAsync(tenant, body.Json)).StatusCode); // compiles and prepares
+        }
+
+        var counted = new List<(string Type, StatementCounter.Recording Sql)>();
+        foreach (var body in VapiIngestTests.CallMessages(Guid.NewGuid().ToString(), 1, eocr))
+        {
+            await WarmCachesAsync(tenant.Id); // the per-tenant caches expire after seconds of real time: never during one message
+            using var sql = StatementCounter.Record();
+            Assert.Equal(HttpStatusCode.OK, (await factory.PostVapiAsync(tenant, body.Json)).StatusCode);
+            counted.Add((body.Type, sql));
+        }
+
+        output.WriteLine(string.Join("\n", counted.Select(c => $"{c.Type}: {c.Sql.Statements} statements in {c.Sql.Commands.Count} commands")));
+        Assert.Equal(Budget.Select(b => b.Type), counted.Select(c => c.Type));
+        foreach (var ((type, max), (_, sql)) in Budget.Zip(counted))
+        {
+            Assert.True(sql.Statements <= max, $"{type}: {sql}");
+        }
+    }
+
+    private async Task WarmCachesAsync(Guid tenantId)
+    {
+        await factory.Services.GetRequiredService<VapiTenantCache>().GetAsync(tenantId, CancellationToken.None);
+        await factory.Services.GetRequiredService<TenantAccountCache>().GetAsync(tenantId, CancellationToken.None);
+        await factory.WithDbAsync(tenantId, db => factory.Services.GetRequiredService<TenantConfigCache>().GetAsync(db, tenantId, CancellationToken.None));
+    }
+}
