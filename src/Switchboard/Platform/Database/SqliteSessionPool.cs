@@ -112,7 +112,8 @@ internal sealed class SqliteSessionPool(DatabaseExtensions.EffectiveConnection c
     /// <summary>
     /// The same database without Microsoft.Data.Sqlite's own pool: this pool is the only one that keeps lent connections,
     /// so one closed past <see cref="MaxIdle"/> releases its native handle (schema, statements, page cache) rather than
-    /// waiting, open, in the driver's pool (after a burst of 400 calls the process held 66 native connections).
+    /// waiting, open, in the driver's pool. (Contexts past <see cref="MaxLent"/> still use the driver's pool, which keeps
+    /// what a burst opened until it prunes idle handles.)
     /// </summary>
     private static string Unpooled(string connectionString)
     {
