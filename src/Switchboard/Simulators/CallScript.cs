@@ -53,12 +53,16 @@ internal sealed record CallerScript
     /// <summary>Longest wait of a <c>listen</c> step, in ms.</summary>
     public int ListenTimeoutMs { get; init; } = 20000;
 
+    /// <summary>How long the assistant must have been quiet, once heard, for a <c>listen</c> step to end, in ms.</summary>
+    public int ListenQuietMs { get; init; } = 400;
+
     /// <summary>Echo each mark once its audio has played, as Twilio does; false plays a peer that never echoes them.</summary>
     public bool EchoMarks { get; init; } = true;
 }
 
 /// <summary>
-/// One caller action. Exactly one of: <see cref="Listen"/> (wait until the assistant has spoken and gone quiet),
+/// One caller action. Exactly one of: <see cref="Listen"/> (wait until the assistant has spoken and gone quiet for
+/// <see cref="CallerScript.ListenQuietMs"/>),
 /// <see cref="Say"/> (play audio: a WAV path, <c>tone:MS</c> or <c>silence:MS</c>; with <see cref="InterruptAfterMs"/>,
 /// wait until the assistant is speaking and talk over it after that many ms: a barge-in), <see cref="Dtmf"/> (key
 /// presses), <see cref="PauseMs"/>, <see cref="Hangup"/>, <see cref="WaitForHangup"/> (the assistant ends the call).

@@ -570,10 +570,10 @@ internal sealed class SimulatedCall : ISimPaced, ISimLiveCall
         }
     }
 
-    /// <summary>Waits until the assistant has said something since the last step and then gone quiet for 400 ms.</summary>
+    /// <summary>Waits until the assistant has said something since the last step and then gone quiet for <see cref="CallerScript.ListenQuietMs"/>.</summary>
     private async Task ListenAsync(Task receiving, CancellationToken ct)
     {
-        var quiet = Stopwatch.Frequency * 400 / 1000;
+        var quiet = Stopwatch.Frequency * script.ListenQuietMs / 1000;
         await WaitUntilAsync(() =>
         {
             lock (gate)

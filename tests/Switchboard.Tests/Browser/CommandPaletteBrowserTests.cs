@@ -127,7 +127,10 @@ public sealed class CommandPaletteBrowserTests(BrowserFixture browser, ITestOutp
         var page = tab.Page;
         await page.GotoAsync("/analytics");
         await Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToBeVisibleAsync();
-        await page.WaitForLoadStateAsync(LoadState.NetworkIdle); // the analytics are drawn: the page has its full length
+        // The analytics are drawn (the figures, the per-day chart and, last, the ended reasons): the page has its full length.
+        // Network idle is no such sign: under load the page can be idle for 500 ms before it asks for the analytics.
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Ended reasons", Level = 2 })).ToBeVisibleAsync(new() { Timeout = 15000 });
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Calls per day", Level = 2 })).ToBeVisibleAsync();
         await page.EvaluateAsync("() => window.scrollTo(0, document.documentElement.scrollHeight)");
         // Both heights in one evaluation, so the page cannot grow between them.
         var heights = await page.EvaluateAsync<double[]>(

@@ -11,8 +11,15 @@ namespace Switchboard.Realtime.Bridge;
 /// </summary>
 internal sealed class BridgeRegistry
 {
-    private readonly ConcurrentDictionary<Guid, MediaBridge?> bridges = new();
+    private readonly ConcurrentDictionary<Guid, Slot> bridges = new();
     private readonly CancellationTokenSource abort = new();
+
+    /// <summary>A call's place: its bridge once attached, and a signal set when it is released.</summary>
+    private sealed class Slot
+    {
+        public volatile MediaBridge? Bridge;
+        public readonly TaskCompletionSource Released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
 
     /// <summary>Cancelled when the node stops waiting for its calls to end (shutdown drain over).</summary>
     public CancellationToken Aborting => abort.Token;
@@ -23,13 +30,75 @@ internal sealed class BridgeRegistry
     public int Count => bridges.Count;
 
     /// <summary>Reserves the call's slot; false when a stream for this call is already bridged here.</summary>
-    public bool TryReserve(Guid callId) => bridges.TryAdd(callId, null);
+    public bool TryReserve(Guid callId) => bridges.TryAdd(callId, new Slot());
 
-    public void Attach(Guid callId, MediaBridge bridge) => bridges[callId] = bridge;
+    /// <summary>
+    /// Reserves the call's slot, first waiting up to <paramref name="wait"/> for a stream of this call that is ending here
+    /// to be released: a caller back from a transfer that did not go through gets a new stream while the previous one's
+    /// bridge still stores its last turns and finishes (its shutdown is bounded by a few seconds). A stream still live, or
+    /// being accepted, is not waited for. <see cref="Reservation.AfterPrevious"/> says a previous stream ended meanwhile.
+    /// </summary>
+    public async Task<Reservation> TryReserveAsync(Guid callId, TimeSpan wait, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow + wait;
+        var waited = false;
+        while (true)
+        {
+            if (bridges.TryAdd(callId, new Slot()))
+            {
+                return waited ? Reservation.AfterPrevious : Reservation.Reserved;
+            }
+            if (!bridges.TryGetValue(callId, out var current))
+            {
+                continue; // released between the two lookups
+            }
+            var remaining = deadline - DateTime.UtcNow;
+            if (current.Bridge is not { IsEnding: true } || remaining <= TimeSpan.Zero)
+            {
+                return Reservation.Busy;
+            }
+            try
+            {
+                await current.Released.Task.WaitAsync(remaining, ct);
+            }
+            catch (TimeoutException)
+            {
+                return Reservation.Busy;
+            }
+            waited = true;
+        }
+    }
 
-    public void Release(Guid callId) => bridges.TryRemove(callId, out _);
+    public void Attach(Guid callId, MediaBridge bridge)
+    {
+        if (bridges.TryGetValue(callId, out var slot))
+        {
+            slot.Bridge = bridge;
+        }
+    }
 
-    public IEnumerable<MediaBridge> Active => bridges.Values.Where(b => b is not null)!;
+    public void Release(Guid callId)
+    {
+        if (bridges.TryRemove(callId, out var slot))
+        {
+            slot.Released.TrySetResult();
+        }
+    }
+
+    public IEnumerable<MediaBridge> Active => bridges.Values.Select(s => s.Bridge).Where(b => b is not null)!;
+}
+
+/// <summary>The outcome of <see cref="BridgeRegistry.TryReserveAsync"/>.</summary>
+internal enum Reservation
+{
+    /// <summary>Another stream of the call is bridged here and not ending: refused.</summary>
+    Busy,
+
+    /// <summary>Reserved at once.</summary>
+    Reserved,
+
+    /// <summary>Reserved once the call's previous stream on this node was released (its turns are stored).</summary>
+    AfterPrevious,
 }
 
 /// <summary>

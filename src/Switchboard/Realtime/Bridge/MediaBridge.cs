@@ -129,6 +129,9 @@ internal sealed partial class MediaBridge : IFrameObserver, IDisposable
 
     public Guid CallId => setup.CallId;
 
+    /// <summary>The stream has stopped (or is being closed): the bridge is finishing the call's post-call work.</summary>
+    public bool IsEnding => ending;
+
     /// <summary>Bridges the call until the stream stops, then runs the post-call work. Never throws for the call's own failures.</summary>
     public async Task RunAsync()
     {

@@ -16,6 +16,9 @@ namespace Switchboard.Realtime.Bridge;
 /// </summary>
 internal static class MediaStreamEndpoint
 {
+    /// <summary>Longest wait for the call's previous stream, ending on this node, to finish (its shutdown takes at most ~5 s).</summary>
+    private static readonly TimeSpan PreviousStreamWait = TimeSpan.FromSeconds(8);
+
     public static IEndpointRouteBuilder MapTwilioMediaStreams(this IEndpointRouteBuilder app)
     {
         app.Map("/media/twilio/{token}", HandleAsync).WithTags("Webhooks").WithSummary("Twilio Media Streams WebSocket (one call)")
@@ -65,14 +68,25 @@ internal static class MediaStreamEndpoint
             logger.LogWarning("Media stream refused for call {CallId}: the stream token was already used", grant.CallId);
             return ApiError.Conflict("STREAM_TOKEN_USED", "This stream token has already been used.");
         }
-        if (!registry.TryReserve(grant.CallId))
+        // A caller back from a transfer that did not go through may come back while the previous stream's bridge is still
+        // finishing here (an agent leg busy or unanswered at once): wait for it rather than refuse the caller.
+        var reservation = await registry.TryReserveAsync(grant.CallId, PreviousStreamWait, http.RequestAborted);
+        if (reservation == Reservation.Busy)
         {
             return ApiError.Conflict("STREAM_ALREADY_CONNECTED", "This call's stream is already connected.");
         }
         try
         {
+            var setup = loaded.Setup;
+            if (setup.FirstTurnSeq > 0 || reservation == Reservation.AfterPrevious)
+            {
+                // The call has turns from a previous stream: number this stream's after every one of them. The setup was
+                // loaded before the previous bridge (released by now, its turns flushed) stored its last turns, and a
+                // turn numbered like one of them would be refused by the unique (call, seq) index and lost.
+                setup = setup with { FirstTurnSeq = await store.NextTurnSeqAsync(setup.TenantId, setup.CallId, http.RequestAborted) };
+            }
             using var socket = await http.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext { KeepAliveInterval = TimeSpan.FromSeconds(20) });
-            using var bridge = new MediaBridge(loaded.Setup, socket, services, registry.Aborting);
+            using var bridge = new MediaBridge(setup, socket, services, registry.Aborting);
             registry.Attach(grant.CallId, bridge);
             await bridge.RunAsync();
         }

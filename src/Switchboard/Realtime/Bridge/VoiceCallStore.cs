@@ -95,6 +95,14 @@ internal sealed class VoiceCallStore(
         return (setup, secrets.Unprotect(tenant.TwilioAuthTokenProtected));
     }
 
+    /// <summary>The sequence number after the call's last stored transcript turn (0 when it has none).</summary>
+    public Task<int> NextTurnSeqAsync(Guid tenantId, Guid callId, CancellationToken ct) =>
+        SqliteBusyRetry.RunAsync(async () =>
+        {
+            await using var scope = Scoped(tenantId, out var db);
+            return await db.TranscriptTurns.AsNoTracking().Where(t => t.CallId == callId).Select(t => (int?)t.Seq).MaxAsync(ct) is { } last ? last + 1 : 0;
+        }, ct);
+
     /// <summary>The stream started: the call is in progress, and its recording is queued when the tenant records calls.</summary>
     public async Task MarkStartedAsync(VoiceCallSetup setup, DateTimeOffset startedAt, CancellationToken ct)
     {
