@@ -46,7 +46,7 @@ public class SwitchboardFactory : WebApplicationFactory<Program>
     internal SwitchboardFactory? Twin { get; init; }
 
     private string DatabaseProvider => Twin?.DatabaseProvider ?? database.Provider;
-    private string DatabaseConnectionString => Twin?.DatabaseConnectionString ?? database.ConnectionString;
+    internal string DatabaseConnectionString => Twin?.DatabaseConnectionString ?? database.ConnectionString;
     private string KeysPath => Twin?.KeysPath ?? ownKeysPath;
 
     /// <summary>

@@ -38,9 +38,13 @@ internal static class DatabaseExtensions
             // EF Core logs every failed command and save at Error, including expected ones that the caller handles (a
             // SQLite busy retry that then succeeds, a unique-key race answered by a retry or a 409, an outbox dedupe).
             // The code that catches the exception decides its level; whatever nobody handles is logged at Error by the
-            // envelope exception handler or the outbox processor.
+            // envelope exception handler or the outbox processor. The same for a failed query's iteration and a connection
+            // that could not be opened: under overload (a pool with no free connection) EF logged each one at Error with
+            // its stack trace, twice per request with the envelope's own entry (issue 13).
             options.ConfigureWarnings(w => w.Log(
                 (RelationalEventId.CommandError, LogLevel.Debug),
+                (RelationalEventId.ConnectionError, LogLevel.Debug),
+                (CoreEventId.QueryIterationFailed, LogLevel.Debug),
                 (CoreEventId.SaveChangesFailed, LogLevel.Debug)));
         });
         services.AddScoped(sp => sp.GetRequiredService<IDbContextFactory<SwitchboardDbContext>>().CreateDbContext()

@@ -5,10 +5,18 @@ namespace Switchboard.Platform.Http;
 /// <summary>
 /// Turns what escapes an endpoint into the error envelope: a malformed or oversized request
 /// (<see cref="BadHttpRequestException"/>) is the client's fault (400/413), a lost unique-key race is a 409
-/// <c>CONFLICT</c> (logged as a warning), anything else is a 500 with no internals revealed.
+/// <c>CONFLICT</c> (logged as a warning), a saturated database (<see cref="Database.DatabaseBusy"/>) is a 503
+/// <c>DATABASE_BUSY</c> with <c>Retry-After: 1</c> (logged once per <see cref="BusyLogInterval"/>, without a stack trace),
+/// anything else is a 500 with no internals revealed.
 /// </summary>
 internal sealed class EnvelopeExceptionHandler(ILogger<EnvelopeExceptionHandler> logger) : IExceptionHandler
 {
+    /// <summary>At most one "database busy" warning per interval; the ones in between are counted into the next.</summary>
+    internal static readonly TimeSpan BusyLogInterval = TimeSpan.FromSeconds(10);
+
+    private long busySince = long.MinValue;
+    private long busySuppressed;
+
     public async ValueTask<bool> TryHandleAsync(HttpContext http, Exception exception, CancellationToken ct)
     {
         if (http.Response.HasStarted)
@@ -32,11 +40,36 @@ internal sealed class EnvelopeExceptionHandler(ILogger<EnvelopeExceptionHandler>
                 logger.LogWarning(exception, "Conflict on {Method} {Path}", http.Request.Method, http.Request.Path);
                 await ApiError.WriteAsync(http, 409, "CONFLICT", "A concurrent request changed the same resource; retry the request.");
                 return true;
+            case Exception when Database.DatabaseBusy.Is(exception):
+                LogBusy(http, exception);
+                http.Response.Headers.RetryAfter = "1";
+                await ApiError.WriteAsync(http, 503, "DATABASE_BUSY", "The database is saturated; retry the request shortly.");
+                return true;
             default:
                 logger.LogError(exception, "Unhandled error on {Method} {Path}", http.Request.Method, http.Request.Path);
                 await ApiError.WriteAsync(http, 500, "INTERNAL_ERROR", "An unexpected error occurred.");
                 return true;
         }
+    }
+
+    private void LogBusy(HttpContext http, Exception exception)
+    {
+        var now = Environment.TickCount64;
+        var since = Interlocked.Read(ref busySince);
+        if (since != long.MinValue && now - since < (long)BusyLogInterval.TotalMilliseconds || Interlocked.CompareExchange(ref busySince, now, since) != since)
+        {
+            Interlocked.Increment(ref busySuppressed);
+            return;
+        }
+        var suppressed = Interlocked.Exchange(ref busySuppressed, 0);
+        // The innermost message names the limit (pool size and timeout, or SQLite's lock); the stack says nothing more.
+        var cause = exception;
+        while (cause.InnerException is { } inner && cause is not Npgsql.NpgsqlException and not Microsoft.Data.Sqlite.SqliteException)
+        {
+            cause = inner;
+        }
+        logger.LogWarning("Database busy on {Method} {Path}, answered 503 (and {Suppressed} more since the last warning): {Cause}",
+            http.Request.Method, http.Request.Path, suppressed, cause.Message);
     }
 }
 
