@@ -87,7 +87,7 @@ internal sealed class VapiEventProcessor(
         using var scope = logger.BeginScope("Tenant {TenantId} call {CallId} vapi {VapiType}", tenant.Id, call?.Id, type);
         if (!duplicate)
         {
-            db.CallEvents.Add(new CallEvent
+            db.InsertOnSave(new CallEvent // only inserted: untracked, written after the unit's tracked changes
             {
                 Id = Guid.CreateVersion7(),
                 TenantId = tenant.Id,
@@ -478,7 +478,7 @@ internal sealed class VapiEventProcessor(
                 db.LiveEvents.Skip(turn.Id);
             }
         }
-        db.AddTurnsOnSave(turns); // multi-row INSERTs after the unit's tracked changes, not one tracked entity each
+        db.InsertOnSave(turns); // multi-row INSERTs after the unit's tracked changes, not one tracked entity each
     }
 
     private static TranscriptTurn NewTurn(Call call, int seq, string role, string text, double? seconds, DateTimeOffset? at) => new()
