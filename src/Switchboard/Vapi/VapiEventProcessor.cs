@@ -87,7 +87,7 @@ internal sealed class VapiEventProcessor(
         using var scope = logger.BeginScope("Tenant {TenantId} call {CallId} vapi {VapiType}", tenant.Id, call?.Id, type);
         if (!duplicate)
         {
-            db.CallEvents.Add(new CallEvent
+            db.InsertOnSave(new CallEvent // only inserted: untracked, written after the unit's tracked changes
             {
                 Id = Guid.CreateVersion7(),
                 TenantId = tenant.Id,
@@ -466,6 +466,7 @@ internal sealed class VapiEventProcessor(
         {
             db.Entry(pending).State = db.Entry(pending).State == EntityState.Added ? EntityState.Detached : EntityState.Deleted;
         }
+        db.DropTurnsOnSave(call.Id);
         if (db.Entry(call).State != EntityState.Added)
         {
             var count = stored ?? await StoredTurns(db, call.Id, ct);
@@ -477,7 +478,7 @@ internal sealed class VapiEventProcessor(
                 db.LiveEvents.Skip(turn.Id);
             }
         }
-        db.TranscriptTurns.AddRange(turns);
+        db.InsertOnSave(turns); // multi-row INSERTs after the unit's tracked changes, not one tracked entity each
     }
 
     private static TranscriptTurn NewTurn(Call call, int seq, string role, string text, double? seconds, DateTimeOffset? at) => new()

@@ -24,17 +24,18 @@ internal sealed partial class SwitchboardDbContext
     /// </summary>
     internal int UnitOfWork { get; private set; }
 
-    /// <summary>Forgets everything this unit of work prepared: tracked entities, deferred writes and pending live events.</summary>
+    /// <summary>Forgets everything this unit of work prepared: tracked entities, deferred writes, queued inserts and pending live events.</summary>
     internal void ResetUnitOfWork()
     {
         UnitOfWork++;
         ChangeTracker.Clear();
         deferredWrites = null;
+        pendingInserts = null;
         LiveEvents.Clear();
     }
 
     /// <summary>
-    /// Runs the deferred writes, then saves. Changes are detected once, here: the save interceptors (live events, the
+    /// Runs the deferred writes, then saves, then runs the inserts queued by <see cref="InsertOnSave(object)"/>. Changes are detected once, here: the save interceptors (live events, the
     /// tenant-config cache, the non-finite guard, the audit log) each walk <c>ChangeTracker.Entries()</c>, which would
     /// otherwise detect changes again every time (six passes over every tracked entity per save). Interceptors that change
     /// a value do it through the entry (<c>PropertyEntry.CurrentValue</c>), which marks it modified without detection.
@@ -49,26 +50,32 @@ internal sealed partial class SwitchboardDbContext
                 await write(cancellationToken);
             }
         }
+        var inserts = TakeInsertsOnSave();
+        int saved;
         if (!ChangeTracker.AutoDetectChangesEnabled)
         {
-            return await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
+            saved = await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
         }
-        ChangeTracker.DetectChanges();
-        ChangeTracker.AutoDetectChangesEnabled = false;
-        try
+        else
         {
-            return await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
+            ChangeTracker.DetectChanges();
+            ChangeTracker.AutoDetectChangesEnabled = false;
+            try
+            {
+                saved = await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
+            }
+            finally
+            {
+                ChangeTracker.AutoDetectChangesEnabled = true;
+            }
         }
-        finally
-        {
-            ChangeTracker.AutoDetectChangesEnabled = true;
-        }
+        return inserts is null ? saved : saved + await InsertAsync(inserts, cancellationToken);
     }
 
-    /// <summary>As <see cref="SaveChangesAsync(bool, CancellationToken)"/>; throws <see cref="InvalidOperationException"/> when deferred writes are pending.</summary>
+    /// <summary>As <see cref="SaveChangesAsync(bool, CancellationToken)"/>; throws <see cref="InvalidOperationException"/> when deferred writes or queued inserts are pending.</summary>
     public override int SaveChanges(bool acceptAllChangesOnSuccess)
     {
-        if (deferredWrites is not null)
+        if (deferredWrites is not null || pendingInserts is { Count: > 0 })
         {
             throw new InvalidOperationException("Deferred writes are pending: save with SaveChangesAsync.");
         }
