@@ -34,6 +34,16 @@ public sealed class VapiStatementTests(CountingWebhookFactory factory, ITestOutp
                                     // turns deleted, event, call, lead, 3 outbox rows, 3 × (event, delivery); the 15 turns in one INSERT
     ];
 
+    /// <summary>
+    /// Most commands (round trips; a transaction's BEGIN goes with its first) per message on PostgreSQL, in the same order:
+    /// the reads, then one batch for the save (its rows inserted in EF's batch, not in a statement of their own).
+    /// </summary>
+    private static readonly (string Type, int Max)[] PostgresRoundTrips =
+    [
+        ("assistant-request", 3), ("status-update", 4), ("speech-update", 2), ("transcript", 2), ("transcript", 3),
+        ("tool-calls", 7), ("status-update", 2), ("end-of-call-report", 8),
+    ];
+
     [Fact]
     public async Task EachMessageKindRunsNoMoreStatementsThanItNeeds()
     {
@@ -57,6 +67,15 @@ public sealed class VapiStatementTests(CountingWebhookFactory factory, ITestOutp
 
         output.WriteLine(string.Join("\n", counted.Select(c => $"{c.Type}: {c.Sql.Statements} statements in {c.Sql.Commands.Count} commands")));
         Assert.Equal(Budget.Select(b => b.Type), counted.Select(c => c.Type));
+        if (TestDatabase.IsPostgres)
+        {
+            // PostgreSQL: EF batches a save's statements, so what each message costs is its round trips.
+            foreach (var ((type, max), (_, sql)) in PostgresRoundTrips.Zip(counted))
+            {
+                Assert.True(sql.Commands.Count <= max, $"{type}: {sql}");
+            }
+            return;
+        }
         foreach (var ((type, max), (_, sql)) in Budget.Zip(counted))
         {
             Assert.True(sql.Statements <= max, $"{type}: {sql}");
