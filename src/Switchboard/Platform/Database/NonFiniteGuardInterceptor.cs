@@ -1,6 +1,6 @@
 using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.ChangeTracking;
 using Microsoft.EntityFrameworkCore.Diagnostics;
+using Microsoft.EntityFrameworkCore.Metadata;
 
 namespace Switchboard.Platform.Database;
 
@@ -38,28 +38,32 @@ internal sealed class NonFiniteGuardInterceptor : SaveChangesInterceptor
             }
             foreach (var property in entry.Properties)
             {
-                switch (property.CurrentValue)
+                if (TryReplace(property.Metadata, property.CurrentValue, out var replacement))
                 {
-                    case double d when !double.IsFinite(d):
-                        Unset(property, 0d);
-                        break;
-                    case float f when !float.IsFinite(f):
-                        Unset(property, 0f);
-                        break;
-                    case decimal m when property.Metadata.GetPrecision() is { } precision:
-                        var limit = Pow10(precision - (property.Metadata.GetScale() ?? 0));
-                        if (limit is { } l && Math.Abs(m) >= l)
-                        {
-                            Unset(property, 0m);
-                        }
-                        break;
+                    property.CurrentValue = replacement;
                 }
             }
         }
     }
 
-    private static void Unset(PropertyEntry property, object zero) =>
-        property.CurrentValue = property.Metadata.IsNullable ? null : zero;
+    /// <summary>
+    /// The rule, for a value about to be written to <paramref name="property"/>'s column: a NaN or ±∞ <see cref="double"/> or
+    /// <see cref="float"/>, or a <see cref="decimal"/> past the column's precision, is replaced by null (0 when the column
+    /// is not nullable). False when <paramref name="value"/> is stored as it is. Also used by rows inserted outside the
+    /// change tracker (<see cref="SwitchboardDbContext.InsertOnSave(object)"/>).
+    /// </summary>
+    internal static bool TryReplace(IReadOnlyProperty property, object? value, out object? replacement)
+    {
+        object? zero = value switch
+        {
+            double d when !double.IsFinite(d) => 0d,
+            float f when !float.IsFinite(f) => 0f,
+            decimal m when property.GetPrecision() is { } precision && Pow10(precision - (property.GetScale() ?? 0)) is { } limit && Math.Abs(m) >= limit => 0m,
+            _ => null,
+        };
+        replacement = property.IsNullable ? null : zero;
+        return zero is not null;
+    }
 
     private static decimal? Pow10(int digits) => digits is < 0 or > 28 ? null : (decimal)Math.Pow(10, digits);
 }

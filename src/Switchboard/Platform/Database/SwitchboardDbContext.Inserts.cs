@@ -95,9 +95,9 @@ internal sealed partial class SwitchboardDbContext
                     foreach (var column in columns)
                     {
                         var value = column.GetGetter().GetClrValueUsingContainingEntity(entities[r]);
-                        if (value is double d && !double.IsFinite(d))
+                        if (NonFiniteGuardInterceptor.TryReplace(column, value, out var replacement))
                         {
-                            value = column.IsNullable ? null : 0d; // NonFiniteGuardInterceptor's rule
+                            value = replacement;
                         }
                         parameters[i] = column.GetRelationalTypeMapping().CreateParameter(factory, $"p{i}", value, column.IsNullable);
                         i++;
