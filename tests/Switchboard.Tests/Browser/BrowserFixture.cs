@@ -60,12 +60,14 @@ public sealed class BrowserFixture : IAsyncLifetime
     /// A fresh context and page; signed in through the API (sharing the context's cookie jar) unless <paramref name="signIn"/>
     /// is false. Console errors, page errors and CSP violations are collected into the returned <see cref="Tab"/>.
     /// </summary>
-    internal async Task<Tab> OpenAsync(string locale = "en-CA", int width = 1280, int height = 900, bool signIn = true, bool dark = false, bool axe = false)
+    internal async Task<Tab> OpenAsync(string locale = "en-CA", int width = 1280, int height = 900, bool signIn = true, bool dark = false, bool axe = false,
+        string? timezoneId = null)
     {
         var context = await Browser!.NewContextAsync(new()
         {
             BaseURL = BaseUrl,
             Locale = locale,
+            TimezoneId = timezoneId,
             ViewportSize = new ViewportSize { Width = width, Height = height },
             ColorScheme = dark ? ColorScheme.Dark : ColorScheme.Light,
             AcceptDownloads = true,

@@ -24,19 +24,25 @@ export function useTenantId(): string {
   return useSession().tenant?.id ?? 'none';
 }
 
-/** The tenant's IANA time zone from the studio settings, falling back to the browser's while loading. */
-export function useTimeZone(): string {
+/**
+ * The tenant's IANA time zone from the studio settings, and whether it is settled: `settled` is false while the studio
+ * settings load (the zone is then the browser's), true once they answered or failed (the browser's zone stays).
+ * Queries whose key holds the zone (analytics, audit ranges) wait for `settled`, or they would be fetched twice and the
+ * page would show the browser zone's figures, then blank while the tenant zone's load.
+ */
+export function useTenantTimeZone(): { timeZone: string; settled: boolean } {
   const tenantId = useTenantId();
   const studio = useQuery({
     queryKey: keys.studio(tenantId),
     queryFn: async ({ signal }) => data(await api.GET('/api/v1/studio', { signal })),
     staleTime: 5 * 60_000,
   });
-  return studio.data?.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
+  return { timeZone: studio.data?.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone, settled: !studio.isPending };
 }
 
-/** Locale + tenant time zone, the pair every formatter needs. */
-export function useFormat(): { locale: Locale; timeZone: string } {
+/** Locale + tenant time zone, the pair every formatter needs; `zoneSettled` as in {@link useTenantTimeZone}. */
+export function useFormat(): { locale: Locale; timeZone: string; zoneSettled: boolean } {
   useTranslation(); // re-render on language change
-  return { locale: currentLocale(), timeZone: useTimeZone() };
+  const zone = useTenantTimeZone();
+  return { locale: currentLocale(), timeZone: zone.timeZone, zoneSettled: zone.settled };
 }

@@ -25,9 +25,9 @@ export function AnalyticsPage() {
   const search = useSearch({ from: '/_app/analytics' });
   const navigate = useNavigate({ from: '/analytics' });
   const tenantId = useTenantId();
-  const { locale, timeZone } = useFormat();
+  const { locale, timeZone, zoneSettled } = useFormat();
   const range = search.range ?? '30d';
-  const analytics = useAnalytics(tenantId, timeZone, DAYS[range]);
+  const analytics = useAnalytics(tenantId, timeZone, DAYS[range], zoneSettled);
   const a = analytics.data;
   const rtl = i18n.dir() === 'rtl';
   const days = (a?.days ?? []).map((d) => ({ ...d, label: formatDay(d.date, locale) }));

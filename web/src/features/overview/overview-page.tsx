@@ -26,8 +26,8 @@ function Kpi({ label, value }: { label: string; value: string }) {
 export function OverviewPage() {
   const { t } = useTranslation();
   const tenantId = useTenantId();
-  const { locale, timeZone } = useFormat();
-  const today = useAnalytics(tenantId, timeZone, 0);
+  const { locale, timeZone, zoneSettled } = useFormat();
+  const today = useAnalytics(tenantId, timeZone, 0, zoneSettled);
   const recent = useQuery({
     queryKey: [...keys.calls(tenantId), 'recent'],
     queryFn: ({ signal }) => fetchCalls({ pageSize: 8 }, signal),
