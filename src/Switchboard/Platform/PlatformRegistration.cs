@@ -10,7 +10,7 @@ namespace Switchboard.Platform;
 /// <summary>Registers this feature's services (called once from Program.cs).</summary>
 internal static class PlatformRegistration
 {
-    /// <summary>Time, database, the error envelope (also on Kestrel's own 400s), JSON rules, OpenAPI document transformers, caching, and the CORS policy of the Vapi webhook.</summary>
+    /// <summary>Time, database, native heap trimming, the error envelope (also on Kestrel's own 400s), JSON rules, OpenAPI document transformers, caching, and the CORS policy of the Vapi webhook.</summary>
     public static WebApplicationBuilder AddPlatform(this WebApplicationBuilder builder)
     {
         // Platform: time, database, errors, JSON, OpenAPI, caching.
@@ -32,6 +32,7 @@ internal static class PlatformRegistration
             .AddOperationTransformer<CallsOpenApi>()   // the call list's enumerated filters
             .AddSchemaTransformer(FiniteDoubleSchema.TransformAsync)); // doubles stay typed numbers despite FiniteDoubleConverter
         builder.Services.AddMemoryCache();
+        builder.Services.AddHostedService<NativeHeapTrimmer>(); // free native heap pages (closed SQLite connections) go back to the OS
         builder.Services.AddCors(o => o.AddPolicy(VapiWebhookApi.CorsPolicy, p => p
             .WithOrigins(builder.Configuration.GetSection($"{VapiOptions.Section}:AllowedOrigins").Get<string[]>() ?? new VapiOptions().AllowedOrigins)
             .WithMethods("POST").WithHeaders("content-type", "x-vapi-secret", "x-vapi-signature", "x-signature", "x-timestamp", "authorization")));

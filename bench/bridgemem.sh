@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# RSS of the server under N live calls, after full GCs, with a breakdown by mapping (issue 16; bench/results/bridge-memory-*.md).
+#
+#   bench/bridgemem.sh LABEL [CALLS]   e.g. bench/bridgemem.sh before 100; bench/bridgemem.sh before 400
+#
+# Runs bench/bridgebench.sh switchboard (this checkout's build) for CALLS calls; 40 s after the server started reads
+# /proc/PID/status and the mapping breakdown before any diagnostics session (an EventPipe session mallocs its buffers),
+# then forces two full blocking GCs with dotnet-gcdump (the first GC's surplus regions are decommitted at the next one)
+# and reads them again. Per live call = slope between two CALLS values of the same build. Extra environment variables
+# reach the server (e.g. DOTNET_GCgen0size, MALLOC_ARENA_MAX). Output in ${BRIDGEMEM_OUT:-/tmp/bridgemem}/LABEL.*.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+label=${1:?label}; calls=${2:-400}; out=${BRIDGEMEM_OUT:-${TMPDIR:-/tmp}/bridgemem}; mkdir -p "$out"
+gcdump=${DOTNET_GCDUMP:-$HOME/.dotnet/tools/dotnet-gcdump}
+( bench/bridgebench.sh switchboard --calls "$calls" --seconds 40 --warmup 30 >"$out/$label.out" 2>"$out/$label.err" ) &
+bench=$!
+pid=
+for _ in $(seq 1 400); do pid=$(pgrep -f "$root/\.build/switchboard/Switchboard\.dll" | head -1); [ -n "$pid" ] && break; sleep 1; done
+[ -n "$pid" ] || { echo "the server did not start" >&2; exit 1; }
+sleep 40
+snapshot() {
+  echo "$1: $(grep -E 'VmRSS|RssAnon' /proc/"$pid"/status | tr -s ' \t' ' ' | tr '\n' ' ')threads $(ls /proc/"$pid"/task | wc -l), SQLite connections $(ls -l /proc/"$pid"/fd | grep -c '\.db-wal$')"
+  python3 bench/smaps-breakdown.py "$pid" | head -8
+}
+{
+  snapshot "live"
+  "$gcdump" collect -p "$pid" -o "$out/$label.gcdump" >/dev/null 2>&1
+  sleep 1
+  "$gcdump" collect -p "$pid" -o "$out/$label.2.gcdump" >/dev/null 2>&1
+  snapshot "after two full GCs"
+} >"$out/$label.rss"
+wait $bench
+"$gcdump" report "$out/$label.2.gcdump" 2>/dev/null | head -1 >>"$out/$label.rss"
+echo "$label ($calls calls): $(grep '^{' "$out/$label.out" | grep -oE '"(liveProviderSessions|bridgeCpuPerCallPct|errors)":[0-9.]+' | tr '\n' ' ')"
+cat "$out/$label.rss"
