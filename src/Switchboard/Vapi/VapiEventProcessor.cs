@@ -140,18 +140,18 @@ internal sealed class VapiEventProcessor(
     /// </summary>
     internal static CallEvent NewEvent(Guid tenantId, Guid? callId, JsonElement message, string type, string rawBody, string idempotencyKey,
         IReadOnlyList<string> unusableFields, DateTimeOffset now) => new()
-    {
-        Id = Guid.CreateVersion7(),
-        TenantId = tenantId,
-        CallId = callId,
-        Provider = "vapi",
-        Type = Cap(type, 100)!,
-        IdempotencyKey = idempotencyKey,
-        PayloadJson = rawBody,
-        ProviderTimestamp = message.Prop("timestamp").Time(),
-        UnusableFields = unusableFields.Count == 0 ? null : JsonSerializer.Serialize(unusableFields),
-        ReceivedAt = now,
-    };
+        {
+            Id = Guid.CreateVersion7(),
+            TenantId = tenantId,
+            CallId = callId,
+            Provider = "vapi",
+            Type = Cap(type, 100)!,
+            IdempotencyKey = idempotencyKey,
+            PayloadJson = rawBody,
+            ProviderTimestamp = message.Prop("timestamp").Time(),
+            UnusableFields = unusableFields.Count == 0 ? null : JsonSerializer.Serialize(unusableFields),
+            ReceivedAt = now,
+        };
 
     /// <summary>Passages returned to Vapi per <c>knowledge-base-request</c> (3–5 suit voice: brain-and-knowledge-base.md §4.6).</summary>
     internal const int KnowledgeDocuments = 3;
