@@ -68,7 +68,7 @@ internal sealed class VapiEventProcessor(
     {
         var (tenant, assistant) = config;
         var now = clock.GetUtcNow();
-        var providerCallId = ProviderIds.CanonicalOrNull(message.Path("call", "id").Str() ?? message.Prop("callId").Str(), ProviderIds.CallIdLength);
+        var providerCallId = ProviderCallIdOf(message);
         bool duplicate;
         Call? call;
         if (providerCallId is not null
@@ -87,19 +87,8 @@ internal sealed class VapiEventProcessor(
         using var scope = logger.BeginScope("Tenant {TenantId} call {CallId} vapi {VapiType}", tenant.Id, call?.Id, type);
         if (!duplicate)
         {
-            db.InsertOnSave(new CallEvent // only inserted: untracked, written after the unit's tracked changes
-            {
-                Id = Guid.CreateVersion7(),
-                TenantId = tenant.Id,
-                CallId = call?.Id,
-                Provider = "vapi",
-                Type = Cap(type, 100)!,
-                IdempotencyKey = idempotencyKey,
-                PayloadJson = rawBody,
-                ProviderTimestamp = message.Prop("timestamp").Time(),
-                UnusableFields = unusableFields.Count == 0 ? null : JsonSerializer.Serialize(unusableFields),
-                ReceivedAt = now,
-            });
+            // Only inserted: untracked, written after the unit's tracked changes.
+            db.InsertOnSave(NewEvent(tenant.Id, call?.Id, message, type, rawBody, idempotencyKey, unusableFields, now));
             if (call is not null)
             {
                 var statusBefore = call.Status;
@@ -139,6 +128,30 @@ internal sealed class VapiEventProcessor(
             _ => new JsonObject { ["ok"] = true },
         };
     }
+
+    /// <summary>Vapi's id of the message's call (<c>call.id</c>, else <c>callId</c>) in canonical form; null when it has none.</summary>
+    internal static string? ProviderCallIdOf(JsonElement message) =>
+        ProviderIds.CanonicalOrNull(message.Path("call", "id").Str() ?? message.Prop("callId").Str(), ProviderIds.CallIdLength);
+
+    /// <summary>
+    /// The stored record of a message (<c>call_events</c>): its type capped to 100 characters, <paramref name="rawBody"/> (the body
+    /// as received, or sanitized), the message's <c>timestamp</c> when usable, the unusable fields' paths as a JSON array (null
+    /// when none), received at <paramref name="now"/>. The one shape of the row, whichever path writes it (<see cref="VapiRecordOnly"/>).
+    /// </summary>
+    internal static CallEvent NewEvent(Guid tenantId, Guid? callId, JsonElement message, string type, string rawBody, string idempotencyKey,
+        IReadOnlyList<string> unusableFields, DateTimeOffset now) => new()
+        {
+            Id = Guid.CreateVersion7(),
+            TenantId = tenantId,
+            CallId = callId,
+            Provider = "vapi",
+            Type = Cap(type, 100)!,
+            IdempotencyKey = idempotencyKey,
+            PayloadJson = rawBody,
+            ProviderTimestamp = message.Prop("timestamp").Time(),
+            UnusableFields = unusableFields.Count == 0 ? null : JsonSerializer.Serialize(unusableFields),
+            ReceivedAt = now,
+        };
 
     /// <summary>Passages returned to Vapi per <c>knowledge-base-request</c> (3–5 suit voice: brain-and-knowledge-base.md §4.6).</summary>
     internal const int KnowledgeDocuments = 3;
@@ -236,16 +249,16 @@ internal sealed class VapiEventProcessor(
         return call;
     }
 
-    /// <summary>Fields any message may carry: the call object, customer and phone number.</summary>
+    /// <summary>Fields any message may carry (<see cref="VapiCallFields"/>): each fills its column of the call once, while it is null.</summary>
     private static void ApplyCallFields(Call call, JsonElement m)
     {
-        var c = m.Prop("call");
-        call.Type ??= Cap(c?.Prop("type").Str(), 64);
-        call.CallSid ??= Cap(c?.Prop("phoneCallProviderId").Str(), 64);
-        call.CustomerNumber ??= Cap(c?.Path("customer", "number").Str() ?? m.Path("customer", "number").Str(), 64);
-        call.BusinessNumber ??= Cap(m.Path("phoneNumber", "number").Str() ?? c?.Path("phoneNumber", "number").Str(), 64);
-        call.StartedAt ??= c?.Prop("startedAt").Time();
-        call.EndedAt ??= c?.Prop("endedAt").Time();
+        var f = VapiCallFields.Of(m);
+        call.Type ??= f.Type;
+        call.CallSid ??= f.CallSid;
+        call.CustomerNumber ??= f.CustomerNumber;
+        call.BusinessNumber ??= f.BusinessNumber;
+        call.StartedAt ??= f.StartedAt;
+        call.EndedAt ??= f.EndedAt;
     }
 
     /// <summary>
@@ -256,7 +269,16 @@ internal sealed class VapiEventProcessor(
 
     private static bool RequestResponse(string type) => VapiWebhookApi.RequestResponseTypes.Contains(type);
 
-    /// <summary>Applies the message's own effect; true when it wrote rows that hang off the call (transcript turns, a transfer, the report's pipeline).</summary>
+    /// <summary>
+    /// True when a <c>transcript</c> message is final (<c>transcriptType</c> absent or <c>final</c>) and so adds a turn; a partial
+    /// one only records its event.
+    /// </summary>
+    internal static bool FinalTranscript(JsonElement m) => m.Prop("transcriptType").Str() is null or "final";
+
+    /// <summary>
+    /// Applies the message's own effect; true when it wrote rows that hang off the call (transcript turns, a transfer, the report's
+    /// pipeline). A type given an effect here must be left out of <see cref="VapiRecordOnly.Applies"/>, whose messages skip this.
+    /// </summary>
     private async Task<bool> ApplyAsync(Tenant tenant, Assistant? assistant, Call call, JsonElement m, string type, CancellationToken ct)
     {
         switch (type)
@@ -275,7 +297,7 @@ internal sealed class VapiEventProcessor(
                 // The assistant was slow to answer; the raw event is kept.
                 return false;
             case "transcript" or "transcript[transcriptType=\"final\"]":
-                if (!call.TranscriptFinal && m.Prop("transcriptType").Str() is null or "final" && m.Prop("transcript").Str() is { } text)
+                if (!call.TranscriptFinal && FinalTranscript(m) && m.Prop("transcript").Str() is { } text)
                 {
                     var seq = await StoredTurns(db, call.Id, ct)
                         + db.TranscriptTurns.Local.Count(t => t.CallId == call.Id && db.Entry(t).State == EntityState.Added);

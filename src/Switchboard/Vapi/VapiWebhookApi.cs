@@ -154,7 +154,8 @@ internal static class VapiWebhookApi
     }
 
     /// <summary>
-    /// Runs the processor in a transaction; a unique-key race with a concurrent delivery of the same call or
+    /// Stores a record-only message in one statement when that is all the full path would do (<see cref="VapiRecordOnly"/>), else
+    /// runs the processor in a transaction; a unique-key race with a concurrent delivery of the same call or
     /// message (two nodes, or Vapi retrying) is retried on fresh state, where it becomes an update or a duplicate, and so is
     /// a transaction PostgreSQL aborted to break a deadlock (<see cref="Replayable"/>; up to <see cref="MaxAttempts"/> attempts).
     /// On SQLite the first attempt is prepared outside the single writer and written inside it if the calls it read are
@@ -171,6 +172,13 @@ internal static class VapiWebhookApi
         db.Database.AutoSavepointsEnabled = false;
         var sqlite = db.Database.IsSqlite();
         var groupCommit = sqlite ? services.GetRequiredService<SqliteGroupCommit>() : null;
+        // A message that only records its event, for a call that needs nothing else from it: one INSERT … SELECT, no change
+        // tracking; when it writes nothing (no such call yet, a field to fill, a touch due, a duplicate) the full path decides.
+        if (VapiRecordOnly.Applies(message, type)
+            && await VapiRecordOnly.TryRecordAsync(db, groupCommit, tenantId, message, type, raw, key, unusable, services.GetRequiredService<TimeProvider>().GetUtcNow(), ct))
+        {
+            return new System.Text.Json.Nodes.JsonObject { ["ok"] = true };
+        }
         for (var attempt = 1; ; attempt++)
         {
             db.ResetUnitOfWork();

@@ -17,16 +17,17 @@ namespace Switchboard.Tests.Vapi;
 public sealed class VapiStatementTests(CountingWebhookFactory factory, ITestOutputHelper output) : IClassFixture<CountingWebhookFactory>
 {
     /// <summary>
-    /// Most statements per message of <see cref="VapiIngestTests.CallMessages"/>, in its order. Every message starts with one
-    /// lookup (stored already? its call); on SQLite a message that changes its call also re-reads the call's version in
-    /// the writer (PostgreSQL runs the unit in its own transaction instead).
+    /// Most statements per message of <see cref="VapiIngestTests.CallMessages"/>, in its order. Every message that changes its
+    /// call starts with one lookup (stored already? its call), and on SQLite re-reads the call's version in the writer
+    /// (PostgreSQL runs the unit in its own transaction instead); one that only records its event, for a call that needs
+    /// nothing from it, is one INSERT … SELECT (<see cref="VapiRecordOnly"/>).
     /// </summary>
     private static readonly (string Type, int Max)[] Budget =
     [
         ("assistant-request", 4),   // live-call count (plan limit), lookup; the event, the call
         ("status-update", 9),       // lookup, endpoints, call.started stored?, version; event, call, call.started's event, delivery, outbox row
-        ("speech-update", 2),       // lookup; the event
-        ("transcript", 2),          // a partial transcript: lookup; the event
+        ("speech-update", 1),       // the event, its call's state checked in the same INSERT … SELECT (VapiRecordOnly)
+        ("transcript", 1),          // a partial transcript: likewise
         ("transcript", 6),          // lookup, turns stored, version; event, call, turn
         ("tool-calls", 18),         // capture_lead: the lead, its alerts and lead.created
         ("status-update", 4),       // lookup, version; event, call
@@ -40,7 +41,7 @@ public sealed class VapiStatementTests(CountingWebhookFactory factory, ITestOutp
     /// </summary>
     private static readonly (string Type, int Max)[] PostgresRoundTrips =
     [
-        ("assistant-request", 3), ("status-update", 4), ("speech-update", 2), ("transcript", 2), ("transcript", 3),
+        ("assistant-request", 3), ("status-update", 4), ("speech-update", 1), ("transcript", 1), ("transcript", 3),
         ("tool-calls", 7), ("status-update", 2), ("end-of-call-report", 8),
     ];
 
