@@ -391,6 +391,9 @@ internal static class IngestBench
             ["first10s"] = Summary(okIdx.Where(i => scheduledAt[i] < 10)),
             ["first10sRequestResponse"] = Summary(okIdx.Where(i => scheduledAt[i] < 10 && order[i].IsRequestResponse)),
             ["after10s"] = Summary(okIdx.Where(i => scheduledAt[i] >= 10)),
+            // p99 of the messages scheduled in each second of the phase (where a cold-start tail sits, and how long it lasts).
+            ["p99BySecond"] = new JsonArray(okIdx.GroupBy(i => (int)scheduledAt[i]).OrderBy(g => g.Key)
+                .Select(g => (JsonNode)Math.Round(LatencySummary.Of(g.Select(i => latencies[i])).P99, 1)).ToArray()),
             ["byKind"] = byKind,
             ["serverCpuMsPerMessage"] = ok > 0 ? Math.Round(resources.ServerCpuSeconds * 1000 / ok, 3) : 0,
             ["databaseCpuMsPerMessage"] = ok > 0 && resources.DatabaseCpuSeconds is { } d ? Math.Round(d * 1000 / ok, 3) : null,
@@ -400,6 +403,7 @@ internal static class IngestBench
         Console.WriteLine($"  achieved {phase["achievedRate"]} msg/s, errors {phase["errors"]}; p50/p99 ms: all {P(phase["all"])}, " +
                           $"request/response {P(phase["requestResponse"])}, fire-and-forget {P(phase["fireAndForget"])}, first 10 s {P(phase["first10s"])}; " +
                           $"server CPU {phase["serverCpuMsPerMessage"]} ms/msg; outbox lag max {lag["maxSeconds"]} s (SMS {lag["smsMaxSeconds"]} s); load {resources.LoadAverageAfter}");
+        Console.WriteLine($"  p99 by second (ms): {string.Join(' ', phase["p99BySecond"]!.AsArray().Select(x => x!.GetValue<double>().ToString("F0", CultureInfo.InvariantCulture)))}");
         return phase;
 
         async Task Fire(int i, long scheduled)
