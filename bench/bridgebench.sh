@@ -31,8 +31,9 @@ trap cleanup EXIT
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores)"
 case "$what" in
   switchboard)
-    out=.build/switchboard
-    dotnet build src/Switchboard/Switchboard.csproj -c Release -o "$out" --nologo -v quiet -clp:ErrorsOnly >&2
+    # SERVER_DIR: a server built beforehand (e.g. dotnet build src/Switchboard/Switchboard.csproj -c Release -o /tmp/x), for A/B runs.
+    out=${SERVER_DIR:-.build/switchboard}
+    [ -n "${SERVER_DIR:-}" ] || dotnet build src/Switchboard/Switchboard.csproj -c Release -o "$out" --nologo -v quiet -clp:ErrorsOnly >&2
     dotnet build bench/Switchboard.Bench -c Release --nologo -v quiet -clp:ErrorsOnly >&2
     host_log=$(mktemp)
     # bridge-host keeps the server up until its standard input closes: feed it from a pipe we hold open.

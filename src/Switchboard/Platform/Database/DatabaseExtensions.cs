@@ -50,6 +50,7 @@ internal static class DatabaseExtensions
         services.AddScoped(sp => sp.GetRequiredService<IDbContextFactory<SwitchboardDbContext>>().CreateDbContext()
             .Rent(sp.GetRequiredService<Tenancy.CurrentTenant>(), sp.GetRequiredService<SqliteSessionPool>()));
         services.AddSingleton<SqliteSessionPool>();
+        services.AddHostedService<SqliteSessionPool.Trimmer>(); // connections a burst opened are closed once it is over
         services.AddSingleton<Migrator>();
         services.AddSingleton<SqliteWriteGate>();
         services.AddSingleton<SqliteWriteGate.SaveInterceptor>();

@@ -15,6 +15,14 @@ namespace Switchboard.Platform.Database;
 /// event stream's request lasts the whole call or session. Each open connection keeps its own page cache and prepared
 /// statements (0.5–1 MB once warm), which at 400 live calls was 1.25 MB of RSS per call; past the limit a context uses
 /// EF Core's own connection, opened and closed around each operation from Microsoft.Data.Sqlite's pool, as without this pool.
+/// <para>
+/// After a burst (issue 16: 400 calls set up at 200 per second took 37 → 71 connections, ~370 KB of native memory each,
+/// 43 KB per live call) <see cref="Trim"/>, run every <see cref="TrimInterval"/> by <see cref="Trimmer"/>, closes what the
+/// burst left: the idle connections here that no scope took during a whole interval (down to <see cref="MinIdle"/>), and,
+/// once no context has gone past <see cref="MaxLent"/> for <see cref="OverflowQuiet"/>, the connections Microsoft.Data.Sqlite's
+/// pool kept for those contexts (it would close them only 4–8 minutes after their last use). <see cref="NativeHeapTrimmer"/>
+/// then gives the freed pages back to the operating system.
+/// </para>
 /// </summary>
 internal sealed class SqliteSessionPool(DatabaseExtensions.EffectiveConnection connection, SqliteCheckpointer checkpointer)
 {
@@ -24,10 +32,25 @@ internal sealed class SqliteSessionPool(DatabaseExtensions.EffectiveConnection c
     /// <summary>Connections lent out at once; <see cref="TryTake"/> lends none past it.</summary>
     internal const int MaxLent = 48;
 
+    /// <summary>Idle connections <see cref="Trim"/> keeps however long they sat unused (a quiet server's background scopes).</summary>
+    internal const int MinIdle = 4;
+
+    /// <summary>
+    /// Time between two <see cref="Trim"/>s: an idle connection no scope took for this long is closed (past <see cref="MinIdle"/>).
+    /// Reopening one costs about a millisecond (open, schema, statements prepared again), at most <see cref="MaxIdle"/> per interval.
+    /// </summary>
+    internal static readonly TimeSpan TrimInterval = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long no context may have gone past <see cref="MaxLent"/> before <see cref="Trim"/> empties the driver's pool.</summary>
+    internal static readonly TimeSpan OverflowQuiet = TimeSpan.FromSeconds(10);
+
     private readonly ConcurrentBag<SqliteConnection> idle = [];
     private readonly string unpooled = connection.IsPostgres ? "" : Unpooled(connection.Value);
     private int idleCount;
     private int lentCount;
+    private int fewestIdle; // low-water mark of idleCount since the last Trim: connections no scope needed over that time
+    private long lastOverflow; // Stopwatch timestamp of the last TryTake that found MaxLent out
+    private int overflowedSinceClear;
 
     /// <summary>True when contexts get lent connections: SQLite on a file.</summary>
     public bool Enabled { get; } = !connection.IsPostgres && IsFile(connection.Value);
@@ -50,6 +73,8 @@ internal sealed class SqliteSessionPool(DatabaseExtensions.EffectiveConnection c
         if (Interlocked.Increment(ref lentCount) > MaxLent)
         {
             Interlocked.Decrement(ref lentCount);
+            Volatile.Write(ref lastOverflow, System.Diagnostics.Stopwatch.GetTimestamp());
+            Volatile.Write(ref overflowedSinceClear, 1);
             return null;
         }
         try
@@ -67,13 +92,14 @@ internal sealed class SqliteSessionPool(DatabaseExtensions.EffectiveConnection c
     {
         while (idle.TryTake(out var kept))
         {
-            Interlocked.Decrement(ref idleCount);
+            NoteIdle(Interlocked.Decrement(ref idleCount));
             if (kept.State == ConnectionState.Open)
             {
                 return kept;
             }
             kept.Dispose();
         }
+        Volatile.Write(ref fewestIdle, 0);
         var opened = new SqliteConnection(unpooled);
         try
         {
@@ -107,6 +133,82 @@ internal sealed class SqliteSessionPool(DatabaseExtensions.EffectiveConnection c
             Interlocked.Decrement(ref idleCount); // over the limit
         }
         lent.Dispose(); // unpooled: the native handle closes, and SQLite rolls back a transaction left open on it
+    }
+
+    /// <summary>
+    /// Closes what a burst left open: idle connections no scope took since the previous call (the low-water mark of the
+    /// idle count), down to <see cref="MinIdle"/>; and Microsoft.Data.Sqlite's pool for this database
+    /// (<see cref="SqliteConnection.ClearPool"/>: idle connections closed now, the ones in use when they are closed) once
+    /// <paramref name="overflowQuiet"/> (<see cref="OverflowQuiet"/>) has passed since a context last went past
+    /// <see cref="MaxLent"/>. Meant to run every <see cref="TrimInterval"/>. Returns the number of connections closed here
+    /// (not counting the driver's pool) and whether the driver's pool was emptied.
+    /// </summary>
+    internal (int Closed, bool ClearedDriverPool) Trim(TimeSpan overflowQuiet)
+    {
+        if (!Enabled)
+        {
+            return (0, false);
+        }
+        var surplus = Math.Min(Interlocked.Exchange(ref fewestIdle, Volatile.Read(ref idleCount)), Volatile.Read(ref idleCount)) - MinIdle;
+        var closed = 0;
+        while (closed < surplus && idle.TryTake(out var unused))
+        {
+            Interlocked.Decrement(ref idleCount);
+            unused.Dispose();
+            closed++;
+        }
+        Volatile.Write(ref fewestIdle, Math.Min(Volatile.Read(ref fewestIdle), Volatile.Read(ref idleCount)));
+        var cleared = false;
+        if (Volatile.Read(ref overflowedSinceClear) == 1
+            && System.Diagnostics.Stopwatch.GetElapsedTime(Volatile.Read(ref lastOverflow)) >= overflowQuiet
+            && Interlocked.Exchange(ref overflowedSinceClear, 0) == 1)
+        {
+            using var any = new SqliteConnection(connection.Value);
+            SqliteConnection.ClearPool(any);
+            cleared = true;
+        }
+        return (closed, cleared);
+    }
+
+    private void NoteIdle(int idleNow)
+    {
+        // Approximate under races (a Trim may close one connection too many or too few); never below zero.
+        if (idleNow < Volatile.Read(ref fewestIdle))
+        {
+            Volatile.Write(ref fewestIdle, Math.Max(idleNow, 0));
+        }
+    }
+
+    /// <summary>
+    /// Runs <see cref="Trim"/> every <see cref="TrimInterval"/> (SQLite on a file only), then gives what it freed back to
+    /// the operating system (<see cref="NativeHeapTrimmer.Trim"/>). Real time, not the app's TimeProvider: housekeeping of
+    /// the process, not business time (tests fake the clock).
+    /// </summary>
+    internal sealed class Trimmer(SqliteSessionPool pool, ILogger<Trimmer> logger) : BackgroundService
+    {
+        protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+        {
+            if (!pool.Enabled)
+            {
+                return;
+            }
+            using var timer = new PeriodicTimer(TrimInterval);
+            try
+            {
+                while (await timer.WaitForNextTickAsync(stoppingToken))
+                {
+                    var (closed, cleared) = pool.Trim(OverflowQuiet);
+                    if (closed > 0 || cleared)
+                    {
+                        NativeHeapTrimmer.Trim();
+                        logger.LogDebug("SQLite connections closed after a burst: {Closed} idle, driver pool emptied: {Cleared}", closed, cleared);
+                    }
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+            }
+        }
     }
 
     /// <summary>
