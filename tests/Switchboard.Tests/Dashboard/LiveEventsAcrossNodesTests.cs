@@ -1,6 +1,11 @@
+using System.Globalization;
 using System.Diagnostics;
 using System.Net;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using Switchboard.Dashboard;
+using Switchboard.Platform.Database;
 using Switchboard.Tests.Support;
 using Xunit.Abstractions;
 
@@ -56,6 +61,63 @@ public sealed class LiveEventsAcrossNodesTests : IDisposable
         Assert.Equal(["Allô, j'ai un refoulement d'égout.", "Un plombier s'en vient."], new[] { first, second }.Select(e => e.Json["text"]!.GetValue<string>()));
         // One sequence per tenant whichever node numbered the event: consecutive ids.
         Assert.Equal([long.Parse(started.Id!) + 1, long.Parse(started.Id!) + 2], new[] { long.Parse(first.Id!), long.Parse(second.Id!) });
+    }
+
+    /// <summary>
+    /// Units of work committed at the same moment publish their events together: on PostgreSQL, while the first publisher's
+    /// transaction waits (here on the tenant's sequence row, held by another connection), the others queue, and one more
+    /// transaction then sends all of them; every event still arrives once, numbered consecutively.
+    /// </summary>
+    [Fact]
+    public async Task ConcurrentPublishersShareTransactionsAndKeepOneSequence()
+    {
+        var tenant = await nodeA.CreateTenantAsync();
+        await using var stream = await SseStream.OpenAsync(nodeA.ApiClient(tenant));
+        var transport = nodeB.Services.GetRequiredService<ILiveEventTransport>();
+        LiveEventDraft Draft(int n) => new(tenant.Id, LiveEventTypes.LeadUpdated, $$"""{"n":{{n}}}""", null);
+        await transport.PublishAsync([Draft(0)]); // the tenant's sequence row exists from here on
+        const int publishers = 40;
+
+        Task[] publishing;
+        if (transport is PostgresLiveEventTransport postgres)
+        {
+            var batchesBefore = postgres.GroupBatches;
+            await using var blocker = new NpgsqlConnection(nodeB.Services.GetRequiredService<DatabaseExtensions.EffectiveConnection>().Value);
+            await blocker.OpenAsync();
+            await using (var tx = await blocker.BeginTransactionAsync())
+            {
+                await using (var hold = new NpgsqlCommand("""SELECT 1 FROM live_event_sequences WHERE "TenantId" = $1 FOR UPDATE""", blocker, tx))
+                {
+                    hold.Parameters.Add(new NpgsqlParameter { Value = tenant.Id });
+                    await hold.ExecuteScalarAsync();
+                }
+                publishing = Enumerable.Range(1, publishers).Select(n => Task.Run(() => transport.PublishAsync([Draft(n)]))).ToArray();
+                var deadline = Stopwatch.StartNew();
+                while (postgres.GroupPending < publishers)
+                {
+                    Assert.True(deadline.Elapsed < Deadline, $"{postgres.GroupPending} publishers pending");
+                    await Task.Delay(10);
+                }
+                Assert.All(publishing, t => Assert.False(t.IsCompleted));
+                await tx.CommitAsync();
+            }
+            await Task.WhenAll(publishing).WaitAsync(Deadline);
+            Assert.Equal(2, postgres.GroupBatches - batchesBefore); // the batch that waited on the row, then one for all behind it
+        }
+        else
+        {
+            publishing = Enumerable.Range(1, publishers).Select(n => Task.Run(() => transport.PublishAsync([Draft(n)]))).ToArray();
+            await Task.WhenAll(publishing).WaitAsync(Deadline);
+        }
+
+        var events = new List<SseEvent>();
+        for (var i = 0; i <= publishers; i++)
+        {
+            events.Add(await stream.NextNonPingAsync(Deadline));
+        }
+        Assert.Equal(Enumerable.Range(0, publishers + 1), events.Select(e => e.Json["n"]!.GetValue<int>()).Order());
+        var first = long.Parse(events[0].Id!, CultureInfo.InvariantCulture);
+        Assert.Equal(Enumerable.Range(0, publishers + 1).Select(i => first + i), events.Select(e => long.Parse(e.Id!, CultureInfo.InvariantCulture)));
     }
 
     [Fact]
