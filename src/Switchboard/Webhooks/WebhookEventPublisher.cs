@@ -31,6 +31,9 @@ internal sealed class WebhookEventPublisher(SwitchboardDbContext db, TimeProvide
     /// <summary>Event ids (<c>webhook-id</c>) this unit of work has looked up: true when stored (<see cref="PreloadAsync"/>).</summary>
     private readonly Dictionary<string, bool> storedByMessageId = new(StringComparer.Ordinal);
 
+    /// <summary>Event ids this unit of work has published (queued with <see cref="SwitchboardDbContext.InsertOnSave(object)"/>, so not in <c>WebhookEvents.Local</c>).</summary>
+    private readonly HashSet<string> publishedMessageIds = new(StringComparer.Ordinal);
+
     /// <summary>The <see cref="SwitchboardDbContext.UnitOfWork"/> the lookups above were made in.</summary>
     private int lookupsOf;
 
@@ -42,6 +45,7 @@ internal sealed class WebhookEventPublisher(SwitchboardDbContext db, TimeProvide
             lookupsOf = db.UnitOfWork;
             storedByMessageId.Clear();
             endpointsByTenant.Clear();
+            publishedMessageIds.Clear();
         }
     }
 
@@ -68,7 +72,7 @@ internal sealed class WebhookEventPublisher(SwitchboardDbContext db, TimeProvide
     {
         ForgetEarlierUnits();
         var messageId = MessageIdFor(tenantId, type, eventKey);
-        if (db.WebhookEvents.Local.Any(e => e.TenantId == tenantId && e.MessageId == messageId))
+        if (publishedMessageIds.Contains(messageId) || db.WebhookEvents.Local.Any(e => e.TenantId == tenantId && e.MessageId == messageId))
         {
             return false;
         }
@@ -86,10 +90,14 @@ internal sealed class WebhookEventPublisher(SwitchboardDbContext db, TimeProvide
         }
         var evt = NewEvent(tenantId, messageId, type, data);
         evt.CallId = callId;
-        db.WebhookEvents.Add(evt);
+        // Only inserted, and nothing in the unit reads them back: queued rather than tracked (issue 13: EF's change tracking
+        // and save pipeline per row were a large part of a status update's and an end-of-call report's CPU); on SQLite in
+        // a transaction each type's rows go in one multi-row INSERT after the unit's tracked changes, elsewhere EF saves them.
+        db.InsertOnSave(evt);
+        publishedMessageIds.Add(messageId);
         foreach (var endpointId in subscribed)
         {
-            Enqueue(db, evt, endpointId, isTest: false, evt.CreatedAt);
+            Enqueue(db, evt, endpointId, isTest: false, evt.CreatedAt, queued: true);
         }
         return true;
     }
@@ -260,7 +268,12 @@ internal sealed class WebhookEventPublisher(SwitchboardDbContext db, TimeProvide
     }
 
     /// <summary>Adds a delivery of <paramref name="evt"/> to one endpoint and the outbox row that performs it, due at <paramref name="now"/>.</summary>
-    internal static WebhookDelivery Enqueue(SwitchboardDbContext db, WebhookEvent evt, Guid endpointId, bool isTest, DateTimeOffset now)
+    /// <remarks>
+    /// <paramref name="queued"/>: the delivery and its outbox row are queued with <see cref="SwitchboardDbContext.InsertOnSave(object)"/>
+    /// (written after the unit's tracked changes, never tracked) rather than added to the change tracker; for callers that
+    /// neither read them back in the unit nor need them tracked after the save.
+    /// </remarks>
+    internal static WebhookDelivery Enqueue(SwitchboardDbContext db, WebhookEvent evt, Guid endpointId, bool isTest, DateTimeOffset now, bool queued = false)
     {
         var delivery = new WebhookDelivery
         {
@@ -273,14 +286,25 @@ internal sealed class WebhookEventPublisher(SwitchboardDbContext db, TimeProvide
             NextAttemptAt = now,
             CreatedAt = now,
         };
-        db.WebhookDeliveries.Add(delivery);
-        QueueAttempts(db, delivery, now);
+        if (queued)
+        {
+            db.InsertOnSave(delivery);
+            db.InsertOnSave(AttemptsOf(delivery, now));
+        }
+        else
+        {
+            db.WebhookDeliveries.Add(delivery);
+            QueueAttempts(db, delivery, now);
+        }
         return delivery;
     }
 
     /// <summary>Adds the outbox row that runs <paramref name="delivery"/>'s retry schedule from <paramref name="now"/>; one per run (replays included).</summary>
-    internal static void QueueAttempts(SwitchboardDbContext db, WebhookDelivery delivery, DateTimeOffset now) =>
-        db.Outbox.Add(new OutboxMessage
+    internal static void QueueAttempts(SwitchboardDbContext db, WebhookDelivery delivery, DateTimeOffset now) => db.Outbox.Add(AttemptsOf(delivery, now));
+
+    /// <summary>The outbox row that runs <paramref name="delivery"/>'s retry schedule from <paramref name="now"/>.</summary>
+    private static OutboxMessage AttemptsOf(WebhookDelivery delivery, DateTimeOffset now) =>
+        new OutboxMessage
         {
             Id = Guid.CreateVersion7(),
             TenantId = delivery.TenantId,
@@ -289,5 +313,5 @@ internal sealed class WebhookEventPublisher(SwitchboardDbContext db, TimeProvide
             PayloadJson = JsonSerializer.Serialize(new WebhookDeliveryHandler.Payload(delivery.Id)),
             NextAttemptAt = now,
             CreatedAt = now,
-        });
+        };
 }

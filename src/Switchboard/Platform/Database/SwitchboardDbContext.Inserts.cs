@@ -28,8 +28,9 @@ internal sealed partial class SwitchboardDbContext
 
     /// <summary>
     /// Inserts <paramref name="entity"/> with the next <c>SaveChangesAsync</c>, after its tracked changes (so after the insert
-    /// of a call added in the same unit of work) and in the same transaction, in the order queued, consecutive rows of one
-    /// type in one statement. The entity is not tracked: nothing reads it back in the unit, no interceptor sees it (a
+    /// of a call added in the same unit of work) and in the same transaction, each type's rows together (types in the order
+    /// of their first row queued, rows in the order queued: a row queued after one it references is written after it), up to
+    /// <see cref="RowsPerInsert"/> rows of one type per statement. The entity is not tracked: nothing reads it back in the unit, no interceptor sees it (a
     /// <see cref="TranscriptTurn"/> not skipped with <see cref="LiveEventBatch.Skip"/> is still announced as
     /// <c>transcript.turn</c>, and a non-finite <see cref="double"/> is still written as null). On PostgreSQL, and outside a
     /// transaction and a <see cref="SqliteGroupCommit"/> unit, the entities are tracked and saved as usual instead: in EF's
@@ -60,6 +61,16 @@ internal sealed partial class SwitchboardDbContext
         {
             AddRange(inserts);
             return null;
+        }
+        // Each type's rows together (in the order of each type's first row, and queued order within a type), so a unit's
+        // webhook events, deliveries and outbox rows are three statements rather than one per row; rows that reference
+        // rows of another type queued here (a delivery its event) still follow them.
+        for (var i = 1; i < inserts.Count; i++)
+        {
+            if (inserts[i].GetType() != inserts[i - 1].GetType() && inserts.FindIndex(0, i - 1, e => e.GetType() == inserts[i].GetType()) >= 0)
+            {
+                return inserts.GroupBy(e => e.GetType()).SelectMany(g => g).ToList();
+            }
         }
         return inserts;
     }
