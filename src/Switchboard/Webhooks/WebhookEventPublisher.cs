@@ -84,7 +84,7 @@ internal sealed class WebhookEventPublisher(SwitchboardDbContext db, TimeProvide
         }
         if (storedByMessageId.TryGetValue(messageId, out var stored)
                 ? stored
-                : await db.WebhookEvents.IgnoreQueryFilters().AnyAsync(e => e.TenantId == tenantId && e.MessageId == messageId, ct))
+                : await EventStored(db, tenantId, messageId, ct))
         {
             return false;
         }
@@ -110,15 +110,29 @@ internal sealed class WebhookEventPublisher(SwitchboardDbContext db, TimeProvide
     {
         if (!endpointsByTenant.TryGetValue(tenantId, out var endpoints))
         {
-            var rows = await db.WebhookEndpoints.IgnoreQueryFilters().AsNoTracking()
-                .Where(e => e.TenantId == tenantId && e.Enabled)
-                .Select(e => new { e.Id, e.EventTypes })
-                .ToListAsync(ct);
-            endpoints = rows.Select(r => (r.Id, r.EventTypes)).ToList();
+            endpoints = [];
+            await foreach (var row in EnabledEndpoints(db, tenantId).WithCancellation(ct))
+            {
+                endpoints.Add((row.Id, row.EventTypes));
+            }
             endpointsByTenant[tenantId] = endpoints;
         }
         return endpoints;
     }
+
+    // The lookups every publishing unit of work runs, compiled once (EF would otherwise build and hash each expression tree
+    // per call to find its cached plan). Explicitly scoped to the tenant given, whatever the context's tenant filter.
+    private static readonly Func<SwitchboardDbContext, Guid, IAsyncEnumerable<EndpointRow>> EnabledEndpoints = EF.CompileAsyncQuery(
+        (SwitchboardDbContext db, Guid tenantId) => db.WebhookEndpoints.IgnoreQueryFilters().AsNoTracking()
+            .Where(e => e.TenantId == tenantId && e.Enabled)
+            .Select(e => new EndpointRow(e.Id, e.EventTypes)));
+
+    private static readonly Func<SwitchboardDbContext, Guid, string, CancellationToken, Task<bool>> EventStored = EF.CompileAsyncQuery(
+        (SwitchboardDbContext db, Guid tenantId, string messageId, CancellationToken ct) =>
+            db.WebhookEvents.IgnoreQueryFilters().Any(e => e.TenantId == tenantId && e.MessageId == messageId));
+
+    /// <summary>An enabled endpoint's id and the event types it subscribes to (empty: all).</summary>
+    private sealed record EndpointRow(Guid Id, List<string> EventTypes);
 
     /// <summary>
     /// Looks up in one query which of the facts (type, event key) a unit of work is about to publish are stored already, so
