@@ -80,26 +80,18 @@ internal readonly record struct VapiCallFields(
             c?.Prop("endedAt").Time());
     }
 
-    /// <summary>The <see cref="Call"/> properties these fields would fill when null (those carried), in declaration order.</summary>
-    public IReadOnlyList<string> Carried()
-    {
-        var carried = new List<string>(6);
-        Add(carried, Type, nameof(Call.Type));
-        Add(carried, CallSid, nameof(Call.CallSid));
-        Add(carried, CustomerNumber, nameof(Call.CustomerNumber));
-        Add(carried, BusinessNumber, nameof(Call.BusinessNumber));
-        Add(carried, StartedAt, nameof(Call.StartedAt));
-        Add(carried, EndedAt, nameof(Call.EndedAt));
-        return carried;
+    /// <summary>The <see cref="Call"/> properties these fields would fill when null (those carried), in declaration order; one shared list per combination.</summary>
+    public IReadOnlyList<string> Carried() => CarriedSets[
+        (Type is null ? 0 : 1) | (CallSid is null ? 0 : 2) | (CustomerNumber is null ? 0 : 4)
+        | (BusinessNumber is null ? 0 : 8) | (StartedAt is null ? 0 : 16) | (EndedAt is null ? 0 : 32)];
 
-        static void Add(List<string> carried, object? value, string property)
-        {
-            if (value is not null)
-            {
-                carried.Add(property);
-            }
-        }
-    }
+    /// <summary>The <see cref="Call"/> property per field, in declaration order (bit i of a <see cref="CarriedSets"/> index).</summary>
+    private static readonly string[] FieldProperties =
+        [nameof(Call.Type), nameof(Call.CallSid), nameof(Call.CustomerNumber), nameof(Call.BusinessNumber), nameof(Call.StartedAt), nameof(Call.EndedAt)];
+
+    /// <summary>Every subset of <see cref="FieldProperties"/>, indexed by its bit mask.</summary>
+    private static readonly string[][] CarriedSets = Enumerable.Range(0, 1 << 6)
+        .Select(mask => FieldProperties.Where((_, i) => (mask & (1 << i)) != 0).ToArray()).ToArray();
 
     private static string? Cap(string? s) => Platform.Http.TolerantJson.Cap(s, 64);
 }

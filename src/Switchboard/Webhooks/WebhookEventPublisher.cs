@@ -31,6 +31,9 @@ internal sealed class WebhookEventPublisher(SwitchboardDbContext db, TimeProvide
     /// <summary>Event ids (<c>webhook-id</c>) this unit of work has looked up: true when stored (<see cref="PreloadAsync"/>).</summary>
     private readonly Dictionary<string, bool> storedByMessageId = new(StringComparer.Ordinal);
 
+    /// <summary>Event ids this unit of work has published (queued with <see cref="SwitchboardDbContext.InsertOnSave(object)"/>, so not in <c>WebhookEvents.Local</c>).</summary>
+    private readonly HashSet<string> publishedMessageIds = new(StringComparer.Ordinal);
+
     /// <summary>The <see cref="SwitchboardDbContext.UnitOfWork"/> the lookups above were made in.</summary>
     private int lookupsOf;
 
@@ -42,6 +45,7 @@ internal sealed class WebhookEventPublisher(SwitchboardDbContext db, TimeProvide
             lookupsOf = db.UnitOfWork;
             storedByMessageId.Clear();
             endpointsByTenant.Clear();
+            publishedMessageIds.Clear();
         }
     }
 
@@ -68,7 +72,7 @@ internal sealed class WebhookEventPublisher(SwitchboardDbContext db, TimeProvide
     {
         ForgetEarlierUnits();
         var messageId = MessageIdFor(tenantId, type, eventKey);
-        if (db.WebhookEvents.Local.Any(e => e.TenantId == tenantId && e.MessageId == messageId))
+        if (publishedMessageIds.Contains(messageId) || db.WebhookEvents.Local.Any(e => e.TenantId == tenantId && e.MessageId == messageId))
         {
             return false;
         }
@@ -80,16 +84,20 @@ internal sealed class WebhookEventPublisher(SwitchboardDbContext db, TimeProvide
         }
         if (storedByMessageId.TryGetValue(messageId, out var stored)
                 ? stored
-                : await db.WebhookEvents.IgnoreQueryFilters().AnyAsync(e => e.TenantId == tenantId && e.MessageId == messageId, ct))
+                : await EventStored(db, tenantId, messageId, ct))
         {
             return false;
         }
         var evt = NewEvent(tenantId, messageId, type, data);
         evt.CallId = callId;
-        db.WebhookEvents.Add(evt);
+        // Only inserted, and nothing in the unit reads them back: queued rather than tracked (issue 13: EF's change tracking
+        // and save pipeline per row were a large part of a status update's and an end-of-call report's CPU); on SQLite in
+        // a transaction each type's rows go in one multi-row INSERT after the unit's tracked changes, elsewhere EF saves them.
+        db.InsertOnSave(evt);
+        publishedMessageIds.Add(messageId);
         foreach (var endpointId in subscribed)
         {
-            Enqueue(db, evt, endpointId, isTest: false, evt.CreatedAt);
+            Enqueue(db, evt, endpointId, isTest: false, evt.CreatedAt, queued: true);
         }
         return true;
     }
@@ -102,15 +110,29 @@ internal sealed class WebhookEventPublisher(SwitchboardDbContext db, TimeProvide
     {
         if (!endpointsByTenant.TryGetValue(tenantId, out var endpoints))
         {
-            var rows = await db.WebhookEndpoints.IgnoreQueryFilters().AsNoTracking()
-                .Where(e => e.TenantId == tenantId && e.Enabled)
-                .Select(e => new { e.Id, e.EventTypes })
-                .ToListAsync(ct);
-            endpoints = rows.Select(r => (r.Id, r.EventTypes)).ToList();
+            endpoints = [];
+            await foreach (var row in EnabledEndpoints(db, tenantId).WithCancellation(ct))
+            {
+                endpoints.Add((row.Id, row.EventTypes));
+            }
             endpointsByTenant[tenantId] = endpoints;
         }
         return endpoints;
     }
+
+    // The lookups every publishing unit of work runs, compiled once (EF would otherwise build and hash each expression tree
+    // per call to find its cached plan). Explicitly scoped to the tenant given, whatever the context's tenant filter.
+    private static readonly Func<SwitchboardDbContext, Guid, IAsyncEnumerable<EndpointRow>> EnabledEndpoints = EF.CompileAsyncQuery(
+        (SwitchboardDbContext db, Guid tenantId) => db.WebhookEndpoints.IgnoreQueryFilters().AsNoTracking()
+            .Where(e => e.TenantId == tenantId && e.Enabled)
+            .Select(e => new EndpointRow(e.Id, e.EventTypes)));
+
+    private static readonly Func<SwitchboardDbContext, Guid, string, CancellationToken, Task<bool>> EventStored = EF.CompileAsyncQuery(
+        (SwitchboardDbContext db, Guid tenantId, string messageId, CancellationToken ct) =>
+            db.WebhookEvents.IgnoreQueryFilters().Any(e => e.TenantId == tenantId && e.MessageId == messageId));
+
+    /// <summary>An enabled endpoint's id and the event types it subscribes to (empty: all).</summary>
+    private sealed record EndpointRow(Guid Id, List<string> EventTypes);
 
     /// <summary>
     /// Looks up in one query which of the facts (type, event key) a unit of work is about to publish are stored already, so
@@ -260,7 +282,12 @@ internal sealed class WebhookEventPublisher(SwitchboardDbContext db, TimeProvide
     }
 
     /// <summary>Adds a delivery of <paramref name="evt"/> to one endpoint and the outbox row that performs it, due at <paramref name="now"/>.</summary>
-    internal static WebhookDelivery Enqueue(SwitchboardDbContext db, WebhookEvent evt, Guid endpointId, bool isTest, DateTimeOffset now)
+    /// <remarks>
+    /// <paramref name="queued"/>: the delivery and its outbox row are queued with <see cref="SwitchboardDbContext.InsertOnSave(object)"/>
+    /// (written after the unit's tracked changes, never tracked) rather than added to the change tracker; for callers that
+    /// neither read them back in the unit nor need them tracked after the save.
+    /// </remarks>
+    internal static WebhookDelivery Enqueue(SwitchboardDbContext db, WebhookEvent evt, Guid endpointId, bool isTest, DateTimeOffset now, bool queued = false)
     {
         var delivery = new WebhookDelivery
         {
@@ -273,14 +300,25 @@ internal sealed class WebhookEventPublisher(SwitchboardDbContext db, TimeProvide
             NextAttemptAt = now,
             CreatedAt = now,
         };
-        db.WebhookDeliveries.Add(delivery);
-        QueueAttempts(db, delivery, now);
+        if (queued)
+        {
+            db.InsertOnSave(delivery);
+            db.InsertOnSave(AttemptsOf(delivery, now));
+        }
+        else
+        {
+            db.WebhookDeliveries.Add(delivery);
+            QueueAttempts(db, delivery, now);
+        }
         return delivery;
     }
 
     /// <summary>Adds the outbox row that runs <paramref name="delivery"/>'s retry schedule from <paramref name="now"/>; one per run (replays included).</summary>
-    internal static void QueueAttempts(SwitchboardDbContext db, WebhookDelivery delivery, DateTimeOffset now) =>
-        db.Outbox.Add(new OutboxMessage
+    internal static void QueueAttempts(SwitchboardDbContext db, WebhookDelivery delivery, DateTimeOffset now) => db.Outbox.Add(AttemptsOf(delivery, now));
+
+    /// <summary>The outbox row that runs <paramref name="delivery"/>'s retry schedule from <paramref name="now"/>.</summary>
+    private static OutboxMessage AttemptsOf(WebhookDelivery delivery, DateTimeOffset now) =>
+        new OutboxMessage
         {
             Id = Guid.CreateVersion7(),
             TenantId = delivery.TenantId,
@@ -289,5 +327,5 @@ internal sealed class WebhookEventPublisher(SwitchboardDbContext db, TimeProvide
             PayloadJson = JsonSerializer.Serialize(new WebhookDeliveryHandler.Payload(delivery.Id)),
             NextAttemptAt = now,
             CreatedAt = now,
-        });
+        };
 }

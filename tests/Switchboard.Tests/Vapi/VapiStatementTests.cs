@@ -29,10 +29,11 @@ public sealed class VapiStatementTests(CountingWebhookFactory factory, ITestOutp
         ("speech-update", 1),       // the event, its call's state checked in the same INSERT … SELECT (VapiRecordOnly)
         ("transcript", 1),          // a partial transcript: likewise
         ("transcript", 6),          // lookup, turns stored, version; event, call, turn
-        ("tool-calls", 18),         // capture_lead: the lead, its alerts and lead.created
+        ("tool-calls", 15),         // capture_lead: the lead, its alerts and lead.created (18 before its webhook rows were queued)
         ("status-update", 4),       // lookup, version; event, call
-        ("end-of-call-report", 21), // lookup, turns stored, lead, alerts sent, endpoints, the six events stored? (one query), version;
-                                    // turns deleted, event, call, lead, 3 outbox rows, 3 × (event, delivery); the 15 turns in one INSERT
+        ("end-of-call-report", 15), // lookup, turns stored, lead, alerts sent, endpoints, the six events stored? (one query), version;
+                                    // turns deleted, call, lead, alert rows; queued rows one INSERT per type: the event, the 15 turns,
+                                    // the webhook events, their deliveries, their outbox rows (21 when those were one statement each)
     ];
 
     /// <summary>

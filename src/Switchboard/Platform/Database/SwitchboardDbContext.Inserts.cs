@@ -24,14 +24,13 @@ internal sealed partial class SwitchboardDbContext
     /// <summary>Most parameters per multi-row INSERT (SQLite allows 32 766, PostgreSQL 65 535).</summary>
     private const int ParametersPerInsert = 900;
 
-    private static readonly ConcurrentDictionary<(string Provider, Type Entity, int Rows), string> InsertSqlCache = new();
-
     private List<object>? pendingInserts;
 
     /// <summary>
     /// Inserts <paramref name="entity"/> with the next <c>SaveChangesAsync</c>, after its tracked changes (so after the insert
-    /// of a call added in the same unit of work) and in the same transaction, in the order queued, consecutive rows of one
-    /// type in one statement. The entity is not tracked: nothing reads it back in the unit, no interceptor sees it (a
+    /// of a call added in the same unit of work) and in the same transaction, each type's rows together (types in the order
+    /// of their first row queued, rows in the order queued: a row queued after one it references is written after it), up to
+    /// <see cref="RowsPerInsert"/> rows of one type per statement. The entity is not tracked: nothing reads it back in the unit, no interceptor sees it (a
     /// <see cref="TranscriptTurn"/> not skipped with <see cref="LiveEventBatch.Skip"/> is still announced as
     /// <c>transcript.turn</c>, and a non-finite <see cref="double"/> is still written as null). On PostgreSQL, and outside a
     /// transaction and a <see cref="SqliteGroupCommit"/> unit, the entities are tracked and saved as usual instead: in EF's
@@ -63,6 +62,16 @@ internal sealed partial class SwitchboardDbContext
             AddRange(inserts);
             return null;
         }
+        // Each type's rows together (in the order of each type's first row, and queued order within a type), so a unit's
+        // webhook events, deliveries and outbox rows are three statements rather than one per row; rows that reference
+        // rows of another type queued here (a delivery its event) still follow them.
+        for (var i = 1; i < inserts.Count; i++)
+        {
+            if (inserts[i].GetType() != inserts[i - 1].GetType() && inserts.FindIndex(0, i - 1, e => e.GetType() == inserts[i].GetType()) >= 0)
+            {
+                return inserts.GroupBy(e => e.GetType()).SelectMany(g => g).ToList();
+            }
+        }
         return inserts;
     }
 
@@ -79,7 +88,8 @@ internal sealed partial class SwitchboardDbContext
             for (var start = 0; start < entities.Count;)
             {
                 var type = entities[start].GetType();
-                var (table, columns) = ColumnsOf(type);
+                var shape = ShapeOf(type);
+                var columns = shape.Columns;
                 var max = Math.Min(RowsPerInsert, ParametersPerInsert / columns.Length);
                 var rows = 1;
                 while (rows < max && start + rows < entities.Count && entities[start + rows].GetType() == type)
@@ -90,13 +100,13 @@ internal sealed partial class SwitchboardDbContext
                 var i = 0;
                 for (var r = start; r < start + rows; r++)
                 {
-                    foreach (var column in columns)
+                    for (var c = 0; c < columns.Length; c++)
                     {
-                        parameters[i] = Parameter(factory, column, column.GetGetter().GetClrValueUsingContainingEntity(entities[r]), i);
+                        parameters[i] = shape.Parameter(factory, c, shape.ValueOf(c, entities[r]), i);
                         i++;
                     }
                 }
-                written += await Database.ExecuteSqlRawAsync(InsertSql(type, table, columns, rows), parameters, ct);
+                written += await Database.ExecuteSqlRawAsync(InsertSql(shape, rows), parameters, ct);
                 start += rows;
             }
         }
@@ -113,8 +123,6 @@ internal sealed partial class SwitchboardDbContext
         }
         return written;
     }
-
-    private static readonly ConcurrentDictionary<(string Provider, string SetCallProperties), string> EventOfCallSqlCache = new();
 
     /// <summary>
     /// Stores <paramref name="row"/> (a provider message's raw event) in one statement, outside the change tracker and any unit
@@ -136,91 +144,250 @@ internal sealed partial class SwitchboardDbContext
     internal async Task<bool> InsertEventOfCallAsync(CallEvent row, string providerCallId, IReadOnlyList<string> setCallProperties,
         DateTimeOffset updatedAfter, CancellationToken ct)
     {
-        var (events, columns) = ColumnsOf(typeof(CallEvent));
-        var callType = Model.FindEntityType(typeof(Call))!;
-        IProperty CallProperty(string name) => callType.FindProperty(name) ?? throw new ArgumentException($"Call has no property {name}.", nameof(setCallProperties));
-        var callId = Array.FindIndex(columns, c => c.Name == nameof(CallEvent.CallId));
+        var events = EventOfCallShapeOf();
+        var shape = events.Events;
+        var columns = shape.Columns;
         await using var factory = Database.GetDbConnection().CreateCommand(); // makes the provider's parameters; never run
         // @p0… the row's columns by position (none for CallId, taken from the call), then the call's tenant, provider, id and time.
-        var parameters = new List<DbParameter>(columns.Length + 3);
+        var parameters = new DbParameter[columns.Length + 3];
+        var i = 0;
         for (var c = 0; c < columns.Length; c++)
         {
-            if (c != callId)
+            if (c != events.CallIdColumn)
             {
-                parameters.Add(Parameter(factory, columns[c], columns[c].GetGetter().GetClrValueUsingContainingEntity(row), c));
+                parameters[i++] = shape.Parameter(factory, c, shape.ValueOf(c, row), c);
             }
         }
-        parameters.Add(Parameter(factory, CallProperty(nameof(Call.TenantId)), row.TenantId, columns.Length));
-        parameters.Add(Parameter(factory, CallProperty(nameof(Call.Provider)), row.Provider, columns.Length + 1));
-        parameters.Add(Parameter(factory, CallProperty(nameof(Call.ProviderCallId)), providerCallId, columns.Length + 2));
-        parameters.Add(Parameter(factory, CallProperty(nameof(Call.UpdatedAt)), updatedAfter, columns.Length + 3));
+        parameters[i++] = events.Calls.Parameter(factory, events.CallTenantId, row.TenantId, columns.Length);
+        parameters[i++] = events.Calls.Parameter(factory, events.CallProvider, row.Provider, columns.Length + 1);
+        parameters[i++] = events.Calls.Parameter(factory, events.CallProviderCallId, providerCallId, columns.Length + 2);
+        parameters[i] = events.Calls.Parameter(factory, events.CallUpdatedAt, updatedAfter, columns.Length + 3);
+        // Nothing to announce: the live feed carries no raw events (LiveEventsInterceptor), and this row is never tracked.
+        return await Database.ExecuteSqlRawAsync(events.Sql(this, setCallProperties), parameters, ct) == 1;
+    }
 
-        var sql = EventOfCallSqlCache.GetOrAdd((Database.ProviderName ?? "", string.Join(',', setCallProperties)), _ =>
+    /// <summary>
+    /// What an insert of one entity type needs from the model, looked up once per model (so per provider) and type rather
+    /// than per row (issue 13: the metadata walks, parameter names and SQL texts were rebuilt for every message): the table,
+    /// the mapped properties in model order (the column order of every insert here), their getters, type mappings and
+    /// whether the number rule can apply, the parameter names and the multi-row INSERT text per row count. Immutable once
+    /// built but for <see cref="SqlByRows"/>, whose slots are filled on first use (racing writers store equal strings).
+    /// </summary>
+    private sealed class InsertShape
+    {
+        /// <summary>Parameter names <c>p0</c>, <c>p1</c>…, shared by every shape (an INSERT has at most <see cref="ParametersPerInsert"/> + a few).</summary>
+        private static readonly string[] Names = Enumerable.Range(0, ParametersPerInsert + 64).Select(i => "p" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+
+        public InsertShape(IEntityType entityType)
         {
-            var helper = this.GetService<ISqlGenerationHelper>();
-            var calls = StoreObjectIdentifier.Table(callType.GetTableName()!, callType.GetSchema());
-            string CallColumn(string property) => "c." + helper.DelimitIdentifier(CallProperty(property).GetColumnName(calls)!);
-            var key = Model.FindEntityType(typeof(CallEvent))!.GetIndexes()
+            Table = StoreObjectIdentifier.Table(entityType.GetTableName()!, entityType.GetSchema());
+            var table = Table;
+            Columns = entityType.GetProperties().Where(p => p.GetColumnName(table) is not null).ToArray();
+            Getters = Columns.Select(c => c.GetGetter()).ToArray();
+            Mappings = Columns.Select(c => c.GetRelationalTypeMapping()).ToArray();
+            Guarded = Columns.Select(c => Nullable.GetUnderlyingType(c.ClrType) ?? c.ClrType)
+                .Select(t => t == typeof(double) || t == typeof(float) || t == typeof(decimal)).ToArray();
+        }
+
+        public StoreObjectIdentifier Table { get; }
+
+        public IProperty[] Columns { get; }
+
+        public IClrPropertyGetter[] Getters { get; }
+
+        public RelationalTypeMapping[] Mappings { get; }
+
+        /// <summary>Per column: its CLR type is one <see cref="NonFiniteGuardInterceptor.TryReplace"/> can replace (double, float, decimal).</summary>
+        public bool[] Guarded { get; }
+
+        /// <summary>The multi-row INSERT text per row count (index = rows), built on first use.</summary>
+        public string?[] SqlByRows { get; } = new string?[RowsPerInsert + 1];
+
+        /// <summary>
+        /// The value of column <paramref name="column"/> in <paramref name="entity"/>, after the number rule of
+        /// <see cref="NonFiniteGuardInterceptor.TryReplace"/>; a replaced value is also set on the entity, as the interceptor
+        /// does for a tracked one, so what is announced (a turn's live event) is what is stored, and serializable.
+        /// </summary>
+        public object? ValueOf(int column, object entity)
+        {
+            var value = Getters[column].GetClrValueUsingContainingEntity(entity);
+            if (Guarded[column] && NonFiniteGuardInterceptor.TryReplace(Columns[column], value, out var replacement))
+            {
+                Columns[column].PropertyInfo?.SetValue(entity, replacement);
+                value = replacement;
+            }
+            return value;
+        }
+
+        /// <summary>
+        /// Parameter <c>@p{index}</c> holding <paramref name="value"/> as column <paramref name="column"/> stores it (its type
+        /// mapping and value converter: UTC ticks for times on SQLite), after the number rule of
+        /// <see cref="NonFiniteGuardInterceptor.TryReplace"/>. <paramref name="factory"/> only makes the provider's parameter.
+        /// </summary>
+        public DbParameter Parameter(DbCommand factory, int column, object? value, int index)
+        {
+            var property = Columns[column];
+            if (Guarded[column] && NonFiniteGuardInterceptor.TryReplace(property, value, out var replacement))
+            {
+                value = replacement;
+            }
+            var name = index < Names.Length ? Names[index] : "p" + index.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return Mappings[column].CreateParameter(factory, name, value, property.IsNullable);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="InsertEventOfCallAsync"/>'s part of the model: the event's shape, the index of its <c>CallId</c> column, the
+    /// call's shape with the columns the statement matches on, and the statement per set of call properties required.
+    /// </summary>
+    private sealed class EventOfCallShape
+    {
+        private readonly ConcurrentDictionary<CallPropertySet, string> sqlBySet = new();
+
+        public EventOfCallShape(IModel model)
+        {
+            Events = new InsertShape(model.FindEntityType(typeof(CallEvent))!);
+            CallIdColumn = Array.FindIndex(Events.Columns, c => c.Name == nameof(CallEvent.CallId));
+            CallType = model.FindEntityType(typeof(Call))!;
+            Calls = new InsertShape(CallType);
+            CallTenantId = CallColumn(nameof(Call.TenantId));
+            CallProvider = CallColumn(nameof(Call.Provider));
+            CallProviderCallId = CallColumn(nameof(Call.ProviderCallId));
+            CallUpdatedAt = CallColumn(nameof(Call.UpdatedAt));
+        }
+
+        public InsertShape Events { get; }
+
+        public int CallIdColumn { get; }
+
+        public IEntityType CallType { get; }
+
+        public InsertShape Calls { get; }
+
+        public int CallTenantId { get; }
+
+        public int CallProvider { get; }
+
+        public int CallProviderCallId { get; }
+
+        public int CallUpdatedAt { get; }
+
+        /// <summary>Index in <see cref="Calls"/>' columns of <see cref="Call"/> property <paramref name="name"/>; <see cref="ArgumentException"/> when it has none.</summary>
+        public int CallColumn(string name)
+        {
+            var index = Array.FindIndex(Calls.Columns, c => c.Name == name);
+            return index >= 0 ? index : throw new ArgumentException($"Call has no property {name}.", "setCallProperties");
+        }
+
+        /// <summary>The statement requiring each of <paramref name="setCallProperties"/> non-null, built once per set (in order).</summary>
+        public string Sql(SwitchboardDbContext db, IReadOnlyList<string> setCallProperties)
+        {
+            var key = new CallPropertySet(setCallProperties);
+            if (sqlBySet.TryGetValue(key, out var sql))
+            {
+                return sql;
+            }
+            sql = Build(db, setCallProperties);
+            sqlBySet.TryAdd(new CallPropertySet(setCallProperties.ToArray()), sql); // a copy: the caller's list may change
+            return sql;
+        }
+
+        private string Build(SwitchboardDbContext db, IReadOnlyList<string> setCallProperties)
+        {
+            var helper = db.GetService<ISqlGenerationHelper>();
+            var events = Events.Table;
+            var columns = Events.Columns;
+            var calls = Calls.Table;
+            string Column(string property) => "c." + helper.DelimitIdentifier(Calls.Columns[CallColumn(property)].GetColumnName(calls)!);
+            var key = Events.Columns[0].DeclaringType.ContainingEntityType.GetIndexes()
                 .Single(x => x.IsUnique && x.Properties.Any(p => p.Name == nameof(CallEvent.IdempotencyKey)));
             var text = new StringBuilder("INSERT INTO ").Append(helper.DelimitIdentifier(events.Name, events.Schema)).Append(" (")
                 .AppendJoin(", ", columns.Select(c => helper.DelimitIdentifier(c.GetColumnName(events)!))).Append(") SELECT ")
-                .AppendJoin(", ", columns.Select((_, c) => c == callId ? CallColumn(nameof(Call.Id)) : "@p" + c))
+                .AppendJoin(", ", columns.Select((_, c) => c == CallIdColumn ? Column(nameof(Call.Id)) : "@p" + c))
                 .Append(" FROM ").Append(helper.DelimitIdentifier(calls.Name, calls.Schema)).Append(" AS c WHERE ")
-                .Append(CallColumn(nameof(Call.TenantId))).Append(" = @p").Append(columns.Length)
-                .Append(" AND ").Append(CallColumn(nameof(Call.Provider))).Append(" = @p").Append(columns.Length + 1)
-                .Append(" AND ").Append(CallColumn(nameof(Call.ProviderCallId))).Append(" = @p").Append(columns.Length + 2)
-                .Append(" AND ").Append(CallColumn(nameof(Call.UpdatedAt))).Append(" > @p").Append(columns.Length + 3);
+                .Append(Column(nameof(Call.TenantId))).Append(" = @p").Append(columns.Length)
+                .Append(" AND ").Append(Column(nameof(Call.Provider))).Append(" = @p").Append(columns.Length + 1)
+                .Append(" AND ").Append(Column(nameof(Call.ProviderCallId))).Append(" = @p").Append(columns.Length + 2)
+                .Append(" AND ").Append(Column(nameof(Call.UpdatedAt))).Append(" > @p").Append(columns.Length + 3);
             foreach (var property in setCallProperties)
             {
-                text.Append(" AND ").Append(CallColumn(property)).Append(" IS NOT NULL");
+                text.Append(" AND ").Append(Column(property)).Append(" IS NOT NULL");
             }
             // SQLite reads "ON CONFLICT" after a SELECT's FROM as a join constraint unless a WHERE comes first (sqlite.org/lang_upsert.html §2.2): there is one.
             return text.Append(" ON CONFLICT (").AppendJoin(", ", key.Properties.Select(p => helper.DelimitIdentifier(p.GetColumnName(events)!)))
                 .Append(") DO NOTHING").ToString();
-        });
-        // Nothing to announce: the live feed carries no raw events (LiveEventsInterceptor), and this row is never tracked.
-        return await Database.ExecuteSqlRawAsync(sql, parameters, ct) == 1;
-    }
-
-    /// <summary>The table of entity type <paramref name="type"/> and its mapped properties, in model order (the column order of every insert here).</summary>
-    private (StoreObjectIdentifier Table, IProperty[] Columns) ColumnsOf(Type type)
-    {
-        var entityType = Model.FindEntityType(type) ?? throw new InvalidOperationException($"{type.Name} is not an entity type.");
-        var table = StoreObjectIdentifier.Table(entityType.GetTableName()!, entityType.GetSchema());
-        return (table, entityType.GetProperties().Where(p => p.GetColumnName(table) is not null).ToArray());
-    }
-
-    /// <summary>
-    /// Parameter <c>@p{index}</c> holding <paramref name="value"/> as <paramref name="column"/> stores it (its type mapping and
-    /// value converter: UTC ticks for times on SQLite), after the number rule of <see cref="NonFiniteGuardInterceptor.TryReplace"/>.
-    /// <paramref name="factory"/> only makes the provider's parameter.
-    /// </summary>
-    private static DbParameter Parameter(DbCommand factory, IProperty column, object? value, int index)
-    {
-        if (NonFiniteGuardInterceptor.TryReplace(column, value, out var replacement))
-        {
-            value = replacement;
         }
-        return column.GetRelationalTypeMapping().CreateParameter(factory, $"p{index}", value, column.IsNullable);
     }
 
-    /// <summary><c>INSERT INTO t (c…) VALUES (@p0, …), (…)</c> for <paramref name="rows"/> rows, built once per provider, type and size.</summary>
-    private string InsertSql(Type type, StoreObjectIdentifier table, IProperty[] columns, int rows) =>
-        InsertSqlCache.GetOrAdd((Database.ProviderName ?? "", type, rows), key =>
+    /// <summary>A list of <see cref="Call"/> property names compared by content, in order (a key of <see cref="EventOfCallShape"/>'s statements).</summary>
+    private readonly struct CallPropertySet(IReadOnlyList<string> names) : IEquatable<CallPropertySet>
+    {
+        private readonly IReadOnlyList<string> names = names;
+
+        public bool Equals(CallPropertySet other)
         {
-            var sql = this.GetService<ISqlGenerationHelper>();
-            var text = new StringBuilder("INSERT INTO ").Append(sql.DelimitIdentifier(table.Name, table.Schema)).Append(" (")
-                .AppendJoin(", ", columns.Select(c => sql.DelimitIdentifier(c.GetColumnName(table)!))).Append(") VALUES ");
-            var p = 0;
-            for (var r = 0; r < key.Rows; r++)
+            if (names.Count != other.names.Count)
             {
-                text.Append(r == 0 ? "(" : ", (");
-                for (var c = 0; c < columns.Length; c++, p++)
-                {
-                    text.Append(c == 0 ? "@p" : ", @p").Append(p);
-                }
-                text.Append(')');
+                return false;
             }
-            return text.ToString();
-        });
+            for (var i = 0; i < names.Count; i++)
+            {
+                if (!string.Equals(names[i], other.names[i], StringComparison.Ordinal))
+                {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        public override bool Equals(object? obj) => obj is CallPropertySet other && Equals(other);
+
+        public override int GetHashCode()
+        {
+            var hash = new HashCode();
+            for (var i = 0; i < names.Count; i++)
+            {
+                hash.Add(names[i], StringComparer.Ordinal);
+            }
+            return hash.ToHashCode();
+        }
+    }
+
+    /// <summary>Shapes per model (one per provider and context configuration) and entity type; models are few and live as long as the process.</summary>
+    private static readonly ConcurrentDictionary<(IModel Model, Type Entity), InsertShape> Shapes = new();
+
+    private static readonly ConcurrentDictionary<IModel, EventOfCallShape> EventOfCallShapes = new();
+
+    /// <summary>The insert shape of entity type <paramref name="type"/> in this context's model; <see cref="InvalidOperationException"/> when not an entity type.</summary>
+    private InsertShape ShapeOf(Type type) => Shapes.GetOrAdd((Model, type), static key =>
+        new InsertShape(key.Model.FindEntityType(key.Entity) as IEntityType ?? throw new InvalidOperationException($"{key.Entity.Name} is not an entity type.")));
+
+    private EventOfCallShape EventOfCallShapeOf() => EventOfCallShapes.GetOrAdd(Model, static model => new EventOfCallShape(model));
+
+    /// <summary><c>INSERT INTO t (c…) VALUES (@p0, …), (…)</c> for <paramref name="rows"/> rows, built once per shape (model and type) and size.</summary>
+    private string InsertSql(InsertShape shape, int rows)
+    {
+        if (Volatile.Read(ref shape.SqlByRows[rows]) is { } cached)
+        {
+            return cached;
+        }
+        var sql = this.GetService<ISqlGenerationHelper>();
+        var table = shape.Table;
+        var columns = shape.Columns;
+        var text = new StringBuilder("INSERT INTO ").Append(sql.DelimitIdentifier(table.Name, table.Schema)).Append(" (")
+            .AppendJoin(", ", columns.Select(c => sql.DelimitIdentifier(c.GetColumnName(table)!))).Append(") VALUES ");
+        var p = 0;
+        for (var r = 0; r < rows; r++)
+        {
+            text.Append(r == 0 ? "(" : ", (");
+            for (var c = 0; c < columns.Length; c++, p++)
+            {
+                text.Append(c == 0 ? "@p" : ", @p").Append(p);
+            }
+            text.Append(')');
+        }
+        var built = text.ToString();
+        Volatile.Write(ref shape.SqlByRows[rows], built);
+        return built;
+    }
 }
