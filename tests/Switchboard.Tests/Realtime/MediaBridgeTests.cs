@@ -98,7 +98,9 @@ public sealed class MediaBridgeTests(VoiceFactory factory) : IClassFixture<Voice
         // What the caller experienced.
         Assert.Contains(twilio.Said, s => s.Contains("Cet appel est enregistré")); // consent, in Québec French
         Assert.True(twilio.ServerEnded, string.Join('\n', twilio.Timeline)); // the assistant hung up after its goodbye
-        Assert.Equal(1, twilio.Clears); // the barge-in flushed Twilio's buffer
+        // The barge-in flushed Twilio's buffer, once. The timeline says when a second one came (seen once under the full
+        // suite's load, stop 26: 2 clears; not reproduced since).
+        Assert.True(twilio.Clears == 1, $"clears: {twilio.Clears}\n" + string.Join('\n', twilio.Timeline));
         Assert.True(twilio.MarksEchoed > 0);
         Assert.Contains("<Hangup", twilio.ActionTwiML);
         Assert.True(twilio.TurnLatenciesMs.Count == 3, string.Join("\n", twilio.Timeline));
