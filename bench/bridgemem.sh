@@ -26,7 +26,7 @@ for _ in $(seq 1 400); do pid=$(server_pid); [ -n "$pid" ] && break; sleep 1; do
 [ -n "$pid" ] || { echo "the server did not start" >&2; exit 1; }
 if [ -n "${BRIDGEMEM_AFTER_CALLS:-}" ]; then
   # Measured from the harness's start (its calls start at once, 5 ms apart) rather than from the server's.
-  for _ in $(seq 1 400); do pgrep -f "bench.mjs --mock-port $MOCK_PORT" >/dev/null && break; sleep 0.2; done
+  for _ in $(seq 1 400); do pgrep -f "bench.mjs --mock-port ${MOCK_PORT:-7070}" >/dev/null && break; sleep 0.2; done
   sleep "$BRIDGEMEM_AFTER_CALLS"
 else
   sleep "${BRIDGEMEM_WAIT:-40}"
