@@ -106,7 +106,7 @@ internal sealed class PostgresLiveEventTransport : BackgroundService, ILiveEvent
             groupQueue.RemoveRange(0, take);
             groupInFlight = take;
         }
-        var all = batch.Count == 1 ? drafts : batch.SelectMany(w => w.Drafts).ToList();
+        var all = batch.Count == 1 ? batch[0].Drafts : batch.SelectMany(w => w.Drafts).ToList();
         try
         {
             Interlocked.Increment(ref groupBatches);
