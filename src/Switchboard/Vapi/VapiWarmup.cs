@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -8,6 +9,7 @@ using Microsoft.Extensions.Options;
 using Switchboard.Credentials;
 using Switchboard.Platform;
 using Switchboard.Platform.Database;
+using Switchboard.Platform.Http;
 using Switchboard.Tenancy;
 
 namespace Switchboard.Vapi;
@@ -16,14 +18,16 @@ namespace Switchboard.Vapi;
 /// Warms the webhook path before <c>/readyz</c> reports ready (<see cref="StartupReadiness"/>; issue 13: up to 4.8 s of
 /// tail in the first seconds after a start). Migrations have run before the host starts (Program.cs). Then, once:
 /// <list type="number">
-/// <item>a synthetic call (assistant-request, status-update, transcript, conversation-update, tool-calls with a routine
-/// <c>capture_lead</c>, end-of-call-report) goes through <see cref="VapiEventProcessor"/> for a throwaway tenant, inside one
-/// transaction that is rolled back, so nothing is stored and nothing is sent (the outbox rows it queues roll back with it);
-/// this compiles the EF Core queries and JITs the processor, the tools and the post-call pipeline;</item>
+/// <item>a synthetic call (assistant-request, status-update, transcript, conversation-update, tool-calls with an emergency
+/// <c>capture_lead</c>, end-of-call-report) goes the webhook's way (<see cref="WarmPipelineAsync"/>) for a throwaway tenant
+/// with an assistant, a webhook endpoint and on-call numbers, and is rolled back, so nothing is stored and nothing is sent
+/// (the SMS, webhook deliveries and outbox rows it queues roll back with it); this compiles the EF Core queries and JITs
+/// the processor, the tools, the alerts, the webhook fan-out and the post-call pipeline;</item>
 /// <item>the signature check runs once on a synthetic body;</item>
 /// <item>the credentials of up to <see cref="TenantsCached"/> tenants are loaded into <see cref="VapiTenantCache"/> in one query;</item>
 /// <item>when the server listens on an address, one unsigned POST to <c>/webhooks/vapi/{random id}</c> (a 404) warms
-/// Kestrel, routing and the endpoint.</item>
+/// Kestrel, routing and the endpoint, and one signed POST of a body that is not a Vapi message, for a tenant held only in
+/// <see cref="VapiTenantCache"/> for the moment (a 422), warms the body read, the signature check and the rate limiter.</item>
 /// </list>
 /// Bounded by <see cref="VapiOptions.WarmUpTimeoutSeconds"/>; a failure is logged and the node becomes ready anyway (its
 /// database check still stands). Off with <c>Switchboard:Vapi:WarmUpOnStart=false</c> (the test host's default).
@@ -63,45 +67,173 @@ internal sealed class VapiWarmup(
         }
     }
 
-    /// <summary>Runs a synthetic call through the processor in a transaction that is rolled back.</summary>
-    internal async Task WarmPipelineAsync(CancellationToken ct)
+    /// <summary>
+    /// Runs a synthetic call for a throwaway tenant set up like a working one (a default assistant, a webhook endpoint
+    /// subscribed to every event, on-call numbers) the way <see cref="VapiWebhookApi"/> runs a delivery: the record-only
+    /// statement where it applies, else the processor, the call-version check and one <c>SaveChanges</c>; the concurrent-call
+    /// gate for <c>assistant-request</c>. On SQLite it is one unit of <see cref="SqliteGroupCommit"/> that throws at its end,
+    /// so its savepoint is rolled back (the batch path, the savepoint statements and the listeners' rollback are the webhook's
+    /// own); on PostgreSQL one transaction that is rolled back. Nothing is stored, nothing is sent, no live event leaves.
+    /// </summary>
+    /// <returns>What the call wrote before it was rolled back (tests check the warm-up still reaches every path).</returns>
+    internal async Task<WarmUpReport> WarmPipelineAsync(CancellationToken ct)
     {
         await using var scope = scopes.CreateAsyncScope();
         var sp = scope.ServiceProvider;
         var db = sp.GetRequiredService<SwitchboardDbContext>();
-        var processor = sp.GetRequiredService<VapiEventProcessor>();
+        var configs = sp.GetRequiredService<TenantConfigCache>();
         var tenantId = Guid.CreateVersion7();
+        // What the handlers log for the throwaway tenant (a refused delivery attempt, a simulated SMS) says it was the warm-up.
+        using var logScope = logger.BeginScope("Start-up warm-up, tenant {WarmUpTenantId} (rolled back)", tenantId);
         sp.GetRequiredService<CurrentTenant>().Set(tenantId);
+        db.Database.AutoSavepointsEnabled = false;
+        try
+        {
+            if (db.Database.IsSqlite())
+            {
+                var report = default(WarmUpReport);
+                try
+                {
+                    await sp.GetRequiredService<SqliteGroupCommit>().RunAsync<bool>(db, WritePriority.Low, async () =>
+                    {
+                        report = await SyntheticCallAsync(sp, db, tenantId, groupCommitted: true, ct);
+                        throw new RolledBack();
+                    }, ct);
+                }
+                catch (RolledBack)
+                {
+                }
+                return report;
+            }
+            await using var tx = await db.Database.BeginTransactionAsync(ct);
+            var written = await SyntheticCallAsync(sp, db, tenantId, groupCommitted: false, ct);
+            await tx.RollbackAsync(ct);
+            return written;
+        }
+        finally
+        {
+            db.ChangeTracker.Clear();
+            configs.Invalidate(tenantId); // read inside the rolled-back work: never let another request see it
+        }
+    }
+
+    /// <summary>Thrown at the end of the warm-up's group-commit unit so that its savepoint is rolled back.</summary>
+    private sealed class RolledBack() : Exception("warm-up rolled back");
+
+    /// <summary>What <see cref="WarmPipelineAsync"/> wrote before rolling it back.</summary>
+    /// <param name="Messages">Messages processed.</param>
+    /// <param name="RecordedOnly">Of which stored by the record-only statement.</param>
+    /// <param name="OutboxHandled">Outbox rows the SMS and webhook-delivery handlers ran for.</param>
+    /// <param name="Leads">Leads created.</param>
+    /// <param name="Sms">SMS alerts queued.</param>
+    /// <param name="WebhookDeliveries">Webhook deliveries queued.</param>
+    internal readonly record struct WarmUpReport(int Messages, int RecordedOnly, int OutboxHandled, int Leads, int Sms, int WebhookDeliveries);
+
+    private async Task<WarmUpReport> SyntheticCallAsync(IServiceProvider sp, SwitchboardDbContext db, Guid tenantId, bool groupCommitted, CancellationToken ct)
+    {
+        var processor = sp.GetRequiredService<VapiEventProcessor>();
+        var configs = sp.GetRequiredService<TenantConfigCache>();
+        var protector = sp.GetRequiredService<SecretProtector>();
         var secret = "warm-up-" + Guid.NewGuid().ToString("N");
         var now = clock.GetUtcNow();
-        db.Database.AutoSavepointsEnabled = false;
-
-        using var turn = await sp.GetRequiredService<SqliteWriteGate>().EnterAsync(db, WritePriority.Low, ct);
-        await using var tx = await db.Database.BeginTransactionAsync(ct);
         db.Tenants.Add(new Tenant
         {
             Id = tenantId,
             Name = "warm-up (rolled back)",
             TimeZone = "America/Toronto",
             Locale = "fr-CA",
-            VapiWebhookSecretProtected = sp.GetRequiredService<SecretProtector>().Protect(secret),
+            VapiWebhookSecretProtected = protector.Protect(secret),
+            AlertPolicy = new AlertPolicy { OnCallNumbers = ["+15145550100"] },
             CreatedAt = now,
         });
+        db.Assistants.Add(new Assistants.Assistant
+        {
+            Id = Guid.CreateVersion7(),
+            TenantId = tenantId,
+            Name = "Warm-up",
+            Provider = "vapi",
+            IsDefault = true,
+            CreatedAt = now,
+        });
+        db.WebhookEndpoints.Add(new Webhooks.WebhookEndpoint
+        {
+            Id = Guid.CreateVersion7(),
+            TenantId = tenantId,
+            Url = "https://127.0.0.1:9/warm-up", // discard port: nothing is ever delivered (see the outbox handlers below)
+            SecretProtected = protector.Protect("whsec_" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(24))),
+            CreatedAt = now,
+            UpdatedAt = now,
+        });
         await db.SaveChangesAsync(ct);
-        var tenant = await db.Tenants.AsNoTracking().FirstAsync(t => t.Id == tenantId, ct);
+        db.ChangeTracker.Clear();
+        var tenant = (await configs.GetAsync(db, tenantId, ct)).Tenant;
+
+        var gate = sp.GetRequiredService<Billing.CallConcurrencyGate>();
+        int messages = 0, recordedOnly = 0;
         foreach (var body in SyntheticCall(Guid.NewGuid().ToString(), now))
         {
             var bytes = Encoding.UTF8.GetBytes(body);
-            VapiSignatureVerifier.Verify(_ => null, bytes, secret, tenant.VapiSignatureHeader, tenant.VapiTimestampHeader, now, TimeSpan.FromMinutes(5));
-            using var document = JsonDocument.Parse(bytes);
+            var signature = Signature(secret, bytes);
+            if (VapiSignatureVerifier.Verify(name => name == tenant.VapiSignatureHeader ? signature : null, bytes, secret,
+                    tenant.VapiSignatureHeader, tenant.VapiTimestampHeader, now, TimeSpan.FromMinutes(5)) != VapiAuthResult.Valid)
+            {
+                throw new InvalidOperationException("The warm-up's own signature did not verify.");
+            }
+            _ = TolerantJson.Sanitize(bytes, VapiWebhookApi.MaxDepth, out var unusable);
+            using var document = JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = VapiWebhookApi.MaxDepth });
             var message = document.RootElement.GetProperty("message");
             var type = message.GetProperty("type").GetString()!;
-            await processor.ProcessAsync(new TenantConfig(tenant, null), message, type, body, VapiEventProcessor.KeyOf(bytes), [], ct);
+            unusable.AddRange(VapiFieldRules.UnusableFields(message));
+            var key = VapiEventProcessor.KeyOf(bytes);
+            messages++;
+            if (type == "assistant-request")
+            {
+                await gate.CanStartAsync(tenantId, ct);
+            }
+            db.ResetUnitOfWork();
+            if (VapiRecordOnly.Applies(message, type)
+                && await VapiRecordOnly.TryRecordAsync(db, null, tenantId, message, type, body, key, unusable, now, ct))
+            {
+                recordedOnly++;
+                continue;
+            }
+            var config = await configs.GetAsync(db, tenantId, ct);
+            await processor.ProcessAsync(config, message, type, body, key, unusable, ct);
+            if (groupCommitted && !await db.CallVersionsUnchangedAsync(db.CallVersionsRead()))
+            {
+                throw new InvalidOperationException("The warm-up's call changed under it.");
+            }
             await db.SaveChangesAsync(ct);
             db.ChangeTracker.Clear(); // each delivery starts from fresh state, as in VapiWebhookApi
         }
-        await tx.RollbackAsync(ct);
-        db.ChangeTracker.Clear();
+
+        // The outbox handlers of what the call queued, on the same rolled-back work: the on-call SMS is recorded as simulated
+        // (the tenant has no Twilio credentials), and the first webhook deliveries are attempted against an endpoint on
+        // 127.0.0.1:9 (refused by the URL policy where private addresses are not allowed, refused by the host otherwise):
+        // the delivery's load, signing, send and attempt bookkeeping. Other kinds (post-call work, provider syncs) could
+        // call out, so they are left.
+        var handlers = sp.GetServices<Outbox.IOutboxHandler>().ToList();
+        var handled = 0;
+        var deliveriesTried = 0;
+        foreach (var row in await db.Outbox.IgnoreQueryFilters().Where(o => o.TenantId == tenantId).OrderBy(o => o.Id).ToListAsync(ct))
+        {
+            if (row.Kind is not (Alerts.SmsSendHandler.Kind or Webhooks.WebhookDeliveryHandler.Kind)
+                || (row.Kind == Webhooks.WebhookDeliveryHandler.Kind && ++deliveriesTried > 2)
+                || handlers.FirstOrDefault(h => h.Kind == row.Kind) is not { } handler)
+            {
+                continue;
+            }
+            await handler.HandleAsync(row, ct);
+            await db.SaveChangesAsync(ct);
+            handled++;
+        }
+        return new WarmUpReport(
+            messages,
+            recordedOnly,
+            handled,
+            await db.Leads.IgnoreQueryFilters().CountAsync(l => l.TenantId == tenantId, ct),
+            await db.SmsMessages.IgnoreQueryFilters().CountAsync(s => s.TenantId == tenantId, ct),
+            await db.WebhookDeliveries.IgnoreQueryFilters().CountAsync(d => d.TenantId == tenantId, ct));
     }
 
     /// <summary>One unsigned POST to a tenant that does not exist, through the real server (skipped when it has no address, as in tests).</summary>
@@ -120,15 +252,34 @@ internal sealed class VapiWarmup(
         }
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
         using var content = new StringContent("{\"message\":{\"type\":\"status-update\"}}", Encoding.UTF8, "application/json");
+        // A signed delivery whose body is not a Vapi message, for a tenant known only to this node's credential cache: the
+        // request runs the signature check, the rate limiter and the JSON parse, and is answered 422 before anything is read
+        // from or written to the database.
+        var id = Guid.CreateVersion7();
+        var secret = "warm-up-" + Guid.NewGuid().ToString("N");
+        var body = "{\"message\":{}}"u8.ToArray();
+        using var signed = new ByteArrayContent(body);
+        signed.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        signed.Headers.Add("x-vapi-signature", Signature(secret, body));
+        tenants.Remember(new VapiTenantAuth(id, secret, "x-vapi-signature", null), TimeSpan.FromSeconds(30));
         try
         {
             using var response = await http.PostAsync(new Uri(baseUri, $"/webhooks/vapi/{Guid.NewGuid()}"), content, ct);
+            using var invalid = await http.PostAsync(new Uri(baseUri, $"/webhooks/vapi/{id}"), signed, ct);
         }
         catch (HttpRequestException e)
         {
             logger.LogDebug(e, "HTTP warm-up request failed");
         }
+        finally
+        {
+            tenants.Invalidate(id);
+        }
     }
+
+    /// <summary>Vapi's HMAC form: lowercase hex of HMAC-SHA256 of the body under the secret (vapi-server-messages.md §7).</summary>
+    private static string Signature(string secret, byte[] body) =>
+        Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), body));
 
     /// <summary>The messages of a short call, in Vapi's shapes (shared/protocols/vapi-server-messages.md).</summary>
     private static IEnumerable<string> SyntheticCall(string callId, DateTimeOffset now)
@@ -152,7 +303,7 @@ internal sealed class VapiWarmup(
             new { role = "bot", message = "Bonjour, ici Paul.", time = now.ToUnixTimeMilliseconds() },
             new { role = "user", message = "Mon robinet coule.", time = now.ToUnixTimeMilliseconds() + 2000 },
         };
-        var lead = new { name = "Warm Up", phone = "+15145550199", address = "1 rue Test", problem = "Dripping faucet", urgency = "routine" };
+        var lead = new { name = "Warm Up", phone = "+15145550199", address = "1 rue Test", problem = "Burst pipe, basement flooding", urgency = "emergency" };
         var toolCall = new { id = "call_warmup", type = "function", function = new { name = "capture_lead", arguments = lead } };
         yield return JsonSerializer.Serialize(Message(new() { ["type"] = "assistant-request" }));
         yield return JsonSerializer.Serialize(Message(new() { ["type"] = "status-update", ["status"] = "in-progress" }));

@@ -25,7 +25,7 @@ internal static class VapiWebhookApi
     public const string CorsPolicy = "vapi-webhook";
 
     /// <summary>Deepest JSON nesting accepted (deeper bodies are 400 MALFORMED_JSON).</summary>
-    private const int MaxDepth = 128;
+    internal const int MaxDepth = 128;
 
     public static IEndpointRouteBuilder MapVapiWebhooks(this IEndpointRouteBuilder app)
     {
@@ -355,6 +355,12 @@ internal sealed class VapiTenantCache(IMemoryCache cache, IServiceScopeFactory s
         }
         return rows.Count;
     }
+
+    /// <summary>
+    /// Holds credentials for <paramref name="ttl"/> for a tenant that exists only in memory: the start-up warm-up's
+    /// throwaway tenant (<see cref="VapiWarmup"/>), whose deliveries are refused before the database is reached.
+    /// </summary>
+    internal void Remember(VapiTenantAuth auth, TimeSpan ttl) => cache.Set(("vapi-auth", auth.Id), auth, ttl);
 
     /// <summary>Drops a tenant's cached credentials (after a secret rotation).</summary>
     public void Invalidate(Guid tenantId) => cache.Remove(("vapi-auth", tenantId));

@@ -267,17 +267,31 @@ public sealed class VapiIngestTests(SwitchboardFactory factory) : IClassFixture<
         var before = await CountsAsync();
         var warmup = factory.Services.GetServices<IHostedService>().OfType<VapiWarmup>().Single();
 
-        await warmup.WarmPipelineAsync(CancellationToken.None);
+        var report = await warmup.WarmPipelineAsync(CancellationToken.None);
 
+        // It went every way a delivery for a working tenant goes (so the first real ones find those paths compiled)…
+        Assert.Equal(9, report.Messages);
+        Assert.True(report.RecordedOnly >= 1, $"no message took the record-only statement: {report}");
+        Assert.Equal(1, report.Leads);
+        Assert.Equal(1, report.Sms);
+        Assert.True(report.WebhookDeliveries >= 3, $"the webhook fan-out queued too little: {report}");
+        Assert.True(report.OutboxHandled >= 2, $"the SMS and delivery handlers did not run: {report}");
+        // …and left nothing behind.
         Assert.Equal(before, await CountsAsync());
         var response = await factory.PostVapiAsync(tenant, Json(new { message = new { type = "status-update", status = "in-progress", call = new { id = Guid.NewGuid().ToString() } } }));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
 
-        Task<(int, int, int, int, int)> CountsAsync() => factory.WithDbAsync(null, async db => (
+        Task<string> CountsAsync() => factory.WithDbAsync(null, async db => string.Join(", ",
             await db.Tenants.IgnoreQueryFilters().CountAsync(),
+            await db.Assistants.IgnoreQueryFilters().CountAsync(),
+            await db.WebhookEndpoints.IgnoreQueryFilters().CountAsync(),
             await db.Calls.IgnoreQueryFilters().CountAsync(),
             await db.CallEvents.IgnoreQueryFilters().CountAsync(),
             await db.Leads.IgnoreQueryFilters().CountAsync(),
+            await db.SmsMessages.IgnoreQueryFilters().CountAsync(),
+            await db.WebhookEvents.IgnoreQueryFilters().CountAsync(),
+            await db.WebhookDeliveries.IgnoreQueryFilters().CountAsync(),
+            await db.WebhookAttempts.IgnoreQueryFilters().CountAsync(),
             await db.Outbox.IgnoreQueryFilters().CountAsync()));
     }
 
