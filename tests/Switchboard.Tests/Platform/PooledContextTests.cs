@@ -211,15 +211,8 @@ public sealed class PooledContextTests(SwitchboardFactory factory) : IClassFixtu
         var scopes = new List<IServiceScope>();
         try
         {
-            for (var i = 0; i < SqliteSessionPool.MaxLent + 10; i++)
-            {
-                var scope = factory.Services.CreateScope();
-                scopes.Add(scope);
-                scope.ServiceProvider.GetRequiredService<CurrentTenant>().Set(tenant.Id);
-                var db = scope.ServiceProvider.GetRequiredService<SwitchboardDbContext>();
-                Assert.Equal([tenant.Id], await db.ApiKeys.Select(k => k.TenantId).Distinct().ToListAsync());
-                Assert.True(pool.LentCount <= SqliteSessionPool.MaxLent, $"lent: {pool.LentCount}");
-            }
+            await OpenBurstAsync(tenant.Id, scopes, openConnection: false,
+                () => Assert.True(pool.LentCount <= SqliteSessionPool.MaxLent, $"lent: {pool.LentCount}"));
             // The contexts past the limit run on connections of their own, closed between operations (not lent ones).
             var own = scopes.Count(s => s.ServiceProvider.GetRequiredService<SwitchboardDbContext>().Database.GetDbConnection().State
                 == System.Data.ConnectionState.Closed);
@@ -269,15 +262,7 @@ public sealed class PooledContextTests(SwitchboardFactory factory) : IClassFixtu
         var scopes = new List<IServiceScope>();
         try
         {
-            for (var i = 0; i < SqliteSessionPool.MaxLent + 10; i++)
-            {
-                var scope = factory.Services.CreateScope();
-                scopes.Add(scope);
-                scope.ServiceProvider.GetRequiredService<CurrentTenant>().Set(tenant.Id);
-                var db = scope.ServiceProvider.GetRequiredService<SwitchboardDbContext>();
-                await db.Database.OpenConnectionAsync();
-                Assert.Equal([tenant.Id], await db.ApiKeys.Select(k => k.TenantId).Distinct().ToListAsync());
-            }
+            await OpenBurstAsync(tenant.Id, scopes, openConnection: true, () => { });
         }
         finally
         {
@@ -297,5 +282,27 @@ public sealed class PooledContextTests(SwitchboardFactory factory) : IClassFixtu
             $"open after the burst: {afterBurst}, after trimming: {afterTrim}");
         // And the database still answers, on a connection lent again.
         Assert.Equal([tenant.Id], await factory.WithDbAsync(tenant.Id, db => db.ApiKeys.Select(k => k.TenantId).Distinct().ToListAsync()));
+    }
+
+    /// <summary>
+    /// Opens <see cref="SqliteSessionPool.MaxLent"/> + 10 tenant-scoped contexts at once (kept in <paramref name="scopes"/>
+    /// for the caller to dispose), each reading the tenant's rows (optionally on a connection opened for the scope), and
+    /// runs <paramref name="afterEach"/> after each.
+    /// </summary>
+    private async Task OpenBurstAsync(Guid tenantId, List<IServiceScope> scopes, bool openConnection, Action afterEach)
+    {
+        for (var i = 0; i < SqliteSessionPool.MaxLent + 10; i++)
+        {
+            var scope = factory.Services.CreateScope();
+            scopes.Add(scope);
+            scope.ServiceProvider.GetRequiredService<CurrentTenant>().Set(tenantId);
+            var db = scope.ServiceProvider.GetRequiredService<SwitchboardDbContext>();
+            if (openConnection)
+            {
+                await db.Database.OpenConnectionAsync();
+            }
+            Assert.Equal([tenantId], await db.ApiKeys.Select(k => k.TenantId).Distinct().ToListAsync());
+            afterEach();
+        }
     }
 }
