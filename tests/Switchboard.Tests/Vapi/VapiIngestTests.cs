@@ -295,6 +295,32 @@ public sealed class VapiIngestTests(SwitchboardFactory factory) : IClassFixture<
             await db.Outbox.IgnoreQueryFilters().CountAsync()));
     }
 
+    [Fact]
+    public async Task TheWarmUpLeavesConnectionsOpenInThePool()
+    {
+        var warmup = factory.Services.GetServices<IHostedService>().OfType<VapiWarmup>().Single();
+        var pool = factory.Services.GetRequiredService<SqliteSessionPool>();
+        // Start from a pool the other tests did not fill: SQLite's lent connections trimmed to MinIdle (two trims: the first
+        // only learns what stayed idle), PostgreSQL's idle connections closed.
+        pool.Trim(TimeSpan.Zero);
+        pool.Trim(TimeSpan.Zero);
+        Npgsql.NpgsqlConnection.ClearAllPools();
+        Assert.True(pool.IdleCount < VapiWarmup.ConnectionsOpened, $"idle before: {pool.IdleCount}");
+
+        await warmup.WarmConnectionsAsync(CancellationToken.None);
+
+        if (pool.Enabled)
+        {
+            // SQLite: the connections are lent again, not reopened.
+            Assert.True(pool.IdleCount >= VapiWarmup.ConnectionsOpened, $"idle: {pool.IdleCount}");
+            return;
+        }
+        // PostgreSQL: Npgsql's pool holds them; the server sees them as idle sessions of this database.
+        var idle = await factory.WithDbAsync(null, db => db.Database.SqlQueryRaw<int>(
+            "SELECT count(*)::int AS \"Value\" FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle'").SingleAsync());
+        Assert.True(idle >= VapiWarmup.ConnectionsOpened - 1, $"idle sessions: {idle}");
+    }
+
     internal sealed record Body(string Type, string Json, string? ToolCallId);
 
     /// <summary>One call's messages in Vapi's shapes; every other call reports an emergency through capture_lead.</summary>
