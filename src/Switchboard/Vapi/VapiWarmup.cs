@@ -10,6 +10,7 @@ using Switchboard.Credentials;
 using Switchboard.Platform;
 using Switchboard.Platform.Database;
 using Switchboard.Platform.Http;
+using Switchboard.Platform.Observability;
 using Switchboard.Tenancy;
 
 namespace Switchboard.Vapi;
@@ -86,6 +87,7 @@ internal sealed class VapiWarmup(
         var tenantId = Guid.CreateVersion7();
         // What the handlers log for the throwaway tenant (a refused delivery attempt, a simulated SMS) says it was the warm-up.
         using var logScope = logger.BeginScope("Start-up warm-up, tenant {WarmUpTenantId} (rolled back)", tenantId);
+        SwitchboardMetrics.Muted.Value = true; // …and the metrics do not count them (ends with this method)
         sp.GetRequiredService<CurrentTenant>().Set(tenantId);
         db.Database.AutoSavepointsEnabled = false;
         try

@@ -266,6 +266,20 @@ public sealed class VapiIngestTests(SwitchboardFactory factory) : IClassFixture<
         var tenant = await factory.CreateTenantAsync();
         var before = await CountsAsync();
         var warmup = factory.Services.GetServices<IHostedService>().OfType<VapiWarmup>().Single();
+        // This host's own instruments (other hosts in the process have meters of the same name, from other meter factories).
+        var meters = factory.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
+        var recorded = new List<string>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Scope == meters && instrument.Name is "switchboard.sms" or "switchboard.webhook.delivery.duration" or "switchboard.outbox.dead_letters")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, _, _, _) => { lock (recorded) { recorded.Add(instrument.Name); } });
+        listener.SetMeasurementEventCallback<double>((instrument, _, _, _) => { lock (recorded) { recorded.Add(instrument.Name); } });
+        listener.Start();
 
         var report = await warmup.WarmPipelineAsync(CancellationToken.None);
 
@@ -276,8 +290,12 @@ public sealed class VapiIngestTests(SwitchboardFactory factory) : IClassFixture<
         Assert.Equal(1, report.Sms);
         Assert.True(report.WebhookDeliveries >= 3, $"the webhook fan-out queued too little: {report}");
         Assert.True(report.OutboxHandled >= 2, $"the SMS and delivery handlers did not run: {report}");
-        // …and left nothing behind.
+        // …and left nothing behind: no rows, and not a refused delivery or a simulated SMS in the metrics.
         Assert.Equal(before, await CountsAsync());
+        lock (recorded)
+        {
+            Assert.Empty(recorded);
+        }
         var response = await factory.PostVapiAsync(tenant, Json(new { message = new { type = "status-update", status = "in-progress", call = new { id = Guid.NewGuid().ToString() } } }));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
 

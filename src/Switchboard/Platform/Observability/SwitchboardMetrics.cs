@@ -45,7 +45,20 @@ internal sealed class SwitchboardMetrics
         sms = meter.CreateCounter<long>("switchboard.sms", "{message}", "SMS settled by the outbox, by status.");
     }
 
-    public void DeadLettered(string kind) => deadLetters.Add(1, new KeyValuePair<string, object?>("kind", kind));
+    /// <summary>
+    /// True in an async flow whose outcomes are not the installation's: the start-up warm-up's rolled-back synthetic call
+    /// (<see cref="Vapi.VapiWarmup"/>), whose webhook delivery is refused and whose SMS is simulated for a tenant that never
+    /// existed. Set inside an async method, it ends with that method. The counters and histograms below record nothing then.
+    /// </summary>
+    internal static readonly AsyncLocal<bool> Muted = new();
+
+    public void DeadLettered(string kind)
+    {
+        if (!Muted.Value)
+        {
+            deadLetters.Add(1, new KeyValuePair<string, object?>("kind", kind));
+        }
+    }
 
     /// <summary>Records one delivery attempt to a tenant's webhook endpoint.</summary>
     /// <param name="statusCode">The receiver's HTTP status, or null when no response came (timeout, refused, blocked): tagged 0.</param>
@@ -53,6 +66,10 @@ internal sealed class SwitchboardMetrics
     /// <param name="latencyMs">Request sent to response read (ms).</param>
     public void WebhookDelivered(int? statusCode, bool succeeded, int latencyMs)
     {
+        if (Muted.Value)
+        {
+            return;
+        }
         var tags = new TagList
         {
             { "http.response.status_code", statusCode ?? 0 },
@@ -63,11 +80,22 @@ internal sealed class SwitchboardMetrics
 
     /// <param name="provider"><c>vapi</c> or <c>twilio</c>.</param>
     /// <param name="reason"><c>missing</c>, <c>stale</c> or <c>invalid</c>.</param>
-    public void SignatureRejected(string provider, string reason) =>
-        rejectedSignatures.Add(1, new KeyValuePair<string, object?>("provider", provider), new KeyValuePair<string, object?>("reason", reason));
+    public void SignatureRejected(string provider, string reason)
+    {
+        if (!Muted.Value)
+        {
+            rejectedSignatures.Add(1, new KeyValuePair<string, object?>("provider", provider), new KeyValuePair<string, object?>("reason", reason));
+        }
+    }
 
     /// <param name="status"><c>sent</c>, <c>failed</c> or <c>simulated</c>.</param>
-    public void SmsSettled(string status) => sms.Add(1, new KeyValuePair<string, object?>("status", status));
+    public void SmsSettled(string status)
+    {
+        if (!Muted.Value)
+        {
+            sms.Add(1, new KeyValuePair<string, object?>("status", status));
+        }
+    }
 
     private static IEnumerable<Measurement<double>> BridgeLatency(VoiceMetrics voice)
     {
