@@ -335,7 +335,8 @@ internal sealed class OutboxProcessor(
             return;
         }
         scope.ServiceProvider.GetRequiredService<CurrentTenant>().Set(message.TenantId);
-        var handler = scope.ServiceProvider.GetServices<IOutboxHandler>().FirstOrDefault(h => h.Kind == message.Kind);
+        // Only the message's own handler is built (AddOutboxHandler registers each under its kind).
+        var handler = scope.ServiceProvider.GetKeyedService<IOutboxHandler>(message.Kind);
         using var logScope = logger.BeginScope("Tenant {TenantId} outbox {OutboxId} {Kind}", message.TenantId, message.Id, message.Kind);
         // The handler's span continues the trace of whatever enqueued the row (its stored traceparent); the HTTP calls
         // it makes (Twilio, Vapi, the tenant's webhook) are its children and carry the same trace id onward.
