@@ -357,11 +357,13 @@ internal sealed class OutboxProcessor(
             {
                 logger.LogWarning(e, "Outbox handler failed");
                 result = OutboxResult.Retry($"{e.GetType().Name}: {e.Message}");
-                // Roll back whatever the handler staged; only the message's own bookkeeping is saved.
+                // Roll back whatever the handler staged, tracked or queued with InsertOnSave (the rows of a webhook event it
+                // published); only the message's own bookkeeping is saved.
                 foreach (var entry in db.ChangeTracker.Entries().Where(x => x.Entity != message).ToList())
                 {
                     entry.State = entry.State == EntityState.Added ? EntityState.Detached : EntityState.Unchanged;
                 }
+                db.DropInsertsOnSave();
             }
         }
 
