@@ -1,3 +1,4 @@
+using Switchboard.Outbox;
 using Switchboard.Platform.Http;
 using Switchboard.Tenancy;
 
@@ -22,7 +23,7 @@ internal static class BillingRegistration
         builder.Services.AddSingleton<StripeGateway>();
         builder.Services.AddScoped<StripeEventApplier>();
         builder.Services.AddScoped<BillingReconciler>();
-        builder.Services.AddScoped<Outbox.IOutboxHandler, MeterEventHandler>();
+        builder.Services.AddOutboxHandler<MeterEventHandler>(MeterEventHandler.Kind);
         builder.Services.AddScoped<BillingSuspensions>();
         builder.Services.AddScoped<MeterErrorReports>();
         builder.Services.AddHostedService<BillingWorker>();

@@ -173,12 +173,13 @@ internal sealed class ErasureService(SwitchboardDbContext db, TimeProvider clock
 }
 
 /// <summary>Drops caches that would otherwise outlive an erased tenant on this node.</summary>
-internal sealed class TenantCaches(TenantAccountCache accounts, VapiTenantCache vapi, TenantConfigCache configs)
+internal sealed class TenantCaches(TenantAccountCache accounts, VapiTenantCache vapi, TenantConfigCache configs, Webhooks.WebhookEndpointCache endpoints)
 {
     public void Invalidate(Guid tenantId)
     {
         accounts.Invalidate(tenantId);
         vapi.Invalidate(tenantId);
         configs.Invalidate(tenantId);
+        endpoints.Invalidate(tenantId);
     }
 }

@@ -11,7 +11,7 @@ internal static class EmailExtensions
         services.AddOptions<EmailOptions>().BindConfiguration(EmailOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddScoped<Mailer>();
         services.AddScoped<AccountRecovery>();
-        services.AddScoped<IOutboxHandler, EmailSendHandler>();
+        services.AddOutboxHandler<EmailSendHandler>(EmailSendHandler.Kind);
         return services;
     }
 

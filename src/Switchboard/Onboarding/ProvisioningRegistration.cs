@@ -19,8 +19,8 @@ internal static class ProvisioningRegistration
         builder.Services.AddScoped<AssistantService>();
         builder.Services.AddScoped<NumberService>();
         builder.Services.AddScoped<OnboardingService>();
-        builder.Services.AddScoped<IOutboxHandler, VapiAssistantSyncHandler>();
-        builder.Services.AddScoped<IOutboxHandler, NumberSyncHandler>();
+        builder.Services.AddOutboxHandler<VapiAssistantSyncHandler>(VapiAssistantSyncHandler.Kind);
+        builder.Services.AddOutboxHandler<NumberSyncHandler>(NumberSyncHandler.Kind);
         return builder;
     }
 }

@@ -15,7 +15,7 @@ internal static class OutboundRegistration
         builder.Services.AddScoped<DoNotCallList>();
         builder.Services.AddScoped<OutboundCalls>();
         builder.Services.AddScoped<AutoCallbacks>();
-        builder.Services.AddScoped<IOutboxHandler, OutboundPlaceHandler>();
+        builder.Services.AddOutboxHandler<OutboundPlaceHandler>(OutboundPlaceHandler.Kind);
         return builder;
     }
 }

@@ -335,7 +335,8 @@ internal sealed class OutboxProcessor(
             return;
         }
         scope.ServiceProvider.GetRequiredService<CurrentTenant>().Set(message.TenantId);
-        var handler = scope.ServiceProvider.GetServices<IOutboxHandler>().FirstOrDefault(h => h.Kind == message.Kind);
+        // Only the message's own handler is built (AddOutboxHandler registers each under its kind).
+        var handler = scope.ServiceProvider.GetKeyedService<IOutboxHandler>(message.Kind);
         using var logScope = logger.BeginScope("Tenant {TenantId} outbox {OutboxId} {Kind}", message.TenantId, message.Id, message.Kind);
         // The handler's span continues the trace of whatever enqueued the row (its stored traceparent); the HTTP calls
         // it makes (Twilio, Vapi, the tenant's webhook) are its children and carry the same trace id onward.
@@ -356,11 +357,13 @@ internal sealed class OutboxProcessor(
             {
                 logger.LogWarning(e, "Outbox handler failed");
                 result = OutboxResult.Retry($"{e.GetType().Name}: {e.Message}");
-                // Roll back whatever the handler staged; only the message's own bookkeeping is saved.
+                // Roll back whatever the handler staged, tracked or queued with InsertOnSave (the rows of a webhook event it
+                // published); only the message's own bookkeeping is saved.
                 foreach (var entry in db.ChangeTracker.Entries().Where(x => x.Entity != message).ToList())
                 {
                     entry.State = entry.State == EntityState.Added ? EntityState.Detached : EntityState.Unchanged;
                 }
+                db.DropInsertsOnSave();
             }
         }
 

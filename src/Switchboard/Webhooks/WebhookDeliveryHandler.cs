@@ -36,6 +36,7 @@ internal sealed class WebhookDeliveryHandler(
     WebhookSender sender,
     WebhookEndpointGate gate,
     SecretProtector secrets,
+    WebhookEndpointCache endpoints,
     IOptions<WebhookOptions> options,
     TimeProvider clock,
     ILogger<WebhookDeliveryHandler> logger,
@@ -273,6 +274,7 @@ internal sealed class WebhookDeliveryHandler(
         }
         await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
+        endpoints.Invalidate(endpoint.TenantId); // the conditional update bypassed the change tracker
     }
 
     /// <summary>

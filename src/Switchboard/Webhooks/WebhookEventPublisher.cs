@@ -21,12 +21,12 @@ namespace Switchboard.Webhooks;
 /// a tool call and the end-of-call report both finding the lead) finds the existing event and adds nothing.
 /// No endpoint subscribed means no event row.
 /// </remarks>
-internal sealed class WebhookEventPublisher(SwitchboardDbContext db, TimeProvider clock)
+internal sealed class WebhookEventPublisher(SwitchboardDbContext db, WebhookEndpointCache endpointCache, TimeProvider clock)
 {
     /// <summary>Body serialisation: camelCase (JSON web defaults), nulls written, so each type's shape is stable.</summary>
     internal static readonly JsonSerializerOptions Json = Platform.Http.FiniteDoubleConverter.AddTo(new(JsonSerializerDefaults.Web));
 
-    private readonly Dictionary<Guid, List<(Guid Id, List<string> EventTypes)>> endpointsByTenant = [];
+    private readonly Dictionary<Guid, IReadOnlyList<SubscribedEndpoint>> endpointsByTenant = [];
 
     /// <summary>Event ids (<c>webhook-id</c>) this unit of work has looked up: true when stored (<see cref="PreloadAsync"/>).</summary>
     private readonly Dictionary<string, bool> storedByMessageId = new(StringComparer.Ordinal);
@@ -103,36 +103,25 @@ internal sealed class WebhookEventPublisher(SwitchboardDbContext db, TimeProvide
     }
 
     /// <summary>
-    /// The tenant's enabled endpoints, read once per unit of work (an end-of-call report publishes several events).
-    /// Explicitly scoped to the tenant given: callers run under it, but the outbox and CLI paths must not depend on that.
+    /// The tenant's enabled endpoints, taken once per unit of work (an end-of-call report publishes several events, and sees one
+    /// set of endpoints throughout) from <see cref="WebhookEndpointCache"/>, which reads them on a miss. Explicitly scoped to the
+    /// tenant given: callers run under it, but the outbox and CLI paths must not depend on that.
     /// </summary>
-    private async Task<List<(Guid Id, List<string> EventTypes)>> EnabledEndpointsAsync(Guid tenantId, CancellationToken ct)
+    private async Task<IReadOnlyList<SubscribedEndpoint>> EnabledEndpointsAsync(Guid tenantId, CancellationToken ct)
     {
         if (!endpointsByTenant.TryGetValue(tenantId, out var endpoints))
         {
-            endpoints = [];
-            await foreach (var row in EnabledEndpoints(db, tenantId).WithCancellation(ct))
-            {
-                endpoints.Add((row.Id, row.EventTypes));
-            }
+            endpoints = await endpointCache.GetAsync(db, tenantId, ct);
             endpointsByTenant[tenantId] = endpoints;
         }
         return endpoints;
     }
 
-    // The lookups every publishing unit of work runs, compiled once (EF would otherwise build and hash each expression tree
-    // per call to find its cached plan). Explicitly scoped to the tenant given, whatever the context's tenant filter.
-    private static readonly Func<SwitchboardDbContext, Guid, IAsyncEnumerable<EndpointRow>> EnabledEndpoints = EF.CompileAsyncQuery(
-        (SwitchboardDbContext db, Guid tenantId) => db.WebhookEndpoints.IgnoreQueryFilters().AsNoTracking()
-            .Where(e => e.TenantId == tenantId && e.Enabled)
-            .Select(e => new EndpointRow(e.Id, e.EventTypes)));
-
+    // The lookup every publishing unit of work runs, compiled once (EF would otherwise build and hash the expression tree per
+    // call to find its cached plan). Explicitly scoped to the tenant given, whatever the context's tenant filter.
     private static readonly Func<SwitchboardDbContext, Guid, string, CancellationToken, Task<bool>> EventStored = EF.CompileAsyncQuery(
         (SwitchboardDbContext db, Guid tenantId, string messageId, CancellationToken ct) =>
             db.WebhookEvents.IgnoreQueryFilters().Any(e => e.TenantId == tenantId && e.MessageId == messageId));
-
-    /// <summary>An enabled endpoint's id and the event types it subscribes to (empty: all).</summary>
-    private sealed record EndpointRow(Guid Id, List<string> EventTypes);
 
     /// <summary>
     /// Looks up in one query which of the facts (type, event key) a unit of work is about to publish are stored already, so

@@ -3,15 +3,18 @@ namespace Switchboard.Webhooks;
 /// <summary>Registers this feature's services (called once from Program.cs).</summary>
 internal static class WebhooksRegistration
 {
-    /// <summary>Outgoing webhooks: options, SSRF policy, the shared HTTP client, the per-endpoint concurrency bound and the event publisher.</summary>
+    /// <summary>Outgoing webhooks: options, SSRF policy, the shared HTTP client, the per-endpoint concurrency bound, the event publisher and its endpoint cache.</summary>
     public static WebApplicationBuilder AddWebhooks(this WebApplicationBuilder builder)
     {
-        // Webhooks: options, SSRF policy, the shared HTTP client, per-endpoint concurrency bound, event publisher.
+        // Webhooks: options, SSRF policy, the shared HTTP client, per-endpoint concurrency bound, event publisher, endpoint cache.
         builder.Services.AddOptions<WebhookOptions>().BindConfiguration(WebhookOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<WebhookUrlPolicy>();
         builder.Services.AddSingleton<WebhookSender>();
         builder.Services.AddSingleton<WebhookEndpointGate>();
         builder.Services.AddScoped<WebhookEventPublisher>();
+        builder.Services.AddSingleton<WebhookEndpointCache>();
+        builder.Services.AddSingleton<WebhookEndpointCache.Interceptor>();
+        builder.Services.ConfigureDbContext<Platform.Database.SwitchboardDbContext>((sp, o) => o.AddInterceptors(sp.GetRequiredService<WebhookEndpointCache.Interceptor>()));
         return builder;
     }
 }

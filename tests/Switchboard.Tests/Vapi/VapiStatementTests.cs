@@ -4,6 +4,7 @@ using Switchboard.Tenancy;
 using Switchboard.Tests.Support;
 using Switchboard.Tests.Webhooks;
 using Switchboard.Vapi;
+using Switchboard.Webhooks;
 using Xunit.Abstractions;
 
 namespace Switchboard.Tests.Vapi;
@@ -25,15 +26,18 @@ public sealed class VapiStatementTests(CountingWebhookFactory factory, ITestOutp
     private static readonly (string Type, int Max)[] Budget =
     [
         ("assistant-request", 4),   // live-call count (plan limit), lookup; the event, the call
-        ("status-update", 9),       // lookup, endpoints, call.started stored?, version; event, call, call.started's event, delivery, outbox row
+        ("status-update", 8),       // lookup, call.started stored?, version; event, call, call.started's event, delivery, outbox row
+                                    // (9 when the tenant's endpoints were read per message, before WebhookEndpointCache)
         ("speech-update", 1),       // the event, its call's state checked in the same INSERT … SELECT (VapiRecordOnly)
         ("transcript", 1),          // a partial transcript: likewise
         ("transcript", 6),          // lookup, turns stored, version; event, call, turn
-        ("tool-calls", 15),         // capture_lead: the lead, its alerts and lead.created (18 before its webhook rows were queued)
+        ("tool-calls", 14),         // capture_lead: the lead, its alerts and lead.created (18 before its webhook rows were queued,
+                                    // 15 before the endpoints were cached)
         ("status-update", 4),       // lookup, version; event, call
-        ("end-of-call-report", 15), // lookup, turns stored, lead, alerts sent, endpoints, the six events stored? (one query), version;
+        ("end-of-call-report", 14), // lookup, turns stored, lead, alerts sent, the six events stored? (one query), version;
                                     // turns deleted, call, lead, alert rows; queued rows one INSERT per type: the event, the 15 turns,
-                                    // the webhook events, their deliveries, their outbox rows (21 when those were one statement each)
+                                    // the webhook events, their deliveries, their outbox rows (21 when those were one statement each,
+                                    // 15 when the endpoints were read per message)
     ];
 
     /// <summary>
@@ -42,8 +46,8 @@ public sealed class VapiStatementTests(CountingWebhookFactory factory, ITestOutp
     /// </summary>
     private static readonly (string Type, int Max)[] PostgresRoundTrips =
     [
-        ("assistant-request", 3), ("status-update", 4), ("speech-update", 1), ("transcript", 1), ("transcript", 3),
-        ("tool-calls", 7), ("status-update", 2), ("end-of-call-report", 8),
+        ("assistant-request", 3), ("status-update", 3), ("speech-update", 1), ("transcript", 1), ("transcript", 3),
+        ("tool-calls", 6), ("status-update", 2), ("end-of-call-report", 7), // status-update 4, tool-calls 7, report 8 before WebhookEndpointCache
     ];
 
     [Fact]
@@ -89,5 +93,6 @@ public sealed class VapiStatementTests(CountingWebhookFactory factory, ITestOutp
         await factory.Services.GetRequiredService<VapiTenantCache>().GetAsync(tenantId, CancellationToken.None);
         await factory.Services.GetRequiredService<TenantAccountCache>().GetAsync(tenantId, CancellationToken.None);
         await factory.WithDbAsync(tenantId, db => factory.Services.GetRequiredService<TenantConfigCache>().GetAsync(db, tenantId, CancellationToken.None));
+        await factory.WithDbAsync(tenantId, db => factory.Services.GetRequiredService<WebhookEndpointCache>().GetAsync(db, tenantId, CancellationToken.None));
     }
 }

@@ -98,6 +98,38 @@ public sealed class WebhookEndpointsApiTests(WebhookFactory factory) : IClassFix
         Assert.Empty(await factory.DeliveriesAsync(tenant.Id, id));
     }
 
+    /// <summary>
+    /// The tenant's endpoints are cached between events (<see cref="WebhookEndpointCache"/>): each change through the API is
+    /// seen by the very next event, well within the cache's lifetime.
+    /// </summary>
+    [Fact]
+    public async Task TheNextEventAfterAnEndpointChangesGoesWhereTheChangeSays()
+    {
+        var tenant = await factory.CreateTenantAsync();
+        var client = factory.ApiClient(tenant);
+        var (first, _) = await factory.CreateEndpointAsync(tenant, "http://127.0.0.1:9/first", ["lead.created"]);
+        var n = 0;
+        async Task<bool> PublishLeadAsync() =>
+            await factory.PublishAsync(tenant.Id, WebhookEventTypes.LeadCreated, $"cache-{++n}", WebhookTestExtensions.Lead(n));
+
+        Assert.True(await PublishLeadAsync()); // reads and caches the endpoints
+
+        Assert.Equal(HttpStatusCode.OK, (await client.PatchAsJsonAsync($"{Endpoints}/{first}", new { eventTypes = new[] { "call.ended" } })).StatusCode);
+        Assert.False(await PublishLeadAsync()); // no longer subscribed
+
+        Assert.Equal(HttpStatusCode.OK, (await client.PatchAsJsonAsync($"{Endpoints}/{first}", new { eventTypes = Array.Empty<string>(), enabled = false })).StatusCode);
+        Assert.False(await PublishLeadAsync()); // subscribed to everything, but disabled
+
+        var (second, _) = await factory.CreateEndpointAsync(tenant, "http://127.0.0.1:9/second");
+        Assert.True(await PublishLeadAsync()); // the new endpoint
+
+        Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync($"{Endpoints}/{second}")).StatusCode);
+        Assert.False(await PublishLeadAsync()); // deleted
+
+        Assert.Single(await factory.DeliveriesAsync(tenant.Id, first));
+        Assert.Empty(await factory.DeliveriesAsync(tenant.Id, second));
+    }
+
     [Fact]
     public async Task RotatingTheSecretReturnsANewOneAndKeepsTheOldOneForTheOverlap()
     {

@@ -44,6 +44,9 @@ internal sealed partial class SwitchboardDbContext
     /// <summary>Forgets the turns of <paramref name="callId"/> queued by <see cref="InsertOnSave(IEnumerable{TranscriptTurn})"/> and not yet saved.</summary>
     internal void DropTurnsOnSave(Guid callId) => pendingInserts?.RemoveAll(e => e is TranscriptTurn t && t.CallId == callId);
 
+    /// <summary>Forgets every row queued by <see cref="InsertOnSave(object)"/> and not yet saved (a step rolled back, the rest of the unit kept).</summary>
+    internal void DropInsertsOnSave() => pendingInserts = null;
+
     /// <summary>Takes the queued inserts for this save; null when none, or when they were handed to the change tracker.</summary>
     private List<object>? TakeInsertsOnSave()
     {
