@@ -116,7 +116,9 @@ internal sealed class VapiWarmup(
         finally
         {
             db.ChangeTracker.Clear();
-            configs.Invalidate(tenantId); // read inside the rolled-back work: never let another request see it
+            // Read inside the rolled-back work: never let another request see them.
+            configs.Invalidate(tenantId);
+            sp.GetRequiredService<Webhooks.WebhookEndpointCache>().Invalidate(tenantId);
         }
     }
 
@@ -249,14 +251,13 @@ internal sealed class VapiWarmup(
         // 127.0.0.1:9 (refused by the URL policy where private addresses are not allowed, refused by the host otherwise):
         // the delivery's load, signing, send and attempt bookkeeping. Other kinds (post-call work, provider syncs) could
         // call out, so they are left.
-        var handlers = sp.GetServices<Outbox.IOutboxHandler>().ToList();
         var handled = 0;
         var deliveriesTried = 0;
         foreach (var row in await db.Outbox.IgnoreQueryFilters().Where(o => o.TenantId == tenantId).OrderBy(o => o.Id).ToListAsync(ct))
         {
             if (row.Kind is not (Alerts.SmsSendHandler.Kind or Webhooks.WebhookDeliveryHandler.Kind)
                 || (row.Kind == Webhooks.WebhookDeliveryHandler.Kind && ++deliveriesTried > 2)
-                || handlers.FirstOrDefault(h => h.Kind == row.Kind) is not { } handler)
+                || sp.GetKeyedService<Outbox.IOutboxHandler>(row.Kind) is not { } handler)
             {
                 continue;
             }
