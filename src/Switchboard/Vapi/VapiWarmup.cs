@@ -144,7 +144,7 @@ internal sealed class VapiWarmup(
             {
                 var db = scope.ServiceProvider.GetRequiredService<SwitchboardDbContext>();
                 await db.Database.OpenConnectionAsync(ct);
-                await db.Tenants.IgnoreQueryFilters().AsNoTracking().Select(t => t.Id).FirstOrDefaultAsync(ct);
+                await db.Tenants.IgnoreQueryFilters().AnyAsync(ct);
             }));
         }
         finally
