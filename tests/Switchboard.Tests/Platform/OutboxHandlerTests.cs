@@ -30,6 +30,18 @@ public sealed class OutboxHandlerTests(SwitchboardFactory factory) : IClassFixtu
     [Fact]
     public async Task AMessageOfAKindNobodyHandlesIsADeadLetter()
     {
+        var id = await QueueDueAsync(factory, "nobody.handles");
+
+        await factory.Outbox.DrainAsync(CancellationToken.None);
+
+        var row = await factory.WithDbAsync(null, db => db.Outbox.IgnoreQueryFilters().AsNoTracking().SingleAsync(m => m.Id == id));
+        Assert.Equal(OutboxStatus.Dead, row.Status);
+        Assert.Equal("No handler for kind 'nobody.handles'.", row.LastError);
+    }
+
+    /// <summary>Stores an outbox message of <paramref name="kind"/> (empty payload), due now, for a new tenant; returns its id.</summary>
+    internal static async Task<Guid> QueueDueAsync(SwitchboardFactory factory, string kind)
+    {
         var tenant = await factory.CreateTenantAsync();
         var now = factory.Clock.GetUtcNow();
         var id = Guid.CreateVersion7();
@@ -39,20 +51,15 @@ public sealed class OutboxHandlerTests(SwitchboardFactory factory) : IClassFixtu
             {
                 Id = id,
                 TenantId = tenant.Id,
-                Kind = "nobody.handles",
-                DedupeKey = $"nobody-{id:N}",
+                Kind = kind,
+                DedupeKey = $"{kind}-{id:N}",
                 PayloadJson = "{}",
                 NextAttemptAt = now,
                 CreatedAt = now,
             });
             return db.SaveChangesAsync();
         });
-
-        await factory.Outbox.DrainAsync(CancellationToken.None);
-
-        var row = await factory.WithDbAsync(null, db => db.Outbox.IgnoreQueryFilters().AsNoTracking().SingleAsync(m => m.Id == id));
-        Assert.Equal(OutboxStatus.Dead, row.Status);
-        Assert.Equal("No handler for kind 'nobody.handles'.", row.LastError);
+        return id;
     }
 }
 
@@ -95,23 +102,7 @@ public sealed class OutboxHandlerFailureTests(ThrowingHandlerFactory factory) : 
     [Fact]
     public async Task AFailedHandlersQueuedRowsAreNotWrittenWithTheRetry()
     {
-        var tenant = await factory.CreateTenantAsync();
-        var now = factory.Clock.GetUtcNow();
-        var id = Guid.CreateVersion7();
-        await factory.WithDbAsync(tenant.Id, db =>
-        {
-            db.Outbox.Add(new OutboxMessage
-            {
-                Id = id,
-                TenantId = tenant.Id,
-                Kind = ThrowingHandlerFactory.StagesThenThrows.Kind,
-                DedupeKey = $"throws-{id:N}",
-                PayloadJson = "{}",
-                NextAttemptAt = now,
-                CreatedAt = now,
-            });
-            return db.SaveChangesAsync();
-        });
+        var id = await OutboxHandlerTests.QueueDueAsync(factory, ThrowingHandlerFactory.StagesThenThrows.Kind);
 
         Assert.Equal(1, await factory.Outbox.ProcessDueAsync(CancellationToken.None));
 
