@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Identity;
+using Switchboard.Platform.Database;
 
 namespace Switchboard.Tenancy;
 
@@ -24,9 +25,7 @@ internal static class TenancyRegistration
         builder.Services.AddSingleton<IAuthorizationMiddlewareResultHandler, EnvelopeAuthorizationResultHandler>();
 
         // The webhook path's per-tenant reads (tenant row, default assistant), dropped by any save that touches them.
-        builder.Services.AddSingleton<TenantConfigCache>();
-        builder.Services.AddSingleton<TenantConfigCache.Interceptor>();
-        builder.Services.ConfigureDbContext<Platform.Database.SwitchboardDbContext>((sp, o) => o.AddInterceptors(sp.GetRequiredService<TenantConfigCache.Interceptor>()));
+        builder.Services.AddTenantScopedCache<TenantConfigCache>();
         return builder;
     }
 }

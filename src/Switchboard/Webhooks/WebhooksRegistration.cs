@@ -1,3 +1,5 @@
+using Switchboard.Platform.Database;
+
 namespace Switchboard.Webhooks;
 
 /// <summary>Registers this feature's services (called once from Program.cs).</summary>
@@ -12,9 +14,7 @@ internal static class WebhooksRegistration
         builder.Services.AddSingleton<WebhookSender>();
         builder.Services.AddSingleton<WebhookEndpointGate>();
         builder.Services.AddScoped<WebhookEventPublisher>();
-        builder.Services.AddSingleton<WebhookEndpointCache>();
-        builder.Services.AddSingleton<WebhookEndpointCache.Interceptor>();
-        builder.Services.ConfigureDbContext<Platform.Database.SwitchboardDbContext>((sp, o) => o.AddInterceptors(sp.GetRequiredService<WebhookEndpointCache.Interceptor>()));
+        builder.Services.AddTenantScopedCache<WebhookEndpointCache>();
         return builder;
     }
 }

@@ -138,6 +138,42 @@ public sealed class DatabaseWritePathTests(SwitchboardFactory factory) : IClassF
         Assert.Equal("Drain Fortin inc.", renamed.Tenant.Name);
     }
 
+    /// <summary>
+    /// One interceptor serves every per-tenant cache (<see cref="Switchboard.Platform.Database.TenantScopedCacheInterceptor"/>):
+    /// a save that adds an endpoint and changes the assistant drops both caches' entries for that tenant, and no other tenant's.
+    /// </summary>
+    [Fact]
+    public async Task OneSaveThatTouchesAnEndpointAndAnAssistantDropsBothCachedReads()
+    {
+        var tenant = await factory.CreateTenantAsync();
+        var other = await factory.CreateTenantAsync();
+        var configs = factory.Services.GetRequiredService<Switchboard.Tenancy.TenantConfigCache>();
+        var endpoints = factory.Services.GetRequiredService<Switchboard.Webhooks.WebhookEndpointCache>();
+        Task<(Switchboard.Tenancy.TenantConfig, IReadOnlyList<Switchboard.Webhooks.SubscribedEndpoint>)> ReadAsync(Guid id) =>
+            factory.WithDbAsync(id, async db => (await configs.GetAsync(db, id, CancellationToken.None), await endpoints.GetAsync(db, id, CancellationToken.None)));
+        var (config, subscribed) = await ReadAsync(tenant.Id);
+        var (otherConfig, otherSubscribed) = await ReadAsync(other.Id);
+        Assert.Empty(subscribed);
+
+        await factory.WithDbAsync(tenant.Id, async db =>
+        {
+            (await db.Assistants.SingleAsync()).FirstMessage = "Drain Fortin, salut!";
+            db.WebhookEndpoints.Add(new Switchboard.Webhooks.WebhookEndpoint
+            {
+                Id = Guid.NewGuid(), TenantId = tenant.Id, Url = "https://hooks.example/x", SecretProtected = "x", CreatedAt = DateTimeOffset.UtcNow,
+            });
+            return await db.SaveChangesAsync();
+        });
+
+        var (configAfter, subscribedAfter) = await ReadAsync(tenant.Id);
+        Assert.NotSame(config, configAfter);
+        Assert.Equal("Drain Fortin, salut!", configAfter.DefaultAssistant!.FirstMessage);
+        Assert.Single(subscribedAfter);
+        var (otherConfigAfter, otherSubscribedAfter) = await ReadAsync(other.Id);
+        Assert.Same(otherConfig, otherConfigAfter); // still cached: the save touched only the first tenant's rows
+        Assert.Same(otherSubscribed, otherSubscribedAfter);
+    }
+
     [Fact]
     public async Task UnitsQueuedBehindTheWriterShareOneCommitAndAFailingUnitIsUndoneAlone()
     {
