@@ -1,6 +1,7 @@
 import { useNavigate, useSearch } from '@tanstack/react-router';
 import { useTranslation } from 'react-i18next';
 import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis, Pie, PieChart, Cell } from 'recharts';
+import { pieSlices, sliceStroke } from './slices';
 import { Card, ErrorMessage, Field, inputClass, PageTitle } from '@/components/ui/ui';
 import { useAnalytics } from '@/lib/api/analytics';
 import { useFormat, useTenantId } from '@/lib/session';
@@ -38,6 +39,7 @@ export function AnalyticsPage() {
         { name: t('urgency.routine'), value: a.urgencyMix.routine, color: '#059669' },
       ]
     : [];
+  const slices = pieSlices(mix);
   const conversion = a && a.totals.leads > 0 && a.totals.leadsBooked !== null ? (100 * a.totals.leadsBooked) / a.totals.leads : null;
   return (
     <>
@@ -96,8 +98,8 @@ export function AnalyticsPage() {
               <div className="h-56" dir="ltr">
                 <ResponsiveContainer width="100%" height="100%">
                   <PieChart>
-                    <Pie data={mix} dataKey="value" nameKey="name" outerRadius={80} isAnimationActive={false} label>
-                      {mix.map((m) => (
+                    <Pie data={slices} dataKey="value" nameKey="name" outerRadius={80} isAnimationActive={false} label stroke={sliceStroke(slices)}>
+                      {slices.map((m) => (
                         <Cell key={m.name} fill={m.color} />
                       ))}
                     </Pie>
