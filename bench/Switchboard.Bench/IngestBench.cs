@@ -95,8 +95,7 @@ internal static class IngestBench
                 result["commit"] = BenchEnv.GitCommit(repo);
                 if (save)
                 {
-                    var dir = Path.Combine(repo, "bench", "results");
-                    var file = Path.Combine(dir, $"ingest-{provider}-{DateTime.UtcNow:yyyy-MM-dd}{(label is null ? "" : "-" + label)}.json");
+                    var file = BenchEnv.ResultPath(Path.Combine(repo, "bench", "results"), $"ingest-{provider}-{DateTime.UtcNow:yyyy-MM-dd}{(label is null ? "" : "-" + label)}");
                     await File.WriteAllTextAsync(file, result.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
                     Console.WriteLine($"written: {file}");
                 }

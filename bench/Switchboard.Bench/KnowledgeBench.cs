@@ -84,7 +84,7 @@ internal static class KnowledgeBench
         foreach (var provider in providers)
         {
             var result = await RunProviderAsync(provider, pg, tenants, chunks, queries, warmup, keep);
-            var path = Path.Combine(BenchEnv.RepoRoot(), "bench", "results", $"knowledge-{provider}-{DateTime.UtcNow:yyyy-MM-dd}.json");
+            var path = BenchEnv.ResultPath(Path.Combine(BenchEnv.RepoRoot(), "bench", "results"), $"knowledge-{provider}-{DateTime.UtcNow:yyyy-MM-dd}");
             await File.WriteAllTextAsync(path, JsonSerializer.Serialize(result, new JsonSerializerOptions { WriteIndented = true }));
             Console.WriteLine($"{provider}: CPU per search: bench process {result.ProcessCpuMsPerQuery:F2} ms, PostgreSQL backend {result.PostgresBackendCpuMsPerQuery:F2} ms; " +
                               (result.ThreadCpu is { } c ? $"thread CPU p50 {c.P50Ms:F2} p95 {c.P95Ms:F2} p99 {c.P99Ms:F2} ms; " : "") + $"load average {result.LoadAverage}");

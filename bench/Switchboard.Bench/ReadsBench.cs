@@ -161,8 +161,7 @@ internal static class ReadsBench
             DatabaseSize = await SizeAsync(o, work, connectionString, ct),
             Results = results,
         };
-        var resultsDir = Directory.CreateDirectory(Path.Combine(repo, "bench", "results")).FullName;
-        var file = Path.Combine(resultsDir, $"reads-{o.Db}-{now:yyyy-MM-dd}{(o.Label is null ? "" : "-" + o.Label)}.json");
+        var file = BenchEnv.ResultPath(Path.Combine(repo, "bench", "results"), $"reads-{o.Db}-{now:yyyy-MM-dd}{(o.Label is null ? "" : "-" + o.Label)}");
         await File.WriteAllTextAsync(file, JsonSerializer.Serialize(report, new JsonSerializerOptions(JsonSerializerDefaults.Web) { WriteIndented = true }), ct);
         Console.WriteLine($"\nwritten {file}\n");
         Console.WriteLine("| scenario | p50 ms | p95 ms | max ms | items |");

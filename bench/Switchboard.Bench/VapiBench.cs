@@ -90,9 +90,7 @@ internal static class VapiBench
                 Report.Print(result);
                 if (!o.NoSave)
                 {
-                    var dir = o.OutDir ?? Path.Combine(repo, "bench", "results");
-                    Directory.CreateDirectory(dir);
-                    var file = Path.Combine(dir, $"vapi-{provider}-{DateTime.UtcNow:yyyy-MM-dd}{(o.Label is null ? "" : "-" + o.Label)}.json");
+                    var file = BenchEnv.ResultPath(o.OutDir ?? Path.Combine(repo, "bench", "results"), $"vapi-{provider}-{DateTime.UtcNow:yyyy-MM-dd}{(o.Label is null ? "" : "-" + o.Label)}");
                     await File.WriteAllTextAsync(file, JsonSerializer.Serialize(result, Report.Json), CancellationToken.None);
                     Console.WriteLine($"written: {Path.GetRelativePath(Environment.CurrentDirectory, file)}");
                 }
@@ -1664,6 +1662,21 @@ internal static class BenchEnv
             }
         }
         throw new InvalidOperationException("Cannot find the repository root (Switchboard.slnx)");
+    }
+
+    /// <summary>
+    /// <c>&lt;dir&gt;/&lt;stem&gt;.json</c>, or <c>&lt;stem&gt;-2.json</c>, <c>-3</c>… when that file exists: a second run with the same
+    /// date and label keeps the first run's results instead of overwriting them.
+    /// </summary>
+    public static string ResultPath(string dir, string stem)
+    {
+        Directory.CreateDirectory(dir);
+        var path = Path.Combine(dir, stem + ".json");
+        for (var n = 2; File.Exists(path); n++)
+        {
+            path = Path.Combine(dir, $"{stem}-{n}.json");
+        }
+        return path;
     }
 
     public static string FindServerDll(string repo)
