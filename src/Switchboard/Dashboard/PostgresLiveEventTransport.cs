@@ -52,7 +52,12 @@ internal sealed class PostgresLiveEventTransport : BackgroundService, ILiveEvent
         {
             return; // registered on every host; idle on SQLite
         }
-        dataSource = NpgsqlDataSource.Create(connection.Value);
+        var publishing = new NpgsqlConnectionStringBuilder(connection.Value);
+        if (string.IsNullOrEmpty(publishing.ApplicationName))
+        {
+            publishing.ApplicationName = PublisherApplicationName; // its sessions told apart from the webhook path's in pg_stat_activity
+        }
+        dataSource = NpgsqlDataSource.Create(publishing.ConnectionString);
         listenConnectionString = new NpgsqlConnectionStringBuilder(connection.Value)
         {
             Pooling = false,
@@ -62,7 +67,43 @@ internal sealed class PostgresLiveEventTransport : BackgroundService, ILiveEvent
         }.ConnectionString;
     }
 
+    /// <summary>The <c>application_name</c> of the publishing pool's sessions, unless the connection string sets one.</summary>
+    internal const string PublisherApplicationName = "switchboard-live-publisher";
+
+    /// <summary>Connections of the publishing pool <see cref="WarmUpAsync"/> opens: the group publish's one and the background sender's.</summary>
+    internal const int WarmConnections = 2;
+
     public void Publish(LiveEventDraft draft) => outgoing.Writer.TryWrite(draft);
+
+    /// <summary>
+    /// Before the node is ready (<see cref="Vapi.VapiWarmup"/>; issue 13: on PostgreSQL the first one to two seconds after a
+    /// start kept a tail of 0.3–1.6 s when the rest of the webhook path was warm). This transport publishes through its own
+    /// pool, which nothing opened before the first real publish: that publish paid for the pool's first connection (a TCP
+    /// connection, the start-up exchange, and Npgsql loading the server's type catalog for a new data source) and the JIT of
+    /// this path, while every webhook answered meanwhile queued behind it (group publishing). So: opens
+    /// <see cref="WarmConnections"/> connections of the pool at once, reads the sequence table through each and returns them;
+    /// then runs the publish statement for <paramref name="draft"/> on <paramref name="inTransaction"/>, inside the transaction
+    /// the caller has open and rolls back: the sequence row it takes is undone, and PostgreSQL sends no notification of a
+    /// transaction that does not commit (PostgreSQL docs, NOTIFY). Nothing is published. No-op on SQLite.
+    /// </summary>
+    internal async Task WarmUpAsync(NpgsqlConnection inTransaction, LiveEventDraft draft, CancellationToken ct)
+    {
+        if (dataSource is null)
+        {
+            return;
+        }
+        await Task.WhenAll(Enumerable.Range(0, WarmConnections).Select(async _ =>
+        {
+            await using var connection = await dataSource.OpenConnectionAsync(ct);
+            await using var read = new NpgsqlCommand("SELECT \"LastSeq\" FROM live_event_sequences WHERE \"TenantId\" = $1", connection);
+            read.Parameters.Add(new NpgsqlParameter { Value = draft.TenantId });
+            await read.ExecuteScalarAsync(ct);
+        }));
+        await NotifyAsync([draft], ct, inTransaction);
+    }
+
+    /// <summary>Closes the publishing pool's idle connections (tests: a pool as a fresh start finds it).</summary>
+    internal void ClearPool() => dataSource?.Clear();
 
     /// <summary>
     /// Publishes a committed unit of work's events and returns once they are numbered and sent. Concurrent callers share
@@ -244,9 +285,10 @@ internal sealed class PostgresLiveEventTransport : BackgroundService, ILiveEvent
         }
     }
 
-    private async Task NotifyAsync(IReadOnlyList<LiveEventDraft> drafts, CancellationToken ct)
+    /// <summary>Numbers and sends <paramref name="drafts"/> in one batch: through the pool, or on <paramref name="connection"/> (in its transaction).</summary>
+    private async Task NotifyAsync(IReadOnlyList<LiveEventDraft> drafts, CancellationToken ct, NpgsqlConnection? connection = null)
     {
-        await using var batch = dataSource!.CreateBatch();
+        await using var batch = connection is null ? dataSource!.CreateBatch() : connection.CreateBatch();
         foreach (var draft in drafts)
         {
             var command = new NpgsqlBatchCommand(NotifySql);
@@ -254,7 +296,8 @@ internal sealed class PostgresLiveEventTransport : BackgroundService, ILiveEvent
             command.Parameters.Add(new NpgsqlParameter { Value = Parts(draft) });
             batch.BatchCommands.Add(command);
         }
-        // A batch without a transaction runs as one implicit transaction: all its notifications are sent at its commit.
+        // A batch without a transaction runs as one implicit transaction: all its notifications are sent at its commit (on a
+        // connection with a transaction open, at that transaction's commit).
         await batch.ExecuteNonQueryAsync(ct);
     }
 

@@ -24,6 +24,8 @@ namespace Switchboard.Vapi;
 /// with an assistant, a webhook endpoint and on-call numbers, and is rolled back, so nothing is stored and nothing is sent
 /// (the SMS, webhook deliveries and outbox rows it queues roll back with it); this compiles the EF Core queries and JITs
 /// the processor, the tools, the alerts, the webhook fan-out and the post-call pipeline;</item>
+/// <item>on PostgreSQL, in the same rolled-back transaction, the live events' publishing pool is opened and its publish
+/// statement run (<see cref="Dashboard.PostgresLiveEventTransport.WarmUpAsync"/>);</item>
 /// <item><see cref="ConnectionsOpened"/> database connections are opened at once and returned to their pool;</item>
 /// <item>the credentials of up to <see cref="TenantsCached"/> tenants are loaded into <see cref="VapiTenantCache"/> in one query;</item>
 /// <item>when the server listens on an address, one unsigned POST to <c>/webhooks/vapi/{random id}</c> (a 404) warms
@@ -110,6 +112,9 @@ internal sealed class VapiWarmup(
             }
             await using var tx = await db.Database.BeginTransactionAsync(ct);
             var written = await SyntheticCallAsync(sp, db, tenantId, groupCommitted: false, ct);
+            // The live events' own pool and publish statement, in this transaction (the throwaway tenant exists only here).
+            await sp.GetRequiredService<Dashboard.PostgresLiveEventTransport>().WarmUpAsync((Npgsql.NpgsqlConnection)db.Database.GetDbConnection(),
+                Dashboard.LiveEventData.Draft(tenantId, Dashboard.LiveEventTypes.CallUpdated, new { warmUp = true }, null), ct);
             await tx.RollbackAsync(ct);
             return written;
         }

@@ -310,7 +310,39 @@ public sealed class VapiIngestTests(SwitchboardFactory factory) : IClassFixture<
             await db.WebhookEvents.IgnoreQueryFilters().CountAsync(),
             await db.WebhookDeliveries.IgnoreQueryFilters().CountAsync(),
             await db.WebhookAttempts.IgnoreQueryFilters().CountAsync(),
-            await db.Outbox.IgnoreQueryFilters().CountAsync()));
+            await db.Outbox.IgnoreQueryFilters().CountAsync(),
+            await db.LiveEventSequences.CountAsync()));
+    }
+
+    /// <summary>
+    /// PostgreSQL: the live events publish through a pool of their own, which the warm-up opens (the first publish after a
+    /// start used to open it, with every webhook answered meanwhile queued behind it); what it runs there is rolled back.
+    /// </summary>
+    [Fact]
+    public async Task TheWarmUpOpensTheLiveEventsPublishingPool()
+    {
+        if (!TestDatabase.IsPostgres)
+        {
+            return; // SQLite: events stay in the process, nothing to open
+        }
+        var warmup = factory.Services.GetServices<IHostedService>().OfType<VapiWarmup>().Single();
+        var transport = factory.Services.GetRequiredService<Switchboard.Dashboard.PostgresLiveEventTransport>();
+        transport.ClearPool();
+        // A closed session leaves pg_stat_activity when its backend has exited: bounded wait, no sleep-to-pass.
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (await PublisherSessionsAsync() > 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+        Assert.Equal(0, await PublisherSessionsAsync());
+
+        await warmup.WarmPipelineAsync(CancellationToken.None);
+
+        Assert.True(await PublisherSessionsAsync() >= 1, "the publishing pool holds no connection after the warm-up");
+
+        Task<int> PublisherSessionsAsync() => factory.WithDbAsync(null, db => db.Database.SqlQueryRaw<int>(
+            "SELECT count(*)::int AS \"Value\" FROM pg_stat_activity WHERE datname = current_database() AND application_name = {0}",
+            Switchboard.Dashboard.PostgresLiveEventTransport.PublisherApplicationName).SingleAsync());
     }
 
     [Fact]
