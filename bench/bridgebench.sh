@@ -3,6 +3,7 @@
 #
 #   bench/bridgebench.sh switchboard [bench.mjs options…]   e.g. --calls 400 --seconds 40, or --calls 400 --ramp-ms 5 (a burst)
 #   bench/bridgebench.sh sample      [bench.mjs options…]   the official Twilio Node sample, from $SAMPLE_DIR
+#   bench/bridgebench.sh relay       [bench.mjs options…]   a byte-copying TCP relay: the floor of a per-frame bridge
 #
 # switchboard: builds the server as ./switchboard does (.build/switchboard), starts it through the bench's bridge-host mode
 #   (fresh SQLite folder, demo tenant pointed at the harness's mock ws://127.0.0.1:$MOCK_PORT/v1/realtime, the plan's
@@ -57,5 +58,17 @@ case "$what" in
     pid=$(pgrep -P "${pids[0]}" node || echo "${pids[0]}")
     (cd "$harness" && node bench.mjs --mock-port "$MOCK_PORT" --pid "$pid" --connect ws://127.0.0.1:5050/media-stream "$@")
     ;;
-  *) echo "unknown: $what (switchboard or sample)" >&2; exit 2 ;;
+  relay)
+    # The floor of a per-frame bridge (RelayFloorBench.cs): a byte-copying relay between the callers and the mock.
+    dotnet build bench/Switchboard.Bench -c Release --nologo -v quiet -clp:ErrorsOnly >&2
+    relay_log=$(mktemp)
+    exec 3> >(dotnet run -c Release --no-build --project bench/Switchboard.Bench -- relay-floor --port 5050 \
+      --upstream "127.0.0.1:$MOCK_PORT" >"$relay_log" 2>&1)
+    for _ in $(seq 1 120); do grep -q '^RELAY ' "$relay_log" && break; sleep 0.5; done
+    pid=$(sed -nE 's/^RELAY pid=([0-9]+).*/\1/p' "$relay_log")
+    [ -n "$pid" ] || { cat "$relay_log" >&2; exit 1; }
+    (cd "$harness" && node bench.mjs --mock-port "$MOCK_PORT" --pid "$pid" --connect "ws://127.0.0.1:5050/v1/realtime" "$@")
+    exec 3>&-
+    ;;
+  *) echo "unknown: $what (switchboard, sample or relay)" >&2; exit 2 ;;
 esac

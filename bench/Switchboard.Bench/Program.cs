@@ -20,6 +20,8 @@ switch (mode)
         return await FirstCallBench.RunAsync(rest);
     case "bridge-host":
         return await BridgeHostBench.RunAsync(rest);
+    case "relay-floor":
+        return await RelayFloorBench.RunAsync(rest);
     default:
         Console.Error.WriteLine("Usage: dotnet run -c Release --project bench/Switchboard.Bench -- <mode> [options]");
         Console.Error.WriteLine("Modes:");
@@ -29,6 +31,7 @@ switch (mode)
         Console.Error.WriteLine("  knowledge  retrieval latency at 10,000 chunks per tenant on SQLite and PostgreSQL (KnowledgeBench.cs)");
         Console.Error.WriteLine("  first-call  a fresh server process per round: greeting latency of its 1st call vs the 2nd-5th (FirstCallBench.cs)");
         Console.Error.WriteLine("  bridge-host  a server for ../shared/bench/bridgebench (bench/bridgebench.sh drives it; BridgeHostBench.cs)");
+        Console.Error.WriteLine("  relay-floor  a byte-copying TCP relay: the CPU floor of a per-frame bridge for bridgebench (RelayFloorBench.cs)");
         Console.Error.WriteLine("  voice   N concurrent real-time native calls through the media bridge: CPU, memory, latency per call (VoiceBench.cs)");
         return 2;
 }
