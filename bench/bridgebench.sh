@@ -59,11 +59,12 @@ case "$what" in
     (cd "$harness" && node bench.mjs --mock-port "$MOCK_PORT" --pid "$pid" --connect ws://127.0.0.1:5050/media-stream "$@")
     ;;
   relay)
-    # The floor of a per-frame bridge (RelayFloorBench.cs): a byte-copying relay between the callers and the mock.
+    # The floor of a per-frame bridge (RelayFloorBench.cs): a byte-copying relay between the callers and the mock;
+    # RELAY_TICK_MS=N: a time-batched one (every socket read every N ms by one thread).
     dotnet build bench/Switchboard.Bench -c Release --nologo -v quiet -clp:ErrorsOnly >&2
     relay_log=$(mktemp)
     exec 3> >(dotnet run -c Release --no-build --project bench/Switchboard.Bench -- relay-floor --port 5050 \
-      --upstream "127.0.0.1:$MOCK_PORT" >"$relay_log" 2>&1)
+      --upstream "127.0.0.1:$MOCK_PORT" --tick-ms "${RELAY_TICK_MS:-0}" >"$relay_log" 2>&1)
     for _ in $(seq 1 120); do grep -q '^RELAY ' "$relay_log" && break; sleep 0.5; done
     pid=$(sed -nE 's/^RELAY pid=([0-9]+).*/\1/p' "$relay_log")
     [ -n "$pid" ] || { cat "$relay_log" >&2; exit 1; }

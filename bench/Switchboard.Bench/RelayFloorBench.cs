@@ -16,6 +16,11 @@ namespace Switchboard.Bench;
 /// call is a lower bound for any bridge built this way; set beside the sample's in the same session, it says how far a
 /// per-frame design can go. Prints <c>RELAY pid=…</c> when listening; stops when its standard input closes.
 /// </para>
+/// <para>
+/// <c>--tick-ms N</c> relays the other way: no receive waits on a socket; one thread wakes every N ms and, for every pair,
+/// reads what each socket holds (non-blocking, until a read comes back short) and sends it on. Frames wait up to N ms, and
+/// the syscalls per call fall with the frames that arrive between two ticks: the floor of a time-batched design.
+/// </para>
 /// </summary>
 internal static class RelayFloorBench
 {
@@ -26,12 +31,14 @@ internal static class RelayFloorBench
     {
         var port = 5050;
         var upstream = new IPEndPoint(IPAddress.Loopback, 7070);
+        var tickMs = 0;
         for (var i = 0; i < args.Length; i++)
         {
             switch (args[i])
             {
                 case "--port": port = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
                 case "--upstream": upstream = IPEndPoint.Parse(args[++i]); break;
+                case "--tick-ms": tickMs = int.Parse(args[++i], System.Globalization.CultureInfo.InvariantCulture); break;
                 default:
                     Console.Error.WriteLine($"relay-floor: unknown argument {args[i]}");
                     return 2;
@@ -46,22 +53,96 @@ internal static class RelayFloorBench
             await Console.In.ReadToEndAsync();
             await stop.CancelAsync();
         });
-        Console.WriteLine($"RELAY pid={Environment.ProcessId} port={port} upstream={upstream}");
+        Console.WriteLine($"RELAY pid={Environment.ProcessId} port={port} upstream={upstream} tick-ms={tickMs}");
         var pairs = 0;
+        var ticked = new List<(Socket Caller, Socket Provider)>();
+        var sweeper = tickMs > 0 ? Task.Factory.StartNew(() => Sweep(ticked, tickMs, stop.Token), TaskCreationOptions.LongRunning) : Task.CompletedTask;
         try
         {
             while (true)
             {
                 var caller = await listener.AcceptAsync(stop.Token);
                 pairs++;
-                _ = RelayAsync(caller, upstream, stop.Token);
+                if (tickMs == 0)
+                {
+                    _ = RelayAsync(caller, upstream, stop.Token);
+                    continue;
+                }
+                var provider = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                await provider.ConnectAsync(upstream, stop.Token);
+                caller.NoDelay = true;
+                caller.Blocking = false;
+                provider.Blocking = false;
+                lock (ticked)
+                {
+                    ticked.Add((caller, provider));
+                }
             }
         }
         catch (OperationCanceledException)
         {
         }
+        await sweeper;
         Console.WriteLine($"relay-floor: {pairs} connections relayed");
         return 0;
+    }
+
+    /// <summary>Every <paramref name="tickMs"/>: for each pair, moves what each side holds to the other (non-blocking sockets).</summary>
+    private static void Sweep(List<(Socket Caller, Socket Provider)> pairs, int tickMs, CancellationToken ct)
+    {
+        var buffer = new byte[BufferBytes * 4];
+        var snapshot = new List<(Socket Caller, Socket Provider)>();
+        var next = Environment.TickCount64;
+        while (!ct.IsCancellationRequested)
+        {
+            next += tickMs;
+            var wait = next - Environment.TickCount64;
+            if (wait > 0)
+            {
+                Thread.Sleep((int)wait);
+            }
+            lock (pairs)
+            {
+                snapshot.Clear();
+                snapshot.AddRange(pairs);
+            }
+            foreach (var (caller, provider) in snapshot)
+            {
+                Move(caller, provider, buffer);
+                Move(provider, caller, buffer);
+            }
+        }
+    }
+
+    private static void Move(Socket from, Socket to, byte[] buffer)
+    {
+        while (true)
+        {
+            var n = from.Receive(buffer, 0, buffer.Length, SocketFlags.None, out var error);
+            if (error != SocketError.Success || n <= 0)
+            {
+                return; // WouldBlock: nothing held; anything else: the pair is done (the harness closes both sides)
+            }
+            var sent = 0;
+            while (sent < n)
+            {
+                var m = to.Send(buffer, sent, n - sent, SocketFlags.None, out error);
+                if (error == SocketError.WouldBlock)
+                {
+                    Thread.Yield();
+                    continue;
+                }
+                if (error != SocketError.Success)
+                {
+                    return;
+                }
+                sent += m;
+            }
+            if (n < buffer.Length)
+            {
+                return; // a short read: the socket held no more
+            }
+        }
     }
 
     private static async Task RelayAsync(Socket caller, IPEndPoint upstream, CancellationToken ct)
