@@ -165,8 +165,9 @@ internal sealed class WebhookDeliveryHandler(
             delivery.Status = WebhookDeliveryStatus.Succeeded;
             delivery.CompletedAt = now;
             delivery.NextAttemptAt = null;
-            if (!delivery.IsTest)
+            if (!delivery.IsTest && endpoint.FailingSince is not null)
             {
+                Changing(endpoint);
                 endpoint.FailingSince = null;
             }
             return OutboxResult.Done;
@@ -182,6 +183,7 @@ internal sealed class WebhookDeliveryHandler(
         {
             return Fail(delivery, now, error);
         }
+        Changing(endpoint);
         if (endpoint.FailingSince is not null)
         {
             // Failures with a quiet day between them are not one continuous failure (Svix starts its clock only for
@@ -217,15 +219,30 @@ internal sealed class WebhookDeliveryHandler(
         return OutboxResult.Retry(error, delay);
     }
 
-    /// <summary>Tracks the delivery and endpoint of a batch read (read untracked in another scope), as <see cref="LoadDelivery"/> would have.</summary>
+    /// <summary>The endpoint of a batch read, not tracked until <see cref="Changing"/> is first called for it.</summary>
+    private WebhookEndpoint? untrackedEndpoint;
+
+    /// <summary>
+    /// Tracks the delivery of a batch read (read untracked in another scope), as <see cref="LoadDelivery"/> would have; its
+    /// endpoint only once it is about to change (<see cref="Changing"/>): a delivery to a healthy endpoint leaves it as it is,
+    /// and an untracked entity costs the result's save nothing (issue 13: attaching it, and detecting no change in it, was
+    /// CPU spent on every delivery).
+    /// </summary>
     private DeliveryRow Track(DeliveryRow row)
     {
         db.WebhookDeliveries.Attach(row.Delivery);
-        if (row.Endpoint is { } endpoint)
+        untrackedEndpoint = row.Endpoint;
+        return row;
+    }
+
+    /// <summary>Call before changing <paramref name="endpoint"/>: tracks it if it came untracked from a batch read, so the change is saved.</summary>
+    private void Changing(WebhookEndpoint endpoint)
+    {
+        if (ReferenceEquals(endpoint, untrackedEndpoint))
         {
             db.WebhookEndpoints.Attach(endpoint);
+            untrackedEndpoint = null;
         }
-        return row;
     }
 
     /// <summary>The outbox gave up on the row (its own attempt cap): the delivery has failed.</summary>
@@ -269,6 +286,7 @@ internal sealed class WebhookDeliveryHandler(
     /// </summary>
     private async Task DisableAsync(WebhookEndpoint endpoint, string reason, DateTimeOffset now, bool notify, CancellationToken ct)
     {
+        Changing(endpoint);
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         var won = await db.WebhookEndpoints.Where(e => e.Id == endpoint.Id && e.Enabled).ExecuteUpdateAsync(u => u
             .SetProperty(e => e.Enabled, false)
