@@ -15,6 +15,8 @@ internal static class OutboxRegistration
         builder.Services.AddOutboxHandler<SmsSendHandler>(SmsSendHandler.Kind);
         builder.Services.AddOutboxHandler<TwilioRecordingStartHandler>(TwilioRecordingStartHandler.Kind);
         builder.Services.AddOutboxHandler<WebhookDeliveryHandler>(WebhookDeliveryHandler.Kind);
+        builder.Services.AddOutboxBatchReader<WebhookDeliveryBatchReader>(WebhookDeliveryHandler.Kind);
+        builder.Services.AddScoped<OutboxBatchRead>();
         builder.Services.AddSingleton<OutboxProcessor>();
         builder.Services.AddHostedService<OutboxWorker>();
         return builder;
@@ -35,6 +37,17 @@ internal static class OutboxHandlerRegistration
     {
         services.AddKeyedScoped<IOutboxHandler, THandler>(kind);
         services.AddScoped(sp => sp.GetRequiredKeyedService<IOutboxHandler>(kind));
+        return services;
+    }
+
+    /// <summary>
+    /// Registers <typeparamref name="TReader"/> (scoped) as the batch reader of outbox messages whose kind is <paramref name="kind"/>:
+    /// the processor runs it once per claimed batch holding two or more of them (<see cref="IOutboxBatchReader"/>).
+    /// </summary>
+    public static IServiceCollection AddOutboxBatchReader<TReader>(this IServiceCollection services, string kind)
+        where TReader : class, IOutboxBatchReader
+    {
+        services.AddKeyedScoped<IOutboxBatchReader, TReader>(kind);
         return services;
     }
 }

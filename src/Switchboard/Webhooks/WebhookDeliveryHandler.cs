@@ -37,6 +37,7 @@ internal sealed class WebhookDeliveryHandler(
     WebhookEndpointGate gate,
     SecretProtector secrets,
     WebhookEndpointCache endpoints,
+    OutboxBatchRead batchRead,
     IOptions<WebhookOptions> options,
     TimeProvider clock,
     ILogger<WebhookDeliveryHandler> logger,
@@ -74,13 +75,21 @@ internal sealed class WebhookDeliveryHandler(
              from v in db.WebhookEvents.Where(v => v.Id == d.EventId).DefaultIfEmpty()
              select new DeliveryRow(d, e, v.MessageId, v.PayloadJson)).FirstOrDefault());
 
-    /// <summary>One row of <see cref="LoadDelivery"/>: <see cref="MessageId"/> and <see cref="PayloadJson"/> are null when the event is gone.</summary>
-    private sealed record DeliveryRow(WebhookDelivery Delivery, WebhookEndpoint? Endpoint, string? MessageId, string? PayloadJson);
+    /// <summary>
+    /// One row of <see cref="LoadDelivery"/> or of <see cref="WebhookDeliveryBatchReader"/>: <see cref="MessageId"/> and
+    /// <see cref="PayloadJson"/> are null when the event is gone, <see cref="Endpoint"/> when the endpoint is.
+    /// </summary>
+    internal sealed record DeliveryRow(WebhookDelivery Delivery, WebhookEndpoint? Endpoint, string? MessageId, string? PayloadJson);
+
+    /// <summary>The delivery a <c>webhook.deliver</c> message is for (its <see cref="Payload"/>); null when the payload is JSON <c>null</c>.</summary>
+    internal static Guid? DeliveryIdOf(OutboxMessage message) =>
+        JsonSerializer.Deserialize<Payload>(message.PayloadJson, JsonSerializerOptions.Web)?.DeliveryId;
 
     public async Task<OutboxResult> HandleAsync(OutboxMessage message, CancellationToken ct)
     {
-        var payload = JsonSerializer.Deserialize<Payload>(message.PayloadJson, JsonSerializerOptions.Web);
-        var row = payload is null ? null : await LoadDelivery(db, payload.DeliveryId, ct);
+        var row = DeliveryIdOf(message) is not { } deliveryId ? null
+            : batchRead.Take<DeliveryRow>() is { } read && read.Delivery.Id == deliveryId ? Track(read)
+            : await LoadDelivery(db, deliveryId, ct);
         if (row is not { Delivery: { Status: WebhookDeliveryStatus.Pending } delivery })
         {
             // Deleted with its endpoint, or already settled by an earlier run (a replay queued behind it).
@@ -156,8 +165,9 @@ internal sealed class WebhookDeliveryHandler(
             delivery.Status = WebhookDeliveryStatus.Succeeded;
             delivery.CompletedAt = now;
             delivery.NextAttemptAt = null;
-            if (!delivery.IsTest)
+            if (!delivery.IsTest && endpoint.FailingSince is not null)
             {
+                Changing(endpoint);
                 endpoint.FailingSince = null;
             }
             return OutboxResult.Done;
@@ -173,6 +183,7 @@ internal sealed class WebhookDeliveryHandler(
         {
             return Fail(delivery, now, error);
         }
+        Changing(endpoint);
         if (endpoint.FailingSince is not null)
         {
             // Failures with a quiet day between them are not one continuous failure (Svix starts its clock only for
@@ -208,11 +219,37 @@ internal sealed class WebhookDeliveryHandler(
         return OutboxResult.Retry(error, delay);
     }
 
+    /// <summary>The endpoint of a batch read, not tracked until <see cref="Changing"/> is first called for it.</summary>
+    private WebhookEndpoint? untrackedEndpoint;
+
+    /// <summary>
+    /// Tracks the delivery of a batch read (read untracked in another scope), as <see cref="LoadDelivery"/> would have; its
+    /// endpoint only once it is about to change (<see cref="Changing"/>): a delivery to a healthy endpoint leaves it as it is,
+    /// and an untracked entity costs the result's save nothing (issue 13: attaching it, and detecting no change in it, was
+    /// CPU spent on every delivery).
+    /// </summary>
+    private DeliveryRow Track(DeliveryRow row)
+    {
+        db.WebhookDeliveries.Attach(row.Delivery);
+        untrackedEndpoint = row.Endpoint;
+        return row;
+    }
+
+    /// <summary>Call before changing <paramref name="endpoint"/>: tracks it if it came untracked from a batch read, so the change is saved.</summary>
+    private void Changing(WebhookEndpoint endpoint)
+    {
+        if (ReferenceEquals(endpoint, untrackedEndpoint))
+        {
+            db.WebhookEndpoints.Attach(endpoint);
+            untrackedEndpoint = null;
+        }
+    }
+
     /// <summary>The outbox gave up on the row (its own attempt cap): the delivery has failed.</summary>
     public async Task OnDeadLetterAsync(OutboxMessage message, CancellationToken ct)
     {
-        var payload = JsonSerializer.Deserialize<Payload>(message.PayloadJson, JsonSerializerOptions.Web);
-        var delivery = payload is null ? null : await db.WebhookDeliveries.FirstOrDefaultAsync(d => d.Id == payload.DeliveryId, ct);
+        var deliveryId = DeliveryIdOf(message);
+        var delivery = deliveryId is null ? null : await db.WebhookDeliveries.FirstOrDefaultAsync(d => d.Id == deliveryId, ct);
         if (delivery is { Status: WebhookDeliveryStatus.Pending })
         {
             Fail(delivery, clock.GetUtcNow(), message.LastError ?? "Retries exhausted.");
@@ -249,6 +286,7 @@ internal sealed class WebhookDeliveryHandler(
     /// </summary>
     private async Task DisableAsync(WebhookEndpoint endpoint, string reason, DateTimeOffset now, bool notify, CancellationToken ct)
     {
+        Changing(endpoint);
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         var won = await db.WebhookEndpoints.Where(e => e.Id == endpoint.Id && e.Enabled).ExecuteUpdateAsync(u => u
             .SetProperty(e => e.Enabled, false)
@@ -311,6 +349,56 @@ internal sealed class WebhookDeliveryHandler(
     }
 
     private static string? Cap(string? s, int max) => s is null || s.Length <= max ? s : s[..max];
+}
+
+/// <summary>
+/// The batch read of <c>webhook.deliver</c> (<see cref="IOutboxBatchReader"/>): the deliveries of a claimed batch, each with its
+/// endpoint and its event's id and body, in one query instead of one per delivery (issue 13). Untracked, and one endpoint
+/// instance per row (no identity resolution), so each message's scope tracks and updates its own copy.
+/// </summary>
+internal sealed class WebhookDeliveryBatchReader(SwitchboardDbContext db) : IOutboxBatchReader
+{
+    /// <summary>
+    /// The deliveries <c>ids</c> name, across tenants (no tenant is set in a batch read: each join keeps to the delivery's
+    /// tenant, and <see cref="ReadAsync"/> hands a row only to a message of that tenant). Compiled: built and looked up
+    /// once, not per batch.
+    /// </summary>
+    private static readonly Func<SwitchboardDbContext, Guid[], IAsyncEnumerable<WebhookDeliveryHandler.DeliveryRow>> ReadDeliveries = EF.CompileAsyncQuery(
+        (SwitchboardDbContext db, Guid[] ids) =>
+            from d in db.WebhookDeliveries.IgnoreQueryFilters().AsNoTracking()
+            where ids.Contains(d.Id)
+            from e in db.WebhookEndpoints.Where(e => e.Id == d.EndpointId && e.TenantId == d.TenantId).DefaultIfEmpty()
+            from v in db.WebhookEvents.Where(v => v.Id == d.EventId && v.TenantId == d.TenantId).DefaultIfEmpty()
+            select new WebhookDeliveryHandler.DeliveryRow(d, e, v.MessageId, v.PayloadJson));
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyDictionary<Guid, object>> ReadAsync(IReadOnlyList<OutboxMessage> messages, CancellationToken ct)
+    {
+        // A delivery named by two messages of the batch (a replay queued behind its first run) is left to their handlers:
+        // the second must see what the first wrote.
+        var byDelivery = new Dictionary<Guid, OutboxMessage?>(messages.Count);
+        foreach (var message in messages)
+        {
+            if (WebhookDeliveryHandler.DeliveryIdOf(message) is { } id && !byDelivery.TryAdd(id, message))
+            {
+                byDelivery[id] = null;
+            }
+        }
+        var ids = byDelivery.Where(d => d.Value is not null).Select(d => d.Key).ToArray();
+        var read = new Dictionary<Guid, object>(ids.Length);
+        if (ids.Length == 0)
+        {
+            return read;
+        }
+        await foreach (var row in ReadDeliveries(db, ids).WithCancellation(ct))
+        {
+            if (byDelivery[row.Delivery.Id] is { } message && message.TenantId == row.Delivery.TenantId)
+            {
+                read[message.Id] = row;
+            }
+        }
+        return read;
+    }
 }
 
 /// <summary>An endpoint's custom headers: a JSON object encrypted with Data Protection (values often carry credentials).</summary>

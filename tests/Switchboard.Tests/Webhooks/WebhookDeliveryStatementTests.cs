@@ -49,6 +49,36 @@ public sealed class WebhookDeliveryStatementTests(CountingWebhookFactory factory
     }
 
     [Fact]
+    public async Task TheDeliveriesOfAClaimedBatchAreReadInOneQuery()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var tenant = await factory.CreateTenantAsync("Counted batch");
+        var (first, _) = await factory.CreateEndpointAsync(tenant, receiver.Url);
+        var (second, _) = await factory.CreateEndpointAsync(tenant, receiver.Url);
+        await factory.PublishAsync(tenant.Id, WebhookEventTypes.LeadCreated, "batch warm-up", WebhookTestExtensions.Lead(3));
+        await factory.Outbox.DrainAsync(None);
+        for (var i = 0; i < 3; i++)
+        {
+            await factory.PublishAsync(tenant.Id, WebhookEventTypes.LeadCreated, $"batch {i}", WebhookTestExtensions.Lead(4 + i));
+        }
+
+        using (var sql = StatementCounter.Record())
+        {
+            Assert.Equal(6, await factory.Outbox.ProcessDueAsync(None)); // three events to two endpoints, one claimed batch
+            // Issue 13: one read of the six deliveries (with their endpoints and events) for the batch, not one per delivery.
+            output.WriteLine(sql.ToString());
+            var reads = sql.Commands.Where(c => c.TrimStart().StartsWith("SELECT", StringComparison.OrdinalIgnoreCase) && c.Contains("webhook_deliveries")).ToList();
+            Assert.True(reads.Count == 1, sql.ToString());
+        }
+        Assert.Equal(8, receiver.Requests.Count);
+        Assert.All(receiver.Requests, r => Assert.Equal(200, r.AnsweredWith));
+        foreach (var endpointId in new[] { first, second })
+        {
+            Assert.All(await factory.DeliveriesAsync(tenant.Id, endpointId), d => Assert.Equal(WebhookDeliveryStatus.Succeeded, d.Status));
+        }
+    }
+
+    [Fact]
     public async Task ARetriedFailureReadsItsRowsInOneQueryAndLeavesTheFailingEndpointAlone()
     {
         await using var receiver = await WebhookReceiver.StartAsync();

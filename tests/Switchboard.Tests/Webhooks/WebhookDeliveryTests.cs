@@ -152,6 +152,28 @@ public sealed class WebhookDeliveryTests(WebhookFactory factory) : IClassFixture
     }
 
     [Fact]
+    public async Task AFailingEndpointsClockStartsAndStopsWhenItsDeliveriesAreReadAsOneBatch()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        receiver.StatusCode = 500;
+        var tenant = await factory.CreateTenantAsync();
+        var (id, _) = await factory.CreateEndpointAsync(tenant, receiver.Url);
+        await factory.PublishAsync(tenant.Id, WebhookEventTypes.LeadCreated, "batch-fail-1", WebhookTestExtensions.Lead(1));
+        await factory.PublishAsync(tenant.Id, WebhookEventTypes.LeadCreated, "batch-fail-2", WebhookTestExtensions.Lead(2));
+        var failedAt = factory.Clock.GetUtcNow();
+
+        await factory.Outbox.ProcessDueAsync(None); // both in one claimed batch: read together, the endpoint untracked until it changes
+        Assert.Equal(failedAt, (await factory.EndpointAsync(tenant.Id, id)).FailingSince);
+
+        receiver.StatusCode = 200;
+        factory.Clock.Advance(TimeSpan.FromSeconds(6));
+        await factory.Outbox.ProcessDueAsync(None);
+        Assert.Null((await factory.EndpointAsync(tenant.Id, id)).FailingSince);
+        Assert.All(await factory.DeliveriesAsync(tenant.Id, id), d => Assert.Equal(WebhookDeliveryStatus.Succeeded, d.Status));
+        Assert.Equal(4, receiver.Requests.Count);
+    }
+
+    [Fact]
     public async Task GoneDisablesTheEndpointAtOnce()
     {
         await using var receiver = await WebhookReceiver.StartAsync();
