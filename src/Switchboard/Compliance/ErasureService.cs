@@ -172,14 +172,21 @@ internal sealed class ErasureService(SwitchboardDbContext db, TimeProvider clock
     }
 }
 
-/// <summary>Drops caches that would otherwise outlive an erased tenant on this node.</summary>
-internal sealed class TenantCaches(TenantAccountCache accounts, VapiTenantCache vapi, TenantConfigCache configs, Webhooks.WebhookEndpointCache endpoints)
+/// <summary>
+/// Drops caches that would otherwise outlive an erased tenant on this node: the account and Vapi credential caches, and every
+/// per-tenant read cache of the webhook path (each <see cref="ITenantScopedCache"/> registered, so a new one is never forgotten).
+/// </summary>
+internal sealed class TenantCaches(TenantAccountCache accounts, VapiTenantCache vapi, IEnumerable<ITenantScopedCache> scoped)
 {
+    private readonly ITenantScopedCache[] scoped = scoped.ToArray();
+
     public void Invalidate(Guid tenantId)
     {
         accounts.Invalidate(tenantId);
         vapi.Invalidate(tenantId);
-        configs.Invalidate(tenantId);
-        endpoints.Invalidate(tenantId);
+        foreach (var cache in scoped)
+        {
+            cache.Invalidate(tenantId);
+        }
     }
 }

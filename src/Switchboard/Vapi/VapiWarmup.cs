@@ -85,7 +85,6 @@ internal sealed class VapiWarmup(
         await using var scope = scopes.CreateAsyncScope();
         var sp = scope.ServiceProvider;
         var db = sp.GetRequiredService<SwitchboardDbContext>();
-        var configs = sp.GetRequiredService<TenantConfigCache>();
         var tenantId = Guid.CreateVersion7();
         // What the handlers log for the throwaway tenant (a refused delivery attempt, a simulated SMS) says it was the warm-up.
         using var logScope = logger.BeginScope("Start-up warm-up, tenant {WarmUpTenantId} (rolled back)", tenantId);
@@ -122,8 +121,10 @@ internal sealed class VapiWarmup(
         {
             db.ChangeTracker.Clear();
             // Read inside the rolled-back work: never let another request see them.
-            configs.Invalidate(tenantId);
-            sp.GetRequiredService<Webhooks.WebhookEndpointCache>().Invalidate(tenantId);
+            foreach (var cache in sp.GetServices<ITenantScopedCache>())
+            {
+                cache.Invalidate(tenantId);
+            }
         }
     }
 
