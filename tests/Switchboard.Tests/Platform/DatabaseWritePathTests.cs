@@ -107,6 +107,88 @@ public sealed class DatabaseWritePathTests(SwitchboardFactory factory) : IClassF
         Assert.True(checkpointer.Runs > runs + 1, "the background checkpointer runs periodically");
     }
 
+    /// <summary>
+    /// Checkpoint starvation (sqlite.org/wal.html): a passive checkpoint copies the WAL, but the next writer starts the file
+    /// over only when no reader is still reading from it, and under load one always is; the WAL grew to 1 GB in a minute of
+    /// bench ingest. Here each write is followed by a reader that is still reading when the checkpointer ticks (it ends
+    /// 30 ms later, as a request's query would): passive checkpoints alone leave every write in the WAL, the restart
+    /// inside a writer turn waits for that reader and lets the next write start the WAL over.
+    /// </summary>
+    [Fact]
+    public async Task TheWalStartsOverWhileReadersKeepReading()
+    {
+        if (TestDatabase.IsPostgres)
+        {
+            return;
+        }
+        var dir = Directory.CreateTempSubdirectory("switchboard-wal-");
+        try
+        {
+            var options = Microsoft.Extensions.Options.Options.Create(new Switchboard.Platform.Database.DatabaseOptions
+            {
+                Provider = "sqlite",
+                ConnectionString = $"Data Source={Path.Combine(dir.FullName, "wal.db")}",
+            });
+            var connection = new Switchboard.Platform.Database.DatabaseExtensions.EffectiveConnection(options);
+            var gate = new Switchboard.Platform.Database.SqliteWriteGate();
+            var checkpointer = new Switchboard.Platform.Database.SqliteCheckpointer(connection, gate,
+                Microsoft.Extensions.Logging.Abstractions.NullLogger<Switchboard.Platform.Database.SqliteCheckpointer>.Instance)
+            {
+                RestartAboveFrames = 64,
+            };
+            await using var writer = new Microsoft.Data.Sqlite.SqliteConnection(connection.Value);
+            await using var reader = new Microsoft.Data.Sqlite.SqliteConnection(connection.Value);
+            await using var background = new Microsoft.Data.Sqlite.SqliteConnection(connection.Value);
+            await writer.OpenAsync();
+            await reader.OpenAsync();
+            await background.OpenAsync();
+            Switchboard.Platform.Database.SqliteCheckpointer.DisableAutoCheckpoint(writer);
+            await Switchboard.Platform.Database.SqliteCheckpointer.PrepareAsync(background, CancellationToken.None);
+            await ExecAsync(writer, "PRAGMA journal_mode=WAL; CREATE TABLE t (x BLOB)");
+
+            long walFrames = 0;
+            var previousReader = Task.CompletedTask;
+            for (var i = 0; i < 12; i++)
+            {
+                using (await gate.EnterAsync(Switchboard.Platform.Database.WritePriority.Normal, CancellationToken.None))
+                {
+                    await ExecAsync(writer, "INSERT INTO t VALUES (randomblob(200000))"); // ~50 pages
+                }
+                await previousReader; // ended by now (with restarts) or still reading while that write began (without)
+                // A reader inside the WAL: its snapshot holds the frames just written; it reads on while the next write begins.
+                var read = reader.BeginTransaction(deferred: true);
+                await ExecAsync(reader, "SELECT count(*) FROM t", read);
+                previousReader = Task.Run(async () =>
+                {
+                    await Task.Delay(30);
+                    read.Commit();
+                    read.Dispose();
+                });
+                var result = await checkpointer.TickAsync(background, CancellationToken.None);
+                Assert.NotNull(result);
+                walFrames = result.Value.Log;
+            }
+            await previousReader;
+            // Twelve writes of ~50 pages: without restarts the WAL ends with them all (~600 frames).
+            Assert.True(walFrames < 200, $"the WAL kept {walFrames} frames");
+            Assert.True(checkpointer.Restarts >= 5, $"{checkpointer.Restarts} restarts");
+            Assert.True(new FileInfo(Path.Combine(dir.FullName, "wal.db-wal")).Length < 200 * 4096 + 32, "the WAL file stays short");
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            dir.Delete(recursive: true);
+        }
+    }
+
+    private static async Task ExecAsync(Microsoft.Data.Sqlite.SqliteConnection conn, string sql, Microsoft.Data.Sqlite.SqliteTransaction? tx = null)
+    {
+        await using var cmd = conn.CreateCommand();
+        cmd.CommandText = sql;
+        cmd.Transaction = tx;
+        await cmd.ExecuteNonQueryAsync();
+    }
+
     [Fact]
     public async Task TheCachedDefaultAssistantIsDroppedAsSoonAsItChanges()
     {

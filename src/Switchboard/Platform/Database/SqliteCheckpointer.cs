@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Data.Common;
 using System.Runtime.CompilerServices;
 using Microsoft.Data.Sqlite;
@@ -14,13 +15,45 @@ namespace Switchboard.Platform.Database;
 /// p99 worse than at 300 msg/s. Here the application's connections turn automatic checkpoints off
 /// (<see cref="Interceptor"/>, once per native connection) and this service runs <c>PRAGMA wal_checkpoint(PASSIVE)</c>
 /// every <see cref="Interval"/> on its own connection, outside the gate: a passive checkpoint never blocks writers or
-/// readers (it copies what no reader still needs and stops), and WAL mode lets writers append while it runs. When a
-/// checkpoint copied the whole WAL the next writer starts the file over, so it stays a few MB. A no-op on PostgreSQL
-/// and on in-memory SQLite.
+/// readers (it copies what no reader still needs and stops), and WAL mode lets writers append while it runs.
+/// <para>
+/// A checkpoint copies the WAL into the database but does not shorten it: the next writer starts the file over only if,
+/// when it begins, every frame is copied and no reader still reads from the WAL (sqlite.org/wal.html §"Avoiding
+/// Excessively Large WAL Files": "checkpoint starvation"). Under steady load some request is always reading, so the
+/// WAL only grew: 1 GB after a minute at 100–300 messages/s (bench ingest), the disk's space going to a file that only
+/// ever needed a few MB. So when a passive checkpoint leaves the WAL longer than <see cref="RestartAboveFrames"/>, the
+/// checkpointer takes a writer turn (<see cref="WritePriority.Low"/>: no writer of this process competes) and runs
+/// <c>PRAGMA wal_checkpoint(RESTART)</c>, which copies the few frames written since and waits, at most
+/// <see cref="RestartWait"/>, for the readers still on the WAL to finish (new readers read the database file);
+/// the next writer then writes the WAL from its start. A WAL file left longer than <see cref="TruncateAboveBytes"/> (a
+/// burst, or a restart that found readers for a long time) is truncated instead (<c>TRUNCATE</c>).
+/// </para>
+/// A no-op on PostgreSQL and on in-memory SQLite.
 /// </summary>
-internal sealed class SqliteCheckpointer(DatabaseExtensions.EffectiveConnection connection, ILogger<SqliteCheckpointer> logger)
+internal sealed class SqliteCheckpointer(DatabaseExtensions.EffectiveConnection connection, SqliteWriteGate gate, ILogger<SqliteCheckpointer> logger)
     : BackgroundService
 {
+    /// <summary>
+    /// WAL frames (pages) a passive checkpoint may leave in the file before the WAL is restarted: 4,096, 16 MB of 4 KB
+    /// pages, about a second of writes at 300 messages/s.
+    /// </summary>
+    internal long RestartAboveFrames { get; init; } = 4096;
+
+    /// <summary>WAL file length above which it is truncated rather than restarted (64 MB).</summary>
+    internal long TruncateAboveBytes { get; init; } = 64L * 1024 * 1024;
+
+    /// <summary>
+    /// Longest wait of a restart for the readers still on the WAL, holding the writer turn. The restart is tried again every
+    /// millisecond or so rather than left to SQLite's busy handler, whose sleeps here are whole seconds (a 100 ms
+    /// <c>busy_timeout</c> gave up at once, a 2 s one waited a second for a 30 ms reader).
+    /// </summary>
+    internal static readonly TimeSpan RestartWait = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Restarts (and truncations) that completed (tests and diagnostics).</summary>
+    internal long Restarts => Volatile.Read(ref restarts);
+
+    private long restarts;
+
     /// <summary>Time between passive checkpoints (at 300 msg/s the WAL grows by about 2 MB/s).</summary>
     internal static readonly TimeSpan Interval = TimeSpan.FromSeconds(1);
 
@@ -42,11 +75,12 @@ internal sealed class SqliteCheckpointer(DatabaseExtensions.EffectiveConnection 
         try
         {
             await conn.OpenAsync(stoppingToken);
+            await PrepareAsync(conn, stoppingToken);
             // Real time, not the app's TimeProvider: this is housekeeping of the file, not business time (tests fake the clock).
             using var timer = new PeriodicTimer(Interval);
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
-                await CheckpointAsync(conn, stoppingToken);
+                await TickAsync(conn, stoppingToken);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -63,16 +97,69 @@ internal sealed class SqliteCheckpointer(DatabaseExtensions.EffectiveConnection 
     }
 
     /// <summary>
-    /// One <c>PRAGMA wal_checkpoint(PASSIVE)</c> on <paramref name="conn"/>; returns (busy, WAL frames, frames
-    /// checkpointed) as SQLite reports them (sqlite.org/pragma.html#pragma_wal_checkpoint), or null when it failed
-    /// (logged; the next tick tries again).
+    /// Sets the checkpointer's connection up (open): no busy handler (<c>PRAGMA busy_timeout=0</c>), so a <c>RESTART</c> that
+    /// finds readers on the WAL answers busy at once and <see cref="TickAsync"/> decides how long to try again.
     /// </summary>
-    internal async Task<(long Busy, long Log, long Checkpointed)?> CheckpointAsync(SqliteConnection conn, CancellationToken ct)
+    internal static async Task PrepareAsync(SqliteConnection conn, CancellationToken ct)
+    {
+        await using var command = conn.CreateCommand();
+        command.CommandText = "PRAGMA busy_timeout=0;";
+        await command.ExecuteNonQueryAsync(ct);
+    }
+
+    /// <summary>
+    /// One tick on <paramref name="conn"/> (open, <see cref="PrepareAsync"/>d): a passive checkpoint; then, when it left the WAL
+    /// longer than <see cref="RestartAboveFrames"/>, a <c>RESTART</c> (or <c>TRUNCATE</c>, past <see cref="TruncateAboveBytes"/>)
+    /// inside a writer turn. Returns the last checkpoint's result (see <see cref="CheckpointAsync"/>).
+    /// </summary>
+    internal async Task<(long Busy, long Log, long Checkpointed)?> TickAsync(SqliteConnection conn, CancellationToken ct)
+    {
+        var passive = await CheckpointAsync(conn, ct);
+        if (passive is not { Busy: 0 } done || done.Log <= RestartAboveFrames)
+        {
+            return passive;
+        }
+        var mode = WalLength(conn) > TruncateAboveBytes ? "TRUNCATE" : "RESTART";
+        using var turn = await gate.EnterAsync(WritePriority.Low, ct);
+        var started = Stopwatch.GetTimestamp();
+        while (true)
+        {
+            // Inside the turn no writer of this process adds frames; the readers still on the WAL end within milliseconds,
+            // and readers starting now read the database file (every frame is copied).
+            var restarted = await CheckpointAsync(conn, ct, mode);
+            if (restarted is { Busy: 0 })
+            {
+                Interlocked.Increment(ref restarts);
+                return restarted;
+            }
+            if (restarted is null || Stopwatch.GetElapsedTime(started) >= RestartWait)
+            {
+                logger.LogDebug("SQLite WAL {Mode}: readers still on the WAL after {Ms} ms ({Frames} frames); the next tick tries again",
+                    mode, RestartWait.TotalMilliseconds, done.Log);
+                return restarted;
+            }
+            await Task.Delay(1, ct);
+        }
+    }
+
+    /// <summary>Length of <paramref name="conn"/>'s WAL file in bytes (0 when there is none).</summary>
+    private static long WalLength(SqliteConnection conn)
+    {
+        var wal = new FileInfo(conn.DataSource + "-wal");
+        return wal.Exists ? wal.Length : 0;
+    }
+
+    /// <summary>
+    /// One <c>PRAGMA wal_checkpoint(<paramref name="mode"/>)</c> on <paramref name="conn"/> (PASSIVE, RESTART or TRUNCATE);
+    /// returns (busy, WAL frames, frames checkpointed) as SQLite reports them (sqlite.org/pragma.html#pragma_wal_checkpoint:
+    /// busy is 1 when a RESTART or TRUNCATE was blocked by readers), or null when it failed (logged; the next tick tries again).
+    /// </summary>
+    internal async Task<(long Busy, long Log, long Checkpointed)?> CheckpointAsync(SqliteConnection conn, CancellationToken ct, string mode = "PASSIVE")
     {
         try
         {
             await using var command = conn.CreateCommand();
-            command.CommandText = "PRAGMA wal_checkpoint(PASSIVE);";
+            command.CommandText = $"PRAGMA wal_checkpoint({mode});";
             await using var reader = await command.ExecuteReaderAsync(ct);
             Interlocked.Increment(ref runs);
             return await reader.ReadAsync(ct) ? (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2)) : null;
