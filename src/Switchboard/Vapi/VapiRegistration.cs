@@ -10,6 +10,7 @@ internal static class VapiRegistration
         builder.Services.AddOptions<VapiOptions>().BindConfiguration(VapiOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<VapiTenantCache>();
         builder.Services.AddSingleton<VapiRateLimiter>();
+        builder.Services.AddKeyedSingleton<Platform.KeyedAsyncLock>(VapiWebhookApi.CallOrder); // one message of a call at a time
         builder.Services.AddScoped<VapiEventProcessor>();
         builder.Services.AddSingleton<Platform.StartupReadiness>(); // /readyz waits for the warm-up below
         builder.Services.AddSingleton<Platform.IReadinessGate>(sp => sp.GetRequiredService<Platform.StartupReadiness>());
