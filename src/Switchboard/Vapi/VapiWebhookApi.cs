@@ -168,7 +168,7 @@ internal static class VapiWebhookApi
     {
         // One message of a call at a time on this node, in arrival order (see CallOrder).
         using var callTurn = VapiEventProcessor.ProviderCallIdOf(message) is { } providerCallId
-            ? await services.GetRequiredKeyedService<KeyedAsyncLock>(CallOrder).AcquireAsync($"{tenantId:N}/{providerCallId}", ct)
+            ? await services.GetRequiredKeyedService<KeyedAsyncLock>(CallOrder).AcquireAsync(CallOrderKey(tenantId, providerCallId), ct)
             : default;
         var db = services.GetRequiredService<SwitchboardDbContext>();
         var processor = services.GetRequiredService<VapiEventProcessor>();
@@ -251,6 +251,9 @@ internal static class VapiWebhookApi
     /// instead costs only that call's messages, only when they overlap.
     /// </summary>
     internal const string CallOrder = "vapi-call-order";
+
+    /// <summary>The <see cref="CallOrder"/> key of a call: the tenant and Vapi's call id (canonical form).</summary>
+    internal static string CallOrderKey(Guid tenantId, string providerCallId) => $"{tenantId:N}/{providerCallId}";
 
     /// <summary>Attempts of one delivery's unit of work before its error reaches the caller (a 409, or a 500 for anything else).</summary>
     internal const int MaxAttempts = 6;
