@@ -25,13 +25,6 @@ internal sealed class VapiOptions
     /// <summary>Warm the webhook path before <c>/readyz</c> reports ready (<see cref="VapiWarmup"/>); the test host turns it off.</summary>
     public bool WarmUpOnStart { get; set; } = true;
 
-    /// <summary>
-    /// Times the warm-up's synthetic call runs (<see cref="VapiWarmup"/>): past the runtime's 30 calls a method is recompiled
-    /// optimized (tier 1), so the hot path is compiled before the node is ready, not while the first traffic waits. 1: once.
-    /// </summary>
-    [Range(1, 200)]
-    public int WarmUpRounds { get; set; } = 40;
-
     /// <summary>Longest warm-up, in seconds; past it the node becomes ready anyway.</summary>
     [Range(1, 600)]
     public int WarmUpTimeoutSeconds { get; set; } = 60;

@@ -55,18 +55,11 @@ internal sealed class VapiWarmup(
         cts.CancelAfter(TimeSpan.FromSeconds(options.Value.WarmUpTimeoutSeconds));
         try
         {
-            var rounds = Math.Max(1, options.Value.WarmUpRounds);
-            for (var round = 1; round <= rounds; round++)
-            {
-                // Deliveries are attempted in the first round only: each later one would log another refused attempt.
-                await WarmPipelineAsync(cts.Token, attemptDeliveries: round == 1);
-            }
+            await WarmPipelineAsync(cts.Token);
             await WarmConnectionsAsync(cts.Token);
             await tenants.WarmAsync(TenantsCached, cts.Token);
-            await WarmHttpAsync(rounds, cts.Token);
-            var compiled = await JitSettledAsync(cts.Token);
-            logger.LogInformation("Webhook path warmed up in {Ms} ms ({Rounds} rounds, {Methods} methods compiled)",
-                watch.ElapsedMilliseconds, rounds, compiled);
+            await WarmHttpAsync(cts.Token);
+            logger.LogInformation("Webhook path warmed up in {Ms} ms", watch.ElapsedMilliseconds);
         }
         catch (Exception e) when (!stoppingToken.IsCancellationRequested)
         {
@@ -86,10 +79,8 @@ internal sealed class VapiWarmup(
     /// so its savepoint is rolled back (the batch path, the savepoint statements and the listeners' rollback are the webhook's
     /// own); on PostgreSQL one transaction that is rolled back. Nothing is stored, nothing is sent, no live event leaves.
     /// </summary>
-    /// <param name="ct">Cancels the warm-up.</param>
-    /// <param name="attemptDeliveries">Whether the webhook deliveries the call queued are attempted (refused, and logged as such).</param>
     /// <returns>What the call wrote before it was rolled back (tests check the warm-up still reaches every path).</returns>
-    internal async Task<WarmUpReport> WarmPipelineAsync(CancellationToken ct, bool attemptDeliveries = true)
+    internal async Task<WarmUpReport> WarmPipelineAsync(CancellationToken ct)
     {
         await using var scope = scopes.CreateAsyncScope();
         var sp = scope.ServiceProvider;
@@ -109,7 +100,7 @@ internal sealed class VapiWarmup(
                 {
                     await sp.GetRequiredService<SqliteGroupCommit>().RunAsync<bool>(db, WritePriority.Low, async () =>
                     {
-                        report = await SyntheticCallAsync(sp, db, tenantId, groupCommitted: true, attemptDeliveries, ct);
+                        report = await SyntheticCallAsync(sp, db, tenantId, groupCommitted: true, ct);
                         throw new RolledBack();
                     }, ct);
                 }
@@ -119,7 +110,7 @@ internal sealed class VapiWarmup(
                 return report;
             }
             await using var tx = await db.Database.BeginTransactionAsync(ct);
-            var written = await SyntheticCallAsync(sp, db, tenantId, groupCommitted: false, attemptDeliveries, ct);
+            var written = await SyntheticCallAsync(sp, db, tenantId, groupCommitted: false, ct);
             // The live events' own pool and publish statement, in this transaction (the throwaway tenant exists only here).
             await sp.GetRequiredService<Dashboard.PostgresLiveEventTransport>().WarmUpAsync((Npgsql.NpgsqlConnection)db.Database.GetDbConnection(),
                 Dashboard.LiveEventData.Draft(tenantId, Dashboard.LiveEventTypes.CallUpdated, new { warmUp = true }, null), ct);
@@ -183,8 +174,7 @@ internal sealed class VapiWarmup(
     /// <param name="WebhookDeliveries">Webhook deliveries queued.</param>
     internal readonly record struct WarmUpReport(int Messages, int RecordedOnly, int OutboxHandled, int Leads, int Sms, int WebhookDeliveries);
 
-    private async Task<WarmUpReport> SyntheticCallAsync(IServiceProvider sp, SwitchboardDbContext db, Guid tenantId, bool groupCommitted,
-        bool attemptDeliveries, CancellationToken ct)
+    private async Task<WarmUpReport> SyntheticCallAsync(IServiceProvider sp, SwitchboardDbContext db, Guid tenantId, bool groupCommitted, CancellationToken ct)
     {
         var processor = sp.GetRequiredService<VapiEventProcessor>();
         var configs = sp.GetRequiredService<TenantConfigCache>();
@@ -272,7 +262,7 @@ internal sealed class VapiWarmup(
         foreach (var row in await db.Outbox.IgnoreQueryFilters().Where(o => o.TenantId == tenantId).OrderBy(o => o.Id).ToListAsync(ct))
         {
             if (row.Kind is not (Alerts.SmsSendHandler.Kind or Webhooks.WebhookDeliveryHandler.Kind)
-                || (row.Kind == Webhooks.WebhookDeliveryHandler.Kind && (!attemptDeliveries || ++deliveriesTried > 2))
+                || (row.Kind == Webhooks.WebhookDeliveryHandler.Kind && ++deliveriesTried > 2)
                 || sp.GetKeyedService<Outbox.IOutboxHandler>(row.Kind) is not { } handler)
             {
                 continue;
@@ -290,11 +280,8 @@ internal sealed class VapiWarmup(
             await db.WebhookDeliveries.IgnoreQueryFilters().CountAsync(d => d.TenantId == tenantId, ct));
     }
 
-    /// <summary>
-    /// One unsigned POST to a tenant that does not exist and <paramref name="rounds"/> signed ones that are not Vapi messages,
-    /// through the real server (skipped when it has no address, as in tests).
-    /// </summary>
-    private async Task WarmHttpAsync(int rounds, CancellationToken ct)
+    /// <summary>One unsigned POST to a tenant that does not exist, through the real server (skipped when it has no address, as in tests).</summary>
+    private async Task WarmHttpAsync(CancellationToken ct)
     {
         if (!lifetime.ApplicationStarted.IsCancellationRequested)
         {
@@ -322,10 +309,7 @@ internal sealed class VapiWarmup(
         try
         {
             using var response = await http.PostAsync(new Uri(baseUri, $"/webhooks/vapi/{Guid.NewGuid()}"), content, ct);
-            for (var i = 0; i < rounds; i++)
-            {
-                using var invalid = await http.PostAsync(new Uri(baseUri, $"/webhooks/vapi/{id}"), signed, ct);
-            }
+            using var invalid = await http.PostAsync(new Uri(baseUri, $"/webhooks/vapi/{id}"), signed, ct);
         }
         catch (HttpRequestException e)
         {
@@ -335,31 +319,6 @@ internal sealed class VapiWarmup(
         {
             tenants.Invalidate(id);
         }
-    }
-
-    /// <summary>Longest wait for the runtime's background compiler after the rounds.</summary>
-    internal static readonly TimeSpan JitSettleLimit = TimeSpan.FromSeconds(10);
-
-    /// <summary>
-    /// Waits until the runtime's background (tier-1) compilation of what the rounds ran has settled: fewer than 20 methods
-    /// compiled in 200 ms (<see cref="System.Runtime.JitInfo.GetCompiledMethodCount"/>), at most <see cref="JitSettleLimit"/>.
-    /// Returns the methods compiled in the process so far.
-    /// </summary>
-    private static async Task<long> JitSettledAsync(CancellationToken ct)
-    {
-        var started = Stopwatch.GetTimestamp();
-        var last = System.Runtime.JitInfo.GetCompiledMethodCount();
-        while (Stopwatch.GetElapsedTime(started) < JitSettleLimit)
-        {
-            await Task.Delay(200, ct);
-            var now = System.Runtime.JitInfo.GetCompiledMethodCount();
-            if (now - last < 20)
-            {
-                return now;
-            }
-            last = now;
-        }
-        return last;
     }
 
     /// <summary>Vapi's HMAC form: lowercase hex of HMAC-SHA256 of the body under the secret (vapi-server-messages.md §7).</summary>
