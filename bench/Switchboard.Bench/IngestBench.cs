@@ -325,6 +325,34 @@ internal static class IngestBench
     }
 
     /// <summary>
+    /// The largest the SQLite server database's WAL file (<c>…-wal</c>) grew while <paramref name="ct"/> was not cancelled,
+    /// sampled every 250 ms, in bytes; null on PostgreSQL.
+    /// </summary>
+    private static async Task<long?> SampleWalAsync(DbTarget db, CancellationToken ct)
+    {
+        if (db.IsPostgres)
+        {
+            return null;
+        }
+        var wal = new FileInfo(new SqliteConnectionStringBuilder(db.ServerConnectionString).DataSource + "-wal");
+        long max = 0;
+        while (!ct.IsCancellationRequested)
+        {
+            wal.Refresh();
+            max = Math.Max(max, wal.Exists ? wal.Length : 0);
+            try
+            {
+                await Task.Delay(250, ct);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+        return max;
+    }
+
+    /// <summary>
     /// Messages of ~<see cref="LiveCalls"/> interleaved calls at a constant rate: message i at start + i/rate whatever
     /// happened to the earlier ones; latency from that scheduled time to the end of its response.
     /// </summary>
@@ -343,6 +371,7 @@ internal static class IngestBench
         var tasks = new Task[order.Length];
         using var lagCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var lagSampler = SampleOutboxLagAsync(db, lagCts.Token);
+        var walSampler = SampleWalAsync(db, lagCts.Token);
         var meter = new ResourceMeter(server, db.Cluster);
         var start = Stopwatch.GetTimestamp();
         var next = 0;
@@ -366,6 +395,7 @@ internal static class IngestBench
         var resources = meter.Stop();
         await lagCts.CancelAsync();
         var lag = await lagSampler;
+        var walMaxBytes = await walSampler;
 
         var ok = errors.Count(e => e is null);
         var okIdx = Enumerable.Range(0, order.Length).Where(i => errors[i] is null).ToArray();
@@ -398,10 +428,12 @@ internal static class IngestBench
             ["databaseCpuMsPerMessage"] = ok > 0 && resources.DatabaseCpuSeconds is { } d ? Math.Round(d * 1000 / ok, 3) : null,
             ["resources"] = JsonSerializer.SerializeToNode(resources),
             ["outboxLag"] = lag,
+            ["walMaxMb"] = walMaxBytes is { } w ? Math.Round(w / 1048576.0, 1) : null,
         };
         Console.WriteLine($"  achieved {phase["achievedRate"]} msg/s, errors {phase["errors"]}; p50/p99 ms: all {P(phase["all"])}, " +
                           $"request/response {P(phase["requestResponse"])}, fire-and-forget {P(phase["fireAndForget"])}, first 10 s {P(phase["first10s"])}; " +
-                          $"server CPU {phase["serverCpuMsPerMessage"]} ms/msg; outbox lag max {lag["maxSeconds"]} s (SMS {lag["smsMaxSeconds"]} s); load {resources.LoadAverageAfter}");
+                          $"server CPU {phase["serverCpuMsPerMessage"]} ms/msg; outbox lag max {lag["maxSeconds"]} s (SMS {lag["smsMaxSeconds"]} s); " +
+                          (walMaxBytes is { } wal ? $"WAL max {wal / 1048576.0:F1} MB; " : "") + $"load {resources.LoadAverageAfter}");
         Console.WriteLine($"  p99 by second (ms): {string.Join(' ', phase["p99BySecond"]!.AsArray().Select(x => x!.GetValue<double>().ToString("F0", CultureInfo.InvariantCulture)))}");
         return phase;
 
