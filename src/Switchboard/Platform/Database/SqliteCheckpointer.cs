@@ -43,9 +43,10 @@ internal sealed class SqliteCheckpointer(DatabaseExtensions.EffectiveConnection 
     internal long TruncateAboveBytes { get; init; } = 64L * 1024 * 1024;
 
     /// <summary>
-    /// Longest wait of a restart for the readers still on the WAL, holding the writer turn. The restart is tried again every
-    /// millisecond or so rather than left to SQLite's busy handler, whose sleeps here are whole seconds (a 100 ms
-    /// <c>busy_timeout</c> gave up at once, a 2 s one waited a second for a 30 ms reader).
+    /// Longest wait of a restart for the readers still on the WAL, holding the writer turn. The restart is tried again about
+    /// every millisecond (<see cref="Task.Delay(int, CancellationToken)"/>) rather than left to SQLite's busy handler, which
+    /// sleeps inside the call and so holds a thread-pool thread while it waits: in DatabaseWritePathTests, with a 100 ms
+    /// <c>busy_timeout</c>, the reader it waited for could not finish (its continuation had no thread) and the restart gave up.
     /// </summary>
     internal static readonly TimeSpan RestartWait = TimeSpan.FromMilliseconds(100);
 
