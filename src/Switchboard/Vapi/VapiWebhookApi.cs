@@ -310,14 +310,32 @@ internal static class VapiWebhookApi
     /// <summary>The writer-gate priority of a message type: request/response ahead of fire-and-forget.</summary>
     internal static WritePriority PriorityOf(string type) => RequestResponseTypes.Contains(type) ? WritePriority.High : WritePriority.Normal;
 
-    /// <summary>Reads the whole body into an array; null when it exceeds <paramref name="max"/> bytes.</summary>
+    /// <summary>
+    /// Reads the whole body into an array; null when it exceeds <paramref name="max"/> bytes. With a <c>Content-Length</c> (how
+    /// Vapi sends), straight into an array of that length, the only copy (Kestrel ends the body there, and fails a request
+    /// whose body stops short); a chunked body grows a buffer and is copied out once.
+    /// </summary>
     private static async Task<byte[]?> ReadBodyAsync(HttpRequest request, int max, CancellationToken ct)
     {
-        var buffer = new ArrayBufferWriter<byte>(request.ContentLength is > 0 and var n && n <= max ? (int)n : 16 * 1024);
+        if (request.ContentLength is { } length && length <= max)
+        {
+            var body = new byte[length];
+            var filled = 0;
+            while (filled < body.Length)
+            {
+                var read = await request.Body.ReadAsync(body.AsMemory(filled), ct);
+                if (read == 0)
+                {
+                    return body.AsSpan(0, filled).ToArray();
+                }
+                filled += read;
+            }
+            return body;
+        }
+        var buffer = new ArrayBufferWriter<byte>(16 * 1024);
         while (true)
         {
-            var memory = buffer.GetMemory(16 * 1024);
-            var read = await request.Body.ReadAsync(memory, ct);
+            var read = await request.Body.ReadAsync(buffer.GetMemory(), ct);
             if (read == 0)
             {
                 return buffer.WrittenSpan.ToArray();

@@ -276,6 +276,46 @@ public sealed class VapiWebhookTests(SwitchboardFactory factory) : IClassFixture
         Assert.Equal("PAYLOAD_TOO_LARGE", (await ErrorOf(response))["code"]!.GetValue<string>());
     }
 
+    /// <summary>
+    /// A body sent without <c>Content-Length</c> (chunked) is read to its end like one with it, and refused once past the
+    /// limit: the webhook reads a sized body straight into an array of that size, and only an unsized one through a buffer.
+    /// </summary>
+    [Fact]
+    public async Task ABodyWithoutAContentLengthIsReadWholeAndStillLimited()
+    {
+        var tenant = await factory.CreateTenantAsync();
+        async Task<HttpResponseMessage> PostChunkedAsync(string json)
+        {
+            var body = Encoding.UTF8.GetBytes(json);
+            using var request = new HttpRequestMessage(HttpMethod.Post, $"/webhooks/vapi/{tenant.Id}")
+            {
+                Content = new StreamContent(new ChunkedStream(body)) { Headers = { ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json") } },
+            };
+            request.Headers.Add("x-vapi-signature", "sha256=" + VapiSignatureVerifier.Sign(body, tenant.WebhookSecret));
+            return await factory.CreateClient().SendAsync(request);
+        }
+        var padding = new string('a', 40_000); // past the 16 KB the buffer starts with
+
+        var stored = await PostChunkedAsync("{\"message\":{\"type\":\"hang\",\"note\":\"" + padding + "\"}}");
+        var huge = await PostChunkedAsync("{\"message\":{\"type\":\"hang\",\"note\":\"" + new string('a', 2 * 1024 * 1024 + 10) + "\"}}");
+
+        Assert.Equal(HttpStatusCode.OK, stored.StatusCode);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, huge.StatusCode);
+        var payloads = await factory.WithDbAsync(tenant.Id, db => db.CallEvents.Select(e => e.PayloadJson).ToListAsync());
+        Assert.Contains(padding, Assert.Single(payloads));
+    }
+
+    /// <summary>A stream of unknown length handing out at most 7,000 bytes per read, so its content goes out chunked.</summary>
+    private sealed class ChunkedStream(byte[] data) : MemoryStream(data)
+    {
+        public override bool CanSeek => false;
+
+        public override int Read(byte[] buffer, int offset, int count) => base.Read(buffer, offset, Math.Min(count, 7000));
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+            base.ReadAsync(buffer[..Math.Min(buffer.Length, 7000)], cancellationToken);
+    }
+
     [Fact]
     public async Task CorsPreflightIsAnsweredForConfiguredOrigins()
     {
