@@ -152,6 +152,7 @@ internal static class IngestBench
                 ["Switchboard__Webhooks__AllowInsecureUrls"] = "true",
                 ["Switchboard__Billing__Plans__pro__ConcurrentCalls"] = "1000000", // ~40 live calls on the one demo tenant (pro: 5)
                 ["Logging__LogLevel__Default"] = "Warning",
+                ["DOTNET_GCgen0size"] = "0x4000000", // the gen0 budget ./switchboard runs the server with (--server-env DOTNET_GCgen0size=0: the runtime's own)
             };
             foreach (var (k, v) in serverEnv)
             {
