@@ -78,11 +78,28 @@ internal sealed class CampaignRig : IAsyncDisposable
         return rig;
     }
 
+    /// <summary>
+    /// A free port below Linux's ephemeral range (<c>net.ipv4.ip_local_port_range</c>, 32768–60999 by default). The port is
+    /// bound again at every restart, so it must not be one the kernel hands out as the local port of an outgoing connection:
+    /// a port from the ephemeral range (what binding port 0 gives) was taken between a stop and the next start by another
+    /// test's client connection (CI: "address already in use" on restart).
+    /// </summary>
     private static int FreePort()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        for (var attempt = 0; ; attempt++)
+        {
+            var candidate = Random.Shared.Next(20_000, 32_000);
+            try
+            {
+                using var listener = new TcpListener(IPAddress.Loopback, candidate);
+                listener.Start();
+                return candidate;
+            }
+            catch (SocketException) when (attempt < 100)
+            {
+                // taken: another one
+            }
+        }
     }
 
     private Task RingAsync(SimOutboundCall call, CancellationToken ct)
