@@ -126,19 +126,16 @@ internal sealed class SqliteSessionPool(DatabaseExtensions.EffectiveConnection c
         return opened;
     }
 
-    /// <summary>Takes <paramref name="lent"/> back: kept open for the next scope if it is idle and outside a transaction, else disposed.</summary>
+    /// <summary>Takes <paramref name="lent"/> back: kept open for the next scope if it is open and outside a transaction, else disposed.</summary>
     public void Return(SqliteConnection lent)
     {
         Interlocked.Decrement(ref lentCount);
-        var reusable = lent.State == ConnectionState.Open && lent.Handle is { } handle && SQLitePCL.raw.sqlite3_get_autocommit(handle) != 0;
-        if (reusable && Interlocked.Increment(ref idleCount) <= MaxIdle)
+        // Never past MaxIdle: the pool opens a connection only while fewer than MaxLent (= MaxIdle) are out.
+        if (lent.State == ConnectionState.Open && lent.Handle is { } handle && SQLitePCL.raw.sqlite3_get_autocommit(handle) != 0)
         {
+            Interlocked.Increment(ref idleCount);
             idle.Add(lent);
             return;
-        }
-        if (reusable)
-        {
-            Interlocked.Decrement(ref idleCount); // over the limit
         }
         lent.Dispose(); // unpooled: the native handle closes, and SQLite rolls back a transaction left open on it
     }
