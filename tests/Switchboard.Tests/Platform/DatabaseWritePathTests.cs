@@ -307,4 +307,41 @@ public sealed class DatabaseWritePathTests(SwitchboardFactory factory) : IClassF
         Assert.Equal(keys.Where((_, i) => i != 3).Order(), stored.Order());
         scopes.ForEach(s => s.Dispose());
     }
+
+    [Fact]
+    public async Task AUnitThatBreaksItsOwnContextFailsAloneAndTheWriterGoesOn()
+    {
+        if (TestDatabase.IsPostgres)
+        {
+            return;
+        }
+        var tenant = await factory.CreateTenantAsync();
+        var group = factory.Services.GetRequiredService<Switchboard.Platform.Database.SqliteGroupCommit>();
+        using var brokenScope = factory.Scope();
+        using var nextScope = factory.Scope();
+        var broken = brokenScope.ServiceProvider.GetRequiredService<Switchboard.Platform.Database.SwitchboardDbContext>();
+        var next = nextScope.ServiceProvider.GetRequiredService<Switchboard.Platform.Database.SwitchboardDbContext>();
+        var key = $"after-broken-{Guid.NewGuid():N}";
+
+        // The unit disposes its own context: the clean-up after its work then throws. Before the fix the leader waited for
+        // that unit for ever and every later write of the node with it.
+        var brokenUnit = group.RunAsync(broken, Switchboard.Platform.Database.WritePriority.Normal, async () =>
+        {
+            await broken.DisposeAsync();
+            return 0;
+        }, CancellationToken.None);
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => brokenUnit.WaitAsync(TimeSpan.FromSeconds(20)));
+
+        var written = await group.RunAsync(next, Switchboard.Platform.Database.WritePriority.Normal, async () =>
+        {
+            next.CallEvents.Add(new Switchboard.Calls.CallEvent
+            {
+                Id = Guid.CreateVersion7(), TenantId = tenant.Id, Provider = "vapi", Type = "speech-update",
+                IdempotencyKey = key, PayloadJson = "{}", ReceivedAt = DateTimeOffset.UtcNow,
+            });
+            return await next.SaveChangesAsync();
+        }, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.Equal(1, written);
+        Assert.Equal(1, await factory.WithDbAsync(tenant.Id, db => db.CallEvents.CountAsync(e => e.IdempotencyKey == key)));
+    }
 }

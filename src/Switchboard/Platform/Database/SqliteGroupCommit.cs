@@ -138,11 +138,19 @@ internal sealed class SqliteGroupCommit(
         }
         finally
         {
-            db.Database.AutoTransactionBehavior = behavior;
-            // Back to a connection of its own: the batch's connection belongs to the leader (the next unit may be using it
-            // already), and a pooled context must never carry it into another scope.
-            db.RestoreConnection(connection.Value);
-            unit.Done.TrySetResult(failure is null);
+            try
+            {
+                db.Database.AutoTransactionBehavior = behavior;
+                // Back to a connection of its own: the batch's connection belongs to the leader (the next unit may be using it
+                // already), and a pooled context must never carry it into another scope.
+                db.RestoreConnection(connection.Value);
+            }
+            finally
+            {
+                // Whatever the clean-up threw (a context its work disposed), the leader is told: without it the leader waits
+                // for this unit for ever, holding the writer, and every write of the node waits behind it.
+                unit.Done.TrySetResult(failure is null);
+            }
         }
 
         if (failure is null)
