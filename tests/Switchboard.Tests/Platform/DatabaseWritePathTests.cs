@@ -280,11 +280,7 @@ public sealed class DatabaseWritePathTests(SwitchboardFactory factory) : IClassF
                 var db = scope.ServiceProvider.GetRequiredService<Switchboard.Platform.Database.SwitchboardDbContext>();
                 return group.RunAsync(db, Switchboard.Platform.Database.WritePriority.Normal, async () =>
                 {
-                    db.CallEvents.Add(new Switchboard.Calls.CallEvent
-                    {
-                        Id = Guid.CreateVersion7(), TenantId = tenant.Id, Provider = "vapi", Type = "speech-update",
-                        IdempotencyKey = keys[i], PayloadJson = "{}", ReceivedAt = DateTimeOffset.UtcNow,
-                    });
+                    db.CallEvents.Add(SpeechUpdate(tenant.Id, keys[i]));
                     await db.SaveChangesAsync();
                     if (i == 3)
                     {
@@ -334,14 +330,17 @@ public sealed class DatabaseWritePathTests(SwitchboardFactory factory) : IClassF
 
         var written = await group.RunAsync(next, Switchboard.Platform.Database.WritePriority.Normal, async () =>
         {
-            next.CallEvents.Add(new Switchboard.Calls.CallEvent
-            {
-                Id = Guid.CreateVersion7(), TenantId = tenant.Id, Provider = "vapi", Type = "speech-update",
-                IdempotencyKey = key, PayloadJson = "{}", ReceivedAt = DateTimeOffset.UtcNow,
-            });
+            next.CallEvents.Add(SpeechUpdate(tenant.Id, key));
             return await next.SaveChangesAsync();
         }, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(20));
         Assert.Equal(1, written);
         Assert.Equal(1, await factory.WithDbAsync(tenant.Id, db => db.CallEvents.CountAsync(e => e.IdempotencyKey == key)));
     }
+
+    /// <summary>A raw event row with idempotency key <paramref name="key"/>, as a unit of work of these tests writes it.</summary>
+    private static Switchboard.Calls.CallEvent SpeechUpdate(Guid tenantId, string key) => new()
+    {
+        Id = Guid.CreateVersion7(), TenantId = tenantId, Provider = "vapi", Type = "speech-update",
+        IdempotencyKey = key, PayloadJson = "{}", ReceivedAt = DateTimeOffset.UtcNow,
+    };
 }
