@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using System.Xml.Linq;
@@ -119,20 +120,9 @@ internal sealed class MasterKeys
             return new MasterKeys(Parse(File.ReadAllText(path).Trim(), path), previous);
         }
         var key = RandomNumberGenerator.GetBytes(32);
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        try
+        if (!TryPublish(path, key))
         {
-            var create = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
-            if (!OperatingSystem.IsWindows())
-            {
-                create.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-            }
-            using var stream = new FileStream(path, create);
-            stream.Write(Encoding.ASCII.GetBytes(Convert.ToBase64String(key)));
-        }
-        catch (IOException) when (File.Exists(path))
-        {
-            // Another process created it first: use theirs.
+            // Another process published its key first (nodes starting together on one data folder): use theirs.
             return new MasterKeys(Parse(File.ReadAllText(path).Trim(), path), previous);
         }
         var level = environment.IsDevelopment() || environment.IsEnvironment("Testing") ? LogLevel.Information : LogLevel.Warning;
@@ -140,6 +130,62 @@ internal sealed class MasterKeys
             path, SharedKeyRing.Section + ":MasterKey");
         return new MasterKeys(key, previous);
     }
+
+    /// <summary>
+    /// Puts a new key file at <paramref name="path"/> unless one is already there, so that a reader never sees it half
+    /// written: the key goes to a temporary file in the same folder (mode 0600, flushed to disk), which is then moved into
+    /// place without overwriting: on Linux with <c>link(2)</c>, which fails with <c>EEXIST</c> when the name exists
+    /// (create-if-absent in one step; .NET's <c>File.Move</c> without overwrite checks for the name and then renames, so
+    /// two nodes could each replace the other's file), elsewhere with <c>File.Move</c>. Before, the file was created and
+    /// then written, and a node starting at the same moment could read it empty. Returns false when another process's
+    /// file won.
+    /// </summary>
+    private static bool TryPublish(string path, byte[] key)
+    {
+        var folder = Path.GetDirectoryName(path)!;
+        Directory.CreateDirectory(folder);
+        var temporary = Path.Combine(folder, $".{Path.GetFileName(path)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            var create = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+            if (!OperatingSystem.IsWindows())
+            {
+                create.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+            }
+            using (var stream = new FileStream(temporary, create))
+            {
+                stream.Write(Encoding.ASCII.GetBytes(Convert.ToBase64String(key)));
+                stream.Flush(flushToDisk: true);
+            }
+            if (OperatingSystem.IsLinux())
+            {
+                if (Link(temporary, path) == 0)
+                {
+                    return true;
+                }
+                var errno = Marshal.GetLastPInvokeError();
+                return errno == EEXIST ? false : throw new IOException($"Could not create {path}: link(2) failed with errno {errno}.");
+            }
+            File.Move(temporary, path, overwrite: false); // Windows: MoveFileEx without MOVEFILE_REPLACE_EXISTING, atomic
+            return true;
+        }
+        catch (IOException) when (File.Exists(path))
+        {
+            return false;
+        }
+        finally
+        {
+            File.Delete(temporary); // nothing left when the move succeeded; the loser's copy otherwise
+        }
+    }
+
+    private const int EEXIST = 17; // Linux errno
+
+    /// <summary>POSIX <c>int link(const char *oldpath, const char *newpath)</c>: 0, or -1 with errno.</summary>
+#pragma warning disable SYSLIB1054 // DllImport, not LibraryImport: the project stays free of unsafe code (as NativeHeapTrimmer)
+    [DllImport("libc.so.6", EntryPoint = "link", ExactSpelling = true, SetLastError = true)]
+    private static extern int Link([MarshalAs(UnmanagedType.LPUTF8Str)] string oldPath, [MarshalAs(UnmanagedType.LPUTF8Str)] string newPath);
+#pragma warning restore SYSLIB1054
 
     private static byte[] Parse(string base64, string source)
     {
