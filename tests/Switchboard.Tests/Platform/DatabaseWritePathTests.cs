@@ -337,6 +337,29 @@ public sealed class DatabaseWritePathTests(SwitchboardFactory factory) : IClassF
         Assert.Equal(1, await factory.WithDbAsync(tenant.Id, db => db.CallEvents.CountAsync(e => e.IdempotencyKey == key)));
     }
 
+    [Fact]
+    public async Task UnitsKeepTheirStatementJournalInMemory()
+    {
+        if (TestDatabase.IsPostgres)
+        {
+            return;
+        }
+        var group = factory.Services.GetRequiredService<Switchboard.Platform.Database.SqliteGroupCommit>();
+        using var scope = factory.Scope();
+        var db = scope.ServiceProvider.GetRequiredService<Switchboard.Platform.Database.SwitchboardDbContext>();
+
+        // Every unit runs inside a SAVEPOINT: the originals of the pages it changes go to a statement journal, which in a
+        // file costs one pwrite(2) per page once past 64 KiB. 2 = MEMORY (sqlite.org/pragma.html#pragma_temp_store).
+        var tempStore = await group.RunAsync(db, Switchboard.Platform.Database.WritePriority.Normal, async () =>
+        {
+            await using var command = db.Database.GetDbConnection().CreateCommand();
+            command.CommandText = "PRAGMA temp_store";
+            return Convert.ToInt64(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
+        }, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(20));
+
+        Assert.Equal(2, tempStore);
+    }
+
     /// <summary>A raw event row with idempotency key <paramref name="key"/>, as a unit of work of these tests writes it.</summary>
     private static Switchboard.Calls.CallEvent SpeechUpdate(Guid tenantId, string key) => new()
     {
