@@ -55,6 +55,10 @@ internal sealed class VapiEventProcessor(
 
     private sealed record EventAndCall(bool Stored, Call? Call);
 
+    /// <summary>The call's stored turns in <c>Seq</c> order, untracked (what a transcript snapshot is compared with).</summary>
+    private static readonly Func<SwitchboardDbContext, Guid, IAsyncEnumerable<TranscriptTurn>> StoredTurnRows = EF.CompileAsyncQuery<SwitchboardDbContext, Guid, TranscriptTurn>(
+        (SwitchboardDbContext db, Guid callId) => db.TranscriptTurns.AsNoTracking().Where(t => t.CallId == callId).OrderBy(t => t.Seq));
+
     private static readonly Func<SwitchboardDbContext, Guid, CancellationToken, Task<int>> StoredTurns = EF.CompileAsyncQuery(
         (SwitchboardDbContext db, Guid callId, CancellationToken ct) => db.TranscriptTurns.Count(t => t.CallId == callId));
 
@@ -312,9 +316,9 @@ internal sealed class VapiEventProcessor(
                 if (!call.TranscriptFinal && (m.Prop("messages") ?? m.Path("artifact", "messages")) is { ValueKind: JsonValueKind.Array } messages)
                 {
                     var turns = TurnsFrom(call, messages);
-                    var existing = db.Entry(call).State == EntityState.Added ? 0 : await StoredTurns(db, call.Id, ct);
+                    var existing = db.Entry(call).State == EntityState.Added ? [] : await StoredTurnsAsync(call.Id, ct);
                     // Snapshots grow; an older one arriving late is shorter and is ignored.
-                    if (turns.Count >= existing)
+                    if (turns.Count >= existing.Count)
                     {
                         await ReplaceTurnsAsync(call, turns, existing, ct);
                     }
@@ -480,35 +484,63 @@ internal sealed class VapiEventProcessor(
     }
 
     /// <summary>
-    /// Replaces the call's stored transcript with <paramref name="turns"/>. The delete of the stored turns is deferred to the
-    /// unit's save (<see cref="SwitchboardDbContext.DeferWrite"/>), so the message can be prepared outside SQLite's writer;
-    /// <paramref name="stored"/> is how many turns are stored when the caller has just counted them (counted here otherwise).
+    /// Makes the call's stored turns <paramref name="turns"/> (a transcript snapshot: a conversation update's or the end-of-call
+    /// report's), writing only what differs: the stored turns that match the snapshot from the first one on (same <c>Seq</c>,
+    /// role, text, times and latencies) are kept, the rest deleted, and the snapshot's turns from there inserted. Snapshots
+    /// grow, so a conversation update usually adds its new turns and nothing else; before, every snapshot deleted and
+    /// re-inserted all of the call's turns, rewriting the table and its three indexes (issue 13: ~15 % of the WAL's pages under
+    /// bench ingest). The delete is deferred to the unit's save (<see cref="SwitchboardDbContext.DeferWrite"/>), so the message
+    /// can be prepared outside SQLite's writer. <paramref name="stored"/>: the stored turns when already read (<see cref="StoredTurnsAsync"/>).
     /// </summary>
-    private async Task ReplaceTurnsAsync(Call call, List<TranscriptTurn> turns, int? stored, CancellationToken ct)
+    private async Task ReplaceTurnsAsync(Call call, List<TranscriptTurn> turns, IReadOnlyList<TranscriptTurn>? stored, CancellationToken ct)
     {
         foreach (var pending in db.TranscriptTurns.Local.Where(t => t.CallId == call.Id).ToList())
         {
             db.Entry(pending).State = db.Entry(pending).State == EntityState.Added ? EntityState.Detached : EntityState.Deleted;
         }
         db.DropTurnsOnSave(call.Id);
+        var keep = 0;
         if (db.Entry(call).State != EntityState.Added)
         {
-            var count = stored ?? await StoredTurns(db, call.Id, ct);
-            var callId = call.Id;
-            var tenantId = call.TenantId;
-            // Raw SQL, not ExecuteDeleteAsync: that LINQ is translated (expression tree, query cache) at every snapshot, inside
-            // SQLite's writer turn (issue 13: ~2 % of the server's samples under bench ingest). The tenant is named as the
-            // tenant filter would; values go through EF's type mappings (a Guid as SQLite's TEXT form).
-            db.DeferWrite(token => db.Database.ExecuteSqlAsync(
-                $"DELETE FROM transcript_turns WHERE \"TenantId\" = {tenantId} AND \"CallId\" = {callId}", token));
+            stored ??= await StoredTurnsAsync(call.Id, ct);
+            while (keep < stored.Count && keep < turns.Count && stored[keep].Seq == keep && SameTurn(stored[keep], turns[keep]))
+            {
+                keep++;
+            }
+            if (keep < stored.Count)
+            {
+                var callId = call.Id;
+                var tenantId = call.TenantId;
+                // Raw SQL, not ExecuteDeleteAsync: that LINQ is translated (expression tree, query cache) at every snapshot, inside
+                // SQLite's writer turn (issue 13: ~2 % of the server's samples under bench ingest). The tenant is named as the
+                // tenant filter would; values go through EF's type mappings (a Guid as SQLite's TEXT form).
+                db.DeferWrite(token => db.Database.ExecuteSqlAsync(
+                    $"DELETE FROM transcript_turns WHERE \"TenantId\" = {tenantId} AND \"CallId\" = {callId} AND \"Seq\" >= {keep}", token));
+            }
             // Turns already stored were already sent live: only the snapshot's new turns are announced.
-            foreach (var turn in turns.Where(t => t.Seq < count))
+            foreach (var turn in turns.Skip(keep).Where(t => t.Seq < stored.Count))
             {
                 db.LiveEvents.Skip(turn.Id);
             }
         }
-        db.InsertOnSave(turns); // multi-row INSERTs after the unit's tracked changes, not one tracked entity each
+        db.InsertOnSave(keep == 0 ? turns : turns.Skip(keep)); // multi-row INSERTs after the unit's tracked changes, not one tracked entity each
     }
+
+    /// <summary>The call's stored turns, in <c>Seq</c> order, untracked.</summary>
+    private async Task<List<TranscriptTurn>> StoredTurnsAsync(Guid callId, CancellationToken ct)
+    {
+        var rows = new List<TranscriptTurn>();
+        await foreach (var turn in StoredTurnRows(db, callId).WithCancellation(ct))
+        {
+            rows.Add(turn);
+        }
+        return rows;
+    }
+
+    /// <summary>True when a stored turn says what the snapshot's turn says (every column but its id).</summary>
+    private static bool SameTurn(TranscriptTurn stored, TranscriptTurn snapshot) =>
+        stored.Role == snapshot.Role && stored.Text == snapshot.Text && stored.SecondsFromStart == snapshot.SecondsFromStart
+        && stored.At == snapshot.At && stored.ProviderLatencyMs == snapshot.ProviderLatencyMs && stored.BridgeLatencyMs == snapshot.BridgeLatencyMs;
 
     private static TranscriptTurn NewTurn(Call call, int seq, string role, string text, double? seconds, DateTimeOffset? at) => new()
     {

@@ -162,6 +162,45 @@ public sealed class VapiWebhookTests(SwitchboardFactory factory) : IClassFixture
     }
 
     [Fact]
+    public async Task ATranscriptSnapshotKeepsTheTurnsItRepeatsAndRewritesFromTheFirstThatDiffers()
+    {
+        var tenant = await factory.CreateTenantAsync();
+        var callId = Guid.NewGuid().ToString();
+        static string Message(string role, string text, int second) =>
+            $$"""{"role":"{{role}}","message":"{{text}}","time":{{1749546450000 + second * 1000}},"secondsFromStart":{{second}}.5}""";
+        string Snapshot(params string[] messages) =>
+            $$$"""{"message":{"type":"conversation-update","call":{"id":"{{{callId}}}"},"messages":[{"role":"system","message":"You are Paul."},{{{string.Join(',', messages)}}}]}}""";
+        async Task<List<(int Seq, Guid Id, string Text, double? Seconds)>> TurnsAsync() => (await factory.WithDbAsync(tenant.Id, db => db.TranscriptTurns
+            .Where(t => db.Calls.Any(c => c.Id == t.CallId && c.ProviderCallId == callId)).OrderBy(t => t.Seq).Select(t => new { t.Seq, t.Id, t.Text, t.SecondsFromStart }).ToListAsync()))
+            .Select(t => (t.Seq, t.Id, t.Text, t.SecondsFromStart)).ToList();
+        var hello = Message("bot", "Drain Fortin, bonjour!", 1);
+        var problem = Message("user", "J'ai un problème", 3);
+
+        Assert.Equal(HttpStatusCode.OK, (await factory.PostVapiAsync(tenant, Snapshot(hello, problem))).StatusCode);
+        var first = await TurnsAsync();
+        // Snapshots grow: the next one repeats the first two turns and adds two.
+        Assert.Equal(HttpStatusCode.OK, (await factory.PostVapiAsync(tenant, Snapshot(hello, problem, Message("bot", "Quelle est votre adresse?", 5), Message("user", "12 rue des Érables", 7)))).StatusCode);
+        var grown = await TurnsAsync();
+        // A later one says the second turn differently (the speech-to-text revised it): from there on it is written again.
+        Assert.Equal(HttpStatusCode.OK, (await factory.PostVapiAsync(tenant, Snapshot(hello, Message("user", "J'ai un problème de drain", 3), Message("bot", "Quelle est votre adresse?", 5), Message("user", "12 rue des Érables", 7), Message("bot", "Merci!", 9)))).StatusCode);
+        var revised = await TurnsAsync();
+
+        Assert.Equal([0, 1], first.Select(t => t.Seq));
+        Assert.Equal(["Drain Fortin, bonjour!", "J'ai un problème", "Quelle est votre adresse?", "12 rue des Érables"], grown.Select(t => t.Text));
+        Assert.Equal([0, 1, 2, 3], grown.Select(t => t.Seq));
+        Assert.Equal(first.Select(t => t.Id), grown.Take(2).Select(t => t.Id)); // the repeated turns were not rewritten
+        Assert.Equal(["Drain Fortin, bonjour!", "J'ai un problème de drain", "Quelle est votre adresse?", "12 rue des Érables", "Merci!"], revised.Select(t => t.Text));
+        Assert.Equal([0, 1, 2, 3, 4], revised.Select(t => t.Seq));
+        Assert.Equal([1.5, 3.5, 5.5, 7.5, 9.5], revised.Select(t => t.Seconds));
+        Assert.Equal(grown[0].Id, revised[0].Id);
+        Assert.All(revised.Skip(1), t => Assert.DoesNotContain(t.Id, grown.Select(g => g.Id))); // rewritten from the first that differs
+
+        // An older, shorter snapshot arriving late changes nothing.
+        Assert.Equal(HttpStatusCode.OK, (await factory.PostVapiAsync(tenant, Snapshot(hello))).StatusCode);
+        Assert.Equal(revised, await TurnsAsync());
+    }
+
+    [Fact]
     public async Task ToolCallsAreAnsweredWithResultsForBuiltInToolsAndErrorsForUnknownOnes()
     {
         var tenant = await factory.CreateTenantAsync();
