@@ -157,14 +157,9 @@ internal sealed class MasterKeys
                 stream.Write(Encoding.ASCII.GetBytes(Convert.ToBase64String(key)));
                 stream.Flush(flushToDisk: true);
             }
-            if (OperatingSystem.IsLinux())
+            if (OperatingSystem.IsLinux() && TryLink(temporary, path) is { } linked)
             {
-                if (Link(temporary, path) == 0)
-                {
-                    return true;
-                }
-                var errno = Marshal.GetLastPInvokeError();
-                return errno == EEXIST ? false : throw new IOException($"Could not create {path}: link(2) failed with errno {errno}.");
+                return linked;
             }
             File.Move(temporary, path, overwrite: false); // Windows: MoveFileEx without MOVEFILE_REPLACE_EXISTING, atomic
             return true;
@@ -180,6 +175,28 @@ internal sealed class MasterKeys
     }
 
     private const int EEXIST = 17; // Linux errno
+
+    /// <summary>
+    /// <c>link(2)</c> of <paramref name="existing"/> to <paramref name="name"/>: true when linked, false when
+    /// <paramref name="name"/> exists (<c>EEXIST</c>), null when this libc has no <c>link</c> to call (not glibc: the caller
+    /// falls back to <c>File.Move</c>). Any other failure is an <see cref="IOException"/> naming the errno.
+    /// </summary>
+    private static bool? TryLink(string existing, string name)
+    {
+        try
+        {
+            if (Link(existing, name) == 0)
+            {
+                return true;
+            }
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return null;
+        }
+        var errno = Marshal.GetLastPInvokeError();
+        return errno == EEXIST ? false : throw new IOException($"Could not create {name}: link(2) failed with errno {errno}.");
+    }
 
     /// <summary>POSIX <c>int link(const char *oldpath, const char *newpath)</c>: 0, or -1 with errno.</summary>
 #pragma warning disable SYSLIB1054 // DllImport, not LibraryImport: the project stays free of unsafe code (as NativeHeapTrimmer)
