@@ -22,10 +22,20 @@ namespace Switchboard.Platform.Database;
 /// Excessively Large WAL Files": "checkpoint starvation"). Under steady load some request is always reading, so the
 /// WAL only grew: 1 GB after a minute at 100–300 messages/s (bench ingest), the disk's space going to a file that only
 /// ever needed a few MB. So when a passive checkpoint leaves the WAL longer than <see cref="RestartAboveFrames"/>, the
-/// checkpointer takes a writer turn (<see cref="WritePriority.Low"/>: no writer of this process competes) and runs
-/// <c>PRAGMA wal_checkpoint(RESTART)</c>, which copies the few frames written since and waits, at most
-/// <see cref="RestartWait"/>, for the readers still on the WAL to finish (new readers read the database file);
-/// the next writer then writes the WAL from its start. A WAL file left longer than <see cref="TruncateAboveBytes"/> (a
+/// checkpointer takes a writer turn and runs <c>PRAGMA wal_checkpoint(RESTART)</c>, which copies the frames written since
+/// the last passive pass and waits, at most <see cref="RestartWait"/>, for the readers still on the WAL to finish (new
+/// readers read the database file); the next writer then writes the WAL from its start.
+/// </para>
+/// <para>
+/// The restart holds the single writer while it copies those frames and fsyncs the database file (sqlite.org/wal.html
+/// §"Checkpointing": the database must be durable before the WAL is reused), so every message arriving meanwhile waits:
+/// bench/results/quiet-stop32-2026-12-03.md measured 13–40 ms, mostly blocked in that fsync, at 500 messages/s. What it
+/// copies is what was written after the last passive pass began: the frames appended while that pass copied and synced
+/// (a pass over a second of writes takes tens of milliseconds) and while the checkpointer waited for its turn. So the
+/// checkpointer first repeats the passive pass while the previous one had more than <see cref="SmallResidueFrames"/>
+/// frames to copy (each pass is shorter than the last; at most <see cref="MaxCatchUpPasses"/>), then enters at
+/// <see cref="WritePriority.High"/>: at a lower priority it waited behind up to <see cref="SqliteWriteGate.MaxBypass"/>
+/// batches, each adding frames that it then copied and synced inside the turn. A WAL file left longer than <see cref="TruncateAboveBytes"/> (a
 /// burst, or a restart that found readers for a long time) is truncated instead (<c>TRUNCATE</c>).
 /// </para>
 /// A no-op on PostgreSQL and on in-memory SQLite.
@@ -50,10 +60,27 @@ internal sealed class SqliteCheckpointer(DatabaseExtensions.EffectiveConnection 
     /// </summary>
     internal static readonly TimeSpan RestartWait = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>
+    /// Frames a passive pass may find appended since the previous one and still be the last before the restart: 256 (1 MB
+    /// of 4 KB pages; a few milliseconds of writes at 500 messages/s, copied and synced in about as long).
+    /// </summary>
+    internal const long SmallResidueFrames = 256;
+
+    /// <summary>Most passive passes run after the first before the restart takes its turn (bounds a tick under a write storm).</summary>
+    internal const int MaxCatchUpPasses = 3;
+
     /// <summary>Restarts (and truncations) that completed (tests and diagnostics).</summary>
     internal long Restarts => Volatile.Read(ref restarts);
 
+    /// <summary>Time the completed restarts held the writer turn, in total (diagnostics).</summary>
+    internal TimeSpan RestartHeld => Stopwatch.GetElapsedTime(0, Volatile.Read(ref restartTicks));
+
+    /// <summary>Frames the completed restarts copied inside the writer turn, in total (tests and diagnostics).</summary>
+    internal long RestartFrames => Volatile.Read(ref restartFrames);
+
     private long restarts;
+    private long restartTicks;
+    private long restartFrames;
 
     /// <summary>Time between passive checkpoints (at 300 msg/s the WAL grows by about 2 MB/s).</summary>
     internal static readonly TimeSpan Interval = TimeSpan.FromSeconds(1);
@@ -120,17 +147,36 @@ internal sealed class SqliteCheckpointer(DatabaseExtensions.EffectiveConnection 
         {
             return passive;
         }
+        // Catch up outside the turn: each pass copies what was appended while the previous one ran.
+        var copiedUpTo = done.Log;
+        for (var pass = 0; pass < MaxCatchUpPasses; pass++)
+        {
+            if (await CheckpointAsync(conn, ct) is not { Busy: 0 } again)
+            {
+                break;
+            }
+            var appended = again.Log - copiedUpTo;
+            copiedUpTo = again.Log;
+            if (appended <= SmallResidueFrames)
+            {
+                break;
+            }
+        }
         var mode = WalLength(conn) > TruncateAboveBytes ? "TRUNCATE" : "RESTART";
-        using var turn = await gate.EnterAsync(WritePriority.Low, ct);
+        using var turn = await gate.EnterAsync(WritePriority.High, ct);
         var started = Stopwatch.GetTimestamp();
         while (true)
         {
             // Inside the turn no writer of this process adds frames; the readers still on the WAL end within milliseconds,
             // and readers starting now read the database file (every frame is copied).
             var restarted = await CheckpointAsync(conn, ct, mode);
-            if (restarted is { Busy: 0 })
+            if (restarted is { Busy: 0 } r)
             {
                 Interlocked.Increment(ref restarts);
+                Interlocked.Add(ref restartTicks, Stopwatch.GetTimestamp() - started);
+                Interlocked.Add(ref restartFrames, Math.Max(0, r.Log - copiedUpTo));
+                logger.LogDebug("SQLite WAL {Mode}: {Frames} frames copied inside the writer turn in {Ms:F1} ms",
+                    mode, r.Log - copiedUpTo, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
                 return restarted;
             }
             if (restarted is null || Stopwatch.GetElapsedTime(started) >= RestartWait)
