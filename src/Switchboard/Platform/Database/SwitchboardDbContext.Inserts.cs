@@ -178,8 +178,13 @@ internal sealed partial class SwitchboardDbContext
     /// </summary>
     private sealed class InsertShape
     {
-        /// <summary>Parameter names <c>p0</c>, <c>p1</c>…, shared by every shape (an INSERT has at most <see cref="ParametersPerInsert"/> + a few).</summary>
-        private static readonly string[] Names = Enumerable.Range(0, ParametersPerInsert + 64).Select(i => "p" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        /// <summary>
+        /// Parameter names <c>@p0</c>, <c>@p1</c>…, shared by every shape (an INSERT has at most <see cref="ParametersPerInsert"/>
+        /// + a few). With the prefix the statement uses: Microsoft.Data.Sqlite binds a name by looking it up as given and, when
+        /// that fails, again with each of <c>:</c>, <c>@</c> and <c>$</c> in front, converting every candidate to UTF-8 (a
+        /// fifth of the parameter binding's time and 4 % of all allocations under the ingest bench); Npgsql takes either form.
+        /// </summary>
+        private static readonly string[] Names = Enumerable.Range(0, ParametersPerInsert + 64).Select(i => "@p" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
 
         public InsertShape(IEntityType entityType)
         {
@@ -234,7 +239,7 @@ internal sealed partial class SwitchboardDbContext
             {
                 value = replacement;
             }
-            var name = index < Names.Length ? Names[index] : "p" + index.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            var name = index < Names.Length ? Names[index] : "@p" + index.ToString(System.Globalization.CultureInfo.InvariantCulture);
             return Mappings[column].CreateParameter(factory, name, value, property.IsNullable);
         }
     }
