@@ -35,8 +35,10 @@ namespace Switchboard.Platform.Database;
 /// checkpointer first repeats the passive pass while the previous one had more than <see cref="SmallResidueFrames"/>
 /// frames to copy (each pass is shorter than the last; at most <see cref="MaxCatchUpPasses"/>), then enters at
 /// <see cref="WritePriority.High"/>: at a lower priority it waited behind up to <see cref="SqliteWriteGate.MaxBypass"/>
-/// batches, each adding frames that it then copied and synced inside the turn. A WAL file left longer than <see cref="TruncateAboveBytes"/> (a
-/// burst, or a restart that found readers for a long time) is truncated instead (<c>TRUNCATE</c>).
+/// batches, each adding frames that it then copied and synced inside the turn (bench/results/quiet-stop33-2026-12-03.md:
+/// median hold 14–16 → 7–8 ms, frames copied inside the turn 150–176 → ~50). A WAL file left longer than
+/// <see cref="TruncateAboveBytes"/> (a burst, or a restart that found readers for a long time) is truncated instead
+/// (<c>TRUNCATE</c>).
 /// </para>
 /// A no-op on PostgreSQL and on in-memory SQLite.
 /// </summary>
@@ -72,14 +74,10 @@ internal sealed class SqliteCheckpointer(DatabaseExtensions.EffectiveConnection 
     /// <summary>Restarts (and truncations) that completed (tests and diagnostics).</summary>
     internal long Restarts => Volatile.Read(ref restarts);
 
-    /// <summary>Time the completed restarts held the writer turn, in total (diagnostics).</summary>
-    internal TimeSpan RestartHeld => Stopwatch.GetElapsedTime(0, Volatile.Read(ref restartTicks));
-
     /// <summary>Frames the completed restarts copied inside the writer turn, in total (tests and diagnostics).</summary>
     internal long RestartFrames => Volatile.Read(ref restartFrames);
 
     private long restarts;
-    private long restartTicks;
     private long restartFrames;
 
     /// <summary>Time between passive checkpoints (at 300 msg/s the WAL grows by about 2 MB/s).</summary>
@@ -173,7 +171,6 @@ internal sealed class SqliteCheckpointer(DatabaseExtensions.EffectiveConnection 
             if (restarted is { Busy: 0 } r)
             {
                 Interlocked.Increment(ref restarts);
-                Interlocked.Add(ref restartTicks, Stopwatch.GetTimestamp() - started);
                 Interlocked.Add(ref restartFrames, Math.Max(0, r.Log - copiedUpTo));
                 logger.LogDebug("SQLite WAL {Mode}: {Frames} frames copied inside the writer turn in {Ms:F1} ms",
                     mode, r.Log - copiedUpTo, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
