@@ -124,18 +124,7 @@ public sealed class DatabaseWritePathTests(SwitchboardFactory factory) : IClassF
         var dir = Directory.CreateTempSubdirectory("switchboard-wal-");
         try
         {
-            var options = Microsoft.Extensions.Options.Options.Create(new Switchboard.Platform.Database.DatabaseOptions
-            {
-                Provider = "sqlite",
-                ConnectionString = $"Data Source={Path.Combine(dir.FullName, "wal.db")}",
-            });
-            var connection = new Switchboard.Platform.Database.DatabaseExtensions.EffectiveConnection(options);
-            var gate = new Switchboard.Platform.Database.SqliteWriteGate();
-            var checkpointer = new Switchboard.Platform.Database.SqliteCheckpointer(connection, gate,
-                Microsoft.Extensions.Logging.Abstractions.NullLogger<Switchboard.Platform.Database.SqliteCheckpointer>.Instance)
-            {
-                RestartAboveFrames = 64,
-            };
+            var (connection, gate, checkpointer) = WalCheckpointer(dir);
             await using var writer = new Microsoft.Data.Sqlite.SqliteConnection(connection.Value);
             await using var reader = new Microsoft.Data.Sqlite.SqliteConnection(connection.Value);
             await using var background = new Microsoft.Data.Sqlite.SqliteConnection(connection.Value);
@@ -198,18 +187,7 @@ public sealed class DatabaseWritePathTests(SwitchboardFactory factory) : IClassF
         var dir = Directory.CreateTempSubdirectory("switchboard-wal-");
         try
         {
-            var options = Microsoft.Extensions.Options.Options.Create(new Switchboard.Platform.Database.DatabaseOptions
-            {
-                Provider = "sqlite",
-                ConnectionString = $"Data Source={Path.Combine(dir.FullName, "wal.db")}",
-            });
-            var connection = new Switchboard.Platform.Database.DatabaseExtensions.EffectiveConnection(options);
-            var gate = new Switchboard.Platform.Database.SqliteWriteGate();
-            var checkpointer = new Switchboard.Platform.Database.SqliteCheckpointer(connection, gate,
-                Microsoft.Extensions.Logging.Abstractions.NullLogger<Switchboard.Platform.Database.SqliteCheckpointer>.Instance)
-            {
-                RestartAboveFrames = 64,
-            };
+            var (connection, gate, checkpointer) = WalCheckpointer(dir);
             await using var writer = new Microsoft.Data.Sqlite.SqliteConnection(connection.Value);
             await using var background = new Microsoft.Data.Sqlite.SqliteConnection(connection.Value);
             await writer.OpenAsync();
@@ -251,6 +229,25 @@ public sealed class DatabaseWritePathTests(SwitchboardFactory factory) : IClassF
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
             dir.Delete(recursive: true);
         }
+    }
+
+    /// <summary>A SQLite file <c>wal.db</c> in <paramref name="dir"/>, a write gate, and a checkpointer restarting above 64 frames.</summary>
+    private static (Switchboard.Platform.Database.DatabaseExtensions.EffectiveConnection Connection, Switchboard.Platform.Database.SqliteWriteGate Gate,
+        Switchboard.Platform.Database.SqliteCheckpointer Checkpointer) WalCheckpointer(DirectoryInfo dir)
+    {
+        var options = Microsoft.Extensions.Options.Options.Create(new Switchboard.Platform.Database.DatabaseOptions
+        {
+            Provider = "sqlite",
+            ConnectionString = $"Data Source={Path.Combine(dir.FullName, "wal.db")}",
+        });
+        var connection = new Switchboard.Platform.Database.DatabaseExtensions.EffectiveConnection(options);
+        var gate = new Switchboard.Platform.Database.SqliteWriteGate();
+        var checkpointer = new Switchboard.Platform.Database.SqliteCheckpointer(connection, gate,
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<Switchboard.Platform.Database.SqliteCheckpointer>.Instance)
+        {
+            RestartAboveFrames = 64,
+        };
+        return (connection, gate, checkpointer);
     }
 
     private static async Task ExecAsync(Microsoft.Data.Sqlite.SqliteConnection conn, string sql, Microsoft.Data.Sqlite.SqliteTransaction? tx = null)
