@@ -121,53 +121,39 @@ public sealed class DatabaseWritePathTests(SwitchboardFactory factory) : IClassF
         {
             return;
         }
-        var dir = Directory.CreateTempSubdirectory("switchboard-wal-");
-        try
-        {
-            var (connection, gate, checkpointer) = WalCheckpointer(dir);
-            await using var writer = new Microsoft.Data.Sqlite.SqliteConnection(connection.Value);
-            await using var reader = new Microsoft.Data.Sqlite.SqliteConnection(connection.Value);
-            await using var background = new Microsoft.Data.Sqlite.SqliteConnection(connection.Value);
-            await writer.OpenAsync();
-            await reader.OpenAsync();
-            await background.OpenAsync();
-            Switchboard.Platform.Database.SqliteCheckpointer.DisableAutoCheckpoint(writer);
-            await Switchboard.Platform.Database.SqliteCheckpointer.PrepareAsync(background, CancellationToken.None);
-            await ExecAsync(writer, "PRAGMA journal_mode=WAL; CREATE TABLE t (x BLOB)");
+        await using var wal = await WalFixture.OpenAsync();
+        var (gate, checkpointer, writer, background) = (wal.Gate, wal.Checkpointer, wal.Writer, wal.Background);
+        await using var reader = new Microsoft.Data.Sqlite.SqliteConnection(wal.ConnectionString);
+        await reader.OpenAsync();
+        await ExecAsync(writer, "PRAGMA journal_mode=WAL; CREATE TABLE t (x BLOB)");
 
-            long walFrames = 0;
-            var previousReader = Task.CompletedTask;
-            for (var i = 0; i < 12; i++)
-            {
-                using (await gate.EnterAsync(Switchboard.Platform.Database.WritePriority.Normal, CancellationToken.None))
-                {
-                    await ExecAsync(writer, "INSERT INTO t VALUES (randomblob(200000))"); // ~50 pages
-                }
-                await previousReader; // ended by now (with restarts) or still reading while that write began (without)
-                // A reader inside the WAL: its snapshot holds the frames just written; it reads on while the next write begins.
-                var read = reader.BeginTransaction(deferred: true);
-                await ExecAsync(reader, "SELECT count(*) FROM t", read);
-                previousReader = Task.Run(async () =>
-                {
-                    await Task.Delay(30);
-                    read.Commit();
-                    read.Dispose();
-                });
-                var result = await checkpointer.TickAsync(background, CancellationToken.None);
-                Assert.NotNull(result);
-                walFrames = result.Value.Log;
-            }
-            await previousReader;
-            // Twelve writes of ~50 pages: without restarts the WAL ends with them all (~600 frames).
-            Assert.True(walFrames < 200, $"the WAL kept {walFrames} frames");
-            Assert.True(checkpointer.Restarts >= 5, $"{checkpointer.Restarts} restarts");
-            Assert.True(new FileInfo(Path.Combine(dir.FullName, "wal.db-wal")).Length < 200 * 4096 + 32, "the WAL file stays short");
-        }
-        finally
+        long walFrames = 0;
+        var previousReader = Task.CompletedTask;
+        for (var i = 0; i < 12; i++)
         {
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-            dir.Delete(recursive: true);
+            using (await gate.EnterAsync(Switchboard.Platform.Database.WritePriority.Normal, CancellationToken.None))
+            {
+                await ExecAsync(writer, "INSERT INTO t VALUES (randomblob(200000))"); // ~50 pages
+            }
+            await previousReader; // ended by now (with restarts) or still reading while that write began (without)
+            // A reader inside the WAL: its snapshot holds the frames just written; it reads on while the next write begins.
+            var read = reader.BeginTransaction(deferred: true);
+            await ExecAsync(reader, "SELECT count(*) FROM t", read);
+            previousReader = Task.Run(async () =>
+            {
+                await Task.Delay(30);
+                read.Commit();
+                read.Dispose();
+            });
+            var result = await checkpointer.TickAsync(background, CancellationToken.None);
+            Assert.NotNull(result);
+            walFrames = result.Value.Log;
         }
+        await previousReader;
+        // Twelve writes of ~50 pages: without restarts the WAL ends with them all (~600 frames).
+        Assert.True(walFrames < 200, $"the WAL kept {walFrames} frames");
+        Assert.True(checkpointer.Restarts >= 5, $"{checkpointer.Restarts} restarts");
+        Assert.True(new FileInfo(wal.WalPath).Length < 200 * 4096 + 32, "the WAL file stays short");
     }
 
     /// <summary>
@@ -184,70 +170,96 @@ public sealed class DatabaseWritePathTests(SwitchboardFactory factory) : IClassF
         {
             return;
         }
-        var dir = Directory.CreateTempSubdirectory("switchboard-wal-");
-        try
-        {
-            var (connection, gate, checkpointer) = WalCheckpointer(dir);
-            await using var writer = new Microsoft.Data.Sqlite.SqliteConnection(connection.Value);
-            await using var background = new Microsoft.Data.Sqlite.SqliteConnection(connection.Value);
-            await writer.OpenAsync();
-            await background.OpenAsync();
-            Switchboard.Platform.Database.SqliteCheckpointer.DisableAutoCheckpoint(writer);
-            await Switchboard.Platform.Database.SqliteCheckpointer.PrepareAsync(background, CancellationToken.None);
-            await ExecAsync(writer, "PRAGMA journal_mode=WAL; CREATE TABLE t (x BLOB); INSERT INTO t VALUES (randomblob(800000))"); // ~200 pages
+        await using var wal = await WalFixture.OpenAsync();
+        var (gate, checkpointer, writer, background) = (wal.Gate, wal.Checkpointer, wal.Writer, wal.Background);
+        await ExecAsync(writer, "PRAGMA journal_mode=WAL; CREATE TABLE t (x BLOB); INSERT INTO t VALUES (randomblob(800000))"); // ~200 pages
 
-            var held = await gate.EnterAsync(Switchboard.Platform.Database.WritePriority.Normal, CancellationToken.None);
-            var writes = Enumerable.Range(0, 8).Select(_ => Task.Run(async () =>
+        var held = await gate.EnterAsync(Switchboard.Platform.Database.WritePriority.Normal, CancellationToken.None);
+        var writes = Enumerable.Range(0, 8).Select(_ => Task.Run(async () =>
+        {
+            using (await gate.EnterAsync(Switchboard.Platform.Database.WritePriority.Normal, CancellationToken.None))
             {
-                using (await gate.EnterAsync(Switchboard.Platform.Database.WritePriority.Normal, CancellationToken.None))
-                {
-                    await ExecAsync(writer, "INSERT INTO t VALUES (randomblob(200000))"); // ~50 pages each
-                }
-            })).ToArray();
-            var tick = checkpointer.TickAsync(background, CancellationToken.None);
-            var deadline = DateTime.UtcNow.AddSeconds(10);
-            while (gate.Waiting < 9 && DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(5); // the eight writers and the checkpointer queued behind the held turn
+                await ExecAsync(writer, "INSERT INTO t VALUES (randomblob(200000))"); // ~50 pages each
             }
-            Assert.Equal(9, gate.Waiting);
-            held.Dispose();
-            var result = await tick;
-            await Task.WhenAll(writes);
-
-            Assert.Equal(1, checkpointer.Restarts);
-            Assert.Equal(0, checkpointer.RestartFrames); // with the turn behind the writers: their ~400 frames, copied and synced inside it
-            Assert.NotNull(result);
-            Assert.Equal(0, result.Value.Busy);
-            // The writers wrote after the restart, from the WAL's start: ~400 frames, not the first ~200 as well.
-            var after = await checkpointer.CheckpointAsync(background, CancellationToken.None);
-            Assert.NotNull(after);
-            Assert.InRange(after.Value.Log, 8 * 48, 8 * 60);
-        }
-        finally
+        })).ToArray();
+        var tick = checkpointer.TickAsync(background, CancellationToken.None);
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (gate.Waiting < 9 && DateTime.UtcNow < deadline)
         {
+            await Task.Delay(5); // the eight writers and the checkpointer queued behind the held turn
+        }
+        Assert.Equal(9, gate.Waiting);
+        held.Dispose();
+        var result = await tick;
+        await Task.WhenAll(writes);
+
+        Assert.Equal(1, checkpointer.Restarts);
+        Assert.Equal(0, checkpointer.RestartFrames); // with the turn behind the writers: their ~400 frames, copied and synced inside it
+        Assert.NotNull(result);
+        Assert.Equal(0, result.Value.Busy);
+        // The writers wrote after the restart, from the WAL's start: ~400 frames, not the first ~200 as well.
+        var after = await checkpointer.CheckpointAsync(background, CancellationToken.None);
+        Assert.NotNull(after);
+        Assert.InRange(after.Value.Log, 8 * 48, 8 * 60);
+    }
+
+    /// <summary>
+    /// A SQLite file in a temporary folder, a write gate, a checkpointer restarting above 64 frames, a writer connection
+    /// (automatic checkpoints off) and the checkpointer's own connection (prepared), all open; disposing closes them and
+    /// deletes the folder.
+    /// </summary>
+    private sealed class WalFixture : IAsyncDisposable
+    {
+        private readonly DirectoryInfo dir = Directory.CreateTempSubdirectory("switchboard-wal-");
+
+        private WalFixture()
+        {
+            var options = Microsoft.Extensions.Options.Options.Create(new Switchboard.Platform.Database.DatabaseOptions
+            {
+                Provider = "sqlite",
+                ConnectionString = $"Data Source={Path.Combine(dir.FullName, "wal.db")}",
+            });
+            var connection = new Switchboard.Platform.Database.DatabaseExtensions.EffectiveConnection(options);
+            ConnectionString = connection.Value;
+            Checkpointer = new Switchboard.Platform.Database.SqliteCheckpointer(connection, Gate,
+                Microsoft.Extensions.Logging.Abstractions.NullLogger<Switchboard.Platform.Database.SqliteCheckpointer>.Instance)
+            {
+                RestartAboveFrames = 64,
+            };
+            Writer = new Microsoft.Data.Sqlite.SqliteConnection(ConnectionString);
+            Background = new Microsoft.Data.Sqlite.SqliteConnection(ConnectionString);
+        }
+
+        public string ConnectionString { get; }
+
+        /// <summary>The WAL file of the database.</summary>
+        public string WalPath => Path.Combine(dir.FullName, "wal.db-wal");
+
+        public Switchboard.Platform.Database.SqliteWriteGate Gate { get; } = new();
+
+        public Switchboard.Platform.Database.SqliteCheckpointer Checkpointer { get; }
+
+        public Microsoft.Data.Sqlite.SqliteConnection Writer { get; }
+
+        public Microsoft.Data.Sqlite.SqliteConnection Background { get; }
+
+        public static async Task<WalFixture> OpenAsync()
+        {
+            var wal = new WalFixture();
+            await wal.Writer.OpenAsync();
+            await wal.Background.OpenAsync();
+            Switchboard.Platform.Database.SqliteCheckpointer.DisableAutoCheckpoint(wal.Writer);
+            await Switchboard.Platform.Database.SqliteCheckpointer.PrepareAsync(wal.Background, CancellationToken.None);
+            return wal;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Writer.DisposeAsync();
+            await Background.DisposeAsync();
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
             dir.Delete(recursive: true);
         }
-    }
-
-    /// <summary>A SQLite file <c>wal.db</c> in <paramref name="dir"/>, a write gate, and a checkpointer restarting above 64 frames.</summary>
-    private static (Switchboard.Platform.Database.DatabaseExtensions.EffectiveConnection Connection, Switchboard.Platform.Database.SqliteWriteGate Gate,
-        Switchboard.Platform.Database.SqliteCheckpointer Checkpointer) WalCheckpointer(DirectoryInfo dir)
-    {
-        var options = Microsoft.Extensions.Options.Options.Create(new Switchboard.Platform.Database.DatabaseOptions
-        {
-            Provider = "sqlite",
-            ConnectionString = $"Data Source={Path.Combine(dir.FullName, "wal.db")}",
-        });
-        var connection = new Switchboard.Platform.Database.DatabaseExtensions.EffectiveConnection(options);
-        var gate = new Switchboard.Platform.Database.SqliteWriteGate();
-        var checkpointer = new Switchboard.Platform.Database.SqliteCheckpointer(connection, gate,
-            Microsoft.Extensions.Logging.Abstractions.NullLogger<Switchboard.Platform.Database.SqliteCheckpointer>.Instance)
-        {
-            RestartAboveFrames = 64,
-        };
-        return (connection, gate, checkpointer);
     }
 
     private static async Task ExecAsync(Microsoft.Data.Sqlite.SqliteConnection conn, string sql, Microsoft.Data.Sqlite.SqliteTransaction? tx = null)
