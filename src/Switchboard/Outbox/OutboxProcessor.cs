@@ -423,6 +423,7 @@ internal sealed class OutboxProcessor(
         var now = clock.GetUtcNow();
         if (result.Kind == OutboxResultKind.Deferred)
         {
+            metrics.Deferred(message.Kind);
             message.LockedBy = null;
             message.LockedUntil = null;
             message.NextAttemptAt = now + (result.RetryAfter ?? TimeSpan.FromSeconds(1));

@@ -26,8 +26,10 @@ namespace Switchboard.Webhooks;
 /// and the tenant is texted through its alert policy (on-call and office numbers). A day with no attempt at all restarts
 /// that clock: two failures days apart are not a continuous failure.</item>
 /// <item><c>Retry-After</c> on 429/503 lengthens the next delay (never shortens it), capped at 24 h.</item>
-/// <item>When the endpoint already has <see cref="WebhookOptions.MaxConcurrencyPerEndpoint"/> requests in flight on this node,
-/// the row is deferred by 1–3 s without counting as an attempt, so a slow receiver never holds more worker slots than that.</item>
+/// <item>When the endpoint already has <see cref="WebhookOptions.MaxConcurrencyPerEndpoint"/> requests in flight, the delivery
+/// waits for one to end, at most <see cref="WebhookOptions.SlotWaitMilliseconds"/> and only if fewer than that many deliveries
+/// already wait for the endpoint on this node; otherwise the row is deferred by 1–3 s without counting as an attempt
+/// (<see cref="WebhookEndpointGate"/>). A slow receiver holds at most twice its bound of worker slots, the waiting half briefly.</item>
 /// <item>Test-sends get one attempt, reach disabled endpoints, and do not count towards disabling.</item>
 /// </list>
 /// </remarks>
@@ -120,7 +122,7 @@ internal sealed class WebhookDeliveryHandler(
         }
 
         SendOutcome outcome;
-        await using (var slot = await gate.TryEnterAsync(endpoint.Id, ct))
+        await using (var slot = await gate.EnterAsync(endpoint.Id, ct))
         {
             if (slot is null)
             {

@@ -20,9 +20,19 @@ internal sealed class WebhookOptions
     [Range(1, 120)]
     public int TimeoutSeconds { get; set; } = 15;
 
-    /// <summary>Requests in flight to one endpoint from one node; further deliveries wait their turn without holding a worker slot.</summary>
+    /// <summary>
+    /// Requests in flight to one endpoint (per node on SQLite, across nodes on PostgreSQL). Up to as many more deliveries wait
+    /// on each node for a slot (<see cref="SlotWaitMilliseconds"/>); the rest are deferred by 1–3 s without counting as an attempt.
+    /// </summary>
     [Range(1, 64)]
     public int MaxConcurrencyPerEndpoint { get; set; } = 4;
+
+    /// <summary>
+    /// Longest wait, in milliseconds of wall time, of a delivery for one of its endpoint's slots before it is deferred (it holds
+    /// an outbox worker slot meanwhile, so this bounds what a saturated endpoint costs the others). 0: never wait (defer at once).
+    /// </summary>
+    [Range(0, 10_000)]
+    public int SlotWaitMilliseconds { get; set; } = 500;
 
     /// <summary>Bytes of each response body kept in the delivery log.</summary>
     [Range(64, 16_384)]

@@ -1,14 +1,21 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Switchboard.Outbox;
 using Switchboard.Tests.Support;
 using Switchboard.Webhooks;
 
 namespace Switchboard.Tests.Webhooks;
 
-/// <summary>The host with the production attempt timeout (15 s), so a held receiver stays in flight until the test releases it.</summary>
+/// <summary>
+/// The host with the production attempt timeout (15 s), so a held receiver stays in flight until the test releases it, and
+/// deliveries that wait for an endpoint's slot wait as long (10 s), so a test decides when they go.
+/// </summary>
 public sealed class PatientWebhookFactory : SwitchboardFactory
 {
     protected override IDictionary<string, string?> ExtraSettings => new Dictionary<string, string?>(WebhookFactory.Settings)
     {
         ["Switchboard:Webhooks:TimeoutSeconds"] = "15",
+        ["Switchboard:Webhooks:SlotWaitMilliseconds"] = "10000",
     };
 }
 
@@ -100,6 +107,66 @@ public sealed class WebhookConcurrencyTests(PatientWebhookFactory factory) : ICl
             await stop.CancelAsync();
             await worker;
         }
+    }
+
+    [Fact]
+    public async Task DeliveriesBeyondTheBoundWaitForAFreeSlotAndOnlyThoseBeyondTheWaitersAreDeferred()
+    {
+        await using var slow = await WebhookReceiver.StartAsync();
+        slow.Hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var tenant = await factory.CreateTenantAsync("Busy Co");
+        var (endpointId, _) = await factory.CreateEndpointAsync(tenant, slow.Url);
+        for (var i = 0; i < 10; i++)
+        {
+            await factory.PublishAsync(tenant.Id, WebhookEventTypes.LeadCreated, $"busy-{i}", WebhookTestExtensions.Lead(i));
+        }
+
+        // This host's own counter (other hosts in the process have meters of the same name, from other meter factories).
+        var meters = factory.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
+        var counted = 0L;
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Scope == meters && instrument.Name == "switchboard.outbox.deferred")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            if (tags.ToArray().Contains(new KeyValuePair<string, object?>("kind", WebhookDeliveryHandler.Kind)))
+            {
+                Interlocked.Add(ref counted, value);
+            }
+        });
+        listener.Start();
+
+        var pass = factory.Outbox.ProcessDueAsync(None);
+        // 4 at the receiver (the bound), 4 waiting for one of their slots, and the last 2 deferred: once those two are saved,
+        // every delivery has been through the gate. (Without waiting, 6 were deferred.)
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        int deferred;
+        while ((deferred = await DeferredAsync()) < 2 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+        var inFlight = slow.InFlight;
+        slow.Hold.TrySetResult();
+        await pass;
+
+        Assert.Equal(2, deferred);
+        Assert.Equal(4, inFlight);
+        Assert.Equal(4, slow.MaxInFlight);
+        // The waiters went out in the same pass, as slots freed, without the clock moving.
+        var statuses = (await factory.DeliveriesAsync(tenant.Id, endpointId)).Select(d => d.Status).ToList();
+        Assert.Equal(8, statuses.Count(s => s == WebhookDeliveryStatus.Succeeded));
+        Assert.Equal(2, statuses.Count(s => s == WebhookDeliveryStatus.Pending));
+        Assert.Equal(2, await DeferredAsync());
+        Assert.Equal(2, Interlocked.Read(ref counted)); // switchboard.outbox.deferred{kind="webhook.deliver"}
+
+        Task<int> DeferredAsync() => factory.WithDbAsync(null, db => db.Outbox.IgnoreQueryFilters().CountAsync(o =>
+            o.TenantId == tenant.Id && o.Kind == WebhookDeliveryHandler.Kind && o.Status == OutboxStatus.Pending && o.LockedBy == null
+            && o.Attempts == 0 && o.NextAttemptAt > factory.Clock.GetUtcNow()));
     }
 
     private async Task<string> PollStatusAsync(Guid tenantId, Guid endpointId)

@@ -176,6 +176,39 @@ internal sealed class ClusterConcurrency(ClusterDatabase database, TimeProvider 
         return null;
     }
 
+    /// <summary>
+    /// Takes a slot of <paramref name="key"/> (bound <paramref name="limit"/>), waiting up to <paramref name="maxWait"/> of wall
+    /// time for one to free; dispose the result to release it. Null when none freed in time. On SQLite the wait is the key's
+    /// <see cref="SemaphoreSlim"/> (woken by the release itself); on PostgreSQL, where a slot may be freed by another node,
+    /// it is <see cref="TryEnterAsync"/> again after 5, 10, 20 … 80 ms (one short statement each).
+    /// </summary>
+    /// <remarks>Wall time, not the injected clock: the slot is freed by a real request ending, whatever a test's clock says.</remarks>
+    /// <exception cref="OperationCanceledException"><paramref name="ct"/> was cancelled while waiting.</exception>
+    public async ValueTask<IAsyncDisposable?> EnterAsync(string key, int limit, TimeSpan ttl, TimeSpan maxWait, CancellationToken ct)
+    {
+        if (database.Postgres is null)
+        {
+            var gate = gates.GetOrAdd($"{key}|{limit}", _ => new SemaphoreSlim(limit));
+            return await gate.WaitAsync(maxWait, ct) ? new LocalSlot(gate) : null;
+        }
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var pause = TimeSpan.FromMilliseconds(5);
+        while (true)
+        {
+            if (await TryEnterAsync(key, limit, ttl, ct) is { } slot)
+            {
+                return slot;
+            }
+            var left = maxWait - System.Diagnostics.Stopwatch.GetElapsedTime(started);
+            if (left <= TimeSpan.Zero)
+            {
+                return null;
+            }
+            await Task.Delay(pause < left ? pause : left, ct);
+            pause = TimeSpan.FromMilliseconds(Math.Min(80, pause.TotalMilliseconds * 2));
+        }
+    }
+
     private static async Task<bool> AnyFreeAsync(NpgsqlDataSource pg, string key, int limit, DateTimeOffset now, CancellationToken ct)
     {
         await using var command = pg.CreateCommand("""SELECT count(*) FROM concurrency_leases WHERE "Key" = $1 AND "Slot" < $2 AND "ExpiresAt" > $3""");

@@ -14,6 +14,8 @@ namespace Switchboard.Platform.Observability;
 /// from the database by <see cref="OutboxGauges"/>.</item>
 /// <item><c>switchboard.outbox.oldest_due.age</c> (gauge, s): how long the oldest due, unclaimed-or-expired row has waited.</item>
 /// <item><c>switchboard.outbox.dead_letters</c> (counter, {message}, tag <c>kind</c>): rows that became dead letters.</item>
+/// <item><c>switchboard.outbox.deferred</c> (counter, {message}, tag <c>kind</c>): runs a handler deferred without an attempt
+/// (a webhook endpoint's slots all held).</item>
 /// <item><c>switchboard.webhook.delivery.duration</c> (histogram, s, tags <c>http.response.status_code</c>, <c>outcome</c>
 /// succeeded/failed): each attempt to deliver to a tenant's endpoint.</item>
 /// <item><c>switchboard.signatures.rejected</c> (counter, {request}, tags <c>provider</c> vapi/twilio, <c>reason</c>).</item>
@@ -24,6 +26,7 @@ namespace Switchboard.Platform.Observability;
 internal sealed class SwitchboardMetrics
 {
     private readonly Counter<long> deadLetters;
+    private readonly Counter<long> deferred;
     private readonly Histogram<double> webhookDuration;
     private readonly Counter<long> rejectedSignatures;
     private readonly Counter<long> sms;
@@ -39,6 +42,8 @@ internal sealed class SwitchboardMetrics
         meter.CreateObservableGauge("switchboard.outbox.oldest_due.age", () => outbox.OldestDueAgeSeconds(), "s",
             "How long the oldest due outbox row has waited past its due time (0 when none is due).");
         deadLetters = meter.CreateCounter<long>("switchboard.outbox.dead_letters", "{message}", "Outbox rows that became dead letters.");
+        deferred = meter.CreateCounter<long>("switchboard.outbox.deferred", "{message}",
+            "Outbox runs that did not start (a webhook endpoint's slots all held): the row is due again later, not counted as an attempt.");
         webhookDuration = meter.CreateHistogram("switchboard.webhook.delivery.duration", "s", "Attempts to deliver an event to a tenant's webhook endpoint.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] });
         rejectedSignatures = meter.CreateCounter<long>("switchboard.signatures.rejected", "{request}", "Provider webhooks and media streams refused for their signature.");
@@ -57,6 +62,15 @@ internal sealed class SwitchboardMetrics
         if (!Muted.Value)
         {
             deadLetters.Add(1, new KeyValuePair<string, object?>("kind", kind));
+        }
+    }
+
+    /// <summary>Counts one outbox run its handler deferred (<c>OutboxResult.Defer</c>), by <paramref name="kind"/>.</summary>
+    public void Deferred(string kind)
+    {
+        if (!Muted.Value)
+        {
+            deferred.Add(1, new KeyValuePair<string, object?>("kind", kind));
         }
     }
 
