@@ -20,6 +20,24 @@ internal sealed class AlertService(SwitchboardDbContext db, TimeProvider clock)
     public const string EmergencyPurpose = "emergency-alert";
     public const string LeadPurpose = "lead-alert";
 
+    /// <summary>
+    /// The outbound SMS stored for a call (idempotency key and purpose), compiled once: every lead a call captures asks
+    /// (issue 13: as a LINQ query EF walked and hashed its expression tree per lead). The tenant filter still applies.
+    /// </summary>
+    private static readonly Func<SwitchboardDbContext, Guid, IAsyncEnumerable<SentKey>> SentKeysOfCall = EF.CompileAsyncQuery(
+        (SwitchboardDbContext db, Guid callId) => db.SmsMessages.Where(s => s.CallId == callId && s.Direction == "outbound")
+            .Select(s => new SentKey(s.IdempotencyKey, s.Purpose)));
+
+    private async Task<List<SentKey>> SentKeysAsync(Guid callId, CancellationToken ct)
+    {
+        var keys = new List<SentKey>();
+        await foreach (var key in SentKeysOfCall(db, callId).WithCancellation(ct))
+        {
+            keys.Add(key);
+        }
+        return keys;
+    }
+
     /// <summary>Queues the SMS the policy calls for; returns how many were added.</summary>
     public async Task<int> QueueLeadAlertsAsync(Tenant tenant, Assistant? assistant, Call call, Lead lead, CancellationToken ct)
     {
@@ -30,8 +48,7 @@ internal sealed class AlertService(SwitchboardDbContext db, TimeProvider clock)
 
         // A call added in this unit of work has no stored SMS: no query then.
         var existing = db.Entry(call).State == EntityState.Added ? []
-            : await db.SmsMessages.Where(s => s.CallId == call.Id && s.Direction == "outbound")
-                .Select(s => new SentKey(s.IdempotencyKey, s.Purpose)).ToListAsync(ct);
+            : await SentKeysAsync(call.Id, ct);
         var pending = db.ChangeTracker.Entries<SmsMessage>().Where(e => e.State == EntityState.Added && e.Entity.CallId == call.Id)
             .Select(e => new SentKey(e.Entity.IdempotencyKey, e.Entity.Purpose)).ToList();
         var keys = existing.Concat(pending).ToList();

@@ -258,12 +258,19 @@ internal sealed class ToolRegistry(SwitchboardDbContext db, AlertService alerts,
         });
     }
 
+    /// <summary>
+    /// The call's lead (tracked), compiled once: a tool call and an end-of-call report look it up per call (issue 13: as a LINQ
+    /// query EF walked and hashed its expression tree each time to find the cached plan). The tenant filter still applies.
+    /// </summary>
+    private static readonly Func<SwitchboardDbContext, Guid, CancellationToken, Task<Lead?>> LeadOfCall = EF.CompileAsyncQuery(
+        (SwitchboardDbContext db, Guid callId, CancellationToken ct) => db.Leads.FirstOrDefault(l => l.CallId == callId));
+
     /// <summary>Creates or completes the call's one lead. Known fields are kept, new ones filled, urgency only rises.</summary>
     public static async Task<Lead> UpsertLeadAsync(SwitchboardDbContext db, Call call, LeadDraft draft, DateTimeOffset now, CancellationToken ct)
     {
         // A call added in this unit of work has no stored lead: no query then.
         var lead = db.Leads.Local.FirstOrDefault(l => l.CallId == call.Id)
-            ?? (db.Entry(call).State == EntityState.Added ? null : await db.Leads.FirstOrDefaultAsync(l => l.CallId == call.Id, ct));
+            ?? (db.Entry(call).State == EntityState.Added ? null : await LeadOfCall(db, call.Id, ct));
         if (lead is null)
         {
             lead = new Lead

@@ -136,13 +136,25 @@ internal sealed class WebhookEventPublisher(SwitchboardDbContext db, WebhookEndp
         {
             return;
         }
-        var stored = await db.WebhookEvents.IgnoreQueryFilters().AsNoTracking()
-            .Where(e => e.TenantId == tenantId && ids.Contains(e.MessageId)).Select(e => e.MessageId).ToListAsync(ct);
         foreach (var id in ids)
         {
-            storedByMessageId[id] = stored.Contains(id);
+            storedByMessageId[id] = false;
+        }
+        await foreach (var id in StoredMessageIds(db, tenantId, ids.ToArray()).WithCancellation(ct))
+        {
+            storedByMessageId[id] = true;
         }
     }
+
+    /// <summary>Which of <c>ids</c> the tenant's stored events carry (<see cref="PreloadAsync"/>), compiled once like <see cref="EventStored"/>.</summary>
+    private static readonly Func<SwitchboardDbContext, Guid, string[], IAsyncEnumerable<string>> StoredMessageIds = EF.CompileAsyncQuery(
+        (SwitchboardDbContext db, Guid tenantId, string[] ids) =>
+            db.WebhookEvents.IgnoreQueryFilters().Where(e => e.TenantId == tenantId && ids.Contains(e.MessageId)).Select(e => e.MessageId));
+
+    /// <summary>The lead of a call, untracked, scoped to the tenant given (<see cref="CallEndedAsync"/>), compiled once.</summary>
+    private static readonly Func<SwitchboardDbContext, Guid, Guid, CancellationToken, Task<Lead?>> StoredLeadOfCall = EF.CompileAsyncQuery(
+        (SwitchboardDbContext db, Guid tenantId, Guid callId, CancellationToken ct) =>
+            db.Leads.IgnoreQueryFilters().AsNoTracking().FirstOrDefault(l => l.TenantId == tenantId && l.CallId == callId));
 
     /// <summary>The facts <see cref="CallEndedAsync"/> publishes for <paramref name="call"/>, and <see cref="LeadAsync"/> for its <paramref name="lead"/>.</summary>
     internal static IEnumerable<(string Type, string EventKey)> CallEndFacts(Call call, Lead? lead)
@@ -195,7 +207,7 @@ internal sealed class WebhookEventPublisher(SwitchboardDbContext db, WebhookEndp
                 new RecordingReadyData(call.Id, recording, call.StereoRecordingUrl, call.DurationSeconds), ct, call.Id);
         }
         var lead = db.Leads.Local.FirstOrDefault(l => l.CallId == call.Id)
-            ?? await db.Leads.IgnoreQueryFilters().AsNoTracking().FirstOrDefaultAsync(l => l.TenantId == call.TenantId && l.CallId == call.Id, ct);
+            ?? await StoredLeadOfCall(db, call.TenantId, call.Id, ct);
         JsonElement? structured = call.StructuredDataJson is { } sd ? Platform.Http.TolerantJson.ParseOrString(sd) : null;
         await PublishAsync(call.TenantId, WebhookEventTypes.CallAnalyzed, key,
             new CallAnalyzedData(call.Id, call.Summary, call.SuccessEvaluation, structured, lead?.Id, lead?.Urgency), ct, call.Id);
