@@ -135,11 +135,8 @@ internal sealed class UsageMeter(SwitchboardDbContext db, TimeProvider clock, St
 /// </summary>
 internal sealed class CallConcurrencyGate(SwitchboardDbContext db, Tenancy.TenantAccountCache accounts, TimeProvider clock)
 {
-    public async Task<int> ActiveCallsAsync(CancellationToken ct)
-    {
-        var since = clock.GetUtcNow().AddMinutes(-30);
-        return await Live(db.Calls, since).CountAsync(ct);
-    }
+    /// <summary>The tenant's active calls: <see cref="Live"/> ones of the last 30 minutes (the tenant filter applies).</summary>
+    public Task<int> ActiveCallsAsync(CancellationToken ct) => CountLive(db, clock.GetUtcNow().AddMinutes(-30), ct);
 
     /// <summary>
     /// The calls of <paramref name="calls"/> not yet ended and touched at or after <paramref name="since"/>. The statuses are
@@ -148,6 +145,15 @@ internal sealed class CallConcurrencyGate(SwitchboardDbContext db, Tenancy.Tenan
     /// </summary>
     internal static IQueryable<Calls.Call> Live(IQueryable<Calls.Call> calls, DateTimeOffset since) =>
         calls.Where(c => !EF.Constant(Calls.CallStatuses.Ended).Contains(c.Status) && c.UpdatedAt >= since);
+
+    /// <summary>
+    /// <see cref="Live"/> counted, compiled once: every <c>assistant-request</c> asks (issue 13: as LINQ, EF built, walked and
+    /// hashed the query per request). A compiled query refuses <c>EF.Constant</c> (dotnet/efcore#38150) and parameterizes
+    /// nothing, so the static list is inlined as constants there: the same condition, the same partial index.
+    /// </summary>
+    private static readonly Func<SwitchboardDbContext, DateTimeOffset, CancellationToken, Task<int>> CountLive = EF.CompileAsyncQuery(
+        (SwitchboardDbContext db, DateTimeOffset since, CancellationToken ct) =>
+            db.Calls.Count(c => !Calls.CallStatuses.Ended.Contains(c.Status) && c.UpdatedAt >= since));
 
     /// <summary>True when the tenant may take one more call now.</summary>
     public async Task<(bool Allowed, int Active, int Limit)> CanStartAsync(Guid tenantId, CancellationToken ct)

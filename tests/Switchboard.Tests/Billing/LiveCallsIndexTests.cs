@@ -14,8 +14,18 @@ namespace Switchboard.Tests.Billing;
 /// <c>IX_calls_live</c> (migration 0029), not its whole call history (issue 13).
 /// </summary>
 [Trait("Category", "Database")]
-public sealed class LiveCallsIndexTests(SwitchboardFactory factory) : IClassFixture<SwitchboardFactory>
+public sealed class LiveCallsIndexTests(LiveCallsIndexTests.CountingFactory factory) : IClassFixture<LiveCallsIndexTests.CountingFactory>
 {
+    /// <summary>The host with <see cref="StatementCounter"/>: the SQL the gate runs is recorded, then planned.</summary>
+    public sealed class CountingFactory : SwitchboardFactory
+    {
+        protected override void ConfigureWebHost(Microsoft.AspNetCore.Hosting.IWebHostBuilder builder)
+        {
+            base.ConfigureWebHost(builder);
+            StatementCounter.AddTo(builder);
+        }
+    }
+
     [Fact]
     public async Task TheConcurrentCallCountSeesOnlyLiveRecentCallsOfItsTenant()
     {
@@ -58,6 +68,32 @@ public sealed class LiveCallsIndexTests(SwitchboardFactory factory) : IClassFixt
         var db = scope.ServiceProvider.GetRequiredService<SwitchboardDbContext>();
         var sql = string.Join('\n', CallConcurrencyGate.Live(db.Calls, factory.Clock.GetUtcNow()).Select(c => c.Id).ToQueryString()
             .Split('\n').Where(line => !line.StartsWith(".param", StringComparison.Ordinal) && !line.StartsWith("--", StringComparison.Ordinal)));
+        await AssertPlannedOnTheIndexAsync(db, tenant.Id, sql);
+    }
+
+    /// <summary>The count the gate runs (a compiled query, its statuses inlined without <c>EF.Constant</c>) is served by the index too.</summary>
+    [Fact]
+    public async Task TheGatesCompiledCountReadsThePartialIndexOfLiveCalls()
+    {
+        var tenant = await factory.CreateTenantAsync();
+        using var scope = factory.Scope();
+        scope.ServiceProvider.GetRequiredService<CurrentTenant>().Set(tenant.Id);
+        var db = scope.ServiceProvider.GetRequiredService<SwitchboardDbContext>();
+        string sql;
+        using (var recorded = StatementCounter.Record())
+        {
+            await scope.ServiceProvider.GetRequiredService<CallConcurrencyGate>().ActiveCallsAsync(CancellationToken.None);
+            sql = Assert.Single(recorded.Commands);
+        }
+        foreach (var status in CallStatuses.Ended)
+        {
+            Assert.Contains($"'{status}'", sql, StringComparison.Ordinal); // inlined, as the index's condition is written
+        }
+        await AssertPlannedOnTheIndexAsync(db, tenant.Id, sql);
+    }
+
+    private async Task AssertPlannedOnTheIndexAsync(SwitchboardDbContext db, Guid tenantId, string sql)
+    {
 
         var conn = db.Database.GetDbConnection();
         await conn.OpenAsync();
@@ -75,7 +111,7 @@ public sealed class LiveCallsIndexTests(SwitchboardFactory factory) : IClassFixt
             var p = cmd.CreateParameter();
             p.ParameterName = name;
             // SQLite plans without the values; PostgreSQL folds a NULL comparison to "false" and plans nothing.
-            p.Value = !TestDatabase.IsPostgres ? DBNull.Value : name.Contains("Tenant", StringComparison.Ordinal) ? tenant.Id : factory.Clock.GetUtcNow();
+            p.Value = !TestDatabase.IsPostgres ? DBNull.Value : name.Contains("Tenant", StringComparison.Ordinal) ? tenantId : factory.Clock.GetUtcNow();
             cmd.Parameters.Add(p);
         }
         var plan = new List<string>();
