@@ -62,22 +62,20 @@ public sealed class LiveCallsIndexTests(LiveCallsIndexTests.CountingFactory fact
     [Fact]
     public async Task TheCountReadsThePartialIndexOfLiveCalls()
     {
-        var tenant = await factory.CreateTenantAsync();
-        using var scope = factory.Scope();
-        scope.ServiceProvider.GetRequiredService<CurrentTenant>().Set(tenant.Id);
+        var tenantId = (await factory.CreateTenantAsync()).Id;
+        using var scope = ScopeOf(tenantId);
         var db = scope.ServiceProvider.GetRequiredService<SwitchboardDbContext>();
         var sql = string.Join('\n', CallConcurrencyGate.Live(db.Calls, factory.Clock.GetUtcNow()).Select(c => c.Id).ToQueryString()
             .Split('\n').Where(line => !line.StartsWith(".param", StringComparison.Ordinal) && !line.StartsWith("--", StringComparison.Ordinal)));
-        await AssertPlannedOnTheIndexAsync(db, tenant.Id, sql);
+        await AssertPlannedOnTheIndexAsync(db, tenantId, sql);
     }
 
     /// <summary>The count the gate runs (a compiled query, its statuses inlined without <c>EF.Constant</c>) is served by the index too.</summary>
     [Fact]
     public async Task TheGatesCompiledCountReadsThePartialIndexOfLiveCalls()
     {
-        var tenant = await factory.CreateTenantAsync();
-        using var scope = factory.Scope();
-        scope.ServiceProvider.GetRequiredService<CurrentTenant>().Set(tenant.Id);
+        var tenantId = (await factory.CreateTenantAsync()).Id;
+        using var scope = ScopeOf(tenantId);
         var db = scope.ServiceProvider.GetRequiredService<SwitchboardDbContext>();
         string sql;
         using (var recorded = StatementCounter.Record())
@@ -89,7 +87,15 @@ public sealed class LiveCallsIndexTests(LiveCallsIndexTests.CountingFactory fact
         {
             Assert.Contains($"'{status}'", sql, StringComparison.Ordinal); // inlined, as the index's condition is written
         }
-        await AssertPlannedOnTheIndexAsync(db, tenant.Id, sql);
+        await AssertPlannedOnTheIndexAsync(db, tenantId, sql);
+    }
+
+    /// <summary>A scope running as <paramref name="tenantId"/>.</summary>
+    private IServiceScope ScopeOf(Guid tenantId)
+    {
+        var scope = factory.Scope();
+        scope.ServiceProvider.GetRequiredService<CurrentTenant>().Set(tenantId);
+        return scope;
     }
 
     private async Task AssertPlannedOnTheIndexAsync(SwitchboardDbContext db, Guid tenantId, string sql)
