@@ -29,6 +29,14 @@ internal sealed class VapiOptions
     [Range(1, 600)]
     public int WarmUpTimeoutSeconds { get; set; } = 60;
 
+    /// <summary>
+    /// Longest time, in seconds, the warm-up repeats its synthetic call and HTTP requests after the first pass so that the
+    /// runtime recompiles the hot path with its final code before ready (<see cref="VapiWarmup.WarmTieringAsync"/>); it stops
+    /// sooner when the JIT has settled. 0: one pass only. Counted inside <see cref="WarmUpTimeoutSeconds"/>.
+    /// </summary>
+    [Range(0, 600)]
+    public int WarmUpTieringSeconds { get; set; } = 30;
+
     /// <summary>Base URL of Vapi's REST API (a simulator in tests).</summary>
     public string ApiBaseUrl { get; set; } = "https://api.vapi.ai";
 }

@@ -30,7 +30,9 @@ namespace Switchboard.Vapi;
 /// <item>the credentials of up to <see cref="TenantsCached"/> tenants are loaded into <see cref="VapiTenantCache"/> in one query;</item>
 /// <item>when the server listens on an address, one unsigned POST to <c>/webhooks/vapi/{random id}</c> (a 404) warms
 /// Kestrel, routing and the endpoint, and one signed POST of a body that is not a Vapi message, for a tenant held only in
-/// <see cref="VapiTenantCache"/> for the moment (a 422), warms the body read, the signature check and the rate limiter.</item>
+/// <see cref="VapiTenantCache"/> for the moment (a 422), warms the body read, the signature check and the rate limiter;</item>
+/// <item>the synthetic call and the two requests again, round after round, until the JIT has recompiled what they run
+/// (<see cref="WarmTieringAsync"/>, at most <see cref="VapiOptions.WarmUpTieringSeconds"/>).</item>
 /// </list>
 /// Bounded by <see cref="VapiOptions.WarmUpTimeoutSeconds"/>; a failure is logged and the node becomes ready anyway (its
 /// database check still stands). Off with <c>Switchboard:Vapi:WarmUpOnStart=false</c> (the test host's default).
@@ -59,7 +61,14 @@ internal sealed class VapiWarmup(
             await WarmConnectionsAsync(cts.Token);
             await tenants.WarmAsync(TenantsCached, cts.Token);
             await WarmHttpAsync(cts.Token);
-            logger.LogInformation("Webhook path warmed up in {Ms} ms", watch.ElapsedMilliseconds);
+            var firstPass = watch.ElapsedMilliseconds;
+            // Within the warm-up's own limit, with a second to spare for the round running when the budget ends.
+            var left = TimeSpan.FromSeconds(options.Value.WarmUpTimeoutSeconds - 1) - watch.Elapsed;
+            var tiering = await WarmTieringAsync(TimeSpan.FromSeconds(Math.Min(options.Value.WarmUpTieringSeconds, Math.Max(0, left.TotalSeconds))), cts.Token);
+            logger.LogInformation(
+                "Webhook path warmed up in {Ms} ms: the first pass {FirstPassMs} ms, then {Rounds} rounds while the JIT recompiled {Methods} methods ({Ending})",
+                watch.ElapsedMilliseconds, firstPass, tiering.Rounds, tiering.MethodsCompiled,
+                tiering.Settled ? "settled" : tiering.Rounds == 0 ? "no tiering rounds" : "stopped at the tiering limit");
         }
         catch (Exception e) when (!stoppingToken.IsCancellationRequested)
         {
@@ -161,6 +170,57 @@ internal sealed class VapiWarmup(
             }
         }
     }
+
+    /// <summary>
+    /// The JIT has settled when it compiled fewer methods than this in the last second of rounds (<see cref="WarmTieringAsync"/>).
+    /// Measured on a 2-core machine: ~22,000 methods are compiled by the end of the first pass, and the rounds then have the
+    /// runtime recompile 300 – 1,400 a second for 25 s and more (bench/results/quiet-stop36-2026-12-03.md).
+    /// </summary>
+    internal const int SettledMethodsPerSecond = 50;
+
+    /// <summary>
+    /// Runs the synthetic call (<see cref="WarmPipelineAsync"/>) and the HTTP requests again and again, for at most
+    /// <paramref name="budget"/>, stopping sooner once the JIT has settled (<see cref="SettledMethodsPerSecond"/>).
+    /// Why: the first pass compiles each method quickly and unoptimized (tier 0); the runtime recompiles a method optimized
+    /// only after it has been called ~30 times, and with dynamic PGO first instruments it and recompiles it again ~30 calls
+    /// later, one method at a time on a single background thread (learn.microsoft.com/dotnet/core/runtime-config/compilation,
+    /// "Tiered compilation", "Profile-guided optimization"). Left to the first real messages, that recompilation shared the
+    /// CPU with them: bench ingest at 500 msg/s right after ready, 3 ms of CPU per message in the first 10 s (1.45 ms after)
+    /// and a p99 of 0.5 – 1.1 s; after 23 s of rounds, 70 – 176 ms. Every round is rolled back, as the first pass is.
+    /// </summary>
+    /// <returns>The rounds run, the methods the JIT compiled meanwhile (this process, every thread), and whether it settled.</returns>
+    internal async Task<TieringReport> WarmTieringAsync(TimeSpan budget, CancellationToken ct)
+    {
+        // Wall time, not the host's clock: what is measured is the runtime's own work.
+        var start = Stopwatch.GetTimestamp();
+        var compiledAtStart = System.Runtime.JitInfo.GetCompiledMethodCount();
+        var (rounds, settled) = (0, false);
+        var (windowStart, compiledAtWindow) = (start, compiledAtStart);
+        while (Stopwatch.GetElapsedTime(start) < budget)
+        {
+            await WarmPipelineAsync(ct);
+            await WarmHttpAsync(ct);
+            rounds++;
+            var window = Stopwatch.GetElapsedTime(windowStart);
+            if (window >= TimeSpan.FromSeconds(1))
+            {
+                var compiled = System.Runtime.JitInfo.GetCompiledMethodCount();
+                if ((compiled - compiledAtWindow) / window.TotalSeconds < SettledMethodsPerSecond)
+                {
+                    settled = true;
+                    break;
+                }
+                (windowStart, compiledAtWindow) = (Stopwatch.GetTimestamp(), compiled);
+            }
+        }
+        return new TieringReport(rounds, System.Runtime.JitInfo.GetCompiledMethodCount() - compiledAtStart, settled);
+    }
+
+    /// <summary>What <see cref="WarmTieringAsync"/> did.</summary>
+    /// <param name="Rounds">Synthetic calls (each with its two HTTP requests) run.</param>
+    /// <param name="MethodsCompiled">Methods the JIT compiled in the process meanwhile.</param>
+    /// <param name="Settled">True when it stopped because the JIT had settled, false at the end of its budget.</param>
+    internal readonly record struct TieringReport(int Rounds, long MethodsCompiled, bool Settled);
 
     /// <summary>Thrown at the end of the warm-up's group-commit unit so that its savepoint is rolled back.</summary>
     private sealed class RolledBack() : Exception("warm-up rolled back");

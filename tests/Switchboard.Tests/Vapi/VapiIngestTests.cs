@@ -329,8 +329,32 @@ public sealed class VapiIngestTests(SwitchboardFactory factory) : IClassFixture<
         }
         var response = await factory.PostVapiAsync(tenant, Json(new { message = new { type = "status-update", status = "in-progress", call = new { id = Guid.NewGuid().ToString() } } }));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
 
-        Task<string> CountsAsync() => factory.WithDbAsync(null, async db => string.Join(", ",
+    /// <summary>
+    /// The tiering rounds (the first seconds after ready were the JIT's, recompiling the hot path): the warm-up runs its
+    /// synthetic call again and again until its budget ends or the JIT has settled, and every round is rolled back.
+    /// </summary>
+    [Fact]
+    public async Task TheTieringRoundsRepeatTheSyntheticCallWithinTheirBudgetAndStoreNothing()
+    {
+        var warmup = factory.Services.GetServices<IHostedService>().OfType<VapiWarmup>().Single();
+        var before = await CountsAsync();
+        var budget = TimeSpan.FromSeconds(3);
+
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var report = await warmup.WarmTieringAsync(budget, CancellationToken.None);
+
+        Assert.True(report.Rounds >= 2, $"rounds: {report}");
+        // It stops at its budget at the latest (plus the round running then), or sooner when the JIT settled.
+        Assert.True(watch.Elapsed < budget + TimeSpan.FromSeconds(10), $"took {watch.Elapsed} for a budget of {budget}: {report}");
+        Assert.True(report.Settled || watch.Elapsed >= budget, $"stopped early without settling: {report}");
+        Assert.Equal(before, await CountsAsync());
+        Assert.Equal(0, (await warmup.WarmTieringAsync(TimeSpan.Zero, CancellationToken.None)).Rounds);
+    }
+
+    /// <summary>Rows of every table the warm-up writes to (then rolls back), across tenants.</summary>
+    private Task<string> CountsAsync() => factory.WithDbAsync(null, async db => string.Join(", ",
             await db.Tenants.IgnoreQueryFilters().CountAsync(),
             await db.Assistants.IgnoreQueryFilters().CountAsync(),
             await db.WebhookEndpoints.IgnoreQueryFilters().CountAsync(),
@@ -343,7 +367,6 @@ public sealed class VapiIngestTests(SwitchboardFactory factory) : IClassFixture<
             await db.WebhookAttempts.IgnoreQueryFilters().CountAsync(),
             await db.Outbox.IgnoreQueryFilters().CountAsync(),
             await db.LiveEventSequences.CountAsync()));
-    }
 
     /// <summary>
     /// PostgreSQL: the live events publish through a pool of their own, which the warm-up opens (the first publish after a
