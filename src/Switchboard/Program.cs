@@ -35,6 +35,7 @@ if (cli.Exit(Console.Out, Console.Error) is { } exit)
     return exit;
 }
 var command = cli.Command;
+SqliteNative.Configure();                                         // before any SQLite connection opens (multi-thread mode; see there)
 
 var builder = WebApplication.CreateBuilder(cli.HostArgs);
 // The content root is the working directory (data/ lives there); the shipped defaults live beside the binary.
