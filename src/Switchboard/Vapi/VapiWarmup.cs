@@ -41,6 +41,9 @@ internal sealed class VapiWarmup(
     IServiceScopeFactory scopes, StartupReadiness readiness, IOptions<VapiOptions> options, VapiTenantCache tenants,
     IServer server, IHostApplicationLifetime lifetime, TimeProvider clock, ILogger<VapiWarmup> logger) : BackgroundService
 {
+    /// <summary>The HTTP client of <see cref="WarmHttpAsync"/>, shared by its rounds (created at the first, disposed at the warm-up's end).</summary>
+    private HttpClient? warmUpHttp;
+
     /// <summary>Most tenants whose webhook credentials are cached at start.</summary>
     internal const int TenantsCached = 1000;
 
@@ -76,6 +79,8 @@ internal sealed class VapiWarmup(
         }
         finally
         {
+            warmUpHttp?.Dispose();
+            warmUpHttp = null;
             readiness.MarkReady();
         }
     }
@@ -355,7 +360,8 @@ internal sealed class VapiWarmup(
         {
             return;
         }
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        // One client (one pooled connection) for every round of the warm-up, released when it ends.
+        var http = warmUpHttp ??= new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
         using var content = new StringContent("{\"message\":{\"type\":\"status-update\"}}", Encoding.UTF8, "application/json");
         // A signed delivery whose body is not a Vapi message, for a tenant known only to this node's credential cache: the
         // request runs the signature check, the rate limiter and the JSON parse, and is answered 422 before anything is read
