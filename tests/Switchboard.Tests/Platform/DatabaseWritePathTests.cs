@@ -386,6 +386,43 @@ public sealed class DatabaseWritePathTests(SwitchboardFactory factory) : IClassF
     }
 
     [Fact]
+    public async Task ALowPriorityUnitThatWaitedTooLongGoesAheadOfItsShare()
+    {
+        if (TestDatabase.IsPostgres)
+        {
+            return;
+        }
+        var group = factory.Services.GetRequiredService<Switchboard.Platform.Database.SqliteGroupCommit>();
+        var gate = factory.Services.GetRequiredService<Switchboard.Platform.Database.SqliteWriteGate>();
+        var scopes = Enumerable.Range(0, 11).Select(_ => factory.Scope()).ToList();
+        var order = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        Task<int> Unit(int i, Switchboard.Platform.Database.WritePriority priority, string name)
+        {
+            var db = scopes[i].ServiceProvider.GetRequiredService<Switchboard.Platform.Database.SwitchboardDbContext>();
+            return group.RunAsync(db, priority, () =>
+            {
+                order.Enqueue(name);
+                return Task.FromResult(i);
+            }, CancellationToken.None);
+        }
+
+        Task<int>[] units;
+        // The outbox's unit (low) queues first, then ten webhook units (normal), all behind a held writer; the writer is held
+        // past LowestMaxWait, so the low unit has waited too long when the batch starts. On its share alone it would go 8th.
+        using (await gate.EnterAsync(Switchboard.Platform.Database.WritePriority.Normal, CancellationToken.None))
+        {
+            units = [Unit(0, Switchboard.Platform.Database.WritePriority.Low, "low"),
+                .. Enumerable.Range(1, 10).Select(i => Unit(i, Switchboard.Platform.Database.WritePriority.Normal, $"normal-{i}"))];
+            await Task.Delay(Switchboard.Platform.Database.SqliteGroupCommit.LowestMaxWait + TimeSpan.FromMilliseconds(30));
+        }
+        await Task.WhenAll(units).WaitAsync(TimeSpan.FromSeconds(20));
+
+        Assert.Equal("low", order.First());
+        Assert.Equal(Enumerable.Range(1, 10).Select(i => $"normal-{i}"), order.Skip(1));
+        scopes.ForEach(s => s.Dispose());
+    }
+
+    [Fact]
     public async Task AUnitThatBreaksItsOwnContextFailsAloneAndTheWriterGoesOn()
     {
         if (TestDatabase.IsPostgres)

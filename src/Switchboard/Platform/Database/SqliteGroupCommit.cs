@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 
@@ -42,6 +43,14 @@ internal sealed class SqliteGroupCommit(
     /// and results (low) keep a share of a writer saturated by webhooks instead of waiting for a batch with room to spare.
     /// </summary>
     internal const int LowestShareEvery = 8;
+
+    /// <summary>
+    /// Longest the oldest <see cref="WritePriority.Low"/> unit (outbox claims and results) waits while higher ones keep the
+    /// writer busy: past it, it goes next whatever its share (at most as many at once as the outbox has messages in flight). Without it a writer saturated by webhooks gave the outbox one unit in <see cref="LowestShareEvery"/>,
+    /// fewer than its deliveries need (bench ingest closed loop, 64 workers: the outbox 18 s behind at the loop's end, its
+    /// backlog then delivered on one core while the other sat idle). Only a saturated writer lets a unit wait this long.
+    /// </summary>
+    internal static readonly TimeSpan LowestMaxWait = TimeSpan.FromMilliseconds(50);
 
     private readonly Lock sync = new();
     private readonly Queue<Unit>[] queues = [new(), new(), new()];
@@ -274,6 +283,13 @@ internal sealed class SqliteGroupCommit(
     {
         lock (sync)
         {
+            // The outbox's oldest unit goes next once it has waited LowestMaxWait (only the Low level ages: webhooks keep their
+            // order, request/response first, however saturated the writer).
+            var lowest = queues[(int)WritePriority.Low];
+            if (lowest.TryPeek(out var oldest) && Stopwatch.GetElapsedTime(oldest.QueuedAt) > LowestMaxWait)
+            {
+                return lowest.Dequeue();
+            }
             if (lowestFirst)
             {
                 for (var i = queues.Length - 1; i >= 0; i--)
@@ -338,6 +354,9 @@ internal sealed class SqliteGroupCommit(
 
     private sealed class Unit
     {
+        /// <summary>When the unit was queued (<see cref="Stopwatch.GetTimestamp"/>).</summary>
+        public long QueuedAt { get; } = Stopwatch.GetTimestamp();
+
         /// <summary>Granted by the leader: the shared connection, inside the open transaction.</summary>
         public TaskCompletionSource<SqliteConnection> Turn { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
