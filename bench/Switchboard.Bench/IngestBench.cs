@@ -47,6 +47,7 @@ internal static class IngestBench
         string? label = null, serverDll = null;
         var save = true;
         var serverEnv = new Dictionary<string, string>(StringComparer.Ordinal);
+        var pgSettings = new List<string>();
         for (var i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -63,6 +64,9 @@ internal static class IngestBench
                 case "--label": label = Next(); break;
                 case "--server": serverDll = Next(); break;
                 case "--no-save": save = false; break;
+                // A setting of the throwaway PostgreSQL cluster (repeatable), e.g. shared_preload_libraries=pg_stat_statements:
+                // with that module loaded, the statements the server ran in the closed loops are printed, most time first.
+                case "--pg-setting": pgSettings.Add(Next()); break;
                 case "--server-env":
                     // An A/B switch without a rebuild, e.g. --server-env Switchboard__Outbox__WorkerEnabled=false (repeatable).
                     var pair = Next().Split('=', 2);
@@ -70,7 +74,7 @@ internal static class IngestBench
                     break;
                 default:
                     Console.Error.WriteLine("ingest [--db sqlite,postgres] [--rates 100,300,500] [--seconds 30] [--closed-seconds 20] " +
-                                            "[--raw-seconds 10] [--concurrency 16 (raw connections)] [--closed-concurrency 16,32,64] [--per-kind 300 (0: skip)] [--label L] [--server DLL] [--server-env K=V]… [--no-save]");
+                                            "[--raw-seconds 10] [--concurrency 16 (raw connections)] [--closed-concurrency 16,32,64] [--per-kind 300 (0: skip)] [--label L] [--server DLL] [--server-env K=V]… [--pg-setting K=V]… [--no-save]");
                     return args[i] is "--help" or "-h" ? 0 : 2;
             }
         }
@@ -93,7 +97,7 @@ internal static class IngestBench
                 string? pgAdmin = null;
                 if (provider == "postgres")
                 {
-                    cluster ??= await ThrowawayPostgres.StartAsync([], cts.Token);
+                    cluster ??= await ThrowawayPostgres.StartAsync(pgSettings, cts.Token);
                     pgAdmin = cluster.AdminConnectionString;
                 }
                 var result = await RunProviderAsync(provider, serverDll, eocr, pgAdmin, cluster, rates, seconds, closedSeconds, rawSeconds, concurrency, closedConcurrency, perKind, serverEnv, cts.Token);
@@ -196,6 +200,7 @@ internal static class IngestBench
             result["openLoop"] = phases;
             result["outboxAfterOpenLoops"] = await OutboxCountsAsync(db, ct);
 
+            var statements = db.IsPostgres && await PgStatements.TryResetAsync(db, ct);
             var closedLoops = new JsonArray();
             JsonObject? best = null;
             foreach (var workers in closedConcurrency)
@@ -206,6 +211,10 @@ internal static class IngestBench
                 {
                     best = loop;
                 }
+            }
+            if (statements)
+            {
+                result["statements"] = await PgStatements.TopAsync(db, 15, ct);
             }
             result["closedLoops"] = closedLoops;
             result["closedLoop"] = best!.DeepClone(); // the maximum
@@ -840,5 +849,54 @@ internal static class IngestBench
         }
 
         public void Dispose() => listener.Close();
+    }
+}
+
+/// <summary>
+/// What PostgreSQL spent its time on during the closed loops, from <c>pg_stat_statements</c> (postgresql.org/docs/15/pgstatstatements.html),
+/// when the cluster was started with <c>--pg-setting shared_preload_libraries=pg_stat_statements</c>.
+/// </summary>
+internal static class PgStatements
+{
+    /// <summary>Creates the extension in the server's database and empties its counters; false when the module is not loaded.</summary>
+    public static async Task<bool> TryResetAsync(DbTarget db, CancellationToken ct)
+    {
+        try
+        {
+            await using var conn = await db.OpenAsync(db.ServerConnectionString, ct);
+            await using var cmd = conn.CreateCommand();
+            cmd.CommandText = "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT pg_stat_statements_reset();";
+            await cmd.ExecuteNonQueryAsync(ct);
+            return true;
+        }
+        catch (DbException)
+        {
+            return false; // not preloaded: nothing to report
+        }
+    }
+
+    /// <summary>The <paramref name="count"/> statements with the most execution time since the reset, printed and returned.</summary>
+    public static async Task<JsonArray> TopAsync(DbTarget db, int count, CancellationToken ct)
+    {
+        var top = new JsonArray();
+        await using var conn = await db.OpenAsync(db.ServerConnectionString, ct);
+        await using var cmd = conn.CreateCommand();
+        cmd.CommandText = $"""
+            SELECT calls, total_exec_time, rows, left(regexp_replace(query, '\s+', ' ', 'g'), 160)
+            FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT {count}
+            """;
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        Console.WriteLine("  PostgreSQL statements, most execution time first (calls, total ms, mean ms, rows, text):");
+        while (await reader.ReadAsync(ct))
+        {
+            var calls = reader.GetInt64(0);
+            var total = reader.GetDouble(1);
+            top.Add(new JsonObject
+            {
+                ["calls"] = calls, ["totalMs"] = Math.Round(total, 1), ["rows"] = reader.GetInt64(2), ["query"] = reader.GetString(3),
+            });
+            Console.WriteLine($"    {calls,8} {total,10:F0} {total / Math.Max(1, calls),8:F3} {reader.GetInt64(2),8}  {reader.GetString(3)}");
+        }
+        return top;
     }
 }

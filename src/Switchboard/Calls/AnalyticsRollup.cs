@@ -15,6 +15,13 @@ internal sealed class AnalyticsQuarter
     /// <summary>Start of the quarter hour, UTC.</summary>
     public DateTimeOffset Bucket { get; set; }
 
+    /// <summary>
+    /// PostgreSQL only (migration 0030): which of the key's 16 rows this is, 0–15, chosen by the id of the row contributing
+    /// (call, SMS, turn), so that concurrent writers of one tenant rarely update the same row. Readers sum over shards.
+    /// Always 0 on SQLite (not mapped there).
+    /// </summary>
+    public short Shard { get; set; }
+
     public int Calls { get; set; }
 
     /// <summary>Twilio busy, no-answer, failed or canceled, or ended/completed with no duration.</summary>
@@ -62,6 +69,13 @@ internal sealed class AnalyticsHistogramBin
     /// <summary>The bin's lower bound: seconds for duration, milliseconds for latency.</summary>
     public int Bin { get; set; }
 
+    /// <summary>
+    /// PostgreSQL only (migration 0030): which of the key's 16 rows this is, 0–15, chosen by the id of the row contributing
+    /// (call, SMS, turn), so that concurrent writers of one tenant rarely update the same row. Readers sum over shards.
+    /// Always 0 on SQLite (not mapped there).
+    /// </summary>
+    public short Shard { get; set; }
+
     public int Count { get; set; }
 }
 
@@ -71,6 +85,13 @@ internal sealed class AnalyticsEndedReason
     public Guid TenantId { get; set; }
     public DateTimeOffset Day { get; set; }
     public required string EndedReason { get; set; }
+
+    /// <summary>
+    /// PostgreSQL only (migration 0030): which of the key's 16 rows this is, 0–15, chosen by the id of the row contributing
+    /// (call, SMS, turn), so that concurrent writers of one tenant rarely update the same row. Readers sum over shards.
+    /// Always 0 on SQLite (not mapped there).
+    /// </summary>
+    public short Shard { get; set; }
     public int Count { get; set; }
 }
 

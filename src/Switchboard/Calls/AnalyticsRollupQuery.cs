@@ -160,10 +160,11 @@ internal sealed partial class AnalyticsQuery
         RunAsync(async cmd =>
         {
             cmd.CommandText = $"""
-                SELECT "Bucket", "Calls", "Missed", "Emergency", "Soon", "Routine", "Leads", "LeadsBooked", "DurationSum", "DurationCount",
-                       "CostSum", "CostCount", "SmsSent"
+                SELECT "Bucket", SUM("Calls"), SUM("Missed"), SUM("Emergency"), SUM("Soon"), SUM("Routine"), SUM("Leads"), SUM("LeadsBooked"),
+                       SUM("DurationSum"), SUM("DurationCount"), SUM("CostSum"), SUM("CostCount"), SUM("SmsSent")
                 FROM analytics_quarters
                 WHERE "TenantId" = {Param(cmd, Id(tenantId))} AND "Bucket" > {Param(cmd, Time(from))} AND "Bucket" < {Param(cmd, Time(to))}
+                GROUP BY "Bucket"
                 """;
             var rows = new List<AnalyticsQuarter>();
             await using var r = await cmd.ExecuteReaderAsync(ct);

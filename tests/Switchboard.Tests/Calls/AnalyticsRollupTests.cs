@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using Switchboard.Alerts;
 using Switchboard.Calls;
 using Switchboard.Tenancy;
@@ -85,6 +86,72 @@ public sealed class AnalyticsRollupTests(SwitchboardFactory factory) : IClassFix
         });
         await AssertMatchesAsync(client, tenant.Id, From, To, null, Weekdays("08:10", "16:50"));
         await AssertMatchesAsync(client, tenant.Id, From, To, "Asia/Kathmandu", Weekdays("08:10", "16:50"));
+    }
+
+    [Fact]
+    public async Task TwoCallsOfOneTenantInOneQuarterHourDoNotWaitOnOneRollupRow()
+    {
+        if (!TestDatabase.IsPostgres)
+        {
+            return; // SQLite has one writer: there is nothing to wait on but the writer itself
+        }
+        var tenant = await factory.CreateTenantAsync();
+        var at = new DateTimeOffset(2026, 11, 2, 15, 5, 0, TimeSpan.Zero);
+        using var firstScope = factory.Scope();
+        using var secondScope = factory.Scope();
+        var first = Db(firstScope, tenant.Id);
+        var second = Db(secondScope, tenant.Id);
+
+        // The first call's transaction stays open: the trigger's upsert holds its rollup row (shard 1) until COMMIT.
+        await using var firstTx = await first.Database.BeginTransactionAsync();
+        first.Calls.Add(CallInShard(tenant.Id, at, 1));
+        await first.SaveChangesAsync();
+
+        // The second call, same tenant and quarter hour, other shard: with one row per quarter (0019) it waited for the first
+        // COMMIT and failed here after lock_timeout (SQLSTATE 55P03).
+        await using (var secondTx = await second.Database.BeginTransactionAsync())
+        {
+            await second.Database.ExecuteSqlRawAsync("SET LOCAL lock_timeout = '2s'");
+            second.Calls.Add(CallInShard(tenant.Id, at.AddMinutes(3), 2));
+            await second.SaveChangesAsync();
+            await secondTx.CommitAsync();
+        }
+        await firstTx.CommitAsync();
+
+        var (calls, rows) = await factory.WithDbAsync(tenant.Id, async db =>
+        {
+            var conn = db.Database.GetDbConnection();
+            await conn.OpenAsync();
+            await using var cmd = conn.CreateCommand();
+            cmd.CommandText = $"""SELECT coalesce(SUM("Calls"), 0), COUNT(*) FROM analytics_quarters WHERE "TenantId" = '{tenant.Id}'""";
+            await using var reader = await cmd.ExecuteReaderAsync();
+            await reader.ReadAsync();
+            return (reader.GetInt64(0), reader.GetInt64(1));
+        });
+        Assert.Equal(2, calls);
+        Assert.Equal(2, rows); // one row per shard
+
+        // The analytics read sums the shards: the quarter counts both calls.
+        var overview = await factory.ApiClient(tenant).GetFromJsonAsync<JsonObject>("/api/v1/analytics?from=2026-11-02&to=2026-11-02&tz=UTC");
+        Assert.Equal(2, overview!["days"]![0]!["calls"]!.GetValue<int>());
+    }
+
+    private static Switchboard.Platform.Database.SwitchboardDbContext Db(IServiceScope scope, Guid tenantId)
+    {
+        scope.ServiceProvider.GetRequiredService<CurrentTenant>().Set(tenantId);
+        return scope.ServiceProvider.GetRequiredService<Switchboard.Platform.Database.SwitchboardDbContext>();
+    }
+
+    /// <summary>A call created at <paramref name="at"/> whose id falls in rollup shard <paramref name="shard"/> (the low 4 bits of the uuid's last byte).</summary>
+    private static Call CallInShard(Guid tenantId, DateTimeOffset at, int shard)
+    {
+        var bytes = Guid.CreateVersion7(at).ToByteArray(bigEndian: true);
+        bytes[15] = (byte)((bytes[15] & 0xF0) | shard);
+        return new Call
+        {
+            Id = new Guid(bytes, bigEndian: true), TenantId = tenantId, Channel = "voice", Provider = "vapi", ProviderCallId = Guid.NewGuid().ToString(),
+            Status = "ended", DurationSeconds = 42, CustomerNumber = "+15145550000", CreatedAt = at, UpdatedAt = at,
+        };
     }
 
     [Fact]

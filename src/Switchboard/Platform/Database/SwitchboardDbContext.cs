@@ -272,22 +272,51 @@ internal sealed partial class SwitchboardDbContext(DbContextOptions<SwitchboardD
         });
 
         // The analytics rollup (migration 0019), written only by triggers; no foreign key to tenants (see AnalyticsQuarter).
+        // PostgreSQL splits each key into shards (migration 0030, see AnalyticsQuarter.Shard); SQLite, one writer, does not.
+        var shards = !Database.IsSqlite();
         b.Entity<AnalyticsQuarter>(e =>
         {
             e.ToTable("analytics_quarters");
-            e.HasKey(x => new { x.TenantId, x.Bucket });
+            if (shards)
+            {
+                e.HasKey(x => new { x.TenantId, x.Bucket, x.Shard });
+                e.Property(x => x.Shard).HasDefaultValue((short)0);
+            }
+            else
+            {
+                e.HasKey(x => new { x.TenantId, x.Bucket });
+                e.Ignore(x => x.Shard);
+            }
             e.Property(x => x.CostSum).HasPrecision(18, 4);
         });
         b.Entity<AnalyticsHistogramBin>(e =>
         {
             e.ToTable("analytics_histograms");
-            e.HasKey(x => new { x.TenantId, x.Metric, x.Day, x.Bin });
+            if (shards)
+            {
+                e.HasKey(x => new { x.TenantId, x.Metric, x.Day, x.Bin, x.Shard });
+                e.Property(x => x.Shard).HasDefaultValue((short)0);
+            }
+            else
+            {
+                e.HasKey(x => new { x.TenantId, x.Metric, x.Day, x.Bin });
+                e.Ignore(x => x.Shard);
+            }
             e.Property(x => x.Metric).HasMaxLength(16);
         });
         b.Entity<AnalyticsEndedReason>(e =>
         {
             e.ToTable("analytics_ended_reasons");
-            e.HasKey(x => new { x.TenantId, x.Day, x.EndedReason });
+            if (shards)
+            {
+                e.HasKey(x => new { x.TenantId, x.Day, x.EndedReason, x.Shard });
+                e.Property(x => x.Shard).HasDefaultValue((short)0);
+            }
+            else
+            {
+                e.HasKey(x => new { x.TenantId, x.Day, x.EndedReason });
+                e.Ignore(x => x.Shard);
+            }
             e.Property(x => x.EndedReason).HasMaxLength(200);
         });
 
