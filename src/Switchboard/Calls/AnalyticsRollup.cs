@@ -92,6 +92,7 @@ internal sealed class AnalyticsEndedReason
     /// Always 0 on SQLite (not mapped there).
     /// </summary>
     public short Shard { get; set; }
+
     public int Count { get; set; }
 }
 
