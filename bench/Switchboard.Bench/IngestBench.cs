@@ -614,11 +614,7 @@ internal static class IngestBench
             await using (var cmd = conn.CreateCommand())
             {
                 cmd.CommandText = """SELECT COUNT(*) FROM outbox WHERE "Status" = 'pending' AND "NextAttemptAt" <= @now""";
-                var p = cmd.CreateParameter();
-                p.ParameterName = "@now";
-                var now = DateTimeOffset.UtcNow;
-                p.Value = db.IsPostgres ? now : now.UtcTicks;
-                cmd.Parameters.Add(p);
+                AddNow(cmd, db);
                 if (Convert.ToInt64(await cmd.ExecuteScalarAsync(ct), CultureInfo.InvariantCulture) == 0)
                 {
                     return Stopwatch.GetElapsedTime(start).TotalSeconds;
@@ -630,6 +626,17 @@ internal static class IngestBench
             }
             await Task.Delay(100, ct);
         }
+    }
+
+    /// <summary>Binds <c>@now</c> to the current instant as the server stores it (PostgreSQL timestamptz, SQLite UTC ticks); returns it.</summary>
+    private static DateTimeOffset AddNow(DbCommand cmd, DbTarget db)
+    {
+        var now = DateTimeOffset.UtcNow;
+        var p = cmd.CreateParameter();
+        p.ParameterName = "@now";
+        p.Value = db.IsPostgres ? now : now.UtcTicks;
+        cmd.Parameters.Add(p);
+        return now;
     }
 
     /// <summary>Samples, every 500 ms, the age of the oldest due pending outbox row (its <c>NextAttemptAt</c>) and how many are due.</summary>
@@ -649,11 +656,7 @@ internal static class IngestBench
                         SELECT MIN("NextAttemptAt"), COUNT(*), MIN(CASE WHEN "Kind" = 'sms.send' THEN "NextAttemptAt" END)
                         FROM outbox WHERE "Status" = 'pending' AND "NextAttemptAt" <= @now
                         """;
-                    var p = cmd.CreateParameter();
-                    p.ParameterName = "@now";
-                    var now = DateTimeOffset.UtcNow;
-                    p.Value = db.IsPostgres ? now : now.UtcTicks;
-                    cmd.Parameters.Add(p);
+                    var now = AddNow(cmd, db);
                     await using var reader = await cmd.ExecuteReaderAsync(ct);
                     await reader.ReadAsync(ct);
                     var age = reader.IsDBNull(0) ? 0

@@ -2,6 +2,7 @@ using System.Linq.Expressions;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.ChangeTracking;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 using Switchboard.Alerts;
 using Switchboard.Assistants;
@@ -272,51 +273,38 @@ internal sealed partial class SwitchboardDbContext(DbContextOptions<SwitchboardD
         });
 
         // The analytics rollup (migration 0019), written only by triggers; no foreign key to tenants (see AnalyticsQuarter).
-        // PostgreSQL splits each key into shards (migration 0030, see AnalyticsQuarter.Shard); SQLite, one writer, does not.
-        var shards = !Database.IsSqlite();
-        b.Entity<AnalyticsQuarter>(e =>
+        // PostgreSQL adds "Shard" to each key (migration 0030, see AnalyticsQuarter.Shard); SQLite, one writer, keeps 0019's.
+        void RollupKey<T>(EntityTypeBuilder<T> e, params string[] key)
+            where T : class
         {
-            e.ToTable("analytics_quarters");
-            if (shards)
+            const string shard = nameof(AnalyticsQuarter.Shard);
+            if (Database.IsSqlite())
             {
-                e.HasKey(x => new { x.TenantId, x.Bucket, x.Shard });
-                e.Property(x => x.Shard).HasDefaultValue((short)0);
+                e.HasKey(key);
+                e.Ignore(shard);
             }
             else
             {
-                e.HasKey(x => new { x.TenantId, x.Bucket });
-                e.Ignore(x => x.Shard);
+                e.HasKey([.. key, shard]);
+                e.Property<short>(shard).HasDefaultValue((short)0);
             }
+        }
+        b.Entity<AnalyticsQuarter>(e =>
+        {
+            e.ToTable("analytics_quarters");
+            RollupKey(e, nameof(AnalyticsQuarter.TenantId), nameof(AnalyticsQuarter.Bucket));
             e.Property(x => x.CostSum).HasPrecision(18, 4);
         });
         b.Entity<AnalyticsHistogramBin>(e =>
         {
             e.ToTable("analytics_histograms");
-            if (shards)
-            {
-                e.HasKey(x => new { x.TenantId, x.Metric, x.Day, x.Bin, x.Shard });
-                e.Property(x => x.Shard).HasDefaultValue((short)0);
-            }
-            else
-            {
-                e.HasKey(x => new { x.TenantId, x.Metric, x.Day, x.Bin });
-                e.Ignore(x => x.Shard);
-            }
+            RollupKey(e, nameof(AnalyticsHistogramBin.TenantId), nameof(AnalyticsHistogramBin.Metric), nameof(AnalyticsHistogramBin.Day), nameof(AnalyticsHistogramBin.Bin));
             e.Property(x => x.Metric).HasMaxLength(16);
         });
         b.Entity<AnalyticsEndedReason>(e =>
         {
             e.ToTable("analytics_ended_reasons");
-            if (shards)
-            {
-                e.HasKey(x => new { x.TenantId, x.Day, x.EndedReason, x.Shard });
-                e.Property(x => x.Shard).HasDefaultValue((short)0);
-            }
-            else
-            {
-                e.HasKey(x => new { x.TenantId, x.Day, x.EndedReason });
-                e.Ignore(x => x.Shard);
-            }
+            RollupKey(e, nameof(AnalyticsEndedReason.TenantId), nameof(AnalyticsEndedReason.Day), nameof(AnalyticsEndedReason.EndedReason));
             e.Property(x => x.EndedReason).HasMaxLength(200);
         });
 
