@@ -388,15 +388,28 @@ internal sealed class OutboxProcessor(
             return;
         }
         scope.ServiceProvider.GetRequiredService<CurrentTenant>().Set(message.TenantId);
-        // Only the message's own handler is built (AddOutboxHandler registers each under its kind).
-        var handler = scope.ServiceProvider.GetKeyedService<IOutboxHandler>(message.Kind);
+        var warmUp = Vapi.WarmUpTenant.Is(message.TenantId);
+        if (warmUp)
+        {
+            SwitchboardMetrics.Muted.Value = true; // the start-up warm-up's live calls (Vapi.VapiWarmup) are not counted
+        }
+        // Only the message's own handler is built (AddOutboxHandler registers each under its kind). The warm-up's tenant runs
+        // only its SMS (simulated: no Twilio credentials) and webhook deliveries (to a discard port); anything else its calls
+        // queued (post-call work, provider syncs, meter events) could reach a real provider, so it is done without running.
+        var handler = warmUp && message.Kind is not (Alerts.SmsSendHandler.Kind or Webhooks.WebhookDeliveryHandler.Kind)
+            ? null
+            : scope.ServiceProvider.GetKeyedService<IOutboxHandler>(message.Kind);
         using var logScope = logger.BeginScope("Tenant {TenantId} outbox {OutboxId} {Kind}", message.TenantId, message.Id, message.Kind);
         // The handler's span continues the trace of whatever enqueued the row (its stored traceparent); the HTTP calls
         // it makes (Twilio, Vapi, the tenant's webhook) are its children and carry the same trace id onward.
         using var span = SwitchboardTracing.StartOutboxSpan(message.Kind, message.TraceParent, message.Id, message.Attempts + 1);
 
         OutboxResult result;
-        if (handler is null)
+        if (handler is null && warmUp)
+        {
+            result = OutboxResult.Done;
+        }
+        else if (handler is null)
         {
             result = OutboxResult.Dead($"No handler for kind '{message.Kind}'.");
         }

@@ -32,7 +32,10 @@ namespace Switchboard.Vapi;
 /// Kestrel, routing and the endpoint, and one signed POST of a body that is not a Vapi message, for a tenant held only in
 /// <see cref="VapiTenantCache"/> for the moment (a 422), warms the body read, the signature check and the rate limiter;</item>
 /// <item>the synthetic call and the two requests again, round after round, until the JIT has recompiled what they run
-/// (<see cref="WarmTieringAsync"/>, at most <see cref="VapiOptions.WarmUpTieringSeconds"/>).</item>
+/// (<see cref="WarmTieringAsync"/>, at most <see cref="VapiOptions.WarmUpTieringSeconds"/>); when the server listens on an
+/// address, each round also sends <see cref="LiveCallsPerRound"/> real signed calls through the endpoint for a tenant of the
+/// reserved range (<see cref="WarmUpTenant"/>), which the outbox worker then runs, and that tenant is erased with all its
+/// calls stored before the node is ready (<see cref="WarmLiveRoundAsync"/>).</item>
 /// </list>
 /// Bounded by <see cref="VapiOptions.WarmUpTimeoutSeconds"/>; a failure is logged and the node becomes ready anyway (its
 /// database check still stands). Off with <c>Switchboard:Vapi:WarmUpOnStart=false</c> (the test host's default).
@@ -69,8 +72,8 @@ internal sealed class VapiWarmup(
             var left = TimeSpan.FromSeconds(options.Value.WarmUpTimeoutSeconds - 1) - watch.Elapsed;
             var tiering = await WarmTieringAsync(TimeSpan.FromSeconds(Math.Min(options.Value.WarmUpTieringSeconds, Math.Max(0, left.TotalSeconds))), cts.Token);
             logger.LogInformation(
-                "Webhook path warmed up in {Ms} ms: the first pass {FirstPassMs} ms, then {Rounds} rounds while the JIT recompiled {Methods} methods ({Ending})",
-                watch.ElapsedMilliseconds, firstPass, tiering.Rounds, tiering.MethodsCompiled,
+                "Webhook path warmed up in {Ms} ms: the first pass {FirstPassMs} ms, then {Rounds} rounds ({LiveMessages} messages of live calls answered) while the JIT recompiled {Methods} methods ({Ending})",
+                watch.ElapsedMilliseconds, firstPass, tiering.Rounds, tiering.LiveMessages, tiering.MethodsCompiled,
                 tiering.Settled ? "settled" : tiering.Rounds == 0 ? "no tiering rounds" : "stopped at the tiering limit");
         }
         catch (Exception e) when (!stoppingToken.IsCancellationRequested)
@@ -202,31 +205,176 @@ internal sealed class VapiWarmup(
         var compiledAtStart = System.Runtime.JitInfo.GetCompiledMethodCount();
         var (rounds, settled) = (0, false);
         var (windowStart, compiledAtWindow) = (start, compiledAtStart);
-        while (Stopwatch.GetElapsedTime(start) < budget)
+        var liveMessages = 0;
+        LiveTenant? live = null;
+        try
         {
-            await WarmPipelineAsync(ct);
-            await WarmHttpAsync(ct);
-            rounds++;
-            var window = Stopwatch.GetElapsedTime(windowStart);
-            if (window >= TimeSpan.FromSeconds(1))
+            if (budget > TimeSpan.Zero)
             {
-                var compiled = System.Runtime.JitInfo.GetCompiledMethodCount();
-                if ((compiled - compiledAtWindow) / window.TotalSeconds < SettledMethodsPerSecond)
+                live = await StartLiveAsync(ct);
+            }
+            while (Stopwatch.GetElapsedTime(start) < budget)
+            {
+                await WarmPipelineAsync(ct);
+                await WarmHttpAsync(ct);
+                if (live is not null)
                 {
-                    settled = true;
-                    break;
+                    try
+                    {
+                        liveMessages += await WarmLiveRoundAsync(live, ct);
+                    }
+                    catch (Exception e) when (!ct.IsCancellationRequested)
+                    {
+                        // Unreachable (an address this host does not answer on, as in tests) or refused: the rolled-back rounds go on alone.
+                        logger.Log(e is HttpRequestException ? LogLevel.Debug : LogLevel.Warning, e, "Live warm-up round failed; the warm-up goes on without them");
+                        await EraseLiveAsync(live.TenantId, CancellationToken.None);
+                        live = null;
+                    }
                 }
-                (windowStart, compiledAtWindow) = (Stopwatch.GetTimestamp(), compiled);
+                rounds++;
+                var window = Stopwatch.GetElapsedTime(windowStart);
+                if (window >= TimeSpan.FromSeconds(1))
+                {
+                    var compiled = System.Runtime.JitInfo.GetCompiledMethodCount();
+                    if ((compiled - compiledAtWindow) / window.TotalSeconds < SettledMethodsPerSecond)
+                    {
+                        settled = true;
+                        break;
+                    }
+                    (windowStart, compiledAtWindow) = (Stopwatch.GetTimestamp(), compiled);
+                }
             }
         }
-        return new TieringReport(rounds, System.Runtime.JitInfo.GetCompiledMethodCount() - compiledAtStart, settled);
+        finally
+        {
+            if (live is not null)
+            {
+                await EraseLiveAsync(live.TenantId, CancellationToken.None);
+            }
+        }
+        return new TieringReport(rounds, System.Runtime.JitInfo.GetCompiledMethodCount() - compiledAtStart, settled, liveMessages);
+    }
+
+    /// <summary>Calls of the live rounds run at once (each its messages in order), so their units share group commits as real traffic's do.</summary>
+    internal const int LiveCallsPerRound = 4;
+
+    /// <summary>Tests: the client of the live rounds when the host has no address (an in-memory test server), and its base address.</summary>
+    internal (HttpClient Client, Uri BaseAddress)? LiveClient { get; set; }
+
+    /// <summary>The tenant of the live rounds: its id (<see cref="WarmUpTenant"/>), its Vapi secret and signature header.</summary>
+    internal sealed record LiveTenant(Guid TenantId, string Secret, string SignatureHeader, HttpClient Http, Uri BaseAddress);
+
+    /// <summary>
+    /// Starts the live rounds (<see cref="WarmLiveRoundAsync"/>), or returns null when the host has no HTTP address to call:
+    /// erases what an earlier warm-up left (a process killed mid-way), then creates and commits a tenant in the reserved range
+    /// (<see cref="WarmUpTenant"/>) with a default assistant, a webhook endpoint on a discard port and an on-call number,
+    /// and no Twilio credentials, no users.
+    /// </summary>
+    internal async Task<LiveTenant?> StartLiveAsync(CancellationToken ct)
+    {
+        var target = LiveClient ?? (await ServerBaseAsync(ct) is { } baseUri ? (warmUpHttp ??= new HttpClient { Timeout = TimeSpan.FromSeconds(10) }, baseUri) : null);
+        if (target is not { } t)
+        {
+            return null;
+        }
+        await EraseLeftoversAsync(ct);
+        var tenantId = WarmUpTenant.NewId();
+        var secret = "warm-up-" + Guid.NewGuid().ToString("N");
+        await using var scope = scopes.CreateAsyncScope();
+        var sp = scope.ServiceProvider;
+        sp.GetRequiredService<CurrentTenant>().Set(tenantId);
+        var db = sp.GetRequiredService<SwitchboardDbContext>();
+        var tenant = AddWarmUpTenant(db, sp.GetRequiredService<SecretProtector>(), tenantId, secret, clock.GetUtcNow());
+        await db.SaveChangesAsync(ct);
+        return new LiveTenant(tenantId, secret, tenant.VapiSignatureHeader, t.Client, t.BaseAddress);
+    }
+
+    /// <summary>
+    /// One live round (issue 13): <see cref="LiveCallsPerRound"/> synthetic calls, signed, through this server's own
+    /// <c>/webhooks/vapi/{tenant}</c>, so the first real messages find compiled and tiered what the rolled-back pass cannot
+    /// reach: the endpoint's processing with its retries, the per-call ordering lock, the group commit's units and their live
+    /// events, and then the outbox worker's claims, batch reads, handlers and results for the SMS and deliveries they queue.
+    /// Without these, ~650 methods were first compiled and ~3,500 recompiled in the first seconds of real load
+    /// (bench/results/stop38-2026-12-04.md). Returns the messages answered; throws on any other answer than 2xx.
+    /// </summary>
+    internal async Task<int> WarmLiveRoundAsync(LiveTenant live, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        var url = new Uri(live.BaseAddress, $"/webhooks/vapi/{live.TenantId}");
+        var answered = 0;
+        await Task.WhenAll(Enumerable.Range(0, LiveCallsPerRound).Select(async _ =>
+        {
+            foreach (var body in SyntheticCall(Guid.NewGuid().ToString(), now))
+            {
+                var bytes = Encoding.UTF8.GetBytes(body);
+                using var content = new ByteArrayContent(bytes);
+                content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+                content.Headers.Add(live.SignatureHeader, Signature(live.Secret, bytes));
+                using var response = await live.Http.PostAsync(url, content, ct);
+                if (!response.IsSuccessStatusCode)
+                {
+                    throw new InvalidOperationException($"A live warm-up message was answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(ct)}");
+                }
+                Interlocked.Increment(ref answered);
+            }
+        }));
+        return answered;
+    }
+
+    /// <summary>Longest <see cref="EraseLiveAsync"/> waits for the outbox to finish the tenant's messages in flight.</summary>
+    internal static readonly TimeSpan LiveOutboxWait = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Erases a live-round tenant and everything its calls left (<see cref="Compliance.ErasureService.EraseTenantAsync"/>: the
+    /// cascade, the analytics rollup, the audit log) and drops it from this node's caches, once none of its outbox rows is
+    /// leased (at most <see cref="LiveOutboxWait"/>), so no handler is cut off mid-way. Failures are logged; the next start
+    /// erases what is left.
+    /// </summary>
+    internal async Task EraseLiveAsync(Guid tenantId, CancellationToken ct)
+    {
+        try
+        {
+            await using var scope = scopes.CreateAsyncScope();
+            var sp = scope.ServiceProvider;
+            sp.GetRequiredService<CurrentTenant>().Set(tenantId);
+            var db = sp.GetRequiredService<SwitchboardDbContext>();
+            var waited = Stopwatch.StartNew();
+            while (waited.Elapsed < LiveOutboxWait
+                   && await db.Outbox.IgnoreQueryFilters().AnyAsync(o => o.TenantId == tenantId && o.LockedBy != null, ct))
+            {
+                await Task.Delay(50, ct);
+            }
+            await sp.GetRequiredService<Compliance.ErasureService>().EraseTenantAsync(tenantId, ct);
+            sp.GetRequiredService<Compliance.TenantCaches>().Invalidate(tenantId);
+        }
+        catch (Exception e) when (!ct.IsCancellationRequested)
+        {
+            logger.LogWarning(e, "The warm-up's tenant {TenantId} could not be erased; the next start erases it", tenantId);
+        }
+    }
+
+    /// <summary>Erases the tenants of earlier warm-ups (ids in <see cref="WarmUpTenant"/>'s range) still in the database.</summary>
+    private async Task EraseLeftoversAsync(CancellationToken ct)
+    {
+        List<Guid> ids;
+        await using (var scope = scopes.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<SwitchboardDbContext>();
+            ids = (await db.Tenants.IgnoreQueryFilters().AsNoTracking().Select(t => t.Id).ToListAsync(ct)).Where(WarmUpTenant.Is).ToList();
+        }
+        foreach (var id in ids)
+        {
+            logger.LogInformation("Erasing the tenant {TenantId} an earlier warm-up left", id);
+            await EraseLiveAsync(id, ct);
+        }
     }
 
     /// <summary>What <see cref="WarmTieringAsync"/> did.</summary>
     /// <param name="Rounds">Synthetic calls (each with its two HTTP requests) run.</param>
     /// <param name="MethodsCompiled">Methods the JIT compiled in the process meanwhile.</param>
     /// <param name="Settled">True when it stopped because the JIT had settled, false at the end of its budget.</param>
-    internal readonly record struct TieringReport(int Rounds, long MethodsCompiled, bool Settled);
+    /// <param name="LiveMessages">Messages of the live rounds' calls answered (0 without an address to call).</param>
+    internal readonly record struct TieringReport(int Rounds, long MethodsCompiled, bool Settled, int LiveMessages);
 
     /// <summary>Thrown at the end of the warm-up's group-commit unit so that its savepoint is rolled back.</summary>
     private sealed class RolledBack() : Exception("warm-up rolled back");
@@ -247,34 +395,7 @@ internal sealed class VapiWarmup(
         var protector = sp.GetRequiredService<SecretProtector>();
         var secret = "warm-up-" + Guid.NewGuid().ToString("N");
         var now = clock.GetUtcNow();
-        db.Tenants.Add(new Tenant
-        {
-            Id = tenantId,
-            Name = "warm-up (rolled back)",
-            TimeZone = "America/Toronto",
-            Locale = "fr-CA",
-            VapiWebhookSecretProtected = protector.Protect(secret),
-            AlertPolicy = new AlertPolicy { OnCallNumbers = ["+15145550100"] },
-            CreatedAt = now,
-        });
-        db.Assistants.Add(new Assistants.Assistant
-        {
-            Id = Guid.CreateVersion7(),
-            TenantId = tenantId,
-            Name = "Warm-up",
-            Provider = "vapi",
-            IsDefault = true,
-            CreatedAt = now,
-        });
-        db.WebhookEndpoints.Add(new Webhooks.WebhookEndpoint
-        {
-            Id = Guid.CreateVersion7(),
-            TenantId = tenantId,
-            Url = "https://127.0.0.1:9/warm-up", // discard port: nothing is ever delivered (see the outbox handlers below)
-            SecretProtected = protector.Protect("whsec_" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(24))),
-            CreatedAt = now,
-            UpdatedAt = now,
-        });
+        AddWarmUpTenant(db, protector, tenantId, secret, now);
         await db.SaveChangesAsync(ct);
         db.ChangeTracker.Clear();
         var tenant = (await configs.GetAsync(db, tenantId, ct)).Tenant;
@@ -346,8 +467,47 @@ internal sealed class VapiWarmup(
             await db.WebhookDeliveries.IgnoreQueryFilters().CountAsync(d => d.TenantId == tenantId, ct));
     }
 
-    /// <summary>One unsigned POST to a tenant that does not exist, through the real server (skipped when it has no address, as in tests).</summary>
-    private async Task WarmHttpAsync(CancellationToken ct)
+    /// <summary>
+    /// The warm-up's tenant, set up like a working one: a default assistant, a webhook endpoint subscribed to every event on
+    /// 127.0.0.1's discard port (nothing is ever delivered), an on-call number, no Twilio credentials (its SMS are recorded as
+    /// simulated), no users. Added to <paramref name="db"/>, not saved; returns the tenant.
+    /// </summary>
+    private static Tenant AddWarmUpTenant(SwitchboardDbContext db, SecretProtector protector, Guid tenantId, string secret, DateTimeOffset now)
+    {
+        var tenant = new Tenant
+        {
+            Id = tenantId,
+            Name = "warm-up (erased before ready)",
+            TimeZone = "America/Toronto",
+            Locale = "fr-CA",
+            VapiWebhookSecretProtected = protector.Protect(secret),
+            AlertPolicy = new AlertPolicy { OnCallNumbers = ["+15145550100"] },
+            CreatedAt = now,
+        };
+        db.Tenants.Add(tenant);
+        db.Assistants.Add(new Assistants.Assistant
+        {
+            Id = Guid.CreateVersion7(),
+            TenantId = tenantId,
+            Name = "Warm-up",
+            Provider = "vapi",
+            IsDefault = true,
+            CreatedAt = now,
+        });
+        db.WebhookEndpoints.Add(new Webhooks.WebhookEndpoint
+        {
+            Id = Guid.CreateVersion7(),
+            TenantId = tenantId,
+            Url = "https://127.0.0.1:9/warm-up", // discard port: nothing is ever delivered
+            SecretProtected = protector.Protect("whsec_" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(24))),
+            CreatedAt = now,
+            UpdatedAt = now,
+        });
+        return tenant;
+    }
+
+    /// <summary>This server's own http:// address once it listens, with 127.0.0.1 for a wildcard host; null when it has none (tests).</summary>
+    private async Task<Uri?> ServerBaseAsync(CancellationToken ct)
     {
         if (!lifetime.ApplicationStarted.IsCancellationRequested)
         {
@@ -356,7 +516,15 @@ internal sealed class VapiWarmup(
             await started.Task.WaitAsync(ct);
         }
         var address = server.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault(a => a.StartsWith("http://", StringComparison.Ordinal));
-        if (address is null || !Uri.TryCreate(address.Replace("://+", "://127.0.0.1").Replace("://*", "://127.0.0.1").Replace("://0.0.0.0", "://127.0.0.1"), UriKind.Absolute, out var baseUri))
+        return address is not null && Uri.TryCreate(address.Replace("://+", "://127.0.0.1").Replace("://*", "://127.0.0.1").Replace("://0.0.0.0", "://127.0.0.1"), UriKind.Absolute, out var baseUri)
+            ? baseUri
+            : null;
+    }
+
+    /// <summary>One unsigned POST to a tenant that does not exist, through the real server (skipped when it has no address, as in tests).</summary>
+    private async Task WarmHttpAsync(CancellationToken ct)
+    {
+        if (await ServerBaseAsync(ct) is not { } baseUri)
         {
             return;
         }

@@ -62,6 +62,10 @@ internal static class VapiWebhookApi
         {
             return ApiError.NotFound("TENANT_NOT_FOUND", "No such tenant.");
         }
+        if (WarmUpTenant.Is(id))
+        {
+            SwitchboardMetrics.Muted.Value = true; // the start-up warm-up's live calls (this request and what it runs) are not counted
+        }
 
         var max = options.Value.MaxBodyBytes;
         if (http.Request.ContentLength > max)

@@ -297,20 +297,8 @@ public sealed class VapiIngestTests(SwitchboardFactory factory) : IClassFixture<
         var tenant = await factory.CreateTenantAsync();
         var before = await CountsAsync();
         var warmup = factory.Services.GetServices<IHostedService>().OfType<VapiWarmup>().Single();
-        // This host's own instruments (other hosts in the process have meters of the same name, from other meter factories).
-        var meters = factory.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
         var recorded = new List<string>();
-        using var listener = new System.Diagnostics.Metrics.MeterListener();
-        listener.InstrumentPublished = (instrument, l) =>
-        {
-            if (instrument.Meter.Scope == meters && instrument.Name is "switchboard.sms" or "switchboard.webhook.delivery.duration" or "switchboard.outbox.dead_letters")
-            {
-                l.EnableMeasurementEvents(instrument);
-            }
-        };
-        listener.SetMeasurementEventCallback<long>((instrument, _, _, _) => { lock (recorded) { recorded.Add(instrument.Name); } });
-        listener.SetMeasurementEventCallback<double>((instrument, _, _, _) => { lock (recorded) { recorded.Add(instrument.Name); } });
-        listener.Start();
+        using var listener = ListenToOutboxMetrics(recorded);
 
         var report = await warmup.WarmPipelineAsync(CancellationToken.None);
 
@@ -351,6 +339,94 @@ public sealed class VapiIngestTests(SwitchboardFactory factory) : IClassFixture<
         Assert.True(report.Settled || watch.Elapsed >= budget, $"stopped early without settling: {report}");
         Assert.Equal(before, await CountsAsync());
         Assert.Equal(0, (await warmup.WarmTieringAsync(TimeSpan.Zero, CancellationToken.None)).Rounds);
+    }
+
+    /// <summary>
+    /// The live rounds (the first seconds after ready compiled what the rolled-back pass never reaches: the endpoint's own
+    /// processing, the group commit's units, the outbox worker): real signed calls through the endpoint for a tenant in the
+    /// reserved range, the outbox run for them (only their SMS, simulated, and webhook deliveries), nothing counted in the
+    /// metrics, and then the tenant erased with everything its calls stored, as is a tenant an earlier warm-up left behind.
+    /// </summary>
+    [Fact]
+    public async Task TheLiveRoundsRunRealCallsThenEraseTheirTenantAndAnyAnEarlierWarmUpLeft()
+    {
+        var warmup = factory.Services.GetServices<IHostedService>().OfType<VapiWarmup>().Single();
+        var before = await CountsAsync();
+        var leftover = WarmUpTenant.NewId();
+        await factory.WithDbAsync(null, async db =>
+        {
+            db.Tenants.Add(new Switchboard.Tenancy.Tenant
+            {
+                Id = leftover, Name = "left by a killed warm-up", TimeZone = "America/Toronto", Locale = "fr-CA",
+                VapiWebhookSecretProtected = "unused", CreatedAt = DateTimeOffset.UtcNow,
+            });
+            return await db.SaveChangesAsync();
+        });
+        var recorded = new List<string>();
+        using var listener = ListenToOutboxMetrics(recorded);
+        warmup.LiveClient = (factory.CreateClient(), factory.Server.BaseAddress);
+        try
+        {
+            var live = await warmup.StartLiveAsync(CancellationToken.None);
+
+            Assert.NotNull(live);
+            Assert.True(WarmUpTenant.Is(live.TenantId));
+            Assert.Equal(0, await factory.WithDbAsync(null, db => db.Tenants.IgnoreQueryFilters().CountAsync(t => t.Id == leftover)));
+            Assert.Equal(VapiWarmup.LiveCallsPerRound * 9, await warmup.WarmLiveRoundAsync(live, CancellationToken.None));
+            var (calls, leads, sms) = await factory.WithDbAsync(live.TenantId, async db =>
+                (await db.Calls.CountAsync(), await db.Leads.CountAsync(), await db.SmsMessages.CountAsync()));
+            Assert.Equal((VapiWarmup.LiveCallsPerRound, VapiWarmup.LiveCallsPerRound, VapiWarmup.LiveCallsPerRound), (calls, leads, sms));
+
+            await factory.Outbox.ProcessDueAsync(CancellationToken.None);
+            var statuses = await factory.WithDbAsync(live.TenantId, db => db.SmsMessages.Select(m => m.Status).Distinct().ToListAsync());
+            Assert.Equal(["simulated"], statuses);
+            Assert.True(await factory.WithDbAsync(live.TenantId, db => db.WebhookAttempts.AnyAsync()), "no webhook delivery was attempted");
+
+            await warmup.EraseLiveAsync(live.TenantId, CancellationToken.None);
+        }
+        finally
+        {
+            warmup.LiveClient = null;
+        }
+        Assert.Equal(before, await CountsAsync());
+        lock (recorded)
+        {
+            Assert.Empty(recorded);
+        }
+    }
+
+    /// <summary>The reserved range of the warm-up's tenants holds none of the UUIDv7 ids Switchboard gives tenants.</summary>
+    [Fact]
+    public void WarmUpTenantIdsAreInARangeNoOtherTenantIdIsIn()
+    {
+        var id = WarmUpTenant.NewId();
+        Assert.StartsWith("00000000-0000-7000-8000-", id.ToString("D"));
+        Assert.True(WarmUpTenant.Is(id));
+        Assert.NotEqual(id, WarmUpTenant.NewId());
+        Assert.False(WarmUpTenant.Is(Guid.CreateVersion7()));
+        Assert.False(WarmUpTenant.Is(Guid.Empty));
+        Assert.False(WarmUpTenant.Is(Guid.Parse("00000000-0000-7000-8001-000000000000")));
+    }
+
+    /// <summary>
+    /// Records the names of this host's SMS, webhook-delivery and dead-letter measurements into <paramref name="recorded"/>
+    /// (other hosts in the process have meters of the same name, from other meter factories). Dispose to stop.
+    /// </summary>
+    private System.Diagnostics.Metrics.MeterListener ListenToOutboxMetrics(List<string> recorded)
+    {
+        var meters = factory.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
+        var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Scope == meters && instrument.Name is "switchboard.sms" or "switchboard.webhook.delivery.duration" or "switchboard.outbox.dead_letters")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, _, _, _) => { lock (recorded) { recorded.Add(instrument.Name); } });
+        listener.SetMeasurementEventCallback<double>((instrument, _, _, _) => { lock (recorded) { recorded.Add(instrument.Name); } });
+        listener.Start();
+        return listener;
     }
 
     /// <summary>Rows of every table the warm-up writes to (then rolls back), across tenants.</summary>
