@@ -302,9 +302,10 @@ internal sealed class VapiWarmup(
         var now = clock.GetUtcNow();
         var url = new Uri(live.BaseAddress, $"/webhooks/vapi/{live.TenantId}");
         var answered = 0;
-        await Task.WhenAll(Enumerable.Range(0, LiveCallsPerRound).Select(async _ =>
+        await Task.WhenAll(Enumerable.Range(0, LiveCallsPerRound).Select(async i =>
         {
-            foreach (var body in SyntheticCall(Guid.NewGuid().ToString(), now))
+            // Every other call a routine lead: its alert is scheduled by the business hours, not sent at once.
+            foreach (var body in SyntheticCall(Guid.NewGuid().ToString(), now, emergency: i % 2 == 0))
             {
                 var bytes = Encoding.UTF8.GetBytes(body);
                 using var content = new ByteArrayContent(bytes);
@@ -561,7 +562,7 @@ internal sealed class VapiWarmup(
         Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), body));
 
     /// <summary>The messages of a short call, in Vapi's shapes (shared/protocols/vapi-server-messages.md).</summary>
-    private static IEnumerable<string> SyntheticCall(string callId, DateTimeOffset now)
+    private static IEnumerable<string> SyntheticCall(string callId, DateTimeOffset now, bool emergency = true)
     {
         var call = new Dictionary<string, object?>
         {
@@ -582,7 +583,9 @@ internal sealed class VapiWarmup(
             new { role = "bot", message = "Bonjour, ici Paul.", time = now.ToUnixTimeMilliseconds() },
             new { role = "user", message = "Mon robinet coule.", time = now.ToUnixTimeMilliseconds() + 2000 },
         };
-        var lead = new { name = "Warm Up", phone = "+15145550199", address = "1 rue Test", problem = "Burst pipe, basement flooding", urgency = "emergency" };
+        var lead = emergency
+            ? new { name = "Warm Up", phone = "+15145550199", address = "1 rue Test", problem = "Burst pipe, basement flooding", urgency = "emergency" }
+            : new { name = "Warm Up", phone = "+15145550199", address = "1 rue Test", problem = "Dripping kitchen faucet", urgency = "routine" };
         var toolCall = new { id = "call_warmup", type = "function", function = new { name = "capture_lead", arguments = lead } };
         yield return JsonSerializer.Serialize(Message(new() { ["type"] = "assistant-request" }));
         yield return JsonSerializer.Serialize(Message(new() { ["type"] = "status-update", ["status"] = "in-progress" }));

@@ -378,8 +378,10 @@ public sealed class VapiIngestTests(SwitchboardFactory factory) : IClassFixture<
             Assert.Equal((VapiWarmup.LiveCallsPerRound, VapiWarmup.LiveCallsPerRound, VapiWarmup.LiveCallsPerRound), (calls, leads, sms));
 
             await factory.Outbox.ProcessDueAsync(CancellationToken.None);
-            var statuses = await factory.WithDbAsync(live.TenantId, db => db.SmsMessages.Select(m => m.Status).Distinct().ToListAsync());
-            Assert.Equal(["simulated"], statuses);
+            // The emergencies' alerts are recorded as simulated (no Twilio credentials); a routine lead's waits for opening hours.
+            var statuses = await factory.WithDbAsync(live.TenantId, db => db.SmsMessages.Select(m => m.Status).ToListAsync());
+            Assert.True(statuses.Count(x => x == "simulated") >= VapiWarmup.LiveCallsPerRound / 2, string.Join(", ", statuses));
+            Assert.DoesNotContain(statuses, x => x is "sent" or "delivered" or "failed");
             Assert.True(await factory.WithDbAsync(live.TenantId, db => db.WebhookAttempts.AnyAsync()), "no webhook delivery was attempted");
 
             await warmup.EraseLiveAsync(live.TenantId, CancellationToken.None);
