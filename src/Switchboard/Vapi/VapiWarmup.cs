@@ -102,7 +102,7 @@ internal sealed class VapiWarmup(
         await using var scope = scopes.CreateAsyncScope();
         var sp = scope.ServiceProvider;
         var db = sp.GetRequiredService<SwitchboardDbContext>();
-        var tenantId = Guid.CreateVersion7();
+        var tenantId = WarmUpTenant.NewId();
         // What the handlers log for the throwaway tenant (a refused delivery attempt, a simulated SMS) says it was the warm-up.
         using var logScope = logger.BeginScope("Start-up warm-up, tenant {WarmUpTenantId} (rolled back)", tenantId);
         SwitchboardMetrics.Muted.Value = true; // …and the metrics do not count them (ends with this method)
@@ -354,14 +354,22 @@ internal sealed class VapiWarmup(
         }
     }
 
-    /// <summary>Erases the tenants of earlier warm-ups (ids in <see cref="WarmUpTenant"/>'s range) still in the database.</summary>
+    /// <summary>
+    /// Age past which a tenant in <see cref="WarmUpTenant"/>'s range is a leftover: no warm-up lasts longer
+    /// (<see cref="VapiOptions.WarmUpTimeoutSeconds"/> is at most 600 s), so a younger one may be another node's, starting now.
+    /// </summary>
+    internal static readonly TimeSpan LeftoverAge = TimeSpan.FromMinutes(15);
+
+    /// <summary>Erases the tenants of earlier warm-ups (ids in <see cref="WarmUpTenant"/>'s range, older than <see cref="LeftoverAge"/>) still in the database.</summary>
     private async Task EraseLeftoversAsync(CancellationToken ct)
     {
         List<Guid> ids;
         await using (var scope = scopes.CreateAsyncScope())
         {
             var db = scope.ServiceProvider.GetRequiredService<SwitchboardDbContext>();
-            ids = (await db.Tenants.IgnoreQueryFilters().AsNoTracking().Select(t => t.Id).ToListAsync(ct)).Where(WarmUpTenant.Is).ToList();
+            var before = clock.GetUtcNow() - LeftoverAge;
+            ids = (await db.Tenants.IgnoreQueryFilters().AsNoTracking().Select(t => new { t.Id, t.CreatedAt }).ToListAsync(ct))
+                .Where(t => WarmUpTenant.Is(t.Id) && t.CreatedAt < before).Select(t => t.Id).ToList();
         }
         foreach (var id in ids)
         {
@@ -478,7 +486,7 @@ internal sealed class VapiWarmup(
         var tenant = new Tenant
         {
             Id = tenantId,
-            Name = "warm-up (erased before ready)",
+            Name = "start-up warm-up",
             TimeZone = "America/Toronto",
             Locale = "fr-CA",
             VapiWebhookSecretProtected = protector.Protect(secret),

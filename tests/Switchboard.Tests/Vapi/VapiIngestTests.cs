@@ -345,21 +345,27 @@ public sealed class VapiIngestTests(SwitchboardFactory factory) : IClassFixture<
     /// The live rounds (the first seconds after ready compiled what the rolled-back pass never reaches: the endpoint's own
     /// processing, the group commit's units, the outbox worker): real signed calls through the endpoint for a tenant in the
     /// reserved range, the outbox run for them (only their SMS, simulated, and webhook deliveries), nothing counted in the
-    /// metrics, and then the tenant erased with everything its calls stored, as is a tenant an earlier warm-up left behind.
+    /// metrics, and then the tenant erased with everything its calls stored, as is a tenant an earlier warm-up left behind
+    /// (but not one young enough to be another node's warm-up under way).
     /// </summary>
     [Fact]
     public async Task TheLiveRoundsRunRealCallsThenEraseTheirTenantAndAnyAnEarlierWarmUpLeft()
     {
         var warmup = factory.Services.GetServices<IHostedService>().OfType<VapiWarmup>().Single();
         var before = await CountsAsync();
-        var leftover = WarmUpTenant.NewId();
+        // One left by a warm-up killed yesterday, and one of another node warming up at this moment (left alone).
+        var (leftover, starting) = (WarmUpTenant.NewId(), WarmUpTenant.NewId());
+        var now = factory.Services.GetRequiredService<TimeProvider>().GetUtcNow(); // the host's clock
         await factory.WithDbAsync(null, async db =>
         {
-            db.Tenants.Add(new Switchboard.Tenancy.Tenant
+            foreach (var (id, created) in new[] { (leftover, now.AddDays(-1)), (starting, now) })
             {
-                Id = leftover, Name = "left by a killed warm-up", TimeZone = "America/Toronto", Locale = "fr-CA",
-                VapiWebhookSecretProtected = "unused", CreatedAt = DateTimeOffset.UtcNow,
-            });
+                db.Tenants.Add(new Switchboard.Tenancy.Tenant
+                {
+                    Id = id, Name = "start-up warm-up", TimeZone = "America/Toronto", Locale = "fr-CA",
+                    VapiWebhookSecretProtected = "unused", CreatedAt = created,
+                });
+            }
             return await db.SaveChangesAsync();
         });
         var recorded = new List<string>();
@@ -372,6 +378,8 @@ public sealed class VapiIngestTests(SwitchboardFactory factory) : IClassFixture<
             Assert.NotNull(live);
             Assert.True(WarmUpTenant.Is(live.TenantId));
             Assert.Equal(0, await factory.WithDbAsync(null, db => db.Tenants.IgnoreQueryFilters().CountAsync(t => t.Id == leftover)));
+            Assert.Equal(1, await factory.WithDbAsync(null, db => db.Tenants.IgnoreQueryFilters().CountAsync(t => t.Id == starting)));
+            await warmup.EraseLiveAsync(starting, CancellationToken.None); // (the other node's own job; here the test's)
             Assert.Equal(VapiWarmup.LiveCallsPerRound * 9, await warmup.WarmLiveRoundAsync(live, CancellationToken.None));
             var (calls, leads, sms) = await factory.WithDbAsync(live.TenantId, async db =>
                 (await db.Calls.CountAsync(), await db.Leads.CountAsync(), await db.SmsMessages.CountAsync()));
