@@ -595,3 +595,52 @@ public sealed class VapiWarmupReadinessTests(WarmingFactory factory) : IClassFix
         Assert.Equal(HttpStatusCode.OK, after.StatusCode);
     }
 }
+
+/// <summary>A host whose tenants may send 20 Vapi messages a minute.</summary>
+public sealed class LowVapiRateLimitFactory : SwitchboardFactory
+{
+    /// <summary>The per-tenant limit of this host.</summary>
+    internal const int Limit = 20;
+
+    protected override IDictionary<string, string?> ExtraSettings => new Dictionary<string, string?> { ["Switchboard:Vapi:RateLimitPerMinute"] = Limit.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+}
+
+/// <summary>The warm-up's live calls are not held to the per-tenant Vapi limit (100 a minute by default); every other tenant is.</summary>
+[Trait("Category", "Database")]
+public sealed class VapiWarmupRateLimitTests(LowVapiRateLimitFactory factory) : IClassFixture<LowVapiRateLimitFactory>
+{
+    [Fact]
+    public async Task TheLiveRoundsAreNotRateLimitedWhileOtherTenantsAre()
+    {
+        var warmup = factory.Services.GetServices<IHostedService>().OfType<VapiWarmup>().Single();
+        warmup.LiveClient = (factory.CreateClient(), factory.Server.BaseAddress);
+        try
+        {
+            var live = await warmup.StartLiveAsync(CancellationToken.None);
+            Assert.NotNull(live);
+            try
+            {
+                Assert.True(VapiWarmup.LiveCallsPerRound * 9 > LowVapiRateLimitFactory.Limit);
+                Assert.Equal(VapiWarmup.LiveCallsPerRound * 9, await warmup.WarmLiveRoundAsync(live, CancellationToken.None));
+            }
+            finally
+            {
+                await warmup.EraseLiveAsync(live.TenantId, CancellationToken.None);
+            }
+        }
+        finally
+        {
+            warmup.LiveClient = null;
+        }
+
+        var tenant = await factory.CreateTenantAsync();
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i <= LowVapiRateLimitFactory.Limit; i++)
+        {
+            var status = JsonSerializer.Serialize(new { message = new { type = "status-update", status = "in-progress", call = new { id = Guid.NewGuid().ToString() } } });
+            statuses.Add((await factory.PostVapiAsync(tenant, status)).StatusCode);
+        }
+        Assert.Equal(HttpStatusCode.TooManyRequests, statuses[^1]);
+        Assert.All(statuses[..^1], s => Assert.Equal(HttpStatusCode.OK, s));
+    }
+}
