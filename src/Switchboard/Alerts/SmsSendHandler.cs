@@ -83,7 +83,7 @@ internal sealed class SmsSendHandler(
         {
             sms.Status = "simulated";
             sms.SentAt = now;
-            logger.LogInformation("SMS {SmsId} recorded as simulated: no Twilio credentials", sms.Id);
+            logger.Log(Vapi.WarmUpTenant.Quiet(sms.TenantId), "SMS {SmsId} recorded as simulated: no Twilio credentials", sms.Id);
             await webhooks.SmsAsync(sms, ct); // sms.sent
             metrics.SmsSettled("simulated");
             return OutboxResult.Done;

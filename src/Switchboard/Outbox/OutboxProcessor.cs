@@ -122,7 +122,7 @@ internal sealed class OutboxProcessor(
                     inFlight.AddRange(messages.Select(message => ProcessLoggedAsync(message, read, ct)));
                     if (claimed > 0)
                     {
-                        logger.LogInformation("Outbox claimed {Count} messages", claimed);
+                        logger.Log(messages.TrueForAll(m => Vapi.WarmUpTenant.Is(m.TenantId)) ? LogLevel.Debug : LogLevel.Information, "Outbox claimed {Count} messages", claimed);
                     }
                 }
                 catch (Exception) when (ct.IsCancellationRequested)

@@ -23,6 +23,12 @@ internal static class WarmUpTenant
         return new Guid(bytes, bigEndian: true);
     }
 
+    /// <summary>
+    /// <paramref name="level"/>, or Debug for a warm-up tenant: its routine lines (a delivery refused by the discard port, a
+    /// simulated SMS) ran to thousands at every start of <c>./switchboard</c>.
+    /// </summary>
+    public static LogLevel Quiet(Guid tenantId, LogLevel level = LogLevel.Information) => Is(tenantId) ? LogLevel.Debug : level;
+
     /// <summary>True for an id in the reserved range (no allocation: it runs for every webhook and outbox message).</summary>
     public static bool Is(Guid tenantId)
     {

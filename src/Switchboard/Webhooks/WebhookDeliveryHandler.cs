@@ -175,7 +175,7 @@ internal sealed class WebhookDeliveryHandler(
             return OutboxResult.Done;
         }
 
-        logger.LogInformation("Webhook delivery {DeliveryId} attempt {Attempt} failed: {Error}", delivery.Id, delivery.Attempts, error);
+        logger.Log(Vapi.WarmUpTenant.Quiet(delivery.TenantId), "Webhook delivery {DeliveryId} attempt {Attempt} failed: {Error}", delivery.Id, delivery.Attempts, error);
         if (outcome.StatusCode == StatusCodes.Status410Gone)
         {
             await DisableAsync(endpoint, "gone", now, notify: false, ct);
