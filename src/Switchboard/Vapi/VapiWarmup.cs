@@ -47,6 +47,9 @@ internal sealed class VapiWarmup(
     /// <summary>The HTTP client of <see cref="WarmHttpAsync"/>, shared by its rounds (created at the first, disposed at the warm-up's end).</summary>
     private HttpClient? warmUpHttp;
 
+    /// <summary>The warm-up's client (one pooled connection for all its rounds), created at first use.</summary>
+    private HttpClient WarmUpHttp => warmUpHttp ??= new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+
     /// <summary>Most tenants whose webhook credentials are cached at start.</summary>
     internal const int TenantsCached = 1000;
 
@@ -272,7 +275,7 @@ internal sealed class VapiWarmup(
     /// </summary>
     internal async Task<LiveTenant?> StartLiveAsync(CancellationToken ct)
     {
-        var target = LiveClient ?? (await ServerBaseAsync(ct) is { } baseUri ? (warmUpHttp ??= new HttpClient { Timeout = TimeSpan.FromSeconds(10) }, baseUri) : null);
+        var target = LiveClient ?? (await ServerBaseAsync(ct) is { } baseUri ? (WarmUpHttp, baseUri) : null);
         if (target is not { } t)
         {
             return null;
@@ -537,8 +540,7 @@ internal sealed class VapiWarmup(
         {
             return;
         }
-        // One client (one pooled connection) for every round of the warm-up, released when it ends.
-        var http = warmUpHttp ??= new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        var http = WarmUpHttp;
         using var content = new StringContent("{\"message\":{\"type\":\"status-update\"}}", Encoding.UTF8, "application/json");
         // A signed delivery whose body is not a Vapi message, for a tenant known only to this node's credential cache: the
         // request runs the signature check, the rate limiter and the JSON parse, and is answered 422 before anything is read
