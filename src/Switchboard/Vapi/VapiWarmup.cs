@@ -328,11 +328,18 @@ internal sealed class VapiWarmup(
     /// <summary>Longest <see cref="EraseLiveAsync"/> waits for the outbox to finish the tenant's messages in flight.</summary>
     internal static readonly TimeSpan LiveOutboxWait = TimeSpan.FromSeconds(5);
 
+    /// <summary>Attempts of the erasure itself when PostgreSQL aborts it to break a deadlock (<see cref="VapiWebhookApi.Replayable"/>).</summary>
+    private const int EraseAttempts = 3;
+
     /// <summary>
     /// Erases a live-round tenant and everything its calls left (<see cref="Compliance.ErasureService.EraseTenantAsync"/>: the
-    /// cascade, the analytics rollup, the audit log) and drops it from this node's caches, once none of its outbox rows is
-    /// leased (at most <see cref="LiveOutboxWait"/>), so no handler is cut off mid-way. Failures are logged; the next start
-    /// erases what is left.
+    /// cascade, the analytics rollup, the audit log) and drops it from this node's caches. First its outbox rows that no worker
+    /// holds are deleted, again every 50 ms, until none is left (at most <see cref="LiveOutboxWait"/>): the worker claims no
+    /// more of them, and no handler is cut off mid-way. Waiting only for the leased rows to be released was not enough: on
+    /// PostgreSQL, where the live rounds queue deliveries faster than a cold node sends them, the worker kept claiming the
+    /// tenant's pending rows, and saving their results deadlocked with the erasure's cascade (bench ingest, 2026-12-04: the
+    /// tenant was left with ~2,800 pending rows, delivered after ready). A deadlock is retried (<see cref="EraseAttempts"/>).
+    /// Failures are logged; the next start erases what is left.
     /// </summary>
     internal async Task EraseLiveAsync(Guid tenantId, CancellationToken ct)
     {
@@ -342,13 +349,36 @@ internal sealed class VapiWarmup(
             var sp = scope.ServiceProvider;
             sp.GetRequiredService<CurrentTenant>().Set(tenantId);
             var db = sp.GetRequiredService<SwitchboardDbContext>();
+            var gate = sp.GetRequiredService<SqliteWriteGate>();
             var waited = Stopwatch.StartNew();
-            while (waited.Elapsed < LiveOutboxWait
-                   && await db.Outbox.IgnoreQueryFilters().AnyAsync(o => o.TenantId == tenantId && o.LockedBy != null, ct))
+            while (true)
             {
+                // A claim leases rows by setting LockedBy (PostgreSQL: FOR UPDATE SKIP LOCKED, so a row this DELETE holds is
+                // skipped, and one a claim holds is rechecked here once it commits, and left to its handler).
+                using (await gate.EnterAsync(db, WritePriority.Low, ct))
+                {
+                    await db.Outbox.IgnoreQueryFilters().Where(o => o.TenantId == tenantId && o.LockedBy == null).ExecuteDeleteAsync(ct);
+                }
+                if (waited.Elapsed >= LiveOutboxWait || !await db.Outbox.IgnoreQueryFilters().AnyAsync(o => o.TenantId == tenantId, ct))
+                {
+                    break;
+                }
                 await Task.Delay(50, ct);
             }
-            await sp.GetRequiredService<Compliance.ErasureService>().EraseTenantAsync(tenantId, ct);
+            var erasure = sp.GetRequiredService<Compliance.ErasureService>();
+            for (var attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    await erasure.EraseTenantAsync(tenantId, ct);
+                    break;
+                }
+                catch (Exception e) when (attempt < EraseAttempts && VapiWebhookApi.Replayable(e))
+                {
+                    db.ChangeTracker.Clear();
+                    await Task.Delay(attempt * 20, ct);
+                }
+            }
             sp.GetRequiredService<Compliance.TenantCaches>().Invalidate(tenantId);
         }
         catch (Exception e) when (!ct.IsCancellationRequested)

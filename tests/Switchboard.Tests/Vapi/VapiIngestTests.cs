@@ -6,6 +6,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Switchboard.Platform;
+using Switchboard.Outbox;
 using Switchboard.Platform.Database;
 using Switchboard.Tests.Support;
 using Switchboard.Vapi;
@@ -402,6 +403,49 @@ public sealed class VapiIngestTests(SwitchboardFactory factory) : IClassFixture<
         lock (recorded)
         {
             Assert.Empty(recorded);
+        }
+    }
+
+    /// <summary>
+    /// The erasure of a live-round tenant while the outbox worker is busy with its backlog (as on a cold PostgreSQL node, whose
+    /// live rounds queue deliveries faster than it sends them): the rows no worker holds are dropped, those in flight finish,
+    /// and the tenant is erased, with nothing of it left for after ready.
+    /// </summary>
+    [Fact]
+    public async Task ALiveRoundTenantIsErasedWhileTheOutboxWorksThroughItsBacklog()
+    {
+        var warmup = factory.Services.GetServices<IHostedService>().OfType<VapiWarmup>().Single();
+        warmup.LiveClient = (factory.CreateClient(), factory.Server.BaseAddress);
+        try
+        {
+            var live = await warmup.StartLiveAsync(CancellationToken.None);
+            Assert.NotNull(live);
+            for (var round = 0; round < 3; round++)
+            {
+                await warmup.WarmLiveRoundAsync(live, CancellationToken.None);
+            }
+            var backlog = await factory.WithDbAsync(null, db => db.Outbox.IgnoreQueryFilters().CountAsync(o => o.TenantId == live.TenantId && o.Status == OutboxStatus.Pending));
+            Assert.True(backlog >= 3 * VapiWarmup.LiveCallsPerRound, $"backlog {backlog}");
+
+            using var stop = new CancellationTokenSource();
+            var worker = Task.Run(async () =>
+            {
+                for (var i = 0; i < 2_000 && !stop.IsCancellationRequested; i++)
+                {
+                    await factory.Outbox.ProcessDueAsync(CancellationToken.None);
+                }
+            });
+            await warmup.EraseLiveAsync(live.TenantId, CancellationToken.None);
+            await stop.CancelAsync();
+            await worker;
+
+            Assert.Equal(0, await factory.WithDbAsync(null, db => db.Tenants.IgnoreQueryFilters().CountAsync(t => t.Id == live.TenantId)));
+            Assert.Equal(0, await factory.WithDbAsync(null, db => db.Outbox.IgnoreQueryFilters().CountAsync(o => o.TenantId == live.TenantId)));
+            Assert.Equal(0, await factory.WithDbAsync(null, db => db.Calls.IgnoreQueryFilters().CountAsync(c => c.TenantId == live.TenantId)));
+        }
+        finally
+        {
+            warmup.LiveClient = null;
         }
     }
 
