@@ -296,6 +296,43 @@ public sealed class ClusterLimitsTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task ConcurrentRequestsShareCountingStatementsAndTheLimitStaysExact()
+    {
+        using var node = new SwitchboardFactory();
+        var limiter = node.Services.GetRequiredService<ClusterRateLimiter>();
+        await limiter.TryAcquireAsync("warm-up", 1000, CancellationToken.None);
+        var before = limiter.Statements;
+
+        // 300 requests at once over three keys with limits 50, 100 and 1000: each key grants exactly its limit (or all).
+        (string Key, int Limit)[] keys = [("exact:a", 50), ("exact:b", 100), ("exact:c", 1000)];
+        var decisions = await Task.WhenAll(Enumerable.Range(0, 300).Select(i => Task.Run(async () =>
+        {
+            var (key, limit) = keys[i % 3];
+            return (key, (await limiter.TryAcquireAsync(key, limit, CancellationToken.None)).Acquired);
+        })));
+
+        Assert.Equal(50, decisions.Count(d => d.key == "exact:a" && d.Acquired));
+        Assert.Equal(100, decisions.Count(d => d.key == "exact:b" && d.Acquired));
+        Assert.Equal(100, decisions.Count(d => d.key == "exact:c" && d.Acquired));
+        var sent = limiter.Statements - before;
+        output.WriteLine($"300 concurrent permits: {sent} counting statements");
+        if (TestDatabase.IsPostgres)
+        {
+            // Every request counted once, refused ones included: the rows hold what 300 single increments would.
+            var counts = await node.WithDbAsync(null, db => db.RateLimitCounters.Where(c => c.Key.StartsWith("exact:"))
+                .ToDictionaryAsync(c => c.Key, c => c.Count));
+            Assert.Equal(100, counts["exact:a"]);
+            Assert.Equal(100, counts["exact:b"]);
+            Assert.Equal(100, counts["exact:c"]);
+            Assert.InRange(sent, 1, 299); // requests that arrive while a statement is in flight are counted together
+        }
+        else
+        {
+            Assert.Equal(0, sent); // one node: in memory
+        }
+    }
+
+    [Fact]
     public async Task ACountedRequestCostsOneShortRoundTrip()
     {
         using var node = new SwitchboardFactory();
