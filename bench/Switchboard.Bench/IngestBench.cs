@@ -215,6 +215,10 @@ internal static class IngestBench
             if (statements)
             {
                 result["statements"] = await PgStatements.TopAsync(db, 15, ct);
+                var messages = closedLoops.Sum(l => l!["messages"]!.GetValue<int>());
+                var total = await PgStatements.TotalCallsAsync(db, ct);
+                result["statementsPerMessage"] = Math.Round((double)total / Math.Max(1, messages), 2);
+                Console.WriteLine($"  {total} statements in the closed loops, {result["statementsPerMessage"]} per message ({messages} messages; the outbox's included)");
             }
             result["closedLoops"] = closedLoops;
             result["closedLoop"] = best!.DeepClone(); // the maximum
@@ -876,6 +880,15 @@ internal static class PgStatements
         {
             return false; // not preloaded: nothing to report
         }
+    }
+
+    /// <summary>Statements executed since the reset, every one (BEGIN and COMMIT included), the bench's own reads too.</summary>
+    public static async Task<long> TotalCallsAsync(DbTarget db, CancellationToken ct)
+    {
+        await using var conn = await db.OpenAsync(db.ServerConnectionString, ct);
+        await using var cmd = conn.CreateCommand();
+        cmd.CommandText = "SELECT coalesce(sum(calls), 0)::bigint FROM pg_stat_statements";
+        return (long)(await cmd.ExecuteScalarAsync(ct))!;
     }
 
     /// <summary>The <paramref name="count"/> statements with the most execution time since the reset, printed and returned.</summary>

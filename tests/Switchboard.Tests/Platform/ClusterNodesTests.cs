@@ -333,6 +333,42 @@ public sealed class ClusterLimitsTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task ANodeHoldingEverySlotWaitsOnItsOwnReleasesWithoutAskingTheDatabase()
+    {
+        using var node = new SwitchboardFactory();
+        var concurrency = node.Services.GetRequiredService<ClusterConcurrency>();
+        const string key = "gate-test";
+        var ttl = TimeSpan.FromMinutes(1);
+        var held = new List<IAsyncDisposable>();
+        for (var i = 0; i < 3; i++)
+        {
+            held.Add(await concurrency.TryEnterAsync(key, 3, ttl, CancellationToken.None) ?? throw new Xunit.Sdk.XunitException($"slot {i} not taken"));
+        }
+        var before = concurrency.Statements;
+
+        Assert.Null(await concurrency.TryEnterAsync(key, 3, ttl, CancellationToken.None));
+        var waiting = concurrency.EnterAsync(key, 3, ttl, TimeSpan.FromSeconds(10), CancellationToken.None).AsTask();
+        Assert.False(waiting.IsCompleted);
+        var watch = Stopwatch.StartNew();
+        await held[0].DisposeAsync();
+        var slot = await waiting.WaitAsync(TimeSpan.FromSeconds(5));
+
+        Assert.NotNull(slot);
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(2), $"woke after {watch.Elapsed}");
+        // Refused and waiting at this node: no statement; the freed slot: one take.
+        Assert.Equal(TestDatabase.IsPostgres ? 1 : 0, concurrency.Statements - before);
+        foreach (var s in held.Skip(1).Append(slot!))
+        {
+            await s.DisposeAsync();
+        }
+        if (TestDatabase.IsPostgres)
+        {
+            Assert.Equal(0, await node.WithDbAsync(null, db => db.ConcurrencyLeases.CountAsync(l => l.Key == key)));
+        }
+        Assert.NotNull(await concurrency.TryEnterAsync(key, 3, ttl, CancellationToken.None)); // every slot free again
+    }
+
+    [Fact]
     public async Task ACountedRequestCostsOneShortRoundTrip()
     {
         using var node = new SwitchboardFactory();
