@@ -215,6 +215,7 @@ internal static class IngestBench
             if (statements)
             {
                 result["statements"] = await PgStatements.TopAsync(db, 15, ct);
+                result["statementsByCalls"] = await PgStatements.TopAsync(db, 15, ct, byCalls: true);
                 var messages = closedLoops.Sum(l => l!["messages"]!.GetValue<int>());
                 var total = await PgStatements.TotalCallsAsync(db, ct);
                 result["statementsPerMessage"] = Math.Round((double)total / Math.Max(1, messages), 2);
@@ -891,18 +892,21 @@ internal static class PgStatements
         return (long)(await cmd.ExecuteScalarAsync(ct))!;
     }
 
-    /// <summary>The <paramref name="count"/> statements with the most execution time since the reset, printed and returned.</summary>
-    public static async Task<JsonArray> TopAsync(DbTarget db, int count, CancellationToken ct)
+    /// <summary>
+    /// The <paramref name="count"/> statements with the most execution time since the reset (or, with <paramref name="byCalls"/>,
+    /// the most executions: round trips and per-statement overhead), printed and returned.
+    /// </summary>
+    public static async Task<JsonArray> TopAsync(DbTarget db, int count, CancellationToken ct, bool byCalls = false)
     {
         var top = new JsonArray();
         await using var conn = await db.OpenAsync(db.ServerConnectionString, ct);
         await using var cmd = conn.CreateCommand();
         cmd.CommandText = $"""
             SELECT calls, total_exec_time, rows, left(regexp_replace(query, '\s+', ' ', 'g'), 160)
-            FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT {count}
+            FROM pg_stat_statements ORDER BY {(byCalls ? "calls" : "total_exec_time")} DESC LIMIT {count}
             """;
         await using var reader = await cmd.ExecuteReaderAsync(ct);
-        Console.WriteLine("  PostgreSQL statements, most execution time first (calls, total ms, mean ms, rows, text):");
+        Console.WriteLine($"  PostgreSQL statements, {(byCalls ? "most executed" : "most execution time")} first (calls, total ms, mean ms, rows, text):");
         while (await reader.ReadAsync(ct))
         {
             var calls = reader.GetInt64(0);
