@@ -121,6 +121,30 @@ public sealed class LiveEventsAcrossNodesTests : IDisposable
     }
 
     [Fact]
+    public async Task ABatchOfOneTenantsEventsWithOneCutInPartsKeepsItsOrderAndItsNumbers()
+    {
+        var tenant = await nodeA.CreateTenantAsync();
+        await using var stream = await SseStream.OpenAsync(nodeA.ApiClient(tenant));
+        var transport = nodeB.Services.GetRequiredService<ILiveEventTransport>();
+        var large = string.Concat(Enumerable.Repeat("Refoulement d'égout 🚽 ", 1200)); // three NOTIFY parts
+        LiveEventDraft Draft(int n, string text = "") => new(tenant.Id, LiveEventTypes.LeadUpdated,
+            System.Text.Json.JsonSerializer.Serialize(new { n, text }), null);
+
+        // One publish: on PostgreSQL one statement numbers all four and sends their five payload parts.
+        await transport.PublishAsync([Draft(1), Draft(2, large), Draft(3), Draft(4)]);
+
+        var events = new List<SseEvent>();
+        for (var i = 0; i < 4; i++)
+        {
+            events.Add(await stream.NextNonPingAsync(Deadline));
+        }
+        Assert.Equal([1, 2, 3, 4], events.Select(e => e.Json["n"]!.GetValue<int>()));
+        Assert.Equal(large, events[1].Json["text"]!.GetValue<string>());
+        var first = long.Parse(events[0].Id!, CultureInfo.InvariantCulture);
+        Assert.Equal(Enumerable.Range(0, 4).Select(i => first + i), events.Select(e => long.Parse(e.Id!, CultureInfo.InvariantCulture)));
+    }
+
+    [Fact]
     public async Task EventLargerThanANotifyPayloadArrivesWhole()
     {
         var tenant = await nodeA.CreateTenantAsync();
