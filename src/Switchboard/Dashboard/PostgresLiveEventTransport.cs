@@ -27,7 +27,7 @@ internal sealed class PostgresLiveEventTransport : BackgroundService, ILiveEvent
     /// events (<c>$3</c>), and every payload part (<c>$2</c>, in order) is sent with its event's sequence number, the row's new
     /// value less the events after it (<c>$4</c>: each part's event, 1 … <c>$3</c>). Issue 13: one statement per event was
     /// 1.5 statements per Vapi message in the PostgreSQL ingest bench. The parts are sent in array order (the function scan's
-    /// order; no ORDER BY, which PostgreSQL may evaluate after <c>pg_notify</c>), as before.
+    /// order, as before; with an ORDER BY, PostgreSQL could call <c>pg_notify</c> before sorting).
     /// </summary>
     private const string NotifySql = """
         WITH s AS (

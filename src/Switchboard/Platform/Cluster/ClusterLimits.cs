@@ -141,8 +141,9 @@ internal sealed class ClusterRateLimiter(ClusterDatabase database, TimeProvider 
     }
 
     /// <summary>
-    /// The counting loop, started by the request that found none running: counts what is queued in one statement per window, then the requests queued meanwhile, until the
-    /// queue is empty. Each request's <see cref="Pending.Place"/> is set (or failed) before the next statement is sent.
+    /// The counting loop, started by the request that found none running: counts what is queued in one statement per
+    /// window, then the requests queued meanwhile, until the queue is empty. Each request's <see cref="Pending.Place"/> is
+    /// set (or failed) before the next statement is sent.
     /// </summary>
     private async Task CountQueuedAsync(NpgsqlDataSource pg)
     {
@@ -156,21 +157,24 @@ internal sealed class ClusterRateLimiter(ClusterDatabase database, TimeProvider 
                     counting = false;
                     return;
                 }
-                // One window per statement (the first queued request's; a minute boundary splits the queue at most once).
+                // One window per statement (the first queued request's; a minute boundary splits the queue at most once). The
+                // rest keep their order at the front of the queue.
                 var window = queue[0].WindowStart;
                 batch = new List<Pending>(Math.Min(queue.Count, MaxPerStatement));
-                for (var i = 0; i < queue.Count && batch.Count < MaxPerStatement;)
+                var kept = 0;
+                for (var i = 0; i < queue.Count; i++)
                 {
-                    if (queue[i].WindowStart == window)
+                    var request = queue[i];
+                    if (request.WindowStart == window && batch.Count < MaxPerStatement)
                     {
-                        batch.Add(queue[i]);
-                        queue.RemoveAt(i);
+                        batch.Add(request);
                     }
                     else
                     {
-                        i++;
+                        queue[kept++] = request;
                     }
                 }
+                queue.RemoveRange(kept, queue.Count - kept);
             }
             try
             {
@@ -188,7 +192,7 @@ internal sealed class ClusterRateLimiter(ClusterDatabase database, TimeProvider 
 
     private async Task CountAsync(NpgsqlDataSource pg, List<Pending> batch)
     {
-        var perKey = new SortedDictionary<string, List<Pending>>(StringComparer.Ordinal);
+        var perKey = new Dictionary<string, List<Pending>>(StringComparer.Ordinal); // the statement sorts the keys
         foreach (var request in batch)
         {
             if (!perKey.TryGetValue(request.Key, out var same))
@@ -298,7 +302,8 @@ internal sealed class ClusterConcurrency(ClusterDatabase database, TimeProvider 
     /// <summary>
     /// A key's state on this node: its holders (at most the bound), and which slots it holds in the shared table, so each of
     /// its takes starts at a slot it does not hold (two takes of one node picking the same lowest free slot collided: a
-    /// fifth of the takes in the ingest bench found no row and looked again).
+    /// fifth of the takes in the ingest bench found no row and looked again). The marks are a hint: PostgreSQL's rows stay the
+    /// only authority, and a wrong mark costs one more take, never a second holder of a slot.
     /// </summary>
     private sealed class KeyGate(int limit)
     {
