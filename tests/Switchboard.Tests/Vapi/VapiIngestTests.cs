@@ -371,12 +371,9 @@ public sealed class VapiIngestTests(SwitchboardFactory factory) : IClassFixture<
         });
         var recorded = new List<string>();
         using var listener = ListenToOutboxMetrics(recorded);
-        warmup.LiveClient = (factory.CreateClient(), factory.Server.BaseAddress);
-        try
+        using (var session = await LiveRoundSession.StartAsync(factory))
         {
-            var live = await warmup.StartLiveAsync(CancellationToken.None);
-
-            Assert.NotNull(live);
+            var live = session.Live;
             Assert.True(WarmUpTenant.Is(live.TenantId));
             Assert.Equal(0, await factory.WithDbAsync(null, db => db.Tenants.IgnoreQueryFilters().CountAsync(t => t.Id == leftover)));
             Assert.Equal(1, await factory.WithDbAsync(null, db => db.Tenants.IgnoreQueryFilters().CountAsync(t => t.Id == starting)));
@@ -395,10 +392,6 @@ public sealed class VapiIngestTests(SwitchboardFactory factory) : IClassFixture<
 
             await warmup.EraseLiveAsync(live.TenantId, CancellationToken.None);
         }
-        finally
-        {
-            warmup.LiveClient = null;
-        }
         Assert.Equal(before, await CountsAsync());
         lock (recorded)
         {
@@ -414,39 +407,30 @@ public sealed class VapiIngestTests(SwitchboardFactory factory) : IClassFixture<
     [Fact]
     public async Task ALiveRoundTenantIsErasedWhileTheOutboxWorksThroughItsBacklog()
     {
-        var warmup = factory.Services.GetServices<IHostedService>().OfType<VapiWarmup>().Single();
-        warmup.LiveClient = (factory.CreateClient(), factory.Server.BaseAddress);
-        try
+        using var session = await LiveRoundSession.StartAsync(factory);
+        var (warmup, live) = (session.Warmup, session.Live);
+        for (var round = 0; round < 3; round++)
         {
-            var live = await warmup.StartLiveAsync(CancellationToken.None);
-            Assert.NotNull(live);
-            for (var round = 0; round < 3; round++)
+            await warmup.WarmLiveRoundAsync(live, CancellationToken.None);
+        }
+        var backlog = await factory.WithDbAsync(null, db => db.Outbox.IgnoreQueryFilters().CountAsync(o => o.TenantId == live.TenantId && o.Status == OutboxStatus.Pending));
+        Assert.True(backlog >= 3 * VapiWarmup.LiveCallsPerRound, $"backlog {backlog}");
+
+        using var stop = new CancellationTokenSource();
+        var worker = Task.Run(async () =>
+        {
+            for (var i = 0; i < 2_000 && !stop.IsCancellationRequested; i++)
             {
-                await warmup.WarmLiveRoundAsync(live, CancellationToken.None);
+                await factory.Outbox.ProcessDueAsync(CancellationToken.None);
             }
-            var backlog = await factory.WithDbAsync(null, db => db.Outbox.IgnoreQueryFilters().CountAsync(o => o.TenantId == live.TenantId && o.Status == OutboxStatus.Pending));
-            Assert.True(backlog >= 3 * VapiWarmup.LiveCallsPerRound, $"backlog {backlog}");
+        });
+        await warmup.EraseLiveAsync(live.TenantId, CancellationToken.None);
+        await stop.CancelAsync();
+        await worker;
 
-            using var stop = new CancellationTokenSource();
-            var worker = Task.Run(async () =>
-            {
-                for (var i = 0; i < 2_000 && !stop.IsCancellationRequested; i++)
-                {
-                    await factory.Outbox.ProcessDueAsync(CancellationToken.None);
-                }
-            });
-            await warmup.EraseLiveAsync(live.TenantId, CancellationToken.None);
-            await stop.CancelAsync();
-            await worker;
-
-            Assert.Equal(0, await factory.WithDbAsync(null, db => db.Tenants.IgnoreQueryFilters().CountAsync(t => t.Id == live.TenantId)));
-            Assert.Equal(0, await factory.WithDbAsync(null, db => db.Outbox.IgnoreQueryFilters().CountAsync(o => o.TenantId == live.TenantId)));
-            Assert.Equal(0, await factory.WithDbAsync(null, db => db.Calls.IgnoreQueryFilters().CountAsync(c => c.TenantId == live.TenantId)));
-        }
-        finally
-        {
-            warmup.LiveClient = null;
-        }
+        Assert.Equal(0, await factory.WithDbAsync(null, db => db.Tenants.IgnoreQueryFilters().CountAsync(t => t.Id == live.TenantId)));
+        Assert.Equal(0, await factory.WithDbAsync(null, db => db.Outbox.IgnoreQueryFilters().CountAsync(o => o.TenantId == live.TenantId)));
+        Assert.Equal(0, await factory.WithDbAsync(null, db => db.Calls.IgnoreQueryFilters().CountAsync(c => c.TenantId == live.TenantId)));
     }
 
     /// <summary>The reserved range of the warm-up's tenants holds none of the UUIDv7 ids Switchboard gives tenants.</summary>
@@ -656,25 +640,17 @@ public sealed class VapiWarmupRateLimitTests(LowVapiRateLimitFactory factory) : 
     [Fact]
     public async Task TheLiveRoundsAreNotRateLimitedWhileOtherTenantsAre()
     {
-        var warmup = factory.Services.GetServices<IHostedService>().OfType<VapiWarmup>().Single();
-        warmup.LiveClient = (factory.CreateClient(), factory.Server.BaseAddress);
-        try
+        using (var session = await LiveRoundSession.StartAsync(factory))
         {
-            var live = await warmup.StartLiveAsync(CancellationToken.None);
-            Assert.NotNull(live);
             try
             {
                 Assert.True(VapiWarmup.LiveCallsPerRound * 9 > LowVapiRateLimitFactory.Limit);
-                Assert.Equal(VapiWarmup.LiveCallsPerRound * 9, await warmup.WarmLiveRoundAsync(live, CancellationToken.None));
+                Assert.Equal(VapiWarmup.LiveCallsPerRound * 9, await session.Warmup.WarmLiveRoundAsync(session.Live, CancellationToken.None));
             }
             finally
             {
-                await warmup.EraseLiveAsync(live.TenantId, CancellationToken.None);
+                await session.Warmup.EraseLiveAsync(session.Live.TenantId, CancellationToken.None);
             }
-        }
-        finally
-        {
-            warmup.LiveClient = null;
         }
 
         var tenant = await factory.CreateTenantAsync();
@@ -687,4 +663,41 @@ public sealed class VapiWarmupRateLimitTests(LowVapiRateLimitFactory factory) : 
         Assert.Equal(HttpStatusCode.TooManyRequests, statuses[^1]);
         Assert.All(statuses[..^1], s => Assert.Equal(HttpStatusCode.OK, s));
     }
+}
+
+/// <summary>
+/// Tests' start of the warm-up's live rounds on an in-memory test server, which has no address of its own: points the live
+/// rounds' client at it (<see cref="VapiWarmup.LiveClient"/>) and starts a live-round tenant; disposing points the client back.
+/// The tenant is the test's to erase.
+/// </summary>
+internal sealed class LiveRoundSession : IDisposable
+{
+    private LiveRoundSession(VapiWarmup warmup, VapiWarmup.LiveTenant live) => (Warmup, Live) = (warmup, live);
+
+    /// <summary>The host's warm-up service.</summary>
+    public VapiWarmup Warmup { get; }
+
+    /// <summary>The live rounds' tenant, committed.</summary>
+    public VapiWarmup.LiveTenant Live { get; }
+
+    /// <summary>Starts the live rounds on <paramref name="factory"/>'s host; fails the test when they cannot start.</summary>
+    public static async Task<LiveRoundSession> StartAsync(SwitchboardFactory factory)
+    {
+        var warmup = factory.Services.GetServices<IHostedService>().OfType<VapiWarmup>().Single();
+        warmup.LiveClient = (factory.CreateClient(), factory.Server.BaseAddress);
+        try
+        {
+            var live = await warmup.StartLiveAsync(CancellationToken.None);
+            Assert.NotNull(live);
+            return new LiveRoundSession(warmup, live);
+        }
+        catch
+        {
+            warmup.LiveClient = null;
+            throw;
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => Warmup.LiveClient = null;
 }
