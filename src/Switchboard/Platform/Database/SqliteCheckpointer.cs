@@ -46,7 +46,7 @@ namespace Switchboard.Platform.Database;
 /// whose sync then flushed a second's worth of them inside the writer turn: 5–16 ms of its 10–27 ms hold at 500 msg/s
 /// (strace: the database file's fsync, against 0.1–0.6 ms for a commit's WAL fsync). The checkpointer now syncs the
 /// database file just before it asks for the turn (<see cref="SqliteNative.SyncMainDatabaseFile"/>, through SQLite's own
-/// file handle), and the restart's sync inside the turn covers only the residue: holds of 0.5–7 ms
+/// file handle), and the restart's sync inside the turn covers only the residue: holds of 0–8 ms
 /// (bench/results/stop40-2026-12-04.md).
 /// </para>
 /// A no-op on PostgreSQL and on in-memory SQLite.
