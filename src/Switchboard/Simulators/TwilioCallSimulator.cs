@@ -731,6 +731,16 @@ internal sealed class SimulatedCall : ISimPaced, ISimLiveCall
                 }
             }
         }
+        catch (Exception e) when (e is WebSocketException or IOException && !ct.IsCancellationRequested)
+        {
+            // The connection dropped without a close handshake (RFC 6455 §7.1.1: a server that gives up waiting for the
+            // client's close frame may just close TCP). The caller did not hang up, so the server ended the stream.
+            if (!CallerHungUp)
+            {
+                ServerEnded = true;
+                Log("the server dropped the stream");
+            }
+        }
         catch (Exception e) when (e is WebSocketException or OperationCanceledException or IOException)
         {
         }

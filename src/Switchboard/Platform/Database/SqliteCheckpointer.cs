@@ -89,9 +89,6 @@ internal sealed class SqliteCheckpointer(DatabaseExtensions.EffectiveConnection 
     private long restarts;
     private long restartFrames;
 
-    /// <summary>How long the last sync of the database file before a restart took, in milliseconds (diagnostics).</summary>
-    internal double LastPresyncMs { get; private set; }
-
     /// <summary>Time between passive checkpoints (at 300 msg/s the WAL grows by about 2 MB/s).</summary>
     internal static readonly TimeSpan Interval = TimeSpan.FromSeconds(1);
 
@@ -181,7 +178,7 @@ internal sealed class SqliteCheckpointer(DatabaseExtensions.EffectiveConnection 
         {
             logger.LogWarning("SQLite database file sync before the WAL restart answered {Code}; the restart syncs it again", synced);
         }
-        LastPresyncMs = Stopwatch.GetElapsedTime(presync).TotalMilliseconds;
+        var presyncMs = Stopwatch.GetElapsedTime(presync).TotalMilliseconds;
         var mode = WalLength(conn) > TruncateAboveBytes ? "TRUNCATE" : "RESTART";
         using var turn = await gate.EnterAsync(WritePriority.High, ct);
         var started = Stopwatch.GetTimestamp();
@@ -195,7 +192,7 @@ internal sealed class SqliteCheckpointer(DatabaseExtensions.EffectiveConnection 
                 Interlocked.Increment(ref restarts);
                 Interlocked.Add(ref restartFrames, Math.Max(0, r.Log - copiedUpTo));
                 logger.LogDebug("SQLite WAL {Mode}: {Frames} frames copied inside the writer turn in {Ms:F1} ms (database file synced before it in {SyncMs:F1} ms)",
-                    mode, r.Log - copiedUpTo, Stopwatch.GetElapsedTime(started).TotalMilliseconds, LastPresyncMs);
+                    mode, r.Log - copiedUpTo, Stopwatch.GetElapsedTime(started).TotalMilliseconds, presyncMs);
                 return restarted;
             }
             if (restarted is null || Stopwatch.GetElapsedTime(started) >= RestartWait)
