@@ -471,6 +471,7 @@ internal static class IngestBench
                           $"server CPU {phase["serverCpuMsPerMessage"]} ms/msg; outbox lag max {lag["maxSeconds"]} s (SMS {lag["smsMaxSeconds"]} s); " +
                           (walMaxBytes is { } wal ? $"WAL max {wal / 1048576.0:F1} MB; " : "") + $"load {resources.LoadAverageAfter}");
         Console.WriteLine($"  p99 by second (ms): {string.Join(' ', phase["p99BySecond"]!.AsArray().Select(x => x!.GetValue<double>().ToString("F0", CultureInfo.InvariantCulture)))}");
+        Console.WriteLine($"  p50/p99 by kind (ms): {string.Join(", ", byKind.Select(k => $"{k.Key} {P(k.Value)}"))}");
         return phase;
 
         async Task Fire(int i, long scheduled)
