@@ -226,6 +226,8 @@ public sealed class DatabaseWritePathTests(SwitchboardFactory factory) : IClassF
 
         Assert.Equal(0, Switchboard.Platform.Database.SqliteNative.SyncMainDatabaseFile(wal.Background));
         Assert.Equal(0, Switchboard.Platform.Database.SqliteNative.SyncMainDatabaseFile(wal.Writer));
+        Assert.Equal(0, Switchboard.Platform.Database.SqliteNative.SyncWalFile(wal.Writer)); // the WAL, through the same slot
+        Assert.True(new FileInfo(wal.WalPath).Length > 0);
 
         Assert.Equal(length, new FileInfo(wal.Background.DataSource).Length);
         await using (var check = wal.Background.CreateCommand())
@@ -520,6 +522,97 @@ public sealed class DatabaseWritePathTests(SwitchboardFactory factory) : IClassF
         }, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(20));
 
         Assert.Equal(2, tempStore);
+    }
+
+    /// <summary>
+    /// The group commit's batches commit without syncing (<c>synchronous=NORMAL</c> on the batch's connection) and a syncer
+    /// syncs the WAL after the writer is released: a unit is answered only once a sync that began after its COMMIT has
+    /// returned, while the writer already runs the next batch. Here the first sync is held: the first unit's rows are
+    /// committed (a reader sees them) but its caller waits; a second unit runs and commits meanwhile, and is answered by the
+    /// next sync. Without the deferral the first unit would be answered at its COMMIT (and the second would wait behind no
+    /// sync at all); without the writer's release the second could not run while the first's sync is held.
+    /// </summary>
+    [Fact]
+    public async Task UnitsAreAnsweredOnlyOnceTheWalIsSyncedWhileTheWriterGoesOn()
+    {
+        if (TestDatabase.IsPostgres)
+        {
+            return;
+        }
+        var tenant = await factory.CreateTenantAsync();
+        var group = factory.Services.GetRequiredService<Switchboard.Platform.Database.SqliteGroupCommit>();
+        using var scopeA = factory.Scope();
+        using var scopeB = factory.Scope();
+        var dbA = scopeA.ServiceProvider.GetRequiredService<Switchboard.Platform.Database.SwitchboardDbContext>();
+        var dbB = scopeB.ServiceProvider.GetRequiredService<Switchboard.Platform.Database.SwitchboardDbContext>();
+        var synchronous = await group.RunAsync(dbA, Switchboard.Platform.Database.WritePriority.Normal, async () =>
+        {
+            await using var command = dbA.Database.GetDbConnection().CreateCommand();
+            command.CommandText = "PRAGMA synchronous";
+            return Convert.ToInt64(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
+        }, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.True(group.DeferredSync);
+        Assert.Equal(1, synchronous); // NORMAL (sqlite.org/pragma.html#pragma_synchronous)
+
+        var (keyA, keyB) = ($"deferred-sync-a-{Guid.NewGuid():N}", $"deferred-sync-b-{Guid.NewGuid():N}");
+        using var syncing = new SemaphoreSlim(0);
+        using var release = new SemaphoreSlim(0);
+        var held = 0;
+        var syncsBefore = group.Syncs;
+        group.SyncOverride = conn =>
+        {
+            if (Interlocked.Increment(ref held) == 1)
+            {
+                syncing.Release();
+                release.Wait(TimeSpan.FromSeconds(20)); // the syncer's own task: the writer is not held
+            }
+            return Switchboard.Platform.Database.SqliteNative.SyncWalFile(conn);
+        };
+        try
+        {
+            var unitA = group.RunAsync(dbA, Switchboard.Platform.Database.WritePriority.Normal, async () =>
+            {
+                dbA.CallEvents.Add(SpeechUpdate(tenant.Id, keyA));
+                return await dbA.SaveChangesAsync();
+            }, CancellationToken.None);
+            Assert.True(await syncing.WaitAsync(TimeSpan.FromSeconds(20))); // A committed; its sync is held
+            Assert.False(unitA.IsCompleted);
+            Assert.Equal(1, await factory.WithDbAsync(tenant.Id, db => db.CallEvents.CountAsync(e => e.IdempotencyKey == keyA)));
+
+            var ranB = false;
+            var unitB = group.RunAsync(dbB, Switchboard.Platform.Database.WritePriority.Normal, async () =>
+            {
+                dbB.CallEvents.Add(SpeechUpdate(tenant.Id, keyB));
+                var saved = await dbB.SaveChangesAsync();
+                ranB = true;
+                return saved;
+            }, CancellationToken.None);
+            // B gets the writer and commits while A's sync is still held.
+            var deadline = DateTime.UtcNow.AddSeconds(20);
+            while (await factory.WithDbAsync(tenant.Id, db => db.CallEvents.CountAsync(e => e.IdempotencyKey == keyB)) == 0 && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(5);
+            }
+            Assert.True(ranB);
+            Assert.False(unitA.IsCompleted);
+            Assert.False(unitB.IsCompleted);
+
+            release.Release();
+            Assert.Equal(1, await unitA.WaitAsync(TimeSpan.FromSeconds(20)));
+            Assert.Equal(1, await unitB.WaitAsync(TimeSpan.FromSeconds(20)));
+            Assert.True(group.Syncs - syncsBefore >= 2); // A's, then one covering B
+
+            // A sync that fails fails the units it was to make durable.
+            group.SyncOverride = _ => 10; // SQLITE_IOERR
+            var failed = await Assert.ThrowsAsync<Microsoft.Data.Sqlite.SqliteException>(() => group.RunAsync(dbA, Switchboard.Platform.Database.WritePriority.Normal,
+                () => Task.FromResult(0), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(20)));
+            Assert.Equal(10, failed.SqliteErrorCode);
+        }
+        finally
+        {
+            group.SyncOverride = null;
+            release.Release();
+        }
     }
 
     /// <summary>A raw event row with idempotency key <paramref name="key"/>, as a unit of work of these tests writes it.</summary>

@@ -60,14 +60,29 @@ internal static class SqliteNative
     /// (after <c>xClose</c>, <c>xRead</c>, <c>xWrite</c>, <c>xTruncate</c>), sits at five pointer widths on both 32- and
     /// 64-bit ABIs. SQLitePCLRaw does not expose <c>sqlite3_file_control</c>, hence the import from the same e_sqlite3 library.
     /// </remarks>
-    internal static int SyncMainDatabaseFile(Microsoft.Data.Sqlite.SqliteConnection connection)
+    internal static int SyncMainDatabaseFile(Microsoft.Data.Sqlite.SqliteConnection connection) => SyncFile(connection, FileControlFilePointer);
+
+    /// <summary><c>SQLITE_FCNTL_JOURNAL_POINTER</c>: the connection's <c>sqlite3_file*</c> for its journal, which in WAL mode is the WAL file (pager.c <c>sqlite3PagerJrnlFile</c>).</summary>
+    private const int FileControlJournalPointer = 28;
+
+    /// <summary>
+    /// fsync(2)s the WAL file of <paramref name="connection"/> (open, in WAL mode, having read the database once so that its
+    /// pager has opened the WAL) through SQLite's own handle for it, as <see cref="SyncMainDatabaseFile"/> does for the database
+    /// file. A sync of one descriptor flushes every write made to the file through any descriptor (the page cache is per file),
+    /// so this makes durable every transaction any connection of the process committed to the WAL before the call. Returns
+    /// SQLite's result code (0 is <c>SQLITE_OK</c>; 1 when the connection has no journal file open); the connection must not be
+    /// used on another thread meanwhile.
+    /// </summary>
+    internal static int SyncWalFile(Microsoft.Data.Sqlite.SqliteConnection connection) => SyncFile(connection, FileControlJournalPointer);
+
+    private static int SyncFile(Microsoft.Data.Sqlite.SqliteConnection connection, int pointerOp)
     {
         var db = connection.Handle ?? throw new InvalidOperationException("The connection is not open.");
         var slot = Marshal.AllocHGlobal(IntPtr.Size);
         try
         {
             Marshal.WriteIntPtr(slot, IntPtr.Zero);
-            var rc = FileControl(db.DangerousGetHandle(), IntPtr.Zero, FileControlFilePointer, slot);
+            var rc = FileControl(db.DangerousGetHandle(), IntPtr.Zero, pointerOp, slot);
             var file = Marshal.ReadIntPtr(slot);
             if (rc != 0 || file == IntPtr.Zero)
             {
