@@ -220,6 +220,7 @@ internal static class IngestBench
                 var total = await PgStatements.TotalCallsAsync(db, ct);
                 result["statementsPerMessage"] = Math.Round((double)total / Math.Max(1, messages), 2);
                 Console.WriteLine($"  {total} statements in the closed loops, {result["statementsPerMessage"]} per message ({messages} messages; the outbox's included)");
+                result["planning"] = await PgStatements.PlanningAsync(db, ct);
             }
             result["closedLoops"] = closedLoops;
             result["closedLoop"] = best!.DeepClone(); // the maximum
@@ -891,6 +892,32 @@ internal static class PgStatements
         await using var cmd = conn.CreateCommand();
         cmd.CommandText = "SELECT coalesce(sum(calls), 0)::bigint FROM pg_stat_statements";
         return (long)(await cmd.ExecuteScalarAsync(ct))!;
+    }
+
+    /// <summary>
+    /// How many distinct statements ran (and how many of them 5 times or more: Npgsql's <c>Auto Prepare Min Usages</c>), and,
+    /// with <c>pg_stat_statements.track_planning=on</c>, the planning time against the execution time: statements that are
+    /// not prepared are planned at every execution.
+    /// </summary>
+    public static async Task<JsonObject> PlanningAsync(DbTarget db, CancellationToken ct)
+    {
+        await using var conn = await db.OpenAsync(db.ServerConnectionString, ct);
+        await using var cmd = conn.CreateCommand();
+        cmd.CommandText = """
+            SELECT count(*), count(*) FILTER (WHERE calls >= 5), coalesce(sum(plans), 0)::bigint, coalesce(sum(total_plan_time), 0),
+                   coalesce(sum(calls), 0)::bigint, coalesce(sum(total_exec_time), 0)
+            FROM pg_stat_statements
+            """;
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        await reader.ReadAsync(ct);
+        var o = new JsonObject
+        {
+            ["distinct"] = reader.GetInt64(0), ["distinctAtLeast5"] = reader.GetInt64(1), ["plans"] = reader.GetInt64(2),
+            ["planMs"] = Math.Round(reader.GetDouble(3), 1), ["calls"] = reader.GetInt64(4), ["execMs"] = Math.Round(reader.GetDouble(5), 1),
+        };
+        Console.WriteLine($"  distinct statements {o["distinct"]} ({o["distinctAtLeast5"]} run 5+ times); plans {o["plans"]} taking {o["planMs"]} ms " +
+                          $"(track_planning) for {o["calls"]} executions taking {o["execMs"]} ms");
+        return o;
     }
 
     /// <summary>

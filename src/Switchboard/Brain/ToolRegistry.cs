@@ -189,14 +189,14 @@ internal sealed class ToolRegistry(SwitchboardDbContext db, AlertService alerts,
         }
         var call = context.Call;
         var sent = await db.SmsMessages.CountAsync(s => s.CallId == call.Id && s.Purpose == SmsSendHandler.CallerPurpose, ct)
-            + db.SmsMessages.Local.Count(s => s.CallId == call.Id && s.Purpose == SmsSendHandler.CallerPurpose && db.Entry(s).State == EntityState.Added);
+            + db.Tracked<SmsMessage>().Count(s => s.CallId == call.Id && s.Purpose == SmsSendHandler.CallerPurpose && db.Entry(s).State == EntityState.Added);
         if (sent >= MaxCallerSmsPerCall)
         {
             return ToolOutcome.Fail($"At most {MaxCallerSmsPerCall} texts can be sent during a call.");
         }
         var now = clock.GetUtcNow();
         var key = $"{call.Id:N}:{SmsSendHandler.CallerPurpose}:{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text)))[..16]}";
-        if (db.SmsMessages.Local.Any(s => s.IdempotencyKey == key) || await db.SmsMessages.AnyAsync(s => s.IdempotencyKey == key, ct))
+        if (db.Tracked<SmsMessage>().Any(s => s.IdempotencyKey == key) || await db.SmsMessages.AnyAsync(s => s.IdempotencyKey == key, ct))
         {
             return ToolOutcome.Ok(new { sent = true, duplicate = true });
         }
@@ -269,7 +269,7 @@ internal sealed class ToolRegistry(SwitchboardDbContext db, AlertService alerts,
     public static async Task<Lead> UpsertLeadAsync(SwitchboardDbContext db, Call call, LeadDraft draft, DateTimeOffset now, CancellationToken ct)
     {
         // A call added in this unit of work has no stored lead: no query then.
-        var lead = db.Leads.Local.FirstOrDefault(l => l.CallId == call.Id)
+        var lead = db.Tracked<Lead>().FirstOrDefault(l => l.CallId == call.Id)
             ?? (db.Entry(call).State == EntityState.Added ? null : await LeadOfCall(db, call.Id, ct));
         if (lead is null)
         {

@@ -76,7 +76,7 @@ internal sealed class VapiEventProcessor(
         bool duplicate;
         Call? call;
         if (providerCallId is not null
-            && db.Calls.Local.FirstOrDefault(c => c.Provider == "vapi" && c.ProviderCallId == providerCallId) is null
+            && db.Tracked<Call>().FirstOrDefault(c => c.Provider == "vapi" && c.ProviderCallId == providerCallId) is null
             && await StoredEventAndCall(db, tenant.Id, idempotencyKey, providerCallId, ct) is { } stored)
         {
             duplicate = stored.Stored;
@@ -217,7 +217,7 @@ internal sealed class VapiEventProcessor(
 
     private async Task<Call> FindOrCreateCallAsync(Tenant tenant, string providerCallId, JsonElement message, DateTimeOffset now, CancellationToken ct)
     {
-        var call = db.Calls.Local.FirstOrDefault(c => c.Provider == "vapi" && c.ProviderCallId == providerCallId)
+        var call = db.Tracked<Call>().FirstOrDefault(c => c.Provider == "vapi" && c.ProviderCallId == providerCallId)
             ?? await VapiCall(db, providerCallId, ct);
         return call ?? await BindOrCreateCallAsync(tenant, providerCallId, message, now, ct);
     }
@@ -230,7 +230,7 @@ internal sealed class VapiEventProcessor(
         // saved on it, and Vapi's first messages may arrive before the create response is saved. Bind the id to that row.
         if (Guid.TryParse(message.Path("call", "metadata", "switchboardCallId").Str(), out var placedId))
         {
-            call = db.Calls.Local.FirstOrDefault(c => c.Id == placedId)
+            call = db.Tracked<Call>().FirstOrDefault(c => c.Id == placedId)
                 ?? await db.Calls.FirstOrDefaultAsync(c => c.Id == placedId, ct);
             if (call is { Provider: "vapi", Direction: "outbound" } && call.TenantId == tenant.Id
                 && (call.ProviderCallId == providerCallId || call.ProviderCallId.StartsWith(Outbound.OutboundCalls.UnplacedPrefix, StringComparison.Ordinal)))
@@ -306,7 +306,7 @@ internal sealed class VapiEventProcessor(
                 if (!call.TranscriptFinal && FinalTranscript(m) && m.Prop("transcript").Str() is { } text)
                 {
                     var seq = await StoredTurns(db, call.Id, ct)
-                        + db.TranscriptTurns.Local.Count(t => t.CallId == call.Id && db.Entry(t).State == EntityState.Added);
+                        + db.Tracked<TranscriptTurn>().Count(t => t.CallId == call.Id && db.Entry(t).State == EntityState.Added);
                     db.TranscriptTurns.Add(NewTurn(call, seq, m.Prop("role").Str() == "user" ? "user" : "assistant", text, null, m.Prop("timestamp").Time()));
                     Advance(call, "in-progress");
                     return true;
@@ -494,7 +494,7 @@ internal sealed class VapiEventProcessor(
     /// </summary>
     private async Task ReplaceTurnsAsync(Call call, List<TranscriptTurn> turns, IReadOnlyList<TranscriptTurn>? stored, CancellationToken ct)
     {
-        foreach (var pending in db.TranscriptTurns.Local.Where(t => t.CallId == call.Id).ToList())
+        foreach (var pending in db.Tracked<TranscriptTurn>().Where(t => t.CallId == call.Id).ToList())
         {
             db.Entry(pending).State = db.Entry(pending).State == EntityState.Added ? EntityState.Detached : EntityState.Deleted;
         }

@@ -182,7 +182,7 @@ internal static class VapiWebhookApi
         var configs = services.GetRequiredService<TenantConfigCache>();
         // A failure replays the whole unit of work below, so EF's savepoint around SaveChanges (two more statements) buys nothing.
         db.Database.AutoSavepointsEnabled = false;
-        var sqlite = db.Database.IsSqlite();
+        var sqlite = db.IsSqlite;
         var groupCommit = sqlite ? services.GetRequiredService<SqliteGroupCommit>() : null;
         // A message that only records its event, for a call that needs nothing else from it: one INSERT … SELECT, no change
         // tracking; when it writes nothing (no such call yet, a field to fill, a touch due, a duplicate) the full path decides.

@@ -72,7 +72,7 @@ internal sealed class WebhookEventPublisher(SwitchboardDbContext db, WebhookEndp
     {
         ForgetEarlierUnits();
         var messageId = MessageIdFor(tenantId, type, eventKey);
-        if (publishedMessageIds.Contains(messageId) || db.WebhookEvents.Local.Any(e => e.TenantId == tenantId && e.MessageId == messageId))
+        if (publishedMessageIds.Contains(messageId) || db.Tracked<WebhookEvent>().Any(e => e.TenantId == tenantId && e.MessageId == messageId))
         {
             return false;
         }
@@ -206,7 +206,7 @@ internal sealed class WebhookEventPublisher(SwitchboardDbContext db, WebhookEndp
             await PublishAsync(call.TenantId, WebhookEventTypes.RecordingReady, key,
                 new RecordingReadyData(call.Id, recording, call.StereoRecordingUrl, call.DurationSeconds), ct, call.Id);
         }
-        var lead = db.Leads.Local.FirstOrDefault(l => l.CallId == call.Id)
+        var lead = db.Tracked<Lead>().FirstOrDefault(l => l.CallId == call.Id)
             ?? await StoredLeadOfCall(db, call.TenantId, call.Id, ct);
         JsonElement? structured = call.StructuredDataJson is { } sd ? Platform.Http.TolerantJson.ParseOrString(sd) : null;
         await PublishAsync(call.TenantId, WebhookEventTypes.CallAnalyzed, key,

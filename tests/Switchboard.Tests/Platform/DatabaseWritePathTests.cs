@@ -383,6 +383,45 @@ public sealed class DatabaseWritePathTests(SwitchboardFactory factory) : IClassF
         Assert.Same(otherSubscribed, otherSubscribedAfter);
     }
 
+    /// <summary>
+    /// A prepared webhook unit checks, inside the writer, that its call is still stored with the version it read (SQLite: on
+    /// the group commit connection's own prepared statement, the Guid bound as EF stores it; PostgreSQL: the compiled query).
+    /// A version bound in another form than the stored id would find no call, and every unit would be redone inside the writer.
+    /// </summary>
+    [Fact]
+    public async Task AUnitFindsItsCallsStoredVersionInsideTheWriter()
+    {
+        var tenant = await factory.CreateTenantAsync();
+        var providerCallId = Guid.NewGuid().ToString();
+        var report = Fixtures.ReadText("vapi/end-of-call-report.2024-07.json").Replace("b1223960-1b4d-4585-91b8-a69b0f57ec2f", providerCallId, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, (await factory.PostVapiAsync(tenant, report)).StatusCode);
+        var (id, version) = await factory.WithDbAsync(tenant.Id, db => db.Calls.Where(c => c.ProviderCallId == providerCallId).Select(c => new { c.Id, c.Version }).SingleAsync()) switch { var c => (c.Id, c.Version) };
+
+        using var scope = factory.Scope();
+        var db = scope.ServiceProvider.GetRequiredService<Switchboard.Platform.Database.SwitchboardDbContext>();
+        async Task<bool[]> CheckAsync() =>
+        [
+            await db.CallVersionsUnchangedAsync([(id, version)]),
+            await db.CallVersionsUnchangedAsync([(id, version + 1)]),
+            await db.CallVersionsUnchangedAsync([(Guid.NewGuid(), 0)]),
+            await db.CallVersionsUnchangedAsync([(id, version), (id, version)]),
+        ];
+        bool[] answers;
+        if (TestDatabase.IsPostgres)
+        {
+            await using var tx = await db.Database.BeginTransactionAsync();
+            answers = await CheckAsync();
+        }
+        else
+        {
+            var group = factory.Services.GetRequiredService<Switchboard.Platform.Database.SqliteGroupCommit>();
+            var hits = Switchboard.Platform.Database.SqliteStatementCache.Hits;
+            answers = await group.RunAsync(db, Switchboard.Platform.Database.WritePriority.Normal, CheckAsync, CancellationToken.None);
+            Assert.True(Switchboard.Platform.Database.SqliteStatementCache.Hits - hits >= 5, "the checks ran on cached statements");
+        }
+        Assert.Equal([true, false, false, true], answers);
+    }
+
     [Fact]
     public async Task UnitsQueuedBehindTheWriterShareOneCommitAndAFailingUnitIsUndoneAlone()
     {

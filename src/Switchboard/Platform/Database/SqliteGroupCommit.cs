@@ -505,6 +505,13 @@ internal sealed class SqliteGroupCommit(
 
     private static async Task ExecAsync(SqliteConnection conn, string sql)
     {
+        // The batch's and units' own statements (BEGIN, SAVEPOINT, RELEASE, COMMIT: two to four per unit, inside the writer's
+        // turn) stay prepared on the connection rather than compiled and finalized at every use.
+        if (SqliteStatementCache.CommandFor(conn, sql) is { } cached)
+        {
+            await cached.ExecuteNonQueryAsync();
+            return;
+        }
         await using var command = conn.CreateCommand();
         command.CommandText = sql;
         await command.ExecuteNonQueryAsync();

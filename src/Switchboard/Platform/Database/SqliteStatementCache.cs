@@ -80,6 +80,26 @@ internal sealed class SqliteStatementCache : DbCommandInterceptor
         InterceptionResult<object> result, CancellationToken cancellationToken = default) =>
         result.HasResult || Lend(command) is not { } lent ? result : InterceptionResult<object>.SuppressWithResult((await lent.Command.ExecuteScalarAsync(cancellationToken))!);
 
+    /// <summary>
+    /// A cached command of <paramref name="text"/> on <paramref name="connection"/>, for SQL a caller runs itself (the group
+    /// commit's <c>SAVEPOINT</c> and <c>RELEASE</c>, a unit's version check): its parameters cleared and its transaction unset,
+    /// so the caller adds its own. Null when the connection has no cache or the statement's last reader is still open; the
+    /// caller then creates a command of its own. Used like a command that the caller does not dispose.
+    /// </summary>
+    internal static SqliteCommand? CommandFor(SqliteConnection connection, string text)
+    {
+        if (connection.State != ConnectionState.Open || !Caches.TryGetValue(connection, out var statements)
+            || statements.Get(connection, text) is not { } cached)
+        {
+            return null;
+        }
+        var command = cached.Command;
+        command.Parameters.Clear();
+        command.Transaction = null;
+        Interlocked.Increment(ref hits);
+        return command;
+    }
+
     /// <summary>The cached command for <paramref name="command"/>'s text, loaded with its parameters; null to run EF's own.</summary>
     private static Cached? Lend(DbCommand command)
     {

@@ -62,7 +62,7 @@ internal sealed class SqliteWriteGate
 
     /// <summary>Waits for the turn of <paramref name="db"/>'s next write transaction at <paramref name="priority"/>; dispose the result to end it.</summary>
     public ValueTask<Turn> EnterAsync(DbContext db, WritePriority priority, CancellationToken ct) =>
-        db.Database.IsSqlite() ? EnterAsync(priority, ct) : ValueTask.FromResult(default(Turn));
+        (db is SwitchboardDbContext s ? s.IsSqlite : db.Database.IsSqlite()) ? EnterAsync(priority, ct) : ValueTask.FromResult(default(Turn));
 
     /// <summary>Waits for a turn at <paramref name="priority"/> (whatever the database; callers check it is SQLite).</summary>
     internal async ValueTask<Turn> EnterAsync(WritePriority priority, CancellationToken ct)
@@ -95,7 +95,7 @@ internal sealed class SqliteWriteGate
     /// </summary>
     public void GateSavesOf(SwitchboardDbContext db, WritePriority priority)
     {
-        if (db.Database.IsSqlite())
+        if (db.IsSqlite)
         {
             db.GatedSaves = priority; // on the context, not beside it: a pooled context forgets it when rented again
         }

@@ -60,7 +60,7 @@ internal sealed partial class SwitchboardDbContext
         // their own would be one more round trip per message (VapiStatementTests: 3 → 4 commands for an assistant-request, 8 → 10 for an
         // end-of-call report).
         // SQLite runs one statement at a time either way, so there the multi-row INSERT saves statements and EF's pipeline.
-        if (Database.CurrentTransaction is null && !InGroupCommit || !Database.IsSqlite())
+        if (Database.CurrentTransaction is null && !InGroupCommit || !IsSqlite)
         {
             AddRange(inserts);
             return null;
