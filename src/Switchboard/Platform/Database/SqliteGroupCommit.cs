@@ -329,16 +329,10 @@ internal sealed class SqliteGroupCommit(
             (awaitingSync ??= new List<Unit>(batch.Count)).AddRange(batch);
             if (syncerRunning)
             {
+                // Its next round takes these. Only released here, under the lock, so at most one wake-up is ever pending.
                 if (syncWake.CurrentCount == 0)
                 {
-                    try
-                    {
-                        syncWake.Release(); // its next round takes these
-                    }
-                    catch (SemaphoreFullException)
-                    {
-                        // already woken
-                    }
+                    syncWake.Release();
                 }
                 return;
             }
