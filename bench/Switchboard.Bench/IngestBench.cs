@@ -68,7 +68,9 @@ internal static class IngestBench
                 // with that module loaded, the statements the server ran in the closed loops are printed, most time first.
                 case "--pg-setting": pgSettings.Add(Next()); break;
                 case "--server-env":
-                    // An A/B switch without a rebuild, e.g. --server-env Switchboard__Outbox__WorkerEnabled=false (repeatable).
+                    // An A/B switch without a rebuild, e.g. --server-env Switchboard__Outbox__WorkerEnabled=false (repeatable);
+                    // {connection} stands for the server's connection string, e.g.
+                    // --server-env "Switchboard__Database__ConnectionString={connection};Max Pool Size=16".
                     var pair = Next().Split('=', 2);
                     serverEnv[pair[0]] = pair.Length == 2 ? pair[1] : "";
                     break;
@@ -168,7 +170,7 @@ internal static class IngestBench
             };
             foreach (var (k, v) in serverEnv)
             {
-                env[k] = v;
+                env[k] = v.Replace("{connection}", db.ServerConnectionString, StringComparison.Ordinal);
             }
             if (serverEnv.Count > 0)
             {

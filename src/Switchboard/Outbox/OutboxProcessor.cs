@@ -175,7 +175,7 @@ internal sealed class OutboxProcessor(
         {
             return 0;
         }
-        await using var scope = scopes.CreateAsyncScope();
+        await using var scope = CreateScope();
         var db = scope.ServiceProvider.GetRequiredService<SwitchboardDbContext>();
         var prefix = nodeName + "|";
         var held = await db.Outbox.IgnoreQueryFilters().AsNoTracking()
@@ -244,7 +244,7 @@ internal sealed class OutboxProcessor(
         {
             await RecoverOwnLeasesAsync(ct);
         }
-        await using var scope = scopes.CreateAsyncScope();
+        await using var scope = CreateScope();
         var db = scope.ServiceProvider.GetRequiredService<SwitchboardDbContext>();
         var now = clock.GetUtcNow();
         var until = now.AddSeconds(options.Value.LeaseSeconds);
@@ -322,7 +322,7 @@ internal sealed class OutboxProcessor(
         }
         var readAt = clock.GetTimestamp();
         Dictionary<Guid, object>? values = null;
-        await using var scope = scopes.CreateAsyncScope();
+        await using var scope = CreateScope();
         foreach (var kind in claimed.GroupBy(m => m.Kind))
         {
             var messages = kind.ToList();
@@ -346,6 +346,18 @@ internal sealed class OutboxProcessor(
     }
 
     /// <summary>
+    /// A DI scope of the worker's: its <see cref="SwitchboardDbContext"/> connects through the outbox's own PostgreSQL pool
+    /// (<see cref="DatabaseExtensions.ConnectionPoolChoice"/>), so deliveries keep their connections while the webhook path
+    /// holds every one of the main pool's, and the other way round (issue 13).
+    /// </summary>
+    private AsyncServiceScope CreateScope()
+    {
+        var scope = scopes.CreateAsyncScope();
+        scope.ServiceProvider.GetRequiredService<DatabaseExtensions.ConnectionPoolChoice>().Outbox = true;
+        return scope;
+    }
+
+    /// <summary>
     /// Saves a message's result with whatever its handler staged. SQLite: as a low-priority unit of the group commit, so
     /// outbox results share the webhooks' transactions and fsyncs instead of each taking the single writer for a commit of
     /// its own (issue 13: at a few hundred deliveries a second those commits starved ingestion, and vice versa).
@@ -364,7 +376,7 @@ internal sealed class OutboxProcessor(
     /// </summary>
     private async Task ProcessOneAsync(OutboxMessage claimed, BatchRead? read, CancellationToken ct)
     {
-        await using var scope = scopes.CreateAsyncScope();
+        await using var scope = CreateScope();
         var db = scope.ServiceProvider.GetRequiredService<SwitchboardDbContext>();
         // SQLite: the handler's own saves wait for a writer turn at low priority, so outbox bookkeeping queues behind webhook
         // deliveries instead of colliding with them; the message's result joins the group commit (SaveResultAsync).

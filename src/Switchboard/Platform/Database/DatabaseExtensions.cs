@@ -47,8 +47,14 @@ internal static class DatabaseExtensions
                 (CoreEventId.QueryIterationFailed, LogLevel.Debug),
                 (CoreEventId.SaveChangesFailed, LogLevel.Debug)));
         });
-        services.AddScoped(sp => sp.GetRequiredService<IDbContextFactory<SwitchboardDbContext>>().CreateDbContext()
-            .Rent(sp.GetRequiredService<Tenancy.CurrentTenant>(), sp.GetRequiredService<SqliteSessionPool>()));
+        services.AddScoped(sp =>
+        {
+            var connection = sp.GetRequiredService<EffectiveConnection>();
+            var postgres = connection.IsPostgres ? sp.GetRequiredService<ConnectionPoolChoice>().Outbox ? connection.Outbox : connection.Value : null;
+            return sp.GetRequiredService<IDbContextFactory<SwitchboardDbContext>>().CreateDbContext()
+                .Rent(sp.GetRequiredService<Tenancy.CurrentTenant>(), sp.GetRequiredService<SqliteSessionPool>(), postgres);
+        });
+        services.AddScoped<ConnectionPoolChoice>();
         services.AddSingleton<SqliteSessionPool>();
         services.AddHostedService<SqliteSessionPool.Trimmer>(); // connections a burst opened are closed once it is over
         services.AddSingleton<Migrator>();
@@ -69,13 +75,47 @@ internal static class DatabaseExtensions
     internal const int ContextPoolSize = 128;
 
     /// <summary>The connection string actually used, worked out once per process (not per request).</summary>
-    internal sealed class EffectiveConnection(IOptions<DatabaseOptions> options)
+    internal sealed class EffectiveConnection
     {
-        public bool IsPostgres { get; } = options.Value.IsPostgres;
+        public EffectiveConnection(IOptions<DatabaseOptions> options)
+        {
+            IsPostgres = options.Value.IsPostgres;
+            Value = IsPostgres ? PreparePostgres(options.Value.EffectiveConnectionString) : PrepareSqlite(options.Value.EffectiveConnectionString);
+            Outbox = IsPostgres ? OutboxPool(Value, options.Value.OutboxMaxPoolSize) : Value;
+        }
 
-        public string Value { get; } = options.Value.IsPostgres
-            ? PreparePostgres(options.Value.EffectiveConnectionString)
-            : PrepareSqlite(options.Value.EffectiveConnectionString);
+        public bool IsPostgres { get; }
+
+        /// <summary>The connection string of the webhook path, the API and everything else but the outbox.</summary>
+        public string Value { get; }
+
+        /// <summary>The outbox worker's (<see cref="ConnectionPoolChoice"/>): on PostgreSQL a pool of its own; on SQLite <see cref="Value"/>.</summary>
+        public string Outbox { get; }
+    }
+
+    /// <summary>
+    /// Which connection pool a DI scope's <see cref="SwitchboardDbContext"/> uses (PostgreSQL), set before the scope first
+    /// resolves the context: the outbox worker sets <see cref="Outbox"/> for its scopes (<see cref="EffectiveConnection.Outbox"/>).
+    /// </summary>
+    internal sealed class ConnectionPoolChoice
+    {
+        /// <summary>True in the outbox worker's scopes.</summary>
+        public bool Outbox { get; set; }
+    }
+
+    /// <summary>
+    /// <paramref name="connectionString"/> (PostgreSQL, prepared) for the outbox's own pool: its <c>Application Name</c> suffixed
+    /// <c>outbox</c> (<c>switchboard-outbox</c> when none was set; also how its sessions show in <c>pg_stat_activity</c>) and at
+    /// most <paramref name="maxPoolSize"/> connections (<c>Min Pool Size</c> lowered to it if above). Npgsql keeps one pool
+    /// per distinct connection string (npgsql.org/doc/connection-string-parameters.html, Pooling).
+    /// </summary>
+    internal static string OutboxPool(string connectionString, int maxPoolSize)
+    {
+        var builder = new Npgsql.NpgsqlConnectionStringBuilder(connectionString);
+        builder.ApplicationName = string.IsNullOrEmpty(builder.ApplicationName) ? "switchboard-outbox" : builder.ApplicationName + "-outbox";
+        builder.MaxPoolSize = maxPoolSize;
+        builder.MinPoolSize = Math.Min(builder.MinPoolSize, maxPoolSize);
+        return builder.ConnectionString;
     }
 
     /// <summary>

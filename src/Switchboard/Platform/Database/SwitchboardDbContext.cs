@@ -37,11 +37,17 @@ internal sealed partial class SwitchboardDbContext(DbContextOptions<SwitchboardD
     /// Prepares a pooled context for a new scope: binds its tenant (the query filters read <paramref name="tenant"/> at
     /// query time, so a tenant set later in the request still applies), forgets any unit-of-work state, and on a SQLite file
     /// borrows an open connection from <paramref name="sessionPool"/> (its statements stay prepared between scopes) while
-    /// fewer than <see cref="SqliteSessionPool.MaxLent"/> are out, else uses a connection of its own.
+    /// fewer than <see cref="SqliteSessionPool.MaxLent"/> are out, else uses a connection of its own. On PostgreSQL it connects
+    /// with <paramref name="postgresConnection"/>, the connection string of the scope's pool (the outbox's or the main one's,
+    /// <see cref="DatabaseExtensions.ConnectionPoolChoice"/>), whichever pool the context served before.
     /// </summary>
-    internal SwitchboardDbContext Rent(CurrentTenant tenant, SqliteSessionPool? sessionPool = null)
+    internal SwitchboardDbContext Rent(CurrentTenant tenant, SqliteSessionPool? sessionPool = null, string? postgresConnection = null)
     {
         currentTenant = tenant;
+        if (postgresConnection is not null && !string.Equals(Database.GetConnectionString(), postgresConnection, StringComparison.Ordinal))
+        {
+            Database.SetConnectionString(postgresConnection); // closed here: the pool's reset closed it
+        }
         ResetUnitOfWork(); // deferred writes, pending live events (EF's pool has already emptied the change tracker)
         InGroupCommit = false;
         GatedSaves = null;
