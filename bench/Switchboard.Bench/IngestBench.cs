@@ -70,7 +70,7 @@ internal static class IngestBench
                 case "--server-env":
                     // An A/B switch without a rebuild, e.g. --server-env Switchboard__Outbox__WorkerEnabled=false (repeatable);
                     // {connection} stands for the server's connection string, e.g.
-                    // --server-env "Switchboard__Database__ConnectionString={connection};Max Pool Size=16".
+                    // --server-env "Switchboard__Database__ConnectionString={connection};Maximum Pool Size=16".
                     var pair = Next().Split('=', 2);
                     serverEnv[pair[0]] = pair.Length == 2 ? pair[1] : "";
                     break;

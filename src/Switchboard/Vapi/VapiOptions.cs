@@ -37,6 +37,15 @@ internal sealed class VapiOptions
     [Range(0, 600)]
     public int WarmUpTieringSeconds { get; set; } = 30;
 
+    /// <summary>
+    /// PostgreSQL: most fire-and-forget messages (status updates, transcripts, reports…) written at once by this node; more
+    /// wait for a slot, while request/response messages (<see cref="VapiWebhookApi.RequestResponseTypes"/>: the call waits on
+    /// the answer) never do, so under load they reach the database ahead of the queue (issue 13; SQLite orders its single
+    /// writer by the same priority instead). 0: no limit. Default 16.
+    /// </summary>
+    [Range(0, 10_000)]
+    public int PostgresFireAndForgetConcurrency { get; set; } = 16;
+
     /// <summary>Base URL of Vapi's REST API (a simulator in tests).</summary>
     public string ApiBaseUrl { get; set; } = "https://api.vapi.ai";
 }

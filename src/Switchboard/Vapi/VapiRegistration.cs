@@ -11,6 +11,7 @@ internal static class VapiRegistration
         builder.Services.AddSingleton<VapiTenantCache>();
         builder.Services.AddSingleton<VapiRateLimiter>();
         builder.Services.AddKeyedSingleton<Platform.KeyedAsyncLock>(VapiWebhookApi.CallOrder); // one message of a call at a time
+        builder.Services.AddSingleton<FireAndForgetSlots>(); // PostgreSQL: request/response messages ahead of fire-and-forget ones
         builder.Services.AddScoped<VapiEventProcessor>();
         builder.Services.AddSingleton<Platform.StartupReadiness>(); // /readyz waits for the warm-up below
         builder.Services.AddSingleton<Platform.IReadinessGate>(sp => sp.GetRequiredService<Platform.StartupReadiness>());

@@ -10,7 +10,7 @@ namespace Switchboard.Tests.Platform;
 
 /// <summary>
 /// The outbox worker's own connection pool (issue 13): on PostgreSQL its scopes connect with the connection string's
-/// <c>Application Name</c> suffixed <c>outbox</c>, a pool Npgsql keeps apart, so a small <c>Max Pool Size</c> for the webhook
+/// <c>Application Name</c> suffixed <c>outbox</c>, a pool Npgsql keeps apart, so a small <c>Maximum Pool Size</c> for the webhook
 /// path cannot hold up deliveries. Here the main pool has 3 connections and a checkout gives up after 2 s.
 /// </summary>
 [Trait("Category", "Database")]
