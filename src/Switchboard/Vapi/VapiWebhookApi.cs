@@ -429,9 +429,11 @@ internal sealed class VapiRateLimiter(ClusterRateLimiter cluster, IOptions<VapiO
 /// <summary>
 /// PostgreSQL's admission of fire-and-forget Vapi messages (issue 13: request/response messages answered ahead of them under
 /// load): at most <see cref="VapiOptions.PostgresFireAndForgetConcurrency"/> of them run their unit of work at once on this
-/// node, the rest wait in arrival order; request/response messages do not take a slot. Without it every message queued for
-/// the same connections and the same database CPU, and an <c>assistant-request</c> or a tool call waited behind dozens of
-/// transcripts (bench ingest, PostgreSQL at 500 msg/s: request/response p99 302 ms, fire-and-forget 320 ms).
+/// node, the rest wait (first come, first served); request/response messages do not take a slot. Without it every message
+/// queued for the same connections and the same database CPU, and an <c>assistant-request</c> or a tool call waited behind
+/// dozens of transcripts. Bench ingest, PostgreSQL at 500 msg/s on a 2-core host (70 – 95 % of its capacity), three pairs:
+/// request/response p99 310 / 510 / 654 ms with 16 slots against 2,503 / 864 / 1,477 ms without, fire-and-forget 412 / 604 /
+/// 986 against 3,198 / 1,074 / 1,997 ms, the closed-loop maximum unchanged (bench/results/stop43-2026-12-04.md).
 /// </summary>
 internal sealed class FireAndForgetSlots(IOptions<VapiOptions> options)
 {
