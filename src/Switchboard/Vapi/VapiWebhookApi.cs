@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Globalization;
 using System.Text.Json;
+using System.Threading.RateLimiting;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
@@ -184,7 +185,7 @@ internal static class VapiWebhookApi
         db.Database.AutoSavepointsEnabled = false;
         var sqlite = db.IsSqlite;
         // PostgreSQL: a fire-and-forget message waits for one of a bounded number of slots; a request/response one goes ahead.
-        using var slot = sqlite || RequestResponseTypes.Contains(type) ? default : await services.GetRequiredService<FireAndForgetSlots>().EnterAsync(ct);
+        using var slot = sqlite || RequestResponseTypes.Contains(type) ? null : await services.GetRequiredService<FireAndForgetSlots>().EnterAsync(ct);
         var groupCommit = sqlite ? services.GetRequiredService<SqliteGroupCommit>() : null;
         // A message that only records its event, for a call that needs nothing else from it: one INSERT … SELECT, no change
         // tracking; when it writes nothing (no such call yet, a field to fill, a touch due, a duplicate) the full path decides.
@@ -429,46 +430,27 @@ internal sealed class VapiRateLimiter(ClusterRateLimiter cluster, IOptions<VapiO
 /// <summary>
 /// PostgreSQL's admission of fire-and-forget Vapi messages (issue 13: request/response messages answered ahead of them under
 /// load): at most <see cref="VapiOptions.PostgresFireAndForgetConcurrency"/> of them run their unit of work at once on this
-/// node, the rest wait (first come, first served); request/response messages do not take a slot. Without it every message
-/// queued for the same connections and the same database CPU, and an <c>assistant-request</c> or a tool call waited behind
-/// dozens of transcripts. Bench ingest, PostgreSQL at 500 msg/s on a 2-core host (70 – 95 % of its capacity), three pairs:
+/// node, the rest wait, oldest first (System.Threading.RateLimiting's <see cref="ConcurrencyLimiter"/>); request/response
+/// messages do not take a slot. Without it every message queued for the same connections and the same database CPU, and an
+/// <c>assistant-request</c> or a tool call waited behind dozens of transcripts. Bench ingest, PostgreSQL at 500 msg/s on a 2-core host (70 – 95 % of its capacity), three pairs:
 /// request/response p99 310 / 510 / 654 ms with 16 slots against 2,503 / 864 / 1,477 ms without, fire-and-forget 412 / 604 /
 /// 986 against 3,198 / 1,074 / 1,997 ms, the closed-loop maximum unchanged (bench/results/stop43-2026-12-04.md).
 /// </summary>
-internal sealed class FireAndForgetSlots(IOptions<VapiOptions> options)
+internal sealed class FireAndForgetSlots(IOptions<VapiOptions> options) : IDisposable
 {
-    private readonly SemaphoreSlim? slots = options.Value.PostgresFireAndForgetConcurrency is > 0 and var n ? new SemaphoreSlim(n, n) : null;
+    private readonly ConcurrencyLimiter? limiter = options.Value.PostgresFireAndForgetConcurrency is > 0 and var n
+        ? new ConcurrencyLimiter(new ConcurrencyLimiterOptions { PermitLimit = n, QueueLimit = int.MaxValue, QueueProcessingOrder = QueueProcessingOrder.OldestFirst })
+        : null;
 
     /// <summary>Messages waiting for a slot now.</summary>
-    public int Waiting => slots is null ? 0 : Math.Max(0, Volatile.Read(ref waiting));
+    public long Waiting => limiter?.GetStatistics()?.CurrentQueuedCount ?? 0;
 
-    private int waiting;
+    /// <summary>
+    /// Waits for a slot; dispose the lease to give it back (null when unlimited: nothing to give back). Throws
+    /// <see cref="OperationCanceledException"/> on <paramref name="ct"/>.
+    /// </summary>
+    public async ValueTask<RateLimitLease?> EnterAsync(CancellationToken ct) => limiter is null ? null : await limiter.AcquireAsync(1, ct);
 
-    /// <summary>Waits for a slot (none to wait for when unlimited); dispose the result to give it back. Throws <see cref="OperationCanceledException"/> on <paramref name="ct"/>.</summary>
-    public async ValueTask<Slot> EnterAsync(CancellationToken ct)
-    {
-        if (slots is null)
-        {
-            return default;
-        }
-        if (!slots.Wait(0))
-        {
-            Interlocked.Increment(ref waiting);
-            try
-            {
-                await slots.WaitAsync(ct);
-            }
-            finally
-            {
-                Interlocked.Decrement(ref waiting);
-            }
-        }
-        return new Slot(slots);
-    }
-
-    /// <summary>A slot held; <see cref="Dispose"/> gives it back (the default value holds none).</summary>
-    internal readonly struct Slot(SemaphoreSlim? slots) : IDisposable
-    {
-        public void Dispose() => slots?.Release();
-    }
+    /// <inheritdoc />
+    public void Dispose() => limiter?.Dispose();
 }
