@@ -59,7 +59,7 @@ public sealed class OutboxConnectionPoolTests(OutboxConnectionPoolTests.SmallPoo
             Assert.Equal(1, await factory.Outbox.ProcessDueAsync(CancellationToken.None));
             Assert.Single(receiver.Requests);
             Assert.Equal(200, receiver.Requests.Single().AnsweredWith);
-            var status = await OutboxStatusAsync(outbox: true);
+            var status = await OutboxStatusAsync();
             Assert.Equal("done", status);
         }
         finally
@@ -105,10 +105,11 @@ public sealed class OutboxConnectionPoolTests(OutboxConnectionPoolTests.SmallPoo
             : db.Database.GetConnectionString()!;
     }
 
-    private async Task<string> OutboxStatusAsync(bool outbox)
+    /// <summary>The delivery's outbox row status, read through the outbox's pool (the main one is held while this runs).</summary>
+    private async Task<string> OutboxStatusAsync()
     {
         await using var scope = factory.Services.CreateAsyncScope();
-        scope.ServiceProvider.GetRequiredService<DatabaseExtensions.ConnectionPoolChoice>().Outbox = outbox;
+        scope.ServiceProvider.GetRequiredService<DatabaseExtensions.ConnectionPoolChoice>().Outbox = true;
         var db = scope.ServiceProvider.GetRequiredService<SwitchboardDbContext>();
         return await db.Outbox.IgnoreQueryFilters().Where(m => m.Kind == "webhook.deliver").Select(m => m.Status).SingleAsync();
     }
