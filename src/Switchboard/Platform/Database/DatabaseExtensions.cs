@@ -64,6 +64,8 @@ internal static class DatabaseExtensions
         services.AddSingleton<SqliteGroupCommit>();
         services.AddSingleton<SqliteCheckpointer.Interceptor>();
         services.AddHostedService(sp => sp.GetRequiredService<SqliteCheckpointer>());
+        services.AddSingleton<PostgresPlannerStatistics>();
+        services.AddHostedService(sp => sp.GetRequiredService<PostgresPlannerStatistics>()); // PostgreSQL: no plan made for an empty table outlives its growth
         return services;
     }
 

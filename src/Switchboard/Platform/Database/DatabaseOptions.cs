@@ -23,6 +23,14 @@ internal sealed class DatabaseOptions
     [Range(1, 1000)]
     public int OutboxMaxPoolSize { get; set; } = 16;
 
+    /// <summary>
+    /// PostgreSQL: seconds between checks for tables that have doubled since their last <c>ANALYZE</c> (from a few hundred rows),
+    /// which are then analysed so no statement keeps a plan made for an empty table (<see cref="PostgresPlannerStatistics"/>); 0 turns it off
+    /// (autovacuum's own analyses remain). Ignored on SQLite.
+    /// </summary>
+    [Range(0, 86_400)]
+    public int AnalyzeCheckSeconds { get; set; } = 5;
+
     /// <summary>Apply pending migrations when the server starts.</summary>
     public bool MigrateOnStartup { get; set; } = true;
 
