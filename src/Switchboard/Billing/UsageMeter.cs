@@ -140,7 +140,7 @@ internal sealed class CallConcurrencyGate(SwitchboardDbContext db, Tenancy.Tenan
 
     /// <summary>
     /// The calls of <paramref name="calls"/> not yet ended and touched at or after <paramref name="since"/>. The statuses are
-    /// inlined as constants, so the condition is that of the partial index <c>IX_calls_live</c> (migration 0029): the count
+    /// inlined as constants, so the condition is that of the partial index <c>IX_calls_live</c> (migrations 0029, 0031): the count
     /// reads the tenant's live calls, never its whole history.
     /// </summary>
     internal static IQueryable<Calls.Call> Live(IQueryable<Calls.Call> calls, DateTimeOffset since) =>

@@ -10,7 +10,7 @@ internal static class CallStatuses
     public static readonly string[] Ended = ["ended", "completed", "busy", "no-answer", "failed", "canceled"];
 
     /// <summary>
-    /// The filter of the partial index <c>IX_calls_live</c> (migration 0029): a call that has not ended. A query uses the index
+    /// The filter of the partial index <c>IX_calls_live</c> (migrations 0029, 0031): a call that has not ended. A query uses the index
     /// only when its own condition is this same expression, so it is written with <see cref="Ended"/> inlined in the same order
     /// (<c>!EF.Constant(CallStatuses.Ended).Contains(c.Status)</c>; sqlite.org/partialindex.html §2.1).
     /// </summary>

@@ -213,7 +213,9 @@ internal sealed partial class SwitchboardDbContext(DbContextOptions<SwitchboardD
             e.HasIndex(x => new { x.TenantId, x.Status, x.CreatedAt, x.Id });
             // Live calls only (migration 0029): the plan's concurrent-call count on every new call reads the tenant's calls
             // that have not ended, not all its calls (CallConcurrencyGate; the filter is CallStatuses.Ended, inlined there).
-            e.HasIndex(x => new { x.TenantId, x.UpdatedAt }).HasDatabaseName("IX_calls_live").HasFilter(Switchboard.Calls.CallStatuses.LiveFilterSql);
+            // Without "UpdatedAt" (0031), so the webhook path's writes of a call's last activity change no indexed column
+            // (PostgreSQL: heap-only updates, not one new entry in each of the table's indexes).
+            e.HasIndex(x => x.TenantId).HasDatabaseName("IX_calls_live").HasFilter(Switchboard.Calls.CallStatuses.LiveFilterSql);
             e.HasIndex(x => new { x.TenantId, x.Urgency, x.CreatedAt, x.Id });
             e.HasIndex(x => new { x.TenantId, x.Channel, x.CreatedAt, x.Id });
             e.HasIndex(x => new { x.TenantId, x.Type, x.CreatedAt, x.Id });
