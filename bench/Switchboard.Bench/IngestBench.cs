@@ -561,6 +561,7 @@ internal static class IngestBench
         Console.WriteLine($"  {phase["messagesPerSecond"]} msg/s sustained ({phase["loopMessagesPerSecond"]} msg/s in the loop, then the outbox's rest delivered " +
                           $"in {phase["outboxDrainSeconds"]?.ToString() ?? "> limit"} s; outbox lag max {lag["maxSeconds"]} s), errors {phase["errors"]}, " +
                           $"p50/p99 {P(phase["latency"])} ms, server CPU {phase["serverCpuMsPerMessage"]} ms/msg ({phase["serverCpuMsPerMessageWithOutbox"]} with the rest), " +
+                          (phase["databaseCpuMsPerMessage"] is { } database ? $"database CPU {database} ms/msg, " : "") +
                           $"client CPU {phase["clientCpuMsPerMessage"]} ms/msg, machine busy {resources.MachineCpuBusy:P0}");
         return phase;
     }

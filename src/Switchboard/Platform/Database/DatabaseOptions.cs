@@ -24,7 +24,7 @@ internal sealed class DatabaseOptions
     public int OutboxMaxPoolSize { get; set; } = 16;
 
     /// <summary>
-    /// PostgreSQL: seconds between checks for tables that have doubled since their last <c>ANALYZE</c> (from a few hundred rows),
+    /// PostgreSQL: seconds between checks for tables written as much as their last <c>ANALYZE</c> counted (from a few hundred rows),
     /// which are then analysed so no statement keeps a plan made for an empty table (<see cref="PostgresPlannerStatistics"/>); 0 turns it off
     /// (autovacuum's own analyses remain). Ignored on SQLite.
     /// </summary>

@@ -5,12 +5,13 @@ using Npgsql;
 namespace Switchboard.Platform.Database;
 
 /// <summary>
-/// PostgreSQL: runs <c>ANALYZE</c> on a table each time it has doubled since its statistics were taken, from
-/// <see cref="MinRows"/> rows on, so the planner never keeps the plans it made for an empty table while the table fills
-/// (issue 13). Every <see cref="DatabaseOptions.AnalyzeCheckSeconds"/> seconds one query over <c>pg_stat_user_tables</c> lists
-/// the tables of the connection's schemas with at least <see cref="MinRows"/> live rows and at least twice the
-/// <c>pg_class.reltuples</c> of their last analysis (−1, never analysed, counts as 0); they are analysed in one transaction,
-/// under a transaction-level advisory lock so that, with several nodes, one does it.
+/// PostgreSQL: runs <c>ANALYZE</c> on a table each time as many rows have been written to it (inserted, updated, deleted) as
+/// its statistics say it holds, from <see cref="MinRows"/> live rows on, so the planner never keeps what it learnt from an
+/// empty table, or from rows since deleted, while the table fills (issue 13). Every <see cref="DatabaseOptions.AnalyzeCheckSeconds"/>
+/// seconds one query over <c>pg_stat_user_tables</c> lists the tables of the connection's schemas with at least
+/// <see cref="MinRows"/> live rows and <c>n_mod_since_analyze</c> at least their <c>pg_class.reltuples</c> (−1, never analysed,
+/// counts as 0); they are analysed in one transaction, under a transaction-level advisory lock so that, with several nodes,
+/// one does it.
 /// <para>
 /// Why: without statistics PostgreSQL 15 picks the wrong index for the webhook path's lookups, and Npgsql keeps the statements
 /// prepared (<c>Max Auto Prepare</c>), where PostgreSQL reuses a generic plan after five executions
@@ -20,13 +21,17 @@ namespace Switchboard.Platform.Database;
 /// rows + 10 % changed, checked once a minute: <c>autovacuum_naptime</c>), which also invalidates the cached plans. Bench
 /// ingest, PostgreSQL, 30 s into a closed loop from an empty database: the message's first lookup read 673 buffers a call (8
 /// once analysed), the <c>leads</c> lookup 422 (3), and <c>IX_call_events_TenantId_CallId</c> had returned 18.5 million rows
-/// to 5,592 scans. Statistics taken once, at a few hundred rows, were not enough: the outbox's share of pending rows and the
-/// live calls change as the tables fill (bench/results/stop44-2026-12-05.md).
+/// to 5,592 scans. The same happens when the rows the statistics were taken from are gone: the start-up warm-up's tenant
+/// (<see cref="Vapi.VapiWarmup"/>) fills a fresh database's tables and is deleted, and statistics that know only its
+/// <c>TenantId</c> made the first real tenant look empty (a call's <c>webhook_events</c> by message id then filtered 1,000 –
+/// 1,600 rows of <c>IX_webhook_events_TenantId_CallId</c>, its turns' delete 3,200 of <c>IX_transcript_turns_latency</c>).
+/// Statistics taken once, at a few hundred rows, were not enough either: the outbox's share of pending rows and the live calls
+/// change as the tables fill (bench/results/stop44-2026-12-05.md).
 /// </para>
 /// <para>
-/// Doubling bounds the work: past ~500 rows autovacuum's own threshold (10 % changed) comes first whenever it has had its
-/// minute, so this service acts in a table's first minutes of growth, about log2(rows / <see cref="MinRows"/>) times, and each
-/// analysis (a sample of at most 30,000 rows) makes every session replan its statements on that table once.
+/// The work is bounded: a table that only grows is analysed as it doubles, about log2(rows / <see cref="MinRows"/>) times, and
+/// past ~500 rows autovacuum's own threshold (10 % changed) comes first whenever it has had its minute; each analysis (a
+/// sample of at most 30,000 rows) makes every session replan its statements on that table once.
 /// </para>
 /// </summary>
 internal sealed class PostgresPlannerStatistics(
@@ -41,26 +46,27 @@ internal sealed class PostgresPlannerStatistics(
     /// </summary>
     internal const long AdvisoryLockKey = 0x5357_4241_4e41_4c5a; // "SWBANALZ"
 
-    private const string GrownTablesSql = """
+    private const string ChangedTablesSql = """
         SELECT format('%I.%I', s.schemaname, s.relname)
         FROM pg_stat_user_tables s
         JOIN pg_class c ON c.oid = s.relid
         WHERE s.schemaname = ANY (current_schemas(false))
           AND s.n_live_tup >= $1
-          AND s.n_live_tup >= 2 * greatest(c.reltuples, 0)
+          AND s.n_mod_since_analyze >= greatest(c.reltuples, 0)
         ORDER BY s.relname
         """;
 
     /// <summary>
-    /// Analyses the tables that have doubled since their last analysis, from <see cref="MinRows"/> rows on (see the class);
-    /// returns their qualified names, empty when none has, or when another node holds the lock. Throws <see cref="NpgsqlException"/> when PostgreSQL cannot be reached.
+    /// Analyses the tables with <see cref="MinRows"/> live rows that have had as many rows written as their statistics count
+    /// since their last analysis (see the class); returns their qualified names, empty when there is none, or when another
+    /// node holds the lock. Throws <see cref="NpgsqlException"/> when PostgreSQL cannot be reached.
     /// </summary>
-    internal async Task<IReadOnlyList<string>> AnalyzeGrownTablesAsync(CancellationToken ct)
+    internal async Task<IReadOnlyList<string>> AnalyzeChangedTablesAsync(CancellationToken ct)
     {
         await using var conn = new NpgsqlConnection(connection.Value);
         await conn.OpenAsync(ct);
         var tables = new List<string>();
-        await using (var list = new NpgsqlCommand(GrownTablesSql, conn))
+        await using (var list = new NpgsqlCommand(ChangedTablesSql, conn))
         {
             list.Parameters.Add(new NpgsqlParameter<long> { TypedValue = MinRows });
             await using var reader = await list.ExecuteReaderAsync(ct);
@@ -106,10 +112,10 @@ internal sealed class PostgresPlannerStatistics(
                 var started = Stopwatch.GetTimestamp();
                 try
                 {
-                    var analyzed = await AnalyzeGrownTablesAsync(stoppingToken);
+                    var analyzed = await AnalyzeChangedTablesAsync(stoppingToken);
                     if (analyzed.Count > 0)
                     {
-                        logger.LogInformation("Planner statistics: analysed {Tables} (each doubled since its last analysis, at least {Rows} rows) in {Ms:F0} ms",
+                        logger.LogInformation("Planner statistics: analysed {Tables} (each rewritten as much as its last statistics counted, at least {Rows} rows) in {Ms:F0} ms",
                             string.Join(", ", analyzed), MinRows, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
                     }
                 }
