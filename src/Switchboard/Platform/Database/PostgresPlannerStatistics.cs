@@ -59,7 +59,8 @@ internal sealed class PostgresPlannerStatistics(
     /// <summary>
     /// Analyses the tables with <see cref="MinRows"/> live rows that have had as many rows written as their statistics count
     /// since their last analysis (see the class); returns their qualified names, empty when there is none, or when another
-    /// node holds the lock. Throws <see cref="NpgsqlException"/> when PostgreSQL cannot be reached.
+    /// node holds the lock. Throws <see cref="NpgsqlException"/> when PostgreSQL cannot be reached (the loop logs it and tries
+    /// again at its next tick).
     /// </summary>
     internal async Task<IReadOnlyList<string>> AnalyzeChangedTablesAsync(CancellationToken ct)
     {
@@ -119,9 +120,10 @@ internal sealed class PostgresPlannerStatistics(
                             string.Join(", ", analyzed), MinRows, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
                     }
                 }
-                catch (Exception e) when (e is NpgsqlException or TimeoutException)
+                catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
                 {
-                    // The database is down or busy: the next tick tries again; the statistics are an optimisation.
+                    // The database down or busy, a pool exhausted, anything else: the next tick tries again. The statistics are an
+                    // optimisation, and a background service that throws stops the host (BackgroundServiceExceptionBehavior.StopHost).
                     logger.LogWarning(e, "Planner statistics: the check failed; next in {Seconds} s", options.Value.AnalyzeCheckSeconds);
                 }
             }
