@@ -94,30 +94,24 @@ public sealed class PlannerStatisticsTests(PlannerStatisticsTests.CheckingFactor
         await ExecAsync(session, "SET plan_cache_mode = force_generic_plan");
         await ExecAsync(session, "DEALLOCATE ALL");
         await ExecAsync(session, $"PREPARE lead_of_call(uuid, uuid) AS {LeadOfCall}");
-        var lines = new List<string>();
-        await using (var explain = new NpgsqlCommand($"EXPLAIN EXECUTE lead_of_call('{tenantId}', '{callId}')", session))
-        await using (var reader = await explain.ExecuteReaderAsync())
-        {
-            while (await reader.ReadAsync())
-            {
-                lines.Add(reader.GetString(0).Trim());
-            }
-        }
+        var plan = await ExplainAsync(session, $"EXECUTE lead_of_call('{tenantId}', '{callId}')");
         await ExecAsync(session, "RESET plan_cache_mode");
-        return string.Join(" | ", lines);
+        return plan;
     }
 
     /// <summary>The plan of a call's lead lookup planned with its values (a custom plan), on one line.</summary>
-    private static async Task<string> CustomPlanAsync(NpgsqlConnection session, Guid tenantId, Guid callId)
+    private static Task<string> CustomPlanAsync(NpgsqlConnection session, Guid tenantId, Guid callId) =>
+        ExplainAsync(session, LeadOfCall.Replace("$1", $"'{tenantId}'").Replace("$2", $"'{callId}'"));
+
+    /// <summary>EXPLAIN of <paramref name="statement"/>, its lines joined by " | ".</summary>
+    private static async Task<string> ExplainAsync(NpgsqlConnection session, string statement)
     {
         var lines = new List<string>();
-        await using (var explain = new NpgsqlCommand($"EXPLAIN {LeadOfCall.Replace("$1", $"'{tenantId}'").Replace("$2", $"'{callId}'")}", session))
-        await using (var reader = await explain.ExecuteReaderAsync())
+        await using var explain = new NpgsqlCommand($"EXPLAIN {statement}", session);
+        await using var reader = await explain.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
         {
-            while (await reader.ReadAsync())
-            {
-                lines.Add(reader.GetString(0).Trim());
-            }
+            lines.Add(reader.GetString(0).Trim());
         }
         return string.Join(" | ", lines);
     }
