@@ -136,6 +136,64 @@ public sealed class AnalyticsRollupTests(SwitchboardFactory factory) : IClassFix
         Assert.Equal(2, overview!["days"]![0]!["calls"]!.GetValue<int>());
     }
 
+    [Fact]
+    public async Task AChangeToACallWritesItsNetChangeToItsRollupRowOnceAndNothingWhenNoFigureMoves()
+    {
+        if (!TestDatabase.IsPostgres)
+        {
+            return; // SQLite's triggers (0019) are statements of their own; this is migration 0032's PostgreSQL trigger
+        }
+        var tenant = await factory.CreateTenantAsync();
+        var at = new DateTimeOffset(2026, 11, 2, 15, 20, 0, TimeSpan.Zero);
+        var call = CallInShard(tenant.Id, at, 3);
+        call.Status = "ringing";
+        call.DurationSeconds = null;
+        await factory.WithDbAsync(tenant.Id, async db =>
+        {
+            db.Calls.Add(call);
+            return await db.SaveChangesAsync();
+        });
+
+        using var scope = factory.Scope();
+        var db = Db(scope, tenant.Id);
+        await using var tx = await db.Database.BeginTransactionAsync();
+        var stored = await db.Calls.SingleAsync(c => c.Id == call.Id);
+        // PostgreSQL 15 reports a backend's counts not yet flushed to the statistics, earlier transactions' included: the
+        // writes are counted from here.
+        var before = await RollupWritesAsync(db);
+
+        // Ringing to in-progress moves no figure: the rollup row is not written (0019 wrote it twice: -1, then +1).
+        stored.Status = "in-progress";
+        await db.SaveChangesAsync();
+        Assert.Equal(0L, await RollupWritesAsync(db) - before);
+
+        // Ended with a duration and a cost, and a lead's urgency copied to the call: one write each, their net change.
+        stored.Status = "ended";
+        stored.DurationSeconds = 95.5;
+        stored.Cost = 0.4321m;
+        await db.SaveChangesAsync();
+        Assert.Equal(1L, await RollupWritesAsync(db) - before);
+        db.Leads.Add(new Lead { Id = Guid.NewGuid(), TenantId = tenant.Id, CallId = call.Id, Urgency = Urgency.Emergency, Source = "transcript", CreatedAt = at, UpdatedAt = at });
+        await db.SaveChangesAsync();
+        Assert.Equal(2L, await RollupWritesAsync(db) - before);
+        await tx.CommitAsync();
+
+        var row = await factory.WithDbAsync(tenant.Id, db => db.Database.SqlQuery<string>($"""
+            SELECT concat_ws(',', "Calls", "Missed", "Emergency", "Leads", "DurationSum", "DurationCount", "CostSum", "CostCount") AS "Value"
+            FROM analytics_quarters WHERE "TenantId" = {tenant.Id}
+            """).SingleAsync());
+        Assert.Equal("1,0,1,1,95.5,1,0.4321,1", row);
+    }
+
+    /// <summary>
+    /// Rows of <c>analytics_quarters</c> inserted or updated by this backend's transactions whose counts are not yet flushed,
+    /// the current one's included (pg_stat_xact_user_tables; nothing is flushed inside a transaction block).
+    /// </summary>
+    private static async Task<long> RollupWritesAsync(Switchboard.Platform.Database.SwitchboardDbContext db) =>
+        await db.Database.SqlQueryRaw<long>("""
+            SELECT n_tup_ins + n_tup_upd AS "Value" FROM pg_stat_xact_user_tables WHERE relname = 'analytics_quarters'
+            """).SingleAsync();
+
     private static Switchboard.Platform.Database.SwitchboardDbContext Db(IServiceScope scope, Guid tenantId)
     {
         scope.ServiceProvider.GetRequiredService<CurrentTenant>().Set(tenantId);

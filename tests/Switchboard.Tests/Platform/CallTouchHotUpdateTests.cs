@@ -43,16 +43,19 @@ public sealed class CallTouchHotUpdateTests(SwitchboardFactory factory) : IClass
         }
         await using var tx = await db.Database.BeginTransactionAsync();
         var stored = await db.Calls.SingleAsync(c => c.Id == call.Id);
+        // PostgreSQL 15 reports a backend's counts not yet flushed to the statistics, earlier transactions' on this pooled
+        // connection included: the updates are counted from here.
+        var (updated, heapOnly) = await UpdatesAsync(db);
         stored.UpdatedAt = now.AddMinutes(1);
         stored.Version++;
         await db.SaveChangesAsync();
         // This transaction's own counts (postgresql.org/docs/current/monitoring-stats.html, pg_stat_xact_user_tables).
-        Assert.Equal((1L, 1L), await UpdatesAsync(db));
+        Assert.Equal((updated + 1, heapOnly + 1), await UpdatesAsync(db));
 
         stored.Status = "ended";
         stored.Version++;
         await db.SaveChangesAsync();
-        Assert.Equal((2L, 1L), await UpdatesAsync(db));
+        Assert.Equal((updated + 2, heapOnly + 1), await UpdatesAsync(db));
         await tx.RollbackAsync();
     }
 
