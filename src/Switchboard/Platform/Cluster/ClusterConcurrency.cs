@@ -306,8 +306,9 @@ internal sealed class ClusterConcurrency(ClusterDatabase database, TimeProvider 
                 {
                     await ReleaseAsync(pg, rows, CancellationToken.None);
                 }
-                catch (Exception e) when (e is NpgsqlException or ObjectDisposedException or InvalidOperationException)
+                catch (Exception e)
                 {
+                    // Whatever the failure, the sweep goes on (a sweep that died would leave every later idle row to its expiry).
                     logger.LogWarning(e, "Could not release {Count} idle concurrency leases; they expire by themselves", rows.Count);
                 }
             }
