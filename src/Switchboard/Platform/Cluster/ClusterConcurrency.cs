@@ -157,8 +157,7 @@ internal sealed class ClusterConcurrency(ClusterDatabase database, TimeProvider 
         {
             var now = clock.GetUtcNow();
             // A row whose lease has run a quarter of its ttl is given back (below) rather than taken over.
-            var stale = gate.TakeIdle(lease => lease.ExpiresAt - now < ttl * 0.75);
-            if (stale.Count > 0)
+            if (gate.IdleCount > 0 && gate.TakeIdle(lease => lease.ExpiresAt - now < ttl * 0.75) is { Count: > 0 } stale)
             {
                 await ReleaseAsync(pg, stale.Select(lease => (gate, lease)).ToList(), CancellationToken.None);
             }
@@ -429,10 +428,10 @@ internal sealed class ClusterConcurrency(ClusterDatabase database, TimeProvider 
         {
             lock (held)
             {
-                var taken = idle.Where(match).ToList();
+                var taken = idle.FindAll(l => match(l));
                 if (taken.Count > 0)
                 {
-                    idle.RemoveAll(l => taken.Contains(l));
+                    idle.RemoveAll(l => match(l));
                 }
                 return taken;
             }
