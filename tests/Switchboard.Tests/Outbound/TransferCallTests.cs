@@ -3,7 +3,10 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Switchboard.Calls;
 using Switchboard.Outbound;
+using Switchboard.Realtime.Bridge;
 using Switchboard.Simulators;
 using Switchboard.Tenancy;
 using Switchboard.Tests.Realtime;
@@ -282,6 +285,110 @@ public sealed class TransferCallTests(VoiceFactory factory) : IClassFixture<Voic
         var analyzed = Assert.Single(await EventDataAsync(tenant, call.Id, WebhookEventTypes.CallAnalyzed));
         Assert.Equal(lead.Id, analyzed["leadId"]?.GetValue<Guid>());
         Assert.Contains("Marc Tremblay", (await factory.WithDbAsync(tenant.Id, db => db.Calls.SingleAsync(c => c.Id == call.Id))).TranscriptText);
+    }
+
+    /// <summary>
+    /// A native call put on hold by a warm transfer whose agent did not answer, as the store sees it: the call in progress,
+    /// the held stream's turns stored, the transfer failed with <paramref name="outcome"/> (its conference named when the
+    /// caller reached it).
+    /// </summary>
+    private async Task<(Call Call, VoiceCallSetup Held)> HeldCallAsync(TestTenant tenant, string outcome, bool reachedConference)
+    {
+        var now = factory.Clock.GetUtcNow();
+        var callSid = "CA" + Guid.NewGuid().ToString("N");
+        var assistantId = await factory.WithDbAsync(tenant.Id, db => db.Assistants.Select(a => a.Id).SingleAsync());
+        var call = new Call
+        {
+            Id = Guid.CreateVersion7(), TenantId = tenant.Id, Channel = "voice", Provider = "twilio", ProviderCallId = callSid, CallSid = callSid,
+            AssistantId = assistantId, Status = "in-progress", CustomerNumber = "+15145550123", Language = "fr-CA", CreatedAt = now, UpdatedAt = now,
+        };
+        await factory.WithDbAsync(tenant.Id, db =>
+        {
+            db.Calls.Add(call);
+            db.TranscriptTurns.Add(new TranscriptTurn { Id = Guid.NewGuid(), TenantId = tenant.Id, CallId = call.Id, Seq = 0, Role = "assistant", Text = "Drain Fortin, bonjour! Ici Paul." });
+            db.TranscriptTurns.Add(new TranscriptTurn { Id = Guid.NewGuid(), TenantId = tenant.Id, CallId = call.Id, Seq = 1, Role = "user", Text = "Passez-moi le bureau." });
+            db.CallTransfers.Add(new CallTransfer
+            {
+                Id = Guid.CreateVersion7(), TenantId = tenant.Id, CallId = call.Id, Provider = "twilio", Destination = "Bureau", Number = OfficeNumber,
+                Mode = "warm", Outcome = outcome, ConferenceName = reachedConference ? $"xfer-{callSid}" : null, CreatedAt = now, EndedAt = now,
+            });
+            return db.SaveChangesAsync();
+        });
+        var held = new VoiceCallSetup(tenant.Id, "Drain Fortin", call.Id, callSid, assistantId, "fr-CA", false, "", null, "gpt-realtime", "alloy",
+            new Uri("ws://127.0.0.1:9/"), null, "Authorization", 600, false, "", call.CustomerNumber, [], TransferDestinations: ["Bureau", "Plombier de garde"]);
+        return (call, held);
+    }
+
+    private Task AddTurnAsync(TestTenant tenant, Guid callId, int seq, string role, string text) =>
+        factory.WithDbAsync(tenant.Id, db =>
+        {
+            db.TranscriptTurns.Add(new TranscriptTurn { Id = Guid.NewGuid(), TenantId = tenant.Id, CallId = callId, Seq = seq, Role = role, Text = text });
+            return db.SaveChangesAsync();
+        });
+
+    private Task<Call> StoredCallAsync(TestTenant tenant, Guid callId) =>
+        factory.WithDbAsync(tenant.Id, db => db.Calls.AsNoTracking().SingleAsync(c => c.Id == callId));
+
+    [Fact]
+    public async Task AHeldStreamThatClosesAfterItsTransferFailedLeavesTheCallToTheStreamTheCallerIsBackOn()
+    {
+        // The agent's no-answer came in, and the caller was put back with the assistant, before the held stream's teardown
+        // reached the store (a busy host): that stream's end is still not the call's.
+        var tenant = await TenantAsync(transfer: true);
+        var store = factory.Services.GetRequiredService<VoiceCallStore>();
+        var (call, held) = await HeldCallAsync(tenant, TransferOutcomes.NoAnswer, reachedConference: true);
+
+        await store.FinishAsync(held, "caller-hangup", factory.Clock.GetUtcNow().AddSeconds(-20), 640, null, CancellationToken.None);
+
+        var open = await StoredCallAsync(tenant, call.Id);
+        Assert.Equal(("in-progress", false, false), (open.Status, open.TranscriptFinal, open.Analyzed));
+        Assert.Equal(640, open.GreetingLatencyMs);
+        Assert.Empty(await EventTypesAsync(tenant, call.Id));
+
+        // The resumed stream (it offers no transfer) takes the message; its end is the call's, with the whole conversation.
+        await AddTurnAsync(tenant, call.Id, 2, "assistant", "Désolé, Bureau n'est pas disponible en ce moment.");
+        await AddTurnAsync(tenant, call.Id, 3, "user", "Marc Tremblay, 514 555 0123, pour une soumission.");
+        await store.FinishAsync(held with { TransferDestinations = null }, "caller-hangup", null, null, null, CancellationToken.None);
+
+        var done = await StoredCallAsync(tenant, call.Id);
+        Assert.Equal(("completed", true, true), (done.Status, done.TranscriptFinal, done.Analyzed));
+        Assert.Contains("Marc Tremblay", done.TranscriptText);
+        Assert.Single(await EventDataAsync(tenant, call.Id, WebhookEventTypes.CallEnded));
+    }
+
+    [Fact]
+    public async Task AHeldStreamThatClosesAfterTheCallerLeftTheHoldBringsTheFinishedTranscriptUpToDate()
+    {
+        // The caller hung up on hold and the transfer's callback finished the call before the held stream had stored its
+        // last turn: the late stream only completes the transcript text.
+        var tenant = await TenantAsync(transfer: true);
+        var store = factory.Services.GetRequiredService<VoiceCallStore>();
+        var (call, held) = await HeldCallAsync(tenant, TransferOutcomes.NoAnswer, reachedConference: true);
+        await store.FinishAfterTransferAsync(tenant.Id, call.Id, held.AssistantId, TransferService.HungUpOnHoldReason, CancellationToken.None);
+        Assert.DoesNotContain("Un instant.", (await StoredCallAsync(tenant, call.Id)).TranscriptText);
+
+        await AddTurnAsync(tenant, call.Id, 2, "assistant", "Un instant.");
+        await store.FinishAsync(held, "caller-hangup", null, null, null, CancellationToken.None);
+
+        var done = await StoredCallAsync(tenant, call.Id);
+        Assert.Equal(("completed", TransferService.HungUpOnHoldReason), (done.Status, done.EndedReason));
+        Assert.EndsWith("assistant: Un instant.", done.TranscriptText);
+        Assert.Single(await EventDataAsync(tenant, call.Id, WebhookEventTypes.CallEnded));
+    }
+
+    [Fact]
+    public async Task AStreamWhoseWarmTransferFailedBeforeTheHoldEndsTheCallWhenItEnds()
+    {
+        // Moving the caller to the conference failed: the caller never left the assistant, so this stream's end is the call's.
+        var tenant = await TenantAsync(transfer: true);
+        var store = factory.Services.GetRequiredService<VoiceCallStore>();
+        var (call, held) = await HeldCallAsync(tenant, TransferOutcomes.Failed, reachedConference: false);
+
+        await store.FinishAsync(held, "caller-hangup", factory.Clock.GetUtcNow().AddSeconds(-20), null, null, CancellationToken.None);
+
+        var done = await StoredCallAsync(tenant, call.Id);
+        Assert.Equal(("completed", "caller-hangup", true), (done.Status, done.EndedReason, done.TranscriptFinal));
+        Assert.Single(await EventDataAsync(tenant, call.Id, WebhookEventTypes.CallEnded));
     }
 
     [Fact]

@@ -26,7 +26,10 @@ internal sealed class CallTransfer
     public string? Reason { get; set; }
     public required string Outcome { get; set; }
 
-    /// <summary>Warm transfers: the conference's FriendlyName (<c>xfer-{CallSid}</c>).</summary>
+    /// <summary>
+    /// Warm transfers: the conference's FriendlyName (<c>xfer-{CallSid}</c>); null again when moving the caller there failed
+    /// (the caller was never on hold).
+    /// </summary>
     public string? ConferenceName { get; set; }
 
     /// <summary>Warm transfers: the agent's leg (<c>CA…</c>), from the Participants API.</summary>

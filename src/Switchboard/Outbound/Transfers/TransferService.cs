@@ -133,6 +133,8 @@ internal sealed class TransferService(
             TransferTwiML.HoldInConference(hold, voice, transfer.ConferenceName, options.Value.HoldMusicUrl), ct);
         if (!moved.Ok)
         {
+            // The caller never reached the conference: their stream goes on, and its end is the call's (VoiceCallStore.FinishAsync).
+            transfer.ConferenceName = null;
             await FailAsync(transfer, TransferOutcomes.Failed, moved.Error, ct);
             await SaveAsync(ct);
             return ToolOutcome.Fail("The transfer failed. Apologise and take a message with capture_lead.");

@@ -252,15 +252,18 @@ internal sealed class VoiceCallStore(
     /// goes through the post-call pipeline.
     /// </summary>
     /// <remarks>
-    /// A stream that stops while a warm transfer is pending (the caller was moved to the conference to hold) is not the
-    /// call's end: the call stays open, its turns stored, and the post-call pipeline waits for the transfer's outcome
+    /// A stream that stops because a warm transfer put the caller on hold (moved to the conference) is not the call's end:
+    /// the call stays open, its turns stored, and the post-call pipeline waits for the transfer's outcome
     /// (<see cref="FinishAfterTransferAsync"/> once the agent joined or the caller is gone; a new stream when the caller
-    /// comes back to the assistant, finished here as usual).
+    /// comes back to the assistant, finished here as usual). That holds whether the transfer is still pending when this
+    /// stream's teardown gets here or already failed: the agent's no-answer can arrive, and the caller be back with the
+    /// assistant, before the held stream has finished closing. A held stream that finds the call already finished (by
+    /// <see cref="FinishAfterTransferAsync"/>) only brings the transcript text up to date with the turns it stored.
     /// </remarks>
     public async Task FinishAsync(VoiceCallSetup setup, string reason, DateTimeOffset? startedAt, double? greetingMs, LeadDraft? captured, CancellationToken ct)
     {
                 await SqliteBusyRetry.RunAsync(() => FinishOnceAsync(setup.TenantId, setup.CallId, setup.AssistantId, reason, startedAt, greetingMs, captured,
-                    streamEnded: true, ct), ct);
+                    streamEnded: true, offeredTransfer: setup.TransferDestinations is not null, ct), ct);
     }
 
     /// <summary>
@@ -269,27 +272,36 @@ internal sealed class VoiceCallStore(
     /// post-call pipeline once (a no-op when it already ran).
     /// </summary>
     public async Task FinishAfterTransferAsync(Guid tenantId, Guid callId, Guid? assistantId, string reason, CancellationToken ct) =>
-        await SqliteBusyRetry.RunAsync(() => FinishOnceAsync(tenantId, callId, assistantId, reason, null, null, null, streamEnded: false, ct), ct);
+        await SqliteBusyRetry.RunAsync(() => FinishOnceAsync(tenantId, callId, assistantId, reason, null, null, null, streamEnded: false, offeredTransfer: false, ct), ct);
 
     private async Task FinishOnceAsync(Guid tenantId, Guid callId, Guid? assistantId, string reason, DateTimeOffset? startedAt, double? greetingMs,
-        LeadDraft? captured, bool streamEnded, CancellationToken ct)
+        LeadDraft? captured, bool streamEnded, bool offeredTransfer, CancellationToken ct)
     {
         await using var scope = Scoped(tenantId, out var db);
         var call = await db.Calls.FirstAsync(c => c.Id == callId, ct);
         var now = clock.GetUtcNow();
         // A live transfer decides the reason: transferred once made; while a warm one rings, its outcome (or the caller's
         // return to the assistant) will.
-        var transfer = await db.CallTransfers.AsNoTracking().Where(t => t.CallId == call.Id).OrderByDescending(t => t.CreatedAt)
-            .Select(t => t.Outcome).FirstOrDefaultAsync(ct);
+        var latest = await db.CallTransfers.AsNoTracking().Where(t => t.CallId == call.Id).OrderByDescending(t => t.CreatedAt)
+            .Select(t => new { t.Outcome, t.Mode, t.ConferenceName }).FirstOrDefaultAsync(ct);
+        var transfer = latest?.Outcome;
         if (call.Analyzed && !streamEnded)
         {
             return;
         }
-        if (streamEnded && transfer == Outbound.TransferOutcomes.Pending)
+        // Only a stream that offered transfer_call can have been held (a stream resumed after a failed transfer never
+        // offers it); a warm transfer names its conference once the caller was moved there.
+        var held = streamEnded && (transfer == Outbound.TransferOutcomes.Pending
+            || (offeredTransfer && latest is { Mode: "warm", ConferenceName: not null } && transfer != Outbound.TransferOutcomes.Transferred));
+        if (held)
         {
-            // The caller is on hold in the transfer's conference: not the end of the call (see FinishAsync).
+            // The caller is (or was) on hold in the transfer's conference: not the end of the call (see FinishAsync).
             call.StartedAt ??= startedAt;
             call.GreetingLatencyMs ??= greetingMs is { } greeting ? Math.Round(greeting, 2) : null;
+            if (call.TranscriptFinal)
+            {
+                call.TranscriptText = TranscriptTextOf(await SpokenTurnsAsync(db, callId, ct));
+            }
             call.UpdatedAt = now;
             using var holdTurn = await writes.EnterAsync(db, ct);
             await db.SaveChangesAsync(ct);
@@ -311,9 +323,8 @@ internal sealed class VoiceCallStore(
             call.EndedReason ??= reason;
         }
         call.GreetingLatencyMs ??= greetingMs is { } g ? Math.Round(g, 2) : null;
-        var spoken = await db.TranscriptTurns.AsNoTracking().Where(t => t.CallId == callId && (t.Role == "user" || t.Role == "assistant"))
-            .OrderBy(t => t.Seq).Select(t => new { t.Role, t.Text }).ToListAsync(ct);
-        call.TranscriptText = string.Join('\n', spoken.Select(t => $"{t.Role}: {t.Text}"));
+        var spoken = await SpokenTurnsAsync(db, callId, ct);
+        call.TranscriptText = TranscriptTextOf(spoken);
         call.TranscriptFinal = true;
         call.UpdatedAt = now;
         var callerText = string.Join('\n', spoken.Where(t => t.Role == "user" && !t.Text.StartsWith("[DTMF]", StringComparison.Ordinal)).Select(t => t.Text));
@@ -328,6 +339,17 @@ internal sealed class VoiceCallStore(
         using var turn = await writes.EnterAsync(db, ct);
         await db.SaveChangesAsync(ct);
     }
+
+    /// <summary>The call's stored user and assistant turns (role, text), in order.</summary>
+    private static async Task<List<(string Role, string Text)>> SpokenTurnsAsync(SwitchboardDbContext db, Guid callId, CancellationToken ct)
+    {
+        var rows = await db.TranscriptTurns.AsNoTracking().Where(t => t.CallId == callId && (t.Role == "user" || t.Role == "assistant"))
+            .OrderBy(t => t.Seq).Select(t => new { t.Role, t.Text }).ToListAsync(ct);
+        return [.. rows.Select(t => (t.Role, t.Text))];
+    }
+
+    /// <summary>A call's transcript text: one <c>role: text</c> line per spoken turn.</summary>
+    private static string TranscriptTextOf(List<(string Role, string Text)> spoken) => string.Join('\n', spoken.Select(t => $"{t.Role}: {t.Text}"));
 
     private AsyncServiceScope Scoped(Guid tenantId, out SwitchboardDbContext db)
     {
