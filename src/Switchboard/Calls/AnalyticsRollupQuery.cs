@@ -6,7 +6,8 @@ namespace Switchboard.Calls;
 /// <summary>
 /// The analytics read from the rollup of migration 0019 (<see cref="AnalyticsQuarter"/>, <see cref="AnalyticsHistogramBin"/>,
 /// <see cref="AnalyticsEndedReason"/>) instead of the calls: a 90-day period reads ≈ 8,640 quarter rows and a few
-/// thousand histogram and reason rows whatever the number of calls.
+/// thousand histogram and reason rows whatever the number of calls. On PostgreSQL the rollup is read with the
+/// contributions not yet folded into it (the <c>*_live</c> views of migration 0033, summed per key like 0030's shards).
 /// <list type="bullet">
 /// <item>Per-day counters: the quarters of each local day. A quarter is used as is when it lies in one local day and is
 /// wholly open or wholly closed by the day's business hours; otherwise (opening hours not on a quarter hour, or a zone
@@ -162,7 +163,7 @@ internal sealed partial class AnalyticsQuery
             cmd.CommandText = $"""
                 SELECT "Bucket", SUM("Calls"), SUM("Missed"), SUM("Emergency"), SUM("Soon"), SUM("Routine"), SUM("Leads"), SUM("LeadsBooked"),
                        SUM("DurationSum"), SUM("DurationCount"), SUM("CostSum"), SUM("CostCount"), SUM("SmsSent")
-                FROM analytics_quarters
+                FROM {(postgres ? "analytics_quarters_live" : "analytics_quarters")}
                 WHERE "TenantId" = {Param(cmd, Id(tenantId))} AND "Bucket" > {Param(cmd, Time(from))} AND "Bucket" < {Param(cmd, Time(to))}
                 GROUP BY "Bucket"
                 """;
@@ -194,7 +195,7 @@ internal sealed partial class AnalyticsQuery
             await RunAsync(async cmd =>
             {
                 cmd.CommandText = $"""
-                    SELECT "Bin", SUM("Count") FROM analytics_histograms
+                    SELECT "Bin", SUM("Count") FROM {(postgres ? "analytics_histograms_live" : "analytics_histograms")}
                     WHERE "TenantId" = {Param(cmd, Id(tenantId))} AND "Metric" = {Param(cmd, metric)}
                       AND "Day" >= {Param(cmd, Time(first))} AND "Day" < {Param(cmd, Time(last))}
                     GROUP BY "Bin"
@@ -245,7 +246,7 @@ internal sealed partial class AnalyticsQuery
             await RunAsync(async cmd =>
             {
                 cmd.CommandText = $"""
-                    SELECT "EndedReason", SUM("Count") FROM analytics_ended_reasons
+                    SELECT "EndedReason", SUM("Count") FROM {(postgres ? "analytics_ended_reasons_live" : "analytics_ended_reasons")}
                     WHERE "TenantId" = {Param(cmd, Id(tenantId))} AND "Day" >= {Param(cmd, Time(first))} AND "Day" < {Param(cmd, Time(last))}
                     GROUP BY "EndedReason"
                     """;

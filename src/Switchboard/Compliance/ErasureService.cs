@@ -139,9 +139,17 @@ internal sealed class ErasureService(SwitchboardDbContext db, TimeProvider clock
             // Every tenant-owned table references tenants ON DELETE CASCADE.
             await db.Tenants.Where(t => t.Id == tenantId).ExecuteDeleteAsync(ct);
             // The analytics rollup (migration 0019) has no foreign key: the cascade's triggers leave its rows at zero.
-            await db.Set<AnalyticsQuarter>().Where(q => q.TenantId == tenantId).ExecuteDeleteAsync(ct);
-            await db.Set<AnalyticsHistogramBin>().Where(h => h.TenantId == tenantId).ExecuteDeleteAsync(ct);
-            await db.Set<AnalyticsEndedReason>().Where(r => r.TenantId == tenantId).ExecuteDeleteAsync(ct);
+            if (db.Database.IsNpgsql())
+            {
+                // With its pending deltas (0033), under the fold's lock: no fold adds the tenant's rows back.
+                await db.Database.SqlQuery<int>($"SELECT analytics_forget({tenantId}) AS \"Value\"").SingleAsync(ct);
+            }
+            else
+            {
+                await db.Set<AnalyticsQuarter>().Where(q => q.TenantId == tenantId).ExecuteDeleteAsync(ct);
+                await db.Set<AnalyticsHistogramBin>().Where(h => h.TenantId == tenantId).ExecuteDeleteAsync(ct);
+                await db.Set<AnalyticsEndedReason>().Where(r => r.TenantId == tenantId).ExecuteDeleteAsync(ct);
+            }
             var orphans = await db.Users.Where(u => memberIds.Contains(u.Id) && !db.Memberships.IgnoreQueryFilters().Any(m => m.UserId == u.Id))
                 .ExecuteDeleteAsync(ct);
             await tx.CommitAsync(ct);

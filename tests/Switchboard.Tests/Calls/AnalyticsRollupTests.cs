@@ -102,7 +102,8 @@ public sealed class AnalyticsRollupTests(SwitchboardFactory factory) : IClassFix
         var first = Db(firstScope, tenant.Id);
         var second = Db(secondScope, tenant.Id);
 
-        // The first call's transaction stays open: the trigger's upsert holds its rollup row (shard 1) until COMMIT.
+        // The first call's transaction stays open (with 0030 the trigger's upsert held its rollup row, shard 1, until COMMIT;
+        // with 0033 it appends a delta and holds nothing another writer needs).
         await using var firstTx = await first.Database.BeginTransactionAsync();
         first.Calls.Add(CallInShard(tenant.Id, at, 1));
         await first.SaveChangesAsync();
@@ -123,13 +124,14 @@ public sealed class AnalyticsRollupTests(SwitchboardFactory factory) : IClassFix
             var conn = db.Database.GetDbConnection();
             await conn.OpenAsync();
             await using var cmd = conn.CreateCommand();
-            cmd.CommandText = $"""SELECT coalesce(SUM("Calls"), 0), COUNT(*) FROM analytics_quarters WHERE "TenantId" = '{tenant.Id}'""";
+            // Folded or not yet (0033: the host folds the deltas every second), each call is one row of its own shard.
+            cmd.CommandText = $"""SELECT coalesce(SUM("Calls"), 0), COUNT(*) FROM analytics_quarters_live WHERE "TenantId" = '{tenant.Id}'""";
             await using var reader = await cmd.ExecuteReaderAsync();
             await reader.ReadAsync();
             return (reader.GetInt64(0), reader.GetInt64(1));
         });
         Assert.Equal(2, calls);
-        Assert.Equal(2, rows); // one row per shard
+        Assert.Equal(2, rows); // one row per shard (or one delta per call)
 
         // The analytics read sums the shards: the quarter counts both calls.
         var overview = await factory.ApiClient(tenant).GetFromJsonAsync<JsonObject>("/api/v1/analytics?from=2026-11-02&to=2026-11-02&tz=UTC");
@@ -137,11 +139,11 @@ public sealed class AnalyticsRollupTests(SwitchboardFactory factory) : IClassFix
     }
 
     [Fact]
-    public async Task AChangeToACallWritesItsNetChangeToItsRollupRowOnceAndNothingWhenNoFigureMoves()
+    public async Task AChangeToACallWritesItsNetChangeToItsRollupOnceAndNothingWhenNoFigureMoves()
     {
         if (!TestDatabase.IsPostgres)
         {
-            return; // SQLite's triggers (0019) are statements of their own; this is migration 0032's PostgreSQL trigger
+            return; // SQLite's triggers (0019) are statements of their own; this is migrations 0032 – 0033's PostgreSQL trigger
         }
         var tenant = await factory.CreateTenantAsync();
         var at = new DateTimeOffset(2026, 11, 2, 15, 20, 0, TimeSpan.Zero);
@@ -162,7 +164,7 @@ public sealed class AnalyticsRollupTests(SwitchboardFactory factory) : IClassFix
         // writes are counted from here.
         var before = await RollupWritesAsync(db);
 
-        // Ringing to in-progress moves no figure: the rollup row is not written (0019 wrote it twice: -1, then +1).
+        // Ringing to in-progress moves no figure: nothing is written (0019 wrote the rollup row twice: -1, then +1).
         stored.Status = "in-progress";
         await db.SaveChangesAsync();
         Assert.Equal(0L, await RollupWritesAsync(db) - before);
@@ -179,20 +181,138 @@ public sealed class AnalyticsRollupTests(SwitchboardFactory factory) : IClassFix
         await tx.CommitAsync();
 
         var row = await factory.WithDbAsync(tenant.Id, db => db.Database.SqlQuery<string>($"""
-            SELECT concat_ws(',', "Calls", "Missed", "Emergency", "Leads", "DurationSum", "DurationCount", "CostSum", "CostCount") AS "Value"
-            FROM analytics_quarters WHERE "TenantId" = {tenant.Id}
+            SELECT concat_ws(',', SUM("Calls"), SUM("Missed"), SUM("Emergency"), SUM("Leads"), SUM("DurationSum"), SUM("DurationCount"), SUM("CostSum"), SUM("CostCount")) AS "Value"
+            FROM analytics_quarters_live WHERE "TenantId" = {tenant.Id}
             """).SingleAsync());
         Assert.Equal("1,0,1,1,95.5,1,0.4321,1", row);
     }
 
     /// <summary>
-    /// Rows of <c>analytics_quarters</c> inserted or updated by this backend's transactions whose counts are not yet flushed,
-    /// the current one's included (pg_stat_xact_user_tables; nothing is flushed inside a transaction block).
+    /// Rows of <c>analytics_quarters</c> and <c>analytics_quarter_deltas</c> inserted or updated by this backend's transactions
+    /// whose counts are not yet flushed, the current one's included (pg_stat_xact_user_tables; nothing is flushed inside a
+    /// transaction block).
     /// </summary>
     private static async Task<long> RollupWritesAsync(Switchboard.Platform.Database.SwitchboardDbContext db) =>
         await db.Database.SqlQueryRaw<long>("""
-            SELECT n_tup_ins + n_tup_upd AS "Value" FROM pg_stat_xact_user_tables WHERE relname = 'analytics_quarters'
+            SELECT coalesce(SUM(n_tup_ins + n_tup_upd), 0)::bigint AS "Value" FROM pg_stat_xact_user_tables
+            WHERE relname IN ('analytics_quarters', 'analytics_quarter_deltas')
             """).SingleAsync();
+
+    [Fact]
+    public async Task FoldsRacingTheWritersMoveEveryDeltaIntoTheRollupOnce()
+    {
+        if (!TestDatabase.IsPostgres)
+        {
+            return; // SQLite's triggers (0019) write the rollup itself: there is nothing to fold
+        }
+        var tenant = await factory.CreateTenantAsync();
+        var folder = factory.Services.GetRequiredService<AnalyticsDeltaFolder>();
+        var at = new DateTimeOffset(2026, 11, 2, 15, 0, 0, TimeSpan.Zero);
+
+        // Four writers of 25 calls each (every other one then ended with a duration: an update's net change), while two
+        // loops fold as fast as they can, beside the host's own fold every second.
+        using var stop = new CancellationTokenSource();
+        var folds = Enumerable.Range(0, 2).Select(_ => Task.Run(async () =>
+        {
+            var n = 0;
+            while (!stop.IsCancellationRequested)
+            {
+                await folder.FoldAsync(CancellationToken.None);
+                n++;
+            }
+            return n;
+        })).ToList();
+        var writers = Enumerable.Range(0, 4).Select(w => Task.Run(async () =>
+        {
+            for (var i = 0; i < 25; i++)
+            {
+                var created = at.AddMinutes(i % 20).AddSeconds(w);
+                await factory.WithDbAsync(tenant.Id, async db =>
+                {
+                    var call = new Call
+                    {
+                        Id = Guid.CreateVersion7(created), TenantId = tenant.Id, Channel = "voice", Provider = "vapi", ProviderCallId = Guid.NewGuid().ToString(),
+                        Status = "in-progress", CustomerNumber = "+15145550000", CreatedAt = created, UpdatedAt = created,
+                    };
+                    db.Calls.Add(call);
+                    await db.SaveChangesAsync();
+                    if (i % 2 == 0)
+                    {
+                        call.Status = "ended";
+                        call.DurationSeconds = 10 + i;
+                        await db.SaveChangesAsync();
+                    }
+                    return 0;
+                });
+            }
+        })).ToList();
+        await Task.WhenAll(writers);
+        await stop.CancelAsync();
+        var folded = (await Task.WhenAll(folds)).Sum();
+        await folder.FoldAsync(CancellationToken.None);
+
+        // No delta of the tenant is left, and the rollup alone counts every call once: 100 calls, 4 × 13 ended with
+        // durations 10, 12, …, 34 (4 × 286 s), none missed; the duration histogram holds the same 52.
+        var (pending, quarter, histogram) = await factory.WithDbAsync(tenant.Id, async db =>
+        {
+            var conn = db.Database.GetDbConnection();
+            await conn.OpenAsync();
+            await using var cmd = conn.CreateCommand();
+            cmd.CommandText = $"""
+                SELECT (SELECT COUNT(*) FROM analytics_quarter_deltas WHERE "TenantId" = '{tenant.Id}')
+                     + (SELECT COUNT(*) FROM analytics_histogram_deltas WHERE "TenantId" = '{tenant.Id}'),
+                       (SELECT concat_ws(',', SUM("Calls"), SUM("Missed"), SUM("DurationSum"), SUM("DurationCount")) FROM analytics_quarters WHERE "TenantId" = '{tenant.Id}'),
+                       (SELECT SUM("Count") FROM analytics_histograms WHERE "TenantId" = '{tenant.Id}' AND "Metric" = 'duration')
+                """;
+            await using var reader = await cmd.ExecuteReaderAsync();
+            await reader.ReadAsync();
+            return (reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2));
+        });
+        Assert.Equal((0L, "100,0,1144,52", 52L), (pending, quarter, histogram));
+        Assert.True(folded > 2, $"{folded} folds ran beside the writers");
+    }
+
+    [Fact]
+    public async Task TheHostFoldsTheDeltasOfACallWithinSeconds()
+    {
+        if (!TestDatabase.IsPostgres)
+        {
+            return; // SQLite's triggers (0019) write the rollup itself: there is nothing to fold
+        }
+        var tenant = await factory.CreateTenantAsync();
+        var at = new DateTimeOffset(2026, 11, 2, 16, 0, 0, TimeSpan.Zero);
+        await factory.WithDbAsync(tenant.Id, db =>
+        {
+            db.Calls.Add(new Call
+            {
+                Id = Guid.CreateVersion7(at), TenantId = tenant.Id, Channel = "voice", Provider = "vapi", ProviderCallId = Guid.NewGuid().ToString(),
+                Status = "ended", DurationSeconds = 30, EndedReason = "customer-ended-call", CustomerNumber = "+15145550000", CreatedAt = at, UpdatedAt = at,
+            });
+            return db.SaveChangesAsync();
+        });
+
+        // Nobody folds here but the host's AnalyticsDeltaFolder (every 1,000 ms by default): polled for at most 10 s.
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        string state;
+        while (true)
+        {
+            state = await factory.WithDbAsync(tenant.Id, db => db.Database.SqlQuery<string>($"""
+                SELECT concat_ws(',',
+                    (SELECT COUNT(*) FROM analytics_quarter_deltas WHERE "TenantId" = {tenant.Id}),
+                    (SELECT COUNT(*) FROM analytics_histogram_deltas WHERE "TenantId" = {tenant.Id}),
+                    (SELECT COUNT(*) FROM analytics_ended_reason_deltas WHERE "TenantId" = {tenant.Id}),
+                    (SELECT SUM("Calls") FROM analytics_quarters WHERE "TenantId" = {tenant.Id}),
+                    (SELECT SUM("Count") FROM analytics_histograms WHERE "TenantId" = {tenant.Id}),
+                    (SELECT SUM("Count") FROM analytics_ended_reasons WHERE "TenantId" = {tenant.Id})) AS "Value"
+                """).SingleAsync());
+            if (state == "0,0,0,1,1,1" || DateTime.UtcNow > deadline)
+            {
+                break;
+            }
+            await Task.Delay(100);
+        }
+        Assert.Equal("0,0,0,1,1,1", state);
+    }
 
     private static Switchboard.Platform.Database.SwitchboardDbContext Db(IServiceScope scope, Guid tenantId)
     {

@@ -66,6 +66,8 @@ internal static class DatabaseExtensions
         services.AddHostedService(sp => sp.GetRequiredService<SqliteCheckpointer>());
         services.AddSingleton<PostgresPlannerStatistics>();
         services.AddHostedService(sp => sp.GetRequiredService<PostgresPlannerStatistics>()); // PostgreSQL: no plan made for an empty table outlives its growth
+        services.AddSingleton<Calls.AnalyticsDeltaFolder>();
+        services.AddHostedService(sp => sp.GetRequiredService<Calls.AnalyticsDeltaFolder>()); // PostgreSQL: the rollup catches up with its deltas
         return services;
     }
 

@@ -31,6 +31,14 @@ internal sealed class DatabaseOptions
     [Range(0, 86_400)]
     public int AnalyzeCheckSeconds { get; set; } = 5;
 
+    /// <summary>
+    /// PostgreSQL: milliseconds between two folds of the analytics deltas into their rollup (<see cref="Calls.AnalyticsDeltaFolder"/>,
+    /// migration 0033). Reads are exact either way (they add the deltas); the interval bounds how many deltas wait. 0 turns the
+    /// fold off. Ignored on SQLite.
+    /// </summary>
+    [Range(0, 3_600_000)]
+    public int AnalyticsFoldMs { get; set; } = 1000;
+
     /// <summary>Apply pending migrations when the server starts.</summary>
     public bool MigrateOnStartup { get; set; } = true;
 
