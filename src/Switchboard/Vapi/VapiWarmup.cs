@@ -150,19 +150,28 @@ internal sealed class VapiWarmup(
 
     /// <summary>
     /// Connections the first deliveries after a start would otherwise open themselves, while they wait: each is a TCP
-    /// connection and a start-up exchange on PostgreSQL (then kept by Npgsql's pool until idle for 300 s), and a native
-    /// connection with its pragmas and functions on SQLite (then lent by <see cref="SqliteSessionPool"/>, which closes the
-    /// ones no scope takes). 8: about what the first second of a 100 msg/s start held at once in bench/.
+    /// connection, a backend process and a start-up exchange on PostgreSQL (then kept by Npgsql's pool until idle for 300 s),
+    /// and a native connection with its pragmas and functions on SQLite (then lent by <see cref="SqliteSessionPool"/>, which
+    /// closes the ones no scope takes). SQLite 8: about what the first second of a 100 msg/s start held at once in bench/.
+    /// PostgreSQL 32 (at most the pool's <c>Maximum Pool Size</c>): a start straight into 500 msg/s opened the rest in its
+    /// first seconds, while the host was busiest, and their p99 was 156 – 286 ms against 39 – 73 ms with 32 opened here
+    /// (bench/results/stop46-2026-12-05.md).
     /// </summary>
-    internal const int ConnectionsOpened = 8;
+    /// <param name="postgres">Whether the database is PostgreSQL.</param>
+    /// <param name="maxPoolSize">PostgreSQL: the connection string's <c>Maximum Pool Size</c> (never more are opened).</param>
+    internal static int ConnectionsOpened(bool postgres, int maxPoolSize = int.MaxValue) => postgres ? Math.Min(32, maxPoolSize) : 8;
 
     /// <summary>Opens <see cref="ConnectionsOpened"/> database connections at once, reads one row through each, and returns them to their pool.</summary>
     internal async Task WarmConnectionsAsync(CancellationToken ct)
     {
-        var opened = new List<AsyncServiceScope>(ConnectionsOpened);
+        var opened = new List<AsyncServiceScope> { scopes.CreateAsyncScope() };
         try
         {
-            for (var i = 0; i < ConnectionsOpened; i++)
+            var first = opened[0].ServiceProvider.GetRequiredService<SwitchboardDbContext>().Database;
+            var count = first.IsNpgsql()
+                ? ConnectionsOpened(true, new Npgsql.NpgsqlConnectionStringBuilder(first.GetConnectionString()).MaxPoolSize)
+                : ConnectionsOpened(false);
+            while (opened.Count < count)
             {
                 opened.Add(scopes.CreateAsyncScope());
             }
