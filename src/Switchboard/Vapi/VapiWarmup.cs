@@ -154,8 +154,8 @@ internal sealed class VapiWarmup(
     /// and a native connection with its pragmas and functions on SQLite (then lent by <see cref="SqliteSessionPool"/>, which
     /// closes the ones no scope takes). SQLite 8: about what the first second of a 100 msg/s start held at once in bench/.
     /// PostgreSQL 32 (at most the pool's <c>Maximum Pool Size</c>): a start straight into 500 msg/s opened the rest in its
-    /// first seconds, while the host was busiest, and their p99 was 156 – 286 ms against 39 – 73 ms with 32 opened here
-    /// (bench/results/stop46-2026-12-05.md).
+    /// first seconds, while the host was busiest: the p99 of those two seconds was 156 – 446 ms with 8 opened here, 39 – 154 ms
+    /// with 32 (bench/results/stop46-2026-12-05.md §2).
     /// </summary>
     /// <param name="postgres">Whether the database is PostgreSQL.</param>
     /// <param name="maxPoolSize">PostgreSQL: the connection string's <c>Maximum Pool Size</c> (never more are opened).</param>
