@@ -306,7 +306,12 @@ public sealed class DashboardBrowserTests(BrowserFixture browser, ITestOutputHel
         await card.GetByRole(AriaRole.Button, new() { Name = "Mark contacted" }).ClickAsync();
         await Expect(card.GetByText("Contacted", new() { Exact = true })).ToBeVisibleAsync();
         await card.GetByLabel("Notes").FillAsync("Rappelée à 9 h, passe demain.");
-        await card.GetByRole(AriaRole.Button, new() { Name = "Save notes" }).ClickAsync();
+        // The button is disabled while the save is pending as well as once it is saved: the PATCH's answer is what says the
+        // notes are stored (waiting on the button alone read the database before the save, once, under CI's load).
+        var saved = await page.RunAndWaitForResponseAsync(
+            () => card.GetByRole(AriaRole.Button, new() { Name = "Save notes" }).ClickAsync(),
+            r => r.Request.Method == "PATCH" && r.Url.EndsWith($"/api/v1/leads/{leadId}", StringComparison.Ordinal));
+        Assert.True(saved.Ok, await saved.TextAsync());
         await Expect(card.GetByRole(AriaRole.Button, new() { Name = "Save notes" })).ToBeDisabledAsync();
 
         var audit = await tab.Context.APIRequest.GetAsync("/api/v1/audit?pageSize=50");
