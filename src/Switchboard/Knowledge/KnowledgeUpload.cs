@@ -76,6 +76,20 @@ internal static class KnowledgeUpload
         }
         var title = form["title"].ToString() is { Length: > 0 } t ? t : null;
         var name = fileName.Length == 0 ? null : fileName;
+        // The JSON body is checked before the endpoint runs (StorableTextGuardMiddleware); a form's fields are checked here.
+        var unstorable = new Validation();
+        if (title?.Contains('\0') == true)
+        {
+            unstorable.Add("title", StorableText.Problem);
+        }
+        if (name?.Contains('\0') == true)
+        {
+            unstorable.Add("file", StorableText.Problem);
+        }
+        if (!unstorable.IsValid)
+        {
+            return (null, unstorable.Result(StorableText.Message));
+        }
         return type == DocumentExtractor.Pdf
             ? (new KnowledgeDocumentRequest(type, title, null, Convert.ToBase64String(bytes), null, name), null)
             : (new KnowledgeDocumentRequest(type, title, Decode(bytes), null, null, name), null);

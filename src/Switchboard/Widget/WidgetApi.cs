@@ -358,6 +358,10 @@ internal static class WidgetApi
             }
             buffer.Write(chunk, 0, read);
         }
+        if (StorableText.JsonProblems(buffer.GetBuffer().AsSpan(0, (int)buffer.Length)) is { } unstorable)
+        {
+            return (null, ApiError.Unprocessable("VALIDATION_FAILED", StorableText.Message, unstorable));
+        }
         try
         {
             var body = JsonSerializer.Deserialize<T>(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), JsonSerializerOptions.Web);
@@ -373,6 +377,7 @@ internal static class WidgetApi
     {
         var parsed = Uri.TryCreate(pageUrl, UriKind.Absolute, out var uri)
             ? Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(uri.Query) : [];
-        return name => parsed.TryGetValue(name, out var v) && v.ToString() is { Length: > 0 } s ? (s.Length > 200 ? s[..200] : s) : null;
+        // Decoded from the page's URL (%00, any UTF-8), so made storable: U+0000 as U+FFFD, and a cut never splits a surrogate pair.
+        return name => parsed.TryGetValue(name, out var v) && v.ToString() is { Length: > 0 } s ? TolerantJson.Cap(s.Replace('\0', '\uFFFD'), 200) : null;
     }
 }

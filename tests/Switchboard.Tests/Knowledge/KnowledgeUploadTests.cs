@@ -31,6 +31,14 @@ public sealed class KnowledgeUploadTests(KnowledgeFactory factory) : IClassFixtu
         return form;
     }
 
+    /// <summary>A multipart body as written (HttpClient refuses some header values a client can still send), boundary <c>b</c>.</summary>
+    private static StringContent RawForm(string body)
+    {
+        var content = new StringContent(body, Encoding.UTF8);
+        content.Headers.ContentType = MediaTypeHeaderValue.Parse("multipart/form-data; boundary=b");
+        return content;
+    }
+
     [Fact]
     public async Task UploadedPdfMarkdownHtmlAndTextFilesAreIndexedAndFound()
     {
@@ -75,6 +83,10 @@ public sealed class KnowledgeUploadTests(KnowledgeFactory factory) : IClassFixtu
             (Form(Encoding.UTF8.GetBytes("%PDF-1.7 not really"), "faux.pdf", "application/pdf"), HttpStatusCode.UnprocessableEntity, "UNREADABLE_DOCUMENT"),
             (Form(Encoding.UTF8.GetBytes("ok"), "notes.txt", "text/plain", title: new string('t', 301)), HttpStatusCode.UnprocessableEntity, "VALIDATION_FAILED"),
             (new MultipartFormDataContent { { new StringContent("Titre"), "title" } }, HttpStatusCode.UnprocessableEntity, "VALIDATION_FAILED"),
+            // U+0000 cannot be stored (PostgreSQL text refuses it).
+            (Form(Encoding.UTF8.GetBytes("ok"), "notes.txt", "text/plain", title: "Tari\0fs"), HttpStatusCode.UnprocessableEntity, "VALIDATION_FAILED"),
+            (RawForm("--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"ta\0rifs.txt\"\r\nContent-Type: text/plain\r\n\r\nok\r\n--b--\r\n"),
+                HttpStatusCode.UnprocessableEntity, "VALIDATION_FAILED"),
             (new StringContent("type=text&content=x", Encoding.UTF8, "text/plain"), HttpStatusCode.UnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE"),
         };
         foreach (var (body, status, code) in cases)

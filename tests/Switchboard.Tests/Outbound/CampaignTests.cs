@@ -430,6 +430,14 @@ public sealed class CampaignTests
             HttpStatusCode.NotFound, "ASSISTANT_NOT_FOUND");
         await Expect(await api.PostAsJsonAsync("/api/v1/campaigns", new { name = "x", contactsCsv = "number,consent_source,consent_at\n+15145597000,form,next year" }),
             HttpStatusCode.UnprocessableEntity, "NO_VALID_CONTACTS");
+        // U+0000 cannot be stored (PostgreSQL text refuses it), in a JSON body or a form's name or file.
+        await Expect(await api.PostAsync("/api/v1/campaigns", new StringContent("""{"name":"x","contactsCsv":"number,name\n+15145597000,A\u0000n"}""", Encoding.UTF8, "application/json")),
+            HttpStatusCode.UnprocessableEntity, "VALIDATION_FAILED");
+        foreach (var (name, csv) in new[] { ("Multi\0part", "number\n5145597001"), ("Multipart", "number,name\n5145597001,A\0nn") })
+        {
+            using var nul = new MultipartFormDataContent { { new StringContent(name), "name" }, { new ByteArrayContent(Encoding.UTF8.GetBytes(csv)), "contacts", "contacts.csv" } };
+            await Expect(await api.PostAsync("/api/v1/campaigns", nul), HttpStatusCode.UnprocessableEntity, "VALIDATION_FAILED");
+        }
         Assert.Equal(0, await rig.Host.WithDbAsync(tenant.Id, db => db.Campaigns.CountAsync()));
         Assert.Equal(0, await rig.Host.WithDbAsync(tenant.Id, db => db.CampaignContacts.CountAsync()));
 

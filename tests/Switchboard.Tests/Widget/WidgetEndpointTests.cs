@@ -76,6 +76,19 @@ public sealed class WidgetEndpointTests(WidgetFactory factory) : IClassFixture<W
         Assert.Equal("MALFORMED_JSON", await bad.ErrorCodeAsync());
 
         Assert.Equal("VALIDATION_FAILED", await (await visitor.PostAsync("   ")).ErrorCodeAsync());
+        // Text that cannot be stored (U+0000: PostgreSQL text refuses it; a lone surrogate) is refused, readable by the widget.
+        var nul = await visitor.PostAsync("Sous-sol inondé\0");
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, nul.StatusCode);
+        Assert.Equal("VALIDATION_FAILED", await nul.ErrorCodeAsync());
+        Assert.Equal(WidgetFactory.SiteOrigin, nul.Headers.GetValues("Access-Control-Allow-Origin").Single());
+        var conversations = await factory.WithDbAsync(t.Id, db => db.WebConversations.CountAsync());
+        foreach (var raw in new[] { """{"visitorId":"visitor-12345678","referrer":"https://a.example/\u0000"}""", """{"visitorId":"visitor-12345678","pageUrl":"\ud800"}""" })
+        {
+            var startNul = await factory.Browser().PostAsync("/widget/v1/conversations" + t.Q, new StringContent(raw, Encoding.UTF8, "application/json"));
+            Assert.Equal(HttpStatusCode.UnprocessableEntity, startNul.StatusCode);
+            Assert.Equal("VALIDATION_FAILED", await startNul.ErrorCodeAsync());
+        }
+        Assert.Equal(conversations, await factory.WithDbAsync(t.Id, db => db.WebConversations.CountAsync()));
         var startBad = await factory.Browser().PostAsync("/widget/v1/conversations" + t.Q, new StringContent("[1,2", Encoding.UTF8, "application/json"));
         Assert.Equal("MALFORMED_JSON", await startBad.ErrorCodeAsync());
         var badVisitor = await factory.Browser().PostAsJsonAsync("/widget/v1/conversations" + t.Q, new { visitorId = "<script>", language = "français" });
@@ -160,5 +173,22 @@ public sealed class WidgetEndpointTests(WidgetFactory factory) : IClassFixture<W
         Assert.Equal("+15145550142", OfflineReceptionist.FindPhone("1-514-555-0142"));
         Assert.Equal("+33612345678", OfflineReceptionist.FindPhone("+33 6 12 34 56 78"));
         Assert.Null(OfflineReceptionist.FindPhone("il y a 3 pouces d'eau depuis 2 heures"));
+    }
+
+    [Fact]
+    public async Task AttributionFromThePageUrlThatTheDatabaseCannotStoreAsIsStillStartsTheChat()
+    {
+        var t = await factory.CreateWidgetTenantAsync("Attribution");
+        // A 200-unit cut would fall between the halves of 😀 (a lone surrogate); %00 decodes to U+0000. PostgreSQL refuses both.
+        var longSource = new string('a', 199) + "%F0%9F%98%80";
+        var visitor = new Visitor(factory.Browser(), t);
+
+        var response = await visitor.StartAsync($"https://www.drainfortin.example/?utm_source={longSource}&utm_campaign=hiver%00soldes&gclid=G%00");
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var conversation = await factory.WithDbAsync(t.Id, db => db.WebConversations.SingleAsync());
+        Assert.Equal(new string('a', 199), conversation.UtmSource);
+        Assert.Equal("hiver\uFFFDsoldes", conversation.UtmCampaign);
+        Assert.Equal("G\uFFFD", conversation.Gclid);
     }
 }

@@ -353,6 +353,15 @@ internal static class CampaignApi
                 errors.Add("startAt", "must be an ISO 8601 date and time");
             }
         }
+        // The JSON body is checked before the endpoint runs (StorableTextGuardMiddleware); a form's text is checked here.
+        if (form["name"].ToString().Contains('\0'))
+        {
+            errors.Add("name", StorableText.Problem);
+        }
+        if (csv?.Contains('\0') == true)
+        {
+            errors.Add(file is null ? "contactsCsv" : "contacts", StorableText.Problem);
+        }
         var parsed = new CampaignCreateRequest(form["name"].ToString(), assistantId, promotional, Int("maxAttempts"), Int("retryMinutes"), Int("callsPerSecond"), startAt, csv);
         return errors.IsValid ? (parsed, null) : (null, errors.Result());
     }

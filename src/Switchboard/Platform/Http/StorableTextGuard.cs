@@ -1,0 +1,77 @@
+using System.Text.Json;
+
+namespace Switchboard.Platform.Http;
+
+/// <summary>
+/// The rule for text a client sends: U+0000 (PostgreSQL <c>text</c> rejects it, so a write or a filter holding it
+/// failed as a 500), a lone UTF-16 surrogate escape and invalid UTF-8 (<c>JsonElement.GetString</c> throws on both)
+/// cannot be stored, and are refused with a 422 <c>VALIDATION_FAILED</c> whose <c>details</c> name each field
+/// (<c>status</c>, <c>persona.name</c>, <c>origins[0]</c>). The webhooks keep their own edge rule (such text is
+/// replaced, <see cref="TolerantJson"/>): a provider's message must not be lost for one unusable string.
+/// </summary>
+internal static class StorableText
+{
+    /// <summary>The envelope's message.</summary>
+    public const string Message = "Some fields hold text that cannot be stored.";
+
+    /// <summary>What is said of each field.</summary>
+    public const string Problem = "must be text without U+0000, lone surrogates or invalid UTF-8";
+
+    /// <summary>
+    /// The fields of a JSON body holding text that cannot be stored (<c>body</c> for a bare string), or null when there
+    /// is none or the body is not well-formed JSON (its reader answers that).
+    /// </summary>
+    public static Dictionary<string, string>? JsonProblems(ReadOnlySpan<byte> json)
+    {
+        List<string> paths;
+        try
+        {
+            TolerantJson.Sanitize(json, 64, out paths);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+        return paths.Count == 0 ? null
+            : paths.Distinct(StringComparer.Ordinal).ToDictionary(p => p == "$" ? "body" : p.TrimStart('$').TrimStart('.'), _ => Problem, StringComparer.Ordinal);
+    }
+}
+
+/// <summary>
+/// Applies <see cref="StorableText"/> to every <c>/api/v1</c> request before its endpoint runs, so nothing is changed:
+/// query-string values holding U+0000, and JSON bodies (read once more from a buffer; the fast path is a scan for
+/// invalid UTF-8 and <c>\u</c> escapes of a surrogate or U+0000).
+/// </summary>
+internal sealed class StorableTextGuardMiddleware(RequestDelegate next)
+{
+    public async Task InvokeAsync(HttpContext http)
+    {
+        if (!http.Request.Path.StartsWithSegments("/api/v1"))
+        {
+            await next(http);
+            return;
+        }
+        Dictionary<string, string>? details = null;
+        foreach (var (name, values) in http.Request.Query)
+        {
+            if (name.Contains('\0') || values.Any(v => v is not null && v.Contains('\0')))
+            {
+                (details ??= new(StringComparer.Ordinal))[name.Replace('\0', '\uFFFD')] = StorableText.Problem;
+            }
+        }
+        if (details is null && http.Request.HasJsonContentType() && http.Request.ContentLength != 0)
+        {
+            http.Request.EnableBuffering();
+            using var body = new MemoryStream();
+            await http.Request.Body.CopyToAsync(body, http.RequestAborted);
+            http.Request.Body.Position = 0;
+            details = StorableText.JsonProblems(body.GetBuffer().AsSpan(0, (int)body.Length));
+        }
+        if (details is not null)
+        {
+            await ApiError.WriteAsync(http, 422, "VALIDATION_FAILED", StorableText.Message, details);
+            return;
+        }
+        await next(http);
+    }
+}
