@@ -49,7 +49,7 @@ internal static class BillingApi
 
     private static async Task<Results<Ok<CurrentPlan>, JsonHttpResult<ErrorEnvelope>>> ChangePlanAsync(
         PlanChange body, HttpContext http, SwitchboardDbContext db, PlanCatalog plans, TenantAccountCache accounts, AuditLog audit, TimeProvider clock,
-        StripeGateway stripe, Microsoft.Extensions.Options.IOptions<BillingOptions> billing, CancellationToken ct)
+        PlanChangePolicy policy, CancellationToken ct)
     {
         if (plans.Find(body.PlanId) is not { } plan)
         {
@@ -59,21 +59,9 @@ internal static class BillingApi
         var now = clock.GetUtcNow();
         var account = await TenantAccounts.GetOrCreateAsync(db, plans, caller.TenantId!.Value, now, ct);
         var before = account.PlanId;
-        if (before != plan.Id && !caller.IsOperator)
+        if (policy.Refusal(caller, account, plan) is { } refused)
         {
-            if (!stripe.Enabled && !billing.Value.OwnersMayChangePlan)
-            {
-                return ApiError.Forbidden("PLAN_CHANGES_DISABLED", "The operator of this installation sets plans; ask them to change yours.");
-            }
-            if (stripe.Enabled && account.SubscriptionStatus is "active" or "trialing" or "past_due" or "unpaid")
-            {
-                return ApiError.Conflict("MANAGE_IN_PORTAL", "Your plan is a Stripe subscription: change or cancel it in the billing portal (POST /api/v1/billing/portal).");
-            }
-            if (stripe.Enabled && plan.MonthlyPriceUsd > 0)
-            {
-                return ApiError.Create(402, "CHECKOUT_REQUIRED", $"The {plan.Name} plan is paid: subscribe through Stripe Checkout (POST /api/v1/billing/checkout).",
-                    new { planId = plan.Id, checkout = "/api/v1/billing/checkout" });
-            }
+            return refused;
         }
         if (before != plan.Id)
         {
@@ -93,7 +81,7 @@ internal static class BillingApi
         period ??= UsageMeter.PeriodOf(clock.GetUtcNow());
         if (!UsageMeter.TryParsePeriod(period, out var start))
         {
-            return ApiError.Unprocessable("INVALID_PERIOD", "period must be yyyy-MM.");
+            return ApiError.Unprocessable("INVALID_PERIOD", $"period must be a month yyyy-MM from {UsageMeter.MinPeriod} to {UsageMeter.MaxPeriod}.");
         }
         var caller = Caller.From(http);
         await meter.MeterEndedCallsAsync(start, ct);

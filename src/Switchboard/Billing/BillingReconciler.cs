@@ -189,7 +189,7 @@ internal static class BillingOperatorApi
         period ??= UsageMeter.PeriodOf(clock.GetUtcNow());
         if (!UsageMeter.TryParsePeriod(period, out _))
         {
-            return ApiError.Unprocessable("INVALID_PERIOD", "period must be yyyy-MM.");
+            return ApiError.Unprocessable("INVALID_PERIOD", $"period must be a month yyyy-MM from {UsageMeter.MinPeriod} to {UsageMeter.MaxPeriod}.");
         }
         return TypedResults.Ok(await reconciler.RunAsync(period, ct));
     }

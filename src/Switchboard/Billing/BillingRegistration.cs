@@ -21,6 +21,7 @@ internal static class BillingRegistration
         builder.Services.AddOptions<StripeOptions>().BindConfiguration(StripeOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddHttpClient("stripe");
         builder.Services.AddSingleton<StripeGateway>();
+        builder.Services.AddSingleton<PlanChangePolicy>();
         builder.Services.AddScoped<StripeEventApplier>();
         builder.Services.AddScoped<BillingReconciler>();
         builder.Services.AddOutboxHandler<MeterEventHandler>(MeterEventHandler.Kind);

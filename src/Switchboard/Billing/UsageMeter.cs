@@ -16,10 +16,18 @@ internal sealed class UsageMeter(SwitchboardDbContext db, TimeProvider clock, St
 {
     public static string PeriodOf(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM", CultureInfo.InvariantCulture);
 
+    /// <summary>The first and last periods accepted: metering reads a day either side of the month, which must be representable.</summary>
+    public const string MinPeriod = "0001-02", MaxPeriod = "9999-11";
+
+    /// <summary>
+    /// Parses a period <c>yyyy-MM</c> (a UTC month) from <see cref="MinPeriod"/> to <see cref="MaxPeriod"/>;
+    /// <paramref name="start"/> is its first instant.
+    /// </summary>
     public static bool TryParsePeriod(string? text, out DateTimeOffset start)
     {
         start = default;
-        if (!DateTime.TryParseExact(text, "yyyy-MM", CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var d))
+        if (!DateTime.TryParseExact(text, "yyyy-MM", CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var d)
+            || d < new DateTime(1, 2, 1) || d > new DateTime(9999, 11, 1))
         {
             return false;
         }

@@ -45,12 +45,18 @@ internal static class AnalyticsApi
     /// <summary>Longest period, in days.</summary>
     public const int MaxDays = 366;
 
+    /// <summary>
+    /// Earliest and latest local dates accepted: a day's bounds in UTC (zones run from −12:00 to +14:00) and the
+    /// quarter-hour buckets around them must be representable as a <see cref="DateTimeOffset"/>.
+    /// </summary>
+    public static readonly DateOnly MinDate = new(1, 1, 2), MaxDate = new(9999, 12, 30);
+
     public static RouteGroupBuilder MapAnalytics(this RouteGroupBuilder api)
     {
         api.MapGet("/analytics", GetAsync).WithTags("Analytics").WithName("getAnalytics")
             .WithSummary("Calls, outcomes, urgency, leads, SMS, duration and latency per local day")
             .WithDescription("from and to are local dates (YYYY-MM-DD, inclusive; default: the last 30 days), tz an IANA time zone " +
-                             $"(default: the tenant's). At most {MaxDays} days. Days follow the zone's DST changes (23- or 25-hour days).");
+                             $"(default: the tenant's). At most {MaxDays} days, from {MinDate:yyyy-MM-dd} to {MaxDate:yyyy-MM-dd}. Days follow the zone's DST changes (23- or 25-hour days).");
         return api;
     }
 
@@ -70,8 +76,12 @@ internal static class AnalyticsApi
                 new Dictionary<string, string> { ["tz"] = "unknown time zone" });
         }
         var today = DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(clock.GetUtcNow(), zone).DateTime);
+        if (from < MinDate || from > MaxDate || to < MinDate || to > MaxDate)
+        {
+            return ApiError.Unprocessable("INVALID_RANGE", $"from and to must be dates from {MinDate:yyyy-MM-dd} to {MaxDate:yyyy-MM-dd}.");
+        }
         var last = to ?? today;
-        var first = from ?? last.AddDays(-29);
+        var first = from ?? DateOnly.FromDayNumber(Math.Max(MinDate.DayNumber, last.DayNumber - 29));
         if (first > last)
         {
             return ApiError.Unprocessable("INVALID_RANGE", "'from' must not be after 'to'.");

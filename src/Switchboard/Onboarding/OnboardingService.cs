@@ -19,8 +19,9 @@ namespace Switchboard.Onboarding;
 /// The onboarding wizard and studio configuration over the real settings: the profile writes the tenant (name,
 /// time zone, locale), the caller's user (full name) and the tenant account (industry, opt-in, terms); the voice
 /// provider and Twilio steps write credentials; telephony attaches the number and sets the tenant's business hours;
-/// the assistant step creates or updates the default assistant; the plan step changes the plan. Each PATCH applies
-/// only what changed, so a repeated auto-save queues nothing new.
+/// the assistant step creates or updates the default assistant; the plan step changes the plan under the same
+/// <see cref="PlanChangePolicy"/> as <c>PUT /api/v1/plan</c>. Each PATCH applies only what changed, so a repeated
+/// auto-save queues nothing new.
 /// </summary>
 internal sealed class OnboardingService(
     SwitchboardDbContext db,
@@ -29,6 +30,7 @@ internal sealed class OnboardingService(
     NumberService numbers,
     SmsSenderResolver senders,
     PlanCatalog plans,
+    PlanChangePolicy planPolicy,
     TenantAccountCache accountCache,
     AuditLog audit,
     TimeProvider clock,
@@ -298,7 +300,7 @@ internal sealed class OnboardingService(
 
     private async Task ApplyPlanAsync(Caller caller, State state, string planId, List<OnboardingIssue> warnings, DateTimeOffset now, CancellationToken ct)
     {
-        if (plans.Find(planId) is null)
+        if (plans.Find(planId) is not { } plan)
         {
             warnings.Add(new OnboardingIssue(OnboardingSteps.Plan, "planId", "unknown plan: " + string.Join(", ", plans.All.Select(p => p.Id))));
             return;
@@ -310,6 +312,12 @@ internal sealed class OnboardingService(
         if (!caller.Can(Permission.ManagePlan))
         {
             warnings.Add(new OnboardingIssue(OnboardingSteps.Plan, "planId", "only an owner can change the plan; not saved"));
+            return;
+        }
+        // The same rule as PUT /api/v1/plan: with Stripe a paid plan is bought through Checkout, not picked here.
+        if (planPolicy.Refusal(caller, state.Account, plan)?.Value is { } refused)
+        {
+            warnings.Add(new OnboardingIssue(OnboardingSteps.Plan, "planId", Describe(refused) + "; not saved"));
             return;
         }
         var before = state.Account.PlanId;

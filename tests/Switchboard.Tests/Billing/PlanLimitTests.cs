@@ -183,6 +183,26 @@ public sealed class PlanAndUsageTests(SelfServiceFactory factory) : IClassFixtur
     }
 
     [Fact]
+    public async Task UsageOfTheFirstAndLastMonthsOfTheCalendarIsRefusedAndTheMonthsWithinAreZeros()
+    {
+        var owner = await factory.SignUpAsync();
+
+        foreach (var period in new[] { "0001-02", "9999-11" })
+        {
+            var usage = await (await owner.Client.GetAsync("/api/v1/usage?period=" + period)).JsonAsync(HttpStatusCode.OK);
+            Assert.Equal(period, usage["period"]!.GetValue<string>());
+            Assert.Equal(0, usage["callSeconds"]!.GetValue<double>());
+        }
+        // Metering reads a day either side of the month: these months have no representable neighbour.
+        foreach (var period in new[] { "0001-01", "9999-12" })
+        {
+            var response = await owner.Client.GetAsync("/api/v1/usage?period=" + period);
+            Assert.True(response.StatusCode == HttpStatusCode.UnprocessableEntity, $"{period}: {(int)response.StatusCode}");
+            Assert.Equal("INVALID_PERIOD", await response.ErrorCodeAsync());
+        }
+    }
+
+    [Fact]
     public async Task AssistantRequestsBeyondThePlansConcurrentCallsAreRefused()
     {
         var tenant = await factory.CreateTenantAsync("Busy lines");

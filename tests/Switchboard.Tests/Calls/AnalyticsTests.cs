@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using Switchboard.Alerts;
 using Switchboard.Calls;
 using Switchboard.Tests.Support;
+using Switchboard.Tests.Vapi;
 
 namespace Switchboard.Tests.Calls;
 
@@ -102,6 +103,38 @@ public sealed class AnalyticsTests(SwitchboardFactory factory) : IClassFixture<S
         Assert.Null(empty["totals"]!["p95DurationSeconds"]?.GetValue<double>());
         Assert.Null(empty["totals"]!["latencyP50Ms"]?.GetValue<double>());
         Assert.Null(empty["totals"]!["costTotal"]?.GetValue<decimal>());
+    }
+
+    [Fact]
+    public async Task TheFirstAndLastDatesOfTheCalendarAreZerosAndDatesBeyondThemAreRefused()
+    {
+        var tenant = await factory.CreateTenantAsync();
+        var client = factory.ApiClient(tenant);
+
+        // The zones furthest ahead of and behind UTC put a day's bounds furthest from its date.
+        foreach (var url in new[]
+        {
+            "/api/v1/analytics?from=0001-01-02&to=0001-01-02&tz=Pacific/Kiritimati", "/api/v1/analytics?from=0001-01-02&to=0001-01-03&tz=Etc/GMT%2B12",
+            "/api/v1/analytics?from=9999-12-30&to=9999-12-30&tz=Etc/GMT%2B12", "/api/v1/analytics?from=9999-12-29&to=9999-12-30&tz=Pacific/Kiritimati",
+            "/api/v1/analytics?to=0001-01-05",
+        })
+        {
+            var response = await client.GetAsync(url);
+            Assert.True(response.StatusCode == HttpStatusCode.OK, $"{url}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+            var a = await response.Content.ReadFromJsonAsync<JsonObject>();
+            Assert.Equal(0, a!["totals"]!["calls"]!.GetValue<int>());
+        }
+        foreach (var url in new[]
+        {
+            "/api/v1/analytics?from=0001-01-01&to=0001-01-01", "/api/v1/analytics?from=0001-01-01&to=0001-01-02&tz=Pacific/Pago_Pago",
+            "/api/v1/analytics?from=9999-12-31&to=9999-12-31&tz=UTC", "/api/v1/analytics?to=9999-12-31&tz=Pacific/Kiritimati",
+            "/api/v1/analytics?from=9999-12-31",
+        })
+        {
+            var response = await client.GetAsync(url);
+            Assert.True(response.StatusCode == HttpStatusCode.UnprocessableEntity, $"{url}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+            Assert.Equal("INVALID_RANGE", (await VapiWebhookTests.ErrorOf(response))["code"]!.GetValue<string>());
+        }
     }
 
     private static SmsMessage Sms(Guid tenantId, Guid callId, string status, DateTimeOffset at) => new()
