@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using System.Text;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
@@ -43,7 +44,24 @@ internal sealed class AccountService(
 
     public AccountOptions Options => options.Value;
 
-    public static string NormalizeEmail(string email) => email.Trim().ToLowerInvariant();
+    /// <summary>
+    /// The form an email is stored and looked up in: trimmed, Unicode NFC (RFC 6532 §3.1), lower case, so one address
+    /// typed with a precomposed or a combining accent, or in another case, is one account. Text that is not valid
+    /// UTF-16 (a lone surrogate, refused before it reaches here) is only trimmed and lower-cased.
+    /// </summary>
+    public static string NormalizeEmail(string email)
+    {
+        var trimmed = email.Trim();
+        try
+        {
+            trimmed = trimmed.Normalize(NormalizationForm.FormC);
+        }
+        catch (ArgumentException)
+        {
+            // Not normalisable; the validation that follows answers for it.
+        }
+        return trimmed.ToLowerInvariant();
+    }
 
     /// <summary>Password rules: <see cref="AccountOptions.MinPasswordLength"/> to 128 characters, not the email.</summary>
     public string? PasswordProblem(string? password, string? email) =>
@@ -108,14 +126,13 @@ internal sealed class AccountService(
         var verdict = hasher.VerifyHashedPassword(user, user.PasswordHash, password);
         if (verdict == PasswordVerificationResult.Failed)
         {
-            user.FailedLogins++;
-            var locked = user.FailedLogins >= options.Value.MaxFailedLogins;
-            if (locked)
-            {
-                user.LockedUntil = now.AddMinutes(options.Value.LockoutMinutes);
-                user.FailedLogins = 0;
-            }
-            await db.SaveChangesAsync(ct);
+            // Counted in the database, not on the row read before hashing: guesses sent in parallel all read the same
+            // count, and writing it back plus one would let any number of them through without a lockout.
+            var max = options.Value.MaxFailedLogins;
+            var lockedUntil = (DateTimeOffset?)now.AddMinutes(options.Value.LockoutMinutes);
+            await db.Users.Where(u => u.Id == user.Id).ExecuteUpdateAsync(s => s.SetProperty(u => u.FailedLogins, u => u.FailedLogins + 1), ct);
+            var locked = await db.Users.Where(u => u.Id == user.Id && u.FailedLogins >= max)
+                .ExecuteUpdateAsync(s => s.SetProperty(u => u.LockedUntil, lockedUntil).SetProperty(u => u.FailedLogins, 0), ct) > 0;
             await audit.AppendAsync(null, new AuditActor("anonymous", null, ip), locked ? "auth.lockout" : "auth.login_failed", "user:" + user.Id, null, ct);
             return locked ? (PasswordCheck.Locked, TimeSpan.FromMinutes(options.Value.LockoutMinutes)) : (PasswordCheck.Wrong, TimeSpan.Zero);
         }

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.Options;
 using Switchboard.Compliance;
 using Switchboard.Platform.Database;
@@ -21,7 +22,7 @@ public sealed record InvitationDto(Guid Id, string Email, string Role, DateTimeO
 
 /// <summary>
 /// <c>/api/v1/team</c>: members and invitations. Admins manage admins and members; only owners grant, change or
-/// remove the owner role; the last owner cannot be demoted or removed (409 <c>LAST_OWNER</c>).
+/// remove the owner role; the last owner cannot be demoted or removed (409 <c>LAST_OWNER</c>), even by two owners at once.
 /// </summary>
 internal static class TeamApi
 {
@@ -54,6 +55,7 @@ internal static class TeamApi
             return new Validation().Add("role", "must be owner, admin or member").Result();
         }
         var caller = Caller.From(http);
+        await using var tx = await LockOwnersAsync(db, caller.TenantId!.Value, ct);
         var membership = await db.Memberships.FirstOrDefaultAsync(m => m.UserId == userId, ct);
         if (membership is null)
         {
@@ -70,6 +72,7 @@ internal static class TeamApi
         var before = membership.Role;
         membership.Role = body.Role!;
         await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
         await audit.AppendAsync(caller.TenantId, caller.Actor, "team.role_changed", "user:" + userId, new { from = before, to = body.Role }, ct);
         var user = await db.Users.AsNoTracking().FirstAsync(u => u.Id == userId, ct);
         return TypedResults.Ok(new MemberDto(user.Id, user.Email, user.FullName, membership.Role, membership.CreatedAt));
@@ -79,6 +82,7 @@ internal static class TeamApi
         Guid userId, HttpContext http, SwitchboardDbContext db, AuditLog audit, CancellationToken ct)
     {
         var caller = Caller.From(http);
+        await using var tx = await LockOwnersAsync(db, caller.TenantId!.Value, ct);
         var membership = await db.Memberships.FirstOrDefaultAsync(m => m.UserId == userId, ct);
         if (membership is null)
         {
@@ -94,8 +98,22 @@ internal static class TeamApi
         }
         db.Memberships.Remove(membership);
         await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
         await audit.AppendAsync(caller.TenantId, caller.Actor, "team.member_removed", "user:" + userId, null, ct);
         return TypedResults.NoContent();
+    }
+
+    /// <summary>
+    /// Begins the transaction of a role change or removal holding the tenant's row lock (a no-op <c>UPDATE tenants</c>:
+    /// a row lock on PostgreSQL; SQLite has one writer) until it ends, so the owners are counted after any concurrent
+    /// change has committed: two owners demoting or removing each other at once leave one owner (the second gets 409
+    /// <c>LAST_OWNER</c>), where both counts used to see two owners and the tenant was left with none.
+    /// </summary>
+    private static async Task<IDbContextTransaction> LockOwnersAsync(SwitchboardDbContext db, Guid tenantId, CancellationToken ct)
+    {
+        var tx = await db.Database.BeginTransactionAsync(ct);
+        await db.Tenants.Where(t => t.Id == tenantId).ExecuteUpdateAsync(s => s.SetProperty(t => t.Name, t => t.Name), ct);
+        return tx;
     }
 
     private static async Task<Ok<List<InvitationDto>>> ListInvitationsAsync(SwitchboardDbContext db, CancellationToken ct) =>
