@@ -136,7 +136,7 @@ internal static class OutboundTwilioWebhooks
             var text = assistant?.VoicemailMessage ?? DefaultVoicemail(language, tenant.Name, tenant.TwilioFromNumber ?? call.BusinessNumber);
             return Write(new XElement("Response",
                 new XElement("Pause", new XAttribute("length", 1)),
-                Say(text, voice),
+                TwiML.Say(text, voice),
                 new XElement("Hangup")));
         }
         if (answeredBy == "fax" || assistant is null || call.CallSid is null)
@@ -208,16 +208,6 @@ internal static class OutboundTwilioWebhooks
         _ => $"Hello, this is the automated assistant of {business}, calling about your request."
             + (callbackNumber is null ? "" : $" You can reach us at {callbackNumber}.") + " Thank you, goodbye.",
     };
-
-    private static XElement Say(string text, SayVoice voice)
-    {
-        var say = new XElement("Say", new XAttribute("language", voice.Language), text);
-        if (voice.Voice is not null)
-        {
-            say.Add(new XAttribute("voice", voice.Voice));
-        }
-        return say;
-    }
 
     private static string Write(XElement response) => "<?xml version=\"1.0\" encoding=\"UTF-8\"?>" + response.ToString(SaveOptions.DisableFormatting);
 }

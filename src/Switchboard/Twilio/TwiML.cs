@@ -1,3 +1,5 @@
+using System.Text;
+using System.Xml;
 using System.Xml.Linq;
 
 namespace Switchboard.Twilio;
@@ -55,14 +57,43 @@ internal static class TwiML
     /// <summary>An empty response (inbound SMS: no auto-reply).</summary>
     public static string Empty() => Write(new XElement("Response"));
 
-    private static XElement Say(string text, SayVoice voice)
+    /// <summary>
+    /// <c>&lt;Say language voice?&gt;text&lt;/Say&gt;</c>, for every TwiML document. A character XML 1.0 cannot carry (a control
+    /// character such as U+000B, the line break Word's Shift+Enter pastes into a business name, or a lone surrogate) is
+    /// spoken as a space: LINQ to XML refuses to write it, and the caller would hear Twilio's application error instead.
+    /// </summary>
+    internal static XElement Say(string text, SayVoice voice)
     {
-        var say = new XElement("Say", new XAttribute("language", voice.Language), text);
+        var say = new XElement("Say", new XAttribute("language", voice.Language), Speakable(text));
         if (voice.Voice is not null)
         {
             say.Add(new XAttribute("voice", voice.Voice));
         }
         return say;
+    }
+
+    private static string Speakable(string text)
+    {
+        StringBuilder? fixedText = null;
+        for (var i = 0; i < text.Length; i++)
+        {
+            var c = text[i];
+            if (XmlConvert.IsXmlChar(c))
+            {
+                fixedText?.Append(c);
+            }
+            else if (char.IsHighSurrogate(c) && i + 1 < text.Length && XmlConvert.IsXmlSurrogatePair(text[i + 1], c))
+            {
+                fixedText?.Append(c).Append(text[i + 1]);
+                i++;
+            }
+            else
+            {
+                fixedText ??= new StringBuilder(text.Length).Append(text, 0, i);
+                fixedText.Append(' ');
+            }
+        }
+        return fixedText?.ToString() ?? text;
     }
 
     private static string Write(XElement response) =>

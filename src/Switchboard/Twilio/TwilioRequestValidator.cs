@@ -326,7 +326,7 @@ internal static class TwilioRequestValidator
     /// wins and the comparison is exact (lowercase only, which is what Twilio sends; twilio-node and
     /// twilio-python compare exactly too).
     /// </summary>
-    private static bool BodyHashMatches(string url, ReadOnlySpan<byte> body)
+    internal static bool BodyHashMatches(string url, ReadOnlySpan<byte> body)
     {
         var queryStart = url.IndexOf('?');
         if (queryStart < 0)

@@ -91,15 +91,17 @@ internal static partial class TwilioVoiceApi
         {
             return (null, ApiError.TooLarge($"The body exceeds {MaxBodyBytes} bytes."));
         }
-        var raw = await ReadBodyAsync(http.Request, ct);
-        if (raw is null)
+        var bytes = await ReadBodyAsync(http.Request, ct);
+        if (bytes is null)
         {
             return (null, ApiError.TooLarge($"The body exceeds {MaxBodyBytes} bytes."));
         }
+        var raw = Encoding.UTF8.GetString(bytes);
+        var isForm = IsForm(http.Request);
         Dictionary<string, StringValues> form;
         try
         {
-            form = IsForm(http.Request) ? new FormReader(raw).ReadForm() : [];
+            form = isForm ? new FormReader(raw).ReadForm() : [];
         }
         catch (InvalidDataException)
         {
@@ -114,6 +116,13 @@ internal static partial class TwilioVoiceApi
         {
             return (null, refused);
         }
+        // Any other body (application/json) is signed only through its hash: Twilio adds bodySHA256, the hex SHA-256 of the
+        // raw bytes, to the signed URL (twilio-signature.md §1; error 57012). Without it, or for another body, it is not Twilio's.
+        if (!isForm && bytes.Length > 0 && !TwilioRequestValidator.BodyHashMatches(url, bytes))
+        {
+            services.GetRequiredService<SwitchboardMetrics>().SignatureRejected("twilio", "invalid");
+            return (null, ApiError.Forbidden("INVALID_SIGNATURE", "The body is not the one whose bodySHA256 the request URL signs."));
+        }
         services.GetRequiredService<CurrentTenant>().Set(tenant.Id);
         var unusable = TwilioFieldRules.Normalise(form);
         if (unusable.Count > 0)
@@ -127,7 +136,7 @@ internal static partial class TwilioVoiceApi
     private static bool IsForm(HttpRequest request) =>
         request.ContentType?.StartsWith("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase) == true;
 
-    private static async Task<string?> ReadBodyAsync(HttpRequest request, CancellationToken ct)
+    private static async Task<byte[]?> ReadBodyAsync(HttpRequest request, CancellationToken ct)
     {
         var buffer = new ArrayBufferWriter<byte>(4096);
         while (true)
@@ -135,7 +144,7 @@ internal static partial class TwilioVoiceApi
             var read = await request.Body.ReadAsync(buffer.GetMemory(4096), ct);
             if (read == 0)
             {
-                return Encoding.UTF8.GetString(buffer.WrittenSpan);
+                return buffer.WrittenSpan.ToArray();
             }
             buffer.Advance(read);
             if (buffer.WrittenCount > MaxBodyBytes)

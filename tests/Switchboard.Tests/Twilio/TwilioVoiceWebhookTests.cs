@@ -1,5 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json.Nodes;
 using System.Xml.Linq;
 using Microsoft.EntityFrameworkCore;
@@ -228,6 +230,18 @@ public sealed class TwilioVoiceWebhookTests(SwitchboardFactory factory) : IClass
     }
 
     [Fact]
+    public async Task ABusinessNameHoldingAControlCharacterStillHasItsCallsAnswered()
+    {
+        // U+000B is the line break Word's Shift+Enter pastes into a name; XML 1.0 cannot carry it.
+        var tenant = await factory.CreateTenantAsync("Drain\vFortin", withTwilio: true);
+
+        var twiml = await TwiMLOf(await PostSignedAsync($"/webhooks/twilio/voice/{tenant.Id}", IncomingCall(NewCallSid())));
+
+        Assert.Contains("Drain Fortin", twiml.Element("Say")!.Value); // the consent notice, then the stream
+        Assert.Single(twiml.Elements("Connect"));
+    }
+
+    [Fact]
     public async Task ABadSignatureIsForbiddenInTheEnvelope()
     {
         var tenant = await factory.CreateTenantAsync(withTwilio: true);
@@ -281,6 +295,34 @@ public sealed class TwilioVoiceWebhookTests(SwitchboardFactory factory) : IClass
 
         var twiml = await TwiMLOf(response);
         Assert.StartsWith("wss://switchboard.example.com/media/twilio/", twiml.Element("Connect")!.Element("Stream")!.Attribute("url")!.Value);
+    }
+
+    [Fact]
+    public async Task AJsonBodyIsTrustedOnlyWhenTheSignedBodySha256IsItsHash()
+    {
+        var tenant = await factory.CreateTenantAsync(withTwilio: true);
+        var client = factory.CreateClient();
+        async Task<HttpResponseMessage> PostJsonAsync(string body, string? hashed)
+        {
+            // Twilio signs a JSON webhook's URL alone, with bodySHA256 (hex SHA-256 of the raw body) in its query string.
+            var path = $"/webhooks/twilio/voice/{tenant.Id}/stream-ended"
+                + (hashed is null ? "" : "?bodySHA256=" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(hashed))));
+            using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+            request.Headers.Add("X-Twilio-Signature", TwilioRequestValidator.ComputeSignature(new Uri(client.BaseAddress!, path).ToString(), null, TwilioSimulator.AuthToken));
+            return await client.SendAsync(request);
+        }
+        var genuine = $"{{\"CallSid\":\"{NewCallSid()}\"}}";
+
+        var accepted = await PostJsonAsync(genuine, hashed: genuine);
+        var tampered = await PostJsonAsync($"{{\"CallSid\":\"{NewCallSid()}\"}}", hashed: genuine);
+        var unhashed = await PostJsonAsync(genuine, hashed: null);
+
+        Assert.Equal(HttpStatusCode.OK, accepted.StatusCode);
+        foreach (var refused in new[] { tampered, unhashed })
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+            Assert.Equal("INVALID_SIGNATURE", (await refused.Content.ReadFromJsonAsync<JsonObject>())!["error"]!["code"]!.GetValue<string>());
+        }
     }
 
     [Fact]

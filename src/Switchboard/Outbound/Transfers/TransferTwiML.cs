@@ -42,15 +42,7 @@ internal static class TransferTwiML
     /// <summary>The whisper played to the agent only (a participant's <c>AnnounceUrl</c>).</summary>
     public static string Whisper(string text, SayVoice voice) => Write(new XElement("Response", Say(text, voice)));
 
-    private static XElement Say(string text, SayVoice voice)
-    {
-        var say = new XElement("Say", new XAttribute("language", voice.Language), text);
-        if (voice.Voice is not null)
-        {
-            say.Add(new XAttribute("voice", voice.Voice));
-        }
-        return say;
-    }
+    private static XElement Say(string text, SayVoice voice) => TwiML.Say(text, voice);
 
     private static string Write(XElement response) =>
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>" + response.ToString(SaveOptions.DisableFormatting);
