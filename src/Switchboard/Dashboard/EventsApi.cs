@@ -55,7 +55,11 @@ internal static class EventsApi
             subscription = hub.Subscribe(tenantId, callId, -1, null); // an id we cannot read is an id we cannot resume from
         }
         http.Response.Headers["X-Accel-Buffering"] = "no"; // nginx: do not buffer the stream
-        return TypedResults.ServerSentEvents(ReadAsync(http, caller, tenantId, subscription, ct));
+        // The stream also ends when the server starts shutting down: otherwise it stays open (silent, no pings) for the
+        // whole shutdown timeout while Kestrel refuses new requests, and the dashboard keeps showing "Live".
+        var stopping = CancellationTokenSource.CreateLinkedTokenSource(ct, http.RequestServices.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping);
+        http.Response.RegisterForDispose(stopping);
+        return TypedResults.ServerSentEvents(ReadAsync(http, caller, tenantId, subscription, stopping.Token));
     }
 
     private static async IAsyncEnumerable<SseItem<string>> ReadAsync(

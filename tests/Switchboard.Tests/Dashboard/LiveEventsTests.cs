@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Switchboard.Calls;
 using Switchboard.Dashboard;
 using Switchboard.Tests.Support;
@@ -219,6 +220,23 @@ public sealed class LiveEventsTests : IClassFixture<LiveEventsTests.Factory>
             next = await stream.NextAsync(deadline - DateTime.UtcNow);
         }
         while (next is not null);
+    }
+
+    [Fact]
+    public async Task StoppingTheServerEndsTheStreamAtOnce()
+    {
+        await using var host = new Factory(); // its own host: this test stops it
+        var tenant = await host.CreateTenantAsync();
+        await using var stream = await SseStream.OpenAsync(host.ApiClient(tenant));
+        Assert.Equal("ping", (await stream.NextAsync(Deadline))!.Type);
+
+        host.Services.GetRequiredService<IHostApplicationLifetime>().StopApplication();
+
+        // Pings come every 0.3 s: a stream that outlived the stop would still be pinging after 3 s.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(3);
+        while (await stream.NextAsync(deadline - DateTime.UtcNow) is not null)
+        {
+        }
     }
 
     [Fact]
