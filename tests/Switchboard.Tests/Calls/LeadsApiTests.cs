@@ -164,6 +164,13 @@ public sealed class LeadsApiTests : IClassFixture<LeadsApiTests.Factory>
         await Refused(new { assigneeUserId = "not-a-guid" }, "VALIDATION_FAILED");
         await Refused(new { urgency = "routine" }, "VALIDATION_FAILED");
         await Refused(new[] { 1, 2 }, "INVALID_BODY");
+        // Text that cannot be read or stored (a lone surrogate: JsonElement.GetString throws; U+0000: PostgreSQL refuses it).
+        foreach (var raw in new[] { """{"notes":"x\ud800"}""", """{"status":"\udc00"}""", """{"notes":"a\u0000b"}""" })
+        {
+            var response = await owner.Client.PatchAsync($"/api/v1/leads/{leadId}", new StringContent(raw, System.Text.Encoding.UTF8, "application/json"));
+            Assert.True(response.StatusCode == HttpStatusCode.UnprocessableEntity, $"{raw}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+            Assert.Equal("VALIDATION_FAILED", await response.ErrorCodeAsync());
+        }
         var malformed = await owner.Client.PatchAsync($"/api/v1/leads/{leadId}", new StringContent("{\"status\":", System.Text.Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.BadRequest, malformed.StatusCode);
         Assert.Equal("BAD_REQUEST", await malformed.ErrorCodeAsync());

@@ -430,7 +430,7 @@ export interface paths {
         };
         /**
          * Calls, outcomes, urgency, leads, SMS, duration and latency per local day
-         * @description from and to are local dates (YYYY-MM-DD, inclusive; default: the last 30 days), tz an IANA time zone (default: the tenant's). At most 366 days. Days follow the zone's DST changes (23- or 25-hour days).
+         * @description from and to are local dates (YYYY-MM-DD, inclusive; default: the last 30 days), tz an IANA time zone (default: the tenant's). At most 366 days, from 0001-01-02 to 9999-12-30. Days follow the zone's DST changes (23- or 25-hour days).
          */
         get: operations["getAnalytics"];
         put?: never;
