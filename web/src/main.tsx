@@ -10,6 +10,7 @@ import i18n from './lib/i18n';
 import { ApiError, onUnauthorized } from './lib/api/client';
 import { applyTheme, storedTheme } from './lib/theme';
 import { routeTree } from './routeTree.gen';
+import { RouteError } from './components/layout/route-error';
 import './index.css';
 
 applyTheme(storedTheme());
@@ -26,7 +27,14 @@ const queryClient = new QueryClient({
   queryCache: new QueryCache(),
 });
 
-const router = createRouter({ routeTree, context: { queryClient }, defaultPreload: 'intent', scrollRestoration: true });
+// A route that cannot load (the server stopped) says so in the user's language, with a way to try again.
+const router = createRouter({
+  routeTree,
+  context: { queryClient },
+  defaultPreload: 'intent',
+  scrollRestoration: true,
+  defaultErrorComponent: RouteError,
+});
 
 declare module '@tanstack/react-router' {
   interface Register {

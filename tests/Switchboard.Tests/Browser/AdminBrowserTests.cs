@@ -123,6 +123,23 @@ public sealed class AdminBrowserTests(BrowserFixture browser, ITestOutputHelper 
     }
 
     [Fact]
+    public async Task ANewSecretTakesTheFocusSelectedSoAKeyboardUserCanCopyItAtOnce()
+    {
+        if (Skipped()) { return; }
+        await using var tab = await browser.OpenAsync(locale: "ar", width: 375, height: 812);
+        var page = tab.Page;
+        await page.GotoAsync("/settings/api-keys");
+        var name = "CRM " + Guid.NewGuid().ToString("N")[..4];
+        await page.GetByLabel("الاسم", new() { Exact = true }).FillAsync(name);
+        await page.Keyboard.PressAsync("Enter");
+        var shown = page.GetByRole(AriaRole.Textbox, new() { NameRegex = new Regex(Regex.Escape(name)) });
+        await Expect(shown).ToHaveValueAsync(new Regex("^sk_live_"));
+        await Expect(shown).ToBeFocusedAsync();
+        Assert.Equal(await shown.InputValueAsync(), await page.EvaluateAsync<string>("() => window.getSelection().toString() || document.activeElement.value.substring(document.activeElement.selectionStart, document.activeElement.selectionEnd)"));
+        await tab.AssertCleanAsync();
+    }
+
+    [Fact]
     public async Task ErasingACallerByNumberRemovesTheCallerFromCallsAndLeads()
     {
         if (Skipped()) { return; }

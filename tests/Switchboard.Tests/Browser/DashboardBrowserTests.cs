@@ -213,6 +213,8 @@ public sealed class DashboardBrowserTests(BrowserFixture browser, ITestOutputHel
         var page = tab.Page;
         await page.GotoAsync($"/calls/{callId}");
         await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Transcript" })).ToBeVisibleAsync();
+        // Vapi's endedReason in words, its own value kept as the tooltip.
+        await Expect(page.GetByTitle("customer-ended-call")).ToHaveTextAsync("Caller hung up");
         var audio = page.Locator("audio");
         await Expect(audio).ToHaveAttributeAsync("src", $"/api/v1/calls/{callId}/recording");
         // The recording loads through the host's proxy (metadata: a duration).
@@ -223,6 +225,25 @@ public sealed class DashboardBrowserTests(BrowserFixture browser, ITestOutputHel
         Assert.InRange(position, 2.45, 3.2); // that turn starts 2.5 s into the call (the WAV lasts about 5 s)
         await Expect(turn).ToHaveAttributeAsync("aria-current", "true");
         await page.WaitForFunctionAsync("() => !document.querySelector('audio').paused || document.querySelector('audio').ended", null, new() { Timeout = 5000 });
+        await tab.AssertCleanAsync();
+    }
+
+    [Fact]
+    public async Task ARecordingTheProviderNoLongerHasIsSaidSoInsteadOfADeadPlayer()
+    {
+        if (Skipped()) { return; }
+        var gone = $"{browser.Host.Recordings.BaseUrl}/gone-{Guid.NewGuid():N}.wav"; // the provider answers 404
+        var callId = await ReplayAsync("+15145550166", "Recording gone", gone, "Ma toilette déborde.");
+        await using var tab = await browser.OpenAsync(locale: "fr-CA");
+        var page = tab.Page;
+        await page.GotoAsync($"/calls/{callId}");
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Transcription" })).ToBeVisibleAsync();
+        await Expect(page.GetByRole(AriaRole.Status).Filter(new() { HasText = "L’enregistrement ne peut pas être lu" })).ToBeVisibleAsync(new() { Timeout = 10000 });
+        await Expect(page.Locator("audio")).ToHaveCountAsync(0);
+        // Nothing to seek: the turns are text, not buttons that would do nothing.
+        await Expect(page.GetByRole(AriaRole.Listitem).Filter(new() { HasText = "Ma toilette déborde." }).First).ToBeVisibleAsync();
+        await Expect(page.GetByRole(AriaRole.Button).Filter(new() { HasText = "Ma toilette déborde." })).ToHaveCountAsync(0);
+        lock (tab.Errors) { tab.Errors.RemoveAll(e => e.Contains("status of 404", StringComparison.Ordinal) && e.Contains("/recording", StringComparison.Ordinal)); }
         await tab.AssertCleanAsync();
     }
 
@@ -313,6 +334,12 @@ public sealed class DashboardBrowserTests(BrowserFixture browser, ITestOutputHel
             r => r.Request.Method == "PATCH" && r.Url.EndsWith($"/api/v1/leads/{leadId}", StringComparison.Ordinal));
         Assert.True(saved.Ok, await saved.TextAsync());
         await Expect(card.GetByRole(AriaRole.Button, new() { Name = "Save notes" })).ToBeDisabledAsync();
+        // A person sees that the notes are stored; typing again takes the word back until they are saved again.
+        await Expect(card.GetByRole(AriaRole.Status)).ToHaveTextAsync("Notes saved");
+        await card.GetByLabel("Notes").PressAsync("End");
+        await card.GetByLabel("Notes").PressSequentiallyAsync(" Merci.");
+        await Expect(card.GetByRole(AriaRole.Status)).ToHaveTextAsync("");
+        await Expect(card.GetByRole(AriaRole.Button, new() { Name = "Save notes" })).ToBeEnabledAsync();
 
         var audit = await tab.Context.APIRequest.GetAsync("/api/v1/audit?pageSize=50");
         var text = await audit.TextAsync();

@@ -131,6 +131,30 @@ public sealed class OnboardingBrowserTests(BrowserFixture browser, ITestOutputHe
     }
 
     [Fact]
+    public async Task LanguagesAreOfferedByTheirNamesNotByTheirTags()
+    {
+        if (Skipped()) { return; }
+        await using var tab = await SignUpAsync();
+        var page = tab.Page;
+        await page.GotoAsync("/onboarding");
+        await Expect(StepHeading(page, "Profile")).ToBeVisibleAsync();
+        await page.GetByLabel("Business language").SelectOptionAsync(new SelectOptionValue { Label = "French (Canada)" });
+        await page.GetByLabel(new Regex("I accept the terms of service")).CheckAsync();
+        var next = page.GetByRole(AriaRole.Button, new() { Name = "Continue" });
+        await next.ClickAsync();
+        await Expect(StepHeading(page, "Voice provider")).ToBeVisibleAsync();
+        await next.ClickAsync();
+        await page.GetByRole(AriaRole.Checkbox, new() { Name = "Arabic", Exact = true }).CheckAsync();
+        await Expect(page.GetByRole(AriaRole.Checkbox, new() { Name = "fr-CA" })).ToHaveCountAsync(0);
+        await Expect(SaveStatus(page)).ToHaveAttributeAsync("data-save-status", "saved");
+
+        var state = await StateAsync(tab);
+        Assert.Equal("fr-CA", state.GetProperty("profile").GetProperty("locale").GetString());
+        Assert.Contains("ar", state.GetProperty("persona").GetProperty("languages").EnumerateArray().Select(l => l.GetString()));
+        await tab.AssertCleanAsync();
+    }
+
+    [Fact]
     public async Task SkippingEverySkippableStepCompletesWithTheMissingItemsListed()
     {
         if (Skipped()) { return; }

@@ -1,5 +1,7 @@
 import type { ButtonHTMLAttributes, HTMLAttributes, ReactNode } from 'react';
+import { useTranslation } from 'react-i18next';
 import { cn } from '@/lib/cn';
+import { errorText } from '@/lib/error-text';
 
 type Variant = 'primary' | 'secondary' | 'ghost' | 'danger';
 
@@ -70,8 +72,9 @@ export function Ltr({ children }: { children: ReactNode }) {
 }
 
 export function ErrorMessage({ error }: { error: unknown }) {
+  const { t } = useTranslation();
   if (!error) return null;
-  const message = error instanceof Error ? error.message : String(error);
+  const message = errorText(error, t);
   return (
     <p role="alert" className="rounded-md border border-red-300 bg-red-50 p-3 text-sm text-red-900 dark:border-red-800 dark:bg-red-950 dark:text-red-200">
       {message}

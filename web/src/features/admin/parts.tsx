@@ -1,5 +1,5 @@
 import { ReturnToBanner as SharedReturnToBanner } from '@/components/layout/return-to-banner';
-import { useState, type ReactNode } from 'react';
+import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { useSearch } from '@tanstack/react-router';
 import { useTranslation } from 'react-i18next';
 import { Check, Copy } from 'lucide-react';
@@ -8,10 +8,14 @@ import { Button, inputClass } from '@/components/ui/ui';
 /**
  * A secret shown this once (API key, webhook signing secret): read-only, selectable, with a copy button. The
  * clipboard may be refused (permissions, insecure origin): the value stays selectable and the failure is said.
+ * It takes the focus when it appears (the form that made it is reset, and focus would fall back to the page), so a
+ * keyboard or screen-reader user lands on the value, selected, ready to copy.
  */
 export function SecretOnce({ label, value, onDone }: { label: string; value: string; onDone: () => void }) {
   const { t } = useTranslation();
   const [copied, setCopied] = useState<'no' | 'yes' | 'failed'>('no');
+  const input = useRef<HTMLInputElement>(null);
+  useEffect(() => input.current?.focus(), [value]);
   const copy = async () => {
     try {
       await navigator.clipboard.writeText(value);
@@ -25,6 +29,7 @@ export function SecretOnce({ label, value, onDone }: { label: string; value: str
       <p className="mb-2 font-medium">{t('admin.secret.once')}</p>
       <div className="flex flex-wrap items-center gap-2">
         <input
+          ref={input}
           readOnly
           aria-label={label}
           dir="ltr"

@@ -4,6 +4,7 @@ import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAx
 import { pieSlices, sliceStroke } from './slices';
 import { Card, ErrorMessage, Field, inputClass, PageTitle } from '@/components/ui/ui';
 import { useAnalytics } from '@/lib/api/analytics';
+import { groupEndedReasons } from '@/lib/ended-reason';
 import { useFormat, useTenantId } from '@/lib/session';
 import { formatCost, formatDay, formatDuration, formatLatency, formatNumber} from '@/lib/format/format';
 
@@ -95,40 +96,48 @@ export function AnalyticsPage() {
           <div className="grid gap-4 lg:grid-cols-2">
             <Card>
               <h2 className="mb-2 font-semibold">{t('analytics.urgencyMix')}</h2>
-              <div className="h-56" dir="ltr">
-                <ResponsiveContainer width="100%" height="100%">
-                  <PieChart>
-                    <Pie data={slices} dataKey="value" nameKey="name" outerRadius={80} isAnimationActive={false} label stroke={sliceStroke(slices)}>
-                      {slices.map((m) => (
-                        <Cell key={m.name} fill={m.color} />
-                      ))}
-                    </Pie>
-                    <Legend />
-                    <Tooltip />
-                  </PieChart>
-                </ResponsiveContainer>
-              </div>
+              {slices.length === 0 ? (
+                <p className="text-sm text-slate-600 dark:text-slate-400">{t('analytics.noUrgency')}</p>
+              ) : (
+                <div className="h-56" dir="ltr">
+                  <ResponsiveContainer width="100%" height="100%">
+                    <PieChart>
+                      <Pie data={slices} dataKey="value" nameKey="name" outerRadius={80} isAnimationActive={false} label stroke={sliceStroke(slices)}>
+                        {slices.map((m) => (
+                          <Cell key={m.name} fill={m.color} />
+                        ))}
+                      </Pie>
+                      <Legend />
+                      <Tooltip />
+                    </PieChart>
+                  </ResponsiveContainer>
+                </div>
+              )}
             </Card>
             <Card>
               <h2 className="mb-2 font-semibold">{t('analytics.endedReasons')}</h2>
-              <table className="w-full text-sm">
-                <thead>
-                  <tr className="text-xs text-slate-600 dark:text-slate-400">
-                    <th scope="col" className="p-1 text-start">{t('call.endedReason')}</th>
-                    <th scope="col" className="p-1 text-end">{t('analytics.calls')}</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {a.endedReasons.map((r) => (
-                    <tr key={r.reason} className="border-t border-slate-100 dark:border-slate-800">
-                      <td className="p-1">
-                        <bdi dir="ltr">{r.reason}</bdi>
-                      </td>
-                      <td className="p-1 text-end tabular-nums">{formatNumber(r.count, locale)}</td>
+              {a.endedReasons.length === 0 ? (
+                <p className="text-sm text-slate-600 dark:text-slate-400">{t('analytics.noCalls')}</p>
+              ) : (
+                <table className="w-full text-sm">
+                  <thead>
+                    <tr className="text-xs text-slate-600 dark:text-slate-400">
+                      <th scope="col" className="p-1 text-start">{t('call.endedReason')}</th>
+                      <th scope="col" className="p-1 text-end">{t('analytics.calls')}</th>
                     </tr>
-                  ))}
-                </tbody>
-              </table>
+                  </thead>
+                  <tbody>
+                    {groupEndedReasons(a.endedReasons).map((r) => (
+                      <tr key={r.reasons[0]} className="border-t border-slate-100 dark:border-slate-800">
+                        <td className="p-1">
+                          {r.label ? <span title={r.reasons.join(', ')}>{t(`endedReason.${r.label}`)}</span> : <bdi dir="ltr">{r.reasons[0]}</bdi>}
+                        </td>
+                        <td className="p-1 text-end tabular-nums">{formatNumber(r.count, locale)}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              )}
             </Card>
           </div>
         </>

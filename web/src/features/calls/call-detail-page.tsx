@@ -3,11 +3,14 @@ import { Link, useParams } from '@tanstack/react-router';
 import { useTranslation } from 'react-i18next';
 import { ArrowLeft, Phone } from 'lucide-react';
 import { Badge, buttonClass, Card, ErrorMessage, Ltr, PageTitle, urgencyTone } from '@/components/ui/ui';
+import { EndedReason } from '@/components/ui/ended-reason';
 import { useFormat, useTenantId } from '@/lib/session';
 import { formatCost, formatDateTime, formatDuration, formatLatency, formatPhone, formatTime } from '@/lib/format/format';
 import { cn } from '@/lib/cn';
+import { turnKind } from '@/lib/transcript';
 import { useCall, type CallDetail } from './api';
 import { ChannelLabel, channelKind } from './channel';
+import { successText } from './success';
 import { AttributionFacts, ChatTranscript, EraseVisitor } from './web-conversation';
 
 function Section({ title, children }: { title: string; children: ReactNode }) {
@@ -58,7 +61,9 @@ function Detail({ call }: { call: CallDetail }) {
   const { locale, timeZone } = useFormat();
   const audio = useRef<HTMLAudioElement>(null);
   const [position, setPosition] = useState(0);
-  const hasRecording = !!(call.recordingUrl || call.stereoRecordingUrl);
+  const [recordingFailed, setRecordingFailed] = useState(false);
+  // The provider may have deleted the file or be unreachable: then there is nothing to play or seek.
+  const hasRecording = !!(call.recordingUrl || call.stereoRecordingUrl) && !recordingFailed;
   const recordingSrc = `/api/v1/calls/${call.id}/recording`;
   const turns = call.transcript;
   const isChat = channelKind(call.channel, call.type) === 'webChat';
@@ -106,7 +111,7 @@ function Detail({ call }: { call: CallDetail }) {
             [t('call.started'), formatDateTime(call.startedAt ?? call.createdAt, locale, timeZone)],
             [t('call.ended'), formatDateTime(call.endedAt, locale, timeZone)],
             [t('call.duration'), call.durationSeconds !== null ? <Ltr>{formatDuration(call.durationSeconds)}</Ltr> : null],
-            [t('call.endedReason'), call.endedReason ? <Ltr>{call.endedReason}</Ltr> : null],
+            [t('call.endedReason'), call.endedReason ? <EndedReason reason={call.endedReason} /> : null],
             [t('call.businessNumber'), call.businessNumber ? <Ltr>{formatPhone(call.businessNumber)}</Ltr> : null],
             [t('call.provider'), call.provider],
             [t('call.providerId'), <Ltr key="id">{call.providerCallId}</Ltr>],
@@ -115,6 +120,13 @@ function Detail({ call }: { call: CallDetail }) {
         />
       </Card>
 
+      {recordingFailed ? (
+        <Section title={t('call.recording')}>
+          <p role="status" className="text-sm text-slate-700 dark:text-slate-300">
+            {t('call.recordingUnavailable')}
+          </p>
+        </Section>
+      ) : null}
       {hasRecording ? (
         <Section title={t('call.recording')}>
           <audio
@@ -125,6 +137,7 @@ function Detail({ call }: { call: CallDetail }) {
             className="w-full"
             aria-label={t('call.recording')}
             onTimeUpdate={(e) => setPosition(e.currentTarget.currentTime)}
+            onError={() => setRecordingFailed(true)}
           />
         </Section>
       ) : null}
@@ -147,7 +160,7 @@ function Detail({ call }: { call: CallDetail }) {
         <ol className="flex flex-col gap-2" aria-live="polite">
           {turns.map((turn) => {
             const seconds = turn.secondsFromStart === null || turn.secondsFromStart === undefined ? null : Number(turn.secondsFromStart);
-            const assistant = turn.role === 'assistant' || turn.role === 'bot';
+            const kind = turnKind(turn.role);
             const body = (
               <>
                 <span className="mb-0.5 flex flex-wrap items-center gap-2 text-xs text-slate-600 dark:text-slate-400">
@@ -159,14 +172,18 @@ function Detail({ call }: { call: CallDetail }) {
                     </span>
                   ) : null}
                 </span>
-                <span dir="auto" className="block whitespace-pre-wrap">
+                <span dir="auto" className={cn('block whitespace-pre-wrap', kind === 'tool' && 'font-mono text-xs wrap-anywhere')}>
                   {turn.text}
                 </span>
               </>
             );
             const cls = cn(
               'block w-full rounded-md border p-2 text-start text-sm',
-              assistant ? 'border-slate-200 bg-slate-50 dark:border-slate-800 dark:bg-slate-800/60' : 'border-sky-200 bg-sky-50 dark:border-sky-900 dark:bg-sky-950/60',
+              kind === 'caller'
+                ? 'border-sky-200 bg-sky-50 dark:border-sky-900 dark:bg-sky-950/60'
+                : kind === 'tool'
+                  ? 'border-dashed border-slate-300 bg-white text-slate-700 dark:border-slate-700 dark:bg-slate-900 dark:text-slate-300'
+                  : 'border-slate-200 bg-slate-50 dark:border-slate-800 dark:bg-slate-800/60',
               currentSeq === turn.seq && 'ring-2 ring-brand-500',
             );
             return (
@@ -195,7 +212,7 @@ function Detail({ call }: { call: CallDetail }) {
           {call.successEvaluation ? (
             <p className="mb-3 text-sm">
               <span className="font-medium">{t('call.successEvaluation')}: </span>
-              {call.successEvaluation}
+              {successText(call.successEvaluation, t)}
             </p>
           ) : null}
           {call.structuredData ? (

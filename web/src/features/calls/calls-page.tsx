@@ -3,6 +3,7 @@ import { Link, useNavigate, useSearch } from '@tanstack/react-router';
 import { useTranslation } from 'react-i18next';
 import { Download, Search } from 'lucide-react';
 import { Badge, Button, buttonClass, Card, ErrorMessage, Field, inputClass, Ltr, PageTitle, urgencyTone } from '@/components/ui/ui';
+import { EndedReason } from '@/components/ui/ended-reason';
 import { useFormat, useTenantId } from '@/lib/session';
 import { formatDateTime, formatDuration, formatPhone } from '@/lib/format/format';
 import { exportHref, useCalls } from './api';
@@ -146,7 +147,7 @@ export function CallsPage() {
                 </td>
                 <td className="hidden truncate p-2 sm:table-cell">
                   {t(`status.${c.status}`, { defaultValue: c.status })}
-                  {c.endedReason ? <span className="block truncate text-xs text-slate-500 dark:text-slate-400">{c.endedReason}</span> : null}
+                  {c.endedReason ? <EndedReason reason={c.endedReason} className="block truncate text-xs text-slate-500 dark:text-slate-400" /> : null}
                 </td>
                 <td className="hidden p-2 sm:table-cell">{c.urgency ? <Badge tone={urgencyTone(c.urgency)}>{t(`urgency.${c.urgency}`, { defaultValue: c.urgency })}</Badge> : null}</td>
                 <td className="hidden p-2 lg:table-cell">

@@ -71,6 +71,8 @@ function LeadCard({ lead, tenantId }: { lead: LeadItem; tenantId: string }) {
   const update = useUpdateLead(tenantId);
   const members = useMembers(tenantId);
   const [notes, setNotes] = useState(lead.notes ?? '');
+  // The text last saved from this card: "Notes saved" shows while the box still holds it (typing again hides it).
+  const [savedNotes, setSavedNotes] = useState<string | null>(null);
   const status = lead.status as LeadStatus;
   const next = NEXT_STATUS[status] ?? [];
   const title = lead.name ?? (lead.phone ? formatPhone(lead.phone) : t('leads.unnamed'));
@@ -134,15 +136,21 @@ function LeadCard({ lead, tenantId }: { lead: LeadItem; tenantId: string }) {
             className="flex flex-col gap-1 sm:col-span-2"
             onSubmit={(e) => {
               e.preventDefault();
-              update.mutate({ id: lead.id, patch: { notes } });
+              const saving = notes;
+              update.mutate({ id: lead.id, patch: { notes: saving } }, { onSuccess: () => setSavedNotes(saving) });
             }}
           >
             <Field label={t('leads.notes')}>
               <textarea className={inputClass} rows={2} maxLength={4000} dir="auto" value={notes} onChange={(e) => setNotes(e.target.value)} />
             </Field>
-            <Button type="submit" className="self-start" disabled={update.isPending || notes === (lead.notes ?? '')}>
-              {t('leads.saveNotes')}
-            </Button>
+            <div className="flex flex-wrap items-center gap-3">
+              <Button type="submit" disabled={update.isPending || notes === (lead.notes ?? '')}>
+                {t('leads.saveNotes')}
+              </Button>
+              <span role="status" className="text-sm text-emerald-800 dark:text-emerald-300">
+                {savedNotes !== null && savedNotes === notes && !update.isPending ? t('leads.notesSaved') : null}
+              </span>
+            </div>
           </form>
         </div>
         <ErrorMessage error={update.error} />

@@ -2,7 +2,8 @@ import { useState, type ReactNode } from 'react';
 import { Link } from '@tanstack/react-router';
 import { useTranslation } from 'react-i18next';
 import { Badge, Button, buttonClass, ErrorMessage, Field, inputClass, Ltr } from '@/components/ui/ui';
-import { useTenantId } from '@/lib/session';
+import { useFormat, useTenantId } from '@/lib/session';
+import { formatLanguage } from '@/lib/format/format';
 import { checkCredential, useTemplates, type CredentialDto, type OnboardingDto, type OnboardingPatch } from './api';
 import { draftFrom, type Draft, type DraftStep } from './draft';
 import type { SaveStatus } from './use-autosave';
@@ -78,6 +79,7 @@ export function CredentialStatus({ credential }: { credential: CredentialDto }) 
 
 export function ProfileStep({ draft, edit, server }: StepProps) {
   const { t } = useTranslation();
+  const { locale } = useFormat();
   const p = draft.profile;
   const set = (change: Partial<Draft['profile']>) => edit('profile', change);
   const browserZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
@@ -103,7 +105,7 @@ export function ProfileStep({ draft, edit, server }: StepProps) {
         <select className={inputClass} value={p.locale} onChange={(e) => set({ locale: e.target.value })}>
           {[...new Set([p.locale, ...LOCALES])].map((l) => (
             <option key={l} value={l}>
-              {l}
+              {formatLanguage(l, locale)}
             </option>
           ))}
         </select>
@@ -213,6 +215,7 @@ export function VoiceProviderStep(props: StepProps) {
 
 export function PersonaStep({ draft, edit, server }: StepProps) {
   const { t, i18n } = useTranslation();
+  const { locale } = useFormat();
   const tenantId = useTenantId();
   const templates = useTemplates(tenantId, i18n.resolvedLanguage === 'fr' ? 'fr' : 'en');
   const p = draft.persona;
@@ -248,7 +251,7 @@ export function PersonaStep({ draft, edit, server }: StepProps) {
           {[...new Set([...VOICE_LANGUAGES, ...p.languages])].map((l) => (
             <label key={l} className="flex items-center gap-1.5 text-sm">
               <input type="checkbox" checked={p.languages.includes(l)} onChange={(e) => toggle(l, e.target.checked)} />
-              <Ltr>{l}</Ltr>
+              {formatLanguage(l, locale)}
             </label>
           ))}
         </div>

@@ -16,7 +16,7 @@ function Kpi({ label, value }: { label: string; value: string }) {
     <Card className="p-3">
       <p className="text-xs text-slate-600 dark:text-slate-400">{label}</p>
       <p className="mt-1 text-2xl font-semibold tabular-nums">
-        <bdi dir="ltr">{value || '0'}</bdi>
+        <bdi dir="ltr">{value || '—'}</bdi>
       </p>
     </Card>
   );

@@ -2,7 +2,8 @@ import { useState, type ReactNode } from 'react';
 import { Link, useNavigate, useParams, useSearch } from '@tanstack/react-router';
 import { useTranslation } from 'react-i18next';
 import { Button, buttonClass, Card, ErrorMessage, inputClass, PageTitle } from '@/components/ui/ui';
-import { useTenantId } from '@/lib/session';
+import { useFormat, useTenantId } from '@/lib/session';
+import { formatLanguage } from '@/lib/format/format';
 import { TOOLS, useAssistants, useDeleteAssistant, useSaveAssistant, useTemplates, type Assistant, type AssistantRequest, type AssistantTemplate } from './api';
 import { E164, fieldErrors, splitList } from './http';
 import { FieldError, ReturnToBanner } from './return-to';
@@ -98,6 +99,7 @@ export function AssistantEditorPage() {
 
 function Editor({ assistant, tenantId, returnTo }: { assistant: Assistant | undefined; tenantId: string; returnTo: string | undefined }) {
   const { t } = useTranslation();
+  const { locale } = useFormat();
   const navigate = useNavigate();
   const save = useSaveAssistant(tenantId);
   const remove = useDeleteAssistant(tenantId);
@@ -286,7 +288,7 @@ function Editor({ assistant, tenantId, returnTo }: { assistant: Assistant | unde
             <option value="">{t('studio.fields.tenantLanguage')}</option>
             {['fr-CA', 'en-CA', 'en-US', 'he-IL', 'ar'].map((l) => (
               <option key={l} value={l}>
-                {l}
+                {formatLanguage(l, locale)}
               </option>
             ))}
           </select>,

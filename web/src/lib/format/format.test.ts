@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { localDate, formatDateTime, formatDuration, formatLatency, formatPhone, startOfDayInZone, zoneOffsetMs, formatDay } from './format';
+import { localDate, formatDateTime, formatDuration, formatLatency, formatPhone, startOfDayInZone, zoneOffsetMs, formatDay, formatLanguage } from './format';
 
 describe('format', () => {
   it('formats durations as m:ss and h:mm:ss', () => {
@@ -44,5 +44,14 @@ describe('localDate', () => {
     expect(localDate(now, 'America/Toronto')).toBe('2026-11-30');
     expect(localDate(now, 'UTC')).toBe('2026-12-01');
     expect(localDate(now, 'America/Toronto', 29)).toBe('2026-11-01');
+  });
+
+  it('names languages in the reader’s language instead of showing their tags', () => {
+    expect(formatLanguage('fr-CA', 'en')).toBe('French (Canada)');
+    expect(formatLanguage('he-IL', 'fr')).toBe('hébreu (Israël)');
+    expect(formatLanguage('ar', 'ar')).toBe('العربية');
+    expect(formatLanguage('en-US', 'he')).toBe('אנגלית (ארצות הברית)');
+    expect(formatLanguage('not a tag!', 'en')).toBe('not a tag!');
+    expect(formatLanguage('qaa', 'en')).toBe('qaa');
   });
 });

@@ -19,6 +19,19 @@ export function intlLocale(locale: Locale): string {
   }
 }
 
+/**
+ * A language tag as its name in the reader's language: "fr-CA" → "French (Canada)", "français (Canada)", "الفرنسية (كندا)".
+ * A tag Intl cannot name (malformed, or unknown to the browser) is shown as it is.
+ */
+export function formatLanguage(tag: string, locale: Locale): string {
+  try {
+    const name = new Intl.DisplayNames([intlLocale(locale)], { type: 'language', languageDisplay: 'standard', fallback: 'none' }).of(tag);
+    return name && name.toLowerCase() !== tag.toLowerCase() ? name : tag;
+  } catch {
+    return tag;
+  }
+}
+
 function parse(iso: string | null | undefined): Date | null {
   if (!iso) return null;
   const d = new Date(iso);

@@ -1,0 +1,38 @@
+using Microsoft.Playwright;
+using Xunit.Abstractions;
+using static Microsoft.Playwright.Assertions;
+
+namespace Switchboard.Tests.Browser;
+
+/// <summary>Analytics for a business that has had no call yet: each panel says there is nothing, rather than an empty box.</summary>
+[Collection("Browser")]
+[Trait("Category", "Browser")]
+public sealed class AnalyticsEmptyBrowserTests(BrowserFixture browser, ITestOutputHelper output)
+{
+    [Fact]
+    public async Task ANewBusinessSeesWhyItsAnalyticsPanelsAreEmpty()
+    {
+        if (browser.SkipReason is not null)
+        {
+            output.WriteLine("SKIPPED: " + browser.SkipReason);
+            return;
+        }
+        await using var tab = await browser.OpenAsync(locale: "he-IL", width: 375, signIn: false);
+        var signup = await tab.Context.APIRequest.PostAsync("/api/v1/auth/signup", new()
+        {
+            DataObject = new { email = $"new-{Guid.NewGuid():N}@example.test", password = BrowserFixture.Password, organisation = "Plomberie Neuve", fullName = "Noa Levi" },
+        });
+        Assert.True(signup.Status == 201, $"signup {signup.Status}: {await signup.TextAsync()}");
+        var page = tab.Page;
+        await page.GotoAsync("/analytics");
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "התפלגות דחיפות" })).ToBeVisibleAsync();
+        await Expect(page.GetByText("אין לידים עם דחיפות בתקופה זו.")).ToBeVisibleAsync();
+        await Expect(page.GetByText("אין שיחות בתקופה זו.")).ToBeVisibleAsync();
+        await Expect(page.GetByRole(AriaRole.Table)).ToHaveCountAsync(0);
+        // The overview agrees: no call today is a count of 0 and an average of none ("—", as analytics shows it), not "0".
+        await page.GotoAsync("/");
+        await Expect(page.GetByText("משך ממוצע", new() { Exact = true }).Locator("xpath=..")).ToHaveTextAsync("משך ממוצע—");
+        await Expect(page.GetByText("שיחות היום", new() { Exact = true }).Locator("xpath=..")).ToHaveTextAsync("שיחות היום0");
+        await tab.AssertCleanAsync();
+    }
+}
