@@ -16,15 +16,6 @@ namespace Switchboard.Tests.Browser;
 [Trait("Category", "Database")]
 public sealed class AccountBrowserTests(BrowserFixture browser, ITestOutputHelper output) : IClassFixture<BrowserFixture>
 {
-    private bool Skipped()
-    {
-        if (browser.SkipReason is null)
-        {
-            return false;
-        }
-        output.WriteLine("SKIPPED: " + browser.SkipReason);
-        return true;
-    }
 
     /// <summary>A tab signed in as an operator (a new owner of the fixture's tenant, granted with the CLI command).</summary>
     private async Task<Tab> OperatorTabAsync()
@@ -58,7 +49,7 @@ public sealed class AccountBrowserTests(BrowserFixture browser, ITestOutputHelpe
     [Fact]
     public async Task AnInvitationReadFromTheMailboxIsAcceptedAndTheMemberSeesOnlyWhatTheRoleAllows()
     {
-        if (Skipped()) { return; }
+        if (browser.Skip(output)) { return; }
         await using var owner = await browser.OpenAsync(axe: true);
         await owner.Page.GotoAsync("/settings/team");
         await Expect(owner.Page.GetByRole(AriaRole.Heading, new() { Name = "Team", Exact = true })).ToBeVisibleAsync();
@@ -108,7 +99,7 @@ public sealed class AccountBrowserTests(BrowserFixture browser, ITestOutputHelpe
     [Fact]
     public async Task APasswordResetByMailSetsANewPasswordThatSignsIn()
     {
-        if (Skipped()) { return; }
+        if (browser.Skip(output)) { return; }
         var email = await browser.Host.AddOwnerAsync(browser.Tenant.Id, BrowserFixture.Password);
         await using var tab = await browser.OpenAsync(signIn: false, axe: true);
         var page = tab.Page;
@@ -147,7 +138,7 @@ public sealed class AccountBrowserTests(BrowserFixture browser, ITestOutputHelpe
     [Fact]
     public async Task SigningUpCreatesTheOrganisationAndLandsSignedInOnASmallDarkScreen()
     {
-        if (Skipped()) { return; }
+        if (browser.Skip(output)) { return; }
         await using var tab = await browser.OpenAsync(signIn: false, width: 375, height: 800, dark: true, axe: true);
         var page = tab.Page;
         await page.GotoAsync("/sign-in");
@@ -172,7 +163,7 @@ public sealed class AccountBrowserTests(BrowserFixture browser, ITestOutputHelpe
     [Fact]
     public async Task RepeatedWrongPasswordsShowTheLockoutMessage()
     {
-        if (Skipped()) { return; }
+        if (browser.Skip(output)) { return; }
         var email = await browser.Host.AddOwnerAsync(browser.Tenant.Id, BrowserFixture.Password);
         await using var tab = await browser.OpenAsync(signIn: false, locale: "fr-CA");
         var page = tab.Page;

@@ -22,20 +22,11 @@ namespace Switchboard.Tests.Browser;
 [Trait("Category", "Database")] // also run by ./test.sh's PostgreSQL suite
 public sealed class AdminBrowserTests(BrowserFixture browser, ITestOutputHelper output) : IClassFixture<BrowserFixture>
 {
-    private bool Skipped()
-    {
-        if (browser.SkipReason is null)
-        {
-            return false;
-        }
-        output.WriteLine("SKIPPED: " + browser.SkipReason);
-        return true;
-    }
 
     [Fact]
     public async Task AWebhookEndpointIsCreatedTestSentDeliveredAndReplayedWithBothAttemptsInTheLog()
     {
-        if (Skipped()) { return; }
+        if (browser.Skip(output)) { return; }
         await using var receiver = await WebhookReceiver.StartAsync();
         receiver.ResponseBody = "received by the plumber's CRM";
         await using var tab = await browser.OpenAsync();
@@ -87,7 +78,7 @@ public sealed class AdminBrowserTests(BrowserFixture browser, ITestOutputHelper 
     [Fact]
     public async Task AnApiKeyIsShownOnceWorksWithBearerAndIsRefusedOnceRevoked()
     {
-        if (Skipped()) { return; }
+        if (browser.Skip(output)) { return; }
         await using var tab = await browser.OpenAsync();
         var page = tab.Page;
         await page.GotoAsync("/settings/api-keys");
@@ -125,7 +116,7 @@ public sealed class AdminBrowserTests(BrowserFixture browser, ITestOutputHelper 
     [Fact]
     public async Task ANewSecretTakesTheFocusSelectedSoAKeyboardUserCanCopyItAtOnce()
     {
-        if (Skipped()) { return; }
+        if (browser.Skip(output)) { return; }
         await using var tab = await browser.OpenAsync(locale: "ar", width: 375, height: 812);
         var page = tab.Page;
         await page.GotoAsync("/settings/api-keys");
@@ -142,7 +133,7 @@ public sealed class AdminBrowserTests(BrowserFixture browser, ITestOutputHelper 
     [Fact]
     public async Task ErasingACallerByNumberRemovesTheCallerFromCallsAndLeads()
     {
-        if (Skipped()) { return; }
+        if (browser.Skip(output)) { return; }
         const string Number = "+15145550188";
         var lead = "Gaétan Roy " + Guid.NewGuid().ToString("N")[..4];
         var vapiId = Guid.NewGuid().ToString();
@@ -195,7 +186,7 @@ public sealed class AdminBrowserTests(BrowserFixture browser, ITestOutputHelper 
     [Fact]
     public async Task AnOperatorSuspendsATenantAndItsApiKeyIsRefused()
     {
-        if (Skipped()) { return; }
+        if (browser.Skip(output)) { return; }
         var other = await browser.Host.CreateTenantAsync(name: "Plomberie Laval " + Guid.NewGuid().ToString("N")[..4]);
         var otherName = await browser.Host.WithDbAsync(null, db => db.Tenants.Where(t => t.Id == other.Id).Select(t => t.Name).SingleAsync());
         var operatorEmail = await AddOperatorAsync();
@@ -244,7 +235,7 @@ public sealed class AdminBrowserTests(BrowserFixture browser, ITestOutputHelper 
     [InlineData("ar", true, 1280)]
     public async Task EveryAdminPageIsCleanFitsItsScreenAndHasNoSeriousAxeViolation(string locale, bool dark, int width)
     {
-        if (Skipped()) { return; }
+        if (browser.Skip(output)) { return; }
         var problems = new List<string>();
         async Task CheckAsync(Tab tab, string path)
         {

@@ -12,9 +12,8 @@ public sealed class AnalyticsEmptyBrowserTests(BrowserFixture browser, ITestOutp
     [Fact]
     public async Task ANewBusinessSeesWhyItsAnalyticsPanelsAreEmpty()
     {
-        if (browser.SkipReason is not null)
+        if (browser.Skip(output))
         {
-            output.WriteLine("SKIPPED: " + browser.SkipReason);
             return;
         }
         await using var tab = await browser.OpenAsync(locale: "he-IL", width: 375, signIn: false);

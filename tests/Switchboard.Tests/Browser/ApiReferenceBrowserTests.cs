@@ -14,9 +14,8 @@ public sealed class ApiReferenceBrowserTests(BrowserFixture browser, ITestOutput
     [Fact]
     public async Task TheReferenceRendersOfflineUnderItsPolicy()
     {
-        if (browser.SkipReason is not null)
+        if (browser.Skip(output))
         {
-            output.WriteLine("SKIPPED: " + browser.SkipReason);
             return;
         }
         await using var tab = await browser.OpenAsync(signIn: false);

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.Playwright;
 using Switchboard.Tests.Support;
+using Xunit.Abstractions;
 
 namespace Switchboard.Tests.Browser;
 
@@ -18,6 +19,20 @@ public sealed class BrowserFixture : IAsyncLifetime
     internal DashboardFactory Host { get; } = new();
     internal IBrowser? Browser { get; private set; }
     internal string? SkipReason { get; private set; }
+
+    /// <summary>
+    /// True when the suite cannot run here (no Chromium, or web/dist not built: <see cref="SkipReason"/>), after writing why to
+    /// the test's output; a test returns at once when it is. Otherwise false.
+    /// </summary>
+    internal bool Skip(ITestOutputHelper output)
+    {
+        if (SkipReason is null)
+        {
+            return false;
+        }
+        output.WriteLine("SKIPPED: " + SkipReason);
+        return true;
+    }
     internal TestTenant Tenant { get; private set; } = null!;
     internal string Email { get; private set; } = "";
     internal string BaseUrl { get; private set; } = "";

@@ -16,15 +16,6 @@ namespace Switchboard.Tests.Browser;
 [Trait("Category", "Database")]
 public sealed class CommandPaletteBrowserTests(BrowserFixture browser, ITestOutputHelper output) : IClassFixture<BrowserFixture>
 {
-    private bool Skipped()
-    {
-        if (browser.SkipReason is null)
-        {
-            return false;
-        }
-        output.WriteLine("SKIPPED: " + browser.SkipReason);
-        return true;
-    }
 
     /// <summary>Replays a minimal signed Vapi end-of-call report and returns the call's id.</summary>
     private async Task<Guid> ReplayAsync(string number, string summary)
@@ -54,7 +45,7 @@ public sealed class CommandPaletteBrowserTests(BrowserFixture browser, ITestOutp
     [Fact]
     public async Task CtrlKJumpsToPagesAndFindsCallsByNumberAndByName()
     {
-        if (Skipped()) { return; }
+        if (browser.Skip(output)) { return; }
         var call = await ReplayAsync("+15145550187", "Dégât d'eau chez Mme Zanetti, sous-sol inondé");
         await using var tab = await browser.OpenAsync();
         var page = tab.Page;
@@ -104,7 +95,7 @@ public sealed class CommandPaletteBrowserTests(BrowserFixture browser, ITestOutp
     [Fact]
     public async Task CallsRowOnA375PixelPhoneInArabicShowsTheWholeNumberLeftToRight()
     {
-        if (Skipped()) { return; }
+        if (browser.Skip(output)) { return; }
         await ReplayAsync("+14385550142", "Chauffe-eau qui fuit");
         await using var tab = await browser.OpenAsync(locale: "ar", width: 375, height: 812);
         var page = tab.Page;
@@ -127,7 +118,7 @@ public sealed class CommandPaletteBrowserTests(BrowserFixture browser, ITestOutp
     [Fact]
     public async Task SidebarBackgroundCoversALongPage()
     {
-        if (Skipped()) { return; }
+        if (browser.Skip(output)) { return; }
         await using var tab = await browser.OpenAsync(width: 1280, height: 400);
         var page = tab.Page;
         await page.GotoAsync("/analytics");
@@ -156,7 +147,7 @@ public sealed class CommandPaletteBrowserTests(BrowserFixture browser, ITestOutp
     [Fact]
     public async Task AnalyticsAreFetchedOnceInTheTenantsTimeZone()
     {
-        if (Skipped()) { return; }
+        if (browser.Skip(output)) { return; }
         await using var tab = await browser.OpenAsync(timezoneId: "Asia/Tokyo");
         var page = tab.Page;
         var studio = await page.APIRequest.GetAsync("/api/v1/studio");

@@ -22,15 +22,6 @@ public sealed class DashboardBrowserTests(BrowserFixture browser, ITestOutputHel
 {
     private static readonly string[] Pages = ["/", "/live", "/calls", "/leads", "/sms", "/analytics"];
 
-    private bool Skipped()
-    {
-        if (browser.SkipReason is null)
-        {
-            return false;
-        }
-        output.WriteLine("SKIPPED: " + browser.SkipReason);
-        return true;
-    }
 
     /// <summary>A Vapi end-of-call report for a new call (signed like Vapi's), optionally with a recording URL.</summary>
     private static string EndOfCallReport(string vapiCallId, string number, string summary, string? recordingUrl = null, params string[] userTurns)
@@ -77,7 +68,7 @@ public sealed class DashboardBrowserTests(BrowserFixture browser, ITestOutputHel
     [Fact]
     public async Task SigningInWithTheFormOpensTheOverviewAndSigningOutReturnsToSignIn()
     {
-        if (Skipped()) { return; }
+        if (browser.Skip(output)) { return; }
         await using var tab = await browser.OpenAsync(signIn: false);
         var page = tab.Page;
         await page.GotoAsync("/calls");
@@ -101,7 +92,7 @@ public sealed class DashboardBrowserTests(BrowserFixture browser, ITestOutputHel
     [Fact]
     public async Task AVapiEndOfCallReportAppearsInLiveAndCallsWithoutReload()
     {
-        if (Skipped()) { return; }
+        if (browser.Skip(output)) { return; }
         await using var live = await browser.OpenAsync();
         await live.Page.GotoAsync("/live");
         await Expect(live.Page.GetByText("Live", new() { Exact = true }).First).ToBeVisibleAsync();
@@ -123,7 +114,7 @@ public sealed class DashboardBrowserTests(BrowserFixture browser, ITestOutputHel
     [Fact]
     public async Task WebhookToScreenLatencyIsMeasuredOverFiftyEvents()
     {
-        if (Skipped()) { return; }
+        if (browser.Skip(output)) { return; }
         await using var tab = await browser.OpenAsync();
         await tab.Page.GotoAsync("/live");
         await Expect(tab.Page.GetByRole(AriaRole.Status).Filter(new() { HasText = "Live" })).ToBeVisibleAsync();
@@ -152,7 +143,7 @@ public sealed class DashboardBrowserTests(BrowserFixture browser, ITestOutputHel
     [Fact]
     public async Task ANativeSimulatedCallShowsItsTranscriptLiveTurnByTurn()
     {
-        if (Skipped()) { return; }
+        if (browser.Skip(output)) { return; }
         await using var tab = await browser.OpenAsync();
         await tab.Page.GotoAsync("/live");
         await Expect(tab.Page.GetByRole(AriaRole.Status).Filter(new() { HasText = "Live" })).ToBeVisibleAsync();
@@ -207,7 +198,7 @@ public sealed class DashboardBrowserTests(BrowserFixture browser, ITestOutputHel
     [Fact]
     public async Task CallDetailPlaysItsRecordingAndClickingATurnSeeks()
     {
-        if (Skipped()) { return; }
+        if (browser.Skip(output)) { return; }
         var callId = await ReplayAsync("+15145550155", "Recording check", browser.Host.Recordings.BaseUrl + "/flood-en.wav", "Mon sous-sol est inondé.", "Au 12 rue Principale.");
         await using var tab = await browser.OpenAsync();
         var page = tab.Page;
@@ -231,7 +222,7 @@ public sealed class DashboardBrowserTests(BrowserFixture browser, ITestOutputHel
     [Fact]
     public async Task ARecordingTheProviderNoLongerHasIsSaidSoInsteadOfADeadPlayer()
     {
-        if (Skipped()) { return; }
+        if (browser.Skip(output)) { return; }
         var gone = $"{browser.Host.Recordings.BaseUrl}/gone-{Guid.NewGuid():N}.wav"; // the provider answers 404
         var callId = await ReplayAsync("+15145550166", "Recording gone", gone, "Ma toilette déborde.");
         await using var tab = await browser.OpenAsync(locale: "fr-CA");
@@ -250,7 +241,7 @@ public sealed class DashboardBrowserTests(BrowserFixture browser, ITestOutputHel
     [Fact]
     public async Task FiltersAndSearchNarrowTheCallsListAndSurviveAReload()
     {
-        if (Skipped()) { return; }
+        if (browser.Skip(output)) { return; }
         var word = "zorblax" + Guid.NewGuid().ToString("N")[..5];
         await ReplayAsync("+14185550101", $"Chauffe-eau qui fuit {word}");
         await ReplayAsync("+14185550102", "Robinet qui goutte dans la cuisine");
@@ -286,7 +277,7 @@ public sealed class DashboardBrowserTests(BrowserFixture browser, ITestOutputHel
     [Fact]
     public async Task CsvExportHasTheFilteredCalls()
     {
-        if (Skipped()) { return; }
+        if (browser.Skip(output)) { return; }
         var word = "plixor" + Guid.NewGuid().ToString("N")[..5];
         await ReplayAsync("+18195550123", $"Drain bouché {word}");
         await using var tab = await browser.OpenAsync();
@@ -305,7 +296,7 @@ public sealed class DashboardBrowserTests(BrowserFixture browser, ITestOutputHel
     [Fact]
     public async Task ChangingALeadStatusIsAuditedAndShownAtOnce()
     {
-        if (Skipped()) { return; }
+        if (browser.Skip(output)) { return; }
         var callId = await ReplayAsync("+15145550166", "Lead workflow check");
         var name = "Jeanne Lavoie " + Guid.NewGuid().ToString("N")[..4];
         var leadId = Guid.CreateVersion7();
@@ -354,7 +345,7 @@ public sealed class DashboardBrowserTests(BrowserFixture browser, ITestOutputHel
     [Fact]
     public async Task TheKeyboardAloneReachesTheContentAndTheNavigation()
     {
-        if (Skipped()) { return; }
+        if (browser.Skip(output)) { return; }
         await using var tab = await browser.OpenAsync();
         var page = tab.Page;
         await page.GotoAsync("/calls");
@@ -382,7 +373,7 @@ public sealed class DashboardBrowserTests(BrowserFixture browser, ITestOutputHel
     [InlineData("he", "שיחות")]
     public async Task ArabicAndHebrewRenderRightToLeftWithTheSidebarOnTheRight(string locale, string callsHeading)
     {
-        if (Skipped()) { return; }
+        if (browser.Skip(output)) { return; }
         await using var tab = await browser.OpenAsync(locale: locale);
         var page = tab.Page;
         await page.GotoAsync("/calls");
@@ -398,7 +389,7 @@ public sealed class DashboardBrowserTests(BrowserFixture browser, ITestOutputHel
     [Fact]
     public async Task EveryPageFitsA375PixelScreenWithoutHorizontalScroll()
     {
-        if (Skipped()) { return; }
+        if (browser.Skip(output)) { return; }
         await using var tab = await browser.OpenAsync(width: 375, height: 812);
         var page = tab.Page;
         foreach (var path in Pages)
@@ -423,7 +414,7 @@ public sealed class DashboardBrowserTests(BrowserFixture browser, ITestOutputHel
     [InlineData("he", true)]
     public async Task EveryPageIsCleanOfConsoleErrorsCspViolationsAndSeriousAxeViolations(string locale, bool dark)
     {
-        if (Skipped()) { return; }
+        if (browser.Skip(output)) { return; }
         var callId = await ReplayAsync("+15145550199", "Axe check", browser.Host.Recordings.BaseUrl + "/flood-en.wav", "Bonjour, j'ai un dégât d'eau.");
         await using var tab = await browser.OpenAsync(locale: locale, dark: dark, axe: true);
         var page = tab.Page;
@@ -443,7 +434,7 @@ public sealed class DashboardBrowserTests(BrowserFixture browser, ITestOutputHel
     [Fact]
     public async Task ScreenshotsOfTheMainPages()
     {
-        if (Skipped()) { return; }
+        if (browser.Skip(output)) { return; }
         var dir = Environment.GetEnvironmentVariable("SWITCHBOARD_SCREENSHOTS");
         if (string.IsNullOrEmpty(dir))
         {

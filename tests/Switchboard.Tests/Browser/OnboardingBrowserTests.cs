@@ -42,15 +42,6 @@ public sealed class OnboardingBrowserTests(BrowserFixture browser, ITestOutputHe
         }
     }
 
-    private bool Skipped()
-    {
-        if (browser.SkipReason is null)
-        {
-            return false;
-        }
-        output.WriteLine("SKIPPED: " + browser.SkipReason);
-        return true;
-    }
 
     /// <summary>A new organisation signed up through the API in a fresh browser context (its cookies are the session).</summary>
     private async Task<Tab> SignUpAsync(string locale = "en-CA", int width = 1280, string organisation = "Plomberie Ava", bool dark = false, bool axe = false)
@@ -92,7 +83,7 @@ public sealed class OnboardingBrowserTests(BrowserFixture browser, ITestOutputHe
     [Fact]
     public async Task SigningUpThenWalkingThroughTheWizardCompletesOnboarding()
     {
-        if (Skipped()) { return; }
+        if (browser.Skip(output)) { return; }
         await using var tab = await SignUpAsync();
         var page = tab.Page;
         await page.GotoAsync("/onboarding");
@@ -133,7 +124,7 @@ public sealed class OnboardingBrowserTests(BrowserFixture browser, ITestOutputHe
     [Fact]
     public async Task LanguagesAreOfferedByTheirNamesNotByTheirTags()
     {
-        if (Skipped()) { return; }
+        if (browser.Skip(output)) { return; }
         await using var tab = await SignUpAsync();
         var page = tab.Page;
         await page.GotoAsync("/onboarding");
@@ -157,7 +148,7 @@ public sealed class OnboardingBrowserTests(BrowserFixture browser, ITestOutputHe
     [Fact]
     public async Task SkippingEverySkippableStepCompletesWithTheMissingItemsListed()
     {
-        if (Skipped()) { return; }
+        if (browser.Skip(output)) { return; }
         await using var tab = await SignUpAsync();
         var page = tab.Page;
         await PassProfileAsync(page);
@@ -188,7 +179,7 @@ public sealed class OnboardingBrowserTests(BrowserFixture browser, ITestOutputHe
     [Fact]
     public async Task ConfiguringVapiInlineChecksTheKeyAgainstVapiAndContinues()
     {
-        if (Skipped()) { return; }
+        if (browser.Skip(output)) { return; }
         await using var tab = await SignUpAsync();
         var page = tab.Page;
         await PassProfileAsync(page);
@@ -212,7 +203,7 @@ public sealed class OnboardingBrowserTests(BrowserFixture browser, ITestOutputHe
     [Fact]
     public async Task GoingToSettingsMidWizardAndComingBackResumesAtTheSameStep()
     {
-        if (Skipped()) { return; }
+        if (browser.Skip(output)) { return; }
         await using var tab = await SignUpAsync();
         var page = tab.Page;
         await PassProfileAsync(page);
@@ -248,7 +239,7 @@ public sealed class OnboardingBrowserTests(BrowserFixture browser, ITestOutputHe
     [Fact]
     public async Task TheAssistantIsCreatedFromTheFrenchPlumbingTemplate()
     {
-        if (Skipped()) { return; }
+        if (browser.Skip(output)) { return; }
         await using var tab = await SignUpAsync();
         var page = tab.Page;
         await PassProfileAsync(page);
@@ -273,7 +264,7 @@ public sealed class OnboardingBrowserTests(BrowserFixture browser, ITestOutputHe
     [Fact]
     public async Task AnEditIsAutosavedAndSurvivesAReload()
     {
-        if (Skipped()) { return; }
+        if (browser.Skip(output)) { return; }
         await using var tab = await SignUpAsync();
         var page = tab.Page;
         await PassProfileAsync(page);
@@ -313,7 +304,7 @@ public sealed class OnboardingBrowserTests(BrowserFixture browser, ITestOutputHe
     [Fact]
     public async Task TheStepperJumpsToAnyStepAndTheJumpIsRemembered()
     {
-        if (Skipped()) { return; }
+        if (browser.Skip(output)) { return; }
         await using var tab = await SignUpAsync();
         var page = tab.Page;
         await page.GotoAsync("/onboarding");
@@ -339,7 +330,7 @@ public sealed class OnboardingBrowserTests(BrowserFixture browser, ITestOutputHe
     [InlineData("ar", "rtl", 375)]
     public async Task EveryStepRendersInEachLanguageWithoutAMissingKey(string locale, string dir, int width)
     {
-        if (Skipped()) { return; }
+        if (browser.Skip(output)) { return; }
         await using var tab = await SignUpAsync(locale, width);
         var page = tab.Page;
         await page.GotoAsync("/onboarding");
@@ -369,7 +360,7 @@ public sealed class OnboardingBrowserTests(BrowserFixture browser, ITestOutputHe
     [Fact]
     public async Task CredentialsShowPreviewsOnlyAndCanBeCheckedReplacedAndDeleted()
     {
-        if (Skipped()) { return; }
+        if (browser.Skip(output)) { return; }
         await using var tab = await SignUpAsync(dark: true, axe: true);
         var page = tab.Page;
         await page.GotoAsync("/settings/credentials");
@@ -408,7 +399,7 @@ public sealed class OnboardingBrowserTests(BrowserFixture browser, ITestOutputHe
     [Fact]
     public async Task TheWizardHasNoSeriousAccessibilityViolationInDarkMode()
     {
-        if (Skipped()) { return; }
+        if (browser.Skip(output)) { return; }
         await using var tab = await SignUpAsync(dark: true, axe: true);
         var page = tab.Page;
         await page.GotoAsync("/onboarding");

@@ -16,20 +16,11 @@ public sealed class ServerUnreachableBrowserTests(BrowserFixture browser, ITestO
 {
     private const string ArabicUnreachable = "تعذّر الوصول إلى Switchboard";
 
-    private bool Skipped()
-    {
-        if (browser.SkipReason is null)
-        {
-            return false;
-        }
-        output.WriteLine("SKIPPED: " + browser.SkipReason);
-        return true;
-    }
 
     [Fact]
     public async Task APageOpenedWhileTheServerIsDownSaysSoInArabicAndTryAgainRecovers()
     {
-        if (Skipped()) { return; }
+        if (browser.Skip(output)) { return; }
         await using var tab = await browser.OpenAsync(locale: "ar");
         var page = tab.Page;
         await page.GotoAsync("/calls");

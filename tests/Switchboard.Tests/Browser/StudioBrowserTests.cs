@@ -23,15 +23,6 @@ namespace Switchboard.Tests.Browser;
 [Trait("Category", "Database")] // also run by ./test.sh's PostgreSQL suite
 public sealed class StudioBrowserTests(BrowserFixture browser, ITestOutputHelper output) : IClassFixture<BrowserFixture>
 {
-    private bool Skipped()
-    {
-        if (browser.SkipReason is null)
-        {
-            return false;
-        }
-        output.WriteLine("SKIPPED: " + browser.SkipReason);
-        return true;
-    }
 
     /// <summary>Puts the fixture's tenant on the telephony plan (numbers, widget, recording, branding).</summary>
     private async Task TelephonyPlanAsync()
@@ -58,7 +49,7 @@ public sealed class StudioBrowserTests(BrowserFixture browser, ITestOutputHelper
     [Fact]
     public async Task AnInvalidOnCallNumberIsRefusedAtItsFieldAndAValidOneIsSavedAndReloaded()
     {
-        if (Skipped())
+        if (browser.Skip(output))
         {
             return;
         }
@@ -125,7 +116,7 @@ public sealed class StudioBrowserTests(BrowserFixture browser, ITestOutputHelper
     [Fact]
     public async Task ANumberFromTheTwilioSimulatorIsAttachedGivenHoursAndDetached()
     {
-        if (Skipped())
+        if (browser.Skip(output))
         {
             return;
         }
@@ -185,7 +176,7 @@ public sealed class StudioBrowserTests(BrowserFixture browser, ITestOutputHelper
     [Fact]
     public async Task WidgetOriginsAreSavedTheSnippetIsShownAndTheLivePreviewAnswers()
     {
-        if (Skipped())
+        if (browser.Skip(output))
         {
             return;
         }
@@ -253,7 +244,7 @@ public sealed class StudioBrowserTests(BrowserFixture browser, ITestOutputHelper
     [Fact]
     public async Task TheStudioPagesWorkInHebrewAt375PixelsInDarkModeWithoutSeriousAxeViolations()
     {
-        if (Skipped())
+        if (browser.Skip(output))
         {
             return;
         }

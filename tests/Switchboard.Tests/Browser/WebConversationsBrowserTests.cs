@@ -23,15 +23,6 @@ public sealed class WebConversationsBrowserTests(BrowserFixture browser, ITestOu
     private const string Site = "https://www.plomberie-fortin.example";
     private const string Page = Site + "/urgence?utm_source=google&utm_medium=cpc&utm_campaign=hiver&gclid=G-7788";
 
-    private bool Skipped()
-    {
-        if (browser.SkipReason is null)
-        {
-            return false;
-        }
-        output.WriteLine("SKIPPED: " + browser.SkipReason);
-        return true;
-    }
 
     /// <summary>A publishable key for the fixture's tenant with <see cref="Site"/> allowed, then one chat message through the widget API.</summary>
     private async Task ChatAsync(string text)
@@ -61,7 +52,7 @@ public sealed class WebConversationsBrowserTests(BrowserFixture browser, ITestOu
     [Fact]
     public async Task AWidgetChatShowsInCallsAsAWebChatWithItsAttributionAndReadsAsAChat()
     {
-        if (Skipped()) { return; }
+        if (browser.Skip(output)) { return; }
         const string words = "Bonjour, mon drain de cuisine est bouché depuis ce matin";
         await ChatAsync(words);
 
@@ -129,7 +120,7 @@ public sealed class WebConversationsBrowserTests(BrowserFixture browser, ITestOu
     [Fact]
     public async Task TheKnowledgePageUploadsAFileAndShowsWhyAnotherIsRefused()
     {
-        if (Skipped()) { return; }
+        if (browser.Skip(output)) { return; }
         await using var tab = await browser.OpenAsync();
         var page = tab.Page;
         await page.GotoAsync("/");
