@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Switchboard.Calls;
+using Switchboard.Compliance;
 using Switchboard.Credentials;
 using Switchboard.Platform.Database;
 using Switchboard.Platform.Http;
@@ -123,7 +124,7 @@ internal static class WebhooksApi
 
     private static async Task<Results<Created<WebhookEndpointCreated>, JsonHttpResult<ErrorEnvelope>>> CreateEndpointAsync(
         HttpRequest request, SwitchboardDbContext db, CurrentTenant tenant, SecretProtector secrets, WebhookUrlPolicy policy,
-        IOptions<WebhookOptions> options, TimeProvider clock, CancellationToken ct)
+        IOptions<WebhookOptions> options, AuditLog audit, TimeProvider clock, CancellationToken ct)
     {
         var (body, bad) = await ReadBodyAsync<CreateWebhookEndpointRequest>(request, required: true, ct);
         if (bad is not null)
@@ -163,6 +164,8 @@ internal static class WebhooksApi
         };
         db.WebhookEndpoints.Add(endpoint);
         await db.SaveChangesAsync(ct);
+        await AuditAsync(audit, request.HttpContext, "webhooks.endpoint_created", endpoint,
+            new { url = endpoint.Url, eventTypes = endpoint.EventTypes, enabled = endpoint.Enabled }, ct);
         return TypedResults.Created($"/api/v1/webhooks/endpoints/{endpoint.Id}", new WebhookEndpointCreated(ToDto(endpoint, secrets), secret));
     }
 
@@ -173,7 +176,7 @@ internal static class WebhooksApi
             : EndpointNotFound();
 
     private static async Task<Results<Ok<WebhookEndpointDto>, JsonHttpResult<ErrorEnvelope>>> UpdateEndpointAsync(
-        Guid id, HttpRequest request, SwitchboardDbContext db, SecretProtector secrets, WebhookUrlPolicy policy, TimeProvider clock, CancellationToken ct)
+        Guid id, HttpRequest request, SwitchboardDbContext db, SecretProtector secrets, WebhookUrlPolicy policy, AuditLog audit, TimeProvider clock, CancellationToken ct)
     {
         var endpoint = await db.WebhookEndpoints.FirstOrDefaultAsync(e => e.Id == id, ct);
         if (endpoint is null)
@@ -221,16 +224,26 @@ internal static class WebhooksApi
         }
         endpoint.UpdatedAt = now;
         await db.SaveChangesAsync(ct);
+        // What changed, by name (header values are secrets: only that they changed).
+        await AuditAsync(audit, request.HttpContext, "webhooks.endpoint_updated", endpoint, new
+        {
+            url = body.Url is null ? null : endpoint.Url,
+            eventTypes = body.EventTypes is null ? null : endpoint.EventTypes,
+            description = body.Description is not null,
+            headers = body.Headers is not null,
+            enabled = body.Enabled,
+        }, ct);
         return TypedResults.Ok(ToDto(endpoint, secrets));
     }
 
-    private static async Task<Results<NoContent, JsonHttpResult<ErrorEnvelope>>> DeleteEndpointAsync(Guid id, SwitchboardDbContext db,
-        WebhookEndpointCache endpoints, CancellationToken ct)
+    private static async Task<Results<NoContent, JsonHttpResult<ErrorEnvelope>>> DeleteEndpointAsync(Guid id, HttpContext http, SwitchboardDbContext db,
+        WebhookEndpointCache endpoints, AuditLog audit, CancellationToken ct)
     {
-        if (await db.WebhookEndpoints.Where(e => e.Id == id).Select(e => (Guid?)e.TenantId).FirstOrDefaultAsync(ct) is not { } tenantId)
+        if (await db.WebhookEndpoints.AsNoTracking().FirstOrDefaultAsync(e => e.Id == id, ct) is not { } deleted)
         {
             return EndpointNotFound();
         }
+        var tenantId = deleted.TenantId;
         // Pending outbox rows of its deliveries find nothing and complete without sending.
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         await db.WebhookAttempts.Where(a => a.EndpointId == id).ExecuteDeleteAsync(ct);
@@ -238,11 +251,12 @@ internal static class WebhooksApi
         await db.WebhookEndpoints.Where(e => e.Id == id).ExecuteDeleteAsync(ct);
         await tx.CommitAsync(ct);
         endpoints.Invalidate(tenantId); // bypassed the change tracker: no interceptor saw it
+        await AuditAsync(audit, http, "webhooks.endpoint_deleted", deleted, new { url = deleted.Url }, ct);
         return TypedResults.NoContent();
     }
 
     private static async Task<Results<Ok<WebhookSecretRotated>, JsonHttpResult<ErrorEnvelope>>> RotateSecretAsync(
-        Guid id, HttpRequest request, SwitchboardDbContext db, SecretProtector secrets, IOptions<WebhookOptions> options, TimeProvider clock, CancellationToken ct)
+        Guid id, HttpRequest request, SwitchboardDbContext db, SecretProtector secrets, IOptions<WebhookOptions> options, AuditLog audit, TimeProvider clock, CancellationToken ct)
     {
         var endpoint = await db.WebhookEndpoints.FirstOrDefaultAsync(e => e.Id == id, ct);
         if (endpoint is null)
@@ -267,6 +281,7 @@ internal static class WebhooksApi
         endpoint.SecretProtected = secrets.Protect(secret);
         endpoint.UpdatedAt = now;
         await db.SaveChangesAsync(ct);
+        await AuditAsync(audit, request.HttpContext, "webhooks.secret_rotated", endpoint, new { overlapHours = hours }, ct);
         return TypedResults.Ok(new WebhookSecretRotated(secret, endpoint.PreviousSecretExpiresAt));
     }
 
@@ -502,6 +517,17 @@ internal static class WebhooksApi
     /// <summary>RFC 9110 §5.6.2 token.</summary>
     private static bool IsToken(string? name) =>
         !string.IsNullOrEmpty(name) && name.All(c => c < 127 && (char.IsAsciiLetterOrDigit(c) || "!#$%&'*+-.^_`|~".Contains(c)));
+
+    /// <summary>
+    /// Appends a change to a webhook endpoint to the tenant's audit chain (<see cref="AuditLog"/>): the actor, <paramref name="action"/>
+    /// (<c>webhooks.endpoint_created</c>, <c>webhooks.endpoint_updated</c>, <c>webhooks.endpoint_deleted</c>, <c>webhooks.secret_rotated</c>),
+    /// target <c>webhook_endpoint:{id}</c> and <paramref name="details"/>. Secrets and header values are never part of it.
+    /// </summary>
+    private static Task AuditAsync(AuditLog audit, HttpContext http, string action, WebhookEndpoint endpoint, object details, CancellationToken ct)
+    {
+        var caller = Caller.From(http);
+        return audit.AppendAsync(endpoint.TenantId, caller.Actor, action, "webhook_endpoint:" + endpoint.Id, details, ct);
+    }
 
     /// <summary>Reads a JSON body of at most 64 KB. An empty body is a 400 when <paramref name="required"/>, else yields null.</summary>
     private static async Task<(T? Body, JsonHttpResult<ErrorEnvelope>? Error)> ReadBodyAsync<T>(HttpRequest request, bool required, CancellationToken ct)

@@ -320,4 +320,39 @@ public sealed class WebhookEndpointsApiTests(WebhookFactory factory) : IClassFix
         }
         Assert.Contains(openApi["paths"]!.AsObject(), p => p.Key == "/api/v1/webhooks/endpoints/{id}/replay-failed");
     }
+
+    [Fact]
+    public async Task EveryChangeToAnEndpointIsInTheAuditLogWithoutItsSecretOrHeaderValues()
+    {
+        var tenant = await factory.CreateTenantAsync();
+        var client = factory.ApiClient(tenant);
+        var created = JsonNode.Parse(await (await client.PostAsJsonAsync(Endpoints, new
+        {
+            url = "http://127.0.0.1:9/audited",
+            eventTypes = new[] { "call.ended" },
+            headers = new Dictionary<string, string> { ["Authorization"] = "Bearer audit-token-98765" },
+        })).Content.ReadAsStringAsync())!;
+        var id = created["endpoint"]!["id"]!.GetValue<Guid>();
+        var secret = created["secret"]!.GetValue<string>();
+        Assert.Equal(HttpStatusCode.OK, (await client.PatchAsJsonAsync($"{Endpoints}/{id}", new
+        {
+            eventTypes = new[] { "lead.urgent" },
+            headers = new Dictionary<string, string> { ["Authorization"] = "Bearer audit-token-11111" },
+            enabled = false,
+        })).StatusCode);
+        var rotated = JsonNode.Parse(await (await client.PostAsJsonAsync($"{Endpoints}/{id}/rotate-secret", new { overlapHours = 2 })).Content.ReadAsStringAsync())!;
+        // A refused change is not audited.
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, (await client.PatchAsJsonAsync($"{Endpoints}/{id}", new { eventTypes = new[] { "no.such.event" } })).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync($"{Endpoints}/{id}")).StatusCode);
+
+        var text = await client.GetStringAsync("/api/v1/audit?action=webhooks.");
+        var entries = JsonNode.Parse(text)!["items"]!.AsArray();
+        Assert.Equal(["webhooks.endpoint_deleted", "webhooks.secret_rotated", "webhooks.endpoint_updated", "webhooks.endpoint_created"],
+            entries.Select(e => e!["action"]!.GetValue<string>()));
+        Assert.All(entries, e => Assert.Equal($"webhook_endpoint:{id}", e!["target"]!.GetValue<string>()));
+        Assert.Contains("lead.urgent", text);
+        Assert.DoesNotContain(secret, text);
+        Assert.DoesNotContain(rotated["secret"]!.GetValue<string>(), text);
+        Assert.DoesNotContain("audit-token", text);
+    }
 }
