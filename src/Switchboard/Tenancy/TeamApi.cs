@@ -104,17 +104,12 @@ internal static class TeamApi
     }
 
     /// <summary>
-    /// Begins the transaction of a role change or removal holding the tenant's row lock (a no-op <c>UPDATE tenants</c>:
-    /// a row lock on PostgreSQL; SQLite has one writer) until it ends, so the owners are counted after any concurrent
-    /// change has committed: two owners demoting or removing each other at once leave one owner (the second gets 409
-    /// <c>LAST_OWNER</c>), where both counts used to see two owners and the tenant was left with none.
+    /// Begins the transaction of a role change or removal holding the tenant's row lock (<see cref="TenantRowLock"/>), so the
+    /// owners are counted after any concurrent change has committed: two owners demoting or removing each other at once leave
+    /// one owner (the second gets 409 <c>LAST_OWNER</c>), where both counts used to see two owners and the tenant was left with none.
     /// </summary>
-    private static async Task<IDbContextTransaction> LockOwnersAsync(SwitchboardDbContext db, Guid tenantId, CancellationToken ct)
-    {
-        var tx = await db.Database.BeginTransactionAsync(ct);
-        await db.Tenants.Where(t => t.Id == tenantId).ExecuteUpdateAsync(s => s.SetProperty(t => t.Name, t => t.Name), ct);
-        return tx;
-    }
+    private static Task<IDbContextTransaction> LockOwnersAsync(SwitchboardDbContext db, Guid tenantId, CancellationToken ct) =>
+        TenantRowLock.BeginAsync(db, tenantId, ct);
 
     private static async Task<Ok<List<InvitationDto>>> ListInvitationsAsync(SwitchboardDbContext db, CancellationToken ct) =>
         TypedResults.Ok(await db.Invitations.AsNoTracking().OrderByDescending(i => i.CreatedAt)

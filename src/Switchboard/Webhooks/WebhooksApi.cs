@@ -140,6 +140,8 @@ internal static class WebhooksApi
         {
             return invalid;
         }
+        // Counted under the tenant's row lock, so concurrent creations cannot pass the limit together.
+        await using var tx = await TenantRowLock.BeginAsync(db, tenant.TenantId!.Value, ct);
         if (await db.WebhookEndpoints.CountAsync(ct) >= options.Value.MaxEndpointsPerTenant)
         {
             return ApiError.Conflict("ENDPOINT_LIMIT_REACHED", $"A tenant may have at most {options.Value.MaxEndpointsPerTenant} webhook endpoints.");
@@ -164,6 +166,7 @@ internal static class WebhooksApi
         };
         db.WebhookEndpoints.Add(endpoint);
         await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
         await AuditAsync(audit, request.HttpContext, "webhooks.endpoint_created", endpoint,
             new { url = endpoint.Url, eventTypes = endpoint.EventTypes, enabled = endpoint.Enabled }, ct);
         return TypedResults.Created($"/api/v1/webhooks/endpoints/{endpoint.Id}", new WebhookEndpointCreated(ToDto(endpoint, secrets), secret));

@@ -322,6 +322,28 @@ public sealed class WebhookEndpointsApiTests(WebhookFactory factory) : IClassFix
     }
 
     [Fact]
+    public async Task ConcurrentCreationsNeverPassTheEndpointLimitTogether()
+    {
+        var tenant = await factory.CreateTenantAsync();
+        for (var i = 0; i < 17; i++)
+        {
+            await factory.CreateEndpointAsync(tenant, $"http://127.0.0.1:9/{i}");
+        }
+
+        // Eight at once for the last three places: each used to count 17 before any had saved, and all eight were created.
+        var responses = await Task.WhenAll(Enumerable.Range(0, 8).Select(i =>
+            factory.ApiClient(tenant).PostAsJsonAsync(Endpoints, new { url = $"http://127.0.0.1:9/race-{i}" })));
+
+        Assert.Equal(3, responses.Count(r => r.StatusCode == HttpStatusCode.Created));
+        foreach (var refused in responses.Where(r => r.StatusCode != HttpStatusCode.Created))
+        {
+            Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
+            Assert.Equal("ENDPOINT_LIMIT_REACHED", (await VapiWebhookTests.ErrorOf(refused))["code"]!.GetValue<string>());
+        }
+        Assert.Equal(20, JsonNode.Parse(await factory.ApiClient(tenant).GetStringAsync(Endpoints))!.AsArray().Count);
+    }
+
+    [Fact]
     public async Task EveryChangeToAnEndpointIsInTheAuditLogWithoutItsSecretOrHeaderValues()
     {
         var tenant = await factory.CreateTenantAsync();
