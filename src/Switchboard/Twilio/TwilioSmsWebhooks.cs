@@ -3,8 +3,8 @@ using Switchboard.Alerts;
 using Switchboard.Compliance;
 using Switchboard.Outbound;
 using Switchboard.Platform.Database;
-using Switchboard.Platform.Phones;
 using Switchboard.Platform.Http;
+using Switchboard.Platform.Phones;
 using Switchboard.Webhooks;
 
 namespace Switchboard.Twilio;
