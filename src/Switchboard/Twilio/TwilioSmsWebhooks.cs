@@ -74,7 +74,8 @@ internal static partial class TwilioVoiceApi
             });
             var optOut = await OptOutAsync(request, db, dnc, ct);
             await SaveAsync(http, db, ct);
-            if (optOut is { } change)
+            // A save lost to a concurrent delivery (SaveAsync clears the unit then) changed nothing: nothing to audit.
+            if (optOut is { } change && await db.DoNotCall.AnyAsync(d => d.Number == change.Number, ct) == (change.Action == "dnc.added"))
             {
                 await audit.AppendAsync(request.Tenant.Id, AuditActor.System, change.Action, "number:" + change.Number,
                     new { source = DoNotCallSources.SmsOptOut, messageSid = sid }, ct);
