@@ -23,13 +23,21 @@ internal sealed class SmsMessage
     public string? From { get; set; }
     public required string Body { get; set; }
 
-    /// <summary><c>scheduled</c>, <c>queued</c>, <c>sending</c>, <c>sent</c> (accepted by Twilio), <c>delivered</c>, <c>failed</c>, <c>simulated</c> or <c>received</c>.</summary>
+    /// <summary>
+    /// <c>scheduled</c>, <c>queued</c>, <c>sending</c>, <c>sent</c> (accepted by Twilio), <c>delivered</c> or <c>undelivered</c>
+    /// (Twilio's status callback: the carrier confirmed delivery, or could not deliver), <c>failed</c> (rejected, retries exhausted,
+    /// or Twilio's callback), <c>canceled</c>, <c>simulated</c> or <c>received</c>. Callbacks only move it forward
+    /// (<see cref="SmsDeliveryStatus"/>).
+    /// </summary>
     public required string Status { get; set; }
 
     /// <summary>Twilio Message SID (<c>SM…</c>).</summary>
     public string? MessageSid { get; set; }
 
+    /// <summary>Twilio's error code (e.g. <c>21211</c> when rejected, <c>30006</c> from an <c>undelivered</c> callback), or <see cref="SmsSendHandler.NoSenderCode"/>.</summary>
     public string? ErrorCode { get; set; }
+
+    /// <summary>Twilio's error message, or the code's name (<see cref="SmsDeliveryStatus.DescribeError"/>) when a callback carried none.</summary>
     public string? ErrorMessage { get; set; }
     public int Attempts { get; set; }
 

@@ -16,11 +16,13 @@ namespace Switchboard.Alerts;
 /// that sender to that recipient back to the first attempt, every page of it, and adopts a message with the same body
 /// that no other SMS row owns, instead of sending again; when Twilio cannot be read, it waits and asks again rather
 /// than risk a second text. Without Twilio credentials the SMS is recorded as <c>simulated</c>; with credentials but
-/// no sender it fails with the reason.
+/// no sender it fails with the reason. When <c>Switchboard:PublicBaseUrl</c> is set, the send asks Twilio for status callbacks
+/// at <c>/webhooks/twilio/sms-status/{tenantId}</c> (<see cref="TwilioVoiceApi"/>), which carry the row on to
+/// <c>delivered</c> or <c>undelivered</c>/<c>failed</c> (<see cref="SmsDeliveryStatus"/>).
 /// </summary>
 internal sealed class SmsSendHandler(
     SwitchboardDbContext db, TwilioRestClient twilio, SecretProtector secrets, SmsSenderResolver senders, TimeProvider clock, ILogger<SmsSendHandler> logger,
-    WebhookEventPublisher webhooks, SwitchboardMetrics metrics)
+    WebhookEventPublisher webhooks, SwitchboardMetrics metrics, TwilioWebhookUrls urls)
     : IOutboxHandler, IOutboxDeadLetterAware
 {
     public const string Kind = "sms.send";
@@ -72,7 +74,7 @@ internal sealed class SmsSendHandler(
         {
             return OutboxResult.Dead("SMS row not found.");
         }
-        if (sms.Status is "sent" or "delivered" or "failed" or "simulated")
+        if (sms.Status is "sent" or "delivered" or "undelivered" or "failed" or "canceled" or "simulated")
         {
             return OutboxResult.Done;
         }
@@ -137,7 +139,7 @@ internal sealed class SmsSendHandler(
         sms.FirstAttemptAt ??= now;
         await db.SaveChangesAsync(ct);
 
-        var result = await twilio.SendSmsAsync(tenant.TwilioAccountSid, token, from, sms.To, sms.Body, ct);
+        var result = await twilio.SendSmsAsync(tenant.TwilioAccountSid, token, from, sms.To, sms.Body, StatusCallbackUrl(urls, sms.TenantId), ct);
         switch (result.Outcome)
         {
             case TwilioSendOutcome.Accepted:
@@ -165,6 +167,12 @@ internal sealed class SmsSendHandler(
     }
 
     /// <summary>
+    /// <c>{PublicBaseUrl}/webhooks/twilio/sms-status/{tenantId}</c>, or null (no status callbacks) when no public base URL is
+    /// configured: a localhost default is not an address Twilio can reach.
+    /// </summary>
+    internal static string? StatusCallbackUrl(TwilioWebhookUrls urls, Guid tenantId) => urls.PublicUrl($"/webhooks/twilio/sms-status/{tenantId}");
+
+    /// <summary>
     /// Twilio's message for this row, if an earlier attempt reached it. Messages that other rows of the tenant already
     /// own (same recipient, recorded since the first attempt's window) are skipped, so an identical alert is not
     /// mistaken for this one.
@@ -183,7 +191,7 @@ internal sealed class SmsSendHandler(
     {
         var payload = System.Text.Json.JsonSerializer.Deserialize<Payload>(message.PayloadJson, System.Text.Json.JsonSerializerOptions.Web);
         var sms = payload is null ? null : await LoadSms(db, payload.SmsId, ct);
-        if (sms is not null && sms.Status is not ("sent" or "delivered" or "simulated"))
+        if (sms is not null && sms.Status is not ("sent" or "delivered" or "undelivered" or "canceled" or "simulated"))
         {
             sms.Status = "failed";
             sms.ErrorMessage ??= "Retries exhausted.";

@@ -8,8 +8,8 @@ using Switchboard.Platform.Database;
 namespace Switchboard.Outbound;
 
 /// <summary>
-/// A tenant's internal do-not-call list: look-ups before every outbound call, additions from the API, a CSV import
-/// and the callee's own request (<see cref="DoNotCallPhrases"/>), each with its date and source and an audit entry
+/// A tenant's internal do-not-call list: look-ups before every outbound call, additions from the API, a CSV import,
+/// the callee's own request (<see cref="DoNotCallPhrases"/>) and an SMS opt-out keyword (<see cref="Twilio.SmsOptOutKeywords"/>), each with its date and source and an audit entry
 /// (<c>dnc.added</c>, <c>dnc.removed</c>). Rows are added to the caller's unit of work; the caller saves.
 /// </summary>
 internal sealed class DoNotCallList(SwitchboardDbContext db, TimeProvider clock)

@@ -21,7 +21,7 @@ public sealed record OutboundCallRequest(string? To, Guid? AssistantId, Dictiona
 /// <summary>A queued outbound call: its id (as in <c>/api/v1/calls/{id}</c>), status <c>queued</c>, the E.164 number and when it will be placed.</summary>
 public sealed record OutboundCallDto(Guid Id, string Status, string Direction, string To, Guid AssistantId, DateTimeOffset PlaceAt, string CalleeTimeZone);
 
-/// <summary>One number of the do-not-call list: E.164, how and when it was added.</summary>
+/// <summary>One number of the do-not-call list: E.164, how (<c>source</c>: api, csv, callee-request or sms-opt-out) and when it was added.</summary>
 public sealed record DoNotCallDto(string Number, string Source, string? Note, Guid? CallId, DateTimeOffset AddedAt);
 
 /// <summary>Adds a number to the do-not-call list (<c>note</c> ≤ 500 characters).</summary>

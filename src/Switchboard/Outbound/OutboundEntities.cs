@@ -34,6 +34,12 @@ internal static class DoNotCallSources
 
     /// <summary>The callee said "ne m'appelez plus" / "don't call me again" during a call.</summary>
     public const string CalleeRequest = "callee-request";
+
+    /// <summary>
+    /// The number texted an opt-out keyword (STOP, UNSUBSCRIBE…) to a tenant number (<see cref="Twilio.SmsOptOutKeywords"/>);
+    /// the only entries an opt-in keyword (START) takes off again.
+    /// </summary>
+    public const string SmsOptOut = "sms-opt-out";
 }
 
 /// <summary>An outbound call Switchboard refused to place, and why (<see cref="OutboundRefusalReasons"/>).</summary>

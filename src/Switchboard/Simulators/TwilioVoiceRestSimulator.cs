@@ -102,19 +102,28 @@ internal sealed class TwilioVoiceRestState : IAsyncDisposable
     /// <summary>POSTs a signed form to the application, as Twilio does for callbacks; the response body (TwiML) or null.</summary>
     internal async Task<string?> CallbackAsync(string url, Dictionary<string, string> form)
     {
+        var (status, body) = await PostSignedAsync(url, form);
+        return status is >= 200 and < 300 ? body : null;
+    }
+
+    /// <summary>POSTs a signed form as <see cref="CallbackAsync"/> does; the HTTP status the application answered, 0 when unreachable.</summary>
+    internal async Task<int> CallbackStatusAsync(string url, Dictionary<string, string> form) => (await PostSignedAsync(url, form)).Status;
+
+    private async Task<(int Status, string? Body)> PostSignedAsync(string url, Dictionary<string, string> form)
+    {
         using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new FormUrlEncodedContent(form) };
         request.Headers.Add("X-Twilio-Signature", TwilioRequestValidator.ComputeSignature(url, form, AuthToken));
         try
         {
             using var response = await http.SendAsync(request);
             var body = await response.Content.ReadAsStringAsync();
-            Log($"callback {new Uri(url).AbsolutePath} {string.Join(' ', form.Where(p => p.Key is "CallStatus" or "CallSid").Select(p => $"{p.Key}={p.Value}"))} → {(int)response.StatusCode}");
-            return response.IsSuccessStatusCode ? body : null;
+            Log($"callback {new Uri(url).AbsolutePath} {string.Join(' ', form.Where(p => p.Key is "CallStatus" or "CallSid" or "MessageStatus" or "MessageSid").Select(p => $"{p.Key}={p.Value}"))} → {(int)response.StatusCode}");
+            return ((int)response.StatusCode, body);
         }
         catch (HttpRequestException e)
         {
             Log($"callback {url} failed: {e.Message}");
-            return null;
+            return (0, null);
         }
     }
 

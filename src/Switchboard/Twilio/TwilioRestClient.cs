@@ -58,14 +58,22 @@ internal sealed class TwilioRestClient(HttpClient http, IOptions<TwilioOptions> 
 
     /// <summary>
     /// Creates a message: form fields <c>To</c>, <c>Body</c> and <c>From</c> (an E.164 sender) or <c>MessagingServiceSid</c>
-    /// (an <c>MG…</c> sender). 201 is <see cref="TwilioSendOutcome.Accepted"/>; 429/5xx/network failures are transient.
+    /// (an <c>MG…</c> sender), and <c>StatusCallback</c> when <paramref name="statusCallback"/> is given: the URL Twilio POSTs
+    /// each status change of the message to (Twilio docs, "Track the Message Status of Outbound Messages").
+    /// 201 is <see cref="TwilioSendOutcome.Accepted"/>; 429/5xx/network failures are transient.
     /// </summary>
-    public async Task<TwilioSendResult> SendSmsAsync(string accountSid, string authToken, string sender, string to, string body, CancellationToken ct)
+    public async Task<TwilioSendResult> SendSmsAsync(
+        string accountSid, string authToken, string sender, string to, string body, string? statusCallback, CancellationToken ct)
     {
         var senderField = new Alerts.SmsSender(sender).IsMessagingService ? "MessagingServiceSid" : "From";
+        List<KeyValuePair<string, string>> fields = [new("To", to), new(senderField, sender), new("Body", body)];
+        if (statusCallback is not null)
+        {
+            fields.Add(new("StatusCallback", statusCallback));
+        }
         using var request = new HttpRequestMessage(HttpMethod.Post, MessagesUrl(accountSid))
         {
-            Content = new FormUrlEncodedContent([new("To", to), new(senderField, sender), new("Body", body)]),
+            Content = new FormUrlEncodedContent(fields),
         };
         request.Headers.Authorization = Basic(accountSid, authToken);
         try

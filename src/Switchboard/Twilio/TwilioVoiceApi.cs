@@ -6,7 +6,6 @@ using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
-using Switchboard.Alerts;
 using Switchboard.Billing;
 using Switchboard.Assistants;
 using Switchboard.Calls;
@@ -30,7 +29,8 @@ namespace Switchboard.Twilio;
 /// <item><c>POST /webhooks/twilio/voice/{tenantId}/recorded</c>: the <c>&lt;Record action&gt;</c> of a message.</item>
 /// <item><c>POST /webhooks/twilio/status/{tenantId}</c>: call status callbacks; the call only moves forward.</item>
 /// <item><c>POST /webhooks/twilio/recording/{tenantId}</c>: recording status callbacks (sid, URL, duration, channels).</item>
-/// <item><c>POST /webhooks/twilio/sms/{tenantId}</c>: inbound SMS → the SMS log.</item>
+/// <item><c>POST /webhooks/twilio/sms/{tenantId}</c>: inbound SMS → the SMS log; STOP/START keywords → the do-not-call list.</item>
+/// <item><c>POST /webhooks/twilio/sms-status/{tenantId}</c>: outbound SMS status callbacks; the status only moves forward.</item>
 /// </list>
 /// The concurrent-call limit is the plan's (<see cref="CallConcurrencyGate"/>, as for Vapi calls); recording and its consent
 /// notice follow the assistant's <c>RecordingEnabled</c>.
@@ -54,8 +54,7 @@ internal static partial class TwilioVoiceApi
             .Produces(StatusCodes.Status204NoContent).ProducesProblemEnvelopes();
         group.MapPost("/recording/{tenantId}", RecordingAsync).WithSummary("Twilio recording status callback")
             .Produces(StatusCodes.Status204NoContent).ProducesProblemEnvelopes();
-        group.MapPost("/sms/{tenantId}", SmsAsync).WithSummary("Twilio inbound SMS (TwiML)")
-            .Produces<string>(StatusCodes.Status200OK, "text/xml").ProducesProblemEnvelopes();
+        MapSmsWebhooks(group); // inbound SMS and opt-out keywords, outbound SMS status callbacks (TwilioSmsWebhooks.cs)
         MapTransferWebhooks(group); // warm transfer: the agent's leg status, the whisper (TransferWebhooks.cs)
         return app;
     }
@@ -383,47 +382,6 @@ internal static partial class TwilioVoiceApi
         await AddEventAsync(db, request.Tenant.Id, call?.Id, "twilio.recording", request, http, now, ct);
         await SaveAsync(http, db, ct);
         return Results.NoContent();
-    }
-
-    private static async Task<IResult> SmsAsync(string tenantId, HttpContext http, SwitchboardDbContext db, TimeProvider clock, CancellationToken ct)
-    {
-        var (request, error) = await AuthenticateAsync(tenantId, http, ct);
-        if (request is null)
-        {
-            return error!;
-        }
-        if ((request["MessageSid"] ?? request["SmsSid"]) is not { } sid)
-        {
-            return ApiError.Unprocessable("INVALID_PAYLOAD", "MessageSid is required.");
-        }
-        var key = "inbound:" + sid;
-        if (!await db.SmsMessages.AnyAsync(s => s.IdempotencyKey == key, ct))
-        {
-            var now = clock.GetUtcNow();
-            var body = request["Body"] ?? "";
-            var media = request.Int("NumMedia") ?? 0;
-            if (media > 0)
-            {
-                body += (body.Length > 0 ? " " : "") + string.Join(' ', Enumerable.Range(0, Math.Min(media, 10)).Select(i => request[$"MediaUrl{i}"]).Where(u => u is not null));
-            }
-            db.SmsMessages.Add(new SmsMessage
-            {
-                Id = Guid.CreateVersion7(),
-                TenantId = request.Tenant.Id,
-                Direction = "inbound",
-                Purpose = "inbound",
-                To = Cap(request["To"], 64) ?? "",
-                From = Cap(request["From"], 64),
-                Body = Cap(body, 1600)!,
-                Status = "received",
-                MessageSid = Cap(sid, 64),
-                IdempotencyKey = key.Length > 200 ? key[..200] : key,
-                CreatedAt = now,
-                SentAt = now,
-            });
-            await SaveAsync(http, db, ct);
-        }
-        return Xml(TwiML.Empty());
     }
 
     private static async Task<Call> FindOrCreateCallAsync(SwitchboardDbContext db, Guid tenantId, string callSid, DateTimeOffset now, CancellationToken ct)

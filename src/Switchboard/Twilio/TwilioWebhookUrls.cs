@@ -22,6 +22,12 @@ internal sealed class TwilioWebhookUrls(IConfiguration configuration)
         }
     }
 
+    /// <summary>
+    /// <c>{PublicBaseUrl}{path}</c>, for a callback URL given to Twilio outside a request (a worker's send); null when
+    /// <c>Switchboard:PublicBaseUrl</c> is not configured, as no address Twilio could reach is known then.
+    /// </summary>
+    public string? PublicUrl(string path) => PublicBase is { } b ? b + path : null;
+
     /// <summary><c>https://host[/pathbase]</c> as Twilio reaches this server.</summary>
     public string BaseFor(HttpRequest request) =>
         PublicBase ?? $"{request.Scheme}://{request.Host.ToUriComponent()}{request.PathBase.ToUriComponent()}";

@@ -231,13 +231,17 @@ internal sealed class WebhookEventPublisher(SwitchboardDbContext db, WebhookEndp
             lead.Id, lead.CallId, lead.Name, lead.Phone, lead.Urgency, lead.Status, previousStatus, lead.Notes, lead.AssigneeUserId,
             lead.CreatedAt, lead.UpdatedAt), ct);
 
-    /// <summary><c>sms.sent</c> (status sent, delivered or simulated) or <c>sms.failed</c> (status failed); other statuses publish nothing.</summary>
+    /// <summary>
+    /// <c>sms.sent</c> (status sent, delivered or simulated) or <c>sms.failed</c> (status failed, undelivered or canceled: rejected,
+    /// retries exhausted, or Twilio's status callback after it accepted the message); other statuses publish nothing. One event
+    /// of each type per SMS (the message id is keyed by the SMS).
+    /// </summary>
     public async Task SmsAsync(SmsMessage sms, CancellationToken ct)
     {
         var type = sms.Status switch
         {
             "sent" or "delivered" or "simulated" => WebhookEventTypes.SmsSent,
-            "failed" => WebhookEventTypes.SmsFailed,
+            "failed" or "undelivered" or "canceled" => WebhookEventTypes.SmsFailed,
             _ => null,
         };
         if (type is null)

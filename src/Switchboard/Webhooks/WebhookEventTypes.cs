@@ -53,7 +53,9 @@ public sealed record LeadUpdatedData(
 
 /// <summary>
 /// <c>sms.sent</c> (accepted by Twilio, or <c>simulated</c> when the tenant has no Twilio account) and
-/// <c>sms.failed</c> (rejected, or retries exhausted). <c>Purpose</c>: emergency-alert, lead-alert, webhook-disabled.
+/// <c>sms.failed</c> (rejected, retries exhausted, or, after Twilio accepted it, a status callback saying <c>undelivered</c>,
+/// <c>failed</c> or <c>canceled</c>, with Twilio's <c>ErrorCode</c> such as 30006). <c>Purpose</c>: emergency-alert,
+/// lead-alert, webhook-disabled.
 /// </summary>
 public sealed record SmsEventData(
     Guid SmsId, Guid? CallId, Guid? LeadId, string Purpose, string To, string? From, string Status,

@@ -105,6 +105,21 @@ public sealed class SmsAlertTests(TwilioFactory factory) : IClassFixture<TwilioF
     }
 
     [Fact]
+    public async Task WithoutAPublicBaseUrlNoStatusCallbackIsAskedForAndTheAlertStaysSent()
+    {
+        var (tenant, onCall, _) = await TenantAsync();
+
+        await factory.PostVapiAsync(tenant, VapiWebhookTests.EndOfCallReport(Guid.NewGuid().ToString(), "Burst pipe.", "A pipe burst in the basement!"));
+        await factory.Outbox.DrainAsync(CancellationToken.None);
+
+        var sent = Assert.Single(factory.Twilio.Messages, m => m.To == onCall);
+        Assert.Null(sent.StatusCallback);
+        Assert.DoesNotContain(factory.Twilio.StatusCallbacks, c => c.Sid == sent.Sid);
+        var sms = await factory.WithDbAsync(tenant.Id, db => db.SmsMessages.SingleAsync());
+        Assert.Equal("sent", sms.Status);
+    }
+
+    [Fact]
     public async Task WithoutTwilioCredentialsTheSmsIsRecordedAsSimulated()
     {
         var (tenant, onCall, _) = await TenantAsync(withTwilio: false);

@@ -18,7 +18,13 @@ namespace Switchboard.Tests.Support;
 /// answers only when released (a node that dies mid-send); <see cref="HoldBeforeAcceptNext"/> holds the next sends
 /// without creating them. Also the account and IncomingPhoneNumbers resources (<see cref="Own"/>), so a tenant can
 /// attach its numbers, and with <see cref="StrictSenders"/> a From that is not an owned SMS-capable number is refused
-/// (21606) as Twilio does.
+/// (21606) as Twilio does. A send with a <c>StatusCallback</c> on a loopback host (127.0.0.1, localhost) gets the status
+/// callbacks real Twilio sends (Twilio docs, "Track the Message Status of Outbound Messages"): form-encoded POSTs signed with
+/// the account's auth token (<c>X-Twilio-Signature</c>, <see cref="global::Switchboard.Twilio.TwilioRequestValidator"/>),
+/// <c>sent</c> then <c>delivered</c>, or the outcome <see cref="Outcomes"/> gives the recipient (e.g. <c>undelivered</c>
+/// 30006 for a landline), one after the other on the voice side's callback loop, after the REST response and after
+/// <see cref="CallbackGate"/> when set; at most <see cref="MaxPendingCallbacks"/> waiting at once (more are dropped and counted
+/// in <see cref="Rejections"/>).
 /// </summary>
 internal sealed class TwilioSimulator : IAsyncDisposable
 {
@@ -60,7 +66,25 @@ internal sealed class TwilioSimulator : IAsyncDisposable
     /// <summary>The account's numbers (IncomingPhoneNumbers), by E.164.</summary>
     public ConcurrentDictionary<string, OwnedNumber> Numbers { get; } = new();
 
-    public sealed record SentMessage(string Sid, string To, string? From, string Body, DateTimeOffset CreatedAt, string? MessagingServiceSid = null, long Seq = 0);
+    public sealed record SentMessage(
+        string Sid, string To, string? From, string Body, DateTimeOffset CreatedAt, string? MessagingServiceSid = null, long Seq = 0, string? StatusCallback = null);
+
+    /// <summary>How a recipient's carrier ends a message: its final status and Twilio's error code (null when delivered).</summary>
+    public sealed record Outcome(string Status, string? ErrorCode);
+
+    /// <summary>Final outcome per recipient (E.164); absent means <c>delivered</c>. E.g. a landline: <c>new("undelivered", "30006")</c>.</summary>
+    public ConcurrentDictionary<string, Outcome> Outcomes { get; } = new();
+
+    /// <summary>While set, status callbacks wait for it before they are sent (a test lets the send's row settle first).</summary>
+    public TaskCompletionSource? CallbackGate { get; set; }
+
+    /// <summary>Status callbacks queued and not yet sent, at most.</summary>
+    public const int MaxPendingCallbacks = 1000;
+
+    /// <summary>Status callbacks sent: the message, the status and the HTTP status the application answered (0: no answer).</summary>
+    public ConcurrentQueue<(string Sid, string Status, int HttpStatus)> StatusCallbacks { get; } = new();
+
+    private int pendingCallbacks;
 
     public sealed class OwnedNumber
     {
@@ -160,8 +184,11 @@ internal sealed class TwilioSimulator : IAsyncDisposable
             return Results.Json(new { code = 20500, message = "Internal Server Error", status = 500 }, statusCode: 500);
         }
         var seq = Interlocked.Increment(ref sequence);
-        var message = new SentMessage($"SM{seq:D32}", to, from.Length > 0 ? from : null, body, Clock.GetUtcNow(), service.Length > 0 ? service : null, seq);
+        var callback = form["StatusCallback"].ToString();
+        var message = new SentMessage($"SM{seq:D32}", to, from.Length > 0 ? from : null, body, Clock.GetUtcNow(), service.Length > 0 ? service : null, seq,
+            callback.Length > 0 ? callback : null);
         Messages.Enqueue(message);
+        QueueStatusCallbacks(sid, message);
         if (HoldAfterAccept is { } gate)
         {
             await HoldAsync(gate.Task, http);
@@ -171,6 +198,62 @@ internal sealed class TwilioSimulator : IAsyncDisposable
             return Results.Json(new { code = 20500, message = "Internal Server Error", status = 500 }, statusCode: 500);
         }
         return Results.Json(ToJson(sid, message, message.MessagingServiceSid is null ? "queued" : "accepted"), statusCode: 201);
+    }
+
+    /// <summary>
+    /// Queues <c>sent</c> then the recipient's outcome to the message's <c>StatusCallback</c>, with Twilio's fields
+    /// (<c>AccountSid</c>, <c>ApiVersion</c>, <c>From</c>, <c>To</c>, <c>MessageSid</c>/<c>SmsSid</c>,
+    /// <c>MessageStatus</c>/<c>SmsStatus</c>, <c>ErrorCode</c> when not delivered, <c>MessagingServiceSid</c> when sent through one).
+    /// Only loopback URLs: the simulator never posts elsewhere.
+    /// </summary>
+    private void QueueStatusCallbacks(string account, SentMessage message)
+    {
+        if (message.StatusCallback is not { } url || !Uri.TryCreate(url, UriKind.Absolute, out var uri) || !uri.IsLoopback
+            || uri.Scheme is not ("http" or "https"))
+        {
+            return;
+        }
+        if (Interlocked.Increment(ref pendingCallbacks) > MaxPendingCallbacks)
+        {
+            Interlocked.Decrement(ref pendingCallbacks);
+            Rejections.Enqueue("status callbacks dropped: too many pending");
+            return;
+        }
+        var outcome = Outcomes.TryGetValue(message.To, out var o) ? o : new Outcome("delivered", null);
+        var gate = CallbackGate;
+        Voice.Later(async () =>
+        {
+            try
+            {
+                if (gate is not null)
+                {
+                    // A gate never opened: send anyway after a while rather than hold the callback loop for good.
+                    await Task.WhenAny(gate.Task, Task.Delay(TimeSpan.FromSeconds(30)));
+                }
+                foreach (var (status, code) in new[] { ("sent", (string?)null), (outcome.Status, outcome.ErrorCode) })
+                {
+                    var form = new Dictionary<string, string>
+                    {
+                        ["AccountSid"] = account, ["ApiVersion"] = "2010-04-01", ["From"] = message.From ?? "", ["To"] = message.To,
+                        ["MessageSid"] = message.Sid, ["SmsSid"] = message.Sid, ["MessageStatus"] = status, ["SmsStatus"] = status,
+                    };
+                    if (code is not null)
+                    {
+                        form["ErrorCode"] = code;
+                    }
+                    if (message.MessagingServiceSid is { } service)
+                    {
+                        form["MessagingServiceSid"] = service;
+                    }
+                    var answer = await Voice.CallbackStatusAsync(url, form);
+                    StatusCallbacks.Enqueue((message.Sid, status, answer));
+                }
+            }
+            finally
+            {
+                Interlocked.Decrement(ref pendingCallbacks);
+            }
+        });
     }
 
     private async Task HoldAsync(Task release, HttpContext http)

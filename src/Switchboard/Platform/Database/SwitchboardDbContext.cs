@@ -323,6 +323,7 @@ internal sealed partial class SwitchboardDbContext(DbContextOptions<SwitchboardD
             e.HasIndex(x => new { x.TenantId, x.CreatedAt });
             e.HasIndex(x => new { x.TenantId, x.CallId });
             e.HasIndex(x => new { x.TenantId, x.To });
+            e.HasIndex(x => new { x.TenantId, x.MessageSid }); // 0034: status callbacks find the SMS by its sid
             e.Property(x => x.Direction).HasMaxLength(16);
             e.Property(x => x.Purpose).HasMaxLength(32);
             e.Property(x => x.To).HasMaxLength(64);

@@ -1,18 +1,12 @@
 import { Link } from '@tanstack/react-router';
 import { useQuery } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
-import { Badge, Card, ErrorMessage, Ltr, PageTitle, type Tone } from '@/components/ui/ui';
+import { Badge, Card, ErrorMessage, Ltr, PageTitle } from '@/components/ui/ui';
+import { SmsError, SmsStatusBadge } from '@/components/ui/sms-status';
 import { api, data } from '@/lib/api/client';
 import { keys } from '@/lib/query-keys';
 import { useFormat, useTenantId } from '@/lib/session';
 import { formatDateTime, formatPhone } from '@/lib/format/format';
-
-function tone(status: string): Tone {
-  if (status === 'failed') return 'red';
-  if (status === 'delivered' || status === 'sent') return 'green';
-  if (status === 'scheduled' || status === 'queued' || status === 'sending') return 'amber';
-  return 'slate';
-}
 
 /** The SMS log with delivery status, refreshed live on `sms.updated`. */
 export function SmsPage() {
@@ -38,18 +32,14 @@ export function SmsPage() {
                 <span className="font-medium">
                   {t(`sms.direction.${s.direction}`, { defaultValue: s.direction })} <Ltr>{formatPhone(s.direction === 'inbound' ? s.from : s.to)}</Ltr>
                 </span>
-                <Badge tone={tone(s.status)}>{t(`smsStatus.${s.status}`, { defaultValue: s.status })}</Badge>
+                <SmsStatusBadge status={s.status} />
                 <Badge>{t(`sms.purpose.${s.purpose}`, { defaultValue: s.purpose })}</Badge>
                 <span className="ms-auto text-xs text-slate-600 dark:text-slate-400">{formatDateTime(s.sentAt ?? s.createdAt, locale, timeZone)}</span>
               </div>
               <p dir="auto" className="text-sm whitespace-pre-wrap">
                 {s.body}
               </p>
-              {s.errorMessage ? (
-                <p className="mt-1 text-xs text-red-700 dark:text-red-300">
-                  <Ltr>{s.errorCode}</Ltr> {s.errorMessage}
-                </p>
-              ) : null}
+              <SmsError code={s.errorCode} message={s.errorMessage} className="mt-1 text-xs text-red-700 dark:text-red-300" />
               {s.callId ? (
                 <Link to="/calls/$callId" params={{ callId: s.callId }} className="mt-1 inline-block text-xs text-brand-700 hover:underline dark:text-brand-100">
                   {t('leads.openCall')}

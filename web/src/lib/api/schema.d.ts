@@ -180,6 +180,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/webhooks/twilio/sms-status/{tenantId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Twilio outbound SMS status callback */
+        post: operations["postWebhooksTwilioSmsStatusByTenantId"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/webhooks/twilio/transfer/{tenantId}/{transferId}": {
         parameters: {
             query?: never;
@@ -3124,7 +3141,7 @@ export interface components {
             /** Format: date-time */
             changedAt: null | string;
         };
-        /** @description One number of the do-not-call list: E.164, how and when it was added. */
+        /** @description One number of the do-not-call list: E.164, how (`source`: api, csv, callee-request or sms-opt-out) and when it was added. */
         DoNotCallDto: {
             number: string;
             source: string;
@@ -3987,7 +4004,9 @@ export interface components {
             timestamp: string;
             /**
              * @description `sms.sent` (accepted by Twilio, or `simulated` when the tenant has no Twilio account) and
-             *     `sms.failed` (rejected, or retries exhausted). `Purpose`: emergency-alert, lead-alert, webhook-disabled.
+             *     `sms.failed` (rejected, retries exhausted, or, after Twilio accepted it, a status callback saying `undelivered`,
+             *     `failed` or `canceled`, with Twilio's `ErrorCode` such as 30006). `Purpose`: emergency-alert,
+             *     lead-alert, webhook-disabled.
              */
             data: {
                 /** Format: uuid */
@@ -4022,7 +4041,9 @@ export interface components {
             timestamp: string;
             /**
              * @description `sms.sent` (accepted by Twilio, or `simulated` when the tenant has no Twilio account) and
-             *     `sms.failed` (rejected, or retries exhausted). `Purpose`: emergency-alert, lead-alert, webhook-disabled.
+             *     `sms.failed` (rejected, retries exhausted, or, after Twilio accepted it, a status callback saying `undelivered`,
+             *     `failed` or `canceled`, with Twilio's `ErrorCode` such as 30006). `Purpose`: emergency-alert,
+             *     lead-alert, webhook-disabled.
              */
             data: {
                 /** Format: uuid */
@@ -5155,6 +5176,82 @@ export interface operations {
                 content: {
                     "text/xml": string;
                 };
+            };
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found (also for another tenant's resource). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large (PAYLOAD_TOO_LARGE). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message}, or a more specific code. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (RATE_LIMITED, or ACCOUNT_LOCKED at sign-in): retry after Retry-After seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unexpected error (INTERNAL_ERROR); no internals are revealed. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    postWebhooksTwilioSmsStatusByTenantId: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenantId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
             403: {
