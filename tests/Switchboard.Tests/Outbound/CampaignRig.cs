@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Headers;
-using System.Net.Sockets;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -56,7 +55,7 @@ internal sealed class CampaignHost : SwitchboardFactory
 internal sealed class CampaignRig : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<string, (TaskCompletionSource Release, DateTimeOffset At)> held = new();
-    private readonly int port = FreePort();
+    private readonly int port = TestPorts.BelowEphemeralRange();
 
     private CampaignRig(int concurrentCalls) => ConcurrentCalls = concurrentCalls;
 
@@ -76,30 +75,6 @@ internal sealed class CampaignRig : IAsyncDisposable
         rig.Twilio.State.Ringing = rig.RingAsync;
         rig.StartHost(null);
         return rig;
-    }
-
-    /// <summary>
-    /// A free port below Linux's ephemeral range (<c>net.ipv4.ip_local_port_range</c>, 32768–60999 by default). The port is
-    /// bound again at every restart, so it must not be one the kernel hands out as the local port of an outgoing connection:
-    /// a port from the ephemeral range (what binding port 0 gives) was taken between a stop and the next start by another
-    /// test's client connection (CI: "address already in use" on restart).
-    /// </summary>
-    private static int FreePort()
-    {
-        for (var attempt = 0; ; attempt++)
-        {
-            var candidate = Random.Shared.Next(20_000, 32_000);
-            try
-            {
-                using var listener = new TcpListener(IPAddress.Loopback, candidate);
-                listener.Start();
-                return candidate;
-            }
-            catch (SocketException) when (attempt < 100)
-            {
-                // taken: another one
-            }
-        }
     }
 
     private Task RingAsync(SimOutboundCall call, CancellationToken ct)

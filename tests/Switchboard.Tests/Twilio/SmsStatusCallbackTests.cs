@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.EntityFrameworkCore;
@@ -21,7 +20,7 @@ namespace Switchboard.Tests.Twilio;
 /// </summary>
 public sealed class SmsDeliveryFactory : SwitchboardFactory, IAsyncLifetime
 {
-    internal int Port { get; } = FreePort();
+    internal int Port { get; } = TestPorts.BelowEphemeralRange();
 
     internal string PublicBaseUrl => $"http://127.0.0.1:{Port}";
 
@@ -39,23 +38,6 @@ public sealed class SmsDeliveryFactory : SwitchboardFactory, IAsyncLifetime
 
     async Task IAsyncLifetime.DisposeAsync() => await Twilio.DisposeAsync();
 
-    private static int FreePort()
-    {
-        for (var attempt = 0; ; attempt++)
-        {
-            var candidate = Random.Shared.Next(20_000, 32_000);
-            try
-            {
-                using var listener = new TcpListener(IPAddress.Loopback, candidate);
-                listener.Start();
-                return candidate;
-            }
-            catch (SocketException) when (attempt < 100)
-            {
-                // taken: another one
-            }
-        }
-    }
 }
 
 /// <summary>
