@@ -360,11 +360,13 @@ internal sealed class OutboxProcessor(
     /// <summary>
     /// Saves a message's result with whatever its handler staged. SQLite: as a low-priority unit of the group commit, so
     /// outbox results share the webhooks' transactions and fsyncs instead of each taking the single writer for a commit of
-    /// its own (issue 13: at a few hundred deliveries a second those commits starved ingestion, and vice versa).
+    /// its own (issue 13: at a few hundred deliveries a second those commits starved ingestion, and vice versa). PostgreSQL:
+    /// in one round trip, without EF's BEGIN/COMMIT (<see cref="SwitchboardDbContext.SaveInOneRoundTripAsync"/>; a result whose
+    /// rows were deleted meanwhile, a tenant's or an endpoint's, needs no rollback).
     /// </summary>
     private Task SaveResultAsync(SwitchboardDbContext db, CancellationToken ct) =>
         database.Value.IsPostgres
-            ? db.SaveChangesAsync(ct)
+            ? db.SaveInOneRoundTripAsync(acceptAllChangesOnSuccess: true, ct)
             : groupCommit.RunAsync(db, WritePriority.Low, () => db.SaveChangesAsync(ct), ct);
 
     /// <summary>

@@ -164,7 +164,8 @@ internal static class VapiWebhookApi
 
     /// <summary>
     /// Stores a record-only message in one statement when that is all the full path would do (<see cref="VapiRecordOnly"/>), else
-    /// runs the processor in a transaction; a unique-key race with a concurrent delivery of the same call or
+    /// runs the processor and saves its unit of work atomically (PostgreSQL: the reads on one connection, the save in one round
+    /// trip, <see cref="SwitchboardDbContext.SaveInOneRoundTripAsync"/>); a unique-key race with a concurrent delivery of the same call or
     /// message (two nodes, or Vapi retrying) is retried on fresh state, where it becomes an update or a duplicate, and so is
     /// a transaction PostgreSQL aborted to break a deadlock (<see cref="Replayable"/>; up to <see cref="MaxAttempts"/> attempts).
     /// On SQLite the first attempt is prepared outside the single writer and written inside it if the calls it read are
@@ -235,13 +236,23 @@ internal static class VapiWebhookApi
                     // prepared) is prepared and written inside the writer, where every earlier write is visible.
                     return await groupCommit.RunAsync(db, PriorityOf(type), () => UnitOfWorkAsync(db, configs, processor, tenantId, message, type, raw, key, unusable, ct), ct);
                 }
+                // PostgreSQL: the reads on one connection, each its own statement (READ COMMITTED: a transaction around them would
+                // give each the same fresh snapshot and take no lock), then the save in one round trip (SaveInOneRoundTripAsync).
                 var strategy = db.Database.CreateExecutionStrategy();
                 return await strategy.ExecuteAsync(async () =>
                 {
-                    await using var tx = await db.Database.BeginTransactionAsync(ct);
-                    var reply = await UnitOfWorkAsync(db, configs, processor, tenantId, message, type, raw, key, unusable, ct);
-                    await tx.CommitAsync(ct);
-                    return reply;
+                    await db.Database.OpenConnectionAsync(ct);
+                    try
+                    {
+                        var config = await configs.GetAsync(db, tenantId, ct);
+                        var reply = await processor.ProcessAsync(config, message, type, raw, key, unusable, ct);
+                        await db.SaveInOneRoundTripAsync(acceptAllChangesOnSuccess: false, ct); // see UnitOfWorkAsync
+                        return reply;
+                    }
+                    finally
+                    {
+                        await db.Database.CloseConnectionAsync();
+                    }
                 });
             }
             catch (Exception e) when (attempt < MaxAttempts && Replayable(e))
@@ -295,7 +306,8 @@ internal static class VapiWebhookApi
     /// <summary>
     /// One delivery's unit of work: the tenant and its default assistant from a short-lived cache (read in the unit of
     /// work on a miss: one pooled-connection checkout per request, as Npgsql resets the connection at each checkout),
-    /// the processor, one <c>SaveChanges</c> (which leaves the tracked entities in their saved-from state). The caller owns the transaction.
+    /// the processor, one <c>SaveChanges</c> (which leaves the tracked entities in their saved-from state). The caller owns the
+    /// transaction (SQLite: the group commit's).
     /// </summary>
     private static async Task<System.Text.Json.Nodes.JsonNode> UnitOfWorkAsync(SwitchboardDbContext db, TenantConfigCache configs, VapiEventProcessor processor,
         Guid tenantId, JsonElement message, string type, string raw, string key, IReadOnlyList<string> unusable, CancellationToken ct)

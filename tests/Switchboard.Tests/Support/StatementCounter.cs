@@ -13,7 +13,9 @@ namespace Switchboard.Tests.Support;
 /// Counts the SQL that EF Core runs inside a <see cref="Record"/> block (issue 13: statements per unit of work). Only the
 /// block's own async flow counts, so tests running in parallel on the same host, and the host's background work, do not
 /// (an HTTP request belongs to the flow of the test that sends it once <c>TestServer.PreserveExecutionContext</c> is on).
-/// Commands that bypass EF (the outbox claim, the SQLite group commit's SAVEPOINT/RELEASE/COMMIT) are not counted.
+/// Commands that bypass EF (the outbox claim, the SQLite group commit's SAVEPOINT/RELEASE/COMMIT) are not counted. The
+/// transactions EF commits (its own around a save, or one begun through <c>Database.BeginTransaction</c>) are counted apart:
+/// on PostgreSQL each COMMIT is one more round trip (a BEGIN goes with the transaction's first command).
 /// </summary>
 internal sealed class StatementCounter : DbCommandInterceptor
 {
@@ -27,7 +29,7 @@ internal sealed class StatementCounter : DbCommandInterceptor
     /// </summary>
     public static void AddTo(IWebHostBuilder builder) => builder.ConfigureTestServices(services =>
     {
-        services.ConfigureDbContext<SwitchboardDbContext>(options => options.AddInterceptors(Instance));
+        services.ConfigureDbContext<SwitchboardDbContext>(options => options.AddInterceptors(Instance, Commits.Instance));
         services.Configure<TestServerOptions>(options => options.PreserveExecutionContext = true);
     });
 
@@ -58,10 +60,33 @@ internal sealed class StatementCounter : DbCommandInterceptor
         return result;
     }
 
+    /// <summary>Counts the transactions committed through EF in the recording's flow.</summary>
+    private sealed class Commits : DbTransactionInterceptor
+    {
+        public static readonly Commits Instance = new();
+
+        public override void TransactionCommitted(DbTransaction transaction, TransactionEndEventData eventData) => Current.Value?.AddCommit();
+
+        public override Task TransactionCommittedAsync(DbTransaction transaction, TransactionEndEventData eventData, CancellationToken cancellationToken = default)
+        {
+            Current.Value?.AddCommit();
+            return Task.CompletedTask;
+        }
+    }
+
     /// <summary>The SQL one block ran: commands (round trips) and the statements in them (a saved batch holds several).</summary>
     public sealed class Recording : IDisposable
     {
         private readonly ConcurrentQueue<string> commands = new();
+        private int commits;
+
+        /// <summary>Transactions committed through EF (PostgreSQL: a round trip each, besides <see cref="Commands"/>).</summary>
+        public int Commits => Volatile.Read(ref commits);
+
+        /// <summary>PostgreSQL round trips: the commands and the COMMITs.</summary>
+        public int RoundTrips => commands.Count + Commits;
+
+        internal void AddCommit() => Interlocked.Increment(ref commits);
 
         public IReadOnlyList<string> Commands => commands.ToList();
 
@@ -71,7 +96,7 @@ internal sealed class StatementCounter : DbCommandInterceptor
         internal void Add(string sql) => commands.Enqueue(sql);
 
         /// <summary>The commands, one paragraph each, for an assertion message.</summary>
-        public override string ToString() => $"{Statements} statements in {commands.Count} commands:\n\n" + string.Join("\n\n", commands);
+        public override string ToString() => $"{Statements} statements in {commands.Count} commands, {Commits} commits:\n\n" + string.Join("\n\n", commands);
 
         public void Dispose()
         {
