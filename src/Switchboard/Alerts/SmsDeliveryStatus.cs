@@ -1,3 +1,6 @@
+using Microsoft.EntityFrameworkCore;
+using Switchboard.Platform.Database;
+
 namespace Switchboard.Alerts;
 
 /// <summary>
@@ -56,6 +59,46 @@ internal static class SmsDeliveryStatus
             sms.ErrorMessage = errorMessage is { Length: > 0 } m ? Cap(m, 500) : DescribeError(code) ?? sms.ErrorMessage;
         }
         return true;
+    }
+
+    /// <summary>
+    /// Applies a status callback to the stored SMS <paramref name="smsId"/> as <see cref="Advance"/> does, with a compare-and-set
+    /// <c>UPDATE … WHERE "Status" = (the status read)</c>: two callbacks of one text handled at once (Twilio sends <c>sent</c>
+    /// and <c>delivered</c> seconds apart, or closer, to any node) cannot both move it from the same status, so a later
+    /// status is never overwritten by an earlier one, and a status is recorded (and <c>sms.failed</c> published by the caller)
+    /// once. A row without a sid takes <paramref name="messageSid"/> (a callback that came before the send recorded Twilio's
+    /// answer). Returns the row as stored after the change, untracked; null when the status does not move it (or it is gone).
+    /// Run it in the caller's transaction to publish with it atomically.
+    /// </summary>
+    public static async Task<SmsMessage?> AdvanceStoredAsync(SwitchboardDbContext db, Guid smsId, string messageSid, string? status,
+        string? errorCode, string? errorMessage, CancellationToken ct)
+    {
+        for (var attempt = 0; attempt < 8; attempt++)
+        {
+            var sms = await db.SmsMessages.AsNoTracking().FirstOrDefaultAsync(s => s.Id == smsId, ct);
+            if (sms is null)
+            {
+                return null;
+            }
+            var before = sms.Status;
+            if (!Advance(sms, status, errorCode, errorMessage))
+            {
+                return null;
+            }
+            sms.MessageSid ??= messageSid;
+            var moved = await db.SmsMessages.Where(s => s.Id == smsId && s.Status == before).ExecuteUpdateAsync(u => u
+                .SetProperty(s => s.Status, sms.Status)
+                .SetProperty(s => s.ErrorCode, sms.ErrorCode)
+                .SetProperty(s => s.ErrorMessage, sms.ErrorMessage)
+                .SetProperty(s => s.MessageSid, s => s.MessageSid ?? messageSid), ct);
+            if (moved == 1)
+            {
+                return sms;
+            }
+            // Another callback moved it since it was read (PostgreSQL: this UPDATE waited for that one's COMMIT, then found
+            // the status changed): read it again and decide on what is stored now.
+        }
+        return null;
     }
 
     /// <summary>

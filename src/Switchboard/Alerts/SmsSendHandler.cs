@@ -120,11 +120,7 @@ internal sealed class SmsSendHandler(
             }
             if (lookup.MessageSid is { } existing)
             {
-                sms.Status = "sent";
-                sms.MessageSid = existing;
-                sms.SentAt ??= now;
-                sms.ErrorCode = null;
-                sms.ErrorMessage = null;
+                RecordAccepted(sms, existing, now);
                 logger.LogInformation("SMS {SmsId} was already accepted by Twilio as {MessageSid}; not resending", sms.Id, existing);
                 await webhooks.SmsAsync(sms, ct); // sms.sent
                 metrics.SmsSettled("sent");
@@ -139,15 +135,11 @@ internal sealed class SmsSendHandler(
         sms.FirstAttemptAt ??= now;
         await db.SaveChangesAsync(ct);
 
-        var result = await twilio.SendSmsAsync(tenant.TwilioAccountSid, token, from, sms.To, sms.Body, StatusCallbackUrl(urls, sms.TenantId), ct);
+        var result = await twilio.SendSmsAsync(tenant.TwilioAccountSid, token, from, sms.To, sms.Body, StatusCallbackUrl(urls, sms.TenantId, sms.Id), ct);
         switch (result.Outcome)
         {
             case TwilioSendOutcome.Accepted:
-                sms.Status = "sent";
-                sms.MessageSid = result.MessageSid;
-                sms.SentAt = clock.GetUtcNow();
-                sms.ErrorCode = null;
-                sms.ErrorMessage = null;
+                RecordAccepted(sms, result.MessageSid!, clock.GetUtcNow());
                 await webhooks.SmsAsync(sms, ct); // sms.sent
                 metrics.SmsSettled("sent");
                 return OutboxResult.Done;
@@ -167,10 +159,36 @@ internal sealed class SmsSendHandler(
     }
 
     /// <summary>
-    /// <c>{PublicBaseUrl}/webhooks/twilio/sms-status/{tenantId}</c>, or null (no status callbacks) when no public base URL is
-    /// configured: a localhost default is not an address Twilio can reach.
+    /// <c>{PublicBaseUrl}/webhooks/twilio/sms-status/{tenantId}?sms={smsId:N}</c>, or null (no status callbacks) when no public
+    /// base URL is configured: a localhost default is not an address Twilio can reach. The row id lets a callback that arrives
+    /// before this handler has recorded Twilio's answer find its text all the same (Twilio signs the whole URL, query included).
     /// </summary>
-    internal static string? StatusCallbackUrl(TwilioWebhookUrls urls, Guid tenantId) => urls.PublicUrl($"/webhooks/twilio/sms-status/{tenantId}");
+    internal static string? StatusCallbackUrl(TwilioWebhookUrls urls, Guid tenantId, Guid smsId) =>
+        urls.PublicUrl($"/webhooks/twilio/sms-status/{tenantId}?sms={smsId:N}");
+
+    /// <summary>
+    /// Records that Twilio accepted <paramref name="sms"/> as <paramref name="messageSid"/>: in memory for the <c>sms.sent</c>
+    /// event, and in the database with one UPDATE in the save of this result (a deferred write) that sets the sid and moves
+    /// only a status that has not moved past <c>sending</c>. A status callback may have moved the row on already (it finds the
+    /// row by the id in its URL while Twilio's answer is on its way here): a save of the tracked row would put it back to
+    /// <c>sent</c> and clear a delivery failure's code.
+    /// </summary>
+    private void RecordAccepted(SmsMessage sms, string messageSid, DateTimeOffset now)
+    {
+        var id = sms.Id;
+        db.DeferWrite(token => db.SmsMessages.Where(s => s.Id == id).ExecuteUpdateAsync(u => u
+            .SetProperty(s => s.MessageSid, s => s.MessageSid ?? messageSid)
+            .SetProperty(s => s.SentAt, s => s.SentAt ?? now)
+            .SetProperty(s => s.ErrorCode, s => s.Status == "sending" || s.Status == "queued" ? null : s.ErrorCode)
+            .SetProperty(s => s.ErrorMessage, s => s.Status == "sending" || s.Status == "queued" ? null : s.ErrorMessage)
+            .SetProperty(s => s.Status, s => s.Status == "sending" || s.Status == "queued" ? "sent" : s.Status), token));
+        sms.Status = "sent";
+        sms.MessageSid = messageSid;
+        sms.SentAt ??= now;
+        sms.ErrorCode = null;
+        sms.ErrorMessage = null;
+        db.Entry(sms).State = EntityState.Unchanged; // written by the UPDATE above, not as a tracked change
+    }
 
     /// <summary>
     /// Twilio's message for this row, if an earlier attempt reached it. Messages that other rows of the tenant already

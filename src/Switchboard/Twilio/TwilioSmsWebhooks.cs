@@ -22,7 +22,10 @@ namespace Switchboard.Twilio;
 /// failed, <c>To</c>, <c>From</c>, <c>AccountSid</c>) → the tenant's SMS with that sid moves forward
 /// (<see cref="SmsDeliveryStatus"/>); an <c>undelivered</c>/<c>failed</c>/<c>canceled</c> text publishes <c>sms.failed</c> and an
 /// alert's logs a warning. 204 also for a sid the tenant does not have, or a status that does not move it (callbacks repeat
-/// and arrive out of order); 422 without <c>MessageSid</c>.</item>
+/// and arrive out of order); 422 without <c>MessageSid</c>. The text is found by its sid, or, when the callback comes before the
+/// send recorded Twilio's answer, by the row id in the URL's <c>sms</c> parameter (<see cref="SmsSendHandler.StatusCallbackUrl"/>);
+/// the status is written with a compare-and-set (<see cref="SmsDeliveryStatus.AdvanceStoredAsync"/>), so callbacks handled
+/// at once never undo one another.</item>
 /// </list>
 /// </summary>
 internal static partial class TwilioVoiceApi
@@ -125,35 +128,49 @@ internal static partial class TwilioVoiceApi
             return ApiError.Unprocessable("INVALID_PAYLOAD", "MessageSid is required.");
         }
         var status = request["MessageStatus"] ?? request["SmsStatus"];
-        var sms = await db.SmsMessages.FirstOrDefaultAsync(s => s.MessageSid == sid && s.Direction == "outbound", ct);
-        if (sms is null)
+        // The text: by its sid; else, for a callback that came before the send recorded Twilio's answer (Twilio can call back
+        // while its API response is still on the way), by the row id the StatusCallback URL carries, if that row has no sid yet.
+        var smsId = await db.SmsMessages.AsNoTracking().Where(s => s.MessageSid == sid && s.Direction == "outbound").Select(s => (Guid?)s.Id).FirstOrDefaultAsync(ct);
+        if (smsId is null && Guid.TryParse(http.Request.Query["sms"], out var rowId))
+        {
+            smsId = await db.SmsMessages.AsNoTracking().Where(s => s.Id == rowId && s.Direction == "outbound" && s.MessageSid == null)
+                .Select(s => (Guid?)s.Id).FirstOrDefaultAsync(ct);
+        }
+        if (smsId is not { } id)
         {
             logger.LogInformation("SMS status callback for tenant {TenantId}: no outbound SMS {MessageSid} ({Status})", request.Tenant.Id, sid, status);
             return Results.NoContent();
         }
-        var before = sms.Status;
-        if (!SmsDeliveryStatus.Advance(sms, status, request["ErrorCode"], request["ErrorMessage"]))
+        using var turn = await http.RequestServices.GetRequiredService<SqliteWriteGate>().EnterAsync(db, ct);
+        await SqliteBusyRetry.RunAsync(async () =>
         {
-            return Results.NoContent();
-        }
-        if (SmsDeliveryStatus.IsNotDelivered(sms.Status))
-        {
-            if (sms.Purpose is AlertService.EmergencyPurpose or AlertService.LeadPurpose)
+            db.ChangeTracker.Clear();
+            await using var tx = await db.Database.BeginTransactionAsync(ct);
+            var sms = await SmsDeliveryStatus.AdvanceStoredAsync(db, id, Cap(sid, 64)!, status, request["ErrorCode"], request["ErrorMessage"], ct);
+            if (sms is null)
             {
-                logger.LogWarning("Alert SMS {SmsId} ({Purpose}) was {Status} after Twilio accepted it: {ErrorCode} {ErrorMessage}",
-                    sms.Id, sms.Purpose, sms.Status, sms.ErrorCode, sms.ErrorMessage);
+                return; // the status does not move it: nothing written (the transaction is rolled back with nothing in it)
+            }
+            if (SmsDeliveryStatus.IsNotDelivered(sms.Status))
+            {
+                if (sms.Purpose is AlertService.EmergencyPurpose or AlertService.LeadPurpose)
+                {
+                    logger.LogWarning("Alert SMS {SmsId} ({Purpose}) was {Status} after Twilio accepted it: {ErrorCode} {ErrorMessage}",
+                        sms.Id, sms.Purpose, sms.Status, sms.ErrorCode, sms.ErrorMessage);
+                }
+                else
+                {
+                    logger.LogInformation("SMS {SmsId} was {Status}: {ErrorCode} {ErrorMessage}", sms.Id, sms.Status, sms.ErrorCode, sms.ErrorMessage);
+                }
+                await webhooks.SmsAsync(sms, ct); // sms.failed, in the transaction that recorded the status
+                await db.SaveChangesAsync(ct);
             }
             else
             {
-                logger.LogInformation("SMS {SmsId} was {Status}: {ErrorCode} {ErrorMessage}", sms.Id, sms.Status, sms.ErrorCode, sms.ErrorMessage);
+                logger.LogDebug("SMS {SmsId}: now {Status}", sms.Id, sms.Status);
             }
-            await webhooks.SmsAsync(sms, ct); // sms.failed
-        }
-        else
-        {
-            logger.LogDebug("SMS {SmsId}: {Before} → {Status}", sms.Id, before, sms.Status);
-        }
-        await SaveAsync(http, db, ct);
+            await tx.CommitAsync(ct);
+        }, ct);
         return Results.NoContent();
     }
 }

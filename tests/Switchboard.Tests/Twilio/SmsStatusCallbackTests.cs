@@ -6,6 +6,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Switchboard.Alerts;
 using Switchboard.Billing;
+using Switchboard.Outbox;
 using Switchboard.Tenancy;
 using Switchboard.Tests.Support;
 using Switchboard.Tests.Vapi;
@@ -222,7 +223,7 @@ public sealed class SmsStatusCallbackTests(SmsDeliveryFactory factory) : IClassF
             var sms = await SettledAsync(tenant, accepted.Id);
 
             var sent = Assert.Single(factory.Twilio.Messages, m => m.To == onCall);
-            Assert.Equal($"{factory.PublicBaseUrl}/webhooks/twilio/sms-status/{tenant.Id}", sent.StatusCallback);
+            Assert.Equal($"{factory.PublicBaseUrl}/webhooks/twilio/sms-status/{tenant.Id}?sms={accepted.Id:N}", sent.StatusCallback);
             Assert.Equal("sent", accepted.Status);
             Assert.Equal("delivered", sms.Status);
             Assert.Equal(sent.Sid, sms.MessageSid);
@@ -256,6 +257,69 @@ public sealed class SmsStatusCallbackTests(SmsDeliveryFactory factory) : IClassF
         {
             factory.Twilio.CallbackGate = null;
         }
+    }
+
+    [Fact]
+    public async Task CallbacksThatComeBeforeTheSendRecordedTwiliosAnswerAreKept()
+    {
+        var (tenant, onCall) = await TenantAsync();
+        var hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        factory.Twilio.HoldAfterAccept = hold; // Twilio has the message and calls back; its API answer is still on the way
+        try
+        {
+            await factory.PostVapiAsync(tenant, VapiWebhookTests.EndOfCallReport(Guid.NewGuid().ToString(), "Le sous-sol est inondé.", "Mon sous-sol est inondé!"));
+            var drain = factory.Outbox.DrainAsync(CancellationToken.None);
+            var deadline = DateTime.UtcNow.AddSeconds(15);
+            TwilioSimulator.SentMessage? sent;
+            while ((sent = factory.Twilio.Messages.FirstOrDefault(m => m.To == onCall)) is null
+                   || factory.Twilio.StatusCallbacks.Count(c => c.Sid == sent.Sid) < 2)
+            {
+                Assert.True(DateTime.UtcNow < deadline, "Twilio's callbacks were not answered");
+                await Task.Delay(20);
+            }
+            var early = await factory.WithDbAsync(tenant.Id, db => db.SmsMessages.AsNoTracking().SingleAsync(s => s.To == onCall));
+            Assert.Equal(("delivered", sent.Sid), (early.Status, early.MessageSid)); // found by the row id in the callback's URL
+
+            hold.SetResult();
+            await drain;
+
+            var sms = await SmsAsync(tenant, early.Id);
+            Assert.Equal(("delivered", sent.Sid), (sms.Status, sms.MessageSid)); // the send's own save did not put it back to "sent"
+            Assert.NotNull(sms.SentAt);
+            Assert.Equal(new[] { (sent.Sid, "sent", 204), (sent.Sid, "delivered", 204) }, factory.Twilio.StatusCallbacks.Where(c => c.Sid == sent.Sid));
+            Assert.Equal(OutboxStatus.Done, await factory.WithDbAsync(tenant.Id, db => db.Outbox.AsNoTracking()
+                .Where(o => o.Kind == SmsSendHandler.Kind).Select(o => o.Status).SingleAsync()));
+            Assert.Single(factory.Twilio.Messages, m => m.To == onCall); // sent once
+        }
+        finally
+        {
+            hold.TrySetResult();
+            factory.Twilio.HoldAfterAccept = null;
+        }
+    }
+
+    [Fact]
+    public async Task CallbacksHandledAtOnceNeverUndoOneAnotherAndPublishSmsFailedOnce()
+    {
+        var (tenant, _) = await TenantAsync();
+        var sids = Enumerable.Range(0, 6).Select(_ => NewSid()).ToList();
+        var ids = new List<Guid>();
+        foreach (var sid in sids)
+        {
+            ids.Add(await SentAlertAsync(tenant, sid, status: "sending"));
+        }
+
+        // Per text: the carrier's failure three times over (Twilio repeats callbacks) and two late "sent", all at once.
+        var answers = await Task.WhenAll(sids.SelectMany(sid => new[] { "undelivered", "sent", "undelivered", "sent", "undelivered" }
+            .Select(status => StatusAsync(tenant, sid, status, status == "undelivered" ? "30003" : null))));
+
+        Assert.All(answers, a => Assert.Equal(HttpStatusCode.NoContent, a.StatusCode));
+        foreach (var id in ids)
+        {
+            var sms = await SmsAsync(tenant, id);
+            Assert.Equal(("undelivered", "30003"), (sms.Status, sms.ErrorCode));
+        }
+        Assert.Equal(Enumerable.Repeat(WebhookEventTypes.SmsFailed, sids.Count), await SmsEventTypesAsync(tenant)); // one per text
     }
 
     /// <summary>The SMS once a final status arrived (delivered, undelivered, failed), polling with a deadline.</summary>
