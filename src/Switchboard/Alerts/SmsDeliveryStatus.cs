@@ -68,10 +68,11 @@ internal static class SmsDeliveryStatus
     /// status is never overwritten by an earlier one, and a status is recorded (and <c>sms.failed</c> published by the caller)
     /// once. A row without a sid takes <paramref name="messageSid"/> (a callback that came before the send recorded Twilio's
     /// answer). Returns the row as stored after the change, untracked; null when the status does not move it (or it is gone).
-    /// Run it in the caller's transaction to publish with it atomically.
+    /// Run it in the caller's transaction to publish with it atomically. <paramref name="afterRead"/> (tests) runs between each
+    /// read and its UPDATE: where a concurrent writer would.
     /// </summary>
     public static async Task<SmsMessage?> AdvanceStoredAsync(SwitchboardDbContext db, Guid smsId, string messageSid, string? status,
-        string? errorCode, string? errorMessage, CancellationToken ct)
+        string? errorCode, string? errorMessage, CancellationToken ct, Func<Task>? afterRead = null)
     {
         for (var attempt = 0; attempt < 8; attempt++)
         {
@@ -86,6 +87,10 @@ internal static class SmsDeliveryStatus
                 return null;
             }
             sms.MessageSid ??= messageSid;
+            if (afterRead is not null)
+            {
+                await afterRead();
+            }
             var moved = await db.SmsMessages.Where(s => s.Id == smsId && s.Status == before).ExecuteUpdateAsync(u => u
                 .SetProperty(s => s.Status, sms.Status)
                 .SetProperty(s => s.ErrorCode, sms.ErrorCode)

@@ -299,7 +299,7 @@ public sealed class SmsStatusCallbackTests(SmsDeliveryFactory factory) : IClassF
     }
 
     [Fact]
-    public async Task CallbacksHandledAtOnceNeverUndoOneAnotherAndPublishSmsFailedOnce()
+    public async Task ManyCallbacksHandledAtOnceEndOnTheLastStatusWithSmsFailedOnce()
     {
         var (tenant, _) = await TenantAsync();
         var sids = Enumerable.Range(0, 6).Select(_ => NewSid()).ToList();
@@ -320,6 +320,32 @@ public sealed class SmsStatusCallbackTests(SmsDeliveryFactory factory) : IClassF
             Assert.Equal(("undelivered", "30003"), (sms.Status, sms.ErrorCode));
         }
         Assert.Equal(Enumerable.Repeat(WebhookEventTypes.SmsFailed, sids.Count), await SmsEventTypesAsync(tenant)); // one per text
+    }
+
+    [Theory]
+    [InlineData("undelivered", "sent", "undelivered")] // a failure recorded meanwhile is not overwritten by an earlier status
+    [InlineData("sent", "delivered", "delivered")]     // the status moved meanwhile, and this one still moves it on from there
+    public async Task AStatusWrittenBetweenTheReadAndTheUpdateIsNotUndone(string meanwhile, string arriving, string expected)
+    {
+        var (tenant, _) = await TenantAsync();
+        var sid = NewSid();
+        var id = await SentAlertAsync(tenant, sid, status: "sending");
+        var interleaved = 0;
+
+        var stored = await factory.WithDbAsync(tenant.Id, db => SmsDeliveryStatus.AdvanceStoredAsync(db, id, sid, arriving,
+            arriving == "undelivered" ? "30003" : null, null, CancellationToken.None, afterRead: async () =>
+            {
+                if (Interlocked.Increment(ref interleaved) == 1) // another callback's write, on a connection of its own
+                {
+                    await factory.WithDbAsync(tenant.Id, other => other.SmsMessages.Where(s => s.Id == id).ExecuteUpdateAsync(u => u
+                        .SetProperty(s => s.Status, meanwhile).SetProperty(s => s.ErrorCode, meanwhile == "undelivered" ? "30006" : null)));
+                }
+            }));
+
+        var sms = await SmsAsync(tenant, id);
+        Assert.Equal(expected, sms.Status);
+        Assert.Equal(expected == "undelivered" ? "30006" : null, sms.ErrorCode);
+        Assert.Equal(expected == meanwhile ? null : expected, stored?.Status); // null: this callback changed nothing
     }
 
     /// <summary>The SMS once a final status arrived (delivered, undelivered, failed), polling with a deadline.</summary>
