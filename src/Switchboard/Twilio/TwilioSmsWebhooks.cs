@@ -51,7 +51,10 @@ internal static partial class TwilioVoiceApi
             return ApiError.Unprocessable("INVALID_PAYLOAD", "MessageSid is required.");
         }
         var key = "inbound:" + sid;
-        if (!await db.SmsMessages.AnyAsync(s => s.IdempotencyKey == key, ct))
+        // Twice at most: a save lost to a concurrent delivery (SaveAsync clears the unit then) is redone on what is stored now.
+        // Two texts of one sender at once (STOP sent twice) both add the do-not-call entry; the second's save fails on its
+        // unique number, and on the retry finds the entry and stores only its text.
+        for (var attempt = 0; attempt < 2 && !await db.SmsMessages.AnyAsync(s => s.IdempotencyKey == key, ct); attempt++)
         {
             var now = clock.GetUtcNow();
             var body = request["Body"] ?? "";
@@ -60,7 +63,7 @@ internal static partial class TwilioVoiceApi
             {
                 body += (body.Length > 0 ? " " : "") + string.Join(' ', Enumerable.Range(0, Math.Min(media, 10)).Select(i => request[$"MediaUrl{i}"]).Where(u => u is not null));
             }
-            db.SmsMessages.Add(new SmsMessage
+            var row = new SmsMessage
             {
                 Id = Guid.CreateVersion7(),
                 TenantId = request.Tenant.Id,
@@ -74,15 +77,20 @@ internal static partial class TwilioVoiceApi
                 IdempotencyKey = key.Length > 200 ? key[..200] : key,
                 CreatedAt = now,
                 SentAt = now,
-            });
+            };
+            db.SmsMessages.Add(row);
             var optOut = await OptOutAsync(request, db, dnc, ct);
             await SaveAsync(http, db, ct);
-            // A save lost to a concurrent delivery (SaveAsync clears the unit then) changed nothing: nothing to audit.
-            if (optOut is { } change && await db.DoNotCall.AnyAsync(d => d.Number == change.Number, ct) == (change.Action == "dnc.added"))
+            if (!await db.SmsMessages.AnyAsync(s => s.Id == row.Id, ct))
+            {
+                continue; // lost to a concurrent delivery: it changed nothing, so nothing to audit
+            }
+            if (optOut is { } change)
             {
                 await audit.AppendAsync(request.Tenant.Id, AuditActor.System, change.Action, "number:" + change.Number,
                     new { source = DoNotCallSources.SmsOptOut, messageSid = sid }, ct);
             }
+            break;
         }
         return Xml(TwiML.Empty());
     }

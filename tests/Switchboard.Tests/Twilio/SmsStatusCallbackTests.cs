@@ -419,6 +419,22 @@ public sealed class SmsStatusCallbackTests(SmsDeliveryFactory factory) : IClassF
     }
 
     [Fact]
+    public async Task StopTextedSeveralTimesAtOnceKeepsEveryTextAndAddsTheNumberOnce()
+    {
+        var (tenant, _) = await TenantAsync();
+        var texter = NewNumber();
+        using var api = factory.ApiClient(tenant);
+
+        var answers = await Task.WhenAll(Enumerable.Range(0, 6).Select(i => InboundAsync(tenant, texter, i % 2 == 0 ? "STOP" : "Stop")));
+
+        Assert.All(answers, a => Assert.Equal(HttpStatusCode.OK, a.StatusCode));
+        Assert.Equal([(texter, "sms-opt-out")], await DncAsync(api));
+        Assert.Equal(6, await factory.WithDbAsync(tenant.Id, db => db.SmsMessages.CountAsync(s => s.Direction == "inbound" && s.From == texter)));
+        var audited = await factory.WithDbAsync(tenant.Id, db => db.AuditLog.CountAsync(a => a.Action == "dnc.added" && a.Target == "number:" + texter));
+        Assert.Equal(1, audited);
+    }
+
+    [Fact]
     public async Task TextingStartTakesOffOnlyAnEntryAnSmsOptOutAdded()
     {
         var (tenant, _) = await TenantAsync();
