@@ -42,7 +42,7 @@ internal static class ComplianceApi
         api.MapPost("/erasure/caller", EraseCallerAsync).RequirePermission(Permission.Compliance).WithTags("Compliance")
             .WithSummary("Erase one caller's data by phone number or web visitor id (GDPR art. 17)").ProducesErrors(400, 422);
         api.MapPost("/tenant/erase", EraseTenantAsync).RequirePermission(Permission.EraseTenant).WithTags("Compliance")
-            .WithSummary("Erase the whole tenant (owner; confirm with the organisation's name)").ProducesErrors(400, 403, 422);
+            .WithSummary("Erase the whole tenant (owner; confirm with the organisation's name)").ProducesErrors(400, 403, 422, 502);
         api.MapGet("/retention", GetRetentionAsync).RequirePermission(Permission.Read).WithTags("Compliance").WithSummary("Retention settings");
         api.MapPut("/retention", PutRetentionAsync).RequirePermission(Permission.Compliance).WithTags("Compliance").WithSummary("Change retention settings")
             .ProducesErrors(400, 422);
@@ -174,8 +174,16 @@ internal static class ComplianceApi
         return TypedResults.Ok(result);
     }
 
+    /// <summary>
+    /// Erases the caller's tenant. A live Stripe subscription is cancelled first (<c>DELETE /v1/subscriptions/{id}</c>, at once,
+    /// Stripe's default: no further invoice), since an erased tenant could no longer see or stop its billing; when Stripe cannot
+    /// confirm it, nothing is erased: 502 <c>STRIPE_ERROR</c>, try again. One already gone at Stripe (<c>resource_missing</c>)
+    /// counts as cancelled. With Stripe billing no longer configured the subscription cannot be reached, and the erasure goes on
+    /// with it listed among the provider-side resources an operator should remove.
+    /// </summary>
     private static async Task<Results<Ok<TenantErasureResult>, JsonHttpResult<ErrorEnvelope>>> EraseTenantAsync(
-        TenantErasureRequest body, HttpContext http, SwitchboardDbContext db, ErasureService erasure, TenantCaches caches, AuditLog audit, CancellationToken ct)
+        TenantErasureRequest body, HttpContext http, SwitchboardDbContext db, ErasureService erasure, TenantCaches caches, AuditLog audit,
+        Billing.StripeGateway stripe, ILogger<ErasureService> logger, CancellationToken ct)
     {
         var caller = Caller.From(http);
         var name = await db.Tenants.Where(t => t.Id == caller.TenantId).Select(t => t.Name).FirstAsync(ct);
@@ -183,7 +191,38 @@ internal static class ComplianceApi
         {
             return ApiError.Unprocessable("CONFIRMATION_MISMATCH", "To erase everything, set confirm to the organisation's exact name.");
         }
+        var subscription = await db.TenantAccounts.AsNoTracking().Where(a => a.TenantId == caller.TenantId)
+            .Select(a => new { a.StripeSubscriptionId, a.SubscriptionStatus }).FirstOrDefaultAsync(ct);
+        string? unreachable = null;
+        if (subscription?.StripeSubscriptionId is { } subscriptionId && subscription.SubscriptionStatus is not ("canceled" or "incomplete_expired"))
+        {
+            if (!stripe.Enabled)
+            {
+                unreachable = "stripe subscription " + subscriptionId;
+            }
+            else
+            {
+                try
+                {
+                    await new Stripe.SubscriptionService(stripe.Client).CancelAsync(subscriptionId, null, null, ct);
+                }
+                catch (Stripe.StripeException e) when (e.StripeError?.Code == "resource_missing")
+                {
+                    logger.LogInformation("Tenant {TenantId}'s subscription {SubscriptionId} is already gone at Stripe", caller.TenantId, subscriptionId);
+                }
+                catch (Exception e) when (e is Stripe.StripeException or HttpRequestException)
+                {
+                    logger.LogWarning(e, "Tenant {TenantId}'s subscription {SubscriptionId} could not be cancelled; nothing erased", caller.TenantId, subscriptionId);
+                    return ApiError.Create(502, "STRIPE_ERROR",
+                        "The Stripe subscription could not be cancelled, so nothing was erased. Try again in a moment.");
+                }
+            }
+        }
         var result = await erasure.EraseTenantAsync(caller.TenantId!.Value, ct);
+        if (unreachable is not null)
+        {
+            result = result with { RemoteResources = [.. result.RemoteResources, unreachable] };
+        }
         caches.Invalidate(caller.TenantId.Value);
         await audit.AppendAsync(null, caller.Actor, "tenant.erased", "tenant:" + caller.TenantId, new { result.UsersDeleted, result.AuditEntriesDeleted }, ct);
         return TypedResults.Ok(result);

@@ -79,6 +79,41 @@ public sealed class StripeBillingTests(StripeBillingFactory factory) : IClassFix
     }
 
     [Fact]
+    public async Task ErasingATenantCancelsItsStripeSubscriptionFirst()
+    {
+        var owner = await factory.SignUpAsync(organisation: "Erased Plumbing");
+        var (_, subscription) = await factory.SubscribeAsync("starter", owner);
+        Assert.NotEqual("canceled", (string?)factory.Stripe.Get(subscription)!["status"]);
+
+        var erased = await owner.Client.PostAsJsonAsync("/api/v1/tenant/erase", new { confirm = "Erased Plumbing" });
+
+        Assert.Equal(HttpStatusCode.OK, erased.StatusCode);
+        Assert.Equal("canceled", (string?)factory.Stripe.Get(subscription)!["status"]);
+        Assert.Contains(factory.Stripe.Requests, r => r.Method == "DELETE" && r.Path == "/v1/subscriptions/" + subscription);
+        Assert.False(await factory.WithDbAsync(null, db => db.Tenants.AnyAsync(t => t.Id == owner.TenantId)));
+    }
+
+    [Fact]
+    public async Task WhenStripeCannotCancelTheSubscriptionNothingIsErased()
+    {
+        var owner = await factory.SignUpAsync(organisation: "Still Billed");
+        var (_, subscription) = await factory.SubscribeAsync("starter", owner);
+        factory.Stripe.FailNext("/v1/subscriptions/", status: 500);
+
+        var refused = await owner.Client.PostAsJsonAsync("/api/v1/tenant/erase", new { confirm = "Still Billed" });
+
+        Assert.Equal(HttpStatusCode.BadGateway, refused.StatusCode);
+        Assert.Equal("STRIPE_ERROR", await refused.ErrorCodeAsync());
+        Assert.NotEqual("canceled", (string?)factory.Stripe.Get(subscription)!["status"]);
+        Assert.True(await factory.WithDbAsync(null, db => db.Tenants.AnyAsync(t => t.Id == owner.TenantId)));
+        Assert.Equal(HttpStatusCode.OK, (await owner.Client.GetAsync("/api/v1/auth/session")).StatusCode);
+
+        var retried = await owner.Client.PostAsJsonAsync("/api/v1/tenant/erase", new { confirm = "Still Billed" });
+        Assert.Equal(HttpStatusCode.OK, retried.StatusCode);
+        Assert.Equal("canceled", (string?)factory.Stripe.Get(subscription)!["status"]);
+    }
+
+    [Fact]
     public async Task ForgedOrStaleSignatureIsRefusedAndChangesNothing()
     {
         var (owner, subscription) = await factory.SubscribeAsync("starter");
