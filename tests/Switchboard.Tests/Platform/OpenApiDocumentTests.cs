@@ -62,6 +62,11 @@ public sealed partial class OpenApiDocumentTests(SelfServiceFactory factory) : I
                     {
                         Assert.Contains(op["parameters"]!.AsArray(), p => p!["name"]!.GetValue<string>() == "X-CSRF-Token");
                     }
+                    if (op["requestBody"]?["content"]?["application/json"] is not null)
+                    {
+                        // StorableTextGuardMiddleware refuses any /api/v1 JSON body with text that cannot be stored.
+                        Assert.True(responses.ContainsKey("422"), $"{method} {path} takes a JSON body but lacks 422");
+                    }
                 }
             }
         }

@@ -8,7 +8,7 @@ namespace Switchboard.Platform.Http;
 /// <summary>
 /// Completes the OpenAPI document: declares the dashboard's session cookie next to the secret key, and gives every
 /// operation its authentication (secret key or session), the error responses every endpoint can answer in the
-/// envelope (401 and 403 when authenticated, 429 with <c>Retry-After</c> on <c>/api/v1</c>, 500), and the
+/// envelope (401 and 403 when authenticated, 429 with <c>Retry-After</c> on <c>/api/v1</c>, 422 for an <c>/api/v1</c> body, 500), and the
 /// <c>X-CSRF-Token</c> header that cookie-authenticated changes need.
 /// </summary>
 internal sealed class OpenApiConventions : IOpenApiDocumentTransformer, IOpenApiOperationTransformer
@@ -100,6 +100,11 @@ internal sealed class OpenApiConventions : IOpenApiDocumentTransformer, IOpenApi
         if (context.Description.ParameterDescriptions.Any(p => p.Source == Microsoft.AspNetCore.Mvc.ModelBinding.BindingSource.Body))
         {
             Add(operation, "400", Described["400"], error);
+            if (path.StartsWith("/api/v1", StringComparison.Ordinal))
+            {
+                // StorableTextGuardMiddleware: every /api/v1 body, before its endpoint reads it.
+                Add(operation, "422", Described["422"], error);
+            }
         }
         if (path.StartsWith("/webhooks/vapi", StringComparison.Ordinal))
         {
@@ -137,7 +142,7 @@ internal sealed class OpenApiConventions : IOpenApiDocumentTransformer, IOpenApi
         ["404"] = "Not found (also for another tenant's resource).",
         ["409"] = "Conflict with the current state.",
         ["413"] = "Body too large (PAYLOAD_TOO_LARGE).",
-        ["422"] = "Invalid input: VALIDATION_FAILED with details {field: message}, or a more specific code.",
+        ["422"] = "Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code.",
         ["429"] = "Rate limited: retry after Retry-After seconds.",
     };
 
