@@ -211,8 +211,12 @@ public sealed class DashboardBrowserTests(BrowserFixture browser, ITestOutputHel
         // The recording loads through the host's proxy (metadata: a duration).
         await page.WaitForFunctionAsync("() => { const a = document.querySelector('audio'); return a && a.readyState >= 1 && a.duration > 0; }", null, new() { Timeout = 10000 });
         var turn = page.GetByRole(AriaRole.Button).Filter(new() { HasText = "Mon sous-sol est inondé." });
+        // Where the click put the player, read at its 'seeked' event: read after the click instead, it has played on for as
+        // long as a loaded machine took to answer (3.26 s once, past the bound).
+        await page.EvaluateAsync("() => { const a = document.querySelector('audio'); window.seekedTo = null; a.addEventListener('seeked', () => { window.seekedTo ??= a.currentTime; }); }");
         await turn.ClickAsync();
-        var position = await page.EvaluateAsync<double>("() => document.querySelector('audio').currentTime");
+        await page.WaitForFunctionAsync("() => window.seekedTo !== null", null, new() { Timeout = 5000 });
+        var position = await page.EvaluateAsync<double>("() => window.seekedTo");
         Assert.InRange(position, 2.45, 3.2); // that turn starts 2.5 s into the call (the WAV lasts about 5 s)
         await Expect(turn).ToHaveAttributeAsync("aria-current", "true");
         await page.WaitForFunctionAsync("() => !document.querySelector('audio').paused || document.querySelector('audio').ended", null, new() { Timeout = 5000 });
