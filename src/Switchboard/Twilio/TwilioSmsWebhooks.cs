@@ -63,7 +63,7 @@ internal static partial class TwilioVoiceApi
             {
                 body += (body.Length > 0 ? " " : "") + string.Join(' ', Enumerable.Range(0, Math.Min(media, 10)).Select(i => request[$"MediaUrl{i}"]).Where(u => u is not null));
             }
-            var row = new SmsMessage
+            db.SmsMessages.Add(new SmsMessage
             {
                 Id = Guid.CreateVersion7(),
                 TenantId = request.Tenant.Id,
@@ -77,11 +77,9 @@ internal static partial class TwilioVoiceApi
                 IdempotencyKey = key.Length > 200 ? key[..200] : key,
                 CreatedAt = now,
                 SentAt = now,
-            };
-            db.SmsMessages.Add(row);
+            });
             var optOut = await OptOutAsync(request, db, dnc, ct);
-            await SaveAsync(http, db, ct);
-            if (!await db.SmsMessages.AnyAsync(s => s.Id == row.Id, ct))
+            if (!await SaveAsync(http, db, ct))
             {
                 continue; // lost to a concurrent delivery: it changed nothing, so nothing to audit
             }

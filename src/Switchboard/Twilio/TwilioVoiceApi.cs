@@ -444,18 +444,20 @@ internal static partial class TwilioVoiceApi
 
     /// <summary>
     /// Saves (again when SQLite was busy); a unique-key race with a concurrent delivery of the same callback leaves the
-    /// first one's row.
+    /// first one's row. Returns false when the save was lost to such a race (the unit is cleared then, nothing written).
     /// </summary>
-    internal static async Task SaveAsync(HttpContext http, SwitchboardDbContext db, CancellationToken ct)
+    internal static async Task<bool> SaveAsync(HttpContext http, SwitchboardDbContext db, CancellationToken ct)
     {
         try
         {
             using var turn = await http.RequestServices.GetRequiredService<SqliteWriteGate>().EnterAsync(db, ct);
             await SqliteBusyRetry.RunAsync(() => db.SaveChangesAsync(ct), ct);
+            return true;
         }
         catch (DbUpdateException e) when (!SqliteBusyRetry.IsBusy(e))
         {
             db.ChangeTracker.Clear();
+            return false;
         }
     }
 
