@@ -51,9 +51,43 @@ internal sealed class VapiEventProcessor(
             (from t in db.Tenants
              where t.Id == tenantId
              from c in db.Calls.Where(c => c.Provider == "vapi" && c.ProviderCallId == providerCallId).DefaultIfEmpty()
-             select new EventAndCall(db.CallEvents.Any(e => e.IdempotencyKey == key), c)).FirstOrDefault());
+             select new EventAndCall(db.CallEvents.Any(e => e.IdempotencyKey == key), c, null, null)).FirstOrDefault());
 
-    private sealed record EventAndCall(bool Stored, Call? Call);
+    /// <summary>
+    /// <see cref="StoredEventAndCall"/> with the call's stored turn count (null when no call is stored): the one read a final
+    /// transcript needs besides them (the new turn's <c>Seq</c>), in the same statement, so the message costs one round trip
+    /// less (issue 13: every read is a round trip on PostgreSQL, and a statement on SQLite's reader).
+    /// </summary>
+    private static readonly Func<SwitchboardDbContext, Guid, string, string, CancellationToken, Task<EventAndCall?>> StoredEventCallAndTurns = EF.CompileAsyncQuery(
+        (SwitchboardDbContext db, Guid tenantId, string key, string providerCallId, CancellationToken ct) =>
+            (from t in db.Tenants
+             where t.Id == tenantId
+             from c in db.Calls.Where(c => c.Provider == "vapi" && c.ProviderCallId == providerCallId).DefaultIfEmpty()
+             select new EventAndCall(db.CallEvents.Any(e => e.IdempotencyKey == key), c,
+                 c == null ? null : (int?)db.TranscriptTurns.Count(x => x.CallId == c.Id), null)).FirstOrDefault());
+
+    /// <summary>
+    /// <see cref="StoredEventAndCall"/> with the call's stored turns in <c>Seq</c> order, untracked (built here, not materialized as
+    /// entities): what a <c>conversation-update</c> snapshot is compared with, in the same statement (one row per turn, the
+    /// call's columns repeated). Empty when no call is stored.
+    /// </summary>
+    private static readonly Func<SwitchboardDbContext, Guid, string, string, CancellationToken, Task<EventAndCall?>> StoredEventCallAndTurnRows = EF.CompileAsyncQuery(
+        (SwitchboardDbContext db, Guid tenantId, string key, string providerCallId, CancellationToken ct) =>
+            (from t in db.Tenants
+             where t.Id == tenantId
+             from c in db.Calls.Where(c => c.Provider == "vapi" && c.ProviderCallId == providerCallId).DefaultIfEmpty()
+             select new EventAndCall(db.CallEvents.Any(e => e.IdempotencyKey == key), c, null,
+                 db.TranscriptTurns.Where(x => x.CallId == c.Id).OrderBy(x => x.Seq).Select(x => new TranscriptTurn
+                 {
+                     Id = x.Id, TenantId = x.TenantId, CallId = x.CallId, Seq = x.Seq, Role = x.Role, Text = x.Text,
+                     SecondsFromStart = x.SecondsFromStart, At = x.At, ProviderLatencyMs = x.ProviderLatencyMs, BridgeLatencyMs = x.BridgeLatencyMs,
+                 }).ToList())).FirstOrDefault());
+
+    /// <summary>
+    /// What a message's first read finds: whether it is stored, its call (tracked) and, when asked for, the call's stored turn
+    /// count (<see cref="StoredEventCallAndTurns"/>) or its stored turns (<see cref="StoredEventCallAndTurnRows"/>).
+    /// </summary>
+    private sealed record EventAndCall(bool Stored, Call? Call, int? Turns, List<TranscriptTurn>? TurnRows);
 
     /// <summary>The call's stored turns in <c>Seq</c> order, untracked (what a transcript snapshot is compared with).</summary>
     private static readonly Func<SwitchboardDbContext, Guid, IAsyncEnumerable<TranscriptTurn>> StoredTurnRows = EF.CompileAsyncQuery<SwitchboardDbContext, Guid, TranscriptTurn>(
@@ -75,12 +109,19 @@ internal sealed class VapiEventProcessor(
         var providerCallId = ProviderCallIdOf(message);
         bool duplicate;
         Call? call;
+        StoredTurnsRead turnsRead = default; // the call's stored turns, when read with the lookup
         if (providerCallId is not null
             && db.Tracked<Call>().FirstOrDefault(c => c.Provider == "vapi" && c.ProviderCallId == providerCallId) is null
-            && await StoredEventAndCall(db, tenant.Id, idempotencyKey, providerCallId, ct) is { } stored)
+            && await (AddsTurn(message, type) ? StoredEventCallAndTurns(db, tenant.Id, idempotencyKey, providerCallId, ct)
+                : ReplacesTurns(message, type) ? StoredEventCallAndTurnRows(db, tenant.Id, idempotencyKey, providerCallId, ct)
+                : StoredEventAndCall(db, tenant.Id, idempotencyKey, providerCallId, ct)) is { } stored)
         {
             duplicate = stored.Stored;
             call = stored.Call ?? await BindOrCreateCallAsync(tenant, providerCallId, message, now, ct);
+            if (stored.Call is not null) // a bound outbound call's turns were not read
+            {
+                turnsRead = new(stored.Turns, stored.TurnRows);
+            }
         }
         else
         {
@@ -97,7 +138,7 @@ internal sealed class VapiEventProcessor(
             {
                 var statusBefore = call.Status;
                 ApplyCallFields(call, message);
-                var wroteDependents = await ApplyAsync(tenant, assistant, call, message, type, ct);
+                var wroteDependents = await ApplyAsync(tenant, assistant, call, message, type, turnsRead, ct);
                 var entry = db.Entry(call); // detects this call's changes
                 // A message that changes the call (a column, its transcript, or whatever a request/response message's tools
                 // write) moves its version: two such messages of one call prepared side by side cannot both be written. One
@@ -281,11 +322,23 @@ internal sealed class VapiEventProcessor(
     /// </summary>
     internal static bool FinalTranscript(JsonElement m) => m.Prop("transcriptType").Str() is null or "final";
 
+    /// <summary>True for a message that may add a transcript turn (a final transcript with text), whose lookup also counts the call's turns.</summary>
+    private static bool AddsTurn(JsonElement m, string type) =>
+        type is "transcript" or "transcript[transcriptType=\"final\"]" && FinalTranscript(m) && m.Prop("transcript").Str() is not null;
+
+    /// <summary>True for a transcript snapshot (<c>conversation-update</c> with messages), whose lookup also reads the call's stored turns.</summary>
+    private static bool ReplacesTurns(JsonElement m, string type) =>
+        type == "conversation-update" && (m.Prop("messages") ?? m.Path("artifact", "messages")) is { ValueKind: JsonValueKind.Array };
+
+    /// <summary>The call's stored turns as the message's lookup read them: their count, or the rows themselves (untracked, in <c>Seq</c> order).</summary>
+    private readonly record struct StoredTurnsRead(int? Count, List<TranscriptTurn>? Rows);
+
     /// <summary>
     /// Applies the message's own effect; true when it wrote rows that hang off the call (transcript turns, a transfer, the report's
     /// pipeline). A type given an effect here must be left out of <see cref="VapiRecordOnly.Applies"/>, whose messages skip this.
     /// </summary>
-    private async Task<bool> ApplyAsync(Tenant tenant, Assistant? assistant, Call call, JsonElement m, string type, CancellationToken ct)
+    /// <remarks><paramref name="turnsRead"/>: the call's stored turns (count or rows) if the message's lookup read them; else they are read here when needed.</remarks>
+    private async Task<bool> ApplyAsync(Tenant tenant, Assistant? assistant, Call call, JsonElement m, string type, StoredTurnsRead turnsRead, CancellationToken ct)
     {
         switch (type)
         {
@@ -305,7 +358,7 @@ internal sealed class VapiEventProcessor(
             case "transcript" or "transcript[transcriptType=\"final\"]":
                 if (!call.TranscriptFinal && FinalTranscript(m) && m.Prop("transcript").Str() is { } text)
                 {
-                    var seq = await StoredTurns(db, call.Id, ct)
+                    var seq = (turnsRead.Count ?? turnsRead.Rows?.Count ?? await StoredTurns(db, call.Id, ct))
                         + db.Tracked<TranscriptTurn>().Count(t => t.CallId == call.Id && db.Entry(t).State == EntityState.Added);
                     db.TranscriptTurns.Add(NewTurn(call, seq, m.Prop("role").Str() == "user" ? "user" : "assistant", text, null, m.Prop("timestamp").Time()));
                     Advance(call, "in-progress");
@@ -316,7 +369,7 @@ internal sealed class VapiEventProcessor(
                 if (!call.TranscriptFinal && (m.Prop("messages") ?? m.Path("artifact", "messages")) is { ValueKind: JsonValueKind.Array } messages)
                 {
                     var turns = TurnsFrom(call, messages);
-                    var existing = db.Entry(call).State == EntityState.Added ? [] : await StoredTurnsAsync(call.Id, ct);
+                    var existing = db.Entry(call).State == EntityState.Added ? [] : turnsRead.Rows ?? await StoredTurnsAsync(call.Id, ct);
                     // Snapshots grow; an older one arriving late is shorter and is ignored.
                     if (turns.Count >= existing.Count)
                     {

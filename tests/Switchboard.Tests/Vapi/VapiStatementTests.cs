@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Switchboard.Tenancy;
 using Switchboard.Tests.Support;
@@ -30,7 +31,8 @@ public sealed class VapiStatementTests(CountingWebhookFactory factory, ITestOutp
                                     // (9 when the tenant's endpoints were read per message, before WebhookEndpointCache)
         ("speech-update", 1),       // the event, its call's state checked in the same INSERT … SELECT (VapiRecordOnly)
         ("transcript", 1),          // a partial transcript: likewise
-        ("transcript", 6),          // lookup, turns stored, version; event, call, turn
+        ("transcript", 4),          // lookup with the turns stored; call (its version), turn, event (one more when the turns were
+                                    // counted apart)
         ("tool-calls", 14),         // capture_lead: the lead, its alerts and lead.created (18 before its webhook rows were queued,
                                     // 15 before the endpoints were cached)
         ("status-update", 4),       // lookup, version; event, call
@@ -48,10 +50,11 @@ public sealed class VapiStatementTests(CountingWebhookFactory factory, ITestOutp
     /// </summary>
     private static readonly (string Type, int Max)[] PostgresRoundTrips =
     [
-        ("assistant-request", 3), ("status-update", 3), ("speech-update", 1), ("transcript", 1), ("transcript", 3),
+        ("assistant-request", 3), ("status-update", 3), ("speech-update", 1), ("transcript", 1), ("transcript", 2),
         ("tool-calls", 6), ("status-update", 2), ("end-of-call-report", 8), // the report: 7 commands and a COMMIT
         // Before SaveInOneRoundTripAsync each that saves, the report aside, was one more (the COMMIT of the unit's transaction);
-        // before WebhookEndpointCache, status-update, tool-calls and the report one more again.
+        // before WebhookEndpointCache, status-update, tool-calls and the report one more again; a final transcript one more again
+        // before its lookup counted the call's turns (StoredEventCallAndTurns).
     ];
 
     [Fact]
@@ -90,6 +93,42 @@ public sealed class VapiStatementTests(CountingWebhookFactory factory, ITestOutp
         {
             Assert.True(sql.Statements <= max, $"{type}: {sql}");
         }
+    }
+
+    /// <summary>
+    /// A message that needs its call's stored turns reads them with its lookup, in one query: a final transcript (their count,
+    /// the new turn's Seq) and a growing conversation-update snapshot (the turns it is compared with). Two reads each before.
+    /// </summary>
+    [Fact]
+    public async Task TranscriptMessagesReadTheirCallAndItsTurnsInOneQuery()
+    {
+        var tenant = await factory.CreateTenantAsync("Counted transcripts");
+        static string Turn(string role, string text, int second) =>
+            $$"""{"role":"{{role}}","message":"{{text}}","time":{{1749546450000 + second * 1000}},"secondsFromStart":{{second}}.5}""";
+        static string Snapshot(string callId, int turns) =>
+            $$$"""{"message":{"type":"conversation-update","call":{"id":"{{{callId}}}"},"messages":[{{{string.Join(',', Enumerable.Range(0, turns).Select(i => Turn(i % 2 == 0 ? "bot" : "user", $"turn {i}", i * 2)))}}}]}}""";
+        static string Final(string callId, string text) =>
+            System.Text.Json.JsonSerializer.Serialize(new { message = new { type = "transcript", role = "user", transcriptType = "final", transcript = text, call = new { id = callId } } });
+
+        var reads = new List<(string Message, int Reads, StatementCounter.Recording Sql)>();
+        foreach (var counted in new[] { false, true }) // the first call compiles and prepares
+        {
+            var callId = Guid.NewGuid().ToString();
+            Assert.Equal(HttpStatusCode.OK, (await factory.PostVapiAsync(tenant, Snapshot(callId, 2))).StatusCode);
+            foreach (var (name, body) in new[] { ("snapshot of 4 turns", Snapshot(callId, 4)), ("final transcript", Final(callId, "Mon sous-sol est inondé")) })
+            {
+                await WarmCachesAsync(tenant.Id);
+                using var sql = StatementCounter.Record();
+                Assert.Equal(HttpStatusCode.OK, (await factory.PostVapiAsync(tenant, body)).StatusCode);
+                if (counted)
+                {
+                    reads.Add((name, sql.Commands.Count(c => c.TrimStart().StartsWith("SELECT", StringComparison.OrdinalIgnoreCase)), sql));
+                }
+            }
+            var turns = await factory.WithDbAsync(tenant.Id, db => db.TranscriptTurns.CountAsync(t => db.Calls.Any(c => c.Id == t.CallId && c.ProviderCallId == callId)));
+            Assert.Equal(5, turns); // the snapshot's four, then the final transcript's one (Seq 4)
+        }
+        Assert.All(reads, r => Assert.True(r.Reads == 1, $"{r.Message}: {r.Reads} reads in {r.Sql}"));
     }
 
     private async Task WarmCachesAsync(Guid tenantId)
