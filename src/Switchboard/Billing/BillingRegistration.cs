@@ -25,6 +25,7 @@ internal static class BillingRegistration
         builder.Services.AddScoped<StripeEventApplier>();
         builder.Services.AddScoped<BillingReconciler>();
         builder.Services.AddOutboxHandler<MeterEventHandler>(MeterEventHandler.Kind);
+        builder.Services.AddOutboxHandler<DuplicateSubscriptionHandler>(DuplicateSubscriptionHandler.Kind);
         builder.Services.AddScoped<BillingSuspensions>();
         builder.Services.AddScoped<MeterErrorReports>();
         builder.Services.AddHostedService<BillingWorker>();

@@ -137,6 +137,7 @@ internal static class StripeBillingApi
         try
         {
             var customer = await StripeCustomers.EnsureAsync(db, stripe, account, ct);
+            await ExpireOpenSessionsAsync(stripe, customer, ct);
             var items = new List<Stripe.Checkout.SessionLineItemOptions> { new() { Price = basePrice, Quantity = 1 } };
             foreach (var component in new[] { "minutes", "messages" })
             {
@@ -167,6 +168,28 @@ internal static class StripeBillingApi
         {
             logger.LogWarning(e, "Stripe Checkout could not be started");
             return ApiError.Create(502, "STRIPE_ERROR", "Stripe refused the request: " + (e.StripeError?.Message ?? e.Message));
+        }
+    }
+
+    /// <summary>
+    /// Expires the customer's Checkout Sessions still open (an earlier upgrade left in another tab), so only the newest can be
+    /// paid: each completed session is a subscription of its own, and two would both be charged. A session completed meanwhile
+    /// cannot be expired (Stripe answers 400) and is skipped: its subscription arrives by webhook, and a second live one is
+    /// cancelled there (<see cref="DuplicateSubscriptionHandler"/>). Other Stripe errors propagate (the caller answers 502).
+    /// </summary>
+    private static async Task ExpireOpenSessionsAsync(StripeGateway stripe, string customer, CancellationToken ct)
+    {
+        var sessions = new Stripe.Checkout.SessionService(stripe.Client);
+        await foreach (var open in sessions.ListAutoPagingAsync(new Stripe.Checkout.SessionListOptions { Customer = customer, Status = "open", Limit = 100 }, null, ct))
+        {
+            try
+            {
+                await sessions.ExpireAsync(open.Id, null, null, ct);
+            }
+            catch (StripeException e) when (e.HttpStatusCode == System.Net.HttpStatusCode.BadRequest)
+            {
+                // completed (or expired) since it was listed
+            }
         }
     }
 

@@ -92,6 +92,10 @@ internal sealed class StripeEventApplier(
                 account.StripeCustomerId ??= Str(obj, "customer");
                 var status = Str(obj, "payment_status") == "no_payment_required" ? "trialing" : "active";
                 var planId = obj.TryGetProperty("metadata", out var md) ? Str(md, "plan_id") : null;
+                if (await OtherSubscriptionIsCurrentAsync(account, Str(obj, "subscription"), status, ct) is { } other)
+                {
+                    return other with { ObjectId = objectId };
+                }
                 return await ApplySubscriptionAsync(account, Str(obj, "subscription"), status, planId, at, type, objectId, ct);
             }
             case "customer.subscription.created" or "customer.subscription.updated" or "customer.subscription.deleted":
@@ -103,9 +107,9 @@ internal sealed class StripeEventApplier(
                 }
                 account.StripeCustomerId ??= Str(obj, "customer");
                 var status = type == "customer.subscription.deleted" ? "canceled" : Str(obj, "status") ?? "incomplete";
-                if (account.StripeSubscriptionId is { } currentSub && currentSub != objectId && StatusRank(account.SubscriptionStatus) is 2 or 3 && status == "canceled")
+                if (await OtherSubscriptionIsCurrentAsync(account, objectId, status, ct) is { } other)
                 {
-                    return new("ignored: another subscription is current", account.TenantId, objectId);
+                    return other;
                 }
                 return await ApplySubscriptionAsync(account, objectId, status, await PlanOfAsync(obj, ct), at, type, objectId, ct);
             }
@@ -168,6 +172,38 @@ internal sealed class StripeEventApplier(
             default:
                 return new("ignored: type not handled", null, objectId);
         }
+    }
+
+    /// <summary>Statuses in which a subscription bills the customer (or will, once paid): those in which Checkout refuses another (ALREADY_SUBSCRIBED).</summary>
+    internal static bool Live(string? status) => status is "trialing" or "active" or "past_due" or "unpaid";
+
+    /// <summary>
+    /// When the tenant's current subscription is live and the event is about another one, the event does not move the tenant:
+    /// an older subscription's cancellation or expiry is history, and a second live one is a duplicate (two Checkout Sessions
+    /// completed; Checkout refuses a tenant with a live subscription, so no other flow makes one), which is cancelled through
+    /// the outbox (<see cref="DuplicateSubscriptionHandler"/>, staged once per subscription) and audited
+    /// <c>billing.duplicate_subscription</c>. Null when the event is about the current subscription, or there is none live.
+    /// </summary>
+    private async Task<StripeEventOutcome?> OtherSubscriptionIsCurrentAsync(TenantAccount account, string? subscriptionId, string status, CancellationToken ct)
+    {
+        if (subscriptionId is null || account.StripeSubscriptionId is not { } current || current == subscriptionId || !Live(account.SubscriptionStatus))
+        {
+            return null;
+        }
+        if (!Live(status))
+        {
+            return new("ignored: another subscription is current", account.TenantId, subscriptionId);
+        }
+        var staged = db.Outbox.Local.Any(m => m.Kind == DuplicateSubscriptionHandler.Kind && m.DedupeKey == subscriptionId)
+            || await db.Outbox.IgnoreQueryFilters().AnyAsync(m => m.Kind == DuplicateSubscriptionHandler.Kind && m.DedupeKey == subscriptionId, ct);
+        if (!staged)
+        {
+            db.Outbox.Add(DuplicateSubscriptionHandler.NewMessage(account.TenantId, subscriptionId, current, clock.GetUtcNow()));
+            moreAudit.Add((account.TenantId, "billing.duplicate_subscription", new { subscription = subscriptionId, status, kept = current }));
+            logger.LogWarning("Tenant {TenantId} has a second live Stripe subscription {SubscriptionId} ({Status}) beside {Kept}: cancelling it",
+                account.TenantId, subscriptionId, status, current);
+        }
+        return new("ignored: duplicate subscription, cancelled through the outbox", account.TenantId, subscriptionId);
     }
 
     private async Task<StripeEventOutcome> ApplySubscriptionAsync(

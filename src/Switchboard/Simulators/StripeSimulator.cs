@@ -49,7 +49,7 @@ internal sealed partial class StripeSimulator : IAsyncDisposable
     /// <summary>Every event created, in order.</summary>
     public ConcurrentQueue<JsonObject> Events { get; } = new();
 
-    /// <summary>Every request: method, path and form body (URL-decoded keys and values).</summary>
+    /// <summary>Every request: method, path and form body (URL-decoded keys and values; a DELETE's are its query string's).</summary>
     public ConcurrentQueue<(string Method, string Path, Dictionary<string, string> Form, string? IdempotencyKey, string? StripeVersion)> Requests { get; } = new();
 
     /// <summary>Answers of webhook deliveries: event id and HTTP status.</summary>
@@ -122,6 +122,13 @@ internal sealed partial class StripeSimulator : IAsyncDisposable
         }
         var query = http.Request.Query.ToDictionary(q => q.Key, q => q.Value.ToString(), StringComparer.Ordinal);
         var key = http.Request.Headers["Idempotency-Key"].ToString();
+        if (method == "DELETE")
+        {
+            foreach (var (k, v) in query)
+            {
+                form.TryAdd(k, v); // Stripe.net sends a DELETE's parameters (a cancellation's prorate) in the query string
+            }
+        }
         Requests.Enqueue((method, "/v1/" + path, form, key.Length == 0 ? null : key, http.Request.Headers["Stripe-Version"].ToString()));
 
         if (!http.Request.Headers.Authorization.ToString().StartsWith("Bearer sk_", StringComparison.Ordinal))
@@ -359,6 +366,23 @@ internal sealed partial class StripeSimulator : IAsyncDisposable
                     return (200, Ok(Store(CreateCheckout(form))), events);
                 case ("GET", ["checkout", "sessions", var id]):
                     return (200, Ok(Find(id, "checkout.session")), events);
+                case ("GET", ["checkout", "sessions"]):
+                    return (200, List(objects.Values.Where(o => (string?)o["object"] == "checkout.session"
+                        && (!query.TryGetValue("customer", out var c) || (string?)o["customer"] == c)
+                        && (!query.TryGetValue("status", out var st) || (string?)o["status"] == st))
+                        .OrderByDescending(o => (long)o["created"]!), "/v1/checkout/sessions"), events);
+                case ("POST", ["checkout", "sessions", var id, "expire"]):
+                {
+                    // Only an open session can be expired; a completed one is refused as Stripe refuses it.
+                    var session = Find(id, "checkout.session");
+                    if ((string?)session["status"] != "open")
+                    {
+                        throw Invalid($"Only Checkout Sessions with a status in [\"open\"] can be expired. This Checkout Session has a status of \"{(string?)session["status"]}\".", null, null);
+                    }
+                    session["status"] = "expired";
+                    events.Add(NewEvent("checkout.session.expired", session));
+                    return (200, Ok(session), events);
+                }
                 case ("POST", ["billing_portal", "sessions"]):
                 {
                     var customer = Find(Required(form, "customer"), "customer");

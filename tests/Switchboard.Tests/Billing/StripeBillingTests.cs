@@ -79,6 +79,58 @@ public sealed class StripeBillingTests(StripeBillingFactory factory) : IClassFix
     }
 
     [Fact]
+    public async Task StartingCheckoutAgainExpiresTheEarlierSessionSoOnlyOneCanBePaid()
+    {
+        await factory.EnsureSetUpAsync();
+        var owner = await factory.SignUpAsync();
+        var first = (await (await owner.Client.PostAsJsonAsync("/api/v1/billing/checkout", new { planId = "starter" })).JsonAsync(HttpStatusCode.OK))["sessionId"]!.GetValue<string>();
+        var second = (await (await owner.Client.PostAsJsonAsync("/api/v1/billing/checkout", new { planId = "pro" })).JsonAsync(HttpStatusCode.OK))["sessionId"]!.GetValue<string>();
+
+        Assert.Equal("expired", (string?)factory.Stripe.Get(first)!["status"]);
+        Assert.Equal("open", (string?)factory.Stripe.Get(second)!["status"]);
+        var stale = await factory.Stripe.CompleteCheckoutAsync(first); // the first tab's Pay button: nothing to pay
+        Assert.Null((string?)stale["subscription"]);
+        var paid = await factory.Stripe.CompleteCheckoutAsync(second);
+
+        var customer = (await factory.AccountAsync(owner.TenantId)).StripeCustomerId;
+        Assert.Equal((string)paid["subscription"]!, Assert.Single(factory.Stripe.All("subscription"), s => (string?)s["customer"] == customer)["id"]!.GetValue<string>());
+        Assert.Equal("pro", (await factory.AccountAsync(owner.TenantId)).PlanId);
+    }
+
+    [Fact]
+    public async Task ASecondLiveSubscriptionIsCancelledWithAProrationCreditAndTheFirstIsKept()
+    {
+        var (owner, kept) = await factory.SubscribeAsync("starter");
+        var customer = (await factory.AccountAsync(owner.TenantId)).StripeCustomerId!;
+        // A second session paid before the first one's webhook arrived (two tabs, both open before either was paid), made as
+        // the API makes one: Stripe creates a second subscription for the same customer.
+        var price = (string)factory.Stripe.All("checkout.session").Single(s => (string?)s["subscription"] == kept)["line_items_requested"]![0]!["price"]!;
+        var metadata = new Dictionary<string, string> { ["tenant_id"] = owner.TenantId.ToString(), ["plan_id"] = "pro" };
+        var session = await new Stripe.Checkout.SessionService(factory.Services.GetRequiredService<StripeGateway>().Client).CreateAsync(new()
+        {
+            Mode = "subscription", Customer = customer, ClientReferenceId = owner.TenantId.ToString(), Metadata = metadata,
+            LineItems = [new() { Price = price, Quantity = 1 }], SubscriptionData = new() { Metadata = metadata },
+        });
+        var duplicate = (string)(await factory.Stripe.CompleteCheckoutAsync(session.Id))["subscription"]!;
+
+        var account = await factory.AccountAsync(owner.TenantId);
+        Assert.Equal((kept, "active", "starter"), (account.StripeSubscriptionId, account.SubscriptionStatus, account.PlanId));
+        await factory.Outbox.DrainAsync(CancellationToken.None);
+
+        Assert.Equal("canceled", (string?)factory.Stripe.Get(duplicate)!["status"]);
+        Assert.Equal("active", (string?)factory.Stripe.Get(kept)!["status"]);
+        var cancel = Assert.Single(factory.Stripe.Requests, r => r.Method == "DELETE" && r.Path == "/v1/subscriptions/" + duplicate);
+        Assert.Equal("true", cancel.Form["prorate"]);
+        account = await factory.AccountAsync(owner.TenantId); // the duplicate's cancellation event changed nothing either
+        Assert.Equal((kept, "active", "starter"), (account.StripeSubscriptionId, account.SubscriptionStatus, account.PlanId));
+        var staged = await factory.WithDbAsync(owner.TenantId, db => db.Outbox.Where(m => m.Kind == DuplicateSubscriptionHandler.Kind).Select(m => new { m.DedupeKey, m.Status }).ToListAsync());
+        Assert.Equal(duplicate, Assert.Single(staged).DedupeKey); // once, though three events named it (created, checkout completed, invoice paid)
+        Assert.Equal("done", staged[0].Status);
+        var audit = await factory.WithDbAsync(owner.TenantId, db => db.AuditLog.Where(a => a.Action == "billing.duplicate_subscription").Select(a => a.DetailsJson).ToListAsync());
+        Assert.Contains(kept, Assert.Single(audit));
+    }
+
+    [Fact]
     public async Task ErasingATenantCancelsItsStripeSubscriptionFirst()
     {
         var owner = await factory.SignUpAsync(organisation: "Erased Plumbing");
