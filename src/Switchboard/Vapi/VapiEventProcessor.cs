@@ -326,9 +326,13 @@ internal sealed class VapiEventProcessor(
     private static bool AddsTurn(JsonElement m, string type) =>
         type is "transcript" or "transcript[transcriptType=\"final\"]" && FinalTranscript(m) && m.Prop("transcript").Str() is not null;
 
-    /// <summary>True for a transcript snapshot (<c>conversation-update</c> with messages), whose lookup also reads the call's stored turns.</summary>
+    /// <summary>
+    /// True for a message that compares its transcript with the call's stored turns (a <c>conversation-update</c> snapshot with
+    /// messages; every <c>end-of-call-report</c>), whose lookup also reads them.
+    /// </summary>
     private static bool ReplacesTurns(JsonElement m, string type) =>
-        type == "conversation-update" && (m.Prop("messages") ?? m.Path("artifact", "messages")) is { ValueKind: JsonValueKind.Array };
+        type == "end-of-call-report"
+        || (type == "conversation-update" && (m.Prop("messages") ?? m.Path("artifact", "messages")) is { ValueKind: JsonValueKind.Array });
 
     /// <summary>The call's stored turns as the message's lookup read them: their count, or the rows themselves (untracked, in <c>Seq</c> order).</summary>
     private readonly record struct StoredTurnsRead(int? Count, List<TranscriptTurn>? Rows);
@@ -380,14 +384,15 @@ internal sealed class VapiEventProcessor(
                 }
                 return false;
             case "end-of-call-report":
-                await ApplyEndOfCallReportAsync(tenant, assistant, call, m, ct);
+                await ApplyEndOfCallReportAsync(tenant, assistant, call, m, turnsRead.Rows, ct);
                 return true;
             default:
                 return false;
         }
     }
 
-    private async Task ApplyEndOfCallReportAsync(Tenant tenant, Assistant? assistant, Call call, JsonElement m, CancellationToken ct)
+    /// <remarks><paramref name="storedTurns"/>: the call's stored turns if the message's lookup read them, else null (read when needed).</remarks>
+    private async Task ApplyEndOfCallReportAsync(Tenant tenant, Assistant? assistant, Call call, JsonElement m, IReadOnlyList<TranscriptTurn>? storedTurns, CancellationToken ct)
     {
         var artifact = m.Prop("artifact");
         var analysis = m.Prop("analysis");
@@ -412,7 +417,7 @@ internal sealed class VapiEventProcessor(
             : m.Prop("messages") is { ValueKind: JsonValueKind.Array } tm ? tm : (JsonElement?)null;
         var transcriptText = artifact?.Prop("transcript").Str() ?? m.Prop("transcript").Str();
         var turns = messages is { } list ? TurnsFrom(call, list) : TurnsFromText(call, transcriptText);
-        await ReplaceTurnsAsync(call, turns, stored: null, ct);
+        await ReplaceTurnsAsync(call, turns, storedTurns, ct);
         call.TranscriptText = transcriptText ?? string.Join('\n', turns.Select(t => $"{t.Role}: {t.Text}"));
         call.TranscriptFinal = true;
 

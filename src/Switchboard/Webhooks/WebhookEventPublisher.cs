@@ -218,6 +218,14 @@ internal sealed class WebhookEventPublisher(SwitchboardDbContext db, WebhookEndp
     {
         var data = new LeadEventData(lead.Id, lead.CallId, lead.Name, lead.Phone, lead.Address, lead.Problem, lead.Urgency, lead.Source, lead.CreatedAt);
         var key = lead.Id.ToString("N");
+        if (db.Entry(lead).State == EntityState.Added)
+        {
+            // A lead this unit adds has an id made here (version 7): no stored event is keyed on it, so nothing is looked up
+            // (issue 13: two round trips of a capture_lead tool call on PostgreSQL).
+            ForgetEarlierUnits();
+            storedByMessageId[MessageIdFor(lead.TenantId, WebhookEventTypes.LeadCreated, key)] = false;
+            storedByMessageId[MessageIdFor(lead.TenantId, WebhookEventTypes.LeadUrgent, key)] = false;
+        }
         await PublishAsync(lead.TenantId, WebhookEventTypes.LeadCreated, key, data, ct, lead.CallId);
         if (lead.Urgency == Urgency.Emergency)
         {
