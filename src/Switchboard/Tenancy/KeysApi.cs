@@ -21,7 +21,10 @@ public sealed record CreatedApiKey(ApiKeyDto ApiKey, string Key);
 /// <summary>Creates a key; <c>Kind</c> defaults to <c>secret</c>.</summary>
 public sealed record ApiKeyRequest(string? Name, string? Kind);
 
-/// <summary>Rotates a key: the old one keeps working for <c>GraceHours</c> (0–168, default 24; 0 revokes it now).</summary>
+/// <summary>
+/// Rotates a key: the old one keeps working for <c>GraceHours</c> (0–168, default 24; 0 revokes it now). A key already rotated
+/// (in its grace period) is not rotated again: 409 <c>KEY_ALREADY_ROTATED</c>.
+/// </summary>
 public sealed record RotateRequest(int? GraceHours);
 
 /// <summary>The widget's allowed origins: at most 10 <c>https://host[:port]</c> origins or <c>https://*.domain</c> wildcards (Development: also <c>http://localhost[:port]</c>, <c>http://127.0.0.1[:port]</c>).</summary>
@@ -68,7 +71,7 @@ internal static class KeysApi
         keys.MapGet("/", ListAsync).RequirePermission(Permission.Configure).WithSummary("Secret and publishable keys (prefixes only)");
         keys.MapPost("/", CreateAsync).RequirePermission(Permission.Configure).WithSummary("Create a key (shown once)").ProducesErrors(400, 403, 409, 422);
         keys.MapPost("/{id:guid}/rotate", RotateAsync).RequirePermission(Permission.Configure)
-            .WithSummary("Replace a key; the old one works for a grace period").ProducesErrors(400, 403, 404, 422);
+            .WithSummary("Replace a key; the old one works for a grace period").ProducesErrors(400, 403, 404, 409, 422);
         keys.MapDelete("/{id:guid}", RevokeAsync).RequirePermission(Permission.Configure).WithSummary("Revoke a key now").ProducesErrors(404);
 
         var widget = api.MapGroup("/widget").WithTags("Widget");
@@ -130,6 +133,12 @@ internal static class KeysApi
         if (old is null)
         {
             return ApiError.NotFound("KEY_NOT_FOUND", "No such active key.");
+        }
+        if (old.ExpiresAt is { } expires)
+        {
+            // Rotating it again would move its end (a grace renewed at will) and issue a second replacement.
+            return ApiError.Conflict("KEY_ALREADY_ROTATED",
+                $"This key was already rotated and stops working at {expires:O}: rotate its replacement, or revoke this one now.");
         }
         var caller = Caller.From(http);
         if (await FeatureProblemAsync(accounts, caller.TenantId!.Value, old.Kind, ct) is { } denied)

@@ -55,6 +55,11 @@ public sealed class KeysTests(SelfServiceFactory factory) : IClassFixture<SelfSe
 
         Assert.Equal(HttpStatusCode.OK, (await Bearer(oldKey).GetAsync("/api/v1/calls")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await Bearer(newKey).GetAsync("/api/v1/calls")).StatusCode);
+        // The old key, in its grace, cannot be rotated again (that would renew its grace and issue another replacement).
+        var again = await owner.Client.PostAsJsonAsync($"/api/v1/keys/{created["apiKey"]!["id"]}/rotate", new { graceHours = 168 });
+        Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
+        Assert.Equal("KEY_ALREADY_ROTATED", await again.ErrorCodeAsync());
+        Assert.Equal(2, (await (await owner.Client.GetAsync("/api/v1/keys")).JsonAsync(HttpStatusCode.OK)).AsArray().Count(k => (string?)k!["name"] == "Zapier"));
         factory.Clock.Advance(TimeSpan.FromMinutes(61));
         Assert.Equal(HttpStatusCode.Unauthorized, (await Bearer(oldKey).GetAsync("/api/v1/calls")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await Bearer(newKey).GetAsync("/api/v1/calls")).StatusCode);

@@ -37,7 +37,7 @@ public sealed class VapiStatementTests(CountingWebhookFactory factory, ITestOutp
                                     // lead events' rows (no lookup: the lead is new, so no stored event carries its id; 13 when they
                                     // were looked up, 18 before its webhook rows were queued, 15 before the endpoints were cached)
         ("status-update", 4),       // lookup, version; event, call
-        ("end-of-call-report", 12), // lookup with the turns stored, lead, alerts sent, the six events stored? (one query), version;
+        ("end-of-call-report", 13), // lookup, turns stored, lead, alerts sent, the six events stored? (one query), version;
                                     // turns deleted, call, lead, alert rows; queued rows one INSERT per type: the event, the 15 turns,
                                     // the webhook events, their deliveries, their outbox rows (21 when those were one statement each,
                                     // 15 when the endpoints were read per message)
@@ -99,7 +99,8 @@ public sealed class VapiStatementTests(CountingWebhookFactory factory, ITestOutp
 
     /// <summary>
     /// A message that needs its call's stored turns reads them with its lookup, in one query: a final transcript (their count,
-    /// the new turn's Seq) and a growing conversation-update snapshot (the turns it is compared with). Two reads each before.
+    /// the new turn's Seq) and, on PostgreSQL, a growing conversation-update snapshot (the turns it is compared with; on SQLite a
+    /// second query, cheaper there than the joined rows). Two reads each before.
     /// </summary>
     [Fact]
     public async Task TranscriptMessagesReadTheirCallAndItsTurnsInOneQuery()
@@ -130,7 +131,8 @@ public sealed class VapiStatementTests(CountingWebhookFactory factory, ITestOutp
             var turns = await factory.WithDbAsync(tenant.Id, db => db.TranscriptTurns.CountAsync(t => db.Calls.Any(c => c.Id == t.CallId && c.ProviderCallId == callId)));
             Assert.Equal(5, turns); // the snapshot's four, then the final transcript's one (Seq 4)
         }
-        Assert.All(reads, r => Assert.True(r.Reads == 1, $"{r.Message}: {r.Reads} reads in {r.Sql}"));
+        Assert.All(reads, r => Assert.True(r.Reads == (r.Message.StartsWith("snapshot", StringComparison.Ordinal) && !TestDatabase.IsPostgres ? 2 : 1),
+            $"{r.Message}: {r.Reads} reads in {r.Sql}"));
     }
 
     private async Task WarmCachesAsync(Guid tenantId)
