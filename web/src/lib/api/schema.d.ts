@@ -3928,7 +3928,10 @@ export interface components {
         RoleChange: {
             role: null | string;
         };
-        /** @description Rotates a key: the old one keeps working for `GraceHours` (0–168, default 24; 0 revokes it now). */
+        /**
+         * @description Rotates a key: the old one keeps working for `GraceHours` (0–168, default 24; 0 revokes it now). A key already rotated
+         *     (in its grace period) is not rotated again: 409 `KEY_ALREADY_ROTATED`.
+         */
         RotateRequest: {
             /** Format: int32 */
             graceHours: null | number;
@@ -4613,7 +4616,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Invalid input: VALIDATION_FAILED with details {field: message}, or a more specific code. */
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4818,7 +4821,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Invalid input: VALIDATION_FAILED with details {field: message}, or a more specific code. */
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4896,7 +4899,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Invalid input: VALIDATION_FAILED with details {field: message}, or a more specific code. */
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4974,7 +4977,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Invalid input: VALIDATION_FAILED with details {field: message}, or a more specific code. */
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5050,7 +5053,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Invalid input: VALIDATION_FAILED with details {field: message}, or a more specific code. */
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5126,7 +5129,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Invalid input: VALIDATION_FAILED with details {field: message}, or a more specific code. */
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5204,7 +5207,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Invalid input: VALIDATION_FAILED with details {field: message}, or a more specific code. */
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5280,7 +5283,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Invalid input: VALIDATION_FAILED with details {field: message}, or a more specific code. */
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5357,7 +5360,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Invalid input: VALIDATION_FAILED with details {field: message}, or a more specific code. */
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5436,7 +5439,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Invalid input: VALIDATION_FAILED with details {field: message}, or a more specific code. */
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6555,7 +6558,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Invalid input: VALIDATION_FAILED with details {field: message}, or a more specific code. */
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6797,7 +6800,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Invalid input: VALIDATION_FAILED with details {field: message}, or a more specific code. */
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6891,7 +6894,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Invalid input: VALIDATION_FAILED with details {field: message}, or a more specific code. */
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6985,7 +6988,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Invalid input: VALIDATION_FAILED with details {field: message}, or a more specific code. */
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -7068,7 +7071,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Invalid input: VALIDATION_FAILED with details {field: message}, or a more specific code. */
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -7323,7 +7326,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Invalid input: VALIDATION_FAILED with details {field: message}, or a more specific code. */
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -7457,7 +7460,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Invalid input: VALIDATION_FAILED with details {field: message}, or a more specific code. */
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -7620,7 +7623,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Invalid input: VALIDATION_FAILED with details {field: message}, or a more specific code. */
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -7774,7 +7777,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Invalid input: VALIDATION_FAILED with details {field: message}, or a more specific code. */
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -7845,7 +7848,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Invalid input: VALIDATION_FAILED with details {field: message}, or a more specific code. */
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -8054,6 +8057,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Rate limited (RATE_LIMITED, or ACCOUNT_LOCKED at sign-in): retry after Retry-After seconds. */
             429: {
                 headers: {
@@ -8125,7 +8137,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Invalid input: VALIDATION_FAILED with details {field: message}, or a more specific code. */
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -8187,7 +8199,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Invalid input: VALIDATION_FAILED with details {field: message}, or a more specific code. */
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -8247,7 +8259,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Invalid input: VALIDATION_FAILED with details {field: message}, or a more specific code. */
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -8302,6 +8314,15 @@ export interface operations {
             };
             /** @description Malformed request (BAD_REQUEST, MALFORMED_JSON…). */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8443,6 +8464,15 @@ export interface operations {
             };
             /** @description Not found (also for another tenant's resource). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8662,7 +8692,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Invalid input: VALIDATION_FAILED with details {field: message}, or a more specific code. */
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -8803,7 +8833,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Invalid input: VALIDATION_FAILED with details {field: message}, or a more specific code. */
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -9182,7 +9212,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Invalid input: VALIDATION_FAILED with details {field: message}, or a more specific code. */
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -9332,7 +9362,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Invalid input: VALIDATION_FAILED with details {field: message}, or a more specific code. */
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -9543,7 +9573,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Invalid input: VALIDATION_FAILED with details {field: message}, or a more specific code. */
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -9613,7 +9643,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Invalid input: VALIDATION_FAILED with details {field: message}, or a more specific code. */
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -9754,6 +9784,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Rate limited (RATE_LIMITED, or ACCOUNT_LOCKED at sign-in): retry after Retry-After seconds. */
             429: {
                 headers: {
@@ -9886,7 +9925,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Invalid input: VALIDATION_FAILED with details {field: message}, or a more specific code. */
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -9969,7 +10008,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Invalid input: VALIDATION_FAILED with details {field: message}, or a more specific code. */
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -10119,7 +10158,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Invalid input: VALIDATION_FAILED with details {field: message}, or a more specific code. */
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -10270,7 +10309,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Invalid input: VALIDATION_FAILED with details {field: message}, or a more specific code. */
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -10553,7 +10592,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Invalid input: VALIDATION_FAILED with details {field: message}, or a more specific code. */
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -10786,7 +10825,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Invalid input: VALIDATION_FAILED with details {field: message}, or a more specific code. */
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -11054,7 +11093,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Invalid input: VALIDATION_FAILED with details {field: message}, or a more specific code. */
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -11123,7 +11162,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Invalid input: VALIDATION_FAILED with details {field: message}, or a more specific code. */
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -11282,7 +11321,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Invalid input: VALIDATION_FAILED with details {field: message}, or a more specific code. */
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -11454,7 +11493,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Invalid input: VALIDATION_FAILED with details {field: message}, or a more specific code. */
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -11653,7 +11692,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Invalid input: VALIDATION_FAILED with details {field: message}, or a more specific code. */
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -11736,7 +11775,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Invalid input: VALIDATION_FAILED with details {field: message}, or a more specific code. */
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -11758,6 +11797,15 @@ export interface operations {
             };
             /** @description Unexpected error (INTERNAL_ERROR); no internals are revealed. */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Bad Gateway */
+            502: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11877,7 +11925,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Invalid input: VALIDATION_FAILED with details {field: message}, or a more specific code. */
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -12040,7 +12088,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Invalid input: VALIDATION_FAILED with details {field: message}, or a more specific code. */
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -12190,7 +12238,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Invalid input: VALIDATION_FAILED with details {field: message}, or a more specific code. */
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -12423,7 +12471,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Invalid input: VALIDATION_FAILED with details {field: message}, or a more specific code. */
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -12573,7 +12621,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Invalid input: VALIDATION_FAILED with details {field: message}, or a more specific code. */
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -12667,7 +12715,16 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Invalid input: VALIDATION_FAILED with details {field: message}, or a more specific code. */
+            /** @description Conflict with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -12878,7 +12935,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Invalid input: VALIDATION_FAILED with details {field: message}, or a more specific code. */
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -13019,7 +13076,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Invalid input: VALIDATION_FAILED with details {field: message}, or a more specific code. */
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -13325,7 +13382,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Invalid input: VALIDATION_FAILED with details {field: message}, or a more specific code. */
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -13395,7 +13452,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Invalid input: VALIDATION_FAILED with details {field: message}, or a more specific code. */
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -13633,7 +13690,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Invalid input: VALIDATION_FAILED with details {field: message}, or a more specific code. */
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -13725,7 +13782,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Invalid input: VALIDATION_FAILED with details {field: message}, or a more specific code. */
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -13933,7 +13990,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Invalid input: VALIDATION_FAILED with details {field: message}, or a more specific code. */
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -14012,7 +14069,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Invalid input: VALIDATION_FAILED with details {field: message}, or a more specific code. */
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -14106,6 +14163,15 @@ export interface operations {
             };
             /** @description Unsupported Media Type */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -14293,7 +14359,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Invalid input: VALIDATION_FAILED with details {field: message}, or a more specific code. */
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -14444,7 +14510,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Invalid input: VALIDATION_FAILED with details {field: message}, or a more specific code. */
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -14547,7 +14613,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Invalid input: VALIDATION_FAILED with details {field: message}, or a more specific code. */
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
             422: {
                 headers: {
                     [name: string]: unknown;
