@@ -29,7 +29,7 @@ internal sealed class PlanChangePolicy(StripeGateway stripe, IOptions<BillingOpt
         {
             return ApiError.Forbidden("PLAN_CHANGES_DISABLED", "The operator of this installation sets plans; ask them to change yours.");
         }
-        if (stripe.Enabled && account.SubscriptionStatus is "active" or "trialing" or "past_due" or "unpaid")
+        if (stripe.Enabled && StripeEventApplier.Live(account.SubscriptionStatus))
         {
             return ApiError.Conflict("MANAGE_IN_PORTAL", "Your plan is a Stripe subscription: change or cancel it in the billing portal (POST /api/v1/billing/portal).");
         }

@@ -87,7 +87,7 @@ internal static class StripeBillingApi
                 credit = balance.Balances?.Sum(b => b.AvailableBalance?.Monetary?.Value ?? 0);
                 var list = await new InvoiceService(client).ListAsync(new InvoiceListOptions { Customer = customer, Limit = 24 }, null, ct);
                 invoices.AddRange(list.Data.Select(i => new InvoiceDto(i.Id, i.Number, i.Status, i.AmountDue, i.AmountPaid, i.Currency, i.Created, i.HostedInvoiceUrl)));
-                if (account.SubscriptionStatus is "active" or "trialing" or "past_due" or "unpaid")
+                if (StripeEventApplier.Live(account.SubscriptionStatus))
                 {
                     var preview = await new InvoiceService(client).CreatePreviewAsync(new InvoiceCreatePreviewOptions { Customer = customer }, null, ct);
                     upcoming = new UpcomingInvoiceDto(preview.AmountDue, preview.Currency, preview.PeriodStart, preview.PeriodEnd,
@@ -125,7 +125,7 @@ internal static class StripeBillingApi
         }
         var tenantId = Caller.From(http).TenantId!.Value;
         var account = await TenantAccounts.GetOrCreateAsync(db, plans, tenantId, clock.GetUtcNow(), ct);
-        if (account.SubscriptionStatus is "active" or "trialing" or "past_due" or "unpaid")
+        if (StripeEventApplier.Live(account.SubscriptionStatus))
         {
             return ApiError.Conflict("ALREADY_SUBSCRIBED", "This organisation already has a subscription: change it in the billing portal (POST /api/v1/billing/portal).");
         }

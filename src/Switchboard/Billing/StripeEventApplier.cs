@@ -174,7 +174,10 @@ internal sealed class StripeEventApplier(
         }
     }
 
-    /// <summary>Statuses in which a subscription bills the customer (or will, once paid): those in which Checkout refuses another (ALREADY_SUBSCRIBED).</summary>
+    /// <summary>
+    /// Statuses in which a subscription bills the customer (or will, once paid): the tenant changes plan in the portal, not through
+    /// Checkout (ALREADY_SUBSCRIBED) or the plan API, and a second live subscription is a duplicate.
+    /// </summary>
     internal static bool Live(string? status) => status is "trialing" or "active" or "past_due" or "unpaid";
 
     /// <summary>
