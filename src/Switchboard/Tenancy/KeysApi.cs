@@ -109,6 +109,8 @@ internal static class KeysApi
         {
             return denied;
         }
+        // Under the tenant's row lock: two creations at once cannot both pass the limit.
+        await using var tx = await TenantRowLock.BeginAsync(db, caller.TenantId.Value, ct);
         var now = clock.GetUtcNow();
         if (await db.ApiKeys.CountAsync(k => k.RevokedAt == null && (k.ExpiresAt == null || k.ExpiresAt > now), ct) >= MaxActiveKeys)
         {
@@ -116,6 +118,7 @@ internal static class KeysApi
         }
         var (key, created) = Issue(db, caller.TenantId.Value, body.Name!.Trim(), kind, now);
         await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
         await audit.AppendAsync(caller.TenantId, caller.Actor, "keys.created", "key:" + created.Id, new { kind, prefix = created.Prefix }, ct);
         return TypedResults.Created($"/api/v1/keys/{created.Id}", new CreatedApiKey(ToDto(created, now), key));
     }
@@ -128,6 +131,10 @@ internal static class KeysApi
         {
             return new Validation().Add("graceHours", "must be between 0 and 168").Result();
         }
+        var caller = Caller.From(http);
+        // Read and changed under the tenant's row lock: of two rotations of one key at once, the second sees the first's
+        // grace (409) or revocation (404) instead of issuing a second replacement.
+        await using var tx = await TenantRowLock.BeginAsync(db, caller.TenantId!.Value, ct);
         var now = clock.GetUtcNow();
         var old = await db.ApiKeys.FirstOrDefaultAsync(k => k.Id == id && k.RevokedAt == null && (k.ExpiresAt == null || k.ExpiresAt > now), ct);
         if (old is null)
@@ -140,8 +147,7 @@ internal static class KeysApi
             return ApiError.Conflict("KEY_ALREADY_ROTATED",
                 $"This key was already rotated and stops working at {expires:O}: rotate its replacement, or revoke this one now.");
         }
-        var caller = Caller.From(http);
-        if (await FeatureProblemAsync(accounts, caller.TenantId!.Value, old.Kind, ct) is { } denied)
+        if (await FeatureProblemAsync(accounts, caller.TenantId.Value, old.Kind, ct) is { } denied)
         {
             return denied;
         }
@@ -155,6 +161,7 @@ internal static class KeysApi
         }
         var (key, created) = Issue(db, caller.TenantId.Value, old.Name, old.Kind, now);
         await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
         await audit.AppendAsync(caller.TenantId, caller.Actor, "keys.rotated", "key:" + old.Id, new { replacement = created.Id, graceHours = grace }, ct);
         return TypedResults.Created($"/api/v1/keys/{created.Id}", new CreatedApiKey(ToDto(created, now), key));
     }

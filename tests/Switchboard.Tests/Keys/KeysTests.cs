@@ -67,6 +67,37 @@ public sealed class KeysTests(SelfServiceFactory factory) : IClassFixture<SelfSe
     }
 
     [Fact]
+    public async Task ConcurrentRotationsOfOneKeyIssueOneReplacementAndConcurrentCreationsStopAtTheLimit()
+    {
+        var owner = await ProTenantAsync();
+        var created = await (await owner.Client.PostAsJsonAsync("/api/v1/keys", new { name = "Race" })).JsonAsync(HttpStatusCode.Created);
+        var id = created["apiKey"]!["id"]!.GetValue<string>();
+        var rotations = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ =>
+            owner.Client.PostAsJsonAsync($"/api/v1/keys/{id}/rotate", new { graceHours = 2 })));
+        Assert.Equal(1, rotations.Count(r => r.StatusCode == HttpStatusCode.Created));
+        Assert.All(rotations.Where(r => r.StatusCode != HttpStatusCode.Created), r => Assert.Equal(HttpStatusCode.Conflict, r.StatusCode));
+        var keys = JsonNode.Parse(await owner.Client.GetStringAsync("/api/v1/keys"))!.AsArray();
+        Assert.Equal(2, keys.Count(k => (string?)k!["name"] == "Race"));
+
+        // Up to one below the limit of 20 active keys, then six creations at once: exactly one fits.
+        var active = keys.Count(k => (string?)k!["status"] is "active" or "expiring");
+        for (var i = active; i < 19; i++)
+        {
+            await (await owner.Client.PostAsJsonAsync("/api/v1/keys", new { name = $"Fill {i}" })).JsonAsync(HttpStatusCode.Created);
+        }
+        var creations = await Task.WhenAll(Enumerable.Range(0, 6).Select(i =>
+            owner.Client.PostAsJsonAsync("/api/v1/keys", new { name = $"Last {i}" })));
+        Assert.Equal(1, creations.Count(r => r.StatusCode == HttpStatusCode.Created));
+        foreach (var refused in creations.Where(r => r.StatusCode != HttpStatusCode.Created))
+        {
+            Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
+            Assert.Equal("TOO_MANY_KEYS", await refused.ErrorCodeAsync());
+        }
+        Assert.Equal(20, JsonNode.Parse(await owner.Client.GetStringAsync("/api/v1/keys"))!.AsArray()
+            .Count(k => (string?)k!["status"] is "active" or "expiring"));
+    }
+
+    [Fact]
     public async Task PlansGateSecretKeysAndPublishableKeysAreNotSecretKeys()
     {
         var owner = await factory.SignUpAsync(); // free: widget, no API access
