@@ -54,22 +54,13 @@ internal sealed partial class SwitchboardDbContext
         }
         var inserts = TakeInsertsOnSave();
         int saved;
-        if (!ChangeTracker.AutoDetectChangesEnabled)
-        {
-            saved = await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
-        }
-        else
+        if (ChangeTracker.AutoDetectChangesEnabled)
         {
             ChangeTracker.DetectChanges();
-            ChangeTracker.AutoDetectChangesEnabled = false;
-            try
-            {
-                saved = await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
-            }
-            finally
-            {
-                ChangeTracker.AutoDetectChangesEnabled = true;
-            }
+        }
+        using (new DetectionOff(ChangeTracker))
+        {
+            saved = await base.SaveChangesAsync(acceptAllChangesOnSuccess, cancellationToken);
         }
         return inserts is null ? saved : saved + await InsertAsync(inserts, cancellationToken);
     }
@@ -127,24 +118,35 @@ internal sealed partial class SwitchboardDbContext
     /// <summary>Tracked entities to insert, update or delete; does not detect changes (the save does, once).</summary>
     private int ChangedEntries()
     {
-        var auto = ChangeTracker.AutoDetectChangesEnabled;
-        ChangeTracker.AutoDetectChangesEnabled = false;
-        try
+        using var _ = new DetectionOff(ChangeTracker);
+        var changed = 0;
+        foreach (var entry in ChangeTracker.Entries())
         {
-            var changed = 0;
-            foreach (var entry in ChangeTracker.Entries())
+            if (entry.State is not (EntityState.Unchanged or EntityState.Detached))
             {
-                if (entry.State is not (EntityState.Unchanged or EntityState.Detached))
-                {
-                    changed++;
-                }
+                changed++;
             }
-            return changed;
         }
-        finally
+        return changed;
+    }
+
+    /// <summary>
+    /// Turns <c>ChangeTracker.AutoDetectChangesEnabled</c> off until disposed, then restores what it was: reads of the change
+    /// tracker that must not run a detection pass over every tracked entity first (a struct: no allocation per use).
+    /// </summary>
+    private readonly struct DetectionOff : IDisposable
+    {
+        private readonly ChangeTracker tracker;
+        private readonly bool was;
+
+        public DetectionOff(ChangeTracker tracker)
         {
-            ChangeTracker.AutoDetectChangesEnabled = auto;
+            this.tracker = tracker;
+            was = tracker.AutoDetectChangesEnabled;
+            tracker.AutoDetectChangesEnabled = false;
         }
+
+        public void Dispose() => tracker.AutoDetectChangesEnabled = was;
     }
 
     /// <summary>As <see cref="SaveChangesAsync(bool, CancellationToken)"/>; throws <see cref="InvalidOperationException"/> when deferred writes or queued inserts are pending.</summary>
@@ -154,20 +156,12 @@ internal sealed partial class SwitchboardDbContext
         {
             throw new InvalidOperationException("Deferred writes are pending: save with SaveChangesAsync.");
         }
-        if (!ChangeTracker.AutoDetectChangesEnabled)
+        if (ChangeTracker.AutoDetectChangesEnabled)
         {
-            return base.SaveChanges(acceptAllChangesOnSuccess);
+            ChangeTracker.DetectChanges();
         }
-        ChangeTracker.DetectChanges();
-        ChangeTracker.AutoDetectChangesEnabled = false;
-        try
-        {
-            return base.SaveChanges(acceptAllChangesOnSuccess);
-        }
-        finally
-        {
-            ChangeTracker.AutoDetectChangesEnabled = true;
-        }
+        using var _ = new DetectionOff(ChangeTracker);
+        return base.SaveChanges(acceptAllChangesOnSuccess);
     }
 
     /// <summary>
@@ -179,16 +173,8 @@ internal sealed partial class SwitchboardDbContext
     internal LocalView<T> Tracked<T>()
         where T : class
     {
-        var auto = ChangeTracker.AutoDetectChangesEnabled;
-        ChangeTracker.AutoDetectChangesEnabled = false;
-        try
-        {
-            return Set<T>().Local;
-        }
-        finally
-        {
-            ChangeTracker.AutoDetectChangesEnabled = auto;
-        }
+        using var _ = new DetectionOff(ChangeTracker);
+        return Set<T>().Local;
     }
 
     private static readonly Func<SwitchboardDbContext, Guid, Task<long?>> StoredCallVersion = EF.CompileAsyncQuery(
@@ -202,24 +188,16 @@ internal sealed partial class SwitchboardDbContext
     /// </summary>
     internal List<(Guid Id, long Version)> CallVersionsRead()
     {
-        var auto = ChangeTracker.AutoDetectChangesEnabled;
-        ChangeTracker.AutoDetectChangesEnabled = false;
-        try
+        using var _ = new DetectionOff(ChangeTracker);
+        var read = new List<(Guid, long)>(1);
+        foreach (var entry in ChangeTracker.Entries<Call>())
         {
-            var read = new List<(Guid, long)>(1);
-            foreach (var entry in ChangeTracker.Entries<Call>())
+            if (entry.State == EntityState.Modified)
             {
-                if (entry.State == EntityState.Modified)
-                {
-                    read.Add((entry.Entity.Id, entry.Property(c => c.Version).OriginalValue));
-                }
+                read.Add((entry.Entity.Id, entry.Property(c => c.Version).OriginalValue));
             }
-            return read;
         }
-        finally
-        {
-            ChangeTracker.AutoDetectChangesEnabled = auto;
-        }
+        return read;
     }
 
     /// <summary>
