@@ -177,6 +177,7 @@ internal sealed partial class StripeSimulator
             {
                 invoice["status"] = "paid";
                 invoice["amount_paid"] = invoice["amount_due"]!.DeepClone();
+                RecordPayment(invoice);
                 events.Add(NewEvent("invoice.paid", invoice));
             }
             events.AddRange(SetStatus(sub, "active"));
@@ -202,7 +203,7 @@ internal sealed partial class StripeSimulator
         var total = lines.Sum(l => l.Amount);
         var id = NewId("in");
         var item = sub["items"]!["data"]![0]!;
-        return Store(new JsonObject
+        var invoice = Store(new JsonObject
         {
             ["id"] = id, ["object"] = "invoice", ["customer"] = (string)sub["customer"]!, ["status"] = status, ["billing_reason"] = reason,
             ["currency"] = (string?)sub["currency"] ?? "usd", ["amount_due"] = total, ["amount_paid"] = status == "paid" ? total : 0, ["total"] = total,
@@ -215,6 +216,69 @@ internal sealed partial class StripeSimulator
                 ["subscription_details"] = new JsonObject { ["subscription"] = (string)sub["id"]!, ["metadata"] = sub["metadata"]?.DeepClone() },
             },
         });
+        if (status == "paid")
+        {
+            RecordPayment(invoice);
+        }
+        return invoice;
+    }
+
+    /// <summary>
+    /// The card payment of a paid invoice, as the 2025+ API versions model it: a <c>payment_intent</c> (succeeded, with its
+    /// <c>latest_charge</c>) and an <c>invoice_payment</c> joining it to the invoice (<c>payment.type = payment_intent</c>),
+    /// listed by <c>GET /v1/invoice_payments?invoice=</c>. A zero total pays nothing and records no payment.
+    /// </summary>
+    private void RecordPayment(JsonObject invoice)
+    {
+        var amount = (long)invoice["amount_paid"]!;
+        if (amount <= 0)
+        {
+            return;
+        }
+        var intent = Store(new JsonObject
+        {
+            ["id"] = NewId("pi"), ["object"] = "payment_intent", ["amount"] = amount, ["amount_received"] = amount, ["currency"] = invoice["currency"]!.DeepClone(),
+            ["customer"] = invoice["customer"]!.DeepClone(), ["status"] = "succeeded", ["latest_charge"] = NewId("ch"), ["created"] = Now, ["livemode"] = false,
+        });
+        Store(new JsonObject
+        {
+            ["id"] = NewId("inpay"), ["object"] = "invoice_payment", ["invoice"] = invoice["id"]!.DeepClone(), ["amount_paid"] = amount,
+            ["amount_requested"] = amount, ["currency"] = invoice["currency"]!.DeepClone(), ["is_default"] = true, ["status"] = "paid", ["livemode"] = false,
+            ["payment"] = new JsonObject { ["type"] = "payment_intent", ["payment_intent"] = intent["id"]!.DeepClone() },
+            ["created"] = Now, ["status_transitions"] = new JsonObject { ["paid_at"] = Now, ["canceled_at"] = null },
+        });
+    }
+
+    /// <summary>
+    /// <c>POST /v1/refunds</c>: refunds a succeeded payment intent (<c>payment_intent</c>, or its charge as <c>charge</c>), all of
+    /// what is left of it or <c>amount</c> (smallest currency unit). Stripe's refusals: an amount above what is left is
+    /// <c>amount_too_large</c>, a payment refunded in full already <c>charge_already_refunded</c>. Emits <c>refund.created</c>.
+    /// </summary>
+    private JsonObject Refund(Dictionary<string, string> form, List<JsonObject> events)
+    {
+        var intent = Opt(form, "payment_intent") is { } pi ? Find(pi, "payment_intent")
+            : Opt(form, "charge") is { } ch ? objects.Values.FirstOrDefault(o => (string?)o["object"] == "payment_intent" && (string?)o["latest_charge"] == ch) ?? throw Missing(ch, "charge")
+            : throw Invalid("One of the following params should be provided for this request: payment_intent or charge.", null, "parameter_missing");
+        var charge = (string)intent["latest_charge"]!;
+        var refunded = objects.Values.Where(o => (string?)o["object"] == "refund" && (string?)o["charge"] == charge).Sum(o => (long)o["amount"]!);
+        var left = (long)intent["amount_received"]! - refunded;
+        if (left <= 0)
+        {
+            throw Invalid($"Charge {charge} has already been refunded.", null, "charge_already_refunded");
+        }
+        var amount = Opt(form, "amount") is { } a ? long.Parse(a, CultureInfo.InvariantCulture) : left;
+        if (amount <= 0 || amount > left)
+        {
+            throw Invalid($"Refund amount ({amount}) is greater than unrefunded amount on charge ({left})", "amount", "amount_too_large");
+        }
+        var refund = Store(new JsonObject
+        {
+            ["id"] = NewId("re"), ["object"] = "refund", ["amount"] = amount, ["currency"] = intent["currency"]!.DeepClone(), ["charge"] = charge,
+            ["payment_intent"] = intent["id"]!.DeepClone(), ["reason"] = Opt(form, "reason"), ["status"] = "succeeded", ["created"] = Now,
+            ["metadata"] = Sub(form, "metadata"),
+        });
+        events.Add(NewEvent("refund.created", refund));
+        return refund;
     }
 
     /// <summary>A new event around a copy of <paramref name="data"/>, recorded in <see cref="Events"/> (not yet delivered).</summary>

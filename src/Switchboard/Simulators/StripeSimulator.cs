@@ -15,7 +15,8 @@ namespace Switchboard.Simulators;
 /// Objects: customers, products, prices, billing meters and meter events (unique <c>identifier</c>; timestamps older
 /// than 35 days or more than 5 minutes ahead refused), meter event summaries, checkout sessions (a hosted page at
 /// <c>/checkout/{id}</c> whose Pay button completes it), billing portal sessions (<c>/portal/{id}</c> with a Cancel
-/// button), subscriptions, invoices (list with <c>hosted_invoice_url</c>, <c>create_preview</c>), credit grants and the
+/// button), subscriptions, invoices (list with <c>hosted_invoice_url</c>, <c>create_preview</c>) with their payments (payment
+/// intents, invoice payments) and refunds, credit grants and the
 /// credit balance summary, webhook endpoints. Events are signed as Stripe signs them (§6.1) and POSTed to every
 /// webhook endpoint through <see cref="WebhookClient"/> (tests give the in-memory host's client). State is in memory.
 /// </summary>
@@ -406,8 +407,21 @@ internal sealed partial class StripeSimulator : IAsyncDisposable
                 }
                 case ("GET", ["invoices"]):
                     return (200, List(objects.Values.Where(o => (string?)o["object"] == "invoice"
-                        && (!query.TryGetValue("customer", out var c) || (string?)o["customer"] == c))
+                        && (!query.TryGetValue("customer", out var c) || (string?)o["customer"] == c)
+                        && (!query.TryGetValue("subscription", out var s) || (string?)o["parent"]?["subscription_details"]?["subscription"] == s)
+                        && (!query.TryGetValue("status", out var st) || (string?)o["status"] == st))
                         .OrderByDescending(o => (long)o["created"]!), "/v1/invoices"), events);
+                case ("GET", ["invoice_payments"]):
+                    return (200, List(objects.Values.Where(o => (string?)o["object"] == "invoice_payment"
+                        && (!query.TryGetValue("invoice", out var inv) || (string?)o["invoice"] == inv)
+                        && (!query.TryGetValue("status", out var st) || (string?)o["status"] == st)), "/v1/invoice_payments"), events);
+                case ("GET", ["payment_intents", var id]):
+                    return (200, Ok(Find(id, "payment_intent")), events);
+                case ("POST", ["refunds"]):
+                    return (200, Ok(Refund(form, events)), events);
+                case ("GET", ["refunds"]):
+                    return (200, List(objects.Values.Where(o => (string?)o["object"] == "refund"
+                        && (!query.TryGetValue("payment_intent", out var pi) || (string?)o["payment_intent"] == pi)), "/v1/refunds"), events);
                 case ("POST", ["invoices", "create_preview"]):
                     return (200, Preview(Required(form, "customer")), events);
                 case ("POST", ["webhook_endpoints"]):

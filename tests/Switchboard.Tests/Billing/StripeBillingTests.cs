@@ -98,7 +98,7 @@ public sealed class StripeBillingTests(StripeBillingFactory factory) : IClassFix
     }
 
     [Fact]
-    public async Task ASecondLiveSubscriptionIsCancelledWithAProrationCreditAndTheFirstIsKept()
+    public async Task ASecondLiveSubscriptionIsCancelledAndRefundedAndTheFirstIsKept()
     {
         var (owner, kept) = await factory.SubscribeAsync("starter");
         var customer = (await factory.AccountAsync(owner.TenantId)).StripeCustomerId!;
@@ -120,7 +120,14 @@ public sealed class StripeBillingTests(StripeBillingFactory factory) : IClassFix
         Assert.Equal("canceled", (string?)factory.Stripe.Get(duplicate)!["status"]);
         Assert.Equal("active", (string?)factory.Stripe.Get(kept)!["status"]);
         var cancel = Assert.Single(factory.Stripe.Requests, r => r.Method == "DELETE" && r.Path == "/v1/subscriptions/" + duplicate);
-        Assert.Equal("true", cancel.Form["prorate"]);
+        Assert.Equal("false", cancel.Form["prorate"]); // refunded instead: a proration credit as well would pay back twice
+        // The duplicate's payment is refunded in full, once; the kept subscription's is not touched.
+        var duplicateIntent = PaymentIntentOf(duplicate);
+        var refund = Assert.Single(factory.Stripe.All("refund"));
+        Assert.Equal((duplicateIntent, "duplicate", "succeeded"), ((string?)refund["payment_intent"], (string?)refund["reason"], (string?)refund["status"]));
+        Assert.Equal((long)factory.Stripe.Get(duplicateIntent)!["amount_received"]!, (long)refund["amount"]!);
+        Assert.True((long)refund["amount"]! > 0);
+        Assert.NotEqual(duplicateIntent, PaymentIntentOf(kept));
         account = await factory.AccountAsync(owner.TenantId); // the duplicate's cancellation event changed nothing either
         Assert.Equal((kept, "active", "starter"), (account.StripeSubscriptionId, account.SubscriptionStatus, account.PlanId));
         var staged = await factory.WithDbAsync(owner.TenantId, db => db.Outbox.Where(m => m.Kind == DuplicateSubscriptionHandler.Kind).Select(m => new { m.DedupeKey, m.Status }).ToListAsync());
@@ -128,6 +135,28 @@ public sealed class StripeBillingTests(StripeBillingFactory factory) : IClassFix
         Assert.Equal("done", staged[0].Status);
         var audit = await factory.WithDbAsync(owner.TenantId, db => db.AuditLog.Where(a => a.Action == "billing.duplicate_subscription").Select(a => a.DetailsJson).ToListAsync());
         Assert.Contains(kept, Assert.Single(audit));
+        var refunded = await factory.WithDbAsync(owner.TenantId, db => db.AuditLog.Where(a => a.Action == "billing.duplicate_refunded").Select(a => a.DetailsJson).ToListAsync());
+        Assert.Contains((string)refund["id"]!, Assert.Single(refunded));
+
+        // The same message handled again (a retry after a lost answer): nothing cancelled or refunded twice.
+        var handler = factory.Services.GetServices<Switchboard.Outbox.IOutboxHandler>().Single(h => h.Kind == DuplicateSubscriptionHandler.Kind);
+        var again = await handler.HandleAsync(DuplicateSubscriptionHandler.NewMessage(owner.TenantId, duplicate, kept, factory.Clock.GetUtcNow()), CancellationToken.None);
+        Assert.Equal(Switchboard.Outbox.OutboxResultKind.Done, again.Kind);
+        Assert.Single(factory.Stripe.All("refund"));
+        Assert.Single(factory.Stripe.Requests, r => r.Method == "DELETE" && r.Path == "/v1/subscriptions/" + duplicate);
+        // As Stripe refuses them (through Stripe.net): a payment refunded in full, and more than is left of one.
+        var refunds = new Stripe.RefundService(factory.Services.GetRequiredService<StripeGateway>().Client);
+        var twice = await Assert.ThrowsAsync<Stripe.StripeException>(() => refunds.CreateAsync(new Stripe.RefundCreateOptions { PaymentIntent = duplicateIntent }));
+        Assert.Equal("charge_already_refunded", twice.StripeError.Code);
+        var keptIntent = PaymentIntentOf(kept);
+        var tooMuch = await Assert.ThrowsAsync<Stripe.StripeException>(() => refunds.CreateAsync(new Stripe.RefundCreateOptions { PaymentIntent = keptIntent, Amount = 1_000_000_000 }));
+        Assert.Equal(("amount_too_large", HttpStatusCode.BadRequest), (tooMuch.StripeError.Code, tooMuch.HttpStatusCode));
+    }
+
+    private string PaymentIntentOf(string subscriptionId)
+    {
+        var invoice = (string)factory.Stripe.All("invoice").Single(i => (string?)i["parent"]?["subscription_details"]?["subscription"] == subscriptionId)["id"]!;
+        return (string)factory.Stripe.All("invoice_payment").Single(p => (string?)p["invoice"] == invoice)["payment"]!["payment_intent"]!;
     }
 
     [Fact]
