@@ -98,6 +98,8 @@ if (app.Configuration.GetValue("Switchboard:Demo:SeedOnEmptyDatabase", false))
 
 app.UseForwardedHeaders();
 app.UseErrorEnvelope();
+app.UseMiddleware<HeadRequestsMiddleware>();                       // HEAD answered wherever GET is (headers only): before routing
+app.UseRouting();                                                 // explicit, so the HEAD → GET rewrite above is what routing matches
 app.UseWebSockets();
 app.UseMiddleware<WidgetAccessMiddleware>();                      // /widget/v1: publishable key, allowed origin (CORS), plan, per-origin rate limit
 app.UseCors();

@@ -184,6 +184,9 @@ internal sealed class AssistantService(SwitchboardDbContext db, TenantAccountCac
         (invalid is null ? "" : $"'{(invalid.Length > 40 ? invalid[..40] + "…" : invalid)}' is not a phone number in {region}; ")
         + "numbers such as +15145550111 or (514) 555-0111 (at most 10)";
 
+    /// <summary>Most characters of a voice's or model's provider, voice id or model name.</summary>
+    private const int MaxNameLength = 100;
+
     private async Task<JsonHttpResult<ErrorEnvelope>?> ApplyAsync(Assistant a, AssistantRequest body, TenantAccountSnapshot account, CancellationToken ct)
     {
         var v = new Validation();
@@ -196,13 +199,17 @@ internal sealed class AssistantService(SwitchboardDbContext db, TenantAccountCac
         {
             v.Add("tools", "known tools: " + string.Join(", ", VapiAssistantMapper.KnownTools));
         }
-        if (body.Voice is { } voice && (string.IsNullOrWhiteSpace(voice.Provider) || string.IsNullOrWhiteSpace(voice.VoiceId) || voice.Speed is < 0.25 or > 4))
+        // Vapi's own names are short (provider "11labs", voice ids of ~20 characters, model "gpt-4o-mini"): 100 characters is
+        // ample, and these strings go into every assistant-request answer and every push to Vapi.
+        if (body.Voice is { } voice && (string.IsNullOrWhiteSpace(voice.Provider) || string.IsNullOrWhiteSpace(voice.VoiceId) || voice.Speed is < 0.25 or > 4
+                                        || voice.Provider.Length > MaxNameLength || voice.VoiceId.Length > MaxNameLength || voice.Model?.Length > MaxNameLength))
         {
-            v.Add("voice", "needs provider and voiceId (speed 0.25–4)");
+            v.Add("voice", $"needs provider and voiceId (speed 0.25–4; provider, voiceId and model of at most {MaxNameLength} characters)");
         }
-        if (body.Model is { } model && (string.IsNullOrWhiteSpace(model.Provider) || string.IsNullOrWhiteSpace(model.Model) || model.Temperature is < 0 or > 2))
+        if (body.Model is { } model && (string.IsNullOrWhiteSpace(model.Provider) || string.IsNullOrWhiteSpace(model.Model) || model.Temperature is < 0 or > 2
+                                        || model.Provider.Length > MaxNameLength || model.Model.Length > MaxNameLength))
         {
-            v.Add("model", "needs provider and model (temperature 0–2)");
+            v.Add("model", $"needs provider and model (temperature 0–2; provider and model of at most {MaxNameLength} characters)");
         }
         List<string> onCall = [], office = [];
         var region = body.AlertPolicy is not null || body.Transfer is not null

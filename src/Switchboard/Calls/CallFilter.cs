@@ -14,7 +14,7 @@ namespace Switchboard.Calls;
 /// </summary>
 /// <param name="From">Inclusive lower bound on the call's creation time (ISO-8601).</param>
 /// <param name="To">Inclusive upper bound on the call's creation time (ISO-8601).</param>
-/// <param name="Status">Exact status (<c>queued</c>, <c>ringing</c>, <c>in-progress</c>, <c>forwarding</c>, <c>ended</c>, or a Twilio terminal status).</param>
+/// <param name="Status">Exact status, one of <see cref="Statuses"/> (<c>queued</c>, <c>ringing</c>, <c>in-progress</c>, <c>forwarding</c>, <c>ended</c>, or a Twilio terminal status); another is a 422.</param>
 /// <param name="Urgency"><c>emergency</c>, <c>urgent</c> (stored as <c>soon</c>) or <c>routine</c>: the call's lead urgency.</param>
 /// <param name="Channel"><c>phone</c> (stored as <c>voice</c>) or <c>web</c>.</param>
 /// <param name="Direction"><c>inbound</c> or <c>outbound</c> (outbound = Vapi type <c>outboundPhoneCall</c>).</param>
@@ -32,6 +32,15 @@ internal sealed record CallFilter(
     [FromQuery(Name = "minDuration")] double? MinDuration, [FromQuery(Name = "maxDuration")] double? MaxDuration,
     [FromQuery(Name = "endedReason")] string? EndedReason, [FromQuery(Name = "q")] string? Q)
 {
+    /// <summary>
+    /// Every call status a filter may name: a Vapi call's (<c>scheduled</c>, <c>queued</c>, <c>ringing</c>, <c>in-progress</c>,
+    /// <c>forwarding</c>, <c>ended</c>: docs.vapi.ai, Call object), an outbound call's <c>dialing</c>, and a Twilio call's or a web
+    /// conversation's (<c>initiated</c>, <c>completed</c>, <c>busy</c>, <c>no-answer</c>, <c>canceled</c>, <c>failed</c>: Twilio's <c>CallStatus</c>).
+    /// The status is the provider's own word, so a finished Vapi call is <c>ended</c> and a finished Twilio call <c>completed</c>.
+    /// </summary>
+    internal static readonly string[] Statuses =
+        ["scheduled", "queued", "dialing", "initiated", "ringing", "in-progress", "forwarding", "ended", "completed", "busy", "no-answer", "canceled", "failed"];
+
     /// <summary>Longest accepted <c>q</c>, in characters, and most words used from it.</summary>
     public const int MaxQueryLength = 200, MaxWords = 8;
 
@@ -94,9 +103,20 @@ internal sealed record CallFilter(
             return (null, ApiError.Unprocessable("INVALID_FILTER", $"q is limited to {MaxQueryLength} characters.",
                 new Dictionary<string, string> { ["q"] = $"at most {MaxQueryLength} characters" }));
         }
-        if (status is { Length: > 32 } || endedReason is { Length: > 200 })
+        if (status is not null)
         {
-            return (null, ApiError.Unprocessable("INVALID_FILTER", "status or endedReason is too long."));
+            status = status.ToLowerInvariant();
+            if (!Statuses.Contains(status))
+            {
+                var allowed = string.Join(", ", Statuses);
+                return (null, ApiError.Unprocessable("INVALID_FILTER", $"status must be one of {allowed}.",
+                    new Dictionary<string, string> { ["status"] = "must be one of " + allowed }));
+            }
+        }
+        if (endedReason is { Length: > 200 })
+        {
+            return (null, ApiError.Unprocessable("INVALID_FILTER", "endedReason is limited to 200 characters.",
+                new Dictionary<string, string> { ["endedReason"] = "at most 200 characters" }));
         }
         return (this with { Status = status, Urgency = urgency, Channel = channel, Direction = direction, Number = number, EndedReason = endedReason, Q = q,
             NumberDigits = digits, Words = SearchText.Words(q, MaxWords) }, null);

@@ -222,6 +222,12 @@ internal static class CallsApi
         var query = db.SmsMessages.AsNoTracking();
         if (!string.IsNullOrWhiteSpace(status))
         {
+            status = status.Trim().ToLowerInvariant();
+            if (!SmsStatuses.Contains(status))
+            {
+                var allowed = string.Join(", ", SmsStatuses);
+                return ApiError.Unprocessable("INVALID_FILTER", $"status must be one of {allowed}.", new Dictionary<string, string> { ["status"] = "must be one of " + allowed });
+            }
             query = query.Where(s => s.Status == status);
         }
         var (p, size) = (page ?? 1, pageSize ?? 20);
@@ -229,6 +235,10 @@ internal static class CallsApi
         var rows = await query.OrderByDescending(s => s.CreatedAt).ThenByDescending(s => s.Id).Skip((p - 1) * size).Take(size).ToListAsync(ct);
         return TypedResults.Ok(new Paged<SmsDto>(rows.Select(ToDto).ToList(), p, size, total));
     }
+
+    /// <summary>Every status an SMS row takes (<see cref="SmsMessage.Status"/>), in the order a text moves through them.</summary>
+    private static readonly string[] SmsStatuses =
+        ["scheduled", "queued", "sending", "sent", "delivered", "undelivered", "failed", "canceled", "simulated", "received"];
 
     private static JsonHttpResult<ErrorEnvelope>? Paging(int? page, int? pageSize) =>
         page is < 1 ? ApiError.Unprocessable("INVALID_PAGE", "page starts at 1.")

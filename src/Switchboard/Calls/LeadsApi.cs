@@ -64,7 +64,7 @@ internal static class LeadsApi
         var level = urgency is null ? null : string.Equals(urgency.Trim(), "urgent", StringComparison.OrdinalIgnoreCase) ? Urgency.Soon : Urgency.Normalize(urgency);
         if (urgency is not null && level is null)
         {
-            return ApiError.Unprocessable("INVALID_FILTER", "urgency must be emergency, soon or routine.");
+            return ApiError.Unprocessable("INVALID_FILTER", "urgency must be emergency, urgent (or soon) or routine.");
         }
         if (pageSize is < 1 or > 100)
         {

@@ -7,7 +7,7 @@ namespace Switchboard.Dashboard;
 /// client-side route (SPA fallback), hashed files under <c>/assets/</c> cached a year as immutable, HTML never cached
 /// and sent with the dashboard's Content-Security-Policy (shared/protocols/frontends.md §5.1). The fallback never
 /// answers under <c>/api</c>, <c>/webhooks</c>, <c>/media</c>, <c>/openapi</c>, <c>/docs</c>, <c>/metrics</c>,
-/// <c>/healthz</c> or <c>/readyz</c>, nor for a path that looks like a file (<c>nonfile</c>), so those keep their
+/// <c>/healthz</c>, <c>/readyz</c> or <c>/widget/v1</c> (the widget's API), nor for a path that looks like a file (<c>nonfile</c>), so those keep their
 /// JSON 404 envelope. When the folder is missing, <c>/</c> answers a one-line page and the API is unaffected.
 /// </summary>
 internal static class DashboardHosting
@@ -24,7 +24,7 @@ internal static class DashboardHosting
 
     // Reserved prefixes are matched case-insensitively by the route constraint; "docs" also covers /docs itself.
     private const string FallbackPattern =
-        "{*path:regex(^(?!(api|webhooks|media|openapi|docs|metrics|healthz|readyz)(/|$)).*$):nonfile}";
+        "{*path:regex(^(?!(api|webhooks|media|openapi|docs|metrics|healthz|readyz|widget/v1)(/|$)).*$):nonfile}";
 
     /// <summary>
     /// Finds the dashboard folder: the configured path against the content root (the working directory of

@@ -39,6 +39,35 @@ internal sealed class DoNotCallList(SwitchboardDbContext db, TimeProvider clock)
         db.DoNotCall.Add(entry);
         return (entry, true);
     }
+
+    /// <summary>
+    /// Adds each of <paramref name="numbers"/> (E.164, duplicates allowed) that is not listed yet, all from one
+    /// <paramref name="source"/>: the CSV import. The numbers already listed are read in chunks of 1,000 (one query each, not one per
+    /// number), and the new rows are added to the caller's unit of work without a per-row look-up of the change tracker (which
+    /// made a 20,000-row import quadratic: 47 s). Returns how many were added and how many were listed already.
+    /// </summary>
+    public async Task<(int Added, int AlreadyListed)> AddManyAsync(Guid tenantId, IReadOnlyCollection<string> numbers, string source, string? note, CancellationToken ct)
+    {
+        var wanted = numbers.Distinct(StringComparer.Ordinal).ToList();
+        var listed = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var chunk in wanted.Chunk(1000))
+        {
+            var chunkList = chunk.ToList();
+            listed.UnionWith(await db.DoNotCall.AsNoTracking().Where(d => chunkList.Contains(d.Number)).Select(d => d.Number).ToListAsync(ct));
+        }
+        var now = clock.GetUtcNow();
+        var added = wanted.Where(n => !listed.Contains(n)).Select(n => new DoNotCallEntry
+        {
+            Id = Guid.CreateVersion7(),
+            TenantId = tenantId,
+            Number = n,
+            Source = source,
+            Note = note is { Length: > 500 } ? note[..500] : note,
+            AddedAt = now,
+        }).ToList();
+        db.DoNotCall.AddRange(added);
+        return (added.Count, numbers.Count - added.Count);
+    }
 }
 
 /// <summary>

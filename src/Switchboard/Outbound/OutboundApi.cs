@@ -217,7 +217,8 @@ internal static class OutboundApi
         }
         var region = await RegionAsync(db, caller.TenantId!.Value, ct);
         var errors = new List<CsvRowError>();
-        int added = 0, listed = 0, line = 0;
+        var numbers = new List<string>();
+        var line = 0;
         foreach (var raw in new string(buffer, 0, length).Split('\n'))
         {
             line++;
@@ -231,16 +232,9 @@ internal static class OutboundApi
                 errors.Add(new CsvRowError(line, first.Length > 64 ? first[..64] : first, "not a phone number"));
                 continue;
             }
-            var (_, isNew) = await dnc.AddAsync(caller.TenantId.Value, e164, DoNotCallSources.Csv, "CSV import", null, ct);
-            if (isNew)
-            {
-                added++;
-            }
-            else
-            {
-                listed++;
-            }
+            numbers.Add(e164);
         }
+        var (added, listed) = await dnc.AddManyAsync(caller.TenantId.Value, numbers, DoNotCallSources.Csv, "CSV import", ct);
         await db.SaveChangesAsync(ct);
         await audit.AppendAsync(caller.TenantId, caller.Actor, "dnc.imported", null, new { added, alreadyListed = listed, refused = errors.Count }, ct);
         return TypedResults.Ok(new DoNotCallImportDto(added, listed, errors));

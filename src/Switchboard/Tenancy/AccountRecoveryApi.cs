@@ -119,9 +119,13 @@ internal static class AccountRecoveryApi
     private static async Task<Results<Ok<InvitationPreviewDto>, JsonHttpResult<ErrorEnvelope>>> PreviewInvitationAsync(
         TokenRequest body, SwitchboardDbContext db, TimeProvider clock, CancellationToken ct)
     {
-        if (string.IsNullOrWhiteSpace(body.Token) || body.Token.Length > 200)
+        if (string.IsNullOrWhiteSpace(body.Token))
         {
             return new Validation().Add("token", "is required").Result();
+        }
+        if (body.Token.Length > 200)
+        {
+            return ApiError.NotFound("INVITATION_NOT_FOUND", "This invitation is unknown, used, revoked or expired."); // no token is that long
         }
         var now = clock.GetUtcNow();
         var hash = ApiKeys.Hash(body.Token.Trim());

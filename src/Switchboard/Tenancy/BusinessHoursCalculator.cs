@@ -68,12 +68,12 @@ internal static class BusinessHoursCalculator
         }
     }
 
-    /// <summary>Parses <c>HH:mm-HH:mm</c>; <c>24:00</c> is accepted as an end.</summary>
-    public static bool TryParseRange(string text, out (TimeSpan Start, TimeSpan End) range)
+    /// <summary>Parses <c>HH:mm-HH:mm</c>; <c>24:00</c> is accepted as an end. False for null (a JSON <c>null</c> in a day's list).</summary>
+    public static bool TryParseRange(string? text, out (TimeSpan Start, TimeSpan End) range)
     {
         range = default;
-        var parts = text.Split('-', 2, StringSplitOptions.TrimEntries);
-        if (parts.Length != 2 || !TryParseTime(parts[0], out var start) || !TryParseTime(parts[1], out var end) || end <= start)
+        var parts = text?.Split('-', 2, StringSplitOptions.TrimEntries);
+        if (parts is not { Length: 2 } || !TryParseTime(parts[0], out var start) || !TryParseTime(parts[1], out var end) || end <= start)
         {
             return false;
         }

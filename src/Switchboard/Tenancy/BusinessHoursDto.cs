@@ -11,7 +11,10 @@ public sealed record BusinessHoursDto(Dictionary<string, List<string>>? Weekly, 
     internal static BusinessHoursDto From(BusinessHours hours) =>
         new(hours.Weekly.OrderBy(p => ((int)p.Key + 6) % 7).ToDictionary(p => p.Key.ToString().ToLowerInvariant(), p => p.Value), hours.Holidays);
 
-    /// <summary>Converts, collecting problems (unknown weekday, bad range, bad date) into <paramref name="problems"/>.</summary>
+    /// <summary>
+    /// Converts, collecting problems (unknown weekday, bad range, bad date) into <paramref name="problems"/>. A JSON <c>null</c>
+    /// where a range or a date belongs is a problem like any other bad value (the lists are not null-checked by the binder).
+    /// </summary>
     internal BusinessHours ToModel(List<string> problems)
     {
         var weekly = new Dictionary<DayOfWeek, List<string>>();
@@ -26,7 +29,7 @@ public sealed record BusinessHoursDto(Dictionary<string, List<string>>? Weekly, 
             {
                 if (!BusinessHoursCalculator.TryParseRange(r, out _))
                 {
-                    problems.Add($"{day}: '{r}' is not an HH:mm-HH:mm range");
+                    problems.Add(r is null ? $"{day}: null is not an HH:mm-HH:mm range" : $"{day}: '{r}' is not an HH:mm-HH:mm range");
                 }
             }
             weekly[dow] = (ranges ?? []).Where(r => BusinessHoursCalculator.TryParseRange(r, out _)).ToList();

@@ -115,6 +115,30 @@ public sealed class CallsApiTests(SwitchboardFactory factory) : IClassFixture<Sw
         Assert.Equal(code, (await VapiWebhookTests.ErrorOf(response))["code"]!.GetValue<string>());
     }
 
+    [Fact]
+    public async Task ABadQueryValueOrBodyIsNamedInTheClientsWordsWithoutDotNetTypes()
+    {
+        var tenant = await factory.CreateTenantAsync();
+        var api = factory.ApiClient(tenant);
+
+        var date = (await (await api.GetAsync("/api/v1/calls?from=2024-13-45")).JsonAsync(HttpStatusCode.BadRequest))["error"]!;
+        Assert.Equal("The parameter 'from' has an invalid value: '2024-13-45'.", date["message"]!.GetValue<string>());
+        Assert.Equal("invalid value", date["details"]!["from"]!.GetValue<string>());
+
+        var status = (await (await api.GetAsync("/api/v1/calls?status=abc")).JsonAsync(HttpStatusCode.UnprocessableEntity))["error"]!;
+        Assert.Equal("INVALID_FILTER", status["code"]!.GetValue<string>());
+        Assert.Contains("completed", status["details"]!["status"]!.GetValue<string>());
+        Assert.Equal(HttpStatusCode.OK, (await api.GetAsync("/api/v1/calls?status=In-Progress")).StatusCode);
+        Assert.Equal("INVALID_FILTER", await (await api.GetAsync("/api/v1/sms?status=abc")).ErrorCodeAsync());
+        Assert.Equal(HttpStatusCode.OK, (await api.GetAsync("/api/v1/sms?status=delivered")).StatusCode);
+
+        var body = (await (await api.PostAsync("/api/v1/calls/outbound", new StringContent("{\"to\":\"+15145550100\",\"variables\":{\"a\":{\"b\":1}}}",
+            System.Text.Encoding.UTF8, "application/json"))).JsonAsync(HttpStatusCode.BadRequest))["error"]!;
+        Assert.Equal("BAD_REQUEST", body["code"]!.GetValue<string>());
+        Assert.NotNull(body["details"]!["variables.a"]);
+        Assert.DoesNotContain("OutboundCallRequest", body["message"]!.GetValue<string>());
+    }
+
     private static List<string> Ids(JsonObject? page) =>
         page!["items"]!.AsArray().Select(i => i!["providerCallId"]!.GetValue<string>()).ToList();
 }

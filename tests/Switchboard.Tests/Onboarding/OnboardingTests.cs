@@ -171,5 +171,14 @@ public sealed class OnboardingTests(SelfServiceFactory factory) : IClassFixture<
         Assert.Equal("slack", studio["integrations"]!["workspace"]!.GetValue<string>());
         var hours = await factory.WithDbAsync(null, db => db.Tenants.Where(t => t.Id == owner.TenantId).Select(t => t.BusinessHours).FirstAsync());
         Assert.Equal(["09:00-12:00"], hours.Weekly[DayOfWeek.Saturday]);
+
+        // A JSON null in a day's ranges is a bad range like any other (it was a NullReferenceException: a 500).
+        var nulls = await (await owner.Client.PatchAsJsonAsync("/api/v1/studio", new
+        {
+            businessHours = new { weekly = new Dictionary<string, string?[]> { ["monday"] = [null, "08:00-12:00"] }, holidays = new string?[] { null } },
+        })).JsonAsync(HttpStatusCode.OK);
+        Assert.Contains("null", nulls["warnings"]!.ToJsonString());
+        hours = await factory.WithDbAsync(null, db => db.Tenants.Where(t => t.Id == owner.TenantId).Select(t => t.BusinessHours).FirstAsync());
+        Assert.Equal(["08:00-12:00"], hours.Weekly[DayOfWeek.Monday]);
     }
 }

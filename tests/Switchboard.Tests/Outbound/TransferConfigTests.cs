@@ -74,6 +74,7 @@ public sealed class TransferConfigTests(SwitchboardFactory factory) : IClassFixt
                     new { name = "Bureau", number = "12" },
                     new { name = "bureau", number = "+15145550142" },
                     new { name = "", number = "+15145550143", hours = new { weekly = new Dictionary<string, string[]> { ["funday"] = ["25:00-26:00"] } } },
+                    new { name = "Nuit", number = "+15145550144", hours = new { weekly = new Dictionary<string, string?[]> { ["monday"] = [null] } } },
                 },
             },
         });
@@ -84,6 +85,7 @@ public sealed class TransferConfigTests(SwitchboardFactory factory) : IClassFixt
         Assert.Contains("transfer.destinations[1].name", details.Select(d => d.Key));
         Assert.Contains("transfer.destinations[2].name", details.Select(d => d.Key));
         Assert.Contains("transfer.destinations[2].hours", details.Select(d => d.Key));
+        Assert.Contains("null", details["transfer.destinations[3].hours"]!.ToJsonString()); // a null range: refused, not a 500
 
         // Enabling with nowhere to transfer to is refused too; malformed JSON is a 400, never a 500.
         var empty = await client.PatchAsJsonAsync($"/api/v1/assistants/{id}", new { transfer = new { enabled = true, destinations = Array.Empty<object>() } });

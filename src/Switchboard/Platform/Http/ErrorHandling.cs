@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Diagnostics;
 
 namespace Switchboard.Platform.Http;
@@ -9,7 +10,7 @@ namespace Switchboard.Platform.Http;
 /// <c>DATABASE_BUSY</c> with <c>Retry-After: 1</c> (logged once per <see cref="BusyLogInterval"/>, without a stack trace),
 /// anything else is a 500 with no internals revealed.
 /// </summary>
-internal sealed class EnvelopeExceptionHandler(ILogger<EnvelopeExceptionHandler> logger) : IExceptionHandler
+internal sealed partial class EnvelopeExceptionHandler(ILogger<EnvelopeExceptionHandler> logger) : IExceptionHandler
 {
     /// <summary>At most one "database busy" warning per interval; the ones in between are counted into the next.</summary>
     internal static readonly TimeSpan BusyLogInterval = TimeSpan.FromSeconds(10);
@@ -29,7 +30,8 @@ internal sealed class EnvelopeExceptionHandler(ILogger<EnvelopeExceptionHandler>
                 await ApiError.WriteAsync(http, 413, "PAYLOAD_TOO_LARGE", "The request body is too large.");
                 return true;
             case BadHttpRequestException bad:
-                await ApiError.WriteAsync(http, bad.StatusCode, bad.StatusCode == 400 ? "BAD_REQUEST" : "HTTP_" + bad.StatusCode, bad.Message);
+                var (message, details) = Describe(bad);
+                await ApiError.WriteAsync(http, bad.StatusCode, bad.StatusCode == 400 ? "BAD_REQUEST" : "HTTP_" + bad.StatusCode, message, details);
                 return true;
             case OperationCanceledException or IOException when http.RequestAborted.IsCancellationRequested:
                 // The client went away (disconnect, reset mid-body): nobody is left to answer, and nothing is wrong here.
@@ -51,6 +53,46 @@ internal sealed class EnvelopeExceptionHandler(ILogger<EnvelopeExceptionHandler>
                 return true;
         }
     }
+
+    /// <summary>
+    /// The client's words for what ASP.NET Core's parameter binding refused, without its type names
+    /// (<c>Failed to bind parameter "Nullable&lt;DateTimeOffset&gt; From" from "2024-13-45".</c>): a query or route value that does not
+    /// parse names the parameter and echoes the value (at most 100 characters), a missing one is named as required, and a body
+    /// that is not the JSON the endpoint takes names the JSON path of the first bad value (<see cref="System.Text.Json.JsonException.Path"/>).
+    /// <c>details</c> maps the parameter or path to the problem. Other messages pass through as they are.
+    /// </summary>
+    internal static (string Message, Dictionary<string, string>? Details) Describe(BadHttpRequestException bad)
+    {
+        if (bad.InnerException is System.Text.Json.JsonException json)
+        {
+            var path = json.Path is { Length: > 2 } p && p.StartsWith("$.", StringComparison.Ordinal) ? p[2..] : null;
+            return path is null
+                ? ("The request body is not valid JSON.", null)
+                : ($"The request body is not valid: '{path}' is malformed or of the wrong type.", new() { [path] = "malformed or of the wrong type" });
+        }
+        if (BindFailed().Match(bad.Message) is { Success: true } failed)
+        {
+            var name = ParameterName(failed.Groups["name"].Value);
+            var value = failed.Groups["value"].Value;
+            value = value.Length > 100 ? value[..100] + "…" : value;
+            return ($"The parameter '{name}' has an invalid value: '{value}'.", new() { [name] = "invalid value" });
+        }
+        if (RequiredMissing().Match(bad.Message) is { Success: true } missing)
+        {
+            var name = ParameterName(missing.Groups["name"].Value);
+            return ($"The parameter '{name}' is required.", new() { [name] = "is required" });
+        }
+        return (bad.Message, null);
+    }
+
+    /// <summary>A C# parameter or property name as the client wrote it (camelCase: <c>From</c> → <c>from</c>).</summary>
+    private static string ParameterName(string name) => name.Length == 0 ? name : char.ToLowerInvariant(name[0]) + name[1..];
+
+    [GeneratedRegex("^Failed to bind parameter \"(?<type>.+) (?<name>[A-Za-z_][A-Za-z0-9_]*)\" from \"(?<value>.*)\"\\.?$", RegexOptions.Singleline)]
+    private static partial Regex BindFailed();
+
+    [GeneratedRegex("^Required parameter \"(?<type>.+) (?<name>[A-Za-z_][A-Za-z0-9_]*)\" was not provided")]
+    private static partial Regex RequiredMissing();
 
     private void LogBusy(HttpContext http, Exception exception)
     {
