@@ -143,7 +143,11 @@ internal sealed class UsageMeter(SwitchboardDbContext db, TimeProvider clock, St
 /// </summary>
 internal sealed class CallConcurrencyGate(SwitchboardDbContext db, Tenancy.TenantAccountCache accounts, TimeProvider clock)
 {
-    /// <summary>The tenant's active calls: <see cref="Live"/> ones of the last 30 minutes (the tenant filter applies).</summary>
+    /// <summary>
+    /// The tenant's active calls: <see cref="Live"/> ones of the last 30 minutes (the tenant filter applies). A text chat is not
+    /// a call: it holds no line and no speech model, and an idle one stays open for 30 minutes, so six open chats refused a
+    /// Pro tenant's phone callers (a web voice conversation does count).
+    /// </summary>
     public Task<int> ActiveCallsAsync(CancellationToken ct) => CountLive(db, clock.GetUtcNow().AddMinutes(-30), ct);
 
     /// <summary>
@@ -152,7 +156,7 @@ internal sealed class CallConcurrencyGate(SwitchboardDbContext db, Tenancy.Tenan
     /// reads the tenant's live calls, never its whole history.
     /// </summary>
     internal static IQueryable<Calls.Call> Live(IQueryable<Calls.Call> calls, DateTimeOffset since) =>
-        calls.Where(c => !EF.Constant(Calls.CallStatuses.Ended).Contains(c.Status) && c.UpdatedAt >= since);
+        calls.Where(c => !EF.Constant(Calls.CallStatuses.Ended).Contains(c.Status) && c.UpdatedAt >= since && c.Type != WebChatType);
 
     /// <summary>
     /// <see cref="Live"/> counted, compiled once: every <c>assistant-request</c> asks (issue 13: as LINQ, EF built, walked and
@@ -161,7 +165,10 @@ internal sealed class CallConcurrencyGate(SwitchboardDbContext db, Tenancy.Tenan
     /// </summary>
     private static readonly Func<SwitchboardDbContext, DateTimeOffset, CancellationToken, Task<int>> CountLive = EF.CompileAsyncQuery(
         (SwitchboardDbContext db, DateTimeOffset since, CancellationToken ct) =>
-            db.Calls.Count(c => !Calls.CallStatuses.Ended.Contains(c.Status) && c.UpdatedAt >= since));
+            db.Calls.Count(c => !Calls.CallStatuses.Ended.Contains(c.Status) && c.UpdatedAt >= since && c.Type != WebChatType));
+
+    /// <summary><see cref="Calls.Call.Type"/> of a widget text chat (<c>Widget.WidgetApi</c>), which the limit does not count.</summary>
+    private const string WebChatType = "webChat";
 
     /// <summary>True when the tenant may take one more call now.</summary>
     public async Task<(bool Allowed, int Active, int Limit)> CanStartAsync(Guid tenantId, CancellationToken ct)

@@ -62,10 +62,12 @@ internal static partial class OfflineReceptionist
 
     /// <summary>
     /// Answers <paramref name="text"/>, updating <paramref name="state"/>. The caller runs <c>capture_lead</c> with
-    /// <see cref="ReceptionistReply.CaptureArguments"/> when set.
+    /// <see cref="ReceptionistReply.CaptureArguments"/> when set. <paramref name="onCallReachable"/>: false when the alert policy
+    /// has no on-call number, so an emergency is flagged for a priority callback and nobody is said to be texted.
     /// </summary>
     public static ReceptionistReply Answer(
-        Tenant tenant, ReceptionistState state, string text, string conversationLanguage, DateTimeOffset now, KnowledgePassage? knowledge)
+        Tenant tenant, ReceptionistState state, string text, string conversationLanguage, DateTimeOffset now, KnowledgePassage? knowledge,
+        bool onCallReachable = true)
     {
         var l = ReceptionistLanguage.For(DetectLanguage(text) ?? conversationLanguage);
         var say = new StringBuilder();
@@ -135,7 +137,8 @@ internal static partial class OfflineReceptionist
         }
         if (emergency && (!wasEmergency || (capture is not null && !capturedBefore)))
         {
-            say.Append(capture is null ? l.EmergencyPending : wasEmergency ? l.StillAlerting : l.EmergencyAlerted);
+            say.Append(!onCallReachable ? (wasEmergency ? "" : l.EmergencyFlagged)
+                : capture is null ? l.EmergencyPending : wasEmergency ? l.StillAlerting : l.EmergencyAlerted);
         }
 
         // The next question, or what happens next.
@@ -163,16 +166,16 @@ internal static partial class OfflineReceptionist
         else
         {
             state.Stage = "done";
-            say.Append(Next(tenant, state, now, l));
+            say.Append(Next(tenant, state, now, l, onCallReachable));
         }
         return new(say.ToString().Trim(), capture);
     }
 
-    private static string Next(Tenant tenant, ReceptionistState state, DateTimeOffset now, ReceptionistLanguage l)
+    private static string Next(Tenant tenant, ReceptionistState state, DateTimeOffset now, ReceptionistLanguage l, bool onCallReachable)
     {
         if (state.Urgency == Calls.Urgency.Emergency)
         {
-            return l.NextEmergency(state.Phone);
+            return onCallReachable ? l.NextEmergency(state.Phone) : l.NextEmergencyFlagged(state.Phone);
         }
         if (BusinessHoursCalculator.IsOpen(tenant.BusinessHours, tenant.TimeZone, now))
         {

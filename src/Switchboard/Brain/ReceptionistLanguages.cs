@@ -32,6 +32,31 @@ internal sealed record ReceptionistLanguage(
     string NextOpeningFormat,
     IReadOnlyList<string> EmergencyCues)
 {
+    /// <summary>
+    /// An emergency when nobody can be texted (no on-call number set): it is flagged, and nobody is said to be on the way.
+    /// Used in place of <see cref="EmergencyAlerted"/>, <see cref="StillAlerting"/> and <see cref="EmergencyPending"/>.
+    /// </summary>
+    public string EmergencyFlagged => Code switch
+    {
+        "fr" => "C'est noté comme une urgence : l'équipe vous rappelle en priorité. ",
+        "es" => "Queda anotado como una emergencia: el equipo le devolverá la llamada con prioridad. ",
+        "de" => "Das ist als Notfall vermerkt: Das Team ruft Sie vorrangig zurück. ",
+        "ar" => "تم تسجيل طلبك كحالة طارئة: سيعاود الفريق الاتصال بك على سبيل الأولوية. ",
+        "he" => "זה נרשם כמקרה חירום: הצוות יחזור אליכם בעדיפות. ",
+        _ => "This is noted as an emergency: the team will call you back first. ",
+    };
+
+    /// <summary>What happens next after an emergency when nobody can be texted: a priority callback, no promise of minutes.</summary>
+    public string NextEmergencyFlagged(string? number) => Code switch
+    {
+        "fr" => $"Merci. Nous vous rappelons en priorité au {number ?? "numéro indiqué"}.",
+        "es" => $"Gracias. Le llamaremos con prioridad al {number ?? "número que nos dio"}.",
+        "de" => $"Danke. Wir rufen Sie vorrangig {(number is null ? "unter der angegebenen Nummer" : $"unter {number}")} zurück.",
+        "ar" => $"شكرًا. سنعاود الاتصال بك على سبيل الأولوية {(number is null ? "على الرقم الذي زودتنا به" : $"على الرقم {Isolate(number)}")}.",
+        "he" => $"תודה. נחזור אליכם בעדיפות {(number is null ? "למספר שמסרתם" : $"למספר {Isolate(number)}")}.",
+        _ => $"Thank you. We will call you back first at {number ?? "the number you gave"}.",
+    };
+
     /// <summary>The languages by two-letter code.</summary>
     public static readonly IReadOnlyDictionary<string, ReceptionistLanguage> All = new Dictionary<string, ReceptionistLanguage>
     {

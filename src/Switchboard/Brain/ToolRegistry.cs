@@ -168,7 +168,9 @@ internal sealed class ToolRegistry(SwitchboardDbContext db, AlertService alerts,
         // An emergency is texted during the call, not after it: the on-call plumber can be on the way before the caller hangs up.
         var alerted = lead.Urgency == Urgency.Emergency
             && await alerts.QueueLeadAlertsAsync(context.Tenant, context.Assistant, context.Call, lead, ct) > 0;
-        return ToolOutcome.Ok(new { captured = true, urgency = lead.Urgency, staffAlerted = alerted || lead.Urgency == Urgency.Emergency });
+        // Texted now, or earlier in this call (an alert is queued once per call); never claimed when there is nobody on call to text.
+        var onCall = (context.Assistant?.AlertPolicy ?? context.Tenant.AlertPolicy).OnCallNumbers.Count > 0;
+        return ToolOutcome.Ok(new { captured = true, urgency = lead.Urgency, staffAlerted = alerted || (lead.Urgency == Urgency.Emergency && onCall) });
     }
 
     private async Task<ToolOutcome> SendSmsAsync(JsonElement arguments, ToolContext context, CancellationToken ct)

@@ -35,7 +35,8 @@ internal sealed class OnboardingService(
     AuditLog audit,
     TimeProvider clock,
     IOptions<AccountOptions> accountOptions,
-    IOptions<CredentialOptions> credentialOptions)
+    IOptions<CredentialOptions> credentialOptions,
+    Templates.AssistantTemplateCatalog templates)
 {
     private static readonly Dictionary<string, string[]> KnownIntegrations = new()
     {
@@ -284,7 +285,14 @@ internal sealed class OnboardingService(
         state.Tenant.TimeZone = p.TimeZone ?? state.Tenant.TimeZone;
         state.Tenant.Locale = p.Locale ?? state.Tenant.Locale;
         var a = state.Account;
+        var industryBefore = a.Industry;
         a.Industry = p.Industry is null ? a.Industry : (p.Industry.Trim() is { Length: > 0 } i ? i : null);
+        if (a.Industry != industryBefore)
+        {
+            // The trade's urgency cues are what the template gallery shows the owner ("Urgent when: flooded basement…"), so they are
+            // what a call or chat is classified with: a new plumber's "my basement is flooded" was routine with the generic cues.
+            state.Tenant.UrgencyRules = templates.UrgencyRulesFor(a.Industry);
+        }
         a.MarketingOptIn = p.MarketingOptIn ?? a.MarketingOptIn;
         if (p.AcceptedTerms is { } terms && (terms.Version != a.TermsVersion || terms.At != a.TermsAcceptedAt))
         {
@@ -685,6 +693,11 @@ internal sealed class OnboardingService(
         else if (assistant.Provider == "vapi" && assistant.SyncStatus != "synced")
         {
             Add(OnboardingSteps.Assistant, "sync", $"the assistant is {assistant.SyncStatus ?? "not pushed"} at Vapi" + (assistant.SyncError is { } e ? ": " + e : ""));
+        }
+        if ((assistant?.AlertPolicy ?? state.Tenant.AlertPolicy).OnCallNumbers.Count == 0)
+        {
+            // AlertService texts an emergency to these numbers only: without one, a flooded basement reaches nobody.
+            Add(OnboardingSteps.Assistant, "onCall", "add an on-call number: emergencies are texted to it");
         }
         return missing;
     }

@@ -31,7 +31,8 @@ internal sealed class AssistantTemplateCatalog
 
     private sealed record Texts(string Name, string AssistantName, string FirstMessage, string Instructions, List<string> UrgencyCues);
 
-    private sealed record Entry(string Trade, Texts En, Texts Fr, List<string> Tools);
+    /// <summary>One trade; <c>UrgencyLevel</c> says what its cues mean: <c>emergency</c> (the default: text the on-call now) or <c>soon</c>.</summary>
+    private sealed record Entry(string Trade, Texts En, Texts Fr, List<string> Tools, string? UrgencyLevel = null);
 
     public AssistantTemplateCatalog()
     {
@@ -40,6 +41,26 @@ internal sealed class AssistantTemplateCatalog
         var entries = JsonSerializer.Deserialize<List<Entry>>(stream, new JsonSerializerOptions(JsonSerializerDefaults.Web) { UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow })
             ?? throw new InvalidOperationException("assistant-templates.json is empty.");
         All = [.. entries.SelectMany(e => new[] { ToTemplate(e, "en", e.En), ToTemplate(e, "fr", e.Fr) })];
+        cues = entries.ToDictionary(e => e.Trade, e => (e.UrgencyLevel ?? "emergency", (IReadOnlyList<string>)[.. e.En.UrgencyCues, .. e.Fr.UrgencyCues]), StringComparer.OrdinalIgnoreCase);
+    }
+
+    private readonly Dictionary<string, (string Level, IReadOnlyList<string> Cues)> cues;
+
+    /// <summary>
+    /// The urgency rules of a business of <paramref name="trade"/> (a template trade such as <c>plumbing</c>): the generic
+    /// cues plus the trade's own in English and French, as emergencies or as soon-needed by the trade's level; plumbing
+    /// starts from <see cref="Tenancy.UrgencyRules.Plumbing"/> (Drain Fortin's). An unknown or empty trade gets the generic rules.
+    /// </summary>
+    internal Tenancy.UrgencyRules UrgencyRulesFor(string? trade)
+    {
+        var start = string.Equals(trade, "plumbing", StringComparison.OrdinalIgnoreCase) ? Tenancy.UrgencyRules.Plumbing : Tenancy.UrgencyRules.Generic;
+        if (trade is null || !cues.TryGetValue(trade, out var own))
+        {
+            return start;
+        }
+        return own.Level == "soon"
+            ? start with { Soon = [.. start.Soon.Concat(own.Cues).Distinct(StringComparer.OrdinalIgnoreCase)] }
+            : start with { Emergency = [.. start.Emergency.Concat(own.Cues).Distinct(StringComparer.OrdinalIgnoreCase)] };
     }
 
     internal const string ResourceName = "Switchboard.Templates.assistant-templates.json";

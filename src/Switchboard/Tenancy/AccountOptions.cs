@@ -30,6 +30,16 @@ internal sealed class AccountOptions
     [Range(1, 100_000)]
     public int AuthRequestsPerMinutePerIp { get; set; } = 30;
 
+    /// <summary>
+    /// Requests to <c>/api/v1</c> per minute per signed-in dashboard user (cookie session). The plan's limits
+    /// (<c>Plan.RequestsPerMinute</c>, <c>RequestsPerMinutePerKey</c>) size the API's windows for keys; the dashboard is the
+    /// product's own page, which asks several endpoints per page (the Free plan's 30 a minute were used up by clicking through
+    /// the menu), so a session has one window of its own, this size or the plan's per-key size if larger, and does not use up
+    /// the tenant's API window.
+    /// </summary>
+    [Range(1, 100_000)]
+    public int SessionRequestsPerMinute { get; set; } = 600;
+
     /// <summary>The current terms of service version, which the profile step must accept.</summary>
     public string TermsVersion { get; set; } = "2026-01";
 }

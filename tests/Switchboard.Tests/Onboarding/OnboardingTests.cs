@@ -154,6 +154,28 @@ public sealed class OnboardingTests(SelfServiceFactory factory) : IClassFixture<
     }
 
     [Fact]
+    public async Task TheTradeChosenAtTheProfileStepSetsTheUrgencyCuesCallsAndChatsAreClassifiedWith()
+    {
+        var owner = await factory.SignUpAsync();
+        Task<Switchboard.Tenancy.UrgencyRules> RulesAsync() =>
+            factory.WithDbAsync(null, db => db.Tenants.Where(t => t.Id == owner.TenantId).Select(t => t.UrgencyRules).FirstAsync());
+        const string flooded = "Hi, my basement is flooded, water everywhere!";
+        Assert.Equal(Switchboard.Calls.Urgency.Routine, Switchboard.Calls.UrgencyClassifier.Classify(flooded, await RulesAsync()).Urgency); // generic cues
+
+        await (await owner.Client.PatchAsJsonAsync("/api/v1/onboarding", new { profile = new { industry = "plumbing" } })).JsonAsync(HttpStatusCode.OK);
+        var plumbing = await RulesAsync();
+        Assert.Equal(Switchboard.Calls.Urgency.Emergency, Switchboard.Calls.UrgencyClassifier.Classify(flooded, plumbing).Urgency);
+        Assert.Equal(Switchboard.Calls.Urgency.Emergency, Switchboard.Calls.UrgencyClassifier.Classify("J'ai un tuyau éclaté dans la cuisine", plumbing).Urgency);
+        Assert.Contains("sewer backup", plumbing.Emergency); // the template's own cues, as the gallery shows them
+
+        // A trade whose cues are not emergencies (a restaurant's "table for tonight") makes them soon-needed, never an on-call text.
+        await (await owner.Client.PatchAsJsonAsync("/api/v1/onboarding", new { profile = new { industry = "restaurant" } })).JsonAsync(HttpStatusCode.OK);
+        var restaurant = await RulesAsync();
+        Assert.Equal(Switchboard.Calls.Urgency.Soon, Switchboard.Calls.UrgencyClassifier.Classify("Do you have a table for tonight?", restaurant).Urgency);
+        Assert.DoesNotContain("flooded", restaurant.Emergency);
+    }
+
+    [Fact]
     public async Task TheStudioConfigurationIsPersisted()
     {
         var owner = await factory.SignUpAsync();

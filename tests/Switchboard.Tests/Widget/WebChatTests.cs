@@ -15,6 +15,35 @@ namespace Switchboard.Tests.Widget;
 public sealed class WebChatTests(WidgetFactory factory) : IClassFixture<WidgetFactory>
 {
     [Fact]
+    public async Task WithoutAnOnCallNumberAnEmergencyIsFlaggedAndNobodyIsSaidToBeTexted()
+    {
+        var t = await factory.CreateWidgetTenantAsync("Sans garde");
+        await factory.WithDbAsync(t.Id, async db =>
+        {
+            var tenant = await db.Tenants.SingleAsync(x => x.Id == t.Id);
+            tenant.AlertPolicy = new Switchboard.Tenancy.AlertPolicy();
+            foreach (var assistant in await db.Assistants.ToListAsync())
+            {
+                assistant.AlertPolicy = null;
+            }
+            return await db.SaveChangesAsync();
+        });
+        var visitor = new Visitor(factory.Browser(), t);
+        Assert.Equal(HttpStatusCode.Created, (await visitor.StartAsync(language: "en")).StatusCode);
+
+        var first = await visitor.SayAsync("My basement is flooded, water everywhere! Call me at 514 555 0177");
+        Assert.Equal("emergency", first.Lead!["urgency"]!.GetValue<string>());
+        Assert.False(first.Lead!["staffAlerted"]!.GetValue<bool>());
+        Assert.Contains("noted as an emergency", first.Text);
+        Assert.DoesNotContain("texted", first.Text);
+        await visitor.SayAsync("Julie Roy");
+        var last = await visitor.SayAsync("8 Maple Street, Longueuil");
+        Assert.Contains("call you back first", last.Text);
+        Assert.DoesNotContain("within minutes", last.Text);
+        Assert.Equal(0, await factory.WithDbAsync(t.Id, db => db.SmsMessages.CountAsync()));
+    }
+
+    [Fact]
     public async Task FrenchFloodedBasementChatCapturesAnEmergencyLeadAndTextsOnCallOnce()
     {
         var t = await factory.CreateWidgetTenantAsync();

@@ -25,7 +25,8 @@ internal sealed class ApiRateLimiter(ClusterRateLimiter cluster)
 /// <item>CSRF: a cookie-authenticated POST/PUT/PATCH/DELETE needs <c>X-CSRF-Token</c> equal to the session's token (403 <c>CSRF_TOKEN_INVALID</c>); Bearer requests are exempt.</item>
 /// <item>A suspended tenant is refused (403 <c>TENANT_SUSPENDED</c>), except for operators.</item>
 /// <item>A secret key needs the plan's <c>api_access</c> feature (403 <c>FEATURE_NOT_IN_PLAN</c>).</item>
-/// <item>Rate limits per tenant and per key/user by plan, and per address for anonymous sign-in calls (429 <c>RATE_LIMITED</c> with <c>Retry-After</c> in seconds).</item>
+/// <item>Rate limits per tenant and per key by plan, per signed-in dashboard user (<see cref="AccountOptions.SessionRequestsPerMinute"/>, apart from the
+/// plan's API windows), and per address for anonymous sign-in calls (429 <c>RATE_LIMITED</c> with <c>Retry-After</c> in seconds).</item>
 /// </list>
 /// </summary>
 internal sealed class ApiGuardMiddleware(RequestDelegate next)
@@ -77,6 +78,17 @@ internal sealed class ApiGuardMiddleware(RequestDelegate next)
             {
                 await ApiError.WriteAsync(http, 403, "FEATURE_NOT_IN_PLAN", $"The {account.Plan.Name} plan does not include API access.",
                     new { feature = Features.ApiAccess, plan = account.Plan.Id });
+                return;
+            }
+            if (authType == SessionAuthentication.CookieScheme && caller.UserId is { } sessionUser)
+            {
+                // The dashboard: one window per user, not the plan's API windows (AccountOptions.SessionRequestsPerMinute).
+                if (!await TryAcquireAsync(http, limiter, "session:" + sessionUser,
+                        Math.Max(accountOptions.Value.SessionRequestsPerMinute, account.Plan.RequestsPerMinutePerKey)))
+                {
+                    return;
+                }
+                await next(http);
                 return;
             }
             if (!await TryAcquireAsync(http, limiter, "tenant:" + tenantId, account.Plan.RequestsPerMinute))
