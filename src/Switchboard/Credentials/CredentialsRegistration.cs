@@ -23,7 +23,8 @@ internal static class CredentialsRegistration
         builder.Services.AddHttpClient(CredentialChecker.HttpClientName)  // tenant-supplied hosts: SSRF policy at connect time, no redirects
             .ConfigurePrimaryHttpMessageHandler(sp => OutboundPolicy.CreateHandler(
                 () => sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<CredentialOptions>>().Value.AllowPrivateBaseUrls, TimeSpan.FromSeconds(10)));
-        builder.Services.AddOptions<PublicUrlOptions>().BindConfiguration(PublicUrlOptions.Section);
+        builder.Services.AddOptions<PublicUrlOptions>().BindConfiguration(PublicUrlOptions.Section)
+            .PostConfigure<IConfiguration>((options, config) => options.DefaultToListeningUrl(config));
         return builder;
     }
 }

@@ -54,7 +54,11 @@ internal sealed class EmailSendHandler(SwitchboardDbContext db, IOptions<EmailOp
         {
             email.Status = EmailStatus.Mailbox;
             email.SentAt = clock.GetUtcNow();
-            logger.LogInformation("Email {EmailId} ({Purpose}) delivered to the local mailbox", email.Id, email.Purpose);
+            // No SMTP outside production: the links (verification, invitation, password reset) are printed so a person trying
+            // the product on this machine can follow them without an operator's mailbox.
+            var links = string.Join(" ", System.Text.RegularExpressions.Regex.Matches(email.TextBody, @"https?://\S+").Select(m => m.Value));
+            logger.LogInformation("Email {EmailId} ({Purpose}) to {To} delivered to the local mailbox: {Subject} {Links}",
+                email.Id, email.Purpose, email.To, email.Subject, links);
             return OutboxResult.Done;
         }
         if (string.IsNullOrWhiteSpace(o.Host))

@@ -143,6 +143,13 @@ internal static class TeamApi
             return ApiError.Conflict("ALREADY_MEMBER", "This person is already a member.");
         }
         var now = clock.GetUtcNow();
+        // Inviting the same address again is a resend: the pending invitation is revoked and this one replaces it, so one
+        // address never has two live links (accepting one left the other pending, with its own role).
+        var pending = await db.Invitations.Where(i => i.Email == email && i.AcceptedAt == null && i.RevokedAt == null && i.ExpiresAt > now).ToListAsync(ct);
+        foreach (var old in pending)
+        {
+            old.RevokedAt = now;
+        }
         var token = "inv_" + ApiKeys.GenerateWebhookSecret();
         var invitation = new Invitation
         {
@@ -159,7 +166,8 @@ internal static class TeamApi
         var tenantName = await db.Tenants.Where(t => t.Id == invitation.TenantId).Select(t => t.Name).FirstAsync(ct);
         mailer.Invitation(invitation.TenantId, invitation.Email, tenantName, invitation.Role, token, invitation.ExpiresAt); // same transaction: email.send outbox row
         await db.SaveChangesAsync(ct);
-        await audit.AppendAsync(caller.TenantId, caller.Actor, "team.invited", "invitation:" + invitation.Id, new { role = invitation.Role }, ct);
+        await audit.AppendAsync(caller.TenantId, caller.Actor, "team.invited", "invitation:" + invitation.Id,
+            new { role = invitation.Role, replaced = pending.Select(i => i.Id).ToList() }, ct);
         return TypedResults.Created($"/api/v1/team/invitations/{invitation.Id}",
             new InvitationDto(invitation.Id, invitation.Email, invitation.Role, invitation.CreatedAt, invitation.ExpiresAt, null, null, token));
     }

@@ -156,10 +156,15 @@ public sealed class AccountsTests(SelfServiceFactory factory) : IClassFixture<Se
     {
         var owner = await factory.SignUpAsync();
         var email = $"member-{Guid.NewGuid():N}@example.test";
+        // Inviting the same address twice is a resend: the first link stops working, one invitation stays pending.
+        var firstInvitation = await (await owner.Client.PostAsJsonAsync("/api/v1/team/invitations", new { email, role = "admin" })).JsonAsync(HttpStatusCode.Created);
         var invitation = await (await owner.Client.PostAsJsonAsync("/api/v1/team/invitations", new { email, role = "member" })).JsonAsync(HttpStatusCode.Created);
         var token = invitation["token"]!.GetValue<string>();
         var listed = await (await owner.Client.GetAsync("/api/v1/team/invitations")).Content.ReadAsStringAsync();
         Assert.DoesNotContain(token, listed);
+        Assert.Single(System.Text.Json.Nodes.JsonNode.Parse(listed)!.AsArray(), i => (string?)i!["email"] == email && i["revokedAt"] is null && i["acceptedAt"] is null);
+        var stale = await factory.CookieClient().PostAsJsonAsync("/api/v1/auth/invitations/preview", new { token = firstInvitation["token"]!.GetValue<string>() });
+        Assert.Equal(HttpStatusCode.NotFound, stale.StatusCode);
 
         var memberClient = factory.CookieClient();
         var accepted = await (await memberClient.PostAsJsonAsync("/api/v1/auth/invitations/accept", new { token, password = "member password 123", fullName = "Mem Ber" }))
