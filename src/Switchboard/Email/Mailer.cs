@@ -29,9 +29,18 @@ internal sealed class Mailer(SwitchboardDbContext db, TimeProvider clock, IOptio
             {Link("/invitations/accept?token=" + Uri.EscapeDataString(token))}
 
             ---
-            Vous êtes invité·e à rejoindre {tenantName} sur Switchboard (rôle : {role}).
+            Vous êtes invité·e à rejoindre {tenantName} sur Switchboard (rôle : {FrenchRole(role)}).
             Acceptez l'invitation avec le lien ci-dessus (valide jusqu'au {expiresAt:yyyy-MM-dd HH:mm} UTC).
             """);
+
+    /// <summary>A role (<c>owner</c>, <c>admin</c>, <c>member</c>) as the dashboard's French says it.</summary>
+    private static string FrenchRole(string role) => role switch
+    {
+        "owner" => "propriétaire",
+        "admin" => "administrateur",
+        "member" => "membre",
+        _ => role,
+    };
 
     /// <summary>Queues a password-reset link valid <see cref="EmailOptions.ResetTokenMinutes"/>.</summary>
     public EmailMessage PasswordReset(Guid? tenantId, string to, string token) =>
