@@ -697,7 +697,7 @@ internal sealed class OnboardingService(
         if ((assistant?.AlertPolicy ?? state.Tenant.AlertPolicy).OnCallNumbers.Count == 0)
         {
             // AlertService texts an emergency to these numbers only: without one, a flooded basement reaches nobody.
-            Add(OnboardingSteps.Assistant, "onCall", "add an on-call number: emergencies are texted to it");
+            Add(OnboardingSteps.Assistant, "onCall", "add the on-call number emergencies are texted to (assistant step, or Assistant studio)");
         }
         return missing;
     }

@@ -38,7 +38,7 @@ public sealed class SignupToFirstCallTests(SelfServiceFactory factory) : IClassF
             voiceProvider = new { provider = "vapi", vapiApiKey = VapiSimulator.PrivateKey },
             persona = new { persona = "Léa", jobToBeDone = "take urgent plumbing calls and book call-backs", languages = new[] { "fr-CA", "en-US" }, tone = "warm" },
             twilio = new { accountSid = TwilioNumbersSimulator.AccountSid, authToken = TwilioNumbersSimulator.AuthToken },
-            assistant = new { name = "Léa", firstMessage = "Plomberie Laval, bonjour!" },
+            assistant = new { name = "Léa", firstMessage = "Plomberie Laval, bonjour!", alertPolicy = new { onCallNumbers = new[] { "+15145550111" } } },
             telephony = new
             {
                 number,
