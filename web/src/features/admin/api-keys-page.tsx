@@ -79,7 +79,7 @@ function KeyRow({ k, canConfigure, onRotated }: { k: ApiKeyDto; canConfigure: bo
     <li>
       <Card aria-label={k.name}>
         <div className="flex flex-wrap items-center gap-2">
-          <h2 className="font-semibold" dir="auto">
+          <h2 className="min-w-0 font-semibold wrap-anywhere" dir="auto">
             {k.name}
           </h2>
           <code className="text-xs">

@@ -42,7 +42,7 @@ export function TeamPage() {
                     <p className="font-medium">
                       {member.fullName ?? <Ltr>{member.email}</Ltr>} {self ? <Badge tone="blue">{t('account.team.you')}</Badge> : null}
                     </p>
-                    <p className="truncate text-sm text-slate-600 dark:text-slate-400">
+                    <p className="truncate text-sm text-slate-600 dark:text-slate-400" title={member.email}>
                       <Ltr>{member.email}</Ltr>
                     </p>
                   </div>
@@ -97,7 +97,7 @@ export function TeamPage() {
                 <li key={inv.id}>
                   <Card className="flex flex-wrap items-center justify-between gap-3">
                     <div className="min-w-0">
-                      <p className="truncate font-medium">
+                      <p className="truncate font-medium" title={inv.email}>
                         <Ltr>{inv.email}</Ltr>
                       </p>
                       <p className="text-sm text-slate-600 dark:text-slate-400">
