@@ -8,12 +8,22 @@ import { useFormat, useTenantId } from '@/lib/session';
 import { formatDateTime } from '@/lib/format/format';
 import type { CredentialDto } from '@/features/onboarding/api';
 import { ReturnToBanner } from './return-to-banner';
+import { AdminOnly } from '@/components/layout/admin-only';
 
 type Provider = 'vapi' | 'twilio' | 'openai';
 const credentialsKey = (tenantId: string) => [tenantId, 'credentials'] as const;
 
 /** Settings → Credentials: Vapi, Twilio (with the SMS sender) and OpenAI-compatible; previews only, check, replace, delete. */
 export function CredentialsPage() {
+  const { t } = useTranslation();
+  return (
+    <AdminOnly title={t('credentials.title')}>
+      <CredentialsPageBody />
+    </AdminOnly>
+  );
+}
+
+function CredentialsPageBody() {
   const { t } = useTranslation();
   const tenantId = useTenantId();
   const search = useSearch({ from: '/_app/settings/credentials' });
