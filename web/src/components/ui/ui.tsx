@@ -138,7 +138,9 @@ export function Field({ label, children, className, error }: { label: string; ch
     control = cloneElement(el, { 'aria-invalid': true, 'aria-describedby': describedBy });
   }
   return (
-    <div className={cn('flex min-w-0 flex-col gap-1 text-sm', className)}>
+    // min-w-0 lets the field shrink in a grid or flex row (a select with long options must not widen the page), unless
+    // the caller sets its own minimum width.
+    <div className={cn('flex flex-col gap-1 text-sm', !className?.includes('min-w-') && 'min-w-0', className)}>
       <label className="flex min-w-0 flex-col gap-1">
         <span className="font-medium text-slate-700 dark:text-slate-300">{label}</span>
         {control}
