@@ -16,5 +16,10 @@ export function isUnreachable(error: unknown): boolean {
 export function errorText(error: unknown, t: (key: string) => string): string {
   if (isUnreachable(error)) return t('errors.unreachable');
   if (error instanceof ApiError && /^HTTP_5\d\d$/.test(error.code)) return t('errors.serverUnavailable');
+  if (error instanceof ApiError && error.code === 'VALIDATION_FAILED') {
+    // The server's two summaries of a 422 (Platform/Http/Validation.cs, onboarding); each field's problem is shown beside it.
+    if (error.message === 'Some fields are invalid.') return t('errors.validation');
+    if (error.message === 'The profile is invalid.') return t('errors.profileInvalid');
+  }
   return error instanceof Error ? error.message : String(error);
 }

@@ -27,23 +27,35 @@ const NAV = [
   { to: '/settings/numbers', key: 'studio.nav.numbers', icon: PhoneCall },
   { to: '/settings/widget', key: 'studio.nav.widget', icon: MessagesSquare },
   { to: '/settings/knowledge', key: 'knowledgeBase.nav', icon: Library },
-  { to: '/settings/credentials', key: 'credentials.nav', icon: Lock },
-  { to: '/settings/api-keys', key: 'admin.nav.apiKeys', icon: KeyRound },
+  { to: '/settings/credentials', key: 'credentials.nav', icon: Lock, adminOnly: true },
+  { to: '/settings/api-keys', key: 'admin.nav.apiKeys', icon: KeyRound, adminOnly: true },
   { to: '/settings/webhooks', key: 'admin.nav.webhooks', icon: Webhook },
   { to: '/settings/plan', key: 'admin.nav.plan', icon: Gauge },
-  { to: '/settings/audit', key: 'admin.nav.audit', icon: ScrollText },
+  { to: '/settings/audit', key: 'admin.nav.audit', icon: ScrollText, adminOnly: true },
   { to: '/settings/privacy', key: 'admin.nav.privacy', icon: ShieldCheck },
   { to: '/settings/team', key: 'account.nav.team', icon: UserCog },
   { to: '/operator', key: 'admin.nav.operator', icon: Building, operatorOnly: true, exact: true },
   { to: '/operator/mailbox', key: 'account.nav.mailbox', icon: Mail, operatorOnly: true },
 ] as const;
 
+type NavItem = (typeof NAV)[number];
+
+/**
+ * Whether the menu lists an entry: operator pages for operators only, and pages a member cannot even read (credentials,
+ * API keys, audit log: the API answers 403) for owners and admins only.
+ */
+function shown(item: NavItem, isOperator: boolean, role: string | undefined): boolean {
+  if ('operatorOnly' in item) return isOperator;
+  if ('adminOnly' in item) return role === 'owner' || role === 'admin';
+  return true;
+}
+
 function NavLinks({ onNavigate }: { onNavigate?: () => void }) {
   const { t } = useTranslation();
-  const { isOperator } = useSession();
+  const { isOperator, tenant } = useSession();
   return (
     <ul className="flex flex-col gap-0.5">
-      {NAV.filter((item) => !('operatorOnly' in item) || isOperator).map((item) =>
+      {NAV.filter((item) => shown(item, isOperator, tenant?.role)).map((item) =>
         'group' in item ? (
           <li key={item.group} className="mt-4 px-3 pb-1 text-xs font-semibold tracking-wide text-slate-600 uppercase dark:text-slate-400">
             {t(item.group)}
@@ -134,9 +146,9 @@ export function LiveDot() {
 export function AppShell({ children }: { children: ReactNode }) {
   const { t } = useTranslation();
   const [open, setOpen] = useState(false);
-  const { isOperator } = useSession();
+  const { isOperator, tenant } = useSession();
   const pages = NAV.flatMap((item) =>
-    'group' in item || ('operatorOnly' in item && !isOperator) ? [] : [{ to: item.to, label: t(item.key) }],
+    'group' in item || !shown(item, isOperator, tenant?.role) ? [] : [{ to: item.to, label: t(item.key) }],
   );
   return (
     <div className="flex min-h-screen">

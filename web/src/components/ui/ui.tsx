@@ -1,23 +1,28 @@
-import type { ButtonHTMLAttributes, HTMLAttributes, ReactNode } from 'react';
+import { cloneElement, isValidElement, useId, type ButtonHTMLAttributes, type HTMLAttributes, type ReactElement, type ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import { cn } from '@/lib/cn';
 import { errorText } from '@/lib/error-text';
+import { fieldErrors, fieldProblemText } from '@/lib/field-errors';
 
 type Variant = 'primary' | 'secondary' | 'ghost' | 'danger';
 
 const variants: Record<Variant, string> = {
-  primary: 'bg-brand-600 text-white hover:bg-brand-700 disabled:opacity-60',
+  primary: 'bg-brand-600 text-white hover:bg-brand-700 disabled:hover:bg-brand-600',
   secondary:
-    'border border-slate-300 bg-white text-slate-800 hover:bg-slate-100 dark:border-slate-700 dark:bg-slate-900 dark:text-slate-100 dark:hover:bg-slate-800',
-  ghost: 'text-slate-700 hover:bg-slate-100 dark:text-slate-200 dark:hover:bg-slate-800',
-  danger: 'bg-red-700 text-white hover:bg-red-800',
+    'border border-slate-300 bg-white text-slate-800 hover:bg-slate-100 disabled:hover:bg-white dark:border-slate-700 dark:bg-slate-900 dark:text-slate-100 dark:hover:bg-slate-800 dark:disabled:hover:bg-slate-900',
+  ghost: 'text-slate-700 hover:bg-slate-100 disabled:hover:bg-transparent dark:text-slate-200 dark:hover:bg-slate-800 dark:disabled:hover:bg-transparent',
+  danger: 'bg-red-700 text-white hover:bg-red-800 disabled:hover:bg-red-700',
 };
+
+/** Every variant looks unavailable when disabled: faded, no hover change, a not-allowed cursor. */
+const base =
+  'inline-flex min-h-9 items-center justify-center gap-2 rounded-md px-3 py-1.5 text-sm font-medium disabled:cursor-not-allowed disabled:opacity-50 aria-disabled:cursor-not-allowed aria-disabled:opacity-50';
 
 export function Button({ variant = 'secondary', className, ...props }: ButtonHTMLAttributes<HTMLButtonElement> & { variant?: Variant }) {
   return (
     <button
       type="button"
-      className={cn('inline-flex min-h-9 items-center justify-center gap-2 rounded-md px-3 py-1.5 text-sm font-medium', variants[variant], className)}
+      className={cn(base, variants[variant], className)}
       {...props}
     />
   );
@@ -25,7 +30,7 @@ export function Button({ variant = 'secondary', className, ...props }: ButtonHTM
 
 /** Class names for links styled as buttons. */
 export function buttonClass(variant: Variant = 'secondary', className?: string): string {
-  return cn('inline-flex min-h-9 items-center justify-center gap-2 rounded-md px-3 py-1.5 text-sm font-medium', variants[variant], className);
+  return cn(base, variants[variant], className);
 }
 
 export function Card({ className, ...props }: HTMLAttributes<HTMLElement>) {
@@ -71,25 +76,79 @@ export function Ltr({ children }: { children: ReactNode }) {
   return <bdi dir="ltr">{children}</bdi>;
 }
 
-export function ErrorMessage({ error }: { error: unknown }) {
+/**
+ * A failed request as an alert. For a validation failure the message is the summary; the problems of fields the form
+ * shows beside their controls (`shownFields`) are left to those controls, the others are listed under the summary.
+ * `details` gives the field problems when `error` is already a sentence (e.g. `accountError`'s translation).
+ */
+export function ErrorMessage({ error, details, shownFields = [] }: { error: unknown; details?: unknown; shownFields?: readonly string[] }) {
   const { t } = useTranslation();
   if (!error) return null;
   const message = errorText(error, t);
+  const others = Object.entries(fieldErrors(details ?? error)).filter(([field]) => !shownFields.includes(field));
   return (
-    <p role="alert" className="rounded-md border border-red-300 bg-red-50 p-3 text-sm text-red-900 dark:border-red-800 dark:bg-red-950 dark:text-red-200">
+    <div role="alert" className="rounded-md border border-red-300 bg-red-50 p-3 text-sm break-words text-red-900 dark:border-red-800 dark:bg-red-950 dark:text-red-200">
+      <p>{message}</p>
+      {others.length > 0 ? (
+        <ul className="mt-1 list-disc ps-5">
+          {others.map(([field, problem]) => (
+            <li key={field}>
+              <bdi>{field}</bdi>: {fieldProblemText(problem, t)}
+            </li>
+          ))}
+        </ul>
+      ) : null}
+    </div>
+  );
+}
+
+/**
+ * The problem the server found with each field of a failed request, in the reader's language when it is one of the
+ * usual sentences: `problem('email')` is the text to pass to {@link Field}'s `error`, or undefined.
+ */
+export function useFieldProblems(error: unknown): (field: string) => string | undefined {
+  const { t } = useTranslation();
+  const details = fieldErrors(error);
+  return (field) => {
+    const problem = details[field];
+    return problem === undefined ? undefined : fieldProblemText(problem, t);
+  };
+}
+
+/** A field's problem, under its control; the control points at it with `aria-describedby`. */
+export function FieldProblem({ id, message }: { id: string; message: string | undefined }) {
+  if (!message) return null;
+  return (
+    <p id={id} className="text-xs font-medium break-words text-red-700 dark:text-red-300">
       {message}
     </p>
   );
 }
 
-export function Field({ label, children, className }: { label: string; children: ReactNode; className?: string }) {
+/**
+ * A labelled control. With `error`, the problem is shown under the control, which gets `aria-invalid` and an
+ * `aria-describedby` pointing at it (kept alongside any description it already had).
+ */
+export function Field({ label, children, className, error }: { label: string; children: ReactNode; className?: string; error?: string }) {
+  const errorId = useId();
+  let control = children;
+  if (error && isValidElement(children)) {
+    const el = children as ReactElement<{ 'aria-describedby'?: string; 'aria-invalid'?: boolean }>;
+    const describedBy = [el.props['aria-describedby'], errorId].filter(Boolean).join(' ');
+    control = cloneElement(el, { 'aria-invalid': true, 'aria-describedby': describedBy });
+  }
   return (
-    <label className={cn('flex flex-col gap-1 text-sm', className)}>
-      <span className="font-medium text-slate-700 dark:text-slate-300">{label}</span>
-      {children}
-    </label>
+    // min-w-0 lets the field shrink in a grid or flex row (a select with long options must not widen the page), unless
+    // the caller sets its own minimum width.
+    <div className={cn('flex flex-col gap-1 text-sm', !className?.includes('min-w-') && 'min-w-0', className)}>
+      <label className="flex min-w-0 flex-col gap-1">
+        <span className="font-medium text-slate-700 dark:text-slate-300">{label}</span>
+        {control}
+      </label>
+      <FieldProblem id={errorId} message={error} />
+    </div>
   );
 }
 
 export const inputClass =
-  'min-h-9 rounded-md border border-slate-300 bg-white px-2 py-1 text-sm text-slate-900 dark:border-slate-700 dark:bg-slate-900 dark:text-slate-100';
+  'min-h-9 min-w-0 rounded-md border border-slate-300 bg-white px-2 py-1 text-sm text-slate-900 dark:border-slate-700 dark:bg-slate-900 dark:text-slate-100 aria-invalid:border-red-600 dark:aria-invalid:border-red-500';

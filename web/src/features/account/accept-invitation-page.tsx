@@ -1,7 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import { useNavigate, useSearch } from '@tanstack/react-router';
 import { useTranslation } from 'react-i18next';
-import { Button, ErrorMessage, Field, inputClass, Ltr } from '@/components/ui/ui';
+import { Button, ErrorMessage, Field, inputClass, Ltr, useFieldProblems } from '@/components/ui/ui';
 import { AuthCard } from './auth-card';
 import { useAcceptInvitation, useInvitationPreview } from './api';
 import { accountError } from './errors';
@@ -15,6 +15,7 @@ export function AcceptInvitationPage() {
   const accept = useAcceptInvitation();
   const [fullName, setFullName] = useState('');
   const [password, setPassword] = useState('');
+  const problem = useFieldProblems(accept.error);
   const submit = (e: FormEvent) => {
     e.preventDefault();
     accept.mutate({ token, password, fullName: fullName.trim() || null }, { onSuccess: () => void navigate({ to: '/' }) });
@@ -34,21 +35,21 @@ export function AcceptInvitationPage() {
             {t('auth.email')}: <Ltr>{invitation.email}</Ltr>
           </p>
           {invitation.existingAccount ? (
-            <Field label={t('account.accept.currentPassword')}>
+            <Field label={t('account.accept.currentPassword')} error={problem('password')}>
               <input className={inputClass} type="password" required autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} />
             </Field>
           ) : (
             <>
-              <Field label={t('account.signUp.fullName')}>
+              <Field label={t('account.signUp.fullName')} error={problem('fullName')}>
                 <input className={inputClass} maxLength={200} autoComplete="name" value={fullName} onChange={(e) => setFullName(e.target.value)} />
               </Field>
-              <Field label={t('account.accept.choosePassword')}>
+              <Field label={t('account.accept.choosePassword')} error={problem('password')}>
                 <input className={inputClass} type="password" required minLength={10} maxLength={128} autoComplete="new-password" value={password} onChange={(e) => setPassword(e.target.value)} />
               </Field>
               <p className="text-xs text-slate-600 dark:text-slate-400">{t('account.passwordHint')}</p>
             </>
           )}
-          <ErrorMessage error={accountError(t, accept.error)} />
+          <ErrorMessage error={accountError(t, accept.error)} details={accept.error} shownFields={['password', 'fullName']} />
           <Button type="submit" variant="primary" disabled={accept.isPending}>
             {accept.isPending ? t('account.working') : t('account.accept.submit')}
           </Button>

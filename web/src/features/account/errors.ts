@@ -20,7 +20,7 @@ export function accountError(t: TFunction, error: unknown): string | null {
       case 'INVITATION_NOT_FOUND':
         return t('account.errors.invitationNotFound');
       case 'VALIDATION_FAILED':
-        return error.message;
+        return error.message === 'Some fields are invalid.' ? t('errors.validation') : error.message;
       default:
         return error.message;
     }

@@ -1,7 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import { Link } from '@tanstack/react-router';
 import { useTranslation } from 'react-i18next';
-import { Button, ErrorMessage, Field, inputClass } from '@/components/ui/ui';
+import { Button, ErrorMessage, Field, inputClass, useFieldProblems } from '@/components/ui/ui';
 import { AuthCard, linkClass, Notice } from './auth-card';
 import { useRequestReset } from './api';
 import { accountError } from './errors';
@@ -11,6 +11,7 @@ export function ForgotPasswordPage() {
   const { t } = useTranslation();
   const request = useRequestReset();
   const [email, setEmail] = useState('');
+  const problem = useFieldProblems(request.error);
   const submit = (e: FormEvent) => {
     e.preventDefault();
     request.mutate(email);
@@ -22,10 +23,10 @@ export function ForgotPasswordPage() {
       ) : (
         <form onSubmit={submit} className="flex flex-col gap-3">
           <p className="text-sm text-slate-700 dark:text-slate-300">{t('account.forgot.intro')}</p>
-          <Field label={t('auth.email')}>
+          <Field label={t('auth.email')} error={problem('email')}>
             <input className={inputClass} type="email" required dir="ltr" autoComplete="email" value={email} onChange={(e) => setEmail(e.target.value)} />
           </Field>
-          <ErrorMessage error={accountError(t, request.error)} />
+          <ErrorMessage error={accountError(t, request.error)} details={request.error} shownFields={['email']} />
           <Button type="submit" variant="primary" disabled={request.isPending}>
             {request.isPending ? t('account.working') : t('account.forgot.submit')}
           </Button>

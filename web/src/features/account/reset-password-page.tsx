@@ -1,7 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import { Link, useSearch } from '@tanstack/react-router';
 import { useTranslation } from 'react-i18next';
-import { Button, ErrorMessage, Field, inputClass } from '@/components/ui/ui';
+import { Button, ErrorMessage, Field, inputClass, useFieldProblems } from '@/components/ui/ui';
 import { AuthCard, linkClass, Notice } from './auth-card';
 import { useConfirmReset } from './api';
 import { accountError } from './errors';
@@ -13,6 +13,7 @@ export function ResetPasswordPage() {
   const confirm = useConfirmReset();
   const [password, setPassword] = useState('');
   const [again, setAgain] = useState('');
+  const problem = useFieldProblems(confirm.error);
   const mismatch = again.length > 0 && again !== password;
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -37,14 +38,14 @@ export function ResetPasswordPage() {
         </div>
       ) : (
         <form onSubmit={submit} className="flex flex-col gap-3">
-          <Field label={t('account.reset.newPassword')}>
+          <Field label={t('account.reset.newPassword')} error={problem('password')}>
             <input className={inputClass} type="password" required minLength={10} maxLength={128} autoComplete="new-password" value={password} onChange={(e) => setPassword(e.target.value)} />
           </Field>
           <Field label={t('account.reset.confirmPassword')}>
             <input className={inputClass} type="password" required autoComplete="new-password" value={again} onChange={(e) => setAgain(e.target.value)} aria-invalid={mismatch} />
           </Field>
           <p className="text-xs text-slate-600 dark:text-slate-400">{t('account.passwordHint')}</p>
-          <ErrorMessage error={mismatch ? t('account.reset.mismatch') : accountError(t, confirm.error)} />
+          <ErrorMessage error={mismatch ? t('account.reset.mismatch') : accountError(t, confirm.error)} details={mismatch ? undefined : confirm.error} shownFields={['password']} />
           <Button type="submit" variant="primary" disabled={confirm.isPending || mismatch}>
             {confirm.isPending ? t('account.working') : t('account.reset.submit')}
           </Button>

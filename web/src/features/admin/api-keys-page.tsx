@@ -5,11 +5,21 @@ import { formatDateTime } from '@/lib/format/format';
 import { useFormat, useTenantId } from '@/lib/session';
 import { useApiKeys, useKeyMutations, usePermissions, type ApiKeyDto, type CreatedApiKey } from './api';
 import { ReturnToBanner, SecretOnce } from './parts';
+import { AdminOnly } from '@/components/layout/admin-only';
 
 const statusTone: Record<string, Tone> = { active: 'green', expiring: 'amber', expired: 'slate', revoked: 'red' };
 
 /** Settings → API keys: create (the key shown once, with a copy button), rotate with a grace period, revoke. */
 export function ApiKeysPage() {
+  const { t } = useTranslation();
+  return (
+    <AdminOnly title={t('admin.keys.title')}>
+      <ApiKeysPageBody />
+    </AdminOnly>
+  );
+}
+
+function ApiKeysPageBody() {
   const { t } = useTranslation();
   const tenantId = useTenantId();
   const can = usePermissions();
@@ -79,7 +89,7 @@ function KeyRow({ k, canConfigure, onRotated }: { k: ApiKeyDto; canConfigure: bo
     <li>
       <Card aria-label={k.name}>
         <div className="flex flex-wrap items-center gap-2">
-          <h2 className="font-semibold" dir="auto">
+          <h2 className="min-w-0 font-semibold wrap-anywhere" dir="auto">
             {k.name}
           </h2>
           <code className="text-xs">

@@ -8,11 +8,21 @@ import { useAudit, useAuditVerify } from './api';
 import { useMembers } from '@/features/leads/api';
 import { toAuditQuery, type AuditSearch } from './audit-search';
 import { ReturnToBanner } from './parts';
+import { AdminOnly } from '@/components/layout/admin-only';
 
 const ACTOR_TYPES = ['user', 'api_key', 'operator', 'system', 'anonymous'] as const;
 
 /** Settings → Audit log: the tenant's hash-chained log, filtered by action, actor and days, paged, with the chain's verification. */
 export function AuditPage() {
+  const { t } = useTranslation();
+  return (
+    <AdminOnly title={t('admin.audit.title')}>
+      <AuditPageBody />
+    </AdminOnly>
+  );
+}
+
+function AuditPageBody() {
   const { t } = useTranslation();
   const { locale, timeZone } = useFormat();
   const tenantId = useTenantId();

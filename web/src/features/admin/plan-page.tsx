@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Badge, Button, Card, ErrorMessage, Field, inputClass, PageTitle } from '@/components/ui/ui';
-import { formatDateTime, formatNumber } from '@/lib/format/format';
+import { formatDateTime, formatNumber, formatPrice } from '@/lib/format/format';
 import { useFormat, useTenantId } from '@/lib/session';
 import { useChangePlan, usePermissions, usePlan, usePlans, useUsage } from './api';
 import { useBilling } from './billing-api';
@@ -41,7 +41,7 @@ export function PlanPage() {
             <h2 className="mb-1 text-sm font-medium text-slate-600 dark:text-slate-400">{t('admin.plan.current')}</h2>
             <p className="mb-1 text-2xl font-semibold">{p.name}</p>
             <p className="mb-3 text-sm text-slate-600 dark:text-slate-400">
-              {t('admin.plan.price', { price: formatNumber(p.monthlyPriceUsd, locale, 2) })}
+              {t('admin.plan.price', { price: formatPrice(p.monthlyPriceUsd, locale) })}
               {plan.data?.changedAt ? ` · ${t('admin.plan.changedAt', { at: formatDateTime(plan.data.changedAt, locale, timeZone) })}` : ''}
             </p>
             <dl className="grid grid-cols-[1fr_auto] gap-x-4 gap-y-1 text-sm">
@@ -106,7 +106,7 @@ export function PlanPage() {
                   <select className={inputClass} value={choice || p.id} onChange={(e) => setChoice(e.target.value)}>
                     {(plans.data ?? [p]).map((o) => (
                       <option key={o.id} value={o.id}>
-                        {o.name} — {t('admin.plan.price', { price: formatNumber(o.monthlyPriceUsd, locale, 2) })}
+                        {o.name} — {t('admin.plan.price', { price: formatPrice(o.monthlyPriceUsd, locale) })}
                       </option>
                     ))}
                   </select>

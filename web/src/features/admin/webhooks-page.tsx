@@ -97,7 +97,7 @@ function EndpointCard({ endpoint: e, canConfigure, onSecret }: { endpoint: Webho
           </Badge>
         </div>
         {e.description ? (
-          <p className="mb-2 text-sm" dir="auto">
+          <p className="mb-2 text-sm wrap-anywhere" dir="auto">
             {e.description}
           </p>
         ) : null}

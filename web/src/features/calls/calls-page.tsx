@@ -2,14 +2,14 @@ import { useEffect, useState, type FormEvent } from 'react';
 import { Link, useNavigate, useSearch } from '@tanstack/react-router';
 import { useTranslation } from 'react-i18next';
 import { Download, Search } from 'lucide-react';
-import { Badge, Button, buttonClass, Card, ErrorMessage, Field, inputClass, Ltr, PageTitle, urgencyTone } from '@/components/ui/ui';
+import { Badge, Button, buttonClass, Card, ErrorMessage, Field, FieldProblem, inputClass, Ltr, PageTitle, urgencyTone, useFieldProblems } from '@/components/ui/ui';
 import { EndedReason } from '@/components/ui/ended-reason';
 import { useFormat, useTenantId } from '@/lib/session';
 import { formatDateTime, formatDuration, formatPhone } from '@/lib/format/format';
 import { exportHref, useCalls } from './api';
 import { ChannelLabel } from './channel';
 import { cn } from '@/lib/cn';
-import { toCallsQuery, type CallsSearch } from './search';
+import { MAX_SEARCH_LENGTH, toCallsQuery, type CallsSearch } from './search';
 
 const STATUSES = ['in-progress', 'ringing', 'ended', 'completed', 'no-answer', 'busy', 'failed', 'canceled'];
 
@@ -23,12 +23,18 @@ export function CallsPage() {
   const query = toCallsQuery(search, timeZone);
   const calls = useCalls(tenantId, query);
   const [q, setQ] = useState(search.q ?? '');
+  const [tooLong, setTooLong] = useState(false);
   useEffect(() => setQ(search.q ?? ''), [search.q]);
+  const problem = useFieldProblems(calls.error);
+  const searchProblem = tooLong ? t('calls.searchTooLong', { max: MAX_SEARCH_LENGTH, length: q.trim().length }) : problem('q');
 
   const set = (patch: Partial<CallsSearch>) => void navigate({ search: (prev) => ({ ...prev, ...patch }), replace: true });
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    set({ q: q.trim() || undefined });
+    // The API takes at most 200 characters: say so rather than sending a search it refuses.
+    const over = q.trim().length > MAX_SEARCH_LENGTH;
+    setTooLong(over);
+    if (!over) set({ q: q.trim() || undefined });
   };
   const items = calls.data?.pages.flatMap((p) => p.items) ?? [];
   const select = (name: keyof CallsSearch, label: string, options: readonly string[], render: (v: string) => string) => (
@@ -60,13 +66,24 @@ export function CallsPage() {
         <form role="search" onSubmit={submit} className="mb-3 flex gap-2">
           <label className="flex-1">
             <span className="sr-only">{t('calls.search')}</span>
-            <input className={`${inputClass} w-full`} type="search" placeholder={t('calls.searchPlaceholder')} value={q} onChange={(e) => setQ(e.target.value)} />
+            <input
+              className={`${inputClass} w-full`}
+              type="search"
+              placeholder={t('calls.searchPlaceholder')}
+              value={q}
+              onChange={(e) => setQ(e.target.value)}
+              aria-invalid={searchProblem ? true : undefined}
+              aria-describedby={searchProblem ? 'calls-search-problem' : undefined}
+            />
           </label>
           <Button type="submit" variant="primary">
             <Search aria-hidden className="size-4" />
             {t('calls.search')}
           </Button>
         </form>
+        <div className="-mt-2 mb-3">
+          <FieldProblem id="calls-search-problem" message={searchProblem} />
+        </div>
         <div className="grid grid-cols-2 gap-3 sm:grid-cols-3 lg:grid-cols-5">
           {select('range', t('filters.range'), ['today', '7d', '30d', '90d', 'all'], (v) => t(`filters.ranges.${v}`))}
           {select('status', t('filters.status'), STATUSES, (v) => t(`status.${v}`, { defaultValue: v }))}
@@ -74,7 +91,7 @@ export function CallsPage() {
           {select('channel', t('filters.channel'), ['phone', 'web'], (v) => t(`webConversations.filterChannel.${v}`))}
           {select('direction', t('filters.direction'), ['inbound', 'outbound'], (v) => t(`direction.${v}`))}
           {select('duration', t('filters.duration'), ['lt1', '1to5', 'gt5'], (v) => t(`filters.durations.${v}`))}
-          <Field label={t('filters.number')}>
+          <Field label={t('filters.number')} error={problem('number')}>
             <input
               className={inputClass}
               inputMode="tel"
@@ -103,7 +120,7 @@ export function CallsPage() {
           </label>
         </div>
       </Card>
-      <ErrorMessage error={calls.error} />
+      <ErrorMessage error={calls.error} shownFields={['number', 'q']} />
       <Card className="p-0">
         <table className="w-full table-fixed text-sm">
           <caption className="sr-only">{t('calls.title')}</caption>
@@ -159,7 +176,7 @@ export function CallsPage() {
             ))}
           </tbody>
         </table>
-        {!calls.isPending && items.length === 0 ? <p className="p-4 text-sm text-slate-600 dark:text-slate-400">{t('calls.empty')}</p> : null}
+        {!calls.isPending && !calls.error && items.length === 0 ? <p className="p-4 text-sm text-slate-600 dark:text-slate-400">{t('calls.empty')}</p> : null}
         {calls.isPending ? <p className="p-4 text-sm text-slate-600 dark:text-slate-400">{t('common.loading')}</p> : null}
       </Card>
       {calls.hasNextPage ? (

@@ -15,4 +15,15 @@ describe('calls search params', () => {
     expect(q.number).toBe('51455501');
     expect(q.q).toBe('flood');
   });
+
+  it('a number filter without digits is sent as typed, so the API can refuse it rather than list every call', () => {
+    expect(toCallsQuery({ number: 'abc<>%' }, 'UTC').number).toBe('abc<>%');
+    expect(toCallsQuery({ number: '  ' }, 'UTC').number).toBeUndefined();
+  });
+
+  it('keeps a search longer than the API allows, so the refusal is shown instead of the search vanishing', () => {
+    const long = 'x'.repeat(250);
+    expect(callsSearchSchema.parse({ q: long }).q).toBe(long);
+    expect(toCallsQuery({ q: long }, 'UTC').q).toBe(long);
+  });
 });

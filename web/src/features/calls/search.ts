@@ -13,18 +13,25 @@ export const callsSearchSchema = z.object({
   hasRecording: z.boolean().optional().catch(undefined),
   duration: z.enum(['lt1', '1to5', 'gt5']).optional().catch(undefined),
   endedReason: z.string().max(80).optional().catch(undefined),
-  q: z.string().max(200).optional().catch(undefined),
+  // Longer than the API's 200 is kept, so the page shows the API's refusal instead of silently dropping the search.
+  q: z.string().max(2000).optional().catch(undefined),
 });
 export type CallsSearch = z.infer<typeof callsSearchSchema>;
 
 const RANGE_DAYS = { today: 0, '7d': 6, '30d': 29, '90d': 89 } as const;
+
+/** The longest search the API accepts (CallFilter.MaxQueryLength). */
+export const MAX_SEARCH_LENGTH = 200;
 
 /** The API query for the filters (typed by the OpenAPI document): the date preset starts at midnight in the tenant's zone. */
 export function toCallsQuery(s: CallsSearch, timeZone: string, now: Date = new Date()): CallsQuery {
   const from = s.range && s.range !== 'all' ? startOfDayInZone(now, timeZone, RANGE_DAYS[s.range]) : undefined;
   const [minDuration, maxDuration] =
     s.duration === 'lt1' ? [undefined, 60] : s.duration === '1to5' ? [60, 300] : s.duration === 'gt5' ? [300, undefined] : [undefined, undefined];
-  const digits = s.number?.replace(/[^0-9]/g, '');
+  // Only the digits filter; a value without any (e.g. "abc") goes as typed so the API refuses it and the page says why,
+  // instead of listing every call under a filter that looks applied.
+  const typed = s.number?.trim();
+  const digits = typed?.replace(/[^0-9]/g, '') || typed;
   return {
     from,
     status: s.status,

@@ -2,18 +2,28 @@ import { useState, type ReactNode } from 'react';
 import { useSearch } from '@tanstack/react-router';
 import { useTranslation } from 'react-i18next';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Badge, Button, Card, ErrorMessage, Field, inputClass, Ltr, PageTitle } from '@/components/ui/ui';
+import { Badge, Button, Card, ErrorMessage, Field, inputClass, Ltr, PageTitle, useFieldProblems } from '@/components/ui/ui';
 import { request } from '@/lib/api/client';
 import { useFormat, useTenantId } from '@/lib/session';
 import { formatDateTime } from '@/lib/format/format';
 import type { CredentialDto } from '@/features/onboarding/api';
 import { ReturnToBanner } from './return-to-banner';
+import { AdminOnly } from '@/components/layout/admin-only';
 
 type Provider = 'vapi' | 'twilio' | 'openai';
 const credentialsKey = (tenantId: string) => [tenantId, 'credentials'] as const;
 
 /** Settings → Credentials: Vapi, Twilio (with the SMS sender) and OpenAI-compatible; previews only, check, replace, delete. */
 export function CredentialsPage() {
+  const { t } = useTranslation();
+  return (
+    <AdminOnly title={t('credentials.title')}>
+      <CredentialsPageBody />
+    </AdminOnly>
+  );
+}
+
+function CredentialsPageBody() {
   const { t } = useTranslation();
   const tenantId = useTenantId();
   const search = useSearch({ from: '/_app/settings/credentials' });
@@ -32,34 +42,34 @@ export function CredentialsPage() {
       {list.data ? (
         <div className="grid gap-4 xl:grid-cols-2">
           <ProviderCard provider="vapi" credential={find('vapi')}>
-            {(values, set) => (
-              <Field label={t('credentials.vapi.apiKey')}>
+            {(values, set, problem) => (
+              <Field label={t('credentials.vapi.apiKey')} error={problem('apiKey')}>
                 <input className={inputClass} type="password" dir="ltr" autoComplete="off" value={values.apiKey ?? ''} onChange={(e) => set({ apiKey: e.target.value })} />
               </Field>
             )}
           </ProviderCard>
           <ProviderCard provider="twilio" credential={find('twilio')}>
-            {(values, set) => (
+            {(values, set, problem) => (
               <>
-                <Field label={t('credentials.twilio.accountSid')}>
+                <Field label={t('credentials.twilio.accountSid')} error={problem('accountSid')}>
                   <input className={inputClass} dir="ltr" autoComplete="off" placeholder="AC…" value={values.accountSid ?? ''} onChange={(e) => set({ accountSid: e.target.value.trim() })} />
                 </Field>
-                <Field label={t('credentials.twilio.authToken')}>
+                <Field label={t('credentials.twilio.authToken')} error={problem('authToken')}>
                   <input className={inputClass} type="password" dir="ltr" autoComplete="off" value={values.authToken ?? ''} onChange={(e) => set({ authToken: e.target.value })} />
                 </Field>
-                <Field label={t('credentials.twilio.smsSender')}>
+                <Field label={t('credentials.twilio.smsSender')} error={problem('smsSender')}>
                   <input className={inputClass} dir="ltr" placeholder="+15145550100 / MG…" value={values.smsSender ?? ''} onChange={(e) => set({ smsSender: e.target.value.trim() })} />
                 </Field>
               </>
             )}
           </ProviderCard>
           <ProviderCard provider="openai" credential={find('openai')}>
-            {(values, set) => (
+            {(values, set, problem) => (
               <>
-                <Field label={t('credentials.openai.apiKey')}>
+                <Field label={t('credentials.openai.apiKey')} error={problem('apiKey')}>
                   <input className={inputClass} type="password" dir="ltr" autoComplete="off" value={values.apiKey ?? ''} onChange={(e) => set({ apiKey: e.target.value })} />
                 </Field>
-                <Field label={t('credentials.openai.baseUrl')}>
+                <Field label={t('credentials.openai.baseUrl')} error={problem('baseUrl')}>
                   <input className={inputClass} dir="ltr" placeholder="https://api.openai.com/v1" value={values.baseUrl ?? ''} onChange={(e) => set({ baseUrl: e.target.value.trim() })} />
                 </Field>
               </>
@@ -73,6 +83,13 @@ export function CredentialsPage() {
 
 type Values = Record<string, string>;
 
+/** The fields each provider's form shows, so their problems appear beside them rather than under the summary. */
+const FIELDS: Record<Provider, readonly string[]> = {
+  vapi: ['apiKey'],
+  twilio: ['accountSid', 'authToken', 'smsSender'],
+  openai: ['apiKey', 'baseUrl'],
+};
+
 function ProviderCard({
   provider,
   credential,
@@ -80,7 +97,7 @@ function ProviderCard({
 }: {
   provider: Provider;
   credential: CredentialDto | undefined;
-  children: (values: Values, set: (change: Values) => void) => ReactNode;
+  children: (values: Values, set: (change: Values) => void, problem: (field: string) => string | undefined) => ReactNode;
 }) {
   const { t } = useTranslation();
   const fmt = useFormat();
@@ -110,6 +127,7 @@ function ProviderCard({
       refresh();
     },
   });
+  const problem = useFieldProblems(put.error);
   const configured = credential?.configured ?? false;
   const last = check.data ?? credential?.lastCheck ?? null;
   const titleId = `credential-${provider}`;
@@ -177,7 +195,7 @@ function ProviderCard({
             put.mutate();
           }}
         >
-          {children(values, (change) => setValues((v) => ({ ...v, ...change })))}
+          {children(values, (change) => setValues((v) => ({ ...v, ...change })), problem)}
           <div className="flex flex-wrap gap-2">
             <Button type="submit" variant="primary" disabled={put.isPending}>
               {configured ? t('credentials.saveReplacement') : t('credentials.save')}
@@ -194,7 +212,7 @@ function ProviderCard({
               </Button>
             ) : null}
           </div>
-          <ErrorMessage error={put.error} />
+          <ErrorMessage error={put.error} shownFields={FIELDS[provider]} />
         </form>
       ) : (
         <div className="flex flex-wrap gap-2">

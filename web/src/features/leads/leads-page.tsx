@@ -80,7 +80,7 @@ function LeadCard({ lead, tenantId }: { lead: LeadItem; tenantId: string }) {
     <li>
       <Card aria-label={title}>
         <div className="mb-2 flex flex-wrap items-center gap-2">
-          <h2 className="font-semibold" dir="auto">
+          <h2 className="min-w-0 font-semibold wrap-anywhere" dir="auto">
             {lead.name ?? (lead.phone ? <Ltr>{formatPhone(lead.phone)}</Ltr> : title)}
           </h2>
           <Badge tone={urgencyTone(lead.urgency)}>{t(`urgency.${lead.urgency}`, { defaultValue: lead.urgency })}</Badge>

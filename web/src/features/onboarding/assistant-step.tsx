@@ -63,7 +63,7 @@ export function AssistantStep(props: StepProps) {
         </div>
         <ErrorMessage error={templates.error} />
         {templates.isPending ? <p>{t('common.loading')}</p> : null}
-        <ul className="grid gap-2 sm:grid-cols-2 xl:grid-cols-3">
+        <ul className="grid grid-cols-1 gap-2 sm:grid-cols-2 xl:grid-cols-3">
           {items.map((tpl) => (
             <li key={tpl.id}>
               <button
@@ -90,7 +90,7 @@ export function AssistantStep(props: StepProps) {
           ))}
         </ul>
       </section>
-      <section className="grid gap-3">
+      <section className="grid grid-cols-1 gap-3">
         <Field label={t('onboarding.assistant.name')}>
           <input className={inputClass} value={form.name} onChange={(e) => setForm({ ...form, name: e.target.value })} />
         </Field>

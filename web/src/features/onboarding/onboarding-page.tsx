@@ -9,7 +9,7 @@ import { cn } from '@/lib/cn';
 import { completeOnboarding, isStep, onboardingKey, STEPS, useOnboardingState, type OnboardingDto, type OnboardingIssue, type Step } from './api';
 import { draftFrom } from './draft';
 import { useAutosave, type SaveStatus } from './use-autosave';
-import { AssistantStep, IntegrationsStep, PersonaStep, PlanStep, ProfileStep, TelephonyStep, TwilioStep, VoiceProviderStep, type StepProps } from './steps';
+import { AssistantStep, IntegrationsStep, PersonaStep, PlanStep, PROFILE_FIELDS, ProfileStep, TelephonyStep, TwilioStep, VoiceProviderStep, type StepProps } from './steps';
 
 /** `/onboarding`: the nine-step wizard over GET/PATCH /api/v1/onboarding, resumed at the step stored server-side. */
 export function OnboardingPage() {
@@ -25,12 +25,14 @@ export function OnboardingPage() {
   );
 }
 
-function SaveState({ status }: { status: SaveStatus }) {
+/** The autosave state; a save the server answered with warnings (some values not kept) is not shown as a plain "Saved". */
+function SaveState({ status, warnings }: { status: SaveStatus; warnings: number }) {
   const { t } = useTranslation();
-  const tone = status === 'error' ? 'red' : status === 'saved' ? 'green' : status === 'idle' ? 'slate' : 'amber';
+  const withWarnings = status === 'saved' && warnings > 0;
+  const tone = status === 'error' ? 'red' : withWarnings ? 'amber' : status === 'saved' ? 'green' : status === 'idle' ? 'slate' : 'amber';
   return (
     <span role="status" aria-live="polite" data-save-status={status}>
-      <Badge tone={tone}>{t(`onboarding.save.${status}`)}</Badge>
+      <Badge tone={tone}>{withWarnings ? t('onboarding.save.savedWithWarnings') : t(`onboarding.save.${status}`)}</Badge>
     </span>
   );
 }
@@ -73,6 +75,8 @@ function Stepper({ current, state, onGo }: { current: Step; state: OnboardingDto
 /** A missing item or warning in the user's language: known step/field pairs are translated, others show the API's text. */
 export function IssueText({ issue }: { issue: OnboardingIssue }) {
   const { t } = useTranslation();
+  // telephony/number also reports an attached number's state ("+1… is failed: …"): only "attach a phone number" has a translation.
+  if (issue.step === 'telephony' && issue.field === 'number' && issue.message !== 'attach a phone number') return <>{issue.message}</>;
   return <>{t(`onboarding.missing.${issue.step}.${issue.field}`, { defaultValue: issue.message })}</>;
 }
 
@@ -125,10 +129,10 @@ function Wizard({ initial }: { initial: OnboardingDto }) {
     <div onBlur={flush}>
       <div className="mb-3 flex flex-wrap items-center justify-between gap-2">
         <p className="text-sm text-slate-600 dark:text-slate-400">{t('onboarding.progress', { current: index + 1, total: STEPS.length })}</p>
-        <SaveState status={autosave.status} />
+        <SaveState status={autosave.status} warnings={server.warnings.length} />
       </div>
       <Stepper current={step} state={server} onGo={(s) => go(s)} />
-      <ErrorMessage error={autosave.error} />
+      <ErrorMessage error={autosave.error} shownFields={step === 'profile' ? PROFILE_FIELDS : []} />
       <Warnings warnings={server.warnings} />
       <Card>
         <h2 className="mb-1 text-lg font-semibold">{t(`onboarding.steps.${step}`)}</h2>

@@ -1,9 +1,9 @@
 import { useState, type ReactNode } from 'react';
 import { Link } from '@tanstack/react-router';
 import { useTranslation } from 'react-i18next';
-import { Badge, Button, buttonClass, ErrorMessage, Field, inputClass, Ltr } from '@/components/ui/ui';
+import { Badge, Button, buttonClass, ErrorMessage, Field, FieldProblem, inputClass, Ltr, useFieldProblems } from '@/components/ui/ui';
 import { useFormat, useTenantId } from '@/lib/session';
-import { formatLanguage } from '@/lib/format/format';
+import { formatLanguage, formatNumber, formatPrice } from '@/lib/format/format';
 import { checkCredential, useTemplates, type CredentialDto, type OnboardingDto, type OnboardingPatch } from './api';
 import { draftFrom, type Draft, type DraftStep } from './draft';
 import type { SaveStatus } from './use-autosave';
@@ -18,6 +18,8 @@ export interface StepProps {
   save: (extra?: OnboardingPatch) => Promise<OnboardingDto | null>;
   reset: (fresh: Draft) => void;
   status: SaveStatus;
+  /** The last autosave's failure (a 422 names the profile fields at fault in its details). */
+  error: unknown;
   server: OnboardingDto;
   setServer: (s: OnboardingDto) => void;
 }
@@ -77,21 +79,26 @@ export function CredentialStatus({ credential }: { credential: CredentialDto }) 
   );
 }
 
-export function ProfileStep({ draft, edit, server }: StepProps) {
+/** The profile fields shown beside their controls (the wizard's summary lists any others). */
+export const PROFILE_FIELDS = ['fullName', 'organisation', 'industry', 'locale', 'timeZone', 'acceptedTerms', 'acceptedTerms.version', 'acceptedTerms.at'];
+
+export function ProfileStep({ draft, edit, server, error }: StepProps) {
   const { t } = useTranslation();
+  const problem = useFieldProblems(error);
+  const termsProblem = problem('acceptedTerms') ?? problem('acceptedTerms.version') ?? problem('acceptedTerms.at');
   const { locale } = useFormat();
   const p = draft.profile;
   const set = (change: Partial<Draft['profile']>) => edit('profile', change);
   const browserZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
   return (
-    <div className="grid gap-3 sm:grid-cols-2">
-      <Field label={t('onboarding.profile.fullName')}>
+    <div className="grid grid-cols-1 gap-3 sm:grid-cols-2">
+      <Field label={t('onboarding.profile.fullName')} error={problem('fullName')}>
         <input className={inputClass} value={p.fullName} autoComplete="name" required onChange={(e) => set({ fullName: e.target.value })} />
       </Field>
-      <Field label={t('onboarding.profile.organisation')}>
+      <Field label={t('onboarding.profile.organisation')} error={problem('organisation')}>
         <input className={inputClass} value={p.organisation} autoComplete="organization" required onChange={(e) => set({ organisation: e.target.value })} />
       </Field>
-      <Field label={t('onboarding.profile.industry')}>
+      <Field label={t('onboarding.profile.industry')} error={problem('industry')}>
         <select className={inputClass} value={p.industry} onChange={(e) => set({ industry: e.target.value })}>
           <option value="">—</option>
           {INDUSTRIES.map((i) => (
@@ -101,7 +108,7 @@ export function ProfileStep({ draft, edit, server }: StepProps) {
           ))}
         </select>
       </Field>
-      <Field label={t('onboarding.profile.locale')}>
+      <Field label={t('onboarding.profile.locale')} error={problem('locale')}>
         <select className={inputClass} value={p.locale} onChange={(e) => set({ locale: e.target.value })}>
           {[...new Set([p.locale, ...LOCALES])].map((l) => (
             <option key={l} value={l}>
@@ -110,7 +117,7 @@ export function ProfileStep({ draft, edit, server }: StepProps) {
           ))}
         </select>
       </Field>
-      <Field label={t('onboarding.profile.timeZone')}>
+      <Field label={t('onboarding.profile.timeZone')} error={problem('timeZone')}>
         <input className={inputClass} dir="ltr" value={p.timeZone} onChange={(e) => set({ timeZone: e.target.value })} />
       </Field>
       <div className="flex items-end">
@@ -123,9 +130,21 @@ export function ProfileStep({ draft, edit, server }: StepProps) {
         {t('onboarding.profile.marketing')}
       </label>
       <label className="flex items-center gap-2 text-sm sm:col-span-2">
-        <input type="checkbox" checked={p.acceptTerms} disabled={p.acceptTerms && server.profile.acceptedTerms?.version === server.profile.termsVersion} onChange={(e) => set({ acceptTerms: e.target.checked })} />
+        <input
+          type="checkbox"
+          checked={p.acceptTerms}
+          disabled={p.acceptTerms && server.profile.acceptedTerms?.version === server.profile.termsVersion}
+          onChange={(e) => set({ acceptTerms: e.target.checked })}
+          aria-invalid={termsProblem ? true : undefined}
+          aria-describedby={termsProblem ? 'problem-terms' : undefined}
+        />
         {t('onboarding.profile.terms', { version: server.profile.termsVersion })}
       </label>
+      {termsProblem ? (
+        <div className="sm:col-span-2">
+          <FieldProblem id="problem-terms" message={termsProblem} />
+        </div>
+      ) : null}
     </div>
   );
 }
@@ -189,7 +208,7 @@ export function VoiceProviderStep(props: StepProps) {
       {provider === 'realtime' ? (
         <div className="flex flex-col gap-2">
           <CredentialStatus credential={server.voiceProvider.openAi} />
-          <div className="grid gap-2 sm:grid-cols-2">
+          <div className="grid grid-cols-1 gap-2 sm:grid-cols-2">
             <Field label={t('onboarding.voice.openAiKey')}>
               <input className={inputClass} type="password" dir="ltr" autoComplete="off" value={openAiKey} onChange={(e) => setOpenAiKey(e.target.value)} />
             </Field>
@@ -227,9 +246,9 @@ export function PersonaStep({ draft, edit, server }: StepProps) {
   };
   const items = [...(templates.data?.items ?? [])].sort((a, b) => Number(b.trade === server.profile.industry) - Number(a.trade === server.profile.industry));
   return (
-    <div className="grid gap-3">
+    <div className="grid grid-cols-1 gap-3">
       <Field label={t('onboarding.persona.template')}>
-        <select className={inputClass} value="" onChange={(e) => fromTemplate(e.target.value)}>
+        <select className={`${inputClass} w-full max-w-full`} value="" onChange={(e) => fromTemplate(e.target.value)}>
           <option value="">{t('onboarding.persona.templateNone')}</option>
           {items.map((tpl) => (
             <option key={tpl.id} value={tpl.id}>
@@ -294,7 +313,7 @@ export function TwilioStep(props: StepProps) {
       <p className="text-sm">
         {t('onboarding.twilio.sender')}: {sms.sender ? <Ltr>{sms.sender}</Ltr> : <span>{sms.problem ?? t('onboarding.twilio.noSender')}</span>}
       </p>
-      <div className="grid gap-2 sm:grid-cols-3">
+      <div className="grid grid-cols-1 gap-2 sm:grid-cols-3">
         <Field label={t('onboarding.twilio.accountSid')}>
           <input className={inputClass} dir="ltr" autoComplete="off" placeholder="AC…" value={sid} onChange={(e) => setSid(e.target.value.trim())} />
         </Field>
@@ -323,7 +342,7 @@ export function TwilioStep(props: StepProps) {
 export function IntegrationsStep({ draft, edit }: StepProps) {
   const { t } = useTranslation();
   return (
-    <div className="grid gap-3 sm:grid-cols-3">
+    <div className="grid grid-cols-1 gap-3 sm:grid-cols-3">
       {(['calendar', 'crm', 'workspace'] as const).map((kind) => (
         <Field key={kind} label={t(`onboarding.integrations.${kind}`)}>
           <select className={inputClass} value={draft.integrations[kind]} onChange={(e) => edit('integrations', { [kind]: e.target.value })}>
@@ -341,18 +360,18 @@ export function IntegrationsStep({ draft, edit }: StepProps) {
 }
 
 export function PlanStep({ draft, edit, server }: StepProps) {
-  const { t, i18n } = useTranslation();
-  const money = new Intl.NumberFormat(i18n.resolvedLanguage, { style: 'currency', currency: 'USD', maximumFractionDigits: 0 });
+  const { t } = useTranslation();
+  const { locale } = useFormat();
   return (
-    <fieldset className="grid gap-2 sm:grid-cols-2">
+    <fieldset className="grid grid-cols-1 gap-2 sm:grid-cols-2">
       <legend className="sr-only">{t('onboarding.steps.plan')}</legend>
       {server.plan.available.map((plan) => (
         <label key={plan.id} className="flex items-start gap-2 rounded-md border border-slate-200 p-3 text-sm dark:border-slate-700">
           <input type="radio" name="plan" value={plan.id} checked={draft.plan.planId === plan.id} onChange={() => edit('plan', { planId: plan.id })} />
           <span>
-            <span className="font-medium">{plan.name}</span> — {t('onboarding.plan.perMonth', { price: money.format(plan.monthlyPriceUsd) })}
+            <span className="font-medium">{plan.name}</span> — {t('onboarding.plan.perMonth', { price: formatPrice(plan.monthlyPriceUsd, locale) })}
             <span className="block text-slate-600 dark:text-slate-400">
-              {t('onboarding.plan.details', { minutes: plan.includedMinutes, calls: plan.concurrentCalls })}
+              {t('onboarding.plan.details', { minutes: formatNumber(plan.includedMinutes, locale), count: plan.concurrentCalls })}
             </span>
           </span>
         </label>

@@ -134,7 +134,7 @@ export function TelephonyStep(props: StepProps) {
         </h3>
         <HoursEditor hours={tel.hours} onChange={(hours) => edit('telephony', { hours })} />
       </section>
-      <section className="grid gap-2 sm:grid-cols-2">
+      <section className="grid grid-cols-1 gap-2 sm:grid-cols-2">
         <Field label={t('onboarding.telephony.afterHours')}>
           <select className={inputClass} value={tel.afterHours} onChange={(e) => edit('telephony', { afterHours: e.target.value })}>
             {['assistant', 'voicemail', 'forward'].map((a) => (

@@ -2,16 +2,13 @@ import { ApiError, csrfToken, queryString } from '@/lib/api/client';
 
 /** An API failure that keeps the envelope's `details` (field → message for 422 VALIDATION_FAILED). */
 export class FieldApiError extends ApiError {
-  readonly details: Record<string, string>;
-
   constructor(base: ApiError, details: Record<string, string>) {
-    super(base.status, base.code, base.message, base.traceId);
-    this.details = details;
+    super(base.status, base.code, base.message, base.traceId, details);
   }
 }
 
 /** The `details` of a validation envelope as field → message (other shapes give an empty map). */
-export function fieldErrors(error: unknown): Record<string, string> {
+export function fieldErrors(error: unknown): Readonly<Record<string, string>> {
   return error instanceof FieldApiError ? error.details : {};
 }
 

@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
-import { Badge, Button, Card, ErrorMessage, Field, inputClass, Ltr, PageTitle } from '@/components/ui/ui';
+import { Badge, Button, Card, ErrorMessage, Field, inputClass, Ltr, PageTitle, useFieldProblems } from '@/components/ui/ui';
 import { useFormat, useSession } from '@/lib/session';
 import { formatDateTime } from '@/lib/format/format';
 import { accountError } from '@/features/account/errors';
@@ -42,7 +42,7 @@ export function TeamPage() {
                     <p className="font-medium">
                       {member.fullName ?? <Ltr>{member.email}</Ltr>} {self ? <Badge tone="blue">{t('account.team.you')}</Badge> : null}
                     </p>
-                    <p className="truncate text-sm text-slate-600 dark:text-slate-400">
+                    <p className="truncate text-sm text-slate-600 dark:text-slate-400" title={member.email}>
                       <Ltr>{member.email}</Ltr>
                     </p>
                   </div>
@@ -97,7 +97,7 @@ export function TeamPage() {
                 <li key={inv.id}>
                   <Card className="flex flex-wrap items-center justify-between gap-3">
                     <div className="min-w-0">
-                      <p className="truncate font-medium">
+                      <p className="truncate font-medium" title={inv.email}>
                         <Ltr>{inv.email}</Ltr>
                       </p>
                       <p className="text-sm text-slate-600 dark:text-slate-400">
@@ -127,6 +127,7 @@ function InviteForm({ grantable, invite }: { grantable: string[]; invite: Return
   const { t } = useTranslation();
   const [email, setEmail] = useState('');
   const [role, setRole] = useState('member');
+  const problem = useFieldProblems(invite.error);
   const submit = (e: FormEvent) => {
     e.preventDefault();
     invite.mutate({ email, role }, { onSuccess: () => setEmail('') });
@@ -134,10 +135,10 @@ function InviteForm({ grantable, invite }: { grantable: string[]; invite: Return
   return (
     <Card>
       <form onSubmit={submit} className="flex flex-wrap items-end gap-3">
-        <Field label={t('auth.email')} className="min-w-56 flex-1">
+        <Field label={t('auth.email')} className="min-w-56 flex-1" error={problem('email')}>
           <input className={inputClass} type="email" required dir="ltr" value={email} onChange={(e) => setEmail(e.target.value)} />
         </Field>
-        <Field label={t('account.team.role')}>
+        <Field label={t('account.team.role')} error={problem('role')}>
           <select className={inputClass} aria-label={t('account.team.role')} value={role} onChange={(e) => setRole(e.target.value)}>
             {grantable.map((r) => (
               <option key={r} value={r}>
@@ -156,7 +157,7 @@ function InviteForm({ grantable, invite }: { grantable: string[]; invite: Return
         </p>
       ) : null}
       <div className="mt-2">
-        <ErrorMessage error={accountError(t, invite.error)} />
+        <ErrorMessage error={accountError(t, invite.error)} details={invite.error} shownFields={['email', 'role']} />
       </div>
     </Card>
   );

@@ -11,14 +11,27 @@ export class ApiError extends Error {
   readonly status: number;
   readonly code: string;
   readonly traceId: string | undefined;
+  /** Field → problem, from a 422 envelope's `details` (e.g. `{ email: "must be a valid email address" }`); empty otherwise. */
+  readonly details: Readonly<Record<string, string>>;
 
-  constructor(status: number, code: string, message: string, traceId?: string) {
+  constructor(status: number, code: string, message: string, traceId?: string, details?: unknown) {
     super(message);
     this.name = 'ApiError';
     this.status = status;
     this.code = code;
     this.traceId = traceId;
+    this.details = fieldDetails(details);
   }
+}
+
+/** Keeps the string entries of an envelope's `details` object (field → problem); anything else gives no entries. */
+export function fieldDetails(details: unknown): Readonly<Record<string, string>> {
+  if (typeof details !== 'object' || details === null || Array.isArray(details)) return {};
+  const out: Record<string, string> = {};
+  for (const [field, problem] of Object.entries(details as Record<string, unknown>)) {
+    if (typeof problem === 'string' && problem.trim() !== '') out[field] = problem;
+  }
+  return out;
 }
 
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -42,7 +55,7 @@ export async function toApiError(response: Response): Promise<ApiError> {
   }
   const envelope = body as Partial<ErrorEnvelope> | null;
   if (envelope?.error?.code) {
-    return new ApiError(response.status, envelope.error.code, envelope.error.message ?? envelope.error.code, envelope.error.traceId);
+    return new ApiError(response.status, envelope.error.code, envelope.error.message ?? envelope.error.code, envelope.error.traceId, envelope.error.details);
   }
   return new ApiError(response.status, `HTTP_${response.status}`, response.statusText || `HTTP ${response.status}`);
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { localDate, formatDateTime, formatDuration, formatLatency, formatPhone, startOfDayInZone, zoneOffsetMs, formatDay, formatLanguage } from './format';
+import { localDate, formatDateTime, formatDuration, formatLatency, formatPhone, startOfDayInZone, zoneOffsetMs, formatDay, formatLanguage, formatPrice } from './format';
 
 describe('format', () => {
   it('formats durations as m:ss and h:mm:ss', () => {
@@ -55,3 +55,13 @@ describe('localDate', () => {
     expect(formatLanguage('qaa', 'en')).toBe('qaa');
   });
 });
+
+describe('formatPrice', () => {
+  it('shows a plan price the same way on every page, in the UI language', () => {
+    expect(formatPrice(149, 'en')).toMatch(/^US\$149$|^\$149$/);
+    expect(formatPrice(149, 'fr')).toMatch(/^149\s\$\s?US$/);
+    expect(formatPrice(49.5, 'en')).toContain('49.50');
+    expect(formatPrice(null, 'en')).toBe('');
+  });
+});
+

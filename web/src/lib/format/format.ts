@@ -106,6 +106,21 @@ export function formatCost(n: number | string | null | undefined, locale: Locale
   return new Intl.NumberFormat(intlLocale(locale), { style: 'currency', currency: 'USD', maximumFractionDigits: 2, numberingSystem: 'latn' }).format(v);
 }
 
+/** A plan price in USD, the same on every page: no cents for whole amounts ("$149" in English, "149 $ US" in French). */
+export function formatPrice(n: number | string | null | undefined, locale: Locale): string {
+  if (n === null || n === undefined || n === '') return '';
+  const v = Number(n);
+  if (!Number.isFinite(v)) return '';
+  const digits = Number.isInteger(v) ? 0 : 2;
+  return new Intl.NumberFormat(intlLocale(locale), {
+    style: 'currency',
+    currency: 'USD',
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+    numberingSystem: 'latn',
+  }).format(v);
+}
+
 /** Start of the day `daysAgo` days before `now`, in the given zone, as an ISO instant (for the date presets). */
 export function startOfDayInZone(now: Date, timeZone: string, daysAgo = 0): string {
   const parts = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).formatToParts(now);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import i18next from 'i18next';
 import { areaFileNames, resources, type Tree } from './resources';
 
 const { en, fr, he, ar } = resources;
@@ -42,3 +43,16 @@ describe('locales', () => {
     for (const area of areas) for (const lang of ['en', 'fr', 'he', 'ar']) expect(areaFileNames).toContain(`${area}.${lang}.json`);
   });
 });
+
+describe('counted strings', () => {
+  it('one simultaneous call is singular, and the phone-number reminder is translated', async () => {
+    const i18n = i18next.createInstance();
+    await i18n.init({ resources: Object.fromEntries(Object.entries(resources).map(([l, tree]) => [l, { translation: tree }])), lng: 'en', fallbackLng: false });
+    const en = i18n.getFixedT('en');
+    expect(en('onboarding.plan.details', { minutes: '500', count: 1 })).toBe('500 minutes included, 1 simultaneous call');
+    expect(en('onboarding.plan.details', { minutes: '500', count: 3 })).toBe('500 minutes included, 3 simultaneous calls');
+    expect(i18n.getFixedT('fr')('onboarding.plan.details', { minutes: '500', count: 1 })).toContain('1 appel simultané');
+    for (const lng of ['fr', 'he', 'ar']) expect(i18n.getFixedT(lng)('onboarding.missing.telephony.number')).not.toMatch(/attach|onboarding\./i);
+  });
+});
+
