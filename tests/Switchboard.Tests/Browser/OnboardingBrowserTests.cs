@@ -248,6 +248,7 @@ public sealed class OnboardingBrowserTests(BrowserFixture browser, ITestOutputHe
         await page.GetByRole(AriaRole.Button, new() { NameRegex = new Regex("Réceptionniste plomberie") }).ClickAsync();
         await Expect(page.GetByLabel("Assistant name")).ToHaveValueAsync("Paul");
         await Expect(page.GetByLabel("Instructions")).ToHaveValueAsync(new Regex("Ne transfère jamais l'appel"));
+        await page.GetByLabel("On-call number (texted about emergencies)").FillAsync("514 555 0111");
         await page.GetByRole(AriaRole.Button, new() { Name = "Create the assistant" }).ClickAsync();
         await Expect(page.GetByText("Your assistant: Paul")).ToBeVisibleAsync();
         await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Update the assistant" })).ToBeVisibleAsync();
@@ -258,6 +259,7 @@ public sealed class OnboardingBrowserTests(BrowserFixture browser, ITestOutputHe
         Assert.Contains("plombier de garde est texté", assistant.GetProperty("instructions").GetString());
         Assert.Equal(["fr-CA", "en-US"], assistant.GetProperty("languages").EnumerateArray().Select(l => l.GetString()));
         Assert.True(assistant.GetProperty("isDefault").GetBoolean());
+        Assert.Equal("+15145550111", assistant.GetProperty("alertPolicy").GetProperty("onCallNumbers")[0].GetString()); // emergencies reach someone
         await tab.AssertCleanAsync();
     }
 

@@ -16,6 +16,8 @@ export function AssistantStep(props: StepProps) {
   const existing = server.assistant.assistant;
   const [chosen, setChosen] = useState<AssistantTemplate | null>(null);
   const [form, setForm] = useState({ name: existing?.name ?? '', firstMessage: existing?.firstMessage ?? '', instructions: existing?.instructions ?? '' });
+  // Emergencies are texted to this number only (the server's alert policy); without it a flooded basement reaches nobody.
+  const [onCall, setOnCall] = useState(existing?.alertPolicy?.onCallNumbers?.[0] ?? '');
   const action = useAction(props);
   const industry = server.profile.industry;
   const items = [...(templates.data?.items ?? [])].sort((a, b) => Number(b.trade === industry) - Number(a.trade === industry));
@@ -33,7 +35,15 @@ export function AssistantStep(props: StepProps) {
         tools: chosen?.tools ?? null,
         voice: null,
         model: null,
-        alertPolicy: null,
+        alertPolicy:
+          onCall.trim() === ''
+            ? null
+            : {
+                onCallNumbers: [onCall.trim(), ...(existing?.alertPolicy?.onCallNumbers?.slice(1) ?? [])],
+                officeNumbers: existing?.alertPolicy?.officeNumbers ?? null,
+                nonUrgentDelivery: existing?.alertPolicy?.nonUrgentDelivery ?? null,
+                language: existing?.alertPolicy?.language ?? null,
+              },
         recordingEnabled: null,
         isDefault: null,
       },
@@ -97,6 +107,18 @@ export function AssistantStep(props: StepProps) {
         <Field label={t('onboarding.assistant.firstMessage')}>
           <textarea className={inputClass} rows={2} value={form.firstMessage} onChange={(e) => setForm({ ...form, firstMessage: e.target.value })} />
         </Field>
+        <Field label={t('onboarding.assistant.onCall')}>
+          <input
+            className={inputClass}
+            type="tel"
+            dir="ltr"
+            autoComplete="tel"
+            placeholder="+1 514 555 0111"
+            value={onCall}
+            onChange={(e) => setOnCall(e.target.value)}
+          />
+        </Field>
+        <p className="-mt-2 text-xs text-slate-600 dark:text-slate-400">{t('onboarding.assistant.onCallHint')}</p>
         <Field label={t('onboarding.assistant.instructions')}>
           <textarea className={inputClass} rows={8} value={form.instructions} onChange={(e) => setForm({ ...form, instructions: e.target.value })} />
         </Field>
