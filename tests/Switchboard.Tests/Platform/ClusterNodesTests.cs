@@ -188,6 +188,10 @@ public sealed class ClusterLimitsTests(ITestOutputHelper output)
         {
             ["Switchboard:Vapi:RateLimitPerMinute"] = Limit.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Switchboard:Billing:Plans:free:RequestsPerMinute"] = Limit.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Switchboard:Billing:Plans:free:RequestsPerMinutePerKey"] = Limit.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            // A dashboard session has a window of its own (ApiGuardMiddleware): sized like the others here, so the session
+            // test below measures the same cluster-wide window.
+            ["Switchboard:Accounts:SessionRequestsPerMinute"] = Limit.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Switchboard:Webhooks:TimeoutSeconds"] = "15",
         };
     }
