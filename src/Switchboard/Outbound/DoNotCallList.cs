@@ -26,19 +26,22 @@ internal sealed class DoNotCallList(SwitchboardDbContext db, TimeProvider clock)
         {
             return (existing, false);
         }
-        var entry = new DoNotCallEntry
-        {
-            Id = Guid.CreateVersion7(),
-            TenantId = tenantId,
-            Number = e164,
-            Source = source,
-            Note = note is { Length: > 500 } ? note[..500] : note,
-            CallId = callId,
-            AddedAt = clock.GetUtcNow(),
-        };
+        var entry = NewEntry(tenantId, e164, source, note, callId, clock.GetUtcNow());
         db.DoNotCall.Add(entry);
         return (entry, true);
     }
+
+    /// <summary>A new row of the list; the note is cut to 500 characters.</summary>
+    private static DoNotCallEntry NewEntry(Guid tenantId, string e164, string source, string? note, Guid? callId, DateTimeOffset now) => new()
+    {
+        Id = Guid.CreateVersion7(),
+        TenantId = tenantId,
+        Number = e164,
+        Source = source,
+        Note = note is { Length: > 500 } ? note[..500] : note,
+        CallId = callId,
+        AddedAt = now,
+    };
 
     /// <summary>
     /// Adds each of <paramref name="numbers"/> (E.164, duplicates allowed) that is not listed yet, all from one
@@ -56,15 +59,7 @@ internal sealed class DoNotCallList(SwitchboardDbContext db, TimeProvider clock)
             listed.UnionWith(await db.DoNotCall.AsNoTracking().Where(d => chunkList.Contains(d.Number)).Select(d => d.Number).ToListAsync(ct));
         }
         var now = clock.GetUtcNow();
-        var added = wanted.Where(n => !listed.Contains(n)).Select(n => new DoNotCallEntry
-        {
-            Id = Guid.CreateVersion7(),
-            TenantId = tenantId,
-            Number = n,
-            Source = source,
-            Note = note is { Length: > 500 } ? note[..500] : note,
-            AddedAt = now,
-        }).ToList();
+        var added = wanted.Where(n => !listed.Contains(n)).Select(n => NewEntry(tenantId, n, source, note, null, now)).ToList();
         db.DoNotCall.AddRange(added);
         return (added.Count, numbers.Count - added.Count);
     }
