@@ -175,7 +175,9 @@ internal static partial class OfflineReceptionist
     {
         if (state.Urgency == Calls.Urgency.Emergency)
         {
-            return onCallReachable ? l.NextEmergency(state.Phone) : l.NextEmergencyFlagged(state.Phone);
+            var callback = onCallReachable ? l.NextEmergency(state.Phone) : l.NextEmergencyFlagged(state.Phone);
+            return UrgencyClassifier.Classify(state.Problem, ReceptionistLanguage.WaterCues).Urgency == Calls.Urgency.Emergency
+                ? $"{callback} {l.ShutOffWater}" : callback;
         }
         if (BusinessHoursCalculator.IsOpen(tenant.BusinessHours, tenant.TimeZone, now))
         {

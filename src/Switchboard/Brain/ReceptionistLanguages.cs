@@ -57,6 +57,37 @@ internal sealed record ReceptionistLanguage(
         _ => $"Thank you. We will call you back first at {number ?? "the number you gave"}.",
     };
 
+    /// <summary>
+    /// Advice added to <see cref="NextEmergency"/> when the emergency is about water (<see cref="WaterCues"/>: a flood, a burst
+    /// pipe, a leak), whatever the trade: shut off the main water valve.
+    /// </summary>
+    public string ShutOffWater => Code switch
+    {
+        "fr" => "En attendant, fermez l'entrée d'eau principale si vous le pouvez.",
+        "es" => "Mientras tanto, cierre la llave de paso principal del agua si puede.",
+        "de" => "Drehen Sie bis dahin, wenn möglich, den Hauptwasserhahn zu.",
+        "ar" => "وفي الأثناء، أغلق محبس المياه الرئيسي إن استطعت.",
+        "he" => "בינתיים, אם אפשר, סגרו את ברז המים הראשי.",
+        _ => "Meanwhile, shut off the main water valve if you can.",
+    };
+
+    /// <summary>
+    /// Words of a water problem in the six languages (matched like urgency cues: case, accents and word boundaries
+    /// ignored), so that only such an emergency gets <see cref="ShutOffWater"/>: a locksmith's or a clinic's does not.
+    /// </summary>
+    public static readonly UrgencyRules WaterCues = new()
+    {
+        Emergency =
+        [
+            "water", "flood", "flooded", "flooding", "burst pipe", "pipe burst", "pipe", "pipes", "leak", "leaking", "sewer backup",
+            "eau", "d'eau", "inondation", "inonde", "inondee", "tuyau", "tuyaux", "fuite", "refoulement", "degat d'eau",
+            "agua", "inundacion", "inundado", "inundada", "se inundo", "tuberia", "tubo", "fuga",
+            "wasser", "wasserschaden", "rohrbruch", "rohr", "uberschwemmung", "uberschwemmt", "uberflutet", "uberflutung",
+            "ماء", "الماء", "المياه", "مياه", "بالمياه", "بالماء", "غارق", "غارقة", "فيضان", "الفيضان", "ماسورة", "تسرب", "غمرت", "مغمور", "مغمورة",
+            "מים", "הצפה", "בהצפה", "מוצף", "מוצפת", "הוצף", "הוצפה", "שיטפון", "צינור", "נזילה",
+        ],
+    };
+
     /// <summary>The languages by two-letter code.</summary>
     public static readonly IReadOnlyDictionary<string, ReceptionistLanguage> All = new Dictionary<string, ReceptionistLanguage>
     {
@@ -68,7 +99,7 @@ internal sealed record ReceptionistLanguage(
             "This is an emergency: the on-call technician will be texted as soon as I have your number. ",
             "How can I help? Please describe the problem.", "What number can we call you back on?",
             "I did not recognise a number. What is your phone number (10 digits)?", "May I have your name?", "What is the address of the job?",
-            n => $"Thank you. The on-call technician will call you at {n ?? "the number you gave"} within minutes. Meanwhile, shut off the main water valve if you can.",
+            n => $"Thank you. The on-call technician will call you at {n ?? "the number you gave"} within minutes.",
             (name, n) => $"Thank you, that's noted. Someone from {name} will call you at {n ?? "the number you gave"} today.",
             (n, when) => $"Thank you, that's noted. We are closed now; we will call you at {n ?? "the number you gave"} when we open{(when is null ? "" : $" ({when})")}.",
             "dddd 'at' h:mm tt", []),
@@ -76,11 +107,11 @@ internal sealed record ReceptionistLanguage(
             (name, open) => $"Vous écrivez à l'assistant automatique de {name} ({(open ? "nous sommes ouverts" : "nous sommes fermés en ce moment")}). ",
             today => $"Nous sommes ouverts en ce moment (aujourd'hui : {today}).", "Nous sommes fermés en ce moment.", "Nos heures",
             (title, quote) => $"D'après « {title} » : {quote} ", "Puis-je faire autre chose pour vous ?",
-            "C'est une urgence : le plombier de garde est prévenu par texto immédiatement. ", "Le plombier de garde est prévenu par texto immédiatement. ",
-            "C'est une urgence : le plombier de garde sera prévenu par texto dès que j'aurai votre numéro. ",
+            "C'est une urgence : le technicien de garde est prévenu par texto immédiatement. ", "Le technicien de garde est prévenu par texto immédiatement. ",
+            "C'est une urgence : le technicien de garde sera prévenu par texto dès que j'aurai votre numéro. ",
             "Comment puis-je vous aider ? Décrivez-moi votre problème.", "À quel numéro pouvons-nous vous rappeler ?",
             "Je n'ai pas reconnu de numéro. Quel est votre numéro de téléphone (10 chiffres) ?", "Quel est votre nom ?", "Quelle est l'adresse des travaux ?",
-            n => $"Merci. Le plombier de garde vous rappelle au {n ?? "numéro indiqué"} dans les prochaines minutes. En attendant, fermez l'entrée d'eau principale si vous le pouvez.",
+            n => $"Merci. Le technicien de garde vous rappelle au {n ?? "numéro indiqué"} dans les prochaines minutes.",
             (name, n) => $"Merci, c'est noté. Un membre de l'équipe de {name} vous rappelle au {n ?? "numéro indiqué"} aujourd'hui.",
             (n, when) => $"Merci, c'est noté. Nous sommes fermés ; nous vous rappelons au {n ?? "numéro indiqué"} dès l'ouverture{(when is null ? "" : $" ({when})")}.",
             "dddd 'à' HH'h'mm", []),
@@ -92,7 +123,7 @@ internal sealed record ReceptionistLanguage(
             "Es una emergencia: avisaremos por SMS al técnico de guardia en cuanto tenga su número. ",
             "¿En qué podemos ayudarle? Cuénteme el problema.", "¿A qué número podemos devolverle la llamada?",
             "No reconocí ningún número. ¿Cuál es su número de teléfono (10 dígitos)?", "¿Cuál es su nombre?", "¿En qué dirección hay que hacer el trabajo?",
-            n => $"Gracias. El técnico de guardia le llamará al {n ?? "número que nos dio"} en los próximos minutos. Mientras tanto, cierre la llave de paso principal del agua si puede.",
+            n => $"Gracias. El técnico de guardia le llamará al {n ?? "número que nos dio"} en los próximos minutos.",
             (name, n) => $"Gracias, queda anotado. Alguien de {name} le llamará hoy al {n ?? "número que nos dio"}.",
             (n, when) => $"Gracias, queda anotado. Ahora estamos cerrados; le llamaremos al {n ?? "número que nos dio"} en cuanto abramos{(when is null ? "" : $" ({when})")}.",
             "dddd 'a las' HH:mm",
@@ -107,7 +138,7 @@ internal sealed record ReceptionistLanguage(
             "Das ist ein Notfall: Der Techniker im Bereitschaftsdienst wird per SMS benachrichtigt, sobald ich Ihre Nummer habe. ",
             "Wie können wir helfen? Bitte beschreiben Sie das Problem.", "Unter welcher Nummer können wir Sie zurückrufen?",
             "Ich habe keine Nummer erkannt. Wie lautet Ihre Telefonnummer (10 Ziffern)?", "Wie ist Ihr Name?", "An welcher Adresse sollen wir arbeiten?",
-            n => $"Danke. Der Techniker im Bereitschaftsdienst ruft Sie in den nächsten Minuten {(n is null ? "unter der angegebenen Nummer" : $"unter {n}")} an. Drehen Sie bis dahin, wenn möglich, den Hauptwasserhahn zu.",
+            n => $"Danke. Der Techniker im Bereitschaftsdienst ruft Sie in den nächsten Minuten {(n is null ? "unter der angegebenen Nummer" : $"unter {n}")} an.",
             (name, n) => $"Danke, ist notiert. Jemand von {name} ruft Sie heute {(n is null ? "unter der angegebenen Nummer" : $"unter {n}")} zurück.",
             (n, when) => $"Danke, ist notiert. Wir haben gerade geschlossen; wir rufen Sie {(n is null ? "unter der angegebenen Nummer" : $"unter {n}")} zurück, sobald wir öffnen{(when is null ? "" : $" ({when})")}.",
             "dddd 'um' HH:mm 'Uhr'",
@@ -121,7 +152,7 @@ internal sealed record ReceptionistLanguage(
             "هذه حالة طارئة: سيتم إبلاغ الفني المناوب برسالة نصية فور حصولي على رقمك. ",
             "كيف يمكننا مساعدتك؟ يرجى وصف المشكلة.", "على أي رقم يمكننا معاودة الاتصال بك؟",
             "لم أتعرف على أي رقم. ما رقم هاتفك (10 أرقام)؟", "ما اسمك؟", "ما عنوان مكان العمل؟",
-            n => $"شكرًا. سيتصل بك الفني المناوب {(n is null ? "على الرقم الذي زودتنا به" : $"على الرقم {Isolate(n)}")} خلال دقائق. وفي الأثناء، أغلق محبس المياه الرئيسي إن استطعت.",
+            n => $"شكرًا. سيتصل بك الفني المناوب {(n is null ? "على الرقم الذي زودتنا به" : $"على الرقم {Isolate(n)}")} خلال دقائق.",
             (name, n) => $"شكرًا، تم تسجيل طلبك. سيتصل بك أحد أفراد فريق {name} اليوم {(n is null ? "على الرقم الذي زودتنا به" : $"على الرقم {Isolate(n)}")}.",
             (n, when) => $"شكرًا، تم تسجيل طلبك. نحن مغلقون الآن؛ سنتصل بك {(n is null ? "على الرقم الذي زودتنا به" : $"على الرقم {Isolate(n)}")} فور افتتاحنا{(when is null ? "" : $" ({when})")}.",
             "dddd 'الساعة' HH:mm",
@@ -135,7 +166,7 @@ internal sealed record ReceptionistLanguage(
             "זה מקרה חירום: הטכנאי התורן יקבל הודעת SMS ברגע שיהיה לי המספר שלכם. ",
             "איך נוכל לעזור? תארו בבקשה את הבעיה.", "לאיזה מספר נוכל לחזור אליכם?",
             "לא זיהיתי מספר. מה מספר הטלפון שלכם (10 ספרות)?", "מה השם שלכם?", "מה הכתובת של העבודה?",
-            n => $"תודה. הטכנאי התורן יתקשר אליכם {(n is null ? "למספר שמסרתם" : $"למספר {Isolate(n)}")} בדקות הקרובות. בינתיים, אם אפשר, סגרו את ברז המים הראשי.",
+            n => $"תודה. הטכנאי התורן יתקשר אליכם {(n is null ? "למספר שמסרתם" : $"למספר {Isolate(n)}")} בדקות הקרובות.",
             (name, n) => $"תודה, רשמנו. מישהו מצוות {name} יחזור אליכם היום {(n is null ? "למספר שמסרתם" : $"למספר {Isolate(n)}")}.",
             (n, when) => $"תודה, רשמנו. אנחנו סגורים כרגע; נחזור אליכם {(n is null ? "למספר שמסרתם" : $"למספר {Isolate(n)}")} ברגע שנפתח{(when is null ? "" : $" ({when})")}.",
             "dddd 'בשעה' HH:mm",

@@ -63,13 +63,26 @@ internal sealed class AccountService(
         return trimmed.ToLowerInvariant();
     }
 
-    /// <summary>Password rules: <see cref="AccountOptions.MinPasswordLength"/> to 128 characters, not the email.</summary>
+    /// <summary>
+    /// Password rules (NIST SP 800-63B §3.1.1.2: a length floor, no composition rules, and a check against commonly used,
+    /// sequential or repetitive passwords and words of the context): <see cref="AccountOptions.MinPasswordLength"/> to 128
+    /// characters, not the email, and not guessable in zxcvbn's estimate (score 0: "password123", "qwertyuiop",
+    /// "1234567890", the email's own name or domain followed by digits). Returns the problem, worded after the field name,
+    /// or null.
+    /// </summary>
     public string? PasswordProblem(string? password, string? email) =>
         string.IsNullOrEmpty(password) ? "is required"
         : password.Length < options.Value.MinPasswordLength ? $"must be at least {options.Value.MinPasswordLength} characters"
         : password.Length > 128 ? "must be at most 128 characters"
         : email is not null && string.Equals(password, email, StringComparison.OrdinalIgnoreCase) ? "must not be the email"
+        : Zxcvbn.Zxcvbn.MatchPassword(password, ContextWords(email)).Score == 0
+            ? "is too easy to guess (a common password, a keyboard run or a repeated pattern): use a few unrelated words"
         : null;
+
+    /// <summary>Words a guesser would try first for this account: the email and the parts of its name and domain.</summary>
+    private static IEnumerable<string> ContextWords(string? email) =>
+        email is null ? ["switchboard"]
+            : [email, "switchboard", .. email.Split(['@', '.', '-', '_', '+'], StringSplitOptions.RemoveEmptyEntries).Where(w => w.Length >= 3)];
 
     public string HashPassword(User user, string password) => hasher.HashPassword(user, password);
 

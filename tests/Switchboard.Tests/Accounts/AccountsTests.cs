@@ -58,6 +58,24 @@ public sealed class AccountsTests(SelfServiceFactory factory) : IClassFixture<Se
         Assert.Equal(HttpStatusCode.BadRequest, malformed.StatusCode);
     }
 
+    [Theory]
+    [InlineData("password123")]
+    [InlineData("qwertyuiop")]
+    [InlineData("1234567890")]
+    [InlineData("aaaaaaaaaaaa")]
+    [InlineData("plomberie2024")]
+    public async Task SignupRejectsAGuessablePasswordAndCreatesNothing(string password)
+    {
+        var email = $"plomberie-{Guid.NewGuid():N}@example.test";
+        var response = await factory.CookieClient().PostAsJsonAsync("/api/v1/auth/signup", new { email, password, organisation = "Plomberie Nord" });
+
+        var error = (await response.JsonAsync(HttpStatusCode.UnprocessableEntity))["error"]!;
+        Assert.Contains("too easy to guess", error["details"]!["password"]!.ToString());
+        Assert.False(await factory.WithDbAsync(null, db => db.Users.AnyAsync(u => u.Email == email)));
+        var fine = await factory.CookieClient().PostAsJsonAsync("/api/v1/auth/signup", new { email, password = "copper kettle on the roof", organisation = "Plomberie Nord" });
+        Assert.Equal(HttpStatusCode.Created, fine.StatusCode);
+    }
+
     [Fact]
     public async Task UnsafeCookieRequestsNeedTheCsrfTokenButBearerRequestsDoNot()
     {
@@ -167,7 +185,7 @@ public sealed class AccountsTests(SelfServiceFactory factory) : IClassFixture<Se
         Assert.Equal(HttpStatusCode.NotFound, stale.StatusCode);
 
         var memberClient = factory.CookieClient();
-        var accepted = await (await memberClient.PostAsJsonAsync("/api/v1/auth/invitations/accept", new { token, password = "member password 123", fullName = "Mem Ber" }))
+        var accepted = await (await memberClient.PostAsJsonAsync("/api/v1/auth/invitations/accept", new { token, password = "ledger read by a member 7", fullName = "Mem Ber" }))
             .JsonAsync(HttpStatusCode.OK);
         Assert.Equal(owner.TenantId.ToString(), accepted["tenant"]!["id"]!.GetValue<string>());
         Assert.Equal("member", accepted["tenant"]!["role"]!.GetValue<string>());
@@ -178,7 +196,7 @@ public sealed class AccountsTests(SelfServiceFactory factory) : IClassFixture<Se
         Assert.Equal(HttpStatusCode.Forbidden, denied.StatusCode);
         Assert.Equal("INSUFFICIENT_ROLE", await denied.ErrorCodeAsync());
 
-        var reuse = await factory.CookieClient().PostAsJsonAsync("/api/v1/auth/invitations/accept", new { token, password = "member password 123" });
+        var reuse = await factory.CookieClient().PostAsJsonAsync("/api/v1/auth/invitations/accept", new { token, password = "ledger read by a member 7" });
         Assert.Equal(HttpStatusCode.NotFound, reuse.StatusCode);
     }
 
@@ -189,7 +207,7 @@ public sealed class AccountsTests(SelfServiceFactory factory) : IClassFixture<Se
         var email = $"admin-{Guid.NewGuid():N}@example.test";
         var token = (await (await owner.Client.PostAsJsonAsync("/api/v1/team/invitations", new { email, role = "admin" })).JsonAsync(HttpStatusCode.Created))["token"]!.GetValue<string>();
         var adminClient = factory.CookieClient();
-        var admin = await (await adminClient.PostAsJsonAsync("/api/v1/auth/invitations/accept", new { token, password = "admin password 123" })).JsonAsync(HttpStatusCode.OK);
+        var admin = await (await adminClient.PostAsJsonAsync("/api/v1/auth/invitations/accept", new { token, password = "keys kept by the admin 42" })).JsonAsync(HttpStatusCode.OK);
         adminClient.DefaultRequestHeaders.Add("X-CSRF-Token", admin["csrfToken"]!.GetValue<string>());
 
         Assert.Equal("INSUFFICIENT_ROLE", await (await adminClient.PatchAsJsonAsync($"/api/v1/team/members/{owner.UserId}", new { role = "member" })).ErrorCodeAsync());

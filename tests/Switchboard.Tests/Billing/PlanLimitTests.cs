@@ -60,7 +60,7 @@ public sealed class PlanLimitTests(LowLimitFactory factory) : IClassFixture<LowL
         var token = (await (await owner.Client.PostAsJsonAsync("/api/v1/team/invitations", new { email = $"m-{Guid.NewGuid():N}@example.test", role = "member" }))
             .JsonAsync(HttpStatusCode.Created))["token"]!.GetValue<string>();
         var memberClient = factory.CookieClient();
-        await (await memberClient.PostAsJsonAsync("/api/v1/auth/invitations/accept", new { token, password = "member password 123" })).JsonAsync(HttpStatusCode.OK);
+        await (await memberClient.PostAsJsonAsync("/api/v1/auth/invitations/accept", new { token, password = "ledger read by a member 7" })).JsonAsync(HttpStatusCode.OK);
         for (var i = 0; i < 3; i++)
         {
             Assert.Equal(HttpStatusCode.OK, (await owner.Client.GetAsync("/api/v1/onboarding")).StatusCode);
@@ -133,7 +133,7 @@ public sealed class PlanAndUsageTests(SelfServiceFactory factory) : IClassFixtur
         var token = (await (await owner.Client.PostAsJsonAsync("/api/v1/team/invitations", new { email = $"a-{Guid.NewGuid():N}@example.test", role = "admin" }))
             .JsonAsync(HttpStatusCode.Created))["token"]!.GetValue<string>();
         var adminClient = factory.CookieClient();
-        var admin = await (await adminClient.PostAsJsonAsync("/api/v1/auth/invitations/accept", new { token, password = "admin password 123" })).JsonAsync(HttpStatusCode.OK);
+        var admin = await (await adminClient.PostAsJsonAsync("/api/v1/auth/invitations/accept", new { token, password = "keys kept by the admin 42" })).JsonAsync(HttpStatusCode.OK);
         adminClient.DefaultRequestHeaders.Add("X-CSRF-Token", admin["csrfToken"]!.GetValue<string>());
         Assert.Equal("INSUFFICIENT_ROLE", await (await adminClient.PutAsJsonAsync("/api/v1/plan", new { planId = "free" })).ErrorCodeAsync());
     }

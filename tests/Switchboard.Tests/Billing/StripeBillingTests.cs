@@ -482,7 +482,7 @@ public sealed class StripeBillingTests(StripeBillingFactory factory) : IClassFix
         var token = (await (await owner.Client.PostAsJsonAsync("/api/v1/team/invitations", new { email = $"m-{Guid.NewGuid():N}@example.test", role = "admin" }))
             .JsonAsync(HttpStatusCode.Created))["token"]!.GetValue<string>();
         var admin = factory.CookieClient();
-        var session = await (await admin.PostAsJsonAsync("/api/v1/auth/invitations/accept", new { token, password = "admin password 123" })).JsonAsync(HttpStatusCode.OK);
+        var session = await (await admin.PostAsJsonAsync("/api/v1/auth/invitations/accept", new { token, password = "keys kept by the admin 42" })).JsonAsync(HttpStatusCode.OK);
         admin.DefaultRequestHeaders.Add("X-CSRF-Token", session["csrfToken"]!.GetValue<string>());
         Assert.Equal(HttpStatusCode.Forbidden, (await admin.PostAsJsonAsync("/api/v1/billing/checkout", new { planId = "pro" })).StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, (await admin.PostAsync("/api/v1/billing/portal", null)).StatusCode);

@@ -155,7 +155,7 @@ public sealed class WidgetBrowserTests(WidgetBrowserFixture fx) : IClassFixture<
         var box = page.GetByRole(AriaRole.Textbox, new() { Name = "Écrivez un message…" });
         await box.FillAsync("Bonjour, mon sous-sol est inondé, il y a de l'eau partout! Rappelez-moi au 514 555 0142");
         await box.PressAsync("Enter");
-        await Assertions.Expect(page.GetByText("le plombier de garde est prévenu", new() { Exact = false })).ToBeVisibleAsync(new() { Timeout = 15000 });
+        await Assertions.Expect(page.GetByText("le technicien de garde est prévenu", new() { Exact = false })).ToBeVisibleAsync(new() { Timeout = 15000 });
         await box.FillAsync("Marie Tremblay");
         await box.PressAsync("Enter");
         await Assertions.Expect(page.GetByText("Quelle est l'adresse des travaux ?", new() { Exact = false })).ToBeVisibleAsync();

@@ -7,6 +7,7 @@ using Switchboard.Calls;
 using Switchboard.Credentials;
 using Switchboard.Realtime;
 using Switchboard.Realtime.Bridge;
+using Switchboard.Tenancy;
 using Switchboard.Twilio;
 
 namespace Switchboard.Tests.Realtime;
@@ -379,13 +380,23 @@ public sealed class BridgePartsTests
     [Fact]
     public void ACapturedLeadKeepsEarlierFieldsAndTheHighestUrgency()
     {
-        var lead = ToolRunner.MergeCapturedLead(null, """{"name":"Marc Tremblay","problem":"Basement flooding","urgency":"emergency"}""");
-        lead = ToolRunner.MergeCapturedLead(lead, """{"address":"12 rue Principale, Laval","urgency":"routine"}""");
-        lead = ToolRunner.MergeCapturedLead(lead, "not json");
+        var rules = UrgencyRules.Generic;
+        var lead = ToolRunner.MergeCapturedLead(null, """{"name":"Marc Tremblay","problem":"Basement flooding","urgency":"emergency"}""", rules);
+        lead = ToolRunner.MergeCapturedLead(lead, """{"address":"12 rue Principale, Laval","urgency":"routine"}""", rules);
+        lead = ToolRunner.MergeCapturedLead(lead, "not json", rules);
 
         Assert.NotNull(lead);
         Assert.Equal(("Marc Tremblay", "12 rue Principale, Laval", "Basement flooding", Urgency.Emergency, "tool"),
             (lead.Name, lead.Address, lead.Problem, lead.Urgency, lead.Source));
+    }
+
+    [Fact]
+    public void ACapturedProblemIsReadAgainstTheTenantsUrgencyCues()
+    {
+        const string arguments = """{"name":"Marc Tremblay","problem":"Sous-sol inondé depuis ce matin"}""";
+
+        Assert.Equal(Urgency.Emergency, ToolRunner.MergeCapturedLead(null, arguments, UrgencyRules.Plumbing)!.Urgency);
+        Assert.Equal(Urgency.Routine, ToolRunner.MergeCapturedLead(null, arguments, UrgencyRules.Generic)!.Urgency);
     }
 
     // ───── Connect queue ─────

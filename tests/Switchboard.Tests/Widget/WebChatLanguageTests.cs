@@ -13,7 +13,7 @@ public sealed class WebChatLanguageTests(WidgetFactory factory) : IClassFixture<
     public static TheoryData<string, string, string, string, string> Emergencies => new()
     {
         { "en", "My basement is flooded, please call me at 514 555 0142", "This is an emergency", "May I have your name?", "The on-call technician will call you" },
-        { "fr", "Mon sous-sol est inondé, rappelez-moi au 514 555 0142", "C'est une urgence", "Quel est votre nom ?", "Le plombier de garde vous rappelle" },
+        { "fr", "Mon sous-sol est inondé, rappelez-moi au 514 555 0142", "C'est une urgence", "Quel est votre nom ?", "Le technicien de garde vous rappelle" },
         { "es", "Mi sótano está inundado, llámeme al 514 555 0142", "Es una emergencia", "¿Cuál es su nombre?", "El técnico de guardia le llamará" },
         { "de", "Mein Keller ist überschwemmt, rufen Sie mich an: 514 555 0142", "Das ist ein Notfall", "Wie ist Ihr Name?", "Der Techniker im Bereitschaftsdienst ruft Sie" },
         { "ar", "الطابق السفلي غارق بالمياه! اتصلوا بي على 514 555 0142", "هذه حالة طارئة", "ما اسمك؟", "سيتصل بك الفني المناوب" },
@@ -45,6 +45,7 @@ public sealed class WebChatLanguageTests(WidgetFactory factory) : IClassFixture<
         var third = await visitor.SayAsync("123 rue Principale, Laval");
         Assert.Contains(next, third.Text);
         Assert.Contains("+15145550142", third.Text);
+        Assert.EndsWith(ReceptionistLanguage.For(language).ShutOffWater, third.Text); // a flood: the water valve
 
         await factory.WithDbAsync(t.Id, async db =>
         {
@@ -54,6 +55,23 @@ public sealed class WebChatLanguageTests(WidgetFactory factory) : IClassFixture<
             Assert.Equal("+15145550111", (await db.SmsMessages.SingleAsync(s => s.CallId == call.Id)).To);
             return 0;
         });
+    }
+
+    [Fact]
+    public async Task AnEmergencyThatIsNotAboutWaterGetsNoWaterValveAdvice()
+    {
+        var t = await factory.CreateWidgetTenantAsync("Serrurier Nord");
+        var visitor = new Visitor(factory.Browser(), t);
+        await visitor.StartAsync(language: "fr");
+
+        var first = await visitor.SayAsync("C'est une urgence, je suis barré dehors avec mon bébé à l'intérieur, rappelez-moi au 514 555 0142");
+        Assert.Equal("emergency", first.Lead!["urgency"]!.GetValue<string>());
+        await visitor.SayAsync("Marie Tremblay");
+        var last = await visitor.SayAsync("123 rue Principale, Laval");
+
+        Assert.Contains("Le technicien de garde vous rappelle au +15145550142", last.Text);
+        Assert.DoesNotContain(ReceptionistLanguage.For("fr").ShutOffWater, last.Text);
+        Assert.DoesNotContain("plombier", last.Text + first.Text);
     }
 
     /// <summary>A question about opening hours, and the words of the answer.</summary>

@@ -57,7 +57,7 @@ internal sealed partial class MediaBridge
             AddTurn("tool_call", $"{name}({arguments})", null, null);
             if (name == Brain.ToolRegistry.CaptureLead)
             {
-                captured = ToolRunner.MergeCapturedLead(captured, arguments);
+                captured = ToolRunner.MergeCapturedLead(captured, arguments, setup.UrgencyRules ?? Tenancy.UrgencyRules.Generic);
             }
         }
         Track(RunToolAsync(name, callId, arguments));

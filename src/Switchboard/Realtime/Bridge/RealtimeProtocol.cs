@@ -27,7 +27,8 @@ internal sealed record VoiceCallSetup(
     IReadOnlyList<string> Tools,
     IReadOnlyList<string>? TransferDestinations = null,
     string? BaseUrl = null,
-    int FirstTurnSeq = 0);
+    int FirstTurnSeq = 0,
+    Tenancy.UrgencyRules? UrgencyRules = null);
 
 /// <summary>Why the bridge asks the model to speak.</summary>
 internal enum ResponseKind

@@ -44,14 +44,15 @@ internal sealed class ToolRunner(Func<string, string, CancellationToken, Task<st
 
     /// <summary>
     /// What a <c>capture_lead</c> call adds to what the call captured before: fields given now win, earlier ones are kept,
-    /// the higher urgency stays. Malformed arguments change nothing.
+    /// the higher urgency stays; the problem described is read against the tenant's <paramref name="rules"/> (a plumber's
+    /// "flooded basement" is an emergency even when the model did not say so). Malformed arguments change nothing.
     /// </summary>
-    public static LeadDraft? MergeCapturedLead(LeadDraft? captured, string arguments)
+    public static LeadDraft? MergeCapturedLead(LeadDraft? captured, string arguments, Tenancy.UrgencyRules rules)
     {
         try
         {
             using var doc = JsonDocument.Parse(arguments);
-            var draft = LeadExtractor.FromFields(doc.RootElement, "tool", Tenancy.UrgencyRules.Generic);
+            var draft = LeadExtractor.FromFields(doc.RootElement, "tool", rules);
             return draft is null ? captured : new LeadDraft(draft.Name ?? captured?.Name, draft.Phone ?? captured?.Phone,
                 draft.Address ?? captured?.Address, draft.Problem ?? captured?.Problem, Urgency.Max(draft.Urgency, captured?.Urgency ?? Urgency.Routine), "tool");
         }

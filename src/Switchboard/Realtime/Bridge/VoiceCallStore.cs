@@ -91,7 +91,8 @@ internal sealed class VoiceCallStore(
             tools,
             offersTransfer ? assistant!.TransferDestinations!.Select(d => d.Name).ToList() : null,
             web ? null : baseUrl,
-            firstTurnSeq);
+            firstTurnSeq,
+            tenant.UrgencyRules);
         return (setup, secrets.Unprotect(tenant.TwilioAuthTokenProtected));
     }
 
