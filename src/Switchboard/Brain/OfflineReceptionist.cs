@@ -24,6 +24,7 @@ internal sealed class ReceptionistState
     public bool Introduced { get; set; }
     public bool LeadCaptured { get; set; }
     public int PhoneAsks { get; set; }
+    public int NameAsks { get; set; }
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
 
@@ -98,9 +99,17 @@ internal static partial class OfflineReceptionist
         }
 
         // Slots from this message, by stage.
+        // An answer out of turn goes where it belongs: an address given for the name is the address (the name is asked
+        // again, once), a bare name given for the address is the name.
         switch (state.Stage)
         {
+            case "name" when name is null && phone is null && !asksHours && LooksLikeAddress(text):
+                state.Address ??= Clean(text, 300);
+                break;
             case "name" when name is null && phone is null && !asksHours:
+                name = Clean(text, 100);
+                break;
+            case "address" when !asksHours && phone is null && state.Name is null && name is null && LooksLikeName(text):
                 name = Clean(text, 100);
                 break;
             case "address" when !asksHours && phone is null:
@@ -153,9 +162,10 @@ internal static partial class OfflineReceptionist
             state.PhoneAsks++;
             say.Append(state.PhoneAsks > 1 && phone is null ? l.AskPhoneAgain : l.AskPhone);
         }
-        else if (state.Name is null && state.Stage != "name")
+        else if (state.Name is null && state.NameAsks < 2 && (state.Stage != "name" || state.Address is not null))
         {
             state.Stage = "name";
+            state.NameAsks++;
             say.Append(l.AskName);
         }
         else if (state.Address is null && state.Stage != "address" && state.Stage != "done")
@@ -277,6 +287,21 @@ internal static partial class OfflineReceptionist
 
     private static bool IsGreeting(string text) => GreetingPattern().IsMatch(Fold(text).Trim());
 
+    /// <summary>
+    /// A street address: a number with a street word ("12 rue Principale", "45B Elm St"), a street number then a place after a
+    /// comma ("12 Maple, Laval"), or a Canadian postal code. "2 toilettes bouchées" is not one.
+    /// </summary>
+    internal static bool LooksLikeAddress(string text)
+    {
+        var folded = Fold(text).Trim();
+        return folded.Any(char.IsAsciiDigit)
+               && (StreetWordPattern().IsMatch(folded) || (LeadingNumberPattern().IsMatch(folded) && folded.Contains(',')) || PostalCodePattern().IsMatch(folded));
+    }
+
+    /// <summary>A bare name: one to four words of letters (hyphens and apostrophes allowed), no digit, not a question or refusal.</summary>
+    internal static bool LooksLikeName(string text) =>
+        BareNamePattern().IsMatch(text.Trim()) && !IsRefusal(text) && !LooksLikeQuestion(text) && !IsGreeting(text);
+
     private static bool IsRefusal(string text) => Fold(text).Trim() is "non" or "no" or "pas maintenant" or "skip" or "-" or "nein" or "لا" or "לא";
 
     private static string Clean(string text, int max)
@@ -307,6 +332,18 @@ internal static partial class OfflineReceptionist
 
     [GeneratedRegex(@"^(bonjour|allo|salut|bonsoir|hello|hi|hey|good (morning|afternoon|evening)|hola|buenos dias|buenas tardes|buenas noches|buenas|hallo|guten (tag|morgen|abend)|servus|moin|مرحبا|اهلا|السلام عليكم|שלום|היי)[ !.,]*$")]
     private static partial Regex GreetingPattern();
+
+    [GeneratedRegex(@"^\d{1,6}[a-z]?(?:-\d{1,6})?,?\s+\p{L}")]
+    private static partial Regex LeadingNumberPattern();
+
+    [GeneratedRegex(@"\b[a-z]\d[a-z] ?\d[a-z]\d\b")]
+    private static partial Regex PostalCodePattern();
+
+    [GeneratedRegex(@"\b(rue|avenue|ave|av|boulevard|boul|blvd|chemin|ch|rang|montee|route|rte|place|street|st|road|rd|drive|dr|lane|ln|way|court|ct|crescent|cres|calle|avenida|carrera|strasse|str|weg|platz|allee|gasse)\b|شارع|רחוב|שדרות")]
+    private static partial Regex StreetWordPattern();
+
+    [GeneratedRegex(@"^[\p{L}][\p{L}'’.-]*(?:\s+[\p{L}][\p{L}'’.-]*){0,3}$")]
+    private static partial Regex BareNamePattern();
 
     [GeneratedRegex(@"(?:je m'appelle|je m’appelle|mon nom est|my name is|me llamo|mi nombre es|ich heiße|ich heisse|mein name ist|اسمي|קוראים לי|שמי|השם שלי)\s+(?<name>[\p{L}][\p{L}' .-]{1,60}?)(?=$|[,.!?]|\s+(?:et|and|au|at|mon|my|y|und|mi|mein)\b)", RegexOptions.IgnoreCase)]
     private static partial Regex NamePattern();

@@ -74,6 +74,37 @@ public sealed class WebChatLanguageTests(WidgetFactory factory) : IClassFixture<
         Assert.DoesNotContain("plombier", last.Text + first.Text);
     }
 
+    [Fact]
+    public async Task AnAnswerGivenOutOfTurnLandsInItsOwnField()
+    {
+        var t = await factory.CreateWidgetTenantAsync("Plomberie Hors Tour");
+        var visitor = new Visitor(factory.Browser(), t);
+        await visitor.StartAsync(language: "fr");
+        var words = ReceptionistLanguage.For("fr");
+
+        await visitor.SayAsync("Mon chauffe-eau coule un peu, rappelez-moi au 514 555 0142");
+        // Asked for the name, the visitor gives the address: it is the address, and the name is asked again.
+        var afterAddress = await visitor.SayAsync("1234 boul. des Laurentides, Laval");
+        Assert.Contains(words.AskName, afterAddress.Text);
+        var done = await visitor.SayAsync("Marie Tremblay");
+        Assert.DoesNotContain(words.AskAddress, done.Text);
+
+        await factory.WithDbAsync(t.Id, async db =>
+        {
+            var lead = await db.Leads.SingleAsync();
+            Assert.Equal(("Marie Tremblay", "1234 boul. des Laurentides, Laval", "+15145550142"), (lead.Name, lead.Address, lead.Phone));
+            return 0;
+        });
+
+        Assert.True(OfflineReceptionist.LooksLikeAddress("45B Elm St"));
+        Assert.True(OfflineReceptionist.LooksLikeAddress("rue Principale 12"));
+        Assert.False(OfflineReceptionist.LooksLikeAddress("Marie Tremblay"));
+        Assert.False(OfflineReceptionist.LooksLikeAddress("2 toilettes bouchées"));
+        Assert.True(OfflineReceptionist.LooksLikeName("Jean-François O'Neil"));
+        Assert.False(OfflineReceptionist.LooksLikeName("12 rue Principale"));
+        Assert.False(OfflineReceptionist.LooksLikeName("non"));
+    }
+
     /// <summary>A question about opening hours, and the words of the answer.</summary>
     public static TheoryData<string, string, string> HoursQuestions => new()
     {
