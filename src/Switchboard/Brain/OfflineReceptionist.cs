@@ -100,7 +100,7 @@ internal static partial class OfflineReceptionist
 
         // Slots from this message, by stage.
         // An answer out of turn goes where it belongs: an address given for the name is the address (the name is asked
-        // again, once), a bare name given for the address is the name.
+        // again, once), a bare name given for the address is the name, and so is a capitalised one given for the number.
         switch (state.Stage)
         {
             case "name" when name is null && phone is null && !asksHours && LooksLikeAddress(text):
@@ -108,6 +108,9 @@ internal static partial class OfflineReceptionist
                 break;
             case "name" when name is null && phone is null && !asksHours:
                 name = Clean(text, 100);
+                break;
+            case "phone" when phone is null && name is null && state.Name is null && !asksHours && LooksLikeName(text) && Capitalised(text):
+                name = Clean(text, 100); // "Marie Tremblay" when the number was asked: the name (the number is asked again)
                 break;
             case "address" when !asksHours && phone is null && state.Name is null && name is null && LooksLikeName(text):
                 name = Clean(text, 100);
@@ -301,6 +304,10 @@ internal static partial class OfflineReceptionist
     /// <summary>A bare name: one to four words of letters (hyphens and apostrophes allowed), no digit, not a question or refusal.</summary>
     internal static bool LooksLikeName(string text) =>
         BareNamePattern().IsMatch(text.Trim()) && !IsRefusal(text) && !LooksLikeQuestion(text) && !IsGreeting(text);
+
+    /// <summary>Every word starts with a capital, or is in a script without case (Arabic, Hebrew): "Marie Tremblay", not "pas de cell".</summary>
+    private static bool Capitalised(string text) =>
+        text.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).All(w => !char.IsLower(w[0]));
 
     private static bool IsRefusal(string text) => Fold(text).Trim() is "non" or "no" or "pas maintenant" or "skip" or "-" or "nein" or "لا" or "לא";
 

@@ -96,6 +96,21 @@ public sealed class WebChatLanguageTests(WidgetFactory factory) : IClassFixture<
             return 0;
         });
 
+        // An emergency without a number: asked for it, the visitor gives the name; it is kept, and the number asked again.
+        var other = new Visitor(factory.Browser(), t);
+        await other.StartAsync(language: "en");
+        var asked = await other.SayAsync("Water is pouring from the ceiling, emergency!");
+        Assert.Contains(ReceptionistLanguage.For("en").AskPhone, asked.Text);
+        var named = await other.SayAsync("Paul Gagnon");
+        Assert.Contains(ReceptionistLanguage.For("en").AskPhoneAgain, named.Text);
+        await other.SayAsync("514 555 0177");
+        await factory.WithDbAsync(t.Id, async db =>
+        {
+            var lead = await db.Leads.SingleAsync(l => l.Phone == "+15145550177");
+            Assert.Equal(("Paul Gagnon", "emergency"), (lead.Name, lead.Urgency));
+            return 0;
+        });
+
         Assert.True(OfflineReceptionist.LooksLikeAddress("45B Elm St"));
         Assert.True(OfflineReceptionist.LooksLikeAddress("rue Principale 12"));
         Assert.False(OfflineReceptionist.LooksLikeAddress("Marie Tremblay"));
