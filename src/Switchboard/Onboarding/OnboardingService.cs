@@ -593,7 +593,14 @@ internal sealed class OnboardingService(
         {
             error = await numbers.UpdateAsync(caller, existing, new PhoneNumberRequest(null, p.Mode, null, null, p.AfterHours), ct);
         }
-        if (error?.Value is { } envelope)
+        if (error?.Value is { Error.Code: "FEATURE_NOT_IN_PLAN" })
+        {
+            // The plan step comes after this one: say where to go rather than only that it was refused.
+            var withTelephony = plans.All.Where(plan => plan.Has(Billing.Features.Telephony)).Select(plan => plan.Name).ToList();
+            warnings.Add(new OnboardingIssue(step, "number",
+                $"the {plans.Get(state.Account.PlanId).Name} plan has no phone numbers: choose {string.Join(" or ", withTelephony)} at the plan step, then attach the number here; not saved"));
+        }
+        else if (error?.Value is { } envelope)
         {
             warnings.Add(new OnboardingIssue(step, "number", Describe(envelope) + "; not saved"));
         }

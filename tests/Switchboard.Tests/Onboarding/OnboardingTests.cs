@@ -110,7 +110,8 @@ public sealed class OnboardingTests(SelfServiceFactory factory) : IClassFixture<
         Assert.Equal("google-calendar", result["integrations"]!["calendar"]!.GetValue<string>());
         Assert.Null(result["integrations"]!["crm"]);
         Assert.Equal(["09:00-17:00"], result["telephony"]!["businessHours"]!["weekly"]!["monday"]!.AsArray().Select(r => r!.GetValue<string>()));
-        Assert.Contains("FEATURE_NOT_IN_PLAN", result["warnings"]!.AsArray().First(w => w!["field"]!.GetValue<string>() == "number")!["message"]!.GetValue<string>());
+        Assert.Equal("the Free plan has no phone numbers: choose Telephony at the plan step, then attach the number here; not saved",
+            result["warnings"]!.AsArray().First(w => w!["field"]!.GetValue<string>() == "number")!["message"]!.GetValue<string>());
     }
 
     [Fact]
