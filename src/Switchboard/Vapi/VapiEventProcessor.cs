@@ -480,11 +480,37 @@ internal sealed class VapiEventProcessor(
         return (first, last);
     }
 
+    /// <summary>
+    /// The call's turns from a report's message list. <c>secondsFromStart</c> restarts at 0 when a squad hands the call to
+    /// another assistant (the July 2024 report: "Transfer to assistant 2", then a system prompt at 0 s and "Hi there. I'm
+    /// assistant 2." at 1.12 s); each such segment is shifted to the call's clock, so click-to-seek and the transcript's
+    /// times keep going forward: by the segment's first <c>time</c> (epoch ms) from the call's first, else after the
+    /// previous segment's last second.
+    /// </summary>
     private List<TranscriptTurn> TurnsFrom(Call call, JsonElement messages)
     {
         var turns = new List<TranscriptTurn>();
+        double offset = 0, lastSeconds = 0;
+        DateTimeOffset? origin = null; // the call's 0 s in epoch time: a message's time less its secondsFromStart
         foreach (var msg in messages.EnumerateArray())
         {
+            var seconds = VapiFieldRules.SecondsFromStart(msg);
+            var time = msg.Prop("time").Time();
+            if (seconds is { } sec)
+            {
+                if (origin is null && time is { } t0)
+                {
+                    origin = t0.AddSeconds(-sec);
+                }
+                if (sec + offset < lastSeconds - 0.5)
+                {
+                    // A new segment: its clock restarted.
+                    var byTime = time is { } t && origin is { } o ? (t - o).TotalSeconds : (double?)null;
+                    offset = (byTime is { } b && b >= lastSeconds - 0.5 ? b : lastSeconds) - sec;
+                }
+                seconds = Math.Round(sec + offset, 3);
+                lastSeconds = Math.Max(lastSeconds, seconds.Value);
+            }
             var role = msg.Prop("role").Str();
             string? text;
             string mapped;
@@ -520,7 +546,7 @@ internal sealed class VapiEventProcessor(
             {
                 continue;
             }
-            turns.Add(NewTurn(call, turns.Count, mapped, text, VapiFieldRules.SecondsFromStart(msg), msg.Prop("time").Time()));
+            turns.Add(NewTurn(call, turns.Count, mapped, text, seconds, time));
         }
         return turns;
     }

@@ -106,6 +106,14 @@ public sealed class VapiWebhookTests(SwitchboardFactory factory) : IClassFixture
         Assert.Contains(turns, t => t!["role"]!.GetValue<string>() == "tool_call" && t["text"]!.GetValue<string>().Contains("getWeatherByCity_001"));
         Assert.NotNull(detail["lead"]);
         Assert.Equal("+14566836490", detail["lead"]!["phone"]!.GetValue<string>());
+
+        // The squad hands the call to assistant 2, whose secondsFromStart restart at 0: its turns are placed after the first's
+        // (the handoff's system prompt is at 1722115426039 ms, 18.894 s after the first message), never back at 1.12 s.
+        var seconds = turns.Select(t => t!["secondsFromStart"]!.GetValue<double>()).ToList();
+        Assert.Equal(seconds.Order(), seconds);
+        var second = turns.Single(t => t!["text"]!.GetValue<string>() == "Hi there. I'm assistant 2.")!;
+        Assert.Equal(18.894 + 1.12, second["secondsFromStart"]!.GetValue<double>(), 3);
+        Assert.Equal(1.52, turns[0]!["secondsFromStart"]!.GetValue<double>(), 3);
     }
 
     [Fact]
