@@ -9,6 +9,7 @@ await i18n.init({
   resources: Object.fromEntries(Object.entries(resources).map(([lng, tree]) => [lng, { translation: tree }])),
   lng: 'en',
   fallbackLng: false,
+  interpolation: { escapeValue: false },
 });
 
 function envelope(status: number, error: unknown): Response {
@@ -57,7 +58,43 @@ describe('field errors', () => {
 
   it('an unknown problem is shown as the server wrote it', () => {
     const t = i18n.getFixedT('fr');
-    expect(fieldProblemText('must be AC followed by 32 hexadecimal characters', t)).toBe('must be AC followed by 32 hexadecimal characters');
+    expect(fieldProblemText('must be twilio or vapi', t)).toBe('must be twilio or vapi');
+    expect(fieldProblemText('must be at least ten characters', t)).toBe('must be at least ten characters');
+  });
+
+  it('a problem with a number is translated with the number kept', () => {
+    const fr = i18n.getFixedT('fr');
+    const ar = i18n.getFixedT('ar');
+    expect(fieldProblemText('must be at least 12 characters', fr)).toBe('Utilisez au moins 12 caractères.');
+    expect(fieldProblemText('must be between 0 and 168', fr)).toBe('Entrez un nombre de 0 à 168.');
+    expect(fieldProblemText('must be between 0 and 168', ar)).toBe('أدخل رقمًا من 0 إلى 168.');
+    expect(fieldProblemText('at most 10 origins', fr)).toBe('Entrez au plus 10 origines.');
+    expect(fieldProblemText('must be a phone number in CA, e.g. +15145550123 or (514) 555-0123', fr)).toBe(
+      'Entrez un numéro de téléphone valide pour CA, p. ex. +15145550123 ou (514) 555-0123.',
+    );
+  });
+
+  it.each(['fr', 'he', 'ar'])('the password, phone, URL and origin problems are translated in %s', (lng) => {
+    const t = i18n.getFixedT(lng);
+    for (const problem of [
+      'is too easy to guess (a common password, a keyboard run or a repeated pattern): use a few unrelated words',
+      'must not be the email',
+      'must be a phone number: E.164 (e.g. +15145550123) or national in the business\'s country',
+      'must be a phone number in US to forward, e.g. +15145550123',
+      'must be an absolute URL',
+      'must not point at a private or local address',
+      'must be an https origin such as https://www.example.com or https://*.example.com (no path or query)',
+      'must be AC followed by 32 hexadecimal characters',
+      'must be a BCP 47 tag such as fr-CA',
+      'must be text without U+0000, lone surrogates or invalid UTF-8',
+    ]) {
+      const text = fieldProblemText(problem, t);
+      expect(text, problem).not.toMatch(/^errors\./);
+      expect(text, problem).not.toBe(problem);
+      expect(text, problem).not.toMatch(/\b(?:must|guess|unrelated)\b/);
+    }
+    expect(fieldProblemText('must be a phone number in US to forward, e.g. +15145550123', t)).toContain('US');
+    expect(fieldProblemText('must be AC followed by 32 hexadecimal characters', t)).toContain('32');
   });
 
   it('the summary lists only the problems of fields the form does not show', () => {

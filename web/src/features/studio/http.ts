@@ -3,7 +3,7 @@ import { ApiError, csrfToken, queryString } from '@/lib/api/client';
 /** An API failure that keeps the envelope's `details` (field → message for 422 VALIDATION_FAILED). */
 export class FieldApiError extends ApiError {
   constructor(base: ApiError, details: Record<string, string>) {
-    super(base.status, base.code, base.message, base.traceId, details);
+    super(base.status, base.code, base.message, base.traceId, base.rawDetails === undefined ? details : base.rawDetails);
   }
 }
 
@@ -38,7 +38,7 @@ export async function send<T>(
     type Envelope = { error?: { code?: string; message?: string; details?: unknown; traceId?: string } };
     const body = (await response.json().catch(() => null)) as Envelope | null;
     const e = body?.error;
-    const base = new ApiError(response.status, e?.code ?? `HTTP_${response.status}`, e?.message ?? (response.statusText || `HTTP ${response.status}`), e?.traceId);
+    const base = new ApiError(response.status, e?.code ?? `HTTP_${response.status}`, e?.message ?? (response.statusText || `HTTP ${response.status}`), e?.traceId, e?.details);
     const details: Record<string, string> = {};
     if (e?.details && typeof e.details === 'object' && !Array.isArray(e.details)) {
       for (const [k, v] of Object.entries(e.details as Record<string, unknown>)) if (typeof v === 'string') details[k] = v;

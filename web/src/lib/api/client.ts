@@ -13,6 +13,8 @@ export class ApiError extends Error {
   readonly traceId: string | undefined;
   /** Field → problem, from a 422 envelope's `details` (e.g. `{ email: "must be a valid email address" }`); empty otherwise. */
   readonly details: Readonly<Record<string, string>>;
+  /** The envelope's `details` as sent (e.g. `{ limit: 120, windowSeconds: 60 }` for RATE_LIMITED); undefined when absent. */
+  readonly rawDetails: unknown;
 
   constructor(status: number, code: string, message: string, traceId?: string, details?: unknown) {
     super(message);
@@ -21,6 +23,7 @@ export class ApiError extends Error {
     this.code = code;
     this.traceId = traceId;
     this.details = fieldDetails(details);
+    this.rawDetails = details;
   }
 }
 
