@@ -125,9 +125,14 @@ internal static class CallsApi
             after = (createdAt, lastId);
         }
         var size = pageSize ?? 20;
+        var (offset, beyond) = PageOffset.Of(page, size);
+        if (beyond is not null)
+        {
+            return beyond;
+        }
         var query = new CallListQuery(db);
         var tenantId = db.TenantFilter;
-        var keys = await query.KeysAsync(tenantId, f!, after, page is { } p ? (p - 1) * size : 0, size + 1, ct);
+        var keys = await query.KeysAsync(tenantId, f!, after, offset, size + 1, ct);
         int? total = page is null ? null : await query.CountAsync(tenantId, f!, TotalCap, ct);
         var more = keys.Count > size;
         if (more)
@@ -231,8 +236,13 @@ internal static class CallsApi
             query = query.Where(s => s.Status == status);
         }
         var (p, size) = (page ?? 1, pageSize ?? 20);
+        var (offset, beyond) = PageOffset.Of(p, size);
+        if (beyond is not null)
+        {
+            return beyond;
+        }
         var total = await query.CountAsync(ct);
-        var rows = await query.OrderByDescending(s => s.CreatedAt).ThenByDescending(s => s.Id).Skip((p - 1) * size).Take(size).ToListAsync(ct);
+        var rows = await query.OrderByDescending(s => s.CreatedAt).ThenByDescending(s => s.Id).Skip(offset).Take(size).ToListAsync(ct);
         return TypedResults.Ok(new Paged<SmsDto>(rows.Select(ToDto).ToList(), p, size, total));
     }
 

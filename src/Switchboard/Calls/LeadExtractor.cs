@@ -45,7 +45,8 @@ internal static class LeadExtractor
     /// <summary>
     /// Builds the lead of a finished conversation. <paramref name="callerText"/> is what the caller said
     /// (user turns); <paramref name="captured"/> the latest capture_lead arguments, if any. Returns null when the
-    /// conversation shows no caller to call back and nothing they asked for. A callback number the model captured as
+    /// conversation shows no caller to call back and nothing they asked for. The callback number is the one captured, else
+    /// the first one the caller said, else the caller id (<paramref name="customerNumber"/>). A callback number the model captured as
     /// people write it ("(514) 555-0199") is stored in E.164, read in <paramref name="region"/> (the tenant's; see
     /// <see cref="Phones.RegionOf"/>); one that is not a valid number there is kept as said.
     /// </summary>
@@ -58,7 +59,10 @@ internal static class LeadExtractor
         var summaryUrgency = UrgencyClassifier.Classify(summary, rules).Urgency;
 
         var name = fromStructured?.Name ?? captured?.Name;
-        var phone = Phones.Normalize(fromStructured?.Phone ?? captured?.Phone, region) ?? customerNumber;
+        // A number the caller said to call back on ("rappelez-moi au 514 555 0777", or a neighbour's) beats the caller id.
+        var phone = Phones.Normalize(fromStructured?.Phone ?? captured?.Phone, region)
+                    ?? (string.IsNullOrWhiteSpace(callerText) ? null : Phones.FindInText(callerText, region))
+                    ?? customerNumber;
         var address = fromStructured?.Address ?? captured?.Address;
         var problem = fromStructured?.Problem ?? captured?.Problem ?? summary ?? FirstSentence(callerText);
         if (name is null && phone is null && address is null && string.IsNullOrWhiteSpace(callerText) && fromStructured is null && captured is null)

@@ -110,8 +110,13 @@ internal static class ComplianceApi
             query = query.Where(a => a.At < u);
         }
         var (p, size) = (page ?? 1, pageSize ?? 50);
+        var (offset, beyond) = PageOffset.Of(p, size);
+        if (beyond is not null)
+        {
+            return beyond;
+        }
         var total = await query.CountAsync(ct);
-        var rows = await query.OrderByDescending(a => a.Seq).Skip((p - 1) * size).Take(size).ToListAsync(ct);
+        var rows = await query.OrderByDescending(a => a.Seq).Skip(offset).Take(size).ToListAsync(ct);
         return TypedResults.Ok(new Paged<AuditEntryDto>(rows.Select(ToDto).ToList(), p, size, total));
     }
 

@@ -7,9 +7,20 @@ internal sealed class VapiOptions
 {
     public const string Section = "Switchboard:Vapi";
 
-    /// <summary>Accepted webhook requests per tenant per minute (Paul's contract: 100).</summary>
+    /// <summary>
+    /// Least number of throttled webhook messages per tenant per minute (Paul's contract: 100), whatever the plan; the window
+    /// is <see cref="RateLimitPerLinePerMinute"/> × the plan's concurrent lines when that is more (<see cref="VapiRateLimiter"/>).
+    /// </summary>
     [Range(1, 1_000_000)]
     public int RateLimitPerMinute { get; set; } = 100;
+
+    /// <summary>
+    /// Throttled webhook messages (speech-updates, transcripts, conversation-updates…) per minute per concurrent line of the
+    /// tenant's plan: 600 (10 a second for each live call, above what a call with every server message turned on sends). 0
+    /// leaves <see cref="RateLimitPerMinute"/> alone.
+    /// </summary>
+    [Range(0, 1_000_000)]
+    public int RateLimitPerLinePerMinute { get; set; } = 600;
 
     /// <summary>Largest accepted body in bytes (default 2 MiB: a long call's end-of-call report).</summary>
     [Range(1024, 64 * 1024 * 1024)]

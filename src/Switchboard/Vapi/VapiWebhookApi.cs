@@ -98,15 +98,6 @@ internal static class VapiWebhookApi
                 return ApiError.Unauthorized("INVALID_SIGNATURE", "Invalid signature");
         }
 
-        // The warm-up's live calls (signed with a secret only this process holds) send several hundred messages a minute for
-        // their one tenant, past the per-tenant limit (100 by default); the limiter itself is warmed by its other requests.
-        var decision = warmUp ? new RateDecision(true, TimeSpan.Zero) : await rateLimiter.AcquireAsync(id, http.RequestAborted);
-        if (!decision.Acquired)
-        {
-            http.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(decision.RetryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
-            return ApiError.Create(429, "RATE_LIMITED", $"More than {options.Value.RateLimitPerMinute} requests per minute for this tenant.");
-        }
-
         JsonDocument document;
         byte[]? sanitized;
         List<string> unusable;
@@ -136,15 +127,26 @@ internal static class VapiWebhookApi
                 return ApiError.Unprocessable("INVALID_PAYLOAD", "Expected {\"message\":{\"type\":\"…\",…}}.");
             }
 
+            // The warm-up's live calls (signed with a secret only this process holds) send several hundred messages a minute for
+            // their one tenant, past the per-tenant limit; the limiter itself is warmed by its other requests. Messages a call
+            // cannot do without (VapiRateLimiter.Unthrottled) are neither counted nor refused.
+            if (!warmUp && !VapiRateLimiter.Unthrottled.Contains(type)
+                && await rateLimiter.AcquireAsync(id, http.RequestAborted) is { Acquired: false } decision)
+            {
+                http.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(decision.RetryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+                return ApiError.Create(429, "RATE_LIMITED", $"More than {decision.Limit} messages per minute for this tenant.", new { limit = decision.Limit });
+            }
+
             currentTenant.Set(id);
             // Plan limit on concurrent calls: a new call is refused (Vapi speaks the error and hangs up) before anything is stored.
             if (type == "assistant-request"
                 && await services.GetRequiredService<Billing.CallConcurrencyGate>().CanStartAsync(id, ct) is { Allowed: false } gate)
             {
-                return TypedResults.Json(new System.Text.Json.Nodes.JsonObject
-                {
-                    ["error"] = $"All {gate.Limit} lines are busy right now. Please call back in a few minutes.",
-                });
+                // Vapi speaks it to the caller: in the business's language (French first for a French-speaking one, which
+                // callers may also reach in English), without telling how many lines the business has.
+                var locale = await services.GetRequiredService<SwitchboardDbContext>().Tenants.AsNoTracking()
+                    .Where(t => t.Id == id).Select(t => t.Locale).FirstOrDefaultAsync(ct);
+                return TypedResults.Json(new System.Text.Json.Nodes.JsonObject { ["error"] = LinesBusy(locale) });
             }
             // The event stores the body as received, or its sanitized form when some text was unusable (PostgreSQL text
             // cannot hold invalid UTF-8 or U+0000); the idempotency key is always that of the bytes received.
@@ -326,6 +328,12 @@ internal static class VapiWebhookApi
     /// <c>assistant-request</c> within 7.5 s, tool calls within the tool's timeout), which take the SQLite writer ahead
     /// of fire-and-forget ones (issue 13).
     /// </summary>
+    /// <summary>What a caller hears when every line of the plan is in use: French then English for a French locale.</summary>
+    internal static string LinesBusy(string? locale) =>
+        locale?.StartsWith("fr", StringComparison.OrdinalIgnoreCase) == true
+            ? "Toutes nos lignes sont occupées en ce moment. Merci de rappeler dans quelques minutes. All our lines are busy right now. Please call back in a few minutes."
+            : "All our lines are busy right now. Please call back in a few minutes.";
+
     internal static readonly IReadOnlySet<string> RequestResponseTypes = new HashSet<string>(StringComparer.Ordinal)
     {
         "assistant-request", "tool-calls", "function-call", "transfer-destination-request", "handoff-destination-request",
@@ -429,15 +437,37 @@ internal sealed class VapiTenantCache(IMemoryCache cache, IServiceScopeFactory s
 }
 
 /// <summary>
-/// Per-tenant fixed-window limit on authenticated webhook requests (<see cref="VapiOptions.RateLimitPerMinute"/>),
-/// cluster-wide on PostgreSQL and in memory on SQLite (<see cref="ClusterRateLimiter"/>). Counted after authentication,
-/// so forged requests cannot use up a tenant's budget.
+/// Per-tenant fixed-window limit on authenticated webhook messages, cluster-wide on PostgreSQL and in memory on SQLite
+/// (<see cref="ClusterRateLimiter"/>), counted after authentication so forged requests cannot use up a tenant's budget. The
+/// window is sized by the plan, like the API's (DESIGN.md, Security): <see cref="VapiOptions.RateLimitPerLinePerMinute"/> per
+/// concurrent line of the tenant's plan, at least <see cref="VapiOptions.RateLimitPerMinute"/>. A Vapi call with the default
+/// server messages sends speech-updates, transcripts and conversation-updates several times a turn (about six messages a
+/// turn: two calls of a minute passed the flat 100 a minute, and their end-of-call reports, with the emergency in them, were
+/// refused). Only those chatty messages count: <see cref="Unthrottled"/> ones are never refused.
 /// </summary>
-internal sealed class VapiRateLimiter(ClusterRateLimiter cluster, IOptions<VapiOptions> options)
+internal sealed class VapiRateLimiter(ClusterRateLimiter cluster, Tenancy.TenantAccountCache accounts, IOptions<VapiOptions> options)
 {
-    public ValueTask<RateDecision> AcquireAsync(Guid tenantId, CancellationToken ct) =>
-        cluster.TryAcquireAsync($"vapi:{tenantId:N}|{options.Value.RateLimitPerMinute}", options.Value.RateLimitPerMinute, ct);
+    /// <summary>
+    /// Messages a call cannot do without, neither counted nor refused: the request/response ones (the call waits on the answer:
+    /// <see cref="VapiWebhookApi.RequestResponseTypes"/>), the status updates and the end-of-call report (the call's outcome,
+    /// its lead and its alerts; Vapi does not retry a refused one unless the assistant sets a backoff plan).
+    /// </summary>
+    public static readonly IReadOnlySet<string> Unthrottled =
+        new HashSet<string>([.. VapiWebhookApi.RequestResponseTypes, "status-update", "end-of-call-report"], StringComparer.Ordinal);
+
+    /// <summary>Takes one message of <paramref name="tenantId"/>'s window; the decision carries the window's size.</summary>
+    public async ValueTask<VapiRateDecision> AcquireAsync(Guid tenantId, CancellationToken ct)
+    {
+        var o = options.Value;
+        var lines = (await accounts.GetAsync(tenantId, ct)).Plan.ConcurrentCalls;
+        var limit = (int)Math.Clamp((long)lines * o.RateLimitPerLinePerMinute, o.RateLimitPerMinute, 10_000_000);
+        var decision = await cluster.TryAcquireAsync($"vapi:{tenantId:N}|{limit}", limit, ct);
+        return new(decision.Acquired, decision.RetryAfter, limit);
+    }
 }
+
+/// <summary>A <see cref="VapiRateLimiter"/> decision: admitted, else the wait before the window reopens; the window's size per minute.</summary>
+internal readonly record struct VapiRateDecision(bool Acquired, TimeSpan RetryAfter, int Limit);
 
 /// <summary>
 /// PostgreSQL's admission of fire-and-forget Vapi messages (issue 13: request/response messages answered ahead of them under

@@ -351,8 +351,13 @@ internal static class WebhooksApi
             query = query.Where(d => d.EventType == eventType);
         }
         var (p, size) = (page ?? 1, pageSize ?? 20);
+        var (offset, beyond) = PageOffset.Of(p, size);
+        if (beyond is not null)
+        {
+            return beyond;
+        }
         var total = await query.CountAsync(ct);
-        var rows = await query.OrderByDescending(d => d.CreatedAt).ThenByDescending(d => d.Id).Skip((p - 1) * size).Take(size)
+        var rows = await query.OrderByDescending(d => d.CreatedAt).ThenByDescending(d => d.Id).Skip(offset).Take(size)
             .Join(db.WebhookEvents, d => d.EventId, e => e.Id, (d, e) => new { Delivery = d, e.MessageId })
             .ToListAsync(ct);
         return TypedResults.Ok(new Paged<WebhookDeliveryDto>(rows.Select(r => ToDto(r.Delivery, r.MessageId)).ToList(), p, size, total));

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Switchboard.Billing;
 using Switchboard.Calls;
@@ -223,6 +224,9 @@ public sealed class PlanAndUsageTests(SelfServiceFactory factory) : IClassFixtur
         var second = """{"message":{"type":"assistant-request","call":{"id":"call-busy-2","type":"inboundPhoneCall"}}}""";
         var reply = await (await factory.PostVapiAsync(tenant, second)).JsonAsync(HttpStatusCode.OK);
         Assert.Contains("lines are busy", reply["error"]!.GetValue<string>());
+        Assert.DoesNotMatch(@"\d", reply["error"]!.GetValue<string>()); // how many lines the business has is its own affair
+        var locale = await factory.WithDbAsync(tenant.Id, db => db.Tenants.Where(t => t.Id == tenant.Id).Select(t => t.Locale).SingleAsync());
+        Assert.Equal(locale.StartsWith("fr", StringComparison.Ordinal), reply["error"]!.GetValue<string>().StartsWith("Toutes nos lignes", StringComparison.Ordinal));
 
         await factory.SetPlanAsync(tenant.Id, "pro");
         var accepted = await (await factory.PostVapiAsync(tenant, second)).JsonAsync(HttpStatusCode.OK);

@@ -105,6 +105,10 @@ public sealed class CallsApiTests(SwitchboardFactory factory) : IClassFixture<Sw
     [InlineData("/api/v1/calls?from=yesterday", 400, "BAD_REQUEST")]
     [InlineData("/api/v1/calls/not-a-guid", 404, "NOT_FOUND")]
     [InlineData("/api/v1/nothing-here", 404, "NOT_FOUND")]
+    [InlineData("/api/v1/sms?page=2147483647&pageSize=100", 422, "INVALID_PAGE")] // (page - 1) × size wrapped around to page 1
+    [InlineData("/api/v1/sms?page=42949673&pageSize=100", 422, "INVALID_PAGE")]
+    [InlineData("/api/v1/calls?page=2147483647&pageSize=100", 422, "INVALID_PAGE")]
+    [InlineData("/api/v1/audit?page=2147483647&pageSize=200", 422, "INVALID_PAGE")]
     public async Task BadQueriesGetAnEnvelopeNeverA500(string path, int status, string code)
     {
         var tenant = await factory.CreateTenantAsync();

@@ -66,6 +66,16 @@ public sealed class UrgencyAndLeadTests
     }
 
     [Fact]
+    public void ANumberTheCallerSaysToCallBackOnBeatsTheCallerId()
+    {
+        var lead = LeadExtractor.FromConversation(null, null, "Mon voisin a un dégât d'eau.\nRappelez-le au 514 555 0777 s'il vous plaît.", null,
+            "+15145550888", Plumbing, "CA");
+
+        Assert.Equal("+15145550777", lead!.Phone);
+        Assert.Equal("+15145550888", LeadExtractor.FromConversation(null, null, "Mon sous-sol est inondé.", null, "+15145550888", Plumbing, "CA")!.Phone);
+    }
+
+    [Fact]
     public void AnEmptyConversationMakesNoLead()
     {
         Assert.Null(LeadExtractor.FromConversation(null, null, "", null, null, Plumbing));

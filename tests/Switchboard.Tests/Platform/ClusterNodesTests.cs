@@ -187,6 +187,7 @@ public sealed class ClusterLimitsTests(ITestOutputHelper output)
         protected override IDictionary<string, string?> MoreSettings => new Dictionary<string, string?>
         {
             ["Switchboard:Vapi:RateLimitPerMinute"] = Limit.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Switchboard:Vapi:RateLimitPerLinePerMinute"] = "0",
             ["Switchboard:Billing:Plans:free:RequestsPerMinute"] = Limit.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Switchboard:Billing:Plans:free:RequestsPerMinutePerKey"] = Limit.ToString(System.Globalization.CultureInfo.InvariantCulture),
             // A dashboard session has a window of its own (ApiGuardMiddleware): sized like the others here, so the session
@@ -212,7 +213,7 @@ public sealed class ClusterLimitsTests(ITestOutputHelper output)
         LimitedFactory[] nodes = [a, b, c];
 
         var statuses = await Task.WhenAll(Enumerable.Range(0, 3 * Limit).Select(i =>
-            nodes[i % 3].PostVapiAsync(tenant, LiveEventsTests.StatusUpdate($"call-{i}", "ringing")).ContinueWith(t => t.Result.StatusCode)));
+            nodes[i % 3].PostVapiAsync(tenant, LiveEventsTests.Transcript($"call-{i}", "Allô?")).ContinueWith(t => t.Result.StatusCode)));
 
         var accepted = statuses.Count(s => s == HttpStatusCode.OK);
         Assert.Equal(3 * Limit, accepted + statuses.Count(s => s == HttpStatusCode.TooManyRequests));

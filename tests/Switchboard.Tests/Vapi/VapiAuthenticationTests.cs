@@ -133,7 +133,11 @@ public sealed class VapiAuthenticationTests(SwitchboardFactory factory) : IClass
 /// <summary>A host with Paul's contract rate limit lowered so a test can exceed it quickly.</summary>
 public sealed class LowRateLimitFactory : SwitchboardFactory
 {
-    protected override IDictionary<string, string?> ExtraSettings => new Dictionary<string, string?> { ["Switchboard:Vapi:RateLimitPerMinute"] = "5" };
+    protected override IDictionary<string, string?> ExtraSettings => new Dictionary<string, string?>
+    {
+        ["Switchboard:Vapi:RateLimitPerMinute"] = "5",
+        ["Switchboard:Vapi:RateLimitPerLinePerMinute"] = "0",
+    };
 }
 
 [Trait("Category", "Database")]
@@ -163,5 +167,58 @@ public sealed class VapiRateLimitTests(LowRateLimitFactory factory) : IClassFixt
         Assert.Equal(HttpStatusCode.Unauthorized, forged.StatusCode); // forged requests neither pass nor use the quota
         var parsed = JsonNode.Parse(await other.Content.ReadAsStringAsync());
         Assert.True(parsed!["ok"]!.GetValue<bool>());
+        Assert.Equal(5, (await VapiWebhookTests.ErrorOf(limited))["details"]!["limit"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public async Task ACallsReportStatusAndRequestsPassAnExhaustedWindow()
+    {
+        var tenant = await factory.CreateTenantAsync();
+        var callId = Guid.NewGuid().ToString();
+        for (var i = 0; i < 6; i++)
+        {
+            await factory.PostVapiAsync(tenant, Dashboard.LiveEventsTests.Transcript(callId, $"Allô {i}"));
+        }
+        Assert.Equal(HttpStatusCode.TooManyRequests, (await factory.PostVapiAsync(tenant, Dashboard.LiveEventsTests.Transcript(callId, "encore"))).StatusCode);
+
+        // The window is spent on chatter; what the call cannot do without still passes: its status, a tool call, the report.
+        Assert.Equal(HttpStatusCode.OK, (await factory.PostVapiAsync(tenant, Dashboard.LiveEventsTests.StatusUpdate(callId, "in-progress"))).StatusCode);
+        var report = VapiWebhookTests.EndOfCallReport(callId, "Sous-sol inondé, un tuyau a éclaté.", "Mon sous-sol est inondé, un tuyau a éclaté!");
+        Assert.Equal(HttpStatusCode.OK, (await factory.PostVapiAsync(tenant, report)).StatusCode);
+        var call = await factory.WithDbAsync(tenant.Id, db => db.Calls.SingleAsync(c => c.ProviderCallId == callId));
+        Assert.Equal("ended", call.Status);
+    }
+}
+
+/// <summary>A host at the default Vapi limits, where the plan sizes the window.</summary>
+public sealed class PlanSizedRateLimitFactory : SwitchboardFactory
+{
+    protected override IDictionary<string, string?> ExtraSettings => new Dictionary<string, string?>
+    {
+        ["Switchboard:Vapi:RateLimitPerMinute"] = "100",
+        ["Switchboard:Vapi:RateLimitPerLinePerMinute"] = "600",
+    };
+}
+
+[Trait("Category", "Database")]
+public sealed class VapiPlanRateLimitTests(PlanSizedRateLimitFactory factory) : IClassFixture<PlanSizedRateLimitFactory>
+{
+    /// <summary>The outside probe's two one-minute calls (default server messages, about six a turn): 108 messages, none refused.</summary>
+    [Fact]
+    public async Task TwoBusyCallsStayUnderTheWindowThePlanSizes()
+    {
+        var tenant = await factory.CreateTenantAsync();
+        var calls = new[] { Guid.NewGuid().ToString(), Guid.NewGuid().ToString() };
+        var statuses = await Task.WhenAll(calls.Select(async callId =>
+        {
+            var list = new List<HttpStatusCode>();
+            for (var i = 0; i < 54; i++)
+            {
+                list.Add((await factory.PostVapiAsync(tenant, Dashboard.LiveEventsTests.Transcript(callId, $"tour {i}"))).StatusCode);
+            }
+            return list;
+        }));
+
+        Assert.All(statuses.SelectMany(s => s), s => Assert.Equal(HttpStatusCode.OK, s));
     }
 }

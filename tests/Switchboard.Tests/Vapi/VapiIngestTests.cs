@@ -631,7 +631,11 @@ public sealed class LowVapiRateLimitFactory : SwitchboardFactory
     /// <summary>The per-tenant limit of this host.</summary>
     internal const int Limit = 20;
 
-    protected override IDictionary<string, string?> ExtraSettings => new Dictionary<string, string?> { ["Switchboard:Vapi:RateLimitPerMinute"] = Limit.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+    protected override IDictionary<string, string?> ExtraSettings => new Dictionary<string, string?>
+    {
+        ["Switchboard:Vapi:RateLimitPerMinute"] = Limit.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["Switchboard:Vapi:RateLimitPerLinePerMinute"] = "0",
+    };
 }
 
 /// <summary>The warm-up's live calls are not held to the per-tenant Vapi limit (100 a minute by default); every other tenant is.</summary>
@@ -658,7 +662,7 @@ public sealed class VapiWarmupRateLimitTests(LowVapiRateLimitFactory factory) : 
         var statuses = new List<HttpStatusCode>();
         for (var i = 0; i <= LowVapiRateLimitFactory.Limit; i++)
         {
-            var status = JsonSerializer.Serialize(new { message = new { type = "status-update", status = "in-progress", call = new { id = Guid.NewGuid().ToString() } } });
+            var status = JsonSerializer.Serialize(new { message = new { type = "speech-update", status = "started", role = "user", call = new { id = Guid.NewGuid().ToString() } } });
             statuses.Add((await factory.PostVapiAsync(tenant, status)).StatusCode);
         }
         Assert.Equal(HttpStatusCode.TooManyRequests, statuses[^1]);
