@@ -14,7 +14,7 @@ internal sealed record LeadDraft(string? Name, string? Phone, string? Address, s
 /// then the caller's own words read against the tenant's <see cref="UrgencyRules"/>. The urgency is the
 /// highest of what was declared and what the caller's words show: an emergency is never downgraded.
 /// </summary>
-internal static class LeadExtractor
+internal static partial class LeadExtractor
 {
     private static readonly string[] NameKeys = ["name", "customerName", "callerName", "fullName", "nom", "clientName"];
     private static readonly string[] PhoneKeys = ["phone", "phoneNumber", "callbackNumber", "callback_number", "callbackPhone", "telephone", "téléphone"];
@@ -59,9 +59,10 @@ internal static class LeadExtractor
         var summaryUrgency = UrgencyClassifier.Classify(summary, rules).Urgency;
 
         var name = fromStructured?.Name ?? captured?.Name;
-        // A number the caller said to call back on ("rappelez-moi au 514 555 0777", or a neighbour's) beats the caller id.
+        // A number the caller said to call back on ("rappelez-moi au 514 555 0777", or a neighbour's) beats the caller id;
+        // a number only mentioned ("chez mon voisin au 450 555 0123") does not.
         var phone = Phones.Normalize(fromStructured?.Phone ?? captured?.Phone, region)
-                    ?? (string.IsNullOrWhiteSpace(callerText) ? null : Phones.FindInText(callerText, region))
+                    ?? StatedCallbackNumber(callerText, region)
                     ?? customerNumber;
         var address = fromStructured?.Address ?? captured?.Address;
         var problem = fromStructured?.Problem ?? captured?.Problem ?? summary ?? FirstSentence(callerText);
@@ -74,6 +75,33 @@ internal static class LeadExtractor
         var source = fromStructured is not null ? "structured-data" : captured is not null ? "tool" : "transcript";
         return new LeadDraft(name, phone, address, Truncate(problem, 1000), urgency, source);
     }
+
+    /// <summary>
+    /// The first phone number in a sentence of <paramref name="callerText"/> that asks to be called or reached on it
+    /// (<see cref="CallbackCue"/>: "rappelez-moi", "call me back at", "my number is", "texte-moi"), read in <paramref name="region"/>.
+    /// </summary>
+    internal static string? StatedCallbackNumber(string? callerText, string region)
+    {
+        if (string.IsNullOrWhiteSpace(callerText))
+        {
+            return null;
+        }
+        foreach (var sentence in SentenceBreak().Split(callerText))
+        {
+            if (CallbackCue().IsMatch(sentence) && Phones.FindInText(sentence, region) is { } number)
+            {
+                return number;
+            }
+        }
+        return null;
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"(?<=[.!?])\s+|\n")]
+    private static partial System.Text.RegularExpressions.Regex SentenceBreak();
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\b(rappel\w*|recontact\w*|joindre|rejoindre|contact\w*|appel(?:ez|le|er)\w*|t[ée]l[ée]phon\w*|textez|texte-moi|mon (?:num[ée]ro|cell|cellulaire)|son (?:num[ée]ro|cell)|call (?:me|him|her|us|them|back)|reach|text me|my (?:number|cell|phone)|his number|her number|callback|call-back)\b",
+        System.Text.RegularExpressions.RegexOptions.IgnoreCase)]
+    private static partial System.Text.RegularExpressions.Regex CallbackCue();
 
     private static string? First(JsonElement obj, string[] keys)
     {

@@ -11,7 +11,17 @@ using Switchboard.Vapi;
 namespace Switchboard.Compliance;
 
 /// <summary>What one caller's erasure removed, per table.</summary>
-public sealed record CallerErasureResult(int Calls, int TranscriptTurns, int Leads, int SmsMessages, int CallEvents, int OutboxMessages, int WebhookEvents, int LeadNotesCleared);
+/// <param name="Calls">The caller's calls deleted.</param>
+/// <param name="TranscriptTurns">Their transcript turns deleted.</param>
+/// <param name="Leads">The caller's leads deleted.</param>
+/// <param name="SmsMessages">SMS to, from or about the caller's calls deleted.</param>
+/// <param name="CallEvents">Raw provider events of the caller's calls deleted.</param>
+/// <param name="OutboxMessages">Pending outbox messages carrying the number deleted.</param>
+/// <param name="WebhookEvents">Webhook events (with deliveries) carrying the number or one of the calls deleted.</param>
+/// <param name="LeadNotesCleared">Notes on other leads that mentioned the number (the number is replaced in them).</param>
+/// <param name="RecordsRedacted">Rows of other people's records (turns, calls, events, leads, SMS) in which the number was replaced with "[erased]".</param>
+public sealed record CallerErasureResult(int Calls, int TranscriptTurns, int Leads, int SmsMessages, int CallEvents, int OutboxMessages, int WebhookEvents,
+    int LeadNotesCleared, int RecordsRedacted);
 
 /// <summary>What a tenant's erasure removed, and the provider-side resources an operator should still remove (ids only).</summary>
 public sealed record TenantErasureResult(Guid TenantId, int UsersDeleted, int AuditEntriesDeleted, IReadOnlyList<string> RemoteResources);
@@ -19,8 +29,9 @@ public sealed record TenantErasureResult(Guid TenantId, int UsersDeleted, int Au
 /// <summary>
 /// GDPR article 17 erasure. A caller is found by phone number in every form Switchboard stores it (E.164, digits,
 /// the national number, national and international formats inside raw JSON, transcripts and message bodies): their calls (with transcripts,
-/// recording references, analysis), leads (and notes on other leads that mention them), SMS, the raw provider events that mention them, and pending outbox
-/// messages that carry the number, the web conversations of those calls (page URLs, referrers, UTM: attribution), and the number's
+/// recording references, analysis), leads, SMS and raw provider events are deleted, and pending outbox messages that carry the
+/// number; other people's records that only mention the number are kept with the number replaced (notes, another caller's
+/// transcript or alert); the web conversations of those calls (page URLs, referrers, UTM: attribution), and the number's
 /// campaign contacts and consent records (the do-not-call list is kept: the rules require it). A web
 /// visitor can also be erased by the widget's visitor id (<see cref="EraseVisitorAsync"/>). Call seconds are metered first, so usage survives without personal data.
 /// A tenant's erasure deletes the tenant row (every tenant-owned table cascades), its audit chain, and users left
@@ -55,46 +66,138 @@ internal sealed class ErasureService(SwitchboardDbContext db, TimeProvider clock
         var strategy = db.Database.CreateExecutionStrategy();
         return await strategy.ExecuteAsync(async () =>
         {
-            await using var tx = await db.Database.BeginTransactionAsync(ct);
-            var callIds = await db.Calls.Where(TextSearch.Or<Call>(c => exact.Contains(c.CustomerNumber!),
-                    TextSearch.Mentions<Call>(c => c.TranscriptText, patterns), TextSearch.Mentions<Call>(c => c.StructuredDataJson, patterns)))
-                .Select(c => c.Id).ToListAsync(ct);
-            callIds.AddRange(await db.Leads.Where(l => exact.Contains(l.Phone!)).Select(l => l.CallId).ToListAsync(ct));
-            callIds.AddRange(await db.CallEvents.Where(e => e.CallId != null).Where(TextSearch.Mentions<CallEvent>(e => e.PayloadJson, patterns))
-                .Select(e => e.CallId!.Value).ToListAsync(ct));
-            if (visitorId is not null)
+            await db.Database.OpenConnectionAsync(ct);
+            try
             {
-                callIds.AddRange(await db.WebConversations.Where(w => w.VisitorId == visitorId).Select(w => w.CallId).ToListAsync(ct));
+                await using var tx = await db.Database.BeginTransactionAsync(ct);
+                await SecureDeleteAsync(true, ct);
+                var result = await EraseInTransactionAsync(exact, patterns, visitorId, ct);
+                await PurgeSearchIndexesAsync(ct);
+                await tx.CommitAsync(ct);
+                await SecureDeleteAsync(false, ct);
+                await TruncateWalAsync(ct);
+                return result;
             }
-            callIds = callIds.Distinct().ToList();
-
-            await MeterAsync(callIds, ct);
-            var turns = await db.TranscriptTurns.Where(TextSearch.Or<TranscriptTurn>(t => callIds.Contains(t.CallId), TextSearch.Mentions<TranscriptTurn>(t => t.Text, patterns)))
-                .ExecuteDeleteAsync(ct);
-            var leads = await db.Leads.Where(l => callIds.Contains(l.CallId) || exact.Contains(l.Phone!)).ExecuteDeleteAsync(ct);
-            // The team's notes on other leads may mention the caller ("rappeler au 514…"): those notes go too.
-            var notes = await db.Leads.Where(l => l.Notes != null).Where(TextSearch.Mentions<Lead>(l => l.Notes, patterns))
-                .ExecuteUpdateAsync(u => u.SetProperty(l => l.Notes, (string?)null), ct);
-            var sms = await db.SmsMessages.Where(TextSearch.Or<SmsMessage>(
-                    s => (s.CallId != null && callIds.Contains(s.CallId.Value)) || exact.Contains(s.To) || exact.Contains(s.From!),
-                    TextSearch.Mentions<SmsMessage>(s => s.Body, patterns)))
-                .ExecuteDeleteAsync(ct);
-            var events = await db.CallEvents.Where(TextSearch.Or<CallEvent>(e => e.CallId != null && callIds.Contains(e.CallId.Value),
-                    TextSearch.Mentions<CallEvent>(e => e.PayloadJson, patterns)))
-                .ExecuteDeleteAsync(ct);
-            var outbox = await db.Outbox.Where(m => m.Status == "pending").Where(TextSearch.Mentions<Outbox.OutboxMessage>(m => m.PayloadJson, patterns)).ExecuteDeleteAsync(ct);
-            var webhookEvents = await EraseWebhookEventsAsync(patterns, callIds, ct);
-            // Web conversations cascade with their calls; deleted explicitly so the attribution goes whatever the provider's FK handling.
-            await db.WebConversations.Where(w => callIds.Contains(w.CallId) || (visitorId != null && w.VisitorId == visitorId)).ExecuteDeleteAsync(ct);
-            // Live transfers of the erased calls (their reason is the caller's need, in the assistant's words).
-            await db.CallTransfers.Where(t => callIds.Contains(t.CallId)).ExecuteDeleteAsync(ct);
-            var calls = await db.Calls.Where(c => callIds.Contains(c.Id)).ExecuteDeleteAsync(ct);
-            // Campaign contacts (number, name, the tenant's variables about them) and consent records of the number.
-            await db.CampaignContacts.Where(c => exact.Contains(c.Number)).ExecuteDeleteAsync(ct);
-            await db.Consents.Where(c => exact.Contains(c.Number)).ExecuteDeleteAsync(ct);
-            await tx.CommitAsync(ct);
-            return new CallerErasureResult(calls, turns, leads, sms, events, outbox, webhookEvents, notes);
+            finally
+            {
+                await db.Database.CloseConnectionAsync();
+            }
         });
+    }
+
+    /// <summary>
+    /// The caller's own records are deleted: the calls from their number (or whose lead is theirs, or the visitor's
+    /// conversations) with everything hanging off them, their SMS and events. Other people's records that only mention the
+    /// number (a caller giving a neighbour's number, a note "rappeler au 514…", an alert texted about another call) keep
+    /// their row and lose the number: each of its forms is replaced with <see cref="Redaction"/>.
+    /// </summary>
+    private async Task<CallerErasureResult> EraseInTransactionAsync(List<string> exact, IReadOnlyList<string> patterns, string? visitorId, CancellationToken ct)
+    {
+        var callIds = await db.Calls.Where(c => exact.Contains(c.CustomerNumber!)).Select(c => c.Id).ToListAsync(ct);
+        callIds.AddRange(await db.Leads.Where(l => exact.Contains(l.Phone!)).Select(l => l.CallId).ToListAsync(ct));
+        if (visitorId is not null)
+        {
+            callIds.AddRange(await db.WebConversations.Where(w => w.VisitorId == visitorId).Select(w => w.CallId).ToListAsync(ct));
+        }
+        callIds = callIds.Distinct().ToList();
+
+        await MeterAsync(callIds, ct);
+        var turns = await db.TranscriptTurns.Where(t => callIds.Contains(t.CallId)).ExecuteDeleteAsync(ct);
+        var leads = await db.Leads.Where(l => callIds.Contains(l.CallId) || exact.Contains(l.Phone!)).ExecuteDeleteAsync(ct);
+        var sms = await db.SmsMessages.Where(s => (s.CallId != null && callIds.Contains(s.CallId.Value)) || exact.Contains(s.To) || exact.Contains(s.From!))
+            .ExecuteDeleteAsync(ct);
+        var events = await db.CallEvents.Where(e => e.CallId != null && callIds.Contains(e.CallId.Value)).ExecuteDeleteAsync(ct);
+        var outbox = await db.Outbox.Where(m => m.Status == "pending").Where(TextSearch.Mentions<Outbox.OutboxMessage>(m => m.PayloadJson, patterns)).ExecuteDeleteAsync(ct);
+        var webhookEvents = await EraseWebhookEventsAsync(patterns, callIds, ct);
+        // Web conversations cascade with their calls; deleted explicitly so the attribution goes whatever the provider's FK handling.
+        await db.WebConversations.Where(w => callIds.Contains(w.CallId) || (visitorId != null && w.VisitorId == visitorId)).ExecuteDeleteAsync(ct);
+        // Live transfers of the erased calls (their reason is the caller's need, in the assistant's words).
+        await db.CallTransfers.Where(t => callIds.Contains(t.CallId)).ExecuteDeleteAsync(ct);
+        var calls = await db.Calls.Where(c => callIds.Contains(c.Id)).ExecuteDeleteAsync(ct);
+        // Campaign contacts (number, name, the tenant's variables about them) and consent records of the number.
+        await db.CampaignContacts.Where(c => exact.Contains(c.Number)).ExecuteDeleteAsync(ct);
+        await db.Consents.Where(c => exact.Contains(c.Number)).ExecuteDeleteAsync(ct);
+
+        // What is left mentions the number only inside someone else's record.
+        var forms = exact.OrderByDescending(f => f.Length).ToList(); // "+15145550950" before "5145550950"
+        var redacted = 0;
+        redacted += await db.TranscriptTurns.Where(TextSearch.Mentions<TranscriptTurn>(t => t.Text, patterns))
+            .ExecuteUpdateAsync(u => u.SetProperty(t => t.Text, Redact((TranscriptTurn t) => t.Text, forms)), ct);
+        redacted += await db.Calls.Where(TextSearch.Or(TextSearch.Mentions<Call>(c => c.TranscriptText, patterns),
+                TextSearch.Mentions<Call>(c => c.Summary, patterns), TextSearch.Mentions<Call>(c => c.StructuredDataJson, patterns)))
+            .ExecuteUpdateAsync(u => u
+                .SetProperty(c => c.TranscriptText, Redact((Call c) => c.TranscriptText, forms))
+                .SetProperty(c => c.Summary, Redact((Call c) => c.Summary, forms))
+                .SetProperty(c => c.StructuredDataJson, Redact((Call c) => c.StructuredDataJson, forms)), ct);
+        redacted += await db.CallEvents.Where(TextSearch.Mentions<CallEvent>(e => e.PayloadJson, patterns))
+            .ExecuteUpdateAsync(u => u.SetProperty(e => e.PayloadJson, Redact((CallEvent e) => e.PayloadJson, forms)), ct);
+        var notes = await db.Leads.Where(TextSearch.Mentions<Lead>(l => l.Notes, patterns))
+            .ExecuteUpdateAsync(u => u.SetProperty(l => l.Notes, Redact((Lead l) => l.Notes, forms)), ct);
+        redacted += notes;
+        redacted += await db.Leads.Where(TextSearch.Or(TextSearch.Mentions<Lead>(l => l.Problem, patterns), TextSearch.Mentions<Lead>(l => l.Address, patterns),
+                TextSearch.Mentions<Lead>(l => l.Name, patterns)))
+            .ExecuteUpdateAsync(u => u
+                .SetProperty(l => l.Problem, Redact((Lead l) => l.Problem, forms))
+                .SetProperty(l => l.Address, Redact((Lead l) => l.Address, forms))
+                .SetProperty(l => l.Name, Redact((Lead l) => l.Name, forms)), ct);
+        redacted += await db.SmsMessages.Where(TextSearch.Mentions<SmsMessage>(s => s.Body, patterns))
+            .ExecuteUpdateAsync(u => u.SetProperty(s => s.Body, Redact((SmsMessage s) => s.Body, forms)), ct);
+        return new CallerErasureResult(calls, turns, leads, sms, events, outbox, webhookEvents, notes, redacted);
+    }
+
+    /// <summary>What an erased number becomes inside a record that is not the caller's.</summary>
+    public const string Redaction = "[erased]";
+
+    /// <summary><c>REPLACE(REPLACE(field, form1, '[erased]'), form2, '[erased]')…</c> over <paramref name="forms"/>, longest first.</summary>
+    private static System.Linq.Expressions.Expression<Func<T, TText>> Redact<T, TText>(System.Linq.Expressions.Expression<Func<T, TText>> field, IReadOnlyList<string> forms)
+    {
+        var replace = typeof(string).GetMethod(nameof(string.Replace), [typeof(string), typeof(string)])!;
+        var body = field.Body;
+        foreach (var form in forms)
+        {
+            body = System.Linq.Expressions.Expression.Call(body, replace, System.Linq.Expressions.Expression.Constant(form),
+                System.Linq.Expressions.Expression.Constant(Redaction));
+        }
+        return System.Linq.Expressions.Expression.Lambda<Func<T, TText>>(body, field.Parameters);
+    }
+
+    /// <summary>
+    /// SQLite: <c>PRAGMA secure_delete</c> on this connection while the erasure runs, so the cells and pages it frees are
+    /// overwritten with zeros rather than left readable in the file (sqlite.org/pragma.html#pragma_secure_delete; a file copy
+    /// is SQLite's usual backup). PostgreSQL leaves dead tuples until VACUUM reuses their space: no equivalent setting.
+    /// </summary>
+    private async Task SecureDeleteAsync(bool on, CancellationToken ct)
+    {
+        if (db.IsSqlite)
+        {
+            await db.Database.ExecuteSqlRawAsync(on ? "PRAGMA secure_delete=ON" : "PRAGMA secure_delete=FAST", ct); // FAST: the connections' own (SqliteCheckpointer.ConfigureConnection)
+        }
+    }
+
+    /// <summary>
+    /// SQLite: the full-text indexes of calls (FTS5, external content) keep a deleted row's words in their segments until a
+    /// merge; <c>optimize</c> merges them into one segment without the deleted entries, its old pages freed (and zeroed).
+    /// </summary>
+    private async Task PurgeSearchIndexesAsync(CancellationToken ct)
+    {
+        if (db.IsSqlite)
+        {
+            await db.Database.ExecuteSqlRawAsync("INSERT INTO \"calls_search\"(\"calls_search\") VALUES('optimize')", ct);
+            await db.Database.ExecuteSqlRawAsync("INSERT INTO \"calls_number\"(\"calls_number\") VALUES('optimize')", ct);
+        }
+    }
+
+    /// <summary>
+    /// SQLite: copies the WAL into the database and truncates it (<c>wal_checkpoint(TRUNCATE)</c>), so the pages the erasure
+    /// zeroed replace the old ones in the file and no frame of the erased rows stays in the WAL. Best effort: a reader on an
+    /// older snapshot makes it stop short; the next checkpoint completes it.
+    /// </summary>
+    private async Task TruncateWalAsync(CancellationToken ct)
+    {
+        if (db.IsSqlite)
+        {
+            await db.Database.ExecuteSqlRawAsync("PRAGMA wal_checkpoint(TRUNCATE)", ct);
+        }
     }
 
     /// <summary>

@@ -213,7 +213,7 @@ public sealed class LeadsApiTests : IClassFixture<LeadsApiTests.Factory>
     }
 
     [Fact]
-    public async Task CallerErasureAlsoClearsNotesThatMentionTheCaller()
+    public async Task CallerErasureRedactsTheNumberInNotesOnOtherLeads()
     {
         var owner = await factory.SignUpAsync();
         var callersLead = await AddLeadAsync(owner.TenantId, "Appelant", phone: "+15145559876", notes: "Client fidèle");
@@ -224,7 +224,8 @@ public sealed class LeadsApiTests : IClassFixture<LeadsApiTests.Factory>
 
         Assert.Equal(1, erased["leadNotesCleared"]!.GetValue<int>());
         Assert.Equal(HttpStatusCode.NotFound, (await owner.Client.GetAsync($"/api/v1/leads/{callersLead}")).StatusCode);
-        Assert.Null((await (await owner.Client.GetAsync($"/api/v1/leads/{otherLead}")).JsonAsync(HttpStatusCode.OK))["notes"]);
+        Assert.Equal("Voisin de [erased], même immeuble",
+            (await (await owner.Client.GetAsync($"/api/v1/leads/{otherLead}")).JsonAsync(HttpStatusCode.OK))["notes"]!.GetValue<string>());
         Assert.Equal("Rien à voir", (await (await owner.Client.GetAsync($"/api/v1/leads/{unrelated}")).JsonAsync(HttpStatusCode.OK))["notes"]!.GetValue<string>());
     }
 }

@@ -73,6 +73,9 @@ public sealed class UrgencyAndLeadTests
 
         Assert.Equal("+15145550777", lead!.Phone);
         Assert.Equal("+15145550888", LeadExtractor.FromConversation(null, null, "Mon sous-sol est inondé.", null, "+15145550888", Plumbing, "CA")!.Phone);
+        // A number only mentioned is not a callback number.
+        Assert.Equal("+15145550888", LeadExtractor.FromConversation(null, null, "L'eau vient de chez mon voisin au 450 555 0123.", null, "+15145550888", Plumbing, "CA")!.Phone);
+        Assert.Equal("+15145550199", LeadExtractor.FromConversation(null, null, "Sewer backup! Call me back at 514-555-0199 please.", null, "+15145550888", Plumbing, "CA")!.Phone);
     }
 
     [Fact]

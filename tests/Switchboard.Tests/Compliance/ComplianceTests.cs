@@ -168,6 +168,50 @@ public sealed class CallerErasureTests(SelfServiceFactory factory) : IClassFixtu
 
     private static (string Ours, string Theirs) Reports() => ComplianceTests.Reports();
 
+    /// <summary>
+    /// The outside probe's case: erasing +1 450 555 0123 deleted another caller's call (its emergency lead and alerts too)
+    /// because its transcript gave that number. Now the other call stays, with the number replaced; and on SQLite the erased
+    /// call's words are not left in the database file (secure_delete, the search indexes merged, the WAL truncated).
+    /// </summary>
+    [Fact]
+    public async Task AnotherCallersRecordThatOnlyMentionsTheNumberIsKeptWithTheNumberErased()
+    {
+        var tenant = await factory.CreateTenantAsync("Erasure Mentions");
+        var fixture = Fixtures.ReadText("vapi/end-of-call-report.2024-07.json");
+        const string callId = "b1223960-1b4d-4585-91b8-a69b0f57ec2f";
+        var ours = fixture.Replace("4566836490", "4505550123").Replace("Danville", "Zorglubville").Replace(callId, Guid.NewGuid().ToString());
+        var theirs = fixture.Replace("4566836490", "5145550166").Replace("Danville", "chez mon voisin au 450-555-0123")
+            .Replace(callId, Guid.NewGuid().ToString());
+        Assert.Equal(HttpStatusCode.OK, (await factory.PostVapiAsync(tenant, ours)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await factory.PostVapiAsync(tenant, theirs)).StatusCode);
+        Assert.NotEmpty(await TableScanner.FindAsync(factory, "Zorglubville"));
+
+        var result = await (await factory.ApiClient(tenant).PostAsJsonAsync("/api/v1/erasure/caller", new { phoneNumber = "+14505550123" })).JsonAsync(HttpStatusCode.OK);
+
+        Assert.Equal(1, result["calls"]!.GetValue<int>());
+        Assert.True(result["recordsRedacted"]!.GetValue<int>() > 0);
+        var calls = await factory.ApiClient(tenant).GetFromJsonAsync<JsonObject>("/api/v1/calls");
+        var kept = Assert.Single(calls!["items"]!.AsArray())!;
+        Assert.Equal("+15145550166", kept["customerNumber"]!.GetValue<string>());
+        var detail = await factory.ApiClient(tenant).GetFromJsonAsync<JsonObject>($"/api/v1/calls/{kept["id"]}");
+        Assert.Contains(detail!["transcript"]!.AsArray(), t => t!["text"]!.GetValue<string>().Contains("chez mon voisin au [erased]"));
+        Assert.NotNull(detail["lead"]);
+        Assert.Empty(await TableScanner.FindAsync(factory, "450-555-0123"));
+        Assert.Empty(await TableScanner.FindAsync(factory, "4505550123"));
+        Assert.Empty(await TableScanner.FindAsync(factory, "Zorglubville"));
+        if (!TestDatabase.IsPostgres)
+        {
+            var path = new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(factory.DatabaseConnectionString).DataSource;
+            foreach (var file in new[] { path, path + "-wal" }.Where(File.Exists))
+            {
+                await using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+                using var copy = new MemoryStream();
+                await stream.CopyToAsync(copy);
+                Assert.True(copy.ToArray().AsSpan().IndexOf("Zorglubville"u8) < 0, $"{Path.GetFileName(file)} still holds the erased call's words");
+            }
+        }
+    }
+
     [Fact]
     public async Task AfterACallersErasureNoTableHoldsTheirNumberOrWords()
     {

@@ -294,7 +294,7 @@ public sealed class DatabaseWritePathTests(SwitchboardFactory factory) : IClassF
             var wal = new WalFixture();
             await wal.Writer.OpenAsync();
             await wal.Background.OpenAsync();
-            Switchboard.Platform.Database.SqliteCheckpointer.DisableAutoCheckpoint(wal.Writer);
+            Switchboard.Platform.Database.SqliteCheckpointer.ConfigureConnection(wal.Writer);
             await Switchboard.Platform.Database.SqliteCheckpointer.PrepareAsync(wal.Background, CancellationToken.None);
             return wal;
         }

@@ -473,7 +473,7 @@ internal sealed class SqliteGroupCommit(
         await ExecAsync(conn, "PRAGMA temp_store=MEMORY");
         if (checkpointer.Enabled)
         {
-            SqliteCheckpointer.DisableAutoCheckpoint(conn); // checkpoints run in the background
+            SqliteCheckpointer.ConfigureConnection(conn); // checkpoints run in the background
         }
         DeferredSync = await OpenSyncerAsync(conn);
         if (DeferredSync)

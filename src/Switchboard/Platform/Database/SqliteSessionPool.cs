@@ -114,7 +114,7 @@ internal sealed class SqliteSessionPool(DatabaseExtensions.EffectiveConnection c
             opened.Open();
             if (checkpointer.Enabled)
             {
-                SqliteCheckpointer.DisableAutoCheckpoint(opened); // as SqliteCheckpointer.Interceptor does for EF's own opens
+                SqliteCheckpointer.ConfigureConnection(opened); // as SqliteCheckpointer.Interceptor does for EF's own opens
             }
         }
         catch

@@ -2776,22 +2776,51 @@ export interface components {
         };
         /** @description What one caller's erasure removed, per table. */
         CallerErasureResult: {
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description The caller's calls deleted.
+             */
             calls: number;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description Their transcript turns deleted.
+             */
             transcriptTurns: number;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description The caller's leads deleted.
+             */
             leads: number;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description SMS to, from or about the caller's calls deleted.
+             */
             smsMessages: number;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description Raw provider events of the caller's calls deleted.
+             */
             callEvents: number;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description Pending outbox messages carrying the number deleted.
+             */
             outboxMessages: number;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description Webhook events (with deliveries) carrying the number or one of the calls deleted.
+             */
             webhookEvents: number;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description Notes on other leads that mentioned the number (the number is replaced in them).
+             */
             leadNotesCleared: number;
+            /**
+             * Format: int32
+             * @description Rows of other people's records (turns, calls, events, leads, SMS) in which the number was replaced with "[erased]".
+             */
+            recordsRedacted: number;
         };
         /**
          * @description A page of calls, newest first (CreatedAt, then Id). `NextCursor` (opaque) fetches the next page, null on the last;
