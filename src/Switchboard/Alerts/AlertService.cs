@@ -4,6 +4,7 @@ using Switchboard.Assistants;
 using Switchboard.Calls;
 using Switchboard.Outbox;
 using Switchboard.Platform.Database;
+using Switchboard.Platform.Phones;
 using Switchboard.Tenancy;
 
 namespace Switchboard.Alerts;
@@ -19,6 +20,9 @@ internal sealed class AlertService(SwitchboardDbContext db, TimeProvider clock)
 {
     public const string EmergencyPurpose = "emergency-alert";
     public const string LeadPurpose = "lead-alert";
+
+    /// <summary><see cref="Call.Channel"/> of a widget conversation (text or voice): no caller id.</summary>
+    private const string WebChannel = "web";
 
     /// <summary>
     /// The outbound SMS stored for a call (idempotency key and purpose), compiled once: every lead a call captures asks
@@ -41,6 +45,13 @@ internal sealed class AlertService(SwitchboardDbContext db, TimeProvider clock)
     /// <summary>Queues the SMS the policy calls for; returns how many were added.</summary>
     public async Task<int> QueueLeadAlertsAsync(Tenant tenant, Assistant? assistant, Call call, Lead lead, CancellationToken ct)
     {
+        // A web conversation has no caller id: without a number the visitor gave, nobody can call back, and a public widget
+        // must not be able to text the staff (an outside probe: ten one-line chats left idle texted the on-call phone ten
+        // times, "Client, Problème : frozen pipes"). The alert goes once the visitor gives a number, as one text.
+        if (call.Channel == WebChannel && !Phones.IsE164(lead.Phone))
+        {
+            return 0;
+        }
         var policy = assistant?.AlertPolicy ?? tenant.AlertPolicy;
         var now = clock.GetUtcNow();
         var emergency = lead.Urgency == Urgency.Emergency;
@@ -132,7 +143,13 @@ internal static class SmsText
             (false, true) => $"Nouveau client {business}",
             (false, false) => $"New lead {business}",
         };
-        var before = new List<string> { head, (lead.Name ?? (fr ? "Client" : "Caller")) + (lead.Phone is null ? "" : " " + lead.Phone) };
+        var callable = Phones.IsE164(lead.Phone);
+        var before = new List<string>
+        {
+            head,
+            (lead.Name ?? (fr ? "Client" : "Caller")) + (callable || lead.Phone?.Any(char.IsAsciiDigit) == true ? " " + lead.Phone
+                : fr ? " (numéro masqué, aucun numéro de rappel)" : " (caller id hidden, no callback number)"),
+        };
         if (lead.Address is not null)
         {
             before.Add((fr ? "Adresse : " : "Address: ") + lead.Address);

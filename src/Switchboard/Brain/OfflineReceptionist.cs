@@ -119,6 +119,7 @@ internal static partial class OfflineReceptionist
                 state.Address = IsRefusal(text) ? state.Address : Clean(text, 300);
                 break;
         }
+        var phoneBefore = state.Phone;
         if (phone is not null)
         {
             state.Phone = phone;
@@ -147,10 +148,19 @@ internal static partial class OfflineReceptionist
             capture = Arguments(state);
             state.LeadCaptured = true;
         }
-        if (emergency && (!wasEmergency || (capture is not null && !capturedBefore)))
+        // The on-call staff is texted once the visitor's number is known (a web visitor has no caller id: AlertService), so
+        // "being texted" is said then, and "as soon as I have your number" before.
+        if (emergency && !onCallReachable)
         {
-            say.Append(!onCallReachable ? (wasEmergency ? "" : l.EmergencyFlagged)
-                : capture is null ? l.EmergencyPending : wasEmergency ? l.StillAlerting : l.EmergencyAlerted);
+            say.Append(wasEmergency ? "" : l.EmergencyFlagged);
+        }
+        else if (emergency && !wasEmergency)
+        {
+            say.Append(capture is not null && state.Phone is not null ? l.EmergencyAlerted : l.EmergencyPending);
+        }
+        else if (emergency && capture is not null && state.Phone is not null && (phoneBefore is null || !capturedBefore))
+        {
+            say.Append(l.StillAlerting);
         }
 
         // The next question, or what happens next.

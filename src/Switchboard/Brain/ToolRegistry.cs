@@ -162,15 +162,23 @@ internal sealed class ToolRegistry(SwitchboardDbContext db, AlertService alerts,
         {
             return ToolOutcome.Ok(new { captured = true, urgency = draft.Urgency });
         }
-        var lead = await UpsertLeadAsync(db, context.Call, draft with { Phone = Platform.Phones.Phones.Normalize(draft.Phone, Platform.Phones.Phones.RegionOf(context.Tenant.Locale)) ?? context.Call.CustomerNumber }, clock.GetUtcNow(), ct);
+        // The caller id is a callback number only when it is one: "anonymous", "restricted" (a hidden caller id) is not.
+        var callerId = Platform.Phones.Phones.IsE164(context.Call.CustomerNumber) ? context.Call.CustomerNumber : null;
+        var lead = await UpsertLeadAsync(db, context.Call, draft with { Phone = Platform.Phones.Phones.Normalize(draft.Phone, Platform.Phones.Phones.RegionOf(context.Tenant.Locale)) ?? callerId }, clock.GetUtcNow(), ct);
         LeadQualification.Apply(lead, arguments);
         await webhooks.LeadAsync(lead, ct); // lead.created, lead.urgent
         // An emergency is texted during the call, not after it: the on-call plumber can be on the way before the caller hangs up.
         var alerted = lead.Urgency == Urgency.Emergency
             && await alerts.QueueLeadAlertsAsync(context.Tenant, context.Assistant, context.Call, lead, ct) > 0;
-        // Texted now, or earlier in this call (an alert is queued once per call); never claimed when there is nobody on call to text.
+        // Texted now, or earlier in this call (an alert is queued once per call); never claimed when there is nobody on call to
+        // text, nor in a web conversation before the visitor gave a number (AlertService waits for one).
         var onCall = (context.Assistant?.AlertPolicy ?? context.Tenant.AlertPolicy).OnCallNumbers.Count > 0;
-        return ToolOutcome.Ok(new { captured = true, urgency = lead.Urgency, staffAlerted = alerted || (lead.Urgency == Urgency.Emergency && onCall) });
+        var callable = Platform.Phones.Phones.IsE164(lead.Phone);
+        var staffAlerted = alerted || (lead.Urgency == Urgency.Emergency && onCall && (callable || context.Call.Channel != "web"));
+        return callable
+            ? ToolOutcome.Ok(new { captured = true, urgency = lead.Urgency, staffAlerted })
+            : ToolOutcome.Ok(new { captured = true, urgency = lead.Urgency, staffAlerted, callbackNumber = (string?)null,
+                next = "No callback number yet: ask for one, then call capture_lead again with it." });
     }
 
     private async Task<ToolOutcome> SendSmsAsync(JsonElement arguments, ToolContext context, CancellationToken ct)

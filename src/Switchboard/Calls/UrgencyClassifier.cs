@@ -28,8 +28,18 @@ internal static class Urgency
 /// <summary>Reads a caller's words against the tenant's <see cref="UrgencyRules"/>.</summary>
 internal static class UrgencyClassifier
 {
+    /// <summary>
+    /// Words that cancel a cue within the three words before it: negations ("pas d'inondation", Québec "pu" for "plus"), and
+    /// prevention or risk ("at risk of flooding", "pour éviter un refoulement"): a question about a backwater valve is not a flood.
+    /// </summary>
     private static readonly HashSet<string> Negations =
-        ["no", "not", "isnt", "wasnt", "dont", "doesnt", "never", "without", "pas", "aucun", "aucune", "sans", "jamais", "ni", "plus"];
+        ["no", "not", "isnt", "wasnt", "dont", "doesnt", "never", "without", "pas", "aucun", "aucune", "sans", "jamais", "ni", "plus", "pu",
+         "risk", "risque", "risques", "prevent", "preventing", "prevenir", "eviter", "avoid", "avoiding"];
+
+    /// <summary>Phrases that say the need can wait: they keep a "soon" cue from counting (an emergency cue still counts).</summary>
+    private static readonly List<string>[] NoRush =
+        [.. new[] { "no rush", "not urgent", "no hurry", "whenever", "next year", "pas presse", "pas pressee", "pas urgent", "rien d'urgent", "l'an prochain", "quand vous pourrez" }
+            .Select(Tokenize)];
 
     /// <summary>Returns the highest urgency whose cue occurs un-negated in <paramref name="text"/>, and the cue.</summary>
     public static (string Urgency, string? Cue) Classify(string? text, UrgencyRules rules)
@@ -46,6 +56,10 @@ internal static class UrgencyClassifier
                 return (Urgency.Emergency, cue);
             }
         }
+        if (NoRush.Any(phrase => OccursAtAll(tokens, phrase)))
+        {
+            return (Urgency.Routine, null);
+        }
         foreach (var cue in rules.Soon)
         {
             if (Occurs(tokens, Tokenize(cue)))
@@ -54,6 +68,23 @@ internal static class UrgencyClassifier
             }
         }
         return (Urgency.Routine, null);
+    }
+
+    private static bool OccursAtAll(List<string> text, List<string> phrase)
+    {
+        for (var i = 0; i + phrase.Count <= text.Count; i++)
+        {
+            var match = true;
+            for (var j = 0; j < phrase.Count && match; j++)
+            {
+                match = SameWord(text[i + j], phrase[j]);
+            }
+            if (match)
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static bool Occurs(List<string> text, List<string> cue)

@@ -134,8 +134,11 @@ internal sealed record UrgencyRules
         [
             "inondation", "inonde", "inondee", "degat d'eau", "degats d'eau", "refoulement d'egout", "refoulement",
             "tuyau gele", "tuyaux geles", "tuyau eclate", "tuyau a eclate", "pas d'eau", "plus d'eau", "urgence", "fuite majeure",
+            // Québec French as callers say it: "mes tuyaux sont gelés", "un tuyau a pété / a crevé", "j'ai pu d'eau", "le drain
+            // refoule", "la cave est pleine d'eau", "de l'eau partout" (an outside probe found each of these routine).
+            "gele", "eclate", "a pete", "ont pete", "a creve", "pu d'eau", "refoule", "refoulent", "pleine d'eau", "plein d'eau", "eau partout",
             "flood", "flooding", "flooded", "water damage", "sewer backup", "sewage backup", "burst pipe", "pipe burst",
-            "frozen pipe", "frozen pipes", "no water", "emergency",
+            "frozen pipe", "frozen pipes", "frozen", "burst", "no water", "water everywhere", "backing up", "emergency",
         ],
         Soon =
         [

@@ -26,6 +26,21 @@ public sealed class UrgencyAndLeadTests
     [InlineData("No flooding, just a question about pricing", "routine")]
     [InlineData("The basement isn't flooded", "routine")]
     [InlineData("", "routine")]
+    // Québec French as callers say it (an outside probe found each routine), and what is not an emergency.
+    [InlineData("J'ai un tuyau qui a pété dans le garage", "emergency")]
+    [InlineData("J'ai pu d'eau chez nous", "emergency")]
+    [InlineData("Mes tuyaux sont gelés", "emergency")]
+    [InlineData("Le drain refoule", "emergency")]
+    [InlineData("Ça refoule dans le sous-sol", "emergency")]
+    [InlineData("Ma cave est pleine d'eau", "emergency")]
+    [InlineData("Il y a de l'eau partout dans la cave", "emergency")]
+    [InlineData("Un tuyau a crevé", "emergency")]
+    [InlineData("My pipes are frozen", "emergency")]
+    [InlineData("Hi, this is Pete, my toilet is clogged", "soon")]
+    [InlineData("Is my basement at risk of flooding? I want a backwater valve installed", "routine")]
+    [InlineData("Je veux une valve anti-retour pour éviter un refoulement", "routine")]
+    [InlineData("I need a quote for a new water heater, no rush at all", "routine")]
+    [InlineData("Une soumission pour un chauffe-eau l'an prochain, pas pressé", "routine")]
     public void CallerWordsAreClassifiedInFrenchAndEnglish(string text, string expected)
     {
         Assert.Equal(expected, UrgencyClassifier.Classify(text, Plumbing).Urgency);

@@ -178,6 +178,43 @@ public sealed class WebChatTests(WidgetFactory factory) : IClassFixture<WidgetFa
         });
     }
 
+    /// <summary>
+    /// A web visitor has no caller id: nobody is texted about an emergency until they give a number, then once, with it; a
+    /// chat left idle with no number texts nobody (an outside probe: ten one-line chats texted the on-call phone ten times).
+    /// </summary>
+    [Fact]
+    public async Task AWebEmergencyIsTextedOnceTheVisitorGivesANumberAndNeverWithout()
+    {
+        var t = await factory.CreateWidgetTenantAsync("Plomberie Rappel");
+        var visitor = new Visitor(factory.Browser(), t);
+        await visitor.StartAsync(language: "en");
+
+        var first = await visitor.SayAsync("Hi, a pipe burst in my kitchen and water is everywhere");
+        Assert.Contains("as soon as I have your number", first.Text);
+        var named = await visitor.SayAsync("my name is John Smith");
+        Assert.DoesNotContain("being texted", named.Text);
+        Assert.False(named.Lead?["staffAlerted"]?.GetValue<bool>() ?? false);
+        Assert.Equal(0, await factory.WithDbAsync(t.Id, db => db.SmsMessages.CountAsync()));
+
+        var numbered = await visitor.SayAsync("call me at 438-555-0199");
+        Assert.Contains("being texted right now", numbered.Text);
+        var idle = new Visitor(factory.Browser(), t);
+        await idle.StartAsync(language: "en");
+        await idle.SayAsync("frozen pipes, emergency!");
+
+        factory.Clock.Advance(TimeSpan.FromMinutes(31));
+        await factory.Services.GetRequiredService<WebConversationCloser>().CloseIdleAsync(CancellationToken.None);
+        await factory.WithDbAsync(t.Id, async db =>
+        {
+            var sms = await db.SmsMessages.ToListAsync();
+            var alert = Assert.Single(sms);
+            Assert.Contains("+14385550199", alert.Body);
+            Assert.Contains("John Smith", alert.Body);
+            Assert.Equal(2, await db.Leads.CountAsync()); // the idle visitor's emergency is on the dashboard, untexted
+            return 0;
+        });
+    }
+
     [Fact]
     public async Task AConversationResumesAfterNavigationWithItsToken()
     {
