@@ -95,7 +95,16 @@ internal static partial class OfflineReceptionist
         {
             var quote = knowledge.Text.Length > QuoteLength ? knowledge.Text[..QuoteLength].TrimEnd() + "…" : knowledge.Text;
             say.Append(l.Quote(knowledge.Title, quote));
-            return new(say.Append(l.AnythingElse).ToString().Trim(), null);
+            if (!AsksForService(text))
+            {
+                return new(say.Append(l.AnythingElse).ToString().Trim(), null);
+            }
+            // A quote or a visit asked as a question ("une soumission pour une inspection par caméra?") is the visitor's need:
+            // answered from the knowledge base, then the lead is taken (it was lost, and the name asked in a loop).
+            state.Problem = Clean(text, 1000);
+            state.Stage = "name";
+            state.NameAsks++;
+            return new(say.Append(l.AskName).ToString().Trim(), null);
         }
 
         // Slots from this message, by stage.
@@ -106,7 +115,7 @@ internal static partial class OfflineReceptionist
             case "name" when name is null && phone is null && !asksHours && LooksLikeAddress(text):
                 state.Address ??= Clean(text, 300);
                 break;
-            case "name" when name is null && phone is null && !asksHours:
+            case "name" when name is null && phone is null && !asksHours && !IsPleasantry(text) && !IsRefusal(text):
                 name = Clean(text, 100);
                 break;
             case "phone" when phone is null && name is null && state.Name is null && !asksHours && LooksLikeName(text) && Capitalised(text):
@@ -116,7 +125,7 @@ internal static partial class OfflineReceptionist
                 name = Clean(text, 100);
                 break;
             case "address" when !asksHours && phone is null:
-                state.Address = IsRefusal(text) ? state.Address : Clean(text, 300);
+                state.Address = IsRefusal(text) || IsPleasantry(text) ? state.Address : Clean(text, 300);
                 break;
         }
         var phoneBefore = state.Phone;
@@ -319,6 +328,12 @@ internal static partial class OfflineReceptionist
     private static bool Capitalised(string text) =>
         text.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).All(w => !char.IsLower(w[0]));
 
+    /// <summary>Thanks, okay, goodbye ("Merci beaucoup!", "ok thanks, bye"): an answer to nothing, never a name or an address.</summary>
+    internal static bool IsPleasantry(string text) => PleasantryPattern().IsMatch(Fold(text).Trim());
+
+    /// <summary>A need for a job (a quote, a price, a visit, an install), as opposed to a question for information.</summary>
+    private static bool AsksForService(string text) => ServicePattern().IsMatch(Fold(text));
+
     private static bool IsRefusal(string text) => Fold(text).Trim() is "non" or "no" or "pas maintenant" or "skip" or "-" or "nein" or "لا" or "לא";
 
     private static string Clean(string text, int max)
@@ -349,6 +364,12 @@ internal static partial class OfflineReceptionist
 
     [GeneratedRegex(@"^(bonjour|allo|salut|bonsoir|hello|hi|hey|good (morning|afternoon|evening)|hola|buenos dias|buenas tardes|buenas noches|buenas|hallo|guten (tag|morgen|abend)|servus|moin|مرحبا|اهلا|السلام عليكم|שלום|היי)[ !.,]*$")]
     private static partial Regex GreetingPattern();
+
+    [GeneratedRegex(@"^(?:(?:ok|okay|d'accord|parfait|super|merci|merci beaucoup|thanks|thank you|thanks a lot|thx|bye|goodbye|au revoir|bonne journee|bonne soiree|have a nice day|gracias|danke|cool|great|perfect)[\s,.!]*)+$")]
+    private static partial Regex PleasantryPattern();
+
+    [GeneratedRegex(@"\b(soumission|soumissions|devis|estimation|estime|prix|cout|couts|combien|tarif|tarifs|rendez-vous|installer|installation|remplacer|remplacement|inspection|quote|quotes|estimate|price|prices|cost|how much|appointment|book|install|replace|replacement|inspect|presupuesto|cotizacion|precio|angebot|kostenvoranschlag|preis|termin)\b")]
+    private static partial Regex ServicePattern();
 
     [GeneratedRegex(@"^\d{1,6}[a-z]?(?:-\d{1,6})?,?\s+\p{L}")]
     private static partial Regex LeadingNumberPattern();

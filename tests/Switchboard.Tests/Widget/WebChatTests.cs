@@ -253,6 +253,18 @@ public sealed class WebChatTests(WidgetFactory factory) : IClassFixture<WidgetFa
         Assert.Contains("249 $", reply.Text);
         Assert.Contains("Tarifs", reply.Text);
         Assert.Null(reply.Lead);
+        // Asking a price is a need: after the answer the lead is taken, its problem the question (it was lost before).
+        Assert.EndsWith("Quel est votre nom ?", reply.Text);
+        await visitor.SayAsync("Marc Gagnon");
+        Assert.NotNull((await visitor.SayAsync("514 555 0111")).Lead);
+        await visitor.SayAsync("Merci beaucoup!"); // asked for the address: thanks are not one
+        await factory.WithDbAsync(t.Id, async db =>
+        {
+            var lead = await db.Leads.SingleAsync();
+            Assert.Equal(("Marc Gagnon", "Combien coûte une inspection par caméra?", "+15145550111", (string?)null),
+                (lead.Name, lead.Problem, lead.Phone, lead.Address));
+            return 0;
+        });
     }
 
     [Fact]
