@@ -43,6 +43,15 @@ internal sealed class WebConversationCloser(IServiceScopeFactory scopes, IOption
             return;
         }
         var call = await db.Calls.FirstAsync(c => c.Id == conversation.CallId, ct);
+        if (call.Type == "webChat" && !await db.TranscriptTurns.AnyAsync(t => t.CallId == call.Id && t.Role == "user", ct))
+        {
+            // Opened, never written in: not a conversation. Counted as an answered call, a page's bare opens (or a script's)
+            // filled the calls list and the analytics; the call goes, with its conversation (cascade) and greeting.
+            db.Calls.Remove(call);
+            using var deleting = await writes.EnterAsync(db, ct);
+            await db.SaveChangesAsync(ct);
+            return;
+        }
         var now = clock.GetUtcNow();
         conversation.EndedAt = now;
         call.Status = "completed";

@@ -216,6 +216,28 @@ public sealed class WebChatTests(WidgetFactory factory) : IClassFixture<WidgetFa
     }
 
     [Fact]
+    public async Task AConversationNeverWrittenInIsNotKeptAsACall()
+    {
+        var t = await factory.CreateWidgetTenantAsync("Plomberie Vide");
+        var empty = new Visitor(factory.Browser(), t);
+        Assert.Equal(HttpStatusCode.Created, (await empty.StartAsync()).StatusCode);
+        var written = new Visitor(factory.Browser(), t);
+        await written.StartAsync();
+        await written.SayAsync("Bonjour, ma toilette est bouchée");
+
+        factory.Clock.Advance(TimeSpan.FromMinutes(31));
+        Assert.True(await factory.Services.GetRequiredService<WebConversationCloser>().CloseIdleAsync(CancellationToken.None) >= 2);
+
+        await factory.WithDbAsync(t.Id, async db =>
+        {
+            var call = await db.Calls.SingleAsync(); // the opened-only one is gone, with its conversation
+            Assert.Equal("completed", call.Status);
+            Assert.Equal(1, await db.WebConversations.CountAsync());
+            return 0;
+        });
+    }
+
+    [Fact]
     public async Task AConversationResumesAfterNavigationWithItsToken()
     {
         var t = await factory.CreateWidgetTenantAsync("Plomberie Navigation");
