@@ -19,6 +19,8 @@ export const CSS = `
 .msg{max-inline-size:85%;padding:8px 12px;border-radius:12px;white-space:pre-wrap;overflow-wrap:anywhere}
 .assistant{align-self:flex-start;background:#f3f4f6}
 .user{align-self:flex-end;background:var(--sb-accent);color:#fff}
+.user.pending{opacity:.6}
+.user.failed{opacity:.6;text-decoration:line-through}
 .note{align-self:center;color:#b91c1c;font-size:12px}
 form{display:flex;gap:8px;padding:10px;border-block-start:1px solid #e5e7eb}
 textarea{flex:1;resize:none;min-block-size:44px;max-block-size:120px;padding:10px;border:1px solid #d1d5db;border-radius:8px;color:var(--sb-fg);background:#fff}

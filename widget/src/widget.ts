@@ -1,6 +1,7 @@
 import { pickLanguage, RTL, STRINGS, type Strings } from "./i18n";
 import { CSS } from "./styles";
 import { SseParser } from "./sse";
+import { CONVERSATION_BUSY, deliver } from "./deliver";
 import { load, save, storageKey, visitorId, type Saved } from "./session";
 
 /** `GET /widget/v1/config` (Switchboard.Widget.WidgetConfigDto). */
@@ -215,20 +216,26 @@ async function main(): Promise<void> {
     }
     busy = true;
     sendButton.disabled = true;
-    bubble("user", text);
+    const mine = bubble("user", text);
     emit("message", { role: "user", text });
     let answer: HTMLDivElement | null = null;
     try {
-      let conversation = saved ?? (await start());
-      let response = await post("/conversations/" + conversation.id + "/messages", { text }, conversation.token);
-      if (response.status === 409 || response.status === 401 || response.status === 404) {
-        // Closed after 30 idle minutes (or forgotten): a new conversation carries on.
-        conversation = await start();
-        response = await post("/conversations/" + conversation.id + "/messages", { text }, conversation.token);
-      }
+      const { response, conversation, code } = await deliver(text, saved, {
+        post: (c, body) => post("/conversations/" + c.id + "/messages", { text: body }, c.token),
+        start,
+        sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+        // Another tab's message is still being answered: this one waits its turn, shown as pending.
+        onBusy: () => mine.classList.add("pending"),
+      });
+      mine.classList.remove("pending");
       if (!response.ok || !response.body) {
         bubble("note", response.status === 429 ? t.busy : t.error);
-        emit("error", { status: response.status });
+        emit("error", { status: response.status, ...(code ? { code } : {}) });
+        if (code === CONVERSATION_BUSY) {
+          // Never sent: the visitor can send it again.
+          mine.classList.add("failed");
+          if (!input.value) input.value = text;
+        }
         return;
       }
       const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
@@ -256,6 +263,7 @@ async function main(): Promise<void> {
       save(sessionStorage, store, conversation);
       emit("message", { role: "assistant", text: full });
     } catch (e) {
+      mine.classList.remove("pending");
       bubble("note", t.error);
       emit("error", { message: e instanceof Error ? e.message : "error" });
     } finally {
@@ -319,6 +327,8 @@ async function main(): Promise<void> {
 
   form.addEventListener("submit", (e) => {
     e.preventDefault();
+    // While a message is being sent or answered, a second Enter or click keeps what was typed instead of dropping it.
+    if (busy) return;
     const text = input.value;
     input.value = "";
     void send(text);
