@@ -365,7 +365,7 @@ internal static partial class OfflineReceptionist
     [GeneratedRegex(@"^(bonjour|allo|salut|bonsoir|hello|hi|hey|good (morning|afternoon|evening)|hola|buenos dias|buenas tardes|buenas noches|buenas|hallo|guten (tag|morgen|abend)|servus|moin|مرحبا|اهلا|السلام عليكم|שלום|היי)[ !.,]*$")]
     private static partial Regex GreetingPattern();
 
-    [GeneratedRegex(@"^(?:(?:ok|okay|d'accord|parfait|super|merci|merci beaucoup|thanks|thank you|thanks a lot|thx|bye|goodbye|au revoir|bonne journee|bonne soiree|have a nice day|gracias|danke|cool|great|perfect)[\s,.!]*)+$")]
+    [GeneratedRegex(@"^(?:(?:ok|okay|d'accord|parfait|super|merci|merci beaucoup|thanks|thank you|thanks a lot|thx|bye|goodbye|au revoir|bonne journee|bonne soiree|have a nice day|gracias|danke|cool|great|perfect)[\s,.!]*)+$", RegexOptions.NonBacktracking)]
     private static partial Regex PleasantryPattern();
 
     [GeneratedRegex(@"\b(soumission|soumissions|devis|estimation|estime|prix|cout|couts|combien|tarif|tarifs|rendez-vous|installer|installation|remplacer|remplacement|inspection|quote|quotes|estimate|price|prices|cost|how much|appointment|book|install|replace|replacement|inspect|presupuesto|cotizacion|precio|angebot|kostenvoranschlag|preis|termin)\b")]

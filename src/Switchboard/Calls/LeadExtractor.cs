@@ -99,7 +99,7 @@ internal static partial class LeadExtractor
     [System.Text.RegularExpressions.GeneratedRegex(@"(?<=[.!?])\s+|\n")]
     private static partial System.Text.RegularExpressions.Regex SentenceBreak();
 
-    [System.Text.RegularExpressions.GeneratedRegex(@"\b(rappel\w*|recontact\w*|joindre|rejoindre|contact\w*|appel(?:ez|le|er)\w*|t[ée]l[ée]phon\w*|textez|texte-moi|mon (?:num[ée]ro|cell|cellulaire)|son (?:num[ée]ro|cell)|call (?:me|him|her|us|them|back)|reach|text me|my (?:number|cell|phone)|his number|her number|callback|call-back)\b",
+    [System.Text.RegularExpressions.GeneratedRegex(@"\b(rappel\w*|recontact\w*|joindre|rejoindre|contact\w*|appel(?:ez|le|er)\w*|t[ée]l[ée]phon\w*|textez|texte-moi|mon (?:num[ée]ro|cell|cellulaire|portable|mobile|t[ée]l[ée]phone)|son (?:num[ée]ro|cell|portable)|call (?:me|him|her|us|them|back)|reach|text me|my (?:number|cell|phone|mobile)|his number|her number|callback|call-back)\b",
         System.Text.RegularExpressions.RegexOptions.IgnoreCase)]
     private static partial System.Text.RegularExpressions.Regex CallbackCue();
 
