@@ -115,7 +115,7 @@ internal static partial class OfflineReceptionist
             case "name" when name is null && phone is null && !asksHours && LooksLikeAddress(text):
                 state.Address ??= Clean(text, 300);
                 break;
-            case "name" when name is null && phone is null && !asksHours && !IsPleasantry(text) && !IsRefusal(text):
+            case "name" when name is null && phone is null && !asksHours && !IsPleasantry(text) && !IsRefusal(text) && text.Any(char.IsLetter):
                 name = Clean(text, 100);
                 break;
             case "phone" when phone is null && name is null && state.Name is null && !asksHours && LooksLikeName(text) && Capitalised(text):

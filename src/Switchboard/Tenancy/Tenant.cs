@@ -123,7 +123,10 @@ internal sealed record UrgencyRules
 
     public static UrgencyRules Generic => new()
     {
-        Emergency = ["emergency", "urgent", "urgence", "urgent", "911", "danger"],
+        // A flood, a fire or a gas leak is an emergency whatever the trade (a business signed up but not yet onboarded has
+        // these rules: "My basement is flooding!" was routine there).
+        Emergency = ["emergency", "urgent", "urgence", "911", "danger", "flood", "flooding", "flooded", "inondation", "inonde", "inondee",
+            "fire", "incendie", "gas leak", "fuite de gaz", "smell gas", "odeur de gaz"],
         Soon = ["as soon as possible", "asap", "today", "aujourd'hui", "des que possible", "rapidement"],
     };
 

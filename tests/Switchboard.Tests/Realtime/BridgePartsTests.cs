@@ -393,7 +393,7 @@ public sealed class BridgePartsTests
     [Fact]
     public void ACapturedProblemIsReadAgainstTheTenantsUrgencyCues()
     {
-        const string arguments = """{"name":"Marc Tremblay","problem":"Sous-sol inondé depuis ce matin"}""";
+        const string arguments = """{"name":"Marc Tremblay","problem":"Le drain refoule depuis ce matin"}""";
 
         Assert.Equal(Urgency.Emergency, ToolRunner.MergeCapturedLead(null, arguments, UrgencyRules.Plumbing)!.Urgency);
         Assert.Equal(Urgency.Routine, ToolRunner.MergeCapturedLead(null, arguments, UrgencyRules.Generic)!.Urgency);
