@@ -1,17 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import i18next from 'i18next';
-import { resources } from './i18n/resources';
+import { createTestI18n } from './i18n/test-instance';
 import { ApiError } from './api/client';
 import { CODE_TEXT_KEYS, errorText } from './error-text';
 
-const i18n = i18next.createInstance();
-await i18n.init({
-  resources: Object.fromEntries(Object.entries(resources).map(([lng, tree]) => [lng, { translation: tree }])),
-  lng: 'en',
-  fallbackLng: false,
-  // As in the app (i18n/index.ts): React escapes, so values (a header's name, a host) are interpolated as they are.
-  interpolation: { escapeValue: false },
-});
+const i18n = await createTestI18n();
 
 describe('errorText', () => {
   it.each(['en', 'fr', 'he', 'ar'])('a server that cannot be reached is said so in %s, not as "Failed to fetch"', (lng) => {

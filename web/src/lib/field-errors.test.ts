@@ -1,16 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import i18next from 'i18next';
-import { resources } from './i18n/resources';
+import { createTestI18n } from './i18n/test-instance';
 import { ApiError, toApiError } from './api/client';
 import { fieldErrors, fieldProblemText, otherFieldErrors } from './field-errors';
 
-const i18n = i18next.createInstance();
-await i18n.init({
-  resources: Object.fromEntries(Object.entries(resources).map(([lng, tree]) => [lng, { translation: tree }])),
-  lng: 'en',
-  fallbackLng: false,
-  interpolation: { escapeValue: false },
-});
+const i18n = await createTestI18n();
 
 function envelope(status: number, error: unknown): Response {
   return new Response(JSON.stringify({ error }), { status, headers: { 'Content-Type': 'application/json' } });
