@@ -21,9 +21,6 @@ internal sealed class AlertService(SwitchboardDbContext db, TimeProvider clock)
     public const string EmergencyPurpose = "emergency-alert";
     public const string LeadPurpose = "lead-alert";
 
-    /// <summary><see cref="Call.Channel"/> of a widget conversation (text or voice): no caller id.</summary>
-    private const string WebChannel = "web";
-
     /// <summary>
     /// The outbound SMS stored for a call (idempotency key and purpose), compiled once: every lead a call captures asks
     /// (issue 13: as a LINQ query EF walked and hashed its expression tree per lead). The tenant filter still applies.
@@ -48,7 +45,7 @@ internal sealed class AlertService(SwitchboardDbContext db, TimeProvider clock)
         // A web conversation has no caller id: without a number the visitor gave, nobody can call back, and a public widget
         // must not be able to text the staff (an outside probe: ten one-line chats left idle texted the on-call phone ten
         // times, "Client, Problème : frozen pipes"). The alert goes once the visitor gives a number, as one text.
-        if (call.Channel == WebChannel && !Phones.IsE164(lead.Phone))
+        if (call.Channel == CallChannels.Web && !Phones.IsE164(lead.Phone))
         {
             return 0;
         }

@@ -6,6 +6,7 @@ using Switchboard.Assistants;
 using Switchboard.Calls;
 using Switchboard.Knowledge;
 using Switchboard.Platform.Database;
+using Switchboard.Platform.Phones;
 using Switchboard.Tenancy;
 using Switchboard.Webhooks;
 
@@ -163,7 +164,7 @@ internal sealed class ToolRegistry(SwitchboardDbContext db, AlertService alerts,
             return ToolOutcome.Ok(new { captured = true, urgency = draft.Urgency });
         }
         // The caller id is a callback number only when it is one: "anonymous", "restricted" (a hidden caller id) is not.
-        var callerId = Platform.Phones.Phones.IsE164(context.Call.CustomerNumber) ? context.Call.CustomerNumber : null;
+        var callerId = Phones.IsE164(context.Call.CustomerNumber) ? context.Call.CustomerNumber : null;
         var lead = await UpsertLeadAsync(db, context.Call, draft with { Phone = Platform.Phones.Phones.Normalize(draft.Phone, Platform.Phones.Phones.RegionOf(context.Tenant.Locale)) ?? callerId }, clock.GetUtcNow(), ct);
         LeadQualification.Apply(lead, arguments);
         await webhooks.LeadAsync(lead, ct); // lead.created, lead.urgent
@@ -173,8 +174,8 @@ internal sealed class ToolRegistry(SwitchboardDbContext db, AlertService alerts,
         // Texted now, or earlier in this call (an alert is queued once per call); never claimed when there is nobody on call to
         // text, nor in a web conversation before the visitor gave a number (AlertService waits for one).
         var onCall = (context.Assistant?.AlertPolicy ?? context.Tenant.AlertPolicy).OnCallNumbers.Count > 0;
-        var callable = Platform.Phones.Phones.IsE164(lead.Phone);
-        var staffAlerted = alerted || (lead.Urgency == Urgency.Emergency && onCall && (callable || context.Call.Channel != "web"));
+        var callable = Phones.IsE164(lead.Phone);
+        var staffAlerted = alerted || (lead.Urgency == Urgency.Emergency && onCall && (callable || context.Call.Channel != CallChannels.Web));
         return callable
             ? ToolOutcome.Ok(new { captured = true, urgency = lead.Urgency, staffAlerted })
             : ToolOutcome.Ok(new { captured = true, urgency = lead.Urgency, staffAlerted, callbackNumber = (string?)null,

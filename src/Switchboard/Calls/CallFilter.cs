@@ -79,7 +79,7 @@ internal sealed record CallFilter(
             "routine" => Calls.Urgency.Routine,
             _ => "!",
         };
-        string? channel = channelText?.ToLowerInvariant() switch { null => null, "phone" or "voice" => "voice", "web" => "web", _ => "!" };
+        string? channel = channelText?.ToLowerInvariant() switch { null => null, "phone" or CallChannels.Voice => CallChannels.Voice, CallChannels.Web => CallChannels.Web, _ => "!" };
         string? direction = directionText?.ToLowerInvariant() switch { null => null, "inbound" => "inbound", "outbound" => "outbound", _ => "!" };
         if (urgency == "!" || channel == "!" || direction == "!")
         {

@@ -189,7 +189,7 @@ internal static class CallsApi
             .ToListAsync(ct);
         var raw = await db.CallEvents.AsNoTracking().Where(e => e.CallId == id).OrderByDescending(e => e.ReceivedAt).Take(MaxRawEvents)
             .Select(e => new { e.Id, e.Provider, e.Type, e.ReceivedAt, e.ProviderTimestamp, e.PayloadJson }).ToListAsync(ct);
-        var attribution = call.Channel == "web"
+        var attribution = call.Channel == CallChannels.Web
             ? await db.WebConversations.AsNoTracking().Where(w => w.CallId == id)
                 .Select(w => new WebAttributionDto(w.Origin, w.PageUrl, w.Referrer, w.UtmSource, w.UtmMedium, w.UtmCampaign, w.UtmTerm, w.UtmContent,
                     w.Gclid, w.Fbclid, w.Language, w.VisitorId)).FirstOrDefaultAsync(ct)

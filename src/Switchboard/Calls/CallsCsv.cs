@@ -40,7 +40,7 @@ internal static class CallsCsv
             Cell(line, Time(row.StartedAt, zone), text: false);
             Cell(line, Time(row.EndedAt, zone), text: false);
             Cell(line, row.DurationSeconds?.ToString("0.###", CultureInfo.InvariantCulture), text: false);
-            Cell(line, row.Channel == "voice" ? "phone" : row.Channel, text: true);
+            Cell(line, row.Channel == CallChannels.Voice ? "phone" : row.Channel, text: true);
             Cell(line, row.Type == "outboundPhoneCall" ? "outbound" : "inbound", text: false);
             Cell(line, row.Provider, text: true);
             Cell(line, row.Status, text: true);

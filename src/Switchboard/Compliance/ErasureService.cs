@@ -1,3 +1,4 @@
+using System.Linq.Expressions;
 using Microsoft.EntityFrameworkCore;
 using Switchboard.Billing;
 using Switchboard.Alerts;
@@ -149,16 +150,16 @@ internal sealed class ErasureService(SwitchboardDbContext db, TimeProvider clock
     public const string Redaction = "[erased]";
 
     /// <summary><c>REPLACE(REPLACE(field, form1, '[erased]'), form2, '[erased]')…</c> over <paramref name="forms"/>, longest first.</summary>
-    private static System.Linq.Expressions.Expression<Func<T, TText>> Redact<T, TText>(System.Linq.Expressions.Expression<Func<T, TText>> field, IReadOnlyList<string> forms)
+    private static Expression<Func<T, TText>> Redact<T, TText>(Expression<Func<T, TText>> field, IReadOnlyList<string> forms)
     {
         var replace = typeof(string).GetMethod(nameof(string.Replace), [typeof(string), typeof(string)])!;
         var body = field.Body;
         foreach (var form in forms)
         {
-            body = System.Linq.Expressions.Expression.Call(body, replace, System.Linq.Expressions.Expression.Constant(form),
-                System.Linq.Expressions.Expression.Constant(Redaction));
+            body = Expression.Call(body, replace, Expression.Constant(form),
+                Expression.Constant(Redaction));
         }
-        return System.Linq.Expressions.Expression.Lambda<Func<T, TText>>(body, field.Parameters);
+        return Expression.Lambda<Func<T, TText>>(body, field.Parameters);
     }
 
     /// <summary>

@@ -26,7 +26,7 @@ internal sealed class AutoCallbacks(SwitchboardDbContext db, OutboundCalls outbo
     /// <summary>Queues the callback when <paramref name="call"/> qualifies (rows added to the caller's unit of work).</summary>
     public async Task ScheduleIfDueAsync(Tenant tenant, Assistant? assistant, Call call, Lead? lead, CancellationToken ct)
     {
-        if (assistant?.AutoCallbackMinutes is not { } minutes || minutes <= 0 || lead is not null || call.Direction != "inbound" || call.Channel != "voice"
+        if (assistant?.AutoCallbackMinutes is not { } minutes || minutes <= 0 || lead is not null || call.Direction != "inbound" || call.Channel != CallChannels.Voice
             || call.DurationSeconds is >= ShortCallSeconds
             || Platform.Phones.Phones.SettingsNumberToE164(call.CustomerNumber, Platform.Phones.Phones.RegionOf(tenant.Locale)) is not { } e164)
         {

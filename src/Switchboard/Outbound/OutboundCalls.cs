@@ -52,7 +52,7 @@ internal sealed class OutboundCalls(SwitchboardDbContext db, DoNotCallList dnc, 
         {
             Id = id,
             TenantId = tenant.Id,
-            Channel = "voice",
+            Channel = CallChannels.Voice,
             Provider = native ? NativeCallStatus.Provider : "vapi",
             ProviderCallId = UnplacedPrefix + id.ToString("N"),
             Type = "outboundPhoneCall",

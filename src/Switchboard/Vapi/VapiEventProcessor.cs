@@ -287,7 +287,7 @@ internal sealed class VapiEventProcessor(
         {
             Id = Guid.CreateVersion7(),
             TenantId = tenant.Id,
-            Channel = type == "webCall" ? "web" : "voice",
+            Channel = type == "webCall" ? CallChannels.Web : CallChannels.Voice,
             Provider = "vapi",
             ProviderCallId = providerCallId,
             Direction = type == "outboundPhoneCall" ? "outbound" : "inbound",

@@ -142,7 +142,7 @@ internal static class WidgetApi
         {
             Id = Guid.CreateVersion7(),
             TenantId = caller.TenantId,
-            Channel = "web",
+            Channel = CallChannels.Web,
             Provider = "widget",
             ProviderCallId = id.ToString("N"),
             Type = voice ? "webVoice" : "webChat",

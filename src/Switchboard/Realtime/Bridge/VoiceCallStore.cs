@@ -39,7 +39,7 @@ internal sealed class VoiceCallStore(
         await using var scope = Scoped(grant.TenantId, out var db);
         var tenant = await db.Tenants.AsNoTracking().FirstOrDefaultAsync(t => t.Id == grant.TenantId, ct);
         var call = await db.Calls.AsNoTracking().FirstOrDefaultAsync(c => c.Id == grant.CallId, ct);
-        if (tenant is null || call is null || (web ? call.Channel != "web" : call.CallSid != grant.CallSid))
+        if (tenant is null || call is null || (web ? call.Channel != CallChannels.Web : call.CallSid != grant.CallSid))
         {
             return null;
         }
@@ -212,7 +212,7 @@ internal sealed class VoiceCallStore(
         var recipients = policy.OnCallNumbers.Count > 0 ? policy.OnCallNumbers : policy.OfficeNumbers;
         var fr = (policy.Language ?? tenant.Locale).StartsWith("fr", StringComparison.OrdinalIgnoreCase);
         var local = TimeZoneInfo.ConvertTime(now, BusinessHoursCalculator.Zone(tenant.TimeZone)).ToString("HH:mm", System.Globalization.CultureInfo.InvariantCulture);
-        var web = call.Channel == "web";
+        var web = call.Channel == CallChannels.Web;
         var body = (fr, web) switch
         {
             (true, false) => $"Switchboard {tenant.Name}: l'assistant vocal n'a pas pu joindre son fournisseur ({local}). Les appelants laissent un message.",
