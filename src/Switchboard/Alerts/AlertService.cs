@@ -13,7 +13,10 @@ namespace Switchboard.Alerts;
 /// Applies a tenant's alert policy to a lead: emergencies text the on-call numbers at any hour; other leads
 /// text the office (or on-call) numbers during business hours and are held until the next opening otherwise.
 /// One SMS per call, purpose and recipient (idempotency key <c>{callId}:{purpose}:{to}</c>), and none for a
-/// non-urgent lead once an emergency alert exists. Rows are added to the caller's unit of work: the SMS and
+/// non-urgent lead once an emergency alert exists. An emergency whose callback number arrives or changes after its alert
+/// went (the caller id was hidden, or the caller said "call me back on my cell at…") gets one more text per recipient and
+/// number (<c>{callId}:emergency-alert:{to}:{number}</c>) giving the number: the on-call phone is never left with a number
+/// nobody answers. Rows are added to the caller's unit of work: the SMS and
 /// its outbox message commit with the state change that caused them.
 /// </summary>
 internal sealed class AlertService(SwitchboardDbContext db, TimeProvider clock)
@@ -27,7 +30,7 @@ internal sealed class AlertService(SwitchboardDbContext db, TimeProvider clock)
     /// </summary>
     private static readonly Func<SwitchboardDbContext, Guid, IAsyncEnumerable<SentKey>> SentKeysOfCall = EF.CompileAsyncQuery(
         (SwitchboardDbContext db, Guid callId) => db.SmsMessages.Where(s => s.CallId == callId && s.Direction == "outbound")
-            .Select(s => new SentKey(s.IdempotencyKey, s.Purpose)));
+            .Select(s => new SentKey(s.IdempotencyKey, s.Purpose, s.Body)));
 
     private async Task<List<SentKey>> SentKeysAsync(Guid callId, CancellationToken ct)
     {
@@ -58,7 +61,7 @@ internal sealed class AlertService(SwitchboardDbContext db, TimeProvider clock)
         var existing = db.Entry(call).State == EntityState.Added ? []
             : await SentKeysAsync(call.Id, ct);
         var pending = db.ChangeTracker.Entries<SmsMessage>().Where(e => e.State == EntityState.Added && e.Entity.CallId == call.Id)
-            .Select(e => new SentKey(e.Entity.IdempotencyKey, e.Entity.Purpose)).ToList();
+            .Select(e => new SentKey(e.Entity.IdempotencyKey, e.Entity.Purpose, e.Entity.Body)).ToList();
         var keys = existing.Concat(pending).ToList();
         if (!emergency && keys.Any(k => k.Purpose == EmergencyPurpose))
         {
@@ -88,9 +91,21 @@ internal sealed class AlertService(SwitchboardDbContext db, TimeProvider clock)
         foreach (var to in recipients.Distinct())
         {
             var key = $"{call.Id:N}:{purpose}:{to}";
-            if (keys.Any(k => k.IdempotencyKey == key))
+            var text = body;
+            if (keys.FirstOrDefault(k => k.IdempotencyKey == key) is { } sent)
             {
-                continue;
+                // Texted already. A callback number the first text did not give (hidden caller id, or a number the caller stated
+                // afterwards) goes as a short follow-up, once per number.
+                if (!emergency || !Phones.IsE164(lead.Phone) || sent.Body.Contains(lead.Phone!, StringComparison.Ordinal))
+                {
+                    continue;
+                }
+                key = $"{key}:{lead.Phone}";
+                if (keys.Any(k => k.IdempotencyKey == key))
+                {
+                    continue;
+                }
+                text = SmsText.NewCallbackNumber(tenant.Name, lead, language);
             }
             var sms = new SmsMessage
             {
@@ -101,7 +116,7 @@ internal sealed class AlertService(SwitchboardDbContext db, TimeProvider clock)
                 Direction = "outbound",
                 Purpose = purpose,
                 To = to,
-                Body = body,
+                Body = text,
                 Status = sendAt > now ? "scheduled" : "queued",
                 IdempotencyKey = key,
                 SendAfter = sendAt > now ? sendAt : null,
@@ -113,7 +128,7 @@ internal sealed class AlertService(SwitchboardDbContext db, TimeProvider clock)
         return added;
     }
 
-    private sealed record SentKey(string IdempotencyKey, string Purpose);
+    private sealed record SentKey(string IdempotencyKey, string Purpose, string Body);
 }
 
 /// <summary>
@@ -129,6 +144,20 @@ internal static class SmsText
     public const int LeadSegments = 3;
     private const string Separator = "\n"; // one fact per line: LF is 1 GSM-7 septet, where "|" (extension table) is 2
     private const string Ellipsis = "...";
+
+    /// <summary>
+    /// The follow-up to an emergency alert already sent for the call: the callback number it lacked or that changed, e.g.
+    /// "URGENCE Drain Fortin\nNouveau numéro de rappel : Marie Tremblay +15145550777\nRappeler immédiatement." One segment
+    /// for a name of ordinary length; the lead's phone must be E.164.
+    /// </summary>
+    public static string NewCallbackNumber(string business, Lead lead, string language)
+    {
+        var fr = language.StartsWith("fr", StringComparison.OrdinalIgnoreCase);
+        return string.Join(Separator,
+            fr ? $"URGENCE {business}" : $"EMERGENCY {business}",
+            (fr ? "Nouveau numéro de rappel : " : "New callback number: ") + (lead.Name is null ? "" : lead.Name + " ") + lead.Phone,
+            fr ? "Rappeler immédiatement." : "Call back now.");
+    }
 
     public static string ForLead(string business, Lead lead, bool emergency, string language)
     {

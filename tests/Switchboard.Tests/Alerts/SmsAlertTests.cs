@@ -170,6 +170,32 @@ public sealed class SmsAlertTests(TwilioFactory factory) : IClassFixture<TwilioF
         Assert.DoesNotContain(factory.Twilio.Messages, m => m.To == office);
     }
 
+    [Theory]
+    [InlineData("+15145559876", "+15145559876")] // the caller id, then "call me back on my cell"
+    [InlineData("anonymous", "numéro masqué")]   // a hidden caller id, then the number
+    public async Task ACallbackNumberGivenAfterTheEmergencyAlertIsTextedOnceAsAFollowUp(string callerId, string firstTextHas)
+    {
+        var (tenant, onCall, _) = await TenantAsync();
+        var callId = Guid.NewGuid().ToString();
+        string Capture(string arguments) => ("""{"message":{"type":"tool-calls","call":{"id":"CALLID","customer":{"number":"CALLER"}},"toolCallList":[{"id":"t1","type":"function","function":{"name":"capture_lead","arguments":ARGS}}]}}""")
+            .Replace("CALLID", callId).Replace("CALLER", callerId).Replace("ARGS", arguments);
+
+        await factory.PostVapiAsync(tenant, Capture("""{"problem":"Tuyau éclaté, de l'eau partout au sous-sol","name":"Luc"}"""));
+        await factory.Outbox.DrainAsync(CancellationToken.None);
+        await factory.PostVapiAsync(tenant, Capture("""{"problem":"Tuyau éclaté, de l'eau partout au sous-sol","name":"Luc","phone":"514 555 0777"}"""));
+        await factory.PostVapiAsync(tenant, Capture("""{"problem":"Tuyau éclaté","name":"Luc","phone":"+1 514-555-0777"}""")); // the same number again
+        await factory.Outbox.DrainAsync(CancellationToken.None);
+        await factory.PostVapiAsync(tenant, VapiWebhookTests.EndOfCallReport(callId, "Tuyau éclaté.", "Un tuyau a éclaté, rappelez-moi au 514 555 0777."));
+        await factory.Outbox.DrainAsync(CancellationToken.None);
+
+        var texts = factory.Twilio.Messages.Where(m => m.To == onCall).Select(m => m.Body).ToList();
+        Assert.Equal(2, texts.Count);
+        Assert.Contains(firstTextHas, texts[0]);
+        Assert.Equal("URGENCE Drain Fortin\nNouveau numéro de rappel : Luc +15145550777\nRappeler immédiatement.", texts[1]);
+        var lead = await factory.WithDbAsync(tenant.Id, db => db.Leads.SingleAsync());
+        Assert.Equal("+15145550777", lead.Phone);
+    }
+
     private sealed class ClockRestorer(FakeTimeProvider clock) : IDisposable
     {
         private readonly DateTimeOffset start = clock.GetUtcNow();
