@@ -104,6 +104,7 @@ const CODES: Readonly<Record<string, readonly Variant[]>> = {
   // API keys
   TOO_MANY_KEYS: [{ key: 'errors.codes.TOO_MANY_KEYS', message: /^At most (?<max>\d+) active keys\b/ }],
   KEY_NOT_FOUND: always('errors.codes.KEY_NOT_FOUND'),
+  KEY_ALREADY_ROTATED: always('errors.codes.KEY_ALREADY_ROTATED'),
 
   // Webhooks (and the URL checks shared with the knowledge base's URL documents)
   ENDPOINT_LIMIT_REACHED: [{ key: 'errors.codes.ENDPOINT_LIMIT_REACHED', message: /^A tenant may have at most (?<max>\d+) webhook endpoints\.$/ }],
