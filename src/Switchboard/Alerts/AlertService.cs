@@ -52,7 +52,7 @@ internal sealed class AlertService(SwitchboardDbContext db, TimeProvider clock)
         {
             return 0;
         }
-        var policy = assistant?.AlertPolicy ?? tenant.AlertPolicy;
+        var policy = AlertPolicy.For(tenant, assistant);
         var now = clock.GetUtcNow();
         var emergency = lead.Urgency == Urgency.Emergency;
         var purpose = emergency ? EmergencyPurpose : LeadPurpose;

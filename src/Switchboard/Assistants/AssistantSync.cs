@@ -209,8 +209,12 @@ internal sealed class VapiAssistantSyncHandler(
 /// <c>search_knowledge_base</c> (always), answered through the <c>tool-calls</c> server message.</summary>
 internal static class VapiAssistantMapper
 {
-    /// <summary>Built-in tool names an assistant may enable.</summary>
-    public static readonly string[] KnownTools = [ToolRegistry.CaptureLead, ToolRegistry.CheckBusinessHours, "end_call"];
+    /// <summary>
+    /// Built-in tool names an assistant may enable, and what an assistant without a list (<see cref="Assistant.Tools"/> null)
+    /// has. <c>search_knowledge_base</c> is not among them: it only reads the business's own knowledge base and is always
+    /// offered (on Vapi and on native calls); <c>transfer_call</c> follows the assistant's transfer settings.
+    /// </summary>
+    public static readonly string[] KnownTools = [ToolRegistry.CaptureLead, ToolRegistry.CheckBusinessHours, ToolRegistry.EndCall, ToolRegistry.SendSms];
 
     /// <summary>Server messages Switchboard consumes (vapi-server-messages.md).</summary>
     private static readonly string[] ServerMessages = ["end-of-call-report", "status-update", "tool-calls", "transcript", "conversation-update", "hang"];

@@ -11,7 +11,8 @@ namespace Switchboard.Assistants;
 
 /// <summary>
 /// An SMS alert policy: E.164 on-call numbers (emergencies, any hour), office numbers (other leads), delivery of
-/// non-urgent alerts (<c>business-hours</c> or <c>none</c>) and the SMS language (BCP 47).
+/// non-urgent alerts (<c>business-hours</c> or <c>none</c>) and the SMS language (BCP 47). On an assistant, an empty number
+/// list inherits the business's list (the tenant's alert policy), and a null language the business's language.
 /// </summary>
 public sealed record AlertPolicyDto(List<string>? OnCallNumbers, List<string>? OfficeNumbers, string? NonUrgentDelivery, string? Language);
 

@@ -173,7 +173,7 @@ internal sealed class ToolRegistry(SwitchboardDbContext db, AlertService alerts,
             && await alerts.QueueLeadAlertsAsync(context.Tenant, context.Assistant, context.Call, lead, ct) > 0;
         // Texted now, or earlier in this call (an alert is queued once per call); never claimed when there is nobody on call to
         // text, nor in a web conversation before the visitor gave a number (AlertService waits for one).
-        var onCall = (context.Assistant?.AlertPolicy ?? context.Tenant.AlertPolicy).OnCallNumbers.Count > 0;
+        var onCall = AlertPolicy.For(context.Tenant, context.Assistant).OnCallNumbers.Count > 0;
         var callable = Phones.IsE164(lead.Phone);
         var staffAlerted = alerted || (lead.Urgency == Urgency.Emergency && onCall && (callable || context.Call.Channel != CallChannels.Web));
         return callable

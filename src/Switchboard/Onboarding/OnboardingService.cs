@@ -701,7 +701,7 @@ internal sealed class OnboardingService(
         {
             Add(OnboardingSteps.Assistant, "sync", $"the assistant is {assistant.SyncStatus ?? "not pushed"} at Vapi" + (assistant.SyncError is { } e ? ": " + e : ""));
         }
-        if ((assistant?.AlertPolicy ?? state.Tenant.AlertPolicy).OnCallNumbers.Count == 0)
+        if (AlertPolicy.For(state.Tenant, assistant).OnCallNumbers.Count == 0)
         {
             // AlertService texts an emergency to these numbers only: without one, a flooded basement reaches nobody.
             Add(OnboardingSteps.Assistant, "onCall", "add the on-call number emergencies are texted to (assistant step, or Assistant studio)");

@@ -1,3 +1,5 @@
+using Switchboard.Assistants;
+
 namespace Switchboard.Tenancy;
 
 /// <summary>A business served by this installation. Every tenant-owned row carries its <see cref="Id"/>.</summary>
@@ -110,6 +112,20 @@ internal sealed record AlertPolicy
 
     /// <summary>Language of the SMS text; the tenant's locale when null.</summary>
     public string? Language { get; init; }
+
+    /// <summary>
+    /// The policy that applies to a conversation the <paramref name="assistant"/> takes: the assistant's own policy over the
+    /// business's, list by list. An assistant's empty on-call or office list inherits the business's (an outside probe: the
+    /// studio form saved <c>"onCallNumbers": []</c> for an assistant that had inherited them, and emergencies stopped being
+    /// texted while the caller was told the plumber was alerted); its delivery rule and language are its own, the language
+    /// falling back to the business's.     /// </summary>
+    public static AlertPolicy For(Tenant tenant, Assistant? assistant) => assistant?.AlertPolicy is not { } own ? tenant.AlertPolicy : new AlertPolicy
+    {
+        OnCallNumbers = own.OnCallNumbers.Count > 0 ? own.OnCallNumbers : tenant.AlertPolicy.OnCallNumbers,
+        OfficeNumbers = own.OfficeNumbers.Count > 0 ? own.OfficeNumbers : tenant.AlertPolicy.OfficeNumbers,
+        NonUrgentDelivery = own.NonUrgentDelivery,
+        Language = own.Language ?? tenant.AlertPolicy.Language,
+    };
 }
 
 /// <summary>

@@ -89,7 +89,7 @@ internal sealed class WebChatService(
         {
             var state = ReceptionistState.Read(conversation.StateJson);
             var passages = await knowledge.SearchAsync(tenant.Id, text, 1, ct);
-            var onCall = (assistant?.AlertPolicy ?? tenant.AlertPolicy).OnCallNumbers.Count > 0; // AlertService's recipients of an emergency
+            var onCall = AlertPolicy.For(tenant, assistant).OnCallNumbers.Count > 0; // AlertService's recipients of an emergency
             var reply = OfflineReceptionist.Answer(tenant, state, text, conversation.Language, clock.GetUtcNow(), passages.FirstOrDefault(), onCall);
             conversation.StateJson = state.Write();
             if (reply.CaptureArguments is { } args)

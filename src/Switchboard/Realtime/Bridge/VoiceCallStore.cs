@@ -58,7 +58,9 @@ internal sealed class VoiceCallStore(
             .OrderByDescending(t => t.CreatedAt).FirstOrDefaultAsync(ct);
         var firstTurnSeq = web ? 0 : await db.TranscriptTurns.AsNoTracking().Where(t => t.CallId == call.Id).Select(t => (int?)t.Seq).MaxAsync(ct) is { } last ? last + 1 : 0;
         var offersTransfer = !web && failedTransfer is null && assistant is { OffersTransfer: true };
-        var tools = (assistant?.Tools is { } enabled ? RealtimeProtocol.AllTools.Where(enabled.Contains).ToList() : [.. RealtimeProtocol.AllTools]);
+        // As on Vapi (VapiAssistantMapper): the assistant's tools, or every known one; the knowledge base always.
+        var enabled = assistant?.Tools ?? [.. Assistants.VapiAssistantMapper.KnownTools];
+        var tools = RealtimeProtocol.AllTools.Where(t => enabled.Contains(t) || t == ToolRegistry.SearchKnowledgeBase).ToList();
         if (offersTransfer)
         {
             tools.Add(ToolRegistry.TransferCall);
@@ -208,7 +210,7 @@ internal sealed class VoiceCallStore(
         call.UpdatedAt = now;
         var tenant = await db.Tenants.FirstAsync(t => t.Id == setup.TenantId, ct);
         var assistant = setup.AssistantId is { } aid ? await db.Assistants.FirstOrDefaultAsync(a => a.Id == aid, ct) : null;
-        var policy = assistant?.AlertPolicy ?? tenant.AlertPolicy;
+        var policy = AlertPolicy.For(tenant, assistant);
         var recipients = policy.OnCallNumbers.Count > 0 ? policy.OnCallNumbers : policy.OfficeNumbers;
         var fr = (policy.Language ?? tenant.Locale).StartsWith("fr", StringComparison.OrdinalIgnoreCase);
         var local = TimeZoneInfo.ConvertTime(now, BusinessHoursCalculator.Zone(tenant.TimeZone)).ToString("HH:mm", System.Globalization.CultureInfo.InvariantCulture);
