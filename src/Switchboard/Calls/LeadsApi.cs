@@ -213,6 +213,21 @@ internal static class LeadsApi
         {
             return TypedResults.Ok(LeadItem.From(lead));
         }
+        if (before.Status == LeadStatus.New && lead.Status != LeadStatus.New)
+        {
+            // Someone has handled the lead: the routine text held for the next opening would tell the office about a customer
+            // already called back or booked (an outside probe: booked on Saturday, texted on Monday 07:30). It is canceled.
+            var held = await db.SmsMessages.Where(s => s.LeadId == lead.Id && s.Status == "scheduled").ToListAsync(ct);
+            foreach (var sms in held)
+            {
+                sms.Status = "canceled";
+                sms.ErrorMessage = $"Not sent: the lead was marked {lead.Status} before the business opened.";
+            }
+            if (held.Count > 0)
+            {
+                changed["heldAlertsCanceled"] = held.Count;
+            }
+        }
         lead.UpdatedAt = clock.GetUtcNow();
         await webhooks.LeadUpdatedAsync(lead, before.Status, ct);
         await db.SaveChangesAsync(ct); // the live event lead.updated follows the commit (LiveEventsInterceptor)

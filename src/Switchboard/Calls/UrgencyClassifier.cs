@@ -36,6 +36,33 @@ internal static class UrgencyClassifier
         ["no", "not", "isnt", "wasnt", "dont", "doesnt", "never", "without", "pas", "aucun", "aucune", "sans", "jamais", "ni", "plus", "pu",
          "risk", "risque", "risques", "prevent", "preventing", "prevenir", "eviter", "avoid", "avoiding"];
 
+    /// <summary>
+    /// Cues that only name urgency itself ("emergency", "urgence", "urgent"). They say nothing of the caller's own situation when
+    /// the caller asks what an emergency visit costs: "How much do you charge for an emergency visit on a weekend?" texted the
+    /// on-call plumber on a Saturday evening (an outside probe). Such a cue does not count after a price word (within the six
+    /// words before it) or when a fee word follows it ("emergency rates", "frais d'urgence"); a cue about the situation itself
+    /// (a flood, a burst pipe) still counts in a price question.
+    /// </summary>
+    private static readonly HashSet<string> UrgencyWords =
+        ["emergency", "emergencies", "urgence", "urgences", "urgent", "urgente", "urgentes", "urgents", "urgently", "urgemment"];
+
+    /// <summary>Words of a question about price: English and French (Québec "soumission" for a quote).</summary>
+    private static readonly HashSet<string> PriceWords =
+        ["much", "price", "prices", "pricing", "cost", "costs", "charge", "charges", "fee", "fees", "rate", "rates", "quote", "estimate", "extra",
+         "combien", "prix", "cout", "couts", "coute", "coutent", "couterait", "tarif", "tarifs", "frais", "soumission", "estimation", "cher", "chers"];
+
+    private static bool AskedAsAPrice(List<string> text, int start, int length)
+    {
+        for (var k = Math.Max(0, start - 6); k < start; k++)
+        {
+            if (PriceWords.Contains(text[k]))
+            {
+                return true;
+            }
+        }
+        return start + length < text.Count && PriceWords.Contains(text[start + length]);
+    }
+
     /// <summary>Phrases that say the need can wait: they keep a "soon" cue from counting (an emergency cue still counts).</summary>
     private static readonly List<string>[] NoRush =
         [.. new[] { "no rush", "not urgent", "no hurry", "whenever", "next year", "pas presse", "pas pressee", "pas urgent", "rien d'urgent", "l'an prochain", "quand vous pourrez" }
@@ -111,7 +138,7 @@ internal static class UrgencyClassifier
             {
                 negated |= Negations.Contains(text[k]);
             }
-            if (!negated)
+            if (!negated && !(cue.Count == 1 && UrgencyWords.Contains(cue[0]) && AskedAsAPrice(text, i, cue.Count)))
             {
                 return true;
             }

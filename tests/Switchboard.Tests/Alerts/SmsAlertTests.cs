@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Time.Testing;
 using Switchboard.Outbox;
@@ -89,7 +90,8 @@ public sealed class SmsAlertTests(TwilioFactory factory) : IClassFixture<TwilioF
     {
         var (tenant, onCall, office) = await TenantAsync();
         using var clock = new ClockRestorer(factory.Clock);
-        factory.Clock.Advance(TimeSpan.FromHours(12)); // Wednesday 22:00 in Montréal: closed
+        var wednesday = factory.Clock.GetUtcNow(); // a Wednesday morning in Montréal
+        factory.Clock.Advance(TimeSpan.FromHours(12)); // Wednesday 22:00: closed
 
         await factory.PostVapiAsync(tenant, VapiWebhookTests.EndOfCallReport(Guid.NewGuid().ToString(), "Wants a quote for a water softener.", "I'd like a quote for a water softener."));
         await factory.Outbox.DrainAsync(CancellationToken.None);
@@ -98,10 +100,33 @@ public sealed class SmsAlertTests(TwilioFactory factory) : IClassFixture<TwilioF
         await factory.Outbox.DrainAsync(CancellationToken.None);
 
         Assert.Equal("scheduled", held.Status);
-        Assert.Equal(new DateTimeOffset(2026, 11, 19, 13, 0, 0, TimeSpan.Zero), held.SendAfter); // Thursday 08:00 EST
+        Assert.Equal(new DateTimeOffset(wednesday.UtcDateTime.Date.AddDays(1).AddHours(13), TimeSpan.Zero), held.SendAfter); // Thursday 08:00 EST
         Assert.DoesNotContain(factory.Twilio.Messages, m => m.To == onCall);
         var sent = Assert.Single(factory.Twilio.Messages, m => m.To == office);
         Assert.StartsWith("Nouveau client Drain Fortin", sent.Body);
+    }
+
+    [Fact]
+    public async Task AHeldRoutineTextIsCanceledWhenTheLeadIsHandledBeforeTheOpening()
+    {
+        var (tenant, _, office) = await TenantAsync();
+        using var clock = new ClockRestorer(factory.Clock);
+        factory.Clock.Advance(TimeSpan.FromHours(12)); // Wednesday 22:00 in Montréal: closed
+
+        await factory.PostVapiAsync(tenant, VapiWebhookTests.EndOfCallReport(Guid.NewGuid().ToString(), "Wants a quote for a water softener.", "I'd like a quote for a water softener."));
+        await factory.Outbox.DrainAsync(CancellationToken.None);
+        var lead = await factory.WithDbAsync(tenant.Id, db => db.Leads.SingleAsync());
+        var patched = await factory.ApiClient(tenant).PatchAsJsonAsync($"/api/v1/leads/{lead.Id}", new { status = "booked" });
+        factory.Clock.Advance(TimeSpan.FromHours(11)); // Thursday 09:00: the business is open
+        await factory.Outbox.DrainAsync(CancellationToken.None);
+
+        Assert.Equal(System.Net.HttpStatusCode.OK, patched.StatusCode);
+        Assert.DoesNotContain(factory.Twilio.Messages, m => m.To == office);
+        var sms = await factory.WithDbAsync(tenant.Id, db => db.SmsMessages.SingleAsync());
+        Assert.Equal("canceled", sms.Status);
+        Assert.Contains("booked", sms.ErrorMessage);
+        var audit = await factory.WithDbAsync(tenant.Id, db => db.AuditLog.Where(e => e.Action == "lead.updated").SingleAsync());
+        Assert.Contains("heldAlertsCanceled", audit.DetailsJson);
     }
 
     [Fact]

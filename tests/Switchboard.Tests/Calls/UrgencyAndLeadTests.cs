@@ -41,6 +41,15 @@ public sealed class UrgencyAndLeadTests
     [InlineData("Je veux une valve anti-retour pour éviter un refoulement", "routine")]
     [InlineData("I need a quote for a new water heater, no rush at all", "routine")]
     [InlineData("Une soumission pour un chauffe-eau l'an prochain, pas pressé", "routine")]
+    // Asking what an emergency costs is not an emergency; the situation itself still is, price question or not.
+    [InlineData("How much do you charge for an emergency visit on a weekend?", "routine")]
+    [InlineData("What are your emergency rates?", "routine")]
+    [InlineData("Combien coûte une visite d'urgence la fin de semaine?", "routine")]
+    [InlineData("C'est quoi vos frais d'urgence?", "routine")]
+    [InlineData("It's an emergency! How much will it cost?", "emergency")]
+    [InlineData("I need emergency service right now", "emergency")]
+    [InlineData("C'est une urgence, mon sous-sol", "emergency")]
+    [InlineData("How much to fix a burst pipe? It burst an hour ago", "emergency")]
     public void CallerWordsAreClassifiedInFrenchAndEnglish(string text, string expected)
     {
         Assert.Equal(expected, UrgencyClassifier.Classify(text, Plumbing).Urgency);
