@@ -9,6 +9,7 @@ import { useFormat, useTenantId } from '@/lib/session';
 import { formatDuration, formatPhone, formatTime } from '@/lib/format/format';
 import { isEnded, mergeTurn, pruneEnded, type CallEvent, type LiveCall, type LiveState, type Turn } from '@/lib/live/events';
 import { cn } from '@/lib/cn';
+import { readableToolText, turnKind } from '@/lib/transcript';
 
 interface CallsPage {
   items: { id: string; status: string; channel: string; provider: string; customerNumber: string | null; startedAt: string | null; urgency: string | null; summary: string | null }[];
@@ -127,7 +128,13 @@ function LiveCard({ call, now }: { call: LiveCall; now: number }) {
           {lastTurns.map((turn) => (
             <li key={turn.seq}>
               <span className="font-medium text-slate-600 dark:text-slate-400">{t(`roles.${turn.role}`, { defaultValue: turn.role })}: </span>
-              <span dir="auto">{turn.text}</span>
+              {turnKind(turn.role) === 'tool' ? (
+                <span dir="auto" className="block max-h-40 overflow-y-auto font-mono text-xs whitespace-pre-wrap wrap-anywhere">
+                  {readableToolText(turn.text)}
+                </span>
+              ) : (
+                <span dir="auto">{turn.text}</span>
+              )}
             </li>
           ))}
         </ol>
