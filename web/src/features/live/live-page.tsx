@@ -7,7 +7,7 @@ import { request } from '@/lib/api/client';
 import { keys } from '@/lib/query-keys';
 import { useFormat, useTenantId } from '@/lib/session';
 import { formatDuration, formatPhone, formatTime } from '@/lib/format/format';
-import { isEnded, mergeTurn, pruneEnded, type CallEvent, type LiveCall, type LiveState, type Turn } from '@/lib/live/events';
+import { isEnded, liveUrgency, mergeTurn, pruneEnded, type CallEvent, type LiveCall, type LiveState, type Turn } from '@/lib/live/events';
 import { cn } from '@/lib/cn';
 import { readableToolText, turnKind } from '@/lib/transcript';
 
@@ -104,6 +104,7 @@ function LiveCard({ call, now }: { call: LiveCall; now: number }) {
   });
   const turns = call.turns.reduce((all, t) => mergeTurn(all, t), earlier.data?.transcript ?? []);
   const lastTurns = turns.slice(-6);
+  const urgency = liveUrgency(c.urgency, turns);
   return (
     <li>
       <Card className={cn('h-full', ended && 'opacity-80')} aria-label={c.fromNumber ? formatPhone(c.fromNumber) : t('live.call')}>
@@ -113,7 +114,7 @@ function LiveCard({ call, now }: { call: LiveCall; now: number }) {
           </Link>
           <Badge tone={ended ? 'slate' : 'green'}>{t(`status.${c.status}`, { defaultValue: c.status })}</Badge>
           <Badge>{t(`channel.${c.channel}`, { defaultValue: c.channel })}</Badge>
-          {c.urgency ? <Badge tone={urgencyTone(c.urgency)}>{t(`urgency.${c.urgency}`, { defaultValue: c.urgency })}</Badge> : null}
+          {urgency ? <Badge tone={urgencyTone(urgency)}>{t(`urgency.${urgency}`, { defaultValue: urgency })}</Badge> : null}
           <span className="ms-auto text-sm tabular-nums" aria-label={t('call.duration')}>
             <Ltr>{elapsed !== null && elapsed !== undefined ? formatDuration(elapsed) : ''}</Ltr>
           </span>
