@@ -4,7 +4,7 @@ import { useTranslation } from 'react-i18next';
 import { ArrowLeft, Phone } from 'lucide-react';
 import { Badge, buttonClass, Card, ErrorMessage, Ltr, PageTitle, urgencyTone } from '@/components/ui/ui';
 import { EndedReason } from '@/components/ui/ended-reason';
-import { SmsError, SmsStatusBadge } from '@/components/ui/sms-status';
+import { SmsError, SmsStatusBadge, SmsWhen } from '@/components/ui/sms-status';
 import { useFormat, useTenantId } from '@/lib/session';
 import { formatCost, formatDateTime, formatDuration, formatLatency, formatPhone, formatTime } from '@/lib/format/format';
 import { cn } from '@/lib/cn';
@@ -260,7 +260,7 @@ function Detail({ call }: { call: CallDetail }) {
               <div className="mb-1 flex flex-wrap gap-2 text-xs text-slate-600 dark:text-slate-400">
                 <Ltr>{formatPhone(s.to)}</Ltr>
                 <SmsStatusBadge status={s.status} />
-                <span>{formatDateTime(s.sentAt ?? s.createdAt, locale, timeZone)}</span>
+                <SmsWhen sms={s} />
               </div>
               <p dir="auto" className="whitespace-pre-line">{s.body}</p>
               <SmsError code={s.errorCode} message={s.errorMessage} className="mt-1 text-xs text-red-700 dark:text-red-300" />
