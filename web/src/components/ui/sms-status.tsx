@@ -1,5 +1,8 @@
 import { useTranslation } from 'react-i18next';
 import { Badge, Ltr, type Tone } from '@/components/ui/ui';
+import { formatDateTime } from '@/lib/format/format';
+import { useFormat } from '@/lib/session';
+import { smsWhen } from '@/lib/sms-when';
 
 /** Badge colour of an SMS status: red when it did not reach the phone (failed, undelivered), green once sent or delivered. */
 export function smsTone(status: string): Tone {
@@ -27,5 +30,18 @@ export function SmsError({ code, message, className }: { code: string | null; me
     <p className={className}>
       {code ? <Ltr>{code}</Ltr> : null} {text}
     </p>
+  );
+}
+
+/** When an SMS went (or was made), or, for one held until business hours, when it will be sent, in the tenant's time zone. */
+export function SmsWhen({ sms, className }: { sms: Parameters<typeof smsWhen>[0]; className?: string }) {
+  const { t } = useTranslation();
+  const { locale, timeZone } = useFormat();
+  const when = smsWhen(sms);
+  const at = formatDateTime(when.at, locale, timeZone);
+  return (
+    <time dateTime={when.at} className={className}>
+      {when.kind === 'scheduled' ? t('sms.scheduledFor', { at }) : at}
+    </time>
   );
 }

@@ -12,6 +12,21 @@ import { AdminOnly } from '@/components/layout/admin-only';
 
 const ACTOR_TYPES = ['user', 'api_key', 'operator', 'system', 'anonymous'] as const;
 
+/** An action code (`webhooks.endpoint_created`) that may wrap after its dots and underscores, not in the middle of a word. */
+function Breakable({ text }: { text: string }) {
+  const parts = text.split(/(?<=[._])/);
+  return (
+    <>
+      {parts.map((part, i) => (
+        <span key={i}>
+          {part}
+          {i < parts.length - 1 ? <wbr /> : null}
+        </span>
+      ))}
+    </>
+  );
+}
+
 /** Settings → Audit log: the tenant's hash-chained log, filtered by action, actor and days, paged, with the chain's verification. */
 export function AuditPage() {
   const { t } = useTranslation();
@@ -121,8 +136,8 @@ function AuditPageBody() {
           <table className="w-full text-sm">
             <thead>
               <tr className="border-b border-slate-200 text-xs text-slate-600 dark:border-slate-800 dark:text-slate-400">
-                <th className="p-2 text-start">#</th>
-                <th className="p-2 text-start">{t('admin.audit.at')}</th>
+                <th className="p-2 text-start whitespace-nowrap">#</th>
+                <th className="hidden p-2 text-start md:table-cell">{t('admin.audit.at')}</th>
                 <th className="p-2 text-start">{t('admin.audit.action')}</th>
                 <th className="p-2 text-start">{t('admin.audit.actor')}</th>
                 <th className="hidden p-2 text-start md:table-cell">{t('admin.audit.target')}</th>
@@ -132,10 +147,24 @@ function AuditPageBody() {
             <tbody>
               {audit.data.items.map((a) => (
                 <tr key={a.seq} className="border-b border-slate-100 align-top dark:border-slate-800">
-                  <td className="p-2">{a.seq}</td>
-                  <td className="p-2 whitespace-nowrap">{formatDateTime(a.at, locale, timeZone)}</td>
-                  <td className="p-2">
-                    <code>{a.action}</code>
+                  <td className="p-2 whitespace-nowrap tabular-nums">{a.seq}</td>
+                  <td className="hidden p-2 whitespace-nowrap md:table-cell">{formatDateTime(a.at, locale, timeZone)}</td>
+                  <td className="min-w-0 p-2">
+                    <code className="wrap-break-word">
+                      <Breakable text={a.action} />
+                    </code>
+                    {/* On a phone the time, target and details stack under the action instead of being cut off. */}
+                    <div className="mt-1 text-xs whitespace-nowrap text-slate-600 md:hidden dark:text-slate-400">{formatDateTime(a.at, locale, timeZone)}</div>
+                    {a.target ? (
+                      <div className="mt-1 text-xs break-all text-slate-600 md:hidden dark:text-slate-400">
+                        {t('admin.audit.target')}: <Ltr>{a.target}</Ltr>
+                      </div>
+                    ) : null}
+                    {a.details ? (
+                      <code className="mt-1 block text-xs break-all lg:hidden" dir="ltr">
+                        {JSON.stringify(a.details)}
+                      </code>
+                    ) : null}
                   </td>
                   <td className="p-2">
                     <Badge>{t(`admin.audit.actorType.${a.actorType}`, { defaultValue: a.actorType })}</Badge>

@@ -4,12 +4,13 @@ import { useTranslation } from 'react-i18next';
 import { ArrowLeft, Phone } from 'lucide-react';
 import { Badge, buttonClass, Card, ErrorMessage, Ltr, PageTitle, urgencyTone } from '@/components/ui/ui';
 import { EndedReason } from '@/components/ui/ended-reason';
-import { SmsError, SmsStatusBadge } from '@/components/ui/sms-status';
+import { SmsError, SmsStatusBadge, SmsWhen } from '@/components/ui/sms-status';
 import { useFormat, useTenantId } from '@/lib/session';
 import { formatCost, formatDateTime, formatDuration, formatLatency, formatPhone, formatTime } from '@/lib/format/format';
 import { cn } from '@/lib/cn';
-import { turnKind } from '@/lib/transcript';
+import { readableToolText, turnKind } from '@/lib/transcript';
 import { useCall, type CallDetail } from './api';
+import { callbackNumber } from './callback';
 import { ChannelLabel, channelKind } from './channel';
 import { successText } from './success';
 import { AttributionFacts, ChatTranscript, EraseVisitor } from './web-conversation';
@@ -66,6 +67,7 @@ function Detail({ call }: { call: CallDetail }) {
   // The provider may have deleted the file or be unreachable: then there is nothing to play or seek.
   const hasRecording = !!(call.recordingUrl || call.stereoRecordingUrl) && !recordingFailed;
   const recordingSrc = `/api/v1/calls/${call.id}/recording`;
+  const dial = callbackNumber(call);
   const turns = call.transcript;
   const isChat = channelKind(call.channel, call.type) === 'webChat';
   const currentSeq = (() => {
@@ -89,11 +91,16 @@ function Detail({ call }: { call: CallDetail }) {
     <>
       <PageTitle
         actions={
-          call.customerNumber ? (
-            <a className={buttonClass('secondary')} href={`tel:${call.customerNumber}`}>
+          dial ? (
+            <a className={buttonClass('secondary')} href={`tel:${dial}`}>
               <Phone aria-hidden className="size-4" />
               {t('leads.callBack')}
+              {dial !== call.customerNumber ? <Ltr>{formatPhone(dial)}</Ltr> : null}
             </a>
+          ) : call.customerNumber || call.lead ? (
+            <span role="note" className="text-sm text-slate-600 dark:text-slate-400">
+              {t('call.noCallbackNumber')}
+            </span>
           ) : null
         }
       >
@@ -174,7 +181,7 @@ function Detail({ call }: { call: CallDetail }) {
                   ) : null}
                 </span>
                 <span dir="auto" className={cn('block whitespace-pre-wrap', kind === 'tool' && 'font-mono text-xs wrap-anywhere')}>
-                  {turn.text}
+                  {kind === 'tool' ? readableToolText(turn.text) : turn.text}
                 </span>
               </>
             );
@@ -253,7 +260,7 @@ function Detail({ call }: { call: CallDetail }) {
               <div className="mb-1 flex flex-wrap gap-2 text-xs text-slate-600 dark:text-slate-400">
                 <Ltr>{formatPhone(s.to)}</Ltr>
                 <SmsStatusBadge status={s.status} />
-                <span>{formatDateTime(s.sentAt ?? s.createdAt, locale, timeZone)}</span>
+                <SmsWhen sms={s} />
               </div>
               <p dir="auto" className="whitespace-pre-line">{s.body}</p>
               <SmsError code={s.errorCode} message={s.errorMessage} className="mt-1 text-xs text-red-700 dark:text-red-300" />

@@ -7,8 +7,9 @@ import { request } from '@/lib/api/client';
 import { keys } from '@/lib/query-keys';
 import { useFormat, useTenantId } from '@/lib/session';
 import { formatDuration, formatPhone, formatTime } from '@/lib/format/format';
-import { isEnded, mergeTurn, pruneEnded, type CallEvent, type LiveCall, type LiveState, type Turn } from '@/lib/live/events';
+import { isEnded, liveUrgency, mergeTurn, pruneEnded, type CallEvent, type LiveCall, type LiveState, type Turn } from '@/lib/live/events';
 import { cn } from '@/lib/cn';
+import { readableToolText, turnKind } from '@/lib/transcript';
 
 interface CallsPage {
   items: { id: string; status: string; channel: string; provider: string; customerNumber: string | null; startedAt: string | null; urgency: string | null; summary: string | null }[];
@@ -103,6 +104,7 @@ function LiveCard({ call, now }: { call: LiveCall; now: number }) {
   });
   const turns = call.turns.reduce((all, t) => mergeTurn(all, t), earlier.data?.transcript ?? []);
   const lastTurns = turns.slice(-6);
+  const urgency = liveUrgency(c.urgency, turns);
   return (
     <li>
       <Card className={cn('h-full', ended && 'opacity-80')} aria-label={c.fromNumber ? formatPhone(c.fromNumber) : t('live.call')}>
@@ -112,7 +114,7 @@ function LiveCard({ call, now }: { call: LiveCall; now: number }) {
           </Link>
           <Badge tone={ended ? 'slate' : 'green'}>{t(`status.${c.status}`, { defaultValue: c.status })}</Badge>
           <Badge>{t(`channel.${c.channel}`, { defaultValue: c.channel })}</Badge>
-          {c.urgency ? <Badge tone={urgencyTone(c.urgency)}>{t(`urgency.${c.urgency}`, { defaultValue: c.urgency })}</Badge> : null}
+          {urgency ? <Badge tone={urgencyTone(urgency)}>{t(`urgency.${urgency}`, { defaultValue: urgency })}</Badge> : null}
           <span className="ms-auto text-sm tabular-nums" aria-label={t('call.duration')}>
             <Ltr>{elapsed !== null && elapsed !== undefined ? formatDuration(elapsed) : ''}</Ltr>
           </span>
@@ -127,7 +129,13 @@ function LiveCard({ call, now }: { call: LiveCall; now: number }) {
           {lastTurns.map((turn) => (
             <li key={turn.seq}>
               <span className="font-medium text-slate-600 dark:text-slate-400">{t(`roles.${turn.role}`, { defaultValue: turn.role })}: </span>
-              <span dir="auto">{turn.text}</span>
+              {turnKind(turn.role) === 'tool' ? (
+                <span dir="auto" className="block max-h-40 overflow-y-auto font-mono text-xs whitespace-pre-wrap wrap-anywhere">
+                  {readableToolText(turn.text)}
+                </span>
+              ) : (
+                <span dir="auto">{turn.text}</span>
+              )}
             </li>
           ))}
         </ol>

@@ -2,17 +2,16 @@ import { Link } from '@tanstack/react-router';
 import { useQuery } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { Badge, Card, ErrorMessage, Ltr, PageTitle } from '@/components/ui/ui';
-import { SmsError, SmsStatusBadge } from '@/components/ui/sms-status';
+import { SmsError, SmsStatusBadge, SmsWhen } from '@/components/ui/sms-status';
 import { api, data } from '@/lib/api/client';
 import { keys } from '@/lib/query-keys';
-import { useFormat, useTenantId } from '@/lib/session';
-import { formatDateTime, formatPhone } from '@/lib/format/format';
+import { useTenantId } from '@/lib/session';
+import { formatPhone } from '@/lib/format/format';
 
 /** The SMS log with delivery status, refreshed live on `sms.updated`. */
 export function SmsPage() {
   const { t } = useTranslation();
   const tenantId = useTenantId();
-  const { locale, timeZone } = useFormat();
   const sms = useQuery({
     queryKey: keys.sms(tenantId),
     queryFn: async ({ signal }) => data(await api.GET('/api/v1/sms', { params: { query: { pageSize: 100 } }, signal })),
@@ -34,7 +33,7 @@ export function SmsPage() {
                 </span>
                 <SmsStatusBadge status={s.status} />
                 <Badge>{t(`sms.purpose.${s.purpose}`, { defaultValue: s.purpose })}</Badge>
-                <span className="ms-auto text-xs text-slate-600 dark:text-slate-400">{formatDateTime(s.sentAt ?? s.createdAt, locale, timeZone)}</span>
+                <SmsWhen sms={s} className="ms-auto text-xs text-slate-600 dark:text-slate-400" />
               </div>
               <p dir="auto" className="text-sm whitespace-pre-wrap">
                 {s.body}

@@ -23,8 +23,11 @@ export interface AssistantTemplate {
   languages: string[];
 }
 
-/** Tools an assistant can use (the server's KnownTools). */
-export const TOOLS = ['capture_lead', 'check_business_hours', 'end_call'] as const;
+/**
+ * Tools an owner can turn on or off for an assistant (the server's `VapiAssistantMapper.KnownTools`). The knowledge base
+ * (`search_knowledge_base`) is not one of them: the server always offers it, so the editor only says so.
+ */
+export const TOOLS = ['capture_lead', 'check_business_hours', 'send_sms', 'end_call'] as const;
 
 const k = {
   assistants: (tenantId: string) => [tenantId, 'studio', 'assistants'] as const,

@@ -5,7 +5,8 @@ import { Button, buttonClass, Card, ErrorMessage, inputClass, PageTitle } from '
 import { useFormat, useTenantId } from '@/lib/session';
 import { formatLanguage } from '@/lib/format/format';
 import { TOOLS, useAssistants, useDeleteAssistant, useSaveAssistant, useTemplates, type Assistant, type AssistantRequest, type AssistantTemplate } from './api';
-import { E164, fieldErrors, splitList } from './http';
+import { fieldErrors, splitList } from './http';
+import { parsePhoneList } from '@/lib/phone';
 import { FieldError, ReturnToBanner } from './return-to';
 import { Field } from './field';
 import { SyncBadge } from './assistants-page';
@@ -58,8 +59,9 @@ function toRequest(f: Form): AssistantRequest {
     model: f.modelProvider && f.model ? { provider: f.modelProvider, model: f.model.trim() } : undefined,
     tools: f.tools,
     alertPolicy: {
-      onCallNumbers: splitList(f.onCall),
-      officeNumbers: splitList(f.office),
+      // Empty lists inherit the business's numbers (the server's AlertPolicy.For); a null language inherits its language.
+      onCallNumbers: parsePhoneList(f.onCall).numbers,
+      officeNumbers: parsePhoneList(f.office).numbers,
       nonUrgentDelivery: f.nonUrgentDelivery,
       language: f.alertLanguage.trim() || null,
     },
@@ -129,8 +131,8 @@ function Editor({ assistant, tenantId, returnTo }: { assistant: Assistant | unde
   const submit = () => {
     const problems: Record<string, string> = {};
     if (!form.name.trim()) problems.name = t('studio.errors.required');
-    if (splitList(form.onCall).some((n) => !E164.test(n))) problems['alertPolicy.onCallNumbers'] = t('studio.errors.e164');
-    if (splitList(form.office).some((n) => !E164.test(n))) problems['alertPolicy.officeNumbers'] = t('studio.errors.e164');
+    if (parsePhoneList(form.onCall).invalid !== null) problems['alertPolicy.onCallNumbers'] = t('studio.errors.e164');
+    if (parsePhoneList(form.office).invalid !== null) problems['alertPolicy.officeNumbers'] = t('studio.errors.e164');
     if ((form.voiceProvider === '') !== (form.voiceId.trim() === '')) problems.voice = t('studio.errors.voice');
     if ((form.modelProvider === '') !== (form.model.trim() === '')) problems.model = t('studio.errors.model');
     setClientErrors(problems);
@@ -146,10 +148,18 @@ function Editor({ assistant, tenantId, returnTo }: { assistant: Assistant | unde
     );
   };
 
-  const described = (field: string) => (err(field) ? { 'aria-invalid': true, 'aria-describedby': `err-${field}` } : {});
-  const row = (label: string, field: string, input: ReactNode) => (
+  const described = (field: string, hint?: boolean) => {
+    const ids = [err(field) ? `err-${field}` : '', hint ? `hint-${field}` : ''].filter(Boolean).join(' ');
+    return { ...(err(field) ? { 'aria-invalid': true } : {}), ...(ids ? { 'aria-describedby': ids } : {}) };
+  };
+  const row = (label: string, field: string, input: ReactNode, hint?: string) => (
     <div className="flex flex-col gap-1">
       <Field label={label}>{input}</Field>
+      {hint ? (
+        <p id={`hint-${field}`} className="text-xs text-slate-600 dark:text-slate-400">
+          {hint}
+        </p>
+      ) : null}
       <FieldError id={`err-${field}`} message={err(field)} />
     </div>
   );
@@ -242,6 +252,7 @@ function Editor({ assistant, tenantId, returnTo }: { assistant: Assistant | unde
               </label>
             ))}
           </div>
+          <p className="text-xs text-slate-600 dark:text-slate-400">{t('studio.fields.knowledgeAlways')}</p>
           <FieldError id="err-tools" message={err('tools')} />
         </fieldset>
       </Card>
@@ -254,11 +265,11 @@ function Editor({ assistant, tenantId, returnTo }: { assistant: Assistant | unde
             className={inputClass}
             dir="ltr"
             inputMode="tel"
-            placeholder="+15145550111"
             value={form.onCall}
             onChange={(e) => set('onCall', e.target.value)}
-            {...described('alertPolicy.onCallNumbers')}
+            {...described('alertPolicy.onCallNumbers', true)}
           />,
+          t('studio.fields.onCallInherits'),
         )}
         {row(
           t('studio.fields.office'),
@@ -267,11 +278,11 @@ function Editor({ assistant, tenantId, returnTo }: { assistant: Assistant | unde
             className={inputClass}
             dir="ltr"
             inputMode="tel"
-            placeholder="+15145550100"
             value={form.office}
             onChange={(e) => set('office', e.target.value)}
-            {...described('alertPolicy.officeNumbers')}
+            {...described('alertPolicy.officeNumbers', true)}
           />,
+          t('studio.fields.officeInherits'),
         )}
         {row(
           t('studio.fields.quietHours'),

@@ -50,8 +50,7 @@ export async function send<T>(
   return (text ? JSON.parse(text) : undefined) as T;
 }
 
-/** E.164: a plus, then 8 to 15 digits not starting with 0 (the server's rule). */
-export const E164 = /^\+[1-9][0-9]{7,14}$/;
+export { E164 } from '@/lib/phone';
 
 /** Splits a comma/space/newline separated list of numbers, trimming blanks. */
 export function splitList(value: string): string[] {

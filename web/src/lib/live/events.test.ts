@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyCallEvent, applyTurnEvent, mergeTurn, pruneEnded, throttle, type LiveState } from './events';
+import { applyCallEvent, applyTurnEvent, liveUrgency, mergeTurn, pruneEnded, throttle, type LiveState, type Turn } from './events';
 
 describe('live events', () => {
   it('merges turns by seq in order and ignores repeats', () => {
@@ -38,5 +38,38 @@ describe('live events', () => {
     expect(timers).toHaveLength(1);
     timers[0]!();
     expect(calls).toHaveLength(2);
+  });
+});
+
+describe('urgency on a live card', () => {
+  const turn = (seq: number, role: string, text: string): Turn => ({ seq, role, text });
+
+  it('an emergency capture_lead shows while the call is still in progress', () => {
+    const turns = [
+      turn(1, 'user', 'My basement is flooding!'),
+      turn(2, 'tool_call', 'capture_lead({ "problem": "flooding", "urgency": "emergency" })'),
+      turn(3, 'tool_result', '{"captured":true,"urgency":"emergency","staffAlerted":true}'),
+    ];
+    expect(liveUrgency(null, turns)).toBe('emergency');
+  });
+
+  it('the tool call alone is enough before its result arrives', () => {
+    expect(liveUrgency(undefined, [turn(1, 'tool_call', 'capture_lead({"urgency":"soon"})')])).toBe('soon');
+  });
+
+  it('the highest urgency wins over the call update and earlier captures', () => {
+    const turns = [turn(1, 'tool_result', '{"captured":true,"urgency":"routine"}'), turn(2, 'tool_result', '{"captured":true,"urgency":"emergency"}')];
+    expect(liveUrgency('routine', turns)).toBe('emergency');
+    expect(liveUrgency('emergency', [turn(1, 'tool_result', '{"captured":true,"urgency":"routine"}')])).toBe('emergency');
+  });
+
+  it('other tools, failed captures and plain speech give no urgency', () => {
+    const turns = [
+      turn(1, 'user', '{"captured":true,"urgency":"emergency"}'),
+      turn(2, 'tool_call', 'check_business_hours({"urgency":"emergency"})'),
+      turn(3, 'tool_result', '{"error":"bad phone","urgency":"emergency"}'),
+      turn(4, 'tool_result', 'not json'),
+    ];
+    expect(liveUrgency(null, turns)).toBeNull();
   });
 });

@@ -60,6 +60,40 @@ export function mergeTurn<T extends Turn>(turns: readonly T[], turn: T): T[] {
   return [...turns, turn].sort((a, b) => a.seq - b.seq);
 }
 
+const URGENCY_RANK: Record<string, number> = { routine: 1, soon: 2, urgent: 2, emergency: 3 };
+
+function capturedUrgency(turn: Turn): string | null {
+  const text = turn.text.trim();
+  let json: string | null = null;
+  if (turn.role === 'tool_result' || turn.role === 'tool') json = text;
+  else if (turn.role === 'tool_call') json = /^capture_lead\(([\s\S]*)\)$/.exec(text)?.[1] ?? null;
+  if (json === null) return null;
+  try {
+    const value = JSON.parse(json) as unknown;
+    if (value === null || typeof value !== 'object') return null;
+    const { urgency, captured } = value as { urgency?: unknown; captured?: unknown };
+    // A result counts only when it says the lead was captured (other tools' results have no urgency).
+    if (turn.role !== 'tool_call' && captured !== true) return null;
+    return typeof urgency === 'string' && urgency in URGENCY_RANK ? urgency : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The urgency a live card shows: the highest of the call's own (sent once a lead is saved with a call update) and what
+ * `capture_lead` said during the call (its arguments and its `{"captured":true,"urgency":…}` result), so an emergency
+ * shows while the caller is still on the line; null when neither says.
+ */
+export function liveUrgency(callUrgency: string | null | undefined, turns: readonly Turn[]): string | null {
+  let best: string | null = callUrgency ?? null;
+  for (const turn of turns) {
+    const u = capturedUrgency(turn);
+    if (u !== null && (best === null || URGENCY_RANK[u]! > (URGENCY_RANK[best] ?? 0))) best = u;
+  }
+  return best;
+}
+
 /** The Live page's state: calls seen on this tab, newest first, each with the turns streamed so far. */
 export interface LiveState {
   calls: LiveCall[];
