@@ -26,6 +26,13 @@ internal sealed class ReceptionistState
     public int PhoneAsks { get; set; }
     public int NameAsks { get; set; }
 
+    /// <summary>
+    /// The language (two-letter code) of the visitor's last message whose language could be told: a reply that is only a
+    /// number or a name keeps the conversation in it (an outside probe: an English visitor to a Hebrew business who sent only
+    /// his number was answered in Hebrew).
+    /// </summary>
+    public string? Language { get; set; }
+
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
 
     public static ReceptionistState Read(string? json)
@@ -70,7 +77,8 @@ internal static partial class OfflineReceptionist
         Tenant tenant, ReceptionistState state, string text, string conversationLanguage, DateTimeOffset now, KnowledgePassage? knowledge,
         bool onCallReachable = true)
     {
-        var l = ReceptionistLanguage.For(DetectLanguage(text) ?? conversationLanguage);
+        state.Language = DetectLanguage(text) ?? state.Language;
+        var l = ReceptionistLanguage.For(state.Language ?? conversationLanguage);
         var say = new StringBuilder();
         if (!state.Introduced)
         {
@@ -112,6 +120,9 @@ internal static partial class OfflineReceptionist
         // again, once), a bare name given for the address is the name, and so is a capitalised one given for the number.
         switch (state.Stage)
         {
+            case "name" when name is null && phone is not null && LooksLikeName(WithoutPhoneNumber(text)):
+                name = Clean(WithoutPhoneNumber(text), 100); // "Marco Rossi, 647 555 0100": the name and the number
+                break;
             case "name" when name is null && phone is null && !asksHours && LooksLikeAddress(text):
                 state.Address ??= Clean(text, 300);
                 break;
@@ -150,8 +161,9 @@ internal static partial class OfflineReceptionist
         var emergency = state.Urgency == Calls.Urgency.Emergency;
         var capturedBefore = state.LeadCaptured;
         // An emergency is captured at once (the on-call SMS goes out), with the callback number when the visitor gave it or
-        // after one ask; a routine lead once the problem, name and number are known.
-        var complete = state.Problem is not null && state.Name is not null && state.Phone is not null;
+        // after one ask; a routine lead once the problem and the number are known (a visitor who gives the number and leaves
+        // before the name is asked is still called back: the lead had no number when it waited for the name).
+        var complete = state.Problem is not null && state.Phone is not null;
         if (state.Problem is not null && ((emergency && (state.Phone is not null || state.PhoneAsks > 0)) || complete || state.LeadCaptured))
         {
             capture = Arguments(state);
@@ -335,6 +347,12 @@ internal static partial class OfflineReceptionist
     private static bool AsksForService(string text) => ServicePattern().IsMatch(Fold(text));
 
     private static bool IsRefusal(string text) => Fold(text).Trim() is "non" or "no" or "pas maintenant" or "skip" or "-" or "nein" or "لا" or "לא";
+
+    /// <summary>The text without its phone number (a run of seven digits or more with spaces, dots, dashes or brackets) and the punctuation around it.</summary>
+    internal static string WithoutPhoneNumber(string text) => PhoneRunPattern().Replace(text, " ").Trim(' ', ',', ';', ':', '-', '.', '/');
+
+    [GeneratedRegex(@"\+?\(?\d[\d\s().-]{5,}\d")]
+    private static partial Regex PhoneRunPattern();
 
     private static string Clean(string text, int max)
     {

@@ -79,12 +79,13 @@ internal sealed record ReceptionistLanguage(
     {
         Emergency =
         [
-            "water", "flood", "flooded", "flooding", "burst pipe", "pipe burst", "pipe", "pipes", "leak", "leaking", "sewer backup",
-            "eau", "d'eau", "inondation", "inonde", "inondee", "tuyau", "tuyaux", "fuite", "refoulement", "degat d'eau",
-            "agua", "inundacion", "inundado", "inundada", "se inundo", "tuberia", "tubo", "fuga",
-            "wasser", "wasserschaden", "rohrbruch", "rohr", "uberschwemmung", "uberschwemmt", "uberflutet", "uberflutung",
-            "ماء", "الماء", "المياه", "مياه", "بالمياه", "بالماء", "غارق", "غارقة", "فيضان", "الفيضان", "ماسورة", "تسرب", "غمرت", "مغمور", "مغمورة",
-            "מים", "הצפה", "בהצפה", "מוצף", "מוצפת", "הוצף", "הוצפה", "שיטפון", "צינור", "נזילה",
+            // Not the bare word "water": a dental patient who "put the tooth in water" was told to shut off the main valve.
+            "water everywhere", "water damage", "flood", "flooded", "flooding", "burst pipe", "pipe burst", "pipe", "pipes", "leak", "leaking", "sewer backup",
+            "eau partout", "pleine d'eau", "plein d'eau", "inondation", "inonde", "inondee", "tuyau", "tuyaux", "fuite", "refoulement", "degat d'eau",
+            "agua por todas partes", "inundacion", "inundado", "inundada", "se inundo", "tuberia", "tubo", "fuga de agua",
+            "unter wasser", "wasserschaden", "rohrbruch", "rohr", "uberschwemmung", "uberschwemmt", "uberflutet", "uberflutung",
+            "المياه في كل مكان", "الماء في كل مكان", "غارق", "غارقة", "فيضان", "الفيضان", "ماسورة", "تسرب مياه", "تسرب الماء", "غمرت", "مغمور", "مغمورة",
+            "מים בכל מקום", "הצפה", "בהצפה", "מוצף", "מוצפת", "הוצף", "הוצפה", "שיטפון", "צינור", "נזילה",
         ],
     };
 
@@ -175,7 +176,7 @@ internal sealed record ReceptionistLanguage(
     };
 
     /// <summary>Emergency cues of the languages whose words a tenant's rules (written in French and English) do not hold.</summary>
-    public static readonly UrgencyRules BuiltInEmergency = new() { Emergency = [.. All.Values.SelectMany(l => l.EmergencyCues)] };
+    public static readonly UrgencyRules BuiltInEmergency = new() { Emergency = [.. All.Values.SelectMany(l => l.EmergencyCues), .. UrgencyRules.SafetyCues] };
 
     /// <summary>The language for <paramref name="code"/> (<c>es</c>, <c>es-MX</c>…), English when not one of the six.</summary>
     public static ReceptionistLanguage For(string? code) =>

@@ -78,7 +78,7 @@ internal static class UrgencyClassifier
         var tokens = Tokenize(text);
         foreach (var cue in rules.Emergency)
         {
-            if (Occurs(tokens, Tokenize(cue)))
+            if (Occurs(tokens, cue))
             {
                 return (Urgency.Emergency, cue);
             }
@@ -89,7 +89,7 @@ internal static class UrgencyClassifier
         }
         foreach (var cue in rules.Soon)
         {
-            if (Occurs(tokens, Tokenize(cue)))
+            if (Occurs(tokens, cue))
             {
                 return (Urgency.Soon, cue);
             }
@@ -107,6 +107,85 @@ internal static class UrgencyClassifier
                 match = SameWord(text[i + j], phrase[j]);
             }
             if (match)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// The most words a <see cref="Gap"/> in a cue stands for: "smell ... gas" matches "smell of gas", "smells strongly of gas",
+    /// "knocked ... tooth" matches "knocked out her front tooth".
+    /// </summary>
+    private const int MaxGapWords = 3;
+
+    /// <summary>Written between words of a cue, up to <see cref="MaxGapWords"/> words of the text may stand there.</summary>
+    internal const string Gap = "...";
+
+    /// <summary>True when <paramref name="cue"/> occurs in the text, un-negated (a cue with <see cref="Gap"/>s: its parts in order, each within <see cref="MaxGapWords"/> words of the one before).</summary>
+    private static bool Occurs(List<string> text, string cue)
+    {
+        if (!cue.Contains(Gap, StringComparison.Ordinal))
+        {
+            return Occurs(text, Tokenize(cue));
+        }
+        var parts = cue.Split(Gap).Select(Tokenize).Where(p => p.Count > 0).ToList();
+        if (parts.Count == 0)
+        {
+            return false;
+        }
+        foreach (var start in Matches(text, parts[0], 0, text.Count))
+        {
+            if (Negated(text, start) || !Follows(text, parts, 1, start + parts[0].Count))
+            {
+                continue;
+            }
+            return true;
+        }
+        return false;
+    }
+
+    /// <summary>True when parts[<paramref name="index"/>..] follow in order from <paramref name="from"/>, each within <see cref="MaxGapWords"/> words.</summary>
+    private static bool Follows(List<string> text, List<List<string>> parts, int index, int from)
+    {
+        if (index == parts.Count)
+        {
+            return true;
+        }
+        foreach (var at in Matches(text, parts[index], from, Math.Min(text.Count, from + MaxGapWords + parts[index].Count)))
+        {
+            if (Follows(text, parts, index + 1, at + parts[index].Count))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>The positions in [from, end) where <paramref name="phrase"/> starts and ends before <paramref name="end"/>.</summary>
+    private static IEnumerable<int> Matches(List<string> text, List<string> phrase, int from, int end)
+    {
+        for (var i = from; i + phrase.Count <= end; i++)
+        {
+            var match = true;
+            for (var j = 0; j < phrase.Count && match; j++)
+            {
+                match = SameWord(text[i + j], phrase[j]);
+            }
+            if (match)
+            {
+                yield return i;
+            }
+        }
+    }
+
+    /// <summary>A negation within the three words before position <paramref name="i"/>.</summary>
+    private static bool Negated(List<string> text, int i)
+    {
+        for (var k = Math.Max(0, i - 3); k < i; k++)
+        {
+            if (Negations.Contains(text[k]))
             {
                 return true;
             }

@@ -141,10 +141,26 @@ internal sealed record UrgencyRules
     {
         // A flood, a fire or a gas leak is an emergency whatever the trade (a business signed up but not yet onboarded has
         // these rules: "My basement is flooding!" was routine there).
-        Emergency = ["emergency", "urgent", "urgence", "911", "danger", "flood", "flooding", "flooded", "inondation", "inonde", "inondee",
-            "fire", "incendie", "gas leak", "fuite de gaz", "smell gas", "odeur de gaz"],
+        Emergency = ["emergency", "urgent", "urgence", "911", "danger", "flood", "flooding", "flooded", "inondation", "inonde", "inondee", .. SafetyCues],
         Soon = ["as soon as possible", "asap", "today", "aujourd'hui", "des que possible", "rapidement"],
     };
+
+    /// <summary>
+    /// A gas smell, a fire, sparks or a burning smell, carbon monoxide: an emergency for any business, in the six languages
+    /// the receptionist speaks (an outside probe: "יש ריח חזק של גז", "huele mucho a gas" and sparks from an outlet in Hebrew
+    /// were routine, held until the next opening). <c>...</c> stands for up to three words ("smell ... gas": "smells strongly of
+    /// gas"). Smoke counts only as smoke coming out of something: a smoke detector is not an emergency.
+    /// </summary>
+    public static readonly IReadOnlyList<string> SafetyCues =
+    [
+        "fire", "gas leak", "gas smell", "smell ... gas", "smells ... gas", "sparks", "sparking", "burning smell", "smell ... burning", "carbon monoxide",
+        "smoke coming", "smoke from",
+        "incendie", "feu", "fuite de gaz", "odeur ... gaz", "sent le gaz", "etincelles", "odeur de brule", "sent le brule", "monoxyde de carbone", "de la fumee",
+        "incendio", "fuego", "fuga de gas", "olor a gas", "huele ... gas", "chispas", "olor a quemado", "huele a quemado", "monoxido de carbono", "sale humo", "hay humo",
+        "feuer", "brand", "gasgeruch", "gasleck", "riecht ... gas", "funken", "brandgeruch", "riecht ... verbrannt", "kohlenmonoxid", "rauch",
+        "حريق", "نار", "رائحة ... غاز", "تسرب ... غاز", "شرارة", "شرار", "رائحة ... احتراق", "رائحة حريق", "اول اكسيد الكربون", "يخرج دخان", "دخان يخرج", "هناك دخان",
+        "שריפה", "אש", "ריח ... גז", "דליפת גז", "ניצוצות", "ריח ... שרוף", "ריח של שריפה", "פחמן חד חמצני", "יש עשן", "עשן יוצא",
+    ];
 
     /// <summary>Plumbing (Drain Fortin): French (Québec) and English cues.</summary>
     public static UrgencyRules Plumbing => new()

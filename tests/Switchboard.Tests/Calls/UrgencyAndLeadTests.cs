@@ -55,6 +55,33 @@ public sealed class UrgencyAndLeadTests
         Assert.Equal(expected, UrgencyClassifier.Classify(text, Plumbing).Urgency);
     }
 
+    [Theory]
+    // A gas smell, a fire, sparks: an emergency for any business, in every language the receptionist speaks (the generic rules).
+    [InlineData("יש ריח חזק של גז במטבח", "emergency")]
+    [InlineData("יש ניצוצות מהשקע בסלון ויש ריח של שרוף!", "emergency")]
+    [InlineData("Huele mucho a gas en la cocina", "emergency")]
+    [InlineData("It smells strongly of gas in the kitchen", "emergency")]
+    [InlineData("هناك رائحة قوية جدا غاز في المطبخ", "emergency")]
+    [InlineData("Es riecht stark nach Gas", "emergency")]
+    [InlineData("I'd like to install a new smoke detector", "routine")]
+    [InlineData("Do you sell gas barbecues?", "routine")]
+    public void SafetyCuesCountForAnyBusinessInTheirLanguage(string text, string expected)
+    {
+        Assert.Equal(expected, UrgencyClassifier.Classify(text, UrgencyRules.Generic).Urgency);
+    }
+
+    [Theory]
+    [InlineData("My daughter fell and knocked out her front tooth, there is a lot of blood", "emergency")]
+    [InlineData("My face is really swollen and it's hard to swallow", "emergency")]
+    [InlineData("Ma dent a été complètement arrachée en jouant au hockey", "emergency")]
+    [InlineData("I'd like to book a cleaning for my son", "routine")]
+    public void ADentalClinicsCuesReadWhatPatientsSay(string text, string expected)
+    {
+        var rules = new Switchboard.Templates.AssistantTemplateCatalog().UrgencyRulesFor("dental-clinic");
+
+        Assert.Equal(expected, UrgencyClassifier.Classify(text, rules).Urgency);
+    }
+
     [Fact]
     public void CuesMatchWholeWordsOnly()
     {

@@ -75,6 +75,39 @@ public sealed class WebChatLanguageTests(WidgetFactory factory) : IClassFixture<
     }
 
     [Fact]
+    public async Task ANameGivenWithTheNumberKeepsBothAndTheVisitorsLanguageStays()
+    {
+        var t = await factory.CreateWidgetTenantAsync("חשמל כהן");
+        var visitor = new Visitor(factory.Browser(), t);
+        await visitor.StartAsync(language: "he");
+        var en = ReceptionistLanguage.For("en");
+
+        await visitor.SayAsync("Hi, I would like a quote to install an EV charger in my garage");
+        var afterName = await visitor.SayAsync("Marco Rossi, 647 555 0100");
+        var afterAddress = await visitor.SayAsync("054-555-0111"); // only a number: still English
+
+        Assert.Contains(en.AskAddress, afterName.Text);
+        Assert.Equal("en", OfflineReceptionist.DetectLanguage(afterAddress.Text));
+        var lead = await factory.WithDbAsync(t.Id, db => db.Leads.SingleAsync());
+        Assert.Equal(("Marco Rossi", "+16475550100"), (lead.Name, lead.Phone)); // captured with the number, before the visitor left
+    }
+
+    [Fact]
+    public async Task ADentalEmergencyWithWaterInItGetsNoWaterValveAdvice()
+    {
+        var t = await factory.CreateWidgetTenantAsync("Smile Bright Dental");
+        var visitor = new Visitor(factory.Browser(), t);
+        await visitor.StartAsync(language: "en");
+
+        var first = await visitor.SayAsync("Emergency, my son's tooth got knocked out and I put it in water. Call me at 416 555 0123");
+        await visitor.SayAsync("Anna Lee");
+        var last = await visitor.SayAsync("12 Queen St W, Toronto");
+
+        Assert.Equal("emergency", first.Lead!["urgency"]!.GetValue<string>());
+        Assert.DoesNotContain(ReceptionistLanguage.For("en").ShutOffWater, first.Text + last.Text);
+    }
+
+    [Fact]
     public async Task AnAnswerGivenOutOfTurnLandsInItsOwnField()
     {
         var t = await factory.CreateWidgetTenantAsync("Plomberie Hors Tour");
