@@ -304,6 +304,9 @@ internal sealed class SimSession : ISimPaced
                 case "response.cancel":
                     Cancel("client_cancelled");
                     break;
+                case "input_audio_buffer.commit":
+                    OnCommit();
+                    break;
             }
         }
     }
@@ -549,6 +552,38 @@ internal sealed class SimSession : ISimPaced
         {
             Speak(current.Says ?? new ScriptedSpeech { Text = "Okay.", AudioMs = 500 }, script.FirstAudioDelayMs, AfterTurn);
         }
+    }
+
+    /// <summary>
+    /// A client's <c>input_audio_buffer.commit</c>: the speech so far becomes the next scripted turn's item and is transcribed,
+    /// without a response (server VAD answers only the turns it detects itself); with no speech in the buffer, the error
+    /// <c>input_audio_buffer_commit_empty</c>. Called under <c>gate</c>.
+    /// </summary>
+    private void OnCommit()
+    {
+        if (!inSpeech)
+        {
+            SendError("invalid_request_error", "input_audio_buffer_commit_empty", "Error committing input audio buffer: the buffer is empty.", null);
+            return;
+        }
+        inSpeech = false;
+        quietSinceMs = -1;
+        var item = NextId("item");
+        turn++;
+        heardHere++;
+        var hears = turn <= script.Turns.Count ? script.Turns[turn - 1].Hears : "(unscripted)";
+        Send(w =>
+        {
+            w.WriteString("type", "input_audio_buffer.committed");
+            w.WriteString("item_id", item);
+        });
+        Send(w =>
+        {
+            w.WriteString("type", "conversation.item.input_audio_transcription.completed");
+            w.WriteString("item_id", item);
+            w.WriteNumber("content_index", 0);
+            w.WriteString("transcript", hears);
+        });
     }
 
     private void CallTool(ScriptedTool tool, ScriptedTurn current)

@@ -160,6 +160,31 @@ public sealed class MediaBridgeTests(VoiceFactory factory) : IClassFixture<Voice
     }
 
     [Fact]
+    public async Task ACallerWhoHangsUpRightAfterSpeakingIsStillHeardAndTheirEmergencyTexted()
+    {
+        const string words = "Sewage is backing up in my basement, call me back at 514 555 0166.";
+        var tenant = await TenantAsync();
+        var script = new CallScript
+        {
+            Caller = new CallerScript
+            {
+                From = "+15145550124", Country = "CA", State = "QC",
+                // No pause after the words: the provider's voice activity detection never sees the end of the turn.
+                Steps = [new() { Listen = true }, new() { Say = "tone:1500", Text = words }, new() { Hangup = true }],
+            },
+            Provider = Provider(new ScriptedTurn { Hears = words, Says = new ScriptedSpeech { Text = "I'm texting the plumber now.", AudioMs = 900 } }),
+        };
+
+        var twilio = await factory.CallAsync(tenant, script);
+
+        var call = await factory.FinishedCallAsync(tenant, twilio.CallSid);
+        Assert.Contains("user: " + words, call.TranscriptText);
+        var lead = await factory.WithDbAsync(tenant.Id, db => db.Leads.SingleAsync(l => l.CallId == call.Id));
+        Assert.Equal(("emergency", "+15145550166"), (lead.Urgency, lead.Phone));
+        Assert.True(await factory.WithDbAsync(tenant.Id, db => db.SmsMessages.AnyAsync(m => m.CallId == call.Id && m.Purpose == "emergency-alert")));
+    }
+
+    [Fact]
     public async Task AProviderSessionThatExpiresMidCallIsReplacedAndTheConversationReplayed()
     {
         var tenant = await TenantAsync();

@@ -110,6 +110,7 @@ internal sealed partial class MediaBridge
             lock (gate)
             {
                 provider = session;
+                transcriptionsPending = 0; // a new session: the old one's items will not be transcribed
             }
             session.AskedPcm = transcode || leg.Pcm16PassThrough;
             session.Out.TryEnqueue(RealtimeProtocol.SessionUpdate(setup, realtime, session.AskedPcm));
@@ -300,15 +301,28 @@ internal sealed partial class MediaBridge
                     latency.SpeechStopped(Math.Min(at, received));
                 }
                 break;
-            case "conversation.item.input_audio_transcription.completed":
-                if (Str(e, "transcript") is { Length: > 0 } heard)
+            case "input_audio_buffer.committed":
+                lock (gate)
                 {
-                    lock (gate)
+                    transcriptionsPending++;
+                }
+                break;
+            case "conversation.item.input_audio_transcription.completed":
+                lock (gate)
+                {
+                    if (Str(e, "transcript") is { Length: > 0 } heard)
                     {
                         var text = heard.Trim();
                         conversation.Add(new HistoryItem("user", text));
                         AddTurn("user", text, null, null);
                     }
+                    TranscriptionSettled();
+                }
+                break;
+            case "conversation.item.input_audio_transcription.failed":
+                lock (gate)
+                {
+                    TranscriptionSettled();
                 }
                 break;
             case "response.created":
@@ -361,6 +375,14 @@ internal sealed partial class MediaBridge
         var code = Str(error, "code");
         var message = Str(error, "message");
         var param = Str(error, "param");
+        if (code == "input_audio_buffer_commit_empty")
+        {
+            lock (gate)
+            {
+                transcriptionsFlushed?.TrySetResult(); // the hang-up's commit found no audio: nothing to wait for
+            }
+            return;
+        }
         if (code == "session_expired")
         {
             logger.LogInformation("Provider session {Number} reached its time limit", session.Number);
@@ -387,6 +409,48 @@ internal sealed partial class MediaBridge
             }
         }
         logger.LogWarning("Provider error {Code}: {Message}", code, message);
+    }
+
+    /// <summary>One committed item's transcription arrived or failed; the hang-up's wait ends with the last one. Under <c>gate</c>.</summary>
+    private void TranscriptionSettled()
+    {
+        transcriptionsPending = Math.Max(0, transcriptionsPending - 1);
+        if (transcriptionsPending == 0)
+        {
+            transcriptionsFlushed?.TrySetResult();
+        }
+    }
+
+    /// <summary>
+    /// The caller hung up while speaking, or before the transcription of their last words came back: the audio is committed
+    /// (when they were still speaking) and the bridge waits up to <see cref="HangupTranscriptWait"/> for the transcriptions, so
+    /// the words reach the transcript and the post-call lead (an outside probe: "Sewage is backing up… call me back at 514 555
+    /// 0166", then a hang-up 300 ms later, left only the greeting: no lead, no text to the on-call phone).
+    /// </summary>
+    private async Task FlushCallerSpeechAsync(ProviderSession session)
+    {
+        TaskCompletionSource waiter;
+        lock (gate)
+        {
+            if (!callerSpeaking && transcriptionsPending == 0)
+            {
+                return;
+            }
+            waiter = transcriptionsFlushed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            if (callerSpeaking)
+            {
+                callerSpeaking = false;
+                SendToProvider(RealtimeProtocol.Commit); // its committed item counts when the server says so; its transcription settles it
+            }
+        }
+        try
+        {
+            await waiter.Task.WaitAsync(HangupTranscriptWait, lifetime.Token);
+        }
+        catch (Exception e) when (e is TimeoutException or OperationCanceledException)
+        {
+            logger.LogInformation("The caller's last words were not transcribed within {Wait} of the hang-up", HangupTranscriptWait);
+        }
     }
 
     private void OnCallerSpeechStarted()

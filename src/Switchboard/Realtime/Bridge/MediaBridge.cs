@@ -94,6 +94,11 @@ internal sealed partial class MediaBridge : IFrameObserver, IDisposable
 
     // The call as it runs.
     private bool callerSpeaking;
+    private int transcriptionsPending; // items the provider committed whose transcription has not come back
+    private TaskCompletionSource? transcriptionsFlushed; // set while a hang-up waits for them
+
+    /// <summary>How long a hang-up waits for the transcription of the caller's last words (a realtime model's input transcription takes ~0.3–1 s).</summary>
+    private static readonly TimeSpan HangupTranscriptWait = TimeSpan.FromSeconds(3);
     private int toolsRunning;
     private int turnSeq;
     private LeadDraft? captured;
@@ -465,6 +470,7 @@ internal sealed partial class MediaBridge : IFrameObserver, IDisposable
         var session = provider;
         if (session is not null)
         {
+            await FlushCallerSpeechAsync(session);
             session.Out.Complete();
             try
             {

@@ -248,6 +248,19 @@ internal static class RealtimeProtocol
             w.WriteEndObject();
         });
 
+    /// <summary>
+    /// <c>input_audio_buffer.commit</c>: the caller's audio so far becomes a user item and is transcribed (the server answers
+    /// <c>input_audio_buffer.committed</c>, then <c>conversation.item.input_audio_transcription.completed</c> or <c>.failed</c>;
+    /// an empty buffer is the error <c>input_audio_buffer_commit_empty</c>). With server VAD the server commits by itself when
+    /// the caller pauses; the bridge commits when the caller hangs up mid-sentence.
+    /// </summary>
+    public static readonly OutFrame Commit = Wire.Json(0, static (w, _) =>
+    {
+        w.WriteStartObject();
+        w.WriteString("type", "input_audio_buffer.commit");
+        w.WriteEndObject();
+    });
+
     /// <summary>Twilio <c>clear</c>: drop buffered audio, echo pending marks (twilio-media-streams.md §4).</summary>
     public static OutFrame TwilioClear(string streamSid) =>
         Wire.Json(streamSid, static (w, sid) =>
