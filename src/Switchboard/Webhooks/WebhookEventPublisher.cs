@@ -21,7 +21,7 @@ namespace Switchboard.Webhooks;
 /// a tool call and the end-of-call report both finding the lead) finds the existing event and adds nothing.
 /// No endpoint subscribed means no event row.
 /// </remarks>
-internal sealed class WebhookEventPublisher(SwitchboardDbContext db, WebhookEndpointCache endpointCache, TimeProvider clock)
+internal sealed class WebhookEventPublisher(SwitchboardDbContext db, WebhookEndpointCache endpointCache, Tenancy.TenantAccountCache accounts, TimeProvider clock)
 {
     /// <summary>Body serialisation: camelCase (JSON web defaults), nulls written, so each type's shape is stable.</summary>
     internal static readonly JsonSerializerOptions Json = Platform.Http.FiniteDoubleConverter.AddTo(new(JsonSerializerDefaults.Web));
@@ -105,13 +105,21 @@ internal sealed class WebhookEventPublisher(SwitchboardDbContext db, WebhookEndp
     /// <summary>
     /// The tenant's enabled endpoints, taken once per unit of work (an end-of-call report publishes several events, and sees one
     /// set of endpoints throughout) from <see cref="WebhookEndpointCache"/>, which reads them on a miss. Explicitly scoped to the
-    /// tenant given: callers run under it, but the outbox and CLI paths must not depend on that.
+    /// tenant given: callers run under it, but the outbox and CLI paths must not depend on that. None while the tenant's plan does
+    /// not include webhooks (an outside probe: signed events kept reaching a business's endpoints after it moved to the Free
+    /// plan), except the billing events; the endpoints stay configured, and events published after an upgrade are delivered again.
     /// </summary>
     private async Task<IReadOnlyList<SubscribedEndpoint>> EnabledEndpointsAsync(Guid tenantId, CancellationToken ct)
     {
         if (!endpointsByTenant.TryGetValue(tenantId, out var endpoints))
         {
             endpoints = await endpointCache.GetAsync(db, tenantId, ct);
+            if (endpoints.Count > 0 && !(await accounts.GetAsync(tenantId, ct)).Plan.Has(Billing.Features.Webhooks))
+            {
+                // Billing events still go: the business's systems hear that its features were suspended and restored.
+                endpoints = [.. endpoints.Select(e => e with { EventTypes = [.. e.EventTypes.Count == 0 ? WebhookEventTypes.Billing : e.EventTypes.Where(WebhookEventTypes.Billing.Contains)] })
+                    .Where(e => e.EventTypes.Count > 0)];
+            }
             endpointsByTenant[tenantId] = endpoints;
         }
         return endpoints;

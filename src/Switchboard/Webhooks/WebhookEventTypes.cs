@@ -114,6 +114,9 @@ internal static class WebhookEventTypes
     public const string AssistantUpdated = "assistant.updated";
     public const string BillingPlanChanged = "billing.plan_changed";
     public const string BillingPaymentFailed = "billing.payment_failed";
+
+    /// <summary>The billing events: delivered whatever the plan (a plan without webhooks still hears of its suspension and its end).</summary>
+    public static readonly IReadOnlyList<string> Billing = [BillingPlanChanged, BillingPaymentFailed];
     public const string CallTransferred = "call.transferred";
     public const string CallTransferFailed = "call.transfer_failed";
 

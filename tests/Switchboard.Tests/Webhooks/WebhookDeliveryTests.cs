@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using Switchboard.Outbox;
 using Switchboard.Tests.Support;
 using Switchboard.Tests.Vapi;
@@ -171,6 +172,41 @@ public sealed class WebhookDeliveryTests(WebhookFactory factory) : IClassFixture
         Assert.Null((await factory.EndpointAsync(tenant.Id, id)).FailingSince);
         Assert.All(await factory.DeliveriesAsync(tenant.Id, id), d => Assert.Equal(WebhookDeliveryStatus.Succeeded, d.Status));
         Assert.Equal(4, receiver.Requests.Count);
+    }
+
+    [Fact]
+    public async Task APlanWithoutWebhooksPublishesNothingAndAnUpgradeResumesDelivery()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var tenant = await factory.CreateTenantAsync();
+        await factory.CreateEndpointAsync(tenant, receiver.Url);
+        async Task PlanAsync(string planId)
+        {
+            await factory.WithDbAsync(tenant.Id, async db =>
+            {
+                var now = factory.Clock.GetUtcNow();
+                if (await db.TenantAccounts.SingleOrDefaultAsync() is { } account)
+                {
+                    account.PlanId = planId;
+                }
+                else
+                {
+                    db.TenantAccounts.Add(new global::Switchboard.Tenancy.TenantAccount { TenantId = tenant.Id, PlanId = planId, CreatedAt = now, UpdatedAt = now });
+                }
+                return await db.SaveChangesAsync();
+            });
+            factory.Services.GetRequiredService<global::Switchboard.Tenancy.TenantAccountCache>().Invalidate(tenant.Id);
+        }
+
+        await PlanAsync("free");
+        var onFree = await factory.PublishAsync(tenant.Id, WebhookEventTypes.LeadCreated, "plan-free-1", WebhookTestExtensions.Lead(1));
+        await PlanAsync("starter");
+        var onStarter = await factory.PublishAsync(tenant.Id, WebhookEventTypes.LeadCreated, "plan-starter-1", WebhookTestExtensions.Lead(2));
+        await factory.Outbox.DrainAsync(None);
+
+        Assert.False(onFree);
+        Assert.True(onStarter);
+        Assert.Single(receiver.Requests);
     }
 
     [Fact]

@@ -79,7 +79,7 @@ internal static class WebhookTestExtensions
     public static Task<bool> PublishAsync<T>(this SwitchboardFactory factory, Guid tenantId, string type, string key, T data) =>
         factory.WithDbAsync(tenantId, async db =>
         {
-            var publisher = new WebhookEventPublisher(db, factory.Services.GetRequiredService<WebhookEndpointCache>(), factory.Clock);
+            var publisher = new WebhookEventPublisher(db, factory.Services.GetRequiredService<WebhookEndpointCache>(), factory.Services.GetRequiredService<global::Switchboard.Tenancy.TenantAccountCache>(), factory.Clock);
             var published = await publisher.PublishAsync(tenantId, type, key, data, CancellationToken.None);
             await db.SaveChangesAsync();
             return published;
