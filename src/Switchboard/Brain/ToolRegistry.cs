@@ -295,12 +295,14 @@ internal sealed class ToolRegistry(SwitchboardDbContext db, AlertService alerts,
             };
             db.Leads.Add(lead);
         }
+        var before = (lead.Name, lead.Phone, lead.Address, lead.Problem, lead.Urgency);
         lead.Name = draft.Name ?? lead.Name;
         lead.Phone = draft.Phone ?? lead.Phone;
         lead.Address = draft.Address ?? lead.Address;
         lead.Problem = draft.Problem ?? lead.Problem;
         lead.Urgency = Urgency.Max(lead.Urgency, draft.Urgency);
-        lead.UpdatedAt = now;
+        // A change moves UpdatedAt forward, if only by a tick: lead.updated is keyed by it (WebhookEventPublisher.LeadAsync).
+        lead.UpdatedAt = before == (lead.Name, lead.Phone, lead.Address, lead.Problem, lead.Urgency) || now > lead.UpdatedAt ? now : lead.UpdatedAt.AddTicks(1);
         return lead;
     }
 }

@@ -234,18 +234,44 @@ internal sealed class WebhookEventPublisher(SwitchboardDbContext db, WebhookEndp
             storedByMessageId[MessageIdFor(lead.TenantId, WebhookEventTypes.LeadCreated, key)] = false;
             storedByMessageId[MessageIdFor(lead.TenantId, WebhookEventTypes.LeadUrgent, key)] = false;
         }
-        await PublishAsync(lead.TenantId, WebhookEventTypes.LeadCreated, key, data, ct, lead.CallId);
+        var created = await PublishAsync(lead.TenantId, WebhookEventTypes.LeadCreated, key, data, ct, lead.CallId);
         if (lead.Urgency == Urgency.Emergency)
         {
             await PublishAsync(lead.TenantId, WebhookEventTypes.LeadUrgent, key, data, ct, lead.CallId);
         }
+        // A stored lead whose details this unit completed (the caller's name, number or address given after the first
+        // capture): the business's systems had only lead.created's first version (an outside probe: name and address null).
+        var entry = db.Entry(lead);
+        if (!created && entry.State == EntityState.Modified && DetailsChanged(entry))
+        {
+            if (Changed(entry, nameof(Lead.UpdatedAt)))
+            {
+                // Keyed by the new UpdatedAt: a unit that stored an event with that key stored the lead with it too, and this unit
+                // read another value, so no such event exists (no lookup on the end-of-call report's path).
+                storedByMessageId[MessageIdFor(lead.TenantId, WebhookEventTypes.LeadUpdated, LeadUpdatedKey(lead))] = false;
+            }
+            await LeadUpdatedAsync(lead, lead.Status, ct);
+        }
+    }
+
+    private static string LeadUpdatedKey(Lead lead) => $"{lead.Id:N}:{lead.UpdatedAt.UtcTicks}";
+
+    /// <summary>True when the lead's name, phone, address, problem or urgency differs from what was read.</summary>
+    private static bool DetailsChanged(Microsoft.EntityFrameworkCore.ChangeTracking.EntityEntry<Lead> entry) =>
+        Changed(entry, nameof(Lead.Name)) || Changed(entry, nameof(Lead.Phone)) || Changed(entry, nameof(Lead.Address))
+        || Changed(entry, nameof(Lead.Problem)) || Changed(entry, nameof(Lead.Urgency));
+
+    private static bool Changed(Microsoft.EntityFrameworkCore.ChangeTracking.EntityEntry<Lead> entry, string property)
+    {
+        var p = entry.Property(property);
+        return !Equals(p.OriginalValue, p.CurrentValue);
     }
 
     /// <summary><c>lead.updated</c>: one event per change (keyed by the lead and its new <c>UpdatedAt</c>).</summary>
     public Task LeadUpdatedAsync(Lead lead, string previousStatus, CancellationToken ct) =>
-        PublishAsync(lead.TenantId, WebhookEventTypes.LeadUpdated, $"{lead.Id:N}:{lead.UpdatedAt.UtcTicks}", new LeadUpdatedData(
+        PublishAsync(lead.TenantId, WebhookEventTypes.LeadUpdated, LeadUpdatedKey(lead), new LeadUpdatedData(
             lead.Id, lead.CallId, lead.Name, lead.Phone, lead.Urgency, lead.Status, previousStatus, lead.Notes, lead.AssigneeUserId,
-            lead.CreatedAt, lead.UpdatedAt), ct);
+            lead.CreatedAt, lead.UpdatedAt, lead.Address, lead.Problem), ct);
 
     /// <summary>
     /// <c>sms.sent</c> (status sent, delivered or simulated) or <c>sms.failed</c> (status failed, undelivered or canceled: rejected,

@@ -44,12 +44,13 @@ public sealed record LeadEventData(
     string Urgency, string Source, DateTimeOffset CreatedAt);
 
 /// <summary>
-/// <c>lead.updated</c>: someone changed a lead's workflow (status, notes, assignee) from the dashboard or the API.
-/// <c>Status</c>: new, contacted, booked or lost; <c>PreviousStatus</c> the status before this change.
+/// <c>lead.updated</c>: someone changed a lead's workflow (status, notes, assignee) from the dashboard or the API, or the
+/// receptionist completed its details after <c>lead.created</c> (the name, number, address or problem the caller gave later,
+/// a higher urgency). <c>Status</c>: new, contacted, booked or lost; <c>PreviousStatus</c> the status before this change.
 /// </summary>
 public sealed record LeadUpdatedData(
     Guid LeadId, Guid CallId, string? Name, string? Phone, string Urgency, string Status, string PreviousStatus, string? Notes,
-    Guid? AssigneeUserId, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
+    Guid? AssigneeUserId, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, string? Address = null, string? Problem = null);
 
 /// <summary>
 /// <c>sms.sent</c> (accepted by Twilio, or <c>simulated</c> when the tenant has no Twilio account) and
@@ -142,9 +143,9 @@ internal static class WebhookEventTypes
             () => ExampleLeadData()),
         new(LeadUrgent, typeof(LeadEventData), "A lead is an emergency.",
             () => ExampleLeadData()),
-        new(LeadUpdated, typeof(LeadUpdatedData), "A lead's status, notes or assignee changed.",
+        new(LeadUpdated, typeof(LeadUpdatedData), "A lead's status, notes or assignee changed, or its details were completed.",
             () => new LeadUpdatedData(ExampleLead, ExampleCall, "Marie Tremblay", "+15145550123", "emergency", "contacted", "new", "Rappelée à 10 h 05.",
-                null, ExampleStart.AddSeconds(40), ExampleStart.AddMinutes(12))),
+                null, ExampleStart.AddSeconds(40), ExampleStart.AddMinutes(12), "12 rue Principale, Laval", "Sous-sol inondé")),
         new(SmsSent, typeof(SmsEventData), "An SMS alert was sent.",
             () => new SmsEventData(Guid.Parse("019a9a1e-0000-7000-8000-000000000003"), ExampleCall, ExampleLead, "emergency-alert", "+15145550111", "+15145550199",
                 "sent", "SM00000000000000000000000000000000", null, null)),

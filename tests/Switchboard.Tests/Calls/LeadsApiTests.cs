@@ -94,6 +94,7 @@ public sealed class LeadsApiTests : IClassFixture<LeadsApiTests.Factory>
     public async Task PatchMovesTheWorkflowAuditsAndEmitsLeadUpdated()
     {
         var owner = await factory.SignUpAsync();
+        await factory.SetPlanAsync(owner.TenantId, "starter"); // a plan with webhooks (a sign-up starts on Free)
         var leadId = await AddLeadAsync(owner.TenantId, "Marie Tremblay", "emergency");
         await factory.WithDbAsync(owner.TenantId, async db =>
         {

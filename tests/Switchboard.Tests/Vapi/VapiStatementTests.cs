@@ -37,7 +37,9 @@ public sealed class VapiStatementTests(CountingWebhookFactory factory, ITestOutp
                                     // lead events' rows (no lookup: the lead is new, so no stored event carries its id; 13 when they
                                     // were looked up, 18 before its webhook rows were queued, 15 before the endpoints were cached)
         ("status-update", 4),       // lookup, version; event, call
-        ("end-of-call-report", 13), // lookup, turns stored, lead, alerts sent, the six events stored? (one query), version;
+        ("end-of-call-report", 15), // lookup, turns stored, lead, alerts sent, the six events stored? (one query), version;
+                                    // (15: the report states a callback number other than the one the call's alert texted, so
+                                    // the follow-up text and its outbox row are written: 13 without them);
                                     // turns deleted, call, lead, alert rows; queued rows one INSERT per type: the event, the 15 turns,
                                     // the webhook events, their deliveries, their outbox rows (21 when those were one statement each,
                                     // 15 when the endpoints were read per message)

@@ -507,6 +507,32 @@ public sealed class WebhookDeliveryTests(WebhookFactory factory) : IClassFixture
     }
 
     [Fact]
+    public async Task DetailsTheCallerGivesAfterTheFirstCaptureReachTheEndpointAsLeadUpdated()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var tenant = await factory.CreateTenantAsync();
+        var (_, secret) = await factory.CreateEndpointAsync(tenant, receiver.Url);
+        var callId = Guid.NewGuid().ToString();
+        string Capture(string id, string arguments) => ("""
+        {"message":{"type":"tool-calls","call":{"id":"CALLID","customer":{"number":"+15145559876"}},
+          "toolCallList":[{"id":"TOOLID","type":"function","function":{"name":"capture_lead","arguments":ARGS}}]}}
+        """).Replace("CALLID", callId).Replace("TOOLID", id).Replace("ARGS", arguments);
+
+        await factory.PostVapiAsync(tenant, Capture("call_1", """{"problem":"Mon sous-sol est inondé"}"""));
+        await factory.PostVapiAsync(tenant, Capture("call_2", """{"problem":"Mon sous-sol est inondé","name":"Marie Tremblay","address":"12 rue des Érables, Laval"}"""));
+        await factory.PostVapiAsync(tenant, Capture("call_3", """{"problem":"Mon sous-sol est inondé","name":"Marie Tremblay","address":"12 rue des Érables, Laval"}""")); // nothing new
+        await factory.DeliverAllAsync();
+
+        var created = Assert.Single(receiver.Requests, r => r.Type == "lead.created");
+        Assert.Null(JsonNode.Parse(created.Text)!["data"]!["name"]);
+        var updated = Assert.Single(receiver.Requests, r => r.Type == "lead.updated");
+        var data = JsonNode.Parse(updated.Text)!["data"]!;
+        Assert.Equal(("Marie Tremblay", "12 rue des Érables, Laval", "new"),
+            (data["name"]!.GetValue<string>(), data["address"]!.GetValue<string>(), data["status"]!.GetValue<string>()));
+        await StandardWebhooksOracle.AssertAllVerifyAsync(secret, receiver.Requests);
+    }
+
+    [Fact]
     public async Task TheSameFactNeverMakesTwoEventsEvenWhenVapiSendsItAgain()
     {
         await using var receiver = await WebhookReceiver.StartAsync();
@@ -528,7 +554,8 @@ public sealed class WebhookDeliveryTests(WebhookFactory factory) : IClassFixture
         await factory.DeliverAllAsync();
 
         var types = receiver.Requests.Select(r => r.Type).Order().ToList();
-        Assert.Equal(["call.analyzed", "call.ended", "call.started", "lead.created", "lead.urgent", "recording.ready", "sms.sent"], types);
+        // lead.updated: the report completed the lead the tool call captured (its summary's problem), once whatever the redeliveries.
+        Assert.Equal(["call.analyzed", "call.ended", "call.started", "lead.created", "lead.updated", "lead.urgent", "recording.ready", "sms.sent"], types);
         Assert.Equal(types.Count, receiver.Requests.Select(r => r.Id).Distinct().Count());
         Assert.Equal(types.Count, await factory.WithDbAsync(tenant.Id, db => db.WebhookEvents.CountAsync()));
         await StandardWebhooksOracle.AssertAllVerifyAsync(secret, receiver.Requests);
