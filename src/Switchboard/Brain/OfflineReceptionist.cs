@@ -101,7 +101,7 @@ internal static partial class OfflineReceptionist
         }
         else if (knowledge is not null && state.Problem is null && urgency == Calls.Urgency.Routine && LooksLikeQuestion(text))
         {
-            var quote = knowledge.Text.Length > QuoteLength ? knowledge.Text[..QuoteLength].TrimEnd() + "…" : knowledge.Text;
+            var quote = Switchboard.Knowledge.KnowledgeExcerpt.For(knowledge.Text, text, QuoteLength); // the sentences that answer
             say.Append(l.Quote(knowledge.Title, quote));
             if (!AsksForService(text))
             {

@@ -18,7 +18,7 @@ public sealed record KnowledgeHit(
 /// Retrieval over a tenant's knowledge base (brain-and-knowledge-base.md §4.3–§4.6), shared by web chat, the
 /// <c>search_knowledge_base</c> tool and Vapi's <c>knowledge-base-request</c>. Keyword retrieval runs on SQLite FTS5
 /// (<c>bm25</c>) or PostgreSQL full text (<c>ts_rank</c> over a GIN-indexed <c>tsvector</c>), both over the same
-/// pre-folded terms (<see cref="TextFolding"/>); a query is built only from those <c>[a-z0-9]</c> terms (OR-ed, the
+/// pre-folded terms (<see cref="TextFolding"/>); a query is built only from those letter-and-digit terms (any script) (OR-ed, the
 /// terms too common to rank by left out, all terms AND-ed first) AND the tenant's own term, so user text is never FTS syntax. When the tenant's chunks
 /// carry embeddings and its OpenAI-compatible endpoint answers within <see cref="KnowledgeOptions.QueryEmbeddingTimeoutMs"/>,
 /// a cosine list joins, and the lists are fused by Reciprocal Rank Fusion, k = 60 (Cormack, Clarke &amp; Büttcher 2009).
@@ -100,7 +100,7 @@ internal sealed class KnowledgeSearch(
     internal static string Fts5Query(Guid tenantId, IReadOnlyList<string> terms, string op = "OR") =>
         $"\"{TextFolding.TenantTerm(tenantId)}\" AND ({string.Join($" {op} ", terms.Select(t => "\"" + t.Replace("\"", "\"\"") + "\""))})";
 
-    /// <summary>The tsquery operand list for PostgreSQL: <c>inond | eau</c> (terms are <c>[a-z0-9]</c> only).</summary>
+    /// <summary>The tsquery operand list for PostgreSQL: <c>inond | eau</c> (terms are letters and digits only, no tsquery syntax).</summary>
     internal static string TsQuery(IReadOnlyList<string> terms) => string.Join(" | ", terms);
 
     /// <summary>Most terms of one query sent to the full-text index (the rarest ones): scoring cost grows with every common term.</summary>

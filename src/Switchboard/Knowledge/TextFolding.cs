@@ -6,11 +6,14 @@ namespace Switchboard.Knowledge;
 /// <summary>
 /// The one tokenizer of the knowledge base, run in C# on both the stored chunks and the queries, so SQLite and
 /// PostgreSQL see exactly the same terms (brain-and-knowledge-base.md §4.3–§4.4). A term is a run of letters and
-/// digits, lower-cased, accents folded (<c>inondé</c> → <c>inonde</c>, <c>œ</c> → <c>oe</c>), then lightly stemmed for
-/// French and English (plural <c>s</c>/<c>x</c>, <c>-ation(s)</c>, <c>-ement(s)</c>, <c>-é(e)(s)</c>, <c>-ing</c>, <c>-ed</c>),
-/// because FTS5 has no French stemmer and PostgreSQL's <c>french</c> and <c>english</c> configurations each mangle the
-/// other language. Terms are only <c>[a-z0-9]</c>, so no user text can ever reach an FTS query as syntax
-/// (<c>sous-sol</c>, <c>l'eau</c>, quotes, <c>NEAR</c>, <c>*</c>, <c>:</c>, <c>^</c> all become plain terms or vanish).
+/// digits of any script, lower-cased, with every combining mark removed (Latin accents <c>inondé</c> → <c>inonde</c>, Hebrew
+/// niqqud, Arabic harakat), <c>œ</c> → <c>oe</c>, non-ASCII decimal digits → <c>0–9</c>, then lightly stemmed: French and English
+/// suffixes (plural <c>s</c>/<c>x</c>, <c>-ation(s)</c>, <c>-ement(s)</c>, <c>-é(e)(s)</c>, <c>-ing</c>, <c>-ed</c>), because FTS5 has no
+/// French stemmer and PostgreSQL's <c>french</c> and <c>english</c> configurations each mangle the other language; Hebrew
+/// and Arabic attached prefixes (<see cref="Stem"/>). Terms hold only letters and digits, so no user text can ever reach an
+/// FTS query as syntax (<c>sous-sol</c>, <c>l'eau</c>, quotes, <c>NEAR</c>, <c>*</c>, <c>:</c>, <c>^</c> all become plain terms or vanish;
+/// both engines' operators are ASCII punctuation). Marks are removed in every script because FTS5's <c>unicode61</c> tokenizer
+/// splits words at them (its token characters are <c>L* N* Co</c>): a term must reach FTS5 as one token.
 /// </summary>
 internal static class TextFolding
 {
@@ -31,6 +34,18 @@ internal static class TextFolding
         "these", "those", "what", "which", "who", "when", "where", "how", "much", "many", "can", "could", "would", "should", "will",
         "not", "no", "yes", "if", "but", "so", "by", "from", "as", "about", "me", "us", "them", "please", "hello", "hi", "thanks",
     };
+
+    // Hebrew and Arabic question and function words, dropped from queries like the French and English ones (folded as queries are).
+    private static readonly HashSet<string> RtlStopWords = new(
+        new[]
+        {
+            "מה", "כמה", "יש", "אין", "האם", "של", "את", "על", "עם", "זה", "זו", "זאת", "אני", "אתה", "אתם", "אתן", "אנחנו", "הוא", "היא",
+            "הם", "לי", "לך", "לכם", "לנו", "אם", "או", "גם", "לא", "כן", "מי", "איך", "מתי", "איפה", "למה", "אפשר", "בבקשה", "שלום", "תודה",
+            "הי", "היי", "אצלכם",
+            "هل", "ما", "ماذا", "من", "في", "على", "عن", "مع", "هذا", "هذه", "أنا", "أنت", "أنتم", "نحن", "هو", "هي", "لي", "لك", "لكم",
+            "كم", "عندكم", "لديكم", "أو", "لا", "نعم", "كيف", "متى", "أين", "لماذا", "إلى", "أن", "إن", "مرحبا", "شكرا", "السلام", "عليكم",
+        }.Select(w => Fold(w).Trim()),
+        StringComparer.Ordinal);
 
     private static readonly HashSet<string> FrenchMarkers = new(StringComparer.Ordinal)
     {
@@ -83,7 +98,7 @@ internal static class TextFolding
         var result = new List<string>();
         foreach (var word in Words(raw))
         {
-            if (word.Length < 2 || StopWords.Contains(word))
+            if (word.Length < 2 || StopWords.Contains(word) || RtlStopWords.Contains(word))
             {
                 continue;
             }
@@ -141,13 +156,13 @@ internal static class TextFolding
         return fr == en ? null : fr > en ? "fr" : "en";
     }
 
-    /// <summary>The runs of ASCII letters and digits of already folded text.</summary>
+    /// <summary>The runs of letters and digits (any script) of already folded text.</summary>
     private static IEnumerable<string> Words(string folded)
     {
         var start = -1;
         for (var i = 0; i <= folded.Length; i++)
         {
-            var word = i < folded.Length && char.IsAsciiLetterOrDigit(folded[i]);
+            var word = i < folded.Length && char.IsLetterOrDigit(folded[i]);
             if (word && start < 0)
             {
                 start = i;
@@ -160,13 +175,19 @@ internal static class TextFolding
         }
     }
 
-    /// <summary>Lower-case, accents removed, ligatures expanded; the result is ASCII letters/digits plus separators.</summary>
+    /// <summary>
+    /// Lower-case, combining marks removed (accents, Hebrew niqqud, Arabic harakat), ligatures expanded, decimal digits of any
+    /// script made ASCII, Arabic tatweel removed and <c>ى</c> → <c>ي</c>, <c>ة</c> → <c>ه</c>, Greek letter variants made the
+    /// letter FTS5's case folding gives (<c>ς</c> → <c>σ</c>, <c>µ</c> → <c>μ</c>), a geresh or gershayim (or <c>'</c>, <c>"</c>)
+    /// inside a Hebrew word dropped (<c>בע״מ</c> → <c>בעמ</c>); the result is letters and digits plus spaces.
+    /// </summary>
     public static string Fold(string text)
     {
         var decomposed = text.Normalize(NormalizationForm.FormD);
         var sb = new StringBuilder(decomposed.Length);
-        foreach (var c in decomposed)
+        for (var i = 0; i < decomposed.Length; i++)
         {
+            var c = decomposed[i];
             switch (CharUnicodeInfo.GetUnicodeCategory(c))
             {
                 case UnicodeCategory.NonSpacingMark or UnicodeCategory.SpacingCombiningMark or UnicodeCategory.EnclosingMark:
@@ -174,19 +195,77 @@ internal static class TextFolding
             }
             switch (c)
             {
+                case '\'' or '’' or '"' or '\u05F3' or '\u05F4' when sb.Length > 0 && IsHebrewLetter(sb[^1]) && IsHebrewLetter(NextBase(decomposed, i + 1)):
+                    break; // צ'יפס, בע"מ: one word
                 case 'œ' or 'Œ': sb.Append("oe"); break;
                 case 'æ' or 'Æ': sb.Append("ae"); break;
                 case 'ß': sb.Append("ss"); break;
                 case '’' or '\'': sb.Append(' '); break;
-                default: sb.Append(char.IsAsciiLetterOrDigit(c) ? char.ToLowerInvariant(c) : c < 128 ? ' ' : char.IsLetterOrDigit(c) ? char.ToLowerInvariant(c) : ' '); break;
+                case '\u0640': break; // Arabic tatweel only stretches a word
+                case 'ى': sb.Append('ي'); break;
+                case 'ة': sb.Append('ه'); break;
+                case 'ς': sb.Append('σ'); break;
+                case 'µ': sb.Append('μ'); break;
+                case 'ſ': sb.Append('s'); break;
+                case 'ϐ': sb.Append('β'); break;
+                case 'ϑ': sb.Append('θ'); break;
+                case 'ϕ': sb.Append('φ'); break;
+                case 'ϖ': sb.Append('π'); break;
+                case 'ϰ': sb.Append('κ'); break;
+                case 'ϱ': sb.Append('ρ'); break;
+                case 'ϵ': sb.Append('ε'); break;
+                default:
+                    sb.Append(char.IsAsciiLetterOrDigit(c) ? char.ToLowerInvariant(c)
+                        : c < 128 ? ' '
+                        : char.IsDigit(c) ? (char)('0' + (int)char.GetNumericValue(c))
+                        : char.IsLetter(c) ? char.ToLowerInvariant(c) : ' ');
+                    break;
             }
         }
         return sb.ToString();
     }
 
-    /// <summary>Removes one inflection suffix, keeping a stem of at least 3 characters. Digits are left alone.</summary>
+    /// <summary>The first character at or after <paramref name="index"/> that is not a combining mark; <c>\0</c> at the end.</summary>
+    private static char NextBase(string s, int index)
+    {
+        for (; index < s.Length; index++)
+        {
+            if (CharUnicodeInfo.GetUnicodeCategory(s[index]) is not (UnicodeCategory.NonSpacingMark or UnicodeCategory.SpacingCombiningMark or UnicodeCategory.EnclosingMark))
+            {
+                return s[index];
+            }
+        }
+        return '\0';
+    }
+
+    private static bool IsHebrewLetter(char c) => c is >= 'א' and <= 'ת';
+
+    private static bool IsArabicLetter(char c) => c is >= '\u0620' and <= '\u064A' or >= '\u0671' and <= '\u06D3';
+
+    // Hebrew one-letter prefixes in the order they attach: ו, then one of ש כש מ ל ב כ, then ה (וכשהטכנאי → טכנאי).
+    private static readonly string[] HebrewPrefixes = ["כש", "ש", "מ", "ל", "ב", "כ"];
+
+    // Arabic definite articles, alone or after و ف ب ك, and لل (ل + ال): Larkey, Ballesteros & Connell's light10 prefixes.
+    private static readonly string[] ArabicArticles = ["وال", "فال", "بال", "كال", "ال", "لل"];
+
+    /// <summary>
+    /// Removes one inflection suffix, keeping a stem of at least 3 characters. Digits are left alone. A Hebrew word loses its
+    /// attached prefixes (ו, then ש/כש/מ/ל/ב/כ, then ה, each only while 3 letters remain: <c>והטכנאי</c> → <c>טכנאי</c>,
+    /// <c>בשבת</c> → <c>שבת</c>, <c>מים</c> kept); an Arabic word its و (3 letters left) and then its article
+    /// (ال، وال، بال، كال، فال، لل; 2 letters left), the prefix rules of Larkey, Ballesteros &amp; Connell's light10 stemmer
+    /// ("Improving stemming for Arabic information retrieval", SIGIR 2002). Both sides are stemmed alike, so a word whose own
+    /// first letter looks like a prefix (<c>ביקור</c> → <c>יקור</c>) still matches itself.
+    /// </summary>
     public static string Stem(string word)
     {
+        if (word.Length > 0 && IsHebrewLetter(word[0]))
+        {
+            return StripHebrewPrefixes(word);
+        }
+        if (word.Length > 0 && IsArabicLetter(word[0]))
+        {
+            return StripArabicPrefixes(word);
+        }
         if (word.Length < 4 || char.IsAsciiDigit(word[0]))
         {
             return word;
@@ -196,6 +275,44 @@ internal static class TextFolding
             if (word.Length - suffix.Length >= 3 && word.EndsWith(suffix, StringComparison.Ordinal))
             {
                 return word[..^suffix.Length];
+            }
+        }
+        return word;
+    }
+
+    private static string StripHebrewPrefixes(string word)
+    {
+        var start = 0;
+        if (word.Length - start - 1 >= 3 && word[start] == 'ו')
+        {
+            start++;
+        }
+        foreach (var prefix in HebrewPrefixes)
+        {
+            if (word.Length - start - prefix.Length >= 3 && word.AsSpan(start).StartsWith(prefix, StringComparison.Ordinal))
+            {
+                start += prefix.Length;
+                break;
+            }
+        }
+        if (word.Length - start - 1 >= 3 && word[start] == 'ה')
+        {
+            start++;
+        }
+        return word[start..];
+    }
+
+    private static string StripArabicPrefixes(string word)
+    {
+        if (word.Length - 1 >= 3 && word[0] == 'و')
+        {
+            word = word[1..];
+        }
+        foreach (var article in ArabicArticles)
+        {
+            if (word.Length - article.Length >= 2 && word.StartsWith(article, StringComparison.Ordinal))
+            {
+                return word[article.Length..];
             }
         }
         return word;

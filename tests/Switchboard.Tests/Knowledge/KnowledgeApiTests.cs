@@ -86,6 +86,68 @@ public sealed class KnowledgeApiTests(KnowledgeFactory factory) : IClassFixture<
     }
 
     [Fact]
+    public async Task HebrewArabicAndOtherNonLatinDocumentsAreFoundByQueriesInTheirLanguage()
+    {
+        var tenant = await factory.CreateTenantAsync();
+        using var api = factory.ApiClient(tenant);
+        var documents = new Dictionary<string, JsonNode>();
+        foreach (var (key, body) in new (string, object)[]
+        {
+            ("he", new { type = "markdown", content = """
+                # שאלות נפוצות
+
+                ## מחירים
+                ביקור טכנאי עולה 250 ש״ח, כולל מע״מ. עבודה בשבת ובחגים בתוספת של חמישים אחוז.
+
+                ## אזור שירות
+                אנחנו עובדים בתל אביב, רמת גן וגבעתיים.
+
+                ## אחריות
+                כל עבודת חשמל מגיעה עם אחריות לשנה.
+                """ }),
+            ("ar", new { type = "markdown", content = """
+                # الأسئلة الشائعة
+
+                ## الأسعار
+                زيارة الفني تكلف 250 شيكل. العمل يوم السبت بزيادة خمسين بالمئة.
+
+                ## منطقة الخدمة
+                نعمل في يافا وتل أبيب والناصرة.
+                """ }),
+            ("ru", new { type = "text", title = "Часы работы", content = "Мы работаем по субботам с 9 до 14 часов." }),
+            ("el", new { type = "text", title = "Ωράριο", content = "Δουλεύουμε και το Σάββατο το πρωί." }),
+            ("en", new { type = "text", title = "Hours", content = "We are open on Saturday mornings for emergencies." }),
+        })
+        {
+            var response = await KnowledgeFactory.AddAsync(api, body);
+            var text = await response.Content.ReadAsStringAsync();
+            Assert.True(response.StatusCode == HttpStatusCode.Created, $"{key}: {(int)response.StatusCode} {text}");
+            documents[key] = JsonNode.Parse(text)!;
+        }
+
+        // Hebrew: exact words, a whole question, words with attached prefixes or with niqqud.
+        await AssertTopHitAsync(api, "ביקור טכנאי", documents["he"], heading: "שאלות נפוצות › מחירים");
+        await AssertTopHitAsync(api, "כמה עולה ביקור טכנאי?", documents["he"], heading: "שאלות נפוצות › מחירים");
+        await AssertTopHitAsync(api, "מתי מגיע הטכנאי?", documents["he"], heading: "שאלות נפוצות › מחירים");   // ה + טכנאי
+        await AssertTopHitAsync(api, "אתם עובדים ברמת גן?", documents["he"], heading: "שאלות נפוצות › אזור שירות"); // ב + רמת
+        await AssertTopHitAsync(api, "שבת", documents["he"], heading: "שאלות נפוצות › מחירים");               // indexed as בשבת
+        await AssertTopHitAsync(api, "יש אַחְרָיוּת?", documents["he"], heading: "שאלות נפוצות › אחריות");
+
+        // Arabic: exact words, the article on either side, harakat.
+        await AssertTopHitAsync(api, "كم تكلف زيارة الفني؟", documents["ar"], heading: "الأسئلة الشائعة › الأسعار");
+        await AssertTopHitAsync(api, "فني", documents["ar"], heading: "الأسئلة الشائعة › الأسعار");
+        await AssertTopHitAsync(api, "هل تعملون في الناصرة؟", documents["ar"], heading: "الأسئلة الشائعة › منطقة الخدمة");
+        await AssertTopHitAsync(api, "زِيَارَة", documents["ar"], heading: "الأسئلة الشائعة › الأسعار");
+
+        await AssertTopHitAsync(api, "Вы работаете по субботам?", documents["ru"]);
+        await AssertTopHitAsync(api, "σαββατο", documents["el"]);
+        await AssertTopHitAsync(api, "open saturday", documents["en"]);
+
+        var search = JsonNode.Parse(await api.GetStringAsync($"/api/v1/knowledge/search?q={Uri.EscapeDataString("ביקור טכנאי")}"))!;
+        Assert.Equal(["יקור", "טכנאי"], search["terms"]!.AsArray().Select(t => t!.GetValue<string>()));
+    }
+
+    [Fact]
     public async Task SearchQuotesEveryUserInputAndNeverFails()
     {
         var tenant = await factory.CreateTenantAsync();

@@ -29,6 +29,32 @@ public sealed class TextFoldingTests
         Assert.All(terms, t => Assert.True(t.All(char.IsAsciiLetterOrDigit), t));
     }
 
+    [Theory]
+    [InlineData("בִּיקּוּר טֶכְנַאי", "ביקור טכנאי")]            // niqqud folded away
+    [InlineData("והטכנאי", "טכנאי")]                        // ו + ה prefixes
+    [InlineData("כשהטכנאי", "טכנאי")]
+    [InlineData("בשבת", "שבת")]
+    [InlineData("בע״מ", "בע\"מ")]                           // gershayim or a typed quote: one word
+    [InlineData("زِيَارَةُ الْفَنِّيِّ", "زيارة فني")]           // harakat folded away, the article removed
+    [InlineData("والناصرة", "الناصره")]                     // و + ال, ta marbuta
+    [InlineData("مستشفى", "مستشفي")]                        // alef maksura
+    [InlineData("٢٥٠", "250")]                              // Arabic-Indic digits
+    [InlineData("ΣΆΒΒΑΤΟ", "σαββατο")]
+    [InlineData("Суббота", "суббота")]
+    public void NonLatinWordsFoldToTheSameTerms(string a, string b)
+    {
+        Assert.NotEmpty(TextFolding.Terms(a));
+        Assert.Equal(TextFolding.Terms(b), TextFolding.Terms(a));
+    }
+
+    [Theory]
+    [InlineData("כמה עולה ביקור טכנאי?", new[] { "עולה", "יקור", "טכנאי" })]
+    [InlineData("מים", new[] { "מים" })]                    // no prefix stripped below 3 letters
+    [InlineData("هل تعملون في الناصرة؟", new[] { "تعملون", "ناصره" })]
+    [InlineData("Работаете ли вы в субботу?", new[] { "работаете", "ли", "вы", "субботу" })]
+    public void NonLatinQueriesKeepTheirWords(string query, string[] expected) =>
+        Assert.Equal(expected, TextFolding.QueryTerms(query));
+
     [Fact]
     public void Fts5QueryQuotesEveryTermAndRequiresTheTenant()
     {
