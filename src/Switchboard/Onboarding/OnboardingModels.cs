@@ -41,8 +41,14 @@ public sealed record AssistantStep(AssistantDto? Assistant);
 /// <summary>Step 8: the plan, and the plans on offer.</summary>
 public sealed record PlanStep(string PlanId, IReadOnlyList<Plan> Available);
 
-/// <summary>A warning (saved anyway or not saved, as the message says) or a missing item, by step and field.</summary>
-public sealed record OnboardingIssue(string Step, string Field, string Message, bool Skipped = false);
+/// <summary>
+/// A warning (saved anyway or not saved, as the message says) or a missing item, by step and field. A missing item
+/// also carries a <c>Code</c> (e.g. <c>ASSISTANT_WAITING_FOR_VAPI_KEY</c>) and the <c>Details</c> its sentence names
+/// (e.g. <c>{"number": "+15145550100", "status": "failed"}</c>), for a dashboard to word it in the owner's language;
+/// <c>Message</c> is the English sentence.
+/// </summary>
+public sealed record OnboardingIssue(
+    string Step, string Field, string Message, bool Skipped = false, string? Code = null, IReadOnlyDictionary<string, string>? Details = null);
 
 /// <summary>
 /// The onboarding wizard's whole state: current step, each step's data, which steps were skipped, completion, and

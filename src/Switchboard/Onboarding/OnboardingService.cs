@@ -73,7 +73,8 @@ internal sealed class OnboardingService(
             new AssistantStep(assistant is null ? null : AssistantsApi.ToDto(assistant)),
             new PlanStep(plans.Get(a.PlanId).Id, plans.All),
             warnings,
-            Missing(state, fullName, creds, number, assistant, sms));
+            OnboardingChecklist.Missing(
+                t, a, state.Onboarding, s, plans.Get(a.PlanId), accountOptions.Value.TermsVersion, fullName, creds, number, assistant, sms));
     }
 
     /// <summary>Applies a PATCH. Returns 422 (nothing saved) for an invalid profile; everything else becomes warnings.</summary>
@@ -244,6 +245,22 @@ internal sealed class OnboardingService(
             .Join(db.Users, m => m.UserId, u => u.Id, (m, u) => u.FullName).FirstOrDefaultAsync(ct);
     }
 
+    /// <summary>
+    /// The organisation's time zone (IANA, e.g. <c>America/Toronto</c>) and locale (BCP 47 of a culture this system
+    /// knows, e.g. <c>fr-CA</c>), where given: the one rule for the profile step and sign-up. Adds each bad one to <paramref name="v"/>.
+    /// </summary>
+    internal static void ValidateZoneAndLocale(Validation v, string? timeZone, string? locale)
+    {
+        if (timeZone is not null && !Validation.IsIanaTimeZone(timeZone))
+        {
+            v.Add("timeZone", "must be an IANA time zone such as America/Toronto");
+        }
+        if (locale is not null && !Validation.IsLocale(locale))
+        {
+            v.Add("locale", "must be a BCP 47 locale such as fr-CA");
+        }
+    }
+
     private Validation ValidateProfile(ProfilePatch p, DateTimeOffset now)
     {
         var v = new Validation();
@@ -252,14 +269,7 @@ internal sealed class OnboardingService(
         {
             v.Require("organisation", p.Organisation.Trim());
         }
-        if (p.TimeZone is not null && !Validation.IsIanaTimeZone(p.TimeZone))
-        {
-            v.Add("timeZone", "must be an IANA time zone such as America/Toronto");
-        }
-        if (p.Locale is not null && !Validation.IsLocale(p.Locale))
-        {
-            v.Add("locale", "must be a BCP 47 locale such as fr-CA");
-        }
+        ValidateZoneAndLocale(v, p.TimeZone, p.Locale);
         if (p.AcceptedTerms is { } terms)
         {
             if (string.IsNullOrWhiteSpace(terms.Version) || terms.Version.Length > 32)
@@ -636,76 +646,5 @@ internal sealed class OnboardingService(
         }
         parts.Add("Use check_business_hours for opening hours. As soon as you know the caller's need and a callback number, call capture_lead.");
         return string.Join(" ", parts);
-    }
-
-    private List<OnboardingIssue> Missing(
-        State state, string? fullName, List<CredentialDto> creds, PhoneNumber? number, Assistants.Assistant? assistant, SmsSenderResolution sms)
-    {
-        var missing = new List<OnboardingIssue>();
-        var skipped = state.Onboarding.Skipped;
-        void Add(string step, string field, string message) => missing.Add(new OnboardingIssue(step, field, message, skipped.Contains(step)));
-
-        var terms = accountOptions.Value.TermsVersion;
-        if (string.IsNullOrWhiteSpace(fullName))
-        {
-            Add(OnboardingSteps.Profile, "fullName", "is required");
-        }
-        if (state.Account.TermsVersion != terms || state.Account.TermsAcceptedAt is null)
-        {
-            Add(OnboardingSteps.Profile, "acceptedTerms", $"accept the terms, version {terms}");
-        }
-        var provider = state.Account.VoiceProvider;
-        if (provider is null)
-        {
-            Add(OnboardingSteps.VoiceProvider, "provider", "choose vapi or realtime");
-        }
-        else if (provider == "vapi" && !creds.Any(c => c.Provider == Providers.Vapi && c.Configured))
-        {
-            Add(OnboardingSteps.VoiceProvider, "vapiApiKey", "add the Vapi private API key");
-        }
-        else if (provider == "realtime" && !creds.Any(c => c.Provider == Providers.OpenAi && c.Configured))
-        {
-            Add(OnboardingSteps.VoiceProvider, "openAiApiKey", "add an OpenAI-compatible API key");
-        }
-        if (state.Studio.Persona is null && state.Studio.JobToBeDone is null)
-        {
-            Add(OnboardingSteps.Persona, "persona", "describe the assistant and its job");
-        }
-        if (!creds.Any(c => c.Provider == Providers.Twilio && c.Configured) && state.Tenant.TwilioAccountSid is null)
-        {
-            Add(OnboardingSteps.Twilio, "credentials", "add the Twilio account SID and auth token");
-        }
-        else if (sms.Sender is null)
-        {
-            // Credentials without a sender: every SMS alert would fail.
-            Add(OnboardingSteps.Twilio, "smsSender", sms.Problem ?? "no SMS sender");
-        }
-        if (number is null)
-        {
-            Add(OnboardingSteps.Telephony, "number", "attach a phone number");
-        }
-        else if (number.Status != "active")
-        {
-            Add(OnboardingSteps.Telephony, "number", $"{number.Number} is {number.Status}" + (number.LastError is { } e ? ": " + e : ""));
-        }
-        var integrations = state.Studio.Integrations;
-        if (integrations.Calendar is null && integrations.Crm is null && integrations.Workspace is null)
-        {
-            Add(OnboardingSteps.Integrations, "integrations", "no integration chosen");
-        }
-        if (assistant is null)
-        {
-            Add(OnboardingSteps.Assistant, "assistant", "create the assistant");
-        }
-        else if (assistant.Provider == "vapi" && assistant.SyncStatus != "synced")
-        {
-            Add(OnboardingSteps.Assistant, "sync", $"the assistant is {assistant.SyncStatus ?? "not pushed"} at Vapi" + (assistant.SyncError is { } e ? ": " + e : ""));
-        }
-        if (AlertPolicy.For(state.Tenant, assistant).OnCallNumbers.Count == 0)
-        {
-            // AlertService texts an emergency to these numbers only: without one, a flooded basement reaches nobody.
-            Add(OnboardingSteps.Assistant, "onCall", "add the on-call number emergencies are texted to (assistant step, or Assistant studio)");
-        }
-        return missing;
     }
 }

@@ -86,8 +86,19 @@ internal sealed class AccountService(
 
     public string HashPassword(User user, string password) => hasher.HashPassword(user, password);
 
-    /// <summary>Creates a tenant (with a fresh Vapi webhook secret and its account, onboarding and studio rows) and its owner.</summary>
-    public async Task<(User User, Tenant Tenant)> SignUpAsync(string email, string password, string organisation, string? fullName, CancellationToken ct)
+    /// <summary>The time zone a new organisation starts in when the sign-up gives none.</summary>
+    public const string DefaultTimeZone = "UTC";
+
+    /// <summary>The locale a new organisation starts in when the sign-up gives none.</summary>
+    public const string DefaultLocale = "en-US";
+
+    /// <summary>
+    /// Creates a tenant (with a fresh Vapi webhook secret and its account, onboarding and studio rows) and its owner, in
+    /// <paramref name="timeZone"/> and <paramref name="locale"/> (already validated) or <see cref="DefaultTimeZone"/> and
+    /// <see cref="DefaultLocale"/>.
+    /// </summary>
+    public async Task<(User User, Tenant Tenant)> SignUpAsync(
+        string email, string password, string organisation, string? fullName, string? timeZone, string? locale, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
         var user = new User { Id = Guid.CreateVersion7(), Email = email, PasswordHash = "", FullName = fullName, CreatedAt = now };
@@ -96,8 +107,8 @@ internal sealed class AccountService(
         {
             Id = Guid.CreateVersion7(),
             Name = organisation,
-            TimeZone = "UTC",
-            Locale = "en-US",
+            TimeZone = timeZone ?? DefaultTimeZone,
+            Locale = locale ?? DefaultLocale,
             UrgencyRules = UrgencyRules.Generic,
             VapiWebhookSecretProtected = secrets.Protect(ApiKeys.GenerateWebhookSecret()),
             CreatedAt = now,

@@ -2,13 +2,18 @@ using System.Globalization;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using Switchboard.Compliance;
+using Switchboard.Onboarding;
 using Switchboard.Platform.Database;
 using Switchboard.Platform.Http;
 
 namespace Switchboard.Tenancy;
 
-/// <summary>Sign-up: the owner's email and password and the organisation's name.</summary>
-public sealed record SignupRequest(string? Email, string? Password, string? Organisation, string? FullName);
+/// <summary>
+/// Sign-up: the owner's email and password and the organisation's name; optionally the browser's IANA time zone
+/// (<c>America/Toronto</c>) and a BCP 47 locale (<c>en-CA</c>) for the organisation, validated as the onboarding
+/// profile validates them (422 with the field's problem). Absent, the organisation starts in <c>UTC</c> and <c>en-US</c>.
+/// </summary>
+public sealed record SignupRequest(string? Email, string? Password, string? Organisation, string? FullName, string? TimeZone = null, string? Locale = null);
 
 /// <summary>Sign-in; <c>TenantId</c> picks the tenant to act for (default: the oldest membership).</summary>
 public sealed record LoginRequest(string? Email, string? Password, Guid? TenantId);
@@ -60,6 +65,7 @@ internal static class AccountsApi
             v.Add("password", problem);
         }
         v.Require("organisation", body.Organisation?.Trim()).Max("fullName", body.FullName, 200);
+        OnboardingService.ValidateZoneAndLocale(v, body.TimeZone, body.Locale);
         if (!v.IsValid)
         {
             return v.Result();
@@ -72,7 +78,7 @@ internal static class AccountsApi
         Tenant tenant;
         try
         {
-            (user, tenant) = await accounts.SignUpAsync(email!, body.Password!, body.Organisation!.Trim(), body.FullName?.Trim(), ct);
+            (user, tenant) = await accounts.SignUpAsync(email!, body.Password!, body.Organisation!.Trim(), body.FullName?.Trim(), body.TimeZone, body.Locale, ct);
         }
         catch (DbUpdateException)
         {

@@ -41,6 +41,59 @@ public sealed class AccountsTests(SelfServiceFactory factory) : IClassFixture<Se
     }
 
     [Fact]
+    public async Task SignupStartsTheOrganisationInTheBrowsersTimeZoneAndLocale()
+    {
+        var client = factory.CookieClient();
+        var email = $"dentiste.{Guid.NewGuid():N}@example.test";
+        var body = await (await client.PostAsJsonAsync("/api/v1/auth/signup", new
+        {
+            email,
+            password = "a long enough password",
+            organisation = "Clinique Dentaire Yonge",
+            timeZone = "America/Toronto",
+            locale = "en-CA",
+        })).JsonAsync(HttpStatusCode.Created);
+
+        var tenantId = Guid.Parse(body["tenant"]!["id"]!.GetValue<string>());
+        var tenant = await factory.WithDbAsync(null, db => db.Tenants.Where(t => t.Id == tenantId).Select(t => new { t.TimeZone, t.Locale }).FirstAsync());
+        Assert.Equal(("America/Toronto", "en-CA"), (tenant.TimeZone, tenant.Locale));
+        // The wizard's profile and phone steps start from them.
+        var onboarding = await (await client.GetAsync("/api/v1/onboarding")).JsonAsync(HttpStatusCode.OK);
+        Assert.Equal("America/Toronto", onboarding["profile"]!["timeZone"]!.GetValue<string>());
+        Assert.Equal("en-CA", onboarding["profile"]!["locale"]!.GetValue<string>());
+        Assert.Equal("America/Toronto", onboarding["telephony"]!["timeZone"]!.GetValue<string>());
+
+        // Without them, the defaults.
+        var plain = await factory.SignUpAsync();
+        var defaults = await factory.WithDbAsync(null, db => db.Tenants.Where(t => t.Id == plain.TenantId).Select(t => new { t.TimeZone, t.Locale }).FirstAsync());
+        Assert.Equal(("UTC", "en-US"), (defaults.TimeZone, defaults.Locale));
+    }
+
+    [Theory]
+    [InlineData("Mars/Olympus_Mons", null, "timeZone")]
+    [InlineData("Eastern Standard Time", null, "timeZone")]
+    [InlineData(null, "not a locale", "locale")]
+    [InlineData(null, "xx-QQ", "locale")]
+    public async Task SignupWithAnUnknownTimeZoneOrLocaleIsRefusedAndCreatesNothing(string? timeZone, string? locale, string field)
+    {
+        var email = $"bogus.{Guid.NewGuid():N}@example.test";
+        var response = await factory.CookieClient().PostAsJsonAsync("/api/v1/auth/signup", new
+        {
+            email,
+            password = "a long enough password",
+            organisation = "Bogus Zone Inc",
+            timeZone,
+            locale,
+        });
+
+        var error = (await response.JsonAsync(HttpStatusCode.UnprocessableEntity))["error"]!;
+        Assert.Equal("VALIDATION_FAILED", error["code"]!.GetValue<string>());
+        Assert.Equal([field], error["details"]!.AsObject().Select(d => d.Key));
+        Assert.False(await factory.WithDbAsync(null, db => db.Users.AnyAsync(u => u.Email == email)));
+        Assert.False(await factory.WithDbAsync(null, db => db.Tenants.AnyAsync(t => t.Name == "Bogus Zone Inc")));
+    }
+
+    [Fact]
     public async Task SignupRejectsBadInputAndDuplicateEmails()
     {
         var client = factory.CookieClient();

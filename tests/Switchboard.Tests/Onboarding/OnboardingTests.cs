@@ -29,9 +29,66 @@ public sealed class OnboardingTests(SelfServiceFactory factory) : IClassFixture<
         Assert.Equal(9, state["steps"]!.AsArray().Count);
         Assert.All(state["skipped"]!.AsObject(), p => Assert.False(p.Value!.GetValue<bool>()));
         var missingSteps = state["missing"]!.AsArray().Select(m => m!["step"]!.GetValue<string>()).Distinct().ToList();
-        Assert.Equal(["profile", "voiceProvider", "persona", "twilio", "telephony", "integrations", "assistant"], missingSteps);
+        // The Free plan answers through the chat widget only: no voice provider, no phone number to set up.
+        Assert.Equal(["profile", "persona", "twilio", "integrations", "assistant"], missingSteps);
         Assert.Equal("free", state["plan"]!["planId"]!.GetValue<string>());
         Assert.Equal(4, state["plan"]!["available"]!.AsArray().Count);
+
+        await factory.SetPlanAsync(owner.TenantId, "telephony");
+        state = await owner.Client.GetFromJsonAsync<JsonObject>("/api/v1/onboarding");
+        missingSteps = state!["missing"]!.AsArray().Select(m => m!["step"]!.GetValue<string>()).Distinct().ToList();
+        Assert.Equal(["profile", "voiceProvider", "persona", "twilio", "telephony", "integrations", "assistant"], missingSteps);
+    }
+
+    [Fact]
+    public async Task AChatOnlyBusinessIsNotAskedForAPhoneNumberOrVapiAndEveryItemIsOwnerReadable()
+    {
+        var owner = await factory.SignUpAsync();
+        // Vapi is the default provider of a new assistant; with no Vapi key it waits for credentials.
+        var state = await (await owner.Client.PatchAsJsonAsync("/api/v1/onboarding", new
+        {
+            assistant = new { name = "Léa", firstMessage = "Clinique dentaire, bonjour!" },
+        })).JsonAsync(HttpStatusCode.OK);
+        await factory.Outbox.DrainAsync(CancellationToken.None);
+        state = (await owner.Client.GetFromJsonAsync<JsonObject>("/api/v1/onboarding"))!;
+        var items = state["missing"]!.AsArray().Select(m => m!.AsObject()).ToList();
+        Assert.DoesNotContain(items, m => m["step"]!.GetValue<string>() is "voiceProvider" or "telephony");
+        Assert.DoesNotContain(items, m => m["field"]!.GetValue<string>() == "sync");
+
+        // The same business on a plan with phone numbers: Vapi and the number are missing, in product words with a code.
+        await factory.SetPlanAsync(owner.TenantId, "telephony");
+        state = (await owner.Client.GetFromJsonAsync<JsonObject>("/api/v1/onboarding"))!;
+        items = state["missing"]!.AsArray().Select(m => m!.AsObject()).ToList();
+        var sync = Assert.Single(items, m => m["field"]!.GetValue<string>() == "sync");
+        Assert.Equal("ASSISTANT_WAITING_FOR_VAPI_KEY", sync["code"]!.GetValue<string>());
+        Assert.Contains(items, m => m["code"]?.GetValue<string>() == "NUMBER_MISSING");
+        Assert.Contains(items, m => m["code"]?.GetValue<string>() == "VOICE_PROVIDER_NOT_CHOSEN");
+        Assert.All(items, m =>
+        {
+            Assert.False(string.IsNullOrEmpty(m["code"]?.GetValue<string>()));
+            var message = m["message"]!.GetValue<string>();
+            Assert.DoesNotContain("/api/", message);
+            Assert.DoesNotContain("waiting-for-credentials", message);
+        });
+    }
+
+    [Fact]
+    public async Task AMissingSmsSenderIsWordedForTheOwnerWithoutAnEndpoint()
+    {
+        var owner = await factory.SignUpAsync();
+        await (await owner.Client.PatchAsJsonAsync("/api/v1/onboarding", new
+        {
+            twilio = new { accountSid = TwilioNumbersSimulator.AccountSid, authToken = TwilioNumbersSimulator.AuthToken },
+        })).JsonAsync(HttpStatusCode.OK);
+        var state = (await owner.Client.GetFromJsonAsync<JsonObject>("/api/v1/onboarding"))!;
+        var sender = Assert.Single(state["missing"]!.AsArray(), m => m!["field"]!.GetValue<string>() == "smsSender")!;
+        Assert.Equal("SMS_SENDER_MISSING_CHAT_ONLY", sender["code"]!.GetValue<string>());
+        Assert.DoesNotContain("PUT ", sender["message"]!.GetValue<string>());
+
+        await factory.SetPlanAsync(owner.TenantId, "telephony");
+        state = (await owner.Client.GetFromJsonAsync<JsonObject>("/api/v1/onboarding"))!;
+        sender = Assert.Single(state["missing"]!.AsArray(), m => m!["field"]!.GetValue<string>() == "smsSender")!;
+        Assert.Equal("SMS_SENDER_MISSING", sender["code"]!.GetValue<string>());
     }
 
     [Fact]
@@ -145,7 +202,7 @@ public sealed class OnboardingTests(SelfServiceFactory factory) : IClassFixture<
         await (await owner.Client.PatchAsJsonAsync("/api/v1/onboarding", new { profile = ValidProfile(factory.Clock.GetUtcNow()) })).JsonAsync(HttpStatusCode.OK);
         var done = await (await owner.Client.PostAsync("/api/v1/onboarding/complete", null)).JsonAsync(HttpStatusCode.OK);
         var at = done["completedAt"]!.GetValue<DateTimeOffset>();
-        Assert.Contains(done["missing"]!.AsArray(), m => m!["step"]!.GetValue<string>() == "telephony");
+        Assert.Contains(done["missing"]!.AsArray(), m => m!["step"]!.GetValue<string>() == "assistant");
         Assert.DoesNotContain(done["missing"]!.AsArray(), m => m!["step"]!.GetValue<string>() == "profile");
 
         factory.Clock.Advance(TimeSpan.FromMinutes(3));

@@ -22,7 +22,7 @@ function useStartSession(keep?: string) {
 export function useSignUp() {
   const start = useStartSession();
   return useMutation({
-    mutationFn: async (body: { email: string; password: string; organisation: string; fullName: string | null }) =>
+    mutationFn: async (body: { email: string; password: string; organisation: string; fullName: string | null; timeZone?: string; locale?: string }) =>
       data(await api.POST('/api/v1/auth/signup', { body })),
     onSuccess: start,
   });

@@ -5,6 +5,7 @@ import { Button, ErrorMessage, Field, inputClass, useFieldProblems } from '@/com
 import { AuthCard, linkClass } from './auth-card';
 import { useSignUp } from './api';
 import { accountError } from './errors';
+import { browserTimeZone, refusedOnlyBrowserDefaults, tenantLocaleFor } from '@/lib/tenant-locale';
 
 /** The sign-up fields whose problems are shown beside them. */
 const SIGN_UP_FIELDS = ['organisation', 'fullName', 'email', 'password'];
@@ -21,12 +22,19 @@ export function SignUpPage() {
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
+    const body = { ...form, fullName: form.fullName.trim() || null };
+    const onSuccess = () => {
+      const hasOnboarding = Object.keys(router.routesByPath).includes('/onboarding');
+      void navigate({ to: hasOnboarding ? ('/onboarding' as '/') : '/' });
+    };
+    // The organisation starts in the browser's time zone and language (the profile step can change them); should the
+    // server refuse only those, it starts on its defaults instead: the owner has no field here to fix them.
     signUp.mutate(
-      { ...form, fullName: form.fullName.trim() || null },
+      { ...body, timeZone: browserTimeZone(), locale: tenantLocaleFor(navigator.language) },
       {
-        onSuccess: () => {
-          const hasOnboarding = Object.keys(router.routesByPath).includes('/onboarding');
-          void navigate({ to: hasOnboarding ? ('/onboarding' as '/') : '/' });
+        onSuccess,
+        onError: (error) => {
+          if (refusedOnlyBrowserDefaults(error)) signUp.mutate(body, { onSuccess });
         },
       },
     );

@@ -8,6 +8,7 @@ import { useTenantId } from '@/lib/session';
 import { cn } from '@/lib/cn';
 import { completeOnboarding, isStep, onboardingKey, STEPS, useOnboardingState, type OnboardingDto, type OnboardingIssue, type Step } from './api';
 import { draftFrom } from './draft';
+import { IssueText } from './issue-text';
 import { useAutosave, type SaveStatus } from './use-autosave';
 import { AssistantStep, IntegrationsStep, PersonaStep, PlanStep, PROFILE_FIELDS, ProfileStep, TelephonyStep, TwilioStep, VoiceProviderStep, type StepProps } from './steps';
 
@@ -70,14 +71,6 @@ function Stepper({ current, state, onGo }: { current: Step; state: OnboardingDto
       </ol>
     </nav>
   );
-}
-
-/** A missing item or warning in the user's language: known step/field pairs are translated, others show the API's text. */
-export function IssueText({ issue }: { issue: OnboardingIssue }) {
-  const { t } = useTranslation();
-  // telephony/number also reports an attached number's state ("+1… is failed: …"): only "attach a phone number" has a translation.
-  if (issue.step === 'telephony' && issue.field === 'number' && issue.message !== 'attach a phone number') return <>{issue.message}</>;
-  return <>{t(`onboarding.missing.${issue.step}.${issue.field}`, { defaultValue: issue.message })}</>;
 }
 
 function Warnings({ warnings }: { warnings: OnboardingIssue[] }) {

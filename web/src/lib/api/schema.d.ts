@@ -2336,7 +2336,8 @@ export interface components {
         };
         /**
          * @description An SMS alert policy: E.164 on-call numbers (emergencies, any hour), office numbers (other leads), delivery of
-         *     non-urgent alerts (`business-hours` or `none`) and the SMS language (BCP 47).
+         *     non-urgent alerts (`business-hours` or `none`) and the SMS language (BCP 47). On an assistant, an empty number
+         *     list inherits the business's list (the tenant's alert policy), and a null language the business's language.
          */
         AlertPolicyDto: {
             onCallNumbers: null | string[];
@@ -3654,13 +3655,22 @@ export interface components {
             warnings: components["schemas"]["OnboardingIssue"][];
             missing: components["schemas"]["OnboardingIssue"][];
         };
-        /** @description A warning (saved anyway or not saved, as the message says) or a missing item, by step and field. */
+        /**
+         * @description A warning (saved anyway or not saved, as the message says) or a missing item, by step and field. A missing item
+         *     also carries a `Code` (e.g. `ASSISTANT_WAITING_FOR_VAPI_KEY`) and the `Details` its sentence names
+         *     (e.g. `{"number": "+15145550100", "status": "failed"}`), for a dashboard to word it in the owner's language;
+         *     `Message` is the English sentence.
+         */
         OnboardingIssue: {
             step: string;
             field: string;
             message: string;
             /** @default false */
             skipped: boolean;
+            code?: null | string;
+            details?: null | {
+                [key: string]: string;
+            };
         };
         /**
          * @description A partial, idempotent update of the wizard (the dashboard saves every 10 s): any subset of the steps, the current
@@ -3998,12 +4008,18 @@ export interface components {
             fullName: null | string;
             emailVerified: boolean;
         };
-        /** @description Sign-up: the owner's email and password and the organisation's name. */
+        /**
+         * @description Sign-up: the owner's email and password and the organisation's name; optionally the browser's IANA time zone
+         *     (`America/Toronto`) and a BCP 47 locale (`en-CA`) for the organisation, validated as the onboarding
+         *     profile validates them (422 with the field's problem). Absent, the organisation starts in `UTC` and `en-US`.
+         */
         SignupRequest: {
             email: null | string;
             password: null | string;
             organisation: null | string;
             fullName: null | string;
+            timeZone?: null | string;
+            locale?: null | string;
         };
         /** @description An SMS in the log. Status: scheduled, queued, sending, sent, delivered, failed, simulated, received. */
         SmsDto: {
