@@ -156,6 +156,7 @@ internal sealed class AssistantService(SwitchboardDbContext db, TenantAccountCac
     public async Task<JsonHttpResult<ErrorEnvelope>?> UpdateAsync(Caller caller, Assistant assistant, AssistantRequest body, CancellationToken ct)
     {
         var account = await accounts.GetAsync(caller.TenantId!.Value, ct);
+        var fieldsBefore = Fields(assistant);
         var before = Fingerprint(assistant);
         if (body.Name is not null && string.IsNullOrWhiteSpace(body.Name))
         {
@@ -177,7 +178,7 @@ internal sealed class AssistantService(SwitchboardDbContext db, TenantAccountCac
             AssistantSync.EnqueueUpsert(db, assistant, now);
         }
         await db.SaveChangesAsync(ct);
-        await audit.AppendAsync(caller.TenantId, caller.Actor, "assistant.updated", "assistant:" + assistant.Id, null, ct);
+        await audit.AppendAsync(caller.TenantId, caller.Actor, "assistant.updated", "assistant:" + assistant.Id, ChangeDetails(fieldsBefore, assistant), ct);
         return null;
     }
 
@@ -287,9 +288,40 @@ internal sealed class AssistantService(SwitchboardDbContext db, TenantAccountCac
         return null;
     }
 
-    private static string Fingerprint(Assistant a) => System.Text.Json.JsonSerializer.Serialize(new object?[]
+    private static string Fingerprint(Assistant a) => System.Text.Json.JsonSerializer.Serialize(Fields(a).Values);
+
+    /// <summary>The fields an update can change, by their API name, as JSON (what <c>assistant.updated</c>'s audit entry compares).</summary>
+    private static Dictionary<string, string> Fields(Assistant a) => new()
     {
-        a.Name, a.FirstMessage, a.Instructions, a.Languages, a.Voice, a.Model, a.Tools, a.AlertPolicy, a.RecordingEnabled, a.IsDefault,
-        a.TransferEnabled, a.TransferDestinations,
-    });
+        ["name"] = Json(a.Name), ["firstMessage"] = Json(a.FirstMessage), ["instructions"] = Json(a.Instructions), ["languages"] = Json(a.Languages),
+        ["voice"] = Json(a.Voice), ["model"] = Json(a.Model), ["tools"] = Json(a.Tools), ["alertPolicy"] = Json(a.AlertPolicy),
+        ["recordingEnabled"] = Json(a.RecordingEnabled), ["isDefault"] = Json(a.IsDefault), ["transferEnabled"] = Json(a.TransferEnabled),
+        ["transferDestinations"] = Json(a.TransferDestinations),
+    };
+
+    private static string Json<T>(T value) => System.Text.Json.JsonSerializer.Serialize(value);
+
+    /// <summary>
+    /// The audit details of an update: the names of the fields that changed, and the alert numbers before and after when they
+    /// changed (who is texted about emergencies is what an owner most needs to trace; the prompts are not copied into the log).
+    /// </summary>
+    private static object ChangeDetails(Dictionary<string, string> before, Assistant after)
+    {
+        var now = Fields(after);
+        var changed = now.Where(f => before[f.Key] != f.Value).Select(f => f.Key).ToList();
+        if (!changed.Contains("alertPolicy"))
+        {
+            return new { changed };
+        }
+        var from = before["alertPolicy"] is "null" ? null : System.Text.Json.JsonSerializer.Deserialize<AlertPolicy>(before["alertPolicy"]);
+        return new
+        {
+            changed,
+            alertPolicy = new
+            {
+                from = from is null ? null : new { from.OnCallNumbers, from.OfficeNumbers },
+                to = after.AlertPolicy is null ? null : new { after.AlertPolicy.OnCallNumbers, after.AlertPolicy.OfficeNumbers },
+            },
+        };
+    }
 }

@@ -84,6 +84,7 @@ internal sealed class OnboardingService(
         var state = await LoadAsync(tenantId, ct);
         var warnings = new List<OnboardingIssue>();
         var now = clock.GetUtcNow();
+        var businessBefore = BusinessFacts(state.Tenant);
 
         if (patch.Profile is { } profile)
         {
@@ -158,6 +159,13 @@ internal sealed class OnboardingService(
             state.Onboarding.UpdatedAt = now;
         }
         await db.SaveChangesAsync(ct);
+        // Hours, zone and language decide when a routine lead is texted: a change is traced like the assistant's (an outside
+        // probe: the hours changed, a routine text went out at once instead of being held, and the audit log said nothing).
+        var businessAfter = BusinessFacts(state.Tenant);
+        if (businessAfter.Where(f => businessBefore[f.Key] != f.Value).Select(f => f.Key).ToList() is { Count: > 0 } businessChanged)
+        {
+            await audit.AppendAsync(caller.TenantId, caller.Actor, "business.updated", null, new { changed = businessChanged }, ct);
+        }
         return (await GetAsync(caller, warnings, ct), null);
     }
 
@@ -468,6 +476,16 @@ internal sealed class OnboardingService(
             s.UpdatedAt = now;
         }
     }
+
+    /// <summary>The business's settings an onboarding change may touch, by API name, as JSON (compared for <c>business.updated</c>).</summary>
+    private static Dictionary<string, string> BusinessFacts(Tenant t) => new()
+    {
+        ["organisation"] = System.Text.Json.JsonSerializer.Serialize(t.Name),
+        ["timeZone"] = System.Text.Json.JsonSerializer.Serialize(t.TimeZone),
+        ["locale"] = System.Text.Json.JsonSerializer.Serialize(t.Locale),
+        ["businessHours"] = System.Text.Json.JsonSerializer.Serialize(t.BusinessHours),
+        ["urgencyRules"] = System.Text.Json.JsonSerializer.Serialize(t.UrgencyRules),
+    };
 
     private static void ApplyHours(Tenant tenant, BusinessHoursDto hours, List<OnboardingIssue> warnings, string step)
     {

@@ -264,4 +264,28 @@ public sealed class OnboardingTests(SelfServiceFactory factory) : IClassFixture<
         hours = await factory.WithDbAsync(null, db => db.Tenants.Where(t => t.Id == owner.TenantId).Select(t => t.BusinessHours).FirstAsync());
         Assert.Equal(["08:00-12:00"], hours.Weekly[DayOfWeek.Monday]);
     }
+
+    [Fact]
+    public async Task ChangesToTheHoursAndToWhoIsTextedAreInTheAuditLog()
+    {
+        var owner = await factory.SignUpAsync();
+        (await owner.Client.PatchAsJsonAsync("/api/v1/onboarding", new
+        {
+            telephony = new { businessHours = new { weekly = new Dictionary<string, string[]> { ["saturday"] = ["09:00-12:00"] } } },
+        })).EnsureSuccessStatusCode();
+        var created = await (await owner.Client.PostAsJsonAsync("/api/v1/assistants", new { name = "Paul" })).JsonAsync(HttpStatusCode.Created);
+        var assistantId = created["id"]!.GetValue<Guid>();
+        (await owner.Client.PatchAsJsonAsync($"/api/v1/assistants/{assistantId}", new
+        {
+            firstMessage = "Bonjour!", alertPolicy = new { onCallNumbers = new[] { "+15145550222" }, officeNumbers = Array.Empty<string>() },
+        })).EnsureSuccessStatusCode();
+
+        var entries = await factory.WithDbAsync(null, db => db.AuditLog.IgnoreQueryFilters().Where(a => a.TenantId == owner.TenantId)
+            .Where(a => a.Action == "business.updated" || a.Action == "assistant.updated").ToListAsync());
+        var business = System.Text.Json.Nodes.JsonNode.Parse(Assert.Single(entries, e => e.Action == "business.updated").DetailsJson!)!;
+        Assert.Contains("businessHours", business["changed"]!.AsArray().Select(c => c!.GetValue<string>()));
+        var assistant = System.Text.Json.Nodes.JsonNode.Parse(Assert.Single(entries, e => e.Action == "assistant.updated").DetailsJson!)!;
+        Assert.Equal(["alertPolicy", "firstMessage"], assistant["changed"]!.AsArray().Select(c => c!.GetValue<string>()).Order());
+        Assert.Equal("+15145550222", assistant["alertPolicy"]!["to"]!["onCallNumbers"]![0]!.GetValue<string>());
+    }
 }
