@@ -22,7 +22,9 @@ internal static class LeadSummary
             _ => "Routine",
         };
         var problem = string.IsNullOrWhiteSpace(lead.Problem) ? (french ? "Demande sans détail" : "Request without details") : lead.Problem.Trim().TrimEnd('.');
-        var who = string.Join(", ", new[] { lead.Name, lead.Address }.Where(s => !string.IsNullOrWhiteSpace(s)).Select(s => s!.Trim()));
-        return who.Length == 0 ? $"{urgency} — {problem}." : $"{urgency} — {problem}. {who}.";
+        var who = string.Join(", ", new[] { lead.Name, lead.Address }.Where(s => !string.IsNullOrWhiteSpace(s)).Select(s => s!.Trim().TrimEnd('.')));
+        // A problem that ends its own sentence ("…on a weekend?", "Help!") keeps its mark: no "?." (an outside probe).
+        var stop = problem.Length > 0 && problem[^1] is '?' or '!' or '…' or '؟' ? "" : ".";
+        return who.Length == 0 ? $"{urgency} — {problem}{stop}" : $"{urgency} — {problem}{stop} {who}.";
     }
 }

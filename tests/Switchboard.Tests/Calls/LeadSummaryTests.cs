@@ -23,5 +23,7 @@ public sealed class LeadSummaryTests
     {
         Assert.Equal("Courant — Demande sans détail.", LeadSummary.Write(Lead("routine", null, " ", null), "fr-CA"));
         Assert.Equal("Soon — Leaking tap. Ann.", LeadSummary.Write(Lead("soon", "Ann", null, " Leaking tap "), "en"));
+        Assert.Equal("Routine — How much is a weekend visit? Ann.", LeadSummary.Write(Lead("routine", "Ann", null, "How much is a weekend visit?"), "en"));
+        Assert.Equal("Emergency — Help!", LeadSummary.Write(Lead("emergency", null, null, "Help!"), "en"));
     }
 }
