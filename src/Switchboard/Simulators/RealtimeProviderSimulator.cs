@@ -531,18 +531,7 @@ internal sealed class SimSession : ISimPaced
             w.WriteNumber("audio_end_ms", endMs);
             w.WriteString("item_id", item);
         });
-        Send(w =>
-        {
-            w.WriteString("type", "input_audio_buffer.committed");
-            w.WriteString("item_id", item);
-        });
-        Send(w =>
-        {
-            w.WriteString("type", "conversation.item.input_audio_transcription.completed");
-            w.WriteString("item_id", item);
-            w.WriteNumber("content_index", 0);
-            w.WriteString("transcript", current.Hears);
-        });
+        CommitAndTranscribe(item, current.Hears);
         // server_vad create_response: the model answers the turn by itself.
         if (current.Tool is { } tool)
         {
@@ -571,7 +560,12 @@ internal sealed class SimSession : ISimPaced
         var item = NextId("item");
         turn++;
         heardHere++;
-        var hears = turn <= script.Turns.Count ? script.Turns[turn - 1].Hears : "(unscripted)";
+        CommitAndTranscribe(item, turn <= script.Turns.Count ? script.Turns[turn - 1].Hears : "(unscripted)");
+    }
+
+    /// <summary>The caller's turn <paramref name="item"/> committed, then its input transcription: what VAD's end of speech and a client's commit both send.</summary>
+    private void CommitAndTranscribe(string item, string hears)
+    {
         Send(w =>
         {
             w.WriteString("type", "input_audio_buffer.committed");
