@@ -323,17 +323,17 @@ internal static class VapiWebhookApi
         return reply;
     }
 
-    /// <summary>
-    /// Vapi's request/response messages (shared/protocols/vapi-server-messages.md §3: the call waits on the answer;
-    /// <c>assistant-request</c> within 7.5 s, tool calls within the tool's timeout), which take the SQLite writer ahead
-    /// of fire-and-forget ones (issue 13).
-    /// </summary>
     /// <summary>What a caller hears when every line of the plan is in use: French then English for a French locale.</summary>
     internal static string LinesBusy(string? locale) =>
         locale?.StartsWith("fr", StringComparison.OrdinalIgnoreCase) == true
             ? "Toutes nos lignes sont occupées en ce moment. Merci de rappeler dans quelques minutes. All our lines are busy right now. Please call back in a few minutes."
             : "All our lines are busy right now. Please call back in a few minutes.";
 
+    /// <summary>
+    /// Vapi's request/response messages (shared/protocols/vapi-server-messages.md §3: the call waits on the answer;
+    /// <c>assistant-request</c> within 7.5 s, tool calls within the tool's timeout), which take the SQLite writer ahead
+    /// of fire-and-forget ones (issue 13).
+    /// </summary>
     internal static readonly IReadOnlySet<string> RequestResponseTypes = new HashSet<string>(StringComparer.Ordinal)
     {
         "assistant-request", "tool-calls", "function-call", "transfer-destination-request", "handoff-destination-request",
