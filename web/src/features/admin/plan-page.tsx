@@ -56,7 +56,7 @@ export function PlanPage() {
             </dl>
             <h3 className="mt-3 mb-1 text-sm font-medium">{t('admin.plan.features')}</h3>
             <ul className="flex flex-wrap gap-1">
-              {['telephony', 'widget', 'webhooks', 'recording', 'custom_branding', 'api_access'].map((f) => (
+              {['telephony', 'widget', 'widget_voice', 'webhooks', 'recording', 'custom_branding', 'api_access'].map((f) => (
                 <li key={f}>
                   <Badge tone={p.features.includes(f) ? 'green' : 'slate'}>
                     {p.features.includes(f) ? '✓ ' : '✗ '}
@@ -65,6 +65,7 @@ export function PlanPage() {
                 </li>
               ))}
             </ul>
+            <p className="mt-2 text-xs text-slate-600 dark:text-slate-400">{t('admin.plan.vapiCalls')}</p>
           </Card>
           <Card aria-label={t('admin.plan.usage')}>
             <h2 className="mb-3 font-semibold">{u ? t('admin.plan.usageIn', { period: u.period }) : t('admin.plan.usage')}</h2>
