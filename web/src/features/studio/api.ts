@@ -159,3 +159,15 @@ export function statusTone(status: string | null | undefined): 'green' | 'amber'
       return 'slate';
   }
 }
+
+/**
+ * The sync problem shown beside an assistant: for `waiting-for-credentials` the translated `studio.sync.needsVapiKey` (the
+ * server's `syncError` for it is English only); otherwise the server's `syncError` (Vapi's own message), or null.
+ */
+export function syncProblem(
+  assistant: { syncStatus?: string | null; syncError?: string | null },
+  t: (key: string) => string,
+): string | null {
+  if (assistant.syncStatus === 'waiting-for-credentials') return t('studio.sync.needsVapiKey');
+  return assistant.syncError ?? null;
+}

@@ -4,7 +4,7 @@ import { useTranslation } from 'react-i18next';
 import { Button, buttonClass, Card, ErrorMessage, inputClass, PageTitle } from '@/components/ui/ui';
 import { useFormat, useTenantId } from '@/lib/session';
 import { formatLanguage } from '@/lib/format/format';
-import { TOOLS, useAssistants, useDeleteAssistant, useSaveAssistant, useTemplates, type Assistant, type AssistantRequest, type AssistantTemplate } from './api';
+import { TOOLS, syncProblem, useAssistants, useDeleteAssistant, useSaveAssistant, useTemplates, type Assistant, type AssistantRequest, type AssistantTemplate } from './api';
 import { fieldErrors, splitList } from './http';
 import { parsePhoneList } from '@/lib/phone';
 import { FieldError, ReturnToBanner } from './return-to';
@@ -179,9 +179,9 @@ function Editor({ assistant, tenantId, returnTo }: { assistant: Assistant | unde
           <div className="flex flex-wrap items-center gap-2 text-sm">
             <span className="font-medium">{t('studio.sync.title')}</span>
             <SyncBadge assistant={assistant} />
-            {assistant.syncError ? (
+            {syncProblem(assistant, t) ? (
               <span className="text-red-700 dark:text-red-300" dir="auto">
-                {assistant.syncError}
+                {syncProblem(assistant, t)}
               </span>
             ) : null}
           </div>

@@ -4,7 +4,7 @@ import { Plus } from 'lucide-react';
 import { Badge, buttonClass, Card, ErrorMessage, PageTitle } from '@/components/ui/ui';
 import { useFormat, useTenantId } from '@/lib/session';
 import { formatDateTime } from '@/lib/format/format';
-import { statusTone, useAssistants, type Assistant } from './api';
+import { statusTone, syncProblem, useAssistants, type Assistant } from './api';
 import { ReturnToBanner } from './return-to';
 
 /** Settings → Assistant studio: the tenant's assistants with their Vapi sync status; opens the editor. */
@@ -68,9 +68,9 @@ function AssistantCard({ assistant, returnTo }: { assistant: Assistant; returnTo
           {assistant.languages.join(', ')}
           {assistant.syncedAt ? ` · ${t('studio.sync.syncedAt', { at: formatDateTime(assistant.syncedAt, locale, timeZone) })}` : ''}
         </p>
-        {assistant.syncError ? (
+        {syncProblem(assistant, t) ? (
           <p className="mb-3 text-sm text-red-700 dark:text-red-300" dir="auto">
-            {assistant.syncError}
+            {syncProblem(assistant, t)}
           </p>
         ) : null}
         <Link to="/settings/assistants/$assistantId" params={{ assistantId: assistant.id }} search={{ returnTo }} className={buttonClass('secondary')}>
