@@ -57,6 +57,20 @@ internal sealed class VapiOptions
     [Range(0, 10_000)]
     public int PostgresFireAndForgetConcurrency { get; set; } = 16;
 
+    /// <summary>
+    /// Whether <see cref="VapiMissingReportCloser"/> runs once a minute, closing Vapi calls whose end-of-call report never came.
+    /// Default true.
+    /// </summary>
+    public bool MissingReportCloserEnabled { get; set; } = true;
+
+    /// <summary>Minutes without any message of a Vapi call after which it is closed without its report. Default 15.</summary>
+    [Range(1, 24 * 60)]
+    public int MissingReportMinutes { get; set; } = 15;
+
+    /// <summary>Minutes after a <c>status-update</c> said a Vapi call ended, without its report, after which it is closed. Default 5.</summary>
+    [Range(1, 24 * 60)]
+    public int MissingReportAfterEndedMinutes { get; set; } = 5;
+
     /// <summary>Base URL of Vapi's REST API (a simulator in tests).</summary>
     public string ApiBaseUrl { get; set; } = "https://api.vapi.ai";
 }

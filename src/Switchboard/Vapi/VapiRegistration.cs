@@ -16,6 +16,8 @@ internal static class VapiRegistration
         builder.Services.AddSingleton<Platform.StartupReadiness>(); // /readyz waits for the warm-up below
         builder.Services.AddSingleton<Platform.IReadinessGate>(sp => sp.GetRequiredService<Platform.StartupReadiness>());
         builder.Services.AddHostedService<VapiWarmup>();
+        builder.Services.AddSingleton<VapiMissingReportCloser>(); // calls whose end-of-call report never came
+        builder.Services.AddHostedService<VapiMissingReportCloserWorker>();
         return builder;
     }
 }

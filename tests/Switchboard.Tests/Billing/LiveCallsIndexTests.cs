@@ -98,9 +98,15 @@ public sealed class LiveCallsIndexTests(LiveCallsIndexTests.CountingFactory fact
         return scope;
     }
 
-    private async Task AssertPlannedOnTheIndexAsync(SwitchboardDbContext db, Guid tenantId, string sql)
-    {
+    private Task AssertPlannedOnTheIndexAsync(SwitchboardDbContext db, Guid tenantId, string sql) =>
+        AssertPlannedOnIndexAsync(db, tenantId, sql, "IX_calls_live", factory.Clock.GetUtcNow());
 
+    /// <summary>
+    /// Asserts that the database plans <paramref name="sql"/> (EF's text, <c>@name</c> parameters: a tenant id for names holding
+    /// "Tenant", else <paramref name="now"/>) with <paramref name="index"/>; PostgreSQL with sequential scans off (a handful of rows).
+    /// </summary>
+    internal static async Task AssertPlannedOnIndexAsync(SwitchboardDbContext db, Guid tenantId, string sql, string index, DateTimeOffset now)
+    {
         var conn = db.Database.GetDbConnection();
         await conn.OpenAsync();
         if (TestDatabase.IsPostgres)
@@ -117,7 +123,7 @@ public sealed class LiveCallsIndexTests(LiveCallsIndexTests.CountingFactory fact
             var p = cmd.CreateParameter();
             p.ParameterName = name;
             // SQLite plans without the values; PostgreSQL folds a NULL comparison to "false" and plans nothing.
-            p.Value = !TestDatabase.IsPostgres ? DBNull.Value : name.Contains("Tenant", StringComparison.Ordinal) ? tenantId : factory.Clock.GetUtcNow();
+            p.Value = !TestDatabase.IsPostgres ? DBNull.Value : name.Contains("Tenant", StringComparison.Ordinal) ? tenantId : now;
             cmd.Parameters.Add(p);
         }
         var plan = new List<string>();
@@ -128,6 +134,6 @@ public sealed class LiveCallsIndexTests(LiveCallsIndexTests.CountingFactory fact
                 plan.Add(reader.GetString(TestDatabase.IsPostgres ? 0 : 3));
             }
         }
-        Assert.True(plan.Any(step => step.Contains("IX_calls_live", StringComparison.Ordinal)), string.Join('\n', plan.Prepend(sql)));
+        Assert.True(plan.Any(step => step.Contains(index, StringComparison.Ordinal)), string.Join('\n', plan.Prepend(sql)));
     }
 }

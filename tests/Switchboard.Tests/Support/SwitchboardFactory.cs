@@ -80,6 +80,8 @@ public class SwitchboardFactory : WebApplicationFactory<Program>
         builder.UseSetting("Switchboard:Campaigns:DialerEnabled", "false"); // tests drive CampaignDialer.TickAsync
         // The retention worker waits on the host's clock: with FakeTimeProvider, a test that advances days would start a purge.
         builder.UseSetting("Switchboard:Retention:WorkerEnabled", "false");
+        // Likewise the closer of Vapi calls without a report (its staleness is read on the host's clock): tests drive it.
+        builder.UseSetting("Switchboard:Vapi:MissingReportCloserEnabled", "false");
         // PostgreSQL's planner statistics: an ANALYZE in the background would change the plans tests EXPLAIN (PlannerStatisticsTests turns it on).
         builder.UseSetting("Switchboard:Database:AnalyzeCheckSeconds", "0");
         builder.UseSetting("Switchboard:Twilio:ApiBaseUrl", TwilioBaseUrl);

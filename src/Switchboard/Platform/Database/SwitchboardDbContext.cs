@@ -216,6 +216,8 @@ internal sealed partial class SwitchboardDbContext(DbContextOptions<SwitchboardD
             // Without "UpdatedAt" (0031), so the webhook path's writes of a call's last activity change no indexed column
             // (PostgreSQL: heap-only updates, not one new entry in each of the table's indexes).
             e.HasIndex(x => x.TenantId).HasDatabaseName("IX_calls_live").HasFilter(Switchboard.Calls.CallStatuses.LiveFilterSql);
+            // Calls not analyzed yet (migration 0036): Vapi.VapiMissingReportCloser's pass over calls whose report never came.
+            e.HasIndex(x => x.Provider, "IX_calls_unanalyzed").HasFilter("NOT \"Analyzed\"");
             e.HasIndex(x => new { x.TenantId, x.Urgency, x.CreatedAt, x.Id });
             e.HasIndex(x => new { x.TenantId, x.Channel, x.CreatedAt, x.Id });
             e.HasIndex(x => new { x.TenantId, x.Type, x.CreatedAt, x.Id });
