@@ -91,7 +91,7 @@ internal static partial class OfflineReceptionist
             UrgencyClassifier.Classify(text, ReceptionistLanguage.BuiltInEmergency).Urgency);
         var wasEmergency = state.Urgency == Calls.Urgency.Emergency;
         state.Urgency = Calls.Urgency.Max(state.Urgency, urgency);
-        var name = NamePattern().Match(text) is { Success: true } m ? Clean(m.Groups["name"].Value, 100) : null;
+        var name = CallerDetails.StatedName(text); // "je m'appelle Marie Tremblay", "Hi, this is John Smith": the same cues as a call's transcript
 
         // A question about hours or from the knowledge base is answered, then the slot filling resumes where it was.
         var asksHours = AsksHours(text) && urgency != Calls.Urgency.Emergency;
@@ -329,7 +329,7 @@ internal static partial class OfflineReceptionist
     {
         var folded = Fold(text).Trim();
         return folded.Any(char.IsAsciiDigit)
-               && (StreetWordPattern().IsMatch(folded) || (LeadingNumberPattern().IsMatch(folded) && folded.Contains(',')) || PostalCodePattern().IsMatch(folded));
+               && (CallerDetails.HasStreetWord(folded) || (LeadingNumberPattern().IsMatch(folded) && folded.Contains(',')) || PostalCodePattern().IsMatch(folded));
     }
 
     /// <summary>A bare name: one to four words of letters (hyphens and apostrophes allowed), no digit, not a question or refusal.</summary>
@@ -395,12 +395,6 @@ internal static partial class OfflineReceptionist
     [GeneratedRegex(@"\b[a-z]\d[a-z] ?\d[a-z]\d\b")]
     private static partial Regex PostalCodePattern();
 
-    [GeneratedRegex(@"\b(rue|avenue|ave|av|boulevard|boul|blvd|chemin|ch|rang|montee|route|rte|place|street|st|road|rd|drive|dr|lane|ln|way|court|ct|crescent|cres|calle|avenida|carrera|strasse|str|weg|platz|allee|gasse)\b|شارع|רחוב|שדרות")]
-    private static partial Regex StreetWordPattern();
-
     [GeneratedRegex(@"^[\p{L}][\p{L}'’.-]*(?:\s+[\p{L}][\p{L}'’.-]*){0,3}$")]
     private static partial Regex BareNamePattern();
-
-    [GeneratedRegex(@"(?:je m'appelle|je m’appelle|mon nom est|my name is|me llamo|mi nombre es|ich heiße|ich heisse|mein name ist|اسمي|קוראים לי|שמי|השם שלי)\s+(?<name>[\p{L}][\p{L}' .-]{1,60}?)(?=$|[,.!?]|\s+(?:et|and|au|at|mon|my|y|und|mi|mein)\b)", RegexOptions.IgnoreCase)]
-    private static partial Regex NamePattern();
 }

@@ -276,7 +276,7 @@ internal sealed class ToolRegistry(SwitchboardDbContext db, AlertService alerts,
     private static readonly Func<SwitchboardDbContext, Guid, CancellationToken, Task<Lead?>> LeadOfCall = EF.CompileAsyncQuery(
         (SwitchboardDbContext db, Guid callId, CancellationToken ct) => db.Leads.FirstOrDefault(l => l.CallId == callId));
 
-    /// <summary>Creates or completes the call's one lead. Known fields are kept, new ones filled, urgency only rises.</summary>
+    /// <summary>Creates or completes the call's one lead. Declared fields replace stored ones, fields only heard in the caller's words (<see cref="LeadDraft.Heard"/>) fill empty ones, urgency only rises.</summary>
     public static async Task<Lead> UpsertLeadAsync(SwitchboardDbContext db, Call call, LeadDraft draft, DateTimeOffset now, CancellationToken ct)
     {
         // A call added in this unit of work has no stored lead: no query then.
@@ -296,9 +296,10 @@ internal sealed class ToolRegistry(SwitchboardDbContext db, AlertService alerts,
             db.Leads.Add(lead);
         }
         var before = (lead.Name, lead.Phone, lead.Address, lead.Problem, lead.Urgency);
-        lead.Name = draft.Name ?? lead.Name;
+        // What the caller was only heard to say fills a gap; it never overwrites what a tool or the provider declared.
+        lead.Name = draft.Heard.HasFlag(HeardFields.Name) ? lead.Name ?? draft.Name : draft.Name ?? lead.Name;
         lead.Phone = draft.Phone ?? lead.Phone;
-        lead.Address = draft.Address ?? lead.Address;
+        lead.Address = draft.Heard.HasFlag(HeardFields.Address) ? lead.Address ?? draft.Address : draft.Address ?? lead.Address;
         lead.Problem = draft.Problem ?? lead.Problem;
         lead.Urgency = Urgency.Max(lead.Urgency, draft.Urgency);
         // A change moves UpdatedAt forward, if only by a tick: lead.updated is keyed by it (WebhookEventPublisher.LeadAsync).

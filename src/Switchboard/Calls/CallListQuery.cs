@@ -370,7 +370,8 @@ internal sealed class CallListQuery(SwitchboardDbContext db)
         {
             cmd.CommandText = """
                 SELECT c."Id", c."CreatedAt", c."StartedAt", c."EndedAt", c."DurationSeconds", c."Channel", c."Provider", c."Type", c."Status",
-                       c."EndedReason", c."Urgency", c."CustomerNumber", c."BusinessNumber", c."Cost", c."AssistantId", c."Summary", l."Status", l."Notes"
+                       c."EndedReason", c."Urgency", c."CustomerNumber", c."BusinessNumber", c."Cost", c."AssistantId", c."Summary", l."Status", l."Notes",
+                       l."Name", l."Phone", l."Address", l."Problem"
                 FROM
                 """ + " " + From(cmd, filter, plan) + """
                  LEFT JOIN leads l ON l."Id" = (SELECT l1."Id" FROM leads l1 WHERE l1."TenantId" = c."TenantId" AND l1."CallId" = c."Id" ORDER BY l1."CreatedAt" LIMIT 1)
@@ -382,16 +383,21 @@ internal sealed class CallListQuery(SwitchboardDbContext db)
                 await row(new ExportRow(reader.GetGuid(0), ReadTime(reader, 1)!.Value, ReadTime(reader, 2), ReadTime(reader, 3),
                     reader.IsDBNull(4) ? null : reader.GetDouble(4), reader.GetString(5), reader.GetString(6), Str(reader, 7), reader.GetString(8),
                     Str(reader, 9), Str(reader, 10), Str(reader, 11), Str(reader, 12), reader.IsDBNull(13) ? null : Convert.ToDecimal(reader.GetValue(13), System.Globalization.CultureInfo.InvariantCulture),
-                    reader.IsDBNull(14) ? null : reader.GetGuid(14), Str(reader, 15), Str(reader, 16), Str(reader, 17)));
+                    reader.IsDBNull(14) ? null : reader.GetGuid(14), Str(reader, 15), Str(reader, 16), Str(reader, 17),
+                    Str(reader, 18), Str(reader, 19), Str(reader, 20), Str(reader, 21)));
             }
             return 0;
         }, ct);
     }
 
-    /// <summary>A call as the CSV export writes it, with its lead's workflow status and notes (null when the call has no lead).</summary>
+    /// <summary>
+    /// A call as the CSV export writes it, with its lead's workflow status and notes, and who to call back where about what: the
+    /// lead's name, callback number (E.164 when known), address and problem (all null when the call has no lead).
+    /// </summary>
     public sealed record ExportRow(Guid Id, DateTimeOffset CreatedAt, DateTimeOffset? StartedAt, DateTimeOffset? EndedAt, double? DurationSeconds,
         string Channel, string Provider, string? Type, string Status, string? EndedReason, string? Urgency, string? CustomerNumber,
-        string? BusinessNumber, decimal? Cost, Guid? AssistantId, string? Summary, string? LeadStatus, string? LeadNotes);
+        string? BusinessNumber, decimal? Cost, Guid? AssistantId, string? Summary, string? LeadStatus, string? LeadNotes,
+        string? LeadName, string? LeadPhone, string? LeadAddress, string? LeadProblem);
 
     private string Where(DbCommand cmd, Guid tenantId, CallFilter f, SearchPlan plan)
     {

@@ -9,8 +9,10 @@ namespace Switchboard.Calls;
 /// read accents), streamed row by row from one database reader. Times are ISO-8601 in the tenant's time zone with
 /// their offset (<c>2026-03-08T01:30:00-05:00</c>). Cells that a spreadsheet would run as a formula (starting with
 /// <c>=</c>, <c>+</c>, <c>-</c>, <c>@</c>, tab or carriage return; OWASP "CSV injection") are prefixed with <c>'</c>.
-/// The last two columns are the call's lead workflow status (<c>new</c>, <c>contacted</c>, <c>booked</c>, <c>lost</c>) and
-/// notes, empty when the call has no lead.
+/// The last six columns are the call's lead: its workflow status (<c>new</c>, <c>contacted</c>, <c>booked</c>, <c>lost</c>) and
+/// notes, then who to call back where about what (<c>leadName</c>, <c>leadPhone</c>: the callback number, <c>leadAddress</c>,
+/// <c>leadProblem</c>); all empty when the call has no lead. They come after the older columns so a spreadsheet that reads
+/// columns by position keeps working.
 /// </summary>
 internal static class CallsCsv
 {
@@ -18,6 +20,7 @@ internal static class CallsCsv
     [
         "id", "createdAt", "startedAt", "endedAt", "durationSeconds", "channel", "direction", "provider", "status", "endedReason",
         "urgency", "customerNumber", "businessNumber", "cost", "assistantId", "summary", "leadStatus", "leadNotes",
+        "leadName", "leadPhone", "leadAddress", "leadProblem",
     ];
 
     /// <summary>Writes the response: headers, then one line per call. Flushes every 200 rows.</summary>
@@ -53,6 +56,10 @@ internal static class CallsCsv
             Cell(line, row.Summary, text: true);
             Cell(line, row.LeadStatus, text: true);
             Cell(line, row.LeadNotes, text: true);
+            Cell(line, row.LeadName, text: true);
+            Cell(line, row.LeadPhone, text: true);
+            Cell(line, row.LeadAddress, text: true);
+            Cell(line, row.LeadProblem, text: true);
             line.Length--; // trailing comma
             line.Append("\r\n");
             await writer.WriteAsync(line, ct);

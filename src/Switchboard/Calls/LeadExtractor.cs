@@ -5,8 +5,27 @@ using Switchboard.Vapi;
 
 namespace Switchboard.Calls;
 
-/// <summary>A lead as read from a conversation, before it is stored.</summary>
-internal sealed record LeadDraft(string? Name, string? Phone, string? Address, string? Problem, string Urgency, string Source);
+/// <summary>
+/// A lead as read from a conversation, before it is stored. <paramref name="Heard"/>: the fields read from the caller's own
+/// words (<see cref="CallerDetails"/>) rather than declared by structured data or a tool; they only fill a stored lead's empty
+/// fields (a name the assistant captured during the call is not replaced by the transcript's spelling of it).
+/// </summary>
+internal sealed record LeadDraft(string? Name, string? Phone, string? Address, string? Problem, string Urgency, string Source,
+    HeardFields Heard = HeardFields.None);
+
+/// <summary>The fields of a <see cref="LeadDraft"/> read from the caller's words.</summary>
+[Flags]
+internal enum HeardFields
+{
+    /// <summary>Every field was declared (structured data, capture_lead) or is absent.</summary>
+    None = 0,
+
+    /// <summary>The name is the one the caller introduced themselves with (<see cref="CallerDetails.StatedName"/>).</summary>
+    Name = 1,
+
+    /// <summary>The address is the one the caller stated (<see cref="CallerDetails.StatedAddress"/>).</summary>
+    Address = 2,
+}
 
 /// <summary>
 /// Derives the lead from what a conversation left behind, most trusted first: the provider's structured data
@@ -48,7 +67,10 @@ internal static partial class LeadExtractor
     /// conversation shows no caller to call back and nothing they asked for. The callback number is the one captured, else
     /// the first one the caller said, else the caller id (<paramref name="customerNumber"/>). A callback number the model captured as
     /// people write it ("(514) 555-0199") is stored in E.164, read in <paramref name="region"/> (the tenant's; see
-    /// <see cref="Phones.RegionOf"/>); one that is not a valid number there is kept as said.
+    /// <see cref="Phones.RegionOf"/>); one that is not a valid number there is kept as said. A name or address neither the
+    /// structured data nor the tool gave is read from the caller's words (<see cref="CallerDetails"/>: "c'est Marie Tremblay",
+    /// "j'habite au 1234 rue Principale à Laval"), only then (the end-of-call report is on the ingestion hot path), and
+    /// flagged in <see cref="LeadDraft.Heard"/>.
     /// </summary>
     public static LeadDraft? FromConversation(
         JsonElement? structuredData, LeadDraft? captured, string? callerText, string? summary, string? customerNumber, UrgencyRules rules,
@@ -59,12 +81,23 @@ internal static partial class LeadExtractor
         var summaryUrgency = UrgencyClassifier.Classify(summary, rules).Urgency;
 
         var name = fromStructured?.Name ?? captured?.Name;
+        var heard = HeardFields.None;
+        if (name is null && CallerDetails.StatedName(callerText) is { } stated)
+        {
+            name = stated;
+            heard |= HeardFields.Name;
+        }
         // A number the caller said to call back on ("rappelez-moi au 514 555 0777", or a neighbour's) beats the caller id;
         // a number only mentioned ("chez mon voisin au 450 555 0123") does not.
         var phone = Phones.Normalize(fromStructured?.Phone ?? captured?.Phone, region)
                     ?? StatedCallbackNumber(callerText, region)
                     ?? customerNumber;
         var address = fromStructured?.Address ?? captured?.Address;
+        if (address is null && CallerDetails.StatedAddress(callerText) is { } said)
+        {
+            address = said;
+            heard |= HeardFields.Address;
+        }
         var problem = fromStructured?.Problem ?? captured?.Problem ?? summary ?? FirstSentence(callerText);
         if (name is null && phone is null && address is null && string.IsNullOrWhiteSpace(callerText) && fromStructured is null && captured is null)
         {
@@ -73,7 +106,7 @@ internal static partial class LeadExtractor
         var urgency = Urgency.Max(Urgency.Max(fromStructured?.Urgency ?? Urgency.Routine, captured?.Urgency ?? Urgency.Routine),
             Urgency.Max(detected, summaryUrgency));
         var source = fromStructured is not null ? "structured-data" : captured is not null ? "tool" : "transcript";
-        return new LeadDraft(name, phone, address, Truncate(problem, 1000), urgency, source);
+        return new LeadDraft(name, phone, address, Truncate(problem, 1000), urgency, source, heard);
     }
 
     /// <summary>

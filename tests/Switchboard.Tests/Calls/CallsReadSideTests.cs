@@ -237,7 +237,7 @@ public sealed class CallsReadSideTests(SwitchboardFactory factory) : IClassFixtu
         Assert.StartsWith("attachment;", response.Content.Headers.ContentDisposition!.ToString());
         Assert.Equal([0xEF, 0xBB, 0xBF], bytes[..3]);
         var lines = csv.Split("\r\n");
-        Assert.Equal("id,createdAt,startedAt,endedAt,durationSeconds,channel,direction,provider,status,endedReason,urgency,customerNumber,businessNumber,cost,assistantId,summary,leadStatus,leadNotes", lines[0]);
+        Assert.Equal("id,createdAt,startedAt,endedAt,durationSeconds,channel,direction,provider,status,endedReason,urgency,customerNumber,businessNumber,cost,assistantId,summary,leadStatus,leadNotes,leadName,leadPhone,leadAddress,leadProblem", lines[0]);
         Assert.Contains(",2026-07-01T12:00:00-04:00,2026-07-01T12:00:00-04:00,2026-07-01T12:01:00-04:00,60,web,inbound,vapi,ended,,urgent,'+15145550000,,0.1234,,\"Client \"\"pressé\"\", rappeler demain\nmerci\"", csv);
         Assert.Contains(",2026-01-15T11:00:00-05:00,", csv);
         Assert.Contains(",emergency,'+15145550123,", csv);

@@ -270,10 +270,33 @@ public sealed class CallsSearchAtScaleTests(SwitchboardFactory factory) : IClass
         var csv = await factory.ApiClient(tenant).GetStringAsync("/api/v1/calls/export.csv");
         var lines = csv.TrimStart('\uFEFF').Split("\r\n");
 
-        Assert.EndsWith(",summary,leadStatus,leadNotes", lines[0]);
+        Assert.EndsWith(",summary,leadStatus,leadNotes,leadName,leadPhone,leadAddress,leadProblem", lines[0]);
         Assert.StartsWith(withoutLead.ToString(), lines[1]);
-        Assert.EndsWith(",,", lines[1]); // no lead: both cells empty
+        Assert.EndsWith(",,,,,,", lines[1]); // no lead: its six cells empty
         Assert.Contains(withLead + ",", csv);
-        Assert.Contains(",contacted,\"Rappeler après 17 h, \"\"sous-sol\"\"\n=2+2\"\r\n", csv);
+        Assert.Contains(",contacted,\"Rappeler après 17 h, \"\"sous-sol\"\"\n=2+2\",,,,\r\n", csv);
+    }
+
+    [Fact]
+    public async Task CsvExportCarriesWhoToCallBackWhereAndWhyWithFormulasNeutralised()
+    {
+        var tenant = await factory.CreateTenantAsync();
+        var reads = new CallsReadSideTests(factory);
+        var call = await reads.AddCallAsync(tenant, T0, c => c.CustomerNumber = "+15145550199", urgency: Urgency.Emergency);
+        await factory.WithDbAsync(tenant.Id, async db =>
+        {
+            var lead = db.Leads.Single(l => l.CallId == call);
+            lead.Name = "=HYPERLINK(\"http://evil\",\"Marie\")";
+            lead.Phone = "+15145550777";
+            lead.Address = "1234, rue Principale à Laval";
+            lead.Problem = "Sous-sol inondé";
+            return await db.SaveChangesAsync();
+        });
+
+        var csv = await factory.ApiClient(tenant).GetStringAsync("/api/v1/calls/export.csv");
+        var lines = csv.TrimStart('\uFEFF').Split("\r\n");
+
+        Assert.StartsWith(call.ToString(), lines[1]);
+        Assert.EndsWith(",new,,\"'=HYPERLINK(\"\"http://evil\"\",\"\"Marie\"\")\",'+15145550777,\"1234, rue Principale à Laval\",Sous-sol inondé", lines[1]);
     }
 }

@@ -384,6 +384,38 @@ public sealed class VapiWebhookTests(SwitchboardFactory factory) : IClassFixture
         return body["error"]!.AsObject();
     }
 
+    [Fact]
+    public async Task EndOfCallReportLeadCarriesTheNameAndAddressTheCallerSaid()
+    {
+        var tenant = await factory.CreateTenantAsync();
+
+        await factory.PostVapiAsync(tenant, EndOfCallReport("call-said-details", "Sous-sol inondé à Laval.",
+            "Bonjour, c'est Marie Tremblay, j'habite au 1234 rue Principale à Laval, mon sous-sol est inondé", "Oui, c'est ça, merci."));
+        await factory.PostVapiAsync(tenant, EndOfCallReport("call-said-details-en", "Leaking water heater.",
+            "Hi, my name is John Smith, I'm at 55 King Street West", "The water heater is leaking."));
+
+        var leads = await factory.WithDbAsync(tenant.Id, db => db.Leads.OrderBy(l => l.Name).ToListAsync());
+        Assert.Equal([("John Smith", "55 King Street West", "+15145559876"), ("Marie Tremblay", "1234 rue Principale à Laval", "+15145559876")],
+            leads.Select(l => (l.Name, l.Address, l.Phone)));
+        Assert.All(leads, l => Assert.Equal("transcript", l.Source));
+    }
+
+    [Fact]
+    public async Task ANameCapturedDuringTheCallIsNotReplacedByTheTranscriptsButItsMissingAddressIsFilled()
+    {
+        var tenant = await factory.CreateTenantAsync();
+        await factory.PostVapiAsync(tenant, """
+        {"message":{"type":"tool-calls","call":{"id":"call-captured-name","customer":{"number":"+15145559876"}},
+          "toolCallList":[{"id":"call_a","type":"function","function":{"name":"capture_lead","arguments":{"name":"Jean Tremblay","problem":"Chauffe-eau qui coule"}}}]}}
+        """);
+
+        await factory.PostVapiAsync(tenant, EndOfCallReport("call-captured-name", "Chauffe-eau qui coule.",
+            "Bonjour, c'est Jon Trembley, mon chauffe-eau coule", "C'est au 12 chemin du Lac à Saint-Sauveur."));
+
+        var lead = await factory.WithDbAsync(tenant.Id, db => db.Leads.SingleAsync());
+        Assert.Equal(("Jean Tremblay", "12 chemin du Lac à Saint-Sauveur"), (lead.Name, lead.Address));
+    }
+
     internal static string EndOfCallReport(string callId, string summary, params string[] userTurns)
     {
         var messages = new JsonArray { new JsonObject { ["role"] = "bot", ["message"] = "Drain Fortin, bonjour! Ici Paul.", ["time"] = 1763478000000, ["endTime"] = 1763478002000, ["secondsFromStart"] = 0.5 } };

@@ -179,6 +179,24 @@ public sealed class WebChatTests(WidgetFactory factory) : IClassFixture<WidgetFa
     }
 
     /// <summary>
+    /// The offline receptionist reads a visitor's introduction with the same cues as a call's transcript (CallerDetails): "this is
+    /// John Smith" is a name, so it asks for the number next instead of asking the name again.
+    /// </summary>
+    [Fact]
+    public async Task AVisitorWhoIntroducesThemselvesIsNotAskedTheirNameAgain()
+    {
+        var t = await factory.CreateWidgetTenantAsync("Plomberie Présentation");
+        var visitor = new Visitor(factory.Browser(), t);
+        await visitor.StartAsync(language: "en");
+
+        await visitor.SayAsync("Hi, this is John Smith, my kitchen sink is clogged");
+        await visitor.SayAsync("438-555-0199");
+
+        var lead = await factory.WithDbAsync(t.Id, db => db.Leads.SingleAsync());
+        Assert.Equal(("John Smith", "+14385550199"), (lead.Name, lead.Phone));
+    }
+
+    /// <summary>
     /// A web visitor has no caller id: nobody is texted about an emergency until they give a number, then once, with it; a
     /// chat left idle with no number texts nobody (an outside probe: ten one-line chats texted the on-call phone ten times).
     /// </summary>
