@@ -132,11 +132,14 @@ internal sealed class AlertService(SwitchboardDbContext db, TimeProvider clock)
 }
 
 /// <summary>
-/// Staff-facing SMS text, in French (with its accents) or English: a head (urgency and business), the caller's name
-/// and number, the address, the problem, and what to do. The encoding follows the whole text (<see cref="SmsSegments"/>:
-/// GSM-7 when every character fits it, else UCS-2), and the text is kept within <see cref="EmergencySegments"/>
-/// segments for an emergency (<see cref="LeadSegments"/> otherwise) by trimming the problem, never the facts (number,
-/// address, urgency). One fact per line. A trimmed problem ends with "..." (GSM-7, unlike "…").
+/// Staff-facing SMS text in the language of the alert policy, else the tenant's locale: each language the receptionist
+/// speaks (<see cref="Brain.ReceptionistLanguage.All"/>: en, fr, es, de, ar, he; English for any other), with the same
+/// facts: a head (urgency and business), the caller's name and number, the address, the problem, and what to do. The
+/// encoding follows the whole text (<see cref="SmsSegments"/>: GSM-7 when every character fits it, else UCS-2, as Hebrew
+/// and Arabic always are), and the text is kept within <see cref="EmergencySegments"/> segments for an emergency
+/// (<see cref="LeadSegments"/> otherwise) by trimming the problem, never the facts (number, address, urgency). One fact
+/// per line. A trimmed problem ends with "..." (GSM-7, unlike "…"). In Hebrew and Arabic the number follows a
+/// left-to-right mark (U+200E), so that a right-to-left line shows "+972…" and not "972…+".
 /// </summary>
 internal static class SmsText
 {
@@ -144,44 +147,75 @@ internal static class SmsText
     public const int LeadSegments = 3;
     private const string Separator = "\n"; // one fact per line: LF is 1 GSM-7 septet, where "|" (extension table) is 2
     private const string Ellipsis = "...";
+    private const string LeftToRightMark = "\u200E";
+
+    /// <summary>
+    /// The fixed words of one language. Spanish and German avoid letters outside GSM-7 (ó, ú…) where a common word exists
+    /// ("Domicilio", "teléfono"), so that their texts stay GSM-7 (160 septets a segment) unless the caller's words are not.
+    /// </summary>
+    private sealed record Words(
+        string Emergency, string NewLead, string Caller, string HiddenNumber, string Address, string Problem,
+        string CallBackNow, string CallBackSoon, string NewCallbackNumber, bool RightToLeft = false);
+
+    /// <summary>The words by two-letter code: every language of <see cref="Brain.ReceptionistLanguage.All"/>.</summary>
+    private static readonly Dictionary<string, Words> Languages = new()
+    {
+        ["en"] = new("EMERGENCY", "New lead", "Caller", " (caller id hidden, no callback number)", "Address: ", "Problem: ",
+            "Call back now.", "Please call back.", "New callback number: "),
+        ["fr"] = new("URGENCE", "Nouveau client", "Client", " (numéro masqué, aucun numéro de rappel)", "Adresse : ", "Problème : ",
+            "Rappeler immédiatement.", "Rappeler dès que possible.", "Nouveau numéro de rappel : "),
+        ["es"] = new("URGENCIA", "Nuevo cliente", "Cliente", " (identificador oculto, sin teléfono de contacto)", "Domicilio: ", "Problema: ",
+            "Llamar de inmediato.", "Llamar lo antes posible.", "Nuevo teléfono de contacto: "),
+        ["de"] = new("NOTFALL", "Neue Anfrage", "Anrufer", " (Rufnummer unterdrückt, keine Rückrufnummer)", "Adresse: ", "Problem: ",
+            "Sofort zurückrufen.", "Bitte zurückrufen.", "Neue Rückrufnummer: "),
+        ["ar"] = new("طوارئ", "عميل جديد", "المتصل", " (الرقم محجوب، لا يوجد رقم للاتصال)", "العنوان: ", "المشكلة: ",
+            "اتصل فورًا.", "يرجى الاتصال في أقرب وقت.", "رقم جديد للاتصال: ", RightToLeft: true),
+        ["he"] = new("חירום", "פנייה חדשה", "לקוח", " (מספר חסוי, אין מספר לחזרה)", "כתובת: ", "הבעיה: ",
+            "לחזור מיד.", "לחזור בהקדם.", "מספר חדש לחזרה: ", RightToLeft: true),
+    };
+
+    /// <summary>The two-letter codes of the languages the texts are written in.</summary>
+    public static IReadOnlyCollection<string> LanguageCodes => Languages.Keys;
+
+    /// <summary>The words for a BCP 47 tag (<c>he-IL</c>, <c>es</c>…), as the receptionist picks its language; English when none.</summary>
+    private static Words For(string language) => Languages[Brain.ReceptionistLanguage.For(language).Code];
+
+    /// <summary>The number as it is shown on a line: after a left-to-right mark in a right-to-left language.</summary>
+    private static string Number(Words w, string? phone) => w.RightToLeft ? LeftToRightMark + phone : phone ?? "";
 
     /// <summary>
     /// The follow-up to an emergency alert already sent for the call: the callback number it lacked or that changed, e.g.
     /// "URGENCE Drain Fortin\nNouveau numéro de rappel : Marie Tremblay +15145550777\nRappeler immédiatement." One segment
-    /// for a name of ordinary length; the lead's phone must be E.164.
+    /// for a name of ordinary length (GSM-7 in en, fr, es, de; UCS-2 in ar, he); the lead's phone must be E.164.
     /// </summary>
     public static string NewCallbackNumber(string business, Lead lead, string language)
     {
-        var fr = language.StartsWith("fr", StringComparison.OrdinalIgnoreCase);
+        var w = For(language);
         return string.Join(Separator,
-            fr ? $"URGENCE {business}" : $"EMERGENCY {business}",
-            (fr ? "Nouveau numéro de rappel : " : "New callback number: ") + (lead.Name is null ? "" : lead.Name + " ") + lead.Phone,
-            fr ? "Rappeler immédiatement." : "Call back now.");
+            $"{w.Emergency} {business}",
+            w.NewCallbackNumber + (lead.Name is null ? "" : lead.Name + " ") + Number(w, lead.Phone),
+            w.CallBackNow);
     }
 
+    /// <summary>
+    /// The alert for a lead in <paramref name="language"/> (a BCP 47 tag), at most <see cref="EmergencySegments"/> segments
+    /// for an emergency and <see cref="LeadSegments"/> otherwise, unless the facts alone are longer.
+    /// </summary>
     public static string ForLead(string business, Lead lead, bool emergency, string language)
     {
-        var fr = language.StartsWith("fr", StringComparison.OrdinalIgnoreCase);
-        var head = (emergency, fr) switch
-        {
-            (true, true) => $"URGENCE {business}",
-            (true, false) => $"EMERGENCY {business}",
-            (false, true) => $"Nouveau client {business}",
-            (false, false) => $"New lead {business}",
-        };
+        var w = For(language);
         var callable = Phones.IsE164(lead.Phone);
         var before = new List<string>
         {
-            head,
-            (lead.Name ?? (fr ? "Client" : "Caller")) + (callable || lead.Phone?.Any(char.IsAsciiDigit) == true ? " " + lead.Phone
-                : fr ? " (numéro masqué, aucun numéro de rappel)" : " (caller id hidden, no callback number)"),
+            $"{(emergency ? w.Emergency : w.NewLead)} {business}",
+            (lead.Name ?? w.Caller) + (callable || lead.Phone?.Any(char.IsAsciiDigit) == true ? " " + Number(w, lead.Phone) : w.HiddenNumber),
         };
         if (lead.Address is not null)
         {
-            before.Add((fr ? "Adresse : " : "Address: ") + lead.Address);
+            before.Add(w.Address + lead.Address);
         }
-        var after = emergency ? (fr ? "Rappeler immédiatement." : "Call back now.") : (fr ? "Rappeler dès que possible." : "Please call back.");
-        var problemLabel = fr ? "Problème : " : "Problem: ";
+        var after = emergency ? w.CallBackNow : w.CallBackSoon;
+        var problemLabel = w.Problem;
         var max = emergency ? EmergencySegments : LeadSegments;
 
         string Compose(string? problem) =>

@@ -175,6 +175,83 @@ internal sealed record ReceptionistLanguage(
              "מים בכל מקום", "אין מים"]),
     };
 
+    /// <summary>
+    /// Industries (the onboarding's template trades, <c>assistant-templates.json</c>) whose staff go to the customer: the
+    /// receptionist speaks of "the on-call technician" and "the address of the job". A business that recorded no industry
+    /// (made by an operator or the demo seeder, as Drain Fortin, a plumber) keeps that wording too.
+    /// </summary>
+    public static readonly IReadOnlySet<string> FieldTrades = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
+    {
+        "plumbing", "hvac", "electrician", "locksmith", "roofing",
+    };
+
+    /// <summary>
+    /// This language's wording for a business of <paramref name="industry"/> (<c>TenantAccount.Industry</c>): as it is for a
+    /// field trade or an unrecorded industry (<see cref="FieldTrades"/>); for any other business (a dental clinic, a hair
+    /// salon, a notary, a trade this list does not know) trade-neutral: "the person on call", "what you need", "your address".
+    /// </summary>
+    public ReceptionistLanguage ForIndustry(string? industry) =>
+        string.IsNullOrWhiteSpace(industry) || FieldTrades.Contains(industry.Trim()) ? this : Neutral[Code](this);
+
+    /// <summary>The trade-neutral wording per language: who is texted in an emergency, the first question, the address.</summary>
+    private static readonly Dictionary<string, Func<ReceptionistLanguage, ReceptionistLanguage>> Neutral = new()
+    {
+        ["en"] = l => l with
+        {
+            EmergencyAlerted = "This is an emergency: the person on call is being texted right now. ",
+            StillAlerting = "The person on call is being texted right now. ",
+            EmergencyPending = "This is an emergency: the person on call will be texted as soon as I have your number. ",
+            AskProblem = "How can I help? Tell me briefly what you need.",
+            AskAddress = "What is your address?",
+            NextEmergency = n => $"Thank you. The person on call will call you at {n ?? "the number you gave"} within minutes.",
+        },
+        ["fr"] = l => l with
+        {
+            EmergencyAlerted = "C'est une urgence : la personne de garde est prévenue par texto immédiatement. ",
+            StillAlerting = "La personne de garde est prévenue par texto immédiatement. ",
+            EmergencyPending = "C'est une urgence : la personne de garde sera prévenue par texto dès que j'aurai votre numéro. ",
+            AskProblem = "Comment puis-je vous aider ? Dites-moi en quelques mots ce dont vous avez besoin.",
+            AskAddress = "Quelle est votre adresse ?",
+            NextEmergency = n => $"Merci. La personne de garde vous rappelle au {n ?? "numéro indiqué"} dans les prochaines minutes.",
+        },
+        ["es"] = l => l with
+        {
+            EmergencyAlerted = "Es una emergencia: estamos avisando por SMS a la persona de guardia ahora mismo. ",
+            StillAlerting = "Estamos avisando por SMS a la persona de guardia ahora mismo. ",
+            EmergencyPending = "Es una emergencia: avisaremos por SMS a la persona de guardia en cuanto tenga su número. ",
+            AskProblem = "¿En qué podemos ayudarle? Cuénteme brevemente qué necesita.",
+            AskAddress = "¿Cuál es su dirección?",
+            NextEmergency = n => $"Gracias. La persona de guardia le llamará al {n ?? "número que nos dio"} en los próximos minutos.",
+        },
+        ["de"] = l => l with
+        {
+            EmergencyAlerted = "Das ist ein Notfall: Unser Bereitschaftsdienst wird sofort per SMS benachrichtigt. ",
+            StillAlerting = "Unser Bereitschaftsdienst wird sofort per SMS benachrichtigt. ",
+            EmergencyPending = "Das ist ein Notfall: Unser Bereitschaftsdienst wird per SMS benachrichtigt, sobald ich Ihre Nummer habe. ",
+            AskProblem = "Wie können wir helfen? Sagen Sie mir kurz, worum es geht.",
+            AskAddress = "Wie lautet Ihre Adresse?",
+            NextEmergency = n => $"Danke. Unser Bereitschaftsdienst ruft Sie in den nächsten Minuten {(n is null ? "unter der angegebenen Nummer" : $"unter {n}")} an.",
+        },
+        ["ar"] = l => l with
+        {
+            EmergencyAlerted = "هذه حالة طارئة: يتم الآن إبلاغ فريق المناوبة برسالة نصية. ",
+            StillAlerting = "يتم الآن إبلاغ فريق المناوبة برسالة نصية. ",
+            EmergencyPending = "هذه حالة طارئة: سيتم إبلاغ فريق المناوبة برسالة نصية فور حصولي على رقمك. ",
+            AskProblem = "كيف يمكننا مساعدتك؟ أخبرني باختصار بما تحتاج إليه.",
+            AskAddress = "ما عنوانك؟",
+            NextEmergency = n => $"شكرًا. سيتصل بك فريق المناوبة {(n is null ? "على الرقم الذي زودتنا به" : $"على الرقم {Isolate(n)}")} خلال دقائق.",
+        },
+        ["he"] = l => l with
+        {
+            EmergencyAlerted = "זה מקרה חירום: הצוות התורן מקבל הודעת SMS ממש עכשיו. ",
+            StillAlerting = "הצוות התורן מקבל הודעת SMS ממש עכשיו. ",
+            EmergencyPending = "זה מקרה חירום: הצוות התורן יקבל הודעת SMS ברגע שיהיה לי המספר שלכם. ",
+            AskProblem = "איך נוכל לעזור? ספרו לי בקצרה מה אתם צריכים.",
+            AskAddress = "מה הכתובת שלכם?",
+            NextEmergency = n => $"תודה. הצוות התורן יחזור אליכם {(n is null ? "למספר שמסרתם" : $"למספר {Isolate(n)}")} בדקות הקרובות.",
+        },
+    };
+
     /// <summary>Emergency cues of the languages whose words a tenant's rules (written in French and English) do not hold.</summary>
     public static readonly UrgencyRules BuiltInEmergency = new() { Emergency = [.. All.Values.SelectMany(l => l.EmergencyCues), .. UrgencyRules.SafetyCues] };
 

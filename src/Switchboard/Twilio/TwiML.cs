@@ -17,12 +17,19 @@ internal static class TwiML
     /// <c>&lt;Connect&gt;</c> blocks until the server closes the socket; Twilio then requests <paramref name="connectAction"/>,
     /// whose answer is a hang-up or, when the provider failed, the message-taking fallback.
     /// </summary>
-    public static string Connect(string? consent, SayVoice voice, string streamUrl, IReadOnlyList<KeyValuePair<string, string>> parameters, string connectAction)
+    public static string Connect(string? consent, SayVoice voice, string streamUrl, IReadOnlyList<KeyValuePair<string, string>> parameters, string connectAction) =>
+        Connect(consent is null ? [] : [new VoiceNotice(consent, voice)], streamUrl, parameters, connectAction);
+
+    /// <summary>
+    /// The notices in order, each a <c>&lt;Say&gt;</c> in its own language and voice (a bilingual consent: French, then
+    /// English), then <c>&lt;Connect&gt;&lt;Stream&gt;</c> as <see cref="Connect(string?, SayVoice, string, IReadOnlyList{KeyValuePair{string, string}}, string)"/>.
+    /// </summary>
+    public static string Connect(IReadOnlyList<VoiceNotice> notices, string streamUrl, IReadOnlyList<KeyValuePair<string, string>> parameters, string connectAction)
     {
         var response = new XElement("Response");
-        if (consent is not null)
+        foreach (var notice in notices)
         {
-            response.Add(Say(consent, voice));
+            response.Add(Say(notice.Text, notice.Voice));
         }
         var stream = new XElement("Stream", new XAttribute("url", streamUrl));
         foreach (var (name, value) in parameters)

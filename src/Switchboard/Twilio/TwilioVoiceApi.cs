@@ -213,8 +213,8 @@ internal static partial class TwilioVoiceApi
         {
             var token = tokens.Issue(tenant.Id, call.Id, callSid, assistant.Id, language);
             var streamUrl = $"{TwilioWebhookUrls.ToWebSocket(baseUrl)}/media/twilio/{token}";
-            var consent = assistant.RecordingEnabled ? VoicePrompts.Consent(language, tenant.Name) : null;
-            twiml = TwiML.Connect(consent, voice, streamUrl,
+            var consent = assistant.RecordingEnabled ? VoicePrompts.ConsentNotices(assistant.Languages, language, tenant.Name) : [];
+            twiml = TwiML.Connect(consent, streamUrl,
                 [new("tenantId", tenant.Id.ToString()), new("callId", call.Id.ToString()), new("language", language)],
                 $"{baseUrl}/webhooks/twilio/voice/{tenant.Id}/stream-ended");
         }

@@ -3,6 +3,9 @@ namespace Switchboard.Twilio;
 /// <summary>The <c>&lt;Say&gt;</c> settings for one language: Twilio's <c>language</c> and <c>voice</c> attributes.</summary>
 internal sealed record SayVoice(string Language, string? Voice);
 
+/// <summary>A sentence said with <c>&lt;Say&gt;</c> in one language and voice.</summary>
+internal sealed record VoiceNotice(string Text, SayVoice Voice);
+
 /// <summary>
 /// What Switchboard itself says on a native call before (or instead of) the assistant: the recording-consent notice,
 /// the after-hours and over-limit notices, the message-taking prompt and the fallback when the speech provider is
@@ -93,6 +96,30 @@ internal static class VoicePrompts
         "he" => $"שלום, הגעתם אל {business}. השיחה מוקלטת ומטופלת על ידי עוזר וירטואלי, לשם איכות השירות והמעקב אחר פנייתכם.",
         _ => $"Hello, you have reached {business}. This call is recorded and handled by a virtual assistant, for quality and to follow up on your request.",
     };
+
+    /// <summary>
+    /// The consent notice a caller hears in <paramref name="language"/> (the caller's, <see cref="Choose"/>): in French then
+    /// in English, each short and in its own voice, when the assistant speaks both and the caller's language is one of them,
+    /// as Québec businesses greet (the caller's province says little of the caller's language: an English speaker calling a
+    /// Québec business heard French only); else <see cref="Consent"/> alone.
+    /// </summary>
+    /// <param name="assistantLanguages">The assistant's BCP 47 tags, e.g. <c>["fr-CA","en-US"]</c>.</param>
+    /// <param name="language">The tag chosen for the caller.</param>
+    /// <param name="business">The business's name, said once.</param>
+    public static IReadOnlyList<VoiceNotice> ConsentNotices(IReadOnlyList<string> assistantLanguages, string language, string business)
+    {
+        var fr = assistantLanguages.FirstOrDefault(l => PrimaryOf(l) == "fr");
+        var en = assistantLanguages.FirstOrDefault(l => PrimaryOf(l) == "en");
+        if (fr is null || en is null || PrimaryOf(language) is not ("fr" or "en"))
+        {
+            return [new VoiceNotice(Consent(language, business), SayFor(language))];
+        }
+        return
+        [
+            new VoiceNotice($"Bonjour, vous avez joint {business}. Cet appel est enregistré et traité par un assistant virtuel.", SayFor(fr)),
+            new VoiceNotice("Hello, this call is recorded and handled by a virtual assistant.", SayFor(en)),
+        ];
+    }
 
     /// <summary>
     /// What the callee of an outbound call hears before the assistant, instead of <see cref="Consent"/> (which tells a caller

@@ -90,7 +90,9 @@ internal sealed class WebChatService(
             var state = ReceptionistState.Read(conversation.StateJson);
             var passages = await knowledge.SearchAsync(tenant.Id, text, 1, ct);
             var onCall = AlertPolicy.For(tenant, assistant).OnCallNumbers.Count > 0; // AlertService's recipients of an emergency
-            var reply = OfflineReceptionist.Answer(tenant, state, text, conversation.Language, clock.GetUtcNow(), passages.FirstOrDefault(), onCall);
+            // The business's industry words the questions: a dental clinic is not asked for "the address of the job".
+            var industry = await db.TenantAccounts.AsNoTracking().Select(a => a.Industry).FirstOrDefaultAsync(ct);
+            var reply = OfflineReceptionist.Answer(tenant, state, text, conversation.Language, clock.GetUtcNow(), passages.FirstOrDefault(), onCall, industry);
             conversation.StateJson = state.Write();
             if (reply.CaptureArguments is { } args)
             {

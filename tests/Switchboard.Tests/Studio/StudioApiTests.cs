@@ -84,4 +84,22 @@ public sealed class StudioApiTests(SelfServiceFactory factory) : IClassFixture<S
         Assert.Equal("+15145550111", good["alertPolicy"]!["onCallNumbers"]![0]!.GetValue<string>());
         Assert.Equal("none", good["alertPolicy"]!["nonUrgentDelivery"]!.GetValue<string>());
     }
+
+    [Theory]
+    [InlineData("he-IL")]
+    [InlineData("ar")]
+    [InlineData("es-MX")]
+    [InlineData("de-DE")]
+    public async Task AnAlertPolicyCanTextInEveryLanguageTheAlertsAreWrittenIn(string language)
+    {
+        var owner = await factory.SignUpAsync();
+        var assistant = await (await owner.Client.PostAsJsonAsync("/api/v1/assistants", new { name = "Paul" })).JsonAsync(HttpStatusCode.Created);
+
+        var saved = await (await owner.Client.PatchAsJsonAsync($"/api/v1/assistants/{assistant["id"]!.GetValue<string>()}", new
+        {
+            alertPolicy = new { onCallNumbers = new[] { "+15145550111" }, language },
+        })).JsonAsync(HttpStatusCode.OK);
+
+        Assert.Equal(language, saved["alertPolicy"]!["language"]!.GetValue<string>());
+    }
 }

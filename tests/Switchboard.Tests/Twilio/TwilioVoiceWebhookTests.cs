@@ -119,7 +119,6 @@ public sealed class TwilioVoiceWebhookTests(SwitchboardFactory factory) : IClass
 
     [Theory]
     [InlineData("fr-CA", "+15145550123", "CA", "QC", "fr-CA", "Cet appel est enregistré")]
-    [InlineData("en-US", "+14165550123", "CA", "ON", "en-US", "This call is recorded")]
     [InlineData("es-MX", "+525512345678", null, null, "es-MX", "Esta llamada es grabada")]
     [InlineData("ar-SA", "+966501234567", null, null, "arb", "يتم تسجيل هذه المكالمة")]
     [InlineData("he-IL", "+972501234567", null, null, "he-IL", "השיחה מוקלטת")]
@@ -147,13 +146,58 @@ public sealed class TwilioVoiceWebhookTests(SwitchboardFactory factory) : IClass
     public async Task ACallerFromACountryTheTenantDoesNotServeHearsTheTenantsDefault()
     {
         var tenant = await factory.CreateTenantAsync(withTwilio: true);
-        await UpdateAssistantAsync(tenant, a => a.RecordingEnabled = true);
+        await UpdateAssistantAsync(tenant, a =>
+        {
+            a.Languages = ["fr-CA"];
+            a.RecordingEnabled = true;
+        });
 
         var twiml = await TwiMLOf(await PostSignedAsync($"/webhooks/twilio/voice/{tenant.Id}", IncomingCall(NewCallSid(), "+972501234567")));
 
         var say = Assert.Single(twiml.Elements("Say"));
         Assert.Equal("fr-CA", say.Attribute("language")!.Value);
         Assert.Contains("Cet appel est enregistré", say.Value);
+    }
+
+    [Theory]
+    [InlineData("+15145550123", "CA", "QC")]  // a Québec caller
+    [InlineData("+14165550123", "CA", "ON")]  // an Ontario caller, who may not speak French
+    [InlineData("+15145550123", null, null)]  // a North American number that says nothing of its caller's language
+    [InlineData("+972501234567", null, null)] // a caller from a country the business does not serve: its default
+    public async Task ABusinessThatSpeaksFrenchAndEnglishSaysTheConsentInFrenchThenEnglish(string from, string? country, string? state)
+    {
+        var tenant = await factory.CreateTenantAsync(withTwilio: true);
+        await UpdateAssistantAsync(tenant, a =>
+        {
+            a.Languages = ["fr-CA", "en-US"];
+            a.RecordingEnabled = true;
+        });
+
+        var twiml = await TwiMLOf(await PostSignedAsync($"/webhooks/twilio/voice/{tenant.Id}", IncomingCall(NewCallSid(), from, country, state)));
+
+        var says = twiml.Elements("Say").ToList();
+        Assert.Equal(2, says.Count);
+        Assert.Equal(("fr-CA", "Bonjour, vous avez joint Drain Fortin. Cet appel est enregistré et traité par un assistant virtuel."),
+            (says[0].Attribute("language")!.Value, says[0].Value));
+        Assert.Equal(("en-US", "Hello, this call is recorded and handled by a virtual assistant."), (says[1].Attribute("language")!.Value, says[1].Value));
+        Assert.Equal(["Say", "Say", "Connect"], twiml.Elements().Select(e => e.Name.LocalName)); // both before the stream
+    }
+
+    [Fact]
+    public async Task AnEnglishOnlyBusinessSaysTheConsentInEnglishOnly()
+    {
+        var tenant = await factory.CreateTenantAsync(withTwilio: true, configure: t => t.Locale = "en-CA");
+        await UpdateAssistantAsync(tenant, a =>
+        {
+            a.Languages = ["en-US"];
+            a.RecordingEnabled = true;
+        });
+
+        var twiml = await TwiMLOf(await PostSignedAsync($"/webhooks/twilio/voice/{tenant.Id}", IncomingCall(NewCallSid(), "+14165550123", "CA", "ON")));
+
+        var say = Assert.Single(twiml.Elements("Say"));
+        Assert.Equal("en-US", say.Attribute("language")!.Value);
+        Assert.StartsWith("Hello, you have reached Drain Fortin. This call is recorded", say.Value);
     }
 
     [Fact]
