@@ -77,7 +77,13 @@ public sealed class NumberClaimsMigrationTests
 
     private static PhoneNumber Number(Guid tenantId, string e164, string status) => new()
     {
-        Id = Guid.CreateVersion7(), TenantId = tenantId, Number = e164, Mode = "twilio", Status = status, CreatedAt = DateTimeOffset.UtcNow, UpdatedAt = DateTimeOffset.UtcNow,
+        Id = Guid.CreateVersion7(),
+        TenantId = tenantId,
+        Number = e164,
+        Mode = "twilio",
+        Status = status,
+        CreatedAt = DateTimeOffset.UtcNow,
+        UpdatedAt = DateTimeOffset.UtcNow,
     };
 
     /// <summary>How a Guid is stored: uuid on PostgreSQL, upper-case text on SQLite (EF's default for Microsoft.Data.Sqlite).</summary>
