@@ -101,7 +101,7 @@ app.UseErrorEnvelope();
 app.UseMiddleware<HeadRequestsMiddleware>();                       // HEAD answered wherever GET is (headers only): before routing
 app.UseRouting();                                                 // explicit, so the HEAD → GET rewrite above is what routing matches
 app.UseWebSockets();
-app.UseMiddleware<WidgetAccessMiddleware>();                      // /widget/v1: publishable key, allowed origin (CORS), plan, per-origin rate limit
+app.UseMiddleware<WidgetAccessMiddleware>();                      // /widget/v1: publishable key, allowed origin (CORS), plan, per-client and per-origin rate limits
 app.UseCors();
 app.UseAuthentication();
 app.UseMiddleware<ApiGuardMiddleware>();                           // /api/v1: CSRF, suspension, API-access gate, rate limits

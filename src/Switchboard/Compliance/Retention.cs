@@ -17,9 +17,9 @@ internal sealed class RetentionOptions
 }
 
 /// <summary>What one retention pass did: recordings forgotten, transcript turns and texts purged, raw events deleted, web
-/// conversations' attribution cleared, tenants seen.</summary>
+/// conversations' attribution cleared, tenants seen, phone numbers attached but never verified deleted.</summary>
 public sealed record RetentionResult(int Tenants, int RecordingsForgotten, int TranscriptTurnsDeleted, int TranscriptsCleared, int CallEventsDeleted,
-    int AttributionsCleared = 0);
+    int AttributionsCleared = 0, int UnverifiedNumbersExpired = 0);
 
 /// <summary>
 /// Enforces each tenant's retention settings (<c>TenantAccount.RecordingRetentionDays</c> and
@@ -28,6 +28,8 @@ public sealed record RetentionResult(int Tenants, int RecordingsForgotten, int T
 /// offline receptionist's slots (name, phone, address); their raw provider events, which carry both, are deleted at the
 /// earlier of the two limits.
 /// Summaries, leads and usage are kept. Works across tenants explicitly (IgnoreQueryFilters with a TenantId predicate).
+/// Each pass also deletes phone numbers attached more than 7 days ago that never verified on the tenant's Twilio account
+/// (<see cref="Numbers.NumberClaims.ExpireUnverifiedAsync"/>), for every tenant whatever its retention settings.
 /// </summary>
 internal sealed class RetentionService(SwitchboardDbContext db)
 {
@@ -66,7 +68,8 @@ internal sealed class RetentionService(SwitchboardDbContext db)
             var eventCutoff = now.AddDays(-days);
             events += await db.CallEvents.IgnoreQueryFilters().Where(e => e.TenantId == p.TenantId && e.ReceivedAt < eventCutoff).ExecuteDeleteAsync(ct);
         }
-        return new RetentionResult(policies.Count, recordings, turns, texts, events, attributions);
+        var numbers = await Numbers.NumberClaims.ExpireUnverifiedAsync(db, now, ct);
+        return new RetentionResult(policies.Count, recordings, turns, texts, events, attributions, numbers);
     }
 }
 
@@ -85,8 +88,9 @@ internal sealed class RetentionWorker(IServiceScopeFactory scopes, IOptions<Rete
             {
                 await using var scope = scopes.CreateAsyncScope();
                 var result = await scope.ServiceProvider.GetRequiredService<RetentionService>().PurgeAsync(clock.GetUtcNow(), stoppingToken);
-                logger.LogInformation("Retention pass: {Tenants} tenants, {Recordings} recordings forgotten, {Turns} transcript turns and {Texts} transcripts purged, {Events} raw events deleted, {Attributions} web attributions cleared",
-                    result.Tenants, result.RecordingsForgotten, result.TranscriptTurnsDeleted, result.TranscriptsCleared, result.CallEventsDeleted, result.AttributionsCleared);
+                logger.LogInformation("Retention pass: {Tenants} tenants, {Recordings} recordings forgotten, {Turns} transcript turns and {Texts} transcripts purged, {Events} raw events deleted, {Attributions} web attributions cleared, {Numbers} unverified numbers expired",
+                    result.Tenants, result.RecordingsForgotten, result.TranscriptTurnsDeleted, result.TranscriptsCleared, result.CallEventsDeleted, result.AttributionsCleared,
+                    result.UnverifiedNumbersExpired);
             }
             catch (Exception e) when (!stoppingToken.IsCancellationRequested)
             {

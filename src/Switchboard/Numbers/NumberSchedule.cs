@@ -10,14 +10,17 @@ public sealed record NumberScheduleDecision(bool Open, AfterHoursPolicy AfterHou
 /// <summary>
 /// For call flows (Twilio voice webhook, Vapi assistant-request): resolves the called number's business hours and
 /// after-hours behaviour. Unknown numbers fall back to the tenant's hours with the default behaviour (answer with
-/// the assistant and take a message).
+/// the assistant and take a message); so do numbers the tenant attached but that are not <c>active</c> (not verified on its
+/// Twilio account, <see cref="NumberClaims"/>).
 /// </summary>
 internal static class NumberSchedule
 {
     public static async Task<NumberScheduleDecision> DecideAsync(SwitchboardDbContext db, Tenant tenant, string? calledNumber, DateTimeOffset now, CancellationToken ct)
     {
         var number = calledNumber is null ? null
-            : await db.PhoneNumbers.AsNoTracking().Where(n => n.Number == calledNumber).Select(n => new { n.BusinessHours, n.AfterHours }).FirstOrDefaultAsync(ct);
+            // The tenant's own active numbers only: an unverified claim (NumberClaims) carries no settings for calls.
+            : await db.PhoneNumbers.IgnoreQueryFilters().AsNoTracking()
+                .Where(n => n.TenantId == tenant.Id && n.Number == calledNumber && n.Status == NumberClaims.Active).Select(n => new { n.BusinessHours, n.AfterHours }).FirstOrDefaultAsync(ct);
         var hours = number?.BusinessHours ?? tenant.BusinessHours;
         return new NumberScheduleDecision(
             BusinessHoursCalculator.IsOpen(hours, tenant.TimeZone, now),

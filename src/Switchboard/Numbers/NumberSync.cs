@@ -63,6 +63,8 @@ internal static class NumberSync
 /// (vapi-rest.md "Phone numbers"): no assistant is pinned, so each inbound call sends <c>assistant-request</c> to
 /// Switchboard, which answers with the tenant's assistant.</item>
 /// </list>
+/// A number found on the tenant's account but active for another tenant is refused before any provider write; becoming
+/// active releases the other tenants' unverified claims on the number (<see cref="NumberClaims"/>).
 /// Detaching clears the Twilio webhooks or deletes the Vapi phone number. 429/5xx/network failures retry with backoff.
 /// </summary>
 internal sealed class NumberSyncHandler(
@@ -111,6 +113,12 @@ internal sealed class NumberSyncHandler(
         {
             return Fail(number, found.Outcome == TwilioOutcome.Transient, Redaction.Redact(found.Error, tw.AuthToken) ?? "Twilio lookup failed");
         }
+        if (await NumberClaims.HeldElsewhereAsync(db, number, ct))
+        {
+            // Active for another tenant: refused before any provider write (a Vapi import would be repointed). The reason
+            // does not say another tenant holds it (NumberClaims.NotVerified).
+            return Refused(number, NumberClaims.NotVerified);
+        }
         number.TwilioSid = found.Sid;
         number.SmsCapable = found.SmsCapable; // read by SmsSenderResolver
         var tenantPath = number.TenantId.ToString();
@@ -133,7 +141,7 @@ internal sealed class NumberSyncHandler(
                 new("SmsUrl", publicUrl.Value.Url($"/webhooks/twilio/sms/{tenantPath}")), new("SmsMethod", "POST"),
             ], ct);
             return updated.Outcome == TwilioOutcome.Ok
-                ? Active(number)
+                ? await ActiveAsync(number, ct)
                 : Fail(number, updated.Outcome == TwilioOutcome.Transient, Redaction.Redact(updated.Error, tw.AuthToken) ?? "Twilio update failed");
         }
 
@@ -176,15 +184,18 @@ internal sealed class NumberSyncHandler(
             }
         }
         return result.Outcome == VapiOutcome.Ok
-            ? Active(number)
+            ? await ActiveAsync(number, ct)
             : Fail(number, result.Outcome == VapiOutcome.Transient, Redaction.Redact(result.Error, vapiKey, tw.AuthToken, secret) ?? "Vapi import failed");
     }
 
     private async Task<OutboxResult> DetachAsync(Guid tenantId, NumberSync.Payload payload, CancellationToken ct)
     {
-        if (payload.Number is { } e164 && await db.PhoneNumbers.IgnoreQueryFilters().AnyAsync(n => n.Number == e164, ct))
+        // Attached again since by this tenant, or active for another: that attachment owns the provider settings now. Another
+        // tenant's unverified claim does not stop the owner's detach (NumberClaims).
+        if (payload.Number is { } e164 && await db.PhoneNumbers.IgnoreQueryFilters()
+                .AnyAsync(n => n.Number == e164 && (n.TenantId == tenantId || n.Status == NumberClaims.Active), ct))
         {
-            return OutboxResult.Done; // attached again since: the newer attachment owns the provider settings now.
+            return OutboxResult.Done;
         }
         if (payload.Mode == "vapi" && payload.VapiPhoneNumberId is { } vapiId)
         {
@@ -233,10 +244,26 @@ internal sealed class NumberSyncHandler(
             : null;
     }
 
-    private OutboxResult Active(PhoneNumber number)
+    /// <summary>
+    /// The number is the tenant's now: the other tenants' unverified claims on it are released in the same save. Two
+    /// activations racing for one number cannot both be saved (<c>IX_phone_numbers_Number_active</c>); the loser's save
+    /// fails, its message is claimed again after the lease and then refused by <see cref="NumberClaims.HeldElsewhereAsync"/>.
+    /// </summary>
+    private async Task<OutboxResult> ActiveAsync(PhoneNumber number, CancellationToken ct)
     {
-        number.Status = "active";
+        var now = clock.GetUtcNow();
+        number.Status = NumberClaims.Active;
         number.LastError = null;
+        number.UpdatedAt = now;
+        await NumberClaims.ReleaseOthersAsync(db, number, now, ct);
+        return OutboxResult.Done;
+    }
+
+    /// <summary>Failed for good, but not a provider fault to dead-letter: the tenant sees the reason on the number.</summary>
+    private OutboxResult Refused(PhoneNumber number, string why)
+    {
+        number.Status = "failed";
+        number.LastError = why;
         number.UpdatedAt = clock.GetUtcNow();
         return OutboxResult.Done;
     }

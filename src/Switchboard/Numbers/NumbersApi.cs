@@ -24,7 +24,8 @@ public sealed record PhoneNumberRequest(string? Number, string? Mode, Guid? Assi
 /// <summary>
 /// <c>/api/v1/numbers</c>: attach a Twilio number the tenant owns (needs the plan's <c>telephony</c> feature), set its
 /// business hours and after-hours behaviour, detach it. Provider changes go through the outbox (<see cref="NumberSyncHandler"/>),
-/// so attach answers 202 with status <c>pending</c>.
+/// so attach answers 202 with status <c>pending</c>; the number is the tenant's once <c>active</c> (<see cref="NumberClaims"/>).
+/// 409 <c>NUMBER_TAKEN</c> means the tenant itself already attached it, never that another tenant did.
 /// </summary>
 internal static class NumbersApi
 {
@@ -95,7 +96,10 @@ internal static class NumbersApi
     private static JsonHttpResult<ErrorEnvelope> NotFound() => ApiError.NotFound("NUMBER_NOT_FOUND", "No such number.");
 }
 
-/// <summary>Validates and applies number changes (shared by the numbers API and the onboarding wizard).</summary>
+/// <summary>
+/// Validates and applies number changes (shared by the numbers API and the onboarding wizard). Attaching stores a claim
+/// (<see cref="NumberClaims"/>): 409 <c>NUMBER_TAKEN</c> only when the caller's own tenant already attached the number.
+/// </summary>
 internal sealed class NumberService(SwitchboardDbContext db, TenantAccountCache accounts, AuditLog audit, TimeProvider clock)
 {
     public async Task<(PhoneNumber? Number, JsonHttpResult<ErrorEnvelope>? Error)> AttachAsync(Caller caller, PhoneNumberRequest body, CancellationToken ct)
@@ -111,7 +115,10 @@ internal sealed class NumberService(SwitchboardDbContext db, TenantAccountCache 
             return (null, new Validation().Add("number", $"must be a phone number in {region}, e.g. +15145550123 or (514) 555-0123").Result());
         }
         body = body with { Number = e164 };
-        if (await db.PhoneNumbers.IgnoreQueryFilters().AnyAsync(n => n.Number == body.Number, ct))
+        // Only the caller's own rows: another tenant's claim does not block this one, and a 409 must not tell that some
+        // tenant holds the number (NumberClaims). Ownership is proved later, on the caller's Twilio account, by the outbox.
+        var tenantId = caller.TenantId.Value;
+        if (await db.PhoneNumbers.IgnoreQueryFilters().AnyAsync(n => n.TenantId == tenantId && n.Number == e164, ct))
         {
             return (null, ApiError.Conflict("NUMBER_TAKEN", "This number is already attached."));
         }
@@ -137,7 +144,7 @@ internal sealed class NumberService(SwitchboardDbContext db, TenantAccountCache 
         }
         catch (DbUpdateException)
         {
-            // Lost a race for the number: forget the staged rows so the caller's later saves do not retry them.
+            // Lost a race with the tenant's own concurrent attach of the number (IX_phone_numbers_TenantId_Number): forget the staged rows so the caller's later saves do not retry them.
             foreach (var entry in db.ChangeTracker.Entries().Where(e => e.State == EntityState.Added).ToList())
             {
                 entry.State = EntityState.Detached;

@@ -12,7 +12,7 @@ internal sealed class PhoneNumber
     public Guid Id { get; set; }
     public Guid TenantId { get; set; }
 
-    /// <summary>E.164, unique across the installation.</summary>
+    /// <summary>E.164. Unique per tenant; unique across the installation among <c>active</c> rows only (<see cref="NumberClaims"/>).</summary>
     public required string Number { get; set; }
 
     /// <summary><c>twilio</c> or <c>vapi</c>.</summary>
@@ -33,7 +33,10 @@ internal sealed class PhoneNumber
     /// <summary>What happens outside opening hours.</summary>
     public AfterHoursPolicy AfterHours { get; set; } = new();
 
-    /// <summary><c>pending</c>, <c>waiting-for-credentials</c>, <c>active</c> or <c>failed</c>.</summary>
+    /// <summary>
+    /// <c>pending</c>, <c>waiting-for-credentials</c>, <c>active</c> or <c>failed</c>. Only <c>active</c> (verified on the
+    /// tenant's Twilio account) holds the number exclusively; unverified rows expire after 7 days (<see cref="NumberClaims"/>).
+    /// </summary>
     public string Status { get; set; } = "pending";
 
     public string? LastError { get; set; }

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.DataProtection;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Switchboard.Billing;
+using Switchboard.Platform.Cluster;
 using Switchboard.Platform.Database;
 using Switchboard.Platform.Http;
 using Switchboard.Tenancy;
@@ -23,7 +24,11 @@ internal sealed record WidgetCaller(Guid TenantId, string? Origin)
 /// tenant's allowed origins (or this host's own origin, for the demo page and the dashboard's preview). Only then is
 /// <c>Access-Control-Allow-Origin: &lt;origin&gt;</c> granted; every answer carries <c>Vary: Origin</c>. A request without
 /// an <c>Origin</c> may read the config (public branding) but never chat. Then the tenant's plan must include the
-/// widget, the tenant must be active, and the per-origin rate limit must allow it (429 <c>RATE_LIMITED</c>).
+/// widget, the tenant must be active, and the rate limits must allow it (429 <c>RATE_LIMITED</c> with <c>Retry-After</c>):
+/// first the client address's window for this tenant (<see cref="WidgetOptions.RequestsPerMinutePerClient"/>; the Origin
+/// header is forgeable outside a browser, the address is not), then the origin's window shared by every visitor of the
+/// site (<see cref="WidgetOptions.RequestsPerMinutePerOrigin"/>). Both are <see cref="ApiRateLimiter"/> windows, so they
+/// hold across the nodes of a PostgreSQL cluster.
 /// Errors are the envelope: 401 <c>INVALID_KEY</c>, 403 <c>ORIGIN_NOT_ALLOWED</c> / <c>ORIGIN_REQUIRED</c> /
 /// <c>FEATURE_NOT_IN_PLAN</c> / <c>TENANT_SUSPENDED</c>.
 /// </summary>
@@ -91,15 +96,31 @@ internal sealed class WidgetAccessMiddleware(RequestDelegate next)
             await ApiError.WriteAsync(http, 403, "FEATURE_NOT_IN_PLAN", $"The {account.Plan.Name} plan does not include the widget.");
             return;
         }
-        if (!(await limiter.AcquireAsync($"widget-origin:{tenantId:N}:{origin ?? "-"}", options.Value.RequestsPerMinutePerOrigin, ct)).Acquired)
+        // Per client first: a client over its own window is refused without taking from the site's shared window, so one
+        // client forging the site's Origin can use at most RequestsPerMinutePerClient of it.
+        var client = http.Connection.RemoteIpAddress is { } address ? (address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address).ToString() : "-";
+        var perClient = await limiter.AcquireAsync($"widget-client:{tenantId:N}:{client}", options.Value.RequestsPerMinutePerClient, ct);
+        if (!perClient.Acquired)
         {
-            http.Response.Headers.RetryAfter = "60";
-            await ApiError.WriteAsync(http, 429, "RATE_LIMITED", "Too many chat requests from this site; try again in a minute.");
+            await TooManyAsync(http, perClient, options.Value.RequestsPerMinutePerClient, "Too many chat requests from this address; try again in a minute.");
+            return;
+        }
+        var perOrigin = await limiter.AcquireAsync($"widget-origin:{tenantId:N}:{origin ?? "-"}", options.Value.RequestsPerMinutePerOrigin, ct);
+        if (!perOrigin.Acquired)
+        {
+            await TooManyAsync(http, perOrigin, options.Value.RequestsPerMinutePerOrigin, "Too many chat requests from this site; try again in a minute.");
             return;
         }
         current.Set(tenantId.Value);
         http.Items[typeof(WidgetCaller)] = new WidgetCaller(tenantId.Value, origin);
         await next(http);
+    }
+
+    /// <summary>429 <c>RATE_LIMITED</c> with <c>Retry-After</c> (seconds until the window ends, 1–60) and details <c>{limit, windowSeconds}</c>.</summary>
+    private static Task TooManyAsync(HttpContext http, RateDecision decision, int limit, string message)
+    {
+        http.Response.Headers.RetryAfter = Math.Clamp((int)Math.Ceiling(decision.RetryAfter.TotalSeconds), 1, 60).ToString(CultureInfo.InvariantCulture);
+        return ApiError.WriteAsync(http, 429, "RATE_LIMITED", message, new { limit, windowSeconds = 60 });
     }
 
     private static string SelfOrigin(HttpContext http) => $"{http.Request.Scheme}://{http.Request.Host.Value}".ToLowerInvariant() switch

@@ -15,9 +15,19 @@ internal sealed class WidgetOptions
     [Range(1, 10000)]
     public int MaxMessagesPerConversation { get; set; } = 60;
 
-    /// <summary>Requests per minute from one allowed origin of one tenant.</summary>
+    /// <summary>Requests per minute from one allowed origin of one tenant: the window every visitor of the site shares.</summary>
     [Range(1, 1000000)]
     public int RequestsPerMinutePerOrigin { get; set; } = 600;
+
+    /// <summary>
+    /// Requests per minute from one client address to one tenant's widget, whatever the Origin it sends (anyone can forge
+    /// one outside a browser): checked before <see cref="RequestsPerMinutePerOrigin"/>, and kept well below it, so one client
+    /// cannot use up the window of every visitor of the site. The address is <c>HttpContext.Connection.RemoteIpAddress</c>:
+    /// behind a reverse proxy, configure <c>Switchboard:ForwardedHeaders</c> (ForwardedHeadersSetup) so it is the
+    /// visitor's, not the proxy's, or every visitor shares one window.
+    /// </summary>
+    [Range(1, 1000000)]
+    public int RequestsPerMinutePerClient { get; set; } = 60;
 
     /// <summary>Requests per minute from one visitor (client address and visitor id).</summary>
     [Range(1, 1000000)]

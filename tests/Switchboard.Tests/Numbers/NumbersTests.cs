@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using Switchboard.Tests.Support;
 
 namespace Switchboard.Tests.Numbers;
@@ -95,6 +96,7 @@ public sealed class NumbersTests(SelfServiceFactory factory) : IClassFixture<Sel
         var e164 = NewNumber();
         factory.Twilio.Own(e164);
         var id = (await (await owner.Client.PostAsJsonAsync("/api/v1/numbers", new { number = e164, mode = "twilio" })).JsonAsync(HttpStatusCode.Accepted))["id"]!.GetValue<string>();
+        await factory.Outbox.DrainAsync(CancellationToken.None); // call flows read the settings of active numbers only
 
         var bad = await owner.Client.PatchAsJsonAsync($"/api/v1/numbers/{id}", new
         {
@@ -128,7 +130,7 @@ public sealed class NumbersTests(SelfServiceFactory factory) : IClassFixture<Sel
     }
 
     [Fact]
-    public async Task PlansWithoutTelephonyCannotAttachAndANumberBelongsToOneTenant()
+    public async Task PlansWithoutTelephonyCannotAttachAndTenantsSeeOnlyTheirOwnNumbers()
     {
         var free = await factory.SignUpAsync();
         var denied = await free.Client.PostAsJsonAsync("/api/v1/numbers", new { number = NewNumber() });
@@ -139,12 +141,14 @@ public sealed class NumbersTests(SelfServiceFactory factory) : IClassFixture<Sel
         var b = await TelephonyTenantAsync();
         var e164 = NewNumber();
         var id = (await (await a.Client.PostAsJsonAsync("/api/v1/numbers", new { number = e164, mode = "twilio" })).JsonAsync(HttpStatusCode.Accepted))["id"]!.GetValue<string>();
-        var taken = await b.Client.PostAsJsonAsync("/api/v1/numbers", new { number = e164, mode = "twilio" });
-        Assert.Equal(HttpStatusCode.Conflict, taken.StatusCode);
+        // B's attach is B's own claim (NumberClaims): neither refused because of A nor able to reach A's row.
+        var bId = (await (await b.Client.PostAsJsonAsync("/api/v1/numbers", new { number = e164, mode = "twilio" })).JsonAsync(HttpStatusCode.Accepted))["id"]!.GetValue<string>();
+        Assert.NotEqual(id, bId);
         Assert.Equal(HttpStatusCode.NotFound, (await b.Client.GetAsync($"/api/v1/numbers/{id}")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await b.Client.PatchAsJsonAsync($"/api/v1/numbers/{id}", new { mode = "vapi" })).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await b.Client.DeleteAsync($"/api/v1/numbers/{id}")).StatusCode);
-        Assert.Empty((await b.Client.GetFromJsonAsync<JsonArray>("/api/v1/numbers"))!);
+        Assert.Equal([bId], (await b.Client.GetFromJsonAsync<JsonArray>("/api/v1/numbers"))!.Select(n => n!["id"]!.GetValue<string>()));
+        Assert.Equal(HttpStatusCode.OK, (await a.Client.GetAsync($"/api/v1/numbers/{id}")).StatusCode);
     }
 
     [Fact]
@@ -187,4 +191,123 @@ public sealed class NumbersTests(SelfServiceFactory factory) : IClassFixture<Sel
         var unchanged = await owner.Client.GetFromJsonAsync<JsonObject>($"/api/v1/assistants/{created["id"]}");
         Assert.Equal(2, unchanged!["alertPolicy"]!["onCallNumbers"]!.AsArray().Count);
     }
+
+    private async Task<SignedIn> TelephonyTenantWithoutTwilioAsync()
+    {
+        var owner = await factory.SignUpAsync();
+        await factory.SetPlanAsync(owner.TenantId, "telephony");
+        return owner;
+    }
+
+    private async Task<JsonObject> NumberAsync(SignedIn tenant, string id) => (await tenant.Client.GetFromJsonAsync<JsonObject>($"/api/v1/numbers/{id}"))!;
+
+    private static async Task<string> AttachAsync(SignedIn tenant, string e164) =>
+        (await (await tenant.Client.PostAsJsonAsync("/api/v1/numbers", new { number = e164, mode = "twilio" })).JsonAsync(HttpStatusCode.Accepted))["id"]!.GetValue<string>();
+
+    [Fact]
+    public async Task ATenantWithoutTheNumberCannotKeepItsOwnerFromAttachingIt()
+    {
+        // Probe F2: B (telephony plan, no Twilio account) attaches a number it does not own before C, its owner, does.
+        var squatter = await TelephonyTenantWithoutTwilioAsync();
+        var e164 = NewNumber();
+        var squatted = await AttachAsync(squatter, e164);
+        await factory.Outbox.DrainAsync(CancellationToken.None);
+        Assert.Equal("waiting-for-credentials", (await NumberAsync(squatter, squatted))["status"]!.GetValue<string>());
+        var again = await squatter.Client.PostAsJsonAsync("/api/v1/numbers", new { number = e164, mode = "twilio" });
+        Assert.Equal("NUMBER_TAKEN", (await again.JsonAsync(HttpStatusCode.Conflict))["error"]!["code"]!.GetValue<string>()); // its own duplicate
+        await (await squatter.Client.PatchAsJsonAsync($"/api/v1/numbers/{squatted}", new { afterHours = new { action = "forward", forwardTo = "+15145550177" } }))
+            .JsonAsync(HttpStatusCode.OK);
+
+        var owner = await TelephonyTenantAsync();
+        var owned = factory.Twilio.Own(e164);
+        var attached = await AttachAsync(owner, e164);
+        await factory.Outbox.DrainAsync(CancellationToken.None);
+        Assert.Equal("active", (await NumberAsync(owner, attached))["status"]!.GetValue<string>());
+        Assert.Equal($"{SelfServiceFactory.PublicBaseUrl}/webhooks/twilio/voice/{owner.TenantId}", owned.VoiceUrl);
+
+        // The squatter's claim is released, with a reason that does not say who holds the number.
+        var released = await NumberAsync(squatter, squatted);
+        Assert.Equal("failed", released["status"]!.GetValue<string>());
+        Assert.Equal(Switchboard.Numbers.NumberClaims.NotVerified, released["lastError"]!.GetValue<string>());
+        Assert.DoesNotContain(owner.TenantId.ToString(), released.ToJsonString());
+
+        // Call flows read only the active owner's number: the squatter's forward rule never applies.
+        var (ownerDecision, squatterDecision) = (await DecideAsync(owner.TenantId, e164), await DecideAsync(squatter.TenantId, e164));
+        Assert.Equal("assistant", ownerDecision.AfterHours.Action);
+        Assert.Equal("assistant", squatterDecision.AfterHours.Action);
+        await (await owner.Client.PatchAsJsonAsync($"/api/v1/numbers/{attached}", new { afterHours = new { action = "voicemail", message = "Laissez un message." } }))
+            .JsonAsync(HttpStatusCode.OK);
+        Assert.Equal("voicemail", (await DecideAsync(owner.TenantId, e164)).AfterHours.Action);
+
+        // The squatter's detach of its own claim leaves the owner's Twilio webhooks alone.
+        Assert.Equal(HttpStatusCode.Accepted, (await squatter.Client.DeleteAsync($"/api/v1/numbers/{squatted}")).StatusCode);
+        await factory.Outbox.DrainAsync(CancellationToken.None);
+        Assert.Equal($"{SelfServiceFactory.PublicBaseUrl}/webhooks/twilio/voice/{owner.TenantId}", owned.VoiceUrl);
+    }
+
+    [Fact]
+    public async Task AttachingANumberActiveElsewhereLooksLikeAttachingAnyNumberAndFailsVerification()
+    {
+        var owner = await TelephonyTenantAsync();
+        var held = NewNumber();
+        var owned = factory.Twilio.Own(held);
+        var ownerId = await AttachAsync(owner, held);
+        await factory.Outbox.DrainAsync(CancellationToken.None);
+        Assert.Equal("active", (await NumberAsync(owner, ownerId))["status"]!.GetValue<string>());
+
+        // No oracle: another tenant's attach of the held number answers exactly as that of a number nobody holds.
+        var other = await TelephonyTenantWithoutTwilioAsync();
+        var heldResponse = await other.Client.PostAsJsonAsync("/api/v1/numbers", new { number = held, mode = "twilio" });
+        var freeResponse = await other.Client.PostAsJsonAsync("/api/v1/numbers", new { number = NewNumber(), mode = "twilio" });
+        Assert.Equal(HttpStatusCode.Accepted, heldResponse.StatusCode);
+        Assert.Equal(HttpStatusCode.Accepted, freeResponse.StatusCode);
+        var heldId = (await heldResponse.JsonAsync(HttpStatusCode.Accepted))["id"]!.GetValue<string>();
+        var freeId = (await freeResponse.JsonAsync(HttpStatusCode.Accepted))["id"]!.GetValue<string>();
+        await factory.Outbox.DrainAsync(CancellationToken.None);
+        Assert.Equal("waiting-for-credentials", (await NumberAsync(other, heldId))["status"]!.GetValue<string>());
+        Assert.Equal("waiting-for-credentials", (await NumberAsync(other, freeId))["status"]!.GetValue<string>());
+
+        // A tenant whose Twilio account answers for the number still cannot take it from the active owner.
+        var rival = await TelephonyTenantAsync();
+        var rivalId = await AttachAsync(rival, held);
+        await factory.Outbox.DrainAsync(CancellationToken.None);
+        var refused = await NumberAsync(rival, rivalId);
+        Assert.Equal("failed", refused["status"]!.GetValue<string>());
+        Assert.Equal(Switchboard.Numbers.NumberClaims.NotVerified, refused["lastError"]!.GetValue<string>());
+        Assert.Equal($"{SelfServiceFactory.PublicBaseUrl}/webhooks/twilio/voice/{owner.TenantId}", owned.VoiceUrl);
+        Assert.Equal("active", (await NumberAsync(owner, ownerId))["status"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task UnverifiedNumbersExpireAfterSevenDaysAndActiveOnesStay()
+    {
+        var squatter = await TelephonyTenantWithoutTwilioAsync();
+        var owner = await TelephonyTenantAsync();
+        var e164 = NewNumber();
+        factory.Twilio.Own(e164);
+        var ownerId = await AttachAsync(owner, e164);
+        await factory.Outbox.DrainAsync(CancellationToken.None);
+        var squatted = await AttachAsync(squatter, e164); // after the owner's activation: never released, only expired
+        await factory.Outbox.DrainAsync(CancellationToken.None);
+        Assert.Equal("waiting-for-credentials", (await NumberAsync(squatter, squatted))["status"]!.GetValue<string>());
+
+        await PurgeAsync(factory.Clock.GetUtcNow().AddDays(6));
+        Assert.Equal(HttpStatusCode.OK, (await squatter.Client.GetAsync($"/api/v1/numbers/{squatted}")).StatusCode);
+        var result = await PurgeAsync(factory.Clock.GetUtcNow().AddDays(8));
+        Assert.True(result.UnverifiedNumbersExpired >= 1);
+        Assert.Equal(HttpStatusCode.NotFound, (await squatter.Client.GetAsync($"/api/v1/numbers/{squatted}")).StatusCode);
+        Assert.Equal("active", (await NumberAsync(owner, ownerId))["status"]!.GetValue<string>());
+    }
+
+    private async Task<Switchboard.Compliance.RetentionResult> PurgeAsync(DateTimeOffset now)
+    {
+        using var scope = factory.Services.CreateScope();
+        return await scope.ServiceProvider.GetRequiredService<Switchboard.Compliance.RetentionService>().PurgeAsync(now, CancellationToken.None);
+    }
+
+    private Task<Switchboard.Numbers.NumberScheduleDecision> DecideAsync(Guid tenantId, string e164) => factory.WithDbAsync(tenantId, async db =>
+    {
+        var tenant = await db.Tenants.FirstAsync(t => t.Id == tenantId);
+        return await Switchboard.Numbers.NumberSchedule.DecideAsync(db, tenant, e164, factory.Clock.GetUtcNow(), CancellationToken.None);
+    });
 }

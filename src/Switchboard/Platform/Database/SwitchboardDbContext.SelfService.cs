@@ -123,8 +123,9 @@ internal sealed partial class SwitchboardDbContext
         {
             e.ToTable("phone_numbers");
             e.HasIndex(x => new { x.TenantId, x.CreatedAt });
-            // A number answers for one tenant only.
-            e.HasIndex(x => x.Number).IsUnique();
+            // A tenant attaches a number once; a number is held exclusively only once active (NumberClaims, migration 0035).
+            e.HasIndex(x => new { x.TenantId, x.Number }).IsUnique();
+            e.HasIndex(x => x.Number).IsUnique().HasDatabaseName("IX_phone_numbers_Number_active").HasFilter(Switchboard.Numbers.NumberClaims.ActiveFilterSql);
             e.Property(x => x.Number).HasMaxLength(32);
             e.Property(x => x.Mode).HasMaxLength(16);
             e.Property(x => x.TwilioSid).HasMaxLength(64);
