@@ -145,6 +145,16 @@ internal static class SmsText
     private const string Separator = "\n"; // one fact per line: LF is 1 GSM-7 septet, where "|" (extension table) is 2
     private const string Ellipsis = "...";
 
+    /// <summary>The languages the text is written in (BCP 47 primary subtags); any other language gets the English text.</summary>
+    public static readonly IReadOnlyList<string> Languages = ["en", "fr"];
+
+    /// <summary>
+    /// True when <paramref name="tag"/> is a BCP 47 tag (<see cref="Platform.Http.Validation.IsLocale"/>) of one of
+    /// <see cref="Languages"/>: <c>fr</c>, <c>fr-CA</c>, <c>en-US</c>…
+    /// </summary>
+    public static bool IsWrittenIn(string? tag) =>
+        Platform.Http.Validation.IsLocale(tag) && Languages.Contains(tag!.Split('-')[0].ToLowerInvariant(), StringComparer.Ordinal);
+
     /// <summary>
     /// The follow-up to an emergency alert already sent for the call: the callback number it lacked or that changed, e.g.
     /// "URGENCE Drain Fortin\nNouveau numéro de rappel : Marie Tremblay +15145550777\nRappeler immédiatement." One segment

@@ -118,7 +118,8 @@ internal sealed record AlertPolicy
     /// business's, list by list. An assistant's empty on-call or office list inherits the business's (an outside probe: the
     /// studio form saved <c>"onCallNumbers": []</c> for an assistant that had inherited them, and emergencies stopped being
     /// texted while the caller was told the plumber was alerted); its delivery rule and language are its own, the language
-    /// falling back to the business's.     /// </summary>
+    /// falling back to the business's.
+    /// </summary>
     public static AlertPolicy For(Tenant tenant, Assistant? assistant) => assistant?.AlertPolicy is not { } own ? tenant.AlertPolicy : new AlertPolicy
     {
         OnCallNumbers = own.OnCallNumbers.Count > 0 ? own.OnCallNumbers : tenant.AlertPolicy.OnCallNumbers,
