@@ -2,7 +2,7 @@ import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Button, Card, ErrorMessage, Field, inputClass, PageTitle, useFieldProblems } from '@/components/ui/ui';
 import { useSession, useTenantId } from '@/lib/session';
-import { parsePhoneList } from '@/lib/phone';
+import { parsePhoneList, splitPhones } from '@/lib/phone';
 import { useAlertSettings, useSaveAlertSettings, type AlertSettings, type AlertSettingsRequest } from './api';
 import { numbersText } from './alert-policy';
 
@@ -29,8 +29,9 @@ function toForm(s: AlertSettings): Form {
 function toRequest(f: Form, stored: AlertSettings): AlertSettingsRequest {
   const sameLanguage = (stored.language?.toLowerCase().split('-')[0] ?? '') === f.language;
   return {
-    onCallNumbers: parsePhoneList(f.onCall).numbers,
-    officeNumbers: parsePhoneList(f.office).numbers,
+    // As typed: the server reads them in the business's region, and quotes a refused one as the owner wrote it.
+    onCallNumbers: splitPhones(f.onCall),
+    officeNumbers: splitPhones(f.office),
     nonUrgentDelivery: f.nonUrgentDelivery,
     language: sameLanguage ? (stored.language ?? null) : f.language || null,
   };
