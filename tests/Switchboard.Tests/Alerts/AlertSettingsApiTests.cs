@@ -119,7 +119,9 @@ public sealed class AlertSettingsApiTests(SelfServiceFactory factory) : IClassFi
         var member = factory.CookieClient();
         var accepted = await (await member.PostAsJsonAsync("/api/v1/auth/invitations/accept", new
         {
-            token = invitation["token"]!.GetValue<string>(), password = "a member reads the alert numbers", fullName = "Mem Ber",
+            token = invitation["token"]!.GetValue<string>(),
+            password = "a member reads the alert numbers",
+            fullName = "Mem Ber",
         })).JsonAsync(HttpStatusCode.OK);
         member.DefaultRequestHeaders.Add("X-CSRF-Token", accepted["csrfToken"]!.GetValue<string>());
 
