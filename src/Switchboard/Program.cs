@@ -143,7 +143,8 @@ app.MapGroup("/api/v1").RequireAuthorization()                    // self-servic
     .MapKnowledge()                                               // knowledge base: documents, chunks, search
     .MapCompliance()                                              // audit log + verify, export, erasure, retention
     .MapOutbound()                                                // outbound calls, refusals, do-not-call list
-    .MapCampaigns();                                              // campaigns: create from CSV, schedule, pause/resume/cancel, contacts, progress (SSE)
+    .MapCampaigns()                                               // campaigns: create from CSV, schedule, pause/resume/cancel, contacts, progress (SSE)
+    .MapAlertSettings();                                          // the business's SMS alert policy (Settings → Alerts)
 
 app.Lifetime.ApplicationStarted.Register(() => Banner.PrintDemo(demo, app.Urls.FirstOrDefault(), app.Environment));
 await app.RunAsync();

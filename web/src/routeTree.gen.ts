@@ -26,6 +26,7 @@ import { Route as AppCallsIndexRouteImport } from './routes/_app/calls/index'
 import { Route as AppCallsCallIdRouteImport } from './routes/_app/calls/$callId'
 import { Route as AppOperatorIndexRouteImport } from './routes/_app/operator/index'
 import { Route as AppOperatorMailboxRouteImport } from './routes/_app/operator/mailbox'
+import { Route as AppSettingsAlertsRouteImport } from './routes/_app/settings/alerts'
 import { Route as AppSettingsApiKeysRouteImport } from './routes/_app/settings/api-keys'
 import { Route as AppSettingsAuditRouteImport } from './routes/_app/settings/audit'
 import { Route as AppSettingsCredentialsRouteImport } from './routes/_app/settings/credentials'
@@ -123,6 +124,11 @@ const AppOperatorMailboxRoute = AppOperatorMailboxRouteImport.update({
   path: '/operator/mailbox',
   getParentRoute: () => AppRouteRoute,
 } as any)
+const AppSettingsAlertsRoute = AppSettingsAlertsRouteImport.update({
+  id: '/settings/alerts',
+  path: '/settings/alerts',
+  getParentRoute: () => AppRouteRoute,
+} as any)
 const AppSettingsApiKeysRoute = AppSettingsApiKeysRouteImport.update({
   id: '/settings/api-keys',
   path: '/settings/api-keys',
@@ -201,6 +207,7 @@ export interface FileRoutesByFullPath {
   '/invitations/accept': typeof InvitationsAcceptRoute
   '/calls/$callId': typeof AppCallsCallIdRoute
   '/operator/mailbox': typeof AppOperatorMailboxRoute
+  '/settings/alerts': typeof AppSettingsAlertsRoute
   '/settings/api-keys': typeof AppSettingsApiKeysRoute
   '/settings/audit': typeof AppSettingsAuditRoute
   '/settings/credentials': typeof AppSettingsCredentialsRoute
@@ -231,6 +238,7 @@ export interface FileRoutesByTo {
   '/': typeof AppIndexRoute
   '/calls/$callId': typeof AppCallsCallIdRoute
   '/operator/mailbox': typeof AppOperatorMailboxRoute
+  '/settings/alerts': typeof AppSettingsAlertsRoute
   '/settings/api-keys': typeof AppSettingsApiKeysRoute
   '/settings/audit': typeof AppSettingsAuditRoute
   '/settings/credentials': typeof AppSettingsCredentialsRoute
@@ -263,6 +271,7 @@ export interface FileRoutesById {
   '/_app/': typeof AppIndexRoute
   '/_app/calls/$callId': typeof AppCallsCallIdRoute
   '/_app/operator/mailbox': typeof AppOperatorMailboxRoute
+  '/_app/settings/alerts': typeof AppSettingsAlertsRoute
   '/_app/settings/api-keys': typeof AppSettingsApiKeysRoute
   '/_app/settings/audit': typeof AppSettingsAuditRoute
   '/_app/settings/credentials': typeof AppSettingsCredentialsRoute
@@ -295,6 +304,7 @@ export interface FileRouteTypes {
     | '/invitations/accept'
     | '/calls/$callId'
     | '/operator/mailbox'
+    | '/settings/alerts'
     | '/settings/api-keys'
     | '/settings/audit'
     | '/settings/credentials'
@@ -325,6 +335,7 @@ export interface FileRouteTypes {
     | '/'
     | '/calls/$callId'
     | '/operator/mailbox'
+    | '/settings/alerts'
     | '/settings/api-keys'
     | '/settings/audit'
     | '/settings/credentials'
@@ -356,6 +367,7 @@ export interface FileRouteTypes {
     | '/_app/'
     | '/_app/calls/$callId'
     | '/_app/operator/mailbox'
+    | '/_app/settings/alerts'
     | '/_app/settings/api-keys'
     | '/_app/settings/audit'
     | '/_app/settings/credentials'
@@ -503,6 +515,13 @@ declare module '@tanstack/react-router' {
       preLoaderRoute: typeof AppOperatorMailboxRouteImport
       parentRoute: typeof AppRouteRoute
     }
+    '/_app/settings/alerts': {
+      id: '/_app/settings/alerts'
+      path: '/settings/alerts'
+      fullPath: '/settings/alerts'
+      preLoaderRoute: typeof AppSettingsAlertsRouteImport
+      parentRoute: typeof AppRouteRoute
+    }
     '/_app/settings/api-keys': {
       id: '/_app/settings/api-keys'
       path: '/settings/api-keys'
@@ -599,6 +618,7 @@ interface AppRouteRouteChildren {
   AppIndexRoute: typeof AppIndexRoute
   AppCallsCallIdRoute: typeof AppCallsCallIdRoute
   AppOperatorMailboxRoute: typeof AppOperatorMailboxRoute
+  AppSettingsAlertsRoute: typeof AppSettingsAlertsRoute
   AppSettingsApiKeysRoute: typeof AppSettingsApiKeysRoute
   AppSettingsAuditRoute: typeof AppSettingsAuditRoute
   AppSettingsCredentialsRoute: typeof AppSettingsCredentialsRoute
@@ -624,6 +644,7 @@ const AppRouteRouteChildren: AppRouteRouteChildren = {
   AppIndexRoute: AppIndexRoute,
   AppCallsCallIdRoute: AppCallsCallIdRoute,
   AppOperatorMailboxRoute: AppOperatorMailboxRoute,
+  AppSettingsAlertsRoute: AppSettingsAlertsRoute,
   AppSettingsApiKeysRoute: AppSettingsApiKeysRoute,
   AppSettingsAuditRoute: AppSettingsAuditRoute,
   AppSettingsCredentialsRoute: AppSettingsCredentialsRoute,

@@ -184,6 +184,13 @@ internal static class SmsText
     private static string Number(Words w, string? phone) => w.RightToLeft ? LeftToRightMark + phone : phone ?? "";
 
     /// <summary>
+    /// True when <paramref name="tag"/> is a BCP 47 tag (<see cref="Platform.Http.Validation.IsLocale"/>) of one of
+    /// <see cref="LanguageCodes"/>: <c>fr</c>, <c>fr-CA</c>, <c>he-IL</c>…
+    /// </summary>
+    public static bool IsWrittenIn(string? tag) =>
+        Platform.Http.Validation.IsLocale(tag) && Languages.ContainsKey(tag!.Split('-')[0].ToLowerInvariant());
+
+    /// <summary>
     /// The follow-up to an emergency alert already sent for the call: the callback number it lacked or that changed, e.g.
     /// "URGENCE Drain Fortin\nNouveau numéro de rappel : Marie Tremblay +15145550777\nRappeler immédiatement." One segment
     /// for a name of ordinary length (GSM-7 in en, fr, es, de; UCS-2 in ar, he); the lead's phone must be E.164.

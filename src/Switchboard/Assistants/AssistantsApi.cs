@@ -182,10 +182,6 @@ internal sealed class AssistantService(SwitchboardDbContext db, TenantAccountCac
         return null;
     }
 
-    private static string NumbersProblem(string? invalid, string region) =>
-        (invalid is null ? "" : $"'{(invalid.Length > 40 ? invalid[..40] + "…" : invalid)}' is not a phone number in {region}; ")
-        + "numbers such as +15145550111 or (514) 555-0111 (at most 10)";
-
     /// <summary>Most characters of a voice's or model's provider, voice id or model name.</summary>
     private const int MaxNameLength = 100;
 
@@ -213,7 +209,7 @@ internal sealed class AssistantService(SwitchboardDbContext db, TenantAccountCac
         {
             v.Add("model", $"needs provider and model (temperature 0–2; provider and model of at most {MaxNameLength} characters)");
         }
-        List<string> onCall = [], office = [];
+        AlertPolicy? alertPolicy = null;
         var region = body.AlertPolicy is not null || body.Transfer is not null
             ? Phones.RegionOf(await db.Tenants.IgnoreQueryFilters().Where(t => t.Id == a.TenantId).Select(t => t.Locale).FirstOrDefaultAsync(ct))
             : Phones.DefaultRegion;
@@ -228,26 +224,8 @@ internal sealed class AssistantService(SwitchboardDbContext db, TenantAccountCac
         }
         if (body.AlertPolicy is { } p)
         {
-            // Read in the tenant's region and stored in E.164 (Phones.SettingsNumberToE164). One detail per list, so a
-            // form can show the message beside the field that holds the bad number.
-            onCall = Phones.SettingsNumbersToE164(p.OnCallNumbers ?? [], region, out var badOnCall);
-            if (badOnCall is not null || p.OnCallNumbers is { Count: > 10 })
-            {
-                v.Add("alertPolicy.onCallNumbers", NumbersProblem(badOnCall, region));
-            }
-            office = Phones.SettingsNumbersToE164(p.OfficeNumbers ?? [], region, out var badOffice);
-            if (badOffice is not null || p.OfficeNumbers is { Count: > 10 })
-            {
-                v.Add("alertPolicy.officeNumbers", NumbersProblem(badOffice, region));
-            }
-            if (p.Language is not null && !Validation.IsLocale(p.Language))
-            {
-                v.Add("alertPolicy.language", "must be a BCP 47 tag such as fr-CA");
-            }
-            if (p.NonUrgentDelivery is not null and not ("business-hours" or "none"))
-            {
-                v.Add("alertPolicy.nonUrgentDelivery", "must be business-hours or none");
-            }
+            // Read in the tenant's region and stored in E.164, as the business's own policy is (Settings → Alerts).
+            alertPolicy = Alerts.AlertPolicyInput.Read(p, region, v, "alertPolicy.");
         }
         if (!v.IsValid)
         {
@@ -267,16 +245,7 @@ internal sealed class AssistantService(SwitchboardDbContext db, TenantAccountCac
         a.RecordingEnabled = body.RecordingEnabled ?? a.RecordingEnabled;
         a.TransferEnabled = body.Transfer?.Enabled ?? a.TransferEnabled;
         a.TransferDestinations = destinations ?? a.TransferDestinations;
-        if (body.AlertPolicy is { } policy)
-        {
-            a.AlertPolicy = new AlertPolicy
-            {
-                OnCallNumbers = onCall,
-                OfficeNumbers = office,
-                NonUrgentDelivery = policy.NonUrgentDelivery ?? "business-hours",
-                Language = policy.Language,
-            };
-        }
+        a.AlertPolicy = alertPolicy ?? a.AlertPolicy;
         if (body.IsDefault == true && !a.IsDefault)
         {
             foreach (var other in await db.Assistants.Where(x => x.IsDefault && x.Id != a.Id).ToListAsync(ct))
@@ -314,14 +283,6 @@ internal sealed class AssistantService(SwitchboardDbContext db, TenantAccountCac
             return new { changed };
         }
         var from = before["alertPolicy"] is "null" ? null : System.Text.Json.JsonSerializer.Deserialize<AlertPolicy>(before["alertPolicy"]);
-        return new
-        {
-            changed,
-            alertPolicy = new
-            {
-                from = from is null ? null : new { from.OnCallNumbers, from.OfficeNumbers },
-                to = after.AlertPolicy is null ? null : new { after.AlertPolicy.OnCallNumbers, after.AlertPolicy.OfficeNumbers },
-            },
-        };
+        return new { changed, alertPolicy = Alerts.AlertPolicyInput.AuditChange(from, after.AlertPolicy) };
     }
 }

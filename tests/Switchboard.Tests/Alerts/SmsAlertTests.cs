@@ -195,6 +195,33 @@ public sealed class SmsAlertTests(TwilioFactory factory) : IClassFixture<TwilioF
         Assert.DoesNotContain(factory.Twilio.Messages, m => m.To == office);
     }
 
+    [Fact]
+    public async Task AnEmergencyAfterTheBusinessChangesItsOnCallNumberIsTextedToTheNewNumberAtOnce()
+    {
+        // The default assistant has no policy of its own: the business's numbers apply (AlertPolicy.For).
+        var (tenant, oldOnCall, office) = await TenantAsync();
+        await factory.PostVapiAsync(tenant, VapiWebhookTests.EndOfCallReport(Guid.NewGuid().ToString(), "Sous-sol inondé.", "Mon sous-sol est inondé!"));
+        await factory.Outbox.DrainAsync(CancellationToken.None); // and the tenant's configuration is now cached on this node
+        Assert.Single(factory.Twilio.Messages, m => m.To == oldOnCall);
+
+        // Typed as the owner writes it in Settings → Alerts, through a secret key (the API acts as an admin).
+        var newOnCall = NewNumber();
+        var typed = $"({newOnCall[2..5]}) {newOnCall[5..8]}-{newOnCall[8..]}";
+        using var api = factory.ApiClient(tenant);
+        var put = await api.PutAsJsonAsync("/api/v1/settings/alerts", new { onCallNumbers = new[] { typed }, officeNumbers = new[] { office } });
+        Assert.True(put.IsSuccessStatusCode, await put.Content.ReadAsStringAsync());
+
+        await factory.PostVapiAsync(tenant, VapiWebhookTests.EndOfCallReport(Guid.NewGuid().ToString(), "Tuyau éclaté.", "Un tuyau a éclaté, il y a de l'eau partout!"));
+        await factory.Outbox.DrainAsync(CancellationToken.None);
+
+        var sent = Assert.Single(factory.Twilio.Messages, m => m.To == newOnCall);
+        Assert.StartsWith("URGENCE Drain Fortin", sent.Body);
+        Assert.Single(factory.Twilio.Messages, m => m.To == oldOnCall); // the first call's text only
+        var audit = await factory.WithDbAsync(null, db => db.AuditLog.IgnoreQueryFilters().SingleAsync(a => a.TenantId == tenant.Id && a.Action == "business.updated"));
+        Assert.Equal("api_key", audit.ActorType);
+        Assert.Equal(newOnCall, System.Text.Json.Nodes.JsonNode.Parse(audit.DetailsJson!)!["alertPolicy"]!["to"]!["onCallNumbers"]![0]!.GetValue<string>());
+    }
+
     [Theory]
     [InlineData("+15145559876", "+15145559876")] // the caller id, then "call me back on my cell"
     [InlineData("anonymous", "numéro masqué")]   // a hidden caller id, then the number

@@ -108,6 +108,58 @@ public sealed class StudioBrowserTests(BrowserFixture browser, ITestOutputHelper
         await AssertCleanExcept422Async(tab);
     }
 
+    [Fact]
+    public async Task TheBusinessAlertNumbersAreEditedInSettingsSurviveAReloadAndTheStudioSaysTheyApply()
+    {
+        if (browser.Skip(output))
+        {
+            return;
+        }
+        await using var tab = await browser.OpenAsync();
+        var page = tab.Page;
+        await page.GotoAsync("/settings/assistants");
+        await page.GetByRole(AriaRole.Link, new() { Name = "Alerts", Exact = true }).ClickAsync(); // listed with the other settings
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "SMS alerts", Exact = true })).ToBeVisibleAsync();
+        var onCall = page.GetByLabel("On-call numbers (emergencies, any hour)", new() { Exact = true });
+        await Expect(onCall).ToHaveValueAsync("+15145550111"); // the fixture's business
+        var save = page.GetByRole(AriaRole.Button, new() { Name = "Save", Exact = true });
+
+        // What is not a number never leaves the page; a number too short for Canada is refused by the server, at its field.
+        await onCall.FillAsync("ask Marc");
+        await save.ClickAsync();
+        await Expect(onCall).ToHaveAttributeAsync("aria-invalid", "true");
+        await Expect(page.GetByText("“ask Marc” is not a phone number.")).ToBeVisibleAsync();
+        await onCall.FillAsync("514-555-01");
+        await save.ClickAsync();
+        await Expect(page.GetByText("“514-555-01” is not a phone number in CA", new() { Exact = false })).ToBeVisibleAsync();
+        await Expect(onCall).ToHaveAttributeAsync("aria-invalid", "true");
+        Assert.Equal("+15145550111", (await BusinessAlertsAsync())["onCallNumbers"]![0]!.GetValue<string>());
+
+        // Typed as an owner types it in Québec, twice: stored once, in E.164.
+        await onCall.FillAsync("514-555-0133, +1 514 555 0133");
+        await page.GetByLabel("Office numbers (other leads)", new() { Exact = true }).FillAsync("");
+        await page.GetByRole(AriaRole.Combobox, new() { Name = "Non-urgent alerts", Exact = true }).SelectOptionAsync("none");
+        await save.ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Status).GetByText("Alert settings saved.")).ToBeVisibleAsync();
+        await Expect(onCall).ToHaveValueAsync("+15145550133");
+        var stored = await BusinessAlertsAsync();
+        Assert.Equal(["+15145550133"], stored["onCallNumbers"]!.AsArray().Select(n => n!.GetValue<string>()));
+        Assert.Equal("none", stored["nonUrgentDelivery"]!.GetValue<string>());
+
+        await page.ReloadAsync();
+        await Expect(page.GetByLabel("On-call numbers (emergencies, any hour)", new() { Exact = true })).ToHaveValueAsync("+15145550133");
+        await Expect(page.GetByRole(AriaRole.Combobox, new() { Name = "Non-urgent alerts", Exact = true })).ToHaveValueAsync("none");
+
+        // The studio says which of the business's numbers an assistant's empty list gets.
+        await page.GotoAsync("/settings/assistants/new");
+        await Expect(page.GetByText("Empty: the business's on-call numbers apply (\u2066+1 514-555-0133\u2069).")).ToBeVisibleAsync();
+        await Expect(page.GetByText("Empty: routine leads go to the on-call numbers (\u2066+1 514-555-0133\u2069).")).ToBeVisibleAsync();
+        await AssertCleanExcept422Async(tab);
+    }
+
+    private async Task<JsonObject> BusinessAlertsAsync() =>
+        (await browser.Host.ApiClient(browser.Tenant).GetFromJsonAsync<JsonObject>("/api/v1/settings/alerts"))!;
+
     private async Task<JsonObject> AssistantAsync()
     {
         var list = (await browser.Host.ApiClient(browser.Tenant).GetFromJsonAsync<JsonArray>("/api/v1/assistants"))!;
@@ -252,7 +304,7 @@ public sealed class StudioBrowserTests(BrowserFixture browser, ITestOutputHelper
         await TelephonyPlanAsync();
         await using var tab = await browser.OpenAsync(locale: "he-IL", width: 375, height: 800, dark: true, axe: true);
         var page = tab.Page;
-        foreach (var (path, heading) in new[] { ("/settings/assistants", "סטודיו העוזר"), ("/settings/numbers", "מספרי טלפון"), ("/settings/widget", "צ'אט לאתר") })
+        foreach (var (path, heading) in new[] { ("/settings/assistants", "סטודיו העוזר"), ("/settings/numbers", "מספרי טלפון"), ("/settings/widget", "צ'אט לאתר"), ("/settings/alerts", "התראות SMS") })
         {
             await page.GotoAsync(path + "?returnTo=https%3A%2F%2Fevil.example");
             await Expect(page.GetByRole(AriaRole.Heading, new() { Name = heading, Exact = true })).ToBeVisibleAsync();

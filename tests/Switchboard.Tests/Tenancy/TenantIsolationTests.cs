@@ -45,6 +45,7 @@ public sealed partial class TenantIsolationTests(SelfServiceFactory factory) : I
         var secretKey = created["key"]!.GetValue<string>();
         const string doNotCall = "+14385550177";
         await (await a.Client.PostAsJsonAsync("/api/v1/dnc", new { number = doNotCall, note = "Note " + marker })).JsonAsync(HttpStatusCode.Created);
+        await (await a.Client.PutAsJsonAsync("/api/v1/settings/alerts", new { onCallNumbers = new[] { "+14385550155" } })).JsonAsync(HttpStatusCode.OK);
         var campaignId = (await (await a.Client.PostAsJsonAsync("/api/v1/campaigns", new { name = "Campaign " + marker, contactsCsv = "number,name\n+14385550166,Contact " + marker }))
             .JsonAsync(HttpStatusCode.Created))["campaign"]!["id"]!.GetValue<string>();
         await factory.Outbox.DrainAsync(CancellationToken.None);
@@ -91,7 +92,7 @@ public sealed partial class TenantIsolationTests(SelfServiceFactory factory) : I
             ["PATCH /api/v1/team/members/{userId}"] = new { role = "member" },
             ["POST /api/v1/keys/{id}/rotate"] = new { graceHours = 0 },
         };
-        var secrets = new[] { a.TenantId.ToString(), campaignId, "4385550166", assistantId, numberId, number, invitationId, keyId, callId, a.Email, marker, "4566836490", "4385550177", secretKey, VapiSimulator.PrivateKey, sharedKey };
+        var secrets = new[] { a.TenantId.ToString(), campaignId, "4385550166", assistantId, numberId, number, invitationId, keyId, callId, a.Email, marker, "4566836490", "4385550177", "4385550155", secretKey, VapiSimulator.PrivateKey, sharedKey };
         // Singletons B has not set: 404 for B (never A's), checked for leaks like the rest.
         var absentForB = new HashSet<string> { "/api/v1/credentials/twilio/signing-key" };
 

@@ -49,6 +49,22 @@ describe('field errors', () => {
     expect(fieldProblemText('must be 8 to 200 characters without spaces', t)).toMatch(/8.*200/);
   });
 
+  it.each(['en', 'fr', 'he', 'ar'])('an alert list’s problems are translated in %s with the bad entry, region and limit kept', (lng) => {
+    const t = i18n.getFixedT(lng);
+    const raw = "'call Marc' is not a phone number in CA; numbers such as +15145550111 or (514) 555-0111 (at most 10)";
+    const bad = fieldProblemText(raw, t);
+    expect(bad).not.toMatch(/^errors\./);
+    expect(bad).not.toBe(raw);
+    expect(bad).toContain('call Marc');
+    expect(bad).toContain('CA');
+    expect(bad).toContain('10');
+    const many = fieldProblemText('numbers such as +15145550111 or (514) 555-0111 (at most 10)', t);
+    expect(many).not.toMatch(/^errors\.|^numbers such as/);
+    expect(many).toContain('10');
+    const language = fieldProblemText("must be a language alert texts are written in (en, fr, e.g. fr-CA), or null for the business's", t);
+    expect(language).not.toMatch(/^errors\.|must be/);
+  });
+
   it('an unknown problem is shown as the server wrote it', () => {
     const t = i18n.getFixedT('fr');
     expect(fieldProblemText('must be twilio or vapi', t)).toBe('must be twilio or vapi');

@@ -32,6 +32,10 @@ const KNOWN: ReadonlyArray<[RegExp, string]> = [
   [/^must be a phone number in (?<region>[A-Z0-9]{2,3}), e\.g\. /, 'errors.field.phoneIn'],
   [/^must be a phone number such as .+ \(read in (?<region>[A-Z0-9]{2,3})\)$/, 'errors.field.phoneTransfer'],
   [/^must be a phone number: E\.164\b/, 'errors.field.phone'],
+  // Alert numbers (Alerts/AlertPolicyInput.cs): a list's first bad entry, or too many numbers; the language of alert texts
+  [/^'(?<value>.*)' is not a phone number in (?<region>[A-Z0-9]{2,3}); numbers such as .+ \(at most (?<max>\d+)\)$/, 'errors.field.phoneList'],
+  [/^numbers such as .+ \(at most (\d+)\)$/, 'errors.field.phoneListMax'],
+  [/^must be a language alert texts are written in\b/, 'errors.field.smsLanguage'],
   [/^must be a phone number \(E\.164, or national in the business's country\) or a Messaging Service SID\b/, 'errors.field.smsSender'],
   // URLs and origins (Credentials/BaseUrlGuard.cs, the widget's allowed origins)
   [/^must be an absolute URL$/i, 'errors.field.url'],

@@ -2,7 +2,7 @@ import { useState, type ReactNode } from 'react';
 import { Link, useNavigate } from '@tanstack/react-router';
 import { useTranslation } from 'react-i18next';
 import { Dialog } from 'radix-ui';
-import { Activity, BarChart3, BookOpen, Bot, Library, Building, Gauge, Home, KeyRound, Lock, LogOut, Mail, Menu, MessageSquare, MessagesSquare, Phone, PhoneCall, Radio, Rocket, ScrollText, ShieldCheck, UserCog, Users, Webhook, X } from 'lucide-react';
+import { Activity, BarChart3, BellRing, BookOpen, Bot, Library, Building, Gauge, Home, KeyRound, Lock, LogOut, Mail, Menu, MessageSquare, MessagesSquare, Phone, PhoneCall, Radio, Rocket, ScrollText, ShieldCheck, UserCog, Users, Webhook, X } from 'lucide-react';
 import { useSession } from '@/lib/session';
 import { useConnection } from '@/lib/live/use-live-events';
 import { api } from '@/lib/api/client';
@@ -24,6 +24,7 @@ const NAV = [
   { to: '/onboarding', key: 'onboarding.nav', icon: Rocket },
   { group: 'studio.nav.settings' },
   { to: '/settings/assistants', key: 'studio.nav.assistants', icon: Bot },
+  { to: '/settings/alerts', key: 'alertSettings.nav', icon: BellRing },
   { to: '/settings/numbers', key: 'studio.nav.numbers', icon: PhoneCall },
   { to: '/settings/widget', key: 'studio.nav.widget', icon: MessagesSquare },
   { to: '/settings/knowledge', key: 'knowledgeBase.nav', icon: Library },

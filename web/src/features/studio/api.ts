@@ -8,6 +8,9 @@ export type PhoneNumber = components['schemas']['PhoneNumberDto'];
 export type PhoneNumberRequest = Partial<components['schemas']['PhoneNumberRequest']>;
 export type WidgetSettings = components['schemas']['WidgetSettingsDto'];
 export type WidgetInstall = components['schemas']['WidgetInstallDto'];
+/** The business's own SMS alert policy (`GET/PUT /api/v1/settings/alerts`); an assistant's empty lists inherit it. */
+export type AlertSettings = components['schemas']['AlertSettingsDto'];
+export type AlertSettingsRequest = components['schemas']['AlertPolicyDto'];
 
 /** A receptionist persona from the template gallery (`GET /api/v1/assistant-templates`, issue 9 contract). */
 export interface AssistantTemplate {
@@ -33,6 +36,7 @@ const k = {
   assistants: (tenantId: string) => [tenantId, 'studio', 'assistants'] as const,
   numbers: (tenantId: string) => [tenantId, 'studio', 'numbers'] as const,
   widget: (tenantId: string) => [tenantId, 'studio', 'widget'] as const,
+  alerts: (tenantId: string) => [tenantId, 'studio', 'alerts'] as const,
   templates: (tenantId: string, language: string) => [tenantId, 'studio', 'templates', language] as const,
 };
 
@@ -139,6 +143,23 @@ export function useCreateWidgetKey(tenantId: string) {
   return useMutation({
     mutationFn: (name: string) => send<unknown>('POST', '/api/v1/keys', { body: { name, kind: 'publishable' } }),
     onSuccess: () => void qc.invalidateQueries({ queryKey: k.widget(tenantId) }),
+  });
+}
+
+/** The business's alert policy (Settings → Alerts, and the studio's hints about what an empty list inherits). */
+export function useAlertSettings(tenantId: string) {
+  return useQuery({
+    queryKey: k.alerts(tenantId),
+    queryFn: ({ signal }) => send<AlertSettings>('GET', '/api/v1/settings/alerts', { signal }),
+  });
+}
+
+/** Replaces the business's alert policy; the answer holds the numbers as stored (E.164). */
+export function useSaveAlertSettings(tenantId: string) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (body: AlertSettingsRequest) => send<AlertSettings>('PUT', '/api/v1/settings/alerts', { body }),
+    onSuccess: (saved) => qc.setQueryData(k.alerts(tenantId), saved),
   });
 }
 

@@ -4,7 +4,8 @@ import { useTranslation } from 'react-i18next';
 import { Button, buttonClass, Card, ErrorMessage, inputClass, PageTitle } from '@/components/ui/ui';
 import { useFormat, useTenantId } from '@/lib/session';
 import { formatLanguage } from '@/lib/format/format';
-import { TOOLS, syncProblem, useAssistants, useDeleteAssistant, useSaveAssistant, useTemplates, type Assistant, type AssistantRequest, type AssistantTemplate } from './api';
+import { TOOLS, syncProblem, useAlertSettings, useAssistants, useDeleteAssistant, useSaveAssistant, useTemplates, type Assistant, type AssistantRequest, type AssistantTemplate } from './api';
+import { inheritedHint, inheritedOffice, inheritedOnCall } from './alert-policy';
 import { fieldErrors, splitList } from './http';
 import { parsePhoneList } from '@/lib/phone';
 import { FieldError, ReturnToBanner } from './return-to';
@@ -115,6 +116,13 @@ function Editor({ assistant, tenantId, returnTo }: { assistant: Assistant | unde
     setSaved(false);
   };
   const err = (field: string) => errors[field];
+  // Under an empty on-call or office field: which of the business's numbers apply instead (Settings → Alerts).
+  const business = useAlertSettings(tenantId).data;
+  const alertHint = (field: 'onCall' | 'office', fallback: string) => {
+    if (!business || parsePhoneList(form[field]).numbers.length > 0 || form[field].trim() !== '') return fallback;
+    const hint = inheritedHint(field, field === 'onCall' ? inheritedOnCall(business) : inheritedOffice(business, form.onCall));
+    return t(hint.key, { numbers: hint.numbers });
+  };
 
   const applyTemplate = (tpl: AssistantTemplate) => {
     setForm((f) => ({
@@ -269,7 +277,7 @@ function Editor({ assistant, tenantId, returnTo }: { assistant: Assistant | unde
             onChange={(e) => set('onCall', e.target.value)}
             {...described('alertPolicy.onCallNumbers', true)}
           />,
-          t('studio.fields.onCallInherits'),
+          alertHint('onCall', t('studio.fields.onCallInherits')),
         )}
         {row(
           t('studio.fields.office'),
@@ -282,7 +290,7 @@ function Editor({ assistant, tenantId, returnTo }: { assistant: Assistant | unde
             onChange={(e) => set('office', e.target.value)}
             {...described('alertPolicy.officeNumbers', true)}
           />,
-          t('studio.fields.officeInherits'),
+          alertHint('office', t('studio.fields.officeInherits')),
         )}
         {row(
           t('studio.fields.quietHours'),

@@ -2024,6 +2024,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/settings/alerts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The business's SMS alert policy */
+        get: operations["getSettingsAlerts"];
+        /**
+         * Replace the business's SMS alert policy
+         * @description Numbers may be typed as people write them ("514-555-0111", "(514) 555-0111", "+1 514 555 0111"): they are read in the business's region (its locale's country, e.g. CA for fr-CA) and stored in E.164, duplicates dropped, at most 10 per list. A null or missing list is empty, a null nonUrgentDelivery is business-hours, a null language is the business's locale; language must be a tag of a language alert texts are written in (en, fr, es, de, ar, he). 422 VALIDATION_FAILED names each bad field (onCallNumbers, officeNumbers, nonUrgentDelivery, language) and nothing is changed.
+         */
+        put: operations["putSettingsAlerts"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export interface webhooks {
     "call.started": {
@@ -2136,7 +2157,7 @@ export interface webhooks {
         get?: never;
         put?: never;
         /**
-         * A lead's status, notes or assignee changed.
+         * A lead's status, notes or assignee changed, or its details were completed.
          * @description POSTed to every enabled endpoint subscribed to 'lead.updated'. Verify the signature over the raw body (Standard Webhooks v1: HMAC-SHA256 of '{webhook-id}.{webhook-timestamp}.{body}' with the endpoint secret), deduplicate on webhook-id, and answer 2xx within 15 s.
          */
         post: operations["webhook_LeadUpdatedEvent"];
@@ -2343,6 +2364,17 @@ export interface components {
             onCallNumbers: null | string[];
             officeNumbers: null | string[];
             nonUrgentDelivery: null | string;
+            language: null | string;
+        };
+        /**
+         * @description The business's own SMS alert policy: E.164 `OnCallNumbers` (emergencies, any hour) and `OfficeNumbers` (other
+         *     leads; the on-call numbers when empty), `NonUrgentDelivery` (`business-hours` or `none`) and the SMS
+         *     `Language` (a tag of a language alert texts are written in: en, fr, es, de, ar, he; the business's locale when null). An assistant's empty list inherits these.
+         */
+        AlertSettingsDto: {
+            onCallNumbers: string[];
+            officeNumbers: string[];
+            nonUrgentDelivery: string;
             language: null | string;
         };
         /** @description The widget's allowed origins: at most 10 `https://host[:port]` origins or `https://*.domain` wildcards (Development: also `http://localhost[:port]`, `http://127.0.0.1[:port]`). */
@@ -3531,14 +3563,15 @@ export interface components {
             items: components["schemas"]["LeadItem"][];
             nextCursor: null | string;
         };
-        /** @description lead.updated: A lead's status, notes or assignee changed. */
+        /** @description lead.updated: A lead's status, notes or assignee changed, or its details were completed. */
         LeadUpdatedEvent: {
             type: string;
             /** Format: date-time */
             timestamp: string;
             /**
-             * @description `lead.updated`: someone changed a lead's workflow (status, notes, assignee) from the dashboard or the API.
-             *     `Status`: new, contacted, booked or lost; `PreviousStatus` the status before this change.
+             * @description `lead.updated`: someone changed a lead's workflow (status, notes, assignee) from the dashboard or the API, or the
+             *     receptionist completed its details after `lead.created` (the name, number, address or problem the caller gave later,
+             *     a higher urgency). `Status`: new, contacted, booked or lost; `PreviousStatus` the status before this change.
              */
             data: {
                 /** Format: uuid */
@@ -3557,6 +3590,8 @@ export interface components {
                 createdAt: string;
                 /** Format: date-time */
                 updatedAt: string;
+                address?: null | string;
+                problem?: null | string;
             };
         };
         /** @description lead.urgent: A lead is an emergency. */
@@ -15053,6 +15088,147 @@ export interface operations {
             };
             /** @description Not found (also for another tenant's resource). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (RATE_LIMITED, or ACCOUNT_LOCKED at sign-in): retry after Retry-After seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unexpected error (INTERNAL_ERROR); no internals are revealed. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    getSettingsAlerts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertSettingsDto"];
+                };
+            };
+            /** @description Not authenticated (UNAUTHENTICATED): a secret key or a session is required. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (RATE_LIMITED, or ACCOUNT_LOCKED at sign-in): retry after Retry-After seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unexpected error (INTERNAL_ERROR); no internals are revealed. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    putSettingsAlerts: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Required with a session cookie (the sb_csrf cookie's value, also returned at sign-in); not used with a secret key. */
+                "X-CSRF-Token"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AlertPolicyDto"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertSettingsDto"];
+                };
+            };
+            /** @description Malformed request (BAD_REQUEST, MALFORMED_JSON…). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not authenticated (UNAUTHENTICATED): a secret key or a session is required. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
