@@ -27,7 +27,7 @@ public sealed record ApiKeyRequest(string? Name, string? Kind);
 /// </summary>
 public sealed record RotateRequest(int? GraceHours);
 
-/// <summary>The widget's allowed origins: at most 10 <c>https://host[:port]</c> origins or <c>https://*.domain</c> wildcards (Development: also <c>http://localhost[:port]</c>, <c>http://127.0.0.1[:port]</c>).</summary>
+/// <summary>The widget's allowed origins: at most 10 <c>https://host[:port]</c> origins or <c>https://*.domain</c> wildcards (Development: also <c>http://localhost[:port]</c>, <c>http://127.0.0.1[:port]</c>). Required in a <c>PUT</c>, never null: <c>[]</c> allows no site.</summary>
 public sealed record AllowedOrigins([property: System.Text.Json.Serialization.JsonRequired] List<string> Origins);
 
 /// <summary>Publishable keys (<c>pk_live_</c> + 32 base62 characters) for the widget, checked against allowed origins.</summary>

@@ -19,7 +19,7 @@ public sealed record InvitationRequest(string? Email, string? Role);
 
 /// <summary>
 /// An invitation. Its token is only emailed to the invitee (a link to <c>/invitations/accept?token=…</c>), never returned to
-/// the inviter: accepting it proves the invitee reads that mailbox, so the new account's email is verified (probe E, F3).
+/// the inviter: accepting it proves the invitee reads that mailbox, so the new account's email is verified.
 /// </summary>
 public sealed record InvitationDto(Guid Id, string Email, string Role, DateTimeOffset CreatedAt, DateTimeOffset ExpiresAt, DateTimeOffset? AcceptedAt, DateTimeOffset? RevokedAt);
 

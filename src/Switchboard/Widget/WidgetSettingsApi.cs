@@ -10,8 +10,11 @@ using Switchboard.Tenancy;
 
 namespace Switchboard.Widget;
 
-/// <summary>The widget's look: <c>AccentColor</c> <c>#rrggbb</c>, <c>Position</c> <c>end</c>|<c>start</c>, <c>Title</c> (≤ 100), <c>Greeting</c> (≤ 500), <c>AvatarUrl</c> (https, ≤ 500). Colour and avatar need <c>custom_branding</c>.</summary>
-/// Every field is required in a <c>PUT</c> (null clears it): a missing one is a 422, not a silent reset.
+/// <summary>
+/// The widget's look: <c>AccentColor</c> <c>#rrggbb</c>, <c>Position</c> <c>end</c>|<c>start</c>, <c>Title</c> (≤ 100), <c>Greeting</c> (≤ 500),
+/// <c>AvatarUrl</c> (https, ≤ 500). Colour and avatar need <c>custom_branding</c>. Every field is required in a <c>PUT</c> (null clears
+/// it): a missing one is a 422 <c>VALIDATION_FAILED</c>, not a silent reset.
+/// </summary>
 public sealed record WidgetSettingsDto(
     [property: JsonRequired] string? AccentColor, [property: JsonRequired] string? Position, [property: JsonRequired] string? Title,
     [property: JsonRequired] string? Greeting, [property: JsonRequired] string? AvatarUrl);

@@ -2136,7 +2136,7 @@ export interface webhooks {
         get?: never;
         put?: never;
         /**
-         * A lead's status, notes or assignee changed.
+         * A lead's status, notes or assignee changed, or its details were completed.
          * @description POSTed to every enabled endpoint subscribed to 'lead.updated'. Verify the signature over the raw body (Standard Webhooks v1: HMAC-SHA256 of '{webhook-id}.{webhook-timestamp}.{body}' with the endpoint secret), deduplicate on webhook-id, and answer 2xx within 15 s.
          */
         post: operations["webhook_LeadUpdatedEvent"];
@@ -2345,7 +2345,7 @@ export interface components {
             nonUrgentDelivery: null | string;
             language: null | string;
         };
-        /** @description The widget's allowed origins: at most 10 `https://host[:port]` origins or `https://*.domain` wildcards (Development: also `http://localhost[:port]`, `http://127.0.0.1[:port]`). */
+        /** @description The widget's allowed origins: at most 10 `https://host[:port]` origins or `https://*.domain` wildcards (Development: also `http://localhost[:port]`, `http://127.0.0.1[:port]`). Required in a `PUT`, never null: `[]` allows no site. */
         AllowedOrigins: {
             origins: string[];
         };
@@ -3324,7 +3324,10 @@ export interface components {
             /** Format: date-time */
             occurredAt: string;
         };
-        /** @description An invitation. It is emailed to the invitee (a link to `/invitations/accept?token=…`); `Token` is also returned once, at creation (`POST /api/v1/auth/invitations/accept`). */
+        /**
+         * @description An invitation. Its token is only emailed to the invitee (a link to `/invitations/accept?token=…`), never returned to
+         *     the inviter: accepting it proves the invitee reads that mailbox, so the new account's email is verified.
+         */
         InvitationDto: {
             /** Format: uuid */
             id: string;
@@ -3338,7 +3341,6 @@ export interface components {
             acceptedAt: null | string;
             /** Format: date-time */
             revokedAt: null | string;
-            token: null | string;
         };
         /**
          * @description What an invitation link is for: the invited email, tenant and role, its expiry, and whether the email already
@@ -3531,14 +3533,15 @@ export interface components {
             items: components["schemas"]["LeadItem"][];
             nextCursor: null | string;
         };
-        /** @description lead.updated: A lead's status, notes or assignee changed. */
+        /** @description lead.updated: A lead's status, notes or assignee changed, or its details were completed. */
         LeadUpdatedEvent: {
             type: string;
             /** Format: date-time */
             timestamp: string;
             /**
-             * @description `lead.updated`: someone changed a lead's workflow (status, notes, assignee) from the dashboard or the API.
-             *     `Status`: new, contacted, booked or lost; `PreviousStatus` the status before this change.
+             * @description `lead.updated`: someone changed a lead's workflow (status, notes, assignee) from the dashboard or the API, or the
+             *     receptionist completed its details after `lead.created` (the name, number, address or problem the caller gave later,
+             *     a higher urgency). `Status`: new, contacted, booked or lost; `PreviousStatus` the status before this change.
              */
             data: {
                 /** Format: uuid */
@@ -3557,6 +3560,8 @@ export interface components {
                 createdAt: string;
                 /** Format: date-time */
                 updatedAt: string;
+                address?: null | string;
+                problem?: null | string;
             };
         };
         /** @description lead.urgent: A lead is an emergency. */
@@ -3956,7 +3961,7 @@ export interface components {
             /** Format: date-time */
             until: null | string;
         };
-        /** @description Retention in days (1–3650); null keeps data forever. */
+        /** @description Retention in days (1–3650); null keeps data forever. Both are required in a `PUT`: a missing one is a 422, not "forever". */
         RetentionSettings: {
             /** Format: int32 */
             recordingDays: null | number;
@@ -4557,7 +4562,11 @@ export interface components {
             /** Format: date-time */
             at: null | string;
         };
-        /** @description The widget's look: `AccentColor` `#rrggbb`, `Position` `end`|`start`, `Title` (≤ 100), `Greeting` (≤ 500), `AvatarUrl` (https, ≤ 500). Colour and avatar need `custom_branding`. */
+        /**
+         * @description The widget's look: `AccentColor` `#rrggbb`, `Position` `end`|`start`, `Title` (≤ 100), `Greeting` (≤ 500),
+         *     `AvatarUrl` (https, ≤ 500). Colour and avatar need `custom_branding`. Every field is required in a `PUT` (null clears
+         *     it): a missing one is a 422 `VALIDATION_FAILED`, not a silent reset.
+         */
         WidgetSettingsDto: {
             accentColor: null | string;
             position: null | string;
