@@ -188,7 +188,7 @@ internal sealed class AssistantService(SwitchboardDbContext db, TenantAccountCac
     private async Task<JsonHttpResult<ErrorEnvelope>?> ApplyAsync(Assistant a, AssistantRequest body, TenantAccountSnapshot account, CancellationToken ct)
     {
         var v = new Validation();
-        v.Max("name", body.Name, 200).Max("firstMessage", body.FirstMessage, 2000).Max("instructions", body.Instructions, 20_000);
+        v.Name("name", body.Name, 200).Max("firstMessage", body.FirstMessage, 2000).Max("instructions", body.Instructions, 20_000);
         if (body.Languages is { } languages && (languages.Count > 10 || languages.Any(l => !Validation.IsLocale(l))))
         {
             v.Add("languages", "must be up to 10 BCP 47 tags such as fr-CA");

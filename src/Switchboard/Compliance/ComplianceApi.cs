@@ -19,8 +19,9 @@ public sealed record CallerErasureRequest(string? PhoneNumber, string? VisitorId
 /// <summary>Erases the whole tenant. <c>Confirm</c> must be the organisation's exact name.</summary>
 public sealed record TenantErasureRequest(string? Confirm);
 
-/// <summary>Retention in days (1–3650); null keeps data forever.</summary>
-public sealed record RetentionSettings(int? RecordingDays, int? TranscriptDays);
+/// <summary>Retention in days (1–3650); null keeps data forever. Both are required in a <c>PUT</c>: a missing one is a 422, not "forever".</summary>
+public sealed record RetentionSettings(
+    [property: System.Text.Json.Serialization.JsonRequired] int? RecordingDays, [property: System.Text.Json.Serialization.JsonRequired] int? TranscriptDays);
 
 /// <summary>
 /// Compliance endpoints: the audit log and its verification, the tenant's data export, erasure of one caller (GDPR

@@ -71,7 +71,7 @@ internal sealed class ExportWriter(SwitchboardDbContext db, CredentialStore cred
         Write(w, "members", await db.Memberships.AsNoTracking().OrderBy(m => m.CreatedAt)
             .Join(db.Users, m => m.UserId, u => u.Id, (m, u) => new MemberDto(u.Id, u.Email, u.FullName, m.Role, m.CreatedAt)).ToListAsync(ct));
         Write(w, "invitations", await db.Invitations.AsNoTracking().OrderBy(i => i.CreatedAt)
-            .Select(i => new InvitationDto(i.Id, i.Email, i.Role, i.CreatedAt, i.ExpiresAt, i.AcceptedAt, i.RevokedAt, null)).ToListAsync(ct));
+            .Select(i => new InvitationDto(i.Id, i.Email, i.Role, i.CreatedAt, i.ExpiresAt, i.AcceptedAt, i.RevokedAt)).ToListAsync(ct));
         var now = clock.GetUtcNow();
         Write(w, "apiKeys", (await db.ApiKeys.AsNoTracking().OrderBy(k => k.CreatedAt).ToListAsync(ct)).Select(k => new ApiKeyDto(k.Id, k.Name, k.Kind, k.Prefix,
             k.RevokedAt is not null ? "revoked" : k.ExpiresAt is { } e ? (e > now ? "expiring" : "expired") : "active", k.CreatedAt, k.ExpiresAt, k.RevokedAt)).ToList());

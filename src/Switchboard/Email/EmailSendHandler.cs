@@ -54,11 +54,11 @@ internal sealed class EmailSendHandler(SwitchboardDbContext db, IOptions<EmailOp
         {
             email.Status = EmailStatus.Mailbox;
             email.SentAt = clock.GetUtcNow();
-            // No SMTP outside production: the links (verification, invitation, password reset) are printed so a person trying
-            // the product on this machine can follow them without an operator's mailbox.
-            var links = string.Join(" ", System.Text.RegularExpressions.Regex.Matches(email.TextBody, @"https?://\S+").Select(m => m.Value));
-            logger.LogInformation("Email {EmailId} ({Purpose}) to {To} delivered to the local mailbox: {Subject} {Links}",
-                email.Id, email.Purpose, email.To, email.Subject, links);
+            // Only the id, purpose and recipient are logged, never the subject, body or links: the links carry password-reset,
+            // verification and invitation tokens, and logs are read (and shipped) more widely than the operator mailbox
+            // (GET /api/v1/operator/mailbox, /operator/mailbox in the dashboard), where the mail itself is read (probe E, F4).
+            logger.LogInformation("Email {EmailId} ({Purpose}) to {To} is in the local mailbox: read it at /operator/mailbox",
+                email.Id, email.Purpose, email.To);
             return OutboxResult.Done;
         }
         if (string.IsNullOrWhiteSpace(o.Host))

@@ -107,21 +107,33 @@ internal sealed class KnowledgeSearch(
     internal const int MaxFtsTerms = 4;
 
     /// <summary>
-    /// The terms worth sending to the full-text index, rarest first. A term held by more than half of the indexed chunks is left out
-    /// (its BM25 weight is nil: FTS5 clamps a negative IDF, log((N − n + 0.5)/(n + 0.5)), to ~0, yet it would make most chunks
-    /// candidates to score); at most <see cref="MaxFtsTerms"/> are kept; the rarest is kept when all are common; none when no
-    /// term is indexed at all (no FTS query then). n comes from FTS5's own vocabulary (<c>knowledge_fts_vocab</c>) or a GIN
-    /// count on PostgreSQL, and N
-    /// from the chunk count, both cached on this node for a minute (they only steer which terms are sent).
+    /// The terms worth sending to the full-text index, rarest first. A term held by more than half of the tenant's indexed chunks is
+    /// left out (its BM25 weight is nil: FTS5 clamps a negative IDF, log((N − n + 0.5)/(n + 0.5)), to ~0, yet it would make most
+    /// chunks candidates to score); at most <see cref="MaxFtsTerms"/> are kept; the rarest is kept when all are common; none when
+    /// the tenant has no chunk holding any term (no FTS query then).
+    /// <para>
+    /// Both statistics are the tenant's own, never the installation's: n is the number of <paramref name="tenantId"/>'s chunks
+    /// holding the term and N the number of its chunks. Installation-wide figures (FTS5's <c>knowledge_fts_vocab</c>, a count
+    /// over every tenant's chunks) let another tenant's documents decide which of this tenant's terms are sent, so a query's
+    /// results revealed whether a word exists in another tenant's knowledge base and could be degraded by it (probe E, F1).
+    /// </para>
+    /// <para>
+    /// Index-backed on both engines: n is counted by the full-text index itself, matching the tenant's own term (which prefixes
+    /// every chunk's <see cref="KnowledgeChunk.SearchText"/>, see <see cref="TextFolding.SearchText"/>) AND the term, so FTS5
+    /// (<c>knowledge_fts MATCH '"kbt…" AND "term"'</c>) and PostgreSQL's GIN index (<c>kbt… &amp; term</c>) intersect two posting
+    /// lists and never read a chunk's text; N is a range count over the <c>(TenantId, DocumentId, Ordinal)</c> B-tree. The
+    /// cost is bounded by the tenant's own chunks (at most its chunk count per term, typically a few), and the figures are
+    /// cached on this node per tenant for a minute (they only steer which terms are sent), dropped on this node's writes.
+    /// </para>
     /// </summary>
-    private async Task<List<string>> SelectiveTermsAsync(List<string> terms, CancellationToken ct)
+    private async Task<List<string>> SelectiveTermsAsync(Guid tenantId, List<string> terms, CancellationToken ct)
     {
         var gen = Interlocked.Read(ref generation);
         var counts = new Dictionary<string, long>(StringComparer.Ordinal);
         var unknown = new List<string>();
         foreach (var term in terms)
         {
-            if (cache.TryGetValue(("kb-df", gen, term), out long n))
+            if (cache.TryGetValue(("kb-df", gen, tenantId, term), out long n))
             {
                 counts[term] = n;
             }
@@ -136,16 +148,22 @@ internal sealed class KnowledgeSearch(
             if (db.Database.IsNpgsql())
             {
                 var array = unknown.ToArray();
+                var tenantTerm = TextFolding.TenantTerm(tenantId);
                 rows = await db.Database.SqlQuery<VocabRow>($"""
-                    SELECT t AS "Term", (SELECT count(*) FROM knowledge_chunks WHERE "SearchVector" @@ to_tsquery('simple', t)) AS "Docs"
+                    SELECT t AS "Term",
+                           (SELECT count(*) FROM knowledge_chunks
+                            WHERE "TenantId" = {tenantId} AND "SearchVector" @@ to_tsquery('simple', {tenantTerm} || ' & ' || t)) AS "Docs"
                     FROM unnest({array}) AS t
                     """).ToListAsync(ct);
             }
             else
             {
-                var list = System.Text.Json.JsonSerializer.Serialize(unknown);
+                // One FTS5 match per term ("kbt…" AND "term"), all in one statement: the query text is built here, never from user syntax.
+                var matches = System.Text.Json.JsonSerializer.Serialize(unknown.Select(t => new[] { t, Fts5Query(tenantId, [t]) }));
                 rows = await db.Database.SqlQuery<VocabRow>($"""
-                    SELECT term AS "Term", doc AS "Docs" FROM knowledge_fts_vocab WHERE term IN (SELECT value FROM json_each({list}))
+                    SELECT json_extract(m.value, '$[0]') AS "Term",
+                           (SELECT count(*) FROM knowledge_fts WHERE knowledge_fts MATCH json_extract(m.value, '$[1]')) AS "Docs"
+                    FROM json_each({matches}) AS m
                     """).ToListAsync(ct);
             }
             foreach (var term in unknown)
@@ -155,21 +173,21 @@ internal sealed class KnowledgeSearch(
                 if (n > 0)
                 {
                     // Zero is not cached: a term another node has just indexed must be searchable at once.
-                    cache.Set(("kb-df", gen, term), n, TimeSpan.FromSeconds(60));
+                    cache.Set(("kb-df", gen, tenantId, term), n, TimeSpan.FromSeconds(60));
                 }
             }
         }
-        if (!cache.TryGetValue(("kb-chunks", gen), out long total))
+        if (!cache.TryGetValue(("kb-chunks", gen, tenantId), out long total))
         {
-            total = await db.KnowledgeChunks.IgnoreQueryFilters().LongCountAsync(ct);
-            cache.Set(("kb-chunks", gen), total, TimeSpan.FromSeconds(60));
+            total = await db.KnowledgeChunks.IgnoreQueryFilters().LongCountAsync(c => c.TenantId == tenantId, ct);
+            cache.Set(("kb-chunks", gen, tenantId), total, TimeSpan.FromSeconds(60));
         }
         var known = counts.Where(p => p.Value > 0).OrderBy(p => p.Value).ThenBy(p => p.Key, StringComparer.Ordinal).ToList();
         var selective = known.Where(p => p.Value * 2 <= total).Take(MaxFtsTerms).Select(p => p.Key).ToList();
         return selective.Count > 0 ? selective : known.Take(1).Select(p => p.Key).ToList();
     }
 
-    /// <summary>A row of <c>knowledge_fts_vocab</c>: a term and the number of chunks holding it.</summary>
+    /// <summary>A term and the number of the tenant's chunks holding it.</summary>
     internal sealed class VocabRow
     {
         public string Term { get; set; } = "";
@@ -178,7 +196,7 @@ internal sealed class KnowledgeSearch(
 
     private async Task<List<ChunkRow>> KeywordAsync(Guid tenantId, List<string> terms, CancellationToken ct)
     {
-        var selective = await SelectiveTermsAsync(terms, ct);
+        var selective = await SelectiveTermsAsync(tenantId, terms, ct);
         if (selective.Count == 0)
         {
             return [];

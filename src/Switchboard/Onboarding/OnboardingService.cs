@@ -272,7 +272,7 @@ internal sealed class OnboardingService(
     private Validation ValidateProfile(ProfilePatch p, DateTimeOffset now)
     {
         var v = new Validation();
-        v.Max("fullName", p.FullName, 200).Max("industry", p.Industry, 100);
+        v.Name("fullName", p.FullName, 200).Name("organisation", p.Organisation).Max("industry", p.Industry, 100);
         if (p.Organisation is not null)
         {
             v.Require("organisation", p.Organisation.Trim());

@@ -36,6 +36,8 @@ internal static class Banner
         }
         output.WriteLine($"  Webhook secret    {demo.VapiWebhookSecret}   (x-vapi-secret, or HMAC key for x-vapi-signature)");
         output.WriteLine($"  Secret API key    {demo.ApiKey}");
+        // Account email (verification, password reset, invitations) is not printed or logged: its links carry tokens.
+        output.WriteLine($"  Account email     without SMTP, read at {baseUrl}/operator/mailbox   (./switchboard grant-operator you@example.com)");
         output.WriteLine();
         output.WriteLine("  Replay a real Vapi end-of-call report, then read the call back:");
         var urlOption = baseUrl == "http://localhost:8080" ? "" : $" --url {baseUrl}";

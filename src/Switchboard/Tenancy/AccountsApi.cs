@@ -64,7 +64,7 @@ internal static class AccountsApi
         {
             v.Add("password", problem);
         }
-        v.Require("organisation", body.Organisation?.Trim()).Max("fullName", body.FullName, 200);
+        v.Require("organisation", body.Organisation?.Trim()).Name("organisation", body.Organisation).Name("fullName", body.FullName, 200);
         OnboardingService.ValidateZoneAndLocale(v, body.TimeZone, body.Locale);
         if (!v.IsValid)
         {
@@ -179,6 +179,10 @@ internal static class AccountsApi
         {
             return new Validation().Add("token", "token and password are required").Result();
         }
+        if (new Validation().Name("fullName", body.FullName, 200) is { IsValid: false } badName)
+        {
+            return badName.Result();
+        }
         var now = clock.GetUtcNow();
         var hash = ApiKeys.Hash(body.Token.Trim());
         var invitation = await db.Invitations.IgnoreQueryFilters()
@@ -218,7 +222,7 @@ internal static class AccountsApi
             db.Memberships.Add(new Membership { Id = Guid.CreateVersion7(), TenantId = invitation.TenantId, UserId = user.Id, Role = invitation.Role, CreatedAt = now });
         }
         invitation.AcceptedAt = now;
-        user.EmailVerifiedAt ??= now; // the token came by mail to this address
+        user.EmailVerifiedAt ??= now; // the token came only by mail to this address (never returned to the inviter: TeamApi)
         await db.SaveChangesAsync(ct);
         var csrf = await accounts.StartSessionAsync(http, user, invitation.TenantId, ct);
         await audit.AppendAsync(invitation.TenantId, new AuditActor("user", user.Id.ToString(), ip), "team.invitation_accepted", "invitation:" + invitation.Id,

@@ -38,7 +38,7 @@ internal sealed record Caller(Guid? TenantId, Guid? UserId, Guid? ApiKeyId, Guid
         : ApiKeyId is { } k ? new AuditActor("api_key", k.ToString(), Ip)
         : new AuditActor("anonymous", null, Ip);
 
-    public bool Can(Permission permission) => TenantId is not null && Roles.Allows(Role, permission);
+    public bool Can(Permission permission) => TenantId is not null && Roles.Allows(Role, permission, ApiKeyId is not null);
 
     private static Guid? GuidClaim(ClaimsPrincipal user, string type) =>
         Guid.TryParse(user.FindFirstValue(type), out var id) ? id : null;

@@ -27,8 +27,8 @@ public sealed record ApiKeyRequest(string? Name, string? Kind);
 /// </summary>
 public sealed record RotateRequest(int? GraceHours);
 
-/// <summary>The widget's allowed origins: at most 10 <c>https://host[:port]</c> origins or <c>https://*.domain</c> wildcards (Development: also <c>http://localhost[:port]</c>, <c>http://127.0.0.1[:port]</c>).</summary>
-public sealed record AllowedOrigins(List<string> Origins);
+/// <summary>The widget's allowed origins: at most 10 <c>https://host[:port]</c> origins or <c>https://*.domain</c> wildcards (Development: also <c>http://localhost[:port]</c>, <c>http://127.0.0.1[:port]</c>). Required in a <c>PUT</c>, never null: <c>[]</c> allows no site.</summary>
+public sealed record AllowedOrigins([property: System.Text.Json.Serialization.JsonRequired] List<string> Origins);
 
 /// <summary>Publishable keys (<c>pk_live_</c> + 32 base62 characters) for the widget, checked against allowed origins.</summary>
 internal static class PublishableKeys
@@ -191,7 +191,12 @@ internal static class KeysApi
         var caller = Caller.From(http);
         var v = new Validation();
         var origins = new List<string>();
-        var list = body.Origins ?? [];
+        if (body.Origins is null)
+        {
+            // Missing is refused by [JsonRequired] (422 too); null would clear every origin and silently break the widget.
+            return v.Add("origins", "is required (an empty list allows no site)").Result();
+        }
+        var list = body.Origins;
         if (list.Count > 10)
         {
             v.Add("origins", "at most 10 origins");

@@ -7,7 +7,9 @@ namespace Switchboard.Tenancy;
 /// <item><c>admin</c>: configuration (credentials, assistants, numbers, keys, onboarding, team except owners, compliance except tenant erasure).</item>
 /// <item><c>member</c>: reads (calls, assistants, numbers, usage, onboarding) only.</item>
 /// </list>
-/// A secret API key acts with the <c>admin</c> permissions; an operator acts as <c>owner</c> in any tenant.
+/// A secret API key acts with the <c>admin</c> permissions except <see cref="Permission.ManageTeam"/>: team management is for
+/// signed-in people, so a leaked key cannot invite a person it controls and turn itself into a lasting login (probe E, F3).
+/// An operator acts as <c>owner</c> in any tenant.
 /// </summary>
 internal static class Roles
 {
@@ -28,6 +30,13 @@ internal static class Roles
         _ => false,
     };
 
+    /// <summary>
+    /// Whether <paramref name="role"/> grants <paramref name="permission"/> to a caller authenticated by a secret API key
+    /// (<paramref name="apiKey"/>) or by a signed-in session: a key never holds <see cref="Permission.ManageTeam"/>.
+    /// </summary>
+    public static bool Allows(string? role, Permission permission, bool apiKey) =>
+        !(apiKey && permission is Permission.ManageTeam) && Allows(role, permission);
+
     /// <summary>Rank used to stop a user granting more than they hold.</summary>
     public static int Rank(string? role) => role switch { Owner => 3, Admin => 2, Member => 1, _ => 0 };
 }
@@ -41,7 +50,7 @@ public enum Permission
     /// <summary>Change configuration: onboarding, studio, assistants, numbers, credentials, keys, origins, retention.</summary>
     Configure,
 
-    /// <summary>Invite, change and remove admins and members.</summary>
+    /// <summary>Invite, change and remove admins and members (signed-in people only: never a secret API key).</summary>
     ManageTeam,
 
     /// <summary>Grant or remove the owner role.</summary>

@@ -68,7 +68,8 @@ internal static class SessionAuthentication
         foreach (var permission in Enum.GetValues<Permission>())
         {
             o.AddPolicy(PolicyFor(permission), p => p.RequireAuthenticatedUser().RequireAssertion(ctx =>
-                ctx.User.FindFirst(SwitchboardClaims.TenantId) is not null && Roles.Allows(ctx.User.FindFirst(SwitchboardClaims.Role)?.Value, permission)));
+                ctx.User.FindFirst(SwitchboardClaims.TenantId) is not null
+                && Roles.Allows(ctx.User.FindFirst(SwitchboardClaims.Role)?.Value, permission, ctx.User.FindFirst(SwitchboardClaims.ApiKeyId) is not null)));
         }
         o.AddPolicy(SignedInPolicy, p => p.RequireAuthenticatedUser());
         o.AddPolicy(OperatorPolicy, p => p.RequireAuthenticatedUser().RequireClaim(SwitchboardClaims.Operator, "true"));

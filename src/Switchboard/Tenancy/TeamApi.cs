@@ -17,12 +17,16 @@ public sealed record RoleChange(string? Role);
 /// <summary>Invites someone by email with a role.</summary>
 public sealed record InvitationRequest(string? Email, string? Role);
 
-/// <summary>An invitation. It is emailed to the invitee (a link to <c>/invitations/accept?token=…</c>); <c>Token</c> is also returned once, at creation (<c>POST /api/v1/auth/invitations/accept</c>).</summary>
-public sealed record InvitationDto(Guid Id, string Email, string Role, DateTimeOffset CreatedAt, DateTimeOffset ExpiresAt, DateTimeOffset? AcceptedAt, DateTimeOffset? RevokedAt, string? Token);
+/// <summary>
+/// An invitation. Its token is only emailed to the invitee (a link to <c>/invitations/accept?token=…</c>), never returned to
+/// the inviter: accepting it proves the invitee reads that mailbox, so the new account's email is verified.
+/// </summary>
+public sealed record InvitationDto(Guid Id, string Email, string Role, DateTimeOffset CreatedAt, DateTimeOffset ExpiresAt, DateTimeOffset? AcceptedAt, DateTimeOffset? RevokedAt);
 
 /// <summary>
 /// <c>/api/v1/team</c>: members and invitations. Admins manage admins and members; only owners grant, change or
 /// remove the owner role; the last owner cannot be demoted or removed (409 <c>LAST_OWNER</c>), even by two owners at once.
+/// Team management is for signed-in people: a secret API key gets 403 on every <see cref="Permission.ManageTeam"/> route.
 /// </summary>
 internal static class TeamApi
 {
@@ -113,7 +117,7 @@ internal static class TeamApi
 
     private static async Task<Ok<List<InvitationDto>>> ListInvitationsAsync(SwitchboardDbContext db, CancellationToken ct) =>
         TypedResults.Ok(await db.Invitations.AsNoTracking().OrderByDescending(i => i.CreatedAt)
-            .Select(i => new InvitationDto(i.Id, i.Email, i.Role, i.CreatedAt, i.ExpiresAt, i.AcceptedAt, i.RevokedAt, null)).ToListAsync(ct));
+            .Select(i => new InvitationDto(i.Id, i.Email, i.Role, i.CreatedAt, i.ExpiresAt, i.AcceptedAt, i.RevokedAt)).ToListAsync(ct));
 
     private static async Task<Results<Created<InvitationDto>, JsonHttpResult<ErrorEnvelope>>> InviteAsync(
         InvitationRequest body, HttpContext http, SwitchboardDbContext db, AuditLog audit, TimeProvider clock, IOptions<AccountOptions> options,
@@ -169,7 +173,7 @@ internal static class TeamApi
         await audit.AppendAsync(caller.TenantId, caller.Actor, "team.invited", "invitation:" + invitation.Id,
             new { role = invitation.Role, replaced = pending.Select(i => i.Id).ToList() }, ct);
         return TypedResults.Created($"/api/v1/team/invitations/{invitation.Id}",
-            new InvitationDto(invitation.Id, invitation.Email, invitation.Role, invitation.CreatedAt, invitation.ExpiresAt, null, null, token));
+            new InvitationDto(invitation.Id, invitation.Email, invitation.Role, invitation.CreatedAt, invitation.ExpiresAt, null, null));
     }
 
     private static async Task<Results<NoContent, JsonHttpResult<ErrorEnvelope>>> RevokeInvitationAsync(

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Globalization;
+using System.Security.Cryptography;
 using System.Text.Json;
 using System.Threading.RateLimiting;
 using Microsoft.EntityFrameworkCore;
@@ -18,7 +19,7 @@ namespace Switchboard.Vapi;
 
 /// <summary>
 /// <c>POST /webhooks/vapi/{tenantId}</c>: Vapi's server messages (shared/protocols/vapi-server-messages.md).
-/// Order of checks: tenant exists (404), body size (413), authentication (401), per-tenant rate limit (429),
+/// Order of checks: body size (413), authentication (401, also for an unknown tenant id: no tenant oracle), per-tenant rate limit (429),
 /// JSON shape (400/422); then the raw message is stored once and applied in one transaction, and only
 /// then acknowledged.
 /// </summary>
@@ -41,12 +42,15 @@ internal static class VapiWebhookApi
             .Produces<JsonElement>(StatusCodes.Status200OK)
             .Produces<ErrorEnvelope>(StatusCodes.Status400BadRequest)
             .Produces<ErrorEnvelope>(StatusCodes.Status401Unauthorized)
-            .Produces<ErrorEnvelope>(StatusCodes.Status404NotFound)
             .Produces<ErrorEnvelope>(StatusCodes.Status413PayloadTooLarge)
             .Produces<ErrorEnvelope>(StatusCodes.Status422UnprocessableEntity)
             .Produces<ErrorEnvelope>(StatusCodes.Status429TooManyRequests);
         return app;
     }
+
+    /// <summary>The credentials an unknown tenant id is checked against: a fresh random secret nobody holds, default headers.</summary>
+    private static VapiTenantAuth UnknownTenant() =>
+        new(Guid.Empty, Convert.ToHexString(RandomNumberGenerator.GetBytes(32)), "x-vapi-signature", null);
 
     private static async Task<IResult> HandleAsync(
         string tenantId,
@@ -59,10 +63,11 @@ internal static class VapiWebhookApi
         TimeProvider clock,
         CancellationToken ct)
     {
-        if (!Guid.TryParse(tenantId, out var id) || await tenants.GetAsync(id, ct) is not { } tenant)
-        {
-            return ApiError.NotFound("TENANT_NOT_FOUND", "No such tenant.");
-        }
+        // An unknown tenant id is checked against a stand-in with a random secret and the default headers, so it answers exactly
+        // what a known tenant answers to a wrong signature (413, then 401 MISSING_SIGNATURE / INVALID_SIGNATURE): the path is no
+        // oracle for which tenant ids exist (probe E, F5).
+        var known = Guid.TryParse(tenantId, out var id) ? await tenants.GetAsync(id, ct) : null;
+        var tenant = known ?? UnknownTenant();
         var warmUp = WarmUpTenant.Is(id);
         if (warmUp)
         {
@@ -96,6 +101,10 @@ internal static class VapiWebhookApi
                 return ApiError.Unauthorized("INVALID_SIGNATURE", "Signature timestamp is outside the replay window");
             case VapiAuthResult.Invalid:
                 return ApiError.Unauthorized("INVALID_SIGNATURE", "Invalid signature");
+        }
+        if (known is null)
+        {
+            return ApiError.Unauthorized("INVALID_SIGNATURE", "Invalid signature");
         }
 
         JsonDocument document;

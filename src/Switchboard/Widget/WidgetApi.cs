@@ -109,11 +109,11 @@ internal static class WidgetApi
             v.Add("visitorId", "8 to 64 letters, digits, - or _");
         }
         var language = (body.Language ?? "en").Trim().ToLowerInvariant();
-        if (language.Length != 2 || !language.All(char.IsAsciiLetterLower))
+        if (!Brain.ReceptionistLanguage.All.ContainsKey(language))
         {
-            v.Add("language", "a two-letter language code");
+            v.Add("language", "one of " + string.Join(", ", Brain.ReceptionistLanguage.All.Keys.Order(StringComparer.Ordinal)));
         }
-        v.Max("pageUrl", body.PageUrl, 2048).Max("referrer", body.Referrer, 2048).Max("name", body.Name, 100).Max("phone", body.Phone, 32);
+        v.Max("pageUrl", body.PageUrl, 2048).Max("referrer", body.Referrer, 2048).Name("name", body.Name, 100).Max("phone", body.Phone, 32);
         string? phone = null;
         if (body.Phone is not null)
         {

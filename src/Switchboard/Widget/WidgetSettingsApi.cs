@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
@@ -9,8 +10,14 @@ using Switchboard.Tenancy;
 
 namespace Switchboard.Widget;
 
-/// <summary>The widget's look: <c>AccentColor</c> <c>#rrggbb</c>, <c>Position</c> <c>end</c>|<c>start</c>, <c>Title</c> (≤ 100), <c>Greeting</c> (≤ 500), <c>AvatarUrl</c> (https, ≤ 500). Colour and avatar need <c>custom_branding</c>.</summary>
-public sealed record WidgetSettingsDto(string? AccentColor, string? Position, string? Title, string? Greeting, string? AvatarUrl);
+/// <summary>
+/// The widget's look: <c>AccentColor</c> <c>#rrggbb</c>, <c>Position</c> <c>end</c>|<c>start</c>, <c>Title</c> (≤ 100), <c>Greeting</c> (≤ 500),
+/// <c>AvatarUrl</c> (https, ≤ 500). Colour and avatar need <c>custom_branding</c>. Every field is required in a <c>PUT</c> (null clears
+/// it): a missing one is a 422 <c>VALIDATION_FAILED</c>, not a silent reset.
+/// </summary>
+public sealed record WidgetSettingsDto(
+    [property: JsonRequired] string? AccentColor, [property: JsonRequired] string? Position, [property: JsonRequired] string? Title,
+    [property: JsonRequired] string? Greeting, [property: JsonRequired] string? AvatarUrl);
 
 /// <summary>
 /// What the dashboard needs to print the install snippet: <c>ScriptUrl</c> (<c>{PublicBaseUrl}/widget.js</c>), the newest

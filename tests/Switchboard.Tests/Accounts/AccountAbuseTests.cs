@@ -53,7 +53,7 @@ public sealed class AccountAbuseTests(SelfServiceFactory factory) : IClassFixtur
         {
             var first = await factory.SignUpAsync();
             var email = $"co-owner-{Guid.NewGuid():N}@example.test";
-            var token = (await (await first.Client.PostAsJsonAsync("/api/v1/team/invitations", new { email, role = "owner" })).JsonAsync(HttpStatusCode.Created))["token"]!.GetValue<string>();
+            var token = await factory.InviteAsync(first.Client, email, "owner");
             var secondClient = factory.CookieClient();
             var second = await (await secondClient.PostAsJsonAsync("/api/v1/auth/invitations/accept", new { token, password = "co-owner password 123" })).JsonAsync(HttpStatusCode.OK);
             secondClient.DefaultRequestHeaders.Add("X-CSRF-Token", second["csrfToken"]!.GetValue<string>());

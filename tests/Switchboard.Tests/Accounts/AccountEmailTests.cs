@@ -55,7 +55,7 @@ public sealed class SmtpEmailTests(SmtpEmailFactory factory) : IClassFixture<Smt
         var body = parsed.TextBody ?? "";
         var token = Regex.Match(body, @"/invitations/accept\?token=(\S+)").Groups[1].Value;
         Assert.StartsWith(SelfServiceFactory.PublicBaseUrl + "/invitations/accept?token=", Regex.Match(body, @"https://\S+").Value);
-        Assert.Equal(created["token"]!.GetValue<string>(), Uri.UnescapeDataString(token));
+        Assert.Null(created["token"]); // only the invitee's mailbox holds it (probe E, F3)
 
         var row = await factory.WithDbAsync(null, db => db.EmailMessages.SingleAsync(e => e.To == invitee));
         Assert.Equal(EmailStatus.Sent, row.Status);
@@ -141,6 +141,29 @@ public sealed class AccountRecoveryTests(SelfServiceFactory factory) : IClassFix
         Assert.Equal(HttpStatusCode.BadRequest, again.StatusCode);
         Assert.Equal("TOKEN_INVALID", await again.ErrorCodeAsync());
         Assert.Equal(asked["message"]!.GetValue<string>(), (await (await anonymous.PostAsJsonAsync("/api/v1/auth/password-reset", new { email = "x@y.test" })).JsonAsync(HttpStatusCode.Accepted))["message"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task TheLocalMailboxLogsNoLinkOrTokenOnlyTheEmailIdPurposeAndRecipient()
+    {
+        // Probe E, F4: the local mailbox printed every email's links, so whoever read the server log could reset any password.
+        var owner = await factory.SignUpAsync();
+        Assert.Equal(HttpStatusCode.Accepted, (await factory.CookieClient().PostAsJsonAsync("/api/v1/auth/password-reset", new { email = owner.Email })).StatusCode);
+        var invitee = $"logged-{Guid.NewGuid():N}@example.test";
+        await (await owner.Client.PostAsJsonAsync("/api/v1/team/invitations", new { email = invitee, role = "member" })).JsonAsync(HttpStatusCode.Created);
+        var reset = (await LatestMailAsync(owner.Email, "password_reset"))!;
+        var invitation = (await LatestMailAsync(invitee, "invitation"))!;
+        var tokens = new[] { TokenIn(reset, "/reset-password"), TokenIn(invitation, "/invitations/accept") };
+        Assert.All(tokens, t => Assert.True(t.Length > 10));
+
+        var lines = factory.LogLines;
+        foreach (var token in tokens)
+        {
+            Assert.DoesNotContain(lines, l => l.Contains(token, StringComparison.Ordinal) || l.Contains(Uri.EscapeDataString(token), StringComparison.Ordinal));
+        }
+        Assert.DoesNotContain(lines, l => l.Contains("?token=", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains(reset["id"]!.GetValue<string>(), StringComparison.Ordinal) && l.Contains("/operator/mailbox", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains(invitation["id"]!.GetValue<string>(), StringComparison.Ordinal) && l.Contains(invitee, StringComparison.Ordinal));
     }
 
     [Fact]

@@ -149,7 +149,39 @@ public sealed class AccountsTests(SelfServiceFactory factory) : IClassFixture<Se
 
         var keyed = await factory.CreateTenantAsync("Keyed");
         var api = factory.ApiClient(keyed);
-        Assert.Equal(HttpStatusCode.Created, (await api.PostAsJsonAsync("/api/v1/team/invitations", new { email = "y@example.test", role = "admin" })).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await api.PostAsJsonAsync("/api/v1/knowledge", new { type = "text", title = "Keyed", content = "Written with a key, no CSRF token." })).StatusCode);
+    }
+
+    [Fact]
+    public async Task SecretApiKeysCannotManageTheTeamAndInvitationTokensGoOnlyToTheInvitee()
+    {
+        // Probe E, F3: a key invited a person it controlled, accepted the returned token and became a lasting admin login.
+        var owner = await factory.SignUpAsync();
+        using var key = factory.ApiClient(await factory.CreateTenantAsync("Keyed team"));
+        var someone = Guid.NewGuid(); // authorization answers before the member is looked up
+        var email = $"persist-{Guid.NewGuid():N}@example.test";
+
+        foreach (var response in new[]
+                 {
+                     await key.PostAsJsonAsync("/api/v1/team/invitations", new { email, role = "admin" }),
+                     await key.GetAsync("/api/v1/team/invitations"),
+                     await key.PatchAsJsonAsync($"/api/v1/team/members/{someone}", new { role = "member" }),
+                     await key.DeleteAsync($"/api/v1/team/members/{someone}"),
+                     await key.DeleteAsync($"/api/v1/team/invitations/{someone}"),
+                 })
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+            Assert.Equal("INSUFFICIENT_ROLE", await response.ErrorCodeAsync());
+        }
+        Assert.Equal(HttpStatusCode.OK, (await key.GetAsync("/api/v1/team/members")).StatusCode); // reading stays allowed
+        Assert.Empty(await factory.WithDbAsync(null, db => db.Invitations.IgnoreQueryFilters().Where(i => i.Email == email).ToListAsync()));
+
+        // A signed-in owner invites; the response carries no token, so the inviter cannot accept in the invitee's name.
+        var created = await (await owner.Client.PostAsJsonAsync("/api/v1/team/invitations", new { email, role = "admin" })).JsonAsync(HttpStatusCode.Created);
+        Assert.False(created.ContainsKey("token"));
+        var listed = await (await owner.Client.GetAsync("/api/v1/team/invitations")).Content.ReadAsStringAsync();
+        Assert.DoesNotContain("inv_", listed, StringComparison.Ordinal);
+        Assert.DoesNotContain("\"token\"", listed, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -228,13 +260,13 @@ public sealed class AccountsTests(SelfServiceFactory factory) : IClassFixture<Se
         var owner = await factory.SignUpAsync();
         var email = $"member-{Guid.NewGuid():N}@example.test";
         // Inviting the same address twice is a resend: the first link stops working, one invitation stays pending.
-        var firstInvitation = await (await owner.Client.PostAsJsonAsync("/api/v1/team/invitations", new { email, role = "admin" })).JsonAsync(HttpStatusCode.Created);
-        var invitation = await (await owner.Client.PostAsJsonAsync("/api/v1/team/invitations", new { email, role = "member" })).JsonAsync(HttpStatusCode.Created);
-        var token = invitation["token"]!.GetValue<string>();
+        var firstToken = await factory.InviteAsync(owner.Client, email, "admin");
+        var token = await factory.InviteAsync(owner.Client, email, "member");
+        Assert.NotEqual(firstToken, token);
         var listed = await (await owner.Client.GetAsync("/api/v1/team/invitations")).Content.ReadAsStringAsync();
         Assert.DoesNotContain(token, listed);
         Assert.Single(System.Text.Json.Nodes.JsonNode.Parse(listed)!.AsArray(), i => (string?)i!["email"] == email && i["revokedAt"] is null && i["acceptedAt"] is null);
-        var stale = await factory.CookieClient().PostAsJsonAsync("/api/v1/auth/invitations/preview", new { token = firstInvitation["token"]!.GetValue<string>() });
+        var stale = await factory.CookieClient().PostAsJsonAsync("/api/v1/auth/invitations/preview", new { token = firstToken });
         Assert.Equal(HttpStatusCode.NotFound, stale.StatusCode);
 
         var memberClient = factory.CookieClient();
@@ -258,7 +290,7 @@ public sealed class AccountsTests(SelfServiceFactory factory) : IClassFixture<Se
     {
         var owner = await factory.SignUpAsync();
         var email = $"admin-{Guid.NewGuid():N}@example.test";
-        var token = (await (await owner.Client.PostAsJsonAsync("/api/v1/team/invitations", new { email, role = "admin" })).JsonAsync(HttpStatusCode.Created))["token"]!.GetValue<string>();
+        var token = await factory.InviteAsync(owner.Client, email, "admin");
         var adminClient = factory.CookieClient();
         var admin = await (await adminClient.PostAsJsonAsync("/api/v1/auth/invitations/accept", new { token, password = "keys kept by the admin 42" })).JsonAsync(HttpStatusCode.OK);
         adminClient.DefaultRequestHeaders.Add("X-CSRF-Token", admin["csrfToken"]!.GetValue<string>());

@@ -28,7 +28,7 @@ public sealed class AuditFilterTests(SelfServiceFactory factory) : IClassFixture
         factory.Clock.Advance(TimeSpan.FromMinutes(1));
         var id = second["apiKey"]!["id"]!.GetValue<string>();
         (await owner.Client.DeleteAsync($"/api/v1/keys/{id}")).EnsureSuccessStatusCode();
-        await (await owner.Client.PutAsJsonAsync("/api/v1/retention", new { recordingDays = 30 })).JsonAsync(HttpStatusCode.OK);
+        await (await owner.Client.PutAsJsonAsync("/api/v1/retention", new { recordingDays = 30, transcriptDays = (int?)null })).JsonAsync(HttpStatusCode.OK);
 
         var created = await owner.Client.GetFromJsonAsync<JsonObject>("/api/v1/audit?action=keys.created");
         Assert.Equal(["keys.created", "keys.created"], Actions(created!));

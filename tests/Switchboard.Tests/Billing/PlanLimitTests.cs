@@ -58,8 +58,7 @@ public sealed class PlanLimitTests(LowLimitFactory factory) : IClassFixture<LowL
     public async Task PerUserAndPerTenantLimitsAnswer429WithRetryAfter()
     {
         var owner = await factory.SignUpAsync();
-        var token = (await (await owner.Client.PostAsJsonAsync("/api/v1/team/invitations", new { email = $"m-{Guid.NewGuid():N}@example.test", role = "member" }))
-            .JsonAsync(HttpStatusCode.Created))["token"]!.GetValue<string>();
+        var token = await factory.InviteAsync(owner.Client, $"m-{Guid.NewGuid():N}@example.test", "member");
         var memberClient = factory.CookieClient();
         await (await memberClient.PostAsJsonAsync("/api/v1/auth/invitations/accept", new { token, password = "ledger read by a member 7" })).JsonAsync(HttpStatusCode.OK);
         for (var i = 0; i < 3; i++)
@@ -131,8 +130,7 @@ public sealed class PlanAndUsageTests(SelfServiceFactory factory) : IClassFixtur
         Assert.Equal(HttpStatusCode.Accepted, (await owner.Client.PostAsJsonAsync("/api/v1/numbers", new { number = "+15145557777" })).StatusCode);
         Assert.Equal(HttpStatusCode.UnprocessableEntity, (await owner.Client.PutAsJsonAsync("/api/v1/plan", new { planId = "gold" })).StatusCode);
 
-        var token = (await (await owner.Client.PostAsJsonAsync("/api/v1/team/invitations", new { email = $"a-{Guid.NewGuid():N}@example.test", role = "admin" }))
-            .JsonAsync(HttpStatusCode.Created))["token"]!.GetValue<string>();
+        var token = await factory.InviteAsync(owner.Client, $"a-{Guid.NewGuid():N}@example.test", "admin");
         var adminClient = factory.CookieClient();
         var admin = await (await adminClient.PostAsJsonAsync("/api/v1/auth/invitations/accept", new { token, password = "keys kept by the admin 42" })).JsonAsync(HttpStatusCode.OK);
         adminClient.DefaultRequestHeaders.Add("X-CSRF-Token", admin["csrfToken"]!.GetValue<string>());

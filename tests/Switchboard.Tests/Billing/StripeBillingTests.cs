@@ -479,8 +479,7 @@ public sealed class StripeBillingTests(StripeBillingFactory factory) : IClassFix
         var garbage = await owner.Client.PostAsync("/api/v1/billing/checkout", new StringContent("{not json", System.Text.Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.BadRequest, garbage.StatusCode);
 
-        var token = (await (await owner.Client.PostAsJsonAsync("/api/v1/team/invitations", new { email = $"m-{Guid.NewGuid():N}@example.test", role = "admin" }))
-            .JsonAsync(HttpStatusCode.Created))["token"]!.GetValue<string>();
+        var token = await factory.InviteAsync(owner.Client, $"m-{Guid.NewGuid():N}@example.test", "admin");
         var admin = factory.CookieClient();
         var session = await (await admin.PostAsJsonAsync("/api/v1/auth/invitations/accept", new { token, password = "keys kept by the admin 42" })).JsonAsync(HttpStatusCode.OK);
         admin.DefaultRequestHeaders.Add("X-CSRF-Token", session["csrfToken"]!.GetValue<string>());

@@ -30,7 +30,7 @@ public sealed class ComplianceTests(SelfServiceFactory factory) : IClassFixture<
         await factory.SetPlanAsync(owner.TenantId, "pro");
         await (await owner.Client.PutAsJsonAsync("/api/v1/credentials/vapi", new { apiKey = VapiSimulator.PrivateKey })).JsonAsync(HttpStatusCode.OK);
         await (await owner.Client.PostAsJsonAsync("/api/v1/keys", new { name = "k" })).JsonAsync(HttpStatusCode.Created);
-        await (await owner.Client.PutAsJsonAsync("/api/v1/retention", new { recordingDays = 30 })).JsonAsync(HttpStatusCode.OK);
+        await (await owner.Client.PutAsJsonAsync("/api/v1/retention", new { recordingDays = 30, transcriptDays = (int?)null })).JsonAsync(HttpStatusCode.OK);
 
         var ok = await owner.Client.GetFromJsonAsync<JsonObject>("/api/v1/audit/verify");
         Assert.True(ok!["valid"]!.GetValue<bool>());
@@ -52,8 +52,8 @@ public sealed class ComplianceTests(SelfServiceFactory factory) : IClassFixture<
 
         // Removing an entry is detected too; and EF refuses to change one.
         var other = await factory.SignUpAsync();
-        await (await other.Client.PutAsJsonAsync("/api/v1/retention", new { recordingDays = 30 })).JsonAsync(HttpStatusCode.OK);
-        await (await other.Client.PutAsJsonAsync("/api/v1/retention", new { recordingDays = 31 })).JsonAsync(HttpStatusCode.OK);
+        await (await other.Client.PutAsJsonAsync("/api/v1/retention", new { recordingDays = 30, transcriptDays = (int?)null })).JsonAsync(HttpStatusCode.OK);
+        await (await other.Client.PutAsJsonAsync("/api/v1/retention", new { recordingDays = 31, transcriptDays = (int?)null })).JsonAsync(HttpStatusCode.OK);
         await factory.WithDbAsync(null, db => db.Database.ExecuteSqlRawAsync(
             "DELETE FROM audit_log WHERE \"TenantId\" = {0} AND \"Seq\" = 2", TestDatabase.IsPostgres ? other.TenantId : other.TenantId.ToString().ToUpperInvariant()));
         var gap = await other.Client.GetFromJsonAsync<JsonObject>("/api/v1/audit/verify");
@@ -103,7 +103,7 @@ public sealed class ComplianceTests(SelfServiceFactory factory) : IClassFixture<
         await (await owner.Client.PutAsJsonAsync("/api/v1/credentials/twilio", new { accountSid = TwilioNumbersSimulator.AccountSid, authToken = TwilioNumbersSimulator.AuthToken })).JsonAsync(HttpStatusCode.OK);
         await (await owner.Client.PostAsJsonAsync("/api/v1/assistants", new { name = "Gone" })).JsonAsync(HttpStatusCode.Created);
         var adminEmail = $"admin-{Guid.NewGuid():N}@example.test";
-        var token = (await (await owner.Client.PostAsJsonAsync("/api/v1/team/invitations", new { email = adminEmail, role = "admin" })).JsonAsync(HttpStatusCode.Created))["token"]!.GetValue<string>();
+        var token = await factory.InviteAsync(owner.Client, adminEmail, "admin");
         var adminClient = factory.CookieClient();
         var admin = await (await adminClient.PostAsJsonAsync("/api/v1/auth/invitations/accept", new { token, password = "keys kept by the admin 42" })).JsonAsync(HttpStatusCode.OK);
         adminClient.DefaultRequestHeaders.Add("X-CSRF-Token", admin["csrfToken"]!.GetValue<string>());

@@ -287,6 +287,39 @@ public sealed class KnowledgeApiTests(KnowledgeFactory factory) : IClassFixture<
     }
 
     [Fact]
+    public async Task AnotherTenantsWordsDoNotChangeATenantsSearchResults()
+    {
+        // Probe E, F1: the terms sent to the index were picked by installation-wide rarity, so a word held only by another
+        // tenant took a slot and pushed the caller's own term out: hits:[] revealed that the word exists elsewhere.
+        var word = (string stem) => stem + TextFolding.TenantTerm(Guid.NewGuid())[3..15] + "k";
+        var (probe, alpha, beta, gamma, secret, absent) = (word("probe"), word("alpha"), word("beta"), word("gamma"), word("secret"), word("absent"));
+        var a = await factory.CreateTenantAsync("Victim");
+        var b = await factory.CreateTenantAsync("Attacker B");
+        var c = await factory.CreateTenantAsync("Attacker C");
+        using var apiA = factory.ApiClient(a);
+        using var apiB = factory.ApiClient(b);
+        using var apiC = factory.ApiClient(c);
+        Assert.Equal(HttpStatusCode.Created, (await KnowledgeFactory.AddAsync(apiC, new { type = "markdown", title = "c", content = $"{alpha} {beta} {gamma}" })).StatusCode);
+        for (var i = 1; i <= 3; i++)
+        {
+            Assert.Equal(HttpStatusCode.Created, (await KnowledgeFactory.AddAsync(apiB, new { type = "markdown", title = $"b{i}", content = $"{probe} number {i}" })).StatusCode);
+        }
+        var query = $"{probe} {alpha} {beta} {gamma} {secret}";
+        static List<string> Titles(JsonArray hits) => hits.Select(h => h!["documentTitle"]!.GetValue<string>()).Order(StringComparer.Ordinal).ToList();
+
+        var before = Titles(await KnowledgeFactory.SearchAsync(apiB, query));
+        Assert.Equal(HttpStatusCode.Created, (await KnowledgeFactory.AddAsync(apiA, new { type = "markdown", title = "a", content = $"Our price list: {secret} costs 40 dollars." })).StatusCode);
+        var after = Titles(await KnowledgeFactory.SearchAsync(apiB, query));
+        var control = Titles(await KnowledgeFactory.SearchAsync(apiB, $"{probe} {alpha} {beta} {gamma} {absent}"));
+
+        Assert.Equal(["b1", "b2", "b3"], before);
+        Assert.Equal(before, after);
+        Assert.Equal(before, control);
+        // The owner still finds its own word.
+        Assert.Equal(["a"], Titles(await KnowledgeFactory.SearchAsync(apiA, secret)));
+    }
+
+    [Fact]
     public async Task DeleteAndReindexKeepTheIndexInStepAndAreAudited()
     {
         var tenant = await factory.CreateTenantAsync();

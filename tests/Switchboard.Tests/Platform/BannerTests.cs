@@ -33,5 +33,6 @@ public sealed class BannerTests
         Assert.Contains(Demo.VapiWebhookSecret, text, StringComparison.Ordinal);
         Assert.Contains($"Bearer {Demo.ApiKey}", text, StringComparison.Ordinal);
         Assert.Contains("simulate-call", text, StringComparison.Ordinal);
+        Assert.Contains("http://localhost:8080/operator/mailbox", text, StringComparison.Ordinal); // account email is not logged: where to read it
     }
 }

@@ -72,7 +72,7 @@ public sealed class StorableTextGuardTests(SelfServiceFactory factory) : IClassF
         var owner = await factory.SignUpAsync();
 
         // Escaped accents and a surrogate pair are text; "\\u0000" is a backslash and the letters u0000.
-        var saved = await owner.Client.PutAsync("/api/v1/widget/settings", Json("""{"title":"cl\u00e9 \ud83d\ude00 C:\\u0000"}"""));
+        var saved = await owner.Client.PutAsync("/api/v1/widget/settings", Json("""{"title":"cl\u00e9 \ud83d\ude00 C:\\u0000","accentColor":null,"position":null,"greeting":null,"avatarUrl":null}"""));
 
         await saved.JsonAsync(HttpStatusCode.OK);
         var settings = await owner.Client.GetFromJsonAsync<JsonObject>("/api/v1/widget/settings");

@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
 
@@ -150,4 +151,27 @@ internal static class Http
     }
 
     public static AuthenticationHeaderValue Bearer(string key) => new("Bearer", key);
+}
+
+/// <summary>
+/// Invitation tokens as only the invitee can read them: from the email sent to them (the API never returns a token to the
+/// inviter, probe E F3).
+/// </summary>
+internal static class InvitationMail
+{
+    /// <summary>Invites <paramref name="email"/> with <paramref name="role"/> through <paramref name="inviter"/>; returns the mailed token.</summary>
+    public static async Task<string> InviteAsync(this SwitchboardFactory factory, HttpClient inviter, string email, string role)
+    {
+        await (await inviter.PostAsJsonAsync("/api/v1/team/invitations", new { email, role })).JsonAsync(HttpStatusCode.Created);
+        return await factory.InvitationTokenAsync(email);
+    }
+
+    /// <summary>The token of the latest invitation mailed to <paramref name="email"/> (read from the stored email, before delivery).</summary>
+    public static Task<string> InvitationTokenAsync(this SwitchboardFactory factory, string email) => factory.WithDbAsync(null, async db =>
+    {
+        var mails = await db.EmailMessages.IgnoreQueryFilters().AsNoTracking()
+            .Where(e => e.To == email && e.Purpose == Switchboard.Email.EmailPurpose.Invitation).ToListAsync();
+        var body = mails.OrderBy(e => e.CreatedAt).ThenBy(e => e.Id).Last().TextBody;
+        return Uri.UnescapeDataString(System.Text.RegularExpressions.Regex.Match(body, @"/invitations/accept\?token=(\S+)").Groups[1].Value);
+    });
 }

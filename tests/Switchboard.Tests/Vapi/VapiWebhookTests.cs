@@ -285,15 +285,36 @@ public sealed class VapiWebhookTests(SwitchboardFactory factory) : IClassFixture
     }
 
     [Fact]
-    public async Task UnknownTenantIsNotFound()
+    public async Task UnknownTenantAnswersLikeAWrongSignatureSoTenantIdsCannotBeProbed()
     {
         var tenant = await factory.CreateTenantAsync();
-        var stranger = tenant with { Id = Guid.NewGuid() };
+        using var client = factory.CreateClient();
+        async Task<(HttpStatusCode Status, string Body)> PostAsync(string id, string? secret)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, $"/webhooks/vapi/{id}")
+            {
+                Content = new StringContent("{}", System.Text.Encoding.UTF8, "application/json"),
+            };
+            if (secret is not null)
+            {
+                request.Headers.Add("X-Vapi-Secret", secret);
+            }
+            var response = await client.SendAsync(request);
+            var error = await ErrorOf(response);
+            error.Remove("traceId"); // differs per request
+            return (response.StatusCode, error.ToJsonString());
+        }
 
-        var response = await factory.PostVapiAsync(stranger, """{"message":{"type":"hang"}}""");
-
-        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
-        Assert.Equal("TENANT_NOT_FOUND", (await ErrorOf(response))["code"]!.GetValue<string>());
+        foreach (var secret in new[] { "x", null })
+        {
+            var knownId = await PostAsync(tenant.Id.ToString(), secret);
+            var unknownId = await PostAsync(Guid.NewGuid().ToString(), secret);
+            var notAGuid = await PostAsync("not-a-tenant", secret);
+            Assert.Equal(HttpStatusCode.Unauthorized, knownId.Status);
+            Assert.Equal(knownId, unknownId);
+            Assert.Equal(knownId, notAGuid);
+        }
+        Assert.Contains("INVALID_SIGNATURE", (await PostAsync(Guid.NewGuid().ToString(), "x")).Body, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -138,7 +138,7 @@ public sealed class WebChatPrivacyTests(WidgetFactory factory) : IClassFixture<W
         var oldCall = await CallIdAsync(t.Id, old);
         await factory.WithDbAsync(t.Id, db => db.Calls.Where(c => c.Id == oldCall)
             .ExecuteUpdateAsync(s => s.SetProperty(c => c.CreatedAt, factory.Clock.GetUtcNow().AddDays(-40))));
-        await (await factory.ApiClient(t.Tenant).PutAsJsonAsync("/api/v1/retention", new { transcriptDays = 30 })).JsonAsync(HttpStatusCode.OK);
+        await (await factory.ApiClient(t.Tenant).PutAsJsonAsync("/api/v1/retention", new { recordingDays = (int?)null, transcriptDays = 30 })).JsonAsync(HttpStatusCode.OK);
 
         RetentionResult result;
         using (var scope = factory.Services.CreateScope())

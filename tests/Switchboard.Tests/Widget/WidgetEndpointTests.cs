@@ -16,6 +16,30 @@ public sealed class WidgetEndpointTests(WidgetFactory factory) : IClassFixture<W
     private static async Task<int> TurnsAsync(WidgetFactory f, Guid tenantId) => await f.WithDbAsync(tenantId, db => db.TranscriptTurns.CountAsync());
 
     [Fact]
+    public async Task AnUnsupportedLanguageOrAVisitorNameWithBidiOverridesIsRefused()
+    {
+        // Probe E, F8: "xx" started a chat, and a visitor name could carry U+202E (displayed reversed in the dashboard).
+        var t = await factory.CreateWidgetTenantAsync("Langues", WidgetFactory.SiteOrigin);
+        var before = await factory.WithDbAsync(t.Id, db => db.WebConversations.CountAsync());
+
+        var xx = await factory.Browser().PostAsJsonAsync("/widget/v1/conversations" + t.Q, new { visitorId = "visitor-12345678", language = "xx" });
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, xx.StatusCode);
+        var text = await xx.Content.ReadAsStringAsync();
+        Assert.Contains("VALIDATION_FAILED", text, StringComparison.Ordinal);
+        Assert.Contains("en, es, fr, he", text, StringComparison.Ordinal); // the supported ones are listed
+        var bidi = await factory.Browser().PostAsJsonAsync("/widget/v1/conversations" + t.Q, new { visitorId = "visitor-12345678", language = "fr", name = "\u202eevil" });
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, bidi.StatusCode);
+        Assert.Contains("\"name\"", await bidi.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(before, await factory.WithDbAsync(t.Id, db => db.WebConversations.CountAsync()));
+
+        foreach (var language in ReceptionistLanguage.All.Keys)
+        {
+            var ok = await factory.Browser().PostAsJsonAsync("/widget/v1/conversations" + t.Q, new { visitorId = "visitor-" + language + "-123456", language, name = "Marie" });
+            Assert.Equal(HttpStatusCode.Created, ok.StatusCode);
+        }
+    }
+
+    [Fact]
     public async Task AnAllowedOriginGetsCorsAndADisallowedOneGetsNoChat()
     {
         var t = await factory.CreateWidgetTenantAsync("Origines", WidgetFactory.SiteOrigin, "https://*.fortin.example");

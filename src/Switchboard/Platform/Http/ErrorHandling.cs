@@ -29,6 +29,10 @@ internal sealed partial class EnvelopeExceptionHandler(ILogger<EnvelopeException
             case BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge }:
                 await ApiError.WriteAsync(http, 413, "PAYLOAD_TOO_LARGE", "The request body is too large.");
                 return true;
+            case BadHttpRequestException { InnerException: System.Text.Json.JsonException json } when MissingRequired(json) is { } missing:
+                // A body without a [JsonRequired] property: a field error like any other, not a malformed body.
+                await ApiError.WriteAsync(http, 422, "VALIDATION_FAILED", "Some fields are invalid.", missing);
+                return true;
             case BadHttpRequestException bad:
                 var (message, details) = Describe(bad);
                 await ApiError.WriteAsync(http, bad.StatusCode, bad.StatusCode == 400 ? "BAD_REQUEST" : "HTTP_" + bad.StatusCode, message, details);
@@ -84,6 +88,26 @@ internal sealed partial class EnvelopeExceptionHandler(ILogger<EnvelopeException
         }
         return (bad.Message, null);
     }
+
+    /// <summary>
+    /// The properties System.Text.Json found missing in a body (<c>[JsonRequired]</c>), as <c>details</c> (field → "is required"),
+    /// or null when <paramref name="json"/> is about something else. The names are the JSON names (camelCase).
+    /// </summary>
+    internal static Dictionary<string, string>? MissingRequired(System.Text.Json.JsonException json)
+    {
+        if (MissingProperties().Match(json.Message) is not { Success: true } m)
+        {
+            return null;
+        }
+        var names = QuotedName().Matches(m.Groups["names"].Value).Select(n => n.Groups[1].Value).ToList();
+        return names.Count == 0 ? null : names.Distinct(StringComparer.Ordinal).ToDictionary(n => n, _ => "is required", StringComparer.Ordinal);
+    }
+
+    [GeneratedRegex("missing required properties[^:]*:(?<names>.*)$", RegexOptions.Singleline)]
+    private static partial Regex MissingProperties();
+
+    [GeneratedRegex("'([^']{1,100})'")]
+    private static partial Regex QuotedName();
 
     /// <summary>A C# parameter or property name as the client wrote it (camelCase: <c>From</c> → <c>from</c>).</summary>
     private static string ParameterName(string name) => name.Length == 0 ? name : char.ToLowerInvariant(name[0]) + name[1..];

@@ -40,6 +40,39 @@ internal sealed partial class Validation
         return this;
     }
 
+    /// <summary>What is said of a name holding a character <see cref="Name"/> refuses.</summary>
+    public const string NameProblem = "must not contain control characters or bidirectional overrides (U+202A–U+202E, U+2066–U+2069)";
+
+    /// <summary>
+    /// The one rule for names shown to other people (assistant, organisation, visitor and full names): at most
+    /// <paramref name="max"/> characters, and no control character (C0 except tab and newline, DEL, C1) or bidirectional
+    /// embedding, override or isolate (U+202A–U+202E, U+2066–U+2069), which can make a name display as another text
+    /// ("\u202eniatroF niarD" shows as "Drain Fortin"). Refused (422) rather than stripped: nothing is changed silently.
+    /// Null is left to <see cref="Require"/>.
+    /// </summary>
+    public Validation Name(string field, string? value, int max = 200)
+    {
+        Max(field, value, max);
+        if (value is not null && HasUnsafeNameCharacter(value))
+        {
+            Add(field, NameProblem);
+        }
+        return this;
+    }
+
+    /// <summary>Whether <paramref name="value"/> holds a character <see cref="Name"/> refuses.</summary>
+    public static bool HasUnsafeNameCharacter(string value)
+    {
+        foreach (var c in value)
+        {
+            if ((char.IsControl(c) && c is not ('\t' or '\n')) || c is >= '\u202A' and <= '\u202E' or >= '\u2066' and <= '\u2069')
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
     public JsonHttpResult<ErrorEnvelope> Result(string message = "Some fields are invalid.") =>
         ApiError.Unprocessable("VALIDATION_FAILED", message, errors);
 
@@ -67,7 +100,9 @@ internal sealed partial class Validation
         }
     }
 
-    [GeneratedRegex(@"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+    // RFC 5322 §3.2.3 dot-atom on both sides (letters of any script allowed, RFC 6531), so no quoting, angle brackets,
+    // comments or spaces: "<script>@x.com" is refused. The one rule for sign-up, invitations and password resets.
+    [GeneratedRegex(@"^[\p{L}\p{N}!#$%&'*+/=?^_`{|}~-]+(\.[\p{L}\p{N}!#$%&'*+/=?^_`{|}~-]+)*@[\p{L}\p{N}]([\p{L}\p{N}-]*[\p{L}\p{N}])?(\.[\p{L}\p{N}]([\p{L}\p{N}-]*[\p{L}\p{N}])?)+$")]
     private static partial Regex EmailPattern();
 
     [GeneratedRegex(@"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$")]

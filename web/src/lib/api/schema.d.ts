@@ -2377,7 +2377,7 @@ export interface components {
             nonUrgentDelivery: string;
             language: null | string;
         };
-        /** @description The widget's allowed origins: at most 10 `https://host[:port]` origins or `https://*.domain` wildcards (Development: also `http://localhost[:port]`, `http://127.0.0.1[:port]`). */
+        /** @description The widget's allowed origins: at most 10 `https://host[:port]` origins or `https://*.domain` wildcards (Development: also `http://localhost[:port]`, `http://127.0.0.1[:port]`). Required in a `PUT`, never null: `[]` allows no site. */
         AllowedOrigins: {
             origins: string[];
         };
@@ -3356,7 +3356,10 @@ export interface components {
             /** Format: date-time */
             occurredAt: string;
         };
-        /** @description An invitation. It is emailed to the invitee (a link to `/invitations/accept?token=…`); `Token` is also returned once, at creation (`POST /api/v1/auth/invitations/accept`). */
+        /**
+         * @description An invitation. Its token is only emailed to the invitee (a link to `/invitations/accept?token=…`), never returned to
+         *     the inviter: accepting it proves the invitee reads that mailbox, so the new account's email is verified.
+         */
         InvitationDto: {
             /** Format: uuid */
             id: string;
@@ -3370,7 +3373,6 @@ export interface components {
             acceptedAt: null | string;
             /** Format: date-time */
             revokedAt: null | string;
-            token: null | string;
         };
         /**
          * @description What an invitation link is for: the invited email, tenant and role, its expiry, and whether the email already
@@ -3991,7 +3993,7 @@ export interface components {
             /** Format: date-time */
             until: null | string;
         };
-        /** @description Retention in days (1–3650); null keeps data forever. */
+        /** @description Retention in days (1–3650); null keeps data forever. Both are required in a `PUT`: a missing one is a 422, not "forever". */
         RetentionSettings: {
             /** Format: int32 */
             recordingDays: null | number;
@@ -4592,7 +4594,11 @@ export interface components {
             /** Format: date-time */
             at: null | string;
         };
-        /** @description The widget's look: `AccentColor` `#rrggbb`, `Position` `end`|`start`, `Title` (≤ 100), `Greeting` (≤ 500), `AvatarUrl` (https, ≤ 500). Colour and avatar need `custom_branding`. */
+        /**
+         * @description The widget's look: `AccentColor` `#rrggbb`, `Position` `end`|`start`, `Title` (≤ 100), `Greeting` (≤ 500),
+         *     `AvatarUrl` (https, ≤ 500). Colour and avatar need `custom_branding`. Every field is required in a `PUT` (null clears
+         *     it): a missing one is a 422 `VALIDATION_FAILED`, not a silent reset.
+         */
         WidgetSettingsDto: {
             accentColor: null | string;
             position: null | string;
