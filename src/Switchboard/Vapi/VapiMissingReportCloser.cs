@@ -112,29 +112,11 @@ internal sealed class VapiMissingReportCloser(IServiceScopeFactory scopes, IOpti
 
 /// <summary>Runs <see cref="VapiMissingReportCloser"/> once a minute (<see cref="VapiOptions.MissingReportCloserEnabled"/>).</summary>
 internal sealed class VapiMissingReportCloserWorker(VapiMissingReportCloser closer, IOptions<VapiOptions> options, ILogger<VapiMissingReportCloserWorker> logger)
-    : BackgroundService
+    : Platform.MinutePass(logger)
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        if (!options.Value.MissingReportCloserEnabled)
-        {
-            return;
-        }
-        using var timer = new PeriodicTimer(TimeSpan.FromMinutes(1));
-        while (await timer.WaitForNextTickAsync(stoppingToken))
-        {
-            try
-            {
-                var closed = await closer.CloseOverdueAsync(stoppingToken);
-                if (closed > 0)
-                {
-                    logger.LogInformation("Closed {Count} Vapi calls whose end-of-call report never came", closed);
-                }
-            }
-            catch (Exception e) when (e is DbUpdateException or InvalidOperationException or System.Data.Common.DbException)
-            {
-                logger.LogWarning(e, "Closing Vapi calls without a report failed; retrying in a minute");
-            }
-        }
-    }
+    protected override bool Enabled => options.Value.MissingReportCloserEnabled;
+
+    protected override string DoneMessage => "Closed {Count} Vapi calls whose end-of-call report never came";
+
+    protected override Task<int> RunAsync(CancellationToken ct) => closer.CloseOverdueAsync(ct);
 }

@@ -75,31 +75,13 @@ internal sealed class WebConversationCloser(IServiceScopeFactory scopes, IOption
     }
 }
 
-/// <summary>Runs <see cref="WebConversationCloser"/> once a minute.</summary>
+/// <summary>Runs <see cref="WebConversationCloser"/> once a minute (<see cref="WidgetOptions.CloserEnabled"/>).</summary>
 internal sealed class WebConversationCloserWorker(WebConversationCloser closer, IOptions<WidgetOptions> options, ILogger<WebConversationCloserWorker> logger)
-    : BackgroundService
+    : Platform.MinutePass(logger)
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        if (!options.Value.CloserEnabled)
-        {
-            return;
-        }
-        using var timer = new PeriodicTimer(TimeSpan.FromMinutes(1));
-        while (await timer.WaitForNextTickAsync(stoppingToken))
-        {
-            try
-            {
-                var closed = await closer.CloseIdleAsync(stoppingToken);
-                if (closed > 0)
-                {
-                    logger.LogInformation("Closed {Count} idle web chats", closed);
-                }
-            }
-            catch (Exception e) when (e is DbUpdateException or InvalidOperationException or System.Data.Common.DbException)
-            {
-                logger.LogWarning(e, "Closing idle web chats failed; retrying in a minute");
-            }
-        }
-    }
+    protected override bool Enabled => options.Value.CloserEnabled;
+
+    protected override string DoneMessage => "Closed {Count} idle web chats";
+
+    protected override Task<int> RunAsync(CancellationToken ct) => closer.CloseIdleAsync(ct);
 }
