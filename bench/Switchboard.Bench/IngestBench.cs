@@ -222,7 +222,11 @@ internal static class IngestBench
                 var total = await PgStatements.TotalCallsAsync(db, ct);
                 result["statementsPerMessage"] = Math.Round((double)total / Math.Max(1, messages), 2);
                 Console.WriteLine($"  {total} statements in the closed loops, {result["statementsPerMessage"]} per message ({messages} messages; the outbox's included)");
-                result["planning"] = await PgStatements.PlanningAsync(db, ct);
+                var planning = await PgStatements.PlanningAsync(db, ct);
+                result["planning"] = planning;
+                result["buffersPerMessage"] = Math.Round(planning["buffers"]!.GetValue<long>() / (double)Math.Max(1, messages), 1);
+                result["walBytesPerMessage"] = Math.Round(planning["walBytes"]!.GetValue<long>() / (double)Math.Max(1, messages));
+                Console.WriteLine($"  per message: {result["buffersPerMessage"]} buffers touched, {result["walBytesPerMessage"]} WAL bytes");
             }
             result["closedLoops"] = closedLoops;
             result["closedLoop"] = best!.DeepClone(); // the maximum
@@ -893,7 +897,7 @@ internal static class PgStatements
     {
         await using var conn = await db.OpenAsync(db.ServerConnectionString, ct);
         await using var cmd = conn.CreateCommand();
-        cmd.CommandText = "SELECT coalesce(sum(calls), 0)::bigint FROM pg_stat_statements";
+        cmd.CommandText = "SELECT coalesce(sum(calls), 0)::bigint FROM pg_stat_statements WHERE toplevel";
         return (long)(await cmd.ExecuteScalarAsync(ct))!;
     }
 
@@ -908,8 +912,9 @@ internal static class PgStatements
         await using var cmd = conn.CreateCommand();
         cmd.CommandText = """
             SELECT count(*), count(*) FILTER (WHERE calls >= 5), coalesce(sum(plans), 0)::bigint, coalesce(sum(total_plan_time), 0),
-                   coalesce(sum(calls), 0)::bigint, coalesce(sum(total_exec_time), 0)
-            FROM pg_stat_statements
+                   coalesce(sum(calls), 0)::bigint, coalesce(sum(total_exec_time), 0),
+                   coalesce(sum(shared_blks_hit + shared_blks_read), 0)::bigint, coalesce(sum(wal_bytes), 0)::bigint
+            FROM pg_stat_statements WHERE toplevel
             """;
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         await reader.ReadAsync(ct);
@@ -917,7 +922,9 @@ internal static class PgStatements
         {
             ["distinct"] = reader.GetInt64(0), ["distinctAtLeast5"] = reader.GetInt64(1), ["plans"] = reader.GetInt64(2),
             ["planMs"] = Math.Round(reader.GetDouble(3), 1), ["calls"] = reader.GetInt64(4), ["execMs"] = Math.Round(reader.GetDouble(5), 1),
+            ["buffers"] = reader.GetInt64(6), ["walBytes"] = reader.GetInt64(7),
         };
+        Console.WriteLine($"  buffers touched {o["buffers"]}, WAL {o["walBytes"]} bytes (top-level statements, nested ones included in them)");
         Console.WriteLine($"  distinct statements {o["distinct"]} ({o["distinctAtLeast5"]} run 5+ times); plans {o["plans"]} taking {o["planMs"]} ms " +
                           $"(track_planning) for {o["calls"]} executions taking {o["execMs"]} ms");
         return o;
@@ -933,20 +940,25 @@ internal static class PgStatements
         await using var conn = await db.OpenAsync(db.ServerConnectionString, ct);
         await using var cmd = conn.CreateCommand();
         cmd.CommandText = $"""
-            SELECT calls, total_exec_time, rows, left(regexp_replace(query, '\s+', ' ', 'g'), 160)
+            SELECT calls, total_exec_time, rows, left(regexp_replace(query, '\s+', ' ', 'g'), 160),
+                   (shared_blks_hit + shared_blks_read)::float8 / greatest(calls, 1), wal_bytes::float8 / greatest(calls, 1)
             FROM pg_stat_statements ORDER BY {(byCalls ? "calls" : "total_exec_time")} DESC LIMIT {count}
             """;
         await using var reader = await cmd.ExecuteReaderAsync(ct);
-        Console.WriteLine($"  PostgreSQL statements, {(byCalls ? "most executed" : "most execution time")} first (calls, total ms, mean ms, rows, text):");
+        Console.WriteLine($"  PostgreSQL statements, {(byCalls ? "most executed" : "most execution time")} first (calls, total ms, mean ms, rows, " +
+                          "buffers touched per call, WAL bytes per call, text):");
         while (await reader.ReadAsync(ct))
         {
             var calls = reader.GetInt64(0);
             var total = reader.GetDouble(1);
+            // Buffers touched and WAL written per execution do not move with the host's load, unlike the times: the figures to
+            // compare when a change is meant to make a statement do less (an index or a trigger dropped, an update made HOT).
             top.Add(new JsonObject
             {
                 ["calls"] = calls, ["totalMs"] = Math.Round(total, 1), ["rows"] = reader.GetInt64(2), ["query"] = reader.GetString(3),
+                ["buffersPerCall"] = Math.Round(reader.GetDouble(4), 1), ["walBytesPerCall"] = Math.Round(reader.GetDouble(5)),
             });
-            Console.WriteLine($"    {calls,8} {total,10:F0} {total / Math.Max(1, calls),8:F3} {reader.GetInt64(2),8}  {reader.GetString(3)}");
+            Console.WriteLine($"    {calls,8} {total,10:F0} {total / Math.Max(1, calls),8:F3} {reader.GetInt64(2),8} {reader.GetDouble(4),7:F1} {reader.GetDouble(5),7:F0}  {reader.GetString(3)}");
         }
         return top;
     }
