@@ -20,21 +20,40 @@ internal sealed class TenantAccountCache(IMemoryCache cache, IServiceScopeFactor
     /// The tenant's plan and status. A tenant whose Stripe grace period has ended (past due, unpaid) gets the signup
     /// plan's features until it pays (evaluated on every call, so the suspension starts on time whatever the cache holds).
     /// </summary>
-    public async Task<TenantAccountSnapshot> GetAsync(Guid tenantId, CancellationToken ct)
+    public Task<TenantAccountSnapshot> GetAsync(Guid tenantId, CancellationToken ct) => GetAsync(tenantId, null, ct);
+
+    /// <summary>
+    /// As <see cref="GetAsync(Guid, CancellationToken)"/>; on a miss the row is read through <paramref name="db"/> when one is given,
+    /// else through a context of its own. Code inside a unit of work passes its context: the webhook path holds one pooled
+    /// PostgreSQL connection for a message's reads, and a second checkout from inside it waits for a free connection while
+    /// holding the first. When as many messages as the pool has connections missed the cache together (it expires every
+    /// 15 s), each waited for a connection only another could free, until Npgsql's <c>Timeout</c> (15 s): bench ingest with
+    /// <c>Maximum Pool Size=8</c> answered 13 – 32 messages per 15-second loop 503 after 15 s (issue 13).
+    /// </summary>
+    public async Task<TenantAccountSnapshot> GetAsync(Guid tenantId, SwitchboardDbContext? db, CancellationToken ct)
     {
         if (!cache.TryGetValue(("tenant-account", tenantId), out Row? row) || row is null)
         {
-            await using var scope = scopes.CreateAsyncScope();
-            var db = scope.ServiceProvider.GetRequiredService<SwitchboardDbContext>();
-            row = await db.TenantAccounts.IgnoreQueryFilters().AsNoTracking().Where(a => a.TenantId == tenantId)
-                .Select(a => new Row(a.PlanId, a.Status, a.VoiceProvider, a.GraceEndsAt)).FirstOrDefaultAsync(ct)
-                ?? new Row(null, "active", null, null);
+            if (db is not null)
+            {
+                row = await ReadAsync(db, tenantId, ct);
+            }
+            else
+            {
+                await using var scope = scopes.CreateAsyncScope();
+                row = await ReadAsync(scope.ServiceProvider.GetRequiredService<SwitchboardDbContext>(), tenantId, ct);
+            }
             cache.Set(("tenant-account", tenantId), row, TimeSpan.FromSeconds(15));
         }
         var suspended = row.GraceEndsAt is { } ends && ends <= clock.GetUtcNow();
         var plan = suspended ? plans.Get(plans.SignupPlanId) : plans.Get(row.PlanId ?? plans.DefaultPlanId);
         return new TenantAccountSnapshot(tenantId, plan, row.Status, row.VoiceProvider);
     }
+
+    private static async Task<Row> ReadAsync(SwitchboardDbContext db, Guid tenantId, CancellationToken ct) =>
+        await db.TenantAccounts.IgnoreQueryFilters().AsNoTracking().Where(a => a.TenantId == tenantId)
+            .Select(a => new Row(a.PlanId, a.Status, a.VoiceProvider, a.GraceEndsAt)).FirstOrDefaultAsync(ct)
+        ?? new Row(null, "active", null, null);
 
     public void Invalidate(Guid tenantId) => cache.Remove(("tenant-account", tenantId));
 }

@@ -114,7 +114,7 @@ internal sealed class WebhookEventPublisher(SwitchboardDbContext db, WebhookEndp
         if (!endpointsByTenant.TryGetValue(tenantId, out var endpoints))
         {
             endpoints = await endpointCache.GetAsync(db, tenantId, ct);
-            if (endpoints.Count > 0 && !(await accounts.GetAsync(tenantId, ct)).Plan.Has(Billing.Features.Webhooks))
+            if (endpoints.Count > 0 && !(await accounts.GetAsync(tenantId, db, ct)).Plan.Has(Billing.Features.Webhooks))
             {
                 // Billing events still go: the business's systems hear that its features were suspended and restored.
                 endpoints = [.. endpoints.Select(e => e with { EventTypes = [.. e.EventTypes.Count == 0 ? WebhookEventTypes.Billing : e.EventTypes.Where(WebhookEventTypes.Billing.Contains)] })
