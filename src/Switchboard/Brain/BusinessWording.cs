@@ -66,12 +66,14 @@ internal sealed record BusinessWording(
     /// The business's own emergency cues (at most <paramref name="max"/>, in the rules' order): those of
     /// <paramref name="rules"/> that are neither generic (<see cref="UrgencyRules.Generic"/>, safety cues included) nor the
     /// built-in plumbing matching aids (<see cref="UrgencyRules.Plumbing"/>: word fragments such as "a pete"); for a business
-    /// onboarded from a template, its trade's cues in English and French ("severe toothache", "dent cassée").
+    /// onboarded from a template, its trade's cues in English and French ("severe toothache", "dent cassée"). Cues holding the
+    /// <c>...</c> wildcard are left out.
     /// </summary>
     public static IReadOnlyList<string> OwnEmergencyCues(UrgencyRules rules, int max = 16)
     {
         var builtIn = new HashSet<string>(UrgencyRules.Generic.Emergency.Concat(UrgencyRules.Plumbing.Emergency), StringComparer.OrdinalIgnoreCase);
-        return [.. rules.Emergency.Where(c => !builtIn.Contains(c)).Distinct(StringComparer.OrdinalIgnoreCase).Take(max)];
+        // "knocked ... tooth" is matching syntax (up to three words in between), not an example a model should read.
+        return [.. rules.Emergency.Where(c => !builtIn.Contains(c) && !c.Contains("...", StringComparison.Ordinal)).Distinct(StringComparer.OrdinalIgnoreCase).Take(max)];
     }
 
     /// <summary>
