@@ -89,9 +89,12 @@ internal sealed class RegistryTool(string name, string description, JsonElement 
         return await invoke(name, json, cancellationToken);
     }
 
-    /// <summary>The registry's tools a web chat may use (all but <c>end_call</c>), each calling <paramref name="invoke"/>.</summary>
-    public static IReadOnlyList<AITool> All(Func<string, JsonElement, CancellationToken, Task<string>> invoke) =>
-        ToolRegistry.Definitions()
+    /// <summary>
+    /// The registry's tools a web chat may use (all but <c>end_call</c>), described for the business (<paramref name="wording"/>),
+    /// each calling <paramref name="invoke"/>.
+    /// </summary>
+    public static IReadOnlyList<AITool> All(Func<string, JsonElement, CancellationToken, Task<string>> invoke, BusinessWording? wording = null) =>
+        ToolRegistry.Definitions(wording)
             .Select(d => d!.AsObject())
             .Where(d => d["name"]!.GetValue<string>() != ToolRegistry.EndCall)
             .Select(d => (AITool)new RegistryTool(

@@ -69,8 +69,12 @@ internal sealed class ToolRegistry(SwitchboardDbContext db, AlertService alerts,
     /// <summary>Most texts the assistant may send to one caller during one call.</summary>
     public const int MaxCallerSmsPerCall = 3;
 
-    /// <summary>JSON-schema function definitions of the built-in tools (OpenAI / Vapi <c>function</c> tool shape).</summary>
-    public static JsonArray Definitions() =>
+    /// <summary>
+    /// JSON-schema function definitions of the built-in tools (OpenAI / Vapi <c>function</c> tool shape). <paramref name="wording"/>
+    /// words <c>capture_lead</c>'s address and timeline for the business (<see cref="BusinessWording.For"/>: a dental clinic is
+    /// not asked for a "service address"); null keeps the trade wording (Vapi assistants, whose prompt is the owner's own).
+    /// </summary>
+    public static JsonArray Definitions(BusinessWording? wording = null) =>
     [
         new JsonObject
         {
@@ -83,14 +87,14 @@ internal sealed class ToolRegistry(SwitchboardDbContext db, AlertService alerts,
                 {
                     ["name"] = new JsonObject { ["type"] = "string", ["description"] = "Caller's full name" },
                     ["phone"] = new JsonObject { ["type"] = "string", ["description"] = "Callback number, E.164 if possible" },
-                    ["address"] = new JsonObject { ["type"] = "string", ["description"] = "Service address" },
+                    ["address"] = new JsonObject { ["type"] = "string", ["description"] = (wording ?? BusinessWording.ByIndustry["plumbing"]).AddressHint },
                     ["problem"] = new JsonObject { ["type"] = "string", ["description"] = "What the caller needs, in their words" },
                     ["urgency"] = new JsonObject { ["type"] = "string", ["enum"] = new JsonArray("emergency", "soon", "routine") },
                     // Lead qualification (BANT) → Lead.Score (LeadQualification).
                     ["budget"] = new JsonObject { ["type"] = "string", ["description"] = "Budget the caller mentioned, if any" },
                     ["authority"] = new JsonObject { ["type"] = "string", ["description"] = "Whether the caller decides (owner, tenant, manager…)" },
                     ["need"] = new JsonObject { ["type"] = "string", ["description"] = "The service needed, in a few words" },
-                    ["timeline"] = new JsonObject { ["type"] = "string", ["description"] = "When the work is wanted (now, this week, later)" },
+                    ["timeline"] = new JsonObject { ["type"] = "string", ["description"] = (wording ?? BusinessWording.ByIndustry["plumbing"]).TimelineHint },
                 },
                 ["required"] = new JsonArray("problem"),
             },
@@ -168,7 +172,7 @@ internal sealed class ToolRegistry(SwitchboardDbContext db, AlertService alerts,
         var lead = await UpsertLeadAsync(db, context.Call, draft with { Phone = Platform.Phones.Phones.Normalize(draft.Phone, Platform.Phones.Phones.RegionOf(context.Tenant.Locale)) ?? callerId }, clock.GetUtcNow(), ct);
         LeadQualification.Apply(lead, arguments);
         await webhooks.LeadAsync(lead, ct); // lead.created, lead.urgent
-        // An emergency is texted during the call, not after it: the on-call plumber can be on the way before the caller hangs up.
+        // An emergency is texted during the call, not after it: the person on call can be on the way before the caller hangs up.
         var alerted = lead.Urgency == Urgency.Emergency
             && await alerts.QueueLeadAlertsAsync(context.Tenant, context.Assistant, context.Call, lead, ct) > 0;
         // Texted now, or earlier in this call (an alert is queued once per call); never claimed when there is nobody on call to

@@ -39,8 +39,10 @@ internal sealed class WebChatService(
         {
             brain = "model";
             var side = new ConcurrentQueue<BrainEvent>();
-            var history = await HistoryAsync(tenant, assistant, conversation, call, ct);
-            var registryTools = RegistryTool.All((name, args, c) => InvokeToolAsync(tenant, assistant, call, name, args, side, c));
+            // The business's industry words the prompt and the tools: a dental clinic's model hears of toothaches, not burst pipes.
+            var wording = BusinessWording.For(await IndustryAsync(ct), tenant.UrgencyRules);
+            var history = await HistoryAsync(tenant, assistant, conversation, call, wording, ct);
+            var registryTools = RegistryTool.All((name, args, c) => InvokeToolAsync(tenant, assistant, call, name, args, side, c), wording);
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
             timeout.CancelAfter(TimeSpan.FromSeconds(brainOptions.Value.TimeoutSeconds));
             await using var stream = model.ReplyAsync(target, history, registryTools, side, timeout.Token).GetAsyncEnumerator(timeout.Token);
@@ -91,7 +93,7 @@ internal sealed class WebChatService(
             var passages = await knowledge.SearchAsync(tenant.Id, text, 1, ct);
             var onCall = AlertPolicy.For(tenant, assistant).OnCallNumbers.Count > 0; // AlertService's recipients of an emergency
             // The business's industry words the questions: a dental clinic is not asked for "the address of the job".
-            var industry = await db.TenantAccounts.AsNoTracking().Select(a => a.Industry).FirstOrDefaultAsync(ct);
+            var industry = await IndustryAsync(ct);
             var reply = OfflineReceptionist.Answer(tenant, state, text, conversation.Language, clock.GetUtcNow(), passages.FirstOrDefault(), onCall, industry);
             conversation.StateJson = state.Write();
             if (reply.CaptureArguments is { } args)
@@ -124,7 +126,11 @@ internal sealed class WebChatService(
         return string.IsNullOrEmpty(o.ApiKey) ? null : new ChatModelTarget(o.BaseUrl, o.ApiKey, o.Model);
     }
 
-    private async Task<List<ChatMessage>> HistoryAsync(Tenant tenant, Assistant? assistant, WebConversation conversation, Call call, CancellationToken ct)
+    /// <summary>The current tenant's recorded industry (<c>TenantAccount.Industry</c>), null when it recorded none.</summary>
+    private Task<string?> IndustryAsync(CancellationToken ct) => db.TenantAccounts.AsNoTracking().Select(a => a.Industry).FirstOrDefaultAsync(ct);
+
+    private async Task<List<ChatMessage>> HistoryAsync(Tenant tenant, Assistant? assistant, WebConversation conversation, Call call,
+        BusinessWording wording, CancellationToken ct)
     {
         var zone = BusinessHoursCalculator.Zone(tenant.TimeZone);
         var local = TimeZoneInfo.ConvertTime(clock.GetUtcNow(), zone).ToString("dddd yyyy-MM-dd HH:mm", System.Globalization.CultureInfo.InvariantCulture);
@@ -132,9 +138,8 @@ internal sealed class WebChatService(
             {assistant?.Instructions ?? $"You are the receptionist of {tenant.Name}."}
             You are answering a web chat on {tenant.Name}'s website. Local time: {local} ({tenant.TimeZone}). The visitor's language: {conversation.Language}; answer in the language the visitor writes in.
             Keep answers short (at most 3 sentences). Use search_knowledge_base (when available) for questions about the business, check_business_hours for hours.
-            As soon as you know the problem and a callback number, call capture_lead (name, phone, address, problem, urgency; budget, authority, need, timeline when known).
-            An emergency (flooding, sewer backup, burst or frozen pipe, no water) is urgent: capture the lead at once, the on-call staff is texted.
-            """;
+            """ + "\n" + wording.UrgencyLines(tenant.Name, tenant.UrgencyRules,
+                "As soon as you know the {0} and a callback number, call capture_lead (name, phone, address, problem, urgency; budget, authority, need, timeline when known).").TrimEnd('\n');
         var messages = new List<ChatMessage> { new(ChatRole.System, system) };
         var turns = await db.TranscriptTurns.AsNoTracking().Where(t => t.CallId == call.Id && (t.Role == "user" || t.Role == "assistant"))
             .OrderBy(t => t.Seq).Select(t => new { t.Role, t.Text }).ToListAsync(ct);

@@ -28,7 +28,8 @@ internal sealed record VoiceCallSetup(
     IReadOnlyList<string>? TransferDestinations = null,
     string? BaseUrl = null,
     int FirstTurnSeq = 0,
-    Tenancy.UrgencyRules? UrgencyRules = null);
+    Tenancy.UrgencyRules? UrgencyRules = null,
+    BusinessWording? Wording = null);
 
 /// <summary>Why the bridge asks the model to speak.</summary>
 internal enum ResponseKind
@@ -60,14 +61,14 @@ internal static class RealtimeProtocol
     /// <summary>Every tool of the registry, for an assistant that does not restrict them.</summary>
     public static IReadOnlyList<string> AllTools { get; } = ToolRegistry.Definitions().Select(d => d!["name"]!.GetValue<string>()).ToList();
 
-    private static byte[] ToolsFor(IReadOnlyList<string> enabled, IReadOnlyList<string>? destinations) =>
-        ToolsJson.GetOrAdd(string.Join(',', enabled.Order(StringComparer.Ordinal)) + "|" + string.Join('\u001f', destinations ?? []),
-            _ => JsonSerializer.SerializeToUtf8Bytes(BuildTools(enabled, destinations)));
+    private static byte[] ToolsFor(IReadOnlyList<string> enabled, IReadOnlyList<string>? destinations, BusinessWording? wording) =>
+        ToolsJson.GetOrAdd((wording?.Key ?? "") + "|" + string.Join(',', enabled.Order(StringComparer.Ordinal)) + "|" + string.Join('\u001f', destinations ?? []),
+            _ => JsonSerializer.SerializeToUtf8Bytes(BuildTools(enabled, destinations, wording)));
 
-    private static JsonArray BuildTools(IReadOnlyList<string> enabled, IReadOnlyList<string>? destinations)
+    private static JsonArray BuildTools(IReadOnlyList<string> enabled, IReadOnlyList<string>? destinations, BusinessWording? wording)
     {
         var tools = new JsonArray();
-        var definitions = ToolRegistry.Definitions().Select(d => d!.AsObject()).ToList();
+        var definitions = ToolRegistry.Definitions(wording).Select(d => d!.AsObject()).ToList();
         if (enabled.Contains(ToolRegistry.TransferCall) && destinations is { Count: > 0 })
         {
             definitions.Add(ToolRegistry.TransferDefinition(destinations)); // only for assistants that enable transfer
@@ -126,7 +127,7 @@ internal static class RealtimeProtocol
             w.WriteEndObject();
             w.WriteEndObject();
             w.WritePropertyName("tools");
-            w.WriteRawValue(ToolsFor(setup.Tools, setup.TransferDestinations), skipInputValidation: true);
+            w.WriteRawValue(ToolsFor(setup.Tools, setup.TransferDestinations, setup.Wording), skipInputValidation: true);
             w.WriteString("tool_choice", "auto");
             w.WriteEndObject();
             w.WriteEndObject();
@@ -271,15 +272,20 @@ internal static class RealtimeProtocol
             w.WriteEndObject();
         });
 
-    /// <summary>The session's instructions: the assistant's own, then what the phone call adds.</summary>
+    /// <summary>
+    /// The session's instructions: the assistant's own, then what the phone call adds, worded for the business
+    /// (<paramref name="wording"/>: what the caller brings, what an emergency is there, with its own cues from <paramref name="rules"/>).
+    /// </summary>
     public static string Instructions(string? assistantInstructions, string tenantName, IReadOnlyList<string> languages, string language,
-        string? customerNumber, string localTime) =>
+        string? customerNumber, string localTime, BusinessWording wording, Tenancy.UrgencyRules rules) =>
         $"""
         {assistantInstructions ?? $"You are the receptionist of {tenantName}."}
 
         You are speaking on the phone for {tenantName}. Start in {language}; the business speaks {string.Join(", ", languages)}, so switch to the caller's language if they use another of these. Keep every answer short and natural: this is a phone call.
         The caller's number is {customerNumber ?? "unknown"}. Local time: {localTime}.
-        Call capture_lead as soon as you know the caller's problem and a callback number, and again when you learn more. Use check_business_hours for questions about opening hours, send_sms to text the caller, and end_call once the conversation is over.
-        When the caller presses phone keys you receive a message starting with [DTMF].
-        """;
+
+        """
+        + wording.UrgencyLines(tenantName, rules, "Call capture_lead as soon as you know the caller's {0} and a callback number, and again when you learn more. " +
+            "Use check_business_hours for questions about opening hours, send_sms to text the caller, and end_call once the conversation is over.")
+        + "When the caller presses phone keys you receive a message starting with [DTMF].";
 }

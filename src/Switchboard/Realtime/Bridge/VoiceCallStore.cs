@@ -65,7 +65,11 @@ internal sealed class VoiceCallStore(
         {
             tools.Add(ToolRegistry.TransferCall);
         }
-        var instructions = RealtimeProtocol.Instructions(assistant?.Instructions, tenant.Name, languages, grant.Language, call.CustomerNumber, localTime)
+        // The business's industry words the prompt and the tools: a dental clinic's model hears of toothaches, not burst pipes.
+        var industry = await db.TenantAccounts.AsNoTracking().Where(a => a.TenantId == tenant.Id).Select(a => a.Industry).FirstOrDefaultAsync(ct);
+        var wording = BusinessWording.For(industry, tenant.UrgencyRules);
+        var instructions = RealtimeProtocol.Instructions(assistant?.Instructions, tenant.Name, languages, grant.Language, call.CustomerNumber, localTime,
+                               wording, tenant.UrgencyRules)
                            + Outbound.OutboundContext.Instructions(call, tenant.Name);
         var firstMessage = call.Direction == "outbound" ? null : assistant?.FirstMessage; // an inbound greeting does not fit a call we placed
         if (failedTransfer is not null)
@@ -94,7 +98,8 @@ internal sealed class VoiceCallStore(
             offersTransfer ? assistant!.TransferDestinations!.Select(d => d.Name).ToList() : null,
             web ? null : baseUrl,
             firstTurnSeq,
-            tenant.UrgencyRules);
+            tenant.UrgencyRules,
+            wording);
         return (setup, secrets.Unprotect(tenant.TwilioAuthTokenProtected));
     }
 
