@@ -358,16 +358,17 @@ internal sealed class StripeEventApplier(
         await db.Memberships.IgnoreQueryFilters().Where(m => m.TenantId == tenantId && m.Role == Roles.Owner)
             .Join(db.Users, m => m.UserId, u => u.Id, (m, u) => u.Email).ToListAsync(ct);
 
-    /// <summary>Texts the tenant's office numbers (else on-call numbers) and emails its owners that a payment failed; once per <paramref name="key"/>.</summary>
+    /// <summary>
+    /// Texts the tenant's office numbers (else on-call numbers) in the alert policy's language (<see cref="SmsText.PaymentFailed"/>)
+    /// and emails its owners (English then French) that a payment failed; once per <paramref name="key"/>.
+    /// </summary>
     private async Task AlertOwnerAsync(TenantAccount account, string key, string? invoiceUrl, CancellationToken ct)
     {
         var tenant = await db.Tenants.IgnoreQueryFilters().FirstAsync(t => t.Id == account.TenantId, ct);
         var now = clock.GetUtcNow();
         var graceEnds = account.GraceEndsAt ?? now.AddDays(stripe.Options.GraceDays);
-        var fr = (tenant.AlertPolicy.Language ?? tenant.Locale).StartsWith("fr", StringComparison.OrdinalIgnoreCase);
-        var smsBody = fr
-            ? $"Switchboard {tenant.Name}: le paiement de votre abonnement a echoue. Mettez a jour votre carte avant le {graceEnds:yyyy-MM-dd} pour garder votre forfait."
-            : $"Switchboard {tenant.Name}: your subscription payment failed. Update your card before {graceEnds:yyyy-MM-dd} to keep your plan.";
+        var lastDay = DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(graceEnds, BusinessHoursCalculator.Zone(tenant.TimeZone)).DateTime);
+        var smsBody = SmsText.PaymentFailed(tenant.Name, lastDay, tenant.AlertPolicy.Language ?? tenant.Locale);
         var numbers = tenant.AlertPolicy.OfficeNumbers.Count > 0 ? tenant.AlertPolicy.OfficeNumbers : tenant.AlertPolicy.OnCallNumbers;
         foreach (var to in numbers.Distinct())
         {

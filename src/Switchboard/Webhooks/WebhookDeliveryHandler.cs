@@ -319,18 +319,15 @@ internal sealed class WebhookDeliveryHandler(
 
     /// <summary>
     /// Texts the tenant's on-call and office numbers that an endpoint was disabled: one SMS per recipient and
-    /// disabling, through the same SmsMessage + outbox path as lead alerts (committed with the disabling).
+    /// disabling, in the alert policy's language (<see cref="SmsText.WebhookDisabled"/>), through the same SmsMessage +
+    /// outbox path as lead alerts (committed with the disabling).
     /// </summary>
     private async Task QueueDisabledNoticeAsync(WebhookEndpoint endpoint, DateTimeOffset now, CancellationToken ct)
     {
         var tenant = await db.Tenants.FirstAsync(t => t.Id == endpoint.TenantId, ct);
         var policy = tenant.AlertPolicy;
-        var fr = (policy.Language ?? tenant.Locale).StartsWith("fr", StringComparison.OrdinalIgnoreCase);
         var host = Uri.TryCreate(endpoint.Url, UriKind.Absolute, out var u) ? u.Host : "?";
-        var days = options.Value.DisableAfterFailingHours / 24.0;
-        var body = fr
-            ? $"Switchboard {tenant.Name}: le webhook {host} est desactive apres {days:0.#} jours d'echecs. Reactivez-le dans Switchboard une fois le probleme regle."
-            : $"Switchboard {tenant.Name}: webhook {host} was disabled after {days:0.#} days of failed deliveries. Re-enable it in Switchboard once it is fixed.";
+        var body = SmsText.WebhookDisabled(tenant.Name, host, options.Value.DisableAfterFailingHours / 24.0, policy.Language ?? tenant.Locale);
         foreach (var to in policy.OnCallNumbers.Concat(policy.OfficeNumbers).Distinct())
         {
             var key = $"webhook-disabled:{endpoint.Id:N}:{now.UtcTicks}:{to}";

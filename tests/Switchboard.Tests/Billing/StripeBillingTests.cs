@@ -344,6 +344,34 @@ public sealed class StripeBillingTests(StripeBillingFactory factory) : IClassFix
     }
 
     [Fact]
+    public async Task APaymentFailureIsTextedInTheAlertLanguageWithTheDateLeftToRight()
+    {
+        var (owner, subscription) = await factory.SubscribeAsync("pro");
+        await factory.WithDbAsync(owner.TenantId, async db =>
+        {
+            var tenant = await db.Tenants.FirstAsync(t => t.Id == owner.TenantId);
+            tenant.TimeZone = "Asia/Jerusalem";
+            tenant.AlertPolicy = new AlertPolicy { OfficeNumbers = ["+972545550177"], Language = "he-IL" };
+            return await db.SaveChangesAsync();
+        });
+
+        factory.Clock.Advance(TimeSpan.FromMinutes(1));
+        await factory.Stripe.FailPaymentAsync(subscription);
+
+        var graceEnds = (await factory.AccountAsync(owner.TenantId)).GraceEndsAt!.Value;
+        var lastDay = TimeZoneInfo.ConvertTime(graceEnds, TimeZoneInfo.FindSystemTimeZoneById("Asia/Jerusalem")).ToString("dd/MM/yyyy", System.Globalization.CultureInfo.InvariantCulture);
+        var sms = Assert.Single(await factory.WithDbAsync(owner.TenantId, db => db.SmsMessages.Where(m => m.Purpose == "billing-payment-failed").ToListAsync()));
+        Assert.Equal("+972545550177", sms.To);
+        Assert.Equal($"התראת \u200ESwitchboard – Plomberie Test: התשלום על המנוי נכשל. יש לעדכן את כרטיס האשראי לפני \u200E{lastDay} כדי לשמור על החבילה.", sms.Body);
+
+        // Paid: no grace left running in the shared host. BillingSuspensions.SweepAsync sets CurrentTenant once per due tenant
+        // in one scope, so a second due tenant in the same sweep throws and waits for the next minute of the host's clock.
+        factory.Clock.Advance(TimeSpan.FromMinutes(1));
+        await factory.Stripe.PayOpenInvoicesAsync(subscription);
+        Assert.Null((await factory.AccountAsync(owner.TenantId)).GraceEndsAt);
+    }
+
+    [Fact]
     public async Task StripeMeterErrorReportsDeadLetterTheUsageAndShowAsDrift()
     {
         var (owner, _) = await factory.SubscribeAsync("starter");

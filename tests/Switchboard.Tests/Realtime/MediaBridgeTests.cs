@@ -249,6 +249,26 @@ public sealed class MediaBridgeTests(VoiceFactory factory) : IClassFixture<Voice
     }
 
     [Fact]
+    public async Task WhenTheProviderIsUnreachableStaffWhoReadGermanAreTextedInGerman()
+    {
+        var tenant = await TenantAsync(t =>
+        {
+            t.RealtimeBaseUrl = "ws://127.0.0.1:9/v1/realtime";
+            t.AlertPolicy = new() { OnCallNumbers = ["+15145550133"], Language = "de-DE" }; // a fr-CA business whose on-call plumber reads German
+        });
+        var script = new CallScript { Caller = new CallerScript { Steps = [new() { WaitForHangup = true }] }, Provider = Provider() };
+
+        var twilio = await factory.CallAsync(tenant, script);
+        await factory.FinishedCallAsync(tenant, twilio.CallSid);
+        await factory.Outbox.DrainAsync(CancellationToken.None);
+
+        var alert = await factory.WithDbAsync(tenant.Id, db => db.SmsMessages.SingleAsync(s => s.Purpose == "voice-failure"));
+        var sent = Assert.Single(factory.TwilioRest.Messages, m => m.To == "+15145550133" && m.Body == alert.Body); // the voicemail's lead alert goes too
+        Assert.StartsWith("Switchboard Drain Fortin: Der Sprachassistent konnte seinen Anbieter nicht erreichen (", sent.Body);
+        Assert.EndsWith("). Anrufer werden gebeten, eine Nachricht zu hinterlassen.", sent.Body);
+    }
+
+    [Fact]
     public async Task AProviderThatRefusesMuLawGetsTranscodedAudioBothWays()
     {
         var tenant = await TenantAsync();

@@ -232,6 +232,43 @@ public sealed class WebhookDeliveryTests(WebhookFactory factory) : IClassFixture
         Assert.Equal(0, await factory.WithDbAsync(tenant.Id, db => db.SmsMessages.CountAsync()));
     }
 
+    /// <summary>
+    /// Publishes an event every 12 h to an endpoint whose receiver fails, the clock moving 1 h at a time so every retry runs on
+    /// schedule, until the 5-day rule disables it; then drains the outbox once more (the tenant's SMS).
+    /// </summary>
+    private async Task FailUntilDisabledAsync(TestTenant tenant, Guid id)
+    {
+        for (var hour = 0; hour < 5 * 24 + 2 && (await factory.EndpointAsync(tenant.Id, id)).Enabled; hour++)
+        {
+            if (hour % 12 == 0)
+            {
+                await factory.PublishAsync(tenant.Id, WebhookEventTypes.LeadCreated, $"five-{hour}", WebhookTestExtensions.Lead(hour));
+            }
+            await factory.Outbox.DrainAsync(None);
+            factory.Clock.Advance(TimeSpan.FromHours(1));
+        }
+        await factory.Outbox.DrainAsync(None);
+    }
+
+    [Fact]
+    public async Task ADisabledEndpointIsTextedInTheAlertLanguageTheBusinessChose()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        receiver.StatusCode = 500;
+        var tenant = await factory.CreateTenantAsync(); // a fr-CA business whose staff read Spanish
+        var client = factory.ApiClient(tenant);
+        await (await client.PutAsJsonAsync("/api/v1/settings/alerts", new { onCallNumbers = new[] { "514-555-0111" }, language = "es" }))
+            .JsonAsync(HttpStatusCode.OK);
+        var (id, _) = await factory.CreateEndpointAsync(tenant, receiver.Url);
+
+        await FailUntilDisabledAsync(tenant, id);
+
+        Assert.False((await factory.EndpointAsync(tenant.Id, id)).Enabled);
+        var sms = Assert.Single(await factory.WithDbAsync(tenant.Id, db => db.SmsMessages.Where(s => s.Purpose == "webhook-disabled").ToListAsync()));
+        Assert.Equal(("+15145550111", "simulated"), (sms.To, sms.Status)); // sent through the outbox (no Twilio account: simulated)
+        Assert.Equal("Switchboard Drain Fortin: webhook 127.0.0.1 desactivado tras 5 días de fallos. Reactívelo en Switchboard una vez resuelto.", sms.Body);
+    }
+
     [Fact]
     public async Task AnEndpointFailingForFiveDaysIsDisabledAndTheTenantIsTexted()
     {
@@ -241,18 +278,7 @@ public sealed class WebhookDeliveryTests(WebhookFactory factory) : IClassFixture
         var (id, _) = await factory.CreateEndpointAsync(tenant, receiver.Url);
         var firstFailure = factory.Clock.GetUtcNow();
 
-        // An event every 12 h, the clock moving 1 h at a time so every retry runs on schedule.
-        var hour = 0;
-        for (; hour < 5 * 24 + 2 && (await factory.EndpointAsync(tenant.Id, id)).Enabled; hour++)
-        {
-            if (hour % 12 == 0)
-            {
-                await factory.PublishAsync(tenant.Id, WebhookEventTypes.LeadCreated, $"five-{hour}", WebhookTestExtensions.Lead(hour));
-            }
-            await factory.Outbox.DrainAsync(None);
-            factory.Clock.Advance(TimeSpan.FromHours(1));
-        }
-        await factory.Outbox.DrainAsync(None); // the tenant's SMS
+        await FailUntilDisabledAsync(tenant, id);
 
         var endpoint = await factory.EndpointAsync(tenant.Id, id);
         Assert.False(endpoint.Enabled);
@@ -265,7 +291,7 @@ public sealed class WebhookDeliveryTests(WebhookFactory factory) : IClassFixture
         {
             Assert.Equal("simulated", s.Status); // sent through the outbox; no Twilio account, so recorded as simulated
             Assert.Contains("127.0.0.1", s.Body);
-            Assert.Contains("desactive apres 5 jours", s.Body); // the tenant's locale is fr-CA
+            Assert.Contains("désactivé après 5 jours", s.Body); // the tenant's locale is fr-CA
         });
         Assert.False(await factory.PublishAsync(tenant.Id, WebhookEventTypes.LeadCreated, "five-after", WebhookTestExtensions.Lead(0)));
         var sent = receiver.Requests.Count;

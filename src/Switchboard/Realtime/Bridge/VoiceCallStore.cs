@@ -199,7 +199,7 @@ internal sealed class VoiceCallStore(
 
     /// <summary>
     /// Records that the provider could not be reached (the <c>&lt;Connect action&gt;</c> then takes a message) and texts the
-    /// on-call staff, at most once an hour per recipient.
+    /// on-call staff (<see cref="SmsText.VoiceFailure"/>, in the alert policy's language), at most once an hour per recipient.
     /// </summary>
     public async Task MarkProviderUnreachableAsync(VoiceCallSetup setup, CancellationToken ct)
     {
@@ -217,16 +217,8 @@ internal sealed class VoiceCallStore(
         var assistant = setup.AssistantId is { } aid ? await db.Assistants.FirstOrDefaultAsync(a => a.Id == aid, ct) : null;
         var policy = AlertPolicy.For(tenant, assistant);
         var recipients = policy.OnCallNumbers.Count > 0 ? policy.OnCallNumbers : policy.OfficeNumbers;
-        var fr = (policy.Language ?? tenant.Locale).StartsWith("fr", StringComparison.OrdinalIgnoreCase);
-        var local = TimeZoneInfo.ConvertTime(now, BusinessHoursCalculator.Zone(tenant.TimeZone)).ToString("HH:mm", System.Globalization.CultureInfo.InvariantCulture);
-        var web = call.Channel == CallChannels.Web;
-        var body = (fr, web) switch
-        {
-            (true, false) => $"Switchboard {tenant.Name}: l'assistant vocal n'a pas pu joindre son fournisseur ({local}). Les appelants laissent un message.",
-            (false, false) => $"Switchboard {tenant.Name}: the voice assistant could not reach its speech provider ({local}). Callers are asked to leave a message.",
-            (true, true) => $"Switchboard {tenant.Name}: la voix du widget n'a pas pu joindre son fournisseur ({local}). Les visiteurs du site sont invités à écrire dans le clavardage.",
-            (false, true) => $"Switchboard {tenant.Name}: the website widget's voice could not reach its speech provider ({local}). Visitors are asked to write in the chat instead.",
-        };
+        var local = TimeOnly.FromDateTime(TimeZoneInfo.ConvertTime(now, BusinessHoursCalculator.Zone(tenant.TimeZone)).DateTime);
+        var body = SmsText.VoiceFailure(tenant.Name, local, web: call.Channel == CallChannels.Web, policy.Language ?? tenant.Locale);
         foreach (var to in recipients.Distinct())
         {
             var key = $"voice-failure:{now:yyyyMMddHH}:{to}";
