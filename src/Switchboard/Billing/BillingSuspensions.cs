@@ -21,7 +21,7 @@ namespace Switchboard.Billing;
 /// </summary>
 internal sealed class BillingSuspensions(
     SwitchboardDbContext db, PlanCatalog plans, WebhookEventPublisher webhooks, TenantAccountCache accounts, AuditLog audit, CurrentTenant current,
-    TimeProvider clock, ILogger<BillingSuspensions> logger)
+    IServiceScopeFactory scopes, TimeProvider clock, ILogger<BillingSuspensions> logger)
 {
     /// <summary>Audit action of an announced suspension.</summary>
     public const string SuspendedAction = "billing.features_suspended";
@@ -63,30 +63,46 @@ internal sealed class BillingSuspensions(
         var announced = 0;
         foreach (var tenantId in due)
         {
-            db.ChangeTracker.Clear();
-            object? details;
-            await using (var tx = await db.Database.BeginTransactionAsync(ct))
+            // One DI scope per tenant: the tenant filter (CurrentTenant) is set once per scope, and each announcement is a unit
+            // of work of its own. In one scope the second due tenant threw, so a sweep announced one suspension and failed, and
+            // n tenants whose grace ended together were announced over n minutes, one error logged per minute.
+            await using var scope = scopes.CreateAsyncScope();
+            if (await scope.ServiceProvider.GetRequiredService<BillingSuspensions>().AnnounceAsync(tenantId, now, ct))
             {
-                var claimed = await db.TenantAccounts.IgnoreQueryFilters()
-                    .Where(a => a.TenantId == tenantId && a.SuspendedAt == null && a.GraceEndsAt != null && a.GraceEndsAt <= now)
-                    .ExecuteUpdateAsync(s => s.SetProperty(a => a.SuspendedAt, now), ct);
-                if (claimed == 0)
-                {
-                    continue; // paid meanwhile, or another node announced it
-                }
-                var account = await db.TenantAccounts.IgnoreQueryFilters().FirstAsync(a => a.TenantId == tenantId, ct);
-                account.SuspendedAt = null; // the row says now; stage the announcement on the tracked copy
-                current.Set(tenantId);
-                details = await StageSuspensionAsync(account, now, ct);
-                await db.SaveChangesAsync(ct);
-                await tx.CommitAsync(ct);
+                announced++;
             }
-            accounts.Invalidate(tenantId);
-            await audit.AppendAsync(tenantId, new AuditActor("system", "billing-sweep", null), SuspendedAction, null, details, ct);
-            logger.LogWarning("Billing: the grace period of tenant {TenantId} ended; its plan's features are suspended until it pays", tenantId);
-            announced++;
         }
         return announced;
+    }
+
+    /// <summary>
+    /// Announces <paramref name="tenantId"/>'s suspension if it is still due at <paramref name="now"/> and no other node has:
+    /// the claim (a conditional update), the announcement and the webhook event in one transaction, then the audit entry.
+    /// Runs in a scope of its own (<see cref="SweepAsync"/>). False when there was nothing to announce.
+    /// </summary>
+    private async Task<bool> AnnounceAsync(Guid tenantId, DateTimeOffset now, CancellationToken ct)
+    {
+        object? details;
+        await using (var tx = await db.Database.BeginTransactionAsync(ct))
+        {
+            var claimed = await db.TenantAccounts.IgnoreQueryFilters()
+                .Where(a => a.TenantId == tenantId && a.SuspendedAt == null && a.GraceEndsAt != null && a.GraceEndsAt <= now)
+                .ExecuteUpdateAsync(s => s.SetProperty(a => a.SuspendedAt, now), ct);
+            if (claimed == 0)
+            {
+                return false; // paid meanwhile, or another node announced it
+            }
+            var account = await db.TenantAccounts.IgnoreQueryFilters().FirstAsync(a => a.TenantId == tenantId, ct);
+            account.SuspendedAt = null; // the row says now; stage the announcement on the tracked copy
+            current.Set(tenantId);
+            details = await StageSuspensionAsync(account, now, ct);
+            await db.SaveChangesAsync(ct);
+            await tx.CommitAsync(ct);
+        }
+        accounts.Invalidate(tenantId);
+        await audit.AppendAsync(tenantId, new AuditActor("system", "billing-sweep", null), SuspendedAction, null, details, ct);
+        logger.LogWarning("Billing: the grace period of tenant {TenantId} ended; its plan's features are suspended until it pays", tenantId);
+        return true;
     }
 }
 

@@ -93,6 +93,46 @@ public sealed class BillingWorkerTests : IAsyncLifetime
         Assert.Equal("pro", account.PlanId); // the subscribed plan is kept; its features come back on payment
     }
 
+    /// <summary>
+    /// Several graces that ended together are announced by one sweep: each tenant in a DI scope of its own (the tenant filter
+    /// is set once per scope; in one scope the second tenant threw, and the sweep announced one suspension a minute).
+    /// </summary>
+    [Fact]
+    public async Task OneSweepAnnouncesEveryGraceThatEndedTogether()
+    {
+        using var host = new SwitchboardFactory(database, keys); // no Stripe: no worker sweeps behind the test's back
+        var now = host.Clock.GetUtcNow();
+        var tenants = new List<TestTenant>();
+        for (var i = 0; i < 3; i++)
+        {
+            var tenant = await host.CreateTenantAsync();
+            tenants.Add(tenant);
+            await host.WithDbAsync(tenant.Id, async db =>
+            {
+                db.TenantAccounts.Add(new TenantAccount
+                {
+                    TenantId = tenant.Id, PlanId = "pro", StripeCustomerId = "cus_together_" + Guid.NewGuid().ToString("N")[..8], StripeSubscriptionId = "sub_together",
+                    SubscriptionStatus = "past_due", SubscriptionStateAt = now.AddDays(-8), GraceEndsAt = now.AddDays(-1).AddMinutes(i), CreatedAt = now, UpdatedAt = now,
+                });
+                return await db.SaveChangesAsync();
+            });
+        }
+
+        using (var scope = host.Scope())
+        {
+            Assert.Equal(3, await scope.ServiceProvider.GetRequiredService<BillingSuspensions>().SweepAsync(CancellationToken.None));
+        }
+        using (var scope = host.Scope())
+        {
+            Assert.Equal(0, await scope.ServiceProvider.GetRequiredService<BillingSuspensions>().SweepAsync(CancellationToken.None));
+        }
+        foreach (var tenant in tenants)
+        {
+            Assert.Equal(1, await AuditCountAsync(host, tenant.Id, BillingSuspensions.SuspendedAction));
+            Assert.NotNull(await host.WithDbAsync(tenant.Id, db => db.TenantAccounts.AsNoTracking().Where(x => x.TenantId == tenant.Id).Select(x => x.SuspendedAt).SingleAsync()));
+        }
+    }
+
     [Fact]
     public async Task TheNightlyReconciliationRunsAsAHostedServiceAtItsHour()
     {

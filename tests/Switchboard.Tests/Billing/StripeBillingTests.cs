@@ -364,8 +364,7 @@ public sealed class StripeBillingTests(StripeBillingFactory factory) : IClassFix
         Assert.Equal("+972545550177", sms.To);
         Assert.Equal($"התראת \u200ESwitchboard – Plomberie Test: התשלום על המנוי נכשל. יש לעדכן את כרטיס האשראי לפני \u200E{lastDay} כדי לשמור על החבילה.", sms.Body);
 
-        // Paid: no grace left running in the shared host. BillingSuspensions.SweepAsync sets CurrentTenant once per due tenant
-        // in one scope, so a second due tenant in the same sweep throws and waits for the next minute of the host's clock.
+        // Paid: no grace left running in the shared host, whose other tests count the suspensions its sweeps announce.
         factory.Clock.Advance(TimeSpan.FromMinutes(1));
         await factory.Stripe.PayOpenInvoicesAsync(subscription);
         Assert.Null((await factory.AccountAsync(owner.TenantId)).GraceEndsAt);

@@ -45,14 +45,12 @@ public sealed class UnitOfWorkConnectionTests(UnitOfWorkConnectionTests.OneConne
         factory.Services.GetRequiredService<TenantAccountCache>().Invalidate(tenant.Id);
         var providerCallId = Guid.NewGuid().ToString();
 
-        var started = DateTimeOffset.UtcNow;
         var response = await factory.PostVapiAsync(tenant, JsonSerializer.Serialize(new
         {
             message = new { type = "status-update", status = "in-progress", call = new { id = providerCallId, type = "inboundPhoneCall", customer = new { number = "+15145551234" } } },
         })).WaitAsync(Bound);
 
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.True(DateTimeOffset.UtcNow - started < TimeSpan.FromSeconds(3), "the message waited for a second connection");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode); // a nested checkout waits 3 s for the one connection and is answered 503
         var (calls, startedEvents) = await factory.WithDbAsync(tenant.Id, async db => (
             await db.Calls.CountAsync(c => c.ProviderCallId == providerCallId),
             await db.WebhookEvents.CountAsync(e => e.Type == WebhookEventTypes.CallStarted)));
