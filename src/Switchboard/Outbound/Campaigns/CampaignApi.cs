@@ -263,9 +263,10 @@ internal static class CampaignApi
                     ? (body, null)
                     : (null, ApiError.BadRequest("BAD_REQUEST", "The body must be a JSON object."));
             }
-            catch (JsonException)
+            catch (JsonException e)
             {
-                return (null, ApiError.BadRequest("BAD_REQUEST", "The body is not a valid JSON campaign request."));
+                return (null, ApiError.BadRequest("BAD_REQUEST", RequestJson.DuplicateProperty(e) is { } duplicate
+                    ? $"The body names '{duplicate}' more than once." : "The body is not a valid JSON campaign request."));
             }
         }
         if (!request.HasFormContentType)
