@@ -167,6 +167,10 @@ internal static class OutboundApi
         {
             return ApiError.Unprocessable("INVALID_NOTE", "note: at most 500 characters.");
         }
+        if (body.Note is not null && Validation.HasUnsafeTextCharacter(body.Note))
+        {
+            return ApiError.Unprocessable("INVALID_NOTE", "note: " + Validation.TextProblem + ".");
+        }
         var (entry, added) = await dnc.AddAsync(caller.TenantId.Value, e164, DoNotCallSources.Api, body.Note, null, ct);
         var dto = new DoNotCallDto(entry.Number, entry.Source, entry.Note, entry.CallId, entry.AddedAt);
         if (!added)

@@ -121,7 +121,7 @@ internal static class CampaignApi
             return unreadable!;
         }
         var now = clock.GetUtcNow();
-        var validation = new Validation().Require("name", body.Name, 100);
+        var validation = new Validation().Require("name", body.Name, 100).Name("name", body.Name, 100);
         if (body.MaxAttempts is < 1 or > 10)
         {
             validation.Add("maxAttempts", "must be 1–10");
