@@ -232,16 +232,15 @@ internal sealed class OutboundPlaceHandler(
     private async Task<OutboxResult> PlaceWithTwilioAsync(Tenant tenant, Call call, string baseUrl, CancellationToken ct)
     {
         var creds = await credentials.GetTwilioAsync(tenant.Id, ct);
-        // Checked again at dial time: a number may have stopped being active since the call was queued.
-        var from = await outbound.TwilioCallerIdAsync(tenant, ct);
-        if (creds is null || from is null)
+        if (creds is null)
         {
-            return await EndAsync(call, "failed", creds is null ? "no-twilio-credentials" : "no-caller-id", ct);
+            return await EndAsync(call, "failed", "no-twilio-credentials", ct);
         }
-        if (call.Status == Dialing && call.DialingAt is { } since)
+        if (call.Status == Dialing && call.DialingAt is { } since && call.BusinessNumber is { } used)
         {
-            // A previous attempt got as far as asking Twilio: did Twilio create the call?
-            var listed = await twilio.ListSinceAsync(creds.AccountSid, creds.AuthToken, call.CustomerNumber!, from, since, ct);
+            // A previous attempt got as far as asking Twilio from `used`: did Twilio create the call? (Asked even if that
+            // number is no longer active: a call Twilio created is bound, never lost.)
+            var listed = await twilio.ListSinceAsync(creds.AccountSid, creds.AuthToken, call.CustomerNumber!, used, since, ct);
             if (listed.Outcome != TwilioSendOutcome.Accepted)
             {
                 return OutboxResult.Retry("listing Twilio calls after an interrupted placement: " + listed.Error);
@@ -251,15 +250,20 @@ internal sealed class OutboundPlaceHandler(
                 if (!await db.Calls.IgnoreQueryFilters().AnyAsync(c => c.Id != call.Id && (c.CallSid == candidate.Sid || c.ProviderCallId == candidate.Sid), ct))
                 {
                     logger.LogWarning("Outbound call {CallId} was created at Twilio by an interrupted attempt: bound to it, not placed again", call.Id);
-                    Bind(call, candidate.Sid, from);
+                    Bind(call, candidate.Sid, used);
                     return OutboxResult.Done;
                 }
             }
         }
+        // Checked again at dial time: a number may have stopped being active since the call was queued.
+        if (await outbound.TwilioCallerIdAsync(tenant, ct) is not { } from)
+        {
+            return await EndAsync(call, "failed", "no-caller-id", ct);
+        }
         // The marker, committed before Twilio is asked (a crash after Twilio accepted leaves it for the retry to find).
         call.Status = Dialing;
         call.DialingAt = clock.GetUtcNow();
-        call.BusinessNumber ??= from;
+        call.BusinessNumber = from; // the number this attempt asks from: what a retry lists by
         call.UpdatedAt = call.DialingAt.Value;
         await db.SaveChangesAsync(ct);
 

@@ -121,6 +121,37 @@ public sealed class OutboundCallerIdTests(OutboundFactory factory) : IClassFixtu
     }
 
     [Fact]
+    public async Task ACallTwilioCreatedBeforeItsNumberStoppedBeingActiveIsStillBoundNotLost()
+    {
+        var (tenant, business) = await NativeTenantWithNumberAsync(NumberClaims.Active);
+        var to = NewNumber();
+        var state = factory.Calls.State;
+        state.Callee = n => n == to ? CalleeKind.Busy : CalleeKind.Human;
+        state.HoldQueue = true; // no callbacks yet: only the list can tell Switchboard the call exists
+        state.AcceptThenFailNextCreates = 1;
+        try
+        {
+            var id = await IdOf(await PlaceAsync(tenant, new { to }));
+            await factory.Outbox.DrainAsync(CancellationToken.None);
+            Assert.Equal(("dialing", business), ((await RowAsync(tenant, id)).Status, (await RowAsync(tenant, id)).BusinessNumber));
+            var created = Assert.Single(factory.Calls.State.Calls.Values, c => c.To == to);
+
+            await SetStatusAsync(tenant.Id, "failed");
+            factory.Clock.Advance(TimeSpan.FromMinutes(1));
+            await factory.Outbox.DrainAsync(CancellationToken.None);
+
+            var bound = await RowAsync(tenant, id);
+            Assert.Equal((created.Sid, "dialing"), (bound.ProviderCallId, bound.Status));
+            Assert.Single(factory.Calls.State.Calls.Values, c => c.To == to); // listed by the number it was asked from, not placed again
+        }
+        finally
+        {
+            state.HoldQueue = false;
+            state.ReleaseQueue();
+        }
+    }
+
+    [Fact]
     public async Task AVapiCallIsRefusedWithoutAnActiveVapiNumberAndNeverPlacedFromOneThatStoppedBeingActive()
     {
         var (tenant, _, _) = await factory.VapiTenantAsync();
