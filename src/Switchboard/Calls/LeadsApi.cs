@@ -30,7 +30,9 @@ public sealed record LeadPage(IReadOnlyList<LeadItem> Items, string? NextCursor)
 /// <summary>
 /// The changes <c>PATCH /api/v1/leads/{id}</c> accepts; a field left out is left as it is. <c>Status</c>: new, contacted,
 /// booked or lost (new → contacted → booked/lost; booked/lost straight from new; reopen to new). <c>Notes</c> ≤ 4000
-/// characters (empty clears). <c>AssigneeUserId</c>: a member of the tenant, or null to unassign.
+/// characters (empty clears), multi-line, without bidirectional overrides or control characters other than tab and line
+/// breaks (<see cref="Validation.Text"/>; 422 <c>VALIDATION_FAILED</c> naming <c>notes</c>). <c>AssigneeUserId</c>: a member
+/// of the tenant, or null to unassign.
 /// </summary>
 public sealed record LeadPatch(string? Status, string? Notes, Guid? AssigneeUserId);
 
@@ -141,7 +143,7 @@ internal static class LeadsApi
                     if (p.Value.ValueKind == JsonValueKind.String)
                     {
                         notes = p.Value.GetString();
-                        v.Max("notes", notes, MaxNotes);
+                        v.Text("notes", notes, MaxNotes); // staff read them: no bidi overrides or controls (line breaks and tabs are fine)
                     }
                     else if (p.Value.ValueKind != JsonValueKind.Null)
                     {

@@ -108,9 +108,10 @@ internal static class KnowledgeApi
             {
                 body = await http.Request.ReadFromJsonAsync<KnowledgeDocumentRequest>(ct);
             }
-            catch (JsonException)
+            catch (JsonException e)
             {
-                return ApiError.BadRequest("BAD_REQUEST", "The body is not a valid JSON document request.");
+                return ApiError.BadRequest("BAD_REQUEST", RequestJson.DuplicateProperty(e) is { } duplicate
+                    ? $"The body names '{duplicate}' more than once." : "The body is not a valid JSON document request.");
             }
             if (body is null)
             {

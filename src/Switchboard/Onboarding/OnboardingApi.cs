@@ -16,7 +16,8 @@ internal static class OnboardingApi
         var onboarding = api.MapGroup("/onboarding").WithTags("Onboarding");
         onboarding.MapGet("/", GetAsync).RequirePermission(Permission.Read).WithSummary("The wizard's state, each step's data, and what is missing");
         onboarding.MapPatch("/", PatchAsync).RequirePermission(Permission.Configure).WithSummary("Save any part of the wizard (partial, idempotent)")
-            .WithDescription("Only an invalid profile is refused (422 VALIDATION_FAILED: IANA time zone, BCP 47 locale, accepted terms with version and time). " +
+            .WithDescription("Only an invalid profile is refused (422 VALIDATION_FAILED: IANA time zone, BCP 47 locale, accepted terms with version and time), " +
+                             "and persona text or an assistant name holding control characters or bidirectional overrides (422 VALIDATION_FAILED naming the field). " +
                              "Other problems are returned as warnings and the rest is saved.")
             .ProducesErrors(400, 422);
         onboarding.MapPost("/complete", CompleteAsync).RequirePermission(Permission.Configure).WithSummary("Finish onboarding; returns what is still missing")
@@ -24,7 +25,10 @@ internal static class OnboardingApi
 
         var studio = api.MapGroup("/studio").WithTags("Onboarding");
         studio.MapGet("/", GetStudioAsync).RequirePermission(Permission.Read).WithSummary("The studio configuration");
-        studio.MapPatch("/", PatchStudioAsync).RequirePermission(Permission.Configure).WithSummary("Change the studio configuration (partial)").ProducesErrors(400);
+        studio.MapPatch("/", PatchStudioAsync).RequirePermission(Permission.Configure).WithSummary("Change the studio configuration (partial)")
+            .WithDescription("Persona text holding control characters or bidirectional overrides is refused (422 VALIDATION_FAILED naming the field); " +
+                             "other problems are returned as warnings and the rest is saved.")
+            .ProducesErrors(400, 422);
         return api;
     }
 
@@ -50,7 +54,10 @@ internal static class OnboardingApi
     private static async Task<Ok<StudioDto>> GetStudioAsync(HttpContext http, OnboardingService onboarding, CancellationToken ct) =>
         TypedResults.Ok(await onboarding.GetStudioAsync(Caller.From(http).TenantId!.Value, ct));
 
-    private static async Task<Ok<StudioResult>> PatchStudioAsync(
-        StudioPatch body, HttpContext http, OnboardingService onboarding, SwitchboardDbContext db, CancellationToken ct) =>
-        TypedResults.Ok(await UniqueViolation.RetryOnceAsync(db, () => onboarding.PatchStudioAsync(Caller.From(http).TenantId!.Value, body, ct)));
+    private static async Task<Results<Ok<StudioResult>, JsonHttpResult<ErrorEnvelope>>> PatchStudioAsync(
+        StudioPatch body, HttpContext http, OnboardingService onboarding, SwitchboardDbContext db, CancellationToken ct)
+    {
+        var (result, error) = await UniqueViolation.RetryOnceAsync(db, () => onboarding.PatchStudioAsync(Caller.From(http).TenantId!.Value, body, ct));
+        return result is null ? error! : TypedResults.Ok(result);
+    }
 }

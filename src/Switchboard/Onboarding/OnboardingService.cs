@@ -77,9 +77,16 @@ internal sealed class OnboardingService(
                 t, a, state.Onboarding, s, plans.Get(a.PlanId), accountOptions.Value.TermsVersion, fullName, creds, number, assistant, sms));
     }
 
-    /// <summary>Applies a PATCH. Returns 422 (nothing saved) for an invalid profile; everything else becomes warnings.</summary>
+    /// <summary>
+    /// Applies a PATCH. Returns 422 (nothing saved) for an invalid profile, and for persona text or an assistant name holding
+    /// control characters or bidirectional overrides (<see cref="ValidateDisplayText"/>); everything else becomes warnings.
+    /// </summary>
     public async Task<(OnboardingDto? Result, JsonHttpResult<ErrorEnvelope>? Error)> PatchAsync(Caller caller, OnboardingPatch patch, CancellationToken ct)
     {
+        if (ValidateDisplayText(patch.Persona, patch.Assistant?.Name) is { IsValid: false } unsafeText)
+        {
+            return (null, unsafeText.Result("Some fields hold control characters or bidirectional overrides."));
+        }
         var tenantId = caller.TenantId!.Value;
         var state = await LoadAsync(tenantId, ct);
         var warnings = new List<OnboardingIssue>();
@@ -197,8 +204,13 @@ internal sealed class OnboardingService(
         return new StudioDto(Persona(state.Studio), BusinessHoursDto.From(state.Tenant.BusinessHours), state.Tenant.TimeZone, state.Studio.Integrations);
     }
 
-    public async Task<StudioResult> PatchStudioAsync(Guid tenantId, StudioPatch patch, CancellationToken ct)
+    /// <summary>Applies a studio PATCH; 422 (nothing saved) for persona text holding control characters or bidirectional overrides.</summary>
+    public async Task<(StudioResult? Result, JsonHttpResult<ErrorEnvelope>? Error)> PatchStudioAsync(Guid tenantId, StudioPatch patch, CancellationToken ct)
     {
+        if (ValidateDisplayText(patch.Persona, null) is { IsValid: false } unsafeText)
+        {
+            return (null, unsafeText.Result("Some fields hold control characters or bidirectional overrides."));
+        }
         var state = await LoadAsync(tenantId, ct);
         var warnings = new List<OnboardingIssue>();
         var now = clock.GetUtcNow();
@@ -215,7 +227,31 @@ internal sealed class OnboardingService(
             ApplyIntegrations(state.Studio, integrations, warnings, now);
         }
         await db.SaveChangesAsync(ct);
-        return new StudioResult(await GetStudioAsync(tenantId, ct), warnings);
+        return (new StudioResult(await GetStudioAsync(tenantId, ct), warnings), null);
+    }
+
+    /// <summary>
+    /// The text staff read back that must not display as something else, checked before anything is applied: the persona
+    /// and its job and guidelines (multi-line, <see cref="Validation.Text"/>), its tone and the assistant's name (one line,
+    /// <see cref="Validation.Name"/>). Fields are named by their JSON path (<c>persona.guidelines</c>, <c>assistant.name</c>).
+    /// Lengths are not checked here: a text too long stays a warning, as before.
+    /// </summary>
+    private static Validation ValidateDisplayText(PersonaPatch? persona, string? assistantName)
+    {
+        var v = new Validation();
+        void Check(string field, string? value, bool multiLine)
+        {
+            if (value is not null && (multiLine ? Validation.HasUnsafeTextCharacter(value) : Validation.HasUnsafeNameCharacter(value)))
+            {
+                v.Add(field, multiLine ? Validation.TextProblem : Validation.NameProblem);
+            }
+        }
+        Check("persona.persona", persona?.Persona, multiLine: true);
+        Check("persona.jobToBeDone", persona?.JobToBeDone, multiLine: true);
+        Check("persona.guidelines", persona?.Guidelines, multiLine: true);
+        Check("persona.tone", persona?.Tone, multiLine: false);
+        Check("assistant.name", assistantName, multiLine: false);
+        return v;
     }
 
     private async Task<State> LoadAsync(Guid tenantId, CancellationToken ct)

@@ -42,8 +42,9 @@ public sealed record OutboundRefusalDto(string Number, string Reason, string? De
 /// <summary>
 /// <c>/api/v1/calls/outbound</c> and <c>/api/v1/dnc</c>: place an outbound call (needs the plan's <c>telephony</c>),
 /// list the refused ones, and the tenant's do-not-call list (list, add, remove, import a CSV of numbers).
-/// Refusals answer 422 with the reason: <c>INVALID_NUMBER</c>, <c>NUMBER_ON_DO_NOT_CALL_LIST</c>,
-/// <c>OUTSIDE_CALLING_WINDOW</c> (details: <c>nextAllowedAt</c>, <c>timeZone</c>); every refusal is recorded.
+/// Refusals answer 422 with the reason: <c>INVALID_NUMBER</c>, <c>NO_CALLER_ID</c> (no active number to present as caller id,
+/// <see cref="OutboundCalls.CheckCallerIdAsync"/>), <c>NUMBER_ON_DO_NOT_CALL_LIST</c>, <c>OUTSIDE_CALLING_WINDOW</c> (details:
+/// <c>nextAllowedAt</c>, <c>timeZone</c>); every refusal is recorded.
 /// </summary>
 internal static class OutboundApi
 {
@@ -54,7 +55,10 @@ internal static class OutboundApi
     {
         var calls = api.MapGroup("/calls/outbound").WithTags("Outbound calls");
         calls.MapPost("/", PlaceAsync).RequirePermission(Permission.Configure).RequireFeature(Features.Telephony)
-            .WithSummary("Place an outbound call (checked against the do-not-call list and calling windows)").ProducesErrors(400, 403, 404, 422);
+            .WithSummary("Place an outbound call (checked against the do-not-call list and calling windows)")
+            .WithDescription("Refused with 422: INVALID_NUMBER, NO_CALLER_ID (the organisation has no active number to present as caller id: " +
+                             "attached numbers count once verified on its Twilio account), NUMBER_ON_DO_NOT_CALL_LIST, OUTSIDE_CALLING_WINDOW.")
+            .ProducesErrors(400, 403, 404, 422);
         calls.MapGet("/refusals", RefusalsAsync).RequirePermission(Permission.Read).WithSummary("Outbound calls refused, newest first (≤ 200)");
         api.MapGet("/assistants/{id:guid}/outbound", GetSettingsAsync).WithTags("Outbound calls").RequirePermission(Permission.Read)
             .WithSummary("An assistant's voicemail message and automatic callback delay").ProducesErrors(404);
@@ -101,6 +105,12 @@ internal static class OutboundApi
                 await db.SaveChangesAsync(ct);
             }
             return ApiError.Unprocessable("INVALID_NUMBER", $"to: not a phone number in the tenant's region ({region}).");
+        }
+        if (await outbound.CheckCallerIdAsync(tenant, assistant, to, "api", ct) is { } noCallerId)
+        {
+            await db.SaveChangesAsync(ct);
+            await audit.AppendAsync(caller.TenantId, caller.Actor, "call.outbound.refused", "number:" + to, new { noCallerId.Reason }, ct);
+            return ApiError.Unprocessable("NO_CALLER_ID", noCallerId.Message);
         }
         var at = body.NotBefore is { } when && when > now ? when : now;
         var (call, refused) = await outbound.QueueAsync(tenant, new OutboundCallPlan(to, assistant, body.Variables ?? [], at, "api"), urls.BaseFor(http.Request), ct);
@@ -166,6 +176,10 @@ internal static class OutboundApi
         if (body.Note is { Length: > 500 })
         {
             return ApiError.Unprocessable("INVALID_NOTE", "note: at most 500 characters.");
+        }
+        if (body.Note is not null && Validation.HasUnsafeTextCharacter(body.Note))
+        {
+            return ApiError.Unprocessable("INVALID_NOTE", "note: " + Validation.TextProblem + ".");
         }
         var (entry, added) = await dnc.AddAsync(caller.TenantId.Value, e164, DoNotCallSources.Api, body.Note, null, ct);
         var dto = new DoNotCallDto(entry.Number, entry.Source, entry.Note, entry.CallId, entry.AddedAt);

@@ -1,11 +1,14 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.EntityFrameworkCore;
+using Switchboard.Alerts;
 using Switchboard.Assistants;
 using Switchboard.Calls;
 using Switchboard.Credentials;
+using Switchboard.Numbers;
 using Switchboard.Outbox;
 using Switchboard.Platform.Database;
+using Switchboard.Platform.Phones;
 using Switchboard.Tenancy;
 using Switchboard.Twilio;
 using Switchboard.Vapi;
@@ -46,8 +49,7 @@ internal sealed class OutboundCalls(SwitchboardDbContext db, DoNotCallList dnc, 
         }
         var now = clock.GetUtcNow();
         var id = Guid.CreateVersion7();
-        // Vapi places the call when the assistant lives there; otherwise (native, or never pushed to Vapi) the realtime bridge does.
-        var native = plan.Assistant.Provider != "vapi" || plan.Assistant.VapiAssistantId is null;
+        var native = IsNative(plan.Assistant);
         var call = new Call
         {
             Id = id,
@@ -98,6 +100,65 @@ internal sealed class OutboundCalls(SwitchboardDbContext db, DoNotCallList dnc, 
         return refused;
     }
 
+    /// <summary>Vapi places the call when the assistant lives there; otherwise (native, or never pushed to Vapi) the realtime bridge does, through Twilio.</summary>
+    public static bool IsNative(Assistant assistant) => assistant.Provider != "vapi" || assistant.VapiAssistantId is null;
+
+    /// <summary>
+    /// The number a native outbound call presents as caller id (Twilio's <c>From</c>), or null when the tenant has none it may
+    /// present. First the sender set with <c>PUT /api/v1/credentials/twilio</c> (<see cref="Tenant.TwilioFromNumber"/>, in
+    /// E.164; a Messaging Service SID cannot place a call, so it is passed over), else the oldest of the tenant's
+    /// <c>twilio</c>-mode numbers that is <see cref="NumberClaims.Active"/>. A number attached but not verified on the tenant's
+    /// Twilio account (<c>pending</c>, <c>waiting-for-credentials</c>, <c>failed</c>) is only a claim: it may be another
+    /// business's number (<see cref="NumberClaims"/>), and is never shown to a callee as this tenant's.
+    /// </summary>
+    public async Task<string?> TwilioCallerIdAsync(Tenant tenant, CancellationToken ct)
+    {
+        if (SmsSender.Normalize(tenant.TwilioFromNumber, Phones.RegionOf(tenant.Locale)) is { } configured && !new SmsSender(configured).IsMessagingService)
+        {
+            return configured;
+        }
+        return await db.PhoneNumbers.AsNoTracking()
+            .Where(n => n.TenantId == tenant.Id && n.Mode == "twilio" && n.Status == NumberClaims.Active)
+            .OrderBy(n => n.CreatedAt).Select(n => n.Number).FirstOrDefaultAsync(ct);
+    }
+
+    /// <summary>
+    /// The Vapi phone-number id a Vapi outbound call is placed from (<c>POST /call</c> <c>phoneNumberId</c>): the oldest of the
+    /// tenant's <c>vapi</c>-mode numbers that is <see cref="NumberClaims.Active"/> (verified on its Twilio account and imported
+    /// into Vapi), or null when there is none. Same rule as <see cref="TwilioCallerIdAsync"/>.
+    /// </summary>
+    public Task<string?> VapiPhoneNumberIdAsync(Guid tenantId, CancellationToken ct) =>
+        db.PhoneNumbers.AsNoTracking()
+            .Where(n => n.TenantId == tenantId && n.Mode == "vapi" && n.VapiPhoneNumberId != null && n.Status == NumberClaims.Active)
+            .OrderBy(n => n.CreatedAt).Select(n => n.VapiPhoneNumberId).FirstOrDefaultAsync(ct);
+
+    /// <summary>
+    /// Refuses (reason <see cref="OutboundRefusalReasons.NoCallerId"/>, recorded unsaved) a call to <paramref name="e164"/> for
+    /// <paramref name="assistant"/> when the tenant has no caller id that call could present (<see cref="TwilioCallerIdAsync"/>,
+    /// <see cref="VapiPhoneNumberIdAsync"/>); null when it has one. Checked when the call is asked for; the placement checks again.
+    /// </summary>
+    public async Task<OutboundRefused?> CheckCallerIdAsync(Tenant tenant, Assistant assistant, string e164, string source, CancellationToken ct)
+    {
+        string? message = null;
+        if (IsNative(assistant) && await TwilioCallerIdAsync(tenant, ct) is null)
+        {
+            message = "No caller id: none of this organisation's Twilio numbers is active (verified on its Twilio account). "
+                      + "Attach a number and wait until it is active, or set the sender with PUT /api/v1/credentials/twilio.";
+        }
+        else if (!IsNative(assistant) && await VapiPhoneNumberIdAsync(tenant.Id, ct) is null)
+        {
+            message = "No caller id: none of this organisation's numbers imported into Vapi is active (verified on its Twilio account). "
+                      + "Attach a number in vapi mode and wait until it is active.";
+        }
+        if (message is null)
+        {
+            return null;
+        }
+        var refused = new OutboundRefused(OutboundRefusalReasons.NoCallerId, message, null, null);
+        Record(tenant.Id, e164, refused, source);
+        return refused;
+    }
+
     /// <summary>Adds the refusal row (unsaved).</summary>
     public void Record(Guid tenantId, string number, OutboundRefused refused, string source) =>
         db.OutboundRefusals.Add(new OutboundRefusal
@@ -115,7 +176,8 @@ internal sealed class OutboundCalls(SwitchboardDbContext db, DoNotCallList dnc, 
 
 /// <summary>
 /// Places a queued outbound call when it is due: the do-not-call list and window are checked again (a scheduled call
-/// may have become forbidden), then the call is created at Twilio (native bridge: asynchronous AMD, the
+/// may have become forbidden), and the caller id is taken from the tenant's active numbers only (a call without one ends
+/// <c>failed</c>, <c>no-caller-id</c> or <c>no-vapi-number</c>, and is never dialled), then the call is created at Twilio (native bridge: asynchronous AMD, the
 /// <c>/webhooks/twilio/outbound/…</c> callbacks) or at Vapi (<c>POST /call</c>). A refusal or a provider's 4xx ends
 /// the call (<c>canceled</c> / <c>failed</c>, with the reason in <c>EndedReason</c>); 429/5xx are retried.
 /// Crash safety (Twilio): before the create request the call is marked <c>dialing</c> with <see cref="Call.DialingAt"/>
@@ -170,16 +232,15 @@ internal sealed class OutboundPlaceHandler(
     private async Task<OutboxResult> PlaceWithTwilioAsync(Tenant tenant, Call call, string baseUrl, CancellationToken ct)
     {
         var creds = await credentials.GetTwilioAsync(tenant.Id, ct);
-        var from = tenant.TwilioFromNumber
-            ?? await db.PhoneNumbers.AsNoTracking().Where(n => n.Mode == "twilio").OrderBy(n => n.CreatedAt).Select(n => n.Number).FirstOrDefaultAsync(ct);
-        if (creds is null || from is null)
+        if (creds is null)
         {
-            return await EndAsync(call, "failed", creds is null ? "no-twilio-credentials" : "no-caller-id", ct);
+            return await EndAsync(call, "failed", "no-twilio-credentials", ct);
         }
-        if (call.Status == Dialing && call.DialingAt is { } since)
+        if (call.Status == Dialing && call.DialingAt is { } since && call.BusinessNumber is { } used)
         {
-            // A previous attempt got as far as asking Twilio: did Twilio create the call?
-            var listed = await twilio.ListSinceAsync(creds.AccountSid, creds.AuthToken, call.CustomerNumber!, from, since, ct);
+            // A previous attempt got as far as asking Twilio from `used`: did Twilio create the call? (Asked even if that
+            // number is no longer active: a call Twilio created is bound, never lost.)
+            var listed = await twilio.ListSinceAsync(creds.AccountSid, creds.AuthToken, call.CustomerNumber!, used, since, ct);
             if (listed.Outcome != TwilioSendOutcome.Accepted)
             {
                 return OutboxResult.Retry("listing Twilio calls after an interrupted placement: " + listed.Error);
@@ -189,15 +250,20 @@ internal sealed class OutboundPlaceHandler(
                 if (!await db.Calls.IgnoreQueryFilters().AnyAsync(c => c.Id != call.Id && (c.CallSid == candidate.Sid || c.ProviderCallId == candidate.Sid), ct))
                 {
                     logger.LogWarning("Outbound call {CallId} was created at Twilio by an interrupted attempt: bound to it, not placed again", call.Id);
-                    Bind(call, candidate.Sid, from);
+                    Bind(call, candidate.Sid, used);
                     return OutboxResult.Done;
                 }
             }
         }
+        // Checked again at dial time: a number may have stopped being active since the call was queued.
+        if (await outbound.TwilioCallerIdAsync(tenant, ct) is not { } from)
+        {
+            return await EndAsync(call, "failed", "no-caller-id", ct);
+        }
         // The marker, committed before Twilio is asked (a crash after Twilio accepted leaves it for the retry to find).
         call.Status = Dialing;
         call.DialingAt = clock.GetUtcNow();
-        call.BusinessNumber ??= from;
+        call.BusinessNumber = from; // the number this attempt asks from: what a retry lists by
         call.UpdatedAt = call.DialingAt.Value;
         await db.SaveChangesAsync(ct);
 
@@ -231,8 +297,7 @@ internal sealed class OutboundPlaceHandler(
     private async Task<OutboxResult> PlaceWithVapiAsync(Tenant tenant, Assistant assistant, Call call, bool retry, CancellationToken ct)
     {
         var key = await credentials.GetVapiKeyAsync(ct);
-        var phoneNumberId = await db.PhoneNumbers.AsNoTracking().Where(n => n.Mode == "vapi" && n.VapiPhoneNumberId != null)
-            .OrderBy(n => n.CreatedAt).Select(n => n.VapiPhoneNumberId).FirstOrDefaultAsync(ct);
+        var phoneNumberId = await outbound.VapiPhoneNumberIdAsync(tenant.Id, ct);
         if (key is null || assistant.VapiAssistantId is null || phoneNumberId is null)
         {
             return await EndAsync(call, "failed", key is null ? "no-vapi-key" : assistant.VapiAssistantId is null ? "assistant-not-at-vapi" : "no-vapi-number", ct);

@@ -73,4 +73,7 @@ internal static class OutboundRefusalReasons
 
     /// <summary>A promotional campaign's contact without a consent record (Campaign.Promotional).</summary>
     public const string NoConsent = "no-consent";
+
+    /// <summary>The tenant has no active number the call could present as caller id (<see cref="OutboundCalls.CheckCallerIdAsync"/>).</summary>
+    public const string NoCallerId = "no-caller-id";
 }

@@ -24,6 +24,7 @@ internal static class PlatformRegistration
             o.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.Never;
             o.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict; // numbers are JSON numbers (and typed so in OpenAPI)
             o.SerializerOptions.MaxDepth = 256; // a call's raw provider events (accepted up to 128 deep) are written back inside the detail
+            RequestJson.RefuseDuplicateProperties(o.SerializerOptions); // {"name":"A","name":"B"} is a 400, not the last value (RFC 7493 §2.3; see RequestJson)
         });
         builder.Services.Configure<JsonOptions>(o => FiniteDoubleConverter.AddTo(o.SerializerOptions)); // NaN/±∞ already stored reads as null, never a 500
         builder.Services.AddOpenApi("v1", o => o.AddDocumentTransformer<OpenApiSecurity>().AddDocumentTransformer<WebhookEventsOpenApi>());

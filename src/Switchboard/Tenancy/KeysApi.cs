@@ -95,7 +95,7 @@ internal static class KeysApi
         ApiKeyRequest body, HttpContext http, SwitchboardDbContext db, TenantAccountCache accounts, AuditLog audit, TimeProvider clock, CancellationToken ct)
     {
         var kind = body.Kind ?? ApiKeyKinds.Secret;
-        var v = new Validation().Require("name", body.Name?.Trim(), 200);
+        var v = new Validation().Require("name", body.Name?.Trim(), 200).Name("name", body.Name, 200);
         if (kind is not (ApiKeyKinds.Secret or ApiKeyKinds.Publishable))
         {
             v.Add("kind", "must be secret or publishable");

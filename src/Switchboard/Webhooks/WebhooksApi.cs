@@ -562,7 +562,7 @@ internal static class WebhooksApi
         }
         try
         {
-            var body = JsonSerializer.Deserialize<T>(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), JsonSerializerOptions.Web);
+            var body = JsonSerializer.Deserialize<T>(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), RequestJson.Options);
             if (body is null)
             {
                 return required ? (null, ApiError.BadRequest("MISSING_BODY", "A JSON object is required.")) : (null, null);
@@ -571,6 +571,10 @@ internal static class WebhooksApi
         }
         catch (JsonException e)
         {
+            if (RequestJson.DuplicateProperty(e) is { } duplicate)
+            {
+                return (null, ApiError.BadRequest("MALFORMED_JSON", $"The body names '{duplicate}' more than once."));
+            }
             var where = string.IsNullOrEmpty(e.Path) || e.Path == "$" ? "" : $" (at {e.Path})";
             return (null, ApiError.BadRequest("MALFORMED_JSON", $"The body is not valid JSON of the expected shape{where}."));
         }

@@ -364,12 +364,13 @@ internal static class WidgetApi
         }
         try
         {
-            var body = JsonSerializer.Deserialize<T>(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), JsonSerializerOptions.Web);
+            var body = JsonSerializer.Deserialize<T>(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), RequestJson.Options);
             return body is null ? (null, ApiError.BadRequest("MALFORMED_JSON", "The body must be a JSON object.")) : (body, null);
         }
         catch (JsonException e)
         {
-            return (null, ApiError.BadRequest("MALFORMED_JSON", "The body is not valid JSON.", new { e.Path, e.LineNumber, e.BytePositionInLine }));
+            var message = RequestJson.DuplicateProperty(e) is { } duplicate ? $"The body names '{duplicate}' more than once." : "The body is not valid JSON.";
+            return (null, ApiError.BadRequest("MALFORMED_JSON", message, new { e.Path, e.LineNumber, e.BytePositionInLine }));
         }
     }
 

@@ -87,7 +87,7 @@ internal static partial class WidgetSettingsApi
     private static async Task<Results<Ok<WidgetSettingsDto>, JsonHttpResult<ErrorEnvelope>>> PutAsync(
         WidgetSettingsDto body, HttpContext http, SwitchboardDbContext db, AuditLog audit, TimeProvider clock, CancellationToken ct)
     {
-        var v = new Validation().Max("title", body.Title, 100).Max("greeting", body.Greeting, 500).Max("avatarUrl", body.AvatarUrl, 500);
+        var v = new Validation().Name("title", body.Title, 100).Text("greeting", body.Greeting, 500).Max("avatarUrl", body.AvatarUrl, 500);
         if (body.AccentColor is not null && !Colour().IsMatch(body.AccentColor))
         {
             v.Add("accentColor", "#rrggbb");

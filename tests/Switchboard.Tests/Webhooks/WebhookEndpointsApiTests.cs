@@ -204,6 +204,8 @@ public sealed class WebhookEndpointsApiTests(WebhookFactory factory) : IClassFix
         { "POST", Endpoints, "{\"url\":", 400, "MALFORMED_JSON" },
         { "POST", Endpoints, "[1,2]", 400, "MALFORMED_JSON" },
         { "POST", Endpoints, "{\"url\":\"http://127.0.0.1:9/\",\"enabled\":\"yes\"}", 400, "MALFORMED_JSON" },
+        { "POST", Endpoints, "{\"url\":\"http://127.0.0.1:9/a\",\"url\":\"http://127.0.0.1:9/b\"}", 400, "MALFORMED_JSON" },
+        { "PATCH", "{endpoint}", "{\"enabled\":true,\"enabled\":false}", 400, "MALFORMED_JSON" },
         { "POST", Endpoints, "", 400, "MISSING_BODY" },
         { "POST", Endpoints, "null", 400, "MISSING_BODY" },
         { "POST", Endpoints, "{}", 422, "INVALID_URL" },

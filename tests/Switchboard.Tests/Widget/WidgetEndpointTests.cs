@@ -40,6 +40,24 @@ public sealed class WidgetEndpointTests(WidgetFactory factory) : IClassFixture<W
     }
 
     [Fact]
+    public async Task AVisitorBodyNamingAPropertyTwiceIsRefusedAndStartsNoChat()
+    {
+        // An outside probe: {"name":"A","name":"B"} was read as "B". RFC 7493 §2.3: names must be unique.
+        var t = await factory.CreateWidgetTenantAsync("Doublons", WidgetFactory.SiteOrigin);
+
+        var response = await factory.Browser().PostAsync("/widget/v1/conversations" + t.Q, new StringContent(
+            """{"visitorId":"visitor-12345678","language":"fr","name":"Marie","name":"Mallory"}""", Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("MALFORMED_JSON", await response.ErrorCodeAsync());
+        Assert.Contains("'name' more than once", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(0, await factory.WithDbAsync(t.Id, db => db.WebConversations.CountAsync()));
+        var once = await factory.Browser().PostAsync("/widget/v1/conversations" + t.Q, new StringContent(
+            """{"visitorId":"visitor-12345678","language":"fr","name":"Marie"}""", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.Created, once.StatusCode);
+    }
+
+    [Fact]
     public async Task AnAllowedOriginGetsCorsAndADisallowedOneGetsNoChat()
     {
         var t = await factory.CreateWidgetTenantAsync("Origines", WidgetFactory.SiteOrigin, "https://*.fortin.example");

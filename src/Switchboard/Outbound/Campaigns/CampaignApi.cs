@@ -121,7 +121,7 @@ internal static class CampaignApi
             return unreadable!;
         }
         var now = clock.GetUtcNow();
-        var validation = new Validation().Require("name", body.Name, 100);
+        var validation = new Validation().Require("name", body.Name, 100).Name("name", body.Name, 100);
         if (body.MaxAttempts is < 1 or > 10)
         {
             validation.Add("maxAttempts", "must be 1–10");
@@ -263,9 +263,10 @@ internal static class CampaignApi
                     ? (body, null)
                     : (null, ApiError.BadRequest("BAD_REQUEST", "The body must be a JSON object."));
             }
-            catch (JsonException)
+            catch (JsonException e)
             {
-                return (null, ApiError.BadRequest("BAD_REQUEST", "The body is not a valid JSON campaign request."));
+                return (null, ApiError.BadRequest("BAD_REQUEST", RequestJson.DuplicateProperty(e) is { } duplicate
+                    ? $"The body names '{duplicate}' more than once." : "The body is not a valid JSON campaign request."));
             }
         }
         if (!request.HasFormContentType)

@@ -42,7 +42,9 @@ internal static class TransferConfig
 
     /// <summary>
     /// The destinations of <paramref name="dto"/> with numbers in E.164 (libphonenumber, read in <paramref name="region"/>),
-    /// or null with the problems added to <paramref name="v"/> under <c>transfer.destinations[i].field</c>.
+    /// or null with the problems added to <paramref name="v"/> under <c>transfer.destinations[i].field</c>. A name follows
+    /// <see cref="Validation.Name"/> and a description <see cref="Validation.Text"/> (no control characters or bidirectional
+    /// overrides: staff read them, and the model says the name to the caller).
     /// </summary>
     public static List<TransferDestination>? Parse(List<TransferDestinationDto> dto, string region, Validation v)
     {
@@ -70,6 +72,11 @@ internal static class TransferConfig
                 v.Add(field + ".name", "is required (at most 80 characters)");
                 ok = false;
             }
+            else if (Validation.HasUnsafeNameCharacter(name))
+            {
+                v.Add(field + ".name", Validation.NameProblem);
+                ok = false;
+            }
             else if (!names.Add(name))
             {
                 v.Add(field + ".name", $"'{name}' is used twice");
@@ -84,6 +91,11 @@ internal static class TransferConfig
             if (d.Description is { Length: > 300 })
             {
                 v.Add(field + ".description", "at most 300 characters");
+                ok = false;
+            }
+            else if (d.Description is not null && Validation.HasUnsafeTextCharacter(d.Description))
+            {
+                v.Add(field + ".description", Validation.TextProblem);
                 ok = false;
             }
             BusinessHours? hours = null;

@@ -58,17 +58,25 @@ internal sealed partial class EnvelopeExceptionHandler(ILogger<EnvelopeException
         }
     }
 
+    /// <summary>What is said in <c>details</c> of a property a body names twice (<see cref="RequestJson"/>).</summary>
+    internal const string DuplicateProblem = "appears more than once (RFC 7493 §2.3: names must be unique)";
+
     /// <summary>
     /// The client's words for what ASP.NET Core's parameter binding refused, without its type names
     /// (<c>Failed to bind parameter "Nullable&lt;DateTimeOffset&gt; From" from "2024-13-45".</c>): a query or route value that does not
     /// parse names the parameter and echoes the value (at most 100 characters), a missing one is named as required, and a body
-    /// that is not the JSON the endpoint takes names the JSON path of the first bad value (<see cref="System.Text.Json.JsonException.Path"/>).
+    /// that is not the JSON the endpoint takes names the JSON path of the first bad value (<see cref="System.Text.Json.JsonException.Path"/>),
+    /// or the property it names twice (<see cref="RequestJson"/>).
     /// <c>details</c> maps the parameter or path to the problem. Other messages pass through as they are.
     /// </summary>
     internal static (string Message, Dictionary<string, string>? Details) Describe(BadHttpRequestException bad)
     {
         if (bad.InnerException is System.Text.Json.JsonException json)
         {
+            if (RequestJson.DuplicateProperty(json) is { } duplicate)
+            {
+                return ($"The request body names '{duplicate}' more than once.", new() { [duplicate] = DuplicateProblem });
+            }
             var path = json.Path is { Length: > 2 } p && p.StartsWith("$.", StringComparison.Ordinal) ? p[2..] : null;
             return path is null
                 ? ("The request body is not valid JSON.", null)

@@ -65,13 +65,50 @@ internal sealed partial class Validation
     {
         foreach (var c in value)
         {
-            if ((char.IsControl(c) && c is not ('\t' or '\n')) || c is >= '\u202A' and <= '\u202E' or >= '\u2066' and <= '\u2069')
+            if ((char.IsControl(c) && c is not ('\t' or '\n')) || IsBidiOverride(c))
             {
                 return true;
             }
         }
         return false;
     }
+
+    /// <summary>What is said of multi-line text holding a character <see cref="Text"/> refuses.</summary>
+    public const string TextProblem = "must not contain control characters other than tab and line breaks, or bidirectional overrides (U+202A–U+202E, U+2066–U+2069)";
+
+    /// <summary>
+    /// The rule for multi-line free text that staff read (lead notes, the persona's description and guidelines, notes on
+    /// the do-not-call list): at most <paramref name="max"/> characters, line breaks (<c>\r</c>, <c>\n</c>) and tabs allowed,
+    /// and, as for <see cref="Name"/>, no other control character (C0, DEL, C1) and no bidirectional embedding, override
+    /// or isolate (U+202A–U+202E, U+2066–U+2069): "Trojan Source" (CVE-2021-42574) text that displays in another order
+    /// than it reads. The marks U+200E/U+200F (LRM/RLM) and U+061C (ALM) stay allowed: they only nudge neutral characters
+    /// and are ordinary in Arabic and Hebrew text. Refused (422), never stripped. Null is left to <see cref="Require"/>.
+    /// </summary>
+    public Validation Text(string field, string? value, int max)
+    {
+        Max(field, value, max);
+        if (value is not null && HasUnsafeTextCharacter(value))
+        {
+            Add(field, TextProblem);
+        }
+        return this;
+    }
+
+    /// <summary>Whether <paramref name="value"/> holds a character <see cref="Text"/> refuses.</summary>
+    public static bool HasUnsafeTextCharacter(string value)
+    {
+        foreach (var c in value)
+        {
+            if ((char.IsControl(c) && c is not ('\t' or '\n' or '\r')) || IsBidiOverride(c))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>An explicit bidirectional embedding, override or pop (U+202A–U+202E) or isolate (U+2066–U+2069), Unicode UAX #9 §2.</summary>
+    private static bool IsBidiOverride(char c) => c is >= '\u202A' and <= '\u202E' or >= '\u2066' and <= '\u2069';
 
     public JsonHttpResult<ErrorEnvelope> Result(string message = "Some fields are invalid.") =>
         ApiError.Unprocessable("VALIDATION_FAILED", message, errors);

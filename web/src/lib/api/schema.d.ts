@@ -1086,7 +1086,7 @@ export interface paths {
         head?: never;
         /**
          * Save any part of the wizard (partial, idempotent)
-         * @description Only an invalid profile is refused (422 VALIDATION_FAILED: IANA time zone, BCP 47 locale, accepted terms with version and time). Other problems are returned as warnings and the rest is saved.
+         * @description Only an invalid profile is refused (422 VALIDATION_FAILED: IANA time zone, BCP 47 locale, accepted terms with version and time), and persona text or an assistant name holding control characters or bidirectional overrides (422 VALIDATION_FAILED naming the field). Other problems are returned as warnings and the rest is saved.
          */
         patch: operations["patchOnboarding"];
         trace?: never;
@@ -1122,7 +1122,10 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /** Change the studio configuration (partial) */
+        /**
+         * Change the studio configuration (partial)
+         * @description Persona text holding control characters or bidirectional overrides is refused (422 VALIDATION_FAILED naming the field); other problems are returned as warnings and the rest is saved.
+         */
         patch: operations["patchStudio"];
         trace?: never;
     };
@@ -1784,7 +1787,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Place an outbound call (checked against the do-not-call list and calling windows) */
+        /**
+         * Place an outbound call (checked against the do-not-call list and calling windows)
+         * @description Refused with 422: INVALID_NUMBER, NO_CALLER_ID (the organisation has no active number to present as caller id: attached numbers count once verified on its Twilio account), NUMBER_ON_DO_NOT_CALL_LIST, OUTSIDE_CALLING_WINDOW.
+         */
         post: operations["postCallsOutbound"];
         delete?: never;
         options?: never;
