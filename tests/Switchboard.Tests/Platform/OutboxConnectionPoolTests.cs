@@ -85,7 +85,7 @@ public sealed class OutboxConnectionPoolTests(OutboxConnectionPoolTests.SmallPoo
         if (TestDatabase.IsPostgres)
         {
             var outbox = new NpgsqlConnectionStringBuilder(connection.Outbox);
-            Assert.Equal(16, outbox.MaxPoolSize); // Switchboard:Database:OutboxMaxPoolSize's default
+            Assert.Equal(DatabaseExtensions.DefaultOutboxMaxPoolSize(Environment.ProcessorCount), outbox.MaxPoolSize); // Switchboard:Database:OutboxMaxPoolSize unset
             Assert.Equal(MainPool, new NpgsqlConnectionStringBuilder(connection.Value).MaxPoolSize);
         }
         else

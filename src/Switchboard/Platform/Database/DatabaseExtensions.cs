@@ -85,7 +85,7 @@ internal static class DatabaseExtensions
         {
             IsPostgres = options.Value.IsPostgres;
             Value = IsPostgres ? PreparePostgres(options.Value.EffectiveConnectionString) : PrepareSqlite(options.Value.EffectiveConnectionString);
-            Outbox = IsPostgres ? OutboxPool(Value, options.Value.OutboxMaxPoolSize) : Value;
+            Outbox = IsPostgres ? OutboxPool(Value, options.Value.OutboxMaxPoolSize ?? DefaultOutboxMaxPoolSize(Environment.ProcessorCount)) : Value;
         }
 
         public bool IsPostgres { get; }
@@ -126,11 +126,17 @@ internal static class DatabaseExtensions
     /// Turns on Npgsql's automatic statement preparation (up to 32 statements per connection) unless the operator set
     /// it: the webhook path repeats the same ~25 statements, and preparing them halved PostgreSQL's CPU per request
     /// in bench/. Behind PgBouncer in transaction mode, set <c>Max Auto Prepare=0</c> or enable its prepared-statement support.
-    /// Also skips the session reset on each pooled reuse unless the operator set <c>No Reset On Close</c> (issue 13).
+    /// Also skips the session reset on each pooled reuse unless the operator set <c>No Reset On Close</c> (issue 13), and
+    /// bounds the pool to <see cref="DefaultMaxPoolSize"/> unless the operator set <c>Maximum Pool Size</c>.
     /// </summary>
     internal static string PreparePostgres(string connectionString)
     {
         var builder = new Npgsql.NpgsqlConnectionStringBuilder(connectionString);
+        if (!new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString }.Keys.Cast<string>()
+                .Any(k => MaxPoolSizeKeywords.Contains(k.Replace(" ", "", StringComparison.Ordinal))))
+        {
+            builder.MaxPoolSize = DefaultMaxPoolSize(Environment.ProcessorCount);
+        }
         if (!connectionString.Contains("Auto Prepare", StringComparison.OrdinalIgnoreCase) && !connectionString.Contains("AutoPrepare", StringComparison.OrdinalIgnoreCase))
         {
             builder.MaxAutoPrepare = 32;
@@ -146,6 +152,31 @@ internal static class DatabaseExtensions
         }
         return builder.ConnectionString;
     }
+
+    /// <summary><c>Maximum Pool Size</c> (npgsql.org/doc/connection-string-parameters.html, Pooling) and its property name, spaces removed, any case.</summary>
+    private static readonly HashSet<string> MaxPoolSizeKeywords = new(["MaximumPoolSize", "MaxPoolSize"], StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// PostgreSQL: <c>Maximum Pool Size</c> of the webhook path and the API when the connection string does not set one:
+    /// four sessions per core of this node, at least 8 and at most Npgsql's own default of 100. Why not Npgsql's 100: a
+    /// session past the database's cores does not make it faster, it queues on its locks and spends CPU on the contention.
+    /// bench ingest on a 2-core host running the server and PostgreSQL together, closed loop at 64 workers, alternating: 8
+    /// sessions (outbox 4) gave 415 and 493 msg/s at 1.9 – 2.2 ms of database CPU per message, 100 (outbox 16) 342 and 347
+    /// msg/s at 3.3 – 3.4 ms (bench/results/stop56-2026-12-06.md; stop 55 measured the same shape under load). It also keeps
+    /// several nodes inside PostgreSQL's default <c>max_connections</c> (100), which two nodes at Npgsql's defaults could overrun under load (2 × 116 sessions).
+    /// The cores counted are the node's, the usual proxy for the database's when they are sized alike; set <c>Maximum Pool
+    /// Size</c> when they are not.
+    /// </summary>
+    /// <param name="processorCount">The node's logical processors (<see cref="Environment.ProcessorCount"/>).</param>
+    internal static int DefaultMaxPoolSize(int processorCount) => Math.Clamp(4 * processorCount, 8, 100);
+
+    /// <summary>
+    /// PostgreSQL: the outbox worker's pool when <see cref="DatabaseOptions.OutboxMaxPoolSize"/> is not set: two sessions per
+    /// core, at least 4 and at most 16 (the worker claims in batches and holds no session while it sends; see
+    /// <see cref="DefaultMaxPoolSize"/> for why fewer sessions than Npgsql's default).
+    /// </summary>
+    /// <param name="processorCount">The node's logical processors.</param>
+    internal static int DefaultOutboxMaxPoolSize(int processorCount) => Math.Clamp(2 * processorCount, 4, 16);
 
     /// <summary>Creates the SQLite file's folder and sets a 30 s busy timeout so concurrent writers wait instead of failing (WAL is set by the migrator).</summary>
     internal static string PrepareSqlite(string connectionString)

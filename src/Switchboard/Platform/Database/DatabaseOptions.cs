@@ -15,13 +15,14 @@ internal sealed class DatabaseOptions
     public string? ConnectionString { get; set; }
 
     /// <summary>
-    /// PostgreSQL: most connections of the outbox's own pool (Npgsql's <c>Maximum Pool Size</c> for it; default 16). The outbox
+    /// PostgreSQL: most connections of the outbox's own pool (Npgsql's <c>Maximum Pool Size</c> for it; default two per core of
+    /// the node, 4 – 16: <see cref="DatabaseExtensions.DefaultOutboxMaxPoolSize"/>). The outbox
     /// worker's scopes connect with the connection string's <c>Application Name</c> suffixed <c>outbox</c>, which Npgsql pools
     /// apart (a pool per connection string), so a <c>Maximum Pool Size</c> set for the webhook path and the API cannot starve the
     /// outbox, nor the outbox take the webhook path's connections (issue 13). Ignored on SQLite.
     /// </summary>
     [Range(1, 1000)]
-    public int OutboxMaxPoolSize { get; set; } = 16;
+    public int? OutboxMaxPoolSize { get; set; }
 
     /// <summary>
     /// PostgreSQL: seconds between checks for tables written as much as their last <c>ANALYZE</c> counted (from a few hundred rows),
