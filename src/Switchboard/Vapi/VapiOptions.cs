@@ -52,10 +52,11 @@ internal sealed class VapiOptions
     /// PostgreSQL: most fire-and-forget messages (status updates, transcripts, reports…) written at once by this node; more
     /// wait for a slot, while request/response messages (<see cref="VapiWebhookApi.RequestResponseTypes"/>: the call waits on
     /// the answer) never do, so under load they reach the database ahead of the queue (issue 13; SQLite orders its single
-    /// writer by the same priority instead). 0: no limit. Default 16.
+    /// writer by the same priority instead). 0: no limit. Default: two fewer than the connection pool's <c>Maximum Pool
+    /// Size</c>, 1 – 16 (<see cref="FireAndForgetSlots.DefaultSlots"/>), so those two stay free for request/response messages.
     /// </summary>
     [Range(0, 10_000)]
-    public int PostgresFireAndForgetConcurrency { get; set; } = 16;
+    public int? PostgresFireAndForgetConcurrency { get; set; }
 
     /// <summary>
     /// Whether <see cref="VapiMissingReportCloser"/> runs once a minute, closing Vapi calls whose end-of-call report never came.

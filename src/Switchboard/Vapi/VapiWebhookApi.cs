@@ -487,11 +487,21 @@ internal readonly record struct VapiRateDecision(bool Acquired, TimeSpan RetryAf
 /// request/response p99 310 / 510 / 654 ms with 16 slots against 2,503 / 864 / 1,477 ms without, fire-and-forget 412 / 604 /
 /// 986 against 3,198 / 1,074 / 1,997 ms, the closed-loop maximum unchanged (bench/results/stop43-2026-12-04.md).
 /// </summary>
-internal sealed class FireAndForgetSlots(IOptions<VapiOptions> options) : IDisposable
+internal sealed class FireAndForgetSlots(IOptions<VapiOptions> options, Platform.Database.DatabaseExtensions.EffectiveConnection connection) : IDisposable
 {
-    private readonly ConcurrencyLimiter? limiter = options.Value.PostgresFireAndForgetConcurrency is > 0 and var n
+    private readonly ConcurrencyLimiter? limiter = (options.Value.PostgresFireAndForgetConcurrency ?? DefaultSlots(connection)) is > 0 and var n
         ? new ConcurrencyLimiter(new ConcurrencyLimiterOptions { PermitLimit = n, QueueLimit = int.MaxValue, QueueProcessingOrder = QueueProcessingOrder.OldestFirst })
         : null;
+
+    /// <summary>
+    /// Slots when <see cref="VapiOptions.PostgresFireAndForgetConcurrency"/> is not set: the webhook path's pool (<c>Maximum
+    /// Pool Size</c> of <see cref="Platform.Database.DatabaseExtensions.EffectiveConnection.Value"/>) less two, 1 – 16. With
+    /// more slots than connections, fire-and-forget messages holding a slot took every connection, and a request/response
+    /// message skipped the slots only to queue in Npgsql's pool behind them; two connections kept free let it through. 16
+    /// is the figure stop 43 measured with Npgsql's pool of 100. On SQLite the slots are not used (16).
+    /// </summary>
+    internal static int DefaultSlots(Platform.Database.DatabaseExtensions.EffectiveConnection connection) =>
+        connection.IsPostgres ? Math.Clamp(new Npgsql.NpgsqlConnectionStringBuilder(connection.Value).MaxPoolSize - 2, 1, 16) : 16;
 
     /// <summary>Messages waiting for a slot now.</summary>
     public long Waiting => limiter?.GetStatistics()?.CurrentQueuedCount ?? 0;

@@ -69,6 +69,22 @@ public sealed class FireAndForgetSlotsTests(FireAndForgetSlotsTests.OneSlotFacto
         Assert.Equal(2, statuses.Count);
     }
 
+    [Theory]
+    [InlineData("", 6)] // the pool the server sizes itself on a 2-core node: 8
+    [InlineData(";Maximum Pool Size=3", 1)]
+    [InlineData(";Maximum Pool Size=10", 8)]
+    [InlineData(";Maximum Pool Size=100", 16)]
+    public void UnsetTheSlotsLeaveTwoOfThePoolsConnectionsToRequestResponseMessages(string pool, int expected)
+    {
+        if (pool == "" && Environment.ProcessorCount != 2)
+        {
+            expected = Math.Clamp(Switchboard.Platform.Database.DatabaseExtensions.DefaultMaxPoolSize(Environment.ProcessorCount) - 2, 1, 16);
+        }
+        var connection = new Switchboard.Platform.Database.DatabaseExtensions.EffectiveConnection(Microsoft.Extensions.Options.Options.Create(
+            new Switchboard.Platform.Database.DatabaseOptions { Provider = "postgres", ConnectionString = "Host=db;Username=u;Database=d" + pool }));
+        Assert.Equal(expected, FireAndForgetSlots.DefaultSlots(connection));
+    }
+
     private static string Message(string type, string callId, string? status = null) => JsonSerializer.Serialize(new
     {
         message = new { type, status, call = new { id = callId, type = "inboundPhoneCall", customer = new { number = "+15145551234" } } },
