@@ -56,7 +56,8 @@ internal static class AnalyticsApi
         api.MapGet("/analytics", GetAsync).WithTags("Analytics").WithName("getAnalytics")
             .WithSummary("Calls, outcomes, urgency, leads, SMS, duration and latency per local day")
             .WithDescription("from and to are local dates (YYYY-MM-DD, inclusive; default: the last 30 days), tz an IANA time zone " +
-                             $"(default: the tenant's). At most {MaxDays} days, from {MinDate:yyyy-MM-dd} to {MaxDate:yyyy-MM-dd}. Days follow the zone's DST changes (23- or 25-hour days).");
+                             $"(default: the tenant's). At most {MaxDays} days, from {MinDate:yyyy-MM-dd} to {MaxDate:yyyy-MM-dd}. Days follow the zone's DST changes (23- or 25-hour days).")
+            .ProducesErrors(422);
         return api;
     }
 

@@ -89,13 +89,14 @@ internal static class CallsApi
                 "(emergency|urgent|routine), channel (phone|web), direction (inbound|outbound), assistantId, number (3+ digits of the caller's " +
                 "number, anywhere in it), hasRecording, minDuration/maxDuration (seconds), endedReason, q (words in the transcript or summary; " +
                 "accents and case ignored, whole words). Paging: keyset with cursor (from nextCursor) and pageSize (1-100, " +
-                "default 20); or page-number mode with page, which also returns total (counted up to 10,000; totalCapped is then true).");
+                "default 20); or page-number mode with page, which also returns total (counted up to 10,000; totalCapped is then true).")
+            .ProducesErrors(422);
         api.MapGet("/calls/export.csv", ExportCallsAsync).WithTags("Calls").WithName("exportCallsCsv")
             .WithSummary("The filtered calls as CSV (same filters as the list), times in the tenant's time zone")
-            .Produces<string>(StatusCodes.Status200OK, "text/csv");
+            .Produces<string>(StatusCodes.Status200OK, "text/csv").ProducesErrors(422);
         api.MapGet("/calls/{id:guid}", GetCallAsync).WithTags("Calls").WithName("getCall")
             .WithSummary("A call with its transcript (per-turn timing), lead, SMS, webhook events and raw provider events");
-        api.MapGet("/sms", ListSmsAsync).WithTags("SMS").WithName("listSms").WithSummary("The SMS log, newest first");
+        api.MapGet("/sms", ListSmsAsync).WithTags("SMS").WithName("listSms").WithSummary("The SMS log, newest first").ProducesErrors(422);
         return api;
     }
 

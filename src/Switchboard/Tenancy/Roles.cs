@@ -5,7 +5,8 @@ namespace Switchboard.Tenancy;
 /// <list type="bullet">
 /// <item><c>owner</c>: everything, including the plan, owners and erasing the tenant.</item>
 /// <item><c>admin</c>: configuration (credentials, assistants, numbers, keys, onboarding, team except owners, compliance except tenant erasure).</item>
-/// <item><c>member</c>: reads (calls, assistants, numbers, usage, onboarding) only.</item>
+/// <item><c>member</c>: reads (calls, assistants, numbers, usage, onboarding), and works the leads inbox (a lead's status, notes
+/// and assignee through <c>PATCH /api/v1/leads/{id}</c>, which needs only <see cref="Permission.Read"/>); no configuration.</item>
 /// </list>
 /// A secret API key acts with the <c>admin</c> permissions except <see cref="Permission.ManageTeam"/>: team management is for
 /// signed-in people, so a leaked key cannot invite a person it controls and turn itself into a lasting login (probe E, F3).
@@ -44,7 +45,7 @@ internal static class Roles
 /// <summary>What an endpoint needs. Checked by the <c>perm:*</c> authorization policies.</summary>
 public enum Permission
 {
-    /// <summary>Read the tenant's data.</summary>
+    /// <summary>Read the tenant's data, and work the leads inbox (status, notes, assignee): everyday work, not configuration.</summary>
     Read,
 
     /// <summary>Change configuration: onboarding, studio, assistants, numbers, credentials, keys, origins, retention.</summary>

@@ -54,10 +54,10 @@ internal static class WidgetApi
     {
         var widget = app.MapGroup(WidgetAccessMiddleware.PathPrefix).WithTags("Widget (public)");
         widget.MapGet("/config", ConfigAsync).WithSummary("The widget's branding and languages for a publishable key (?key=pk_live_…)").ProducesErrors(401, 403, 429);
-        widget.MapPost("/conversations", StartAsync).WithSummary("Start a web chat (Origin must be allowed)").ProducesErrors(400, 401, 403, 413, 429);
+        widget.MapPost("/conversations", StartAsync).WithSummary("Start a web chat (Origin must be allowed)").ProducesErrors(400, 401, 403, 413, 415, 429);
         widget.MapGet("/conversations/{id:guid}", ResumeAsync).WithSummary("Resume a web chat (Authorization: Bearer <token>)").ProducesErrors(401, 403, 404);
         widget.MapPost("/conversations/{id:guid}/messages", MessageAsync)
-            .WithSummary("Send a visitor message; the answer streams as text/event-stream").ProducesErrors(400, 401, 403, 404, 409, 413, 429);
+            .WithSummary("Send a visitor message; the answer streams as text/event-stream").ProducesErrors(400, 401, 403, 404, 409, 413, 415, 429);
         return app;
     }
 

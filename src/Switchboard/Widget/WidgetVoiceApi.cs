@@ -44,7 +44,7 @@ internal static class WidgetVoiceApi
     {
         var widget = app.MapGroup(WidgetAccessMiddleware.PathPrefix).WithTags("Widget (public)");
         widget.MapPost("/voice/sessions", StartAsync).WithSummary("Start a widget voice conversation (Origin must be allowed; plan feature widget_voice)")
-            .ProducesErrors(400, 401, 403, 413, 429);
+            .ProducesErrors(400, 401, 403, 413, 415, 429);
         widget.Map("/voice", ConnectAsync).WithSummary("Widget voice WebSocket (PCM16 24 kHz in Twilio Media Streams framing)").ExcludeFromDescription();
         return app;
     }

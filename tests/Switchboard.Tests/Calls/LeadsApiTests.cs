@@ -195,6 +195,34 @@ public sealed class LeadsApiTests : IClassFixture<LeadsApiTests.Factory>
         Assert.Equal(HttpStatusCode.Unauthorized, (await factory.CreateClient().GetAsync("/api/v1/leads")).StatusCode);
     }
 
+    /// <summary>
+    /// Roles.cs and PATCH /leads agree (outside probe, 2026-12-06: "members can edit leads although Roles.cs says otherwise"):
+    /// working the inbox is a member's everyday work, configuration is not.
+    /// </summary>
+    [Fact]
+    public async Task AMemberWorksALeadButCannotChangeConfiguration()
+    {
+        var owner = await factory.SignUpAsync();
+        var id = await AddLeadAsync(owner.TenantId, "Client du membre");
+        var token = await factory.InviteAsync(owner.Client, $"m-{Guid.NewGuid():N}@example.test", "member");
+        var member = factory.CookieClient();
+        var accepted = await (await member.PostAsJsonAsync("/api/v1/auth/invitations/accept", new
+        {
+            token,
+            password = "a member works the leads inbox",
+            fullName = "Mem Ber",
+        })).JsonAsync(HttpStatusCode.OK);
+        member.DefaultRequestHeaders.Add("X-CSRF-Token", accepted["csrfToken"]!.GetValue<string>());
+
+        var worked = await (await member.PatchAsJsonAsync($"/api/v1/leads/{id}", new { status = "contacted", notes = "rappelé" })).JsonAsync(HttpStatusCode.OK);
+        Assert.Equal("contacted", worked["status"]!.GetValue<string>());
+        var refused = await member.PutAsJsonAsync("/api/v1/widget/origins", new { origins = new[] { "https://www.example.com" } });
+        Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+        Assert.Equal("INSUFFICIENT_ROLE", await refused.ErrorCodeAsync());
+        Assert.True(Switchboard.Tenancy.Roles.Allows(Switchboard.Tenancy.Roles.Member, Switchboard.Tenancy.Permission.Read));
+        Assert.False(Switchboard.Tenancy.Roles.Allows(Switchboard.Tenancy.Roles.Member, Switchboard.Tenancy.Permission.Configure));
+    }
+
     [Fact]
     public async Task AnotherTenantsLeadIsNotFound()
     {

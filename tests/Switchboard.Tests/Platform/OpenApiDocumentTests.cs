@@ -121,6 +121,65 @@ public sealed partial class OpenApiDocumentTests(SelfServiceFactory factory) : I
         }
     }
 
+    /// <summary>
+    /// A careless client's answers are ones the document lists for the operation (outside probe, 2026-12-06): a typed query
+    /// value that does not parse (400), an out-of-range page size or an unknown time zone (422), a body sent as text/plain (415).
+    /// Before, none of these statuses was in the operation's responses.
+    /// </summary>
+    [Fact]
+    public async Task CarelessRequestsGetAStatusTheOperationDocuments()
+    {
+        var doc = await DocumentAsync();
+        var owner = await factory.SignUpAsync();
+        var probes = new (string Method, string Path, string Url, string? Text, HttpStatusCode Expected)[]
+        {
+            ("get", "/api/v1/calls", "/api/v1/calls?pageSize=abc", null, HttpStatusCode.BadRequest),
+            ("get", "/api/v1/calls", "/api/v1/calls?pageSize=0", null, HttpStatusCode.UnprocessableEntity),
+            ("get", "/api/v1/calls/export.csv", "/api/v1/calls/export.csv?from=yesterday", null, HttpStatusCode.BadRequest),
+            ("get", "/api/v1/calls/export.csv", "/api/v1/calls/export.csv?minDuration=-1", null, HttpStatusCode.UnprocessableEntity),
+            ("get", "/api/v1/sms", "/api/v1/sms?pageSize=1000000000", null, HttpStatusCode.UnprocessableEntity),
+            ("get", "/api/v1/analytics", "/api/v1/analytics?tz=Not/AZone", null, HttpStatusCode.UnprocessableEntity),
+            ("get", "/api/v1/leads", "/api/v1/leads?pageSize=abc", null, HttpStatusCode.BadRequest),
+            ("get", "/api/v1/audit", "/api/v1/audit?page=abc", null, HttpStatusCode.BadRequest),
+            ("post", "/api/v1/webhooks/endpoints", "/api/v1/webhooks/endpoints", "{}", HttpStatusCode.UnsupportedMediaType),
+            ("patch", "/api/v1/onboarding", "/api/v1/onboarding", "{}", HttpStatusCode.UnsupportedMediaType),
+            ("post", "/api/v1/auth/login", "/api/v1/auth/login", "{}", HttpStatusCode.UnsupportedMediaType),
+        };
+        var undocumented = new List<string>();
+        foreach (var (method, path, url, text, expected) in probes)
+        {
+            using var request = new HttpRequestMessage(new HttpMethod(method.ToUpperInvariant()), url);
+            if (text is not null)
+            {
+                request.Content = new StringContent(text, System.Text.Encoding.UTF8, "text/plain");
+            }
+            var response = await owner.Client.SendAsync(request);
+            Assert.True(response.StatusCode == expected, $"{method} {url}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+            var responses = doc["paths"]![path]![method]!["responses"]!.AsObject();
+            if (!responses.ContainsKey(((int)response.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture)))
+            {
+                undocumented.Add($"{method.ToUpperInvariant()} {url} answered {(int)response.StatusCode}");
+            }
+        }
+        Assert.True(undocumented.Count == 0, "Not in the operation's responses: " + string.Join("; ", undocumented));
+
+        // Every operation with a body lists 415, and every /widget/v1 operation the 429 of WidgetAccessMiddleware's limits
+        // (the resume of a web chat did not).
+        foreach (var (path, item) in doc["paths"]!.AsObject())
+        {
+            foreach (var (method, op) in item!.AsObject())
+            {
+                var responses = op!["responses"]!.AsObject();
+                Assert.True(op["requestBody"] is null || responses.ContainsKey("415"), $"{method} {path} takes a body but lacks 415");
+                Assert.True(!path.StartsWith("/widget/v1", StringComparison.Ordinal) || responses.ContainsKey("429"), $"{method} {path} lacks 429");
+            }
+        }
+        // Who may change the plan is in its 403: a secret API key acts as an admin, and only an owner may.
+        var plan = doc["paths"]!["/api/v1/plan"]!["put"]!["responses"]!["403"]!["description"]!.GetValue<string>();
+        Assert.Contains("secret API key", plan, StringComparison.Ordinal);
+        Assert.Contains("owner", plan, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task OperationsHaveUniqueIdsNumbersAreNumbersAndFiltersAreEnums()
     {

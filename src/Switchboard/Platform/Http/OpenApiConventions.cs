@@ -71,6 +71,10 @@ internal sealed class OpenApiConventions : IOpenApiDocumentTransformer, IOpenApi
             ];
             Add(operation, "401", "Not authenticated (UNAUTHENTICATED): a secret key or a session is required.", error);
             Add(operation, "403", "Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED.", error);
+            if (Who(metadata) is { } who && operation.Responses.TryGetValue("403", out var forbidden) && forbidden is OpenApiResponse f)
+            {
+                f.Description = Described["403"] + " " + who;
+            }
             if (!HttpMethods.IsGet(method) && path.StartsWith("/api/v1", StringComparison.Ordinal))
             {
                 operation.Parameters ??= [];
@@ -84,7 +88,9 @@ internal sealed class OpenApiConventions : IOpenApiDocumentTransformer, IOpenApi
                 });
             }
         }
-        if (path.StartsWith("/api/v1", StringComparison.Ordinal) || path.StartsWith("/webhooks", StringComparison.Ordinal))
+        // WidgetAccessMiddleware limits every /widget/v1 request (per key and per site), not only the ones that write.
+        if (path.StartsWith("/api/v1", StringComparison.Ordinal) || path.StartsWith("/webhooks", StringComparison.Ordinal)
+            || path.StartsWith("/widget/v1", StringComparison.Ordinal))
         {
             Add(operation, "429", "Rate limited (RATE_LIMITED, or ACCOUNT_LOCKED at sign-in): retry after Retry-After seconds.", error);
             if (operation.Responses.TryGetValue("429", out var limited) && limited is OpenApiResponse response)
@@ -97,9 +103,18 @@ internal sealed class OpenApiConventions : IOpenApiDocumentTransformer, IOpenApi
         {
             Add(operation, "404", Described["404"], error);
         }
+        // A query value that does not parse as its parameter's type (pageSize=abc, from=yesterday, a malformed uuid) is a 400
+        // from parameter binding before the handler runs; only strings always bind.
+        if (context.Description.ParameterDescriptions.Any(p => p.Source == Microsoft.AspNetCore.Mvc.ModelBinding.BindingSource.Query
+                && (Nullable.GetUnderlyingType(p.Type) ?? p.Type) != typeof(string)))
+        {
+            Add(operation, "400", "Malformed request (BAD_REQUEST): a query parameter does not parse as its type.", error);
+        }
         if (context.Description.ParameterDescriptions.Any(p => p.Source == Microsoft.AspNetCore.Mvc.ModelBinding.BindingSource.Body))
         {
             Add(operation, "400", Described["400"], error);
+            // Request delegates only read a body declared as JSON; any other Content-Type is refused before the handler.
+            Add(operation, "415", Described["415"], error);
             if (path.StartsWith("/api/v1", StringComparison.Ordinal))
             {
                 // StorableTextGuardMiddleware: every /api/v1 body, before its endpoint reads it.
@@ -142,9 +157,34 @@ internal sealed class OpenApiConventions : IOpenApiDocumentTransformer, IOpenApi
         ["404"] = "Not found (also for another tenant's resource).",
         ["409"] = "Conflict with the current state.",
         ["413"] = "Body too large (PAYLOAD_TOO_LARGE).",
+        ["415"] = "Unsupported media type (UNSUPPORTED_MEDIA_TYPE): the body's Content-Type is not one this operation accepts (JSON unless its request body says otherwise).",
         ["422"] = "Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code.",
         ["429"] = "Rate limited: retry after Retry-After seconds.",
     };
+
+    /// <summary>
+    /// Who may call an operation whose <c>perm:*</c> policy some callers lack (<see cref="Roles.Allows(string?, Permission, bool)"/>):
+    /// e.g. <c>PUT /api/v1/plan</c> is for owners only, so a secret API key (admin permissions) gets 403 <c>INSUFFICIENT_ROLE</c>.
+    /// Null when every role and a secret key may.
+    /// </summary>
+    private static string? Who(IList<object> metadata)
+    {
+        var permissions = metadata.OfType<IAuthorizeData>().Select(a => a.Policy)
+            .Select(p => p is not null && p.StartsWith("perm:", StringComparison.Ordinal) && Enum.TryParse<Permission>(p["perm:".Length..], out var x) ? x : (Permission?)null)
+            .OfType<Permission>().ToList();
+        if (permissions.Count == 0)
+        {
+            return null;
+        }
+        var roles = Roles.All.Where(r => permissions.All(p => Roles.Allows(r, p))).ToList();
+        var key = permissions.All(p => Roles.Allows(Roles.Admin, p, apiKey: true));
+        if (roles.Count == Roles.All.Length && key)
+        {
+            return null;
+        }
+        return $"INSUFFICIENT_ROLE unless the caller is a signed-in {string.Join(" or ", roles)}" +
+               (key ? ", or a secret API key." : ": a secret API key (which acts with admin permissions) is refused.");
+    }
 
     private static string Reason(string status) =>
         int.TryParse(status, out var code) ? Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(code) : "";

@@ -4708,6 +4708,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description Unsupported media type (UNSUPPORTED_MEDIA_TYPE): the body's Content-Type is not one this operation accepts (JSON unless its request body says otherwise). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
             422: {
                 headers: {
@@ -4788,6 +4797,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description Unsupported media type (UNSUPPORTED_MEDIA_TYPE): the body's Content-Type is not one this operation accepts (JSON unless its request body says otherwise). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Rate limited (RATE_LIMITED, or ACCOUNT_LOCKED at sign-in): retry after Retry-After seconds. */
             429: {
                 headers: {
@@ -4836,6 +4854,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Malformed request (BAD_REQUEST): a query parameter does not parse as its type. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
             };
             /** @description Not authenticated (UNAUTHENTICATED): a secret key or a session is required. */
             401: {
@@ -5807,6 +5834,8 @@ export interface operations {
             /** @description Rate limited: retry after Retry-After seconds. */
             429: {
                 headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5878,9 +5907,20 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description Unsupported media type (UNSUPPORTED_MEDIA_TYPE): the body's Content-Type is not one this operation accepts (JSON unless its request body says otherwise). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Rate limited: retry after Retry-After seconds. */
             429: {
                 headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5939,6 +5979,17 @@ export interface operations {
             /** @description Not found (also for another tenant's resource). */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (RATE_LIMITED, or ACCOUNT_LOCKED at sign-in): retry after Retry-After seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6030,9 +6081,20 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description Unsupported media type (UNSUPPORTED_MEDIA_TYPE): the body's Content-Type is not one this operation accepts (JSON unless its request body says otherwise). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Rate limited: retry after Retry-After seconds. */
             429: {
                 headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6104,9 +6166,20 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description Unsupported media type (UNSUPPORTED_MEDIA_TYPE): the body's Content-Type is not one this operation accepts (JSON unless its request body says otherwise). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Rate limited: retry after Retry-After seconds. */
             429: {
                 headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6159,6 +6232,15 @@ export interface operations {
                     "application/json": components["schemas"]["CallPage"];
                 };
             };
+            /** @description Malformed request (BAD_REQUEST): a query parameter does not parse as its type. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Not authenticated (UNAUTHENTICATED): a secret key or a session is required. */
             401: {
                 headers: {
@@ -6170,6 +6252,15 @@ export interface operations {
             };
             /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6231,6 +6322,15 @@ export interface operations {
                     "text/csv": string;
                 };
             };
+            /** @description Malformed request (BAD_REQUEST): a query parameter does not parse as its type. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Not authenticated (UNAUTHENTICATED): a secret key or a session is required. */
             401: {
                 headers: {
@@ -6242,6 +6342,15 @@ export interface operations {
             };
             /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6362,6 +6471,15 @@ export interface operations {
                     "application/json": components["schemas"]["PagedOfSmsDto"];
                 };
             };
+            /** @description Malformed request (BAD_REQUEST): a query parameter does not parse as its type. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Not authenticated (UNAUTHENTICATED): a secret key or a session is required. */
             401: {
                 headers: {
@@ -6373,6 +6491,15 @@ export interface operations {
             };
             /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6424,6 +6551,15 @@ export interface operations {
                     "application/json": components["schemas"]["AnalyticsDto"];
                 };
             };
+            /** @description Malformed request (BAD_REQUEST): a query parameter does not parse as its type. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Not authenticated (UNAUTHENTICATED): a secret key or a session is required. */
             401: {
                 headers: {
@@ -6435,6 +6571,15 @@ export interface operations {
             };
             /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6623,7 +6768,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. INSUFFICIENT_ROLE unless the caller is a signed-in owner or admin, or a secret API key. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6643,6 +6788,15 @@ export interface operations {
             };
             /** @description Body too large (PAYLOAD_TOO_LARGE). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type (UNSUPPORTED_MEDIA_TYPE): the body's Content-Type is not one this operation accepts (JSON unless its request body says otherwise). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6780,7 +6934,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. INSUFFICIENT_ROLE unless the caller is a signed-in owner or admin, or a secret API key. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6865,7 +7019,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. INSUFFICIENT_ROLE unless the caller is a signed-in owner or admin, or a secret API key. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6885,6 +7039,15 @@ export interface operations {
             };
             /** @description Body too large (PAYLOAD_TOO_LARGE). */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type (UNSUPPORTED_MEDIA_TYPE): the body's Content-Type is not one this operation accepts (JSON unless its request body says otherwise). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6968,7 +7131,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. INSUFFICIENT_ROLE unless the caller is a signed-in owner or admin, or a secret API key. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6979,6 +7142,15 @@ export interface operations {
             };
             /** @description Not found (also for another tenant's resource). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type (UNSUPPORTED_MEDIA_TYPE): the body's Content-Type is not one this operation accepts (JSON unless its request body says otherwise). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7062,7 +7234,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. INSUFFICIENT_ROLE unless the caller is a signed-in owner or admin, or a secret API key. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7073,6 +7245,15 @@ export interface operations {
             };
             /** @description Not found (also for another tenant's resource). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type (UNSUPPORTED_MEDIA_TYPE): the body's Content-Type is not one this operation accepts (JSON unless its request body says otherwise). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7134,6 +7315,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PagedOfWebhookDeliveryDto"];
+                };
+            };
+            /** @description Malformed request (BAD_REQUEST): a query parameter does not parse as its type. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             /** @description Not authenticated (UNAUTHENTICATED): a secret key or a session is required. */
@@ -7297,7 +7487,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. INSUFFICIENT_ROLE unless the caller is a signed-in owner or admin, or a secret API key. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7391,7 +7581,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. INSUFFICIENT_ROLE unless the caller is a signed-in owner or admin, or a secret API key. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7411,6 +7601,15 @@ export interface operations {
             };
             /** @description Conflict with the current state. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type (UNSUPPORTED_MEDIA_TYPE): the body's Content-Type is not one this operation accepts (JSON unless its request body says otherwise). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7468,6 +7667,15 @@ export interface operations {
                 };
                 content: {
                     "text/event-stream": components["schemas"]["SseItemOfstring"];
+                };
+            };
+            /** @description Malformed request (BAD_REQUEST): a query parameter does not parse as its type. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             /** @description Not authenticated (UNAUTHENTICATED): a secret key or a session is required. */
@@ -7532,6 +7740,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["LeadPage"];
+                };
+            };
+            /** @description Malformed request (BAD_REQUEST): a query parameter does not parse as its type. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             /** @description Not authenticated (UNAUTHENTICATED, INVALID_CREDENTIALS…). */
@@ -7715,6 +7932,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description Unsupported media type (UNSUPPORTED_MEDIA_TYPE): the body's Content-Type is not one this operation accepts (JSON unless its request body says otherwise). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
             422: {
                 headers: {
@@ -7869,6 +8095,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description Unsupported media type (UNSUPPORTED_MEDIA_TYPE): the body's Content-Type is not one this operation accepts (JSON unless its request body says otherwise). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
             422: {
                 headers: {
@@ -7933,6 +8168,15 @@ export interface operations {
             };
             /** @description Not authenticated (UNAUTHENTICATED, INVALID_CREDENTIALS…). */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type (UNSUPPORTED_MEDIA_TYPE): the body's Content-Type is not one this operation accepts (JSON unless its request body says otherwise). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8149,6 +8393,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description Unsupported media type (UNSUPPORTED_MEDIA_TYPE): the body's Content-Type is not one this operation accepts (JSON unless its request body says otherwise). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
             422: {
                 headers: {
@@ -8229,6 +8482,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description Unsupported media type (UNSUPPORTED_MEDIA_TYPE): the body's Content-Type is not one this operation accepts (JSON unless its request body says otherwise). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
             422: {
                 headers: {
@@ -8284,6 +8546,15 @@ export interface operations {
             };
             /** @description Malformed request (BAD_REQUEST, MALFORMED_JSON…). */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type (UNSUPPORTED_MEDIA_TYPE): the body's Content-Type is not one this operation accepts (JSON unless its request body says otherwise). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8351,6 +8622,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description Unsupported media type (UNSUPPORTED_MEDIA_TYPE): the body's Content-Type is not one this operation accepts (JSON unless its request body says otherwise). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
             422: {
                 headers: {
@@ -8406,6 +8686,15 @@ export interface operations {
             };
             /** @description Malformed request (BAD_REQUEST, MALFORMED_JSON…). */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type (UNSUPPORTED_MEDIA_TYPE): the body's Content-Type is not one this operation accepts (JSON unless its request body says otherwise). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8556,6 +8845,15 @@ export interface operations {
             };
             /** @description Not found (also for another tenant's resource). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type (UNSUPPORTED_MEDIA_TYPE): the body's Content-Type is not one this operation accepts (JSON unless its request body says otherwise). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8784,6 +9082,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description Unsupported media type (UNSUPPORTED_MEDIA_TYPE): the body's Content-Type is not one this operation accepts (JSON unless its request body says otherwise). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
             422: {
                 headers: {
@@ -8833,6 +9140,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DriftDto"][];
+                };
+            };
+            /** @description Malformed request (BAD_REQUEST): a query parameter does not parse as its type. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             /** @description Not authenticated (UNAUTHENTICATED): a secret key or a session is required. */
@@ -9183,7 +9499,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. INSUFFICIENT_ROLE unless the caller is a signed-in owner or admin: a secret API key (which acts with admin permissions) is refused. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9277,7 +9593,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. INSUFFICIENT_ROLE unless the caller is a signed-in owner or admin: a secret API key (which acts with admin permissions) is refused. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9297,6 +9613,15 @@ export interface operations {
             };
             /** @description Conflict with the current state. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type (UNSUPPORTED_MEDIA_TYPE): the body's Content-Type is not one this operation accepts (JSON unless its request body says otherwise). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9362,7 +9687,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. INSUFFICIENT_ROLE unless the caller is a signed-in owner or admin: a secret API key (which acts with admin permissions) is refused. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9436,7 +9761,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. INSUFFICIENT_ROLE unless the caller is a signed-in owner or admin: a secret API key (which acts with admin permissions) is refused. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9447,6 +9772,15 @@ export interface operations {
             };
             /** @description Conflict with the current state. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type (UNSUPPORTED_MEDIA_TYPE): the body's Content-Type is not one this operation accepts (JSON unless its request body says otherwise). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9515,7 +9849,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. INSUFFICIENT_ROLE unless the caller is a signed-in owner or admin: a secret API key (which acts with admin permissions) is refused. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9656,8 +9990,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. INSUFFICIENT_ROLE unless the caller is a signed-in owner or admin, or a secret API key. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type (UNSUPPORTED_MEDIA_TYPE): the body's Content-Type is not one this operation accepts (JSON unless its request body says otherwise). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9726,7 +10069,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. INSUFFICIENT_ROLE unless the caller is a signed-in owner or admin, or a secret API key. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9867,8 +10210,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. INSUFFICIENT_ROLE unless the caller is a signed-in owner or admin, or a secret API key. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type (UNSUPPORTED_MEDIA_TYPE): the body's Content-Type is not one this operation accepts (JSON unless its request body says otherwise). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9934,7 +10286,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. INSUFFICIENT_ROLE unless the caller is a signed-in owner or admin, or a secret API key. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10008,8 +10360,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. INSUFFICIENT_ROLE unless the caller is a signed-in owner or admin, or a secret API key. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type (UNSUPPORTED_MEDIA_TYPE): the body's Content-Type is not one this operation accepts (JSON unless its request body says otherwise). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10091,8 +10452,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. INSUFFICIENT_ROLE unless the caller is a signed-in owner or admin, or a secret API key. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type (UNSUPPORTED_MEDIA_TYPE): the body's Content-Type is not one this operation accepts (JSON unless its request body says otherwise). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10158,7 +10528,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. INSUFFICIENT_ROLE unless the caller is a signed-in owner or admin, or a secret API key. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10241,8 +10611,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. INSUFFICIENT_ROLE unless the caller is a signed-in owner or admin, or a secret API key. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type (UNSUPPORTED_MEDIA_TYPE): the body's Content-Type is not one this operation accepts (JSON unless its request body says otherwise). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10309,7 +10688,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. INSUFFICIENT_ROLE unless the caller is a signed-in owner or admin, or a secret API key. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10392,8 +10771,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. INSUFFICIENT_ROLE unless the caller is a signed-in owner or admin, or a secret API key. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type (UNSUPPORTED_MEDIA_TYPE): the body's Content-Type is not one this operation accepts (JSON unless its request body says otherwise). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10464,7 +10852,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. INSUFFICIENT_ROLE unless the caller is a signed-in owner or admin, or a secret API key. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10534,7 +10922,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. INSUFFICIENT_ROLE unless the caller is a signed-in owner or admin, or a secret API key. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10675,8 +11063,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. INSUFFICIENT_ROLE unless the caller is a signed-in owner or admin, or a secret API key. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type (UNSUPPORTED_MEDIA_TYPE): the body's Content-Type is not one this operation accepts (JSON unless its request body says otherwise). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10814,7 +11211,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. INSUFFICIENT_ROLE unless the caller is a signed-in owner or admin, or a secret API key. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10899,7 +11296,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. INSUFFICIENT_ROLE unless the caller is a signed-in owner or admin, or a secret API key. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10910,6 +11307,15 @@ export interface operations {
             };
             /** @description Not found (also for another tenant's resource). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type (UNSUPPORTED_MEDIA_TYPE): the body's Content-Type is not one this operation accepts (JSON unless its request body says otherwise). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11167,7 +11573,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. INSUFFICIENT_ROLE unless the caller is a signed-in owner: a secret API key (which acts with admin permissions) is refused. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11178,6 +11584,15 @@ export interface operations {
             };
             /** @description Conflict with the current state. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type (UNSUPPORTED_MEDIA_TYPE): the body's Content-Type is not one this operation accepts (JSON unless its request body says otherwise). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11386,7 +11801,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. INSUFFICIENT_ROLE unless the caller is a signed-in owner: a secret API key (which acts with admin permissions) is refused. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11406,6 +11821,15 @@ export interface operations {
             };
             /** @description Conflict with the current state. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type (UNSUPPORTED_MEDIA_TYPE): the body's Content-Type is not one this operation accepts (JSON unless its request body says otherwise). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11483,7 +11907,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. INSUFFICIENT_ROLE unless the caller is a signed-in owner: a secret API key (which acts with admin permissions) is refused. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11567,6 +11991,15 @@ export interface operations {
                     "application/json": components["schemas"]["PagedOfAuditEntryDto"];
                 };
             };
+            /** @description Malformed request (BAD_REQUEST): a query parameter does not parse as its type. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Not authenticated (UNAUTHENTICATED): a secret key or a session is required. */
             401: {
                 headers: {
@@ -11576,7 +12009,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. INSUFFICIENT_ROLE unless the caller is a signed-in owner or admin, or a secret API key. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11643,7 +12076,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. INSUFFICIENT_ROLE unless the caller is a signed-in owner or admin, or a secret API key. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11701,7 +12134,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. INSUFFICIENT_ROLE unless the caller is a signed-in owner or admin, or a secret API key. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11775,8 +12208,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. INSUFFICIENT_ROLE unless the caller is a signed-in owner or admin, or a secret API key. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type (UNSUPPORTED_MEDIA_TYPE): the body's Content-Type is not one this operation accepts (JSON unless its request body says otherwise). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11858,8 +12300,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. INSUFFICIENT_ROLE unless the caller is a signed-in owner: a secret API key (which acts with admin permissions) is refused. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type (UNSUPPORTED_MEDIA_TYPE): the body's Content-Type is not one this operation accepts (JSON unless its request body says otherwise). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12008,8 +12459,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. INSUFFICIENT_ROLE unless the caller is a signed-in owner or admin, or a secret API key. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type (UNSUPPORTED_MEDIA_TYPE): the body's Content-Type is not one this operation accepts (JSON unless its request body says otherwise). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12162,7 +12622,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. INSUFFICIENT_ROLE unless the caller is a signed-in owner or admin, or a secret API key. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12173,6 +12633,15 @@ export interface operations {
             };
             /** @description Not found (also for another tenant's resource). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type (UNSUPPORTED_MEDIA_TYPE): the body's Content-Type is not one this operation accepts (JSON unless its request body says otherwise). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12312,7 +12781,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. INSUFFICIENT_ROLE unless the caller is a signed-in owner or admin, or a secret API key. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12323,6 +12792,15 @@ export interface operations {
             };
             /** @description Conflict with the current state. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type (UNSUPPORTED_MEDIA_TYPE): the body's Content-Type is not one this operation accepts (JSON unless its request body says otherwise). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12460,7 +12938,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. INSUFFICIENT_ROLE unless the caller is a signed-in owner or admin, or a secret API key. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12545,7 +13023,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. INSUFFICIENT_ROLE unless the caller is a signed-in owner or admin, or a secret API key. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12556,6 +13034,15 @@ export interface operations {
             };
             /** @description Not found (also for another tenant's resource). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type (UNSUPPORTED_MEDIA_TYPE): the body's Content-Type is not one this operation accepts (JSON unless its request body says otherwise). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12621,7 +13108,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. INSUFFICIENT_ROLE unless the caller is a signed-in owner or admin, or a secret API key. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12695,7 +13182,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. INSUFFICIENT_ROLE unless the caller is a signed-in owner or admin, or a secret API key. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12706,6 +13193,15 @@ export interface operations {
             };
             /** @description Conflict with the current state. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type (UNSUPPORTED_MEDIA_TYPE): the body's Content-Type is not one this operation accepts (JSON unless its request body says otherwise). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12789,7 +13285,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. INSUFFICIENT_ROLE unless the caller is a signed-in owner or admin, or a secret API key. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12809,6 +13305,15 @@ export interface operations {
             };
             /** @description Conflict with the current state. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type (UNSUPPORTED_MEDIA_TYPE): the body's Content-Type is not one this operation accepts (JSON unless its request body says otherwise). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12877,7 +13382,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. INSUFFICIENT_ROLE unless the caller is a signed-in owner or admin, or a secret API key. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -13018,8 +13523,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. INSUFFICIENT_ROLE unless the caller is a signed-in owner or admin, or a secret API key. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type (UNSUPPORTED_MEDIA_TYPE): the body's Content-Type is not one this operation accepts (JSON unless its request body says otherwise). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -13159,8 +13673,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. INSUFFICIENT_ROLE unless the caller is a signed-in owner or admin, or a secret API key. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type (UNSUPPORTED_MEDIA_TYPE): the body's Content-Type is not one this operation accepts (JSON unless its request body says otherwise). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -13438,7 +13961,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. INSUFFICIENT_ROLE unless the caller is a signed-in owner or admin, or a secret API key. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -13465,7 +13988,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Unsupported Media Type */
+            /** @description Unsupported media type (UNSUPPORTED_MEDIA_TYPE): the body's Content-Type is not one this operation accepts (JSON unless its request body says otherwise). */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -13524,6 +14047,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["KnowledgeSearchDto"];
+                };
+            };
+            /** @description Malformed request (BAD_REQUEST): a query parameter does not parse as its type. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             /** @description Not authenticated (UNAUTHENTICATED): a secret key or a session is required. */
@@ -13674,7 +14206,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. INSUFFICIENT_ROLE unless the caller is a signed-in owner or admin, or a secret API key. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -13746,7 +14278,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. INSUFFICIENT_ROLE unless the caller is a signed-in owner or admin, or a secret API key. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -13856,7 +14388,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. INSUFFICIENT_ROLE unless the caller is a signed-in owner or admin, or a secret API key. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -13867,6 +14399,15 @@ export interface operations {
             };
             /** @description Not found (also for another tenant's resource). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type (UNSUPPORTED_MEDIA_TYPE): the body's Content-Type is not one this operation accepts (JSON unless its request body says otherwise). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -14073,8 +14614,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. INSUFFICIENT_ROLE unless the caller is a signed-in owner or admin, or a secret API key. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type (UNSUPPORTED_MEDIA_TYPE): the body's Content-Type is not one this operation accepts (JSON unless its request body says otherwise). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -14143,7 +14693,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. INSUFFICIENT_ROLE unless the caller is a signed-in owner or admin, or a secret API key. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -14235,7 +14785,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. INSUFFICIENT_ROLE unless the caller is a signed-in owner or admin, or a secret API key. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -14253,7 +14803,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Unsupported Media Type */
+            /** @description Unsupported media type (UNSUPPORTED_MEDIA_TYPE): the body's Content-Type is not one this operation accepts (JSON unless its request body says otherwise). */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -14415,7 +14965,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. INSUFFICIENT_ROLE unless the caller is a signed-in owner or admin, or a secret API key. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -14442,7 +14992,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Unsupported Media Type */
+            /** @description Unsupported media type (UNSUPPORTED_MEDIA_TYPE): the body's Content-Type is not one this operation accepts (JSON unless its request body says otherwise). */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -14575,6 +15125,15 @@ export interface operations {
                     "application/json": components["schemas"]["CampaignContactPage"];
                 };
             };
+            /** @description Malformed request (BAD_REQUEST): a query parameter does not parse as its type. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Not authenticated (UNAUTHENTICATED): a secret key or a session is required. */
             401: {
                 headers: {
@@ -14678,7 +15237,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. INSUFFICIENT_ROLE unless the caller is a signed-in owner or admin, or a secret API key. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -14698,6 +15257,15 @@ export interface operations {
             };
             /** @description Conflict with the current state. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type (UNSUPPORTED_MEDIA_TYPE): the body's Content-Type is not one this operation accepts (JSON unless its request body says otherwise). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -14768,7 +15336,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. INSUFFICIENT_ROLE unless the caller is a signed-in owner or admin, or a secret API key. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -14849,7 +15417,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. INSUFFICIENT_ROLE unless the caller is a signed-in owner or admin, or a secret API key. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -14930,7 +15498,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. INSUFFICIENT_ROLE unless the caller is a signed-in owner or admin, or a secret API key. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -15011,7 +15579,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. INSUFFICIENT_ROLE unless the caller is a signed-in owner or admin, or a secret API key. */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -15230,8 +15798,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. INSUFFICIENT_ROLE unless the caller is a signed-in owner or admin, or a secret API key. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unsupported media type (UNSUPPORTED_MEDIA_TYPE): the body's Content-Type is not one this operation accepts (JSON unless its request body says otherwise). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
