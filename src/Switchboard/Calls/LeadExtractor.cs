@@ -65,7 +65,9 @@ internal static partial class LeadExtractor
     /// Builds the lead of a finished conversation. <paramref name="callerText"/> is what the caller said
     /// (user turns); <paramref name="captured"/> the latest capture_lead arguments, if any. Returns null when the
     /// conversation shows no caller to call back and nothing they asked for. The callback number is the one captured, else
-    /// the first one the caller said, else the caller id (<paramref name="customerNumber"/>). A callback number the model captured as
+    /// the first one the caller said, else the caller id (<paramref name="customerNumber"/>) in E.164 when it is a phone number
+    /// (a trunk may send it national, "(514) 555-0123"; "anonymous" or "restricted" is no callback number), as the capture_lead
+    /// tool reads it. A callback number the model captured as
     /// people write it ("(514) 555-0199") is stored in E.164, read in <paramref name="region"/> (the tenant's; see
     /// <see cref="Phones.RegionOf"/>); one that is not a valid number there is kept as said. A name or address neither the
     /// structured data nor the tool gave is read from the caller's words (<see cref="CallerDetails"/>: "c'est Marie Tremblay",
@@ -91,7 +93,7 @@ internal static partial class LeadExtractor
         // a number only mentioned ("chez mon voisin au 450 555 0123") does not.
         var phone = Phones.Normalize(fromStructured?.Phone ?? captured?.Phone, region)
                     ?? StatedCallbackNumber(callerText, region)
-                    ?? customerNumber;
+                    ?? Phones.SettingsNumberToE164(customerNumber, region);
         var address = fromStructured?.Address ?? captured?.Address;
         if (address is null && CallerDetails.StatedAddress(callerText) is { } said)
         {

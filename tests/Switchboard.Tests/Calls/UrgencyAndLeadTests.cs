@@ -131,6 +131,25 @@ public sealed class UrgencyAndLeadTests
         Assert.Equal("transcript", lead.Source);
     }
 
+    /// <summary>
+    /// The caller id is the callback number only as a phone number, in E.164: an outside probe's end-of-call reports with
+    /// <c>customer.number</c> "(514) 555-0123" and "anonymous" made leads whose phone was exactly that (the capture_lead tool
+    /// already read the caller id this way).
+    /// </summary>
+    [Theory]
+    [InlineData("(514) 555-0123", "+15145550123")]
+    [InlineData("1 514 555 0123", "+15145550123")]
+    [InlineData("+14566836490", "+14566836490")]
+    [InlineData("anonymous", null)]
+    [InlineData("restricted", null)]
+    public void TheCallerIdIsACallbackNumberOnlyInE164(string callerId, string? expected)
+    {
+        var lead = LeadExtractor.FromConversation(null, null, "Mon sous-sol est inondé.", null, callerId, Plumbing, "CA");
+
+        Assert.NotNull(lead);
+        Assert.Equal(expected, lead.Phone);
+    }
+
     [Fact]
     public void ANumberTheCallerSaysToCallBackOnBeatsTheCallerId()
     {
