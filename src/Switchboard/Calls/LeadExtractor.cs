@@ -25,6 +25,13 @@ internal enum HeardFields
 
     /// <summary>The address is the one the caller stated (<see cref="CallerDetails.StatedAddress"/>).</summary>
     Address = 2,
+
+    /// <summary>
+    /// The phone is the caller id, for want of a number the caller gave: it fills an empty phone and never replaces a callback
+    /// number captured earlier in the call (an outside probe: a second capture_lead without a phone put the caller id back, and
+    /// the on-call plumber was texted it as the "new callback number").
+    /// </summary>
+    Phone = 4,
 }
 
 /// <summary>
@@ -92,8 +99,12 @@ internal static partial class LeadExtractor
         // A number the caller said to call back on ("rappelez-moi au 514 555 0777", or a neighbour's) beats the caller id;
         // a number only mentioned ("chez mon voisin au 450 555 0123") does not.
         var phone = Phones.Normalize(fromStructured?.Phone ?? captured?.Phone, region)
-                    ?? StatedCallbackNumber(callerText, region)
-                    ?? Phones.SettingsNumberToE164(customerNumber, region);
+                    ?? StatedCallbackNumber(callerText, region);
+        if (phone is null && Phones.SettingsNumberToE164(customerNumber, region) is { } callerId)
+        {
+            phone = callerId;
+            heard |= HeardFields.Phone;
+        }
         var address = fromStructured?.Address ?? captured?.Address;
         if (address is null && CallerDetails.StatedAddress(callerText) is { } said)
         {
