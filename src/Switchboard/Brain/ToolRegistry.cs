@@ -169,7 +169,9 @@ internal sealed class ToolRegistry(SwitchboardDbContext db, AlertService alerts,
         }
         // The caller id is a callback number only when it is one: "anonymous", "restricted" (a hidden caller id) is not.
         var callerId = Phones.IsE164(context.Call.CustomerNumber) ? context.Call.CustomerNumber : null;
-        var lead = await UpsertLeadAsync(db, context.Call, draft with { Phone = Platform.Phones.Phones.Normalize(draft.Phone, Platform.Phones.Phones.RegionOf(context.Tenant.Locale)) ?? callerId }, clock.GetUtcNow(), ct);
+        var given = Platform.Phones.Phones.Normalize(draft.Phone, Platform.Phones.Phones.RegionOf(context.Tenant.Locale));
+        var lead = await UpsertLeadAsync(db, context.Call,
+            given is null ? draft with { Phone = callerId, Heard = draft.Heard | HeardFields.Phone } : draft with { Phone = given }, clock.GetUtcNow(), ct);
         LeadQualification.Apply(lead, arguments);
         await webhooks.LeadAsync(lead, ct); // lead.created, lead.urgent
         // An emergency is texted during the call, not after it: the person on call can be on the way before the caller hangs up.
@@ -302,7 +304,7 @@ internal sealed class ToolRegistry(SwitchboardDbContext db, AlertService alerts,
         var before = (lead.Name, lead.Phone, lead.Address, lead.Problem, lead.Urgency);
         // What the caller was only heard to say fills a gap; it never overwrites what a tool or the provider declared.
         lead.Name = draft.Heard.HasFlag(HeardFields.Name) ? lead.Name ?? draft.Name : draft.Name ?? lead.Name;
-        lead.Phone = draft.Phone ?? lead.Phone;
+        lead.Phone = draft.Heard.HasFlag(HeardFields.Phone) ? lead.Phone ?? draft.Phone : draft.Phone ?? lead.Phone;
         lead.Address = draft.Heard.HasFlag(HeardFields.Address) ? lead.Address ?? draft.Address : draft.Address ?? lead.Address;
         lead.Problem = draft.Problem ?? lead.Problem;
         lead.Urgency = Urgency.Max(lead.Urgency, draft.Urgency);

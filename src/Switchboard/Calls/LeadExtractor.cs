@@ -25,6 +25,13 @@ internal enum HeardFields
 
     /// <summary>The address is the one the caller stated (<see cref="CallerDetails.StatedAddress"/>).</summary>
     Address = 2,
+
+    /// <summary>
+    /// The phone is the caller id, for want of a number the caller gave: it fills an empty phone and never replaces a callback
+    /// number captured earlier in the call (an outside probe: a second capture_lead without a phone put the caller id back, and
+    /// the on-call plumber was texted it as the "new callback number").
+    /// </summary>
+    Phone = 4,
 }
 
 /// <summary>
@@ -65,7 +72,9 @@ internal static partial class LeadExtractor
     /// Builds the lead of a finished conversation. <paramref name="callerText"/> is what the caller said
     /// (user turns); <paramref name="captured"/> the latest capture_lead arguments, if any. Returns null when the
     /// conversation shows no caller to call back and nothing they asked for. The callback number is the one captured, else
-    /// the first one the caller said, else the caller id (<paramref name="customerNumber"/>). A callback number the model captured as
+    /// the first one the caller said, else the caller id (<paramref name="customerNumber"/>) in E.164 when it is a phone number
+    /// (a trunk may send it national, "(514) 555-0123"; "anonymous" or "restricted" is no callback number), as the capture_lead
+    /// tool reads it. A callback number the model captured as
     /// people write it ("(514) 555-0199") is stored in E.164, read in <paramref name="region"/> (the tenant's; see
     /// <see cref="Phones.RegionOf"/>); one that is not a valid number there is kept as said. A name or address neither the
     /// structured data nor the tool gave is read from the caller's words (<see cref="CallerDetails"/>: "c'est Marie Tremblay",
@@ -90,8 +99,12 @@ internal static partial class LeadExtractor
         // A number the caller said to call back on ("rappelez-moi au 514 555 0777", or a neighbour's) beats the caller id;
         // a number only mentioned ("chez mon voisin au 450 555 0123") does not.
         var phone = Phones.Normalize(fromStructured?.Phone ?? captured?.Phone, region)
-                    ?? StatedCallbackNumber(callerText, region)
-                    ?? customerNumber;
+                    ?? StatedCallbackNumber(callerText, region);
+        if (phone is null && Phones.SettingsNumberToE164(customerNumber, region) is { } callerId)
+        {
+            phone = callerId;
+            heard |= HeardFields.Phone;
+        }
         var address = fromStructured?.Address ?? captured?.Address;
         if (address is null && CallerDetails.StatedAddress(callerText) is { } said)
         {

@@ -76,9 +76,10 @@ internal static class UrgencyClassifier
             return (Urgency.Routine, null);
         }
         var tokens = Tokenize(text);
+        var emergencyTokens = MaskLongerCues(tokens, rules);
         foreach (var cue in rules.Emergency)
         {
-            if (Occurs(tokens, cue))
+            if (Occurs(emergencyTokens, cue))
             {
                 return (Urgency.Emergency, cue);
             }
@@ -96,6 +97,45 @@ internal static class UrgencyClassifier
         }
         return (Urgency.Routine, null);
     }
+
+    /// <summary>Stands in for the words of a cue that a longer, less urgent cue covers (<see cref="MaskLongerCues"/>).</summary>
+    private const string Masked = "\u0000";
+
+    /// <summary>
+    /// The longest cue wins: where a "soon" cue occurs that contains an emergency cue ("pas d'eau chaude" contains "pas d'eau"),
+    /// its words are masked before the emergency cues are read, so "je n'ai pas d'eau chaude" is the water heater ("soon"), not a
+    /// house without water (an outside probe: a Drain Fortin caller without hot water texted the on-call plumber, at any hour).
+    /// Returns <paramref name="tokens"/> itself when nothing is masked.
+    /// </summary>
+    private static List<string> MaskLongerCues(List<string> tokens, UrgencyRules rules)
+    {
+        List<string>? masked = null;
+        foreach (var soon in rules.Soon)
+        {
+            if (soon.Contains(Gap, StringComparison.Ordinal))
+            {
+                continue;
+            }
+            var longer = Tokenize(soon);
+            if (longer.Count < 2 || !rules.Emergency.Any(e => !e.Contains(Gap, StringComparison.Ordinal) && Within(Tokenize(e), longer)))
+            {
+                continue;
+            }
+            foreach (var at in Matches(tokens, longer, 0, tokens.Count).ToList())
+            {
+                masked ??= [.. tokens];
+                for (var j = at; j < at + longer.Count; j++)
+                {
+                    masked[j] = Masked;
+                }
+            }
+        }
+        return masked ?? tokens;
+    }
+
+    /// <summary>True when <paramref name="shorter"/> occurs in <paramref name="longer"/> as a strictly shorter run of words.</summary>
+    private static bool Within(List<string> shorter, List<string> longer) =>
+        shorter.Count > 0 && shorter.Count < longer.Count && Matches(longer, shorter, 0, longer.Count).Any();
 
     private static bool OccursAtAll(List<string> text, List<string> phrase)
     {

@@ -181,6 +181,13 @@ internal sealed class LiveEventsInterceptor(ILiveEventTransport publisher) : Sav
                 case Lead lead:
                     batch.Add(LiveEventData.Draft(lead.TenantId, entry.State == EntityState.Added ? LiveEventTypes.LeadCreated : LiveEventTypes.LeadUpdated,
                         LeadItem.From(lead), lead.CallId));
+                    // A call left unchanged by this save (a changed call is announced by its own entry, with the urgency) still
+                    // gets its call.updated when the lead's urgency is new: the Live page reads a call's urgency from call events.
+                    if (UrgencyChanged(entry) && db.Tracked<Call>().FirstOrDefault(c => c.Id == lead.CallId) is { } leadCall
+                        && db.Entry(leadCall).State == EntityState.Unchanged)
+                    {
+                        batch.Add(LiveEventData.Draft(leadCall.TenantId, LiveEventTypes.CallUpdated, LiveEventData.Call(leadCall, lead.Urgency), leadCall.Id));
+                    }
                     break;
                 case SmsMessage sms when entry.State == EntityState.Added || entry.Property(nameof(SmsMessage.Status)).IsModified:
                     batch.Add(LiveEventData.Draft(sms.TenantId, LiveEventTypes.SmsUpdated, LiveEventData.Sms(sms), sms.CallId));
@@ -188,6 +195,11 @@ internal sealed class LiveEventsInterceptor(ILiveEventTransport publisher) : Sav
             }
         }
     }
+
+    /// <summary>True when the lead entry is new, or its <see cref="Lead.Urgency"/> changed in this save.</summary>
+    private static bool UrgencyChanged(EntityEntry entry) =>
+        entry.State == EntityState.Added
+        || (entry.State == EntityState.Modified && entry.Property(nameof(Lead.Urgency)) is { IsModified: true } u && !Equals(u.OriginalValue, u.CurrentValue));
 
     private static void CaptureCall(SwitchboardDbContext db, LiveEventBatch batch, EntityEntry entry, Call call)
     {
@@ -199,7 +211,10 @@ internal sealed class LiveEventsInterceptor(ILiveEventTransport publisher) : Sav
         else
         {
             var changed = entry.Properties.Where(p => p.IsModified && !Equals(p.OriginalValue, p.CurrentValue)).Select(p => p.Metadata.Name).ToList();
-            if (changed.All(QuietCallProperties.Contains))
+            // A lead saved with the call whose urgency is new (a capture_lead tool call mid-call) is news for the call, even when
+            // its own columns only moved quietly: without it the Live page never learned the urgency until the call ended.
+            if (changed.All(QuietCallProperties.Contains)
+                && !db.Tracked<Lead>().Any(l => l.CallId == call.Id && UrgencyChanged(db.Entry(l))))
             {
                 return;
             }

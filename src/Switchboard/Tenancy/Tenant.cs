@@ -173,12 +173,18 @@ internal sealed record UrgencyRules
             // Québec French as callers say it: "mes tuyaux sont gelés", "un tuyau a pété / a crevé", "j'ai pu d'eau", "le drain
             // refoule", "la cave est pleine d'eau", "de l'eau partout" (an outside probe found each of these routine).
             "gele", "eclate", "a pete", "ont pete", "a creve", "pu d'eau", "refoule", "refoulent", "pleine d'eau", "plein d'eau", "eau partout",
+            // More of both, each routine before (an outside probe): "mon sous-sol prend l'eau", "de l'eau qui coule partout", "ça
+            // arrose partout", "l'eau rentre dans le sous-sol"; "full of water", "a pipe broke and water is pouring in", "two
+            // inches of water on the floor".
+            "prend l'eau", "coule partout", "coulent partout", "arrose partout", "eau qui rentre", "eau rentre",
             "flood", "flooding", "flooded", "water damage", "sewer backup", "sewage backup", "burst pipe", "pipe burst",
             "frozen pipe", "frozen pipes", "frozen", "burst", "no water", "water everywhere", "backing up", "emergency",
+            "full of water", "broken pipe", "pipe broke", "pipe broken", "pipe ... broke", "water pouring", "pouring water", "inches of water",
+            "water coming in", "water all over",
         ],
         Soon =
         [
-            "fuite", "bouche", "bloque", "toilette bouchee", "drain bouche", "chauffe-eau", "pas d'eau chaude", "aujourd'hui", "des que possible",
+            "fuite", "bouche", "bloque", "toilette bouchee", "drain bouche", "chauffe-eau", "pas d'eau chaude", "plus d'eau chaude", "pu d'eau chaude", "aujourd'hui", "des que possible",
             "leak", "leaking", "clogged", "blocked", "backed up", "water heater", "no hot water", "today", "as soon as possible", "asap",
         ],
     };

@@ -322,7 +322,9 @@ internal static partial class TwilioVoiceApi
                 {
                     call.DurationSeconds ??= seconds;
                 }
-                if (status != "completed")
+                // Only the terminal status the call holds is its reason: a later, different one ("canceled" after "completed",
+                // a callback retried out of order) does not move the status, so it must not contradict it either.
+                if (status != "completed" && call.Status == status)
                 {
                     call.EndedReason ??= status;
                 }

@@ -685,7 +685,44 @@ internal sealed class VapiEventProcessor(
                     ["tools"] = tools,
                 },
                 ["transcriber"] = new JsonObject { ["provider"] = "deepgram", ["language"] = assistant.Languages.Count > 1 ? "multi" : (assistant.Languages.FirstOrDefault() ?? "en") },
+                ["analysisPlan"] = new JsonObject { ["summaryPlan"] = SummaryPlan(assistant.Languages.FirstOrDefault() ?? tenant.Locale) },
             },
+        };
+    }
+
+    /// <summary>
+    /// Vapi's <c>analysisPlan.summaryPlan</c> (Vapi API <c>SummaryPlan</c>; template variables <c>{{transcript}}</c> and
+    /// <c>{{endedReason}}</c>): the summary written in the business's language, <paramref name="language"/> (BCP 47: the assistant's
+    /// first language, else the tenant's locale), whatever the caller spoke. Vapi's default prompt writes English, and the
+    /// summary becomes the Calls list's line and the lead's problem in the staff's texts: an outside probe's French call gave
+    /// "URGENCE Drain Fortin … Problème : The caller reported a flooded basement…". A French summary of an English call is the
+    /// chosen trade: the business reads one language in its lists and texts.
+    /// </summary>
+    internal static JsonObject SummaryPlan(string language)
+    {
+        string name;
+        try
+        {
+            name = System.Globalization.CultureInfo.GetCultureInfo(language).EnglishName;
+        }
+        catch (System.Globalization.CultureNotFoundException)
+        {
+            name = language;
+        }
+        return new JsonObject
+        {
+            ["enabled"] = true,
+            ["messages"] = new JsonArray(
+                new JsonObject
+                {
+                    ["role"] = "system",
+                    ["content"] = $"You take notes for a business's staff. Summarize the phone call you are given in 2 or 3 sentences: what the caller needs, how urgent it is, and the name, address and callback number they gave. Write the summary in {name}, whatever language the call was in; keep names, addresses and numbers as they were said. Reply with the summary only.",
+                },
+                new JsonObject
+                {
+                    ["role"] = "user",
+                    ["content"] = "Transcript:\n\n{{transcript}}\n\nEnded reason: {{endedReason}}",
+                }),
         };
     }
 

@@ -222,6 +222,32 @@ public sealed class SmsAlertTests(TwilioFactory factory) : IClassFixture<TwilioF
         Assert.Equal(newOnCall, System.Text.Json.Nodes.JsonNode.Parse(audit.DetailsJson!)!["alertPolicy"]!["to"]!["onCallNumbers"]![0]!.GetValue<string>());
     }
 
+    /// <summary>
+    /// A callback number the caller gave stays the lead's number when a later capture_lead call omits it (the model adding the
+    /// address): an outside probe's second capture put the caller id back on the lead, and the on-call plumber was texted the
+    /// caller id as the "new callback number" (the flooded caller was calling from a neighbour's phone).
+    /// </summary>
+    [Fact]
+    public async Task ALaterCaptureWithoutAPhoneKeepsTheCallbackNumberTheCallerGave()
+    {
+        var (tenant, onCall, _) = await TenantAsync();
+        var callId = Guid.NewGuid().ToString();
+        string Capture(string arguments) => ("""{"message":{"type":"tool-calls","call":{"id":"CALLID","customer":{"number":"+15145559876"}},"toolCallList":[{"id":"t1","type":"function","function":{"name":"capture_lead","arguments":ARGS}}]}}""")
+            .Replace("CALLID", callId).Replace("ARGS", arguments);
+
+        await factory.PostVapiAsync(tenant, Capture("""{"problem":"Le sous-sol est plein d'eau","name":"Luc","phone":"514 555 0777"}"""));
+        await factory.Outbox.DrainAsync(CancellationToken.None);
+        await factory.PostVapiAsync(tenant, Capture("""{"problem":"Le sous-sol est plein d'eau","name":"Luc","address":"12 rue Principale, Laval"}"""));
+        await factory.Outbox.DrainAsync(CancellationToken.None);
+        await factory.PostVapiAsync(tenant, VapiWebhookTests.EndOfCallReport(callId, "Sous-sol plein d'eau.", "Le sous-sol est plein d'eau."));
+        await factory.Outbox.DrainAsync(CancellationToken.None);
+
+        var text = Assert.Single(factory.Twilio.Messages, m => m.To == onCall);
+        Assert.Contains("+15145550777", text.Body);
+        var lead = await factory.WithDbAsync(tenant.Id, db => db.Leads.SingleAsync());
+        Assert.Equal(("+15145550777", "12 rue Principale, Laval"), (lead.Phone, lead.Address));
+    }
+
     [Theory]
     [InlineData("+15145559876", "+15145559876")] // the caller id, then "call me back on my cell"
     [InlineData("anonymous", "numéro masqué")]   // a hidden caller id, then the number

@@ -114,7 +114,7 @@ public sealed class CallerDetailsTests
 
         Assert.NotNull(lead);
         Assert.Equal(("Marie Tremblay", "1234 rue Principale à Laval", "transcript"), (lead.Name, lead.Address, lead.Source));
-        Assert.Equal(HeardFields.Name | HeardFields.Address, lead.Heard);
+        Assert.Equal(HeardFields.Name | HeardFields.Address | HeardFields.Phone, lead.Heard); // the phone is the caller id
         Assert.Equal("emergency", lead.Urgency);
     }
 
@@ -128,8 +128,9 @@ public sealed class CallerDetailsTests
         var captured = new LeadDraft(null, null, "12 rue des Érables", "fuite", "routine", "tool");
         var fromTool = LeadExtractor.FromConversation(null, captured, words, null, "+15145559876", UrgencyRules.Plumbing, "CA");
 
-        Assert.Equal(("Marie-Ève Tremblay", "55 King Street West", HeardFields.Address), (lead!.Name, lead.Address, lead.Heard));
-        Assert.Equal(("John Smith", "12 rue des Érables", HeardFields.Name), (fromTool!.Name, fromTool.Address, fromTool.Heard));
+        // Neither gave a phone: the caller id fills it, flagged as such (it never replaces a number a tool captured).
+        Assert.Equal(("Marie-Ève Tremblay", "55 King Street West", HeardFields.Address | HeardFields.Phone), (lead!.Name, lead.Address, lead.Heard));
+        Assert.Equal(("John Smith", "12 rue des Érables", HeardFields.Name | HeardFields.Phone), (fromTool!.Name, fromTool.Address, fromTool.Heard));
     }
 
     [Fact]

@@ -50,6 +50,21 @@ public sealed class UrgencyAndLeadTests
     [InlineData("I need emergency service right now", "emergency")]
     [InlineData("C'est une urgence, mon sous-sol", "emergency")]
     [InlineData("How much to fix a burst pipe? It burst an hour ago", "emergency")]
+    // No hot water is the water heater, not a house without water: "pas d'eau chaude" is longer than the "pas d'eau" it
+    // contains, and wins (an outside probe: each texted the on-call plumber as an emergency).
+    [InlineData("Je n'ai pas d'eau chaude depuis ce matin", "soon")]
+    [InlineData("J'ai plus d'eau chaude", "soon")]
+    [InlineData("J'ai pu d'eau chaude pis le sous-sol est plein d'eau", "emergency")]
+    [InlineData("On n'a pas d'eau pantoute, pas d'eau chaude non plus", "emergency")]
+    // Floods as callers tell them (an outside probe found each routine).
+    [InlineData("Mon sous-sol prend l'eau", "emergency")]
+    [InlineData("Y'a de l'eau qui coule partout dans le sous-sol", "emergency")]
+    [InlineData("Le tuyau a fendu pis ça arrose partout", "emergency")]
+    [InlineData("L'eau rentre dans le sous-sol", "emergency")]
+    [InlineData("My basement is full of water", "emergency")]
+    [InlineData("A pipe broke and water is pouring into the basement", "emergency")]
+    [InlineData("The pipe in the kitchen broke", "emergency")]
+    [InlineData("There's two inches of water on my basement floor", "emergency")]
     public void CallerWordsAreClassifiedInFrenchAndEnglish(string text, string expected)
     {
         Assert.Equal(expected, UrgencyClassifier.Classify(text, Plumbing).Urgency);
@@ -114,6 +129,25 @@ public sealed class UrgencyAndLeadTests
         Assert.Equal("Caller reports a leaking water heater.", lead.Problem);
         Assert.Equal("soon", lead.Urgency);
         Assert.Equal("transcript", lead.Source);
+    }
+
+    /// <summary>
+    /// The caller id is the callback number only as a phone number, in E.164: an outside probe's end-of-call reports with
+    /// <c>customer.number</c> "(514) 555-0123" and "anonymous" made leads whose phone was exactly that (the capture_lead tool
+    /// already read the caller id this way).
+    /// </summary>
+    [Theory]
+    [InlineData("(514) 555-0123", "+15145550123")]
+    [InlineData("1 514 555 0123", "+15145550123")]
+    [InlineData("+14566836490", "+14566836490")]
+    [InlineData("anonymous", null)]
+    [InlineData("restricted", null)]
+    public void TheCallerIdIsACallbackNumberOnlyInE164(string callerId, string? expected)
+    {
+        var lead = LeadExtractor.FromConversation(null, null, "Mon sous-sol est inondé.", null, callerId, Plumbing, "CA");
+
+        Assert.NotNull(lead);
+        Assert.Equal(expected, lead.Phone);
     }
 
     [Fact]

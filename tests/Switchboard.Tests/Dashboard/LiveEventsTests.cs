@@ -89,6 +89,38 @@ public sealed class LiveEventsTests : IClassFixture<LiveEventsTests.Factory>
         Assert.Equal(4, ids.Distinct().Count());
     }
 
+    /// <summary>
+    /// A lead captured mid-call (capture_lead) changes none of the call's own columns, yet its urgency is what the Live page
+    /// shows on the call's card: the same save announces the call again with it (an outside probe: lead.created came alone,
+    /// and every call event of the call said urgency null until the call ended).
+    /// </summary>
+    [Fact]
+    public async Task LeadCapturedMidCallAnnouncesTheCallWithItsUrgency()
+    {
+        var tenant = await factory.CreateTenantAsync();
+        await using var stream = await SseStream.OpenAsync(factory.ApiClient(tenant));
+        var vapiCall = "call-" + Guid.NewGuid();
+        await PostAsync(tenant, StatusUpdate(vapiCall, "in-progress"));
+        Assert.Equal("call.started", (await stream.NextNonPingAsync(Deadline)).Type);
+
+        await PostAsync(tenant, JsonSerializer.Serialize(new
+        {
+            message = new
+            {
+                type = "tool-calls", call = new { id = vapiCall },
+                toolCallList = new[] { new { id = "t1", function = new { name = "capture_lead", arguments = new { name = "Marc", problem = "Le sous-sol est plein d'eau" } } } },
+            },
+        }));
+        var seen = new List<SseEvent>();
+        while (!seen.Any(e => e.Type == "lead.created") || !seen.Any(e => e.Type == "call.updated"))
+        {
+            seen.Add(await stream.NextNonPingAsync(Deadline));
+        }
+        var updated = seen.Single(e => e.Type == "call.updated");
+        Assert.Equal("emergency", updated.Json["urgency"]!.GetValue<string>());
+        Assert.Equal("in-progress", updated.Json["status"]!.GetValue<string>());
+    }
+
     [Fact]
     public async Task ReplayedEndOfCallReportArrivesWithItsTranscript()
     {

@@ -395,6 +395,26 @@ public sealed class TwilioVoiceWebhookTests(SwitchboardFactory factory) : IClass
         Assert.Equal(3, events); // the duplicate "completed" was not stored twice
     }
 
+    /// <summary>
+    /// A terminal callback after another one (an outside probe: "canceled" after "completed") leaves the call as the first made
+    /// it: completed, with no ended reason, not a completed call whose reason says canceled. An unknown status changes nothing.
+    /// </summary>
+    [Fact]
+    public async Task ALaterTerminalStatusDoesNotRewriteHowTheCallEnded()
+    {
+        var tenant = await factory.CreateTenantAsync(withTwilio: true);
+        var callSid = NewCallSid();
+
+        foreach (var status in new[] { "ringing", "in-progress", "completed", "canceled", "some-new-status", "" })
+        {
+            var response = await PostSignedAsync($"/webhooks/twilio/status/{tenant.Id}", new Dictionary<string, string> { ["CallSid"] = callSid, ["CallStatus"] = status });
+            Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
+        }
+
+        var call = await factory.WithDbAsync(tenant.Id, db => db.Calls.SingleAsync(c => c.ProviderCallId == callSid));
+        Assert.Equal(("completed", null), (call.Status, call.EndedReason));
+    }
+
     [Theory]
     [InlineData("busy")]
     [InlineData("no-answer")]

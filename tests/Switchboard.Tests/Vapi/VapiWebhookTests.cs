@@ -254,6 +254,30 @@ public sealed class VapiWebhookTests(SwitchboardFactory factory) : IClassFixture
         Assert.NotNull(result["result"]);
     }
 
+    /// <summary>
+    /// The transient assistant asks Vapi for its call summary in the business's language: with Vapi's default (English) prompt,
+    /// a French call's summary became the English "Problème" line of a French SMS to the on-call plumber (an outside probe).
+    /// </summary>
+    [Fact]
+    public async Task AssistantRequestAsksForTheSummaryInTheBusinesssLanguage()
+    {
+        var tenant = await factory.CreateTenantAsync();
+        await factory.WithDbAsync(tenant.Id, async db =>
+        {
+            var paul = await db.Assistants.SingleAsync();
+            paul.Languages = ["fr-CA", "en-US"];
+            paul.VapiAssistantId = null;
+            return await db.SaveChangesAsync();
+        });
+
+        var response = await factory.PostVapiAsync(tenant, """{"message":{"type":"assistant-request","call":{"id":"c-summary"}}}""");
+
+        var plan = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["assistant"]!["analysisPlan"]!["summaryPlan"]!;
+        var messages = plan["messages"]!.AsArray();
+        Assert.Contains("Write the summary in French (Canada)", messages[0]!["content"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Contains("{{transcript}}", messages[1]!["content"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task AssistantRequestAnswersWithTheVapiAssistantIdWhenManagedThere()
     {
