@@ -22,9 +22,15 @@ internal sealed class VapiOptions
     [Range(0, 1_000_000)]
     public int RateLimitPerLinePerMinute { get; set; } = 600;
 
-    /// <summary>Largest accepted body in bytes (default 2 MiB: a long call's end-of-call report).</summary>
+    /// <summary>
+    /// Largest accepted body in bytes (default 16 MiB). An end-of-call report carries the conversation several times over
+    /// (<c>artifact.messages</c>, <c>messagesOpenAIFormatted</c>, the transcript text): about 1 MB an hour of talk, and Vapi
+    /// lets a call last up to 12 hours (<c>maxDurationSeconds</c> ≤ 43,200). A report refused here is a call lost with its
+    /// lead and its emergency text, and Vapi does not resend it: an outside probe's 2.6 MB report got 413 against the
+    /// former 2 MiB. Below Kestrel's own limit (30,000,000 bytes), which applies first.
+    /// </summary>
     [Range(1024, 64 * 1024 * 1024)]
-    public int MaxBodyBytes { get; set; } = 2 * 1024 * 1024;
+    public int MaxBodyBytes { get; set; } = 16 * 1024 * 1024;
 
     /// <summary>How far a signed timestamp may be from now, in seconds.</summary>
     [Range(1, 86_400)]

@@ -356,11 +356,38 @@ public sealed class VapiWebhookTests(SwitchboardFactory factory) : IClassFixture
         Assert.Equal(0, await factory.WithDbAsync(tenant.Id, db => db.CallEvents.CountAsync()));
     }
 
+    /// <summary>The webhook's default body limit (<see cref="VapiOptions.MaxBodyBytes"/>).</summary>
+    private static readonly int MaxBody = new VapiOptions().MaxBodyBytes;
+
+    /// <summary>
+    /// A long call's end-of-call report, past the former 2 MiB limit (an outside probe's 2.6 MB report was refused 413, and
+    /// the call, its lead and its emergency text were lost: Vapi does not resend), is stored whole.
+    /// </summary>
+    [Fact]
+    public async Task ALongCallsEndOfCallReportPastTwoMebibytesIsStoredWithItsLead()
+    {
+        var tenant = await factory.CreateTenantAsync();
+        var callId = Guid.NewGuid().ToString();
+        var chatter = "Pis là, le gars m'a dit que c'était correct, mais moi je trouvais pas ça normal pantoute, fait que j'ai rappelé. ";
+        var turns = new[] { "Bonjour, c'est Marc Tremblay, mon sous-sol est inondé, au 12 rue Principale à Laval." }
+            .Concat(Enumerable.Range(0, 1_400).Select(i => $"{i}: " + string.Concat(Enumerable.Repeat(chatter, 16)))).ToArray();
+        var json = EndOfCallReport(callId, "Sous-sol inondé chez Marc Tremblay.", turns);
+        Assert.InRange(Encoding.UTF8.GetByteCount(json), 2_600_000, MaxBody);
+
+        var response = await factory.PostVapiAsync(tenant, json);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var (calls, leads, turnsStored) = await factory.WithDbAsync(tenant.Id, async db =>
+            (await db.Calls.CountAsync(c => c.ProviderCallId == callId), await db.Leads.CountAsync(), await db.TranscriptTurns.CountAsync()));
+        Assert.Equal((1, 1), (calls, leads));
+        Assert.True(turnsStored > 2_800, $"{turnsStored} transcript turns stored");
+    }
+
     [Fact]
     public async Task BodyOverTheLimitIsRejectedWith413()
     {
         var tenant = await factory.CreateTenantAsync();
-        var huge = """{"message":{"type":"transcript","transcript":""" + "\"" + new string('a', 2 * 1024 * 1024 + 10) + "\"}}";
+        var huge = """{"message":{"type":"transcript","transcript":""" + "\"" + new string('a', MaxBody + 10) + "\"}}";
 
         var response = await factory.PostVapiAsync(tenant, huge);
 
@@ -389,7 +416,7 @@ public sealed class VapiWebhookTests(SwitchboardFactory factory) : IClassFixture
         var padding = new string('a', 40_000); // past the 16 KB the buffer starts with
 
         var stored = await PostChunkedAsync("{\"message\":{\"type\":\"hang\",\"note\":\"" + padding + "\"}}");
-        var huge = await PostChunkedAsync("{\"message\":{\"type\":\"hang\",\"note\":\"" + new string('a', 2 * 1024 * 1024 + 10) + "\"}}");
+        var huge = await PostChunkedAsync("{\"message\":{\"type\":\"hang\",\"note\":\"" + new string('a', MaxBody + 10) + "\"}}");
 
         Assert.Equal(HttpStatusCode.OK, stored.StatusCode);
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, huge.StatusCode);
