@@ -1,7 +1,7 @@
 import { pickLanguage, RTL, STRINGS, type Strings } from "./i18n";
 import { CSS } from "./styles";
-import { SseParser } from "./sse";
-import { CONVERSATION_BUSY, deliver } from "./deliver";
+import { readReply } from "./reply";
+import { deliver } from "./deliver";
 import { load, save, storageKey, visitorId, type Saved } from "./session";
 
 /** `GET /widget/v1/config` (Switchboard.Widget.WidgetConfigDto). */
@@ -207,6 +207,12 @@ async function main(): Promise<void> {
     }
   }
 
+  // A message that got no answer: shown struck through, and put back in the box (unless something new was typed there).
+  const unsent = (mine: HTMLDivElement, text: string): void => {
+    mine.classList.add("failed");
+    if (!input.value) input.value = text;
+  };
+
   const send = async (raw: string): Promise<void> => {
     const text = raw.trim();
     if (!text || busy) return;
@@ -231,41 +237,40 @@ async function main(): Promise<void> {
       if (!response.ok || !response.body) {
         bubble("note", response.status === 429 ? t.busy : t.error);
         emit("error", { status: response.status, ...(code ? { code } : {}) });
-        if (code === CONVERSATION_BUSY) {
-          // Never sent: the visitor can send it again.
-          mine.classList.add("failed");
-          if (!input.value) input.value = text;
-        }
+        // Refused (busy, rate-limited, or any other refusal): never answered, so the visitor can send it again.
+        unsent(mine, text);
         return;
       }
-      const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-      const parser = new SseParser();
       let full = "";
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        for (const event of parser.push(value)) {
-          const data = JSON.parse(event.data) as Record<string, unknown>;
-          if (event.event === "delta" && typeof data.text === "string") {
-            answer ??= bubble("assistant", "");
-            full += data.text;
-            answer.textContent = full;
-            log.scrollTop = log.scrollHeight;
-          } else if (event.event === "lead") {
-            emit("lead", data);
-          } else if (event.event === "error") {
-            bubble("note", t.error);
-            emit("error", data);
-          }
-        }
-      }
+      const end = await readReply(response.body, {
+        delta: (piece) => {
+          answer ??= bubble("assistant", "");
+          full += piece;
+          answer.textContent = full;
+          log.scrollTop = log.scrollHeight;
+        },
+        lead: (data) => emit("lead", data),
+        error: (data) => {
+          bubble("note", t.error);
+          emit("error", data);
+        },
+      });
       conversation.at = Date.now();
       save(sessionStorage, store, conversation);
+      if (end === "cut") {
+        // The connection dropped (or the server restarted) before the answer's end: say so instead of showing a part as
+        // the whole answer. The message itself reached the server, so it is not marked as unsent.
+        bubble("note", t.cut);
+        emit("error", { code: "REPLY_CUT" });
+        return;
+      }
       emit("message", { role: "assistant", text: full });
     } catch (e) {
       mine.classList.remove("pending");
       bubble("note", t.error);
       emit("error", { message: e instanceof Error ? e.message : "error" });
+      // The network failed before any answer (offline, server down): keep what was typed so it is not lost.
+      unsent(mine, text);
     } finally {
       busy = false;
       sendButton.disabled = false;

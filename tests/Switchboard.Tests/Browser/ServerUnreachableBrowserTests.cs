@@ -27,10 +27,19 @@ public sealed class ServerUnreachableBrowserTests(BrowserFixture browser, ITestO
         await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "المكالمات", Exact = true })).ToBeVisibleAsync();
 
         await tab.Context.RouteAsync("**/api/**", route => route.AbortAsync("connectionrefused"));
-        await page.GetByRole(AriaRole.Link, new() { Name = "سجل الرسائل" }).ClickAsync();
         var alert = page.GetByRole(AriaRole.Alert);
+        // A list that could not be loaded is not an empty one: no "no call in progress" next to the outage.
+        await page.GetByRole(AriaRole.Link, new() { Name = "مباشر" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "المكالمات المباشرة" })).ToBeVisibleAsync();
+        await Expect(alert).ToContainTextAsync(ArabicUnreachable, new() { Timeout = 15000 });
+        await Expect(page.GetByText("لا توجد مكالمات جارية الآن.")).ToHaveCountAsync(0);
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "لا مكالمات جارية" })).ToHaveCountAsync(0);
+
+        await page.GetByRole(AriaRole.Link, new() { Name = "سجل الرسائل" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "سجل الرسائل" })).ToBeVisibleAsync();
         await Expect(alert).ToContainTextAsync(ArabicUnreachable, new() { Timeout = 15000 });
         await Expect(alert).Not.ToContainTextAsync("fetch");
+        await Expect(page.GetByText("لا توجد رسائل بعد.")).ToHaveCountAsync(0);
 
         // A reload while the server is down: the session check fails before any page renders.
         await page.ReloadAsync();

@@ -77,7 +77,8 @@ public sealed class StudioBrowserTests(BrowserFixture browser, ITestOutputHelper
         var languages = page.GetByLabel("Languages (first is the default)", new() { Exact = true });
         await languages.FillAsync("fr-CA, not a language!");
         await page.GetByRole(AriaRole.Button, new() { Name = "Save", Exact = true }).ClickAsync();
-        await Expect(page.Locator("#err-languages")).ToContainTextAsync("BCP 47");
+        // The server's "must be up to 10 BCP 47 tags …", in the reader's language.
+        await Expect(page.Locator("#err-languages")).ToContainTextAsync("Enter up to 10 language tags such as fr-CA.");
         await Expect(languages).ToHaveAttributeAsync("aria-invalid", "true");
         Assert.Null((await AssistantAsync())["alertPolicy"]);
 

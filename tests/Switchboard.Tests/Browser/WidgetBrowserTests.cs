@@ -222,6 +222,49 @@ public sealed class WidgetBrowserTests(WidgetBrowserFixture fx) : IClassFixture<
     }
 
     [Fact]
+    public async Task AMessageTheNetworkDroppedStaysInTheBoxAndACutAnswerIsSaidToBeInterrupted()
+    {
+        if (Skipped)
+        {
+            return;
+        }
+        // A tenant of its own: the other tests count this fixture tenant's web conversations.
+        var tenant = await fx.Host.CreateWidgetTenantAsync("Drain Lapointe", "https://www.drainlapointe.example");
+        var origins = await fx.Host.ApiClient(tenant.Tenant).PutAsJsonAsync("/api/v1/widget/origins", new { origins = new[] { fx.SiteUrl } });
+        Assert.Equal(HttpStatusCode.OK, origins.StatusCode);
+        var (page, _) = await fx.OpenAsync();
+        await page.GotoAsync(fx.SiteUrl + "/fr?key=" + Uri.EscapeDataString(tenant.Key));
+        await page.GetByRole(AriaRole.Button, new() { Name = "Écrivez-nous" }).ClickAsync();
+        var box = page.GetByRole(AriaRole.Textbox, new() { Name = "Écrivez un message…" });
+        var answers = page.Locator("switchboard-widget .msg.assistant");
+        await Assertions.Expect(answers).ToHaveCountAsync(1); // the greeting
+
+        // Offline: the message gets no answer, so it is kept in the box to send again instead of being lost.
+        await page.RouteAsync("**/widget/v1/conversations**", route => route.AbortAsync("internetdisconnected"));
+        await box.FillAsync("Mon sous-sol est inondé");
+        await box.PressAsync("Enter");
+        await Assertions.Expect(page.GetByText("Désolé, le message n'a pas pu être envoyé. Réessayez.")).ToBeVisibleAsync();
+        await Assertions.Expect(box).ToHaveValueAsync("Mon sous-sol est inondé");
+        await page.UnrouteAllAsync();
+
+        // Back online: the same text goes through; then the answer's stream closes before its "done" event (a dropped
+        // connection, a restarted server): the part shown is said to be incomplete.
+        await box.PressAsync("Enter");
+        await Assertions.Expect(answers).ToHaveCountAsync(2, new() { Timeout = 15000 });
+        await Assertions.Expect(box).ToHaveValueAsync("");
+        await page.RouteAsync("**/messages?**", route => route.FulfillAsync(new()
+        {
+            Status = 200,
+            Headers = new Dictionary<string, string> { ["Content-Type"] = "text/event-stream", ["Access-Control-Allow-Origin"] = fx.SiteUrl },
+            Body = "event: delta\ndata: {\"text\":\"Quelle est l'adr\"}\n\n",
+        }));
+        await box.FillAsync("Marie Tremblay");
+        await box.PressAsync("Enter");
+        await Assertions.Expect(page.GetByText("Quelle est l'adr", new() { Exact = true })).ToBeVisibleAsync();
+        await Assertions.Expect(page.GetByText("La réponse a été interrompue. Envoyez votre message de nouveau.")).ToBeVisibleAsync();
+    }
+
+    [Fact]
     public async Task TheBundleStaysWithinItsGzipBudget()
     {
         if (Skipped)

@@ -41,7 +41,8 @@ function useLiveState(tenantId: string) {
       call: { callId: c.id, status: c.status, channel: c.channel, provider: c.provider, fromNumber: c.customerNumber, startedAt: c.startedAt, urgency: c.urgency, summary: c.summary },
       turns: [],
     }));
-  return { data: { calls: [...streamed, ...active] } satisfies LiveState, error: seed.error };
+  // `known`: the calls in progress when the page opened were loaded, so a count (or "none") is the truth, not a guess.
+  return { data: { calls: [...streamed, ...active] } satisfies LiveState, error: seed.error, pending: seed.isPending, known: seed.isSuccess };
 }
 
 function useNow(ms: number) {
@@ -66,8 +67,10 @@ export function LivePage() {
     <>
       <PageTitle>{t('live.title')}</PageTitle>
       <ErrorMessage error={live.error} />
-      <h2 className="mb-2 font-semibold">{t('live.active', { count: active.length })}</h2>
-      {active.length === 0 ? <p className="mb-6 text-sm text-slate-600 dark:text-slate-400">{t('live.none')}</p> : null}
+      {live.pending ? <p className="mb-6">{t('common.loading')}</p> : null}
+      {/* Until the calls in progress have loaded (or when they could not be), "0 calls" would be a guess: say nothing. */}
+      {live.known || active.length > 0 ? <h2 className="mb-2 font-semibold">{t('live.active', { count: active.length })}</h2> : null}
+      {live.known && active.length === 0 ? <p className="mb-6 text-sm text-slate-600 dark:text-slate-400">{t('live.none')}</p> : null}
       <ul className="mb-6 grid gap-4 lg:grid-cols-2">
         {active.map((c) => (
           <LiveCard key={c.call.callId} call={c} now={now} />

@@ -51,7 +51,8 @@ export function OverviewPage() {
       </div>
       <ErrorMessage error={today.error} />
       <Card className="mb-4 flex flex-wrap items-center justify-between gap-2">
-        <p className="font-medium">{t('live.active', { count: active })}</p>
+        {/* The count comes from the recent calls: while they load, or when they could not be loaded, it is unknown. */}
+        <p className="font-medium">{recent.isSuccess ? t('live.active', { count: active }) : t('live.title')}</p>
         <Link to="/live" className="text-sm text-brand-700 hover:underline dark:text-brand-100">
           {t('overview.openLive')}
         </Link>

@@ -22,7 +22,8 @@ export function SmsPage() {
       <PageTitle>{t('sms.title')}</PageTitle>
       <ErrorMessage error={sms.error} />
       {sms.isPending ? <p>{t('common.loading')}</p> : null}
-      {!sms.isPending && items.length === 0 ? <p className="text-sm text-slate-600 dark:text-slate-400">{t('sms.empty')}</p> : null}
+      {/* Only a list that loaded can say there is nothing: a failed load is not an empty log. */}
+      {sms.isSuccess && items.length === 0 ? <p className="text-sm text-slate-600 dark:text-slate-400">{t('sms.empty')}</p> : null}
       <ul className="flex flex-col gap-3">
         {items.map((s) => (
           <li key={s.id}>

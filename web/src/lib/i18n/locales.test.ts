@@ -56,3 +56,25 @@ describe('counted strings', () => {
   });
 });
 
+
+describe('option lists', () => {
+  /** Groups whose values are the options of one filter list (calls and leads): two options must never read the same. */
+  const OPTION_GROUPS = ['status', 'urgency', 'direction', 'filters.ranges', 'filters.durations', 'leadStatus'];
+  const at = (tree: Tree, path: string): Tree | undefined =>
+    path.split('.').reduce<Tree | undefined>((t, k) => (t && typeof t[k] === 'object' ? (t[k] as Tree) : undefined), tree);
+
+  it.each([
+    ['en', en],
+    ['fr', fr],
+    ['he', he],
+    ['ar', ar],
+  ])('%s gives every option of a list its own label', (_name, tree) => {
+    for (const group of OPTION_GROUPS) {
+      const options = at(tree as Tree, group);
+      expect([group, options === undefined]).toEqual([group, false]);
+      if (!options) continue;
+      const labels = Object.values(options).filter((v): v is string => typeof v === 'string');
+      expect([group, labels.length]).toEqual([group, new Set(labels).size]);
+    }
+  });
+});
