@@ -29,6 +29,13 @@ public sealed record TurnDto(int Seq, string Role, string Text, double? SecondsF
 /// 10,000: past it <c>Total</c> is 10,000 and <c>TotalCapped</c> true (show "10,000+"), so a page costs the same at any size.</summary>
 public sealed record CallPage(IReadOnlyList<CallSummary> Items, int? Page, int PageSize, int? Total, string? NextCursor, bool? TotalCapped = null);
 
+/// <summary>
+/// The calls in progress (<c>Status</c> not one of <see cref="CallStatuses.Ended"/>), newest first: at most
+/// <see cref="CallsApi.MaxLiveCalls"/> of them in <c>Items</c>, and <c>Total</c>, how many there are in all. The list's
+/// newest page could only tell how many of its own rows were in progress (an in-progress call older than the page was not counted).
+/// </summary>
+public sealed record LiveCallsDto(IReadOnlyList<CallSummary> Items, int Total);
+
 /// <summary>A webhook event the call caused, with its deliveries' state: <c>DeliveryStatus</c> is <c>none</c> (no endpoint),
 /// <c>pending</c>, <c>succeeded</c>, <c>failed</c> or <c>partial</c> (some endpoints failed).</summary>
 public sealed record CallWebhookEventDto(Guid Id, string MessageId, string Type, DateTimeOffset CreatedAt, string DeliveryStatus, int Deliveries);
@@ -79,6 +86,9 @@ internal static class CallsApi
     /// <summary>Page-number mode counts matching calls up to this many (<see cref="CallPage.TotalCapped"/> beyond).</summary>
     internal const int TotalCap = 10_000;
 
+    /// <summary>Most calls in progress <c>GET /calls/live</c> lists (its <c>total</c> counts them all).</summary>
+    internal const int MaxLiveCalls = 100;
+
     /// <summary>Most raw provider events returned with a call (newest kept).</summary>
     private const int MaxRawEvents = 200;
 
@@ -91,6 +101,8 @@ internal static class CallsApi
                 "accents and case ignored, whole words). Paging: keyset with cursor (from nextCursor) and pageSize (1-100, " +
                 "default 20); or page-number mode with page, which also returns total (counted up to 10,000; totalCapped is then true).")
             .ProducesErrors(422);
+        api.MapGet("/calls/live", ListLiveCallsAsync).WithTags("Calls").WithName("listLiveCalls")
+            .WithSummary("The calls in progress (not ended), newest first, at most 100, and how many there are in all (total)");
         api.MapGet("/calls/export.csv", ExportCallsAsync).WithTags("Calls").WithName("exportCallsCsv")
             .WithSummary("The filtered calls as CSV (same filters as the list), times in the tenant's time zone")
             .Produces<string>(StatusCodes.Status200OK, "text/csv").ProducesErrors(422);
@@ -150,6 +162,19 @@ internal static class CallsApi
         var items = ids.Where(byId.ContainsKey).Select(id => byId[id]).ToList();
         var next = more ? CallCursor.Encode(keys[^1].CreatedAt, keys[^1].Id) : null;
         return TypedResults.Ok(new CallPage(items, page, size, total is { } n ? Math.Min(n, TotalCap) : null, next, total is null ? null : total > TotalCap));
+    }
+
+    private static async Task<Ok<LiveCallsDto>> ListLiveCallsAsync(SwitchboardDbContext db, CancellationToken ct)
+    {
+        // The ended statuses inlined as constants: the condition of the partial index IX_calls_live (CallStatuses.LiveFilterSql).
+        var live = db.Calls.AsNoTracking().Where(c => !EF.Constant(CallStatuses.Ended).Contains(c.Status));
+        var total = await live.CountAsync(ct);
+        var items = total == 0 ? [] : await live.OrderByDescending(c => c.CreatedAt).ThenByDescending(c => c.Id).Take(MaxLiveCalls)
+            .Select(c => new CallSummary(c.Id, c.Channel, c.Provider, c.ProviderCallId, c.Status, c.CustomerNumber, c.StartedAt, c.EndedAt,
+                c.DurationSeconds, c.EndedReason, c.Summary, c.Urgency, c.CreatedAt, c.AssistantId,
+                c.Type == "outboundPhoneCall" ? "outbound" : "inbound", c.Type))
+            .ToListAsync(ct);
+        return TypedResults.Ok(new LiveCallsDto(items, total));
     }
 
     /// <summary>The tenant's phone region (<see cref="Platform.Phones.Phones.RegionOf"/>), looked up only when the filter names a number.</summary>

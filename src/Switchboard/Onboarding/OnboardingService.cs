@@ -103,7 +103,7 @@ internal sealed class OnboardingService(
             await ApplyProfileAsync(caller, state, profile, now, ct);
             if (profile.FullName is not null && caller.UserId is null)
             {
-                warnings.Add(new OnboardingIssue(OnboardingSteps.Profile, "fullName", "an API key has no user to name; not saved (sign in to set it)"));
+                warnings.Add(Warning(OnboardingSteps.Profile, "fullName", "FULL_NAME_NEEDS_USER", "an API key has no user to name; not saved (sign in to set it)"));
             }
         }
         if (patch.Plan?.PlanId is { } planId)
@@ -139,7 +139,7 @@ internal sealed class OnboardingService(
         {
             if (!OnboardingSteps.All.Contains(step) || step is OnboardingSteps.Profile or OnboardingSteps.Done)
             {
-                warnings.Add(new OnboardingIssue(step, "skipped", "only steps other than profile and done can be skipped"));
+                warnings.Add(Warning(step, "skipped", "STEP_NOT_SKIPPABLE", "only steps other than profile and done can be skipped"));
             }
             else if (skipped && !state.Onboarding.Skipped.Contains(step))
             {
@@ -158,7 +158,7 @@ internal sealed class OnboardingService(
             }
             else
             {
-                warnings.Add(new OnboardingIssue("onboarding", "currentStep", "unknown step; steps: " + string.Join(", ", OnboardingSteps.All)));
+                warnings.Add(Warning("onboarding", "currentStep", "STEP_UNKNOWN", "unknown step; steps: " + string.Join(", ", OnboardingSteps.All), ("steps", string.Join(", ", OnboardingSteps.All))));
             }
         }
         if (db.ChangeTracker.HasChanges())
@@ -364,7 +364,7 @@ internal sealed class OnboardingService(
     {
         if (plans.Find(planId) is not { } plan)
         {
-            warnings.Add(new OnboardingIssue(OnboardingSteps.Plan, "planId", "unknown plan: " + string.Join(", ", plans.All.Select(p => p.Id))));
+            warnings.Add(Warning(OnboardingSteps.Plan, "planId", "PLAN_UNKNOWN", "unknown plan: " + string.Join(", ", plans.All.Select(p => p.Id)), ("plans", string.Join(", ", plans.All.Select(p => p.Id)))));
             return;
         }
         if (planId == state.Account.PlanId)
@@ -373,13 +373,13 @@ internal sealed class OnboardingService(
         }
         if (!caller.Can(Permission.ManagePlan))
         {
-            warnings.Add(new OnboardingIssue(OnboardingSteps.Plan, "planId", "only an owner can change the plan; not saved"));
+            warnings.Add(Warning(OnboardingSteps.Plan, "planId", "PLAN_OWNER_ONLY", "only an owner can change the plan; not saved"));
             return;
         }
         // The same rule as PUT /api/v1/plan: with Stripe a paid plan is bought through Checkout, not picked here.
         if (planPolicy.Refusal(caller, state.Account, plan)?.Value is { } refused)
         {
-            warnings.Add(new OnboardingIssue(OnboardingSteps.Plan, "planId", Describe(refused) + "; not saved"));
+            warnings.Add(Refused(OnboardingSteps.Plan, "planId", "PLAN_REFUSED", refused));
             return;
         }
         var before = state.Account.PlanId;
@@ -398,7 +398,7 @@ internal sealed class OnboardingService(
         {
             if (provider is not ("vapi" or "realtime"))
             {
-                warnings.Add(new OnboardingIssue(step, "provider", "must be vapi or realtime; not saved"));
+                warnings.Add(Warning(step, "provider", "VOICE_PROVIDER_INVALID", "must be vapi or realtime; not saved"));
             }
             else if (provider != state.Account.VoiceProvider)
             {
@@ -426,7 +426,7 @@ internal sealed class OnboardingService(
         {
             if (!CredentialsApi.LooksLikeSecret(vapiKey, 200))
             {
-                warnings.Add(new OnboardingIssue(step, "vapiApiKey", "must be 8 to 200 characters without spaces; not saved"));
+                warnings.Add(Warning(step, "vapiApiKey", "VAPI_KEY_INVALID", "must be 8 to 200 characters without spaces; not saved"));
             }
             else if (await credentials.GetVapiKeyAsync(ct) != vapiKey)
             {
@@ -444,11 +444,11 @@ internal sealed class OnboardingService(
             var baseUrl = string.IsNullOrWhiteSpace(p.OpenAiBaseUrl) ? current?.BaseUrl ?? CredentialStore.DefaultOpenAiBaseUrl : p.OpenAiBaseUrl.Trim().TrimEnd('/');
             if (!CredentialsApi.LooksLikeSecret(key))
             {
-                warnings.Add(new OnboardingIssue(step, "openAiApiKey", "must be 8 to 300 characters without spaces; not saved"));
+                warnings.Add(Warning(step, "openAiApiKey", "OPENAI_KEY_INVALID", "must be 8 to 300 characters without spaces; not saved"));
             }
             else if (await BaseUrlGuard.ProblemAsync(baseUrl, credentialOptions.Value.AllowPrivateBaseUrls, ct) is { } problem)
             {
-                warnings.Add(new OnboardingIssue(step, "openAiBaseUrl", problem + "; not saved"));
+                warnings.Add(Warning(step, "openAiBaseUrl", "OPENAI_BASE_URL_INVALID", problem + "; not saved", ("problem", problem)));
             }
             else if (current is null || current.ApiKey != key || current.BaseUrl != baseUrl)
             {
@@ -459,7 +459,7 @@ internal sealed class OnboardingService(
         }
         if (state.Account.VoiceProvider == "vapi" && await credentials.GetVapiKeyAsync(ct) is null)
         {
-            warnings.Add(new OnboardingIssue(step, "vapiApiKey", "Vapi needs its private API key before assistants and numbers can be pushed"));
+            warnings.Add(Warning(step, "vapiApiKey", "VAPI_KEY_NEEDED", "Vapi needs its private API key before assistants and numbers can be pushed"));
         }
     }
 
@@ -473,7 +473,7 @@ internal sealed class OnboardingService(
             }
             if (value.Length > max)
             {
-                warnings.Add(new OnboardingIssue(step, field, $"at most {max} characters; not saved"));
+                warnings.Add(Warning(step, field, "TEXT_TOO_LONG", $"at most {max} characters; not saved", ("max", max.ToString(System.Globalization.CultureInfo.InvariantCulture))));
                 return current;
             }
             return value.Trim() is { Length: > 0 } t ? t : null;
@@ -495,7 +495,7 @@ internal sealed class OnboardingService(
             }
             else
             {
-                warnings.Add(new OnboardingIssue(step, "fallbackEmail", "not a valid email address; not saved"));
+                warnings.Add(Warning(step, "fallbackEmail", "FALLBACK_EMAIL_INVALID", "not a valid email address; not saved"));
             }
         }
         if (p.Languages is { } languages)
@@ -503,7 +503,7 @@ internal sealed class OnboardingService(
             var valid = languages.Where(Validation.IsLocale).Distinct().Take(10).ToList();
             foreach (var bad in languages.Where(l => !Validation.IsLocale(l)))
             {
-                warnings.Add(new OnboardingIssue(step, "languages", $"'{bad}' is not a BCP 47 language tag; dropped"));
+                warnings.Add(Warning(step, "languages", "LANGUAGE_TAG_INVALID", $"'{bad}' is not a BCP 47 language tag; dropped", ("tag", bad)));
             }
             s.Languages = valid;
         }
@@ -527,7 +527,7 @@ internal sealed class OnboardingService(
     {
         var problems = new List<string>();
         var model = hours.ToModel(problems);
-        warnings.AddRange(problems.Select(p => new OnboardingIssue(step, "businessHours", p + "; dropped")));
+        warnings.AddRange(problems.Select(p => Warning(step, "businessHours", "BUSINESS_HOURS_INVALID", p + "; dropped", ("problem", p))));
         if (System.Text.Json.JsonSerializer.Serialize(model) != System.Text.Json.JsonSerializer.Serialize(tenant.BusinessHours))
         {
             tenant.BusinessHours = model;
@@ -550,7 +550,7 @@ internal sealed class OnboardingService(
             {
                 return value;
             }
-            warnings.Add(new OnboardingIssue(OnboardingSteps.Integrations, kind, $"unknown; known: {string.Join(", ", KnownIntegrations[kind])}; not saved"));
+            warnings.Add(Warning(OnboardingSteps.Integrations, kind, "INTEGRATION_UNKNOWN", $"unknown; known: {string.Join(", ", KnownIntegrations[kind])}; not saved", ("known", string.Join(", ", KnownIntegrations[kind]))));
             return current;
         }
         var next = new StudioIntegrations
@@ -578,12 +578,12 @@ internal sealed class OnboardingService(
         var token = p.AuthToken ?? current?.AuthToken;
         if (sid is null || !CredentialsApi.AccountSidPattern().IsMatch(sid))
         {
-            warnings.Add(new OnboardingIssue(step, "accountSid", "must be AC followed by 32 hexadecimal characters; not saved"));
+            warnings.Add(Warning(step, "accountSid", "TWILIO_ACCOUNT_SID_INVALID", "must be AC followed by 32 hexadecimal characters; not saved"));
             return;
         }
         if (!CredentialsApi.LooksLikeSecret(token, 200))
         {
-            warnings.Add(new OnboardingIssue(step, "authToken", "the auth token is required (8 to 200 characters); not saved"));
+            warnings.Add(Warning(step, "authToken", "TWILIO_AUTH_TOKEN_INVALID", "the auth token is required (8 to 200 characters); not saved"));
             return;
         }
         var sender = p.SmsSender;
@@ -594,7 +594,7 @@ internal sealed class OnboardingService(
             sender = SmsSender.Normalize(sender, region);
             if (sender is null)
             {
-                warnings.Add(new OnboardingIssue(step, "smsSender", "must be a phone number (E.164, or national in the business's country) or a Messaging Service SID (MG followed by 32 hexadecimal characters); not saved"));
+                warnings.Add(Warning(step, "smsSender", "SMS_SENDER_REFUSED", "must be a phone number (E.164, or national in the business's country) or a Messaging Service SID (MG followed by 32 hexadecimal characters); not saved"));
             }
         }
         var currentSender = await db.Tenants.IgnoreQueryFilters().Where(t => t.Id == caller.TenantId.Value).Select(t => t.TwilioFromNumber).FirstOrDefaultAsync(ct);
@@ -630,7 +630,7 @@ internal sealed class OnboardingService(
         }
         if (error?.Value is { } envelope)
         {
-            warnings.Add(new OnboardingIssue(OnboardingSteps.Assistant, "assistant", Describe(envelope) + "; not saved"));
+            warnings.Add(Refused(OnboardingSteps.Assistant, "assistant", "ASSISTANT_REFUSED", envelope));
         }
     }
 
@@ -651,7 +651,7 @@ internal sealed class OnboardingService(
         }
         else if (p.Number is { } other && existing is not null && other != existing.Number)
         {
-            warnings.Add(new OnboardingIssue(step, "number", $"{existing.Number} is attached: detach it (DELETE /api/v1/numbers/{existing.Id}) to attach another; not saved"));
+            warnings.Add(Warning(step, "number", "NUMBER_ALREADY_ATTACHED", $"{existing.Number} is attached: detach it (DELETE /api/v1/numbers/{existing.Id}) to attach another; not saved", ("number", existing.Number)));
         }
         else if (existing is not null && (p.Mode is not null || p.AfterHours is not null))
         {
@@ -661,13 +661,42 @@ internal sealed class OnboardingService(
         {
             // The plan step comes after this one: say where to go rather than only that it was refused.
             var withTelephony = plans.All.Where(plan => plan.Has(Billing.Features.Telephony)).Select(plan => plan.Name).ToList();
-            warnings.Add(new OnboardingIssue(step, "number",
-                $"the {plans.Get(state.Account.PlanId).Name} plan has no phone numbers: choose {string.Join(" or ", withTelephony)} at the plan step, then attach the number here; not saved"));
+            warnings.Add(Warning(step, "number", "NUMBER_NOT_IN_PLAN",
+                $"the {plans.Get(state.Account.PlanId).Name} plan has no phone numbers: choose {string.Join(" or ", withTelephony)} at the plan step, then attach the number here; not saved",
+                ("plan", plans.Get(state.Account.PlanId).Name), ("plans", string.Join(", ", withTelephony))));
         }
         else if (error?.Value is { } envelope)
         {
-            warnings.Add(new OnboardingIssue(step, "number", Describe(envelope) + "; not saved"));
+            warnings.Add(Refused(step, "number", "NUMBER_REFUSED", envelope));
         }
+    }
+
+    /// <summary>
+    /// A warning with its <c>Code</c> (e.g. <c>VAPI_KEY_NEEDED</c>) and the values its sentence names, for a dashboard to word it
+    /// in the owner's language; <paramref name="message"/> is the English sentence.
+    /// </summary>
+    private static OnboardingIssue Warning(string step, string field, string code, string message, params (string Name, string Value)[] details) =>
+        new(step, field, message, Code: code, Details: details.Length == 0 ? null : details.ToDictionary(d => d.Name, d => d.Value));
+
+    /// <summary>
+    /// A change another endpoint refused: <paramref name="code"/>, with the refusal's own <c>errorCode</c>, <c>errorMessage</c>
+    /// and its string or number details, so a dashboard can word the reason as it words that endpoint's error.
+    /// </summary>
+    private static OnboardingIssue Refused(string step, string field, string code, ErrorEnvelope e)
+    {
+        var details = new Dictionary<string, string> { ["errorCode"] = e.Error.Code, ["errorMessage"] = e.Error.Message };
+        if (e.Error.Details is not null
+            && System.Text.Json.JsonSerializer.SerializeToElement(e.Error.Details, e.Error.Details.GetType()) is { ValueKind: System.Text.Json.JsonValueKind.Object } json)
+        {
+            foreach (var p in json.EnumerateObject())
+            {
+                if (p.Value.ValueKind is System.Text.Json.JsonValueKind.String or System.Text.Json.JsonValueKind.Number)
+                {
+                    details.TryAdd(p.Name, p.Value.ValueKind == System.Text.Json.JsonValueKind.String ? p.Value.GetString()! : p.Value.GetRawText());
+                }
+            }
+        }
+        return new(step, field, Describe(e) + "; not saved", Code: code, Details: details);
     }
 
     private static string Describe(ErrorEnvelope e) =>

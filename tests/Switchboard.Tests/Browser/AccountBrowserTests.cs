@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Playwright;
 using Switchboard.Platform.Cli;
 using Xunit.Abstractions;
@@ -185,5 +186,33 @@ public sealed class AccountBrowserTests(BrowserFixture browser, ITestOutputHelpe
         await Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync("Ce compte est bloqué"); // even the right password, until the lockout ends
         tab.Errors.RemoveAll(e => e.Contains("status of 401", StringComparison.Ordinal) || e.Contains("status of 429", StringComparison.Ordinal));
         await tab.AssertCleanAsync();
+    }
+
+    [Fact]
+    public async Task ASwitchToAnotherOrganisationThatCannotReachTheServerIsExplainedInTheReadersLanguage()
+    {
+        if (browser.Skip(output))
+        {
+            return;
+        }
+        var email = await browser.Host.AddOwnerAsync(browser.Tenant.Id, BrowserFixture.Password);
+        var other = await browser.Host.CreateTenantAsync("Plomberie Autre");
+        await browser.Host.WithDbAsync<int>(null, async db =>
+        {
+            var userId = await db.Users.Where(u => u.Email == email).Select(u => u.Id).SingleAsync();
+            db.Memberships.Add(new Switchboard.Tenancy.Membership { Id = Guid.CreateVersion7(), TenantId = other.Id, UserId = userId, Role = "owner", CreatedAt = DateTimeOffset.UtcNow });
+            return await db.SaveChangesAsync();
+        });
+        await using var tab = await browser.OpenAsync(locale: "fr-CA", signIn: false);
+        var login = await tab.Context.APIRequest.PostAsync("/api/v1/auth/login", new() { DataObject = new { email, password = BrowserFixture.Password } });
+        Assert.True(login.Ok, $"login {login.Status}");
+        var page = tab.Page;
+        await page.GotoAsync("/");
+        await page.RouteAsync("**/api/v1/auth/switch-tenant", route => route.AbortAsync("connectionrefused"));
+        await page.GetByRole(AriaRole.Combobox, new() { Name = "Entreprise" }).SelectOptionAsync(new SelectOptionValue { Label = "Plomberie Autre" });
+        // Before: Chromium's own "Failed to fetch", in English on a French dashboard.
+        await Expect(page.GetByRole(AriaRole.Alert).Filter(new() { HasText = "Switchboard" }))
+            .ToHaveTextAsync("Impossible de joindre Switchboard. Vérifiez votre connexion et réessayez.");
+        await Expect(page.GetByText("Failed to fetch")).ToHaveCountAsync(0);
     }
 }

@@ -306,6 +306,24 @@ public sealed class OnboardingBrowserTests(BrowserFixture browser, ITestOutputHe
     }
 
     [Fact]
+    public async Task AFrenchOwnersWarningIsWordedInFrenchWithoutTheApiFieldName()
+    {
+        if (browser.Skip(output)) { return; }
+        await using var tab = await SignUpAsync("fr-CA");
+        var page = tab.Page;
+        await page.GotoAsync("/onboarding");
+        await page.Locator("#main nav ol > li > button").Nth(2).ClickAsync(); // Personnage
+        await page.GetByLabel("Courriel de secours (si le texto ne passe pas)").FillAsync("pas-un-courriel");
+        await Expect(SaveStatus(page)).ToHaveAttributeAsync("data-save-status", "saved");
+        var warnings = page.GetByRole(AriaRole.Status).Filter(new() { HasText = "Vérifiez ces points du dernier enregistrement" });
+        await Expect(warnings).ToContainTextAsync("Personnage — Le courriel de secours n'est pas une adresse valide. Non enregistré.");
+        var text = await warnings.InnerTextAsync();
+        Assert.DoesNotContain("fallbackEmail", text);
+        Assert.DoesNotContain("not a valid email address", text);
+        await tab.AssertCleanAsync();
+    }
+
+    [Fact]
     public async Task TheStepperJumpsToAnyStepAndTheJumpIsRemembered()
     {
         if (browser.Skip(output)) { return; }

@@ -250,7 +250,9 @@ public sealed class StudioBrowserTests(BrowserFixture browser, ITestOutputHelper
             await create.ClickAsync();
         }
         var code = install.GetByRole(AriaRole.Tabpanel);
-        await Expect(code).ToContainTextAsync(new Regex("<script src=\"http[^\"]+/widget\\.js\" data-key=\"pk_live_[0-9A-Za-z]{32}\" async></script>"));
+        // The server only knows a loopback name (no PublicBaseUrl): the snippet names the origin this dashboard was opened at.
+        var origin = browser.Host.ServerUri.GetLeftPart(UriPartial.Authority);
+        await Expect(code).ToContainTextAsync(new Regex("<script src=\"" + Regex.Escape(origin) + "/widget\\.js\" data-key=\"pk_live_[0-9A-Za-z]{32}\" async></script>"));
         await install.GetByRole(AriaRole.Tab, new() { Name = "WordPress" }).ClickAsync();
         await Expect(code).ToContainTextAsync("add_action('wp_footer'");
         await install.GetByRole(AriaRole.Tab, new() { Name = "React" }).ClickAsync();

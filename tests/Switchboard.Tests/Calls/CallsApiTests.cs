@@ -36,6 +36,34 @@ public sealed class CallsApiTests(SwitchboardFactory factory) : IClassFixture<Sw
     }
 
     [Fact]
+    public async Task LiveCallsCountEveryCallInProgressNotOnlyTheNewestPageAndNeverAnotherTenants()
+    {
+        var tenant = await factory.CreateTenantAsync();
+        var other = await factory.CreateTenantAsync("Other Co");
+        await factory.PostVapiAsync(tenant, """{"message":{"type":"status-update","status":"in-progress","call":{"id":"call-long"}}}""");
+        await factory.PostVapiAsync(other, """{"message":{"type":"status-update","status":"in-progress","call":{"id":"their-live"}}}""");
+        // Nine calls end after the long one started: it is no longer among the newest eight calls the overview used to read.
+        for (var i = 0; i < 9; i++)
+        {
+            factory.Clock.Advance(TimeSpan.FromMinutes(1));
+            await factory.PostVapiAsync(tenant, VapiWebhookTests.EndOfCallReport($"call-done-{i}", "Quote.", "I'd like a quote."));
+        }
+        factory.Clock.Advance(TimeSpan.FromMinutes(1));
+        await factory.PostVapiAsync(tenant, """{"message":{"type":"status-update","status":"ringing","call":{"id":"call-ringing"}}}""");
+        var client = factory.ApiClient(tenant);
+
+        var live = await client.GetFromJsonAsync<JsonObject>("/api/v1/calls/live");
+        var theirs = await factory.ApiClient(other).GetFromJsonAsync<JsonObject>("/api/v1/calls/live");
+        var newest = await client.GetFromJsonAsync<JsonObject>("/api/v1/calls?pageSize=8");
+
+        Assert.DoesNotContain("call-long", Ids(newest));
+        Assert.Equal(2, live!["total"]!.GetValue<int>());
+        Assert.Equal(["call-ringing", "call-long"], Ids(live));
+        Assert.Equal(1, theirs!["total"]!.GetValue<int>());
+        Assert.Equal(["their-live"], Ids(theirs));
+    }
+
+    [Fact]
     public async Task CallDetailHasTranscriptLeadAndSms()
     {
         var tenant = await factory.CreateTenantAsync();

@@ -172,6 +172,39 @@ public sealed class OnboardingTests(SelfServiceFactory factory) : IClassFixture<
     }
 
     [Fact]
+    public async Task EveryWarningCarriesACodeAndTheValuesItsSentenceNamesSoTheDashboardCanTranslateIt()
+    {
+        var owner = await factory.SignUpAsync();
+        var result = await (await owner.Client.PatchAsJsonAsync("/api/v1/onboarding", new
+        {
+            voiceProvider = new { provider = "vapi", openAiApiKey = "short" },
+            persona = new { tone = new string('a', 101), fallbackEmail = "not-an-email", languages = new[] { "!!" } },
+            integrations = new { crm = "acme-crm" },
+            telephony = new { number = "+15145550000", businessHours = new { weekly = new Dictionary<string, string[]> { ["monday"] = ["nine to five"] } } },
+            twilio = new { accountSid = "AC123" },
+            plan = new { planId = "platinum" },
+        })).JsonAsync(HttpStatusCode.OK);
+
+        var warnings = result["warnings"]!.AsArray().Select(w => w!.AsObject()).ToList();
+        Assert.All(warnings, w => Assert.Matches("^[A-Z_]+$", w["code"]?.GetValue<string>() ?? ""));
+        string Code(string field) => warnings.First(w => w["field"]!.GetValue<string>() == field)["code"]!.GetValue<string>();
+        JsonObject Details(string field) => warnings.First(w => w["field"]!.GetValue<string>() == field)["details"]!.AsObject();
+        Assert.Equal("VAPI_KEY_NEEDED", Code("vapiApiKey"));
+        Assert.Equal("OPENAI_KEY_INVALID", Code("openAiApiKey"));
+        Assert.Equal("TEXT_TOO_LONG", Code("tone"));
+        Assert.Equal("100", Details("tone")["max"]!.GetValue<string>());
+        Assert.Equal("FALLBACK_EMAIL_INVALID", Code("fallbackEmail"));
+        Assert.Equal("LANGUAGE_TAG_INVALID", Code("languages"));
+        Assert.Equal("!!", Details("languages")["tag"]!.GetValue<string>());
+        Assert.Equal("INTEGRATION_UNKNOWN", Code("crm"));
+        Assert.Equal("BUSINESS_HOURS_INVALID", Code("businessHours"));
+        Assert.Equal("NUMBER_NOT_IN_PLAN", Code("number"));
+        Assert.Equal("Free", Details("number")["plan"]!.GetValue<string>());
+        Assert.Equal("TWILIO_ACCOUNT_SID_INVALID", Code("accountSid"));
+        Assert.Equal("PLAN_UNKNOWN", Code("planId"));
+    }
+
+    [Fact]
     public async Task SkippedFlagsAndTheCurrentStepAreKept()
     {
         var owner = await factory.SignUpAsync();

@@ -2,6 +2,7 @@ import { useNavigate } from '@tanstack/react-router';
 import { useTranslation } from 'react-i18next';
 import { useSession } from '@/lib/session';
 import { inputClass } from '@/components/ui/ui';
+import { errorText } from '@/lib/error-text';
 import { useSwitchTenant } from './api';
 
 /** The organisation switcher in the shell header: shown only to users who belong to more than one tenant. */
@@ -29,7 +30,7 @@ export function OrgSwitcher() {
       </select>
       {switchTenant.error ? (
         <span role="alert" className="text-xs text-red-700 dark:text-red-300">
-          {switchTenant.error.message}
+          {errorText(switchTenant.error, t)}
         </span>
       ) : null}
     </label>

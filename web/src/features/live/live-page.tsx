@@ -4,16 +4,13 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { Badge, Card, ErrorMessage, Ltr, PageTitle, urgencyTone } from '@/components/ui/ui';
 import { request } from '@/lib/api/client';
+import { fetchLiveCalls, liveCallsKey } from '@/lib/live/live-calls';
 import { keys } from '@/lib/query-keys';
 import { useFormat, useTenantId } from '@/lib/session';
 import { formatDuration, formatPhone, formatTime } from '@/lib/format/format';
 import { isEnded, liveUrgency, mergeTurn, pruneEnded, type CallEvent, type LiveCall, type LiveState, type Turn } from '@/lib/live/events';
 import { cn } from '@/lib/cn';
 import { readableToolText, turnKind } from '@/lib/transcript';
-
-interface CallsPage {
-  items: { id: string; status: string; channel: string; provider: string; customerNumber: string | null; startedAt: string | null; urgency: string | null; summary: string | null }[];
-}
 
 /** Ended calls stay on Live for two minutes, then they are only in the Calls log. */
 const KEEP_ENDED_MS = 120_000;
@@ -30,8 +27,8 @@ function useLiveState(tenantId: string) {
     staleTime: Infinity,
   });
   const seed = useQuery({
-    queryKey: [...keys.calls(tenantId), 'active'],
-    queryFn: ({ signal }) => request<CallsPage>('GET', '/api/v1/calls', { query: { pageSize: 50 }, signal }),
+    queryKey: liveCallsKey(tenantId),
+    queryFn: ({ signal }) => fetchLiveCalls(signal),
   });
   const streamed = stream.data?.calls ?? [];
   const seen = new Set(streamed.map((c) => c.call.callId));
@@ -41,8 +38,10 @@ function useLiveState(tenantId: string) {
       call: { callId: c.id, status: c.status, channel: c.channel, provider: c.provider, fromNumber: c.customerNumber, startedAt: c.startedAt, urgency: c.urgency, summary: c.summary },
       turns: [],
     }));
+  // Calls in progress beyond the ones listed (the host lists at most 100 and counts them all).
+  const unlisted = Math.max(0, (seed.data?.total ?? 0) - (seed.data?.items.length ?? 0));
   // `known`: the calls in progress when the page opened were loaded, so a count (or "none") is the truth, not a guess.
-  return { data: { calls: [...streamed, ...active] } satisfies LiveState, error: seed.error, pending: seed.isPending, known: seed.isSuccess };
+  return { data: { calls: [...streamed, ...active] } satisfies LiveState, unlisted, error: seed.error, pending: seed.isPending, known: seed.isSuccess };
 }
 
 function useNow(ms: number) {
@@ -69,7 +68,7 @@ export function LivePage() {
       <ErrorMessage error={live.error} />
       {live.pending ? <p className="mb-6">{t('common.loading')}</p> : null}
       {/* Until the calls in progress have loaded (or when they could not be), "0 calls" would be a guess: say nothing. */}
-      {live.known || active.length > 0 ? <h2 className="mb-2 font-semibold">{t('live.active', { count: active.length })}</h2> : null}
+      {live.known || active.length > 0 ? <h2 className="mb-2 font-semibold">{t('live.active', { count: active.length + live.unlisted })}</h2> : null}
       {live.known && active.length === 0 ? <p className="mb-6 text-sm text-slate-600 dark:text-slate-400">{t('live.none')}</p> : null}
       <ul className="mb-6 grid gap-4 lg:grid-cols-2">
         {active.map((c) => (

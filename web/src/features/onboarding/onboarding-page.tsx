@@ -8,7 +8,7 @@ import { useTenantId } from '@/lib/session';
 import { cn } from '@/lib/cn';
 import { completeOnboarding, isStep, onboardingKey, STEPS, useOnboardingState, type OnboardingDto, type OnboardingIssue, type Step } from './api';
 import { draftFrom } from './draft';
-import { IssueText } from './issue-text';
+import { IssueText, WarningText } from './issue-text';
 import { useAutosave, type SaveStatus } from './use-autosave';
 import { AssistantStep, IntegrationsStep, PersonaStep, PlanStep, PROFILE_FIELDS, ProfileStep, TelephonyStep, TwilioStep, VoiceProviderStep, type StepProps } from './steps';
 
@@ -82,7 +82,7 @@ function Warnings({ warnings }: { warnings: OnboardingIssue[] }) {
       <ul className="mt-1 list-disc ps-5">
         {warnings.map((w, i) => (
           <li key={i}>
-            {t(`onboarding.steps.${w.step}`, { defaultValue: w.step })} — {w.field}: {w.message}
+            {t(`onboarding.steps.${w.step}`, { defaultValue: w.step })} — <WarningText issue={w} />
           </li>
         ))}
       </ul>

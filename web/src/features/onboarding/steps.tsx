@@ -5,6 +5,7 @@ import { Badge, Button, buttonClass, ErrorMessage, Field, FieldProblem, inputCla
 import { useFormat, useTenantId } from '@/lib/session';
 import { formatLanguage, formatNumber, formatPrice } from '@/lib/format/format';
 import { TENANT_LOCALES } from '@/lib/tenant-locale';
+import { errorText } from '@/lib/error-text';
 import { checkCredential, useTemplates, type CredentialDto, type OnboardingDto, type OnboardingPatch } from './api';
 import { draftFrom, type Draft, type DraftStep } from './draft';
 import { IssueText } from './issue-text';
@@ -166,7 +167,7 @@ export function VoiceProviderStep(props: StepProps) {
       try {
         setCheck(await checkCredential('vapi'));
       } catch (e) {
-        setCheck({ ok: false, message: e instanceof Error ? e.message : String(e) });
+        setCheck({ ok: false, message: errorText(e, t) });
       }
     }
   };

@@ -8,7 +8,7 @@ import { useAnalytics } from '@/lib/api/analytics';
 import { keys } from '@/lib/query-keys';
 import { useFormat, useTenantId } from '@/lib/session';
 import { formatDateTime, formatDuration, formatNumber, formatPhone} from '@/lib/format/format';
-import { isEnded } from '@/lib/live/events';
+import { fetchLiveCalls, liveCallsKey } from '@/lib/live/live-calls';
 
 
 function Kpi({ label, value }: { label: string; value: string }) {
@@ -36,7 +36,7 @@ export function OverviewPage() {
     queryKey: [...keys.leads(tenantId), 'urgent-new'],
     queryFn: async ({ signal }) => data(await api.GET('/api/v1/leads', { params: { query: { status: 'new', urgency: 'emergency', pageSize: 5 } }, signal })),
   });
-  const active = (recent.data?.items ?? []).filter((c) => !isEnded(c.status)).length;
+  const live = useQuery({ queryKey: liveCallsKey(tenantId), queryFn: ({ signal }) => fetchLiveCalls(signal) });
   const totals = today.data?.totals;
   return (
     <>
@@ -51,8 +51,8 @@ export function OverviewPage() {
       </div>
       <ErrorMessage error={today.error} />
       <Card className="mb-4 flex flex-wrap items-center justify-between gap-2">
-        {/* The count comes from the recent calls: while they load, or when they could not be loaded, it is unknown. */}
-        <p className="font-medium">{recent.isSuccess ? t('live.active', { count: active }) : t('live.title')}</p>
+        {/* The host counts every call in progress: while that loads, or when it could not be loaded, the count is unknown. */}
+        <p className="font-medium">{live.isSuccess ? t('live.active', { count: live.data.total }) : t('live.title')}</p>
         <Link to="/live" className="text-sm text-brand-700 hover:underline dark:text-brand-100">
           {t('overview.openLive')}
         </Link>

@@ -6,6 +6,33 @@ function attr(value: string): string {
   return value.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
 }
 
+/** True for a host only its own machine reaches: `localhost` (and `*.localhost`), 127.0.0.0/8, `[::1]`, `0.0.0.0`. */
+function isLoopbackHost(hostname: string): boolean {
+  const h = hostname.toLowerCase().replace(/\.$/, '');
+  return h === 'localhost' || h.endsWith('.localhost') || /^127(\.\d{1,3}){3}$/.test(h) || h === '[::1]' || h === '0.0.0.0' || h === '[::]';
+}
+
+/**
+ * The script URL to print in the install snippet. The server's `scriptUrl` is built from `Switchboard:PublicBaseUrl`;
+ * when that is not configured it names the listening address with a loopback host written `localhost`, which is only
+ * a guess: the dashboard opened as `http://127.0.0.1:8084` (or from another machine at `http://192.168.1.5:8084`)
+ * printed `http://localhost:8084/widget.js`, a host that is not the one the owner reaches this installation at. A
+ * loopback script URL is therefore replaced by the dashboard's own origin (`pageOrigin`), which is known to serve
+ * `/widget.js`; a configured public URL (any other host) is kept as it is.
+ */
+export function installScriptUrl(scriptUrl: string, pageOrigin: string): string {
+  let server: URL;
+  let page: URL;
+  try {
+    server = new URL(scriptUrl);
+    page = new URL(pageOrigin);
+  } catch {
+    return scriptUrl;
+  }
+  if (!isLoopbackHost(server.hostname) || page.origin === server.origin || !/^https?:$/.test(page.protocol)) return scriptUrl;
+  return `${page.origin}${server.pathname}${server.search}`;
+}
+
 /** The one script tag every platform ends up with. */
 export function scriptTag(scriptUrl: string, key: string): string {
   return `<script src="${attr(scriptUrl)}" data-key="${attr(key)}" async></script>`;

@@ -8,7 +8,7 @@ import { useCreateWidgetKey, useSaveOrigins, useSaveWidgetSettings, useWidget, t
 import { fieldErrors } from './http';
 import { FieldError, ReturnToBanner } from './return-to';
 import { Field } from './field';
-import { PLATFORMS, previewDocument, snippet, type Platform } from './snippets';
+import { installScriptUrl, PLATFORMS, previewDocument, snippet, type Platform } from './snippets';
 
 /** Settings → Widget: install snippet per platform, allowed origins, branding, and a live preview of the real widget. */
 export function WidgetPage() {
@@ -43,7 +43,7 @@ function Install({ tenantId, install }: { tenantId: string; install: WidgetInsta
   const [copied, setCopied] = useState<string | null>(null);
   const create = useCreateWidgetKey(tenantId);
   const key = install.publishableKey;
-  const code = key ? snippet(platform, install.scriptUrl, key) : '';
+  const code = key ? snippet(platform, installScriptUrl(install.scriptUrl, window.location.origin), key) : '';
   const copy = async () => {
     try {
       await navigator.clipboard.writeText(code);

@@ -387,6 +387,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/calls/live": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The calls in progress (not ended), newest first, at most 100, and how many there are in all (total) */
+        get: operations["listLiveCalls"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/calls/export.csv": {
         parameters: {
             query?: never;
@@ -3626,6 +3643,16 @@ export interface components {
                 createdAt: string;
             };
         };
+        /**
+         * @description The calls in progress (`Status` not one of string[] CallStatuses.Ended), newest first: at most
+         *     int CallsApi.MaxLiveCalls of them in `Items`, and `Total`, how many there are in all. The list's
+         *     newest page could only tell how many of its own rows were in progress (an in-progress call older than the page was not counted).
+         */
+        LiveCallsDto: {
+            items: components["schemas"]["CallSummary"][];
+            /** Format: int32 */
+            total: number;
+        };
         /** @description Sign-in; `TenantId` picks the tenant to act for (default: the oldest membership). */
         LoginRequest: {
             email: null | string;
@@ -6261,6 +6288,64 @@ export interface operations {
             };
             /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (RATE_LIMITED, or ACCOUNT_LOCKED at sign-in): retry after Retry-After seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unexpected error (INTERNAL_ERROR); no internals are revealed. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    listLiveCalls: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LiveCallsDto"];
+                };
+            };
+            /** @description Not authenticated (UNAUTHENTICATED): a secret key or a session is required. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
