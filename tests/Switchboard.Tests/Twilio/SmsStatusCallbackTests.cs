@@ -460,6 +460,8 @@ public sealed class SmsStatusCallbackTests(SmsDeliveryFactory factory) : IClassF
     [InlineData("Cancel", null, "OptOut")]
     [InlineData("end", null, "OptOut")]
     [InlineData("QUIT", null, "OptOut")]
+    [InlineData("Revoke", null, "OptOut")]
+    [InlineData("optout ", null, "OptOut")]
     [InlineData("unstop", null, "OptIn")]
     [InlineData("Yes", null, "OptIn")]
     [InlineData("please stop", null, "None")]
