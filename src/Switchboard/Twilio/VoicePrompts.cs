@@ -177,6 +177,26 @@ internal static class VoicePrompts
         _ => $"Thank you for calling {business}. We cannot take your call right now. Please call back a little later. Goodbye.",
     };
 
+    /// <summary>Said to the caller before a cold transfer's <c>&lt;Dial&gt;</c> to <paramref name="destination"/> (a name from the assistant's configuration).</summary>
+    public static string Transferring(string tag, string destination) => PrimaryOf(tag) switch
+    {
+        "fr" => $"Je vous transfère à {destination}. Un instant.",
+        "es" => $"Le transfiero con {destination}. Un momento.",
+        "ar" => $"سأحوّلك إلى {destination}. لحظة من فضلك.",
+        "he" => $"אני מעביר אתכם אל {destination}. רגע אחד.",
+        _ => $"I'm transferring you to {destination}. One moment.",
+    };
+
+    /// <summary>Said to the caller put on hold while a warm transfer reaches <paramref name="destination"/>.</summary>
+    public static string TransferHold(string tag, string destination) => PrimaryOf(tag) switch
+    {
+        "fr" => $"Je vous mets en attente quelques instants, je joins {destination}.",
+        "es" => $"Le pongo en espera unos instantes mientras contacto con {destination}.",
+        "ar" => $"سأضعك على الانتظار لحظات ريثما أتصل بـ {destination}.",
+        "he" => $"אני מעביר אתכם להמתנה לכמה רגעים, בזמן שאני משיג את {destination}.",
+        _ => $"Please hold while I reach {destination}.",
+    };
+
     /// <summary>After a recorded message.</summary>
     public static string Thanks(string tag) => PrimaryOf(tag) switch
     {

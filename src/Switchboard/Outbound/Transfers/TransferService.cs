@@ -87,8 +87,8 @@ internal sealed class TransferService(
         {
             return ToolOutcome.Fail("The transfer cannot be made right now: apologise and take a message with capture_lead.");
         }
-        var voice = VoicePrompts.SayFor(call.Language ?? tenant.Locale);
-        var fr = voice.Language.StartsWith("fr", StringComparison.OrdinalIgnoreCase);
+        var language = call.Language ?? tenant.Locale;
+        var voice = VoicePrompts.SayFor(language);
         var transfer = new CallTransfer
         {
             Id = Guid.CreateVersion7(),
@@ -105,7 +105,7 @@ internal sealed class TransferService(
         db.CallTransfers.Add(transfer);
         if (mode == "cold")
         {
-            var notice = fr ? $"Je vous transfère à {destination.Name}. Un instant." : $"I'm transferring you to {destination.Name}. One moment.";
+            var notice = VoicePrompts.Transferring(language, destination.Name);
             var callerId = Phones.IsValidE164(call.CustomerNumber) ? call.CustomerNumber : null;
             var result = await twilio.UpdateCallAsync(tenant.TwilioAccountSid, token, callSid,
                 TransferTwiML.ColdDial(notice, voice, destination.Number, callerId, options.Value.DialTimeoutSeconds), ct);
@@ -128,7 +128,7 @@ internal sealed class TransferService(
         transfer.ConferenceName = $"xfer-{callSid}";
         call.UpdatedAt = now;
         await SaveAsync(ct);
-        var hold = fr ? $"Je vous mets en attente quelques instants, je joins {destination.Name}." : $"Please hold while I reach {destination.Name}.";
+        var hold = VoicePrompts.TransferHold(language, destination.Name);
         var moved = await twilio.UpdateCallAsync(tenant.TwilioAccountSid, token, callSid,
             TransferTwiML.HoldInConference(hold, voice, transfer.ConferenceName, options.Value.HoldMusicUrl), ct);
         if (!moved.Ok)
