@@ -197,6 +197,26 @@ internal static class VoicePrompts
         _ => $"Please hold while I reach {destination}.",
     };
 
+    /// <summary>Why a transfer asked of the assistant is not made, said to the caller, who is offered a message instead.</summary>
+    public static string TransferRefused(string tag, TransferRefusal why, string? destination = null) => (PrimaryOf(tag), why) switch
+    {
+        ("fr", TransferRefusal.Off) => "Le transfert n'est pas disponible. Je peux prendre un message.",
+        ("fr", TransferRefusal.NoDestination) => "Je ne peux pas transférer cet appel. Je peux prendre un message.",
+        ("fr", _) => $"{destination} n'est pas disponible à cette heure-ci. Je peux prendre un message.",
+        ("es", TransferRefusal.Off) => "La transferencia no está disponible. Puedo tomar un mensaje.",
+        ("es", TransferRefusal.NoDestination) => "No puedo transferir esta llamada. Puedo tomar un mensaje.",
+        ("es", _) => $"{destination} no está disponible a esta hora. Puedo tomar un mensaje.",
+        ("ar", TransferRefusal.Off) => "التحويل غير متاح. يمكنني أخذ رسالة.",
+        ("ar", TransferRefusal.NoDestination) => "لا يمكنني تحويل هذه المكالمة. يمكنني أخذ رسالة.",
+        ("ar", _) => $"{destination} غير متاح في هذه الساعة. يمكنني أخذ رسالة.",
+        ("he", TransferRefusal.Off) => "העברת שיחה אינה זמינה. אפשר להשאיר לי הודעה.",
+        ("he", TransferRefusal.NoDestination) => "איני יכול להעביר את השיחה הזו. אפשר להשאיר לי הודעה.",
+        ("he", _) => $"{destination} אינו זמין בשעה זו. אפשר להשאיר לי הודעה.",
+        (_, TransferRefusal.Off) => "Live transfer is not available. I can take a message.",
+        (_, TransferRefusal.NoDestination) => "I cannot transfer this call. I can take a message.",
+        _ => $"{destination} is not available at this hour. I can take a message.",
+    };
+
     /// <summary>After a recorded message.</summary>
     public static string Thanks(string tag) => PrimaryOf(tag) switch
     {
@@ -206,6 +226,19 @@ internal static class VoicePrompts
         "he" => "תודה, ההודעה שלכם נקלטה. להתראות.",
         _ => "Thank you, your message has been recorded. Goodbye.",
     };
+}
+
+/// <summary>Why a transfer is not made (<see cref="VoicePrompts.TransferRefused"/>).</summary>
+internal enum TransferRefusal
+{
+    /// <summary>The assistant does not offer live transfer.</summary>
+    Off,
+
+    /// <summary>No configured destination matches the one asked for.</summary>
+    NoDestination,
+
+    /// <summary>The destination does not take calls at this hour.</summary>
+    Closed,
 }
 
 /// <summary>Why the assistant is not answering a native call.</summary>
