@@ -33,6 +33,12 @@ internal sealed class SmsSendHandler(
     /// <summary><see cref="SmsMessage.ErrorCode"/> of an SMS that failed because the tenant has no sender.</summary>
     public const string NoSenderCode = "NO_SENDER";
 
+    /// <summary>
+    /// <see cref="SmsMessage.ErrorCode"/> of an SMS not sent because its recipient texted an opt-out keyword to the tenant: Twilio's
+    /// own code for a send to an unsubscribed recipient (twilio.com/docs/api/errors/21610), which the dashboard already explains.
+    /// </summary>
+    public const string OptedOutCode = "21610";
+
     /// <summary>Outbox payload: the SMS row to send.</summary>
     public sealed record Payload(Guid SmsId);
 
@@ -66,6 +72,14 @@ internal sealed class SmsSendHandler(
     private static readonly Func<SwitchboardDbContext, Guid, CancellationToken, Task<Tenant>> LoadTenant = EF.CompileAsyncQuery(
         (SwitchboardDbContext db, Guid id, CancellationToken ct) => db.Tenants.AsNoTracking().First(t => t.Id == id));
 
+    /// <summary>
+    /// True when <c>to</c> texted an opt-out keyword (STOP, ARRET with Advanced Opt-Out…) to the tenant and has not opted back in
+    /// (a do-not-call entry of source <see cref="Outbound.DoNotCallSources.SmsOptOut"/>). Compiled: asked once per SMS.
+    /// </summary>
+    private static readonly Func<SwitchboardDbContext, string, CancellationToken, Task<bool>> IsOptedOut = EF.CompileAsyncQuery(
+        (SwitchboardDbContext db, string to, CancellationToken ct) =>
+            db.DoNotCall.Any(d => d.Number == to && d.Source == Outbound.DoNotCallSources.SmsOptOut));
+
     public async Task<OutboxResult> HandleAsync(OutboxMessage message, CancellationToken ct)
     {
         var payload = System.Text.Json.JsonSerializer.Deserialize<Payload>(message.PayloadJson, System.Text.Json.JsonSerializerOptions.Web);
@@ -81,6 +95,14 @@ internal sealed class SmsSendHandler(
         var tenant = await LoadTenant(db, sms.TenantId, ct);
         var token = secrets.Unprotect(tenant.TwilioAuthTokenProtected);
         var now = clock.GetUtcNow();
+        // Someone who texted STOP is not texted again, whoever they are (an on-call phone, a caller), and from whichever
+        // sender: Twilio's own block covers only the number they texted (error 21610), not another number of the tenant nor
+        // the simulated path. A row already attempted first looks for the earlier send below, which may have reached them.
+        var optedOut = await IsOptedOut(db, sms.To, ct);
+        if (optedOut && sms.Attempts == 0)
+        {
+            return await RefuseOptedOutAsync(sms, ct);
+        }
         if (tenant.TwilioAccountSid is null || token is null)
         {
             sms.Status = "simulated";
@@ -128,6 +150,11 @@ internal sealed class SmsSendHandler(
             }
         }
 
+        if (optedOut)
+        {
+            return await RefuseOptedOutAsync(sms, ct);
+        }
+
         // Record the attempt before calling Twilio, so a crash during the call is known to need a lookup.
         sms.Attempts++;
         sms.Status = "sending";
@@ -156,6 +183,18 @@ internal sealed class SmsSendHandler(
                 sms.ErrorMessage = result.ErrorMessage;
                 return OutboxResult.Retry($"Twilio transient failure: {result.ErrorCode} {result.ErrorMessage}");
         }
+    }
+
+    /// <summary>Settles an SMS to a recipient who opted out: <c>failed</c> with <see cref="OptedOutCode"/>, <c>sms.failed</c>, and Twilio never asked.</summary>
+    private async Task<OutboxResult> RefuseOptedOutAsync(SmsMessage sms, CancellationToken ct)
+    {
+        sms.Status = "failed";
+        sms.ErrorCode = OptedOutCode;
+        sms.ErrorMessage = "Not sent: the recipient texted STOP to this business and has not texted START since.";
+        logger.LogWarning("SMS {SmsId} ({Purpose}) not sent: the recipient opted out by SMS", sms.Id, sms.Purpose);
+        await webhooks.SmsAsync(sms, ct); // sms.failed
+        metrics.SmsSettled("failed");
+        return OutboxResult.Dead("The recipient opted out by SMS (STOP).");
     }
 
     /// <summary>

@@ -11,14 +11,15 @@ internal enum SmsOptOutRequest
 /// <summary>
 /// Twilio's default opt-out handling (Twilio docs, "Twilio support for opt-out keywords (SMS STOP filtering)"): a message
 /// whose whole body, trimmed and case-insensitive, is <c>STOP</c>, <c>STOPALL</c>, <c>UNSUBSCRIBE</c>, <c>CANCEL</c>,
-/// <c>END</c> or <c>QUIT</c> opts the sender out of the number's messages (Twilio then refuses sends to them, error 21610);
+/// <c>END</c>, <c>QUIT</c>, <c>REVOKE</c> or <c>OPTOUT</c> (the last two added by Twilio in 2025 for the FCC's revocation
+/// rules; Twilio docs, "Customize users' opt-in and opt-out experience with Advanced Opt-Out") opts the sender out of the number's messages (Twilio then refuses sends to them, error 21610);
 /// <c>START</c>, <c>UNSTOP</c> or <c>YES</c> opts them back in. With Advanced Opt-Out (Messaging Services) Twilio also sends
 /// <c>OptOutType</c> = <c>STOP</c>, <c>START</c> or <c>HELP</c> for the service's own keywords, which then decides.
 /// Twilio sends the confirmation reply itself.
 /// </summary>
 internal static class SmsOptOutKeywords
 {
-    private static readonly HashSet<string> OptOut = new(StringComparer.OrdinalIgnoreCase) { "STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT" };
+    private static readonly HashSet<string> OptOut = new(StringComparer.OrdinalIgnoreCase) { "STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT" };
     private static readonly HashSet<string> OptIn = new(StringComparer.OrdinalIgnoreCase) { "START", "UNSTOP", "YES" };
 
     /// <summary>The request of an inbound SMS with <paramref name="body"/> and Twilio's <paramref name="optOutType"/> (may be null).</summary>

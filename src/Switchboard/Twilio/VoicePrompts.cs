@@ -177,6 +177,46 @@ internal static class VoicePrompts
         _ => $"Thank you for calling {business}. We cannot take your call right now. Please call back a little later. Goodbye.",
     };
 
+    /// <summary>Said to the caller before a cold transfer's <c>&lt;Dial&gt;</c> to <paramref name="destination"/> (a name from the assistant's configuration).</summary>
+    public static string Transferring(string tag, string destination) => PrimaryOf(tag) switch
+    {
+        "fr" => $"Je vous transfère à {destination}. Un instant.",
+        "es" => $"Le transfiero con {destination}. Un momento.",
+        "ar" => $"سأحوّلك إلى {destination}. لحظة من فضلك.",
+        "he" => $"אני מעביר אתכם אל {destination}. רגע אחד.",
+        _ => $"I'm transferring you to {destination}. One moment.",
+    };
+
+    /// <summary>Said to the caller put on hold while a warm transfer reaches <paramref name="destination"/>.</summary>
+    public static string TransferHold(string tag, string destination) => PrimaryOf(tag) switch
+    {
+        "fr" => $"Je vous mets en attente quelques instants, je joins {destination}.",
+        "es" => $"Le pongo en espera unos instantes mientras contacto con {destination}.",
+        "ar" => $"سأضعك على الانتظار لحظات ريثما أتصل بـ {destination}.",
+        "he" => $"אני מעביר אתכם להמתנה לכמה רגעים, בזמן שאני משיג את {destination}.",
+        _ => $"Please hold while I reach {destination}.",
+    };
+
+    /// <summary>Why a transfer asked of the assistant is not made, said to the caller, who is offered a message instead.</summary>
+    public static string TransferRefused(string tag, TransferRefusal why, string? destination = null) => (PrimaryOf(tag), why) switch
+    {
+        ("fr", TransferRefusal.Off) => "Le transfert n'est pas disponible. Je peux prendre un message.",
+        ("fr", TransferRefusal.NoDestination) => "Je ne peux pas transférer cet appel. Je peux prendre un message.",
+        ("fr", _) => $"{destination} n'est pas disponible à cette heure-ci. Je peux prendre un message.",
+        ("es", TransferRefusal.Off) => "La transferencia no está disponible. Puedo tomar un mensaje.",
+        ("es", TransferRefusal.NoDestination) => "No puedo transferir esta llamada. Puedo tomar un mensaje.",
+        ("es", _) => $"{destination} no está disponible a esta hora. Puedo tomar un mensaje.",
+        ("ar", TransferRefusal.Off) => "التحويل غير متاح. يمكنني أخذ رسالة.",
+        ("ar", TransferRefusal.NoDestination) => "لا يمكنني تحويل هذه المكالمة. يمكنني أخذ رسالة.",
+        ("ar", _) => $"{destination} غير متاح في هذه الساعة. يمكنني أخذ رسالة.",
+        ("he", TransferRefusal.Off) => "העברת שיחה אינה זמינה. אפשר להשאיר לי הודעה.",
+        ("he", TransferRefusal.NoDestination) => "איני יכול להעביר את השיחה הזו. אפשר להשאיר לי הודעה.",
+        ("he", _) => $"{destination} אינו זמין בשעה זו. אפשר להשאיר לי הודעה.",
+        (_, TransferRefusal.Off) => "Live transfer is not available. I can take a message.",
+        (_, TransferRefusal.NoDestination) => "I cannot transfer this call. I can take a message.",
+        _ => $"{destination} is not available at this hour. I can take a message.",
+    };
+
     /// <summary>After a recorded message.</summary>
     public static string Thanks(string tag) => PrimaryOf(tag) switch
     {
@@ -186,6 +226,19 @@ internal static class VoicePrompts
         "he" => "תודה, ההודעה שלכם נקלטה. להתראות.",
         _ => "Thank you, your message has been recorded. Goodbye.",
     };
+}
+
+/// <summary>Why a transfer is not made (<see cref="VoicePrompts.TransferRefused"/>).</summary>
+internal enum TransferRefusal
+{
+    /// <summary>The assistant does not offer live transfer.</summary>
+    Off,
+
+    /// <summary>No configured destination matches the one asked for.</summary>
+    NoDestination,
+
+    /// <summary>The destination does not take calls at this hour.</summary>
+    Closed,
 }
 
 /// <summary>Why the assistant is not answering a native call.</summary>

@@ -179,6 +179,35 @@ public sealed class OutboundCallTests(OutboundFactory factory) : IClassFixture<O
         Assert.Null(call.StartedAt);
     }
 
+    [Theory]
+    [InlineData("he", "שלום", "להתראות")]
+    [InlineData("ar", "مرحبًا", "مع السلامة")]
+    [InlineData("es", "Hola", "hasta luego")]
+    public async Task AMachineHearsTheDefaultVoicemailInTheCallsLanguage(string language, string greeting, string goodbye)
+    {
+        var tenant = await factory.NativeTenantAsync(); // no voicemail of its own: the default one
+        await factory.WithDbAsync(tenant.Id, async db =>
+        {
+            var assistant = await db.Assistants.SingleAsync();
+            assistant.Languages = [language];
+            return await db.SaveChangesAsync();
+        });
+        var to = NewNumber();
+        factory.Calls.State.Callee = n => n == to ? CalleeKind.Machine : CalleeKind.Human;
+
+        var id = await IdOf(await PlaceAsync(tenant, new { to }));
+        await factory.Outbox.DrainAsync(CancellationToken.None);
+        var sim = await factory.EndedCallAsync(to);
+
+        var recorded = factory.Calls.State.TimelineOf(sim.Sid).Single(e => e.Event == "voicemail recorded");
+        Assert.StartsWith(greeting, recorded.Detail);
+        Assert.Contains(goodbye, recorded.Detail);
+        Assert.DoesNotContain("Hello", recorded.Detail);
+        var update = factory.Calls.State.TimelineOf(sim.Sid).Single(e => e.Event == "update");
+        Assert.Contains($"language=\"{VoicePrompts.SayFor(language).Language}\"", update.Detail); // said with that language's voice
+        Assert.Equal("voicemail", (await CallAsync(tenant, id, c => c.Analyzed)).EndedReason);
+    }
+
     [Fact]
     public async Task ABusyCalleeEndsTheCallAsBusy()
     {

@@ -11,6 +11,7 @@ using Switchboard.Simulators;
 using Switchboard.Tenancy;
 using Switchboard.Tests.Realtime;
 using Switchboard.Tests.Support;
+using Switchboard.Twilio;
 using Switchboard.Webhooks;
 
 namespace Switchboard.Tests.Outbound;
@@ -124,6 +125,38 @@ public sealed class TransferCallTests(VoiceFactory factory) : IClassFixture<Voic
         Assert.Equal(("twilio", "cold", "Bureau", OfficeNumber, "transferred"), (transfer!["provider"]!.GetValue<string>(), transfer["mode"]!.GetValue<string>(),
             transfer["destination"]!.GetValue<string>(), transfer["number"]!.GetValue<string>(), transfer["outcome"]!.GetValue<string>()));
         Assert.Contains(WebhookEventTypes.CallTransferred, await EventTypesAsync(tenant, call.Id));
+    }
+
+    [Theory]
+    [InlineData("he", "אני מעביר אתכם אל Bureau")]
+    [InlineData("ar", "سأحوّلك إلى Bureau")]
+    public async Task AColdTransferTellsTheCallerInTheCallsLanguage(string language, string notice)
+    {
+        var tenant = await TenantAsync(transfer: true);
+        await factory.WithDbAsync(tenant.Id, async db =>
+        {
+            (await db.Assistants.SingleAsync()).Languages = [language];
+            (await db.Tenants.SingleAsync(t => t.Id == tenant.Id)).Locale = language;
+            return await db.SaveChangesAsync();
+        });
+        var script = new CallScript
+        {
+            Caller = Caller(new() { Listen = true }, new() { Say = "tone:900", Text = "Office please." }, new() { Listen = true }, new() { PauseMs = 5000 }),
+            Provider = Provider(new ScriptedTurn
+            {
+                Hears = "Office please.",
+                Tool = new ScriptedTool { Name = "transfer_call", Arguments = Json(new { destination = "Bureau", reason = "Quote", mode = "cold" }) },
+                Says = new ScriptedSpeech { Text = "One moment.", AudioMs = 600 },
+            }),
+        };
+
+        var twilio = await factory.CallAsync(tenant, script);
+
+        var update = Assert.Single(factory.TwilioRest.Voice.CallUpdates, u => u.CallSid == twilio.CallSid);
+        var say = System.Xml.Linq.XElement.Parse(update.Form["Twiml"]).Element("Say")!;
+        Assert.Equal(VoicePrompts.SayFor(language).Language, say.Attribute("language")!.Value);
+        Assert.StartsWith(notice, say.Value);
+        Assert.DoesNotContain("transferring", say.Value);
     }
 
     [Fact]

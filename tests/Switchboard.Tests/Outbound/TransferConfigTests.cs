@@ -134,6 +134,29 @@ public sealed class TransferConfigTests(SwitchboardFactory factory) : IClassFixt
         },
     }.ToJsonString();
 
+    [Theory]
+    [InlineData("he", "אני מעביר אתכם אל Bureau", "איני יכול להעביר")]
+    [InlineData("ar", "سأحوّلك إلى Bureau", "لا يمكنني تحويل")]
+    public async Task VapisTransferAnswersAreSaidInTheTenantsLanguage(string language, string transferring, string refused)
+    {
+        var (tenant, id) = await TenantAsync();
+        await factory.WithDbAsync(tenant.Id, async db =>
+        {
+            (await db.Tenants.SingleAsync(t => t.Id == tenant.Id)).Locale = language;
+            var paul = await db.Assistants.SingleAsync(x => x.Id == id);
+            paul.TransferEnabled = true;
+            paul.TransferDestinations = [new TransferDestination { Name = "Bureau", Number = "+15145550100" }];
+            return await db.SaveChangesAsync();
+        });
+
+        var answer = JsonNode.Parse(await (await factory.PostVapiAsync(tenant, DestinationRequest($"vapi-xfer-{language}-1", "Bureau"))).Content.ReadAsStringAsync())!;
+        var unknown = JsonNode.Parse(await (await factory.PostVapiAsync(tenant, DestinationRequest($"vapi-xfer-{language}-2", "Nobody"))).Content.ReadAsStringAsync())!;
+
+        Assert.StartsWith(transferring, answer["message"]!["content"]!.GetValue<string>());
+        Assert.StartsWith(transferring, answer["destination"]!["message"]!.GetValue<string>());
+        Assert.StartsWith(refused, unknown["error"]!.GetValue<string>());
+    }
+
     [Fact]
     public async Task VapisTransferDestinationRequestIsAnsweredFromTheConfigurationAndRefusedWhenTransferIsOff()
     {

@@ -454,12 +454,35 @@ public sealed class SmsStatusCallbackTests(SmsDeliveryFactory factory) : IClassF
         Assert.Equal([(listedByApi, "api")], await DncAsync(api));
     }
 
+    [Fact]
+    public async Task AnOnCallPhoneThatTextedStopIsNotTextedUntilItTextsStart()
+    {
+        var (tenant, onCall) = await TenantAsync();
+        Assert.Equal(HttpStatusCode.OK, (await InboundAsync(tenant, onCall, "Stop")).StatusCode);
+
+        await factory.PostVapiAsync(tenant, VapiWebhookTests.EndOfCallReport(Guid.NewGuid().ToString(), "Le sous-sol est inondé.", "Mon sous-sol est inondé!"));
+        await factory.Outbox.DrainAsync(CancellationToken.None);
+
+        var refused = await factory.WithDbAsync(tenant.Id, db => db.SmsMessages.AsNoTracking().SingleAsync(s => s.To == onCall && s.Direction == "outbound"));
+        Assert.Equal(("failed", SmsSendHandler.OptedOutCode), (refused.Status, refused.ErrorCode));
+        Assert.DoesNotContain(factory.Twilio.Messages, m => m.To == onCall);
+        Assert.Contains(WebhookEventTypes.SmsFailed, await SmsEventTypesAsync(tenant));
+
+        Assert.Equal(HttpStatusCode.OK, (await InboundAsync(tenant, onCall, "START")).StatusCode);
+        await factory.PostVapiAsync(tenant, VapiWebhookTests.EndOfCallReport(Guid.NewGuid().ToString(), "Tuyau éclaté.", "Un tuyau a éclaté dans la cuisine!"));
+        await factory.Outbox.DrainAsync(CancellationToken.None);
+
+        Assert.Single(factory.Twilio.Messages, m => m.To == onCall);
+    }
+
     [Theory]
     [InlineData("STOP", null, "OptOut")]
     [InlineData(" stopall\n", null, "OptOut")]
     [InlineData("Cancel", null, "OptOut")]
     [InlineData("end", null, "OptOut")]
     [InlineData("QUIT", null, "OptOut")]
+    [InlineData("Revoke", null, "OptOut")]
+    [InlineData("optout ", null, "OptOut")]
     [InlineData("unstop", null, "OptIn")]
     [InlineData("Yes", null, "OptIn")]
     [InlineData("please stop", null, "None")]

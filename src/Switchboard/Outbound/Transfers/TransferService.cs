@@ -87,8 +87,8 @@ internal sealed class TransferService(
         {
             return ToolOutcome.Fail("The transfer cannot be made right now: apologise and take a message with capture_lead.");
         }
-        var voice = VoicePrompts.SayFor(call.Language ?? tenant.Locale);
-        var fr = voice.Language.StartsWith("fr", StringComparison.OrdinalIgnoreCase);
+        var language = call.Language ?? tenant.Locale;
+        var voice = VoicePrompts.SayFor(language);
         var transfer = new CallTransfer
         {
             Id = Guid.CreateVersion7(),
@@ -105,7 +105,7 @@ internal sealed class TransferService(
         db.CallTransfers.Add(transfer);
         if (mode == "cold")
         {
-            var notice = fr ? $"Je vous transfère à {destination.Name}. Un instant." : $"I'm transferring you to {destination.Name}. One moment.";
+            var notice = VoicePrompts.Transferring(language, destination.Name);
             var callerId = Phones.IsValidE164(call.CustomerNumber) ? call.CustomerNumber : null;
             var result = await twilio.UpdateCallAsync(tenant.TwilioAccountSid, token, callSid,
                 TransferTwiML.ColdDial(notice, voice, destination.Number, callerId, options.Value.DialTimeoutSeconds), ct);
@@ -128,7 +128,7 @@ internal sealed class TransferService(
         transfer.ConferenceName = $"xfer-{callSid}";
         call.UpdatedAt = now;
         await SaveAsync(ct);
-        var hold = fr ? $"Je vous mets en attente quelques instants, je joins {destination.Name}." : $"Please hold while I reach {destination.Name}.";
+        var hold = VoicePrompts.TransferHold(language, destination.Name);
         var moved = await twilio.UpdateCallAsync(tenant.TwilioAccountSid, token, callSid,
             TransferTwiML.HoldInConference(hold, voice, transfer.ConferenceName, options.Value.HoldMusicUrl), ct);
         if (!moved.Ok)
@@ -266,10 +266,10 @@ internal sealed class TransferService(
     /// </summary>
     public JsonNode VapiDestination(Tenant tenant, Assistant? assistant, Call? call, JsonElement message)
     {
-        var fr = (call?.Language ?? tenant.Locale).StartsWith("fr", StringComparison.OrdinalIgnoreCase);
+        var language = call?.Language ?? tenant.Locale;
         if (assistant is not { OffersTransfer: true })
         {
-            return new JsonObject { ["error"] = fr ? "Le transfert n'est pas disponible. Je peux prendre un message." : "Live transfer is not available. I can take a message." };
+            return new JsonObject { ["error"] = VoicePrompts.TransferRefused(language, TransferRefusal.Off) };
         }
         var now = clock.GetUtcNow();
         var requested = RequestedDestination(message);
@@ -278,16 +278,16 @@ internal sealed class TransferService(
             ?? (requested is null ? destinations.FirstOrDefault(d => TransferConfig.IsOpen(d, tenant, now)) : null);
         if (destination is null)
         {
-            return new JsonObject { ["error"] = fr ? "Je ne peux pas transférer cet appel. Je peux prendre un message." : "I cannot transfer this call. I can take a message." };
+            return new JsonObject { ["error"] = VoicePrompts.TransferRefused(language, TransferRefusal.NoDestination) };
         }
         if (!TransferConfig.IsOpen(destination, tenant, now))
         {
             return new JsonObject
             {
-                ["error"] = fr ? $"{destination.Name} n'est pas disponible à cette heure-ci. Je peux prendre un message." : $"{destination.Name} is not available at this hour. I can take a message.",
+                ["error"] = VoicePrompts.TransferRefused(language, TransferRefusal.Closed, destination.Name),
             };
         }
-        var say = fr ? $"Je vous transfère à {destination.Name}." : $"I'm transferring you to {destination.Name}.";
+        var say = VoicePrompts.Transferring(language, destination.Name);
         return new JsonObject
         {
             ["destination"] = new JsonObject
