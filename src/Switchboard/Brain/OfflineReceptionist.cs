@@ -141,6 +141,12 @@ internal static partial class OfflineReceptionist
                 state.Address = IsRefusal(text) || IsPleasantry(text) ? state.Address : Clean(text, 300);
                 break;
         }
+        // An address said in a sentence, whatever was asked ("…mon sous-sol est inondé, j'habite au 123 rue Principale à Laval"):
+        // a visitor who gave everything in one message was asked for the address again.
+        if (state.Address is null && CallerDetails.StatedAddress(text) is { } stated)
+        {
+            state.Address = stated;
+        }
         var phoneBefore = state.Phone;
         if (phone is not null)
         {

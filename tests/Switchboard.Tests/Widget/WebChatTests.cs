@@ -197,6 +197,32 @@ public sealed class WebChatTests(WidgetFactory factory) : IClassFixture<WidgetFa
     }
 
     /// <summary>
+    /// A visitor who gives the problem, name, number and address in one message is not asked for any of them again (an outside
+    /// probe: "…j'habite au 123 rue Principale à Laval" was answered with "Quelle est l'adresse ?").
+    /// </summary>
+    [Theory]
+    [InlineData("fr", "Bonjour, je m'appelle Marie Tremblay, mon sous-sol est inondé! Mon numéro est le 514 555 0142 et j'habite au 123 rue Principale à Laval", "123 rue Principale à Laval")]
+    [InlineData("en", "Hi, my name is John Smith, a pipe burst in my basement. Call me at 438-555-0199, I live at 55 King Street West in Toronto", "55 King Street West in Toronto")]
+    public async Task AVisitorWhoGivesEverythingInOneMessageIsNotAskedForTheAddressAgain(string language, string message, string address)
+    {
+        var t = await factory.CreateWidgetTenantAsync("Plomberie Tout-en-un " + language);
+        var visitor = new Visitor(factory.Browser(), t);
+        await visitor.StartAsync(language: language);
+
+        var reply = await visitor.SayAsync(message);
+
+        var l = Switchboard.Brain.ReceptionistLanguage.For(language);
+        Assert.DoesNotContain(l.AskAddress, reply.Text);
+        Assert.DoesNotContain(l.AskName, reply.Text);
+        Assert.DoesNotContain(l.AskPhone, reply.Text);
+        Assert.Equal("emergency", reply.Lead!["urgency"]!.GetValue<string>());
+        Assert.True(reply.Lead!["staffAlerted"]!.GetValue<bool>());
+        var lead = await factory.WithDbAsync(t.Id, db => db.Leads.SingleAsync());
+        Assert.Equal(address, lead.Address);
+        Assert.Equal(1, await factory.WithDbAsync(t.Id, db => db.SmsMessages.CountAsync()));
+    }
+
+    /// <summary>
     /// A web visitor has no caller id: nobody is texted about an emergency until they give a number, then once, with it; a
     /// chat left idle with no number texts nobody (an outside probe: ten one-line chats texted the on-call phone ten times).
     /// </summary>
