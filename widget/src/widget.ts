@@ -2,6 +2,7 @@ import { pickLanguage, RTL, STRINGS, type Strings } from "./i18n";
 import { CSS } from "./styles";
 import { readReply } from "./reply";
 import { deliver } from "./deliver";
+import { loadConfig } from "./config";
 import { load, save, storageKey, visitorId, type Saved } from "./session";
 
 /** `GET /widget/v1/config` (Switchboard.Widget.WidgetConfigDto). */
@@ -67,17 +68,34 @@ async function main(): Promise<void> {
   const key = script.dataset.key;
   const base = new URL(script.src, location.href).origin;
   const q = "?key=" + encodeURIComponent(key);
-  let config: Config;
-  try {
-    const response = await fetch(base + "/widget/v1/config" + q, { mode: "cors", credentials: "omit" });
-    if (!response.ok) throw new Error(String(response.status));
-    config = (await response.json()) as Config;
-  } catch (e) {
-    // A refused origin gets no CORS grant: one line, nothing rendered.
-    console.warn("Switchboard widget: chat unavailable on this site (" + (e instanceof Error ? e.message : "error") + ").");
+  // The server down when the page loads (a restart, a deploy) is tried again for a while, and at once when the browser
+  // comes back online; a refused origin gets no CORS grant and looks the same, so it is given up on after those tries.
+  let wake: (() => void) | null = null;
+  const online = (): void => wake?.();
+  window.addEventListener("online", online);
+  const loaded = await loadConfig<Config>({
+    fetch: () => fetch(base + "/widget/v1/config" + q, { mode: "cors", credentials: "omit" }),
+    sleep: (ms) =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, ms);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      }),
+    onFirstFailure: (reason) => {
+      console.warn("Switchboard widget: chat unavailable on this site for now (" + reason + ").");
+      emit("error", { code: "UNAVAILABLE", retrying: true });
+    },
+  });
+  window.removeEventListener("online", online);
+  if (!loaded.ok) {
+    // Refused, or still unreachable after the retries: one line, nothing rendered.
+    console.warn("Switchboard widget: chat unavailable on this site (" + loaded.reason + ").");
     emit("error", { code: "UNAVAILABLE" });
     return;
   }
+  const config = loaded.config;
 
   // data-lang, then the page's lang, then the business's language, then the browser's.
   const lang = pickLanguage([script.dataset.lang, document.documentElement.lang, config.defaultLanguage, ...navigator.languages]);

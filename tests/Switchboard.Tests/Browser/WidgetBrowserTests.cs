@@ -264,6 +264,38 @@ public sealed class WidgetBrowserTests(WidgetBrowserFixture fx) : IClassFixture<
         await Assertions.Expect(page.GetByText("La réponse a été interrompue. Envoyez votre message de nouveau.")).ToBeVisibleAsync();
     }
 
+    /// <summary>
+    /// A page opened while the server is down (a restart, a deploy) gets its launcher once the server is back (an outside
+    /// probe: the widget tried once and never appeared for the rest of the visit).
+    /// </summary>
+    [Fact]
+    public async Task TheLauncherAppearsOnceTheServerIsBackAfterBeingDownWhenThePageLoaded()
+    {
+        if (Skipped)
+        {
+            return;
+        }
+        var (page, _) = await fx.OpenAsync();
+        var refused = 0;
+        await page.RouteAsync("**/widget/v1/config**", async route =>
+        {
+            if (Interlocked.Increment(ref refused) == 1)
+            {
+                await route.AbortAsync("connectionrefused");
+                return;
+            }
+            await route.ContinueAsync();
+        });
+        await page.GotoAsync(fx.SiteUrl + "/fr");
+        await page.WaitForFunctionAsync("() => window.__events.includes('error')");
+
+        var launcher = page.GetByRole(AriaRole.Button, new() { Name = "Écrivez-nous" });
+        await Assertions.Expect(launcher).ToBeVisibleAsync(new() { Timeout = 15000 });
+        Assert.Equal(2, Volatile.Read(ref refused));
+        await launcher.ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Dialog)).ToBeVisibleAsync();
+    }
+
     [Fact]
     public async Task TheBundleStaysWithinItsGzipBudget()
     {
