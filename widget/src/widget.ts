@@ -243,6 +243,17 @@ async function main(): Promise<void> {
     const mine = bubble("user", text);
     emit("message", { role: "user", text });
     let answer: HTMLDivElement | null = null;
+    // Shown from the moment the message leaves until the answer's first words (or a failure): the visitor sees that an
+    // answer is coming, and a screen reader hears it once (the log is a polite live region).
+    const typing = el("div", "msg typing");
+    typing.append(el("span", "sr", t.typing));
+    for (let i = 0; i < 3; i++) {
+      const dot = el("span", "dot");
+      dot.setAttribute("aria-hidden", "true");
+      typing.append(dot);
+    }
+    log.append(typing);
+    log.scrollTop = log.scrollHeight;
     try {
       const { response, conversation, code } = await deliver(text, saved, {
         post: (c, body) => post("/conversations/" + c.id + "/messages", { text: body }, c.token),
@@ -253,6 +264,7 @@ async function main(): Promise<void> {
       });
       mine.classList.remove("pending");
       if (!response.ok || !response.body) {
+        typing.remove();
         bubble("note", response.status === 429 ? t.busy : t.error);
         emit("error", { status: response.status, ...(code ? { code } : {}) });
         // Refused (busy, rate-limited, or any other refusal): never answered, so the visitor can send it again.
@@ -262,19 +274,26 @@ async function main(): Promise<void> {
       let full = "";
       const end = await readReply(response.body, {
         delta: (piece) => {
-          answer ??= bubble("assistant", "");
+          if (!answer) {
+            typing.remove();
+            // The answer streams in pieces: announced once, whole, when the log is no longer busy.
+            log.setAttribute("aria-busy", "true");
+            answer = bubble("assistant", "");
+          }
           full += piece;
           answer.textContent = full;
           log.scrollTop = log.scrollHeight;
         },
         lead: (data) => emit("lead", data),
         error: (data) => {
+          typing.remove();
           bubble("note", t.error);
           emit("error", data);
         },
       });
       conversation.at = Date.now();
       save(sessionStorage, store, conversation);
+      typing.remove();
       if (end === "cut") {
         // The connection dropped (or the server restarted) before the answer's end: say so instead of showing a part as
         // the whole answer. The message itself reached the server, so it is not marked as unsent.
@@ -285,11 +304,14 @@ async function main(): Promise<void> {
       emit("message", { role: "assistant", text: full });
     } catch (e) {
       mine.classList.remove("pending");
+      typing.remove();
       bubble("note", t.error);
       emit("error", { message: e instanceof Error ? e.message : "error" });
       // The network failed before any answer (offline, server down): keep what was typed so it is not lost.
       unsent(mine, text);
     } finally {
+      typing.remove();
+      log.removeAttribute("aria-busy");
       busy = false;
       sendButton.disabled = false;
     }
