@@ -224,6 +224,52 @@ public sealed class WebChatTests(WidgetFactory factory) : IClassFixture<WidgetFa
     }
 
     /// <summary>
+    /// A visitor who only says hello and their name has not said what they need: the problem is asked, and the lead's problem
+    /// is what they say next (an outside probe: the lead's problem read "Bonjour, je m'appelle Luc Roy." and the receptionist
+    /// went straight to the number without ever asking what was wrong).
+    /// </summary>
+    [Fact]
+    public async Task AVisitorWhoIntroducesThemselvesFirstIsAskedTheirProblem()
+    {
+        var t = await factory.CreateWidgetTenantAsync("Plomberie Présentations");
+        var visitor = new Visitor(factory.Browser(), t);
+        await visitor.StartAsync(language: "fr");
+        var l = Switchboard.Brain.ReceptionistLanguage.For("fr");
+
+        var hello = await visitor.SayAsync("Bonjour, je m'appelle Luc Roy.");
+        Assert.EndsWith(l.AskProblem, hello.Text);
+        var need = await visitor.SayAsync("Mon drain de cuisine est bouché");
+        Assert.DoesNotContain(l.AskName, need.Text);
+        await visitor.SayAsync("514 555 0142");
+
+        var lead = await factory.WithDbAsync(t.Id, db => db.Leads.SingleAsync());
+        Assert.Equal(("Luc Roy", "+15145550142", "Mon drain de cuisine est bouché"), (lead.Name, lead.Phone, lead.Problem));
+    }
+
+    /// <summary>
+    /// A question about the hours asked instead of the name is answered, then the name is asked again (an outside probe: the
+    /// receptionist went on to the address and the lead had no name).
+    /// </summary>
+    [Fact]
+    public async Task AnHoursQuestionAskedForTheNameIsAnsweredAndTheNameAskedAgain()
+    {
+        var t = await factory.CreateWidgetTenantAsync("Plomberie Horaires");
+        var visitor = new Visitor(factory.Browser(), t);
+        await visitor.StartAsync(language: "en");
+        var l = Switchboard.Brain.ReceptionistLanguage.For("en");
+
+        Assert.EndsWith(l.AskName, (await visitor.SayAsync("I have a leak under the sink")).Text);
+        var hours = await visitor.SayAsync("what are your hours?");
+
+        Assert.Contains("Our hours", hours.Text);
+        Assert.EndsWith(l.AskName, hours.Text);
+        await visitor.SayAsync("Bob Smith");
+        await visitor.SayAsync("438 555 0199");
+        var lead = await factory.WithDbAsync(t.Id, db => db.Leads.SingleAsync());
+        Assert.Equal(("Bob Smith", "+14385550199"), (lead.Name, lead.Phone));
+    }
+
+    /// <summary>
     /// A visitor who gives the problem, name, number and address in one message is not asked for any of them again (an outside
     /// probe: "…j'habite au 123 rue Principale à Laval" was answered with "Quelle est l'adresse ?").
     /// </summary>
