@@ -169,7 +169,9 @@ internal sealed class ToolRegistry(SwitchboardDbContext db, AlertService alerts,
             // texted, so the model must not promise a callback on the strength of this answer.
             return ToolOutcome.Ok(new
             {
-                captured = false, urgency = draft.Urgency, staffAlerted = false,
+                captured = false,
+                urgency = draft.Urgency,
+                staffAlerted = false,
                 reason = "No call is in progress: the lead was not recorded and nobody was alerted. Do not promise a callback; give the business's phone number instead.",
             });
         }
