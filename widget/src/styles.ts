@@ -22,6 +22,9 @@ export const CSS = `
 .user.pending{opacity:.6}
 .user.failed{opacity:.6;text-decoration:line-through}
 .note{align-self:center;color:#b91c1c;font-size:12px}
+.typing{align-self:flex-start;display:flex;gap:4px;align-items:center;min-block-size:34px;background:#f3f4f6}
+.typing .dot{inline-size:6px;block-size:6px;border-radius:50%;background:#6b7280;opacity:.5}
+.sr{position:absolute;inline-size:1px;block-size:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}
 form{display:flex;gap:8px;padding:10px;border-block-start:1px solid #e5e7eb}
 textarea{flex:1;resize:none;min-block-size:44px;max-block-size:120px;padding:10px;border:1px solid #d1d5db;border-radius:8px;color:var(--sb-fg);background:#fff}
 form button{min-inline-size:44px;min-block-size:44px;padding:0 14px;border:0;border-radius:8px;background:var(--sb-accent);color:#fff;font-weight:600;cursor:pointer}
@@ -29,5 +32,6 @@ form button:disabled{opacity:.6;cursor:default}
 form .mic{padding:0 10px;background:#fff;border:1px solid var(--sb-accent);color:var(--sb-accent)}
 form .mic[aria-pressed=true]{background:var(--sb-accent);color:#fff}
 @media (max-width:640px){.panel{inset:0;inline-size:auto;block-size:auto;max-block-size:none;border-radius:0}}
-@media (prefers-reduced-motion:no-preference){.panel{transition:opacity .15s}}
+@media (prefers-reduced-motion:no-preference){.panel{transition:opacity .15s}.typing .dot{animation:sb-blink 1.2s infinite}.typing .dot:nth-child(3){animation-delay:.2s}.typing .dot:nth-child(4){animation-delay:.4s}}
+@keyframes sb-blink{0%,80%,100%{opacity:.3}40%{opacity:1}}
 `;

@@ -2,6 +2,7 @@ import { pickLanguage, RTL, STRINGS, type Strings } from "./i18n";
 import { CSS } from "./styles";
 import { readReply } from "./reply";
 import { deliver } from "./deliver";
+import { loadConfig } from "./config";
 import { load, save, storageKey, visitorId, type Saved } from "./session";
 
 /** `GET /widget/v1/config` (Switchboard.Widget.WidgetConfigDto). */
@@ -67,17 +68,34 @@ async function main(): Promise<void> {
   const key = script.dataset.key;
   const base = new URL(script.src, location.href).origin;
   const q = "?key=" + encodeURIComponent(key);
-  let config: Config;
-  try {
-    const response = await fetch(base + "/widget/v1/config" + q, { mode: "cors", credentials: "omit" });
-    if (!response.ok) throw new Error(String(response.status));
-    config = (await response.json()) as Config;
-  } catch (e) {
-    // A refused origin gets no CORS grant: one line, nothing rendered.
-    console.warn("Switchboard widget: chat unavailable on this site (" + (e instanceof Error ? e.message : "error") + ").");
+  // The server down when the page loads (a restart, a deploy) is tried again for a while, and at once when the browser
+  // comes back online; a refused origin gets no CORS grant and looks the same, so it is given up on after those tries.
+  let wake: (() => void) | null = null;
+  const online = (): void => wake?.();
+  window.addEventListener("online", online);
+  const loaded = await loadConfig<Config>({
+    fetch: () => fetch(base + "/widget/v1/config" + q, { mode: "cors", credentials: "omit" }),
+    sleep: (ms) =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, ms);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      }),
+    onFirstFailure: (reason) => {
+      console.warn("Switchboard widget: chat unavailable on this site for now (" + reason + ").");
+      emit("error", { code: "UNAVAILABLE", retrying: true });
+    },
+  });
+  window.removeEventListener("online", online);
+  if (!loaded.ok) {
+    // Refused, or still unreachable after the retries: one line, nothing rendered.
+    console.warn("Switchboard widget: chat unavailable on this site (" + loaded.reason + ").");
     emit("error", { code: "UNAVAILABLE" });
     return;
   }
+  const config = loaded.config;
 
   // data-lang, then the page's lang, then the business's language, then the browser's.
   const lang = pickLanguage([script.dataset.lang, document.documentElement.lang, config.defaultLanguage, ...navigator.languages]);
@@ -225,6 +243,17 @@ async function main(): Promise<void> {
     const mine = bubble("user", text);
     emit("message", { role: "user", text });
     let answer: HTMLDivElement | null = null;
+    // Shown from the moment the message leaves until the answer's first words (or a failure): the visitor sees that an
+    // answer is coming, and a screen reader hears it once (the log is a polite live region).
+    const typing = el("div", "msg typing");
+    typing.append(el("span", "sr", t.typing));
+    for (let i = 0; i < 3; i++) {
+      const dot = el("span", "dot");
+      dot.setAttribute("aria-hidden", "true");
+      typing.append(dot);
+    }
+    log.append(typing);
+    log.scrollTop = log.scrollHeight;
     try {
       const { response, conversation, code } = await deliver(text, saved, {
         post: (c, body) => post("/conversations/" + c.id + "/messages", { text: body }, c.token),
@@ -235,6 +264,7 @@ async function main(): Promise<void> {
       });
       mine.classList.remove("pending");
       if (!response.ok || !response.body) {
+        typing.remove();
         bubble("note", response.status === 429 ? t.busy : t.error);
         emit("error", { status: response.status, ...(code ? { code } : {}) });
         // Refused (busy, rate-limited, or any other refusal): never answered, so the visitor can send it again.
@@ -244,19 +274,26 @@ async function main(): Promise<void> {
       let full = "";
       const end = await readReply(response.body, {
         delta: (piece) => {
-          answer ??= bubble("assistant", "");
+          if (!answer) {
+            typing.remove();
+            // The answer streams in pieces: announced once, whole, when the log is no longer busy.
+            log.setAttribute("aria-busy", "true");
+            answer = bubble("assistant", "");
+          }
           full += piece;
           answer.textContent = full;
           log.scrollTop = log.scrollHeight;
         },
         lead: (data) => emit("lead", data),
         error: (data) => {
+          typing.remove();
           bubble("note", t.error);
           emit("error", data);
         },
       });
       conversation.at = Date.now();
       save(sessionStorage, store, conversation);
+      typing.remove();
       if (end === "cut") {
         // The connection dropped (or the server restarted) before the answer's end: say so instead of showing a part as
         // the whole answer. The message itself reached the server, so it is not marked as unsent.
@@ -267,11 +304,14 @@ async function main(): Promise<void> {
       emit("message", { role: "assistant", text: full });
     } catch (e) {
       mine.classList.remove("pending");
+      typing.remove();
       bubble("note", t.error);
       emit("error", { message: e instanceof Error ? e.message : "error" });
       // The network failed before any answer (offline, server down): keep what was typed so it is not lost.
       unsent(mine, text);
     } finally {
+      typing.remove();
+      log.removeAttribute("aria-busy");
       busy = false;
       sendButton.disabled = false;
     }

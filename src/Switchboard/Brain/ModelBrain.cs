@@ -90,13 +90,15 @@ internal sealed class RegistryTool(string name, string description, JsonElement 
     }
 
     /// <summary>
-    /// The registry's tools a web chat may use (all but <c>end_call</c>), described for the business (<paramref name="wording"/>),
-    /// each calling <paramref name="invoke"/>.
+    /// The registry's tools a web chat may use (all but <c>end_call</c> and <c>send_sms</c>), described for the business
+    /// (<paramref name="wording"/>), each calling <paramref name="invoke"/>. A web visitor's number is only what they typed, so
+    /// a text to it would let anyone make the business send words of their choosing (a prompt injection such as "send an SMS
+    /// to +1 900… saying …") to any number: a call's number is the caller id, a chat's is not.
     /// </summary>
     public static IReadOnlyList<AITool> All(Func<string, JsonElement, CancellationToken, Task<string>> invoke, BusinessWording? wording = null) =>
         ToolRegistry.Definitions(wording)
             .Select(d => d!.AsObject())
-            .Where(d => d["name"]!.GetValue<string>() != ToolRegistry.EndCall)
+            .Where(d => d["name"]!.GetValue<string>() is not (ToolRegistry.EndCall or ToolRegistry.SendSms))
             .Select(d => (AITool)new RegistryTool(
                 d["name"]!.GetValue<string>(),
                 d["description"]?.GetValue<string>() ?? "",

@@ -141,6 +141,12 @@ internal static partial class OfflineReceptionist
                 state.Address = IsRefusal(text) || IsPleasantry(text) ? state.Address : Clean(text, 300);
                 break;
         }
+        // An address said in a sentence, whatever was asked ("…mon sous-sol est inondé, j'habite au 123 rue Principale à Laval"):
+        // a visitor who gave everything in one message was asked for the address again.
+        if (state.Address is null && CallerDetails.StatedAddress(text) is { } stated)
+        {
+            state.Address = stated;
+        }
         var phoneBefore = state.Phone;
         if (phone is not null)
         {
@@ -150,7 +156,8 @@ internal static partial class OfflineReceptionist
         {
             state.Name = name;
         }
-        if (state.Problem is null && !asksHours && (urgency != Calls.Urgency.Routine || state.Stage == "problem") && !IsGreeting(text))
+        if (state.Problem is null && !asksHours && (urgency != Calls.Urgency.Routine || state.Stage == "problem") && !IsGreeting(text)
+            && !IsOnlyIntroduction(text, name))
         {
             state.Problem = Clean(text, 1000);
         }
@@ -198,7 +205,7 @@ internal static partial class OfflineReceptionist
             state.PhoneAsks++;
             say.Append(state.PhoneAsks > 1 && phone is null ? l.AskPhoneAgain : l.AskPhone);
         }
-        else if (state.Name is null && state.NameAsks < 2 && (state.Stage != "name" || state.Address is not null))
+        else if (state.Name is null && state.NameAsks < 2 && (state.Stage != "name" || state.Address is not null || asksHours))
         {
             state.Stage = "name";
             state.NameAsks++;
@@ -334,6 +341,20 @@ internal static partial class OfflineReceptionist
                && (CallerDetails.HasStreetWord(folded) || (LeadingNumberPattern().IsMatch(folded) && folded.Contains(',')) || PostalCodePattern().IsMatch(folded));
     }
 
+    /// <summary>
+    /// A greeting and a name and nothing else ("Bonjour, je m'appelle Luc Roy", "Hi, this is John Smith."): the visitor
+    /// introduced themselves and has not said what they need yet, so it is not the problem (an outside probe: the lead's
+    /// problem read "Je m'appelle Luc Roy" and the problem was never asked).
+    /// </summary>
+    internal static bool IsOnlyIntroduction(string text, string? name)
+    {
+        if (name is null || text.IndexOf(name, StringComparison.Ordinal) is var at && at < 0)
+        {
+            return false;
+        }
+        return IntroductionPattern().IsMatch(Fold(text.Remove(at, name.Length)).Trim());
+    }
+
     /// <summary>A bare name: one to four words of letters (hyphens and apostrophes allowed), no digit, not a question or refusal.</summary>
     internal static bool LooksLikeName(string text) =>
         BareNamePattern().IsMatch(text.Trim()) && !IsRefusal(text) && !LooksLikeQuestion(text) && !IsGreeting(text);
@@ -384,6 +405,9 @@ internal static partial class OfflineReceptionist
 
     [GeneratedRegex(@"^(bonjour|allo|salut|bonsoir|hello|hi|hey|good (morning|afternoon|evening)|hola|buenos dias|buenas tardes|buenas noches|buenas|hallo|guten (tag|morgen|abend)|servus|moin|مرحبا|اهلا|السلام عليكم|שלום|היי)[ !.,]*$")]
     private static partial Regex GreetingPattern();
+
+    [GeneratedRegex(@"^(?:[\s,.!;:-]|bonjour|bonsoir|allo|salut|hi|hello|hey|good (?:morning|afternoon|evening)|hola|buenos dias|hallo|guten tag|oui|yes|je m'appelle|mon nom est|mon nom c'est|my name is|my name's|this is|i'm|i am|je suis|ici|moi c'est|c'est|it's|me llamo|mi nombre es|soy|ich heisse|ich heiße|mein name ist|ich bin|اسمي|انا|أنا|مرحبا|שמי|קוראים לי|אני|שלום)*$", RegexOptions.NonBacktracking)]
+    private static partial Regex IntroductionPattern();
 
     [GeneratedRegex(@"^(?:(?:ok|okay|d'accord|parfait|super|merci|merci beaucoup|thanks|thank you|thanks a lot|thx|bye|goodbye|au revoir|bonne journee|bonne soiree|have a nice day|gracias|danke|cool|great|perfect)[\s,.!]*)+$", RegexOptions.NonBacktracking)]
     private static partial Regex PleasantryPattern();

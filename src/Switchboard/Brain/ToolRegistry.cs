@@ -165,7 +165,15 @@ internal sealed class ToolRegistry(SwitchboardDbContext db, AlertService alerts,
         }
         if (context.Call is null)
         {
-            return ToolOutcome.Ok(new { captured = true, urgency = draft.Urgency });
+            // No conversation to attach the lead to (a tool-calls message that names no call): nothing is stored and nobody is
+            // texted, so the model must not promise a callback on the strength of this answer.
+            return ToolOutcome.Ok(new
+            {
+                captured = false,
+                urgency = draft.Urgency,
+                staffAlerted = false,
+                reason = "No call is in progress: the lead was not recorded and nobody was alerted. Do not promise a callback; give the business's phone number instead.",
+            });
         }
         // The caller id is a callback number only when it is one: "anonymous", "restricted" (a hidden caller id) is not.
         var callerId = Phones.IsE164(context.Call.CustomerNumber) ? context.Call.CustomerNumber : null;

@@ -181,6 +181,11 @@ internal sealed record UrgencyRules
             "frozen pipe", "frozen pipes", "frozen", "burst", "no water", "water everywhere", "backing up", "emergency",
             "full of water", "broken pipe", "pipe broke", "pipe broken", "pipe ... broke", "water pouring", "pouring water", "inches of water",
             "water coming in", "water all over",
+            // A pipe that split or cracked is a burst pipe ("le tuyau a fendu", "le tuyau du lavabo est fissuré", "a cracked
+            // pipe"): an outside probe found "Le tuyau a fendu dans la cuisine" routine in the web chat.
+            "tuyau ... fendu", "tuyaux ... fendus", "tuyau fendu", "tuyau ... fissure", "tuyaux ... fissures", "tuyau ... casse", "tuyaux ... casses",
+            "tuyau ... brise", "tuyaux ... brises", "tuyau ... perce", "tuyau ... creve",
+            "cracked pipe", "split pipe", "pipe ... cracked", "pipe ... split", "pipes ... cracked",
         ],
         Soon =
         [

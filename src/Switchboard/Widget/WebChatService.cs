@@ -157,7 +157,7 @@ internal sealed class WebChatService(
             var phone = db.Leads.Local.FirstOrDefault(l => l.CallId == call.Id)?.Phone;
             if (phone is not null && call.CustomerNumber is null)
             {
-                call.CustomerNumber = phone; // erasure by phone number and send_sms find the chat like a call
+                call.CustomerNumber = phone; // erasure by phone number finds the chat like a call
             }
         }
         call.UpdatedAt = clock.GetUtcNow();

@@ -264,6 +264,77 @@ public sealed class WidgetBrowserTests(WidgetBrowserFixture fx) : IClassFixture<
         await Assertions.Expect(page.GetByText("La réponse a été interrompue. Envoyez votre message de nouveau.")).ToBeVisibleAsync();
     }
 
+    /// <summary>
+    /// While the answer is awaited the visitor sees it coming (an outside probe: nothing moved between Enter and the first
+    /// words, seconds with a slow model), and it is gone once the answer is there.
+    /// </summary>
+    [Fact]
+    public async Task ATypingIndicatorShowsWhileTheAnswerIsAwaited()
+    {
+        if (Skipped)
+        {
+            return;
+        }
+        var tenant = await fx.Host.CreateWidgetTenantAsync("Drain Patience", "https://www.drainpatience.example");
+        var origins = await fx.Host.ApiClient(tenant.Tenant).PutAsJsonAsync("/api/v1/widget/origins", new { origins = new[] { fx.SiteUrl } });
+        Assert.Equal(HttpStatusCode.OK, origins.StatusCode);
+        var (page, errors) = await fx.OpenAsync();
+        await page.GotoAsync(fx.SiteUrl + "/fr?key=" + Uri.EscapeDataString(tenant.Key));
+        await page.GetByRole(AriaRole.Button, new() { Name = "Écrivez-nous" }).ClickAsync();
+        var box = page.GetByRole(AriaRole.Textbox, new() { Name = "Écrivez un message…" });
+
+        // The answer is held back (a slow model) until the indicator has been seen.
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await page.RouteAsync("**/messages?**", async route =>
+        {
+            await release.Task;
+            await route.ContinueAsync();
+        });
+        await box.FillAsync("Bonjour, avez-vous un service d'urgence?");
+        await box.PressAsync("Enter");
+        var typing = page.GetByText("Réponse en cours de rédaction…");
+        await Assertions.Expect(typing).ToBeAttachedAsync();
+        Assert.Equal(3, await page.Locator("switchboard-widget .typing .dot").CountAsync());
+        release.SetResult();
+
+        await Assertions.Expect(page.Locator("switchboard-widget .msg.assistant")).ToHaveCountAsync(2, new() { Timeout = 15000 });
+        await Assertions.Expect(typing).ToHaveCountAsync(0);
+        Assert.Null(await page.Locator("switchboard-widget .log").GetAttributeAsync("aria-busy"));
+        Assert.Empty(errors);
+    }
+
+    /// <summary>
+    /// A page opened while the server is down (a restart, a deploy) gets its launcher once the server is back (an outside
+    /// probe: the widget tried once and never appeared for the rest of the visit).
+    /// </summary>
+    [Fact]
+    public async Task TheLauncherAppearsOnceTheServerIsBackAfterBeingDownWhenThePageLoaded()
+    {
+        if (Skipped)
+        {
+            return;
+        }
+        var (page, _) = await fx.OpenAsync();
+        var refused = 0;
+        await page.RouteAsync("**/widget/v1/config**", async route =>
+        {
+            if (Interlocked.Increment(ref refused) == 1)
+            {
+                await route.AbortAsync("connectionrefused");
+                return;
+            }
+            await route.ContinueAsync();
+        });
+        await page.GotoAsync(fx.SiteUrl + "/fr");
+        await page.WaitForFunctionAsync("() => window.__events.includes('error')");
+
+        var launcher = page.GetByRole(AriaRole.Button, new() { Name = "Écrivez-nous" });
+        await Assertions.Expect(launcher).ToBeVisibleAsync(new() { Timeout = 15000 });
+        Assert.Equal(2, Volatile.Read(ref refused));
+        await launcher.ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Dialog)).ToBeVisibleAsync();
+    }
+
     [Fact]
     public async Task TheBundleStaysWithinItsGzipBudget()
     {
