@@ -213,6 +213,39 @@ public sealed class CallerErasureTests(SelfServiceFactory factory) : IClassFixtu
     }
 
     [Fact]
+    public async Task ACallersErasureDeletesTheRecordingsOfTheirCallsOnly()
+    {
+        var tenant = await factory.CreateTenantAsync("Erasure Recordings");
+        var (ours, theirs) = Reports();
+        Assert.Equal(HttpStatusCode.OK, (await factory.PostVapiAsync(tenant, ours)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await factory.PostVapiAsync(tenant, theirs)).StatusCode);
+        var ourCall = await factory.WithDbAsync(tenant.Id, db => db.Calls.Where(c => c.CustomerNumber == Caller).Select(c => c.Id).SingleAsync());
+        var theirCall = await factory.WithDbAsync(tenant.Id, db => db.Calls.Where(c => c.CustomerNumber == Other).Select(c => c.Id).SingleAsync());
+        // Each call's Twilio recording, as the recording status callback stores it (the media URL of the caller's voice).
+        var ourSid = "RE" + Guid.NewGuid().ToString("N");
+        var theirSid = "RE" + Guid.NewGuid().ToString("N");
+        await factory.WithDbAsync(tenant.Id, async db =>
+        {
+            foreach (var (callId, sid) in new[] { (ourCall, ourSid), (theirCall, theirSid) })
+            {
+                db.CallRecordings.Add(new Switchboard.Calls.CallRecording
+                {
+                    Id = Guid.CreateVersion7(), TenantId = tenant.Id, CallId = callId, RecordingSid = sid, CallSid = "CA" + Guid.NewGuid().ToString("N"),
+                    Status = "completed", Url = $"https://api.twilio.com/2010-04-01/Accounts/AC{new string('0', 32)}/Recordings/{sid}", DurationSeconds = 34,
+                    Channels = 2, CreatedAt = factory.Clock.GetUtcNow(), UpdatedAt = factory.Clock.GetUtcNow(),
+                });
+            }
+            return await db.SaveChangesAsync();
+        });
+
+        var result = await (await factory.ApiClient(tenant).PostAsJsonAsync("/api/v1/erasure/caller", new { phoneNumber = Caller })).JsonAsync(HttpStatusCode.OK);
+
+        Assert.Equal(1, result["calls"]!.GetValue<int>());
+        Assert.Empty(await TableScanner.FindAsync(factory, ourSid));
+        Assert.Equal([theirSid], await factory.WithDbAsync(tenant.Id, db => db.CallRecordings.Select(r => r.RecordingSid).ToListAsync()));
+    }
+
+    [Fact]
     public async Task AfterACallersErasureNoTableHoldsTheirNumberOrWords()
     {
         var tenant = await factory.CreateTenantAsync("Erasure Co");
