@@ -157,6 +157,43 @@ public sealed class ComplianceTests(SelfServiceFactory factory) : IClassFixture<
         var settings = await factory.ApiClient(tenant).GetFromJsonAsync<JsonObject>("/api/v1/retention");
         Assert.Equal(7, settings!["transcriptDays"]!.GetValue<int>());
     }
+
+    [Fact]
+    public async Task RetentionForgetsTheMediaUrlOfAnOldCallsTwilioRecordingToo()
+    {
+        var tenant = await factory.CreateTenantAsync("Retention Recordings");
+        var (ours, theirs) = Reports();
+        Assert.Equal(HttpStatusCode.OK, (await factory.PostVapiAsync(tenant, ours)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await factory.PostVapiAsync(tenant, theirs)).StatusCode);
+        var now = factory.Clock.GetUtcNow();
+        await factory.WithDbAsync(tenant.Id, db => db.Calls.Where(c => c.CustomerNumber == Other).ExecuteUpdateAsync(s => s.SetProperty(c => c.CreatedAt, now.AddDays(-2))));
+        await factory.WithDbAsync(tenant.Id, db => db.Calls.Where(c => c.CustomerNumber == Caller).ExecuteUpdateAsync(s => s.SetProperty(c => c.CreatedAt, now.AddDays(-40))));
+        var calls = await factory.WithDbAsync(tenant.Id, db => db.Calls.AsNoTracking().ToListAsync());
+        await factory.WithDbAsync(tenant.Id, async db =>
+        {
+            foreach (var call in calls)
+            {
+                var sid = "RE" + Guid.NewGuid().ToString("N");
+                db.CallRecordings.Add(new Switchboard.Calls.CallRecording
+                {
+                    Id = Guid.CreateVersion7(), TenantId = tenant.Id, CallId = call.Id, RecordingSid = sid, Status = "completed",
+                    Url = $"https://api.twilio.com/2010-04-01/Accounts/AC{new string('0', 32)}/Recordings/{sid}", CreatedAt = call.CreatedAt, UpdatedAt = call.CreatedAt,
+                });
+            }
+            return await db.SaveChangesAsync();
+        });
+        await (await factory.ApiClient(tenant).PutAsJsonAsync("/api/v1/retention", new { recordingDays = 30, transcriptDays = (int?)null })).JsonAsync(HttpStatusCode.OK);
+
+        using (var scope = factory.Services.CreateScope())
+        {
+            await scope.ServiceProvider.GetRequiredService<RetentionService>().PurgeAsync(now, CancellationToken.None);
+        }
+
+        var recordings = await factory.WithDbAsync(tenant.Id, db => db.CallRecordings.AsNoTracking().ToListAsync());
+        var old = calls.Single(c => c.CustomerNumber == Caller).Id;
+        Assert.Null(Assert.Single(recordings, r => r.CallId == old).Url);
+        Assert.NotNull(Assert.Single(recordings, r => r.CallId != old).Url);
+    }
 }
 
 /// <summary>Its own database: the scan covers every table of the installation.</summary>
