@@ -176,8 +176,14 @@ public sealed class ComplianceTests(SelfServiceFactory factory) : IClassFixture<
                 var sid = "RE" + Guid.NewGuid().ToString("N");
                 db.CallRecordings.Add(new Switchboard.Calls.CallRecording
                 {
-                    Id = Guid.CreateVersion7(), TenantId = tenant.Id, CallId = call.Id, RecordingSid = sid, Status = "completed",
-                    Url = $"https://api.twilio.com/2010-04-01/Accounts/AC{new string('0', 32)}/Recordings/{sid}", CreatedAt = call.CreatedAt, UpdatedAt = call.CreatedAt,
+                    Id = Guid.CreateVersion7(),
+                    TenantId = tenant.Id,
+                    CallId = call.Id,
+                    RecordingSid = sid,
+                    Status = "completed",
+                    Url = $"https://api.twilio.com/2010-04-01/Accounts/AC{new string('0', 32)}/Recordings/{sid}",
+                    CreatedAt = call.CreatedAt,
+                    UpdatedAt = call.CreatedAt,
                 });
             }
             return await db.SaveChangesAsync();
@@ -267,9 +273,17 @@ public sealed class CallerErasureTests(SelfServiceFactory factory) : IClassFixtu
             {
                 db.CallRecordings.Add(new Switchboard.Calls.CallRecording
                 {
-                    Id = Guid.CreateVersion7(), TenantId = tenant.Id, CallId = callId, RecordingSid = sid, CallSid = "CA" + Guid.NewGuid().ToString("N"),
-                    Status = "completed", Url = $"https://api.twilio.com/2010-04-01/Accounts/AC{new string('0', 32)}/Recordings/{sid}", DurationSeconds = 34,
-                    Channels = 2, CreatedAt = factory.Clock.GetUtcNow(), UpdatedAt = factory.Clock.GetUtcNow(),
+                    Id = Guid.CreateVersion7(),
+                    TenantId = tenant.Id,
+                    CallId = callId,
+                    RecordingSid = sid,
+                    CallSid = "CA" + Guid.NewGuid().ToString("N"),
+                    Status = "completed",
+                    Url = $"https://api.twilio.com/2010-04-01/Accounts/AC{new string('0', 32)}/Recordings/{sid}",
+                    DurationSeconds = 34,
+                    Channels = 2,
+                    CreatedAt = factory.Clock.GetUtcNow(),
+                    UpdatedAt = factory.Clock.GetUtcNow(),
                 });
             }
             return await db.SaveChangesAsync();
