@@ -82,8 +82,11 @@ internal static class StripeWebhookApi
         using (document)
         {
             var ev = document.RootElement;
-            if (ev.ValueKind != JsonValueKind.Object || !ev.TryGetProperty("id", out var idProp) || idProp.GetString() is not { Length: > 0 and <= 255 } id
-                || !ev.TryGetProperty("type", out var typeProp) || typeProp.GetString() is not { Length: > 0 and <= 100 } type)
+            // A number or object where a string belongs made GetString throw (a 500, and Stripe retrying for days): checked first.
+            if (ev.ValueKind != JsonValueKind.Object || !ev.TryGetProperty("id", out var idProp) || idProp.ValueKind != JsonValueKind.String
+                || idProp.GetString() is not { Length: > 0 and <= 255 } id
+                || !ev.TryGetProperty("type", out var typeProp) || typeProp.ValueKind != JsonValueKind.String
+                || typeProp.GetString() is not { Length: > 0 and <= 100 } type)
             {
                 return ApiError.BadRequest("MALFORMED_EVENT", "An event needs an id and a type.");
             }

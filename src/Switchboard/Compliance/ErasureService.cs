@@ -114,6 +114,9 @@ internal sealed class ErasureService(SwitchboardDbContext db, TimeProvider clock
         await db.WebConversations.Where(w => callIds.Contains(w.CallId) || (visitorId != null && w.VisitorId == visitorId)).ExecuteDeleteAsync(ct);
         // Live transfers of the erased calls (their reason is the caller's need, in the assistant's words).
         await db.CallTransfers.Where(t => callIds.Contains(t.CallId)).ExecuteDeleteAsync(ct);
+        // Twilio recordings of the erased calls (the media URL of the caller's voice, its CallSid): call_recordings has no
+        // foreign key to calls, so nothing cascades and the rows outlived the call.
+        await db.CallRecordings.Where(r => r.CallId != null && callIds.Contains(r.CallId.Value)).ExecuteDeleteAsync(ct);
         var calls = await db.Calls.Where(c => callIds.Contains(c.Id)).ExecuteDeleteAsync(ct);
         // Campaign contacts (number, name, the tenant's variables about them) and consent records of the number.
         await db.CampaignContacts.Where(c => exact.Contains(c.Number)).ExecuteDeleteAsync(ct);

@@ -23,7 +23,7 @@ public sealed record RetentionResult(int Tenants, int RecordingsForgotten, int T
 
 /// <summary>
 /// Enforces each tenant's retention settings (<c>TenantAccount.RecordingRetentionDays</c> and
-/// <c>TranscriptRetentionDays</c>): calls older than the limit lose their recording URLs, or their transcript
+/// <c>TranscriptRetentionDays</c>): calls older than the limit lose their recording URLs (theirs and their Twilio recordings'), or their transcript
 /// (turns and text) and, for web conversations, the attribution (page URL, referrer, UTM parameters, click ids) and the
 /// offline receptionist's slots (name, phone, address); their raw provider events, which carry both, are deleted at the
 /// earlier of the two limits.
@@ -47,6 +47,11 @@ internal sealed class RetentionService(SwitchboardDbContext db)
                 var cutoff = now.AddDays(-rd);
                 recordings += await calls.Where(c => c.CreatedAt < cutoff && (c.RecordingUrl != null || c.StereoRecordingUrl != null))
                     .ExecuteUpdateAsync(s => s.SetProperty(c => c.RecordingUrl, (string?)null).SetProperty(c => c.StereoRecordingUrl, (string?)null), ct);
+                // The Twilio recording rows of those calls hold the same media URL (call_recordings, no foreign key to calls).
+                var expired = calls.Where(c => c.CreatedAt < cutoff).Select(c => c.Id);
+                await db.CallRecordings.IgnoreQueryFilters()
+                    .Where(r => r.TenantId == p.TenantId && r.Url != null && r.CallId != null && expired.Contains(r.CallId.Value))
+                    .ExecuteUpdateAsync(s => s.SetProperty(r => r.Url, (string?)null), ct);
             }
             if (p.TranscriptRetentionDays is { } td)
             {

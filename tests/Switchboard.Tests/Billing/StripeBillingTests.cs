@@ -519,6 +519,20 @@ public sealed class StripeBillingTests(StripeBillingFactory factory) : IClassFix
         Assert.Equal("MALFORMED_EVENT", await malformed.ErrorCodeAsync());
     }
 
+    [Theory]
+    [InlineData("{\"id\":12345,\"type\":\"customer.subscription.updated\",\"data\":{\"object\":{}}}")]
+    [InlineData("{\"id\":\"evt_typed\",\"type\":{\"name\":\"invoice.paid\"},\"data\":{\"object\":{}}}")]
+    [InlineData("{\"id\":null,\"type\":null}")]
+    public async Task ASignedEventWhoseIdOrTypeIsNotAStringIsMalformedNotA500(string body)
+    {
+        await factory.EnsureSetUpAsync();
+
+        var response = await factory.PostStripeAsync(body, factory.WebhookSecret, factory.Clock.GetUtcNow().ToUnixTimeSeconds());
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("MALFORMED_EVENT", await response.ErrorCodeAsync());
+    }
+
     [Fact]
     public async Task ACallAndChatMessagesBecomeExactlyTheExpectedMeterEventsEvenAfterA500()
     {

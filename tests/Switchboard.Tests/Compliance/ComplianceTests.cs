@@ -157,6 +157,49 @@ public sealed class ComplianceTests(SelfServiceFactory factory) : IClassFixture<
         var settings = await factory.ApiClient(tenant).GetFromJsonAsync<JsonObject>("/api/v1/retention");
         Assert.Equal(7, settings!["transcriptDays"]!.GetValue<int>());
     }
+
+    [Fact]
+    public async Task RetentionForgetsTheMediaUrlOfAnOldCallsTwilioRecordingToo()
+    {
+        var tenant = await factory.CreateTenantAsync("Retention Recordings");
+        var (ours, theirs) = Reports();
+        Assert.Equal(HttpStatusCode.OK, (await factory.PostVapiAsync(tenant, ours)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await factory.PostVapiAsync(tenant, theirs)).StatusCode);
+        var now = factory.Clock.GetUtcNow();
+        await factory.WithDbAsync(tenant.Id, db => db.Calls.Where(c => c.CustomerNumber == Other).ExecuteUpdateAsync(s => s.SetProperty(c => c.CreatedAt, now.AddDays(-2))));
+        await factory.WithDbAsync(tenant.Id, db => db.Calls.Where(c => c.CustomerNumber == Caller).ExecuteUpdateAsync(s => s.SetProperty(c => c.CreatedAt, now.AddDays(-40))));
+        var calls = await factory.WithDbAsync(tenant.Id, db => db.Calls.AsNoTracking().ToListAsync());
+        await factory.WithDbAsync(tenant.Id, async db =>
+        {
+            foreach (var call in calls)
+            {
+                var sid = "RE" + Guid.NewGuid().ToString("N");
+                db.CallRecordings.Add(new Switchboard.Calls.CallRecording
+                {
+                    Id = Guid.CreateVersion7(),
+                    TenantId = tenant.Id,
+                    CallId = call.Id,
+                    RecordingSid = sid,
+                    Status = "completed",
+                    Url = $"https://api.twilio.com/2010-04-01/Accounts/AC{new string('0', 32)}/Recordings/{sid}",
+                    CreatedAt = call.CreatedAt,
+                    UpdatedAt = call.CreatedAt,
+                });
+            }
+            return await db.SaveChangesAsync();
+        });
+        await (await factory.ApiClient(tenant).PutAsJsonAsync("/api/v1/retention", new { recordingDays = 30, transcriptDays = (int?)null })).JsonAsync(HttpStatusCode.OK);
+
+        using (var scope = factory.Services.CreateScope())
+        {
+            await scope.ServiceProvider.GetRequiredService<RetentionService>().PurgeAsync(now, CancellationToken.None);
+        }
+
+        var recordings = await factory.WithDbAsync(tenant.Id, db => db.CallRecordings.AsNoTracking().ToListAsync());
+        var old = calls.Single(c => c.CustomerNumber == Caller).Id;
+        Assert.Null(Assert.Single(recordings, r => r.CallId == old).Url);
+        Assert.NotNull(Assert.Single(recordings, r => r.CallId != old).Url);
+    }
 }
 
 /// <summary>Its own database: the scan covers every table of the installation.</summary>
@@ -210,6 +253,47 @@ public sealed class CallerErasureTests(SelfServiceFactory factory) : IClassFixtu
                 Assert.True(copy.ToArray().AsSpan().IndexOf("Zorglubville"u8) < 0, $"{Path.GetFileName(file)} still holds the erased call's words");
             }
         }
+    }
+
+    [Fact]
+    public async Task ACallersErasureDeletesTheRecordingsOfTheirCallsOnly()
+    {
+        var tenant = await factory.CreateTenantAsync("Erasure Recordings");
+        var (ours, theirs) = Reports();
+        Assert.Equal(HttpStatusCode.OK, (await factory.PostVapiAsync(tenant, ours)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await factory.PostVapiAsync(tenant, theirs)).StatusCode);
+        var ourCall = await factory.WithDbAsync(tenant.Id, db => db.Calls.Where(c => c.CustomerNumber == Caller).Select(c => c.Id).SingleAsync());
+        var theirCall = await factory.WithDbAsync(tenant.Id, db => db.Calls.Where(c => c.CustomerNumber == Other).Select(c => c.Id).SingleAsync());
+        // Each call's Twilio recording, as the recording status callback stores it (the media URL of the caller's voice).
+        var ourSid = "RE" + Guid.NewGuid().ToString("N");
+        var theirSid = "RE" + Guid.NewGuid().ToString("N");
+        await factory.WithDbAsync(tenant.Id, async db =>
+        {
+            foreach (var (callId, sid) in new[] { (ourCall, ourSid), (theirCall, theirSid) })
+            {
+                db.CallRecordings.Add(new Switchboard.Calls.CallRecording
+                {
+                    Id = Guid.CreateVersion7(),
+                    TenantId = tenant.Id,
+                    CallId = callId,
+                    RecordingSid = sid,
+                    CallSid = "CA" + Guid.NewGuid().ToString("N"),
+                    Status = "completed",
+                    Url = $"https://api.twilio.com/2010-04-01/Accounts/AC{new string('0', 32)}/Recordings/{sid}",
+                    DurationSeconds = 34,
+                    Channels = 2,
+                    CreatedAt = factory.Clock.GetUtcNow(),
+                    UpdatedAt = factory.Clock.GetUtcNow(),
+                });
+            }
+            return await db.SaveChangesAsync();
+        });
+
+        var result = await (await factory.ApiClient(tenant).PostAsJsonAsync("/api/v1/erasure/caller", new { phoneNumber = Caller })).JsonAsync(HttpStatusCode.OK);
+
+        Assert.Equal(1, result["calls"]!.GetValue<int>());
+        Assert.Empty(await TableScanner.FindAsync(factory, ourSid));
+        Assert.Equal([theirSid], await factory.WithDbAsync(tenant.Id, db => db.CallRecordings.Select(r => r.RecordingSid).ToListAsync()));
     }
 
     [Fact]

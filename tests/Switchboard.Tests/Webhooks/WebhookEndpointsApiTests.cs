@@ -232,6 +232,11 @@ public sealed class WebhookEndpointsApiTests(WebhookFactory factory) : IClassFix
         { "POST", "{endpoint}/replay-failed", "{}", 422, "INVALID_RANGE" },
         { "POST", "{endpoint}/replay-failed", "{\"since\":\"yesterday\"}", 400, "MALFORMED_JSON" },
         { "POST", "{endpoint}/replay-failed", "{\"since\":\"2026-11-18T00:00:00Z\",\"until\":\"2026-11-17T00:00:00Z\"}", 422, "INVALID_RANGE" },
+        { "POST", Endpoints, "{\"url\":\"http://127.0.0.1:9/\",\"events\":[\"lead.urgent\"]}", 400, "UNKNOWN_FIELD" },
+        { "PATCH", "{endpoint}", "{\"enable\":false}", 400, "UNKNOWN_FIELD" },
+        { "POST", "{endpoint}/rotate-secret", "{\"graceHours\":0}", 400, "UNKNOWN_FIELD" },
+        { "POST", "{endpoint}/test", "{\"type\":\"lead.urgent\"}", 400, "UNKNOWN_FIELD" },
+        { "POST", "{endpoint}/replay-failed", "{\"from\":\"2026-11-18T00:00:00Z\"}", 400, "UNKNOWN_FIELD" },
         { "GET", "{endpoint}/deliveries?status=lost", "", 422, "INVALID_FILTER" },
         { "GET", "{endpoint}/deliveries?page=0", "", 422, "INVALID_PAGE" },
         { "GET", "{endpoint}/deliveries?pageSize=1000", "", 422, "INVALID_PAGE_SIZE" },
@@ -261,6 +266,38 @@ public sealed class WebhookEndpointsApiTests(WebhookFactory factory) : IClassFix
             Assert.Equal(code, error["code"]!.GetValue<string>());
         }
         Assert.False(string.IsNullOrEmpty(error["message"]!.GetValue<string>()));
+    }
+
+    [Fact]
+    public async Task AMisspeltFieldIsRefusedAndNamedInsteadOfSubscribingToEverything()
+    {
+        var tenant = await factory.CreateTenantAsync();
+        var client = factory.ApiClient(tenant);
+
+        // "events" for "eventTypes": ignored, it left eventTypes empty, which subscribes to every event type.
+        var misspelt = await client.PostAsync(Endpoints,
+            new StringContent("{\"url\":\"http://127.0.0.1:9/crm\",\"events\":[\"lead.urgent\"]}", Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, misspelt.StatusCode);
+        var error = await VapiWebhookTests.ErrorOf(misspelt);
+        Assert.Equal("UNKNOWN_FIELD", error["code"]!.GetValue<string>());
+        Assert.Contains("'events'", error["message"]!.GetValue<string>());
+        Assert.Contains("eventTypes", error["message"]!.GetValue<string>());
+        Assert.Empty(JsonNode.Parse(await client.GetStringAsync(Endpoints))!.AsArray());
+
+        // "enable": false answered 200 and the endpoint went on receiving events.
+        var (id, _) = await factory.CreateEndpointAsync(tenant, "http://127.0.0.1:9/crm", ["lead.urgent"]);
+        var disable = await client.PatchAsync($"{Endpoints}/{id}", new StringContent("{\"enable\":false}", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, disable.StatusCode);
+        Assert.Equal("UNKNOWN_FIELD", (await VapiWebhookTests.ErrorOf(disable))["code"]!.GetValue<string>());
+        Assert.True(JsonNode.Parse(await client.GetStringAsync($"{Endpoints}/{id}"))!["enabled"]!.GetValue<bool>());
+
+        // Names still bind without regard to case, as before.
+        var capitalised = await client.PatchAsync($"{Endpoints}/{id}", new StringContent("{\"Enabled\":false,\"EventTypes\":[\"call.ended\"]}", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.OK, capitalised.StatusCode);
+        var changed = JsonNode.Parse(await capitalised.Content.ReadAsStringAsync())!;
+        Assert.False(changed["enabled"]!.GetValue<bool>());
+        Assert.Equal(["call.ended"], changed["eventTypes"]!.AsArray().Select(t => t!.GetValue<string>()));
     }
 
     [Fact]
