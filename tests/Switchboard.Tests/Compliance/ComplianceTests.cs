@@ -199,6 +199,11 @@ public sealed class ComplianceTests(SelfServiceFactory factory) : IClassFixture<
         var old = calls.Single(c => c.CustomerNumber == Caller).Id;
         Assert.Null(Assert.Single(recordings, r => r.CallId == old).Url);
         Assert.NotNull(Assert.Single(recordings, r => r.CallId != old).Url);
+        // The call list's "has a recording" filter no longer finds the old call: its recording is gone, whatever row is left.
+        var listed = await factory.ApiClient(tenant).GetFromJsonAsync<JsonObject>("/api/v1/calls?hasRecording=true");
+        var ids = listed!["items"]!.AsArray().Select(i => Guid.Parse(i!["id"]!.GetValue<string>())).ToList();
+        Assert.DoesNotContain(old, ids);
+        Assert.Contains(calls.Single(c => c.CustomerNumber == Other).Id, ids);
     }
 }
 
