@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test suite and ends with one line "N passed, N failed":
+#   0. dotnet format --verify-no-changes (one failure when it would change a file)
 #   1. unit + integration on SQLite (+ interop with the vendors' npm libraries)
 #      the browser suite (Playwright + Debian's Chromium) runs inside it, skipping loudly without Chromium or web/dist
 #   2. the dashboard (web/): typecheck and lint (one failure each when failing) and Vitest (its counts are added)
@@ -17,6 +18,12 @@ summary() { echo "$passed passed, $failed failed"; }
 echo "== build"
 if ! dotnet build Switchboard.slnx -c Release --nologo -v quiet -clp:ErrorsOnly; then
   failed=$((failed + 1)); summary; exit 1
+fi
+
+# The C# code's layout and style (.editorconfig): one failure when dotnet format would change a file.
+echo "== dotnet format (verify)"
+if ! dotnet format Switchboard.slnx --verify-no-changes --no-restore -v quiet; then
+  echo "-- dotnet format FAILED: run 'dotnet format Switchboard.slnx' and commit what it changes"; failed=$((failed + 1))
 fi
 
 # front_checks DIR OUTPUT [lint]: build a front end (the browser tests serve its dist), typecheck it, lint it when asked,

@@ -192,8 +192,11 @@ internal sealed class ToolRegistry(SwitchboardDbContext db, AlertService alerts,
         var staffAlerted = alerted || (lead.Urgency == Urgency.Emergency && onCall && (callable || context.Call.Channel != CallChannels.Web));
         return callable
             ? ToolOutcome.Ok(new { captured = true, urgency = lead.Urgency, staffAlerted })
-            : ToolOutcome.Ok(new { captured = true, urgency = lead.Urgency, staffAlerted, callbackNumber = (string?)null,
-                next = "No callback number yet: ask for one, then call capture_lead again with it." });
+            : ToolOutcome.Ok(new
+            {
+                captured = true, urgency = lead.Urgency, staffAlerted, callbackNumber = (string?)null,
+                next = "No callback number yet: ask for one, then call capture_lead again with it."
+            });
     }
 
     private async Task<ToolOutcome> SendSmsAsync(JsonElement arguments, ToolContext context, CancellationToken ct)

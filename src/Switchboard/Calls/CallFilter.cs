@@ -118,8 +118,18 @@ internal sealed record CallFilter(
             return (null, ApiError.Unprocessable("INVALID_FILTER", "endedReason is limited to 200 characters.",
                 new Dictionary<string, string> { ["endedReason"] = "at most 200 characters" }));
         }
-        return (this with { Status = status, Urgency = urgency, Channel = channel, Direction = direction, Number = number, EndedReason = endedReason, Q = q,
-            NumberDigits = digits, Words = SearchText.Words(q, MaxWords) }, null);
+        return (this with
+        {
+            Status = status,
+            Urgency = urgency,
+            Channel = channel,
+            Direction = direction,
+            Number = number,
+            EndedReason = endedReason,
+            Q = q,
+            NumberDigits = digits,
+            Words = SearchText.Words(q, MaxWords)
+        }, null);
     }
 
     private static string? Trimmed(string? s) => string.IsNullOrWhiteSpace(s) ? null : s.Trim();

@@ -1,7 +1,7 @@
 using System.Linq.Expressions;
 using Microsoft.EntityFrameworkCore;
-using Switchboard.Billing;
 using Switchboard.Alerts;
+using Switchboard.Billing;
 using Switchboard.Calls;
 using Switchboard.Platform.Database;
 using Switchboard.Platform.Http;

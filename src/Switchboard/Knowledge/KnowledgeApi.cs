@@ -1,5 +1,5 @@
-using Microsoft.AspNetCore.Http.HttpResults;
 using System.Text.Json;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Switchboard.Compliance;

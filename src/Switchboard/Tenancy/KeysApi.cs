@@ -286,8 +286,11 @@ internal static class KeysApi
     private static (string Key, ApiKey Row) Issue(SwitchboardDbContext db, Guid tenantId, string name, string kind, DateTimeOffset now)
     {
         var (plaintext, prefix, hash) = kind == ApiKeyKinds.Publishable ? PublishableKeys.Generate() : ApiKeys.Generate();
-        var row = new ApiKey { Id = Guid.CreateVersion7(), TenantId = tenantId, Name = name, Prefix = prefix, Hash = hash, Kind = kind, CreatedAt = now,
-            PublishableKey = kind == ApiKeyKinds.Publishable ? plaintext : null };
+        var row = new ApiKey
+        {
+            Id = Guid.CreateVersion7(), TenantId = tenantId, Name = name, Prefix = prefix, Hash = hash, Kind = kind, CreatedAt = now,
+            PublishableKey = kind == ApiKeyKinds.Publishable ? plaintext : null
+        };
         db.ApiKeys.Add(row);
         return (plaintext, row);
     }

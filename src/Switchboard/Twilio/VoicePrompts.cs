@@ -22,10 +22,26 @@ internal static class VoicePrompts
     private static Dictionary<string, string> BuildCountries()
     {
         var map = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        foreach (var c in new[] { "FR", "BE", "LU", "MC", "SN", "CI", "HT", "CH" }) map[c] = "fr";
-        foreach (var c in new[] { "US", "GB", "IE", "AU", "NZ" }) map[c] = "en";
-        foreach (var c in new[] { "ES", "MX", "AR", "CO", "CL", "PE", "VE", "EC", "GT", "CU", "BO", "PY", "UY", "SV", "HN", "NI", "CR", "PA", "DO", "PR" }) map[c] = "es";
-        foreach (var c in new[] { "SA", "AE", "EG", "MA", "DZ", "TN", "LY", "JO", "LB", "SY", "IQ", "KW", "QA", "BH", "OM", "YE", "SD", "PS" }) map[c] = "ar";
+        foreach (var c in new[] { "FR", "BE", "LU", "MC", "SN", "CI", "HT", "CH" })
+        {
+            map[c] = "fr";
+        }
+
+        foreach (var c in new[] { "US", "GB", "IE", "AU", "NZ" })
+        {
+            map[c] = "en";
+        }
+
+        foreach (var c in new[] { "ES", "MX", "AR", "CO", "CL", "PE", "VE", "EC", "GT", "CU", "BO", "PY", "UY", "SV", "HN", "NI", "CR", "PA", "DO", "PR" })
+        {
+            map[c] = "es";
+        }
+
+        foreach (var c in new[] { "SA", "AE", "EG", "MA", "DZ", "TN", "LY", "JO", "LB", "SY", "IQ", "KW", "QA", "BH", "OM", "YE", "SD", "PS" })
+        {
+            map[c] = "ar";
+        }
+
         map["IL"] = "he";
         return map;
     }

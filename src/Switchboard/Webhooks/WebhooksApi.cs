@@ -1,9 +1,9 @@
-using Switchboard.Billing;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
+using Switchboard.Billing;
 using Switchboard.Calls;
 using Switchboard.Compliance;
 using Switchboard.Credentials;

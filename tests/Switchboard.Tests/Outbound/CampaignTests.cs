@@ -121,14 +121,45 @@ public sealed class CampaignTests
             var n = numbers[i];
             var written = (i % 3) switch { 0 => n, 1 => $"({n[2..5]}) {n[5..8]}-{n[8..]}", _ => $"{n[2..5]}.{n[5..8]}.{n[8..]}" };
             csv.Append(written).Append(",Client ").Append(i).Append(",\"jeudi, 10 h\"\n");
-            if (i == 10) csv.Append("not a number,Bob,x\n");
-            if (i == 20) csv.Append("12345,Short,x\n");
-            if (i == 30) csv.Append(",Nobody,x\n");
-            if (i == 40) csv.Append(numbers[5]).Append(",Twice,x\n");
-            if (i == 50) csv.Append("+1 514 555,Cut,x\n");
-            if (i == 60) csv.Append("5145559999,A,b,c,d\n");
-            if (i == 70) csv.Append("5145559998,").Append(new string('x', 201)).Append(",x\n");
-            if (i == 80) csv.Append("555-0199,Local,x\n");
+            if (i == 10)
+            {
+                csv.Append("not a number,Bob,x\n");
+            }
+
+            if (i == 20)
+            {
+                csv.Append("12345,Short,x\n");
+            }
+
+            if (i == 30)
+            {
+                csv.Append(",Nobody,x\n");
+            }
+
+            if (i == 40)
+            {
+                csv.Append(numbers[5]).Append(",Twice,x\n");
+            }
+
+            if (i == 50)
+            {
+                csv.Append("+1 514 555,Cut,x\n");
+            }
+
+            if (i == 60)
+            {
+                csv.Append("5145559999,A,b,c,d\n");
+            }
+
+            if (i == 70)
+            {
+                csv.Append("5145559998,").Append(new string('x', 201)).Append(",x\n");
+            }
+
+            if (i == 80)
+            {
+                csv.Append("555-0199,Local,x\n");
+            }
         }
         var (id, created) = await CreateAsync(api, new
         {

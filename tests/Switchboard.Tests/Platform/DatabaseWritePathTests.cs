@@ -1,6 +1,6 @@
 using System.Net;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using Switchboard.Tests.Support;
 
 namespace Switchboard.Tests.Platform;

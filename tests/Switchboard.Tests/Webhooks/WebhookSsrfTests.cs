@@ -1,8 +1,8 @@
 using System.Net;
 using System.Net.Http.Json;
+using Microsoft.Extensions.DependencyInjection;
 using Switchboard.Tests.Support;
 using Switchboard.Tests.Vapi;
-using Microsoft.Extensions.DependencyInjection;
 using Switchboard.Webhooks;
 
 namespace Switchboard.Tests.Webhooks;

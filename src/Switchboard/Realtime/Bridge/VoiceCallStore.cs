@@ -116,7 +116,7 @@ internal sealed class VoiceCallStore(
     {
         try
         {
-                        await SqliteBusyRetry.RunAsync(() => MarkStartedOnceAsync(setup, startedAt, ct), ct);
+            await SqliteBusyRetry.RunAsync(() => MarkStartedOnceAsync(setup, startedAt, ct), ct);
         }
         catch (Exception e) when (e is DbUpdateException or InvalidOperationException or OperationCanceledException or System.Data.Common.DbException)
         {
@@ -157,7 +157,7 @@ internal sealed class VoiceCallStore(
     {
         try
         {
-                        return await SqliteBusyRetry.RunAsync(() => InvokeToolOnceAsync(setup, name, arguments, ct), ct);
+            return await SqliteBusyRetry.RunAsync(() => InvokeToolOnceAsync(setup, name, arguments, ct), ct);
         }
         catch (Exception e) when (e is DbUpdateException or InvalidOperationException or System.Data.Common.DbException)
         {
@@ -203,7 +203,7 @@ internal sealed class VoiceCallStore(
     /// </summary>
     public async Task MarkProviderUnreachableAsync(VoiceCallSetup setup, CancellationToken ct)
     {
-                await SqliteBusyRetry.RunAsync(() => MarkProviderUnreachableOnceAsync(setup, ct), ct);
+        await SqliteBusyRetry.RunAsync(() => MarkProviderUnreachableOnceAsync(setup, ct), ct);
     }
 
     private async Task MarkProviderUnreachableOnceAsync(VoiceCallSetup setup, CancellationToken ct)
@@ -262,8 +262,8 @@ internal sealed class VoiceCallStore(
     /// </remarks>
     public async Task FinishAsync(VoiceCallSetup setup, string reason, DateTimeOffset? startedAt, double? greetingMs, LeadDraft? captured, CancellationToken ct)
     {
-                await SqliteBusyRetry.RunAsync(() => FinishOnceAsync(setup.TenantId, setup.CallId, setup.AssistantId, reason, startedAt, greetingMs, captured,
-                    streamEnded: true, offeredTransfer: setup.TransferDestinations is not null, ct), ct);
+        await SqliteBusyRetry.RunAsync(() => FinishOnceAsync(setup.TenantId, setup.CallId, setup.AssistantId, reason, startedAt, greetingMs, captured,
+            streamEnded: true, offeredTransfer: setup.TransferDestinations is not null, ct), ct);
     }
 
     /// <summary>
