@@ -436,7 +436,7 @@ internal sealed class CallListQuery(SwitchboardDbContext db)
         }
         if (f.HasRecording is { } has)
         {
-            var recorded = "(c.\"RecordingUrl\" IS NOT NULL OR EXISTS (SELECT 1 FROM call_recordings r WHERE r.\"TenantId\" = c.\"TenantId\" AND r.\"CallId\" = c.\"Id\" AND r.\"Url\" IS NOT NULL))";
+            var recorded = "(c.\"RecordingUrl\" IS NOT NULL OR EXISTS (SELECT 1 FROM call_recordings r WHERE r.\"TenantId\" = c.\"TenantId\" AND r.\"CallId\" = c.\"Id\" AND r.\"Status\" <> 'deleted'))";
             w.Add(has ? recorded : "NOT " + recorded);
         }
         if (f.MinDuration is { } min)

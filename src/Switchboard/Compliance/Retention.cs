@@ -33,6 +33,12 @@ public sealed record RetentionResult(int Tenants, int RecordingsForgotten, int T
 /// </summary>
 internal sealed class RetentionService(SwitchboardDbContext db)
 {
+    /// <summary>
+    /// <see cref="Calls.CallRecording.Status"/> of a recording whose media retention forgot: Twilio's own status for a deleted
+    /// recording (twilio.com/docs/voice/api/recording, <c>status</c>). The call list's <c>hasRecording</c> filter skips such rows.
+    /// </summary>
+    internal const string DeletedRecording = "deleted";
+
     public async Task<RetentionResult> PurgeAsync(DateTimeOffset now, CancellationToken ct)
     {
         var policies = await db.TenantAccounts.IgnoreQueryFilters().AsNoTracking()
@@ -47,11 +53,13 @@ internal sealed class RetentionService(SwitchboardDbContext db)
                 var cutoff = now.AddDays(-rd);
                 recordings += await calls.Where(c => c.CreatedAt < cutoff && (c.RecordingUrl != null || c.StereoRecordingUrl != null))
                     .ExecuteUpdateAsync(s => s.SetProperty(c => c.RecordingUrl, (string?)null).SetProperty(c => c.StereoRecordingUrl, (string?)null), ct);
-                // The Twilio recording rows of those calls hold the same media URL (call_recordings, no foreign key to calls).
+                // The Twilio recording rows of those calls hold the same media URL (call_recordings, no foreign key to calls): the
+                // URL is forgotten and the row marked deleted (Twilio's own recording status for media that is gone), which the
+                // call list's "has a recording" filter reads.
                 var expired = calls.Where(c => c.CreatedAt < cutoff).Select(c => c.Id);
                 await db.CallRecordings.IgnoreQueryFilters()
-                    .Where(r => r.TenantId == p.TenantId && r.Url != null && r.CallId != null && expired.Contains(r.CallId.Value))
-                    .ExecuteUpdateAsync(s => s.SetProperty(r => r.Url, (string?)null), ct);
+                    .Where(r => r.TenantId == p.TenantId && (r.Url != null || r.Status != DeletedRecording) && r.CallId != null && expired.Contains(r.CallId.Value))
+                    .ExecuteUpdateAsync(s => s.SetProperty(r => r.Url, (string?)null).SetProperty(r => r.Status, DeletedRecording), ct);
             }
             if (p.TranscriptRetentionDays is { } td)
             {

@@ -197,7 +197,9 @@ public sealed class ComplianceTests(SelfServiceFactory factory) : IClassFixture<
 
         var recordings = await factory.WithDbAsync(tenant.Id, db => db.CallRecordings.AsNoTracking().ToListAsync());
         var old = calls.Single(c => c.CustomerNumber == Caller).Id;
-        Assert.Null(Assert.Single(recordings, r => r.CallId == old).Url);
+        var forgotten = Assert.Single(recordings, r => r.CallId == old);
+        Assert.Null(forgotten.Url);
+        Assert.Equal("deleted", forgotten.Status);
         Assert.NotNull(Assert.Single(recordings, r => r.CallId != old).Url);
         // The call list's "has a recording" filter no longer finds the old call: its recording is gone, whatever row is left.
         var listed = await factory.ApiClient(tenant).GetFromJsonAsync<JsonObject>("/api/v1/calls?hasRecording=true");
