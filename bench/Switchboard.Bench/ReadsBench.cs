@@ -156,7 +156,7 @@ internal static class ReadsBench
             Commit = BenchEnv.GitCommit(repo),
             At = now,
             Machine = new { Environment.ProcessorCount, LoadAtStart = loadAtStart, LoadAtEnd = BenchEnv.LoadAverage() },
-            Options = o with { PgAdmin = "(redacted)" },
+            Options = o with { PgAdmin = "(redacted)", WorkDir = BenchEnv.Portable(o.WorkDir) },
             SeedSeconds = seededNow ? seeded.Seconds : (double?)null,
             DatabaseSize = await SizeAsync(o, work, connectionString, ct),
             Results = results,

@@ -278,7 +278,7 @@ internal static class VapiBench
                 FinishedAt: DateTimeOffset.UtcNow,
                 Commit: BenchEnv.GitCommit(repo),
                 Machine: new MachineInfo(Environment.ProcessorCount, Environment.MachineName, RuntimeLabel(), loadAtStart, BenchEnv.LoadAverage(), BenchEnv.TotalMemoryMb()),
-                Options: new Dictionary<string, string>(o.Describe()) { ["server"] = serverDll },
+                Options: new Dictionary<string, string>(o.Describe()) { ["server"] = BenchEnv.Portable(serverDll) },
                 Fixture: Path.GetFileName(fixturePath),
                 BodyBytes: bodies.TypicalBodyBytes,
                 RowsPerRequest: perRequest,
@@ -1662,6 +1662,23 @@ internal static class BenchEnv
             }
         }
         throw new InvalidOperationException("Cannot find the repository root (Switchboard.slnx)");
+    }
+
+    /// <summary>
+    /// A path as a committed result may record it: relative to the repository (<c>src/Switchboard/bin/…</c>) when inside it,
+    /// else <c>&lt;dir&gt;/</c> and its last two parts (<c>&lt;dir&gt;/out/Switchboard.dll</c>), so that results name the build
+    /// they measured without this machine's folders (CONVENTIONS: no machine paths in the repository).
+    /// </summary>
+    public static string Portable(string path)
+    {
+        var full = Path.GetFullPath(path);
+        var repo = RepoRoot();
+        if (full.StartsWith(repo + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+        {
+            return Path.GetRelativePath(repo, full);
+        }
+        var parts = full.Split(Path.DirectorySeparatorChar, StringSplitOptions.RemoveEmptyEntries);
+        return "<dir>/" + string.Join('/', parts.TakeLast(2));
     }
 
     /// <summary>
