@@ -82,7 +82,9 @@ internal sealed class DoNotCallList(SwitchboardDbContext db, TimeProvider clock)
     /// Adds each of <paramref name="numbers"/> (E.164, duplicates allowed) that is not listed yet, all from one
     /// <paramref name="source"/>: the CSV import. The numbers already listed are read in chunks of 1,000 (one query each, not one per
     /// number), and the new rows are added to the caller's unit of work without a per-row look-up of the change tracker (which
-    /// made a 20,000-row import quadratic: 47 s). Returns how many were added and how many were listed already.
+    /// made a 20,000-row import quadratic: 47 s). A number listed only by an SMS opt-out gets <paramref name="source"/> as well
+    /// (<see cref="DoNotCallSources.WithSmsOptOut"/>), so a later START does not take the import's listing off; it counts as
+    /// listed already. Returns how many were added and how many were listed already.
     /// </summary>
     public async Task<(int Added, int AlreadyListed)> AddManyAsync(Guid tenantId, IReadOnlyCollection<string> numbers, string source, string? note, CancellationToken ct)
     {
@@ -92,6 +94,13 @@ internal sealed class DoNotCallList(SwitchboardDbContext db, TimeProvider clock)
         {
             var chunkList = chunk.ToList();
             listed.UnionWith(await db.DoNotCall.AsNoTracking().Where(d => chunkList.Contains(d.Number)).Select(d => d.Number).ToListAsync(ct));
+            if (source != DoNotCallSources.SmsOptOut)
+            {
+                foreach (var optedOut in await db.DoNotCall.Where(d => chunkList.Contains(d.Number) && d.Source == DoNotCallSources.SmsOptOut).ToListAsync(ct))
+                {
+                    optedOut.Source = DoNotCallSources.WithSmsOptOut(optedOut.Source, source);
+                }
+            }
         }
         var now = clock.GetUtcNow();
         var added = wanted.Where(n => !listed.Contains(n)).Select(n => NewEntry(tenantId, n, source, note, null, now)).ToList();

@@ -487,8 +487,11 @@ public sealed class SmsStatusCallbackTests(SmsDeliveryFactory factory) : IClassF
         // Opted out by SMS first, then listed by the API: START must not take the API's listing off.
         Assert.Equal(HttpStatusCode.OK, (await InboundAsync(tenant, calledFirst, "STOP")).StatusCode);
         Assert.Equal(HttpStatusCode.Created, (await api.PostAsJsonAsync("/api/v1/dnc", new { number = calledFirst })).StatusCode);
+        var imported = NewNumber(); // the same through a CSV import
+        Assert.Equal(HttpStatusCode.OK, (await InboundAsync(tenant, imported, "STOP")).StatusCode);
+        Assert.True((await api.PostAsync("/api/v1/dnc/import", new StringContent("number\n" + imported + "\n", System.Text.Encoding.UTF8, "text/csv"))).IsSuccessStatusCode);
 
-        Assert.Equal(new[] { (onCall, "api+sms-opt-out"), (calledFirst, "api+sms-opt-out") }.Order(), (await DncAsync(api)).Order());
+        Assert.Equal(new[] { (onCall, "api+sms-opt-out"), (calledFirst, "api+sms-opt-out"), (imported, "csv+sms-opt-out") }.Order(), (await DncAsync(api)).Order());
         var audited = await factory.WithDbAsync(tenant.Id, db => db.AuditLog.CountAsync(a => a.Action == "dnc.added" && a.Target == "number:" + onCall));
         Assert.Equal(2, audited); // the API's listing, then the SMS opt-out
         await factory.PostVapiAsync(tenant, VapiWebhookTests.EndOfCallReport(Guid.NewGuid().ToString(), "Le sous-sol est inondé.", "Mon sous-sol est inondé!"));
@@ -499,8 +502,9 @@ public sealed class SmsStatusCallbackTests(SmsDeliveryFactory factory) : IClassF
 
         Assert.Equal(HttpStatusCode.OK, (await InboundAsync(tenant, onCall, "START")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await InboundAsync(tenant, calledFirst, "START")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await InboundAsync(tenant, imported, "START")).StatusCode);
 
-        Assert.Equal(new[] { (onCall, "api"), (calledFirst, "api") }.Order(), (await DncAsync(api)).Order());
+        Assert.Equal(new[] { (onCall, "api"), (calledFirst, "api"), (imported, "csv") }.Order(), (await DncAsync(api)).Order());
         await factory.PostVapiAsync(tenant, VapiWebhookTests.EndOfCallReport(Guid.NewGuid().ToString(), "Tuyau éclaté.", "Un tuyau a éclaté dans la cuisine!"));
         await factory.Outbox.DrainAsync(CancellationToken.None);
         Assert.Single(factory.Twilio.Messages, m => m.To == onCall); // texts again; still not called (the API's listing stays)
