@@ -68,17 +68,21 @@ internal sealed class SmsSendHandler(
     private static readonly Func<SwitchboardDbContext, Guid, CancellationToken, Task<SmsMessage?>> LoadSms = EF.CompileAsyncQuery(
         (SwitchboardDbContext db, Guid id, CancellationToken ct) => db.SmsMessages.FirstOrDefault(s => s.Id == id));
 
-    /// <summary>The SMS's tenant, untracked: the handler only reads it (credentials, sender), so the result's save need not check it for changes.</summary>
-    private static readonly Func<SwitchboardDbContext, Guid, CancellationToken, Task<Tenant>> LoadTenant = EF.CompileAsyncQuery(
-        (SwitchboardDbContext db, Guid id, CancellationToken ct) => db.Tenants.AsNoTracking().First(t => t.Id == id));
-
     /// <summary>
-    /// True when <c>to</c> texted an opt-out keyword (STOP, ARRET with Advanced Opt-Out…) to the tenant and has not opted back in
-    /// (a do-not-call entry of source <see cref="Outbound.DoNotCallSources.SmsOptOut"/>). Compiled: asked once per SMS.
+    /// The SMS's tenant, untracked (the handler only reads it: credentials, sender, so the result's save need not check it for
+    /// changes), and whether <c>to</c> texted an opt-out keyword (STOP, ARRET with Advanced Opt-Out…) to the tenant and has not
+    /// opted back in: a do-not-call entry whose source includes <see cref="Outbound.DoNotCallSources.SmsOptOut"/>
+    /// (<see cref="Outbound.DoNotCallSources.HasSmsOptOut"/>, also when the number was listed for another reason first).
+    /// Compiled, and one round trip for both (the opt-out was a query of its own per SMS).
     /// </summary>
-    private static readonly Func<SwitchboardDbContext, string, CancellationToken, Task<bool>> IsOptedOut = EF.CompileAsyncQuery(
-        (SwitchboardDbContext db, string to, CancellationToken ct) =>
-            db.DoNotCall.Any(d => d.Number == to && d.Source == Outbound.DoNotCallSources.SmsOptOut));
+    private static readonly Func<SwitchboardDbContext, Guid, string, CancellationToken, Task<TenantToText>> LoadTenant = EF.CompileAsyncQuery(
+        (SwitchboardDbContext db, Guid id, string to, CancellationToken ct) => db.Tenants.AsNoTracking().Where(t => t.Id == id)
+            .Select(t => new TenantToText(t, db.DoNotCall.Any(d => d.TenantId == t.Id && d.Number == to
+                && (d.Source == Outbound.DoNotCallSources.SmsOptOut || d.Source.EndsWith(Outbound.DoNotCallSources.AndSmsOptOut)))))
+            .First());
+
+    /// <summary>What <see cref="LoadTenant"/> reads: the tenant, and whether the SMS's recipient opted out of its texts.</summary>
+    private sealed record TenantToText(Tenant Tenant, bool OptedOut);
 
     public async Task<OutboxResult> HandleAsync(OutboxMessage message, CancellationToken ct)
     {
@@ -92,13 +96,12 @@ internal sealed class SmsSendHandler(
         {
             return OutboxResult.Done;
         }
-        var tenant = await LoadTenant(db, sms.TenantId, ct);
+        var (tenant, optedOut) = await LoadTenant(db, sms.TenantId, sms.To, ct);
         var token = secrets.Unprotect(tenant.TwilioAuthTokenProtected);
         var now = clock.GetUtcNow();
         // Someone who texted STOP is not texted again, whoever they are (an on-call phone, a caller), and from whichever
         // sender: Twilio's own block covers only the number they texted (error 21610), not another number of the tenant nor
         // the simulated path. A row already attempted first looks for the earlier send below, which may have reached them.
-        var optedOut = await IsOptedOut(db, sms.To, ct);
         if (optedOut && sms.Attempts == 0)
         {
             return await RefuseOptedOutAsync(sms, ct);

@@ -25,8 +25,43 @@ public sealed record CredentialDto(
     string Provider, bool Configured, string? Preview, string? AccountSid, string? BaseUrl, DateTimeOffset? UpdatedAt, CredentialCheckDto? LastCheck,
     string? SmsSender = null);
 
-/// <summary>The result of a live check against the provider.</summary>
-public sealed record CredentialCheckDto(bool Ok, string Message, DateTimeOffset CheckedAt);
+/// <summary>
+/// The result of a live check against the provider. <c>Code</c> is stable, for a dashboard to word it
+/// (<c>VAPI_KEY_ACCEPTED</c>, <c>VAPI_KEY_REFUSED</c>, <c>VAPI_UNREACHABLE</c>, <c>TWILIO_CREDENTIALS_ACCEPTED</c>,
+/// <c>TWILIO_CREDENTIALS_REFUSED</c>, <c>TWILIO_UNREACHABLE</c>, <c>OPENAI_KEY_ACCEPTED</c>, <c>OPENAI_KEY_REFUSED</c>,
+/// <c>OPENAI_HTTP_STATUS</c>, <c>OPENAI_BASE_URL_INVALID</c>, <c>OPENAI_UNREACHABLE</c>; <c>CHECK_PASSED</c>/<c>CHECK_FAILED</c> for a
+/// check recorded before codes); <c>Message</c> is the English sentence; <c>Details</c> holds the values it names
+/// (<c>status</c> for <c>OPENAI_HTTP_STATUS</c>, <c>problem</c> for <c>OPENAI_BASE_URL_INVALID</c>), else null.
+/// </summary>
+public sealed partial record CredentialCheckDto(bool Ok, string Code, string Message, DateTimeOffset CheckedAt, IReadOnlyDictionary<string, string>? Details = null)
+{
+    /// <summary>A check as <see cref="CredentialStore.RecordCheckAsync"/> stores it: <c>[CODE] message</c> (the row has no column of its own for the code).</summary>
+    internal static string Stored(string code, string message) => $"[{code}] {message}";
+
+    /// <summary>The DTO of a check as stored: its code read back from <see cref="Stored"/>'s prefix, or a generic one for a check stored without.</summary>
+    internal static CredentialCheckDto FromStored(bool ok, string? stored, DateTimeOffset at) =>
+        StoredForm().Match(stored ?? "") is { Success: true } m
+            ? Create(ok, m.Groups["code"].Value, m.Groups["message"].Value, at)
+            : new(ok, ok ? CredentialCheckCodes.Passed : CredentialCheckCodes.Failed, stored ?? "", at);
+
+    /// <summary>The DTO of a check, with the details its code names read from its message.</summary>
+    internal static CredentialCheckDto Create(bool ok, string code, string message, DateTimeOffset at)
+    {
+        Dictionary<string, string>? details = code switch
+        {
+            CredentialCheckCodes.OpenAiHttpStatus when HttpStatus().Match(message) is { Success: true } s => new() { ["status"] = s.Groups[1].Value },
+            CredentialCheckCodes.OpenAiBaseUrlInvalid when message.StartsWith("Base URL ", StringComparison.Ordinal) => new() { ["problem"] = message["Base URL ".Length..].TrimEnd('.') },
+            _ => null,
+        };
+        return new(ok, code, message, at, details);
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^\[(?<code>[A-Z_]{1,64})\] (?<message>.*)$", System.Text.RegularExpressions.RegexOptions.Singleline)]
+    private static partial System.Text.RegularExpressions.Regex StoredForm();
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"answered (\d{3})\.$")]
+    private static partial System.Text.RegularExpressions.Regex HttpStatus();
+}
 
 /// <summary>Decrypted Twilio credentials.</summary>
 internal sealed record TwilioCredentials(string AccountSid, string AuthToken);
@@ -58,7 +93,7 @@ internal sealed class CredentialStore(SwitchboardDbContext db, SecretProtector s
             : null;
         return Providers.All.Select(p => rows.FirstOrDefault(r => r.Provider == p) is { } r
             ? new CredentialDto(p, true, r.Preview, p == Providers.Twilio ? r.PublicValue : null, p == Providers.OpenAi ? r.PublicValue : null, r.UpdatedAt,
-                r.CheckedAt is { } at ? new CredentialCheckDto(r.CheckOk == true, r.CheckMessage ?? "", at) : null,
+                r.CheckedAt is { } at ? CredentialCheckDto.FromStored(r.CheckOk == true, r.CheckMessage, at) : null,
                 p == Providers.Twilio ? sender : null)
             : new CredentialDto(p, false, null, null, null, null, null)).ToList();
     }
@@ -151,14 +186,15 @@ internal sealed class CredentialStore(SwitchboardDbContext db, SecretProtector s
         return tenant?.TwilioAccountSid is { } sid && secrets.Unprotect(tenant.TwilioAuthTokenProtected) is { } token ? new TwilioCredentials(sid, token) : null;
     }
 
-    /// <summary>Records a live check's outcome.</summary>
-    public async Task RecordCheckAsync(string provider, bool ok, string message, CancellationToken ct)
+    /// <summary>Records a live check's outcome, its code with its message (<see cref="CredentialCheckDto.Stored"/>, at most 500 characters).</summary>
+    public async Task RecordCheckAsync(string provider, CredentialCheckResult result, CancellationToken ct)
     {
         var row = await db.ProviderCredentials.FirstOrDefaultAsync(r => r.Provider == provider, ct);
         if (row is not null)
         {
+            var message = CredentialCheckDto.Stored(result.Code, result.Message);
             row.CheckedAt = clock.GetUtcNow();
-            row.CheckOk = ok;
+            row.CheckOk = result.Ok;
             row.CheckMessage = message.Length > 500 ? message[..500] : message;
         }
     }

@@ -200,7 +200,7 @@ internal static partial class CredentialsApi
         string provider, HttpContext http, CredentialStore store, CredentialChecker checker, SwitchboardDbContext db, AuditLog audit, TimeProvider clock, CancellationToken ct)
     {
         var caller = Caller.From(http);
-        (bool Ok, string Message)? result = provider switch
+        var result = provider switch
         {
             Providers.Vapi => await store.GetVapiKeyAsync(ct) is { } key ? await checker.CheckVapiAsync(key, ct) : null,
             Providers.Twilio => await store.GetTwilioAsync(caller.TenantId!.Value, ct) is { } tw ? await checker.CheckTwilioAsync(tw, ct) : null,
@@ -211,10 +211,10 @@ internal static partial class CredentialsApi
         {
             return ApiError.NotFound("CREDENTIAL_NOT_FOUND", "No such credential is stored.");
         }
-        await store.RecordCheckAsync(provider, r.Ok, r.Message, ct);
+        await store.RecordCheckAsync(provider, r, ct);
         await db.SaveChangesAsync(ct);
-        await audit.AppendAsync(caller.TenantId, caller.Actor, "credentials.checked", provider, new { ok = r.Ok }, ct);
-        return TypedResults.Ok(new CredentialCheckDto(r.Ok, r.Message, clock.GetUtcNow()));
+        await audit.AppendAsync(caller.TenantId, caller.Actor, "credentials.checked", provider, new { ok = r.Ok, code = r.Code }, ct);
+        return TypedResults.Ok(CredentialCheckDto.Create(r.Ok, r.Code, r.Message, clock.GetUtcNow()));
     }
 
     private static async Task<Results<NoContent, JsonHttpResult<ErrorEnvelope>>> DeleteAsync(

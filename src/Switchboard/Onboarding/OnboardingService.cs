@@ -525,9 +525,12 @@ internal sealed class OnboardingService(
 
     private static void ApplyHours(Tenant tenant, BusinessHoursDto hours, List<OnboardingIssue> warnings, string step)
     {
-        var problems = new List<string>();
+        var problems = new List<BusinessHoursProblem>();
         var model = hours.ToModel(problems);
-        warnings.AddRange(problems.Select(p => Warning(step, "businessHours", "BUSINESS_HOURS_INVALID", p + "; dropped", ("problem", p))));
+        // details: problem (the English phrase, as before), kind (weekday|range|holiday), value, and day (not for a holiday).
+        warnings.AddRange(problems.Select(p => p.Day is null
+            ? Warning(step, "businessHours", "BUSINESS_HOURS_INVALID", p.Message + "; dropped", ("problem", p.Message), ("kind", p.Kind), ("value", p.Value))
+            : Warning(step, "businessHours", "BUSINESS_HOURS_INVALID", p.Message + "; dropped", ("problem", p.Message), ("kind", p.Kind), ("value", p.Value), ("day", p.Day))));
         if (System.Text.Json.JsonSerializer.Serialize(model) != System.Text.Json.JsonSerializer.Serialize(tenant.BusinessHours))
         {
             tenant.BusinessHours = model;

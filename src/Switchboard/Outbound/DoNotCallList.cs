@@ -17,18 +17,53 @@ internal sealed class DoNotCallList(SwitchboardDbContext db, TimeProvider clock)
     /// <summary>True when <paramref name="e164"/> is on the current tenant's list.</summary>
     public Task<bool> ContainsAsync(string e164, CancellationToken ct) => db.DoNotCall.AnyAsync(d => d.Number == e164, ct);
 
-    /// <summary>Adds <paramref name="e164"/> unless already listed; returns the entry (existing or new) and whether it is new.</summary>
+    /// <summary>
+    /// Adds <paramref name="e164"/> unless already listed; returns the entry (existing or new) and whether it is new or changed.
+    /// An SMS opt-out (<see cref="DoNotCallSources.SmsOptOut"/>) is never hidden by an entry already there for another reason, nor
+    /// another reason by an SMS opt-out: the entry's source then says both (<see cref="DoNotCallSources.WithSmsOptOut"/>), so the
+    /// number is not texted, and an opt-in (START) later lifts only the SMS opt-out (<see cref="RemoveSmsOptOutAsync"/>). Its note
+    /// and date stay those of the first reason.
+    /// </summary>
     public async Task<(DoNotCallEntry Entry, bool Added)> AddAsync(Guid tenantId, string e164, string source, string? note, Guid? callId, CancellationToken ct)
     {
         var existing = db.DoNotCall.Local.FirstOrDefault(d => d.TenantId == tenantId && d.Number == e164)
             ?? await db.DoNotCall.FirstOrDefaultAsync(d => d.Number == e164, ct);
         if (existing is not null)
         {
-            return (existing, false);
+            var both = DoNotCallSources.WithSmsOptOut(existing.Source, source);
+            if (both == existing.Source)
+            {
+                return (existing, false);
+            }
+            existing.Source = both;
+            return (existing, true);
         }
         var entry = NewEntry(tenantId, e164, source, note, callId, clock.GetUtcNow());
         db.DoNotCall.Add(entry);
         return (entry, true);
+    }
+
+    /// <summary>
+    /// Lifts the SMS opt-out of <paramref name="e164"/> (an opt-in keyword, START): an entry listed only by an SMS opt-out goes,
+    /// one listed for another reason as well keeps that reason (<see cref="DoNotCallSources.WithoutSmsOptOut"/>); an entry without
+    /// an SMS opt-out (the API, a CSV, the callee's own words) is left as it is. Returns whether anything changed.
+    /// </summary>
+    public async Task<bool> RemoveSmsOptOutAsync(string e164, CancellationToken ct)
+    {
+        var entry = await db.DoNotCall.Where(d => d.Number == e164).Where(DoNotCallSources.HasSmsOptOut).FirstOrDefaultAsync(ct);
+        if (entry is null)
+        {
+            return false;
+        }
+        if (DoNotCallSources.WithoutSmsOptOut(entry.Source) is { } other)
+        {
+            entry.Source = other;
+        }
+        else
+        {
+            db.DoNotCall.Remove(entry);
+        }
+        return true;
     }
 
     /// <summary>A new row of the list; the note is cut to 500 characters.</summary>
@@ -47,7 +82,9 @@ internal sealed class DoNotCallList(SwitchboardDbContext db, TimeProvider clock)
     /// Adds each of <paramref name="numbers"/> (E.164, duplicates allowed) that is not listed yet, all from one
     /// <paramref name="source"/>: the CSV import. The numbers already listed are read in chunks of 1,000 (one query each, not one per
     /// number), and the new rows are added to the caller's unit of work without a per-row look-up of the change tracker (which
-    /// made a 20,000-row import quadratic: 47 s). Returns how many were added and how many were listed already.
+    /// made a 20,000-row import quadratic: 47 s). A number listed only by an SMS opt-out gets <paramref name="source"/> as well
+    /// (<see cref="DoNotCallSources.WithSmsOptOut"/>), so a later START does not take the import's listing off; it counts as
+    /// listed already. Returns how many were added and how many were listed already.
     /// </summary>
     public async Task<(int Added, int AlreadyListed)> AddManyAsync(Guid tenantId, IReadOnlyCollection<string> numbers, string source, string? note, CancellationToken ct)
     {
@@ -57,6 +94,13 @@ internal sealed class DoNotCallList(SwitchboardDbContext db, TimeProvider clock)
         {
             var chunkList = chunk.ToList();
             listed.UnionWith(await db.DoNotCall.AsNoTracking().Where(d => chunkList.Contains(d.Number)).Select(d => d.Number).ToListAsync(ct));
+            if (source != DoNotCallSources.SmsOptOut)
+            {
+                foreach (var optedOut in await db.DoNotCall.Where(d => chunkList.Contains(d.Number) && d.Source == DoNotCallSources.SmsOptOut).ToListAsync(ct))
+                {
+                    optedOut.Source = DoNotCallSources.WithSmsOptOut(optedOut.Source, source);
+                }
+            }
         }
         var now = clock.GetUtcNow();
         var added = wanted.Where(n => !listed.Contains(n)).Select(n => NewEntry(tenantId, n, source, note, null, now)).ToList();

@@ -37,9 +37,43 @@ internal static class DoNotCallSources
 
     /// <summary>
     /// The number texted an opt-out keyword (STOP, UNSUBSCRIBE…) to a tenant number (<see cref="Twilio.SmsOptOutKeywords"/>);
-    /// the only entries an opt-in keyword (START) takes off again.
+    /// the only entries an opt-in keyword (START) takes off again. A number listed for another reason as well has both, as
+    /// <c>{other}+sms-opt-out</c> (<see cref="WithSmsOptOut"/>): <c>api+sms-opt-out</c>, <c>callee-request+sms-opt-out</c>.
     /// </summary>
     public const string SmsOptOut = "sms-opt-out";
+
+    /// <summary>What ends the source of an entry listed for another reason and by an SMS opt-out.</summary>
+    public const string AndSmsOptOut = "+" + SmsOptOut;
+
+    /// <summary>
+    /// True when an entry's source includes an SMS opt-out (<c>sms-opt-out</c> or <c>{other}+sms-opt-out</c>): the number
+    /// is not texted. Translates to SQL (an equality and a <c>LIKE '%+sms-opt-out'</c>).
+    /// </summary>
+    public static readonly System.Linq.Expressions.Expression<Func<DoNotCallEntry, bool>> HasSmsOptOut =
+        d => d.Source == SmsOptOut || d.Source.EndsWith(AndSmsOptOut);
+
+    /// <summary>
+    /// The source of an entry of source <paramref name="existing"/> to which <paramref name="added"/> comes: both reasons, the SMS
+    /// opt-out last (<c>api</c> + <c>sms-opt-out</c> → <c>api+sms-opt-out</c>, and the same the other way round); the same
+    /// source when it already says <paramref name="added"/> or neither is an SMS opt-out (the first reason stays, as before).
+    /// </summary>
+    public static string WithSmsOptOut(string existing, string added)
+    {
+        var existingOptOut = existing == SmsOptOut || existing.EndsWith(AndSmsOptOut, StringComparison.Ordinal);
+        return (existingOptOut, added == SmsOptOut) switch
+        {
+            (false, true) => existing + AndSmsOptOut,
+            (true, false) when existing == SmsOptOut => added + AndSmsOptOut,
+            _ => existing,
+        };
+    }
+
+    /// <summary>
+    /// The source once an opt-in keyword (START) lifts the SMS opt-out: <c>api+sms-opt-out</c> → <c>api</c>; null when the SMS
+    /// opt-out was the only reason (the entry goes) or there is none to lift.
+    /// </summary>
+    public static string? WithoutSmsOptOut(string source) =>
+        source.EndsWith(AndSmsOptOut, StringComparison.Ordinal) ? source[..^AndSmsOptOut.Length] : null;
 }
 
 /// <summary>An outbound call Switchboard refused to place, and why (<see cref="OutboundRefusalReasons"/>).</summary>

@@ -17,19 +17,31 @@ public sealed record BusinessHoursDto(Dictionary<string, List<string>>? Weekly, 
     /// </summary>
     internal BusinessHours ToModel(List<string> problems)
     {
+        var found = new List<BusinessHoursProblem>();
+        var model = ToModel(found);
+        problems.AddRange(found.Select(p => p.Message));
+        return model;
+    }
+
+    /// <summary>
+    /// <see cref="ToModel(List{string})"/> with each problem's kind and values, for a dashboard to word it in its reader's
+    /// language (onboarding's <c>BUSINESS_HOURS_INVALID</c> warning).
+    /// </summary>
+    internal BusinessHours ToModel(List<BusinessHoursProblem> problems)
+    {
         var weekly = new Dictionary<DayOfWeek, List<string>>();
         foreach (var (day, ranges) in Weekly ?? [])
         {
             if (!Enum.TryParse<DayOfWeek>(day, ignoreCase: true, out var dow) || int.TryParse(day, out _))
             {
-                problems.Add($"unknown weekday '{day}'");
+                problems.Add(new(BusinessHoursProblem.Weekday, $"unknown weekday '{day}'", day, day));
                 continue;
             }
             foreach (var r in ranges ?? [])
             {
                 if (!BusinessHoursCalculator.TryParseRange(r, out _))
                 {
-                    problems.Add(r is null ? $"{day}: null is not an HH:mm-HH:mm range" : $"{day}: '{r}' is not an HH:mm-HH:mm range");
+                    problems.Add(new(BusinessHoursProblem.Range, r is null ? $"{day}: null is not an HH:mm-HH:mm range" : $"{day}: '{r}' is not an HH:mm-HH:mm range", day, r ?? "null"));
                 }
             }
             weekly[dow] = (ranges ?? []).Where(r => BusinessHoursCalculator.TryParseRange(r, out _)).ToList();
@@ -43,9 +55,21 @@ public sealed record BusinessHoursDto(Dictionary<string, List<string>>? Weekly, 
             }
             else
             {
-                problems.Add($"holiday '{h}' is not yyyy-MM-dd");
+                problems.Add(new(BusinessHoursProblem.Holiday, $"holiday '{h}' is not yyyy-MM-dd", null, h ?? "null"));
             }
         }
         return new BusinessHours { Weekly = weekly, Holidays = holidays };
     }
+}
+
+/// <summary>
+/// A value of <see cref="BusinessHoursDto"/> that was not understood: its <paramref name="Kind"/> (<c>weekday</c>: not a
+/// weekday name; <c>range</c>: not <c>HH:mm-HH:mm</c>; <c>holiday</c>: not <c>yyyy-MM-dd</c>), the English
+/// <paramref name="Message"/>, the <paramref name="Day"/> it is under (null for a holiday) and the <paramref name="Value"/> as sent.
+/// </summary>
+internal sealed record BusinessHoursProblem(string Kind, string Message, string? Day, string Value)
+{
+    public const string Weekday = "weekday";
+    public const string Range = "range";
+    public const string Holiday = "holiday";
 }

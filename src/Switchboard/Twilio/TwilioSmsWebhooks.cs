@@ -111,14 +111,8 @@ internal static partial class TwilioVoiceApi
             var (_, added) = await dnc.AddAsync(request.Tenant.Id, e164, DoNotCallSources.SmsOptOut, $"Texted \"{word}\"", null, ct);
             return added ? ("dnc.added", e164) : null;
         }
-        // Only an entry an SMS opt-out made: a number added by the API, a CSV or the callee's own words stays listed.
-        var entry = await db.DoNotCall.FirstOrDefaultAsync(d => d.Number == e164 && d.Source == DoNotCallSources.SmsOptOut, ct);
-        if (entry is null)
-        {
-            return null;
-        }
-        db.DoNotCall.Remove(entry);
-        return ("dnc.removed", e164);
+        // Only the SMS opt-out: a number added by the API, a CSV or the callee's own words stays listed.
+        return await dnc.RemoveSmsOptOutAsync(e164, ct) ? ("dnc.removed", e164) : null;
     }
 
     private static async Task<IResult> SmsStatusAsync(

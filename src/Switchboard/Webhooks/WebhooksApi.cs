@@ -538,8 +538,9 @@ internal static class WebhooksApi
     }
 
     /// <summary>
-    /// Reads a JSON body of at most 64 KB. An empty body is a 400 when <paramref name="required"/>, else yields null; a
-    /// top-level field <typeparamref name="T"/> does not have is a 400 <c>UNKNOWN_FIELD</c> that names it.
+    /// Reads a JSON body of at most 64 KB. An empty body is a 400 when <paramref name="required"/>, else yields null. A
+    /// top-level field <typeparamref name="T"/> does not have was already refused before the endpoint (400 <c>UNKNOWN_FIELD</c>,
+    /// <see cref="UnknownFields"/>, from the route's <c>.Accepts&lt;T&gt;</c>).
     /// </summary>
     private static async Task<(T? Body, JsonHttpResult<ErrorEnvelope>? Error)> ReadBodyAsync<T>(HttpRequest request, bool required, CancellationToken ct)
         where T : class
@@ -570,11 +571,6 @@ internal static class WebhooksApi
             {
                 return required ? (null, ApiError.BadRequest("MISSING_BODY", "A JSON object is required.")) : (null, null);
             }
-            if (UnknownField<T>(buffer.GetBuffer().AsSpan(0, (int)buffer.Length)) is { } unknown)
-            {
-                var fields = string.Join(", ", RequestJson.Options.GetTypeInfo(typeof(T)).Properties.Select(p => p.Name));
-                return (null, ApiError.BadRequest("UNKNOWN_FIELD", $"The body names '{Truncate(unknown, 100)}', which this request does not take (its fields: {fields})."));
-            }
             return (body, null);
         }
         catch (JsonException e)
@@ -586,33 +582,6 @@ internal static class WebhooksApi
             var where = string.IsNullOrEmpty(e.Path) || e.Path == "$" ? "" : $" (at {e.Path})";
             return (null, ApiError.BadRequest("MALFORMED_JSON", $"The body is not valid JSON of the expected shape{where}."));
         }
-    }
-
-    /// <summary>
-    /// The first top-level property of <paramref name="json"/> (an object already read as <typeparamref name="T"/>) that
-    /// <typeparamref name="T"/> has no field for, compared without case like the binding; null when every name is known.
-    /// Refused rather than ignored: a misspelt field would otherwise be a silent default, and <c>"events"</c> for
-    /// <c>"eventTypes"</c> subscribes the endpoint to every event type, <c>"enable": false</c> leaves it sending.
-    /// </summary>
-    private static string? UnknownField<T>(ReadOnlySpan<byte> json)
-    {
-        var known = RequestJson.Options.GetTypeInfo(typeof(T)).Properties.Select(p => p.Name).ToHashSet(StringComparer.OrdinalIgnoreCase);
-        var reader = new Utf8JsonReader(json);
-        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
-        {
-            return null;
-        }
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-        {
-            var name = reader.GetString()!;
-            if (!known.Contains(name))
-            {
-                return name;
-            }
-            reader.Read();
-            reader.Skip();
-        }
-        return null;
     }
 
     private static List<string> NormalizeTypes(IReadOnlyList<string>? types) => types?.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList() ?? [];

@@ -163,7 +163,9 @@ public sealed class LeadsApiTests : IClassFixture<LeadsApiTests.Factory>
         await Refused(new { notes = 12 }, "VALIDATION_FAILED");
         await Refused(new { assigneeUserId = stranger.UserId }, "INVALID_ASSIGNEE");
         await Refused(new { assigneeUserId = "not-a-guid" }, "VALIDATION_FAILED");
-        await Refused(new { urgency = "routine" }, "VALIDATION_FAILED");
+        // A field a lead's change does not take is refused as on every /api/v1 write route (400 UNKNOWN_FIELD, UnknownFields).
+        var urgency = await owner.Client.PatchAsJsonAsync($"/api/v1/leads/{leadId}", new { urgency = "routine" });
+        Assert.Equal((HttpStatusCode.BadRequest, "UNKNOWN_FIELD"), (urgency.StatusCode, await urgency.ErrorCodeAsync()));
         await Refused(new[] { 1, 2 }, "INVALID_BODY");
         // Text that cannot be read or stored (a lone surrogate: JsonElement.GetString throws; U+0000: PostgreSQL refuses it).
         foreach (var raw in new[] { """{"notes":"x\ud800"}""", """{"status":"\udc00"}""", """{"notes":"a\u0000b"}""" })

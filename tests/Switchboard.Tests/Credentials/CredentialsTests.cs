@@ -66,8 +66,11 @@ public sealed class CredentialsTests(SelfServiceFactory factory) : IClassFixture
         await (await owner.Client.PutAsJsonAsync("/api/v1/credentials/vapi", new { apiKey = "not-the-right-key-1234" })).JsonAsync(HttpStatusCode.OK);
         var check = await (await owner.Client.PostAsync("/api/v1/credentials/vapi/check", null)).JsonAsync(HttpStatusCode.OK);
         Assert.False(check["ok"]!.GetValue<bool>());
+        Assert.Equal("VAPI_KEY_REFUSED", check["code"]!.GetValue<string>()); // a code the dashboard words, not only the English sentence
         var listed = await owner.Client.GetFromJsonAsync<JsonArray>("/api/v1/credentials");
-        Assert.False(listed!.First(c => c!["provider"]!.GetValue<string>() == "vapi")!["lastCheck"]!["ok"]!.GetValue<bool>());
+        var last = listed!.First(c => c!["provider"]!.GetValue<string>() == "vapi")!["lastCheck"]!;
+        Assert.False(last["ok"]!.GetValue<bool>());
+        Assert.Equal(("VAPI_KEY_REFUSED", check["message"]!.GetValue<string>()), (last["code"]!.GetValue<string>(), last["message"]!.GetValue<string>()));
 
         Assert.Equal(HttpStatusCode.NoContent, (await owner.Client.DeleteAsync("/api/v1/credentials/vapi")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await owner.Client.PostAsync("/api/v1/credentials/vapi/check", null)).StatusCode);

@@ -198,6 +198,8 @@ public sealed class OnboardingTests(SelfServiceFactory factory) : IClassFixture<
         Assert.Equal("!!", Details("languages")["tag"]!.GetValue<string>());
         Assert.Equal("INTEGRATION_UNKNOWN", Code("crm"));
         Assert.Equal("BUSINESS_HOURS_INVALID", Code("businessHours"));
+        Assert.Equal(("range", "monday", "nine to five"), // the kind and values, not only the English phrase
+            (Details("businessHours")["kind"]!.GetValue<string>(), Details("businessHours")["day"]!.GetValue<string>(), Details("businessHours")["value"]!.GetValue<string>()));
         Assert.Equal("NUMBER_NOT_IN_PLAN", Code("number"));
         Assert.Equal("Free", Details("number")["plan"]!.GetValue<string>());
         Assert.Equal("TWILIO_ACCOUNT_SID_INVALID", Code("accountSid"));

@@ -251,6 +251,7 @@ public sealed class CredentialCheckRedirectTests(SelfServiceFactory factory) : I
 
         Assert.False(check!["ok"]!.GetValue<bool>());
         Assert.Equal("The model server answered 302.", check["message"]!.GetValue<string>());
+        Assert.Equal(("OPENAI_HTTP_STATUS", "302"), (check["code"]!.GetValue<string>(), check["details"]!["status"]!.GetValue<string>()));
         Assert.Equal(1, redirector.Accepted);
         Assert.Equal(0, inside.Accepted);
     }

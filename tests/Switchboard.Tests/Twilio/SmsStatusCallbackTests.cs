@@ -475,6 +475,41 @@ public sealed class SmsStatusCallbackTests(SmsDeliveryFactory factory) : IClassF
         Assert.Single(factory.Twilio.Messages, m => m.To == onCall);
     }
 
+    [Fact]
+    public async Task AStopFromANumberAlreadyListedIsRecordedAndHonouredAndStartLiftsOnlyIt()
+    {
+        var (tenant, onCall) = await TenantAsync();
+        var calledFirst = NewNumber();
+        using var api = factory.ApiClient(tenant);
+        // Listed first for another reason: the STOP used to be dropped ("already listed"), and the on-call phone was still texted.
+        Assert.Equal(HttpStatusCode.Created, (await api.PostAsJsonAsync("/api/v1/dnc", new { number = onCall, note = "asked by phone" })).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await InboundAsync(tenant, onCall, "STOP")).StatusCode);
+        // Opted out by SMS first, then listed by the API: START must not take the API's listing off.
+        Assert.Equal(HttpStatusCode.OK, (await InboundAsync(tenant, calledFirst, "STOP")).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await api.PostAsJsonAsync("/api/v1/dnc", new { number = calledFirst })).StatusCode);
+        var imported = NewNumber(); // the same through a CSV import
+        Assert.Equal(HttpStatusCode.OK, (await InboundAsync(tenant, imported, "STOP")).StatusCode);
+        Assert.True((await api.PostAsync("/api/v1/dnc/import", new StringContent("number\n" + imported + "\n", System.Text.Encoding.UTF8, "text/csv"))).IsSuccessStatusCode);
+
+        Assert.Equal(new[] { (onCall, "api+sms-opt-out"), (calledFirst, "api+sms-opt-out"), (imported, "csv+sms-opt-out") }.Order(), (await DncAsync(api)).Order());
+        var audited = await factory.WithDbAsync(tenant.Id, db => db.AuditLog.CountAsync(a => a.Action == "dnc.added" && a.Target == "number:" + onCall));
+        Assert.Equal(2, audited); // the API's listing, then the SMS opt-out
+        await factory.PostVapiAsync(tenant, VapiWebhookTests.EndOfCallReport(Guid.NewGuid().ToString(), "Le sous-sol est inondé.", "Mon sous-sol est inondé!"));
+        await factory.Outbox.DrainAsync(CancellationToken.None);
+        var refused = await factory.WithDbAsync(tenant.Id, db => db.SmsMessages.AsNoTracking().SingleAsync(s => s.To == onCall && s.Direction == "outbound"));
+        Assert.Equal(("failed", SmsSendHandler.OptedOutCode), (refused.Status, refused.ErrorCode));
+        Assert.DoesNotContain(factory.Twilio.Messages, m => m.To == onCall);
+
+        Assert.Equal(HttpStatusCode.OK, (await InboundAsync(tenant, onCall, "START")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await InboundAsync(tenant, calledFirst, "START")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await InboundAsync(tenant, imported, "START")).StatusCode);
+
+        Assert.Equal(new[] { (onCall, "api"), (calledFirst, "api"), (imported, "csv") }.Order(), (await DncAsync(api)).Order());
+        await factory.PostVapiAsync(tenant, VapiWebhookTests.EndOfCallReport(Guid.NewGuid().ToString(), "Tuyau éclaté.", "Un tuyau a éclaté dans la cuisine!"));
+        await factory.Outbox.DrainAsync(CancellationToken.None);
+        Assert.Single(factory.Twilio.Messages, m => m.To == onCall); // texts again; still not called (the API's listing stays)
+    }
+
     [Theory]
     [InlineData("STOP", null, "OptOut")]
     [InlineData(" stopall\n", null, "OptOut")]

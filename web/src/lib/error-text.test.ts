@@ -57,6 +57,13 @@ describe('errorText', () => {
     expect(blocked).not.toMatch(/resolves|where Switchboard/);
   });
 
+  it('a field the server does not take is named in the reader’s language', () => {
+    const error = new ApiError(400, 'UNKNOWN_FIELD', "The body names 'nmae', which this request does not take (its fields: name, kind).", undefined, {
+      nmae: 'is not a field of this request',
+    });
+    expect(errorText(error, i18n.getFixedT('fr'))).toBe('Cette page a envoyé un champ que le serveur ne prend pas (« nmae ») : rechargez la page, puis réessayez.');
+  });
+
   it('a value the translation needs from details is interpolated, and without it the server’s message stays', () => {
     const fr = i18n.getFixedT('fr');
     const limited = new ApiError(429, 'RATE_LIMITED', 'More than 120 requests per minute.', undefined, { limit: 120, windowSeconds: 60 });

@@ -49,6 +49,8 @@ const CODES: Readonly<Record<string, readonly Variant[]>> = {
     { key: 'errors.codes.PAYLOAD_TOO_LARGE.bytes', message: /^The body exceeds (?<bytes>\d+) bytes\.$/ },
   ],
   CSRF_TOKEN_INVALID: always('errors.codes.CSRF_TOKEN_INVALID'),
+  // Platform/Http/UnknownFields.cs: a field the route does not take (an older or newer dashboard than the server).
+  UNKNOWN_FIELD: [{ key: 'errors.codes.UNKNOWN_FIELD', message: /^The body names '(?<field>[^']*)', which this request does not take/ }],
   TENANT_SUSPENDED: always('errors.codes.TENANT_SUSPENDED'),
   NO_TENANT: always('errors.codes.NO_TENANT'),
   INSUFFICIENT_ROLE: [

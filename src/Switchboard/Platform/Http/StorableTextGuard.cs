@@ -40,7 +40,8 @@ internal static class StorableText
 /// <summary>
 /// Applies <see cref="StorableText"/> to every <c>/api/v1</c> request before its endpoint runs, so nothing is changed:
 /// query-string values holding U+0000, and JSON bodies (read once more from a buffer; the fast path is a scan for
-/// invalid UTF-8 and <c>\u</c> escapes of a surrogate or U+0000).
+/// invalid UTF-8 and <c>\u</c> escapes of a surrogate or U+0000). The same buffered body is then checked for a top-level
+/// field its route does not take (<see cref="UnknownFields"/>, 400 <c>UNKNOWN_FIELD</c>).
 /// </summary>
 internal sealed class StorableTextGuardMiddleware(RequestDelegate next)
 {
@@ -65,7 +66,13 @@ internal sealed class StorableTextGuardMiddleware(RequestDelegate next)
             using var body = new MemoryStream();
             await http.Request.Body.CopyToAsync(body, http.RequestAborted);
             http.Request.Body.Position = 0;
-            details = StorableText.JsonProblems(body.GetBuffer().AsSpan(0, (int)body.Length));
+            var json = body.GetBuffer().AsSpan(0, (int)body.Length);
+            details = StorableText.JsonProblems(json);
+            if (details is null && UnknownFields.RequestTypeOf(http) is { } type && UnknownFields.Find(json, type) is { } unknown)
+            {
+                await UnknownFields.WriteAsync(http, unknown, type);
+                return;
+            }
         }
         if (details is not null)
         {

@@ -8,6 +8,7 @@ import { useFormat, useTenantId } from '@/lib/session';
 import { formatDateTime } from '@/lib/format/format';
 import type { CredentialDto } from '@/features/onboarding/api';
 import { ReturnToBanner } from './return-to-banner';
+import { checkText } from './check-text';
 import { AdminOnly } from '@/components/layout/admin-only';
 
 type Provider = 'vapi' | 'twilio' | 'openai';
@@ -116,7 +117,7 @@ function ProviderCard({
     },
   });
   const check = useMutation({
-    mutationFn: () => request<{ ok: boolean; message: string; checkedAt: string }>('POST', `/api/v1/credentials/${provider}/check`),
+    mutationFn: () => request<NonNullable<CredentialDto['lastCheck']>>('POST', `/api/v1/credentials/${provider}/check`),
     onSettled: refresh,
   });
   const remove = useMutation({
@@ -183,7 +184,7 @@ function ProviderCard({
       {last ? (
         <p role="status" className="mb-3 flex flex-wrap items-center gap-2 text-sm">
           <Badge tone={last.ok ? 'green' : 'red'}>{last.ok ? t('credentials.checkOk') : t('credentials.checkFailed')}</Badge>
-          <span>{last.message}</span>
+          <span>{checkText(last, t)}</span>
           <span className="text-slate-600 dark:text-slate-400">{formatDateTime(last.checkedAt, fmt.locale, fmt.timeZone)}</span>
         </p>
       ) : null}

@@ -80,3 +80,19 @@ describe('warningText', () => {
     expect(warningText(item(null, 'Another problem.', undefined, 'plan', 'planId'), en)).toBe('Another problem.');
   });
 });
+
+describe('warningText for opening hours', () => {
+  it('words a refused range, weekday or date by its kind, not with the server’s English phrase', () => {
+    const fr = i18n.getFixedT('fr');
+    const warn = (details: Record<string, string>) =>
+      warningText(item('BUSINESS_HOURS_INVALID', `${details.problem}; dropped`, details, 'telephony', 'businessHours'), fr);
+    expect(warn({ problem: "monday: 'nine to five' is not an HH:mm-HH:mm range", kind: 'range', day: 'monday', value: 'nine to five' })).toBe(
+      'Lundi : « nine to five » n’est pas une plage horaire (HH:mm-HH:mm) ; elle a été ignorée.',
+    );
+    expect(warn({ problem: "unknown weekday 'lundi'", kind: 'weekday', day: 'lundi', value: 'lundi' })).toContain('« lundi »');
+    expect(warn({ problem: "holiday '25/12' is not yyyy-MM-dd", kind: 'holiday', value: '25/12' })).toContain('« 25/12 »');
+    for (const text of [warn({ problem: 'x', kind: 'range', day: 'monday', value: '9-5' }), warn({ problem: 'x', kind: 'holiday', value: 'y' })]) {
+      expect(text).not.toMatch(/\{\{|onboarding\.|is not/);
+    }
+  });
+});

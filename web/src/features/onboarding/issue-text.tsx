@@ -80,6 +80,12 @@ const BASE_URL_PROBLEMS: Readonly<Record<string, string>> = {
   'must not contain credentials, a query or a fragment': 'parts',
 };
 
+/** The kinds of a BUSINESS_HOURS_INVALID warning (src/Switchboard/Tenancy/BusinessHoursDto.cs, `BusinessHoursProblem`), worded in `onboarding.warning.businessHours.*`. */
+const HOURS_PROBLEMS: Readonly<Record<string, true>> = { weekday: true, range: true, holiday: true };
+
+/** The weekday names the API uses, worded in `onboarding.days.*`. */
+const DAYS = ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'] as const;
+
 /**
  * A warning in the reader's language: by its code, with the values its details give. A refusal by another endpoint
  * (`*_REFUSED`) words its reason as that endpoint's error is worded (`errorCode`, `errorMessage` and the error's details),
@@ -90,6 +96,14 @@ export function warningText(issue: OnboardingIssue, t: Translate): string {
   const details: Record<string, string> = { ...(issue.details ?? {}) };
   if (issue.code === 'OPENAI_BASE_URL_INVALID' && details.problem && Object.hasOwn(BASE_URL_PROBLEMS, details.problem)) {
     return t(`onboarding.warning.baseUrl.${BASE_URL_PROBLEMS[details.problem]}`, { defaultValue: issue.message });
+  }
+  if (issue.code === 'BUSINESS_HOURS_INVALID' && details.kind && Object.hasOwn(HOURS_PROBLEMS, details.kind) && details.value !== undefined) {
+    // The weekday under which a range was refused, in the reader's words when it is one (a refused weekday is shown as sent).
+    const day = details.day?.toLowerCase();
+    const dayText = day && (DAYS as readonly string[]).includes(day) ? t(`onboarding.days.${day}`) : details.day;
+    if (details.kind !== 'range' || dayText) {
+      return t(`onboarding.warning.businessHours.${details.kind}`, { ...details, day: dayText, defaultValue: issue.message });
+    }
   }
   if (issue.code === 'TEXT_TOO_LONG') {
     const label = Object.hasOwn(FIELD_LABELS, issue.field) ? FIELD_LABELS[issue.field] : undefined;

@@ -9,6 +9,7 @@ import { errorText } from '@/lib/error-text';
 import { checkCredential, useTemplates, type CredentialDto, type OnboardingDto, type OnboardingPatch } from './api';
 import { draftFrom, type Draft, type DraftStep } from './draft';
 import { IssueText } from './issue-text';
+import { checkText } from '@/features/credentials/check-text';
 import type { SaveStatus } from './use-autosave';
 
 export { TelephonyStep } from './telephony-step';
@@ -202,7 +203,7 @@ export function VoiceProviderStep(props: StepProps) {
           </div>
           {check ? (
             <p role="status" className="text-sm">
-              <Badge tone={check.ok ? 'green' : 'red'}>{check.ok ? t('onboarding.credential.checkOk') : t('onboarding.credential.checkFailed')}</Badge> {check.message}
+              <Badge tone={check.ok ? 'green' : 'red'}>{check.ok ? t('onboarding.credential.checkOk') : t('onboarding.credential.checkFailed')}</Badge> {checkText(check, t)}
             </p>
           ) : null}
         </div>

@@ -3191,12 +3191,23 @@ export interface components {
                 [key: string]: string;
             };
         };
-        /** @description The result of a live check against the provider. */
+        /**
+         * @description The result of a live check against the provider. `Code` is stable, for a dashboard to word it
+         *     (`VAPI_KEY_ACCEPTED`, `VAPI_KEY_REFUSED`, `VAPI_UNREACHABLE`, `TWILIO_CREDENTIALS_ACCEPTED`,
+         *     `TWILIO_CREDENTIALS_REFUSED`, `TWILIO_UNREACHABLE`, `OPENAI_KEY_ACCEPTED`, `OPENAI_KEY_REFUSED`,
+         *     `OPENAI_HTTP_STATUS`, `OPENAI_BASE_URL_INVALID`, `OPENAI_UNREACHABLE`; `CHECK_PASSED`/`CHECK_FAILED` for a
+         *     check recorded before codes); `Message` is the English sentence; `Details` holds the values it names
+         *     (`status` for `OPENAI_HTTP_STATUS`, `problem` for `OPENAI_BASE_URL_INVALID`), else null.
+         */
         CredentialCheckDto: {
             ok: boolean;
+            code: string;
             message: string;
             /** Format: date-time */
             checkedAt: string;
+            details?: null | {
+                [key: string]: string;
+            };
         };
         /**
          * @description A credential as the API shows it: never the secret, only a preview. For Twilio, `SmsSender` is the explicit SMS
