@@ -69,7 +69,7 @@ async function main(): Promise<void> {
   const base = new URL(script.src, location.href).origin;
   const q = "?key=" + encodeURIComponent(key);
   // The server down when the page loads (a restart, a deploy) is tried again for a while, and at once when the browser
-  // comes back online; a refused origin gets no CORS grant and looks the same, so it is given up on after those tries.
+  // comes back online; a refused key or origin is answered readably (the refusal carries CORS) and ends it at once.
   let wake: (() => void) | null = null;
   const online = (): void => wake?.();
   window.addEventListener("online", online);
@@ -91,8 +91,12 @@ async function main(): Promise<void> {
   window.removeEventListener("online", online);
   if (!loaded.ok) {
     // Refused, or still unreachable after the retries: one line, nothing rendered.
-    console.warn("Switchboard widget: chat unavailable on this site (" + loaded.reason + ").");
-    emit("error", { code: "UNAVAILABLE" });
+    console.warn(
+      loaded.reason === "ORIGIN_NOT_ALLOWED"
+        ? "Switchboard widget: " + location.origin + " is not one of this widget's allowed origins; add it on the dashboard's Widget page."
+        : "Switchboard widget: chat unavailable on this site (" + loaded.reason + ").",
+    );
+    emit("error", { code: loaded.final ? loaded.reason : "UNAVAILABLE" });
     return;
   }
   const config = loaded.config;

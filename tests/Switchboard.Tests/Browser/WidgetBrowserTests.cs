@@ -190,9 +190,23 @@ public sealed class WidgetBrowserTests(WidgetBrowserFixture fx) : IClassFixture<
             return;
         }
         var other = await fx.Host.CreateWidgetTenantAsync("Autre Plombier", "https://other.example");
-        var (page, _) = await fx.OpenAsync();
+        var (page, errors) = await fx.OpenAsync();
+        var configRequests = 0;
+        page.Request += (_, r) => { if (r.Url.Contains("/widget/v1/", StringComparison.Ordinal)) { Interlocked.Increment(ref configRequests); } };
+        var warnings = new List<string>();
+        page.Console += (_, m) => { if (m.Type == "warning") { lock (warnings) { warnings.Add(m.Text); } } };
+        await page.AddInitScriptAsync("document.addEventListener('switchboard:error', e => { window.__refusal ??= e.detail; })");
         await page.GotoAsync(fx.SiteUrl + "/fr?key=" + Uri.EscapeDataString(other.Key));
-        await page.WaitForFunctionAsync("() => window.__events.includes('error')");
+        // The refusal is read at the first answer (it carries CORS): a final error code, not "unavailable, retrying" (which
+        // took 7 requests over two minutes when the 403 came without CORS and looked like a network failure).
+        var refusal = await page.WaitForFunctionAsync("() => window.__refusal");
+        Assert.Equal("ORIGIN_NOT_ALLOWED", await refusal.EvaluateAsync<string>("d => d.code"));
+        Assert.False(await refusal.EvaluateAsync<bool>("d => 'retrying' in d"));
+        Assert.Equal(1, configRequests);
+        Assert.Equal(fx.SiteUrl + " is not one of this widget's allowed origins; add it on the dashboard's Widget page.",
+            Assert.Single(warnings).Replace("Switchboard widget: ", "", StringComparison.Ordinal));
+        // Chromium's own line for the 403 (any refused fetch gets one), and no "blocked by CORS policy" line.
+        Assert.StartsWith("Failed to load resource: the server responded with a status of 403", Assert.Single(errors), StringComparison.Ordinal);
         Assert.Equal(0, await page.Locator("switchboard-widget").CountAsync());
         Assert.Equal(0, await page.GetByRole(AriaRole.Button, new() { Name = "Écrivez-nous" }).CountAsync());
         Assert.Equal(0, await fx.Host.WithDbAsync(other.Id, db => Task.FromResult(db.WebConversations.Count())));
