@@ -236,6 +236,31 @@ public sealed class WidgetBrowserTests(WidgetBrowserFixture fx) : IClassFixture<
     }
 
     [Fact]
+    public async Task AFrenchMessageOnAnArabicPageReadsLeftToRight()
+    {
+        if (Skipped)
+        {
+            return;
+        }
+        var tenant = await fx.Host.CreateWidgetTenantAsync("Plomberie Bidi", fx.SiteUrl);
+        var (page, errors) = await fx.OpenAsync("ar");
+        await page.GotoAsync(fx.SiteUrl + "/ar?key=" + Uri.EscapeDataString(tenant.Key));
+        await page.GetByRole(AriaRole.Button, new() { Name = "تحدث معنا" }).ClickAsync();
+        var box = page.GetByRole(AriaRole.Textbox, new() { Name = "اكتب رسالة…" });
+        await box.FillAsync("Bonjour, êtes-vous ouverts demain ?");
+        Assert.Equal("ltr", await box.EvaluateAsync<string>("e => getComputedStyle(e).direction")); // typed as it will be sent
+        await box.PressAsync("Enter");
+        // The panel stays right to left, but a French line keeps its "?" at its end instead of the start of the bubble.
+        var mine = page.GetByText("Bonjour, êtes-vous ouverts demain ?");
+        await Assertions.Expect(mine).ToBeVisibleAsync();
+        Assert.Equal("ltr", await mine.EvaluateAsync<string>("e => getComputedStyle(e).direction"));
+        Assert.Equal("rtl", await box.EvaluateAsync<string>("e => getComputedStyle(e).direction")); // empty again: its placeholder is Arabic
+        Assert.Equal("rtl", await page.GetByRole(AriaRole.Dialog).EvaluateAsync<string>("e => getComputedStyle(e).direction"));
+        Assert.Equal("rtl", await page.GetByText("مرحبا! كيف يمكننا مساعدتك؟").EvaluateAsync<string>("e => getComputedStyle(e).direction"));
+        Assert.Empty(errors);
+    }
+
+    [Fact]
     public async Task AMessageTheNetworkDroppedStaysInTheBoxAndACutAnswerIsSaidToBeInterrupted()
     {
         if (Skipped)
