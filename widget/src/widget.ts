@@ -69,7 +69,7 @@ async function main(): Promise<void> {
   const base = new URL(script.src, location.href).origin;
   const q = "?key=" + encodeURIComponent(key);
   // The server down when the page loads (a restart, a deploy) is tried again for a while, and at once when the browser
-  // comes back online; a refused origin gets no CORS grant and looks the same, so it is given up on after those tries.
+  // comes back online; a refused key or origin is answered readably (the refusal carries CORS) and ends it at once.
   let wake: (() => void) | null = null;
   const online = (): void => wake?.();
   window.addEventListener("online", online);
@@ -91,8 +91,12 @@ async function main(): Promise<void> {
   window.removeEventListener("online", online);
   if (!loaded.ok) {
     // Refused, or still unreachable after the retries: one line, nothing rendered.
-    console.warn("Switchboard widget: chat unavailable on this site (" + loaded.reason + ").");
-    emit("error", { code: "UNAVAILABLE" });
+    console.warn(
+      loaded.reason === "ORIGIN_NOT_ALLOWED"
+        ? "Switchboard widget: " + location.origin + " is not one of this widget's allowed origins; add it on the dashboard's Widget page."
+        : "Switchboard widget: chat unavailable on this site (" + loaded.reason + ").",
+    );
+    emit("error", { code: loaded.final ? loaded.reason : "UNAVAILABLE" });
     return;
   }
   const config = loaded.config;
@@ -161,6 +165,8 @@ async function main(): Promise<void> {
 
   const bubble = (role: "user" | "assistant" | "note", text: string): HTMLDivElement => {
     const b = el("div", "msg " + role, text);
+    // Each message in its own direction (its first strong letter): a French answer on an Arabic page keeps its "?" at the end.
+    b.dir = "auto";
     log.append(b);
     log.scrollTop = log.scrollHeight;
     return b;
@@ -225,10 +231,17 @@ async function main(): Promise<void> {
     }
   }
 
+  // What is typed reads in its own direction (French on an Arabic page); the empty box keeps the page's, for its placeholder.
+  const setInput = (value: string): void => {
+    if (input.value !== value) input.value = value;
+    if (value.trim()) input.dir = "auto";
+    else input.removeAttribute("dir");
+  };
+
   // A message that got no answer: shown struck through, and put back in the box (unless something new was typed there).
   const unsent = (mine: HTMLDivElement, text: string): void => {
     mine.classList.add("failed");
-    if (!input.value) input.value = text;
+    if (!input.value) setInput(text);
   };
 
   const send = async (raw: string): Promise<void> => {
@@ -375,9 +388,10 @@ async function main(): Promise<void> {
     // While a message is being sent or answered, a second Enter or click keeps what was typed instead of dropping it.
     if (busy) return;
     const text = input.value;
-    input.value = "";
+    setInput("");
     void send(text);
   });
+  input.addEventListener("input", () => setInput(input.value));
   input.addEventListener("keydown", (e) => {
     if (e.key === "Enter" && !e.shiftKey) {
       e.preventDefault();

@@ -35,16 +35,29 @@ describe("loadConfig", () => {
     expect(s.failures).toEqual(["Failed to fetch"]); // the page hears of it once
   });
 
-  it("gives up on a refusal it could read, without waiting", async () => {
+  it("gives up on a refusal it could read, without waiting, and says which", async () => {
     const s = server(() => json(403, { error: { code: "FEATURE_NOT_IN_PLAN" } }));
-    expect(await loadConfig(s.deps)).toEqual({ ok: false, reason: "403" });
+    expect(await loadConfig(s.deps)).toEqual({ ok: false, reason: "FEATURE_NOT_IN_PLAN", final: true });
     expect(s.attempts()).toBe(1);
     expect(s.waits).toEqual([]);
+    expect(s.failures).toEqual([]); // no "for now" message: it will not come back
+  });
+
+  it("stops at the first answer on a site that is not allowed", async () => {
+    const s = server(() => json(403, { error: { code: "ORIGIN_NOT_ALLOWED", message: "This site is not one of the widget's allowed origins" } }));
+    expect(await loadConfig(s.deps)).toEqual({ ok: false, reason: "ORIGIN_NOT_ALLOWED", final: true });
+    expect(s.attempts()).toBe(1);
+  });
+
+  it("falls back to the status when a refusal's body is not an error envelope", async () => {
+    const s = server(() => new Response("<html>Forbidden</html>", { status: 403, headers: { "content-type": "text/html" } }));
+    expect(await loadConfig(s.deps)).toEqual({ ok: false, reason: "403", final: true });
+    expect(s.attempts()).toBe(1);
   });
 
   it("stops after its last wait when the server never answers", async () => {
     const s = server(...Array(CONFIG_RETRY_MS.length + 1).fill(down));
-    expect(await loadConfig(s.deps)).toEqual({ ok: false, reason: "Failed to fetch" });
+    expect(await loadConfig(s.deps)).toEqual({ ok: false, reason: "Failed to fetch", final: false });
     expect(s.attempts()).toBe(CONFIG_RETRY_MS.length + 1);
     expect(s.waits).toEqual([...CONFIG_RETRY_MS]);
   });

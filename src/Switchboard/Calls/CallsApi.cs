@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 using Switchboard.Alerts;
 using Switchboard.Platform.Database;
 using Switchboard.Platform.Http;
@@ -30,7 +31,8 @@ public sealed record TurnDto(int Seq, string Role, string Text, double? SecondsF
 public sealed record CallPage(IReadOnlyList<CallSummary> Items, int? Page, int PageSize, int? Total, string? NextCursor, bool? TotalCapped = null);
 
 /// <summary>
-/// The calls in progress (<c>Status</c> not one of <see cref="CallStatuses.Ended"/>), newest first: at most
+/// The calls in progress (<c>Status</c> not one of <see cref="CallStatuses.Ended"/>, and not past what closes a call whose end
+/// never came: <see cref="CallsApi.Live"/>), newest first: at most
 /// <see cref="CallsApi.MaxLiveCalls"/> of them in <c>Items</c>, and <c>Total</c>, how many there are in all. The list's
 /// newest page could only tell how many of its own rows were in progress (an in-progress call older than the page was not counted).
 /// </summary>
@@ -102,7 +104,10 @@ internal static class CallsApi
                 "default 20); or page-number mode with page, which also returns total (counted up to 10,000; totalCapped is then true).")
             .ProducesErrors(422);
         api.MapGet("/calls/live", ListLiveCallsAsync).WithTags("Calls").WithName("listLiveCalls")
-            .WithSummary("The calls in progress (not ended), newest first, at most 100, and how many there are in all (total)");
+            .WithSummary("The calls in progress (not ended), newest first, at most 100, and how many there are in all (total)")
+            .WithDescription("A call whose end never came is not in progress once it is past the longest a call can last (12 hours for a " +
+                "phone call, 24 hours for a web conversation) or, for a Vapi call, once no message of it came for Switchboard:Vapi:MissingReportMinutes " +
+                "(15 by default; the call is then closed without its report).");
         api.MapGet("/calls/export.csv", ExportCallsAsync).WithTags("Calls").WithName("exportCallsCsv")
             .WithSummary("The filtered calls as CSV (same filters as the list), times in the tenant's time zone")
             .Produces<string>(StatusCodes.Status200OK, "text/csv").ProducesErrors(422);
@@ -164,10 +169,35 @@ internal static class CallsApi
         return TypedResults.Ok(new CallPage(items, page, size, total is { } n ? Math.Min(n, TotalCap) : null, next, total is null ? null : total > TotalCap));
     }
 
-    private static async Task<Ok<LiveCallsDto>> ListLiveCallsAsync(SwitchboardDbContext db, CancellationToken ct)
+    /// <summary>
+    /// The longest a phone call can be in progress: Vapi's <c>maxDurationSeconds</c> is at most 43,200 s (12 h; VapiOptions),
+    /// Twilio's <c>TimeLimit</c> at most 14,400 s (4 h; twilio-voice-sms.md), and a native call ends at the tenant's
+    /// <c>VoiceMaxCallSeconds</c>. A call created longer ago that never got its end is not live.
+    /// </summary>
+    internal static readonly TimeSpan MaxPhoneCallAge = TimeSpan.FromHours(12);
+
+    /// <summary>
+    /// The calls <c>GET /calls/live</c> counts: not ended (<see cref="CallStatuses.Ended"/>), and not past what closes a call
+    /// whose end never came. A phone call created more than <see cref="MaxPhoneCallAge"/> ago, or a web conversation older than
+    /// its token (<see cref="Widget.WidgetTokens.Lifetime"/>, 24 h: no message can reach it after that), is over whatever its
+    /// status says. A Vapi call silent for <see cref="Vapi.VapiOptions.MissingReportMinutes"/> is one
+    /// <see cref="Vapi.VapiMissingReportCloser"/> closes at its next pass (once a minute), so Live drops it now rather than a
+    /// minute later, and never shows it for ever when the closer is off.
+    /// </summary>
+    internal static IQueryable<Call> Live(IQueryable<Call> calls, DateTimeOffset now, int vapiSilentMinutes)
     {
+        var phoneSince = now - MaxPhoneCallAge;
+        var webSince = now - Widget.WidgetTokens.Lifetime;
+        var vapiSilentSince = now.AddMinutes(-vapiSilentMinutes);
         // The ended statuses inlined as constants: the condition of the partial index IX_calls_live (CallStatuses.LiveFilterSql).
-        var live = db.Calls.AsNoTracking().Where(c => !EF.Constant(CallStatuses.Ended).Contains(c.Status));
+        return calls.Where(c => !EF.Constant(CallStatuses.Ended).Contains(c.Status))
+            .Where(c => c.Channel == CallChannels.Web ? c.CreatedAt > webSince : c.CreatedAt > phoneSince)
+            .Where(c => c.Provider != "vapi" || c.UpdatedAt > vapiSilentSince);
+    }
+
+    private static async Task<Ok<LiveCallsDto>> ListLiveCallsAsync(SwitchboardDbContext db, TimeProvider clock, IOptions<Vapi.VapiOptions> vapi, CancellationToken ct)
+    {
+        var live = Live(db.Calls.AsNoTracking(), clock.GetUtcNow(), vapi.Value.MissingReportMinutes);
         var total = await live.CountAsync(ct);
         var items = total == 0 ? [] : await live.OrderByDescending(c => c.CreatedAt).ThenByDescending(c => c.Id).Take(MaxLiveCalls)
             .Select(c => new CallSummary(c.Id, c.Channel, c.Provider, c.ProviderCallId, c.Status, c.CustomerNumber, c.StartedAt, c.EndedAt,

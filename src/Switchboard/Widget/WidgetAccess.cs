@@ -30,7 +30,8 @@ internal sealed record WidgetCaller(Guid TenantId, string? Origin)
 /// site (<see cref="WidgetOptions.RequestsPerMinutePerOrigin"/>). Both are <see cref="ApiRateLimiter"/> windows, so they
 /// hold across the nodes of a PostgreSQL cluster.
 /// Errors are the envelope: 401 <c>INVALID_KEY</c>, 403 <c>ORIGIN_NOT_ALLOWED</c> / <c>ORIGIN_REQUIRED</c> /
-/// <c>FEATURE_NOT_IN_PLAN</c> / <c>TENANT_SUSPENDED</c>.
+/// <c>FEATURE_NOT_IN_PLAN</c> / <c>TENANT_SUSPENDED</c>. A refused key or origin is answered with
+/// <c>Access-Control-Allow-Origin: *</c> so the widget reads the refusal as final instead of retrying it as an outage.
 /// </summary>
 internal sealed class WidgetAccessMiddleware(RequestDelegate next)
 {
@@ -57,6 +58,7 @@ internal sealed class WidgetAccessMiddleware(RequestDelegate next)
         var tenantId = key.Length == 0 ? null : await PublishableKeys.ResolveAsync(db, key, clock.GetUtcNow(), ct);
         if (tenantId is null)
         {
+            ReadableRefusal(http, rawOrigin);
             await ApiError.WriteAsync(http, 401, "INVALID_KEY", "The publishable key (?key=pk_live_…) is missing, revoked or unknown.");
             return;
         }
@@ -66,6 +68,7 @@ internal sealed class WidgetAccessMiddleware(RequestDelegate next)
                 .AsNoTracking().Where(a => a.TenantId == tenantId).Select(a => a.AllowedOrigins).FirstOrDefaultAsync(ct) ?? []));
             if (!allowed)
             {
+                ReadableRefusal(http, rawOrigin);
                 await ApiError.WriteAsync(http, 403, "ORIGIN_NOT_ALLOWED", "This site is not one of the widget's allowed origins (PUT /api/v1/widget/origins).");
                 return;
             }
@@ -114,6 +117,21 @@ internal sealed class WidgetAccessMiddleware(RequestDelegate next)
         current.Set(tenantId.Value);
         http.Items[typeof(WidgetCaller)] = new WidgetCaller(tenantId.Value, origin);
         await next(http);
+    }
+
+    /// <summary>
+    /// Lets the page read a refusal of its key or origin: <c>Access-Control-Allow-Origin: *</c> on the error answer only. Without
+    /// it the browser hides the 401/403 as a network failure, which the widget cannot tell from the server being down, so it
+    /// retried for two minutes (7 requests) on a site that will never be allowed. <c>*</c> grants nothing: the widget sends no
+    /// credentials, the body is the error envelope, and a preflight still fails on the 403, so no chat request follows
+    /// (fetch.spec.whatwg.org §3.2.3, CORS check; §4.8, CORS-preflight fetch needs an ok status).
+    /// </summary>
+    private static void ReadableRefusal(HttpContext http, string rawOrigin)
+    {
+        if (rawOrigin.Length > 0)
+        {
+            http.Response.Headers.AccessControlAllowOrigin = "*";
+        }
     }
 
     /// <summary>429 <c>RATE_LIMITED</c> with <c>Retry-After</c> (seconds until the window ends, 1–60) and details <c>{limit, windowSeconds}</c>.</summary>

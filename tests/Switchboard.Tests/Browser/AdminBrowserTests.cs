@@ -24,6 +24,37 @@ public sealed class AdminBrowserTests(BrowserFixture browser, ITestOutputHelper 
 {
 
     [Fact]
+    public async Task OnAPlanWithoutWebhooksThePageSaysSoInFrenchAndOffersThePlanNotAFormThatCannotBeSaved()
+    {
+        if (browser.Skip(output)) { return; }
+        var tenant = await browser.Host.CreateTenantAsync("Plomberie Gratuite");
+        await browser.Host.WithDbAsync(tenant.Id, async db =>
+        {
+            var account = await TenantAccounts.GetOrCreateAsync(db, browser.Host.Services.GetRequiredService<Switchboard.Billing.PlanCatalog>(), tenant.Id, DateTimeOffset.UtcNow, CancellationToken.None);
+            account.PlanId = "free";
+            return await db.SaveChangesAsync();
+        });
+        browser.Host.Services.GetRequiredService<TenantAccountCache>().Invalidate(tenant.Id);
+        var email = await browser.Host.AddOwnerAsync(tenant.Id, BrowserFixture.Password);
+        await using var tab = await browser.OpenAsync("fr-CA", width: 375, signIn: false);
+        var login = await tab.Context.APIRequest.PostAsync("/api/v1/auth/login", new() { DataObject = new { email, password = BrowserFixture.Password } });
+        Assert.True(login.Ok, $"login {login.Status}");
+        var page = tab.Page;
+
+        await page.GotoAsync("/settings/webhooks");
+        var alert = page.GetByRole(AriaRole.Alert);
+        await Expect(alert).ToHaveTextAsync("Le forfait Free n’inclut pas les webhooks.");  // the message alone, no "feature: webhooks", "plan: free"
+        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Ajouter une adresse" })).ToHaveCountAsync(0);
+        await page.GetByRole(AriaRole.Main).GetByRole(AriaRole.Link, new() { Name = "Forfait et utilisation" }).ClickAsync();
+        await Expect(page).ToHaveURLAsync(new Regex("/settings/plan$"));
+        lock (tab.Errors)
+        {
+            tab.Errors.RemoveAll(e => e.Contains("status of 403", StringComparison.Ordinal)); // the browser's own line for the refused list
+        }
+        await tab.AssertCleanAsync();
+    }
+
+    [Fact]
     public async Task AWebhookEndpointIsCreatedTestSentDeliveredAndReplayedWithBothAttemptsInTheLog()
     {
         if (browser.Skip(output)) { return; }

@@ -112,6 +112,29 @@ public sealed class DashboardBrowserTests(BrowserFixture browser, ITestOutputHel
     }
 
     [Fact]
+    public async Task ALiveCallsStartTimeIsLabelledSoItIsNotReadAsASecondDuration()
+    {
+        if (browser.Skip(output)) { return; }
+        var number = "+1514555" + Random.Shared.Next(2000, 9999).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var started = DateTimeOffset.UtcNow.AddMinutes(-3);
+        await browser.Host.WithDbAsync(browser.Tenant.Id, async db =>
+        {
+            db.Calls.Add(new Switchboard.Calls.Call
+            {
+                Id = Guid.CreateVersion7(), TenantId = browser.Tenant.Id, Channel = "voice", Provider = "twilio", ProviderCallId = "CA" + Guid.NewGuid().ToString("N"),
+                Type = "inboundPhoneCall", Status = "in-progress", CustomerNumber = number, CreatedAt = started, StartedAt = started, UpdatedAt = started,
+            });
+            return await db.SaveChangesAsync();
+        });
+        await using var tab = await browser.OpenAsync("fr-CA", timezoneId: "America/Toronto");
+        await tab.Page.GotoAsync("/live");
+        var card = tab.Page.GetByRole(AriaRole.Main).GetByRole(AriaRole.Listitem).Filter(new() { HasText = number[^4..] }).First;
+        // fr-CA writes a time as "10 h 23 min 42 s": bare, beside the elapsed "3:00", it read as another duration.
+        await Expect(card.GetByText(new Regex(@"^Commencé à \d{1,2} h \d{2}"))).ToBeVisibleAsync();
+        await tab.AssertCleanAsync();
+    }
+
+    [Fact]
     public async Task WebhookToScreenLatencyIsMeasuredOverFiftyEvents()
     {
         if (browser.Skip(output)) { return; }

@@ -190,9 +190,23 @@ public sealed class WidgetBrowserTests(WidgetBrowserFixture fx) : IClassFixture<
             return;
         }
         var other = await fx.Host.CreateWidgetTenantAsync("Autre Plombier", "https://other.example");
-        var (page, _) = await fx.OpenAsync();
+        var (page, errors) = await fx.OpenAsync();
+        var configRequests = 0;
+        page.Request += (_, r) => { if (r.Url.Contains("/widget/v1/", StringComparison.Ordinal)) { Interlocked.Increment(ref configRequests); } };
+        var warnings = new List<string>();
+        page.Console += (_, m) => { if (m.Type == "warning") { lock (warnings) { warnings.Add(m.Text); } } };
+        await page.AddInitScriptAsync("document.addEventListener('switchboard:error', e => { window.__refusal ??= e.detail; })");
         await page.GotoAsync(fx.SiteUrl + "/fr?key=" + Uri.EscapeDataString(other.Key));
-        await page.WaitForFunctionAsync("() => window.__events.includes('error')");
+        // The refusal is read at the first answer (it carries CORS): a final error code, not "unavailable, retrying" (which
+        // took 7 requests over two minutes when the 403 came without CORS and looked like a network failure).
+        var refusal = await page.WaitForFunctionAsync("() => window.__refusal");
+        Assert.Equal("ORIGIN_NOT_ALLOWED", await refusal.EvaluateAsync<string>("d => d.code"));
+        Assert.False(await refusal.EvaluateAsync<bool>("d => 'retrying' in d"));
+        Assert.Equal(1, configRequests);
+        Assert.Equal(fx.SiteUrl + " is not one of this widget's allowed origins; add it on the dashboard's Widget page.",
+            Assert.Single(warnings).Replace("Switchboard widget: ", "", StringComparison.Ordinal));
+        // Chromium's own line for the 403 (any refused fetch gets one), and no "blocked by CORS policy" line.
+        Assert.StartsWith("Failed to load resource: the server responded with a status of 403", Assert.Single(errors), StringComparison.Ordinal);
         Assert.Equal(0, await page.Locator("switchboard-widget").CountAsync());
         Assert.Equal(0, await page.GetByRole(AriaRole.Button, new() { Name = "Écrivez-nous" }).CountAsync());
         Assert.Equal(0, await fx.Host.WithDbAsync(other.Id, db => Task.FromResult(db.WebConversations.Count())));
@@ -218,6 +232,31 @@ public sealed class WidgetBrowserTests(WidgetBrowserFixture fx) : IClassFixture<
         await Assertions.Expect(page.GetByText("مرحبا! كيف يمكننا مساعدتك؟")).ToBeVisibleAsync();
         await page.Keyboard.PressAsync("Escape");
         await Assertions.Expect(dialog).ToBeHiddenAsync();
+        Assert.Empty(errors);
+    }
+
+    [Fact]
+    public async Task AFrenchMessageOnAnArabicPageReadsLeftToRight()
+    {
+        if (Skipped)
+        {
+            return;
+        }
+        var tenant = await fx.Host.CreateWidgetTenantAsync("Plomberie Bidi", fx.SiteUrl);
+        var (page, errors) = await fx.OpenAsync("ar");
+        await page.GotoAsync(fx.SiteUrl + "/ar?key=" + Uri.EscapeDataString(tenant.Key));
+        await page.GetByRole(AriaRole.Button, new() { Name = "تحدث معنا" }).ClickAsync();
+        var box = page.GetByRole(AriaRole.Textbox, new() { Name = "اكتب رسالة…" });
+        await box.FillAsync("Bonjour, êtes-vous ouverts demain ?");
+        Assert.Equal("ltr", await box.EvaluateAsync<string>("e => getComputedStyle(e).direction")); // typed as it will be sent
+        await box.PressAsync("Enter");
+        // The panel stays right to left, but a French line keeps its "?" at its end instead of the start of the bubble.
+        var mine = page.GetByText("Bonjour, êtes-vous ouverts demain ?");
+        await Assertions.Expect(mine).ToBeVisibleAsync();
+        Assert.Equal("ltr", await mine.EvaluateAsync<string>("e => getComputedStyle(e).direction"));
+        Assert.Equal("rtl", await box.EvaluateAsync<string>("e => getComputedStyle(e).direction")); // empty again: its placeholder is Arabic
+        Assert.Equal("rtl", await page.GetByRole(AriaRole.Dialog).EvaluateAsync<string>("e => getComputedStyle(e).direction"));
+        Assert.Equal("rtl", await page.GetByText("مرحبا! كيف يمكننا مساعدتك؟").EvaluateAsync<string>("e => getComputedStyle(e).direction"));
         Assert.Empty(errors);
     }
 

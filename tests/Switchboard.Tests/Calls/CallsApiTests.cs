@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Switchboard.Calls;
 using Switchboard.Tests.Support;
 using Switchboard.Tests.Vapi;
 
@@ -61,6 +62,38 @@ public sealed class CallsApiTests(SwitchboardFactory factory) : IClassFixture<Sw
         Assert.Equal(["call-ringing", "call-long"], Ids(live));
         Assert.Equal(1, theirs!["total"]!.GetValue<int>());
         Assert.Equal(["their-live"], Ids(theirs));
+    }
+
+    [Fact]
+    public async Task ACallWhoseEndNeverCameIsNotLiveOncePastWhatClosesIt()
+    {
+        var tenant = await factory.CreateTenantAsync();
+        await factory.PostVapiAsync(tenant, """{"message":{"type":"status-update","status":"in-progress","call":{"id":"call-silent"}}}""");
+        factory.Clock.Advance(TimeSpan.FromMinutes(14));
+        await factory.PostVapiAsync(tenant, """{"message":{"type":"status-update","status":"in-progress","call":{"id":"call-talking"}}}""");
+        factory.Clock.Advance(TimeSpan.FromMinutes(2)); // call-silent: no message for 16 min, past the closer's 15 (it is off in tests)
+        var now = factory.Clock.GetUtcNow();
+        // Calls whose status callback never came, inserted as a lost webhook leaves them: in progress, with their last update recent.
+        Call Stuck(string id, string channel, string provider, TimeSpan age) => new()
+        {
+            Id = Guid.CreateVersion7(), TenantId = tenant.Id, Channel = channel, Provider = provider, ProviderCallId = id, Status = "in-progress",
+            Type = channel == "web" ? "webChat" : "inboundPhoneCall", CreatedAt = now - age, StartedAt = now - age, UpdatedAt = now,
+        };
+        await factory.WithDbAsync(tenant.Id, async db =>
+        {
+            db.Calls.AddRange(
+                Stuck("twilio-11h", "voice", "twilio", TimeSpan.FromHours(11)), Stuck("twilio-13h", "voice", "twilio", TimeSpan.FromHours(13)),
+                Stuck("chat-23h", "web", "widget", TimeSpan.FromHours(23)), Stuck("chat-25h", "web", "widget", TimeSpan.FromHours(25)));
+            return await db.SaveChangesAsync();
+        });
+
+        var live = await factory.ApiClient(tenant).GetFromJsonAsync<JsonObject>("/api/v1/calls/live");
+
+        Assert.Equal(["call-talking", "twilio-11h", "chat-23h"], Ids(live));
+        Assert.Equal(3, live!["total"]!.GetValue<int>());
+        // The list still has them all, with the status they were left in: only Live's reading of "in progress" changed.
+        var all = await factory.ApiClient(tenant).GetFromJsonAsync<JsonObject>("/api/v1/calls?status=in-progress&pageSize=10");
+        Assert.Equal(6, Ids(all).Count);
     }
 
     [Fact]

@@ -80,9 +80,23 @@ public sealed class WidgetEndpointTests(WidgetFactory factory) : IClassFixture<W
             var refused = await new Visitor(factory.Browser(origin), t).StartAsync();
             Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
             Assert.Equal("ORIGIN_NOT_ALLOWED", await refused.ErrorCodeAsync());
-            Assert.False(refused.Headers.Contains("Access-Control-Allow-Origin"));
+            // Readable (so the widget stops at once) but not granted: "*", never the refused origin, and no credentials.
+            Assert.Equal("*", refused.Headers.GetValues("Access-Control-Allow-Origin").Single());
+            Assert.False(refused.Headers.Contains("Access-Control-Allow-Credentials"));
             Assert.Contains("Origin", refused.Headers.Vary);
+            var refusedConfig = await factory.Browser(origin).GetAsync("/widget/v1/config" + t.Q);
+            Assert.Equal(HttpStatusCode.Forbidden, refusedConfig.StatusCode);
+            Assert.Equal("*", refusedConfig.Headers.GetValues("Access-Control-Allow-Origin").Single());
+            Assert.DoesNotContain("Origines", await refusedConfig.Content.ReadAsStringAsync());
+            var refusedPreflight = new HttpRequestMessage(HttpMethod.Options, "/widget/v1/conversations" + t.Q);
+            refusedPreflight.Headers.Add("Access-Control-Request-Method", "POST");
+            var preflightAnswer = await factory.Browser(origin).SendAsync(refusedPreflight);
+            Assert.Equal(HttpStatusCode.Forbidden, preflightAnswer.StatusCode); // not ok: the browser sends no POST
+            Assert.False(preflightAnswer.Headers.Contains("Access-Control-Allow-Methods"));
         }
+        var badKey = await factory.Browser("https://evil.example").GetAsync("/widget/v1/config?key=pk_live_nope");
+        Assert.Equal(HttpStatusCode.Unauthorized, badKey.StatusCode);
+        Assert.Equal("*", badKey.Headers.GetValues("Access-Control-Allow-Origin").Single());
         var noOrigin = await new Visitor(factory.Browser(null), t).StartAsync();
         Assert.Equal("ORIGIN_REQUIRED", await noOrigin.ErrorCodeAsync());
         Assert.Equal(0, await factory.WithDbAsync(t.Id, db => db.WebConversations.CountAsync()));

@@ -106,6 +106,14 @@ describe('field errors', () => {
     expect(fieldProblemText('must be AC followed by 32 hexadecimal characters', t)).toContain('32');
   });
 
+  it("a refusal's details that are data, not fields, are not listed as field problems", () => {
+    const plan = new ApiError(403, 'FEATURE_NOT_IN_PLAN', 'The Free plan does not include webhooks.', undefined, { feature: 'webhooks', plan: 'free' });
+    expect(fieldErrors(plan)).toEqual({});
+    expect(plan.rawDetails).toEqual({ feature: 'webhooks', plan: 'free' });
+    const duplicate = new ApiError(409, 'DUPLICATE_DOCUMENT', 'The knowledge base already holds a document with the same text.', undefined, { documentId: 'd1' });
+    expect(otherFieldErrors(duplicate, [])).toEqual([]);
+  });
+
   it('the summary lists only the problems of fields the form does not show', () => {
     const error = new ApiError(422, 'VALIDATION_FAILED', 'The profile is invalid.', undefined, { timeZone: 'must be an IANA time zone', 'acceptedTerms.at': 'in the future' });
     expect(otherFieldErrors(error, ['timeZone'])).toEqual([['acceptedTerms.at', 'in the future']]);

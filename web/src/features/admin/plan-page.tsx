@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Badge, Button, Card, ErrorMessage, Field, inputClass, PageTitle } from '@/components/ui/ui';
-import { formatDateTime, formatNumber, formatPrice } from '@/lib/format/format';
+import { formatDateTime, formatMonth, formatNumber, formatPrice } from '@/lib/format/format';
 import { useFormat, useTenantId } from '@/lib/session';
 import { useChangePlan, usePermissions, usePlan, usePlans, useUsage } from './api';
 import { useBilling } from './billing-api';
@@ -68,7 +68,7 @@ export function PlanPage() {
             <p className="mt-2 text-xs text-slate-600 dark:text-slate-400">{t('admin.plan.vapiCalls')}</p>
           </Card>
           <Card aria-label={t('admin.plan.usage')}>
-            <h2 className="mb-3 font-semibold">{u ? t('admin.plan.usageIn', { period: u.period }) : t('admin.plan.usage')}</h2>
+            <h2 className="mb-3 font-semibold">{u ? t('admin.plan.usageIn', { period: formatMonth(u.period, locale) }) : t('admin.plan.usage')}</h2>
             {u ? (
               <div className="grid gap-4">
                 <Meter

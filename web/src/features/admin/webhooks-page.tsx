@@ -1,7 +1,9 @@
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
+import { Link } from '@tanstack/react-router';
 import { Plus, Trash2 } from 'lucide-react';
-import { Badge, Button, Card, ErrorMessage, Field, inputClass, Ltr, PageTitle, type Tone } from '@/components/ui/ui';
+import { Badge, Button, buttonClass, Card, ErrorMessage, Field, inputClass, Ltr, PageTitle, type Tone } from '@/components/ui/ui';
+import { ApiError } from '@/lib/api/client';
 import { formatDateTime } from '@/lib/format/format';
 import { useFormat, useTenantId } from '@/lib/session';
 import {
@@ -24,12 +26,18 @@ export function WebhooksPage() {
   const m = useEndpointMutations(tenantId);
   const [adding, setAdding] = useState(false);
   const [secret, setSecret] = useState<{ label: string; value: string } | null>(null);
+  // On a plan without webhooks every endpoint call is refused: offer the plan page instead of a form that cannot be saved.
+  const notInPlan = endpoints.error instanceof ApiError && endpoints.error.code === 'FEATURE_NOT_IN_PLAN';
   return (
     <>
       <ReturnToBanner />
       <PageTitle
         actions={
-          can.configure && !adding ? (
+          notInPlan ? (
+            <Link to="/settings/plan" className={buttonClass('primary')}>
+              {t('admin.nav.plan')}
+            </Link>
+          ) : can.configure && !adding ? (
             <Button variant="primary" onClick={() => setAdding(true)}>
               <Plus aria-hidden className="size-4" />
               {t('admin.webhooks.add')}

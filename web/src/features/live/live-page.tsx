@@ -121,7 +121,10 @@ function LiveCard({ call, now }: { call: LiveCall; now: number }) {
             <Ltr>{elapsed !== null && elapsed !== undefined ? formatDuration(elapsed) : ''}</Ltr>
           </span>
         </div>
-        {c.startedAt ? <p className="mb-2 text-xs text-slate-600 dark:text-slate-400">{formatTime(c.startedAt, locale, timeZone)}</p> : null}
+        {/* Labelled: a bare fr-CA time ("10 h 23 min 42 s") next to the elapsed time read as a second duration. */}
+        {c.startedAt ? (
+          <p className="mb-2 text-xs text-slate-600 dark:text-slate-400">{t('live.startedAt', { time: formatTime(c.startedAt, locale, timeZone) })}</p>
+        ) : null}
         {c.summary ? (
           <p dir="auto" className="mb-2 text-sm">
             {c.summary}

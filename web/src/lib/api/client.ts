@@ -11,7 +11,11 @@ export class ApiError extends Error {
   readonly status: number;
   readonly code: string;
   readonly traceId: string | undefined;
-  /** Field → problem, from a 422 envelope's `details` (e.g. `{ email: "must be a valid email address" }`); empty otherwise. */
+  /**
+   * Field → problem, from a 400/422 envelope's `details` (e.g. `{ email: "must be a valid email address" }`); empty otherwise:
+   * other refusals' details are data, not fields (403 FEATURE_NOT_IN_PLAN `{ feature, plan }`, 409 DUPLICATE_DOCUMENT
+   * `{ documentId }`), and were listed under the message as "feature: webhooks", "plan: free".
+   */
   readonly details: Readonly<Record<string, string>>;
   /** The envelope's `details` as sent (e.g. `{ limit: 120, windowSeconds: 60 }` for RATE_LIMITED); undefined when absent. */
   readonly rawDetails: unknown;
@@ -22,7 +26,7 @@ export class ApiError extends Error {
     this.status = status;
     this.code = code;
     this.traceId = traceId;
-    this.details = fieldDetails(details);
+    this.details = status === 400 || status === 422 ? fieldDetails(details) : {};
     this.rawDetails = details;
   }
 }

@@ -394,7 +394,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The calls in progress (not ended), newest first, at most 100, and how many there are in all (total) */
+        /**
+         * The calls in progress (not ended), newest first, at most 100, and how many there are in all (total)
+         * @description A call whose end never came is not in progress once it is past the longest a call can last (12 hours for a phone call, 24 hours for a web conversation) or, for a Vapi call, once no message of it came for Switchboard:Vapi:MissingReportMinutes (15 by default; the call is then closed without its report).
+         */
         get: operations["listLiveCalls"];
         put?: never;
         post?: never;
@@ -3655,7 +3658,8 @@ export interface components {
             };
         };
         /**
-         * @description The calls in progress (`Status` not one of string[] CallStatuses.Ended), newest first: at most
+         * @description The calls in progress (`Status` not one of string[] CallStatuses.Ended, and not past what closes a call whose end
+         *     never came: IQueryable&lt;Call&gt; CallsApi.Live(IQueryable&lt;Call&gt; calls, DateTimeOffset now, int vapiSilentMinutes)), newest first: at most
          *     int CallsApi.MaxLiveCalls of them in `Items`, and `Total`, how many there are in all. The list's
          *     newest page could only tell how many of its own rows were in progress (an in-progress call older than the page was not counted).
          */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { localDate, formatDateTime, formatDuration, formatLatency, formatPhone, startOfDayInZone, zoneOffsetMs, formatDay, formatLanguage, formatPrice } from './format';
+import { localDate, formatDateTime, formatDuration, formatLatency, formatPhone, startOfDayInZone, zoneOffsetMs, formatDay, formatLanguage, formatMonth, formatPrice } from './format';
 
 describe('format', () => {
   it('formats durations as m:ss and h:mm:ss', () => {
@@ -35,6 +35,13 @@ describe('format', () => {
 
   it('reads analytics days as plain dates', () => {
     expect(formatDay('2026-11-30', 'en')).toBe('Nov 30');
+  });
+
+  it('names a usage period by its month, in the reader\'s language', () => {
+    expect(formatMonth('2026-12', 'en')).toBe('December 2026');
+    expect(formatMonth('2026-12', 'fr')).toBe('décembre 2026');
+    expect(formatMonth('2026-01', 'ar')).not.toContain('2026-01');
+    expect(formatMonth('soon', 'en')).toBe('soon');
   });
 });
 

@@ -59,6 +59,13 @@ export function formatDay(day: string, locale: Locale): string {
   return new Intl.DateTimeFormat(intlLocale(locale), { month: 'short', day: 'numeric', timeZone: 'UTC' }).format(d);
 }
 
+/** A usage period "YYYY-MM" (UsageMeter.PeriodOf) as a localized month and year ("December 2026", "décembre 2026"); anything else as given. */
+export function formatMonth(period: string, locale: Locale): string {
+  const d = /^\d{4}-\d{2}$/.test(period) ? parse(`${period}-15T12:00:00Z`) : null;
+  if (!d) return period;
+  return new Intl.DateTimeFormat(intlLocale(locale), { month: 'long', year: 'numeric', timeZone: 'UTC' }).format(d);
+}
+
 /** Seconds as m:ss or h:mm:ss (digits stay Latin so durations line up in tables). */
 export function formatDuration(seconds: number | string | null | undefined): string {
   if (seconds === null || seconds === undefined || seconds === '') return '';
