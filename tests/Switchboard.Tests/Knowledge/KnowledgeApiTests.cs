@@ -320,6 +320,37 @@ public sealed class KnowledgeApiTests(KnowledgeFactory factory) : IClassFixture<
     }
 
     [Fact]
+    public async Task AnotherTenantsDocumentsDoNotReorderATenantsResults()
+    {
+        // SQLite's bm25() took its statistics (chunk count, average length, how many chunks hold a term) from the whole FTS
+        // table: B uploading chunks that hold A's word made that word "common", and A's best answer for it dropped below another.
+        var word = (string stem) => stem + TextFolding.TenantTerm(Guid.NewGuid())[3..15] + "k";
+        var (leak, valve) = (word("leak"), word("valve"));
+        var a = await factory.CreateTenantAsync("Ranked A");
+        var b = await factory.CreateTenantAsync("Crowding B");
+        using var apiA = factory.ApiClient(a);
+        using var apiB = factory.ApiClient(b);
+        Assert.Equal(HttpStatusCode.Created, (await KnowledgeFactory.AddAsync(apiA, new { type = "text", title = "a-leak", content = $"{leak} repair: {leak} fixed the same day." })).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await KnowledgeFactory.AddAsync(apiA, new { type = "text", title = "a-valve", content = $"A {valve} is replaced the same day." })).StatusCode);
+        foreach (var filler in new[] { "Opening hours are eight to five.", "We serve Laval and Longueuil.", "Estimates are free." })
+        {
+            Assert.Equal(HttpStatusCode.Created, (await KnowledgeFactory.AddAsync(apiA, new { type = "text", title = filler, content = filler })).StatusCode);
+        }
+        var query = $"{leak} {valve}";
+        static List<string> Titles(JsonArray hits) => hits.Select(h => h!["documentTitle"]!.GetValue<string>()).ToList();
+        var before = Titles(await KnowledgeFactory.SearchAsync(apiA, query));
+
+        for (var i = 1; i <= 20; i++)
+        {
+            Assert.Equal(HttpStatusCode.Created, (await KnowledgeFactory.AddAsync(apiB, new { type = "text", title = $"b{i}", content = $"{leak} note {i}" })).StatusCode);
+        }
+        var after = Titles(await KnowledgeFactory.SearchAsync(apiA, query));
+
+        Assert.Equal(["a-leak", "a-valve"], before); // the chunk holding the word twice first
+        Assert.Equal(before, after);
+    }
+
+    [Fact]
     public async Task DeleteAndReindexKeepTheIndexInStepAndAreAudited()
     {
         var tenant = await factory.CreateTenantAsync();
