@@ -133,6 +133,7 @@ internal static class KnowledgeBench
         services.AddLogging(l => l.SetMinimumLevel(LogLevel.Warning));
         services.AddMemoryCache();
         services.AddDataProtection().UseEphemeralDataProtectionProvider();
+        services.AddSingleton(TimeProvider.System);
         services.AddSingleton<SecretProtector>();
         services.AddHttpClient();
         services.AddScoped<CurrentTenant>();

@@ -179,6 +179,8 @@ internal static class KnowledgeServices
         services.AddScoped<KnowledgeEmbeddings>();
         services.AddScoped<KnowledgeSearch>();
         services.AddScoped<KnowledgeIngestion>();
+        // Chunks indexed by an older tokenizer (non-Latin scripts were dropped) are indexed again once after start.
+        services.AddHostedService<KnowledgeTermsRefresh>();
         return services;
     }
 }

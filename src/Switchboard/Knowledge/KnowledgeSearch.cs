@@ -17,7 +17,8 @@ public sealed record KnowledgeHit(
 /// <summary>
 /// Retrieval over a tenant's knowledge base (brain-and-knowledge-base.md §4.3–§4.6), shared by web chat, the
 /// <c>search_knowledge_base</c> tool and Vapi's <c>knowledge-base-request</c>. Keyword retrieval runs on SQLite FTS5
-/// (<c>bm25</c>) or PostgreSQL full text (<c>ts_rank</c> over a GIN-indexed <c>tsvector</c>), both over the same
+/// (matching by the index, BM25 computed here from the tenant's own statistics: <see cref="Bm25"/>) or PostgreSQL full text
+/// (<c>ts_rank</c> over a GIN-indexed <c>tsvector</c>, which reads only the ranked row), both over the same
 /// pre-folded terms (<see cref="TextFolding"/>); a query is built only from those letter-and-digit terms (any script) (OR-ed, the
 /// terms too common to rank by left out, all terms AND-ed first) AND the tenant's own term, so user text is never FTS syntax. When the tenant's chunks
 /// carry embeddings and its OpenAI-compatible endpoint answers within <see cref="KnowledgeOptions.QueryEmbeddingTimeoutMs"/>,
@@ -126,7 +127,7 @@ internal sealed class KnowledgeSearch(
     /// cached on this node per tenant for a minute (they only steer which terms are sent), dropped on this node's writes.
     /// </para>
     /// </summary>
-    private async Task<List<string>> SelectiveTermsAsync(Guid tenantId, List<string> terms, CancellationToken ct)
+    private async Task<TermStats> SelectiveTermsAsync(Guid tenantId, List<string> terms, CancellationToken ct)
     {
         var gen = Interlocked.Read(ref generation);
         var counts = new Dictionary<string, long>(StringComparer.Ordinal);
@@ -177,14 +178,37 @@ internal sealed class KnowledgeSearch(
                 }
             }
         }
-        if (!cache.TryGetValue(("kb-chunks", gen, tenantId), out long total))
+        if (!cache.TryGetValue(("kb-chunks", gen, tenantId), out ChunkStats? chunks) || chunks is null)
         {
-            total = await db.KnowledgeChunks.IgnoreQueryFilters().LongCountAsync(c => c.TenantId == tenantId, ct);
-            cache.Set(("kb-chunks", gen, tenantId), total, TimeSpan.FromSeconds(60));
+            chunks = db.Database.IsNpgsql()
+                ? new ChunkStats { Chunks = await db.KnowledgeChunks.IgnoreQueryFilters().LongCountAsync(c => c.TenantId == tenantId, ct) }
+                : await db.Database.SqlQuery<ChunkStats>($"""
+                    SELECT count(*) AS "Chunks",
+                           coalesce(avg(length("SearchText") - length(replace("SearchText", ' ', '')) + 1), 0.0) AS "AverageTerms"
+                    FROM knowledge_chunks WHERE "TenantId" = {tenantId}
+                    """).SingleAsync(ct);
+            cache.Set(("kb-chunks", gen, tenantId), chunks, TimeSpan.FromSeconds(60));
         }
+        var total = chunks.Chunks;
         var known = counts.Where(p => p.Value > 0).OrderBy(p => p.Value).ThenBy(p => p.Key, StringComparer.Ordinal).ToList();
         var selective = known.Where(p => p.Value * 2 <= total).Take(MaxFtsTerms).Select(p => p.Key).ToList();
-        return selective.Count > 0 ? selective : known.Take(1).Select(p => p.Key).ToList();
+        return new TermStats(selective.Count > 0 ? selective : known.Take(1).Select(p => p.Key).ToList(), counts, chunks);
+    }
+
+    /// <summary>
+    /// The terms to send (<see cref="SelectiveTermsAsync"/>), the number of the tenant's chunks holding each query term, and the
+    /// tenant's chunk figures: everything the SQLite ranking needs, all the tenant's own.
+    /// </summary>
+    private sealed record TermStats(List<string> Selective, Dictionary<string, long> Docs, ChunkStats Chunks);
+
+    /// <summary>
+    /// A tenant's chunk count and (SQLite only; 0 on PostgreSQL) the mean number of terms its chunks index (the tenant's term
+    /// included, as FTS5 counts it: each space-separated term of <see cref="KnowledgeChunk.SearchText"/> is one FTS5 token).
+    /// </summary>
+    internal sealed class ChunkStats
+    {
+        public long Chunks { get; set; }
+        public double AverageTerms { get; set; }
     }
 
     /// <summary>A term and the number of the tenant's chunks holding it.</summary>
@@ -196,7 +220,8 @@ internal sealed class KnowledgeSearch(
 
     private async Task<List<ChunkRow>> KeywordAsync(Guid tenantId, List<string> terms, CancellationToken ct)
     {
-        var selective = await SelectiveTermsAsync(tenantId, terms, ct);
+        var stats = await SelectiveTermsAsync(tenantId, terms, ct);
+        var selective = stats.Selective;
         if (selective.Count == 0)
         {
             return [];
@@ -210,11 +235,11 @@ internal sealed class KnowledgeSearch(
             }
             return await PostgresAsync(tenantId, selective, " | ", ct);
         }
-        if (selective.Count > 1 && await Fts5Async(tenantId, Fts5Query(tenantId, selective, "AND"), ct) is { Count: > 0 } all)
+        if (selective.Count > 1 && await Fts5Async(tenantId, Fts5Query(tenantId, selective, "AND"), stats, ct) is { Count: > 0 } all)
         {
             return all;
         }
-        return await Fts5Async(tenantId, Fts5Query(tenantId, selective, "OR"), ct);
+        return await Fts5Async(tenantId, Fts5Query(tenantId, selective, "OR"), stats, ct);
     }
 
     /// <summary>Most chunks PostgreSQL ranks per query: past it, a broad query is ranked over the first matches the index gives.</summary>
@@ -245,15 +270,101 @@ internal sealed class KnowledgeSearch(
             """).ToListAsync(ct);
     }
 
-    private Task<List<ChunkRow>> Fts5Async(Guid tenantId, string match, CancellationToken ct) =>
-        db.Database.SqlQuery<ChunkRow>($"""
-            SELECT c."Id" AS "ChunkId", c."DocumentId", d."Title", c."Heading", c."Text", c."SearchText", -f.rank AS "Score"
-            FROM (SELECT rowid, rank FROM knowledge_fts WHERE knowledge_fts MATCH {match} ORDER BY rank LIMIT {Candidates}) f
+    /// <summary>Most chunks ranked per SQLite query: past it, a broad query is ranked over its first matches in chunk order.</summary>
+    internal const int MaxRankedSqlite = 1000;
+
+    /// <summary>
+    /// SQLite: FTS5 finds the tenant's matching chunks (the match carries the tenant's term), at most <see cref="MaxRankedSqlite"/>,
+    /// and they are ranked here by <see cref="Bm25"/> over the tenant's own statistics. FTS5's <c>bm25()</c> is not used: it
+    /// takes the chunk count, the mean length and each term's chunk count from the whole table, every tenant's chunks, so one
+    /// tenant's uploads reordered another's results (and a term's rank told whether other tenants use it). The best
+    /// <see cref="Candidates"/> are then read whole, best first, ties by chunk id.
+    /// </summary>
+    private async Task<List<ChunkRow>> Fts5Async(Guid tenantId, string match, TermStats stats, CancellationToken ct)
+    {
+        var matches = await db.Database.SqlQuery<TermsRow>($"""
+            SELECT c."Id" AS "ChunkId", c."SearchText"
+            FROM (SELECT rowid FROM knowledge_fts WHERE knowledge_fts MATCH {match} LIMIT {MaxRankedSqlite}) f
             JOIN knowledge_chunks c ON c."Id" = f.rowid
-            JOIN knowledge_documents d ON d."Id" = c."DocumentId"
             WHERE c."TenantId" = {tenantId}
-            ORDER BY f.rank, c."Id"
             """).ToListAsync(ct);
+        if (matches.Count == 0)
+        {
+            return [];
+        }
+        var terms = stats.Selective;
+        var idf = terms.Select(t => Idf(stats.Chunks.Chunks, stats.Docs.GetValueOrDefault(t))).ToArray();
+        var best = matches
+            .Select(m => (m.ChunkId, Score: Bm25(m.SearchText, terms, idf, stats.Chunks.AverageTerms)))
+            .OrderByDescending(x => x.Score).ThenBy(x => x.ChunkId).Take(Candidates).ToList();
+        var rows = (await RowsAsync(tenantId, best.Select(x => x.ChunkId).ToList(), ct)).ToDictionary(r => r.ChunkId);
+        var ranked = new List<ChunkRow>(best.Count);
+        foreach (var (id, score) in best)
+        {
+            if (rows.TryGetValue(id, out var row)) // a chunk deleted meanwhile is left out
+            {
+                row.Score = score;
+                ranked.Add(row);
+            }
+        }
+        return ranked;
+    }
+
+    /// <summary>FTS5's BM25 constants (sqlite.org/fts5.html §5.1.1: k1 = 1.2, b = 0.75).</summary>
+    private const double K1 = 1.2, B = 0.75;
+
+    /// <summary>
+    /// BM25's inverse document frequency as FTS5 computes it, <c>log((N − n + 0.5) / (n + 0.5))</c>, a value ≤ 0 (a term in half the
+    /// chunks or more) made 1e-6 as FTS5 does; <paramref name="chunks"/> (N) and <paramref name="holding"/> (n) are the tenant's.
+    /// </summary>
+    internal static double Idf(long chunks, long holding)
+    {
+        var idf = Math.Log((chunks - holding + 0.5) / (holding + 0.5));
+        return idf > 0 ? idf : 1e-6;
+    }
+
+    /// <summary>
+    /// The Okapi BM25 score of one chunk (higher is better), as FTS5's <c>bm25()</c> defines it (sqlite.org/fts5.html §5.1.1):
+    /// Σ idf(t) · f(t) · (k1 + 1) / (f(t) + k1 · (1 − b + b · |D| / avgdl)) over <paramref name="terms"/> (with their
+    /// <paramref name="idf"/>), f(t) counted in <paramref name="searchText"/> (space-separated terms, <see cref="TextFolding.SearchText"/>).
+    /// |D| is the chunk's number of terms and <paramref name="averageTerms"/> (avgdl) the tenant's mean (<see cref="ChunkStats"/>);
+    /// 0 (unknown) takes |D| as average.
+    /// </summary>
+    internal static double Bm25(string searchText, IReadOnlyList<string> terms, double[] idf, double averageTerms)
+    {
+        Span<int> tf = stackalloc int[terms.Count];
+        var text = searchText.AsSpan();
+        var length = 0;
+        while (text.Length > 0)
+        {
+            var space = text.IndexOf(' ');
+            var token = space < 0 ? text : text[..space];
+            length++;
+            for (var j = 0; j < terms.Count; j++)
+            {
+                if (token.SequenceEqual(terms[j]))
+                {
+                    tf[j]++;
+                }
+            }
+            text = space < 0 ? default : text[(space + 1)..];
+        }
+        var ratio = averageTerms > 0 ? length / averageTerms : 1.0;
+        var norm = K1 * (1 - B + (B * ratio));
+        var score = 0.0;
+        for (var j = 0; j < terms.Count; j++)
+        {
+            score += idf[j] * tf[j] * (K1 + 1) / (tf[j] + norm);
+        }
+        return score;
+    }
+
+    /// <summary>A matching chunk's id and indexed terms (what the SQLite ranking reads).</summary>
+    internal sealed class TermsRow
+    {
+        public long ChunkId { get; set; }
+        public string SearchText { get; set; } = "";
+    }
 
     private Task<List<ChunkRow>> RowsAsync(Guid tenantId, List<long> ids, CancellationToken ct) =>
         db.KnowledgeChunks.IgnoreQueryFilters().AsNoTracking()

@@ -119,7 +119,7 @@ internal sealed class VapiEventProcessor(
                 : StoredEventAndCall(db, tenant.Id, idempotencyKey, providerCallId, ct)) is { } stored)
         {
             duplicate = stored.Stored;
-            call = stored.Call ?? await BindOrCreateCallAsync(tenant, providerCallId, message, now, ct);
+            call = stored.Call ?? (DescribesCall(type) ? await BindOrCreateCallAsync(tenant, providerCallId, message, now, ct) : null);
             if (stored.Call is not null) // a bound outbound call's turns were not read
             {
                 turnsRead = new(stored.Turns, stored.TurnRows);
@@ -128,7 +128,7 @@ internal sealed class VapiEventProcessor(
         else
         {
             duplicate = await EventStored(db, idempotencyKey, ct);
-            call = providerCallId is null ? null : await FindOrCreateCallAsync(tenant, providerCallId, message, now, ct);
+            call = providerCallId is null ? null : await FindOrCreateCallAsync(tenant, providerCallId, message, now, DescribesCall(type), ct);
         }
 
         using var scope = logger.BeginScope("Tenant {TenantId} call {CallId} vapi {VapiType}", tenant.Id, call?.Id, type);
@@ -258,12 +258,32 @@ internal sealed class VapiEventProcessor(
         return null;
     }
 
-    private async Task<Call> FindOrCreateCallAsync(Tenant tenant, string providerCallId, JsonElement message, DateTimeOffset now, CancellationToken ct)
+    /// <summary>The stored call of <paramref name="providerCallId"/>; when none, a bound or new one if <paramref name="create"/>, else null.</summary>
+    private async Task<Call?> FindOrCreateCallAsync(Tenant tenant, string providerCallId, JsonElement message, DateTimeOffset now, bool create, CancellationToken ct)
     {
         var call = db.Tracked<Call>().FirstOrDefault(c => c.Provider == "vapi" && c.ProviderCallId == providerCallId)
             ?? await VapiCall(db, providerCallId, ct);
-        return call ?? await BindOrCreateCallAsync(tenant, providerCallId, message, now, ct);
+        return call ?? (create ? await BindOrCreateCallAsync(tenant, providerCallId, message, now, ct) : null);
     }
+
+    /// <summary>
+    /// The message types sent during a call, about that call (shared/protocols/vapi-server-messages.md §2, the catalogue of
+    /// SPEC <c>ServerMessage.message.oneOf</c>, without the chat, session, campaign and deletion lifecycle messages and
+    /// <c>call.artifact.upload</c>, sent after the call): only these create the call when it is not stored yet. Any other type,
+    /// one Switchboard does not know included (Vapi adds types), is stored as an event, attached to its call when that call is
+    /// stored, and never makes a call of its own: a phantom call stuck in <c>queued</c> would be listed and counted as live.
+    /// </summary>
+    internal static readonly IReadOnlySet<string> CallMessageTypes = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "assistant-request", "tool-calls", "function-call", "status-update", "end-of-call-report", "conversation-update",
+        "transcript", "transcript[transcriptType=\"final\"]", "speech-update", "hang", "model-output", "user-interrupted",
+        "transfer-destination-request", "handoff-destination-request", "transfer-update", "phone-call-control",
+        "knowledge-base-request", "language-change-detected", "voice-input", "voice-request", "call.endpointing.request",
+        "assistant.speechStarted",
+    };
+
+    /// <summary>True when a message of <paramref name="type"/> creates its call if that is not stored (<see cref="CallMessageTypes"/>).</summary>
+    private static bool DescribesCall(string type) => CallMessageTypes.Contains(type);
 
     /// <summary>The call of <paramref name="providerCallId"/> when none is stored under that id: an outbound call placed here, or a new one.</summary>
     private async Task<Call> BindOrCreateCallAsync(Tenant tenant, string providerCallId, JsonElement message, DateTimeOffset now, CancellationToken ct)

@@ -309,6 +309,39 @@ public sealed class VapiWebhookTests(SwitchboardFactory factory) : IClassFixture
     }
 
     [Fact]
+    public async Task AnUnknownMessageTypeOfANewCallIsStoredWithoutCreatingAPhantomCall()
+    {
+        var tenant = await factory.CreateTenantAsync();
+        var callId = Guid.NewGuid().ToString();
+        string Message(string type, string extra = "") =>
+            """{"message":{"type":"TYPE"EXTRA,"call":{"id":"CALLID","type":"inboundPhoneCall","customer":{"number":"+15145551234"}}}}"""
+                .Replace("TYPE", type).Replace("EXTRA", extra).Replace("CALLID", callId);
+
+        // A type Switchboard does not know, and a lifecycle type that is not about a live call, each for a call not stored yet.
+        var unknown = await factory.PostVapiAsync(tenant, Message("something-new-2027"));
+        var deleted = await factory.PostVapiAsync(tenant, Message("call.deleted"));
+
+        Assert.Equal("""{"ok":true}""", await unknown.Content.ReadAsStringAsync());
+        Assert.Equal("""{"ok":true}""", await deleted.Content.ReadAsStringAsync());
+        var (calls, orphanEvents) = await factory.WithDbAsync(tenant.Id, async db =>
+            (await db.Calls.CountAsync(c => c.ProviderCallId == callId), await db.CallEvents.CountAsync(e => e.CallId == null)));
+        Assert.Equal(0, calls); // was 1: a call in "queued" that nothing would ever end
+        Assert.Equal(2, orphanEvents);
+
+        // A message that describes the call creates it; an unknown type after that is attached to it.
+        await factory.PostVapiAsync(tenant, Message("status-update", ""","status":"ringing" """.Trim()));
+        await factory.PostVapiAsync(tenant, Message("something-newer-2027"));
+
+        var (call, attached) = await factory.WithDbAsync(tenant.Id, async db =>
+        {
+            var c = await db.Calls.SingleAsync(c => c.ProviderCallId == callId);
+            return (c, await db.CallEvents.Where(e => e.CallId == c.Id).Select(e => e.Type).OrderBy(t => t).ToListAsync());
+        });
+        Assert.Equal("ringing", call.Status);
+        Assert.Equal(["something-newer-2027", "status-update"], attached);
+    }
+
+    [Fact]
     public async Task UnknownTenantAnswersLikeAWrongSignatureSoTenantIdsCannotBeProbed()
     {
         var tenant = await factory.CreateTenantAsync();
