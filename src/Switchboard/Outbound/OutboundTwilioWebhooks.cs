@@ -133,7 +133,7 @@ internal static class OutboundTwilioWebhooks
         if (answeredBy.StartsWith("machine", StringComparison.Ordinal))
         {
             call.EndedReason ??= "voicemail";
-            var text = assistant?.VoicemailMessage ?? DefaultVoicemail(language, tenant.Name, tenant.TwilioFromNumber ?? call.BusinessNumber);
+            var text = assistant?.VoicemailMessage ?? VoicePrompts.DefaultVoicemail(language, tenant.Name, tenant.TwilioFromNumber ?? call.BusinessNumber);
             return Write(new XElement("Response",
                 new XElement("Pause", new XAttribute("length", 1)),
                 TwiML.Say(text, voice),
@@ -199,25 +199,6 @@ internal static class OutboundTwilioWebhooks
     }
 
     private static string Hold() => Write(new XElement("Response", new XElement("Pause", new XAttribute("length", HoldSeconds))));
-
-    /// <summary>
-    /// The voicemail left when the assistant has none: who calls, that it is automated, and the number to call back, in each
-    /// language the voice prompts speak (<see cref="VoicePrompts.Supported"/>; English otherwise), as it is said with that
-    /// language's voice (<see cref="VoicePrompts.SayFor"/>).
-    /// </summary>
-    public static string DefaultVoicemail(string language, string business, string? callbackNumber) => VoicePrompts.PrimaryOf(language) switch
-    {
-        "fr" => $"Bonjour, ici l'assistant virtuel de {business}. Nous vous rappelons au sujet de votre demande."
-            + (callbackNumber is null ? "" : $" Vous pouvez nous joindre au {callbackNumber}.") + " Merci et bonne journée.",
-        "es" => $"Hola, le habla el asistente virtual de {business}. Le llamamos en relación con su solicitud."
-            + (callbackNumber is null ? "" : $" Puede contactarnos al {callbackNumber}.") + " Gracias, hasta luego.",
-        "ar" => $"مرحبًا، معك المساعد الافتراضي لـ {business}. نتصل بك بخصوص طلبك."
-            + (callbackNumber is null ? "" : $" يمكنك التواصل معنا على الرقم {callbackNumber}.") + " شكرًا، مع السلامة.",
-        "he" => $"שלום, כאן העוזר הווירטואלי של {business}. אנחנו חוזרים אליכם בנוגע לפנייתכם."
-            + (callbackNumber is null ? "" : $" אפשר להשיג אותנו במספר {callbackNumber}.") + " תודה, להתראות.",
-        _ => $"Hello, this is the automated assistant of {business}, calling about your request."
-            + (callbackNumber is null ? "" : $" You can reach us at {callbackNumber}.") + " Thank you, goodbye.",
-    };
 
     private static string Write(XElement response) => "<?xml version=\"1.0\" encoding=\"UTF-8\"?>" + response.ToString(SaveOptions.DisableFormatting);
 }

@@ -1,3 +1,5 @@
+using System.Collections.Frozen;
+
 namespace Switchboard.Twilio;
 
 /// <summary>The <c>&lt;Say&gt;</c> settings for one language: Twilio's <c>language</c> and <c>voice</c> attributes.</summary>
@@ -16,35 +18,20 @@ internal static class VoicePrompts
     /// <summary>Languages with built-in texts (two-letter ISO 639-1).</summary>
     public static readonly string[] Supported = ["fr", "en", "es", "ar", "he"];
 
-    // ISO 3166 alpha-2 country → main language, for countries whose callers we can greet in one of Supported.
-    private static readonly Dictionary<string, string> CountryLanguage = BuildCountries();
+    // The main language of each country (ISO 3166 alpha-2) whose callers we can greet in one of Supported. Canada is not
+    // here: its callers' language depends on the province (Choose).
+    private static readonly (string Language, string Countries)[] CountriesByLanguage =
+    [
+        ("fr", "FR BE LU MC SN CI HT CH"),
+        ("en", "US GB IE AU NZ"),
+        ("es", "ES MX AR CO CL PE VE EC GT CU BO PY UY SV HN NI CR PA DO PR"),
+        ("ar", "SA AE EG MA DZ TN LY JO LB SY IQ KW QA BH OM YE SD PS"),
+        ("he", "IL"),
+    ];
 
-    private static Dictionary<string, string> BuildCountries()
-    {
-        var map = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        foreach (var c in new[] { "FR", "BE", "LU", "MC", "SN", "CI", "HT", "CH" })
-        {
-            map[c] = "fr";
-        }
-
-        foreach (var c in new[] { "US", "GB", "IE", "AU", "NZ" })
-        {
-            map[c] = "en";
-        }
-
-        foreach (var c in new[] { "ES", "MX", "AR", "CO", "CL", "PE", "VE", "EC", "GT", "CU", "BO", "PY", "UY", "SV", "HN", "NI", "CR", "PA", "DO", "PR" })
-        {
-            map[c] = "es";
-        }
-
-        foreach (var c in new[] { "SA", "AE", "EG", "MA", "DZ", "TN", "LY", "JO", "LB", "SY", "IQ", "KW", "QA", "BH", "OM", "YE", "SD", "PS" })
-        {
-            map[c] = "ar";
-        }
-
-        map["IL"] = "he";
-        return map;
-    }
+    private static readonly FrozenDictionary<string, string> CountryLanguage = CountriesByLanguage
+        .SelectMany(row => row.Countries.Split(' ').Select(country => KeyValuePair.Create(country, row.Language)))
+        .ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>
     /// The language (a BCP 47 tag among the tenant's) to greet a caller in: the main language of the caller's country
@@ -156,6 +143,25 @@ internal static class VoicePrompts
         ("he", false) => $"שלום, זוהי שיחה אוטומטית מהעוזר הווירטואלי של {business}.",
         (_, true) => $"Hello, this is an automated call from the virtual assistant of {business}. This call is recorded.",
         _ => $"Hello, this is an automated call from the virtual assistant of {business}.",
+    };
+
+    /// <summary>
+    /// The voicemail an outbound call leaves on an answering machine when the assistant has none (outbound-and-transfer.md
+    /// §1): who calls, that it is automated, and the number to call back, in each language the voice prompts speak
+    /// (<see cref="Supported"/>; English otherwise), as it is said with that language's voice (<see cref="SayFor"/>).
+    /// </summary>
+    public static string DefaultVoicemail(string language, string business, string? callbackNumber) => PrimaryOf(language) switch
+    {
+        "fr" => $"Bonjour, ici l'assistant virtuel de {business}. Nous vous rappelons au sujet de votre demande."
+            + (callbackNumber is null ? "" : $" Vous pouvez nous joindre au {callbackNumber}.") + " Merci et bonne journée.",
+        "es" => $"Hola, le habla el asistente virtual de {business}. Le llamamos en relación con su solicitud."
+            + (callbackNumber is null ? "" : $" Puede contactarnos al {callbackNumber}.") + " Gracias, hasta luego.",
+        "ar" => $"مرحبًا، معك المساعد الافتراضي لـ {business}. نتصل بك بخصوص طلبك."
+            + (callbackNumber is null ? "" : $" يمكنك التواصل معنا على الرقم {callbackNumber}.") + " شكرًا، مع السلامة.",
+        "he" => $"שלום, כאן העוזר הווירטואלי של {business}. אנחנו חוזרים אליכם בנוגע לפנייתכם."
+            + (callbackNumber is null ? "" : $" אפשר להשיג אותנו במספר {callbackNumber}.") + " תודה, להתראות.",
+        _ => $"Hello, this is the automated assistant of {business}, calling about your request."
+            + (callbackNumber is null ? "" : $" You can reach us at {callbackNumber}.") + " Thank you, goodbye.",
     };
 
     /// <summary>Before a recorded message: closed, busy, or the assistant unavailable.</summary>
