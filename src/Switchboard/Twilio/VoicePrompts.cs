@@ -209,6 +209,20 @@ internal static class VoicePrompts
         _ => $"I'm transferring you to {destination}. One moment.",
     };
 
+    /// <summary>
+    /// Said to the caller when a cold transfer's <c>&lt;Dial&gt;</c> ended without reaching anyone (Twilio's
+    /// <c>DialCallStatus</c> busy, no-answer, failed; twilio.com/docs/voice/twiml/dial#action), before hanging up: nobody could
+    /// take the call, and the business will call back.
+    /// </summary>
+    public static string TransferUnanswered(string tag, string business) => PrimaryOf(tag) switch
+    {
+        "fr" => $"Désolé, personne n'a pu prendre votre appel. {business} vous rappellera dès que possible. Au revoir.",
+        "es" => $"Lo sentimos, nadie pudo atender su llamada. {business} le devolverá la llamada lo antes posible. Adiós.",
+        "ar" => $"عذرًا، لم يتمكن أحد من الرد على مكالمتك. سيعاود {business} الاتصال بك في أقرب وقت ممكن. مع السلامة.",
+        "he" => $"מצטערים, אף אחד לא היה זמין לענות לשיחה. {business} יחזרו אליכם בהקדם האפשרי. להתראות.",
+        _ => $"Sorry, nobody could take your call. {business} will call you back as soon as possible. Goodbye.",
+    };
+
     /// <summary>Said to the caller put on hold while a warm transfer reaches <paramref name="destination"/>.</summary>
     public static string TransferHold(string tag, string destination) => PrimaryOf(tag) switch
     {
