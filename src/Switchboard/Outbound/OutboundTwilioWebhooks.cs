@@ -23,7 +23,8 @@ namespace Switchboard.Outbound;
 /// the inbound consent notice) then <c>&lt;Connect&gt;&lt;Stream&gt;</c> (the realtime bridge, with the call's context in
 /// its instructions);
 /// <c>machine_end_beep</c>, <c>machine_end_silence</c>, <c>machine_end_other</c> (or <c>machine_start</c>) → updated to
-/// <c>&lt;Pause length="1"/&gt;&lt;Say&gt;voicemail&lt;/Say&gt;&lt;Hangup/&gt;</c>; <c>fax</c> → hung up.</item>
+/// <c>&lt;Pause length="1"/&gt;&lt;Say&gt;voicemail&lt;/Say&gt;&lt;Hangup/&gt;</c>; <c>fax</c> → hung up. A result that arrives after
+/// the call's final status callback is only recorded.</item>
 /// <item><c>…/status</c>: status callbacks (initiated, ringing, in-progress, completed, busy, no-answer, failed); a call
 /// that ends without reaching the bridge (voicemail, busy, no answer) goes through the post-call pipeline here.</item>
 /// </list>
@@ -106,6 +107,13 @@ internal static class OutboundTwilioWebhooks
         }
         call.AnsweredBy = TolerantJson.Cap(answeredBy, 32);
         call.UpdatedAt = clock.GetUtcNow();
+        if (NativeCallStatus.IsTerminal(call.Status))
+        {
+            // The callee hung up while detection ran, and the status callback came first: the result is kept, but nothing is
+            // left to play (an update answers 21220), and the call already ended and was analysed as it did (no "voicemail").
+            await TwilioVoiceApi.SaveAsync(http, db, ct);
+            return Results.NoContent();
+        }
         var twiml = await TwimlForAsync(db, tokens, request.Tenant, call, answeredBy, urls.BaseFor(http.Request), ct);
         await TwilioVoiceApi.SaveAsync(http, db, ct);
         var creds = await http.RequestServices.GetRequiredService<CredentialStore>().GetTwilioAsync(request.Tenant.Id, ct);
