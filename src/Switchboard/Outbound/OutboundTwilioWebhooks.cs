@@ -88,7 +88,8 @@ internal static class OutboundTwilioWebhooks
             ? await TwimlForAsync(db, tokens, request.Tenant, call, answeredBy, urls.BaseFor(http.Request), ct)
             : null;
         await TwilioVoiceApi.SaveAsync(http, db, ct);
-        return Results.Content(twiml ?? Hold(), TwiML.ContentType);
+        // Null: no result yet (hold the line for it), or a fax (nothing to say to it: hang up, not 40 s of held line).
+        return Results.Content(twiml ?? (call.AnsweredBy is null ? Hold() : TwiML.Hangup()), TwiML.ContentType);
     }
 
     private static async Task<IResult> AmdAsync(string tenantId, string callId, HttpContext http, SwitchboardDbContext db, MediaStreamTokens tokens,

@@ -232,6 +232,24 @@ public sealed class OutboundCallTests(OutboundFactory factory) : IClassFixture<O
         Assert.DoesNotContain(factory.Calls.State.TimelineOf(sid), e => e.Event.StartsWith("update", StringComparison.Ordinal)); // nothing sent to a call that is over
     }
 
+    [Fact]
+    public async Task AFaxWhoseResultCameBeforeTheAnswerRequestIsHungUpNotHeld()
+    {
+        var tenant = await factory.NativeTenantAsync();
+        var id = await IdOf(await PlaceAsync(tenant, new { to = NewNumber() })); // not dialled: Twilio's callbacks are posted by hand
+        var sid = "CA" + Guid.NewGuid().ToString("N");
+        var baseUrl = $"{factory.ServerUri.ToString().TrimEnd('/')}/webhooks/twilio/outbound/{tenant.Id}/{id}";
+
+        Assert.Equal(HttpStatusCode.NoContent, (await PostSignedAsync($"{baseUrl}/amd", new() { ["CallSid"] = sid, ["AnsweredBy"] = "fax" })).StatusCode);
+        using var answer = await PostSignedAsync($"{baseUrl}/answer", new() { ["CallSid"] = sid, ["CallStatus"] = "in-progress" });
+
+        Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        var twiml = System.Xml.Linq.XElement.Parse(await answer.Content.ReadAsStringAsync());
+        Assert.NotNull(twiml.Element("Hangup"));
+        Assert.Null(twiml.Element("Pause")); // was <Pause length="40"/>: the fax line held for 40 s
+        Assert.Equal("fax", (await CallAsync(tenant, id, c => c.AnsweredBy is not null)).EndedReason);
+    }
+
     private static async Task<HttpResponseMessage> PostSignedAsync(string url, Dictionary<string, string> form)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new FormUrlEncodedContent(form) };
