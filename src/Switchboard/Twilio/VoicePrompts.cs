@@ -233,6 +233,31 @@ internal static class VoicePrompts
         _ => $"Please hold while I reach {destination}.",
     };
 
+    /// <summary>
+    /// Whispered to the agent of a warm transfer before the caller is joined (the participant's <c>AnnounceUrl</c>,
+    /// outbound-and-transfer.md §3.2), in the call's language: who transfers, why, the caller's name and number when known
+    /// (<paramref name="spokenNumber"/> digit by digit, e.g. <c>1 5 1 4 …</c>).
+    /// </summary>
+    public static string TransferWhisper(string tag, string who, string? about, string? callerName, string? spokenNumber)
+    {
+        var (transferred, caller, number) = PrimaryOf(tag) switch
+        {
+            "fr" => ($"Appel transféré par {who}.", "Appelant : {0}.", "Numéro : {0}."),
+            "es" => ($"Llamada transferida por {who}.", "Cliente: {0}.", "Número: {0}."),
+            "ar" => ($"مكالمة محوّلة من {who}.", "المتصل: {0}.", "الرقم: {0}."),
+            "he" => ($"שיחה מועברת מאת {who}.", "המתקשר: {0}.", "מספר: {0}."),
+            _ => ($"Call transferred by {who}.", "Caller: {0}.", "Number: {0}."),
+        };
+        string?[] parts =
+        [
+            transferred,
+            string.IsNullOrWhiteSpace(about) ? null : about.TrimEnd('.', ' ') + ".",
+            callerName is null ? null : string.Format(System.Globalization.CultureInfo.InvariantCulture, caller, callerName),
+            spokenNumber is null ? null : string.Format(System.Globalization.CultureInfo.InvariantCulture, number, spokenNumber),
+        ];
+        return string.Join(' ', parts.Where(p => p is not null));
+    }
+
     /// <summary>Why a transfer asked of the assistant is not made, said to the caller, who is offered a message instead.</summary>
     public static string TransferRefused(string tag, TransferRefusal why, string? destination = null) => (PrimaryOf(tag), why) switch
     {

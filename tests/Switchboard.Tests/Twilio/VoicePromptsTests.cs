@@ -52,4 +52,17 @@ public sealed class VoicePromptsTests
         Assert.Contains(callBack, text, StringComparison.Ordinal);
         Assert.DoesNotContain("+1514", VoicePrompts.DefaultVoicemail(language, "Drain Fortin", null), StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("fr-CA", "Appel transféré par Paul. Dégât d'eau. Appelant : Marc. Numéro : 1 5 1 4.")]
+    [InlineData("en-US", "Call transferred by Paul. Dégât d'eau. Caller: Marc. Number: 1 5 1 4.")]
+    [InlineData("es-MX", "Llamada transferida por Paul. Dégât d'eau. Cliente: Marc. Número: 1 5 1 4.")]
+    [InlineData("ar", "مكالمة محوّلة من Paul. Dégât d'eau. المتصل: Marc. الرقم: 1 5 1 4.")]
+    [InlineData("he-IL", "שיחה מועברת מאת Paul. Dégât d'eau. המתקשר: Marc. מספר: 1 5 1 4.")]
+    public void TheWhisperToAnAgentIsInTheCallsLanguage(string language, string expected) =>
+        Assert.Equal(expected, VoicePrompts.TransferWhisper(language, "Paul", "Dégât d'eau", "Marc", "1 5 1 4"));
+
+    [Fact]
+    public void AWhisperLeavesOutWhatIsNotKnown() =>
+        Assert.Equal("Llamada transferida por Paul.", VoicePrompts.TransferWhisper("es", "Paul", "", null, null));
 }

@@ -301,10 +301,8 @@ internal sealed class TransferService(
         var who = assistant?.Name ?? tenant.Name;
         var about = transfer.Reason ?? lead?.Problem ?? "";
         var number = call.CustomerNumber is { } n ? string.Join(' ', n.TrimStart('+').ToCharArray()) : null;
-        var text = voice.Language.StartsWith("fr", StringComparison.OrdinalIgnoreCase)
-            ? $"Appel transféré par {who}. {about}. {(lead?.Name is { } name ? $"Appelant : {name}. " : "")}{(number is null ? "" : $"Numéro : {number}.")}"
-            : $"Call transferred by {who}. {about}. {(lead?.Name is { } name2 ? $"Caller: {name2}. " : "")}{(number is null ? "" : $"Number: {number}.")}";
-        return TransferTwiML.Whisper(text.Replace(". .", ".", StringComparison.Ordinal), voice);
+        // In the call's language, as its voice says it: Spanish, Arabic and Hebrew calls had English words in their voice.
+        return TransferTwiML.Whisper(VoicePrompts.TransferWhisper(call.Language ?? tenant.Locale, who, about, lead?.Name, number), voice);
     }
 
     /// <summary>
