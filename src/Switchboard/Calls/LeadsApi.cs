@@ -14,7 +14,7 @@ namespace Switchboard.Calls;
 
 /// <summary>
 /// A lead in the inbox. <c>Urgency</c>: emergency, soon or routine. <c>Status</c>: new, contacted, booked or lost.
-/// <c>Source</c>: structured-data, tool or transcript. <c>Notes</c> ≤ 4000 characters.
+/// <c>Source</c>: structured-data, tool, transcript or transfer (a cold transfer nobody answered). <c>Notes</c> ≤ 4000 characters.
 /// </summary>
 public sealed record LeadItem(
     Guid Id, Guid CallId, string? Name, string? Phone, string? Address, string? Problem, string Urgency, string Status,

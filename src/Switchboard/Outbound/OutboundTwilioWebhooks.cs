@@ -23,7 +23,8 @@ namespace Switchboard.Outbound;
 /// the inbound consent notice) then <c>&lt;Connect&gt;&lt;Stream&gt;</c> (the realtime bridge, with the call's context in
 /// its instructions);
 /// <c>machine_end_beep</c>, <c>machine_end_silence</c>, <c>machine_end_other</c> (or <c>machine_start</c>) → updated to
-/// <c>&lt;Pause length="1"/&gt;&lt;Say&gt;voicemail&lt;/Say&gt;&lt;Hangup/&gt;</c>; <c>fax</c> → hung up.</item>
+/// <c>&lt;Pause length="1"/&gt;&lt;Say&gt;voicemail&lt;/Say&gt;&lt;Hangup/&gt;</c>; <c>fax</c> → hung up. A result that arrives after
+/// the call's final status callback is only recorded.</item>
 /// <item><c>…/status</c>: status callbacks (initiated, ringing, in-progress, completed, busy, no-answer, failed); a call
 /// that ends without reaching the bridge (voicemail, busy, no answer) goes through the post-call pipeline here.</item>
 /// </list>
@@ -87,7 +88,8 @@ internal static class OutboundTwilioWebhooks
             ? await TwimlForAsync(db, tokens, request.Tenant, call, answeredBy, urls.BaseFor(http.Request), ct)
             : null;
         await TwilioVoiceApi.SaveAsync(http, db, ct);
-        return Results.Content(twiml ?? Hold(), TwiML.ContentType);
+        // Null: no result yet (hold the line for it), or a fax (nothing to say to it: hang up, not 40 s of held line).
+        return Results.Content(twiml ?? (call.AnsweredBy is null ? Hold() : TwiML.Hangup()), TwiML.ContentType);
     }
 
     private static async Task<IResult> AmdAsync(string tenantId, string callId, HttpContext http, SwitchboardDbContext db, MediaStreamTokens tokens,
@@ -106,6 +108,13 @@ internal static class OutboundTwilioWebhooks
         }
         call.AnsweredBy = TolerantJson.Cap(answeredBy, 32);
         call.UpdatedAt = clock.GetUtcNow();
+        if (NativeCallStatus.IsTerminal(call.Status))
+        {
+            // The callee hung up while detection ran, and the status callback came first: the result is kept, but nothing is
+            // left to play (an update answers 21220), and the call already ended and was analysed as it did (no "voicemail").
+            await TwilioVoiceApi.SaveAsync(http, db, ct);
+            return Results.NoContent();
+        }
         var twiml = await TwimlForAsync(db, tokens, request.Tenant, call, answeredBy, urls.BaseFor(http.Request), ct);
         await TwilioVoiceApi.SaveAsync(http, db, ct);
         var creds = await http.RequestServices.GetRequiredService<CredentialStore>().GetTwilioAsync(request.Tenant.Id, ct);
@@ -133,7 +142,7 @@ internal static class OutboundTwilioWebhooks
         if (answeredBy.StartsWith("machine", StringComparison.Ordinal))
         {
             call.EndedReason ??= "voicemail";
-            var text = assistant?.VoicemailMessage ?? DefaultVoicemail(language, tenant.Name, tenant.TwilioFromNumber ?? call.BusinessNumber);
+            var text = assistant?.VoicemailMessage ?? VoicePrompts.DefaultVoicemail(language, tenant.Name, tenant.TwilioFromNumber ?? call.BusinessNumber);
             return Write(new XElement("Response",
                 new XElement("Pause", new XAttribute("length", 1)),
                 TwiML.Say(text, voice),
@@ -199,25 +208,6 @@ internal static class OutboundTwilioWebhooks
     }
 
     private static string Hold() => Write(new XElement("Response", new XElement("Pause", new XAttribute("length", HoldSeconds))));
-
-    /// <summary>
-    /// The voicemail left when the assistant has none: who calls, that it is automated, and the number to call back, in each
-    /// language the voice prompts speak (<see cref="VoicePrompts.Supported"/>; English otherwise), as it is said with that
-    /// language's voice (<see cref="VoicePrompts.SayFor"/>).
-    /// </summary>
-    public static string DefaultVoicemail(string language, string business, string? callbackNumber) => VoicePrompts.PrimaryOf(language) switch
-    {
-        "fr" => $"Bonjour, ici l'assistant virtuel de {business}. Nous vous rappelons au sujet de votre demande."
-            + (callbackNumber is null ? "" : $" Vous pouvez nous joindre au {callbackNumber}.") + " Merci et bonne journée.",
-        "es" => $"Hola, le habla el asistente virtual de {business}. Le llamamos en relación con su solicitud."
-            + (callbackNumber is null ? "" : $" Puede contactarnos al {callbackNumber}.") + " Gracias, hasta luego.",
-        "ar" => $"مرحبًا، معك المساعد الافتراضي لـ {business}. نتصل بك بخصوص طلبك."
-            + (callbackNumber is null ? "" : $" يمكنك التواصل معنا على الرقم {callbackNumber}.") + " شكرًا، مع السلامة.",
-        "he" => $"שלום, כאן העוזר הווירטואלי של {business}. אנחנו חוזרים אליכם בנוגע לפנייתכם."
-            + (callbackNumber is null ? "" : $" אפשר להשיג אותנו במספר {callbackNumber}.") + " תודה, להתראות.",
-        _ => $"Hello, this is the automated assistant of {business}, calling about your request."
-            + (callbackNumber is null ? "" : $" You can reach us at {callbackNumber}.") + " Thank you, goodbye.",
-    };
 
     private static string Write(XElement response) => "<?xml version=\"1.0\" encoding=\"UTF-8\"?>" + response.ToString(SaveOptions.DisableFormatting);
 }

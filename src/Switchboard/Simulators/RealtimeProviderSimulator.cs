@@ -450,7 +450,7 @@ internal sealed class SimSession : ISimPaced
         }
         else if (pendingDtmf is { } dtmf)
         {
-            say = new ScriptedSpeech { Text = $"You pressed {dtmf[(dtmf.IndexOf(':') + 1)..].Trim()}.", AudioMs = 900 };
+            say = new ScriptedSpeech { Text = $"You pressed {dtmf["[DTMF]".Length..].Trim()}.", AudioMs = 900 };
             pendingDtmf = null;
         }
         else

@@ -143,9 +143,32 @@ internal sealed class TwilioCallSimulator(Uri server, string authToken, SimPacer
                         call.Log("<Hangup/>");
                         return;
                     case "Dial" when verb.Element("Number") is { } number:
-                        call.Log($"<Dial> {number.Value.Trim()}: the caller is put through");
-                        call.Dialled.Add(number.Value.Trim());
-                        return;
+                        // The destination does what its agent behaviour says (TwilioVoiceRestState.Agents); then, as Twilio does,
+                        // the <Dial action> is requested with DialCallStatus and its TwiML runs (twilio.com/docs/voice/twiml/dial#action).
+                        var dialled = number.Value.Trim();
+                        var behaviour = Rest?.Agents.GetValueOrDefault(dialled, SimAgentBehaviour.Answer) ?? SimAgentBehaviour.Answer;
+                        var dialStatus = behaviour switch { SimAgentBehaviour.Busy => "busy", SimAgentBehaviour.NoAnswer => "no-answer", _ => "completed" };
+                        if (behaviour == SimAgentBehaviour.Answer)
+                        {
+                            call.Log($"<Dial> {dialled}: the caller is put through");
+                            call.Dialled.Add(dialled);
+                        }
+                        else
+                        {
+                            call.Log($"<Dial> {dialled}: {dialStatus}");
+                        }
+                        if (verb.Attribute("action")?.Value is not { } dialAction)
+                        {
+                            return;
+                        }
+                        call.Log($"<Dial> action: DialCallStatus={dialStatus}");
+                        next = await PostAsync(new Uri(dialAction).PathAndQuery, new Dictionary<string, string>(form)
+                        {
+                            ["CallStatus"] = "in-progress", ["DialCallStatus"] = dialStatus, ["DialCallSid"] = $"CA{Guid.NewGuid():N}",
+                            ["DialCallDuration"] = behaviour == SimAgentBehaviour.Answer ? "12" : "0",
+                        }, ct, absolute: dialAction);
+                        call.ActionTwiML = next.ToString(SaveOptions.DisableFormatting);
+                        break;
                     case "Dial" when verb.Element("Conference") is { } conference:
                         var name = conference.Value.Trim();
                         call.Log($"<Conference> {name}: on hold ({conference.Attribute("waitUrl")?.Value})");

@@ -264,6 +264,7 @@ internal static class TwilioCallsApiSimulator
         }
         if (!state.Calls.TryGetValue(callSid, out var call))
         {
+            state.Log(callSid, "update refused", "20404 no such call");
             return Error(404, 20404, $"The requested resource /2010-04-01/Accounts/{accountSid}/Calls/{callSid}.json was not found");
         }
         var form = http.Request.HasFormContentType ? await ReadFormAsync(http) : [];

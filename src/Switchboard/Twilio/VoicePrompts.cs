@@ -1,3 +1,5 @@
+using System.Collections.Frozen;
+
 namespace Switchboard.Twilio;
 
 /// <summary>The <c>&lt;Say&gt;</c> settings for one language: Twilio's <c>language</c> and <c>voice</c> attributes.</summary>
@@ -16,35 +18,20 @@ internal static class VoicePrompts
     /// <summary>Languages with built-in texts (two-letter ISO 639-1).</summary>
     public static readonly string[] Supported = ["fr", "en", "es", "ar", "he"];
 
-    // ISO 3166 alpha-2 country → main language, for countries whose callers we can greet in one of Supported.
-    private static readonly Dictionary<string, string> CountryLanguage = BuildCountries();
+    // The main language of each country (ISO 3166 alpha-2) whose callers we can greet in one of Supported. Canada is not
+    // here: its callers' language depends on the province (Choose).
+    private static readonly (string Language, string Countries)[] CountriesByLanguage =
+    [
+        ("fr", "FR BE LU MC SN CI HT CH"),
+        ("en", "US GB IE AU NZ"),
+        ("es", "ES MX AR CO CL PE VE EC GT CU BO PY UY SV HN NI CR PA DO PR"),
+        ("ar", "SA AE EG MA DZ TN LY JO LB SY IQ KW QA BH OM YE SD PS"),
+        ("he", "IL"),
+    ];
 
-    private static Dictionary<string, string> BuildCountries()
-    {
-        var map = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-        foreach (var c in new[] { "FR", "BE", "LU", "MC", "SN", "CI", "HT", "CH" })
-        {
-            map[c] = "fr";
-        }
-
-        foreach (var c in new[] { "US", "GB", "IE", "AU", "NZ" })
-        {
-            map[c] = "en";
-        }
-
-        foreach (var c in new[] { "ES", "MX", "AR", "CO", "CL", "PE", "VE", "EC", "GT", "CU", "BO", "PY", "UY", "SV", "HN", "NI", "CR", "PA", "DO", "PR" })
-        {
-            map[c] = "es";
-        }
-
-        foreach (var c in new[] { "SA", "AE", "EG", "MA", "DZ", "TN", "LY", "JO", "LB", "SY", "IQ", "KW", "QA", "BH", "OM", "YE", "SD", "PS" })
-        {
-            map[c] = "ar";
-        }
-
-        map["IL"] = "he";
-        return map;
-    }
+    private static readonly FrozenDictionary<string, string> CountryLanguage = CountriesByLanguage
+        .SelectMany(row => row.Countries.Split(' ').Select(country => KeyValuePair.Create(country, row.Language)))
+        .ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>
     /// The language (a BCP 47 tag among the tenant's) to greet a caller in: the main language of the caller's country
@@ -158,6 +145,25 @@ internal static class VoicePrompts
         _ => $"Hello, this is an automated call from the virtual assistant of {business}.",
     };
 
+    /// <summary>
+    /// The voicemail an outbound call leaves on an answering machine when the assistant has none (outbound-and-transfer.md
+    /// §1): who calls, that it is automated, and the number to call back, in each language the voice prompts speak
+    /// (<see cref="Supported"/>; English otherwise), as it is said with that language's voice (<see cref="SayFor"/>).
+    /// </summary>
+    public static string DefaultVoicemail(string language, string business, string? callbackNumber) => PrimaryOf(language) switch
+    {
+        "fr" => $"Bonjour, ici l'assistant virtuel de {business}. Nous vous rappelons au sujet de votre demande."
+            + (callbackNumber is null ? "" : $" Vous pouvez nous joindre au {callbackNumber}.") + " Merci et bonne journée.",
+        "es" => $"Hola, le habla el asistente virtual de {business}. Le llamamos en relación con su solicitud."
+            + (callbackNumber is null ? "" : $" Puede contactarnos al {callbackNumber}.") + " Gracias, hasta luego.",
+        "ar" => $"مرحبًا، معك المساعد الافتراضي لـ {business}. نتصل بك بخصوص طلبك."
+            + (callbackNumber is null ? "" : $" يمكنك التواصل معنا على الرقم {callbackNumber}.") + " شكرًا، مع السلامة.",
+        "he" => $"שלום, כאן העוזר הווירטואלי של {business}. אנחנו חוזרים אליכם בנוגע לפנייתכם."
+            + (callbackNumber is null ? "" : $" אפשר להשיג אותנו במספר {callbackNumber}.") + " תודה, להתראות.",
+        _ => $"Hello, this is the automated assistant of {business}, calling about your request."
+            + (callbackNumber is null ? "" : $" You can reach us at {callbackNumber}.") + " Thank you, goodbye.",
+    };
+
     /// <summary>Before a recorded message: closed, busy, or the assistant unavailable.</summary>
     public static string TakeMessage(string tag, string business, VoiceNoticeReason reason) => (PrimaryOf(tag), reason) switch
     {
@@ -203,6 +209,20 @@ internal static class VoicePrompts
         _ => $"I'm transferring you to {destination}. One moment.",
     };
 
+    /// <summary>
+    /// Said to the caller when a cold transfer's <c>&lt;Dial&gt;</c> ended without reaching anyone (Twilio's
+    /// <c>DialCallStatus</c> busy, no-answer, failed; twilio.com/docs/voice/twiml/dial#action), before hanging up: nobody could
+    /// take the call, and the business will call back.
+    /// </summary>
+    public static string TransferUnanswered(string tag, string business) => PrimaryOf(tag) switch
+    {
+        "fr" => $"Désolé, personne n'a pu prendre votre appel. {business} vous rappellera dès que possible. Au revoir.",
+        "es" => $"Lo sentimos, nadie pudo atender su llamada. {business} le devolverá la llamada lo antes posible. Adiós.",
+        "ar" => $"عذرًا، لم يتمكن أحد من الرد على مكالمتك. سيعاود {business} الاتصال بك في أقرب وقت ممكن. مع السلامة.",
+        "he" => $"מצטערים, אף אחד לא היה זמין לענות לשיחה. {business} יחזרו אליכם בהקדם האפשרי. להתראות.",
+        _ => $"Sorry, nobody could take your call. {business} will call you back as soon as possible. Goodbye.",
+    };
+
     /// <summary>Said to the caller put on hold while a warm transfer reaches <paramref name="destination"/>.</summary>
     public static string TransferHold(string tag, string destination) => PrimaryOf(tag) switch
     {
@@ -212,6 +232,31 @@ internal static class VoicePrompts
         "he" => $"אני מעביר אתכם להמתנה לכמה רגעים, בזמן שאני משיג את {destination}.",
         _ => $"Please hold while I reach {destination}.",
     };
+
+    /// <summary>
+    /// Whispered to the agent of a warm transfer before the caller is joined (the participant's <c>AnnounceUrl</c>,
+    /// outbound-and-transfer.md §3.2), in the call's language: who transfers, why, the caller's name and number when known
+    /// (<paramref name="spokenNumber"/> digit by digit, e.g. <c>1 5 1 4 …</c>).
+    /// </summary>
+    public static string TransferWhisper(string tag, string who, string? about, string? callerName, string? spokenNumber)
+    {
+        var (transferred, caller, number) = PrimaryOf(tag) switch
+        {
+            "fr" => ($"Appel transféré par {who}.", "Appelant : {0}.", "Numéro : {0}."),
+            "es" => ($"Llamada transferida por {who}.", "Cliente: {0}.", "Número: {0}."),
+            "ar" => ($"مكالمة محوّلة من {who}.", "المتصل: {0}.", "الرقم: {0}."),
+            "he" => ($"שיחה מועברת מאת {who}.", "המתקשר: {0}.", "מספר: {0}."),
+            _ => ($"Call transferred by {who}.", "Caller: {0}.", "Number: {0}."),
+        };
+        string?[] parts =
+        [
+            transferred,
+            string.IsNullOrWhiteSpace(about) ? null : about.TrimEnd('.', ' ') + ".",
+            callerName is null ? null : string.Format(System.Globalization.CultureInfo.InvariantCulture, caller, callerName),
+            spokenNumber is null ? null : string.Format(System.Globalization.CultureInfo.InvariantCulture, number, spokenNumber),
+        ];
+        return string.Join(' ', parts.Where(p => p is not null));
+    }
 
     /// <summary>Why a transfer asked of the assistant is not made, said to the caller, who is offered a message instead.</summary>
     public static string TransferRefused(string tag, TransferRefusal why, string? destination = null) => (PrimaryOf(tag), why) switch

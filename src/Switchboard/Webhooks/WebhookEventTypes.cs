@@ -37,7 +37,7 @@ public sealed record RecordingReadyData(Guid CallId, string RecordingUrl, string
 
 /// <summary>
 /// <c>lead.created</c> (a call's lead was first recorded) and <c>lead.urgent</c> (the lead is an emergency).
-/// <c>Urgency</c>: emergency, soon or routine. <c>Source</c>: structured-data, tool or transcript.
+/// <c>Urgency</c>: emergency, soon or routine. <c>Source</c>: structured-data, tool, transcript or transfer (a cold transfer nobody answered).
 /// </summary>
 public sealed record LeadEventData(
     Guid LeadId, Guid CallId, string? Name, string? Phone, string? Address, string? Problem,

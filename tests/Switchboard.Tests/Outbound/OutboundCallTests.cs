@@ -208,6 +208,56 @@ public sealed class OutboundCallTests(OutboundFactory factory) : IClassFixture<O
         Assert.Equal("voicemail", (await CallAsync(tenant, id, c => c.Analyzed)).EndedReason);
     }
 
+    [Theory]
+    [InlineData("machine_end_beep")]
+    [InlineData("fax")]
+    [InlineData("human")]
+    public async Task AnAmdResultAfterTheCalleeHungUpIsRecordedButChangesNothingElse(string answeredBy)
+    {
+        var tenant = await factory.NativeTenantAsync();
+        var id = await IdOf(await PlaceAsync(tenant, new { to = NewNumber() })); // not dialled: Twilio's callbacks are posted by hand
+        var sid = "CA" + Guid.NewGuid().ToString("N");
+        var baseUrl = $"{factory.ServerUri.ToString().TrimEnd('/')}/webhooks/twilio/outbound/{tenant.Id}/{id}";
+
+        // The callee answered and hung up within the 1–3 s of detection: Twilio's final status comes before the AMD result.
+        Assert.Equal(HttpStatusCode.NoContent, (await PostSignedAsync($"{baseUrl}/status", new() { ["CallSid"] = sid, ["CallStatus"] = "completed", ["CallDuration"] = "2" })).StatusCode);
+        var ended = await CallAsync(tenant, id, c => c.Analyzed);
+        Assert.Equal(HttpStatusCode.NoContent, (await PostSignedAsync($"{baseUrl}/amd", new() { ["CallSid"] = sid, ["AnsweredBy"] = answeredBy, ["MachineDetectionDuration"] = "2400" })).StatusCode);
+
+        var call = await CallAsync(tenant, id, c => c.AnsweredBy is not null);
+        Assert.Equal(answeredBy, call.AnsweredBy);
+        Assert.Equal("completed", call.Status);
+        Assert.Equal(ended.EndedReason, call.EndedReason); // was set to "voicemail" (or "fax") though no message was left
+        Assert.Equal(ended.Summary, call.Summary);
+        Assert.DoesNotContain(factory.Calls.State.TimelineOf(sid), e => e.Event.StartsWith("update", StringComparison.Ordinal)); // nothing sent to a call that is over
+    }
+
+    [Fact]
+    public async Task AFaxWhoseResultCameBeforeTheAnswerRequestIsHungUpNotHeld()
+    {
+        var tenant = await factory.NativeTenantAsync();
+        var id = await IdOf(await PlaceAsync(tenant, new { to = NewNumber() })); // not dialled: Twilio's callbacks are posted by hand
+        var sid = "CA" + Guid.NewGuid().ToString("N");
+        var baseUrl = $"{factory.ServerUri.ToString().TrimEnd('/')}/webhooks/twilio/outbound/{tenant.Id}/{id}";
+
+        Assert.Equal(HttpStatusCode.NoContent, (await PostSignedAsync($"{baseUrl}/amd", new() { ["CallSid"] = sid, ["AnsweredBy"] = "fax" })).StatusCode);
+        using var answer = await PostSignedAsync($"{baseUrl}/answer", new() { ["CallSid"] = sid, ["CallStatus"] = "in-progress" });
+
+        Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        var twiml = System.Xml.Linq.XElement.Parse(await answer.Content.ReadAsStringAsync());
+        Assert.NotNull(twiml.Element("Hangup"));
+        Assert.Null(twiml.Element("Pause")); // was <Pause length="40"/>: the fax line held for 40 s
+        Assert.Equal("fax", (await CallAsync(tenant, id, c => c.AnsweredBy is not null)).EndedReason);
+    }
+
+    private static async Task<HttpResponseMessage> PostSignedAsync(string url, Dictionary<string, string> form)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new FormUrlEncodedContent(form) };
+        request.Headers.Add("X-Twilio-Signature", TwilioRequestValidator.ComputeSignature(url, form, TwilioSimulator.AuthToken));
+        using var http = new HttpClient();
+        return await http.SendAsync(request);
+    }
+
     [Fact]
     public async Task ABusyCalleeEndsTheCallAsBusy()
     {

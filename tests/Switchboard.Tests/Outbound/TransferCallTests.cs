@@ -77,6 +77,15 @@ public sealed class TransferCallTests(VoiceFactory factory) : IClassFixture<Voic
         (await factory.WithDbAsync(tenant.Id, db => db.WebhookEvents.Where(e => e.CallId == callId && e.Type == type).Select(e => e.PayloadJson).ToListAsync()))
         .Select(p => JsonNode.Parse(p)!.AsObject()).Select(p => (p["data"] as JsonObject) ?? p).ToList();
 
+    /// <summary>POSTs a form to the listening host signed as Twilio signs webhooks (every test tenant has the simulator's auth token).</summary>
+    private static async Task<HttpResponseMessage> PostSignedAsync(string url, Dictionary<string, string> form)
+    {
+        using var http = new HttpClient();
+        using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new FormUrlEncodedContent(form) };
+        request.Headers.Add("X-Twilio-Signature", TwilioRequestValidator.ComputeSignature(url, form, TwilioSimulator.AuthToken));
+        return await http.SendAsync(request);
+    }
+
     private async Task<JsonObject> DetailAsync(TestTenant tenant, Guid callId) =>
         (await factory.ApiClient(tenant).GetFromJsonAsync<JsonObject>($"/api/v1/calls/{callId}"))!;
 
@@ -101,6 +110,7 @@ public sealed class TransferCallTests(VoiceFactory factory) : IClassFixture<Voic
     public async Task AColdTransferUpdatesTheCallWithADialToTheDestinationNumber()
     {
         var tenant = await TenantAsync(transfer: true);
+        factory.TwilioRest.Voice.Agents[OfficeNumber] = SimAgentBehaviour.Answer; // another test leaves the office unanswered
         var script = new CallScript
         {
             Caller = Caller(new() { Listen = true }, new() { Say = "tone:900", Text = "Je veux parler au bureau." }, new() { Listen = true }, new() { PauseMs = 5000 }),
@@ -116,7 +126,10 @@ public sealed class TransferCallTests(VoiceFactory factory) : IClassFixture<Voic
 
         Assert.True(twilio.Dialled.SequenceEqual([OfficeNumber]), string.Join('\n', twilio.Timeline));
         var update = Assert.Single(factory.TwilioRest.Voice.CallUpdates, u => u.CallSid == twilio.CallSid);
-        Assert.Contains($"<Dial answerOnBridge=\"true\" timeout=\"30\" callerId=\"+15145550123\"><Number>{OfficeNumber}</Number></Dial>", update.Form["Twiml"]);
+        Assert.Matches($"<Dial action=\"http[^\"]+/webhooks/twilio/transfer/{tenant.Id}/[0-9a-f-]{{36}}/dial-ended\"", update.Form["Twiml"]);
+        Assert.Contains($"/dial-ended\" method=\"POST\" answerOnBridge=\"true\" timeout=\"30\" callerId=\"+15145550123\"><Number>{OfficeNumber}</Number></Dial>",
+            update.Form["Twiml"]);
+        Assert.Contains("<Hangup />", twilio.ActionTwiML); // answered: the <Dial> action only hangs up once the conversation is over
         Assert.Contains("Je vous transfère à Bureau", update.Form["Twiml"]);
 
         var call = await factory.FinishedCallAsync(tenant, twilio.CallSid);
@@ -157,6 +170,107 @@ public sealed class TransferCallTests(VoiceFactory factory) : IClassFixture<Voic
         Assert.Equal(VoicePrompts.SayFor(language).Language, say.Attribute("language")!.Value);
         Assert.StartsWith(notice, say.Value);
         Assert.DoesNotContain("transferring", say.Value);
+    }
+
+    [Theory]
+    [InlineData("fr-CA", "busy", "Désolé, personne n'a pu prendre votre appel.")]
+    [InlineData("es-MX", "no-answer", "Lo sentimos, nadie pudo atender su llamada.")]
+    public async Task AColdTransferNobodyTakesTellsTheCallerTheBusinessWillCallBackAndLeavesALeadToCallBack(
+        string language, string status, string apology)
+    {
+        const string ServiceNumber = "+15145550177";
+        var tenant = await TenantAsync(transfer: true);
+        await factory.WithDbAsync(tenant.Id, async db =>
+        {
+            var paul = await db.Assistants.SingleAsync();
+            paul.Languages = [language];
+            paul.TransferDestinations = [.. paul.TransferDestinations!, new TransferDestination { Name = "Service", Number = ServiceNumber }];
+            return await db.SaveChangesAsync();
+        });
+        factory.TwilioRest.Voice.Agents[ServiceNumber] = status == "busy" ? SimAgentBehaviour.Busy : SimAgentBehaviour.NoAnswer;
+        var script = new CallScript
+        {
+            Caller = Caller(new() { Listen = true }, new() { Say = "tone:900", Text = "Le service, svp." }, new() { Listen = true }, new() { PauseMs = 5000 }) with
+            { Country = null, State = null },
+            Provider = Provider(new ScriptedTurn
+            {
+                Hears = "Le service, svp.",
+                Tool = new ScriptedTool { Name = "transfer_call", Arguments = Json(new { destination = "Service", reason = "Suivi de la réparation", mode = "cold" }) },
+                Says = new ScriptedSpeech { Text = "Un instant.", AudioMs = 400 },
+            }),
+        };
+
+        var twilio = await factory.CallAsync(tenant, script);
+
+        var timeline = string.Join('\n', twilio.Timeline);
+        Assert.Empty(twilio.Dialled);
+        // The <Dial> action's answer: the apology in the call's language and voice, then the hang-up (before: silence, then the line went dead).
+        var action = System.Xml.Linq.XElement.Parse(twilio.ActionTwiML ?? "<none/>");
+        var say = action.Element("Say");
+        Assert.True(say is not null, timeline);
+        Assert.StartsWith(apology, say!.Value);
+        Assert.Contains("Drain", say.Value);
+        Assert.Equal(VoicePrompts.SayFor(language).Language, say.Attribute("language")!.Value);
+        Assert.NotNull(action.Element("Hangup"));
+
+        var call = await factory.FinishedCallAsync(tenant, twilio.CallSid);
+        Assert.Equal($"transfer-{status}", call.EndedReason);
+        var transfer = Assert.Single((await DetailAsync(tenant, call.Id))["transfers"]!.AsArray());
+        Assert.Equal(("cold", "Service", status), (transfer!["mode"]!.GetValue<string>(), transfer["destination"]!.GetValue<string>(), transfer["outcome"]!.GetValue<string>()));
+        Assert.Contains(WebhookEventTypes.CallTransferFailed, await EventTypesAsync(tenant, call.Id));
+        var lead = await factory.WithDbAsync(tenant.Id, db => db.Leads.AsNoTracking().SingleOrDefaultAsync(l => l.CallId == call.Id));
+        Assert.NotNull(lead);
+        Assert.Equal("+15145550123", lead!.Phone);
+        Assert.Contains("Suivi de la réparation", lead.Problem);
+
+        // Twilio retries a callback it did not see answered: the repeat answers the same and records nothing more.
+        var url = $"{factory.ServerUri.ToString().TrimEnd('/')}/webhooks/twilio/transfer/{tenant.Id}/{transfer["id"]!.GetValue<string>()}/dial-ended";
+        var form = new Dictionary<string, string> { ["CallSid"] = twilio.CallSid, ["CallStatus"] = "in-progress", ["DialCallStatus"] = status };
+        using var again = await PostSignedAsync(url, form);
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        Assert.Contains(apology, await again.Content.ReadAsStringAsync());
+        Assert.Single(await EventDataAsync(tenant, call.Id, WebhookEventTypes.CallTransferFailed));
+        Assert.Equal(1, await factory.WithDbAsync(tenant.Id, db => db.Leads.CountAsync(l => l.CallId == call.Id)));
+    }
+
+    [Fact]
+    public async Task TheColdTransferDialActionIsRefusedUnsignedAndForAnotherTenant()
+    {
+        var tenant = await TenantAsync(transfer: true);
+        factory.TwilioRest.Voice.Agents[OfficeNumber] = SimAgentBehaviour.Answer;
+        var script = new CallScript
+        {
+            Caller = Caller(new() { Listen = true }, new() { Say = "tone:900", Text = "Le bureau." }, new() { Listen = true }, new() { PauseMs = 5000 }),
+            Provider = Provider(new ScriptedTurn
+            {
+                Hears = "Le bureau.",
+                Tool = new ScriptedTool { Name = "transfer_call", Arguments = Json(new { destination = "Bureau", reason = "Soumission", mode = "cold" }) },
+                Says = new ScriptedSpeech { Text = "Un instant.", AudioMs = 400 },
+            }),
+        };
+        var twilio = await factory.CallAsync(tenant, script);
+        var call = await factory.FinishedCallAsync(tenant, twilio.CallSid);
+        var transferId = Assert.Single((await DetailAsync(tenant, call.Id))["transfers"]!.AsArray())!["id"]!.GetValue<string>();
+        var form = new Dictionary<string, string> { ["CallSid"] = twilio.CallSid, ["CallStatus"] = "in-progress", ["DialCallStatus"] = "busy" };
+        var baseUrl = factory.ServerUri.ToString().TrimEnd('/');
+
+        using var http = new HttpClient();
+        using var unsigned = await http.PostAsync($"{baseUrl}/webhooks/twilio/transfer/{tenant.Id}/{transferId}/dial-ended", new FormUrlEncodedContent(form));
+        Assert.Equal(HttpStatusCode.Forbidden, unsigned.StatusCode);
+        Assert.Contains("\"code\":", await unsigned.Content.ReadAsStringAsync());
+
+        var other = await TenantAsync(transfer: true);
+        using var foreign = await PostSignedAsync($"{baseUrl}/webhooks/twilio/transfer/{other.Id}/{transferId}/dial-ended", form);
+        Assert.Equal(HttpStatusCode.NotFound, foreign.StatusCode);
+
+        using var missing = await PostSignedAsync($"{baseUrl}/webhooks/twilio/transfer/{tenant.Id}/{transferId}/dial-ended",
+            new Dictionary<string, string> { ["CallSid"] = twilio.CallSid });
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, missing.StatusCode);
+
+        // None of these changed the transfer that went through.
+        var after = Assert.Single((await DetailAsync(tenant, call.Id))["transfers"]!.AsArray());
+        Assert.Equal("transferred", after!["outcome"]!.GetValue<string>());
+        Assert.Equal(TransferService.TransferredReason, (await factory.FinishedCallAsync(tenant, twilio.CallSid)).EndedReason);
     }
 
     [Fact]

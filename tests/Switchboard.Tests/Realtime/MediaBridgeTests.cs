@@ -302,10 +302,17 @@ public sealed class MediaBridgeTests(VoiceFactory factory) : IClassFixture<Voice
         var twilio = await factory.CallAsync(tenant, script);
 
         var session = Assert.Single(factory.Provider.Sessions.Skip(sessionsBefore));
-        Assert.Contains(session.Messages, m => m == ("user", "[DTMF] The caller pressed: 4 2 #"));
+        Assert.Contains(session.Messages, m => m == ("user", "[DTMF] 4 2 #"));
         var call = await factory.FinishedCallAsync(tenant, twilio.CallSid);
-        var turns = await factory.WithDbAsync(tenant.Id, db => db.TranscriptTurns.Where(t => t.CallId == call.Id).Select(t => t.Text).ToListAsync());
-        Assert.Contains("You pressed 4 2 #.", turns);
+        var turns = await factory.WithDbAsync(tenant.Id, db => db.TranscriptTurns.Where(t => t.CallId == call.Id).OrderBy(t => t.Seq)
+            .Select(t => new { t.Role, t.Text }).ToListAsync());
+        Assert.Contains(turns, t => t.Text == "You pressed 4 2 #.");
+        // A French business reads the keys, not English: the stored turn is the protocol token and the keys only.
+        var keys = Assert.Single(turns, t => t.Role == "user");
+        Assert.Equal("[DTMF] 4 2 #", keys.Text);
+        Assert.DoesNotContain("pressed", call.TranscriptText!.Split('\n').Single(l => l.StartsWith("user:", StringComparison.Ordinal)));
+        // The keys are not the caller's words: no lead is read from them.
+        Assert.False(await factory.WithDbAsync(tenant.Id, db => db.Leads.AnyAsync(l => l.CallId == call.Id)));
     }
 
     /// <summary>Holds a write lock on the leads table (both databases) until disposed: capture_lead then waits on it.</summary>

@@ -29,7 +29,7 @@ namespace Switchboard.Outbound;
 /// </summary>
 internal sealed class TransferService(
     SwitchboardDbContext db, TwilioCallControl twilio, SecretProtector secrets, WebhookEventPublisher webhooks, MediaStreamTokens tokens,
-    IOptions<TransferOptions> options, SqliteWriteGate writes, Realtime.Bridge.VoiceCallStore calls, TimeProvider clock, ILogger<TransferService> logger)
+    Alerts.AlertService alerts, IOptions<TransferOptions> options, SqliteWriteGate writes, Realtime.Bridge.VoiceCallStore calls, TimeProvider clock, ILogger<TransferService> logger)
 {
     /// <summary>EndedReason of a call whose caller hung up while on hold for a warm transfer that then did not go through.</summary>
     public const string HungUpOnHoldReason = "hangup-on-hold";
@@ -107,18 +107,24 @@ internal sealed class TransferService(
         {
             var notice = VoicePrompts.Transferring(language, destination.Name);
             var callerId = Phones.IsValidE164(call.CustomerNumber) ? call.CustomerNumber : null;
-            var result = await twilio.UpdateCallAsync(tenant.TwilioAccountSid, token, callSid,
-                TransferTwiML.ColdDial(notice, voice, destination.Number, callerId, options.Value.DialTimeoutSeconds), ct);
-            if (!result.Ok)
-            {
-                await FailAsync(transfer, TransferOutcomes.Failed, result.Error, ct);
-                await SaveAsync(ct);
-                return ToolOutcome.Fail("The transfer failed. Apologise and take a message with capture_lead.");
-            }
+            // Committed as handed over before Twilio is asked: the <Dial> action can come back (busy, a failed number) before
+            // the update's response, and must find the row, and not be overwritten by this unit of work afterwards.
             transfer.Outcome = TransferOutcomes.Transferred;
             transfer.ConnectedAt = transfer.EndedAt = now;
             call.EndedReason = TransferredReason;
             call.UpdatedAt = now;
+            await SaveAsync(ct);
+            var result = await twilio.UpdateCallAsync(tenant.TwilioAccountSid, token, callSid,
+                TransferTwiML.ColdDial(notice, voice, destination.Number, callerId, options.Value.DialTimeoutSeconds,
+                    $"{baseUrl}/webhooks/twilio/transfer/{tenant.Id}/{transfer.Id}/dial-ended"), ct);
+            if (!result.Ok)
+            {
+                transfer.ConnectedAt = null;
+                call.EndedReason = null;
+                await FailAsync(transfer, TransferOutcomes.Failed, result.Error, ct);
+                await SaveAsync(ct);
+                return ToolOutcome.Fail("The transfer failed. Apologise and take a message with capture_lead.");
+            }
             await PublishAsync(transfer, ct);
             await SaveAsync(ct);
             return ToolOutcome.Ok(new { transferred = true, mode, destination = destination.Name, instruction = "The call is being transferred: say nothing more." });
@@ -236,6 +242,50 @@ internal sealed class TransferService(
         return true;
     }
 
+    /// <summary>
+    /// The <c>action</c> of a cold transfer's <c>&lt;Dial&gt;</c>: Twilio requests it when the dialled leg ends, with
+    /// <c>DialCallStatus</c> = <c>completed|answered|busy|no-answer|failed|canceled</c> (twilio.com/docs/voice/twiml/dial#action),
+    /// and runs the TwiML answered. Answered: <c>&lt;Hangup/&gt;</c> (the conversation took place). Otherwise nobody took the
+    /// call: the transfer's outcome becomes <c>busy</c>, <c>no-answer</c> (also <c>canceled</c>: the caller hung up while it
+    /// rang) or <c>failed</c> (a <c>call.transfer_failed</c> webhook), the call's <c>EndedReason</c> <c>transfer-{DialCallStatus}</c>,
+    /// the call gets a lead to call back (source <c>transfer</c>: the caller's number and the reason given for the transfer)
+    /// with its SMS alert under the tenant's policy, and the caller hears, in the call's language, that the business will call
+    /// back (<see cref="VoicePrompts.TransferUnanswered"/>), then the call hangs up. A repeated request changes nothing and
+    /// answers the same. Null when the transfer is not the tenant's.
+    /// </summary>
+    public async Task<string?> OnColdDialEndedAsync(Tenant tenant, Guid transferId, string? dialCallStatus, CancellationToken ct)
+    {
+        var transfer = await db.CallTransfers.FirstOrDefaultAsync(t => t.Id == transferId && t.Mode == "cold", ct);
+        if (transfer is null)
+        {
+            return null;
+        }
+        var call = await db.Calls.FirstAsync(c => c.Id == transfer.CallId, ct);
+        var voice = VoicePrompts.SayFor(call.Language ?? tenant.Locale);
+        if (dialCallStatus is "completed" or "answered")
+        {
+            return TransferTwiML.SayThenHangUp(null, voice);
+        }
+        if (transfer.Outcome == TransferOutcomes.Transferred)
+        {
+            var status = dialCallStatus is "busy" or "no-answer" or "canceled" ? dialCallStatus : "failed";
+            transfer.ConnectedAt = null;
+            await FailAsync(transfer, status == "canceled" ? TransferOutcomes.NoAnswer : status,
+                status == "canceled" ? "the caller hung up while the destination rang (DialCallStatus canceled)" : $"DialCallStatus {dialCallStatus}", ct);
+            var now = clock.GetUtcNow();
+            call.EndedReason = $"transfer-{status}";
+            call.UpdatedAt = now;
+            var draft = new LeadDraft(null, Phones.IsValidE164(call.CustomerNumber) ? call.CustomerNumber : null, null,
+                transfer.Reason ?? $"Transfer to {transfer.Destination} not answered ({status})", Urgency.Routine, "transfer");
+            var lead = await ToolRegistry.UpsertLeadAsync(db, call, draft, now, ct);
+            var assistant = call.AssistantId is { } aid ? await db.Assistants.AsNoTracking().FirstOrDefaultAsync(a => a.Id == aid, ct) : null;
+            await alerts.QueueLeadAlertsAsync(tenant, assistant, call, lead, ct);
+            await webhooks.LeadAsync(lead, ct);
+            await SaveAsync(ct);
+        }
+        return TransferTwiML.SayThenHangUp(VoicePrompts.TransferUnanswered(call.Language ?? tenant.Locale, tenant.Name), voice);
+    }
+
     /// <summary>The text whispered to the agent: who transfers, why (the model's <c>reason</c>), and the caller's number.</summary>
     public async Task<string?> WhisperAsync(Tenant tenant, Guid transferId, CancellationToken ct)
     {
@@ -251,10 +301,8 @@ internal sealed class TransferService(
         var who = assistant?.Name ?? tenant.Name;
         var about = transfer.Reason ?? lead?.Problem ?? "";
         var number = call.CustomerNumber is { } n ? string.Join(' ', n.TrimStart('+').ToCharArray()) : null;
-        var text = voice.Language.StartsWith("fr", StringComparison.OrdinalIgnoreCase)
-            ? $"Appel transféré par {who}. {about}. {(lead?.Name is { } name ? $"Appelant : {name}. " : "")}{(number is null ? "" : $"Numéro : {number}.")}"
-            : $"Call transferred by {who}. {about}. {(lead?.Name is { } name2 ? $"Caller: {name2}. " : "")}{(number is null ? "" : $"Number: {number}.")}";
-        return TransferTwiML.Whisper(text.Replace(". .", ".", StringComparison.Ordinal), voice);
+        // In the call's language, as its voice says it: Spanish, Arabic and Hebrew calls had English words in their voice.
+        return TransferTwiML.Whisper(VoicePrompts.TransferWhisper(call.Language ?? tenant.Locale, who, about, lead?.Name, number), voice);
     }
 
     /// <summary>

@@ -11,12 +11,16 @@ namespace Switchboard.Outbound;
 internal static class TransferTwiML
 {
     /// <summary>
-    /// <c>&lt;Say&gt;</c> then <c>&lt;Dial answerOnBridge="true" timeout callerId?&gt;&lt;Number&gt;</c>: the caller hears ringback
-    /// until the destination answers (Twilio <c>&lt;Dial&gt;</c>: timeout in seconds, default 30).
+    /// <c>&lt;Say&gt;</c> then <c>&lt;Dial action method="POST" answerOnBridge="true" timeout callerId?&gt;&lt;Number&gt;</c>: the
+    /// caller hears ringback until the destination answers (Twilio <c>&lt;Dial&gt;</c>: timeout in seconds, default 30). When
+    /// the dialled leg ends, Twilio requests <paramref name="action"/> (an absolute URL) with <c>DialCallStatus</c> and runs
+    /// the TwiML it answers (twilio.com/docs/voice/twiml/dial#action): without it a busy or unanswered destination ended the
+    /// caller's call in silence.
     /// </summary>
-    public static string ColdDial(string notice, SayVoice voice, string number, string? callerId, int timeoutSeconds)
+    public static string ColdDial(string notice, SayVoice voice, string number, string? callerId, int timeoutSeconds, string action)
     {
-        var dial = new XElement("Dial", new XAttribute("answerOnBridge", "true"), new XAttribute("timeout", timeoutSeconds));
+        var dial = new XElement("Dial", new XAttribute("action", action), new XAttribute("method", "POST"),
+            new XAttribute("answerOnBridge", "true"), new XAttribute("timeout", timeoutSeconds));
         if (callerId is not null)
         {
             dial.Add(new XAttribute("callerId", callerId));
@@ -38,6 +42,10 @@ internal static class TransferTwiML
                 new XAttribute("waitUrl", waitUrl),
                 new XAttribute("waitMethod", "GET"),
                 conference))));
+
+    /// <summary><c>&lt;Say&gt;</c> then <c>&lt;Hangup/&gt;</c>; only <c>&lt;Hangup/&gt;</c> when <paramref name="text"/> is null.</summary>
+    public static string SayThenHangUp(string? text, SayVoice voice) =>
+        Write(new XElement("Response", text is null ? null : Say(text, voice), new XElement("Hangup")));
 
     /// <summary>The whisper played to the agent only (a participant's <c>AnnounceUrl</c>).</summary>
     public static string Whisper(string text, SayVoice voice) => Write(new XElement("Response", Say(text, voice)));

@@ -25,6 +25,17 @@ internal enum IdleAction
 /// </summary>
 internal sealed class CallPolicy(VoiceOptions voice, int maxCallSeconds)
 {
+    /// <summary>
+    /// The protocol token that starts a message of phone keys (the model's instructions name it,
+    /// <see cref="RealtimeProtocol.Instructions"/>). The message is the token and the keys only, <c>[DTMF] 1 2 #</c>, with no
+    /// words: it is also the transcript turn the business reads, whatever the call's language, and the caller's words that
+    /// leads are read from skip it (<see cref="IsDtmf"/>).
+    /// </summary>
+    public const string DtmfMarker = "[DTMF]";
+
+    /// <summary>True for a message of phone keys (<see cref="DtmfMarker"/>).</summary>
+    public static bool IsDtmf(string text) => text.StartsWith(DtmfMarker, StringComparison.Ordinal);
+
     /// <summary>Digits typed within this long of each other go to the model as one message.</summary>
     public static readonly TimeSpan DigitGroupWindow = TimeSpan.FromMilliseconds(700);
 
@@ -48,7 +59,7 @@ internal sealed class CallPolicy(VoiceOptions voice, int maxCallSeconds)
         reprompts = 0;
     }
 
-    /// <summary>Adds one DTMF digit (one or two bytes); returns the grouped message when it is <c>#</c>, else null.</summary>
+    /// <summary>Adds one DTMF digit (one or two bytes); returns the grouped message (<c>[DTMF] 4 2 #</c>) when it is <c>#</c>, else null.</summary>
     public string? AddDigit(ReadOnlySpan<byte> digit, DateTimeOffset now)
     {
         digits.Append(Encoding.ASCII.GetString(digit));
@@ -67,7 +78,7 @@ internal sealed class CallPolicy(VoiceOptions voice, int maxCallSeconds)
         {
             return null;
         }
-        var text = "[DTMF] The caller pressed: " + string.Join(' ', digits.ToString().ToCharArray());
+        var text = DtmfMarker + " " + string.Join(' ', digits.ToString().ToCharArray());
         digits.Clear();
         return text;
     }

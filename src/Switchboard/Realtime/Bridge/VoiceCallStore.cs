@@ -327,7 +327,7 @@ internal sealed class VoiceCallStore(
         call.TranscriptText = TranscriptTextOf(spoken);
         call.TranscriptFinal = true;
         call.UpdatedAt = now;
-        var callerText = string.Join('\n', spoken.Where(t => t.Role == "user" && !t.Text.StartsWith("[DTMF]", StringComparison.Ordinal)).Select(t => t.Text));
+        var callerText = string.Join('\n', spoken.Where(t => t.Role == "user" && !CallPolicy.IsDtmf(t.Text)).Select(t => t.Text));
         // A provider failure ends in a message: the <Record> action runs the pipeline on it instead.
         if (!call.Analyzed && call.EndedReason != NativeCallStatus.ProviderUnreachable)
         {

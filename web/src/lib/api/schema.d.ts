@@ -231,6 +231,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/webhooks/twilio/transfer/{tenantId}/{transferId}/dial-ended": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Twilio cold transfer: the <Dial> action (TwiML) */
+        post: operations["postWebhooksTwilioTransferByTenantIdByTransferIdDialEnded"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/webhooks/twilio/outbound/{tenantId}/{callId}/answer": {
         parameters: {
             query?: never;
@@ -3541,7 +3558,7 @@ export interface components {
             timestamp: string;
             /**
              * @description `lead.created` (a call's lead was first recorded) and `lead.urgent` (the lead is an emergency).
-             *     `Urgency`: emergency, soon or routine. `Source`: structured-data, tool or transcript.
+             *     `Urgency`: emergency, soon or routine. `Source`: structured-data, tool, transcript or transfer (a cold transfer nobody answered).
              */
             data: {
                 /** Format: uuid */
@@ -3575,7 +3592,7 @@ export interface components {
         };
         /**
          * @description A lead in the inbox. `Urgency`: emergency, soon or routine. `Status`: new, contacted, booked or lost.
-         *     `Source`: structured-data, tool or transcript. `Notes` ≤ 4000 characters.
+         *     `Source`: structured-data, tool, transcript or transfer (a cold transfer nobody answered). `Notes` ≤ 4000 characters.
          */
         LeadItem: {
             /** Format: uuid */
@@ -3640,7 +3657,7 @@ export interface components {
             timestamp: string;
             /**
              * @description `lead.created` (a call's lead was first recorded) and `lead.urgent` (the lead is an emergency).
-             *     `Urgency`: emergency, soon or routine. `Source`: structured-data, tool or transcript.
+             *     `Urgency`: emergency, soon or routine. `Source`: structured-data, tool, transcript or transfer (a cold transfer nobody answered).
              */
             data: {
                 /** Format: uuid */
@@ -5553,6 +5570,85 @@ export interface operations {
         };
     };
     postWebhooksTwilioTransferByTenantIdByTransferIdWhisper: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenantId: string;
+                transferId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/xml": string;
+                };
+            };
+            /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found (also for another tenant's resource). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large (PAYLOAD_TOO_LARGE). */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Invalid input: VALIDATION_FAILED with details {field: message} (also for text that cannot be stored: U+0000, a lone surrogate, invalid UTF-8), or a more specific code. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited (RATE_LIMITED, or ACCOUNT_LOCKED at sign-in): retry after Retry-After seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unexpected error (INTERNAL_ERROR); no internals are revealed. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    postWebhooksTwilioTransferByTenantIdByTransferIdDialEnded: {
         parameters: {
             query?: never;
             header?: never;
