@@ -1,3 +1,5 @@
+import { BASE_URL_PROBLEMS } from '@/lib/base-url-problems';
+
 /** i18next's `t`, as much of it as this module uses. */
 type Translate = (key: string, options?: Record<string, unknown>) => string;
 
@@ -27,15 +29,6 @@ export const CHECK_CODES = [
   'OPENAI_BASE_URL_INVALID',
   'OPENAI_UNREACHABLE',
 ] as const;
-
-/** The problems of a refused base URL (src/Switchboard/Credentials/BaseUrlGuard.cs), by the server's phrase. */
-const BASE_URL_PROBLEMS: Readonly<Record<string, string>> = {
-  'must be an absolute URL': 'absolute',
-  'must use https': 'https',
-  'host does not resolve': 'unresolvable',
-  'must not point at a private or local address': 'private',
-  'must not contain credentials, a query or a fragment': 'parts',
-};
 
 /**
  * A credential check's outcome in the reader's language, by its code; a code the dashboard does not know, a check recorded

@@ -1,5 +1,6 @@
 import { useTranslation } from 'react-i18next';
 import { ApiError } from '@/lib/api/client';
+import { BASE_URL_PROBLEMS } from '@/lib/base-url-problems';
 import { codeText } from '@/lib/error-text';
 import type { OnboardingIssue } from './api';
 
@@ -69,15 +70,6 @@ const FIELD_LABELS: Readonly<Record<string, string>> = {
   jobToBeDone: 'onboarding.persona.job',
   tone: 'onboarding.persona.tone',
   guidelines: 'onboarding.persona.guidelines',
-};
-
-/** The problems of a refused base URL (src/Switchboard/Credentials/BaseUrlGuard.cs), by the server's phrase. */
-const BASE_URL_PROBLEMS: Readonly<Record<string, string>> = {
-  'must be an absolute URL': 'absolute',
-  'must use https': 'https',
-  'host does not resolve': 'unresolvable',
-  'must not point at a private or local address': 'private',
-  'must not contain credentials, a query or a fragment': 'parts',
 };
 
 /** The kinds of a BUSINESS_HOURS_INVALID warning (src/Switchboard/Tenancy/BusinessHoursDto.cs, `BusinessHoursProblem`), worded in `onboarding.warning.businessHours.*`. */
