@@ -88,9 +88,24 @@ public sealed class PlannerStatisticsTests(PlannerStatisticsTests.CheckingFactor
     }
 
     /// <summary>Waits until the service has run <c>ANALYZE</c> on <c>leads</c> <paramref name="count"/> times (autovacuum's own analyses are counted apart, and it is off for the table).</summary>
-    private static Task WaitForAnalysesAsync(NpgsqlConnection session, long count) =>
-        WaitUntilAsync(async () => await ScalarAsync(session, """SELECT analyze_count FROM pg_stat_user_tables WHERE relname = 'leads'""") is long n && n >= count,
-            $"the service to analyse leads ({count})");
+    private static async Task WaitForAnalysesAsync(NpgsqlConnection session, long count)
+    {
+        for (var i = 0; i < 300; i++)
+        {
+            if (await ScalarAsync(session, """SELECT analyze_count FROM pg_stat_user_tables WHERE relname = 'leads'""") is long n && n >= count)
+            {
+                return;
+            }
+            await Task.Delay(100);
+        }
+        // What the service's check saw, so a failure says which of its conditions did not hold.
+        var stats = await ScalarAsync(session, """
+            SELECT format('n_live_tup %s, n_mod_since_analyze %s, reltuples %s, analyze_count %s, autoanalyze_count %s, autovacuum_count %s',
+                          s.n_live_tup, s.n_mod_since_analyze, c.reltuples, s.analyze_count, s.autoanalyze_count, s.autovacuum_count)
+            FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid WHERE s.relname = 'leads'
+            """);
+        Assert.Fail($"Waited 30 s for the service to analyse leads ({count}); leads: {stats}.");
+    }
 
     /// <summary>The generic plan (the one a prepared statement keeps) of a call's lead lookup, as EXPLAIN prints it, on one line.</summary>
     private static async Task<string> PlanAsync(NpgsqlConnection session, Guid tenantId, Guid callId)
