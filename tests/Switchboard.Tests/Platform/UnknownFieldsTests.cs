@@ -24,6 +24,7 @@ public sealed partial class UnknownFieldsTests(SelfServiceFactory factory) : ICl
     public async Task EveryWriteRouteWithAJsonBodyRefusesAFieldItDoesNotTake()
     {
         var ops = await factory.OperatorAsync();
+        await factory.SetPlanAsync(ops.TenantId, "telephony"); // every feature: a plan without one is refused first (403)
         var routes = factory.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
             .Where(e => e.RoutePattern.RawText is { } raw && raw.StartsWith("/api/v1", StringComparison.Ordinal))
             .Where(e => e.Metadata.GetOrderedMetadata<IAcceptsMetadata>().Any(a => a.RequestType is not null && a.ContentTypes.Contains("application/json")))
@@ -112,6 +113,33 @@ public sealed partial class UnknownFieldsTests(SelfServiceFactory factory) : ICl
             }
         }
         Assert.True(failures.Count == 0, string.Join("\n", failures));
+    }
+
+    [Fact]
+    public async Task APlanWithoutTheRoutesFeatureIsForbiddenWhateverTheRequestHolds()
+    {
+        var free = await factory.SignUpAsync(); // the free plan: no webhooks, no telephony
+        var failures = new List<string>();
+        foreach (var (method, path) in new[] { ("POST", "/api/v1/webhooks/endpoints"), ("POST", "/api/v1/numbers"), ("POST", "/api/v1/calls/outbound") })
+        {
+            // A field the route does not take, text that cannot be stored, a body that is not JSON, the wrong JSON type.
+            foreach (var body in new[] { """{"zzNotAField":1}""", """{"url":"a\u0000b"}""", """{"url":""", """[1,2]""" })
+            {
+                using var request = new HttpRequestMessage(new HttpMethod(method), path) { Content = Json(body) };
+                var response = await free.Client.SendAsync(request);
+                if (response.StatusCode != HttpStatusCode.Forbidden || await response.ErrorCodeAsync() != "FEATURE_NOT_IN_PLAN")
+                {
+                    failures.Add($"{method} {path} {body}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+                }
+            }
+        }
+        var query = await free.Client.GetAsync("/api/v1/webhooks/endpoints?cursor=a%00b");
+        if (query.StatusCode != HttpStatusCode.Forbidden)
+        {
+            failures.Add($"GET /api/v1/webhooks/endpoints?cursor=a%00b: {(int)query.StatusCode} {await query.Content.ReadAsStringAsync()}");
+        }
+        Assert.True(failures.Count == 0, string.Join("\n", failures));
+        Assert.Empty(await free.Client.GetFromJsonAsync<JsonArray>("/api/v1/numbers") ?? []);
     }
 
     [Fact]
