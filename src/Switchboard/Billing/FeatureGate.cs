@@ -1,29 +1,42 @@
+using Microsoft.AspNetCore.Http.HttpResults;
 using Switchboard.Platform.Http;
 using Switchboard.Tenancy;
 
 namespace Switchboard.Billing;
 
 /// <summary>
-/// An endpoint filter that refuses a request whose tenant's plan lacks a feature: 403 <c>FEATURE_NOT_IN_PLAN</c> with
-/// <c>details {feature, plan}</c>. Usage: <c>endpoint.RequireFeature(Features.Webhooks)</c>.
+/// Refuses a request whose tenant's plan lacks a feature: 403 <c>FEATURE_NOT_IN_PLAN</c> with <c>details {feature, plan}</c>.
+/// Usage: <c>endpoint.RequireFeature(Features.Webhooks)</c>. On <c>/api/v1</c> the refusal comes before the body is read
+/// (<see cref="StorableTextGuardMiddleware"/> asks <see cref="RefusalAsync"/> first), so a caller without the feature gets the
+/// 403 whatever the body holds, as a role without the route's permission does from authorization; the endpoint filter
+/// answers the same for any other route.
 /// </summary>
 internal static class FeatureGate
 {
+    /// <summary>Endpoint metadata: the plan feature a route needs (one per <see cref="RequireFeature"/>).</summary>
+    internal sealed record RequiredFeature(string Feature);
+
     public static TBuilder RequireFeature<TBuilder>(this TBuilder builder, string feature) where TBuilder : IEndpointConventionBuilder
     {
-        builder.AddEndpointFilter(async (context, next) =>
-        {
-            var http = context.HttpContext;
-            if (Caller.From(http).TenantId is { } tenantId)
-            {
-                var plan = (await http.RequestServices.GetRequiredService<TenantAccountCache>().GetAsync(tenantId, http.RequestAborted)).Plan;
-                if (!plan.Has(feature))
-                {
-                    return ApiError.Create(403, "FEATURE_NOT_IN_PLAN", $"The {plan.Name} plan does not include {feature.Replace('_', ' ')}.", new { feature, plan = plan.Id });
-                }
-            }
-            return await next(context);
-        });
+        builder.WithMetadata(new RequiredFeature(feature));
+        builder.AddEndpointFilter(async (context, next) => (object?)await RefusalAsync(context.HttpContext) ?? await next(context));
         return builder.ProducesErrors(403);
+    }
+
+    /// <summary>
+    /// The 403 <c>FEATURE_NOT_IN_PLAN</c> for the first feature the endpoint of <paramref name="http"/> requires that its
+    /// tenant's plan lacks; null when it requires none, has them all, or the caller acts for no tenant (authorization answers that).
+    /// </summary>
+    public static async Task<JsonHttpResult<ErrorEnvelope>?> RefusalAsync(HttpContext http)
+    {
+        var required = http.GetEndpoint()?.Metadata.GetOrderedMetadata<RequiredFeature>();
+        if (required is not { Count: > 0 } || Caller.From(http).TenantId is not { } tenantId)
+        {
+            return null;
+        }
+        var plan = (await http.RequestServices.GetRequiredService<TenantAccountCache>().GetAsync(tenantId, http.RequestAborted)).Plan;
+        return required.FirstOrDefault(f => !plan.Has(f.Feature)) is { } missing
+            ? ApiError.Create(403, "FEATURE_NOT_IN_PLAN", $"The {plan.Name} plan does not include {missing.Feature.Replace('_', ' ')}.", new { feature = missing.Feature, plan = plan.Id })
+            : null;
     }
 }

@@ -73,14 +73,15 @@ internal static partial class OfflineReceptionist
     /// <see cref="ReceptionistReply.CaptureArguments"/> when set. <paramref name="onCallReachable"/>: false when the alert policy
     /// has no on-call number, so an emergency is flagged for a priority callback and nobody is said to be texted.
     /// <paramref name="industry"/>: the business's recorded industry (<c>TenantAccount.Industry</c>, a template trade such as
-    /// <c>dental-clinic</c>), which chooses trade or trade-neutral wording (<see cref="ReceptionistLanguage.ForIndustry"/>).
+    /// <c>dental-clinic</c>), which with the tenant's urgency rules chooses trade or trade-neutral wording
+    /// (<see cref="ReceptionistLanguage.ForIndustry"/>: no industry is neutral unless the rules are a plumber's).
     /// </summary>
     public static ReceptionistReply Answer(
         Tenant tenant, ReceptionistState state, string text, string conversationLanguage, DateTimeOffset now, KnowledgePassage? knowledge,
         bool onCallReachable = true, string? industry = null)
     {
         state.Language = DetectLanguage(text) ?? state.Language;
-        var l = ReceptionistLanguage.For(state.Language ?? conversationLanguage).ForIndustry(industry);
+        var l = ReceptionistLanguage.For(state.Language ?? conversationLanguage).ForIndustry(industry, tenant.UrgencyRules);
         var say = new StringBuilder();
         if (!state.Introduced)
         {

@@ -178,7 +178,8 @@ internal sealed record ReceptionistLanguage(
     /// <summary>
     /// Industries (the onboarding's template trades, <c>assistant-templates.json</c>) whose staff go to the customer: the
     /// receptionist speaks of "the on-call technician" and "the address of the job". A business that recorded no industry
-    /// (made by an operator or the demo seeder, as Drain Fortin, a plumber) keeps that wording too.
+    /// keeps that wording only when its urgency rules are a plumber's (<see cref="BusinessWording.For"/>: Drain Fortin, made
+    /// by the demo seeder); any other (a business signed up but not onboarded, made by an operator) is spoken of neutrally.
     /// </summary>
     public static readonly IReadOnlySet<string> FieldTrades = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
     {
@@ -186,12 +187,15 @@ internal sealed record ReceptionistLanguage(
     };
 
     /// <summary>
-    /// This language's wording for a business of <paramref name="industry"/> (<c>TenantAccount.Industry</c>): as it is for a
-    /// field trade or an unrecorded industry (<see cref="FieldTrades"/>); for any other business (a dental clinic, a hair
-    /// salon, a notary, a trade this list does not know) trade-neutral: "the person on call", "what you need", "your address".
+    /// This language's wording for a business of <paramref name="industry"/> (<c>TenantAccount.Industry</c>) that classifies
+    /// urgency with <paramref name="rules"/> (<c>Tenant.UrgencyRules</c>): as it is for a field trade (<see cref="FieldTrades"/>),
+    /// or an unrecorded industry whose rules are a plumber's; for any other business (a dental clinic, a hair salon, a
+    /// notary, a trade this list does not know, no industry and other rules) trade-neutral: "the person on call", "what you
+    /// need", "your address". The industry is resolved as the model's prompt resolves it (<see cref="BusinessWording.For"/>),
+    /// so a chat never names a trade the model would not.
     /// </summary>
-    public ReceptionistLanguage ForIndustry(string? industry) =>
-        string.IsNullOrWhiteSpace(industry) || FieldTrades.Contains(industry.Trim()) ? this : Neutral[Code](this);
+    public ReceptionistLanguage ForIndustry(string? industry, UrgencyRules rules) =>
+        FieldTrades.Contains(BusinessWording.For(industry, rules).Key) ? this : Neutral[Code](this);
 
     /// <summary>The trade-neutral wording per language: who is texted in an emergency, the first question, the address.</summary>
     private static readonly Dictionary<string, Func<ReceptionistLanguage, ReceptionistLanguage>> Neutral = new()

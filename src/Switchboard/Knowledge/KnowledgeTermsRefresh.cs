@@ -11,19 +11,25 @@ namespace Switchboard.Knowledge;
 /// non-Latin script (a character from U+0370 to U+1DBF, U+1F00 to U+1FFF or from U+2E80 on: Latin accents fold to ASCII,
 /// typographic punctuation and symbols do not count). Its terms are computed again and written when they differ (the FTS5
 /// index follows by trigger, PostgreSQL's <c>tsvector</c> is generated). Chunks indexed by the current tokenizer are left
-/// alone, so after one pass a start finds nothing to do.
+/// alone. A pass that completes is recorded in <c>__switchboard_migrations</c> (the record of one-off work done to the
+/// database, read and written like a migration's: id <see cref="Marker"/>, for <see cref="TextFolding.Version"/>), so later
+/// starts read one row instead of scanning every chunk. Two nodes starting together may both scan: the rewrite is
+/// idempotent and the marker is inserted once. Chunks written after the marker are indexed by the current tokenizer.
 /// </summary>
 internal sealed class KnowledgeTermsRefresh(IServiceScopeFactory scopes, ILogger<KnowledgeTermsRefresh> logger) : BackgroundService
 {
     /// <summary>Chunks read and rewritten per batch (one short write each).</summary>
     internal const int Batch = 200;
 
+    /// <summary>The id recorded in <c>__switchboard_migrations</c> once a pass for the current tokenizer completes.</summary>
+    internal static readonly string Marker = $"pass:knowledge_terms_v{TextFolding.Version}";
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         try
         {
             await using var scope = scopes.CreateAsyncScope();
-            var refreshed = await RefreshAsync(scope.ServiceProvider, stoppingToken);
+            var refreshed = await RunOnceAsync(scope.ServiceProvider, stoppingToken);
             if (refreshed > 0)
             {
                 logger.LogInformation("Knowledge base: {Chunks} chunks indexed by an older tokenizer were indexed again", refreshed);
@@ -36,6 +42,27 @@ internal sealed class KnowledgeTermsRefresh(IServiceScopeFactory scopes, ILogger
         {
             logger.LogError(e, "Knowledge base: re-indexing chunks of an older tokenizer failed; their documents can be re-indexed by hand");
         }
+    }
+
+    /// <summary>
+    /// The start's pass: null, reading nothing else, when <see cref="Marker"/> says a pass for this tokenizer completed;
+    /// otherwise <see cref="RefreshAsync"/>, then the marker (so a pass cut short by a stop runs again at the next start).
+    /// Returns how many chunks were rewritten. Errors are the database's.
+    /// </summary>
+    internal static async Task<int?> RunOnceAsync(IServiceProvider services, CancellationToken ct)
+    {
+        var db = services.GetRequiredService<SwitchboardDbContext>();
+        if (await db.Database.SqlQuery<int>($"""SELECT COUNT(*) AS "Value" FROM __switchboard_migrations WHERE id = {Marker}""").SingleAsync(ct) > 0)
+        {
+            return null;
+        }
+        var refreshed = await RefreshAsync(services, ct);
+        var at = services.GetRequiredService<TimeProvider>().GetUtcNow().ToString("O");
+        using (await services.GetRequiredService<SqliteWriteGate>().EnterAsync(db, ct))
+        {
+            await db.Database.ExecuteSqlAsync($"INSERT INTO __switchboard_migrations (id, applied_at) VALUES ({Marker}, {at}) ON CONFLICT (id) DO NOTHING", ct);
+        }
+        return refreshed;
     }
 
     /// <summary>Re-indexes every stale chunk (see the class); returns how many were rewritten. Errors are the database's.</summary>

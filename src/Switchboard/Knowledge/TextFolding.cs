@@ -17,6 +17,13 @@ namespace Switchboard.Knowledge;
 /// </summary>
 internal static class TextFolding
 {
+    /// <summary>
+    /// The tokenizer's version: 1 kept ASCII letters and digits only (before 27a8dab), 2 keeps letters of every script. A change
+    /// that gives a stored text other terms bumps it, with a <see cref="KnowledgeTermsRefresh"/> pass that finds what the older
+    /// version indexed: that pass runs until it completes once for this version.
+    /// </summary>
+    public const int Version = 2;
+
     /// <summary>Most terms taken from one query.</summary>
     public const int MaxQueryTerms = 16;
 

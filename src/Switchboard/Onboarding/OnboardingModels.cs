@@ -27,10 +27,13 @@ public sealed record TwilioStep(CredentialDto Credential, SmsSenderDto Sms);
 
 /// <summary>
 /// The SMS sender the tenant's alerts go out from: <c>Sender</c> (E.164 or <c>MG…</c>) and its <c>Source</c>
-/// (<c>explicit</c>: set with the credentials; <c>number</c>: an attached number that can send SMS), or null with
-/// the <c>Problem</c>.
+/// (<c>explicit</c>: set with the credentials; <c>number</c>: an attached number that can send SMS), or null with why:
+/// <c>Problem</c>, an English sentence for API users, and the same as <c>ProblemCode</c> (<c>SMS_SENDER_INVALID</c> or
+/// <c>SMS_SENDER_MISSING</c>, the onboarding checklist's codes) with <c>ProblemDetails</c> (<c>{"sender": "…"}</c> for an
+/// invalid sender; for a missing one, each attached number that cannot send, by E.164 number: <c>sms-incapable</c> or its
+/// status such as <c>pending</c>, <c>failed</c>), for a client to word in its user's language. All three are null with a sender.
 /// </summary>
-public sealed record SmsSenderDto(string? Sender, string? Source, string? Problem);
+public sealed record SmsSenderDto(string? Sender, string? Source, string? Problem, string? ProblemCode, IReadOnlyDictionary<string, string>? ProblemDetails);
 
 /// <summary>Step 5: the phone number and business hours (in <c>TimeZone</c>).</summary>
 public sealed record TelephonyStep(PhoneNumberDto? Number, BusinessHoursDto BusinessHours, string TimeZone);

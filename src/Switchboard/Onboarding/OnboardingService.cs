@@ -67,7 +67,7 @@ internal sealed class OnboardingService(
                 a.TermsVersion is null ? null : new AcceptedTerms(a.TermsVersion, a.TermsAcceptedAt), accountOptions.Value.TermsVersion),
             new VoiceProviderStep(a.VoiceProvider, creds.First(c => c.Provider == Providers.Vapi), creds.First(c => c.Provider == Providers.OpenAi)),
             Persona(s),
-            new TwilioStep(creds.First(c => c.Provider == Providers.Twilio), new SmsSenderDto(sms.Sender?.Value, sms.Source, sms.Problem)),
+            new TwilioStep(creds.First(c => c.Provider == Providers.Twilio), new SmsSenderDto(sms.Sender?.Value, sms.Source, sms.Problem, sms.ProblemCode, sms.ProblemDetails)),
             new TelephonyStep(number is null ? null : NumbersApi.ToDto(number), BusinessHoursDto.From(t.BusinessHours), t.TimeZone),
             s.Integrations,
             new AssistantStep(assistant is null ? null : AssistantsApi.ToDto(assistant)),

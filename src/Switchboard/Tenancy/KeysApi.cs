@@ -23,7 +23,9 @@ public sealed record ApiKeyRequest(string? Name, string? Kind);
 
 /// <summary>
 /// Rotates a key: the old one keeps working for <c>GraceHours</c> (0–168, default 24; 0 revokes it now). A key already rotated
-/// (in its grace period) is not rotated again: 409 <c>KEY_ALREADY_ROTATED</c>.
+/// (in its grace period) is not rotated again: 409 <c>KEY_ALREADY_ROTATED</c>. A key in its grace period counts against the
+/// limit of 20 working keys per tenant, so with a grace period a rotation adds a key and is refused at the limit like a
+/// creation (409 <c>TOO_MANY_KEYS</c>); with <c>GraceHours</c> 0 it replaces the key and is allowed at the limit.
 /// </summary>
 public sealed record RotateRequest(int? GraceHours);
 
@@ -59,7 +61,8 @@ internal static class PublishableKeys
 /// <summary>
 /// <c>/api/v1/keys</c> (create, list, rotate with a grace period, revoke secret and publishable keys) and
 /// <c>/api/v1/widget/origins</c>. Secret keys need the plan's <c>api_access</c> feature; publishable keys and origins
-/// the <c>widget</c> feature.
+/// the <c>widget</c> feature. A tenant has at most 20 working keys (not revoked, not expired; a rotated key in its grace
+/// period counts): a creation, or a rotation with a grace period, past that is 409 <c>TOO_MANY_KEYS</c>.
 /// </summary>
 internal static class KeysApi
 {
@@ -112,9 +115,9 @@ internal static class KeysApi
         // Under the tenant's row lock: two creations at once cannot both pass the limit.
         await using var tx = await TenantRowLock.BeginAsync(db, caller.TenantId.Value, ct);
         var now = clock.GetUtcNow();
-        if (await db.ApiKeys.CountAsync(k => k.RevokedAt == null && (k.ExpiresAt == null || k.ExpiresAt > now), ct) >= MaxActiveKeys)
+        if (await AtLimitAsync(db, now, ct) is { } full)
         {
-            return ApiError.Conflict("TOO_MANY_KEYS", $"At most {MaxActiveKeys} active keys: revoke one first.");
+            return full;
         }
         var (key, created) = Issue(db, caller.TenantId.Value, body.Name!.Trim(), kind, now);
         await db.SaveChangesAsync(ct);
@@ -150,6 +153,12 @@ internal static class KeysApi
         if (await FeatureProblemAsync(accounts, caller.TenantId.Value, old.Kind, ct) is { } denied)
         {
             return denied;
+        }
+        // A grace period leaves the old key working beside its replacement: one more working key, so the same limit as a
+        // creation. With no grace the replacement takes the old key's place and is allowed at the limit.
+        if (grace > 0 && await AtLimitAsync(db, now, ct) is { } full)
+        {
+            return full;
         }
         if (grace == 0)
         {
@@ -282,6 +291,18 @@ internal static class KeysApi
         var feature = kind == ApiKeyKinds.Secret ? Features.ApiAccess : Features.Widget;
         return plan.Has(feature) ? null : ApiError.Forbidden("FEATURE_NOT_IN_PLAN", $"The {plan.Name} plan does not include {(kind == ApiKeyKinds.Secret ? "API access" : "the widget")}.");
     }
+
+    /// <summary>
+    /// 409 <c>TOO_MANY_KEYS</c> when the tenant (the current one, through the query filter) already has
+    /// <see cref="MaxActiveKeys"/> working keys, counting keys in a rotation's grace period: they authenticate until it ends.
+    /// Null when one more key fits. Call it under the tenant's row lock, so two requests at once cannot both pass it. The
+    /// message starts "At most N active keys", which the dashboard matches to translate it (web/src/lib/error-text.ts).
+    /// </summary>
+    private static async Task<JsonHttpResult<ErrorEnvelope>?> AtLimitAsync(SwitchboardDbContext db, DateTimeOffset now, CancellationToken ct) =>
+        await db.ApiKeys.CountAsync(k => k.RevokedAt == null && (k.ExpiresAt == null || k.ExpiresAt > now), ct) >= MaxActiveKeys
+            ? ApiError.Conflict("TOO_MANY_KEYS",
+                $"At most {MaxActiveKeys} active keys, counting rotated keys in their grace period: revoke one first, or rotate with graceHours 0.")
+            : null;
 
     private static (string Key, ApiKey Row) Issue(SwitchboardDbContext db, Guid tenantId, string name, string kind, DateTimeOffset now)
     {

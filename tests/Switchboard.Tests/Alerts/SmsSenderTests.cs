@@ -196,6 +196,46 @@ public sealed class SmsSenderTests(SmsSelfServiceFactory factory) : IClassFixtur
         Assert.DoesNotContain(good["missing"]!.AsArray(), m => m!["field"]!.GetValue<string>() == "smsSender");
     }
 
+    [Fact]
+    public async Task TheOnboardingSaysWhyThereIsNoSenderWithACodeAndTheValuesItNames()
+    {
+        var owner = await factory.SignUpAsync(organisation: "Plomberie Mascouche");
+        await (await owner.Client.PutAsJsonAsync("/api/v1/credentials/twilio",
+            new { accountSid = TwilioSimulator.AccountSid, authToken = TwilioSimulator.AuthToken })).JsonAsync(HttpStatusCode.OK);
+        async Task<JsonNode> SmsAsync() => (await (await owner.Client.GetAsync("/api/v1/onboarding")).JsonAsync(HttpStatusCode.OK))["twilio"]!["sms"]!;
+        static Dictionary<string, string> Details(JsonNode sms) =>
+            sms["problemDetails"]!.AsObject().ToDictionary(p => p.Key, p => p.Value!.GetValue<string>());
+
+        // No number attached: the code, no values; the English sentence stays for API users.
+        var none = await SmsAsync();
+        Assert.Equal("SMS_SENDER_MISSING", none["problemCode"]!.GetValue<string>());
+        Assert.Empty(Details(none));
+        Assert.StartsWith("No SMS sender: no number is attached.", none["problem"]!.GetValue<string>());
+
+        // Numbers that cannot send: each, with why (Twilio says no SMS, or its status).
+        var voiceOnly = NewNumber();
+        var pending = NewNumber();
+        await AddNumberAsync(owner.TenantId, voiceOnly, sms: false);
+        await AddNumberAsync(owner.TenantId, pending, sms: true, status: "pending");
+        var unusable = await SmsAsync();
+        Assert.Equal("SMS_SENDER_MISSING", unusable["problemCode"]!.GetValue<string>());
+        Assert.Equal(new Dictionary<string, string> { [voiceOnly] = "sms-incapable", [pending] = "pending" }, Details(unusable));
+
+        // A stored sender that is not one (written before senders were checked): the invalid code names it.
+        await factory.WithDbAsync(owner.TenantId, db => db.Tenants.Where(t => t.Id == owner.TenantId).ExecuteUpdateAsync(u => u.SetProperty(t => t.TwilioFromNumber, "555-0199")));
+        var invalid = await SmsAsync();
+        Assert.Equal("SMS_SENDER_INVALID", invalid["problemCode"]!.GetValue<string>());
+        Assert.Equal(new Dictionary<string, string> { ["sender"] = "555-0199" }, Details(invalid));
+
+        // With a sender, no problem at all.
+        await factory.WithDbAsync(owner.TenantId, db => db.Tenants.Where(t => t.Id == owner.TenantId).ExecuteUpdateAsync(u => u.SetProperty(t => t.TwilioFromNumber, ServiceSid)));
+        var good = await SmsAsync();
+        Assert.Equal(ServiceSid, good["sender"]!.GetValue<string>());
+        Assert.Null(good["problem"]);
+        Assert.Null(good["problemCode"]);
+        Assert.Null(good["problemDetails"]);
+    }
+
     [Theory]
     [InlineData("555-0199")]           // no area code
     [InlineData("+0145550199")]

@@ -98,6 +98,42 @@ public sealed class KeysTests(SelfServiceFactory factory) : IClassFixture<SelfSe
     }
 
     [Fact]
+    public async Task AtTheLimitARotationWithAGracePeriodIsRefusedLikeACreationAndOneWithoutIsAllowed()
+    {
+        var owner = await ProTenantAsync();
+        var ids = new List<string>();
+        for (var i = 0; i < 20; i++)
+        {
+            ids.Add((await (await owner.Client.PostAsJsonAsync("/api/v1/keys", new { name = $"Key {i}" })).JsonAsync(HttpStatusCode.Created))["apiKey"]!["id"]!.GetValue<string>());
+        }
+        async Task<int> WorkingAsync() => JsonNode.Parse(await owner.Client.GetStringAsync("/api/v1/keys"))!.AsArray()
+            .Count(k => (string?)k!["status"] is "active" or "expiring");
+
+        // A grace period would leave the old key working beside its replacement: 21 working keys.
+        var refused = await owner.Client.PostAsJsonAsync($"/api/v1/keys/{ids[0]}/rotate", new { graceHours = 24 });
+        Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
+        Assert.Equal("TOO_MANY_KEYS", await refused.ErrorCodeAsync());
+        var defaulted = await owner.Client.PostAsync($"/api/v1/keys/{ids[1]}/rotate", JsonContent.Create(new { }));
+        Assert.Equal("TOO_MANY_KEYS", await defaulted.ErrorCodeAsync());
+        Assert.Equal(20, await WorkingAsync());
+        Assert.Equal("active", (string?)JsonNode.Parse(await owner.Client.GetStringAsync("/api/v1/keys"))!.AsArray()
+            .First(k => (string?)k!["id"] == ids[0])!["status"]);
+
+        // Without one, the replacement takes the old key's place.
+        await (await owner.Client.PostAsJsonAsync($"/api/v1/keys/{ids[0]}/rotate", new { graceHours = 0 })).JsonAsync(HttpStatusCode.Created);
+        Assert.Equal(20, await WorkingAsync());
+
+        // Below the limit a rotation may use a grace period, and its old key then counts against creations until it ends.
+        Assert.Equal(HttpStatusCode.NoContent, (await owner.Client.DeleteAsync($"/api/v1/keys/{ids[2]}")).StatusCode);
+        await (await owner.Client.PostAsJsonAsync($"/api/v1/keys/{ids[3]}/rotate", new { graceHours = 1 })).JsonAsync(HttpStatusCode.Created);
+        Assert.Equal(20, await WorkingAsync());
+        Assert.Equal("TOO_MANY_KEYS", await (await owner.Client.PostAsJsonAsync("/api/v1/keys", new { name = "One more" })).ErrorCodeAsync());
+        factory.Clock.Advance(TimeSpan.FromMinutes(61));
+        await (await owner.Client.PostAsJsonAsync("/api/v1/keys", new { name = "One more" })).JsonAsync(HttpStatusCode.Created);
+        Assert.Equal(20, await WorkingAsync());
+    }
+
+    [Fact]
     public async Task PlansGateSecretKeysAndPublishableKeysAreNotSecretKeys()
     {
         var owner = await factory.SignUpAsync(); // free: widget, no API access

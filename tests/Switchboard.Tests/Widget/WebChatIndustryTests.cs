@@ -98,13 +98,54 @@ public sealed class WebChatIndustryTests(WidgetFactory factory) : IClassFixture<
         Assert.StartsWith("Merci. Le technicien de garde vous rappelle au +15145550142 dans les prochaines minutes.", third.Text);
     }
 
+    [Fact]
+    public async Task ABusinessWithNoIndustryAndNoTradesRulesHearsNoTradeWords()
+    {
+        // Signed up but not onboarded (or made by an operator): no industry, the generic rules. It used to hear of "the on-call
+        // technician" and "the address of the job" whatever it does.
+        var t = await factory.CreateWidgetTenantAsync("Studio Lumière");
+        await factory.WithDbAsync(t.Id, async db =>
+        {
+            Assert.Null((await db.TenantAccounts.SingleAsync(a => a.TenantId == t.Id)).Industry);
+            (await db.Tenants.SingleAsync(x => x.Id == t.Id)).UrgencyRules = UrgencyRules.Generic;
+            return await db.SaveChangesAsync();
+        });
+        var visitor = new Visitor(factory.Browser(), t);
+        await visitor.StartAsync(language: "fr");
+
+        var first = await visitor.SayAsync("Urgence, il y a une fuite de gaz, rappelez-moi au 514 555 0142");
+        var second = await visitor.SayAsync("Marie Tremblay");
+        var third = await visitor.SayAsync("12 rue Principale, Laval");
+
+        Assert.Equal("emergency", first.Lead!["urgency"]!.GetValue<string>());
+        Assert.Contains("C'est une urgence : la personne de garde est prévenue par texto immédiatement.", first.Text);
+        Assert.Contains("Quelle est votre adresse ?", second.Text);
+        Assert.Contains("La personne de garde vous rappelle au +15145550142", third.Text);
+        var said = string.Join("\n", first.Text, second.Text, third.Text);
+        Assert.All(TradeWords, w => Assert.DoesNotContain(w, said, StringComparison.OrdinalIgnoreCase));
+    }
+
     [Theory]
     [InlineData(null)]
     [InlineData("plumbing")]
     [InlineData("HVAC")]
     [InlineData("locksmith")]
-    public void FieldTradesAndUnrecordedIndustriesKeepTheTradeWording(string? industry) =>
-        Assert.All(ReceptionistLanguage.All.Values, l => Assert.Same(l, l.ForIndustry(industry)));
+    public void FieldTradesAndAnUnrecordedIndustryWithAPlumbersRulesKeepTheTradeWording(string? industry) =>
+        Assert.All(ReceptionistLanguage.All.Values, l => Assert.Same(l, l.ForIndustry(industry, UrgencyRules.Plumbing)));
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("  ")]
+    public void AnUnrecordedIndustryWithOtherRulesGetsTradeNeutralWordingInEveryLanguage(string? industry)
+    {
+        foreach (var l in ReceptionistLanguage.All.Values)
+        {
+            var n = l.ForIndustry(industry, UrgencyRules.Generic);
+            var said = string.Join("\n", n.EmergencyAlerted, n.StillAlerting, n.EmergencyPending, n.AskProblem, n.AskAddress, n.NextEmergency("+15145550142"), n.NextEmergency(null));
+            Assert.All(TradeWords, w => Assert.DoesNotContain(w, said, StringComparison.OrdinalIgnoreCase));
+            Assert.Equal(n.EmergencyAlerted, l.ForIndustry("dental-clinic", UrgencyRules.Generic).EmergencyAlerted); // the one neutral wording
+        }
+    }
 
     [Theory]
     [InlineData("dental-clinic")]
@@ -115,7 +156,7 @@ public sealed class WebChatIndustryTests(WidgetFactory factory) : IClassFixture<
     {
         foreach (var l in ReceptionistLanguage.All.Values)
         {
-            var n = l.ForIndustry(industry);
+            var n = l.ForIndustry(industry, UrgencyRules.Plumbing); // a recorded industry decides, whatever the rules
             var said = string.Join("\n", n.EmergencyAlerted, n.StillAlerting, n.EmergencyPending, n.AskProblem, n.AskAddress, n.NextEmergency("+15145550142"), n.NextEmergency(null));
             Assert.All(TradeWords, w => Assert.DoesNotContain(w, said, StringComparison.OrdinalIgnoreCase));
             Assert.Contains(l.Code is "ar" or "he" ? "\u2066+15145550142\u2069" : "+15145550142", n.NextEmergency("+15145550142"));

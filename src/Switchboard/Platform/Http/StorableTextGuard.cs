@@ -41,7 +41,10 @@ internal static class StorableText
 /// Applies <see cref="StorableText"/> to every <c>/api/v1</c> request before its endpoint runs, so nothing is changed:
 /// query-string values holding U+0000, and JSON bodies (read once more from a buffer; the fast path is a scan for
 /// invalid UTF-8 and <c>\u</c> escapes of a surrogate or U+0000). The same buffered body is then checked for a top-level
-/// field its route does not take (<see cref="UnknownFields"/>, 400 <c>UNKNOWN_FIELD</c>).
+/// field its route does not take (<see cref="UnknownFields"/>, 400 <c>UNKNOWN_FIELD</c>). It runs after authentication and
+/// authorization (a role without the route's permission gets its 403 first) and answers a plan without the route's feature
+/// (<see cref="Billing.FeatureGate"/>, 403 <c>FEATURE_NOT_IN_PLAN</c>) before it reads anything: a caller without the right
+/// is refused whatever the request holds.
 /// </summary>
 internal sealed class StorableTextGuardMiddleware(RequestDelegate next)
 {
@@ -50,6 +53,13 @@ internal sealed class StorableTextGuardMiddleware(RequestDelegate next)
         if (!http.Request.Path.StartsWithSegments("/api/v1"))
         {
             await next(http);
+            return;
+        }
+        // A plan without the route's feature is refused before anything the caller sent is looked at (a role without the
+        // route's permission already was, by authorization): 403 whatever the query or the body holds.
+        if (await Billing.FeatureGate.RefusalAsync(http) is { } refused)
+        {
+            await refused.ExecuteAsync(http);
             return;
         }
         Dictionary<string, string>? details = null;

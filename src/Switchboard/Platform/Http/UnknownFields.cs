@@ -1,3 +1,5 @@
+using System.Collections.Frozen;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Microsoft.AspNetCore.Http.Metadata;
@@ -24,6 +26,9 @@ internal static class UnknownFields
     /// <summary>What <c>details</c> says of the unknown field.</summary>
     public const string Problem = "is not a field of this request";
 
+    // Keyed weakly by the type info, so an options instance dropped (tests build many hosts) takes its sets with it.
+    private static readonly ConditionalWeakTable<JsonTypeInfo, FrozenSet<string>> Known = new();
+
     /// <summary>
     /// The JSON type the endpoint of <paramref name="http"/> reads its body as, resolved with the API's serializer options, or
     /// null when it declares none, declares it for another media type only, or takes any name (see <see cref="UnknownFields"/>).
@@ -47,7 +52,7 @@ internal static class UnknownFields
     /// </summary>
     public static string? Find(ReadOnlySpan<byte> json, JsonTypeInfo type)
     {
-        var known = type.Properties.Select(p => p.Name).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        var known = KnownNames(type);
         try
         {
             var reader = new Utf8JsonReader(json);
@@ -81,6 +86,14 @@ internal static class UnknownFields
             return null; // a name that is not valid UTF-8 text; StorableText answers that first
         }
     }
+
+    /// <summary>
+    /// The JSON names of <paramref name="type"/>'s properties, compared without regard to case: built once per
+    /// <see cref="JsonTypeInfo"/> and kept while it lives (the API's serializer options cache one per request type, so
+    /// this is once per route type). Read-only and safe to share between threads.
+    /// </summary>
+    internal static FrozenSet<string> KnownNames(JsonTypeInfo type) =>
+        Known.GetValue(type, static t => t.Properties.Select(p => p.Name).ToFrozenSet(StringComparer.OrdinalIgnoreCase));
 
     /// <summary>Writes the 400 <c>UNKNOWN_FIELD</c> for <paramref name="field"/>, listing the fields of <paramref name="type"/>.</summary>
     public static Task WriteAsync(HttpContext http, string field, JsonTypeInfo type)

@@ -4071,7 +4071,9 @@ export interface components {
         };
         /**
          * @description Rotates a key: the old one keeps working for `GraceHours` (0–168, default 24; 0 revokes it now). A key already rotated
-         *     (in its grace period) is not rotated again: 409 `KEY_ALREADY_ROTATED`.
+         *     (in its grace period) is not rotated again: 409 `KEY_ALREADY_ROTATED`. A key in its grace period counts against the
+         *     limit of 20 working keys per tenant, so with a grace period a rotation adds a key and is refused at the limit like a
+         *     creation (409 `TOO_MANY_KEYS`); with `GraceHours` 0 it replaces the key and is allowed at the limit.
          */
         RotateRequest: {
             /** Format: int32 */
@@ -4176,13 +4178,20 @@ export interface components {
         };
         /**
          * @description The SMS sender the tenant's alerts go out from: `Sender` (E.164 or `MG…`) and its `Source`
-         *     (`explicit`: set with the credentials; `number`: an attached number that can send SMS), or null with
-         *     the `Problem`.
+         *     (`explicit`: set with the credentials; `number`: an attached number that can send SMS), or null with why:
+         *     `Problem`, an English sentence for API users, and the same as `ProblemCode` (`SMS_SENDER_INVALID` or
+         *     `SMS_SENDER_MISSING`, the onboarding checklist's codes) with `ProblemDetails` (`{"sender": "…"}` for an
+         *     invalid sender; for a missing one, each attached number that cannot send, by E.164 number: `sms-incapable` or its
+         *     status such as `pending`, `failed`), for a client to word in its user's language. All three are null with a sender.
          */
         SmsSenderDto: {
             sender: null | string;
             source: null | string;
             problem: null | string;
+            problemCode: null | string;
+            problemDetails: null | {
+                [key: string]: string;
+            };
         };
         /** @description sms.sent: An SMS alert was sent. */
         SmsSentEvent: {
