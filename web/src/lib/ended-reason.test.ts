@@ -18,6 +18,14 @@ describe('endedReasonLabel', () => {
     expect(endedReasonLabel('call.start.error-get-assistant')).toBe('startError');
   });
 
+  it('names the reasons Switchboard writes when it closes a call whose end never came, and a cold transfer nobody took', () => {
+    expect(endedReasonLabel('end-of-call-report-missing')).toBe('endNotReported');
+    expect(endedReasonLabel('status-callback-missing')).toBe('endNotReported');
+    expect(endedReasonLabel('transfer-no-answer')).toBe('transferFailed');
+    expect(endedReasonLabel('transfer-busy')).toBe('transferFailed');
+    expect(endedReasonLabel('fax')).toBe('fax');
+  });
+
   it('leaves an unknown value unlabelled', () => {
     expect(endedReasonLabel('a-reason-added-next-year')).toBeNull();
     expect(endedReasonText('a-reason-added-next-year', (k) => `t:${k}`)).toBe('a-reason-added-next-year');
@@ -29,7 +37,7 @@ describe('endedReasonLabel', () => {
         'customer-did-not-give-microphone-permission', 'assistant-ended-call', 'assistant-forwarded-call',
         'exceeded-max-duration', 'silence-timed-out', 'manually-canceled', 'voicemail', 'failed', 'worker-shutdown',
         'transfer-failed', 'provider-unreachable', 'stream-failed', 'after-hours', 'over-limit', 'tenant-suspended',
-        'no-assistant', 'chat-idle', 'call.start.error-x'].map((r) => endedReasonLabel(r)),
+        'no-assistant', 'chat-idle', 'call.start.error-x', 'end-of-call-report-missing', 'status-callback-missing', 'fax'].map((r) => endedReasonLabel(r)),
     );
     for (const [name, locale] of Object.entries(locales)) {
       const table = (locale as { endedReason?: Record<string, string> }).endedReason ?? {};

@@ -38,6 +38,10 @@ const LABEL_OF: Readonly<Record<string, string>> = {
   'assistant-hangup': 'assistantEnded',
   transferred: 'transferred',
   'transfer-failed': 'transferFailed',
+  // the <Dial action> of a cold transfer nobody took (DialCallStatus)
+  'transfer-busy': 'transferFailed',
+  'transfer-no-answer': 'transferFailed',
+  'transfer-canceled': 'transferFailed',
   'idle-timeout': 'silence',
   'max-duration': 'maxDuration',
   'provider-unreachable': 'providerUnreachable',
@@ -51,6 +55,11 @@ const LABEL_OF: Readonly<Record<string, string>> = {
   'tenant-suspended': 'suspended',
   'no-assistant': 'noAssistant',
   'chat-idle': 'chatIdle',
+  fax: 'fax',
+  // closed by Switchboard when the call's end never came (Vapi's end-of-call report, or the native stream's end and
+  // Twilio's final status callback)
+  'end-of-call-report-missing': 'endNotReported',
+  'status-callback-missing': 'endNotReported',
 };
 
 const FAMILIES: ReadonlyArray<readonly [prefix: string, label: string]> = [
