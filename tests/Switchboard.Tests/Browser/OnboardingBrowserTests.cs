@@ -259,7 +259,8 @@ public sealed class OnboardingBrowserTests(BrowserFixture browser, ITestOutputHe
         await PassProfileAsync(page);
         await StepButton(page, "Assistant").ClickAsync();
         await page.GetByLabel("Template language").SelectOptionAsync("fr");
-        await page.GetByRole(AriaRole.Button, new() { NameRegex = new Regex("Réceptionniste plomberie") }).ClickAsync();
+        // The template's name is a label of the (English) dashboard; what it fills in is French.
+        await page.GetByRole(AriaRole.Button, new() { NameRegex = new Regex("Plumbing receptionist") }).ClickAsync();
         await Expect(page.GetByLabel("Assistant name")).ToHaveValueAsync("Paul");
         await Expect(page.GetByLabel("Instructions")).ToHaveValueAsync(new Regex("Ne transfère jamais l'appel"));
         await page.GetByLabel("On-call number (texted about emergencies)").FillAsync("514 555 0111");
@@ -404,6 +405,25 @@ public sealed class OnboardingBrowserTests(BrowserFixture browser, ITestOutputHe
         await page.GetByRole(AriaRole.Button, new() { Name = "Continue" }).ClickAsync();
         await Expect(StepHeading(page, "Persona")).ToBeVisibleAsync();
         await Expect(StepButton(page, "Voice provider")).ToHaveAccessibleNameAsync(new Regex(@"^2\. Voice provider\s*\(done\)$"));
+        await tab.AssertCleanAsync();
+    }
+
+    [Fact]
+    public async Task AnArabicOwnerReadsTheTemplateNamesInArabic()
+    {
+        if (browser.Skip(output)) { return; }
+        await using var tab = await SignUpAsync("ar");
+        await ResumeAtAsync(tab, "persona");
+        var page = tab.Page;
+        await page.GotoAsync("/onboarding");
+        // The gallery is English or French (what the assistant speaks); its names are labels of the dashboard.
+        var picker = page.GetByLabel("ابدأ من قالب (اختياري)");
+        await Expect(picker.Locator("option", new() { HasText = "موظف استقبال للسباكة" })).ToHaveCountAsync(1);
+        Assert.DoesNotContain("receptionist", await picker.InnerTextAsync(), StringComparison.OrdinalIgnoreCase);
+        await page.Locator("#main nav ol > li > button").Nth(6).ClickAsync(); // المساعد
+        var gallery = page.GetByRole(AriaRole.Region, new() { Name = "قوالب حسب المهنة" });
+        await Expect(gallery.GetByRole(AriaRole.Button, new() { NameRegex = new Regex("موظف استقبال للسباكة") })).ToBeVisibleAsync();
+        Assert.DoesNotContain("receptionist", await gallery.InnerTextAsync(), StringComparison.OrdinalIgnoreCase);
         await tab.AssertCleanAsync();
     }
 
