@@ -427,6 +427,32 @@ public sealed class OnboardingBrowserTests(BrowserFixture browser, ITestOutputHe
         await tab.AssertCleanAsync();
     }
 
+    [Fact]
+    public async Task AFrenchOwnerReadsThePickedHolidayAndHoursInFrenchWhateverChromiumsLanguage()
+    {
+        if (browser.Skip(output)) { return; }
+        // Chromium draws its date and time pickers in its own language (12/25/2026, 05:00 PM here), not the page's, even
+        // with a lang attribute: the dashboard says the picked value again in its own language beside the picker.
+        await using var tab = await SignUpAsync("fr-CA");
+        await ResumeAtAsync(tab, "telephony");
+        var page = tab.Page;
+        await page.GotoAsync("/onboarding");
+        var date = page.GetByLabel("Date de congé");
+        await date.FillAsync("2026-12-25");
+        await Expect(date).ToHaveAccessibleDescriptionAsync("vendredi 25 décembre 2026");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Ajouter un congé" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Retirer le vendredi 25 décembre 2026" })).ToBeVisibleAsync();
+        var monday = page.GetByRole(AriaRole.Group, new() { Name = "Lundi" });
+        var open = monday.GetByRole(AriaRole.Checkbox);
+        if (!await open.IsCheckedAsync())
+        {
+            await open.CheckAsync();
+        }
+        await monday.GetByLabel("Lundi : ouverture à").FillAsync("08:30");
+        await Expect(monday).ToContainTextAsync(new Regex(@"8 h 30 – \d{1,2} h \d\d")); // not "08:30 AM"
+        await tab.AssertCleanAsync();
+    }
+
     [Theory]
     [InlineData("en-CA", "ltr", 1280)]
     [InlineData("fr-CA", "ltr", 1280)]
