@@ -62,6 +62,18 @@ public sealed class OnboardingBrowserTests(BrowserFixture browser, ITestOutputHe
         return (await response.JsonAsync())!.Value;
     }
 
+    /// <summary>Stores <paramref name="step"/> as the wizard's current step (PATCH /api/v1/onboarding), as if the owner had left there.</summary>
+    private static async Task ResumeAtAsync(Tab tab, string step)
+    {
+        var csrf = (await tab.Context.CookiesAsync()).Single(c => c.Name == "sb_csrf").Value;
+        var response = await tab.Context.APIRequest.PatchAsync("/api/v1/onboarding", new()
+        {
+            DataObject = new { currentStep = step },
+            Headers = new Dictionary<string, string> { ["X-CSRF-Token"] = csrf },
+        });
+        Assert.True(response.Ok, $"PATCH onboarding {response.Status}: {await response.TextAsync()}");
+    }
+
     private static ILocator StepButton(IPage page, string name) =>
         page.GetByRole(AriaRole.Navigation, new() { Name = "Onboarding steps" }).GetByRole(AriaRole.Button, new() { Name = name });
 
@@ -247,7 +259,8 @@ public sealed class OnboardingBrowserTests(BrowserFixture browser, ITestOutputHe
         await PassProfileAsync(page);
         await StepButton(page, "Assistant").ClickAsync();
         await page.GetByLabel("Template language").SelectOptionAsync("fr");
-        await page.GetByRole(AriaRole.Button, new() { NameRegex = new Regex("Réceptionniste plomberie") }).ClickAsync();
+        // The template's name is a label of the (English) dashboard; what it fills in is French.
+        await page.GetByRole(AriaRole.Button, new() { NameRegex = new Regex("Plumbing receptionist") }).ClickAsync();
         await Expect(page.GetByLabel("Assistant name")).ToHaveValueAsync("Paul");
         await Expect(page.GetByLabel("Instructions")).ToHaveValueAsync(new Regex("Ne transfère jamais l'appel"));
         await page.GetByLabel("On-call number (texted about emergencies)").FillAsync("514 555 0111");
@@ -342,6 +355,101 @@ public sealed class OnboardingBrowserTests(BrowserFixture browser, ITestOutputHe
         await Expect(page.GetByLabel("Calendar")).ToHaveValueAsync("google-calendar");
         await StepButton(page, "Profile").ClickAsync();
         await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Skip for now" })).ToHaveCountAsync(0); // the profile cannot be skipped
+        await tab.AssertCleanAsync();
+    }
+
+    /// <summary>True when the current step's button lies wholly inside the step strip's visible box (the strip scrolls sideways).</summary>
+    private const string CurrentStepInView = """
+        () => {
+          const button = document.querySelector('#main nav [aria-current=step]');
+          if (!button) return false;
+          const strip = button.closest('nav').getBoundingClientRect();
+          const box = button.getBoundingClientRect();
+          return box.width > 0 && box.left >= strip.left - 1 && box.right <= strip.right + 1;
+        }
+        """;
+
+    [Theory]
+    [InlineData("en-CA", "Continue")]
+    [InlineData("ar", "متابعة")]
+    public async Task OnAPhoneTheStepStripScrollsToTheCurrentStep(string locale, string next)
+    {
+        if (browser.Skip(output)) { return; }
+        await using var tab = await SignUpAsync(locale, 375);
+        // Resumed at step 7 of 9: at 375 px the strip's first three steps fill the screen.
+        await ResumeAtAsync(tab, "assistant");
+        var page = tab.Page;
+        await page.GotoAsync("/onboarding");
+        await Expect(page.Locator("#main nav [aria-current=step]")).ToContainTextAsync("7.");
+        await page.WaitForFunctionAsync(CurrentStepInView, null, new() { Timeout = 5000 });
+        // Moving on with the button under the form (not the strip) brings the next step into view as well.
+        await page.GetByRole(AriaRole.Button, new() { Name = next, Exact = true }).ClickAsync();
+        await Expect(page.Locator("#main nav [aria-current=step]")).ToContainTextAsync("8.");
+        await page.WaitForFunctionAsync(CurrentStepInView, null, new() { Timeout = 5000 });
+        await tab.AssertCleanAsync();
+    }
+
+    [Fact]
+    public async Task TheVoiceProviderStepIsNotTickedBeforeAProviderIsChosen()
+    {
+        if (browser.Skip(output)) { return; }
+        // A new organisation is on the chat-only sign-up plan, where the server lists nothing missing for the voice step.
+        await using var tab = await SignUpAsync();
+        var page = tab.Page;
+        await page.GotoAsync("/onboarding");
+        await Expect(StepButton(page, "Plan")).ToHaveAccessibleNameAsync(new Regex(@"^8\. Plan\s*\(done\)$")); // the mark is read out where it is shown
+        await Expect(StepButton(page, "Voice provider")).ToHaveAccessibleNameAsync("2. Voice provider");
+        await StepButton(page, "Voice provider").ClickAsync();
+        await Expect(StepHeading(page, "Voice provider")).ToBeVisibleAsync();
+        await page.GetByRole(AriaRole.Radio, new() { NameRegex = new Regex("^Vapi") }).CheckAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Continue" }).ClickAsync();
+        await Expect(StepHeading(page, "Persona")).ToBeVisibleAsync();
+        await Expect(StepButton(page, "Voice provider")).ToHaveAccessibleNameAsync(new Regex(@"^2\. Voice provider\s*\(done\)$"));
+        await tab.AssertCleanAsync();
+    }
+
+    [Fact]
+    public async Task AnArabicOwnerReadsTheTemplateNamesInArabic()
+    {
+        if (browser.Skip(output)) { return; }
+        await using var tab = await SignUpAsync("ar");
+        await ResumeAtAsync(tab, "persona");
+        var page = tab.Page;
+        await page.GotoAsync("/onboarding");
+        // The gallery is English or French (what the assistant speaks); its names are labels of the dashboard.
+        var picker = page.GetByLabel("ابدأ من قالب (اختياري)");
+        await Expect(picker.Locator("option", new() { HasText = "موظف استقبال للسباكة" })).ToHaveCountAsync(1);
+        Assert.DoesNotContain("receptionist", await picker.InnerTextAsync(), StringComparison.OrdinalIgnoreCase);
+        await page.Locator("#main nav ol > li > button").Nth(6).ClickAsync(); // المساعد
+        var gallery = page.GetByRole(AriaRole.Region, new() { Name = "قوالب حسب المهنة" });
+        await Expect(gallery.GetByRole(AriaRole.Button, new() { NameRegex = new Regex("موظف استقبال للسباكة") })).ToBeVisibleAsync();
+        Assert.DoesNotContain("receptionist", await gallery.InnerTextAsync(), StringComparison.OrdinalIgnoreCase);
+        await tab.AssertCleanAsync();
+    }
+
+    [Fact]
+    public async Task AFrenchOwnerReadsThePickedHolidayAndHoursInFrenchWhateverChromiumsLanguage()
+    {
+        if (browser.Skip(output)) { return; }
+        // Chromium draws its date and time pickers in its own language (12/25/2026, 05:00 PM here), not the page's, even
+        // with a lang attribute: the dashboard says the picked value again in its own language beside the picker.
+        await using var tab = await SignUpAsync("fr-CA");
+        await ResumeAtAsync(tab, "telephony");
+        var page = tab.Page;
+        await page.GotoAsync("/onboarding");
+        var date = page.GetByLabel("Date de congé");
+        await date.FillAsync("2026-12-25");
+        await Expect(date).ToHaveAccessibleDescriptionAsync("vendredi 25 décembre 2026");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Ajouter un congé" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Retirer le vendredi 25 décembre 2026" })).ToBeVisibleAsync();
+        var monday = page.GetByRole(AriaRole.Group, new() { Name = "Lundi" });
+        var open = monday.GetByRole(AriaRole.Checkbox);
+        if (!await open.IsCheckedAsync())
+        {
+            await open.CheckAsync();
+        }
+        await monday.GetByLabel("Lundi : ouverture à").FillAsync("08:30");
+        await Expect(monday).ToContainTextAsync(new Regex(@"8 h 30 – \d{1,2} h \d\d")); // not "08:30 AM"
         await tab.AssertCleanAsync();
     }
 

@@ -127,15 +127,17 @@ export function FieldProblem({ id, message }: { id: string; message: string | un
 
 /**
  * A labelled control. With `error`, the problem is shown under the control, which gets `aria-invalid` and an
- * `aria-describedby` pointing at it (kept alongside any description it already had).
+ * `aria-describedby` pointing at it (kept alongside any description it already had). With `hint` (e.g. a native date
+ * picker's value said again in the dashboard's language: `formatPickedDate`), a line under the control describes it too.
  */
-export function Field({ label, children, className, error }: { label: string; children: ReactNode; className?: string; error?: string }) {
+export function Field({ label, children, className, error, hint }: { label: string; children: ReactNode; className?: string; error?: string; hint?: string }) {
   const errorId = useId();
+  const hintId = useId();
   let control = children;
-  if (error && isValidElement(children)) {
+  if ((error || hint) && isValidElement(children)) {
     const el = children as ReactElement<{ 'aria-describedby'?: string; 'aria-invalid'?: boolean }>;
-    const describedBy = [el.props['aria-describedby'], errorId].filter(Boolean).join(' ');
-    control = cloneElement(el, { 'aria-invalid': true, 'aria-describedby': describedBy });
+    const describedBy = [el.props['aria-describedby'], hint ? hintId : null, error ? errorId : null].filter(Boolean).join(' ');
+    control = cloneElement(el, { ...(error ? { 'aria-invalid': true } : {}), 'aria-describedby': describedBy });
   }
   return (
     // min-w-0 lets the field shrink in a grid or flex row (a select with long options must not widen the page), unless
@@ -145,6 +147,11 @@ export function Field({ label, children, className, error }: { label: string; ch
         <span className="font-medium text-slate-700 dark:text-slate-300">{label}</span>
         {control}
       </label>
+      {hint ? (
+        <p id={hintId} className="text-xs text-slate-600 dark:text-slate-400">
+          {hint}
+        </p>
+      ) : null}
       <FieldProblem id={errorId} message={error} />
     </div>
   );

@@ -2,7 +2,7 @@ import { useNavigate, useSearch } from '@tanstack/react-router';
 import { useTranslation } from 'react-i18next';
 import { ShieldX, ShieldCheck } from 'lucide-react';
 import { Badge, Button, Card, ErrorMessage, Field, inputClass, Ltr, PageTitle } from '@/components/ui/ui';
-import { formatDateTime } from '@/lib/format/format';
+import { formatDateTime, formatPickedDate } from '@/lib/format/format';
 import { useFormat, useTenantId } from '@/lib/session';
 import { useAudit, useAuditVerify } from './api';
 import { useMembers } from '@/features/leads/api';
@@ -120,10 +120,10 @@ function AuditPageBody() {
               ))}
             </select>
           </Field>
-          <Field label={t('admin.audit.from')}>
+          <Field label={t('admin.audit.from')} hint={formatPickedDate(search.from ?? '', locale)}>
             <input className={inputClass} type="date" value={search.from ?? ''} onChange={(e) => set({ from: e.target.value || undefined })} />
           </Field>
-          <Field label={t('admin.audit.to')}>
+          <Field label={t('admin.audit.to')} hint={formatPickedDate(search.to ?? '', locale)}>
             <input className={inputClass} type="date" value={search.to ?? ''} onChange={(e) => set({ to: e.target.value || undefined })} />
           </Field>
         </div>

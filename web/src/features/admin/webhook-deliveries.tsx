@@ -1,7 +1,7 @@
 import { Fragment, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Badge, Button, ErrorMessage, Field, inputClass, Ltr, type Tone } from '@/components/ui/ui';
-import { formatDateTime, formatLatency } from '@/lib/format/format';
+import { formatDateTime, formatLatency, formatPickedDateTime } from '@/lib/format/format';
 import { useFormat, useTenantId } from '@/lib/session';
 import { useDelivery, useDeliveries, useDeliveryMutations, useEventTypes } from './api';
 
@@ -64,7 +64,7 @@ export function DeliveryLog({ endpointId, canConfigure, onNotice }: { endpointId
             });
           }}
         >
-          <Field label={t('admin.webhooks.failedSince')}>
+          <Field label={t('admin.webhooks.failedSince')} hint={formatPickedDateTime(since, locale)}>
             <input className={inputClass} type="datetime-local" required value={since} onChange={(e) => setSince(e.target.value)} />
           </Field>
           <Button type="submit" disabled={m.replayFailed.isPending || !since}>

@@ -79,11 +79,24 @@ function Detail({ call }: { call: CallDetail }) {
     return hasRecording && position > 0 ? seq : null;
   })();
 
+  // The player asks for nothing until it is played (preload="none"): an old call's recording may be gone or its provider
+  // unreachable (a 502 from the proxy), and fetching it on every view logged an error each time. A turn clicked before the
+  // recording has loaded seeks once its duration is known.
   const seek = (seconds: number) => {
     const el = audio.current;
     if (!el) return;
-    el.currentTime = seconds;
     setPosition(seconds);
+    if (el.readyState >= HTMLMediaElement.HAVE_METADATA) {
+      el.currentTime = seconds;
+    } else {
+      el.addEventListener(
+        'loadedmetadata',
+        () => {
+          el.currentTime = seconds;
+        },
+        { once: true },
+      );
+    }
     void el.play().catch(() => undefined);
   };
 
@@ -140,7 +153,7 @@ function Detail({ call }: { call: CallDetail }) {
           <audio
             ref={audio}
             controls
-            preload="metadata"
+            preload="none"
             src={recordingSrc}
             className="w-full"
             aria-label={t('call.recording')}

@@ -1,7 +1,9 @@
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Badge, Button, ErrorMessage, Field, inputClass } from '@/components/ui/ui';
-import { useTenantId } from '@/lib/session';
+import { useFormat, useTenantId } from '@/lib/session';
+import { formatLanguage } from '@/lib/format/format';
+import { templateName } from '@/lib/template-name';
 import { cn } from '@/lib/cn';
 import { useTemplates, type AssistantTemplate } from './api';
 import { useAction, type StepProps } from './steps';
@@ -10,6 +12,7 @@ import { useAction, type StepProps } from './steps';
 export function AssistantStep(props: StepProps) {
   const { t, i18n } = useTranslation();
   const tenantId = useTenantId();
+  const { locale } = useFormat();
   const { server } = props;
   const [language, setLanguage] = useState<'en' | 'fr'>(i18n.resolvedLanguage === 'fr' ? 'fr' : 'en');
   const templates = useTemplates(tenantId, language);
@@ -66,8 +69,8 @@ export function AssistantStep(props: StepProps) {
           <label className="flex items-center gap-2 text-sm">
             {t('onboarding.assistant.templateLanguage')}
             <select className={inputClass} value={language} onChange={(e) => setLanguage(e.target.value as 'en' | 'fr')}>
-              <option value="en">English</option>
-              <option value="fr">Français</option>
+              <option value="en">{formatLanguage('en', locale)}</option>
+              <option value="fr">{formatLanguage('fr', locale)}</option>
             </select>
           </label>
         </div>
@@ -85,7 +88,7 @@ export function AssistantStep(props: StepProps) {
                   chosen?.id === tpl.id ? 'border-brand-600 ring-2 ring-brand-600' : 'border-slate-200 hover:bg-slate-50 dark:border-slate-700 dark:hover:bg-slate-800',
                 )}
               >
-                <span className="font-medium">{tpl.name}</span>
+                <span className="font-medium">{templateName(tpl, t)}</span>
                 <span className="text-slate-600 dark:text-slate-400">
                   {tpl.assistantName} · {t(`onboarding.trades.${tpl.trade}`)}
                 </span>

@@ -1,4 +1,4 @@
-import { useCallback, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { Link } from '@tanstack/react-router';
 import { useTranslation } from 'react-i18next';
 import { useQueryClient } from '@tanstack/react-query';
@@ -8,6 +8,7 @@ import { useTenantId } from '@/lib/session';
 import { cn } from '@/lib/cn';
 import { completeOnboarding, isStep, onboardingKey, STEPS, useOnboardingState, type OnboardingDto, type OnboardingIssue, type Step } from './api';
 import { draftFrom } from './draft';
+import { stepDone } from './step-status';
 import { IssueText, WarningText } from './issue-text';
 import { useAutosave, type SaveStatus } from './use-autosave';
 import { AssistantStep, IntegrationsStep, PersonaStep, PlanStep, PROFILE_FIELDS, ProfileStep, TelephonyStep, TwilioStep, VoiceProviderStep, type StepProps } from './steps';
@@ -38,22 +39,33 @@ function SaveState({ status, warnings }: { status: SaveStatus; warnings: number 
   );
 }
 
+/**
+ * The nine steps as a strip of buttons. On a narrow screen the strip scrolls sideways, so the current step is scrolled into
+ * view whenever it changes (resuming at step 7 on a 375 px phone otherwise showed steps 1 to 3 only).
+ */
 function Stepper({ current, state, onGo }: { current: Step; state: OnboardingDto; onGo: (s: Step) => void }) {
   const { t } = useTranslation();
-  const missingSteps = new Set(state.missing.map((m) => m.step));
+  const currentButton = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    // 'nearest' on the block axis: the page itself does not move when the strip is already on screen.
+    currentButton.current?.scrollIntoView({ block: 'nearest', inline: 'center' });
+  }, [current]);
   return (
     <nav aria-label={t('onboarding.stepper')} className="-mx-1 mb-4 overflow-x-auto pb-1">
       <ol className="flex min-w-max gap-1 px-1 lg:min-w-0 lg:flex-wrap">
         {STEPS.map((s, i) => {
-          const done = s !== 'done' && !missingSteps.has(s);
+          const done = stepDone(s, state);
           return (
             <li key={s}>
               <button
+                ref={s === current ? currentButton : undefined}
                 type="button"
                 onClick={() => onGo(s)}
                 aria-current={s === current ? 'step' : undefined}
                 className={cn(
-                  'flex items-center gap-1.5 rounded-full border px-3 py-1.5 text-sm whitespace-nowrap',
+                  // relative: the visually hidden "done" text is placed inside the button, so inside the scrolling strip, not
+                  // at its static position off the screen's edge (it widened the page at 375 px).
+                  'relative flex items-center gap-1.5 rounded-full border px-3 py-1.5 text-sm whitespace-nowrap',
                   s === current
                     ? 'border-brand-600 bg-brand-600 text-white'
                     : 'border-slate-300 bg-white text-slate-800 hover:bg-slate-100 dark:border-slate-700 dark:bg-slate-900 dark:text-slate-100 dark:hover:bg-slate-800',
@@ -63,6 +75,7 @@ function Stepper({ current, state, onGo }: { current: Step; state: OnboardingDto
                 <span>
                   {i + 1}. {t(`onboarding.steps.${s}`)}
                 </span>
+                {done ? <span className="sr-only">({t('onboarding.doneMark')})</span> : null}
                 {state.skipped[s] ? <span className="text-xs opacity-80">({t('onboarding.skippedMark')})</span> : null}
               </button>
             </li>

@@ -6,6 +6,7 @@ import { useFormat, useTenantId } from '@/lib/session';
 import { formatLanguage, formatNumber, formatPrice } from '@/lib/format/format';
 import { TENANT_LOCALES } from '@/lib/tenant-locale';
 import { errorText } from '@/lib/error-text';
+import { templateName } from '@/lib/template-name';
 import { checkCredential, useTemplates, type CredentialDto, type OnboardingDto, type OnboardingPatch } from './api';
 import { draftFrom, type Draft, type DraftStep } from './draft';
 import { IssueText } from './issue-text';
@@ -255,7 +256,7 @@ export function PersonaStep({ draft, edit, server }: StepProps) {
           <option value="">{t('onboarding.persona.templateNone')}</option>
           {items.map((tpl) => (
             <option key={tpl.id} value={tpl.id}>
-              {tpl.name} ({tpl.assistantName})
+              {templateName(tpl, t)} ({tpl.assistantName})
             </option>
           ))}
         </select>

@@ -2,14 +2,20 @@ import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { X } from 'lucide-react';
 import { Badge, Button, ErrorMessage, Field, inputClass, Ltr } from '@/components/ui/ui';
+import { useFormat } from '@/lib/session';
+import { formatPickedDate, formatPickedTime } from '@/lib/format/format';
 import { WEEKDAYS, type Draft } from './draft';
 import { useAction, type StepProps } from './steps';
 
 type Hours = Draft['telephony']['hours'];
 
-/** Weekly hours (one range per day) and closed dates, in the tenant's time zone. */
+/**
+ * Weekly hours (one range per day) and closed dates, in the tenant's time zone. The native pickers speak the browser's
+ * language, so each open day's hours and each date are also written out in the dashboard's (`formatPicked*`).
+ */
 export function HoursEditor({ hours, onChange }: { hours: Hours; onChange: (h: Hours) => void }) {
   const { t } = useTranslation();
+  const { locale } = useFormat();
   const [holiday, setHoliday] = useState('');
   const setDay = (day: string, range: string[] | null) => {
     const weekly = Object.fromEntries(Object.entries(hours.weekly).filter(([d]) => d !== day));
@@ -50,6 +56,11 @@ export function HoursEditor({ hours, onChange }: { hours: Hours; onChange: (h: H
                   />
                 </span>
               ) : null}
+              {open ? (
+                <span className="text-xs text-slate-600 dark:text-slate-400">
+                  {formatPickedTime(from ?? '', locale)} – {formatPickedTime(to ?? '', locale)}
+                </span>
+              ) : null}
             </div>
           );
         })}
@@ -60,11 +71,11 @@ export function HoursEditor({ hours, onChange }: { hours: Hours; onChange: (h: H
           {hours.holidays.map((d) => (
             <li key={d}>
               <Badge>
-                <Ltr>{d}</Ltr>
+                {formatPickedDate(d, locale) || <Ltr>{d}</Ltr>}
                 <button
                   type="button"
                   className="ms-1"
-                  aria-label={t('onboarding.telephony.removeHoliday', { date: d })}
+                  aria-label={t('onboarding.telephony.removeHoliday', { date: formatPickedDate(d, locale) || d })}
                   onClick={() => onChange({ ...hours, holidays: hours.holidays.filter((h) => h !== d) })}
                 >
                   <X aria-hidden className="size-3" />
@@ -74,7 +85,7 @@ export function HoursEditor({ hours, onChange }: { hours: Hours; onChange: (h: H
           ))}
         </ul>
         <div className="flex flex-wrap items-end gap-2">
-          <Field label={t('onboarding.telephony.holidayDate')}>
+          <Field label={t('onboarding.telephony.holidayDate')} hint={formatPickedDate(holiday, locale)}>
             <input type="date" className={inputClass} value={holiday} onChange={(e) => setHoliday(e.target.value)} />
           </Field>
           <Button

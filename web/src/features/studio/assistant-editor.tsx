@@ -4,6 +4,7 @@ import { useTranslation } from 'react-i18next';
 import { Button, buttonClass, Card, ErrorMessage, inputClass, PageTitle } from '@/components/ui/ui';
 import { useFormat, useTenantId } from '@/lib/session';
 import { formatLanguage } from '@/lib/format/format';
+import { templateName } from '@/lib/template-name';
 import { TOOLS, syncProblem, useAlertSettings, useAssistants, useDeleteAssistant, useSaveAssistant, useTemplates, type Assistant, type AssistantRequest, type AssistantTemplate } from './api';
 import { inheritedHint, inheritedOffice, inheritedOnCall } from './alert-policy';
 import { fieldErrors, splitList } from './http';
@@ -363,6 +364,7 @@ function Editor({ assistant, tenantId, returnTo }: { assistant: Assistant | unde
 /** The template gallery: trade personas in English or French; picking one fills the form (saved with the form). */
 function TemplatePicker({ tenantId, onPick }: { tenantId: string; onPick: (tpl: AssistantTemplate) => void }) {
   const { t } = useTranslation();
+  const { locale } = useFormat();
   const [open, setOpen] = useState(false);
   const [language, setLanguage] = useState('');
   const templates = useTemplates(tenantId, language, open);
@@ -379,8 +381,8 @@ function TemplatePicker({ tenantId, onPick }: { tenantId: string; onPick: (tpl: 
           <Field label={t('studio.templates.language')} className="max-w-xs">
             <select className={inputClass} value={language} onChange={(e) => setLanguage(e.target.value)}>
               <option value="">{t('studio.templates.allLanguages')}</option>
-              <option value="en">English</option>
-              <option value="fr">Français</option>
+              <option value="en">{formatLanguage('en', locale)}</option>
+              <option value="fr">{formatLanguage('fr', locale)}</option>
             </select>
           </Field>
           <ErrorMessage error={templates.error} />
@@ -393,11 +395,9 @@ function TemplatePicker({ tenantId, onPick }: { tenantId: string; onPick: (tpl: 
                   onClick={() => onPick(tpl)}
                   className="flex w-full flex-col items-start gap-1 rounded-md border border-slate-300 p-3 text-start text-sm hover:bg-slate-50 dark:border-slate-700 dark:hover:bg-slate-800"
                 >
-                  <span className="font-medium" dir="auto">
-                    {tpl.name}
-                  </span>
+                  <span className="font-medium">{templateName(tpl, t)}</span>
                   <span className="text-xs text-slate-600 dark:text-slate-400">
-                    {t(`studio.trades.${tpl.trade}`, { defaultValue: tpl.trade })} · {tpl.language.toUpperCase()} · {tpl.assistantName}
+                    {t(`studio.trades.${tpl.trade}`, { defaultValue: tpl.trade })} · {formatLanguage(tpl.language, locale)} · {tpl.assistantName}
                   </span>
                 </button>
               </li>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { localDate, formatDateTime, formatDuration, formatLatency, formatPhone, startOfDayInZone, zoneOffsetMs, formatDay, formatLanguage, formatMonth, formatPrice } from './format';
+import { localDate, formatDateTime, formatDuration, formatLatency, formatPhone, startOfDayInZone, zoneOffsetMs, formatDay, formatLanguage, formatMonth, formatPrice, formatPickedDate, formatPickedDateTime, formatPickedTime } from './format';
 
 describe('format', () => {
   it('formats durations as m:ss and h:mm:ss', () => {
@@ -72,3 +72,31 @@ describe('formatPrice', () => {
   });
 });
 
+
+describe('picked values (native pickers say them in the browser’s language)', () => {
+  it('a picked day reads in full in the dashboard’s language, whatever the machine’s zone', () => {
+    expect(formatPickedDate('2026-12-25', 'en')).toBe('Friday, December 25, 2026');
+    expect(formatPickedDate('2026-12-25', 'fr')).toBe('vendredi 25 décembre 2026');
+    expect(formatPickedDate('2026-12-25', 'ar')).toMatch(/ديسمبر/);
+    expect(formatPickedDate('2026-12-25', 'he')).toMatch(/דצמבר/);
+  });
+
+  it('an empty or impossible day reads as nothing', () => {
+    expect(formatPickedDate('', 'fr')).toBe('');
+    expect(formatPickedDate('2026-02-30', 'fr')).toBe('');
+    expect(formatPickedDate('25/12/2026', 'fr')).toBe('');
+  });
+
+  it('a picked time follows the language’s clock (17 h 00, not 05:00 PM)', () => {
+    expect(formatPickedTime('17:00', 'fr')).toBe('17 h 00');
+    expect(formatPickedTime('17:00', 'en')).toMatch(/^5:00\sp\.m\.$/);
+    expect(formatPickedTime('24:00', 'fr')).toBe('23 h 59'); // the end of the day, as the picker shows it
+    expect(formatPickedTime('25:00', 'fr')).toBe('');
+    expect(formatPickedTime('', 'fr')).toBe('');
+  });
+
+  it('a picked date and time reads both', () => {
+    expect(formatPickedDateTime('2026-12-05T17:30', 'fr')).toMatch(/^samedi 5 décembre 2026.*17 h 30$/);
+    expect(formatPickedDateTime('2026-12-05', 'fr')).toBe('');
+  });
+});

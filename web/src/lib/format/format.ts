@@ -66,6 +66,43 @@ export function formatMonth(period: string, locale: Locale): string {
   return new Intl.DateTimeFormat(intlLocale(locale), { month: 'long', year: 'numeric', timeZone: 'UTC' }).format(d);
 }
 
+/*
+ * A native date or time picker shows its value in the browser's own language and conventions (Chromium ignores the
+ * page's and the input's `lang`), so a French dashboard in an English Chromium shows "12/05/2026" and "05:00 PM". The
+ * functions below say the picked value again in the dashboard's language, beside the picker. The values are wall-clock
+ * values as the inputs give them (no zone), so they are read and written in UTC, never shifted.
+ */
+
+/** A date input's value "YYYY-MM-DD" in full in the reader's language ("Friday, December 25, 2026"); "" when empty or not a date. */
+export function formatPickedDate(value: string, locale: Locale): string {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
+  if (!m) return '';
+  const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), 12));
+  if (d.getUTCDate() !== Number(m[3])) return '';
+  return new Intl.DateTimeFormat(intlLocale(locale), { dateStyle: 'full', timeZone: 'UTC' }).format(d);
+}
+
+/** A time input's value "HH:MM" (or "24:00", the end of a day) in the reader's language ("5:00 p.m.", "17 h 00"); "" when not a time. */
+export function formatPickedTime(value: string, locale: Locale): string {
+  const m = /^(\d{2}):(\d{2})(?::\d{2}(?:\.\d+)?)?$/.exec(value);
+  if (!m) return '';
+  const [h, min] = [Number(m[1]), Number(m[2])];
+  if (h > 24 || min > 59 || (h === 24 && min > 0)) return '';
+  const d = new Date(Date.UTC(2000, 0, 1, h === 24 ? 23 : h, h === 24 ? 59 : min));
+  return new Intl.DateTimeFormat(intlLocale(locale), { hour: 'numeric', minute: '2-digit', timeZone: 'UTC' }).format(d);
+}
+
+/** A datetime-local input's value "YYYY-MM-DDTHH:MM" in the reader's language ("Friday, December 25, 2026 at 5:00 p.m."); "" when invalid. */
+export function formatPickedDateTime(value: string, locale: Locale): string {
+  const [day = '', time = ''] = value.split('T');
+  const date = formatPickedDate(day, locale);
+  if (!date || !formatPickedTime(time, locale)) return '';
+  const [h, min] = time.split(':').map(Number) as [number, number];
+  const [y, mo, dd] = day.split('-').map(Number) as [number, number, number];
+  const d = new Date(Date.UTC(y, mo - 1, dd, h, min));
+  return new Intl.DateTimeFormat(intlLocale(locale), { dateStyle: 'full', timeStyle: 'short', timeZone: 'UTC' }).format(d);
+}
+
 /** Seconds as m:ss or h:mm:ss (digits stay Latin so durations line up in tables). */
 export function formatDuration(seconds: number | string | null | undefined): string {
   if (seconds === null || seconds === undefined || seconds === '') return '';
