@@ -117,12 +117,14 @@ internal sealed class NativeCallCloser(IServiceScopeFactory scopes, IOptions<Voi
             var stored = await db.Leads.AsNoTracking().FirstOrDefaultAsync(l => l.CallId == call.Id, ct);
             var captured = stored is null ? null : new LeadDraft(stored.Name, stored.Phone, stored.Address, stored.Problem, stored.Urgency, stored.Source);
             var callerText = string.Join('\n', turns.Where(t => t.Role == "user" && !CallPolicy.IsDtmf(t.Text)).Select(t => t.Text));
+            var keyed = bridged ? CallPolicy.KeyedPhoneNumber(turns.Where(t => t.Role == "user").Select(t => t.Text), Platform.Phones.Phones.RegionOf(tenant.Locale)) : null;
             if (!bridged)
             {
                 call.Summary ??= $"Outbound call: {call.EndedReason}."; // as the outbound status callback writes it
             }
             await scope.ServiceProvider.GetRequiredService<PostCallPipeline>()
-                .RunAsync(tenant, assistant, call, null, captured, callerText, ct, extractLead: bridged && (callerText.Length > 0 || captured is not null));
+                .RunAsync(tenant, assistant, call, null, captured, callerText, ct,
+                    extractLead: bridged && (callerText.Length > 0 || captured is not null || keyed is not null), keyedNumber: keyed);
         }
         else if (!call.Analyzed)
         {

@@ -333,8 +333,11 @@ internal sealed class VoiceCallStore(
         {
             var tenant = await db.Tenants.FirstAsync(t => t.Id == tenantId, ct);
             var assistant = (assistantId ?? call.AssistantId) is { } aid ? await db.Assistants.FirstOrDefaultAsync(a => a.Id == aid, ct) : null;
+            // A callback number keyed on the phone: the DTMF turns are not words to read, but their digits can be the number.
+            var keyed = CallPolicy.KeyedPhoneNumber(spoken.Where(t => t.Role == "user").Select(t => t.Text), Platform.Phones.Phones.RegionOf(tenant.Locale));
             var pipeline = scope.ServiceProvider.GetRequiredService<PostCallPipeline>();
-            await pipeline.RunAsync(tenant, assistant, call, null, captured, callerText, ct, extractLead: callerText.Length > 0 || captured is not null);
+            await pipeline.RunAsync(tenant, assistant, call, null, captured, callerText, ct,
+                extractLead: callerText.Length > 0 || captured is not null || keyed is not null, keyedNumber: keyed);
         }
         using var turn = await writes.EnterAsync(db, ct);
         await db.SaveChangesAsync(ct);
