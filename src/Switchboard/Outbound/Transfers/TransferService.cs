@@ -436,10 +436,14 @@ internal sealed class TransferService(
         return result.Ok;
     }
 
+    /// <summary>
+    /// Saves the unit, again when SQLite was busy: the save alone, never the transfer (the tool is not run again on busy,
+    /// <see cref="Realtime.Bridge.VoiceCallStore.InvokeToolAsync"/>, so Twilio is asked once).
+    /// </summary>
     private async Task SaveAsync(CancellationToken ct)
     {
         using var turn = await writes.EnterAsync(db, ct);
-        await db.SaveChangesAsync(ct);
+        await SqliteBusyRetry.RunAsync(() => db.SaveChangesAsync(ct), ct);
     }
 
     /// <summary>
@@ -453,6 +457,11 @@ internal sealed class TransferService(
     private async Task<bool> PublishTransferredUnlessFailedAsync(CallTransfer transfer, CancellationToken ct)
     {
         using var turn = await writes.EnterAsync(db, ct);
+        return await SqliteBusyRetry.RunAsync(() => PublishTransferredOnceAsync(transfer, ct), ct);
+    }
+
+    private async Task<bool> PublishTransferredOnceAsync(CallTransfer transfer, CancellationToken ct)
+    {
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         if (await db.CallTransfers.Where(t => t.Id == transfer.Id && t.Outcome == TransferOutcomes.Transferred)
                 .ExecuteUpdateAsync(s => s.SetProperty(t => t.Outcome, TransferOutcomes.Transferred), ct) == 0)
