@@ -91,8 +91,8 @@ public sealed class TransferBusyRetryTests(BusyOnceVoiceFactory factory) : IClas
             factory.TwilioRest.Voice.BeforeUpdateResponse = null;
         }
 
-        Assert.Contains("\"transferred\":true", output);
         Assert.Single(factory.TwilioRest.Voice.CallUpdates, u => u.CallSid == callSid);
+        Assert.Contains("\"transferred\":true", output);
         var transfer = await factory.WithDbAsync(tenant.Id, db => db.CallTransfers.SingleAsync(t => t.CallId == callId));
         Assert.Equal(TransferOutcomes.Transferred, transfer.Outcome);
     }

@@ -118,6 +118,53 @@ public sealed class NativeCallCloserTests(TwilioFactory factory) : IClassFixture
         Assert.Equal(40, (await factory.WithDbAsync(tenant.Id, db => db.Calls.SingleAsync(c => c.Id == grant.CallId))).DurationSeconds);
     }
 
+    /// <summary>
+    /// Twilio's final status can arrive once the media socket is accepted but before the stream's <c>start</c> is saved: the
+    /// bridge ends that call, and its end is published once, with the summary and the lead (before: call.ended and
+    /// call.analyzed went out at the status callback, empty, and the bridge's were dropped as repeats).
+    /// </summary>
+    [Fact]
+    public async Task AFinalStatusBetweenTheStreamsAcceptAndItsStartLeavesTheEndToTheBridgeWithItsSummary()
+    {
+        var (tenant, _) = await TenantAsync();
+        var callSid = NewCallSid();
+        var grant = await IncomingCallAsync(tenant, callSid);
+        var store = factory.Services.GetRequiredService<VoiceCallStore>();
+        var (setup, _) = (await store.LoadSetupAsync(grant, "http://localhost", CancellationToken.None))!.Value;
+        Assert.True(await factory.Services.GetRequiredService<global::Switchboard.Platform.Cluster.StreamTokenLedger>().TryUseAsync(grant, CancellationToken.None)); // the socket is accepted
+
+        var status = await PostSignedAsync($"/webhooks/twilio/status/{tenant.Id}", new Dictionary<string, string>
+        {
+            ["AccountSid"] = TwilioSimulator.AccountSid, ["CallSid"] = callSid, ["CallStatus"] = "completed", ["CallDuration"] = "9",
+        });
+        Assert.True(status.IsSuccessStatusCode);
+        var afterStatus = await EventTypesAsync(tenant, grant.CallId);
+        // The stream starts, the caller speaks, the stream stops: the bridge finishes the call.
+        var started = factory.Clock.GetUtcNow();
+        await store.MarkStartedAsync(setup, started, CancellationToken.None);
+        await factory.WithDbAsync(tenant.Id, db =>
+        {
+            db.TranscriptTurns.Add(new TranscriptTurn
+            {
+                Id = Guid.CreateVersion7(), TenantId = tenant.Id, CallId = grant.CallId, Seq = 0, Role = "user",
+                Text = "Ma toilette déborde, rappelez-moi au 514 555 0777.", At = started.AddSeconds(3),
+            });
+            return db.SaveChangesAsync();
+        });
+        await store.FinishAsync(setup, "caller-hangup", started, null, null, CancellationToken.None);
+
+        Assert.DoesNotContain(WebhookEventTypes.CallEnded, afterStatus);
+        var types = await EventTypesAsync(tenant, grant.CallId);
+        Assert.Single(types, t => t == WebhookEventTypes.CallEnded);
+        var analyzed = JsonNode.Parse(await factory.WithDbAsync(tenant.Id, db => db.WebhookEvents
+            .Where(e => e.CallId == grant.CallId && e.Type == WebhookEventTypes.CallAnalyzed).Select(e => e.PayloadJson).SingleAsync()))!;
+        var data = analyzed["data"] ?? analyzed;
+        Assert.False(string.IsNullOrEmpty((string?)data["summary"]));
+        Assert.NotNull(data["leadId"]);
+        var call = await factory.WithDbAsync(tenant.Id, db => db.Calls.SingleAsync(c => c.Id == grant.CallId));
+        Assert.Equal(("completed", true), (call.Status, call.Analyzed));
+    }
+
     [Fact]
     public async Task ACallWhoseStreamNeverConnectedAndWhoseStatusNeverCameIsEndedWithCallEndedAlone()
     {
