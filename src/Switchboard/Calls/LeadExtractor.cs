@@ -72,7 +72,8 @@ internal static partial class LeadExtractor
     /// Builds the lead of a finished conversation. <paramref name="callerText"/> is what the caller said
     /// (user turns); <paramref name="captured"/> the latest capture_lead arguments, if any. Returns null when the
     /// conversation shows no caller to call back and nothing they asked for. The callback number is the one captured, else
-    /// the first one the caller said, else the caller id (<paramref name="customerNumber"/>) in E.164 when it is a phone number
+    /// the one the caller keyed on the phone (<paramref name="keyedNumber"/>, E.164: DTMF digits leave no doubt about what was
+    /// heard), else the first one the caller said, else the caller id (<paramref name="customerNumber"/>) in E.164 when it is a phone number
     /// (a trunk may send it national, "(514) 555-0123"; "anonymous" or "restricted" is no callback number), as the capture_lead
     /// tool reads it. A callback number the model captured as
     /// people write it ("(514) 555-0199") is stored in E.164, read in <paramref name="region"/> (the tenant's; see
@@ -83,7 +84,7 @@ internal static partial class LeadExtractor
     /// </summary>
     public static LeadDraft? FromConversation(
         JsonElement? structuredData, LeadDraft? captured, string? callerText, string? summary, string? customerNumber, UrgencyRules rules,
-        string region = Phones.DefaultRegion)
+        string region = Phones.DefaultRegion, string? keyedNumber = null)
     {
         var fromStructured = structuredData is { } sd ? FromFields(sd, "structured-data", rules) : null;
         var detected = UrgencyClassifier.Classify(callerText, rules).Urgency;
@@ -99,6 +100,7 @@ internal static partial class LeadExtractor
         // A number the caller said to call back on ("rappelez-moi au 514 555 0777", or a neighbour's) beats the caller id;
         // a number only mentioned ("chez mon voisin au 450 555 0123") does not.
         var phone = Phones.Normalize(fromStructured?.Phone ?? captured?.Phone, region)
+                    ?? keyedNumber
                     ?? StatedCallbackNumber(callerText, region);
         if (phone is null && Phones.SettingsNumberToE164(customerNumber, region) is { } callerId)
         {

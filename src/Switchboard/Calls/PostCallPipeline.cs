@@ -31,14 +31,15 @@ internal sealed class PostCallPipeline(
     /// <param name="ct">Cancellation.</param>
     /// <param name="extractLead">False when the conversation left nothing to read (a native call nobody spoke in): the call
     /// is still analyzed and its end published, but no lead is made from the caller's number alone.</param>
+    /// <param name="keyedNumber">A callback number the caller keyed on the phone (DTMF), in E.164, if any (<see cref="LeadExtractor.FromConversation"/>).</param>
     public async Task<Lead?> RunAsync(
         Tenant tenant, Assistant? assistant, Call call, JsonElement? structuredData, LeadDraft? captured, string? callerText, CancellationToken ct,
-        bool extractLead = true)
+        bool extractLead = true, string? keyedNumber = null)
     {
         Lead? lead = null;
         var draft = extractLead
             ? LeadExtractor.FromConversation(structuredData, captured, callerText, call.Summary, call.CustomerNumber, tenant.UrgencyRules,
-                Platform.Phones.Phones.RegionOf(tenant.Locale))
+                Platform.Phones.Phones.RegionOf(tenant.Locale), keyedNumber)
             : null;
         if (draft is not null)
         {

@@ -28,6 +28,9 @@ internal static class VoiceRegistration
         builder.Services.AddSingleton<TranscriptSink>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<TranscriptSink>());
         builder.Services.AddHostedService<BridgeTicker>();
+        // Native calls whose end never came (stream and status callback lost) are ended once a minute.
+        builder.Services.AddSingleton<NativeCallCloser>();
+        builder.Services.AddHostedService<NativeCallCloserWorker>();
         // The first call after a start is as fast as the rest: the bridge path is compiled before /readyz says ready.
         builder.Services.AddSingleton<BridgeWarmup>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<BridgeWarmup>());

@@ -74,6 +74,13 @@ internal sealed class TwilioVoiceRestState : IAsyncDisposable
     /// </summary>
     public TaskCompletionSource? AgentGate { get; set; }
 
+    /// <summary>
+    /// When set, awaited with the CallSid and the form of a call update before its response is sent: what Twilio does between
+    /// applying the new TwiML and the client reading the response (a <c>&lt;Dial&gt;</c> to a busy number fails at once, and its
+    /// <c>action</c> can be requested before the update's response arrives).
+    /// </summary>
+    public Func<string, Dictionary<string, string>, Task>? BeforeUpdateResponse { get; set; }
+
     /// <summary>What an agent number does (<see cref="SimAgentBehaviour.Answer"/> when absent).</summary>
     public ConcurrentDictionary<string, SimAgentBehaviour> Agents { get; } = new();
 
@@ -245,6 +252,10 @@ internal static class TwilioVoiceRestSimulator
             {
                 return Error(400, 21220, "Call is not in-progress. Cannot redirect.");
             }
+        }
+        if (state.BeforeUpdateResponse is { } before)
+        {
+            await before(callSid, form);
         }
         return Results.Json(new
         {

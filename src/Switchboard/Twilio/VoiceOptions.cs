@@ -84,6 +84,19 @@ internal sealed class VoiceOptions
     [Range(0, 3600)]
     public int DrainSeconds { get; set; } = 25;
 
+    /// <summary>
+    /// Whether <see cref="NativeCallCloser"/> runs once a minute, ending native calls whose stream's end and final status callback
+    /// never came (tests turn it off and drive the closer directly).
+    /// </summary>
+    public bool StaleCallCloserEnabled { get; set; } = true;
+
+    /// <summary>
+    /// Minutes without a write to a native call, beyond the tenant's longest call (<c>VoiceMaxCallSeconds</c>), before
+    /// <see cref="NativeCallCloser"/> ends it.
+    /// </summary>
+    [Range(5, 1440)]
+    public int StaleCallMinutes { get; set; } = 15;
+
     /// <summary>Lets <c>GET /metrics/voice?collect=true</c> force a full garbage collection first (benchmarks measuring live memory).</summary>
     public bool MetricsMayCollect { get; set; }
 

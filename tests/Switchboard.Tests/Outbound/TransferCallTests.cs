@@ -234,6 +234,60 @@ public sealed class TransferCallTests(VoiceFactory factory) : IClassFixture<Voic
     }
 
     [Fact]
+    public async Task AColdTransferWhoseDialActionComesBeforeTheUpdatesResponseHasTheUnansweredDialAsItsOneOutcome()
+    {
+        const string ServiceNumber = "+15145550178";
+        var tenant = await TenantAsync(transfer: true);
+        var callSid = "CA" + Guid.NewGuid().ToString("N");
+        var callId = Guid.CreateVersion7();
+        var now = factory.Clock.GetUtcNow();
+        await factory.WithDbAsync(tenant.Id, async db =>
+        {
+            var paul = await db.Assistants.SingleAsync();
+            paul.TransferDestinations = [.. paul.TransferDestinations!, new TransferDestination { Name = "Service", Number = ServiceNumber }];
+            db.Calls.Add(new Call
+            {
+                Id = callId, TenantId = tenant.Id, Channel = CallChannels.Voice, Provider = NativeCallStatus.Provider, ProviderCallId = callSid, CallSid = callSid,
+                Status = "in-progress", CustomerNumber = "+15145550123", Language = "fr-CA", AssistantId = paul.Id, StartedAt = now, CreatedAt = now, UpdatedAt = now,
+            });
+            return await db.SaveChangesAsync();
+        });
+        // Twilio runs the new TwiML at once: the number is busy, and the <Dial action> is requested (and answered) before the
+        // update's response reaches the host.
+        var actions = 0;
+        factory.TwilioRest.Voice.BeforeUpdateResponse = async (sid, form) =>
+        {
+            var action = System.Xml.Linq.XElement.Parse(form["Twiml"]).Descendants("Dial").Single().Attribute("action")!.Value;
+            using var response = await PostSignedAsync(action, new Dictionary<string, string> { ["CallSid"] = sid, ["CallStatus"] = "in-progress", ["DialCallStatus"] = "busy" });
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Interlocked.Increment(ref actions);
+        };
+        try
+        {
+            using var scope = factory.Services.CreateScope();
+            scope.ServiceProvider.GetRequiredService<CurrentTenant>().Set(tenant.Id);
+            var db = scope.ServiceProvider.GetRequiredService<global::Switchboard.Platform.Database.SwitchboardDbContext>();
+            var context = new global::Switchboard.Brain.ToolContext(await db.Tenants.SingleAsync(t => t.Id == tenant.Id), await db.Assistants.SingleAsync(),
+                await db.Calls.SingleAsync(c => c.Id == callId), factory.ServerUri.ToString().TrimEnd('/'));
+            var outcome = await scope.ServiceProvider.GetRequiredService<global::Switchboard.Brain.ToolRegistry>().InvokeAsync(global::Switchboard.Brain.ToolRegistry.TransferCall,
+                Json(new { destination = "Service", reason = "Suivi de la réparation", mode = "cold" }), context, CancellationToken.None);
+            await db.SaveChangesAsync();
+            Assert.Null(outcome.Error);
+        }
+        finally
+        {
+            factory.TwilioRest.Voice.BeforeUpdateResponse = null;
+        }
+
+        Assert.Equal(1, actions);
+        Assert.Single(await EventDataAsync(tenant, callId, WebhookEventTypes.CallTransferFailed));
+        Assert.Empty(await EventDataAsync(tenant, callId, WebhookEventTypes.CallTransferred)); // before: sent after the failure
+        var transfer = await factory.WithDbAsync(tenant.Id, db => db.CallTransfers.SingleAsync(t => t.CallId == callId));
+        Assert.Equal(TransferOutcomes.Busy, transfer.Outcome);
+        Assert.Equal("transfer-busy", (await factory.WithDbAsync(tenant.Id, db => db.Calls.SingleAsync(c => c.Id == callId))).EndedReason);
+    }
+
+    [Fact]
     public async Task TheColdTransferDialActionIsRefusedUnsignedAndForAnotherTenant()
     {
         var tenant = await TenantAsync(transfer: true);

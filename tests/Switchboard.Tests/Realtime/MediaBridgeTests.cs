@@ -315,6 +315,35 @@ public sealed class MediaBridgeTests(VoiceFactory factory) : IClassFixture<Voice
         Assert.False(await factory.WithDbAsync(tenant.Id, db => db.Leads.AnyAsync(l => l.CallId == call.Id)));
     }
 
+    [Fact]
+    public async Task ACallbackNumberKeyedOnThePhoneIsTheLeadsNumber()
+    {
+        var tenant = await TenantAsync();
+        var script = new CallScript
+        {
+            Caller = new CallerScript { Steps = [new() { Listen = true }, new() { Dtmf = "5145550777#" }, new() { Listen = true }, new() { Hangup = true }] },
+            Provider = Provider(),
+        };
+
+        var twilio = await factory.CallAsync(tenant, script);
+
+        var call = await factory.FinishedCallAsync(tenant, twilio.CallSid);
+        Assert.Contains("user: [DTMF] 5 1 4 5 5 5 0 7 7 7 #", call.TranscriptText);
+        // Before: the keys were skipped as not words, and the call left no lead at all (or the caller id as its number).
+        var lead = await factory.WithDbAsync(tenant.Id, db => db.Leads.SingleAsync(l => l.CallId == call.Id));
+        Assert.Equal("+15145550777", lead.Phone);
+    }
+
+    [Theory]
+    [InlineData("[DTMF] 5 1 4 5 5 5 0 7 7 7 #", "CA", "+15145550777")]
+    [InlineData("[DTMF] 0 1 1 3 3 6 1 2 3 4 5 6 7 8", "CA", "+33612345678")]
+    [InlineData("[DTMF] 0 6 1 2 3 4 5 6 7 8 #", "FR", "+33612345678")]
+    [InlineData("[DTMF] 1 #", "CA", null)]
+    [InlineData("[DTMF] 1 2 3 4 5 6 7 8 9 #", "CA", null)]
+    [InlineData("5 1 4 5 5 5 0 7 7 7", "CA", null)]
+    public void OnlyAValidNumberKeyedOnThePhoneIsACallbackNumber(string turn, string region, string? expected) =>
+        Assert.Equal(expected, CallPolicy.KeyedPhoneNumber(["Bonjour", turn], region));
+
     /// <summary>Holds a write lock on the leads table (both databases) until disposed: capture_lead then waits on it.</summary>
     private async Task<IAsyncDisposable> LockLeadsAsync()
     {

@@ -82,6 +82,7 @@ public class SwitchboardFactory : WebApplicationFactory<Program>
         builder.UseSetting("Switchboard:Retention:WorkerEnabled", "false");
         // Likewise the closer of Vapi calls without a report (its staleness is read on the host's clock): tests drive it.
         builder.UseSetting("Switchboard:Vapi:MissingReportCloserEnabled", "false");
+        builder.UseSetting("Switchboard:Voice:StaleCallCloserEnabled", "false"); // and of native calls whose end never came
         // PostgreSQL's planner statistics: an ANALYZE in the background would change the plans tests EXPLAIN (PlannerStatisticsTests turns it on).
         builder.UseSetting("Switchboard:Database:AnalyzeCheckSeconds", "0");
         builder.UseSetting("Switchboard:Twilio:ApiBaseUrl", TwilioBaseUrl);

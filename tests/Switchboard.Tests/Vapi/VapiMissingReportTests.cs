@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Switchboard.Calls;
 using Switchboard.Platform.Database;
 using Switchboard.Tenancy;
 using Switchboard.Tests.Alerts;
@@ -100,6 +101,38 @@ public sealed class VapiMissingReportTests(TwilioFactory factory) : IClassFixtur
         Assert.False(await Closer.CloseAsync(tenant.Id, calls[callId].Id, CancellationToken.None)); // idempotent
         await factory.Outbox.DrainAsync(CancellationToken.None);
         Assert.DoesNotContain(factory.Twilio.Messages, m => m.To == onCall); // a routine lead: no emergency text
+    }
+
+    /// <summary>
+    /// Before <see cref="VapiEventProcessor.CallMessageTypes"/>, a message of any type (a chat or session lifecycle message, a type
+    /// Vapi added) created its call when none was stored: a phantom left in <c>queued</c>, never reported on, counted as live.
+    /// The rows stored then are closed like any call whose report never came, and leave no lead.
+    /// </summary>
+    [Fact]
+    public async Task APhantomCallAMessageOutsideACallLeftQueuedIsClosedWithoutALead()
+    {
+        var (tenant, onCall) = await TenantAsync();
+        var now = factory.Clock.GetUtcNow();
+        var phantom = new Call
+        {
+            Id = Guid.CreateVersion7(), TenantId = tenant.Id, Channel = CallChannels.Voice, Provider = "vapi", ProviderCallId = Guid.NewGuid().ToString(),
+            CreatedAt = now, UpdatedAt = now,
+        };
+        await factory.WithDbAsync(tenant.Id, db =>
+        {
+            db.Calls.Add(phantom);
+            return db.SaveChangesAsync();
+        });
+
+        factory.Clock.Advance(TimeSpan.FromMinutes(16));
+        await Closer.CloseOverdueAsync(CancellationToken.None);
+        await factory.Outbox.DrainAsync(CancellationToken.None);
+
+        var call = await factory.WithDbAsync(tenant.Id, db => db.Calls.SingleAsync(c => c.Id == phantom.Id));
+        Assert.Equal(("ended", VapiMissingReportCloser.EndedReason, true), (call.Status, call.EndedReason, call.Analyzed));
+        Assert.False(await factory.WithDbAsync(tenant.Id, db => db.Leads.AnyAsync(l => l.CallId == phantom.Id)));
+        Assert.DoesNotContain(factory.Twilio.Messages, m => m.To == onCall);
+        Assert.False(await factory.WithDbAsync(tenant.Id, db => CallsApi.Live(db.Calls, factory.Clock.GetUtcNow(), 15).AnyAsync(c => c.Id == phantom.Id)));
     }
 
     /// <summary>The pass reads the calls not yet analyzed through their partial index (migration 0036), not every call ever taken.</summary>

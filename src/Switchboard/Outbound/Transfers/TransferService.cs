@@ -125,8 +125,7 @@ internal sealed class TransferService(
                 await SaveAsync(ct);
                 return ToolOutcome.Fail("The transfer failed. Apologise and take a message with capture_lead.");
             }
-            await PublishAsync(transfer, ct);
-            await SaveAsync(ct);
+            await PublishTransferredUnlessFailedAsync(transfer, ct);
             return ToolOutcome.Ok(new { transferred = true, mode, destination = destination.Name, instruction = "The call is being transferred: say nothing more." });
         }
 
@@ -437,10 +436,43 @@ internal sealed class TransferService(
         return result.Ok;
     }
 
+    /// <summary>
+    /// Saves the unit, again when SQLite was busy: the save alone, never the transfer (the tool is not run again on busy,
+    /// <see cref="Realtime.Bridge.VoiceCallStore.InvokeToolAsync"/>, so Twilio is asked once).
+    /// </summary>
     private async Task SaveAsync(CancellationToken ct)
     {
         using var turn = await writes.EnterAsync(db, ct);
+        await SqliteBusyRetry.RunAsync(() => db.SaveChangesAsync(ct), ct);
+    }
+
+    /// <summary>
+    /// Queues <c>call.transferred</c> for a cold transfer Twilio accepted, unless its <c>&lt;Dial action&gt;</c> already said nobody
+    /// took the call: Twilio can request the action (a busy or failed number fails at once) before the update's response
+    /// arrives here, and that unanswered dial is the transfer's one outcome (<see cref="OnColdDialEndedAsync"/> sent
+    /// <c>call.transfer_failed</c>). The check holds the transfer's row (a no-op update in the transaction that queues the event:
+    /// PostgreSQL's row lock, SQLite's write lock), so an action arriving meanwhile is recorded after it, never before it.
+    /// Returns whether it was queued.
+    /// </summary>
+    private async Task<bool> PublishTransferredUnlessFailedAsync(CallTransfer transfer, CancellationToken ct)
+    {
+        using var turn = await writes.EnterAsync(db, ct);
+        return await SqliteBusyRetry.RunAsync(() => PublishTransferredOnceAsync(transfer, ct), ct);
+    }
+
+    private async Task<bool> PublishTransferredOnceAsync(CallTransfer transfer, CancellationToken ct)
+    {
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        if (await db.CallTransfers.Where(t => t.Id == transfer.Id && t.Outcome == TransferOutcomes.Transferred)
+                .ExecuteUpdateAsync(s => s.SetProperty(t => t.Outcome, TransferOutcomes.Transferred), ct) == 0)
+        {
+            logger.LogInformation("Transfer {TransferId} of call {CallId}: its <Dial> action came first and said nobody took the call", transfer.Id, transfer.CallId);
+            return false;
+        }
+        await PublishAsync(transfer, ct);
         await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
+        return true;
     }
 
     private async Task FailAsync(CallTransfer transfer, string outcome, string? error, CancellationToken ct)

@@ -36,6 +36,32 @@ internal sealed class CallPolicy(VoiceOptions voice, int maxCallSeconds)
     /// <summary>True for a message of phone keys (<see cref="DtmfMarker"/>).</summary>
     public static bool IsDtmf(string text) => text.StartsWith(DtmfMarker, StringComparison.Ordinal);
 
+    /// <summary>
+    /// The phone number the caller keyed, from the call's user turns (<paramref name="userTexts"/>, in order): the digits of the
+    /// latest DTMF message (<see cref="DtmfMarker"/>, e.g. <c>[DTMF] 5 1 4 5 5 5 0 7 7 7 #</c>; <c>#</c> and <c>*</c> left out) that
+    /// make a valid number read in <paramref name="region"/> (the tenant's, <see cref="Platform.Phones.Phones.RegionOf"/>; an
+    /// international prefix such as <c>011</c> overrides it), in E.164 as <see cref="Platform.Phones.Phones.ToE164"/> reads a captured
+    /// number. Null when no message is one: a menu choice ("1"), an extension or a PIN is not a phone number.
+    /// </summary>
+    public static string? KeyedPhoneNumber(IEnumerable<string> userTexts, string region)
+    {
+        string? keyed = null;
+        foreach (var text in userTexts)
+        {
+            if (!IsDtmf(text))
+            {
+                continue;
+            }
+            var digits = new string([.. text.AsSpan(DtmfMarker.Length).ToArray().Where(char.IsAsciiDigit)]);
+            // E.164 numbers have at most 15 digits, and a national number at least 7 (ITU-T E.164 §6); 011 + 15 for an international one.
+            if (digits.Length is >= 7 and <= 18 && Platform.Phones.Phones.ToE164(digits, region) is { } e164)
+            {
+                keyed = e164;
+            }
+        }
+        return keyed;
+    }
+
     /// <summary>Digits typed within this long of each other go to the model as one message.</summary>
     public static readonly TimeSpan DigitGroupWindow = TimeSpan.FromMilliseconds(700);
 

@@ -152,12 +152,19 @@ internal sealed class VoiceCallStore(
         }
     }
 
-    /// <summary>Runs a tool of the shared registry in its own unit of work; returns the output string for the model.</summary>
+    /// <summary>
+    /// Runs a tool of the shared registry in its own unit of work; returns the output string for the model. A tool is run again
+    /// when SQLite was busy, except <c>transfer_call</c>: it asks Twilio to move the call (a <c>&lt;Dial&gt;</c>, a conference and
+    /// an agent's leg), and a second run would ask again (a second row, the agent dialled twice); its saves retry on their own
+    /// (<see cref="Outbound.TransferService"/>), and so does the unit's last save here.
+    /// </summary>
     public async Task<string> InvokeToolAsync(VoiceCallSetup setup, string name, string arguments, CancellationToken ct)
     {
         try
         {
-            return await SqliteBusyRetry.RunAsync(() => InvokeToolOnceAsync(setup, name, arguments, ct), ct);
+            return name == ToolRegistry.TransferCall
+                ? await InvokeToolOnceAsync(setup, name, arguments, ct)
+                : await SqliteBusyRetry.RunAsync(() => InvokeToolOnceAsync(setup, name, arguments, ct), ct);
         }
         catch (Exception e) when (e is DbUpdateException or InvalidOperationException or System.Data.Common.DbException)
         {
@@ -191,7 +198,7 @@ internal sealed class VoiceCallStore(
             {
                 var outcome = await tools.InvokeAsync(name, args.RootElement, new ToolContext(tenant, assistant, call, setup.BaseUrl), ct);
                 using var turn = await writes.EnterAsync(db, ct);
-                await db.SaveChangesAsync(ct);
+                await SqliteBusyRetry.RunAsync(() => db.SaveChangesAsync(ct), ct);
                 return outcome.Error is null ? outcome.Result ?? "{}" : JsonSerializer.Serialize(new { error = outcome.Error });
             }
         }
@@ -333,8 +340,11 @@ internal sealed class VoiceCallStore(
         {
             var tenant = await db.Tenants.FirstAsync(t => t.Id == tenantId, ct);
             var assistant = (assistantId ?? call.AssistantId) is { } aid ? await db.Assistants.FirstOrDefaultAsync(a => a.Id == aid, ct) : null;
+            // A callback number keyed on the phone: the DTMF turns are not words to read, but their digits can be the number.
+            var keyed = CallPolicy.KeyedPhoneNumber(spoken.Where(t => t.Role == "user").Select(t => t.Text), Platform.Phones.Phones.RegionOf(tenant.Locale));
             var pipeline = scope.ServiceProvider.GetRequiredService<PostCallPipeline>();
-            await pipeline.RunAsync(tenant, assistant, call, null, captured, callerText, ct, extractLead: callerText.Length > 0 || captured is not null);
+            await pipeline.RunAsync(tenant, assistant, call, null, captured, callerText, ct,
+                extractLead: callerText.Length > 0 || captured is not null || keyed is not null, keyedNumber: keyed);
         }
         using var turn = await writes.EnterAsync(db, ct);
         await db.SaveChangesAsync(ct);

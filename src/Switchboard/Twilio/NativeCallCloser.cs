@@ -1,0 +1,150 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Switchboard.Calls;
+using Switchboard.Platform.Database;
+using Switchboard.Realtime.Bridge;
+using Switchboard.Tenancy;
+
+namespace Switchboard.Twilio;
+
+/// <summary>
+/// Ends native calls (<c>Provider = "twilio"</c>) whose end never came: neither the media stream's stop (the node holding
+/// the socket died, or was killed before its drain) nor Twilio's terminal status callback (a number whose
+/// <c>StatusCallback</c> is not Switchboard's, a callback lost after Twilio's retries; twilio-voice-sms.md §1). Such a call
+/// stayed <c>in-progress</c> for ever: counted as live, no <c>call.ended</c>, no lead from what the caller said.
+/// </summary>
+/// <remarks>
+/// A call is stale once nothing was written to it for the tenant's longest call (<c>VoiceMaxCallSeconds</c>: the bridge
+/// hangs up then) plus <see cref="VoiceOptions.StaleCallMinutes"/>: a stream's start, a warm transfer's hold and a message's
+/// recording each write the call, and none of them outlasts that. The call is then ended as its normal end would have
+/// ended it: status <c>completed</c>, <c>endedReason</c> <see cref="EndedReason"/> unless one is already known, ended at its
+/// last sign of life (its last write or transcript turn), and
+/// <list type="bullet">
+/// <item>bridged (it has a <c>StartedAt</c>) and not analyzed: its stored turns become the final transcript, and it goes
+/// through the <see cref="PostCallPipeline"/> as at the stream's end (<see cref="VoiceCallStore.FinishAsync"/>): the lead
+/// captured during the call, or read from the caller's words, alerts, <c>call.ended</c>;</item>
+/// <item>never bridged, inbound: <c>call.ended</c> alone, as the terminal status callback publishes it;</item>
+/// <item>never bridged, outbound: the pipeline without a lead, as the outbound status callback does;</item>
+/// <item>already analyzed (a message was recorded): its end was published then; only the status changes.</item>
+/// </list>
+/// A status callback that arrives later changes nothing (a status only moves forward; the events are keyed by call).
+/// </remarks>
+internal sealed class NativeCallCloser(IServiceScopeFactory scopes, IOptions<VoiceOptions> options, SqliteWriteGate writes, TimeProvider clock,
+    ILogger<NativeCallCloser> logger)
+{
+    /// <summary>The <c>endedReason</c> of a native call closed here, neither its stream's end nor Twilio's final status having come.</summary>
+    public const string EndedReason = "status-callback-missing";
+
+    /// <summary>Most calls closed in one pass.</summary>
+    internal const int MaxPerPass = 200;
+
+    /// <summary>Closes every stale native call; returns how many were closed.</summary>
+    public async Task<int> CloseStaleAsync(CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        var grace = TimeSpan.FromMinutes(options.Value.StaleCallMinutes);
+        List<(Guid Id, Guid TenantId)> stale;
+        await using (var scope = scopes.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<SwitchboardDbContext>();
+            var candidates = await Open(db.Calls.IgnoreQueryFilters().AsNoTracking(), now - grace)
+                .Take(MaxPerPass)
+                .Select(c => new { c.Id, c.TenantId, c.UpdatedAt, MaxSeconds = db.Tenants.IgnoreQueryFilters().Where(t => t.Id == c.TenantId).Select(t => t.VoiceMaxCallSeconds).FirstOrDefault() })
+                .ToListAsync(ct);
+            // The tenant's longest call on top of the grace: a stream started (and written) before it may still be going on.
+            stale = candidates.Where(c => !Vapi.WarmUpTenant.Is(c.TenantId) && c.UpdatedAt + TimeSpan.FromSeconds(Math.Max(0, c.MaxSeconds)) + grace < now)
+                .Select(c => (c.Id, c.TenantId)).ToList();
+        }
+        var closed = 0;
+        foreach (var (id, tenantId) in stale)
+        {
+            try
+            {
+                closed += await CloseAsync(tenantId, id, ct) ? 1 : 0;
+            }
+            catch (Exception e) when (e is DbUpdateException or System.Data.Common.DbException)
+            {
+                // The stream's end or a status callback got there first: the next pass sees the call ended.
+                logger.LogWarning(e, "Closing stale native call {CallId} failed; retrying at the next pass", id);
+            }
+        }
+        return closed;
+    }
+
+    /// <summary>
+    /// Native calls not ended (the condition of the partial index <c>IX_calls_live</c>, <see cref="CallStatuses.LiveFilterSql"/>)
+    /// last written before <paramref name="writtenBefore"/>, oldest first.
+    /// </summary>
+    internal static IQueryable<Call> Open(IQueryable<Call> calls, DateTimeOffset writtenBefore) =>
+        calls.Where(c => !EF.Constant(CallStatuses.Ended).Contains(c.Status))
+            .Where(c => c.Provider == NativeCallStatus.Provider && c.UpdatedAt < writtenBefore)
+            .OrderBy(c => c.UpdatedAt);
+
+    /// <summary>Ends one call, unless it ended meanwhile (idempotent). Returns whether it ended it.</summary>
+    public async Task<bool> CloseAsync(Guid tenantId, Guid callId, CancellationToken ct)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        scope.ServiceProvider.GetRequiredService<CurrentTenant>().Set(tenantId);
+        var db = scope.ServiceProvider.GetRequiredService<SwitchboardDbContext>();
+        var call = await db.Calls.FirstOrDefaultAsync(c => c.Id == callId && c.Provider == NativeCallStatus.Provider, ct);
+        if (call is null || NativeCallStatus.IsTerminal(call.Status))
+        {
+            return false;
+        }
+        var turns = await db.TranscriptTurns.AsNoTracking().Where(t => t.CallId == call.Id && (t.Role == "user" || t.Role == "assistant"))
+            .OrderBy(t => t.Seq).Select(t => new { t.Role, t.Text, t.At }).ToListAsync(ct);
+        var lastTurn = turns.Select(t => t.At).Max();
+        var lastSign = lastTurn is { } at && at > call.UpdatedAt ? at : call.UpdatedAt;
+        var bridged = call.StartedAt is not null;
+        NativeCallStatus.Advance(call, "completed");
+        call.EndedReason ??= EndedReason;
+        call.EndedAt ??= lastSign;
+        if (call.DurationSeconds is null && call.StartedAt is { } started && call.EndedAt is { } ended && ended >= started)
+        {
+            call.DurationSeconds = Math.Round((ended - started).TotalSeconds, 3);
+        }
+        if (turns.Count > 0)
+        {
+            call.TranscriptText = string.Join('\n', turns.Select(t => $"{t.Role}: {t.Text}"));
+            call.TranscriptFinal = true;
+        }
+        call.UpdatedAt = clock.GetUtcNow();
+        if (!call.Analyzed && (bridged || call.Direction == "outbound"))
+        {
+            var tenant = await db.Tenants.FirstAsync(t => t.Id == tenantId, ct);
+            var assistant = call.AssistantId is { } aid ? await db.Assistants.FirstOrDefaultAsync(a => a.Id == aid, ct) : null;
+            // What the assistant captured during the call (capture_lead) stands as the declared lead, as at the stream's end.
+            var stored = await db.Leads.AsNoTracking().FirstOrDefaultAsync(l => l.CallId == call.Id, ct);
+            var captured = stored is null ? null : new LeadDraft(stored.Name, stored.Phone, stored.Address, stored.Problem, stored.Urgency, stored.Source);
+            var callerText = string.Join('\n', turns.Where(t => t.Role == "user" && !CallPolicy.IsDtmf(t.Text)).Select(t => t.Text));
+            var keyed = bridged ? CallPolicy.KeyedPhoneNumber(turns.Where(t => t.Role == "user").Select(t => t.Text), Platform.Phones.Phones.RegionOf(tenant.Locale)) : null;
+            if (!bridged)
+            {
+                call.Summary ??= $"Outbound call: {call.EndedReason}."; // as the outbound status callback writes it
+            }
+            await scope.ServiceProvider.GetRequiredService<PostCallPipeline>()
+                .RunAsync(tenant, assistant, call, null, captured, callerText, ct,
+                    extractLead: bridged && (callerText.Length > 0 || captured is not null || keyed is not null), keyedNumber: keyed);
+        }
+        else if (!call.Analyzed)
+        {
+            // Never bridged (a notice, a stream that never connected): the terminal status callback publishes its end alone.
+            await scope.ServiceProvider.GetRequiredService<Webhooks.WebhookEventPublisher>().CallEndedAsync(call, ct);
+        }
+        using var turn = await writes.EnterAsync(db, ct);
+        await db.SaveChangesAsync(ct);
+        logger.LogInformation("Native call {CallId} of tenant {TenantId} closed without its end ({Turns} turns stored)", call.Id, tenantId, turns.Count);
+        return true;
+    }
+}
+
+/// <summary>Runs <see cref="NativeCallCloser"/> once a minute (<see cref="VoiceOptions.StaleCallCloserEnabled"/>).</summary>
+internal sealed class NativeCallCloserWorker(NativeCallCloser closer, IOptions<VoiceOptions> options, ILogger<NativeCallCloserWorker> logger)
+    : Platform.MinutePass(logger)
+{
+    protected override bool Enabled => options.Value.StaleCallCloserEnabled;
+
+    protected override string DoneMessage => "Closed {Count} native calls whose end never came";
+
+    protected override Task<int> RunAsync(CancellationToken ct) => closer.CloseStaleAsync(ct);
+}

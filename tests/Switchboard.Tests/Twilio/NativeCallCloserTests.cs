@@ -1,0 +1,195 @@
+using System.Text.Json.Nodes;
+using System.Xml.Linq;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Switchboard.Calls;
+using Switchboard.Realtime.Bridge;
+using Switchboard.Tenancy;
+using Switchboard.Tests.Alerts;
+using Switchboard.Tests.Support;
+using Switchboard.Twilio;
+using Switchboard.Webhooks;
+
+namespace Switchboard.Tests.Twilio;
+
+/// <summary>
+/// A native call whose end never came (the node holding its stream died; Twilio's final status callback lost or not
+/// configured) is ended server-side by <see cref="NativeCallCloser"/>, as its normal end would have: the caller's emergency
+/// texted, <c>call.ended</c> once, the call no longer counted as live.
+/// </summary>
+[Trait("Category", "Database")]
+public sealed class NativeCallCloserTests(TwilioFactory factory) : IClassFixture<TwilioFactory>
+{
+    private static int sequence;
+
+    private static string NewCallSid() => $"CA{Interlocked.Increment(ref sequence):D8}{Guid.NewGuid():N}"[..34];
+
+    private static string NewNumber() => "+1514" + Random.Shared.Next(2_000_000, 9_999_999);
+
+    private NativeCallCloser Closer => factory.Services.GetRequiredService<NativeCallCloser>();
+
+    private async Task<(TestTenant Tenant, string OnCall)> TenantAsync()
+    {
+        var onCall = NewNumber();
+        var tenant = await factory.CreateTenantAsync(withTwilio: true,
+            configure: t => t.AlertPolicy = new AlertPolicy { OnCallNumbers = [onCall], OfficeNumbers = [NewNumber()] });
+        await factory.WithDbAsync(tenant.Id, db =>
+        {
+            db.WebhookEndpoints.Add(new WebhookEndpoint
+            {
+                Id = Guid.NewGuid(), TenantId = tenant.Id, Url = "https://hooks.example/calls", SecretProtected = "x", Enabled = true,
+                CreatedAt = factory.Clock.GetUtcNow(), UpdatedAt = factory.Clock.GetUtcNow(),
+            });
+            return db.SaveChangesAsync();
+        });
+        return (tenant, onCall);
+    }
+
+    private async Task<HttpResponseMessage> PostSignedAsync(string path, IDictionary<string, string> form)
+    {
+        var client = factory.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new FormUrlEncodedContent(form) };
+        request.Headers.Add("X-Twilio-Signature", TwilioRequestValidator.ComputeSignature(new Uri(client.BaseAddress!, path).ToString(), form, TwilioSimulator.AuthToken));
+        return await client.SendAsync(request);
+    }
+
+    /// <summary>Twilio's incoming-call webhook; returns the stream's grant read from the TwiML's <c>&lt;Stream url&gt;</c>.</summary>
+    private async Task<MediaStreamGrant> IncomingCallAsync(TestTenant tenant, string callSid)
+    {
+        var response = await PostSignedAsync($"/webhooks/twilio/voice/{tenant.Id}", TwilioVoiceWebhookTests.IncomingCall(callSid));
+        response.EnsureSuccessStatusCode();
+        var url = XElement.Parse(await response.Content.ReadAsStringAsync()).Descendants("Stream").Single().Attribute("url")!.Value;
+        return factory.Services.GetRequiredService<MediaStreamTokens>().Read(url[(url.LastIndexOf('/') + 1)..])!;
+    }
+
+    private Task<List<string>> EventTypesAsync(TestTenant tenant, Guid callId) =>
+        factory.WithDbAsync(tenant.Id, db => db.WebhookEvents.Where(e => e.CallId == callId).Select(e => e.Type).ToListAsync());
+
+    [Fact]
+    public async Task ABridgedCallWhoseEndNeverCameIsEndedFromItsTurnsTheEmergencyTextedAndCallEndedSentOnce()
+    {
+        var (tenant, onCall) = await TenantAsync();
+        var callSid = NewCallSid();
+        var grant = await IncomingCallAsync(tenant, callSid);
+        // The stream starts (as the bridge marks it), the caller speaks, then the node holding the socket is gone.
+        var store = factory.Services.GetRequiredService<VoiceCallStore>();
+        var (setup, _) = (await store.LoadSetupAsync(grant, "http://localhost", CancellationToken.None))!.Value;
+        var started = factory.Clock.GetUtcNow();
+        await store.MarkStartedAsync(setup, started, CancellationToken.None);
+        await factory.WithDbAsync(tenant.Id, db =>
+        {
+            db.TranscriptTurns.Add(new TranscriptTurn { Id = Guid.CreateVersion7(), TenantId = tenant.Id, CallId = grant.CallId, Seq = 0, Role = "assistant", Text = "Drain Fortin, bonjour!", At = started });
+            db.TranscriptTurns.Add(new TranscriptTurn
+            {
+                Id = Guid.CreateVersion7(), TenantId = tenant.Id, CallId = grant.CallId, Seq = 1, Role = "user",
+                Text = "Mon sous-sol est inondé, rappelez-moi au 514 555 0777.", At = started.AddSeconds(40),
+            });
+            return db.SaveChangesAsync();
+        });
+
+        factory.Clock.Advance(TimeSpan.FromMinutes(20)); // within the tenant's 15-minute calls and the 15-minute grace
+        await Closer.CloseStaleAsync(CancellationToken.None);
+        var whileLive = await factory.WithDbAsync(tenant.Id, db => db.Calls.SingleAsync(c => c.Id == grant.CallId));
+        factory.Clock.Advance(TimeSpan.FromMinutes(11));
+        Assert.True(await Closer.CloseStaleAsync(CancellationToken.None) >= 1);
+        await factory.Outbox.DrainAsync(CancellationToken.None);
+
+        Assert.Equal("in-progress", whileLive.Status);
+        var call = await factory.WithDbAsync(tenant.Id, db => db.Calls.SingleAsync(c => c.Id == grant.CallId));
+        Assert.Equal(("completed", NativeCallCloser.EndedReason, true, true), (call.Status, call.EndedReason, call.Analyzed, call.TranscriptFinal));
+        Assert.Equal(started.AddSeconds(40), call.EndedAt); // its last sign of life, not the pass's time
+        Assert.Equal(40, call.DurationSeconds);
+        Assert.Contains("user: Mon sous-sol est inondé", call.TranscriptText);
+        var lead = await factory.WithDbAsync(tenant.Id, db => db.Leads.SingleAsync(l => l.CallId == call.Id));
+        Assert.Equal(("emergency", "+15145550777"), (lead.Urgency, lead.Phone));
+        Assert.StartsWith("URGENCE", Assert.Single(factory.Twilio.Messages, m => m.To == onCall).Body);
+        Assert.False(await Closer.CloseAsync(tenant.Id, call.Id, CancellationToken.None)); // idempotent
+
+        // Twilio's final status comes after all: the call stays as closed, its end is not sent twice.
+        var late = await PostSignedAsync($"/webhooks/twilio/status/{tenant.Id}", new Dictionary<string, string>
+        {
+            ["AccountSid"] = TwilioSimulator.AccountSid, ["CallSid"] = callSid, ["CallStatus"] = "completed", ["CallDuration"] = "2400",
+        });
+        Assert.True(late.IsSuccessStatusCode);
+        var types = await EventTypesAsync(tenant, call.Id);
+        Assert.Single(types, t => t == WebhookEventTypes.CallEnded);
+        Assert.Contains(WebhookEventTypes.CallAnalyzed, types);
+        Assert.Contains(WebhookEventTypes.LeadUrgent, types);
+        Assert.Equal(40, (await factory.WithDbAsync(tenant.Id, db => db.Calls.SingleAsync(c => c.Id == grant.CallId))).DurationSeconds);
+    }
+
+    /// <summary>
+    /// Twilio's final status can arrive once the media socket is accepted but before the stream's <c>start</c> is saved: the
+    /// bridge ends that call, and its end is published once, with the summary and the lead (before: call.ended and
+    /// call.analyzed went out at the status callback, empty, and the bridge's were dropped as repeats).
+    /// </summary>
+    [Fact]
+    public async Task AFinalStatusBetweenTheStreamsAcceptAndItsStartLeavesTheEndToTheBridgeWithItsSummary()
+    {
+        var (tenant, _) = await TenantAsync();
+        var callSid = NewCallSid();
+        var grant = await IncomingCallAsync(tenant, callSid);
+        var store = factory.Services.GetRequiredService<VoiceCallStore>();
+        var (setup, _) = (await store.LoadSetupAsync(grant, "http://localhost", CancellationToken.None))!.Value;
+        Assert.True(await factory.Services.GetRequiredService<global::Switchboard.Platform.Cluster.StreamTokenLedger>().TryUseAsync(grant, CancellationToken.None)); // the socket is accepted
+
+        var status = await PostSignedAsync($"/webhooks/twilio/status/{tenant.Id}", new Dictionary<string, string>
+        {
+            ["AccountSid"] = TwilioSimulator.AccountSid, ["CallSid"] = callSid, ["CallStatus"] = "completed", ["CallDuration"] = "9",
+        });
+        Assert.True(status.IsSuccessStatusCode);
+        var afterStatus = await EventTypesAsync(tenant, grant.CallId);
+        // The stream starts, the caller speaks, the stream stops: the bridge finishes the call.
+        var started = factory.Clock.GetUtcNow();
+        await store.MarkStartedAsync(setup, started, CancellationToken.None);
+        await factory.WithDbAsync(tenant.Id, db =>
+        {
+            db.TranscriptTurns.Add(new TranscriptTurn
+            {
+                Id = Guid.CreateVersion7(), TenantId = tenant.Id, CallId = grant.CallId, Seq = 0, Role = "user",
+                Text = "Ma toilette déborde, rappelez-moi au 514 555 0777.", At = started.AddSeconds(3),
+            });
+            return db.SaveChangesAsync();
+        });
+        await store.FinishAsync(setup, "caller-hangup", started, null, null, CancellationToken.None);
+
+        Assert.DoesNotContain(WebhookEventTypes.CallEnded, afterStatus);
+        var types = await EventTypesAsync(tenant, grant.CallId);
+        Assert.Single(types, t => t == WebhookEventTypes.CallEnded);
+        var analyzed = JsonNode.Parse(await factory.WithDbAsync(tenant.Id, db => db.WebhookEvents
+            .Where(e => e.CallId == grant.CallId && e.Type == WebhookEventTypes.CallAnalyzed).Select(e => e.PayloadJson).SingleAsync()))!;
+        var data = analyzed["data"] ?? analyzed;
+        Assert.False(string.IsNullOrEmpty((string?)data["summary"]));
+        Assert.NotNull(data["leadId"]);
+        var call = await factory.WithDbAsync(tenant.Id, db => db.Calls.SingleAsync(c => c.Id == grant.CallId));
+        Assert.Equal(("completed", true), (call.Status, call.Analyzed));
+    }
+
+    [Fact]
+    public async Task ACallWhoseStreamNeverConnectedAndWhoseStatusNeverCameIsEndedWithCallEndedAlone()
+    {
+        var (tenant, _) = await TenantAsync();
+        var grant = await IncomingCallAsync(tenant, NewCallSid());
+        var other = await IncomingCallAsync(tenant, NewCallSid()); // rings later: still within its time
+        var created = factory.Clock.GetUtcNow();
+
+        factory.Clock.Advance(TimeSpan.FromMinutes(31));
+        await factory.WithDbAsync(tenant.Id, async db =>
+        {
+            (await db.Calls.SingleAsync(c => c.Id == other.CallId)).UpdatedAt = factory.Clock.GetUtcNow().AddMinutes(-1);
+            return await db.SaveChangesAsync();
+        });
+        await Closer.CloseStaleAsync(CancellationToken.None);
+
+        var calls = await factory.WithDbAsync(tenant.Id, db => db.Calls.ToDictionaryAsync(c => c.Id));
+        var call = calls[grant.CallId];
+        Assert.Equal(("completed", NativeCallCloser.EndedReason, created), (call.Status, call.EndedReason, call.EndedAt));
+        Assert.Null(call.DurationSeconds); // never answered by the assistant
+        Assert.Equal("ringing", calls[other.CallId].Status);
+        Assert.Single(await EventTypesAsync(tenant, call.Id), t => t == WebhookEventTypes.CallEnded);
+        Assert.Equal(0, await factory.WithDbAsync(tenant.Id, db => db.Leads.CountAsync(l => l.CallId == call.Id)));
+        var data = JsonNode.Parse(await factory.WithDbAsync(tenant.Id, db => db.WebhookEvents.Where(e => e.CallId == call.Id && e.Type == WebhookEventTypes.CallEnded)
+            .Select(e => e.PayloadJson).SingleAsync()))!;
+        Assert.Equal(NativeCallCloser.EndedReason, (string?)(data["data"] ?? data)["endedReason"]);
+    }
+}
