@@ -1,7 +1,10 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using Switchboard.Billing;
 using Switchboard.Calls;
+using Switchboard.Tenancy;
 using Switchboard.Tests.Support;
 using Switchboard.Tests.Vapi;
 
@@ -197,6 +200,14 @@ public sealed class CallsApiTests(SwitchboardFactory factory) : IClassFixture<Sw
         Assert.Equal("INVALID_FILTER", await (await api.GetAsync("/api/v1/sms?status=abc")).ErrorCodeAsync());
         Assert.Equal(HttpStatusCode.OK, (await api.GetAsync("/api/v1/sms?status=delivered")).StatusCode);
 
+        // Outbound calls need the plan's telephony feature; on a plan without it the 403 comes before the body is read.
+        await factory.WithDbAsync(tenant.Id, async db =>
+        {
+            var account = await TenantAccounts.GetOrCreateAsync(db, factory.Services.GetRequiredService<PlanCatalog>(), tenant.Id, factory.Clock.GetUtcNow(), CancellationToken.None);
+            account.PlanId = "telephony";
+            return await db.SaveChangesAsync();
+        });
+        factory.Services.GetRequiredService<TenantAccountCache>().Invalidate(tenant.Id);
         var body = (await (await api.PostAsync("/api/v1/calls/outbound", new StringContent("{\"to\":\"+15145550100\",\"variables\":{\"a\":{\"b\":1}}}",
             System.Text.Encoding.UTF8, "application/json"))).JsonAsync(HttpStatusCode.BadRequest))["error"]!;
         Assert.Equal("BAD_REQUEST", body["code"]!.GetValue<string>());
