@@ -151,6 +151,7 @@ internal static class IngestBench
         {
             await db.CreateAsync(ct);
             var baseUrl = $"http://127.0.0.1:{BenchEnv.FreePort()}";
+            var scrapeToken = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
             var env = new Dictionary<string, string>
             {
                 ["ASPNETCORE_URLS"] = baseUrl,
@@ -167,6 +168,7 @@ internal static class IngestBench
                 ["Switchboard__Webhooks__MaxConcurrencyPerEndpoint"] = "64",
                 ["Logging__LogLevel__Default"] = "Warning",
                 ["DOTNET_GCgen0size"] = "0x4000000", // the gen0 budget ./switchboard runs the server with (--server-env DOTNET_GCgen0size=0: the runtime's own)
+                ["Switchboard__Observability__ScrapeToken"] = scrapeToken, // GET /metrics: where the server says each phase's time went
             };
             foreach (var (k, v) in serverEnv)
             {
@@ -187,6 +189,7 @@ internal static class IngestBench
             var url = new Uri($"{baseUrl}/webhooks/vapi/{tenantId}");
             using var http = BenchEnv.NewHttpClient(2048);
             http.Timeout = TimeSpan.FromSeconds(60);
+            var serverPhases = new ServerPhases(http, new Uri(baseUrl + "/metrics"), scrapeToken);
 
             // The first rate starts at once (the first 10 s after /readyz are the cold-start figure); the webhook endpoint is
             // registered in the same instant, so its deliveries join the outbox from the first calls on.
@@ -195,7 +198,7 @@ internal static class IngestBench
             var phases = new JsonArray();
             foreach (var rate in rates)
             {
-                var phase = await OpenLoopAsync(http, url, script, rate, seconds, server, db, ct);
+                var phase = await OpenLoopAsync(http, url, script, rate, seconds, server, db, serverPhases, ct);
                 phase["webhooksReceivedSoFar"] = receiver.Received;
                 phases.Add(phase);
             }
@@ -399,7 +402,8 @@ internal static class IngestBench
     /// Messages of ~<see cref="LiveCalls"/> interleaved calls at a constant rate: message i at start + i/rate whatever
     /// happened to the earlier ones; latency from that scheduled time to the end of its response.
     /// </summary>
-    private static async Task<JsonObject> OpenLoopAsync(HttpClient http, Uri url, CallScript script, double rate, double seconds, ServerProcess server, DbTarget db, CancellationToken ct)
+    private static async Task<JsonObject> OpenLoopAsync(HttpClient http, Uri url, CallScript script, double rate, double seconds, ServerProcess server, DbTarget db,
+        ServerPhases serverPhases, CancellationToken ct)
     {
         var total = (int)Math.Round(rate * seconds);
         var calls = Enumerable.Range(0, (int)Math.Ceiling((double)total / CallScript.Steps.Length) + 1).Select(script.Build).ToArray();
@@ -415,6 +419,7 @@ internal static class IngestBench
         using var lagCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var lagSampler = SampleOutboxLagAsync(db, lagCts.Token);
         var walSampler = SampleWalAsync(db, lagCts.Token);
+        var phasesBefore = await serverPhases.ScrapeAsync(ct);
         var meter = new ResourceMeter(server, db.Cluster);
         var start = Stopwatch.GetTimestamp();
         var next = 0;
@@ -436,6 +441,7 @@ internal static class IngestBench
         await Task.WhenAll(tasks);
         var duration = Stopwatch.GetElapsedTime(start).TotalSeconds;
         var resources = meter.Stop();
+        var inServer = ServerPhases.Between(phasesBefore, await serverPhases.ScrapeAsync(ct));
         await lagCts.CancelAsync();
         var lag = await lagSampler;
         var walMaxBytes = await walSampler;
@@ -472,6 +478,7 @@ internal static class IngestBench
             ["resources"] = JsonSerializer.SerializeToNode(resources),
             ["outboxLag"] = lag,
             ["walMaxMb"] = walMaxBytes is { } w ? Math.Round(w / 1048576.0, 1) : null,
+            ["serverPhases"] = inServer,
         };
         Console.WriteLine($"  achieved {phase["achievedRate"]} msg/s, errors {phase["errors"]}; p50/p99 ms: all {P(phase["all"])}, " +
                           $"request/response {P(phase["requestResponse"])}, fire-and-forget {P(phase["fireAndForget"])}, first 10 s {P(phase["first10s"])}; " +
@@ -479,6 +486,7 @@ internal static class IngestBench
                           (walMaxBytes is { } wal ? $"WAL max {wal / 1048576.0:F1} MB; " : "") + $"load {resources.LoadAverageAfter}");
         Console.WriteLine($"  p99 by second (ms): {string.Join(' ', phase["p99BySecond"]!.AsArray().Select(x => x!.GetValue<double>().ToString("F0", CultureInfo.InvariantCulture)))}");
         Console.WriteLine($"  p50/p99 by kind (ms): {string.Join(", ", byKind.Select(k => $"{k.Key} {P(k.Value)}"))}");
+        Console.WriteLine($"  p50/p99 in the server by phase (ms): {ServerPhases.Describe(inServer)}");
         return phase;
 
         async Task Fire(int i, long scheduled)

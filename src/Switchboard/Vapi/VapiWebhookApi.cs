@@ -186,10 +186,12 @@ internal static class VapiWebhookApi
     private static async Task<System.Text.Json.Nodes.JsonNode> ProcessWithRetryAsync(
         IServiceProvider services, Guid tenantId, JsonElement message, string type, string raw, string key, IReadOnlyList<string> unusable, CancellationToken ct)
     {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         // One message of a call at a time on this node, in arrival order (see CallOrder).
         using var callTurn = VapiEventProcessor.ProviderCallIdOf(message) is { } providerCallId
             ? await services.GetRequiredKeyedService<KeyedAsyncLock>(CallOrder).AcquireAsync(CallOrderKey(tenantId, providerCallId), ct)
             : default;
+        var ordered = System.Diagnostics.Stopwatch.GetTimestamp();
         var db = services.GetRequiredService<SwitchboardDbContext>();
         var processor = services.GetRequiredService<VapiEventProcessor>();
         var configs = services.GetRequiredService<TenantConfigCache>();
@@ -204,6 +206,7 @@ internal static class VapiWebhookApi
         if (VapiRecordOnly.Applies(message, type)
             && await VapiRecordOnly.TryRecordAsync(db, groupCommit, tenantId, message, type, raw, key, unusable, services.GetRequiredService<TimeProvider>().GetUtcNow(), ct))
         {
+            Timed();
             return new System.Text.Json.Nodes.JsonObject { ["ok"] = true };
         }
         for (var attempt = 1; ; attempt++)
@@ -228,7 +231,7 @@ internal static class VapiWebhookApi
                         await db.Database.CloseConnectionAsync();
                     }
                     var read = db.CallVersionsRead();
-                    return await groupCommit.RunAsync(db, PriorityOf(type), async () =>
+                    var written = await groupCommit.RunAsync(db, PriorityOf(type), async () =>
                     {
                         if (await db.CallVersionsUnchangedAsync(read))
                         {
@@ -240,6 +243,8 @@ internal static class VapiWebhookApi
                         db.ResetUnitOfWork();
                         return await UnitOfWorkAsync(db, configs, processor, tenantId, message, type, raw, key, unusable, ct);
                     }, ct);
+                    Timed();
+                    return written;
                 }
                 if (groupCommit is not null)
                 {
@@ -250,7 +255,7 @@ internal static class VapiWebhookApi
                 // PostgreSQL: the reads on one connection, each its own statement (READ COMMITTED: a transaction around them would
                 // give each the same fresh snapshot and take no lock), then the save in one round trip (SaveInOneRoundTripAsync).
                 var strategy = db.Database.CreateExecutionStrategy();
-                return await strategy.ExecuteAsync(async () =>
+                var saved = await strategy.ExecuteAsync(async () =>
                 {
                     await db.Database.OpenConnectionAsync(ct);
                     try
@@ -265,12 +270,22 @@ internal static class VapiWebhookApi
                         await db.Database.CloseConnectionAsync();
                     }
                 });
+                if (attempt == 1)
+                {
+                    Timed();
+                }
+                return saved;
             }
             catch (Exception e) when (attempt < MaxAttempts && Replayable(e))
             {
                 await Task.Delay(attempt * 10 + Random.Shared.Next(10), ct); // jittered: the units that collided do not collide again
             }
         }
+
+        // Where the message's time went (switchboard.vapi.message.phase.duration): its first attempt only (a replay's phases
+        // would count the pause and the earlier attempt as preparing). PostgreSQL has no writer to wait for: call order, then the rest.
+        void Timed() => services.GetRequiredService<SwitchboardMetrics>().VapiMessagePhases(
+            RequestResponseTypes.Contains(type), started, ordered, sqlite ? db.LastUnitTimes : default, System.Diagnostics.Stopwatch.GetTimestamp());
     }
 
     /// <summary>

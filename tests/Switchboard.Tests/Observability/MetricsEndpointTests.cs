@@ -70,6 +70,35 @@ public sealed class MetricsEndpointTests(ObservabilityFactory factory) : IClassF
     }
 
     [Fact]
+    public async Task AVapiMessagesTimeIsRecordedByPhase()
+    {
+        var tenant = await factory.CreateTenantAsync();
+        string[] phases = TestDatabase.IsPostgres ? ["call_order", "process"] : ["call_order", "prepare", "writer_wait", "write", "durable_wait"];
+        const string Name = "switchboard_vapi_message_phase_duration_seconds_count";
+        var text = await ScrapeAsync();
+        var before = phases.ToDictionary(p => p, p => (Fire: Value(text, Name, $"message=\"fire_and_forget\",phase=\"{p}\"", orZero: true),
+            Request: Value(text, Name, $"message=\"request_response\",phase=\"{p}\"", orZero: true)));
+        var callId = Guid.NewGuid().ToString();
+
+        // A status update (fire-and-forget: it makes the call) and a tool call (request/response), each answered 200.
+        var status = await factory.PostVapiAsync(tenant,
+            """{"message":{"type":"status-update","status":"in-progress","call":{"id":"CALL_ID","type":"inboundPhoneCall","customer":{"number":"+15145550100"}}}}""".Replace("CALL_ID", callId, StringComparison.Ordinal));
+        Assert.Equal(HttpStatusCode.OK, status.StatusCode);
+        var tool = await factory.PostVapiAsync(tenant,
+            """{"message":{"type":"tool-calls","call":{"id":"CALL_ID"},"toolCallList":[{"id":"tc-1","type":"function","function":{"name":"no_such_tool","arguments":{}}}]}}""".Replace("CALL_ID", callId, StringComparison.Ordinal));
+        Assert.Equal(HttpStatusCode.OK, tool.StatusCode);
+
+        text = await ScrapeAsync();
+        foreach (var phase in phases)
+        {
+            Assert.Equal(before[phase].Fire + 1, Value(text, Name, $"message=\"fire_and_forget\",phase=\"{phase}\""));
+            Assert.Equal(before[phase].Request + 1, Value(text, Name, $"message=\"request_response\",phase=\"{phase}\""));
+        }
+        // The other database's phases are not recorded here.
+        Assert.DoesNotContain(TestDatabase.IsPostgres ? "phase=\"durable_wait\"" : "phase=\"process\"", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task MetricsRefuseAnonymousTenantsAndWrongTokensButServeOperators()
     {
         var anonymous = await factory.CreateClient().GetAsync("/metrics");

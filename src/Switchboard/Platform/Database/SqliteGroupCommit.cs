@@ -128,6 +128,7 @@ internal sealed class SqliteGroupCommit(
     {
         ct.ThrowIfCancellationRequested();
         var unit = new Unit();
+        db.LastUnitTimes = new(unit.QueuedAt, 0, 0, 0);
         bool lead;
         lock (sync)
         {
@@ -159,6 +160,7 @@ internal sealed class SqliteGroupCommit(
             throw;
         }
 
+        var granted = Stopwatch.GetTimestamp();
         T result = default!;
         Exception? failure = null;
         var behavior = db.Database.AutoTransactionBehavior;
@@ -200,6 +202,8 @@ internal sealed class SqliteGroupCommit(
                 unit.Done.TrySetResult(failure is null);
             }
         }
+        var workDone = Stopwatch.GetTimestamp();
+        db.LastUnitTimes = new(unit.QueuedAt, granted, workDone, 0);
 
         if (failure is null)
         {
@@ -214,6 +218,7 @@ internal sealed class SqliteGroupCommit(
                 throw;
             }
             db.InGroupCommit = false;
+            db.LastUnitTimes = new(unit.QueuedAt, granted, workDone, Stopwatch.GetTimestamp());
             foreach (var listener in listeners)
             {
                 await listener.CommittedAsync(db);

@@ -21,6 +21,13 @@ internal sealed partial class SwitchboardDbContext
     /// </summary>
     internal bool InGroupCommit { get; set; }
 
+    /// <summary>
+    /// When this context's last <see cref="SqliteGroupCommit"/> unit was queued, handed the writer's connection, done with its
+    /// work, and answered (committed and durable): <see cref="System.Diagnostics.Stopwatch"/> timestamps, 0 before the first
+    /// unit. Read by the webhook path to record where a message's time went (<c>switchboard.vapi.message.phase.duration</c>).
+    /// </summary>
+    internal GroupCommitTimes LastUnitTimes { get; set; }
+
     private bool? isSqlite;
 
     /// <summary>
@@ -42,3 +49,10 @@ internal sealed partial class SwitchboardDbContext
         });
     }
 }
+
+/// <summary>
+/// The four moments of one <see cref="SqliteGroupCommit"/> unit (<see cref="System.Diagnostics.Stopwatch"/> timestamps): queued,
+/// granted the writer's connection, its work done (its savepoint released or rolled back), and answered (its batch committed
+/// and the WAL synced). A moment not reached is 0.
+/// </summary>
+internal readonly record struct GroupCommitTimes(long Queued, long Granted, long WorkDone, long Answered);
