@@ -34,10 +34,18 @@ internal sealed class SmsMessage
     /// <summary>Twilio Message SID (<c>SM…</c>).</summary>
     public string? MessageSid { get; set; }
 
-    /// <summary>Twilio's error code (e.g. <c>21211</c> when rejected, <c>30006</c> from an <c>undelivered</c> callback), or <see cref="SmsSendHandler.NoSenderCode"/>.</summary>
+    /// <summary>
+    /// Why the SMS did not go, as a stable code the dashboard words in the reader's language: Twilio's error code when Twilio
+    /// gave one (e.g. <c>21211</c> when rejected, <c>30006</c> from an <c>undelivered</c> callback; twilio.com/docs/api/errors),
+    /// else Switchboard's own (<see cref="SmsSendHandler.NoSenderCode"/>, <see cref="SmsSendHandler.RetriesExhaustedCode"/>,
+    /// <see cref="SmsSendHandler.LeadHandledCode"/>). Null when it went, or while a retry is due.
+    /// </summary>
     public string? ErrorCode { get; set; }
 
-    /// <summary>Twilio's error message, or the code's name (<see cref="SmsDeliveryStatus.DescribeError"/>) when a callback carried none.</summary>
+    /// <summary>
+    /// Twilio's error message, or the code's name (<see cref="SmsDeliveryStatus.DescribeError"/>) when a callback carried none, or
+    /// Switchboard's sentence (English, for logs and API readers) beside <see cref="ErrorCode"/>.
+    /// </summary>
     public string? ErrorMessage { get; set; }
     public int Attempts { get; set; }
 

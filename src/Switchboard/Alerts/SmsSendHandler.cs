@@ -39,6 +39,19 @@ internal sealed class SmsSendHandler(
     /// </summary>
     public const string OptedOutCode = "21610";
 
+    /// <summary>
+    /// <see cref="SmsMessage.ErrorCode"/> of an SMS whose sends kept failing without Twilio naming why (no response, a network
+    /// error) until the outbox gave up (dead letter). When the last attempt's answer carried Twilio's code (e.g. <c>20500</c>),
+    /// that code is kept instead.
+    /// </summary>
+    public const string RetriesExhaustedCode = "RETRIES_EXHAUSTED";
+
+    /// <summary>
+    /// <see cref="SmsMessage.ErrorCode"/> of a text held until business hours and canceled (status <c>canceled</c>) because its
+    /// lead was handled before the opening (<see cref="Calls.LeadsApi"/>).
+    /// </summary>
+    public const string LeadHandledCode = "LEAD_HANDLED";
+
     /// <summary>Outbox payload: the SMS row to send.</summary>
     public sealed record Payload(Guid SmsId);
 
@@ -254,6 +267,8 @@ internal sealed class SmsSendHandler(
         if (sms is not null && sms.Status is not ("sent" or "delivered" or "undelivered" or "canceled" or "simulated"))
         {
             sms.Status = "failed";
+            // A stable code beside the English message, for the dashboard to word (Twilio's, if its last answer gave one).
+            sms.ErrorCode ??= RetriesExhaustedCode;
             sms.ErrorMessage ??= "Retries exhausted.";
             await webhooks.SmsAsync(sms, ct); // sms.failed
             metrics.SmsSettled("failed");

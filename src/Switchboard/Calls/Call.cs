@@ -58,6 +58,16 @@ internal sealed class Call
     public bool Analyzed { get; set; }
 
     public DateTimeOffset CreatedAt { get; set; }
+
+    /// <summary>
+    /// When a save last changed the call. Transcript turns do not move it: a native call's turns are batched inserts of
+    /// <c>transcript_turns</c> (<see cref="Realtime.Bridge.TranscriptSink"/>), and an UPDATE of the call per batch would put a
+    /// write of the hot <c>calls</c> row (a new row version on PostgreSQL, the live-events interceptor's change) on every
+    /// spoken turn. Readers needing a native call's last sign of life take the later of this and its last turn's
+    /// <see cref="TranscriptTurn.At"/> (<see cref="Twilio.NativeCallCloser"/> ends a closed call there); its stale test needs
+    /// neither, since the bridge hangs up after the tenant's <c>VoiceMaxCallSeconds</c> from the stream's start, which writes the
+    /// call. The Live page bounds a native call by its <see cref="CreatedAt"/>.
+    /// </summary>
     public DateTimeOffset UpdatedAt { get; set; }
 
     /// <summary>The assistant that took a native call.</summary>

@@ -223,6 +223,7 @@ internal static class LeadsApi
             foreach (var sms in held)
             {
                 sms.Status = "canceled";
+                sms.ErrorCode = Alerts.SmsSendHandler.LeadHandledCode;
                 sms.ErrorMessage = $"Not sent: the lead was marked {lead.Status} before the business opened.";
             }
             if (held.Count > 0)

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
 using Switchboard.Alerts;
 using Switchboard.Assistants;
 using Switchboard.Brain;
@@ -56,6 +57,30 @@ internal sealed class PostCallPipeline(
         await campaigns.CallEndedAsync(call, ct); // a campaign contact's call: its result, or its retry
         await webhooks.CallEndedAsync(call, ct); // call.ended, recording.ready, call.analyzed
         return lead;
+    }
+
+    /// <summary>
+    /// Commits the unit of work of <paramref name="db"/> in which <see cref="RunAsync"/> ran on the call <paramref name="callId"/>,
+    /// provided no other unit ran it first: the pipeline of a native call can be run by its stream's end, after a warm transfer,
+    /// by a recorded message or by <see cref="Twilio.NativeCallCloser"/>, on any node, each having read the call not analyzed.
+    /// The claim is a conditional update (<c>SET "Analyzed" = true WHERE "Id" = … AND NOT "Analyzed"</c>) in the transaction
+    /// that saves the unit's lead, alerts and events, so exactly one unit commits them: on PostgreSQL the row lock makes a
+    /// second claim wait for the first's commit and then match no row (READ COMMITTED re-checks the condition); on SQLite
+    /// the single writer orders them. Returns false, with nothing saved, when another unit had claimed the call: the caller
+    /// discards its unit (<c>ChangeTracker.Clear</c>) and, if it still has something to write, reads the call again.
+    /// </summary>
+    /// <exception cref="Microsoft.EntityFrameworkCore.DbUpdateException">The save failed (SQLite busy: the caller retries the unit).</exception>
+    public static async Task<bool> SaveClaimedAsync(SwitchboardDbContext db, SqliteWriteGate writes, Guid callId, CancellationToken ct)
+    {
+        using var turn = await writes.EnterAsync(db, ct);
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        if (await db.Calls.Where(c => c.Id == callId && !c.Analyzed).ExecuteUpdateAsync(s => s.SetProperty(c => c.Analyzed, true), ct) == 0)
+        {
+            return false;
+        }
+        await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
+        return true;
     }
 
     /// <summary>

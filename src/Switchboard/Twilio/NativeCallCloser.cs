@@ -28,12 +28,27 @@ namespace Switchboard.Twilio;
 /// <item>already analyzed (a message was recorded): its end was published then; only the status changes.</item>
 /// </list>
 /// A status callback that arrives later changes nothing (a status only moves forward; the events are keyed by call).
+/// <para>
+/// A bridged call whose final status did come, but not its stream's end (Twilio's <c>completed</c> after the node holding the
+/// socket died), is completed yet never analyzed: the status callback leaves a bridged call's end to its stream
+/// (<see cref="TwilioVoiceApi"/>), which alone knows the captured lead. Once nothing was written to it for
+/// <see cref="VoiceOptions.StaleCallMinutes"/>, it goes through the pipeline here as above (<c>endedReason</c>
+/// <see cref="StreamEndMissingReason"/> unless the status gave one). Whichever of the stream's end and this pass commits
+/// first runs the pipeline, on any node: each claims the call in the transaction that saves its results
+/// (<see cref="PostCallPipeline.SaveClaimedAsync"/>), so lead, alerts and <c>call.ended</c> are made once.
+/// </para>
 /// </remarks>
 internal sealed class NativeCallCloser(IServiceScopeFactory scopes, IOptions<VoiceOptions> options, SqliteWriteGate writes, TimeProvider clock,
     ILogger<NativeCallCloser> logger)
 {
     /// <summary>The <c>endedReason</c> of a native call closed here, neither its stream's end nor Twilio's final status having come.</summary>
     public const string EndedReason = "status-callback-missing";
+
+    /// <summary>
+    /// The <c>endedReason</c> of a bridged native call whose end came as Twilio's final status (<c>completed</c>) alone, its
+    /// stream's end never (the node holding the socket died), when the status gave no reason of its own.
+    /// </summary>
+    public const string StreamEndMissingReason = "stream-end-missing";
 
     /// <summary>Most calls closed in one pass.</summary>
     internal const int MaxPerPass = 200;
@@ -54,6 +69,11 @@ internal sealed class NativeCallCloser(IServiceScopeFactory scopes, IOptions<Voi
             // The tenant's longest call on top of the grace: a stream started (and written) before it may still be going on.
             stale = candidates.Where(c => !Vapi.WarmUpTenant.Is(c.TenantId) && c.UpdatedAt + TimeSpan.FromSeconds(Math.Max(0, c.MaxSeconds)) + grace < now)
                 .Select(c => (c.Id, c.TenantId)).ToList();
+            // Ended by Twilio's final status, but bridged and never analyzed: the status callback leaves a bridged call's end to
+            // its stream, whose node died. Ended, it needs no tenant's longest call on top of the grace: its stream is over.
+            var ended = await EndedUnanalyzed(db.Calls.IgnoreQueryFilters().AsNoTracking(), now - grace)
+                .Take(MaxPerPass).Select(c => new { c.Id, c.TenantId }).ToListAsync(ct);
+            stale.AddRange(ended.Where(c => !Vapi.WarmUpTenant.Is(c.TenantId)).Select(c => (c.Id, c.TenantId)));
         }
         var closed = 0;
         foreach (var (id, tenantId) in stale)
@@ -80,14 +100,35 @@ internal sealed class NativeCallCloser(IServiceScopeFactory scopes, IOptions<Voi
             .Where(c => c.Provider == NativeCallStatus.Provider && c.UpdatedAt < writtenBefore)
             .OrderBy(c => c.UpdatedAt);
 
-    /// <summary>Ends one call, unless it ended meanwhile (idempotent). Returns whether it ended it.</summary>
+    /// <summary>
+    /// The condition of the partial index <c>IX_calls_native_unanalyzed</c> (migration 0037): native calls bridged (their
+    /// stream started) and not analyzed yet. Written as EF writes <see cref="EndedUnanalyzed"/>'s condition, so SQLite uses it.
+    /// </summary>
+    internal const string UnanalyzedFilterSql = "\"Provider\" = 'twilio' AND NOT \"Analyzed\" AND \"StartedAt\" IS NOT NULL";
+
+    /// <summary>
+    /// Bridged native calls ended (by Twilio's final status callback) but not analyzed, last written before
+    /// <paramref name="writtenBefore"/>: their stream's end, which runs the post-call pipeline, never came.
+    /// </summary>
+    internal static IQueryable<Call> EndedUnanalyzed(IQueryable<Call> calls, DateTimeOffset writtenBefore) =>
+        calls.Where(c => c.Provider == NativeCallStatus.Provider && !c.Analyzed && c.StartedAt != null)
+            .Where(c => EF.Constant(CallStatuses.Ended).Contains(c.Status) && c.UpdatedAt < writtenBefore)
+            .OrderBy(c => c.UpdatedAt);
+
+    /// <summary>
+    /// Ends one call, unless it ended meanwhile (idempotent), or, ended by Twilio's final status alone (bridged, not analyzed),
+    /// runs its post-call pipeline. Returns whether it did either. The pipeline's lead, alerts and events are committed only
+    /// if this unit claims the call (<see cref="PostCallPipeline.SaveClaimedAsync"/>): the stream's end on a node still alive
+    /// may be running it at the same time.
+    /// </summary>
     public async Task<bool> CloseAsync(Guid tenantId, Guid callId, CancellationToken ct)
     {
         await using var scope = scopes.CreateAsyncScope();
         scope.ServiceProvider.GetRequiredService<CurrentTenant>().Set(tenantId);
         var db = scope.ServiceProvider.GetRequiredService<SwitchboardDbContext>();
         var call = await db.Calls.FirstOrDefaultAsync(c => c.Id == callId && c.Provider == NativeCallStatus.Provider, ct);
-        if (call is null || NativeCallStatus.IsTerminal(call.Status))
+        var endedByStatus = call is not null && NativeCallStatus.IsTerminal(call.Status);
+        if (call is null || (endedByStatus && (call.Analyzed || call.StartedAt is null)))
         {
             return false;
         }
@@ -97,7 +138,7 @@ internal sealed class NativeCallCloser(IServiceScopeFactory scopes, IOptions<Voi
         var lastSign = lastTurn is { } at && at > call.UpdatedAt ? at : call.UpdatedAt;
         var bridged = call.StartedAt is not null;
         NativeCallStatus.Advance(call, "completed");
-        call.EndedReason ??= EndedReason;
+        call.EndedReason ??= endedByStatus ? StreamEndMissingReason : EndedReason;
         call.EndedAt ??= lastSign;
         if (call.DurationSeconds is null && call.StartedAt is { } started && call.EndedAt is { } ended && ended >= started)
         {
@@ -125,6 +166,14 @@ internal sealed class NativeCallCloser(IServiceScopeFactory scopes, IOptions<Voi
             await scope.ServiceProvider.GetRequiredService<PostCallPipeline>()
                 .RunAsync(tenant, assistant, call, null, captured, callerText, ct,
                     extractLead: bridged && (callerText.Length > 0 || captured is not null || keyed is not null), keyedNumber: keyed);
+            if (!await PostCallPipeline.SaveClaimedAsync(db, writes, call.Id, ct))
+            {
+                // The stream's end (or a recorded message) ran it since this pass read the call: nothing of this unit stands.
+                logger.LogInformation("Native call {CallId} of tenant {TenantId} was finished by its stream meanwhile", call.Id, tenantId);
+                return false;
+            }
+            logger.LogInformation("Native call {CallId} of tenant {TenantId} closed without its end ({Turns} turns stored)", call.Id, tenantId, turns.Count);
+            return true;
         }
         else if (!call.Analyzed)
         {

@@ -331,7 +331,8 @@ internal static partial class TwilioVoiceApi
                 // Never bridged (busy, unanswered, after-hours notice): its end is published here; a bridged call's at the stream's
                 // end. So is a call whose stream was accepted (its token used, cluster-wide: StreamTokenLedger) but whose start is not
                 // saved yet: its bridge finishes it (VoiceCallStore.FinishAsync, started or not), with its summary and lead; published
-                // here, call.ended and call.analyzed went out empty first, and the bridge's, keyed the same, never.
+                // here, call.ended and call.analyzed went out empty first, and the bridge's, keyed the same, never. A bridge whose
+                // node died never finishes it: NativeCallCloser runs its pipeline once the grace has passed.
                 if (call.StartedAt is null && !await db.StreamTokenUses.AnyAsync(u => u.CallId == call.Id, ct))
                 {
                     await webhooks.CallEndedAsync(call, ct);

@@ -1,5 +1,6 @@
 using System.Net.Http.Json;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Switchboard.Outbox;
 using Switchboard.Tenancy;
@@ -125,6 +126,7 @@ public sealed class SmsAlertTests(TwilioFactory factory) : IClassFixture<TwilioF
         var sms = await factory.WithDbAsync(tenant.Id, db => db.SmsMessages.SingleAsync());
         Assert.Equal("canceled", sms.Status);
         Assert.Contains("booked", sms.ErrorMessage);
+        Assert.Equal(Switchboard.Alerts.SmsSendHandler.LeadHandledCode, sms.ErrorCode); // a code the dashboard words, beside the English sentence
         var audit = await factory.WithDbAsync(tenant.Id, db => db.AuditLog.Where(e => e.Action == "lead.updated").SingleAsync());
         Assert.Contains("heldAlertsCanceled", audit.DetailsJson);
     }
@@ -272,6 +274,44 @@ public sealed class SmsAlertTests(TwilioFactory factory) : IClassFixture<TwilioF
         Assert.Equal("URGENCE Drain Fortin\nNouveau numéro de rappel : Luc +15145550777\nRappeler immédiatement.", texts[1]);
         var lead = await factory.WithDbAsync(tenant.Id, db => db.Leads.SingleAsync());
         Assert.Equal("+15145550777", lead.Phone);
+    }
+
+    /// <summary>
+    /// An SMS whose sends kept failing without a Twilio code until the outbox gave up is failed with a stable code, which the
+    /// SMS log returns next to the English message (before: the message alone, which the dashboard could not word).
+    /// </summary>
+    [Fact]
+    public async Task AnSmsWhoseRetriesRanOutWithoutATwilioCodeCarriesRetriesExhaustedInTheLog()
+    {
+        var (tenant, onCall, _) = await TenantAsync();
+        var now = factory.Clock.GetUtcNow();
+        var smsId = Guid.CreateVersion7();
+        await factory.WithDbAsync(tenant.Id, db =>
+        {
+            db.SmsMessages.Add(new Switchboard.Alerts.SmsMessage
+            {
+                Id = smsId, TenantId = tenant.Id, Direction = "outbound", Purpose = "lead-alert", To = onCall, Body = "Nouveau client",
+                Status = "queued", ErrorMessage = "Connection refused", Attempts = 8, IdempotencyKey = $"test:{smsId:N}", CreatedAt = now,
+            });
+            return db.SaveChangesAsync();
+        });
+        await using (var scope = factory.Services.CreateAsyncScope())
+        {
+            scope.ServiceProvider.GetRequiredService<CurrentTenant>().Set(tenant.Id);
+            var handler = ActivatorUtilities.CreateInstance<Switchboard.Alerts.SmsSendHandler>(scope.ServiceProvider);
+            await handler.OnDeadLetterAsync(new OutboxMessage
+            {
+                Id = Guid.CreateVersion7(), TenantId = tenant.Id, Kind = Switchboard.Alerts.SmsSendHandler.Kind, DedupeKey = $"test:{smsId:N}",
+                PayloadJson = System.Text.Json.JsonSerializer.Serialize(new Switchboard.Alerts.SmsSendHandler.Payload(smsId), System.Text.Json.JsonSerializerOptions.Web),
+                NextAttemptAt = now, CreatedAt = now,
+            }, CancellationToken.None);
+            await scope.ServiceProvider.GetRequiredService<Switchboard.Platform.Database.SwitchboardDbContext>().SaveChangesAsync();
+        }
+
+        var log = await factory.ApiClient(tenant).GetFromJsonAsync<System.Text.Json.Nodes.JsonObject>("/api/v1/sms");
+        var item = log!["items"]!.AsArray().Single(i => (string?)i!["id"] == smsId.ToString())!;
+        Assert.Equal(("failed", Switchboard.Alerts.SmsSendHandler.RetriesExhaustedCode, "Connection refused"),
+            ((string?)item["status"], (string?)item["errorCode"], (string?)item["errorMessage"]));
     }
 
     private sealed class ClockRestorer(FakeTimeProvider clock) : IDisposable

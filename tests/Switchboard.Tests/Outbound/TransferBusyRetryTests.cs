@@ -14,6 +14,7 @@ using Switchboard.Tenancy;
 using Switchboard.Tests.Realtime;
 using Switchboard.Tests.Support;
 using Switchboard.Twilio;
+using Switchboard.Webhooks;
 
 namespace Switchboard.Tests.Outbound;
 
@@ -22,10 +23,50 @@ public sealed class BusyOnceVoiceFactory : VoiceFactory
 {
     internal BusyOnce Busy { get; } = new();
 
+    internal BeforeTransaction Before { get; } = new();
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         base.ConfigureWebHost(builder);
-        builder.ConfigureTestServices(services => services.ConfigureDbContext<SwitchboardDbContext>(o => o.AddInterceptors(Busy)));
+        builder.ConfigureTestServices(services => services.ConfigureDbContext<SwitchboardDbContext>(o => o.AddInterceptors(Busy, Before)));
+    }
+
+    /// <summary>
+    /// Once armed, runs its work before the next transaction of the context given begins (that context holds no lock then),
+    /// then disarms.
+    /// </summary>
+    internal sealed class BeforeTransaction : DbTransactionInterceptor
+    {
+        private (DbContext Context, Func<Task> Work)? armed;
+        private readonly Lock sync = new();
+
+        public void Arm(DbContext context, Func<Task> work)
+        {
+            lock (sync)
+            {
+                armed = (context, work);
+            }
+        }
+
+        public override async ValueTask<InterceptionResult<System.Data.Common.DbTransaction>> TransactionStartingAsync(
+            System.Data.Common.DbConnection connection, TransactionStartingEventData eventData, InterceptionResult<System.Data.Common.DbTransaction> result,
+            CancellationToken ct = default)
+        {
+            Func<Task>? work = null;
+            lock (sync)
+            {
+                if (armed is { } a && a.Context == eventData.Context)
+                {
+                    work = a.Work;
+                    armed = null;
+                }
+            }
+            if (work is not null)
+            {
+                await work();
+            }
+            return result;
+        }
     }
 
     /// <summary>
@@ -35,11 +76,34 @@ public sealed class BusyOnceVoiceFactory : VoiceFactory
     internal sealed class BusyOnce : SaveChangesInterceptor
     {
         private int armed;
+        private Guid? tenantId;
+        private Action<DbContext>? onBusy;
 
-        public void Arm() => Interlocked.Exchange(ref armed, 1);
+        /// <summary>
+        /// Arms it for the next save, or, given <paramref name="tenant"/>, the next save of that tenant's unit in a transaction (not
+        /// a background worker's: on PostgreSQL the cluster's workers save too); <paramref name="then"/> runs with the refused
+        /// save's context, as it is refused.
+        /// </summary>
+        public void Arm(Guid? tenant = null, Action<DbContext>? then = null)
+        {
+            tenantId = tenant;
+            Interlocked.Exchange(ref onBusy, then);
+            Interlocked.Exchange(ref armed, 1);
+        }
 
-        public override ValueTask<InterceptionResult<int>> SavingChangesAsync(DbContextEventData eventData, InterceptionResult<int> result, CancellationToken ct = default) =>
-            Interlocked.Exchange(ref armed, 0) == 1 ? throw new SqliteException("SQLite Error 5: 'database is locked'.", 5) : ValueTask.FromResult(result);
+        public override ValueTask<InterceptionResult<int>> SavingChangesAsync(DbContextEventData eventData, InterceptionResult<int> result, CancellationToken ct = default)
+        {
+            if (tenantId is { } tenant && (eventData.Context is not SwitchboardDbContext db || db.TenantFilter != tenant || db.Database.CurrentTransaction is null))
+            {
+                return ValueTask.FromResult(result);
+            }
+            if (Interlocked.Exchange(ref armed, 0) != 1)
+            {
+                return ValueTask.FromResult(result);
+            }
+            Interlocked.Exchange(ref onBusy, null)?.Invoke(eventData.Context!);
+            throw new SqliteException("SQLite Error 5: 'database is locked'.", 5);
+        }
     }
 }
 
@@ -67,6 +131,7 @@ public sealed class TransferBusyRetryTests(BusyOnceVoiceFactory factory) : IClas
                 Id = callId, TenantId = tenant.Id, Channel = CallChannels.Voice, Provider = NativeCallStatus.Provider, ProviderCallId = callSid, CallSid = callSid,
                 Status = "in-progress", CustomerNumber = "+15145550123", Language = "fr-CA", AssistantId = paul.Id, StartedAt = now, CreatedAt = now, UpdatedAt = now,
             });
+            AddEndpoint(db, tenant.Id, now);
             await db.SaveChangesAsync();
             return paul.Id;
         });
@@ -77,7 +142,7 @@ public sealed class TransferBusyRetryTests(BusyOnceVoiceFactory factory) : IClas
         // Twilio takes the update; the host's next save then finds SQLite busy.
         factory.TwilioRest.Voice.BeforeUpdateResponse = (_, _) =>
         {
-            factory.Busy.Arm();
+            factory.Busy.Arm(tenant.Id);
             return Task.CompletedTask;
         };
         string output;
@@ -95,5 +160,90 @@ public sealed class TransferBusyRetryTests(BusyOnceVoiceFactory factory) : IClas
         Assert.Contains("\"transferred\":true", output);
         var transfer = await factory.WithDbAsync(tenant.Id, db => db.CallTransfers.SingleAsync(t => t.CallId == callId));
         Assert.Equal(TransferOutcomes.Transferred, transfer.Outcome);
+        // The save retried queued the event again (before: the refused attempt's event was rolled back, and the retry, in the
+        // same unit, took it for already published: call.transferred was never sent).
+        Assert.Single(await TransferEventsAsync(tenant, callId), t => t == WebhookEventTypes.CallTransferred);
     }
+
+    /// <summary>
+    /// SQLite busy while <c>call.transferred</c> is saved, and Twilio's <c>&lt;Dial action&gt;</c> (busy) lands before the retry:
+    /// the transfer has one outcome, <c>call.transfer_failed</c>; nothing of the refused attempt is saved later by the tool's unit.
+    /// </summary>
+    [Fact]
+    public async Task ADialActionLandingWhileCallTransferredIsRetriedLeavesTheTransferFailedAlone()
+    {
+        var (tenant, callId, setup) = await TransferringCallAsync();
+        var store = factory.Services.GetRequiredService<VoiceCallStore>();
+        factory.TwilioRest.Voice.BeforeUpdateResponse = (_, _) =>
+        {
+            // Between the refused attempt and its retry, the destination's line is busy: the <Dial action> fails the transfer.
+            factory.Busy.Arm(tenant.Id, refused => factory.Before.Arm(refused, async () =>
+            {
+                await using var scope = factory.Services.CreateAsyncScope();
+                scope.ServiceProvider.GetRequiredService<CurrentTenant>().Set(tenant.Id);
+                var db = scope.ServiceProvider.GetRequiredService<SwitchboardDbContext>();
+                // As the <Dial action> does (TransferService.OnColdDialEndedAsync: the outcome, then call.transfer_failed), by hand:
+                // in-process on SQLite it would wait for the write gate the retry holds, so this stands for a writer the gate
+                // does not order (PostgreSQL has no gate).
+                var transfer = await db.CallTransfers.SingleAsync(t => t.CallId == callId);
+                transfer.Outcome = TransferOutcomes.Busy;
+                transfer.EndedAt = factory.Clock.GetUtcNow();
+                await scope.ServiceProvider.GetRequiredService<WebhookEventPublisher>().PublishAsync(tenant.Id, WebhookEventTypes.CallTransferFailed,
+                    $"{transfer.Id:N}:{transfer.Outcome}", new { callId, transferId = transfer.Id, outcome = transfer.Outcome }, CancellationToken.None, callId);
+                await db.SaveChangesAsync();
+            }));
+            return Task.CompletedTask;
+        };
+        try
+        {
+            await store.InvokeToolAsync(setup, ToolRegistry.TransferCall,
+                JsonSerializer.Serialize(new { destination = "Bureau", reason = "Facture", mode = "cold" }), CancellationToken.None);
+        }
+        finally
+        {
+            factory.TwilioRest.Voice.BeforeUpdateResponse = null;
+        }
+
+        var transfer = await factory.WithDbAsync(tenant.Id, db => db.CallTransfers.SingleAsync(t => t.CallId == callId));
+        Assert.Equal(TransferOutcomes.Busy, transfer.Outcome);
+        var types = await TransferEventsAsync(tenant, callId);
+        Assert.Single(types, t => t == WebhookEventTypes.CallTransferFailed);
+        Assert.DoesNotContain(WebhookEventTypes.CallTransferred, types);
+    }
+
+    private Task<List<string>> TransferEventsAsync(TestTenant tenant, Guid callId) =>
+        factory.WithDbAsync(tenant.Id, db => db.WebhookEvents.Where(e => e.CallId == callId && e.Type.StartsWith("call.transfer")).Select(e => e.Type).ToListAsync());
+
+    /// <summary>A tenant with a webhook endpoint and a live native call whose assistant may transfer to "Bureau".</summary>
+    private async Task<(TestTenant Tenant, Guid CallId, VoiceCallSetup Setup)> TransferringCallAsync()
+    {
+        var tenant = await factory.CreateTenantAsync(withTwilio: true);
+        var callSid = "CA" + Guid.NewGuid().ToString("N");
+        var callId = Guid.CreateVersion7();
+        var now = factory.Clock.GetUtcNow();
+        var assistantId = await factory.WithDbAsync(tenant.Id, async db =>
+        {
+            var paul = await db.Assistants.SingleAsync();
+            paul.TransferEnabled = true;
+            paul.TransferDestinations = [new TransferDestination { Name = "Bureau", Number = "+15145550100" }];
+            db.Calls.Add(new Call
+            {
+                Id = callId, TenantId = tenant.Id, Channel = CallChannels.Voice, Provider = NativeCallStatus.Provider, ProviderCallId = callSid, CallSid = callSid,
+                Status = "in-progress", CustomerNumber = "+15145550123", Language = "fr-CA", AssistantId = paul.Id, StartedAt = now, CreatedAt = now, UpdatedAt = now,
+            });
+            AddEndpoint(db, tenant.Id, now);
+            await db.SaveChangesAsync();
+            return paul.Id;
+        });
+        var (setup, _) = (await factory.Services.GetRequiredService<VoiceCallStore>().LoadSetupAsync(
+            new MediaStreamGrant(tenant.Id, callId, callSid, assistantId, "fr-CA", DateTimeOffset.MaxValue), factory.ServerUri.ToString().TrimEnd('/'), CancellationToken.None))!.Value;
+        return (tenant, callId, setup);
+    }
+
+    private static void AddEndpoint(SwitchboardDbContext db, Guid tenantId, DateTimeOffset now) =>
+        db.WebhookEndpoints.Add(new WebhookEndpoint
+        {
+            Id = Guid.NewGuid(), TenantId = tenantId, Url = "https://hooks.example/transfers", SecretProtected = "x", Enabled = true, CreatedAt = now, UpdatedAt = now,
+        });
 }
+

@@ -192,4 +192,121 @@ public sealed class NativeCallCloserTests(TwilioFactory factory) : IClassFixture
             .Select(e => e.PayloadJson).SingleAsync()))!;
         Assert.Equal(NativeCallCloser.EndedReason, (string?)(data["data"] ?? data)["endedReason"]);
     }
+
+    /// <summary>A bridged call: the stream started (as the bridge marks it) and the caller reported an emergency.</summary>
+    private async Task<(MediaStreamGrant Grant, VoiceCallSetup Setup, DateTimeOffset Started)> BridgedCallAsync(TestTenant tenant, string callSid)
+    {
+        var grant = await IncomingCallAsync(tenant, callSid);
+        var store = factory.Services.GetRequiredService<VoiceCallStore>();
+        var (setup, _) = (await store.LoadSetupAsync(grant, "http://localhost", CancellationToken.None))!.Value;
+        var started = factory.Clock.GetUtcNow();
+        await store.MarkStartedAsync(setup, started, CancellationToken.None);
+        await factory.WithDbAsync(tenant.Id, db =>
+        {
+            db.TranscriptTurns.Add(new TranscriptTurn
+            {
+                Id = Guid.CreateVersion7(), TenantId = tenant.Id, CallId = grant.CallId, Seq = 0, Role = "user",
+                Text = "Mon sous-sol est inondé, rappelez-moi au 514 555 0777.", At = started.AddSeconds(5),
+            });
+            return db.SaveChangesAsync();
+        });
+        return (grant, setup, started);
+    }
+
+    private Task<HttpResponseMessage> CompletedAsync(TestTenant tenant, string callSid) =>
+        PostSignedAsync($"/webhooks/twilio/status/{tenant.Id}", new Dictionary<string, string>
+        {
+            ["AccountSid"] = TwilioSimulator.AccountSid, ["CallSid"] = callSid, ["CallStatus"] = "completed", ["CallDuration"] = "30",
+        });
+
+    /// <summary>
+    /// The node holding a bridged call's stream dies; Twilio's final status (<c>completed</c>) comes later. The status leaves a
+    /// bridged call's end to its stream, which never comes: the closer runs its pipeline once the grace has passed (before: the
+    /// call was completed for ever without a lead, an alert or <c>call.ended</c>, as the closer read only calls not ended).
+    /// </summary>
+    [Fact]
+    public async Task ABridgedCallCompletedByItsStatusAfterItsNodeDiedIsAnalyzedOnceByTheCloser()
+    {
+        var (tenant, onCall) = await TenantAsync();
+        var callSid = NewCallSid();
+        var (grant, _, _) = await BridgedCallAsync(tenant, callSid);
+        Assert.True((await CompletedAsync(tenant, callSid)).IsSuccessStatusCode);
+        Assert.DoesNotContain(WebhookEventTypes.CallEnded, await EventTypesAsync(tenant, grant.CallId)); // left to the (dead) bridge
+
+        factory.Clock.Advance(TimeSpan.FromMinutes(5)); // within the grace: the stream's end may still come
+        await Closer.CloseStaleAsync(CancellationToken.None);
+        Assert.False((await factory.WithDbAsync(tenant.Id, db => db.Calls.SingleAsync(c => c.Id == grant.CallId))).Analyzed);
+        factory.Clock.Advance(TimeSpan.FromMinutes(11));
+        Assert.True(await Closer.CloseStaleAsync(CancellationToken.None) >= 1);
+        Assert.False(await Closer.CloseAsync(tenant.Id, grant.CallId, CancellationToken.None)); // once
+        await factory.Outbox.DrainAsync(CancellationToken.None);
+
+        var call = await factory.WithDbAsync(tenant.Id, db => db.Calls.SingleAsync(c => c.Id == grant.CallId));
+        Assert.Equal(("completed", NativeCallCloser.StreamEndMissingReason, true, true), (call.Status, call.EndedReason, call.Analyzed, call.TranscriptFinal));
+        Assert.Equal(30, call.DurationSeconds); // Twilio's, not made up here
+        var lead = await factory.WithDbAsync(tenant.Id, db => db.Leads.SingleAsync(l => l.CallId == call.Id));
+        Assert.Equal(("emergency", "+15145550777"), (lead.Urgency, lead.Phone));
+        Assert.StartsWith("URGENCE", Assert.Single(factory.Twilio.Messages, m => m.To == onCall).Body);
+        Assert.Single(await EventTypesAsync(tenant, call.Id), t => t == WebhookEventTypes.CallEnded);
+    }
+
+    /// <summary>
+    /// The stream's end and the closer both read the call not analyzed (two nodes: the bridge slow to finish, the closer's
+    /// pass): the one that commits second saves no lead, alert or event of its own, and the stream's end still writes its
+    /// transcript. The claim is in the database, not in either process.
+    /// </summary>
+    [Fact]
+    public async Task TheStreamsEndAndTheCloserRacingRunThePostCallPipelineOnce()
+    {
+        var (tenant, onCall) = await TenantAsync();
+        var callSid = NewCallSid();
+        var (grant, _, _) = await BridgedCallAsync(tenant, callSid);
+        Assert.True((await CompletedAsync(tenant, callSid)).IsSuccessStatusCode);
+        factory.Clock.Advance(TimeSpan.FromMinutes(16));
+
+        // One racer's unit reads the call and runs the pipeline, but commits last.
+        await using var scope = factory.Services.CreateAsyncScope();
+        scope.ServiceProvider.GetRequiredService<CurrentTenant>().Set(tenant.Id);
+        var db = scope.ServiceProvider.GetRequiredService<global::Switchboard.Platform.Database.SwitchboardDbContext>();
+        var call = await db.Calls.SingleAsync(c => c.Id == grant.CallId);
+        var tenantRow = await db.Tenants.SingleAsync(t => t.Id == tenant.Id);
+        await scope.ServiceProvider.GetRequiredService<PostCallPipeline>()
+            .RunAsync(tenantRow, null, call, null, null, "Mon sous-sol est inondé, rappelez-moi au 514 555 0777.", CancellationToken.None);
+        // Meanwhile the other racer (here the closer) commits first.
+        Assert.True(await Closer.CloseAsync(tenant.Id, grant.CallId, CancellationToken.None));
+
+        var writes = factory.Services.GetRequiredService<global::Switchboard.Platform.Database.SqliteWriteGate>();
+        Assert.False(await PostCallPipeline.SaveClaimedAsync(db, writes, grant.CallId, CancellationToken.None));
+        await factory.Outbox.DrainAsync(CancellationToken.None);
+
+        Assert.Equal(1, await factory.WithDbAsync(tenant.Id, d => d.Leads.CountAsync(l => l.CallId == grant.CallId)));
+        Assert.Single(factory.Twilio.Messages, m => m.To == onCall);
+        var types = await EventTypesAsync(tenant, grant.CallId);
+        Assert.Single(types, t => t == WebhookEventTypes.CallEnded);
+        Assert.Single(types, t => t == WebhookEventTypes.LeadCreated);
+    }
+
+    /// <summary>
+    /// The closer ran a bridged call's pipeline (its stream's end late, not lost): the stream's end then writes its status and
+    /// transcript but makes no second lead, alert or <c>call.ended</c>.
+    /// </summary>
+    [Fact]
+    public async Task AStreamsEndAfterTheCloserRanThePipelineAddsNoSecondLeadOrAlert()
+    {
+        var (tenant, onCall) = await TenantAsync();
+        var callSid = NewCallSid();
+        var (grant, setup, started) = await BridgedCallAsync(tenant, callSid);
+        Assert.True((await CompletedAsync(tenant, callSid)).IsSuccessStatusCode);
+        factory.Clock.Advance(TimeSpan.FromMinutes(16));
+        Assert.True(await Closer.CloseAsync(tenant.Id, grant.CallId, CancellationToken.None));
+
+        await factory.Services.GetRequiredService<VoiceCallStore>().FinishAsync(setup, "caller-hangup", started, 420, null, CancellationToken.None);
+        await factory.Outbox.DrainAsync(CancellationToken.None);
+
+        var call = await factory.WithDbAsync(tenant.Id, db => db.Calls.SingleAsync(c => c.Id == grant.CallId));
+        Assert.Equal((true, 420d), (call.Analyzed, call.GreetingLatencyMs)); // the stream's end still wrote what it alone knows
+        Assert.Equal(1, await factory.WithDbAsync(tenant.Id, db => db.Leads.CountAsync(l => l.CallId == grant.CallId)));
+        Assert.Single(factory.Twilio.Messages, m => m.To == onCall);
+        Assert.Single(await EventTypesAsync(tenant, grant.CallId), t => t == WebhookEventTypes.CallEnded);
+    }
 }

@@ -460,19 +460,35 @@ internal sealed class TransferService(
         return await SqliteBusyRetry.RunAsync(() => PublishTransferredOnceAsync(transfer, ct), ct);
     }
 
+    /// <summary>
+    /// One attempt of <see cref="PublishTransferredUnlessFailedAsync"/>. An attempt SQLite refused (busy) rolled back the event it
+    /// queued, yet the unit's webhook publisher remembers it as published: retried in the same unit, the check would pass and
+    /// queue nothing (<c>call.transferred</c> lost). So a refused attempt leaves a fresh unit of work (the transfer's row,
+    /// already committed, attached again): the retry checks the outcome again and queues the event again, or, the
+    /// <c>&lt;Dial action&gt;</c> having failed the transfer meanwhile, nothing is left behind for a later save of the unit.
+    /// </summary>
     private async Task<bool> PublishTransferredOnceAsync(CallTransfer transfer, CancellationToken ct)
     {
-        await using var tx = await db.Database.BeginTransactionAsync(ct);
-        if (await db.CallTransfers.Where(t => t.Id == transfer.Id && t.Outcome == TransferOutcomes.Transferred)
-                .ExecuteUpdateAsync(s => s.SetProperty(t => t.Outcome, TransferOutcomes.Transferred), ct) == 0)
+        try
         {
-            logger.LogInformation("Transfer {TransferId} of call {CallId}: its <Dial> action came first and said nobody took the call", transfer.Id, transfer.CallId);
-            return false;
+            await using var tx = await db.Database.BeginTransactionAsync(ct);
+            if (await db.CallTransfers.Where(t => t.Id == transfer.Id && t.Outcome == TransferOutcomes.Transferred)
+                    .ExecuteUpdateAsync(s => s.SetProperty(t => t.Outcome, TransferOutcomes.Transferred), ct) == 0)
+            {
+                logger.LogInformation("Transfer {TransferId} of call {CallId}: its <Dial> action came first and said nobody took the call", transfer.Id, transfer.CallId);
+                return false;
+            }
+            await PublishAsync(transfer, ct);
+            await db.SaveChangesAsync(ct);
+            await tx.CommitAsync(ct);
+            return true;
         }
-        await PublishAsync(transfer, ct);
-        await db.SaveChangesAsync(ct);
-        await tx.CommitAsync(ct);
-        return true;
+        catch (Exception e) when (SqliteBusyRetry.IsBusy(e))
+        {
+            db.ResetUnitOfWork();
+            db.CallTransfers.Attach(transfer);
+            throw;
+        }
     }
 
     private async Task FailAsync(CallTransfer transfer, string outcome, string? error, CancellationToken ct)

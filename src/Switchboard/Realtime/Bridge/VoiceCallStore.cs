@@ -345,6 +345,14 @@ internal sealed class VoiceCallStore(
             var pipeline = scope.ServiceProvider.GetRequiredService<PostCallPipeline>();
             await pipeline.RunAsync(tenant, assistant, call, null, captured, callerText, ct,
                 extractLead: callerText.Length > 0 || captured is not null || keyed is not null, keyedNumber: keyed);
+            if (!await PostCallPipeline.SaveClaimedAsync(db, writes, callId, ct))
+            {
+                // Another unit (NativeCallCloser, on this node or another) ran the pipeline since this one read the call:
+                // its lead, alerts and events stand; this stream's end still writes the status, transcript and latencies.
+                db.ChangeTracker.Clear();
+                await FinishOnceAsync(tenantId, callId, assistantId, reason, startedAt, greetingMs, captured, streamEnded, offeredTransfer, ct);
+            }
+            return;
         }
         using var turn = await writes.EnterAsync(db, ct);
         await db.SaveChangesAsync(ct);
