@@ -399,6 +399,8 @@ public sealed class OnboardingBrowserTests(BrowserFixture browser, ITestOutputHe
         await page.GotoAsync("/onboarding");
         await Expect(StepButton(page, "Plan")).ToHaveAccessibleNameAsync(new Regex(@"^8\. Plan\s*\(done\)$")); // the mark is read out where it is shown
         await Expect(StepButton(page, "Voice provider")).ToHaveAccessibleNameAsync("2. Voice provider");
+        // Nor is a number needed on that plan, and the hours hold their defaults: step 5 waits for a number attached.
+        await Expect(StepButton(page, "Phone and hours")).ToHaveAccessibleNameAsync("5. Phone and hours");
         await StepButton(page, "Voice provider").ClickAsync();
         await Expect(StepHeading(page, "Voice provider")).ToBeVisibleAsync();
         await page.GetByRole(AriaRole.Radio, new() { NameRegex = new Regex("^Vapi") }).CheckAsync();
