@@ -30,6 +30,7 @@ textarea{flex:1;resize:none;min-block-size:44px;max-block-size:120px;padding:10p
 form button{min-inline-size:44px;min-block-size:44px;padding:0 14px;border:0;border-radius:8px;background:var(--sb-accent);color:#fff;font-weight:600;cursor:pointer}
 form button:disabled{opacity:.6;cursor:default}
 form .mic{padding:0 10px;background:#fff;border:1px solid var(--sb-accent);color:var(--sb-accent)}
+form .mic svg{display:block;margin-inline:auto}
 form .mic[aria-pressed=true]{background:var(--sb-accent);color:#fff}
 @media (max-width:640px){.panel{inset:0;inline-size:auto;block-size:auto;max-block-size:none;border-radius:0}}
 @media (prefers-reduced-motion:no-preference){.panel{transition:opacity .15s}.typing .dot{animation:sb-blink 1.2s infinite}.typing .dot:nth-child(3){animation-delay:.2s}.typing .dot:nth-child(4){animation-delay:.4s}}

@@ -60,6 +60,23 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: 
   return e;
 }
 
+/**
+ * A microphone drawn in SVG with the button's text colour (`currentColor`), 18×18 CSS px, hidden from assistive technology
+ * (the button's `aria-label` names it). Paths from Lucide's "mic" icon (ISC licence), built with createElementNS: no markup.
+ */
+function micIcon(): SVGSVGElement {
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  for (const [k, v] of Object.entries({ viewBox: "0 0 24 24", width: "18", height: "18", fill: "none", stroke: "currentColor", "stroke-width": "2", "stroke-linecap": "round", "stroke-linejoin": "round", "aria-hidden": "true", focusable: "false" }))
+    svg.setAttribute(k, v);
+  for (const d of ["M12 19v3", "M19 10v2a7 7 0 0 1-14 0v-2", "M12 2a3 3 0 0 0-3 3v7a3 3 0 0 0 6 0V5a3 3 0 0 0-3-3Z"]) {
+    const path = document.createElementNS(ns, "path");
+    path.setAttribute("d", d);
+    svg.append(path);
+  }
+  return svg;
+}
+
 async function main(): Promise<void> {
   if (!script?.dataset.key) {
     console.warn("Switchboard widget: the script tag needs data-key=\"pk_live_…\".");
@@ -152,7 +169,9 @@ async function main(): Promise<void> {
   sendButton.type = "submit";
   form.append(input, sendButton);
   // Voice (when the plan has it and data-mode is not "chat"): the voice chunk loads on the first click.
-  const mic = el("button", "mic", "🎙");
+  // The icon is drawn, not an emoji: "🎙" needs an emoji font, and without one (many Linux desktops) it showed a stray glyph.
+  const mic = el("button", "mic");
+  mic.append(micIcon());
   mic.type = "button";
   mic.dataset.state = "ended";
   mic.setAttribute("aria-label", t.talk);

@@ -466,6 +466,26 @@ public sealed class DashboardBrowserTests(BrowserFixture browser, ITestOutputHel
     }
 
     [Theory]
+    [InlineData("fr-CA", "Chercher dans les transcriptions et résumés")]
+    [InlineData("ar", "ابحث في النصوص والملخصات")]
+    public async Task OnAPhoneTheCallsSearchSaysInFullWhatItSearches(string locale, string label)
+    {
+        if (browser.Skip(output)) { return; }
+        // It was the search box's placeholder, cut off at 375 px in French ("Chercher dans les transcriptions et r"): it
+        // is now the box's visible label, which wraps rather than being clipped.
+        await using var tab = await browser.OpenAsync(locale: locale, width: 375, height: 812);
+        var page = tab.Page;
+        await page.GotoAsync("/calls");
+        await Expect(page.GetByRole(AriaRole.Searchbox, new() { Name = label, Exact = true })).ToBeVisibleAsync();
+        var text = page.GetByText(label, new() { Exact = true });
+        await Expect(text).ToBeVisibleAsync();
+        var cut = await text.EvaluateAsync<bool>(
+            "e => { const r = e.getBoundingClientRect(); return e.scrollWidth > e.clientWidth || r.left < 0 || r.right > innerWidth; }");
+        Assert.False(cut, $"the label '{label}' is cut off at 375 px");
+        await tab.AssertCleanAsync();
+    }
+
+    [Theory]
     [InlineData("en-CA", false)]
     [InlineData("fr-CA", true)]
     [InlineData("ar", false)]

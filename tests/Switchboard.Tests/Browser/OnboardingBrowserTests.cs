@@ -399,6 +399,8 @@ public sealed class OnboardingBrowserTests(BrowserFixture browser, ITestOutputHe
         await page.GotoAsync("/onboarding");
         await Expect(StepButton(page, "Plan")).ToHaveAccessibleNameAsync(new Regex(@"^8\. Plan\s*\(done\)$")); // the mark is read out where it is shown
         await Expect(StepButton(page, "Voice provider")).ToHaveAccessibleNameAsync("2. Voice provider");
+        // Nor is a number needed on that plan, and the hours hold their defaults: step 5 waits for a number attached.
+        await Expect(StepButton(page, "Phone and hours")).ToHaveAccessibleNameAsync("5. Phone and hours");
         await StepButton(page, "Voice provider").ClickAsync();
         await Expect(StepHeading(page, "Voice provider")).ToBeVisibleAsync();
         await page.GetByRole(AriaRole.Radio, new() { NameRegex = new Regex("^Vapi") }).CheckAsync();
@@ -450,6 +452,43 @@ public sealed class OnboardingBrowserTests(BrowserFixture browser, ITestOutputHe
         }
         await monday.GetByLabel("Lundi : ouverture à").FillAsync("08:30");
         await Expect(monday).ToContainTextAsync(new Regex(@"8 h 30 – \d{1,2} h \d\d")); // not "08:30 AM"
+        await tab.AssertCleanAsync();
+    }
+
+    /// <summary>
+    /// The horizontal centres of a day's "from" and "to" pickers and of the two times written out beside them, in that
+    /// order (the written-out times are the group's two <c>bdi</c> elements).
+    /// </summary>
+    private const string HoursCentres = """
+        group => [...group.querySelectorAll('input[type=time]'), ...group.querySelectorAll('bdi')]
+          .map(e => { const r = e.getBoundingClientRect(); return r.left + r.width / 2; })
+        """;
+
+    [Theory]
+    [InlineData("ar", "الاثنين", true)]
+    [InlineData("en-CA", "Monday", false)]
+    public async Task ADaysHoursReadFromOpeningToClosingInThePagesDirection(string locale, string monday, bool rightToLeft)
+    {
+        if (browser.Skip(output)) { return; }
+        // In Arabic the pickers ran left to right (from at the left) while the range written out beside them ran right to
+        // left (from at the right): one line read "from-to" both ways. Both now start where the page's lines start.
+        await using var tab = await SignUpAsync(locale);
+        await ResumeAtAsync(tab, "telephony");
+        var page = tab.Page;
+        await page.GotoAsync("/onboarding");
+        var day = page.GetByRole(AriaRole.Group, new() { Name = monday, Exact = true });
+        var open = day.GetByRole(AriaRole.Checkbox);
+        if (!await open.IsCheckedAsync())
+        {
+            await open.CheckAsync();
+        }
+        await Expect(day.Locator("input[type=time]")).ToHaveCountAsync(2);
+        await Expect(day.Locator("bdi")).ToHaveCountAsync(2);
+        var x = await day.EvaluateAsync<double[]>(HoursCentres);
+        Assert.Equal(4, x.Length);
+        var (fromInput, toInput, fromText, toText) = (x[0], x[1], x[2], x[3]);
+        Assert.True(rightToLeft ? fromInput > toInput : fromInput < toInput, $"pickers: from at {fromInput}, to at {toInput}");
+        Assert.True(rightToLeft ? fromText > toText : fromText < toText, $"written out: from at {fromText}, to at {toText}");
         await tab.AssertCleanAsync();
     }
 

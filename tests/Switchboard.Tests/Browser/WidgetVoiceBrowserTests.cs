@@ -260,6 +260,29 @@ public sealed class WidgetVoiceBrowserTests(WidgetVoiceBrowserFixture fx) : ICla
     }
 
     [Fact]
+    public async Task TheMicrophoneButtonDrawsItsIconWithoutAnEmojiFont()
+    {
+        if (Skipped)
+        {
+            return;
+        }
+        // It was the emoji "🎙", drawn as a stray glyph where no emoji font is installed (this machine's Chromium among them).
+        var tenant = await fx.Host.CreateWidgetTenantAsync("pro", fx.SiteUrl);
+        var (page, errors) = await fx.OpenAsync();
+        await page.GotoAsync($"{fx.SiteUrl}/fr?key={Uri.EscapeDataString(tenant.Key)}");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Écrivez-nous" }).ClickAsync();
+        var mic = page.GetByRole(AriaRole.Button, new() { Name = "Parlez-nous" });
+        await Assertions.Expect(mic).ToBeVisibleAsync();
+        await Assertions.Expect(mic).ToHaveTextAsync("");
+        var icon = await mic.Locator("svg").BoundingBoxAsync();
+        Assert.True(icon is { Width: > 10, Height: > 10 }, $"the microphone icon's box is {icon?.Width}x{icon?.Height}");
+        lock (errors)
+        {
+            Assert.Empty(errors);
+        }
+    }
+
+    [Fact]
     public async Task APlanWithoutVoiceShowsNoMicrophone()
     {
         if (Skipped)

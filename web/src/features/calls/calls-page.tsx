@@ -63,19 +63,19 @@ export function CallsPage() {
         {t('calls.title')}
       </PageTitle>
       <Card className="mb-4">
-        <form role="search" onSubmit={submit} className="mb-3 flex gap-2">
-          <label className="flex-1">
-            <span className="sr-only">{t('calls.search')}</span>
+        {/* What is searched is a visible label, like the filters' below, not a placeholder: at 375 px the French
+            placeholder ("Chercher dans les transcriptions et résumés") was cut off inside the box. */}
+        <form role="search" onSubmit={submit} className="mb-3 flex items-end gap-2">
+          <Field label={t('calls.searchLabel')} className="flex-1">
             <input
               className={`${inputClass} w-full`}
               type="search"
-              placeholder={t('calls.searchPlaceholder')}
               value={q}
               onChange={(e) => setQ(e.target.value)}
               aria-invalid={searchProblem ? true : undefined}
               aria-describedby={searchProblem ? 'calls-search-problem' : undefined}
             />
-          </label>
+          </Field>
           <Button type="submit" variant="primary">
             <Search aria-hidden className="size-4" />
             {t('calls.search')}

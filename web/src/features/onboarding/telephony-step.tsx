@@ -38,9 +38,12 @@ export function HoursEditor({ hours, onChange }: { hours: Hours; onChange: (h: H
                 {open ? t('onboarding.telephony.open') : t('onboarding.telephony.closed')}
               </label>
               {open ? (
-                <span className="flex items-center gap-1" dir="ltr">
+                // The pair follows the page's direction, like the range written out beside it: "from" comes first in reading
+                // order, at the right in Arabic and Hebrew. Each picker keeps its own digits left to right (dir="ltr").
+                <span className="flex items-center gap-1">
                   <input
                     type="time"
+                    dir="ltr"
                     aria-label={t('onboarding.telephony.from', { day: dayName })}
                     className={inputClass}
                     value={from}
@@ -49,6 +52,7 @@ export function HoursEditor({ hours, onChange }: { hours: Hours; onChange: (h: H
                   –
                   <input
                     type="time"
+                    dir="ltr"
                     aria-label={t('onboarding.telephony.to', { day: dayName })}
                     className={inputClass}
                     value={to === '24:00' ? '23:59' : to}
@@ -58,7 +62,8 @@ export function HoursEditor({ hours, onChange }: { hours: Hours; onChange: (h: H
               ) : null}
               {open ? (
                 <span className="text-xs text-slate-600 dark:text-slate-400">
-                  {formatPickedTime(from ?? '', locale)} – {formatPickedTime(to ?? '', locale)}
+                  {/* bdi: each time is isolated, so "9:00 a.m." or "٩:٠٠ ص" never reorders with the dash and the other time. */}
+                  <bdi>{formatPickedTime(from ?? '', locale)}</bdi> – <bdi>{formatPickedTime(to ?? '', locale)}</bdi>
                 </span>
               ) : null}
             </div>

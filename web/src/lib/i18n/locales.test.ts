@@ -38,6 +38,20 @@ describe('locales', () => {
     }
   });
 
+  it('in Arabic and Hebrew, a Latin token that ends in punctuation is isolated, so it reads as written', () => {
+    // Inside right-to-left text the Unicode bidi algorithm gives the neutral characters after a Latin run ("_…", "://…")
+    // the paragraph's direction: "(sk_live_…)" was shown "(…_sk_live)" and "(https://…)" "(…//:https)". A left-to-right
+    // isolate (U+2066 … U+2069, UAX #9 §2.7) keeps the token in its own order.
+    const unisolated = /(?<![\w:/.\u2066-])[A-Za-z][\w:/.-]*…/g;
+    for (const [name, tree] of [['he', he], ['ar', ar]] as const) {
+      const found = keys(tree as Tree).flatMap((k) => {
+        const value = k.split('.').reduce<Tree | string>((t, part) => (t as Tree)[part]!, tree as Tree) as string;
+        return [...value.matchAll(unisolated)].map((m) => `${name} ${k}: ${m[0]}`);
+      });
+      expect(found).toEqual([]);
+    }
+  });
+
   it('every feature area has a file in every language', () => {
     const areas = new Set(areaFileNames.map((f) => f.replace(/\.(en|fr|he|ar)\.json$/, '')));
     for (const area of areas) for (const lang of ['en', 'fr', 'he', 'ar']) expect(areaFileNames).toContain(`${area}.${lang}.json`);
