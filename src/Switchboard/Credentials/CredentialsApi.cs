@@ -62,7 +62,12 @@ internal static partial class CredentialsApi
     [GeneratedRegex("^AC[0-9a-fA-F]{32}$")]
     internal static partial Regex AccountSidPattern();
 
-    internal static bool LooksLikeSecret(string? s, int max = 300) => s is { Length: >= 8 } && s.Length <= max && !s.Any(char.IsWhiteSpace);
+    /// <summary>
+    /// 8 to <paramref name="max"/> characters of printable ASCII (U+0021–U+007E): a key is sent in an HTTP header
+    /// (<c>Authorization: Bearer …</c>), where HttpClient refuses anything else, so a key with "é" or a control character
+    /// was stored and then every call with it failed, reported as the provider being unreachable. Providers' keys are ASCII.
+    /// </summary>
+    internal static bool LooksLikeSecret(string? s, int max = 300) => s is { Length: >= 8 } && s.Length <= max && s.All(c => c is > ' ' and < '\x7f');
 
     private static async Task<Ok<List<CredentialDto>>> ListAsync(CredentialStore store, CancellationToken ct) => TypedResults.Ok(await store.ListAsync(ct));
 

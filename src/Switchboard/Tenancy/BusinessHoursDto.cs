@@ -32,7 +32,7 @@ public sealed record BusinessHoursDto(Dictionary<string, List<string>>? Weekly, 
         var weekly = new Dictionary<DayOfWeek, List<string>>();
         foreach (var (day, ranges) in Weekly ?? [])
         {
-            if (!Enum.TryParse<DayOfWeek>(day, ignoreCase: true, out var dow) || int.TryParse(day, out _))
+            if (!TryParseWeekday(day, out var dow))
             {
                 problems.Add(new(BusinessHoursProblem.Weekday, $"unknown weekday '{day}'", day, day));
                 continue;
@@ -59,6 +59,17 @@ public sealed record BusinessHoursDto(Dictionary<string, List<string>>? Weekly, 
             }
         }
         return new BusinessHours { Weekly = weekly, Holidays = holidays };
+    }
+
+    /// <summary>
+    /// One weekday's English name (<c>monday</c>…<c>sunday</c>, any case), nothing else. <see cref="Enum.TryParse{TEnum}(string?, bool, out TEnum)"/>
+    /// alone also takes numbers, surrounding spaces and comma lists, which it ORs: <c>"monday, tuesday"</c> was stored as
+    /// Wednesday's hours, and <c>"friday,saturday"</c> as day 7, which exists nowhere.
+    /// </summary>
+    private static bool TryParseWeekday(string day, out DayOfWeek dow)
+    {
+        dow = default;
+        return day.Length is >= 6 and <= 9 && day.All(char.IsAsciiLetter) && Enum.TryParse(day, ignoreCase: true, out dow) && Enum.IsDefined(dow);
     }
 }
 

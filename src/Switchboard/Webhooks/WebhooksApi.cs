@@ -17,7 +17,7 @@ namespace Switchboard.Webhooks;
 /// <summary>
 /// Creates an endpoint. <c>Url</c>: absolute https URL (http only where the operator allows it). <c>EventTypes</c>:
 /// types from <c>GET /api/v1/webhooks/event-types</c>; null or empty subscribes to every type. <c>Enabled</c>: default true.
-/// <c>Headers</c>: up to 20 custom request headers (not <c>webhook-*</c>, <c>host</c>, <c>content-*</c>…), stored encrypted.
+/// <c>Headers</c>: up to 20 custom request headers (not <c>webhook-*</c>, <c>host</c>, <c>content-*</c>…), values of ASCII text (HttpClient sends no other), stored encrypted.
 /// </summary>
 public sealed record CreateWebhookEndpointRequest(
     string? Url, string? Description, IReadOnlyList<string>? EventTypes, bool? Enabled, IReadOnlyDictionary<string, string>? Headers);
@@ -513,9 +513,13 @@ internal static class WebhooksApi
                 {
                     return ApiError.Unprocessable("INVALID_HEADERS", $"The header '{name}' is given twice.");
                 }
-                if (value is null || value.Length > 2000 || value.Any(c => c is '\r' or '\n' or '\0' || (char.IsControl(c) && c != '\t')))
+                // ASCII only: HttpClient refuses any other character in a request header ("Request headers must contain only
+                // ASCII characters"), so such a value was accepted here and then failed every delivery to the endpoint.
+                // RFC 9110 §5.5 leaves anything past US-ASCII (obs-text) as legacy, without a defined encoding.
+                if (value is null || value.Length > 2000 || value.Any(c => c is '\r' or '\n' or '\0' || !char.IsAscii(c) || (char.IsControl(c) && c != '\t')))
                 {
-                    return ApiError.Unprocessable("INVALID_HEADERS", $"The value of '{name}' must be at most 2000 characters with no line breaks or control characters.");
+                    return ApiError.Unprocessable("INVALID_HEADERS",
+                        $"The value of '{name}' must be at most 2000 ASCII characters with no line breaks or control characters.");
                 }
             }
         }

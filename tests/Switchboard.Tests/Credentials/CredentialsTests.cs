@@ -98,6 +98,25 @@ public sealed class CredentialsTests(SelfServiceFactory factory) : IClassFixture
         Assert.Null(await Switchboard.Credentials.BaseUrlGuard.ProblemAsync("https://93.184.216.34/v1", allowPrivate: false, CancellationToken.None));
     }
 
+    [Theory]
+    [InlineData("vapi", "{\"apiKey\":\"clé-secrète-1234\"}", "apiKey")]
+    [InlineData("vapi", "{\"apiKey\":\"vapi-key-\\u0007-0123\"}", "apiKey")]
+    [InlineData("openai", "{\"apiKey\":\"sk-test-ключ-0123456789\"}", "apiKey")]
+    [InlineData("twilio", "{\"accountSid\":\"AC0123456789abcdef0123456789abcdef\",\"authToken\":\"jeton-d’accès-0123\"}", "authToken")]
+    public async Task AKeyThatCannotGoInAnHttpHeaderIsRefusedInsteadOfStored(string provider, string body, string field)
+    {
+        var owner = await factory.SignUpAsync();
+
+        // Stored with 200 before; then every call failed in HttpClient ("Request headers must contain only ASCII
+        // characters"), and the check reported the provider as unreachable.
+        var put = await owner.Client.PutAsync($"/api/v1/credentials/{provider}", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, put.StatusCode);
+        Assert.True((await put.JsonAsync(HttpStatusCode.UnprocessableEntity))["error"]!["details"]!.AsObject().ContainsKey(field));
+        var listed = await owner.Client.GetFromJsonAsync<JsonArray>("/api/v1/credentials");
+        Assert.All(listed!, c => Assert.False(c!["configured"]!.GetValue<bool>()));
+    }
+
     [Fact]
     public async Task AnotherTenantSeesNoneOfTheCredentials()
     {

@@ -300,6 +300,39 @@ public sealed class OnboardingTests(SelfServiceFactory factory) : IClassFixture<
         Assert.Equal(["08:00-12:00"], hours.Weekly[DayOfWeek.Monday]);
     }
 
+    [Theory]
+    [InlineData("monday, tuesday")] // Enum.TryParse ORs a list: Monday | Tuesday = Wednesday
+    [InlineData("friday,saturday")] // 5 | 6 = 7: a day that does not exist
+    [InlineData(" sunday")]
+    [InlineData("Monday\u0000")]
+    public async Task AWeekdayThatIsNotOneDaysNameIsAWarningAndChangesNoDay(string day)
+    {
+        var owner = await factory.SignUpAsync();
+        (await owner.Client.PatchAsJsonAsync("/api/v1/studio", new
+        {
+            businessHours = new { weekly = new Dictionary<string, string[]> { ["thursday"] = ["09:00-17:00"] } },
+        })).EnsureSuccessStatusCode();
+
+        var result = await owner.Client.PatchAsJsonAsync("/api/v1/studio", new
+        {
+            businessHours = new { weekly = new Dictionary<string, string[]> { [day] = ["08:00-12:00"], ["thursday"] = ["09:00-17:00"] } },
+        });
+
+        if (result.StatusCode == HttpStatusCode.OK)
+        {
+            var warning = (await result.JsonAsync(HttpStatusCode.OK))["warnings"]!.AsArray().Single()!;
+            Assert.Equal("BUSINESS_HOURS_INVALID", warning["code"]!.GetValue<string>());
+            Assert.Equal("weekday", warning["details"]!["kind"]!.GetValue<string>());
+        }
+        else
+        {
+            Assert.Equal(HttpStatusCode.UnprocessableEntity, result.StatusCode); // U+0000: text that cannot be stored
+        }
+        var hours = await factory.WithDbAsync(null, db => db.Tenants.Where(t => t.Id == owner.TenantId).Select(t => t.BusinessHours).FirstAsync());
+        Assert.Equal([DayOfWeek.Thursday], hours.Weekly.Keys);
+        Assert.Equal(["thursday"], (await owner.Client.GetFromJsonAsync<JsonObject>("/api/v1/studio"))!["businessHours"]!["weekly"]!.AsObject().Select(p => p.Key));
+    }
+
     [Fact]
     public async Task ChangesToTheHoursAndToWhoIsTextedAreInTheAuditLog()
     {

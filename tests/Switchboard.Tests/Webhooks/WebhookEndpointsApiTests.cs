@@ -268,6 +268,30 @@ public sealed class WebhookEndpointsApiTests(WebhookFactory factory) : IClassFix
         Assert.False(string.IsNullOrEmpty(error["message"]!.GetValue<string>()));
     }
 
+    [Theory]
+    [InlineData("café")]
+    [InlineData("Bearer tok\u00A0en")]
+    [InlineData("clé-🔑")]
+    public async Task AHeaderValueThatIsNotAsciiIsRefusedInsteadOfFailingEveryDelivery(string value)
+    {
+        var tenant = await factory.CreateTenantAsync();
+        var client = factory.ApiClient(tenant);
+        var headers = new Dictionary<string, string> { ["X-Token"] = value };
+
+        // Accepted with 201 before, and then every delivery failed: "Request headers must contain only ASCII characters."
+        var created = await client.PostAsJsonAsync(Endpoints, new { url = "http://127.0.0.1:9/crm", headers });
+
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, created.StatusCode);
+        Assert.Equal("INVALID_HEADERS", (await VapiWebhookTests.ErrorOf(created))["code"]!.GetValue<string>());
+        Assert.Empty(JsonNode.Parse(await client.GetStringAsync(Endpoints))!.AsArray());
+
+        var (id, _) = await factory.CreateEndpointAsync(tenant, "http://127.0.0.1:9/crm", ["call.ended"]);
+        var patched = await client.PatchAsJsonAsync($"{Endpoints}/{id}", new { headers });
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, patched.StatusCode);
+        Assert.Equal("INVALID_HEADERS", (await VapiWebhookTests.ErrorOf(patched))["code"]!.GetValue<string>());
+        Assert.Empty(JsonNode.Parse(await client.GetStringAsync($"{Endpoints}/{id}"))!["headers"]!.AsObject());
+    }
+
     [Fact]
     public async Task AMisspeltFieldIsRefusedAndNamedInsteadOfSubscribingToEverything()
     {
