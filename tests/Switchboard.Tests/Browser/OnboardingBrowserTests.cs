@@ -258,9 +258,13 @@ public sealed class OnboardingBrowserTests(BrowserFixture browser, ITestOutputHe
         var page = tab.Page;
         await PassProfileAsync(page);
         await StepButton(page, "Assistant").ClickAsync();
+        // Each first message is quoted in its own language (the English ones were shown « Hello, … »).
+        var plumbing = page.GetByRole(AriaRole.Button, new() { NameRegex = new Regex("Plumbing receptionist") });
+        await Expect(plumbing).ToContainTextAsync("“Hello");
         await page.GetByLabel("Template language").SelectOptionAsync("fr");
+        await Expect(plumbing).ToContainTextAsync(new Regex("«\\s?Bonjour"));
         // The template's name is a label of the (English) dashboard; what it fills in is French.
-        await page.GetByRole(AriaRole.Button, new() { NameRegex = new Regex("Plumbing receptionist") }).ClickAsync();
+        await plumbing.ClickAsync();
         await Expect(page.GetByLabel("Assistant name")).ToHaveValueAsync("Paul");
         await Expect(page.GetByLabel("Instructions")).ToHaveValueAsync(new Regex("Ne transfère jamais l'appel"));
         await page.GetByLabel("On-call number (texted about emergencies)").FillAsync("514 555 0111");

@@ -2,7 +2,7 @@ import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Badge, Button, ErrorMessage, Field, inputClass } from '@/components/ui/ui';
 import { useFormat, useTenantId } from '@/lib/session';
-import { formatLanguage } from '@/lib/format/format';
+import { formatLanguage, quoted } from '@/lib/format/format';
 import { templateName } from '@/lib/template-name';
 import { cn } from '@/lib/cn';
 import { useTemplates, type AssistantTemplate } from './api';
@@ -93,7 +93,7 @@ export function AssistantStep(props: StepProps) {
                   {tpl.assistantName} · {t(`onboarding.trades.${tpl.trade}`)}
                 </span>
                 <span className="line-clamp-2" lang={tpl.language}>
-                  « {tpl.firstMessage} »
+                  {quoted(tpl.firstMessage, tpl.language)}
                 </span>
                 <span className="text-xs text-slate-600 dark:text-slate-400" lang={tpl.language}>
                   {t('onboarding.assistant.urgency')}: {tpl.urgencyCues.slice(0, 3).join(', ')}

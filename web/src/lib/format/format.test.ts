@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { localDate, formatDateTime, formatDuration, formatLatency, formatPhone, startOfDayInZone, zoneOffsetMs, formatDay, formatLanguage, formatMonth, formatPrice, formatPickedDate, formatPickedDateTime, formatPickedTime } from './format';
+import { localDate, formatDateTime, formatDuration, formatLatency, formatPhone, startOfDayInZone, zoneOffsetMs, formatDay, formatLanguage, formatMonth, formatPrice, formatPickedDate, formatPickedDateTime, formatPickedTime, quoted } from './format';
 
 describe('format', () => {
   it('formats durations as m:ss and h:mm:ss', () => {
@@ -98,5 +98,13 @@ describe('picked values (native pickers say them in the browser’s language)', 
   it('a picked date and time reads both', () => {
     expect(formatPickedDateTime('2026-12-05T17:30', 'fr')).toMatch(/^samedi 5 décembre 2026.*17 h 30$/);
     expect(formatPickedDateTime('2026-12-05', 'fr')).toBe('');
+  });
+});
+
+describe('quoted', () => {
+  it('uses the quotation marks of the text\'s own language', () => {
+    expect(quoted('Hello, this is Paul.', 'en-US')).toBe('“Hello, this is Paul.”');
+    expect(quoted('Bonjour, ici Paul.', 'fr-CA')).toBe('«\u00a0Bonjour, ici Paul.\u00a0»');
+    expect(quoted('Bonjour', 'fr')).toBe('«\u00a0Bonjour\u00a0»');
   });
 });

@@ -103,6 +103,15 @@ export function formatPickedDateTime(value: string, locale: Locale): string {
   return new Intl.DateTimeFormat(intlLocale(locale), { dateStyle: 'full', timeStyle: 'short', timeZone: 'UTC' }).format(d);
 }
 
+/**
+ * `text` between the quotation marks of the language it is written in (a BCP 47 tag such as "en-US" or "fr-CA"): French
+ * « text » with no-break spaces (so a mark never starts a line), English and anything else “text”. A template's first
+ * message is quoted in its own language, whatever the dashboard's: the gallery showed English ones as « Hello, … ».
+ */
+export function quoted(text: string, language: string): string {
+  return language.toLowerCase().split('-')[0] === 'fr' ? `«\u00a0${text}\u00a0»` : `“${text}”`;
+}
+
 /** Seconds as m:ss or h:mm:ss (digits stay Latin so durations line up in tables). */
 export function formatDuration(seconds: number | string | null | undefined): string {
   if (seconds === null || seconds === undefined || seconds === '') return '';
