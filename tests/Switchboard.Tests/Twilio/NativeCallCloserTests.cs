@@ -309,4 +309,20 @@ public sealed class NativeCallCloserTests(TwilioFactory factory) : IClassFixture
         Assert.Single(factory.Twilio.Messages, m => m.To == onCall);
         Assert.Single(await EventTypesAsync(tenant, grant.CallId), t => t == WebhookEventTypes.CallEnded);
     }
+
+    /// <summary>
+    /// The pass reads the bridged calls not yet analyzed through their partial index (migration 0037), not every native call
+    /// never bridged (those stay unanalyzed for ever).
+    /// </summary>
+    [Fact]
+    public async Task ThePassReadsEndedUnanalyzedCallsThroughTheirPartialIndex()
+    {
+        var (tenant, _) = await TenantAsync();
+        using var scope = factory.Scope();
+        var db = scope.ServiceProvider.GetRequiredService<global::Switchboard.Platform.Database.SwitchboardDbContext>();
+        var now = factory.Clock.GetUtcNow();
+        var sql = string.Join('\n', NativeCallCloser.EndedUnanalyzed(db.Calls.IgnoreQueryFilters(), now).Select(c => c.Id).ToQueryString()
+            .Split('\n').Where(line => !line.StartsWith(".param", StringComparison.Ordinal) && !line.StartsWith("--", StringComparison.Ordinal)));
+        await global::Switchboard.Tests.Billing.LiveCallsIndexTests.AssertPlannedOnIndexAsync(db, tenant.Id, sql, "IX_calls_native_unanalyzed", now);
+    }
 }

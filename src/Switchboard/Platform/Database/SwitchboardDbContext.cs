@@ -219,7 +219,7 @@ internal sealed partial class SwitchboardDbContext(DbContextOptions<SwitchboardD
             // Calls not analyzed yet (migration 0036): Vapi.VapiMissingReportCloser's pass over calls whose report never came.
             e.HasIndex(x => x.Provider, "IX_calls_unanalyzed").HasFilter("NOT \"Analyzed\"");
             // Bridged native calls not analyzed yet (migration 0037): Twilio.NativeCallCloser's pass over calls whose stream's end never came.
-            e.HasIndex(x => x.TenantId, "IX_calls_native_unanalyzed").HasFilter(Switchboard.Twilio.NativeCallCloser.UnanalyzedFilterSql);
+            e.HasIndex(x => new { x.Provider, x.Status }, "IX_calls_native_unanalyzed").HasFilter(Switchboard.Twilio.NativeCallCloser.UnanalyzedFilterSql);
             e.HasIndex(x => new { x.TenantId, x.Urgency, x.CreatedAt, x.Id });
             e.HasIndex(x => new { x.TenantId, x.Channel, x.CreatedAt, x.Id });
             e.HasIndex(x => new { x.TenantId, x.Type, x.CreatedAt, x.Id });
