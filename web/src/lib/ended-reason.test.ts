@@ -21,6 +21,7 @@ describe('endedReasonLabel', () => {
   it('names the reasons Switchboard writes when it closes a call whose end never came, and a cold transfer nobody took', () => {
     expect(endedReasonLabel('end-of-call-report-missing')).toBe('endNotReported');
     expect(endedReasonLabel('status-callback-missing')).toBe('endNotReported');
+    expect(endedReasonLabel('stream-end-missing')).toBe('endNotReported');
     expect(endedReasonLabel('transfer-no-answer')).toBe('transferFailed');
     expect(endedReasonLabel('transfer-busy')).toBe('transferFailed');
     expect(endedReasonLabel('fax')).toBe('fax');

@@ -60,6 +60,7 @@ const LABEL_OF: Readonly<Record<string, string>> = {
   // Twilio's final status callback)
   'end-of-call-report-missing': 'endNotReported',
   'status-callback-missing': 'endNotReported',
+  'stream-end-missing': 'endNotReported', // a bridged call whose node died; ended by Twilio's status alone
 };
 
 const FAMILIES: ReadonlyArray<readonly [prefix: string, label: string]> = [
