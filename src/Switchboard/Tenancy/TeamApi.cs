@@ -142,6 +142,9 @@ internal static class TeamApi
         {
             return ApiError.Forbidden("INSUFFICIENT_ROLE", "Only an owner can invite an owner.");
         }
+        // Under the tenant's row lock: of two invitations of one address at once (a double click, a resend with another role),
+        // the second sees and revokes the first; without it both read "nothing pending" and both links stayed live.
+        await using var tx = await TenantRowLock.BeginAsync(db, caller.TenantId!.Value, ct);
         if (await db.Memberships.Join(db.Users, m => m.UserId, u => u.Id, (m, u) => u.Email).AnyAsync(e => e == email, ct))
         {
             return ApiError.Conflict("ALREADY_MEMBER", "This person is already a member.");
@@ -170,6 +173,7 @@ internal static class TeamApi
         var tenantName = await db.Tenants.Where(t => t.Id == invitation.TenantId).Select(t => t.Name).FirstAsync(ct);
         mailer.Invitation(invitation.TenantId, invitation.Email, tenantName, invitation.Role, token, invitation.ExpiresAt); // same transaction: email.send outbox row
         await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
         await audit.AppendAsync(caller.TenantId, caller.Actor, "team.invited", "invitation:" + invitation.Id,
             new { role = invitation.Role, replaced = pending.Select(i => i.Id).ToList() }, ct);
         return TypedResults.Created($"/api/v1/team/invitations/{invitation.Id}",

@@ -7,7 +7,7 @@ namespace Switchboard.Tests.Accounts;
 
 /// <summary>
 /// Sign-up, sign-in and the team as an attacker (or two hurried owners) drives them: parallel guesses, the same email
-/// written another way, and two owners removing each other at once.
+/// written another way, two owners removing each other at once, and one address invited twice at once.
 /// </summary>
 [Trait("Category", "Database")]
 public sealed class AccountAbuseTests(SelfServiceFactory factory) : IClassFixture<SelfServiceFactory>
@@ -65,6 +65,26 @@ public sealed class AccountAbuseTests(SelfServiceFactory factory) : IClassFixtur
 
             Assert.All(answers, a => Assert.True(a.StatusCode is HttpStatusCode.NoContent or HttpStatusCode.Conflict or HttpStatusCode.Forbidden, $"{(int)a.StatusCode}"));
             Assert.Equal(1, await factory.WithDbAsync(first.TenantId, db => db.Memberships.CountAsync(m => m.Role == "owner")));
+        }
+    }
+
+    [Fact]
+    public async Task InvitingOneAddressTwiceAtOnceLeavesOneLiveInvitation()
+    {
+        var owner = await factory.SignUpAsync();
+        for (var round = 0; round < 8; round++)
+        {
+            var email = $"twice-{Guid.NewGuid():N}@example.test";
+
+            // A double click, or a resend with another role while the first is on its way: both read "nothing pending"
+            // and both links stayed live (7 rounds of 10 on SQLite), so accepting one left the other usable, with its role.
+            var answers = await Task.WhenAll(
+                owner.Client.PostAsJsonAsync("/api/v1/team/invitations", new { email, role = "admin" }),
+                owner.Client.PostAsJsonAsync("/api/v1/team/invitations", new { email, role = "member" }));
+
+            Assert.All(answers, a => Assert.Equal(HttpStatusCode.Created, a.StatusCode));
+            Assert.Equal(1, await factory.WithDbAsync(owner.TenantId,
+                db => db.Invitations.CountAsync(i => i.Email == email && i.AcceptedAt == null && i.RevokedAt == null)));
         }
     }
 }
