@@ -420,6 +420,7 @@ internal static class IngestBench
         var lagSampler = SampleOutboxLagAsync(db, lagCts.Token);
         var walSampler = SampleWalAsync(db, lagCts.Token);
         var phasesBefore = await serverPhases.ScrapeAsync(ct);
+        var gcBefore = await serverPhases.GcAsync(ct);
         var meter = new ResourceMeter(server, db.Cluster);
         var start = Stopwatch.GetTimestamp();
         var next = 0;
@@ -442,6 +443,7 @@ internal static class IngestBench
         var duration = Stopwatch.GetElapsedTime(start).TotalSeconds;
         var resources = meter.Stop();
         var inServer = ServerPhases.Between(phasesBefore, await serverPhases.ScrapeAsync(ct));
+        var gc = ServerPhases.GcBetween(gcBefore, await serverPhases.GcAsync(ct), duration);
         await lagCts.CancelAsync();
         var lag = await lagSampler;
         var walMaxBytes = await walSampler;
@@ -479,6 +481,7 @@ internal static class IngestBench
             ["outboxLag"] = lag,
             ["walMaxMb"] = walMaxBytes is { } w ? Math.Round(w / 1048576.0, 1) : null,
             ["serverPhases"] = inServer,
+            ["serverGc"] = gc,
         };
         Console.WriteLine($"  achieved {phase["achievedRate"]} msg/s, errors {phase["errors"]}; p50/p99 ms: all {P(phase["all"])}, " +
                           $"request/response {P(phase["requestResponse"])}, fire-and-forget {P(phase["fireAndForget"])}, first 10 s {P(phase["first10s"])}; " +
@@ -487,6 +490,8 @@ internal static class IngestBench
         Console.WriteLine($"  p99 by second (ms): {string.Join(' ', phase["p99BySecond"]!.AsArray().Select(x => x!.GetValue<double>().ToString("F0", CultureInfo.InvariantCulture)))}");
         Console.WriteLine($"  p50/p99 by kind (ms): {string.Join(", ", byKind.Select(k => $"{k.Key} {P(k.Value)}"))}");
         Console.WriteLine($"  p50/p99 in the server by phase (ms): {ServerPhases.Describe(inServer)}");
+        Console.WriteLine($"  server GC: {string.Join(", ", gc.Where(g => g.Key.StartsWith("gen", StringComparison.Ordinal)).Select(g => $"{g.Key} {g.Value}"))} collections, " +
+                          $"{gc["pausedMs"]} ms paused ({gc["pausedShare"]!.GetValue<double>() * 100:F2} % of the phase)");
         return phase;
 
         async Task Fire(int i, long scheduled)

@@ -17,14 +17,62 @@ internal sealed class ServerPhases(HttpClient http, Uri metricsUrl, string scrap
     /// <summary>Order the phases are printed in (a message goes through them in this order).</summary>
     private static readonly string[] Order = ["call_order", "prepare", "writer_wait", "write", "durable_wait", "process"];
 
-    /// <summary>Cumulative bucket counts now, by phase then upper bound (s; +∞ as <see cref="double.PositiveInfinity"/>).</summary>
-    public async Task<Dictionary<string, SortedDictionary<double, long>>> ScrapeAsync(CancellationToken ct)
+    /// <summary>The collector's figures at one scrape: pause time (s, since start) and collections by generation.</summary>
+    internal sealed record GcFigures(double PauseSeconds, Dictionary<string, long> Collections);
+
+    /// <summary>The runtime's GC figures now (<c>dotnet.gc.pause.time</c>, <c>dotnet.gc.collections</c> of the System.Runtime meter).</summary>
+    public async Task<GcFigures> GcAsync(CancellationToken ct)
+    {
+        var pause = 0.0;
+        var collections = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var line in (await ReadAsync(ct)).Split('\n'))
+        {
+            if (line.StartsWith("dotnet_gc_pause_time_seconds_total", StringComparison.Ordinal))
+            {
+                pause += double.Parse(line[(line.LastIndexOf('}') + 1)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
+            }
+            else if (line.StartsWith("dotnet_gc_collections_total{", StringComparison.Ordinal)
+                     && System.Text.RegularExpressions.Regex.Match(line, "gc_heap_generation=\"(\\w+)\"") is { Success: true } g)
+            {
+                collections[g.Groups[1].Value] = collections.GetValueOrDefault(g.Groups[1].Value)
+                    + (long)double.Parse(line[(line.LastIndexOf('}') + 1)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
+            }
+        }
+        return new GcFigures(pause, collections);
+    }
+
+    /// <summary>
+    /// What the collector did between two <see cref="GcAsync"/> readings over <paramref name="seconds"/>: collections by generation,
+    /// milliseconds paused, and that as a share of the time.
+    /// </summary>
+    public static JsonObject GcBetween(GcFigures before, GcFigures after, double seconds)
+    {
+        var paused = (after.PauseSeconds - before.PauseSeconds) * 1000;
+        var result = new JsonObject
+        {
+            ["pausedMs"] = Math.Round(paused, 1),
+            ["pausedShare"] = Math.Round(seconds > 0 ? paused / (seconds * 1000) : 0, 4),
+        };
+        foreach (var (gen, count) in after.Collections.OrderBy(c => c.Key, StringComparer.Ordinal))
+        {
+            result[gen] = count - before.Collections.GetValueOrDefault(gen);
+        }
+        return result;
+    }
+
+    private async Task<string> ReadAsync(CancellationToken ct)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, metricsUrl);
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", scrapeToken);
         using var response = await http.SendAsync(request, ct);
         response.EnsureSuccessStatusCode();
-        var text = await response.Content.ReadAsStringAsync(ct);
+        return await response.Content.ReadAsStringAsync(ct);
+    }
+
+    /// <summary>Cumulative bucket counts now, by phase then upper bound (s; +∞ as <see cref="double.PositiveInfinity"/>).</summary>
+    public async Task<Dictionary<string, SortedDictionary<double, long>>> ScrapeAsync(CancellationToken ct)
+    {
+        var text = await ReadAsync(ct);
         var byPhase = new Dictionary<string, SortedDictionary<double, long>>(StringComparer.Ordinal);
         foreach (var line in text.Split('\n'))
         {

@@ -121,6 +121,17 @@ public sealed class MetricsEndpointTests(ObservabilityFactory factory) : IClassF
         Assert.Contains("# TYPE switchboard_outbox_depth gauge", await asOperator.Content.ReadAsStringAsync());
     }
 
+    [Fact]
+    public async Task TheRuntimesGcFiguresAreServed()
+    {
+        GC.Collect(0); // at least one gen0 collection in this process
+        var text = await ScrapeAsync();
+
+        Assert.True(Value(text, "dotnet_gc_collections_total", "gc_heap_generation=\"gen0\"") >= 1, text);
+        Assert.Contains("dotnet_gc_pause_time_seconds_total", text, StringComparison.Ordinal);
+        Assert.Contains("dotnet_thread_pool_queue_length", text, StringComparison.Ordinal);
+    }
+
     private async Task<string> ScrapeAsync()
     {
         var client = factory.CreateClient();
