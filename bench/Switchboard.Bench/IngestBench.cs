@@ -443,7 +443,7 @@ internal static class IngestBench
         var duration = Stopwatch.GetElapsedTime(start).TotalSeconds;
         var resources = meter.Stop();
         var inServer = ServerPhases.Between(phasesBefore, await serverPhases.ScrapeAsync(ct));
-        var gc = ServerPhases.GcBetween(gcBefore, await serverPhases.GcAsync(ct), duration);
+        var gc = ServerPhases.GcBetween(gcBefore, await serverPhases.GcAsync(ct), duration, errors.Count(e => e is null));
         await lagCts.CancelAsync();
         var lag = await lagSampler;
         var walMaxBytes = await walSampler;
@@ -491,7 +491,8 @@ internal static class IngestBench
         Console.WriteLine($"  p50/p99 by kind (ms): {string.Join(", ", byKind.Select(k => $"{k.Key} {P(k.Value)}"))}");
         Console.WriteLine($"  p50/p99 in the server by phase (ms): {ServerPhases.Describe(inServer)}");
         Console.WriteLine($"  server GC: {string.Join(", ", gc.Where(g => g.Key.StartsWith("gen", StringComparison.Ordinal)).Select(g => $"{g.Key} {g.Value}"))} collections, " +
-                          $"{gc["pausedMs"]} ms paused ({gc["pausedShare"]!.GetValue<double>() * 100:F2} % of the phase)");
+                          $"{gc["pausedMs"]} ms paused ({gc["pausedShare"]!.GetValue<double>() * 100:F2} % of the phase), " +
+                          $"{gc["allocatedKbPerMessage"]} KB allocated per message");
         return phase;
 
         async Task Fire(int i, long scheduled)

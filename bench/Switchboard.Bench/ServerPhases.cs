@@ -17,19 +17,30 @@ internal sealed class ServerPhases(HttpClient http, Uri metricsUrl, string scrap
     /// <summary>Order the phases are printed in (a message goes through them in this order).</summary>
     private static readonly string[] Order = ["call_order", "prepare", "writer_wait", "write", "durable_wait", "process"];
 
-    /// <summary>The collector's figures at one scrape: pause time (s, since start) and collections by generation.</summary>
-    internal sealed record GcFigures(double PauseSeconds, Dictionary<string, long> Collections);
+    /// <summary>
+    /// The collector's figures at one scrape: pause time (s, since start), collections by generation, and bytes allocated on the
+    /// managed heap since start (every thread, the server's background work included).
+    /// </summary>
+    internal sealed record GcFigures(double PauseSeconds, Dictionary<string, long> Collections, double AllocatedBytes);
 
-    /// <summary>The runtime's GC figures now (<c>dotnet.gc.pause.time</c>, <c>dotnet.gc.collections</c> of the System.Runtime meter).</summary>
+    /// <summary>
+    /// The runtime's GC figures now (<c>dotnet.gc.pause.time</c>, <c>dotnet.gc.collections</c> and
+    /// <c>dotnet.gc.heap.total_allocated</c> of the System.Runtime meter).
+    /// </summary>
     public async Task<GcFigures> GcAsync(CancellationToken ct)
     {
         var pause = 0.0;
+        var allocated = 0.0;
         var collections = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (var line in (await ReadAsync(ct)).Split('\n'))
         {
             if (line.StartsWith("dotnet_gc_pause_time_seconds_total", StringComparison.Ordinal))
             {
                 pause += double.Parse(line[(line.LastIndexOf('}') + 1)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
+            }
+            else if (line.StartsWith("dotnet_gc_heap_total_allocated_bytes_total", StringComparison.Ordinal))
+            {
+                allocated += double.Parse(line[(line.LastIndexOf('}') + 1)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
             }
             else if (line.StartsWith("dotnet_gc_collections_total{", StringComparison.Ordinal)
                      && System.Text.RegularExpressions.Regex.Match(line, "gc_heap_generation=\"(\\w+)\"") is { Success: true } g)
@@ -38,20 +49,21 @@ internal sealed class ServerPhases(HttpClient http, Uri metricsUrl, string scrap
                     + (long)double.Parse(line[(line.LastIndexOf('}') + 1)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
             }
         }
-        return new GcFigures(pause, collections);
+        return new GcFigures(pause, collections, allocated);
     }
 
     /// <summary>
     /// What the collector did between two <see cref="GcAsync"/> readings over <paramref name="seconds"/>: collections by generation,
-    /// milliseconds paused, and that as a share of the time.
+    /// milliseconds paused, that as a share of the time, and KB allocated per message of the <paramref name="messages"/> answered.
     /// </summary>
-    public static JsonObject GcBetween(GcFigures before, GcFigures after, double seconds)
+    public static JsonObject GcBetween(GcFigures before, GcFigures after, double seconds, int messages)
     {
         var paused = (after.PauseSeconds - before.PauseSeconds) * 1000;
         var result = new JsonObject
         {
             ["pausedMs"] = Math.Round(paused, 1),
             ["pausedShare"] = Math.Round(seconds > 0 ? paused / (seconds * 1000) : 0, 4),
+            ["allocatedKbPerMessage"] = Math.Round(messages > 0 ? (after.AllocatedBytes - before.AllocatedBytes) / 1024 / messages : 0, 1),
         };
         foreach (var (gen, count) in after.Collections.OrderBy(c => c.Key, StringComparer.Ordinal))
         {

@@ -194,7 +194,7 @@ internal sealed partial class SwitchboardDbContext
         {
             if (entry.State == EntityState.Modified)
             {
-                read.Add((entry.Entity.Id, entry.Property(c => c.Version).OriginalValue));
+                read.Add((entry.Entity.Id, entry.Property<long>(nameof(Call.Version)).OriginalValue)); // by name: a lambda builds an expression tree per call
             }
         }
         return read;

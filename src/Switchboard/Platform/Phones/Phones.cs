@@ -14,12 +14,15 @@ internal static class Phones
 
     private static readonly PhoneNumberUtil Util = PhoneNumberUtil.GetInstance();
 
+    /// <summary>The regions libphonenumber knows, read once (its <c>GetSupportedRegions</c> copies the set on every call).</summary>
+    private static readonly HashSet<string> SupportedRegions = Util.GetSupportedRegions();
+
     /// <summary>The ISO 3166 region of a locale such as <c>fr-CA</c> (<c>CA</c>), else <see cref="DefaultRegion"/>.</summary>
     public static string RegionOf(string? locale)
     {
         var dash = locale?.LastIndexOf('-') ?? -1;
         var region = dash > 0 ? locale![(dash + 1)..].ToUpperInvariant() : null;
-        return region is { Length: 2 } && Util.GetSupportedRegions().Contains(region) ? region : DefaultRegion;
+        return region is { Length: 2 } && SupportedRegions.Contains(region) ? region : DefaultRegion;
     }
 
     /// <summary>
