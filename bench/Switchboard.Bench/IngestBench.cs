@@ -421,6 +421,7 @@ internal static class IngestBench
         var walSampler = SampleWalAsync(db, lagCts.Token);
         var phasesBefore = await serverPhases.ScrapeAsync(ct);
         var gcBefore = await serverPhases.GcAsync(ct);
+        var benchGcBefore = (Pause: GC.GetTotalPauseDuration(), Gen0: GC.CollectionCount(0), Gen1: GC.CollectionCount(1), Gen2: GC.CollectionCount(2));
         var meter = new ResourceMeter(server, db.Cluster);
         var start = Stopwatch.GetTimestamp();
         var next = 0;
@@ -444,6 +445,15 @@ internal static class IngestBench
         var resources = meter.Stop();
         var inServer = ServerPhases.Between(phasesBefore, await serverPhases.ScrapeAsync(ct));
         var gc = ServerPhases.GcBetween(gcBefore, await serverPhases.GcAsync(ct), duration, errors.Count(e => e is null));
+        // The load generator's own collector: its pauses delay sends and the reading of answers, so they are in the latencies too.
+        var benchGc = new JsonObject
+        {
+            ["pausedMs"] = Math.Round((GC.GetTotalPauseDuration() - benchGcBefore.Pause).TotalMilliseconds, 1),
+            // By the generation collected, as the server's dotnet.gc.collections counts them (CollectionCount(n) counts older ones too).
+            ["gen0"] = (GC.CollectionCount(0) - benchGcBefore.Gen0) - (GC.CollectionCount(1) - benchGcBefore.Gen1),
+            ["gen1"] = (GC.CollectionCount(1) - benchGcBefore.Gen1) - (GC.CollectionCount(2) - benchGcBefore.Gen2),
+            ["gen2"] = GC.CollectionCount(2) - benchGcBefore.Gen2,
+        };
         await lagCts.CancelAsync();
         var lag = await lagSampler;
         var walMaxBytes = await walSampler;
@@ -482,6 +492,7 @@ internal static class IngestBench
             ["walMaxMb"] = walMaxBytes is { } w ? Math.Round(w / 1048576.0, 1) : null,
             ["serverPhases"] = inServer,
             ["serverGc"] = gc,
+            ["benchGc"] = benchGc,
         };
         Console.WriteLine($"  achieved {phase["achievedRate"]} msg/s, errors {phase["errors"]}; p50/p99 ms: all {P(phase["all"])}, " +
                           $"request/response {P(phase["requestResponse"])}, fire-and-forget {P(phase["fireAndForget"])}, first 10 s {P(phase["first10s"])}; " +
@@ -492,7 +503,8 @@ internal static class IngestBench
         Console.WriteLine($"  p50/p99 in the server by phase (ms): {ServerPhases.Describe(inServer)}");
         Console.WriteLine($"  server GC: {string.Join(", ", gc.Where(g => g.Key.StartsWith("gen", StringComparison.Ordinal)).Select(g => $"{g.Key} {g.Value}"))} collections, " +
                           $"{gc["pausedMs"]} ms paused ({gc["pausedShare"]!.GetValue<double>() * 100:F2} % of the phase), " +
-                          $"{gc["allocatedKbPerMessage"]} KB allocated per message");
+                          $"{gc["allocatedKbPerMessage"]} KB allocated per message; bench GC: gen0 {benchGc["gen0"]}, gen1 {benchGc["gen1"]}, gen2 {benchGc["gen2"]}, " +
+                          $"{benchGc["pausedMs"]} ms paused");
         return phase;
 
         async Task Fire(int i, long scheduled)
