@@ -10,6 +10,14 @@ namespace Switchboard.Dashboard;
 /// transport (<see cref="ILiveEventTransport"/>): in process on SQLite, from PostgreSQL <c>LISTEN</c> otherwise. Each
 /// subscriber has a bounded queue that drops its oldest events when the client is too slow; losing anything but a
 /// transcript turn makes the stream send <c>reset</c> so the client refetches.
+/// <para>
+/// Only a watched tenant's events are kept: while it has a subscriber on this node, and for
+/// <see cref="DashboardOptions.ReplayMinutes"/> after its last one left (the client that may come back with a
+/// <c>Last-Event-ID</c>). Nobody can resume a stream nobody held, so a tenant that nobody watches costs no memory, and its
+/// events do not live for minutes in the heap: at 500 Vapi messages a second, a buffer of every event was a steady flow of
+/// objects promoted to the oldest generation and collected there (issue 13). A client whose <c>Last-Event-ID</c> is from
+/// another node where nobody else watched the tenant gets <c>reset</c> and refetches, as after any gap.
+/// </para>
 /// </summary>
 internal sealed class LiveEventHub(IOptions<DashboardOptions> options, TimeProvider clock)
 {
@@ -38,6 +46,14 @@ internal sealed class LiveEventHub(IOptions<DashboardOptions> options, TimeProvi
                 {
                     s.Push(ResetMarker);
                 }
+            }
+            if (stream.Subscribers.Count == 0 && !(stream.WatchedUntil > now))
+            {
+                // Nobody watches: nothing to keep, and nobody to hand it to. Resuming is possible from this id on.
+                stream.Ring.Clear();
+                stream.Floor = e.Seq;
+                stream.Last = e.Seq;
+                return;
             }
             if (stream.Ring.Count == 0)
             {
@@ -122,9 +138,15 @@ internal sealed class LiveEventHub(IOptions<DashboardOptions> options, TimeProvi
     {
         lock (stream.Gate)
         {
-            stream.Subscribers.Remove(subscription);
+            if (stream.Subscribers.Remove(subscription) && stream.Subscribers.Count == 0)
+            {
+                stream.WatchedUntil = clock.GetUtcNow().AddMinutes(settings.ReplayMinutes); // it may come back with a Last-Event-ID
+            }
         }
     }
+
+    /// <summary>Events kept for resume, all tenants on this node (metrics, tests).</summary>
+    public int BufferedCount => tenants.Values.Sum(s => { lock (s.Gate) { return s.Ring.Count; } });
 
     /// <summary>Subscribers of all tenants on this node (metrics, tests).</summary>
     public int SubscriberCount => tenants.Values.Sum(s => { lock (s.Gate) { return s.Subscribers.Count; } });
@@ -140,6 +162,12 @@ internal sealed class LiveEventHub(IOptions<DashboardOptions> options, TimeProvi
 
         /// <summary>The latest id seen; 0 when unknown.</summary>
         public long Last;
+
+        /// <summary>
+        /// Until when events are kept with no subscriber: <see cref="DashboardOptions.ReplayMinutes"/> after the last one left;
+        /// null when nobody has subscribed on this node.
+        /// </summary>
+        public DateTimeOffset? WatchedUntil;
     }
 
     /// <summary>One SSE client's queue. Dispose to unsubscribe.</summary>
