@@ -42,6 +42,31 @@ public sealed class PooledContextTests(SwitchboardFactory factory) : IClassFixtu
         }
     }
 
+    /// <summary>
+    /// A cached statement run to completion lets go of the values it bound (issue 13): they would otherwise stay reachable as
+    /// long as the connection, until the statement's next use (a Vapi message's raw body, kept through every GC generation).
+    /// </summary>
+    [Fact]
+    public async Task ACachedStatementKeepsNoValueItBoundOnceItHasRun()
+    {
+        if (TestDatabase.IsPostgres)
+        {
+            return;
+        }
+        var tenant = await factory.CreateTenantAsync("Pool held values");
+        var marker = "held-" + Guid.NewGuid().ToString("N");
+        var held = await factory.WithDbAsync(tenant.Id, async db =>
+        {
+            var connection = (SqliteConnection)db.Database.GetDbConnection();
+            var hits = SqliteStatementCache.Hits;
+            await db.Database.ExecuteSqlRawAsync("SELECT length(@marker)", new SqliteParameter("@marker", marker));
+            await db.Database.ExecuteSqlRawAsync("SELECT length(@marker)", new SqliteParameter("@marker", marker + "-again"));
+            Assert.True(SqliteStatementCache.Hits - hits >= 2, "the statement ran on the connection's cache");
+            return SqliteStatementCache.HeldValuesFor(connection);
+        });
+        Assert.DoesNotContain(held, v => v is string s && s.StartsWith(marker, StringComparison.Ordinal));
+    }
+
     [Fact]
     public async Task AStatementRunAgainWhileItsFirstReaderIsOpenGetsACommandOfItsOwn()
     {

@@ -20,6 +20,12 @@ namespace Switchboard.Platform.Database;
 /// normal path.
 /// </para>
 /// <para>
+/// A statement run to completion here (a non-query or a scalar) lets go of its parameters at once: a cached command lives as
+/// long as its connection, and the values it last bound (a Vapi message's raw body among them) would otherwise stay reachable
+/// until the statement's next use, and be promoted through every generation of the collector meanwhile (issue 13). A
+/// reader's parameters stay until its statement is lent again: a batch binds its later statements as it is read.
+/// </para>
+/// <para>
 /// A connection is used by one context at a time, so a cache needs no lock. It holds at most <see cref="Capacity"/>
 /// statements and is emptied when full (EF's batched statements vary with the batch's size; the common ones come back at
 /// once).
@@ -37,6 +43,10 @@ internal sealed class SqliteStatementCache : DbCommandInterceptor
 
     /// <summary>The statements cached for <paramref name="connection"/> (tests and diagnostics); 0 without a cache.</summary>
     internal static int CountFor(SqliteConnection connection) => Caches.TryGetValue(connection, out var s) ? s.Count : 0;
+
+    /// <summary>The parameter values the cached statements of <paramref name="connection"/> still hold (tests and diagnostics).</summary>
+    internal static List<object?> HeldValuesFor(SqliteConnection connection) =>
+        Caches.TryGetValue(connection, out var s) ? [.. s.All.SelectMany(c => c.Command.Parameters.Cast<SqliteParameter>().Select(p => p.Value))] : [];
 
     /// <summary>Commands run on a cached statement since start (tests and diagnostics).</summary>
     internal static long Hits => Interlocked.Read(ref hits);
@@ -66,19 +76,71 @@ internal sealed class SqliteStatementCache : DbCommandInterceptor
         return InterceptionResult<DbDataReader>.SuppressWithResult(reader);
     }
 
-    public override InterceptionResult<int> NonQueryExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<int> result) =>
-        result.HasResult || Lend(command) is not { } lent ? result : InterceptionResult<int>.SuppressWithResult(lent.Command.ExecuteNonQuery());
+    public override InterceptionResult<int> NonQueryExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<int> result)
+    {
+        if (result.HasResult || Lend(command) is not { } lent)
+        {
+            return result;
+        }
+        try
+        {
+            return InterceptionResult<int>.SuppressWithResult(lent.Command.ExecuteNonQuery());
+        }
+        finally
+        {
+            lent.Command.Parameters.Clear();
+        }
+    }
 
     public override async ValueTask<InterceptionResult<int>> NonQueryExecutingAsync(DbCommand command, CommandEventData eventData,
-        InterceptionResult<int> result, CancellationToken cancellationToken = default) =>
-        result.HasResult || Lend(command) is not { } lent ? result : InterceptionResult<int>.SuppressWithResult(await lent.Command.ExecuteNonQueryAsync(cancellationToken));
+        InterceptionResult<int> result, CancellationToken cancellationToken = default)
+    {
+        if (result.HasResult || Lend(command) is not { } lent)
+        {
+            return result;
+        }
+        try
+        {
+            return InterceptionResult<int>.SuppressWithResult(await lent.Command.ExecuteNonQueryAsync(cancellationToken));
+        }
+        finally
+        {
+            lent.Command.Parameters.Clear();
+        }
+    }
 
-    public override InterceptionResult<object> ScalarExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<object> result) =>
-        result.HasResult || Lend(command) is not { } lent ? result : InterceptionResult<object>.SuppressWithResult(lent.Command.ExecuteScalar()!);
+    public override InterceptionResult<object> ScalarExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<object> result)
+    {
+        if (result.HasResult || Lend(command) is not { } lent)
+        {
+            return result;
+        }
+        try
+        {
+            return InterceptionResult<object>.SuppressWithResult(lent.Command.ExecuteScalar()!);
+        }
+        finally
+        {
+            lent.Command.Parameters.Clear();
+        }
+    }
 
     public override async ValueTask<InterceptionResult<object>> ScalarExecutingAsync(DbCommand command, CommandEventData eventData,
-        InterceptionResult<object> result, CancellationToken cancellationToken = default) =>
-        result.HasResult || Lend(command) is not { } lent ? result : InterceptionResult<object>.SuppressWithResult((await lent.Command.ExecuteScalarAsync(cancellationToken))!);
+        InterceptionResult<object> result, CancellationToken cancellationToken = default)
+    {
+        if (result.HasResult || Lend(command) is not { } lent)
+        {
+            return result;
+        }
+        try
+        {
+            return InterceptionResult<object>.SuppressWithResult((await lent.Command.ExecuteScalarAsync(cancellationToken))!);
+        }
+        finally
+        {
+            lent.Command.Parameters.Clear();
+        }
+    }
 
     /// <summary>
     /// A cached command of <paramref name="text"/> on <paramref name="connection"/>, for SQL a caller runs itself (the group
@@ -132,6 +194,8 @@ internal sealed class SqliteStatementCache : DbCommandInterceptor
         private readonly Dictionary<string, Cached> byText = new(StringComparer.Ordinal);
 
         public int Count => byText.Count;
+
+        public IEnumerable<Cached> All => byText.Values;
 
         public Cached? Get(SqliteConnection connection, string text)
         {
