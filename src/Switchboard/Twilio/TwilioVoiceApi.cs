@@ -324,7 +324,8 @@ internal static partial class TwilioVoiceApi
     }
 
     private static async Task<IResult> StatusAsync(
-        string tenantId, HttpContext http, SwitchboardDbContext db, Webhooks.WebhookEventPublisher webhooks, TimeProvider clock, CancellationToken ct)
+        string tenantId, HttpContext http, SwitchboardDbContext db, Webhooks.WebhookEventPublisher webhooks, IOptions<VoiceOptions> options, TimeProvider clock,
+        CancellationToken ct)
     {
         var (request, error) = await AuthenticateAsync(tenantId, http, ct);
         if (request is null)
@@ -362,10 +363,18 @@ internal static partial class TwilioVoiceApi
                 // end. So is a call whose stream was accepted (its token used, cluster-wide: StreamTokenLedger) but whose start is not
                 // saved yet: its bridge finishes it (VoiceCallStore.FinishAsync, started or not), with its summary and lead; published
                 // here, call.ended and call.analyzed went out empty first, and the bridge's, keyed the same, never. A bridge whose
-                // node died never finishes it: NativeCallCloser runs its pipeline once the grace has passed.
-                if (call.StartedAt is null && !await db.StreamTokenUses.AnyAsync(u => u.CallId == call.Id, ct))
+                // node died never finishes it: NativeCallCloser runs its pipeline once the grace has passed (a bridged call), or
+                // NativeCallCloseHandler does (a socket accepted whose start was never saved: no StartedAt, nothing else marks it).
+                if (call.StartedAt is null)
                 {
-                    await webhooks.CallEndedAsync(call, ct);
+                    if (!await db.StreamTokenUses.AnyAsync(u => u.CallId == call.Id, ct))
+                    {
+                        await webhooks.CallEndedAsync(call, ct);
+                    }
+                    else if (!call.Analyzed)
+                    {
+                        await NativeCallCloseHandler.QueueAsync(db, call, now, now.AddMinutes(options.Value.StaleCallMinutes), ct);
+                    }
                 }
             }
             call.UpdatedAt = now;
