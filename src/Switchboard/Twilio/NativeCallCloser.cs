@@ -110,6 +110,12 @@ internal sealed class NativeCallCloser(IServiceScopeFactory scopes, IOptions<Voi
     /// Bridged native calls ended (by Twilio's final status callback) but not analyzed, last written before
     /// <paramref name="writtenBefore"/>: their stream's end, which runs the post-call pipeline, never came.
     /// </summary>
+    /// <remarks>
+    /// No lower bound on the last write, on purpose: calls that ended so before migration 0037 (when the pass read only calls
+    /// not ended) are the same loose end, and the first passes after the upgrade analyze that backlog, oldest first,
+    /// <see cref="MaxPerPass"/> at a time, through the same partial index. Their lead and <c>call.ended</c> come late rather
+    /// than never; their <c>EndedAt</c> stays the one Twilio's status gave.
+    /// </remarks>
     internal static IQueryable<Call> EndedUnanalyzed(IQueryable<Call> calls, DateTimeOffset writtenBefore) =>
         calls.Where(c => c.Provider == NativeCallStatus.Provider && !c.Analyzed && c.StartedAt != null)
             .Where(c => EF.Constant(CallStatuses.Ended).Contains(c.Status) && c.UpdatedAt < writtenBefore)

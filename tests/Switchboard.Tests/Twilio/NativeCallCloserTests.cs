@@ -396,6 +396,36 @@ public sealed class NativeCallCloserTests(TwilioFactory factory) : IClassFixture
     }
 
     /// <summary>
+    /// Calls that ended before migration 0037 (bridged, completed by their final status, never analyzed: the closer then read
+    /// only calls not ended) are read by the pass like any other: <see cref="NativeCallCloser.EndedUnanalyzed"/> has no lower
+    /// bound on the last write, so the first passes after the upgrade analyze that backlog, oldest first.
+    /// </summary>
+    [Fact]
+    public async Task ABridgedCallEndedLongBeforeTheUpgradeAndNeverAnalyzedIsAnalyzedByThePass()
+    {
+        var (tenant, _) = await TenantAsync();
+        var longAgo = factory.Clock.GetUtcNow().AddDays(-90);
+        var callId = Guid.CreateVersion7();
+        await factory.WithDbAsync(tenant.Id, db =>
+        {
+            var sid = NewCallSid();
+            db.Calls.Add(new Call
+            {
+                Id = callId, TenantId = tenant.Id, Channel = CallChannels.Voice, Provider = NativeCallStatus.Provider, ProviderCallId = sid, CallSid = sid,
+                Status = "completed", CustomerNumber = "+15145551234", StartedAt = longAgo, EndedAt = longAgo.AddMinutes(2), DurationSeconds = 120,
+                CreatedAt = longAgo, UpdatedAt = longAgo.AddMinutes(2),
+            });
+            return db.SaveChangesAsync();
+        });
+
+        Assert.True(await Closer.CloseStaleAsync(CancellationToken.None) >= 1);
+
+        var call = await factory.WithDbAsync(tenant.Id, db => db.Calls.SingleAsync(c => c.Id == callId));
+        Assert.Equal((true, NativeCallCloser.StreamEndMissingReason, longAgo.AddMinutes(2)), (call.Analyzed, call.EndedReason, call.EndedAt));
+        Assert.Single(await EventTypesAsync(tenant, callId), t => t == WebhookEventTypes.CallEnded);
+    }
+
+    /// <summary>
     /// The pass reads the bridged calls not yet analyzed through their partial index (migration 0037), not every native call
     /// never bridged (those stay unanalyzed for ever).
     /// </summary>
