@@ -28,7 +28,10 @@ public sealed class VapiReportClaimTests(ClaimRaceFactory factory) : IClassFixtu
     /// A tenant (on-call number, webhook endpoint) and a call of it, silent for 16 minutes after the caller asked for a quote:
     /// overdue for the closer, which makes a routine lead of it.
     /// </summary>
-    private async Task<(TestTenant Tenant, string OnCall, string VapiCallId, Guid CallId)> OverdueCallAsync()
+    /// <param name="endpoint">False for a tenant with no webhook endpoint (no event stored, so no event's unique key to collide on).</param>
+    /// <param name="capture">True when the assistant captured the lead during the call (capture_lead): the closer and the
+    /// report then complete the same stored lead, no lead's unique key to collide on either.</param>
+    private async Task<(TestTenant Tenant, string OnCall, string VapiCallId, Guid CallId)> OverdueCallAsync(bool endpoint = true, bool capture = false)
     {
         var onCall = NewNumber();
         var tenant = await factory.CreateTenantAsync(withTwilio: true,
@@ -36,14 +39,21 @@ public sealed class VapiReportClaimTests(ClaimRaceFactory factory) : IClassFixtu
         var vapiCallId = Guid.NewGuid().ToString();
         await factory.PostVapiAsync(tenant, """{"message":{"type":"status-update","status":"in-progress","call":{"id":"CALLID","type":"inboundPhoneCall","customer":{"number":"+15145551234"}}}}""".Replace("CALLID", vapiCallId));
         await factory.PostVapiAsync(tenant, """{"message":{"type":"transcript","role":"user","transcriptType":"final","transcript":"Bonjour, j'aimerais une soumission pour un adoucisseur d'eau.","call":{"id":"CALLID"}}}""".Replace("CALLID", vapiCallId));
+        if (capture)
+        {
+            await factory.PostVapiAsync(tenant, """{"message":{"type":"tool-calls","call":{"id":"CALLID"},"toolCallList":[{"id":"t1","type":"function","function":{"name":"capture_lead","arguments":{"problem":"Soumission pour un adoucisseur d'eau","name":"Luc Gagnon","address":"12 rue des Érables, Laval"}}}]}}""".Replace("CALLID", vapiCallId));
+        }
         var callId = await factory.WithDbAsync(tenant.Id, async db =>
         {
-            db.WebhookEndpoints.Add(new WebhookEndpoint
+            if (endpoint)
             {
-                Id = Guid.NewGuid(), TenantId = tenant.Id, Url = "https://hooks.example/calls", SecretProtected = "x", Enabled = true,
-                CreatedAt = factory.Clock.GetUtcNow(), UpdatedAt = factory.Clock.GetUtcNow(),
-            });
-            await db.SaveChangesAsync();
+                db.WebhookEndpoints.Add(new WebhookEndpoint
+                {
+                    Id = Guid.NewGuid(), TenantId = tenant.Id, Url = "https://hooks.example/calls", SecretProtected = "x", Enabled = true,
+                    CreatedAt = factory.Clock.GetUtcNow(), UpdatedAt = factory.Clock.GetUtcNow(),
+                });
+                await db.SaveChangesAsync();
+            }
             return await db.Calls.Where(c => c.ProviderCallId == vapiCallId).Select(c => c.Id).SingleAsync();
         });
         factory.Clock.Advance(TimeSpan.FromMinutes(16));
@@ -103,6 +113,34 @@ public sealed class VapiReportClaimTests(ClaimRaceFactory factory) : IClassFixtu
         Assert.Single(types, t => t == WebhookEventTypes.CallEnded);
         Assert.Single(types, t => t == WebhookEventTypes.LeadCreated);
         Assert.DoesNotContain(WebhookEventTypes.LeadUrgent, types);
+        Assert.DoesNotContain(factory.Twilio.Messages, m => m.To == onCall);
+        await AssertVapisDetailsAsync(tenant, callId);
+    }
+
+    /// <summary>
+    /// The same race on a call whose lead was captured during it (both units complete the same stored lead) and a tenant with
+    /// no webhook endpoint: the report's lead stays the closer's and nobody is texted (before: the report's save committed
+    /// after the closer's, the lead turned urgent and the on-call was texted for a call already analyzed).
+    /// </summary>
+    [Fact]
+    public async Task AReportRacingTheCloserOnACapturedLeadLeavesTheClosersLeadAndTextsNobody()
+    {
+        var (tenant, onCall, vapiCallId, callId) = await OverdueCallAsync(endpoint: false, capture: true);
+        var closerRan = false;
+        factory.Before.Arm(
+            context => context is SwitchboardDbContext db && db.ChangeTracker.Entries<Lead>()
+                .Any(e => e.State == EntityState.Modified && e.Entity.CallId == callId),
+            async () => closerRan = await Closer.CloseAsync(tenant.Id, callId, CancellationToken.None),
+            orBeforeQuery: true);
+
+        var report = await factory.PostVapiAsync(tenant, VapiWebhookTests.EndOfCallReport(vapiCallId, "Sous-sol inondé.", EmergencyWords));
+        await factory.Outbox.DrainAsync(CancellationToken.None);
+
+        Assert.True(report.IsSuccessStatusCode);
+        Assert.True(closerRan);
+        var (lead, purposes, _) = await OutcomeAsync(tenant, callId);
+        Assert.Equal(("Luc Gagnon", false), (lead.Name, lead.Urgency == Urgency.Emergency));
+        Assert.DoesNotContain("emergency-alert", purposes);
         Assert.DoesNotContain(factory.Twilio.Messages, m => m.To == onCall);
         await AssertVapisDetailsAsync(tenant, callId);
     }
