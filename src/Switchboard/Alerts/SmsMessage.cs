@@ -38,7 +38,8 @@ internal sealed class SmsMessage
     /// Why the SMS did not go, as a stable code the dashboard words in the reader's language: Twilio's error code when Twilio
     /// gave one (e.g. <c>21211</c> when rejected, <c>30006</c> from an <c>undelivered</c> callback; twilio.com/docs/api/errors),
     /// else Switchboard's own (<see cref="SmsSendHandler.NoSenderCode"/>, <see cref="SmsSendHandler.RetriesExhaustedCode"/>,
-    /// <see cref="SmsSendHandler.LeadHandledCode"/>). Null when it went, or while a retry is due.
+    /// <see cref="SmsSendHandler.LeadHandledCode"/>, and <see cref="SmsSendHandler.RetryPendingCode"/> while a retry is due after
+    /// a send Twilio gave no code for). Null when it went, or before its first attempt.
     /// </summary>
     public string? ErrorCode { get; set; }
 

@@ -47,6 +47,14 @@ internal sealed class SmsSendHandler(
     public const string RetriesExhaustedCode = "RETRIES_EXHAUSTED";
 
     /// <summary>
+    /// <see cref="SmsMessage.ErrorCode"/> of an SMS waiting for its next attempt after a send that failed without Twilio naming
+    /// why (no response, a network error, a timeout): status <c>queued</c> with this code beside the English message until it
+    /// settles, then <c>sent</c> (code cleared) or, once the outbox gives up, <see cref="RetriesExhaustedCode"/>. An answer
+    /// that carried Twilio's code (e.g. <c>20500</c>) keeps that code instead.
+    /// </summary>
+    public const string RetryPendingCode = "RETRY_PENDING";
+
+    /// <summary>
     /// <see cref="SmsMessage.ErrorCode"/> of a text held until business hours and canceled (status <c>canceled</c>) because its
     /// lead was handled before the opening (<see cref="Calls.LeadsApi"/>).
     /// </summary>
@@ -195,7 +203,7 @@ internal sealed class SmsSendHandler(
                 return OutboxResult.Dead($"Twilio rejected the message: {result.ErrorCode} {result.ErrorMessage}");
             default:
                 sms.Status = "queued";
-                sms.ErrorCode = result.ErrorCode;
+                sms.ErrorCode = result.ErrorCode ?? RetryPendingCode; // a stable code for the dashboard to word while it waits
                 sms.ErrorMessage = result.ErrorMessage;
                 return OutboxResult.Retry($"Twilio transient failure: {result.ErrorCode} {result.ErrorMessage}");
         }
@@ -268,7 +276,7 @@ internal sealed class SmsSendHandler(
         {
             sms.Status = "failed";
             // A stable code beside the English message, for the dashboard to word (Twilio's, if its last answer gave one).
-            sms.ErrorCode ??= RetriesExhaustedCode;
+            sms.ErrorCode = sms.ErrorCode is null or RetryPendingCode ? RetriesExhaustedCode : sms.ErrorCode;
             sms.ErrorMessage ??= "Retries exhausted.";
             await webhooks.SmsAsync(sms, ct); // sms.failed
             metrics.SmsSettled("failed");

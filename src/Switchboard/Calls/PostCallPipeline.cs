@@ -62,7 +62,8 @@ internal sealed class PostCallPipeline(
     /// <summary>
     /// Commits the unit of work of <paramref name="db"/> in which <see cref="RunAsync"/> ran on the call <paramref name="callId"/>,
     /// provided no other unit ran it first: the pipeline of a native call can be run by its stream's end, after a warm transfer,
-    /// by a recorded message or by <see cref="Twilio.NativeCallCloser"/>, on any node, each having read the call not analyzed.
+    /// by a recorded message or by <see cref="Twilio.NativeCallCloser"/>, and a Vapi call's by its end-of-call report or by
+    /// <see cref="Vapi.VapiMissingReportCloser"/>, on any node, each having read the call not analyzed.
     /// The claim is a conditional update (<c>SET "Analyzed" = true WHERE "Id" = … AND NOT "Analyzed"</c>) in the transaction
     /// that saves the unit's lead, alerts and events, so exactly one unit commits them: on PostgreSQL the row lock makes a
     /// second claim wait for the first's commit and then match no row (READ COMMITTED re-checks the condition); on SQLite
@@ -74,7 +75,7 @@ internal sealed class PostCallPipeline(
     {
         using var turn = await writes.EnterAsync(db, ct);
         await using var tx = await db.Database.BeginTransactionAsync(ct);
-        if (await db.Calls.Where(c => c.Id == callId && !c.Analyzed).ExecuteUpdateAsync(s => s.SetProperty(c => c.Analyzed, true), ct) == 0)
+        if (!await ClaimAsync(db, callId, ct))
         {
             return false;
         }
@@ -82,6 +83,14 @@ internal sealed class PostCallPipeline(
         await tx.CommitAsync(ct);
         return true;
     }
+
+    /// <summary>
+    /// The claim of <see cref="SaveClaimedAsync"/> alone, for a unit saved by its own path (the Vapi <c>end-of-call-report</c>,
+    /// as a deferred write of its save): <c>UPDATE calls SET "Analyzed" = true WHERE "Id" = … AND NOT "Analyzed"</c>; true when
+    /// it matched the call, false when another unit had claimed it. Run it inside the transaction that saves the pipeline's rows.
+    /// </summary>
+    public static async Task<bool> ClaimAsync(SwitchboardDbContext db, Guid callId, CancellationToken ct) =>
+        await db.Calls.Where(c => c.Id == callId && !c.Analyzed).ExecuteUpdateAsync(s => s.SetProperty(c => c.Analyzed, true), ct) > 0;
 
     /// <summary>
     /// The caller asked not to be called again ("ne m'appelez plus", "don't call me again": <see cref="Outbound.DoNotCallPhrases"/>):

@@ -1,3 +1,4 @@
+using Switchboard.Outbox;
 using Switchboard.Realtime.Bridge;
 using Switchboard.Twilio;
 
@@ -31,6 +32,7 @@ internal static class VoiceRegistration
         // Native calls whose end never came (stream and status callback lost) are ended once a minute.
         builder.Services.AddSingleton<NativeCallCloser>();
         builder.Services.AddHostedService<NativeCallCloserWorker>();
+        builder.Services.AddOutboxHandler<NativeCallCloseHandler>(NativeCallCloseHandler.Kind); // a stream accepted, its start never saved
         // The first call after a start is as fast as the rest: the bridge path is compiled before /readyz says ready.
         builder.Services.AddSingleton<BridgeWarmup>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<BridgeWarmup>());

@@ -110,6 +110,12 @@ internal sealed class NativeCallCloser(IServiceScopeFactory scopes, IOptions<Voi
     /// Bridged native calls ended (by Twilio's final status callback) but not analyzed, last written before
     /// <paramref name="writtenBefore"/>: their stream's end, which runs the post-call pipeline, never came.
     /// </summary>
+    /// <remarks>
+    /// No lower bound on the last write, on purpose: calls that ended so before migration 0037 (when the pass read only calls
+    /// not ended) are the same loose end, and the first passes after the upgrade analyze that backlog, oldest first,
+    /// <see cref="MaxPerPass"/> at a time, through the same partial index. Their lead and <c>call.ended</c> come late rather
+    /// than never; their <c>EndedAt</c> stays the one Twilio's status gave.
+    /// </remarks>
     internal static IQueryable<Call> EndedUnanalyzed(IQueryable<Call> calls, DateTimeOffset writtenBefore) =>
         calls.Where(c => c.Provider == NativeCallStatus.Provider && !c.Analyzed && c.StartedAt != null)
             .Where(c => EF.Constant(CallStatuses.Ended).Contains(c.Status) && c.UpdatedAt < writtenBefore)
@@ -121,14 +127,19 @@ internal sealed class NativeCallCloser(IServiceScopeFactory scopes, IOptions<Voi
     /// if this unit claims the call (<see cref="PostCallPipeline.SaveClaimedAsync"/>): the stream's end on a node still alive
     /// may be running it at the same time.
     /// </summary>
-    public async Task<bool> CloseAsync(Guid tenantId, Guid callId, CancellationToken ct)
+    /// <param name="tenantId">The call's tenant.</param>
+    /// <param name="callId">The call.</param>
+    /// <param name="ct">Cancellation.</param>
+    /// <param name="streamAccepted">True when its media socket was accepted (<see cref="NativeCallCloseHandler"/>): the call is
+    /// bridged even without a <c>StartedAt</c> (its node died before saving the stream's start), so it goes through the pipeline.</param>
+    public async Task<bool> CloseAsync(Guid tenantId, Guid callId, CancellationToken ct, bool streamAccepted = false)
     {
         await using var scope = scopes.CreateAsyncScope();
         scope.ServiceProvider.GetRequiredService<CurrentTenant>().Set(tenantId);
         var db = scope.ServiceProvider.GetRequiredService<SwitchboardDbContext>();
         var call = await db.Calls.FirstOrDefaultAsync(c => c.Id == callId && c.Provider == NativeCallStatus.Provider, ct);
         var endedByStatus = call is not null && NativeCallStatus.IsTerminal(call.Status);
-        if (call is null || (endedByStatus && (call.Analyzed || call.StartedAt is null)))
+        if (call is null || (endedByStatus && (call.Analyzed || (call.StartedAt is null && !streamAccepted))))
         {
             return false;
         }
@@ -136,7 +147,7 @@ internal sealed class NativeCallCloser(IServiceScopeFactory scopes, IOptions<Voi
             .OrderBy(t => t.Seq).Select(t => new { t.Role, t.Text, t.At }).ToListAsync(ct);
         var lastTurn = turns.Select(t => t.At).Max();
         var lastSign = lastTurn is { } at && at > call.UpdatedAt ? at : call.UpdatedAt;
-        var bridged = call.StartedAt is not null;
+        var bridged = call.StartedAt is not null || streamAccepted;
         NativeCallStatus.Advance(call, "completed");
         call.EndedReason ??= endedByStatus ? StreamEndMissingReason : EndedReason;
         call.EndedAt ??= lastSign;
@@ -184,6 +195,59 @@ internal sealed class NativeCallCloser(IServiceScopeFactory scopes, IOptions<Voi
         await db.SaveChangesAsync(ct);
         logger.LogInformation("Native call {CallId} of tenant {TenantId} closed without its end ({Turns} turns stored)", call.Id, tenantId, turns.Count);
         return true;
+    }
+}
+
+/// <summary>
+/// Finishes a native call whose media socket was accepted but whose stream's start was never saved, once Twilio's final status
+/// came (<see cref="TwilioVoiceApi"/>'s status callback queues it, due <see cref="VoiceOptions.StaleCallMinutes"/> later). The
+/// status callback leaves such a call's end to its bridge, which alone knows its summary and lead; when the node holding the
+/// socket died before saving the start, nothing else ends it: the call has no <c>StartedAt</c>, so <see cref="NativeCallCloser"/>'s
+/// pass does not read it as bridged, and the token's use (<c>stream_token_uses</c>) is pruned a minute after the token expires.
+/// Runs <see cref="NativeCallCloser.CloseAsync"/> as for a bridged call: a no-op when the bridge finished it meanwhile; else its
+/// stored turns (if any) become its transcript and it goes through the <see cref="PostCallPipeline"/> once (claimed), with
+/// <c>endedReason</c> <see cref="NativeCallCloser.StreamEndMissingReason"/> unless the status gave one.
+/// </summary>
+internal sealed class NativeCallCloseHandler(NativeCallCloser closer) : Outbox.IOutboxHandler
+{
+    /// <summary>Outbox kind; dedupe key <c>{callId:N}:close</c>.</summary>
+    public const string Kind = "twilio.call.close";
+
+    /// <summary>Outbox payload: the call to finish.</summary>
+    public sealed record Payload(Guid CallId);
+
+    string Outbox.IOutboxHandler.Kind => Kind;
+
+    /// <summary>Adds the check of <paramref name="call"/>, due at <paramref name="dueAt"/>, to the caller's unit of work, once per call.</summary>
+    public static async Task QueueAsync(SwitchboardDbContext db, Call call, DateTimeOffset now, DateTimeOffset dueAt, CancellationToken ct)
+    {
+        var key = $"{call.Id:N}:close";
+        if (db.Outbox.Local.Any(o => o.Kind == Kind && o.DedupeKey == key) || await db.Outbox.AnyAsync(o => o.Kind == Kind && o.DedupeKey == key, ct))
+        {
+            return;
+        }
+        db.Outbox.Add(new Outbox.OutboxMessage
+        {
+            Id = Guid.CreateVersion7(), TenantId = call.TenantId, Kind = Kind, DedupeKey = key,
+            PayloadJson = System.Text.Json.JsonSerializer.Serialize(new Payload(call.Id)), NextAttemptAt = dueAt, CreatedAt = now,
+        });
+    }
+
+    public async Task<Outbox.OutboxResult> HandleAsync(Outbox.OutboxMessage message, CancellationToken ct)
+    {
+        if (System.Text.Json.JsonSerializer.Deserialize<Payload>(message.PayloadJson) is not { } payload)
+        {
+            return Outbox.OutboxResult.Dead("Unreadable payload.");
+        }
+        try
+        {
+            await closer.CloseAsync(message.TenantId, payload.CallId, ct, streamAccepted: true);
+            return Outbox.OutboxResult.Done;
+        }
+        catch (Exception e) when (e is DbUpdateException or System.Data.Common.DbException)
+        {
+            return Outbox.OutboxResult.Retry(e.GetType().Name); // SQLite busy, or a race with the bridge's own end: read again later
+        }
     }
 }
 

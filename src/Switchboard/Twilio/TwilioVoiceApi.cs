@@ -259,8 +259,17 @@ internal static partial class TwilioVoiceApi
         return Xml(TakeMessage(request.Tenant, VoiceNoticeReason.Unavailable, language, VoicePrompts.SayFor(language), urls.BaseFor(http.Request), options.Value));
     }
 
+    /// <summary>
+    /// The <c>&lt;Record action&gt;</c>: the message's recording is stored on the call and, the first time, the call goes through
+    /// the <see cref="PostCallPipeline"/> (a message is a lead: the caller's number and where to listen). The pipeline's lead,
+    /// alerts and events are saved only if this unit claims the call (<see cref="PostCallPipeline.SaveClaimedAsync"/>), as the
+    /// stream's end and <see cref="NativeCallCloser"/> do: a recording delivered twice (Twilio retries a request that timed
+    /// out) or after another unit ran the pipeline (the closer, on any node) then adds the recording alone. A unit that lost a
+    /// unique-key race (the recording status callback inserting the same <c>RecordingSid</c>, the status callback publishing
+    /// <c>call.ended</c>) is read and made again rather than dropped, so the message is never lost.
+    /// </summary>
     private static async Task<IResult> RecordedAsync(
-        string tenantId, HttpContext http, SwitchboardDbContext db, PostCallPipeline postCall, TimeProvider clock, CancellationToken ct)
+        string tenantId, HttpContext http, SwitchboardDbContext db, PostCallPipeline postCall, SqliteWriteGate writes, TimeProvider clock, CancellationToken ct)
     {
         var (request, error) = await AuthenticateAsync(tenantId, http, ct);
         if (request is null)
@@ -269,32 +278,54 @@ internal static partial class TwilioVoiceApi
         }
         var now = clock.GetUtcNow();
         var callSid = request["CallSid"];
-        var call = callSid is null ? null : await db.Calls.FirstOrDefaultAsync(c => c.Provider == NativeCallStatus.Provider && c.ProviderCallId == callSid, ct);
-        var language = call?.Language ?? request.Tenant.Locale;
-        if (call is not null && request["RecordingSid"] is { } sid)
+        var language = request.Tenant.Locale;
+        for (var attempt = 1; callSid is not null; attempt++)
         {
+            var call = await db.Calls.FirstOrDefaultAsync(c => c.Provider == NativeCallStatus.Provider && c.ProviderCallId == callSid, ct);
+            language = call?.Language ?? request.Tenant.Locale;
+            if (call is null || request["RecordingSid"] is not { } sid)
+            {
+                break;
+            }
             var recording = await UpsertRecordingAsync(db, request.Tenant.Id, call, sid, now, ct);
             recording.Url ??= Cap(request["RecordingUrl"], 500);
             recording.DurationSeconds ??= request.Int("RecordingDuration");
             recording.Source ??= "RecordVerb";
             recording.Channels ??= 1;
             call.RecordingUrl ??= recording.Url;
-            if (!call.Analyzed)
-            {
-                // A message is a lead: the caller's number, and where to listen to what they said.
-                call.Summary ??= $"Voicemail ({recording.DurationSeconds ?? 0} s): {recording.Url}";
-                var assistant = call.AssistantId is { } aid ? await db.Assistants.FirstOrDefaultAsync(a => a.Id == aid, ct) : null;
-                var tenant = await db.Tenants.FirstAsync(t => t.Id == request.Tenant.Id, ct);
-                await postCall.RunAsync(tenant, assistant, call, null, null, null, ct);
-            }
             call.UpdatedAt = now;
-            await SaveAsync(http, db, ct);
+            if (call.Analyzed)
+            {
+                await SaveAsync(http, db, ct);
+                break;
+            }
+            // A message is a lead: the caller's number, and where to listen to what they said.
+            call.Summary ??= $"Voicemail ({recording.DurationSeconds ?? 0} s): {recording.Url}";
+            var assistant = call.AssistantId is { } aid ? await db.Assistants.FirstOrDefaultAsync(a => a.Id == aid, ct) : null;
+            var tenant = await db.Tenants.FirstAsync(t => t.Id == request.Tenant.Id, ct);
+            await postCall.RunAsync(tenant, assistant, call, null, null, null, ct);
+            try
+            {
+                if (await SqliteBusyRetry.RunAsync(() => PostCallPipeline.SaveClaimedAsync(db, writes, call.Id, ct), ct))
+                {
+                    break;
+                }
+                // Another unit ran the pipeline since this one read the call: its lead, alerts and events stand; the recording
+                // is added on the call as it is now.
+            }
+            catch (DbUpdateException e) when (!SqliteBusyRetry.IsBusy(e) && attempt < 3)
+            {
+                // A concurrent unit inserted a row this one also adds (the recording, an event of the call): read again.
+            }
+            db.ResetUnitOfWork(); // the tracked rows and the queued event inserts: nothing of this unit stands
+
         }
         return Xml(TwiML.SayAndHangup(VoicePrompts.Thanks(language), VoicePrompts.SayFor(language)));
     }
 
     private static async Task<IResult> StatusAsync(
-        string tenantId, HttpContext http, SwitchboardDbContext db, Webhooks.WebhookEventPublisher webhooks, TimeProvider clock, CancellationToken ct)
+        string tenantId, HttpContext http, SwitchboardDbContext db, Webhooks.WebhookEventPublisher webhooks, IOptions<VoiceOptions> options, TimeProvider clock,
+        CancellationToken ct)
     {
         var (request, error) = await AuthenticateAsync(tenantId, http, ct);
         if (request is null)
@@ -332,10 +363,18 @@ internal static partial class TwilioVoiceApi
                 // end. So is a call whose stream was accepted (its token used, cluster-wide: StreamTokenLedger) but whose start is not
                 // saved yet: its bridge finishes it (VoiceCallStore.FinishAsync, started or not), with its summary and lead; published
                 // here, call.ended and call.analyzed went out empty first, and the bridge's, keyed the same, never. A bridge whose
-                // node died never finishes it: NativeCallCloser runs its pipeline once the grace has passed.
-                if (call.StartedAt is null && !await db.StreamTokenUses.AnyAsync(u => u.CallId == call.Id, ct))
+                // node died never finishes it: NativeCallCloser runs its pipeline once the grace has passed (a bridged call), or
+                // NativeCallCloseHandler does (a socket accepted whose start was never saved: no StartedAt, nothing else marks it).
+                if (call.StartedAt is null)
                 {
-                    await webhooks.CallEndedAsync(call, ct);
+                    if (!await db.StreamTokenUses.AnyAsync(u => u.CallId == call.Id, ct))
+                    {
+                        await webhooks.CallEndedAsync(call, ct);
+                    }
+                    else if (!call.Analyzed)
+                    {
+                        await NativeCallCloseHandler.QueueAsync(db, call, now, now.AddMinutes(options.Value.StaleCallMinutes), ct);
+                    }
                 }
             }
             call.UpdatedAt = now;

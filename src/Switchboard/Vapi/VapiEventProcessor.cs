@@ -450,10 +450,31 @@ internal sealed class VapiEventProcessor(
         var seconds = VapiFieldRules.DurationSeconds(m);
         call.DurationSeconds = seconds ?? (call.StartedAt is { } s && call.EndedAt is { } e && e >= s ? Math.Round((e - s).TotalSeconds, 3) : call.DurationSeconds);
 
-        // The lead and its alerts.
+        // The lead, its alerts and the call's events, once per call. A report after VapiMissingReportCloser ran the pipeline
+        // (the report late, not lost) still writes what only Vapi knows, above: its transcript, summary, analysis, recording,
+        // cost and endedReason replace the closer's stand-ins; the lead, alerts and events stay the closer's.
+        if (call.Analyzed)
+        {
+            logger.LogInformation("End-of-call report for call {CallId}, already analyzed: its details are stored, the post-call pipeline is not run again", call.Id);
+            return;
+        }
         var captured = CapturedLead(messages, tenant.UrgencyRules);
         var callerText = string.Join('\n', turns.Where(t => t.Role == "user").Select(t => t.Text));
         await postCall.RunAsync(tenant, assistant, call, analysis?.Prop("structuredData"), captured, callerText, ct); // lead, alerts, webhooks
+        if (db.Entry(call).State != EntityState.Added)
+        {
+            // Claimed in the save's transaction, before its rows (PostCallPipeline.ClaimAsync): the closer may have run the
+            // pipeline since this unit read the call, on any node. Then nothing of this unit is written, and the webhook's
+            // replay (VapiWebhookApi.Replayable: a DbUpdateException) reads the call analyzed and stores the report alone.
+            var callId = call.Id;
+            db.DeferWrite(async token =>
+            {
+                if (!await PostCallPipeline.ClaimAsync(db, callId, token))
+                {
+                    throw new DbUpdateConcurrencyException($"Call {callId} was analyzed by another unit since this end-of-call report read it.");
+                }
+            });
+        }
     }
 
     /// <summary>The last capture_lead arguments found in the message history, if any.</summary>

@@ -16,8 +16,17 @@ namespace Switchboard.Vapi;
 /// while anyone speaks, and hangs up on silence after <c>silenceTimeoutSeconds</c>, 30 s by default), or for
 /// <see cref="VapiOptions.MissingReportAfterEndedMinutes"/> after a <c>status-update</c> said it ended (the report follows
 /// within seconds, after the analysis). The call ends with <c>endedReason</c> <see cref="EndedReason"/> unless a
-/// status-update gave one. A report that arrives later still applies: it completes the call and its lead (the pipeline is
-/// idempotent: the lead is upserted, an alert already sent is not sent again).
+/// status-update gave one.
+/// <para>
+/// The pipeline runs once per call, whichever of this pass and the report commits first, on any node: each claims the call
+/// in the transaction that saves the pipeline's rows (<see cref="PostCallPipeline.SaveClaimedAsync"/> here; the report's save
+/// runs <see cref="PostCallPipeline.ClaimAsync"/> first, and its unit is replayed, the call then read analyzed, when the claim
+/// is lost). A report that arrives after this pass still writes what only Vapi knows: its transcript, summary, analysis,
+/// recording, cost, times and <c>endedReason</c> replace the stand-ins written here (Vapi's record of the call is the better
+/// one); the lead, the alerts and the webhook events stay the ones made here, so nobody is texted twice and the business's
+/// systems see one <c>lead.created</c> and one <c>call.ended</c>. So an emergency that only the report shows (its live
+/// transcript messages lost as well) is not texted: a report that late is rare, as Vapi sends it seconds after the call.
+/// </para>
 /// </summary>
 internal sealed class VapiMissingReportCloser(IServiceScopeFactory scopes, IOptions<VapiOptions> options, SqliteWriteGate writes, TimeProvider clock,
     ILogger<VapiMissingReportCloser> logger)
@@ -68,8 +77,9 @@ internal sealed class VapiMissingReportCloser(IServiceScopeFactory scopes, IOpti
             .OrderBy(c => c.UpdatedAt);
 
     /// <summary>
-    /// Closes one call from its stored turns and lead, unless it was analyzed meanwhile (idempotent). Returns whether it
-    /// closed it.
+    /// Closes one call from its stored turns and lead, unless it was analyzed meanwhile (idempotent), claiming it in the
+    /// save (<see cref="PostCallPipeline.SaveClaimedAsync"/>): false, nothing saved, when the report's save claimed it first.
+    /// Returns whether it closed it.
     /// </summary>
     public async Task<bool> CloseAsync(Guid tenantId, Guid callId, CancellationToken ct)
     {
@@ -103,8 +113,12 @@ internal sealed class VapiMissingReportCloser(IServiceScopeFactory scopes, IOpti
         var callerText = string.Join('\n', turns.Where(t => t.Role == "user").Select(t => t.Text));
         await scope.ServiceProvider.GetRequiredService<PostCallPipeline>()
             .RunAsync(tenant, assistant, call, null, captured, callerText, ct, extractLead: callerText.Length > 0 || captured is not null);
-        using var turn = await writes.EnterAsync(db, ct);
-        await db.SaveChangesAsync(ct);
+        if (!await PostCallPipeline.SaveClaimedAsync(db, writes, call.Id, ct))
+        {
+            // The report came since this pass read the call, and its save ran the pipeline: nothing of this unit stands.
+            logger.LogInformation("Vapi call {CallId} of tenant {TenantId} was finished by its end-of-call report meanwhile", call.Id, tenantId);
+            return false;
+        }
         logger.LogInformation("Vapi call {CallId} of tenant {TenantId} closed without its end-of-call report ({Turns} turns stored)", call.Id, tenantId, turns.Count);
         return true;
     }

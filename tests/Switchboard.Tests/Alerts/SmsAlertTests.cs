@@ -277,6 +277,70 @@ public sealed class SmsAlertTests(TwilioFactory factory) : IClassFixture<TwilioF
     }
 
     /// <summary>
+    /// A send that got no answer from Twilio (the connection reset: no status, no code) leaves the alert queued for its retry
+    /// with a stable code beside the English message, which the SMS log returns until it settles (before: the message alone,
+    /// which the dashboard could not word); the retry that goes through clears it.
+    /// </summary>
+    [Fact]
+    public async Task AnSmsWaitingForItsRetryAfterTwilioGaveNoCodeCarriesRetryPendingInTheLogUntilItGoes()
+    {
+        var (tenant, onCall, _) = await TenantAsync();
+        factory.Twilio.DropNext = 1;
+        await factory.PostVapiAsync(tenant, VapiWebhookTests.EndOfCallReport(Guid.NewGuid().ToString(), "Le sous-sol est inondé.",
+            "Mon sous-sol est inondé, rappelez-moi au 514 555 0777."));
+        await factory.Outbox.DrainAsync(CancellationToken.None); // attempt 1: the connection is reset
+
+        var log = await factory.ApiClient(tenant).GetFromJsonAsync<System.Text.Json.Nodes.JsonObject>("/api/v1/sms");
+        var waiting = Assert.Single(log!["items"]!.AsArray(), i => (string?)i!["to"] == onCall)!;
+        Assert.Equal(("queued", Switchboard.Alerts.SmsSendHandler.RetryPendingCode), ((string?)waiting["status"], (string?)waiting["errorCode"]));
+        Assert.False(string.IsNullOrEmpty((string?)waiting["errorMessage"]));
+        Assert.DoesNotContain(factory.Twilio.Messages, m => m.To == onCall);
+
+        factory.Clock.Advance(TimeSpan.FromMinutes(1));
+        await factory.Outbox.DrainAsync(CancellationToken.None); // attempt 2: accepted
+        var sms = await factory.WithDbAsync(tenant.Id, db => db.SmsMessages.SingleAsync(m => m.To == onCall));
+        Assert.Equal(("sent", null, null), (sms.Status, sms.ErrorCode, sms.ErrorMessage));
+        Assert.Single(factory.Twilio.Messages, m => m.To == onCall);
+    }
+
+    /// <summary>
+    /// A dead letter after a retry that waited with <see cref="Switchboard.Alerts.SmsSendHandler.RetryPendingCode"/> settles as
+    /// <see cref="Switchboard.Alerts.SmsSendHandler.RetriesExhaustedCode"/>: the waiting code does not outlive the wait.
+    /// </summary>
+    [Fact]
+    public async Task AnSmsThatWaitedWithRetryPendingIsFailedWithRetriesExhaustedWhenTheOutboxGivesUp()
+    {
+        var (tenant, onCall, _) = await TenantAsync();
+        var now = factory.Clock.GetUtcNow();
+        var smsId = Guid.CreateVersion7();
+        await factory.WithDbAsync(tenant.Id, db =>
+        {
+            db.SmsMessages.Add(new Switchboard.Alerts.SmsMessage
+            {
+                Id = smsId, TenantId = tenant.Id, Direction = "outbound", Purpose = "lead-alert", To = onCall, Body = "Nouveau client",
+                Status = "queued", ErrorCode = Switchboard.Alerts.SmsSendHandler.RetryPendingCode, ErrorMessage = "HttpRequestException", Attempts = 8,
+                IdempotencyKey = $"test:{smsId:N}", CreatedAt = now,
+            });
+            return db.SaveChangesAsync();
+        });
+        await using (var scope = factory.Services.CreateAsyncScope())
+        {
+            scope.ServiceProvider.GetRequiredService<CurrentTenant>().Set(tenant.Id);
+            var handler = ActivatorUtilities.CreateInstance<Switchboard.Alerts.SmsSendHandler>(scope.ServiceProvider);
+            await handler.OnDeadLetterAsync(new OutboxMessage
+            {
+                Id = Guid.CreateVersion7(), TenantId = tenant.Id, Kind = Switchboard.Alerts.SmsSendHandler.Kind, DedupeKey = $"test:{smsId:N}",
+                PayloadJson = System.Text.Json.JsonSerializer.Serialize(new Switchboard.Alerts.SmsSendHandler.Payload(smsId), System.Text.Json.JsonSerializerOptions.Web),
+                NextAttemptAt = now, CreatedAt = now,
+            }, CancellationToken.None);
+            await scope.ServiceProvider.GetRequiredService<Switchboard.Platform.Database.SwitchboardDbContext>().SaveChangesAsync();
+        }
+
+        var sms = await factory.WithDbAsync(tenant.Id, db => db.SmsMessages.SingleAsync(m => m.Id == smsId));
+        Assert.Equal(("failed", Switchboard.Alerts.SmsSendHandler.RetriesExhaustedCode), (sms.Status, sms.ErrorCode));
+    }
+
+    /// <summary>
     /// An SMS whose sends kept failing without a Twilio code until the outbox gave up is failed with a stable code, which the
     /// SMS log returns next to the English message (before: the message alone, which the dashboard could not word).
     /// </summary>

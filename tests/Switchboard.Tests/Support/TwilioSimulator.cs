@@ -13,7 +13,8 @@ namespace Switchboard.Tests.Support;
 /// <c>AccountSid:AuthToken</c>, the form-encoded To, Body and From or MessagingServiceSid, answers 201 with the message
 /// JSON, and lists messages on GET newest first, paged as Twilio pages (<c>PageSize</c> 1–1000, default 50;
 /// <c>next_page_uri</c> with <c>Page</c> and <c>PageToken</c>; <c>To</c>/<c>From</c> filters), keeping every message.
-/// <see cref="FailNext"/> makes the next sends answer 500 without creating a message; <see cref="AcceptThenFailNext"/>
+/// <see cref="FailNext"/> makes the next sends answer 500 without creating a message; <see cref="DropNext"/> resets the
+/// connection without an answer (a network error); <see cref="AcceptThenFailNext"/>
 /// creates the message and then answers 500 (a lost response); <see cref="HoldAfterAccept"/> creates the message and
 /// answers only when released (a node that dies mid-send); <see cref="HoldBeforeAcceptNext"/> holds the next sends
 /// without creating them. Also the account and IncomingPhoneNumbers resources (<see cref="Own"/>), so a tenant can
@@ -40,6 +41,9 @@ internal sealed class TwilioSimulator : IAsyncDisposable
     /// <summary>Call recordings started through the REST API: CallSid and the form fields.</summary>
     public ConcurrentQueue<(string CallSid, Dictionary<string, string> Form)> Recordings { get; } = new();
     public int FailNext;
+
+    /// <summary>The next sends are dropped: the connection is reset without an answer or a message created.</summary>
+    public int DropNext;
     public int AcceptThenFailNext;
     public int HoldBeforeAcceptNext;
     public string BaseUrl { get; }
@@ -177,6 +181,11 @@ internal sealed class TwilioSimulator : IAsyncDisposable
         if (Interlocked.Decrement(ref FailNext) >= 0)
         {
             return Results.Json(new { code = 20500, message = "Internal Server Error", status = 500 }, statusCode: 500);
+        }
+        if (Interlocked.Decrement(ref DropNext) >= 0)
+        {
+            http.Abort(); // the connection is reset before any answer: the client sees a network error, no status, no code
+            return Results.Empty;
         }
         if (Interlocked.Decrement(ref HoldBeforeAcceptNext) >= 0)
         {

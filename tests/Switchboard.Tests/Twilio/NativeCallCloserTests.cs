@@ -311,6 +311,121 @@ public sealed class NativeCallCloserTests(TwilioFactory factory) : IClassFixture
     }
 
     /// <summary>
+    /// The node holding a call's socket dies after accepting it (the stream token used) but before saving the stream's start:
+    /// the call has no <c>StartedAt</c>, its bridge stored the caller's words (a start whose save failed is only logged), and
+    /// Twilio's final status leaves its end to that bridge. Once the grace has passed the call is analyzed once (before: the
+    /// closer read it as never bridged and the status callback as its bridge's, so it stayed completed for ever with no lead,
+    /// alert or <c>call.ended</c>).
+    /// </summary>
+    [Fact]
+    public async Task ACallWhoseSocketWasAcceptedButWhoseStartWasNeverSavedIsAnalyzedOnceAfterItsFinalStatus()
+    {
+        var (tenant, onCall) = await TenantAsync();
+        var callSid = NewCallSid();
+        var grant = await IncomingCallAsync(tenant, callSid);
+        Assert.True(await factory.Services.GetRequiredService<global::Switchboard.Platform.Cluster.StreamTokenLedger>().TryUseAsync(grant, CancellationToken.None));
+        await factory.WithDbAsync(tenant.Id, db =>
+        {
+            db.TranscriptTurns.Add(new TranscriptTurn
+            {
+                Id = Guid.CreateVersion7(), TenantId = tenant.Id, CallId = grant.CallId, Seq = 0, Role = "user",
+                Text = "Mon sous-sol est inondé, rappelez-moi au 514 555 0777.", At = factory.Clock.GetUtcNow().AddSeconds(4),
+            });
+            return db.SaveChangesAsync();
+        });
+        Assert.True((await CompletedAsync(tenant, callSid)).IsSuccessStatusCode);
+        Assert.True((await CompletedAsync(tenant, callSid)).IsSuccessStatusCode); // retried by Twilio
+
+        factory.Clock.Advance(TimeSpan.FromMinutes(5)); // within the grace: the bridge may still finish it
+        await factory.Outbox.DrainAsync(CancellationToken.None);
+        await Closer.CloseStaleAsync(CancellationToken.None);
+        var withinGrace = await factory.WithDbAsync(tenant.Id, db => db.Calls.SingleAsync(c => c.Id == grant.CallId));
+        Assert.DoesNotContain(WebhookEventTypes.CallEnded, await EventTypesAsync(tenant, grant.CallId));
+        factory.Clock.Advance(TimeSpan.FromMinutes(11));
+        await factory.Outbox.DrainAsync(CancellationToken.None);
+        await Closer.CloseStaleAsync(CancellationToken.None);
+        await factory.Outbox.DrainAsync(CancellationToken.None);
+
+        Assert.Equal(("completed", false), (withinGrace.Status, withinGrace.Analyzed));
+        var call = await factory.WithDbAsync(tenant.Id, db => db.Calls.SingleAsync(c => c.Id == grant.CallId));
+        Assert.Equal(("completed", NativeCallCloser.StreamEndMissingReason, true, true), (call.Status, call.EndedReason, call.Analyzed, call.TranscriptFinal));
+        Assert.Null(call.StartedAt);
+        var lead = await factory.WithDbAsync(tenant.Id, db => db.Leads.SingleAsync(l => l.CallId == call.Id));
+        Assert.Equal(("emergency", "+15145550777"), (lead.Urgency, lead.Phone));
+        Assert.StartsWith("URGENCE", Assert.Single(factory.Twilio.Messages, m => m.To == onCall).Body);
+        var types = await EventTypesAsync(tenant, call.Id);
+        Assert.Single(types, t => t == WebhookEventTypes.CallEnded);
+        Assert.Single(types, t => t == WebhookEventTypes.CallAnalyzed);
+    }
+
+    /// <summary>
+    /// The same, but the bridge was alive after all and finished the call within the grace: the check finds it analyzed and
+    /// changes nothing.
+    /// </summary>
+    [Fact]
+    public async Task TheCheckOfAnAcceptedSocketChangesNothingWhenItsBridgeFinishedTheCall()
+    {
+        var (tenant, onCall) = await TenantAsync();
+        var callSid = NewCallSid();
+        var grant = await IncomingCallAsync(tenant, callSid);
+        var store = factory.Services.GetRequiredService<VoiceCallStore>();
+        var (setup, _) = (await store.LoadSetupAsync(grant, "http://localhost", CancellationToken.None))!.Value;
+        Assert.True(await factory.Services.GetRequiredService<global::Switchboard.Platform.Cluster.StreamTokenLedger>().TryUseAsync(grant, CancellationToken.None));
+        Assert.True((await CompletedAsync(tenant, callSid)).IsSuccessStatusCode);
+        var started = factory.Clock.GetUtcNow();
+        await store.MarkStartedAsync(setup, started, CancellationToken.None);
+        await factory.WithDbAsync(tenant.Id, db =>
+        {
+            db.TranscriptTurns.Add(new TranscriptTurn
+            {
+                Id = Guid.CreateVersion7(), TenantId = tenant.Id, CallId = grant.CallId, Seq = 0, Role = "user",
+                Text = "Mon sous-sol est inondé, rappelez-moi au 514 555 0777.", At = started.AddSeconds(3),
+            });
+            return db.SaveChangesAsync();
+        });
+        await store.FinishAsync(setup, "caller-hangup", started, null, null, CancellationToken.None);
+        var finished = await factory.WithDbAsync(tenant.Id, db => db.Calls.AsNoTracking().SingleAsync(c => c.Id == grant.CallId));
+
+        factory.Clock.Advance(TimeSpan.FromMinutes(16));
+        await factory.Outbox.DrainAsync(CancellationToken.None);
+
+        var call = await factory.WithDbAsync(tenant.Id, db => db.Calls.AsNoTracking().SingleAsync(c => c.Id == grant.CallId));
+        Assert.Equal(("caller-hangup", true, finished.UpdatedAt), (call.EndedReason, call.Analyzed, call.UpdatedAt));
+        Assert.Single(factory.Twilio.Messages, m => m.To == onCall);
+        Assert.Single(await EventTypesAsync(tenant, call.Id), t => t == WebhookEventTypes.CallEnded);
+    }
+
+    /// <summary>
+    /// Calls that ended before migration 0037 (bridged, completed by their final status, never analyzed: the closer then read
+    /// only calls not ended) are read by the pass like any other: <see cref="NativeCallCloser.EndedUnanalyzed"/> has no lower
+    /// bound on the last write, so the first passes after the upgrade analyze that backlog, oldest first.
+    /// </summary>
+    [Fact]
+    public async Task ABridgedCallEndedLongBeforeTheUpgradeAndNeverAnalyzedIsAnalyzedByThePass()
+    {
+        var (tenant, _) = await TenantAsync();
+        var longAgo = factory.Clock.GetUtcNow().AddDays(-90);
+        var callId = Guid.CreateVersion7();
+        await factory.WithDbAsync(tenant.Id, db =>
+        {
+            var sid = NewCallSid();
+            db.Calls.Add(new Call
+            {
+                Id = callId, TenantId = tenant.Id, Channel = CallChannels.Voice, Provider = NativeCallStatus.Provider, ProviderCallId = sid, CallSid = sid,
+                Status = "completed", CustomerNumber = "+15145551234", StartedAt = longAgo, EndedAt = longAgo.AddMinutes(2), DurationSeconds = 120,
+                CreatedAt = longAgo, UpdatedAt = longAgo.AddMinutes(2),
+            });
+            return db.SaveChangesAsync();
+        });
+
+        Assert.True(await Closer.CloseStaleAsync(CancellationToken.None) >= 1);
+
+        var call = await factory.WithDbAsync(tenant.Id, db => db.Calls.SingleAsync(c => c.Id == callId));
+        Assert.Equal((true, NativeCallCloser.StreamEndMissingReason, longAgo.AddMinutes(2)), (call.Analyzed, call.EndedReason, call.EndedAt));
+        Assert.Single(await EventTypesAsync(tenant, callId), t => t == WebhookEventTypes.CallEnded);
+    }
+
+    /// <summary>
     /// The pass reads the bridged calls not yet analyzed through their partial index (migration 0037), not every native call
     /// never bridged (those stay unanalyzed for ever).
     /// </summary>

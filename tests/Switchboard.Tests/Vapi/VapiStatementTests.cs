@@ -54,7 +54,7 @@ public sealed class VapiStatementTests(CountingWebhookFactory factory, ITestOutp
     private static readonly (string Type, int Max)[] PostgresRoundTrips =
     [
         ("assistant-request", 3), ("status-update", 3), ("speech-update", 1), ("transcript", 1), ("transcript", 2),
-        ("tool-calls", 4), ("status-update", 2), ("end-of-call-report", 7), // the report: 6 commands and a COMMIT
+        ("tool-calls", 4), ("status-update", 2), ("end-of-call-report", 8), // the report: 7 commands (one the post-call pipeline's claim, PostCallPipeline.ClaimAsync) and a COMMIT
         // Before SaveInOneRoundTripAsync each that saves, the report aside, was one more (the COMMIT of the unit's transaction);
         // before WebhookEndpointCache, status-update, tool-calls and the report one more again; a final transcript one more again
         // before its lookup counted the call's turns (StoredEventCallAndTurns), and the report before its lookup read them; tool-calls
