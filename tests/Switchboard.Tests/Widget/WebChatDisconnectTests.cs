@@ -21,6 +21,9 @@ public sealed class WidgetSocketFactory : WidgetFactory
 {
     public WidgetSocketFactory() => UseKestrel(o => o.Listen(IPAddress.Loopback, 0));
 
+    /// <summary>The web chat's own Debug lines too (a visitor who left), on top of every Warning and Error.</summary>
+    protected override IDictionary<string, string?> MoreSettings => new Dictionary<string, string?> { ["Logging:LogLevel:Switchboard.Widget"] = "Debug" };
+
     /// <summary>Every log record of the host (Microsoft.Extensions.Diagnostics.Testing).</summary>
     internal FakeLogCollector Logs { get; } = new();
 
@@ -79,7 +82,7 @@ public sealed class WebChatDisconnectTests(WidgetSocketFactory factory) : IClass
         var statuses = durations.GetMeasurementSnapshot().Select(m => m.Tags.TryGetValue("http.response.status_code", out var s) ? Convert.ToInt32(s, System.Globalization.CultureInfo.InvariantCulture) : 0).ToList();
         Assert.Equal(Attempts, statuses.Count);
         Assert.DoesNotContain(statuses, s => s >= 500);
-        Assert.DoesNotContain(factory.Logs.GetSnapshot(), r => r.Level >= LogLevel.Error);
+        Assert.Equal([], Errors());
         Assert.Equal(0, await factory.WithDbAsync(t.Id, db => db.TranscriptTurns.CountAsync())); // nothing of a message never received was kept
 
         var reply = await visitor.SayAsync("Bonjour"); // and the conversation goes on
@@ -94,22 +97,33 @@ public sealed class WebChatDisconnectTests(WidgetSocketFactory factory) : IClass
         await factory.UseModelAsync(t.Id, model.BaseUrl);
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         model.Script.Enqueue(new SimChatReply.Gated(release.Task, "Bonjour! ", "Un technicien ", "vous rappelle."));
-        var client = new HttpClient { BaseAddress = factory.ServerUri };
-        client.DefaultRequestHeaders.Add("Origin", WidgetFactory.SiteOrigin);
+        var uri = factory.ServerUri;
+        var client = factory.Browser();
         var visitor = new Visitor(client, t);
         Assert.Equal(HttpStatusCode.Created, (await visitor.StartAsync()).StatusCode);
 
-        using (var leave = new CancellationTokenSource())
+        using (var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { LingerState = new LingerOption(true, 0) })
         {
-            var request = new HttpRequestMessage(HttpMethod.Post, $"/widget/v1/conversations/{visitor.Id}/messages{t.Q}") { Content = JsonContent.Create(new { text = "Avez-vous un technicien ce soir?" }) };
-            request.Headers.Authorization = new("Bearer", visitor.Token);
-            using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, leave.Token);
-            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(leave.Token));
-            while (await reader.ReadLineAsync(leave.Token) is { } line && !line.Contains("Bonjour", StringComparison.Ordinal))
+            await socket.ConnectAsync(IPAddress.Loopback, uri.Port);
+            var body = Encoding.UTF8.GetBytes("{\"text\":\"Avez-vous un technicien ce soir?\"}");
+            var head = $"POST /widget/v1/conversations/{visitor.Id}/messages{t.Q} HTTP/1.1\r\nHost: {uri.Authority}\r\nOrigin: {WidgetFactory.SiteOrigin}\r\n" +
+                $"Authorization: Bearer {visitor.Token}\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\n\r\n";
+            await socket.SendAsync(Encoding.ASCII.GetBytes(head).Concat(body).ToArray());
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+            var received = new StringBuilder();
+            var buffer = new byte[4096];
+            while (!received.ToString().Contains("Bonjour", StringComparison.Ordinal))
             {
+                var n = await socket.ReceiveAsync(buffer, timeout.Token);
+                Assert.True(n > 0, "the stream ended before the first words: " + received);
+                received.Append(Encoding.UTF8.GetString(buffer, 0, n));
             }
-            await leave.CancelAsync(); // the visitor's tab closes with the first words on screen
+            socket.Close(); // the visitor's tab closes with the first words on screen (an RST)
+        }
+        // The host notices the visitor left (bounded wait), then the model finishes its answer.
+        for (var i = 0; i < 200 && !factory.Logs.GetSnapshot().Any(r => r.Message.Contains($"left conversation {visitor.Id}", StringComparison.Ordinal)); i++)
+        {
+            await Task.Delay(25);
         }
         release.SetResult();
 
@@ -122,8 +136,16 @@ public sealed class WebChatDisconnectTests(WidgetSocketFactory factory) : IClass
         }
         Assert.Equal(["user", "assistant"], messages!.Select(m => m!["role"]!.GetValue<string>()));
         Assert.Equal("Bonjour! Un technicien vous rappelle.", messages![1]!["text"]!.GetValue<string>());
-        Assert.DoesNotContain(factory.Logs.GetSnapshot(), r => r.Level >= LogLevel.Error);
+        Assert.Equal([], Errors());
     }
+
+    /// <summary>
+    /// The host's Error and Critical lines so far, as text, except Kestrel's own "automatic draining of the request body failed
+    /// because the body reader is in an invalid state" after a reset mid-body: Kestrel leaves its body reader in the reading state
+    /// when the connection resets under a pending read (dotnet/aspnetcore#17840, open), which no application code can avoid.
+    /// </summary>
+    private List<string> Errors() =>
+        factory.Logs.GetSnapshot().Where(r => r.Level >= LogLevel.Error && !r.Message.Contains("automatic draining of the request body failed", StringComparison.Ordinal)).Select(r => $"{r.Message} {r.Exception?.GetType().Name}: {r.Exception?.Message}").ToList();
 
     private static async Task<JsonObject> ResumeAsync(HttpClient client, WidgetTenant t, Visitor visitor)
     {
