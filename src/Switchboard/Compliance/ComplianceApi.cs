@@ -55,7 +55,8 @@ internal static class ComplianceApi
     /// <summary>
     /// The audit log, newest first, filtered by <paramref name="action"/> (an exact action such as <c>keys.created</c>, or a
     /// prefix ending in a dot such as <c>keys.</c>), <paramref name="actorType"/>, <paramref name="actorId"/> and the time
-    /// range [<paramref name="from"/>, <paramref name="to"/>) (ISO 8601 with offset). Bad filters: 422 INVALID_FILTER.
+    /// range [<paramref name="from"/>, <paramref name="to"/>) (ISO 8601 only, <see cref="IsoDates.TryParseInstant"/>: a date or a timestamp;
+    /// <c>01/12/2026</c> is refused). Bad filters: 422 INVALID_FILTER.
     /// </summary>
     private static async Task<Results<Ok<Paged<AuditEntryDto>>, JsonHttpResult<ErrorEnvelope>>> ListAuditAsync(
         SwitchboardDbContext db, int? page, int? pageSize, string? action, string? actorType, string? actorId, string? from, string? to, CancellationToken ct)
@@ -127,11 +128,12 @@ internal static class ComplianceApi
         {
             return null;
         }
-        if (DateTimeOffset.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var at))
+        // ISO 8601 only: "01/12/2026" is refused, not read as US month/day.
+        if (IsoDates.TryParseInstant(value, out var at))
         {
-            return at.ToUniversalTime();
+            return at;
         }
-        v.Add(field, "must be an ISO 8601 time, e.g. 2026-11-01T00:00:00Z");
+        v.Add(field, IsoDates.InstantProblem);
         return null;
     }
 

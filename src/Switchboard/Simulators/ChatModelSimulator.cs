@@ -18,6 +18,9 @@ internal abstract record SimChatReply
 
     /// <summary>Streams <paramref name="Pieces"/>, then breaks the connection before <c>[DONE]</c>.</summary>
     public sealed record Broken(params string[] Pieces) : SimChatReply;
+
+    /// <summary>Streams the first of <paramref name="Pieces"/>, waits for <paramref name="Release"/>, then streams the rest and stops: a slow answer.</summary>
+    public sealed record Gated(Task Release, params string[] Pieces) : SimChatReply;
 }
 
 /// <summary>
@@ -92,6 +95,18 @@ internal sealed class ChatModelSimulator : IAsyncDisposable
                 foreach (var piece in text.Pieces)
                 {
                     await Send(new { content = piece }, null);
+                }
+                await Send(new { }, "stop");
+                break;
+            case SimChatReply.Gated gated:
+                await Send(new { role = "assistant", content = "" }, null);
+                for (var i = 0; i < gated.Pieces.Length; i++)
+                {
+                    if (i == 1)
+                    {
+                        await gated.Release.WaitAsync(http.RequestAborted);
+                    }
+                    await Send(new { content = gated.Pieces[i] }, null);
                 }
                 await Send(new { }, "stop");
                 break;

@@ -272,7 +272,9 @@ internal static class WidgetApi
             }
             http.Response.Headers.CacheControl = "no-cache";
             http.Response.Headers["X-Accel-Buffering"] = "no";
-            return TypedResults.ServerSentEvents(Guarded(chat.ReplyAsync(tenant, conversation, call, text, messageId, ct), id, http.RequestServices, ct));
+            // The reply runs on the host's lifetime, not the request's: a visitor who leaves mid-answer still gets it on resume.
+            var stopping = http.RequestServices.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
+            return TypedResults.ServerSentEvents(Guarded(chat.ReplyAsync(tenant, conversation, call, text, messageId, stopping), id, http.RequestServices, stopping, ct));
         }
         catch
         {
@@ -281,44 +283,79 @@ internal static class WidgetApi
         }
     }
 
-    /// <summary>Releases the conversation when the stream ends; a failure after the headers went out becomes an <c>error</c> event.</summary>
+    /// <summary>
+    /// Streams <paramref name="inner"/> (the reply, which runs on <paramref name="stopping"/>) to the visitor and releases the
+    /// conversation when it ends; a failure after the headers went out becomes an <c>error</c> event. A visitor who leaves
+    /// before the reply is complete (<paramref name="ct"/>, the request's abort, fires, or a write to the dead connection
+    /// fails) does not stop it: the visitor's message is already stored and metered, so the reply is still produced to the end
+    /// and stored as the assistant turn (tools included, e.g. an emergency lead and its SMS), and a visitor who comes back sees
+    /// it in <c>GET /conversations/{id}</c>; an orphan user turn without an answer is never left behind. Only the host's
+    /// shutdown (<paramref name="stopping"/>) or the model's own timeout ends a reply early; the conversation stays busy
+    /// (409 <c>CONVERSATION_BUSY</c>) until the reply is stored.
+    /// </summary>
     private static async IAsyncEnumerable<SseItem<object>> Guarded(IAsyncEnumerable<SseItem<object>> inner, Guid id, IServiceProvider services,
-        [EnumeratorCancellation] CancellationToken ct)
+        CancellationToken stopping, [EnumeratorCancellation] CancellationToken ct)
     {
+        var logger = services.GetRequiredService<ILogger<WebChatService>>();
+        using var left = ct.Register(() => logger.LogDebug("The visitor left conversation {ConversationId} before the reply; it is finished and stored", id));
+        var e = inner.GetAsyncEnumerator(stopping);
+        var over = false;
         try
         {
-            await using var e = inner.GetAsyncEnumerator(ct);
             while (true)
             {
                 SseItem<object>? item;
-                var failed = false;
                 try
                 {
                     item = await e.MoveNextAsync() ? e.Current : null;
                 }
-                catch (Exception ex) when (!ct.IsCancellationRequested && ex is not OutOfMemoryException)
+                catch (Exception ex) when (Failed(ex, stopping))
                 {
-                    services.GetRequiredService<ILogger<WebChatService>>().LogError(ex, "Web chat reply failed on conversation {ConversationId}", id);
+                    over = true;
+                    logger.LogError(ex, "Web chat reply failed on conversation {ConversationId}", id);
                     item = new SseItem<object>(new { code = "REPLY_FAILED", message = "The answer could not be completed; your message was kept." }, "error");
-                    failed = true;
-                }
-                if (failed)
-                {
-                    yield return item!.Value;
-                    yield break;
                 }
                 if (item is null)
                 {
+                    over = true;
                     yield break;
                 }
                 yield return item.Value;
+                if (over)
+                {
+                    yield break;
+                }
             }
         }
         finally
         {
-            Busy.TryRemove(id, out _);
+            try
+            {
+                // The visitor went away mid-reply (the enumeration was abandoned): the rest is produced and stored, unseen.
+                while (!over)
+                {
+                    try
+                    {
+                        over = !await e.MoveNextAsync();
+                    }
+                    catch (Exception ex) when (Failed(ex, stopping))
+                    {
+                        over = true;
+                        logger.LogError(ex, "Web chat reply failed on conversation {ConversationId} after the visitor left", id);
+                    }
+                }
+            }
+            finally
+            {
+                await e.DisposeAsync();
+                Busy.TryRemove(id, out _);
+            }
         }
     }
+
+    /// <summary>A reply's failure (reported), as opposed to the host shutting down or memory running out.</summary>
+    private static bool Failed(Exception ex, CancellationToken stopping) =>
+        ex is not OutOfMemoryException && !(ex is OperationCanceledException && stopping.IsCancellationRequested);
 
     private static bool Closed(WebConversation c, WidgetOptions o, TimeProvider clock) =>
         c.EndedAt is not null || clock.GetUtcNow() - c.LastMessageAt > TimeSpan.FromMinutes(o.IdleMinutes);

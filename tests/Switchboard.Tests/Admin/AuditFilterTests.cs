@@ -68,6 +68,8 @@ public sealed class AuditFilterTests(SelfServiceFactory factory) : IClassFixture
     [InlineData("actorType=robot", "actorType")]
     [InlineData("from=yesterday", "from")]
     [InlineData("to=2026-13-45", "to")]
+    [InlineData("from=01/12/2026", "from")] // US month/day: not ISO 8601, never read as January 12
+    [InlineData("to=2026-12-01%2010:00", "to")]
     [InlineData("from=2026-11-02T00:00:00Z&to=2026-11-01T00:00:00Z", "to")]
     public async Task ABadAuditFilterIsA422NamingTheField(string query, string field)
     {
@@ -76,6 +78,35 @@ public sealed class AuditFilterTests(SelfServiceFactory factory) : IClassFixture
         var body = await response.JsonAsync(HttpStatusCode.UnprocessableEntity);
         Assert.Equal("INVALID_FILTER", body["error"]!["code"]!.GetValue<string>());
         Assert.NotNull(body["error"]!["details"]![field]);
+    }
+
+    [Fact]
+    public async Task AnIsoDateIsMidnightUtcAndATimestampWithAnOffsetIsThatInstant()
+    {
+        var owner = await factory.SignUpAsync();
+        var day = factory.Clock.GetUtcNow().ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+        var next = factory.Clock.GetUtcNow().AddDays(1).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+        var today = await owner.Client.GetFromJsonAsync<JsonObject>($"/api/v1/audit?from={day}&to={next}");
+        Assert.NotEmpty(today!["items"]!.AsArray()); // the sign-up's own entries
+        var later = await owner.Client.GetFromJsonAsync<JsonObject>($"/api/v1/audit?from={next}T00:00:00%2B05:00");
+        Assert.DoesNotContain(later!["items"]!.AsArray(), e => e!["actorId"]?.GetValue<string>() == owner.UserId.ToString());
+    }
+
+    /// <summary>Every date or time query parameter of /api/v1 that ASP.NET Core binds itself takes ISO 8601 only, the rest is a 400 naming it.</summary>
+    [Theory]
+    [InlineData("/api/v1/calls?from=01/12/2026", "from")]
+    [InlineData("/api/v1/calls?to=12/1/2026%2010:00%20PM", "to")]
+    [InlineData("/api/v1/calls/export.csv?from=1%20Dec%202026", "from")]
+    [InlineData("/api/v1/analytics?from=01/12/2026&to=2026-12-31", "from")]
+    [InlineData("/api/v1/analytics?from=2026-12-01&to=2026-12-31T00:00:00Z", "to")]
+    public async Task ADateQueryParameterNotInIsoFormIsA400NamingIt(string url, string field)
+    {
+        var owner = await factory.SignUpAsync();
+        var response = await owner.Client.GetAsync(url);
+        var body = await response.JsonAsync(HttpStatusCode.BadRequest);
+        Assert.Equal("BAD_REQUEST", body["error"]!["code"]!.GetValue<string>());
+        Assert.Contains("ISO 8601", body["error"]!["details"]![field]!.GetValue<string>());
+        Assert.Equal(HttpStatusCode.OK, (await owner.Client.GetAsync(url.Split('?')[0])).StatusCode); // the same route without it answers
     }
 
     [Fact]

@@ -8,6 +8,7 @@ namespace Switchboard.Platform.Http;
 /// (<see cref="BadHttpRequestException"/>) is the client's fault (400/413), a lost unique-key race is a 409
 /// <c>CONFLICT</c> (logged as a warning), a saturated database (<see cref="Database.DatabaseBusy"/>) is a 503
 /// <c>DATABASE_BUSY</c> with <c>Retry-After: 1</c> (logged once per <see cref="BusyLogInterval"/>, without a stack trace),
+/// a client that went away (cancelled, or reset the connection mid-body) is a 499 logged at Debug with nothing written,
 /// anything else is a 500 with no internals revealed.
 /// </summary>
 internal sealed partial class EnvelopeExceptionHandler(ILogger<EnvelopeExceptionHandler> logger) : IExceptionHandler
@@ -37,8 +38,13 @@ internal sealed partial class EnvelopeExceptionHandler(ILogger<EnvelopeException
                 var (message, details) = Describe(bad);
                 await ApiError.WriteAsync(http, bad.StatusCode, bad.StatusCode == 400 ? "BAD_REQUEST" : "HTTP_" + bad.StatusCode, message, details);
                 return true;
+            case Microsoft.AspNetCore.Connections.ConnectionResetException:
             case OperationCanceledException or IOException when http.RequestAborted.IsCancellationRequested:
-                // The client went away (disconnect, reset mid-body): nobody is left to answer, and nothing is wrong here.
+                // The client went away (disconnect, reset mid-body): nobody is left to answer, and nothing is wrong here. Kestrel's
+                // ConnectionResetException (a TCP RST read from the socket) can reach the body reader before the request is marked
+                // aborted, so it is the client's doing whatever RequestAborted says yet. 499 (nginx's "client closed request") is
+                // what the request metrics record, not a 500.
+                http.Response.StatusCode = StatusCodes.Status499ClientClosedRequest;
                 logger.LogDebug(exception, "Client disconnected during {Method} {Path}", http.Request.Method, http.Request.Path);
                 return true;
             case Exception when Database.UniqueViolation.Is(exception):

@@ -44,7 +44,8 @@ internal static class StorableText
 /// field its route does not take (<see cref="UnknownFields"/>, 400 <c>UNKNOWN_FIELD</c>). It runs after authentication and
 /// authorization (a role without the route's permission gets its 403 first) and answers a plan without the route's feature
 /// (<see cref="Billing.FeatureGate"/>, 403 <c>FEATURE_NOT_IN_PLAN</c>) before it reads anything: a caller without the right
-/// is refused whatever the request holds.
+/// is refused whatever the request holds. A date or time query parameter not spelt in ISO 8601 is then a 400
+/// <c>BAD_REQUEST</c> (<see cref="IsoDates"/>).
 /// </summary>
 internal sealed class StorableTextGuardMiddleware(RequestDelegate next)
 {
@@ -60,6 +61,13 @@ internal sealed class StorableTextGuardMiddleware(RequestDelegate next)
         if (await Billing.FeatureGate.RefusalAsync(http) is { } refused)
         {
             await refused.ExecuteAsync(http);
+            return;
+        }
+        if (IsoDates.QueryProblem(http) is var (dateName, dateValue, dateProblem))
+        {
+            // A date spelt other than ISO 8601 (01/12/2026) would bind as US month/day: refused like a value that does not parse.
+            await ApiError.WriteAsync(http, 400, "BAD_REQUEST", $"The parameter '{dateName}' has an invalid value: '{dateValue}'.",
+                new Dictionary<string, string> { [dateName] = dateProblem });
             return;
         }
         Dictionary<string, string>? details = null;
