@@ -44,9 +44,10 @@ public sealed class OnboardingBrowserTests(BrowserFixture browser, ITestOutputHe
 
 
     /// <summary>A new organisation signed up through the API in a fresh browser context (its cookies are the session).</summary>
-    private async Task<Tab> SignUpAsync(string locale = "en-CA", int width = 1280, string organisation = "Plomberie Ava", bool dark = false, bool axe = false)
+    private async Task<Tab> SignUpAsync(string locale = "en-CA", int width = 1280, string organisation = "Plomberie Ava", bool dark = false, bool axe = false,
+        string? timezoneId = null)
     {
-        var tab = await browser.OpenAsync(locale: locale, width: width, signIn: false, dark: dark, axe: axe);
+        var tab = await browser.OpenAsync(locale: locale, width: width, signIn: false, dark: dark, axe: axe, timezoneId: timezoneId);
         var response = await tab.Context.APIRequest.PostAsync("/api/v1/auth/signup", new()
         {
             DataObject = new { email = $"ava-{Guid.NewGuid():N}@example.test", password = BrowserFixture.Password, organisation, fullName = "Ava Tremblay" },
@@ -130,6 +131,33 @@ public sealed class OnboardingBrowserTests(BrowserFixture browser, ITestOutputHe
         Assert.Contains("Never transfer the call", state.GetProperty("persona").GetProperty("guidelines").GetString());
         Assert.Equal(["en-US", "fr-CA"], state.GetProperty("persona").GetProperty("languages").EnumerateArray().Select(l => l.GetString()));
         Assert.DoesNotContain(state.GetProperty("missing").EnumerateArray(), m => m.GetProperty("step").GetString() == "profile");
+        await tab.AssertCleanAsync();
+    }
+
+    [Fact]
+    public async Task AnOrganisationOnUtcStartsTheProfileInTheBrowsersZoneAndPicksZonesByCity()
+    {
+        if (browser.Skip(output)) { return; }
+        // Signed up through the API without a zone: the server's default, UTC, as for a Québec owner whose browser sent none.
+        await using var tab = await SignUpAsync(locale: "fr-CA", width: 375, timezoneId: "America/Toronto");
+        var page = tab.Page;
+        static bool IsPatch(IResponse r) => r.Url.EndsWith("/api/v1/onboarding", StringComparison.Ordinal) && r.Request.Method == "PATCH";
+        var arrived = await page.RunAndWaitForResponseAsync(() => page.GotoAsync("/onboarding"), IsPatch);
+        var zone = page.GetByLabel("Fuseau horaire", new() { Exact = true });
+        await Expect(zone).ToHaveValueAsync("America/Toronto");
+        Assert.Equal("America/Toronto", (await arrived.JsonAsync())!.Value.GetProperty("profile").GetProperty("timeZone").GetString());
+
+        // A city typed in full is the zone; text that names none stays in the box with a message, and is not sent.
+        await zone.FillAsync("vancouver");
+        var picked = await page.RunAndWaitForResponseAsync(() => zone.PressAsync("Tab"), IsPatch);
+        await Expect(zone).ToHaveValueAsync("America/Vancouver");
+        Assert.Equal("America/Vancouver", (await picked.JsonAsync())!.Value.GetProperty("profile").GetProperty("timeZone").GetString());
+        await zone.FillAsync("Heure de l'Est");
+        await zone.PressAsync("Tab");
+        await Expect(zone).ToHaveAttributeAsync("aria-invalid", "true");
+        await Expect(page.GetByText("Choisissez un fuseau horaire dans la liste")).ToBeVisibleAsync();
+        Assert.Equal("America/Vancouver", (await StateAsync(tab)).GetProperty("profile").GetProperty("timeZone").GetString());
+        Assert.Equal(0, await page.EvaluateAsync<int>("() => document.documentElement.scrollWidth - window.innerWidth"));
         await tab.AssertCleanAsync();
     }
 

@@ -1,10 +1,12 @@
-import { useState, type ReactNode } from 'react';
+import { useEffect, useState, type ReactNode } from 'react';
 import { Link } from '@tanstack/react-router';
 import { useTranslation } from 'react-i18next';
 import { Badge, Button, buttonClass, ErrorMessage, Field, FieldProblem, inputClass, Ltr, useFieldProblems } from '@/components/ui/ui';
 import { useFormat, useTenantId } from '@/lib/session';
 import { formatLanguage, formatNumber, formatPrice } from '@/lib/format/format';
-import { TENANT_LOCALES } from '@/lib/tenant-locale';
+import { browserTimeZone, TENANT_LOCALES } from '@/lib/tenant-locale';
+import { acceptedShape } from '@/lib/time-zones';
+import { TimeZoneInput } from '@/components/ui/time-zone-input';
 import { errorText } from '@/lib/error-text';
 import { templateName } from '@/lib/template-name';
 import { checkCredential, useTemplates, type CredentialDto, type OnboardingDto, type OnboardingPatch } from './api';
@@ -93,7 +95,15 @@ export function ProfileStep({ draft, edit, server, error }: StepProps) {
   const { locale } = useFormat();
   const p = draft.profile;
   const set = (change: Partial<Draft['profile']>) => edit('profile', change);
-  const browserZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  const browserZone = browserTimeZone();
+  // An organisation still on the server's default zone gets the browser's, until the owner first completes this step
+  // (after that, UTC is their choice): the zone is what hours, analytics days and callback windows are read in.
+  const firstVisit = !server.profile.acceptedTerms;
+  useEffect(() => {
+    if (firstVisit && p.timeZone === 'UTC' && browserZone && browserZone !== 'UTC' && acceptedShape(browserZone)) set({ timeZone: browserZone });
+    // Once, on arrival: the owner may pick UTC again afterwards.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, []);
   return (
     <div className="grid grid-cols-1 gap-3 sm:grid-cols-2">
       <Field label={t('onboarding.profile.fullName')} error={problem('fullName')}>
@@ -122,7 +132,7 @@ export function ProfileStep({ draft, edit, server, error }: StepProps) {
         </select>
       </Field>
       <Field label={t('onboarding.profile.timeZone')} error={problem('timeZone')}>
-        <input className={inputClass} dir="ltr" value={p.timeZone} onChange={(e) => set({ timeZone: e.target.value })} />
+        <TimeZoneInput value={p.timeZone} onChange={(timeZone) => set({ timeZone })} locale={locale} suggest={browserZone} />
       </Field>
       <div className="flex items-end">
         {browserZone && browserZone !== p.timeZone ? (
