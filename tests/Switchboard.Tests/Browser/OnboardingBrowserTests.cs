@@ -186,6 +186,31 @@ public sealed class OnboardingBrowserTests(BrowserFixture browser, ITestOutputHe
     }
 
     [Fact]
+    public async Task TheLaunchListOnAPhoneStartsEverySentenceAtTheSameEdge()
+    {
+        if (browser.Skip(output)) { return; }
+        await using var tab = await SignUpAsync(width: 375);
+        var page = tab.Page;
+        await PassProfileAsync(page);
+        await ResumeAtAsync(tab, "done");
+        await page.ReloadAsync();
+        await Expect(StepHeading(page, "Launch")).ToBeVisibleAsync();
+        var missing = page.GetByRole(AriaRole.Region, new() { NameRegex = new Regex("items still missing") });
+        await Expect(missing.GetByText("Add the Twilio account SID and auth token")).ToBeVisibleAsync();
+        // A short sentence sat beside its step's link and a long one wrapped under it: the list read ragged.
+        var edges = await missing.Locator("li").EvaluateAllAsync<double[][]>(
+            "items => items.map(li => [li.getBoundingClientRect().left, li.querySelector('button').getBoundingClientRect().left, li.querySelector('button').nextElementSibling.getBoundingClientRect().left])");
+        Assert.True(edges.Length >= 2, $"{edges.Length} missing items");
+        foreach (var edge in edges)
+        {
+            Assert.InRange(edge[1] - edge[0], -1, 1);
+            Assert.InRange(edge[2] - edge[0], -1, 1);
+        }
+        Assert.Equal(0, await page.EvaluateAsync<int>("() => document.documentElement.scrollWidth - window.innerWidth"));
+        await tab.AssertCleanAsync();
+    }
+
+    [Fact]
     public async Task SkippingEverySkippableStepCompletesWithTheMissingItemsListed()
     {
         if (browser.Skip(output)) { return; }

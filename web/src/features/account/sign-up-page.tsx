@@ -6,7 +6,7 @@ import { AuthCard, linkClass } from './auth-card';
 import { useSignUp } from './api';
 import { accountError } from './errors';
 import { browserTimeZone, refusedOnlyBrowserDefaults, tenantLocaleFor } from '@/lib/tenant-locale';
-import { TimeZoneInput } from '@/components/ui/time-zone-input';
+import { TimeZoneField } from '@/components/ui/time-zone-field';
 
 /** The sign-up fields whose problems are shown beside them. */
 const SIGN_UP_FIELDS = ['organisation', 'fullName', 'email', 'password', 'timeZone'];
@@ -60,9 +60,13 @@ export function SignUpPage() {
         <p id="password-hint" className="text-xs text-slate-600 dark:text-slate-400">
           {t('account.passwordHint')}
         </p>
-        <Field label={t('account.signUp.timeZone')} error={problem('timeZone')}>
-          <TimeZoneInput value={form.timeZone} onChange={(timeZone) => setForm((f) => ({ ...f, timeZone }))} locale={i18n.language} />
-        </Field>
+        <TimeZoneField
+          label={t('account.signUp.timeZone')}
+          error={problem('timeZone')}
+          value={form.timeZone}
+          onChange={(timeZone) => setForm((f) => ({ ...f, timeZone }))}
+          locale={i18n.language}
+        />
         <ErrorMessage error={accountError(t, signUp.error)} details={signUp.error} shownFields={SIGN_UP_FIELDS} />
         <Button type="submit" variant="primary" disabled={signUp.isPending}>
           {signUp.isPending ? t('account.working') : t('account.signUp.submit')}

@@ -6,7 +6,7 @@ import { useFormat, useTenantId } from '@/lib/session';
 import { formatLanguage, formatNumber, formatPrice } from '@/lib/format/format';
 import { browserTimeZone, TENANT_LOCALES } from '@/lib/tenant-locale';
 import { acceptedShape } from '@/lib/time-zones';
-import { TimeZoneInput } from '@/components/ui/time-zone-input';
+import { TimeZoneField } from '@/components/ui/time-zone-field';
 import { errorText } from '@/lib/error-text';
 import { templateName } from '@/lib/template-name';
 import { checkCredential, useTemplates, type CredentialDto, type OnboardingDto, type OnboardingPatch } from './api';
@@ -14,6 +14,7 @@ import { draftFrom, type Draft, type DraftStep } from './draft';
 import { IssueText } from './issue-text';
 import { checkText } from '@/features/credentials/check-text';
 import type { SaveStatus } from './use-autosave';
+import { planName } from '@/lib/plan-name';
 
 export { TelephonyStep } from './telephony-step';
 export { AssistantStep } from './assistant-step';
@@ -131,9 +132,7 @@ export function ProfileStep({ draft, edit, server, error }: StepProps) {
           ))}
         </select>
       </Field>
-      <Field label={t('onboarding.profile.timeZone')} error={problem('timeZone')}>
-        <TimeZoneInput value={p.timeZone} onChange={(timeZone) => set({ timeZone })} locale={locale} suggest={browserZone} />
-      </Field>
+      <TimeZoneField label={t('onboarding.profile.timeZone')} error={problem('timeZone')} value={p.timeZone} onChange={(timeZone) => set({ timeZone })} locale={locale} suggest={browserZone} />
       <div className="flex items-end">
         {browserZone && browserZone !== p.timeZone ? (
           <Button onClick={() => set({ timeZone: browserZone })}>{t('onboarding.profile.useMyZone', { zone: browserZone })}</Button>
@@ -385,7 +384,7 @@ export function PlanStep({ draft, edit, server }: StepProps) {
         <label key={plan.id} className="flex items-start gap-2 rounded-md border border-slate-200 p-3 text-sm dark:border-slate-700">
           <input type="radio" name="plan" value={plan.id} checked={draft.plan.planId === plan.id} onChange={() => edit('plan', { planId: plan.id })} />
           <span>
-            <span className="font-medium">{plan.name}</span> — {t('onboarding.plan.perMonth', { price: formatPrice(plan.monthlyPriceUsd, locale) })}
+            <span className="font-medium">{planName(t, plan)}</span> — {t('onboarding.plan.perMonth', { price: formatPrice(plan.monthlyPriceUsd, locale) })}
             <span className="block text-slate-600 dark:text-slate-400">
               {t('onboarding.plan.details', { minutes: formatNumber(plan.includedMinutes, locale), count: plan.concurrentCalls })}
             </span>
