@@ -39,13 +39,13 @@ describe('locales', () => {
     expect(found).toEqual([]);
   });
 
-  it('in Arabic and Hebrew, an interpolated version or zone id is isolated, so "2026-01" is not shown "01-2026"', () => {
+  it('in Arabic and Hebrew, an interpolated version or zone id and a Latin menu path are isolated, so "2026-01" is not shown "01-2026"', () => {
     // A hyphen or slash between digits takes the paragraph's direction (UAX #9 W4-W7 resolve "2026-01" as two runs).
     const found = (['he', 'ar'] as const).flatMap((name) => {
       const tree = resources[name] as Tree;
       return keys(tree)
         .map((k) => [k, k.split('.').reduce<Tree | string>((t, part) => (t as Tree)[part]!, tree) as string] as const)
-        .filter(([, v]) => /(?<!\u2066)\{\{(version|zone)\}\}/.test(v))
+        .filter(([, v]) => /(?<!\u2066)\{\{(version|zone)\}\}/.test(v) || /(?<![\u2066\w ])[A-Za-z][\w ]* → [A-Za-z]/.test(v))
         .map(([k]) => `${name} ${k}`);
     });
     expect(found).toEqual([]);
