@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using System.Text;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Switchboard.Platform.Http;
@@ -82,13 +81,9 @@ internal static class WidgetHosting
             return TypedResults.NotFound();
         }
         http.Response.Headers.ContentSecurityPolicy = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:";
-        var language = lang is { Length: 2 } l && l.All(char.IsAsciiLetterLower) ? l : "fr";
-        var html = new StringBuilder()
-            .Append("<!doctype html><html lang=\"").Append(language).Append("\"").Append(language is "ar" or "he" ? " dir=\"rtl\"" : "").Append("><head><meta charset=\"utf-8\">")
-            .Append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Drain Fortin — widget demo</title></head><body>")
-            .Append("<h1>Drain Fortin</h1><p>Demo page for the Switchboard widget: the chat button is in the bottom corner. ")
-            .Append("Try: « Mon sous-sol est inondé, rappelez-moi au 514 555 0142 ».</p>")
-            .Append("<script src=\"/widget.js\" data-key=\"").Append(System.Net.WebUtility.HtmlEncode(key)).Append("\" async></script></body></html>");
-        return TypedResults.Content(html.ToString(), "text/html; charset=utf-8");
+        // The visitor's language, not one for everyone: the widget follows the page's <html lang>.
+        http.Response.Headers.Vary = "Accept-Language";
+        var html = WidgetDemoPage.Html(WidgetDemoPage.Language(lang, http.Request.Headers.AcceptLanguage.ToString()), key);
+        return TypedResults.Content(html, "text/html; charset=utf-8");
     }
 }

@@ -162,6 +162,33 @@ public sealed class AccountBrowserTests(BrowserFixture browser, ITestOutputHelpe
     }
 
     [Fact]
+    public async Task SigningUpInQuebecStartsTheOrganisationInTheChosenZoneNotUtc()
+    {
+        if (browser.Skip(output)) { return; }
+        await using var tab = await browser.OpenAsync(signIn: false, locale: "fr-CA", width: 375, height: 800, timezoneId: "America/Toronto");
+        var page = tab.Page;
+        await page.GotoAsync("/sign-up");
+        var zone = page.GetByLabel("Fuseau horaire", new() { Exact = true });
+        await Expect(zone).ToHaveValueAsync("America/Toronto"); // the browser's zone, offered first
+        await zone.FillAsync("Nulle part");
+        await zone.PressAsync("Tab");
+        await Expect(page.GetByText("Choisissez un fuseau horaire dans la liste")).ToBeVisibleAsync();
+        await zone.FillAsync("Vancouver");
+        await zone.PressAsync("Tab");
+        await Expect(zone).ToHaveValueAsync("America/Vancouver");
+        await Expect(page.GetByText("Choisissez un fuseau horaire dans la liste")).ToBeHiddenAsync();
+        await page.GetByLabel("Nom de l'entreprise").FillAsync("Plomberie Fuseau");
+        await page.GetByLabel("Courriel").FillAsync($"zone-{Guid.NewGuid():N}@plomberie.test");
+        await page.GetByLabel("Mot de passe", new() { Exact = true }).FillAsync("a long sign-up password");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Créer le compte" }).ClickAsync();
+        await Expect(page).ToHaveURLAsync(new Regex(browser.Host.ServerUri.Port + "/(onboarding)?$"));
+        var state = await (await tab.Context.APIRequest.GetAsync("/api/v1/onboarding")).JsonAsync();
+        Assert.Equal("America/Vancouver", state!.Value.GetProperty("profile").GetProperty("timeZone").GetString());
+        Assert.Equal(0, await page.EvaluateAsync<int>("() => document.documentElement.scrollWidth - window.innerWidth"));
+        await tab.AssertCleanAsync();
+    }
+
+    [Fact]
     public async Task RepeatedWrongPasswordsShowTheLockoutMessage()
     {
         if (browser.Skip(output)) { return; }

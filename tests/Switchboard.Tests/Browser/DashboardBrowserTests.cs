@@ -112,6 +112,25 @@ public sealed class DashboardBrowserTests(BrowserFixture browser, ITestOutputHel
     }
 
     [Fact]
+    public async Task TheCallPageInArabicNamesTheProviderAndItsEventsInsteadOfShowingRawCodes()
+    {
+        if (browser.Skip(output)) { return; }
+        var callId = await ReplayAsync("+15145550177", "Fuite sous l'évier " + Guid.NewGuid().ToString("N")[..6]);
+        await using var tab = await browser.OpenAsync("ar", width: 375);
+        var page = tab.Page;
+        await page.GotoAsync($"/calls/{callId}");
+        // "Provider: vapi" read as a code: the provider is a brand, its events are words.
+        var provider = page.GetByText("المزوّد", new() { Exact = true }).Locator("xpath=..");
+        await Expect(provider).ToContainTextAsync("Vapi");
+        await Expect(provider).Not.ToContainTextAsync("vapi");
+        var rawEvent = page.Locator("summary").Filter(new() { HasText = "تقرير نهاية المكالمة" });
+        await Expect(rawEvent).ToBeVisibleAsync();
+        await Expect(page.Locator("summary").Filter(new() { HasText = "end-of-call-report" })).ToHaveCountAsync(0);
+        Assert.Equal(0, await page.EvaluateAsync<int>("() => document.documentElement.scrollWidth - window.innerWidth"));
+        await tab.AssertCleanAsync();
+    }
+
+    [Fact]
     public async Task ALiveCallsStartTimeIsLabelledSoItIsNotReadAsASecondDuration()
     {
         if (browser.Skip(output)) { return; }

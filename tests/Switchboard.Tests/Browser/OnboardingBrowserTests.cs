@@ -44,9 +44,10 @@ public sealed class OnboardingBrowserTests(BrowserFixture browser, ITestOutputHe
 
 
     /// <summary>A new organisation signed up through the API in a fresh browser context (its cookies are the session).</summary>
-    private async Task<Tab> SignUpAsync(string locale = "en-CA", int width = 1280, string organisation = "Plomberie Ava", bool dark = false, bool axe = false)
+    private async Task<Tab> SignUpAsync(string locale = "en-CA", int width = 1280, string organisation = "Plomberie Ava", bool dark = false, bool axe = false,
+        string? timezoneId = null)
     {
-        var tab = await browser.OpenAsync(locale: locale, width: width, signIn: false, dark: dark, axe: axe);
+        var tab = await browser.OpenAsync(locale: locale, width: width, signIn: false, dark: dark, axe: axe, timezoneId: timezoneId);
         var response = await tab.Context.APIRequest.PostAsync("/api/v1/auth/signup", new()
         {
             DataObject = new { email = $"ava-{Guid.NewGuid():N}@example.test", password = BrowserFixture.Password, organisation, fullName = "Ava Tremblay" },
@@ -134,6 +135,33 @@ public sealed class OnboardingBrowserTests(BrowserFixture browser, ITestOutputHe
     }
 
     [Fact]
+    public async Task AnOrganisationOnUtcStartsTheProfileInTheBrowsersZoneAndPicksZonesByCity()
+    {
+        if (browser.Skip(output)) { return; }
+        // Signed up through the API without a zone: the server's default, UTC, as for a Québec owner whose browser sent none.
+        await using var tab = await SignUpAsync(locale: "fr-CA", width: 375, timezoneId: "America/Toronto");
+        var page = tab.Page;
+        static bool IsPatch(IResponse r) => r.Url.EndsWith("/api/v1/onboarding", StringComparison.Ordinal) && r.Request.Method == "PATCH";
+        var arrived = await page.RunAndWaitForResponseAsync(() => page.GotoAsync("/onboarding"), IsPatch);
+        var zone = page.GetByLabel("Fuseau horaire", new() { Exact = true });
+        await Expect(zone).ToHaveValueAsync("America/Toronto");
+        Assert.Equal("America/Toronto", (await arrived.JsonAsync())!.Value.GetProperty("profile").GetProperty("timeZone").GetString());
+
+        // A city typed in full is the zone; text that names none stays in the box with a message, and is not sent.
+        await zone.FillAsync("vancouver");
+        var picked = await page.RunAndWaitForResponseAsync(() => zone.PressAsync("Tab"), IsPatch);
+        await Expect(zone).ToHaveValueAsync("America/Vancouver");
+        Assert.Equal("America/Vancouver", (await picked.JsonAsync())!.Value.GetProperty("profile").GetProperty("timeZone").GetString());
+        await zone.FillAsync("Heure de l'Est");
+        await zone.PressAsync("Tab");
+        await Expect(zone).ToHaveAttributeAsync("aria-invalid", "true");
+        await Expect(page.GetByText("Choisissez un fuseau horaire dans la liste")).ToBeVisibleAsync();
+        Assert.Equal("America/Vancouver", (await StateAsync(tab)).GetProperty("profile").GetProperty("timeZone").GetString());
+        Assert.Equal(0, await page.EvaluateAsync<int>("() => document.documentElement.scrollWidth - window.innerWidth"));
+        await tab.AssertCleanAsync();
+    }
+
+    [Fact]
     public async Task LanguagesAreOfferedByTheirNamesNotByTheirTags()
     {
         if (browser.Skip(output)) { return; }
@@ -154,6 +182,31 @@ public sealed class OnboardingBrowserTests(BrowserFixture browser, ITestOutputHe
         var state = await StateAsync(tab);
         Assert.Equal("fr-CA", state.GetProperty("profile").GetProperty("locale").GetString());
         Assert.Contains("ar", state.GetProperty("persona").GetProperty("languages").EnumerateArray().Select(l => l.GetString()));
+        await tab.AssertCleanAsync();
+    }
+
+    [Fact]
+    public async Task TheLaunchListOnAPhoneStartsEverySentenceAtTheSameEdge()
+    {
+        if (browser.Skip(output)) { return; }
+        await using var tab = await SignUpAsync(width: 375);
+        var page = tab.Page;
+        await PassProfileAsync(page);
+        await ResumeAtAsync(tab, "done");
+        await page.ReloadAsync();
+        await Expect(StepHeading(page, "Launch")).ToBeVisibleAsync();
+        var missing = page.GetByRole(AriaRole.Region, new() { NameRegex = new Regex("items still missing") });
+        await Expect(missing.GetByText("Add the Twilio account SID and auth token")).ToBeVisibleAsync();
+        // A short sentence sat beside its step's link and a long one wrapped under it: the list read ragged.
+        var edges = await missing.Locator("li").EvaluateAllAsync<double[][]>(
+            "items => items.map(li => [li.getBoundingClientRect().left, li.querySelector('button').getBoundingClientRect().left, li.querySelector('button').nextElementSibling.getBoundingClientRect().left])");
+        Assert.True(edges.Length >= 2, $"{edges.Length} missing items");
+        foreach (var edge in edges)
+        {
+            Assert.InRange(edge[1] - edge[0], -1, 1);
+            Assert.InRange(edge[2] - edge[0], -1, 1);
+        }
+        Assert.Equal(0, await page.EvaluateAsync<int>("() => document.documentElement.scrollWidth - window.innerWidth"));
         await tab.AssertCleanAsync();
     }
 

@@ -298,6 +298,26 @@ public sealed class StudioBrowserTests(BrowserFixture browser, ITestOutputHelper
     }
 
     [Fact]
+    public async Task TheWebChatSettingsFitAPhoneInFrench()
+    {
+        if (browser.Skip(output))
+        {
+            return;
+        }
+        await using var tab = await browser.OpenAsync(locale: "fr-CA", width: 375, height: 800);
+        var page = tab.Page;
+        await page.GotoAsync("/settings/widget");
+        await Expect(page.GetByLabel("Position")).ToBeVisibleAsync();
+        // The position select is as wide as its longest option: in an implicit grid column it pushed the form past the card.
+        var outside = await page.EvaluateAsync<string[]>(
+            "() => [...document.querySelectorAll('main section input, main section select, main section textarea')]" +
+            ".filter(el => el.getBoundingClientRect().width > 0 && el.getBoundingClientRect().right > el.closest('section').getBoundingClientRect().right + 1)" +
+            ".map(el => el.outerHTML.slice(0, 80))");
+        Assert.Empty(outside);
+        await tab.AssertCleanAsync();
+    }
+
+    [Fact]
     public async Task TheStudioPagesWorkInHebrewAt375PixelsInDarkModeWithoutSeriousAxeViolations()
     {
         if (browser.Skip(output))

@@ -98,6 +98,8 @@ public sealed class WebConversationsBrowserTests(BrowserFixture browser, ITestOu
             await Expect(label).ToHaveTextAsync("دردشة الموقع");
             await page.Locator("tbody tr").First.GetByRole(AriaRole.Link).ClickAsync();
             await Expect(page.GetByTestId("call-attribution")).ToContainTextAsync("G-7788");
+            // The widget's language by its name, not its code ("fr").
+            await Expect(page.GetByTestId("call-attribution").GetByText("لغة الأداة", new() { Exact = true }).Locator("xpath=following-sibling::dd[1]")).ToHaveTextAsync("الفرنسية");
             Assert.True(await page.EvaluateAsync<int>("() => document.documentElement.scrollWidth - window.innerWidth") <= 0, "the detail scrolls sideways at 375 px");
             await tab.AssertCleanAsync();
         }

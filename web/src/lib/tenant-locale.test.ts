@@ -33,9 +33,13 @@ describe('tenantLocaleFor', () => {
 describe('refusedOnlyBrowserDefaults', () => {
   const refused = (details: Record<string, string>) => new ApiError(422, 'VALIDATION_FAILED', 'Some fields are invalid.', undefined, details);
 
-  it('is true when only the time zone or the locale was refused', () => {
-    expect(refusedOnlyBrowserDefaults(refused({ timeZone: 'must be an IANA time zone such as America/Toronto' }))).toBe(true);
-    expect(refusedOnlyBrowserDefaults(refused({ timeZone: 'x', locale: 'y' }))).toBe(true);
+  it('is true when only the locale was refused', () => {
+    expect(refusedOnlyBrowserDefaults(refused({ locale: 'must be a culture such as fr-CA' }))).toBe(true);
+  });
+
+  it('is false when the time zone was refused: the sign-up form shows it beside its picker', () => {
+    expect(refusedOnlyBrowserDefaults(refused({ timeZone: 'must be an IANA time zone such as America/Toronto' }))).toBe(false);
+    expect(refusedOnlyBrowserDefaults(refused({ timeZone: 'x', locale: 'y' }))).toBe(false);
   });
 
   it('is false when a field the owner filled in was refused too, or for any other failure', () => {

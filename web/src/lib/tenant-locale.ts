@@ -39,13 +39,13 @@ export function browserTimeZone(): string | undefined {
   }
 }
 
-/** The sign-up fields the browser fills in by itself, which the owner sees no control for. */
-const BROWSER_FIELDS = ['timeZone', 'locale'];
+/** The sign-up fields the browser fills in by itself, which the owner sees no control for (the time zone has a picker). */
+const BROWSER_FIELDS = ['locale'];
 
 /**
- * True when a sign-up was refused only for what the browser sent by itself (a time zone the server does not know, a
- * locale it refuses): the page then signs up again without them, on the defaults, rather than show the owner a problem
- * they have no field to fix.
+ * True when a sign-up was refused only for what the browser sent by itself (a locale the server refuses): the page then
+ * signs up again without it, on the default, rather than show the owner a problem they have no field to fix. A refused
+ * time zone is shown beside its picker.
  */
 export function refusedOnlyBrowserDefaults(error: unknown): boolean {
   const fields = Object.keys(fieldErrors(error));

@@ -6,17 +6,18 @@ import { AuthCard, linkClass } from './auth-card';
 import { useSignUp } from './api';
 import { accountError } from './errors';
 import { browserTimeZone, refusedOnlyBrowserDefaults, tenantLocaleFor } from '@/lib/tenant-locale';
+import { TimeZoneField } from '@/components/ui/time-zone-field';
 
 /** The sign-up fields whose problems are shown beside them. */
-const SIGN_UP_FIELDS = ['organisation', 'fullName', 'email', 'password'];
+const SIGN_UP_FIELDS = ['organisation', 'fullName', 'email', 'password', 'timeZone'];
 
 /** Sign-up: the organisation and its owner; lands signed in on the onboarding wizard when there is one, else the overview. */
 export function SignUpPage() {
-  const { t } = useTranslation();
+  const { t, i18n } = useTranslation();
   const navigate = useNavigate();
   const router = useRouter();
   const signUp = useSignUp();
-  const [form, setForm] = useState({ organisation: '', fullName: '', email: '', password: '' });
+  const [form, setForm] = useState({ organisation: '', fullName: '', email: '', password: '', timeZone: browserTimeZone() ?? 'UTC' });
   const problem = useFieldProblems(signUp.error);
   const set = (k: keyof typeof form) => (e: { target: { value: string } }) => setForm((f) => ({ ...f, [k]: e.target.value }));
 
@@ -27,10 +28,11 @@ export function SignUpPage() {
       const hasOnboarding = Object.keys(router.routesByPath).includes('/onboarding');
       void navigate({ to: hasOnboarding ? ('/onboarding' as '/') : '/' });
     };
-    // The organisation starts in the browser's time zone and language (the profile step can change them); should the
-    // server refuse only those, it starts on its defaults instead: the owner has no field here to fix them.
+    // The organisation starts in the chosen time zone (the browser's unless changed) and the browser's language (the
+    // profile step can change both); should the server refuse only the language, it starts on its default instead: the
+    // owner has no field here to fix it.
     signUp.mutate(
-      { ...body, timeZone: browserTimeZone(), locale: tenantLocaleFor(navigator.language) },
+      { ...body, locale: tenantLocaleFor(navigator.language) },
       {
         onSuccess,
         onError: (error) => {
@@ -58,6 +60,13 @@ export function SignUpPage() {
         <p id="password-hint" className="text-xs text-slate-600 dark:text-slate-400">
           {t('account.passwordHint')}
         </p>
+        <TimeZoneField
+          label={t('account.signUp.timeZone')}
+          error={problem('timeZone')}
+          value={form.timeZone}
+          onChange={(timeZone) => setForm((f) => ({ ...f, timeZone }))}
+          locale={i18n.language}
+        />
         <ErrorMessage error={accountError(t, signUp.error)} details={signUp.error} shownFields={SIGN_UP_FIELDS} />
         <Button type="submit" variant="primary" disabled={signUp.isPending}>
           {signUp.isPending ? t('account.working') : t('account.signUp.submit')}

@@ -4,6 +4,7 @@ import { formatDateTime, formatNumber, intlLocale, type Locale } from '@/lib/for
 import { useFormat, useTenantId } from '@/lib/session';
 import type { Plan } from './api';
 import { useBilling, useCheckout, usePortal } from './billing-api';
+import { planName } from '@/lib/plan-name';
 
 /** An amount in the currency's minor unit (cents), through Intl. */
 function money(minor: number | string | null | undefined, currency: string, locale: Locale): string {
@@ -107,7 +108,7 @@ export function BillingCard({ plans, currentPlanId, owner }: { plans: Plan[]; cu
                 .filter((p) => p.monthlyPriceUsd > 0 && p.id !== currentPlanId)
                 .map((p) => (
                   <Button key={p.id} variant="primary" disabled={checkout.isPending} onClick={() => checkout.mutate(p.id)}>
-                    {t('billing.upgrade', { name: p.name })}
+                    {t('billing.upgrade', { name: planName(t, p) })}
                   </Button>
                 ))}
           {b.hasCustomer ? (

@@ -4,6 +4,7 @@ import { Badge, Button, ErrorMessage, inputClass, PageTitle } from '@/components
 import { formatDateTime } from '@/lib/format/format';
 import { useFormat } from '@/lib/session';
 import { usePlans, useOperatorTenants, useUpdateTenant, type OperatorTenantDto, type Plan } from './api';
+import { planName } from '@/lib/plan-name';
 
 /** Operator console (operators only): every tenant of the installation, suspend/resume, plan override. */
 export function OperatorPage() {
@@ -76,7 +77,7 @@ function TenantRow({ row, plans }: { row: OperatorTenantDto; plans: Plan[] }) {
         >
           {(plans.length ? plans : [{ id: row.planId, name: row.planId } as Plan]).map((p) => (
             <option key={p.id} value={p.id}>
-              {p.name}
+              {planName(t, p)}
             </option>
           ))}
         </select>

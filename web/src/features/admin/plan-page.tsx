@@ -7,6 +7,7 @@ import { useChangePlan, usePermissions, usePlan, usePlans, useUsage } from './ap
 import { useBilling } from './billing-api';
 import { BillingCard } from './billing-card';
 import { Meter, Notice, ReturnToBanner } from './parts';
+import { planName } from '@/lib/plan-name';
 
 /**
  * Settings → Plan & usage: the plan, its limits and features, this month's use as meters. With Stripe billing, the
@@ -39,7 +40,7 @@ export function PlanPage() {
         <div className="grid gap-4 lg:grid-cols-2">
           <Card aria-label={t('admin.plan.current')}>
             <h2 className="mb-1 text-sm font-medium text-slate-600 dark:text-slate-400">{t('admin.plan.current')}</h2>
-            <p className="mb-1 text-2xl font-semibold">{p.name}</p>
+            <p className="mb-1 text-2xl font-semibold">{planName(t, p)}</p>
             <p className="mb-3 text-sm text-slate-600 dark:text-slate-400">
               {t('admin.plan.price', { price: formatPrice(p.monthlyPriceUsd, locale) })}
               {plan.data?.changedAt ? ` · ${t('admin.plan.changedAt', { at: formatDateTime(plan.data.changedAt, locale, timeZone) })}` : ''}
@@ -100,14 +101,14 @@ export function PlanPage() {
                 className="flex flex-wrap items-end gap-2"
                 onSubmit={(e) => {
                   e.preventDefault();
-                  if (choice) change.mutate(choice, { onSuccess: (r) => setSaved(t('admin.plan.changed', { name: r.plan.name })) });
+                  if (choice) change.mutate(choice, { onSuccess: (r) => setSaved(t('admin.plan.changed', { name: planName(t, r.plan) })) });
                 }}
               >
                 <Field label={t('admin.plan.choose')}>
                   <select className={inputClass} value={choice || p.id} onChange={(e) => setChoice(e.target.value)}>
                     {(plans.data ?? [p]).map((o) => (
                       <option key={o.id} value={o.id}>
-                        {o.name} — {t('admin.plan.price', { price: formatPrice(o.monthlyPriceUsd, locale) })}
+                        {planName(t, o)} — {t('admin.plan.price', { price: formatPrice(o.monthlyPriceUsd, locale) })}
                       </option>
                     ))}
                   </select>

@@ -6,6 +6,7 @@ import { Badge, buttonClass, Card, ErrorMessage, Ltr, PageTitle, urgencyTone } f
 import { EndedReason } from '@/components/ui/ended-reason';
 import { SmsError, SmsStatusBadge, SmsWhen } from '@/components/ui/sms-status';
 import { useFormat, useTenantId } from '@/lib/session';
+import { eventName, providerName } from '@/lib/event-name';
 import { formatCost, formatDateTime, formatDuration, formatLatency, formatPhone, formatTime } from '@/lib/format/format';
 import { cn } from '@/lib/cn';
 import { readableToolText, turnKind } from '@/lib/transcript';
@@ -134,7 +135,7 @@ function Detail({ call }: { call: CallDetail }) {
             [t('call.duration'), call.durationSeconds !== null ? <Ltr>{formatDuration(call.durationSeconds)}</Ltr> : null],
             [t('call.endedReason'), call.endedReason ? <EndedReason reason={call.endedReason} /> : null],
             [t('call.businessNumber'), call.businessNumber ? <Ltr>{formatPhone(call.businessNumber)}</Ltr> : null],
-            [t('call.provider'), call.provider],
+            [t('call.provider'), providerName(t, call.provider)],
             [t('call.providerId'), <Ltr key="id">{call.providerCallId}</Ltr>],
             [t('call.cost'), call.cost !== null && call.cost !== undefined ? formatCost(call.cost, locale) : null],
           ]}
@@ -189,7 +190,7 @@ function Detail({ call }: { call: CallDetail }) {
                   {seconds !== null ? <Ltr>{formatDuration(seconds)}</Ltr> : turn.at ? <span>{formatTime(turn.at, locale, timeZone)}</span> : null}
                   {turn.latencyMs !== null && turn.latencyMs !== undefined ? (
                     <span title={t('call.latency')}>
-                      {t('call.latency')} <Ltr>{formatLatency(turn.latencyMs, locale)}</Ltr>
+                      {t('call.latency')} <bdi>{formatLatency(turn.latencyMs, locale)}</bdi>
                     </span>
                   ) : null}
                 </span>
@@ -287,8 +288,8 @@ function Detail({ call }: { call: CallDetail }) {
           <ul className="flex flex-col gap-1 text-sm">
             {call.webhookEvents.map((w) => (
               <li key={w.id} className="flex flex-wrap gap-2">
-                <Ltr>{w.type}</Ltr>
-                <Badge>{w.deliveryStatus}</Badge>
+                <span title={w.type}>{eventName(t, w.type)}</span>
+                <Badge>{t(`call.delivery.${w.deliveryStatus}`, { defaultValue: w.deliveryStatus })}</Badge>
                 <span className="text-slate-600 dark:text-slate-400">{formatDateTime(w.createdAt, locale, timeZone)}</span>
               </li>
             ))}
@@ -303,7 +304,7 @@ function Detail({ call }: { call: CallDetail }) {
               <li key={r.id}>
                 <details>
                   <summary className="cursor-pointer">
-                    <Ltr>{r.type}</Ltr> · {formatDateTime(r.receivedAt, locale, timeZone)}
+                    <span title={r.type}>{eventName(t, r.type)}</span> · {formatDateTime(r.receivedAt, locale, timeZone)}
                   </summary>
                   <pre dir="ltr" className="mt-1 max-h-80 overflow-auto rounded bg-slate-100 p-2 text-xs dark:bg-slate-800">
                     {typeof r.body === 'string' ? r.body : JSON.stringify(r.body, null, 2)}

@@ -5,6 +5,7 @@ import { Download, Search } from 'lucide-react';
 import { Badge, Button, buttonClass, Card, ErrorMessage, Field, FieldProblem, inputClass, Ltr, PageTitle, urgencyTone, useFieldProblems } from '@/components/ui/ui';
 import { EndedReason } from '@/components/ui/ended-reason';
 import { useFormat, useTenantId } from '@/lib/session';
+import { hasFilters } from '@/lib/filters';
 import { formatDateTime, formatDuration, formatPhone } from '@/lib/format/format';
 import { exportHref, useCalls } from './api';
 import { ChannelLabel } from './channel';
@@ -176,7 +177,7 @@ export function CallsPage() {
             ))}
           </tbody>
         </table>
-        {!calls.isPending && !calls.error && items.length === 0 ? <p className="p-4 text-sm text-slate-600 dark:text-slate-400">{t('calls.empty')}</p> : null}
+        {!calls.isPending && !calls.error && items.length === 0 ? <p className="p-4 text-sm text-slate-600 dark:text-slate-400">{t(hasFilters(search) ? 'calls.empty' : 'calls.none')}</p> : null}
         {calls.isPending ? <p className="p-4 text-sm text-slate-600 dark:text-slate-400">{t('common.loading')}</p> : null}
       </Card>
       {calls.hasNextPage ? (

@@ -7,7 +7,7 @@ import { api, data } from '@/lib/api/client';
 import { keys } from '@/lib/query-keys';
 import { useFormat, useTenantId } from '@/lib/session';
 import { usePermissions } from '@/features/admin/api';
-import { formatTime } from '@/lib/format/format';
+import { formatLanguage, formatTime } from '@/lib/format/format';
 import { cn } from '@/lib/cn';
 import type { CallDetail } from './api';
 
@@ -34,20 +34,22 @@ function Url({ href }: { href: string }) {
  */
 export function AttributionFacts({ attribution: a }: { attribution: Attribution }) {
   const { t } = useTranslation();
+  const { locale } = useFormat();
   const k = (key: string) => t(`webConversations.attribution.${key}`);
-  const rows: [string, string | null | undefined, boolean][] = [
-    [k('website'), a.origin, true],
-    [k('pageUrl'), a.pageUrl, true],
-    [k('referrer'), a.referrer, true],
-    [k('utmSource'), a.utmSource, false],
-    [k('utmMedium'), a.utmMedium, false],
-    [k('utmCampaign'), a.utmCampaign, false],
-    [k('utmTerm'), a.utmTerm, false],
-    [k('utmContent'), a.utmContent, false],
-    [k('gclid'), a.gclid, false],
-    [k('fbclid'), a.fbclid, false],
-    [k('language'), a.language, false],
-    [k('visitorId'), a.visitorId, false],
+  // Each row: label, value, and how it is shown: a link, a code kept left to right, or words (the language's name).
+  const rows: [string, string | null | undefined, 'url' | 'code' | 'words'][] = [
+    [k('website'), a.origin, 'url'],
+    [k('pageUrl'), a.pageUrl, 'url'],
+    [k('referrer'), a.referrer, 'url'],
+    [k('utmSource'), a.utmSource, 'code'],
+    [k('utmMedium'), a.utmMedium, 'code'],
+    [k('utmCampaign'), a.utmCampaign, 'code'],
+    [k('utmTerm'), a.utmTerm, 'code'],
+    [k('utmContent'), a.utmContent, 'code'],
+    [k('gclid'), a.gclid, 'code'],
+    [k('fbclid'), a.fbclid, 'code'],
+    [k('language'), a.language ? formatLanguage(a.language, locale) : null, 'words'],
+    [k('visitorId'), a.visitorId, 'code'],
   ];
   const campaign = a.referrer || a.utmSource || a.utmMedium || a.utmCampaign || a.gclid || a.fbclid;
   return (
@@ -55,10 +57,10 @@ export function AttributionFacts({ attribution: a }: { attribution: Attribution 
       <dl className="grid grid-cols-1 gap-x-4 gap-y-1 text-sm sm:grid-cols-[max-content_1fr]" data-testid="call-attribution">
         {rows
           .filter(([, v]) => v)
-          .map(([label, value, url]) => (
+          .map(([label, value, kind]) => (
             <div key={label} className="contents">
               <dt className="text-slate-600 dark:text-slate-400">{label}</dt>
-              <dd className="mb-1 min-w-0 break-words sm:mb-0">{url ? <Url href={value!} /> : <Ltr>{value}</Ltr>}</dd>
+              <dd className="mb-1 min-w-0 break-words sm:mb-0">{kind === 'url' ? <Url href={value!} /> : kind === 'words' ? <bdi>{value}</bdi> : <Ltr>{value}</Ltr>}</dd>
             </div>
           ))}
       </dl>

@@ -4,6 +4,7 @@ import { useTranslation } from 'react-i18next';
 import { Phone } from 'lucide-react';
 import { Badge, Button, buttonClass, Card, ErrorMessage, Field, inputClass, Ltr, PageTitle, urgencyTone } from '@/components/ui/ui';
 import { useFormat, useTenantId } from '@/lib/session';
+import { hasFilters } from '@/lib/filters';
 import { formatDateTime, formatPhone } from '@/lib/format/format';
 import { LEAD_STATUSES, NEXT_STATUS, useLeads, useMembers, useUpdateLead, type LeadItem, type LeadStatus } from './api';
 
@@ -55,7 +56,7 @@ export function LeadsPage() {
       </Card>
       <ErrorMessage error={leads.error} />
       {leads.isPending ? <p>{t('common.loading')}</p> : null}
-      {!leads.isPending && items.length === 0 && !leads.error ? <p className="text-sm text-slate-600 dark:text-slate-400">{t('leads.empty')}</p> : null}
+      {!leads.isPending && items.length === 0 && !leads.error ? <p className="text-sm text-slate-600 dark:text-slate-400">{t(hasFilters(search) ? 'leads.empty' : 'leads.none')}</p> : null}
       <ul className="grid gap-4 xl:grid-cols-2">
         {items.map((lead) => (
           <LeadCard key={lead.id} lead={lead} tenantId={tenantId} />

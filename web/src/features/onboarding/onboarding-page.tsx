@@ -211,16 +211,24 @@ function LaunchSummary({ server, onGo }: { server: OnboardingDto; onGo: (s: Step
           <h3 id="missing-title" className="mb-2 font-medium">
             {t('onboarding.done.missingTitle', { count: missing.length })}
           </h3>
-          <ul className="flex flex-col gap-2">
+          {/* On a phone each item is the step's link over its sentence, every sentence starting at the same edge; from
+              sm up, the links are one column and the sentences another. Wrapping all three in one row left long
+              sentences under the link at one item and beside it at the next. */}
+          <ul className="flex flex-col gap-3 sm:gap-2">
             {missing.map((m, i) => (
-              <li key={i} className="flex flex-wrap items-center gap-2 text-sm">
-                <Button variant="ghost" className="min-h-0 px-1 py-0 underline" onClick={() => isStep(m.step) && onGo(m.step)}>
+              <li key={i} className="flex flex-col items-start gap-0.5 text-sm sm:flex-row sm:items-baseline sm:gap-3">
+                <Button variant="ghost" className="min-h-0 shrink-0 justify-start px-0 py-0 text-start underline sm:w-44" onClick={() => isStep(m.step) && onGo(m.step)}>
                   {t(`onboarding.steps.${m.step}`, { defaultValue: m.step })}
                 </Button>
-                <span>
+                <span className="min-w-0 flex-1 break-words">
                   <IssueText issue={m} />
+                  {m.skipped ? (
+                    <>
+                      {' '}
+                      <Badge tone="amber">{t('onboarding.skippedMark')}</Badge>
+                    </>
+                  ) : null}
                 </span>
-                {m.skipped ? <Badge tone="amber">{t('onboarding.skippedMark')}</Badge> : null}
               </li>
             ))}
           </ul>

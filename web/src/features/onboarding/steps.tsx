@@ -1,10 +1,12 @@
-import { useState, type ReactNode } from 'react';
+import { useEffect, useState, type ReactNode } from 'react';
 import { Link } from '@tanstack/react-router';
 import { useTranslation } from 'react-i18next';
 import { Badge, Button, buttonClass, ErrorMessage, Field, FieldProblem, inputClass, Ltr, useFieldProblems } from '@/components/ui/ui';
 import { useFormat, useTenantId } from '@/lib/session';
 import { formatLanguage, formatNumber, formatPrice } from '@/lib/format/format';
-import { TENANT_LOCALES } from '@/lib/tenant-locale';
+import { browserTimeZone, TENANT_LOCALES } from '@/lib/tenant-locale';
+import { acceptedShape } from '@/lib/time-zones';
+import { TimeZoneField } from '@/components/ui/time-zone-field';
 import { errorText } from '@/lib/error-text';
 import { templateName } from '@/lib/template-name';
 import { checkCredential, useTemplates, type CredentialDto, type OnboardingDto, type OnboardingPatch } from './api';
@@ -12,6 +14,7 @@ import { draftFrom, type Draft, type DraftStep } from './draft';
 import { IssueText } from './issue-text';
 import { checkText } from '@/features/credentials/check-text';
 import type { SaveStatus } from './use-autosave';
+import { planName } from '@/lib/plan-name';
 
 export { TelephonyStep } from './telephony-step';
 export { AssistantStep } from './assistant-step';
@@ -93,7 +96,15 @@ export function ProfileStep({ draft, edit, server, error }: StepProps) {
   const { locale } = useFormat();
   const p = draft.profile;
   const set = (change: Partial<Draft['profile']>) => edit('profile', change);
-  const browserZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  const browserZone = browserTimeZone();
+  // An organisation still on the server's default zone gets the browser's, until the owner first completes this step
+  // (after that, UTC is their choice): the zone is what hours, analytics days and callback windows are read in.
+  const firstVisit = !server.profile.acceptedTerms;
+  useEffect(() => {
+    if (firstVisit && p.timeZone === 'UTC' && browserZone && browserZone !== 'UTC' && acceptedShape(browserZone)) set({ timeZone: browserZone });
+    // Once, on arrival: the owner may pick UTC again afterwards.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, []);
   return (
     <div className="grid grid-cols-1 gap-3 sm:grid-cols-2">
       <Field label={t('onboarding.profile.fullName')} error={problem('fullName')}>
@@ -121,9 +132,7 @@ export function ProfileStep({ draft, edit, server, error }: StepProps) {
           ))}
         </select>
       </Field>
-      <Field label={t('onboarding.profile.timeZone')} error={problem('timeZone')}>
-        <input className={inputClass} dir="ltr" value={p.timeZone} onChange={(e) => set({ timeZone: e.target.value })} />
-      </Field>
+      <TimeZoneField label={t('onboarding.profile.timeZone')} error={problem('timeZone')} value={p.timeZone} onChange={(timeZone) => set({ timeZone })} locale={locale} suggest={browserZone} />
       <div className="flex items-end">
         {browserZone && browserZone !== p.timeZone ? (
           <Button onClick={() => set({ timeZone: browserZone })}>{t('onboarding.profile.useMyZone', { zone: browserZone })}</Button>
@@ -375,7 +384,7 @@ export function PlanStep({ draft, edit, server }: StepProps) {
         <label key={plan.id} className="flex items-start gap-2 rounded-md border border-slate-200 p-3 text-sm dark:border-slate-700">
           <input type="radio" name="plan" value={plan.id} checked={draft.plan.planId === plan.id} onChange={() => edit('plan', { planId: plan.id })} />
           <span>
-            <span className="font-medium">{plan.name}</span> — {t('onboarding.plan.perMonth', { price: formatPrice(plan.monthlyPriceUsd, locale) })}
+            <span className="font-medium">{planName(t, plan)}</span> — {t('onboarding.plan.perMonth', { price: formatPrice(plan.monthlyPriceUsd, locale) })}
             <span className="block text-slate-600 dark:text-slate-400">
               {t('onboarding.plan.details', { minutes: formatNumber(plan.includedMinutes, locale), count: plan.concurrentCalls })}
             </span>

@@ -72,7 +72,7 @@ export function OverviewPage() {
               </li>
             ))}
           </ul>
-          {recent.data && recent.data.items.length === 0 ? <p className="text-sm text-slate-600 dark:text-slate-400">{t('calls.empty')}</p> : null}
+          {recent.data && recent.data.items.length === 0 ? <p className="text-sm text-slate-600 dark:text-slate-400">{t('calls.none')}</p> : null}
         </Card>
         <Card>
           <h2 className="mb-2 font-semibold">{t('overview.urgentLeads')}</h2>
@@ -89,7 +89,7 @@ export function OverviewPage() {
               </li>
             ))}
           </ul>
-          {leads.data && leads.data.items.length === 0 ? <p className="text-sm text-slate-600 dark:text-slate-400">{t('leads.empty')}</p> : null}
+          {leads.data && leads.data.items.length === 0 ? <p className="text-sm text-slate-600 dark:text-slate-400">{t('overview.noUrgentLeads')}</p> : null}
         </Card>
       </div>
     </>

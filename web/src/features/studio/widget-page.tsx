@@ -192,7 +192,9 @@ function Branding({ tenantId, settings }: { tenantId: string; settings: WidgetSe
     <Card aria-label={t('studio.widget.branding')}>
       <form
         noValidate
-        className="grid gap-3 sm:grid-cols-2"
+        // grid-cols-1 (minmax(0, 1fr)), not the implicit auto column: a select is as wide as its longest option, and the
+        // French position wording pushed the form past a 375 px screen.
+        className="grid grid-cols-1 gap-3 sm:grid-cols-2"
         onSubmit={(e) => {
           e.preventDefault();
           save.mutate({

@@ -16,8 +16,14 @@ describe('format', () => {
   });
 
   it('formats latency in ms below a second and in seconds above', () => {
-    expect(formatLatency(850, 'en')).toBe('850 ms');
-    expect(formatLatency(1234, 'en')).toBe('1.2 s');
+    expect(formatLatency(850, 'en')).toBe('850ms');
+    expect(formatLatency(1234, 'en')).toBe('1.2s');
+  });
+
+  it('says the latency unit in the reader language, not a raw "ms"', () => {
+    expect(formatLatency(1234, 'fr')).toMatch(/^1,2\ss$/);
+    expect(formatLatency(850, 'ar')).not.toContain('ms');
+    expect(formatLatency(850, 'ar')).toMatch(/^850 .*ث/);
   });
 
   it('shows times in the tenant time zone, not the browser one', () => {

@@ -124,13 +124,22 @@ export function formatDuration(seconds: number | string | null | undefined): str
   return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
 }
 
-/** Milliseconds as "850 ms" or "1.2 s". */
+/** Milliseconds as "850ms" or "1.2s" (below or from a second), in the language's own unit abbreviation. */
 export function formatLatency(ms: number | string | null | undefined, locale: Locale): string {
   if (ms === null || ms === undefined || ms === '') return '';
   const n = Number(ms);
   if (!Number.isFinite(n)) return '';
-  const nf = (digits: number) => new Intl.NumberFormat(intlLocale(locale), { maximumFractionDigits: digits, numberingSystem: 'latn' });
-  return n < 1000 ? `${nf(0).format(n)} ms` : `${nf(1).format(n / 1000)} s`;
+  // The unit is the language's own abbreviation (ECMA-402 unit style: "850 ms", "1,5 s", "850 ملي ث"), digits Latin.
+  // English is narrow ("850ms", "1.2s"): CLDR's short English-Canadian form is "850 millisecs".
+  const nf = (unit: 'millisecond' | 'second', digits: number) =>
+    new Intl.NumberFormat(intlLocale(locale), {
+      style: 'unit',
+      unit,
+      unitDisplay: locale === 'en' ? 'narrow' : 'short',
+      maximumFractionDigits: digits,
+      numberingSystem: 'latn',
+    });
+  return n < 1000 ? nf('millisecond', 0).format(n) : nf('second', 1).format(n / 1000);
 }
 
 /** North American numbers as +1 514-555-0100; anything else stays as given (E.164). */

@@ -31,6 +31,26 @@ describe('locales', () => {
     }
   });
 
+  it('French reads as a Québec French interface, not as a translation (no "sont répondus", no "RTL" jargon)', () => {
+    // "Répondre à un appel" takes an indirect object, so it has no passive: "on répond aux appels". "RTL" means nothing to
+    // an owner: the languages are named.
+    const words = /sont répondus|\bRTL\b|\bLTR\b/;
+    const found = keys(fr as Tree).filter((k) => words.test(k.split('.').reduce<Tree | string>((t, part) => (t as Tree)[part]!, fr as Tree) as string));
+    expect(found).toEqual([]);
+  });
+
+  it('in Arabic and Hebrew, an interpolated version or zone id and a Latin menu path are isolated, so "2026-01" is not shown "01-2026"', () => {
+    // A hyphen or slash between digits takes the paragraph's direction (UAX #9 W4-W7 resolve "2026-01" as two runs).
+    const found = (['he', 'ar'] as const).flatMap((name) => {
+      const tree = resources[name] as Tree;
+      return keys(tree)
+        .map((k) => [k, k.split('.').reduce<Tree | string>((t, part) => (t as Tree)[part]!, tree) as string] as const)
+        .filter(([, v]) => /(?<!\u2066)\{\{(version|zone)\}\}/.test(v) || /(?<![\u2066\w ])[A-Za-z][\w ]* → [A-Za-z]/.test(v))
+        .map(([k]) => `${name} ${k}`);
+    });
+    expect(found).toEqual([]);
+  });
+
   it('no value is empty', () => {
     for (const tree of [en, fr, he, ar]) {
       const walk = (t: Tree) => Object.values(t).forEach((v) => (typeof v === 'string' ? expect(v.trim()).not.toBe('') : walk(v)));

@@ -1,0 +1,70 @@
+import { useId, useMemo, useState } from 'react';
+import { useTranslation } from 'react-i18next';
+import { Field, inputClass } from './ui';
+import { resolveZone, timeZoneChoices, zoneLabel } from '@/lib/time-zones';
+
+/**
+ * A labelled, searchable time zone picker: a text box with the IANA zones as suggestions (a native `<datalist>`, so
+ * typing "toronto" or "paris" narrows the list). `onChange` gets a zone id only when the text names one
+ * ({@link resolveZone}); other text stays in the box with a message under it asking to pick from the list, and nothing
+ * is sent. `error` (the server's problem with the field) is shown the same way.
+ */
+export function TimeZoneField({
+  label,
+  error,
+  value,
+  onChange,
+  locale,
+  suggest,
+}: {
+  label: string;
+  /** The server's problem with the saved zone, if any. */
+  error?: string;
+  /** The saved zone id (`America/Toronto`). */
+  value: string;
+  onChange: (zone: string) => void;
+  /** The reader's language, for the offsets in the list. */
+  locale: string;
+  /** A zone to keep in the list even if the browser's list lacks it (the browser's own zone). */
+  suggest?: string;
+}) {
+  const { t } = useTranslation();
+  const listId = useId();
+  const zones = useMemo(() => timeZoneChoices([value, suggest]), [value, suggest]);
+  const [text, setText] = useState<string | null>(null);
+  const shown = text ?? value;
+  const unknown = text !== null && resolveZone(text, zones) === undefined;
+  const commit = (typed: string) => {
+    const zone = resolveZone(typed, zones);
+    if (zone) {
+      setText(null);
+      if (zone !== value) onChange(zone);
+    } else setText(typed);
+  };
+  return (
+    <>
+      <Field label={label} error={unknown ? t('timeZone.pickFromList') : error}>
+        <input
+          className={inputClass}
+          dir="ltr"
+          list={listId}
+          value={shown}
+          autoComplete="off"
+          spellCheck={false}
+          onChange={(e) => {
+            // Picking a suggestion replaces the whole text with an id: take it at once. Typing waits for the blur.
+            const typed = e.target.value;
+            if (zones.includes(typed)) commit(typed);
+            else setText(typed);
+          }}
+          onBlur={(e) => commit(e.target.value)}
+        />
+      </Field>
+      <datalist id={listId}>
+        {zones.map((z) => (
+          <option key={z} value={z} label={zoneLabel(z, locale)} />
+        ))}
+      </datalist>
+    </>
+  );
+}

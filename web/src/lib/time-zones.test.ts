@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { acceptedShape, resolveZone, timeZoneChoices, zoneCity, zoneLabel } from './time-zones';
+
+describe('timeZoneChoices', () => {
+  it('offers the IANA zones the browser knows, UTC first, and keeps the saved and browser zones', () => {
+    const zones = timeZoneChoices(['America/Montreal', undefined]);
+    expect(zones[0]).toBe('UTC');
+    expect(zones).toContain('America/Toronto');
+    expect(zones).toContain('America/Montreal');
+    expect(zones.length).toBeGreaterThan(300);
+    expect(zones.slice(1)).toEqual([...zones.slice(1)].sort());
+  });
+
+  it('leaves out what the server refuses (no slash, blank, too long)', () => {
+    expect(timeZoneChoices(['EST5EDT', 'Eastern Standard Time', `A/${'x'.repeat(70)}`], ['Europe/Paris'])).toEqual(['UTC', 'Europe/Paris']);
+    expect(acceptedShape('UTC')).toBe(true);
+    expect(acceptedShape('EST')).toBe(false);
+  });
+});
+
+describe('resolveZone', () => {
+  const zones = timeZoneChoices([], ['America/Toronto', 'America/Sao_Paulo', 'America/Argentina/Buenos_Aires', 'Europe/Paris', 'America/Indiana/Vincennes', 'Asia/Vincennes']);
+  it.each([
+    ['America/Toronto', 'America/Toronto'],
+    ['  america/toronto ', 'America/Toronto'],
+    ['Toronto', 'America/Toronto'],
+    ['são paulo', 'America/Sao_Paulo'],
+    ['buenos aires', 'America/Argentina/Buenos_Aires'],
+    ['utc', 'UTC'],
+  ])('reads %j as %s', (text, zone) => expect(resolveZone(text, zones)).toBe(zone));
+
+  it.each([[''], ['Tor'], ['Montréal'], ['Vincennes']])('names no single zone with %j', (text) => expect(resolveZone(text, zones)).toBeUndefined());
+});
+
+describe('zoneLabel', () => {
+  const winter = new Date('2026-01-15T12:00:00Z');
+  it('shows the city and the offset in the reader language', () => {
+    expect(zoneCity('America/Argentina/Buenos_Aires')).toBe('Buenos Aires');
+    expect(zoneLabel('America/Toronto', 'en', winter)).toBe('Toronto (UTC-05:00)');
+    expect(zoneLabel('America/Toronto', 'fr-CA', winter)).toMatch(/^Toronto \(UTC[−-]05:00\)$/);
+    expect(zoneLabel('UTC', 'ar', winter)).toBe('UTC');
+  });
+});

@@ -1,0 +1,63 @@
+/**
+ * IANA time zones for the organisation's zone picker (sign-up and the onboarding profile).
+ *
+ * The server accepts an IANA id it knows that is `UTC` or has a slash (`America/Toronto`); Windows ids and bare aliases
+ * (`EST5EDT`) are refused with VALIDATION_FAILED on `timeZone` (`Validation.IsIanaTimeZone`). The browser's list
+ * (`Intl.supportedValuesOf('timeZone')`, ECMA-402 §6.5.2: canonical ids from the IANA database) is filtered to that shape.
+ */
+
+/** The zones to offer, sorted, `UTC` first; `extra` (the saved value, the browser's zone) is kept when it has the accepted shape. */
+export function timeZoneChoices(extra: readonly (string | undefined)[] = [], supported: readonly string[] = supportedZones()): string[] {
+  const zones = new Set<string>();
+  for (const z of [...supported, ...extra]) if (z && acceptedShape(z)) zones.add(z);
+  zones.delete('UTC');
+  return ['UTC', ...[...zones].sort()];
+}
+
+/** `UTC` or `Area/Location`, at most 64 characters: the ids the server can accept. */
+export function acceptedShape(zone: string): boolean {
+  return zone.length <= 64 && (zone === 'UTC' || (zone.includes('/') && !/\s/.test(zone)));
+}
+
+function supportedZones(): string[] {
+  const intl = Intl as typeof Intl & { supportedValuesOf?: (key: string) => string[] };
+  try {
+    return intl.supportedValuesOf?.('timeZone') ?? [];
+  } catch {
+    return [];
+  }
+}
+
+/** The city of a zone id, as words: `America/Argentina/Buenos_Aires` → `Buenos Aires`. */
+export function zoneCity(zone: string): string {
+  return (zone.split('/').pop() ?? zone).replace(/_/g, ' ');
+}
+
+const fold = (s: string) => s.normalize('NFD').replace(/\p{M}/gu, '').replace(/[_\s]+/g, ' ').trim().toLowerCase();
+
+/**
+ * The zone a typed text names: the id itself in any case (`america/toronto`), or a city that only one zone has
+ * (`toronto`, `buenos aires`, `Sao Paulo` for `America/Sao_Paulo`); undefined when it names none or several.
+ */
+export function resolveZone(text: string, zones: readonly string[]): string | undefined {
+  const wanted = fold(text);
+  if (!wanted) return undefined;
+  const exact = zones.find((z) => fold(z) === wanted);
+  if (exact) return exact;
+  const byCity = zones.filter((z) => fold(zoneCity(z)) === wanted);
+  return byCity.length === 1 ? byCity[0] : undefined;
+}
+
+/**
+ * How a zone is shown in the list: its city and its current UTC offset in the reader's language (`Toronto (UTC−05:00)` in
+ * English and French); the id alone when the browser does not know the zone.
+ */
+export function zoneLabel(zone: string, locale: string, at: Date = new Date()): string {
+  if (zone === 'UTC') return 'UTC';
+  try {
+    const offset = new Intl.DateTimeFormat(locale, { timeZone: zone, timeZoneName: 'longOffset' }).formatToParts(at).find((p) => p.type === 'timeZoneName')?.value;
+    return offset ? `${zoneCity(zone)} (${offset.replace(/^GMT/, 'UTC')})` : zoneCity(zone);
+  } catch {
+    return zone;
+  }
+}
