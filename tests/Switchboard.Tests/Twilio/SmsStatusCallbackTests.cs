@@ -523,10 +523,17 @@ public sealed class SmsStatusCallbackTests(SmsDeliveryFactory factory) : IClassF
     [InlineData("please stop", null, "None")]
     [InlineData("HELP", null, "None")]
     [InlineData("", null, "None")]
+    [InlineData("STOP.", null, "OptOut")]   // punctuation after the keyword (FCC 2024: any reasonable means)
+    [InlineData("Stop!", null, "OptOut")]
+    [InlineData("ARRET", null, "OptOut")]   // CWTA: the French STOP of Canadian programs
+    [InlineData("Arrêt.", null, "OptOut")]
+    [InlineData("...", null, "None")]
+    [InlineData("stop?!", null, "OptOut")]
+    [InlineData("Stop it", null, "None")]
     [InlineData("ARRET", "STOP", "OptOut")]
     [InlineData("STOP", "HELP", "None")]
     [InlineData("whatever", "start", "OptIn")]
-    public void OptOutKeywordsAreTwiliosDefaults(string body, string? optOutType, string expected) =>
+    public void OptOutKeywordsAreTwiliosDefaultsWithPunctuationAndFrench(string body, string? optOutType, string expected) =>
         Assert.Equal(expected, SmsOptOutKeywords.Classify(body, optOutType).ToString());
 
     [Fact]
