@@ -227,19 +227,21 @@ internal static partial class OfflineReceptionist
 
     private static string Next(Tenant tenant, ReceptionistState state, DateTimeOffset now, ReceptionistLanguage l, bool onCallReachable)
     {
+        // The callback number as the visitor would write it ("514 555-0142" in French), not as it is stored (+15145550142).
+        var phone = Platform.Phones.Phones.ForReading(state.Phone, l.Code);
         if (state.Urgency == Calls.Urgency.Emergency)
         {
-            var callback = onCallReachable ? l.NextEmergency(state.Phone) : l.NextEmergencyFlagged(state.Phone);
+            var callback = onCallReachable ? l.NextEmergency(phone) : l.NextEmergencyFlagged(phone);
             return UrgencyClassifier.Classify(state.Problem, ReceptionistLanguage.WaterCues).Urgency == Calls.Urgency.Emergency
                 ? $"{callback} {l.ShutOffWater}" : callback;
         }
         if (BusinessHoursCalculator.IsOpen(tenant.BusinessHours, tenant.TimeZone, now))
         {
-            return l.NextOpen(tenant.Name, state.Phone);
+            return l.NextOpen(tenant.Name, phone);
         }
         var next = BusinessHoursCalculator.NextOpening(tenant.BusinessHours, tenant.TimeZone, now);
         var when = next is { } n ? TimeZoneInfo.ConvertTime(n, BusinessHoursCalculator.Zone(tenant.TimeZone)).ToString(l.NextOpeningFormat, l.CultureInfo) : null;
-        return l.NextClosed(state.Phone, when);
+        return l.NextClosed(phone, when);
     }
 
     private static string Hours(Tenant tenant, DateTimeOffset now, ReceptionistLanguage l)

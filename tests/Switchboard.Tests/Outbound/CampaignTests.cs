@@ -469,6 +469,17 @@ public sealed class CampaignTests
             using var nul = new MultipartFormDataContent { { new StringContent(name), "name" }, { new ByteArrayContent(Encoding.UTF8.GetBytes(csv)), "contacts", "contacts.csv" } };
             await Expect(await api.PostAsync("/api/v1/campaigns", nul), HttpStatusCode.UnprocessableEntity, "VALIDATION_FAILED");
         }
+        // A start time not in ISO 8601 (01/12/2026 was read as January 12, month first) is refused, not guessed.
+        foreach (var startAt in new[] { "01/12/2026 10:00", "1 Dec 2026" })
+        {
+            using var usDate = new MultipartFormDataContent
+            {
+                { new StringContent("US date"), "name" }, { new StringContent(startAt), "startAt" },
+                { new ByteArrayContent(Encoding.UTF8.GetBytes("number
+5145597001")), "contacts", "contacts.csv" },
+            };
+            await Expect(await api.PostAsync("/api/v1/campaigns", usDate), HttpStatusCode.UnprocessableEntity, "VALIDATION_FAILED");
+        }
         Assert.Equal(0, await rig.Host.WithDbAsync(tenant.Id, db => db.Campaigns.CountAsync()));
         Assert.Equal(0, await rig.Host.WithDbAsync(tenant.Id, db => db.CampaignContacts.CountAsync()));
 

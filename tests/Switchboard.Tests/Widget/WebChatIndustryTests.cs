@@ -35,9 +35,9 @@ public sealed class WebChatIndustryTests(WidgetFactory factory) : IClassFixture<
 
     [Theory]
     [InlineData("en", "Emergency, my son's tooth got knocked out! Call me at 514 555 0142", "Anna Lee",
-        "This is an emergency: the person on call is being texted right now.", "The person on call will call you at +15145550142", "What is your address?")]
+        "This is an emergency: the person on call is being texted right now.", "The person on call will call you at (514) 555-0142", "What is your address?")]
     [InlineData("fr", "Urgence, mon fils a une dent cassée et ça saigne, rappelez-moi au 514 555 0142", "Marie Tremblay",
-        "C'est une urgence : la personne de garde est prévenue par texto immédiatement.", "La personne de garde vous rappelle au +15145550142", "Quelle est votre adresse ?")]
+        "C'est une urgence : la personne de garde est prévenue par texto immédiatement.", "La personne de garde vous rappelle au 514 555-0142", "Quelle est votre adresse ?")]
     public async Task ADentalClinicsEmergencyChatSpeaksOfThePersonOnCallNotATechnician(
         string language, string message, string name, string alerted, string next, string askAddress)
     {
@@ -95,7 +95,7 @@ public sealed class WebChatIndustryTests(WidgetFactory factory) : IClassFixture<
 
         Assert.Contains("C'est une urgence : le technicien de garde est prévenu par texto immédiatement.", first.Text);
         Assert.EndsWith("Quelle est l'adresse des travaux ?", second.Text);
-        Assert.StartsWith("Merci. Le technicien de garde vous rappelle au +15145550142 dans les prochaines minutes.", third.Text);
+        Assert.StartsWith("Merci. Le technicien de garde vous rappelle au 514 555-0142 dans les prochaines minutes.", third.Text);
     }
 
     [Fact]
@@ -120,7 +120,7 @@ public sealed class WebChatIndustryTests(WidgetFactory factory) : IClassFixture<
         Assert.Equal("emergency", first.Lead!["urgency"]!.GetValue<string>());
         Assert.Contains("C'est une urgence : la personne de garde est prévenue par texto immédiatement.", first.Text);
         Assert.Contains("Quelle est votre adresse ?", second.Text);
-        Assert.Contains("La personne de garde vous rappelle au +15145550142", third.Text);
+        Assert.Contains("La personne de garde vous rappelle au 514 555-0142", third.Text);
         var said = string.Join("\n", first.Text, second.Text, third.Text);
         Assert.All(TradeWords, w => Assert.DoesNotContain(w, said, StringComparison.OrdinalIgnoreCase));
     }

@@ -345,7 +345,8 @@ internal static class CampaignApi
         DateTimeOffset? startAt = null;
         if (form["startAt"].ToString() is { Length: > 0 } s)
         {
-            if (DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at))
+            // ISO 8601 only, as for every date of the API: the invariant culture read 01/12/2026 as January 12.
+            if (Platform.Http.IsoDates.TryParseInstant(s, out var at))
             {
                 startAt = at;
             }

@@ -178,6 +178,38 @@ internal static class Phones
     }
 
     /// <summary>
+    /// <paramref name="e164"/> written for a person reading a reply in <paramref name="language"/> (an ISO 639-1 code): a North
+    /// American number in its national form, "(514) 555-0142", which Québec French writes without the parentheses,
+    /// "514 555-0142", as the Office québécois de la langue française writes its own; any other number in libphonenumber's
+    /// international form ("+33 6 12 34 56 78"). Text that is not a valid number comes back as it is; null stays null.
+    /// </summary>
+    public static string? ForReading(string? e164, string language)
+    {
+        if (string.IsNullOrWhiteSpace(e164) || e164.Length > 64)
+        {
+            return e164;
+        }
+        try
+        {
+            var number = Util.Parse(e164, DefaultRegion);
+            if (!Util.IsValidNumber(number))
+            {
+                return e164;
+            }
+            if (number.CountryCode != 1)
+            {
+                return Util.Format(number, PhoneNumberFormat.INTERNATIONAL);
+            }
+            var national = Util.Format(number, PhoneNumberFormat.NATIONAL); // (514) 555-0142
+            return language == "fr" ? national.Replace("(", "", StringComparison.Ordinal).Replace(") ", " ", StringComparison.Ordinal) : national;
+        }
+        catch (NumberParseException)
+        {
+            return e164;
+        }
+    }
+
+    /// <summary>
     /// The ISO 3166 region a number belongs to (<c>+33612345678</c> → <c>FR</c>; <c>+15145550199</c> → <c>CA</c>, by its
     /// area code), or null when it is not a number or its calling code is shared by non-geographic services.
     /// </summary>
