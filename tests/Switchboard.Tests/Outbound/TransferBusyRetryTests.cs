@@ -117,27 +117,9 @@ public sealed class TransferBusyRetryTests(BusyOnceVoiceFactory factory) : IClas
     [Fact]
     public async Task ABusySaveAfterTwilioWasAskedDoesNotAskTwilioForTheTransferAgain()
     {
-        var tenant = await factory.CreateTenantAsync(withTwilio: true);
-        var callSid = "CA" + Guid.NewGuid().ToString("N");
-        var callId = Guid.CreateVersion7();
-        var now = factory.Clock.GetUtcNow();
-        var assistantId = await factory.WithDbAsync(tenant.Id, async db =>
-        {
-            var paul = await db.Assistants.SingleAsync();
-            paul.TransferEnabled = true;
-            paul.TransferDestinations = [new TransferDestination { Name = "Bureau", Number = "+15145550100" }];
-            db.Calls.Add(new Call
-            {
-                Id = callId, TenantId = tenant.Id, Channel = CallChannels.Voice, Provider = NativeCallStatus.Provider, ProviderCallId = callSid, CallSid = callSid,
-                Status = "in-progress", CustomerNumber = "+15145550123", Language = "fr-CA", AssistantId = paul.Id, StartedAt = now, CreatedAt = now, UpdatedAt = now,
-            });
-            AddEndpoint(db, tenant.Id, now);
-            await db.SaveChangesAsync();
-            return paul.Id;
-        });
+        var (tenant, callId, setup) = await TransferringCallAsync();
+        var callSid = setup.CallSid;
         var store = factory.Services.GetRequiredService<VoiceCallStore>();
-        var (setup, _) = (await store.LoadSetupAsync(new MediaStreamGrant(tenant.Id, callId, callSid, assistantId, "fr-CA", DateTimeOffset.MaxValue),
-            factory.ServerUri.ToString().TrimEnd('/'), CancellationToken.None))!.Value;
         Assert.Contains(ToolRegistry.TransferCall, setup.Tools);
         // Twilio takes the update; the host's next save then finds SQLite busy.
         factory.TwilioRest.Voice.BeforeUpdateResponse = (_, _) =>

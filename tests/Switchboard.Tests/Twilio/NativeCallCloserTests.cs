@@ -140,17 +140,7 @@ public sealed class NativeCallCloserTests(TwilioFactory factory) : IClassFixture
         Assert.True(status.IsSuccessStatusCode);
         var afterStatus = await EventTypesAsync(tenant, grant.CallId);
         // The stream starts, the caller speaks, the stream stops: the bridge finishes the call.
-        var started = factory.Clock.GetUtcNow();
-        await store.MarkStartedAsync(setup, started, CancellationToken.None);
-        await factory.WithDbAsync(tenant.Id, db =>
-        {
-            db.TranscriptTurns.Add(new TranscriptTurn
-            {
-                Id = Guid.CreateVersion7(), TenantId = tenant.Id, CallId = grant.CallId, Seq = 0, Role = "user",
-                Text = "Ma toilette déborde, rappelez-moi au 514 555 0777.", At = started.AddSeconds(3),
-            });
-            return db.SaveChangesAsync();
-        });
+        var started = await StartAndSpeakAsync(tenant, setup, grant.CallId, "Ma toilette déborde, rappelez-moi au 514 555 0777.", TimeSpan.FromSeconds(3));
         await store.FinishAsync(setup, "caller-hangup", started, null, null, CancellationToken.None);
 
         Assert.DoesNotContain(WebhookEventTypes.CallEnded, afterStatus);
@@ -199,18 +189,24 @@ public sealed class NativeCallCloserTests(TwilioFactory factory) : IClassFixture
         var grant = await IncomingCallAsync(tenant, callSid);
         var store = factory.Services.GetRequiredService<VoiceCallStore>();
         var (setup, _) = (await store.LoadSetupAsync(grant, "http://localhost", CancellationToken.None))!.Value;
+        var started = await StartAndSpeakAsync(tenant, setup, grant.CallId, "Mon sous-sol est inondé, rappelez-moi au 514 555 0777.", TimeSpan.FromSeconds(5));
+        return (grant, setup, started);
+    }
+
+    /// <summary>The stream starts now (as the bridge marks it) and the caller says <paramref name="text"/> <paramref name="after"/> later; returns the start.</summary>
+    private async Task<DateTimeOffset> StartAndSpeakAsync(TestTenant tenant, VoiceCallSetup setup, Guid callId, string text, TimeSpan after)
+    {
         var started = factory.Clock.GetUtcNow();
-        await store.MarkStartedAsync(setup, started, CancellationToken.None);
+        await factory.Services.GetRequiredService<VoiceCallStore>().MarkStartedAsync(setup, started, CancellationToken.None);
         await factory.WithDbAsync(tenant.Id, db =>
         {
             db.TranscriptTurns.Add(new TranscriptTurn
             {
-                Id = Guid.CreateVersion7(), TenantId = tenant.Id, CallId = grant.CallId, Seq = 0, Role = "user",
-                Text = "Mon sous-sol est inondé, rappelez-moi au 514 555 0777.", At = started.AddSeconds(5),
+                Id = Guid.CreateVersion7(), TenantId = tenant.Id, CallId = callId, Seq = 0, Role = "user", Text = text, At = started + after,
             });
             return db.SaveChangesAsync();
         });
-        return (grant, setup, started);
+        return started;
     }
 
     private Task<HttpResponseMessage> CompletedAsync(TestTenant tenant, string callSid) =>
