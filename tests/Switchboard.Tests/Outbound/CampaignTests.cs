@@ -475,8 +475,7 @@ public sealed class CampaignTests
             using var usDate = new MultipartFormDataContent
             {
                 { new StringContent("US date"), "name" }, { new StringContent(startAt), "startAt" },
-                { new ByteArrayContent(Encoding.UTF8.GetBytes("number
-5145597001")), "contacts", "contacts.csv" },
+                { new ByteArrayContent(Encoding.UTF8.GetBytes("number\n5145597001")), "contacts", "contacts.csv" },
             };
             await Expect(await api.PostAsync("/api/v1/campaigns", usDate), HttpStatusCode.UnprocessableEntity, "VALIDATION_FAILED");
         }
