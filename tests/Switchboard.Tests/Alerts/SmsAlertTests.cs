@@ -323,18 +323,7 @@ public sealed class SmsAlertTests(TwilioFactory factory) : IClassFixture<TwilioF
             });
             return db.SaveChangesAsync();
         });
-        await using (var scope = factory.Services.CreateAsyncScope())
-        {
-            scope.ServiceProvider.GetRequiredService<CurrentTenant>().Set(tenant.Id);
-            var handler = ActivatorUtilities.CreateInstance<Switchboard.Alerts.SmsSendHandler>(scope.ServiceProvider);
-            await handler.OnDeadLetterAsync(new OutboxMessage
-            {
-                Id = Guid.CreateVersion7(), TenantId = tenant.Id, Kind = Switchboard.Alerts.SmsSendHandler.Kind, DedupeKey = $"test:{smsId:N}",
-                PayloadJson = System.Text.Json.JsonSerializer.Serialize(new Switchboard.Alerts.SmsSendHandler.Payload(smsId), System.Text.Json.JsonSerializerOptions.Web),
-                NextAttemptAt = now, CreatedAt = now,
-            }, CancellationToken.None);
-            await scope.ServiceProvider.GetRequiredService<Switchboard.Platform.Database.SwitchboardDbContext>().SaveChangesAsync();
-        }
+        await DeadLetterAsync(tenant.Id, smsId, now);
 
         var sms = await factory.WithDbAsync(tenant.Id, db => db.SmsMessages.SingleAsync(m => m.Id == smsId));
         Assert.Equal(("failed", Switchboard.Alerts.SmsSendHandler.RetriesExhaustedCode), (sms.Status, sms.ErrorCode));
@@ -359,18 +348,7 @@ public sealed class SmsAlertTests(TwilioFactory factory) : IClassFixture<TwilioF
             });
             return db.SaveChangesAsync();
         });
-        await using (var scope = factory.Services.CreateAsyncScope())
-        {
-            scope.ServiceProvider.GetRequiredService<CurrentTenant>().Set(tenant.Id);
-            var handler = ActivatorUtilities.CreateInstance<Switchboard.Alerts.SmsSendHandler>(scope.ServiceProvider);
-            await handler.OnDeadLetterAsync(new OutboxMessage
-            {
-                Id = Guid.CreateVersion7(), TenantId = tenant.Id, Kind = Switchboard.Alerts.SmsSendHandler.Kind, DedupeKey = $"test:{smsId:N}",
-                PayloadJson = System.Text.Json.JsonSerializer.Serialize(new Switchboard.Alerts.SmsSendHandler.Payload(smsId), System.Text.Json.JsonSerializerOptions.Web),
-                NextAttemptAt = now, CreatedAt = now,
-            }, CancellationToken.None);
-            await scope.ServiceProvider.GetRequiredService<Switchboard.Platform.Database.SwitchboardDbContext>().SaveChangesAsync();
-        }
+        await DeadLetterAsync(tenant.Id, smsId, now);
 
         var log = await factory.ApiClient(tenant).GetFromJsonAsync<System.Text.Json.Nodes.JsonObject>("/api/v1/sms");
         var item = log!["items"]!.AsArray().Single(i => (string?)i!["id"] == smsId.ToString())!;
@@ -383,5 +361,20 @@ public sealed class SmsAlertTests(TwilioFactory factory) : IClassFixture<TwilioF
         private readonly DateTimeOffset start = clock.GetUtcNow();
 
         public void Dispose() => clock.Advance(TimeSpan.FromDays(7) - (clock.GetUtcNow() - start)); // move on to the next Wednesday 10:00
+    }
+
+    /// <summary>The outbox gives up on the SMS <paramref name="smsId"/>: its handler's dead-letter step, as the outbox runs it.</summary>
+    private async Task DeadLetterAsync(Guid tenantId, Guid smsId, DateTimeOffset now)
+    {
+        await using var scope = factory.Services.CreateAsyncScope();
+        scope.ServiceProvider.GetRequiredService<CurrentTenant>().Set(tenantId);
+        var handler = ActivatorUtilities.CreateInstance<Switchboard.Alerts.SmsSendHandler>(scope.ServiceProvider);
+        await handler.OnDeadLetterAsync(new OutboxMessage
+        {
+            Id = Guid.CreateVersion7(), TenantId = tenantId, Kind = Switchboard.Alerts.SmsSendHandler.Kind, DedupeKey = $"test:{smsId:N}",
+            PayloadJson = System.Text.Json.JsonSerializer.Serialize(new Switchboard.Alerts.SmsSendHandler.Payload(smsId), System.Text.Json.JsonSerializerOptions.Web),
+            NextAttemptAt = now, CreatedAt = now,
+        }, CancellationToken.None);
+        await scope.ServiceProvider.GetRequiredService<Switchboard.Platform.Database.SwitchboardDbContext>().SaveChangesAsync();
     }
 }
