@@ -85,11 +85,17 @@ public sealed class VapiInsertShapeTests(CountingWebhookFactory factory) : IClas
         // one set naming a field the call lacks, which writes nothing.
         string[][] sets = [[], [nameof(Call.CustomerNumber)], [nameof(Call.Type), nameof(Call.CustomerNumber)], [], [nameof(Call.CustomerNumber)]];
         var written = new List<Guid>();
+        var direct = SwitchboardDbContext.DirectStatements;
         foreach (var set in sets)
         {
             var e = Event(tenant.Id, null, now, "fast-" + written.Count);
             Assert.True(await InsertEventOfCallAsync(tenant.Id, e, call.ProviderCallId, set.ToList(), now - TimeSpan.FromMinutes(1)));
             written.Add(e.Id);
+        }
+        if (!TestDatabase.IsPostgres)
+        {
+            // On the group commit's connection, bound to its cached statement directly, not through EF's raw SQL pipeline.
+            Assert.True(SwitchboardDbContext.DirectStatements - direct >= sets.Length, $"{SwitchboardDbContext.DirectStatements - direct} direct statements");
         }
         var refused = Event(tenant.Id, null, now, "refused");
         Assert.False(await InsertEventOfCallAsync(tenant.Id, refused, call.ProviderCallId, [nameof(Call.CustomerNumber), nameof(Call.EndedAt)], now - TimeSpan.FromMinutes(1)));
