@@ -37,14 +37,24 @@ internal sealed class WidgetAccessMiddleware(RequestDelegate next)
 {
     public const string PathPrefix = "/widget/v1";
 
-    public async Task InvokeAsync(HttpContext http, CurrentTenant current, TenantAccountCache accounts,
-        ApiRateLimiter limiter, IOptions<WidgetOptions> options, TimeProvider clock)
+    /// <summary>
+    /// Other paths go straight on: no state machine, and no service resolved for them (issue 13: every Vapi message passed
+    /// through here).
+    /// </summary>
+    public Task InvokeAsync(HttpContext http)
     {
         if (!http.Request.Path.StartsWithSegments(PathPrefix))
         {
-            await next(http);
-            return;
+            return next(http);
         }
+        var services = http.RequestServices;
+        return GuardAsync(http, services.GetRequiredService<CurrentTenant>(), services.GetRequiredService<TenantAccountCache>(),
+            services.GetRequiredService<ApiRateLimiter>(), services.GetRequiredService<IOptions<WidgetOptions>>(), services.GetRequiredService<TimeProvider>());
+    }
+
+    private async Task GuardAsync(HttpContext http, CurrentTenant current, TenantAccountCache accounts,
+        ApiRateLimiter limiter, IOptions<WidgetOptions> options, TimeProvider clock)
+    {
         // Resolved past the path check: every request passes through here, and a context rented by a long one (a media
         // stream, for its whole call) would hold a database connection that long.
         var db = http.RequestServices.GetRequiredService<SwitchboardDbContext>();

@@ -34,13 +34,17 @@ internal sealed class ApiGuardMiddleware(RequestDelegate next)
     private static readonly string[] CsrfExempt = ["/api/v1/auth/signup", "/api/v1/auth/login", "/api/v1/auth/invitations/accept",
         "/api/v1/auth/password-reset", "/api/v1/auth/password-reset/confirm", "/api/v1/auth/verify-email", "/api/v1/auth/invitations/preview"];
 
-    public async Task InvokeAsync(HttpContext http, ApiRateLimiter limiter, TenantAccountCache accounts, IOptions<AccountOptions> accountOptions)
+    /// <summary>
+    /// Other paths go straight on: no state machine, and no service resolved for them (issue 13: every Vapi message passed
+    /// through here).
+    /// </summary>
+    public Task InvokeAsync(HttpContext http) => http.Request.Path.StartsWithSegments("/api/v1")
+        ? GuardAsync(http, http.RequestServices.GetRequiredService<ApiRateLimiter>(), http.RequestServices.GetRequiredService<TenantAccountCache>(),
+            http.RequestServices.GetRequiredService<IOptions<AccountOptions>>())
+        : next(http);
+
+    private async Task GuardAsync(HttpContext http, ApiRateLimiter limiter, TenantAccountCache accounts, IOptions<AccountOptions> accountOptions)
     {
-        if (!http.Request.Path.StartsWithSegments("/api/v1"))
-        {
-            await next(http);
-            return;
-        }
         var user = http.User;
         var authType = user.Identity?.IsAuthenticated == true ? user.Identity.AuthenticationType : null;
         if (authType is null)

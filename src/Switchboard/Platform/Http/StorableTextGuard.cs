@@ -49,13 +49,11 @@ internal static class StorableText
 /// </summary>
 internal sealed class StorableTextGuardMiddleware(RequestDelegate next)
 {
-    public async Task InvokeAsync(HttpContext http)
+    /// <summary>Other paths go straight on, without a state machine (issue 13: every Vapi message passed through here).</summary>
+    public Task InvokeAsync(HttpContext http) => http.Request.Path.StartsWithSegments("/api/v1") ? GuardAsync(http) : next(http);
+
+    private async Task GuardAsync(HttpContext http)
     {
-        if (!http.Request.Path.StartsWithSegments("/api/v1"))
-        {
-            await next(http);
-            return;
-        }
         // A plan without the route's feature is refused before anything the caller sent is looked at (a role without the
         // route's permission already was, by authorization): 403 whatever the query or the body holds.
         if (await Billing.FeatureGate.RefusalAsync(http) is { } refused)
