@@ -23,7 +23,7 @@ namespace Switchboard.Twilio;
 /// <item>bridged (it has a <c>StartedAt</c>) and not analyzed: its stored turns become the final transcript, and it goes
 /// through the <see cref="PostCallPipeline"/> as at the stream's end (<see cref="VoiceCallStore.FinishAsync"/>): the lead
 /// captured during the call, or read from the caller's words, alerts, <c>call.ended</c>;</item>
-/// <item>never bridged, inbound: <c>call.ended</c> alone, as the terminal status callback publishes it;</item>
+/// <item>never bridged, inbound: <c>call.ended</c> alone, claimed, as the terminal status callback publishes it;</item>
 /// <item>never bridged, outbound: the pipeline without a lead, as the outbound status callback does;</item>
 /// <item>already analyzed (a message was recorded): its end was published then; only the status changes.</item>
 /// </list>
@@ -174,9 +174,17 @@ internal sealed class NativeCallCloser(IServiceScopeFactory scopes, IOptions<Voi
             {
                 call.Summary ??= $"Outbound call: {call.EndedReason}."; // as the outbound status callback writes it
             }
+            // A message recorded whose <Record action> could not save its lead (it lost a race on every attempt): the message
+            // is a lead, the caller's number and where to listen, as that action makes it.
+            var message = await db.CallRecordings.AsNoTracking()
+                .Where(r => r.CallId == call.Id && r.Source == TwilioVoiceApi.RecordVerbSource).OrderBy(r => r.CreatedAt).FirstOrDefaultAsync(ct);
+            if (message is not null)
+            {
+                call.Summary ??= TwilioVoiceApi.VoicemailSummary(message);
+            }
             await scope.ServiceProvider.GetRequiredService<PostCallPipeline>()
                 .RunAsync(tenant, assistant, call, null, captured, callerText, ct,
-                    extractLead: bridged && (callerText.Length > 0 || captured is not null || keyed is not null), keyedNumber: keyed);
+                    extractLead: bridged && (callerText.Length > 0 || captured is not null || keyed is not null || message is not null), keyedNumber: keyed);
             if (!await PostCallPipeline.SaveClaimedAsync(db, writes, call.Id, ct))
             {
                 // The stream's end (or a recorded message) ran it since this pass read the call: nothing of this unit stands.
@@ -188,8 +196,17 @@ internal sealed class NativeCallCloser(IServiceScopeFactory scopes, IOptions<Voi
         }
         else if (!call.Analyzed)
         {
-            // Never bridged (a notice, a stream that never connected): the terminal status callback publishes its end alone.
+            // Never bridged (a notice, a stream that never connected): its end alone, claimed as the terminal status callback
+            // claims it, so a status callback (or a message's recording) arriving meanwhile does not publish it a second time.
             await scope.ServiceProvider.GetRequiredService<Webhooks.WebhookEventPublisher>().CallEndedAsync(call, ct);
+            call.Analyzed = true;
+            if (!await PostCallPipeline.SaveClaimedAsync(db, writes, call.Id, ct))
+            {
+                logger.LogInformation("Native call {CallId} of tenant {TenantId} was ended by Twilio's status meanwhile", call.Id, tenantId);
+                return false;
+            }
+            logger.LogInformation("Native call {CallId} of tenant {TenantId} closed without its end ({Turns} turns stored)", call.Id, tenantId, turns.Count);
+            return true;
         }
         using var turn = await writes.EnterAsync(db, ct);
         await db.SaveChangesAsync(ct);

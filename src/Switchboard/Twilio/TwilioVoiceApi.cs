@@ -252,7 +252,7 @@ internal static partial class TwilioVoiceApi
         {
             return Xml(TwiML.Hangup());
         }
-        call.EndedReason ??= "stream-failed";
+        call.EndedReason ??= StreamFailedReason;
         call.UpdatedAt = clock.GetUtcNow();
         await SaveAsync(http, db, ct);
         var language = call.Language ?? request.Tenant.Locale;
@@ -263,13 +263,21 @@ internal static partial class TwilioVoiceApi
     /// The <c>&lt;Record action&gt;</c>: the message's recording is stored on the call and, the first time, the call goes through
     /// the <see cref="PostCallPipeline"/> (a message is a lead: the caller's number and where to listen). The pipeline's lead,
     /// alerts and events are saved only if this unit claims the call (<see cref="PostCallPipeline.SaveClaimedAsync"/>), as the
-    /// stream's end and <see cref="NativeCallCloser"/> do: a recording delivered twice (Twilio retries a request that timed
-    /// out) or after another unit ran the pipeline (the closer, on any node) then adds the recording alone. A unit that lost a
-    /// unique-key race (the recording status callback inserting the same <c>RecordingSid</c>, the status callback publishing
-    /// <c>call.ended</c>) is read and made again rather than dropped, so the message is never lost.
+    /// stream's end, the status callback and <see cref="NativeCallCloser"/> do: a recording delivered twice (Twilio retries a
+    /// request that timed out) or after another unit ran the pipeline (the closer, on any node) then adds the recording alone.
+    /// A unit that lost a unique-key race (the recording status callback inserting the same <c>RecordingSid</c>, another unit
+    /// publishing an event of the call) is read and made again rather than dropped, so the message is never lost.
     /// </summary>
+    /// <remarks>
+    /// Always answered with the thank-you TwiML (200), never a 500: Twilio does not retry an action URL that failed, it speaks
+    /// its "application error" to the caller (twilio-voice-sms.md, TwiML verbs). When the pipeline's unit lost such a race on
+    /// each of its <see cref="RecordedPipelineAttempts"/> attempts, the recording is saved alone and the call left not analyzed,
+    /// with <see cref="NativeCallCloseHandler"/> queued (due <see cref="VoiceOptions.StaleCallMinutes"/> later): the closer then
+    /// runs the pipeline once, claimed, and makes the message's lead from the recording as this handler would have.
+    /// </remarks>
     private static async Task<IResult> RecordedAsync(
-        string tenantId, HttpContext http, SwitchboardDbContext db, PostCallPipeline postCall, SqliteWriteGate writes, TimeProvider clock, CancellationToken ct)
+        string tenantId, HttpContext http, SwitchboardDbContext db, PostCallPipeline postCall, SqliteWriteGate writes, IOptions<VoiceOptions> options,
+        TimeProvider clock, ILogger<TwilioVoiceWebhook> logger, CancellationToken ct)
     {
         var (request, error) = await AuthenticateAsync(tenantId, http, ct);
         if (request is null)
@@ -279,7 +287,7 @@ internal static partial class TwilioVoiceApi
         var now = clock.GetUtcNow();
         var callSid = request["CallSid"];
         var language = request.Tenant.Locale;
-        for (var attempt = 1; callSid is not null; attempt++)
+        for (var attempt = 1; callSid is not null && attempt <= RecordedPipelineAttempts + RecordingAloneAttempts; attempt++)
         {
             var call = await db.Calls.FirstOrDefaultAsync(c => c.Provider == NativeCallStatus.Provider && c.ProviderCallId == callSid, ct);
             language = call?.Language ?? request.Tenant.Locale;
@@ -290,42 +298,65 @@ internal static partial class TwilioVoiceApi
             var recording = await UpsertRecordingAsync(db, request.Tenant.Id, call, sid, now, ct);
             recording.Url ??= Cap(request["RecordingUrl"], 500);
             recording.DurationSeconds ??= request.Int("RecordingDuration");
-            recording.Source ??= "RecordVerb";
+            recording.Source ??= RecordVerbSource;
             recording.Channels ??= 1;
             call.RecordingUrl ??= recording.Url;
             call.UpdatedAt = now;
-            if (call.Analyzed)
+            if (call.Analyzed || attempt > RecordedPipelineAttempts)
             {
-                await SaveAsync(http, db, ct);
-                break;
-            }
-            // A message is a lead: the caller's number, and where to listen to what they said.
-            call.Summary ??= $"Voicemail ({recording.DurationSeconds ?? 0} s): {recording.Url}";
-            var assistant = call.AssistantId is { } aid ? await db.Assistants.FirstOrDefaultAsync(a => a.Id == aid, ct) : null;
-            var tenant = await db.Tenants.FirstAsync(t => t.Id == request.Tenant.Id, ct);
-            await postCall.RunAsync(tenant, assistant, call, null, null, null, ct);
-            try
-            {
-                if (await SqliteBusyRetry.RunAsync(() => PostCallPipeline.SaveClaimedAsync(db, writes, call.Id, ct), ct))
+                if (!call.Analyzed)
+                {
+                    logger.LogWarning("The message of call {CallSid} lost a race on each save of its pipeline; its recording is saved alone", callSid);
+                    await NativeCallCloseHandler.QueueAsync(db, call, now, now.AddMinutes(options.Value.StaleCallMinutes), ct);
+                }
+                if (await SaveAsync(http, db, ct))
                 {
                     break;
                 }
-                // Another unit ran the pipeline since this one read the call: its lead, alerts and events stand; the recording
-                // is added on the call as it is now.
+                db.ResetUnitOfWork(); // the recording status callback inserted the same RecordingSid meanwhile: add to its row
+                continue;
             }
-            catch (DbUpdateException e) when (!SqliteBusyRetry.IsBusy(e) && attempt < 3)
+            // A message is a lead: the caller's number, and where to listen to what they said.
+            call.Summary ??= VoicemailSummary(recording);
+            var assistant = call.AssistantId is { } aid ? await db.Assistants.FirstOrDefaultAsync(a => a.Id == aid, ct) : null;
+            var tenant = await db.Tenants.FirstAsync(t => t.Id == request.Tenant.Id, ct);
+            await postCall.RunAsync(tenant, assistant, call, null, null, null, ct);
+            if (await TrySaveClaimedAsync(db, writes, call.Id, ct))
             {
-                // A concurrent unit inserted a row this one also adds (the recording, an event of the call): read again.
+                break;
             }
-            db.ResetUnitOfWork(); // the tracked rows and the queued event inserts: nothing of this unit stands
-
+            // Another unit ran the pipeline since this one read the call (its lead, alerts and events stand: the recording is
+            // added on the call as it is now), or inserted a row this one also adds (the recording, an event of the call): the
+            // tracked rows and the queued event inserts of this unit are dropped, and the call read again.
+            db.ResetUnitOfWork();
         }
         return Xml(TwiML.SayAndHangup(VoicePrompts.Thanks(language), VoicePrompts.SayFor(language)));
     }
 
+    /// <summary>Attempts of the <c>&lt;Record action&gt;</c> to save its message with the pipeline's lead, alerts and events.</summary>
+    internal const int RecordedPipelineAttempts = 3;
+
+    /// <summary>Further attempts to save the message's recording alone once the pipeline's are spent (or another unit ran it).</summary>
+    private const int RecordingAloneAttempts = 3;
+
+    /// <summary><c>Source</c> of the recording of a message left after a <c>&lt;Record&gt;</c> (Twilio's Recording source enum).</summary>
+    internal const string RecordVerbSource = "RecordVerb";
+
+    /// <summary>The summary of a call whose message was recorded: its length (seconds) and where to listen.</summary>
+    internal static string VoicemailSummary(CallRecording recording) => $"Voicemail ({recording.DurationSeconds ?? 0} s): {recording.Url}";
+
+    /// <summary>
+    /// The call status callback. A status only moves forward; a terminal one ends the call. A call never bridged (busy,
+    /// unanswered, a notice) has its end published here, <c>call.ended</c> and <c>call.analyzed</c>, with the call claimed in
+    /// the same transaction (<see cref="PostCallPipeline.SaveClaimedAsync"/>), as every unit that publishes a call's end does:
+    /// a unit that lost the claim (the <c>&lt;Record action&gt;</c>, the closer) is read again and saves the status alone.
+    /// A call taking a message (after hours or over the limit with the <see cref="VoiceBehaviour.Message"/> behaviour, or a
+    /// stream that failed) is left to its <c>&lt;Record action&gt;</c>, whose end carries the message's lead and recording;
+    /// <see cref="NativeCallCloseHandler"/> is queued in case none comes (the caller hung up before the tone).
+    /// </summary>
     private static async Task<IResult> StatusAsync(
-        string tenantId, HttpContext http, SwitchboardDbContext db, Webhooks.WebhookEventPublisher webhooks, IOptions<VoiceOptions> options, TimeProvider clock,
-        CancellationToken ct)
+        string tenantId, HttpContext http, SwitchboardDbContext db, Webhooks.WebhookEventPublisher webhooks, SqliteWriteGate writes, IOptions<VoiceOptions> options,
+        TimeProvider clock, CancellationToken ct)
     {
         var (request, error) = await AuthenticateAsync(tenantId, http, ct);
         if (request is null)
@@ -337,50 +368,104 @@ internal static partial class TwilioVoiceApi
             return ApiError.Unprocessable("INVALID_PAYLOAD", "CallSid is required.");
         }
         var now = clock.GetUtcNow();
-        var call = await FindOrCreateCallAsync(db, request.Tenant.Id, callSid, now, ct);
-        if (await AddEventAsync(db, request.Tenant.Id, call.Id, "twilio.status", request, http, now, ct))
+        for (var attempt = 1; attempt <= StatusAttempts; attempt++)
         {
-            var status = request["CallStatus"];
-            call.CustomerNumber ??= Cap(request["From"], 64);
-            call.BusinessNumber ??= Cap(request["To"], 64);
-            var statusBefore = call.Status;
-            NativeCallStatus.Advance(call, status);
-            await webhooks.CallProgressedAsync(call, statusBefore, ct); // call.started
-            if (NativeCallStatus.IsTerminal(status))
+            var call = await FindOrCreateCallAsync(db, request.Tenant.Id, callSid, now, ct);
+            if (!await AddEventAsync(db, request.Tenant.Id, call.Id, "twilio.status", request, http, now, ct))
             {
-                call.EndedAt ??= TwilioRestClient.ParseRfc2822(request["Timestamp"]) ?? now;
-                if (request.Int("CallDuration") is { } seconds)
-                {
-                    call.DurationSeconds ??= seconds;
-                }
-                // Only the terminal status the call holds is its reason: a later, different one ("canceled" after "completed",
-                // a callback retried out of order) does not move the status, so it must not contradict it either.
-                if (status != "completed" && call.Status == status)
-                {
-                    call.EndedReason ??= status;
-                }
-                // Never bridged (busy, unanswered, after-hours notice): its end is published here; a bridged call's at the stream's
-                // end. So is a call whose stream was accepted (its token used, cluster-wide: StreamTokenLedger) but whose start is not
-                // saved yet: its bridge finishes it (VoiceCallStore.FinishAsync, started or not), with its summary and lead; published
-                // here, call.ended and call.analyzed went out empty first, and the bridge's, keyed the same, never. A bridge whose
-                // node died never finishes it: NativeCallCloser runs its pipeline once the grace has passed (a bridged call), or
-                // NativeCallCloseHandler does (a socket accepted whose start was never saved: no StartedAt, nothing else marks it).
-                if (call.StartedAt is null)
-                {
-                    if (!await db.StreamTokenUses.AnyAsync(u => u.CallId == call.Id, ct))
-                    {
-                        await webhooks.CallEndedAsync(call, ct);
-                    }
-                    else if (!call.Analyzed)
-                    {
-                        await NativeCallCloseHandler.QueueAsync(db, call, now, now.AddMinutes(options.Value.StaleCallMinutes), ct);
-                    }
-                }
+                break;
             }
-            call.UpdatedAt = now;
-            await SaveAsync(http, db, ct);
+            var ends = await ApplyStatusAsync(db, webhooks, request, call, options.Value, now, ct);
+            if (ends && db.Entry(call).State != EntityState.Added
+                ? await TrySaveClaimedAsync(db, writes, call.Id, ct)
+                : await SaveAsync(http, db, ct))
+            {
+                break;
+            }
+            db.ResetUnitOfWork(); // another unit ended the call, or delivered this callback, since this one read it: read again
         }
         return Results.NoContent();
+    }
+
+    /// <summary>Attempts of the status callback to save its unit.</summary>
+    private const int StatusAttempts = 3;
+
+    /// <summary>Applies a status callback to <paramref name="call"/>; true when it published the call's end (the save must claim the call).</summary>
+    private static async Task<bool> ApplyStatusAsync(
+        SwitchboardDbContext db, Webhooks.WebhookEventPublisher webhooks, Signed request, Call call, VoiceOptions options, DateTimeOffset now, CancellationToken ct)
+    {
+        var status = request["CallStatus"];
+        call.CustomerNumber ??= Cap(request["From"], 64);
+        call.BusinessNumber ??= Cap(request["To"], 64);
+        call.UpdatedAt = now;
+        var statusBefore = call.Status;
+        NativeCallStatus.Advance(call, status);
+        await webhooks.CallProgressedAsync(call, statusBefore, ct); // call.started
+        if (!NativeCallStatus.IsTerminal(status))
+        {
+            return false;
+        }
+        call.EndedAt ??= TwilioRestClient.ParseRfc2822(request["Timestamp"]) ?? now;
+        if (request.Int("CallDuration") is { } seconds)
+        {
+            call.DurationSeconds ??= seconds;
+        }
+        // Only the terminal status the call holds is its reason: a later, different one ("canceled" after "completed",
+        // a callback retried out of order) does not move the status, so it must not contradict it either.
+        if (status != "completed" && call.Status == status)
+        {
+            call.EndedReason ??= status;
+        }
+        // Never bridged (busy, unanswered, after-hours notice): its end is published here; a bridged call's at the stream's
+        // end. So is a call whose stream was accepted (its token used, cluster-wide: StreamTokenLedger) but whose start is not
+        // saved yet: its bridge finishes it (VoiceCallStore.FinishAsync, started or not), with its summary and lead; published
+        // here, call.ended and call.analyzed went out empty first, and the bridge's, keyed the same, never. A bridge whose
+        // node died never finishes it: NativeCallCloser runs its pipeline once the grace has passed (a bridged call), or
+        // NativeCallCloseHandler does (a socket accepted whose start was never saved: no StartedAt, nothing else marks it).
+        // A call taking a message is the <Record action>'s to end, for the same reason; the handler again if none comes.
+        if (call.StartedAt is not null || call.Analyzed)
+        {
+            return false;
+        }
+        if (TakesMessage(call, request.Tenant) || await db.StreamTokenUses.AnyAsync(u => u.CallId == call.Id, ct))
+        {
+            await NativeCallCloseHandler.QueueAsync(db, call, now, now.AddMinutes(options.StaleCallMinutes), ct);
+            return false;
+        }
+        await webhooks.CallEndedAsync(call, ct);
+        call.Analyzed = true; // its end is published: claimed in the save, so no other unit publishes it again
+        return true;
+    }
+
+    /// <summary>
+    /// Whether the TwiML answered to <paramref name="call"/> took a message (<c>&lt;Record&gt;</c>): after hours or over the limit
+    /// with the tenant's <see cref="VoiceBehaviour.Message"/> behaviour, or a stream that failed (the <c>&lt;Connect action&gt;</c>).
+    /// </summary>
+    private static bool TakesMessage(Call call, Tenant tenant) => call.EndedReason switch
+    {
+        "after-hours" => tenant.VoiceAfterHours == VoiceBehaviour.Message,
+        "over-limit" => tenant.VoiceOverLimit == VoiceBehaviour.Message,
+        StreamFailedReason or NativeCallStatus.ProviderUnreachable => true,
+        _ => false,
+    };
+
+    /// <summary><c>EndedReason</c> of a call whose stream never started (the <c>&lt;Connect action&gt;</c> then takes a message).</summary>
+    internal const string StreamFailedReason = "stream-failed";
+
+    /// <summary>
+    /// <see cref="PostCallPipeline.SaveClaimedAsync"/> (again when SQLite was busy); false when another unit claimed the call
+    /// first or the save lost a unique-key race: the caller resets its unit and reads again.
+    /// </summary>
+    internal static async Task<bool> TrySaveClaimedAsync(SwitchboardDbContext db, SqliteWriteGate writes, Guid callId, CancellationToken ct)
+    {
+        try
+        {
+            return await SqliteBusyRetry.RunAsync(() => PostCallPipeline.SaveClaimedAsync(db, writes, callId, ct), ct);
+        }
+        catch (DbUpdateException e) when (!SqliteBusyRetry.IsBusy(e))
+        {
+            return false;
+        }
     }
 
     private static async Task<IResult> RecordingAsync(string tenantId, HttpContext http, SwitchboardDbContext db, TimeProvider clock, CancellationToken ct)

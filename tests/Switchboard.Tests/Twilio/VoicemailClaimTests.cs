@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using System.Xml.Linq;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.TestHost;
@@ -142,6 +143,32 @@ public sealed class VoicemailClaimTests(ClaimRaceFactory factory) : IClassFixtur
         return (tenant, onCall, callSid, callId);
     }
 
+    /// <summary>
+    /// A tenant closed now whose after-hours behaviour takes a message, and a call of it answered so: a notice, then
+    /// <c>&lt;Record&gt;</c>, never bridged (no <c>StartedAt</c>, no stream).
+    /// </summary>
+    private async Task<(TestTenant Tenant, string CallSid, Guid CallId)> AfterHoursCallTakingAMessageAsync()
+    {
+        var (tenant, _, callSid, callId) = await CallTakingAMessageAsync();
+        await factory.WithDbAsync(tenant.Id, async db =>
+        {
+            var tenantRow = await db.Tenants.SingleAsync(t => t.Id == tenant.Id);
+            tenantRow.VoiceAfterHours = VoiceBehaviour.Message;
+            var call = await db.Calls.SingleAsync(c => c.Id == callId);
+            (call.StartedAt, call.EndedReason) = (null, "after-hours");
+            await db.SaveChangesAsync();
+            return 0;
+        });
+        return (tenant, callSid, callId);
+    }
+
+    private Task<HttpResponseMessage> StatusAsync(TestTenant tenant, string callSid, string status) =>
+        PostSignedAsync($"/webhooks/twilio/status/{tenant.Id}", new Dictionary<string, string>
+        {
+            ["AccountSid"] = TwilioSimulator.AccountSid, ["CallSid"] = callSid, ["CallStatus"] = status, ["CallDuration"] = "31",
+            ["From"] = "+15145550123", ["To"] = "+15145550199", ["Direction"] = "inbound",
+        });
+
     private Task<HttpResponseMessage> RecordedAsync(TestTenant tenant, string callSid, string recordingSid) =>
         PostSignedAsync($"/webhooks/twilio/voice/{tenant.Id}/recorded", new Dictionary<string, string>
         {
@@ -223,5 +250,156 @@ public sealed class VoicemailClaimTests(ClaimRaceFactory factory) : IClassFixtur
         var types = await EventTypesAsync(tenant, callId);
         Assert.Single(types, t => t == WebhookEventTypes.CallEnded);
         Assert.Single(types, t => t == WebhookEventTypes.LeadCreated);
+    }
+
+    /// <summary>
+    /// The <c>&lt;Record action&gt;</c>'s pipeline loses a unique-key race on each of its attempts (another unit inserts, just
+    /// before each save, an event of the call this unit also publishes). Before: the last attempt's error went out as a 500,
+    /// and Twilio spoke its application error to the caller; the recording was kept only by its status callback. Now the
+    /// caller hears the thanks, the recording is saved alone on the call, and the closer queued with it runs the pipeline
+    /// once: the message's lead, and no second <c>call.ended</c>.
+    /// </summary>
+    [Fact]
+    public async Task AMessageWhosePipelineLosesARaceOnEveryAttemptIsThankedAndKeptAndItsLeadMadeOnceByTheCloser()
+    {
+        var (tenant, _, callSid, callId) = await CallTakingAMessageAsync();
+        var recordingSid = NewSid("RE");
+        string[] raced = [WebhookEventTypes.CallEnded, WebhookEventTypes.RecordingReady, WebhookEventTypes.CallAnalyzed];
+        var races = 0;
+        void ArmNextRace() => factory.Before.Arm(
+            context => context is SwitchboardDbContext db && db.ChangeTracker.Entries<CallRecording>().Any(e => e.Entity.RecordingSid == recordingSid),
+            async () =>
+            {
+                var type = raced[races++];
+                await factory.WithDbAsync(tenant.Id, async db =>
+                {
+                    db.WebhookEvents.Add(new WebhookEvent
+                    {
+                        Id = Guid.CreateVersion7(), TenantId = tenant.Id, Type = type, PayloadJson = "{}", CallId = callId, CreatedAt = factory.Clock.GetUtcNow(),
+                        MessageId = WebhookEventPublisher.MessageIdFor(tenant.Id, type, callId.ToString("N")),
+                    });
+                    return await db.SaveChangesAsync();
+                });
+                if (races < raced.Length)
+                {
+                    ArmNextRace();
+                }
+            });
+        ArmNextRace();
+
+        var response = await RecordedAsync(tenant, callSid, recordingSid);
+
+        Assert.Equal(raced.Length, races);
+        Assert.True(response.IsSuccessStatusCode, $"{(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+        Assert.Single(XElement.Parse(await response.Content.ReadAsStringAsync()).Descendants("Hangup"));
+        var recording = await factory.WithDbAsync(tenant.Id, db => db.CallRecordings.SingleAsync(r => r.RecordingSid == recordingSid));
+        Assert.Equal((callId, 14, TwilioVoiceApi.RecordVerbSource), (recording.CallId, recording.DurationSeconds, recording.Source));
+        var kept = await factory.WithDbAsync(tenant.Id, db => db.Calls.SingleAsync(c => c.Id == callId));
+        Assert.Equal((RecordingUrl, false), (kept.RecordingUrl, kept.Analyzed));
+        Assert.Equal(0, await factory.WithDbAsync(tenant.Id, db => db.Leads.CountAsync(l => l.CallId == callId)));
+        Assert.True(await factory.WithDbAsync(tenant.Id, db => db.Outbox.AnyAsync(o => o.Kind == NativeCallCloseHandler.Kind && o.DedupeKey == $"{callId:N}:close")));
+
+        // The queued close, as NativeCallCloseHandler runs it once due.
+        Assert.True(await factory.Services.GetRequiredService<NativeCallCloser>().CloseAsync(tenant.Id, callId, CancellationToken.None, streamAccepted: true));
+
+        var call = await factory.WithDbAsync(tenant.Id, db => db.Calls.SingleAsync(c => c.Id == callId));
+        Assert.True(call.Analyzed);
+        Assert.StartsWith("Voicemail (14 s)", call.Summary);
+        var lead = await factory.WithDbAsync(tenant.Id, db => db.Leads.SingleAsync(l => l.CallId == callId));
+        Assert.Equal("+15145550123", lead.Phone);
+        var types = await EventTypesAsync(tenant, callId);
+        Assert.Single(types, t => t == WebhookEventTypes.CallEnded);
+        Assert.Single(types, t => t == WebhookEventTypes.LeadCreated);
+    }
+
+    /// <summary>
+    /// A call answered after hours with a message, whichever of Twilio's final status and the <c>&lt;Record action&gt;</c> comes
+    /// first: one <c>call.ended</c>, one lead, and <c>call.analyzed</c> names that lead. Before: the status, first, published
+    /// the call's end without claiming it, so <c>call.analyzed</c> went out without the message's lead, for good.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task AnAfterHoursMessageHasOneEndNamingItsLeadWhicheverOfTheStatusAndTheRecordingComesFirst(bool statusFirst)
+    {
+        var (tenant, callSid, callId) = await AfterHoursCallTakingAMessageAsync();
+        var recordingSid = NewSid("RE");
+
+        var first = statusFirst ? await StatusAsync(tenant, callSid, "completed") : await RecordedAsync(tenant, callSid, recordingSid);
+        var second = statusFirst ? await RecordedAsync(tenant, callSid, recordingSid) : await StatusAsync(tenant, callSid, "completed");
+
+        Assert.True(first.IsSuccessStatusCode && second.IsSuccessStatusCode);
+        var call = await factory.WithDbAsync(tenant.Id, db => db.Calls.SingleAsync(c => c.Id == callId));
+        Assert.Equal(("completed", 31d, true, RecordingUrl), (call.Status, call.DurationSeconds, call.Analyzed, call.RecordingUrl));
+        var lead = await factory.WithDbAsync(tenant.Id, db => db.Leads.SingleAsync(l => l.CallId == callId));
+        var types = await EventTypesAsync(tenant, callId);
+        Assert.Single(types, t => t == WebhookEventTypes.CallEnded);
+        Assert.Single(types, t => t == WebhookEventTypes.LeadCreated);
+        var analyzed = JsonNode.Parse(await factory.WithDbAsync(tenant.Id, db => db.WebhookEvents
+            .Where(e => e.CallId == callId && e.Type == WebhookEventTypes.CallAnalyzed).Select(e => e.PayloadJson).SingleAsync()))!;
+        Assert.Equal(lead.Id.ToString(), (string?)(analyzed["data"] ?? analyzed)["leadId"]);
+    }
+
+    /// <summary>
+    /// The caller hangs up during the after-hours notice, before the tone: no <c>&lt;Record action&gt;</c> comes. The final status
+    /// leaves the end to the closer it queues, which publishes it once; a status delivered again changes nothing.
+    /// </summary>
+    [Fact]
+    public async Task AnAfterHoursCallLeftBeforeTheToneIsEndedOnceByTheCloserTheStatusQueued()
+    {
+        var (tenant, callSid, callId) = await AfterHoursCallTakingAMessageAsync();
+
+        Assert.True((await StatusAsync(tenant, callSid, "completed")).IsSuccessStatusCode);
+        Assert.DoesNotContain(WebhookEventTypes.CallEnded, await EventTypesAsync(tenant, callId));
+        Assert.True(await factory.Services.GetRequiredService<NativeCallCloser>().CloseAsync(tenant.Id, callId, CancellationToken.None, streamAccepted: true));
+        Assert.True((await StatusAsync(tenant, callSid, "completed")).IsSuccessStatusCode);
+
+        var call = await factory.WithDbAsync(tenant.Id, db => db.Calls.SingleAsync(c => c.Id == callId));
+        Assert.Equal(("completed", "after-hours", true), (call.Status, call.EndedReason, call.Analyzed));
+        Assert.Equal(0, await factory.WithDbAsync(tenant.Id, db => db.Leads.CountAsync(l => l.CallId == callId)));
+        Assert.Single(await EventTypesAsync(tenant, callId), t => t == WebhookEventTypes.CallEnded);
+    }
+
+    /// <summary>
+    /// A call never bridged (a busy signal) whose end another unit publishes, claimed, between the status callback's read and its
+    /// save (the closer on another node). Before: the status callback published the end again without claiming, lost the
+    /// unique-key race on <c>call.ended</c>, and its save was dropped whole: the call's duration and the callback's record were
+    /// lost, answered 204. Now it loses the claim, reads the call again and saves the status alone.
+    /// </summary>
+    [Fact]
+    public async Task AStatusWhoseCallWasEndedMeanwhileByAnotherUnitSavesItsStatusAndPublishesNoSecondEnd()
+    {
+        var (tenant, _, callSid, callId) = await CallTakingAMessageAsync();
+        await factory.WithDbAsync(tenant.Id, async db =>
+        {
+            var call = await db.Calls.SingleAsync(c => c.Id == callId);
+            (call.Status, call.StartedAt, call.EndedReason) = ("ringing", null, null);
+            return await db.SaveChangesAsync();
+        });
+        factory.Before.Arm(
+            context => context is SwitchboardDbContext db && db.ChangeTracker.Entries<CallEvent>().Any(e => e.Entity.Type == "twilio.status"),
+            async () =>
+            {
+                // The other unit, by hand (in-process on SQLite the closer would wait for the write gate): the call's end, claimed.
+                await using var scope = factory.Services.CreateAsyncScope();
+                scope.ServiceProvider.GetRequiredService<CurrentTenant>().Set(tenant.Id);
+                var db = scope.ServiceProvider.GetRequiredService<SwitchboardDbContext>();
+                var call = await db.Calls.SingleAsync(c => c.Id == callId);
+                (call.Status, call.EndedReason) = ("completed", NativeCallCloser.EndedReason);
+                await scope.ServiceProvider.GetRequiredService<WebhookEventPublisher>().CallEndedAsync(call, CancellationToken.None);
+                call.Analyzed = true;
+                await using var tx = await db.Database.BeginTransactionAsync();
+                Assert.True(await PostCallPipeline.ClaimAsync(db, callId, CancellationToken.None));
+                await db.SaveChangesAsync();
+                await tx.CommitAsync();
+            });
+
+        var response = await StatusAsync(tenant, callSid, "busy");
+
+        Assert.True(response.IsSuccessStatusCode);
+        var ended = await factory.WithDbAsync(tenant.Id, db => db.Calls.SingleAsync(c => c.Id == callId));
+        Assert.Equal((31d, true), (ended.DurationSeconds, ended.Analyzed));
+        Assert.Equal(1, await factory.WithDbAsync(tenant.Id, db => db.CallEvents.CountAsync(e => e.CallId == callId && e.Type == "twilio.status")));
+        Assert.Single(await EventTypesAsync(tenant, callId), t => t == WebhookEventTypes.CallEnded);
     }
 }

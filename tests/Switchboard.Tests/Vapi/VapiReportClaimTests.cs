@@ -94,19 +94,9 @@ public sealed class VapiReportClaimTests(ClaimRaceFactory factory) : IClassFixtu
     public async Task AReportWhoseSaveLosesTheRaceToTheCloserRunsThePipelineNoSecondTime()
     {
         var (tenant, onCall, vapiCallId, callId) = await OverdueCallAsync();
-        var closerRan = false;
-        // Once the report's unit has read the call and added its lead (its pipeline running), before its next query: the report
-        // is still being prepared, outside SQLite's writer.
-        factory.Before.Arm(
-            context => context is SwitchboardDbContext db && db.ChangeTracker.Entries<Lead>().Any(e => e.State == EntityState.Added && e.Entity.CallId == callId),
-            async () => closerRan = await Closer.CloseAsync(tenant.Id, callId, CancellationToken.None),
-            orBeforeQuery: true);
 
-        var report = await factory.PostVapiAsync(tenant, VapiWebhookTests.EndOfCallReport(vapiCallId, "Sous-sol inondé.", EmergencyWords));
-        await factory.Outbox.DrainAsync(CancellationToken.None);
+        await RaceTheReportAsync(tenant, vapiCallId, callId, EntityState.Added, () => Closer.CloseAsync(tenant.Id, callId, CancellationToken.None));
 
-        Assert.True(report.IsSuccessStatusCode);
-        Assert.True(closerRan);
         var (lead, purposes, types) = await OutcomeAsync(tenant, callId);
         Assert.NotEqual(Urgency.Emergency, lead.Urgency); // the closer's reading
         Assert.DoesNotContain("emergency-alert", purposes);
@@ -126,23 +116,62 @@ public sealed class VapiReportClaimTests(ClaimRaceFactory factory) : IClassFixtu
     public async Task AReportRacingTheCloserOnACapturedLeadLeavesTheClosersLeadAndTextsNobody()
     {
         var (tenant, onCall, vapiCallId, callId) = await OverdueCallAsync(endpoint: false, capture: true);
-        var closerRan = false;
+
+        await RaceTheReportAsync(tenant, vapiCallId, callId, EntityState.Modified, () => Closer.CloseAsync(tenant.Id, callId, CancellationToken.None));
+
+        var (lead, purposes, _) = await OutcomeAsync(tenant, callId);
+        Assert.Equal(("Luc Gagnon", false), (lead.Name, lead.Urgency == Urgency.Emergency));
+        Assert.DoesNotContain("emergency-alert", purposes);
+        Assert.DoesNotContain(factory.Twilio.Messages, m => m.To == onCall);
+        await AssertVapisDetailsAsync(tenant, callId);
+    }
+
+    /// <summary>
+    /// The claim alone, nothing else to stop the report: another unit's claim (<see cref="PostCallPipeline.ClaimAsync"/>, the
+    /// first statement of the closer's save) commits between the report's read and its save, with no row of the report's to
+    /// collide on (no webhook endpoint, no lead stored) and the call's <see cref="Call.Version"/> unchanged (an
+    /// <c>UPDATE</c> outside the change tracker), so neither a unique key nor SQLite's version check redoes the report.
+    /// The two races above are stopped by those too (the closer inserts the same lead and events; its save bumps the
+    /// version): only this one fails when the report's save does not claim the call (a second lead, the on-call texted).
+    /// </summary>
+    [Fact]
+    public async Task AReportWhoseCallWasClaimedBetweenItsReadAndItsSaveStoresVapisDetailsAlone()
+    {
+        var (tenant, onCall, vapiCallId, callId) = await OverdueCallAsync(endpoint: false);
+
+        await RaceTheReportAsync(tenant, vapiCallId, callId, EntityState.Added, () => factory.WithDbAsync(tenant.Id, async db =>
+        {
+            await using var tx = await db.Database.BeginTransactionAsync();
+            var claimed = await PostCallPipeline.ClaimAsync(db, callId, CancellationToken.None);
+            await tx.CommitAsync();
+            return claimed;
+        }));
+
+        Assert.Equal(0, await factory.WithDbAsync(tenant.Id, db => db.Leads.CountAsync(l => l.CallId == callId)));
+        Assert.Empty(await factory.WithDbAsync(tenant.Id, db => db.SmsMessages.Where(s => s.CallId == callId).Select(s => s.Purpose).ToListAsync()));
+        Assert.DoesNotContain(factory.Twilio.Messages, m => m.To == onCall);
+        await AssertVapisDetailsAsync(tenant, callId);
+    }
+
+    /// <summary>
+    /// Posts the report (its caller's words an emergency) while another unit runs <paramref name="other"/>: once the report's
+    /// unit has read the call and holds the call's lead in <paramref name="leadState"/> (its pipeline running), before its next
+    /// query, so the report is still being prepared, outside SQLite's writer. Asserts the report was acknowledged and the other
+    /// unit went through.
+    /// </summary>
+    private async Task RaceTheReportAsync(TestTenant tenant, string vapiCallId, Guid callId, EntityState leadState, Func<Task<bool>> other)
+    {
+        var otherRan = false;
         factory.Before.Arm(
-            context => context is SwitchboardDbContext db && db.ChangeTracker.Entries<Lead>()
-                .Any(e => e.State == EntityState.Modified && e.Entity.CallId == callId),
-            async () => closerRan = await Closer.CloseAsync(tenant.Id, callId, CancellationToken.None),
+            context => context is SwitchboardDbContext db && db.ChangeTracker.Entries<Lead>().Any(e => e.State == leadState && e.Entity.CallId == callId),
+            async () => otherRan = await other(),
             orBeforeQuery: true);
 
         var report = await factory.PostVapiAsync(tenant, VapiWebhookTests.EndOfCallReport(vapiCallId, "Sous-sol inondé.", EmergencyWords));
         await factory.Outbox.DrainAsync(CancellationToken.None);
 
         Assert.True(report.IsSuccessStatusCode);
-        Assert.True(closerRan);
-        var (lead, purposes, _) = await OutcomeAsync(tenant, callId);
-        Assert.Equal(("Luc Gagnon", false), (lead.Name, lead.Urgency == Urgency.Emergency));
-        Assert.DoesNotContain("emergency-alert", purposes);
-        Assert.DoesNotContain(factory.Twilio.Messages, m => m.To == onCall);
-        await AssertVapisDetailsAsync(tenant, callId);
+        Assert.True(otherRan);
     }
 
     private async Task AssertOnceAsync(TestTenant tenant, string onCall, Guid callId, (Lead Lead, List<string> SmsPurposes, List<string> EventTypes) closed)
