@@ -57,12 +57,15 @@ internal static class OutboundTwilioWebhooks
         {
             return (null, null, error);
         }
+        var call = await CallOfAsync(request, callId, db, ct);
+        return call is null ? (null, null, ApiError.NotFound("CALL_NOT_FOUND", "No such outbound call.")) : (request, call, null);
+    }
+
+    /// <summary>The outbound call <paramref name="callId"/>, tracked, with the request's <c>CallSid</c> noted on it; null when there is none.</summary>
+    private static async Task<Call?> CallOfAsync(TwilioVoiceApi.Signed request, string callId, SwitchboardDbContext db, CancellationToken ct)
+    {
         var call = Guid.TryParse(callId, out var id) ? await db.Calls.FirstOrDefaultAsync(c => c.Id == id && c.Direction == "outbound", ct) : null;
-        if (call is null)
-        {
-            return (null, null, ApiError.NotFound("CALL_NOT_FOUND", "No such outbound call."));
-        }
-        if (request["CallSid"] is { } sid)
+        if (call is not null && request["CallSid"] is { } sid)
         {
             call.CallSid ??= TolerantJson.Cap(sid, 64);
             if (call.ProviderCallId.StartsWith("outbound:", StringComparison.Ordinal))
@@ -70,7 +73,7 @@ internal static class OutboundTwilioWebhooks
                 call.ProviderCallId = TolerantJson.Cap(sid, 100)!;
             }
         }
-        return (request, call, null);
+        return call;
     }
 
     private static async Task<IResult> AnswerAsync(string tenantId, string callId, HttpContext http, SwitchboardDbContext db, MediaStreamTokens tokens,
@@ -161,50 +164,78 @@ internal static class OutboundTwilioWebhooks
             $"{baseUrl}/webhooks/twilio/voice/{tenant.Id}/stream-ended");
     }
 
+    /// <summary>
+    /// The outbound call status callback. A status only moves forward; a terminal one ends the call, and a call never bridged
+    /// (voicemail, busy, no answer, failed) goes through the <see cref="PostCallPipeline"/> here (a bridged one at its stream's
+    /// end), saved with the call claimed in the same transaction (<see cref="PostCallPipeline.SaveClaimedAsync"/>), as every
+    /// unit that runs a call's pipeline is: a unit that lost the claim (the closer, another delivery of this callback) or a
+    /// unique-key race is read again and saves the status alone, so <c>call.ended</c> and <c>call.analyzed</c> go out once.
+    /// </summary>
     private static async Task<IResult> StatusAsync(string tenantId, string callId, HttpContext http, SwitchboardDbContext db, PostCallPipeline postCall,
-        Webhooks.WebhookEventPublisher webhooks, TimeProvider clock, CancellationToken ct)
+        Webhooks.WebhookEventPublisher webhooks, SqliteWriteGate writes, TimeProvider clock, CancellationToken ct)
     {
-        var (request, call, error) = await LoadAsync(tenantId, callId, http, db, ct);
+        var (request, call, error) = await LoadAsync(tenantId, callId, http, db, ct); // the body is read (and its signature checked) once
         if (request is null || call is null)
         {
             return error!;
         }
         var now = clock.GetUtcNow();
-        if (await TwilioVoiceApi.AddEventAsync(db, request.Tenant.Id, call.Id, "twilio.outbound.status", request, http, now, ct))
+        for (var attempt = 1; call is not null && attempt <= StatusAttempts; attempt++, call = await CallOfAsync(request, callId, db, ct))
         {
-            var status = request["CallStatus"];
-            var before = call.Status;
-            if (status == "in-progress" && call.AnsweredBy is null)
+            var ranPipeline = false;
+            if (await TwilioVoiceApi.AddEventAsync(db, request.Tenant.Id, call.Id, "twilio.outbound.status", request, http, now, ct))
             {
-                // Answered, but the bridge (and so call.started) waits for the AMD result.
-                status = "ringing";
+                ranPipeline = await ApplyStatusAsync(db, postCall, webhooks, request, call, now, ct);
             }
-            NativeCallStatus.Advance(call, status);
-            await webhooks.CallProgressedAsync(call, before, ct);
-            if (NativeCallStatus.IsTerminal(status) && !call.Analyzed)
+            if (ranPipeline ? await TwilioVoiceApi.TrySaveClaimedAsync(db, writes, call.Id, ct) : await TwilioVoiceApi.SaveAsync(http, db, ct))
             {
-                call.EndedAt ??= TwilioRestClient.ParseRfc2822(request["Timestamp"]) ?? now;
-                if (request.Int("CallDuration") is { } seconds)
-                {
-                    call.DurationSeconds ??= seconds;
-                }
-                if (status != "completed")
-                {
-                    call.EndedReason ??= status;
-                }
-                if (call.StartedAt is null)
-                {
-                    // Never bridged (voicemail, busy, no answer, failed): analysed here; a bridged call is at the stream's end.
-                    var tenant = await db.Tenants.FirstAsync(t => t.Id == request.Tenant.Id, ct);
-                    var assistant = call.AssistantId is { } aid ? await db.Assistants.FirstOrDefaultAsync(a => a.Id == aid, ct) : null;
-                    call.Summary ??= call.EndedReason == "voicemail" ? "Outbound call: voicemail left." : $"Outbound call: {call.EndedReason ?? status}.";
-                    await postCall.RunAsync(tenant, assistant, call, null, null, null, ct, extractLead: false);
-                }
+                break;
             }
-            call.UpdatedAt = now;
+            db.ResetUnitOfWork(); // another unit ended the call, or delivered this callback, since this one read it: read again
         }
-        await TwilioVoiceApi.SaveAsync(http, db, ct);
         return Results.NoContent();
+    }
+
+    /// <summary>Attempts of the status callback to save its unit.</summary>
+    private const int StatusAttempts = 3;
+
+    /// <summary>Applies a status callback to <paramref name="call"/>; true when it ran the post-call pipeline (the save must claim the call).</summary>
+    private static async Task<bool> ApplyStatusAsync(SwitchboardDbContext db, PostCallPipeline postCall, Webhooks.WebhookEventPublisher webhooks,
+        TwilioVoiceApi.Signed request, Call call, DateTimeOffset now, CancellationToken ct)
+    {
+        var status = request["CallStatus"];
+        var before = call.Status;
+        if (status == "in-progress" && call.AnsweredBy is null)
+        {
+            // Answered, but the bridge (and so call.started) waits for the AMD result.
+            status = "ringing";
+        }
+        NativeCallStatus.Advance(call, status);
+        await webhooks.CallProgressedAsync(call, before, ct);
+        call.UpdatedAt = now;
+        if (!NativeCallStatus.IsTerminal(status))
+        {
+            return false;
+        }
+        call.EndedAt ??= TwilioRestClient.ParseRfc2822(request["Timestamp"]) ?? now;
+        if (request.Int("CallDuration") is { } seconds)
+        {
+            call.DurationSeconds ??= seconds; // Twilio's own figure, also for a call another unit ended first
+        }
+        if (status != "completed")
+        {
+            call.EndedReason ??= status;
+        }
+        if (call.StartedAt is not null || call.Analyzed)
+        {
+            return false; // bridged: analysed at its stream's end; or already analysed
+        }
+        // Never bridged (voicemail, busy, no answer, failed): analysed here.
+        var tenant = await db.Tenants.FirstAsync(t => t.Id == request.Tenant.Id, ct);
+        var assistant = call.AssistantId is { } aid ? await db.Assistants.FirstOrDefaultAsync(a => a.Id == aid, ct) : null;
+        call.Summary ??= call.EndedReason == "voicemail" ? "Outbound call: voicemail left." : $"Outbound call: {call.EndedReason ?? status}.";
+        await postCall.RunAsync(tenant, assistant, call, null, null, null, ct, extractLead: false);
+        return true;
     }
 
     private static string Hold() => Write(new XElement("Response", new XElement("Pause", new XAttribute("length", HoldSeconds))));

@@ -402,4 +402,52 @@ public sealed class VoicemailClaimTests(ClaimRaceFactory factory) : IClassFixtur
         Assert.Equal(1, await factory.WithDbAsync(tenant.Id, db => db.CallEvents.CountAsync(e => e.CallId == callId && e.Type == "twilio.status")));
         Assert.Single(await EventTypesAsync(tenant, callId), t => t == WebhookEventTypes.CallEnded);
     }
+    /// <summary>
+    /// An outbound call never bridged (no answer): Twilio's final status runs its pipeline, and before it saves, another unit
+    /// (the closer, on another node) ends the call, claimed. The status then saves its duration alone: before, it saved
+    /// without claiming, hit the <c>call.ended</c> already stored and was dropped whole, the callback's record with it.
+    /// </summary>
+    [Fact]
+    public async Task AnOutboundStatusWhoseCallWasEndedMeanwhileByAnotherUnitSavesItsStatusAndPublishesNoSecondEnd()
+    {
+        var (tenant, _, _, _) = await CallTakingAMessageAsync(); // a tenant with Twilio and a webhook endpoint
+        var now = factory.Clock.GetUtcNow();
+        var callId = Guid.CreateVersion7();
+        await factory.WithDbAsync(tenant.Id, async db =>
+        {
+            db.Calls.Add(new Call
+            {
+                Id = callId, TenantId = tenant.Id, Channel = "phone", Provider = NativeCallStatus.Provider, ProviderCallId = "outbound:" + callId.ToString("N"),
+                Type = "outboundPhoneCall", Direction = "outbound", Status = "ringing", CustomerNumber = NewNumber(), CreatedAt = now, UpdatedAt = now,
+            });
+            return await db.SaveChangesAsync();
+        });
+        factory.Before.Arm(
+            context => context is SwitchboardDbContext db && db.ChangeTracker.Entries<CallEvent>().Any(e => e.Entity.Type == "twilio.outbound.status"),
+            async () =>
+            {
+                await using var scope = factory.Services.CreateAsyncScope();
+                scope.ServiceProvider.GetRequiredService<CurrentTenant>().Set(tenant.Id);
+                var db = scope.ServiceProvider.GetRequiredService<SwitchboardDbContext>();
+                var call = await db.Calls.SingleAsync(c => c.Id == callId);
+                (call.Status, call.EndedReason) = ("no-answer", NativeCallCloser.EndedReason);
+                await scope.ServiceProvider.GetRequiredService<WebhookEventPublisher>().CallEndedAsync(call, CancellationToken.None);
+                call.Analyzed = true;
+                await using var tx = await db.Database.BeginTransactionAsync();
+                Assert.True(await PostCallPipeline.ClaimAsync(db, callId, CancellationToken.None));
+                await db.SaveChangesAsync();
+                await tx.CommitAsync();
+            });
+
+        var response = await PostSignedAsync($"/webhooks/twilio/outbound/{tenant.Id}/{callId}/status", new Dictionary<string, string>
+        {
+            ["AccountSid"] = TwilioSimulator.AccountSid, ["CallSid"] = NewSid("CA"), ["CallStatus"] = "no-answer", ["CallDuration"] = "0",
+        });
+
+        Assert.True(response.StatusCode == System.Net.HttpStatusCode.NoContent, await response.Content.ReadAsStringAsync());
+        var ended = await factory.WithDbAsync(tenant.Id, db => db.Calls.SingleAsync(c => c.Id == callId));
+        Assert.Equal((0d, true), (ended.DurationSeconds, ended.Analyzed));
+        Assert.Equal(1, await factory.WithDbAsync(tenant.Id, db => db.CallEvents.CountAsync(e => e.CallId == callId && e.Type == "twilio.outbound.status")));
+        Assert.Single(await EventTypesAsync(tenant, callId), t => t == WebhookEventTypes.CallEnded);
+    }
 }
