@@ -233,7 +233,7 @@ internal sealed class AssistantService(SwitchboardDbContext db, TenantAccountCac
         }
         if (body.RecordingEnabled == true && !account.Plan.Has(Features.Recording))
         {
-            return ApiError.Forbidden("FEATURE_NOT_IN_PLAN", $"The {account.Plan.Name} plan does not include call recording.");
+            return FeatureGate.NotInPlan(account.Plan, Features.Recording, "call recording");
         }
         a.Name = body.Name?.Trim() ?? a.Name;
         a.FirstMessage = body.FirstMessage ?? a.FirstMessage;

@@ -36,7 +36,26 @@ internal static class FeatureGate
         }
         var plan = (await http.RequestServices.GetRequiredService<TenantAccountCache>().GetAsync(tenantId, http.RequestAborted)).Plan;
         return required.FirstOrDefault(f => !plan.Has(f.Feature)) is { } missing
-            ? ApiError.Create(403, "FEATURE_NOT_IN_PLAN", $"The {plan.Name} plan does not include {missing.Feature.Replace('_', ' ')}.", new { feature = missing.Feature, plan = plan.Id })
+            ? NotInPlan(plan, missing.Feature)
             : null;
     }
+
+    /// <summary>
+    /// The 403 <c>FEATURE_NOT_IN_PLAN</c> every refusal for a missing feature answers, wherever it is checked. The message is
+    /// English, "The {plan name} plan does not include {phrase}." (<paramref name="phrase"/>, else the feature id with spaces);
+    /// <c>details</c> is <see cref="NotInPlanDetails"/>: what a client needs to word the refusal in its own language
+    /// without parsing the message (the plan's name is the operator's English label, not a translation key).
+    /// </summary>
+    public static JsonHttpResult<ErrorEnvelope> NotInPlan(Plan plan, string feature, string? phrase = null) =>
+        ApiError.Create(403, "FEATURE_NOT_IN_PLAN", NotInPlanMessage(plan, feature, phrase), NotInPlanDetails(plan, feature));
+
+    /// <summary>The English message of <see cref="NotInPlan"/>, for middleware that writes the envelope itself.</summary>
+    public static string NotInPlanMessage(Plan plan, string feature, string? phrase = null) =>
+        $"The {plan.Name} plan does not include {phrase ?? feature.Replace('_', ' ')}.";
+
+    /// <summary>
+    /// The <c>details</c> of <c>FEATURE_NOT_IN_PLAN</c>: <c>{"feature": id from <see cref="Features"/>, "plan": <see cref="Plan.Id"/>
+    /// as <c>GET /api/v1/plans</c> lists it}</c>.
+    /// </summary>
+    public static object NotInPlanDetails(Plan plan, string feature) => new { feature, plan = plan.Id };
 }

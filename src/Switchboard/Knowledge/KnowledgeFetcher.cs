@@ -108,6 +108,12 @@ internal sealed class KnowledgeFetcher : IDisposable
         {
             return Refused("URL_FETCH_FAILED", $"The URL could not be fetched ({e.HttpRequestError}).");
         }
+        catch (HttpIOException e)
+        {
+            // The body stopped short (the connection closed before its Content-Length, a broken chunk): reading the
+            // stream throws this IOException, not an HttpRequestException, and it answered the caller a 500.
+            return Refused("URL_FETCH_FAILED", $"The URL's answer was cut short ({e.HttpRequestError}).");
+        }
     }
 
     private static FetchedDocument Refused(string code, string message) => new(null, null, null, null, code, message);

@@ -107,7 +107,7 @@ internal sealed class NumberService(SwitchboardDbContext db, TenantAccountCache 
         var account = await accounts.GetAsync(caller.TenantId!.Value, ct);
         if (!account.Plan.Has(Features.Telephony))
         {
-            return (null, ApiError.Forbidden("FEATURE_NOT_IN_PLAN", $"The {account.Plan.Name} plan does not include telephony."));
+            return (null, FeatureGate.NotInPlan(account.Plan, Features.Telephony));
         }
         var region = await RegionAsync(caller.TenantId.Value, ct);
         if (Phones.SettingsNumberToE164(body.Number, region) is not { } e164)

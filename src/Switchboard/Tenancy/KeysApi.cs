@@ -289,7 +289,7 @@ internal static class KeysApi
     {
         var plan = (await accounts.GetAsync(tenantId, ct)).Plan;
         var feature = kind == ApiKeyKinds.Secret ? Features.ApiAccess : Features.Widget;
-        return plan.Has(feature) ? null : ApiError.Forbidden("FEATURE_NOT_IN_PLAN", $"The {plan.Name} plan does not include {(kind == ApiKeyKinds.Secret ? "API access" : "the widget")}.");
+        return plan.Has(feature) ? null : FeatureGate.NotInPlan(plan, feature, kind == ApiKeyKinds.Secret ? "API access" : "the widget");
     }
 
     /// <summary>

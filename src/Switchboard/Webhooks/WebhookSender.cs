@@ -19,7 +19,8 @@ internal sealed record SendOutcome(int? StatusCode, int LatencyMs, string? Respo
 /// Redirects are not followed (a 3xx is a failure, spec §"Operational considerations"), no proxy is used (the
 /// connect callback must see the real destination), every connection goes through
 /// <see cref="WebhookUrlPolicy.ConnectCallback"/>, each attempt is bounded by <see cref="WebhookOptions.TimeoutSeconds"/>
-/// end to end, and only the first <see cref="WebhookOptions.ResponseExcerptBytes"/> of a response body are read.
+/// end to end, and only the first <see cref="WebhookOptions.ResponseExcerptBytes"/> of a response body are read (as text that
+/// can be stored: U+0000 and invalid UTF-8 become U+FFFD).
 /// </summary>
 internal sealed class WebhookSender : IDisposable
 {
@@ -76,7 +77,7 @@ internal sealed class WebhookSender : IDisposable
                 request.Headers.TryAddWithoutValidation(name, value);
             }
             using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
-            var excerpt = await ReadExcerptAsync(response, options.Value.ResponseExcerptBytes, timeout.Token);
+            var excerpt = await ReadExcerptAsync(response, options.Value.ResponseExcerptBytes, timeout.Token, ct);
             return new SendOutcome((int)response.StatusCode, Elapsed(watch), excerpt, null, RetryAfterOf(response));
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
@@ -94,21 +95,37 @@ internal sealed class WebhookSender : IDisposable
 
     private static int Elapsed(Stopwatch watch) => (int)Math.Min(int.MaxValue, watch.ElapsedMilliseconds);
 
-    private static async Task<string?> ReadExcerptAsync(HttpResponseMessage response, int maxBytes, CancellationToken ct)
+    /// <summary>
+    /// Up to <paramref name="maxBytes"/> of the response body, for the delivery log. The status code is the receiver's answer
+    /// (a 2xx is success: Stripe and Svix judge by the status alone), so a body cut short by a closed connection
+    /// (<see cref="HttpIOException"/>, "response ended prematurely") or by the attempt's timeout (<paramref name="attempt"/>)
+    /// keeps what arrived instead of turning an answered attempt into an exception or a timeout.
+    /// </summary>
+    /// <exception cref="OperationCanceledException"><paramref name="ct"/> (the worker's) was cancelled.</exception>
+    private static async Task<string?> ReadExcerptAsync(HttpResponseMessage response, int maxBytes, CancellationToken attempt, CancellationToken ct)
     {
-        await using var stream = await response.Content.ReadAsStreamAsync(ct);
         var buffer = new byte[maxBytes];
         var total = 0;
-        while (total < maxBytes)
+        try
         {
-            var read = await stream.ReadAsync(buffer.AsMemory(total), ct);
-            if (read == 0)
+            await using var stream = await response.Content.ReadAsStreamAsync(attempt);
+            while (total < maxBytes)
             {
-                break;
+                var read = await stream.ReadAsync(buffer.AsMemory(total), attempt);
+                if (read == 0)
+                {
+                    break;
+                }
+                total += read;
             }
-            total += read;
         }
-        return total == 0 ? null : Encoding.UTF8.GetString(buffer, 0, total);
+        catch (Exception e) when (e is IOException or HttpRequestException || (e is OperationCanceledException && !ct.IsCancellationRequested))
+        {
+            // Keep the excerpt read so far.
+        }
+        // Stored as text in the delivery log: invalid UTF-8 decodes to U+FFFD, and so must U+0000 (PostgreSQL text rejects
+        // it: a receiver answering a binary body made the attempt's save fail, so the attempt was never logged).
+        return total == 0 ? null : Encoding.UTF8.GetString(buffer, 0, total).Replace('\0', '\uFFFD');
     }
 
     /// <summary><c>Retry-After</c> as delta-seconds or an HTTP date (RFC 9110 §10.2.3).</summary>

@@ -106,7 +106,8 @@ internal sealed class WidgetAccessMiddleware(RequestDelegate next)
         }
         if (!account.Plan.Has(Features.Widget))
         {
-            await ApiError.WriteAsync(http, 403, "FEATURE_NOT_IN_PLAN", $"The {account.Plan.Name} plan does not include the widget.");
+            await ApiError.WriteAsync(http, 403, "FEATURE_NOT_IN_PLAN", FeatureGate.NotInPlanMessage(account.Plan, Features.Widget, "the widget"),
+                FeatureGate.NotInPlanDetails(account.Plan, Features.Widget));
             return;
         }
         // Per client first: a client over its own window is refused without taking from the site's shared window, so one

@@ -250,7 +250,7 @@ internal static class WidgetApi
         var period = UsageMeter.PeriodOf(now);
         if (await db.UsageRecords.CountAsync(u => u.Kind == UsageKinds.ChatMessages && u.Period == period, ct) >= quota)
         {
-            return ApiError.Create(429, "CHAT_QUOTA_EXCEEDED", $"The {plan.Name} plan's {quota} chat messages this month are used up.", new { quota, period });
+            return ApiError.Create(429, "CHAT_QUOTA_EXCEEDED", $"The {plan.Name} plan's {quota} chat messages this month are used up.", new { quota, period, plan = plan.Id });
         }
         if (!Busy.TryAdd(id, 0))
         {

@@ -142,7 +142,7 @@ internal static class WidgetVoiceApi
     {
         var plan = (await accounts.GetAsync(caller.TenantId, ct)).Plan;
         return plan.Has(Features.WidgetVoice) ? null
-            : ApiError.Create(403, "FEATURE_NOT_IN_PLAN", $"The {plan.Name} plan does not include voice in the widget.", new { feature = Features.WidgetVoice, plan = plan.Id });
+            : FeatureGate.NotInPlan(plan, Features.WidgetVoice, "voice in the widget");
     }
 }
 

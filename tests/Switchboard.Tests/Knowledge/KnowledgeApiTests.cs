@@ -535,6 +535,36 @@ public sealed class KnowledgeApiTests(KnowledgeFactory factory) : IClassFixture<
         }
     }
 
+    [Fact]
+    public async Task AUrlWhoseAnswerIsCutShortIsRefusedWithTheEnvelopeAndNothingIsStored()
+    {
+        // A page server that answers 200 with a Content-Length it never sends in full, then closes the connection.
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var serving = Task.Run(async () =>
+        {
+            using var socket = await listener.AcceptSocketAsync();
+            var buffer = new byte[8192];
+            var head = "";
+            while (!head.Contains("\r\n\r\n", StringComparison.Ordinal))
+            {
+                var n = await socket.ReceiveAsync(buffer);
+                Assert.NotEqual(0, n);
+                head += Encoding.ASCII.GetString(buffer, 0, n);
+            }
+            await socket.SendAsync(Encoding.ASCII.GetBytes("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5000\r\n\r\nNos tarifs: "));
+            socket.Shutdown(System.Net.Sockets.SocketShutdown.Both);
+        });
+        var tenant = await factory.CreateTenantAsync();
+        using var api = factory.ApiClient(tenant);
+
+        var response = await KnowledgeFactory.AddAsync(api, new { type = "url", url = $"http://127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}/tarifs.txt" });
+
+        await AssertEnvelopeAsync(response, HttpStatusCode.UnprocessableEntity, "URL_FETCH_FAILED");
+        await serving.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(0, await factory.WithDbAsync(tenant.Id, db => db.KnowledgeDocuments.CountAsync()));
+    }
+
     internal static async Task AssertEnvelopeAsync(HttpResponseMessage response, HttpStatusCode status, string code)
     {
         var text = await response.Content.ReadAsStringAsync();

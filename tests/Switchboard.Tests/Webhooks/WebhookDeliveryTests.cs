@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Net.Sockets;
 using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.EntityFrameworkCore;
@@ -449,6 +450,76 @@ public sealed class WebhookDeliveryTests(WebhookFactory factory) : IClassFixture
         Assert.Equal("thanks", attempts[1]!["responseExcerpt"]!.GetValue<string>());
         Assert.Equal(0, failedOnly["total"]!.GetValue<int>());
         Assert.Equal(0, otherType["total"]!.GetValue<int>());
+    }
+
+    [Fact]
+    public async Task AResponseBodyWithNulBytesIsLoggedAsAnAttempt()
+    {
+        // A receiver answering a binary body: U+0000 cannot be stored in PostgreSQL text, and the attempt's save failed.
+        await using var receiver = await WebhookReceiver.StartAsync();
+        receiver.StatusCode = 500;
+        receiver.ResponseBody = "bad\0body";
+        var tenant = await factory.CreateTenantAsync();
+        var client = factory.ApiClient(tenant);
+        var (id, _) = await factory.CreateEndpointAsync(tenant, receiver.Url);
+        await factory.PublishAsync(tenant.Id, WebhookEventTypes.LeadCreated, "nul", WebhookTestExtensions.Lead(2));
+
+        await factory.Outbox.DrainAsync(None);
+
+        var delivery = (await factory.DeliveriesAsync(tenant.Id, id)).Single();
+        Assert.Equal(WebhookDeliveryStatus.Pending, delivery.Status);
+        Assert.Equal(500, delivery.LastStatusCode);
+        var detail = JsonNode.Parse(await client.GetStringAsync($"{Endpoints}/{id}/deliveries/{delivery.Id}"))!;
+        Assert.Equal("bad\uFFFDbody", Assert.Single(detail["attempts"]!.AsArray())!["responseExcerpt"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task AReceiverThatAnswers200AndDropsTheConnectionMidBodyHasTheEvent()
+    {
+        // A real receiver's answer cut short: 200 and a Content-Length it never sends in full. The status is the answer.
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var url = $"http://127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}/hook";
+        var tenant = await factory.CreateTenantAsync();
+        var client = factory.ApiClient(tenant);
+        var (id, _) = await factory.CreateEndpointAsync(tenant, url);
+        await factory.PublishAsync(tenant.Id, WebhookEventTypes.LeadCreated, "cut", WebhookTestExtensions.Lead(3));
+        var receiver = AnswerOnceAsync(listener, "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nreceived");
+
+        await factory.Outbox.DrainAsync(None);
+        await receiver.WaitAsync(TimeSpan.FromSeconds(30));
+
+        var delivery = (await factory.DeliveriesAsync(tenant.Id, id)).Single();
+        Assert.Equal(WebhookDeliveryStatus.Succeeded, delivery.Status);
+        Assert.Equal(200, delivery.LastStatusCode);
+        var detail = JsonNode.Parse(await client.GetStringAsync($"{Endpoints}/{id}/deliveries/{delivery.Id}"))!;
+        Assert.Equal("received", Assert.Single(detail["attempts"]!.AsArray())!["responseExcerpt"]!.GetValue<string>());
+    }
+
+    /// <summary>Reads one HTTP/1.1 request (headers, then Content-Length bytes of body), writes <paramref name="answer"/> and closes.</summary>
+    private static async Task AnswerOnceAsync(TcpListener listener, string answer)
+    {
+        using var socket = await listener.AcceptSocketAsync();
+        var received = new List<byte>();
+        var buffer = new byte[8192];
+        int headerEnd;
+        while ((headerEnd = Encoding.ASCII.GetString([.. received]).IndexOf("\r\n\r\n", StringComparison.Ordinal)) < 0)
+        {
+            var n = await socket.ReceiveAsync(buffer);
+            Assert.NotEqual(0, n);
+            received.AddRange(buffer.AsSpan(0, n).ToArray());
+        }
+        var head = Encoding.ASCII.GetString([.. received], 0, headerEnd);
+        var length = int.Parse(head.Split("\r\n").First(l => l.StartsWith("Content-Length:", StringComparison.OrdinalIgnoreCase))[15..].Trim(),
+            System.Globalization.CultureInfo.InvariantCulture);
+        while (received.Count < headerEnd + 4 + length)
+        {
+            var n = await socket.ReceiveAsync(buffer);
+            Assert.NotEqual(0, n);
+            received.AddRange(buffer.AsSpan(0, n).ToArray());
+        }
+        await socket.SendAsync(Encoding.ASCII.GetBytes(answer));
+        socket.Shutdown(SocketShutdown.Both);
     }
 
     [Fact]

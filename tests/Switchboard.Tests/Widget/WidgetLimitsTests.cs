@@ -30,7 +30,10 @@ public sealed class WidgetLimitsTests(LimitedWidgetFactory factory) : IClassFixt
 
         var refused = await visitor.PostAsync("Encore une question");
         Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
-        Assert.Equal("CHAT_QUOTA_EXCEEDED", await refused.ErrorCodeAsync());
+        var error = (await refused.JsonAsync(HttpStatusCode.TooManyRequests))["error"]!;
+        Assert.Equal("CHAT_QUOTA_EXCEEDED", error["code"]!.GetValue<string>());
+        Assert.Equal("pro", error["details"]?["plan"]?.GetValue<string>()); // the plan id, for a client to word the refusal
+        Assert.Equal(2, error["details"]?["quota"]?.GetValue<int>());
         Assert.Equal(4, await factory.WithDbAsync(t.Id, db => db.TranscriptTurns.CountAsync()));
         Assert.Equal(2, await factory.WithDbAsync(t.Id, db => db.UsageRecords.CountAsync()));
     }

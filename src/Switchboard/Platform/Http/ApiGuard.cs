@@ -80,8 +80,8 @@ internal sealed class ApiGuardMiddleware(RequestDelegate next)
             }
             if (authType == ApiKeyAuthenticationHandler.SchemeName && !account.Plan.Has(Features.ApiAccess))
             {
-                await ApiError.WriteAsync(http, 403, "FEATURE_NOT_IN_PLAN", $"The {account.Plan.Name} plan does not include API access.",
-                    new { feature = Features.ApiAccess, plan = account.Plan.Id });
+                await ApiError.WriteAsync(http, 403, "FEATURE_NOT_IN_PLAN", FeatureGate.NotInPlanMessage(account.Plan, Features.ApiAccess, "API access"),
+                    FeatureGate.NotInPlanDetails(account.Plan, Features.ApiAccess));
                 return;
             }
             if (authType == SessionAuthentication.CookieScheme && caller.UserId is { } sessionUser)
