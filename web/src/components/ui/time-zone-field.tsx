@@ -37,6 +37,8 @@ export function TimeZoneField({
   const [text, setText] = useState<string | null>(null);
   const shown = text ?? value;
   const unknown = text !== null && resolveZone(text, zones) === undefined;
+  // Said once the box is left (or its form is sent), not at the first letter typed ("Montr" is on its way to a city).
+  const [left, setLeft] = useState(false);
   const pickFromList = t('timeZone.pickFromList');
   const input = useRef<HTMLInputElement>(null);
   useEffect(() => input.current?.setCustomValidity(unknown ? pickFromList : ''), [unknown, pickFromList]);
@@ -49,7 +51,7 @@ export function TimeZoneField({
   };
   return (
     <>
-      <Field label={label} error={unknown ? pickFromList : error}>
+      <Field label={label} error={unknown && left ? pickFromList : error}>
         <input
           ref={input}
           className={inputClass}
@@ -62,12 +64,17 @@ export function TimeZoneField({
             // Picking a suggestion replaces the whole text with an id: take it at once. Typed text keeps its spelling
             // until the blur, but a zone it names is passed on now.
             const typed = e.target.value;
+            setLeft(false);
             if (zones.includes(typed)) return commit(typed);
             setText(typed);
             const zone = resolveZone(typed, zones);
             if (zone && zone !== value) onChange(zone);
           }}
-          onBlur={(e) => commit(e.target.value)}
+          onBlur={(e) => {
+            setLeft(true);
+            commit(e.target.value);
+          }}
+          onInvalid={() => setLeft(true)}
         />
       </Field>
       <datalist id={listId}>
