@@ -47,13 +47,19 @@ internal static class WidgetDemoPage
         return "en";
     }
 
-    /// <summary>The page, in <paramref name="language"/> (from <see cref="Language"/>), embedding the widget with <paramref name="publishableKey"/>.</summary>
+    /// <summary>
+    /// The page, in <paramref name="language"/> (from <see cref="Language"/>), embedding the widget with
+    /// <paramref name="publishableKey"/>. Its icon is an empty <c>data:</c> URL, so the browser does not request
+    /// <c>/favicon.ico</c> (HTML Living Standard §4.2.4.1: without a <c>rel=icon</c> link it tries that path).
+    /// </summary>
     public static string Html(string language, string publishableKey)
     {
         var (intro, tryThis) = Texts[language];
         return new StringBuilder()
             .Append("<!doctype html><html lang=\"").Append(language).Append('"').Append(language is "ar" or "he" ? " dir=\"rtl\"" : "").Append("><head><meta charset=\"utf-8\">")
-            .Append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Drain Fortin — Switchboard</title></head><body>")
+            .Append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">")
+            // An empty icon, as the dashboard's index.html has: without one the browser asks for /favicon.ico, a 404 in the console.
+            .Append("<link rel=\"icon\" href=\"data:,\"><title>Drain Fortin — Switchboard</title></head><body>")
             .Append("<h1>Drain Fortin</h1><p>").Append(System.Net.WebUtility.HtmlEncode(intro)).Append(' ').Append(System.Net.WebUtility.HtmlEncode(tryThis)).Append("</p>")
             .Append("<script src=\"/widget.js\" data-key=\"").Append(System.Net.WebUtility.HtmlEncode(publishableKey)).Append("\" async></script></body></html>")
             .ToString();

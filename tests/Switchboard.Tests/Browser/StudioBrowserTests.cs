@@ -314,6 +314,18 @@ public sealed class StudioBrowserTests(BrowserFixture browser, ITestOutputHelper
             ".filter(el => el.getBoundingClientRect().width > 0 && el.getBoundingClientRect().right > el.closest('section').getBoundingClientRect().right + 1)" +
             ".map(el => el.outerHTML.slice(0, 80))");
         Assert.Empty(outside);
+        // Each position reads whole in the closed select (its text measured in the select's font, inside its padding and
+        // arrow); the right-to-left note is the field's description.
+        var position = page.GetByLabel("Position");
+        foreach (var value in new[] { "end", "start" })
+        {
+            await position.SelectOptionAsync(value);
+            var spare = await position.EvaluateAsync<double>(
+                "s => { const c = document.createElement('canvas').getContext('2d'); c.font = getComputedStyle(s).font;" +
+                " return s.clientWidth - 40 - c.measureText(s.selectedOptions[0].text).width; }");
+            Assert.True(spare >= 0, $"the option '{value}' is cut by {-spare:0} px");
+        }
+        await Expect(position).ToHaveAccessibleDescriptionAsync(new Regex("arabe et en hébreu"));
         await tab.AssertCleanAsync();
     }
 

@@ -40,4 +40,12 @@ public sealed class WidgetDemoPageTests
         Assert.Contains("data-key=\"pk_live_&quot;demo\"", html);
         Assert.DoesNotContain("Demo page", html);
     }
+
+    [Fact]
+    public void ThePageNamesAnInlineIconSoTheBrowserDoesNotAskForAMissingFavicon()
+    {
+        var html = WidgetDemoPage.Html("fr", "pk_live_demo");
+        Assert.Contains("<link rel=\"icon\" href=\"data:,\">", html);
+        Assert.True(html.IndexOf("<link rel=\"icon\"", StringComparison.Ordinal) < html.IndexOf("</head>", StringComparison.Ordinal));
+    }
 }

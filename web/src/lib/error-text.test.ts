@@ -57,6 +57,13 @@ describe('errorText', () => {
     expect(blocked).not.toMatch(/resolves|where Switchboard/);
   });
 
+  it('a query value refused with BAD_REQUEST names its parameter in the reader’s language', () => {
+    const error = new ApiError(400, 'BAD_REQUEST', "The parameter 'from' has an invalid value: '01/12/2026'.", undefined, { from: 'must be ISO 8601: yyyy-MM-dd or a timestamp such as 2026-11-01T00:00:00Z' });
+    expect(errorText(error, i18n.getFixedT('fr'))).toBe('La valeur donnée pour from n’est pas valide.');
+    expect(errorText(error, i18n.getFixedT('ar'))).toContain('from');
+    expect(errorText(error, i18n.getFixedT('ar'))).not.toMatch(/parameter|invalid/);
+  });
+
   it('a field the server does not take is named in the reader’s language', () => {
     const error = new ApiError(400, 'UNKNOWN_FIELD', "The body names 'nmae', which this request does not take (its fields: name, kind).", undefined, {
       nmae: 'is not a field of this request',

@@ -49,6 +49,8 @@ const CODES: Readonly<Record<string, readonly Variant[]>> = {
     { key: 'errors.codes.PAYLOAD_TOO_LARGE.bytes', message: /^The body exceeds (?<bytes>\d+) bytes\.$/ },
   ],
   CSRF_TOKEN_INVALID: always('errors.codes.CSRF_TOKEN_INVALID'),
+  // A query value that does not parse, or a date not in ISO 8601 (ErrorHandling, StorableTextGuard); details names the parameter.
+  BAD_REQUEST: [{ key: 'errors.codes.BAD_REQUEST.parameter', message: /^The parameter '(?<parameter>[^']+)' has an invalid value: / }],
   // Platform/Http/UnknownFields.cs: a field the route does not take (an older or newer dashboard than the server).
   UNKNOWN_FIELD: [{ key: 'errors.codes.UNKNOWN_FIELD', message: /^The body names '(?<field>[^']*)', which this request does not take/ }],
   TENANT_SUSPENDED: always('errors.codes.TENANT_SUSPENDED'),

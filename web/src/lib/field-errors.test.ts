@@ -106,6 +106,23 @@ describe('field errors', () => {
     expect(fieldProblemText('must be AC followed by 32 hexadecimal characters', t)).toContain('32');
   });
 
+  it.each(['en', 'fr', 'he', 'ar'])('a date not in ISO 8601 is explained in %s with the expected form shown', async (lng) => {
+    const t = i18n.getFixedT(lng);
+    // What StorableTextGuard answers for /api/v1/calls?from=01/12/2026 (IsoDates.InstantProblem), and for a DateOnly parameter.
+    const error = await toApiError(
+      envelope(400, {
+        code: 'BAD_REQUEST',
+        message: "The parameter 'from' has an invalid value: '01/12/2026'.",
+        details: { from: 'must be ISO 8601: yyyy-MM-dd or a timestamp such as 2026-11-01T00:00:00Z' },
+      }),
+    );
+    for (const problem of [fieldErrors(error).from ?? '', 'must be an ISO 8601 date: yyyy-MM-dd']) {
+      const text = fieldProblemText(problem, t);
+      expect(text, problem).not.toMatch(/^errors\.|must be|yyyy/);
+      expect(text, problem).toContain('2026-11-01');
+    }
+  });
+
   it("a refusal's details that are data, not fields, are not listed as field problems", () => {
     const plan = new ApiError(403, 'FEATURE_NOT_IN_PLAN', 'The Free plan does not include webhooks.', undefined, { feature: 'webhooks', plan: 'free' });
     expect(fieldErrors(plan)).toEqual({});

@@ -57,6 +57,9 @@ const KNOWN: ReadonlyArray<[RegExp, string]> = [
   // Any field (Platform/Http: StorableTextGuard, ErrorHandling)
   [/^must be text without U\+0000\b/, 'errors.field.storable'],
   [/^must be an ISO 8601 (?:date and )?time\b/i, 'errors.field.dateTime'],
+  // A date or an instant in a query string (Platform/Http/IsoDates.cs DateProblem, InstantProblem): ISO 8601 only
+  [/^must be an ISO 8601 date: yyyy-MM-dd$/, 'errors.field.isoDate'],
+  [/^must be ISO 8601: yyyy-MM-dd or a timestamp\b/, 'errors.field.isoInstant'],
   [/^must be after from$/i, 'errors.field.afterStart'],
   [/^(?:invalid value|malformed or of the wrong type)$/i, 'errors.field.invalid'],
 ];

@@ -29,15 +29,36 @@ describe('resolveZone', () => {
     ['utc', 'UTC'],
   ])('reads %j as %s', (text, zone) => expect(resolveZone(text, zones)).toBe(zone));
 
-  it.each([[''], ['Tor'], ['Montréal'], ['Vincennes']])('names no single zone with %j', (text) => expect(resolveZone(text, zones)).toBeUndefined());
+  it.each([[''], ['Tor'], ['Vincennes'], ['Kolkata']])('names no single zone with %j', (text) => expect(resolveZone(text, zones)).toBeUndefined());
+
+  it.each([
+    ['Montréal', 'America/Toronto'],
+    ['montreal', 'America/Toronto'],
+    ['America/Montreal', 'America/Toronto'],
+    ['Québec', 'America/Toronto'],
+  ])('reads %j, a city the tz database links to a listed zone, as %s', (text, zone) => expect(resolveZone(text, zones)).toBe(zone));
+
+  it('reads a linked city as whichever id of the pair the browser lists', () => {
+    expect(resolveZone('Kolkata', ['UTC', 'Asia/Calcutta'])).toBe('Asia/Calcutta'); // Chromium lists CLDR's id
+    expect(resolveZone('Calcutta', ['UTC', 'Asia/Kolkata'])).toBe('Asia/Kolkata');
+    expect(resolveZone('Kyiv', ['UTC', 'Europe/Kiev'])).toBe('Europe/Kiev');
+    expect(resolveZone('ho chi minh', ['UTC', 'Asia/Saigon'])).toBe('Asia/Saigon');
+    // The browser's own list finds the cities people type, whatever ids it holds.
+    for (const city of ['Montreal', 'Kolkata', 'Calcutta', 'Kyiv', 'Kathmandu']) expect(resolveZone(city, timeZoneChoices()), city).toBeDefined();
+  });
+
+  it('a saved linked zone is still read by its own city', () => {
+    expect(resolveZone('Montreal', timeZoneChoices(['America/Montreal'], ['America/Toronto']))).toBe('America/Montreal');
+  });
 });
 
 describe('zoneLabel', () => {
   const winter = new Date('2026-01-15T12:00:00Z');
   it('shows the city and the offset in the reader language', () => {
     expect(zoneCity('America/Argentina/Buenos_Aires')).toBe('Buenos Aires');
-    expect(zoneLabel('America/Toronto', 'en', winter)).toBe('Toronto (UTC-05:00)');
-    expect(zoneLabel('America/Toronto', 'fr-CA', winter)).toMatch(/^Toronto \(UTC[−-]05:00\)$/);
+    expect(zoneLabel('America/Toronto', 'en', winter)).toBe('Toronto, Montreal, Quebec (UTC-05:00)'); // the list matches labels too
+    expect(zoneLabel('America/Toronto', 'fr-CA', winter)).toMatch(/^Toronto, Montreal, Quebec \(UTC[−-]05:00\)$/);
+    expect(zoneLabel('Europe/Paris', 'en', winter)).toBe('Paris (UTC+01:00)');
     expect(zoneLabel('UTC', 'ar', winter)).toBe('UTC');
   });
 });

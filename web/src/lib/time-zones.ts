@@ -36,8 +36,39 @@ export function zoneCity(zone: string): string {
 const fold = (s: string) => s.normalize('NFD').replace(/\p{M}/gu, '').replace(/[_\s]+/g, ' ').trim().toLowerCase();
 
 /**
- * The zone a typed text names: the id itself in any case (`america/toronto`), or a city that only one zone has
- * (`toronto`, `buenos aires`, `Sao Paulo` for `America/Sao_Paulo`); undefined when it names none or several.
+ * Zones known by another city's name: pairs of ids the tz database links (its `backward` file, e.g.
+ * `Link America/Toronto America/Montreal`). Browsers list one id of a pair and not always the current one: Chromium
+ * lists `Asia/Calcutta`, `Europe/Kiev` and `Asia/Saigon` (CLDR's canonical ids) and never `America/Montreal`; so a typed
+ * city may name either id of a pair.
+ */
+const LINKED_IDS: ReadonlyArray<readonly [string, string]> = [
+  ['America/Toronto', 'America/Montreal'],
+  ['Asia/Kolkata', 'Asia/Calcutta'],
+  ['Europe/Kyiv', 'Europe/Kiev'],
+  ['Asia/Ho_Chi_Minh', 'Asia/Saigon'],
+  ['Asia/Kathmandu', 'Asia/Katmandu'],
+  ['Asia/Yangon', 'Asia/Rangoon'],
+  ['America/Nuuk', 'America/Godthab'],
+];
+
+/** Cities a zone covers without any id naming them: zone.tab describes America/Toronto as "Eastern - ON & QC (most areas)". */
+const OTHER_CITIES: Readonly<Record<string, readonly string[]>> = { 'America/Toronto': ['Quebec'] };
+
+/** The ids the tz database links to `zone` (`America/Toronto` → `America/Montreal`). */
+function linkedIds(zone: string): string[] {
+  return LINKED_IDS.flatMap(([a, b]) => (zone === a ? [b] : zone === b ? [a] : []));
+}
+
+/** The other cities a zone is also known by, as words (`America/Toronto` → Montreal, Quebec; `Asia/Calcutta` → Kolkata). */
+export function zoneAliases(zone: string): string[] {
+  return [...linkedIds(zone).map(zoneCity), ...(OTHER_CITIES[zone] ?? [])];
+}
+
+/**
+ * The zone a typed text names: the id itself in any case (`america/toronto`), a city that only one zone has
+ * (`toronto`, `buenos aires`, `Sao Paulo` for `America/Sao_Paulo`), or a city the tz database links to a listed zone
+ * (`Montréal` → `America/Toronto`, `Kolkata` → `Asia/Calcutta` where the browser lists that id; see LINKED_IDS);
+ * undefined when it names none or several.
  */
 export function resolveZone(text: string, zones: readonly string[]): string | undefined {
   const wanted = fold(text);
@@ -45,18 +76,22 @@ export function resolveZone(text: string, zones: readonly string[]): string | un
   const exact = zones.find((z) => fold(z) === wanted);
   if (exact) return exact;
   const byCity = zones.filter((z) => fold(zoneCity(z)) === wanted);
-  return byCity.length === 1 ? byCity[0] : undefined;
+  if (byCity.length > 0) return byCity.length === 1 ? byCity[0] : undefined;
+  const linked = zones.filter((z) => zoneAliases(z).some((city) => fold(city) === wanted) || linkedIds(z).some((id) => fold(id) === wanted));
+  return linked.length === 1 ? linked[0] : undefined;
 }
 
 /**
- * How a zone is shown in the list: its city and its current UTC offset in the reader's language (`Toronto (UTC−05:00)` in
- * English and French); the id alone when the browser does not know the zone.
+ * How a zone is shown in the list: its city, the cities linked to it (so the list, which matches the label too, finds
+ * `Montreal`), and its current UTC offset in the reader's language (`Toronto, Montreal, Quebec (UTC−05:00)` in English and
+ * French); the id alone when the browser does not know the zone.
  */
 export function zoneLabel(zone: string, locale: string, at: Date = new Date()): string {
   if (zone === 'UTC') return 'UTC';
   try {
     const offset = new Intl.DateTimeFormat(locale, { timeZone: zone, timeZoneName: 'longOffset' }).formatToParts(at).find((p) => p.type === 'timeZoneName')?.value;
-    return offset ? `${zoneCity(zone)} (${offset.replace(/^GMT/, 'UTC')})` : zoneCity(zone);
+    const cities = [zoneCity(zone), ...zoneAliases(zone)].join(', ');
+    return offset ? `${cities} (${offset.replace(/^GMT/, 'UTC')})` : cities;
   } catch {
     return zone;
   }

@@ -1,13 +1,16 @@
-import { useId, useMemo, useState } from 'react';
+import { useEffect, useId, useMemo, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Field, inputClass } from './ui';
 import { resolveZone, timeZoneChoices, zoneLabel } from '@/lib/time-zones';
 
 /**
  * A labelled, searchable time zone picker: a text box with the IANA zones as suggestions (a native `<datalist>`, so
- * typing "toronto" or "paris" narrows the list). `onChange` gets a zone id only when the text names one
- * ({@link resolveZone}); other text stays in the box with a message under it asking to pick from the list, and nothing
- * is sent. `error` (the server's problem with the field) is shown the same way.
+ * typing "toronto" or "paris" narrows the list). `onChange` gets a zone id as soon as the text names one
+ * ({@link resolveZone}: an id, a city, a linked city such as Montréal), so a form sent with Enter before the box is left
+ * sends the typed zone; on leaving the box the text becomes that id. Other text stays in the box with a message under it
+ * asking to pick from the list, and the box is invalid (`setCustomValidity`), so its form is not submitted with the
+ * last valid zone: the browser focuses the box instead. `error` (the server's problem with the field) is shown the
+ * same way but does not block.
  */
 export function TimeZoneField({
   label,
@@ -34,6 +37,11 @@ export function TimeZoneField({
   const [text, setText] = useState<string | null>(null);
   const shown = text ?? value;
   const unknown = text !== null && resolveZone(text, zones) === undefined;
+  // Said once the box is left (or its form is sent), not at the first letter typed ("Montr" is on its way to a city).
+  const [left, setLeft] = useState(false);
+  const pickFromList = t('timeZone.pickFromList');
+  const input = useRef<HTMLInputElement>(null);
+  useEffect(() => input.current?.setCustomValidity(unknown ? pickFromList : ''), [unknown, pickFromList]);
   const commit = (typed: string) => {
     const zone = resolveZone(typed, zones);
     if (zone) {
@@ -43,8 +51,9 @@ export function TimeZoneField({
   };
   return (
     <>
-      <Field label={label} error={unknown ? t('timeZone.pickFromList') : error}>
+      <Field label={label} error={unknown && left ? pickFromList : error}>
         <input
+          ref={input}
           className={inputClass}
           dir="ltr"
           list={listId}
@@ -52,12 +61,20 @@ export function TimeZoneField({
           autoComplete="off"
           spellCheck={false}
           onChange={(e) => {
-            // Picking a suggestion replaces the whole text with an id: take it at once. Typing waits for the blur.
+            // Picking a suggestion replaces the whole text with an id: take it at once. Typed text keeps its spelling
+            // until the blur, but a zone it names is passed on now.
             const typed = e.target.value;
-            if (zones.includes(typed)) commit(typed);
-            else setText(typed);
+            setLeft(false);
+            if (zones.includes(typed)) return commit(typed);
+            setText(typed);
+            const zone = resolveZone(typed, zones);
+            if (zone && zone !== value) onChange(zone);
           }}
-          onBlur={(e) => commit(e.target.value)}
+          onBlur={(e) => {
+            setLeft(true);
+            commit(e.target.value);
+          }}
+          onInvalid={() => setLeft(true)}
         />
       </Field>
       <datalist id={listId}>

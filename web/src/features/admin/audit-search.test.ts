@@ -11,5 +11,9 @@ describe('audit filters', () => {
 
   it('drops a hand-edited bad value instead of failing', () => {
     expect(auditSearchSchema.parse({ actorType: 'robot', from: 'yesterday', page: -3 })).toEqual({});
+    // Shaped like a day but not one: the page would throw on it (no midnight to compute) instead of listing.
+    const impossible = auditSearchSchema.parse({ from: '2026-13-45', to: '2026-02-31' });
+    expect(impossible).toEqual({});
+    expect(toAuditQuery(impossible, 'America/Toronto')).toMatchObject({ from: undefined, to: undefined });
   });
 });

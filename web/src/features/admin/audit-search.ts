@@ -1,7 +1,14 @@
 import { z } from 'zod';
 import { startOfDayInZone } from '@/lib/format/format';
 
-const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/);
+/** A real calendar day in ISO 8601 (`2026-11-01`; not `2026-13-45` or `2026-02-31`, which have no midnight to send). */
+const day = z
+  .string()
+  .regex(/^[1-9]\d{3}-\d{2}-\d{2}$/)
+  .refine((d) => {
+    const noon = new Date(`${d}T12:00:00Z`);
+    return !Number.isNaN(noon.getTime()) && noon.toISOString().startsWith(d);
+  });
 
 /** The audit log's filters, kept in the URL: action (exact or prefix ending in "."), actor type, first and last day, page. */
 export const auditSearchSchema = z.object({

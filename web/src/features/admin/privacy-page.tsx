@@ -5,11 +5,11 @@ import { useTranslation } from 'react-i18next';
 import { Download } from 'lucide-react';
 import { Button, buttonClass, Card, ErrorMessage, Field, inputClass, Ltr, PageTitle } from '@/components/ui/ui';
 import { formatPhone } from '@/lib/format/format';
+import { normalisePhone } from '@/lib/phone';
 import { useSession, useTenantId } from '@/lib/session';
 import { usePermissions, usePrivacyMutations, useRetention, type CallerErasureResult, type RetentionSettings } from './api';
 import { Notice, ReturnToBanner } from './parts';
 
-const E164 = /^\+[1-9]\d{6,14}$/;
 
 /** Settings → Data & privacy: export, erasure of one caller by number (confirmed), retention, erasure of the whole organisation (typed confirmation). */
 export function PrivacyPage() {
@@ -111,25 +111,28 @@ function CallerErasureCard() {
   const tenantId = useTenantId();
   const m = usePrivacyMutations(tenantId);
   const [phone, setPhone] = useState('');
-  const [confirming, setConfirming] = useState<string | null>(null);
+  const [confirming, setConfirming] = useState<{ number: string; typed: string } | null>(null);
   const [result, setResult] = useState<{ phone: string; r: CallerErasureResult } | null>(null);
-  const normalized = phone.replace(/[\s\-().]/g, '');
-  const valid = E164.test(normalized);
+  // E.164, or the number as the business writes it ("(514) 555-0123"): the server reads that in the organisation's
+  // country (ComplianceApi, Phones.SettingsNumberToE164). Shown back as typed until the server has read it.
+  const normalized = normalisePhone(phone);
+  const valid = normalized !== null;
+  const shown = (c: { number: string; typed: string }) => (c.number.startsWith('+') ? formatPhone(c.number) : c.typed.trim());
   return (
     <Card aria-label={t('admin.privacy.eraseCaller')}>
       <h2 className="mb-1 font-semibold">{t('admin.privacy.eraseCaller')}</h2>
       <p className="mb-3 text-sm text-slate-600 dark:text-slate-400">{t('admin.privacy.eraseCallerHint')}</p>
       {confirming ? (
         <div role="alertdialog" aria-label={t('admin.privacy.confirmTitle')} className="rounded-md border border-red-300 bg-red-50 p-3 text-sm dark:border-red-800 dark:bg-red-950">
-          <p className="mb-2">{t('admin.privacy.confirmCaller', { phone: formatPhone(confirming) })}</p>
+          <p className="mb-2">{t('admin.privacy.confirmCaller', { phone: shown(confirming) })}</p>
           <div className="flex flex-wrap gap-2">
             <Button
               variant="danger"
               disabled={m.eraseCaller.isPending}
               onClick={() =>
-                m.eraseCaller.mutate(confirming, {
+                m.eraseCaller.mutate(confirming.number, {
                   onSuccess: (r) => {
-                    setResult({ phone: confirming, r });
+                    setResult({ phone: shown(confirming), r });
                     setConfirming(null);
                     setPhone('');
                   },
@@ -148,9 +151,9 @@ function CallerErasureCard() {
           className="flex flex-wrap items-end gap-2"
           onSubmit={(e) => {
             e.preventDefault();
-            if (valid) {
+            if (normalized) {
               setResult(null);
-              setConfirming(normalized);
+              setConfirming({ number: normalized, typed: phone });
             }
           }}
         >
@@ -176,7 +179,7 @@ function CallerErasureCard() {
       <Notice>
         {result ? (
           <>
-            <Ltr>{formatPhone(result.phone)}</Ltr> {t('admin.privacy.erasedCaller', { calls: result.r.calls, leads: result.r.leads, sms: result.r.smsMessages })}
+            <Ltr>{result.phone}</Ltr> {t('admin.privacy.erasedCaller', { calls: result.r.calls, leads: result.r.leads, sms: result.r.smsMessages })}
           </>
         ) : null}
       </Notice>

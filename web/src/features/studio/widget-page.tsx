@@ -213,7 +213,8 @@ function Branding({ tenantId, settings }: { tenantId: string; settings: WidgetSe
           </Field>
           <FieldError id="err-accent" message={errors.accentColor} />
         </div>
-        <Field label={t('studio.widget.position')}>
+        {/* The options stay short, the right-to-left note under them: a long option was cut in the closed select, even at 1280 px. */}
+        <Field label={t('studio.widget.position')} hint={t('studio.widget.positionHint')}>
           <select className={inputClass} value={form.position} onChange={(e) => setForm({ ...form, position: e.target.value })}>
             <option value="end">{t('studio.widget.positions.end')}</option>
             <option value="start">{t('studio.widget.positions.start')}</option>

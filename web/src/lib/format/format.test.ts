@@ -59,6 +59,21 @@ describe('localDate', () => {
     expect(localDate(now, 'America/Toronto', 29)).toBe('2026-11-01');
   });
 
+  it('is ISO 8601 whatever the locale data writes en-CA as (CLDR 42, in Chrome 110: 12/1/2026)', () => {
+    // `format` is an accessor on Intl.DateTimeFormat.prototype (ECMA-402 §11.3.3): replaced for this test, then restored.
+    const proto = Intl.DateTimeFormat.prototype;
+    const original = Object.getOwnPropertyDescriptor(proto, 'format');
+    Object.defineProperty(proto, 'format', { configurable: true, get: () => () => '12/1/2026' });
+    try {
+      const now = new Date('2026-12-01T15:00:00Z');
+      expect(localDate(now, 'America/Toronto')).toBe('2026-12-01');
+      expect(localDate(now, 'America/Toronto', 6)).toBe('2026-11-25');
+      expect(startOfDayInZone(now, 'America/Toronto', 6)).toBe('2026-11-25T05:00:00.000Z');
+    } finally {
+      if (original) Object.defineProperty(proto, 'format', original);
+    }
+  });
+
   it('names languages in the reader’s language instead of showing their tags', () => {
     expect(formatLanguage('fr-CA', 'en')).toBe('French (Canada)');
     expect(formatLanguage('he-IL', 'fr')).toBe('hébreu (Israël)');

@@ -185,12 +185,21 @@ export function formatPrice(n: number | string | null | undefined, locale: Local
 
 /** Start of the day `daysAgo` days before `now`, in the given zone, as an ISO instant (for the date presets). */
 export function startOfDayInZone(now: Date, timeZone: string, daysAgo = 0): string {
-  const parts = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).formatToParts(now);
-  const get = (t: string) => Number(parts.find((p) => p.type === t)?.value);
-  const localMidnightAsUtc = Date.UTC(get('year'), get('month') - 1, get('day') - daysAgo);
+  const { year, month, day } = zoneDay(now, timeZone);
+  const localMidnightAsUtc = Date.UTC(year, month - 1, day - daysAgo);
   // The zone's offset at that moment: format the UTC guess back in the zone and correct by the difference.
   const offsetMs = zoneOffsetMs(new Date(localMidnightAsUtc), timeZone);
   return new Date(localMidnightAsUtc - offsetMs).toISOString();
+}
+
+/**
+ * The calendar day of `now` in `timeZone`, as numbers (month 1–12). Read from `formatToParts`, never from a formatted
+ * string: no locale's short date is guaranteed to be year-month-day (CLDR 42, in Chrome 110, wrote en-CA as 12/1/2026).
+ */
+function zoneDay(now: Date, timeZone: string): { year: number; month: number; day: number } {
+  const parts = new Intl.DateTimeFormat('en-US', { timeZone, year: 'numeric', month: 'numeric', day: 'numeric', numberingSystem: 'latn' }).formatToParts(now);
+  const get = (t: string) => Number(parts.find((p) => p.type === t)?.value);
+  return { year: get('year'), month: get('month'), day: get('day') };
 }
 
 /** Offset of `timeZone` from UTC at `at`, in milliseconds (positive east of Greenwich). */
@@ -203,11 +212,11 @@ export function zoneOffsetMs(at: Date, timeZone: string): number {
   return asUtc - Math.floor(at.getTime() / 1000) * 1000;
 }
 
-/** The calendar date (YYYY-MM-DD) in `timeZone`, `daysAgo` days before `now`. */
+/**
+ * The calendar date in `timeZone`, `daysAgo` days before `now`, in ISO 8601 (`YYYY-MM-DD`: what the API's date
+ * parameters take, Platform/Http/IsoDates.cs), whatever the browser's locale data.
+ */
 export function localDate(now: Date, timeZone: string, daysAgo = 0): string {
-  const today = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(now);
-  if (daysAgo === 0) return today;
-  const d = new Date(`${today}T12:00:00Z`);
-  d.setUTCDate(d.getUTCDate() - daysAgo);
-  return d.toISOString().slice(0, 10);
+  const { year, month, day } = zoneDay(now, timeZone);
+  return new Date(Date.UTC(year, month - 1, day - daysAgo, 12)).toISOString().slice(0, 10);
 }
