@@ -176,6 +176,28 @@ public sealed class VoicemailClaimTests(ClaimRaceFactory factory) : IClassFixtur
             ["RecordingUrl"] = RecordingUrl, ["RecordingDuration"] = "14", ["Digits"] = "hangup",
         });
 
+    /// <summary>
+    /// Arms the hook: just before the unit that saves a <paramref name="eventType"/> event begins its transaction, another unit
+    /// ends the call (<paramref name="status"/>, the closer's reason) and publishes its end, claimed. By hand: in-process on SQLite
+    /// the closer would wait for the write gate.
+    /// </summary>
+    private void EndClaimedByAnotherUnitBefore(TestTenant tenant, Guid callId, string eventType, string status) => factory.Before.Arm(
+        context => context is SwitchboardDbContext db && db.ChangeTracker.Entries<CallEvent>().Any(e => e.Entity.Type == eventType),
+        async () =>
+        {
+            await using var scope = factory.Services.CreateAsyncScope();
+            scope.ServiceProvider.GetRequiredService<CurrentTenant>().Set(tenant.Id);
+            var db = scope.ServiceProvider.GetRequiredService<SwitchboardDbContext>();
+            var call = await db.Calls.SingleAsync(c => c.Id == callId);
+            (call.Status, call.EndedReason) = (status, NativeCallCloser.EndedReason);
+            await scope.ServiceProvider.GetRequiredService<WebhookEventPublisher>().CallEndedAsync(call, CancellationToken.None);
+            call.Analyzed = true;
+            await using var tx = await db.Database.BeginTransactionAsync();
+            Assert.True(await PostCallPipeline.ClaimAsync(db, callId, CancellationToken.None));
+            await db.SaveChangesAsync();
+            await tx.CommitAsync();
+        });
+
     private Task<List<string>> EventTypesAsync(TestTenant tenant, Guid callId) =>
         factory.WithDbAsync(tenant.Id, db => db.WebhookEvents.Where(e => e.CallId == callId).Select(e => e.Type).ToListAsync());
 
@@ -376,23 +398,7 @@ public sealed class VoicemailClaimTests(ClaimRaceFactory factory) : IClassFixtur
             (call.Status, call.StartedAt, call.EndedReason) = ("ringing", null, null);
             return await db.SaveChangesAsync();
         });
-        factory.Before.Arm(
-            context => context is SwitchboardDbContext db && db.ChangeTracker.Entries<CallEvent>().Any(e => e.Entity.Type == "twilio.status"),
-            async () =>
-            {
-                // The other unit, by hand (in-process on SQLite the closer would wait for the write gate): the call's end, claimed.
-                await using var scope = factory.Services.CreateAsyncScope();
-                scope.ServiceProvider.GetRequiredService<CurrentTenant>().Set(tenant.Id);
-                var db = scope.ServiceProvider.GetRequiredService<SwitchboardDbContext>();
-                var call = await db.Calls.SingleAsync(c => c.Id == callId);
-                (call.Status, call.EndedReason) = ("completed", NativeCallCloser.EndedReason);
-                await scope.ServiceProvider.GetRequiredService<WebhookEventPublisher>().CallEndedAsync(call, CancellationToken.None);
-                call.Analyzed = true;
-                await using var tx = await db.Database.BeginTransactionAsync();
-                Assert.True(await PostCallPipeline.ClaimAsync(db, callId, CancellationToken.None));
-                await db.SaveChangesAsync();
-                await tx.CommitAsync();
-            });
+        EndClaimedByAnotherUnitBefore(tenant, callId, "twilio.status", "completed");
 
         var response = await StatusAsync(tenant, callSid, "busy");
 
@@ -422,22 +428,7 @@ public sealed class VoicemailClaimTests(ClaimRaceFactory factory) : IClassFixtur
             });
             return await db.SaveChangesAsync();
         });
-        factory.Before.Arm(
-            context => context is SwitchboardDbContext db && db.ChangeTracker.Entries<CallEvent>().Any(e => e.Entity.Type == "twilio.outbound.status"),
-            async () =>
-            {
-                await using var scope = factory.Services.CreateAsyncScope();
-                scope.ServiceProvider.GetRequiredService<CurrentTenant>().Set(tenant.Id);
-                var db = scope.ServiceProvider.GetRequiredService<SwitchboardDbContext>();
-                var call = await db.Calls.SingleAsync(c => c.Id == callId);
-                (call.Status, call.EndedReason) = ("no-answer", NativeCallCloser.EndedReason);
-                await scope.ServiceProvider.GetRequiredService<WebhookEventPublisher>().CallEndedAsync(call, CancellationToken.None);
-                call.Analyzed = true;
-                await using var tx = await db.Database.BeginTransactionAsync();
-                Assert.True(await PostCallPipeline.ClaimAsync(db, callId, CancellationToken.None));
-                await db.SaveChangesAsync();
-                await tx.CommitAsync();
-            });
+        EndClaimedByAnotherUnitBefore(tenant, callId, "twilio.outbound.status", "no-answer");
 
         var response = await PostSignedAsync($"/webhooks/twilio/outbound/{tenant.Id}/{callId}/status", new Dictionary<string, string>
         {
