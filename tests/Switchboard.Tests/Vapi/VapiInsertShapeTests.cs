@@ -35,6 +35,7 @@ public sealed class VapiInsertShapeTests(CountingWebhookFactory factory) : IClas
             return (Event: e.Id, Turns: turns.Select(t => t.Id).ToArray());
         });
         var queued = new List<(Guid Event, Guid[] Turns)>();
+        var native = SwitchboardDbContext.NativeStatements;
         for (var unit = 1; unit <= 3; unit++)
         {
             var seq = unit * 3;
@@ -65,6 +66,20 @@ public sealed class VapiInsertShapeTests(CountingWebhookFactory factory) : IClas
         }
         Assert.Null(stored[reference.Turns[1]].SecondsFromStart); // the NaN, by the number rule, on both paths
         Assert.Null(stored[queued[2].Turns[1]].SecondsFromStart);
+        if (!TestDatabase.IsPostgres)
+        {
+            // Bound natively (no SqliteParameter): two statements per unit, and each stored value is the one Microsoft.Data.Sqlite's
+            // binder stores for EF's parameter, storage class and bytes (a GUID's case, a time's ticks), not only equal once read back.
+            Assert.True(SwitchboardDbContext.NativeStatements - native >= 6, $"{SwitchboardDbContext.NativeStatements - native} native statements");
+            foreach (var (e, turns) in queued)
+            {
+                AssertSameStored(await StoredAsync<CallEvent>(tenant.Id, reference.Event), await StoredAsync<CallEvent>(tenant.Id, e), "Id", "IdempotencyKey");
+                for (var i = 0; i < turns.Length; i++)
+                {
+                    AssertSameStored(await StoredAsync<TranscriptTurn>(tenant.Id, reference.Turns[i]), await StoredAsync<TranscriptTurn>(tenant.Id, turns[i]), "Id", "Seq");
+                }
+            }
+        }
     }
 
     [Fact]
@@ -86,6 +101,7 @@ public sealed class VapiInsertShapeTests(CountingWebhookFactory factory) : IClas
         string[][] sets = [[], [nameof(Call.CustomerNumber)], [nameof(Call.Type), nameof(Call.CustomerNumber)], [], [nameof(Call.CustomerNumber)]];
         var written = new List<Guid>();
         var direct = SwitchboardDbContext.DirectStatements;
+        var native = SwitchboardDbContext.NativeStatements;
         foreach (var set in sets)
         {
             var e = Event(tenant.Id, null, now, "fast-" + written.Count);
@@ -96,6 +112,7 @@ public sealed class VapiInsertShapeTests(CountingWebhookFactory factory) : IClas
         {
             // On the group commit's connection, bound to its cached statement directly, not through EF's raw SQL pipeline.
             Assert.True(SwitchboardDbContext.DirectStatements - direct >= sets.Length, $"{SwitchboardDbContext.DirectStatements - direct} direct statements");
+            Assert.True(SwitchboardDbContext.NativeStatements - native >= sets.Length, $"{SwitchboardDbContext.NativeStatements - native} native statements");
         }
         var refused = Event(tenant.Id, null, now, "refused");
         Assert.False(await InsertEventOfCallAsync(tenant.Id, refused, call.ProviderCallId, [nameof(Call.CustomerNumber), nameof(Call.EndedAt)], now - TimeSpan.FromMinutes(1)));
@@ -107,7 +124,53 @@ public sealed class VapiInsertShapeTests(CountingWebhookFactory factory) : IClas
         foreach (var id in written)
         {
             AssertSameColumns(events[reference], events[id], nameof(CallEvent.Id), nameof(CallEvent.IdempotencyKey));
+            if (!TestDatabase.IsPostgres)
+            {
+                AssertSameStored(await StoredAsync<CallEvent>(tenant.Id, reference), await StoredAsync<CallEvent>(tenant.Id, id), "Id", "IdempotencyKey");
+            }
         }
+    }
+
+    /// <summary>
+    /// The row of <typeparamref name="T"/> with id <paramref name="id"/> as SQLite stores it: per column, the storage class
+    /// (<c>typeof</c>) and the value, read with no conversion (a GUID stored in lower case would differ from EF's upper case).
+    /// </summary>
+    private Task<Dictionary<string, string>> StoredAsync<T>(Guid tenantId, Guid id) => factory.WithDbAsync(tenantId, async db =>
+    {
+        var table = db.Model.FindEntityType(typeof(T))!.GetTableName();
+        await db.Database.OpenConnectionAsync();
+        try
+        {
+            await using var command = db.Database.GetDbConnection().CreateCommand();
+            command.CommandText = $"SELECT * FROM \"{table}\" WHERE upper(\"Id\") = @id";
+            var parameter = command.CreateParameter();
+            parameter.ParameterName = "@id";
+            parameter.Value = id.ToString().ToUpperInvariant();
+            command.Parameters.Add(parameter);
+            await using var reader = await command.ExecuteReaderAsync();
+            Assert.True(await reader.ReadAsync(), $"{table} has no row {id}");
+            var row = new Dictionary<string, string>();
+            for (var i = 0; i < reader.FieldCount; i++)
+            {
+                var value = reader.GetValue(i);
+                row[reader.GetName(i)] = value is DBNull ? "null" : $"{value.GetType().Name}:{Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture)}";
+            }
+            return row;
+        }
+        finally
+        {
+            await db.Database.CloseConnectionAsync();
+        }
+    });
+
+    private static void AssertSameStored(Dictionary<string, string> expected, Dictionary<string, string> actual, params string[] except)
+    {
+        Assert.Equal(expected.Keys.Order(), actual.Keys.Order());
+        foreach (var (column, value) in expected.Where(c => !except.Contains(c.Key)))
+        {
+            Assert.True(value == actual[column], $"{column}: stored {actual[column]}, EF stores {value}");
+        }
+        Assert.Matches("^String:[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$", expected["TenantId"]); // EF's GUIDs: upper-case text
     }
 
     private async Task<bool> InsertEventOfCallAsync(Guid tenantId, CallEvent row, string providerCallId, IReadOnlyList<string> set, DateTimeOffset updatedAfter)

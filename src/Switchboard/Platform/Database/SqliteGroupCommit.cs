@@ -466,7 +466,9 @@ internal sealed class SqliteGroupCommit(
             return shared;
         }
         shared?.Dispose();
-        var conn = new SqliteConnection(connection.Value);
+        // Outside Microsoft.Data.Sqlite's pool: this connection is never shared, and closing it closes its native handle, so
+        // its native statements (SqliteStatementCache.NativeFor) can be finalized after it and never on a handle lent again.
+        var conn = new SqliteConnection(SqliteSessionPool.Unpooled(connection.Value));
         await conn.OpenAsync();
         SqliteStatementCache.Attach(conn); // open until it fails: its statements stay prepared
         // Each unit runs inside a SAVEPOINT, so SQLite keeps the original of every page the unit changes in a statement

@@ -222,7 +222,7 @@ internal sealed class SqliteSessionPool(DatabaseExtensions.EffectiveConnection c
     /// waiting, open, in the driver's pool. (Contexts past <see cref="MaxLent"/> still use the driver's pool, which keeps
     /// what a burst opened until it prunes idle handles.)
     /// </summary>
-    private static string Unpooled(string connectionString)
+    internal static string Unpooled(string connectionString)
     {
         if (connectionString.Length == 0)
         {

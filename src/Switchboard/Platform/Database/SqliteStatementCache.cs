@@ -38,8 +38,18 @@ internal sealed class SqliteStatementCache : DbCommandInterceptor
 
     private static readonly ConditionalWeakTable<SqliteConnection, Statements> Caches = new();
 
-    /// <summary>Gives <paramref name="connection"/> a statement cache (idempotent). Call only for connections that stay open.</summary>
-    internal static void Attach(SqliteConnection connection) => Caches.GetValue(connection, _ => new Statements());
+    /// <summary>
+    /// Gives <paramref name="connection"/> a statement cache (idempotent). Call only for connections that stay open. One opened
+    /// without Microsoft.Data.Sqlite's pool (<c>Pooling=False</c>) may also hold <see cref="NativeFor"/>'s statements: closing
+    /// it closes its native handle, after which they are finalized (<see cref="Statements.Closed"/>); a pooled handle would be
+    /// back in the driver's pool, lent to another thread, before they could be.
+    /// </summary>
+    internal static void Attach(SqliteConnection connection) => Caches.GetValue(connection, static c =>
+    {
+        var statements = new Statements(!new SqliteConnectionStringBuilder(c.ConnectionString).Pooling);
+        c.StateChange += statements.Closed;
+        return statements;
+    });
 
     /// <summary>The statements cached for <paramref name="connection"/> (tests and diagnostics); 0 without a cache.</summary>
     internal static int CountFor(SqliteConnection connection) => Caches.TryGetValue(connection, out var s) ? s.Count : 0;
@@ -162,6 +172,23 @@ internal sealed class SqliteStatementCache : DbCommandInterceptor
         return command;
     }
 
+    /// <summary>
+    /// The native prepared statement of <paramref name="text"/> on <paramref name="connection"/>, reset and with no value bound,
+    /// for a caller that binds and steps it itself; null when the connection has no cache,
+    /// is pooled (<see cref="Attach"/>) or is not open. Prepared once with <c>SQLITE_PREPARE_PERSISTENT</c>, finalized when the
+    /// cache is emptied or the connection closes; SQLite prepares it again by itself after a schema change (sqlite.org/c3ref/prepare.html).
+    /// Errors preparing it are a <see cref="SqliteException"/>.
+    /// </summary>
+    internal static SqliteNativeStatement? NativeFor(SqliteConnection connection, string text)
+    {
+        if (connection.State != ConnectionState.Open || !Caches.TryGetValue(connection, out var statements) || !statements.NativeAllowed)
+        {
+            return null;
+        }
+        Interlocked.Increment(ref hits);
+        return statements.Native(connection, text);
+    }
+
     /// <summary>The cached command for <paramref name="command"/>'s text, loaded with its parameters; null to run EF's own.</summary>
     private static Cached? Lend(DbCommand command)
     {
@@ -188,12 +215,48 @@ internal sealed class SqliteStatementCache : DbCommandInterceptor
         return cached;
     }
 
-    /// <summary>One connection's cached commands by text.</summary>
-    private sealed class Statements
+    /// <summary>One connection's cached commands by text, and its native statements when it is unpooled (<paramref name="nativeAllowed"/>).</summary>
+    private sealed class Statements(bool nativeAllowed)
     {
         private readonly Dictionary<string, Cached> byText = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, SqliteNativeStatement> native = new(StringComparer.Ordinal);
 
-        public int Count => byText.Count;
+        public bool NativeAllowed { get; } = nativeAllowed;
+
+        public int Count => byText.Count + native.Count;
+
+        public SqliteNativeStatement Native(SqliteConnection connection, string text)
+        {
+            if (native.TryGetValue(text, out var statement))
+            {
+                return statement;
+            }
+            if (native.Count >= Capacity)
+            {
+                FinalizeNative();
+            }
+            statement = new SqliteNativeStatement(connection, text);
+            native[text] = statement;
+            return statement;
+        }
+
+        /// <summary>Finalizes the native statements once their connection is closed (its unpooled handle closed with it).</summary>
+        public void Closed(object? sender, StateChangeEventArgs e)
+        {
+            if (e.CurrentState == ConnectionState.Closed)
+            {
+                FinalizeNative();
+            }
+        }
+
+        private void FinalizeNative()
+        {
+            foreach (var statement in native.Values)
+            {
+                statement.Dispose(); // sqlite3_finalize
+            }
+            native.Clear();
+        }
 
         public IEnumerable<Cached> All => byText.Values;
 

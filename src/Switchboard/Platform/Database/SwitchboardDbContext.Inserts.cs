@@ -99,13 +99,13 @@ internal sealed partial class SwitchboardDbContext
                 {
                     rows++;
                 }
-                await using var command = CommandFor(InsertSql(shape, rows));
+                await using var command = CommandFor(InsertSql(shape, rows), IsSqlite && shape.AllNative);
                 var i = 0;
                 for (var r = start; r < start + rows; r++)
                 {
                     for (var c = 0; c < columns.Length; c++)
                     {
-                        command.Add(shape.Parameter(command.Factory, c, shape.ValueOf(c, entities[r]), i));
+                        command.Add(shape, c, shape.ValueOf(c, entities[r]), i);
                         i++;
                     }
                 }
@@ -150,20 +150,19 @@ internal sealed partial class SwitchboardDbContext
         var events = EventOfCallShapeOf();
         var shape = events.Events;
         var columns = shape.Columns;
-        await using var command = CommandFor(events.Sql(this, setCallProperties));
-        var factory = command.Factory;
+        await using var command = CommandFor(events.Sql(this, setCallProperties), IsSqlite && events.AllNative);
         // @p0… the row's columns by position (none for CallId, taken from the call), then the call's tenant, provider, id and time.
         for (var c = 0; c < columns.Length; c++)
         {
             if (c != events.CallIdColumn)
             {
-                command.Add(shape.Parameter(factory, c, shape.ValueOf(c, row), c));
+                command.Add(shape, c, shape.ValueOf(c, row), c);
             }
         }
-        command.Add(events.Calls.Parameter(factory, events.CallTenantId, row.TenantId, columns.Length));
-        command.Add(events.Calls.Parameter(factory, events.CallProvider, row.Provider, columns.Length + 1));
-        command.Add(events.Calls.Parameter(factory, events.CallProviderCallId, providerCallId, columns.Length + 2));
-        command.Add(events.Calls.Parameter(factory, events.CallUpdatedAt, updatedAfter, columns.Length + 3));
+        command.Add(events.Calls, events.CallTenantId, row.TenantId, columns.Length);
+        command.Add(events.Calls, events.CallProvider, row.Provider, columns.Length + 1);
+        command.Add(events.Calls, events.CallProviderCallId, providerCallId, columns.Length + 2);
+        command.Add(events.Calls, events.CallUpdatedAt, updatedAfter, columns.Length + 3);
         // Nothing to announce: the live feed carries no raw events (LiveEventsInterceptor), and this row is never tracked.
         return await command.ExecuteNonQueryAsync(ct) == 1;
     }
@@ -179,28 +178,66 @@ internal sealed partial class SwitchboardDbContext
 
     private static long directStatements;
 
-    /// <summary>A command for <paramref name="sql"/>: SQLite's cached statement when the connection has one, else EF's raw SQL path.</summary>
-    private InsertCommand CommandFor(string sql) =>
-        IsSqlite && Database.GetDbConnection() is SqliteConnection connection && SqliteStatementCache.CommandFor(connection, sql) is { } cached
-            ? new InsertCommand(this, sql, cached)
-            : new InsertCommand(this, sql, null);
+    /// <summary>Of <see cref="DirectStatements"/>, those bound and run as <see cref="SqliteNativeStatement"/>s (tests and diagnostics).</summary>
+    internal static long NativeStatements => Interlocked.Read(ref nativeStatements);
+
+    private static long nativeStatements;
 
     /// <summary>
-    /// One multi-row INSERT's statement and parameters (issue 13). On SQLite with a statement cache (the group commit's and the
-    /// session pool's connections) it binds the parameters to the connection's cached <see cref="SqliteCommand"/> and runs it
-    /// there: EF's raw SQL path would copy the statement's text into a command builder, wrap every parameter, raise its
-    /// diagnostics events and only then reach the same cached statement through <see cref="SqliteStatementCache"/> (about 7 % of
-    /// what a Vapi message allocated, and the record-only messages are nothing but this statement). Otherwise (PostgreSQL, a
-    /// connection without a cache, a statement whose reader is still open) it runs through <c>ExecuteSqlRawAsync</c>. The
-    /// parameters are created by the command that runs them (<see cref="Factory"/>); a cached command lets go of them once run.
+    /// A command for <paramref name="sql"/>: on SQLite, the connection's native statement when every value is of a kind
+    /// <see cref="SqliteNativeStatement"/> binds (<paramref name="native"/>) and the connection holds a transaction, else its
+    /// cached statement when it has one; else EF's raw SQL path.
+    /// </summary>
+    private InsertCommand CommandFor(string sql, bool native)
+    {
+        if (IsSqlite && Database.GetDbConnection() is SqliteConnection { State: System.Data.ConnectionState.Open } connection)
+        {
+            // Outside a transaction a write could meet SQLITE_BUSY, which only Microsoft.Data.Sqlite's command retries.
+            if (native && SQLitePCL.raw.sqlite3_get_autocommit(connection.Handle) == 0 && SqliteStatementCache.NativeFor(connection, sql) is { } statement)
+            {
+                return new InsertCommand(this, sql, connection, statement);
+            }
+            if (SqliteStatementCache.CommandFor(connection, sql) is { } cached)
+            {
+                return new InsertCommand(this, sql, cached);
+            }
+        }
+        return new InsertCommand(this, sql, null);
+    }
+
+    /// <summary>
+    /// One multi-row INSERT's statement and parameters (issue 13), run one of three ways:
+    /// <list type="bullet">
+    /// <item>On SQLite, inside a transaction, on an unpooled connection with a statement cache (the group commit's and the
+    /// session pool's), when every value is of a kind it binds: the connection's <see cref="SqliteNativeStatement"/>, each
+    /// value bound as it comes, with no parameter object (the values Microsoft.Data.Sqlite would bind, without its
+    /// per-value parameter, binder and UTF-8 copies).</item>
+    /// <item>Else on SQLite with a statement cache: the parameters bound to the connection's cached <see cref="SqliteCommand"/>
+    /// and run there (EF's raw SQL path would copy the statement's text into a command builder, wrap every parameter and
+    /// raise its diagnostics events before reaching the same cached statement through <see cref="SqliteStatementCache"/>).</item>
+    /// <item>Otherwise (PostgreSQL, a connection without a cache, a statement whose reader is still open) through
+    /// <c>ExecuteSqlRawAsync</c>.</item>
+    /// </list>
+    /// A cached command or native statement lets go of its values once run.
     /// </summary>
     private sealed class InsertCommand : IAsyncDisposable
     {
         private readonly SwitchboardDbContext db;
         private readonly string sql;
+        private readonly SqliteConnection? connection;
+        private readonly SqliteNativeStatement? native;
         private readonly SqliteCommand? cached;
         private readonly DbCommand? factory;
         private readonly List<DbParameter>? parameters;
+        private bool ran;
+
+        public InsertCommand(SwitchboardDbContext db, string sql, SqliteConnection connection, SqliteNativeStatement native)
+        {
+            this.db = db;
+            this.sql = sql;
+            this.connection = connection;
+            this.native = native;
+        }
 
         public InsertCommand(SwitchboardDbContext db, string sql, SqliteCommand? cached)
         {
@@ -214,11 +251,15 @@ internal sealed partial class SwitchboardDbContext
             }
         }
 
-        /// <summary>Creates the parameters (the provider's own type).</summary>
-        public DbCommand Factory => cached ?? factory!;
-
-        public void Add(DbParameter parameter)
+        /// <summary>Adds <paramref name="value"/> as parameter <c>@p{index}</c>, as column <paramref name="column"/> of <paramref name="shape"/> stores it.</summary>
+        public void Add(InsertShape shape, int column, object? value, int index)
         {
+            if (native is not null)
+            {
+                native.Bind(connection!, index, shape.NativeKind(column), shape.ProviderValue(column, value));
+                return;
+            }
+            var parameter = shape.Parameter(cached ?? factory!, column, value, index);
             if (cached is not null)
             {
                 cached.Parameters.Add((SqliteParameter)parameter);
@@ -232,6 +273,14 @@ internal sealed partial class SwitchboardDbContext
         /// <summary>Runs the statement in the context's transaction; returns the rows written.</summary>
         public async Task<int> ExecuteNonQueryAsync(CancellationToken ct)
         {
+            if (native is not null)
+            {
+                DirectStatementObserver?.Invoke(sql);
+                Interlocked.Increment(ref directStatements);
+                Interlocked.Increment(ref nativeStatements);
+                ran = true;
+                return native.Execute(connection!);
+            }
             if (cached is null)
             {
                 return await db.Database.ExecuteSqlRawAsync(sql, parameters!, ct);
@@ -255,7 +304,14 @@ internal sealed partial class SwitchboardDbContext
             }
         }
 
-        public ValueTask DisposeAsync() => factory?.DisposeAsync() ?? ValueTask.CompletedTask;
+        public ValueTask DisposeAsync()
+        {
+            if (native is not null && !ran)
+            {
+                native.Clear(); // bound but never run (a value refused): the next use starts clean
+            }
+            return factory?.DisposeAsync() ?? ValueTask.CompletedTask;
+        }
     }
 
     /// <summary>
@@ -284,6 +340,7 @@ internal sealed partial class SwitchboardDbContext
             Mappings = Columns.Select(c => c.GetRelationalTypeMapping()).ToArray();
             Guarded = Columns.Select(c => Nullable.GetUnderlyingType(c.ClrType) ?? c.ClrType)
                 .Select(t => t == typeof(double) || t == typeof(float) || t == typeof(decimal)).ToArray();
+            nativeKinds = new byte[Columns.Length];
         }
 
         public StoreObjectIdentifier Table { get; }
@@ -296,6 +353,40 @@ internal sealed partial class SwitchboardDbContext
 
         /// <summary>Per column: its CLR type is one <see cref="NonFiniteGuardInterceptor.TryReplace"/> can replace (double, float, decimal).</summary>
         public bool[] Guarded { get; }
+
+        /// <summary>
+        /// How <see cref="SqliteNativeStatement"/> binds the values of column <paramref name="column"/>
+        /// (<see cref="SqliteNativeStatement.KindOf"/>), decided on first use; SQLite models only (a PostgreSQL mapping makes
+        /// no <see cref="SqliteParameter"/>).
+        /// </summary>
+        public SqliteNativeStatement.Kind NativeKind(int column)
+        {
+            var known = Volatile.Read(ref nativeKinds[column]); // the kind + 1; 0 until decided (racing writers store the same)
+            if (known == 0)
+            {
+                known = (byte)(SqliteNativeStatement.KindOf(Mappings[column]) + 1);
+                Volatile.Write(ref nativeKinds[column], known);
+            }
+            return (SqliteNativeStatement.Kind)(known - 1);
+        }
+
+        /// <summary>Every column is of a kind <see cref="SqliteNativeStatement"/> binds (SQLite models only).</summary>
+        public bool AllNative => AllNativeOf(Enumerable.Range(0, Columns.Length));
+
+        /// <summary>Each of <paramref name="columns"/> is of a kind <see cref="SqliteNativeStatement"/> binds (SQLite models only).</summary>
+        public bool AllNativeOf(IEnumerable<int> columns)
+        {
+            foreach (var c in columns)
+            {
+                if (NativeKind(c) == SqliteNativeStatement.Kind.Unsupported)
+                {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        private readonly byte[] nativeKinds;
 
         /// <summary>The multi-row INSERT text per row count (index = rows), built on first use.</summary>
         public string?[] SqlByRows { get; } = new string?[RowsPerInsert + 1];
@@ -314,6 +405,20 @@ internal sealed partial class SwitchboardDbContext
                 value = replacement;
             }
             return value;
+        }
+
+        /// <summary>
+        /// <paramref name="value"/> as column <paramref name="column"/> stores it: after the number rule of
+        /// <see cref="NonFiniteGuardInterceptor.TryReplace"/> and the column's value converter (UTC ticks for times on SQLite);
+        /// what <see cref="Parameter"/>'s parameter would hold, null for SQL NULL.
+        /// </summary>
+        public object? ProviderValue(int column, object? value)
+        {
+            if (Guarded[column] && NonFiniteGuardInterceptor.TryReplace(Columns[column], value, out var replacement))
+            {
+                value = replacement;
+            }
+            return value is null ? null : Mappings[column].Converter is { } converter ? converter.ConvertToProvider(value) : value;
         }
 
         /// <summary>
@@ -368,6 +473,23 @@ internal sealed partial class SwitchboardDbContext
         public int CallProviderCallId { get; }
 
         public int CallUpdatedAt { get; }
+
+        /// <summary>Every value the statement binds is of a kind <see cref="SqliteNativeStatement"/> binds (SQLite models only); decided once.</summary>
+        public bool AllNative
+        {
+            get
+            {
+                var known = Volatile.Read(ref allNative); // 1 yes, 2 no, 0 until decided
+                if (known == 0)
+                {
+                    known = Events.AllNative && Calls.AllNativeOf([CallTenantId, CallProvider, CallProviderCallId, CallUpdatedAt]) ? 1 : 2;
+                    Volatile.Write(ref allNative, known);
+                }
+                return known == 1;
+            }
+        }
+
+        private int allNative;
 
         /// <summary>Index in <see cref="Calls"/>' columns of <see cref="Call"/> property <paramref name="name"/>; <see cref="ArgumentException"/> when it has none.</summary>
         public int CallColumn(string name)
