@@ -286,6 +286,12 @@ internal static class IngestBench
                               $"{raw1.TransactionsPerSecond:F0} calls/s ({raw1.RowsPerSecond:F0} rows/s) at 1");
             result["raw"] = JsonSerializer.SerializeToNode(raw);
             result["rawSerial"] = JsonSerializer.SerializeToNode(raw1);
+            // The disk's floor under a durable commit, in the run's own folder (the SQLite file's, and the temp folder the
+            // throwaway PostgreSQL cluster lives in): the open loop's durable_wait phase cannot be shorter.
+            var fsync = LatencySummary.Of(FsyncProbe.Run(work.FullName, TimeSpan.FromSeconds(Math.Max(3, rawSeconds)), 5000));
+            result["rawFsyncMs"] = JsonSerializer.SerializeToNode(fsync);
+            Console.WriteLine($"raw fsync ({FsyncProbe.BlockBytes / 1024} KiB appended, then fsync, one at a time, {fsync.Count}×): " +
+                              $"p50/p90/p99/max {fsync.P50:F2}/{fsync.P90:F2}/{fsync.P99:F2}/{fsync.Max:F2} ms");
             // Same rows: the server's rows/s in the closed loop against the best raw rows/s (raw writes a call's rows in one
             // transaction; the server writes them in 15 deliveries).
             var closedRowsPerSecond = result["closedLoop"]!["messagesPerSecond"]!.GetValue<double>() / CallScript.Steps.Length * template.RowCount;

@@ -193,7 +193,6 @@ internal static class VapiWebhookApi
             : default;
         var ordered = System.Diagnostics.Stopwatch.GetTimestamp();
         var db = services.GetRequiredService<SwitchboardDbContext>();
-        var processor = services.GetRequiredService<VapiEventProcessor>();
         var configs = services.GetRequiredService<TenantConfigCache>();
         // A failure replays the whole unit of work below, so EF's savepoint around SaveChanges (two more statements) buys nothing.
         db.Database.AutoSavepointsEnabled = false;
@@ -209,6 +208,9 @@ internal static class VapiWebhookApi
             Timed();
             return new System.Text.Json.Nodes.JsonObject { ["ok"] = true };
         }
+        // Resolved only here: the processor's scoped graph (post-call pipeline, tools, webhooks, knowledge search, transfers)
+        // is a few dozen objects per message that a record-only message never uses.
+        var processor = services.GetRequiredService<VapiEventProcessor>();
         for (var attempt = 1; ; attempt++)
         {
             db.ResetUnitOfWork();
