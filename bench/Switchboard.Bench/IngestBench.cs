@@ -257,6 +257,7 @@ internal static class IngestBench
             result["rawTemplate"] = template.Describe();
             result["serverCpuSecondsTotal"] = Math.Round(server.CpuTime().TotalSeconds, 2);
             result["serverPeakWorkingSetMb"] = server.PeakWorkingSetMb();
+            Console.WriteLine($"server peak working set {result["serverPeakWorkingSetMb"]} MB");
             result["webhooksReceived"] = receiver.Received;
             await server.DisposeAsync();
             // The server's log (warnings and errors) outlives the run's temporary folder, to explain any error it counted.
