@@ -43,7 +43,8 @@ public sealed class AdminBrowserTests(BrowserFixture browser, ITestOutputHelper 
 
         await page.GotoAsync("/settings/webhooks");
         var alert = page.GetByRole(AriaRole.Alert);
-        await Expect(alert).ToHaveTextAsync("Le forfait Free n’inclut pas les webhooks.");  // the message alone, no "feature: webhooks", "plan: free"
+        // Worded from the code and details {feature, plan}, the plan by its French name: no "feature: webhooks", "plan: free".
+        await Expect(alert).ToHaveTextAsync("Votre forfait (Gratuit) n’inclut pas les webhooks.");
         await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Ajouter une adresse" })).ToHaveCountAsync(0);
         await page.GetByRole(AriaRole.Main).GetByRole(AriaRole.Link, new() { Name = "Forfait et utilisation" }).ClickAsync();
         await Expect(page).ToHaveURLAsync(new Regex("/settings/plan$"));
@@ -60,12 +61,17 @@ public sealed class AdminBrowserTests(BrowserFixture browser, ITestOutputHelper 
         if (browser.Skip(output)) { return; }
         await using var receiver = await WebhookReceiver.StartAsync();
         receiver.ResponseBody = "received by the plumber's CRM";
-        await using var tab = await browser.OpenAsync();
+        // A browser in Tokyo for a business in Toronto: the times picked on the page are the business's.
+        await using var tab = await browser.OpenAsync(timezoneId: "Asia/Tokyo");
         var page = tab.Page;
         await page.GotoAsync("/settings/webhooks");
         await page.GetByRole(AriaRole.Button, new() { Name = "Add endpoint" }).ClickAsync();
         await page.GetByLabel("URL").FillAsync(receiver.Url);
         await page.GetByLabel("Description").FillAsync("CRM");
+        // Event types are worded, their code under the words for the developer wiring the receiver.
+        var callEnded = page.GetByRole(AriaRole.Checkbox, new() { Name = "Call ended call.ended" });
+        await Expect(callEnded).ToBeVisibleAsync();
+        await Expect(page.GetByRole(AriaRole.Checkbox, new() { Name = "Lead created lead.created" })).ToBeVisibleAsync();
         await page.GetByRole(AriaRole.Button, new() { Name = "Add header" }).ClickAsync();
         await page.GetByLabel("Header name").FillAsync("X-Crm-Token");
         await page.GetByLabel("Value").FillAsync("tok-123");
@@ -88,6 +94,8 @@ public sealed class AdminBrowserTests(BrowserFixture browser, ITestOutputHelper 
         Assert.Equal("tok-123", first.Headers.Single(h => h.Key.Equals("X-Crm-Token", StringComparison.OrdinalIgnoreCase)).Value);
 
         var row = card.GetByRole(AriaRole.Row).Filter(new() { HasText = "webhook.test" });
+        await Expect(row.GetByText("Test event", new() { Exact = true })).ToBeVisibleAsync();
+        await Expect(card.GetByLabel("Test event", new() { Exact = true }).Locator("option").First).ToHaveTextAsync("Test event");
         await Expect(row.GetByText("Delivered")).ToBeVisibleAsync(new() { Timeout = 10000 });
         await row.GetByRole(AriaRole.Button, new() { Name = "Replay" }).ClickAsync();
         await Expect(card.GetByRole(AriaRole.Status)).ToContainTextAsync("Delivery queued again");
@@ -103,6 +111,17 @@ public sealed class AdminBrowserTests(BrowserFixture browser, ITestOutputHelper 
         await Expect(attempts.GetByText("Attempt 2")).ToBeVisibleAsync();
         await Expect(attempts.GetByText("received by the plumber's CRM").First).ToBeVisibleAsync();
         await Expect(attempts.GetByText("200").First).ToBeVisibleAsync();
+
+        // "Replay failed since" reads the picked time in the tenant's zone (America/Toronto), as the rest of the
+        // dashboard writes times, not in the browser's: 09:00 on 1 December in Toronto is 14:00 UTC (Tokyo's would be 00:00).
+        var since = card.GetByLabel("Failed since");
+        await since.FillAsync("2026-12-01T09:00");
+        await Expect(since).ToHaveAccessibleDescriptionAsync(new Regex("Tuesday, December 1, 2026 at 9:00\\sa\\.m\\. \\(the business’s time zone: Toronto"));
+        var replayFailed = await page.RunAndWaitForRequestAsync(
+            () => card.GetByRole(AriaRole.Button, new() { Name = "Replay failed" }).ClickAsync(),
+            r => r.Url.EndsWith("/replay-failed", StringComparison.Ordinal));
+        Assert.Equal("2026-12-01T14:00:00.000Z", JsonNode.Parse(replayFailed.PostData!)!["since"]!.GetValue<string>());
+        await Expect(card.GetByRole(AriaRole.Status)).ToContainTextAsync("queued again");
         await tab.AssertCleanAsync();
     }
 
@@ -141,6 +160,13 @@ public sealed class AdminBrowserTests(BrowserFixture browser, ITestOutputHelper 
         {
             Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
         }
+
+        // The audit log words the actions, each code under its words (what the action filter takes).
+        await page.GotoAsync("/settings/audit?action=keys.");
+        var revoked = page.GetByRole(AriaRole.Row).Filter(new() { HasText = "API key revoked" }).First;
+        await Expect(revoked).ToBeVisibleAsync();
+        await Expect(revoked.GetByText("keys.revoked")).ToBeVisibleAsync();
+        await Expect(page.GetByRole(AriaRole.Row).Filter(new() { HasText = "API key created" }).First).ToBeVisibleAsync();
         await tab.AssertCleanAsync();
     }
 
