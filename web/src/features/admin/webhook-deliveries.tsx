@@ -103,7 +103,7 @@ export function DeliveryLog({ endpointId, canConfigure, onNotice }: { endpointId
                 <Fragment key={d.id}>
                   <tr className="border-b border-slate-100 dark:border-slate-800">
                     <td className="p-2">
-                      {eventName(t, d.eventType)}
+                      <span>{eventName(t, d.eventType)}</span>
                       {d.test ? (
                         <span className="ms-1">
                           <Badge>{t('admin.webhooks.test')}</Badge>
