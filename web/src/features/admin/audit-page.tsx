@@ -176,8 +176,9 @@ function AuditPageBody() {
                         {who(a.actorId)?.fullName ?? who(a.actorId)?.email}
                       </span>
                     ) : null}
+                    {/* On its own line, never broken: "127.0.0." over "1" read as another address on a phone. */}
                     {a.ip ? (
-                      <span className="ms-1 text-xs text-slate-600 dark:text-slate-400">
+                      <span className="mt-1 block text-xs whitespace-nowrap text-slate-600 dark:text-slate-400">
                         <Ltr>{a.ip}</Ltr>
                       </span>
                     ) : null}
