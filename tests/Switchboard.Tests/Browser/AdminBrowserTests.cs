@@ -43,7 +43,8 @@ public sealed class AdminBrowserTests(BrowserFixture browser, ITestOutputHelper 
 
         await page.GotoAsync("/settings/webhooks");
         var alert = page.GetByRole(AriaRole.Alert);
-        await Expect(alert).ToHaveTextAsync("Le forfait Free n’inclut pas les webhooks.");  // the message alone, no "feature: webhooks", "plan: free"
+        // Worded from the code and details {feature, plan}, the plan by its French name: no "feature: webhooks", "plan: free".
+        await Expect(alert).ToHaveTextAsync("Votre forfait (Gratuit) n’inclut pas les webhooks.");
         await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Ajouter une adresse" })).ToHaveCountAsync(0);
         await page.GetByRole(AriaRole.Main).GetByRole(AriaRole.Link, new() { Name = "Forfait et utilisation" }).ClickAsync();
         await Expect(page).ToHaveURLAsync(new Regex("/settings/plan$"));
@@ -60,12 +61,17 @@ public sealed class AdminBrowserTests(BrowserFixture browser, ITestOutputHelper 
         if (browser.Skip(output)) { return; }
         await using var receiver = await WebhookReceiver.StartAsync();
         receiver.ResponseBody = "received by the plumber's CRM";
-        await using var tab = await browser.OpenAsync();
+        // A browser in Tokyo for a business in Toronto: the times picked on the page are the business's.
+        await using var tab = await browser.OpenAsync(timezoneId: "Asia/Tokyo");
         var page = tab.Page;
         await page.GotoAsync("/settings/webhooks");
         await page.GetByRole(AriaRole.Button, new() { Name = "Add endpoint" }).ClickAsync();
         await page.GetByLabel("URL").FillAsync(receiver.Url);
         await page.GetByLabel("Description").FillAsync("CRM");
+        // Event types are worded, their code under the words for the developer wiring the receiver.
+        var callEnded = page.GetByRole(AriaRole.Checkbox, new() { Name = "Call ended call.ended" });
+        await Expect(callEnded).ToBeVisibleAsync();
+        await Expect(page.GetByRole(AriaRole.Checkbox, new() { Name = "Lead created lead.created" })).ToBeVisibleAsync();
         await page.GetByRole(AriaRole.Button, new() { Name = "Add header" }).ClickAsync();
         await page.GetByLabel("Header name").FillAsync("X-Crm-Token");
         await page.GetByLabel("Value").FillAsync("tok-123");
@@ -88,6 +94,10 @@ public sealed class AdminBrowserTests(BrowserFixture browser, ITestOutputHelper 
         Assert.Equal("tok-123", first.Headers.Single(h => h.Key.Equals("X-Crm-Token", StringComparison.OrdinalIgnoreCase)).Value);
 
         var row = card.GetByRole(AriaRole.Row).Filter(new() { HasText = "webhook.test" });
+        await Expect(row.GetByText("Test event", new() { Exact = true })).ToBeVisibleAsync();
+        var testType = card.GetByRole(AriaRole.Combobox, new() { Name = "Test event", Exact = true });
+        await Expect(testType).ToContainTextAsync("Call ended");
+        await Expect(testType).Not.ToContainTextAsync("call.ended");
         await Expect(row.GetByText("Delivered")).ToBeVisibleAsync(new() { Timeout = 10000 });
         await row.GetByRole(AriaRole.Button, new() { Name = "Replay" }).ClickAsync();
         await Expect(card.GetByRole(AriaRole.Status)).ToContainTextAsync("Delivery queued again");
@@ -103,6 +113,17 @@ public sealed class AdminBrowserTests(BrowserFixture browser, ITestOutputHelper 
         await Expect(attempts.GetByText("Attempt 2")).ToBeVisibleAsync();
         await Expect(attempts.GetByText("received by the plumber's CRM").First).ToBeVisibleAsync();
         await Expect(attempts.GetByText("200").First).ToBeVisibleAsync();
+
+        // "Replay failed since" reads the picked time in the tenant's zone (America/Toronto), as the rest of the
+        // dashboard writes times, not in the browser's: 09:00 on 1 December in Toronto is 14:00 UTC (Tokyo's would be 00:00).
+        var since = card.GetByLabel("Failed since");
+        await since.FillAsync("2026-12-01T09:00");
+        await Expect(since).ToHaveAccessibleDescriptionAsync(new Regex("Tuesday, December 1, 2026 at 9:00\\sa\\.m\\. \\(the business’s time zone: Toronto"));
+        var replayFailed = await page.RunAndWaitForRequestAsync(
+            () => card.GetByRole(AriaRole.Button, new() { Name = "Replay failed" }).ClickAsync(),
+            r => r.Url.EndsWith("/replay-failed", StringComparison.Ordinal));
+        Assert.Equal("2026-12-01T14:00:00.000Z", JsonNode.Parse(replayFailed.PostData!)!["since"]!.GetValue<string>());
+        await Expect(card.GetByRole(AriaRole.Status)).ToContainTextAsync("queued again");
         await tab.AssertCleanAsync();
     }
 
@@ -141,6 +162,13 @@ public sealed class AdminBrowserTests(BrowserFixture browser, ITestOutputHelper 
         {
             Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
         }
+
+        // The audit log words the actions, each code under its words (what the action filter takes).
+        await page.GotoAsync("/settings/audit?action=keys.");
+        var revoked = page.GetByRole(AriaRole.Row).Filter(new() { HasText = "API key revoked" }).First;
+        await Expect(revoked).ToBeVisibleAsync();
+        await Expect(revoked.GetByText("keys.revoked")).ToBeVisibleAsync();
+        await Expect(page.GetByRole(AriaRole.Row).Filter(new() { HasText = "API key created" }).First).ToBeVisibleAsync();
         await tab.AssertCleanAsync();
     }
 
@@ -158,6 +186,25 @@ public sealed class AdminBrowserTests(BrowserFixture browser, ITestOutputHelper 
         await Expect(shown).ToHaveValueAsync(new Regex("^sk_live_"));
         await Expect(shown).ToBeFocusedAsync();
         Assert.Equal(await shown.InputValueAsync(), await page.EvaluateAsync<string>("() => window.getSelection().toString() || document.activeElement.value.substring(document.activeElement.selectionStart, document.activeElement.selectionEnd)"));
+        await tab.AssertCleanAsync();
+    }
+
+    [Fact]
+    public async Task TheArabicEraseCallerButtonSaysWhatItErasesAndShowsWholeOnAPhone()
+    {
+        if (browser.Skip(output)) { return; }
+        await using var tab = await browser.OpenAsync(locale: "ar", width: 375, height: 812);
+        var page = tab.Page;
+        await page.GotoAsync("/settings/privacy");
+        var erase = page.GetByRole(AriaRole.Region, new() { Name = "محو بيانات متصل" });
+        await erase.GetByLabel("رقم الهاتف").FillAsync("+15145550123");
+        // "محو…" (one word and an ellipsis) read as a label cut off at 375 px: the button says what it erases, whole.
+        var button = erase.GetByRole(AriaRole.Button, new() { Name = "محو بيانات هذا الرقم", Exact = true });
+        await Expect(button).ToBeEnabledAsync();
+        var cut = await button.EvaluateAsync<string>(
+            "b => { const r = b.getBoundingClientRect(), c = b.closest('section').getBoundingClientRect();" +
+            " return b.scrollWidth > b.clientWidth + 1 ? 'text wider than the button' : r.left < c.left || r.right > c.right ? 'outside its card' : ''; }");
+        Assert.Equal("", cut);
         await tab.AssertCleanAsync();
     }
 
@@ -288,6 +335,17 @@ public sealed class AdminBrowserTests(BrowserFixture browser, ITestOutputHelper 
             if (locale is "he-IL" or "ar")
             {
                 Assert.Equal("rtl", await page.EvaluateAsync<string>("() => document.documentElement.dir"));
+            }
+            if (path == "/settings/audit")
+            {
+                // An actor's IP address on one line, however narrow its column (a long name beside it in Arabic at 375 px
+                // left "127.0.0." over "1", read as two values): checked with the column squeezed to its narrowest.
+                var broken = await page.EvaluateAsync<string[]>(
+                    "() => [...document.querySelectorAll('main table bdi')].filter(b => /^[0-9a-f.:]+$/i.test(b.textContent)).filter(b => {" +
+                    " const td = b.closest('td'), before = td.style.width; td.style.width = '1px';" +
+                    " const lines = new Set([...b.getClientRects()].map(r => Math.round(r.top))).size; td.style.width = before; return lines > 1; }).map(b => b.textContent)");
+                problems.AddRange(broken.Select(ip => $"{path}: the IP address {ip} is broken across lines at {width} px"));
+                Assert.True(await page.Locator("main table bdi").Filter(new() { HasTextRegex = new Regex("^127\\.0\\.0\\.1$") }).CountAsync() > 0, "no sign-in with its IP in the audit log");
             }
             problems.AddRange((await tab.SeriousAxeViolationsAsync()).Select(v => $"{path}: {v}"));
         }

@@ -25,12 +25,15 @@ public sealed class StudioBrowserTests(BrowserFixture browser, ITestOutputHelper
 {
 
     /// <summary>Puts the fixture's tenant on the telephony plan (numbers, widget, recording, branding).</summary>
-    private async Task TelephonyPlanAsync()
+    private Task TelephonyPlanAsync() => PlanAsync("telephony");
+
+    /// <summary>Puts the fixture's tenant on the plan <paramref name="planId"/> (a <see cref="PlanCatalog"/> id).</summary>
+    private async Task PlanAsync(string planId)
     {
         await browser.Host.WithDbAsync(browser.Tenant.Id, async db =>
         {
             var account = await TenantAccounts.GetOrCreateAsync(db, browser.Host.Services.GetRequiredService<PlanCatalog>(), browser.Tenant.Id, DateTimeOffset.UtcNow, CancellationToken.None);
-            account.PlanId = "telephony";
+            account.PlanId = planId;
             return await db.SaveChangesAsync();
         });
         browser.Host.Services.GetRequiredService<TenantAccountCache>().Invalidate(browser.Tenant.Id);
@@ -280,6 +283,9 @@ public sealed class StudioBrowserTests(BrowserFixture browser, ITestOutputHelper
         await branding.GetByLabel("Position", new() { Exact = true }).SelectOptionAsync("start");
         await branding.GetByRole(AriaRole.Button, new() { Name = "Save" }).ClickAsync();
         await Expect(branding.GetByRole(AriaRole.Status).GetByText("Saved")).ToBeVisibleAsync();
+        // The telephony plan has custom branding: no "needs a plan with custom branding" (the page knows the plan by now).
+        await Expect(branding.GetByLabel("Colour", new() { Exact = true })).Not.ToHaveAccessibleDescriptionAsync(new Regex("custom branding"));
+        await Expect(branding.GetByText("custom branding")).ToHaveCountAsync(0);
 
         // The live preview: the real widget.js in an iframe, under the dashboard's CSP, chatting with the offline receptionist.
         var preview = page.FrameLocator("iframe[title='Live preview']");
@@ -304,10 +310,13 @@ public sealed class StudioBrowserTests(BrowserFixture browser, ITestOutputHelper
         {
             return;
         }
+        // A plan without custom branding (Starter): the colour says it needs one; the other tests put the tenant back on telephony.
+        await PlanAsync("starter");
         await using var tab = await browser.OpenAsync(locale: "fr-CA", width: 375, height: 800);
         var page = tab.Page;
         await page.GotoAsync("/settings/widget");
         await Expect(page.GetByLabel("Position")).ToBeVisibleAsync();
+        await Expect(page.GetByLabel("Couleur", new() { Exact = true })).ToHaveAccessibleDescriptionAsync("La couleur demande un forfait avec image de marque personnalisée.");
         // The position select is as wide as its longest option: in an implicit grid column it pushed the form past the card.
         var outside = await page.EvaluateAsync<string[]>(
             "() => [...document.querySelectorAll('main section input, main section select, main section textarea')]" +

@@ -42,9 +42,6 @@ describe('errorText', () => {
     expect(errorText(new ApiError(409, 'TOO_MANY_KEYS', 'At most 10 active keys: revoke one first.'), fr)).toBe(
       'Vous pouvez avoir au plus 10 clés actives : révoquez-en une d’abord.',
     );
-    expect(errorText(new ApiError(403, 'FEATURE_NOT_IN_PLAN', 'The Starter plan does not include call recording.'), fr)).toBe(
-      'Le forfait Starter n’inclut pas l’enregistrement des appels.',
-    );
     const blocked = errorText(
       new ApiError(422, 'URL_BLOCKED', "The host 'intranet.example' resolves to a private address (10.0.0.7), where Switchboard may not connect.", undefined, {
         address: '10.0.0.7',
@@ -55,6 +52,41 @@ describe('errorText', () => {
     expect(blocked).toContain('intranet.example');
     expect(blocked).toContain('10.0.0.7');
     expect(blocked).not.toMatch(/resolves|where Switchboard/);
+  });
+
+  it.each([
+    ['en', 'Your plan (Starter) does not include custom branding.'],
+    ['fr', 'Votre forfait (Démarrage) n’inclut pas l’image de marque personnalisée.'],
+    ['he', 'התוכנית שלך (בסיסי) אינה כוללת מיתוג מותאם אישית.'],
+    ['ar', 'لا تشمل خطتك (الأساسية) العلامة التجارية المخصّصة.'],
+  ])('a feature not in the plan is worded from its code and details in %s, whatever the message says', (lng, expected) => {
+    // The message is not read for the feature: a server that rewords it (or translates it) still gets the right sentence.
+    const error = new ApiError(403, 'FEATURE_NOT_IN_PLAN', 'Branding is a Pro thing.', undefined, { feature: 'custom_branding', plan: 'starter' });
+    expect(errorText(error, i18n.getFixedT(lng))).toBe(expected);
+  });
+
+  it('a feature not in the plan names the plan in the reader’s language, and an unknown plan by the server’s name', () => {
+    const fr = i18n.getFixedT('fr');
+    const free = new ApiError(403, 'FEATURE_NOT_IN_PLAN', 'The Free plan does not include webhooks.', undefined, { feature: 'webhooks', plan: 'free' });
+    expect(errorText(free, fr)).toBe('Votre forfait (Gratuit) n’inclut pas les webhooks.');
+    const gold = new ApiError(403, 'FEATURE_NOT_IN_PLAN', 'The Gold Plus plan does not include API access.', undefined, { feature: 'api_access', plan: 'gold-plus' });
+    expect(errorText(gold, fr)).toBe('Votre forfait (Gold Plus) n’inclut pas l’accès à l’API.');
+  });
+
+  it('a feature not in the plan without details, or an unknown feature, keeps the server’s message', () => {
+    const fr = i18n.getFixedT('fr');
+    expect(errorText(new ApiError(403, 'FEATURE_NOT_IN_PLAN', 'The Starter plan does not include call recording.'), fr)).toBe(
+      'The Starter plan does not include call recording.',
+    );
+    const unknown = new ApiError(403, 'FEATURE_NOT_IN_PLAN', 'The Starter plan does not include time travel.', undefined, { feature: 'time_travel', plan: 'starter' });
+    expect(errorText(unknown, fr)).toBe('The Starter plan does not include time travel.');
+  });
+
+  it('a used-up chat quota gives the plan and the number of messages in the reader’s language', () => {
+    const error = new ApiError(429, 'CHAT_QUOTA_EXCEEDED', "The Free plan's 500 chat messages this month are used up.", undefined, { quota: 500, period: '2026-12', plan: 'free' });
+    expect(errorText(error, i18n.getFixedT('fr'))).toBe('Votre forfait (Gratuit) inclut 500 messages de clavardage par mois, et ceux de ce mois-ci sont épuisés.');
+    expect(errorText(error, i18n.getFixedT('ar'))).toContain('500');
+    expect(errorText(error, i18n.getFixedT('ar'))).not.toMatch(/used up|Free/);
   });
 
   it('a query value refused with BAD_REQUEST names its parameter in the reader’s language', () => {
@@ -81,9 +113,6 @@ describe('errorText', () => {
   it('a known code with a message its translation was not written for keeps the server’s message', () => {
     const fr = i18n.getFixedT('fr');
     expect(errorText(new ApiError(403, 'INSUFFICIENT_ROLE', 'Only an owner can rename the organisation.'), fr)).toBe('Only an owner can rename the organisation.');
-    expect(errorText(new ApiError(403, 'FEATURE_NOT_IN_PLAN', 'The Starter plan does not include time travel.'), fr)).toBe(
-      'The Starter plan does not include time travel.',
-    );
     expect(errorText(new ApiError(409, 'TOO_MANY_KEYS', 'Too many keys.'), fr)).toBe('Too many keys.');
   });
 

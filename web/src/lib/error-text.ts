@@ -12,22 +12,36 @@ interface Variant {
   key: string;
   message?: RegExp;
   needs?: readonly string[];
-  /** Turns the values into the ones the sentence takes (e.g. a feature's English phrase into its translation); null skips the variant. */
-  adapt?: (values: Record<string, string>, t: Translate) => Record<string, string> | null;
+  /**
+   * Turns the values into the ones the sentence takes (e.g. a feature id into its translation), given the server's
+   * message too; null skips the variant.
+   */
+  adapt?: (values: Record<string, string>, t: Translate, message: string) => Record<string, string> | null;
 }
 
-/** The plan features FEATURE_NOT_IN_PLAN names ("The Starter plan does not include call recording."), by the server's phrase. */
+/**
+ * The plan features FEATURE_NOT_IN_PLAN names in its `details.feature` (the server's `Features` ids, Billing/Plans.cs), by
+ * their key under `errors.features`.
+ */
 const FEATURES: Readonly<Record<string, string>> = {
   telephony: 'telephony',
   widget: 'widget',
-  'the widget': 'widget',
   webhooks: 'webhooks',
   recording: 'recording',
-  'call recording': 'recording',
-  'custom branding': 'customBranding',
-  'api access': 'apiAccess',
-  'widget voice': 'widgetVoice',
+  custom_branding: 'customBranding',
+  api_access: 'apiAccess',
+  widget_voice: 'widgetVoice',
 };
+
+/**
+ * A plan's name in the reader's language from its id (`details.plan`, as `GET /api/v1/plans` lists it): the catalog's
+ * plans are in the locale files (`plans.*`); another keeps the English name the server's message gives
+ * ("The Gold plan …"), else its id.
+ */
+function planText(t: Translate, id: string, message: string): string {
+  const named = /^The (?<name>.+?) plan(?:'s| does)\b/.exec(message)?.groups?.name;
+  return t(`plans.${id}`, { defaultValue: named ?? id });
+}
 
 /** A code translated whatever the server's message (the code alone says it all). */
 const always = (key: string): Variant[] => [{ key }];
@@ -62,14 +76,23 @@ const CODES: Readonly<Record<string, readonly Variant[]>> = {
     { key: 'errors.codes.INSUFFICIENT_ROLE.inviteOwner', message: /^Only an owner can invite an owner\.$/ },
   ],
   RATE_LIMITED: [{ key: 'errors.codes.RATE_LIMITED', needs: ['limit'] }],
+  // Billing/FeatureGate.cs: details {feature, plan} (ids); the message is English and read only for an unknown plan's name.
   FEATURE_NOT_IN_PLAN: [
     {
       key: 'errors.codes.FEATURE_NOT_IN_PLAN',
-      message: /^The (?<plan>.+) plan does not include (?<feature>.+)\.$/,
-      adapt: ({ plan, feature }, t) => {
-        const name = FEATURES[(feature ?? '').toLowerCase()];
-        return plan && name ? { plan, feature: t(`errors.features.${name}`) } : null;
+      needs: ['feature', 'plan'],
+      adapt: ({ plan = '', feature = '' }, t, message) => {
+        const name = Object.hasOwn(FEATURES, feature) ? FEATURES[feature] : undefined;
+        return name ? { plan: planText(t, plan, message), feature: t(`errors.features.${name}`) } : null;
       },
+    },
+  ],
+  // Widget/WidgetApi.cs: the month's visitor messages are used up; details {quota, period, plan}.
+  CHAT_QUOTA_EXCEEDED: [
+    {
+      key: 'errors.codes.CHAT_QUOTA_EXCEEDED',
+      needs: ['quota', 'plan'],
+      adapt: ({ plan = '', quota = '' }, t, message) => ({ quota, plan: planText(t, plan, message) }),
     },
   ],
   VALIDATION_FAILED: [
@@ -224,7 +247,7 @@ export function codeText(error: ApiError, t: Translate): string | null {
     if (variant.message && !match) continue;
     let values: Record<string, string> | null = { ...detailValues(error.rawDetails), ...(match?.groups ?? {}) };
     if (variant.needs?.some((name) => values?.[name] === undefined)) continue;
-    if (variant.adapt) values = variant.adapt(values, t);
+    if (variant.adapt) values = variant.adapt(values, t, error.message);
     if (!values) continue;
     // The server's sentence stands in for a translation missing from the reader's language.
     return t(variant.key, { ...values, defaultValue: error.message });

@@ -25,3 +25,12 @@ export function eventKey(type: string): string {
 export function eventName(t: TFunction, type: string): string {
   return t(eventKey(type), { defaultValue: type });
 }
+
+/**
+ * An audit log action in the reader's language (`keys.created` → "API key created", `webhooks.endpoint_created` →
+ * "Webhook endpoint added"; locale keys `auditActions.*`, dots as underscores); an action the dashboard has no words
+ * for is shown as recorded. The actions are the ones the server appends (`AuditLog.AppendAsync` callers in src/Switchboard).
+ */
+export function auditActionName(t: TFunction, action: string): string {
+  return t(`auditActions.${action.replace(/[.\-\s]/g, '_')}`, { defaultValue: action });
+}

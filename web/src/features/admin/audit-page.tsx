@@ -9,6 +9,7 @@ import { useMembers } from '@/features/leads/api';
 import { toAuditQuery, type AuditSearch } from './audit-search';
 import { ReturnToBanner } from './parts';
 import { AdminOnly } from '@/components/layout/admin-only';
+import { auditActionName } from '@/lib/event-name';
 
 const ACTOR_TYPES = ['user', 'api_key', 'operator', 'system', 'anonymous'] as const;
 
@@ -150,7 +151,9 @@ function AuditPageBody() {
                   <td className="p-2 whitespace-nowrap tabular-nums">{a.seq}</td>
                   <td className="hidden p-2 whitespace-nowrap md:table-cell">{formatDateTime(a.at, locale, timeZone)}</td>
                   <td className="min-w-0 p-2">
-                    <code className="wrap-break-word">
+                    {/* The action in words; its code (what the API's action filter takes) under it for a developer. */}
+                    <span className="wrap-break-word">{auditActionName(t, a.action)}</span>
+                    <code className="block text-xs wrap-break-word text-slate-600 dark:text-slate-400">
                       <Breakable text={a.action} />
                     </code>
                     {/* On a phone the time, target and details stack under the action instead of being cut off. */}
@@ -173,8 +176,9 @@ function AuditPageBody() {
                         {who(a.actorId)?.fullName ?? who(a.actorId)?.email}
                       </span>
                     ) : null}
+                    {/* On its own line, never broken: "127.0.0." over "1" read as another address on a phone. */}
                     {a.ip ? (
-                      <span className="ms-1 text-xs text-slate-600 dark:text-slate-400">
+                      <span className="mt-1 block text-xs whitespace-nowrap text-slate-600 dark:text-slate-400">
                         <Ltr>{a.ip}</Ltr>
                       </span>
                     ) : null}

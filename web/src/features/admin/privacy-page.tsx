@@ -169,7 +169,8 @@ function CallerErasureCard() {
               onChange={(e) => setPhone(e.target.value)}
             />
           </Field>
-          <Button type="submit" variant="danger" disabled={!valid}>
+          {/* A whole phrase in every language (a one-word "محو…" read as a cut label); it wraps under the field on a phone. */}
+          <Button type="submit" variant="danger" className="max-w-full" disabled={!valid}>
             {t('admin.privacy.eraseCallerButton')}
           </Button>
           {phone !== '' && !valid ? <p className="w-full text-xs text-red-800 dark:text-red-300">{t('admin.privacy.phoneInvalid')}</p> : null}

@@ -1,7 +1,9 @@
 import { Fragment, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Badge, Button, ErrorMessage, Field, inputClass, Ltr, type Tone } from '@/components/ui/ui';
-import { formatDateTime, formatLatency, formatPickedDateTime } from '@/lib/format/format';
+import { formatDateTime, formatLatency, formatPickedDateTime, instantInZone, intlLocale } from '@/lib/format/format';
+import { zoneLabel } from '@/lib/time-zones';
+import { eventName } from '@/lib/event-name';
 import { useFormat, useTenantId } from '@/lib/session';
 import { useDelivery, useDeliveries, useDeliveryMutations, useEventTypes } from './api';
 
@@ -20,6 +22,7 @@ export function DeliveryLog({ endpointId, canConfigure, onNotice }: { endpointId
   const m = useDeliveryMutations(tenantId, endpointId);
   const types = useEventTypes();
   const items = log.data?.items ?? [];
+  const picked = formatPickedDateTime(since, locale);
   return (
     <section aria-label={t('admin.webhooks.log')} className="mt-4 border-t border-slate-200 pt-3 dark:border-slate-800">
       <h3 className="mb-2 font-semibold">{t('admin.webhooks.log')}</h3>
@@ -39,10 +42,10 @@ export function DeliveryLog({ endpointId, canConfigure, onNotice }: { endpointId
           <>
             <Field label={t('admin.webhooks.testType')}>
               <select className={inputClass} value={testType} onChange={(e) => setTestType(e.target.value)}>
-                <option value="">webhook.test</option>
+                <option value="">{eventName(t, 'webhook.test')}</option>
                 {(types.data ?? []).map((ty) => (
                   <option key={ty.type} value={ty.type}>
-                    {ty.type}
+                    {eventName(t, ty.type)}
                   </option>
                 ))}
               </select>
@@ -58,13 +61,18 @@ export function DeliveryLog({ endpointId, canConfigure, onNotice }: { endpointId
           className="mb-3 flex flex-wrap items-end gap-2"
           onSubmit={(e) => {
             e.preventDefault();
-            if (!since) return;
-            m.replayFailed.mutate(new Date(since).toISOString(), {
+            // The picked time is the tenant's wall clock, as every time the dashboard shows (not the browser's zone).
+            const from = instantInZone(since, timeZone);
+            if (!from) return;
+            m.replayFailed.mutate(from, {
               onSuccess: (r) => onNotice(t('admin.webhooks.replayedFailed', { count: r.queued })),
             });
           }}
         >
-          <Field label={t('admin.webhooks.failedSince')} hint={formatPickedDateTime(since, locale)}>
+          <Field
+            label={t('admin.webhooks.failedSince')}
+            hint={picked ? t('admin.webhooks.failedSinceHint', { when: picked, zone: zoneLabel(timeZone, intlLocale(locale)) }) : undefined}
+          >
             <input className={inputClass} type="datetime-local" required value={since} onChange={(e) => setSince(e.target.value)} />
           </Field>
           <Button type="submit" disabled={m.replayFailed.isPending || !since}>
@@ -95,12 +103,13 @@ export function DeliveryLog({ endpointId, canConfigure, onNotice }: { endpointId
                 <Fragment key={d.id}>
                   <tr className="border-b border-slate-100 dark:border-slate-800">
                     <td className="p-2">
-                      <code>{d.eventType}</code>
+                      <span>{eventName(t, d.eventType)}</span>
                       {d.test ? (
                         <span className="ms-1">
                           <Badge>{t('admin.webhooks.test')}</Badge>
                         </span>
                       ) : null}
+                      <code className="block text-xs text-slate-600 dark:text-slate-400">{d.eventType}</code>
                     </td>
                     <td className="p-2">
                       <Badge tone={tones[d.status] ?? 'slate'}>{t(`admin.webhooks.status.${d.status}`, { defaultValue: d.status })}</Badge>

@@ -5,6 +5,7 @@ import { Plus, Trash2 } from 'lucide-react';
 import { Badge, Button, buttonClass, Card, ErrorMessage, Field, inputClass, Ltr, PageTitle, type Tone } from '@/components/ui/ui';
 import { ApiError } from '@/lib/api/client';
 import { formatDateTime } from '@/lib/format/format';
+import { eventName } from '@/lib/event-name';
 import { useFormat, useTenantId } from '@/lib/session';
 import {
   useEndpointMutations,
@@ -112,7 +113,12 @@ function EndpointCard({ endpoint: e, canConfigure, onSecret }: { endpoint: Webho
         <dl className="mb-3 grid gap-1 text-sm sm:grid-cols-[max-content_1fr] sm:gap-x-4">
           <dt className="font-medium">{t('admin.webhooks.events')}</dt>
           <dd className="flex flex-wrap gap-1">
-            {e.eventTypes.length === 0 ? t('admin.webhooks.allEvents') : e.eventTypes.map((ty) => <Badge key={ty}>{ty}</Badge>)}
+            {e.eventTypes.length === 0 ? t('admin.webhooks.allEvents') : e.eventTypes.map((ty) => (
+                  // The code as the title: the receiver's payload names the type by it.
+                  <span key={ty} title={ty}>
+                    <Badge>{eventName(t, ty)}</Badge>
+                  </span>
+                ))}
           </dd>
           <dt className="font-medium">{t('admin.webhooks.headers')}</dt>
           <dd>
@@ -255,8 +261,10 @@ function EndpointForm({
           {(types.data ?? []).map((ty) => (
             <label key={ty.type} className="flex items-start gap-2" title={ty.description}>
               <input type="checkbox" className="mt-1" checked={selected.includes(ty.type)} onChange={() => toggle(ty.type)} />
-              <span>
-                <code>{ty.type}</code>
+              {/* The words for a person, the type's code (what the receiver's payload says) under them for a developer. */}
+              <span className="min-w-0">
+                {eventName(t, ty.type)}
+                <code className="block text-xs break-all text-slate-600 dark:text-slate-400">{ty.type}</code>
               </span>
             </label>
           ))}

@@ -46,10 +46,13 @@ function SaveState({ status, warnings }: { status: SaveStatus; warnings: number 
 function Stepper({ current, state, onGo }: { current: Step; state: OnboardingDto; onGo: (s: Step) => void }) {
   const { t } = useTranslation();
   const currentButton = useRef<HTMLButtonElement>(null);
+  // What widens the buttons: a step's "(skipped)" mark arrives with the saved state, after the step has changed, and
+  // pushed the current step back off the strip's edge (skipping the plan left "9. Launch" cut at 375 px).
+  const marks = STEPS.map((s) => `${stepDone(s, state) ? 1 : 0}${state.skipped[s] ? 1 : 0}`).join('');
   useEffect(() => {
     // 'nearest' on the block axis: the page itself does not move when the strip is already on screen.
     currentButton.current?.scrollIntoView({ block: 'nearest', inline: 'center' });
-  }, [current]);
+  }, [current, marks]);
   return (
     <nav aria-label={t('onboarding.stepper')} className="-mx-1 mb-4 overflow-x-auto pb-1">
       <ol className="flex min-w-max gap-1 px-1 lg:min-w-0 lg:flex-wrap">

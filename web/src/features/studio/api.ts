@@ -36,6 +36,7 @@ const k = {
   assistants: (tenantId: string) => [tenantId, 'studio', 'assistants'] as const,
   numbers: (tenantId: string) => [tenantId, 'studio', 'numbers'] as const,
   widget: (tenantId: string) => [tenantId, 'studio', 'widget'] as const,
+  plan: (tenantId: string) => [tenantId, 'studio', 'plan'] as const,
   alerts: (tenantId: string) => [tenantId, 'studio', 'alerts'] as const,
   templates: (tenantId: string, language: string) => [tenantId, 'studio', 'templates', language] as const,
 };
@@ -119,6 +120,19 @@ export function useWidget(tenantId: string) {
       ]);
       return { install, settings };
     },
+  });
+}
+
+/**
+ * The features of the tenant's plan (`GET /api/v1/plan` → `plan.features`, the server's `Features` ids such as
+ * `custom_branding`), for the pages that say what the plan leaves out. Undefined while loading or when it failed: a page
+ * then says nothing rather than guess.
+ */
+export function usePlanFeatures(tenantId: string) {
+  return useQuery({
+    queryKey: k.plan(tenantId),
+    queryFn: ({ signal }) => send<components['schemas']['CurrentPlan']>('GET', '/api/v1/plan', { signal }),
+    select: (current) => current.plan.features,
   });
 }
 

@@ -4,7 +4,7 @@ import { useTranslation } from 'react-i18next';
 import { Button, Card, ErrorMessage, inputClass, PageTitle } from '@/components/ui/ui';
 import { useTenantId } from '@/lib/session';
 import { cn } from '@/lib/cn';
-import { useCreateWidgetKey, useSaveOrigins, useSaveWidgetSettings, useWidget, type WidgetInstall, type WidgetSettings } from './api';
+import { useCreateWidgetKey, usePlanFeatures, useSaveOrigins, useSaveWidgetSettings, useWidget, type WidgetInstall, type WidgetSettings } from './api';
 import { fieldErrors } from './http';
 import { FieldError, ReturnToBanner } from './return-to';
 import { Field } from './field';
@@ -181,6 +181,9 @@ function Origins({ tenantId, origins }: { tenantId: string; origins: string[] })
 function Branding({ tenantId, settings }: { tenantId: string; settings: WidgetSettings }) {
   const { t } = useTranslation();
   const save = useSaveWidgetSettings(tenantId);
+  // The colour (and avatar) show on the widget only with custom branding; the hint says so only to a plan without it.
+  const features = usePlanFeatures(tenantId).data;
+  const brandingMissing = features !== undefined && !features.includes('custom_branding');
   const [form, setForm] = useState({
     accentColor: settings.accentColor ?? '#2563eb',
     position: settings.position ?? 'end',
@@ -208,7 +211,7 @@ function Branding({ tenantId, settings }: { tenantId: string; settings: WidgetSe
       >
         <h2 className="font-semibold sm:col-span-2">{t('studio.widget.branding')}</h2>
         <div className="flex flex-col gap-1">
-          <Field label={t('studio.widget.colour')}>
+          <Field label={t('studio.widget.colour')} hint={brandingMissing ? t('studio.widget.brandingHint') : undefined}>
             <input className={cn(inputClass, 'h-9 w-20 p-1')} type="color" value={form.accentColor} onChange={(e) => setForm({ ...form, accentColor: e.target.value })} />
           </Field>
           <FieldError id="err-accent" message={errors.accentColor} />
@@ -232,7 +235,6 @@ function Branding({ tenantId, settings }: { tenantId: string; settings: WidgetSe
           </Field>
           <FieldError id="err-greeting" message={errors.greeting} />
         </div>
-        <p className="text-xs text-slate-600 sm:col-span-2 dark:text-slate-400">{t('studio.widget.brandingHint')}</p>
         {save.error && Object.keys(errors).length === 0 ? (
           <div className="sm:col-span-2">
             <ErrorMessage error={save.error} />

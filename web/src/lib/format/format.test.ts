@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { localDate, formatDateTime, formatDuration, formatLatency, formatPhone, startOfDayInZone, zoneOffsetMs, formatDay, formatLanguage, formatMonth, formatPrice, formatPickedDate, formatPickedDateTime, formatPickedTime, quoted } from './format';
+import { localDate, formatDateTime, formatDuration, formatLatency, formatPhone, startOfDayInZone, zoneOffsetMs, formatDay, formatLanguage, formatMonth, formatPrice, formatPickedDate, formatPickedDateTime, formatPickedTime, instantInZone, quoted } from './format';
 
 describe('format', () => {
   it('formats durations as m:ss and h:mm:ss', () => {
@@ -127,5 +127,28 @@ describe('quoted', () => {
     expect(quoted('Hello, this is Paul.', 'en-US')).toBe('“Hello, this is Paul.”');
     expect(quoted('Bonjour, ici Paul.', 'fr-CA')).toBe('«\u00a0Bonjour, ici Paul.\u00a0»');
     expect(quoted('Bonjour', 'fr')).toBe('«\u00a0Bonjour\u00a0»');
+  });
+});
+
+describe('instantInZone', () => {
+  it('reads a picked date and time in the tenant’s zone, not the browser’s', () => {
+    // The same wall-clock value is a different instant in Montreal, Jerusalem and UTC, whatever zone the tests run in.
+    expect(instantInZone('2026-12-05T17:30', 'America/Toronto')).toBe('2026-12-05T22:30:00.000Z');
+    expect(instantInZone('2026-12-05T17:30', 'Asia/Jerusalem')).toBe('2026-12-05T15:30:00.000Z');
+    expect(instantInZone('2026-12-05T17:30', 'UTC')).toBe('2026-12-05T17:30:00.000Z');
+    expect(instantInZone('2026-07-05T17:30', 'America/Toronto')).toBe('2026-07-05T21:30:00.000Z'); // summer time
+  });
+
+  it('is defined across a clock change: a skipped time moves forward, a repeated one is its first occurrence', () => {
+    expect(instantInZone('2026-03-08T02:30', 'America/Toronto')).toBe('2026-03-08T07:30:00.000Z'); // 03:30 EDT
+    expect(instantInZone('2026-11-01T01:30', 'America/Toronto')).toBe('2026-11-01T05:30:00.000Z'); // 01:30 EDT
+    expect(instantInZone('2026-11-01T03:00', 'America/Toronto')).toBe('2026-11-01T08:00:00.000Z'); // 03:00 EST
+  });
+
+  it('refuses what is not a wall-clock date and time', () => {
+    expect(instantInZone('', 'UTC')).toBeNull();
+    expect(instantInZone('2026-12-05', 'UTC')).toBeNull();
+    expect(instantInZone('2026-02-30T10:00', 'UTC')).toBeNull();
+    expect(instantInZone('2026-12-05T25:00', 'UTC')).toBeNull();
   });
 });

@@ -213,6 +213,30 @@ export function zoneOffsetMs(at: Date, timeZone: string): number {
 }
 
 /**
+ * The instant a wall-clock value means in `timeZone`, as an ISO 8601 UTC timestamp: a datetime-local input's
+ * "YYYY-MM-DDTHH:MM" read in the tenant's zone, not the browser's (`new Date(value)` reads it in the browser's).
+ * A time a spring-forward gap skips is read with the offset before the change (02:30 on a 02:00→03:00 night is
+ * 03:30); a time an autumn fold repeats, as its first occurrence. Null when the value is not such a wall-clock time.
+ */
+export function instantInZone(value: string, timeZone: string): string | null {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/.exec(value);
+  if (!m) return null;
+  const [y, mo, d, h, min, sec] = m.slice(1).map((v) => Number(v ?? 0)) as [number, number, number, number, number, number];
+  const asUtc = Date.UTC(y, mo - 1, d, h, min, sec);
+  const check = new Date(asUtc);
+  if (check.getUTCDate() !== d || check.getUTCHours() !== h || check.getUTCMinutes() !== min) return null;
+  // Two passes: the zone's offset near the guess, then at the instant it gives (they differ only across a change).
+  const before = zoneOffsetMs(new Date(asUtc - 12 * 3_600_000), timeZone);
+  const first = asUtc - before;
+  const after = zoneOffsetMs(new Date(first), timeZone);
+  const second = asUtc - after;
+  // The earlier reading that is right (the fold's first occurrence); else the one with the offset before the change.
+  const fits = (instant: number) => instant + zoneOffsetMs(new Date(instant), timeZone) === asUtc;
+  const instant = [Math.min(first, second), Math.max(first, second)].find(fits) ?? first;
+  return new Date(instant).toISOString();
+}
+
+/**
  * The calendar date in `timeZone`, `daysAgo` days before `now`, in ISO 8601 (`YYYY-MM-DD`: what the API's date
  * parameters take, Platform/Http/IsoDates.cs), whatever the browser's locale data.
  */
