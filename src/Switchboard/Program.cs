@@ -107,6 +107,7 @@ app.UseAuthentication();
 app.UseMiddleware<ApiGuardMiddleware>();                           // /api/v1: CSRF, suspension, API-access gate, rate limits
 app.UseAuthorization();
 app.UseMiddleware<StorableTextGuardMiddleware>();                  // /api/v1: text that cannot be stored (U+0000, lone surrogates) is a 422, a field the route does not take a 400, before any endpoint
+app.UseMiddleware<IdempotencyMiddleware>();                        // /api/v1 POST with Idempotency-Key: a retry gets the first success replayed (Stripe's rules, 24 h)
 app.UseDashboard();                                               // web/dist at / with SPA fallback and CSP (never under /api, /webhooks…)
 
 app.MapHealth();                                                  // /healthz, /readyz

@@ -17,9 +17,10 @@ internal sealed class RetentionOptions
 }
 
 /// <summary>What one retention pass did: recordings forgotten, transcript turns and texts purged, raw events deleted, web
-/// conversations' attribution cleared, tenants seen, phone numbers attached but never verified deleted.</summary>
+/// conversations' attribution cleared, tenants seen, phone numbers attached but never verified deleted, <c>Idempotency-Key</c>s
+/// past their 24 hours deleted.</summary>
 public sealed record RetentionResult(int Tenants, int RecordingsForgotten, int TranscriptTurnsDeleted, int TranscriptsCleared, int CallEventsDeleted,
-    int AttributionsCleared = 0, int UnverifiedNumbersExpired = 0);
+    int AttributionsCleared = 0, int UnverifiedNumbersExpired = 0, int IdempotencyKeysExpired = 0);
 
 /// <summary>
 /// Enforces each tenant's retention settings (<c>TenantAccount.RecordingRetentionDays</c> and
@@ -29,7 +30,8 @@ public sealed record RetentionResult(int Tenants, int RecordingsForgotten, int T
 /// earlier of the two limits.
 /// Summaries, leads and usage are kept. Works across tenants explicitly (IgnoreQueryFilters with a TenantId predicate).
 /// Each pass also deletes phone numbers attached more than 7 days ago that never verified on the tenant's Twilio account
-/// (<see cref="Numbers.NumberClaims.ExpireUnverifiedAsync"/>), for every tenant whatever its retention settings.
+/// (<see cref="Numbers.NumberClaims.ExpireUnverifiedAsync"/>), for every tenant whatever its retention settings, and the
+/// <c>Idempotency-Key</c>s older than 24 hours (<see cref="Platform.Http.IdempotencyMiddleware"/>).
 /// </summary>
 internal sealed class RetentionService(SwitchboardDbContext db)
 {
@@ -82,7 +84,9 @@ internal sealed class RetentionService(SwitchboardDbContext db)
             events += await db.CallEvents.IgnoreQueryFilters().Where(e => e.TenantId == p.TenantId && e.ReceivedAt < eventCutoff).ExecuteDeleteAsync(ct);
         }
         var numbers = await Numbers.NumberClaims.ExpireUnverifiedAsync(db, now, ct);
-        return new RetentionResult(policies.Count, recordings, turns, texts, events, attributions, numbers);
+        var keyCutoff = now - Platform.Http.IdempotencyMiddleware.Lifetime;
+        var keys = await db.IdempotencyKeys.IgnoreQueryFilters().Where(k => k.CreatedAt <= keyCutoff).ExecuteDeleteAsync(ct);
+        return new RetentionResult(policies.Count, recordings, turns, texts, events, attributions, numbers, keys);
     }
 }
 
@@ -101,9 +105,9 @@ internal sealed class RetentionWorker(IServiceScopeFactory scopes, IOptions<Rete
             {
                 await using var scope = scopes.CreateAsyncScope();
                 var result = await scope.ServiceProvider.GetRequiredService<RetentionService>().PurgeAsync(clock.GetUtcNow(), stoppingToken);
-                logger.LogInformation("Retention pass: {Tenants} tenants, {Recordings} recordings forgotten, {Turns} transcript turns and {Texts} transcripts purged, {Events} raw events deleted, {Attributions} web attributions cleared, {Numbers} unverified numbers expired",
+                logger.LogInformation("Retention pass: {Tenants} tenants, {Recordings} recordings forgotten, {Turns} transcript turns and {Texts} transcripts purged, {Events} raw events deleted, {Attributions} web attributions cleared, {Numbers} unverified numbers expired, {Keys} idempotency keys expired",
                     result.Tenants, result.RecordingsForgotten, result.TranscriptTurnsDeleted, result.TranscriptsCleared, result.CallEventsDeleted, result.AttributionsCleared,
-                    result.UnverifiedNumbersExpired);
+                    result.UnverifiedNumbersExpired, result.IdempotencyKeysExpired);
             }
             catch (Exception e) when (!stoppingToken.IsCancellationRequested)
             {

@@ -48,7 +48,8 @@ internal static class KnowledgeApi
             .WithSummary("Add a document (text, markdown, html, pdf as base64, or url; or a file upload)")
             .WithDescription("JSON: type=text|markdown|html: content is the text. type=pdf: contentBase64 is the file. type=url: url is fetched once " +
                              "(https, public addresses only, no redirects, 15 s, 5 MB; text/html, text/plain, text/markdown or application/pdf). " +
-                             "multipart/form-data: file (.pdf, .md, .html, .txt; at most 5 MB), optional title and type; another file type is a 415. " +
+                             "multipart/form-data: file (.pdf, .md, .html, .txt; at most 5 MB), optional title and type; another file type is a 415, " +
+                             "a text file that is not UTF-8 (or holds NUL or control bytes) a 422 NOT_UTF8_TEXT. " +
                              "The text is chunked (800–1200 characters, split at headings, paragraphs, sentences) and indexed at once.")
             .Accepts<KnowledgeDocumentRequest>("application/json", "multipart/form-data")
             .AddOpenApiOperationTransformer((operation, _, _) => KnowledgeUpload.DescribeForm(operation))

@@ -23,7 +23,8 @@ internal static class KnowledgeUpload
     /// <summary>
     /// The request for the form in <paramref name="request"/>. Errors: 413 <c>DOCUMENT_TOO_LARGE</c> (file or form past
     /// the limit), 415 <c>UNSUPPORTED_MEDIA_TYPE</c> (a file that is not PDF, Markdown, HTML or text), 422
-    /// <c>VALIDATION_FAILED</c> (no file, or an empty one), 400 <c>INVALID_FORM</c> (a malformed multipart body).
+    /// <c>VALIDATION_FAILED</c> (no file, or an empty one), 422 <c>NOT_UTF8_TEXT</c> (a text, Markdown or HTML file that is
+    /// not UTF-8 text: <see cref="Utf8Text"/>), 400 <c>INVALID_FORM</c> (a malformed multipart body).
     /// </summary>
     public static async Task<(KnowledgeDocumentRequest? Request, JsonHttpResult<ErrorEnvelope>? Error)> ReadAsync(
         HttpRequest request, KnowledgeOptions options, CancellationToken ct)
@@ -90,9 +91,17 @@ internal static class KnowledgeUpload
         {
             return (null, unstorable.Result(StorableText.Message));
         }
-        return type == DocumentExtractor.Pdf
-            ? (new KnowledgeDocumentRequest(type, title, null, Convert.ToBase64String(bytes), null, name), null)
-            : (new KnowledgeDocumentRequest(type, title, Decode(bytes), null, null, name), null);
+        if (type == DocumentExtractor.Pdf)
+        {
+            return (new KnowledgeDocumentRequest(type, title, null, Convert.ToBase64String(bytes), null, name), null);
+        }
+        if (Utf8Text(bytes) is not { } text)
+        {
+            return (null, ApiError.Unprocessable("NOT_UTF8_TEXT",
+                "The file is not UTF-8 text (invalid UTF-8, or NUL or other control bytes): save it as UTF-8 text, or upload a PDF.",
+                new { fileName = name, type }));
+        }
+        return (new KnowledgeDocumentRequest(type, title, text, null, null, name), null);
     }
 
     /// <summary>Sets the OpenAPI schema of the <c>multipart/form-data</c> body: <c>file</c> (binary, required), <c>title</c>, <c>type</c>.</summary>
@@ -133,16 +142,34 @@ internal static class KnowledgeUpload
             },
         };
 
-    /// <summary>UTF-8 (a BOM is dropped); a file that is not valid UTF-8 is read as Windows-1252's Latin-1 subset.</summary>
-    private static string Decode(byte[] bytes)
+    /// <summary>
+    /// The text of a text, Markdown or HTML file: strict UTF-8 (RFC 3629; a BOM is dropped), without C0 control characters
+    /// other than tab, line feed, form feed and carriage return, and without DEL. Null for anything else: a binary file
+    /// labelled <c>text/plain</c> was read as Latin-1 and indexed as noise, and U+0000 cannot be stored (PostgreSQL).
+    /// </summary>
+    internal static string? Utf8Text(byte[] bytes)
     {
+        string text;
         try
         {
-            return new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(bytes).TrimStart('\uFEFF');
+            text = new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(bytes).TrimStart('\uFEFF');
         }
         catch (DecoderFallbackException)
         {
-            return Encoding.Latin1.GetString(bytes);
+            return null;
         }
+        return ContainsForbiddenControl(text) ? null : text;
+    }
+
+    private static bool ContainsForbiddenControl(string text)
+    {
+        foreach (var c in text)
+        {
+            if (c is (< ' ' and not ('\t' or '\n' or '\f' or '\r')) or '\u007f')
+            {
+                return true;
+            }
+        }
+        return false;
     }
 }

@@ -45,16 +45,20 @@ internal sealed class AccountService(
     public AccountOptions Options => options.Value;
 
     /// <summary>
-    /// The form an email is stored and looked up in: trimmed, Unicode NFC (RFC 6532 §3.1), lower case, so one address
-    /// typed with a precomposed or a combining accent, or in another case, is one account. Text that is not valid
-    /// UTF-16 (a lone surrogate, refused before it reaches here) is only trimmed and lower-cased.
+    /// The form an email is stored and looked up in, the one helper for sign-up, sign-in, invitations, password reset and
+    /// the operator CLI: trimmed, Unicode NFKC, lower case. NFKC is NFC (RFC 6532 §3.1: one address typed with a
+    /// precomposed or a combining accent is one account) plus the compatibility mappings, which fold the width variants
+    /// PRECIS maps for identifiers (RFC 8265 §3.3.1, RFC 8264 §9.3): a fullwidth look-alike (<c>ｏｗｎｅｒ＠example.com</c>)
+    /// is <c>owner@example.com</c>, not a second account. Text that is not valid UTF-16 (a lone surrogate, refused before
+    /// it reaches here) is only trimmed and lower-cased. Accounts stored before NFKC with compatibility characters in their
+    /// address are not rewritten.
     /// </summary>
     public static string NormalizeEmail(string email)
     {
         var trimmed = email.Trim();
         try
         {
-            trimmed = trimmed.Normalize(NormalizationForm.FormC);
+            trimmed = trimmed.Normalize(NormalizationForm.FormKC).Trim(); // NFKC may turn an ideographic space into one to trim
         }
         catch (ArgumentException)
         {

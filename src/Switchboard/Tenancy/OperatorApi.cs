@@ -68,12 +68,7 @@ internal static class OperatorApi
             return ApiError.NotFound("TENANT_NOT_FOUND", "No such tenant.");
         }
         var now = clock.GetUtcNow();
-        var account = await db.TenantAccounts.IgnoreQueryFilters().FirstOrDefaultAsync(a => a.TenantId == id, ct);
-        if (account is null)
-        {
-            account = new TenantAccount { TenantId = id, PlanId = plans.DefaultPlanId, CreatedAt = now, UpdatedAt = now };
-            db.TenantAccounts.Add(account);
-        }
+        var account = await TenantAccounts.GetOrCreateAsync(db, plans, id, now, ct);
         var before = new { plan = account.PlanId, status = account.Status };
         if (body.PlanId is not null && body.PlanId != account.PlanId)
         {

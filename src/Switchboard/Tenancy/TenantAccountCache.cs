@@ -61,14 +61,29 @@ internal sealed class TenantAccountCache(IMemoryCache cache, IServiceScopeFactor
 /// <summary>Loads or creates a tenant's <see cref="TenantAccount"/> row inside the caller's unit of work.</summary>
 internal static class TenantAccounts
 {
+    /// <summary>
+    /// The tenant's account row, tracked by <paramref name="db"/>. A tenant without one (created before accounts existed, or
+    /// by a path that skips sign-up) gets a default row (the default plan, <c>active</c>, no origins) inserted at once with
+    /// <c>INSERT … ON CONFLICT ("TenantId") DO NOTHING</c> (SQLite ≥ 3.24, sqlite.org/lang_upsert.html; PostgreSQL
+    /// "INSERT … ON CONFLICT"), then read: concurrent first requests (twelve parallel <c>PUT /api/v1/widget/origins</c>)
+    /// all find the one row, where an insert tracked until the caller's save made all but one fail with a unique violation
+    /// (409). A default row left behind by a caller that then fails validation is the same as no row.
+    /// </summary>
     public static async Task<TenantAccount> GetOrCreateAsync(SwitchboardDbContext db, PlanCatalog plans, Guid tenantId, DateTimeOffset now, CancellationToken ct)
     {
+        // The tenant is explicit, so operators and Stripe events (outside any tenant's scope) use this too.
         var account = db.TenantAccounts.Local.FirstOrDefault(a => a.TenantId == tenantId)
-            ?? await db.TenantAccounts.FirstOrDefaultAsync(a => a.TenantId == tenantId, ct);
+            ?? await db.TenantAccounts.IgnoreQueryFilters().FirstOrDefaultAsync(a => a.TenantId == tenantId, ct);
         if (account is null)
         {
-            account = new TenantAccount { TenantId = tenantId, PlanId = plans.DefaultPlanId, CreatedAt = now, UpdatedAt = now };
-            db.TenantAccounts.Add(account);
+            // SQLite stores DateTimeOffset as UTC ticks (SwitchboardDbContext.ConfigureConventions); raw SQL bypasses the converter.
+            object at = db.IsSqlite ? now.UtcTicks : now.ToUniversalTime();
+            var plan = plans.DefaultPlanId;
+            await db.Database.ExecuteSqlAsync($"""
+                INSERT INTO tenant_accounts ("TenantId", "PlanId", "Status", "MarketingOptIn", "AllowedOrigins", "CreatedAt", "UpdatedAt")
+                VALUES ({tenantId}, {plan}, 'active', {false}, '[]', {at}, {at}) ON CONFLICT ("TenantId") DO NOTHING
+                """, ct);
+            account = await db.TenantAccounts.IgnoreQueryFilters().FirstAsync(a => a.TenantId == tenantId, ct);
         }
         return account;
     }

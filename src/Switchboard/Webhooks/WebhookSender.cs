@@ -28,10 +28,12 @@ internal sealed class WebhookSender : IDisposable
 
     private readonly HttpClient http;
     private readonly IOptions<WebhookOptions> options;
+    private readonly TimeProvider clock;
 
-    public WebhookSender(WebhookUrlPolicy policy, IOptions<WebhookOptions> options)
+    public WebhookSender(WebhookUrlPolicy policy, IOptions<WebhookOptions> options, TimeProvider clock)
     {
         this.options = options;
+        this.clock = clock;
         var handler = new SocketsHttpHandler
         {
             AllowAutoRedirect = false,
@@ -128,11 +130,14 @@ internal sealed class WebhookSender : IDisposable
         return total == 0 ? null : Encoding.UTF8.GetString(buffer, 0, total).Replace('\0', '\uFFFD');
     }
 
-    /// <summary><c>Retry-After</c> as delta-seconds or an HTTP date (RFC 9110 §10.2.3).</summary>
-    private static TimeSpan? RetryAfterOf(HttpResponseMessage response) => response.Headers.RetryAfter switch
+    /// <summary>
+    /// <c>Retry-After</c> as delta-seconds or an HTTP date (RFC 9110 §10.2.3); a date is measured from the injected clock,
+    /// the one the delivery's next attempt is scheduled by (a date in the past is a negative span: no later than planned).
+    /// </summary>
+    private TimeSpan? RetryAfterOf(HttpResponseMessage response) => response.Headers.RetryAfter switch
     {
         { Delta: { } delta } => delta,
-        { Date: { } date } => date - DateTimeOffset.UtcNow,
+        { Date: { } date } => date - clock.GetUtcNow(),
         _ => null,
     };
 

@@ -208,6 +208,18 @@ internal static class WidgetApi
         TenantAccountCache accounts, UsageMeter usage, WebChatService chat, SqliteWriteGate writes, TimeProvider clock, CancellationToken ct)
     {
         var o = options.Value;
+        var caller = WidgetCaller.From(http);
+        var conversation = await db.WebConversations.FirstOrDefaultAsync(c => c.Id == id, ct);
+        if (conversation is null)
+        {
+            return ApiError.NotFound("CONVERSATION_NOT_FOUND", "No such conversation.");
+        }
+        if (!tokens.Validate(WidgetTokens.FromRequest(http.Request), caller.TenantId, id))
+        {
+            return ApiError.Unauthorized("INVALID_TOKEN", "The conversation token is missing, expired or not this conversation's.");
+        }
+        // The body is looked at only once the caller holds this conversation's token: without one the answer is 401 (404 for
+        // a conversation this key's tenant does not have), whatever was sent.
         var (body, problem) = await ReadAsync<ChatMessageRequest>(http, ct);
         if (problem is not null)
         {
@@ -221,16 +233,6 @@ internal static class WidgetApi
         if (text.Length > o.MaxMessageChars)
         {
             return ApiError.Create(413, "MESSAGE_TOO_LONG", $"A message is at most {o.MaxMessageChars} characters.", new { max = o.MaxMessageChars });
-        }
-        var caller = WidgetCaller.From(http);
-        var conversation = await db.WebConversations.FirstOrDefaultAsync(c => c.Id == id, ct);
-        if (conversation is null)
-        {
-            return ApiError.NotFound("CONVERSATION_NOT_FOUND", "No such conversation.");
-        }
-        if (!tokens.Validate(WidgetTokens.FromRequest(http.Request), caller.TenantId, id))
-        {
-            return ApiError.Unauthorized("INVALID_TOKEN", "The conversation token is missing, expired or not this conversation's.");
         }
         if (await LimitedAsync(http, limiter, o, caller, conversation.VisitorId) is { } limited)
         {

@@ -105,19 +105,25 @@ internal static partial class WidgetSettingsApi
             return v.Result();
         }
         var caller = Caller.From(http);
-        var row = await db.WidgetSettings.FirstOrDefaultAsync(ct);
-        if (row is null)
+        // The row is created on the first PUT: concurrent first PUTs both insert it, and the loser runs again on the
+        // winner's row (UniqueViolation.RetryOnceAsync) rather than answering 409.
+        var row = await UniqueViolation.RetryOnceAsync(db, async () =>
         {
-            row = new WidgetSettings { TenantId = caller.TenantId!.Value };
-            db.WidgetSettings.Add(row);
-        }
-        row.AccentColor = body.AccentColor?.ToLowerInvariant();
-        row.Position = body.Position ?? "end";
-        row.Title = string.IsNullOrWhiteSpace(body.Title) ? null : body.Title.Trim();
-        row.Greeting = string.IsNullOrWhiteSpace(body.Greeting) ? null : body.Greeting.Trim();
-        row.AvatarUrl = body.AvatarUrl;
-        row.UpdatedAt = clock.GetUtcNow();
-        await db.SaveChangesAsync(ct);
+            var row = await db.WidgetSettings.FirstOrDefaultAsync(ct);
+            if (row is null)
+            {
+                row = new WidgetSettings { TenantId = caller.TenantId!.Value };
+                db.WidgetSettings.Add(row);
+            }
+            row.AccentColor = body.AccentColor?.ToLowerInvariant();
+            row.Position = body.Position ?? "end";
+            row.Title = string.IsNullOrWhiteSpace(body.Title) ? null : body.Title.Trim();
+            row.Greeting = string.IsNullOrWhiteSpace(body.Greeting) ? null : body.Greeting.Trim();
+            row.AvatarUrl = body.AvatarUrl;
+            row.UpdatedAt = clock.GetUtcNow();
+            await db.SaveChangesAsync(ct);
+            return row;
+        });
         await audit.AppendAsync(caller.TenantId, caller.Actor, "widget.settings_updated", null, null, ct);
         return TypedResults.Ok(new WidgetSettingsDto(row.AccentColor, row.Position, row.Title, row.Greeting, row.AvatarUrl));
     }

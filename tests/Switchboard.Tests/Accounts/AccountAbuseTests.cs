@@ -47,6 +47,35 @@ public sealed class AccountAbuseTests(SelfServiceFactory factory) : IClassFixtur
     }
 
     [Fact]
+    public async Task AFullwidthLookAlikeEmailIsTheSameAccountAtSignupSigninInvitationAndReset()
+    {
+        var tag = Guid.NewGuid().ToString("N")[..8];
+        var ascii = $"owner-{tag}@example.test";
+        // Fullwidth letters, digits, hyphen and at sign (U+FF01 – U+FF5E): NFKC folds each to its ASCII form.
+        var fullwidth = new string(ascii.Select(c => c is > ' ' and < '\u007f' ? (char)(c - 0x21 + 0xFF01) : c).ToArray());
+        Assert.NotEqual(ascii, fullwidth.ToLowerInvariant());
+        var owner = await factory.SignUpAsync(ascii);
+
+        var again = await factory.CookieClient().PostAsJsonAsync("/api/v1/auth/signup",
+            new { email = fullwidth, password = "another long password", organisation = "Look-alike" });
+        Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
+        Assert.Equal("EMAIL_TAKEN", await again.ErrorCodeAsync());
+        Assert.Equal(1, await factory.WithDbAsync(null, db => db.Users.CountAsync(u => u.Email.Contains(tag))));
+
+        var login = await factory.CookieClient().PostAsJsonAsync("/api/v1/auth/login", new { email = fullwidth, password = owner.Password });
+        Assert.Equal(owner.UserId.ToString(), (await login.JsonAsync(HttpStatusCode.OK))["user"]!["id"]!.GetValue<string>());
+
+        await factory.CookieClient().PostAsJsonAsync("/api/v1/auth/password-reset", new { email = fullwidth });
+        Assert.Equal(1, await factory.WithDbAsync(null, db => db.EmailMessages.IgnoreQueryFilters()
+            .CountAsync(e => e.To == ascii && e.Purpose == Switchboard.Email.EmailPurpose.PasswordReset)));
+
+        var invitee = $"staff-{tag}@example.test";
+        var invited = new string(invitee.Select(c => c is > ' ' and < '\u007f' ? (char)(c - 0x21 + 0xFF01) : c).ToArray());
+        Assert.Equal(HttpStatusCode.Created, (await owner.Client.PostAsJsonAsync("/api/v1/team/invitations", new { email = invited, role = "member" })).StatusCode);
+        Assert.Equal([invitee], await factory.WithDbAsync(owner.TenantId, db => db.Invitations.Select(i => i.Email).ToListAsync()));
+    }
+
+    [Fact]
     public async Task TwoOwnersRemovingEachOtherAtOnceLeaveTheTenantAnOwner()
     {
         for (var round = 0; round < 5; round++)

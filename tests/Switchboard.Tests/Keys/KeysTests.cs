@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using Switchboard.Tenancy;
 using Switchboard.Tests.Support;
 
@@ -176,6 +178,30 @@ public sealed class KeysTests(SelfServiceFactory factory) : IClassFixture<SelfSe
         })).JsonAsync(HttpStatusCode.OK);
         Assert.Equal(["https://shop.example.com", "https://shop.example.com:8443"], saved["origins"]!.AsArray().Select(o => o!.GetValue<string>()));
         Assert.Equal(2, (await owner.Client.GetFromJsonAsync<JsonObject>("/api/v1/widget/origins"))!["origins"]!.AsArray().Count);
+    }
+
+    [Fact]
+    public async Task ConcurrentFirstOriginPutsOfATenantWithoutAnAccountRowAllSucceed()
+    {
+        var owner = await factory.SignUpAsync();
+        // A tenant from before accounts existed: its row is created on first use, here by twelve requests at once.
+        await factory.WithDbAsync(null, db => db.TenantAccounts.IgnoreQueryFilters().Where(a => a.TenantId == owner.TenantId).ExecuteDeleteAsync());
+        factory.Services.GetRequiredService<TenantAccountCache>().Invalidate(owner.TenantId);
+        var puts = await Task.WhenAll(Enumerable.Range(0, 12).Select(i =>
+            owner.Client.PutAsJsonAsync("/api/v1/widget/origins", new { origins = new[] { $"https://s{i}.example.com" } })));
+        Assert.All(puts, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+        Assert.Single((await owner.Client.GetFromJsonAsync<JsonObject>("/api/v1/widget/origins"))!["origins"]!.AsArray());
+        Assert.Equal(1, await factory.WithDbAsync(null, db => db.TenantAccounts.IgnoreQueryFilters().CountAsync(a => a.TenantId == owner.TenantId)));
+    }
+
+    [Fact]
+    public async Task ConcurrentFirstWidgetSettingsPutsAllSucceed()
+    {
+        var owner = await ProTenantAsync();
+        var puts = await Task.WhenAll(Enumerable.Range(0, 12).Select(i =>
+            owner.Client.PutAsJsonAsync("/api/v1/widget/settings", new { accentColor = "#112233", position = "start", title = $"Shop {i}", greeting = (string?)null, avatarUrl = (string?)null })));
+        Assert.All(puts, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+        Assert.StartsWith("Shop ", (await owner.Client.GetFromJsonAsync<JsonObject>("/api/v1/widget/settings"))!["title"]!.GetValue<string>());
     }
 
     [Fact]

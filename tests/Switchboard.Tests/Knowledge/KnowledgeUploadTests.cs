@@ -11,6 +11,14 @@ namespace Switchboard.Tests.Knowledge;
 [Trait("Category", "Database")]
 public sealed class KnowledgeUploadTests(KnowledgeFactory factory) : IClassFixture<KnowledgeFactory>
 {
+    /// <summary>4 KB of random bytes that are not UTF-8 (a 0xFF byte never is).</summary>
+    private static byte[] RandomBytes()
+    {
+        var bytes = System.Security.Cryptography.RandomNumberGenerator.GetBytes(4096);
+        bytes[0] = 0xFF;
+        return bytes;
+    }
+
     private static MultipartFormDataContent Form(byte[] file, string fileName, string? contentType, string? title = null, string? type = null)
     {
         var form = new MultipartFormDataContent();
@@ -88,6 +96,11 @@ public sealed class KnowledgeUploadTests(KnowledgeFactory factory) : IClassFixtu
             (RawForm("--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"ta\0rifs.txt\"\r\nContent-Type: text/plain\r\n\r\nok\r\n--b--\r\n"),
                 HttpStatusCode.UnprocessableEntity, "VALIDATION_FAILED"),
             (new StringContent("type=text&content=x", Encoding.UTF8, "text/plain"), HttpStatusCode.UnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE"),
+            // Binary labelled as text (it was indexed as Latin-1 noise), and UTF-8 holding NUL or control bytes.
+            (Form(RandomBytes(), "blob.txt", "text/plain"), HttpStatusCode.UnprocessableEntity, "NOT_UTF8_TEXT"),
+            (Form(Encoding.Latin1.GetBytes("Tarifs: caméra 249 $"), "tarifs.txt", "text/plain"), HttpStatusCode.UnprocessableEntity, "NOT_UTF8_TEXT"),
+            (Form(Encoding.UTF8.GetBytes("Tarifs\0 caméra"), "tarifs.txt", "text/plain"), HttpStatusCode.UnprocessableEntity, "NOT_UTF8_TEXT"),
+            (Form(Encoding.UTF8.GetBytes("# Tarifs\u0001\u001b[31m"), "tarifs.md", "text/markdown"), HttpStatusCode.UnprocessableEntity, "NOT_UTF8_TEXT"),
         };
         foreach (var (body, status, code) in cases)
         {

@@ -543,6 +543,19 @@ public sealed class WebhookDeliveryTests(WebhookFactory factory) : IClassFixture
     }
 
     [Fact]
+    public async Task ARetryAfterDateIsMeasuredFromTheInjectedClock()
+    {
+        await using var receiver = await WebhookReceiver.StartAsync();
+        receiver.StatusCode = 503;
+        // The test clock is weeks away from the real one: only a span measured from it is ten minutes.
+        receiver.ResponseHeaders["Retry-After"] = factory.Clock.GetUtcNow().AddMinutes(10).ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+        var outcome = await factory.Services.GetRequiredService<WebhookSender>().SendAsync(new Uri(receiver.Url), new Dictionary<string, string>(), [], "{}"u8.ToArray(), None);
+        Assert.Equal(503, outcome.StatusCode);
+        // An HTTP date has whole seconds: the span is ten minutes less the clock's fraction of a second.
+        Assert.InRange(outcome.RetryAfter!.Value, TimeSpan.FromMinutes(10) - TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(10));
+    }
+
+    [Fact]
     public async Task ATimeoutIsAFailedAttemptThatIsRetried()
     {
         await using var receiver = await WebhookReceiver.StartAsync();

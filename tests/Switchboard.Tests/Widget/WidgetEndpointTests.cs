@@ -168,6 +168,36 @@ public sealed class WidgetEndpointTests(WidgetFactory factory) : IClassFixture<W
     }
 
     [Fact]
+    public async Task AMessageWithoutTheConversationsTokenIs401WhateverItsBody()
+    {
+        var t = await factory.CreateWidgetTenantAsync("Jeton d'abord");
+        var visitor = new Visitor(factory.Browser(), t);
+        await visitor.StartAsync();
+        var token = visitor.Token;
+        foreach (var bearer in new string?[] { null, "not-a-token" })
+        {
+            visitor.Token = bearer;
+            // Blank, oversize and malformed bodies: the token is checked first, so none of them is judged.
+            foreach (var body in new[] { """{"text":"   "}""", "{\"text\":\"" + new string('a', 2001) + "\"}", "{\"text\": \"unterminated" })
+            {
+                var request = new HttpRequestMessage(HttpMethod.Post, $"/widget/v1/conversations/{visitor.Id}/messages{t.Q}")
+                {
+                    Content = new StringContent(body, Encoding.UTF8, "application/json"),
+                };
+                if (bearer is not null)
+                {
+                    request.Headers.Authorization = new("Bearer", bearer);
+                }
+                var response = await factory.Browser().SendAsync(request);
+                Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+                Assert.Equal("INVALID_TOKEN", await response.ErrorCodeAsync());
+            }
+        }
+        visitor.Token = token;
+        Assert.Equal("VALIDATION_FAILED", await (await visitor.PostAsync("   ")).ErrorCodeAsync()); // with the token, the body is judged
+    }
+
+    [Fact]
     public async Task AnotherTenantsConversationCannotBeReadOrContinued()
     {
         var a = await factory.CreateWidgetTenantAsync("Tenant A");

@@ -24,6 +24,7 @@ internal sealed partial class SwitchboardDbContext
     public DbSet<PhoneNumber> PhoneNumbers => Set<PhoneNumber>();
     public DbSet<UsageRecord> UsageRecords => Set<UsageRecord>();
     public DbSet<AuditEntry> AuditLog => Set<AuditEntry>();
+    public DbSet<Http.IdempotencyRecord> IdempotencyKeys => Set<Http.IdempotencyRecord>();
 
     private void ConfigureSelfService(ModelBuilder b)
     {
@@ -163,6 +164,19 @@ internal sealed partial class SwitchboardDbContext
             // Filtered like tenant-owned rows, but without a foreign key: the installation chain uses Guid.Empty,
             // and an erased tenant's chain is removed explicitly.
             TenantFiltered(e);
+        });
+
+        // Idempotency-Key on /api/v1 POSTs (migration 0038): scoped to the tenant and the caller (API key or user).
+        b.Entity<Http.IdempotencyRecord>(e =>
+        {
+            e.ToTable("idempotency_keys");
+            e.HasKey(x => new { x.TenantId, x.Principal, x.Key });
+            e.Property(x => x.Principal).HasMaxLength(64);
+            e.Property(x => x.Key).HasMaxLength(Http.IdempotencyMiddleware.MaxKeyLength);
+            e.Property(x => x.RequestHash).HasMaxLength(64);
+            e.Property(x => x.ContentType).HasMaxLength(200);
+            e.Property(x => x.Location).HasMaxLength(2000);
+            TenantOwned(e);
         });
 
         // Columns added to existing tables by 0004.

@@ -8,8 +8,9 @@ namespace Switchboard.Platform.Http;
 /// <summary>
 /// Completes the OpenAPI document: declares the dashboard's session cookie next to the secret key, and gives every
 /// operation its authentication (secret key or session), the error responses every endpoint can answer in the
-/// envelope (401 and 403 when authenticated, 429 with <c>Retry-After</c> on <c>/api/v1</c>, 422 for an <c>/api/v1</c> body, 500), and the
-/// <c>X-CSRF-Token</c> header that cookie-authenticated changes need.
+/// envelope (401 and 403 when authenticated, 429 with <c>Retry-After</c> on <c>/api/v1</c>, 422 for an <c>/api/v1</c> body, 500), the
+/// <c>X-CSRF-Token</c> header that cookie-authenticated changes need, and the <c>Idempotency-Key</c> header of tenant-scoped
+/// POSTs (<see cref="IdempotencyMiddleware"/>, with its 400 and 409).
 /// </summary>
 internal sealed class OpenApiConventions : IOpenApiDocumentTransformer, IOpenApiOperationTransformer
 {
@@ -125,6 +126,25 @@ internal sealed class OpenApiConventions : IOpenApiDocumentTransformer, IOpenApi
         {
             operation.Security = [new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(VapiSecretScheme, context.Document)] = [] }];
         }
+        if (authorized && HttpMethods.IsPost(method) && path.StartsWith("/api/v1/", StringComparison.Ordinal)
+            && !path.StartsWith("/api/v1/auth/", StringComparison.Ordinal) && !path.StartsWith("/api/v1/operator/", StringComparison.Ordinal))
+        {
+            // IdempotencyMiddleware: every tenant-scoped POST.
+            operation.Parameters ??= [];
+            operation.Parameters.Add(new OpenApiParameter
+            {
+                Name = IdempotencyMiddleware.Header,
+                In = ParameterLocation.Header,
+                Required = false,
+                Description = "Makes a retry safe (Stripe's rules): the same key with the same request within 24 hours replays the first " +
+                              "success (status, body, Location) with Idempotent-Replayed: true instead of running again. Keys are scoped to " +
+                              "the tenant and the API key or user; 1 to 255 printable ASCII characters (a UUID). A refusal or failure is not " +
+                              "kept: the key can be sent again with the corrected request.",
+                Schema = new OpenApiSchema { Type = JsonSchemaType.String, MinLength = 1, MaxLength = IdempotencyMiddleware.MaxKeyLength },
+            });
+            AddOrExtend(operation, "400", "Idempotency-Key invalid (IDEMPOTENCY_KEY_INVALID) or already used with another request (IDEMPOTENCY_KEY_REUSED).", error);
+            AddOrExtend(operation, "409", "A request with the same Idempotency-Key is still running (IDEMPOTENCY_KEY_IN_USE): retry after Retry-After seconds.", error);
+        }
         Add(operation, "500", "Unexpected error (INTERNAL_ERROR); no internals are revealed.", error);
     }
 
@@ -188,6 +208,18 @@ internal sealed class OpenApiConventions : IOpenApiDocumentTransformer, IOpenApi
 
     private static string Reason(string status) =>
         int.TryParse(status, out var code) ? Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(code) : "";
+
+    /// <summary>As <see cref="Add"/>; when the operation already answers <paramref name="status"/>, <paramref name="description"/> is appended to its description.</summary>
+    private static void AddOrExtend(OpenApiOperation operation, string status, string description, IOpenApiSchema schema)
+    {
+        if (operation.Responses!.TryGetValue(status, out var existing) && existing is OpenApiResponse r
+            && !string.IsNullOrEmpty(r.Description) && r.Description != Reason(status))
+        {
+            r.Description += " " + description;
+            return;
+        }
+        Add(operation, status, description, schema);
+    }
 
     private static void Add(OpenApiOperation operation, string status, string description, IOpenApiSchema schema)
     {

@@ -1751,7 +1751,7 @@ export interface paths {
         put?: never;
         /**
          * Add a document (text, markdown, html, pdf as base64, or url; or a file upload)
-         * @description JSON: type=text|markdown|html: content is the text. type=pdf: contentBase64 is the file. type=url: url is fetched once (https, public addresses only, no redirects, 15 s, 5 MB; text/html, text/plain, text/markdown or application/pdf). multipart/form-data: file (.pdf, .md, .html, .txt; at most 5 MB), optional title and type; another file type is a 415. The text is chunked (800–1200 characters, split at headings, paragraphs, sentences) and indexed at once.
+         * @description JSON: type=text|markdown|html: content is the text. type=pdf: contentBase64 is the file. type=url: url is fetched once (https, public addresses only, no redirects, 15 s, 5 MB; text/html, text/plain, text/markdown or application/pdf). multipart/form-data: file (.pdf, .md, .html, .txt; at most 5 MB), optional title and type; another file type is a 415, a text file that is not UTF-8 (or holds NUL or control bytes) a 422 NOT_UTF8_TEXT. The text is chunked (800–1200 characters, split at headings, paragraphs, sentences) and indexed at once.
          */
         post: operations["postKnowledge"];
         delete?: never;
@@ -3200,7 +3200,7 @@ export interface components {
         /**
          * @description Creates an endpoint. `Url`: absolute https URL (http only where the operator allows it). `EventTypes`:
          *     types from `GET /api/v1/webhooks/event-types`; null or empty subscribes to every type. `Enabled`: default true.
-         *     `Headers`: up to 20 custom request headers (not `webhook-*`, `host`, `content-*`…), stored encrypted.
+         *     `Headers`: up to 20 custom request headers (not `webhook-*`, `host`, `content-*`…), values of ASCII text (HttpClient sends no other), stored encrypted.
          */
         CreateWebhookEndpointRequest: {
             url: null | string;
@@ -6936,6 +6936,8 @@ export interface operations {
             header?: {
                 /** @description Required with a session cookie (the sb_csrf cookie's value, also returned at sign-in); not used with a secret key. */
                 "X-CSRF-Token"?: string;
+                /** @description Makes a retry safe (Stripe's rules): the same key with the same request within 24 hours replays the first success (status, body, Location) with Idempotent-Replayed: true instead of running again. Keys are scoped to the tenant and the API key or user; 1 to 255 printable ASCII characters (a UUID). A refusal or failure is not kept: the key can be sent again with the corrected request. */
+                "Idempotency-Key"?: string;
             };
             path?: never;
             cookie?: never;
@@ -6955,7 +6957,7 @@ export interface operations {
                     "application/json": components["schemas"]["WebhookEndpointCreated"];
                 };
             };
-            /** @description Malformed request (BAD_REQUEST, MALFORMED_JSON…). */
+            /** @description Malformed request (BAD_REQUEST, MALFORMED_JSON…). Idempotency-Key invalid (IDEMPOTENCY_KEY_INVALID) or already used with another request (IDEMPOTENCY_KEY_REUSED). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -6982,7 +6984,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Conflict with the current state. */
+            /** @description Conflict with the current state. A request with the same Idempotency-Key is still running (IDEMPOTENCY_KEY_IN_USE): retry after Retry-After seconds. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -7297,6 +7299,8 @@ export interface operations {
             header?: {
                 /** @description Required with a session cookie (the sb_csrf cookie's value, also returned at sign-in); not used with a secret key. */
                 "X-CSRF-Token"?: string;
+                /** @description Makes a retry safe (Stripe's rules): the same key with the same request within 24 hours replays the first success (status, body, Location) with Idempotent-Replayed: true instead of running again. Keys are scoped to the tenant and the API key or user; 1 to 255 printable ASCII characters (a UUID). A refusal or failure is not kept: the key can be sent again with the corrected request. */
+                "Idempotency-Key"?: string;
             };
             path: {
                 id: string;
@@ -7318,7 +7322,7 @@ export interface operations {
                     "application/json": components["schemas"]["WebhookSecretRotated"];
                 };
             };
-            /** @description Malformed request (BAD_REQUEST, MALFORMED_JSON…). */
+            /** @description Malformed request (BAD_REQUEST, MALFORMED_JSON…). Idempotency-Key invalid (IDEMPOTENCY_KEY_INVALID) or already used with another request (IDEMPOTENCY_KEY_REUSED). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7347,6 +7351,15 @@ export interface operations {
             };
             /** @description Not found (also for another tenant's resource). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request with the same Idempotency-Key is still running (IDEMPOTENCY_KEY_IN_USE): retry after Retry-After seconds. */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7400,6 +7413,8 @@ export interface operations {
             header?: {
                 /** @description Required with a session cookie (the sb_csrf cookie's value, also returned at sign-in); not used with a secret key. */
                 "X-CSRF-Token"?: string;
+                /** @description Makes a retry safe (Stripe's rules): the same key with the same request within 24 hours replays the first success (status, body, Location) with Idempotent-Replayed: true instead of running again. Keys are scoped to the tenant and the API key or user; 1 to 255 printable ASCII characters (a UUID). A refusal or failure is not kept: the key can be sent again with the corrected request. */
+                "Idempotency-Key"?: string;
             };
             path: {
                 id: string;
@@ -7421,7 +7436,7 @@ export interface operations {
                     "application/json": components["schemas"]["WebhookDeliveryDto"];
                 };
             };
-            /** @description Malformed request (BAD_REQUEST, MALFORMED_JSON…). */
+            /** @description Malformed request (BAD_REQUEST, MALFORMED_JSON…). Idempotency-Key invalid (IDEMPOTENCY_KEY_INVALID) or already used with another request (IDEMPOTENCY_KEY_REUSED). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7450,6 +7465,15 @@ export interface operations {
             };
             /** @description Not found (also for another tenant's resource). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request with the same Idempotency-Key is still running (IDEMPOTENCY_KEY_IN_USE): retry after Retry-After seconds. */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7665,6 +7689,8 @@ export interface operations {
             header?: {
                 /** @description Required with a session cookie (the sb_csrf cookie's value, also returned at sign-in); not used with a secret key. */
                 "X-CSRF-Token"?: string;
+                /** @description Makes a retry safe (Stripe's rules): the same key with the same request within 24 hours replays the first success (status, body, Location) with Idempotent-Replayed: true instead of running again. Keys are scoped to the tenant and the API key or user; 1 to 255 printable ASCII characters (a UUID). A refusal or failure is not kept: the key can be sent again with the corrected request. */
+                "Idempotency-Key"?: string;
             };
             path: {
                 id: string;
@@ -7681,6 +7707,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["WebhookDeliveryDto"];
+                };
+            };
+            /** @description Idempotency-Key invalid (IDEMPOTENCY_KEY_INVALID) or already used with another request (IDEMPOTENCY_KEY_REUSED). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             /** @description Not authenticated (UNAUTHENTICATED): a secret key or a session is required. */
@@ -7710,7 +7745,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Conflict with the current state. */
+            /** @description Conflict with the current state. A request with the same Idempotency-Key is still running (IDEMPOTENCY_KEY_IN_USE): retry after Retry-After seconds. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -7747,6 +7782,8 @@ export interface operations {
             header?: {
                 /** @description Required with a session cookie (the sb_csrf cookie's value, also returned at sign-in); not used with a secret key. */
                 "X-CSRF-Token"?: string;
+                /** @description Makes a retry safe (Stripe's rules): the same key with the same request within 24 hours replays the first success (status, body, Location) with Idempotent-Replayed: true instead of running again. Keys are scoped to the tenant and the API key or user; 1 to 255 printable ASCII characters (a UUID). A refusal or failure is not kept: the key can be sent again with the corrected request. */
+                "Idempotency-Key"?: string;
             };
             path: {
                 id: string;
@@ -7768,7 +7805,7 @@ export interface operations {
                     "application/json": components["schemas"]["WebhookReplayResult"];
                 };
             };
-            /** @description Malformed request (BAD_REQUEST, MALFORMED_JSON…). */
+            /** @description Malformed request (BAD_REQUEST, MALFORMED_JSON…). Idempotency-Key invalid (IDEMPOTENCY_KEY_INVALID) or already used with another request (IDEMPOTENCY_KEY_REUSED). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -7804,7 +7841,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Conflict with the current state. */
+            /** @description Conflict with the current state. A request with the same Idempotency-Key is still running (IDEMPOTENCY_KEY_IN_USE): retry after Retry-After seconds. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -9929,6 +9966,8 @@ export interface operations {
             header?: {
                 /** @description Required with a session cookie (the sb_csrf cookie's value, also returned at sign-in); not used with a secret key. */
                 "X-CSRF-Token"?: string;
+                /** @description Makes a retry safe (Stripe's rules): the same key with the same request within 24 hours replays the first success (status, body, Location) with Idempotent-Replayed: true instead of running again. Keys are scoped to the tenant and the API key or user; 1 to 255 printable ASCII characters (a UUID). A refusal or failure is not kept: the key can be sent again with the corrected request. */
+                "Idempotency-Key"?: string;
             };
             path?: never;
             cookie?: never;
@@ -9948,7 +9987,7 @@ export interface operations {
                     "application/json": components["schemas"]["InvitationDto"];
                 };
             };
-            /** @description Malformed request (BAD_REQUEST, MALFORMED_JSON…). */
+            /** @description Malformed request (BAD_REQUEST, MALFORMED_JSON…). Idempotency-Key invalid (IDEMPOTENCY_KEY_INVALID) or already used with another request (IDEMPOTENCY_KEY_REUSED). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -9975,7 +10014,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Conflict with the current state. */
+            /** @description Conflict with the current state. A request with the same Idempotency-Key is still running (IDEMPOTENCY_KEY_IN_USE): retry after Retry-After seconds. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -10250,6 +10289,8 @@ export interface operations {
             header?: {
                 /** @description Required with a session cookie (the sb_csrf cookie's value, also returned at sign-in); not used with a secret key. */
                 "X-CSRF-Token"?: string;
+                /** @description Makes a retry safe (Stripe's rules): the same key with the same request within 24 hours replays the first success (status, body, Location) with Idempotent-Replayed: true instead of running again. Keys are scoped to the tenant and the API key or user; 1 to 255 printable ASCII characters (a UUID). A refusal or failure is not kept: the key can be sent again with the corrected request. */
+                "Idempotency-Key"?: string;
             };
             path?: never;
             cookie?: never;
@@ -10265,6 +10306,15 @@ export interface operations {
                     "application/json": components["schemas"]["OnboardingCompletion"];
                 };
             };
+            /** @description Idempotency-Key invalid (IDEMPOTENCY_KEY_INVALID) or already used with another request (IDEMPOTENCY_KEY_REUSED). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Not authenticated (UNAUTHENTICATED): a secret key or a session is required. */
             401: {
                 headers: {
@@ -10276,6 +10326,15 @@ export interface operations {
             };
             /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. INSUFFICIENT_ROLE unless the caller is a signed-in owner or admin, or a secret API key. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request with the same Idempotency-Key is still running (IDEMPOTENCY_KEY_IN_USE): retry after Retry-After seconds. */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11031,6 +11090,8 @@ export interface operations {
             header?: {
                 /** @description Required with a session cookie (the sb_csrf cookie's value, also returned at sign-in); not used with a secret key. */
                 "X-CSRF-Token"?: string;
+                /** @description Makes a retry safe (Stripe's rules): the same key with the same request within 24 hours replays the first success (status, body, Location) with Idempotent-Replayed: true instead of running again. Keys are scoped to the tenant and the API key or user; 1 to 255 printable ASCII characters (a UUID). A refusal or failure is not kept: the key can be sent again with the corrected request. */
+                "Idempotency-Key"?: string;
             };
             path: {
                 provider: string;
@@ -11046,6 +11107,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CredentialCheckDto"];
+                };
+            };
+            /** @description Idempotency-Key invalid (IDEMPOTENCY_KEY_INVALID) or already used with another request (IDEMPOTENCY_KEY_REUSED). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             /** @description Not authenticated (UNAUTHENTICATED): a secret key or a session is required. */
@@ -11068,6 +11138,15 @@ export interface operations {
             };
             /** @description Not found (also for another tenant's resource). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request with the same Idempotency-Key is still running (IDEMPOTENCY_KEY_IN_USE): retry after Retry-After seconds. */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11231,6 +11310,8 @@ export interface operations {
             header?: {
                 /** @description Required with a session cookie (the sb_csrf cookie's value, also returned at sign-in); not used with a secret key. */
                 "X-CSRF-Token"?: string;
+                /** @description Makes a retry safe (Stripe's rules): the same key with the same request within 24 hours replays the first success (status, body, Location) with Idempotent-Replayed: true instead of running again. Keys are scoped to the tenant and the API key or user; 1 to 255 printable ASCII characters (a UUID). A refusal or failure is not kept: the key can be sent again with the corrected request. */
+                "Idempotency-Key"?: string;
             };
             path?: never;
             cookie?: never;
@@ -11250,7 +11331,7 @@ export interface operations {
                     "application/json": components["schemas"]["AssistantDto"];
                 };
             };
-            /** @description Malformed request (BAD_REQUEST, MALFORMED_JSON…). */
+            /** @description Malformed request (BAD_REQUEST, MALFORMED_JSON…). Idempotency-Key invalid (IDEMPOTENCY_KEY_INVALID) or already used with another request (IDEMPOTENCY_KEY_REUSED). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -11270,6 +11351,15 @@ export interface operations {
             };
             /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. INSUFFICIENT_ROLE unless the caller is a signed-in owner or admin, or a secret API key. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request with the same Idempotency-Key is still running (IDEMPOTENCY_KEY_IN_USE): retry after Retry-After seconds. */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11969,6 +12059,8 @@ export interface operations {
             header?: {
                 /** @description Required with a session cookie (the sb_csrf cookie's value, also returned at sign-in); not used with a secret key. */
                 "X-CSRF-Token"?: string;
+                /** @description Makes a retry safe (Stripe's rules): the same key with the same request within 24 hours replays the first success (status, body, Location) with Idempotent-Replayed: true instead of running again. Keys are scoped to the tenant and the API key or user; 1 to 255 printable ASCII characters (a UUID). A refusal or failure is not kept: the key can be sent again with the corrected request. */
+                "Idempotency-Key"?: string;
             };
             path?: never;
             cookie?: never;
@@ -11988,7 +12080,7 @@ export interface operations {
                     "application/json": components["schemas"]["BillingRedirect"];
                 };
             };
-            /** @description Malformed request (BAD_REQUEST, MALFORMED_JSON…). */
+            /** @description Malformed request (BAD_REQUEST, MALFORMED_JSON…). Idempotency-Key invalid (IDEMPOTENCY_KEY_INVALID) or already used with another request (IDEMPOTENCY_KEY_REUSED). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -12024,7 +12116,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Conflict with the current state. */
+            /** @description Conflict with the current state. A request with the same Idempotency-Key is still running (IDEMPOTENCY_KEY_IN_USE): retry after Retry-After seconds. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -12088,6 +12180,8 @@ export interface operations {
             header?: {
                 /** @description Required with a session cookie (the sb_csrf cookie's value, also returned at sign-in); not used with a secret key. */
                 "X-CSRF-Token"?: string;
+                /** @description Makes a retry safe (Stripe's rules): the same key with the same request within 24 hours replays the first success (status, body, Location) with Idempotent-Replayed: true instead of running again. Keys are scoped to the tenant and the API key or user; 1 to 255 printable ASCII characters (a UUID). A refusal or failure is not kept: the key can be sent again with the corrected request. */
+                "Idempotency-Key"?: string;
             };
             path?: never;
             cookie?: never;
@@ -12101,6 +12195,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["BillingRedirect"];
+                };
+            };
+            /** @description Idempotency-Key invalid (IDEMPOTENCY_KEY_INVALID) or already used with another request (IDEMPOTENCY_KEY_REUSED). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             /** @description Not authenticated (UNAUTHENTICATED): a secret key or a session is required. */
@@ -12130,7 +12233,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Conflict with the current state. */
+            /** @description Conflict with the current state. A request with the same Idempotency-Key is still running (IDEMPOTENCY_KEY_IN_USE): retry after Retry-After seconds. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -12376,6 +12479,8 @@ export interface operations {
             header?: {
                 /** @description Required with a session cookie (the sb_csrf cookie's value, also returned at sign-in); not used with a secret key. */
                 "X-CSRF-Token"?: string;
+                /** @description Makes a retry safe (Stripe's rules): the same key with the same request within 24 hours replays the first success (status, body, Location) with Idempotent-Replayed: true instead of running again. Keys are scoped to the tenant and the API key or user; 1 to 255 printable ASCII characters (a UUID). A refusal or failure is not kept: the key can be sent again with the corrected request. */
+                "Idempotency-Key"?: string;
             };
             path?: never;
             cookie?: never;
@@ -12395,7 +12500,7 @@ export interface operations {
                     "application/json": components["schemas"]["CallerErasureResult"];
                 };
             };
-            /** @description Malformed request (BAD_REQUEST, MALFORMED_JSON…). */
+            /** @description Malformed request (BAD_REQUEST, MALFORMED_JSON…). Idempotency-Key invalid (IDEMPOTENCY_KEY_INVALID) or already used with another request (IDEMPOTENCY_KEY_REUSED). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -12415,6 +12520,15 @@ export interface operations {
             };
             /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. INSUFFICIENT_ROLE unless the caller is a signed-in owner or admin, or a secret API key. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request with the same Idempotency-Key is still running (IDEMPOTENCY_KEY_IN_USE): retry after Retry-After seconds. */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12468,6 +12582,8 @@ export interface operations {
             header?: {
                 /** @description Required with a session cookie (the sb_csrf cookie's value, also returned at sign-in); not used with a secret key. */
                 "X-CSRF-Token"?: string;
+                /** @description Makes a retry safe (Stripe's rules): the same key with the same request within 24 hours replays the first success (status, body, Location) with Idempotent-Replayed: true instead of running again. Keys are scoped to the tenant and the API key or user; 1 to 255 printable ASCII characters (a UUID). A refusal or failure is not kept: the key can be sent again with the corrected request. */
+                "Idempotency-Key"?: string;
             };
             path?: never;
             cookie?: never;
@@ -12487,7 +12603,7 @@ export interface operations {
                     "application/json": components["schemas"]["TenantErasureResult"];
                 };
             };
-            /** @description Malformed request (BAD_REQUEST, MALFORMED_JSON…). */
+            /** @description Malformed request (BAD_REQUEST, MALFORMED_JSON…). Idempotency-Key invalid (IDEMPOTENCY_KEY_INVALID) or already used with another request (IDEMPOTENCY_KEY_REUSED). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -12507,6 +12623,15 @@ export interface operations {
             };
             /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. INSUFFICIENT_ROLE unless the caller is a signed-in owner: a secret API key (which acts with admin permissions) is refused. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request with the same Idempotency-Key is still running (IDEMPOTENCY_KEY_IN_USE): retry after Retry-After seconds. */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12949,6 +13074,8 @@ export interface operations {
             header?: {
                 /** @description Required with a session cookie (the sb_csrf cookie's value, also returned at sign-in); not used with a secret key. */
                 "X-CSRF-Token"?: string;
+                /** @description Makes a retry safe (Stripe's rules): the same key with the same request within 24 hours replays the first success (status, body, Location) with Idempotent-Replayed: true instead of running again. Keys are scoped to the tenant and the API key or user; 1 to 255 printable ASCII characters (a UUID). A refusal or failure is not kept: the key can be sent again with the corrected request. */
+                "Idempotency-Key"?: string;
             };
             path?: never;
             cookie?: never;
@@ -12968,7 +13095,7 @@ export interface operations {
                     "application/json": components["schemas"]["PhoneNumberDto"];
                 };
             };
-            /** @description Malformed request (BAD_REQUEST, MALFORMED_JSON…). */
+            /** @description Malformed request (BAD_REQUEST, MALFORMED_JSON…). Idempotency-Key invalid (IDEMPOTENCY_KEY_INVALID) or already used with another request (IDEMPOTENCY_KEY_REUSED). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -12995,7 +13122,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Conflict with the current state. */
+            /** @description Conflict with the current state. A request with the same Idempotency-Key is still running (IDEMPOTENCY_KEY_IN_USE): retry after Retry-After seconds. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -13350,6 +13477,8 @@ export interface operations {
             header?: {
                 /** @description Required with a session cookie (the sb_csrf cookie's value, also returned at sign-in); not used with a secret key. */
                 "X-CSRF-Token"?: string;
+                /** @description Makes a retry safe (Stripe's rules): the same key with the same request within 24 hours replays the first success (status, body, Location) with Idempotent-Replayed: true instead of running again. Keys are scoped to the tenant and the API key or user; 1 to 255 printable ASCII characters (a UUID). A refusal or failure is not kept: the key can be sent again with the corrected request. */
+                "Idempotency-Key"?: string;
             };
             path?: never;
             cookie?: never;
@@ -13369,7 +13498,7 @@ export interface operations {
                     "application/json": components["schemas"]["CreatedApiKey"];
                 };
             };
-            /** @description Malformed request (BAD_REQUEST, MALFORMED_JSON…). */
+            /** @description Malformed request (BAD_REQUEST, MALFORMED_JSON…). Idempotency-Key invalid (IDEMPOTENCY_KEY_INVALID) or already used with another request (IDEMPOTENCY_KEY_REUSED). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -13396,7 +13525,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Conflict with the current state. */
+            /** @description Conflict with the current state. A request with the same Idempotency-Key is still running (IDEMPOTENCY_KEY_IN_USE): retry after Retry-After seconds. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -13451,6 +13580,8 @@ export interface operations {
             header?: {
                 /** @description Required with a session cookie (the sb_csrf cookie's value, also returned at sign-in); not used with a secret key. */
                 "X-CSRF-Token"?: string;
+                /** @description Makes a retry safe (Stripe's rules): the same key with the same request within 24 hours replays the first success (status, body, Location) with Idempotent-Replayed: true instead of running again. Keys are scoped to the tenant and the API key or user; 1 to 255 printable ASCII characters (a UUID). A refusal or failure is not kept: the key can be sent again with the corrected request. */
+                "Idempotency-Key"?: string;
             };
             path: {
                 id: string;
@@ -13472,7 +13603,7 @@ export interface operations {
                     "application/json": components["schemas"]["CreatedApiKey"];
                 };
             };
-            /** @description Malformed request (BAD_REQUEST, MALFORMED_JSON…). */
+            /** @description Malformed request (BAD_REQUEST, MALFORMED_JSON…). Idempotency-Key invalid (IDEMPOTENCY_KEY_INVALID) or already used with another request (IDEMPOTENCY_KEY_REUSED). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -13508,7 +13639,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Conflict with the current state. */
+            /** @description Conflict with the current state. A request with the same Idempotency-Key is still running (IDEMPOTENCY_KEY_IN_USE): retry after Retry-After seconds. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -14118,6 +14249,8 @@ export interface operations {
             header?: {
                 /** @description Required with a session cookie (the sb_csrf cookie's value, also returned at sign-in); not used with a secret key. */
                 "X-CSRF-Token"?: string;
+                /** @description Makes a retry safe (Stripe's rules): the same key with the same request within 24 hours replays the first success (status, body, Location) with Idempotent-Replayed: true instead of running again. Keys are scoped to the tenant and the API key or user; 1 to 255 printable ASCII characters (a UUID). A refusal or failure is not kept: the key can be sent again with the corrected request. */
+                "Idempotency-Key"?: string;
             };
             path?: never;
             cookie?: never;
@@ -14148,7 +14281,7 @@ export interface operations {
                     "application/json": components["schemas"]["KnowledgeDocumentDto"];
                 };
             };
-            /** @description Malformed request (BAD_REQUEST, MALFORMED_JSON…). */
+            /** @description Malformed request (BAD_REQUEST, MALFORMED_JSON…). Idempotency-Key invalid (IDEMPOTENCY_KEY_INVALID) or already used with another request (IDEMPOTENCY_KEY_REUSED). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -14175,7 +14308,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Conflict with the current state. */
+            /** @description Conflict with the current state. A request with the same Idempotency-Key is still running (IDEMPOTENCY_KEY_IN_USE): retry after Retry-After seconds. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -14457,6 +14590,8 @@ export interface operations {
             header?: {
                 /** @description Required with a session cookie (the sb_csrf cookie's value, also returned at sign-in); not used with a secret key. */
                 "X-CSRF-Token"?: string;
+                /** @description Makes a retry safe (Stripe's rules): the same key with the same request within 24 hours replays the first success (status, body, Location) with Idempotent-Replayed: true instead of running again. Keys are scoped to the tenant and the API key or user; 1 to 255 printable ASCII characters (a UUID). A refusal or failure is not kept: the key can be sent again with the corrected request. */
+                "Idempotency-Key"?: string;
             };
             path: {
                 id: string;
@@ -14472,6 +14607,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["KnowledgeDocumentDto"];
+                };
+            };
+            /** @description Idempotency-Key invalid (IDEMPOTENCY_KEY_INVALID) or already used with another request (IDEMPOTENCY_KEY_REUSED). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             /** @description Not authenticated (UNAUTHENTICATED): a secret key or a session is required. */
@@ -14501,7 +14645,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Conflict with the current state. */
+            /** @description Conflict with the current state. A request with the same Idempotency-Key is still running (IDEMPOTENCY_KEY_IN_USE): retry after Retry-After seconds. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -14556,6 +14700,8 @@ export interface operations {
             header?: {
                 /** @description Required with a session cookie (the sb_csrf cookie's value, also returned at sign-in); not used with a secret key. */
                 "X-CSRF-Token"?: string;
+                /** @description Makes a retry safe (Stripe's rules): the same key with the same request within 24 hours replays the first success (status, body, Location) with Idempotent-Replayed: true instead of running again. Keys are scoped to the tenant and the API key or user; 1 to 255 printable ASCII characters (a UUID). A refusal or failure is not kept: the key can be sent again with the corrected request. */
+                "Idempotency-Key"?: string;
             };
             path?: never;
             cookie?: never;
@@ -14575,7 +14721,7 @@ export interface operations {
                     "application/json": components["schemas"]["OutboundCallDto"];
                 };
             };
-            /** @description Malformed request (BAD_REQUEST, MALFORMED_JSON…). */
+            /** @description Malformed request (BAD_REQUEST, MALFORMED_JSON…). Idempotency-Key invalid (IDEMPOTENCY_KEY_INVALID) or already used with another request (IDEMPOTENCY_KEY_REUSED). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -14604,6 +14750,15 @@ export interface operations {
             };
             /** @description Not found (also for another tenant's resource). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request with the same Idempotency-Key is still running (IDEMPOTENCY_KEY_IN_USE): retry after Retry-After seconds. */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -14773,6 +14928,8 @@ export interface operations {
             header?: {
                 /** @description Required with a session cookie (the sb_csrf cookie's value, also returned at sign-in); not used with a secret key. */
                 "X-CSRF-Token"?: string;
+                /** @description Makes a retry safe (Stripe's rules): the same key with the same request within 24 hours replays the first success (status, body, Location) with Idempotent-Replayed: true instead of running again. Keys are scoped to the tenant and the API key or user; 1 to 255 printable ASCII characters (a UUID). A refusal or failure is not kept: the key can be sent again with the corrected request. */
+                "Idempotency-Key"?: string;
             };
             path?: never;
             cookie?: never;
@@ -14801,7 +14958,7 @@ export interface operations {
                     "application/json": components["schemas"]["DoNotCallDto"];
                 };
             };
-            /** @description Malformed request (BAD_REQUEST, MALFORMED_JSON…). */
+            /** @description Malformed request (BAD_REQUEST, MALFORMED_JSON…). Idempotency-Key invalid (IDEMPOTENCY_KEY_INVALID) or already used with another request (IDEMPOTENCY_KEY_REUSED). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -14821,6 +14978,15 @@ export interface operations {
             };
             /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. INSUFFICIENT_ROLE unless the caller is a signed-in owner or admin, or a secret API key. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request with the same Idempotency-Key is still running (IDEMPOTENCY_KEY_IN_USE): retry after Retry-After seconds. */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -14953,6 +15119,8 @@ export interface operations {
             header?: {
                 /** @description Required with a session cookie (the sb_csrf cookie's value, also returned at sign-in); not used with a secret key. */
                 "X-CSRF-Token"?: string;
+                /** @description Makes a retry safe (Stripe's rules): the same key with the same request within 24 hours replays the first success (status, body, Location) with Idempotent-Replayed: true instead of running again. Keys are scoped to the tenant and the API key or user; 1 to 255 printable ASCII characters (a UUID). A refusal or failure is not kept: the key can be sent again with the corrected request. */
+                "Idempotency-Key"?: string;
             };
             path?: never;
             cookie?: never;
@@ -14972,7 +15140,7 @@ export interface operations {
                     "application/json": components["schemas"]["DoNotCallImportDto"];
                 };
             };
-            /** @description Malformed request (BAD_REQUEST, MALFORMED_JSON…). */
+            /** @description Malformed request (BAD_REQUEST, MALFORMED_JSON…). Idempotency-Key invalid (IDEMPOTENCY_KEY_INVALID) or already used with another request (IDEMPOTENCY_KEY_REUSED). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -14992,6 +15160,15 @@ export interface operations {
             };
             /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. INSUFFICIENT_ROLE unless the caller is a signed-in owner or admin, or a secret API key. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request with the same Idempotency-Key is still running (IDEMPOTENCY_KEY_IN_USE): retry after Retry-After seconds. */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -15112,6 +15289,8 @@ export interface operations {
             header?: {
                 /** @description Required with a session cookie (the sb_csrf cookie's value, also returned at sign-in); not used with a secret key. */
                 "X-CSRF-Token"?: string;
+                /** @description Makes a retry safe (Stripe's rules): the same key with the same request within 24 hours replays the first success (status, body, Location) with Idempotent-Replayed: true instead of running again. Keys are scoped to the tenant and the API key or user; 1 to 255 printable ASCII characters (a UUID). A refusal or failure is not kept: the key can be sent again with the corrected request. */
+                "Idempotency-Key"?: string;
             };
             path?: never;
             cookie?: never;
@@ -15152,7 +15331,7 @@ export interface operations {
                     "application/json": components["schemas"]["CampaignCreatedDto"];
                 };
             };
-            /** @description Malformed request (BAD_REQUEST, MALFORMED_JSON…). */
+            /** @description Malformed request (BAD_REQUEST, MALFORMED_JSON…). Idempotency-Key invalid (IDEMPOTENCY_KEY_INVALID) or already used with another request (IDEMPOTENCY_KEY_REUSED). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -15181,6 +15360,15 @@ export interface operations {
             };
             /** @description Not found (also for another tenant's resource). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A request with the same Idempotency-Key is still running (IDEMPOTENCY_KEY_IN_USE): retry after Retry-After seconds. */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -15403,6 +15591,8 @@ export interface operations {
             header?: {
                 /** @description Required with a session cookie (the sb_csrf cookie's value, also returned at sign-in); not used with a secret key. */
                 "X-CSRF-Token"?: string;
+                /** @description Makes a retry safe (Stripe's rules): the same key with the same request within 24 hours replays the first success (status, body, Location) with Idempotent-Replayed: true instead of running again. Keys are scoped to the tenant and the API key or user; 1 to 255 printable ASCII characters (a UUID). A refusal or failure is not kept: the key can be sent again with the corrected request. */
+                "Idempotency-Key"?: string;
             };
             path: {
                 id: string;
@@ -15424,7 +15614,7 @@ export interface operations {
                     "application/json": components["schemas"]["CampaignDto"];
                 };
             };
-            /** @description Malformed request (BAD_REQUEST, MALFORMED_JSON…). */
+            /** @description Malformed request (BAD_REQUEST, MALFORMED_JSON…). Idempotency-Key invalid (IDEMPOTENCY_KEY_INVALID) or already used with another request (IDEMPOTENCY_KEY_REUSED). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -15460,7 +15650,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Conflict with the current state. */
+            /** @description Conflict with the current state. A request with the same Idempotency-Key is still running (IDEMPOTENCY_KEY_IN_USE): retry after Retry-After seconds. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -15515,6 +15705,8 @@ export interface operations {
             header?: {
                 /** @description Required with a session cookie (the sb_csrf cookie's value, also returned at sign-in); not used with a secret key. */
                 "X-CSRF-Token"?: string;
+                /** @description Makes a retry safe (Stripe's rules): the same key with the same request within 24 hours replays the first success (status, body, Location) with Idempotent-Replayed: true instead of running again. Keys are scoped to the tenant and the API key or user; 1 to 255 printable ASCII characters (a UUID). A refusal or failure is not kept: the key can be sent again with the corrected request. */
+                "Idempotency-Key"?: string;
             };
             path: {
                 id: string;
@@ -15530,6 +15722,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CampaignDto"];
+                };
+            };
+            /** @description Idempotency-Key invalid (IDEMPOTENCY_KEY_INVALID) or already used with another request (IDEMPOTENCY_KEY_REUSED). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             /** @description Not authenticated (UNAUTHENTICATED): a secret key or a session is required. */
@@ -15559,7 +15760,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Conflict with the current state. */
+            /** @description Conflict with the current state. A request with the same Idempotency-Key is still running (IDEMPOTENCY_KEY_IN_USE): retry after Retry-After seconds. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -15596,6 +15797,8 @@ export interface operations {
             header?: {
                 /** @description Required with a session cookie (the sb_csrf cookie's value, also returned at sign-in); not used with a secret key. */
                 "X-CSRF-Token"?: string;
+                /** @description Makes a retry safe (Stripe's rules): the same key with the same request within 24 hours replays the first success (status, body, Location) with Idempotent-Replayed: true instead of running again. Keys are scoped to the tenant and the API key or user; 1 to 255 printable ASCII characters (a UUID). A refusal or failure is not kept: the key can be sent again with the corrected request. */
+                "Idempotency-Key"?: string;
             };
             path: {
                 id: string;
@@ -15611,6 +15814,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CampaignDto"];
+                };
+            };
+            /** @description Idempotency-Key invalid (IDEMPOTENCY_KEY_INVALID) or already used with another request (IDEMPOTENCY_KEY_REUSED). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             /** @description Not authenticated (UNAUTHENTICATED): a secret key or a session is required. */
@@ -15640,7 +15852,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Conflict with the current state. */
+            /** @description Conflict with the current state. A request with the same Idempotency-Key is still running (IDEMPOTENCY_KEY_IN_USE): retry after Retry-After seconds. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -15677,6 +15889,8 @@ export interface operations {
             header?: {
                 /** @description Required with a session cookie (the sb_csrf cookie's value, also returned at sign-in); not used with a secret key. */
                 "X-CSRF-Token"?: string;
+                /** @description Makes a retry safe (Stripe's rules): the same key with the same request within 24 hours replays the first success (status, body, Location) with Idempotent-Replayed: true instead of running again. Keys are scoped to the tenant and the API key or user; 1 to 255 printable ASCII characters (a UUID). A refusal or failure is not kept: the key can be sent again with the corrected request. */
+                "Idempotency-Key"?: string;
             };
             path: {
                 id: string;
@@ -15692,6 +15906,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CampaignDto"];
+                };
+            };
+            /** @description Idempotency-Key invalid (IDEMPOTENCY_KEY_INVALID) or already used with another request (IDEMPOTENCY_KEY_REUSED). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             /** @description Not authenticated (UNAUTHENTICATED): a secret key or a session is required. */
@@ -15721,7 +15944,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Conflict with the current state. */
+            /** @description Conflict with the current state. A request with the same Idempotency-Key is still running (IDEMPOTENCY_KEY_IN_USE): retry after Retry-After seconds. */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -15758,6 +15981,8 @@ export interface operations {
             header?: {
                 /** @description Required with a session cookie (the sb_csrf cookie's value, also returned at sign-in); not used with a secret key. */
                 "X-CSRF-Token"?: string;
+                /** @description Makes a retry safe (Stripe's rules): the same key with the same request within 24 hours replays the first success (status, body, Location) with Idempotent-Replayed: true instead of running again. Keys are scoped to the tenant and the API key or user; 1 to 255 printable ASCII characters (a UUID). A refusal or failure is not kept: the key can be sent again with the corrected request. */
+                "Idempotency-Key"?: string;
             };
             path: {
                 id: string;
@@ -15773,6 +15998,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CampaignDto"];
+                };
+            };
+            /** @description Idempotency-Key invalid (IDEMPOTENCY_KEY_INVALID) or already used with another request (IDEMPOTENCY_KEY_REUSED). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
             /** @description Not authenticated (UNAUTHENTICATED): a secret key or a session is required. */
@@ -15802,7 +16036,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Conflict with the current state. */
+            /** @description Conflict with the current state. A request with the same Idempotency-Key is still running (IDEMPOTENCY_KEY_IN_USE): retry after Retry-After seconds. */
             409: {
                 headers: {
                     [name: string]: unknown;
