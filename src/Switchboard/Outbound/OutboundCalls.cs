@@ -189,7 +189,8 @@ internal sealed class OutboundCalls(SwitchboardDbContext db, DoNotCallList dnc, 
 /// </summary>
 internal sealed class OutboundPlaceHandler(
     SwitchboardDbContext db, OutboundCalls outbound, TwilioOutboundClient twilio, VapiRestClient vapi, CredentialStore credentials,
-    Webhooks.WebhookEventPublisher webhooks, Campaigns.CampaignResults campaigns, TimeProvider clock, ILogger<OutboundPlaceHandler> logger) : IOutboxHandler
+    Webhooks.WebhookEventPublisher webhooks, Campaigns.CampaignResults campaigns, SqliteWriteGate writes, TimeProvider clock, ILogger<OutboundPlaceHandler> logger)
+    : IOutboxHandler
 {
     public const string Kind = "outbound.place";
 
@@ -346,6 +347,14 @@ internal sealed class OutboundPlaceHandler(
         }
     }
 
+    /// <summary>
+    /// Ends a call that was never placed (refused, no credentials, no caller id, the provider's 4xx) and publishes its end,
+    /// with the call claimed in the same transaction (<see cref="PostCallPipeline.SaveClaimedAsync"/>), as every unit that
+    /// publishes a call's end does: the status callback of a call an interrupted attempt created, or
+    /// <see cref="NativeCallCloser"/>, may end it meanwhile. When another unit claimed it first, its end stands: this unit's
+    /// changes to the call and its events are dropped (a refusal row it recorded is kept), and the message is done. A save
+    /// lost otherwise (a unique-key race on a row the unit adds) is retried by the outbox, which reads the call again.
+    /// </summary>
     private async Task<OutboxResult> EndAsync(Call call, string status, string reason, CancellationToken ct)
     {
         call.Status = status;
@@ -354,6 +363,23 @@ internal sealed class OutboundPlaceHandler(
         call.UpdatedAt = clock.GetUtcNow();
         await campaigns.CallEndedAsync(call, ct); // a campaign contact's call: refused (dnc) or failed before it rang
         await webhooks.CallEndedAsync(call, ct);
-        return OutboxResult.Done;
+        call.Analyzed = true; // its end is published: claimed in the save, so no other unit publishes it again
+        if (await TwilioVoiceApi.TrySaveClaimedAsync(db, writes, call.Id, ct))
+        {
+            return OutboxResult.Done;
+        }
+        // Nothing of this unit was written (its transaction rolled back): leave only what the outbox saves next, the message's
+        // bookkeeping and the refusal, if any.
+        foreach (var entry in db.ChangeTracker.Entries().Where(e => e.Entity is not (OutboxMessage or OutboundRefusal)).ToList())
+        {
+            entry.State = entry.State == EntityState.Added ? EntityState.Detached : EntityState.Unchanged;
+        }
+        db.DropInsertsOnSave();
+        if (await db.Calls.AsNoTracking().AnyAsync(c => c.Id == call.Id && c.Analyzed, ct))
+        {
+            logger.LogInformation("Outbound call {CallId} was ended by another unit before its placement ended it ({Reason}): that end stands", call.Id, reason);
+            return OutboxResult.Done;
+        }
+        return OutboxResult.Retry("ending the call lost a race on a row it adds");
     }
 }

@@ -84,15 +84,26 @@ internal static class OutboundTwilioWebhooks
         {
             return error!;
         }
-        await TwilioVoiceApi.AddEventAsync(db, request.Tenant.Id, call.Id, "twilio.outbound.answer", request, http, clock.GetUtcNow(), ct);
-        NativeCallStatus.Advance(call, "ringing");
-        call.UpdatedAt = clock.GetUtcNow();
-        var twiml = call.AnsweredBy is { } answeredBy
-            ? await TwimlForAsync(db, tokens, request.Tenant, call, answeredBy, urls.BaseFor(http.Request), ct)
-            : null;
-        await TwilioVoiceApi.SaveAsync(http, db, ct);
+        string? twiml = null;
+        string? answeredBy = null;
+        var loaded = call;
+        await TwilioVoiceApi.SaveReadingAgainAsync(http, db, async attempt =>
+        {
+            // Read again after a lost race (a second delivery of this request): the AMD result may have come meanwhile.
+            var current = attempt == 1 ? loaded : await CallOfAsync(request, callId, db, ct);
+            if (current is null)
+            {
+                return TwilioSave.Nothing;
+            }
+            await TwilioVoiceApi.AddEventAsync(db, request.Tenant.Id, current.Id, "twilio.outbound.answer", request, http, clock.GetUtcNow(), ct);
+            NativeCallStatus.Advance(current, "ringing");
+            current.UpdatedAt = clock.GetUtcNow();
+            answeredBy = current.AnsweredBy;
+            twiml = answeredBy is not null ? await TwimlForAsync(db, tokens, request.Tenant, current, answeredBy, urls.BaseFor(http.Request), ct) : null;
+            return TwilioSave.Plain;
+        }, ct);
         // Null: no result yet (hold the line for it), or a fax (nothing to say to it: hang up, not 40 s of held line).
-        return Results.Content(twiml ?? (call.AnsweredBy is null ? Hold() : TwiML.Hangup()), TwiML.ContentType);
+        return Results.Content(twiml ?? (answeredBy is null ? Hold() : TwiML.Hangup()), TwiML.ContentType);
     }
 
     private static async Task<IResult> AmdAsync(string tenantId, string callId, HttpContext http, SwitchboardDbContext db, MediaStreamTokens tokens,
@@ -103,25 +114,39 @@ internal static class OutboundTwilioWebhooks
         {
             return error!;
         }
-        var fresh = await TwilioVoiceApi.AddEventAsync(db, request.Tenant.Id, call.Id, "twilio.outbound.amd", request, http, clock.GetUtcNow(), ct);
-        if (!fresh || call.AnsweredBy is not null || request["AnsweredBy"] is not { } answeredBy)
+        string? twiml = null;
+        Call? updated = null; // the call whose live TwiML this result changes, once saved
+        var loaded = call;
+        var saved = await TwilioVoiceApi.SaveReadingAgainAsync(http, db, async attempt =>
         {
-            await TwilioVoiceApi.SaveAsync(http, db, ct);
-            return Results.NoContent();
-        }
-        call.AnsweredBy = TolerantJson.Cap(answeredBy, 32);
-        call.UpdatedAt = clock.GetUtcNow();
-        if (NativeCallStatus.IsTerminal(call.Status))
-        {
-            // The callee hung up while detection ran, and the status callback came first: the result is kept, but nothing is
-            // left to play (an update answers 21220), and the call already ended and was analysed as it did (no "voicemail").
-            await TwilioVoiceApi.SaveAsync(http, db, ct);
-            return Results.NoContent();
-        }
-        var twiml = await TwimlForAsync(db, tokens, request.Tenant, call, answeredBy, urls.BaseFor(http.Request), ct);
-        await TwilioVoiceApi.SaveAsync(http, db, ct);
-        var creds = await http.RequestServices.GetRequiredService<CredentialStore>().GetTwilioAsync(request.Tenant.Id, ct);
-        if (creds is not null && call.CallSid is { } sid)
+            (twiml, updated) = (null, null);
+            var current = attempt == 1 ? loaded : await CallOfAsync(request, callId, db, ct);
+            if (current is null)
+            {
+                return TwilioSave.Nothing;
+            }
+            // A second delivery (not fresh), or a call that already has its result: recorded, nothing played again.
+            var fresh = await TwilioVoiceApi.AddEventAsync(db, request.Tenant.Id, current.Id, "twilio.outbound.amd", request, http, clock.GetUtcNow(), ct);
+            if (!fresh || current.AnsweredBy is not null || request["AnsweredBy"] is not { } answeredBy)
+            {
+                return TwilioSave.Plain;
+            }
+            current.AnsweredBy = TolerantJson.Cap(answeredBy, 32);
+            current.UpdatedAt = clock.GetUtcNow();
+            if (NativeCallStatus.IsTerminal(current.Status))
+            {
+                // The callee hung up while detection ran, and the status callback came first: the result is kept, but nothing is
+                // left to play (an update answers 21220), and the call already ended and was analysed as it did (no "voicemail").
+                return TwilioSave.Plain;
+            }
+            twiml = await TwimlForAsync(db, tokens, request.Tenant, current, answeredBy, urls.BaseFor(http.Request), ct);
+            updated = current;
+            return TwilioSave.Plain;
+        }, ct);
+        // Only the unit that saved this result changes the live call: a unit that lost it to a second delivery of the same
+        // result does not update the call again (the callee would hear the notice twice, the bridge started twice).
+        var creds = saved && updated is not null ? await http.RequestServices.GetRequiredService<CredentialStore>().GetTwilioAsync(request.Tenant.Id, ct) : null;
+        if (creds is not null && updated!.CallSid is { } sid)
         {
             var result = twiml is null
                 ? await twilio.HangUpAsync(creds.AccountSid, creds.AuthToken, sid, ct)
@@ -129,7 +154,7 @@ internal static class OutboundTwilioWebhooks
             if (result.Outcome != TwilioSendOutcome.Accepted)
             {
                 // 21220: the callee hung up meanwhile. The status callback ends the call either way.
-                logger.LogWarning("Could not update outbound call {CallId} after AMD {AnsweredBy}: {Error}", call.Id, answeredBy, result.Error);
+                logger.LogWarning("Could not update outbound call {CallId} after AMD {AnsweredBy}: {Error}", updated.Id, updated.AnsweredBy, result.Error);
             }
         }
         return Results.NoContent();
@@ -172,7 +197,7 @@ internal static class OutboundTwilioWebhooks
     /// unique-key race is read again and saves the status alone, so <c>call.ended</c> and <c>call.analyzed</c> go out once.
     /// </summary>
     private static async Task<IResult> StatusAsync(string tenantId, string callId, HttpContext http, SwitchboardDbContext db, PostCallPipeline postCall,
-        Webhooks.WebhookEventPublisher webhooks, SqliteWriteGate writes, TimeProvider clock, CancellationToken ct)
+        Webhooks.WebhookEventPublisher webhooks, TimeProvider clock, CancellationToken ct)
     {
         var (request, call, error) = await LoadAsync(tenantId, callId, http, db, ct); // the body is read (and its signature checked) once
         if (request is null || call is null)
@@ -180,24 +205,21 @@ internal static class OutboundTwilioWebhooks
             return error!;
         }
         var now = clock.GetUtcNow();
-        for (var attempt = 1; call is not null && attempt <= StatusAttempts; attempt++, call = await CallOfAsync(request, callId, db, ct))
+        var loaded = call;
+        await TwilioVoiceApi.SaveReadingAgainAsync(http, db, async attempt =>
         {
-            var ranPipeline = false;
-            if (await TwilioVoiceApi.AddEventAsync(db, request.Tenant.Id, call.Id, "twilio.outbound.status", request, http, now, ct))
+            var current = attempt == 1 ? loaded : await CallOfAsync(request, callId, db, ct);
+            if (current is null)
             {
-                ranPipeline = await ApplyStatusAsync(db, postCall, webhooks, request, call, now, ct);
+                return TwilioSave.Nothing;
             }
-            if (ranPipeline ? await TwilioVoiceApi.TrySaveClaimedAsync(db, writes, call.Id, ct) : await TwilioVoiceApi.SaveAsync(http, db, ct))
-            {
-                break;
-            }
-            db.ResetUnitOfWork(); // another unit ended the call, or delivered this callback, since this one read it: read again
-        }
+            // Delivered again: the CallSid it carries is still bound (a plain save); the first delivery's unit stands.
+            var ranPipeline = await TwilioVoiceApi.AddEventAsync(db, request.Tenant.Id, current.Id, "twilio.outbound.status", request, http, now, ct)
+                && await ApplyStatusAsync(db, postCall, webhooks, request, current, now, ct);
+            return ranPipeline ? TwilioSave.Claiming(current.Id) : TwilioSave.Plain;
+        }, ct);
         return Results.NoContent();
     }
-
-    /// <summary>Attempts of the status callback to save its unit.</summary>
-    private const int StatusAttempts = 3;
 
     /// <summary>Applies a status callback to <paramref name="call"/>; true when it ran the post-call pipeline (the save must claim the call).</summary>
     private static async Task<bool> ApplyStatusAsync(SwitchboardDbContext db, PostCallPipeline postCall, Webhooks.WebhookEventPublisher webhooks,

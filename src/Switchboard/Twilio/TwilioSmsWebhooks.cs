@@ -51,11 +51,17 @@ internal static partial class TwilioVoiceApi
             return ApiError.Unprocessable("INVALID_PAYLOAD", "MessageSid is required.");
         }
         var key = "inbound:" + sid;
-        // Twice at most: a save lost to a concurrent delivery (SaveAsync clears the unit then) is redone on what is stored now.
-        // Two texts of one sender at once (STOP sent twice) both add the do-not-call entry; the second's save fails on its
-        // unique number, and on the retry finds the entry and stores only its text.
-        for (var attempt = 0; attempt < 2 && !await db.SmsMessages.AnyAsync(s => s.IdempotencyKey == key, ct); attempt++)
+        // A save lost to a concurrent delivery is redone on what is stored now (SaveReadingAgainAsync). Two texts of one sender
+        // at once (STOP sent twice) both add the do-not-call entry; the second's save fails on its unique number, and on the
+        // retry finds the entry and stores only its text.
+        (string Action, string Number)? optOut = null;
+        var saved = await SaveReadingAgainAsync(http, db, async _ =>
         {
+            optOut = null;
+            if (await db.SmsMessages.AnyAsync(s => s.IdempotencyKey == key, ct))
+            {
+                return TwilioSave.Nothing; // delivered again: the first delivery's text stands
+            }
             var now = clock.GetUtcNow();
             var body = request["Body"] ?? "";
             var media = request.Int("NumMedia") ?? 0;
@@ -78,17 +84,14 @@ internal static partial class TwilioVoiceApi
                 CreatedAt = now,
                 SentAt = now,
             });
-            var optOut = await OptOutAsync(request, db, dnc, ct);
-            if (!await SaveAsync(http, db, ct))
-            {
-                continue; // lost to a concurrent delivery: it changed nothing, so nothing to audit
-            }
-            if (optOut is { } change)
-            {
-                await audit.AppendAsync(request.Tenant.Id, AuditActor.System, change.Action, "number:" + change.Number,
-                    new { source = DoNotCallSources.SmsOptOut, messageSid = sid }, ct);
-            }
-            break;
+            optOut = await OptOutAsync(request, db, dnc, ct);
+            return TwilioSave.Plain;
+        }, ct);
+        // Audited once saved: a unit lost to a concurrent delivery changed nothing.
+        if (saved && optOut is { } change)
+        {
+            await audit.AppendAsync(request.Tenant.Id, AuditActor.System, change.Action, "number:" + change.Number,
+                new { source = DoNotCallSources.SmsOptOut, messageSid = sid }, ct);
         }
         return Xml(TwiML.Empty());
     }

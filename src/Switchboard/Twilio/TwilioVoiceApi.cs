@@ -175,50 +175,55 @@ internal static partial class TwilioVoiceApi
             .Select(c => new { c.EndedReason }).FirstOrDefaultAsync(ct);
         var limit = known is null ? await concurrency.CanStartAsync(tenant.Id, ct) : (Allowed: known.EndedReason != "over-limit", Active: 0, Limit: 0);
         var suspended = (await accounts.GetAsync(tenant.Id, ct)).Status == "suspended";
-        var call = await FindOrCreateCallAsync(db, tenant.Id, callSid, now, ct);
-        call.CustomerNumber ??= Cap(request["From"] ?? request["Caller"], 64);
-        call.BusinessNumber ??= Cap(request["To"] ?? request["Called"], 64);
-        call.Type ??= request["Direction"] is { } d && d.StartsWith("outbound", StringComparison.Ordinal) ? "outboundPhoneCall" : "inboundPhoneCall";
-        NativeCallStatus.Advance(call, request["CallStatus"]);
-        call.UpdatedAt = now;
-        await AddEventAsync(db, tenant.Id, call.Id, "twilio.voice", request, http, now, ct);
+        var twiml = "";
+        // A status callback or a second delivery of this webhook may create the call between this unit's read and its save:
+        // the unit is then made again on that call (its id is the one the stream's token and parameters name).
+        await SaveReadingAgainAsync(http, db, async _ =>
+        {
+            var call = await FindOrCreateCallAsync(db, tenant.Id, callSid, now, ct);
+            call.CustomerNumber ??= Cap(request["From"] ?? request["Caller"], 64);
+            call.BusinessNumber ??= Cap(request["To"] ?? request["Called"], 64);
+            call.Type ??= request["Direction"] is { } d && d.StartsWith("outbound", StringComparison.Ordinal) ? "outboundPhoneCall" : "inboundPhoneCall";
+            NativeCallStatus.Advance(call, request["CallStatus"]);
+            call.UpdatedAt = now;
+            await AddEventAsync(db, tenant.Id, call.Id, "twilio.voice", request, http, now, ct);
 
-        var assistant = await db.Assistants.OrderByDescending(a => a.IsDefault).ThenBy(a => a.CreatedAt).FirstOrDefaultAsync(ct);
-        var languages = (assistant?.Languages ?? []).Append(tenant.Locale).ToList();
-        var language = call.Language ?? VoicePrompts.Choose(languages, call.CustomerNumber, request["FromCountry"], request["FromState"]);
-        call.Language = language;
-        call.AssistantId ??= assistant?.Id;
-        var voice = VoicePrompts.SayFor(language);
-        var baseUrl = urls.BaseFor(http.Request);
+            var assistant = await db.Assistants.OrderByDescending(a => a.IsDefault).ThenBy(a => a.CreatedAt).FirstOrDefaultAsync(ct);
+            var languages = (assistant?.Languages ?? []).Append(tenant.Locale).ToList();
+            var language = call.Language ?? VoicePrompts.Choose(languages, call.CustomerNumber, request["FromCountry"], request["FromState"]);
+            call.Language = language;
+            call.AssistantId ??= assistant?.Id;
+            var voice = VoicePrompts.SayFor(language);
+            var baseUrl = urls.BaseFor(http.Request);
 
-        string twiml;
-        if (assistant is null || suspended)
-        {
-            call.EndedReason ??= suspended ? "tenant-suspended" : "no-assistant";
-            twiml = TwiML.SayAndHangup(VoicePrompts.Polite(language, tenant.Name, VoiceNoticeReason.Unavailable), voice);
-        }
-        else if (tenant.VoiceAfterHours != VoiceBehaviour.Answer && !BusinessHoursCalculator.IsOpen(tenant.BusinessHours, tenant.TimeZone, now))
-        {
-            call.EndedReason ??= "after-hours";
-            twiml = NotAnswered(tenant, tenant.VoiceAfterHours, VoiceNoticeReason.AfterHours, language, voice, baseUrl, options.Value);
-        }
-        else if (!limit.Allowed)
-        {
-            call.EndedReason ??= "over-limit";
-            logger.LogWarning("Tenant {TenantId} is at its plan's limit of {Limit} concurrent calls: call {CallSid} gets the over-limit behaviour",
-                tenant.Id, limit.Limit, callSid);
-            twiml = NotAnswered(tenant, tenant.VoiceOverLimit, VoiceNoticeReason.Busy, language, voice, baseUrl, options.Value);
-        }
-        else
-        {
-            var token = tokens.Issue(tenant.Id, call.Id, callSid, assistant.Id, language);
-            var streamUrl = $"{TwilioWebhookUrls.ToWebSocket(baseUrl)}/media/twilio/{token}";
-            var consent = assistant.RecordingEnabled ? VoicePrompts.ConsentNotices(assistant.Languages, language, tenant.Name) : [];
-            twiml = TwiML.Connect(consent, streamUrl,
-                [new("tenantId", tenant.Id.ToString()), new("callId", call.Id.ToString()), new("language", language)],
-                $"{baseUrl}/webhooks/twilio/voice/{tenant.Id}/stream-ended");
-        }
-        await SaveAsync(http, db, ct);
+            if (assistant is null || suspended)
+            {
+                call.EndedReason ??= suspended ? "tenant-suspended" : "no-assistant";
+                twiml = TwiML.SayAndHangup(VoicePrompts.Polite(language, tenant.Name, VoiceNoticeReason.Unavailable), voice);
+            }
+            else if (tenant.VoiceAfterHours != VoiceBehaviour.Answer && !BusinessHoursCalculator.IsOpen(tenant.BusinessHours, tenant.TimeZone, now))
+            {
+                call.EndedReason ??= "after-hours";
+                twiml = NotAnswered(tenant, tenant.VoiceAfterHours, VoiceNoticeReason.AfterHours, language, voice, baseUrl, options.Value);
+            }
+            else if (!limit.Allowed)
+            {
+                call.EndedReason ??= "over-limit";
+                logger.LogWarning("Tenant {TenantId} is at its plan's limit of {Limit} concurrent calls: call {CallSid} gets the over-limit behaviour",
+                    tenant.Id, limit.Limit, callSid);
+                twiml = NotAnswered(tenant, tenant.VoiceOverLimit, VoiceNoticeReason.Busy, language, voice, baseUrl, options.Value);
+            }
+            else
+            {
+                var token = tokens.Issue(tenant.Id, call.Id, callSid, assistant.Id, language);
+                var streamUrl = $"{TwilioWebhookUrls.ToWebSocket(baseUrl)}/media/twilio/{token}";
+                var consent = assistant.RecordingEnabled ? VoicePrompts.ConsentNotices(assistant.Languages, language, tenant.Name) : [];
+                twiml = TwiML.Connect(consent, streamUrl,
+                    [new("tenantId", tenant.Id.ToString()), new("callId", call.Id.ToString()), new("language", language)],
+                    $"{baseUrl}/webhooks/twilio/voice/{tenant.Id}/stream-ended");
+            }
+            return TwilioSave.Plain;
+        }, ct);
         return Xml(twiml);
     }
 
@@ -241,21 +246,26 @@ internal static partial class TwilioVoiceApi
             return error!;
         }
         var callSid = request["CallSid"];
-        var call = callSid is null ? null : await db.Calls.FirstOrDefaultAsync(c => c.Provider == NativeCallStatus.Provider && c.ProviderCallId == callSid, ct);
-        if (call is null)
+        string? language = null; // set when the call takes a message
+        // Only the call's reason is written (no row inserted, so no unique key to race): the one helper all the same.
+        await SaveReadingAgainAsync(http, db, async _ =>
+        {
+            var call = callSid is null ? null : await db.Calls.FirstOrDefaultAsync(c => c.Provider == NativeCallStatus.Provider && c.ProviderCallId == callSid, ct);
+            // The bridge never started (socket refused, node lost) or the speech provider was unreachable: take a message.
+            if (call is null || !(call.EndedReason is NativeCallStatus.ProviderUnreachable || (call.StartedAt is null && call.EndedReason is null)))
+            {
+                language = null;
+                return TwilioSave.Nothing;
+            }
+            call.EndedReason ??= StreamFailedReason;
+            call.UpdatedAt = clock.GetUtcNow();
+            language = call.Language ?? request.Tenant.Locale;
+            return TwilioSave.Plain;
+        }, ct);
+        if (language is null)
         {
             return Xml(TwiML.Hangup());
         }
-        // The bridge never started (socket refused, node lost) or the speech provider was unreachable: take a message.
-        var failed = call.EndedReason is NativeCallStatus.ProviderUnreachable || (call.StartedAt is null && call.EndedReason is null);
-        if (!failed)
-        {
-            return Xml(TwiML.Hangup());
-        }
-        call.EndedReason ??= StreamFailedReason;
-        call.UpdatedAt = clock.GetUtcNow();
-        await SaveAsync(http, db, ct);
-        var language = call.Language ?? request.Tenant.Locale;
         return Xml(TakeMessage(request.Tenant, VoiceNoticeReason.Unavailable, language, VoicePrompts.SayFor(language), urls.BaseFor(http.Request), options.Value));
     }
 
@@ -276,7 +286,7 @@ internal static partial class TwilioVoiceApi
     /// runs the pipeline once, claimed, and makes the message's lead from the recording as this handler would have.
     /// </remarks>
     private static async Task<IResult> RecordedAsync(
-        string tenantId, HttpContext http, SwitchboardDbContext db, PostCallPipeline postCall, SqliteWriteGate writes, IOptions<VoiceOptions> options,
+        string tenantId, HttpContext http, SwitchboardDbContext db, PostCallPipeline postCall, IOptions<VoiceOptions> options,
         TimeProvider clock, ILogger<TwilioVoiceWebhook> logger, CancellationToken ct)
     {
         var (request, error) = await AuthenticateAsync(tenantId, http, ct);
@@ -287,13 +297,13 @@ internal static partial class TwilioVoiceApi
         var now = clock.GetUtcNow();
         var callSid = request["CallSid"];
         var language = request.Tenant.Locale;
-        for (var attempt = 1; callSid is not null && attempt <= RecordedPipelineAttempts + RecordingAloneAttempts; attempt++)
+        await SaveReadingAgainAsync(http, db, async attempt =>
         {
-            var call = await db.Calls.FirstOrDefaultAsync(c => c.Provider == NativeCallStatus.Provider && c.ProviderCallId == callSid, ct);
+            var call = callSid is null ? null : await db.Calls.FirstOrDefaultAsync(c => c.Provider == NativeCallStatus.Provider && c.ProviderCallId == callSid, ct);
             language = call?.Language ?? request.Tenant.Locale;
             if (call is null || request["RecordingSid"] is not { } sid)
             {
-                break;
+                return TwilioSave.Nothing;
             }
             var recording = await UpsertRecordingAsync(db, request.Tenant.Id, call, sid, now, ct);
             recording.Url ??= Cap(request["RecordingUrl"], 500);
@@ -304,32 +314,22 @@ internal static partial class TwilioVoiceApi
             call.UpdatedAt = now;
             if (call.Analyzed || attempt > RecordedPipelineAttempts)
             {
+                // Another unit ran the pipeline (its lead, alerts and events stand: the recording is added on the call as it
+                // is now), or this one lost a race on each of its pipeline's attempts: the recording alone.
                 if (!call.Analyzed)
                 {
                     logger.LogWarning("The message of call {CallSid} lost a race on each save of its pipeline; its recording is saved alone", callSid);
                     await NativeCallCloseHandler.QueueAsync(db, call, now, now.AddMinutes(options.Value.StaleCallMinutes), ct);
                 }
-                if (await SaveAsync(http, db, ct))
-                {
-                    break;
-                }
-                db.ResetUnitOfWork(); // the recording status callback inserted the same RecordingSid meanwhile: add to its row
-                continue;
+                return TwilioSave.Plain;
             }
             // A message is a lead: the caller's number, and where to listen to what they said.
             call.Summary ??= VoicemailSummary(recording);
             var assistant = call.AssistantId is { } aid ? await db.Assistants.FirstOrDefaultAsync(a => a.Id == aid, ct) : null;
             var tenant = await db.Tenants.FirstAsync(t => t.Id == request.Tenant.Id, ct);
             await postCall.RunAsync(tenant, assistant, call, null, null, null, ct);
-            if (await TrySaveClaimedAsync(db, writes, call.Id, ct))
-            {
-                break;
-            }
-            // Another unit ran the pipeline since this one read the call (its lead, alerts and events stand: the recording is
-            // added on the call as it is now), or inserted a row this one also adds (the recording, an event of the call): the
-            // tracked rows and the queued event inserts of this unit are dropped, and the call read again.
-            db.ResetUnitOfWork();
-        }
+            return TwilioSave.Claiming(call.Id);
+        }, ct, RecordedPipelineAttempts + RecordingAloneAttempts);
         return Xml(TwiML.SayAndHangup(VoicePrompts.Thanks(language), VoicePrompts.SayFor(language)));
     }
 
@@ -355,7 +355,7 @@ internal static partial class TwilioVoiceApi
     /// <see cref="NativeCallCloseHandler"/> is queued in case none comes (the caller hung up before the tone).
     /// </summary>
     private static async Task<IResult> StatusAsync(
-        string tenantId, HttpContext http, SwitchboardDbContext db, Webhooks.WebhookEventPublisher webhooks, SqliteWriteGate writes, IOptions<VoiceOptions> options,
+        string tenantId, HttpContext http, SwitchboardDbContext db, Webhooks.WebhookEventPublisher webhooks, IOptions<VoiceOptions> options,
         TimeProvider clock, CancellationToken ct)
     {
         var (request, error) = await AuthenticateAsync(tenantId, http, ct);
@@ -368,27 +368,19 @@ internal static partial class TwilioVoiceApi
             return ApiError.Unprocessable("INVALID_PAYLOAD", "CallSid is required.");
         }
         var now = clock.GetUtcNow();
-        for (var attempt = 1; attempt <= StatusAttempts; attempt++)
+        await SaveReadingAgainAsync(http, db, async _ =>
         {
             var call = await FindOrCreateCallAsync(db, request.Tenant.Id, callSid, now, ct);
             if (!await AddEventAsync(db, request.Tenant.Id, call.Id, "twilio.status", request, http, now, ct))
             {
-                break;
+                return TwilioSave.Nothing; // delivered again: the first delivery's unit stands
             }
+            // A call this unit creates cannot have been claimed: its end is saved plainly (its insert loses to any other's).
             var ends = await ApplyStatusAsync(db, webhooks, request, call, options.Value, now, ct);
-            if (ends && db.Entry(call).State != EntityState.Added
-                ? await TrySaveClaimedAsync(db, writes, call.Id, ct)
-                : await SaveAsync(http, db, ct))
-            {
-                break;
-            }
-            db.ResetUnitOfWork(); // another unit ended the call, or delivered this callback, since this one read it: read again
-        }
+            return ends && db.Entry(call).State != EntityState.Added ? TwilioSave.Claiming(call.Id) : TwilioSave.Plain;
+        }, ct);
         return Results.NoContent();
     }
-
-    /// <summary>Attempts of the status callback to save its unit.</summary>
-    private const int StatusAttempts = 3;
 
     /// <summary>Applies a status callback to <paramref name="call"/>; true when it published the call's end (the save must claim the call).</summary>
     private static async Task<bool> ApplyStatusAsync(
@@ -452,22 +444,6 @@ internal static partial class TwilioVoiceApi
     /// <summary><c>EndedReason</c> of a call whose stream never started (the <c>&lt;Connect action&gt;</c> then takes a message).</summary>
     internal const string StreamFailedReason = "stream-failed";
 
-    /// <summary>
-    /// <see cref="PostCallPipeline.SaveClaimedAsync"/> (again when SQLite was busy); false when another unit claimed the call
-    /// first or the save lost a unique-key race: the caller resets its unit and reads again.
-    /// </summary>
-    internal static async Task<bool> TrySaveClaimedAsync(SwitchboardDbContext db, SqliteWriteGate writes, Guid callId, CancellationToken ct)
-    {
-        try
-        {
-            return await SqliteBusyRetry.RunAsync(() => PostCallPipeline.SaveClaimedAsync(db, writes, callId, ct), ct);
-        }
-        catch (DbUpdateException e) when (!SqliteBusyRetry.IsBusy(e))
-        {
-            return false;
-        }
-    }
-
     private static async Task<IResult> RecordingAsync(string tenantId, HttpContext http, SwitchboardDbContext db, TimeProvider clock, CancellationToken ct)
     {
         var (request, error) = await AuthenticateAsync(tenantId, http, ct);
@@ -481,36 +457,41 @@ internal static partial class TwilioVoiceApi
         }
         var now = clock.GetUtcNow();
         var callSid = request["CallSid"];
-        var call = callSid is null ? null : await db.Calls.FirstOrDefaultAsync(c => c.Provider == NativeCallStatus.Provider && c.ProviderCallId == callSid, ct);
-        var recording = await UpsertRecordingAsync(db, request.Tenant.Id, call, sid, now, ct);
-        recording.CallSid ??= Cap(callSid, 64);
-        var status = request["RecordingStatus"];
-        // Statuses only move forward: a late in-progress callback does not undo completed.
-        if (status is not null && (recording.Status is not ("completed" or "absent" or "failed") || status is "completed" or "absent" or "failed"))
+        // The <Record action> of a message inserts the same RecordingSid (the two come together): the unit is then made
+        // again on its row, so the status, channels and source Twilio sent here are kept.
+        await SaveReadingAgainAsync(http, db, async _ =>
         {
-            recording.Status = Cap(status, 16)!;
-        }
-        recording.Url = Cap(request["RecordingUrl"], 500) ?? recording.Url;
-        recording.DurationSeconds = request.Int("RecordingDuration") ?? recording.DurationSeconds;
-        recording.Channels = request.Int("RecordingChannels") ?? recording.Channels;
-        recording.Source = Cap(request["RecordingSource"], 64) ?? recording.Source;
-        recording.Track = Cap(request["RecordingTrack"], 16) ?? recording.Track;
-        recording.ErrorCode = request["ErrorCode"] is { } code && code != "0" ? Cap(code, 32) : recording.ErrorCode;
-        recording.UpdatedAt = now;
-        if (call is not null && recording.Status == "completed" && recording.Url is { } url)
-        {
-            if (recording.Channels == 2)
+            var call = callSid is null ? null : await db.Calls.FirstOrDefaultAsync(c => c.Provider == NativeCallStatus.Provider && c.ProviderCallId == callSid, ct);
+            var recording = await UpsertRecordingAsync(db, request.Tenant.Id, call, sid, now, ct);
+            recording.CallSid ??= Cap(callSid, 64);
+            var status = request["RecordingStatus"];
+            // Statuses only move forward: a late in-progress callback does not undo completed.
+            if (status is not null && (recording.Status is not ("completed" or "absent" or "failed") || status is "completed" or "absent" or "failed"))
             {
-                call.StereoRecordingUrl = url;
+                recording.Status = Cap(status, 16)!;
             }
-            else
+            recording.Url = Cap(request["RecordingUrl"], 500) ?? recording.Url;
+            recording.DurationSeconds = request.Int("RecordingDuration") ?? recording.DurationSeconds;
+            recording.Channels = request.Int("RecordingChannels") ?? recording.Channels;
+            recording.Source = Cap(request["RecordingSource"], 64) ?? recording.Source;
+            recording.Track = Cap(request["RecordingTrack"], 16) ?? recording.Track;
+            recording.ErrorCode = request["ErrorCode"] is { } code && code != "0" ? Cap(code, 32) : recording.ErrorCode;
+            recording.UpdatedAt = now;
+            if (call is not null && recording.Status == "completed" && recording.Url is { } url)
             {
-                call.RecordingUrl ??= url;
+                if (recording.Channels == 2)
+                {
+                    call.StereoRecordingUrl = url;
+                }
+                else
+                {
+                    call.RecordingUrl ??= url;
+                }
+                call.UpdatedAt = now;
             }
-            call.UpdatedAt = now;
-        }
-        await AddEventAsync(db, request.Tenant.Id, call?.Id, "twilio.recording", request, http, now, ct);
-        await SaveAsync(http, db, ct);
+            await AddEventAsync(db, request.Tenant.Id, call?.Id, "twilio.recording", request, http, now, ct);
+            return TwilioSave.Plain;
+        }, ct);
         return Results.NoContent();
     }
 
@@ -570,25 +551,6 @@ internal static partial class TwilioVoiceApi
             UnusableFields = request.Unusable.Count == 0 ? null : System.Text.Json.JsonSerializer.Serialize(request.Unusable),
         });
         return true;
-    }
-
-    /// <summary>
-    /// Saves (again when SQLite was busy); a unique-key race with a concurrent delivery of the same callback leaves the
-    /// first one's row. Returns false when the save was lost to such a race (the unit is cleared then, nothing written).
-    /// </summary>
-    internal static async Task<bool> SaveAsync(HttpContext http, SwitchboardDbContext db, CancellationToken ct)
-    {
-        try
-        {
-            using var turn = await http.RequestServices.GetRequiredService<SqliteWriteGate>().EnterAsync(db, ct);
-            await SqliteBusyRetry.RunAsync(() => db.SaveChangesAsync(ct), ct);
-            return true;
-        }
-        catch (DbUpdateException e) when (!SqliteBusyRetry.IsBusy(e))
-        {
-            db.ChangeTracker.Clear();
-            return false;
-        }
     }
 
     private static string? Cap(string? s, int max) => TolerantJson.Cap(s, max);

@@ -34,6 +34,15 @@ public sealed class ClaimRaceFactory : SwitchboardFactory, IAsyncLifetime
 
     async Task IAsyncLifetime.DisposeAsync() => await Twilio.DisposeAsync();
 
+    /// <summary>Posts <paramref name="form"/> to <paramref name="path"/> signed with the simulator's auth token, as Twilio does.</summary>
+    internal async Task<HttpResponseMessage> PostSignedAsync(string path, IDictionary<string, string> form)
+    {
+        var client = CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new FormUrlEncodedContent(form) };
+        request.Headers.Add("X-Twilio-Signature", TwilioRequestValidator.ComputeSignature(new Uri(client.BaseAddress!, path).ToString(), form, TwilioSimulator.AuthToken));
+        return await client.SendAsync(request);
+    }
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         base.ConfigureWebHost(builder);
@@ -105,13 +114,7 @@ public sealed class VoicemailClaimTests(ClaimRaceFactory factory) : IClassFixtur
 
     private static string NewSid(string prefix) => (prefix + Guid.NewGuid().ToString("N"))[..34];
 
-    private async Task<HttpResponseMessage> PostSignedAsync(string path, IDictionary<string, string> form)
-    {
-        var client = factory.CreateClient();
-        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new FormUrlEncodedContent(form) };
-        request.Headers.Add("X-Twilio-Signature", TwilioRequestValidator.ComputeSignature(new Uri(client.BaseAddress!, path).ToString(), form, TwilioSimulator.AuthToken));
-        return await client.SendAsync(request);
-    }
+    private Task<HttpResponseMessage> PostSignedAsync(string path, IDictionary<string, string> form) => factory.PostSignedAsync(path, form);
 
     /// <summary>
     /// A tenant with an on-call number and a webhook endpoint, and a call of it bridged then left without its speech provider
