@@ -52,6 +52,12 @@ public sealed class IdempotencyTests(SelfServiceFactory factory) : IClassFixture
         Assert.Equal(HttpStatusCode.Created, retry.StatusCode);
         Assert.Equal("true", retry.Headers.GetValues("Idempotent-Replayed").Single());
         Assert.Equal(firstBody, await retry.Content.ReadAsStringAsync()); // the same secret, shown again to the one who created it
+        // …kept encrypted: the stored answer does not hold the secret in clear.
+        var secret = JsonNode.Parse(firstBody)!["key"]!.GetValue<string>();
+        var stored = await factory.WithDbAsync(owner.TenantId, db => db.IdempotencyKeys.IgnoreQueryFilters().AsNoTracking().SingleAsync(k => k.Key == key));
+        Assert.NotNull(stored.Body);
+        Assert.DoesNotContain(secret, stored.Body);
+        Assert.DoesNotContain(secret[^12..], stored.Body);
         Assert.Equal(first.Headers.Location, retry.Headers.Location);
         Assert.Equal(1, await CountKeysAsync(owner.Client, "Retry"));
 

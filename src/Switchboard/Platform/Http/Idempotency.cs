@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Security.Cryptography;
 using System.Text;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.EntityFrameworkCore;
 using Switchboard.Platform.Database;
 using Switchboard.Tenancy;
@@ -33,7 +34,11 @@ internal sealed class IdempotencyRecord
     /// <summary>The response's <c>Location</c> header (a create's 201), replayed with it.</summary>
     public string? Location { get; set; }
 
-    /// <summary>The response's body (UTF-8 text, at most <see cref="IdempotencyMiddleware.MaxStoredBody"/> bytes).</summary>
+    /// <summary>
+    /// The response's body (UTF-8 text, at most <see cref="IdempotencyMiddleware.MaxStoredBody"/> bytes), encrypted with the
+    /// server's data-protection keys (purpose <see cref="IdempotencyMiddleware.Purpose"/>): a create's answer can carry a
+    /// secret shown once (<c>POST /api/v1/keys</c>), which must not sit in the database in clear for 24 hours.
+    /// </summary>
     public string? Body { get; set; }
 
     /// <summary>When the first request claimed the key; the key expires <see cref="IdempotencyMiddleware.Lifetime"/> later.</summary>
@@ -61,8 +66,14 @@ internal sealed class IdempotencyRecord
 /// Runs after authentication, authorization and <see cref="StorableTextGuardMiddleware"/>: a request refused there never
 /// claims its key. The claim and the result are written through a DI scope of their own, outside the endpoint's unit of work.
 /// </summary>
-internal sealed class IdempotencyMiddleware(RequestDelegate next, IServiceScopeFactory scopes, TimeProvider clock)
+internal sealed class IdempotencyMiddleware(RequestDelegate next, IServiceScopeFactory scopes, TimeProvider clock,
+    IDataProtectionProvider protection)
 {
+    /// <summary>The data-protection purpose of the stored response bodies.</summary>
+    public const string Purpose = "Switchboard.Idempotency.v1";
+
+    private readonly IDataProtector protector = protection.CreateProtector(Purpose);
+
     /// <summary>The request header.</summary>
     public const string Header = "Idempotency-Key";
 
@@ -114,7 +125,7 @@ internal sealed class IdempotencyMiddleware(RequestDelegate next, IServiceScopeF
             var (claimed, at, saved) = await ClaimAsync(db, tenantId, principal, key, hash, ct);
             if (!claimed)
             {
-                await AnswerAsync(http, key, hash, saved);
+                await AnswerAsync(http, key, hash, saved, protector);
                 return;
             }
             claimedAt = at;
@@ -139,7 +150,7 @@ internal sealed class IdempotencyMiddleware(RequestDelegate next, IServiceScopeF
         var text = contentType is null || contentType.Contains("json", StringComparison.OrdinalIgnoreCase) || contentType.StartsWith("text/", StringComparison.OrdinalIgnoreCase);
         if (status is >= 200 and < 300 && text && buffer.Length <= MaxStoredBody)
         {
-            var body = Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+            var body = protector.Protect(Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length));
             string? location = http.Response.Headers.Location.Count > 0 ? http.Response.Headers.Location.ToString() : null;
             await using var scope = scopes.CreateAsyncScope();
             await scope.ServiceProvider.GetRequiredService<SwitchboardDbContext>().IdempotencyKeys.IgnoreQueryFilters()
@@ -189,7 +200,8 @@ internal sealed class IdempotencyMiddleware(RequestDelegate next, IServiceScopeF
         return (false, now, saved);
     }
 
-    private static async Task AnswerAsync(HttpContext http, string key, string hash, IdempotencyRecord? saved)
+    private static async Task AnswerAsync(HttpContext http, string key, string hash, IdempotencyRecord? saved,
+        IDataProtector protector)
     {
         if (saved is not null && saved.RequestHash != hash)
         {
@@ -205,6 +217,20 @@ internal sealed class IdempotencyMiddleware(RequestDelegate next, IServiceScopeF
                 $"A request with this {Header} is still being processed. Retry it once that request has completed.");
             return;
         }
+        string body;
+        try
+        {
+            body = saved.Body is null ? "" : protector.Unprotect(saved.Body);
+        }
+        catch (System.Security.Cryptography.CryptographicException)
+        {
+            // The data-protection key ring was replaced since: the first answer is gone, and running the request again
+            // could create a second resource. The client is told, and nothing runs.
+            await ApiError.WriteAsync(http, 400, "IDEMPOTENCY_KEY_UNREADABLE",
+                $"The first response to this {Header} can no longer be read (the server's encryption keys changed). Check whether the first request took effect, then use a new key.",
+                new Dictionary<string, string> { [Header] = key });
+            return;
+        }
         http.Response.StatusCode = status;
         http.Response.Headers[ReplayedHeader] = "true";
         if (saved.ContentType is { } type)
@@ -215,7 +241,7 @@ internal sealed class IdempotencyMiddleware(RequestDelegate next, IServiceScopeF
         {
             http.Response.Headers.Location = location;
         }
-        await http.Response.WriteAsync(saved.Body ?? "", http.RequestAborted);
+        await http.Response.WriteAsync(body, http.RequestAborted);
     }
 
     /// <summary>Forgets this request's claim (not a later one that took the key over), whatever became of the request.</summary>
