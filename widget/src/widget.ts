@@ -1,4 +1,4 @@
-import { pickLanguage, RTL, STRINGS, type Strings } from "./i18n";
+import { pickLanguage, refusalNote, RTL, STRINGS, type Strings } from "./i18n";
 import { CSS } from "./styles";
 import { readReply } from "./reply";
 import { deliver } from "./deliver";
@@ -297,7 +297,7 @@ async function main(): Promise<void> {
       mine.classList.remove("pending");
       if (!response.ok || !response.body) {
         typing.remove();
-        bubble("note", response.status === 429 ? t.busy : t.error);
+        bubble("note", refusalNote(t, response.status, code));
         emit("error", { status: response.status, ...(code ? { code } : {}) });
         // Refused (busy, rate-limited, or any other refusal): never answered, so the visitor can send it again.
         unsent(mine, text);

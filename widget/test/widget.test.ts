@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { readFileSync, existsSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { SseParser } from "../src/sse";
-import { pickLanguage, STRINGS } from "../src/i18n";
+import { pickLanguage, refusalNote, STRINGS } from "../src/i18n";
 import { IDLE_MS, load, save, visitorId } from "../src/session";
 
 describe("SseParser", () => {
@@ -32,6 +32,15 @@ describe("pickLanguage", () => {
     expect(pickLanguage([undefined, "ar-MA", "fr"])).toBe("ar");
     expect(pickLanguage(["", "pt-BR", "fr-CA"])).toBe("fr");
     expect(pickLanguage(["zz"])).toBe("en");
+  });
+
+  it("says chat is unavailable when the monthly allowance is used up, and asks to wait on other 429s", () => {
+    const t = STRINGS.fr;
+    expect(refusalNote(t, 429, "CHAT_QUOTA_EXCEEDED")).toBe(t.unavailable);
+    expect(refusalNote(t, 429, "RATE_LIMITED")).toBe(t.busy);
+    expect(refusalNote(t, 429)).toBe(t.busy);
+    expect(refusalNote(t, 500, "CHAT_QUOTA_EXCEEDED")).toBe(t.error);
+    expect(new Set(Object.values(STRINGS).map((s) => s.unavailable)).size).toBe(6); // worded in each language
   });
 
   it("has the same keys in every language", () => {
