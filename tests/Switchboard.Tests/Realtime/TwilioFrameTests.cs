@@ -40,6 +40,11 @@ public sealed class TwilioFrameTests
     [InlineData("media")]
     [InlineData("")]
     [InlineData("""{"event":"stop",}""")]
+    [InlineData("""{"event":"media","media":{"payload":"//8\"A"}}""")] // an escaped quote: would end the provider frame's string
+    [InlineData("""{"event":"media","media":{"payload":"//8A\n"}}""")] // a control character, which Base64.IsValid alone skips
+    [InlineData("""{"event":"media","media":{"payload":"//8A //8A"}}""")] // white space
+    [InlineData("""{"event":"media","media":{"payload":"not base64!"}}""")]
+    [InlineData("""{"event":"media","media":{"payload":"//8"}}""")] // not whole quanta
     public void AMalformedFrameIsAJsonError(string json) =>
         Assert.ThrowsAny<JsonException>(() => Read(json)); // JsonReaderException derives from it: the bridge catches JsonException
 }

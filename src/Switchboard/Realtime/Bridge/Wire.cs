@@ -61,6 +61,16 @@ internal static class Wire
     public static ReadOnlySpan<byte> OutputTranscriptDelta => "response.output_audio_transcript.delta"u8;
     public static ReadOnlySpan<byte> BetaTranscriptDelta => "response.audio_transcript.delta"u8;
 
+    /// <summary>The base64 alphabet of RFC 4648 §4, with its padding.</summary>
+    private static readonly SearchValues<byte> Base64Alphabet =
+        SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="u8);
+
+    /// <summary>
+    /// True when <paramref name="text"/> is standard base64 (RFC 4648 §4: only its alphabet, whole padded quanta); empty is
+    /// valid. <see cref="Base64.IsValid(ReadOnlySpan{byte})"/> alone also accepts white space, which must not reach a JSON string.
+    /// </summary>
+    internal static bool IsBase64(ReadOnlySpan<byte> text) => text.IndexOfAnyExcept(Base64Alphabet) < 0 && Base64.IsValid(text);
+
     private static ReadOnlySpan<byte> AppendPrefix => "{\"type\":\"input_audio_buffer.append\",\"audio\":\""u8;
     private static ReadOnlySpan<byte> QuoteBrace => "\"}"u8;
     private static ReadOnlySpan<byte> QuoteBraceBrace => "\"}}"u8;
@@ -103,6 +113,12 @@ internal static class Wire
                     {
                         reader.Read();
                         frame.Payload = reader.TokenType != JsonTokenType.String ? default : reader.ValueIsEscaped ? Unescaped(ref reader) : reader.ValueSpan;
+                        if (!IsBase64(frame.Payload))
+                        {
+                            // It is pasted as is into the provider's input_audio_buffer.append: a quote or a control
+                            // character (escaped in Twilio's JSON, so unescaped here) would break that frame's JSON.
+                            throw new JsonException("A media payload is base64 audio (Twilio Media Streams: media.payload).");
+                        }
                     }
                     else if (reader.ValueTextEquals("timestamp"u8))
                     {
