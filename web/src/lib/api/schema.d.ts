@@ -1751,7 +1751,7 @@ export interface paths {
         put?: never;
         /**
          * Add a document (text, markdown, html, pdf as base64, or url; or a file upload)
-         * @description JSON: type=text|markdown|html: content is the text. type=pdf: contentBase64 is the file. type=url: url is fetched once (https, public addresses only, no redirects, 15 s, 5 MB; text/html, text/plain, text/markdown or application/pdf). multipart/form-data: file (.pdf, .md, .html, .txt; at most 5 MB), optional title and type; another file type is a 415, a text file that is not UTF-8 (or holds NUL or control bytes) a 422 NOT_UTF8_TEXT. The text is chunked (800–1200 characters, split at headings, paragraphs, sentences) and indexed at once.
+         * @description JSON: type=text|markdown|html: content is the text. type=pdf: contentBase64 is the file. type=url: url is fetched once (https, public addresses only, no redirects, 15 s, 5 MB; text/html, text/plain, text/markdown or application/pdf). multipart/form-data: file (.pdf, .md, .html, .txt; at most 5 MB), optional title and type; another file type is a 415, a text file that is not text (NUL or other control bytes; UTF-8, else read as Windows-1252) a 422 NOT_UTF8_TEXT. The text is chunked (800–1200 characters, split at headings, paragraphs, sentences) and indexed at once.
          */
         post: operations["postKnowledge"];
         delete?: never;
