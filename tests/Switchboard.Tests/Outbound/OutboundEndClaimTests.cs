@@ -39,18 +39,7 @@ public sealed class OutboundEndClaimTests(ClaimRaceFactory factory) : IClassFixt
             {
                 Id = Guid.NewGuid(), TenantId = tenant.Id, Url = "https://hooks.example/calls", SecretProtected = "x", Enabled = true, CreatedAt = now, UpdatedAt = now,
             });
-            db.Calls.Add(new Call
-            {
-                Id = callId, TenantId = tenant.Id, Channel = CallChannels.Voice, Provider = NativeCallStatus.Provider,
-                ProviderCallId = OutboundCalls.UnplacedPrefix + callId.ToString("N"), Type = "outboundPhoneCall", Direction = "outbound", Status = "queued",
-                CustomerNumber = "+15145550177", CreatedAt = now, UpdatedAt = now, // no assistant: the placement ends it "failed"
-            });
-            db.Outbox.Add(new OutboxMessage
-            {
-                Id = Guid.CreateVersion7(), TenantId = tenant.Id, Kind = OutboundPlaceHandler.Kind, DedupeKey = $"{callId:N}:place",
-                PayloadJson = JsonSerializer.Serialize(new OutboundPlaceHandler.Payload(callId, "https://switchboard.example", "api"), JsonSerializerOptions.Web),
-                NextAttemptAt = now, CreatedAt = now,
-            });
+            AddQueuedCall(db, tenant.Id, callId, "+15145550177", now); // no assistant: the placement ends it "failed"
             return await db.SaveChangesAsync();
         });
         var raced = false;
@@ -96,18 +85,7 @@ public sealed class OutboundEndClaimTests(ClaimRaceFactory factory) : IClassFixt
         await factory.WithDbAsync(tenant.Id, async db =>
         {
             var now = factory.Clock.GetUtcNow();
-            db.Calls.Add(new Call
-            {
-                Id = callId, TenantId = tenant.Id, Channel = CallChannels.Voice, Provider = NativeCallStatus.Provider,
-                ProviderCallId = OutboundCalls.UnplacedPrefix + callId.ToString("N"), Type = "outboundPhoneCall", Direction = "outbound", Status = "queued",
-                CustomerNumber = "+15145550178", CreatedAt = now, UpdatedAt = now,
-            });
-            db.Outbox.Add(new OutboxMessage
-            {
-                Id = Guid.CreateVersion7(), TenantId = tenant.Id, Kind = OutboundPlaceHandler.Kind, DedupeKey = $"{callId:N}:place",
-                PayloadJson = JsonSerializer.Serialize(new OutboundPlaceHandler.Payload(callId, "https://switchboard.example", "api"), JsonSerializerOptions.Web),
-                NextAttemptAt = now, CreatedAt = now,
-            });
+            AddQueuedCall(db, tenant.Id, callId, "+15145550178", now);
             return await db.SaveChangesAsync();
         });
 
@@ -121,5 +99,22 @@ public sealed class OutboundEndClaimTests(ClaimRaceFactory factory) : IClassFixt
         var ended = await factory.WithDbAsync(tenant.Id, db => db.Calls.SingleAsync(c => c.Id == callId));
         Assert.Equal(("failed", "no-assistant", true), (ended.Status, ended.EndedReason, ended.Analyzed));
         Assert.Null(ended.Summary); // the status callback's pipeline (its "Outbound call: …" summary) did not run again
+    }
+
+    /// <summary>Adds a queued outbound call to <paramref name="customerNumber"/>, not placed yet and with no assistant, and its placement's outbox message.</summary>
+    private static void AddQueuedCall(SwitchboardDbContext db, Guid tenantId, Guid callId, string customerNumber, DateTimeOffset now)
+    {
+        db.Calls.Add(new Call
+        {
+            Id = callId, TenantId = tenantId, Channel = CallChannels.Voice, Provider = NativeCallStatus.Provider,
+            ProviderCallId = OutboundCalls.UnplacedPrefix + callId.ToString("N"), Type = "outboundPhoneCall", Direction = "outbound", Status = "queued",
+            CustomerNumber = customerNumber, CreatedAt = now, UpdatedAt = now,
+        });
+        db.Outbox.Add(new OutboxMessage
+        {
+            Id = Guid.CreateVersion7(), TenantId = tenantId, Kind = OutboundPlaceHandler.Kind, DedupeKey = $"{callId:N}:place",
+            PayloadJson = JsonSerializer.Serialize(new OutboundPlaceHandler.Payload(callId, "https://switchboard.example", "api"), JsonSerializerOptions.Web),
+            NextAttemptAt = now, CreatedAt = now,
+        });
     }
 }
