@@ -15,7 +15,7 @@ internal sealed class ServerPhases(HttpClient http, Uri metricsUrl, string scrap
     private const string Bucket = "switchboard_vapi_message_phase_duration_seconds_bucket{";
 
     /// <summary>Order the phases are printed in (a message goes through them in this order).</summary>
-    private static readonly string[] Order = ["call_order", "prepare", "writer_wait", "write", "durable_wait", "process"];
+    private static readonly string[] Order = ["call_order", "prepare", "writer_wait", "write", "durable_wait", "batch_wait", "sync_wait", "resume", "process"];
 
     /// <summary>
     /// The collector's figures at one scrape: pause time (s, since start), collections by generation, and bytes allocated on the

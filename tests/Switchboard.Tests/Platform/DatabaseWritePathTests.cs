@@ -436,38 +436,97 @@ public sealed class DatabaseWritePathTests(SwitchboardFactory factory) : IClassF
         var keys = Enumerable.Range(0, 10).Select(i => $"group-commit-{Guid.NewGuid():N}-{i}").ToList();
         Task<int>[] units;
         long batchesBefore, unitsBefore;
-        // Hold the writer: every unit queues behind it, then one leader runs them all in one transaction.
-        using (await gate.EnterAsync(Switchboard.Platform.Database.WritePriority.Normal, CancellationToken.None))
+        var span = group.MaxBatchSpan;
+        group.MaxBatchSpan = Timeout.InfiniteTimeSpan; // the unit count alone bounds the batch here (a slow host must not split it)
+        try
         {
-            batchesBefore = group.Batches;
-            unitsBefore = group.Units;
-            units = scopes.Select((scope, i) =>
+            // Hold the writer: every unit queues behind it, then one leader runs them all in one transaction.
+            using (await gate.EnterAsync(Switchboard.Platform.Database.WritePriority.Normal, CancellationToken.None))
             {
-                var db = scope.ServiceProvider.GetRequiredService<Switchboard.Platform.Database.SwitchboardDbContext>();
-                return group.RunAsync(db, Switchboard.Platform.Database.WritePriority.Normal, async () =>
+                batchesBefore = group.Batches;
+                unitsBefore = group.Units;
+                units = scopes.Select((scope, i) =>
                 {
-                    db.CallEvents.Add(SpeechUpdate(tenant.Id, keys[i]));
-                    await db.SaveChangesAsync();
-                    if (i == 3)
+                    var db = scope.ServiceProvider.GetRequiredService<Switchboard.Platform.Database.SwitchboardDbContext>();
+                    return group.RunAsync(db, Switchboard.Platform.Database.WritePriority.Normal, async () =>
                     {
-                        throw new InvalidOperationException("unit 3 fails after its save");
-                    }
-                    return i;
-                }, CancellationToken.None);
-            }).ToArray();
-            // RunAsync queues synchronously, before its first await: all ten are queued while the writer is held.
+                        db.CallEvents.Add(SpeechUpdate(tenant.Id, keys[i]));
+                        await db.SaveChangesAsync();
+                        if (i == 3)
+                        {
+                            throw new InvalidOperationException("unit 3 fails after its save");
+                        }
+                        return i;
+                    }, CancellationToken.None);
+                }).ToArray();
+                // RunAsync queues synchronously, before its first await: all ten are queued while the writer is held.
+            }
+            var failed = await Assert.ThrowsAsync<InvalidOperationException>(() => units[3]);
+            Assert.Equal("unit 3 fails after its save", failed.Message);
+            foreach (var i in Enumerable.Range(0, 10).Where(i => i != 3))
+            {
+                Assert.Equal(i, await units[i]);
+            }
+            Assert.Equal(1, group.Batches - batchesBefore);
+            Assert.Equal(9, group.Units - unitsBefore);
         }
-        var failed = await Assert.ThrowsAsync<InvalidOperationException>(() => units[3]);
-        Assert.Equal("unit 3 fails after its save", failed.Message);
-        foreach (var i in Enumerable.Range(0, 10).Where(i => i != 3))
+        finally
         {
-            Assert.Equal(i, await units[i]);
+            group.MaxBatchSpan = span;
         }
-        Assert.Equal(1, group.Batches - batchesBefore);
-        Assert.Equal(9, group.Units - unitsBefore);
         var stored = await factory.WithDbAsync(tenant.Id, db => db.CallEvents.Where(e => keys.Contains(e.IdempotencyKey)).Select(e => e.IdempotencyKey).ToListAsync());
         Assert.Equal(keys.Where((_, i) => i != 3).Order(), stored.Order());
         scopes.ForEach(s => s.Dispose());
+    }
+
+    [Fact]
+    public async Task ABatchPastItsSpanCommitsAndTheNextBatchTakesTheRestInOrder()
+    {
+        if (TestDatabase.IsPostgres)
+        {
+            return;
+        }
+        var tenant = await factory.CreateTenantAsync();
+        var gate = factory.Services.GetRequiredService<Switchboard.Platform.Database.SqliteWriteGate>();
+        var group = factory.Services.GetRequiredService<Switchboard.Platform.Database.SqliteGroupCommit>();
+        var scopes = Enumerable.Range(0, 4).Select(_ => factory.Scope()).ToList();
+        var keys = Enumerable.Range(0, 4).Select(i => $"batch-span-{Guid.NewGuid():N}-{i}").ToList();
+        var ran = new System.Collections.Concurrent.ConcurrentQueue<int>();
+        var span = group.MaxBatchSpan;
+        group.MaxBatchSpan = TimeSpan.Zero; // every batch is past its span once its first unit is done
+        try
+        {
+            Task<int>[] units;
+            long batchesBefore, unitsBefore;
+            using (await gate.EnterAsync(Switchboard.Platform.Database.WritePriority.Normal, CancellationToken.None))
+            {
+                batchesBefore = group.Batches;
+                unitsBefore = group.Units;
+                units = scopes.Select((scope, i) =>
+                {
+                    var db = scope.ServiceProvider.GetRequiredService<Switchboard.Platform.Database.SwitchboardDbContext>();
+                    return group.RunAsync(db, Switchboard.Platform.Database.WritePriority.Normal, async () =>
+                    {
+                        ran.Enqueue(i);
+                        db.CallEvents.Add(SpeechUpdate(tenant.Id, keys[i]));
+                        await db.SaveChangesAsync();
+                        return i;
+                    }, CancellationToken.None);
+                }).ToArray();
+            }
+            var answers = await Task.WhenAll(units);
+            Assert.Equal([0, 1, 2, 3], answers);
+            Assert.Equal(4, group.Batches - batchesBefore); // one unit each: the span, not the queue, ended each batch
+            Assert.Equal(4, group.Units - unitsBefore);
+            Assert.Equal([0, 1, 2, 3], ran.ToArray()); // queued order kept across batches
+            var stored = await factory.WithDbAsync(tenant.Id, db => db.CallEvents.Where(e => keys.Contains(e.IdempotencyKey)).CountAsync());
+            Assert.Equal(4, stored);
+        }
+        finally
+        {
+            group.MaxBatchSpan = span;
+            scopes.ForEach(s => s.Dispose());
+        }
     }
 
     [Fact]

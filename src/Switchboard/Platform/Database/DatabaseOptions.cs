@@ -40,6 +40,13 @@ internal sealed class DatabaseOptions
     [Range(0, 3_600_000)]
     public int AnalyticsFoldMs { get; set; } = 1000;
 
+    /// <summary>
+    /// SQLite: milliseconds a group-commit batch keeps taking further units before it commits (<see cref="SqliteGroupCommit.MaxBatchSpan"/>);
+    /// 0: no limit but the batch's unit count. Ignored on PostgreSQL.
+    /// </summary>
+    [Range(0, 1000)]
+    public int GroupCommitMaxBatchMs { get; set; } = 0;
+
     /// <summary>Apply pending migrations when the server starts.</summary>
     public bool MigrateOnStartup { get; set; } = true;
 

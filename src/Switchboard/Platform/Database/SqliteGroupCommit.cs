@@ -46,10 +46,24 @@ internal interface IGroupCommitListener
 /// </summary>
 internal sealed class SqliteGroupCommit(
     SqliteWriteGate gate, DatabaseExtensions.EffectiveConnection connection, SqliteCheckpointer checkpointer,
-    IEnumerable<IGroupCommitListener> listeners, ILogger<SqliteGroupCommit> logger)
+    IEnumerable<IGroupCommitListener> listeners, Microsoft.Extensions.Options.IOptions<DatabaseOptions> options,
+    ILogger<SqliteGroupCommit> logger)
 {
     /// <summary>Most units in one transaction (bounds the time a high-priority unit arriving mid-batch waits).</summary>
     internal const int MaxBatch = 64;
+
+    /// <summary>
+    /// Longest a batch keeps handing its connection to further units (<see cref="DatabaseOptions.GroupCommitMaxBatchMs"/>;
+    /// <see cref="TimeSpan.Zero"/>: one unit per batch; <see cref="Timeout.InfiniteTimeSpan"/>: <see cref="MaxBatch"/> alone
+    /// bounds it). A unit done early in a batch is answered only after the batch's COMMIT, so every unit handed out after it
+    /// adds its write to that unit's <c>durable_wait</c>: after a pause (a collection, a descheduled thread) the units queued
+    /// meanwhile all ran in one batch and the first of them waited for all the others. Past this span the batch commits and
+    /// the next one takes the rest; the commit does not wait for the disk (<see cref="DeferredSync"/>), so a shorter batch
+    /// costs a COMMIT's WAL write, not an fsync. Settable for tests.
+    /// </summary>
+    internal TimeSpan MaxBatchSpan { get; set; } = options.Value.GroupCommitMaxBatchMs is var ms and > 0
+        ? TimeSpan.FromMilliseconds(ms)
+        : Timeout.InfiniteTimeSpan;
 
     /// <summary>
     /// Every this many units handed out in a batch, the oldest unit of the lowest waiting priority goes next, so outbox claims
@@ -128,7 +142,7 @@ internal sealed class SqliteGroupCommit(
     {
         ct.ThrowIfCancellationRequested();
         var unit = new Unit();
-        db.LastUnitTimes = new(unit.QueuedAt, 0, 0, 0);
+        db.LastUnitTimes = new(unit.QueuedAt, 0, 0, 0, 0, 0);
         bool lead;
         lock (sync)
         {
@@ -203,7 +217,7 @@ internal sealed class SqliteGroupCommit(
             }
         }
         var workDone = Stopwatch.GetTimestamp();
-        db.LastUnitTimes = new(unit.QueuedAt, granted, workDone, 0);
+        db.LastUnitTimes = new(unit.QueuedAt, granted, workDone, 0, 0, 0);
 
         if (failure is null)
         {
@@ -218,7 +232,7 @@ internal sealed class SqliteGroupCommit(
                 throw;
             }
             db.InGroupCommit = false;
-            db.LastUnitTimes = new(unit.QueuedAt, granted, workDone, Stopwatch.GetTimestamp());
+            db.LastUnitTimes = new(unit.QueuedAt, granted, workDone, unit.BatchCommitted, unit.Synced, Stopwatch.GetTimestamp());
             foreach (var listener in listeners)
             {
                 await listener.CommittedAsync(db);
@@ -283,7 +297,11 @@ internal sealed class SqliteGroupCommit(
             throw;
         }
         var handed = 0;
-        while (batch.Count < MaxBatch && TryDequeue(lowestFirst: ++handed % LowestShareEvery == 0) is { } unit)
+        var opened = Stopwatch.GetTimestamp();
+        var span = MaxBatchSpan;
+        while (batch.Count < MaxBatch
+               && (handed == 0 || span == Timeout.InfiniteTimeSpan || Stopwatch.GetElapsedTime(opened) < span)
+               && TryDequeue(lowestFirst: ++handed % LowestShareEvery == 0) is { } unit)
         {
             if (!unit.Turn.TrySetResult(conn))
             {
@@ -317,6 +335,11 @@ internal sealed class SqliteGroupCommit(
         }
         Interlocked.Increment(ref batches);
         Interlocked.Add(ref units, batch.Count);
+        var committed = Stopwatch.GetTimestamp();
+        foreach (var u in batch)
+        {
+            u.BatchCommitted = committed;
+        }
         if (DeferredSync)
         {
             AwaitSync(batch);
@@ -324,6 +347,7 @@ internal sealed class SqliteGroupCommit(
         }
         foreach (var u in batch)
         {
+            u.Synced = committed; // committed at FULL: synced by its COMMIT
             u.Committed.TrySetResult();
         }
     }
@@ -400,6 +424,7 @@ internal sealed class SqliteGroupCommit(
                 failure = e;
             }
             Interlocked.Increment(ref syncs);
+            var synced = Stopwatch.GetTimestamp();
             if (failure is not null)
             {
                 logger.LogError(failure, "SQLite group commit: the WAL sync after {Units} committed units failed", round.Count);
@@ -408,6 +433,7 @@ internal sealed class SqliteGroupCommit(
             {
                 if (failure is null)
                 {
+                    u.Synced = synced;
                     u.Committed.TrySetResult();
                 }
                 else
@@ -561,7 +587,13 @@ internal sealed class SqliteGroupCommit(
         /// <summary>Set by the unit: its work ended (true: kept; false: rolled back to its savepoint).</summary>
         public TaskCompletionSource<bool> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        /// <summary>Set by the leader once the batch's COMMIT returned (or failed).</summary>
+        /// <summary>Set once the batch's COMMIT returned and the WAL holding it is synced (or either failed).</summary>
         public TaskCompletionSource Committed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>When the batch's COMMIT returned (<see cref="Stopwatch.GetTimestamp"/>; written before <see cref="Committed"/> is set).</summary>
+        public long BatchCommitted { get; set; }
+
+        /// <summary>When the WAL holding the batch was synced (written before <see cref="Committed"/> is set).</summary>
+        public long Synced { get; set; }
     }
 }

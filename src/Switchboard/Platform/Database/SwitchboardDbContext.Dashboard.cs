@@ -51,8 +51,8 @@ internal sealed partial class SwitchboardDbContext
 }
 
 /// <summary>
-/// The four moments of one <see cref="SqliteGroupCommit"/> unit (<see cref="System.Diagnostics.Stopwatch"/> timestamps): queued,
-/// granted the writer's connection, its work done (its savepoint released or rolled back), and answered (its batch committed
-/// and the WAL synced). A moment not reached is 0.
+/// The moments of one <see cref="SqliteGroupCommit"/> unit (<see cref="System.Diagnostics.Stopwatch"/> timestamps): queued,
+/// granted the writer's connection, its work done (its savepoint released or rolled back), its batch's COMMIT returned, the WAL
+/// holding that COMMIT synced, and answered (its awaiter resumed). A moment not reached is 0.
 /// </summary>
-internal readonly record struct GroupCommitTimes(long Queued, long Granted, long WorkDone, long Answered);
+internal readonly record struct GroupCommitTimes(long Queued, long Granted, long WorkDone, long BatchCommitted, long Synced, long Answered);

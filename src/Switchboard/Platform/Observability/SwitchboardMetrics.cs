@@ -131,7 +131,9 @@ internal sealed class SwitchboardMetrics
     /// <c>call_order</c> (<paramref name="started"/> → <paramref name="ordered"/>: waiting for the same call's previous message on
     /// this node); on SQLite, from <paramref name="unit"/>, <c>prepare</c> (→ queued for the writer: reads and decisions outside
     /// it), <c>writer_wait</c> (→ handed the writer's connection), <c>write</c> (→ its statements done) and <c>durable_wait</c>
-    /// (→ its batch committed and the WAL synced); on PostgreSQL (<paramref name="unit"/> empty) <c>process</c>
+    /// (→ its batch committed and the WAL synced), that last one also in its parts: <c>batch_wait</c> (→ its batch's COMMIT
+    /// returned: the units handed the connection after it), <c>sync_wait</c> (→ the WAL holding it synced) and <c>resume</c>
+    /// (→ its awaiter running again); on PostgreSQL (<paramref name="unit"/> empty) <c>process</c>
     /// (<paramref name="ordered"/> → <paramref name="ended"/>). <paramref name="requestResponse"/> tags <c>message</c>.
     /// </summary>
     public void VapiMessagePhases(bool requestResponse, long started, long ordered, GroupCommitTimes unit, long ended)
@@ -151,6 +153,10 @@ internal sealed class SwitchboardMetrics
         Phase("writer_wait", unit.Queued, unit.Granted);
         Phase("write", unit.Granted, unit.WorkDone);
         Phase("durable_wait", unit.WorkDone, unit.Answered);
+        // durable_wait's three parts: the rest of its batch ran, the WAL sync, the awaiter's resumption.
+        Phase("batch_wait", unit.WorkDone, unit.BatchCommitted);
+        Phase("sync_wait", unit.BatchCommitted, unit.Synced);
+        Phase("resume", unit.Synced, unit.Answered);
 
         void Phase(string phase, long from, long to) =>
             vapiPhase.Record(Math.Max(0, Stopwatch.GetElapsedTime(from, to).TotalSeconds), message, new KeyValuePair<string, object?>("phase", phase));
