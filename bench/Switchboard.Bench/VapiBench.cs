@@ -1488,10 +1488,27 @@ internal sealed class ServerProcess : IAsyncDisposable
         return (process.ExitCode, (await stdout) + (await stderr));
     }
 
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int SigTerm(int pid, int signal = 15);
+
     public async ValueTask DisposeAsync()
     {
         try
         {
+            // SIGTERM first (the host's graceful stop, which also lets a runtime trace the server was started with, e.g.
+            // DOTNET_EnableEventPipe, be written out whole), then kill whatever is left after 10 s.
+            if (!process.HasExited && OperatingSystem.IsLinux() && SigTerm(process.Id) == 0)
+            {
+                using var graceful = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+                try
+                {
+                    await process.WaitForExitAsync(graceful.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    // still running: killed below
+                }
+            }
             if (!process.HasExited)
             {
                 process.Kill(entireProcessTree: true);
