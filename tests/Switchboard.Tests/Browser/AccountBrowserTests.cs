@@ -170,7 +170,7 @@ public sealed class AccountBrowserTests(BrowserFixture browser, ITestOutputHelpe
         await page.GotoAsync("/sign-up");
         var zone = page.GetByLabel("Fuseau horaire", new() { Exact = true });
         await Expect(zone).ToHaveValueAsync("America/Toronto"); // the browser's zone, offered first
-        await page.GetByLabel("Nom de l'entreprise").FillAsync("Plomberie Fuseau");
+        await page.GetByLabel("Nom de l’entreprise").FillAsync("Plomberie Fuseau");
         await page.GetByLabel("Courriel").FillAsync($"zone-{Guid.NewGuid():N}@plomberie.test");
         await page.GetByLabel("Mot de passe", new() { Exact = true }).FillAsync("a long sign-up password");
         await zone.FillAsync("Nulle part");

@@ -386,7 +386,7 @@ public sealed class OnboardingBrowserTests(BrowserFixture browser, ITestOutputHe
         await page.GetByLabel("Courriel de secours (si le texto ne passe pas)").FillAsync("pas-un-courriel");
         await Expect(SaveStatus(page)).ToHaveAttributeAsync("data-save-status", "saved");
         var warnings = page.GetByRole(AriaRole.Status).Filter(new() { HasText = "Vérifiez ces points du dernier enregistrement" });
-        await Expect(warnings).ToContainTextAsync("Personnage — Le courriel de secours n'est pas une adresse valide. Non enregistré.");
+        await Expect(warnings).ToContainTextAsync("Personnage — Le courriel de secours n’est pas une adresse valide. Non enregistré.");
         var text = await warnings.InnerTextAsync();
         Assert.DoesNotContain("fallbackEmail", text);
         Assert.DoesNotContain("not a valid email address", text);

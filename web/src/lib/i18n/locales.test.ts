@@ -51,6 +51,13 @@ describe('locales', () => {
     expect(found).toEqual([]);
   });
 
+  it('French uses the typographic apostrophe (’), never the typewriter one, so one sentence does not mix both', () => {
+    // "l'entreprise" beside "l’assistant" read as two hands having written the interface; Québec typography (OQLF,
+    // Banque de dépannage linguistique, « Apostrophe ») uses ’. A straight quote elsewhere (code, markup) is left alone.
+    const found = keys(fr as Tree).filter((k) => /\p{L}'\p{L}/u.test(k.split('.').reduce<Tree | string>((t, part) => (t as Tree)[part]!, fr as Tree) as string));
+    expect(found).toEqual([]);
+  });
+
   it('no value is empty', () => {
     for (const tree of [en, fr, he, ar]) {
       const walk = (t: Tree) => Object.values(t).forEach((v) => (typeof v === 'string' ? expect(v.trim()).not.toBe('') : walk(v)));
