@@ -366,7 +366,10 @@ public sealed class OnboardingBrowserTests(BrowserFixture browser, ITestOutputHe
         // Business hours with a holiday are saved the same way.
         await StepButton(page, "Phone and hours").ClickAsync();
         await page.GetByRole(AriaRole.Group, new() { Name = "Saturday" }).GetByRole(AriaRole.Checkbox).CheckAsync();
-        await page.GetByLabel("Holiday date").FillAsync("2026-12-25");
+        var holiday = page.GetByRole(AriaRole.Group, new() { Name = "Holiday date" });
+        await holiday.GetByLabel("day").FillAsync("25");
+        await holiday.GetByLabel("month").SelectOptionAsync("12");
+        await holiday.GetByLabel("year").FillAsync("2026");
         await page.GetByRole(AriaRole.Button, new() { Name = "Add holiday" }).ClickAsync();
         await Expect(SaveStatus(page)).ToHaveAttributeAsync("data-save-status", "saved");
         var hours = (await StateAsync(tab)).GetProperty("telephony").GetProperty("businessHours");
@@ -497,14 +500,16 @@ public sealed class OnboardingBrowserTests(BrowserFixture browser, ITestOutputHe
     {
         if (browser.Skip(output)) { return; }
         // Chromium draws its date and time pickers in its own language (12/25/2026, 05:00 PM here), not the page's, even
-        // with a lang attribute: the dashboard says the picked value again in its own language beside the picker.
+        // with a lang attribute: the holiday is typed as day, month (named) and year in French; a picked time is said
+        // again in French beside the picker.
         await using var tab = await SignUpAsync("fr-CA");
         await ResumeAtAsync(tab, "telephony");
         var page = tab.Page;
         await page.GotoAsync("/onboarding");
-        var date = page.GetByLabel("Date de congé");
-        await date.FillAsync("2026-12-25");
-        await Expect(date).ToHaveAccessibleDescriptionAsync("vendredi 25 décembre 2026");
+        var date = page.GetByRole(AriaRole.Group, new() { Name = "Date de congé" });
+        await date.GetByLabel("jour").FillAsync("25");
+        await date.GetByLabel("mois").SelectOptionAsync(new SelectOptionValue { Label = "décembre" });
+        await date.GetByLabel("année").FillAsync("2026");
         await page.GetByRole(AriaRole.Button, new() { Name = "Ajouter un congé" }).ClickAsync();
         await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Retirer le vendredi 25 décembre 2026" })).ToBeVisibleAsync();
         var monday = page.GetByRole(AriaRole.Group, new() { Name = "Lundi" });

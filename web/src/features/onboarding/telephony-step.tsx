@@ -3,6 +3,7 @@ import { useTranslation } from 'react-i18next';
 import { X } from 'lucide-react';
 import { Badge, Button, ErrorMessage, Field, inputClass, Ltr } from '@/components/ui/ui';
 import { useFormat } from '@/lib/session';
+import { DateField } from '@/components/ui/date-field';
 import { formatPickedDate, formatPickedTime } from '@/lib/format/format';
 import { WEEKDAYS, type Draft } from './draft';
 import { useAction, type StepProps } from './steps';
@@ -90,9 +91,8 @@ export function HoursEditor({ hours, onChange }: { hours: Hours; onChange: (h: H
           ))}
         </ul>
         <div className="flex flex-wrap items-end gap-2">
-          <Field label={t('onboarding.telephony.holidayDate')} hint={formatPickedDate(holiday, locale)}>
-            <input type="date" className={inputClass} value={holiday} onChange={(e) => setHoliday(e.target.value)} />
-          </Field>
+          {/* Day, month and year in the page's language (a native date input follows the browser's locale instead). */}
+          <DateField label={t('onboarding.telephony.holidayDate')} locale={locale} value={holiday} onChange={setHoliday} />
           <Button
             disabled={!holiday || hours.holidays.includes(holiday)}
             onClick={() => {
