@@ -130,4 +130,39 @@ public sealed class NewUserBrowserTests(BrowserFixture browser, ITestOutputHelpe
         Assert.True(await page.EvaluateAsync<bool>("() => document.scrollingElement.scrollWidth <= document.scrollingElement.clientWidth"), "the page scrolls sideways at 375 px");
         await tab.AssertCleanAsync();
     }
+
+    [Fact]
+    public async Task AnEmergencysNameComesBeforeItsNumberOnTheArabicOverview()
+    {
+        if (browser.Skip(output)) { return; }
+        var (tab, tenant) = await OpenAsNewTenantAsync("ar");
+        await using var _ = tab;
+        var now = DateTimeOffset.UtcNow;
+        var callId = Guid.CreateVersion7();
+        await browser.Host.WithDbAsync(tenant.Id, db =>
+        {
+            db.Calls.Add(new Switchboard.Calls.Call
+            {
+                Id = callId, TenantId = tenant.Id, Channel = "voice", Provider = "twilio", ProviderCallId = "CA" + Guid.NewGuid().ToString("N"),
+                Type = "inboundPhoneCall", Status = "completed", CustomerNumber = "+15145550123", CreatedAt = now, StartedAt = now, UpdatedAt = now, EndedAt = now,
+            });
+            db.Leads.Add(new Switchboard.Calls.Lead
+            {
+                Id = Guid.CreateVersion7(), TenantId = tenant.Id, CallId = callId, Name = "Marie Tremblay", Phone = "+15145550123", Problem = "Sous-sol inondé",
+                Urgency = "emergency", Source = "tool", CreatedAt = now, UpdatedAt = now,
+            });
+            return db.SaveChangesAsync();
+        });
+        var page = tab.Page;
+        await page.GotoAsync("/");
+        var name = page.GetByTestId("urgent-lead-name");
+        var phone = page.GetByTestId("urgent-lead-phone");
+        await Expect(name).ToHaveTextAsync("Marie Tremblay");
+        await Expect(phone).ToHaveTextAsync("+1 514-555-0123");
+        // Read from the right: the name, a clear gap, then the number (run together they read as one string, number first).
+        var n = await name.BoundingBoxAsync();
+        var p = await phone.BoundingBoxAsync();
+        Assert.True(n!.X >= p!.X + p.Width + 8, $"name at x={n.X}, number ends at x={p.X + p.Width}");
+        await tab.AssertCleanAsync();
+    }
 }

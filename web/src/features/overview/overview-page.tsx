@@ -86,11 +86,18 @@ export function OverviewPage() {
           <ul className="flex flex-col divide-y divide-slate-100 dark:divide-slate-800">
             {(leads.data?.items ?? []).map((l) => (
               <li key={l.id} className="py-2 text-sm">
-                <Link to="/leads" search={{ urgency: 'emergency' }} className="font-medium text-brand-700 hover:underline dark:text-brand-100">
-                  <span dir="auto">{l.name ?? ''}</span> {l.phone ? <Ltr>{formatPhone(l.phone)}</Ltr> : null}
+                {/* The name, then the number, as two fields: run together, a Latin name and a number read as one
+                    left-to-right string on an Arabic page, the number first. */}
+                <Link to="/leads" search={{ urgency: 'emergency' }} className="flex w-fit flex-wrap items-baseline gap-x-3 font-medium text-brand-700 hover:underline dark:text-brand-100">
+                  {l.name ? <bdi data-testid="urgent-lead-name">{l.name}</bdi> : null}
+                  {l.phone ? (
+                    <span className="font-normal tabular-nums" data-testid="urgent-lead-phone">
+                      <Ltr>{formatPhone(l.phone)}</Ltr>
+                    </span>
+                  ) : null}
                 </Link>
-                <p dir="auto" className="text-slate-600 dark:text-slate-400">
-                  {l.problem}
+                <p className="text-slate-600 dark:text-slate-400">
+                  <bdi>{l.problem}</bdi>
                 </p>
               </li>
             ))}
