@@ -144,13 +144,15 @@ public sealed class OnboardingBrowserTests(BrowserFixture browser, ITestOutputHe
         static bool IsPatch(IResponse r) => r.Url.EndsWith("/api/v1/onboarding", StringComparison.Ordinal) && r.Request.Method == "PATCH";
         var arrived = await page.RunAndWaitForResponseAsync(() => page.GotoAsync("/onboarding"), IsPatch);
         var zone = page.GetByLabel("Fuseau horaire", new() { Exact = true });
-        await Expect(zone).ToHaveValueAsync("America/Toronto");
+        // The zone in words, in French, not its IANA id; the id is what is saved.
+        await Expect(zone).ToHaveValueAsync("heure de l’Est (Toronto)");
+        await Expect(zone).ToHaveAttributeAsync("data-zone", "America/Toronto");
         Assert.Equal("America/Toronto", (await arrived.JsonAsync())!.Value.GetProperty("profile").GetProperty("timeZone").GetString());
 
         // A city typed in full is the zone; text that names none stays in the box with a message, and is not sent.
         await zone.FillAsync("vancouver");
         var picked = await page.RunAndWaitForResponseAsync(() => zone.PressAsync("Tab"), IsPatch);
-        await Expect(zone).ToHaveValueAsync("America/Vancouver");
+        await Expect(zone).ToHaveValueAsync("heure du Pacifique (Vancouver)");
         Assert.Equal("America/Vancouver", (await picked.JsonAsync())!.Value.GetProperty("profile").GetProperty("timeZone").GetString());
         await zone.FillAsync("Heure de l'Est");
         await zone.PressAsync("Tab");

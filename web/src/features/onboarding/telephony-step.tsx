@@ -4,7 +4,8 @@ import { X } from 'lucide-react';
 import { Badge, Button, ErrorMessage, Field, inputClass, Ltr } from '@/components/ui/ui';
 import { useFormat } from '@/lib/session';
 import { DateField } from '@/components/ui/date-field';
-import { formatPickedDate, formatPickedTime } from '@/lib/format/format';
+import { formatPickedDate, formatPickedTime, intlLocale } from '@/lib/format/format';
+import { zoneName } from '@/lib/time-zones';
 import { WEEKDAYS, type Draft } from './draft';
 import { useAction, type StepProps } from './steps';
 
@@ -110,6 +111,7 @@ export function HoursEditor({ hours, onChange }: { hours: Hours; onChange: (h: H
 
 export function TelephonyStep(props: StepProps) {
   const { t } = useTranslation();
+  const { locale } = useFormat();
   const { draft, edit, server } = props;
   const [number, setNumber] = useState('');
   const action = useAction(props);
@@ -146,7 +148,7 @@ export function TelephonyStep(props: StepProps) {
       </section>
       <section>
         <h3 className="mb-2 font-medium">
-          {t('onboarding.telephony.hours')} <span className="text-sm font-normal text-slate-600 dark:text-slate-400">({server.telephony.timeZone})</span>
+          {t('onboarding.telephony.hours')} <span className="text-sm font-normal text-slate-600 dark:text-slate-400">({zoneName(server.telephony.timeZone, intlLocale(locale))})</span>
         </h3>
         <HoursEditor hours={tel.hours} onChange={(hours) => edit('telephony', { hours })} />
       </section>
