@@ -32,9 +32,9 @@ export const STRINGS: Record<string, Strings> = {
   },
   fr: {
     launcher: "Écrivez-nous", typing: "Réponse en cours de rédaction…", title: "Clavardage", greeting: "Bonjour! Comment pouvons-nous vous aider?", placeholder: "Écrivez un message…",
-    send: "Envoyer", close: "Fermer la conversation", error: "Désolé, le message n'a pas pu être envoyé. Réessayez.",
-    unavailable: "Le clavardage n'est pas disponible pour l'instant. Joignez-nous autrement.", busy: "Trop de messages; patientez une minute.", tooLong: "Ce message est trop long.", cut: "La réponse a été interrompue. Envoyez votre message de nouveau.", talk: "Parlez-nous", hangUp: "Raccrocher",
-    micDenied: "Le micro n'est pas disponible. Vous pouvez continuer par écrit ici.", voiceOff: "La voix n'est pas disponible pour l'instant. Vous pouvez continuer par écrit ici.",
+    send: "Envoyer", close: "Fermer la conversation", error: "Désolé, le message n’a pas pu être envoyé. Réessayez.",
+    unavailable: "Le clavardage n’est pas disponible pour l’instant. Joignez-nous autrement.", busy: "Trop de messages; patientez une minute.", tooLong: "Ce message est trop long.", cut: "La réponse a été interrompue. Envoyez votre message de nouveau.", talk: "Parlez-nous", hangUp: "Raccrocher",
+    micDenied: "Le micro n’est pas disponible. Vous pouvez continuer par écrit ici.", voiceOff: "La voix n’est pas disponible pour l’instant. Vous pouvez continuer par écrit ici.",
   },
   es: {
     launcher: "Escríbenos", typing: "Escribiendo una respuesta…", title: "Chat", greeting: "¡Hola! ¿En qué podemos ayudarle?", placeholder: "Escriba un mensaje…", send: "Enviar",

@@ -48,6 +48,10 @@ describe("pickLanguage", () => {
     for (const [lang, strings] of Object.entries(STRINGS)) expect([lang, Object.keys(strings).sort()]).toEqual([lang, keys]);
     expect(Object.keys(STRINGS).sort()).toEqual(["ar", "de", "en", "es", "fr", "he"]);
   });
+
+  it("writes French with the typographic apostrophe (’), as the dashboard does", () => {
+    expect(Object.entries(STRINGS.fr).filter(([, text]) => /\p{L}'\p{L}/u.test(text))).toEqual([]);
+  });
 });
 
 describe("session", () => {

@@ -30,12 +30,14 @@ internal static class LiveEventTypes
 /// <summary>
 /// Data of <c>call.started</c>, <c>call.updated</c> and <c>call.ended</c>. <c>Channel</c>: voice or web (as stored and listed
 /// by <c>/api/v1/calls</c>); <c>Direction</c>: inbound or outbound; <c>Urgency</c>: emergency, soon or routine once a lead
-/// exists; <c>DurationSeconds</c> in seconds.
+/// exists; <c>DurationSeconds</c> in seconds; <c>Type</c>: the call's type as <c>/api/v1/calls</c> lists it
+/// (<c>inboundPhoneCall</c>, <c>outboundPhoneCall</c>, Vapi's <c>webCall</c>, the widget's <c>webChat</c> / <c>webVoice</c>), so
+/// Live tells a web chat, which is no call, from a web voice call.
 /// </summary>
 public sealed record LiveCallData(
     Guid CallId, string Status, string Channel, string Provider, string Direction, string? FromNumber, string? ToNumber,
     Guid? AssistantId, DateTimeOffset? StartedAt, DateTimeOffset? EndedAt, double? DurationSeconds, string? Urgency,
-    string? EndedReason, string? Summary);
+    string? EndedReason, string? Summary, string? Type);
 
 /// <summary>Data of <c>transcript.turn</c>: one final turn. <c>Seq</c> is the turn's 0-based order in the call; <c>SecondsFromStart</c> in seconds.</summary>
 public sealed record LiveTurnData(Guid CallId, int Seq, string Role, string Text, double? SecondsFromStart, DateTimeOffset? At);
@@ -50,7 +52,7 @@ internal static class LiveEventData
 
     public static LiveCallData Call(Call c, string? urgency) => new(
         c.Id, c.Status, c.Channel, c.Provider, c.Type is { } t && t.StartsWith("outbound", StringComparison.OrdinalIgnoreCase) ? "outbound" : "inbound",
-        c.CustomerNumber, c.BusinessNumber, c.AssistantId, c.StartedAt, c.EndedAt, c.DurationSeconds, urgency, c.EndedReason, c.Summary);
+        c.CustomerNumber, c.BusinessNumber, c.AssistantId, c.StartedAt, c.EndedAt, c.DurationSeconds, urgency, c.EndedReason, c.Summary, c.Type);
 
     public static LiveTurnData Turn(TranscriptTurn t) => new(t.CallId, t.Seq, t.Role, t.Text, t.SecondsFromStart, t.At);
 

@@ -144,13 +144,15 @@ public sealed class OnboardingBrowserTests(BrowserFixture browser, ITestOutputHe
         static bool IsPatch(IResponse r) => r.Url.EndsWith("/api/v1/onboarding", StringComparison.Ordinal) && r.Request.Method == "PATCH";
         var arrived = await page.RunAndWaitForResponseAsync(() => page.GotoAsync("/onboarding"), IsPatch);
         var zone = page.GetByLabel("Fuseau horaire", new() { Exact = true });
-        await Expect(zone).ToHaveValueAsync("America/Toronto");
+        // The zone in words, in French, not its IANA id; the id is what is saved.
+        await Expect(zone).ToHaveValueAsync("heure de l’Est (Toronto)");
+        await Expect(zone).ToHaveAttributeAsync("data-zone", "America/Toronto");
         Assert.Equal("America/Toronto", (await arrived.JsonAsync())!.Value.GetProperty("profile").GetProperty("timeZone").GetString());
 
         // A city typed in full is the zone; text that names none stays in the box with a message, and is not sent.
         await zone.FillAsync("vancouver");
         var picked = await page.RunAndWaitForResponseAsync(() => zone.PressAsync("Tab"), IsPatch);
-        await Expect(zone).ToHaveValueAsync("America/Vancouver");
+        await Expect(zone).ToHaveValueAsync("heure du Pacifique (Vancouver)");
         Assert.Equal("America/Vancouver", (await picked.JsonAsync())!.Value.GetProperty("profile").GetProperty("timeZone").GetString());
         await zone.FillAsync("Heure de l'Est");
         await zone.PressAsync("Tab");
@@ -366,7 +368,10 @@ public sealed class OnboardingBrowserTests(BrowserFixture browser, ITestOutputHe
         // Business hours with a holiday are saved the same way.
         await StepButton(page, "Phone and hours").ClickAsync();
         await page.GetByRole(AriaRole.Group, new() { Name = "Saturday" }).GetByRole(AriaRole.Checkbox).CheckAsync();
-        await page.GetByLabel("Holiday date").FillAsync("2026-12-25");
+        var holiday = page.GetByRole(AriaRole.Group, new() { Name = "Holiday date" });
+        await holiday.GetByLabel("day").FillAsync("25");
+        await holiday.GetByLabel("month").SelectOptionAsync("12");
+        await holiday.GetByLabel("year").FillAsync("2026");
         await page.GetByRole(AriaRole.Button, new() { Name = "Add holiday" }).ClickAsync();
         await Expect(SaveStatus(page)).ToHaveAttributeAsync("data-save-status", "saved");
         var hours = (await StateAsync(tab)).GetProperty("telephony").GetProperty("businessHours");
@@ -386,7 +391,7 @@ public sealed class OnboardingBrowserTests(BrowserFixture browser, ITestOutputHe
         await page.GetByLabel("Courriel de secours (si le texto ne passe pas)").FillAsync("pas-un-courriel");
         await Expect(SaveStatus(page)).ToHaveAttributeAsync("data-save-status", "saved");
         var warnings = page.GetByRole(AriaRole.Status).Filter(new() { HasText = "Vérifiez ces points du dernier enregistrement" });
-        await Expect(warnings).ToContainTextAsync("Personnage — Le courriel de secours n'est pas une adresse valide. Non enregistré.");
+        await Expect(warnings).ToContainTextAsync("Personnage — Le courriel de secours n’est pas une adresse valide. Non enregistré.");
         var text = await warnings.InnerTextAsync();
         Assert.DoesNotContain("fallbackEmail", text);
         Assert.DoesNotContain("not a valid email address", text);
@@ -497,14 +502,16 @@ public sealed class OnboardingBrowserTests(BrowserFixture browser, ITestOutputHe
     {
         if (browser.Skip(output)) { return; }
         // Chromium draws its date and time pickers in its own language (12/25/2026, 05:00 PM here), not the page's, even
-        // with a lang attribute: the dashboard says the picked value again in its own language beside the picker.
+        // with a lang attribute: the holiday is typed as day, month (named) and year in French; a picked time is said
+        // again in French beside the picker.
         await using var tab = await SignUpAsync("fr-CA");
         await ResumeAtAsync(tab, "telephony");
         var page = tab.Page;
         await page.GotoAsync("/onboarding");
-        var date = page.GetByLabel("Date de congé");
-        await date.FillAsync("2026-12-25");
-        await Expect(date).ToHaveAccessibleDescriptionAsync("vendredi 25 décembre 2026");
+        var date = page.GetByRole(AriaRole.Group, new() { Name = "Date de congé" });
+        await date.GetByLabel("jour").FillAsync("25");
+        await date.GetByLabel("mois").SelectOptionAsync(new SelectOptionValue { Label = "décembre" });
+        await date.GetByLabel("année").FillAsync("2026");
         await page.GetByRole(AriaRole.Button, new() { Name = "Ajouter un congé" }).ClickAsync();
         await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Retirer le vendredi 25 décembre 2026" })).ToBeVisibleAsync();
         var monday = page.GetByRole(AriaRole.Group, new() { Name = "Lundi" });

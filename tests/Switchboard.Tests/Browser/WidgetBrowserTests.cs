@@ -282,7 +282,7 @@ public sealed class WidgetBrowserTests(WidgetBrowserFixture fx) : IClassFixture<
         await page.RouteAsync("**/widget/v1/conversations**", route => route.AbortAsync("internetdisconnected"));
         await box.FillAsync("Mon sous-sol est inondé");
         await box.PressAsync("Enter");
-        await Assertions.Expect(page.GetByText("Désolé, le message n'a pas pu être envoyé. Réessayez.")).ToBeVisibleAsync();
+        await Assertions.Expect(page.GetByText("Désolé, le message n’a pas pu être envoyé. Réessayez.")).ToBeVisibleAsync();
         await Assertions.Expect(box).ToHaveValueAsync("Mon sous-sol est inondé");
         await page.UnrouteAllAsync();
 

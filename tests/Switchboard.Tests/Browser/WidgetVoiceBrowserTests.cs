@@ -220,7 +220,7 @@ public sealed class WidgetVoiceBrowserTests(WidgetVoiceBrowserFixture fx) : ICla
         await page.GetByRole(AriaRole.Button, new() { Name = "Écrivez-nous" }).ClickAsync();
         await page.GetByRole(AriaRole.Button, new() { Name = "Parlez-nous" }).ClickAsync();
 
-        await Assertions.Expect(page.GetByText("Le micro n'est pas disponible. Vous pouvez continuer par écrit ici.")).ToBeVisibleAsync();
+        await Assertions.Expect(page.GetByText("Le micro n’est pas disponible. Vous pouvez continuer par écrit ici.")).ToBeVisibleAsync();
         await Assertions.Expect(page.GetByRole(AriaRole.Button, new() { Name = "Parlez-nous" })).ToHaveAttributeAsync("data-state", "ended");
         var box = page.GetByRole(AriaRole.Textbox, new() { Name = "Écrivez un message…" });
         await Assertions.Expect(box).ToBeFocusedAsync();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { acceptedShape, resolveZone, timeZoneChoices, zoneCity, zoneLabel } from './time-zones';
+import { acceptedShape, resolveZone, resolveZoneName, timeZoneChoices, zoneCity, zoneLabel, zoneName } from './time-zones';
 
 describe('timeZoneChoices', () => {
   it('offers the IANA zones the browser knows, UTC first, and keeps the saved and browser zones', () => {
@@ -60,5 +60,19 @@ describe('zoneLabel', () => {
     expect(zoneLabel('America/Toronto', 'fr-CA', winter)).toMatch(/^Toronto, Montreal, Quebec \(UTC[−-]05:00\)$/);
     expect(zoneLabel('Europe/Paris', 'en', winter)).toBe('Paris (UTC+01:00)');
     expect(zoneLabel('UTC', 'ar', winter)).toBe('UTC');
+  });
+});
+
+describe('zoneName', () => {
+  it('names a zone in words in the reader’s language, with its city, and reads that name back as the zone', () => {
+    expect(zoneName('America/Toronto', 'fr-CA')).toBe('heure de l’Est (Toronto)');
+    expect(zoneName('America/Toronto', 'en-CA')).toBe('Eastern Time (Toronto)');
+    expect(zoneName('America/Toronto', 'ar')).toMatch(/\(Toronto\)$/);
+    expect(zoneName('UTC', 'fr-CA')).toBe('UTC');
+    const zones = timeZoneChoices([], ['America/Toronto', 'America/Vancouver', 'America/Nipigon']);
+    const names = new Map(zones.map((z) => [z, zoneName(z, 'fr-CA')]));
+    expect(resolveZoneName('Heure de l’Est (Toronto)', zones, names)).toBe('America/Toronto');
+    expect(resolveZoneName('vancouver', zones, names)).toBe('America/Vancouver');
+    expect(resolveZoneName('heure de l’Est', zones, names)).toBeUndefined();
   });
 });

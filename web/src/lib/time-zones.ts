@@ -96,3 +96,28 @@ export function zoneLabel(zone: string, locale: string, at: Date = new Date()): 
     return zone;
   }
 }
+
+/**
+ * A zone in words, in the reader's language: its generic name (`Intl.DateTimeFormat` `timeZoneName: 'longGeneric'`,
+ * ECMA-402 §11.1.1; it reads the same in winter and summer) and its city, "heure de l’Est (Toronto)", "Eastern Time
+ * (Toronto)"; the city alone when the browser has no generic name for the zone, and `UTC` as it is. The id stays what is
+ * saved: this is only what the owner reads.
+ */
+export function zoneName(zone: string, locale: string): string {
+  if (zone === 'UTC') return 'UTC';
+  const city = zoneCity(zone);
+  try {
+    const generic = new Intl.DateTimeFormat(locale, { timeZone: zone, timeZoneName: 'longGeneric' }).formatToParts(new Date(Date.UTC(2026, 0, 15))).find((p) => p.type === 'timeZoneName')?.value;
+    if (!generic || /^(GMT|UTC)([+−-]|$)/.test(generic)) return city;
+    return generic.includes(city) ? generic : `${generic} (${city})`;
+  } catch {
+    return zone;
+  }
+}
+
+/** The zone a text names when it is a zone's name in words as {@link zoneName} writes it (case and accents aside); else {@link resolveZone}. */
+export function resolveZoneName(text: string, zones: readonly string[], names: ReadonlyMap<string, string>): string | undefined {
+  const wanted = fold(text);
+  const named = zones.filter((z) => fold(names.get(z) ?? '') === wanted);
+  return named.length === 1 ? named[0] : resolveZone(text, zones);
+}

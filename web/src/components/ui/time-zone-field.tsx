@@ -1,11 +1,14 @@
 import { useEffect, useId, useMemo, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Field, inputClass } from './ui';
-import { resolveZone, timeZoneChoices, zoneLabel } from '@/lib/time-zones';
+import { intlLocale, type Locale } from '@/lib/format/format';
+import { resolveZoneName, timeZoneChoices, zoneLabel, zoneName } from '@/lib/time-zones';
 
 /**
  * A labelled, searchable time zone picker: a text box with the IANA zones as suggestions (a native `<datalist>`, so
- * typing "toronto" or "paris" narrows the list). `onChange` gets a zone id as soon as the text names one
+ * typing "toronto", "paris", "heure de l’Est" or "America/" narrows the list). The box shows the zone in words in the reader's
+ * language ({@link zoneName}: "heure de l’Est (Toronto)", not `America/Toronto`); the id is what is saved, and the box
+ * carries it as `data-zone`. `onChange` gets a zone id as soon as the text names one
  * ({@link resolveZone}: an id, a city, a linked city such as Montréal), so a form sent with Enter before the box is left
  * sends the typed zone; on leaving the box the text becomes that id. Other text stays in the box with a message under it
  * asking to pick from the list, and the box is invalid (`setCustomValidity`), so its form is not submitted with the
@@ -34,16 +37,20 @@ export function TimeZoneField({
   const { t } = useTranslation();
   const listId = useId();
   const zones = useMemo(() => timeZoneChoices([value, suggest]), [value, suggest]);
+  // 'fr' is Québec French here (intlLocale): Intl's plain 'fr' names the zone "heure de l’Est nord-américain".
+  const tag = intlLocale(locale as Locale);
+  const names = useMemo(() => new Map(zones.map((z) => [z, zoneName(z, tag)])), [zones, tag]);
+  const resolve = (typed: string) => resolveZoneName(typed, zones, names);
   const [text, setText] = useState<string | null>(null);
-  const shown = text ?? value;
-  const unknown = text !== null && resolveZone(text, zones) === undefined;
+  const shown = text ?? names.get(value) ?? value;
+  const unknown = text !== null && resolve(text) === undefined;
   // Said once the box is left (or its form is sent), not at the first letter typed ("Montr" is on its way to a city).
   const [left, setLeft] = useState(false);
   const pickFromList = t('timeZone.pickFromList');
   const input = useRef<HTMLInputElement>(null);
   useEffect(() => input.current?.setCustomValidity(unknown ? pickFromList : ''), [unknown, pickFromList]);
   const commit = (typed: string) => {
-    const zone = resolveZone(typed, zones);
+    const zone = resolve(typed);
     if (zone) {
       setText(null);
       if (zone !== value) onChange(zone);
@@ -55,7 +62,8 @@ export function TimeZoneField({
         <input
           ref={input}
           className={inputClass}
-          dir="ltr"
+          dir="auto"
+          data-zone={value}
           list={listId}
           value={shown}
           autoComplete="off"
@@ -65,9 +73,9 @@ export function TimeZoneField({
             // until the blur, but a zone it names is passed on now.
             const typed = e.target.value;
             setLeft(false);
-            if (zones.includes(typed)) return commit(typed);
+            if (zones.some((z) => names.get(z) === typed)) return commit(typed);
             setText(typed);
-            const zone = resolveZone(typed, zones);
+            const zone = resolve(typed);
             if (zone && zone !== value) onChange(zone);
           }}
           onBlur={(e) => {
@@ -79,7 +87,7 @@ export function TimeZoneField({
       </Field>
       <datalist id={listId}>
         {zones.map((z) => (
-          <option key={z} value={z} label={zoneLabel(z, locale)} />
+          <option key={z} value={names.get(z) ?? z} label={`${z} · ${zoneLabel(z, tag)}`} />
         ))}
       </datalist>
     </>

@@ -2,7 +2,8 @@ import { useNavigate, useSearch } from '@tanstack/react-router';
 import { useTranslation } from 'react-i18next';
 import { ShieldX, ShieldCheck } from 'lucide-react';
 import { Badge, Button, Card, ErrorMessage, Field, inputClass, Ltr, PageTitle } from '@/components/ui/ui';
-import { formatDateTime, formatPickedDate } from '@/lib/format/format';
+import { formatDateTime } from '@/lib/format/format';
+import { DateField } from '@/components/ui/date-field';
 import { useFormat, useTenantId } from '@/lib/session';
 import { useAudit, useAuditVerify } from './api';
 import { useMembers } from '@/features/leads/api';
@@ -85,8 +86,8 @@ function AuditPageBody() {
         <ErrorMessage error={verify.error} />
       </Card>
       <Card className="mb-4">
-        <div className="grid grid-cols-2 gap-3 lg:grid-cols-5">
-          <Field label={t('admin.audit.action')}>
+        <div className="grid grid-cols-2 gap-3 lg:grid-cols-6">
+          <Field label={t('admin.audit.action')} className="lg:col-span-2">
             <input
               className={inputClass}
               type="search"
@@ -101,7 +102,7 @@ function AuditPageBody() {
               }}
             />
           </Field>
-          <Field label={t('admin.audit.actor')}>
+          <Field label={t('admin.audit.actor')} className="lg:col-span-2">
             <select className={inputClass} value={search.actorType ?? ''} onChange={(e) => set({ actorType: (e.target.value || undefined) as AuditSearch['actorType'] })}>
               <option value="">{t('filters.any')}</option>
               {ACTOR_TYPES.map((a) => (
@@ -111,7 +112,7 @@ function AuditPageBody() {
               ))}
             </select>
           </Field>
-          <Field label={t('admin.audit.member')}>
+          <Field label={t('admin.audit.member')} className="lg:col-span-2">
             <select className={inputClass} value={search.actorId ?? ''} onChange={(e) => set({ actorId: e.target.value || undefined })}>
               <option value="">{t('filters.any')}</option>
               {(members.data ?? []).map((m) => (
@@ -121,12 +122,9 @@ function AuditPageBody() {
               ))}
             </select>
           </Field>
-          <Field label={t('admin.audit.from')} hint={formatPickedDate(search.from ?? '', locale)}>
-            <input className={inputClass} type="date" value={search.from ?? ''} onChange={(e) => set({ from: e.target.value || undefined })} />
-          </Field>
-          <Field label={t('admin.audit.to')} hint={formatPickedDate(search.to ?? '', locale)}>
-            <input className={inputClass} type="date" value={search.to ?? ''} onChange={(e) => set({ to: e.target.value || undefined })} />
-          </Field>
+          {/* Day, month and year in the page's language: a native date input said "mm/dd/yyyy" on an Arabic page. */}
+          <DateField className="col-span-2 lg:col-span-3" label={t('admin.audit.from')} locale={locale} value={search.from ?? ''} onChange={(from) => set({ from: from || undefined })} />
+          <DateField className="col-span-2 lg:col-span-3" label={t('admin.audit.to')} locale={locale} value={search.to ?? ''} onChange={(to) => set({ to: to || undefined })} />
         </div>
       </Card>
       <ErrorMessage error={audit.error} />

@@ -8,7 +8,7 @@ import { fetchLiveCalls, liveCallsKey } from '@/lib/live/live-calls';
 import { keys } from '@/lib/query-keys';
 import { useFormat, useTenantId } from '@/lib/session';
 import { formatDuration, formatPhone, formatTime } from '@/lib/format/format';
-import { isEnded, liveUrgency, mergeTurn, pruneEnded, type CallEvent, type LiveCall, type LiveState, type Turn } from '@/lib/live/events';
+import { isEnded, isWebChat, liveCounts, liveUrgency, mergeTurn, pruneEnded, type CallEvent, type LiveCall, type LiveState, type Turn } from '@/lib/live/events';
 import { cn } from '@/lib/cn';
 import { readableToolText, turnKind } from '@/lib/transcript';
 
@@ -35,7 +35,7 @@ function useLiveState(tenantId: string) {
   const active: LiveCall[] = (seed.data?.items ?? [])
     .filter((c) => !isEnded(c.status) && !seen.has(c.id))
     .map((c) => ({
-      call: { callId: c.id, status: c.status, channel: c.channel, provider: c.provider, fromNumber: c.customerNumber, startedAt: c.startedAt, urgency: c.urgency, summary: c.summary },
+      call: { callId: c.id, status: c.status, channel: c.channel, type: c.type, provider: c.provider, fromNumber: c.customerNumber, startedAt: c.startedAt, urgency: c.urgency, summary: c.summary },
       turns: [],
     }));
   // Calls in progress beyond the ones listed (the host lists at most 100 and counts them all).
@@ -68,7 +68,7 @@ export function LivePage() {
       <ErrorMessage error={live.error} />
       {live.pending ? <p className="mb-6">{t('common.loading')}</p> : null}
       {/* Until the calls in progress have loaded (or when they could not be), "0 calls" would be a guess: say nothing. */}
-      {live.known || active.length > 0 ? <h2 className="mb-2 font-semibold">{t('live.active', { count: active.length + live.unlisted })}</h2> : null}
+      {live.known || active.length > 0 ? <LiveCountsHeading counts={liveCounts(active.map((c) => c.call), live.unlisted)} /> : null}
       {live.known && active.length === 0 ? <p className="mb-6 text-sm text-slate-600 dark:text-slate-400">{t('live.none')}</p> : null}
       <ul className="mb-6 grid gap-4 lg:grid-cols-2">
         {active.map((c) => (
@@ -86,6 +86,17 @@ export function LivePage() {
         </>
       ) : null}
     </>
+  );
+}
+
+/** "2 calls in progress", and the web chats beside them when there are any: a chat in the widget is no call. */
+function LiveCountsHeading({ counts }: { counts: { calls: number; chats: number } }) {
+  const { t } = useTranslation();
+  return (
+    <h2 className="mb-2 font-semibold">
+      {t('live.active', { count: counts.calls })}
+      {counts.chats > 0 ? <>{' '}<span className="font-normal">· {t('live.chats', { count: counts.chats })}</span></> : null}
+    </h2>
   );
 }
 
@@ -109,13 +120,13 @@ function LiveCard({ call, now }: { call: LiveCall; now: number }) {
   const urgency = liveUrgency(c.urgency, turns);
   return (
     <li>
-      <Card className={cn('h-full', ended && 'opacity-80')} aria-label={c.fromNumber ? formatPhone(c.fromNumber) : t('live.call')}>
+      <Card className={cn('h-full', ended && 'opacity-80')} aria-label={c.fromNumber ? formatPhone(c.fromNumber) : isWebChat(c) ? t('live.webChat') : t('live.call')}>
         <div className="mb-2 flex flex-wrap items-center gap-2">
           <Link to="/calls/$callId" params={{ callId: c.callId }} className="font-semibold text-brand-700 hover:underline dark:text-brand-100">
             {c.fromNumber ? <Ltr>{formatPhone(c.fromNumber)}</Ltr> : t(`channel.${c.channel}`, { defaultValue: c.channel })}
           </Link>
           <Badge tone={ended ? 'slate' : 'green'}>{t(`status.${c.status}`, { defaultValue: c.status })}</Badge>
-          <Badge>{t(`channel.${c.channel}`, { defaultValue: c.channel })}</Badge>
+          <Badge>{isWebChat(c) ? t('live.webChat') : t(`channel.${c.channel}`, { defaultValue: c.channel })}</Badge>
           {urgency ? <Badge tone={urgencyTone(urgency)}>{t(`urgency.${urgency}`, { defaultValue: urgency })}</Badge> : null}
           <span className="ms-auto text-sm tabular-nums" aria-label={t('call.duration')}>
             <Ltr>{elapsed !== null && elapsed !== undefined ? formatDuration(elapsed) : ''}</Ltr>

@@ -63,7 +63,7 @@ describe('warningText', () => {
     const fr = i18n.getFixedT('fr');
     expect(warningText(item('TEXT_TOO_LONG', 'at most 100 characters; not saved', { max: '100' }, 'persona', 'tone'), fr)).toBe('Ton : au plus 100 caractères. Non enregistré.');
     expect(warningText(item('NUMBER_ALREADY_ATTACHED', 'x', { number: '+15145550100' }, 'telephony', 'number'), fr)).toContain('+15145550100');
-    expect(warningText(item('OPENAI_BASE_URL_INVALID', 'x', { problem: 'must use https' }, 'voiceProvider', 'openAiBaseUrl'), fr)).toBe("L'URL de base doit utiliser https. Non enregistrée.");
+    expect(warningText(item('OPENAI_BASE_URL_INVALID', 'x', { problem: 'must use https' }, 'voiceProvider', 'openAiBaseUrl'), fr)).toBe("L’URL de base doit utiliser https. Non enregistrée.");
   });
 
   it('words a refusal’s reason as the refusing endpoint’s error is worded', () => {

@@ -3,9 +3,9 @@ import { Link } from '@tanstack/react-router';
 import { useTranslation } from 'react-i18next';
 import { Badge, Button, buttonClass, ErrorMessage, Field, FieldProblem, inputClass, Ltr, useFieldProblems } from '@/components/ui/ui';
 import { useFormat, useTenantId } from '@/lib/session';
-import { formatLanguage, formatNumber, formatPrice } from '@/lib/format/format';
+import { formatLanguage, formatNumber, formatPrice, intlLocale } from '@/lib/format/format';
 import { browserTimeZone, TENANT_LOCALES } from '@/lib/tenant-locale';
-import { acceptedShape } from '@/lib/time-zones';
+import { acceptedShape, zoneName } from '@/lib/time-zones';
 import { TimeZoneField } from '@/components/ui/time-zone-field';
 import { errorText } from '@/lib/error-text';
 import { templateName } from '@/lib/template-name';
@@ -135,7 +135,7 @@ export function ProfileStep({ draft, edit, server, error }: StepProps) {
       <TimeZoneField label={t('onboarding.profile.timeZone')} error={problem('timeZone')} value={p.timeZone} onChange={(timeZone) => set({ timeZone })} locale={locale} suggest={browserZone} />
       <div className="flex items-end">
         {browserZone && browserZone !== p.timeZone ? (
-          <Button onClick={() => set({ timeZone: browserZone })}>{t('onboarding.profile.useMyZone', { zone: browserZone })}</Button>
+          <Button onClick={() => set({ timeZone: browserZone })}>{t('onboarding.profile.useMyZone', { zone: zoneName(browserZone, intlLocale(locale)) })}</Button>
         ) : null}
       </div>
       <label className="flex items-center gap-2 text-sm sm:col-span-2">

@@ -3,7 +3,9 @@ import { useTranslation } from 'react-i18next';
 import { X } from 'lucide-react';
 import { Badge, Button, ErrorMessage, Field, inputClass, Ltr } from '@/components/ui/ui';
 import { useFormat } from '@/lib/session';
-import { formatPickedDate, formatPickedTime } from '@/lib/format/format';
+import { DateField } from '@/components/ui/date-field';
+import { formatPickedDate, formatPickedTime, intlLocale } from '@/lib/format/format';
+import { zoneName } from '@/lib/time-zones';
 import { WEEKDAYS, type Draft } from './draft';
 import { useAction, type StepProps } from './steps';
 
@@ -90,9 +92,8 @@ export function HoursEditor({ hours, onChange }: { hours: Hours; onChange: (h: H
           ))}
         </ul>
         <div className="flex flex-wrap items-end gap-2">
-          <Field label={t('onboarding.telephony.holidayDate')} hint={formatPickedDate(holiday, locale)}>
-            <input type="date" className={inputClass} value={holiday} onChange={(e) => setHoliday(e.target.value)} />
-          </Field>
+          {/* Day, month and year in the page's language (a native date input follows the browser's locale instead). */}
+          <DateField label={t('onboarding.telephony.holidayDate')} locale={locale} value={holiday} onChange={setHoliday} />
           <Button
             disabled={!holiday || hours.holidays.includes(holiday)}
             onClick={() => {
@@ -110,6 +111,7 @@ export function HoursEditor({ hours, onChange }: { hours: Hours; onChange: (h: H
 
 export function TelephonyStep(props: StepProps) {
   const { t } = useTranslation();
+  const { locale } = useFormat();
   const { draft, edit, server } = props;
   const [number, setNumber] = useState('');
   const action = useAction(props);
@@ -146,7 +148,7 @@ export function TelephonyStep(props: StepProps) {
       </section>
       <section>
         <h3 className="mb-2 font-medium">
-          {t('onboarding.telephony.hours')} <span className="text-sm font-normal text-slate-600 dark:text-slate-400">({server.telephony.timeZone})</span>
+          {t('onboarding.telephony.hours')} <span className="text-sm font-normal text-slate-600 dark:text-slate-400">({zoneName(server.telephony.timeZone, intlLocale(locale))})</span>
         </h3>
         <HoursEditor hours={tel.hours} onChange={(hours) => edit('telephony', { hours })} />
       </section>

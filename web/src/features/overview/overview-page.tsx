@@ -9,6 +9,7 @@ import { keys } from '@/lib/query-keys';
 import { useFormat, useTenantId } from '@/lib/session';
 import { formatDateTime, formatDuration, formatNumber, formatPhone} from '@/lib/format/format';
 import { fetchLiveCalls, liveCallsKey } from '@/lib/live/live-calls';
+import { liveCounts } from '@/lib/live/events';
 
 
 function Kpi({ label, value }: { label: string; value: string }) {
@@ -38,6 +39,7 @@ export function OverviewPage() {
   });
   const live = useQuery({ queryKey: liveCallsKey(tenantId), queryFn: ({ signal }) => fetchLiveCalls(signal) });
   const totals = today.data?.totals;
+  const liveTotals = live.isSuccess ? liveCounts(live.data.items, live.data.total - live.data.items.length) : undefined;
   return (
     <>
       <PageTitle>{t('overview.title')}</PageTitle>
@@ -52,7 +54,11 @@ export function OverviewPage() {
       <ErrorMessage error={today.error} />
       <Card className="mb-4 flex flex-wrap items-center justify-between gap-2">
         {/* The host counts every call in progress: while that loads, or when it could not be loaded, the count is unknown. */}
-        <p className="font-medium">{live.isSuccess ? t('live.active', { count: live.data.total }) : t('live.title')}</p>
+        {/* A web chat in the widget is no call: counted apart ("1 call in progress · 1 web chat in progress"). */}
+        <p className="font-medium">
+          {liveTotals ? t('live.active', { count: liveTotals.calls }) : t('live.title')}
+          {liveTotals && liveTotals.chats > 0 ? <>{' '}<span className="font-normal">· {t('live.chats', { count: liveTotals.chats })}</span></> : null}
+        </p>
         <Link to="/live" className="text-sm text-brand-700 hover:underline dark:text-brand-100">
           {t('overview.openLive')}
         </Link>
@@ -80,11 +86,18 @@ export function OverviewPage() {
           <ul className="flex flex-col divide-y divide-slate-100 dark:divide-slate-800">
             {(leads.data?.items ?? []).map((l) => (
               <li key={l.id} className="py-2 text-sm">
-                <Link to="/leads" search={{ urgency: 'emergency' }} className="font-medium text-brand-700 hover:underline dark:text-brand-100">
-                  <span dir="auto">{l.name ?? ''}</span> {l.phone ? <Ltr>{formatPhone(l.phone)}</Ltr> : null}
+                {/* The name, then the number, as two fields: run together, a Latin name and a number read as one
+                    left-to-right string on an Arabic page, the number first. */}
+                <Link to="/leads" search={{ urgency: 'emergency' }} className="flex w-fit flex-wrap items-baseline gap-x-3 font-medium text-brand-700 hover:underline dark:text-brand-100">
+                  {l.name ? <bdi data-testid="urgent-lead-name">{l.name}</bdi> : null}
+                  {l.phone ? (
+                    <span className="font-normal tabular-nums" data-testid="urgent-lead-phone">
+                      <Ltr>{formatPhone(l.phone)}</Ltr>
+                    </span>
+                  ) : null}
                 </Link>
-                <p dir="auto" className="text-slate-600 dark:text-slate-400">
-                  {l.problem}
+                <p className="text-slate-600 dark:text-slate-400">
+                  <bdi>{l.problem}</bdi>
                 </p>
               </li>
             ))}

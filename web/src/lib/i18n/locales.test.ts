@@ -39,15 +39,22 @@ describe('locales', () => {
     expect(found).toEqual([]);
   });
 
-  it('in Arabic and Hebrew, an interpolated version or zone id and a Latin menu path are isolated, so "2026-01" is not shown "01-2026"', () => {
+  it('in Arabic and Hebrew, an interpolated version, zone id, phone number, e-mail, URL or host and a Latin menu path are isolated, so "2026-01" is not shown "01-2026" nor "+1 514-555-0123" "0123-555-514 1+"', () => {
     // A hyphen or slash between digits takes the paragraph's direction (UAX #9 W4-W7 resolve "2026-01" as two runs).
     const found = (['he', 'ar'] as const).flatMap((name) => {
       const tree = resources[name] as Tree;
       return keys(tree)
         .map((k) => [k, k.split('.').reduce<Tree | string>((t, part) => (t as Tree)[part]!, tree) as string] as const)
-        .filter(([, v]) => /(?<!\u2066)\{\{(version|zone)\}\}/.test(v) || /(?<![\u2066\w ])[A-Za-z][\w ]* → [A-Za-z]/.test(v))
+        .filter(([, v]) => /(?<!\u2066)\{\{(version|zone|phone|number|email|url|sender|host|address)\}\}/.test(v) || /(?<![\u2066\w ])[A-Za-z][\w ]* → [A-Za-z]/.test(v))
         .map(([k]) => `${name} ${k}`);
     });
+    expect(found).toEqual([]);
+  });
+
+  it('French uses the typographic apostrophe (’), never the typewriter one, so one sentence does not mix both', () => {
+    // "l'entreprise" beside "l’assistant" read as two hands having written the interface; Québec typography (OQLF,
+    // Banque de dépannage linguistique, « Apostrophe ») uses ’. A straight quote elsewhere (code, markup) is left alone.
+    const found = keys(fr as Tree).filter((k) => /\p{L}'\p{L}/u.test(k.split('.').reduce<Tree | string>((t, part) => (t as Tree)[part]!, fr as Tree) as string));
     expect(found).toEqual([]);
   });
 

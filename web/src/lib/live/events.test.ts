@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyCallEvent, applyTurnEvent, liveUrgency, mergeTurn, pruneEnded, throttle, type LiveState, type Turn } from './events';
+import { applyCallEvent, applyTurnEvent, isWebChat, liveCounts, liveUrgency, mergeTurn, pruneEnded, throttle, type LiveState, type Turn } from './events';
 
 describe('live events', () => {
   it('merges turns by seq in order and ignores repeats', () => {
@@ -71,5 +71,23 @@ describe('urgency on a live card', () => {
       turn(4, 'tool_result', 'not json'),
     ];
     expect(liveUrgency(null, turns)).toBeNull();
+  });
+});
+
+describe('liveCounts', () => {
+  it('counts a web chat apart from the calls: a chat in the widget is no call, voice in the browser is one', () => {
+    const inProgress = [
+      { channel: 'voice', type: 'inboundPhoneCall' },
+      { channel: 'web', type: 'webChat' },
+      { channel: 'web', type: 'webVoice' },
+      { channel: 'web', type: 'webCall' },
+    ];
+    expect(liveCounts(inProgress)).toEqual({ calls: 3, chats: 1 });
+    expect(isWebChat({ channel: 'web', type: 'webChat' })).toBe(true);
+    expect(isWebChat({ channel: 'web', type: null })).toBe(false);
+  });
+
+  it('counts what the host counted past its list as calls (it cannot be split)', () => {
+    expect(liveCounts([{ channel: 'web', type: 'webChat' }], 2)).toEqual({ calls: 2, chats: 1 });
   });
 });

@@ -25,6 +25,8 @@ export interface CallEvent {
   urgency?: string | null;
   endedReason?: string | null;
   summary?: string | null;
+  /** The call's type as the calls list has it (`inboundPhoneCall`, Vapi's `webCall`, the widget's `webChat` / `webVoice`). */
+  type?: string | null;
 }
 
 /** `transcript.turn` data: one final turn. */
@@ -135,6 +137,21 @@ export function applyTurnEvent(state: LiveState, event: TurnEvent): LiveState {
   const calls = state.calls.slice();
   calls[i] = { ...old, turns };
   return { calls };
+}
+
+/** A web conversation in the widget's chat: a conversation in writing, not a call (`channel` web, `type` webChat). */
+export function isWebChat(call: Pick<CallEvent, 'channel' | 'type'>): boolean {
+  return call.channel === 'web' && call.type === 'webChat';
+}
+
+/**
+ * The conversations in progress split by what they are: `calls` (phone calls, and voice in the browser: Vapi's webCall, the
+ * widget's voice) and `chats` (the widget's web chats, which are no calls). `unlisted`, conversations the host counted past
+ * the ones it listed (GET /calls/live lists at most 100), cannot be split and are counted as calls.
+ */
+export function liveCounts(calls: readonly Pick<CallEvent, 'channel' | 'type'>[], unlisted = 0): { calls: number; chats: number } {
+  const chats = calls.filter(isWebChat).length;
+  return { calls: calls.length - chats + unlisted, chats };
 }
 
 /** Drops ended calls seen more than `keepMs` ago (they are in the Calls log). */
