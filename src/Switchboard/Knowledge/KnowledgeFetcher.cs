@@ -9,8 +9,8 @@ namespace Switchboard.Knowledge;
 /// <summary>A fetched page or file: its bytes and the type to extract it as, or why it was refused.</summary>
 internal sealed record FetchedDocument(byte[]? Body, string? Type, string? ETag, string? LastModified, string? Code, string? Error)
 {
-    /// <summary>The charset the response declared (UTF-8 when none or unknown).</summary>
-    public System.Text.Encoding Encoding { get; init; } = System.Text.Encoding.UTF8;
+    /// <summary>The charset the response's <c>Content-Type</c> declared, as written; null when none (<see cref="DocumentText.Decode"/> reads it).</summary>
+    public string? Charset { get; init; }
 }
 
 /// <summary>
@@ -93,7 +93,7 @@ internal sealed class KnowledgeFetcher : IDisposable
             }
             return new(buffer.ToArray(), type, response.Headers.ETag?.Tag, response.Content.Headers.LastModified?.ToString("R"), null, null)
             {
-                Encoding = EncodingOf(response.Content.Headers.ContentType?.CharSet),
+                Charset = response.Content.Headers.ContentType?.CharSet,
             };
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
@@ -126,18 +126,6 @@ internal sealed class KnowledgeFetcher : IDisposable
         "application/pdf" => DocumentExtractor.Pdf,
         _ => null,
     };
-
-    private static System.Text.Encoding EncodingOf(string? charset)
-    {
-        try
-        {
-            return string.IsNullOrWhiteSpace(charset) ? System.Text.Encoding.UTF8 : System.Text.Encoding.GetEncoding(charset.Trim('"'));
-        }
-        catch (ArgumentException)
-        {
-            return System.Text.Encoding.UTF8;
-        }
-    }
 
     public void Dispose() => http.Dispose();
 }

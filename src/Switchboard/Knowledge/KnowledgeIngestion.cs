@@ -224,9 +224,20 @@ internal sealed class KnowledgeIngestion(
                 {
                     return (null, null, code == "DOCUMENT_TOO_LARGE" ? TooLarge(max) : ApiError.Unprocessable(code, fetched.Error!));
                 }
-                extracted = fetched.Type == DocumentExtractor.Pdf
-                    ? DocumentExtractor.FromPdf(fetched.Body!)
-                    : FromText(fetched.Type!, fetched.Encoding.GetString(fetched.Body!));
+                if (fetched.Type == DocumentExtractor.Pdf)
+                {
+                    extracted = DocumentExtractor.FromPdf(fetched.Body!);
+                }
+                else if (DocumentText.Decode(fetched.Body!, fetched.Charset) is { } fetchedText)
+                {
+                    extracted = FromText(fetched.Type!, fetchedText);
+                }
+                else
+                {
+                    return (null, null, ApiError.Unprocessable("NOT_UTF8_TEXT",
+                        "The document at the URL is not text (it holds NUL or other control bytes in its declared charset, UTF-8 or Windows-1252).",
+                        new { url = body.Url, type = fetched.Type }));
+                }
                 break;
             default:
                 if (string.IsNullOrEmpty(body.Content))
@@ -236,6 +247,11 @@ internal sealed class KnowledgeIngestion(
                 if (Encoding.UTF8.GetByteCount(body.Content) > max)
                 {
                     return (null, null, TooLarge(max));
+                }
+                if (DocumentText.ForbiddenControlAt(body.Content) is var at and >= 0)
+                {
+                    // The same rule as an uploaded file's (DocumentText): NUL was refused at the edge, BEL, ESC, DEL or C1 were indexed.
+                    return (null, null, new Validation().Add("content", $"{DocumentText.ControlProblem}; U+{(int)body.Content[at]:X4} at character {at}").Result());
                 }
                 extracted = FromText(type, body.Content);
                 break;

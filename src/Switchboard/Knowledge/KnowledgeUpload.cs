@@ -24,7 +24,7 @@ internal static class KnowledgeUpload
     /// The request for the form in <paramref name="request"/>. Errors: 413 <c>DOCUMENT_TOO_LARGE</c> (file or form past
     /// the limit), 415 <c>UNSUPPORTED_MEDIA_TYPE</c> (a file that is not PDF, Markdown, HTML or text), 422
     /// <c>VALIDATION_FAILED</c> (no file, or an empty one), 422 <c>NOT_UTF8_TEXT</c> (a text, Markdown or HTML file that is
-    /// not text: binary, or control bytes; <see cref="Utf8Text"/>), 400 <c>INVALID_FORM</c> (a malformed multipart body).
+    /// not text: binary, or control bytes; <see cref="DocumentText.Decode"/>), 400 <c>INVALID_FORM</c> (a malformed multipart body).
     /// </summary>
     public static async Task<(KnowledgeDocumentRequest? Request, JsonHttpResult<ErrorEnvelope>? Error)> ReadAsync(
         HttpRequest request, KnowledgeOptions options, CancellationToken ct)
@@ -95,7 +95,8 @@ internal static class KnowledgeUpload
         {
             return (new KnowledgeDocumentRequest(type, title, null, Convert.ToBase64String(bytes), null, name), null);
         }
-        if (Utf8Text(bytes) is not { } text)
+        var charset = System.Net.Http.Headers.MediaTypeHeaderValue.TryParse(file.ContentType, out var media) ? media.CharSet : null;
+        if (DocumentText.Decode(bytes, charset) is not { } text)
         {
             return (null, ApiError.Unprocessable("NOT_UTF8_TEXT",
                 "The file is not text (it holds NUL or other control bytes): save it as UTF-8 text, or upload a PDF.",
@@ -141,41 +142,4 @@ internal static class KnowledgeUpload
                 _ => null,
             },
         };
-
-    /// <summary>
-    /// The text of a text, Markdown or HTML file: UTF-8 (RFC 3629; a BOM is dropped) when the bytes are valid UTF-8, else
-    /// Windows-1252, the encoding of the plain-text files Windows editors saved before UTF-8 (a French FAQ with "é" and
-    /// curly apostrophes); in either, no C0 control character other than tab, line feed, form feed and carriage return, no
-    /// DEL and no C1 control (Windows-1252's five unassigned bytes). Null for anything else: a binary file labelled
-    /// <c>text/plain</c> (it holds such bytes almost surely) was read as Latin-1 and indexed as noise, and U+0000 cannot be
-    /// stored (PostgreSQL).
-    /// </summary>
-    internal static string? Utf8Text(byte[] bytes)
-    {
-        string text;
-        try
-        {
-            text = new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(bytes).TrimStart('\uFEFF');
-        }
-        catch (DecoderFallbackException)
-        {
-            text = Windows1252.GetString(bytes);
-        }
-        return ContainsForbiddenControl(text) ? null : text;
-    }
-
-    /// <summary>Windows-1252 (the runtime's code-page provider, not registered process-wide); its unassigned bytes decode to C1 controls.</summary>
-    private static readonly Encoding Windows1252 = CodePagesEncodingProvider.Instance.GetEncoding(1252)!;
-
-    private static bool ContainsForbiddenControl(string text)
-    {
-        foreach (var c in text)
-        {
-            if (c is (< ' ' and not ('\t' or '\n' or '\f' or '\r')) or (>= '\u007f' and <= '\u009f'))
-            {
-                return true;
-            }
-        }
-        return false;
-    }
 }

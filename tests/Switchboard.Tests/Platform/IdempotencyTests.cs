@@ -176,4 +176,25 @@ public sealed class IdempotencyTests(SelfServiceFactory factory) : IClassFixture
         Assert.False(again.Headers.Contains("Idempotent-Replayed"));
         Assert.Equal(2, JsonNode.Parse(await api.GetStringAsync("/api/v1/webhooks/endpoints"))!.AsArray().Count);
     }
+
+    [Fact]
+    public async Task ASuccessLargerThanTheStoredCapIsAnsweredInFullButNotKeptAndItsKeyIsFreed()
+    {
+        var owner = await factory.SignUpAsync();
+        await factory.SetPlanAsync(owner.TenantId, "telephony"); // room for two assistants
+        var key = Guid.NewGuid().ToString();
+        // 20,000 and 2,000 euro signs (the limits), each written as the six bytes of \u20AC: well over 64 KiB of answer.
+        var json = new JsonObject { ["name"] = "Large", ["instructions"] = new string('€', 20_000), ["firstMessage"] = new string('€', 2_000) }.ToJsonString();
+        var first = await owner.Client.SendAsync(Post("/api/v1/assistants", json, key));
+        var body = await first.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.Created, first.StatusCode);
+        Assert.True(Encoding.UTF8.GetByteCount(body) > Switchboard.Platform.Http.IdempotencyMiddleware.MaxStoredBody, $"the answer is {body.Length} characters");
+        Assert.Equal(20_000, JsonNode.Parse(body)!["instructions"]!.GetValue<string>().Length); // answered whole
+        Assert.Equal(0, await factory.WithDbAsync(owner.TenantId, db => db.IdempotencyKeys.IgnoreQueryFilters().CountAsync(k => k.Key == key)));
+
+        // The key is free again: the same request runs again (as documented), it is not replayed.
+        var again = await owner.Client.SendAsync(Post("/api/v1/assistants", json, key));
+        Assert.Equal(HttpStatusCode.Created, again.StatusCode);
+        Assert.False(again.Headers.Contains("Idempotent-Replayed"));
+    }
 }

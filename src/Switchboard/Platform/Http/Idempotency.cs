@@ -83,8 +83,12 @@ internal sealed class IdempotencyMiddleware(RequestDelegate next, IServiceScopeF
     /// <summary>Longest key, in characters (Stripe: 255).</summary>
     public const int MaxKeyLength = 255;
 
-    /// <summary>Largest response body kept for replay, in bytes; a larger success releases its key.</summary>
-    public const int MaxStoredBody = 1 << 20;
+    /// <summary>
+    /// Largest response body kept for replay, in bytes (64 KiB). A larger success is answered in full (it is written through
+    /// as it is produced, never held whole in memory) but not kept, and its key is released: a retry with the key runs the
+    /// request again. No create of this API answers that much; the cap bounds what one caller can make the server hold.
+    /// </summary>
+    public const int MaxStoredBody = 64 * 1024;
 
     /// <summary>How long a key is kept after its first use.</summary>
     public static readonly TimeSpan Lifetime = TimeSpan.FromHours(24);
@@ -132,7 +136,7 @@ internal sealed class IdempotencyMiddleware(RequestDelegate next, IServiceScopeF
         }
 
         var original = http.Response.Body;
-        using var buffer = new MemoryStream();
+        using var buffer = new CappedCopyStream(original, MaxStoredBody);
         http.Response.Body = buffer;
         try
         {
@@ -148,9 +152,9 @@ internal sealed class IdempotencyMiddleware(RequestDelegate next, IServiceScopeF
         var status = http.Response.StatusCode;
         var contentType = http.Response.ContentType;
         var text = contentType is null || contentType.Contains("json", StringComparison.OrdinalIgnoreCase) || contentType.StartsWith("text/", StringComparison.OrdinalIgnoreCase);
-        if (status is >= 200 and < 300 && text && buffer.Length <= MaxStoredBody)
+        if (status is >= 200 and < 300 && text && !buffer.Overflowed)
         {
-            var body = protector.Protect(Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length));
+            var body = protector.Protect(Encoding.UTF8.GetString(buffer.Copy.GetBuffer(), 0, (int)buffer.Copy.Length));
             string? location = http.Response.Headers.Location.Count > 0 ? http.Response.Headers.Location.ToString() : null;
             await using var scope = scopes.CreateAsyncScope();
             await scope.ServiceProvider.GetRequiredService<SwitchboardDbContext>().IdempotencyKeys.IgnoreQueryFilters()
@@ -162,8 +166,71 @@ internal sealed class IdempotencyMiddleware(RequestDelegate next, IServiceScopeF
         {
             await ReleaseAsync(tenantId, principal, key, claimedAt);
         }
-        buffer.Position = 0;
-        await buffer.CopyToAsync(original, CancellationToken.None);
+    }
+
+    /// <summary>
+    /// The response body as the endpoint writes it: passed straight to the real body, and copied into <see cref="Copy"/> for
+    /// storing until the copy would exceed the cap; past it, the copy is dropped and <see cref="Overflowed"/> set.
+    /// </summary>
+    private sealed class CappedCopyStream(Stream inner, int cap) : Stream
+    {
+        public MemoryStream Copy { get; } = new();
+
+        public bool Overflowed { get; private set; }
+
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override void Write(byte[] buffer, int offset, int count)
+        {
+            inner.Write(buffer, offset, count);
+            Keep(buffer.AsSpan(offset, count));
+        }
+
+        public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            await inner.WriteAsync(buffer, cancellationToken);
+            Keep(buffer.Span);
+        }
+
+        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override void Flush() => inner.Flush();
+
+        public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        private void Keep(ReadOnlySpan<byte> bytes)
+        {
+            if (Overflowed)
+            {
+                return;
+            }
+            if (Copy.Length + bytes.Length > cap)
+            {
+                Overflowed = true;
+                Copy.SetLength(0);
+                Copy.Capacity = 0;
+                return;
+            }
+            Copy.Write(bytes);
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                Copy.Dispose();
+            }
+            base.Dispose(disposing);
+        }
     }
 
     /// <summary>

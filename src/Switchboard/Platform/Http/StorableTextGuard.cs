@@ -45,10 +45,18 @@ internal static class StorableText
 /// authorization (a role without the route's permission gets its 403 first) and answers a plan without the route's feature
 /// (<see cref="Billing.FeatureGate"/>, 403 <c>FEATURE_NOT_IN_PLAN</c>) before it reads anything: a caller without the right
 /// is refused whatever the request holds. A date or time query parameter not spelt in ISO 8601 is then a 400
-/// <c>BAD_REQUEST</c> (<see cref="IsoDates"/>).
+/// <c>BAD_REQUEST</c> (<see cref="IsoDates"/>). Before all that, a query parameter named more than once (<c>?pageSize=1&amp;pageSize=2</c>)
+/// is a 400 <c>REPEATED_PARAMETER</c>: no parameter of the API is a list, and ASP.NET Core binds a repeated one as its values joined
+/// by commas, which a number parses as another value (<c>"1,2"</c> is 12 for a <c>double</c>, thousands separator allowed).
 /// </summary>
 internal sealed class StorableTextGuardMiddleware(RequestDelegate next)
 {
+    /// <summary>The envelope's code for a query parameter given more than once (400).</summary>
+    public const string RepeatedParameterCode = "REPEATED_PARAMETER";
+
+    /// <summary>What <c>details</c> says of it.</summary>
+    public const string RepeatedParameterProblem = "must be given once: no parameter of this API takes a list";
+
     /// <summary>Other paths go straight on, without a state machine (issue 13: every Vapi message passed through here).</summary>
     public Task InvokeAsync(HttpContext http) => http.Request.Path.StartsWithSegments("/api/v1") ? GuardAsync(http) : next(http);
 
@@ -66,6 +74,15 @@ internal sealed class StorableTextGuardMiddleware(RequestDelegate next)
             // A date spelt other than ISO 8601 (01/12/2026) would bind as US month/day: refused like a value that does not parse.
             await ApiError.WriteAsync(http, 400, "BAD_REQUEST", $"The parameter '{dateName}' has an invalid value: '{dateValue}'.",
                 new Dictionary<string, string> { [dateName] = dateProblem });
+            return;
+        }
+        if (http.Request.Query.FirstOrDefault(p => p.Value.Count > 1) is { Key: { } key })
+        {
+            var repeated = TolerantJson.Cap(key, 100)!;
+            // No /api/v1 parameter is a list, and a repeated one binds as its values joined by a comma: minDuration=1&minDuration=2
+            // reads as "1,2", which a double parses as 12 (thousands separator), so the caller's filter was silently another one.
+            await ApiError.WriteAsync(http, 400, RepeatedParameterCode, $"The parameter '{repeated}' is given more than once.",
+                new Dictionary<string, string> { [repeated] = RepeatedParameterProblem });
             return;
         }
         Dictionary<string, string>? details = null;
