@@ -51,6 +51,25 @@ internal sealed record CallFilter(
     public IReadOnlyList<string> Words { get; internal init; } = [];
 
     /// <summary>
+    /// The 422 envelope when <c>minDuration</c> or <c>maxDuration</c> is written with a comma in <paramref name="query"/> (the
+    /// request's raw query), else null. ASP.NET Core binds a <c>double</c> with <c>NumberStyles.AllowThousands</c>, so "1,5"
+    /// (a decimal comma, as French writes it) was bound as 15 seconds and the caller silently got another filter.
+    /// </summary>
+    public static JsonHttpResult<ErrorEnvelope>? CommaInDuration(IQueryCollection query)
+    {
+        foreach (var name in (ReadOnlySpan<string>)["minDuration", "maxDuration"])
+        {
+            if (query.TryGetValue(name, out var values) && values.Any(v => v?.Contains(',', StringComparison.Ordinal) == true))
+            {
+                return ApiError.Unprocessable("INVALID_FILTER",
+                    $"{name} is a number of seconds written with a '.' for decimals (1.5) and no thousands separator.",
+                    new Dictionary<string, string> { [name] = "no comma: 1.5, not 1,5" });
+            }
+        }
+        return null;
+    }
+
+    /// <summary>
     /// Returns the normalised filter, or the 422 envelope naming the first bad value. A <see cref="Number"/> that is a whole
     /// phone number in the tenant's <paramref name="region"/> ("06 12 34 56 78" for a French tenant) is searched by its
     /// national significant number (<c>612345678</c>, inside the stored <c>+33612345678</c>); a partial one by its digits.

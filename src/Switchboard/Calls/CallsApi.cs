@@ -118,11 +118,15 @@ internal static class CallsApi
     }
 
     private static async Task<Results<Ok<CallPage>, JsonHttpResult<ErrorEnvelope>>> ListCallsAsync(
-        SwitchboardDbContext db, [AsParameters] CallFilter filter, string? cursor, int? page, int? pageSize, CancellationToken ct)
+        HttpContext http, SwitchboardDbContext db, [AsParameters] CallFilter filter, string? cursor, int? page, int? pageSize, CancellationToken ct)
     {
         if (Paging(page, pageSize) is { } error)
         {
             return error;
+        }
+        if (CallFilter.CommaInDuration(http.Request.Query) is { } comma)
+        {
+            return comma;
         }
         var (f, invalid) = filter.Validate(await RegionForNumberAsync(db, filter, ct));
         if (invalid is not null)
@@ -216,6 +220,10 @@ internal static class CallsApi
     private static async Task<Results<EmptyHttpResult, JsonHttpResult<ErrorEnvelope>>> ExportCallsAsync(
         HttpContext http, SwitchboardDbContext db, [AsParameters] CallFilter filter, TimeProvider clock, CancellationToken ct)
     {
+        if (CallFilter.CommaInDuration(http.Request.Query) is { } comma)
+        {
+            return comma;
+        }
         var (f, invalid) = filter.Validate(await RegionForNumberAsync(db, filter, ct));
         if (invalid is not null)
         {

@@ -143,6 +143,12 @@ internal static class OutboundApi
         {
             return ApiError.Unprocessable("INVALID_VOICEMAIL", "voicemailMessage: 1–1000 characters, or null for the default.");
         }
+        if (body.VoicemailMessage is { } spoken && Validation.HasUnsafeTextCharacter(spoken))
+        {
+            // Spoken by the text-to-speech voice and shown to staff: the rule of every multi-line text staff read.
+            return ApiError.Unprocessable("INVALID_VOICEMAIL", "voicemailMessage " + Validation.TextProblem + ".",
+                new Dictionary<string, string> { ["voicemailMessage"] = Validation.TextProblem });
+        }
         var assistant = await db.Assistants.FirstOrDefaultAsync(a => a.Id == id, ct);
         if (assistant is null)
         {

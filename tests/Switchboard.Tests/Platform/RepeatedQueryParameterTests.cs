@@ -25,6 +25,19 @@ public sealed class RepeatedQueryParameterTests(SelfServiceFactory factory) : IC
         Assert.Equal(StorableTextGuardMiddleware.RepeatedParameterProblem, body["error"]!["details"]![name]!.GetValue<string>());
     }
 
+    [Theory]
+    [InlineData("/api/v1/calls?minDuration=1,5", "minDuration")]
+    [InlineData("/api/v1/calls/export.csv?maxDuration=1,000", "maxDuration")]
+    public async Task ADurationWrittenWithACommaIsRefusedNotReadAsAnotherNumber(string url, string name)
+    {
+        // ASP.NET Core binds a double with thousands separators allowed: "1,5" (a French decimal comma) was 15 seconds.
+        var tenant = await factory.SignUpAsync();
+        var body = await (await tenant.Client.GetAsync(url)).JsonAsync(HttpStatusCode.UnprocessableEntity);
+        Assert.Equal("INVALID_FILTER", body["error"]!["code"]!.GetValue<string>());
+        Assert.NotNull(body["error"]!["details"]![name]);
+        await (await tenant.Client.GetAsync("/api/v1/calls?minDuration=1.5")).JsonAsync(HttpStatusCode.OK);
+    }
+
     [Fact]
     public async Task AParameterGivenOnceStillBinds()
     {
