@@ -63,7 +63,8 @@ internal static partial class TwilioVoiceApi
         .Produces<ErrorEnvelope>(StatusCodes.Status403Forbidden)
         .Produces<ErrorEnvelope>(StatusCodes.Status404NotFound)
         .Produces<ErrorEnvelope>(StatusCodes.Status413PayloadTooLarge)
-        .Produces<ErrorEnvelope>(StatusCodes.Status422UnprocessableEntity);
+        .Produces<ErrorEnvelope>(StatusCodes.Status422UnprocessableEntity)
+        .Produces<ErrorEnvelope>(StatusCodes.Status503ServiceUnavailable);
 
     /// <summary>
     /// An authenticated Twilio request: the tenant and every decoded form field, already normalised at the edge (see
@@ -178,7 +179,7 @@ internal static partial class TwilioVoiceApi
         var twiml = "";
         // A status callback or a second delivery of this webhook may create the call between this unit's read and its save:
         // the unit is then made again on that call (its id is the one the stream's token and parameters name).
-        await SaveReadingAgainAsync(http, db, async _ =>
+        var saved = await SaveReadingAgainAsync(http, db, async _ =>
         {
             var call = await FindOrCreateCallAsync(db, tenant.Id, callSid, now, ct);
             call.CustomerNumber ??= Cap(request["From"] ?? request["Caller"], 64);
@@ -224,7 +225,7 @@ internal static partial class TwilioVoiceApi
             }
             return TwilioSave.Plain;
         }, ct);
-        return Xml(twiml);
+        return saved ? Xml(twiml) : SaveLost(http);
     }
 
     private static string NotAnswered(Tenant tenant, string behaviour, VoiceNoticeReason reason, string language, SayVoice voice, string baseUrl, VoiceOptions options) =>
@@ -248,7 +249,7 @@ internal static partial class TwilioVoiceApi
         var callSid = request["CallSid"];
         string? language = null; // set when the call takes a message
         // Only the call's reason is written (no row inserted, so no unique key to race): the one helper all the same.
-        await SaveReadingAgainAsync(http, db, async _ =>
+        var saved = await SaveReadingAgainAsync(http, db, async _ =>
         {
             var call = callSid is null ? null : await db.Calls.FirstOrDefaultAsync(c => c.Provider == NativeCallStatus.Provider && c.ProviderCallId == callSid, ct);
             // The bridge never started (socket refused, node lost) or the speech provider was unreachable: take a message.
@@ -262,6 +263,10 @@ internal static partial class TwilioVoiceApi
             language = call.Language ?? request.Tenant.Locale;
             return TwilioSave.Plain;
         }, ct);
+        if (!saved)
+        {
+            return SaveLost(http);
+        }
         if (language is null)
         {
             return Xml(TwiML.Hangup());
@@ -283,7 +288,10 @@ internal static partial class TwilioVoiceApi
     /// its "application error" to the caller (twilio-voice-sms.md, TwiML verbs). When the pipeline's unit lost such a race on
     /// each of its <see cref="RecordedPipelineAttempts"/> attempts, the recording is saved alone and the call left not analyzed,
     /// with <see cref="NativeCallCloseHandler"/> queued (due <see cref="VoiceOptions.StaleCallMinutes"/> later): the closer then
-    /// runs the pipeline once, claimed, and makes the message's lead from the recording as this handler would have.
+    /// runs the pipeline once, claimed, and makes the message's lead from the recording as this handler would have. Lost on
+    /// every attempt, even alone (logged as an error), it still thanks the caller rather than answer <see cref="SaveLost"/>:
+    /// the caller would hear Twilio's "application error" after leaving the message, and the same recording reaches the
+    /// recording status callback, whose lost save is answered 503.
     /// </remarks>
     private static async Task<IResult> RecordedAsync(
         string tenantId, HttpContext http, SwitchboardDbContext db, PostCallPipeline postCall, IOptions<VoiceOptions> options,
@@ -368,7 +376,7 @@ internal static partial class TwilioVoiceApi
             return ApiError.Unprocessable("INVALID_PAYLOAD", "CallSid is required.");
         }
         var now = clock.GetUtcNow();
-        await SaveReadingAgainAsync(http, db, async _ =>
+        var saved = await SaveReadingAgainAsync(http, db, async _ =>
         {
             var call = await FindOrCreateCallAsync(db, request.Tenant.Id, callSid, now, ct);
             if (!await AddEventAsync(db, request.Tenant.Id, call.Id, "twilio.status", request, http, now, ct))
@@ -379,7 +387,7 @@ internal static partial class TwilioVoiceApi
             var ends = await ApplyStatusAsync(db, webhooks, request, call, options.Value, now, ct);
             return ends && db.Entry(call).State != EntityState.Added ? TwilioSave.Claiming(call.Id) : TwilioSave.Plain;
         }, ct);
-        return Results.NoContent();
+        return saved ? Results.NoContent() : SaveLost(http);
     }
 
     /// <summary>Applies a status callback to <paramref name="call"/>; true when it published the call's end (the save must claim the call).</summary>
@@ -459,7 +467,7 @@ internal static partial class TwilioVoiceApi
         var callSid = request["CallSid"];
         // The <Record action> of a message inserts the same RecordingSid (the two come together): the unit is then made
         // again on its row, so the status, channels and source Twilio sent here are kept.
-        await SaveReadingAgainAsync(http, db, async _ =>
+        var saved = await SaveReadingAgainAsync(http, db, async _ =>
         {
             var call = callSid is null ? null : await db.Calls.FirstOrDefaultAsync(c => c.Provider == NativeCallStatus.Provider && c.ProviderCallId == callSid, ct);
             var recording = await UpsertRecordingAsync(db, request.Tenant.Id, call, sid, now, ct);
@@ -492,7 +500,7 @@ internal static partial class TwilioVoiceApi
             await AddEventAsync(db, request.Tenant.Id, call?.Id, "twilio.recording", request, http, now, ct);
             return TwilioSave.Plain;
         }, ct);
-        return Results.NoContent();
+        return saved ? Results.NoContent() : SaveLost(http);
     }
 
     private static async Task<Call> FindOrCreateCallAsync(SwitchboardDbContext db, Guid tenantId, string callSid, DateTimeOffset now, CancellationToken ct)
