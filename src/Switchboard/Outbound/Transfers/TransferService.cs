@@ -173,6 +173,14 @@ internal sealed class TransferService(
     /// <c>initiated|ringing|in-progress|completed|busy|no-answer|failed|canceled</c>). Answered: whisper, then join. Busy,
     /// no-answer, failed, canceled, or completed before answering: the caller goes back to the assistant. Repeats are no-ops.
     /// </summary>
+    /// <remarks>
+    /// Twilio may deliver a callback twice and does not guarantee their order (twilio-voice-sms.md §2, <c>SequenceNumber</c>),
+    /// so two of one transfer can be handled at once: the answered leg twice, or answered and <c>completed</c>/<c>busy</c>.
+    /// Each claims the transfer in the database before it asks Twilio anything (<see cref="ClaimPendingAsync"/>): the answered
+    /// leg sets <see cref="CallTransfer.ConnectedAt"/>, a failed one its outcome, both only on a row still pending and not
+    /// connected. The unit that lost the claim changes nothing: the agent is whispered to and joined once, the caller sent
+    /// back at most once, and <c>call.transferred</c> or <c>call.transfer_failed</c> published once, never both.
+    /// </remarks>
     public async Task<bool> OnAgentStatusAsync(Tenant tenant, Guid transferId, string? agentCallSid, string? status, string baseUrl, CancellationToken ct)
     {
         var transfer = await db.CallTransfers.FirstOrDefaultAsync(t => t.Id == transferId, ct);
@@ -180,9 +188,9 @@ internal sealed class TransferService(
         {
             return false;
         }
-        if (transfer.Outcome != TransferOutcomes.Pending)
+        if (transfer.Outcome != TransferOutcomes.Pending || transfer.ConnectedAt is not null)
         {
-            return true;
+            return true; // decided, or the agent's answer is being handled by another delivery
         }
         var call = await db.Calls.FirstAsync(c => c.Id == transfer.CallId, ct);
         var token = secrets.Unprotect(tenant.TwilioAuthTokenProtected);
@@ -190,11 +198,15 @@ internal sealed class TransferService(
         {
             return true;
         }
-        transfer.AgentCallSid ??= agentCallSid;
         var now = clock.GetUtcNow();
         switch (status)
         {
             case "in-progress" or "answered":
+                if (!await ClaimPendingAsync(transfer, connectedAt: now, outcome: null, ct))
+                {
+                    return true;
+                }
+                transfer.AgentCallSid ??= agentCallSid;
                 var agentSid = transfer.AgentCallSid ?? agentCallSid!;
                 var whisper = await twilio.UpdateParticipantAsync(tenant.TwilioAccountSid, token, transfer.ConferenceName, agentSid,
                     [new("AnnounceUrl", $"{baseUrl}/webhooks/twilio/transfer/{tenant.Id}/{transfer.Id}/whisper"), new("AnnounceMethod", "POST")], ct);
@@ -205,8 +217,9 @@ internal sealed class TransferService(
                 var joined = await twilio.UpdateParticipantAsync(tenant.TwilioAccountSid, token, transfer.ConferenceName, agentSid, [new("Coaching", "false")], ct);
                 if (!joined.Ok)
                 {
+                    transfer.ConnectedAt = null;
                     await FailAsync(transfer, TransferOutcomes.Failed, joined.Error, ct);
-                    await db.SaveChangesAsync(ct); // committed before the caller's new stream loads its setup
+                    await SaveAsync(ct); // committed before the caller's new stream loads its setup
                     if (!await ResumeAsync(tenant, call, baseUrl, token, ct))
                     {
                         await calls.FinishAfterTransferAsync(tenant.Id, call.Id, call.AssistantId, HungUpOnHoldReason, ct);
@@ -219,25 +232,63 @@ internal sealed class TransferService(
                 call.EndedReason = TransferredReason;
                 call.UpdatedAt = now;
                 await PublishAsync(transfer, ct);
-                await db.SaveChangesAsync(ct);
+                await SaveAsync(ct);
                 // The assistant's part of the call is over: now (not when the hold stopped its stream) the pipeline runs.
                 await calls.FinishAfterTransferAsync(tenant.Id, call.Id, call.AssistantId, TransferredReason, ct);
                 return true;
             case "busy" or "no-answer" or "failed" or "canceled" or "completed":
-                await FailAsync(transfer, status is "busy" or "no-answer" ? status : status == "completed" ? TransferOutcomes.NoAnswer : TransferOutcomes.Failed,
-                    $"agent leg {status}", ct);
+                var outcome = status is "busy" or "no-answer" ? status : status == "completed" ? TransferOutcomes.NoAnswer : TransferOutcomes.Failed;
+                if (!await ClaimPendingAsync(transfer, connectedAt: null, outcome, ct))
+                {
+                    return true;
+                }
+                transfer.AgentCallSid ??= agentCallSid;
+                await FailAsync(transfer, outcome, $"agent leg {status}", ct);
                 call.EndedReason = null;
-                await db.SaveChangesAsync(ct); // committed before the caller's new stream loads its setup
+                await SaveAsync(ct); // committed before the caller's new stream loads its setup
                 if (!await ResumeAsync(tenant, call, baseUrl, token, ct))
                 {
                     // The caller left while on hold (21220): this is the call's end.
-                    await db.SaveChangesAsync(ct);
+                    await SaveAsync(ct);
                     await calls.FinishAfterTransferAsync(tenant.Id, call.Id, call.AssistantId, HungUpOnHoldReason, ct);
                     return true;
                 }
                 break;
+            default:
+                return true; // initiated, ringing: nothing to do yet
         }
-        await db.SaveChangesAsync(ct);
+        await SaveAsync(ct);
+        return true;
+    }
+
+    /// <summary>
+    /// Claims a pending warm transfer for this callback, committed at once in one conditional update (no read-then-write gap):
+    /// the agent's answer sets <paramref name="connectedAt"/>, a failed leg its <paramref name="outcome"/>, and either only
+    /// while the row is still <c>pending</c> with no <see cref="CallTransfer.ConnectedAt"/>. The outcome stays pending while the
+    /// agent is joined, so a held stream that ends meanwhile still waits for the transfer
+    /// (<see cref="Realtime.Bridge.VoiceCallStore.FinishAsync"/>). False when another callback claimed it first.
+    /// </summary>
+    private async Task<bool> ClaimPendingAsync(CallTransfer transfer, DateTimeOffset? connectedAt, string? outcome, CancellationToken ct)
+    {
+        int claimed;
+        using (await writes.EnterAsync(db, ct))
+        {
+            claimed = await SqliteBusyRetry.RunAsync(() => db.CallTransfers
+                .Where(t => t.Id == transfer.Id && t.Outcome == TransferOutcomes.Pending && t.ConnectedAt == null)
+                .ExecuteUpdateAsync(s => s.SetProperty(t => t.ConnectedAt, connectedAt).SetProperty(t => t.Outcome, outcome ?? TransferOutcomes.Pending), ct), ct);
+        }
+        if (claimed == 0)
+        {
+            logger.LogInformation("Transfer {TransferId} of call {CallId}: another callback of the agent's leg was handled first", transfer.Id, transfer.CallId);
+            return false;
+        }
+        // As stored: the unit's later save writes only what it changes after the claim.
+        var entry = db.Entry(transfer);
+        entry.Property(t => t.ConnectedAt).CurrentValue = entry.Property(t => t.ConnectedAt).OriginalValue = connectedAt;
+        if (outcome is not null)
+        {
+            entry.Property(t => t.Outcome).CurrentValue = entry.Property(t => t.Outcome).OriginalValue = outcome;
+        }
         return true;
     }
 
@@ -265,11 +316,14 @@ internal sealed class TransferService(
         {
             return TransferTwiML.SayThenHangUp(null, voice);
         }
-        if (transfer.Outcome == TransferOutcomes.Transferred)
+        var status = dialCallStatus is "busy" or "no-answer" or "canceled" ? dialCallStatus : "failed";
+        var outcome = status == "canceled" ? TransferOutcomes.NoAnswer : status;
+        // Claimed in one conditional update: a second delivery of this action handled at once (Twilio retries a request that
+        // timed out) finds the outcome taken, and neither the lead, its SMS alert nor call.transfer_failed is made twice.
+        if (transfer.Outcome == TransferOutcomes.Transferred && await ClaimColdAsync(transfer, outcome, ct))
         {
-            var status = dialCallStatus is "busy" or "no-answer" or "canceled" ? dialCallStatus : "failed";
             transfer.ConnectedAt = null;
-            await FailAsync(transfer, status == "canceled" ? TransferOutcomes.NoAnswer : status,
+            await FailAsync(transfer, outcome,
                 status == "canceled" ? "the caller hung up while the destination rang (DialCallStatus canceled)" : $"DialCallStatus {dialCallStatus}", ct);
             var now = clock.GetUtcNow();
             call.EndedReason = $"transfer-{status}";
@@ -283,6 +337,27 @@ internal sealed class TransferService(
             await SaveAsync(ct);
         }
         return TransferTwiML.SayThenHangUp(VoicePrompts.TransferUnanswered(call.Language ?? tenant.Locale, tenant.Name), voice);
+    }
+
+    /// <summary>
+    /// Moves a cold transfer from <c>transferred</c> to <paramref name="outcome"/> in one conditional update, committed at once;
+    /// false when another delivery of its <c>&lt;Dial action&gt;</c> did first.
+    /// </summary>
+    private async Task<bool> ClaimColdAsync(CallTransfer transfer, string outcome, CancellationToken ct)
+    {
+        int claimed;
+        using (await writes.EnterAsync(db, ct))
+        {
+            claimed = await SqliteBusyRetry.RunAsync(() => db.CallTransfers.Where(t => t.Id == transfer.Id && t.Outcome == TransferOutcomes.Transferred)
+                .ExecuteUpdateAsync(s => s.SetProperty(t => t.Outcome, outcome), ct), ct);
+        }
+        if (claimed == 0)
+        {
+            return false;
+        }
+        var entry = db.Entry(transfer).Property(t => t.Outcome);
+        entry.CurrentValue = entry.OriginalValue = outcome;
+        return true;
     }
 
     /// <summary>The text whispered to the agent: who transfers, why (the model's <c>reason</c>), and the caller's number.</summary>
