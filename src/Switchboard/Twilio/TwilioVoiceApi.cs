@@ -72,13 +72,32 @@ internal static partial class TwilioVoiceApi
     /// </summary>
     internal sealed record Signed(Tenant Tenant, Dictionary<string, StringValues> Form, string RawBody, IReadOnlyList<string> Unusable)
     {
-        public string? this[string name] => Form.TryGetValue(name, out var v) && !StringValues.IsNullOrEmpty(v) ? v.ToString() : null;
+        /// <summary>
+        /// The field's value; null when absent, empty, or repeated with different values (Twilio sends each of its webhook
+        /// parameters once: two <c>CallSid</c>s name no call, and their comma-joined text must not become one).
+        /// </summary>
+        public string? this[string name] => Form.TryGetValue(name, out var v) && !StringValues.IsNullOrEmpty(v) && IsSingle(v) ? v[0] : null;
+
+        private static bool IsSingle(StringValues values)
+        {
+            for (var i = 1; i < values.Count; i++)
+            {
+                if (!string.Equals(values[i], values[0], StringComparison.Ordinal))
+                {
+                    return false;
+                }
+            }
+            return true;
+        }
 
         /// <summary>An integer field inside its range (<see cref="TwilioFieldRules"/>); null when absent or unusable.</summary>
         public int? Int(string name) => TwilioFieldRules.ParseInt(this[name], name);
     }
 
-    /// <summary>Tenant (404), size (413), credentials and signature (403); sets the current tenant.</summary>
+    /// <summary>
+    /// Tenant (404), size (413), credentials and signature (403), and an <c>AccountSid</c> other than the tenant's Twilio
+    /// account (403 <c>ACCOUNT_MISMATCH</c>); sets the current tenant.
+    /// </summary>
     internal static async Task<(Signed? Request, IResult? Error)> AuthenticateAsync(string tenantId, HttpContext http, CancellationToken ct)
     {
         var services = http.RequestServices;
@@ -122,6 +141,13 @@ internal static partial class TwilioVoiceApi
         {
             services.GetRequiredService<SwitchboardMetrics>().SignatureRejected("twilio", "invalid");
             return (null, ApiError.Forbidden("INVALID_SIGNATURE", "The body is not the one whose bodySHA256 the request URL signs."));
+        }
+        // Signed with this tenant's token yet sent for another Twilio account (a subaccount signs with its own token, so this
+        // is not Twilio's request for this tenant): refused before anything is read or written.
+        if (form.TryGetValue("AccountSid", out var account) && tenant.TwilioAccountSid is { } own
+            && (account.Count != 1 || !string.Equals(account[0], own, StringComparison.Ordinal)))
+        {
+            return (null, ApiError.Forbidden("ACCOUNT_MISMATCH", "AccountSid is not the Twilio account of this tenant."));
         }
         services.GetRequiredService<CurrentTenant>().Set(tenant.Id);
         var unusable = TwilioFieldRules.Normalise(form);

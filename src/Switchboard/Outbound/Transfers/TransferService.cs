@@ -318,10 +318,21 @@ internal sealed class TransferService(
         }
         var status = dialCallStatus is "busy" or "no-answer" or "canceled" ? dialCallStatus : "failed";
         var outcome = status == "canceled" ? TransferOutcomes.NoAnswer : status;
-        // Claimed in one conditional update: a second delivery of this action handled at once (Twilio retries a request that
-        // timed out) finds the outcome taken, and neither the lead, its SMS alert nor call.transfer_failed is made twice.
-        if (transfer.Outcome == TransferOutcomes.Transferred && await ClaimColdAsync(transfer, outcome, ct))
+        if (transfer.Outcome == TransferOutcomes.Transferred)
         {
+            // Claimed by a conditional update in the transaction that saves the rest (the call's reason, the lead, its alert,
+            // call.transfer_failed: one commit, as the stream's end reads them): a second delivery of this action handled at
+            // once (Twilio retries a request that timed out) finds the outcome taken, waiting on the row's lock on PostgreSQL
+            // and on the write gate on SQLite, and makes none of them twice.
+            using var turn = await writes.EnterAsync(db, ct);
+            await using var tx = await db.Database.BeginTransactionAsync(ct);
+            if (await db.CallTransfers.Where(t => t.Id == transfer.Id && t.Outcome == TransferOutcomes.Transferred)
+                    .ExecuteUpdateAsync(u => u.SetProperty(t => t.Outcome, outcome), ct) == 0)
+            {
+                return TransferTwiML.SayThenHangUp(VoicePrompts.TransferUnanswered(call.Language ?? tenant.Locale, tenant.Name), voice);
+            }
+            var claimed = db.Entry(transfer).Property(t => t.Outcome);
+            claimed.CurrentValue = claimed.OriginalValue = outcome;
             transfer.ConnectedAt = null;
             await FailAsync(transfer, outcome,
                 status == "canceled" ? "the caller hung up while the destination rang (DialCallStatus canceled)" : $"DialCallStatus {dialCallStatus}", ct);
@@ -334,30 +345,10 @@ internal sealed class TransferService(
             var assistant = call.AssistantId is { } aid ? await db.Assistants.AsNoTracking().FirstOrDefaultAsync(a => a.Id == aid, ct) : null;
             await alerts.QueueLeadAlertsAsync(tenant, assistant, call, lead, ct);
             await webhooks.LeadAsync(lead, ct);
-            await SaveAsync(ct);
+            await db.SaveChangesAsync(ct);
+            await tx.CommitAsync(ct);
         }
         return TransferTwiML.SayThenHangUp(VoicePrompts.TransferUnanswered(call.Language ?? tenant.Locale, tenant.Name), voice);
-    }
-
-    /// <summary>
-    /// Moves a cold transfer from <c>transferred</c> to <paramref name="outcome"/> in one conditional update, committed at once;
-    /// false when another delivery of its <c>&lt;Dial action&gt;</c> did first.
-    /// </summary>
-    private async Task<bool> ClaimColdAsync(CallTransfer transfer, string outcome, CancellationToken ct)
-    {
-        int claimed;
-        using (await writes.EnterAsync(db, ct))
-        {
-            claimed = await SqliteBusyRetry.RunAsync(() => db.CallTransfers.Where(t => t.Id == transfer.Id && t.Outcome == TransferOutcomes.Transferred)
-                .ExecuteUpdateAsync(s => s.SetProperty(t => t.Outcome, outcome), ct), ct);
-        }
-        if (claimed == 0)
-        {
-            return false;
-        }
-        var entry = db.Entry(transfer).Property(t => t.Outcome);
-        entry.CurrentValue = entry.OriginalValue = outcome;
-        return true;
     }
 
     /// <summary>The text whispered to the agent: who transfers, why (the model's <c>reason</c>), and the caller's number.</summary>
