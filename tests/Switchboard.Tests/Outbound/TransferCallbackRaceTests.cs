@@ -90,6 +90,38 @@ public sealed class TransferCallbackRaceTests(VoiceFactory factory) : IClassFixt
             u => u.GetValueOrDefault("Coaching") == "false");
     }
 
+    /// <summary>
+    /// The caller hangs up on hold (their status callback ends the call), then the agent answers. Before: the agent was joined
+    /// to a conference nobody was in, <c>call.transferred</c> went out and the call's reason became "transferred". Now the
+    /// agent's leg is hung up and the transfer failed, with <c>call.transfer_failed</c> alone.
+    /// </summary>
+    [Fact]
+    public async Task AnAgentWhoAnswersAfterTheCallerHungUpOnHoldIsHungUpAndTheTransferFails()
+    {
+        string? agentCallSid = null;
+        var (tenant, callId, callSid) = await WarmTransferRingingAsync(SimAgentBehaviour.Answer, async (callback, agentSid) =>
+        {
+            agentCallSid = agentSid;
+            // The caller's leg is the one the agent coaches; the tenant is in the callback's path (…/transfer/{tenantId}/{transferId}).
+            var caller = Assert.Single(factory.TwilioRest.Voice.Participants, p => p.CallSid == agentSid).Form["CallSidToCoach"];
+            var ended = await PostSignedAsync($"{factory.ServerUri.ToString().TrimEnd('/')}/webhooks/twilio/status/{callback.Split('/')[^2]}", new Dictionary<string, string>
+            {
+                ["AccountSid"] = TwilioSimulator.AccountSid, ["CallSid"] = caller, ["CallStatus"] = "completed", ["CallDuration"] = "40",
+            });
+            Assert.Equal(HttpStatusCode.NoContent, ended.StatusCode);
+            Assert.Equal(HttpStatusCode.NoContent, (await PostSignedAsync(callback, AgentStatus(agentSid, "in-progress"))).StatusCode);
+        });
+
+        var transfer = await factory.WithDbAsync(tenant.Id, db => db.CallTransfers.SingleAsync(t => t.CallId == callId));
+        Assert.Equal(TransferOutcomes.Failed, transfer.Outcome);
+        Assert.Equal([WebhookEventTypes.CallTransferFailed], await TransferEventsAsync(tenant.Id, callId));
+        Assert.DoesNotContain(Assert.Single(factory.TwilioRest.Voice.Participants, p => p.Conference == $"xfer-{callSid}").Updates,
+            u => u.GetValueOrDefault("Coaching") == "false");
+        Assert.Contains(factory.TwilioRest.Voice.CallUpdates, u => u.CallSid == agentCallSid && u.Form.GetValueOrDefault("Twiml")?.Contains("<Hangup") == true);
+        var call = await factory.WithDbAsync(tenant.Id, db => db.Calls.SingleAsync(c => c.Id == callId));
+        Assert.NotEqual(TransferService.TransferredReason, call.EndedReason);
+    }
+
     [Fact]
     public async Task AColdTransfersBusyDialActionDeliveredThreeTimesAtOnceFailsTheTransferOnceWithOneLeadAndOneWebhook()
     {

@@ -199,6 +199,29 @@ internal sealed class TransferService(
             return true;
         }
         var now = clock.GetUtcNow();
+        if (status is "in-progress" or "answered" && NativeCallStatus.IsTerminal(call.Status))
+        {
+            // The caller hung up while on hold (their status callback ended the call) before the agent answered: nobody to
+            // join. The agent's leg is hung up, the transfer failed (call.transfer_failed, not call.transferred), and the call
+            // ends as a caller gone on hold, its reason not overwritten by "transferred".
+            if (!await ClaimPendingAsync(transfer, connectedAt: null, TransferOutcomes.Failed, ct))
+            {
+                return true;
+            }
+            transfer.AgentCallSid ??= agentCallSid;
+            await FailAsync(transfer, TransferOutcomes.Failed, "the caller hung up on hold before the agent answered", ct);
+            await SaveAsync(ct);
+            if (transfer.AgentCallSid is { } gone)
+            {
+                var hungUp = await twilio.UpdateCallAsync(tenant.TwilioAccountSid, token, gone, TwiML.Hangup(), ct);
+                if (!hungUp.Ok)
+                {
+                    logger.LogWarning("The agent's leg of transfer {TransferId} could not be hung up: {Error}", transfer.Id, hungUp.Error);
+                }
+            }
+            await calls.FinishAfterTransferAsync(tenant.Id, call.Id, call.AssistantId, HungUpOnHoldReason, ct);
+            return true;
+        }
         switch (status)
         {
             case "in-progress" or "answered":
