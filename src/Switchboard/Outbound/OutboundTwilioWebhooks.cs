@@ -41,11 +41,11 @@ internal static class OutboundTwilioWebhooks
     {
         var group = app.MapGroup("/webhooks/twilio/outbound/{tenantId}/{callId}").WithTags("Webhooks").DisableAntiforgery();
         group.MapPost("/answer", AnswerAsync).WithSummary("Twilio outbound call answered (TwiML)")
-            .Produces<string>(StatusCodes.Status200OK, "text/xml").Produces<ErrorEnvelope>(403).Produces<ErrorEnvelope>(404).Produces<ErrorEnvelope>(413);
+            .Produces<string>(StatusCodes.Status200OK, "text/xml").Produces<ErrorEnvelope>(403).Produces<ErrorEnvelope>(404).Produces<ErrorEnvelope>(413).Produces<ErrorEnvelope>(503);
         group.MapPost("/amd", AmdAsync).WithSummary("Twilio asynchronous answering-machine detection result")
-            .Produces(StatusCodes.Status204NoContent).Produces<ErrorEnvelope>(403).Produces<ErrorEnvelope>(404).Produces<ErrorEnvelope>(413);
+            .Produces(StatusCodes.Status204NoContent).Produces<ErrorEnvelope>(403).Produces<ErrorEnvelope>(404).Produces<ErrorEnvelope>(413).Produces<ErrorEnvelope>(503);
         group.MapPost("/status", StatusAsync).WithSummary("Twilio outbound call status callback")
-            .Produces(StatusCodes.Status204NoContent).Produces<ErrorEnvelope>(403).Produces<ErrorEnvelope>(404).Produces<ErrorEnvelope>(413);
+            .Produces(StatusCodes.Status204NoContent).Produces<ErrorEnvelope>(403).Produces<ErrorEnvelope>(404).Produces<ErrorEnvelope>(413).Produces<ErrorEnvelope>(503);
         return app;
     }
 
@@ -87,7 +87,7 @@ internal static class OutboundTwilioWebhooks
         string? twiml = null;
         string? answeredBy = null;
         var loaded = call;
-        await TwilioVoiceApi.SaveReadingAgainAsync(http, db, async attempt =>
+        var saved = await TwilioVoiceApi.SaveReadingAgainAsync(http, db, async attempt =>
         {
             // Read again after a lost race (a second delivery of this request): the AMD result may have come meanwhile.
             var current = attempt == 1 ? loaded : await CallOfAsync(request, callId, db, ct);
@@ -102,6 +102,10 @@ internal static class OutboundTwilioWebhooks
             twiml = answeredBy is not null ? await TwimlForAsync(db, tokens, request.Tenant, current, answeredBy, urls.BaseFor(http.Request), ct) : null;
             return TwilioSave.Plain;
         }, ct);
+        if (!saved)
+        {
+            return TwilioVoiceApi.SaveLost(http);
+        }
         // Null: no result yet (hold the line for it), or a fax (nothing to say to it: hang up, not 40 s of held line).
         return Results.Content(twiml ?? (answeredBy is null ? Hold() : TwiML.Hangup()), TwiML.ContentType);
     }
@@ -157,7 +161,7 @@ internal static class OutboundTwilioWebhooks
                 logger.LogWarning("Could not update outbound call {CallId} after AMD {AnsweredBy}: {Error}", updated.Id, updated.AnsweredBy, result.Error);
             }
         }
-        return Results.NoContent();
+        return saved ? Results.NoContent() : TwilioVoiceApi.SaveLost(http);
     }
 
     /// <summary>The TwiML for an AMD result: the bridge for a person, the voicemail for a machine, null (hang up) for a fax.</summary>
@@ -206,7 +210,7 @@ internal static class OutboundTwilioWebhooks
         }
         var now = clock.GetUtcNow();
         var loaded = call;
-        await TwilioVoiceApi.SaveReadingAgainAsync(http, db, async attempt =>
+        var saved = await TwilioVoiceApi.SaveReadingAgainAsync(http, db, async attempt =>
         {
             var current = attempt == 1 ? loaded : await CallOfAsync(request, callId, db, ct);
             if (current is null)
@@ -218,7 +222,7 @@ internal static class OutboundTwilioWebhooks
                 && await ApplyStatusAsync(db, postCall, webhooks, request, current, now, ct);
             return ranPipeline ? TwilioSave.Claiming(current.Id) : TwilioSave.Plain;
         }, ct);
-        return Results.NoContent();
+        return saved ? Results.NoContent() : TwilioVoiceApi.SaveLost(http);
     }
 
     /// <summary>Applies a status callback to <paramref name="call"/>; true when it ran the post-call pipeline (the save must claim the call).</summary>

@@ -63,6 +63,10 @@ internal static class TwilioFieldRules
                 form[key] = new StringValues(fixedValues);
                 unusable.Add(TolerantJson.Cap(key, 100)!);
             }
+            if (values.Count > 1 && values.Distinct(StringComparer.Ordinal).Skip(1).Any())
+            {
+                unusable.Add(TolerantJson.Cap(key, 100)!); // repeated with different values: read as absent (TwilioVoiceApi.Signed)
+            }
             var first = values.Count > 0 ? values[0] : null;
             if (string.IsNullOrEmpty(first))
             {

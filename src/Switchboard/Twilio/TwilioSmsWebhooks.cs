@@ -93,7 +93,7 @@ internal static partial class TwilioVoiceApi
             await audit.AppendAsync(request.Tenant.Id, AuditActor.System, change.Action, "number:" + change.Number,
                 new { source = DoNotCallSources.SmsOptOut, messageSid = sid }, ct);
         }
-        return Xml(TwiML.Empty());
+        return saved ? Xml(TwiML.Empty()) : SaveLost(http);
     }
 
     /// <summary>

@@ -1,6 +1,7 @@
 using Microsoft.EntityFrameworkCore;
 using Switchboard.Calls;
 using Switchboard.Platform.Database;
+using Switchboard.Platform.Http;
 
 namespace Switchboard.Twilio;
 
@@ -37,8 +38,8 @@ internal static partial class TwilioVoiceApi
     /// (<see cref="SwitchboardDbContext.ResetUnitOfWork"/>) and made again on what is stored now, so what Twilio sent is kept
     /// and what the other unit made (the call, its lead, its end) is not made a second time.
     /// </summary>
-    /// <returns>True once an attempt was saved or had nothing to save; false when every attempt was lost (logged; nothing
-    /// of this unit is saved then).</returns>
+    /// <returns>True once an attempt was saved or had nothing to save; false when every attempt was lost (logged as an error;
+    /// nothing of this unit is saved then): the handler answers <see cref="SaveLost"/>, never as if it had been saved.</returns>
     /// <remarks>
     /// A unit must be idempotent on what it reads: a retried attempt finds the other unit's rows (its call, its recording, the
     /// callback's record when the other unit was a second delivery) and adds to them. SQLite's busy errors are retried inside
@@ -62,9 +63,29 @@ internal static partial class TwilioVoiceApi
             }
             db.ResetUnitOfWork(); // another unit inserted a row this one also adds, or claimed the call, since this one read it
         }
-        http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(TwilioVoiceApi)).LogWarning(
-            "Twilio webhook at {Path}: its save lost a race on each of {Attempts} attempts; nothing of it was saved", http.Request.Path.Value, attempts);
+        http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(TwilioVoiceApi)).LogError(
+            "Twilio webhook at {Path}: its save lost a race on each of {Attempts} attempts; nothing of it was saved, Twilio is answered 503",
+            http.Request.Path.Value, attempts);
         return false;
+    }
+
+    /// <summary>Seconds a Twilio request whose every save was lost is told to wait before it is sent again (<c>Retry-After</c>).</summary>
+    internal const int SaveLostRetryAfterSeconds = 1;
+
+    /// <summary>
+    /// The answer to a Twilio request whose unit lost its save on every attempt (<see cref="SaveReadingAgainAsync"/> returned
+    /// false): <c>503</c> with <c>Retry-After</c> and the error envelope (<c>SAVE_CONFLICT</c>), never the TwiML or the 204 of a
+    /// request that was saved. Nothing of the request was kept, so it is not acknowledged: on a voice webhook (the incoming
+    /// call, an outbound call's answer, the <c>&lt;Connect action&gt;</c>) and an inbound SMS Twilio then requests the number's
+    /// fallback URL (its "application error" message without one) rather than bridge a call that was never stored; a status
+    /// callback is not retried by Twilio, but the failure stays visible in its debugger (error 11200) and in this host's error
+    /// log, instead of a 204 for a status that was dropped (twilio-voice-sms.md §2; twilio.com/docs/usage/webhooks/webhooks-connection-overrides).
+    /// </summary>
+    internal static IResult SaveLost(HttpContext http)
+    {
+        http.Response.Headers.RetryAfter = SaveLostRetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return ApiError.Create(StatusCodes.Status503ServiceUnavailable, "SAVE_CONFLICT",
+            "Another request changed this call while this one was saved, on every attempt; nothing of it was kept. Send it again.");
     }
 
     /// <summary>

@@ -63,7 +63,8 @@ internal static partial class TwilioVoiceApi
         .Produces<ErrorEnvelope>(StatusCodes.Status403Forbidden)
         .Produces<ErrorEnvelope>(StatusCodes.Status404NotFound)
         .Produces<ErrorEnvelope>(StatusCodes.Status413PayloadTooLarge)
-        .Produces<ErrorEnvelope>(StatusCodes.Status422UnprocessableEntity);
+        .Produces<ErrorEnvelope>(StatusCodes.Status422UnprocessableEntity)
+        .Produces<ErrorEnvelope>(StatusCodes.Status503ServiceUnavailable);
 
     /// <summary>
     /// An authenticated Twilio request: the tenant and every decoded form field, already normalised at the edge (see
@@ -71,13 +72,32 @@ internal static partial class TwilioVoiceApi
     /// </summary>
     internal sealed record Signed(Tenant Tenant, Dictionary<string, StringValues> Form, string RawBody, IReadOnlyList<string> Unusable)
     {
-        public string? this[string name] => Form.TryGetValue(name, out var v) && !StringValues.IsNullOrEmpty(v) ? v.ToString() : null;
+        /// <summary>
+        /// The field's value; null when absent, empty, or repeated with different values (Twilio sends each of its webhook
+        /// parameters once: two <c>CallSid</c>s name no call, and their comma-joined text must not become one).
+        /// </summary>
+        public string? this[string name] => Form.TryGetValue(name, out var v) && !StringValues.IsNullOrEmpty(v) && IsSingle(v) ? v[0] : null;
+
+        private static bool IsSingle(StringValues values)
+        {
+            for (var i = 1; i < values.Count; i++)
+            {
+                if (!string.Equals(values[i], values[0], StringComparison.Ordinal))
+                {
+                    return false;
+                }
+            }
+            return true;
+        }
 
         /// <summary>An integer field inside its range (<see cref="TwilioFieldRules"/>); null when absent or unusable.</summary>
         public int? Int(string name) => TwilioFieldRules.ParseInt(this[name], name);
     }
 
-    /// <summary>Tenant (404), size (413), credentials and signature (403); sets the current tenant.</summary>
+    /// <summary>
+    /// Tenant (404), size (413), credentials and signature (403), and an <c>AccountSid</c> other than the tenant's Twilio
+    /// account (403 <c>ACCOUNT_MISMATCH</c>); sets the current tenant.
+    /// </summary>
     internal static async Task<(Signed? Request, IResult? Error)> AuthenticateAsync(string tenantId, HttpContext http, CancellationToken ct)
     {
         var services = http.RequestServices;
@@ -121,6 +141,13 @@ internal static partial class TwilioVoiceApi
         {
             services.GetRequiredService<SwitchboardMetrics>().SignatureRejected("twilio", "invalid");
             return (null, ApiError.Forbidden("INVALID_SIGNATURE", "The body is not the one whose bodySHA256 the request URL signs."));
+        }
+        // Signed with this tenant's token yet sent for another Twilio account (a subaccount signs with its own token, so this
+        // is not Twilio's request for this tenant): refused before anything is read or written.
+        if (form.TryGetValue("AccountSid", out var account) && tenant.TwilioAccountSid is { } own
+            && (account.Count != 1 || !string.Equals(account[0], own, StringComparison.Ordinal)))
+        {
+            return (null, ApiError.Forbidden("ACCOUNT_MISMATCH", "AccountSid is not the Twilio account of this tenant."));
         }
         services.GetRequiredService<CurrentTenant>().Set(tenant.Id);
         var unusable = TwilioFieldRules.Normalise(form);
@@ -178,7 +205,7 @@ internal static partial class TwilioVoiceApi
         var twiml = "";
         // A status callback or a second delivery of this webhook may create the call between this unit's read and its save:
         // the unit is then made again on that call (its id is the one the stream's token and parameters name).
-        await SaveReadingAgainAsync(http, db, async _ =>
+        var saved = await SaveReadingAgainAsync(http, db, async _ =>
         {
             var call = await FindOrCreateCallAsync(db, tenant.Id, callSid, now, ct);
             call.CustomerNumber ??= Cap(request["From"] ?? request["Caller"], 64);
@@ -224,7 +251,7 @@ internal static partial class TwilioVoiceApi
             }
             return TwilioSave.Plain;
         }, ct);
-        return Xml(twiml);
+        return saved ? Xml(twiml) : SaveLost(http);
     }
 
     private static string NotAnswered(Tenant tenant, string behaviour, VoiceNoticeReason reason, string language, SayVoice voice, string baseUrl, VoiceOptions options) =>
@@ -248,7 +275,7 @@ internal static partial class TwilioVoiceApi
         var callSid = request["CallSid"];
         string? language = null; // set when the call takes a message
         // Only the call's reason is written (no row inserted, so no unique key to race): the one helper all the same.
-        await SaveReadingAgainAsync(http, db, async _ =>
+        var saved = await SaveReadingAgainAsync(http, db, async _ =>
         {
             var call = callSid is null ? null : await db.Calls.FirstOrDefaultAsync(c => c.Provider == NativeCallStatus.Provider && c.ProviderCallId == callSid, ct);
             // The bridge never started (socket refused, node lost) or the speech provider was unreachable: take a message.
@@ -262,6 +289,10 @@ internal static partial class TwilioVoiceApi
             language = call.Language ?? request.Tenant.Locale;
             return TwilioSave.Plain;
         }, ct);
+        if (!saved)
+        {
+            return SaveLost(http);
+        }
         if (language is null)
         {
             return Xml(TwiML.Hangup());
@@ -283,7 +314,10 @@ internal static partial class TwilioVoiceApi
     /// its "application error" to the caller (twilio-voice-sms.md, TwiML verbs). When the pipeline's unit lost such a race on
     /// each of its <see cref="RecordedPipelineAttempts"/> attempts, the recording is saved alone and the call left not analyzed,
     /// with <see cref="NativeCallCloseHandler"/> queued (due <see cref="VoiceOptions.StaleCallMinutes"/> later): the closer then
-    /// runs the pipeline once, claimed, and makes the message's lead from the recording as this handler would have.
+    /// runs the pipeline once, claimed, and makes the message's lead from the recording as this handler would have. Lost on
+    /// every attempt, even alone (logged as an error), it still thanks the caller rather than answer <see cref="SaveLost"/>:
+    /// the caller would hear Twilio's "application error" after leaving the message, and the same recording reaches the
+    /// recording status callback, whose lost save is answered 503.
     /// </remarks>
     private static async Task<IResult> RecordedAsync(
         string tenantId, HttpContext http, SwitchboardDbContext db, PostCallPipeline postCall, IOptions<VoiceOptions> options,
@@ -368,7 +402,7 @@ internal static partial class TwilioVoiceApi
             return ApiError.Unprocessable("INVALID_PAYLOAD", "CallSid is required.");
         }
         var now = clock.GetUtcNow();
-        await SaveReadingAgainAsync(http, db, async _ =>
+        var saved = await SaveReadingAgainAsync(http, db, async _ =>
         {
             var call = await FindOrCreateCallAsync(db, request.Tenant.Id, callSid, now, ct);
             if (!await AddEventAsync(db, request.Tenant.Id, call.Id, "twilio.status", request, http, now, ct))
@@ -379,7 +413,7 @@ internal static partial class TwilioVoiceApi
             var ends = await ApplyStatusAsync(db, webhooks, request, call, options.Value, now, ct);
             return ends && db.Entry(call).State != EntityState.Added ? TwilioSave.Claiming(call.Id) : TwilioSave.Plain;
         }, ct);
-        return Results.NoContent();
+        return saved ? Results.NoContent() : SaveLost(http);
     }
 
     /// <summary>Applies a status callback to <paramref name="call"/>; true when it published the call's end (the save must claim the call).</summary>
@@ -459,7 +493,7 @@ internal static partial class TwilioVoiceApi
         var callSid = request["CallSid"];
         // The <Record action> of a message inserts the same RecordingSid (the two come together): the unit is then made
         // again on its row, so the status, channels and source Twilio sent here are kept.
-        await SaveReadingAgainAsync(http, db, async _ =>
+        var saved = await SaveReadingAgainAsync(http, db, async _ =>
         {
             var call = callSid is null ? null : await db.Calls.FirstOrDefaultAsync(c => c.Provider == NativeCallStatus.Provider && c.ProviderCallId == callSid, ct);
             var recording = await UpsertRecordingAsync(db, request.Tenant.Id, call, sid, now, ct);
@@ -492,7 +526,7 @@ internal static partial class TwilioVoiceApi
             await AddEventAsync(db, request.Tenant.Id, call?.Id, "twilio.recording", request, http, now, ct);
             return TwilioSave.Plain;
         }, ct);
-        return Results.NoContent();
+        return saved ? Results.NoContent() : SaveLost(http);
     }
 
     private static async Task<Call> FindOrCreateCallAsync(SwitchboardDbContext db, Guid tenantId, string callSid, DateTimeOffset now, CancellationToken ct)

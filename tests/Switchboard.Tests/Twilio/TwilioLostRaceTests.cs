@@ -35,6 +35,99 @@ public sealed class TwilioLostRaceTests(ClaimRaceFactory factory) : IClassFixtur
     }
 
     /// <summary>
+    /// A writer that wins every save of the unit adding a <paramref name="eventType"/> event: just before each save begins its
+    /// transaction it commits that event's row (same idempotency key, as a second delivery on another node would), and removes
+    /// it again before the unit reads again, so each attempt of <see cref="TwilioVoiceApi.SaveReadingAgainAsync"/> is lost.
+    /// Returns how many saves it took; its last row is removed by <see cref="StopWinningAsync"/>.
+    /// </summary>
+    private Func<int> WinEverySaveOf(Guid tenantId, string eventType)
+    {
+        var won = 0;
+        void ArmInsert() => BeforeSaveOf(eventType, async key =>
+        {
+            await factory.WithDbAsync(tenantId, db =>
+            {
+                db.CallEvents.Add(new CallEvent
+                {
+                    Id = Guid.CreateVersion7(), TenantId = tenantId, Provider = NativeCallStatus.Provider, Type = eventType, IdempotencyKey = key,
+                    PayloadJson = "\"\"", ReceivedAt = factory.Clock.GetUtcNow(),
+                });
+                return db.SaveChangesAsync();
+            });
+            won++;
+            factory.Before.Arm(
+                context => context is SwitchboardDbContext db && db.TenantFilter == tenantId && !db.ChangeTracker.Entries().Any(),
+                async () =>
+                {
+                    await RemoveEventsAsync(tenantId, key);
+                    ArmInsert();
+                },
+                orBeforeQuery: true);
+        });
+        ArmInsert();
+        return () => won;
+    }
+
+    /// <summary>Disarms the writer of <see cref="WinEverySaveOf"/> and removes the row of its last win.</summary>
+    private async Task StopWinningAsync(Guid tenantId, string eventType)
+    {
+        factory.Before.Arm(_ => false, () => Task.CompletedTask);
+        await factory.WithDbAsync(tenantId, db => db.CallEvents.Where(e => e.Type == eventType && e.PayloadJson == "\"\"").ExecuteDeleteAsync());
+    }
+
+    private Task<int> RemoveEventsAsync(Guid tenantId, string key) =>
+        factory.WithDbAsync(tenantId, db => db.CallEvents.Where(e => e.IdempotencyKey == key).ExecuteDeleteAsync());
+
+    /// <summary>
+    /// A call status callback loses its save on every attempt. Before: the loss was only logged and Twilio got 204, as if the
+    /// status were stored (Twilio does not send a status callback again: the call stayed ringing for good, silently). Now it is
+    /// answered 503 with <c>Retry-After</c> and the error envelope, and the call is as it was.
+    /// </summary>
+    [Fact]
+    public async Task ACallStatusCallbackWhoseEverySaveIsLostIsAnswered503AndChangesNothing()
+    {
+        var tenant = await factory.CreateTenantAsync(withTwilio: true);
+        var callSid = NewSid("CA");
+        (await factory.PostSignedAsync($"/webhooks/twilio/voice/{tenant.Id}", TwilioVoiceWebhookTests.IncomingCall(callSid))).EnsureSuccessStatusCode();
+        var won = WinEverySaveOf(tenant.Id, "twilio.status");
+
+        var response = await factory.PostSignedAsync($"/webhooks/twilio/status/{tenant.Id}", new Dictionary<string, string>
+        {
+            ["AccountSid"] = TwilioSimulator.AccountSid, ["CallSid"] = callSid, ["CallStatus"] = "in-progress", ["From"] = "+15145550123", ["To"] = "+15145550199",
+        });
+        await StopWinningAsync(tenant.Id, "twilio.status");
+
+        Assert.Equal(TwilioVoiceApi.SaveAttempts, won());
+        Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Equal(TimeSpan.FromSeconds(TwilioVoiceApi.SaveLostRetryAfterSeconds), response.Headers.RetryAfter?.Delta);
+        Assert.Contains("\"SAVE_CONFLICT\"", await response.Content.ReadAsStringAsync());
+        var call = await factory.WithDbAsync(tenant.Id, db => db.Calls.SingleAsync(c => c.ProviderCallId == callSid));
+        Assert.Equal("ringing", call.Status);
+        Assert.Equal(0, await factory.WithDbAsync(tenant.Id, db => db.CallEvents.CountAsync(e => e.Type == "twilio.status")));
+    }
+
+    /// <summary>
+    /// An incoming call's voice webhook loses its save on every attempt. Before: it answered a <c>&lt;Stream&gt;</c> whose token
+    /// and <c>callId</c> named a call never stored. Now it is answered 503 (Twilio requests the number's fallback URL) and no
+    /// call is stored.
+    /// </summary>
+    [Fact]
+    public async Task AVoiceWebhookWhoseEverySaveIsLostIsAnswered503WithoutAStream()
+    {
+        var tenant = await factory.CreateTenantAsync(withTwilio: true);
+        var callSid = NewSid("CA");
+        var won = WinEverySaveOf(tenant.Id, "twilio.voice");
+
+        var response = await factory.PostSignedAsync($"/webhooks/twilio/voice/{tenant.Id}", TwilioVoiceWebhookTests.IncomingCall(callSid));
+        await StopWinningAsync(tenant.Id, "twilio.voice");
+
+        Assert.Equal(TwilioVoiceApi.SaveAttempts, won());
+        Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.DoesNotContain("<Stream", await response.Content.ReadAsStringAsync());
+        Assert.False(await factory.WithDbAsync(tenant.Id, db => db.Calls.AnyAsync(c => c.ProviderCallId == callSid)));
+    }
+
+    /// <summary>
     /// The status callback of a call is handled while its voice webhook runs, and creates the call first. Before: the voice
     /// webhook's unit was dropped, yet it answered a stream whose token and <c>callId</c> named a call that was never stored,
     /// and the call had no language, no assistant and no record of the webhook. Now the webhook is made again on the stored call.

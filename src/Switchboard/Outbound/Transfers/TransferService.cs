@@ -173,6 +173,14 @@ internal sealed class TransferService(
     /// <c>initiated|ringing|in-progress|completed|busy|no-answer|failed|canceled</c>). Answered: whisper, then join. Busy,
     /// no-answer, failed, canceled, or completed before answering: the caller goes back to the assistant. Repeats are no-ops.
     /// </summary>
+    /// <remarks>
+    /// Twilio may deliver a callback twice and does not guarantee their order (twilio-voice-sms.md §2, <c>SequenceNumber</c>),
+    /// so two of one transfer can be handled at once: the answered leg twice, or answered and <c>completed</c>/<c>busy</c>.
+    /// Each claims the transfer in the database before it asks Twilio anything (<see cref="ClaimPendingAsync"/>): the answered
+    /// leg sets <see cref="CallTransfer.ConnectedAt"/>, a failed one its outcome, both only on a row still pending and not
+    /// connected. The unit that lost the claim changes nothing: the agent is whispered to and joined once, the caller sent
+    /// back at most once, and <c>call.transferred</c> or <c>call.transfer_failed</c> published once, never both.
+    /// </remarks>
     public async Task<bool> OnAgentStatusAsync(Tenant tenant, Guid transferId, string? agentCallSid, string? status, string baseUrl, CancellationToken ct)
     {
         var transfer = await db.CallTransfers.FirstOrDefaultAsync(t => t.Id == transferId, ct);
@@ -180,9 +188,9 @@ internal sealed class TransferService(
         {
             return false;
         }
-        if (transfer.Outcome != TransferOutcomes.Pending)
+        if (transfer.Outcome != TransferOutcomes.Pending || transfer.ConnectedAt is not null)
         {
-            return true;
+            return true; // decided, or the agent's answer is being handled by another delivery
         }
         var call = await db.Calls.FirstAsync(c => c.Id == transfer.CallId, ct);
         var token = secrets.Unprotect(tenant.TwilioAuthTokenProtected);
@@ -190,11 +198,38 @@ internal sealed class TransferService(
         {
             return true;
         }
-        transfer.AgentCallSid ??= agentCallSid;
         var now = clock.GetUtcNow();
+        if (status is "in-progress" or "answered" && NativeCallStatus.IsTerminal(call.Status))
+        {
+            // The caller hung up while on hold (their status callback ended the call) before the agent answered: nobody to
+            // join. The agent's leg is hung up, the transfer failed (call.transfer_failed, not call.transferred), and the call
+            // ends as a caller gone on hold, its reason not overwritten by "transferred".
+            if (!await ClaimPendingAsync(transfer, connectedAt: null, TransferOutcomes.Failed, ct))
+            {
+                return true;
+            }
+            transfer.AgentCallSid ??= agentCallSid;
+            await FailAsync(transfer, TransferOutcomes.Failed, "the caller hung up on hold before the agent answered", ct);
+            await SaveAsync(ct);
+            if (transfer.AgentCallSid is { } gone)
+            {
+                var hungUp = await twilio.UpdateCallAsync(tenant.TwilioAccountSid, token, gone, TwiML.Hangup(), ct);
+                if (!hungUp.Ok)
+                {
+                    logger.LogWarning("The agent's leg of transfer {TransferId} could not be hung up: {Error}", transfer.Id, hungUp.Error);
+                }
+            }
+            await calls.FinishAfterTransferAsync(tenant.Id, call.Id, call.AssistantId, HungUpOnHoldReason, ct);
+            return true;
+        }
         switch (status)
         {
             case "in-progress" or "answered":
+                if (!await ClaimPendingAsync(transfer, connectedAt: now, outcome: null, ct))
+                {
+                    return true;
+                }
+                transfer.AgentCallSid ??= agentCallSid;
                 var agentSid = transfer.AgentCallSid ?? agentCallSid!;
                 var whisper = await twilio.UpdateParticipantAsync(tenant.TwilioAccountSid, token, transfer.ConferenceName, agentSid,
                     [new("AnnounceUrl", $"{baseUrl}/webhooks/twilio/transfer/{tenant.Id}/{transfer.Id}/whisper"), new("AnnounceMethod", "POST")], ct);
@@ -205,8 +240,9 @@ internal sealed class TransferService(
                 var joined = await twilio.UpdateParticipantAsync(tenant.TwilioAccountSid, token, transfer.ConferenceName, agentSid, [new("Coaching", "false")], ct);
                 if (!joined.Ok)
                 {
+                    transfer.ConnectedAt = null;
                     await FailAsync(transfer, TransferOutcomes.Failed, joined.Error, ct);
-                    await db.SaveChangesAsync(ct); // committed before the caller's new stream loads its setup
+                    await SaveAsync(ct); // committed before the caller's new stream loads its setup
                     if (!await ResumeAsync(tenant, call, baseUrl, token, ct))
                     {
                         await calls.FinishAfterTransferAsync(tenant.Id, call.Id, call.AssistantId, HungUpOnHoldReason, ct);
@@ -219,25 +255,63 @@ internal sealed class TransferService(
                 call.EndedReason = TransferredReason;
                 call.UpdatedAt = now;
                 await PublishAsync(transfer, ct);
-                await db.SaveChangesAsync(ct);
+                await SaveAsync(ct);
                 // The assistant's part of the call is over: now (not when the hold stopped its stream) the pipeline runs.
                 await calls.FinishAfterTransferAsync(tenant.Id, call.Id, call.AssistantId, TransferredReason, ct);
                 return true;
             case "busy" or "no-answer" or "failed" or "canceled" or "completed":
-                await FailAsync(transfer, status is "busy" or "no-answer" ? status : status == "completed" ? TransferOutcomes.NoAnswer : TransferOutcomes.Failed,
-                    $"agent leg {status}", ct);
+                var outcome = status is "busy" or "no-answer" ? status : status == "completed" ? TransferOutcomes.NoAnswer : TransferOutcomes.Failed;
+                if (!await ClaimPendingAsync(transfer, connectedAt: null, outcome, ct))
+                {
+                    return true;
+                }
+                transfer.AgentCallSid ??= agentCallSid;
+                await FailAsync(transfer, outcome, $"agent leg {status}", ct);
                 call.EndedReason = null;
-                await db.SaveChangesAsync(ct); // committed before the caller's new stream loads its setup
+                await SaveAsync(ct); // committed before the caller's new stream loads its setup
                 if (!await ResumeAsync(tenant, call, baseUrl, token, ct))
                 {
                     // The caller left while on hold (21220): this is the call's end.
-                    await db.SaveChangesAsync(ct);
+                    await SaveAsync(ct);
                     await calls.FinishAfterTransferAsync(tenant.Id, call.Id, call.AssistantId, HungUpOnHoldReason, ct);
                     return true;
                 }
                 break;
+            default:
+                return true; // initiated, ringing: nothing to do yet
         }
-        await db.SaveChangesAsync(ct);
+        await SaveAsync(ct);
+        return true;
+    }
+
+    /// <summary>
+    /// Claims a pending warm transfer for this callback, committed at once in one conditional update (no read-then-write gap):
+    /// the agent's answer sets <paramref name="connectedAt"/>, a failed leg its <paramref name="outcome"/>, and either only
+    /// while the row is still <c>pending</c> with no <see cref="CallTransfer.ConnectedAt"/>. The outcome stays pending while the
+    /// agent is joined, so a held stream that ends meanwhile still waits for the transfer
+    /// (<see cref="Realtime.Bridge.VoiceCallStore.FinishAsync"/>). False when another callback claimed it first.
+    /// </summary>
+    private async Task<bool> ClaimPendingAsync(CallTransfer transfer, DateTimeOffset? connectedAt, string? outcome, CancellationToken ct)
+    {
+        int claimed;
+        using (await writes.EnterAsync(db, ct))
+        {
+            claimed = await SqliteBusyRetry.RunAsync(() => db.CallTransfers
+                .Where(t => t.Id == transfer.Id && t.Outcome == TransferOutcomes.Pending && t.ConnectedAt == null)
+                .ExecuteUpdateAsync(s => s.SetProperty(t => t.ConnectedAt, connectedAt).SetProperty(t => t.Outcome, outcome ?? TransferOutcomes.Pending), ct), ct);
+        }
+        if (claimed == 0)
+        {
+            logger.LogInformation("Transfer {TransferId} of call {CallId}: another callback of the agent's leg was handled first", transfer.Id, transfer.CallId);
+            return false;
+        }
+        // As stored: the unit's later save writes only what it changes after the claim.
+        var entry = db.Entry(transfer);
+        entry.Property(t => t.ConnectedAt).CurrentValue = entry.Property(t => t.ConnectedAt).OriginalValue = connectedAt;
+        if (outcome is not null)
+        {
+            entry.Property(t => t.Outcome).CurrentValue = entry.Property(t => t.Outcome).OriginalValue = outcome;
+        }
         return true;
     }
 
@@ -265,11 +339,25 @@ internal sealed class TransferService(
         {
             return TransferTwiML.SayThenHangUp(null, voice);
         }
+        var status = dialCallStatus is "busy" or "no-answer" or "canceled" ? dialCallStatus : "failed";
+        var outcome = status == "canceled" ? TransferOutcomes.NoAnswer : status;
         if (transfer.Outcome == TransferOutcomes.Transferred)
         {
-            var status = dialCallStatus is "busy" or "no-answer" or "canceled" ? dialCallStatus : "failed";
+            // Claimed by a conditional update in the transaction that saves the rest (the call's reason, the lead, its alert,
+            // call.transfer_failed: one commit, as the stream's end reads them): a second delivery of this action handled at
+            // once (Twilio retries a request that timed out) finds the outcome taken, waiting on the row's lock on PostgreSQL
+            // and on the write gate on SQLite, and makes none of them twice.
+            using var turn = await writes.EnterAsync(db, ct);
+            await using var tx = await db.Database.BeginTransactionAsync(ct);
+            if (await db.CallTransfers.Where(t => t.Id == transfer.Id && t.Outcome == TransferOutcomes.Transferred)
+                    .ExecuteUpdateAsync(u => u.SetProperty(t => t.Outcome, outcome), ct) == 0)
+            {
+                return TransferTwiML.SayThenHangUp(VoicePrompts.TransferUnanswered(call.Language ?? tenant.Locale, tenant.Name), voice);
+            }
+            var claimed = db.Entry(transfer).Property(t => t.Outcome);
+            claimed.CurrentValue = claimed.OriginalValue = outcome;
             transfer.ConnectedAt = null;
-            await FailAsync(transfer, status == "canceled" ? TransferOutcomes.NoAnswer : status,
+            await FailAsync(transfer, outcome,
                 status == "canceled" ? "the caller hung up while the destination rang (DialCallStatus canceled)" : $"DialCallStatus {dialCallStatus}", ct);
             var now = clock.GetUtcNow();
             call.EndedReason = $"transfer-{status}";
@@ -280,7 +368,8 @@ internal sealed class TransferService(
             var assistant = call.AssistantId is { } aid ? await db.Assistants.AsNoTracking().FirstOrDefaultAsync(a => a.Id == aid, ct) : null;
             await alerts.QueueLeadAlertsAsync(tenant, assistant, call, lead, ct);
             await webhooks.LeadAsync(lead, ct);
-            await SaveAsync(ct);
+            await db.SaveChangesAsync(ct);
+            await tx.CommitAsync(ct);
         }
         return TransferTwiML.SayThenHangUp(VoicePrompts.TransferUnanswered(call.Language ?? tenant.Locale, tenant.Name), voice);
     }
