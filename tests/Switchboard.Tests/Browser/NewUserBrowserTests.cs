@@ -79,6 +79,8 @@ public sealed class NewUserBrowserTests(BrowserFixture browser, ITestOutputHelpe
         await page.GotoAsync("/live");
         await Expect(page.GetByRole(AriaRole.Status).Filter(new() { HasText = "Live" })).ToBeVisibleAsync();
         await Expect(page.GetByText("No call in progress right now.")).ToBeVisibleAsync();
+        // Said once: no "0 calls in progress" heading above the line that already says there is none.
+        await Expect(page.GetByRole(AriaRole.Main).GetByRole(AriaRole.Heading, new() { Name = "0 calls in progress", Exact = true })).ToHaveCountAsync(0);
 
         // The chat reaches the page through the event stream only (call.started), which must say it is a chat.
         const string Site = "https://www.plomberie-nouvelle.example";

@@ -67,8 +67,9 @@ export function LivePage() {
       <PageTitle>{t('live.title')}</PageTitle>
       <ErrorMessage error={live.error} />
       {live.pending ? <p className="mb-6">{t('common.loading')}</p> : null}
-      {/* Until the calls in progress have loaded (or when they could not be), "0 calls" would be a guess: say nothing. */}
-      {live.known || active.length > 0 ? <LiveCountsHeading counts={liveCounts(active.map((c) => c.call), live.unlisted)} /> : null}
+      {/* Counted only when there is something to count: with nothing in progress the line below says so, once (not also
+          "0 calls in progress"); and until the calls in progress have loaded, a count would be a guess. */}
+      {active.length > 0 || live.unlisted > 0 ? <LiveCountsHeading counts={liveCounts(active.map((c) => c.call), live.unlisted)} /> : null}
       {live.known && active.length === 0 ? <p className="mb-6 text-sm text-slate-600 dark:text-slate-400">{t('live.none')}</p> : null}
       <ul className="mb-6 grid gap-4 lg:grid-cols-2">
         {active.map((c) => (
