@@ -205,6 +205,11 @@ public sealed class AdminBrowserTests(BrowserFixture browser, ITestOutputHelper 
             "b => { const r = b.getBoundingClientRect(), c = b.closest('section').getBoundingClientRect();" +
             " return b.scrollWidth > b.clientWidth + 1 ? 'text wider than the button' : r.left < c.left || r.right > c.right ? 'outside its card' : ''; }");
         Assert.Equal("", cut);
+        // The organisation's typed confirmation takes a row of its own on a phone: beside its button, its label (the name in
+        // quotes) broke into a narrow column.
+        var confirm = page.Locator("form").Filter(new() { Has = page.GetByRole(AriaRole.Button, new() { Name = "حذف كل شيء", Exact = true }) }).GetByRole(AriaRole.Textbox);
+        var share = await confirm.EvaluateAsync<double>("i => i.getBoundingClientRect().width / i.closest('form').getBoundingClientRect().width");
+        Assert.True(share > 0.95, $"the confirmation field takes {share:P0} of its form's width at 375 px");
         await tab.AssertCleanAsync();
     }
 

@@ -157,7 +157,7 @@ function CallerErasureCard() {
             }
           }}
         >
-          <Field label={t('admin.privacy.phone')} className="min-w-48 flex-1">
+          <Field label={t('admin.privacy.phone')} className="min-w-48 flex-1 basis-full sm:basis-0">
             <input
               className={inputClass}
               type="tel"
@@ -214,7 +214,8 @@ function TenantErasureCard() {
           });
         }}
       >
-        <Field label={t('admin.privacy.typeName', { name })} className="min-w-48 flex-1">
+        {/* A row of its own on a phone: beside the button, the label (the organisation's name in quotes) broke into a narrow column. */}
+        <Field label={t('admin.privacy.typeName', { name })} className="min-w-48 flex-1 basis-full sm:basis-0">
           <input className={inputClass} dir="auto" autoComplete="off" value={typed} onChange={(e) => setTyped(e.target.value)} />
         </Field>
         <Button type="submit" variant="danger" disabled={typed !== name || m.eraseTenant.isPending}>
