@@ -117,7 +117,7 @@ public sealed class TransferBusyRetryTests(BusyOnceVoiceFactory factory) : IClas
     [Fact]
     public async Task ABusySaveAfterTwilioWasAskedDoesNotAskTwilioForTheTransferAgain()
     {
-        var (tenant, callId, setup) = await TransferringCallAsync();
+        var (tenant, callId, _, setup) = await TransferringCallAsync();
         var callSid = setup.CallSid;
         var store = factory.Services.GetRequiredService<VoiceCallStore>();
         Assert.Contains(ToolRegistry.TransferCall, setup.Tools);
@@ -154,7 +154,7 @@ public sealed class TransferBusyRetryTests(BusyOnceVoiceFactory factory) : IClas
     [Fact]
     public async Task ADialActionLandingWhileCallTransferredIsRetriedLeavesTheTransferFailedAlone()
     {
-        var (tenant, callId, setup) = await TransferringCallAsync();
+        var (tenant, callId, _, setup) = await TransferringCallAsync();
         var store = factory.Services.GetRequiredService<VoiceCallStore>();
         factory.TwilioRest.Voice.BeforeUpdateResponse = (_, _) =>
         {
@@ -196,36 +196,6 @@ public sealed class TransferBusyRetryTests(BusyOnceVoiceFactory factory) : IClas
     private Task<List<string>> TransferEventsAsync(TestTenant tenant, Guid callId) =>
         factory.WithDbAsync(tenant.Id, db => db.WebhookEvents.Where(e => e.CallId == callId && e.Type.StartsWith("call.transfer")).Select(e => e.Type).ToListAsync());
 
-    /// <summary>A tenant with a webhook endpoint and a live native call whose assistant may transfer to "Bureau".</summary>
-    private async Task<(TestTenant Tenant, Guid CallId, VoiceCallSetup Setup)> TransferringCallAsync()
-    {
-        var tenant = await factory.CreateTenantAsync(withTwilio: true);
-        var callSid = "CA" + Guid.NewGuid().ToString("N");
-        var callId = Guid.CreateVersion7();
-        var now = factory.Clock.GetUtcNow();
-        var assistantId = await factory.WithDbAsync(tenant.Id, async db =>
-        {
-            var paul = await db.Assistants.SingleAsync();
-            paul.TransferEnabled = true;
-            paul.TransferDestinations = [new TransferDestination { Name = "Bureau", Number = "+15145550100" }];
-            db.Calls.Add(new Call
-            {
-                Id = callId, TenantId = tenant.Id, Channel = CallChannels.Voice, Provider = NativeCallStatus.Provider, ProviderCallId = callSid, CallSid = callSid,
-                Status = "in-progress", CustomerNumber = "+15145550123", Language = "fr-CA", AssistantId = paul.Id, StartedAt = now, CreatedAt = now, UpdatedAt = now,
-            });
-            AddEndpoint(db, tenant.Id, now);
-            await db.SaveChangesAsync();
-            return paul.Id;
-        });
-        var (setup, _) = (await factory.Services.GetRequiredService<VoiceCallStore>().LoadSetupAsync(
-            new MediaStreamGrant(tenant.Id, callId, callSid, assistantId, "fr-CA", DateTimeOffset.MaxValue), factory.ServerUri.ToString().TrimEnd('/'), CancellationToken.None))!.Value;
-        return (tenant, callId, setup);
-    }
-
-    private static void AddEndpoint(SwitchboardDbContext db, Guid tenantId, DateTimeOffset now) =>
-        db.WebhookEndpoints.Add(new WebhookEndpoint
-        {
-            Id = Guid.NewGuid(), TenantId = tenantId, Url = "https://hooks.example/transfers", SecretProtected = "x", Enabled = true, CreatedAt = now, UpdatedAt = now,
-        });
+    private Task<TransferringCall> TransferringCallAsync() => TransferringCall.CreateAsync(factory);
 }
 

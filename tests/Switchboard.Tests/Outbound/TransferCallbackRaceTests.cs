@@ -24,7 +24,7 @@ namespace Switchboard.Tests.Outbound;
 [Trait("Category", "Database")]
 public sealed class TransferCallbackRaceTests(VoiceFactory factory) : IClassFixture<VoiceFactory>
 {
-    private const string OfficeNumber = "+15145550100";
+    private const string OfficeNumber = TransferringCall.OfficeNumber;
 
     [Fact]
     public async Task TheAgentsAnswerDeliveredFourTimesAtOnceJoinsTheAgentOnceAndPublishesCallTransferredOnce()
@@ -192,33 +192,5 @@ public sealed class TransferCallbackRaceTests(VoiceFactory factory) : IClassFixt
         return await http.SendAsync(request);
     }
 
-    /// <summary>A tenant with a webhook endpoint and a live native call whose assistant may transfer to "Bureau".</summary>
-    private async Task<(TestTenant Tenant, Guid CallId, string CallSid, VoiceCallSetup Setup)> TransferringCallAsync()
-    {
-        var tenant = await factory.CreateTenantAsync(withTwilio: true);
-        var callSid = "CA" + Guid.NewGuid().ToString("N");
-        var callId = Guid.CreateVersion7();
-        var now = factory.Clock.GetUtcNow();
-        var assistantId = await factory.WithDbAsync(tenant.Id, async db =>
-        {
-            var paul = await db.Assistants.SingleAsync();
-            paul.TransferEnabled = true;
-            paul.TransferDestinations = [new TransferDestination { Name = "Bureau", Number = OfficeNumber }];
-            db.Calls.Add(new Call
-            {
-                Id = callId, TenantId = tenant.Id, Channel = CallChannels.Voice, Provider = NativeCallStatus.Provider, ProviderCallId = callSid, CallSid = callSid,
-                Status = "in-progress", CustomerNumber = "+15145550123", BusinessNumber = "+15145550199", Language = "fr-CA", AssistantId = paul.Id,
-                StartedAt = now, CreatedAt = now, UpdatedAt = now,
-            });
-            db.WebhookEndpoints.Add(new WebhookEndpoint
-            {
-                Id = Guid.NewGuid(), TenantId = tenant.Id, Url = "https://hooks.example/transfers", SecretProtected = "x", Enabled = true, CreatedAt = now, UpdatedAt = now,
-            });
-            await db.SaveChangesAsync();
-            return paul.Id;
-        });
-        var (setup, _) = (await factory.Services.GetRequiredService<VoiceCallStore>().LoadSetupAsync(
-            new MediaStreamGrant(tenant.Id, callId, callSid, assistantId, "fr-CA", DateTimeOffset.MaxValue), factory.ServerUri.ToString().TrimEnd('/'), CancellationToken.None))!.Value;
-        return (tenant, callId, callSid, setup);
-    }
+    private Task<TransferringCall> TransferringCallAsync() => TransferringCall.CreateAsync(factory, businessNumber: "+15145550199");
 }

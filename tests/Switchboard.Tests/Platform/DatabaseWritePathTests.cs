@@ -430,53 +430,25 @@ public sealed class DatabaseWritePathTests(SwitchboardFactory factory) : IClassF
             return;
         }
         var tenant = await factory.CreateTenantAsync();
-        var gate = factory.Services.GetRequiredService<Switchboard.Platform.Database.SqliteWriteGate>();
-        var group = factory.Services.GetRequiredService<Switchboard.Platform.Database.SqliteGroupCommit>();
-        var scopes = Enumerable.Range(0, 10).Select(_ => factory.Scope()).ToList();
         var keys = Enumerable.Range(0, 10).Select(i => $"group-commit-{Guid.NewGuid():N}-{i}").ToList();
-        Task<int>[] units;
-        long batchesBefore, unitsBefore;
-        var span = group.MaxBatchSpan;
-        group.MaxBatchSpan = Timeout.InfiniteTimeSpan; // the unit count alone bounds the batch here (a slow host must not split it)
-        try
+        // The unit count alone bounds the batch here (a slow host must not split it).
+        var (units, batches, committed) = await QueuedBehindTheWriterAsync(tenant.Id, keys, Timeout.InfiniteTimeSpan, i =>
         {
-            // Hold the writer: every unit queues behind it, then one leader runs them all in one transaction.
-            using (await gate.EnterAsync(Switchboard.Platform.Database.WritePriority.Normal, CancellationToken.None))
+            if (i == 3)
             {
-                batchesBefore = group.Batches;
-                unitsBefore = group.Units;
-                units = scopes.Select((scope, i) =>
-                {
-                    var db = scope.ServiceProvider.GetRequiredService<Switchboard.Platform.Database.SwitchboardDbContext>();
-                    return group.RunAsync(db, Switchboard.Platform.Database.WritePriority.Normal, async () =>
-                    {
-                        db.CallEvents.Add(SpeechUpdate(tenant.Id, keys[i]));
-                        await db.SaveChangesAsync();
-                        if (i == 3)
-                        {
-                            throw new InvalidOperationException("unit 3 fails after its save");
-                        }
-                        return i;
-                    }, CancellationToken.None);
-                }).ToArray();
-                // RunAsync queues synchronously, before its first await: all ten are queued while the writer is held.
+                throw new InvalidOperationException("unit 3 fails after its save");
             }
-            var failed = await Assert.ThrowsAsync<InvalidOperationException>(() => units[3]);
-            Assert.Equal("unit 3 fails after its save", failed.Message);
-            foreach (var i in Enumerable.Range(0, 10).Where(i => i != 3))
-            {
-                Assert.Equal(i, await units[i]);
-            }
-            Assert.Equal(1, group.Batches - batchesBefore);
-            Assert.Equal(9, group.Units - unitsBefore);
-        }
-        finally
+        });
+        var failed = await Assert.ThrowsAsync<InvalidOperationException>(() => units[3]);
+        Assert.Equal("unit 3 fails after its save", failed.Message);
+        foreach (var i in Enumerable.Range(0, 10).Where(i => i != 3))
         {
-            group.MaxBatchSpan = span;
+            Assert.Equal(i, await units[i]);
         }
+        Assert.Equal(1, batches);
+        Assert.Equal(9, committed);
         var stored = await factory.WithDbAsync(tenant.Id, db => db.CallEvents.Where(e => keys.Contains(e.IdempotencyKey)).Select(e => e.IdempotencyKey).ToListAsync());
         Assert.Equal(keys.Where((_, i) => i != 3).Order(), stored.Order());
-        scopes.ForEach(s => s.Dispose());
     }
 
     [Fact]
@@ -487,13 +459,33 @@ public sealed class DatabaseWritePathTests(SwitchboardFactory factory) : IClassF
             return;
         }
         var tenant = await factory.CreateTenantAsync();
-        var gate = factory.Services.GetRequiredService<Switchboard.Platform.Database.SqliteWriteGate>();
-        var group = factory.Services.GetRequiredService<Switchboard.Platform.Database.SqliteGroupCommit>();
-        var scopes = Enumerable.Range(0, 4).Select(_ => factory.Scope()).ToList();
         var keys = Enumerable.Range(0, 4).Select(i => $"batch-span-{Guid.NewGuid():N}-{i}").ToList();
         var ran = new System.Collections.Concurrent.ConcurrentQueue<int>();
-        var span = group.MaxBatchSpan;
-        group.MaxBatchSpan = TimeSpan.Zero; // every batch is past its span once its first unit is done
+        // A zero span: every batch is past its span once its first unit is done.
+        var (units, batches, committed) = await QueuedBehindTheWriterAsync(tenant.Id, keys, TimeSpan.Zero, ran.Enqueue);
+        var answers = await Task.WhenAll(units);
+        Assert.Equal([0, 1, 2, 3], answers);
+        Assert.Equal(4, batches); // one unit each: the span, not the queue, ended each batch
+        Assert.Equal(4, committed);
+        Assert.Equal([0, 1, 2, 3], ran.ToArray()); // queued order kept across batches
+        var stored = await factory.WithDbAsync(tenant.Id, db => db.CallEvents.Where(e => keys.Contains(e.IdempotencyKey)).CountAsync());
+        Assert.Equal(4, stored);
+    }
+
+    /// <summary>
+    /// Queues one group-commit unit per key while the writer is held (<c>RunAsync</c> queues synchronously, before its first
+    /// await), with the group commit's batch span set to <paramref name="span"/> until every unit is done. Unit i saves a
+    /// speech-update under key i, then runs <paramref name="afterSave"/>(i) (which may throw), and answers i. Returns the units,
+    /// finished, and the batches and units the group commit committed meanwhile.
+    /// </summary>
+    private async Task<(Task<int>[] Units, long Batches, long Committed)> QueuedBehindTheWriterAsync(
+        Guid tenantId, IReadOnlyList<string> keys, TimeSpan span, Action<int> afterSave)
+    {
+        var gate = factory.Services.GetRequiredService<Switchboard.Platform.Database.SqliteWriteGate>();
+        var group = factory.Services.GetRequiredService<Switchboard.Platform.Database.SqliteGroupCommit>();
+        var scopes = keys.Select(_ => factory.Scope()).ToList();
+        var before = group.MaxBatchSpan;
+        group.MaxBatchSpan = span;
         try
         {
             Task<int>[] units;
@@ -507,24 +499,19 @@ public sealed class DatabaseWritePathTests(SwitchboardFactory factory) : IClassF
                     var db = scope.ServiceProvider.GetRequiredService<Switchboard.Platform.Database.SwitchboardDbContext>();
                     return group.RunAsync(db, Switchboard.Platform.Database.WritePriority.Normal, async () =>
                     {
-                        ran.Enqueue(i);
-                        db.CallEvents.Add(SpeechUpdate(tenant.Id, keys[i]));
+                        db.CallEvents.Add(SpeechUpdate(tenantId, keys[i]));
                         await db.SaveChangesAsync();
+                        afterSave(i);
                         return i;
                     }, CancellationToken.None);
                 }).ToArray();
             }
-            var answers = await Task.WhenAll(units);
-            Assert.Equal([0, 1, 2, 3], answers);
-            Assert.Equal(4, group.Batches - batchesBefore); // one unit each: the span, not the queue, ended each batch
-            Assert.Equal(4, group.Units - unitsBefore);
-            Assert.Equal([0, 1, 2, 3], ran.ToArray()); // queued order kept across batches
-            var stored = await factory.WithDbAsync(tenant.Id, db => db.CallEvents.Where(e => keys.Contains(e.IdempotencyKey)).CountAsync());
-            Assert.Equal(4, stored);
+            await Task.WhenAll(units).ContinueWith(_ => { }, TaskScheduler.Default); // done, failed or not
+            return (units, group.Batches - batchesBefore, group.Units - unitsBefore);
         }
         finally
         {
-            group.MaxBatchSpan = span;
+            group.MaxBatchSpan = before;
             scopes.ForEach(s => s.Dispose());
         }
     }

@@ -32,19 +32,7 @@ export function DateField({ label, value, onChange, locale, className }: { label
   const invalid = complete && joinDate(parts) === undefined;
   const months = monthNames(locale);
   const control = {
-    day: (
-      <input
-        className={cn(inputClass, 'w-14 text-center tabular-nums')}
-        inputMode="numeric"
-        autoComplete="off"
-        maxLength={2}
-        placeholder={datePartName('day', locale)}
-        aria-label={datePartName('day', locale)}
-        aria-invalid={invalid || undefined}
-        value={parts.day}
-        onChange={(e) => update({ day: e.target.value })}
-      />
-    ),
+    day: <NumberPart part="day" digits={2} width="w-14" locale={locale} invalid={invalid} value={parts.day} onChange={(day) => update({ day })} />,
     month: (
       <select className={cn(inputClass, 'min-w-0 flex-1')} aria-label={datePartName('month', locale)} aria-invalid={invalid || undefined} value={parts.month} onChange={(e) => update({ month: e.target.value })}>
         <option value="">{datePartName('month', locale)}</option>
@@ -55,19 +43,7 @@ export function DateField({ label, value, onChange, locale, className }: { label
         ))}
       </select>
     ),
-    year: (
-      <input
-        className={cn(inputClass, 'w-20 text-center tabular-nums')}
-        inputMode="numeric"
-        autoComplete="off"
-        maxLength={4}
-        placeholder={datePartName('year', locale)}
-        aria-label={datePartName('year', locale)}
-        aria-invalid={invalid || undefined}
-        value={parts.year}
-        onChange={(e) => update({ year: e.target.value })}
-      />
-    ),
+    year: <NumberPart part="year" digits={4} width="w-20" locale={locale} invalid={invalid} value={parts.year} onChange={(year) => update({ year })} />,
   };
   return (
     <fieldset className={cn('flex min-w-0 flex-col gap-1 text-sm', className)} aria-describedby={invalid ? `${id}-invalid` : undefined}>
@@ -86,5 +62,23 @@ export function DateField({ label, value, onChange, locale, className }: { label
         </p>
       ) : null}
     </fieldset>
+  );
+}
+
+/** The day's or the year's box: digits only (`maxLength` = `digits`), named in the reader's language. */
+function NumberPart({ part, digits, width, locale, invalid, value, onChange }: { part: 'day' | 'year'; digits: number; width: string; locale: Locale; invalid: boolean; value: string; onChange: (value: string) => void }) {
+  const name = datePartName(part, locale);
+  return (
+    <input
+      className={cn(inputClass, width, 'text-center tabular-nums')}
+      inputMode="numeric"
+      autoComplete="off"
+      maxLength={digits}
+      placeholder={name}
+      aria-label={name}
+      aria-invalid={invalid || undefined}
+      value={value}
+      onChange={(e) => onChange(e.target.value)}
+    />
   );
 }
