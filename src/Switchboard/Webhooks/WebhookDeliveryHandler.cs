@@ -122,6 +122,9 @@ internal sealed class WebhookDeliveryHandler(
         }
 
         SendOutcome outcome;
+        // The wait for the endpoint's slot and the receiver's answer read nothing: the scope's SQLite connection goes back to
+        // the session pool meanwhile (the result is saved on the group commit's).
+        db.LendBackWhileWaiting();
         await using (var slot = await gate.EnterAsync(endpoint.Id, ct))
         {
             if (slot is null)

@@ -216,8 +216,59 @@ public sealed class PooledContextTests(SwitchboardFactory factory) : IClassFixtu
         }, CancellationToken.None);
 
         Assert.NotSame(own, during);
-        Assert.Same(own, db.Database.GetDbConnection());
+        // A connection of the session pool again (the one it gave back while it waited, or another idle one), never the batch's.
+        var after = (SqliteConnection)db.Database.GetDbConnection();
+        Assert.NotSame(during, after);
+        Assert.Equal(System.Data.ConnectionState.Open, after.State);
         Assert.Equal("renamed in a batch", await db.ApiKeys.AsNoTracking().Select(k => k.Name).FirstAsync());
+        Assert.True(SqliteStatementCache.CountFor(after) > 0, "the read ran on a connection whose statements stay prepared");
+    }
+
+    /// <summary>
+    /// A scope waiting for its group-commit turn holds no connection of the session pool: it reads nothing meanwhile, and at
+    /// 64 concurrent webhooks plus the outbox's deliveries the waiting scopes took every one the pool lends, so the others'
+    /// reads ran on connections that prepare every statement again (issue 13). It gets one back for what follows the unit.
+    /// </summary>
+    [Fact]
+    public async Task AScopeWaitingForItsGroupCommitTurnLendsItsConnectionBackMeanwhile()
+    {
+        if (TestDatabase.IsPostgres)
+        {
+            return;
+        }
+        var tenant = await factory.CreateTenantAsync("Pool waiting");
+        var pool = factory.Services.GetRequiredService<SqliteSessionPool>();
+        var gate = factory.Services.GetRequiredService<SqliteWriteGate>();
+        var groupCommit = factory.Services.GetRequiredService<SqliteGroupCommit>();
+        using var scope = factory.Services.CreateScope();
+        scope.ServiceProvider.GetRequiredService<CurrentTenant>().Set(tenant.Id);
+        var db = scope.ServiceProvider.GetRequiredService<SwitchboardDbContext>();
+        Assert.Equal(1, await db.ApiKeys.CountAsync()); // on the lent connection
+        var lent = db.Database.GetDbConnection();
+
+        Task<int> unit;
+        using (await gate.EnterAsync(WritePriority.Normal, CancellationToken.None)) // the writer is busy: the unit queues
+        {
+            unit = groupCommit.RunAsync(db, WritePriority.Normal, () => db.ApiKeys.CountAsync(), CancellationToken.None);
+            Assert.False(unit.IsCompleted);
+            Assert.NotSame(lent, db.Database.GetDbConnection());
+            // Back in the pool: lent to the next scope that asks (every idle one taken here, then given back).
+            var idle = new List<SqliteConnection>();
+            while (pool.TryTake() is { } taken && !idle.Contains(taken))
+            {
+                idle.Add(taken);
+                if (ReferenceEquals(taken, lent))
+                {
+                    break;
+                }
+            }
+            idle.ForEach(pool.Return);
+            Assert.Contains(lent, idle);
+        }
+        Assert.Equal(1, await unit);
+        Assert.Equal(1, await db.ApiKeys.CountAsync());
+        Assert.IsType<SqliteConnection>(db.Database.GetDbConnection());
+        Assert.True(SqliteStatementCache.CountFor((SqliteConnection)db.Database.GetDbConnection()) > 0, "lent again after the unit");
     }
 
     [Fact]

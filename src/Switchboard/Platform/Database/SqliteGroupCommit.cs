@@ -141,6 +141,7 @@ internal sealed class SqliteGroupCommit(
     public async Task<T> RunAsync<T>(SwitchboardDbContext db, WritePriority priority, Func<Task<T>> work, CancellationToken ct)
     {
         ct.ThrowIfCancellationRequested();
+        db.LendBackWhileWaiting(); // the unit runs on the batch's connection; RestoreConnection lends the scope one again
         var unit = new Unit();
         db.LastUnitTimes = new(unit.QueuedAt, 0, 0, 0, 0, 0);
         bool lead;
