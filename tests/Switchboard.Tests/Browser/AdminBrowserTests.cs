@@ -116,14 +116,59 @@ public sealed class AdminBrowserTests(BrowserFixture browser, ITestOutputHelper 
 
         // "Replay failed since" reads the picked time in the tenant's zone (America/Toronto), as the rest of the
         // dashboard writes times, not in the browser's: 09:00 on 1 December in Toronto is 14:00 UTC (Tokyo's would be 00:00).
-        var since = card.GetByLabel("Failed since");
-        await since.FillAsync("2026-12-01T09:00");
+        // The time is typed as parts in the page's language (month, day, year, an hour said "9 a.m."), not in Chromium's
+        // datetime-local picker; minutes left empty are ":00".
+        var since = card.GetByRole(AriaRole.Group, new() { Name = "Failed since" });
+        await Expect(since).ToHaveAccessibleDescriptionAsync(new Regex("^In the business’s time zone: Toronto"));
+        await since.GetByLabel("month").SelectOptionAsync(new SelectOptionValue { Label = "December" });
+        await since.GetByLabel("day").FillAsync("1");
+        await since.GetByLabel("year").FillAsync("2026");
+        await since.GetByLabel("hour").SelectOptionAsync(new SelectOptionValue { Label = "9 a.m." });
         await Expect(since).ToHaveAccessibleDescriptionAsync(new Regex("Tuesday, December 1, 2026 at 9:00\\sa\\.m\\. \\(the business’s time zone: Toronto"));
         var replayFailed = await page.RunAndWaitForRequestAsync(
             () => card.GetByRole(AriaRole.Button, new() { Name = "Replay failed" }).ClickAsync(),
             r => r.Url.EndsWith("/replay-failed", StringComparison.Ordinal));
         Assert.Equal("2026-12-01T14:00:00.000Z", JsonNode.Parse(replayFailed.PostData!)!["since"]!.GetValue<string>());
         await Expect(card.GetByRole(AriaRole.Status)).ToContainTextAsync("queued again");
+        await tab.AssertCleanAsync();
+    }
+
+    [Fact]
+    public async Task AFrenchOwnerTypesTheReplaySinceTimeInFrenchNotInChromiumsUsPicker()
+    {
+        if (browser.Skip(output)) { return; }
+        // Chromium draws <input type=datetime-local> in its own language ("mm/dd/yyyy, --:-- --") whatever the page's: the
+        // "failed since" time is typed as jour, mois (named), année, heure ("17 h", not "5 PM") and minute, in French.
+        await using var receiver = await WebhookReceiver.StartAsync();
+        await using var tab = await browser.OpenAsync("fr-CA", width: 375);
+        var page = tab.Page;
+        await page.GotoAsync("/settings/webhooks");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Ajouter une adresse" }).ClickAsync();
+        await page.GetByRole(AriaRole.Textbox, new() { Name = "URL", Exact = true }).FillAsync(receiver.Url);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Enregistrer" }).ClickAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "C’est noté" }).ClickAsync();
+        var card = page.GetByRole(AriaRole.Region, new() { Name = receiver.Url });
+        await card.GetByRole(AriaRole.Button, new() { Name = "Historique des envois" }).ClickAsync();
+
+        var since = card.GetByRole(AriaRole.Group, new() { Name = "En échec depuis" });
+        await Expect(since.Locator("input[type=datetime-local], input[type=time], input[type=date]")).ToHaveCountAsync(0);
+        await Expect(since).ToHaveAccessibleDescriptionAsync(new Regex("^Dans le fuseau horaire de l’entreprise : Toronto"));
+        var hour = since.GetByLabel("heure");
+        await Expect(hour.Locator("option", new() { HasTextRegex = new Regex(@"^17\sh$") })).ToHaveCountAsync(1);
+        Assert.DoesNotMatch(new Regex("AM|PM"), await hour.InnerTextAsync());
+        await since.GetByLabel("jour").FillAsync("1");
+        await since.GetByLabel("mois").SelectOptionAsync(new SelectOptionValue { Label = "décembre" });
+        await since.GetByLabel("année").FillAsync("2026");
+        await hour.SelectOptionAsync(new SelectOptionValue { Index = 18 }); // the first option is the placeholder "heure"
+        await since.GetByLabel("minute").FillAsync("75");
+        await Expect(since).ToHaveAccessibleDescriptionAsync(new Regex("Les minutes vont de 00 à 59"));
+        await Expect(card.GetByRole(AriaRole.Button, new() { Name = "Renvoyer les échecs" })).ToBeDisabledAsync();
+        await since.GetByLabel("minute").FillAsync("30");
+        await Expect(since).ToHaveAccessibleDescriptionAsync(new Regex(@"mardi 1 décembre 2026 à 17\sh\s30 \(fuseau horaire de l’entreprise : Toronto"));
+        var replayFailed = await page.RunAndWaitForRequestAsync(
+            () => card.GetByRole(AriaRole.Button, new() { Name = "Renvoyer les échecs" }).ClickAsync(),
+            r => r.Url.EndsWith("/replay-failed", StringComparison.Ordinal));
+        Assert.Equal("2026-12-01T22:30:00.000Z", JsonNode.Parse(replayFailed.PostData!)!["since"]!.GetValue<string>()); // 17:30 in Toronto (UTC−5)
         await tab.AssertCleanAsync();
     }
 
