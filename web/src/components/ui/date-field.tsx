@@ -97,8 +97,10 @@ export function DateTimeField({ label, value, onChange, locale, hint, className 
           />
         </span>
       </div>
+      {/* w-0 min-w-full: the hint wraps at the controls' width instead of widening the group (it stretched the month's
+          select to 290 px at 1280 px). */}
       {hint ? (
-        <p id={`${id}-hint`} className="text-xs text-slate-600 dark:text-slate-400">
+        <p id={`${id}-hint`} className="w-0 min-w-full text-xs text-slate-600 dark:text-slate-400">
           {hint}
         </p>
       ) : null}
