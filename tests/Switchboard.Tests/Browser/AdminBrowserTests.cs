@@ -56,6 +56,35 @@ public sealed class AdminBrowserTests(BrowserFixture browser, ITestOutputHelper 
     }
 
     [Fact]
+    public async Task OnAPlanWithoutApiAccessTheKeyFormStartsOnAPublishableKeyAndSaysWhy()
+    {
+        if (browser.Skip(output)) { return; }
+        // The sign-up plan has no API access: "Secret" first, then a refusal on "Create key", was the form's first answer.
+        var tenant = await browser.Host.CreateTenantAsync("Plomberie Sans API");
+        await browser.Host.WithDbAsync(tenant.Id, async db =>
+        {
+            var account = await TenantAccounts.GetOrCreateAsync(db, browser.Host.Services.GetRequiredService<Switchboard.Billing.PlanCatalog>(), tenant.Id, DateTimeOffset.UtcNow, CancellationToken.None);
+            account.PlanId = "free";
+            return await db.SaveChangesAsync();
+        });
+        browser.Host.Services.GetRequiredService<TenantAccountCache>().Invalidate(tenant.Id);
+        var email = await browser.Host.AddOwnerAsync(tenant.Id, BrowserFixture.Password);
+        await using var tab = await browser.OpenAsync("fr-CA", width: 375, signIn: false);
+        var login = await tab.Context.APIRequest.PostAsync("/api/v1/auth/login", new() { DataObject = new { email, password = BrowserFixture.Password } });
+        Assert.True(login.Ok, $"login {login.Status}");
+        var page = tab.Page;
+
+        await page.GotoAsync("/settings/api-keys");
+        var kind = page.GetByRole(AriaRole.Combobox, new() { Name = "Type" });
+        await Expect(kind).ToHaveValueAsync("publishable");
+        await Expect(kind).ToHaveAccessibleDescriptionAsync("Les clés secrètes demandent un forfait avec accès à l’API (le vôtre : Gratuit).");
+        await page.GetByRole(AriaRole.Textbox, new() { Name = "Nom", Exact = true }).FillAsync("Site Web");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Créer la clé" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Textbox, new() { Name = "Nouvelle clé « Site Web »" })).ToHaveValueAsync(new Regex("^pk_live_"));
+        await tab.AssertCleanAsync();
+    }
+
+    [Fact]
     public async Task AWebhookEndpointIsCreatedTestSentDeliveredAndReplayedWithBothAttemptsInTheLog()
     {
         if (browser.Skip(output)) { return; }
