@@ -56,6 +56,35 @@ public sealed class AdminBrowserTests(BrowserFixture browser, ITestOutputHelper 
     }
 
     [Fact]
+    public async Task OnAPlanWithoutApiAccessTheKeyFormStartsOnAPublishableKeyAndSaysWhy()
+    {
+        if (browser.Skip(output)) { return; }
+        // The sign-up plan has no API access: "Secret" first, then a refusal on "Create key", was the form's first answer.
+        var tenant = await browser.Host.CreateTenantAsync("Plomberie Sans API");
+        await browser.Host.WithDbAsync(tenant.Id, async db =>
+        {
+            var account = await TenantAccounts.GetOrCreateAsync(db, browser.Host.Services.GetRequiredService<Switchboard.Billing.PlanCatalog>(), tenant.Id, DateTimeOffset.UtcNow, CancellationToken.None);
+            account.PlanId = "free";
+            return await db.SaveChangesAsync();
+        });
+        browser.Host.Services.GetRequiredService<TenantAccountCache>().Invalidate(tenant.Id);
+        var email = await browser.Host.AddOwnerAsync(tenant.Id, BrowserFixture.Password);
+        await using var tab = await browser.OpenAsync("fr-CA", width: 375, signIn: false);
+        var login = await tab.Context.APIRequest.PostAsync("/api/v1/auth/login", new() { DataObject = new { email, password = BrowserFixture.Password } });
+        Assert.True(login.Ok, $"login {login.Status}");
+        var page = tab.Page;
+
+        await page.GotoAsync("/settings/api-keys");
+        var kind = page.GetByRole(AriaRole.Combobox, new() { Name = "Type" });
+        await Expect(kind).ToHaveValueAsync("publishable");
+        await Expect(kind).ToHaveAccessibleDescriptionAsync("Les clés secrètes demandent un forfait avec accès à l’API (le vôtre : Gratuit).");
+        await page.GetByRole(AriaRole.Textbox, new() { Name = "Nom", Exact = true }).FillAsync("Site Web");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Créer la clé" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Textbox, new() { Name = "Nouvelle clé « Site Web »" })).ToHaveValueAsync(new Regex("^pk_live_"));
+        await tab.AssertCleanAsync();
+    }
+
+    [Fact]
     public async Task AWebhookEndpointIsCreatedTestSentDeliveredAndReplayedWithBothAttemptsInTheLog()
     {
         if (browser.Skip(output)) { return; }
@@ -116,14 +145,59 @@ public sealed class AdminBrowserTests(BrowserFixture browser, ITestOutputHelper 
 
         // "Replay failed since" reads the picked time in the tenant's zone (America/Toronto), as the rest of the
         // dashboard writes times, not in the browser's: 09:00 on 1 December in Toronto is 14:00 UTC (Tokyo's would be 00:00).
-        var since = card.GetByLabel("Failed since");
-        await since.FillAsync("2026-12-01T09:00");
+        // The time is typed as parts in the page's language (month, day, year, an hour said "9 a.m."), not in Chromium's
+        // datetime-local picker; minutes left empty are ":00".
+        var since = card.GetByRole(AriaRole.Group, new() { Name = "Failed since" });
+        await Expect(since).ToHaveAccessibleDescriptionAsync(new Regex("^In the business’s time zone: Toronto"));
+        await since.GetByLabel("month").SelectOptionAsync(new SelectOptionValue { Label = "December" });
+        await since.GetByLabel("day").FillAsync("1");
+        await since.GetByLabel("year").FillAsync("2026");
+        await since.GetByLabel("hour").SelectOptionAsync(new SelectOptionValue { Label = "9 a.m." });
         await Expect(since).ToHaveAccessibleDescriptionAsync(new Regex("Tuesday, December 1, 2026 at 9:00\\sa\\.m\\. \\(the business’s time zone: Toronto"));
         var replayFailed = await page.RunAndWaitForRequestAsync(
             () => card.GetByRole(AriaRole.Button, new() { Name = "Replay failed" }).ClickAsync(),
             r => r.Url.EndsWith("/replay-failed", StringComparison.Ordinal));
         Assert.Equal("2026-12-01T14:00:00.000Z", JsonNode.Parse(replayFailed.PostData!)!["since"]!.GetValue<string>());
         await Expect(card.GetByRole(AriaRole.Status)).ToContainTextAsync("queued again");
+        await tab.AssertCleanAsync();
+    }
+
+    [Fact]
+    public async Task AFrenchOwnerTypesTheReplaySinceTimeInFrenchNotInChromiumsUsPicker()
+    {
+        if (browser.Skip(output)) { return; }
+        // Chromium draws <input type=datetime-local> in its own language ("mm/dd/yyyy, --:-- --") whatever the page's: the
+        // "failed since" time is typed as jour, mois (named), année, heure ("17 h", not "5 PM") and minute, in French.
+        await using var receiver = await WebhookReceiver.StartAsync();
+        await using var tab = await browser.OpenAsync("fr-CA", width: 375);
+        var page = tab.Page;
+        await page.GotoAsync("/settings/webhooks");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Ajouter une adresse" }).ClickAsync();
+        await page.GetByRole(AriaRole.Textbox, new() { Name = "URL", Exact = true }).FillAsync(receiver.Url);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Enregistrer" }).ClickAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "C’est noté" }).ClickAsync();
+        var card = page.GetByRole(AriaRole.Region, new() { Name = receiver.Url });
+        await card.GetByRole(AriaRole.Button, new() { Name = "Historique des envois" }).ClickAsync();
+
+        var since = card.GetByRole(AriaRole.Group, new() { Name = "En échec depuis" });
+        await Expect(since.Locator("input[type=datetime-local], input[type=time], input[type=date]")).ToHaveCountAsync(0);
+        await Expect(since).ToHaveAccessibleDescriptionAsync(new Regex("^Dans le fuseau horaire de l’entreprise : Toronto"));
+        var hour = since.GetByLabel("heure");
+        await Expect(hour.Locator("option", new() { HasTextRegex = new Regex(@"^17\sh$") })).ToHaveCountAsync(1);
+        Assert.DoesNotMatch(new Regex("AM|PM"), await hour.InnerTextAsync());
+        await since.GetByLabel("jour").FillAsync("1");
+        await since.GetByLabel("mois").SelectOptionAsync(new SelectOptionValue { Label = "décembre" });
+        await since.GetByLabel("année").FillAsync("2026");
+        await hour.SelectOptionAsync(new SelectOptionValue { Index = 18 }); // the first option is the placeholder "heure"
+        await since.GetByLabel("minute").FillAsync("75");
+        await Expect(since).ToHaveAccessibleDescriptionAsync(new Regex("Les minutes vont de 00 à 59"));
+        await Expect(card.GetByRole(AriaRole.Button, new() { Name = "Renvoyer les échecs" })).ToBeDisabledAsync();
+        await since.GetByLabel("minute").FillAsync("30");
+        await Expect(since).ToHaveAccessibleDescriptionAsync(new Regex(@"mardi 1 décembre 2026 à 17\sh\s30 \(fuseau horaire de l’entreprise : Toronto"));
+        var replayFailed = await page.RunAndWaitForRequestAsync(
+            () => card.GetByRole(AriaRole.Button, new() { Name = "Renvoyer les échecs" }).ClickAsync(),
+            r => r.Url.EndsWith("/replay-failed", StringComparison.Ordinal));
+        Assert.Equal("2026-12-01T22:30:00.000Z", JsonNode.Parse(replayFailed.PostData!)!["since"]!.GetValue<string>()); // 17:30 in Toronto (UTC−5)
         await tab.AssertCleanAsync();
     }
 

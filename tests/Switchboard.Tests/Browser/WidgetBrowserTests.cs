@@ -152,6 +152,8 @@ public sealed class WidgetBrowserTests(WidgetBrowserFixture fx) : IClassFixture<
 
         await launcher.ClickAsync();
         await Assertions.Expect(launcher).ToHaveAttributeAsync("aria-expanded", "true");
+        // Nor does its rule on the widget's own element (opacity .2): the open chat showed the page's text through it.
+        Assert.Equal("1", await page.EvaluateAsync<string>("() => getComputedStyle(document.querySelector('switchboard-widget')).opacity"));
         var box = page.GetByRole(AriaRole.Textbox, new() { Name = "Écrivez un message…" });
         await box.FillAsync("Bonjour, mon sous-sol est inondé, il y a de l'eau partout! Rappelez-moi au 514 555 0142");
         await box.PressAsync("Enter");
@@ -338,7 +340,8 @@ public sealed class WidgetBrowserTests(WidgetBrowserFixture fx) : IClassFixture<
 
         await Assertions.Expect(page.Locator("switchboard-widget .msg.assistant")).ToHaveCountAsync(2, new() { Timeout = 15000 });
         await Assertions.Expect(typing).ToHaveCountAsync(0);
-        Assert.Null(await page.Locator("switchboard-widget .log").GetAttributeAsync("aria-busy"));
+        // The answer's bubble shows with its first piece, while the log is busy until the stream's end: waited for, not read once.
+        await Assertions.Expect(page.Locator("switchboard-widget .log")).Not.ToHaveAttributeAsync("aria-busy", new System.Text.RegularExpressions.Regex(".*"));
         Assert.Empty(errors);
     }
 

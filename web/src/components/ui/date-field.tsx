@@ -3,7 +3,7 @@ import { useTranslation } from 'react-i18next';
 import { inputClass } from './ui';
 import { cn } from '@/lib/cn';
 import type { Locale } from '@/lib/format/format';
-import { datePartName, datePartOrder, joinDate, monthNames, splitDate } from '@/lib/format/date-parts';
+import { datePartName, datePartOrder, hourNames, joinDate, joinDateTime, minuteIsValid, monthNames, splitDate, splitDateTime, type DateTimeParts } from '@/lib/format/date-parts';
 
 /**
  * A date typed in the page's language: day, month (named) and year in the reader's order, each labelled, under one legend.
@@ -12,7 +12,6 @@ import { datePartName, datePartOrder, joinDate, monthNames, splitDate } from '@/
  * emptied, not while one is being typed.
  */
 export function DateField({ label, value, onChange, locale, className }: { label: string; value: string; onChange: (value: string) => void; locale: Locale; className?: string }) {
-  const { t } = useTranslation();
   const id = useId();
   const [parts, setParts] = useState(() => splitDate(value));
   // A value changed from outside (the URL, a reset) replaces what was typed, unless it is what the parts already make
@@ -28,8 +27,100 @@ export function DateField({ label, value, onChange, locale, className }: { label
     const joined = joinDate(next);
     if (joined !== undefined && joined !== value) onChange(joined);
   };
-  const complete = parts.day !== '' && parts.month !== '' && parts.year.length >= 4;
-  const invalid = complete && joinDate(parts) === undefined;
+  const invalid = dateInvalid(parts);
+  return (
+    <fieldset className={cn('flex min-w-0 flex-col gap-1 text-sm', className)} aria-describedby={invalid ? `${id}-invalid` : undefined}>
+      <legend className="mb-1 font-medium text-slate-700 dark:text-slate-300">{label}</legend>
+      <DateParts parts={parts} locale={locale} invalid={invalid} update={update} />
+      {invalid ? <DateProblem id={`${id}-invalid`} parts={parts} locale={locale} /> : null}
+    </fieldset>
+  );
+}
+
+/**
+ * A date and a time typed in the page's language: the {@link DateField}'s day, month and year, then an hour picked from
+ * the hours as the reader says them ("5 p.m.", "17 h") and the minutes (empty is ":00"), all under one legend. It replaces
+ * `<input type="datetime-local">`, which Chromium draws in its own language ("12/01/2026, 09:00 AM") whatever the page's.
+ * `value` and `onChange` use the datetime-local format "YYYY-MM-DDTHH:MM" (a wall-clock time, no zone), or "" while the
+ * parts make no date and time (some empty, minutes past 59, 31 November). `hint` describes the group (e.g. the picked time
+ * said in full with its zone).
+ */
+export function DateTimeField({ label, value, onChange, locale, hint, className }: { label: string; value: string; onChange: (value: string) => void; locale: Locale; hint?: string; className?: string }) {
+  const { t } = useTranslation();
+  const id = useId();
+  const [parts, setParts] = useState(() => splitDateTime(value));
+  const [shown, setShown] = useState(value);
+  if (value !== shown) {
+    setShown(value);
+    if (joinDateTime(parts) !== value) setParts(splitDateTime(value));
+  }
+  const update = (patch: Partial<DateTimeParts>) => {
+    const next = { ...parts, ...patch };
+    setParts(next);
+    // Unlike a filter, the value is a form's: while the parts make no time it is "", so a time typed earlier is never
+    // submitted after a part was cleared or mistyped. `shown` follows, so that "" does not wipe the parts being typed.
+    const joined = joinDateTime(next) ?? '';
+    if (joined !== value) {
+      setShown(joined);
+      onChange(joined);
+    }
+  };
+  const invalid = dateInvalid(parts);
+  const badMinute = !minuteIsValid(parts.minute);
+  const described = [hint ? `${id}-hint` : '', invalid ? `${id}-invalid` : '', badMinute ? `${id}-minute` : ''].filter(Boolean).join(' ');
+  const hourName = datePartName('hour', locale);
+  const minuteName = datePartName('minute', locale);
+  return (
+    <fieldset className={cn('flex min-w-0 flex-col gap-1 text-sm', className)} aria-describedby={described || undefined}>
+      <legend className="mb-1 font-medium text-slate-700 dark:text-slate-300">{label}</legend>
+      <div className="flex min-w-0 flex-wrap gap-1">
+        <DateParts className="flex-1 basis-56" parts={parts} locale={locale} invalid={invalid} update={update} />
+        <span className="flex gap-1">
+          <select className={cn(inputClass, 'w-auto')} aria-label={hourName} value={parts.hour} onChange={(e) => update({ hour: e.target.value })}>
+            <option value="">{hourName}</option>
+            {hourNames(locale).map((name, h) => (
+              <option key={h} value={String(h)}>
+                {name}
+              </option>
+            ))}
+          </select>
+          <input
+            className={cn(inputClass, 'w-16 text-center tabular-nums')}
+            inputMode="numeric"
+            autoComplete="off"
+            maxLength={2}
+            placeholder="00"
+            aria-label={minuteName}
+            aria-invalid={badMinute || undefined}
+            value={parts.minute}
+            onChange={(e) => update({ minute: e.target.value })}
+          />
+        </span>
+      </div>
+      {/* w-0 min-w-full: the hint wraps at the controls' width instead of widening the group (it stretched the month's
+          select to 290 px at 1280 px). */}
+      {hint ? (
+        <p id={`${id}-hint`} className="w-0 min-w-full text-xs text-slate-600 dark:text-slate-400">
+          {hint}
+        </p>
+      ) : null}
+      {invalid ? <DateProblem id={`${id}-invalid`} parts={parts} locale={locale} /> : null}
+      {badMinute ? (
+        <p id={`${id}-minute`} className="text-xs font-medium text-red-700 dark:text-red-300">
+          {t('dateField.invalidMinute')}
+        </p>
+      ) : null}
+    </fieldset>
+  );
+}
+
+/** True when the day, month and a four-digit year are all typed but make no date (31 November). */
+function dateInvalid(parts: { day: string; month: string; year: string }): boolean {
+  return parts.day !== '' && parts.month !== '' && parts.year.length >= 4 && joinDate(parts) === undefined;
+}
+
+/** The day, month (named) and year boxes in the reader's order. */
+function DateParts({ parts, locale, invalid, update, className }: { className?: string; parts: { day: string; month: string; year: string }; locale: Locale; invalid: boolean; update: (patch: { day?: string; month?: string; year?: string }) => void }) {
   const months = monthNames(locale);
   const control = {
     day: <NumberPart part="day" digits={2} width="w-14" locale={locale} invalid={invalid} value={parts.day} onChange={(day) => update({ day })} />,
@@ -46,22 +137,24 @@ export function DateField({ label, value, onChange, locale, className }: { label
     year: <NumberPart part="year" digits={4} width="w-20" locale={locale} invalid={invalid} value={parts.year} onChange={(year) => update({ year })} />,
   };
   return (
-    <fieldset className={cn('flex min-w-0 flex-col gap-1 text-sm', className)} aria-describedby={invalid ? `${id}-invalid` : undefined}>
-      <legend className="mb-1 font-medium text-slate-700 dark:text-slate-300">{label}</legend>
-      <div className="flex min-w-0 gap-1">
-        {datePartOrder(locale).map((part) => (
-          <span key={part} className={cn('flex', part === 'month' && 'min-w-0 flex-1')}>
-            {control[part]}
-          </span>
-        ))}
-      </div>
-      {invalid ? (
-        <p id={`${id}-invalid`} className="text-xs font-medium text-red-700 dark:text-red-300">
-          {/* Said with the parts as typed, in the reader's words: "Cette date n’existe pas : 31 novembre 2026." */}
-          {t('dateField.invalid', { date: [parts.day, months[Number(parts.month) - 1] ?? '', parts.year].join(' ') })}
-        </p>
-      ) : null}
-    </fieldset>
+    <div className={cn('flex min-w-0 gap-1', className)}>
+      {datePartOrder(locale).map((part) => (
+        <span key={part} className={cn('flex', part === 'month' && 'min-w-0 flex-1')}>
+          {control[part]}
+        </span>
+      ))}
+    </div>
+  );
+}
+
+/** Why the typed date is refused, with the parts as typed, in the reader's words: "Cette date n’existe pas : 31 novembre 2026." */
+function DateProblem({ id, parts, locale }: { id: string; parts: { day: string; month: string; year: string }; locale: Locale }) {
+  const { t } = useTranslation();
+  const months = monthNames(locale);
+  return (
+    <p id={id} className="text-xs font-medium text-red-700 dark:text-red-300">
+      {t('dateField.invalid', { date: [parts.day, months[Number(parts.month) - 1] ?? '', parts.year].join(' ') })}
+    </p>
   );
 }
 

@@ -3,7 +3,8 @@ import { useTranslation } from 'react-i18next';
 import { Badge, Button, Card, ErrorMessage, Field, inputClass, Ltr, PageTitle, type Tone } from '@/components/ui/ui';
 import { formatDateTime } from '@/lib/format/format';
 import { useFormat, useTenantId } from '@/lib/session';
-import { useApiKeys, useKeyMutations, usePermissions, type ApiKeyDto, type CreatedApiKey } from './api';
+import { useApiKeys, useKeyMutations, usePermissions, usePlan, type ApiKeyDto, type CreatedApiKey } from './api';
+import { planName } from '@/lib/plan-name';
 import { ReturnToBanner, SecretOnce } from './parts';
 import { AdminOnly } from '@/components/layout/admin-only';
 
@@ -26,7 +27,12 @@ function ApiKeysPageBody() {
   const keys = useApiKeys(tenantId);
   const m = useKeyMutations(tenantId);
   const [name, setName] = useState('');
-  const [kind, setKind] = useState('secret');
+  // A plan without API access (the sign-up plan) cannot create a secret key: the form starts on the widget's publishable
+  // key and says why, instead of offering "Secret" first and answering with a refusal.
+  const plan = usePlan(tenantId).data;
+  const noApi = plan !== undefined && !plan.plan.features.includes('api_access');
+  const [picked, setKind] = useState<string | null>(null);
+  const kind = picked ?? (noApi ? 'publishable' : 'secret');
   const [shown, setShown] = useState<CreatedApiKey | null>(null);
   const onCreated = (k: CreatedApiKey) => {
     setShown(k);
@@ -50,7 +56,7 @@ function ApiKeysPageBody() {
             <Field label={t('admin.keys.name')} className="min-w-48 flex-1">
               <input className={inputClass} required maxLength={200} value={name} onChange={(e) => setName(e.target.value)} dir="auto" />
             </Field>
-            <Field label={t('admin.keys.kind')}>
+            <Field label={t('admin.keys.kind')} hint={noApi ? t('admin.keys.secretNeedsPlan', { plan: planName(t, plan.plan) }) : undefined}>
               <select className={inputClass} value={kind} onChange={(e) => setKind(e.target.value)}>
                 <option value="secret">{t('admin.keys.kinds.secret')}</option>
                 <option value="publishable">{t('admin.keys.kinds.publishable')}</option>

@@ -1,6 +1,7 @@
 import { Fragment, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Badge, Button, ErrorMessage, Field, inputClass, Ltr, type Tone } from '@/components/ui/ui';
+import { DateTimeField } from '@/components/ui/date-field';
 import { formatDateTime, formatLatency, formatPickedDateTime, instantInZone, intlLocale } from '@/lib/format/format';
 import { zoneLabel } from '@/lib/time-zones';
 import { eventName } from '@/lib/event-name';
@@ -23,6 +24,7 @@ export function DeliveryLog({ endpointId, canConfigure, onNotice }: { endpointId
   const types = useEventTypes();
   const items = log.data?.items ?? [];
   const picked = formatPickedDateTime(since, locale);
+  const zone = zoneLabel(timeZone, intlLocale(locale));
   return (
     <section aria-label={t('admin.webhooks.log')} className="mt-4 border-t border-slate-200 pt-3 dark:border-slate-800">
       <h3 className="mb-2 font-semibold">{t('admin.webhooks.log')}</h3>
@@ -61,7 +63,8 @@ export function DeliveryLog({ endpointId, canConfigure, onNotice }: { endpointId
           className="mb-3 flex flex-wrap items-end gap-2"
           onSubmit={(e) => {
             e.preventDefault();
-            // The picked time is the tenant's wall clock, as every time the dashboard shows (not the browser's zone).
+            // The picked time is the tenant's wall clock, as every time the dashboard shows (the log's "at" column above
+            // included), not the browser's zone: a time read in the log and typed here means the same instant.
             const from = instantInZone(since, timeZone);
             if (!from) return;
             m.replayFailed.mutate(from, {
@@ -69,12 +72,13 @@ export function DeliveryLog({ endpointId, canConfigure, onNotice }: { endpointId
             });
           }}
         >
-          <Field
+          <DateTimeField
             label={t('admin.webhooks.failedSince')}
-            hint={picked ? t('admin.webhooks.failedSinceHint', { when: picked, zone: zoneLabel(timeZone, intlLocale(locale)) }) : undefined}
-          >
-            <input className={inputClass} type="datetime-local" required value={since} onChange={(e) => setSince(e.target.value)} />
-          </Field>
+            locale={locale}
+            value={since}
+            onChange={setSince}
+            hint={picked ? t('admin.webhooks.failedSinceHint', { when: picked, zone }) : t('admin.webhooks.failedSinceZone', { zone })}
+          />
           <Button type="submit" disabled={m.replayFailed.isPending || !since}>
             {t('admin.webhooks.replayFailed')}
           </Button>

@@ -79,7 +79,8 @@ function Stepper({ current, state, onGo }: { current: Step; state: OnboardingDto
                   {i + 1}. {t(`onboarding.steps.${s}`)}
                 </span>
                 {done ? <span className="sr-only">({t('onboarding.doneMark')})</span> : null}
-                {state.skipped[s] ? <span className="text-xs opacity-80">({t('onboarding.skippedMark')})</span> : null}
+                {/* A step done since (or before) it was skipped is done: "✓ 8. Plan (skipped)" read as both at once. */}
+                {state.skipped[s] && !done ? <span className="text-xs opacity-80">({t('onboarding.skippedMark')})</span> : null}
               </button>
             </li>
           );

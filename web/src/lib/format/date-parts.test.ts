@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { datePartName, datePartOrder, joinDate, monthNames, splitDate } from './date-parts';
+import { datePartName, datePartOrder, hourNames, joinDate, joinDateTime, minuteIsValid, monthNames, splitDate, splitDateTime } from './date-parts';
 
 describe('date parts', () => {
   it('puts the parts in the reader’s order and names the months in the reader’s language', () => {
@@ -22,5 +22,29 @@ describe('date parts', () => {
     expect(joinDate({ day: '7', month: '12', year: '26' })).toBeUndefined();
     expect(splitDate('2026-02-05')).toEqual({ day: '5', month: '2', year: '2026' });
     expect(splitDate('')).toEqual({ day: '', month: '', year: '' });
+  });
+
+  it('names the hours as the reader says them, not as Chromium’s picker does (05:00 PM)', () => {
+    expect(hourNames('en')).toHaveLength(24);
+    expect(hourNames('en')[17]).toMatch(/^5\sp\.m\.$/);
+    expect(hourNames('fr')[17]).toMatch(/^17\sh$/);
+    expect(hourNames('fr')[0]).toMatch(/^0?0\sh$/);
+    expect(hourNames('ar')[17]).not.toMatch(/PM/);
+    expect(datePartName('hour', 'fr')).toBe('heure');
+  });
+
+  it('makes a datetime-local value from a date, an hour and minutes, minutes left empty being :00', () => {
+    const parts = { day: '1', month: '12', year: '2026', hour: '9', minute: '' };
+    expect(joinDateTime(parts)).toBe('2026-12-01T09:00');
+    expect(joinDateTime({ ...parts, hour: '17', minute: '5' })).toBe('2026-12-01T17:05');
+    expect(joinDateTime({ ...parts, minute: '٣٠' })).toBe('2026-12-01T09:30');
+    expect(joinDateTime({ day: '', month: '', year: '', hour: '', minute: '' })).toBe('');
+    expect(joinDateTime({ ...parts, hour: '' })).toBeUndefined();
+    expect(joinDateTime({ ...parts, minute: '60' })).toBeUndefined();
+    expect(joinDateTime({ ...parts, day: '31', month: '11' })).toBeUndefined();
+    expect(minuteIsValid('60')).toBe(false);
+    expect(minuteIsValid('')).toBe(true);
+    expect(splitDateTime('2026-12-01T09:05')).toEqual({ day: '1', month: '12', year: '2026', hour: '9', minute: '05' });
+    expect(splitDateTime('')).toEqual({ day: '', month: '', year: '', hour: '', minute: '' });
   });
 });

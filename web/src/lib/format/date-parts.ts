@@ -23,8 +23,8 @@ export function monthNames(locale: Locale): string[] {
   return Array.from({ length: 12 }, (_, m) => format.format(new Date(Date.UTC(2026, m, 15))));
 }
 
-/** The name of a date part in the reader's language ("day", "jour", "اليوم"), by `Intl.DisplayNames` (ECMA-402 §12). */
-export function datePartName(part: DatePart, locale: Locale): string {
+/** The name of a date or time part in the reader's language ("day", "jour", "اليوم", "heure"), by `Intl.DisplayNames` (ECMA-402 §12). */
+export function datePartName(part: DatePart | TimePart, locale: Locale): string {
   try {
     return new Intl.DisplayNames([intlLocale(locale)], { type: 'dateTimeField' }).of(part) ?? part;
   } catch {
@@ -55,4 +55,45 @@ export function joinDate(parts: { day: string; month: string; year: string }): s
   const date = new Date(Date.UTC(y, m - 1, d));
   if (m < 1 || m > 12 || d < 1 || date.getUTCDate() !== d || date.getUTCMonth() !== m - 1) return undefined;
   return `${String(y).padStart(4, '0')}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
+}
+
+/** One of a time's parts, as Intl names them. */
+export type TimePart = 'hour' | 'minute';
+
+/**
+ * The 24 hours of a day, midnight first, as the reader says an hour on its own: "12 a.m." … "5 p.m." in en-CA, "00 h" … "17 h"
+ * in fr-CA, "5 م" in Arabic. An hour picker built from these reads in the page's language, where Chromium's own time picker
+ * shows "05:00 PM" in its own language whatever the page's.
+ */
+export function hourNames(locale: Locale): string[] {
+  const format = new Intl.DateTimeFormat(intlLocale(locale), { hour: 'numeric', timeZone: 'UTC' });
+  return Array.from({ length: 24 }, (_, h) => format.format(new Date(Date.UTC(2026, 0, 1, h))));
+}
+
+/** A date and a time as typed: the date's parts, the hour ("0"…"23", "" for none) and the minutes as typed. */
+export type DateTimeParts = { day: string; month: string; year: string; hour: string; minute: string };
+
+/** The parts of a value "YYYY-MM-DDTHH:MM" (a datetime-local input's value); empty parts for "" or anything else. */
+export function splitDateTime(value: string): DateTimeParts {
+  const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}):(\d{2})$/.exec(value);
+  return m ? { ...splitDate(m[1]!), hour: String(Number(m[2])), minute: m[3]! } : { day: '', month: '', year: '', hour: '', minute: '' };
+}
+
+/** True when typed minutes are empty (read as ":00") or a number of minutes, 0 to 59. */
+export function minuteIsValid(minute: string): boolean {
+  const digits = latinDigits(minute);
+  return digits === '' || (/^\d{1,2}$/.test(digits) && Number(digits) <= 59);
+}
+
+/**
+ * The value "YYYY-MM-DDTHH:MM" the parts make (what a datetime-local input gives, so `instantInZone` reads it): empty
+ * minutes are ":00" (the box shows "00" as its placeholder). "" when every part is empty; undefined while they make no
+ * date and time (a date part or the hour missing, minutes past 59, no such date).
+ */
+export function joinDateTime(parts: DateTimeParts): string | undefined {
+  const { hour, minute, ...date } = parts;
+  const day = joinDate(date);
+  if (day === '' && hour === '' && minute === '') return '';
+  if (!day || !/^\d{1,2}$/.test(hour) || Number(hour) > 23 || !minuteIsValid(minute)) return undefined;
+  return `${day}T${hour.padStart(2, '0')}:${(latinDigits(minute) || '0').padStart(2, '0')}`;
 }
