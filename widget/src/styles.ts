@@ -5,10 +5,12 @@
  * `:host{all:initial!important}`: the page's own rules on the <switchboard-widget> element win over a plain `:host` rule
  * (CSS Scoping 1 §3.3: for normal declarations the outer tree's win, for important ones the shadow tree's), so a page's
  * `opacity`, `filter` or `transform` on it faded the open chat over the page's text or broke its fixed position. `all`
- * leaves `direction` alone, so the page's right-to-left still reaches the widget.
+ * leaves `direction` alone, so the page's right-to-left still reaches the widget. A page still hides the widget the standard
+ * way, with the `hidden` attribute (`<switchboard-widget hidden>`, or `element.hidden = true` on a page where it should not show).
  */
 export const CSS = `
 :host{all:initial!important}
+:host([hidden]){display:none!important}
 .root{--sb-accent:#2563eb;--sb-fg:#111827;--sb-bg:#fff;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans","Noto Sans Arabic","Noto Sans Hebrew",sans-serif;color:var(--sb-fg)}
 .root *{box-sizing:border-box;font:inherit;letter-spacing:normal;text-transform:none}
 .launcher{position:fixed;inset-block-end:20px;inset-inline-end:20px;z-index:2147483000;min-inline-size:44px;min-block-size:44px;padding:10px 16px;border:0;border-radius:22px;background:var(--sb-accent);color:#fff;font-size:14px;font-weight:600;cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.2)}

@@ -154,6 +154,11 @@ public sealed class WidgetBrowserTests(WidgetBrowserFixture fx) : IClassFixture<
         await Assertions.Expect(launcher).ToHaveAttributeAsync("aria-expanded", "true");
         // Nor does its rule on the widget's own element (opacity .2): the open chat showed the page's text through it.
         Assert.Equal("1", await page.EvaluateAsync<string>("() => getComputedStyle(document.querySelector('switchboard-widget')).opacity"));
+        // The page can still hide it the standard way (the hidden attribute), and show it again.
+        await page.EvaluateAsync("() => { document.querySelector('switchboard-widget').hidden = true; }");
+        await Assertions.Expect(launcher).ToBeHiddenAsync();
+        await page.EvaluateAsync("() => { document.querySelector('switchboard-widget').hidden = false; }");
+        await Assertions.Expect(launcher).ToBeVisibleAsync();
         var box = page.GetByRole(AriaRole.Textbox, new() { Name = "Écrivez un message…" });
         await box.FillAsync("Bonjour, mon sous-sol est inondé, il y a de l'eau partout! Rappelez-moi au 514 555 0142");
         await box.PressAsync("Enter");
