@@ -100,6 +100,7 @@ app.UseForwardedHeaders();
 app.UseErrorEnvelope();
 app.UseMiddleware<HeadRequestsMiddleware>();                       // HEAD answered wherever GET is (headers only): before routing
 app.UseRouting();                                                 // explicit, so the HEAD → GET rewrite above is what routing matches
+app.UseMiddleware<RequestBodyLimitMiddleware>();                  // /api/v1: bodies up to 1 MiB unless the endpoint says more (413 PAYLOAD_TOO_LARGE), before anything reads one
 app.UseWebSockets();
 app.UseMiddleware<WidgetAccessMiddleware>();                      // /widget/v1: publishable key, allowed origin (CORS), plan, per-client and per-origin rate limits
 app.UseCors();

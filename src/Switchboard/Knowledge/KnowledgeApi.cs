@@ -37,6 +37,7 @@ internal static class KnowledgeApi
 {
     public static RouteGroupBuilder MapKnowledge(this RouteGroupBuilder api)
     {
+        var knowledge = ((IEndpointRouteBuilder)api).ServiceProvider.GetRequiredService<IOptions<KnowledgeOptions>>().Value;
         var group = api.MapGroup("/knowledge").WithTags("Knowledge");
         group.MapGet("/", ListAsync).RequirePermission(Permission.Read).WithSummary("The knowledge base's documents");
         group.MapGet("/search", SearchAsync).RequirePermission(Permission.Read)
@@ -53,6 +54,7 @@ internal static class KnowledgeApi
                              "The text is chunked (800–1200 characters, split at headings, paragraphs, sentences) and indexed at once.")
             .Accepts<KnowledgeDocumentRequest>("application/json", "multipart/form-data")
             .AddOpenApiOperationTransformer((operation, _, _) => KnowledgeUpload.DescribeForm(operation))
+            .WithRequestBodyLimit(KnowledgeUpload.MaxRequestBytes(knowledge), "DOCUMENT_TOO_LARGE", KnowledgeUpload.TooLargeMessage(knowledge))
             .ProducesErrors(400, 403, 409, 413, 415, 422);
         group.MapPost("/{id:guid}/reindex", ReindexAsync).RequirePermission(Permission.Configure)
             .WithSummary("Re-chunk and re-index a document (a url document is fetched again)").ProducesErrors(403, 404, 409, 413, 422);

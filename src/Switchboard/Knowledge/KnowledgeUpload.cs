@@ -21,6 +21,18 @@ internal static class KnowledgeUpload
     private const int FormOverheadBytes = 64 * 1024;
 
     /// <summary>
+    /// The request body limit of <c>POST /api/v1/knowledge</c>, in bytes (<see cref="RequestBodyLimit"/>): three times the
+    /// largest document, plus the form's framing. A JSON body carries the document escaped: <c>contentBase64</c> is 4 bytes per
+    /// 3, and a serializer that escapes non-ASCII (System.Text.Json does by default, RFC 8259 §7) writes <c>é</c>, 2 bytes in
+    /// UTF-8, as the 6 of <c>\u00E9</c>, and an emoji's 4 as 12. The form and the document itself keep their own, smaller limits
+    /// (<see cref="ReadAsync"/>, <see cref="KnowledgeIngestion"/>); all answer 413 <c>DOCUMENT_TOO_LARGE</c>.
+    /// </summary>
+    public static long MaxRequestBytes(KnowledgeOptions options) => 3L * options.MaxDocumentBytes + FormOverheadBytes;
+
+    /// <summary>The 413's message (the dashboard reads the number from it).</summary>
+    public static string TooLargeMessage(KnowledgeOptions options) => $"A document may be at most {options.MaxDocumentBytes} bytes.";
+
+    /// <summary>
     /// The request for the form in <paramref name="request"/>. Errors: 413 <c>DOCUMENT_TOO_LARGE</c> (file or form past
     /// the limit), 415 <c>UNSUPPORTED_MEDIA_TYPE</c> (a file that is not PDF, Markdown, HTML or text), 422
     /// <c>VALIDATION_FAILED</c> (no file, or an empty one), 422 <c>NOT_UTF8_TEXT</c> (a text, Markdown or HTML file that is
@@ -29,7 +41,7 @@ internal static class KnowledgeUpload
     public static async Task<(KnowledgeDocumentRequest? Request, JsonHttpResult<ErrorEnvelope>? Error)> ReadAsync(
         HttpRequest request, KnowledgeOptions options, CancellationToken ct)
     {
-        var tooLarge = ApiError.Create(413, "DOCUMENT_TOO_LARGE", $"A document may be at most {options.MaxDocumentBytes} bytes.");
+        var tooLarge = ApiError.Create(413, "DOCUMENT_TOO_LARGE", TooLargeMessage(options));
         if (request.ContentLength > options.MaxDocumentBytes + FormOverheadBytes)
         {
             return (null, tooLarge);

@@ -69,7 +69,7 @@ internal static class OutboundApi
         dnc.MapPost("/", AddAsync).RequirePermission(Permission.Configure).WithSummary("Add a number to the do-not-call list").ProducesErrors(400, 422);
         dnc.MapDelete("/{number}", RemoveAsync).RequirePermission(Permission.Configure).WithSummary("Remove a number from the do-not-call list").ProducesErrors(404, 422);
         dnc.MapPost("/import", ImportAsync).RequirePermission(Permission.Configure).WithSummary("Import numbers from a CSV (text/csv; first column, header optional)")
-            .Accepts<string>("text/csv").ProducesErrors(400, 413, 415);
+            .Accepts<string>("text/csv").WithRequestBodyLimit(MaxCsvBytes, message: $"The CSV exceeds {MaxCsvBytes} bytes.").ProducesErrors(400, 413, 415);
         return api;
     }
 

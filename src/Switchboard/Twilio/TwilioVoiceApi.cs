@@ -203,7 +203,7 @@ internal static partial class TwilioVoiceApi
         var limit = known is null ? await concurrency.CanStartAsync(tenant.Id, ct) : (Allowed: known.EndedReason != "over-limit", Active: 0, Limit: 0);
         var suspended = (await accounts.GetAsync(tenant.Id, ct)).Status == "suspended";
         var twiml = "";
-        // A status callback or a second delivery of this webhook may create the call between this unit's read and its save:
+        // A second delivery of this webhook may create the call between this unit's read and its save:
         // the unit is then made again on that call (its id is the one the stream's token and parameters name).
         var saved = await SaveReadingAgainAsync(http, db, async _ =>
         {
@@ -387,10 +387,19 @@ internal static partial class TwilioVoiceApi
     /// A call taking a message (after hours or over the limit with the <see cref="VoiceBehaviour.Message"/> behaviour, or a
     /// stream that failed) is left to its <c>&lt;Record action&gt;</c>, whose end carries the message's lead and recording;
     /// <see cref="NativeCallCloseHandler"/> is queued in case none comes (the caller hung up before the tone).
+    /// <para>
+    /// A callback for a <c>CallSid</c> this tenant has no call for creates none: Twilio sends status callbacks only for calls
+    /// its account made or received (twilio.com/docs/voice/api/call-resource#statuscallback), and this tenant's calls are created
+    /// by its voice webhook, which comes first. Such a callback (another tenant's call whose number points its callbacks here,
+    /// an account shared by two tenants, a replay) used to create a call of its own here, listed and, before a terminal status,
+    /// counted as live for good. It is now kept as an event of no call (<c>twilio.status</c>, <see cref="CallEvent.CallId"/>
+    /// null: what Twilio sent is not lost), logged as a warning, and answered 204 so Twilio does not retry it. It never reaches
+    /// another tenant's call: calls are read through the current tenant's filter.
+    /// </para>
     /// </summary>
     private static async Task<IResult> StatusAsync(
         string tenantId, HttpContext http, SwitchboardDbContext db, Webhooks.WebhookEventPublisher webhooks, IOptions<VoiceOptions> options,
-        TimeProvider clock, CancellationToken ct)
+        TimeProvider clock, ILogger<TwilioVoiceWebhook> logger, CancellationToken ct)
     {
         var (request, error) = await AuthenticateAsync(tenantId, http, ct);
         if (request is null)
@@ -402,17 +411,27 @@ internal static partial class TwilioVoiceApi
             return ApiError.Unprocessable("INVALID_PAYLOAD", "CallSid is required.");
         }
         var now = clock.GetUtcNow();
+        var unknown = false;
         var saved = await SaveReadingAgainAsync(http, db, async _ =>
         {
-            var call = await FindOrCreateCallAsync(db, request.Tenant.Id, callSid, now, ct);
-            if (!await AddEventAsync(db, request.Tenant.Id, call.Id, "twilio.status", request, http, now, ct))
+            var call = await FindCallAsync(db, callSid, ct);
+            unknown = call is null;
+            if (!await AddEventAsync(db, request.Tenant.Id, call?.Id, "twilio.status", request, http, now, ct))
             {
                 return TwilioSave.Nothing; // delivered again: the first delivery's unit stands
             }
-            // A call this unit creates cannot have been claimed: its end is saved plainly (its insert loses to any other's).
+            if (call is null)
+            {
+                return TwilioSave.Plain; // a CallSid this tenant never saw: its event alone (see above)
+            }
             var ends = await ApplyStatusAsync(db, webhooks, request, call, options.Value, now, ct);
-            return ends && db.Entry(call).State != EntityState.Added ? TwilioSave.Claiming(call.Id) : TwilioSave.Plain;
+            return ends ? TwilioSave.Claiming(call.Id) : TwilioSave.Plain;
         }, ct);
+        if (saved && unknown)
+        {
+            logger.LogWarning("Twilio status callback for tenant {TenantId}: no call of this tenant has CallSid {CallSid} (CallStatus {CallStatus}); kept as an event, no call created",
+                request.Tenant.Id, Cap(callSid, 64), Cap(request["CallStatus"], 32));
+        }
         return saved ? Results.NoContent() : SaveLost(http);
     }
 
@@ -529,9 +548,13 @@ internal static partial class TwilioVoiceApi
         return saved ? Results.NoContent() : SaveLost(http);
     }
 
+    /// <summary>The current tenant's native call whose <c>CallSid</c> is <paramref name="callSid"/> (tracked), or null.</summary>
+    private static Task<Call?> FindCallAsync(SwitchboardDbContext db, string callSid, CancellationToken ct) =>
+        db.Calls.FirstOrDefaultAsync(c => c.Provider == NativeCallStatus.Provider && c.ProviderCallId == callSid, ct);
+
     private static async Task<Call> FindOrCreateCallAsync(SwitchboardDbContext db, Guid tenantId, string callSid, DateTimeOffset now, CancellationToken ct)
     {
-        var call = await db.Calls.FirstOrDefaultAsync(c => c.Provider == NativeCallStatus.Provider && c.ProviderCallId == callSid, ct);
+        var call = await FindCallAsync(db, callSid, ct);
         if (call is not null)
         {
             return call;

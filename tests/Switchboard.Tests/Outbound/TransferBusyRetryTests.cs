@@ -193,6 +193,40 @@ public sealed class TransferBusyRetryTests(BusyOnceVoiceFactory factory) : IClas
         Assert.DoesNotContain(WebhookEventTypes.CallTransferred, types);
     }
 
+    /// <summary>
+    /// SQLite busy when an unanswered cold transfer's <c>&lt;Dial action&gt;</c> saves the transfer's failure (a writer the write
+    /// gate does not order: another process on the file). Before: the claim was not retried, the action was answered 503, and
+    /// the caller heard nothing of a callback. Now the attempt is rolled back whole and run again: one outcome, one lead, one
+    /// <c>call.transfer_failed</c>, and the TwiML that says the business will call back.
+    /// </summary>
+    [Fact]
+    public async Task AnUnansweredColdTransfersDialActionThatMeetsABusyDatabaseIsRetriedAndFailsTheTransferOnce()
+    {
+        var (tenant, callId, _, setup) = await TransferringCallAsync();
+        var output = await factory.Services.GetRequiredService<VoiceCallStore>().InvokeToolAsync(setup, ToolRegistry.TransferCall,
+            JsonSerializer.Serialize(new { destination = "Bureau", reason = "Facture", mode = "cold" }), CancellationToken.None);
+        Assert.Contains("\"transferred\":true", output);
+        var transferId = await factory.WithDbAsync(tenant.Id, db => db.CallTransfers.Where(t => t.CallId == callId).Select(t => t.Id).SingleAsync());
+        var action = $"{factory.ServerUri.ToString().TrimEnd('/')}/webhooks/twilio/transfer/{tenant.Id}/{transferId}/dial-ended";
+        var form = new Dictionary<string, string>
+        {
+            ["AccountSid"] = TwilioSimulator.AccountSid, ["CallSid"] = setup.CallSid, ["DialCallStatus"] = "busy", ["DialCallSid"] = "CA" + Guid.NewGuid().ToString("N"),
+        };
+        factory.Busy.Arm(tenant.Id); // the action's transaction is the tenant's next one to save
+
+        using var http = new HttpClient();
+        using var request = new HttpRequestMessage(HttpMethod.Post, action) { Content = new FormUrlEncodedContent(form) };
+        request.Headers.Add("X-Twilio-Signature", TwilioRequestValidator.ComputeSignature(action, form, TwilioSimulator.AuthToken));
+        using var response = await http.SendAsync(request);
+
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("<Hangup", await response.Content.ReadAsStringAsync());
+        Assert.Equal(TransferOutcomes.Busy, (await factory.WithDbAsync(tenant.Id, db => db.CallTransfers.SingleAsync(t => t.Id == transferId))).Outcome);
+        Assert.Equal("transfer-busy", (await factory.WithDbAsync(tenant.Id, db => db.Calls.SingleAsync(c => c.Id == callId))).EndedReason);
+        Assert.Single(await factory.WithDbAsync(tenant.Id, db => db.Leads.Where(l => l.CallId == callId).ToListAsync()));
+        Assert.Single(await TransferEventsAsync(tenant, callId), t => t == WebhookEventTypes.CallTransferFailed);
+    }
+
     private Task<List<string>> TransferEventsAsync(TestTenant tenant, Guid callId) =>
         factory.WithDbAsync(tenant.Id, db => db.WebhookEvents.Where(e => e.CallId == callId && e.Type.StartsWith("call.transfer")).Select(e => e.Type).ToListAsync());
 

@@ -404,6 +404,7 @@ public sealed class TwilioVoiceWebhookTests(SwitchboardFactory factory) : IClass
     {
         var tenant = await factory.CreateTenantAsync(withTwilio: true);
         var callSid = NewCallSid();
+        await PostSignedAsync($"/webhooks/twilio/voice/{tenant.Id}", IncomingCall(callSid));
 
         foreach (var status in new[] { "ringing", "in-progress", "completed", "canceled", "some-new-status", "" })
         {
@@ -415,6 +416,40 @@ public sealed class TwilioVoiceWebhookTests(SwitchboardFactory factory) : IClass
         Assert.Equal(("completed", null), (call.Status, call.EndedReason));
     }
 
+    /// <summary>
+    /// A status callback signed with this tenant's token but carrying a CallSid only another tenant has (its number's callbacks
+    /// pointed here, an account shared by both). Before: it created a call of its own here, listed, and live for good after a
+    /// non-terminal status. Now it creates nothing, is kept as an event of no call, is answered 204 (Twilio does not retry),
+    /// and the other tenant's call is left as it was.
+    /// </summary>
+    [Fact]
+    public async Task AStatusCallbackForAnotherTenantsCallSidCreatesNoCallAndLeavesThatCallAlone()
+    {
+        var owner = await factory.CreateTenantAsync(withTwilio: true);
+        var receiver = await factory.CreateTenantAsync(withTwilio: true);
+        var callSid = NewCallSid();
+        Assert.Equal(HttpStatusCode.OK, (await PostSignedAsync($"/webhooks/twilio/voice/{owner.Id}", IncomingCall(callSid))).StatusCode);
+
+        foreach (var status in new[] { "in-progress", "completed", "completed" })
+        {
+            var response = await PostSignedAsync($"/webhooks/twilio/status/{receiver.Id}", new Dictionary<string, string>
+            {
+                ["AccountSid"] = TwilioSimulator.AccountSid, ["CallSid"] = callSid, ["CallStatus"] = status,
+                ["From"] = "+15145550123", ["To"] = "+15145550199", ["CallDuration"] = status == "completed" ? "42" : "",
+            });
+            Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
+        }
+
+        Assert.False(await factory.WithDbAsync(receiver.Id, db => db.Calls.AnyAsync()));
+        using var api = factory.ApiClient(receiver);
+        Assert.Empty(JsonNode.Parse(await api.GetStringAsync("/api/v1/calls"))!["items"]!.AsArray());
+        // What Twilio sent is kept, once per delivery, attached to no call.
+        Assert.Equal(2, await factory.WithDbAsync(receiver.Id, db => db.CallEvents.CountAsync(e => e.Type == "twilio.status" && e.CallId == null)));
+        var call = await factory.WithDbAsync(owner.Id, db => db.Calls.AsNoTracking().SingleAsync(c => c.ProviderCallId == callSid));
+        Assert.Equal(("ringing", null, null), (call.Status, call.EndedAt, call.DurationSeconds));
+        Assert.Equal(0, await factory.WithDbAsync(owner.Id, db => db.CallEvents.CountAsync(e => e.Type == "twilio.status")));
+    }
+
     [Theory]
     [InlineData("busy")]
     [InlineData("no-answer")]
@@ -423,6 +458,7 @@ public sealed class TwilioVoiceWebhookTests(SwitchboardFactory factory) : IClass
     {
         var tenant = await factory.CreateTenantAsync(withTwilio: true);
         var callSid = NewCallSid();
+        await PostSignedAsync($"/webhooks/twilio/voice/{tenant.Id}", IncomingCall(callSid));
 
         await PostSignedAsync($"/webhooks/twilio/status/{tenant.Id}", new Dictionary<string, string> { ["CallSid"] = callSid, ["CallStatus"] = "ringing" });
         await PostSignedAsync($"/webhooks/twilio/status/{tenant.Id}", new Dictionary<string, string> { ["CallSid"] = callSid, ["CallStatus"] = status });

@@ -67,6 +67,9 @@ internal static class CampaignApi
     /// <summary>Largest contacts page.</summary>
     public const int MaxPage = 500;
 
+    /// <summary>The create's request body limit, in bytes: the largest CSV (<see cref="CampaignCsv.MaxBytes"/>) and 64 KiB for the other fields or the form's framing.</summary>
+    public const int MaxRequestBytes = CampaignCsv.MaxBytes + 64 * 1024;
+
     public static RouteGroupBuilder MapCampaigns(this RouteGroupBuilder api)
     {
         var group = api.MapGroup("/campaigns").WithTags("Campaigns");
@@ -77,6 +80,7 @@ internal static class CampaignApi
                              "No usable row at all is a 422 NO_VALID_CONTACTS with the report in details.")
             .Accepts<CampaignCreateRequest>("application/json", "multipart/form-data")
             .AddOpenApiOperationTransformer((operation, _, _) => DescribeForm(operation))
+            .WithRequestBodyLimit(MaxRequestBytes, message: $"The contacts CSV exceeds {CampaignCsv.MaxBytes} bytes.")
             .ProducesErrors(400, 403, 404, 413, 415, 422);
         group.MapGet("/", ListAsync).RequirePermission(Permission.Read).WithSummary("The tenant's campaigns, newest first (≤ 200)");
         group.MapGet("/{id:guid}", GetAsync).RequirePermission(Permission.Read).WithSummary("One campaign with its counts per state and result").ProducesErrors(404);
@@ -251,7 +255,7 @@ internal static class CampaignApi
     private static async Task<(CampaignCreateRequest? Body, JsonHttpResult<ErrorEnvelope>? Error)> ReadCreateAsync(HttpRequest request, CancellationToken ct)
     {
         var tooLarge = ApiError.TooLarge($"The contacts CSV exceeds {CampaignCsv.MaxBytes} bytes.");
-        if (request.ContentLength > CampaignCsv.MaxBytes + 64 * 1024)
+        if (request.ContentLength > MaxRequestBytes)
         {
             return (null, tooLarge);
         }
@@ -278,7 +282,7 @@ internal static class CampaignApi
         {
             request.HttpContext.Features.Set<IFormFeature>(new FormFeature(request, new FormOptions
             {
-                MultipartBodyLengthLimit = CampaignCsv.MaxBytes + 64 * 1024,
+                MultipartBodyLengthLimit = MaxRequestBytes,
                 ValueLengthLimit = 4096,
                 ValueCountLimit = 16,
             }));

@@ -346,14 +346,33 @@ internal sealed class TransferService(
             // Claimed by a conditional update in the transaction that saves the rest (the call's reason, the lead, its alert,
             // call.transfer_failed: one commit, as the stream's end reads them): a second delivery of this action handled at
             // once (Twilio retries a request that timed out) finds the outcome taken, waiting on the row's lock on PostgreSQL
-            // and on the write gate on SQLite, and makes none of them twice.
+            // and on the write gate on SQLite, and makes none of them twice. A writer the gate does not order (another process
+            // on the file) can make SQLite refuse the transaction (busy): it is run again, as every transfer write is.
             using var turn = await writes.EnterAsync(db, ct);
+            await SqliteBusyRetry.RunAsync(() => FailColdOnceAsync(tenant, transfer.Id, status, outcome, dialCallStatus, ct), ct);
+        }
+        return TransferTwiML.SayThenHangUp(VoicePrompts.TransferUnanswered(call.Language ?? tenant.Locale, tenant.Name), voice);
+    }
+
+    /// <summary>
+    /// One attempt of the unanswered <c>&lt;Dial action&gt;</c>'s unit (<see cref="OnColdDialEndedAsync"/>): claims the outcome
+    /// and saves the transfer's failure, the call's reason, the lead, its alert and <c>call.transfer_failed</c> in one
+    /// transaction. An attempt SQLite refused (busy) is rolled back whole, and leaves a fresh unit of work (as
+    /// <see cref="PublishTransferredOnceAsync"/> does: the webhook publisher would take the rolled-back event for published), so
+    /// the retry reads the transfer and the call again and makes each of them again, or nothing when the outcome was taken meanwhile.
+    /// </summary>
+    private async Task FailColdOnceAsync(Tenant tenant, Guid transferId, string status, string outcome, string? dialCallStatus, CancellationToken ct)
+    {
+        try
+        {
             await using var tx = await db.Database.BeginTransactionAsync(ct);
-            if (await db.CallTransfers.Where(t => t.Id == transfer.Id && t.Outcome == TransferOutcomes.Transferred)
+            if (await db.CallTransfers.Where(t => t.Id == transferId && t.Outcome == TransferOutcomes.Transferred)
                     .ExecuteUpdateAsync(u => u.SetProperty(t => t.Outcome, outcome), ct) == 0)
             {
-                return TransferTwiML.SayThenHangUp(VoicePrompts.TransferUnanswered(call.Language ?? tenant.Locale, tenant.Name), voice);
+                return;
             }
+            var transfer = await db.CallTransfers.FirstAsync(t => t.Id == transferId, ct);
+            var call = await db.Calls.FirstAsync(c => c.Id == transfer.CallId, ct);
             var claimed = db.Entry(transfer).Property(t => t.Outcome);
             claimed.CurrentValue = claimed.OriginalValue = outcome;
             transfer.ConnectedAt = null;
@@ -371,7 +390,11 @@ internal sealed class TransferService(
             await db.SaveChangesAsync(ct);
             await tx.CommitAsync(ct);
         }
-        return TransferTwiML.SayThenHangUp(VoicePrompts.TransferUnanswered(call.Language ?? tenant.Locale, tenant.Name), voice);
+        catch (Exception e) when (SqliteBusyRetry.IsBusy(e))
+        {
+            db.ResetUnitOfWork();
+            throw;
+        }
     }
 
     /// <summary>The text whispered to the agent: who transfers, why (the model's <c>reason</c>), and the caller's number.</summary>

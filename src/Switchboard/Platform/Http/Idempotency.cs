@@ -320,12 +320,22 @@ internal sealed class IdempotencyMiddleware(RequestDelegate next, IServiceScopeF
             .ExecuteDeleteAsync(CancellationToken.None);
     }
 
-    /// <summary>SHA-256 over the method, path, query string, Content-Type and body; the body is buffered and rewound for the endpoint.</summary>
+    /// <summary>
+    /// SHA-256 over the method, path, query string, Content-Type and body. A JSON body is already in memory
+    /// (<see cref="StorableTextGuardMiddleware"/> read it) and is hashed there; any other is buffered and rewound for the
+    /// endpoint. Either way it was read within the endpoint's limit (<see cref="RequestBodyLimitMiddleware"/>: past it, the
+    /// read throws a 413 before the key is claimed).
+    /// </summary>
     private static async Task<string> HashAsync(HttpContext http)
     {
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var request = http.Request;
         sha.AppendData(Encoding.UTF8.GetBytes($"{request.Method}\n{request.Path}{request.QueryString}\n{request.ContentType}\n"));
+        if (request.Body is MemoryStream { Position: 0 } memory && memory.TryGetBuffer(out var buffered))
+        {
+            sha.AppendData(buffered);
+            return Convert.ToHexStringLower(sha.GetHashAndReset());
+        }
         request.EnableBuffering();
         var chunk = ArrayPool<byte>.Shared.Rent(16 * 1024);
         try

@@ -8,7 +8,8 @@ namespace Switchboard.Platform.Http;
 /// <summary>
 /// Completes the OpenAPI document: declares the dashboard's session cookie next to the secret key, and gives every
 /// operation its authentication (secret key or session), the error responses every endpoint can answer in the
-/// envelope (401 and 403 when authenticated, 429 with <c>Retry-After</c> on <c>/api/v1</c>, 422 for an <c>/api/v1</c> body, 500), the
+/// envelope (401 and 403 when authenticated, 429 with <c>Retry-After</c> on <c>/api/v1</c>, 413 with the limit and 422 for an
+/// <c>/api/v1</c> body (<see cref="RequestBodyLimit"/>), 500), the
 /// <c>X-CSRF-Token</c> header that cookie-authenticated changes need, and the <c>Idempotency-Key</c> header of tenant-scoped
 /// POSTs (<see cref="IdempotencyMiddleware"/>, with its 400 and 409).
 /// </summary>
@@ -120,6 +121,20 @@ internal sealed class OpenApiConventions : IOpenApiDocumentTransformer, IOpenApi
             {
                 // StorableTextGuardMiddleware: every /api/v1 body, before its endpoint reads it.
                 Add(operation, "422", Described["422"], error);
+            }
+        }
+        if (operation.RequestBody is not null && path.StartsWith("/api/v1", StringComparison.Ordinal))
+        {
+            // RequestBodyLimitMiddleware: every /api/v1 body, before anything reads it.
+            var limit = metadata.OfType<Microsoft.AspNetCore.Http.Metadata.IRequestSizeLimitMetadata>().LastOrDefault()?.MaxRequestBodySize ?? RequestBodyLimit.Default;
+            var tooLarge = $"Body too large (PAYLOAD_TOO_LARGE): at most {limit} bytes are read.";
+            if (operation.Responses.TryGetValue("413", out var existing) && existing is OpenApiResponse r && r.Description == Described["413"])
+            {
+                r.Description = tooLarge;
+            }
+            else
+            {
+                AddOrExtend(operation, "413", tooLarge, error);
             }
         }
         if (path.StartsWith("/webhooks/vapi", StringComparison.Ordinal))

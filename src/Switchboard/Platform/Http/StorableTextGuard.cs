@@ -39,8 +39,9 @@ internal static class StorableText
 
 /// <summary>
 /// Applies <see cref="StorableText"/> to every <c>/api/v1</c> request before its endpoint runs, so nothing is changed:
-/// query-string values holding U+0000, and JSON bodies (read once more from a buffer; the fast path is a scan for
-/// invalid UTF-8 and <c>\u</c> escapes of a surrogate or U+0000). The same buffered body is then checked for a top-level
+/// query-string values holding U+0000, and JSON bodies (read once into memory, within the endpoint's body limit
+/// (<see cref="RequestBodyLimitMiddleware"/>), and left there as the request body for what reads it next; the fast path is a
+/// scan for invalid UTF-8 and <c>\u</c> escapes of a surrogate or U+0000). The same buffered body is then checked for a top-level
 /// field its route does not take (<see cref="UnknownFields"/>, 400 <c>UNKNOWN_FIELD</c>). It runs after authentication and
 /// authorization (a role without the route's permission gets its 403 first) and answers a plan without the route's feature
 /// (<see cref="Billing.FeatureGate"/>, 403 <c>FEATURE_NOT_IN_PLAN</c>) before it reads anything: a caller without the right
@@ -95,10 +96,13 @@ internal sealed class StorableTextGuardMiddleware(RequestDelegate next)
         }
         if (details is null && http.Request.HasJsonContentType() && http.Request.ContentLength != 0)
         {
-            http.Request.EnableBuffering();
-            using var body = new MemoryStream();
+            // Read once, within the endpoint's limit (RequestBodyLimitMiddleware), and kept in memory for whatever reads it
+            // next: the Idempotency-Key hash and the endpoint read this copy, not the connection again.
+            var body = new MemoryStream();
+            http.Response.RegisterForDispose(body);
             await http.Request.Body.CopyToAsync(body, http.RequestAborted);
-            http.Request.Body.Position = 0;
+            body.Position = 0;
+            http.Request.Body = body;
             var json = body.GetBuffer().AsSpan(0, (int)body.Length);
             details = StorableText.JsonProblems(json);
             if (details is null && UnknownFields.RequestTypeOf(http) is { } type && UnknownFields.Find(json, type) is { } unknown)

@@ -7110,7 +7110,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Body too large (PAYLOAD_TOO_LARGE). */
+            /** @description Body too large (PAYLOAD_TOO_LARGE): at most 1048576 bytes are read. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -7361,7 +7361,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Body too large (PAYLOAD_TOO_LARGE). */
+            /** @description Body too large (PAYLOAD_TOO_LARGE): at most 1048576 bytes are read. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -7484,6 +7484,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description Body too large (PAYLOAD_TOO_LARGE): at most 1048576 bytes are read. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Unsupported media type (UNSUPPORTED_MEDIA_TYPE): the body's Content-Type is not one this operation accepts (JSON unless its request body says otherwise). */
             415: {
                 headers: {
@@ -7591,6 +7600,15 @@ export interface operations {
             };
             /** @description A request with the same Idempotency-Key is still running (IDEMPOTENCY_KEY_IN_USE): retry after Retry-After seconds. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large (PAYLOAD_TOO_LARGE): at most 1048576 bytes are read. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7967,6 +7985,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description Body too large (PAYLOAD_TOO_LARGE): at most 1048576 bytes are read. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Unsupported media type (UNSUPPORTED_MEDIA_TYPE): the body's Content-Type is not one this operation accepts (JSON unless its request body says otherwise). */
             415: {
                 headers: {
@@ -8291,6 +8318,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description Body too large (PAYLOAD_TOO_LARGE): at most 1048576 bytes are read. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Unsupported media type (UNSUPPORTED_MEDIA_TYPE): the body's Content-Type is not one this operation accepts (JSON unless its request body says otherwise). */
             415: {
                 headers: {
@@ -8454,6 +8490,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description Body too large (PAYLOAD_TOO_LARGE): at most 1048576 bytes are read. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Unsupported media type (UNSUPPORTED_MEDIA_TYPE): the body's Content-Type is not one this operation accepts (JSON unless its request body says otherwise). */
             415: {
                 headers: {
@@ -8527,6 +8572,15 @@ export interface operations {
             };
             /** @description Not authenticated (UNAUTHENTICATED, INVALID_CREDENTIALS…). */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large (PAYLOAD_TOO_LARGE): at most 1048576 bytes are read. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8752,6 +8806,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description Body too large (PAYLOAD_TOO_LARGE): at most 1048576 bytes are read. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Unsupported media type (UNSUPPORTED_MEDIA_TYPE): the body's Content-Type is not one this operation accepts (JSON unless its request body says otherwise). */
             415: {
                 headers: {
@@ -8841,6 +8904,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description Body too large (PAYLOAD_TOO_LARGE): at most 1048576 bytes are read. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Unsupported media type (UNSUPPORTED_MEDIA_TYPE): the body's Content-Type is not one this operation accepts (JSON unless its request body says otherwise). */
             415: {
                 headers: {
@@ -8905,6 +8977,15 @@ export interface operations {
             };
             /** @description Malformed request (BAD_REQUEST, MALFORMED_JSON…). */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large (PAYLOAD_TOO_LARGE): at most 1048576 bytes are read. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8981,6 +9062,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description Body too large (PAYLOAD_TOO_LARGE): at most 1048576 bytes are read. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Unsupported media type (UNSUPPORTED_MEDIA_TYPE): the body's Content-Type is not one this operation accepts (JSON unless its request body says otherwise). */
             415: {
                 headers: {
@@ -9045,6 +9135,15 @@ export interface operations {
             };
             /** @description Malformed request (BAD_REQUEST, MALFORMED_JSON…). */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large (PAYLOAD_TOO_LARGE): at most 1048576 bytes are read. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9204,6 +9303,15 @@ export interface operations {
             };
             /** @description Not found (also for another tenant's resource). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large (PAYLOAD_TOO_LARGE): at most 1048576 bytes are read. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9434,6 +9542,15 @@ export interface operations {
             };
             /** @description Not found (also for another tenant's resource). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large (PAYLOAD_TOO_LARGE): at most 1048576 bytes are read. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9979,6 +10096,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description Body too large (PAYLOAD_TOO_LARGE): at most 1048576 bytes are read. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Unsupported media type (UNSUPPORTED_MEDIA_TYPE): the body's Content-Type is not one this operation accepts (JSON unless its request body says otherwise). */
             415: {
                 headers: {
@@ -10133,6 +10259,15 @@ export interface operations {
             };
             /** @description Conflict with the current state. A request with the same Idempotency-Key is still running (IDEMPOTENCY_KEY_IN_USE): retry after Retry-After seconds. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large (PAYLOAD_TOO_LARGE): at most 1048576 bytes are read. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10353,6 +10488,15 @@ export interface operations {
             };
             /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. INSUFFICIENT_ROLE unless the caller is a signed-in owner or admin, or a secret API key. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large (PAYLOAD_TOO_LARGE): at most 1048576 bytes are read. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10600,6 +10744,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description Body too large (PAYLOAD_TOO_LARGE): at most 1048576 bytes are read. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Unsupported media type (UNSUPPORTED_MEDIA_TYPE): the body's Content-Type is not one this operation accepts (JSON unless its request body says otherwise). */
             415: {
                 headers: {
@@ -10750,6 +10903,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description Body too large (PAYLOAD_TOO_LARGE): at most 1048576 bytes are read. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Unsupported media type (UNSUPPORTED_MEDIA_TYPE): the body's Content-Type is not one this operation accepts (JSON unless its request body says otherwise). */
             415: {
                 headers: {
@@ -10835,6 +10997,15 @@ export interface operations {
             };
             /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. INSUFFICIENT_ROLE unless the caller is a signed-in owner or admin, or a secret API key. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large (PAYLOAD_TOO_LARGE): at most 1048576 bytes are read. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11001,6 +11172,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description Body too large (PAYLOAD_TOO_LARGE): at most 1048576 bytes are read. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Unsupported media type (UNSUPPORTED_MEDIA_TYPE): the body's Content-Type is not one this operation accepts (JSON unless its request body says otherwise). */
             415: {
                 headers: {
@@ -11154,6 +11334,15 @@ export interface operations {
             };
             /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. INSUFFICIENT_ROLE unless the caller is a signed-in owner or admin, or a secret API key. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large (PAYLOAD_TOO_LARGE): at most 1048576 bytes are read. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11484,6 +11673,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description Body too large (PAYLOAD_TOO_LARGE): at most 1048576 bytes are read. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Unsupported media type (UNSUPPORTED_MEDIA_TYPE): the body's Content-Type is not one this operation accepts (JSON unless its request body says otherwise). */
             415: {
                 headers: {
@@ -11719,6 +11917,15 @@ export interface operations {
             };
             /** @description Not found (also for another tenant's resource). */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large (PAYLOAD_TOO_LARGE): at most 1048576 bytes are read. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12003,6 +12210,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description Body too large (PAYLOAD_TOO_LARGE): at most 1048576 bytes are read. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Unsupported media type (UNSUPPORTED_MEDIA_TYPE): the body's Content-Type is not one this operation accepts (JSON unless its request body says otherwise). */
             415: {
                 headers: {
@@ -12235,6 +12451,15 @@ export interface operations {
             };
             /** @description Conflict with the current state. A request with the same Idempotency-Key is still running (IDEMPOTENCY_KEY_IN_USE): retry after Retry-After seconds. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large (PAYLOAD_TOO_LARGE): at most 1048576 bytes are read. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12653,6 +12878,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description Body too large (PAYLOAD_TOO_LARGE): at most 1048576 bytes are read. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Unsupported media type (UNSUPPORTED_MEDIA_TYPE): the body's Content-Type is not one this operation accepts (JSON unless its request body says otherwise). */
             415: {
                 headers: {
@@ -12749,6 +12983,15 @@ export interface operations {
             };
             /** @description A request with the same Idempotency-Key is still running (IDEMPOTENCY_KEY_IN_USE): retry after Retry-After seconds. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large (PAYLOAD_TOO_LARGE): at most 1048576 bytes are read. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12908,6 +13151,15 @@ export interface operations {
             };
             /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. INSUFFICIENT_ROLE unless the caller is a signed-in owner or admin, or a secret API key. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large (PAYLOAD_TOO_LARGE): at most 1048576 bytes are read. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -13087,6 +13339,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description Body too large (PAYLOAD_TOO_LARGE): at most 1048576 bytes are read. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Unsupported media type (UNSUPPORTED_MEDIA_TYPE): the body's Content-Type is not one this operation accepts (JSON unless its request body says otherwise). */
             415: {
                 headers: {
@@ -13241,6 +13502,15 @@ export interface operations {
             };
             /** @description Conflict with the current state. A request with the same Idempotency-Key is still running (IDEMPOTENCY_KEY_IN_USE): retry after Retry-After seconds. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large (PAYLOAD_TOO_LARGE): at most 1048576 bytes are read. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -13490,6 +13760,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description Body too large (PAYLOAD_TOO_LARGE): at most 1048576 bytes are read. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Unsupported media type (UNSUPPORTED_MEDIA_TYPE): the body's Content-Type is not one this operation accepts (JSON unless its request body says otherwise). */
             415: {
                 headers: {
@@ -13651,6 +13930,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description Body too large (PAYLOAD_TOO_LARGE): at most 1048576 bytes are read. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Unsupported media type (UNSUPPORTED_MEDIA_TYPE): the body's Content-Type is not one this operation accepts (JSON unless its request body says otherwise). */
             415: {
                 headers: {
@@ -13758,6 +14046,15 @@ export interface operations {
             };
             /** @description Conflict with the current state. A request with the same Idempotency-Key is still running (IDEMPOTENCY_KEY_IN_USE): retry after Retry-After seconds. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large (PAYLOAD_TOO_LARGE): at most 1048576 bytes are read. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -13985,6 +14282,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description Body too large (PAYLOAD_TOO_LARGE): at most 1048576 bytes are read. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Unsupported media type (UNSUPPORTED_MEDIA_TYPE): the body's Content-Type is not one this operation accepts (JSON unless its request body says otherwise). */
             415: {
                 headers: {
@@ -14128,6 +14434,15 @@ export interface operations {
             };
             /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. INSUFFICIENT_ROLE unless the caller is a signed-in owner or admin, or a secret API key. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large (PAYLOAD_TOO_LARGE): at most 1048576 bytes are read. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -14434,7 +14749,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Body too large (PAYLOAD_TOO_LARGE). */
+            /** @description Body too large (PAYLOAD_TOO_LARGE): at most 15065536 bytes are read. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -14883,6 +15198,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description Body too large (PAYLOAD_TOO_LARGE): at most 1048576 bytes are read. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Unsupported media type (UNSUPPORTED_MEDIA_TYPE): the body's Content-Type is not one this operation accepts (JSON unless its request body says otherwise). */
             415: {
                 headers: {
@@ -15111,6 +15435,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description Body too large (PAYLOAD_TOO_LARGE): at most 1048576 bytes are read. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
             /** @description Unsupported media type (UNSUPPORTED_MEDIA_TYPE): the body's Content-Type is not one this operation accepts (JSON unless its request body says otherwise). */
             415: {
                 headers: {
@@ -15293,7 +15626,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Body too large (PAYLOAD_TOO_LARGE). */
+            /** @description Body too large (PAYLOAD_TOO_LARGE): at most 1048576 bytes are read. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -15493,7 +15826,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description Body too large (PAYLOAD_TOO_LARGE). */
+            /** @description Body too large (PAYLOAD_TOO_LARGE): at most 2162688 bytes are read. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -15769,6 +16102,15 @@ export interface operations {
             };
             /** @description Conflict with the current state. A request with the same Idempotency-Key is still running (IDEMPOTENCY_KEY_IN_USE): retry after Retry-After seconds. */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large (PAYLOAD_TOO_LARGE): at most 1048576 bytes are read. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -16356,6 +16698,15 @@ export interface operations {
             };
             /** @description Forbidden: INSUFFICIENT_ROLE, NO_TENANT, FEATURE_NOT_IN_PLAN, CSRF_TOKEN_INVALID or TENANT_SUSPENDED. INSUFFICIENT_ROLE unless the caller is a signed-in owner or admin, or a secret API key. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body too large (PAYLOAD_TOO_LARGE): at most 1048576 bytes are read. */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
