@@ -488,16 +488,6 @@ internal sealed class SqliteGroupCommit(
         }
     }
 
-    /// <summary>
-    /// Page cache of the batch connection, in KiB (<c>PRAGMA cache_size</c> with a negative value: sqlite.org/pragma.html#pragma_cache_size),
-    /// against SQLite's default of 2,000 KiB. Every webhook unit writes one row into tables whose unique keys are random (a
-    /// message's idempotency key, Vapi's call id, a webhook message id) and into the calls table's fourteen indexes, so each
-    /// unit touches index pages all over their B-trees; with 2 MB most were gone from the cache by the next unit that needed
-    /// them and were read again from the WAL or the database file (a <c>pread</c> and a WAL-index lookup each) inside the
-    /// writer turn. This one connection holds the cache; the session pool's readers keep the default.
-    /// </summary>
-    internal const int WriterCacheKiB = 64 * 1024;
-
     private async Task<SqliteConnection> OpenAsync()
     {
         if (shared is { State: System.Data.ConnectionState.Open })
@@ -517,7 +507,6 @@ internal sealed class SqliteGroupCommit(
         // openSubJournal) it costs a memcpy; it holds one unit's pages at most and is emptied at each RELEASE. Only this
         // connection: it runs the webhook's and outbox's short units, never the large sorts that temp files exist for.
         await ExecAsync(conn, "PRAGMA temp_store=MEMORY");
-        await ExecAsync(conn, $"PRAGMA cache_size=-{WriterCacheKiB}");
         if (checkpointer.Enabled)
         {
             SqliteCheckpointer.ConfigureConnection(conn); // checkpoints run in the background
