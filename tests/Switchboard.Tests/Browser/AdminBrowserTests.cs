@@ -23,11 +23,13 @@ namespace Switchboard.Tests.Browser;
 public sealed class AdminBrowserTests(BrowserFixture browser, ITestOutputHelper output) : IClassFixture<BrowserFixture>
 {
 
-    [Fact]
-    public async Task OnAPlanWithoutWebhooksThePageSaysSoInFrenchAndOffersThePlanNotAFormThatCannotBeSaved()
+    /// <summary>
+    /// A new tenant named <paramref name="name"/> on the sign-up plan ("free": no webhooks, no API access), its owner signed in
+    /// through the API in a French tab at 375 px.
+    /// </summary>
+    private async Task<Tab> FreePlanOwnerInFrenchAsync(string name)
     {
-        if (browser.Skip(output)) { return; }
-        var tenant = await browser.Host.CreateTenantAsync("Plomberie Gratuite");
+        var tenant = await browser.Host.CreateTenantAsync(name);
         await browser.Host.WithDbAsync(tenant.Id, async db =>
         {
             var account = await TenantAccounts.GetOrCreateAsync(db, browser.Host.Services.GetRequiredService<Switchboard.Billing.PlanCatalog>(), tenant.Id, DateTimeOffset.UtcNow, CancellationToken.None);
@@ -36,9 +38,17 @@ public sealed class AdminBrowserTests(BrowserFixture browser, ITestOutputHelper 
         });
         browser.Host.Services.GetRequiredService<TenantAccountCache>().Invalidate(tenant.Id);
         var email = await browser.Host.AddOwnerAsync(tenant.Id, BrowserFixture.Password);
-        await using var tab = await browser.OpenAsync("fr-CA", width: 375, signIn: false);
+        var tab = await browser.OpenAsync("fr-CA", width: 375, signIn: false);
         var login = await tab.Context.APIRequest.PostAsync("/api/v1/auth/login", new() { DataObject = new { email, password = BrowserFixture.Password } });
         Assert.True(login.Ok, $"login {login.Status}");
+        return tab;
+    }
+
+    [Fact]
+    public async Task OnAPlanWithoutWebhooksThePageSaysSoInFrenchAndOffersThePlanNotAFormThatCannotBeSaved()
+    {
+        if (browser.Skip(output)) { return; }
+        await using var tab = await FreePlanOwnerInFrenchAsync("Plomberie Gratuite");
         var page = tab.Page;
 
         await page.GotoAsync("/settings/webhooks");
@@ -60,18 +70,7 @@ public sealed class AdminBrowserTests(BrowserFixture browser, ITestOutputHelper 
     {
         if (browser.Skip(output)) { return; }
         // The sign-up plan has no API access: "Secret" first, then a refusal on "Create key", was the form's first answer.
-        var tenant = await browser.Host.CreateTenantAsync("Plomberie Sans API");
-        await browser.Host.WithDbAsync(tenant.Id, async db =>
-        {
-            var account = await TenantAccounts.GetOrCreateAsync(db, browser.Host.Services.GetRequiredService<Switchboard.Billing.PlanCatalog>(), tenant.Id, DateTimeOffset.UtcNow, CancellationToken.None);
-            account.PlanId = "free";
-            return await db.SaveChangesAsync();
-        });
-        browser.Host.Services.GetRequiredService<TenantAccountCache>().Invalidate(tenant.Id);
-        var email = await browser.Host.AddOwnerAsync(tenant.Id, BrowserFixture.Password);
-        await using var tab = await browser.OpenAsync("fr-CA", width: 375, signIn: false);
-        var login = await tab.Context.APIRequest.PostAsync("/api/v1/auth/login", new() { DataObject = new { email, password = BrowserFixture.Password } });
-        Assert.True(login.Ok, $"login {login.Status}");
+        await using var tab = await FreePlanOwnerInFrenchAsync("Plomberie Sans API");
         var page = tab.Page;
 
         await page.GotoAsync("/settings/api-keys");

@@ -202,16 +202,9 @@ public sealed class TransferBusyRetryTests(BusyOnceVoiceFactory factory) : IClas
     [Fact]
     public async Task AnUnansweredColdTransfersDialActionThatMeetsABusyDatabaseIsRetriedAndFailsTheTransferOnce()
     {
-        var (tenant, callId, _, setup) = await TransferringCallAsync();
-        var output = await factory.Services.GetRequiredService<VoiceCallStore>().InvokeToolAsync(setup, ToolRegistry.TransferCall,
-            JsonSerializer.Serialize(new { destination = "Bureau", reason = "Facture", mode = "cold" }), CancellationToken.None);
-        Assert.Contains("\"transferred\":true", output);
-        var transferId = await factory.WithDbAsync(tenant.Id, db => db.CallTransfers.Where(t => t.CallId == callId).Select(t => t.Id).SingleAsync());
-        var action = $"{factory.ServerUri.ToString().TrimEnd('/')}/webhooks/twilio/transfer/{tenant.Id}/{transferId}/dial-ended";
-        var form = new Dictionary<string, string>
-        {
-            ["AccountSid"] = TwilioSimulator.AccountSid, ["CallSid"] = setup.CallSid, ["DialCallStatus"] = "busy", ["DialCallSid"] = "CA" + Guid.NewGuid().ToString("N"),
-        };
+        var live = await TransferringCallAsync();
+        var (tenant, callId) = (live.Tenant, live.CallId);
+        var (transferId, action, form) = await live.StartColdTransferAsync(factory);
         factory.Busy.Arm(tenant.Id); // the action's transaction is the tenant's next one to save
 
         using var http = new HttpClient();

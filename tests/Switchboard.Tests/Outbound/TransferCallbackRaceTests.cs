@@ -125,16 +125,9 @@ public sealed class TransferCallbackRaceTests(VoiceFactory factory) : IClassFixt
     [Fact]
     public async Task AColdTransfersBusyDialActionDeliveredThreeTimesAtOnceFailsTheTransferOnceWithOneLeadAndOneWebhook()
     {
-        var (tenant, callId, _, setup) = await TransferringCallAsync();
-        var output = await factory.Services.GetRequiredService<VoiceCallStore>().InvokeToolAsync(setup, ToolRegistry.TransferCall,
-            JsonSerializer.Serialize(new { destination = "Bureau", reason = "Facture", mode = "cold" }), CancellationToken.None);
-        Assert.Contains("\"transferred\":true", output);
-        var transferId = await factory.WithDbAsync(tenant.Id, db => db.CallTransfers.Where(t => t.CallId == callId).Select(t => t.Id).SingleAsync());
-        var action = $"{factory.ServerUri.ToString().TrimEnd('/')}/webhooks/twilio/transfer/{tenant.Id}/{transferId}/dial-ended";
-        var form = new Dictionary<string, string>
-        {
-            ["AccountSid"] = TwilioSimulator.AccountSid, ["CallSid"] = setup.CallSid, ["DialCallStatus"] = "busy", ["DialCallSid"] = "CA" + Guid.NewGuid().ToString("N"),
-        };
+        var live = await TransferringCallAsync();
+        var (tenant, callId) = (live.Tenant, live.CallId);
+        var (transferId, action, form) = await live.StartColdTransferAsync(factory);
 
         var responses = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => PostSignedAsync(action, form)));
 

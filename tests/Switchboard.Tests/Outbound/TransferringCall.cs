@@ -48,4 +48,23 @@ internal sealed record TransferringCall(TestTenant Tenant, Guid CallId, string C
             new MediaStreamGrant(tenant.Id, callId, callSid, assistantId, "fr-CA", DateTimeOffset.MaxValue), factory.ServerUri.ToString().TrimEnd('/'), CancellationToken.None))!.Value;
         return new TransferringCall(tenant, callId, callSid, setup);
     }
+
+    /// <summary>
+    /// Has the assistant start a cold transfer of this call to "Bureau"; returns the transfer's id, the URL of its
+    /// <c>&lt;Dial action&gt;</c> on <paramref name="factory"/>'s server, and the form Twilio posts there when the office's line
+    /// is busy (signed with <see cref="TwilioSimulator.AuthToken"/> by the caller).
+    /// </summary>
+    public async Task<(Guid TransferId, string Action, Dictionary<string, string> BusyForm)> StartColdTransferAsync(VoiceFactory factory)
+    {
+        var output = await factory.Services.GetRequiredService<VoiceCallStore>().InvokeToolAsync(Setup, Switchboard.Brain.ToolRegistry.TransferCall,
+            System.Text.Json.JsonSerializer.Serialize(new { destination = "Bureau", reason = "Facture", mode = "cold" }), CancellationToken.None);
+        Xunit.Assert.Contains("\"transferred\":true", output);
+        var transferId = await factory.WithDbAsync(Tenant.Id, db => db.CallTransfers.Where(t => t.CallId == CallId).Select(t => t.Id).SingleAsync());
+        var action = $"{factory.ServerUri.ToString().TrimEnd('/')}/webhooks/twilio/transfer/{Tenant.Id}/{transferId}/dial-ended";
+        var form = new Dictionary<string, string>
+        {
+            ["AccountSid"] = TwilioSimulator.AccountSid, ["CallSid"] = Setup.CallSid, ["DialCallStatus"] = "busy", ["DialCallSid"] = "CA" + Guid.NewGuid().ToString("N"),
+        };
+        return (transferId, action, form);
+    }
 }
