@@ -210,7 +210,7 @@ internal static class IngestBench
             JsonObject? best = null;
             foreach (var workers in closedConcurrency)
             {
-                var loop = await ClosedLoopAsync(http, url, script, workers, closedSeconds, server, db, ct);
+                var loop = await ClosedLoopAsync(http, url, script, workers, closedSeconds, server, db, serverPhases, ct);
                 closedLoops.Add(loop);
                 if (best is null || loop["messagesPerSecond"]!.GetValue<double>() > best["messagesPerSecond"]!.GetValue<double>())
                 {
@@ -428,6 +428,7 @@ internal static class IngestBench
         var walSampler = SampleWalAsync(db, lagCts.Token);
         var phasesBefore = await serverPhases.ScrapeAsync(ct);
         var gcBefore = await serverPhases.GcAsync(ct);
+        var groupCommitBefore = await serverPhases.GroupCommitAsync(ct);
         var benchGcBefore = (Pause: GC.GetTotalPauseDuration(), Gen0: GC.CollectionCount(0), Gen1: GC.CollectionCount(1), Gen2: GC.CollectionCount(2));
         var meter = new ResourceMeter(server, db.Cluster);
         var start = Stopwatch.GetTimestamp();
@@ -452,6 +453,7 @@ internal static class IngestBench
         var resources = meter.Stop();
         var inServer = ServerPhases.Between(phasesBefore, await serverPhases.ScrapeAsync(ct));
         var gc = ServerPhases.GcBetween(gcBefore, await serverPhases.GcAsync(ct), duration, errors.Count(e => e is null));
+        var groupCommit = ServerPhases.GroupCommitBetween(groupCommitBefore, await serverPhases.GroupCommitAsync(ct));
         // The load generator's own collector: its pauses delay sends and the reading of answers, so they are in the latencies too.
         var benchGc = new JsonObject
         {
@@ -500,6 +502,7 @@ internal static class IngestBench
             ["serverPhases"] = inServer,
             ["serverGc"] = gc,
             ["benchGc"] = benchGc,
+            ["groupCommit"] = groupCommit,
         };
         Console.WriteLine($"  achieved {phase["achievedRate"]} msg/s, errors {phase["errors"]}; p50/p99 ms: all {P(phase["all"])}, " +
                           $"request/response {P(phase["requestResponse"])}, fire-and-forget {P(phase["fireAndForget"])}, first 10 s {P(phase["first10s"])}; " +
@@ -507,7 +510,8 @@ internal static class IngestBench
                           (walMaxBytes is { } wal ? $"WAL max {wal / 1048576.0:F1} MB; " : "") + $"load {resources.LoadAverageAfter}");
         Console.WriteLine($"  p99 by second (ms): {string.Join(' ', phase["p99BySecond"]!.AsArray().Select(x => x!.GetValue<double>().ToString("F0", CultureInfo.InvariantCulture)))}");
         Console.WriteLine($"  p50/p99 by kind (ms): {string.Join(", ", byKind.Select(k => $"{k.Key} {P(k.Value)}"))}");
-        Console.WriteLine($"  p50/p99 in the server by phase (ms): {ServerPhases.Describe(inServer)}");
+        Console.WriteLine($"  p50/p99 in the server by phase (ms): {ServerPhases.Describe(inServer)}" +
+                          (groupCommit is null ? "" : $"; group commit {groupCommit["unitsPerBatch"]} units per transaction ({groupCommit["units"]} in {groupCommit["batches"]})"));
         Console.WriteLine($"  server GC: {string.Join(", ", gc.Where(g => g.Key.StartsWith("gen", StringComparison.Ordinal)).Select(g => $"{g.Key} {g.Value}"))} collections, " +
                           $"{gc["pausedMs"]} ms paused ({gc["pausedShare"]!.GetValue<double>() * 100:F2} % of the phase), " +
                           $"{gc["allocatedKbPerMessage"]} KB allocated per message; bench GC: gen0 {benchGc["gen0"]}, gen1 {benchGc["gen1"]}, gen2 {benchGc["gen2"]}, " +
@@ -538,7 +542,8 @@ internal static class IngestBench
     /// past those a worker builds its next call itself), so that the load generator, on the same machine, takes as little
     /// of the CPU the server is measured on as it can; what it took is printed beside the server's (client CPU per message).
     /// </summary>
-    private static async Task<JsonObject> ClosedLoopAsync(HttpClient http, Uri url, CallScript script, int concurrency, double seconds, ServerProcess server, DbTarget db, CancellationToken ct)
+    private static async Task<JsonObject> ClosedLoopAsync(HttpClient http, Uri url, CallScript script, int concurrency, double seconds, ServerProcess server, DbTarget db,
+        ServerPhases serverPhases, CancellationToken ct)
     {
         var prebuilt = Enumerable.Range(0, (int)Math.Ceiling(seconds * PrebuiltCallsPerSecond)).Select(i => script.Build(i + 1)).ToArray();
         // What an earlier phase left in the outbox is delivered first, so that its work is not counted against this loop.
@@ -547,6 +552,7 @@ internal static class IngestBench
                           $"outbox backlog before it delivered in {backlogSeconds?.ToString("F1", CultureInfo.InvariantCulture) ?? "> limit"} s)");
         using var lagCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var lagSampler = SampleOutboxLagAsync(db, lagCts.Token);
+        var groupCommitBefore = await serverPhases.GroupCommitAsync(ct);
         var meter = new ResourceMeter(server, db.Cluster);
         var start = Stopwatch.GetTimestamp();
         var deadline = start + (long)(seconds * Stopwatch.Frequency);
@@ -575,6 +581,7 @@ internal static class IngestBench
         // rate alone would count a backlog left behind as throughput. Sustained = messages / (loop + time to deliver the rest).
         var drainSeconds = await WaitForOutboxAsync(db, OutboxDrainLimit, ct);
         var withOutbox = meter.Stop();
+        var groupCommit = ServerPhases.GroupCommitBetween(groupCommitBefore, await serverPhases.GroupCommitAsync(ct)); // the outbox's rest included
         var all = perWorker.SelectMany(x => x).ToArray();
         var ok = all.Count(x => x.Error is null);
         var sustained = drainSeconds is { } drained ? ok / (elapsed + drained) : 0;
@@ -594,12 +601,14 @@ internal static class IngestBench
             ["clientCpuMsPerMessage"] = ok > 0 ? Math.Round(resources.BenchCpuSeconds * 1000 / ok, 3) : 0,
             ["callsBuiltDuringRun"] = Math.Max(0, next - prebuilt.Length),
             ["resources"] = JsonSerializer.SerializeToNode(resources),
+            ["groupCommit"] = groupCommit,
         };
         Console.WriteLine($"  {phase["messagesPerSecond"]} msg/s sustained ({phase["loopMessagesPerSecond"]} msg/s in the loop, then the outbox's rest delivered " +
                           $"in {phase["outboxDrainSeconds"]?.ToString() ?? "> limit"} s; outbox lag max {lag["maxSeconds"]} s), errors {phase["errors"]}, " +
                           $"p50/p99 {P(phase["latency"])} ms, server CPU {phase["serverCpuMsPerMessage"]} ms/msg ({phase["serverCpuMsPerMessageWithOutbox"]} with the rest), " +
                           (phase["databaseCpuMsPerMessage"] is { } database ? $"database CPU {database} ms/msg, " : "") +
-                          $"client CPU {phase["clientCpuMsPerMessage"]} ms/msg, machine busy {resources.MachineCpuBusy:P0}");
+                          $"client CPU {phase["clientCpuMsPerMessage"]} ms/msg, machine busy {resources.MachineCpuBusy:P0}" +
+                          (groupCommit is null ? "" : $"; group commit {groupCommit["units"]} units in {groupCommit["batches"]} transactions ({groupCommit["unitsPerBatch"]} per transaction)"));
         return phase;
     }
 

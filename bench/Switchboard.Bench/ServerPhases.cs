@@ -72,6 +72,51 @@ internal sealed class ServerPhases(HttpClient http, Uri metricsUrl, string scrap
         return result;
     }
 
+    /// <summary>
+    /// The SQLite group commit's transactions and the units of work they held, so far (<c>switchboard.sqlite.group_commit.batches</c>
+    /// and <c>.units</c>); null where the server serves neither (PostgreSQL).
+    /// </summary>
+    public async Task<(double Batches, double Units)?> GroupCommitAsync(CancellationToken ct)
+    {
+        double? batches = null, units = null;
+        foreach (var line in (await ReadAsync(ct)).Split('\n'))
+        {
+            if (line.StartsWith("switchboard_sqlite_group_commit_batches_total", StringComparison.Ordinal))
+            {
+                batches = (batches ?? 0) + SampleValue(line);
+            }
+            else if (line.StartsWith("switchboard_sqlite_group_commit_units_total", StringComparison.Ordinal))
+            {
+                units = (units ?? 0) + SampleValue(line);
+            }
+        }
+        return batches is { } b && units is { } u ? (b, u) : null;
+    }
+
+    /// <summary>Transactions, units and units per transaction between two <see cref="GroupCommitAsync"/> readings; null without both.</summary>
+    public static JsonObject? GroupCommitBetween((double Batches, double Units)? before, (double Batches, double Units)? after)
+    {
+        if (before is not { } b || after is not { } a)
+        {
+            return null;
+        }
+        var (batches, units) = (a.Batches - b.Batches, a.Units - b.Units);
+        return new JsonObject
+        {
+            ["batches"] = batches,
+            ["units"] = units,
+            ["unitsPerBatch"] = batches > 0 ? Math.Round(units / batches, 2) : null,
+        };
+    }
+
+    /// <summary>A Prometheus sample line's value (after the name, or after its labels when it has some).</summary>
+    private static double SampleValue(string line)
+    {
+        var close = line.LastIndexOf('}');
+        var rest = close >= 0 ? line[(close + 1)..] : line[(line.IndexOf(' ', StringComparison.Ordinal) + 1)..];
+        return double.Parse(rest.Trim().Split(' ')[0], CultureInfo.InvariantCulture);
+    }
+
     private async Task<string> ReadAsync(CancellationToken ct)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, metricsUrl);

@@ -134,6 +134,31 @@ public sealed class MetricsEndpointTests(ObservabilityFactory factory) : IClassF
     }
 
     [Fact]
+    public async Task TheSqliteGroupCommitsTransactionsAndUnitsAreCounted()
+    {
+        var tenant = await factory.CreateTenantAsync();
+        const string Batches = "switchboard_sqlite_group_commit_batches_total", Units = "switchboard_sqlite_group_commit_units_total";
+        var text = await ScrapeAsync();
+        var (batchesBefore, unitsBefore) = (Value(text, Batches, null, orZero: true), Value(text, Units, null, orZero: true));
+
+        var status = await factory.PostVapiAsync(tenant,
+            """{"message":{"type":"status-update","status":"in-progress","call":{"id":"CALL_ID","type":"inboundPhoneCall"}}}""".Replace("CALL_ID", Guid.NewGuid().ToString(), StringComparison.Ordinal));
+        Assert.Equal(HttpStatusCode.OK, status.StatusCode);
+
+        text = await ScrapeAsync();
+        if (TestDatabase.IsPostgres)
+        {
+            // PostgreSQL has no single writer to batch for: no such instrument.
+            Assert.DoesNotContain("switchboard_sqlite_group_commit", text, StringComparison.Ordinal);
+            return;
+        }
+        // The message was one unit of a committed transaction (the outbox's claims may have been others meanwhile).
+        var (batches, units) = (Value(text, Batches, null) - batchesBefore, Value(text, Units, null) - unitsBefore);
+        Assert.True(batches >= 1, $"batches +{batches}");
+        Assert.True(units >= batches, $"units +{units}, batches +{batches}");
+    }
+
+    [Fact]
     public async Task TheRuntimesGcFiguresAreServed()
     {
         GC.Collect(0); // at least one gen0 collection in this process

@@ -35,9 +35,19 @@ internal sealed class SwitchboardMetrics
     private readonly Counter<long> sms;
     private readonly Histogram<double> vapiPhase;
 
-    public SwitchboardMetrics(IMeterFactory meters, VoiceMetrics voice, OutboxGauges outbox)
+    public SwitchboardMetrics(IMeterFactory meters, VoiceMetrics voice, OutboxGauges outbox, IServiceProvider services,
+        DatabaseExtensions.EffectiveConnection connection)
     {
         var meter = meters.Create(SwitchboardTracing.Name);
+        if (!connection.IsPostgres)
+        {
+            // Resolved at the first scrape: the metrics do not build the group commit (nor its listeners) before anything writes.
+            var groupCommit = new Lazy<SqliteGroupCommit>(services.GetRequiredService<SqliteGroupCommit>);
+            meter.CreateObservableCounter("switchboard.sqlite.group_commit.batches", () => groupCommit.Value.Batches, "{transaction}",
+                "SQLite write transactions the group commit committed (each one COMMIT, its WAL frames appended once).");
+            meter.CreateObservableCounter("switchboard.sqlite.group_commit.units", () => groupCommit.Value.Units, "{unit}",
+                "Units of work (a webhook's write, an outbox claim or result) those transactions held: units per batch is this over the batches.");
+        }
         meter.CreateObservableUpDownCounter("switchboard.voice.calls.active", () => voice.ActiveCalls, "{call}", "Media streams bridged right now.");
         meter.CreateObservableGauge("switchboard.voice.bridge.latency", () => BridgeLatency(voice), "s",
             "Provider audio delta read to frame sent to Twilio, at quantiles 0.5 and 0.99.");
