@@ -50,8 +50,8 @@ internal sealed class AccountService(
     /// precomposed or a combining accent is one account) plus the compatibility mappings, which fold the width variants
     /// PRECIS maps for identifiers (RFC 8265 §3.3.1, RFC 8264 §9.3): a fullwidth look-alike (<c>ｏｗｎｅｒ＠example.com</c>)
     /// is <c>owner@example.com</c>, not a second account. Text that is not valid UTF-16 (a lone surrogate, refused before
-    /// it reaches here) is only trimmed and lower-cased. Accounts stored before NFKC with compatibility characters in their
-    /// address are not rewritten.
+    /// it reaches here) is only trimmed and lower-cased. Addresses stored in an older form are rewritten once at start-up
+    /// (<see cref="EmailNormalizationPass"/>).
     /// </summary>
     public static string NormalizeEmail(string email)
     {
@@ -65,6 +65,35 @@ internal sealed class AccountService(
             // Not normalisable; the validation that follows answers for it.
         }
         return trimmed.ToLowerInvariant();
+    }
+
+    /// <summary>
+    /// The account a sign-in names: the one stored under <paramref name="typed"/>'s form from before NFKC if there is one
+    /// (trimmed and lower-cased, or NFC then lower-cased, as the older <see cref="NormalizeEmail"/> stored it), else the one
+    /// stored under <see cref="NormalizeEmail"/>'s form; null when neither exists. An older form is stored only by an
+    /// account that <see cref="EmailNormalizationPass"/> left as it was because its normalised address belonged to another
+    /// account, and typing its address as stored is how that account still signs in. For any other input the older forms
+    /// equal the normalised one and this is one indexed lookup.
+    /// </summary>
+    public static async Task<User?> FindByEmailAsync(SwitchboardDbContext db, string typed, CancellationToken ct)
+    {
+        var normalized = NormalizeEmail(typed);
+        var trimmed = typed.Trim();
+        string older = trimmed.ToLowerInvariant(), olderNfc = older;
+        try
+        {
+            olderNfc = trimmed.Normalize(NormalizationForm.FormC).ToLowerInvariant();
+        }
+        catch (ArgumentException)
+        {
+            // Not normalisable: only its trimmed, lower-cased form can be stored.
+        }
+        if (older == normalized && olderNfc == normalized)
+        {
+            return await db.Users.FirstOrDefaultAsync(u => u.Email == normalized, ct);
+        }
+        var found = await db.Users.Where(u => u.Email == normalized || u.Email == older || u.Email == olderNfc).ToListAsync(ct);
+        return found.FirstOrDefault(u => u.Email != normalized) ?? found.FirstOrDefault();
     }
 
     /// <summary>

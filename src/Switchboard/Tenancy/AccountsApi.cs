@@ -98,8 +98,7 @@ internal static class AccountsApi
         {
             return new Validation().Add("email", "email and password are required").Result();
         }
-        var email = AccountService.NormalizeEmail(body.Email);
-        var user = await db.Users.FirstOrDefaultAsync(u => u.Email == email, ct);
+        var user = await AccountService.FindByEmailAsync(db, body.Email, ct);
         var ip = http.Connection.RemoteIpAddress?.ToString();
         var (result, retryAfter) = await accounts.CheckPasswordAsync(user, body.Password, ip, ct);
         switch (result)

@@ -23,6 +23,8 @@ internal static class TenancyRegistration
         builder.Services.AddSingleton<IPasswordHasher<User>, PasswordHasher<User>>();
         builder.Services.AddScoped<AccountService>();
         builder.Services.AddSingleton<IAuthorizationMiddlewareResultHandler, EnvelopeAuthorizationResultHandler>();
+        // Addresses stored before NFKC are rewritten once per database, before the host listens.
+        builder.Services.AddHostedService<EmailNormalizationPass>();
 
         // The webhook path's per-tenant reads (tenant row, default assistant), dropped by any save that touches them.
         builder.Services.AddTenantScopedCache<TenantConfigCache>();

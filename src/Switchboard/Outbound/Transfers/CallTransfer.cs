@@ -19,7 +19,7 @@ internal sealed class CallTransfer
     /// <summary>The destination's name in the assistant's configuration (null when Vapi reports a number we do not know).</summary>
     public string? Destination { get; set; }
 
-    /// <summary>E.164 number dialled.</summary>
+    /// <summary>E.164 number dialled (Vapi: the reported number or SIP URI), at most <see cref="NumberLength"/> characters.</summary>
     public required string Number { get; set; }
 
     public required string Mode { get; set; }
@@ -45,6 +45,19 @@ internal sealed class CallTransfer
 
     /// <summary>When the outcome became final.</summary>
     public DateTimeOffset? EndedAt { get; set; }
+
+    /// <summary>Longest <see cref="Number"/> stored (the column's length).</summary>
+    public const int NumberLength = 40;
+
+    /// <summary>
+    /// The partial unique index (migration 0039) that stores a transfer Vapi reports once per call and number: on
+    /// (<c>TenantId</c>, <c>CallId</c>, <c>Number</c>) where <see cref="VapiTransferFilterSql"/>. Native transfers are not in
+    /// it: a call may be transferred to one number again after a failed attempt, each attempt its own row.
+    /// </summary>
+    public const string VapiTransferIndex = "IX_call_transfers_TenantId_CallId_Number_vapi";
+
+    /// <summary>The filter of <see cref="VapiTransferIndex"/>, written exactly as in migration 0039.</summary>
+    public const string VapiTransferFilterSql = "\"Provider\" = 'vapi'";
 }
 
 /// <summary>Outcomes of <see cref="CallTransfer"/>.</summary>

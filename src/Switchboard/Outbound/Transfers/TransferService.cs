@@ -461,16 +461,28 @@ internal sealed class TransferService(
         };
     }
 
-    /// <summary>Records a transfer Vapi reports (<c>transfer-update</c>: <c>destination.number</c> / <c>sipUri</c>) once per call and number.</summary>
+    /// <summary>
+    /// Records a transfer Vapi reports (<c>transfer-update</c>: <c>destination.number</c> / <c>sipUri</c>, stored as its first
+    /// <see cref="CallTransfer.NumberLength"/> characters) once per call and number: Vapi's message carries no id of the
+    /// transfer (vapi-server-messages.md: <c>destination</c>, <c>toAssistant</c>, <c>fromAssistant</c>), so the call and the
+    /// destination are what identify it. Adds the row and its <c>call.transferred</c> webhook to the caller's unit of work when
+    /// none is stored or added. Two deliveries that both read "none" (two nodes, or Vapi's retry racing the first) cannot both
+    /// be saved: the unique index <see cref="CallTransfer.VapiTransferIndex"/> (migration 0039) fails the second save with a
+    /// unique violation (a <c>DbUpdateException</c>), which the webhook path replays on fresh state
+    /// (<see cref="Vapi.VapiWebhookApi.Replayable"/>), where this finds the stored row and adds nothing.
+    /// </summary>
     public async Task RecordVapiTransferAsync(Assistant? assistant, Call call, JsonElement message, CancellationToken ct)
     {
         var d = message.TryGetProperty("destination", out var dest) && dest.ValueKind == JsonValueKind.Object ? dest : default;
-        var number = d.ValueKind == JsonValueKind.Object ? Str(d, "number") ?? Str(d, "sipUri") : null;
-        if (number is null)
+        var reported = d.ValueKind == JsonValueKind.Object ? Str(d, "number") ?? Str(d, "sipUri") : null;
+        if (reported is null)
         {
             return;
         }
-        if (db.CallTransfers.Local.Any(t => t.CallId == call.Id && t.Number == number) || await db.CallTransfers.AnyAsync(t => t.CallId == call.Id && t.Number == number, ct))
+        // Compared as stored: a SIP URI longer than the column never matched its own stored row, so each report added one.
+        var number = Cap(reported, CallTransfer.NumberLength)!;
+        if (db.CallTransfers.Local.Any(t => t.CallId == call.Id && t.Provider == "vapi" && t.Number == number)
+            || await db.CallTransfers.AnyAsync(t => t.CallId == call.Id && t.Provider == "vapi" && t.Number == number, ct))
         {
             return;
         }
@@ -482,8 +494,8 @@ internal sealed class TransferService(
             TenantId = call.TenantId,
             CallId = call.Id,
             Provider = "vapi",
-            Destination = assistant?.TransferDestinations?.FirstOrDefault(x => x.Number == number)?.Name ?? Cap(Str(d, "description"), 80),
-            Number = Cap(number, 40)!,
+            Destination = assistant?.TransferDestinations?.FirstOrDefault(x => x.Number == reported)?.Name ?? Cap(Str(d, "description"), 80),
+            Number = number,
             Mode = mode,
             Outcome = TransferOutcomes.Transferred,
             CreatedAt = now,

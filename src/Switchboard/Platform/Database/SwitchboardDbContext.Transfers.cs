@@ -21,9 +21,10 @@ internal sealed partial class SwitchboardDbContext
             e.ToTable("call_transfers");
             e.HasIndex(x => new { x.TenantId, x.CallId, x.CreatedAt });
             e.HasIndex(x => new { x.TenantId, x.AgentCallSid });
+            e.HasIndex(x => new { x.TenantId, x.CallId, x.Number }, CallTransfer.VapiTransferIndex).IsUnique().HasFilter(CallTransfer.VapiTransferFilterSql); // migration 0039
             e.Property(x => x.Provider).HasMaxLength(16);
             e.Property(x => x.Destination).HasMaxLength(80);
-            e.Property(x => x.Number).HasMaxLength(40);
+            e.Property(x => x.Number).HasMaxLength(CallTransfer.NumberLength);
             e.Property(x => x.Mode).HasMaxLength(8);
             e.Property(x => x.Reason).HasMaxLength(500);
             e.Property(x => x.Outcome).HasMaxLength(16);
