@@ -20,10 +20,13 @@ internal sealed class AccountRecovery(SwitchboardDbContext db, Mailer mailer, Ac
         Invalid,
     }
 
-    /// <summary>Mails a reset link to <paramref name="email"/> if it has an account (and is not capped); silent otherwise.</summary>
+    /// <summary>
+    /// Mails a reset link to the account <paramref name="email"/> (as typed) names (<see cref="AccountService.FindByEmailAsync"/>:
+    /// its normalised form, or an older form an account kept at the NFKC pass), if any and not capped; silent otherwise.
+    /// </summary>
     public async Task RequestPasswordResetAsync(string email, string? ip, CancellationToken ct)
     {
-        var user = await db.Users.FirstOrDefaultAsync(u => u.Email == email, ct);
+        var user = await AccountService.FindByEmailAsync(db, email, ct);
         if (user is null || !await UnderCapAsync(user.Id, EmailPurpose.PasswordReset, ct))
         {
             return;

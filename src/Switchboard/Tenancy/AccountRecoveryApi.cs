@@ -62,7 +62,8 @@ internal static class AccountRecoveryApi
         {
             return new Validation().Add("email", "must be a valid email address").Result();
         }
-        await recovery.RequestPasswordResetAsync(email!, http.Connection.RemoteIpAddress?.ToString(), ct);
+        // As typed: an account that kept an older form of its address at the NFKC pass is found by that form (AccountService.FindByEmailAsync).
+        await recovery.RequestPasswordResetAsync(body.Email!, http.Connection.RemoteIpAddress?.ToString(), ct);
         return TypedResults.Accepted((string?)null, new AcceptedDto(ResetAnswer));
     }
 

@@ -93,6 +93,14 @@ public sealed class EmailNormalizationPassTests
         Assert.Contains(restarted.LogLines, l => l.StartsWith("Warning", StringComparison.Ordinal) && l.Contains(olderThanHolder.UserId.ToString(), StringComparison.Ordinal));
         Assert.Equal(1, await restarted.WithDbAsync(null, db => db.Database.SqlQuery<int>(
             $"""SELECT COUNT(*) AS "Value" FROM __switchboard_migrations WHERE id = {EmailNormalizationPass.Marker}""").SingleAsync()));
+
+        // A kept account also asks for a password reset by typing its address as stored: the link is for it, not for the
+        // account that holds the normalised form.
+        var reset = await restarted.CookieClient().PostAsJsonAsync("/api/v1/auth/password-reset", new { email = stored[newerOfTwo.UserId].Email });
+        Assert.Equal(HttpStatusCode.Accepted, reset.StatusCode);
+        Assert.Equal([newerOfTwo.UserId], await restarted.WithDbAsync(null, db => db.AccountTokens
+            .Where(t => t.Purpose == Switchboard.Email.EmailPurpose.PasswordReset && (t.UserId == newerOfTwo.UserId || t.UserId == olderOfTwo.UserId))
+            .Select(t => t.UserId).ToListAsync()));
     }
 
     [Fact]
