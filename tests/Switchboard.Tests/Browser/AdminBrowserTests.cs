@@ -126,15 +126,15 @@ public sealed class AdminBrowserTests(BrowserFixture browser, ITestOutputHelper 
         var testType = card.GetByRole(AriaRole.Combobox, new() { Name = "Test event", Exact = true });
         await Expect(testType).ToContainTextAsync("Call ended");
         await Expect(testType).Not.ToContainTextAsync("call.ended");
-        await Expect(row.GetByText("Delivered")).ToBeVisibleAsync(new() { Timeout = 10000 });
+        await Expect(row.GetByText("Delivered")).ToBeVisibleAsync();
         await row.GetByRole(AriaRole.Button, new() { Name = "Replay" }).ClickAsync();
         await Expect(card.GetByRole(AriaRole.Status)).ToContainTextAsync("Delivery queued again");
         await browser.Host.Outbox.DrainAsync(CancellationToken.None);
         Assert.Equal(2, receiver.Requests.Count);
         Assert.All(receiver.Requests, r => Assert.Equal(first.Id, r.Id)); // a replay keeps the webhook-id
 
-        await Expect(row.GetByRole(AriaRole.Cell, new() { Name = "2", Exact = true })).ToBeVisibleAsync(new() { Timeout = 10000 });
-        await Expect(row.GetByText("Delivered")).ToBeVisibleAsync(new() { Timeout = 10000 });
+        await Expect(row.GetByRole(AriaRole.Cell, new() { Name = "2", Exact = true })).ToBeVisibleAsync();
+        await Expect(row.GetByText("Delivered")).ToBeVisibleAsync();
         await row.GetByRole(AriaRole.Button, new() { Name = "Attempts" }).ClickAsync();
         var attempts = card.GetByRole(AriaRole.List, new() { Name = "Attempts" });
         await Expect(attempts.GetByRole(AriaRole.Listitem)).ToHaveCountAsync(2);

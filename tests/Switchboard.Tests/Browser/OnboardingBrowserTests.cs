@@ -443,13 +443,13 @@ public sealed class OnboardingBrowserTests(BrowserFixture browser, ITestOutputHe
         var page = tab.Page;
         await page.GotoAsync("/onboarding");
         await Expect(page.Locator("#main nav [aria-current=step]")).ToContainTextAsync("7.");
-        await page.WaitForFunctionAsync(CurrentStepInView, null, new() { Timeout = 5000 });
+        await page.WaitForFunctionAsync(CurrentStepInView);
         // Moving on with a button under the form (not the strip) brings the next step into view as well. Skipping the
         // assistant: the step changes at once, the "(skipped)" mark on step 7 comes with the saved state and widens the strip.
         await page.GetByRole(AriaRole.Button, new() { Name = skip, Exact = true }).ClickAsync();
         await Expect(page.Locator("#main nav [aria-current=step]")).ToContainTextAsync("8.");
         await Expect(page.Locator("#main nav li").Nth(6)).ToContainTextAsync(skippedMark);
-        await page.WaitForFunctionAsync(CurrentStepInView, null, new() { Timeout = 5000 });
+        await page.WaitForFunctionAsync(CurrentStepInView);
         // Skipping the plan, which the sign-up plan already makes done: it stays ticked, not "✓ 8. Plan (skipped)" (both at
         // once); the last step must be wholly in view.
         await page.GetByRole(AriaRole.Button, new() { Name = skip, Exact = true }).ClickAsync();
@@ -457,7 +457,7 @@ public sealed class OnboardingBrowserTests(BrowserFixture browser, ITestOutputHe
         await Expect(page.Locator("#main nav li").Nth(6)).ToContainTextAsync(skippedMark);
         await Expect(page.Locator("#main nav li").Nth(7)).ToContainTextAsync(doneMark); // the mark read out beside the tick
         await Expect(page.Locator("#main nav li").Nth(7)).Not.ToContainTextAsync(skippedMark);
-        await page.WaitForFunctionAsync(CurrentStepInView, null, new() { Timeout = 5000 });
+        await page.WaitForFunctionAsync(CurrentStepInView);
         await tab.AssertCleanAsync();
     }
 

@@ -75,6 +75,7 @@ public sealed class WidgetBrowserFixture : IAsyncLifetime
         var origins = await Host.ApiClient(Tenant.Tenant).PutAsJsonAsync("/api/v1/widget/origins", new { origins = new[] { SiteUrl, "https://www.drainfortin.example" } });
         Assert.Equal(HttpStatusCode.OK, origins.StatusCode);
 
+        Assertions.SetDefaultExpectTimeout(BrowserFixture.ExpectTimeoutMs);
         playwright = await Playwright.CreateAsync();
         Browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = ChromiumPath, Headless = true });
     }
@@ -298,6 +299,10 @@ public sealed class WidgetBrowserTests(WidgetBrowserFixture fx) : IClassFixture<
         await box.PressAsync("Enter");
         await Assertions.Expect(answers).ToHaveCountAsync(2, new() { Timeout = 15000 });
         await Assertions.Expect(box).ToHaveValueAsync("");
+        // The answer's bubble shows with its first words, but the widget takes the next message only once the answer has
+        // ended (its "done" comes after the server stores the turn): Send is disabled until then. Typed earlier, on a loaded
+        // machine, the next Enter was rightly ignored and the message below stayed in the box.
+        await Assertions.Expect(page.GetByRole(AriaRole.Button, new() { Name = "Envoyer" })).ToBeEnabledAsync(new() { Timeout = 15000 });
         await page.RouteAsync("**/messages?**", route => route.FulfillAsync(new()
         {
             Status = 200,
