@@ -66,6 +66,35 @@ public sealed class AdminBrowserTests(BrowserFixture browser, ITestOutputHelper 
     }
 
     [Fact]
+    public async Task OnAPlanWithoutApiAccessThePlanPageSaysSoAndWhichPlanGivesItInsteadOfApiRateLimits()
+    {
+        if (browser.Skip(output)) { return; }
+        // "API requests per minute: 60" on the Free plan read as an allowance, though no key of it can call the API.
+        await using var tab = await FreePlanOwnerInFrenchAsync("Plomberie Sans Limites");
+        var page = tab.Page;
+        await page.GotoAsync("/settings/plan");
+        var current = page.GetByRole(AriaRole.Region, new() { Name = "Forfait actuel" });
+        await Expect(current.GetByText("Gratuit", new() { Exact = true })).ToBeVisibleAsync();
+        var term = current.GetByRole(AriaRole.Term).Filter(new() { HasText = "Accès à l’API" });
+        await Expect(term).ToHaveTextAsync("Accès à l’API");
+        await Expect(term.Locator("xpath=following-sibling::dd[1]")).ToHaveTextAsync("Non inclus");
+        // The cheapest plan with API access, by its French name and price.
+        await Expect(current.GetByText("inclut l’accès à l’API")).ToHaveTextAsync(
+            new Regex(@"^Le forfait Démarrage \(49\s\$.* / mois\) inclut l’accès à l’API, avec ses propres limites de requêtes par minute\.$"));
+        await Expect(current.GetByText("Requêtes d’API par minute")).ToHaveCountAsync(0);
+        await Expect(current.GetByText("Requêtes d’API par minute par clé")).ToHaveCountAsync(0);
+        await tab.AssertCleanAsync();
+
+        // A plan with API access still shows its limits, and no such sentence.
+        await using var pro = await browser.OpenAsync("fr-CA");
+        await pro.Page.GotoAsync("/settings/plan");
+        var proPlan = pro.Page.GetByRole(AriaRole.Region, new() { Name = "Forfait actuel" });
+        await Expect(proPlan.GetByRole(AriaRole.Term).Filter(new() { HasText = "Requêtes d’API par minute par clé" })).ToBeVisibleAsync();
+        await Expect(proPlan.GetByText("Non inclus")).ToHaveCountAsync(0);
+        await pro.AssertCleanAsync();
+    }
+
+    [Fact]
     public async Task OnAPlanWithoutApiAccessTheKeyFormStartsOnAPublishableKeyAndSaysWhy()
     {
         if (browser.Skip(output)) { return; }
