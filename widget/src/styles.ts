@@ -16,6 +16,7 @@ export const CSS = `
 .launcher{position:fixed;inset-block-end:20px;inset-inline-end:20px;z-index:2147483000;min-inline-size:44px;min-block-size:44px;padding:10px 16px;border:0;border-radius:22px;background:var(--sb-accent);color:#fff;font-size:14px;font-weight:600;cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.2)}
 .start .launcher,.start .panel{inset-inline-end:auto;inset-inline-start:20px}
 .launcher:focus-visible,.panel button:focus-visible,.panel textarea:focus-visible{outline:3px solid var(--sb-accent);outline-offset:2px}
+.log:focus-visible{outline:3px solid var(--sb-accent);outline-offset:-3px}
 .panel{position:fixed;inset-block-end:80px;inset-inline-end:20px;z-index:2147483000;inline-size:380px;block-size:560px;max-block-size:calc(100vh - 100px);display:flex;flex-direction:column;background:var(--sb-bg);border-radius:12px;box-shadow:0 10px 40px rgba(0,0,0,.25);overflow:hidden}
 .panel[hidden]{display:none}
 .head{display:flex;align-items:center;gap:8px;padding:12px 14px;background:var(--sb-accent);color:#fff}

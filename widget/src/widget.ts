@@ -159,6 +159,10 @@ async function main(): Promise<void> {
   const log = el("div", "log");
   log.setAttribute("role", "log");
   log.setAttribute("aria-live", "polite");
+  // In the Tab order between the header and the input: a long conversation scrolls from the keyboard (arrow keys), and
+  // a screen reader user can go back over it (WCAG 2.1.1; axe's scrollable-region-focusable).
+  log.tabIndex = 0;
+  log.setAttribute("aria-label", t.messages);
   const form = el("form");
   const input = el("textarea");
   input.rows = 1;
@@ -178,7 +182,10 @@ async function main(): Promise<void> {
   mic.setAttribute("aria-pressed", "false");
   if (config.modes?.includes("voice") && script.dataset.mode !== "chat") form.append(mic);
   panel.append(head, log, form);
-  root.append(launcher, panel);
+  // The open chat before its launcher in the DOM (both are fixed, so the order only sets the Tab order): Close, the
+  // transcript, the input, Send and Talk, then the launcher; launcher first, Tab from it went to Close and from Talk out to
+  // the page, past the chat's own launcher. A non-modal dialog: no focus trap, Escape closes it and focuses the launcher.
+  root.append(panel, launcher);
   shadow.append(root);
   document.body.append(host);
 

@@ -14,6 +14,13 @@ public sealed class BrowserFixture : IAsyncLifetime
 {
     public const string Password = "correct horse battery staple";
 
+    /// <summary>
+    /// How long (ms) an expectation waits for the page to reach a state, set for every browser suite at start-up. Playwright's
+    /// own 5 s was reached by states that do come, on this 2-core machine under the whole suite's load (a browser, several
+    /// hosts and their workers per core): a bound for a hung page, not a speed requirement.
+    /// </summary>
+    internal const float ExpectTimeoutMs = 15_000;
+
     private IPlaywright? playwright;
 
     internal DashboardFactory Host { get; } = new();
@@ -57,6 +64,7 @@ public sealed class BrowserFixture : IAsyncLifetime
         BaseUrl = Host.ServerUri.ToString().TrimEnd('/');
         Tenant = await Host.CreateTenantAsync(withTwilio: true);
         Email = await Host.AddOwnerAsync(Tenant.Id, Password);
+        Assertions.SetDefaultExpectTimeout(ExpectTimeoutMs);
         playwright = await Playwright.CreateAsync();
         Browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = ChromiumPath, Headless = true });
     }

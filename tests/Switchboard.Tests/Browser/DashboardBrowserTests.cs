@@ -105,8 +105,8 @@ public sealed class DashboardBrowserTests(BrowserFixture browser, ITestOutputHel
         var summary = "Sous-sol inondé rue Principale " + Guid.NewGuid().ToString("N")[..6];
         await ReplayAsync("+15145550142", summary);
 
-        await Expect(live.Page.GetByText(summary)).ToBeVisibleAsync(new() { Timeout = 5000 });
-        await Expect(calls.Page.GetByRole(AriaRole.Row).Filter(new() { HasText = "+1 514-555-0142" }).First).ToBeVisibleAsync(new() { Timeout = 5000 });
+        await Expect(live.Page.GetByText(summary)).ToBeVisibleAsync();
+        await Expect(calls.Page.GetByRole(AriaRole.Row).Filter(new() { HasText = "+1 514-555-0142" }).First).ToBeVisibleAsync();
         await live.AssertCleanAsync();
         await calls.AssertCleanAsync();
     }
@@ -169,7 +169,7 @@ public sealed class DashboardBrowserTests(BrowserFixture browser, ITestOutputHel
             using var response = await browser.Host.PostVapiAsync(browser.Tenant, EndOfCallReport(vapiId, "+1514555" + (1000 + i), summary));
             var acknowledged = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
             Assert.True(response.IsSuccessStatusCode);
-            var seen = await tab.Page.WaitForFunctionAsync("t => window.__seen[t]", summary, new() { Timeout = 5000 });
+            var seen = await tab.Page.WaitForFunctionAsync("t => window.__seen[t]", summary);
             latencies.Add(Math.Max(0, (await seen.JsonValueAsync<double>()) - acknowledged));
         }
         latencies.Sort();
@@ -227,7 +227,7 @@ public sealed class DashboardBrowserTests(BrowserFixture browser, ITestOutputHel
         var seen = new List<double>();
         foreach (var text in new[] { Greeting, Caller, Answer })
         {
-            var handle = await tab.Page.WaitForFunctionAsync("t => window.__seen[t]", text, new() { Timeout = 10000 });
+            var handle = await tab.Page.WaitForFunctionAsync("t => window.__seen[t]", text);
             seen.Add(await handle.JsonValueAsync<double>());
         }
         output.WriteLine($"turns on screen at {string.Join(", ", seen.Select(s => s - seen[0]))} ms after the greeting; hang-up at {hungUp - seen[0]} ms");
@@ -255,13 +255,13 @@ public sealed class DashboardBrowserTests(BrowserFixture browser, ITestOutputHel
         // long as a loaded machine took to answer (3.26 s once, past the bound).
         await page.EvaluateAsync("() => { const a = document.querySelector('audio'); window.seekedTo = null; a.addEventListener('seeked', () => { window.seekedTo ??= a.currentTime; }); }");
         await turn.ClickAsync();
-        await page.WaitForFunctionAsync("() => window.seekedTo !== null", null, new() { Timeout = 5000 });
+        await page.WaitForFunctionAsync("() => window.seekedTo !== null");
         var position = await page.EvaluateAsync<double>("() => window.seekedTo");
         Assert.InRange(position, 2.45, 3.2); // that turn starts 2.5 s into the call (the WAV lasts about 5 s)
         // The recording loaded through the host's proxy once asked for (a duration), not before.
         Assert.True(await page.EvaluateAsync<double>("() => document.querySelector('audio').duration") > 0);
         await Expect(turn).ToHaveAttributeAsync("aria-current", "true");
-        await page.WaitForFunctionAsync("() => !document.querySelector('audio').paused || document.querySelector('audio').ended", null, new() { Timeout = 5000 });
+        await page.WaitForFunctionAsync("() => !document.querySelector('audio').paused || document.querySelector('audio').ended");
         await tab.AssertCleanAsync();
     }
 
@@ -277,7 +277,7 @@ public sealed class DashboardBrowserTests(BrowserFixture browser, ITestOutputHel
         await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Transcription" })).ToBeVisibleAsync();
         // Nothing is fetched until the owner asks to hear it: clicking a turn plays from there.
         await page.GetByRole(AriaRole.Button).Filter(new() { HasText = "Ma toilette déborde." }).ClickAsync();
-        await Expect(page.GetByRole(AriaRole.Status).Filter(new() { HasText = "L’enregistrement ne peut pas être lu" })).ToBeVisibleAsync(new() { Timeout = 10000 });
+        await Expect(page.GetByRole(AriaRole.Status).Filter(new() { HasText = "L’enregistrement ne peut pas être lu" })).ToBeVisibleAsync();
         await Expect(page.Locator("audio")).ToHaveCountAsync(0);
         // Nothing to seek: the turns are text, not buttons that would do nothing.
         await Expect(page.GetByRole(AriaRole.Listitem).Filter(new() { HasText = "Ma toilette déborde." }).First).ToBeVisibleAsync();
@@ -300,13 +300,13 @@ public sealed class DashboardBrowserTests(BrowserFixture browser, ITestOutputHel
         await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Transcript" })).ToBeVisibleAsync();
         // The player is there, idle with nothing loaded (a player that preloads is loading or has failed by now).
         await page.WaitForFunctionAsync("() => { const a = document.querySelector('audio'); return a && a.networkState === HTMLMediaElement.NETWORK_IDLE && a.readyState === 0; }",
-            null, new() { Timeout = 5000 });
+            null);
         lock (fetched) { Assert.Empty(fetched); }
         await tab.AssertCleanAsync(); // viewing the call logs nothing
 
         // Played: the failure is said in the page, and the player and its seek buttons go.
         await page.EvaluateAsync("() => document.querySelector('audio').play().catch(() => undefined)");
-        await Expect(page.GetByRole(AriaRole.Status).Filter(new() { HasText = "The recording can't be played" })).ToBeVisibleAsync(new() { Timeout = 10000 });
+        await Expect(page.GetByRole(AriaRole.Status).Filter(new() { HasText = "The recording can't be played" })).ToBeVisibleAsync();
         await Expect(page.Locator("audio")).ToHaveCountAsync(0);
         await Expect(page.GetByRole(AriaRole.Button).Filter(new() { HasText = "Mon chauffe-eau coule." })).ToHaveCountAsync(0);
         lock (fetched) { Assert.NotEmpty(fetched); }

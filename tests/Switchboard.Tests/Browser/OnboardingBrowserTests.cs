@@ -367,7 +367,7 @@ public sealed class OnboardingBrowserTests(BrowserFixture browser, ITestOutputHe
 
         // Business hours with a holiday are saved the same way.
         await StepButton(page, "Phone and hours").ClickAsync();
-        await page.GetByRole(AriaRole.Group, new() { Name = "Saturday" }).GetByRole(AriaRole.Checkbox).CheckAsync();
+        await page.GetByRole(AriaRole.Group, new() { Name = "Saturday", Exact = true }).GetByRole(AriaRole.Checkbox).CheckAsync();
         var holiday = page.GetByRole(AriaRole.Group, new() { Name = "Holiday date" });
         await holiday.GetByLabel("day").FillAsync("25");
         await holiday.GetByLabel("month").SelectOptionAsync("12");
@@ -443,13 +443,13 @@ public sealed class OnboardingBrowserTests(BrowserFixture browser, ITestOutputHe
         var page = tab.Page;
         await page.GotoAsync("/onboarding");
         await Expect(page.Locator("#main nav [aria-current=step]")).ToContainTextAsync("7.");
-        await page.WaitForFunctionAsync(CurrentStepInView, null, new() { Timeout = 5000 });
+        await page.WaitForFunctionAsync(CurrentStepInView);
         // Moving on with a button under the form (not the strip) brings the next step into view as well. Skipping the
         // assistant: the step changes at once, the "(skipped)" mark on step 7 comes with the saved state and widens the strip.
         await page.GetByRole(AriaRole.Button, new() { Name = skip, Exact = true }).ClickAsync();
         await Expect(page.Locator("#main nav [aria-current=step]")).ToContainTextAsync("8.");
         await Expect(page.Locator("#main nav li").Nth(6)).ToContainTextAsync(skippedMark);
-        await page.WaitForFunctionAsync(CurrentStepInView, null, new() { Timeout = 5000 });
+        await page.WaitForFunctionAsync(CurrentStepInView);
         // Skipping the plan, which the sign-up plan already makes done: it stays ticked, not "✓ 8. Plan (skipped)" (both at
         // once); the last step must be wholly in view.
         await page.GetByRole(AriaRole.Button, new() { Name = skip, Exact = true }).ClickAsync();
@@ -457,7 +457,7 @@ public sealed class OnboardingBrowserTests(BrowserFixture browser, ITestOutputHe
         await Expect(page.Locator("#main nav li").Nth(6)).ToContainTextAsync(skippedMark);
         await Expect(page.Locator("#main nav li").Nth(7)).ToContainTextAsync(doneMark); // the mark read out beside the tick
         await Expect(page.Locator("#main nav li").Nth(7)).Not.ToContainTextAsync(skippedMark);
-        await page.WaitForFunctionAsync(CurrentStepInView, null, new() { Timeout = 5000 });
+        await page.WaitForFunctionAsync(CurrentStepInView);
         await tab.AssertCleanAsync();
     }
 
@@ -506,8 +506,8 @@ public sealed class OnboardingBrowserTests(BrowserFixture browser, ITestOutputHe
     {
         if (browser.Skip(output)) { return; }
         // Chromium draws its date and time pickers in its own language (12/25/2026, 05:00 PM here), not the page's, even
-        // with a lang attribute: the holiday is typed as day, month (named) and year in French; a picked time is said
-        // again in French beside the picker.
+        // with a lang attribute: the holiday is typed as day, month (named) and year in French, the hours as an hour said
+        // in French and minutes, and the range is read back in French beside them.
         await using var tab = await SignUpAsync("fr-CA");
         await ResumeAtAsync(tab, "telephony");
         var page = tab.Page;
@@ -518,23 +518,78 @@ public sealed class OnboardingBrowserTests(BrowserFixture browser, ITestOutputHe
         await date.GetByLabel("année").FillAsync("2026");
         await page.GetByRole(AriaRole.Button, new() { Name = "Ajouter un congé" }).ClickAsync();
         await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Retirer le vendredi 25 décembre 2026" })).ToBeVisibleAsync();
-        var monday = page.GetByRole(AriaRole.Group, new() { Name = "Lundi" });
+        var monday = page.GetByRole(AriaRole.Group, new() { Name = "Lundi", Exact = true });
         var open = monday.GetByRole(AriaRole.Checkbox);
         if (!await open.IsCheckedAsync())
         {
             await open.CheckAsync();
         }
-        await monday.GetByLabel("Lundi : ouverture à").FillAsync("08:30");
+        var opens = monday.GetByRole(AriaRole.Group, new() { Name = "Lundi : ouverture à" });
+        await opens.GetByRole(AriaRole.Combobox, new() { Name = "heure" }).SelectOptionAsync(new SelectOptionValue { Label = "08 h" });
+        await opens.GetByRole(AriaRole.Textbox, new() { Name = "minute" }).FillAsync("30");
         await Expect(monday).ToContainTextAsync(new Regex(@"8 h 30 – \d{1,2} h \d\d")); // not "08:30 AM"
         await tab.AssertCleanAsync();
     }
 
     /// <summary>
-    /// The horizontal centres of a day's "from" and "to" pickers and of the two times written out beside them, in that
-    /// order (the written-out times are the group's two <c>bdi</c> elements).
+    /// A French owner types a day's hours in French, on a 24-hour clock (an outside probe: native time inputs drew "08:30 AM"
+    /// on the French page, the time said again in French beside them), and the API gets the same "HH:MM-HH:MM" as before.
+    /// </summary>
+    [Fact]
+    public async Task AFrenchOwnerTypesBusinessHoursOnATwentyFourHourClockAndTheyAreSavedAsBefore()
+    {
+        if (browser.Skip(output)) { return; }
+        await using var tab = await SignUpAsync("fr-CA");
+        await ResumeAtAsync(tab, "telephony");
+        var page = tab.Page;
+        await page.GotoAsync("/onboarding");
+        var tuesday = page.GetByRole(AriaRole.Group, new() { Name = "Mardi", Exact = true });
+        var open = tuesday.GetByRole(AriaRole.Checkbox);
+        if (!await open.IsCheckedAsync())
+        {
+            await open.CheckAsync();
+        }
+        var opens = tuesday.GetByRole(AriaRole.Group, new() { Name = "Mardi : ouverture à" });
+        var closes = tuesday.GetByRole(AriaRole.Group, new() { Name = "Mardi : fermeture à" });
+        var opensHour = opens.GetByRole(AriaRole.Combobox, new() { Name = "heure" });
+        // The hours as a French reader writes them, midnight to 23 h, with no AM/PM anywhere in the day's controls.
+        await Expect(opensHour.Locator("option")).ToHaveCountAsync(24);
+        await Expect(opensHour.Locator("option").Nth(17)).ToHaveTextAsync(new Regex(@"^17\sh$"));
+        await Expect(tuesday.Locator("option", new() { HasTextRegex = new Regex(@"AM|PM|a\.m\.|p\.m\.", RegexOptions.IgnoreCase) })).ToHaveCountAsync(0);
+        await Expect(tuesday.Locator("input[type=time]")).ToHaveCountAsync(0);
+
+        await opensHour.SelectOptionAsync(new SelectOptionValue { Label = "07 h" });
+        await opens.GetByRole(AriaRole.Textbox, new() { Name = "minute" }).FillAsync("45");
+        await closes.GetByRole(AriaRole.Combobox, new() { Name = "heure" }).SelectOptionAsync(new SelectOptionValue { Label = "18 h" });
+        await closes.GetByRole(AriaRole.Textbox, new() { Name = "minute" }).FillAsync("30");
+        await Expect(tuesday).ToContainTextAsync(new Regex(@"7 h 45 – 18 h 30"));
+
+        // Minutes past 59 are said to be wrong, and the last good time is kept.
+        var closesMinute = closes.GetByRole(AriaRole.Textbox, new() { Name = "minute" });
+        await closesMinute.FillAsync("75");
+        await Expect(closesMinute).ToHaveAttributeAsync("aria-invalid", "true");
+        await Expect(tuesday).ToContainTextAsync(new Regex(@"7 h 45 – 18 h 30"));
+        await closesMinute.FillAsync("30");
+
+        // Autosaved in the API's shape, unchanged: "HH:MM-HH:MM" on 24 hours.
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        string? saved = null;
+        while (saved != "07:45-18:30")
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"Tuesday's hours were saved as {saved}");
+            await Task.Delay(100);
+            var weekly = (await StateAsync(tab)).GetProperty("telephony").GetProperty("businessHours").GetProperty("weekly");
+            saved = weekly.TryGetProperty("tuesday", out var day) ? day[0].GetString() : null;
+        }
+        await tab.AssertCleanAsync();
+    }
+
+    /// <summary>
+    /// The horizontal centres of a day's "from" and "to" times (its two inner groups) and of the two times read back beside
+    /// them, in that order (the read-back times are the group's two <c>bdi</c> elements).
     /// </summary>
     private const string HoursCentres = """
-        group => [...group.querySelectorAll('input[type=time]'), ...group.querySelectorAll('bdi')]
+        group => [...group.querySelectorAll('[role=group]'), ...group.querySelectorAll('bdi')]
           .map(e => { const r = e.getBoundingClientRect(); return r.left + r.width / 2; })
         """;
 
@@ -556,7 +611,7 @@ public sealed class OnboardingBrowserTests(BrowserFixture browser, ITestOutputHe
         {
             await open.CheckAsync();
         }
-        await Expect(day.Locator("input[type=time]")).ToHaveCountAsync(2);
+        await Expect(day.GetByRole(AriaRole.Group)).ToHaveCountAsync(2);
         await Expect(day.Locator("bdi")).ToHaveCountAsync(2);
         var x = await day.EvaluateAsync<double[]>(HoursCentres);
         Assert.Equal(4, x.Length);

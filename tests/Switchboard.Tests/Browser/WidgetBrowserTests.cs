@@ -75,6 +75,7 @@ public sealed class WidgetBrowserFixture : IAsyncLifetime
         var origins = await Host.ApiClient(Tenant.Tenant).PutAsJsonAsync("/api/v1/widget/origins", new { origins = new[] { SiteUrl, "https://www.drainfortin.example" } });
         Assert.Equal(HttpStatusCode.OK, origins.StatusCode);
 
+        Assertions.SetDefaultExpectTimeout(BrowserFixture.ExpectTimeoutMs);
         playwright = await Playwright.CreateAsync();
         Browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = ChromiumPath, Headless = true });
     }
@@ -298,6 +299,10 @@ public sealed class WidgetBrowserTests(WidgetBrowserFixture fx) : IClassFixture<
         await box.PressAsync("Enter");
         await Assertions.Expect(answers).ToHaveCountAsync(2, new() { Timeout = 15000 });
         await Assertions.Expect(box).ToHaveValueAsync("");
+        // The answer's bubble shows with its first words, but the widget takes the next message only once the answer has
+        // ended (its "done" comes after the server stores the turn): Send is disabled until then. Typed earlier, on a loaded
+        // machine, the next Enter was rightly ignored and the message below stayed in the box.
+        await Assertions.Expect(page.GetByRole(AriaRole.Button, new() { Name = "Envoyer" })).ToBeEnabledAsync(new() { Timeout = 15000 });
         await page.RouteAsync("**/messages?**", route => route.FulfillAsync(new()
         {
             Status = 200,
@@ -308,6 +313,55 @@ public sealed class WidgetBrowserTests(WidgetBrowserFixture fx) : IClassFixture<
         await box.PressAsync("Enter");
         await Assertions.Expect(page.GetByText("Quelle est l'adr", new() { Exact = true })).ToBeVisibleAsync();
         await Assertions.Expect(page.GetByText("La réponse a été interrompue. Envoyez votre message de nouveau.")).ToBeVisibleAsync();
+    }
+
+    /// <summary>
+    /// The open chat is walked with Tab in reading order (an outside probe: the launcher came first, so Tab went from it to
+    /// Close, the transcript was skipped, and Tab from Talk left for the page): Close, the transcript, the input, Send and
+    /// Talk, then the launcher. A non-modal dialog (WAI-ARIA APG, "Dialog (Modal)" vs non-modal): no trap, Escape closes it
+    /// and gives focus back to the launcher.
+    /// </summary>
+    [Fact]
+    public async Task TheOpenChatsTabOrderRunsFromCloseThroughTheTranscriptToTalk()
+    {
+        if (Skipped)
+        {
+            return;
+        }
+        var tenant = await fx.Host.CreateWidgetTenantAsync("Drain Clavier", "https://www.drainclavier.example");
+        var origins = await fx.Host.ApiClient(tenant.Tenant).PutAsJsonAsync("/api/v1/widget/origins", new { origins = new[] { fx.SiteUrl } });
+        Assert.Equal(HttpStatusCode.OK, origins.StatusCode);
+        var (page, errors) = await fx.OpenAsync();
+        await page.GotoAsync(fx.SiteUrl + "/fr?key=" + Uri.EscapeDataString(tenant.Key));
+        var launcher = page.GetByRole(AriaRole.Button, new() { Name = "Écrivez-nous" });
+        await launcher.ClickAsync();
+        var dialog = page.GetByRole(AriaRole.Dialog, new() { Name = "Drain Clavier" });
+        var close = dialog.GetByRole(AriaRole.Button, new() { Name = "Fermer la conversation" });
+        var transcript = dialog.GetByRole(AriaRole.Log, new() { Name = "Messages" });
+        var box = dialog.GetByRole(AriaRole.Textbox, new() { Name = "Écrivez un message…" });
+        var send = dialog.GetByRole(AriaRole.Button, new() { Name = "Envoyer" });
+        var talk = dialog.GetByRole(AriaRole.Button, new() { Name = "Parlez-nous" });
+        await Assertions.Expect(box).ToBeFocusedAsync(); // opening puts the visitor in the box
+
+        // Backwards from the box: the transcript, then the header's Close, then out to the page before the chat.
+        await page.Keyboard.PressAsync("Shift+Tab");
+        await Assertions.Expect(transcript).ToBeFocusedAsync();
+        await page.Keyboard.PressAsync("Shift+Tab");
+        await Assertions.Expect(close).ToBeFocusedAsync();
+        // Forwards from Close, in reading order, and from Talk to the chat's own launcher rather than away from the chat.
+        foreach (var next in new[] { transcript, box, send, talk, launcher })
+        {
+            await page.Keyboard.PressAsync("Tab");
+            await Assertions.Expect(next).ToBeFocusedAsync();
+        }
+
+        // Escape (from anywhere in the chat) closes it and gives focus back to the launcher.
+        await box.FocusAsync();
+        await page.Keyboard.PressAsync("Escape");
+        await Assertions.Expect(dialog).ToBeHiddenAsync();
+        await Assertions.Expect(launcher).ToBeFocusedAsync();
+        await Assertions.Expect(launcher).ToHaveAttributeAsync("aria-expanded", "false");
+        Assert.Empty(errors);
     }
 
     /// <summary>

@@ -67,6 +67,7 @@ public sealed class WidgetVoiceBrowserFixture : IAsyncLifetime
 
         wav = Path.Combine(Path.GetTempPath(), $"switchboard-voice-{Guid.NewGuid():N}.wav");
         await File.WriteAllBytesAsync(wav, Wav(48000, [(2500, false), (800, true), (4000, false)]));
+        Assertions.SetDefaultExpectTimeout(BrowserFixture.ExpectTimeoutMs);
         playwright = await Playwright.CreateAsync();
         Browser = await playwright.Chromium.LaunchAsync(new()
         {

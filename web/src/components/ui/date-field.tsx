@@ -3,7 +3,7 @@ import { useTranslation } from 'react-i18next';
 import { inputClass } from './ui';
 import { cn } from '@/lib/cn';
 import type { Locale } from '@/lib/format/format';
-import { datePartName, datePartOrder, hourNames, joinDate, joinDateTime, minuteIsValid, monthNames, splitDate, splitDateTime, type DateTimeParts } from '@/lib/format/date-parts';
+import { datePartName, datePartOrder, hourNames, joinDate, joinDateTime, joinTime, minuteIsValid, monthNames, splitDate, splitDateTime, splitTime, type DateTimeParts, type TimeParts } from '@/lib/format/date-parts';
 
 /**
  * A date typed in the page's language: day, month (named) and year in the reader's order, each labelled, under one legend.
@@ -111,6 +111,65 @@ export function DateTimeField({ label, value, onChange, locale, hint, className 
         </p>
       ) : null}
     </fieldset>
+  );
+}
+
+/**
+ * A time of day typed in the page's language: an hour picked from the hours as the reader says them ("8 a.m." in en-CA,
+ * "08 h" in fr-CA, "8 ص" in Arabic: `Intl`'s own hour cycle for the locale) and the minutes, in one group named `label`.
+ * It replaces `<input type="time">`, which Chromium draws in its own language ("08:30 AM") whatever the page's.
+ * `value` and `onChange` use "HH:MM" (24 h, a time input's value); `onChange` is called when the parts make a time (empty
+ * minutes are ":00"), not while the minutes are mistyped (past 59), which are then marked invalid and explained.
+ */
+export function TimeField({ label, value, onChange, locale, className }: { label: string; value: string; onChange: (value: string) => void; locale: Locale; className?: string }) {
+  const { t } = useTranslation();
+  const id = useId();
+  const [parts, setParts] = useState(() => splitTime(value));
+  const [shown, setShown] = useState(value);
+  if (value !== shown) {
+    setShown(value);
+    if (joinTime(parts) !== value) setParts(splitTime(value));
+  }
+  const update = (patch: Partial<TimeParts>) => {
+    const next = { ...parts, ...patch };
+    setParts(next);
+    const joined = joinTime(next);
+    if (joined !== undefined && joined !== value) {
+      setShown(joined);
+      onChange(joined);
+    }
+  };
+  const badMinute = !minuteIsValid(parts.minute);
+  const hourName = datePartName('hour', locale);
+  const minuteName = datePartName('minute', locale);
+  return (
+    <span role="group" aria-label={label} className={cn('inline-flex flex-wrap items-center gap-1', className)}>
+      <select className={cn(inputClass, 'w-auto')} aria-label={hourName} value={parts.hour} onChange={(e) => update({ hour: e.target.value })}>
+        {parts.hour === '' ? <option value="">{hourName}</option> : null}
+        {hourNames(locale).map((name, h) => (
+          <option key={h} value={String(h)}>
+            {name}
+          </option>
+        ))}
+      </select>
+      <input
+        className={cn(inputClass, 'w-14 text-center tabular-nums')}
+        inputMode="numeric"
+        autoComplete="off"
+        maxLength={2}
+        placeholder="00"
+        aria-label={minuteName}
+        aria-invalid={badMinute || undefined}
+        aria-describedby={badMinute ? `${id}-minute` : undefined}
+        value={parts.minute}
+        onChange={(e) => update({ minute: e.target.value })}
+      />
+      {badMinute ? (
+        <span id={`${id}-minute`} className="basis-full text-xs font-medium text-red-700 dark:text-red-300">
+          {t('dateField.invalidMinute')}
+        </span>
+      ) : null}
+    </span>
   );
 }
 

@@ -30,6 +30,8 @@ export function PlanPage() {
   const p = plan.data?.plan;
   const u = usage.data;
   const n = (x: number) => formatNumber(x, locale);
+  // The cheapest plan on offer with API access, named on a plan without it.
+  const apiPlan = (plans.data ?? []).filter((o) => o.features.includes('api_access')).sort((a, b) => Number(a.monthlyPriceUsd) - Number(b.monthlyPriceUsd))[0];
   return (
     <>
       <ReturnToBanner />
@@ -50,11 +52,27 @@ export function PlanPage() {
               <dd className="text-end">{n(p.includedMinutes)}</dd>
               <dt>{t('admin.plan.concurrentCalls')}</dt>
               <dd className="text-end">{n(p.concurrentCalls)}</dd>
-              <dt>{t('admin.plan.requestsPerMinute')}</dt>
-              <dd className="text-end">{n(p.requestsPerMinute)}</dd>
-              <dt>{t('admin.plan.requestsPerMinutePerKey')}</dt>
-              <dd className="text-end">{n(p.requestsPerMinutePerKey)}</dd>
+              {p.features.includes('api_access') ? (
+                <>
+                  <dt>{t('admin.plan.requestsPerMinute')}</dt>
+                  <dd className="text-end">{n(p.requestsPerMinute)}</dd>
+                  <dt>{t('admin.plan.requestsPerMinutePerKey')}</dt>
+                  <dd className="text-end">{n(p.requestsPerMinutePerKey)}</dd>
+                </>
+              ) : (
+                // Without API access no secret key can call the API (ApiGuard refuses it), so its request limits apply to
+                // nothing: say so, and which plan gives it, instead of numbers that read as an allowance.
+                <>
+                  <dt>{t('admin.plan.feature.api_access')}</dt>
+                  <dd className="text-end">{t('admin.plan.noApiAccess')}</dd>
+                </>
+              )}
             </dl>
+            {!p.features.includes('api_access') && apiPlan ? (
+              <p className="mt-1 text-sm text-slate-600 dark:text-slate-400">
+                {t('admin.plan.apiAccessFrom', { plan: planName(t, apiPlan), price: t('admin.plan.price', { price: formatPrice(apiPlan.monthlyPriceUsd, locale) }) })}
+              </p>
+            ) : null}
             <h3 className="mt-3 mb-1 text-sm font-medium">{t('admin.plan.features')}</h3>
             <ul className="flex flex-wrap gap-1">
               {['telephony', 'widget', 'widget_voice', 'webhooks', 'recording', 'custom_branding', 'api_access'].map((f) => (

@@ -3,7 +3,7 @@ import { useTranslation } from 'react-i18next';
 import { X } from 'lucide-react';
 import { Badge, Button, ErrorMessage, Field, inputClass, Ltr } from '@/components/ui/ui';
 import { useFormat } from '@/lib/session';
-import { DateField } from '@/components/ui/date-field';
+import { DateField, TimeField } from '@/components/ui/date-field';
 import { formatPickedDate, formatPickedTime, intlLocale } from '@/lib/format/format';
 import { zoneName } from '@/lib/time-zones';
 import { WEEKDAYS, type Draft } from './draft';
@@ -12,8 +12,9 @@ import { useAction, type StepProps } from './steps';
 type Hours = Draft['telephony']['hours'];
 
 /**
- * Weekly hours (one range per day) and closed dates, in the tenant's time zone. The native pickers speak the browser's
- * language, so each open day's hours and each date are also written out in the dashboard's (`formatPicked*`).
+ * Weekly hours (one range per day, "HH:MM-HH:MM", "24:00" for the end of the day) and closed dates ("YYYY-MM-DD"), in the
+ * tenant's time zone. Times and dates are typed in the dashboard's language ({@link TimeField}, {@link DateField}), not in
+ * native pickers, which speak the browser's; each open day's range is also read back as one phrase (`formatPickedTime`).
  */
 export function HoursEditor({ hours, onChange }: { hours: Hours; onChange: (h: Hours) => void }) {
   const { t } = useTranslation();
@@ -40,25 +41,21 @@ export function HoursEditor({ hours, onChange }: { hours: Hours; onChange: (h: H
                 {open ? t('onboarding.telephony.open') : t('onboarding.telephony.closed')}
               </label>
               {open ? (
-                // The pair follows the page's direction, like the range written out beside it: "from" comes first in reading
-                // order, at the right in Arabic and Hebrew. Each picker keeps its own digits left to right (dir="ltr").
-                <span className="flex items-center gap-1">
-                  <input
-                    type="time"
-                    dir="ltr"
-                    aria-label={t('onboarding.telephony.from', { day: dayName })}
-                    className={inputClass}
-                    value={from}
-                    onChange={(e) => setDay(day, [`${e.target.value}-${to}`, ...(hours.weekly[day]?.slice(1) ?? [])])}
+                // The pair follows the page's direction, like the range read back beside it: "from" comes first in reading
+                // order, at the right in Arabic and Hebrew. "24:00" (open until midnight) shows as 23:59, as before.
+                <span className="flex flex-wrap items-center gap-1">
+                  <TimeField
+                    label={t('onboarding.telephony.from', { day: dayName })}
+                    locale={locale}
+                    value={from ?? ''}
+                    onChange={(value) => setDay(day, [`${value}-${to}`, ...(hours.weekly[day]?.slice(1) ?? [])])}
                   />
                   –
-                  <input
-                    type="time"
-                    dir="ltr"
-                    aria-label={t('onboarding.telephony.to', { day: dayName })}
-                    className={inputClass}
-                    value={to === '24:00' ? '23:59' : to}
-                    onChange={(e) => setDay(day, [`${from}-${e.target.value}`, ...(hours.weekly[day]?.slice(1) ?? [])])}
+                  <TimeField
+                    label={t('onboarding.telephony.to', { day: dayName })}
+                    locale={locale}
+                    value={to === '24:00' ? '23:59' : (to ?? '')}
+                    onChange={(value) => setDay(day, [`${from}-${value}`, ...(hours.weekly[day]?.slice(1) ?? [])])}
                   />
                 </span>
               ) : null}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { datePartName, datePartOrder, hourNames, joinDate, joinDateTime, minuteIsValid, monthNames, splitDate, splitDateTime } from './date-parts';
+import { datePartName, datePartOrder, hourNames, joinDate, joinDateTime, joinTime, minuteIsValid, monthNames, splitDate, splitDateTime, splitTime } from './date-parts';
 
 describe('date parts', () => {
   it('puts the parts in the reader’s order and names the months in the reader’s language', () => {
@@ -46,5 +46,24 @@ describe('date parts', () => {
     expect(minuteIsValid('')).toBe(true);
     expect(splitDateTime('2026-12-01T09:05')).toEqual({ day: '1', month: '12', year: '2026', hour: '9', minute: '05' });
     expect(splitDateTime('')).toEqual({ day: '', month: '', year: '', hour: '', minute: '' });
+  });
+});
+
+describe('time of day', () => {
+  it('splits a time input value into an hour and minutes, and nothing else', () => {
+    expect(splitTime('08:30')).toEqual({ hour: '8', minute: '30' });
+    expect(splitTime('00:00')).toEqual({ hour: '0', minute: '00' });
+    expect(splitTime('24:00')).toEqual({ hour: '', minute: '' });
+    expect(splitTime('8:30')).toEqual({ hour: '', minute: '' });
+  });
+
+  it('joins the parts into the same 24 h value, empty minutes as :00', () => {
+    expect(joinTime({ hour: '8', minute: '30' })).toBe('08:30');
+    expect(joinTime({ hour: '17', minute: '' })).toBe('17:00');
+    expect(joinTime({ hour: '9', minute: '٠٥' })).toBe('09:05');
+    expect(joinTime({ hour: '', minute: '30' })).toBeUndefined();
+    expect(joinTime({ hour: '9', minute: '60' })).toBeUndefined();
+    expect(joinTime({ hour: '24', minute: '00' })).toBeUndefined();
+    for (const v of ['00:00', '09:05', '23:59']) expect(joinTime(splitTime(v))).toBe(v);
   });
 });

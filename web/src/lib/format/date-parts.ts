@@ -97,3 +97,21 @@ export function joinDateTime(parts: DateTimeParts): string | undefined {
   if (!day || !/^\d{1,2}$/.test(hour) || Number(hour) > 23 || !minuteIsValid(minute)) return undefined;
   return `${day}T${hour.padStart(2, '0')}:${(latinDigits(minute) || '0').padStart(2, '0')}`;
 }
+
+/** A time of day as typed: the hour ("0"…"23") and the minutes as typed. */
+export type TimeParts = { hour: string; minute: string };
+
+/** The parts of a value "HH:MM" (a time input's value, 24 h); an empty hour and minutes for anything else. */
+export function splitTime(value: string): TimeParts {
+  const m = /^(\d{2}):(\d{2})$/.exec(value);
+  return m && Number(m[1]) <= 23 && Number(m[2]) <= 59 ? { hour: String(Number(m[1])), minute: m[2]! } : { hour: '', minute: '' };
+}
+
+/**
+ * The value "HH:MM" (24 h, what a time input gives) the parts make: empty minutes are ":00", typed Arabic-Indic digits are
+ * read as Latin ones. Undefined while they make no time (no hour, minutes past 59).
+ */
+export function joinTime(parts: TimeParts): string | undefined {
+  if (!/^\d{1,2}$/.test(parts.hour) || Number(parts.hour) > 23 || !minuteIsValid(parts.minute)) return undefined;
+  return `${parts.hour.padStart(2, '0')}:${(latinDigits(parts.minute) || '0').padStart(2, '0')}`;
+}
