@@ -11,7 +11,8 @@ namespace Switchboard.Tests.Knowledge;
 /// <summary>
 /// Sources the outside probe of 2026-12-07 turned into 500s, or into text PostgreSQL refuses: a page whose body its
 /// Content-Encoding does not decode, a charset the runtime will not decode (UTF-7), Markdown nested past the parser's depth
-/// limit, a title or word cut in the middle of a surrogate pair, a PDF title holding U+0000.
+/// limit, a title or word cut in the middle of a surrogate pair, a PDF title holding U+0000; and a form of too many parts
+/// that was answered as a document too large.
 /// </summary>
 [Trait("Category", "Database")]
 public sealed class KnowledgeMalformedSourceTests(KnowledgeFactory factory) : IClassFixture<KnowledgeFactory>
@@ -121,6 +122,24 @@ public sealed class KnowledgeMalformedSourceTests(KnowledgeFactory factory) : IC
 
         Assert.Equal("Garantie deux ans", (await response.JsonAsync(HttpStatusCode.Created))["title"]!.GetValue<string>());
         Assert.Equal("Garantie deux ans", await factory.WithDbAsync(tenant.Id, db => db.KnowledgeDocuments.Select(d => d.Title).SingleAsync()));
+    }
+
+    [Fact]
+    public async Task AFormWithTooManyPartsIsMalformedNotTooLarge()
+    {
+        var tenant = await factory.CreateTenantAsync();
+        using var api = factory.ApiClient(tenant);
+        using var form = new MultipartFormDataContent();
+        form.Add(new ByteArrayContent(Encoding.UTF8.GetBytes("Nous débouchons les drains.")) { Headers = { ContentType = new MediaTypeHeaderValue("text/plain") } }, "file", "faq.txt");
+        for (var i = 0; i < 20; i++)
+        {
+            form.Add(new StringContent("x"), $"field{i}");
+        }
+
+        var response = await api.PostAsync("/api/v1/knowledge", form);
+
+        await KnowledgeApiTests.AssertEnvelopeAsync(response, HttpStatusCode.BadRequest, "INVALID_FORM");
+        Assert.Equal(0, await factory.WithDbAsync(tenant.Id, db => db.KnowledgeDocuments.CountAsync()));
     }
 
     private static bool IsWellFormed(string s)
