@@ -71,7 +71,8 @@ internal sealed class StripeEventApplier(
             moreAudit.AddRange(audits.Select(a => ((Guid?)a.TenantId, a.Action, a.Details)));
             return new(reportOutcome, null, ev.TryGetProperty("related_object", out var related) ? Str(related, "id") : null);
         }
-        if (!ev.TryGetProperty("data", out var data) || !data.TryGetProperty("object", out var obj) || obj.ValueKind != JsonValueKind.Object)
+        if (!ev.TryGetProperty("data", out var data) || data.ValueKind != JsonValueKind.Object || !data.TryGetProperty("object", out var obj)
+            || obj.ValueKind != JsonValueKind.Object)
         {
             return new("ignored: no data.object", null, null);
         }
@@ -140,10 +141,10 @@ internal sealed class StripeEventApplier(
                     account.GraceEndsAt ??= now.AddDays(stripe.Options.GraceDays);
                     account.UpdatedAt = now;
                 }
-                var attempt = obj.TryGetProperty("attempt_count", out var a) && a.TryGetInt32(out var n) ? n : 1;
+                var attempt = obj.TryGetProperty("attempt_count", out var a) && a.ValueKind == JsonValueKind.Number && a.TryGetInt32(out var n) ? n : 1;
                 await webhooks.PublishAsync(account.TenantId, WebhookEventTypes.BillingPaymentFailed, $"{objectId}:{attempt}",
                     new BillingPaymentFailedData(objectId ?? "", Long(obj, "amount_due"), Str(obj, "currency") ?? stripe.Options.Currency, attempt,
-                        Long(obj, "next_payment_attempt") is > 0 and var next ? DateTimeOffset.FromUnixTimeSeconds(next) : null,
+                        UnixTime(Long(obj, "next_payment_attempt")) is { } next && next > DateTimeOffset.UnixEpoch ? next : null,
                         Str(obj, "hosted_invoice_url"), account.GraceEndsAt), ct);
                 await AlertOwnerAsync(account, $"payment-failed:{objectId}:{attempt}", Str(obj, "hosted_invoice_url"), ct);
                 return new("applied", account.TenantId, objectId, new { invoice = objectId, attempt, graceEndsAt = account.GraceEndsAt });
@@ -306,13 +307,17 @@ internal sealed class StripeEventApplier(
         return account;
     }
 
-    /// <summary>An event's <c>created</c>: Unix seconds (v1 snapshot events) or an ISO 8601 time (v2 thin events); null when absent.</summary>
+    /// <summary>An event's <c>created</c>: Unix seconds (v1 snapshot events) or an ISO 8601 time (v2 thin events); null when absent or not such a time.</summary>
     internal static DateTimeOffset? CreatedOf(JsonElement ev) =>
         !ev.TryGetProperty("created", out var c) ? null
-        : c.ValueKind == JsonValueKind.Number && c.TryGetInt64(out var unix) ? DateTimeOffset.FromUnixTimeSeconds(unix)
+        : c.ValueKind == JsonValueKind.Number && c.TryGetInt64(out var unix) ? UnixTime(unix)
         : c.ValueKind == JsonValueKind.String && DateTimeOffset.TryParse(c.GetString(), System.Globalization.CultureInfo.InvariantCulture,
             System.Globalization.DateTimeStyles.AssumeUniversal, out var iso) ? iso.ToUniversalTime()
         : null;
+
+    /// <summary>Unix seconds as a time, or null outside the range a <see cref="DateTimeOffset"/> holds (years 1–9999).</summary>
+    private static DateTimeOffset? UnixTime(long seconds) =>
+        seconds is >= -62135596800 and <= 253402300799 ? DateTimeOffset.FromUnixTimeSeconds(seconds) : null;
 
     private static Guid? MetadataTenant(JsonElement obj) =>
         obj.TryGetProperty("metadata", out var md) && md.ValueKind == JsonValueKind.Object && Guid.TryParse(Str(md, "tenant_id"), out var id) ? id : null;
@@ -328,14 +333,15 @@ internal sealed class StripeEventApplier(
         {
             return byMetadata.Id;
         }
-        if (!sub.TryGetProperty("items", out var items) || !items.TryGetProperty("data", out var list) || list.ValueKind != JsonValueKind.Array)
+        if (!sub.TryGetProperty("items", out var items) || items.ValueKind != JsonValueKind.Object || !items.TryGetProperty("data", out var list)
+            || list.ValueKind != JsonValueKind.Array)
         {
             return null;
         }
         Dictionary<string, string>? catalog = null;
         foreach (var item in list.EnumerateArray())
         {
-            if (!item.TryGetProperty("price", out var price) || price.ValueKind != JsonValueKind.Object)
+            if (item.ValueKind != JsonValueKind.Object || !item.TryGetProperty("price", out var price) || price.ValueKind != JsonValueKind.Object)
             {
                 continue;
             }

@@ -17,13 +17,18 @@ public sealed record StripeWebhookAck(bool Received, bool Duplicate, string Outc
 /// verified against <c>Stripe-Signature</c> (<see cref="StripeSignature"/>; 300 s tolerance) before anything is parsed;
 /// each event is stored once by its id in the same transaction as its effect (<see cref="StripeEventApplier"/>), so a
 /// redelivery answers 200 <c>duplicate</c> and changes nothing. Thin events (v2 event destinations, <c>created</c> as
-/// ISO 8601) are accepted on the same route: the meter error reports (<see cref="MeterErrorReports"/>). Errors: 404
-/// <c>STRIPE_NOT_CONFIGURED</c>, 400 <c>INVALID_SIGNATURE</c> / <c>STALE_SIGNATURE</c> / <c>MALFORMED_EVENT</c>, 413, 503
-/// <c>STRIPE_UNAVAILABLE</c> (a thin event's full form could not be fetched; nothing stored, Stripe redelivers).
+/// ISO 8601) are accepted on the same route: the meter error reports (<see cref="MeterErrorReports"/>). A signed event's
+/// text that cannot be read or stored (a lone surrogate escape, invalid UTF-8, U+0000) is replaced by U+FFFD
+/// (<see cref="TolerantJson"/>), and a field of the wrong JSON type is read as absent, so a well-signed event is answered
+/// 2xx or 4xx, never a 500 that Stripe would retry for three days (stripe-billing.md §6.2). Errors: 404
+/// <c>STRIPE_NOT_CONFIGURED</c>, 400 <c>INVALID_SIGNATURE</c> / <c>STALE_SIGNATURE</c> / <c>MALFORMED_EVENT</c> (also an
+/// <c>id</c> or <c>type</c> that is not usable text), 413, 503 <c>STRIPE_UNAVAILABLE</c> (a thin event's full form could
+/// not be fetched, Stripe answered an error or could not be reached; nothing stored, Stripe redelivers).
 /// </summary>
 internal static class StripeWebhookApi
 {
     private const int MaxBodyBytes = 512 * 1024;
+    private static readonly JsonDocumentOptions JsonOptions = new() { MaxDepth = 64 };
 
     public static IEndpointRouteBuilder MapStripeWebhooks(this IEndpointRouteBuilder app)
     {
@@ -71,9 +76,17 @@ internal static class StripeWebhookApi
         }
 
         JsonDocument document;
+        List<string> unusable;
         try
         {
-            document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 64 });
+            document = JsonDocument.Parse(body, JsonOptions);
+            // A lone surrogate escape, invalid UTF-8 or U+0000 in a string made GetString throw, or the write fail on PostgreSQL
+            // (a 500, and Stripe retrying for days): such text is replaced by U+FFFD before anything reads the event.
+            if (TolerantJson.Sanitize(body, JsonOptions.MaxDepth, out unusable) is { } usable)
+            {
+                document.Dispose();
+                document = JsonDocument.Parse(usable, JsonOptions);
+            }
         }
         catch (JsonException)
         {
@@ -83,7 +96,8 @@ internal static class StripeWebhookApi
         {
             var ev = document.RootElement;
             // A number or object where a string belongs made GetString throw (a 500, and Stripe retrying for days): checked first.
-            if (ev.ValueKind != JsonValueKind.Object || !ev.TryGetProperty("id", out var idProp) || idProp.ValueKind != JsonValueKind.String
+            if (ev.ValueKind != JsonValueKind.Object || unusable.Contains("$.id") || unusable.Contains("$.type")
+                || !ev.TryGetProperty("id", out var idProp) || idProp.ValueKind != JsonValueKind.String
                 || idProp.GetString() is not { Length: > 0 and <= 255 } id
                 || !ev.TryGetProperty("type", out var typeProp) || typeProp.ValueKind != JsonValueKind.String
                 || typeProp.GetString() is not { Length: > 0 and <= 100 } type)
@@ -103,6 +117,12 @@ internal static class StripeWebhookApi
             {
                 // Applying needed Stripe (a thin event's full form) and Stripe did not answer: not stored, so Stripe delivers it again.
                 logger.LogWarning(e, "Stripe event {EventId} {Type} could not be applied now: Stripe answered {Status}", id, type, (int)e.HttpStatusCode);
+                return ApiError.Create(503, "STRIPE_UNAVAILABLE", "Stripe could not be read to apply this event; deliver it again later.");
+            }
+            catch (HttpRequestException e)
+            {
+                // Stripe could not be reached at all (Stripe.net throws the connection failure as it is, not as a StripeException).
+                logger.LogWarning(e, "Stripe event {EventId} {Type} could not be applied now: Stripe could not be reached ({Error})", id, type, e.HttpRequestError);
                 return ApiError.Create(503, "STRIPE_UNAVAILABLE", "Stripe could not be read to apply this event; deliver it again later.");
             }
             db.StripeEvents.Add(new StripeEventRecord

@@ -98,7 +98,7 @@ internal static partial class Chunker
         var sb = new StringBuilder();
         foreach (var word in sentence.Split(' ', StringSplitOptions.RemoveEmptyEntries))
         {
-            var w = word.Length > Max ? word[..Max] : word;
+            var w = Platform.Http.TolerantJson.Cap(word, Max)!; // never half a surrogate pair: PostgreSQL's driver cannot encode it
             if (sb.Length > 0 && sb.Length + 1 + w.Length > Target)
             {
                 yield return sb.ToString();

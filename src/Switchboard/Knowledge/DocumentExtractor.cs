@@ -91,9 +91,21 @@ internal static class DocumentExtractor
         string? title = null;
         var inFence = false;
 
+        var tooDeep = false;
         void Flush()
         {
-            var text = Markdig.Markdown.ToPlainText(body.ToString()).Trim();
+            string text;
+            try
+            {
+                text = Markdig.Markdown.ToPlainText(body.ToString()).Trim();
+            }
+            catch (ArgumentException)
+            {
+                // Markdig refuses blocks or inlines nested past its depth limit ("> > > …", "[[[…", "***…") with an
+                // ArgumentException (ThrowHelper.CheckDepthLimit), which answered a 500.
+                tooDeep = true;
+                text = "";
+            }
             if (text.Length > 0)
             {
                 sections.Add(new DocumentSection(path.Count == 0 ? null : string.Join(" › ", path.Select(p => p.Title)), TextFolding.Normalize(text)));
@@ -120,7 +132,8 @@ internal static class DocumentExtractor
             body.Append(line).Append('\n');
         }
         Flush();
-        return sections.Count == 0 ? ExtractedDocument.Fail("The document has no text.") : new(sections, title, null);
+        return tooDeep ? ExtractedDocument.Fail("The Markdown is nested too deeply to be read (quotes, lists, links or emphasis inside one another).")
+            : sections.Count == 0 ? ExtractedDocument.Fail("The document has no text.") : new(sections, title, null);
     }
 
     public static ExtractedDocument FromHtml(string html)
@@ -198,7 +211,8 @@ internal static class DocumentExtractor
         try
         {
             using var pdf = PdfDocument.Open(bytes);
-            title = pdf.Information?.Title;
+            // The metadata's own text: PDFDocEncoding or UTF-16 may hold U+0000 (PostgreSQL refuses it) or other controls.
+            title = pdf.Information?.Title is { } raw ? CollapseLines(raw).Replace('\n', ' ') : null;
             foreach (var page in pdf.GetPages())
             {
                 var text = CollapseLines(ContentOrderTextExtractor.GetText(page));

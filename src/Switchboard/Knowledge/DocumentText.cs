@@ -67,7 +67,10 @@ internal static class DocumentText
         return -1;
     }
 
-    /// <summary>The encoding a charset label names (Windows-1252 for the labels browsers read so), or null when none or unknown.</summary>
+    /// <summary>
+    /// The encoding a charset label names (Windows-1252 for the labels browsers read so), or null when none, unknown or
+    /// one the runtime will not decode (<c>utf-7</c>).
+    /// </summary>
     private static Encoding? Declared(string? charset)
     {
         var label = charset?.Trim().Trim('"').Trim();
@@ -80,8 +83,10 @@ internal static class DocumentText
             var encoding = CodePagesEncodingProvider.Instance.GetEncoding(label) ?? Encoding.GetEncoding(label);
             return encoding.CodePage is 28591 or 20127 ? Windows1252 : encoding; // iso-8859-1, us-ascii
         }
-        catch (ArgumentException)
+        catch (Exception e) when (e is ArgumentException or NotSupportedException)
         {
+            // NotSupportedException: a label the runtime knows but refuses to decode (UTF-7, SYSLIB0001), which the WHATWG
+            // Encoding Standard does not list either (§4.2): read as undeclared, like an unknown label. It answered a 500.
             return null;
         }
     }

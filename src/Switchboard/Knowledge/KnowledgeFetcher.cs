@@ -19,7 +19,9 @@ internal sealed record FetchedDocument(byte[]? Body, string? Type, string? ETag,
 /// credentials, every resolved address public) and again at connect time (the policy's connect callback, against DNS
 /// rebinding); redirects are not followed (a 3xx is refused: its target was never checked); the whole request is
 /// bounded by <see cref="KnowledgeOptions.UrlTimeoutSeconds"/> and the body by <see cref="KnowledgeOptions.MaxDocumentBytes"/>;
-/// only <c>text/html</c>, <c>text/plain</c>, <c>text/markdown</c> and <c>application/pdf</c> are accepted.
+/// only <c>text/html</c>, <c>text/plain</c>, <c>text/markdown</c> and <c>application/pdf</c> are accepted. Every failure is a
+/// refusal (<see cref="FetchedDocument.Code"/>), never an exception: a body cut short or that its <c>Content-Encoding</c>
+/// (gzip, deflate, br) does not decode is <c>URL_FETCH_FAILED</c>.
 /// This class is the one place knowledge ingestion touches the network policy (issue 12 moves it to Platform).
 /// </summary>
 internal sealed class KnowledgeFetcher : IDisposable
@@ -83,13 +85,23 @@ internal sealed class KnowledgeFetcher : IDisposable
             using var buffer = new MemoryStream();
             var chunk = new byte[16 * 1024];
             int read;
-            while ((read = await stream.ReadAsync(chunk, timeout.Token)) > 0)
+            try
             {
-                if (buffer.Length + read > max)
+                while ((read = await stream.ReadAsync(chunk, timeout.Token)) > 0)
                 {
-                    return Refused("DOCUMENT_TOO_LARGE", $"The document exceeds {max} bytes.");
+                    if (buffer.Length + read > max)
+                    {
+                        return Refused("DOCUMENT_TOO_LARGE", $"The document exceeds {max} bytes.");
+                    }
+                    buffer.Write(chunk, 0, read);
                 }
-                buffer.Write(chunk, 0, read);
+            }
+            catch (Exception e) when (e is InvalidDataException or InvalidOperationException)
+            {
+                // A body its Content-Encoding does not decode (the handler decompresses gzip, deflate and br as it reads, and
+                // drops the header): the gzip and deflate decoders throw InvalidDataException, the Brotli decoder
+                // InvalidOperationException ("Decoder ran into invalid data"). Both answered the caller a 500.
+                return Refused("URL_FETCH_FAILED", "The URL's answer could not be decoded: its body is not what its Content-Encoding says.");
             }
             return new(buffer.ToArray(), type, response.Headers.ETag?.Tag, response.Content.Headers.LastModified?.ToString("R"), null, null)
             {
@@ -114,6 +126,7 @@ internal sealed class KnowledgeFetcher : IDisposable
             // stream throws this IOException, not an HttpRequestException, and it answered the caller a 500.
             return Refused("URL_FETCH_FAILED", $"The URL's answer was cut short ({e.HttpRequestError}).");
         }
+
     }
 
     private static FetchedDocument Refused(string code, string message) => new(null, null, null, null, code, message);

@@ -274,5 +274,6 @@ internal sealed class KnowledgeIngestion(
 
     private static string FirstText(params string?[] values) => values.First(v => !string.IsNullOrWhiteSpace(v))!.Trim();
 
-    private static string Cap(string s, int max) => s.Length > max ? s[..max] : s;
+    /// <summary>At most <paramref name="max"/> UTF-16 units, never half a surrogate pair (which PostgreSQL's driver cannot encode).</summary>
+    private static string Cap(string s, int max) => TolerantJson.Cap(s, max)!;
 }

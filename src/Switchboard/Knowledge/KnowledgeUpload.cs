@@ -20,6 +20,9 @@ internal static class KnowledgeUpload
     /// <summary>Room for the multipart framing and the small fields around the file, in bytes.</summary>
     private const int FormOverheadBytes = 64 * 1024;
 
+    /// <summary>Most parts (fields and files) a form may have (400 <c>INVALID_FORM</c> beyond).</summary>
+    private const int MaxFormParts = 16;
+
     /// <summary>
     /// The request body limit of <c>POST /api/v1/knowledge</c>, in bytes (<see cref="RequestBodyLimit"/>): three times the
     /// largest document, plus the form's framing. A JSON body carries the document escaped: <c>contentBase64</c> is 4 bytes per
@@ -36,7 +39,8 @@ internal static class KnowledgeUpload
     /// The request for the form in <paramref name="request"/>. Errors: 413 <c>DOCUMENT_TOO_LARGE</c> (file or form past
     /// the limit), 415 <c>UNSUPPORTED_MEDIA_TYPE</c> (a file that is not PDF, Markdown, HTML or text), 422
     /// <c>VALIDATION_FAILED</c> (no file, or an empty one), 422 <c>NOT_UTF8_TEXT</c> (a text, Markdown or HTML file that is
-    /// not text: binary, or control bytes; <see cref="DocumentText.Decode"/>), 400 <c>INVALID_FORM</c> (a malformed multipart body).
+    /// not text: binary, or control bytes; <see cref="DocumentText.Decode"/>), 400 <c>INVALID_FORM</c> (a malformed multipart body,
+    /// or one of more than 16 parts).
     /// </summary>
     public static async Task<(KnowledgeDocumentRequest? Request, JsonHttpResult<ErrorEnvelope>? Error)> ReadAsync(
         HttpRequest request, KnowledgeOptions options, CancellationToken ct)
@@ -54,9 +58,14 @@ internal static class KnowledgeUpload
             {
                 MultipartBodyLengthLimit = options.MaxDocumentBytes + FormOverheadBytes,
                 ValueLengthLimit = 4096,
-                ValueCountLimit = 16,
+                ValueCountLimit = MaxFormParts,
             }));
             form = await request.ReadFormAsync(ct);
+        }
+        catch (InvalidDataException e) when (e.Message.Contains("count limit", StringComparison.OrdinalIgnoreCase))
+        {
+            // Too many parts is not a large document: it answered 413 DOCUMENT_TOO_LARGE with the document's byte limit.
+            return (null, ApiError.BadRequest("INVALID_FORM", $"The form has more than {MaxFormParts} parts: send a file, and optionally title and type."));
         }
         catch (InvalidDataException e) when (e.Message.Contains("limit", StringComparison.OrdinalIgnoreCase))
         {
