@@ -136,8 +136,137 @@ internal static class DocumentExtractor
             : sections.Count == 0 ? ExtractedDocument.Fail("The document has no text.") : new(sections, title, null);
     }
 
+    /// <summary>
+    /// Deepest element nesting an HTML source may reach (<see cref="NestingDepth"/>) before it is refused unread. The HTML
+    /// tree builder's cost grows with the depth of the open elements at every tag (WHATWG HTML §13.2.4.3: "has an element in
+    /// scope", the adoption agency algorithm), so 200,000 nested <c>div</c>s or 100,000 unclosed <c>b</c>s (1.2 MB, under the
+    /// document limit) kept a core busy for minutes, beyond any cancellation (the outside probe of 2026-12-07). Browsers
+    /// stop nesting at 512 (Chromium's parser hangs deeper elements on the 512th); no page worth answering from goes near.
+    /// </summary>
+    internal const int MaxHtmlDepth = 1024;
+
+    /// <summary>
+    /// How deep <paramref name="html"/>'s elements nest, as a linear scan of its tags estimates it, stopping at
+    /// <paramref name="limit"/> + 1: a start tag opens an element unless it is void (<c>br</c>, <c>img</c>…), one whose end
+    /// tag is optional (<c>p</c>, <c>li</c>, <c>td</c>…: the next one closes it), or self-closing inside <c>svg</c>/<c>math</c>
+    /// (an <c>a</c>, <c>button</c>, <c>select</c>, <c>form</c> or <c>nobr</c> first closes an open one of its name);
+    /// an end tag closes the innermost open element of its name among the <see cref="EndTagReach"/> innermost (otherwise it is
+    /// ignored, as the tree builder ignores a stray end tag); comments, doctypes and the text of <c>script</c>, <c>style</c>,
+    /// <c>textarea</c> and <c>title</c> are skipped. Cheap (one pass, bounded work per tag) and never below the depth the tree
+    /// builder reaches for the unclosed or nested elements that make it slow.
+    /// </summary>
+    internal static int NestingDepth(string html, int limit)
+    {
+        var open = new List<string>();
+        var max = 0;
+        var foreign = 0; // open svg/math elements: a "/>" there closes its element
+        var i = 0;
+        while ((i = html.IndexOf('<', i)) >= 0 && i + 1 < html.Length)
+        {
+            if (string.CompareOrdinal(html, i, "<!--", 0, 4) == 0)
+            {
+                var end = html.IndexOf("-->", i + 4, StringComparison.Ordinal);
+                i = end < 0 ? html.Length : end + 3;
+                continue;
+            }
+            if (html[i + 1] is '!' or '?')
+            {
+                var end = html.IndexOf('>', i + 2);
+                i = end < 0 ? html.Length : end + 1;
+                continue;
+            }
+            var closing = html[i + 1] == '/';
+            var start = i + (closing ? 2 : 1);
+            var n = start;
+            while (n < html.Length && (char.IsAsciiLetterOrDigit(html[n]) || html[n] is '-' or ':' or '_'))
+            {
+                n++;
+            }
+            if (n == start || !char.IsAsciiLetter(html[start]))
+            {
+                i = start; // "<" followed by anything else is text
+                continue;
+            }
+            var name = html[start..n].ToLowerInvariant();
+            var close = html.IndexOf('>', n);
+            if (close < 0)
+            {
+                break;
+            }
+            i = close + 1;
+            if (closing)
+            {
+                for (var k = open.Count - 1; k >= Math.Max(0, open.Count - EndTagReach); k--)
+                {
+                    if (open[k] == name)
+                    {
+                        foreign -= open.Skip(k).Count(x => x is "svg" or "math");
+                        open.RemoveRange(k, open.Count - k);
+                        break;
+                    }
+                }
+                continue;
+            }
+            if (RawText.Contains(name))
+            {
+                var end = html.IndexOf("</" + name, i, StringComparison.OrdinalIgnoreCase);
+                i = end < 0 ? html.Length : end;
+                continue;
+            }
+            if (Void.Contains(name) || OptionalEnd.Contains(name) || (foreign > 0 && html[close - 1] == '/'))
+            {
+                continue;
+            }
+            if (ClosesItsOwnKind.Contains(name))
+            {
+                var k = open.LastIndexOf(name, open.Count - 1, Math.Min(open.Count, EndTagReach));
+                if (k >= 0)
+                {
+                    foreign -= open.Skip(k).Count(x => x is "svg" or "math");
+                    open.RemoveRange(k, open.Count - k);
+                }
+            }
+            open.Add(name);
+            foreign += name is "svg" or "math" ? 1 : 0;
+            if (open.Count > max && (max = open.Count) > limit)
+            {
+                break;
+            }
+        }
+        return max;
+    }
+
+    /// <summary>How many of the innermost open elements an end tag is matched against (<see cref="NestingDepth"/>): bounds the work per tag.</summary>
+    private const int EndTagReach = 64;
+
+    /// <summary>Void elements (WHATWG HTML §13.1.2), and the obsolete ones parsed as void: they never hold children.</summary>
+    private static readonly HashSet<string> Void = new(StringComparer.Ordinal)
+    {
+        "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr", "param", "keygen", "basefont", "bgsound", "frame",
+    };
+
+    /// <summary>Elements whose end tag may be omitted (WHATWG HTML §13.1.2.4): the next sibling's start tag closes them.</summary>
+    private static readonly HashSet<string> OptionalEnd = new(StringComparer.Ordinal)
+    {
+        "html", "head", "body", "p", "li", "dt", "dd", "option", "optgroup", "tr", "td", "th", "thead", "tbody", "tfoot", "colgroup", "caption", "rb", "rt", "rtc", "rp",
+    };
+
+    /// <summary>
+    /// Elements a start tag of the same name closes first when one is open (WHATWG HTML §13.2.6.4.7: an <c>a</c> runs the
+    /// adoption agency, a <c>button</c>, <c>select</c> or <c>nobr</c> is closed, a nested <c>form</c> is ignored): a page of
+    /// unclosed links is flat, not deep.
+    /// </summary>
+    private static readonly HashSet<string> ClosesItsOwnKind = new(StringComparer.Ordinal) { "a", "button", "select", "form", "nobr" };
+
+    /// <summary>Elements whose content is text up to their own end tag (WHATWG HTML §13.1.2: raw text and escapable raw text elements).</summary>
+    private static readonly HashSet<string> RawText = new(StringComparer.Ordinal) { "script", "style", "textarea", "title", "xmp", "iframe", "noembed", "noframes" };
+
     public static ExtractedDocument FromHtml(string html)
     {
+        if (NestingDepth(html, MaxHtmlDepth) > MaxHtmlDepth)
+        {
+            return ExtractedDocument.Fail($"The HTML nests its elements more than {MaxHtmlDepth} deep (browsers stop at 512): it cannot be read.");
+        }
         var document = new HtmlParser().ParseDocument(html);
         foreach (var element in document.QuerySelectorAll(string.Join(",", Dropped)).ToList())
         {

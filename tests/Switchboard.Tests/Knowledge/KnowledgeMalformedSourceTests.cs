@@ -90,6 +90,57 @@ public sealed class KnowledgeMalformedSourceTests(KnowledgeFactory factory) : IC
         Assert.Equal(0, await factory.WithDbAsync(tenant.Id, db => db.KnowledgeDocuments.CountAsync()));
     }
 
+    [Theory]
+    [InlineData("<div>", "</div>")]
+    [InlineData("<b>", "")] // unclosed formatting elements: the adoption agency's worst case
+    [InlineData("<table><tr><td>", "</td></tr></table>")]
+    public async Task HtmlNestedDeeperThanBrowsersGoIsRefusedUnread(string open, string close)
+    {
+        var tenant = await factory.CreateTenantAsync();
+        using var api = factory.ApiClient(tenant);
+        const int Depth = Switchboard.Knowledge.DocumentExtractor.MaxHtmlDepth + 100;
+        var content = "<html><body>" + string.Concat(Enumerable.Repeat(open, Depth)) + "Sous-sol inondé" + string.Concat(Enumerable.Repeat(close, Depth)) + "</body></html>";
+
+        var response = await KnowledgeFactory.AddAsync(api, new { type = "html", content });
+
+        await KnowledgeApiTests.AssertEnvelopeAsync(response, HttpStatusCode.UnprocessableEntity, "UNREADABLE_DOCUMENT");
+        Assert.Equal(0, await factory.WithDbAsync(tenant.Id, db => db.KnowledgeDocuments.CountAsync()));
+    }
+
+    [Fact]
+    public async Task LongButShallowHtmlIsStillRead()
+    {
+        var tenant = await factory.CreateTenantAsync();
+        using var api = factory.ApiClient(tenant);
+        // Many more elements than the limit whose end tags are optional or implied (items, paragraphs, cells, links left open;
+        // 400 of each within the test host's 64 KB document limit), nesting deeper than Chromium's (600 > 512) but under the
+        // limit, script text that looks like tags, and self-closing SVG.
+        var content = "<html><body><ul>" + string.Concat(Enumerable.Range(0, 400).Select(i => $"<li>Service {i}")) + "</ul>"
+            + string.Concat(Enumerable.Range(0, 400).Select(i => $"<p>Paragraphe {i} <a href=\"/s{i}\">lien")) + "<table>"
+            + string.Concat(Enumerable.Range(0, 400).Select(i => $"<tr><td>cellule {i}")) + "</table>"
+            + "<script>" + string.Concat(Enumerable.Repeat("<div>", 1100)) + "</script>"
+            + "<svg>" + string.Concat(Enumerable.Repeat("<path d=\"M0 0\"/>", 1100)) + "</svg>"
+            + string.Concat(Enumerable.Repeat("<div>", 600)) + "Clapet antiretour posé en une heure." + string.Concat(Enumerable.Repeat("</div>", 600))
+            + "</body></html>";
+
+        var response = await KnowledgeFactory.AddAsync(api, new { type = "html", content });
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        Assert.Single(await KnowledgeFactory.SearchAsync(api, "clapet antiretour"));
+    }
+
+    [Fact]
+    public void TheNestingEstimateFollowsTheTreeBuilder()
+    {
+        Assert.Equal(2, Switchboard.Knowledge.DocumentExtractor.NestingDepth("<div><span>a<br><img src=x></span></div><div></div>", 100));
+        Assert.Equal(1, Switchboard.Knowledge.DocumentExtractor.NestingDepth("<svg><path/><path/></svg>", 100));
+        Assert.Equal(0, Switchboard.Knowledge.DocumentExtractor.NestingDepth("<script>if (a<b) { '<div><div>' }</script><!-- <div><div> --><p>x<p>y", 100));
+        Assert.Equal(3, Switchboard.Knowledge.DocumentExtractor.NestingDepth("<div><div></span></span><div>", 100)); // stray end tags are ignored
+        Assert.Equal(2, Switchboard.Knowledge.DocumentExtractor.NestingDepth("<div>" + string.Concat(Enumerable.Repeat("<a href=x>lien ", 500)), 100));
+        // It stops one past the limit, however deep the rest goes.
+        Assert.Equal(101, Switchboard.Knowledge.DocumentExtractor.NestingDepth(string.Concat(Enumerable.Repeat("<div>", 200_000)), 100));
+    }
+
     [Fact]
     public async Task TitlesHeadingsAndWordsCutAtTheirLimitNeverSplitACharacter()
     {
