@@ -476,6 +476,9 @@ public sealed class OnboardingBrowserTests(BrowserFixture browser, ITestOutputHe
         await StepButton(page, "Voice provider").ClickAsync();
         await Expect(StepHeading(page, "Voice provider")).ToBeVisibleAsync();
         await page.GetByRole(AriaRole.Radio, new() { NameRegex = new Regex("^Vapi") }).CheckAsync();
+        // The choice's save lands first: the warning it brings back pushes the form down, and a click on Continue made while
+        // it arrived could land where the button was (CI, once, under the whole suite's load: the wizard stayed on step 2).
+        await Expect(page.GetByRole(AriaRole.Status).Filter(new() { HasText = "Vapi needs its private API key" })).ToBeVisibleAsync();
         await page.GetByRole(AriaRole.Button, new() { Name = "Continue" }).ClickAsync();
         await Expect(StepHeading(page, "Persona")).ToBeVisibleAsync();
         await Expect(StepButton(page, "Voice provider")).ToHaveAccessibleNameAsync(new Regex(@"^2\. Voice provider\s*\(done\)$"));
