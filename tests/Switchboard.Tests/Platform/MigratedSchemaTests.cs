@@ -1,8 +1,5 @@
 using System.Data.Common;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 using Switchboard.Platform.Database;
 using Switchboard.Tenancy;
 using Switchboard.Tests.Support;
@@ -27,18 +24,7 @@ public sealed class MigratedSchemaTests
         using var migratedDb = new TestDatabase();
         using var modelDb = new TestDatabase();
 
-        var services = new ServiceCollection();
-        services.AddLogging();
-        services.AddSingleton<IOptions<DatabaseOptions>>(Options.Create(new DatabaseOptions { Provider = migratedDb.Provider, ConnectionString = migratedDb.ConnectionString }));
-        services.AddScoped<CurrentTenant>();
-        services.AddDbContext<SwitchboardDbContext>((sp, o) =>
-        {
-            var opts = sp.GetRequiredService<IOptions<DatabaseOptions>>().Value;
-            if (opts.IsPostgres) { o.UseNpgsql(opts.ConnectionString); } else { o.UseSqlite(opts.ConnectionString); }
-        });
-        await using var provider = services.BuildServiceProvider();
-        var migrator = new Migrator(provider.GetRequiredService<IServiceScopeFactory>(), provider.GetRequiredService<IOptions<DatabaseOptions>>(), NullLogger<Migrator>.Instance);
-        await migrator.MigrateAsync(CancellationToken.None);
+        await using var migratedServices = await MigratedDatabase.CreateAsync(migratedDb);
 
         var modelOptions = new DbContextOptionsBuilder<SwitchboardDbContext>();
         if (TestDatabase.IsPostgres) { modelOptions.UseNpgsql(modelDb.ConnectionString); } else { modelOptions.UseSqlite(modelDb.ConnectionString); }

@@ -1,8 +1,5 @@
 using System.Data.Common;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 using Switchboard.Numbers;
 using Switchboard.Platform.Database;
 using Switchboard.Tenancy;
@@ -23,18 +20,8 @@ public sealed class NumberClaimsMigrationTests
     public async Task MigrationKeepsStoredNumbersAndLetsUnverifiedClaimsOfDifferentTenantsCoexist()
     {
         using var database = new TestDatabase();
-        var services = new ServiceCollection();
-        services.AddLogging();
-        services.AddSingleton<IOptions<DatabaseOptions>>(Options.Create(new DatabaseOptions { Provider = database.Provider, ConnectionString = database.ConnectionString }));
-        services.AddScoped<CurrentTenant>();
-        services.AddDbContext<SwitchboardDbContext>((sp, o) =>
-        {
-            var opts = sp.GetRequiredService<IOptions<DatabaseOptions>>().Value;
-            if (opts.IsPostgres) { o.UseNpgsql(opts.ConnectionString); } else { o.UseSqlite(opts.ConnectionString); }
-        });
-        await using var provider = services.BuildServiceProvider();
-        var migrator = new Migrator(provider.GetRequiredService<IServiceScopeFactory>(), provider.GetRequiredService<IOptions<DatabaseOptions>>(), NullLogger<Migrator>.Instance);
-        await migrator.MigrateAsync(CancellationToken.None);
+        await using var migrated = await MigratedDatabase.CreateAsync(database);
+        var migrator = migrated.Migrator;
 
         // Back to the schema before 0035 (one installation-wide unique index on "Number"), holding numbers of two tenants.
         await ExecAsync(database, """

@@ -1,7 +1,4 @@
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 using Switchboard.Outbound;
 using Switchboard.Platform.Database;
 using Switchboard.Tenancy;
@@ -22,18 +19,8 @@ public sealed class VapiTransferOnceMigrationTests
     public async Task MigrationKeepsTheFirstOfDuplicateVapiTransfersAndEveryNativeOne()
     {
         using var database = new TestDatabase();
-        var services = new ServiceCollection();
-        services.AddLogging();
-        services.AddSingleton<IOptions<DatabaseOptions>>(Options.Create(new DatabaseOptions { Provider = database.Provider, ConnectionString = database.ConnectionString }));
-        services.AddScoped<CurrentTenant>();
-        services.AddDbContext<SwitchboardDbContext>((sp, o) =>
-        {
-            var opts = sp.GetRequiredService<IOptions<DatabaseOptions>>().Value;
-            if (opts.IsPostgres) { o.UseNpgsql(opts.ConnectionString); } else { o.UseSqlite(opts.ConnectionString); }
-        });
-        await using var provider = services.BuildServiceProvider();
-        var migrator = new Migrator(provider.GetRequiredService<IServiceScopeFactory>(), provider.GetRequiredService<IOptions<DatabaseOptions>>(), NullLogger<Migrator>.Instance);
-        await migrator.MigrateAsync(CancellationToken.None);
+        await using var migrated = await MigratedDatabase.CreateAsync(database);
+        var migrator = migrated.Migrator;
 
         // Back to the schema before 0039, holding what the read-then-insert let through: one Vapi transfer stored three
         // times (the first two at the same instant), another call's single one, and a native call's two attempts.
