@@ -956,7 +956,7 @@ internal sealed class RowTemplate
     /// <summary>A string to replace: id slot and format (D upper, D lower, N lower), or the provider call id (-1) or idempotency key (-2).</summary>
     private sealed record Token(string Text, int Slot, char Format);
 
-    public static async Task<RowTemplate> ExtractAsync(DbTarget db, string providerCallId, CancellationToken ct)
+    public static async Task<RowTemplate> ExtractAsync(DbTarget db, string providerCallId, CancellationToken ct, bool followDeliveries = false)
     {
         await using var conn = await db.OpenAsync(db.ServerConnectionString, ct);
         var tableNames = await db.TablesAsync(conn, ct);
@@ -980,6 +980,23 @@ internal sealed class RowTemplate
             {
                 // The outbox has no call id; its dedupe key carries it.
                 rows.AddRange((await SelectAsync(conn, table, "\"DedupeKey\" LIKE @p", "%" + callId.ToString("N") + "%", ct)).Select(r => (table, r)));
+            }
+        }
+
+        if (followDeliveries)
+        {
+            // What the call's webhook events became (issue 13's "same rows"): each event's deliveries, their attempts, and the
+            // outbox row that carried each delivery (its dedupe key is the delivery id). None of these names the call.
+            var events = rows.Where(r => r.Table == "webhook_events").Select(r => r.Row["Id"]!).ToList();
+            foreach (var eventId in events)
+            {
+                foreach (var delivery in await SelectAsync(conn, "webhook_deliveries", "\"EventId\" = @p", eventId, ct))
+                {
+                    rows.Add(("webhook_deliveries", delivery));
+                    rows.AddRange((await SelectAsync(conn, "webhook_attempts", "\"DeliveryId\" = @p", delivery["Id"]!, ct)).Select(r => ("webhook_attempts", r)));
+                    var deliveryId = delivery["Id"] is Guid d ? d : Guid.Parse((string)delivery["Id"]!);
+                    rows.AddRange((await SelectAsync(conn, "outbox", "\"DedupeKey\" LIKE @p", deliveryId.ToString("N") + ":%", ct)).Select(r => ("outbox", r)));
+                }
             }
         }
 
