@@ -9,7 +9,8 @@ namespace Switchboard.Tests.Outbound;
 /// <summary>
 /// Probe 9: a campaign's status changes sent at the same moment. Each request checked the status it had read, then saved
 /// its own, so a cancel and a resume sent together could both pass: the cancel skipped the contacts, and the resume's save
-/// turned the canceled campaign back into a running one (with its end time set).
+/// turned the canceled campaign back into a running one (with its end time set). And
+/// campaigns created together from CSVs carrying the consent of the same new number answered 409 but for one.
 /// </summary>
 [Trait("Category", "Database")]
 public sealed class CampaignStatusRaceTests
@@ -68,5 +69,34 @@ public sealed class CampaignStatusRaceTests
             }
             Assert.Equal(campaign.Status == "canceled", campaign.EndedAt is not null);
         }
+    }
+
+    [Fact]
+    public async Task CampaignsCreatedTogetherWithTheConsentOfTheSameNewNumberAreAllCreated()
+    {
+        await using var rig = await CampaignRig.StartAsync();
+        var tenant = await rig.TenantAsync();
+        var api = rig.Host.Api(tenant);
+        var consentAt = rig.Host.Clock.GetUtcNow().AddDays(-10).ToString("O");
+
+        for (var round = 0; round < 3; round++)
+        {
+            var csv = $"number,name,consent_source,consent_at\n+1514556{round:D4},Ann,web form,{consentAt}\n";
+            var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var creates = Enumerable.Range(0, 8).Select(i => Task.Run(async () =>
+            {
+                await gate.Task;
+                return await api.PostAsJsonAsync("/api/v1/campaigns", new { name = $"Consent {round}-{i}", promotional = true, contactsCsv = csv });
+            })).ToList();
+            gate.SetResult();
+
+            foreach (var response in await Task.WhenAll(creates))
+            {
+                Assert.True(response.StatusCode == HttpStatusCode.Created, $"round {round}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+            }
+            var number = $"+1514556{round:D4}";
+            Assert.Equal(1, await rig.Host.WithDbAsync(tenant.Id, db => db.Consents.CountAsync(c => c.Number == number)));
+        }
+        Assert.Equal(24, await rig.Host.WithDbAsync(tenant.Id, db => db.Campaigns.CountAsync()));
     }
 }

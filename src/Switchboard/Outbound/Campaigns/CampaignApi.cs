@@ -173,41 +173,48 @@ internal static class CampaignApi
         {
             return ApiError.Unprocessable("NO_VALID_CONTACTS", "No row of the CSV is a usable contact.", new { errors = import.Errors });
         }
-        var campaign = new Campaign
+        // Retried once when a campaign created at the same moment inserted the consent of one of these numbers first: the
+        // second run reads that row and keeps the later consent, where the first answered 409 for a valid request.
+        Campaign campaign = null!;
+        var consents = 0;
+        await UniqueViolation.RetryOnceAsync(db, async () =>
         {
-            Id = Guid.CreateVersion7(),
-            TenantId = tenantId,
-            Name = body.Name!.Trim(),
-            AssistantId = assistant.Id,
-            Status = body.StartAt is null ? CampaignStatuses.Draft : CampaignStatuses.Scheduled,
-            StartAt = body.StartAt?.ToUniversalTime(),
-            Promotional = body.Promotional ?? false,
-            MaxAttempts = body.MaxAttempts ?? 3,
-            RetryMinutes = body.RetryMinutes ?? 30,
-            CallsPerSecond = body.CallsPerSecond ?? 1,
-            CreatedAt = now,
-            UpdatedAt = now,
-        };
-        db.Campaigns.Add(campaign);
-        foreach (var draft in import.Contacts)
-        {
-            db.CampaignContacts.Add(new CampaignContact
+            campaign = new Campaign
             {
                 Id = Guid.CreateVersion7(),
                 TenantId = tenantId,
-                CampaignId = campaign.Id,
-                Ordinal = draft.Ordinal,
-                Number = draft.Number,
-                Name = draft.Name,
-                VariablesJson = draft.Variables.Count == 0 ? null : JsonSerializer.Serialize(draft.Variables),
-                TimeZone = CallingWindows.ZoneFor(draft.Number, tenant.TimeZone),
-                NextAttemptAt = campaign.StartAt ?? now,
+                Name = body.Name!.Trim(),
+                AssistantId = assistant.Id,
+                Status = body.StartAt is null ? CampaignStatuses.Draft : CampaignStatuses.Scheduled,
+                StartAt = body.StartAt?.ToUniversalTime(),
+                Promotional = body.Promotional ?? false,
+                MaxAttempts = body.MaxAttempts ?? 3,
+                RetryMinutes = body.RetryMinutes ?? 30,
+                CallsPerSecond = body.CallsPerSecond ?? 1,
                 CreatedAt = now,
                 UpdatedAt = now,
-            });
-        }
-        var consents = await RecordConsentsAsync(db, tenantId, import.Contacts, now, ct);
-        await db.SaveChangesAsync(ct);
+            };
+            db.Campaigns.Add(campaign);
+            foreach (var draft in import.Contacts)
+            {
+                db.CampaignContacts.Add(new CampaignContact
+                {
+                    Id = Guid.CreateVersion7(),
+                    TenantId = tenantId,
+                    CampaignId = campaign.Id,
+                    Ordinal = draft.Ordinal,
+                    Number = draft.Number,
+                    Name = draft.Name,
+                    VariablesJson = draft.Variables.Count == 0 ? null : JsonSerializer.Serialize(draft.Variables),
+                    TimeZone = CallingWindows.ZoneFor(draft.Number, tenant.TimeZone),
+                    NextAttemptAt = campaign.StartAt ?? now,
+                    CreatedAt = now,
+                    UpdatedAt = now,
+                });
+            }
+            consents = await RecordConsentsAsync(db, tenantId, import.Contacts, now, ct);
+            await db.SaveChangesAsync(ct);
+        });
         await audit.AppendAsync(caller.TenantId, caller.Actor, "campaign.created", "campaign:" + campaign.Id,
             new { campaign.Name, contacts = import.Contacts.Count, refusedRows = import.Errors.Count, campaign.Promotional, campaign.StartAt }, ct);
         var dto = await ToDtoAsync(db, campaign, ct);
