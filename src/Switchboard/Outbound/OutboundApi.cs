@@ -254,8 +254,14 @@ internal static class OutboundApi
             }
             numbers.Add(e164);
         }
-        var (added, listed) = await dnc.AddManyAsync(caller.TenantId.Value, numbers, DoNotCallSources.Csv, "CSV import", ct);
-        await db.SaveChangesAsync(ct);
+        // Retried once when an import (or an opt-out) sent at the same moment listed one of these numbers first: the second run
+        // counts it as already listed, where the first answered 409.
+        var (added, listed) = await UniqueViolation.RetryOnceAsync(db, async () =>
+        {
+            var counts = await dnc.AddManyAsync(caller.TenantId.Value, numbers, DoNotCallSources.Csv, "CSV import", ct);
+            await db.SaveChangesAsync(ct);
+            return counts;
+        });
         await audit.AppendAsync(caller.TenantId, caller.Actor, "dnc.imported", null, new { added, alreadyListed = listed, refused = errors.Count }, ct);
         return TypedResults.Ok(new DoNotCallImportDto(added, listed, errors));
     }

@@ -259,10 +259,10 @@ internal static class WebhooksApi
     }
 
     private static async Task<Results<Ok<WebhookSecretRotated>, JsonHttpResult<ErrorEnvelope>>> RotateSecretAsync(
-        Guid id, HttpRequest request, SwitchboardDbContext db, SecretProtector secrets, IOptions<WebhookOptions> options, AuditLog audit, TimeProvider clock, CancellationToken ct)
+        Guid id, HttpRequest request, SwitchboardDbContext db, SecretProtector secrets, IOptions<WebhookOptions> options, WebhookEndpointCache endpoints,
+        AuditLog audit, TimeProvider clock, CancellationToken ct)
     {
-        var endpoint = await db.WebhookEndpoints.FirstOrDefaultAsync(e => e.Id == id, ct);
-        if (endpoint is null)
+        if (!await db.WebhookEndpoints.AnyAsync(e => e.Id == id, ct))
         {
             return EndpointNotFound();
         }
@@ -276,6 +276,15 @@ internal static class WebhooksApi
         {
             return ApiError.Unprocessable("INVALID_OVERLAP", "overlapHours must be between 0 and 168.");
         }
+        // Read and changed under the tenant's row lock: of two rotations at once, the second replaces the first's secret
+        // (kept as the previous one for the overlap) instead of both replacing the same one, which lost the first's secret
+        // while its caller was told it signs.
+        await using var tx = await TenantRowLock.BeginAsync(db, Caller.From(request.HttpContext).TenantId!.Value, ct);
+        var endpoint = await db.WebhookEndpoints.FirstOrDefaultAsync(e => e.Id == id, ct);
+        if (endpoint is null)
+        {
+            return EndpointNotFound();
+        }
         var now = clock.GetUtcNow();
         var secret = StandardWebhookSigner.GenerateSecret();
         // Only the secret being replaced keeps signing: an older one still in its overlap stops now.
@@ -284,6 +293,8 @@ internal static class WebhooksApi
         endpoint.SecretProtected = secrets.Protect(secret);
         endpoint.UpdatedAt = now;
         await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
+        endpoints.Invalidate(endpoint.TenantId); // the save's own invalidation ran before the commit: a read in between cached the old secret
         await AuditAsync(audit, request.HttpContext, "webhooks.secret_rotated", endpoint, new { overlapHours = hours }, ct);
         return TypedResults.Ok(new WebhookSecretRotated(secret, endpoint.PreviousSecretExpiresAt));
     }

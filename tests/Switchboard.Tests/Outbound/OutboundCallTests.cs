@@ -408,6 +408,36 @@ public sealed class OutboundCallTests(OutboundFactory factory) : IClassFixture<O
     }
 
     [Fact]
+    public async Task ImportsOfTheSameNumbersSentTogetherAllSucceedAndListEachNumberOnce()
+    {
+        // Probe 9: of ten imports at once, the ones that lost the race for a number's row answered 409.
+        var tenant = await factory.NativeTenantAsync();
+        var api = factory.Api(tenant);
+        for (var round = 0; round < 3; round++)
+        {
+            var numbers = Enumerable.Range(0, 50).Select(i => $"+1514{6000000 + (round * 100) + i}").ToList();
+            var csv = "number\n" + string.Join('\n', numbers);
+            var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var imports = Enumerable.Range(0, 10).Select(_ => Task.Run(async () =>
+            {
+                await gate.Task;
+                return await api.PostAsync("/api/v1/dnc/import", new StringContent(csv, Encoding.UTF8, "text/csv"));
+            })).ToList();
+            gate.SetResult();
+
+            var added = 0;
+            foreach (var response in await Task.WhenAll(imports))
+            {
+                var text = await response.Content.ReadAsStringAsync();
+                Assert.True(response.StatusCode == HttpStatusCode.OK, $"round {round}: {(int)response.StatusCode} {text}");
+                added += JsonDocument.Parse(text).RootElement.GetProperty("added").GetInt32();
+            }
+            Assert.Equal(50, added); // each number added by exactly one of the imports
+            Assert.Equal(50, await factory.WithDbAsync(tenant.Id, db => db.DoNotCall.CountAsync(d => numbers.Contains(d.Number))));
+        }
+    }
+
+    [Fact]
     public async Task AnotherTenantCannotSeeOrTouchATenantsCallsOrList()
     {
         var a = await factory.NativeTenantAsync();

@@ -173,41 +173,48 @@ internal static class CampaignApi
         {
             return ApiError.Unprocessable("NO_VALID_CONTACTS", "No row of the CSV is a usable contact.", new { errors = import.Errors });
         }
-        var campaign = new Campaign
+        // Retried once when a campaign created at the same moment inserted the consent of one of these numbers first: the
+        // second run reads that row and keeps the later consent, where the first answered 409 for a valid request.
+        Campaign campaign = null!;
+        var consents = 0;
+        await UniqueViolation.RetryOnceAsync(db, async () =>
         {
-            Id = Guid.CreateVersion7(),
-            TenantId = tenantId,
-            Name = body.Name!.Trim(),
-            AssistantId = assistant.Id,
-            Status = body.StartAt is null ? CampaignStatuses.Draft : CampaignStatuses.Scheduled,
-            StartAt = body.StartAt?.ToUniversalTime(),
-            Promotional = body.Promotional ?? false,
-            MaxAttempts = body.MaxAttempts ?? 3,
-            RetryMinutes = body.RetryMinutes ?? 30,
-            CallsPerSecond = body.CallsPerSecond ?? 1,
-            CreatedAt = now,
-            UpdatedAt = now,
-        };
-        db.Campaigns.Add(campaign);
-        foreach (var draft in import.Contacts)
-        {
-            db.CampaignContacts.Add(new CampaignContact
+            campaign = new Campaign
             {
                 Id = Guid.CreateVersion7(),
                 TenantId = tenantId,
-                CampaignId = campaign.Id,
-                Ordinal = draft.Ordinal,
-                Number = draft.Number,
-                Name = draft.Name,
-                VariablesJson = draft.Variables.Count == 0 ? null : JsonSerializer.Serialize(draft.Variables),
-                TimeZone = CallingWindows.ZoneFor(draft.Number, tenant.TimeZone),
-                NextAttemptAt = campaign.StartAt ?? now,
+                Name = body.Name!.Trim(),
+                AssistantId = assistant.Id,
+                Status = body.StartAt is null ? CampaignStatuses.Draft : CampaignStatuses.Scheduled,
+                StartAt = body.StartAt?.ToUniversalTime(),
+                Promotional = body.Promotional ?? false,
+                MaxAttempts = body.MaxAttempts ?? 3,
+                RetryMinutes = body.RetryMinutes ?? 30,
+                CallsPerSecond = body.CallsPerSecond ?? 1,
                 CreatedAt = now,
                 UpdatedAt = now,
-            });
-        }
-        var consents = await RecordConsentsAsync(db, tenantId, import.Contacts, now, ct);
-        await db.SaveChangesAsync(ct);
+            };
+            db.Campaigns.Add(campaign);
+            foreach (var draft in import.Contacts)
+            {
+                db.CampaignContacts.Add(new CampaignContact
+                {
+                    Id = Guid.CreateVersion7(),
+                    TenantId = tenantId,
+                    CampaignId = campaign.Id,
+                    Ordinal = draft.Ordinal,
+                    Number = draft.Number,
+                    Name = draft.Name,
+                    VariablesJson = draft.Variables.Count == 0 ? null : JsonSerializer.Serialize(draft.Variables),
+                    TimeZone = CallingWindows.ZoneFor(draft.Number, tenant.TimeZone),
+                    NextAttemptAt = campaign.StartAt ?? now,
+                    CreatedAt = now,
+                    UpdatedAt = now,
+                });
+            }
+            consents = await RecordConsentsAsync(db, tenantId, import.Contacts, now, ct);
+            await db.SaveChangesAsync(ct);
+        });
         await audit.AppendAsync(caller.TenantId, caller.Actor, "campaign.created", "campaign:" + campaign.Id,
             new { campaign.Name, contacts = import.Contacts.Count, refusedRows = import.Errors.Count, campaign.Promotional, campaign.StartAt }, ct);
         var dto = await ToDtoAsync(db, campaign, ct);
@@ -459,18 +466,39 @@ internal static class CampaignApi
         {
             return ApiError.Conflict("INVALID_CAMPAIGN_STATE", $"A {campaign.Status} campaign cannot be scheduled (only a draft or scheduled one).");
         }
-        campaign.Status = CampaignStatuses.Scheduled;
-        campaign.StartAt = startAt.ToUniversalTime();
-        campaign.UpdatedAt = now;
-        // Contacts not yet due wait for the start; the dialer also waits for the campaign's status.
-        await db.CampaignContacts.Where(c => c.CampaignId == id && c.State == ContactStates.Pending && c.Attempts == 0)
-            .ExecuteUpdateAsync(s => s.SetProperty(c => c.NextAttemptAt, campaign.StartAt.Value), ct);
-        db.LiveEvents.Add(CampaignResults.StatusEvent(campaign, await CampaignResults.CountsAsync(db, campaign.TenantId, id, ct)));
-        await db.SaveChangesAsync(ct);
+        await using (var tx = await db.Database.BeginTransactionAsync(ct))
+        {
+            if (!await ClaimStatusAsync(db, id, campaign.Status, CampaignStatuses.Scheduled, now, ct))
+            {
+                return ChangedMeanwhile(campaign.Status);
+            }
+            campaign.Status = CampaignStatuses.Scheduled;
+            campaign.StartAt = startAt.ToUniversalTime();
+            campaign.UpdatedAt = now;
+            // Contacts not yet due wait for the start; the dialer also waits for the campaign's status.
+            await db.CampaignContacts.Where(c => c.CampaignId == id && c.State == ContactStates.Pending && c.Attempts == 0)
+                .ExecuteUpdateAsync(s => s.SetProperty(c => c.NextAttemptAt, campaign.StartAt.Value), ct);
+            db.LiveEvents.Add(CampaignResults.StatusEvent(campaign, await CampaignResults.CountsAsync(db, campaign.TenantId, id, ct)));
+            await db.SaveChangesAsync(ct);
+            await tx.CommitAsync(ct);
+        }
         var caller = Caller.From(http);
         await audit.AppendAsync(caller.TenantId, caller.Actor, "campaign.scheduled", "campaign:" + id, new { campaign.StartAt }, ct);
         return TypedResults.Ok(await ToDtoAsync(db, campaign, ct));
     }
+
+    /// <summary>
+    /// Moves the campaign's status from <paramref name="expected"/> (what the request read) to <paramref name="to"/> in one
+    /// conditional <c>UPDATE</c>, inside the caller's transaction; false when another request or the dialer changed it since.
+    /// Without it, of a cancel and a resume sent together both could pass their check, and the resume's save turned the
+    /// canceled campaign (its contacts already skipped) back into a running one.
+    /// </summary>
+    private static async Task<bool> ClaimStatusAsync(SwitchboardDbContext db, Guid id, string expected, string to, DateTimeOffset now, CancellationToken ct) =>
+        await db.Campaigns.Where(c => c.Id == id && c.Status == expected)
+            .ExecuteUpdateAsync(s => s.SetProperty(c => c.Status, to).SetProperty(c => c.UpdatedAt, now), ct) == 1;
+
+    private static JsonHttpResult<ErrorEnvelope> ChangedMeanwhile(string read) =>
+        ApiError.Conflict("INVALID_CAMPAIGN_STATE", $"The campaign was changed by another request while this one ran (it was {read}); read it again.");
 
     /// <summary>Moves a campaign from one of <paramref name="from"/> to <paramref name="to"/> (409 otherwise); canceling skips the contacts not yet called.</summary>
     private static async Task<Results<Ok<CampaignDto>, JsonHttpResult<ErrorEnvelope>>> TransitionAsync(
@@ -489,6 +517,10 @@ internal static class CampaignApi
         var before = campaign.Status;
         await using (var tx = await db.Database.BeginTransactionAsync(ct))
         {
+            if (!await ClaimStatusAsync(db, id, before, to, now, ct))
+            {
+                return ChangedMeanwhile(before);
+            }
             campaign.Status = to;
             campaign.UpdatedAt = now;
             if (to == CampaignStatuses.Running)

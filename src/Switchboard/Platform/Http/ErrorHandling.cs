@@ -6,7 +6,8 @@ namespace Switchboard.Platform.Http;
 /// <summary>
 /// Turns what escapes an endpoint into the error envelope: a malformed or oversized request
 /// (<see cref="BadHttpRequestException"/>) is the client's fault (400/413), a lost unique-key race is a 409
-/// <c>CONFLICT</c> (logged as a warning), a saturated database (<see cref="Database.DatabaseBusy"/>) is a 503
+/// <c>CONFLICT</c> (logged as a warning), and so is an update of a row another request deleted or changed since it was read
+/// (<see cref="Microsoft.EntityFrameworkCore.DbUpdateConcurrencyException"/>, outside the provider webhooks), a saturated database (<see cref="Database.DatabaseBusy"/>) is a 503
 /// <c>DATABASE_BUSY</c> with <c>Retry-After: 1</c> (logged once per <see cref="BusyLogInterval"/>, without a stack trace),
 /// a client that went away (cancelled, or reset the connection mid-body) is a 499 logged at Debug with nothing written,
 /// anything else is a 500 with no internals revealed.
@@ -50,6 +51,13 @@ internal sealed partial class EnvelopeExceptionHandler(ILogger<EnvelopeException
             case Exception when Database.UniqueViolation.Is(exception):
                 // Lost a race with a concurrent request on a unique key (after any transparent retry): the client may retry.
                 logger.LogWarning(exception, "Conflict on {Method} {Path}", http.Request.Method, http.Request.Path);
+                await ApiError.WriteAsync(http, 409, "CONFLICT", "A concurrent request changed the same resource; retry the request.");
+                return true;
+            case Microsoft.EntityFrameworkCore.DbUpdateConcurrencyException when !http.Request.Path.StartsWithSegments("/webhooks"):
+                // A row this request read was deleted (or changed under a concurrency check) before its save: a PATCH or a
+                // secret rotation racing the DELETE of the same webhook endpoint. A retry reads what is there now (404, or the
+                // new row). Provider webhooks keep the 500: Vapi and Twilio retry a 5xx, which replays the whole message.
+                logger.LogWarning(exception, "Concurrent change on {Method} {Path}", http.Request.Method, http.Request.Path);
                 await ApiError.WriteAsync(http, 409, "CONFLICT", "A concurrent request changed the same resource; retry the request.");
                 return true;
             case Exception when Database.DatabaseBusy.Is(exception):
