@@ -364,10 +364,46 @@ internal sealed class OutboxProcessor(
     /// in one round trip, without EF's BEGIN/COMMIT (<see cref="SwitchboardDbContext.SaveInOneRoundTripAsync"/>; a result whose
     /// rows were deleted meanwhile, a tenant's or an endpoint's, needs no rollback).
     /// </summary>
-    private Task SaveResultAsync(SwitchboardDbContext db, CancellationToken ct) =>
-        database.Value.IsPostgres
-            ? db.SaveInOneRoundTripAsync(acceptAllChangesOnSuccess: true, ct)
-            : groupCommit.RunAsync(db, WritePriority.Low, () => db.SaveChangesAsync(ct), ct);
+    /// <remarks>
+    /// On SQLite a row the handler changed may have been deleted while it ran (a webhook endpoint deleted with its deliveries
+    /// while one was being sent: <see cref="DbUpdateConcurrencyException"/>, the unit rolled back to its savepoint). What the
+    /// handler staged then belongs to deleted data: it is dropped and the message's own result saved alone, so the message
+    /// is settled now instead of when its lease expires, with an error logged for each (outside probe, 2026-12-07). A message
+    /// whose own row is gone (its tenant erased) has nothing left to save.
+    /// </remarks>
+    private async Task SaveResultAsync(SwitchboardDbContext db, OutboxMessage message, CancellationToken ct)
+    {
+        if (database.Value.IsPostgres)
+        {
+            await db.SaveInOneRoundTripAsync(acceptAllChangesOnSuccess: true, ct);
+            return;
+        }
+        try
+        {
+            await groupCommit.RunAsync(db, WritePriority.Low, () => db.SaveChangesAsync(ct), ct);
+        }
+        catch (DbUpdateConcurrencyException e)
+        {
+            if (e.Entries.Any(x => x.Entity == message))
+            {
+                logger.LogInformation("Outbox message {OutboxId} was deleted while it ran; nothing to save", message.Id);
+                return;
+            }
+            logger.LogInformation("Outbox message {OutboxId}: rows its handler changed were deleted while it ran; only its result is saved", message.Id);
+            DropHandlerChanges(db, message);
+            await groupCommit.RunAsync(db, WritePriority.Low, () => db.SaveChangesAsync(ct), ct);
+        }
+    }
+
+    /// <summary>Undoes whatever the handler staged on <paramref name="db"/>, tracked or queued with InsertOnSave, keeping <paramref name="message"/>'s own changes.</summary>
+    private static void DropHandlerChanges(SwitchboardDbContext db, OutboxMessage message)
+    {
+        foreach (var entry in db.ChangeTracker.Entries().Where(x => x.Entity != message).ToList())
+        {
+            entry.State = entry.State == EntityState.Added ? EntityState.Detached : EntityState.Unchanged;
+        }
+        db.DropInsertsOnSave();
+    }
 
     /// <summary>
     /// Runs <paramref name="claimed"/> (a row as <see cref="ClaimAsync"/> leased it) and saves its result. While the lease
@@ -439,11 +475,7 @@ internal sealed class OutboxProcessor(
                 result = OutboxResult.Retry($"{e.GetType().Name}: {e.Message}");
                 // Roll back whatever the handler staged, tracked or queued with InsertOnSave (the rows of a webhook event it
                 // published); only the message's own bookkeeping is saved.
-                foreach (var entry in db.ChangeTracker.Entries().Where(x => x.Entity != message).ToList())
-                {
-                    entry.State = entry.State == EntityState.Added ? EntityState.Detached : EntityState.Unchanged;
-                }
-                db.DropInsertsOnSave();
+                DropHandlerChanges(db, message);
             }
         }
 
@@ -454,7 +486,7 @@ internal sealed class OutboxProcessor(
             message.LockedBy = null;
             message.LockedUntil = null;
             message.NextAttemptAt = now + (result.RetryAfter ?? TimeSpan.FromSeconds(1));
-            await SaveResultAsync(db, ct);
+            await SaveResultAsync(db, message, ct);
             return;
         }
         message.Attempts++;
@@ -494,7 +526,7 @@ internal sealed class OutboxProcessor(
                 }
                 break;
         }
-        await SaveResultAsync(db, ct);
+        await SaveResultAsync(db, message, ct);
     }
 
     /// <summary>5 s × 2^(attempt−1), capped at 30 min, with ±20 % jitter.</summary>

@@ -211,6 +211,33 @@ public sealed class WebhookDeliveryTests(WebhookFactory factory) : IClassFixture
     }
 
     [Fact]
+    public async Task ADeliveryWhoseEndpointIsDeletedWhileItIsSentIsSettledAtOnce()
+    {
+        // Outside probe (2026-12-07): the endpoint deleted (with its deliveries) while a delivery was being sent. The result's
+        // save hit the deleted delivery row; on SQLite the message stayed leased until its lease ran out, an error logged each time.
+        await using var receiver = await WebhookReceiver.StartAsync();
+        receiver.Hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var tenant = await factory.CreateTenantAsync();
+        var (id, _) = await factory.CreateEndpointAsync(tenant, receiver.Url);
+        await factory.PublishAsync(tenant.Id, WebhookEventTypes.LeadCreated, "deleted-while-sent", WebhookTestExtensions.Lead(1));
+
+        var pass = factory.Outbox.ProcessDueAsync(None);
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (receiver.InFlight == 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(10);
+        }
+        Assert.Equal(1, receiver.InFlight);
+        (await factory.ApiClient(tenant).DeleteAsync($"/api/v1/webhooks/endpoints/{id}")).EnsureSuccessStatusCode();
+        receiver.Hold.TrySetResult();
+        await pass; // threw DbUpdateConcurrencyException on SQLite before
+
+        var message = Assert.Single(await factory.WithDbAsync(tenant.Id, db => db.Outbox.Where(m => m.Kind == WebhookDeliveryHandler.Kind).ToListAsync()));
+        Assert.Equal((OutboxStatus.Done, (string?)null, 1), (message.Status, message.LockedBy, message.Attempts));
+        Assert.Empty(await factory.DeliveriesAsync(tenant.Id, id));
+    }
+
+    [Fact]
     public async Task GoneDisablesTheEndpointAtOnce()
     {
         await using var receiver = await WebhookReceiver.StartAsync();
