@@ -90,6 +90,42 @@ public sealed class WidgetEndpointTests(WidgetFactory factory) : IClassFixture<W
     }
 
     [Fact]
+    public async Task AFieldOfTheWrongJsonTypeIsNamedWithTheTypeItTakes()
+    {
+        // An outside probe: {"text": 5} answered "The body is not valid JSON", though it is; the field and its type were unnamed.
+        var t = await factory.CreateWidgetTenantAsync("Types", WidgetFactory.SiteOrigin);
+        foreach (var (body, field, expected) in new[]
+        {
+            ("""{"visitorId":{},"language":"fr"}""", "visitorId", "must be a string"),
+            ("""{"visitorId":"visitor-12345678","language":["fr"]}""", "language", "must be a string"),
+            ("""{"visitorId":"visitor-12345678","language":"fr","name":true}""", "name", "must be a string"),
+        })
+        {
+            var start = await factory.Browser().PostAsync("/widget/v1/conversations" + t.Q, new StringContent(body, Encoding.UTF8, "application/json"));
+            await AssertWrongTypeAsync(start, field, expected);
+        }
+        Assert.Equal(0, await factory.WithDbAsync(t.Id, db => db.WebConversations.CountAsync()));
+
+        var visitor = new Visitor(factory.Browser(), t);
+        Assert.Equal(HttpStatusCode.Created, (await visitor.StartAsync()).StatusCode);
+        var message = new HttpRequestMessage(HttpMethod.Post, $"/widget/v1/conversations/{visitor.Id}/messages{t.Q}")
+        {
+            Content = new StringContent("""{"text": 5}""", Encoding.UTF8, "application/json"),
+        };
+        message.Headers.Authorization = new("Bearer", visitor.Token);
+        await AssertWrongTypeAsync(await factory.Browser().SendAsync(message), "text", "must be a string");
+        Assert.Equal(0, await TurnsAsync(factory, t.Id));
+    }
+
+    private static async Task AssertWrongTypeAsync(HttpResponseMessage response, string field, string problem)
+    {
+        var error = (await response.JsonAsync(HttpStatusCode.BadRequest))["error"]!;
+        Assert.Equal("MALFORMED_JSON", error["code"]!.GetValue<string>());
+        Assert.Equal($"The body is not valid: '{field}' {problem}.", error["message"]!.GetValue<string>());
+        Assert.Equal(problem, error["details"]![field]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task AnAllowedOriginGetsCorsAndADisallowedOneGetsNoChat()
     {
         var t = await factory.CreateWidgetTenantAsync("Origines", WidgetFactory.SiteOrigin, "https://*.fortin.example");
