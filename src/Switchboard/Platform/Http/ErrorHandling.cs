@@ -98,7 +98,7 @@ internal sealed partial class EnvelopeExceptionHandler(ILogger<EnvelopeException
         {
             var name = ParameterName(failed.Groups["name"].Value);
             var value = failed.Groups["value"].Value;
-            value = value.Length > 100 ? value[..100] + "…" : value;
+            value = value.Length > 100 ? TolerantJson.Cap(value, 100) + "…" : value;
             return ($"The parameter '{name}' has an invalid value: '{value}'.", new() { [name] = "invalid value" });
         }
         if (RequiredMissing().Match(bad.Message) is { Success: true } missing)
