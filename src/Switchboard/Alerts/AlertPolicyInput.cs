@@ -62,6 +62,6 @@ internal static class AlertPolicyInput
     };
 
     private static string NumbersProblem(string? invalid, string region) =>
-        (invalid is null ? "" : $"'{(invalid.Length > 40 ? invalid[..40] + "…" : invalid)}' is not a phone number in {region}; ")
+        (invalid is null ? "" : $"'{(invalid.Length > 40 ? TolerantJson.Cap(invalid, 40) + "…" : invalid)}' is not a phone number in {region}; ")
         + $"numbers such as +15145550111 or (514) 555-0111 (at most {MaxNumbers})";
 }

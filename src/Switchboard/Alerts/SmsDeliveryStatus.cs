@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Switchboard.Platform.Database;
+using Switchboard.Platform.Http;
 
 namespace Switchboard.Alerts;
 
@@ -54,7 +55,7 @@ internal static class SmsDeliveryStatus
         sms.Status = status == "read" ? "delivered" : status!;
         if (next == 4)
         {
-            var code = errorCode is { Length: > 0 } c && c != "0" ? (c.Length > 32 ? c[..32] : c) : null;
+            var code = errorCode is { Length: > 0 } c && c != "0" ? TolerantJson.Cap(c, 32) : null;
             sms.ErrorCode = code ?? sms.ErrorCode;
             sms.ErrorMessage = errorMessage is { Length: > 0 } m ? Cap(m, 500) : DescribeError(code) ?? sms.ErrorMessage;
         }
@@ -122,5 +123,5 @@ internal static class SmsDeliveryStatus
         _ => null,
     };
 
-    private static string Cap(string s, int max) => s.Length > max ? s[..max] : s;
+    private static string Cap(string s, int max) => TolerantJson.Cap(s, max);
 }

@@ -7,6 +7,7 @@ using Switchboard.Credentials;
 using Switchboard.Outbox;
 using Switchboard.Platform;
 using Switchboard.Platform.Database;
+using Switchboard.Platform.Http;
 using Switchboard.Tenancy;
 using Switchboard.Vapi;
 
@@ -202,7 +203,7 @@ internal sealed class VapiAssistantSyncHandler(
         return items.FirstOrDefault(a => a?["metadata"]?["switchboardAssistantId"]?.GetValue<string>() == assistantId.ToString())?["id"]?.GetValue<string>();
     }
 
-    private static string? Cap(string? s) => s is { Length: > 1000 } ? s[..1000] : s;
+    private static string? Cap(string? s) => TolerantJson.Cap(s, 1000);
 }
 
 /// <summary>Builds Vapi's <c>CreateAssistantDTO</c> / <c>UpdateAssistantDTO</c> for an assistant: its enabled tools as functions, plus
@@ -255,7 +256,7 @@ internal static class VapiAssistantMapper
         var language = assistant.Languages.Count > 1 ? "multi" : (assistant.Languages.FirstOrDefault()?.Split('-')[0] ?? "en");
         var body = new JsonObject
         {
-            ["name"] = assistant.Name.Length > 40 ? assistant.Name[..40] : assistant.Name,
+            ["name"] = TolerantJson.Cap(assistant.Name, 40),
             ["firstMessage"] = assistant.FirstMessage,
             ["model"] = model,
             ["transcriber"] = new JsonObject { ["provider"] = "deepgram", ["model"] = "nova-3", ["language"] = language },

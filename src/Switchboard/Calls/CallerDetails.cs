@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
+using Switchboard.Platform.Http;
 
 namespace Switchboard.Calls;
 
@@ -77,7 +78,7 @@ internal static partial class CallerDetails
             return null;
         }
         var address = m.Value.TrimEnd('.', ',', ' ');
-        return address.Length <= MaxAddressLength ? address : address[..MaxAddressLength];
+        return TolerantJson.Cap(address, MaxAddressLength);
     }
 
     /// <summary>
@@ -123,7 +124,7 @@ internal static partial class CallerDetails
             return null;
         }
         var name = string.Join(' ', words);
-        return name.Length <= MaxNameLength ? name : name[..MaxNameLength];
+        return TolerantJson.Cap(name, MaxNameLength);
     }
 
     /// <summary>"j'habite", "l'eau", "qu'il": a French elided article or pronoun, never the start of a name ("O'Brien", "D'Amours" are).</summary>

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Switchboard.Platform.Http;
 using Switchboard.Platform.Phones;
 using Switchboard.Tenancy;
 using Switchboard.Vapi;
@@ -180,5 +181,5 @@ internal static partial class LeadExtractor
         return Truncate(line, 300);
     }
 
-    private static string? Truncate(string? s, int max) => s is null ? null : s.Length <= max ? s : s[..max];
+    private static string? Truncate(string? s, int max) => TolerantJson.Cap(s, max);
 }

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Switchboard.Platform.Database;
+using Switchboard.Platform.Http;
 
 namespace Switchboard.Compliance;
 
@@ -118,7 +119,7 @@ internal sealed class AuditLog(IServiceScopeFactory scopes, TimeProvider clock, 
         return Convert.ToHexStringLower(SHA256.HashData(canonical));
     }
 
-    private static string? Cap(string? s, int max) => s is null ? null : s.Length <= max ? s : s[..max];
+    private static string? Cap(string? s, int max) => TolerantJson.Cap(s, max);
 }
 
 /// <summary>Refuses any update or delete of an audit entry through EF (the log is append-only). Bulk erasure of a tenant bypasses EF explicitly.</summary>

@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Switchboard.Platform.Database;
+using Switchboard.Platform.Http;
 using Switchboard.Tenancy;
 
 namespace Switchboard.Credentials;
@@ -195,7 +196,7 @@ internal sealed class CredentialStore(SwitchboardDbContext db, SecretProtector s
             var message = CredentialCheckDto.Stored(result.Code, result.Message);
             row.CheckedAt = clock.GetUtcNow();
             row.CheckOk = result.Ok;
-            row.CheckMessage = message.Length > 500 ? message[..500] : message;
+            row.CheckMessage = TolerantJson.Cap(message, 500);
         }
     }
 

@@ -333,28 +333,47 @@ internal static class DocumentExtractor
         return sections.Count == 0 ? ExtractedDocument.Fail("The page has no text.") : new(sections, string.IsNullOrEmpty(pageTitle) ? firstHeading : pageTitle, null);
     }
 
-    public static ExtractedDocument FromPdf(byte[] bytes)
+    /// <summary>
+    /// The text of a PDF, page by page, read with PdfPig through <see cref="BoundedPdfFilters"/>: its streams may decode to
+    /// at most <paramref name="maxDecodedBytes"/> bytes all together, past which the PDF is refused ("expands to more than…",
+    /// answered 422 <c>UNREADABLE_DOCUMENT</c>) rather than inflated: a deflate bomb (a small file whose content stream
+    /// inflates to gigabytes) would otherwise be held in memory whole. Reading stops at the page that takes the text past
+    /// <paramref name="maxCharacters"/> (the caller refuses that size), and <paramref name="ct"/> is checked at each page
+    /// and stream, so a client that leaves stops the work.
+    /// </summary>
+    public static ExtractedDocument FromPdf(byte[] bytes, long maxDecodedBytes, int maxCharacters, CancellationToken ct)
     {
         var pages = new List<DocumentSection>();
+        var filters = new BoundedPdfFilters(maxDecodedBytes, ct);
         string? title;
+        var characters = 0;
         try
         {
-            using var pdf = PdfDocument.Open(bytes);
+            using var pdf = PdfDocument.Open(bytes, new ParsingOptions { FilterProvider = filters });
             // The metadata's own text: PDFDocEncoding or UTF-16 may hold U+0000 (PostgreSQL refuses it) or other controls.
             title = pdf.Information?.Title is { } raw ? CollapseLines(raw).Replace('\n', ' ') : null;
             foreach (var page in pdf.GetPages())
             {
+                ct.ThrowIfCancellationRequested();
                 var text = CollapseLines(ContentOrderTextExtractor.GetText(page));
                 if (text.Length > 0)
                 {
                     pages.Add(new DocumentSection(null, text));
+                    if ((characters += text.Length + 2) > maxCharacters)
+                    {
+                        break;
+                    }
                 }
             }
         }
         catch (Exception e) when (e is not OutOfMemoryException and not OperationCanceledException)
         {
-            // PdfPig throws its own exception types (and occasionally others) on damaged files.
-            return ExtractedDocument.Fail("The file is not a readable PDF.");
+            // PdfPig throws its own exception types (and occasionally others) on damaged files, and may wrap the bound's.
+            return filters.Exceeded ? TooLarge(maxDecodedBytes) : ExtractedDocument.Fail("The file is not a readable PDF.");
+        }
+        if (filters.Exceeded)
+        {
+            return TooLarge(maxDecodedBytes); // a stream PdfPig gave up on leniently, and read on without
         }
         if (pages.Count == 0)
         {
@@ -362,6 +381,9 @@ internal static class DocumentExtractor
         }
         return new([new DocumentSection(null, string.Join("\n\n", pages.Select(p => p.Text)))], string.IsNullOrWhiteSpace(title) ? null : title.Trim(), null);
     }
+
+    private static ExtractedDocument TooLarge(long maxDecodedBytes) =>
+        ExtractedDocument.Fail($"The PDF's streams expand to more than {maxDecodedBytes} bytes when decompressed: it cannot be read.");
 
     /// <summary>Trims each line, collapses runs of spaces, and keeps at most one blank line between paragraphs.</summary>
     internal static string CollapseLines(string text)

@@ -216,7 +216,7 @@ internal sealed class KnowledgeIngestion(
                 {
                     return (null, null, TooLarge(max));
                 }
-                extracted = DocumentExtractor.FromPdf(bytes[..written]);
+                extracted = DocumentExtractor.FromPdf(bytes[..written], options.Value.MaxPdfDecodedBytes, options.Value.MaxTextCharacters, ct);
                 break;
             case DocumentExtractor.Url:
                 fetched = await fetcher.FetchAsync(body.Url, ct);
@@ -226,7 +226,7 @@ internal sealed class KnowledgeIngestion(
                 }
                 if (fetched.Type == DocumentExtractor.Pdf)
                 {
-                    extracted = DocumentExtractor.FromPdf(fetched.Body!);
+                    extracted = DocumentExtractor.FromPdf(fetched.Body!, options.Value.MaxPdfDecodedBytes, options.Value.MaxTextCharacters, ct);
                 }
                 else if (DocumentText.Decode(fetched.Body!, fetched.Charset) is { } fetchedText)
                 {

@@ -15,6 +15,14 @@ internal sealed class KnowledgeOptions
     [Range(1000, 10_000_000)]
     public int MaxTextCharacters { get; set; } = 1_000_000;
 
+    /// <summary>
+    /// Most bytes a PDF's streams may decode to, all streams together (content, fonts, object streams). A deflate stream
+    /// of zeros expands about 1000 times, so a 5 MB upload could stand for 5 GB: past this bound the PDF is refused as
+    /// unreadable (422 <c>UNREADABLE_DOCUMENT</c>) instead of being inflated (<see cref="DocumentExtractor.FromPdf"/>).
+    /// </summary>
+    [Range(100_000, 2_000_000_000)]
+    public long MaxPdfDecodedBytes { get; set; } = 128_000_000;
+
     /// <summary>Documents per tenant.</summary>
     [Range(1, 100_000)]
     public int MaxDocumentsPerTenant { get; set; } = 1000;

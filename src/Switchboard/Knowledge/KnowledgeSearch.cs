@@ -2,6 +2,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
 using Switchboard.Platform.Database;
+using Switchboard.Platform.Http;
 
 namespace Switchboard.Knowledge;
 
@@ -385,7 +386,7 @@ internal sealed class KnowledgeSearch(
         {
             return null;
         }
-        var q = await embeddings.EmbedAsync(credential, [query.Length > 2000 ? query[..2000] : query],
+        var q = await embeddings.EmbedAsync(credential, [TolerantJson.Cap(query, 2000)],
             TimeSpan.FromMilliseconds(options.Value.QueryEmbeddingTimeoutMs), ct);
         if (q is not [var qv])
         {

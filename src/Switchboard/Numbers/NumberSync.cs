@@ -6,6 +6,7 @@ using Switchboard.Credentials;
 using Switchboard.Outbox;
 using Switchboard.Platform;
 using Switchboard.Platform.Database;
+using Switchboard.Platform.Http;
 using Switchboard.Twilio;
 using Switchboard.Vapi;
 
@@ -152,7 +153,7 @@ internal sealed class NumberSyncHandler(
             return OutboxResult.Dead("The tenant's webhook secret cannot be decrypted (key ring lost?).");
         }
         var server = new JsonObject { ["url"] = publicUrl.Value.Url($"/webhooks/vapi/{tenantPath}"), ["headers"] = new JsonObject { ["x-vapi-secret"] = secret } };
-        var name = (tenant.Name.Length > 30 ? tenant.Name[..30] : tenant.Name) + " (Switchboard)";
+        var name = TolerantJson.Cap(tenant.Name, 30) + " (Switchboard)";
         number.VapiPhoneNumberId ??= await FindImportedAsync(vapiKey!, number.Number, ct);
         VapiResult result;
         if (number.VapiPhoneNumberId is { } vapiId)
@@ -277,7 +278,7 @@ internal sealed class NumberSyncHandler(
 
     private static OutboxResult Fail(PhoneNumber number, bool transient, string error)
     {
-        number.LastError = error.Length > 1000 ? error[..1000] : error;
+        number.LastError = TolerantJson.Cap(error, 1000);
         if (transient)
         {
             number.Status = "pending";

@@ -8,6 +8,7 @@ using Switchboard.Billing;
 using Switchboard.Compliance;
 using Switchboard.Credentials;
 using Switchboard.Numbers;
+using Switchboard.Platform;
 using Switchboard.Platform.Database;
 using Switchboard.Platform.Http;
 using Switchboard.Platform.Phones;
@@ -290,19 +291,23 @@ internal sealed class OnboardingService(
     }
 
     /// <summary>
-    /// The organisation's time zone (IANA, e.g. <c>America/Toronto</c>) and locale (BCP 47 of a culture this system
-    /// knows, e.g. <c>fr-CA</c>), where given: the one rule for the profile step and sign-up. Adds each bad one to <paramref name="v"/>.
+    /// The organisation's time zone (IANA, e.g. <c>America/Toronto</c>; <see cref="IanaTimeZones"/>) and locale (BCP 47 of a
+    /// culture this system knows, e.g. <c>fr-CA</c>), where given: the one rule for the profile step and sign-up. Adds each
+    /// bad one to <paramref name="v"/> and returns the time zone as it is stored (<c>US/Eastern</c> → <c>America/New_York</c>),
+    /// null when none was given or it is refused.
     /// </summary>
-    internal static void ValidateZoneAndLocale(Validation v, string? timeZone, string? locale)
+    internal static string? ValidateZoneAndLocale(Validation v, string? timeZone, string? locale)
     {
-        if (timeZone is not null && !Validation.IsIanaTimeZone(timeZone))
+        var zone = IanaTimeZones.Canonicalize(timeZone);
+        if (timeZone is not null && zone is null)
         {
-            v.Add("timeZone", "must be an IANA time zone such as America/Toronto");
+            v.Add("timeZone", "must be an IANA time zone such as America/Toronto (not a right/, posix/ or SystemV/ copy, nor a Windows id)");
         }
         if (locale is not null && !Validation.IsLocale(locale))
         {
             v.Add("locale", "must be a BCP 47 locale such as fr-CA");
         }
+        return zone;
     }
 
     private Validation ValidateProfile(ProfilePatch p, DateTimeOffset now)
@@ -336,7 +341,7 @@ internal sealed class OnboardingService(
             user.FullName = p.FullName.Trim();
         }
         state.Tenant.Name = p.Organisation?.Trim() ?? state.Tenant.Name;
-        state.Tenant.TimeZone = p.TimeZone ?? state.Tenant.TimeZone;
+        state.Tenant.TimeZone = IanaTimeZones.Canonicalize(p.TimeZone) ?? state.Tenant.TimeZone; // validated: null only when not given
         state.Tenant.Locale = p.Locale ?? state.Tenant.Locale;
         var a = state.Account;
         var industryBefore = a.Industry;

@@ -4,6 +4,7 @@ using System.Text.RegularExpressions;
 using Microsoft.EntityFrameworkCore;
 using Switchboard.Compliance;
 using Switchboard.Platform.Database;
+using Switchboard.Platform.Http;
 
 namespace Switchboard.Outbound;
 
@@ -73,7 +74,7 @@ internal sealed class DoNotCallList(SwitchboardDbContext db, TimeProvider clock)
         TenantId = tenantId,
         Number = e164,
         Source = source,
-        Note = note is { Length: > 500 } ? note[..500] : note,
+        Note = TolerantJson.Cap(note, 500),
         CallId = callId,
         AddedAt = now,
     };

@@ -249,7 +249,7 @@ internal static class OutboundApi
             }
             if (Phones.SettingsNumberToE164(first, region) is not { } e164)
             {
-                errors.Add(new CsvRowError(line, first.Length > 64 ? first[..64] : first, "not a phone number"));
+                errors.Add(new CsvRowError(line, TolerantJson.Cap(first, 64), "not a phone number"));
                 continue;
             }
             numbers.Add(e164);

@@ -8,6 +8,7 @@ using Switchboard.Credentials;
 using Switchboard.Numbers;
 using Switchboard.Outbox;
 using Switchboard.Platform.Database;
+using Switchboard.Platform.Http;
 using Switchboard.Platform.Phones;
 using Switchboard.Tenancy;
 using Switchboard.Twilio;
@@ -165,9 +166,9 @@ internal sealed class OutboundCalls(SwitchboardDbContext db, DoNotCallList dnc, 
         {
             Id = Guid.CreateVersion7(),
             TenantId = tenantId,
-            Number = number.Length > 64 ? number[..64] : number,
+            Number = TolerantJson.Cap(number, 64),
             Reason = refused.Reason,
-            Detail = refused.Message.Length > 500 ? refused.Message[..500] : refused.Message,
+            Detail = TolerantJson.Cap(refused.Message, 500),
             NextAllowedAt = refused.NextAllowedAt,
             Source = source,
             At = clock.GetUtcNow(),

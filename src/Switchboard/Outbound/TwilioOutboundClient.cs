@@ -2,6 +2,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
+using Switchboard.Platform.Http;
 using Switchboard.Twilio;
 
 namespace Switchboard.Outbound;
@@ -85,7 +86,7 @@ internal sealed class TwilioOutboundClient(HttpClient http, IOptions<TwilioOptio
                 {
                     var status = (int)response.StatusCode;
                     return new TwilioCallListResult(status == 429 || status >= 500 ? TwilioSendOutcome.Transient : TwilioSendOutcome.Rejected, [],
-                        $"HTTP {status}: {(text.Length > 300 ? text[..300] : text)}");
+                        $"HTTP {status}: {TolerantJson.Cap(text, 300)}");
                 }
                 using var doc = JsonDocument.Parse(text);
                 if (doc.RootElement.ValueKind != JsonValueKind.Object || !doc.RootElement.TryGetProperty("calls", out var calls) || calls.ValueKind != JsonValueKind.Array)
@@ -135,7 +136,7 @@ internal sealed class TwilioOutboundClient(HttpClient http, IOptions<TwilioOptio
             var status = (int)response.StatusCode;
             var outcome = status == 429 || status >= 500 ? TwilioSendOutcome.Transient : TwilioSendOutcome.Rejected;
             int? code = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("code", out var c) && c.TryGetInt32(out var n) ? n : null;
-            var message = Str(root, "message") ?? (text.Length > 300 ? text[..300] : text);
+            var message = Str(root, "message") ?? TolerantJson.Cap(text, 300);
             return new TwilioCallResult(outcome, null, null, code, $"HTTP {status}{(code is null ? "" : $" ({code})")}: {message}");
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !ct.IsCancellationRequested)

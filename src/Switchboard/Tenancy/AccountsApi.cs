@@ -65,7 +65,7 @@ internal static class AccountsApi
             v.Add("password", problem);
         }
         v.Require("organisation", body.Organisation?.Trim()).Name("organisation", body.Organisation).Name("fullName", body.FullName, 200);
-        OnboardingService.ValidateZoneAndLocale(v, body.TimeZone, body.Locale);
+        var timeZone = OnboardingService.ValidateZoneAndLocale(v, body.TimeZone, body.Locale);
         if (!v.IsValid)
         {
             return v.Result();
@@ -78,7 +78,7 @@ internal static class AccountsApi
         Tenant tenant;
         try
         {
-            (user, tenant) = await accounts.SignUpAsync(email!, body.Password!, body.Organisation!.Trim(), body.FullName?.Trim(), body.TimeZone, body.Locale, ct);
+            (user, tenant) = await accounts.SignUpAsync(email!, body.Password!, body.Organisation!.Trim(), body.FullName?.Trim(), timeZone, body.Locale, ct);
         }
         catch (DbUpdateException)
         {

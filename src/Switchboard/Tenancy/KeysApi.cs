@@ -222,8 +222,8 @@ internal static class KeysApi
             else
             {
                 v.Add($"origins[{i}]", widget.Value.AllowLocalHttpOrigins
-                    ? "must be an https origin such as https://www.example.com or https://*.example.com, or http://localhost[:port] / http://127.0.0.1[:port] (no path or query)"
-                    : "must be an https origin such as https://www.example.com or https://*.example.com (no path or query)");
+                    ? "must be an https origin such as https://www.example.com or https://*.example.com, or http://localhost[:port] / http://127.0.0.1[:port] " + OriginParts
+                    : "must be an https origin such as https://www.example.com or https://*.example.com " + OriginParts);
             }
         }
         if (!v.IsValid)
@@ -238,6 +238,9 @@ internal static class KeysApi
         await audit.AppendAsync(caller.TenantId, caller.Actor, "widget.origins_updated", null, new { origins }, ct);
         return TypedResults.Ok(new AllowedOrigins(origins));
     }
+
+    /// <summary>What an allowed origin may not hold: an origin is scheme, host and port only (RFC 6454 §6.1).</summary>
+    private const string OriginParts = "(scheme, host and port only: no credentials, path, query or fragment)";
 
     /// <summary>
     /// <c>https://host[:port]</c> or <c>https://*.domain[:port]</c> (any subdomain) in lower case without a default port;
@@ -257,7 +260,7 @@ internal static class KeysApi
         {
             scheme = "http://";
         }
-        if (string.IsNullOrEmpty(trimmed) || trimmed.Length > 253 || trimmed.IndexOfAny(['*', '?', '#', '@', ' ']) >= 0
+        if (string.IsNullOrEmpty(trimmed) || trimmed.Length > 253 || trimmed.IndexOfAny(['*', '?', '#', '@', ' ', '\\']) >= 0 || trimmed.Any(char.IsControl)
             || !trimmed.StartsWith(scheme, StringComparison.OrdinalIgnoreCase) || !Uri.TryCreate(trimmed, UriKind.Absolute, out var uri)
             || uri.HostNameType is not (UriHostNameType.Dns or UriHostNameType.IPv4 or UriHostNameType.IPv6))
         {

@@ -6,6 +6,7 @@ using Switchboard.Alerts;
 using Switchboard.Credentials;
 using Switchboard.Outbox;
 using Switchboard.Platform.Database;
+using Switchboard.Platform.Http;
 using Switchboard.Platform.Observability;
 using Switchboard.Tenancy;
 
@@ -341,7 +342,7 @@ internal sealed class WebhookDeliveryHandler(
                 Direction = "outbound",
                 Purpose = "webhook-disabled",
                 To = to,
-                Body = body.Length <= 459 ? body : body[..458] + "…",
+                Body = body.Length <= 459 ? body : TolerantJson.Cap(body, 458) + "…",
                 Status = "queued",
                 IdempotencyKey = key,
                 CreatedAt = now,
@@ -350,7 +351,7 @@ internal sealed class WebhookDeliveryHandler(
         }
     }
 
-    private static string? Cap(string? s, int max) => s is null || s.Length <= max ? s : s[..max];
+    private static string? Cap(string? s, int max) => TolerantJson.Cap(s, max);
 }
 
 /// <summary>

@@ -4,6 +4,7 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using Microsoft.Extensions.Options;
 using Switchboard.Platform.Cluster;
+using Switchboard.Platform.Http;
 using Switchboard.Platform.Net;
 
 namespace Switchboard.Webhooks;
@@ -156,7 +157,7 @@ internal sealed class WebhookSender : IDisposable
     private static string Describe(HttpRequestException e)
     {
         var message = e.InnerException is { } inner ? $"{e.Message} ({inner.Message})" : e.Message;
-        return message.Length <= 500 ? message : message[..500];
+        return TolerantJson.Cap(message, 500);
     }
 }
 

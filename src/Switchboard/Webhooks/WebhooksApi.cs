@@ -603,7 +603,7 @@ internal static class WebhooksApi
 
     private static string? NullIfBlank(string? s) => string.IsNullOrWhiteSpace(s) ? null : s.Trim();
 
-    private static string Truncate(string? s, int max) => s is null ? "" : s.Length <= max ? s : s[..max];
+    private static string Truncate(string? s, int max) => TolerantJson.Cap(s, max) ?? "";
 
     private static JsonHttpResult<ErrorEnvelope> Refused(UrlRefusal refusal) =>
         ApiError.Unprocessable(refusal.Code, refusal.Message, refusal.Address is null ? null : new { address = refusal.Address, reason = refusal.Reason });

@@ -408,6 +408,12 @@ internal static class WidgetApi
         }
         catch (JsonException e)
         {
+            if (RequestJson.WrongType(e, RequestJson.Options.GetTypeInfo(typeof(T))) is var (field, expected))
+            {
+                // Valid JSON, a value of the wrong type: named as the /api/v1 binding names it (ErrorHandling.Describe).
+                var problem = expected is null ? "is of the wrong type" : "must be " + expected;
+                return (null, ApiError.BadRequest("MALFORMED_JSON", $"The body is not valid: '{field}' {problem}.", new Dictionary<string, string> { [field] = problem }));
+            }
             var message = RequestJson.DuplicateProperty(e) is { } duplicate ? $"The body names '{duplicate}' more than once." : "The body is not valid JSON.";
             return (null, ApiError.BadRequest("MALFORMED_JSON", message, new { e.Path, e.LineNumber, e.BytePositionInLine }));
         }

@@ -7,16 +7,44 @@ namespace Switchboard.Widget;
 /// </summary>
 internal static class WidgetOrigins
 {
-    /// <summary>The normalised form of a browser's <c>Origin</c> header, or null when it is absent, <c>null</c> or malformed.</summary>
+    /// <summary>
+    /// The normalised form of a browser's <c>Origin</c> header, or null when it is absent, <c>null</c> or not a serialized
+    /// origin: <c>scheme "://" host [ ":" port ]</c> and nothing else (RFC 6454 §6.1), so userinfo
+    /// (<c>https://user:pw@shop.example</c>), a path, a query or a fragment (<c>https://shop.example#x</c>) makes it match
+    /// no allowed origin instead of being read as the bare one (<see cref="Uri"/> parses them away).
+    /// </summary>
     public static string? Normalize(string? origin)
     {
-        if (string.IsNullOrEmpty(origin) || origin.Length > 300 || origin == "null" || !Uri.TryCreate(origin, UriKind.Absolute, out var uri)
-            || uri.Scheme is not ("http" or "https") || uri.AbsolutePath != "/" || !string.IsNullOrEmpty(uri.Query) || origin.EndsWith('/'))
+        if (string.IsNullOrEmpty(origin) || origin.Length > 300 || origin == "null" || !IsSerializedOriginShape(origin)
+            || !Uri.TryCreate(origin, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https") || uri.AbsolutePath != "/"
+            || !string.IsNullOrEmpty(uri.Query) || !string.IsNullOrEmpty(uri.Fragment) || !string.IsNullOrEmpty(uri.UserInfo))
         {
             return null;
         }
         var host = uri.IdnHost.ToLowerInvariant();
         return uri.IsDefaultPort ? $"{uri.Scheme}://{host}" : $"{uri.Scheme}://{host}:{uri.Port}";
+    }
+
+    /// <summary>
+    /// Whether <paramref name="value"/> has nothing after <c>scheme://</c> but a host and port: no <c>/</c> (path), <c>?</c>
+    /// (query), <c>#</c> (fragment), <c>@</c> (userinfo), <c>\</c> (read as <c>/</c> by URL parsers), whitespace or control
+    /// character. The characters the header may not hold whatever <see cref="Uri"/> makes of them.
+    /// </summary>
+    internal static bool IsSerializedOriginShape(string value)
+    {
+        var scheme = value.IndexOf("://", StringComparison.Ordinal);
+        if (scheme <= 0)
+        {
+            return false;
+        }
+        foreach (var c in value.AsSpan(scheme + 3))
+        {
+            if (c is '/' or '?' or '#' or '@' or '\\' || char.IsWhiteSpace(c) || char.IsControl(c))
+            {
+                return false;
+            }
+        }
+        return value.Length > scheme + 3;
     }
 
     /// <summary>True when <paramref name="origin"/> (normalised) is one of <paramref name="allowed"/> or under one of its wildcards.</summary>

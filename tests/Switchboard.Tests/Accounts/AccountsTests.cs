@@ -70,8 +70,32 @@ public sealed class AccountsTests(SelfServiceFactory factory) : IClassFixture<Se
     }
 
     [Theory]
+    [InlineData("America/Toronto", "America/Toronto")]
+    [InlineData("america/toronto", "America/Toronto")]
+    [InlineData("America/Montreal", "America/Toronto")] // a backward-compatible link, stored as the zone it names
+    [InlineData("US/Eastern", "America/New_York")]
+    [InlineData("Etc/UTC", "UTC")]
+    public async Task SignupStoresTheCanonicalIdOfALinkedTimeZone(string timeZone, string stored)
+    {
+        var body = await (await factory.CookieClient().PostAsJsonAsync("/api/v1/auth/signup", new
+        {
+            email = $"zone.{Guid.NewGuid():N}@example.test",
+            password = "a long enough password",
+            organisation = "Plomberie Fuseau",
+            timeZone,
+        })).JsonAsync(HttpStatusCode.Created);
+
+        var tenantId = Guid.Parse(body["tenant"]!["id"]!.GetValue<string>());
+        Assert.Equal(stored, await factory.WithDbAsync(null, db => db.Tenants.Where(t => t.Id == tenantId).Select(t => t.TimeZone).FirstAsync()));
+    }
+
+    [Theory]
     [InlineData("Mars/Olympus_Mons", null, "timeZone")]
     [InlineData("Eastern Standard Time", null, "timeZone")]
+    [InlineData("right/America/Montreal", null, "timeZone")] // the leap-second copy: 27 s off civil time
+    [InlineData("posix/America/Montreal", null, "timeZone")]
+    [InlineData("SystemV/EST5EDT", null, "timeZone")]
+    [InlineData("EST5EDT", null, "timeZone")]
     [InlineData(null, "not a locale", "locale")]
     [InlineData(null, "xx-QQ", "locale")]
     public async Task SignupWithAnUnknownTimeZoneOrLocaleIsRefusedAndCreatesNothing(string? timeZone, string? locale, string field)

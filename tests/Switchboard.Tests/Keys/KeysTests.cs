@@ -181,6 +181,27 @@ public sealed class KeysTests(SelfServiceFactory factory) : IClassFixture<SelfSe
     }
 
     [Fact]
+    public async Task AnAllowedOriginWithCredentialsOrAFragmentIsRefusedByName()
+    {
+        // An origin is scheme, host and port (RFC 6454 §6.1): userinfo or a fragment is not part of one, and dropping it
+        // silently would allow a site other than the one the owner typed.
+        var owner = await factory.SignUpAsync();
+        await (await owner.Client.PutAsJsonAsync("/api/v1/widget/origins", new { origins = new[] { "https://kept.example.com" } })).JsonAsync(HttpStatusCode.OK);
+        var bad = await owner.Client.PutAsJsonAsync("/api/v1/widget/origins", new
+        {
+            origins = new[] { "https://user:pw@shop.example.com", "https://shop.example.com#x", "https://shop.example.com\\", "https://ok.example.com" },
+        });
+        var error = (await bad.JsonAsync(HttpStatusCode.UnprocessableEntity))["error"]!;
+        Assert.Equal("VALIDATION_FAILED", error["code"]!.GetValue<string>());
+        var details = error["details"]!.AsObject();
+        Assert.Equal(["origins[0]", "origins[1]", "origins[2]"], details.Select(d => d.Key).Order(StringComparer.Ordinal));
+        Assert.Contains("credentials", details["origins[0]"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Contains("fragment", details["origins[1]"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal(["https://kept.example.com"], (await owner.Client.GetFromJsonAsync<JsonObject>("/api/v1/widget/origins"))!["origins"]!.AsArray()
+            .Select(o => o!.GetValue<string>()));
+    }
+
+    [Fact]
     public async Task ConcurrentFirstOriginPutsOfATenantWithoutAnAccountRowAllSucceed()
     {
         var owner = await factory.SignUpAsync();

@@ -19,10 +19,14 @@ public class KnowledgeFactory : SwitchboardFactory
 {
     public const int MaxDocumentBytes = 64 * 1024;
 
+    /// <summary>The bound on a PDF's decoded streams: a test PDF (an embedded DejaVu Sans) decodes to well under it.</summary>
+    public const int MaxPdfDecodedBytes = 8_000_000;
+
     protected override IDictionary<string, string?> ExtraSettings => new Dictionary<string, string?>
     {
         ["Switchboard:Knowledge:MaxDocumentBytes"] = MaxDocumentBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["Switchboard:Knowledge:UrlTimeoutSeconds"] = "5",
+        ["Switchboard:Knowledge:MaxPdfDecodedBytes"] = MaxPdfDecodedBytes.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["Switchboard:Webhooks:AllowInsecureUrls"] = AllowLocal ? "true" : "false",
         ["Switchboard:Webhooks:AllowPrivateNetworks"] = AllowLocal ? "true" : "false",
         ["Switchboard:Credentials:AllowPrivateBaseUrls"] = "true",
@@ -57,6 +61,64 @@ public class KnowledgeFactory : SwitchboardFactory
             y -= 16;
         }
         return builder.Build();
+    }
+
+    /// <summary>
+    /// A one-page PDF whose content stream shows <paramref name="text"/> (Helvetica) and is then padded with
+    /// <paramref name="padding"/> spaces, deflated (<c>/FlateDecode</c>): a run of one byte deflates about 1000 to 1, so
+    /// 60 MB of padding is a file of about 60 KB. The cross-reference table gives each object's true offset.
+    /// </summary>
+    internal static byte[] DeflateBombPdf(string text, int padding)
+    {
+        byte[] content;
+        using (var compressed = new MemoryStream())
+        {
+            using (var zlib = new System.IO.Compression.ZLibStream(compressed, System.IO.Compression.CompressionLevel.SmallestSize, leaveOpen: true))
+            {
+                zlib.Write(System.Text.Encoding.ASCII.GetBytes($"BT /F1 12 Tf 72 720 Td ({text}) Tj ET\n"));
+                var spaces = new byte[1 << 20];
+                Array.Fill(spaces, (byte)' ');
+                for (var left = padding; left > 0; left -= spaces.Length)
+                {
+                    zlib.Write(spaces, 0, Math.Min(left, spaces.Length));
+                }
+            }
+            content = compressed.ToArray();
+        }
+        using var pdf = new MemoryStream();
+        var offsets = new List<long>();
+        void Write(string s) => pdf.Write(System.Text.Encoding.ASCII.GetBytes(s));
+        Write("%PDF-1.4\n");
+        string[] objects =
+        [
+            "<< /Type /Catalog /Pages 2 0 R >>",
+            "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",
+            "",
+            "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        ];
+        for (var i = 0; i < objects.Length; i++)
+        {
+            offsets.Add(pdf.Position);
+            if (i == 3)
+            {
+                Write($"4 0 obj\n<< /Length {content.Length} /Filter /FlateDecode >>\nstream\n");
+                pdf.Write(content);
+                Write("\nendstream\nendobj\n");
+            }
+            else
+            {
+                Write($"{i + 1} 0 obj\n{objects[i]}\nendobj\n");
+            }
+        }
+        var xref = pdf.Position;
+        Write($"xref\n0 {objects.Length + 1}\n0000000000 65535 f \n");
+        foreach (var offset in offsets)
+        {
+            Write($"{offset:D10} 00000 n \n");
+        }
+        Write($"trailer\n<< /Size {objects.Length + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n");
+        return pdf.ToArray();
     }
 }
 

@@ -111,6 +111,24 @@ public sealed class OnboardingTests(SelfServiceFactory factory) : IClassFixture<
     }
 
     [Fact]
+    public async Task TheProfileRefusesTheLeapSecondAndPosixZoneCopiesAndStoresALinkAsItsZone()
+    {
+        var owner = await factory.SignUpAsync();
+        foreach (var copy in new[] { "right/America/Montreal", "posix/America/Montreal", "SystemV/AST4ADT" })
+        {
+            var refused = await owner.Client.PatchAsJsonAsync("/api/v1/onboarding", new { profile = new { timeZone = copy } });
+            var details = (await refused.JsonAsync(HttpStatusCode.UnprocessableEntity))["error"]!["details"]!.AsObject();
+            Assert.StartsWith("must be an IANA time zone", details["timeZone"]!.GetValue<string>(), StringComparison.Ordinal);
+        }
+        Assert.Equal("UTC", (await owner.Client.GetFromJsonAsync<JsonObject>("/api/v1/onboarding"))!["profile"]!["timeZone"]!.GetValue<string>());
+
+        await (await owner.Client.PatchAsJsonAsync("/api/v1/onboarding", new { profile = new { timeZone = "Canada/Eastern" } })).JsonAsync(HttpStatusCode.OK);
+        var state = await owner.Client.GetFromJsonAsync<JsonObject>("/api/v1/onboarding");
+        Assert.Equal("America/Toronto", state!["profile"]!["timeZone"]!.GetValue<string>());
+        Assert.Equal("America/Toronto", await factory.WithDbAsync(null, db => db.Tenants.Where(t => t.Id == owner.TenantId).Select(t => t.TimeZone).FirstAsync()));
+    }
+
+    [Fact]
     public async Task PartialPatchesSaveAsTheyGoAndRepeatingOneChangesNothing()
     {
         var owner = await factory.SignUpAsync();

@@ -288,6 +288,42 @@ public sealed class TransferCallTests(VoiceFactory factory) : IClassFixture<Voic
     }
 
     [Fact]
+    public async Task AReasonCutAtItsLimitKeepsAnEmojiWholeOrDropsIt()
+    {
+        // The model's reason is kept to 500 UTF-16 units: a cut between the two halves of "🚿" left a lone surrogate, which
+        // PostgreSQL's UTF-8 text refuses (the transfer was lost) and SQLite stores as U+FFFD.
+        var tenant = await TenantAsync(transfer: true);
+        var callSid = "CA" + Guid.NewGuid().ToString("N");
+        var callId = Guid.CreateVersion7();
+        var now = factory.Clock.GetUtcNow();
+        await factory.WithDbAsync(tenant.Id, async db =>
+        {
+            var paul = await db.Assistants.SingleAsync();
+            db.Calls.Add(new Call
+            {
+                Id = callId, TenantId = tenant.Id, Channel = CallChannels.Voice, Provider = NativeCallStatus.Provider, ProviderCallId = callSid, CallSid = callSid,
+                Status = "in-progress", CustomerNumber = "+15145550123", Language = "fr-CA", AssistantId = paul.Id, StartedAt = now, CreatedAt = now, UpdatedAt = now,
+            });
+            return await db.SaveChangesAsync();
+        });
+        var reason = new string('a', 499) + "🚿 douche bouchée";
+        using (var scope = factory.Services.CreateScope())
+        {
+            scope.ServiceProvider.GetRequiredService<CurrentTenant>().Set(tenant.Id);
+            var db = scope.ServiceProvider.GetRequiredService<global::Switchboard.Platform.Database.SwitchboardDbContext>();
+            var context = new global::Switchboard.Brain.ToolContext(await db.Tenants.SingleAsync(t => t.Id == tenant.Id), await db.Assistants.SingleAsync(),
+                await db.Calls.SingleAsync(c => c.Id == callId), factory.ServerUri.ToString().TrimEnd('/'));
+            var outcome = await scope.ServiceProvider.GetRequiredService<global::Switchboard.Brain.ToolRegistry>().InvokeAsync(global::Switchboard.Brain.ToolRegistry.TransferCall,
+                Json(new { destination = "Bureau", reason, mode = "cold" }), context, CancellationToken.None);
+            await db.SaveChangesAsync();
+            Assert.Null(outcome.Error);
+        }
+
+        var transfer = await factory.WithDbAsync(tenant.Id, db => db.CallTransfers.SingleAsync(t => t.CallId == callId));
+        Assert.Equal(new string('a', 499), transfer.Reason);
+    }
+
+    [Fact]
     public async Task TheColdTransferDialActionIsRefusedUnsignedAndForAnotherTenant()
     {
         var tenant = await TenantAsync(transfer: true);

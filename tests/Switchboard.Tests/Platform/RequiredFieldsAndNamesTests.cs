@@ -56,6 +56,23 @@ public sealed class RequiredFieldsAndNamesTests(SelfServiceFactory factory) : IC
     }
 
     [Fact]
+    public async Task AFieldOfTheWrongJsonTypeIsNamedWithTheTypeItTakes()
+    {
+        var owner = await factory.SignUpAsync();
+        foreach (var (url, body, field, expected) in new[]
+        {
+            ("/api/v1/widget/origins", """{"origins":"https://www.fortin.example"}""", "origins", "an array"),
+            ("/api/v1/retention", """{"recordingDays":"thirty","transcriptDays":90}""", "recordingDays", "an integer"),
+        })
+        {
+            var error = (await (await owner.Client.PutAsync(url, Json(body))).JsonAsync(HttpStatusCode.BadRequest))["error"]!;
+            Assert.Equal($"The request body is not valid: '{field}' must be {expected}.", error["message"]!.GetValue<string>());
+            // The sentence the dashboard translates (web/src/lib/field-errors.ts) stays as it was.
+            Assert.Equal("malformed or of the wrong type", error["details"]![field]!.GetValue<string>());
+        }
+    }
+
+    [Fact]
     public async Task AnAddressThatIsNotOneIsRefusedBySignUpAndInvitationsAlike()
     {
         var owner = await factory.SignUpAsync();

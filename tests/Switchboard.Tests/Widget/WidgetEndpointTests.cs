@@ -58,6 +58,74 @@ public sealed class WidgetEndpointTests(WidgetFactory factory) : IClassFixture<W
     }
 
     [Fact]
+    public async Task AnOriginHeaderThatIsNotASerializedOriginMatchesNoAllowedOrigin()
+    {
+        // An outside probe: "https://user:pw@www.drainfortin.example" and "…#x" were read as the bare allowed origin. An
+        // origin is scheme, host and port only (RFC 6454 §6.1), and a browser sends nothing else in the header.
+        var t = await factory.CreateWidgetTenantAsync("Origines strictes", WidgetFactory.SiteOrigin);
+        foreach (var origin in new[]
+        {
+            "https://user:pw@www.drainfortin.example", "https://user@www.drainfortin.example", "https://www.drainfortin.example#x",
+            "https://www.drainfortin.example#", "https://www.drainfortin.example?", "https://www.drainfortin.example\\", "https://www.drainfortin.example/",
+        })
+        {
+            var config = await factory.Browser(null).SendAsync(WithOrigin(HttpMethod.Get, "/widget/v1/config" + t.Q, origin));
+            Assert.Equal(HttpStatusCode.Forbidden, config.StatusCode);
+            Assert.Equal("ORIGIN_NOT_ALLOWED", await config.ErrorCodeAsync());
+            Assert.Equal("*", config.Headers.GetValues("Access-Control-Allow-Origin").Single());
+            var start = await factory.Browser(null).SendAsync(WithOrigin(HttpMethod.Post, "/widget/v1/conversations" + t.Q, origin,
+                JsonContent.Create(new { visitorId = "visitor-12345678", language = "fr" })));
+            Assert.Equal("ORIGIN_NOT_ALLOWED", await start.ErrorCodeAsync());
+        }
+        Assert.Equal(0, await factory.WithDbAsync(t.Id, db => db.WebConversations.CountAsync()));
+        var exact = await factory.Browser(null).SendAsync(WithOrigin(HttpMethod.Get, "/widget/v1/config" + t.Q, WidgetFactory.SiteOrigin));
+        Assert.Equal(WidgetFactory.SiteOrigin, exact.Headers.GetValues("Access-Control-Allow-Origin").Single());
+    }
+
+    private static HttpRequestMessage WithOrigin(HttpMethod method, string url, string origin, HttpContent? content = null)
+    {
+        var request = new HttpRequestMessage(method, url) { Content = content };
+        Assert.True(request.Headers.TryAddWithoutValidation("Origin", origin));
+        return request;
+    }
+
+    [Fact]
+    public async Task AFieldOfTheWrongJsonTypeIsNamedWithTheTypeItTakes()
+    {
+        // An outside probe: {"text": 5} answered "The body is not valid JSON", though it is; the field and its type were unnamed.
+        var t = await factory.CreateWidgetTenantAsync("Types", WidgetFactory.SiteOrigin);
+        foreach (var (body, field, expected) in new[]
+        {
+            ("""{"visitorId":{},"language":"fr"}""", "visitorId", "must be a string"),
+            ("""{"visitorId":"visitor-12345678","language":["fr"]}""", "language", "must be a string"),
+            ("""{"visitorId":"visitor-12345678","language":"fr","name":true}""", "name", "must be a string"),
+        })
+        {
+            var start = await factory.Browser().PostAsync("/widget/v1/conversations" + t.Q, new StringContent(body, Encoding.UTF8, "application/json"));
+            await AssertWrongTypeAsync(start, field, expected);
+        }
+        Assert.Equal(0, await factory.WithDbAsync(t.Id, db => db.WebConversations.CountAsync()));
+
+        var visitor = new Visitor(factory.Browser(), t);
+        Assert.Equal(HttpStatusCode.Created, (await visitor.StartAsync()).StatusCode);
+        var message = new HttpRequestMessage(HttpMethod.Post, $"/widget/v1/conversations/{visitor.Id}/messages{t.Q}")
+        {
+            Content = new StringContent("""{"text": 5}""", Encoding.UTF8, "application/json"),
+        };
+        message.Headers.Authorization = new("Bearer", visitor.Token);
+        await AssertWrongTypeAsync(await factory.Browser().SendAsync(message), "text", "must be a string");
+        Assert.Equal(0, await TurnsAsync(factory, t.Id));
+    }
+
+    private static async Task AssertWrongTypeAsync(HttpResponseMessage response, string field, string problem)
+    {
+        var error = (await response.JsonAsync(HttpStatusCode.BadRequest))["error"]!;
+        Assert.Equal("MALFORMED_JSON", error["code"]!.GetValue<string>());
+        Assert.Equal($"The body is not valid: '{field}' {problem}.", error["message"]!.GetValue<string>());
+        Assert.Equal(problem, error["details"]![field]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task AnAllowedOriginGetsCorsAndADisallowedOneGetsNoChat()
     {
         var t = await factory.CreateWidgetTenantAsync("Origines", WidgetFactory.SiteOrigin, "https://*.fortin.example");

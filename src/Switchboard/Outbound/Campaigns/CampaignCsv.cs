@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Switchboard.Platform.Http;
 
 namespace Switchboard.Outbound.Campaigns;
 
@@ -146,7 +147,7 @@ internal static class CampaignCsv
 
     private static string Key(string header) => header.Trim().ToLowerInvariant().Replace(' ', '_').Replace('-', '_');
 
-    private static string Cut(string s, int max) => s.Length > max ? s[..max] : s;
+    private static string Cut(string s, int max) => TolerantJson.Cap(s, max);
 
     /// <summary>The records of <paramref name="csv"/> with the 1-based line each starts on.</summary>
     internal static IEnumerable<(int Line, List<string> Fields)> Rows(string csv)

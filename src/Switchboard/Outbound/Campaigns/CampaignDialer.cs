@@ -5,6 +5,7 @@ using Switchboard.Billing;
 using Switchboard.Dashboard;
 using Switchboard.Platform;
 using Switchboard.Platform.Database;
+using Switchboard.Platform.Http;
 using Switchboard.Tenancy;
 
 namespace Switchboard.Outbound.Campaigns;
@@ -295,7 +296,7 @@ internal sealed class CampaignDialer(IServiceScopeFactory scopes, IOptions<Campa
             {
                 break;
             }
-            variables.TryAdd(key, value.Length > 500 ? value[..500] : value);
+            variables.TryAdd(key, TolerantJson.Cap(value, 500));
         }
         return variables;
     }

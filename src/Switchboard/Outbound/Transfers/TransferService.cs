@@ -7,6 +7,7 @@ using Switchboard.Brain;
 using Switchboard.Calls;
 using Switchboard.Credentials;
 using Switchboard.Platform.Database;
+using Switchboard.Platform.Http;
 using Switchboard.Platform.Phones;
 using Switchboard.Tenancy;
 using Switchboard.Twilio;
@@ -632,5 +633,5 @@ internal sealed class TransferService(
     private static string? Str(JsonElement e, string name) =>
         e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString()?.Trim() is { Length: > 0 } s ? s : null : null;
 
-    private static string? Cap(string? s, int max) => s is null ? null : s.Length > max ? s[..max] : s;
+    private static string? Cap(string? s, int max) => TolerantJson.Cap(s, max);
 }

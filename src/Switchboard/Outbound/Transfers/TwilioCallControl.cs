@@ -2,6 +2,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
+using Switchboard.Platform.Http;
 using Switchboard.Twilio;
 
 namespace Switchboard.Outbound;
@@ -9,7 +10,7 @@ namespace Switchboard.Outbound;
 /// <summary>Result of a Twilio call-control request: accepted (with the resource's <c>call_sid</c>/<c>sid</c>) or the error.</summary>
 internal sealed record TwilioControlResult(bool Ok, string? Sid, string? Error)
 {
-    public static TwilioControlResult Failed(string error) => new(false, null, error.Length > 500 ? error[..500] : error);
+    public static TwilioControlResult Failed(string error) => new(false, null, TolerantJson.Cap(error, 500));
 }
 
 /// <summary>

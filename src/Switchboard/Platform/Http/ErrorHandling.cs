@@ -36,7 +36,7 @@ internal sealed partial class EnvelopeExceptionHandler(ILogger<EnvelopeException
                 await ApiError.WriteAsync(http, 422, "VALIDATION_FAILED", "Some fields are invalid.", missing);
                 return true;
             case BadHttpRequestException bad:
-                var (message, details) = Describe(bad);
+                var (message, details) = Describe(bad, UnknownFields.RequestTypeOf(http, http.Features.Get<IExceptionHandlerFeature>()?.Endpoint ?? http.GetEndpoint()));
                 await ApiError.WriteAsync(http, bad.StatusCode, bad.StatusCode == 400 ? "BAD_REQUEST" : "HTTP_" + bad.StatusCode, message, details);
                 return true;
             case Microsoft.AspNetCore.Connections.ConnectionResetException:
@@ -79,17 +79,23 @@ internal sealed partial class EnvelopeExceptionHandler(ILogger<EnvelopeException
     /// The client's words for what ASP.NET Core's parameter binding refused, without its type names
     /// (<c>Failed to bind parameter "Nullable&lt;DateTimeOffset&gt; From" from "2024-13-45".</c>): a query or route value that does not
     /// parse names the parameter and echoes the value (at most 100 characters), a missing one is named as required, and a body
-    /// that is not the JSON the endpoint takes names the JSON path of the first bad value (<see cref="System.Text.Json.JsonException.Path"/>),
-    /// or the property it names twice (<see cref="RequestJson"/>).
+    /// that is not the JSON the endpoint takes names the JSON path of the first bad value (<see cref="System.Text.Json.JsonException.Path"/>)
+    /// and, for a value of the wrong JSON type, what the field takes (<see cref="RequestJson.WrongType"/>, looked up in
+    /// <paramref name="body"/>, the endpoint's request type), or the property it names twice (<see cref="RequestJson"/>).
     /// <c>details</c> maps the parameter or path to the problem. Other messages pass through as they are.
     /// </summary>
-    internal static (string Message, Dictionary<string, string>? Details) Describe(BadHttpRequestException bad)
+    internal static (string Message, Dictionary<string, string>? Details) Describe(BadHttpRequestException bad, System.Text.Json.Serialization.Metadata.JsonTypeInfo? body = null)
     {
         if (bad.InnerException is System.Text.Json.JsonException json)
         {
             if (RequestJson.DuplicateProperty(json) is { } duplicate)
             {
                 return ($"The request body names '{duplicate}' more than once.", new() { [duplicate] = DuplicateProblem });
+            }
+            if (RequestJson.WrongType(json, body) is (var field, { } expected))
+            {
+                // details keep the sentence the dashboard translates (web/src/lib/field-errors.ts); the message names the type.
+                return ($"The request body is not valid: '{field}' must be {expected}.", new() { [field] = "malformed or of the wrong type" });
             }
             var path = json.Path is { Length: > 2 } p && p.StartsWith("$.", StringComparison.Ordinal) ? p[2..] : null;
             return path is null
@@ -100,7 +106,7 @@ internal sealed partial class EnvelopeExceptionHandler(ILogger<EnvelopeException
         {
             var name = ParameterName(failed.Groups["name"].Value);
             var value = failed.Groups["value"].Value;
-            value = value.Length > 100 ? value[..100] + "…" : value;
+            value = value.Length > 100 ? TolerantJson.Cap(value, 100) + "…" : value;
             return ($"The parameter '{name}' has an invalid value: '{value}'.", new() { [name] = "invalid value" });
         }
         if (RequiredMissing().Match(bad.Message) is { Success: true } missing)

@@ -80,7 +80,7 @@ internal static partial class IsoDates
                 var ok = isDate ? TryParseDate(value, out _) : TryParseInstant(value, out _);
                 if (!ok)
                 {
-                    return (name, value.Length > 100 ? value[..100] + "…" : value, isDate ? DateProblem : InstantProblem);
+                    return (name, value.Length > 100 ? TolerantJson.Cap(value, 100) + "…" : value, isDate ? DateProblem : InstantProblem);
                 }
             }
         }

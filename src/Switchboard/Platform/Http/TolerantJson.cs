@@ -248,6 +248,7 @@ internal static class TolerantJson
     /// <paramref name="s"/> cut to at most <paramref name="max"/> UTF-16 units without splitting a surrogate pair (a lone
     /// half cannot be encoded as UTF-8: PostgreSQL's driver refuses it).
     /// </summary>
+    [return: System.Diagnostics.CodeAnalysis.NotNullIfNotNull(nameof(s))]
     public static string? Cap(string? s, int max)
     {
         if (s is null || s.Length <= max)

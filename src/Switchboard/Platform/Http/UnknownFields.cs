@@ -33,9 +33,15 @@ internal static class UnknownFields
     /// The JSON type the endpoint of <paramref name="http"/> reads its body as, resolved with the API's serializer options, or
     /// null when it declares none, declares it for another media type only, or takes any name (see <see cref="UnknownFields"/>).
     /// </summary>
-    public static JsonTypeInfo? RequestTypeOf(HttpContext http)
+    public static JsonTypeInfo? RequestTypeOf(HttpContext http) => RequestTypeOf(http, http.GetEndpoint());
+
+    /// <summary>
+    /// As <see cref="RequestTypeOf(HttpContext)"/>, for <paramref name="endpoint"/>: the exception handler's, which the
+    /// exception-handling middleware has taken off the context (<see cref="Microsoft.AspNetCore.Diagnostics.IExceptionHandlerFeature.Endpoint"/>).
+    /// </summary>
+    public static JsonTypeInfo? RequestTypeOf(HttpContext http, Endpoint? endpoint)
     {
-        var accepts = http.GetEndpoint()?.Metadata.GetOrderedMetadata<IAcceptsMetadata>()
+        var accepts = endpoint?.Metadata.GetOrderedMetadata<IAcceptsMetadata>()
             .LastOrDefault(a => a.RequestType is not null && a.ContentTypes.Any(t => t.StartsWith("application/json", StringComparison.OrdinalIgnoreCase)));
         if (accepts?.RequestType is not { } type)
         {

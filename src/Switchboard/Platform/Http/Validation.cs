@@ -115,10 +115,12 @@ internal sealed partial class Validation
 
     public static bool IsEmail(string? value) => value is { Length: > 3 and <= 254 } && EmailPattern().IsMatch(value);
 
-    /// <summary>An IANA zone id known to this system (e.g. <c>America/Toronto</c>); Windows ids are refused.</summary>
-    public static bool IsIanaTimeZone(string? value) =>
-        value is { Length: > 0 and <= 64 } && (value == "UTC" || value.Contains('/'))
-        && TimeZoneInfo.TryFindSystemTimeZoneById(value, out var zone) && zone.HasIanaId;
+    /// <summary>
+    /// An IANA zone id a business can pick (e.g. <c>America/Toronto</c>, or a link such as <c>US/Eastern</c>): see
+    /// <see cref="IanaTimeZones.Canonicalize(string?)"/>, whose result is what is stored. Windows ids and the <c>right/</c>,
+    /// <c>posix/</c> and <c>SystemV/</c> trees are refused.
+    /// </summary>
+    public static bool IsIanaTimeZone(string? value) => IanaTimeZones.Canonicalize(value) is not null;
 
     /// <summary>A BCP 47 tag of a culture this system knows (e.g. <c>fr-CA</c>).</summary>
     public static bool IsLocale(string? value)

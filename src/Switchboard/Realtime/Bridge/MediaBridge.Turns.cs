@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Diagnostics;
 using Switchboard.Calls;
+using Switchboard.Platform.Http;
 using Switchboard.Twilio;
 
 namespace Switchboard.Realtime.Bridge;
@@ -262,7 +263,7 @@ internal sealed partial class MediaBridge
             CallId = setup.CallId,
             Seq = turnSeq++,
             Role = role,
-            Text = text.Length > 8000 ? text[..8000] : text,
+            Text = TolerantJson.Cap(text, 8000),
             SecondsFromStart = started ? Math.Round((now - startedAt).TotalSeconds, 3) : 0,
             At = now,
             ProviderLatencyMs = providerMs is { } p ? Math.Round(p, 2) : null,
