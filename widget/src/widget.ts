@@ -1,5 +1,5 @@
 import { pickLanguage, refusalNote, RTL, STRINGS, type Strings } from "./i18n";
-import { CSS } from "./styles";
+import { CSS, PHONE } from "./styles";
 import { readReply } from "./reply";
 import { deliver } from "./deliver";
 import { loadConfig } from "./config";
@@ -199,6 +199,17 @@ async function main(): Promise<void> {
   };
   bubble("assistant", config.greeting ?? t.greeting);
 
+  // On a phone the open chat covers the screen (styles.ts, PHONE): a modal dialog there, whose launcher is out of the
+  // layout, so Tab wraps round the chat instead of reaching the launcher or the page, neither of which can be seen
+  // (WCAG 2.4.3 Focus Order, 2.4.11 Focus Not Obscured); wider, it is non-modal beside the page and the launcher.
+  const phone = window.matchMedia(PHONE);
+  const modal = (): void => {
+    if (phone.matches) panel.setAttribute("aria-modal", "true");
+    else panel.removeAttribute("aria-modal");
+  };
+  modal();
+  phone.addEventListener("change", modal);
+
   const open = (): void => {
     panel.hidden = false;
     launcher.setAttribute("aria-expanded", "true");
@@ -214,6 +225,15 @@ async function main(): Promise<void> {
   closeButton.addEventListener("click", close);
   panel.addEventListener("keydown", (e) => {
     if (e.key === "Escape") close();
+    if (e.key !== "Tab" || !phone.matches) return;
+    const stops = [...panel.querySelectorAll<HTMLElement>("button:not(:disabled), textarea, [tabindex='0']")];
+    const first = stops[0];
+    const last = stops[stops.length - 1];
+    const from = shadow.activeElement;
+    if (e.shiftKey ? from === first : from === last) {
+      e.preventDefault();
+      (e.shiftKey ? last : first)?.focus();
+    }
   });
 
   const post = (path: string, body: unknown, token?: string): Promise<Response> =>

@@ -80,10 +80,10 @@ public sealed class WidgetBrowserFixture : IAsyncLifetime
         Browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = ChromiumPath, Headless = true });
     }
 
-    /// <summary>A fresh context and page that record console errors and CSP violations (<c>window.__csp</c>) and the widget's DOM events (<c>window.__events</c>).</summary>
-    internal async Task<(IPage Page, List<string> Errors)> OpenAsync(string locale = "fr-CA")
+    /// <summary>A fresh context and page (<paramref name="width"/> × <paramref name="height"/> CSS px) that record console errors and CSP violations (<c>window.__csp</c>) and the widget's DOM events (<c>window.__events</c>).</summary>
+    internal async Task<(IPage Page, List<string> Errors)> OpenAsync(string locale = "fr-CA", int width = 1280, int height = 800)
     {
-        var context = await Browser!.NewContextAsync(new() { Locale = locale, ViewportSize = new ViewportSize { Width = 1280, Height = 800 } });
+        var context = await Browser!.NewContextAsync(new() { Locale = locale, ViewportSize = new ViewportSize { Width = width, Height = height } });
         await context.AddInitScriptAsync(
             "window.__csp = []; document.addEventListener('securitypolicyviolation', e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));" +
             "window.__events = []; for (const n of ['ready','message','lead','error']) document.addEventListener('switchboard:' + n, e => window.__events.push(n));");
@@ -361,6 +361,58 @@ public sealed class WidgetBrowserTests(WidgetBrowserFixture fx) : IClassFixture<
         await Assertions.Expect(dialog).ToBeHiddenAsync();
         await Assertions.Expect(launcher).ToBeFocusedAsync();
         await Assertions.Expect(launcher).ToHaveAttributeAsync("aria-expanded", "false");
+        Assert.Empty(errors);
+    }
+
+    /// <summary>
+    /// On a 375 px phone the open chat fills the screen, so it is a modal dialog there (as Chatwoot's and Intercom's are on
+    /// phones): its launcher, under the chat, leaves the Tab order (Tab from Talk went to it, a focus nobody could see), Tab
+    /// goes round the chat's own controls, and Escape or Close gives focus back to the launcher, shown again.
+    /// </summary>
+    [Fact]
+    public async Task OnAPhoneTheOpenChatKeepsTabInsideItAndItsLauncherOutOfReach()
+    {
+        if (Skipped)
+        {
+            return;
+        }
+        var tenant = await fx.Host.CreateWidgetTenantAsync("Drain Mobile", "https://www.drainmobile.example");
+        var origins = await fx.Host.ApiClient(tenant.Tenant).PutAsJsonAsync("/api/v1/widget/origins", new { origins = new[] { fx.SiteUrl } });
+        Assert.Equal(HttpStatusCode.OK, origins.StatusCode);
+        var (page, errors) = await fx.OpenAsync(width: 375, height: 667);
+        await page.GotoAsync(fx.SiteUrl + "/fr?key=" + Uri.EscapeDataString(tenant.Key));
+        var launcher = page.GetByRole(AriaRole.Button, new() { Name = "Écrivez-nous" });
+        await launcher.ClickAsync();
+        var dialog = page.GetByRole(AriaRole.Dialog, new() { Name = "Drain Mobile" });
+        var close = dialog.GetByRole(AriaRole.Button, new() { Name = "Fermer la conversation" });
+        var transcript = dialog.GetByRole(AriaRole.Log, new() { Name = "Messages" });
+        var box = dialog.GetByRole(AriaRole.Textbox, new() { Name = "Écrivez un message…" });
+        var send = dialog.GetByRole(AriaRole.Button, new() { Name = "Envoyer" });
+        var talk = dialog.GetByRole(AriaRole.Button, new() { Name = "Parlez-nous" });
+        await Assertions.Expect(box).ToBeFocusedAsync();
+        await Assertions.Expect(dialog).ToHaveAttributeAsync("aria-modal", "true");
+        await Assertions.Expect(launcher).ToBeHiddenAsync();
+
+        // Forwards past Talk round to Close, never to the launcher nor to the page under the chat; and back again.
+        foreach (var next in new[] { send, talk, close, transcript, box })
+        {
+            await page.Keyboard.PressAsync("Tab");
+            await Assertions.Expect(next).ToBeFocusedAsync();
+        }
+        await close.FocusAsync();
+        await page.Keyboard.PressAsync("Shift+Tab");
+        await Assertions.Expect(talk).ToBeFocusedAsync();
+
+        await page.Keyboard.PressAsync("Escape");
+        await Assertions.Expect(dialog).ToBeHiddenAsync();
+        await Assertions.Expect(launcher).ToBeVisibleAsync();
+        await Assertions.Expect(launcher).ToBeFocusedAsync();
+
+        await launcher.PressAsync("Enter");
+        await Assertions.Expect(box).ToBeFocusedAsync();
+        await close.ClickAsync();
+        await Assertions.Expect(dialog).ToBeHiddenAsync();
+        await Assertions.Expect(launcher).ToBeFocusedAsync();
         Assert.Empty(errors);
     }
 
