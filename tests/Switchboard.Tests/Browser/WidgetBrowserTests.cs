@@ -417,6 +417,28 @@ public sealed class WidgetBrowserTests(WidgetBrowserFixture fx) : IClassFixture<
     }
 
     /// <summary>
+    /// On a phone the message box's text is 16 px, not the chat's 14 px: Safari on iPhone zooms the page in when a focused
+    /// field's text is smaller, and the full-screen chat then no longer fits. Wider screens keep 14 px.
+    /// </summary>
+    [Theory]
+    [InlineData(375, "16px")]
+    [InlineData(1280, "14px")]
+    public async Task OnAPhoneTheMessageBoxIsLargeEnoughThatSafariDoesNotZoomIn(int width, string fontSize)
+    {
+        if (Skipped)
+        {
+            return;
+        }
+        var (page, errors) = await fx.OpenAsync(width: width, height: 700);
+        await page.GotoAsync(fx.SiteUrl + "/fr");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Écrivez-nous" }).ClickAsync();
+        var box = page.GetByRole(AriaRole.Textbox, new() { Name = "Écrivez un message…" });
+        await Assertions.Expect(box).ToBeFocusedAsync();
+        Assert.Equal(fontSize, await box.EvaluateAsync<string>("e => getComputedStyle(e).fontSize"));
+        Assert.Empty(errors);
+    }
+
+    /// <summary>
     /// While the answer is awaited the visitor sees it coming (an outside probe: nothing moved between Enter and the first
     /// words, seconds with a slow model), and it is gone once the answer is there.
     /// </summary>
