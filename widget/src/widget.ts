@@ -3,7 +3,7 @@ import { CSS, PHONE } from "./styles";
 import { readReply } from "./reply";
 import { deliver } from "./deliver";
 import { loadConfig } from "./config";
-import { load, save, storageKey, visitorId, type Saved } from "./session";
+import { load, rememberOpen, save, storageKey, visitorId, wasOpen, type Saved } from "./session";
 
 /** `GET /widget/v1/config` (Switchboard.Widget.WidgetConfigDto). */
 interface Config {
@@ -210,14 +210,20 @@ async function main(): Promise<void> {
   modal();
   phone.addEventListener("change", modal);
 
-  const open = (): void => {
+  const openKey = store + ":open";
+  // `focus`: the visitor opened it (the launcher, the host page's Switchboard("open")), so the box takes the focus; a chat
+  // shown again on a new page leaves the focus to the page.
+  const show = (focus: boolean): void => {
     panel.hidden = false;
     launcher.setAttribute("aria-expanded", "true");
-    input.focus();
+    rememberOpen(sessionStorage, openKey, true);
+    if (focus) input.focus();
   };
+  const open = (): void => show(true);
   const close = (): void => {
     panel.hidden = true;
     launcher.setAttribute("aria-expanded", "false");
+    rememberOpen(sessionStorage, openKey, false);
     launcher.focus();
   };
   const toggle = (): void => (panel.hidden ? open() : close());
@@ -268,7 +274,9 @@ async function main(): Promise<void> {
       const resumed = response.ok ? ((await response.json()) as { closed: boolean; messages: { role: "user" | "assistant"; text: string }[] }) : null;
       if (resumed && !resumed.closed) {
         for (const m of resumed.messages) bubble(m.role, m.text);
-        if (resumed.messages.length > 0) open();
+        // Shown again open only if the visitor left it open: one who closed it (on a phone, to read the page under the
+        // full-screen chat) was met by it again on every page, with the focus taken from the page.
+        if (resumed.messages.length > 0 && wasOpen(sessionStorage, openKey)) show(false);
       } else {
         saved = null;
       }

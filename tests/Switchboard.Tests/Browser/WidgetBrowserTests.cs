@@ -417,6 +417,47 @@ public sealed class WidgetBrowserTests(WidgetBrowserFixture fx) : IClassFixture<
     }
 
     /// <summary>
+    /// A conversation is shown again on the next page only as the visitor left it: closed stays closed (an outside look at
+    /// 375 px: after closing the full-screen chat to read the page, every page opened it again over the page and put the
+    /// focus, and a phone's keyboard, in its box), open is open again with the focus left to the page.
+    /// </summary>
+    [Fact]
+    public async Task AConversationClosedOnOnePageStaysClosedOnTheNext()
+    {
+        if (Skipped)
+        {
+            return;
+        }
+        var tenant = await fx.Host.CreateWidgetTenantAsync("Drain Suivant", "https://www.drainsuivant.example");
+        var origins = await fx.Host.ApiClient(tenant.Tenant).PutAsJsonAsync("/api/v1/widget/origins", new { origins = new[] { fx.SiteUrl } });
+        Assert.Equal(HttpStatusCode.OK, origins.StatusCode);
+        var (page, errors) = await fx.OpenAsync(width: 375, height: 667);
+        await page.GotoAsync(fx.SiteUrl + "/fr?key=" + Uri.EscapeDataString(tenant.Key));
+        var launcher = page.GetByRole(AriaRole.Button, new() { Name = "Écrivez-nous" });
+        await launcher.ClickAsync();
+        var dialog = page.GetByRole(AriaRole.Dialog, new() { Name = "Drain Suivant" });
+        var box = dialog.GetByRole(AriaRole.Textbox, new() { Name = "Écrivez un message…" });
+        await box.FillAsync("Bonjour, avez-vous des disponibilités jeudi?");
+        await box.PressAsync("Enter");
+        await Assertions.Expect(dialog.Locator(".msg.assistant")).ToHaveCountAsync(2, new() { Timeout = 15000 }); // the greeting and the answer
+        await dialog.GetByRole(AriaRole.Button, new() { Name = "Fermer la conversation" }).ClickAsync();
+
+        await page.ReloadAsync();
+        await Assertions.Expect(launcher).ToBeVisibleAsync();
+        await Assertions.Expect(launcher).ToHaveAttributeAsync("aria-expanded", "false");
+        await Assertions.Expect(dialog).ToBeHiddenAsync();
+        Assert.Equal("BODY", await page.EvaluateAsync<string>("() => document.activeElement.tagName"));
+
+        // Opened again, the conversation is there; left open, the next page shows it open, the focus still the page's.
+        await launcher.ClickAsync();
+        await Assertions.Expect(dialog.GetByText("Bonjour, avez-vous des disponibilités jeudi?")).ToBeVisibleAsync();
+        await page.ReloadAsync();
+        await Assertions.Expect(dialog.GetByText("Bonjour, avez-vous des disponibilités jeudi?")).ToBeVisibleAsync();
+        Assert.Equal("BODY", await page.EvaluateAsync<string>("() => document.activeElement.tagName"));
+        Assert.Empty(errors);
+    }
+
+    /// <summary>
     /// On a phone the message box's text is 16 px, not the chat's 14 px: Safari on iPhone zooms the page in when a focused
     /// field's text is smaller, and the full-screen chat then no longer fits. Wider screens keep 14 px.
     /// </summary>
