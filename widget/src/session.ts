@@ -36,6 +36,27 @@ export function save(storage: Pick<Storage, "setItem">, key: string, saved: Save
   }
 }
 
+/**
+ * Whether the chat was left open in this tab (`open` under `key`): a resumed conversation is shown open again only then,
+ * so a visitor who closed it is not met by it on every page, nor by a full-screen chat on a phone. False when unknown.
+ */
+export function wasOpen(storage: Pick<Storage, "getItem">, key: string): boolean {
+  try {
+    return storage.getItem(key) === "1";
+  } catch {
+    return false;
+  }
+}
+
+/** Records whether the chat is open in this tab (see {@link wasOpen}). */
+export function rememberOpen(storage: Pick<Storage, "setItem">, key: string, open: boolean): void {
+  try {
+    storage.setItem(key, open ? "1" : "0");
+  } catch {
+    // Storage refused: a resumed conversation stays closed.
+  }
+}
+
 /** A random visitor id for this tab: 20 base-36 characters. */
 export function visitorId(random: (n: number) => Uint8Array): string {
   return Array.from(random(20), (b) => (b % 36).toString(36)).join("");

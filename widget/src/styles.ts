@@ -8,6 +8,15 @@
  * leaves `direction` alone, so the page's right-to-left still reaches the widget. A page still hides the widget the standard
  * way, with the `hidden` attribute (`<switchboard-widget hidden>`, or `element.hidden = true` on a page where it should not show).
  */
+/**
+ * The viewports where the open chat covers the whole screen (its launcher and the page under it), as Chatwoot's and
+ * Intercom's do on phones: there the chat is modal, its launcher leaves the layout and the Tab order while it is open (the
+ * header's Close button closes it), and Tab goes round the chat's own controls instead of to the page hidden under it.
+ * There the message box's text is 16 px: Safari on iPhone zooms the page in when a focused field's text is smaller, and
+ * the chat then no longer fits the screen (WebKit's form-control zoom; 16 px is the threshold Intercom's and Crisp's keep).
+ */
+export const PHONE = "(max-width:640px)";
+
 export const CSS = `
 :host{all:initial!important}
 :host([hidden]){display:none!important}
@@ -40,7 +49,7 @@ form button:disabled{opacity:.6;cursor:default}
 form .mic{padding:0 10px;background:#fff;border:1px solid var(--sb-accent);color:var(--sb-accent)}
 form .mic svg{display:block;margin-inline:auto}
 form .mic[aria-pressed=true]{background:var(--sb-accent);color:#fff}
-@media (max-width:640px){.panel{inset:0;inline-size:auto;block-size:auto;max-block-size:none;border-radius:0}}
+@media ${PHONE}{.panel{inset:0;inline-size:auto;block-size:auto;max-block-size:none;border-radius:0}.panel:not([hidden])~.launcher{display:none}.root textarea{font-size:16px}}
 @media (prefers-reduced-motion:no-preference){.panel{transition:opacity .15s}.typing .dot{animation:sb-blink 1.2s infinite}.typing .dot:nth-child(3){animation-delay:.2s}.typing .dot:nth-child(4){animation-delay:.4s}}
 @keyframes sb-blink{0%,80%,100%{opacity:.3}40%{opacity:1}}
 `;

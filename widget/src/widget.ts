@@ -1,9 +1,9 @@
 import { pickLanguage, refusalNote, RTL, STRINGS, type Strings } from "./i18n";
-import { CSS } from "./styles";
+import { CSS, PHONE } from "./styles";
 import { readReply } from "./reply";
 import { deliver } from "./deliver";
 import { loadConfig } from "./config";
-import { load, save, storageKey, visitorId, type Saved } from "./session";
+import { load, rememberOpen, save, storageKey, visitorId, wasOpen, type Saved } from "./session";
 
 /** `GET /widget/v1/config` (Switchboard.Widget.WidgetConfigDto). */
 interface Config {
@@ -199,14 +199,31 @@ async function main(): Promise<void> {
   };
   bubble("assistant", config.greeting ?? t.greeting);
 
-  const open = (): void => {
+  // On a phone the open chat covers the screen (styles.ts, PHONE): a modal dialog there, whose launcher is out of the
+  // layout, so Tab wraps round the chat instead of reaching the launcher or the page, neither of which can be seen
+  // (WCAG 2.4.3 Focus Order, 2.4.11 Focus Not Obscured); wider, it is non-modal beside the page and the launcher.
+  const phone = window.matchMedia(PHONE);
+  const modal = (): void => {
+    if (phone.matches) panel.setAttribute("aria-modal", "true");
+    else panel.removeAttribute("aria-modal");
+  };
+  modal();
+  phone.addEventListener("change", modal);
+
+  const openKey = store + ":open";
+  // `focus`: the visitor opened it (the launcher, the host page's Switchboard("open")), so the box takes the focus; a chat
+  // shown again on a new page leaves the focus to the page.
+  const show = (focus: boolean): void => {
     panel.hidden = false;
     launcher.setAttribute("aria-expanded", "true");
-    input.focus();
+    rememberOpen(sessionStorage, openKey, true);
+    if (focus) input.focus();
   };
+  const open = (): void => show(true);
   const close = (): void => {
     panel.hidden = true;
     launcher.setAttribute("aria-expanded", "false");
+    rememberOpen(sessionStorage, openKey, false);
     launcher.focus();
   };
   const toggle = (): void => (panel.hidden ? open() : close());
@@ -214,6 +231,15 @@ async function main(): Promise<void> {
   closeButton.addEventListener("click", close);
   panel.addEventListener("keydown", (e) => {
     if (e.key === "Escape") close();
+    if (e.key !== "Tab" || !phone.matches) return;
+    const stops = [...panel.querySelectorAll<HTMLElement>("button:not(:disabled), textarea, [tabindex='0']")];
+    const first = stops[0];
+    const last = stops[stops.length - 1];
+    const from = shadow.activeElement;
+    if (e.shiftKey ? from === first : from === last) {
+      e.preventDefault();
+      (e.shiftKey ? last : first)?.focus();
+    }
   });
 
   const post = (path: string, body: unknown, token?: string): Promise<Response> =>
@@ -248,7 +274,9 @@ async function main(): Promise<void> {
       const resumed = response.ok ? ((await response.json()) as { closed: boolean; messages: { role: "user" | "assistant"; text: string }[] }) : null;
       if (resumed && !resumed.closed) {
         for (const m of resumed.messages) bubble(m.role, m.text);
-        if (resumed.messages.length > 0) open();
+        // Shown again open only if the visitor left it open: one who closed it (on a phone, to read the page under the
+        // full-screen chat) was met by it again on every page, with the focus taken from the page.
+        if (resumed.messages.length > 0 && wasOpen(sessionStorage, openKey)) show(false);
       } else {
         saved = null;
       }

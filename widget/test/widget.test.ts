@@ -3,7 +3,7 @@ import { readFileSync, existsSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { SseParser } from "../src/sse";
 import { pickLanguage, refusalNote, STRINGS } from "../src/i18n";
-import { IDLE_MS, load, save, visitorId } from "../src/session";
+import { IDLE_MS, load, rememberOpen, save, visitorId, wasOpen } from "../src/session";
 
 describe("SseParser", () => {
   it("assembles events split across chunks and line-end styles", () => {
@@ -66,6 +66,18 @@ describe("session", () => {
     expect(load(s, "k", 1000 + IDLE_MS - 1)?.id).toBe("c1");
     expect(load(s, "k", 1000 + IDLE_MS)).toBeNull();
     expect(s.getItem("k")).toBeNull();
+  });
+
+  it("remembers whether the chat was left open, closed when unknown or refused", () => {
+    const s = memory();
+    expect(wasOpen(s, "k:open")).toBe(false);
+    rememberOpen(s, "k:open", true);
+    expect(wasOpen(s, "k:open")).toBe(true);
+    rememberOpen(s, "k:open", false);
+    expect(wasOpen(s, "k:open")).toBe(false);
+    const refused = { getItem: (): string | null => { throw new Error("SecurityError"); }, setItem: (): void => { throw new Error("SecurityError"); } };
+    expect(() => rememberOpen(refused, "k:open", true)).not.toThrow();
+    expect(wasOpen(refused, "k:open")).toBe(false);
   });
 
   it("makes visitor ids the server accepts", () => {

@@ -198,6 +198,41 @@ public sealed class AccountBrowserTests(BrowserFixture browser, ITestOutputHelpe
         await tab.AssertCleanAsync();
     }
 
+    /// <summary>
+    /// A keyboard user who presses Enter on a form's button and is refused stays on that button, beside the error, in
+    /// French at 375 px (an outside look: the button, disabled while the request ran, lost the focus to the page's body,
+    /// so Tab started again from the top of the page). Seen on sign-in (wrong password) and sign-up (an email in use).
+    /// </summary>
+    [Fact]
+    public async Task AKeyboardUserRefusedBySignInOrSignUpKeepsTheFocusOnTheFormsButton()
+    {
+        if (browser.Skip(output)) { return; }
+        await using var tab = await browser.OpenAsync(signIn: false, locale: "fr-CA", width: 375, height: 800);
+        var page = tab.Page;
+        await page.GotoAsync("/sign-in");
+        await page.GetByLabel("Courriel").FillAsync(browser.Email);
+        await page.GetByLabel("Mot de passe").FillAsync("pas le bon mot de passe");
+        await page.Keyboard.PressAsync("Tab");
+        var signIn = page.GetByRole(AriaRole.Button, new() { Name = "Se connecter" });
+        await Expect(signIn).ToBeFocusedAsync();
+        await page.Keyboard.PressAsync("Enter");
+        await Expect(page.GetByRole(AriaRole.Alert)).ToHaveTextAsync("Courriel ou mot de passe incorrect.");
+        await Expect(signIn).ToBeFocusedAsync();
+
+        await page.GotoAsync("/sign-up");
+        await page.GetByLabel("Nom de l’entreprise").FillAsync("Plomberie Clavier");
+        await page.GetByLabel("Courriel").FillAsync(browser.Email);
+        await page.GetByLabel("Mot de passe", new() { Exact = true }).FillAsync("a long sign-up password");
+        var create = page.GetByRole(AriaRole.Button, new() { Name = "Créer le compte" });
+        await create.FocusAsync();
+        await page.Keyboard.PressAsync("Enter");
+        await Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync("Un compte utilise déjà ce courriel");
+        await Expect(create).ToBeFocusedAsync();
+        await Expect(page).ToHaveURLAsync(new Regex("/sign-up$"));
+        tab.Errors.RemoveAll(e => e.Contains("status of 401", StringComparison.Ordinal) || e.Contains("status of 409", StringComparison.Ordinal));
+        await tab.AssertCleanAsync();
+    }
+
     [Fact]
     public async Task RepeatedWrongPasswordsShowTheLockoutMessage()
     {

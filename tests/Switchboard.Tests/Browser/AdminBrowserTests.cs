@@ -112,6 +112,58 @@ public sealed class AdminBrowserTests(BrowserFixture browser, ITestOutputHelper 
         await tab.AssertCleanAsync();
     }
 
+    /// <summary>
+    /// The webhook form keeps a keyboard user's place, in French at 375 px (an outside look: Add and Edit are replaced by the
+    /// form, so the focus fell to the page's body on opening it, and again on closing it): opening it focuses its URL;
+    /// Cancel, Save and the new secret's "noted" hand the focus back to the button that opened it.
+    /// </summary>
+    [Fact]
+    public async Task TheWebhookFormTakesTheFocusWhenOpenedAndGivesItBackWhenClosed()
+    {
+        if (browser.Skip(output)) { return; }
+        await using var receiver = await WebhookReceiver.StartAsync();
+        await using var tab = await browser.OpenAsync("fr-CA", width: 375);
+        var page = tab.Page;
+        await page.GotoAsync("/settings/webhooks");
+        var add = page.GetByRole(AriaRole.Button, new() { Name = "Ajouter une adresse" });
+        var url = page.GetByRole(AriaRole.Textbox, new() { Name = "URL", Exact = true });
+        await add.FocusAsync();
+        await page.Keyboard.PressAsync("Enter");
+        await Expect(url).ToBeFocusedAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Annuler" }).FocusAsync();
+        await page.Keyboard.PressAsync("Enter");
+        await Expect(url).ToHaveCountAsync(0);
+        await Expect(add).ToBeFocusedAsync();
+
+        await page.Keyboard.PressAsync("Enter");
+        await Expect(url).ToBeFocusedAsync();
+        await page.Keyboard.TypeAsync(receiver.Url);
+        await page.Keyboard.PressAsync("Enter");
+        await Expect(page.GetByRole(AriaRole.Textbox, new() { Name = "Secret de signature pour " + receiver.Url })).ToBeFocusedAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "C’est noté" }).FocusAsync();
+        await page.Keyboard.PressAsync("Enter");
+        await Expect(add).ToBeFocusedAsync();
+
+        var card = page.GetByRole(AriaRole.Region, new() { Name = receiver.Url });
+        var edit = card.GetByRole(AriaRole.Button, new() { Name = "Modifier" });
+        var cardUrl = card.GetByRole(AriaRole.Textbox, new() { Name = "URL", Exact = true });
+        await edit.FocusAsync();
+        await page.Keyboard.PressAsync("Enter");
+        await Expect(cardUrl).ToBeFocusedAsync();
+        await card.GetByRole(AriaRole.Button, new() { Name = "Annuler" }).FocusAsync();
+        await page.Keyboard.PressAsync("Enter");
+        await Expect(edit).ToBeFocusedAsync();
+        await page.Keyboard.PressAsync("Enter");
+        await Expect(cardUrl).ToBeFocusedAsync();
+        await page.GetByRole(AriaRole.Textbox, new() { Name = "Description", Exact = true }).FillAsync("CRM");
+        await card.GetByRole(AriaRole.Button, new() { Name = "Enregistrer" }).FocusAsync();
+        await page.Keyboard.PressAsync("Enter");
+        await Expect(cardUrl).ToHaveCountAsync(0);
+        await Expect(card).ToContainTextAsync("CRM");
+        await Expect(edit).ToBeFocusedAsync();
+        await tab.AssertCleanAsync();
+    }
+
     [Fact]
     public async Task AWebhookEndpointIsCreatedTestSentDeliveredAndReplayedWithBothAttemptsInTheLog()
     {

@@ -169,4 +169,39 @@ public sealed class WebConversationsBrowserTests(BrowserFixture browser, ITestOu
         await Expect(page.GetByTestId("knowledge-document")).ToHaveCountAsync(0);
         await Expect(page.GetByText("No documents yet")).ToBeVisibleAsync();
     }
+
+    /// <summary>
+    /// The knowledge page's file picker says "Choose a file" and the picked file's name in the dashboard's language (an
+    /// outside look at fr-CA and Arabic at 375 px: Chromium drew "Choose File · No file chosen" in its own language inside
+    /// the native input, whatever the page's), opens the browser's file dialog when its box is clicked, is reached with Tab
+    /// and shows it has the focus, and is named by its label and described by the file it holds.
+    /// </summary>
+    [Theory]
+    [InlineData("fr-CA", "Titre (facultatif)", "Fichier", "Choisir un fichier", "Aucun fichier choisi")]
+    [InlineData("ar", "العنوان (اختياري)", "الملف", "اختر ملفًا", "لم يُختر أي ملف")]
+    public async Task TheKnowledgePagesFilePickerSpeaksThePagesLanguage(string locale, string titleLabel, string fileLabel, string choose, string none)
+    {
+        if (browser.Skip(output)) { return; }
+        await using var tab = await browser.OpenAsync(locale: locale, width: 375, height: 812);
+        var page = tab.Page;
+        await page.GotoAsync("/settings/knowledge");
+        var picker = page.GetByRole(AriaRole.Button, new() { Name = fileLabel, Exact = true }); // a file input is a button to assistive technology
+        await Expect(page.GetByText(choose, new() { Exact = true })).ToBeVisibleAsync();
+        await Expect(page.GetByText(none, new() { Exact = true })).ToBeVisibleAsync();
+        await Expect(picker).ToHaveAccessibleDescriptionAsync(none);
+
+        var chooser = await page.RunAndWaitForFileChooserAsync(() => page.GetByText(choose, new() { Exact = true }).ClickAsync());
+        await chooser.SetFilesAsync(new FilePayload { Name = "tarifs-été.md", MimeType = "text/markdown", Buffer = Encoding.UTF8.GetBytes("# Tarifs") });
+        await Expect(page.GetByText("tarifs-été.md", new() { Exact = true })).ToBeVisibleAsync();
+        await Expect(picker).ToHaveAccessibleDescriptionAsync("tarifs-été.md");
+        await Expect(page.GetByText(none, new() { Exact = true })).ToHaveCountAsync(0);
+
+        // From the title, Tab reaches the picker, and its box shows the focus ring.
+        await page.GetByLabel(titleLabel, new() { Exact = true }).FocusAsync();
+        await page.Keyboard.PressAsync("Tab");
+        await Expect(picker).ToBeFocusedAsync();
+        Assert.NotEqual("none", await picker.EvaluateAsync<string>("e => getComputedStyle(e.parentElement).outlineStyle"));
+        Assert.True(await page.EvaluateAsync<int>("() => document.documentElement.scrollWidth - window.innerWidth") <= 0, "the knowledge page scrolls sideways at 375 px");
+        await tab.AssertCleanAsync();
+    }
 }

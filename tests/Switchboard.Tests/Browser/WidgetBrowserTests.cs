@@ -80,10 +80,10 @@ public sealed class WidgetBrowserFixture : IAsyncLifetime
         Browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = ChromiumPath, Headless = true });
     }
 
-    /// <summary>A fresh context and page that record console errors and CSP violations (<c>window.__csp</c>) and the widget's DOM events (<c>window.__events</c>).</summary>
-    internal async Task<(IPage Page, List<string> Errors)> OpenAsync(string locale = "fr-CA")
+    /// <summary>A fresh context and page (<paramref name="width"/> × <paramref name="height"/> CSS px) that record console errors and CSP violations (<c>window.__csp</c>) and the widget's DOM events (<c>window.__events</c>).</summary>
+    internal async Task<(IPage Page, List<string> Errors)> OpenAsync(string locale = "fr-CA", int width = 1280, int height = 800)
     {
-        var context = await Browser!.NewContextAsync(new() { Locale = locale, ViewportSize = new ViewportSize { Width = 1280, Height = 800 } });
+        var context = await Browser!.NewContextAsync(new() { Locale = locale, ViewportSize = new ViewportSize { Width = width, Height = height } });
         await context.AddInitScriptAsync(
             "window.__csp = []; document.addEventListener('securitypolicyviolation', e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));" +
             "window.__events = []; for (const n of ['ready','message','lead','error']) document.addEventListener('switchboard:' + n, e => window.__events.push(n));");
@@ -361,6 +361,121 @@ public sealed class WidgetBrowserTests(WidgetBrowserFixture fx) : IClassFixture<
         await Assertions.Expect(dialog).ToBeHiddenAsync();
         await Assertions.Expect(launcher).ToBeFocusedAsync();
         await Assertions.Expect(launcher).ToHaveAttributeAsync("aria-expanded", "false");
+        Assert.Empty(errors);
+    }
+
+    /// <summary>
+    /// On a 375 px phone the open chat fills the screen, so it is a modal dialog there (as Chatwoot's and Intercom's are on
+    /// phones): its launcher, under the chat, leaves the Tab order (Tab from Talk went to it, a focus nobody could see), Tab
+    /// goes round the chat's own controls, and Escape or Close gives focus back to the launcher, shown again.
+    /// </summary>
+    [Fact]
+    public async Task OnAPhoneTheOpenChatKeepsTabInsideItAndItsLauncherOutOfReach()
+    {
+        if (Skipped)
+        {
+            return;
+        }
+        var tenant = await fx.Host.CreateWidgetTenantAsync("Drain Mobile", "https://www.drainmobile.example");
+        var origins = await fx.Host.ApiClient(tenant.Tenant).PutAsJsonAsync("/api/v1/widget/origins", new { origins = new[] { fx.SiteUrl } });
+        Assert.Equal(HttpStatusCode.OK, origins.StatusCode);
+        var (page, errors) = await fx.OpenAsync(width: 375, height: 667);
+        await page.GotoAsync(fx.SiteUrl + "/fr?key=" + Uri.EscapeDataString(tenant.Key));
+        var launcher = page.GetByRole(AriaRole.Button, new() { Name = "Écrivez-nous" });
+        await launcher.ClickAsync();
+        var dialog = page.GetByRole(AriaRole.Dialog, new() { Name = "Drain Mobile" });
+        var close = dialog.GetByRole(AriaRole.Button, new() { Name = "Fermer la conversation" });
+        var transcript = dialog.GetByRole(AriaRole.Log, new() { Name = "Messages" });
+        var box = dialog.GetByRole(AriaRole.Textbox, new() { Name = "Écrivez un message…" });
+        var send = dialog.GetByRole(AriaRole.Button, new() { Name = "Envoyer" });
+        var talk = dialog.GetByRole(AriaRole.Button, new() { Name = "Parlez-nous" });
+        await Assertions.Expect(box).ToBeFocusedAsync();
+        await Assertions.Expect(dialog).ToHaveAttributeAsync("aria-modal", "true");
+        await Assertions.Expect(launcher).ToBeHiddenAsync();
+
+        // Forwards past Talk round to Close, never to the launcher nor to the page under the chat; and back again.
+        foreach (var next in new[] { send, talk, close, transcript, box })
+        {
+            await page.Keyboard.PressAsync("Tab");
+            await Assertions.Expect(next).ToBeFocusedAsync();
+        }
+        await close.FocusAsync();
+        await page.Keyboard.PressAsync("Shift+Tab");
+        await Assertions.Expect(talk).ToBeFocusedAsync();
+
+        await page.Keyboard.PressAsync("Escape");
+        await Assertions.Expect(dialog).ToBeHiddenAsync();
+        await Assertions.Expect(launcher).ToBeVisibleAsync();
+        await Assertions.Expect(launcher).ToBeFocusedAsync();
+
+        await launcher.PressAsync("Enter");
+        await Assertions.Expect(box).ToBeFocusedAsync();
+        await close.ClickAsync();
+        await Assertions.Expect(dialog).ToBeHiddenAsync();
+        await Assertions.Expect(launcher).ToBeFocusedAsync();
+        Assert.Empty(errors);
+    }
+
+    /// <summary>
+    /// A conversation is shown again on the next page only as the visitor left it: closed stays closed (an outside look at
+    /// 375 px: after closing the full-screen chat to read the page, every page opened it again over the page and put the
+    /// focus, and a phone's keyboard, in its box), open is open again with the focus left to the page.
+    /// </summary>
+    [Fact]
+    public async Task AConversationClosedOnOnePageStaysClosedOnTheNext()
+    {
+        if (Skipped)
+        {
+            return;
+        }
+        var tenant = await fx.Host.CreateWidgetTenantAsync("Drain Suivant", "https://www.drainsuivant.example");
+        var origins = await fx.Host.ApiClient(tenant.Tenant).PutAsJsonAsync("/api/v1/widget/origins", new { origins = new[] { fx.SiteUrl } });
+        Assert.Equal(HttpStatusCode.OK, origins.StatusCode);
+        var (page, errors) = await fx.OpenAsync(width: 375, height: 667);
+        await page.GotoAsync(fx.SiteUrl + "/fr?key=" + Uri.EscapeDataString(tenant.Key));
+        var launcher = page.GetByRole(AriaRole.Button, new() { Name = "Écrivez-nous" });
+        await launcher.ClickAsync();
+        var dialog = page.GetByRole(AriaRole.Dialog, new() { Name = "Drain Suivant" });
+        var box = dialog.GetByRole(AriaRole.Textbox, new() { Name = "Écrivez un message…" });
+        await box.FillAsync("Bonjour, avez-vous des disponibilités jeudi?");
+        await box.PressAsync("Enter");
+        await Assertions.Expect(dialog.Locator(".msg.assistant")).ToHaveCountAsync(2, new() { Timeout = 15000 }); // the greeting and the answer
+        await dialog.GetByRole(AriaRole.Button, new() { Name = "Fermer la conversation" }).ClickAsync();
+
+        await page.ReloadAsync();
+        await Assertions.Expect(launcher).ToBeVisibleAsync();
+        await Assertions.Expect(launcher).ToHaveAttributeAsync("aria-expanded", "false");
+        await Assertions.Expect(dialog).ToBeHiddenAsync();
+        Assert.Equal("BODY", await page.EvaluateAsync<string>("() => document.activeElement.tagName"));
+
+        // Opened again, the conversation is there; left open, the next page shows it open, the focus still the page's.
+        await launcher.ClickAsync();
+        await Assertions.Expect(dialog.GetByText("Bonjour, avez-vous des disponibilités jeudi?")).ToBeVisibleAsync();
+        await page.ReloadAsync();
+        await Assertions.Expect(dialog.GetByText("Bonjour, avez-vous des disponibilités jeudi?")).ToBeVisibleAsync();
+        Assert.Equal("BODY", await page.EvaluateAsync<string>("() => document.activeElement.tagName"));
+        Assert.Empty(errors);
+    }
+
+    /// <summary>
+    /// On a phone the message box's text is 16 px, not the chat's 14 px: Safari on iPhone zooms the page in when a focused
+    /// field's text is smaller, and the full-screen chat then no longer fits. Wider screens keep 14 px.
+    /// </summary>
+    [Theory]
+    [InlineData(375, "16px")]
+    [InlineData(1280, "14px")]
+    public async Task OnAPhoneTheMessageBoxIsLargeEnoughThatSafariDoesNotZoomIn(int width, string fontSize)
+    {
+        if (Skipped)
+        {
+            return;
+        }
+        var (page, errors) = await fx.OpenAsync(width: width, height: 700);
+        await page.GotoAsync(fx.SiteUrl + "/fr");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Écrivez-nous" }).ClickAsync();
+        var box = page.GetByRole(AriaRole.Textbox, new() { Name = "Écrivez un message…" });
+        await Assertions.Expect(box).ToBeFocusedAsync();
+        Assert.Equal(fontSize, await box.EvaluateAsync<string>("e => getComputedStyle(e).fontSize"));
         Assert.Empty(errors);
     }
 

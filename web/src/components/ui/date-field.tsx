@@ -68,33 +68,13 @@ export function DateTimeField({ label, value, onChange, locale, hint, className 
   const invalid = dateInvalid(parts);
   const badMinute = !minuteIsValid(parts.minute);
   const described = [hint ? `${id}-hint` : '', invalid ? `${id}-invalid` : '', badMinute ? `${id}-minute` : ''].filter(Boolean).join(' ');
-  const hourName = datePartName('hour', locale);
-  const minuteName = datePartName('minute', locale);
   return (
     <fieldset className={cn('flex min-w-0 flex-col gap-1 text-sm', className)} aria-describedby={described || undefined}>
       <legend className="mb-1 font-medium text-slate-700 dark:text-slate-300">{label}</legend>
       <div className="flex min-w-0 flex-wrap gap-1">
         <DateParts className="flex-1 basis-56" parts={parts} locale={locale} invalid={invalid} update={update} />
         <span className="flex gap-1">
-          <select className={cn(inputClass, 'w-auto')} aria-label={hourName} value={parts.hour} onChange={(e) => update({ hour: e.target.value })}>
-            <option value="">{hourName}</option>
-            {hourNames(locale).map((name, h) => (
-              <option key={h} value={String(h)}>
-                {name}
-              </option>
-            ))}
-          </select>
-          <input
-            className={cn(inputClass, 'w-16 text-center tabular-nums')}
-            inputMode="numeric"
-            autoComplete="off"
-            maxLength={2}
-            placeholder="00"
-            aria-label={minuteName}
-            aria-invalid={badMinute || undefined}
-            value={parts.minute}
-            onChange={(e) => update({ minute: e.target.value })}
-          />
+          <HourMinute parts={parts} locale={locale} update={update} clearable minuteWidth="w-16" />
         </span>
       </div>
       {/* w-0 min-w-full: the hint wraps at the controls' width instead of widening the group (it stretched the month's
@@ -140,12 +120,31 @@ export function TimeField({ label, value, onChange, locale, className }: { label
     }
   };
   const badMinute = !minuteIsValid(parts.minute);
-  const hourName = datePartName('hour', locale);
-  const minuteName = datePartName('minute', locale);
   return (
     <span role="group" aria-label={label} className={cn('inline-flex flex-wrap items-center gap-1', className)}>
+      <HourMinute parts={parts} locale={locale} update={update} minuteWidth="w-14" minuteDescribedBy={badMinute ? `${id}-minute` : undefined} />
+      {badMinute ? (
+        <span id={`${id}-minute`} className="basis-full text-xs font-medium text-red-700 dark:text-red-300">
+          {t('dateField.invalidMinute')}
+        </span>
+      ) : null}
+    </span>
+  );
+}
+
+/**
+ * The hour picked from the hours as the reader says them (`hourNames`: "5 p.m.", "17 h", "5 م") and the minutes' box
+ * (two digits, empty is ":00"), each labelled in the reader's language; the part shared by {@link DateTimeField} and
+ * {@link TimeField}, which own the parts' state and the minutes' error message. `clearable` keeps the hour's empty choice
+ * once an hour is picked (a date-time may be emptied again); without it the empty choice shows only until one is.
+ * `minuteWidth` is the minutes' box's Tailwind width class; `minuteDescribedBy` the id of the text explaining a bad minute.
+ */
+function HourMinute({ parts, locale, update, clearable = false, minuteWidth, minuteDescribedBy }: { parts: TimeParts; locale: Locale; update: (patch: Partial<TimeParts>) => void; clearable?: boolean; minuteWidth: string; minuteDescribedBy?: string }) {
+  const hourName = datePartName('hour', locale);
+  return (
+    <>
       <select className={cn(inputClass, 'w-auto')} aria-label={hourName} value={parts.hour} onChange={(e) => update({ hour: e.target.value })}>
-        {parts.hour === '' ? <option value="">{hourName}</option> : null}
+        {clearable || parts.hour === '' ? <option value="">{hourName}</option> : null}
         {hourNames(locale).map((name, h) => (
           <option key={h} value={String(h)}>
             {name}
@@ -153,23 +152,18 @@ export function TimeField({ label, value, onChange, locale, className }: { label
         ))}
       </select>
       <input
-        className={cn(inputClass, 'w-14 text-center tabular-nums')}
+        className={cn(inputClass, minuteWidth, 'text-center tabular-nums')}
         inputMode="numeric"
         autoComplete="off"
         maxLength={2}
         placeholder="00"
-        aria-label={minuteName}
-        aria-invalid={badMinute || undefined}
-        aria-describedby={badMinute ? `${id}-minute` : undefined}
+        aria-label={datePartName('minute', locale)}
+        aria-invalid={!minuteIsValid(parts.minute) || undefined}
+        aria-describedby={minuteDescribedBy}
         value={parts.minute}
         onChange={(e) => update({ minute: e.target.value })}
       />
-      {badMinute ? (
-        <span id={`${id}-minute`} className="basis-full text-xs font-medium text-red-700 dark:text-red-300">
-          {t('dateField.invalidMinute')}
-        </span>
-      ) : null}
-    </span>
+    </>
   );
 }
 

@@ -1,4 +1,4 @@
-import { cloneElement, isValidElement, useId, type ButtonHTMLAttributes, type HTMLAttributes, type ReactElement, type ReactNode } from 'react';
+import { cloneElement, isValidElement, useCallback, useId, useLayoutEffect, useRef, type ButtonHTMLAttributes, type Ref, type HTMLAttributes, type ReactElement, type ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import { cn } from '@/lib/cn';
 import { errorText } from '@/lib/error-text';
@@ -18,11 +18,42 @@ const variants: Record<Variant, string> = {
 const base =
   'inline-flex min-h-9 items-center justify-center gap-2 rounded-md px-3 py-1.5 text-sm font-medium disabled:cursor-not-allowed disabled:opacity-50 aria-disabled:cursor-not-allowed aria-disabled:opacity-50';
 
-export function Button({ variant = 'secondary', className, ...props }: ButtonHTMLAttributes<HTMLButtonElement> & { variant?: Variant }) {
+/**
+ * A button in one of the dashboard's variants. A button disabled while it has the focus (a submit button disabled while its
+ * request runs: `disabled={mutation.isPending}`) takes the focus back when it is enabled again, if nothing else took it
+ * meanwhile: the browser moves the focus of a disabled control to the page's body (HTML's focus fixup rule), so a keyboard
+ * user who pressed Enter on it was sent back to the top of the page when the request failed, away from the form and its
+ * error (WCAG 2.4.3 Focus Order).
+ */
+export function Button({ variant = 'secondary', className, disabled, ref, ...props }: ButtonHTMLAttributes<HTMLButtonElement> & { variant?: Variant; ref?: Ref<HTMLButtonElement> }) {
+  const own = useRef<HTMLButtonElement | null>(null);
+  const focusedWhenDisabled = useRef(false);
+  // A layout effect runs after `disabled` is set and before the browser's next rendering update, where the focus fixup
+  // moves the focus away: the button still has it here.
+  useLayoutEffect(() => {
+    const button = own.current;
+    if (!button) return;
+    if (disabled) {
+      if (document.activeElement === button) focusedWhenDisabled.current = true;
+    } else if (focusedWhenDisabled.current) {
+      focusedWhenDisabled.current = false;
+      if (document.activeElement === null || document.activeElement === document.body) button.focus();
+    }
+  }, [disabled]);
+  const setRef = useCallback(
+    (button: HTMLButtonElement | null) => {
+      own.current = button;
+      if (typeof ref === 'function') ref(button);
+      else if (ref) ref.current = button;
+    },
+    [ref],
+  );
   return (
     <button
+      ref={setRef}
       type="button"
       className={cn(base, variants[variant], className)}
+      disabled={disabled}
       {...props}
     />
   );

@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link } from '@tanstack/react-router';
 import { Plus, Trash2 } from 'lucide-react';
@@ -26,7 +26,8 @@ export function WebhooksPage() {
   const endpoints = useEndpoints(tenantId);
   const m = useEndpointMutations(tenantId);
   const [adding, setAdding] = useState(false);
-  const [secret, setSecret] = useState<{ label: string; value: string } | null>(null);
+  const [secret, setSecret] = useState<{ label: string; value: string; created?: boolean } | null>(null);
+  const [addButton, restoreAddFocus] = useReturnFocus<HTMLButtonElement>();
   // On a plan without webhooks every endpoint call is refused: offer the plan page instead of a form that cannot be saved.
   const notInPlan = endpoints.error instanceof ApiError && endpoints.error.code === 'FEATURE_NOT_IN_PLAN';
   return (
@@ -39,7 +40,7 @@ export function WebhooksPage() {
               {t('admin.nav.plan')}
             </Link>
           ) : can.configure && !adding ? (
-            <Button variant="primary" onClick={() => setAdding(true)}>
+            <Button ref={addButton} variant="primary" onClick={() => setAdding(true)}>
               <Plus aria-hidden className="size-4" />
               {t('admin.webhooks.add')}
             </Button>
@@ -49,19 +50,31 @@ export function WebhooksPage() {
         {t('admin.webhooks.title')}
       </PageTitle>
       <p className="mb-4 max-w-prose text-sm text-slate-600 dark:text-slate-400">{t('admin.webhooks.intro')}</p>
-      {secret ? <SecretOnce label={secret.label} value={secret.value} onDone={() => setSecret(null)} /> : null}
+      {secret ? (
+        <SecretOnce
+          label={secret.label}
+          value={secret.value}
+          onDone={() => {
+            setSecret(null);
+            if (secret.created) restoreAddFocus();
+          }}
+        />
+      ) : null}
       {adding ? (
         <Card className="mb-4">
           <h2 className="mb-3 font-semibold">{t('admin.webhooks.newEndpoint')}</h2>
           <EndpointForm
             pending={m.create.isPending}
             error={m.create.error}
-            onCancel={() => setAdding(false)}
+            onCancel={() => {
+              setAdding(false);
+              restoreAddFocus();
+            }}
             onSubmit={(body) =>
               m.create.mutate(body, {
                 onSuccess: (r) => {
                   setAdding(false);
-                  setSecret({ label: t('admin.webhooks.secretFor', { url: r.endpoint.url }), value: r.secret });
+                  setSecret({ label: t('admin.webhooks.secretFor', { url: r.endpoint.url }), value: r.secret, created: true });
                 },
               })
             }
@@ -82,12 +95,39 @@ export function WebhooksPage() {
   );
 }
 
+/**
+ * The focus handed back to a button that a form replaces while open (Add endpoint, Edit): the first item is the button's
+ * ref callback, and the second, `restore()` (the form cancelled, saved, or its secret noted) focuses it now if shown, else as soon as it is shown again.
+ * Without it the focus went to the page's body with the form, and a keyboard user started again from the top.
+ */
+function useReturnFocus<T extends HTMLElement>(): [ref: (element: T | null) => void, restore: () => void] {
+  const element = useRef<T | null>(null);
+  const pending = useRef(false);
+  const ref = useCallback((shown: T | null) => {
+    element.current = shown;
+    if (shown && pending.current) {
+      pending.current = false;
+      shown.focus();
+    }
+  }, []);
+  const restore = useCallback(() => {
+    if (element.current) element.current.focus();
+    else pending.current = true;
+  }, []);
+  return [ref, restore];
+}
+
 function EndpointCard({ endpoint: e, canConfigure, onSecret }: { endpoint: WebhookEndpointDto; canConfigure: boolean; onSecret: (s: string) => void }) {
   const { t } = useTranslation();
   const { locale, timeZone } = useFormat();
   const tenantId = useTenantId();
   const m = useEndpointMutations(tenantId);
   const [editing, setEditing] = useState(false);
+  const [editButton, restoreEditFocus] = useReturnFocus<HTMLButtonElement>();
+  const stopEditing = () => {
+    setEditing(false);
+    restoreEditFocus();
+  };
   const [showLog, setShowLog] = useState(false);
   const [overlap, setOverlap] = useState(24);
   const [confirmDelete, setConfirmDelete] = useState(false);
@@ -151,8 +191,8 @@ function EndpointCard({ endpoint: e, canConfigure, onSecret }: { endpoint: Webho
             initial={e}
             pending={m.update.isPending}
             error={m.update.error}
-            onCancel={() => setEditing(false)}
-            onSubmit={(body) => m.update.mutate({ id: e.id, body }, { onSuccess: () => setEditing(false) })}
+            onCancel={stopEditing}
+            onSubmit={(body) => m.update.mutate({ id: e.id, body }, { onSuccess: stopEditing })}
           />
         ) : null}
         <div className="flex flex-wrap items-end gap-2">
@@ -161,7 +201,9 @@ function EndpointCard({ endpoint: e, canConfigure, onSecret }: { endpoint: Webho
           </Button>
           {canConfigure && !editing ? (
             <>
-              <Button onClick={() => setEditing(true)}>{t('admin.edit')}</Button>
+              <Button ref={editButton} onClick={() => setEditing(true)}>
+                {t('admin.edit')}
+              </Button>
               <Button disabled={m.update.isPending} onClick={() => m.update.mutate({ id: e.id, body: { enabled: !e.enabled } })}>
                 {e.enabled ? t('admin.webhooks.disable') : t('admin.webhooks.enable')}
               </Button>
@@ -231,6 +273,9 @@ function EndpointForm({
   );
   const [keepHeaders, setKeepHeaders] = useState(initial !== undefined);
   const toggle = (type: string) => setSelected((s) => (s.includes(type) ? s.filter((x) => x !== type) : [...s, type]));
+  // Opened from a button the form replaces: the focus goes to its first field rather than to the page's body.
+  const urlInput = useRef<HTMLInputElement>(null);
+  useEffect(() => urlInput.current?.focus(), []);
   return (
     <form
       className="mb-3 grid gap-3"
@@ -248,7 +293,7 @@ function EndpointForm({
       }}
     >
       <Field label={t('admin.webhooks.url')}>
-        <input className={inputClass} type="url" required dir="ltr" placeholder="https://example.com/webhooks" value={url} onChange={(e) => setUrl(e.target.value)} />
+        <input ref={urlInput} className={inputClass} type="url" required dir="ltr" placeholder="https://example.com/webhooks" value={url} onChange={(e) => setUrl(e.target.value)} />
       </Field>
       <Field label={t('admin.webhooks.description')}>
         <input className={inputClass} maxLength={500} dir="auto" value={description} onChange={(e) => setDescription(e.target.value)} />

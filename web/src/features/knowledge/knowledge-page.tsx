@@ -6,6 +6,7 @@ import { useFormat, useTenantId } from '@/lib/session';
 import { formatDateTime } from '@/lib/format/format';
 import { usePermissions } from '@/features/admin/api';
 import { cn } from '@/lib/cn';
+import { FileInput } from '@/components/ui/file-input';
 import { UPLOAD_ACCEPT, useAddDocument, useDeleteDocument, useKnowledge, useReindexDocument, type KnowledgeDocument } from './api';
 
 type Mode = 'file' | 'text' | 'url';
@@ -92,13 +93,7 @@ function AddDocument({ tenantId }: { tenantId: string }) {
         </Field>
         {mode === 'file' ? (
           <Field label={t('knowledgeBase.add.fileLabel')}>
-            <input
-              ref={fileInput}
-              className={cn(inputClass, 'file:me-3 file:rounded file:border-0 file:bg-slate-100 file:px-2 file:py-1 dark:file:bg-slate-700 dark:file:text-slate-100')}
-              type="file"
-              accept={UPLOAD_ACCEPT}
-              onChange={(e) => setFile(e.target.files?.[0] ?? null)}
-            />
+            <FileInput inputRef={fileInput} label={t('knowledgeBase.add.fileLabel')} accept={UPLOAD_ACCEPT} file={file} onChange={setFile} />
           </Field>
         ) : null}
         {mode === 'file' ? <p className="text-xs text-slate-600 dark:text-slate-400">{t('knowledgeBase.add.fileHint')}</p> : null}
