@@ -365,22 +365,18 @@ internal sealed class OutboxProcessor(
     /// rows were deleted meanwhile, a tenant's or an endpoint's, needs no rollback).
     /// </summary>
     /// <remarks>
-    /// On SQLite a row the handler changed may have been deleted while it ran (a webhook endpoint deleted with its deliveries
-    /// while one was being sent: <see cref="DbUpdateConcurrencyException"/>, the unit rolled back to its savepoint). What the
-    /// handler staged then belongs to deleted data: it is dropped and the message's own result saved alone, so the message
-    /// is settled now instead of when its lease expires, with an error logged for each (outside probe, 2026-12-07). A message
-    /// whose own row is gone (its tenant erased) has nothing left to save.
+    /// A row the handler changed may have been deleted while it ran (a webhook endpoint deleted with its deliveries while one
+    /// was being sent): the save throws <see cref="DbUpdateConcurrencyException"/>, on SQLite with the unit rolled back to its
+    /// savepoint, on PostgreSQL with the one round trip's other statements committed. What the handler staged then belongs to
+    /// deleted data: it is dropped and the message's own result saved alone (again, on PostgreSQL: the same values), so the
+    /// message is settled now, not retried when its lease expires with an error logged each time (outside probe, 2026-12-07).
+    /// A message whose own row is gone (its tenant erased) has nothing left to save.
     /// </remarks>
     private async Task SaveResultAsync(SwitchboardDbContext db, OutboxMessage message, CancellationToken ct)
     {
-        if (database.Value.IsPostgres)
-        {
-            await db.SaveInOneRoundTripAsync(acceptAllChangesOnSuccess: true, ct);
-            return;
-        }
         try
         {
-            await groupCommit.RunAsync(db, WritePriority.Low, () => db.SaveChangesAsync(ct), ct);
+            await SaveAsync();
         }
         catch (DbUpdateConcurrencyException e)
         {
@@ -391,8 +387,12 @@ internal sealed class OutboxProcessor(
             }
             logger.LogInformation("Outbox message {OutboxId}: rows its handler changed were deleted while it ran; only its result is saved", message.Id);
             DropHandlerChanges(db, message);
-            await groupCommit.RunAsync(db, WritePriority.Low, () => db.SaveChangesAsync(ct), ct);
+            await SaveAsync();
         }
+
+        Task SaveAsync() => database.Value.IsPostgres
+            ? db.SaveInOneRoundTripAsync(acceptAllChangesOnSuccess: true, ct)
+            : groupCommit.RunAsync(db, WritePriority.Low, () => db.SaveChangesAsync(ct), ct);
     }
 
     /// <summary>Undoes whatever the handler staged on <paramref name="db"/>, tracked or queued with InsertOnSave, keeping <paramref name="message"/>'s own changes.</summary>
