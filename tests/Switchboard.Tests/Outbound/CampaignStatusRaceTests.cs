@@ -17,16 +17,6 @@ public sealed class CampaignStatusRaceTests
 {
     private const int Rounds = 10;
 
-    /// <summary>Sends both requests at once (released together by one gate) and returns both responses.</summary>
-    private static async Task<HttpResponseMessage[]> PairAsync(Func<Task<HttpResponseMessage>> a, Func<Task<HttpResponseMessage>> b)
-    {
-        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var first = Task.Run(async () => { await gate.Task; return await a(); });
-        var second = Task.Run(async () => { await gate.Task; return await b(); });
-        gate.SetResult();
-        return await Task.WhenAll(first, second);
-    }
-
     private static async Task<Guid> CreatePausedAsync(HttpClient api, int round, DateTimeOffset startAt)
     {
         var created = await api.PostAsJsonAsync("/api/v1/campaigns", new { name = $"Race {round}", startAt, contactsCsv = $"number\n+1514558{round:D4}\n+1514559{round:D4}" });
@@ -49,7 +39,7 @@ public sealed class CampaignStatusRaceTests
         {
             var id = await CreatePausedAsync(api, i, startAt);
 
-            var responses = await PairAsync(
+            var responses = await Concurrently.PairAsync(
                 () => api.PostAsync($"/api/v1/campaigns/{id}/cancel", null),
                 () => api.PostAsync($"/api/v1/campaigns/{id}/resume", null));
 

@@ -17,16 +17,6 @@ public sealed class WriteRaceTests(SelfServiceFactory factory) : IClassFixture<S
 {
     private const int Pairs = 20;
 
-    /// <summary>Sends both requests at once (released together by one gate) and returns both responses.</summary>
-    private static async Task<HttpResponseMessage[]> PairAsync(Func<Task<HttpResponseMessage>> a, Func<Task<HttpResponseMessage>> b)
-    {
-        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var first = Task.Run(async () => { await gate.Task; return await a(); });
-        var second = Task.Run(async () => { await gate.Task; return await b(); });
-        gate.SetResult();
-        return await Task.WhenAll(first, second);
-    }
-
     private static void AssertNoServerError(IEnumerable<HttpResponseMessage> responses, HttpStatusCode success)
     {
         foreach (var response in responses)
@@ -46,7 +36,7 @@ public sealed class WriteRaceTests(SelfServiceFactory factory) : IClassFixture<S
 
         for (var i = 0; i < Pairs; i++)
         {
-            var responses = await PairAsync(
+            var responses = await Concurrently.PairAsync(
                 () => owner.Client.PutAsJsonAsync("/api/v1/credentials/openai", new { apiKey = $"sk-race-a-{i:D4}-0123456789", baseUrl = "http://127.0.0.1:9/v1" }),
                 () => owner.Client.PutAsJsonAsync("/api/v1/credentials/openai", new { apiKey = $"sk-race-b-{i:D4}-0123456789", baseUrl = "http://127.0.0.1:9/v1" }));
 
@@ -63,7 +53,7 @@ public sealed class WriteRaceTests(SelfServiceFactory factory) : IClassFixture<S
         var owner = await factory.SignUpAsync();
         for (var i = 0; i < Pairs; i++)
         {
-            var responses = await PairAsync(
+            var responses = await Concurrently.PairAsync(
                 () => owner.Client.PutAsJsonAsync("/api/v1/credentials/vapi", new { apiKey = $"vapi-race-a-{i:D4}" }),
                 () => owner.Client.PutAsJsonAsync("/api/v1/credentials/vapi", new { apiKey = $"vapi-race-b-{i:D4}" }));
 
@@ -78,7 +68,7 @@ public sealed class WriteRaceTests(SelfServiceFactory factory) : IClassFixture<S
         for (var i = 0; i < 10; i++)
         {
             var owner = await factory.SignUpAsync(); // a fresh tenant: both saves create its first wizard rows
-            var responses = await PairAsync(
+            var responses = await Concurrently.PairAsync(
                 () => owner.Client.PatchAsJsonAsync("/api/v1/onboarding", new { persona = new { persona = $"Paul {i}" } }),
                 () => owner.Client.PatchAsJsonAsync("/api/v1/onboarding", new { persona = new { tone = "warm" } }));
 
@@ -97,7 +87,7 @@ public sealed class WriteRaceTests(SelfServiceFactory factory) : IClassFixture<S
 
         for (var i = 0; i < Pairs; i++)
         {
-            var responses = await PairAsync(
+            var responses = await Concurrently.PairAsync(
                 () => owner.Client.PatchAsJsonAsync($"/api/v1/assistants/{id}", new { name = $"race-a-{i}" }),
                 () => owner.Client.PatchAsJsonAsync($"/api/v1/assistants/{id}", new { name = $"race-b-{i}" }));
 

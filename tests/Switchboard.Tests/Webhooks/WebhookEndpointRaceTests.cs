@@ -19,16 +19,6 @@ public sealed class WebhookEndpointRaceTests(WebhookFactory factory) : IClassFix
     private const string Endpoints = "/api/v1/webhooks/endpoints";
     private const int Rounds = 15;
 
-    /// <summary>Sends both requests at once (released together by one gate) and returns both responses.</summary>
-    private static async Task<HttpResponseMessage[]> PairAsync(Func<Task<HttpResponseMessage>> a, Func<Task<HttpResponseMessage>> b)
-    {
-        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var first = Task.Run(async () => { await gate.Task; return await a(); });
-        var second = Task.Run(async () => { await gate.Task; return await b(); });
-        gate.SetResult();
-        return await Task.WhenAll(first, second);
-    }
-
     [Fact]
     public async Task ChangingOrRotatingAnEndpointWhileItIsDeletedIsNeverA500()
     {
@@ -41,7 +31,7 @@ public sealed class WebhookEndpointRaceTests(WebhookFactory factory) : IClassFix
             Func<Task<HttpResponseMessage>> change = i % 2 == 0
                 ? () => client.PatchAsJsonAsync($"{Endpoints}/{id}", new { description = $"round {i}" })
                 : () => client.PostAsJsonAsync($"{Endpoints}/{id}/rotate-secret", new { overlapHours = 1 });
-            var responses = await PairAsync(change, () => client.DeleteAsync($"{Endpoints}/{id}"));
+            var responses = await Concurrently.PairAsync(change, () => client.DeleteAsync($"{Endpoints}/{id}"));
 
             Assert.Equal(HttpStatusCode.NoContent, responses[1].StatusCode);
             var changed = responses[0];
@@ -67,7 +57,7 @@ public sealed class WebhookEndpointRaceTests(WebhookFactory factory) : IClassFix
 
         for (var i = 0; i < Rounds; i++)
         {
-            var responses = await PairAsync(
+            var responses = await Concurrently.PairAsync(
                 () => client.PostAsJsonAsync($"{Endpoints}/{id}/rotate-secret", new { overlapHours = 2 }),
                 () => client.PostAsJsonAsync($"{Endpoints}/{id}/rotate-secret", new { overlapHours = 2 }));
 
