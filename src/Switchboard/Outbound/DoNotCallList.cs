@@ -67,10 +67,10 @@ internal sealed class DoNotCallList(SwitchboardDbContext db, TimeProvider clock)
         return true;
     }
 
-    /// <summary>A new row of the list; the note is cut to 500 characters.</summary>
-    private static DoNotCallEntry NewEntry(Guid tenantId, string e164, string source, string? note, Guid? callId, DateTimeOffset now) => new()
+    /// <summary>A new row of the list (id <paramref name="id"/>, else a new v7 id); the note is cut to 500 characters.</summary>
+    private static DoNotCallEntry NewEntry(Guid tenantId, string e164, string source, string? note, Guid? callId, DateTimeOffset now, Guid? id = null) => new()
     {
-        Id = Guid.CreateVersion7(),
+        Id = id ?? Guid.CreateVersion7(),
         TenantId = tenantId,
         Number = e164,
         Source = source,
@@ -104,7 +104,13 @@ internal sealed class DoNotCallList(SwitchboardDbContext db, TimeProvider clock)
             }
         }
         var now = clock.GetUtcNow();
-        var added = wanted.Where(n => !listed.Contains(n)).Select(n => NewEntry(tenantId, n, source, note, null, now)).ToList();
+        // In one order, whoever imports: the numbers sorted, and their ids ascending with them (EF orders a save's inserts by key).
+        // Two imports of the same numbers at once then reach each number's unique-index entry in the same order, so one waits
+        // for the other instead of each holding a number the other waits for (PostgreSQL: 40P01 deadlock, a 500; seen in CI
+        // with ten imports at once, whose v7 ids, minted within a millisecond, came in random order).
+        var fresh = wanted.Where(n => !listed.Contains(n)).Order(StringComparer.Ordinal).ToList();
+        var ids = fresh.Select(_ => Guid.CreateVersion7(now)).Order().ToList();
+        var added = fresh.Select((n, i) => NewEntry(tenantId, n, source, note, null, now, ids[i])).ToList();
         db.DoNotCall.AddRange(added);
         return (added.Count, numbers.Count - added.Count);
     }
