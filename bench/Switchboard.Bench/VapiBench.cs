@@ -1202,7 +1202,17 @@ internal sealed class RowTemplate
 /// </summary>
 internal static class RawInsert
 {
-    public static async Task<RawResult> RunAsync(DbTarget db, RowTemplate template, int concurrency, TimeSpan duration, int maxTransactions, ThrowawayPostgres? cluster, CancellationToken ct)
+    /// <summary>
+    /// Inserts copies of <paramref name="template"/> (one call's rows, fresh ids each time) from <paramref name="concurrency"/>
+    /// connections for <paramref name="duration"/>. <paramref name="transactionsPerCall"/> = 1 writes a call's rows in one
+    /// transaction (the issue's raw rate); more splits them, in the template's order, into that many transactions of as
+    /// even a size as the rows allow, each committed before the next starts: the same rows written as a webhook receiver
+    /// must, one durable commit per message before its answer. On PostgreSQL each such part is one batch without BEGIN and
+    /// COMMIT (one implicit transaction, one round trip, as the server saves a message). <see cref="RawResult.Transactions"/>
+    /// counts calls either way.
+    /// </summary>
+    public static async Task<RawResult> RunAsync(DbTarget db, RowTemplate template, int concurrency, TimeSpan duration, int maxTransactions, ThrowawayPostgres? cluster, CancellationToken ct,
+        int transactionsPerCall = 1)
     {
         var connections = new DbConnection[concurrency];
         for (var i = 0; i < concurrency; i++)
@@ -1222,7 +1232,7 @@ internal static class RawInsert
             {
                 var mine = perWorker[w] = new List<double>(8192);
                 var conn = connections[w];
-                var writer = db.IsPostgres ? (IRawWriter)new PgWriter((NpgsqlConnection)conn, template) : new SqliteWriter((SqliteConnection)conn, template);
+                var writer = db.IsPostgres ? (IRawWriter)new PgWriter((NpgsqlConnection)conn, template, transactionsPerCall) : new SqliteWriter((SqliteConnection)conn, template, transactionsPerCall);
                 while (Stopwatch.GetTimestamp() < deadline && Interlocked.Decrement(ref budget) >= 0)
                 {
                     var instance = template.NewInstance();
@@ -1263,6 +1273,24 @@ internal static class RawInsert
         Task WriteAsync(RowTemplate.Instance instance, CancellationToken ct);
     }
 
+    /// <summary>
+    /// The template's rows as (table index, row), in the template's order, cut into <paramref name="parts"/> runs whose sizes
+    /// differ by at most one (fewer when there are fewer rows).
+    /// </summary>
+    private static List<List<(int Table, RowTemplate.ValueTemplate[] Row)>> Parts(RowTemplate template, int parts)
+    {
+        var rows = template.Tables.SelectMany((t, i) => t.Rows.Select(r => (i, r))).ToList();
+        parts = Math.Clamp(parts, 1, Math.Max(1, rows.Count));
+        var result = new List<List<(int, RowTemplate.ValueTemplate[])>>(parts);
+        for (int p = 0, at = 0; p < parts; p++)
+        {
+            var size = rows.Count / parts + (p < rows.Count % parts ? 1 : 0);
+            result.Add(rows.GetRange(at, size));
+            at += size;
+        }
+        return result;
+    }
+
     private static string InsertSql(RowTemplate.TableRows t, Func<int, string> param) =>
         $"INSERT INTO \"{t.Table}\" ({string.Join(", ", t.Columns.Select(c => $"\"{c}\""))}) VALUES ({string.Join(", ", t.Columns.Select((_, i) => param(i)))})";
 
@@ -1271,11 +1299,13 @@ internal static class RawInsert
         private readonly SqliteConnection conn;
         private readonly RowTemplate template;
         private readonly SqliteCommand[] commands;
+        private readonly List<List<(int Table, RowTemplate.ValueTemplate[] Row)>> parts;
 
-        public SqliteWriter(SqliteConnection conn, RowTemplate template)
+        public SqliteWriter(SqliteConnection conn, RowTemplate template, int transactionsPerCall)
         {
             this.conn = conn;
             this.template = template;
+            parts = Parts(template, transactionsPerCall);
             commands = template.Tables.Select(t =>
             {
                 var cmd = conn.CreateCommand();
@@ -1290,14 +1320,14 @@ internal static class RawInsert
 
         public async Task WriteAsync(RowTemplate.Instance instance, CancellationToken ct)
         {
-            // BeginTransaction() as EF Core's: Serializable, not deferred (BEGIN IMMEDIATE).
-            await using var tx = (SqliteTransaction)await conn.BeginTransactionAsync(ct);
-            for (var t = 0; t < commands.Length; t++)
+            foreach (var part in parts)
             {
-                var cmd = commands[t];
-                cmd.Transaction = tx;
-                foreach (var row in template.Tables[t].Rows)
+                // BeginTransaction() as EF Core's: Serializable, not deferred (BEGIN IMMEDIATE).
+                await using var tx = (SqliteTransaction)await conn.BeginTransactionAsync(ct);
+                foreach (var (t, row) in part)
                 {
+                    var cmd = commands[t];
+                    cmd.Transaction = tx;
                     for (var i = 0; i < row.Length; i++)
                     {
                         // Guids as SQLite text, as EF Core stores them (uppercase).
@@ -1306,17 +1336,37 @@ internal static class RawInsert
                     }
                     await cmd.ExecuteNonQueryAsync(ct);
                 }
+                await tx.CommitAsync(ct);
             }
-            await tx.CommitAsync(ct);
         }
     }
 
-    private sealed class PgWriter(NpgsqlConnection conn, RowTemplate template) : IRawWriter
+    private sealed class PgWriter(NpgsqlConnection conn, RowTemplate template, int transactionsPerCall) : IRawWriter
     {
         private readonly string[] sql = template.Tables.Select(t => InsertSql(t, i => $"${i + 1}")).ToArray();
+        private readonly List<List<(int Table, RowTemplate.ValueTemplate[] Row)>> parts = Parts(template, transactionsPerCall);
 
         public async Task WriteAsync(RowTemplate.Instance instance, CancellationToken ct)
         {
+            if (parts.Count > 1)
+            {
+                foreach (var part in parts)
+                {
+                    // One batch outside a transaction: PostgreSQL runs it as one implicit transaction (one round trip).
+                    await using var each = new NpgsqlBatch(conn);
+                    foreach (var (t, row) in part)
+                    {
+                        var cmd = new NpgsqlBatchCommand(sql[t]);
+                        foreach (var v in row)
+                        {
+                            cmd.Parameters.Add(new NpgsqlParameter { Value = template.Value(v, instance) });
+                        }
+                        each.BatchCommands.Add(cmd);
+                    }
+                    await each.ExecuteNonQueryAsync(ct);
+                }
+                return;
+            }
             await using var tx = await conn.BeginTransactionAsync(ct);
             await using var batch = new NpgsqlBatch(conn, tx);
             for (var t = 0; t < sql.Length; t++)
