@@ -15,7 +15,7 @@ namespace Switchboard.Dashboard;
 /// (<see cref="LiveEventTypes"/>) and <c>data:</c> = JSON. <c>Last-Event-ID</c> (header, or <c>?lastEventId=</c>) resumes
 /// within the replay window, else the stream starts with <c>reset</c> (<c>{}</c>) and the client refetches.
 /// <c>ping</c> (<c>{"at":iso}</c>) every <see cref="DashboardOptions.PingSeconds"/>; the session or API key is checked again
-/// at each ping and the stream ends once it is revoked (logout) or expired.
+/// at each ping and the stream ends once it is revoked (logout), expired, or its user is no longer a member of the tenant.
 /// </summary>
 internal static class EventsApi
 {
@@ -109,7 +109,10 @@ internal static class EventsApi
         }
     }
 
-    /// <summary>True while the session (not revoked, not expired, still acting for this tenant) or the API key is valid.</summary>
+    /// <summary>
+    /// True while the session (not revoked, not expired, still acting for this tenant, its user still a member of the tenant or
+    /// an operator) or the API key is valid.
+    /// </summary>
     internal static async Task<bool> StillAllowedAsync(IServiceProvider requestServices, Caller caller, Guid tenantId, TimeProvider clock, CancellationToken ct)
     {
         await using var scope = requestServices.GetRequiredService<IServiceScopeFactory>().CreateAsyncScope();
@@ -119,8 +122,13 @@ internal static class EventsApi
         {
             if (caller.SessionId is { } sessionId)
             {
+                // A member removed from the team keeps a valid session (it may act for another tenant); each request checks the
+                // membership (SessionAuthentication), so the stream does too, with the same exception for an operator.
                 return await db.UserSessions.AsNoTracking()
-                    .AnyAsync(s => s.Id == sessionId && s.RevokedAt == null && s.ExpiresAt > now && s.TenantId == tenantId, ct);
+                    .Where(s => s.Id == sessionId && s.RevokedAt == null && s.ExpiresAt > now && s.TenantId == tenantId)
+                    .Join(db.Users, s => s.UserId, u => u.Id, (s, u) => u)
+                    .AnyAsync(u => db.Memberships.IgnoreQueryFilters().Any(m => m.TenantId == tenantId && m.UserId == u.Id)
+                        || (u.IsOperator && db.Tenants.Any(t => t.Id == tenantId)), ct);
             }
             if (caller.ApiKeyId is { } keyId)
             {

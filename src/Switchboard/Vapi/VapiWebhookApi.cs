@@ -168,9 +168,33 @@ internal static class VapiWebhookApi
                     "Vapi message {VapiType} for tenant {TenantId}: {Count} unusable fields, left unset: {Fields}",
                     TolerantJson.Cap(type, 100), tenant.Id, unusable.Count, string.Join(", ", unusable.Take(10)));
             }
-            var reply = await ProcessWithRetryAsync(services, tenant.Id, message, type, raw, key, unusable, ct);
+            System.Text.Json.Nodes.JsonNode reply;
+            try
+            {
+                reply = await ProcessWithRetryAsync(services, tenant.Id, message, type, raw, key, unusable, ct);
+            }
+            catch (Exception e) when (e is DbUpdateException or System.Data.Common.DbException or InvalidOperationException && !ct.IsCancellationRequested)
+            {
+                // A tenant erased through another node is still known here until this node's caches expire (credentials 30 s,
+                // configuration 5 s): its message fails on the missing tenant row (a foreign key, a configuration read). It is
+                // answered as any unknown tenant's message is, and this node forgets the tenant at once.
+                if (await TenantExistsAsync(services, id, ct))
+                {
+                    throw;
+                }
+                services.GetRequiredService<Compliance.TenantCaches>().Invalidate(id);
+                return ApiError.Unauthorized("INVALID_SIGNATURE", "Invalid signature");
+            }
             return TypedResults.Json(reply);
         }
+    }
+
+    /// <summary>Whether the tenant's row still exists, read through a context of its own (the request's may hold a failed unit of work).</summary>
+    private static async Task<bool> TenantExistsAsync(IServiceProvider services, Guid tenantId, CancellationToken ct)
+    {
+        await using var scope = services.GetRequiredService<IServiceScopeFactory>().CreateAsyncScope();
+        return await scope.ServiceProvider.GetRequiredService<SwitchboardDbContext>().Tenants.IgnoreQueryFilters().AsNoTracking()
+            .AnyAsync(t => t.Id == tenantId, ct);
     }
 
     /// <summary>

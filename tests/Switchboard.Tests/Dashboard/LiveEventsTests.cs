@@ -271,6 +271,33 @@ public sealed class LiveEventsTests : IClassFixture<LiveEventsTests.Factory>
         }
     }
 
+    /// <summary>
+    /// Probe 10: a member removed from the team kept their session (valid for other tenants), and their open stream kept
+    /// receiving the tenant's calls and callers' numbers, on every node, for as long as it stayed open.
+    /// </summary>
+    [Fact]
+    public async Task RemovedMembersStreamEnds()
+    {
+        var owner = await factory.SignUpAsync();
+        var email = $"member-{Guid.NewGuid():N}@example.test";
+        var token = await factory.InviteAsync(owner.Client, email, "member");
+        var member = factory.CookieClient();
+        var accepted = await (await member.PostAsJsonAsync("/api/v1/auth/invitations/accept", new { token, password = "stream watched by a member 9" }))
+            .JsonAsync(HttpStatusCode.OK);
+        member.DefaultRequestHeaders.Add("X-CSRF-Token", accepted["csrfToken"]!.GetValue<string>());
+        var memberId = accepted["user"]!["id"]!.GetValue<string>();
+        await using var stream = await SseStream.OpenAsync(member);
+        Assert.Equal("ping", (await stream.NextAsync(Deadline))!.Type);
+        Assert.Equal("ping", (await stream.NextAsync(Deadline))!.Type); // still allowed at a ping while a member
+
+        Assert.Equal(HttpStatusCode.NoContent, (await owner.Client.DeleteAsync($"/api/v1/team/members/{memberId}")).StatusCode);
+
+        var deadline = DateTime.UtcNow + Deadline;
+        while (await stream.NextAsync(deadline - DateTime.UtcNow) is not null)
+        {
+        }
+    }
+
     [Fact]
     public async Task RevokedKeyEndsTheStream()
     {

@@ -173,6 +173,41 @@ public sealed class SharedKeyRingTests
 }
 
 /// <summary>
+/// Two hosts on one database: a tenant erased through node A while node B still holds it in its caches (Vapi credentials for
+/// 30 s, configuration for 5 s).
+/// </summary>
+[Trait("Category", "Database")]
+public sealed class ErasureAcrossNodesTests
+{
+    /// <summary>
+    /// Probe 10: node B answered 500 (a foreign key violation on the erased tenant's row, then a failed configuration read)
+    /// to every Vapi message for the erased tenant until its credentials cache expired, and Vapi retried them all.
+    /// </summary>
+    [Fact]
+    public async Task AMessageForATenantErasedOnNodeAIsRefusedOnNodeBAsForAnUnknownTenant()
+    {
+        using var a = new SwitchboardFactory();
+        _ = a.Services;
+        using var b = new SwitchboardFactory { Twin = a };
+        var tenant = await a.CreateTenantAsync();
+        var vapiCall = "call-" + Guid.NewGuid();
+        Assert.Equal(HttpStatusCode.OK, (await b.PostVapiAsync(tenant, LiveEventsTests.StatusUpdate(vapiCall, "ringing"))).StatusCode); // B caches the tenant
+
+        // What the erasure does to the rows (ErasureService.EraseTenantAsync): the tenant's, and through the cascade all it owned.
+        await a.WithDbAsync(null, db => db.Tenants.Where(t => t.Id == tenant.Id).ExecuteDeleteAsync());
+
+        foreach (var body in new[] { LiveEventsTests.Transcript(vapiCall, "Mon sous-sol est inondé."), LiveEventsTests.StatusUpdate("call-" + Guid.NewGuid(), "ringing") })
+        {
+            var response = await b.PostVapiAsync(tenant, body);
+            Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+            Assert.Equal("INVALID_SIGNATURE", await response.ErrorCodeAsync());
+        }
+        Assert.Equal(0, await a.WithDbAsync(null, db => db.Calls.IgnoreQueryFilters().CountAsync(c => c.TenantId == tenant.Id)));
+        Assert.Equal(0, await a.WithDbAsync(null, db => db.CallEvents.IgnoreQueryFilters().CountAsync(e => e.TenantId == tenant.Id)));
+    }
+}
+
+/// <summary>
 /// Three hosts on one database. On PostgreSQL the per-tenant webhook and API rate limits and the per-endpoint webhook
 /// concurrency bound hold across the three (within 10 % of the configured limit); on SQLite (one node by design) each
 /// host counts for itself.
