@@ -61,12 +61,8 @@ internal sealed class OutboxProcessor(
     private readonly string node = $"{NodeName(options.Value.NodeId)}|{Environment.ProcessId}|{Guid.NewGuid():N}";
     private int recovered;
 
-    private static string NodeName(string? configured)
-    {
-        var name = string.IsNullOrWhiteSpace(configured) ? Environment.MachineName : configured.Trim();
-        name = name.Replace('|', '_');
-        return name.Length <= 50 ? name : name[..50]; // LockedBy (100) = name | pid (≤ 10) | boot id (32)
-    }
+    // LockedBy (100) = name (≤ 50) | pid (≤ 10) | boot id (32)
+    private static string NodeName(string? configured) => Platform.Cluster.NodeIdentity.Name(configured);
 
     /// <summary>Claims and processes due messages once; returns how many were processed.</summary>
     public async Task<int> ProcessDueAsync(CancellationToken ct)
@@ -205,23 +201,7 @@ internal sealed class OutboxProcessor(
         {
             return false;
         }
-        if (pid == Environment.ProcessId)
-        {
-            return true;
-        }
-        try
-        {
-            using var process = System.Diagnostics.Process.GetProcessById(pid);
-            return process.HasExited;
-        }
-        catch (ArgumentException)
-        {
-            return true; // no such process: it died
-        }
-        catch (InvalidOperationException)
-        {
-            return true;
-        }
+        return Platform.Cluster.NodeIdentity.IsEarlierIncarnation(pid);
     }
 
     /// <summary>

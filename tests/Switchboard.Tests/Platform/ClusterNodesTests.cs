@@ -410,6 +410,53 @@ public sealed class ClusterLimitsTests(ITestOutputHelper output)
         Assert.NotNull(await concurrency.TryEnterAsync(key, 3, ttl, CancellationToken.None)); // every slot free again
     }
 
+    /// <summary>A node of its own name (<c>Switchboard:Outbox:NodeId</c>), as nodes sharing a database are configured.</summary>
+    private sealed class NamedNode(string name) : SwitchboardFactory
+    {
+        protected override IDictionary<string, string?> ExtraSettings => new Dictionary<string, string?> { ["Switchboard:Outbox:NodeId"] = name };
+    }
+
+    /// <summary>
+    /// Probe 10: a node killed outright left its endpoints' slots taken until they expired (the delivery timeout plus 30 s), and
+    /// restarting it under the same name did not give them back, so every node's deliveries to those endpoints waited. Here a
+    /// run of node A takes both slots and never releases them (as when killed); node B, another node, still finds them held,
+    /// and the next run of node A (same name, and in this test the same process id, as a restarted container's) takes them back
+    /// before its first take.
+    /// </summary>
+    [Fact]
+    public async Task ANodeStartedAgainTakesBackTheSlotsItsKilledRunHeldWhileOtherNodesWaitForThem()
+    {
+        var name = "node-" + Guid.NewGuid().ToString("N")[..8];
+        using var killed = new NamedNode(name);
+        var key = "killed-" + Guid.NewGuid().ToString("N");
+        var ttl = TimeSpan.FromMinutes(5);
+        var onKilled = killed.Services.GetRequiredService<ClusterConcurrency>();
+        Assert.NotNull(await onKilled.TryEnterAsync(key, 2, ttl, CancellationToken.None));
+        Assert.NotNull(await onKilled.TryEnterAsync(key, 2, ttl, CancellationToken.None)); // both held, never released
+
+        using var other = new NamedNode("other-" + Guid.NewGuid().ToString("N")[..8]) { Twin = killed };
+        var onOther = other.Services.GetRequiredService<ClusterConcurrency>();
+        using var again = new NamedNode(name) { Twin = killed };
+        var onAgain = again.Services.GetRequiredService<ClusterConcurrency>();
+        if (!TestDatabase.IsPostgres)
+        {
+            // One node by design: each host's slots are a semaphore of its own, and a new run starts with all of them.
+            Assert.NotNull(await onAgain.TryEnterAsync(key, 2, ttl, CancellationToken.None));
+            return;
+        }
+        Assert.Null(await onOther.TryEnterAsync(key, 2, ttl, CancellationToken.None)); // another node's rows: left to expire
+        Assert.Equal(2, await killed.WithDbAsync(null, db => db.ConcurrencyLeases.CountAsync(l => l.Key == key)));
+
+        var first = await onAgain.TryEnterAsync(key, 2, ttl, CancellationToken.None);
+        var second = await onAgain.TryEnterAsync(key, 2, ttl, CancellationToken.None);
+        Assert.NotNull(first);
+        Assert.NotNull(second);
+        Assert.Null(await onAgain.TryEnterAsync(key, 2, ttl, CancellationToken.None)); // the bound still holds
+        Assert.Null(await onOther.TryEnterAsync(key, 2, ttl, CancellationToken.None));
+        await first!.DisposeAsync();
+        await second!.DisposeAsync();
+    }
+
     [Fact]
     public async Task AReleasedSlotIsTakenOverByTheNodesNextHolderAndFreedForOtherNodesAfterItsLinger()
     {

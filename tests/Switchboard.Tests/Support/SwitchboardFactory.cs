@@ -76,6 +76,12 @@ public class SwitchboardFactory : WebApplicationFactory<Program>
         builder.UseEnvironment("Testing");
         builder.UseSetting("Switchboard:Database:Provider", DatabaseProvider);
         builder.UseSetting("Switchboard:Database:ConnectionString", DatabaseConnectionString);
+        if (Twin is not null)
+        {
+            // Another node of the same installation: nodes sharing a database have distinct names (README § PostgreSQL), and
+            // a node takes back what its earlier runs under its own name held.
+            builder.UseSetting("Switchboard:Outbox:NodeId", "twin-" + Guid.NewGuid().ToString("N")[..12]);
+        }
         builder.UseSetting("Switchboard:Outbox:WorkerEnabled", "false");
         builder.UseSetting("Switchboard:Campaigns:DialerEnabled", "false"); // tests drive CampaignDialer.TickAsync
         // The retention worker waits on the host's clock: with FakeTimeProvider, a test that advances days would start a purge.

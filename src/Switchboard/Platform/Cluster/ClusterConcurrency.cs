@@ -28,9 +28,22 @@ namespace Switchboard.Platform.Cluster;
 /// when the host stops. While idle it counts against the bound for other nodes: they find the slot free at most
 /// <see cref="IdleLinger"/> after this node stopped using it, or a quarter of <c>ttl</c> after it was taken.
 /// </para>
+/// <para>
+/// Each row's <c>Holder</c> names the node and process that took it (<see cref="NodeIdentity.LeaseHolder"/>). A node killed
+/// outright leaves its rows held until they expire (the delivery timeout plus 30 s), and the endpoint's deliveries on every
+/// node wait meanwhile (probe 10). So before its first take, a node deletes the rows its own earlier runs left (same node
+/// name, a process no longer running), as the outbox takes back its leases (<see cref="Outbox.OutboxProcessor.RecoverOwnLeasesAsync"/>);
+/// other nodes' rows are left to expire.
+/// </para>
 /// </remarks>
-internal sealed class ClusterConcurrency(ClusterDatabase database, TimeProvider clock, ILogger<ClusterConcurrency> logger) : IAsyncDisposable
+internal sealed class ClusterConcurrency(
+    ClusterDatabase database, TimeProvider clock, Microsoft.Extensions.Options.IOptions<Outbox.OutboxOptions> outbox, ILogger<ClusterConcurrency> logger)
+    : IAsyncDisposable
 {
+    private readonly byte[] nodePrefix = NodeIdentity.NodePrefix(NodeIdentity.Name(outbox.Value.NodeId));
+    private readonly Lock reclaiming = new();
+    private Task? reclaimed;
+
     /// <summary>How long (wall time) a released row stays this node's for the key's next holder before it is deleted.</summary>
     internal static readonly TimeSpan IdleLinger = TimeSpan.FromMilliseconds(200);
 
@@ -166,8 +179,12 @@ internal sealed class ClusterConcurrency(ClusterDatabase database, TimeProvider 
                 taken = true;
                 return new SharedSlot(this, gate, reused);
             }
+            if (reclaimed is not { IsCompleted: true })
+            {
+                await ReclaimOnceAsync(pg);
+            }
             preferred = gate.Reserve();
-            var holder = Guid.CreateVersion7();
+            var holder = NodeIdentity.LeaseHolder(nodePrefix, Environment.ProcessId);
             for (var attempt = 0; attempt < 3; attempt++)
             {
                 now = clock.GetUtcNow();
@@ -208,6 +225,57 @@ internal sealed class ClusterConcurrency(ClusterDatabase database, TimeProvider 
                 }
                 gate.Holders.Release();
             }
+        }
+    }
+
+    private Task ReclaimOnceAsync(NpgsqlDataSource pg)
+    {
+        lock (reclaiming)
+        {
+            return reclaimed ??= ReclaimEarlierRunsAsync(pg);
+        }
+    }
+
+    /// <summary>
+    /// Deletes the rows this node's earlier runs hold (<see cref="NodeIdentity.IsEarlierIncarnation"/>): one read of the node's
+    /// holder range, one delete. Runs once, before this node's first take; never throws (a failure is logged and the rows
+    /// expire by themselves, as before).
+    /// </summary>
+    private async Task ReclaimEarlierRunsAsync(NpgsqlDataSource pg)
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            var (low, high) = NodeIdentity.NodeRange(nodePrefix);
+            var rows = new List<(string Key, int Slot, Guid Holder)>();
+            await using (var command = pg.CreateCommand("""SELECT "Key", "Slot", "Holder" FROM concurrency_leases WHERE "Holder" BETWEEN $1 AND $2"""))
+            {
+                command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = low });
+                command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = high });
+                await using var reader = await command.ExecuteReaderAsync(timeout.Token);
+                while (await reader.ReadAsync(timeout.Token))
+                {
+                    rows.Add((reader.GetString(0), reader.GetInt32(1), reader.GetGuid(2)));
+                }
+            }
+            var stale = rows.Where(r => NodeIdentity.IsEarlierIncarnation(NodeIdentity.ProcessOf(r.Holder))).ToList();
+            if (stale.Count == 0)
+            {
+                return;
+            }
+            await using (var command = pg.CreateCommand(ReleaseSql))
+            {
+                command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = stale.Select(r => r.Key).ToArray() });
+                command.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = stale.Select(r => r.Slot).ToArray() });
+                command.Parameters.Add(new NpgsqlParameter<Guid[]> { TypedValue = stale.Select(r => r.Holder).ToArray() });
+                Interlocked.Increment(ref statements);
+                var released = await command.ExecuteNonQueryAsync(timeout.Token);
+                logger.LogInformation("Released {Count} concurrency leases held by an earlier run of this node", released);
+            }
+        }
+        catch (Exception e) when (e is NpgsqlException or OperationCanceledException or TimeoutException)
+        {
+            logger.LogWarning(e, "Could not release the concurrency leases of this node's earlier runs; they expire by themselves");
         }
     }
 
