@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
+using Switchboard.Platform;
 using Switchboard.Platform.Database;
 using Switchboard.Platform.Http;
 using Switchboard.Tenancy;
@@ -70,8 +71,10 @@ internal static class AnalyticsApi
         {
             return ApiError.NotFound("TENANT_NOT_FOUND", "No tenant.");
         }
-        var zoneId = string.IsNullOrWhiteSpace(tz) ? tenant.TimeZone : tz.Trim();
-        if (zoneId.Length > 64 || !TimeZoneInfo.TryFindSystemTimeZoneById(zoneId, out var zone))
+        // A given tz follows the sign-up's rule (IanaTimeZones): a link is read as its zone, the right/, posix/ and SystemV/
+        // trees and Windows ids are refused like an unknown name.
+        var zoneId = string.IsNullOrWhiteSpace(tz) ? tenant.TimeZone : IanaTimeZones.Canonicalize(tz.Trim());
+        if (zoneId is null || zoneId.Length > 64 || !TimeZoneInfo.TryFindSystemTimeZoneById(zoneId, out var zone))
         {
             return ApiError.Unprocessable("INVALID_TIME_ZONE", "tz must be an IANA time zone such as America/Toronto.",
                 new Dictionary<string, string> { ["tz"] = "unknown time zone" });

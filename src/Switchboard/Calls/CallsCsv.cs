@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text;
 using Switchboard.Tenancy;
@@ -9,6 +10,9 @@ namespace Switchboard.Calls;
 /// read accents), streamed row by row from one database reader. Times are ISO-8601 in the tenant's time zone with
 /// their offset (<c>2026-03-08T01:30:00-05:00</c>). Cells that a spreadsheet would run as a formula (starting with
 /// <c>=</c>, <c>+</c>, <c>-</c>, <c>@</c>, tab or carriage return; OWASP "CSV injection") are prefixed with <c>'</c>.
+/// Unicode bidirectional embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069) are removed from every cell, so
+/// caller-supplied text cannot show reversed or spoofed in a spreadsheet ("Trojan Source", CVE-2021-42574); the
+/// left-to-right and right-to-left marks U+200E/U+200F, which Arabic and Hebrew text uses, are kept.
 /// The last six columns are the call's lead: its workflow status (<c>new</c>, <c>contacted</c>, <c>booked</c>, <c>lost</c>) and
 /// notes, then who to call back where about what (<c>leadName</c>, <c>leadPhone</c>: the callback number, <c>leadAddress</c>,
 /// <c>leadProblem</c>); all empty when the call has no lead. They come after the older columns so a spreadsheet that reads
@@ -16,6 +20,12 @@ namespace Switchboard.Calls;
 /// </summary>
 internal static class CallsCsv
 {
+    /// <summary>
+    /// The explicit directional formatting characters of Unicode Standard Annex #9 §2.1–2.2 (embeddings, overrides, their
+    /// terminator, isolates and theirs), which can reorder what follows them; not the implicit marks U+200E, U+200F, U+061C.
+    /// </summary>
+    private static readonly SearchValues<char> BidiControls = SearchValues.Create("\u202A\u202B\u202C\u202D\u202E\u2066\u2067\u2068\u2069");
+
     private static readonly string[] Header =
     [
         "id", "createdAt", "startedAt", "endedAt", "durationSeconds", "channel", "direction", "provider", "status", "endedReason",
@@ -75,13 +85,20 @@ internal static class CallsCsv
     internal static string? Time(DateTimeOffset? t, TimeZoneInfo zone) =>
         t is { } v ? TimeZoneInfo.ConvertTime(v, zone).ToString("yyyy-MM-dd'T'HH:mm:sszzz", CultureInfo.InvariantCulture) : null;
 
-    /// <summary>Appends one cell and a comma: quoted when it holds a comma, quote or line break; formula-like text neutralised.</summary>
+    /// <summary>
+    /// Appends one cell and a comma: bidirectional controls removed, then quoted when it holds a comma, quote or line break;
+    /// formula-like text neutralised (after the removal, so a control cannot hide a leading <c>=</c>).
+    /// </summary>
     internal static void Cell(StringBuilder line, string? value, bool text)
     {
         if (value is null)
         {
             line.Append(',');
             return;
+        }
+        if (value.AsSpan().IndexOfAny(BidiControls) >= 0)
+        {
+            value = string.Concat(value.Where(c => !BidiControls.Contains(c)));
         }
         if (text && value.Length > 0 && value[0] is '=' or '+' or '-' or '@' or '\t' or '\r')
         {

@@ -104,13 +104,9 @@ internal sealed class DoNotCallList(SwitchboardDbContext db, TimeProvider clock)
             }
         }
         var now = clock.GetUtcNow();
-        // In one order, whoever imports: the numbers sorted, and their ids ascending with them (EF orders a save's inserts by key).
-        // Two imports of the same numbers at once then reach each number's unique-index entry in the same order, so one waits
-        // for the other instead of each holding a number the other waits for (PostgreSQL: 40P01 deadlock, a 500; seen in CI
-        // with ten imports at once, whose v7 ids, minted within a millisecond, came in random order).
-        var fresh = wanted.Where(n => !listed.Contains(n)).Order(StringComparer.Ordinal).ToList();
-        var ids = fresh.Select(_ => Guid.CreateVersion7(now)).Order().ToList();
-        var added = fresh.Select((n, i) => NewEntry(tenantId, n, source, note, null, now, ids[i])).ToList();
+        // In one order, whoever imports (InsertOrder): two imports of the same numbers at once cannot deadlock on the unique index.
+        var added = InsertOrder.ByKey(wanted.Where(n => !listed.Contains(n)), n => n, now)
+            .Select(x => NewEntry(tenantId, x.Row, source, note, null, now, x.Id)).ToList();
         db.DoNotCall.AddRange(added);
         return (added.Count, numbers.Count - added.Count);
     }

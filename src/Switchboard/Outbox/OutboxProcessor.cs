@@ -347,7 +347,9 @@ internal sealed class OutboxProcessor(
     /// <remarks>
     /// A row the handler changed may have been deleted while it ran (a webhook endpoint deleted with its deliveries while one
     /// was being sent): the save throws <see cref="DbUpdateConcurrencyException"/>, on SQLite with the unit rolled back to its
-    /// savepoint, on PostgreSQL with the one round trip's other statements committed. What the handler staged then belongs to
+    /// savepoint, on PostgreSQL with the one round trip's other statements committed; or, where the handler inserted a row
+    /// that names the deleted one (the send's attempt, whose foreign key to its delivery is migration 0040's), a
+    /// <see cref="ForeignKeyViolation"/>, with the whole unit or round trip rolled back. What the handler staged then belongs to
     /// deleted data: it is dropped and the message's own result saved alone (again, on PostgreSQL: the same values), so the
     /// message is settled now, not retried when its lease expires with an error logged each time (outside probe, 2026-12-07).
     /// A message whose own row is gone (its tenant erased) has nothing left to save.
@@ -358,9 +360,9 @@ internal sealed class OutboxProcessor(
         {
             await SaveAsync();
         }
-        catch (DbUpdateConcurrencyException e)
+        catch (DbUpdateException e) when (e is DbUpdateConcurrencyException || ForeignKeyViolation.Is(e))
         {
-            if (e.Entries.Any(x => x.Entity == message))
+            if (e is DbUpdateConcurrencyException && e.Entries.Any(x => x.Entity == message))
             {
                 logger.LogInformation("Outbox message {OutboxId} was deleted while it ran; nothing to save", message.Id);
                 return;

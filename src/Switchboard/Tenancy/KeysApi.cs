@@ -178,13 +178,13 @@ internal static class KeysApi
     private static async Task<Results<NoContent, JsonHttpResult<ErrorEnvelope>>> RevokeAsync(
         Guid id, HttpContext http, SwitchboardDbContext db, AuditLog audit, TimeProvider clock, CancellationToken ct)
     {
-        var key = await db.ApiKeys.FirstOrDefaultAsync(k => k.Id == id, ct);
-        if (key is null)
+        // One conditional UPDATE: of two revocations at once (or in sequence) only the one that revoked the key audits it, and
+        // the first revocation time stays; revoking a revoked key is a no-op that still answers 204.
+        var now = clock.GetUtcNow();
+        if (await db.ApiKeys.Where(k => k.Id == id && k.RevokedAt == null).ExecuteUpdateAsync(s => s.SetProperty(k => k.RevokedAt, now), ct) == 0)
         {
-            return ApiError.NotFound("KEY_NOT_FOUND", "No such key.");
+            return await db.ApiKeys.AnyAsync(k => k.Id == id, ct) ? TypedResults.NoContent() : ApiError.NotFound("KEY_NOT_FOUND", "No such key.");
         }
-        key.RevokedAt ??= clock.GetUtcNow();
-        await db.SaveChangesAsync(ct);
         var caller = Caller.From(http);
         await audit.AppendAsync(caller.TenantId, caller.Actor, "keys.revoked", "key:" + id, null, ct);
         return TypedResults.NoContent();

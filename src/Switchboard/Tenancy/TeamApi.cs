@@ -183,13 +183,12 @@ internal static class TeamApi
     private static async Task<Results<NoContent, JsonHttpResult<ErrorEnvelope>>> RevokeInvitationAsync(
         Guid id, HttpContext http, SwitchboardDbContext db, AuditLog audit, TimeProvider clock, CancellationToken ct)
     {
-        var invitation = await db.Invitations.FirstOrDefaultAsync(i => i.Id == id, ct);
-        if (invitation is null)
+        // One conditional UPDATE, as for API keys: only the revocation that revoked it audits it; again is a 204 no-op.
+        var now = clock.GetUtcNow();
+        if (await db.Invitations.Where(i => i.Id == id && i.RevokedAt == null).ExecuteUpdateAsync(s => s.SetProperty(i => i.RevokedAt, now), ct) == 0)
         {
-            return ApiError.NotFound("INVITATION_NOT_FOUND", "No such invitation.");
+            return await db.Invitations.AnyAsync(i => i.Id == id, ct) ? TypedResults.NoContent() : ApiError.NotFound("INVITATION_NOT_FOUND", "No such invitation.");
         }
-        invitation.RevokedAt ??= clock.GetUtcNow();
-        await db.SaveChangesAsync(ct);
         var caller = Caller.From(http);
         await audit.AppendAsync(caller.TenantId, caller.Actor, "team.invitation_revoked", "invitation:" + id, null, ct);
         return TypedResults.NoContent();

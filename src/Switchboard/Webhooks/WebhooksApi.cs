@@ -251,7 +251,12 @@ internal static class WebhooksApi
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         await db.WebhookAttempts.Where(a => a.EndpointId == id).ExecuteDeleteAsync(ct);
         await db.WebhookDeliveries.Where(d => d.EndpointId == id).ExecuteDeleteAsync(ct);
-        await db.WebhookEndpoints.Where(e => e.Id == id).ExecuteDeleteAsync(ct);
+        // Of two DELETEs at once both read the endpoint; only the one whose statement removed the row answers 204 and
+        // audits, the other answers 404 as it would have in sequence (its transaction rolls back, having removed nothing).
+        if (await db.WebhookEndpoints.Where(e => e.Id == id).ExecuteDeleteAsync(ct) == 0)
+        {
+            return EndpointNotFound();
+        }
         await tx.CommitAsync(ct);
         endpoints.Invalidate(tenantId); // bypassed the change tracker: no interceptor saw it
         await AuditAsync(audit, http, "webhooks.endpoint_deleted", deleted, new { url = deleted.Url }, ct);

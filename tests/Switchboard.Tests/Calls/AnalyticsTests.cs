@@ -105,6 +105,34 @@ public sealed class AnalyticsTests(SwitchboardFactory factory) : IClassFixture<S
         Assert.Null(empty["totals"]!["costTotal"]?.GetValue<decimal>());
     }
 
+    [Theory]
+    [InlineData("right/America/Toronto")]
+    [InlineData("posix/America/Toronto")]
+    [InlineData("SystemV/EST5EDT")]
+    [InlineData("Eastern Standard Time")]
+    public async Task ATimeZoneTheSignUpRefusesIsRefusedNamingTz(string tz)
+    {
+        var tenant = await factory.CreateTenantAsync();
+
+        var response = await factory.ApiClient(tenant).GetAsync("/api/v1/analytics?from=2026-03-08&to=2026-03-09&tz=" + Uri.EscapeDataString(tz));
+
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
+        var error = await VapiWebhookTests.ErrorOf(response);
+        Assert.Equal("INVALID_TIME_ZONE", error["code"]!.GetValue<string>());
+        Assert.NotNull(error["details"]!["tz"]);
+    }
+
+    [Fact]
+    public async Task ALinkIsReadAsTheZoneItNames()
+    {
+        var tenant = await factory.CreateTenantAsync();
+        var client = factory.ApiClient(tenant);
+
+        var linked = await client.GetFromJsonAsync<JsonObject>("/api/v1/analytics?from=2026-03-08&to=2026-03-09&tz=us/eastern");
+
+        Assert.Equal("America/New_York", linked!["timeZone"]!.GetValue<string>());
+    }
+
     [Fact]
     public async Task TheFirstAndLastDatesOfTheCalendarAreZerosAndDatesBeyondThemAreRefused()
     {

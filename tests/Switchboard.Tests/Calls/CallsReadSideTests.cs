@@ -247,6 +247,26 @@ public sealed class CallsReadSideTests(SwitchboardFactory factory) : IClassFixtu
     }
 
     [Fact]
+    public async Task CsvExportDropsBidirectionalOverridesFromCellsButKeepsDirectionMarks()
+    {
+        var tenant = await factory.CreateTenantAsync();
+        await AddCallAsync(tenant, new DateTimeOffset(2026, 1, 15, 16, 0, 0, TimeSpan.Zero), c => c.Summary = "Invoice \u202Efdp.exe\u202C sent \u2067isolated\u2069 \u202Aa\u202B b\u202D");
+        await AddCallAsync(tenant, new DateTimeOffset(2026, 1, 15, 17, 0, 0, TimeSpan.Zero), c => c.Summary = "\u2066=HYPERLINK(1)\u2069");
+        await AddCallAsync(tenant, new DateTimeOffset(2026, 1, 15, 18, 0, 0, TimeSpan.Zero), c => c.Summary = "\u05E9\u05DC\u05D5\u05DD\u200F (514)\u200E ok");
+        var client = factory.ApiClient(tenant);
+
+        var csv = System.Text.Encoding.UTF8.GetString((await client.GetByteArrayAsync("/api/v1/calls/export.csv")).AsSpan(3));
+
+        Assert.Contains(",Invoice fdp.exe sent isolated a b,", csv);
+        Assert.Contains(",'=HYPERLINK(1),", csv); // a control in front does not hide the formula from the neutralising quote
+        Assert.Contains(",\u05E9\u05DC\u05D5\u05DD\u200F (514)\u200E ok,", csv);
+        foreach (var control in "\u202A\u202B\u202C\u202D\u202E\u2066\u2067\u2068\u2069")
+        {
+            Assert.DoesNotContain(control, csv);
+        }
+    }
+
+    [Fact]
     public async Task CallDetailHasPerTurnLatencyWebhookEventsAndRawEvents()
     {
         var tenant = await factory.CreateTenantAsync();

@@ -85,6 +85,12 @@ public class KnowledgeFactory : SwitchboardFactory
             }
             content = compressed.ToArray();
         }
+        return OnePagePdf(content, "/FlateDecode");
+    }
+
+    /// <summary>A one-page PDF whose content stream is <paramref name="content"/>, encoded with <paramref name="filter"/> (a PDF name).</summary>
+    internal static byte[] OnePagePdf(byte[] content, string filter)
+    {
         using var pdf = new MemoryStream();
         var offsets = new List<long>();
         void Write(string s) => pdf.Write(System.Text.Encoding.ASCII.GetBytes(s));
@@ -102,7 +108,7 @@ public class KnowledgeFactory : SwitchboardFactory
             offsets.Add(pdf.Position);
             if (i == 3)
             {
-                Write($"4 0 obj\n<< /Length {content.Length} /Filter /FlateDecode >>\nstream\n");
+                Write($"4 0 obj\n<< /Length {content.Length} /Filter {filter} >>\nstream\n");
                 pdf.Write(content);
                 Write("\nendstream\nendobj\n");
             }

@@ -52,6 +52,131 @@ public sealed class PdfDecompressionBombTests(KnowledgeFactory factory) : IClass
     }
 
     [Fact]
+    public void AnLzwBombIsRefusedWhileItsCodesAreCountedNotAfterItIsDecoded()
+    {
+        // 64 MB of spaces in about 48 KB of codes; PdfPig decoded it whole before the budget saw its length.
+        var bomb = KnowledgeFactory.OnePagePdf(LzwBomb("Debouchage urgent 24/7", 64_000_000), "/LZWDecode");
+        Assert.Null(DocumentExtractor.FromPdf(KnowledgeFactory.DeflateBombPdf("Debouchage", 1000), 1_000_000, 1_000_000, CancellationToken.None).Error);
+        var before = GC.GetAllocatedBytesForCurrentThread();
+
+        var extracted = DocumentExtractor.FromPdf(bomb, maxDecodedBytes: 1_000_000, maxCharacters: 1_000_000, CancellationToken.None);
+
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.StartsWith("The PDF's streams expand to more than 1000000 bytes", extracted.Error, StringComparison.Ordinal);
+        Assert.True(allocated < 16_000_000, $"{allocated} bytes allocated reading a 64 MB LZW bomb under a 1 MB bound");
+    }
+
+    [Fact]
+    public void ARunLengthBombIsRefusedWhileItIsCounted()
+    {
+        // Runs of 128 spaces, 2 bytes each: 32 MB in 512 KB.
+        var text = System.Text.Encoding.ASCII.GetBytes("BT /F1 12 Tf 72 720 Td (Debouchage) Tj ET\n");
+        var runs = new List<byte> { (byte)(text.Length - 1) };
+        runs.AddRange(text);
+        for (var i = 0; i < 32_000_000 / 128; i++)
+        {
+            runs.Add(129);
+            runs.Add((byte)' ');
+        }
+        runs.Add(128);
+        var bomb = KnowledgeFactory.OnePagePdf([.. runs], "/RunLengthDecode");
+        Assert.Null(DocumentExtractor.FromPdf(KnowledgeFactory.DeflateBombPdf("Debouchage", 1000), 1_000_000, 1_000_000, CancellationToken.None).Error);
+        var before = GC.GetAllocatedBytesForCurrentThread();
+
+        var extracted = DocumentExtractor.FromPdf(bomb, maxDecodedBytes: 1_000_000, maxCharacters: 1_000_000, CancellationToken.None);
+
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.StartsWith("The PDF's streams expand to more than 1000000 bytes", extracted.Error, StringComparison.Ordinal);
+        Assert.True(allocated < 16_000_000, $"{allocated} bytes allocated reading a 32 MB RunLength bomb under a 1 MB bound");
+    }
+
+    [Fact]
+    public void ACcittStreamWhoseBitmapIsPastTheBoundIsRefusedBeforeItIsAllocated()
+    {
+        // A few bytes of Group 4 data for a 16000 × 16000 bitmap: PdfPig allocated its 32 MB before decoding a bit.
+        var bomb = KnowledgeFactory.OnePagePdf([0x26, 0xA0, 0x00, 0x10, 0x01, 0x00, 0x10, 0x01], "/CCITTFaxDecode /DecodeParms << /K -1 /Columns 16000 /Rows 16000 >>");
+        Assert.Null(DocumentExtractor.FromPdf(KnowledgeFactory.DeflateBombPdf("Debouchage", 1000), 1_000_000, 1_000_000, CancellationToken.None).Error);
+        var before = GC.GetAllocatedBytesForCurrentThread();
+
+        var extracted = DocumentExtractor.FromPdf(bomb, maxDecodedBytes: 1_000_000, maxCharacters: 1_000_000, CancellationToken.None);
+
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.StartsWith("The PDF's streams expand to more than 1000000 bytes", extracted.Error, StringComparison.Ordinal);
+        Assert.True(allocated < 16_000_000, $"{allocated} bytes allocated reading a 32 MB CCITT bitmap under a 1 MB bound");
+    }
+
+    [Fact]
+    public void LzwAndRunLengthContentUnderTheBoundIsRead()
+    {
+        var lzw = DocumentExtractor.FromPdf(KnowledgeFactory.OnePagePdf(LzwBomb("Debouchage urgent 24/7", 100_000), "/LZWDecode"), 1_000_000, 1_000_000, CancellationToken.None);
+        var text = System.Text.Encoding.ASCII.GetBytes("BT /F1 12 Tf 72 720 Td (Vidange de fosse) Tj ET\n");
+        var runLength = DocumentExtractor.FromPdf(KnowledgeFactory.OnePagePdf([(byte)(text.Length - 1), .. text, 128], "/RunLengthDecode"), 1_000_000, 1_000_000, CancellationToken.None);
+
+        Assert.Null(lzw.Error);
+        Assert.Contains("Debouchage urgent 24/7", string.Join('\n', lzw.Sections.Select(s => s.Text)), StringComparison.Ordinal);
+        Assert.Null(runLength.Error);
+        Assert.Contains("Vidange de fosse", string.Join('\n', runLength.Sections.Select(s => s.Text)), StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// LZW codes (ISO 32000-1 §7.4.4.2, EarlyChange 1) of a content stream showing <paramref name="text"/>, then
+    /// <paramref name="padding"/> spaces coded as the worst case for a reader: after each clear, a space and then each next
+    /// table entry, which is the previous string plus a space, so the k-th code stands for k spaces.
+    /// </summary>
+    private static byte[] LzwBomb(string text, int padding)
+    {
+        var output = new List<byte>();
+        int held = 0, bits = 0, next = 258;
+        var afterClear = true;
+        void Code(int code)
+        {
+            var width = next + 1 < 512 ? 9 : next + 1 < 1024 ? 10 : next + 1 < 2048 ? 11 : 12;
+            held = (held << width) | code;
+            bits += width;
+            while (bits >= 8)
+            {
+                output.Add((byte)(held >> (bits - 8)));
+                bits -= 8;
+                held &= (1 << bits) - 1;
+            }
+            if (code == 256)
+            {
+                (next, afterClear) = (258, true);
+            }
+            else if (afterClear)
+            {
+                afterClear = false;
+            }
+            else
+            {
+                next++;
+            }
+        }
+        Code(256);
+        foreach (var b in System.Text.Encoding.ASCII.GetBytes($"BT /F1 12 Tf 72 720 Td ({text}) Tj ET\n"))
+        {
+            Code(b); // one literal per byte; the table entries this defines are never used
+        }
+        for (var left = padding; left > 0;)
+        {
+            Code(256);
+            Code(' ');
+            left--;
+            for (var run = 2; left >= run && next < 4000; run++)
+            {
+                Code(next);
+                left -= run;
+            }
+        }
+        Code(257);
+        if (bits > 0)
+        {
+            output.Add((byte)(held << (8 - bits)));
+        }
+        return [.. output];
+    }
+
+    [Fact]
     public void ExtractionStopsWhenTheRequestIsCancelled()
     {
         using var cancelled = new CancellationTokenSource();

@@ -89,4 +89,44 @@ public sealed class CampaignStatusRaceTests
         }
         Assert.Equal(24, await rig.Host.WithDbAsync(tenant.Id, db => db.Campaigns.CountAsync()));
     }
+
+    [Fact]
+    public async Task TenCampaignsCreatedAtOnceWithConsentsOfTheSameNumbersInOtherOrdersAreAllCreated()
+    {
+        // Each CSV lists the same new numbers in another order. Inserted in each CSV's order (or with v7 ids minted within
+        // one millisecond, random among themselves), two creations each held a number the other waited for: PostgreSQL
+        // answered one of them 40P01, a 500. In one order (InsertOrder) the later one waits, then retries on the winner's rows.
+        await using var rig = await CampaignRig.StartAsync();
+        var tenant = await rig.TenantAsync();
+        var api = rig.Host.Api(tenant);
+        var consentAt = rig.Host.Clock.GetUtcNow().AddDays(-10).ToString("O");
+        const int Numbers = 100, Creations = 10;
+
+        for (var round = 0; round < 4; round++)
+        {
+            var numbers = Enumerable.Range(0, Numbers).Select(n => $"+1514557{round}{n:D3}").ToList();
+            var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var creates = Enumerable.Range(0, Creations).Select(i =>
+            {
+                var order = numbers.Skip(i * 17 % Numbers).Concat(numbers.Take(i * 17 % Numbers)).ToList();
+                if (i % 2 == 1)
+                {
+                    order.Reverse();
+                }
+                var csv = "number,name,consent_source,consent_at\n" + string.Concat(order.Select(n => $"{n},Ann,web form,{consentAt}\n"));
+                return Task.Run(async () =>
+                {
+                    await gate.Task;
+                    return await api.PostAsJsonAsync("/api/v1/campaigns", new { name = $"Order {round}-{i}", promotional = true, contactsCsv = csv });
+                });
+            }).ToList();
+            gate.SetResult();
+
+            foreach (var response in await Task.WhenAll(creates))
+            {
+                Assert.True(response.StatusCode == HttpStatusCode.Created, $"round {round}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+            }
+            Assert.Equal(Numbers, await rig.Host.WithDbAsync(tenant.Id, db => db.Consents.CountAsync(c => numbers.Contains(c.Number))));
+        }
+    }
 }

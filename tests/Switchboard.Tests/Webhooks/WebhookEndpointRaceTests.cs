@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Switchboard.Credentials;
 using Switchboard.Tests.Support;
@@ -45,6 +46,25 @@ public sealed class WebhookEndpointRaceTests(WebhookFactory factory) : IClassFix
             Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync($"{Endpoints}/{id}")).StatusCode);
         }
         Assert.Equal("[]", await client.GetStringAsync(Endpoints));
+    }
+
+    [Fact]
+    public async Task TwoDeletesOfOneEndpointAtOnceDeleteItOnce()
+    {
+        var tenant = await factory.CreateTenantAsync();
+        var client = factory.ApiClient(tenant);
+
+        for (var i = 0; i < Rounds; i++)
+        {
+            var (id, _) = await factory.CreateEndpointAsync(tenant, $"http://127.0.0.1:9/deletes-{i}");
+
+            var responses = await Concurrently.PairAsync(() => client.DeleteAsync($"{Endpoints}/{id}"), () => client.DeleteAsync($"{Endpoints}/{id}"));
+
+            // As the same two DELETEs in sequence: one 204, then 404 in the error envelope; one audit entry.
+            await Platform.DeleteRaceTests.AssertOnceAsync(responses, "WEBHOOK_ENDPOINT_NOT_FOUND");
+            Assert.Equal(1, await factory.WithDbAsync(null, db => db.AuditLog.IgnoreQueryFilters()
+                .CountAsync(a => a.TenantId == tenant.Id && a.Action == "webhooks.endpoint_deleted" && a.Target == "webhook_endpoint:" + id)));
+        }
     }
 
     [Fact]

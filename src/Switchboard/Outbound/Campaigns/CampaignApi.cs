@@ -226,6 +226,7 @@ internal static class CampaignApi
     {
         var given = contacts.Where(c => c.ConsentAt is not null).ToList();
         var existing = new Dictionary<string, Consent>(StringComparer.Ordinal);
+        var fresh = new List<Consent>();
         foreach (var chunk in given.Select(c => c.Number).Chunk(500))
         {
             foreach (var consent in await db.Consents.Where(c => chunk.Contains(c.Number)).ToListAsync(ct))
@@ -245,15 +246,21 @@ internal static class CampaignApi
                 }
                 continue;
             }
-            db.Consents.Add(existing[contact.Number] = new Consent
+            fresh.Add(existing[contact.Number] = new Consent
             {
-                Id = Guid.CreateVersion7(),
                 TenantId = tenantId,
                 Number = contact.Number,
                 Source = contact.ConsentSource!,
                 ObtainedAt = contact.ConsentAt!.Value,
                 RecordedAt = now,
             });
+        }
+        // In one order, whoever creates (InsertOrder): campaigns created at once with consents of the same new numbers cannot
+        // deadlock on the (TenantId, Number) unique index; the loser's retry reads the winner's rows.
+        foreach (var (consent, id) in InsertOrder.ByKey(fresh, c => c.Number, now))
+        {
+            consent.Id = id;
+            db.Consents.Add(consent);
         }
         return given.Count;
     }

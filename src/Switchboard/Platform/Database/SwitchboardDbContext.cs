@@ -442,6 +442,8 @@ internal sealed partial class SwitchboardDbContext(DbContextOptions<SwitchboardD
             e.ToTable("webhook_attempts");
             e.HasIndex(x => new { x.TenantId, x.DeliveryId, x.Number });
             e.HasIndex(x => new { x.TenantId, x.EndpointId, x.At });
+            // An attempt goes with its delivery (migration 0040): one written while its endpoint was deleted cannot outlive it.
+            e.HasOne<WebhookDelivery>().WithMany().HasForeignKey(x => x.DeliveryId).OnDelete(DeleteBehavior.Cascade);
             e.Property(x => x.Error).HasMaxLength(500);
             TenantOwned(e);
         });

@@ -44,3 +44,15 @@ internal static class UniqueViolation
             return true;
         });
 }
+
+/// <summary>
+/// Foreign-key violations: an insert that names a parent row deleted meanwhile (a delivery attempt whose delivery went with
+/// its endpoint). SQLite reports <c>SQLITE_CONSTRAINT_FOREIGNKEY</c> (787); PostgreSQL SQLSTATE <c>23503</c>.
+/// </summary>
+internal static class ForeignKeyViolation
+{
+    public static bool Is(Exception e) => e is DbUpdateException
+    {
+        InnerException: SqliteException { SqliteErrorCode: 19, SqliteExtendedErrorCode: 787 } or PostgresException { SqlState: PostgresErrorCodes.ForeignKeyViolation },
+    };
+}
