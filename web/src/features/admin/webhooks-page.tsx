@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link } from '@tanstack/react-router';
 import { Plus, Trash2 } from 'lucide-react';
@@ -17,6 +17,7 @@ import {
 } from './api';
 import { DeliveryLog } from './webhook-deliveries';
 import { Notice, ReturnToBanner, SecretOnce } from './parts';
+import { useReturnFocus } from './return-focus';
 
 /** Settings → Webhooks: endpoints (URL, event types, custom headers, enabled), the secret shown once and its rotation, test-send and the delivery log. */
 export function WebhooksPage() {
@@ -93,28 +94,6 @@ export function WebhooksPage() {
       </ul>
     </>
   );
-}
-
-/**
- * The focus handed back to a button that a form replaces while open (Add endpoint, Edit): the first item is the button's
- * ref callback, and the second, `restore()` (the form cancelled, saved, or its secret noted) focuses it now if shown, else as soon as it is shown again.
- * Without it the focus went to the page's body with the form, and a keyboard user started again from the top.
- */
-function useReturnFocus<T extends HTMLElement>(): [ref: (element: T | null) => void, restore: () => void] {
-  const element = useRef<T | null>(null);
-  const pending = useRef(false);
-  const ref = useCallback((shown: T | null) => {
-    element.current = shown;
-    if (shown && pending.current) {
-      pending.current = false;
-      shown.focus();
-    }
-  }, []);
-  const restore = useCallback(() => {
-    if (element.current) element.current.focus();
-    else pending.current = true;
-  }, []);
-  return [ref, restore];
 }
 
 function EndpointCard({ endpoint: e, canConfigure, onSecret }: { endpoint: WebhookEndpointDto; canConfigure: boolean; onSecret: (s: string) => void }) {
