@@ -64,7 +64,7 @@ public sealed class AdminBrowserTests(BrowserFixture browser, ITestOutputHelper 
         await page.GotoAsync("/settings/webhooks");
         var alert = page.GetByRole(AriaRole.Alert);
         // Worded from the code and details {feature, plan}, the plan by its French name: no "feature: webhooks", "plan: free".
-        await Expect(alert).ToHaveTextAsync("Votre forfait (Gratuit) n’inclut pas les webhooks.");
+        await Expect(alert).ToHaveTextAsync("Votre forfait (Gratuit) n’inclut pas l’envoi d’événements (webhooks).");
         await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Ajouter une adresse" })).ToHaveCountAsync(0);
         await page.GetByRole(AriaRole.Main).GetByRole(AriaRole.Link, new() { Name = "Forfait et utilisation" }).ClickAsync();
         await Expect(page).ToHaveURLAsync(new Regex("/settings/plan$"));
