@@ -54,24 +54,42 @@ public sealed class AdminBrowserTests(BrowserFixture browser, ITestOutputHelper 
         return tab;
     }
 
+    /// <summary>
+    /// On a plan without webhooks (or telephony) the page says so calmly, as a note (not an error: nothing failed) naming the feature and
+    /// the plan in French, with a link to the plan page; it knows from the plan and so never asks for the endpoints (an
+    /// outside look: the refused list was shown as an error and the browser logged its 403).
+    /// </summary>
     [Fact]
-    public async Task OnAPlanWithoutWebhooksThePageSaysSoInFrenchAndOffersThePlanNotAFormThatCannotBeSaved()
+    public async Task OnAPlanWithoutWebhooksOrTelephonyTheirPagesSaySoAsANoteWithThePlanLinkAndMakeNoRefusedRequest()
     {
         if (browser.Skip(output)) { return; }
         await using var tab = await FreePlanOwnerInFrenchAsync("Plomberie Gratuite");
         var page = tab.Page;
+        var webhookCalls = new List<string>();
+        var refused = new List<string>();
+        page.Request += (_, r) => { if (r.Url.Contains("/api/v1/webhooks", StringComparison.Ordinal)) { lock (webhookCalls) { webhookCalls.Add(r.Url); } } };
+        page.Response += (_, r) => { if (r.Status == 403) { lock (refused) { refused.Add(r.Url); } } };
 
         await page.GotoAsync("/settings/webhooks");
-        var alert = page.GetByRole(AriaRole.Alert);
-        // Worded from the code and details {feature, plan}, the plan by its French name: no "feature: webhooks", "plan: free".
-        await Expect(alert).ToHaveTextAsync("Votre forfait (Gratuit) n’inclut pas l’envoi d’événements (webhooks).");
+        var note = page.GetByRole(AriaRole.Note);
+        // Worded from the feature and the plan, the plan by its French name.
+        await Expect(note).ToContainTextAsync("Votre forfait (Gratuit) n’inclut pas l’envoi d’événements (webhooks).");
+        await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
+        await Expect(page.GetByRole(AriaRole.Alert)).ToHaveCountAsync(0);
         await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Ajouter une adresse" })).ToHaveCountAsync(0);
-        await page.GetByRole(AriaRole.Main).GetByRole(AriaRole.Link, new() { Name = "Forfait et utilisation" }).ClickAsync();
+        lock (webhookCalls) { Assert.Empty(webhookCalls); }
+        lock (refused) { Assert.Empty(refused); }
+        await tab.AssertCleanAsync();
+
+        await note.GetByRole(AriaRole.Link, new() { Name = "Comparer les forfaits" }).ClickAsync();
         await Expect(page).ToHaveURLAsync(new Regex("/settings/plan$"));
-        lock (tab.Errors)
-        {
-            tab.Errors.RemoveAll(e => e.Contains("status of 403", StringComparison.Ordinal)); // the browser's own line for the refused list
-        }
+
+        // The numbers page, gated the same way (attaching a number needs telephony): the same note, no form to refuse.
+        await page.GotoAsync("/settings/numbers");
+        await Expect(page.GetByRole(AriaRole.Note)).ToContainTextAsync("Votre forfait (Gratuit) n’inclut pas la téléphonie.");
+        await Expect(page.GetByRole(AriaRole.Region, new() { Name = "Brancher un numéro Twilio" })).ToHaveCountAsync(0);
+        await Expect(page.GetByRole(AriaRole.Alert)).ToHaveCountAsync(0);
+        lock (refused) { Assert.Empty(refused); }
         await tab.AssertCleanAsync();
     }
 

@@ -1,17 +1,19 @@
 import { useEffect, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { Link } from '@tanstack/react-router';
 import { Plus, Trash2 } from 'lucide-react';
-import { Badge, Button, buttonClass, Card, ErrorMessage, Field, inputClass, Ltr, PageTitle, type Tone } from '@/components/ui/ui';
+import { Badge, Button, Card, ErrorMessage, Field, inputClass, Ltr, PageTitle, type Tone } from '@/components/ui/ui';
 import { ApiError } from '@/lib/api/client';
 import { formatDateTime } from '@/lib/format/format';
 import { eventName } from '@/lib/event-name';
 import { useFormat, useTenantId } from '@/lib/session';
+import { usePlanHas } from '@/lib/plan';
+import { PlanUpsell } from '@/components/layout/plan-upsell';
 import {
   useEndpointMutations,
   useEndpoints,
   useEventTypes,
   usePermissions,
+  usePlan,
   type EndpointInput,
   type WebhookEndpointDto,
 } from './api';
@@ -24,23 +26,24 @@ export function WebhooksPage() {
   const { t } = useTranslation();
   const tenantId = useTenantId();
   const can = usePermissions();
-  const endpoints = useEndpoints(tenantId);
+  // The plan says whether webhooks are in it: without them the list is not asked for (the server would refuse it with a
+  // 403, logged by the browser), and the page offers the plan page instead of a form that cannot be saved.
+  const plan = usePlan(tenantId);
+  const hasWebhooks = usePlanHas(tenantId, 'webhooks');
+  const endpoints = useEndpoints(tenantId, { enabled: hasWebhooks === true });
   const m = useEndpointMutations(tenantId);
   const [adding, setAdding] = useState(false);
   const [secret, setSecret] = useState<{ label: string; value: string; created?: boolean } | null>(null);
   const [addButton, restoreAddFocus] = useReturnFocus<HTMLButtonElement>();
-  // On a plan without webhooks every endpoint call is refused: offer the plan page instead of a form that cannot be saved.
-  const notInPlan = endpoints.error instanceof ApiError && endpoints.error.code === 'FEATURE_NOT_IN_PLAN';
+  // The server's refusal says the same when the plan changed since it was read.
+  const refused = endpoints.error instanceof ApiError && endpoints.error.code === 'FEATURE_NOT_IN_PLAN';
+  const notInPlan = hasWebhooks === false || refused;
   return (
     <>
       <ReturnToBanner />
       <PageTitle
         actions={
-          notInPlan ? (
-            <Link to="/settings/plan" className={buttonClass('primary')}>
-              {t('admin.nav.plan')}
-            </Link>
-          ) : can.configure && !adding ? (
+          !notInPlan && hasWebhooks !== undefined && can.configure && !adding ? (
             <Button ref={addButton} variant="primary" onClick={() => setAdding(true)}>
               <Plus aria-hidden className="size-4" />
               {t('admin.webhooks.add')}
@@ -82,8 +85,8 @@ export function WebhooksPage() {
           />
         </Card>
       ) : null}
-      <ErrorMessage error={endpoints.error} />
-      {endpoints.isPending ? <p>{t('common.loading')}</p> : null}
+      {notInPlan ? <PlanUpsell feature="webhooks" plan={plan.data} /> : <ErrorMessage error={endpoints.error} />}
+      {!notInPlan && endpoints.isPending ? <p>{t('common.loading')}</p> : null}
       {endpoints.data && endpoints.data.length === 0 && !adding ? (
         <p className="text-sm text-slate-600 dark:text-slate-400">{t('admin.webhooks.empty')}</p>
       ) : null}
