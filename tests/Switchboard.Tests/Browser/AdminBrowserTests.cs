@@ -192,6 +192,50 @@ public sealed class AdminBrowserTests(BrowserFixture browser, ITestOutputHelper 
         await tab.AssertCleanAsync();
     }
 
+    /// <summary>
+    /// Deleting a webhook endpoint keeps a keyboard user's place, as revoking an API key does: Delete's confirmation takes
+    /// the focus on Cancel and gives it back to Delete; the deleted endpoint's card goes, so the focus goes to the next
+    /// card's first action, and to the page's heading after the last card.
+    /// </summary>
+    [Fact]
+    public async Task AfterDeletingAWebhookEndpointTheFocusGoesToTheNextCardOrTheHeadingNotToTheBody()
+    {
+        if (browser.Skip(output)) { return; }
+        await using var tab = await NewTenantOwnerAsync("Plomberie Adresses", "en-CA", 1280);
+        var page = tab.Page;
+        await page.GotoAsync("/settings/webhooks");
+        const string First = "http://127.0.0.1:9/first", Second = "http://127.0.0.1:9/second";
+        foreach (var url in new[] { First, Second })
+        {
+            await page.GetByRole(AriaRole.Button, new() { Name = "Add endpoint" }).ClickAsync();
+            await page.GetByRole(AriaRole.Textbox, new() { Name = "URL", Exact = true }).FillAsync(url);
+            await page.Keyboard.PressAsync("Enter");
+            await page.GetByRole(AriaRole.Button, new() { Name = "I saved it" }).ClickAsync();
+            await Expect(page.GetByRole(AriaRole.Region, new() { Name = url })).ToBeVisibleAsync();
+        }
+        var first = page.GetByRole(AriaRole.Region, new() { Name = First });
+        var second = page.GetByRole(AriaRole.Region, new() { Name = Second });
+
+        var delete = first.GetByRole(AriaRole.Button, new() { Name = "Delete", Exact = true });
+        await delete.FocusAsync();
+        await page.Keyboard.PressAsync("Enter");
+        await Expect(first.GetByRole(AriaRole.Button, new() { Name = "Cancel" })).ToBeFocusedAsync();
+        await page.Keyboard.PressAsync("Enter");
+        await Expect(delete).ToBeFocusedAsync();
+        await page.Keyboard.PressAsync("Enter");
+        await page.Keyboard.PressAsync("Shift+Tab");
+        await Expect(first.GetByRole(AriaRole.Button, new() { Name = "Yes, delete" })).ToBeFocusedAsync();
+        await page.Keyboard.PressAsync("Enter");
+        await Expect(first).ToHaveCountAsync(0);
+        await Expect(second.GetByRole(AriaRole.Button, new() { Name = "Delivery log" })).ToBeFocusedAsync();
+
+        await second.GetByRole(AriaRole.Button, new() { Name = "Delete", Exact = true }).ClickAsync();
+        await second.GetByRole(AriaRole.Button, new() { Name = "Yes, delete" }).ClickAsync();
+        await Expect(second).ToHaveCountAsync(0);
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToBeFocusedAsync();
+        await tab.AssertCleanAsync();
+    }
+
     [Fact]
     public async Task AWebhookEndpointIsCreatedTestSentDeliveredAndReplayedWithBothAttemptsInTheLog()
     {

@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useRef, useState, type RefObject } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Plus, Trash2 } from 'lucide-react';
 import { Badge, Button, Card, ErrorMessage, Field, inputClass, Ltr, PageTitle, type Tone } from '@/components/ui/ui';
@@ -19,7 +19,7 @@ import {
 } from './api';
 import { DeliveryLog } from './webhook-deliveries';
 import { Notice, ReturnToBanner, SecretOnce } from './parts';
-import { useReturnFocus } from './return-focus';
+import { focusNeighbour, useReturnFocus } from './return-focus';
 
 /** Settings → Webhooks: endpoints (URL, event types, custom headers, enabled), the secret shown once and its rotation, test-send and the delivery log. */
 export function WebhooksPage() {
@@ -35,6 +35,7 @@ export function WebhooksPage() {
   const [adding, setAdding] = useState(false);
   const [secret, setSecret] = useState<{ label: string; value: string; created?: boolean } | null>(null);
   const [addButton, restoreAddFocus] = useReturnFocus<HTMLButtonElement>();
+  const heading = useRef<HTMLHeadingElement>(null);
   // The server's refusal says the same when the plan changed since it was read.
   const refused = endpoints.error instanceof ApiError && endpoints.error.code === 'FEATURE_NOT_IN_PLAN';
   const notInPlan = hasWebhooks === false || refused;
@@ -42,6 +43,7 @@ export function WebhooksPage() {
     <>
       <ReturnToBanner />
       <PageTitle
+        headingRef={heading}
         actions={
           !notInPlan && hasWebhooks !== undefined && can.configure && !adding ? (
             <Button ref={addButton} variant="primary" onClick={() => setAdding(true)}>
@@ -92,14 +94,34 @@ export function WebhooksPage() {
       ) : null}
       <ul className="grid gap-4">
         {(endpoints.data ?? []).map((e) => (
-          <EndpointCard key={e.id} endpoint={e} canConfigure={can.configure} onSecret={(value) => setSecret({ label: t('admin.webhooks.secretFor', { url: e.url }), value })} />
+          <EndpointCard
+            key={e.id}
+            endpoint={e}
+            canConfigure={can.configure}
+            listHeading={heading}
+            onSecret={(value) => setSecret({ label: t('admin.webhooks.secretFor', { url: e.url }), value })}
+          />
         ))}
       </ul>
     </>
   );
 }
 
-function EndpointCard({ endpoint: e, canConfigure, onSecret }: { endpoint: WebhookEndpointDto; canConfigure: boolean; onSecret: (s: string) => void }) {
+/**
+ * One endpoint with its actions. Delete's confirmation takes the focus (on Cancel) and gives it back to Delete; once the
+ * endpoint is deleted its card goes, and the focus goes to the next card's first action, else to the page's heading.
+ */
+function EndpointCard({
+  endpoint: e,
+  canConfigure,
+  listHeading,
+  onSecret,
+}: {
+  endpoint: WebhookEndpointDto;
+  canConfigure: boolean;
+  listHeading: RefObject<HTMLHeadingElement | null>;
+  onSecret: (s: string) => void;
+}) {
   const { t } = useTranslation();
   const { locale, timeZone } = useFormat();
   const tenantId = useTenantId();
@@ -113,11 +135,17 @@ function EndpointCard({ endpoint: e, canConfigure, onSecret }: { endpoint: Webho
   const [showLog, setShowLog] = useState(false);
   const [overlap, setOverlap] = useState(24);
   const [confirmDelete, setConfirmDelete] = useState(false);
+  const [deleteButton, restoreDeleteFocus] = useReturnFocus<HTMLButtonElement>();
+  const cancelDelete = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    if (confirmDelete) cancelDelete.current?.focus();
+  }, [confirmDelete]);
+  const row = useRef<HTMLLIElement>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const tone: Tone = e.enabled ? (e.failingSince ? 'amber' : 'green') : 'red';
   const headers = Object.entries(e.headers);
   return (
-    <li>
+    <li ref={row}>
       <Card aria-label={e.url}>
         <div className="mb-2 flex flex-wrap items-center gap-2">
           <h2 className="min-w-0 font-semibold break-all">
@@ -207,15 +235,31 @@ function EndpointCard({ endpoint: e, canConfigure, onSecret }: { endpoint: Webho
               {confirmDelete ? (
                 <>
                   <span className="text-sm">{t('admin.webhooks.deleteConfirm')}</span>
-                  <Button variant="danger" disabled={m.remove.isPending} onClick={() => m.remove.mutate(e.id)}>
+                  <Button
+                    variant="danger"
+                    disabled={m.remove.isPending}
+                    onClick={() =>
+                      m.remove.mutate(e.id, {
+                        // The card goes with the endpoint: the next card's first action, else the heading.
+                        onSuccess: () => focusNeighbour({ row: row.current, sameRow: false, fallback: listHeading.current }),
+                      })
+                    }
+                  >
                     {t('admin.webhooks.deleteYes')}
                   </Button>
-                  <Button variant="ghost" onClick={() => setConfirmDelete(false)}>
+                  <Button
+                    ref={cancelDelete}
+                    variant="ghost"
+                    onClick={() => {
+                      setConfirmDelete(false);
+                      restoreDeleteFocus();
+                    }}
+                  >
                     {t('admin.cancel')}
                   </Button>
                 </>
               ) : (
-                <Button variant="danger" onClick={() => setConfirmDelete(true)}>
+                <Button ref={deleteButton} variant="danger" onClick={() => setConfirmDelete(true)}>
                   {t('admin.delete')}
                 </Button>
               )}
