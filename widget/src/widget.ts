@@ -4,6 +4,7 @@ import { readReply } from "./reply";
 import { deliver } from "./deliver";
 import { loadConfig } from "./config";
 import { load, rememberOpen, save, storageKey, visitorId, wasOpen, type Saved } from "./session";
+import { lockPageScroll } from "./scroll-lock";
 
 /** `GET /widget/v1/config` (Switchboard.Widget.WidgetConfigDto). */
 interface Config {
@@ -202,10 +203,20 @@ async function main(): Promise<void> {
   // On a phone the open chat covers the screen (styles.ts, PHONE): a modal dialog there, whose launcher is out of the
   // layout, so Tab wraps round the chat instead of reaching the launcher or the page, neither of which can be seen
   // (WCAG 2.4.3 Focus Order, 2.4.11 Focus Not Obscured); wider, it is non-modal beside the page and the launcher.
+  // The page under a modal chat does not scroll either (scroll-lock.ts), only while the chat is open and modal.
   const phone = window.matchMedia(PHONE);
+  let unlock: (() => void) | null = null;
+  const lock = (): void => {
+    if (phone.matches && !panel.hidden) unlock ??= lockPageScroll();
+    else {
+      unlock?.();
+      unlock = null;
+    }
+  };
   const modal = (): void => {
     if (phone.matches) panel.setAttribute("aria-modal", "true");
     else panel.removeAttribute("aria-modal");
+    lock();
   };
   modal();
   phone.addEventListener("change", modal);
@@ -215,6 +226,7 @@ async function main(): Promise<void> {
   // shown again on a new page leaves the focus to the page.
   const show = (focus: boolean): void => {
     panel.hidden = false;
+    lock();
     launcher.setAttribute("aria-expanded", "true");
     rememberOpen(sessionStorage, openKey, true);
     if (focus) input.focus();
@@ -222,6 +234,7 @@ async function main(): Promise<void> {
   const open = (): void => show(true);
   const close = (): void => {
     panel.hidden = true;
+    lock();
     launcher.setAttribute("aria-expanded", "false");
     rememberOpen(sessionStorage, openKey, false);
     launcher.focus();

@@ -27,41 +27,69 @@ public sealed class AdminBrowserTests(BrowserFixture browser, ITestOutputHelper 
     /// A new tenant named <paramref name="name"/> on the sign-up plan ("free": no webhooks, no API access), its owner signed in
     /// through the API in a French tab at 375 px.
     /// </summary>
-    private async Task<Tab> FreePlanOwnerInFrenchAsync(string name)
+    private Task<Tab> FreePlanOwnerInFrenchAsync(string name) => NewTenantOwnerAsync(name, "fr-CA", 375, plan: "free");
+
+    /// <summary>
+    /// A new tenant named <paramref name="name"/> (so its lists hold only what the test makes), on <paramref name="plan"/> when
+    /// given (else the default test plan), its owner signed in through the API in a tab of <paramref name="locale"/> at
+    /// <paramref name="width"/> px.
+    /// </summary>
+    private async Task<Tab> NewTenantOwnerAsync(string name, string locale, int width, string? plan = null)
     {
         var tenant = await browser.Host.CreateTenantAsync(name);
-        await browser.Host.WithDbAsync(tenant.Id, async db =>
+        if (plan is not null)
         {
-            var account = await TenantAccounts.GetOrCreateAsync(db, browser.Host.Services.GetRequiredService<Switchboard.Billing.PlanCatalog>(), tenant.Id, DateTimeOffset.UtcNow, CancellationToken.None);
-            account.PlanId = "free";
-            return await db.SaveChangesAsync();
-        });
-        browser.Host.Services.GetRequiredService<TenantAccountCache>().Invalidate(tenant.Id);
+            await browser.Host.WithDbAsync(tenant.Id, async db =>
+            {
+                var account = await TenantAccounts.GetOrCreateAsync(db, browser.Host.Services.GetRequiredService<Switchboard.Billing.PlanCatalog>(), tenant.Id, DateTimeOffset.UtcNow, CancellationToken.None);
+                account.PlanId = plan;
+                return await db.SaveChangesAsync();
+            });
+            browser.Host.Services.GetRequiredService<TenantAccountCache>().Invalidate(tenant.Id);
+        }
         var email = await browser.Host.AddOwnerAsync(tenant.Id, BrowserFixture.Password);
-        var tab = await browser.OpenAsync("fr-CA", width: 375, signIn: false);
+        var tab = await browser.OpenAsync(locale, width: width, signIn: false);
         var login = await tab.Context.APIRequest.PostAsync("/api/v1/auth/login", new() { DataObject = new { email, password = BrowserFixture.Password } });
         Assert.True(login.Ok, $"login {login.Status}");
         return tab;
     }
 
+    /// <summary>
+    /// On a plan without webhooks (or telephony) the page says so calmly, as a note (not an error: nothing failed) naming the feature and
+    /// the plan in French, with a link to the plan page; it knows from the plan and so never asks for the endpoints (an
+    /// outside look: the refused list was shown as an error and the browser logged its 403).
+    /// </summary>
     [Fact]
-    public async Task OnAPlanWithoutWebhooksThePageSaysSoInFrenchAndOffersThePlanNotAFormThatCannotBeSaved()
+    public async Task OnAPlanWithoutWebhooksOrTelephonyTheirPagesSaySoAsANoteWithThePlanLinkAndMakeNoRefusedRequest()
     {
         if (browser.Skip(output)) { return; }
         await using var tab = await FreePlanOwnerInFrenchAsync("Plomberie Gratuite");
         var page = tab.Page;
+        var webhookCalls = new List<string>();
+        var refused = new List<string>();
+        page.Request += (_, r) => { if (r.Url.Contains("/api/v1/webhooks", StringComparison.Ordinal)) { lock (webhookCalls) { webhookCalls.Add(r.Url); } } };
+        page.Response += (_, r) => { if (r.Status == 403) { lock (refused) { refused.Add(r.Url); } } };
 
         await page.GotoAsync("/settings/webhooks");
-        var alert = page.GetByRole(AriaRole.Alert);
-        // Worded from the code and details {feature, plan}, the plan by its French name: no "feature: webhooks", "plan: free".
-        await Expect(alert).ToHaveTextAsync("Votre forfait (Gratuit) n’inclut pas les webhooks.");
+        var note = page.GetByRole(AriaRole.Note);
+        // Worded from the feature and the plan, the plan by its French name.
+        await Expect(note).ToContainTextAsync("Votre forfait (Gratuit) n’inclut pas l’envoi d’événements (webhooks).");
+        await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
+        await Expect(page.GetByRole(AriaRole.Alert)).ToHaveCountAsync(0);
         await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Ajouter une adresse" })).ToHaveCountAsync(0);
-        await page.GetByRole(AriaRole.Main).GetByRole(AriaRole.Link, new() { Name = "Forfait et utilisation" }).ClickAsync();
+        lock (webhookCalls) { Assert.Empty(webhookCalls); }
+        lock (refused) { Assert.Empty(refused); }
+        await tab.AssertCleanAsync();
+
+        await note.GetByRole(AriaRole.Link, new() { Name = "Comparer les forfaits" }).ClickAsync();
         await Expect(page).ToHaveURLAsync(new Regex("/settings/plan$"));
-        lock (tab.Errors)
-        {
-            tab.Errors.RemoveAll(e => e.Contains("status of 403", StringComparison.Ordinal)); // the browser's own line for the refused list
-        }
+
+        // The numbers page, gated the same way (attaching a number needs telephony): the same note, no form to refuse.
+        await page.GotoAsync("/settings/numbers");
+        await Expect(page.GetByRole(AriaRole.Note)).ToContainTextAsync("Votre forfait (Gratuit) n’inclut pas la téléphonie.");
+        await Expect(page.GetByRole(AriaRole.Region, new() { Name = "Brancher un numéro Twilio" })).ToHaveCountAsync(0);
+        await Expect(page.GetByRole(AriaRole.Alert)).ToHaveCountAsync(0);
+        lock (refused) { Assert.Empty(refused); }
         await tab.AssertCleanAsync();
     }
 
@@ -161,6 +189,50 @@ public sealed class AdminBrowserTests(BrowserFixture browser, ITestOutputHelper 
         await Expect(cardUrl).ToHaveCountAsync(0);
         await Expect(card).ToContainTextAsync("CRM");
         await Expect(edit).ToBeFocusedAsync();
+        await tab.AssertCleanAsync();
+    }
+
+    /// <summary>
+    /// Deleting a webhook endpoint keeps a keyboard user's place, as revoking an API key does: Delete's confirmation takes
+    /// the focus on Cancel and gives it back to Delete; the deleted endpoint's card goes, so the focus goes to the next
+    /// card's first action, and to the page's heading after the last card.
+    /// </summary>
+    [Fact]
+    public async Task AfterDeletingAWebhookEndpointTheFocusGoesToTheNextCardOrTheHeadingNotToTheBody()
+    {
+        if (browser.Skip(output)) { return; }
+        await using var tab = await NewTenantOwnerAsync("Plomberie Adresses", "en-CA", 1280);
+        var page = tab.Page;
+        await page.GotoAsync("/settings/webhooks");
+        const string First = "http://127.0.0.1:9/first", Second = "http://127.0.0.1:9/second";
+        foreach (var url in new[] { First, Second })
+        {
+            await page.GetByRole(AriaRole.Button, new() { Name = "Add endpoint" }).ClickAsync();
+            await page.GetByRole(AriaRole.Textbox, new() { Name = "URL", Exact = true }).FillAsync(url);
+            await page.Keyboard.PressAsync("Enter");
+            await page.GetByRole(AriaRole.Button, new() { Name = "I saved it" }).ClickAsync();
+            await Expect(page.GetByRole(AriaRole.Region, new() { Name = url })).ToBeVisibleAsync();
+        }
+        var first = page.GetByRole(AriaRole.Region, new() { Name = First });
+        var second = page.GetByRole(AriaRole.Region, new() { Name = Second });
+
+        var delete = first.GetByRole(AriaRole.Button, new() { Name = "Delete", Exact = true });
+        await delete.FocusAsync();
+        await page.Keyboard.PressAsync("Enter");
+        await Expect(first.GetByRole(AriaRole.Button, new() { Name = "Cancel" })).ToBeFocusedAsync();
+        await page.Keyboard.PressAsync("Enter");
+        await Expect(delete).ToBeFocusedAsync();
+        await page.Keyboard.PressAsync("Enter");
+        await page.Keyboard.PressAsync("Shift+Tab");
+        await Expect(first.GetByRole(AriaRole.Button, new() { Name = "Yes, delete" })).ToBeFocusedAsync();
+        await page.Keyboard.PressAsync("Enter");
+        await Expect(first).ToHaveCountAsync(0);
+        await Expect(second.GetByRole(AriaRole.Button, new() { Name = "Delivery log" })).ToBeFocusedAsync();
+
+        await second.GetByRole(AriaRole.Button, new() { Name = "Delete", Exact = true }).ClickAsync();
+        await second.GetByRole(AriaRole.Button, new() { Name = "Yes, delete" }).ClickAsync();
+        await Expect(second).ToHaveCountAsync(0);
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToBeFocusedAsync();
         await tab.AssertCleanAsync();
     }
 
@@ -323,6 +395,77 @@ public sealed class AdminBrowserTests(BrowserFixture browser, ITestOutputHelper 
         await Expect(revoked).ToBeVisibleAsync();
         await Expect(revoked.GetByText("keys.revoked")).ToBeVisibleAsync();
         await Expect(page.GetByRole(AriaRole.Row).Filter(new() { HasText = "API key created" }).First).ToBeVisibleAsync();
+        await tab.AssertCleanAsync();
+    }
+
+    /// <summary>
+    /// The API keys page keeps a keyboard user's place (an outside look: after Revoke, its confirmation, or a new secret's
+    /// "I saved it", the focus fell to the page's body): Revoke's confirmation takes the focus on Cancel and gives it back to
+    /// Revoke; a revoked key's row keeps no action, so the focus goes to the next row's first action, and to the list's
+    /// heading after the last row; a created key's "I saved it" goes back to the name (Create is disabled with it empty),
+    /// a rotated key's to what is left in its row (Revoke: the key now expiring).
+    /// </summary>
+    [Fact]
+    public async Task AfterRevokeRotateOrANewKeyTheFocusGoesBackToTheTriggerOrItsNeighbourNotToTheBody()
+    {
+        if (browser.Skip(output)) { return; }
+        await using var tab = await NewTenantOwnerAsync("Plomberie Clavier", "en-CA", 1280);
+        var page = tab.Page;
+        await page.GotoAsync("/settings/api-keys");
+        var nameBox = page.GetByRole(AriaRole.Textbox, new() { Name = "Name", Exact = true });
+        async Task CreateAsync(string name)
+        {
+            await nameBox.FillAsync(name);
+            await page.Keyboard.PressAsync("Enter");
+            await Expect(page.GetByRole(AriaRole.Textbox, new() { Name = $"New key “{name}”" })).ToBeFocusedAsync();
+            await page.GetByRole(AriaRole.Button, new() { Name = "I saved it" }).FocusAsync();
+            await page.Keyboard.PressAsync("Enter");
+            await Expect(page.GetByRole(AriaRole.Button, new() { Name = "I saved it" })).ToHaveCountAsync(0);
+            await Expect(nameBox).ToBeFocusedAsync();
+        }
+        await CreateAsync("First");
+        await CreateAsync("Second");
+        // By position: a rotated key's successor keeps its name (rows in creation order, after the tenant's own "test" key).
+        var rows = page.GetByRole(AriaRole.Main).GetByRole(AriaRole.Listitem);
+        var first = rows.Nth(1);
+        var second = rows.Nth(2);
+        await Expect(first).ToContainTextAsync("First");
+        await Expect(second).ToContainTextAsync("Second");
+
+        // Revoke, then Cancel: the focus on Cancel, then back on Revoke.
+        var revokeFirst = first.GetByRole(AriaRole.Button, new() { Name = "Revoke", Exact = true });
+        await revokeFirst.FocusAsync();
+        await page.Keyboard.PressAsync("Enter");
+        await Expect(first.GetByRole(AriaRole.Button, new() { Name = "Cancel" })).ToBeFocusedAsync();
+        await page.Keyboard.PressAsync("Enter");
+        await Expect(revokeFirst).ToBeFocusedAsync();
+
+        // Revoke confirmed: the row keeps no action; the next row's first one (Second's Rotate) has the focus.
+        await page.Keyboard.PressAsync("Enter");
+        await Expect(first.GetByRole(AriaRole.Button, new() { Name = "Cancel" })).ToBeFocusedAsync();
+        await page.Keyboard.PressAsync("Shift+Tab");
+        await Expect(first.GetByRole(AriaRole.Button, new() { Name = "Yes, revoke" })).ToBeFocusedAsync();
+        await page.Keyboard.PressAsync("Enter");
+        await Expect(first.GetByText("Revoked", new() { Exact = true })).ToBeVisibleAsync();
+        await Expect(second.GetByRole(AriaRole.Button, new() { Name = "Rotate" })).ToBeFocusedAsync();
+
+        // Rotated (24 h of grace): "I saved it" goes back to the row, now expiring: its Revoke.
+        await page.Keyboard.PressAsync("Enter");
+        await Expect(page.GetByRole(AriaRole.Textbox, new() { Name = "New key “Second”" })).ToBeFocusedAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "I saved it" }).FocusAsync();
+        await page.Keyboard.PressAsync("Enter");
+        await Expect(second.GetByText("In grace period", new() { Exact = true })).ToBeVisibleAsync();
+        await Expect(second.GetByRole(AriaRole.Button, new() { Name = "Revoke", Exact = true })).ToBeFocusedAsync();
+
+        // The last row revoked: no row after it has an action left, so the list's heading has the focus.
+        await Expect(rows).ToHaveCountAsync(4);
+        var last = rows.Nth(3);
+        await Expect(last).ToContainTextAsync("Second");
+        await Expect(last).ToContainTextAsync("Active");
+        await last.GetByRole(AriaRole.Button, new() { Name = "Revoke", Exact = true }).ClickAsync();
+        await last.GetByRole(AriaRole.Button, new() { Name = "Yes, revoke" }).ClickAsync();
+        await Expect(last.GetByText("Revoked", new() { Exact = true })).ToBeVisibleAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "API keys", Level = 1 })).ToBeFocusedAsync();
         await tab.AssertCleanAsync();
     }
 

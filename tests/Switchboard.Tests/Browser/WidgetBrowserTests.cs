@@ -52,7 +52,8 @@ public sealed class WidgetBrowserFixture : IAsyncLifetime
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
         site = builder.Build();
-        site.MapGet("/{lang}", (string lang, HttpContext http, string? key) =>
+        // ?tall=1: a page longer than the screen, to scroll.
+        site.MapGet("/{lang}", (string lang, HttpContext http, string? key, string? tall) =>
         {
             http.Response.Headers.ContentSecurityPolicy =
                 $"default-src 'self'; script-src 'self' {HostUrl}; connect-src 'self' {HostUrl}; style-src 'self'; img-src 'self'";
@@ -60,24 +61,34 @@ public sealed class WidgetBrowserFixture : IAsyncLifetime
             return Results.Content($$"""
                 <!doctype html><html lang="{{lang}}"{{dir}}><head><meta charset="utf-8"><title>Plomberie</title>
                 <link rel="stylesheet" href="/hostile.css">
-                </head><body><h1>Plomberie Fortin</h1><button type="button">Bouton du site</button>
+                </head><body><h1>Plomberie Fortin</h1><button type="button">Bouton du site</button>{{(tall is null ? "" : "<section class=\"tall\">Nos services</section>")}}
                 <script src="{{HostUrl}}/widget.js" data-key="{{WebUtility.HtmlEncode(key ?? Tenant.Key)}}" async></script></body></html>
                 """, "text/html; charset=utf-8");
         });
         site.MapGet("/hostile.css", () => Results.Text(
             "button{background:red!important;font-size:40px!important;padding:50px!important} *{font-family:serif!important} div{display:inline!important}" +
-            " switchboard-widget{opacity:.2} .launcher,.panel,.msg{color:lime!important}", "text/css"));
+            " switchboard-widget{opacity:.2} .launcher,.panel,.msg{color:lime!important} .tall{display:block;block-size:4000px}", "text/css"));
         await site.StartAsync();
         SiteUrl = site.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First().TrimEnd('/');
 
-        Tenant = await Host.CreateWidgetTenantAsync("Drain Fortin", "https://www.drainfortin.example");
-        // The Development path: a local http origin allowed through the same API a developer uses.
-        var origins = await Host.ApiClient(Tenant.Tenant).PutAsJsonAsync("/api/v1/widget/origins", new { origins = new[] { SiteUrl, "https://www.drainfortin.example" } });
-        Assert.Equal(HttpStatusCode.OK, origins.StatusCode);
+        Tenant = await WidgetTenantAllowingSiteAsync("Drain Fortin", "https://www.drainfortin.example");
 
         Assertions.SetDefaultExpectTimeout(BrowserFixture.ExpectTimeoutMs);
         playwright = await Playwright.CreateAsync();
         Browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = ChromiumPath, Headless = true });
+    }
+
+    /// <summary>
+    /// A tenant of its own named <paramref name="name"/> (a test that counts conversations counts only its own) whose widget
+    /// is allowed on the customer site, and on <paramref name="moreOrigins"/>. The site's local http origin is allowed the
+    /// Development way, through <c>PUT /api/v1/widget/origins</c> as a developer would, which must answer 200.
+    /// </summary>
+    internal async Task<WidgetTenant> WidgetTenantAllowingSiteAsync(string name, params string[] moreOrigins)
+    {
+        var tenant = await Host.CreateWidgetTenantAsync(name);
+        using var origins = await Host.ApiClient(tenant.Tenant).PutAsJsonAsync("/api/v1/widget/origins", new { origins = new[] { SiteUrl }.Concat(moreOrigins).ToArray() });
+        Assert.Equal(HttpStatusCode.OK, origins.StatusCode);
+        return tenant;
     }
 
     /// <summary>A fresh context and page (<paramref name="width"/> × <paramref name="height"/> CSS px) that record console errors and CSP violations (<c>window.__csp</c>) and the widget's DOM events (<c>window.__events</c>).</summary>
@@ -250,7 +261,7 @@ public sealed class WidgetBrowserTests(WidgetBrowserFixture fx) : IClassFixture<
         {
             return;
         }
-        var tenant = await fx.Host.CreateWidgetTenantAsync("Plomberie Bidi", fx.SiteUrl);
+        var tenant = await fx.WidgetTenantAllowingSiteAsync("Plomberie Bidi");
         var (page, errors) = await fx.OpenAsync("ar");
         await page.GotoAsync(fx.SiteUrl + "/ar?key=" + Uri.EscapeDataString(tenant.Key));
         await page.GetByRole(AriaRole.Button, new() { Name = "تحدث معنا" }).ClickAsync();
@@ -276,9 +287,7 @@ public sealed class WidgetBrowserTests(WidgetBrowserFixture fx) : IClassFixture<
             return;
         }
         // A tenant of its own: the other tests count this fixture tenant's web conversations.
-        var tenant = await fx.Host.CreateWidgetTenantAsync("Drain Lapointe", "https://www.drainlapointe.example");
-        var origins = await fx.Host.ApiClient(tenant.Tenant).PutAsJsonAsync("/api/v1/widget/origins", new { origins = new[] { fx.SiteUrl } });
-        Assert.Equal(HttpStatusCode.OK, origins.StatusCode);
+        var tenant = await fx.WidgetTenantAllowingSiteAsync("Drain Lapointe");
         var (page, _) = await fx.OpenAsync();
         await page.GotoAsync(fx.SiteUrl + "/fr?key=" + Uri.EscapeDataString(tenant.Key));
         await page.GetByRole(AriaRole.Button, new() { Name = "Écrivez-nous" }).ClickAsync();
@@ -328,9 +337,7 @@ public sealed class WidgetBrowserTests(WidgetBrowserFixture fx) : IClassFixture<
         {
             return;
         }
-        var tenant = await fx.Host.CreateWidgetTenantAsync("Drain Clavier", "https://www.drainclavier.example");
-        var origins = await fx.Host.ApiClient(tenant.Tenant).PutAsJsonAsync("/api/v1/widget/origins", new { origins = new[] { fx.SiteUrl } });
-        Assert.Equal(HttpStatusCode.OK, origins.StatusCode);
+        var tenant = await fx.WidgetTenantAllowingSiteAsync("Drain Clavier");
         var (page, errors) = await fx.OpenAsync();
         await page.GotoAsync(fx.SiteUrl + "/fr?key=" + Uri.EscapeDataString(tenant.Key));
         var launcher = page.GetByRole(AriaRole.Button, new() { Name = "Écrivez-nous" });
@@ -376,9 +383,7 @@ public sealed class WidgetBrowserTests(WidgetBrowserFixture fx) : IClassFixture<
         {
             return;
         }
-        var tenant = await fx.Host.CreateWidgetTenantAsync("Drain Mobile", "https://www.drainmobile.example");
-        var origins = await fx.Host.ApiClient(tenant.Tenant).PutAsJsonAsync("/api/v1/widget/origins", new { origins = new[] { fx.SiteUrl } });
-        Assert.Equal(HttpStatusCode.OK, origins.StatusCode);
+        var tenant = await fx.WidgetTenantAllowingSiteAsync("Drain Mobile");
         var (page, errors) = await fx.OpenAsync(width: 375, height: 667);
         await page.GotoAsync(fx.SiteUrl + "/fr?key=" + Uri.EscapeDataString(tenant.Key));
         var launcher = page.GetByRole(AriaRole.Button, new() { Name = "Écrivez-nous" });
@@ -417,6 +422,68 @@ public sealed class WidgetBrowserTests(WidgetBrowserFixture fx) : IClassFixture<
     }
 
     /// <summary>
+    /// On a phone the open chat is a full-screen modal: the page under it does not scroll (an outside look at 375 px: a
+    /// wheel or a swipe over the chat scrolled the page behind it), and on close the page is as it was: the same scroll
+    /// position, its own inline <c>overflow</c> style, nothing moved sideways. Wider, beside the page, the chat locks nothing.
+    /// </summary>
+    [Fact]
+    public async Task OnAPhoneTheOpenChatLocksThePageScrollAndGivesItBackAsItWas()
+    {
+        if (Skipped)
+        {
+            return;
+        }
+        var tenant = await fx.WidgetTenantAllowingSiteAsync("Drain Défilement");
+        var (page, errors) = await fx.OpenAsync(width: 375, height: 667);
+        await page.GotoAsync(fx.SiteUrl + "/fr?tall=1&key=" + Uri.EscapeDataString(tenant.Key));
+        var launcher = page.GetByRole(AriaRole.Button, new() { Name = "Écrivez-nous" });
+        await Assertions.Expect(launcher).ToBeVisibleAsync();
+        // The page's own inline style on its root, and a place in it.
+        await page.EvaluateAsync("() => { document.documentElement.style.setProperty('overflow-y', 'auto'); window.scrollTo(0, 400);" +
+            " window.__wheels = 0; addEventListener('wheel', () => window.__wheels++, { passive: true }); }");
+        const string Layout = "() => [document.documentElement.clientWidth, Math.round(document.querySelector('h1').getBoundingClientRect().left)].join(' ')";
+        var layout = await page.EvaluateAsync<string>(Layout);
+        Assert.Equal(400, await page.EvaluateAsync<int>("() => scrollY"));
+
+        await launcher.ClickAsync();
+        var dialog = page.GetByRole(AriaRole.Dialog, new() { Name = "Drain Défilement" });
+        await Assertions.Expect(dialog).ToHaveAttributeAsync("aria-modal", "true");
+        Assert.Equal("hidden", await page.EvaluateAsync<string>("() => getComputedStyle(document.documentElement).overflowY"));
+        Assert.Equal(layout, await page.EvaluateAsync<string>(Layout));
+        // A wheel over the chat (its transcript is short: nothing of its own to scroll) reaches the page, which stays put:
+        // the wheel seen, then ten frames, where an unlocked page has started scrolling (checked below, after close).
+        await page.Mouse.MoveAsync(187, 300);
+        await page.Mouse.WheelAsync(0, 600);
+        await page.WaitForFunctionAsync("() => window.__wheels > 0");
+        await page.EvaluateAsync("() => new Promise(done => { let n = 10; const step = () => (--n ? requestAnimationFrame(step) : done()); requestAnimationFrame(step); })");
+        Assert.Equal(400, await page.EvaluateAsync<int>("() => scrollY"));
+
+        await dialog.GetByRole(AriaRole.Button, new() { Name = "Fermer la conversation" }).ClickAsync();
+        await Assertions.Expect(dialog).ToBeHiddenAsync();
+        Assert.Equal("overflow-y: auto;", await page.EvaluateAsync<string>("() => document.documentElement.getAttribute('style')"));
+        Assert.Equal(400, await page.EvaluateAsync<int>("() => scrollY"));
+        Assert.Equal(layout, await page.EvaluateAsync<string>(Layout));
+        await page.Mouse.WheelAsync(0, 600);
+        await page.WaitForFunctionAsync("() => scrollY > 400");
+
+        // Beside the page (1280 px), the open chat is not modal and the page keeps scrolling.
+        var (wide, wideErrors) = await fx.OpenAsync(width: 1280, height: 800);
+        await wide.GotoAsync(fx.SiteUrl + "/fr?tall=1&key=" + Uri.EscapeDataString(tenant.Key));
+        await wide.GetByRole(AriaRole.Button, new() { Name = "Écrivez-nous" }).ClickAsync();
+        var wideDialog = wide.GetByRole(AriaRole.Dialog, new() { Name = "Drain Défilement" });
+        await Assertions.Expect(wideDialog).ToBeVisibleAsync();
+        Assert.Null(await wideDialog.GetAttributeAsync("aria-modal"));
+        Assert.Null(await wide.EvaluateAsync<string?>("() => document.documentElement.getAttribute('style')"));
+        await wide.Mouse.MoveAsync(300, 300);
+        await wide.Mouse.WheelAsync(0, 600);
+        await wide.WaitForFunctionAsync("() => scrollY > 0");
+        Assert.Empty(errors);
+        Assert.Empty(wideErrors);
+        await wide.Context.CloseAsync();
+        await page.Context.CloseAsync();
+    }
+
+    /// <summary>
     /// A conversation is shown again on the next page only as the visitor left it: closed stays closed (an outside look at
     /// 375 px: after closing the full-screen chat to read the page, every page opened it again over the page and put the
     /// focus, and a phone's keyboard, in its box), open is open again with the focus left to the page.
@@ -428,9 +495,7 @@ public sealed class WidgetBrowserTests(WidgetBrowserFixture fx) : IClassFixture<
         {
             return;
         }
-        var tenant = await fx.Host.CreateWidgetTenantAsync("Drain Suivant", "https://www.drainsuivant.example");
-        var origins = await fx.Host.ApiClient(tenant.Tenant).PutAsJsonAsync("/api/v1/widget/origins", new { origins = new[] { fx.SiteUrl } });
-        Assert.Equal(HttpStatusCode.OK, origins.StatusCode);
+        var tenant = await fx.WidgetTenantAllowingSiteAsync("Drain Suivant");
         var (page, errors) = await fx.OpenAsync(width: 375, height: 667);
         await page.GotoAsync(fx.SiteUrl + "/fr?key=" + Uri.EscapeDataString(tenant.Key));
         var launcher = page.GetByRole(AriaRole.Button, new() { Name = "Écrivez-nous" });
@@ -490,9 +555,7 @@ public sealed class WidgetBrowserTests(WidgetBrowserFixture fx) : IClassFixture<
         {
             return;
         }
-        var tenant = await fx.Host.CreateWidgetTenantAsync("Drain Patience", "https://www.drainpatience.example");
-        var origins = await fx.Host.ApiClient(tenant.Tenant).PutAsJsonAsync("/api/v1/widget/origins", new { origins = new[] { fx.SiteUrl } });
-        Assert.Equal(HttpStatusCode.OK, origins.StatusCode);
+        var tenant = await fx.WidgetTenantAllowingSiteAsync("Drain Patience");
         var (page, errors) = await fx.OpenAsync();
         await page.GotoAsync(fx.SiteUrl + "/fr?key=" + Uri.EscapeDataString(tenant.Key));
         await page.GetByRole(AriaRole.Button, new() { Name = "Écrivez-nous" }).ClickAsync();

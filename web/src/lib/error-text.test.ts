@@ -68,7 +68,7 @@ describe('errorText', () => {
   it('a feature not in the plan names the plan in the reader’s language, and an unknown plan by the server’s name', () => {
     const fr = i18n.getFixedT('fr');
     const free = new ApiError(403, 'FEATURE_NOT_IN_PLAN', 'The Free plan does not include webhooks.', undefined, { feature: 'webhooks', plan: 'free' });
-    expect(errorText(free, fr)).toBe('Votre forfait (Gratuit) n’inclut pas les webhooks.');
+    expect(errorText(free, fr)).toBe('Votre forfait (Gratuit) n’inclut pas l’envoi d’événements (webhooks).');
     const gold = new ApiError(403, 'FEATURE_NOT_IN_PLAN', 'The Gold Plus plan does not include API access.', undefined, { feature: 'api_access', plan: 'gold-plus' });
     expect(errorText(gold, fr)).toBe('Votre forfait (Gold Plus) n’inclut pas l’accès à l’API.');
   });

@@ -34,6 +34,14 @@ const FEATURES: Readonly<Record<string, string>> = {
 };
 
 /**
+ * A plan feature's name as a sentence takes it ("webhooks", « l’envoi d’événements (webhooks) »), from its id (the
+ * server's `Features` ids); an unknown id is returned as it is.
+ */
+export function featureName(t: Translate, feature: string): string {
+  return Object.hasOwn(FEATURES, feature) ? t(`errors.features.${FEATURES[feature]}`) : feature;
+}
+
+/**
  * A plan's name in the reader's language from its id (`details.plan`, as `GET /api/v1/plans` lists it): the catalog's
  * plans are in the locale files (`plans.*`); another keeps the English name the server's message gives
  * ("The Gold plan …"), else its id.

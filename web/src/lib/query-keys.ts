@@ -8,4 +8,5 @@ export const keys = {
   sms: (tenantId: string) => [tenantId, 'sms'] as const,
   analytics: (tenantId: string) => [tenantId, 'analytics'] as const,
   live: (tenantId: string) => [tenantId, 'live'] as const,
+  plan: (tenantId: string) => [tenantId, 'plan'] as const,
 };

@@ -73,10 +73,16 @@ export function Card({ className, ...props }: HTMLAttributes<HTMLElement>) {
   );
 }
 
-export function PageTitle({ children, actions }: { children: ReactNode; actions?: ReactNode }) {
+/**
+ * A page's `h1` with its actions. `headingRef`: the heading is made focusable by script (`tabIndex={-1}`, not in the tab
+ * order), for a page that sends the focus back to it when the control that had it is gone.
+ */
+export function PageTitle({ children, actions, headingRef }: { children: ReactNode; actions?: ReactNode; headingRef?: Ref<HTMLHeadingElement> }) {
   return (
     <div className="mb-4 flex flex-wrap items-center justify-between gap-2">
-      <h1 className="text-xl font-semibold">{children}</h1>
+      <h1 ref={headingRef} tabIndex={headingRef ? -1 : undefined} className="text-xl font-semibold">
+        {children}
+      </h1>
       {actions ? <div className="flex flex-wrap gap-2">{actions}</div> : null}
     </div>
   );

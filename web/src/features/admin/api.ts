@@ -2,6 +2,8 @@ import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tansta
 import { request } from '@/lib/api/client';
 import type { components } from '@/lib/api/schema';
 import { useSession } from '@/lib/session';
+import { useCurrentPlan } from '@/lib/plan';
+import { keys } from '@/lib/query-keys';
 
 type S = components['schemas'];
 export type ApiKeyDto = S['ApiKeyDto'];
@@ -36,7 +38,6 @@ export const adminKeys = {
   deliveries: (t: string, endpointId: string) => [t, 'admin', 'webhooks', endpointId, 'deliveries'] as const,
   delivery: (t: string, endpointId: string, id: string) => [t, 'admin', 'webhooks', endpointId, 'delivery', id] as const,
   eventTypes: ['webhook-event-types'] as const,
-  plan: (t: string) => [t, 'admin', 'plan'] as const,
   plans: ['plans'] as const,
   usage: (t: string) => [t, 'admin', 'usage'] as const,
   audit: (t: string) => [t, 'admin', 'audit'] as const,
@@ -93,8 +94,10 @@ export function useEventTypes() {
   });
 }
 
-export function useEndpoints(t: string) {
+/** The webhook endpoints; `enabled: false` holds the request (a plan without webhooks, where it would be refused). */
+export function useEndpoints(t: string, { enabled = true }: { enabled?: boolean } = {}) {
   return useQuery({
+    enabled,
     queryKey: adminKeys.endpoints(t),
     queryFn: ({ signal }) => request<WebhookEndpointDto[]>('GET', '/api/v1/webhooks/endpoints', { signal }),
   });
@@ -172,8 +175,9 @@ export function useDeliveryMutations(t: string, endpointId: string) {
 
 // ---- Plan & usage ---------------------------------------------------------------------------------------------
 
+/** The tenant's plan, from the cache entry every page shares ({@link useCurrentPlan}). */
 export function usePlan(t: string) {
-  return useQuery({ queryKey: adminKeys.plan(t), queryFn: ({ signal }) => request<CurrentPlan>('GET', '/api/v1/plan', { signal }) });
+  return useCurrentPlan(t);
 }
 
 export function usePlans() {
@@ -189,7 +193,7 @@ export function useChangePlan(t: string) {
   return useMutation({
     mutationFn: (planId: string) => request<CurrentPlan>('PUT', '/api/v1/plan', { body: { planId } }),
     onSuccess: () => {
-      void qc.invalidateQueries({ queryKey: adminKeys.plan(t) });
+      void qc.invalidateQueries({ queryKey: keys.plan(t) });
       void qc.invalidateQueries({ queryKey: adminKeys.usage(t) });
     },
   });

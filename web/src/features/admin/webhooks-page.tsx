@@ -1,45 +1,51 @@
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useEffect, useRef, useState, type RefObject } from 'react';
 import { useTranslation } from 'react-i18next';
-import { Link } from '@tanstack/react-router';
 import { Plus, Trash2 } from 'lucide-react';
-import { Badge, Button, buttonClass, Card, ErrorMessage, Field, inputClass, Ltr, PageTitle, type Tone } from '@/components/ui/ui';
+import { Badge, Button, Card, ErrorMessage, Field, inputClass, Ltr, PageTitle, type Tone } from '@/components/ui/ui';
 import { ApiError } from '@/lib/api/client';
 import { formatDateTime } from '@/lib/format/format';
 import { eventName } from '@/lib/event-name';
 import { useFormat, useTenantId } from '@/lib/session';
+import { usePlanHas } from '@/lib/plan';
+import { PlanUpsell } from '@/components/layout/plan-upsell';
 import {
   useEndpointMutations,
   useEndpoints,
   useEventTypes,
   usePermissions,
+  usePlan,
   type EndpointInput,
   type WebhookEndpointDto,
 } from './api';
 import { DeliveryLog } from './webhook-deliveries';
 import { Notice, ReturnToBanner, SecretOnce } from './parts';
+import { focusNeighbour, useReturnFocus } from './return-focus';
 
 /** Settings → Webhooks: endpoints (URL, event types, custom headers, enabled), the secret shown once and its rotation, test-send and the delivery log. */
 export function WebhooksPage() {
   const { t } = useTranslation();
   const tenantId = useTenantId();
   const can = usePermissions();
-  const endpoints = useEndpoints(tenantId);
+  // The plan says whether webhooks are in it: without them the list is not asked for (the server would refuse it with a
+  // 403, logged by the browser), and the page offers the plan page instead of a form that cannot be saved.
+  const plan = usePlan(tenantId);
+  const hasWebhooks = usePlanHas(tenantId, 'webhooks');
+  const endpoints = useEndpoints(tenantId, { enabled: hasWebhooks === true });
   const m = useEndpointMutations(tenantId);
   const [adding, setAdding] = useState(false);
   const [secret, setSecret] = useState<{ label: string; value: string; created?: boolean } | null>(null);
   const [addButton, restoreAddFocus] = useReturnFocus<HTMLButtonElement>();
-  // On a plan without webhooks every endpoint call is refused: offer the plan page instead of a form that cannot be saved.
-  const notInPlan = endpoints.error instanceof ApiError && endpoints.error.code === 'FEATURE_NOT_IN_PLAN';
+  const heading = useRef<HTMLHeadingElement>(null);
+  // The server's refusal says the same when the plan changed since it was read.
+  const refused = endpoints.error instanceof ApiError && endpoints.error.code === 'FEATURE_NOT_IN_PLAN';
+  const notInPlan = hasWebhooks === false || refused;
   return (
     <>
       <ReturnToBanner />
       <PageTitle
+        headingRef={heading}
         actions={
-          notInPlan ? (
-            <Link to="/settings/plan" className={buttonClass('primary')}>
-              {t('admin.nav.plan')}
-            </Link>
-          ) : can.configure && !adding ? (
+          !notInPlan && hasWebhooks !== undefined && can.configure && !adding ? (
             <Button ref={addButton} variant="primary" onClick={() => setAdding(true)}>
               <Plus aria-hidden className="size-4" />
               {t('admin.webhooks.add')}
@@ -81,14 +87,20 @@ export function WebhooksPage() {
           />
         </Card>
       ) : null}
-      <ErrorMessage error={endpoints.error} />
-      {endpoints.isPending ? <p>{t('common.loading')}</p> : null}
+      {notInPlan ? <PlanUpsell feature="webhooks" plan={plan.data} /> : <ErrorMessage error={endpoints.error} />}
+      {!notInPlan && endpoints.isPending ? <p>{t('common.loading')}</p> : null}
       {endpoints.data && endpoints.data.length === 0 && !adding ? (
         <p className="text-sm text-slate-600 dark:text-slate-400">{t('admin.webhooks.empty')}</p>
       ) : null}
       <ul className="grid gap-4">
         {(endpoints.data ?? []).map((e) => (
-          <EndpointCard key={e.id} endpoint={e} canConfigure={can.configure} onSecret={(value) => setSecret({ label: t('admin.webhooks.secretFor', { url: e.url }), value })} />
+          <EndpointCard
+            key={e.id}
+            endpoint={e}
+            canConfigure={can.configure}
+            listHeading={heading}
+            onSecret={(value) => setSecret({ label: t('admin.webhooks.secretFor', { url: e.url }), value })}
+          />
         ))}
       </ul>
     </>
@@ -96,28 +108,20 @@ export function WebhooksPage() {
 }
 
 /**
- * The focus handed back to a button that a form replaces while open (Add endpoint, Edit): the first item is the button's
- * ref callback, and the second, `restore()` (the form cancelled, saved, or its secret noted) focuses it now if shown, else as soon as it is shown again.
- * Without it the focus went to the page's body with the form, and a keyboard user started again from the top.
+ * One endpoint with its actions. Delete's confirmation takes the focus (on Cancel) and gives it back to Delete; once the
+ * endpoint is deleted its card goes, and the focus goes to the next card's first action, else to the page's heading.
  */
-function useReturnFocus<T extends HTMLElement>(): [ref: (element: T | null) => void, restore: () => void] {
-  const element = useRef<T | null>(null);
-  const pending = useRef(false);
-  const ref = useCallback((shown: T | null) => {
-    element.current = shown;
-    if (shown && pending.current) {
-      pending.current = false;
-      shown.focus();
-    }
-  }, []);
-  const restore = useCallback(() => {
-    if (element.current) element.current.focus();
-    else pending.current = true;
-  }, []);
-  return [ref, restore];
-}
-
-function EndpointCard({ endpoint: e, canConfigure, onSecret }: { endpoint: WebhookEndpointDto; canConfigure: boolean; onSecret: (s: string) => void }) {
+function EndpointCard({
+  endpoint: e,
+  canConfigure,
+  listHeading,
+  onSecret,
+}: {
+  endpoint: WebhookEndpointDto;
+  canConfigure: boolean;
+  listHeading: RefObject<HTMLHeadingElement | null>;
+  onSecret: (s: string) => void;
+}) {
   const { t } = useTranslation();
   const { locale, timeZone } = useFormat();
   const tenantId = useTenantId();
@@ -131,11 +135,17 @@ function EndpointCard({ endpoint: e, canConfigure, onSecret }: { endpoint: Webho
   const [showLog, setShowLog] = useState(false);
   const [overlap, setOverlap] = useState(24);
   const [confirmDelete, setConfirmDelete] = useState(false);
+  const [deleteButton, restoreDeleteFocus] = useReturnFocus<HTMLButtonElement>();
+  const cancelDelete = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    if (confirmDelete) cancelDelete.current?.focus();
+  }, [confirmDelete]);
+  const row = useRef<HTMLLIElement>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const tone: Tone = e.enabled ? (e.failingSince ? 'amber' : 'green') : 'red';
   const headers = Object.entries(e.headers);
   return (
-    <li>
+    <li ref={row}>
       <Card aria-label={e.url}>
         <div className="mb-2 flex flex-wrap items-center gap-2">
           <h2 className="min-w-0 font-semibold break-all">
@@ -225,15 +235,31 @@ function EndpointCard({ endpoint: e, canConfigure, onSecret }: { endpoint: Webho
               {confirmDelete ? (
                 <>
                   <span className="text-sm">{t('admin.webhooks.deleteConfirm')}</span>
-                  <Button variant="danger" disabled={m.remove.isPending} onClick={() => m.remove.mutate(e.id)}>
+                  <Button
+                    variant="danger"
+                    disabled={m.remove.isPending}
+                    onClick={() =>
+                      m.remove.mutate(e.id, {
+                        // The card goes with the endpoint: the next card's first action, else the heading.
+                        onSuccess: () => focusNeighbour({ row: row.current, sameRow: false, fallback: listHeading.current }),
+                      })
+                    }
+                  >
                     {t('admin.webhooks.deleteYes')}
                   </Button>
-                  <Button variant="ghost" onClick={() => setConfirmDelete(false)}>
+                  <Button
+                    ref={cancelDelete}
+                    variant="ghost"
+                    onClick={() => {
+                      setConfirmDelete(false);
+                      restoreDeleteFocus();
+                    }}
+                  >
                     {t('admin.cancel')}
                   </Button>
                 </>
               ) : (
-                <Button variant="danger" onClick={() => setConfirmDelete(true)}>
+                <Button ref={deleteButton} variant="danger" onClick={() => setConfirmDelete(true)}>
                   {t('admin.delete')}
                 </Button>
               )}

@@ -1,6 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import type { components } from '@/lib/api/schema';
 import { send } from './http';
+import { useCurrentPlan } from '@/lib/plan';
 
 export type Assistant = components['schemas']['AssistantDto'];
 export type AssistantRequest = Partial<components['schemas']['AssistantRequest']>;
@@ -36,7 +37,6 @@ const k = {
   assistants: (tenantId: string) => [tenantId, 'studio', 'assistants'] as const,
   numbers: (tenantId: string) => [tenantId, 'studio', 'numbers'] as const,
   widget: (tenantId: string) => [tenantId, 'studio', 'widget'] as const,
-  plan: (tenantId: string) => [tenantId, 'studio', 'plan'] as const,
   alerts: (tenantId: string) => [tenantId, 'studio', 'alerts'] as const,
   templates: (tenantId: string, language: string) => [tenantId, 'studio', 'templates', language] as const,
 };
@@ -129,11 +129,8 @@ export function useWidget(tenantId: string) {
  * then says nothing rather than guess.
  */
 export function usePlanFeatures(tenantId: string) {
-  return useQuery({
-    queryKey: k.plan(tenantId),
-    queryFn: ({ signal }) => send<components['schemas']['CurrentPlan']>('GET', '/api/v1/plan', { signal }),
-    select: (current) => current.plan.features,
-  });
+  const plan = useCurrentPlan(tenantId);
+  return { ...plan, data: plan.data?.plan.features };
 }
 
 export function useSaveOrigins(tenantId: string) {

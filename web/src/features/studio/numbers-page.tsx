@@ -3,6 +3,8 @@ import { useSearch } from '@tanstack/react-router';
 import { useTranslation } from 'react-i18next';
 import { Badge, Button, Card, ErrorMessage, inputClass, Ltr, PageTitle } from '@/components/ui/ui';
 import { useTenantId } from '@/lib/session';
+import { useCurrentPlan, usePlanHas } from '@/lib/plan';
+import { PlanUpsell } from '@/components/layout/plan-upsell';
 import { formatPhone } from '@/lib/format/format';
 import { statusTone, useAssistants, useAttachNumber, useDetachNumber, useNumbers, useUpdateNumber, type PhoneNumber } from './api';
 import { E164, fieldErrors } from './http';
@@ -18,12 +20,15 @@ export function NumbersPage() {
   const { returnTo } = useSearch({ from: '/_app/settings/numbers' });
   const tenantId = useTenantId();
   const numbers = useNumbers(tenantId);
+  // Attaching a number needs telephony in the plan: without it, the plan page is offered instead of a form the server refuses.
+  const plan = useCurrentPlan(tenantId);
+  const hasTelephony = usePlanHas(tenantId, 'telephony');
   return (
     <>
       <ReturnToBanner returnTo={returnTo} />
       <PageTitle>{t('studio.numbers.title')}</PageTitle>
       <p className="mb-4 text-sm text-slate-600 dark:text-slate-400">{t('studio.numbers.intro')}</p>
-      <AttachForm tenantId={tenantId} />
+      {hasTelephony === false ? <PlanUpsell feature="telephony" plan={plan.data} /> : <AttachForm tenantId={tenantId} />}
       <ErrorMessage error={numbers.error} />
       {numbers.isPending ? <p>{t('common.loading')}</p> : null}
       {numbers.data && numbers.data.length === 0 ? <p className="mt-4 text-sm text-slate-600 dark:text-slate-400">{t('studio.numbers.empty')}</p> : null}

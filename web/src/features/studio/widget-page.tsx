@@ -86,8 +86,11 @@ function Install({ tenantId, install }: { tenantId: string; install: WidgetInsta
             ))}
           </div>
           <p className="mb-2 text-sm text-slate-600 dark:text-slate-400">{t(`studio.widget.where.${platform}`)}</p>
+          {/* Focusable (tabIndex 0, as WAI-ARIA APG's Tabs pattern gives a panel with nothing focusable in it): a snippet
+              wider than the screen scrolls sideways, and only Chromium lets the keyboard reach a scroller of its own. */}
           <pre
             role="tabpanel"
+            tabIndex={0}
             aria-label={t(`studio.widget.platforms.${platform}`)}
             dir="ltr"
             className="mb-2 overflow-x-auto rounded-md bg-slate-950 p-3 text-xs text-slate-100"

@@ -8,6 +8,11 @@ function keys(tree: Tree, prefix = ''): string[] {
   return Object.entries(tree).flatMap(([k, v]) => (typeof v === 'string' ? [`${prefix}${k}`] : keys(v, `${prefix}${k}.`)));
 }
 
+/** Every key with its string, in document order. */
+function entries(tree: Tree, prefix = ''): [string, string][] {
+  return Object.entries(tree).flatMap(([k, v]) => (typeof v === 'string' ? [[`${prefix}${k}`, v] as [string, string]] : entries(v, `${prefix}${k}.`)));
+}
+
 /** Plural suffixes differ per language (Arabic has six forms), so compare base keys. */
 function base(list: string[]): string[] {
   return [...new Set(list.map((k) => k.replace(/_(zero|one|two|few|many|other)$/, '')))].sort();
@@ -77,6 +82,44 @@ describe('locales', () => {
       });
       expect(found).toEqual([]);
     }
+  });
+
+  describe('no visible string is left in English', () => {
+    // "Webhooks" stayed the webhooks page's title in French, Hebrew and Arabic. A value identical to the English one is
+    // allowed only when each of its words is a name or code read the same in every language (a vendor, a product, a file
+    // format), or, per language, a word that is spelled the same there (French "Conversations", "Notes", "Restaurant").
+    const NAMES = [
+      'Vapi', 'Twilio', 'API', 'URL', 'SMS', 'HTML', 'PDF', 'Markdown', 'CRM', 'Pro', 'WordPress', 'Shopify', 'React',
+      'Google Calendar', 'Outlook Calendar', 'Calendly', 'Cal.com', 'HubSpot', 'Salesforce', 'Pipedrive', 'Zoho',
+      'Jobber', 'Housecall Pro', 'Slack', 'Microsoft Teams', 'Google Workspace', 'utm_source', 'min',
+    ];
+    /** Words spelled the same in the language as in English, with the same meaning in the interface. */
+    const SAME_WORD: Record<'fr' | 'he' | 'ar', string[]> = {
+      fr: [
+        'action', 'actions', 'active', 'assistant', 'conversations', 'description', 'documents', 'invitations', 'messages',
+        'notes', 'page', 'pages', 'passage', 'passages', 'position', 'restaurant', 'source', 'test', 'web',
+      ],
+      he: [],
+      ar: [],
+    };
+    const names = new RegExp(NAMES.map((n) => `(?<![\\p{L}\\d_])${n.replace(/[.]/g, '\\.')}(?![\\p{L}\\d_])`).join('|'), 'gu');
+    const english = Object.fromEntries(entries(en as Tree));
+
+    it.each([
+      ['fr', fr],
+      ['he', he],
+      ['ar', ar],
+    ] as const)('%s translates every string that has words to translate', (name, tree) => {
+      const same = new Set(SAME_WORD[name]);
+      const found = entries(tree as Tree)
+        .filter(([k, v]) => english[k] === v)
+        .filter(([, v]) => {
+          const words = v.replace(/\{\{[^}]*\}\}/g, ' ').replace(names, ' ').match(/\p{L}+/gu) ?? [];
+          return words.some((w) => !same.has(w.toLowerCase()));
+        })
+        .map(([k, v]) => `${k}: ${v}`);
+      expect(found).toEqual([]);
+    });
   });
 
   it('every feature area has a file in every language', () => {
