@@ -15,5 +15,6 @@ export default defineConfig({
   resolve: { alias: { '@': fileURLToPath(new URL('./src', import.meta.url)) } },
   build: { outDir: 'dist', emptyOutDir: true, sourcemap: false, chunkSizeWarningLimit: 700 },
   server: { proxy: { '/api': 'http://localhost:8080' } },
-  test: { include: ['src/**/*.test.ts'], environment: 'node' },
+  // Pure TypeScript runs in node; a component test (*.test.tsx) asks for jsdom with a `@vitest-environment jsdom` comment.
+  test: { include: ['src/**/*.test.{ts,tsx}'], environment: 'node' },
 });

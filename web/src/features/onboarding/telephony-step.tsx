@@ -2,7 +2,9 @@ import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { X } from 'lucide-react';
 import { Badge, Button, ErrorMessage, Field, inputClass, Ltr } from '@/components/ui/ui';
-import { useFormat } from '@/lib/session';
+import { useFormat, useTenantId } from '@/lib/session';
+import { useCurrentPlan, usePlanHas } from '@/lib/plan';
+import { PlanUpsell } from '@/components/layout/plan-upsell';
 import { DateField, TimeField } from '@/components/ui/date-field';
 import { formatPickedDate, formatPickedTime, intlLocale } from '@/lib/format/format';
 import { zoneName } from '@/lib/time-zones';
@@ -106,9 +108,19 @@ export function HoursEditor({ hours, onChange }: { hours: Hours; onChange: (h: H
   );
 }
 
+/**
+ * Step 5, phone and hours. The phone number and what happens to calls after hours need the plan's `telephony` feature
+ * (Billing/Plans.cs; attaching a number is refused with FEATURE_NOT_IN_PLAN without it): on a plan without it, the step
+ * shows the calm upsell note (as the Numbers page does) in place of the number, keeps the business hours (alerts,
+ * analytics and callbacks read them whatever the channel), and the wizard's Skip and Continue move on as usual. While the
+ * plan loads, the number part says so rather than offering a form that may be refused.
+ */
 export function TelephonyStep(props: StepProps) {
   const { t } = useTranslation();
   const { locale } = useFormat();
+  const tenantId = useTenantId();
+  const plan = useCurrentPlan(tenantId);
+  const hasPhone = usePlanHas(tenantId, 'telephony');
   const { draft, edit, server } = props;
   const [number, setNumber] = useState('');
   const action = useAction(props);
@@ -131,6 +143,13 @@ export function TelephonyStep(props: StepProps) {
           <p className="flex flex-wrap items-center gap-2 text-sm">
             <Ltr>{attached.number}</Ltr> <Badge tone={attached.status === 'active' ? 'green' : 'amber'}>{attached.status}</Badge>
           </p>
+        ) : hasPhone === false ? (
+          <>
+            <PlanUpsell feature="telephony" plan={plan.data} />
+            <p className="text-sm text-slate-600 dark:text-slate-400">{t('onboarding.telephony.noPhoneHelp')}</p>
+          </>
+        ) : hasPhone === undefined ? (
+          <p className="text-sm">{t('common.loading')}</p>
         ) : (
           <div className="flex flex-wrap items-end gap-2">
             <Field label={t('onboarding.telephony.numberLabel')}>
@@ -149,28 +168,31 @@ export function TelephonyStep(props: StepProps) {
         </h3>
         <HoursEditor hours={tel.hours} onChange={(hours) => edit('telephony', { hours })} />
       </section>
-      <section className="grid grid-cols-1 gap-2 sm:grid-cols-2">
-        <Field label={t('onboarding.telephony.afterHours')}>
-          <select className={inputClass} value={tel.afterHours} onChange={(e) => edit('telephony', { afterHours: e.target.value })}>
-            {['assistant', 'voicemail', 'forward'].map((a) => (
-              <option key={a} value={a}>
-                {t(`onboarding.telephony.after.${a}`)}
-              </option>
-            ))}
-          </select>
-        </Field>
-        {tel.afterHours === 'forward' ? (
-          <Field label={t('onboarding.telephony.forwardTo')}>
-            <input className={inputClass} dir="ltr" type="tel" value={tel.forwardTo} onChange={(e) => edit('telephony', { forwardTo: e.target.value })} />
+      {/* What happens to calls after hours: only with a number, or a plan that can have one. */}
+      {attached || hasPhone ? (
+        <section className="grid grid-cols-1 gap-2 sm:grid-cols-2">
+          <Field label={t('onboarding.telephony.afterHours')}>
+            <select className={inputClass} value={tel.afterHours} onChange={(e) => edit('telephony', { afterHours: e.target.value })}>
+              {['assistant', 'voicemail', 'forward'].map((a) => (
+                <option key={a} value={a}>
+                  {t(`onboarding.telephony.after.${a}`)}
+                </option>
+              ))}
+            </select>
           </Field>
-        ) : null}
-        {tel.afterHours === 'voicemail' ? (
-          <Field label={t('onboarding.telephony.message')}>
-            <input className={inputClass} value={tel.message} onChange={(e) => edit('telephony', { message: e.target.value })} />
-          </Field>
-        ) : null}
-        {!attached ? <p className="text-xs text-slate-600 dark:text-slate-400 sm:col-span-2">{t('onboarding.telephony.afterHoursHelp')}</p> : null}
-      </section>
+          {tel.afterHours === 'forward' ? (
+            <Field label={t('onboarding.telephony.forwardTo')}>
+              <input className={inputClass} dir="ltr" type="tel" value={tel.forwardTo} onChange={(e) => edit('telephony', { forwardTo: e.target.value })} />
+            </Field>
+          ) : null}
+          {tel.afterHours === 'voicemail' ? (
+            <Field label={t('onboarding.telephony.message')}>
+              <input className={inputClass} value={tel.message} onChange={(e) => edit('telephony', { message: e.target.value })} />
+            </Field>
+          ) : null}
+          {!attached ? <p className="text-xs text-slate-600 dark:text-slate-400 sm:col-span-2">{t('onboarding.telephony.afterHoursHelp')}</p> : null}
+        </section>
+      ) : null}
     </div>
   );
 }

@@ -8,6 +8,7 @@ import { useCreateWidgetKey, usePlanFeatures, useSaveOrigins, useSaveWidgetSetti
 import { fieldErrors } from './http';
 import { FieldError, ReturnToBanner } from './return-to';
 import { Field } from './field';
+import { useTabs } from '@/components/ui/tabs';
 import { installScriptUrl, PLATFORMS, previewDocument, snippet, type Platform } from './snippets';
 
 /** Settings → Widget: install snippet per platform, allowed origins, branding, and a live preview of the real widget. */
@@ -42,6 +43,11 @@ function Install({ tenantId, install }: { tenantId: string; install: WidgetInsta
   const [platform, setPlatform] = useState<Platform>('html');
   const [copied, setCopied] = useState<string | null>(null);
   const create = useCreateWidgetKey(tenantId);
+  const choose = (p: Platform) => {
+    setPlatform(p);
+    setCopied(null);
+  };
+  const tabs = useTabs(PLATFORMS, platform, choose);
   const key = install.publishableKey;
   const code = key ? snippet(platform, installScriptUrl(install.scriptUrl, window.location.origin), key) : '';
   const copy = async () => {
@@ -65,17 +71,12 @@ function Install({ tenantId, install }: { tenantId: string; install: WidgetInsta
         </div>
       ) : (
         <>
-          <div role="tablist" aria-label={t('studio.widget.platform')} className="mb-2 flex flex-wrap gap-1">
+          <div {...tabs.list} aria-label={t('studio.widget.platform')} className="mb-2 flex flex-wrap gap-1">
             {PLATFORMS.map((p) => (
               <button
                 key={p}
                 type="button"
-                role="tab"
-                aria-selected={platform === p}
-                onClick={() => {
-                  setPlatform(p);
-                  setCopied(null);
-                }}
+                {...tabs.tab(p)}
                 className={cn(
                   'rounded-md px-3 py-1.5 text-sm',
                   platform === p ? 'bg-brand-600 font-semibold text-white' : 'text-slate-700 hover:bg-slate-100 dark:text-slate-200 dark:hover:bg-slate-800',
@@ -86,12 +87,10 @@ function Install({ tenantId, install }: { tenantId: string; install: WidgetInsta
             ))}
           </div>
           <p className="mb-2 text-sm text-slate-600 dark:text-slate-400">{t(`studio.widget.where.${platform}`)}</p>
-          {/* Focusable (tabIndex 0, as WAI-ARIA APG's Tabs pattern gives a panel with nothing focusable in it): a snippet
-              wider than the screen scrolls sideways, and only Chromium lets the keyboard reach a scroller of its own. */}
+          {/* The panel is focusable (tabs.ts: tabIndex 0): a snippet wider than the screen scrolls sideways, and only
+              Chromium lets the keyboard reach a scroller of its own. Labelled by its tab. */}
           <pre
-            role="tabpanel"
-            tabIndex={0}
-            aria-label={t(`studio.widget.platforms.${platform}`)}
+            {...tabs.panel}
             dir="ltr"
             className="mb-2 overflow-x-auto rounded-md bg-slate-950 p-3 text-xs text-slate-100"
           >
