@@ -191,7 +191,7 @@ internal static class ComplianceApi
     /// </summary>
     private static async Task<Results<Ok<TenantErasureResult>, JsonHttpResult<ErrorEnvelope>>> EraseTenantAsync(
         TenantErasureRequest body, HttpContext http, SwitchboardDbContext db, ErasureService erasure, TenantCaches caches, AuditLog audit,
-        Billing.StripeGateway stripe, ILogger<ErasureService> logger, CancellationToken ct)
+        Billing.StripeGateway stripe, Dashboard.ILiveEventTransport live, ILogger<ErasureService> logger, CancellationToken ct)
     {
         var caller = Caller.From(http);
         var name = await db.Tenants.Where(t => t.Id == caller.TenantId).Select(t => t.Name).FirstAsync(ct);
@@ -232,6 +232,7 @@ internal static class ComplianceApi
             result = result with { RemoteResources = [.. result.RemoteResources, unreachable] };
         }
         caches.Invalidate(caller.TenantId.Value);
+        await live.RevokeAccessAsync(Dashboard.AccessRevocation.Tenant(caller.TenantId.Value)); // every open stream of the tenant ends now
         await audit.AppendAsync(null, caller.Actor, "tenant.erased", "tenant:" + caller.TenantId, new { result.UsersDeleted, result.AuditEntriesDeleted }, ct);
         return TypedResults.Ok(result);
     }

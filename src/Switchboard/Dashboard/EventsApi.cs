@@ -14,8 +14,18 @@ namespace Switchboard.Dashboard;
 /// frontends.md §5.2). Each event has <c>id:</c> = the tenant's event id (an integer, increasing), <c>event:</c> = its name
 /// (<see cref="LiveEventTypes"/>) and <c>data:</c> = JSON. <c>Last-Event-ID</c> (header, or <c>?lastEventId=</c>) resumes
 /// within the replay window, else the stream starts with <c>reset</c> (<c>{}</c>) and the client refetches.
-/// <c>ping</c> (<c>{"at":iso}</c>) every <see cref="DashboardOptions.PingSeconds"/>; the session or API key is checked again
-/// at each ping and the stream ends once it is revoked (logout), expired, or its user is no longer a member of the tenant.
+/// <c>ping</c> (<c>{"at":iso}</c>) every <see cref="DashboardOptions.PingSeconds"/>.
+/// <para>
+/// The stream ends (the response completes; no final event, and the client's reconnect is then refused 401) as soon as the
+/// access that opened it is revoked, on whichever node it is open: a logout or password reset (its session), an API key's
+/// revocation or rotation without grace, its user's removal from the tenant, or the tenant's erasure. Each of these sends an
+/// access-revoked signal (<see cref="AccessRevocation"/>, ids only) through <see cref="ILiveEventTransport.RevokeAccessAsync"/>
+/// (in process on SQLite, PostgreSQL <c>NOTIFY</c> to every node otherwise); the hub finds the streams by principal
+/// (<see cref="LiveEventHub.Revoke"/>), and events still queued for them are not sent. The signal itself is never an event.
+/// No role lacks <see cref="Permission.Read"/>, so a role change ends nothing. As a safety net (a signal lost, a node that
+/// was not listening), the session or API key is also checked again at each ping, and the stream ends once it is revoked,
+/// expired, no longer acting for this tenant, or its user is no longer a member of the tenant.
+/// </para>
 /// </summary>
 internal static class EventsApi
 {
@@ -48,11 +58,11 @@ internal static class EventsApi
             }
         }
         var stored = resumeFrom is null ? null : await transport.LatestAsync(tenantId, ct);
-        var subscription = hub.Subscribe(tenantId, callId, resumeFrom, stored);
+        var subscription = hub.Subscribe(tenantId, callId, resumeFrom, stored, caller);
         if (unreadable)
         {
             subscription.Dispose();
-            subscription = hub.Subscribe(tenantId, callId, -1, null); // an id we cannot read is an id we cannot resume from
+            subscription = hub.Subscribe(tenantId, callId, -1, null, caller); // an id we cannot read is an id we cannot resume from
         }
         http.Response.Headers["X-Accel-Buffering"] = "no"; // nginx: do not buffer the stream
         // The stream also ends when the server starts shutting down: otherwise it stays open (silent, no pings) for the
@@ -80,6 +90,10 @@ internal static class EventsApi
             {
                 waiting ??= reader.WaitToReadAsync(ct).AsTask();
                 var done = await Task.WhenAny(waiting, ping);
+                if (subscription.Revoked)
+                {
+                    yield break; // access revoked (LiveEventHub.Revoke): not one more event, not even those already queued
+                }
                 if (done == ping)
                 {
                     if (ct.IsCancellationRequested || !await StillAllowedAsync(services, caller, tenantId, clock, ct))
@@ -95,7 +109,7 @@ internal static class EventsApi
                     yield break;
                 }
                 waiting = null;
-                while (reader.TryRead(out var e))
+                while (!subscription.Revoked && reader.TryRead(out var e))
                 {
                     if (subscription.TakeLostImportant())
                     {

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
+using Switchboard.Tenancy;
 
 namespace Switchboard.Dashboard;
 
@@ -18,10 +19,16 @@ namespace Switchboard.Dashboard;
 /// objects promoted to the oldest generation and collected there (issue 13). A client whose <c>Last-Event-ID</c> is from
 /// another node where nobody else watched the tenant gets <c>reset</c> and refetches, as after any gap.
 /// </para>
+/// <para>
+/// Each subscriber is also indexed by the principal that opened it (session, API key, user), so an access-revoked signal
+/// (<see cref="Revoke"/>) finds the streams it ends without reading any other stream's authorisation.
+/// </para>
 /// </summary>
 internal sealed class LiveEventHub(IOptions<DashboardOptions> options, TimeProvider clock)
 {
     private readonly ConcurrentDictionary<Guid, TenantStream> tenants = new();
+    private readonly Dictionary<(AccessRevocationKind Kind, Guid Id), HashSet<Subscription>> principals = [];
+    private readonly Lock principalsGate = new();
     private readonly DashboardOptions settings = options.Value;
 
     /// <summary>The reset marker written into subscribers' queues (never buffered, no id).</summary>
@@ -102,10 +109,28 @@ internal sealed class LiveEventHub(IOptions<DashboardOptions> options, TimeProvi
     /// <param name="callId">When set, transcript turns of other calls are left out.</param>
     /// <param name="lastEventId">The client's <c>Last-Event-ID</c>, if any.</param>
     /// <param name="storedLast">The tenant's latest id according to the transport (PostgreSQL), or null when unknown.</param>
-    public Subscription Subscribe(Guid tenantId, Guid? callId, long? lastEventId, long? storedLast)
+    /// <param name="principal">
+    /// Who opened the stream: its session, API key and user are indexed so <see cref="Revoke"/> can end it. Null: only a
+    /// <see cref="AccessRevocationKind.Tenant"/> revocation ends it.
+    /// </param>
+    public Subscription Subscribe(Guid tenantId, Guid? callId, long? lastEventId, long? storedLast, Caller? principal = null)
     {
         var stream = tenants.GetOrAdd(tenantId, _ => new TenantStream());
-        var subscription = new Subscription(this, stream, callId, settings.SubscriberQueue);
+        var subscription = new Subscription(this, stream, tenantId, callId, settings.SubscriberQueue, Keys(principal));
+        if (subscription.Principals.Length > 0)
+        {
+            lock (principalsGate)
+            {
+                foreach (var key in subscription.Principals)
+                {
+                    if (!principals.TryGetValue(key, out var set))
+                    {
+                        principals[key] = set = [];
+                    }
+                    set.Add(subscription);
+                }
+            }
+        }
         lock (stream.Gate)
         {
             stream.Subscribers.Add(subscription);
@@ -134,8 +159,88 @@ internal sealed class LiveEventHub(IOptions<DashboardOptions> options, TimeProvi
         }
     }
 
+    /// <summary>The index keys of a stream's principal: its session or API key, and its user.</summary>
+    private static (AccessRevocationKind, Guid)[] Keys(Caller? principal)
+    {
+        if (principal is null)
+        {
+            return [];
+        }
+        var keys = new List<(AccessRevocationKind, Guid)>(2);
+        if (principal.SessionId is { } session)
+        {
+            keys.Add((AccessRevocationKind.Session, session));
+        }
+        if (principal.ApiKeyId is { } key)
+        {
+            keys.Add((AccessRevocationKind.ApiKey, key));
+        }
+        if (principal.UserId is { } user)
+        {
+            keys.Add((AccessRevocationKind.User, user));
+        }
+        return [.. keys];
+    }
+
+    /// <summary>
+    /// Ends, on this node, every stream the revoked principal opened: a session's or a key's streams, a user's streams of one
+    /// tenant (<see cref="AccessRevocationKind.Member"/>) or of all (<see cref="AccessRevocationKind.User"/>), or all of a
+    /// tenant's streams. Each ends before its next event (<see cref="Subscription.Revoked"/>). Idempotent; a lookup in the
+    /// principal index, no other stream is looked at.
+    /// </summary>
+    /// <returns>How many streams were ended (tests, logs).</returns>
+    public int Revoke(AccessRevocation revocation)
+    {
+        List<Subscription> ending;
+        if (revocation.Kind == AccessRevocationKind.Tenant)
+        {
+            if (!tenants.TryGetValue(revocation.Id, out var stream))
+            {
+                return 0;
+            }
+            lock (stream.Gate)
+            {
+                ending = [.. stream.Subscribers];
+            }
+        }
+        else
+        {
+            var kind = revocation.Kind == AccessRevocationKind.Member ? AccessRevocationKind.User : revocation.Kind;
+            lock (principalsGate)
+            {
+                if (!principals.TryGetValue((kind, revocation.Id), out var set))
+                {
+                    return 0;
+                }
+                ending = [.. set.Where(s => revocation.TenantId is not { } tenant || s.TenantId == tenant)];
+            }
+        }
+        var ended = 0;
+        foreach (var subscription in ending)
+        {
+            if (subscription.Revoke())
+            {
+                ended++;
+            }
+        }
+        return ended;
+    }
+
     private void Unsubscribe(TenantStream stream, Subscription subscription)
     {
+        if (subscription.Principals.Length > 0)
+        {
+            lock (principalsGate)
+            {
+                foreach (var key in subscription.Principals)
+                {
+                    if (principals.TryGetValue(key, out var set) && set.Remove(subscription) && set.Count == 0)
+                    {
+                        principals.Remove(key);
+                    }
+                }
+            }
+        }
         lock (stream.Gate)
         {
             if (stream.Subscribers.Remove(subscription) && stream.Subscribers.Count == 0)
@@ -150,6 +255,18 @@ internal sealed class LiveEventHub(IOptions<DashboardOptions> options, TimeProvi
 
     /// <summary>Subscribers of all tenants on this node (metrics, tests).</summary>
     public int SubscriberCount => tenants.Values.Sum(s => { lock (s.Gate) { return s.Subscribers.Count; } });
+
+    /// <summary>Principals with at least one open stream on this node (tests: the index does not outlive its streams).</summary>
+    public int IndexedPrincipalCount
+    {
+        get
+        {
+            lock (principalsGate)
+            {
+                return principals.Count;
+            }
+        }
+    }
 
     internal sealed class TenantStream
     {
@@ -178,12 +295,15 @@ internal sealed class LiveEventHub(IOptions<DashboardOptions> options, TimeProvi
         private readonly Guid? callId;
         private readonly Channel<LiveEvent> queue;
         private int lostImportant;
+        private int revoked;
 
-        public Subscription(LiveEventHub hub, TenantStream stream, Guid? callId, int capacity)
+        public Subscription(LiveEventHub hub, TenantStream stream, Guid tenantId, Guid? callId, int capacity, (AccessRevocationKind, Guid)[] principals)
         {
             this.hub = hub;
             this.stream = stream;
+            TenantId = tenantId;
             this.callId = callId;
+            Principals = principals;
             queue = Channel.CreateBounded<LiveEvent>(
                 new BoundedChannelOptions(capacity) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true, SingleWriter = false },
                 dropped =>
@@ -196,6 +316,29 @@ internal sealed class LiveEventHub(IOptions<DashboardOptions> options, TimeProvi
         }
 
         public ChannelReader<LiveEvent> Reader => queue.Reader;
+
+        /// <summary>The tenant whose events this subscriber receives.</summary>
+        public Guid TenantId { get; }
+
+        /// <summary>The keys this subscriber is indexed by for <see cref="LiveEventHub.Revoke"/>.</summary>
+        internal (AccessRevocationKind Kind, Guid Id)[] Principals { get; }
+
+        /// <summary>
+        /// True once the access that opened the stream was revoked: the reader stops at once, events still queued included
+        /// (the queue is completed, so a reader waiting for the next event wakes up).
+        /// </summary>
+        public bool Revoked => Volatile.Read(ref revoked) == 1;
+
+        /// <summary>Marks the subscriber revoked and wakes its reader; false when it already was.</summary>
+        internal bool Revoke()
+        {
+            if (Interlocked.Exchange(ref revoked, 1) == 1)
+            {
+                return false;
+            }
+            queue.Writer.TryComplete();
+            return true;
+        }
 
         /// <summary>True once (then false) after an event other than a transcript turn was dropped for lack of room.</summary>
         public bool TakeLostImportant() => Interlocked.Exchange(ref lostImportant, 0) == 1;

@@ -5,7 +5,7 @@ namespace Switchboard.Dashboard;
 /// <summary>
 /// Gives published events their per-tenant ids and brings them to every node's <see cref="LiveEventHub"/>: in process on
 /// SQLite (<see cref="InProcessLiveEventTransport"/>), through PostgreSQL <c>NOTIFY</c>/<c>LISTEN</c> across nodes
-/// (<see cref="PostgresLiveEventTransport"/>).
+/// (<see cref="PostgresLiveEventTransport"/>). Access-revoked signals (<see cref="AccessRevocation"/>) take the same way.
 /// </summary>
 internal interface ILiveEventTransport
 {
@@ -20,6 +20,14 @@ internal interface ILiveEventTransport
 
     /// <summary>The tenant's latest event id as the transport knows it (0 when none yet), or null when it cannot tell.</summary>
     Task<long?> LatestAsync(Guid tenantId, CancellationToken ct);
+
+    /// <summary>
+    /// Tells every node that <paramref name="revocation"/>'s access is gone, once it is committed: each ends the live-event
+    /// streams it authorised (<see cref="LiveEventHub.Revoke"/>), this node's before this returns. Nothing reaches a client but
+    /// the end of its stream. Never throws: a signal that cannot be sent is logged, and the other nodes' streams end at their
+    /// next ping's re-check (<see cref="DashboardOptions.PingSeconds"/>).
+    /// </summary>
+    Task RevokeAccessAsync(AccessRevocation revocation);
 }
 
 /// <summary>
@@ -54,4 +62,10 @@ internal sealed class InProcessLiveEventTransport(LiveEventHub hub, TimeProvider
 
     public Task<long?> LatestAsync(Guid tenantId, CancellationToken ct) =>
         Task.FromResult<long?>(last.TryGetValue(tenantId, out var n) ? n : null);
+
+    public Task RevokeAccessAsync(AccessRevocation revocation)
+    {
+        hub.Revoke(revocation);
+        return Task.CompletedTask;
+    }
 }

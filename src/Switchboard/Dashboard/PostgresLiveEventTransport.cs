@@ -15,7 +15,9 @@ namespace Switchboard.Dashboard;
 /// <c>WaitAsync</c>), reconnected with exponential backoff (1 s to 30 s); a reconnect resets the hub (events may have been
 /// missed). A <c>NOTIFY</c> payload must stay under 8000 bytes (PostgreSQL docs, NOTIFY): an event's JSON is cut into
 /// parts of at most <see cref="PartBytes"/> UTF-8 bytes, sent in one transaction and reassembled here.
-/// Payload: <c>{tenantId}:{seq}:{part}:{parts}:{type}:{callId}\n{json part}</c>.
+/// Payload: <c>{tenantId}:{seq}:{part}:{parts}:{type}:{callId}\n{json part}</c>. An access-revoked signal goes on the same
+/// channel, unnumbered, as <see cref="AccessRevocation.ToPayload"/> (<c>revoke:…</c>, ids only) and ends streams instead of
+/// reaching them.
 /// </summary>
 internal sealed class PostgresLiveEventTransport : BackgroundService, ILiveEventTransport
 {
@@ -233,6 +235,30 @@ internal sealed class PostgresLiveEventTransport : BackgroundService, ILiveEvent
         }
     }
 
+    /// <summary>
+    /// Ends this node's streams of <paramref name="revocation"/> at once, then sends the signal to every node with
+    /// <c>pg_notify</c> (its own one statement: nothing to number, and it must not wait behind a batch of events). This node
+    /// hears it too and finds nothing left to end.
+    /// </summary>
+    public async Task RevokeAccessAsync(AccessRevocation revocation)
+    {
+        hub.Revoke(revocation);
+        if (dataSource is null)
+        {
+            return;
+        }
+        try
+        {
+            await using var cmd = dataSource.CreateCommand("SELECT pg_notify('switchboard_live', $1)");
+            cmd.Parameters.Add(new NpgsqlParameter { Value = revocation.ToPayload() });
+            await cmd.ExecuteNonQueryAsync(CancellationToken.None); // not the request's: the revocation is committed
+        }
+        catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
+        {
+            logger.LogWarning(e, "Sending the access-revoked signal {Kind} failed; other nodes end those streams at their next ping", revocation.Kind);
+        }
+    }
+
     /// <summary>Starts listening before the host serves, so a subscriber never misses events published after it connected.</summary>
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -412,9 +438,21 @@ internal sealed class PostgresLiveEventTransport : BackgroundService, ILiveEvent
         }
     }
 
-    /// <summary>Parses one notification; delivers the event once all its parts are in.</summary>
+    /// <summary>Parses one notification; delivers the event once all its parts are in, or ends the streams an access-revoked signal names.</summary>
     private void OnNotification(string payload)
     {
+        if (payload.StartsWith(AccessRevocation.PayloadPrefix, StringComparison.Ordinal))
+        {
+            if (AccessRevocation.TryParse(payload, out var revocation))
+            {
+                hub.Revoke(revocation);
+            }
+            else
+            {
+                logger.LogWarning("Ignored a malformed access-revoked notification");
+            }
+            return;
+        }
         var newline = payload.IndexOf('\n', StringComparison.Ordinal);
         var header = newline < 0 ? [] : payload[..newline].Split(':');
         if (header.Length != 6 || !Guid.TryParse(header[0], out var tenantId) || !long.TryParse(header[1], CultureInfo.InvariantCulture, out var seq)

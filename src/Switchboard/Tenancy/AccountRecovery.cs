@@ -11,7 +11,8 @@ namespace Switchboard.Tenancy;
 /// (<see cref="EmailOptions.MaxTokenEmailsPerHour"/>) and a known one get the same answer; only the known, uncapped
 /// one gets mail. A successful reset revokes every session of the user, clears the lockout and proves the email.
 /// </summary>
-internal sealed class AccountRecovery(SwitchboardDbContext db, Mailer mailer, AccountService accounts, AuditLog audit, TimeProvider clock)
+internal sealed class AccountRecovery(
+    SwitchboardDbContext db, Mailer mailer, AccountService accounts, AuditLog audit, TimeProvider clock, Dashboard.ILiveEventTransport live)
 {
     /// <summary>Outcome of using a link token.</summary>
     public enum TokenUse
@@ -65,6 +66,7 @@ internal sealed class AccountRecovery(SwitchboardDbContext db, Mailer mailer, Ac
         }
         await db.SaveChangesAsync(ct);
         await db.UserSessions.Where(s => s.UserId == user.Id && s.RevokedAt == null).ExecuteUpdateAsync(s => s.SetProperty(x => x.RevokedAt, now), ct);
+        await live.RevokeAccessAsync(Dashboard.AccessRevocation.User(user.Id)); // its sessions' open streams end too
         await audit.AppendAsync(await HomeTenantAsync(user.Id, ct), new AuditActor("user", user.Id.ToString(), ip), "auth.password_reset", "user:" + user.Id, null, ct);
         return (TokenUse.Ok, user);
     }

@@ -38,7 +38,8 @@ internal sealed class AccountService(
     PlanCatalog plans,
     AuditLog audit,
     TimeProvider clock,
-    IOptions<AccountOptions> options)
+    IOptions<AccountOptions> options,
+    Dashboard.ILiveEventTransport live)
 {
     private static readonly Lazy<string> DummyHash = new(() => new PasswordHasher<User>().HashPassword(null!, "switchboard-timing-equaliser"));
 
@@ -250,11 +251,12 @@ internal sealed class AccountService(
         return csrf;
     }
 
-    /// <summary>Revokes the session row and clears both cookies.</summary>
+    /// <summary>Revokes the session row, ends its live-event streams on every node, and clears both cookies.</summary>
     public async Task EndSessionAsync(HttpContext http, Guid sessionId, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
         await db.UserSessions.Where(s => s.Id == sessionId && s.RevokedAt == null).ExecuteUpdateAsync(s => s.SetProperty(x => x.RevokedAt, now), ct);
+        await live.RevokeAccessAsync(Dashboard.AccessRevocation.Session(sessionId));
         await http.SignOutAsync(SessionAuthentication.CookieScheme);
         http.Response.Cookies.Delete(SessionAuthentication.CsrfCookieName);
     }

@@ -127,7 +127,8 @@ internal static class KeysApi
     }
 
     private static async Task<Results<Created<CreatedApiKey>, JsonHttpResult<ErrorEnvelope>>> RotateAsync(
-        Guid id, RotateRequest? body, HttpContext http, SwitchboardDbContext db, TenantAccountCache accounts, AuditLog audit, TimeProvider clock, CancellationToken ct)
+        Guid id, RotateRequest? body, HttpContext http, SwitchboardDbContext db, TenantAccountCache accounts, AuditLog audit, TimeProvider clock,
+        Dashboard.ILiveEventTransport live, CancellationToken ct)
     {
         var grace = body?.GraceHours ?? 24;
         if (grace is < 0 or > 168)
@@ -171,12 +172,16 @@ internal static class KeysApi
         var (key, created) = Issue(db, caller.TenantId.Value, old.Name, old.Kind, now);
         await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
+        if (grace == 0)
+        {
+            await live.RevokeAccessAsync(Dashboard.AccessRevocation.ApiKey(old.Id));
+        }
         await audit.AppendAsync(caller.TenantId, caller.Actor, "keys.rotated", "key:" + old.Id, new { replacement = created.Id, graceHours = grace }, ct);
         return TypedResults.Created($"/api/v1/keys/{created.Id}", new CreatedApiKey(ToDto(created, now), key));
     }
 
     private static async Task<Results<NoContent, JsonHttpResult<ErrorEnvelope>>> RevokeAsync(
-        Guid id, HttpContext http, SwitchboardDbContext db, AuditLog audit, TimeProvider clock, CancellationToken ct)
+        Guid id, HttpContext http, SwitchboardDbContext db, AuditLog audit, TimeProvider clock, Dashboard.ILiveEventTransport live, CancellationToken ct)
     {
         // One conditional UPDATE: of two revocations at once (or in sequence) only the one that revoked the key audits it, and
         // the first revocation time stays; revoking a revoked key is a no-op that still answers 204.
@@ -185,6 +190,7 @@ internal static class KeysApi
         {
             return await db.ApiKeys.AnyAsync(k => k.Id == id, ct) ? TypedResults.NoContent() : ApiError.NotFound("KEY_NOT_FOUND", "No such key.");
         }
+        await live.RevokeAccessAsync(Dashboard.AccessRevocation.ApiKey(id)); // its open live-event streams end now, on every node
         var caller = Caller.From(http);
         await audit.AppendAsync(caller.TenantId, caller.Actor, "keys.revoked", "key:" + id, null, ct);
         return TypedResults.NoContent();

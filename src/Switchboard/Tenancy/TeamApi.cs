@@ -83,7 +83,7 @@ internal static class TeamApi
     }
 
     private static async Task<Results<NoContent, JsonHttpResult<ErrorEnvelope>>> RemoveMemberAsync(
-        Guid userId, HttpContext http, SwitchboardDbContext db, AuditLog audit, CancellationToken ct)
+        Guid userId, HttpContext http, SwitchboardDbContext db, AuditLog audit, Dashboard.ILiveEventTransport live, CancellationToken ct)
     {
         var caller = Caller.From(http);
         await using var tx = await LockOwnersAsync(db, caller.TenantId!.Value, ct);
@@ -103,6 +103,7 @@ internal static class TeamApi
         db.Memberships.Remove(membership);
         await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
+        await live.RevokeAccessAsync(Dashboard.AccessRevocation.Member(caller.TenantId.Value, userId)); // their open streams of this tenant end now
         await audit.AppendAsync(caller.TenantId, caller.Actor, "team.member_removed", "user:" + userId, null, ct);
         return TypedResults.NoContent();
     }

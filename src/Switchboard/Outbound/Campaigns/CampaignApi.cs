@@ -566,7 +566,7 @@ internal static class CampaignApi
         }
         var caller = Caller.From(http);
         // Subscribe before reading the snapshot, so no change falls between them.
-        var subscription = hub.Subscribe(campaign.TenantId, null, null, null);
+        var subscription = hub.Subscribe(campaign.TenantId, null, null, null, caller);
         var snapshot = CampaignResults.StatusEvent(campaign, await CampaignResults.CountsAsync(db, campaign.TenantId, id, ct));
         http.Response.Headers["X-Accel-Buffering"] = "no";
         return TypedResults.ServerSentEvents(ReadAsync(http, caller, id, snapshot, subscription, ct));
@@ -587,7 +587,12 @@ internal static class CampaignApi
             while (!ct.IsCancellationRequested)
             {
                 waiting ??= reader.WaitToReadAsync(ct).AsTask();
-                if (await Task.WhenAny(waiting, ping) == ping)
+                var done = await Task.WhenAny(waiting, ping);
+                if (subscription.Revoked)
+                {
+                    yield break; // access revoked (LiveEventHub.Revoke)
+                }
+                if (done == ping)
                 {
                     if (ct.IsCancellationRequested || !await EventsApi.StillAllowedAsync(services, caller, caller.TenantId!.Value, clock, ct))
                     {
@@ -602,7 +607,7 @@ internal static class CampaignApi
                     yield break;
                 }
                 waiting = null;
-                while (reader.TryRead(out var e))
+                while (!subscription.Revoked && reader.TryRead(out var e))
                 {
                     if (CampaignEventTypes.IsCampaignEvent(e.Type) && IsOf(e.DataJson, campaignId))
                     {
