@@ -244,4 +244,43 @@ public sealed class MoreDeleteRaceTests(SelfServiceFactory factory) : IClassFixt
             Assert.False(factory.Vapi.Assistants.ContainsKey(vapiId));
         }
     }
+
+    [Fact]
+    public async Task TwoDeletesOfOneKnowledgeDocumentAtOnceLeaveNoChunks()
+    {
+        var owner = await factory.SignUpAsync();
+        for (var i = 0; i < Rounds; i++)
+        {
+            var created = await (await owner.Client.PostAsJsonAsync("/api/v1/knowledge", new { type = "text", title = $"Chunks {i}", content = $"Round {i}. Open from 8 to 5, closed on Sundays." }))
+                .JsonAsync(HttpStatusCode.Created);
+            var id = Guid.Parse(created["id"]!.GetValue<string>());
+            Assert.True(await factory.WithDbAsync(owner.TenantId, db => db.KnowledgeChunks.CountAsync(c => c.DocumentId == id)) > 0);
+
+            var responses = await Concurrently.PairAsync(() => owner.Client.DeleteAsync($"/api/v1/knowledge/{id}"), () => owner.Client.DeleteAsync($"/api/v1/knowledge/{id}"));
+
+            await DeleteRaceTests.AssertOnceAsync(responses, "DOCUMENT_NOT_FOUND");
+            Assert.Equal(0, await factory.WithDbAsync(owner.TenantId, db => db.KnowledgeChunks.CountAsync(c => c.DocumentId == id)));
+            Assert.Equal(0, await factory.WithDbAsync(owner.TenantId, db => db.KnowledgeDocuments.CountAsync(d => d.Id == id)));
+        }
+    }
+
+    [Fact]
+    public async Task ReindexingAKnowledgeDocumentWhileItIsDeletedIsNeverA500AndDoesNotBringItBack()
+    {
+        var owner = await factory.SignUpAsync();
+        for (var i = 0; i < Rounds; i++)
+        {
+            var created = await (await owner.Client.PostAsJsonAsync("/api/v1/knowledge", new { type = "text", title = $"Reindex {i}", content = $"Round {i}. Open from 8 to 5." }))
+                .JsonAsync(HttpStatusCode.Created);
+            var id = Guid.Parse(created["id"]!.GetValue<string>());
+
+            var responses = await Concurrently.PairAsync(
+                () => owner.Client.PostAsync($"/api/v1/knowledge/{id}/reindex", null), () => owner.Client.DeleteAsync($"/api/v1/knowledge/{id}"));
+
+            await AssertStatusAsync(responses[1], HttpStatusCode.NoContent);
+            await AssertStatusAsync(responses[0], HttpStatusCode.OK, HttpStatusCode.NotFound);
+            Assert.Equal(0, await factory.WithDbAsync(owner.TenantId, db => db.KnowledgeChunks.CountAsync(c => c.DocumentId == id)));
+            Assert.Equal(HttpStatusCode.NotFound, (await owner.Client.GetAsync($"/api/v1/knowledge/{id}")).StatusCode);
+        }
+    }
 }
