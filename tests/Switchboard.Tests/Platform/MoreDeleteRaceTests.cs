@@ -13,7 +13,8 @@ namespace Switchboard.Tests.Platform;
 /// one acts (its usual answer, one audit entry, one provider call), the other answers the route's 404; a change that loses
 /// to the DELETE answers 404 or its usual answer, never a 409 or a 500, and never brings the row back. Before the fix the
 /// losing DELETE answered 409 <c>CONFLICT</c> (its save deleted a row that was gone, or queued the winner's outbox message
-/// again), and so did a PATCH or PUT whose row was deleted between its read and its save.
+/// again), and so did a PATCH or PUT whose row was deleted between its read and its save; a knowledge reindex whose document
+/// was deleted meanwhile answered 500 (its new chunks named a document that was gone).
 /// </summary>
 [Trait("Category", "Database")]
 public sealed class MoreDeleteRaceTests(SelfServiceFactory factory) : IClassFixture<SelfServiceFactory>
