@@ -75,7 +75,8 @@ internal static class AssistantsApi
         Guid id, AssistantRequest body, HttpContext http, AssistantService assistants, SwitchboardDbContext db, CancellationToken ct)
     {
         // Two concurrent changes both bump Version and queue the same {id}:v{n} sync message: the loser re-reads and applies again.
-        return await UniqueViolation.RetryOnceAsync<Results<Ok<AssistantDto>, JsonHttpResult<ErrorEnvelope>>>(db, async () =>
+        // A change whose assistant a concurrent DELETE removed after the read re-reads too, and answers 404.
+        return await ConcurrentChange.RetryOnceAsync<Results<Ok<AssistantDto>, JsonHttpResult<ErrorEnvelope>>>(db, async () =>
         {
             var assistant = await db.Assistants.FirstOrDefaultAsync(a => a.Id == id, ct);
             if (assistant is null)
@@ -93,17 +94,22 @@ internal static class AssistantsApi
     private static async Task<Results<NoContent, JsonHttpResult<ErrorEnvelope>>> DeleteAsync(
         Guid id, HttpContext http, SwitchboardDbContext db, AuditLog audit, TimeProvider clock, CancellationToken ct)
     {
-        var assistant = await db.Assistants.FirstOrDefaultAsync(a => a.Id == id, ct);
-        if (assistant is null)
+        // The row is locked first (a no-op UPDATE whose count says whether it is there), then read: of two DELETEs at once the
+        // second waits for the first, finds nothing and answers 404 as in sequence, so one audit entry and one Vapi DELETE
+        // are queued; and the Vapi id read is the current one, not one a sync set between the read and the delete.
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        if (await db.Assistants.Where(a => a.Id == id).ExecuteUpdateAsync(s => s.SetProperty(a => a.Version, a => a.Version), ct) == 0)
         {
             return NotFound();
         }
+        var assistant = await db.Assistants.FirstAsync(a => a.Id == id, ct);
         db.Assistants.Remove(assistant);
         if (assistant.Provider == "vapi")
         {
             AssistantSync.EnqueueDelete(db, assistant, clock.GetUtcNow());
         }
         await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
         var caller = Caller.From(http);
         await audit.AppendAsync(caller.TenantId, caller.Actor, "assistant.deleted", "assistant:" + id, null, ct);
         return TypedResults.NoContent();

@@ -79,7 +79,8 @@ internal static partial class CredentialsApi
             return new Validation().Add("apiKey", "must be 8 to 200 characters without spaces").Result();
         }
         var caller = Caller.From(http);
-        await UniqueViolation.RetryOnceAsync(db, async () => // a concurrent PUT may insert the row first: update it then
+        // A concurrent PUT may insert the row first (update it then), a concurrent DELETE remove it after the read (store it again).
+        await ConcurrentChange.RetryOnceAsync(db, async () =>
         {
             await store.SetVapiAsync(caller.TenantId!.Value, body.ApiKey!, ct);
             await AssistantSync.RequeueWaitingAsync(db, clock.GetUtcNow(), ct);
@@ -118,7 +119,7 @@ internal static partial class CredentialsApi
         {
             return v.Result();
         }
-        await UniqueViolation.RetryOnceAsync(db, async () =>
+        await ConcurrentChange.RetryOnceAsync(db, async () => // as for Vapi
         {
             await store.SetTwilioAsync(caller.TenantId!.Value, body.AccountSid!, body.AuthToken!, smsSender, ct);
             await NumberSync.RequeueWaitingAsync(db, clock.GetUtcNow(), ct);
@@ -151,7 +152,7 @@ internal static partial class CredentialsApi
             return v.Result();
         }
         var caller = Caller.From(http);
-        await UniqueViolation.RetryOnceAsync(db, async () =>
+        await ConcurrentChange.RetryOnceAsync(db, async () => // as for Vapi
         {
             await store.SetTwilioSigningKeyAsync(caller.TenantId!.Value, body.KeyId is { Length: > 0 } ? body.KeyId : null, body.Secret!, ct);
             await db.SaveChangesAsync(ct);
@@ -164,11 +165,13 @@ internal static partial class CredentialsApi
         HttpContext http, CredentialStore store, SwitchboardDbContext db, AuditLog audit, CancellationToken ct)
     {
         var caller = Caller.From(http);
+        await using var tx = await TenantRowLock.BeginAsync(db, caller.TenantId!.Value, ct); // read under the lock, as in DeleteAsync
         if (!await store.DeleteAsync(caller.TenantId!.Value, Providers.TwilioSigningKey, ct))
         {
             return ApiError.NotFound("CREDENTIAL_NOT_FOUND", "No Twilio shared key is stored.");
         }
         await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
         await audit.AppendAsync(caller.TenantId, caller.Actor, "credentials.deleted", Providers.TwilioSigningKey, null, ct);
         return TypedResults.NoContent();
     }
@@ -192,7 +195,7 @@ internal static partial class CredentialsApi
             return v.Result();
         }
         var caller = Caller.From(http);
-        await UniqueViolation.RetryOnceAsync(db, async () =>
+        await ConcurrentChange.RetryOnceAsync(db, async () => // as for Vapi
         {
             await store.SetOpenAiAsync(caller.TenantId!.Value, body.ApiKey!, baseUrl, ct);
             await db.SaveChangesAsync(ct);
@@ -226,11 +229,19 @@ internal static partial class CredentialsApi
         string provider, HttpContext http, CredentialStore store, SwitchboardDbContext db, AuditLog audit, CancellationToken ct)
     {
         var caller = Caller.From(http);
-        if (!Providers.All.Contains(provider) || !await store.DeleteAsync(caller.TenantId!.Value, provider, ct))
+        if (!Providers.All.Contains(provider))
+        {
+            return ApiError.NotFound("CREDENTIAL_NOT_FOUND", "No such credential is stored.");
+        }
+        // Reads what is stored under the tenant's row lock: of two DELETEs at once the second reads after the first committed,
+        // finds nothing and answers 404 as in sequence, instead of deleting the gone row again (a 409) and auditing twice.
+        await using var tx = await TenantRowLock.BeginAsync(db, caller.TenantId!.Value, ct);
+        if (!await store.DeleteAsync(caller.TenantId.Value, provider, ct))
         {
             return ApiError.NotFound("CREDENTIAL_NOT_FOUND", "No such credential is stored.");
         }
         await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
         await audit.AppendAsync(caller.TenantId, caller.Actor, "credentials.deleted", provider, null, ct);
         return TypedResults.NoContent();
     }

@@ -165,7 +165,8 @@ internal static class KnowledgeApi
         return TypedResults.NoContent();
     }
 
-    private static JsonHttpResult<ErrorEnvelope> NotFound() => ApiError.NotFound("DOCUMENT_NOT_FOUND", "No such document.");
+    /// <summary>404 <c>DOCUMENT_NOT_FOUND</c>: the tenant has no such document (or it was deleted while a reindex ran).</summary>
+    internal static JsonHttpResult<ErrorEnvelope> NotFound() => ApiError.NotFound("DOCUMENT_NOT_FOUND", "No such document.");
 }
 
 /// <summary>Registers the knowledge base's options and services.</summary>

@@ -70,7 +70,10 @@ internal sealed class KnowledgeIngestion(
         return await StoreAsync(document, extracted, isNew: true, ct);
     }
 
-    /// <summary>Rebuilds a document's chunks (and embeddings): a <c>url</c> document is fetched again, others re-read from their stored text.</summary>
+    /// <summary>
+    /// Rebuilds a document's chunks (and embeddings): a <c>url</c> document is fetched again, others re-read from their stored text.
+    /// 404 <c>DOCUMENT_NOT_FOUND</c> when the document was deleted while this ran.
+    /// </summary>
     public async Task<(KnowledgeDocument? Document, JsonHttpResult<ErrorEnvelope>? Error)> ReindexAsync(KnowledgeDocument document, CancellationToken ct)
     {
         ExtractedDocument extracted;
@@ -135,11 +138,13 @@ internal sealed class KnowledgeIngestion(
         document.UpdatedAt = now;
         document.IndexedAt = now;
 
+        var gone = false;
         using (await gate.EnterAsync(db, ct))
         {
             var strategy = db.Database.CreateExecutionStrategy();
             await strategy.ExecuteAsync(async () =>
             {
+                gone = false;
                 await using var tx = await db.Database.BeginTransactionAsync(ct);
                 if (isNew)
                 {
@@ -147,6 +152,15 @@ internal sealed class KnowledgeIngestion(
                 }
                 else
                 {
+                    // A reindex re-reads its document long before this (a url is fetched again): a DELETE may have removed it
+                    // since, and its new chunks would then break their foreign key (a 500). A no-op UPDATE locks the row
+                    // (a DELETE now waits for this commit) and its count says whether it is still there; if not, 404.
+                    if (await db.KnowledgeDocuments.IgnoreQueryFilters().Where(d => d.TenantId == document.TenantId && d.Id == document.Id)
+                            .ExecuteUpdateAsync(s => s.SetProperty(d => d.UpdatedAt, d => d.UpdatedAt), ct) == 0)
+                    {
+                        gone = true;
+                        return;
+                    }
                     await db.KnowledgeChunks.IgnoreQueryFilters().Where(c => c.TenantId == document.TenantId && c.DocumentId == document.Id).ExecuteDeleteAsync(ct);
                 }
                 db.KnowledgeChunks.AddRange(chunks);
@@ -155,6 +169,10 @@ internal sealed class KnowledgeIngestion(
             });
         }
         db.ChangeTracker.Clear();
+        if (gone)
+        {
+            return (null, KnowledgeApi.NotFound());
+        }
         search.Invalidate(document.TenantId);
         logger.LogInformation("Knowledge document {DocumentId} indexed: {Chunks} chunks, {Embedded} embedded", document.Id, chunks.Count, document.EmbeddedChunks);
         return (document, null);

@@ -62,7 +62,8 @@ internal static class NumbersApi
         Guid id, PhoneNumberRequest body, HttpContext http, NumberService numbers, SwitchboardDbContext db, CancellationToken ct)
     {
         // Two concurrent changes both bump Version and queue the same {id}:v{n} sync message: the loser re-reads and applies again.
-        return await UniqueViolation.RetryOnceAsync<Results<Ok<PhoneNumberDto>, JsonHttpResult<ErrorEnvelope>>>(db, async () =>
+        // A change whose number a concurrent detach removed after the read re-reads too, and answers 404.
+        return await ConcurrentChange.RetryOnceAsync<Results<Ok<PhoneNumberDto>, JsonHttpResult<ErrorEnvelope>>>(db, async () =>
         {
             var number = await db.PhoneNumbers.FirstOrDefaultAsync(n => n.Id == id, ct);
             if (number is null)
@@ -80,14 +81,19 @@ internal static class NumbersApi
     private static async Task<Results<Accepted, JsonHttpResult<ErrorEnvelope>>> DetachAsync(
         Guid id, HttpContext http, SwitchboardDbContext db, AuditLog audit, TimeProvider clock, CancellationToken ct)
     {
-        var number = await db.PhoneNumbers.FirstOrDefaultAsync(n => n.Id == id, ct);
-        if (number is null)
+        // Locked first (a no-op UPDATE whose count says whether it is there), then read, as for assistants: of two detaches at
+        // once the second finds nothing and answers 404, so one audit entry and one provider change are queued, with the
+        // provider ids as they are now (a sync may set them between a read and the delete).
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        if (await db.PhoneNumbers.Where(n => n.Id == id).ExecuteUpdateAsync(s => s.SetProperty(n => n.Version, n => n.Version), ct) == 0)
         {
             return NotFound();
         }
+        var number = await db.PhoneNumbers.FirstAsync(n => n.Id == id, ct);
         db.PhoneNumbers.Remove(number);
         NumberSync.EnqueueDetach(db, number, clock.GetUtcNow());
         await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
         var caller = Caller.From(http);
         await audit.AppendAsync(caller.TenantId, caller.Actor, "number.detached", "number:" + id, null, ct);
         return TypedResults.Accepted((string?)null);
