@@ -19,24 +19,34 @@ internal static class ConcurrentChange
     /// stores its row again (its 200). The failed save wrote nothing (its transaction rolled back), so nothing is done twice.
     /// A second conflict propagates (a 409 for the client, <see cref="Http.EnvelopeExceptionHandler"/>).
     /// </summary>
-    public static async Task<T> RetryOnceAsync<T>(DbContext db, Func<Task<T>> work)
+    public static Task<T> RetryOnceAsync<T>(DbContext db, Func<Task<T>> work) => RetryOnceWhenAsync(db, work, Is);
+
+    /// <inheritdoc cref="RetryOnceAsync{T}"/>
+    public static Task RetryOnceAsync(DbContext db, Func<Task> work) => RetryOnceWhenAsync(db, work, Is);
+
+    /// <summary>
+    /// Runs <paramref name="work"/>; when its save throws a <see cref="DbUpdateException"/> that <paramref name="lost"/> says
+    /// is a lost race, clears <paramref name="db"/>'s change tracker and runs it once more. A second failure propagates.
+    /// The one retry of <see cref="RetryOnceAsync{T}"/> and <see cref="UniqueViolation.RetryOnceAsync{T}"/>.
+    /// </summary>
+    internal static async Task<T> RetryOnceWhenAsync<T>(DbContext db, Func<Task<T>> work, Func<Exception, bool> lost)
     {
         try
         {
             return await work();
         }
-        catch (DbUpdateException e) when (Is(e))
+        catch (DbUpdateException e) when (lost(e))
         {
             db.ChangeTracker.Clear();
             return await work();
         }
     }
 
-    /// <inheritdoc cref="RetryOnceAsync{T}"/>
-    public static Task RetryOnceAsync(DbContext db, Func<Task> work) =>
-        RetryOnceAsync(db, async () =>
+    /// <inheritdoc cref="RetryOnceWhenAsync{T}"/>
+    internal static Task RetryOnceWhenAsync(DbContext db, Func<Task> work, Func<Exception, bool> lost) =>
+        RetryOnceWhenAsync(db, async () =>
         {
             await work();
             return true;
-        });
+        }, lost);
 }

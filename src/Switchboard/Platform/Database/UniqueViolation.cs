@@ -23,26 +23,10 @@ internal static class UniqueViolation
     /// <paramref name="db"/>'s change tracker and runs it once more, so the second run reads the winner's row and
     /// updates it. A second conflict propagates (a 409 for the client).
     /// </summary>
-    public static async Task<T> RetryOnceAsync<T>(DbContext db, Func<Task<T>> work)
-    {
-        try
-        {
-            return await work();
-        }
-        catch (DbUpdateException e) when (Is(e))
-        {
-            db.ChangeTracker.Clear();
-            return await work();
-        }
-    }
+    public static Task<T> RetryOnceAsync<T>(DbContext db, Func<Task<T>> work) => ConcurrentChange.RetryOnceWhenAsync(db, work, Is);
 
     /// <inheritdoc cref="RetryOnceAsync{T}"/>
-    public static Task RetryOnceAsync(DbContext db, Func<Task> work) =>
-        RetryOnceAsync(db, async () =>
-        {
-            await work();
-            return true;
-        });
+    public static Task RetryOnceAsync(DbContext db, Func<Task> work) => ConcurrentChange.RetryOnceWhenAsync(db, work, Is);
 }
 
 /// <summary>
